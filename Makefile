@@ -1,0 +1,32 @@
+# Two set-up commands for a fresh machine with nothing but Python:
+#   make demo   creates .venv, installs lossgap, runs the article's three experiments the right way
+#   make test   creates .venv, installs lossgap with its dev extra, runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch==2.13.0 first: it is the CPU build on this disk; a looser pin would pull a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: demo test install install-dev clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_PIN)
+	$(PY) -m pip install --quiet -e ".[data]"
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/lossgap demo --out runs/demo --overwrite
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) runs

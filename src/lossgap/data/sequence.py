@@ -1,0 +1,207 @@
+"""The in-memory data type every layer above works with: padded sequences, their lengths, labels and ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lossgap.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)
+class SequenceData:
+    """A labelled set of variable-length multivariate sequences, padded to a common length.
+
+    Attributes:
+        features: float32 array (N, T, F), zero beyond each sequence's length.
+        lengths: int64 array (N,), each in [1, T]: the number of valid time steps.
+        labels: int64 array (N,), each in [0, len(class_names)).
+        ids: array (N,) of unique sample ids (int64 or str), used in every per-sample result.
+        class_names: the name of each class index, in order.
+        name: a short description of where the data came from (shown in reports).
+    """
+
+    features: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray
+    class_names: tuple[str, ...]
+    name: str = "data"
+    split: str = field(default="train")
+
+    def __post_init__(self) -> None:
+        where = f"{self.name} ({self.split} split)"
+        features = np.asarray(self.features)
+        if features.ndim != 3:
+            raise DataError(
+                f"{where}: X must have 3 dimensions (samples, time steps, features), got shape {features.shape}; "
+                "reshape univariate data to (N, T, 1)"
+            )
+        if not np.issubdtype(features.dtype, np.number) or np.issubdtype(features.dtype, np.complexfloating):
+            raise DataError(f"{where}: X must be real numbers, got dtype {features.dtype}; convert it to float")
+        features = np.ascontiguousarray(features, dtype=np.float32)
+        n, t, f = features.shape
+        if n == 0 or t == 0 or f == 0:
+            raise DataError(f"{where}: X is empty (shape {features.shape}); provide at least one sample, step, feature")
+        if not np.isfinite(features).all():
+            bad = int((~np.isfinite(features)).any(axis=(1, 2)).sum())
+            raise DataError(
+                f"{where}: X contains NaN or inf in {bad} sample(s); impute or drop them before training"
+            )
+        lengths = np.asarray(self.lengths)
+        if lengths.shape != (n,):
+            raise DataError(f"{where}: lengths has shape {lengths.shape}, expected ({n},); give one length per sample")
+        if not np.issubdtype(lengths.dtype, np.integer):
+            if not np.all(np.mod(lengths, 1) == 0):
+                raise DataError(f"{where}: lengths must be whole numbers; store them as integers")
+        lengths = lengths.astype(np.int64)
+        if lengths.min() < 1 or lengths.max() > t:
+            raise DataError(
+                f"{where}: lengths must lie in [1, {t}] (the padded length), got [{lengths.min()}, {lengths.max()}]; "
+                "fix the lengths array or pad X to the longest sequence"
+            )
+        labels = np.asarray(self.labels)
+        if labels.shape != (n,):
+            raise DataError(
+                f"{where}: y has {labels.shape[0] if labels.ndim else 0} labels but X has {n} samples; "
+                "give exactly one label per sample"
+            )
+        labels = labels.astype(np.int64)
+        num_classes = len(self.class_names)
+        if labels.min() < 0 or labels.max() >= num_classes:
+            raise DataError(
+                f"{where}: labels must lie in [0, {num_classes}), got [{labels.min()}, {labels.max()}]; "
+                "encode labels as class indices"
+            )
+        ids = np.asarray(self.ids)
+        if ids.shape != (n,):
+            raise DataError(f"{where}: ids has shape {ids.shape}, expected ({n},); give one id per sample")
+        if len(np.unique(ids)) != n:
+            raise DataError(f"{where}: sample ids are not unique; give every sample its own id")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "lengths", lengths)
+        object.__setattr__(self, "labels", labels)
+        object.__setattr__(self, "ids", ids)
+        object.__setattr__(self, "class_names", tuple(str(name) for name in self.class_names))
+
+    @property
+    def num_samples(self) -> int:
+        """Number of sequences N."""
+        return int(self.features.shape[0])
+
+    @property
+    def max_length(self) -> int:
+        """Padded length T (time steps)."""
+        return int(self.features.shape[1])
+
+    @property
+    def num_features(self) -> int:
+        """Features per time step F."""
+        return int(self.features.shape[2])
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes C (including classes with no sample in this split)."""
+        return len(self.class_names)
+
+    @property
+    def has_variable_lengths(self) -> bool:
+        """True when not every sequence fills the padded length."""
+        return bool((self.lengths != self.max_length).any())
+
+    def class_counts(self) -> np.ndarray:
+        """Samples per class, int64 array (C,)."""
+        return np.bincount(self.labels, minlength=self.num_classes).astype(np.int64)
+
+    def subset(self, indices: np.ndarray, split: str | None = None) -> SequenceData:
+        """The samples at ``indices`` (positions, not ids), optionally relabelled as another split."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return SequenceData(
+            features=self.features[indices],
+            lengths=self.lengths[indices],
+            labels=self.labels[indices],
+            ids=self.ids[indices],
+            class_names=self.class_names,
+            name=self.name,
+            split=split or self.split,
+        )
+
+    def with_features(self, features: np.ndarray) -> SequenceData:
+        """The same samples with new features of the same (N, T) (used by preprocessing)."""
+        return SequenceData(
+            features=features,
+            lengths=self.lengths,
+            labels=self.labels,
+            ids=self.ids,
+            class_names=self.class_names,
+            name=self.name,
+            split=self.split,
+        )
+
+    def with_labels(self, labels: np.ndarray) -> SequenceData:
+        """The same samples with other labels (used by the permuted-label control)."""
+        return SequenceData(
+            features=self.features,
+            lengths=self.lengths,
+            labels=labels,
+            ids=self.ids,
+            class_names=self.class_names,
+            name=self.name,
+            split=self.split,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetSplits:
+    """Train, validation and optional test data from one source, with the same classes and features.
+
+    ``val`` chooses epochs and settings; ``test`` never chooses anything and is only reported.
+    """
+
+    train: SequenceData
+    val: SequenceData
+    test: SequenceData | None = None
+    source: str = ""
+    val_is_fixed: bool = False
+
+    def __post_init__(self) -> None:
+        parts = [("val", self.val)] + ([("test", self.test)] if self.test is not None else [])
+        for split_name, part in parts:
+            if part.class_names != self.train.class_names:
+                raise DataError(
+                    f"{self.source or 'data'}: the {split_name} split has classes {list(part.class_names)} but "
+                    f"train has {list(self.train.class_names)}; use one label set for all splits"
+                )
+            if part.num_features != self.train.num_features:
+                raise DataError(
+                    f"{self.source or 'data'}: the {split_name} split has {part.num_features} features per step "
+                    f"but train has {self.train.num_features}; give every split the same features"
+                )
+        if len(np.unique(self.train.labels)) < 2:
+            raise DataError(
+                f"{self.source or 'data'}: the training split has fewer than 2 classes; "
+                "a classifier needs samples of at least 2 classes"
+            )
+
+    def splits(self) -> dict[str, SequenceData]:
+        """The present splits by name, in the order train, val, test."""
+        out = {"train": self.train, "val": self.val}
+        if self.test is not None:
+            out["test"] = self.test
+        return out
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Class names shared by all splits."""
+        return self.train.class_names
+
+    @property
+    def num_features(self) -> int:
+        """Features per time step."""
+        return self.train.num_features
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return self.train.num_classes

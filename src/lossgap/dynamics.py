@@ -1,0 +1,101 @@
+"""Recorded training dynamics: what every sample of one split did in every epoch (pure numpy, no torch).
+
+This is the contract between the recorder (training layer) and analysis: the recorder produces a
+:class:`SplitDynamics` per split, the run directory stores it, and analysis reads nothing else per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Value of ``predicted`` where a sample was not seen in an epoch.
+MISSING_PREDICTION = -1
+
+
+@dataclass(frozen=True, eq=False)
+class SplitDynamics:
+    """Per-epoch, per-sample records of one split.
+
+    Shapes use E = epochs recorded, N = samples, C = classes. Rows of unseen samples hold NaN / -1.
+
+    Attributes:
+        split: "train", "val" or "test".
+        sample_ids: (N,) ids, sorted ascending (the recorder's canonical order).
+        labels: int64 (N,) true class index of each sample.
+        true_log_prob: float32 (E, N) natural-log probability of the true class; the sample's
+            cross-entropy loss is its negative (nats).
+        predicted: int16 (E, N) argmax class (ties go to the lowest index, as torch.argmax does).
+        max_prob: float16 (E, N) probability of the predicted class (the model's confidence).
+        margin: float32 (E, N) true-class logit minus the largest other logit (positive = correct).
+        num_classes: C.
+        logits: optional float16 (E, N, C) full logits (kept for val/test, used for calibration).
+    """
+
+    split: str
+    sample_ids: np.ndarray
+    labels: np.ndarray
+    true_log_prob: np.ndarray
+    predicted: np.ndarray
+    max_prob: np.ndarray
+    margin: np.ndarray
+    num_classes: int
+    logits: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = self.labels.shape[0]
+        for name in ("true_log_prob", "predicted", "max_prob", "margin"):
+            array = getattr(self, name)
+            if array.ndim != 2 or array.shape[1] != n:
+                raise ValueError(f"{self.split}: {name} has shape {array.shape}, expected (epochs, {n})")
+        if self.logits is not None and self.logits.shape[:2] != self.true_log_prob.shape:
+            raise ValueError(f"{self.split}: logits has shape {self.logits.shape}, expected (E, N, C)")
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs recorded E."""
+        return int(self.true_log_prob.shape[0])
+
+    @property
+    def num_samples(self) -> int:
+        """Samples N."""
+        return int(self.labels.shape[0])
+
+    @property
+    def loss(self) -> np.ndarray:
+        """Per-sample cross-entropy, float64 (E, N), nats."""
+        return -self.true_log_prob.astype(np.float64)
+
+    @property
+    def true_prob(self) -> np.ndarray:
+        """Probability of the true class, float64 (E, N)."""
+        return np.exp(self.true_log_prob.astype(np.float64))
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Whether the argmax is the true class, bool (E, N)."""
+        return self.predicted == self.labels[None, :]
+
+    @property
+    def seen(self) -> np.ndarray:
+        """Whether the sample was recorded in the epoch, bool (E, N)."""
+        return self.predicted != MISSING_PREDICTION
+
+    def epoch_loss(self) -> np.ndarray:
+        """Mean loss over the samples seen in each epoch, float64 (E,), nats."""
+        return np.nanmean(self.loss, axis=1)
+
+    def epoch_accuracy(self) -> np.ndarray:
+        """Fraction of seen samples predicted correctly in each epoch, float64 (E,)."""
+        seen = self.seen
+        return (self.correct & seen).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
+
+    def epoch_balanced_accuracy(self) -> np.ndarray:
+        """Mean over classes present in the split of per-class recall, float64 (E,)."""
+        present = np.unique(self.labels)
+        recalls = []
+        for cls in present:
+            members = self.labels == cls
+            recalls.append(self.correct[:, members].mean(axis=1))
+        return np.mean(np.stack(recalls, axis=1), axis=1)

@@ -1,0 +1,66 @@
+"""Atomic file writes: a reader never sees a half-written file, and an interrupted write leaves the old one.
+
+Each writer writes to a temporary file in the target's directory, flushes it to disk, then renames it over the
+target with :func:`os.replace` (atomic on POSIX and Windows for files on one file system).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on clean exit it replaces ``path`` atomically.
+
+    Yields the open file object. On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> None:
+    """Write ``payload`` as indented UTF-8 JSON, atomically. Non-finite floats are written as null."""
+    text = json.dumps(_finite_or_none(payload), indent=2, sort_keys=False, ensure_ascii=False)
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` as UTF-8, atomically."""
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write raw bytes, atomically."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def _finite_or_none(value: Any) -> Any:
+    # JSON has no NaN/inf; null is the honest encoding of "not available".
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
