@@ -99,3 +99,42 @@ class SplitDynamics:
             members = self.labels == cls
             recalls.append(self.correct[:, members].mean(axis=1))
         return np.mean(np.stack(recalls, axis=1), axis=1)
+
+
+#: Version of the dynamics file layout; readers refuse newer versions.
+DYNAMICS_FORMAT_VERSION = 1
+_FIELDS = ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin", "logits")
+
+
+def save_dynamics(path, dynamics: dict[str, SplitDynamics]) -> None:
+    """Write every split's arrays to one uncompressed ``.npz`` file at ``path``, atomically."""
+    from lossgap.io import atomic_open
+
+    arrays: dict[str, np.ndarray] = {"format_version": np.array(DYNAMICS_FORMAT_VERSION)}
+    for split, record in dynamics.items():
+        arrays[f"{split}__num_classes"] = np.array(record.num_classes)
+        for name in _FIELDS:
+            value = getattr(record, name)
+            if value is not None:
+                arrays[f"{split}__{name}"] = value
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_dynamics(path) -> dict[str, SplitDynamics]:
+    """Read a file written by :func:`save_dynamics`; returns splits by name.
+
+    Raises ValueError for a newer format version (the caller turns it into a user-facing error).
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        version = int(archive["format_version"])
+        if version > DYNAMICS_FORMAT_VERSION:
+            raise ValueError(f"dynamics format {version} is newer than this lossgap reads ({DYNAMICS_FORMAT_VERSION})")
+        splits = sorted({key.split("__")[0] for key in archive.files if "__" in key},
+                        key=lambda name: ("train", "val", "test").index(name) if name in ("train", "val", "test") else 9)
+        out = {}
+        for split in splits:
+            fields = {name: archive[f"{split}__{name}"] if f"{split}__{name}" in archive.files else None
+                      for name in _FIELDS}
+            out[split] = SplitDynamics(split=split, num_classes=int(archive[f"{split}__num_classes"]), **fields)
+        return out

@@ -1,0 +1,147 @@
+"""The Python API: train a run into a directory, read it back. The CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import lossgap
+import lossgap.data as data_sources
+from lossgap.data.sequence import DatasetSplits
+from lossgap.model import LSTMClassifier
+from lossgap.run import rundir
+from lossgap.training.config import TrainConfig
+from lossgap.training.recorder import Recorder
+from lossgap.training.seeding import seeded
+from lossgap.training.trainer import EpochCallback, FitResult, fit, resolve_device
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """A finished (or interrupted) run: where it was written, its summary, and the fit details."""
+
+    run_dir: Path
+    summary: dict
+    fit: FitResult
+    model: LSTMClassifier
+
+
+def load_data(config: TrainConfig):
+    """The data of a run: splits (with the permuted-label control applied) and the fitted standardizer or None."""
+    loaded = data_sources.load_splits(config.data.source, val_fraction=config.data.val_fraction, seed=config.seed,
+                         standardize=config.data.standardize)
+    splits: DatasetSplits = loaded.splits
+    if config.control == "permuted-labels":
+        # Shuffled within train only: the class balance stays, any input-label link is destroyed.
+        permuted = np.random.default_rng(config.seed).permutation(splits.train.labels)
+        splits = DatasetSplits(train=splits.train.with_labels(permuted), val=splits.val, test=splits.test,
+                               source=splits.source, val_is_fixed=splits.val_is_fixed)
+    return splits, loaded.standardizer
+
+
+def build_model(config: TrainConfig, num_features: int, num_classes: int) -> LSTMClassifier:
+    """The LSTM classifier described by ``config.model``."""
+    return LSTMClassifier(input_size=num_features, hidden_size=config.model.hidden_size, num_classes=num_classes,
+                          num_layers=config.model.num_layers, dropout=config.model.dropout,
+                          bidirectional=config.model.bidirectional)
+
+
+def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
+          on_epoch_end: EpochCallback | None = None) -> TrainResult:
+    """Train one run as ``config`` says and write its run directory to ``out``; returns a :class:`TrainResult`.
+
+    Data and options are checked before anything is written, so a bad input never destroys an earlier run;
+    ``overwrite`` replaces an earlier run in ``out`` only once the new one is ready to start. Metrics are
+    rewritten after every epoch; on Ctrl-C the finished epochs, dynamics and checkpoints are still written.
+    """
+    wall_started = time.perf_counter()
+    device = resolve_device(config.device)
+    out_dir = rundir.check_out_dir(out, overwrite)
+    splits, standardizer = load_data(config)
+    rundir.clear_run(out_dir)
+    rundir.write_config(out_dir, run_config_payload(config, splits, standardizer, out_dir))
+    recorder = Recorder()
+    rows: list[dict[str, float]] = []
+
+    def after_epoch(row: dict[str, float]) -> None:
+        rows.append(row)
+        rundir.write_metrics(out_dir, rows)
+        if on_epoch_end is not None:
+            on_epoch_end(row)
+
+    with seeded(config.seed, device) as generator:
+        model = build_model(config, splits.num_features, splits.num_classes)
+        result = fit(model, splits, config, recorder, generator, after_epoch)
+    if result.history:
+        recorder.save(out_dir)
+        extra = {"class_names": list(splits.class_names),
+                 "standardizer": standardizer.to_dict() if standardizer is not None else None}
+        rundir.save_checkpoint(out_dir, "last", hyperparameters=model.hyperparameters(), state=result.last_state,
+                               epoch=len(result.history), extra=extra)
+        if result.best_state is not None:
+            rundir.save_checkpoint(out_dir, "best", hyperparameters=model.hyperparameters(),
+                                   state=result.best_state, epoch=result.best_epoch, extra=extra)
+    summary = run_summary(config, result, time.perf_counter() - wall_started)
+    rundir.write_summary(out_dir, summary)
+    return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model)
+
+
+def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer, out_dir: Path) -> dict:
+    """The content of config.json: options, data description, versions, and the command that reruns the run."""
+    return {
+        "lossgap_version": lossgap.__version__,
+        "train": config.to_dict(),
+        "data": {
+            "source": config.data.source,
+            "class_names": list(splits.class_names),
+            "num_features": splits.num_features,
+            "sizes": {name: part.num_samples for name, part in splits.splits().items()},
+            "class_counts": {name: part.class_counts().tolist() for name, part in splits.splits().items()},
+            "max_length": max(part.max_length for part in splits.splits().values()),
+            "variable_lengths": any(part.has_variable_lengths for part in splits.splits().values()),
+            "val_is_fixed": splits.val_is_fixed,
+            "standardizer": standardizer.to_dict() if standardizer is not None else None,
+        },
+        "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                     "lossgap": lossgap.__version__, "platform": platform.platform()},
+        "command": shlex.join(["lossgap", "train", *config.to_cli_args(), "--out", str(out_dir)]),
+        "argv": sys.argv,
+    }
+
+
+def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:
+    """The content of summary.json: best and final figures, test figures of the delivered model, seconds."""
+    history = result.history
+
+    def figures(row: dict[str, float] | None) -> dict | None:
+        if row is None:
+            return None
+        keys = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_balanced_accuracy")
+        return {key: row[key] for key in keys if key in row}
+
+    best_row = history[result.best_epoch - 1] if result.best_epoch else None
+    test = None
+    if result.test is not None:
+        test = {"epoch": result.delivered_epoch, "loss": result.test.loss, "accuracy": result.test.accuracy,
+                "balanced_accuracy": result.test.balanced_accuracy, "num_samples": result.test.num_samples}
+    return {
+        "status": result.stop_reason,
+        "epochs_run": len(history),
+        "epochs_planned": config.epochs,
+        "monitor": config.early_stopping.monitor,
+        "best_epoch": result.best_epoch,
+        "delivered_epoch": result.delivered_epoch,
+        "restored_best": config.early_stopping.enabled,
+        "best": figures(best_row),
+        "final": figures(history[-1] if history else None),
+        "test": test,
+        "train_seconds": result.seconds,
+        "wall_seconds": wall_seconds,
+    }

@@ -1,0 +1,45 @@
+"""Live terminal progress for training: one rich bar per run with train/val loss and accuracy."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from lossgap.training.trainer import EpochCallback
+
+
+class TrainingProgress:
+    """A live display (use as a context manager); :meth:`run_callback` adds a bar for one run."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True),
+        )
+        self._tasks: list[TaskID] = []
+
+    def __enter__(self) -> TrainingProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._finish_open_bars()
+        self.progress.__exit__(*exc_info)
+
+    def run_callback(self, label: str, total_epochs: int) -> EpochCallback:
+        """Add a bar for a run of ``total_epochs``; returns the epoch callback that advances it."""
+        self._finish_open_bars()
+        task = self.progress.add_task(label, total=total_epochs, metrics="")
+        self._tasks.append(task)
+
+        def on_epoch_end(row: dict[str, float]) -> None:
+            metrics = (f"train {row['train_loss']:.4f}/{row['train_accuracy']:.3f}  "
+                       f"val {row['val_loss']:.4f}/{row['val_accuracy']:.3f} (loss/acc)")
+            self.progress.update(task, completed=int(row["epoch"]), metrics=metrics)
+
+        return on_epoch_end
+
+    def _finish_open_bars(self) -> None:
+        # A run that stopped early ends before its planned epochs: show its bar as finished, not stuck.
+        for task in self._tasks:
+            self.progress.update(task, total=self.progress.tasks[task].completed or 1)

@@ -1,0 +1,80 @@
+"""``lossgap train DATA --out DIR``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from lossgap import api
+from lossgap.cli.app import app
+from lossgap.cli.progress import TrainingProgress
+from lossgap.cli.tables import run_summary_table
+from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
+                                     build_config)
+
+DATA_HELP = ("Data source: a .npz or .csv file, 'synthetic:random-labels' (the article's data; options as "
+             "'synthetic:random-labels,samples=1000,features=5'), 'synthetic:sum-sign', 'synthetic:frequency', "
+             "or 'aeon:NAME' (see 'lossgap datasets').")
+
+
+@app.command()
+def train(
+    data: str = typer.Argument(..., help=DATA_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory to write."),
+    hidden: int = typer.Option(16, "--hidden", help="LSTM hidden units per direction."),
+    layers: int = typer.Option(1, "--layers", help="Stacked LSTM layers (the article's MultiLayerLSTM uses 2)."),
+    dropout: float = typer.Option(0.0, "--dropout", help="Dropout in [0, 1) between layers and before the head."),
+    bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw or sgd (with momentum)."),
+    lr: float = typer.Option(0.01, "--lr", help="Learning rate."),
+    weight_decay: float = typer.Option(0.0, "--weight-decay", help="L2 weight decay (decoupled for adamw)."),
+    momentum: float = typer.Option(0.9, "--momentum", help="SGD momentum."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Training batch size."),
+    epochs: int = typer.Option(50, "--epochs", help="Maximum epochs."),
+    early_stopping: Optional[int] = typer.Option(
+        None, "--early-stopping", metavar="PATIENCE",
+        help="Stop after PATIENCE epochs without improvement of --monitor and restore the best weights."),
+    monitor: str = typer.Option("val_loss", "--monitor", help="val_loss or val_accuracy: chooses the best epoch."),
+    min_delta: float = typer.Option(0.0, "--min-delta", help="Smallest change of --monitor counted as improvement."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of train held out (stratified), in (0, 1)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of split, initialisation, shuffling and dropout."),
+    clip_grad: Optional[float] = typer.Option(None, "--clip-grad", help="Clip the total gradient norm to this."),
+    scheduler: str = typer.Option("none", "--scheduler", help="none, plateau (reduce on plateau) or cosine."),
+    class_weights: str = typer.Option("none", "--class-weights", help="none or balanced (inverse frequency)."),
+    standardize: Optional[bool] = typer.Option(
+        None, "--standardize/--no-standardize",
+        help="Per-feature standardisation fitted on train. Default: on for real data, off for synthetic."),
+    control: str = typer.Option("none", "--control",
+                                help="permuted-labels: train on labels shuffled within train (a no-signal control)."),
+    record_train: str = typer.Option("eval", "--record-train",
+                                     help="eval: exact end-of-epoch train dynamics; pass: from the training pass."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run already in --out."),
+) -> None:
+    """Train an LSTM classifier, record every sample in every epoch, and write a run directory."""
+    config = build_config(
+        TrainConfig,
+        data=build_config(DataConfig, source=data, val_fraction=val_fraction, standardize=standardize),
+        model=build_config(ModelConfig, hidden_size=hidden, num_layers=layers, dropout=dropout,
+                           bidirectional=bidirectional),
+        optimizer=build_config(OptimizerConfig, name=optimizer, lr=lr, weight_decay=weight_decay,
+                               momentum=momentum, clip_grad=clip_grad, scheduler=scheduler),
+        early_stopping=build_config(EarlyStoppingConfig, patience=early_stopping, monitor=monitor,
+                                    min_delta=min_delta),
+        epochs=epochs, batch_size=batch_size, seed=seed, device=device, class_weights=class_weights,
+        record_train=record_train, control=control,
+    )
+    console = Console()
+    with TrainingProgress() as progress:
+        result = api.train(config, out, overwrite=overwrite,
+                           on_epoch_end=progress.run_callback(f"train {Path(out).name}", config.epochs))
+    console.print(run_summary_table(result.summary, title=f"run {result.run_dir}"))
+    if result.summary["status"] == "interrupted":
+        console.print(f"[yellow]interrupted after epoch {result.summary['epochs_run']}; "
+                      f"what finished is in {result.run_dir}[/]")
+        sys.exit(130)
+    console.print(f"written to [bold]{result.run_dir}[/]")

@@ -1,0 +1,185 @@
+"""The run directory: the source of truth every later step (diagnose, report, remedy) reads.
+
+Layout (all files written atomically)::
+
+    config.json       every option, seed, data description, library versions, the command to rerun
+    metrics.csv       one row per epoch, rewritten after each epoch so an interrupted run keeps its rows
+    summary.json      best epoch, best and final figures, test figures of the delivered model, seconds
+    dynamics.npz      per split, per epoch, per sample: true-class log-probability, prediction, margin, ...
+    checkpoints/last.pt, checkpoints/best.pt   (load with weights_only=True)
+    diagnosis.json, report.html, figures/      written by the diagnosis and report steps
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lossgap.dynamics import SplitDynamics, load_dynamics
+from lossgap.errors import RunDirError
+from lossgap.io import write_bytes, write_json, write_text
+
+RUN_FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv"
+SUMMARY_FILE = "summary.json"
+DYNAMICS_FILE = "dynamics.npz"
+DIAGNOSIS_FILE = "diagnosis.json"
+REPORT_FILE = "report.html"
+CHECKPOINT_DIR = "checkpoints"
+FIGURES_DIR = "figures"
+#: Everything lossgap writes into a run directory; --overwrite removes exactly these, nothing else.
+RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, DYNAMICS_FILE, DIAGNOSIS_FILE, REPORT_FILE,
+               CHECKPOINT_DIR, FIGURES_DIR, "remedy.json", "control")
+
+
+def holds_run(path: Path) -> bool:
+    """True when ``path`` contains any file of a lossgap run."""
+    return path.is_dir() and any((path / entry).exists() for entry in RUN_ENTRIES)
+
+
+def check_out_dir(path: str | Path, overwrite: bool) -> Path:
+    """Validate an output directory before anything is written; returns it as a Path.
+
+    Raises RunDirError when it is a file, or holds a run and ``overwrite`` is False (two runs are never mixed).
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise RunDirError(f"--out {out} is a file, not a directory; choose a directory path")
+    if holds_run(out) and not overwrite:
+        raise RunDirError(f"{out} already holds a run; choose another --out or pass --overwrite to replace it")
+    return out
+
+
+def clear_run(path: Path) -> None:
+    """Remove a previous run's files from ``path`` (only lossgap's own entries) and create the directory."""
+    for entry in RUN_ENTRIES:
+        target = path / entry
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
+    """Write ``rows`` as ``metrics.csv`` (columns in first-seen order; full float precision)."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: (int(value) if key == "epoch" else repr(float(value))) for key, value in row.items()})
+    write_text(path / METRICS_FILE, buffer.getvalue())
+
+
+def read_metrics(path: Path) -> dict[str, np.ndarray]:
+    """Columns of ``metrics.csv`` as float64 arrays (epoch as int64)."""
+    with open(path / METRICS_FILE, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return {}
+    columns = {key: np.array([float(row[key]) if row[key] not in ("", None) else np.nan for row in rows])
+               for key in rows[0]}
+    columns["epoch"] = columns["epoch"].astype(np.int64)
+    return columns
+
+
+def save_checkpoint(path: Path, name: str, *, hyperparameters: dict, state: dict[str, torch.Tensor],
+                    epoch: int, extra: dict | None = None) -> Path:
+    """Write ``checkpoints/<name>.pt`` atomically; only tensors and plain types, so weights_only loading works."""
+    payload = {"format_version": RUN_FORMAT_VERSION, "hyperparameters": dict(hyperparameters),
+               "epoch": int(epoch), "state_dict": {key: value.detach().cpu() for key, value in state.items()},
+               **(extra or {})}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    target = path / CHECKPOINT_DIR / f"{name}.pt"
+    write_bytes(target, buffer.getvalue())
+    return target
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``; returns its dict."""
+    try:
+        return torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise RunDirError(f"checkpoint {path} does not exist; train the run first") from None
+    except Exception as error:  # torch raises several types for corrupt or unsafe files
+        raise RunDirError(f"checkpoint {path} cannot be loaded safely ({type(error).__name__}); "
+                          "retrain the run") from None
+
+
+@dataclass(frozen=True, eq=False)
+class RunRecord:
+    """A run directory read back: its config, metrics columns, summary and recorded dynamics."""
+
+    path: Path
+    config: dict
+    metrics: dict[str, np.ndarray]
+    summary: dict
+    dynamics: dict[str, SplitDynamics]
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names in index order."""
+        return list(self.config.get("data", {}).get("class_names", []))
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs recorded."""
+        return next(iter(self.dynamics.values())).num_epochs if self.dynamics else 0
+
+
+def read_run(path: str | Path) -> RunRecord:
+    """Read a run directory; RunDirError (one line) when missing, incomplete or from a newer lossgap."""
+    run = Path(path)
+    if not run.is_dir():
+        raise RunDirError(f"run directory {run} does not exist; pass the --out directory of a training run")
+    config_path = run / CONFIG_FILE
+    if not config_path.exists():
+        raise RunDirError(f"{run} holds no run (no {CONFIG_FILE}); pass the --out directory of a training run")
+    config = _read_json(config_path)
+    version = int(config.get("format_version", 0))
+    if version > RUN_FORMAT_VERSION:
+        raise RunDirError(f"{run} was written by a newer lossgap (run format {version}, this reads "
+                          f"{RUN_FORMAT_VERSION}); upgrade lossgap: pip install -U lossgap")
+    if not (run / DYNAMICS_FILE).exists() or not (run / METRICS_FILE).exists():
+        raise RunDirError(f"{run} is incomplete: training ended before its first epoch finished; "
+                          "train again with --overwrite")
+    try:
+        dynamics = load_dynamics(run / DYNAMICS_FILE)
+    except ValueError as error:
+        raise RunDirError(f"{run}: {error}; upgrade lossgap: pip install -U lossgap") from None
+    except Exception as error:
+        raise RunDirError(f"{run}/{DYNAMICS_FILE} is unreadable ({type(error).__name__}); train again") from None
+    metrics = read_metrics(run)
+    if not metrics or not dynamics:
+        raise RunDirError(f"{run} is incomplete: no epoch was recorded; train again with --overwrite")
+    summary = _read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).exists() else {}
+    return RunRecord(path=run, config=config, metrics=metrics, summary=summary, dynamics=dynamics)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise RunDirError(f"{path} is unreadable ({type(error).__name__}); train the run again") from None
+
+
+def write_config(path: Path, payload: dict) -> None:
+    """Write ``config.json``, stamping the run format version."""
+    write_json(path / CONFIG_FILE, {"format_version": RUN_FORMAT_VERSION, **payload})
+
+
+def write_summary(path: Path, payload: dict) -> None:
+    """Write ``summary.json``."""
+    write_json(path / SUMMARY_FILE, {"format_version": RUN_FORMAT_VERSION, **payload})

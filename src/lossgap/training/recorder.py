@@ -1,0 +1,210 @@
+"""The Recorder: the one seam between any training loop and lossgap's analysis.
+
+Feed it what the loop already has, per batch, then close each epoch::
+
+    recorder = Recorder()
+    for epoch in range(epochs):
+        for ids, x, y in train_batches:
+            logits = model(x); ...
+            recorder.update("train", ids, logits, y)
+        for ids, x, y in val_batches:
+            recorder.update("val", ids, model(x), y)
+        recorder.end_epoch()
+    recorder.save("runs/mine")
+
+Per sample and epoch it keeps the true-class log-probability (float32), the predicted class (int16), the
+confidence (float16) and the logit margin (float32); for val and test also the full logits (float16), which
+calibration needs. Memory is proportional to samples x epochs; no Python loop runs per sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics, load_dynamics, save_dynamics
+
+#: File name of the recorded dynamics inside a run directory.
+DYNAMICS_FILE = "dynamics.npz"
+
+
+@dataclass(frozen=True)
+class EpochSummary:
+    """One split's figures for one epoch, computed from exactly the recorded samples.
+
+    ``loss`` is the mean cross-entropy over samples (nats); accuracies are fractions in [0, 1].
+    """
+
+    split: str
+    loss: float
+    accuracy: float
+    balanced_accuracy: float
+    num_samples: int
+
+
+class Recorder:
+    """Collects per-sample dynamics from any training loop; see the module docstring.
+
+    Args:
+        keep_logits: splits whose full logits are stored (default val and test: calibration needs them;
+            train is left out because it is usually the largest split).
+    """
+
+    def __init__(self, keep_logits: tuple[str, ...] = ("val", "test")) -> None:
+        self.keep_logits = tuple(keep_logits)
+        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
+        # Per split: one (sorted ids, labels, values (n, 4), logits or None) tuple per closed epoch.
+        self._epochs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
+        self._num_classes: dict[str, int] = {}
+        self._num_epochs = 0
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs closed with :meth:`end_epoch` so far."""
+        return self._num_epochs
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """Names of the splits recorded so far."""
+        return tuple(self._epochs) + tuple(name for name in self._pending if name not in self._epochs)
+
+    @torch.no_grad()
+    def update(self, split: str, sample_ids, logits: torch.Tensor, targets) -> None:
+        """Record one batch of ``split``: sample ids (B,), logits (B, C) and integer targets (B,).
+
+        Ids may be a tensor or a numpy array (ints or strings); they must identify the same sample in every
+        epoch. Logits may carry gradients and live on any device.
+        """
+        logits = torch.as_tensor(logits).detach()
+        targets = torch.as_tensor(targets, device=logits.device).long().reshape(-1)
+        if logits.ndim != 2 or logits.shape[0] != targets.shape[0]:
+            raise ValueError(
+                f"Recorder.update({split!r}): logits must be (batch, classes) matching {targets.shape[0]} targets, "
+                f"got {tuple(logits.shape)}; pass the model's raw outputs before softmax"
+            )
+        ids = sample_ids.detach().cpu().numpy() if isinstance(sample_ids, torch.Tensor) else np.asarray(sample_ids)
+        ids = ids.reshape(-1)
+        if ids.shape[0] != targets.shape[0]:
+            raise ValueError(f"Recorder.update({split!r}): {ids.shape[0]} ids for {targets.shape[0]} targets; "
+                             "pass one id per sample")
+        num_classes = logits.shape[1]
+        known = self._num_classes.setdefault(split, num_classes)
+        if known != num_classes:
+            raise ValueError(f"Recorder.update({split!r}): {num_classes} logits per sample, earlier {known}")
+        values_float = logits.float()
+        log_probs = torch.log_softmax(values_float, dim=1)
+        true_log_prob = log_probs.gather(1, targets[:, None]).squeeze(1)
+        max_log_prob, predicted = log_probs.max(dim=1)
+        true_logit = values_float.gather(1, targets[:, None]).squeeze(1)
+        others = values_float.scatter(1, targets[:, None], float("-inf"))
+        margin = true_logit - others.max(dim=1).values
+        # One device-to-host copy per batch: everything per sample packed in one (B, 5) tensor.
+        packed = torch.stack(
+            [true_log_prob, predicted.float(), max_log_prob.exp(), margin, targets.float()], dim=1
+        ).cpu().numpy()
+        kept_logits = logits.to("cpu", torch.float16).numpy() if split in self.keep_logits else None
+        self._pending.setdefault(split, []).append((ids, packed[:, 4].astype(np.int64), packed[:, :4], kept_logits))
+
+    def end_epoch(self) -> dict[str, EpochSummary]:
+        """Close the epoch; returns each split's loss, accuracy and balanced accuracy over its recorded samples."""
+        summaries: dict[str, EpochSummary] = {}
+        for split in list(self._epochs) + [name for name in self._pending if name not in self._epochs]:
+            chunks = self._pending.pop(split, [])
+            history = self._epochs.setdefault(split, [])
+            if len(history) < self._num_epochs:  # a split first seen late: earlier epochs are empty
+                history.extend([_empty_epoch()] * (self._num_epochs - len(history)))
+            if not chunks:
+                history.append(_empty_epoch())
+                continue
+            ids = np.concatenate([chunk[0] for chunk in chunks])
+            labels = np.concatenate([chunk[1] for chunk in chunks])
+            values = np.concatenate([chunk[2] for chunk in chunks])
+            logits = None if chunks[0][3] is None else np.concatenate([chunk[3] for chunk in chunks])
+            order = np.argsort(ids, kind="stable")
+            ids, labels, values = ids[order], labels[order], values[order]
+            logits = None if logits is None else logits[order]
+            if ids.shape[0] > 1 and (ids[1:] == ids[:-1]).any():
+                duplicate = ids[1:][ids[1:] == ids[:-1]][0]
+                raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch "
+                                 f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
+            history.append((ids, labels, values, logits))
+            summaries[split] = _summarise(split, labels, values)
+        self._num_epochs += 1
+        return summaries
+
+    def discard_pending(self) -> None:
+        """Drop batches recorded since the last :meth:`end_epoch` (an interrupted epoch)."""
+        self._pending.clear()
+
+    def dynamics(self) -> dict[str, SplitDynamics]:
+        """The recorded arrays of every split, aligned on the union of ids seen in any epoch."""
+        return {split: self._split_dynamics(split, history) for split, history in self._epochs.items()}
+
+    def save(self, run_dir: str | Path) -> Path:
+        """Write the dynamics to ``run_dir/dynamics.npz`` atomically; returns the file's path."""
+        if self._pending:
+            raise ValueError(f"Recorder.save: batches of {sorted(self._pending)} were recorded after the last "
+                             "end_epoch(); call end_epoch() first")
+        path = Path(run_dir) / DYNAMICS_FILE
+        save_dynamics(path, self.dynamics())
+        return path
+
+    @staticmethod
+    def load(run_dir: str | Path) -> dict[str, SplitDynamics]:
+        """Read the dynamics saved by :meth:`save` from a run directory (or a dynamics file path)."""
+        path = Path(run_dir)
+        return load_dynamics(path / DYNAMICS_FILE if path.is_dir() else path)
+
+    def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
+        filled = [epoch for epoch in history if epoch[0].shape[0]]
+        if not filled:
+            raise ValueError(f"Recorder: split {split!r} has no recorded samples")
+        first_ids = filled[0][0]
+        same_ids = all(epoch[0].shape == first_ids.shape and np.array_equal(epoch[0], first_ids) for epoch in filled)
+        all_ids = first_ids if same_ids else np.unique(np.concatenate([epoch[0] for epoch in filled]))
+        num_epochs, num_samples = len(history), all_ids.shape[0]
+        num_classes = self._num_classes[split]
+        labels = np.full(num_samples, -1, dtype=np.int64)
+        true_log_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
+        predicted = np.full((num_epochs, num_samples), MISSING_PREDICTION, dtype=np.int16)
+        max_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float16)
+        margin = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
+        keep_logits = filled[0][3] is not None
+        logits = np.full((num_epochs, num_samples, num_classes), np.nan, dtype=np.float16) if keep_logits else None
+        for epoch, (ids, epoch_labels, values, epoch_logits) in enumerate(history):
+            if not ids.shape[0]:
+                continue
+            positions = slice(None) if same_ids else np.searchsorted(all_ids, ids)
+            seen_before = labels[positions]
+            if ((seen_before >= 0) & (seen_before != epoch_labels)).any():
+                raise ValueError(f"Recorder: a sample of {split!r} changed its label in epoch {epoch + 1}; "
+                                 "ids must name the same sample in every epoch")
+            labels[positions] = epoch_labels
+            true_log_prob[epoch, positions] = values[:, 0]
+            predicted[epoch, positions] = values[:, 1].astype(np.int16)
+            max_prob[epoch, positions] = values[:, 2]
+            margin[epoch, positions] = values[:, 3]
+            if logits is not None and epoch_logits is not None:
+                logits[epoch, positions] = epoch_logits
+        return SplitDynamics(split=split, sample_ids=all_ids, labels=labels, true_log_prob=true_log_prob,
+                             predicted=predicted, max_prob=max_prob, margin=margin, num_classes=num_classes,
+                             logits=logits)
+
+
+def _empty_epoch() -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((0, 4), dtype=np.float32), None
+
+
+def _summarise(split: str, labels: np.ndarray, values: np.ndarray) -> EpochSummary:
+    correct = values[:, 1].astype(np.int64) == labels
+    recalls = [correct[labels == cls].mean() for cls in np.unique(labels)]
+    return EpochSummary(
+        split=split,
+        loss=float(-values[:, 0].astype(np.float64).mean()),
+        accuracy=float(correct.mean()),
+        balanced_accuracy=float(np.mean(recalls)),
+        num_samples=int(labels.shape[0]),
+    )

@@ -1,0 +1,194 @@
+"""The training loop: epoch-mean losses, held-out validation, early stopping, recording every sample."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lossgap.data.sequence import DatasetSplits
+from lossgap.errors import ConfigError
+from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
+from lossgap.training.config import TrainConfig
+from lossgap.training.early_stopping import BestTracker
+from lossgap.training.optim import build_optimizer, build_scheduler
+from lossgap.training.recorder import EpochSummary, Recorder
+
+#: Called after every epoch with that epoch's metrics row (the row written to metrics.csv).
+EpochCallback = Callable[[dict[str, float]], None]
+
+
+@dataclass
+class FitResult:
+    """What training produced, beside the recorder's dynamics.
+
+    ``history`` holds one metrics row per finished epoch; ``delivered_epoch`` is the epoch whose weights the
+    model holds at the end (the best epoch when early stopping restored it, else the last epoch).
+    """
+
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_value: float
+    delivered_epoch: int
+    stop_reason: str  # "epochs", "early_stopping", "non_finite_loss" or "interrupted"
+    last_state: dict[str, torch.Tensor]
+    best_state: dict[str, torch.Tensor] | None
+    test: EpochSummary | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for ``name`` ('cpu', 'cuda', 'cuda:1'); ConfigError when CUDA is asked for but absent."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but this torch sees no CUDA device; "
+                          "use --device cpu or install a CUDA build of torch on a GPU machine")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use cpu or cuda") from None
+
+
+def class_weight_tensor(labels: np.ndarray, num_classes: int, device: torch.device) -> torch.Tensor:
+    """Balanced class weights N / (C * n_c) for the classes present in ``labels`` (0 for absent ones)."""
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    present = counts > 0
+    weights = np.zeros(num_classes)
+    weights[present] = labels.shape[0] / (present.sum() * counts[present])
+    return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def record_split(model: nn.Module, split: DeviceSplit, batch_size: int, recorder: Recorder) -> None:
+    """Feed ``recorder`` the eval-mode logits of every sample of ``split``, under ``torch.inference_mode()``."""
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for index in contiguous_slices(split.num_samples, batch_size):
+            logits = model(split.features[index], split.batch_lengths(index))
+            recorder.update(split.name, split.ids[index], logits, split.labels[index])
+    model.train(was_training)
+
+
+def evaluate(model: nn.Module, split: DeviceSplit, batch_size: int) -> EpochSummary:
+    """Mean loss (nats), accuracy and balanced accuracy of ``model`` on ``split`` in eval mode."""
+    recorder = Recorder(keep_logits=())
+    record_split(model, split, batch_size, recorder)
+    return recorder.end_epoch()[split.name]
+
+
+def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Recorder,
+        generator: torch.Generator, on_epoch_end: EpochCallback | None = None) -> FitResult:
+    """Train ``model`` on ``data.train``, validating on ``data.val`` every epoch; returns a :class:`FitResult`.
+
+    Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``.
+    The test split is only reported, never used for a decision. When early stopping is on, the best
+    epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
+    current batch with ``stop_reason == "interrupted"``; finished epochs are kept.
+    """
+    device = resolve_device(config.device)
+    model.to(device)
+    splits = {name: DeviceSplit.from_data(part, device) for name, part in data.splits().items()}
+    train = splits["train"]
+    optimizer = build_optimizer(model, config.optimizer)
+    scheduler = build_scheduler(optimizer, config.optimizer, config.early_stopping, config.epochs)
+    weights = (class_weight_tensor(data.train.labels, data.num_classes, device)
+               if config.class_weights == "balanced" else None)
+    loss_function = nn.CrossEntropyLoss(weight=weights)
+    max_norm = config.optimizer.clip_grad if config.optimizer.clip_grad is not None else math.inf
+    tracker = BestTracker(config.early_stopping)
+    history: list[dict[str, float]] = []
+    stop_reason = "epochs"
+    started = time.perf_counter()
+    try:
+        for epoch in range(1, config.epochs + 1):
+            epoch_started = time.perf_counter()
+            learning_rate = optimizer.param_groups[0]["lr"]
+            running_loss, grad_norm = _train_one_epoch(model, train, optimizer, loss_function, max_norm,
+                                                       config, recorder, generator, device)
+            for name, split in splits.items():
+                if name != "train" or config.record_train == "eval":
+                    record_split(model, split, config.eval_batch_size, recorder)
+            summaries = recorder.end_epoch()
+            row = _metrics_row(epoch, summaries, running_loss, grad_norm, learning_rate,
+                               time.perf_counter() - epoch_started)
+            history.append(row)
+            monitored = row[config.early_stopping.monitor]
+            tracker.update(epoch, monitored, model)
+            if scheduler is not None:
+                scheduler.step(monitored) if config.optimizer.scheduler == "plateau" else scheduler.step()
+            if on_epoch_end is not None:
+                on_epoch_end(row)
+            if not math.isfinite(running_loss):
+                stop_reason = "non_finite_loss"
+                break
+            if tracker.should_stop:
+                stop_reason = "early_stopping"
+                break
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+        recorder.discard_pending()
+    last_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
+    delivered_epoch = len(history)
+    if config.early_stopping.enabled and tracker.best_state is not None:
+        model.load_state_dict(tracker.best_state)
+        delivered_epoch = tracker.best_epoch
+    test = None
+    if "test" in splits and history:
+        test = evaluate(model, splits["test"], config.eval_batch_size)
+    return FitResult(history=history, best_epoch=tracker.best_epoch, best_value=tracker.best_value,
+                     delivered_epoch=delivered_epoch, stop_reason=stop_reason, last_state=last_state,
+                     best_state=tracker.best_state, test=test, seconds=time.perf_counter() - started)
+
+
+def _train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_norm: float, config: TrainConfig,
+                     recorder: Recorder, generator: torch.Generator, device: torch.device) -> tuple[float, float]:
+    """One shuffled pass of optimisation; returns (mean training objective over samples, mean gradient norm)."""
+    model.train()
+    loss_sum = torch.zeros((), device=device)
+    norms = []
+    record_pass = config.record_train == "pass"
+    for index in shuffled_batches(train.num_samples, config.batch_size, generator, device):
+        features, labels = train.features[index], train.labels[index]
+        logits = model(features, train.batch_lengths(index))
+        loss = loss_function(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norms.append(_gradient_norm(model, max_norm))
+        optimizer.step()
+        # Weighted by batch size so the epoch figure is a mean over samples, not over batches.
+        loss_sum += loss.detach() * labels.shape[0]
+        if record_pass:
+            recorder.update("train", train.ids[index.cpu().numpy()], logits, labels)
+    mean_loss = float(loss_sum) / train.num_samples
+    mean_norm = float(torch.stack(norms).mean()) if norms else float("nan")
+    return mean_loss, mean_norm
+
+
+def _gradient_norm(model: nn.Module, max_norm: float) -> torch.Tensor:
+    """Total L2 norm of the gradients before clipping (a 0-d tensor, no host sync); clips when max_norm is finite."""
+    if math.isfinite(max_norm):
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm, foreach=True)
+    # Without clipping, clip_grad_norm_ would still multiply every gradient by 1.0.
+    grads = [param.grad for param in model.parameters() if param.grad is not None]
+    return torch.nn.utils.get_total_norm(grads, foreach=True)
+
+
+def _metrics_row(epoch: int, summaries: dict[str, EpochSummary], running_loss: float, grad_norm: float,
+                 learning_rate: float, seconds: float) -> dict[str, float]:
+    row: dict[str, float] = {"epoch": epoch}
+    for name in ("train", "val", "test"):
+        if name in summaries:
+            summary = summaries[name]
+            row[f"{name}_loss"] = summary.loss
+            row[f"{name}_accuracy"] = summary.accuracy
+            row[f"{name}_balanced_accuracy"] = summary.balanced_accuracy
+    row["train_loss_running"] = running_loss
+    row["lr"] = learning_rate
+    row["grad_norm"] = grad_norm
+    row["seconds"] = seconds
+    return row

@@ -1,0 +1,11 @@
+"""The one place test fixtures are registered.
+
+Fixtures that build data with a known answer live in the modules below (one per concern, so they are
+never copied between test files); this file only registers them.
+"""
+
+pytest_plugins = [
+    "fixtures.data",
+    "fixtures.dynamics",
+    "fixtures.training",
+]
