@@ -15,6 +15,7 @@ import torch
 import lossgap
 import lossgap.data as data_sources
 from lossgap.data.sequence import DatasetSplits
+from lossgap.errors import RunDirError
 from lossgap.model import LSTMClassifier
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
@@ -91,6 +92,52 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     summary = run_summary(config, result, time.perf_counter() - wall_started)
     rundir.write_summary(out_dir, summary)
     return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model)
+
+
+def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[str] | None = None,
+                      extra_metrics: list[dict[str, float]] | None = None, description: str = "own training loop",
+                      overwrite: bool = False) -> Path:
+    """Write a run directory from a :class:`Recorder` fed by any training loop; returns the directory.
+
+    ``metrics.csv`` gets each split's loss, accuracy and balanced accuracy per epoch from the recorded
+    samples; ``extra_metrics`` (one dict per epoch, e.g. ``{"lr": ..., "grad_norm": ...}``) is merged in.
+    The directory can then be diagnosed and reported like one written by ``lossgap train``.
+    """
+    out_dir = rundir.check_out_dir(out, overwrite)
+    dynamics = recorder.dynamics()
+    if not dynamics or recorder.num_epochs == 0:
+        raise RunDirError("the recorder holds no finished epoch; call recorder.end_epoch() after each epoch")
+    rows = []
+    for epoch in range(recorder.num_epochs):
+        row: dict[str, float] = {"epoch": epoch + 1}
+        for name, record in dynamics.items():
+            seen = record.seen[epoch]
+            if not seen.any():
+                continue
+            row[f"{name}_loss"] = float(record.loss[epoch][seen].mean())
+            row[f"{name}_accuracy"] = float(record.correct[epoch][seen].mean())
+            row[f"{name}_balanced_accuracy"] = float(record.epoch_balanced_accuracy()[epoch])
+        if extra_metrics is not None and epoch < len(extra_metrics):
+            row.update(extra_metrics[epoch])
+        rows.append(row)
+    num_classes = next(iter(dynamics.values())).num_classes
+    names = list(class_names) if class_names is not None else [str(index) for index in range(num_classes)]
+    rundir.clear_run(out_dir)
+    rundir.write_config(out_dir, {
+        "lossgap_version": lossgap.__version__, "train": None,
+        "data": {"source": description, "class_names": names,
+                 "sizes": {name: record.num_samples for name, record in dynamics.items()}},
+        "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                     "lossgap": lossgap.__version__, "platform": platform.platform()},
+        "command": None,
+    })
+    rundir.write_metrics(out_dir, rows)
+    recorder.save(out_dir)
+    best = min(rows, key=lambda row: row.get("val_loss", np.inf))
+    rundir.write_summary(out_dir, {"status": "recorded", "epochs_run": len(rows), "monitor": "val_loss",
+                                   "best_epoch": int(best["epoch"]), "delivered_epoch": len(rows),
+                                   "best": best, "final": rows[-1], "test": None})
+    return out_dir
 
 
 def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer, out_dir: Path) -> dict:

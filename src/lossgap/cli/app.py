@@ -5,13 +5,25 @@ Every :class:`~lossgap.errors.LossgapError` becomes one line on stderr and exit 
 
 from __future__ import annotations
 
-import sys
-
 import typer
+from typer.core import TyperGroup
 
 from lossgap.errors import LossgapError
 
+
+class _LossgapGroup(TyperGroup):
+    """Turns user-facing errors from any command into one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LossgapError as error:
+            typer.echo(f"lossgap: error: {error}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_LossgapGroup,
     name="lossgap",
     help="Why does my LSTM's accuracy plateau while the loss keeps falling? Train, record every sample, "
          "diagnose the cause, and test the remedies.",
@@ -21,19 +33,16 @@ app = typer.Typer(
 )
 
 
-def _register_commands() -> None:
-    # Imported here so that each command module can import `app` without a cycle.
+def register_commands() -> typer.Typer:
+    """Import the command modules (each registers itself on ``app``); returns ``app``."""
     from lossgap.cli import demo, train  # noqa: F401
+
+    return app
 
 
 def main() -> None:
     """Console-script entry point."""
-    _register_commands()
-    try:
-        app()
-    except LossgapError as error:
-        print(f"lossgap: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    register_commands()()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,157 @@
+"""``lossgap train`` as a user runs it: a run directory, and one clear line with exit code 2 for bad input."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lossgap.cli.app import register_commands
+
+runner = CliRunner()
+app = register_commands()
+
+
+def run_cli(*args):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def good_arrays(n=40):
+    rng = np.random.default_rng(0)
+    return {"X": rng.normal(size=(n, 6, 2)).astype(np.float32), "y": np.arange(n) % 2}
+
+
+def test_train_writes_a_complete_run_directory(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "synthetic:sum-sign,samples=120", "--out", out, "--epochs", "3",
+                     "--early-stopping", "2", "--seed", "5")
+    assert result.exit_code == 0, result.output
+    for name in ("config.json", "metrics.csv", "summary.json", "dynamics.npz", "checkpoints/last.pt",
+                 "checkpoints/best.pt"):
+        assert (out / name).exists(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["seed"] == 5 and config["train"]["early_stopping"]["patience"] == 2
+    assert config["versions"]["torch"] and config["command"].startswith("lossgap train synthetic:sum-sign")
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert len(rows) == json.loads((out / "summary.json").read_text())["epochs_run"]
+    for column in ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_balanced_accuracy",
+                   "val_balanced_accuracy", "lr", "grad_norm", "seconds"):
+        assert column in rows[0]
+
+
+def test_the_rerun_command_in_config_reproduces_the_metrics(tmp_path):
+    first = tmp_path / "first"
+    assert run_cli("train", "synthetic:sum-sign,samples=80", "--out", first, "--epochs", "2",
+                   "--dropout", "0.1", "--seed", "2").exit_code == 0
+    command = json.loads((first / "config.json").read_text())["command"].split()
+    second = tmp_path / "second"
+    command[command.index("--out") + 1] = str(second)
+    assert run_cli(*command[1:]).exit_code == 0
+    strip = lambda path: [{k: v for k, v in row.items() if k != "seconds"}
+                          for row in csv.DictReader((path / "metrics.csv").open())]
+    assert strip(first) == strip(second)
+
+
+def test_a_second_run_into_the_same_directory_is_refused_and_keeps_the_first(tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("train", "synthetic:random-labels", "--out", out, "--epochs", "1").exit_code == 0
+    before = (out / "metrics.csv").read_text()
+    result = run_cli("train", "synthetic:random-labels", "--out", out, "--epochs", "2")
+    assert result.exit_code == 2
+    assert "already holds a run; choose another --out or pass --overwrite" in result.stderr
+    assert (out / "metrics.csv").read_text() == before
+    assert run_cli("train", "synthetic:random-labels", "--out", out, "--epochs", "2", "--overwrite").exit_code == 0
+    assert len((out / "metrics.csv").read_text().splitlines()) == 3
+
+
+def test_overwrite_with_bad_data_loses_nothing(tmp_path):
+    out = tmp_path / "run"
+    assert run_cli("train", "synthetic:random-labels", "--out", out, "--epochs", "1").exit_code == 0
+    before = (out / "metrics.csv").read_text()
+    result = run_cli("train", tmp_path / "missing.npz", "--out", out, "--overwrite")
+    assert result.exit_code == 2
+    assert (out / "metrics.csv").read_text() == before
+
+
+BAD_OPTIONS = [
+    (["--hidden", "0"], "--hidden"),
+    (["--layers", "-1"], "--layers"),
+    (["--epochs", "0"], "--epochs"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--val-fraction", "1.5"], "--val-fraction"),
+    (["--val-fraction", "0"], "--val-fraction"),
+    (["--dropout", "1"], "--dropout"),
+    (["--dropout", "-0.1"], "--dropout"),
+    (["--optimizer", "rmsprop"], "--optimizer"),
+    (["--monitor", "val_f1"], "--monitor"),
+]
+
+
+@pytest.mark.parametrize("options, named", BAD_OPTIONS)
+def test_bad_option_values_get_one_line_naming_the_option(tmp_path, options, named):
+    result = run_cli("train", "synthetic:random-labels", "--out", tmp_path / "run", *options)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_refused(tmp_path):
+    result = run_cli("train", "synthetic:random-labels", "--out", tmp_path / "run", "--device", "cuda")
+    assert result.exit_code == 2 and "--device cpu" in result.stderr
+
+
+def bad_files(tmp_path):
+    good = good_arrays()
+    nan_x = good["X"].copy()
+    nan_x[3, 2, 1] = np.nan
+    inf_x = good["X"].copy()
+    inf_x[0, 0, 0] = np.inf
+    (tmp_path / "text.npz").write_text("id,t,label\n")
+    (tmp_path / "folder.npz").mkdir()
+    return [
+        (tmp_path / "missing.npz", "does not exist"),
+        (tmp_path / "folder.npz", "not a file"),
+        (tmp_path / "text.npz", "not an npz"),
+        (write_npz(tmp_path / "rank.npz", X=good["X"][:, :, 0], y=good["y"]), "3 dimensions"),
+        (write_npz(tmp_path / "nan.npz", X=nan_x, y=good["y"]), "NaN or inf"),
+        (write_npz(tmp_path / "inf.npz", X=inf_x, y=good["y"]), "NaN or inf"),
+        (write_npz(tmp_path / "short_y.npz", X=good["X"], y=good["y"][:-1]), "one label per sample"),
+        (write_npz(tmp_path / "one_class.npz", X=good["X"], y=np.zeros(40, int)), "at least 2 classes"),
+        (write_npz(tmp_path / "tiny_class.npz", X=good["X"], y=np.r_[np.zeros(39, int), 1]),
+         "at least 2 per class"),
+        (write_npz(tmp_path / "lengths.npz", X=good["X"], y=good["y"], lengths=np.full(40, 9)), "lengths"),
+        (write_npz(tmp_path / "no_y.npz", X=good["X"]), "'y'"),
+    ]
+
+
+def test_each_bad_data_file_gets_its_own_message(tmp_path):
+    for path, message in bad_files(tmp_path):
+        result = run_cli("train", path, "--out", tmp_path / f"run_{path.stem}")
+        assert result.exit_code == 2, (path, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (path, result.stderr)
+        assert message in lines[0], (path, lines[0])
+        assert path.name in lines[0], (path, lines[0])
+
+
+def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "lossgap.cli.app", "train", str(tmp_path / "none.npz"),
+                                "--out", str(tmp_path / "run")], capture_output=True, text=True)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr and completed.stderr.startswith("lossgap: error:")
+
+
+def test_help_is_available_everywhere():
+    for args in ([], ["train"], ["demo"]):
+        result = run_cli(*args, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output

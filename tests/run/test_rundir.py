@@ -1,0 +1,77 @@
+"""Run directory: refuses to mix runs, reads back what it wrote, explains what is wrong in one line."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lossgap.errors import RunDirError
+from lossgap.run import rundir
+
+
+def test_a_directory_holding_a_run_is_refused_unless_overwrite(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(RunDirError, match="already holds a run; choose another --out or pass --overwrite"):
+        rundir.check_out_dir(tmp_path, overwrite=False)
+    assert rundir.check_out_dir(tmp_path, overwrite=True) == tmp_path
+    assert rundir.check_out_dir(tmp_path / "new", overwrite=False) == tmp_path / "new"
+
+
+def test_a_file_as_out_is_refused(tmp_path):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    with pytest.raises(RunDirError, match="is a file, not a directory"):
+        rundir.check_out_dir(target, overwrite=True)
+
+
+def test_clear_run_removes_only_lossgaps_own_files(tmp_path):
+    for name in ("config.json", "metrics.csv", "dynamics.npz"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "best.pt").write_text("old")
+    (tmp_path / "my_notes.txt").write_text("keep me")
+    rundir.clear_run(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["my_notes.txt"]
+
+
+def test_metrics_round_trip_keeps_full_precision(tmp_path):
+    rows = [{"epoch": 1, "train_loss": 0.1 + 0.2, "val_loss": 1 / 3}, {"epoch": 2, "train_loss": 0.25, "val_loss": 0.5}]
+    rundir.write_metrics(tmp_path, rows)
+    columns = rundir.read_metrics(tmp_path)
+    np.testing.assert_array_equal(columns["epoch"], [1, 2])
+    assert columns["train_loss"][0] == 0.1 + 0.2 and columns["val_loss"][0] == 1 / 3
+
+
+def test_checkpoints_load_with_weights_only(tmp_path):
+    state = {"weight": torch.arange(6.0).reshape(2, 3)}
+    path = rundir.save_checkpoint(tmp_path, "best", hyperparameters={"hidden_size": 4}, state=state, epoch=7,
+                                  extra={"class_names": ["a", "b"]})
+    loaded = rundir.load_checkpoint(path)
+    assert loaded["epoch"] == 7 and loaded["class_names"] == ["a", "b"]
+    torch.testing.assert_close(loaded["state_dict"]["weight"], state["weight"])
+
+
+def test_an_unsafe_or_corrupt_checkpoint_is_refused(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RunDirError, match="cannot be loaded safely"):
+        rundir.load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_reading_a_missing_run_names_the_fix(tmp_path):
+    with pytest.raises(RunDirError, match="does not exist; pass the --out directory"):
+        rundir.read_run(tmp_path / "nope")
+    with pytest.raises(RunDirError, match="holds no run"):
+        rundir.read_run(tmp_path)
+
+
+def test_reading_an_incomplete_run_says_training_ended_early(tmp_path):
+    rundir.write_config(tmp_path, {"train": {}})
+    with pytest.raises(RunDirError, match="incomplete: training ended before its first epoch"):
+        rundir.read_run(tmp_path)
+
+
+def test_reading_a_newer_format_asks_for_an_upgrade(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"format_version": 99}))
+    with pytest.raises(RunDirError, match="newer lossgap"):
+        rundir.read_run(tmp_path)

@@ -1,0 +1,113 @@
+"""Recorder: per-sample arrays match a direct evaluation; ids align whatever the batch order."""
+
+import numpy as np
+import pytest
+import torch
+
+from lossgap.training.batching import DeviceSplit
+from lossgap.training.config import TrainConfig
+from lossgap.training.recorder import Recorder
+from lossgap.training.seeding import seeded
+from lossgap.training.trainer import fit
+from lossgap.model import LSTMClassifier
+
+
+def direct_log_probs(model, data):
+    model.eval()
+    with torch.inference_mode():
+        lengths = torch.from_numpy(data.lengths) if data.has_variable_lengths else None
+        return torch.log_softmax(model(torch.from_numpy(data.features), lengths), dim=1).numpy()
+
+
+@pytest.mark.parametrize("fixture_name", ["small_splits", "variable_splits"])
+def test_recorded_arrays_match_direct_evaluation_at_end_of_epoch(fixture_name, request):
+    splits = request.getfixturevalue(fixture_name)
+    config = TrainConfig(epochs=2, batch_size=8)
+    recorder = Recorder()
+    with seeded(0, torch.device("cpu")) as generator:
+        model = LSTMClassifier(splits.num_features, 8, splits.num_classes)
+        fit(model, splits, config, recorder, generator)
+    dynamics = recorder.dynamics()
+    for name, data in splits.splits().items():
+        log_probs = direct_log_probs(model, data)
+        record = dynamics[name]
+        order = np.argsort(data.ids)
+        np.testing.assert_array_equal(record.sample_ids, data.ids[order])
+        np.testing.assert_array_equal(record.labels, data.labels[order])
+        expected_true = log_probs[order, data.labels[order]]
+        np.testing.assert_allclose(record.true_log_prob[-1], expected_true, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(record.predicted[-1], log_probs[order].argmax(axis=1))
+        np.testing.assert_allclose(record.max_prob[-1], np.exp(log_probs[order].max(axis=1)), rtol=2e-3)
+        masked = log_probs[order].copy()
+        masked[np.arange(len(order)), data.labels[order]] = -np.inf
+        # Log-probabilities and logits differ by a per-sample constant, so their margins agree.
+        np.testing.assert_allclose(record.margin[-1], expected_true - masked.max(axis=1), rtol=1e-4, atol=1e-5)
+
+
+def test_shuffled_batches_align_on_ids_and_epoch_summary_is_the_sample_mean():
+    recorder = Recorder()
+    ids = np.array([30, 10, 20, 40])
+    targets = torch.tensor([0, 1, 1, 0])
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [0.5, 0.0]])
+    recorder.update("val", ids[:3], logits[:3], targets[:3])
+    recorder.update("val", ids[3:], logits[3:], targets[3:])
+    summary = recorder.end_epoch()["val"]
+    reverse = np.array([3, 2, 1, 0])
+    recorder.update("val", ids[reverse], logits[reverse], targets[reverse])
+    recorder.end_epoch()
+    record = recorder.dynamics()["val"]
+    np.testing.assert_array_equal(record.sample_ids, [10, 20, 30, 40])
+    np.testing.assert_array_equal(record.true_log_prob[0], record.true_log_prob[1])
+    expected_loss = torch.nn.functional.cross_entropy(logits, targets).item()
+    assert summary.loss == pytest.approx(expected_loss, rel=1e-6)
+    assert summary.accuracy == pytest.approx(0.75)
+    assert summary.balanced_accuracy == pytest.approx((1.0 + 0.5) / 2)
+    np.testing.assert_array_equal(record.correct[0], [True, False, True, True])
+
+
+def test_a_sample_missing_from_one_epoch_is_marked_unseen():
+    recorder = Recorder(keep_logits=())
+    recorder.update("train", torch.tensor([0, 1, 2]), torch.zeros(3, 2), torch.tensor([0, 1, 0]))
+    recorder.end_epoch()
+    recorder.update("train", torch.tensor([0, 2]), torch.zeros(2, 2), torch.tensor([0, 0]))
+    recorder.end_epoch()
+    record = recorder.dynamics()["train"]
+    np.testing.assert_array_equal(record.seen, [[True, True, True], [True, False, True]])
+    assert np.isnan(record.true_log_prob[1, 1])
+
+
+def test_recording_a_sample_twice_in_one_epoch_is_refused():
+    recorder = Recorder()
+    recorder.update("train", [1, 2], torch.zeros(2, 2), [0, 1])
+    recorder.update("train", [2], torch.zeros(1, 2), [1])
+    with pytest.raises(ValueError, match="recorded twice"):
+        recorder.end_epoch()
+
+
+def test_save_and_load_round_trip(tmp_path, small_splits):
+    recorder = Recorder()
+    with seeded(0, torch.device("cpu")) as generator:
+        fit(LSTMClassifier(2, 4, 3), small_splits, TrainConfig(epochs=2, batch_size=16), recorder, generator)
+    path = recorder.save(tmp_path)
+    loaded = Recorder.load(tmp_path)
+    original = recorder.dynamics()
+    assert path.name == "dynamics.npz" and list(loaded) == ["train", "val"]
+    for split in original:
+        for field in ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin"):
+            np.testing.assert_array_equal(getattr(loaded[split], field), getattr(original[split], field))
+    assert loaded["train"].logits is None and loaded["val"].logits.shape == (2, 32, 3)
+    assert loaded["val"].true_log_prob.dtype == np.float32 and loaded["val"].predicted.dtype == np.int16
+
+
+def test_string_ids_from_a_user_loop():
+    recorder = Recorder()
+    recorder.update("val", np.array(["b", "a"]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 1]))
+    recorder.end_epoch()
+    record = recorder.dynamics()["val"]
+    np.testing.assert_array_equal(record.sample_ids, ["a", "b"])
+    np.testing.assert_array_equal(record.predicted[0], [1, 0])
+
+
+def test_device_split_drops_lengths_for_fixed_length_data(small_splits, variable_splits):
+    assert DeviceSplit.from_data(small_splits.train, torch.device("cpu")).lengths is None
+    assert DeviceSplit.from_data(variable_splits.train, torch.device("cpu")).lengths is not None
