@@ -1,0 +1,58 @@
+"""The package's shape follows the data flow: lower layers never import higher ones; analysis stays pure."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lossgap"
+# data -> model -> training -> run directory -> analysis -> diagnosis -> report; API and CLI on top.
+LAYERS = {
+    "errors": 0, "io": 0, "dynamics": 0,
+    "data": 1, "model": 2, "training": 3, "run": 4, "analysis": 5, "diagnosis": 6, "report": 7,
+    "api": 8, "demo": 8, "remedies": 8, "sweep": 8, "integrations": 9, "cli": 10,
+}
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "lossgap" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+MODULES = sorted(path for path in PACKAGE.rglob("*.py") if path.parent != PACKAGE or path.name != "__init__.py")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_no_module_imports_a_higher_layer(path):
+    relative = path.relative_to(PACKAGE)
+    own = relative.parts[0].removesuffix(".py")
+    assert own in LAYERS, f"{relative}: add its layer to LAYERS"
+    for module in imports_of(path):
+        other = layer_of(module)
+        if other is None or other == own:
+            continue
+        assert other in LAYERS, f"{relative} imports unknown layer {module}"
+        assert LAYERS[other] <= LAYERS[own], f"{relative} (layer {own}) imports higher layer {module}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "analysis").rglob("*.py")), ids=lambda path: path.name)
+def test_analysis_is_pure(path):
+    for module in imports_of(path):
+        root = module.split(".")[0]
+        assert root not in {"torch", "matplotlib", "rich", "typer", "json", "csv", "pathlib", "os"}, (
+            f"analysis/{path.name} imports {module}: analysis is numpy in, dataclasses out")
+        if root == "lossgap":
+            assert layer_of(module) in {"dynamics", "errors", "analysis"}, module
