@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,7 +146,8 @@ def test_each_bad_data_file_gets_its_own_message(tmp_path):
 
 
 def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "lossgap.cli.app", "train", str(tmp_path / "none.npz"),
+    installed = Path(sys.executable).parent / "lossgap"
+    completed = subprocess.run([str(installed), "train", str(tmp_path / "none.npz"),
                                 "--out", str(tmp_path / "run")], capture_output=True, text=True)
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr and completed.stderr.startswith("lossgap: error:")

@@ -46,4 +46,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as a script this file is "__main__", a second copy: commands register on the imported module's app.
+    from lossgap.cli.app import main as package_main
+
+    package_main()

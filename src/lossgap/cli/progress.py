@@ -17,25 +17,34 @@ class TrainingProgress:
             TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True),
         )
         self._tasks: list[TaskID] = []
+        self._started = False
 
     def __enter__(self) -> TrainingProgress:
-        self.progress.__enter__()
+        # The live display starts with the first finished epoch: a run refused before training prints
+        # nothing but its error line.
         return self
 
     def __exit__(self, *exc_info) -> None:
         self._finish_open_bars()
-        self.progress.__exit__(*exc_info)
+        if self._started:
+            self.progress.stop()
+
+    def _show(self) -> None:
+        if not self._started:
+            self.progress.start()
+            self._started = True
 
     def run_callback(self, label: str, total_epochs: int) -> EpochCallback:
         """Add a bar for a run of ``total_epochs``; returns the epoch callback that advances it."""
         self._finish_open_bars()
-        task = self.progress.add_task(label, total=total_epochs, metrics="")
+        task = self.progress.add_task(label, total=total_epochs, metrics="", visible=False)
         self._tasks.append(task)
 
         def on_epoch_end(row: dict[str, float]) -> None:
             metrics = (f"train {row['train_loss']:.4f}/{row['train_accuracy']:.3f}  "
                        f"val {row['val_loss']:.4f}/{row['val_accuracy']:.3f} (loss/acc)")
-            self.progress.update(task, completed=int(row["epoch"]), metrics=metrics)
+            self._show()
+            self.progress.update(task, completed=int(row["epoch"]), metrics=metrics, visible=True)
 
         return on_epoch_end
 
