@@ -1,0 +1,51 @@
+"""Source strings -> splits: stratified validation from train, fixed splits kept, standardisation fitted on train."""
+
+import numpy as np
+import pytest
+
+from lossgap.data import load_splits
+from lossgap.data.preprocessing import Standardizer
+from lossgap.errors import DataError
+
+
+def test_synthetic_source_gets_a_stratified_validation_split_and_no_standardisation():
+    loaded = load_splits("synthetic:random-labels,samples=200", val_fraction=0.25, seed=0)
+    splits = loaded.splits
+    assert splits.train.num_samples == 150 and splits.val.num_samples == 50
+    assert loaded.standardizer is None and splits.test is None and not splits.val_is_fixed
+    assert len(np.intersect1d(splits.train.ids, splits.val.ids)) == 0
+
+
+def test_file_sources_are_standardised_on_train_only(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(5.0, 3.0, size=(80, 6, 2))
+    np.savez(tmp_path / "d.npz", X=x, y=np.arange(80) % 2, X_test=rng.normal(50.0, 1.0, size=(10, 6, 2)),
+             y_test=np.arange(10) % 2)
+    loaded = load_splits(str(tmp_path / "d.npz"), val_fraction=0.25, seed=1)
+    train = loaded.splits.train.features.reshape(-1, 2)
+    assert np.allclose(train.mean(axis=0), 0, atol=1e-5) and np.allclose(train.std(axis=0), 1, atol=1e-4)
+    # The test split is transformed with train's statistics, so its far-off mean stays far off.
+    assert loaded.splits.test.features.mean() > 10
+    restored = Standardizer.from_dict(loaded.standardizer.to_dict())
+    assert np.array_equal(restored.mean, loaded.standardizer.mean)
+
+
+def test_padding_stays_zero_after_standardisation(tmp_path):
+    x = np.random.default_rng(0).normal(3.0, 1.0, size=(20, 5, 1))
+    lengths = np.r_[np.full(10, 2), np.full(10, 5)]
+    np.savez(tmp_path / "d.npz", X=x, y=np.arange(20) % 2, lengths=lengths)
+    train = load_splits(str(tmp_path / "d.npz"), seed=0).splits.train
+    beyond = np.arange(5)[None, :] >= train.lengths[:, None]
+    assert (train.features[beyond] == 0).all() and not (train.features[~beyond] == 0).all()
+
+
+def test_fixed_validation_split_is_kept(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((10, 2, 1)), y=np.arange(10) % 2, X_val=np.ones((4, 2, 1)),
+             y_val=np.array([0, 1, 0, 1]))
+    splits = load_splits(str(tmp_path / "d.npz"), seed=0, standardize=False).splits
+    assert splits.val_is_fixed and splits.val.num_samples == 4 and splits.train.num_samples == 10
+
+
+def test_unknown_source_names_the_accepted_forms():
+    with pytest.raises(DataError, match=r"give a \.npz or \.csv file, synthetic:NAME"):
+        load_splits("data.parquet")
