@@ -1,6 +1,7 @@
 # Two set-up commands for a fresh machine with nothing but Python:
 #   make demo   creates .venv, installs lossgap, runs the article's three experiments the right way
-#   make test   creates .venv, installs lossgap with its dev extra, runs the test suite
+#   make test   creates .venv, installs lossgap with its dev extra (and Debian's chromium and postgresql
+#               when missing and root), runs the test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -26,6 +27,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/lossgap demo --out runs/demo --overwrite
 
 test: $(VENV)/.installed-dev
+	sh scripts/install_test_system_packages.sh
 	$(PY) -m pytest
 
 clean:
