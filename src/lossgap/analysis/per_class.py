@@ -1,0 +1,185 @@
+"""Per-class behaviour of one split: recall, predicted vs. true class distribution, never-predicted classes.
+
+This is the evidence for ``class_imbalance_bias``: accuracy sitting at the frequent classes' share while the
+rare classes are never (or rarely) predicted. Pure numpy; epochs in results are 1-based (row 0 = epoch 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lossgap.dynamics import SplitDynamics
+from lossgap.errors import ConfigError, DataError
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain Python for JSON: arrays and tuples -> lists, numpy scalars -> int/float/bool,
+    non-finite floats (NaN, inf) -> None, dataclasses -> dicts (through their ``to_dict`` when they have one)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if hasattr(value, "to_dict"):
+            return value.to_dict()
+        return {field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            # Object array so that None can stand in for NaN/inf (JSON has neither).
+            as_object = value.astype(np.float64).astype(object)
+            as_object[~np.isfinite(value)] = None
+            return as_object.tolist()
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def minority_classes(support, *, relative_share: float = 0.5) -> tuple[int, ...]:
+    """Classes that are rare in a split, as a tuple of class indices in ascending order.
+
+    A class with support > 0 is a minority class when its share of the samples is below ``relative_share``
+    times the share it would have if the present classes were balanced (1 / number of present classes).
+    With the default 0.5: a 90/5/5 split has minority classes (1, 2); 80/20 has (1,); 70/30 and balanced
+    splits have none. Classes with zero support are not in the split and are never listed.
+    """
+    support = np.asarray(support, dtype=np.float64)
+    if relative_share <= 0:
+        raise ConfigError(f"relative_share must be > 0, got {relative_share}; use e.g. 0.5")
+    present = support > 0
+    if not present.any():
+        return ()
+    share = support / support.sum()
+    balanced_share = 1.0 / int(present.sum())
+    rare = present & (share < relative_share * balanced_share)
+    return tuple(int(cls) for cls in np.flatnonzero(rare))
+
+
+@dataclass(frozen=True, eq=False)
+class PerClass:
+    """Per-class figures of one split over epochs. Row e of every (E, ...) array is epoch e + 1.
+
+    Attributes:
+        split: name of the split.
+        support: int (C,) samples of each class in the split.
+        true_share: float (C,) support / N.
+        seen_count: int (E,) samples recorded in each epoch (unseen samples are ignored everywhere).
+        recall: float (E, C) fraction of a class's seen samples predicted as that class; NaN for a class
+            with no seen sample in that epoch (in particular a class absent from the split).
+        accuracy: float (E,) fraction of seen samples predicted correctly; NaN in an epoch with none seen.
+        balanced_accuracy: float (E,) mean recall over the classes present in that epoch; NaN if none.
+        predicted_share: float (E, C) share of the seen samples predicted as each class (rows sum to 1).
+        never_predicted: classes with support > 0 that received no prediction at the final epoch.
+        minority: minority classes of the split (see :func:`minority_classes`).
+        majority_class: the most frequent class (lowest index on ties).
+        majority_share: its share, the accuracy of always predicting it (the majority baseline).
+    """
+
+    split: str
+    support: np.ndarray
+    true_share: np.ndarray
+    seen_count: np.ndarray
+    recall: np.ndarray
+    accuracy: np.ndarray
+    balanced_accuracy: np.ndarray
+    predicted_share: np.ndarray
+    never_predicted: tuple[int, ...]
+    minority: tuple[int, ...]
+    majority_class: int
+    majority_share: float
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs E."""
+        return int(self.accuracy.shape[0])
+
+    def never_predicted_at(self, epoch: int) -> tuple[int, ...]:
+        """Classes with support > 0 that received no prediction at 1-based ``epoch``."""
+        if not 1 <= epoch <= self.num_epochs:
+            raise ConfigError(f"epoch {epoch} is out of range; use 1..{self.num_epochs}")
+        unpredicted = (self.predicted_share[epoch - 1] == 0) & (self.support > 0)
+        return tuple(int(cls) for cls in np.flatnonzero(unpredicted))
+
+    def epochs_never_predicted(self) -> np.ndarray:
+        """int (C,) number of epochs in which each class received no prediction (0 for absent classes)."""
+        unpredicted = (self.predicted_share == 0) & (self.seen_count[:, None] > 0) & (self.support[None, :] > 0)
+        return unpredicted.sum(axis=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field, plus ``epochs_never_predicted`` (NaN -> None)."""
+        out = {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        out["epochs_never_predicted"] = jsonable(self.epochs_never_predicted())
+        return out
+
+
+def per_class(dynamics: SplitDynamics) -> PerClass:
+    """Per-class recall, accuracy, balanced accuracy and predicted/true class shares of one split.
+
+    Samples not recorded in an epoch (predicted == -1) are left out of that epoch's figures. Returns a
+    :class:`PerClass`; shares and accuracies are fractions in [0, 1].
+    """
+    num_classes = int(dynamics.num_classes)
+    labels = np.asarray(dynamics.labels, dtype=np.int64)
+    predicted = np.asarray(dynamics.predicted, dtype=np.int64)
+    num_epochs, num_samples = predicted.shape
+    out_of_range = (labels.size and (labels.min() < 0 or labels.max() >= num_classes)) or (
+        predicted.size and predicted.max() >= num_classes)
+    if out_of_range:
+        raise DataError(f"{dynamics.split}: labels or predictions outside 0..{num_classes - 1}; "
+                        "re-record with the right number of classes")
+    seen = predicted >= 0
+    correct = (predicted == labels[None, :]) & seen
+
+    support = np.bincount(labels, minlength=num_classes)[:num_classes]
+    true_share = support / max(num_samples, 1)
+    seen_count = seen.sum(axis=1)
+
+    # Counts per (epoch, class) are one bincount each over (E, N) cell numbers; entries left out go to a
+    # spare last cell, which avoids boolean indexing of (E, N) arrays.
+    cells = num_epochs * num_classes
+    epoch_offset = np.arange(num_epochs)[:, None] * num_classes
+
+    def count_per_epoch_and_class(include: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        flat = np.where(include, epoch_offset + classes, cells).ravel()
+        return np.bincount(flat, minlength=cells + 1)[:cells].reshape(num_epochs, num_classes)
+
+    seen_per_class = count_per_epoch_and_class(seen, labels[None, :])
+    correct_per_class = count_per_epoch_and_class(correct, labels[None, :])
+    predictions_per_class = count_per_epoch_and_class(seen, predicted)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(seen_per_class > 0, correct_per_class / seen_per_class, np.nan)
+        accuracy = np.where(seen_count > 0, correct.sum(axis=1) / seen_count, np.nan)
+        predicted_share = np.where(seen_count[:, None] > 0, predictions_per_class / seen_count[:, None], 0.0)
+    present = ~np.isnan(recall)
+    present_count = present.sum(axis=1)
+    balanced_accuracy = np.full(num_epochs, np.nan)
+    has_any = present_count > 0
+    balanced_accuracy[has_any] = np.nansum(recall[has_any], axis=1) / present_count[has_any]
+
+    if num_epochs and seen_count[-1] > 0:
+        never_predicted = tuple(int(cls) for cls in np.flatnonzero((predictions_per_class[-1] == 0) & (support > 0)))
+    else:
+        never_predicted = ()
+    majority_class = int(np.argmax(support)) if num_classes else 0
+    return PerClass(
+        split=dynamics.split,
+        support=support,
+        true_share=true_share,
+        seen_count=seen_count,
+        recall=recall,
+        accuracy=accuracy,
+        balanced_accuracy=balanced_accuracy,
+        predicted_share=predicted_share,
+        never_predicted=never_predicted,
+        minority=minority_classes(support),
+        majority_class=majority_class,
+        majority_share=float(true_share[majority_class]) if num_classes else math.nan,
+    )

@@ -1,0 +1,144 @@
+"""per_class: recall, balanced accuracy and class shares on hand-made predictions with known answers."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from fixtures.dynamics import dynamics_from_logits
+
+from lossgap.analysis.per_class import jsonable, minority_classes, per_class
+from lossgap.errors import ConfigError, DataError
+
+
+def predicting(predicted, labels, num_classes):
+    """Dynamics whose argmax in each epoch is ``predicted`` (E, N)."""
+    predicted = np.asarray(predicted)
+    logits = np.zeros(predicted.shape + (num_classes,))
+    np.put_along_axis(logits, predicted[..., None], 3.0, axis=2)
+    return dynamics_from_logits(logits, labels)
+
+
+def hide(dynamics, epoch_row, samples):
+    """The same dynamics with ``samples`` unseen in ``epoch_row`` (as the recorder stores them)."""
+    predicted, log_prob = dynamics.predicted.copy(), dynamics.true_log_prob.copy()
+    max_prob, margin = dynamics.max_prob.copy(), dynamics.margin.copy()
+    predicted[epoch_row, samples] = -1
+    log_prob[epoch_row, samples] = np.nan
+    max_prob[epoch_row, samples] = np.nan
+    margin[epoch_row, samples] = np.nan
+    return dataclasses.replace(dynamics, predicted=predicted, true_log_prob=log_prob, max_prob=max_prob, margin=margin)
+
+
+def test_always_predicting_the_majority_class_of_a_90_5_5_split():
+    labels = np.repeat([0, 1, 2], [90, 5, 5])
+    result = per_class(predicting(np.zeros((3, 100), dtype=int), labels, 3))
+
+    np.testing.assert_array_equal(result.support, [90, 5, 5])
+    np.testing.assert_allclose(result.true_share, [0.9, 0.05, 0.05])
+    np.testing.assert_allclose(result.accuracy, [0.9] * 3)
+    np.testing.assert_allclose(result.balanced_accuracy, [1 / 3] * 3)
+    np.testing.assert_allclose(result.recall, [[1, 0, 0]] * 3)
+    np.testing.assert_allclose(result.predicted_share, [[1, 0, 0]] * 3)
+    assert result.never_predicted == (1, 2)
+    assert result.minority == (1, 2)
+    assert (result.majority_class, result.majority_share) == (0, pytest.approx(0.9))
+    np.testing.assert_array_equal(result.epochs_never_predicted(), [0, 3, 3])
+
+
+def test_class_absent_from_the_split_has_nan_recall_and_is_left_out_of_balanced_accuracy():
+    labels = np.array([0, 0, 0, 1])
+    # class 0: 2 of 3 right; class 1: right; class 2 never occurs (but is predicted once).
+    result = per_class(predicting([[0, 0, 2, 1]], labels, 3))
+
+    np.testing.assert_array_equal(result.support, [3, 1, 0])
+    np.testing.assert_allclose(result.recall[0, :2], [2 / 3, 1.0])
+    assert math.isnan(result.recall[0, 2])
+    assert result.balanced_accuracy[0] == pytest.approx((2 / 3 + 1) / 2)
+    assert result.accuracy[0] == pytest.approx(0.75)
+    np.testing.assert_allclose(result.predicted_share[0], [0.5, 0.25, 0.25])
+    assert result.never_predicted == ()
+
+
+def test_unseen_samples_are_ignored_in_every_figure():
+    labels = np.array([0, 0, 1, 1])
+    dynamics = predicting([[0, 1, 0, 1], [0, 0, 1, 1]], labels, 2)
+    # Epoch 1: hide the two wrong samples -> everything seen is right. Epoch 2: hide all of class 1.
+    dynamics = hide(hide(dynamics, 0, [1, 2]), 1, [2, 3])
+    result = per_class(dynamics)
+
+    np.testing.assert_array_equal(result.seen_count, [2, 2])
+    np.testing.assert_allclose(result.accuracy, [1.0, 1.0])
+    np.testing.assert_allclose(result.recall[0], [1.0, 1.0])
+    assert result.recall[1, 0] == 1.0 and math.isnan(result.recall[1, 1])
+    np.testing.assert_allclose(result.balanced_accuracy, [1.0, 1.0])
+    np.testing.assert_allclose(result.predicted_share, [[0.5, 0.5], [1.0, 0.0]])
+    assert result.never_predicted == (1,)
+
+
+def test_an_epoch_with_no_sample_seen_gives_nan_not_zero():
+    dynamics = hide(predicting([[0, 1], [0, 1]], [0, 1], 2), 0, [0, 1])
+    result = per_class(dynamics)
+    assert math.isnan(result.accuracy[0]) and math.isnan(result.balanced_accuracy[0])
+    assert result.accuracy[1] == 1.0
+    assert result.never_predicted_at(1) == (0, 1)  # nothing was predicted at all
+
+
+def test_argmax_ties_count_as_the_lowest_class():
+    result = per_class(dynamics_from_logits(np.zeros((1, 4, 3)), [0, 1, 2, 2]))
+    np.testing.assert_allclose(result.predicted_share[0], [1, 0, 0])
+    np.testing.assert_allclose(result.recall[0], [1, 0, 0])
+    assert result.accuracy[0] == pytest.approx(0.25)
+
+
+def test_one_epoch_all_correct_and_all_wrong():
+    labels = np.array([0, 1, 1])
+    right = per_class(predicting([[0, 1, 1]], labels, 2))
+    wrong = per_class(predicting([[1, 0, 0]], labels, 2))
+    assert right.num_epochs == 1
+    assert (right.accuracy[0], right.balanced_accuracy[0]) == (1.0, 1.0)
+    assert (wrong.accuracy[0], wrong.balanced_accuracy[0]) == (0.0, 0.0)
+    assert right.never_predicted == () and wrong.never_predicted == ()
+
+
+def test_never_predicted_per_epoch_follows_the_predictions():
+    labels = np.repeat([0, 1, 2], [4, 2, 2])
+    result = per_class(predicting([np.zeros(8, dtype=int), labels], labels, 3))
+    assert result.never_predicted_at(1) == (1, 2)
+    assert result.never_predicted_at(2) == ()
+    assert result.never_predicted == ()
+    with pytest.raises(ConfigError):
+        result.never_predicted_at(3)
+
+
+@pytest.mark.parametrize(("support", "expected"), [
+    ([90, 5, 5], (1, 2)), ([80, 20], (1,)), ([70, 30], ()), ([50, 50, 50], ()), ([60, 0, 5], (2,)), ([0, 0], ()),
+])
+def test_minority_classes(support, expected):
+    assert minority_classes(support) == expected
+
+
+def test_minority_classes_rejects_a_non_positive_share():
+    with pytest.raises(ConfigError):
+        minority_classes([1, 2], relative_share=0)
+
+
+def test_labels_out_of_range_are_a_data_error():
+    dynamics = dataclasses.replace(predicting([[0, 1]], [0, 1], 2), num_classes=1, logits=None)
+    with pytest.raises(DataError):
+        per_class(dynamics)
+
+
+def test_to_dict_is_plain_json_with_nan_as_none():
+    result = per_class(predicting([[0, 0, 0]], [0, 0, 1], 3))
+    plain = result.to_dict()
+    assert plain["recall"] == [[1.0, 0.0, None]]
+    assert plain["never_predicted"] == [1]
+    assert plain["support"] == [2, 1, 0]
+    json.dumps(plain, allow_nan=False)
+
+
+def test_jsonable_converts_numpy_scalars_and_non_finite_floats():
+    assert jsonable({"a": np.float32(1.5), "b": np.int64(2), "c": float("inf"), "d": (np.bool_(True),)}) == {
+        "a": 1.5, "b": 2, "c": None, "d": [True]}
