@@ -1,0 +1,27 @@
+"""``lossgap datasets``: the UCR/UEA classification sets shipped inside aeon, usable offline as ``aeon:NAME``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from lossgap.cli.app import app
+from lossgap.data.aeon_source import AeonDatasetInfo, available_datasets
+
+
+@app.command()
+def datasets() -> None:
+    """List the data sets shipped with aeon (needs the extra lossgap[data]); train on one with aeon:NAME."""
+    Console().print(datasets_table(available_datasets()))
+
+
+def datasets_table(infos: list[AeonDatasetInfo]) -> Table:
+    """One row per data set: name, train / test samples, classes, channels and length in time steps."""
+    table = Table(title="data sets shipped with aeon (use as aeon:NAME)")
+    table.add_column("name", justify="left")
+    for column in ("train", "test", "classes", "channels", "length"):
+        table.add_column(column, justify="right")
+    for info in infos:
+        table.add_row(info.name, str(info.train_samples), str(info.test_samples), str(info.num_classes),
+                      str(info.num_channels), info.length_text)
+    return table
