@@ -1,0 +1,251 @@
+"""Optimization health from the per-epoch curves: non-finite losses, spikes, oscillation, slopes at the end.
+
+Evidence for DESIGN.md's ``unstable_optimization`` (spikes, oscillation, NaN/inf) and ``underfitting``
+(train and val loss both still falling at the end). Losses are per-epoch means in nats; epochs in results
+are 1-based.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lossgap.analysis.smoothing import MAD_TO_STD, as_curve, dataclass_to_plain, linear_trend
+from lossgap.errors import ConfigError, DataError
+
+#: A spike's log-loss step must exceed the recent steps' median by this many robust standard deviations...
+SPIKE_MAD = 3.0
+#: ... and the loss must rise by more than this fraction over the previous epoch.
+SPIKE_MIN_JUMP = 0.25
+#: Epochs of recent steps a spike is judged against.
+SPIKE_WINDOW = 10
+#: Oscillating: at least this fraction of consecutive steps change sign...
+OSCILLATION_MIN_SIGN_CHANGES = 0.6
+#: ... with a half-swing of at least this fraction of the loss.
+OSCILLATION_MIN_AMPLITUDE = 0.02
+#: Still falling: the tail's trend is at least this many standard errors below zero...
+FALLING_T = 3.0
+#: ... and the loss falls by at least this fraction of itself per epoch.
+FALLING_MIN_RELATIVE_SLOPE = 0.002
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A sudden jump of one split's loss.
+
+    Attributes:
+        epoch: 1-based epoch whose loss jumped.
+        split: "train" or "val".
+        size: that epoch's loss divided by the previous epoch's (3.0 = tripled).
+    """
+
+    epoch: int
+    split: str
+    size: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields."""
+        return dataclass_to_plain(self)
+
+
+@dataclass(frozen=True)
+class Oscillation:
+    """How much one split's loss zig-zags over the tail.
+
+    Attributes:
+        split: "train" or "val".
+        sign_change_fraction: fraction of consecutive loss steps whose direction flips (0 = monotone,
+            1 = perfect zig-zag, about 2/3 for pure noise); NaN with fewer than two non-zero steps.
+        relative_amplitude: mean |second difference| / 4 divided by the mean loss: the half-swing of a
+            zig-zag as a fraction of the loss (about 0 for a smooth curve); NaN when undefined.
+        oscillating: sign_change_fraction >= 0.6 and relative_amplitude >= 0.02.
+    """
+
+    split: str
+    sign_change_fraction: float
+    relative_amplitude: float
+    oscillating: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields (NaN -> None)."""
+        return dataclass_to_plain(self)
+
+
+@dataclass(frozen=True)
+class OptimizationHealth:
+    """Stability and progress of training, from per-epoch figures.
+
+    Attributes:
+        num_epochs: epochs E of the curves.
+        tail_epochs: how many final epochs the slopes and oscillation were measured over.
+        non_finite_epochs: 1-based epochs where the train or val loss is NaN or infinite.
+        spikes: every :class:`Spike`, train first then val, in epoch order.
+        train_oscillation, val_oscillation: :class:`Oscillation` of each loss over the tail (val None
+            without a val loss).
+        train_slope_end, val_slope_end: least-squares slope of the loss over the tail divided by the tail's
+            mean loss: fraction of the loss per epoch (negative = still falling); NaN when undefined.
+        train_still_falling, val_still_falling: the slope is at most -0.002 per epoch and at least 3
+            standard errors (from the tail's own jitter) below zero.
+        lr_end: last finite learning rate, or None.
+        grad_norm_median, grad_norm_max: over the finite per-epoch gradient norms, or None.
+    """
+
+    num_epochs: int
+    tail_epochs: int
+    non_finite_epochs: tuple[int, ...]
+    spikes: tuple[Spike, ...]
+    train_oscillation: Oscillation
+    val_oscillation: Oscillation | None
+    train_slope_end: float
+    val_slope_end: float
+    train_still_falling: bool
+    val_still_falling: bool
+    lr_end: float | None
+    grad_norm_median: float | None
+    grad_norm_max: float | None
+
+    @property
+    def oscillating(self) -> bool:
+        """True when the train or the val loss oscillates over the tail."""
+        return self.train_oscillation.oscillating or bool(self.val_oscillation and self.val_oscillation.oscillating)
+
+    @property
+    def unstable(self) -> bool:
+        """True when a loss was non-finite, spiked, or the train loss oscillates."""
+        return bool(self.non_finite_epochs or self.spikes or self.train_oscillation.oscillating)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields plus ``oscillating`` and ``unstable`` (NaN -> None)."""
+        out = dataclass_to_plain(self)
+        out["oscillating"] = self.oscillating
+        out["unstable"] = self.unstable
+        return out
+
+
+def find_spikes(loss, split: str) -> tuple[Spike, ...]:
+    """Epochs where ``loss`` jumps well above its recent trend.
+
+    A step is the change of log loss from one epoch to the next. Epoch t is a spike when its step exceeds
+    the median of the previous SPIKE_WINDOW (10) steps by more than SPIKE_MAD (3) robust standard
+    deviations (1.4826 x median absolute deviation) of those steps, AND the loss rose by more than
+    SPIKE_MIN_JUMP (25%) over epoch t - 1. With fewer than 3 earlier steps, all other steps of the curve
+    are the reference. Working in log space makes the rule the same at any loss scale; the 25% floor keeps
+    a very smooth curve's tiny wiggles from counting. Returns spikes in epoch order.
+    """
+    curve = as_curve(loss)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_loss = np.log(np.where(curve > 0, curve, np.nan))
+    steps = np.diff(log_loss)
+    spikes = []
+    for index in np.flatnonzero(np.isfinite(steps)):
+        recent = steps[max(index - SPIKE_WINDOW, 0):index]
+        recent = recent[np.isfinite(recent)]
+        if recent.size < 3:
+            others = np.delete(steps, index)
+            recent = others[np.isfinite(others)]
+        center = float(np.median(recent)) if recent.size else 0.0
+        spread = float(MAD_TO_STD * np.median(np.abs(recent - center))) if recent.size >= 2 else 0.0
+        ratio = float(curve[index + 1] / curve[index])
+        if steps[index] - center > SPIKE_MAD * spread and ratio - 1 > SPIKE_MIN_JUMP:
+            spikes.append(Spike(epoch=int(index) + 2, split=split, size=ratio))
+    return tuple(spikes)
+
+
+def oscillation(loss, split: str) -> Oscillation:
+    """The :class:`Oscillation` of ``loss`` (the tail to judge, non-finite values skipped)."""
+    curve = as_curve(loss)
+    values = curve[np.isfinite(curve)]
+    steps = np.diff(values)
+    directions = np.sign(steps)
+    directions = directions[directions != 0]
+    flips = directions[1:] != directions[:-1]
+    fraction = float(np.mean(flips)) if flips.size else math.nan
+    level = float(np.mean(values)) if values.size else math.nan
+    if values.size >= 3 and level > 0:
+        second = values[2:] - 2 * values[1:-1] + values[:-2]
+        amplitude = float(np.mean(np.abs(second)) / 4 / level)
+    else:
+        amplitude = math.nan
+    oscillating = (math.isfinite(fraction) and math.isfinite(amplitude)
+                   and fraction >= OSCILLATION_MIN_SIGN_CHANGES and amplitude >= OSCILLATION_MIN_AMPLITUDE)
+    return Oscillation(split=split, sign_change_fraction=fraction, relative_amplitude=amplitude,
+                       oscillating=oscillating)
+
+
+def relative_slope(loss) -> tuple[float, bool]:
+    """(least-squares slope / mean loss, still falling) of ``loss`` (the tail to judge), per epoch.
+
+    Still falling: at least 3 finite epochs, relative slope <= -FALLING_MIN_RELATIVE_SLOPE, and the slope
+    at least FALLING_T standard errors below zero (an exact straight fall has no error and counts).
+    """
+    curve = as_curve(loss)
+    slope, error = linear_trend(curve)
+    finite = curve[np.isfinite(curve)]
+    level = float(np.mean(finite)) if finite.size else math.nan
+    if not math.isfinite(slope) or not level > 0:
+        return math.nan, False
+    relative = slope / level
+    falling = (finite.size >= 3 and relative <= -FALLING_MIN_RELATIVE_SLOPE
+               and (not error > 0 or slope <= -FALLING_T * error))
+    return relative, bool(falling)
+
+
+def _optional_curve(values, size: int, name: str) -> np.ndarray | None:
+    if values is None:
+        return None
+    curve = as_curve(values)
+    if curve.size != size:
+        raise DataError(f"{curve.size} {name} values for {size} epochs; pass one per epoch")
+    return curve
+
+
+def optimization_health(train_loss, val_loss=None, *, lr=None, grad_norm=None,
+                        tail: int | None = None) -> OptimizationHealth:
+    """Spikes, oscillation, non-finite epochs and end-of-training slopes from per-epoch curves.
+
+    ``train_loss`` and ``val_loss`` are per-epoch mean losses (nats; val may be None); ``lr`` and
+    ``grad_norm`` optional per-epoch values. ``tail`` is the number of final epochs the slopes and the
+    oscillation are judged over (default: a quarter of the epochs, at least 5, at most all). Returns an
+    :class:`OptimizationHealth`.
+    """
+    train = as_curve(train_loss)
+    size = train.size
+    if size == 0:
+        raise DataError("no epochs to analyse; pass at least one epoch of train loss")
+    val = _optional_curve(val_loss, size, "val loss")
+    lr_curve = _optional_curve(lr, size, "learning-rate")
+    grad_curve = _optional_curve(grad_norm, size, "gradient-norm")
+    if tail is None:
+        tail = min(size, max(5, size // 4))
+    elif isinstance(tail, bool) or int(tail) != tail or tail < 2:
+        raise ConfigError(f"tail must be an integer >= 2, got {tail!r}; e.g. 10 final epochs")
+    tail = min(int(tail), size)
+
+    # as_curve turned inf into NaN, so one isnan per split finds both.
+    non_finite = np.isnan(train) | (np.isnan(val) if val is not None else False)
+    spikes = find_spikes(train, "train") + (find_spikes(val, "val") if val is not None else ())
+    train_slope, train_falling = relative_slope(train[-tail:])
+    val_slope, val_falling = relative_slope(val[-tail:]) if val is not None else (math.nan, False)
+
+    def finite(curve: np.ndarray | None) -> np.ndarray:
+        return np.empty(0) if curve is None else curve[np.isfinite(curve)]
+
+    lrs, grads = finite(lr_curve), finite(grad_curve)
+    return OptimizationHealth(
+        num_epochs=size,
+        tail_epochs=tail,
+        non_finite_epochs=tuple(int(index) + 1 for index in np.flatnonzero(non_finite)),
+        spikes=spikes,
+        train_oscillation=oscillation(train[-tail:], "train"),
+        val_oscillation=oscillation(val[-tail:], "val") if val is not None else None,
+        train_slope_end=train_slope,
+        val_slope_end=val_slope,
+        train_still_falling=train_falling,
+        val_still_falling=val_falling,
+        lr_end=float(lrs[-1]) if lrs.size else None,
+        grad_norm_median=float(np.median(grads)) if grads.size else None,
+        grad_norm_max=float(np.max(grads)) if grads.size else None,
+    )

@@ -1,0 +1,211 @@
+"""Is there any signal? Validation accuracy against the majority-class baseline, and loss against the prior.
+
+DESIGN.md's ``no_signal`` cause: validation accuracy not significantly above always predicting the majority
+class, and a val loss no better than predicting the class prior (the article's synthetic data has random
+labels). Accuracies are fractions, losses are nats.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from lossgap.analysis.smoothing import dataclass_to_plain
+from lossgap.dynamics import MISSING_PREDICTION
+from lossgap.errors import ConfigError, DataError
+
+#: The val loss must be below the prior entropy by this fraction of it to count as "below the prior".
+PRIOR_MARGIN = 0.01
+#: Confidence level of the reported accuracy interval.
+CONFIDENCE_LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class SignalTest:
+    """Validation accuracy tested against the majority-class baseline, and loss against the prior.
+
+    Attributes:
+        accuracy: fraction of the (recorded) val samples predicted correctly.
+        num_samples: val samples counted (predictions of -1, i.e. unseen, are left out).
+        num_correct: of those, how many were right.
+        majority_class: most frequent class in the training counts when given, else in val (lowest index on ties).
+        baseline_accuracy: share of majority_class in val = accuracy of always predicting it.
+        p_value: one-sided exact binomial test that the accuracy is above the baseline.
+        interval: two-sided 95% Wilson interval of the accuracy, (low, high).
+        significant: p_value < alpha.
+        alpha: the significance level used.
+        loss: mean val loss given by the caller (nats), or None.
+        prior_entropy: cross-entropy of predicting the class prior for every val sample (nats).
+        loss_below_prior: loss < prior_entropy x (1 - PRIOR_MARGIN); None without a loss.
+    """
+
+    accuracy: float
+    num_samples: int
+    num_correct: int
+    majority_class: int
+    baseline_accuracy: float
+    p_value: float
+    interval: tuple[float, float]
+    significant: bool
+    alpha: float
+    loss: float | None
+    prior_entropy: float
+    loss_below_prior: bool | None
+
+    @property
+    def lift(self) -> float:
+        """accuracy - baseline_accuracy (fraction; positive = better than always predicting the majority)."""
+        return self.accuracy - self.baseline_accuracy
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields plus ``lift`` (NaN -> None)."""
+        out = dataclass_to_plain(self)
+        out["lift"] = self.lift if math.isfinite(self.lift) else None
+        return out
+
+
+@dataclass(frozen=True)
+class ControlComparison:
+    """A run's accuracy against its permuted-label control on the same split.
+
+    Attributes:
+        real_accuracy, control_accuracy: fractions.
+        difference: real - control.
+        p_value: one-sided Fisher exact test that the real run is more accurate than the control.
+        significant: p_value < alpha.
+        num_samples: samples each accuracy was measured on.
+        alpha: the significance level used.
+    """
+
+    real_accuracy: float
+    control_accuracy: float
+    difference: float
+    p_value: float
+    significant: bool
+    num_samples: int
+    alpha: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields (NaN -> None)."""
+        return dataclass_to_plain(self)
+
+
+def prior_entropy(val_labels, prior_counts, num_classes: int) -> float:
+    """Cross-entropy (nats) of predicting the class prior given by ``prior_counts`` for every val label.
+
+    When a class present in val has no count in the prior, every count gets +1 (Laplace smoothing) so the
+    result stays finite; otherwise the prior is used as it is (a 50/50 prior gives exactly ln 2).
+    """
+    labels = np.asarray(val_labels, dtype=np.int64)
+    counts = np.asarray(prior_counts, dtype=np.float64)
+    if labels.size == 0:
+        return math.nan
+    if np.any(counts[np.unique(labels)] <= 0):
+        counts = counts + 1.0
+    prior = counts / counts.sum()
+    return float(-np.mean(np.log(prior[labels])))
+
+
+def signal_test(val_labels, val_predicted, *, num_classes: int, val_loss=None, train_class_counts=None,
+                alpha: float = 0.01) -> SignalTest:
+    """Test whether val accuracy beats the majority-class baseline (and the loss beats the prior).
+
+    ``val_labels`` and ``val_predicted`` are (N,) class indices of one epoch (predicted -1 = not recorded,
+    left out). ``val_loss`` is the mean val loss in nats, or per-sample losses (their finite mean is used).
+    ``train_class_counts`` (C,) sets the majority class and the prior; without it val's own counts do.
+    Returns a :class:`SignalTest`; with no val sample, accuracy and p_value are NaN and nothing is significant.
+    """
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be between 0 and 1, got {alpha}; use e.g. 0.01")
+    if num_classes < 1:
+        raise ConfigError(f"num_classes must be at least 1, got {num_classes}")
+    labels = np.asarray(val_labels, dtype=np.int64).reshape(-1)
+    predicted = np.asarray(val_predicted, dtype=np.int64).reshape(-1)
+    if labels.shape != predicted.shape:
+        raise DataError(f"{labels.size} val labels but {predicted.size} predictions; pass one prediction per sample")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DataError(f"val labels outside 0..{num_classes - 1}; pass num_classes matching the data")
+    if predicted.size and predicted.max() >= num_classes:
+        raise DataError(f"predictions outside 0..{num_classes - 1}; pass num_classes matching the model")
+    if train_class_counts is not None:
+        train_counts = np.asarray(train_class_counts, dtype=np.float64).reshape(-1)
+        if train_counts.size != num_classes or np.any(train_counts < 0) or train_counts.sum() <= 0:
+            raise DataError(f"train_class_counts must hold {num_classes} non-negative counts with a positive total")
+    else:
+        train_counts = None
+
+    seen = predicted != MISSING_PREDICTION
+    labels, predicted = labels[seen], predicted[seen]
+    num_samples = int(labels.size)
+    val_counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    prior_counts = train_counts if train_counts is not None else val_counts
+    majority = int(np.argmax(prior_counts))
+    loss = _mean_loss(val_loss)
+    entropy = prior_entropy(labels, prior_counts, num_classes)
+    below = None if loss is None or not math.isfinite(entropy) else bool(loss < entropy * (1 - PRIOR_MARGIN))
+    if num_samples == 0:
+        nan = math.nan
+        return SignalTest(nan, 0, 0, majority, nan, nan, (nan, nan), False, alpha, loss, entropy, below)
+
+    num_correct = int(np.sum(predicted == labels))
+    baseline = float(val_counts[majority] / num_samples)
+    p_value = float(stats.binomtest(num_correct, num_samples, baseline, alternative="greater").pvalue)
+    # The interval is two-sided whatever the test's direction, so it comes from a two-sided result.
+    interval = stats.binomtest(num_correct, num_samples).proportion_ci(CONFIDENCE_LEVEL, method="wilson")
+    return SignalTest(
+        accuracy=num_correct / num_samples,
+        num_samples=num_samples,
+        num_correct=num_correct,
+        majority_class=majority,
+        baseline_accuracy=baseline,
+        p_value=p_value,
+        interval=(float(interval.low), float(interval.high)),
+        significant=p_value < alpha,
+        alpha=alpha,
+        loss=loss,
+        prior_entropy=entropy,
+        loss_below_prior=below,
+    )
+
+
+def _mean_loss(val_loss) -> float | None:
+    if val_loss is None:
+        return None
+    values = np.asarray(val_loss, dtype=np.float64).reshape(-1)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else None
+
+
+def control_test(real_accuracy: float, control_accuracy: float, num_samples: int, *,
+                 alpha: float = 0.01) -> ControlComparison:
+    """Compare a run's accuracy with its permuted-label control, both measured on ``num_samples`` samples.
+
+    Accuracies are turned back into counts (rounded) and compared with a one-sided Fisher exact test
+    (exact at any n, unlike a z test). Returns a :class:`ControlComparison`; significant means the real
+    run is more accurate than the control at level ``alpha``.
+    """
+    if isinstance(num_samples, bool) or int(num_samples) != num_samples or num_samples < 1:
+        raise ConfigError(f"num_samples must be a positive integer, got {num_samples!r}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be between 0 and 1, got {alpha}; use e.g. 0.01")
+    for name, value in (("real_accuracy", real_accuracy), ("control_accuracy", control_accuracy)):
+        if not 0 <= value <= 1:
+            raise DataError(f"{name} must be a fraction in [0, 1], got {value}")
+    n = int(num_samples)
+    real_correct = int(round(real_accuracy * n))
+    control_correct = int(round(control_accuracy * n))
+    table = [[real_correct, n - real_correct], [control_correct, n - control_correct]]
+    p_value = float(stats.fisher_exact(table, alternative="greater").pvalue)
+    return ControlComparison(
+        real_accuracy=float(real_accuracy),
+        control_accuracy=float(control_accuracy),
+        difference=float(real_accuracy - control_accuracy),
+        p_value=p_value,
+        significant=p_value < alpha,
+        num_samples=n,
+        alpha=alpha,
+    )

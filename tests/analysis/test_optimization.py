@@ -1,0 +1,143 @@
+"""Optimization health on hand-made curves: spikes, non-finite epochs, oscillation, slopes at the end."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lossgap.analysis.optimization import find_spikes, optimization_health, oscillation, relative_slope
+from lossgap.errors import ConfigError, DataError
+
+EPOCHS = np.arange(30)
+DECAY = np.exp(-EPOCHS / 10)
+
+
+def test_clean_exponential_decay_is_healthy_and_still_falling():
+    health = optimization_health(DECAY, 0.2 + DECAY)
+    assert health.non_finite_epochs == ()
+    assert health.spikes == ()
+    assert not health.oscillating and not health.unstable
+    assert health.train_oscillation.sign_change_fraction == 0
+    assert health.train_still_falling and health.val_still_falling
+    assert health.tail_epochs == 7  # a quarter of 30 epochs
+    # A pure exponential loses 1 - e^-0.1 of itself per epoch; the least-squares slope over the tail is close.
+    assert health.train_slope_end == pytest.approx(-0.1, rel=0.05)
+    assert -0.1 < health.val_slope_end < 0
+
+
+def test_a_threefold_jump_at_epoch_12_is_one_spike():
+    train = DECAY.copy()
+    train[11] *= 3
+    health = optimization_health(train, 0.2 + DECAY)
+    assert [(spike.epoch, spike.split) for spike in health.spikes] == [(12, "train")]
+    assert health.spikes[0].size == pytest.approx(3 * math.exp(-0.1))
+    assert health.unstable
+
+
+def test_a_jump_in_noisy_val_loss_is_a_spike_but_its_noise_is_not():
+    noise = np.resize([0.03, -0.03, 0.02, -0.01, 0.0, 0.025], 30)
+    val = 0.6 + noise
+    assert find_spikes(val, "val") == ()
+    val[20] = 1.2
+    assert [spike.epoch for spike in find_spikes(val, "val")] == [21]
+
+
+def test_a_small_bump_is_not_a_spike():
+    train = DECAY.copy()
+    train[11] *= 1.2  # a 20% bump stays under the 25% floor
+    assert find_spikes(train, "train") == ()
+
+
+def test_a_nan_at_epoch_5_is_reported_and_not_a_spike():
+    train = DECAY.copy()
+    train[4] = np.nan
+    health = optimization_health(train, 0.2 + DECAY)
+    assert health.non_finite_epochs == (5,)
+    assert health.spikes == ()
+    assert health.unstable
+
+
+def test_inf_in_either_loss_is_non_finite():
+    val = 0.2 + DECAY
+    val[[6, 9]] = [np.inf, -np.inf]
+    train = DECAY.copy()
+    train[9] = np.nan
+    assert optimization_health(train, val).non_finite_epochs == (7, 10)
+
+
+def test_zig_zag_loss_oscillates():
+    zig_zag = 0.5 + 0.1 * np.resize([1, -1], 30)
+    health = optimization_health(zig_zag, 0.2 + DECAY, tail=10)
+    assert health.train_oscillation.sign_change_fraction == 1.0
+    assert health.train_oscillation.relative_amplitude == pytest.approx(0.2)
+    assert health.train_oscillation.oscillating and health.oscillating and health.unstable
+    assert not health.val_oscillation.oscillating
+
+
+def test_tiny_noise_flips_direction_but_does_not_oscillate():
+    flat = 0.5 + 0.001 * np.resize([1, -1], 30)
+    result = oscillation(flat, "train")
+    assert result.sign_change_fraction == 1.0
+    assert result.relative_amplitude < 0.01
+    assert not result.oscillating
+
+
+def test_a_converged_or_noisy_flat_loss_is_not_still_falling():
+    converged = 0.3 + 0.001 * np.exp(-EPOCHS / 3)
+    assert not optimization_health(converged).train_still_falling
+    noisy = 0.5 + np.random.default_rng(1).normal(0, 0.02, 30)
+    assert relative_slope(noisy)[1] is False
+    rising = np.linspace(0.5, 0.6, 10)
+    slope, falling = relative_slope(rising)
+    assert slope > 0 and not falling
+
+
+def test_lr_and_gradient_norm_summaries():
+    lr = np.r_[np.full(29, 1e-3), np.nan]
+    grad = np.r_[np.arange(1.0, 30.0), np.inf]
+    health = optimization_health(DECAY, lr=lr, grad_norm=grad)
+    assert health.lr_end == 1e-3
+    assert health.grad_norm_median == 15.0 and health.grad_norm_max == 29.0
+    assert health.val_oscillation is None and math.isnan(health.val_slope_end) and not health.val_still_falling
+    bare = optimization_health(DECAY)
+    assert bare.lr_end is None and bare.grad_norm_median is None and bare.grad_norm_max is None
+
+
+def test_the_tail_sets_where_the_slope_is_measured():
+    curve = np.r_[np.linspace(1.0, 0.5, 20), np.full(10, 0.5)]
+    assert not optimization_health(curve, tail=10).train_still_falling
+    assert optimization_health(curve, tail=30).train_still_falling
+    assert optimization_health(curve, tail=100).tail_epochs == 30
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_very_short_runs_do_not_fail(epochs):
+    health = optimization_health(DECAY[:epochs], 0.2 + DECAY[:epochs])
+    assert health.spikes == () and health.non_finite_epochs == ()
+    assert not health.oscillating
+    json.dumps(health.to_dict(), allow_nan=False)
+    if epochs == 1:
+        assert math.isnan(health.train_slope_end) and not health.train_still_falling
+
+
+def test_to_dict_is_plain_json():
+    train = DECAY.copy()
+    train[11] *= 3
+    train[4] = np.nan
+    as_dict = optimization_health(train, 0.2 + DECAY, lr=np.full(30, 0.01)).to_dict()
+    json.dumps(as_dict, allow_nan=False)
+    assert as_dict["non_finite_epochs"] == [5]
+    assert as_dict["spikes"] == [{"epoch": 12, "split": "train", "size": pytest.approx(3 * math.exp(-0.1))}]
+    assert as_dict["unstable"] is True and as_dict["lr_end"] == 0.01
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(DataError, match="val loss"):
+        optimization_health(DECAY, DECAY[:5])
+    with pytest.raises(DataError, match="learning-rate"):
+        optimization_health(DECAY, lr=[0.1])
+    with pytest.raises(DataError, match="no epochs"):
+        optimization_health([])
+    with pytest.raises(ConfigError, match="tail"):
+        optimization_health(DECAY, tail=1)

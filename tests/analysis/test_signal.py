@@ -1,0 +1,147 @@
+"""The signal test and the permuted-label control comparison on predictions with known answers."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from lossgap.analysis.signal import control_test, prior_entropy, signal_test
+from lossgap.errors import ConfigError, DataError
+
+BALANCED = np.repeat([0, 1], 250)
+
+
+def test_chance_predictions_on_500_samples_are_not_significant():
+    predicted = np.random.default_rng(0).integers(0, 2, 500)
+    result = signal_test(BALANCED, predicted, num_classes=2)
+    assert result.num_samples == 500
+    assert result.accuracy == pytest.approx(np.mean(predicted == BALANCED))
+    assert result.baseline_accuracy == 0.5
+    assert not result.significant
+    assert result.p_value > 0.05
+    low, high = result.interval
+    assert low < 0.5 < high
+
+
+def test_ninety_percent_on_a_balanced_split_is_significant():
+    predicted = BALANCED.copy()
+    predicted[::10] = 1 - predicted[::10]  # 50 of 500 wrong
+    result = signal_test(BALANCED, predicted, num_classes=2)
+    assert result.accuracy == pytest.approx(0.9)
+    assert result.num_correct == 450
+    assert result.significant and result.p_value < 1e-50
+    assert result.p_value == pytest.approx(stats.binom.sf(449, 500, 0.5), rel=1e-6)
+    low, high = result.interval
+    assert 0.86 < low < 0.9 < high < 0.93
+    assert result.lift == pytest.approx(0.4)
+
+
+def test_always_predicting_the_majority_of_a_90_10_split_is_not_significant():
+    labels = np.repeat([0, 1], [450, 50])
+    result = signal_test(labels, np.zeros(500, dtype=int), num_classes=2)
+    assert result.accuracy == pytest.approx(0.9)
+    assert (result.majority_class, result.baseline_accuracy) == (0, pytest.approx(0.9))
+    assert not result.significant
+    assert result.p_value > 0.4
+
+
+def test_the_majority_class_comes_from_the_training_counts_when_given():
+    labels = np.repeat([0, 1, 2], [30, 50, 20])  # val majority is class 1 ...
+    result = signal_test(labels, np.ones(100, dtype=int), num_classes=3, train_class_counts=[600, 300, 100])
+    assert result.majority_class == 0  # ... but training says class 0
+    assert result.baseline_accuracy == pytest.approx(0.3)
+    assert result.accuracy == pytest.approx(0.5)
+    assert result.significant
+    expected_entropy = -(0.3 * math.log(0.6) + 0.5 * math.log(0.3) + 0.2 * math.log(0.1))
+    assert result.prior_entropy == pytest.approx(expected_entropy)
+
+
+def test_prior_entropy_of_a_balanced_prior_is_ln_2():
+    assert prior_entropy(BALANCED, [250, 250], 2) == pytest.approx(math.log(2))
+    assert signal_test(BALANCED, BALANCED, num_classes=2).prior_entropy == pytest.approx(math.log(2))
+    assert signal_test(BALANCED, BALANCED, num_classes=2, train_class_counts=[7, 7]).prior_entropy == pytest.approx(
+        math.log(2))
+
+
+def test_a_val_class_missing_from_the_prior_keeps_the_entropy_finite():
+    entropy = prior_entropy([0, 0, 1], [10, 0], 2)
+    assert entropy == pytest.approx(-(2 * math.log(11 / 12) + math.log(1 / 12)) / 3)
+
+
+def test_loss_is_compared_with_the_prior_entropy():
+    assert signal_test(BALANCED, BALANCED, num_classes=2, val_loss=0.5).loss_below_prior is True
+    assert signal_test(BALANCED, BALANCED, num_classes=2, val_loss=0.69).loss_below_prior is False  # within 1%
+    assert signal_test(BALANCED, BALANCED, num_classes=2, val_loss=0.8).loss_below_prior is False
+    per_sample = np.r_[np.full(499, 0.4), np.nan]
+    assert signal_test(BALANCED, BALANCED, num_classes=2, val_loss=per_sample).loss == pytest.approx(0.4)
+    no_loss = signal_test(BALANCED, BALANCED, num_classes=2)
+    assert no_loss.loss is None and no_loss.loss_below_prior is None
+
+
+def test_unseen_samples_are_left_out():
+    predicted = BALANCED.copy()
+    predicted[:100] = -1
+    result = signal_test(BALANCED, predicted, num_classes=2)
+    assert result.num_samples == 400
+    assert result.accuracy == 1.0
+    assert result.baseline_accuracy == pytest.approx(250 / 400)  # class 1 is now the majority of what was seen
+    assert result.majority_class == 1
+
+
+def test_a_class_absent_from_val_and_all_wrong_predictions():
+    labels = np.repeat([0, 1], [40, 60])
+    result = signal_test(labels, np.full(100, 2), num_classes=3, train_class_counts=[10, 10, 80])
+    assert result.accuracy == 0
+    assert result.majority_class == 2 and result.baseline_accuracy == 0
+    assert not result.significant and result.p_value == 1.0
+
+
+def test_no_recorded_sample_is_not_significant():
+    result = signal_test(BALANCED, np.full(500, -1), num_classes=2)
+    assert result.num_samples == 0 and math.isnan(result.accuracy)
+    assert not result.significant
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_to_dict_is_plain_json():
+    as_dict = signal_test(BALANCED, BALANCED, num_classes=2, val_loss=0.1).to_dict()
+    json.dumps(as_dict, allow_nan=False)
+    assert as_dict["significant"] is True and as_dict["interval"][1] == pytest.approx(1.0)
+    assert as_dict["lift"] == pytest.approx(0.5)
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(DataError, match="labels"):
+        signal_test([0, 3], [0, 0], num_classes=2)
+    with pytest.raises(DataError, match="prediction"):
+        signal_test([0, 1], [0], num_classes=2)
+    with pytest.raises(DataError, match="predictions outside"):
+        signal_test([0, 1], [0, 2], num_classes=2)
+    with pytest.raises(DataError, match="train_class_counts"):
+        signal_test([0, 1], [0, 1], num_classes=2, train_class_counts=[1, 2, 3])
+    with pytest.raises(ConfigError, match="alpha"):
+        signal_test([0, 1], [0, 1], num_classes=2, alpha=0)
+
+
+def test_a_run_well_above_its_permuted_label_control_is_significant():
+    result = control_test(0.9, 0.5, 200)
+    assert result.difference == pytest.approx(0.4)
+    assert result.significant and result.p_value < 1e-10
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_run_level_with_its_control_is_not_significant():
+    assert not control_test(0.52, 0.5, 200).significant
+    equal = control_test(0.5, 0.5, 200)
+    assert not equal.significant and equal.p_value > 0.5
+    below = control_test(0.4, 0.5, 200)
+    assert below.difference == pytest.approx(-0.1) and not below.significant
+
+
+def test_control_test_rejects_bad_input():
+    with pytest.raises(ConfigError):
+        control_test(0.5, 0.5, 0)
+    with pytest.raises(DataError):
+        control_test(1.5, 0.5, 10)
