@@ -7,5 +7,6 @@ never copied between test files); this file only registers them.
 pytest_plugins = [
     "fixtures.data",
     "fixtures.dynamics",
+    "fixtures.scenarios",
     "fixtures.training",
 ]

@@ -15,6 +15,8 @@ import torch
 import lossgap
 import lossgap.data as data_sources
 from lossgap.data.sequence import DatasetSplits
+from lossgap.diagnosis import Diagnosis, diagnose_record
+from lossgap.io import write_json
 from lossgap.errors import RunDirError
 from lossgap.model import LSTMClassifier
 from lossgap.run import rundir
@@ -32,6 +34,7 @@ class TrainResult:
     summary: dict
     fit: FitResult
     model: LSTMClassifier
+    diagnosis: Diagnosis | None = None
 
 
 def load_data(config: TrainConfig):
@@ -91,7 +94,24 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
                                    state=result.best_state, epoch=result.best_epoch, extra=extra)
     summary = run_summary(config, result, time.perf_counter() - wall_started)
     rundir.write_summary(out_dir, summary)
-    return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model)
+    diagnosis = diagnose(out_dir) if result.history else None
+    return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)
+
+
+#: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.
+CONTROL_DIR = "control"
+
+
+def diagnose(run: str | Path, *, split: str = "val", write: bool = True) -> Diagnosis:
+    """Diagnose a run directory; returns the :class:`~lossgap.diagnosis.Diagnosis` and (by default) writes
+    ``diagnosis.json`` into it. A permuted-label control in ``RUN/control`` is used when present."""
+    record = rundir.read_run(run)
+    control_path = record.path / CONTROL_DIR
+    control = rundir.read_run(control_path) if rundir.holds_run(control_path) else None
+    diagnosis = diagnose_record(record, split=split, control=control)
+    if write:
+        write_json(record.path / rundir.DIAGNOSIS_FILE, diagnosis.to_dict())
+    return diagnosis
 
 
 def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[str] | None = None,

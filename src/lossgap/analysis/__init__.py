@@ -1,0 +1,21 @@
+"""Pure analysis of recorded dynamics: numpy arrays in, frozen dataclasses out (no torch, no files)."""
+
+from lossgap.analysis.calibration import (Calibration, Reliability, TemperatureFit, calibration,
+                                          expected_calibration_error, fit_temperature, reliability)
+from lossgap.analysis.generalization import Generalization, analyze_generalization, early_stopping_epoch
+from lossgap.analysis.ledger import LEDGER_GROUPS, Ledger, LedgerSeries, describe_ledger, ledger_series, loss_ledger
+from lossgap.analysis.optimization import OptimizationHealth, optimization_health
+from lossgap.analysis.per_class import PerClass, minority_classes, per_class
+from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus, main_plateau
+from lossgap.analysis.samples import (LabelNoiseEvidence, SampleDynamics, Suspects, label_noise_evidence,
+                                      sample_dynamics, suspected_mislabeled)
+from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
+
+__all__ = [
+    "LEDGER_GROUPS", "Calibration", "ControlComparison", "Generalization", "LabelNoiseEvidence", "Ledger",
+    "LedgerSeries", "OptimizationHealth", "PerClass", "Plateau", "Reliability", "SampleDynamics", "SignalTest",
+    "Suspects", "TemperatureFit", "accuracy_noise", "analyze_generalization", "calibration", "control_test",
+    "describe_ledger", "early_stopping_epoch", "expected_calibration_error", "fit_temperature", "find_plateaus",
+    "label_noise_evidence", "ledger_series", "loss_ledger", "main_plateau", "minority_classes", "optimization_health",
+    "per_class", "reliability", "sample_dynamics", "signal_test", "suspected_mislabeled",
+]

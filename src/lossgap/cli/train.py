@@ -11,6 +11,7 @@ from rich.console import Console
 
 from lossgap import api
 from lossgap.cli.app import app
+from lossgap.cli.diagnose import print_diagnosis
 from lossgap.cli.progress import TrainingProgress
 from lossgap.cli.tables import run_summary_table
 from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
@@ -73,6 +74,8 @@ def train(
         result = api.train(config, out, overwrite=overwrite,
                            on_epoch_end=progress.run_callback(f"train {Path(out).name}", config.epochs))
     console.print(run_summary_table(result.summary, title=f"run {result.run_dir}"))
+    if result.diagnosis is not None:
+        print_diagnosis(result.diagnosis, console)
     if result.summary["status"] == "interrupted":
         console.print(f"[yellow]interrupted after epoch {result.summary['epochs_run']}; "
                       f"what finished is in {result.run_dir}[/]")

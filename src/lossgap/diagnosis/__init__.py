@@ -1,0 +1,9 @@
+"""Diagnosis: evidence from the analyses -> ranked verdicts with numbers and remedies."""
+
+from lossgap.diagnosis.engine import diagnose_evidence, diagnose_record
+from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
+from lossgap.diagnosis.remedies import REMEDY_NAMES, Remedy
+from lossgap.diagnosis.verdict import CAUSES, Diagnosis, Verdict
+
+__all__ = ["CAUSES", "Diagnosis", "REMEDY_NAMES", "Remedy", "RunEvidence", "Verdict", "diagnose_evidence",
+           "diagnose_record", "gather_evidence"]

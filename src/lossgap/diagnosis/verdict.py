@@ -62,6 +62,8 @@ class Diagnosis:
     signal: dict | None
     limitations: tuple[str, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
+    #: The analyses behind the verdicts (a RunEvidence; arrays for figures), not serialised.
+    evidence: Any = field(default=None, repr=False, compare=False)
 
     @property
     def healthy(self) -> bool:

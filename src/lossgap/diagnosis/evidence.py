@@ -1,0 +1,193 @@
+"""Every analysis a diagnosis needs, computed once from a run's curves and recorded dynamics.
+
+Decisions use train and val only; the test split (when recorded) is never looked at here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from lossgap.analysis.calibration import Calibration, calibration
+from lossgap.analysis.generalization import Generalization, analyze_generalization
+from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
+from lossgap.analysis.optimization import OptimizationHealth, optimization_health
+from lossgap.analysis.per_class import PerClass, per_class
+from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus
+from lossgap.analysis.samples import (LabelNoiseEvidence, SampleDynamics, Suspects, label_noise_evidence,
+                                      sample_dynamics, suspected_mislabeled)
+from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
+from lossgap.dynamics import SplitDynamics
+
+
+@dataclass(frozen=True, eq=False)
+class Curves:
+    """Per-epoch figures (float64 (E,)): losses in nats, accuracies as fractions; lr and grad_norm may be None."""
+
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+    train_accuracy: np.ndarray
+    val_accuracy: np.ndarray
+    lr: np.ndarray | None
+    grad_norm: np.ndarray | None
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs E."""
+        return int(self.val_loss.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class RunEvidence:
+    """The analyses of one run that the cause rules read. Epochs are 1-based."""
+
+    curves: Curves
+    val: SplitDynamics
+    train: SplitDynamics | None
+    focus_split: str
+    generalization: Generalization
+    plateaus: dict[str, tuple[Plateau, ...]]
+    main_plateau: Plateau | None
+    ledger: Ledger | None
+    ledger_sentence: str | None
+    judged_epoch: int
+    signal: SignalTest
+    signal_any_epoch_p: float
+    loss_clearly_below_prior: bool
+    val_per_class: PerClass
+    val_calibration: Calibration | None
+    train_samples: SampleDynamics | None
+    suspects: Suspects | None
+    noise: LabelNoiseEvidence | None
+    optimization: OptimizationHealth
+    control: ControlComparison | None
+    train_class_counts: np.ndarray
+    train_config: dict | None
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs recorded."""
+        return self.curves.num_epochs
+
+    @property
+    def val_noise(self) -> float:
+        """Accuracy noise of the val split at its mean accuracy (fraction)."""
+        return float(accuracy_noise(float(np.nanmean(self.curves.val_accuracy)), self.val.num_samples))
+
+
+def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics]) -> Curves:
+    """Per-epoch curves: metrics.csv columns where present and finite, else computed from the dynamics."""
+
+    def column(name: str, split: str, compute) -> np.ndarray:
+        values = metrics.get(name)
+        if values is not None and len(values) and np.isfinite(values).any():
+            return np.asarray(values, dtype=np.float64)
+        if split in dynamics:
+            return compute(dynamics[split])
+        return np.full(len(next(iter(dynamics.values())).true_log_prob), np.nan)
+
+    return Curves(
+        train_loss=column("train_loss", "train", SplitDynamics.epoch_loss),
+        val_loss=column("val_loss", "val", SplitDynamics.epoch_loss),
+        train_accuracy=column("train_accuracy", "train", SplitDynamics.epoch_accuracy),
+        val_accuracy=column("val_accuracy", "val", SplitDynamics.epoch_accuracy),
+        lr=metrics.get("lr"),
+        grad_norm=metrics.get("grad_norm"),
+    )
+
+
+def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics], *,
+                    train_config: dict | None, focus_split: str = "val",
+                    control_val_accuracy: float | None = None) -> RunEvidence:
+    """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val")."""
+    val = dynamics["val"]
+    train = dynamics.get("train")
+    curves = curves_from(metrics, dynamics)
+    patience = _patience(train_config)
+    generalization = analyze_generalization(curves.train_loss, curves.val_loss, patience=patience)
+    judged = generalization.best_epoch or curves.num_epochs
+    plateaus = {name: find_plateaus(record.epoch_loss(), record.epoch_accuracy(), record.num_samples, name)
+                for name, record in dynamics.items() if name in ("train", "val", "test")}
+    focus = dynamics.get(focus_split, val)
+    main = plateaus.get(focus.split, ())
+    main_plateau = next((plateau for plateau in main if plateau.loss_change < 0), None)
+    ledger = loss_ledger(focus, main_plateau.start_epoch, main_plateau.end_epoch) if main_plateau else None
+    if ledger is None and focus.num_epochs >= 2:
+        # Without a plateau, the ledger of the whole run still says where the loss change came from.
+        ledger = loss_ledger(focus, 1, focus.num_epochs)
+    train_counts = (np.bincount(train.labels, minlength=train.num_classes) if train is not None
+                    else np.bincount(val.labels, minlength=val.num_classes)).astype(np.int64)
+    index = judged - 1
+    signal = signal_test(val.labels, val.predicted[index], num_classes=val.num_classes,
+                         val_loss=val.loss[index], train_class_counts=train_counts)
+    train_samples = suspects = noise = None
+    if train is not None and train.num_epochs >= 2:
+        train_samples = sample_dynamics(train, until_epoch=max(2, judged))
+        suspects = suspected_mislabeled(train_samples)
+        noise = label_noise_evidence(sample_dynamics(train), reference_epoch=judged, suspects=suspects)
+    control = None
+    if control_val_accuracy is not None:
+        control = control_test(signal.accuracy, control_val_accuracy, signal.num_samples)
+    return RunEvidence(
+        curves=curves, val=val, train=train, focus_split=focus.split, generalization=generalization,
+        plateaus=plateaus, main_plateau=main_plateau, ledger=ledger,
+        ledger_sentence=describe_ledger(ledger) if ledger is not None else None,
+        judged_epoch=judged, signal=signal, signal_any_epoch_p=_any_epoch_p(val, signal.baseline_accuracy),
+        loss_clearly_below_prior=_loss_clearly_below_prior(val, index, train_counts),
+        val_per_class=per_class(val),
+        val_calibration=calibration(val, best_epoch=judged) if val.logits is not None else None,
+        train_samples=train_samples, suspects=suspects, noise=noise,
+        optimization=optimization_health(curves.train_loss, curves.val_loss, lr=curves.lr,
+                                         grad_norm=curves.grad_norm),
+        control=control, train_class_counts=train_counts, train_config=train_config,
+    )
+
+
+def _patience(train_config: dict | None) -> int:
+    patience = ((train_config or {}).get("early_stopping") or {}).get("patience")
+    return int(patience) if patience else 5
+
+
+def _any_epoch_p(val: SplitDynamics, baseline: float) -> float:
+    """Bonferroni-corrected p-value of the best val accuracy over all epochs beating the baseline.
+
+    Looking at every epoch and keeping the best is E tries; multiplying by E keeps the test honest.
+    """
+    seen = val.seen
+    correct = (val.correct & seen).sum(axis=1)
+    counts = seen.sum(axis=1)
+    usable = counts > 0
+    if not usable.any() or not 0 < baseline < 1:
+        return float("nan")
+    # P(X >= k) for X ~ Binomial(n, baseline): sf(k - 1).
+    p_values = stats.binom.sf(correct[usable] - 1, counts[usable], baseline)
+    return float(min(1.0, p_values.min() * usable.sum()))
+
+
+def _loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.ndarray,
+                              alpha: float = 0.01) -> bool:
+    """True when val loss beats predicting the training prior, by a paired test.
+
+    Each sample's loss is compared with the loss the prior alone would give it, -log prior[label]. Pairing
+    removes the spread between classes (a rare class costs -log 0.05 = 3 nats under the prior), so a weak
+    signal on imbalanced data is still seen. It holds when the judged epoch's mean difference is below zero
+    by more than 3 standard errors, or when any epoch's is by more than the z of alpha / E (Bonferroni:
+    looking at every epoch is E tries).
+    """
+    # Half a count for absent classes keeps the prior finite where a class never appeared in train.
+    prior = (train_counts + 0.5) / (train_counts + 0.5).sum()
+    difference = np.where(val.seen, val.loss + np.log(prior[val.labels])[None, :], np.nan)
+    counts = val.seen.sum(axis=1)
+    usable = counts >= 2
+    if not usable[index]:
+        return False
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(difference, axis=1)
+        standard_error = np.nanstd(difference, axis=1, ddof=1) / np.sqrt(counts)
+        z = mean / standard_error
+    if mean[index] < -3 * standard_error[index]:
+        return True
+    z_needed = stats.norm.isf(alpha / max(1, int(usable.sum())))
+    return bool(np.nanmin(np.where(usable, z, np.nan)) < -z_needed)
