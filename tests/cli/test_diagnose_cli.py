@@ -1,0 +1,71 @@
+"""``lossgap diagnose RUN`` as a user runs it."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from lossgap.cli.app import register_commands
+
+runner = CliRunner()
+app = register_commands()
+
+
+def run_cli(*args):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("diagnose") / "run"
+    result = run_cli("train", "synthetic:random-labels,samples=200", "--out", out, "--epochs", "12",
+                     "--hidden", "32", "--batch-size", "32")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_json_output_has_the_designed_shape_and_names_no_signal(run_dir):
+    result = run_cli("diagnose", run_dir, "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["verdicts"][0]["cause"] == "no_signal"
+    assert {"plateaus", "ledger", "overfitting", "suspected_mislabeled", "calibration", "per_class"} <= set(payload)
+    assert json.loads((run_dir / "diagnosis.json").read_text())["verdicts"] == payload["verdicts"]
+
+
+def test_terminal_output_shows_the_verdict_table_and_the_ledger(run_dir):
+    result = run_cli("diagnose", run_dir, "--split", "train")
+    assert result.exit_code == 0, result.output
+    assert "no_signal" in result.stdout and "ledger" in result.stdout
+
+
+def test_the_train_split_can_be_the_focus(run_dir):
+    payload = json.loads(run_cli("diagnose", run_dir, "--json", "--split", "train", "--no-write").stdout)
+    assert payload["split"] == "train"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda path: None, "does not exist"),
+    (lambda path: path.mkdir(), "holds no run"),
+    (lambda path: (path.mkdir(), (path / "config.json").write_text('{"format_version": 1}')), "incomplete"),
+    (lambda path: (path.mkdir(), (path / "config.json").write_text('{"format_version": 99}')), "newer lossgap"),
+])
+def test_bad_run_directories_get_one_line_and_exit_2(tmp_path, make, message):
+    path = tmp_path / "run"
+    make(path)
+    result = run_cli("diagnose", path)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_an_unknown_split_is_refused(run_dir):
+    result = run_cli("diagnose", run_dir, "--split", "test")
+    assert result.exit_code == 2 and "no 'test' split" in result.stderr
+
+
+def test_a_one_epoch_run_says_what_it_cannot_show(tmp_path):
+    out = tmp_path / "one"
+    assert run_cli("train", "synthetic:sum-sign,samples=100", "--out", out, "--epochs", "1").exit_code == 0
+    result = run_cli("diagnose", out)
+    assert result.exit_code == 0 and "one epoch only" in result.stdout
