@@ -38,16 +38,21 @@ class TrainResult:
 
 
 def load_data(config: TrainConfig):
-    """The data of a run: splits (with the permuted-label control applied) and the fitted standardizer or None."""
+    """The data of a run (real labels): splits and the train-fitted standardizer or None."""
     loaded = data_sources.load_splits(config.data.source, val_fraction=config.data.val_fraction, seed=config.seed,
-                         standardize=config.data.standardize)
-    splits: DatasetSplits = loaded.splits
-    if config.control == "permuted-labels":
-        # Shuffled within train only: the class balance stays, any input-label link is destroyed.
-        permuted = np.random.default_rng(config.seed).permutation(splits.train.labels)
-        splits = DatasetSplits(train=splits.train.with_labels(permuted), val=splits.val, test=splits.test,
-                               source=splits.source, val_is_fixed=splits.val_is_fixed)
-    return splits, loaded.standardizer
+                                      standardize=config.data.standardize)
+    return loaded.splits, loaded.standardizer
+
+
+def permuted_control(splits: DatasetSplits, seed: int) -> DatasetSplits:
+    """The same splits with train labels shuffled within train (val and test keep their real labels).
+
+    The class balance stays; any link between inputs and labels is destroyed, so whatever val accuracy the
+    control reaches is what this configuration gets from nothing.
+    """
+    permuted = np.random.default_rng(seed).permutation(splits.train.labels)
+    return DatasetSplits(train=splits.train.with_labels(permuted), val=splits.val, test=splits.test,
+                         source=splits.source, val_is_fixed=splits.val_is_fixed)
 
 
 def build_model(config: TrainConfig, num_features: int, num_classes: int) -> LSTMClassifier:
@@ -58,19 +63,39 @@ def build_model(config: TrainConfig, num_features: int, num_classes: int) -> LST
 
 
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
-          on_epoch_end: EpochCallback | None = None) -> TrainResult:
+          on_epoch_end: EpochCallback | None = None,
+          control_epoch_end: EpochCallback | None = None) -> TrainResult:
     """Train one run as ``config`` says and write its run directory to ``out``; returns a :class:`TrainResult`.
 
     Data and options are checked before anything is written, so a bad input never destroys an earlier run;
     ``overwrite`` replaces an earlier run in ``out`` only once the new one is ready to start. Metrics are
     rewritten after every epoch; on Ctrl-C the finished epochs, dynamics and checkpoints are still written.
+    With ``config.control == "permuted-labels"`` the same configuration is then trained on shuffled train
+    labels into ``out/control``, and the diagnosis compares the two. The run is diagnosed at the end
+    (``diagnosis.json``).
     """
     wall_started = time.perf_counter()
-    device = resolve_device(config.device)
+    resolve_device(config.device)
     out_dir = rundir.check_out_dir(out, overwrite)
     splits, standardizer = load_data(config)
     rundir.clear_run(out_dir)
-    rundir.write_config(out_dir, run_config_payload(config, splits, standardizer, out_dir))
+    summary, result, model = _train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started)
+    if config.control == "permuted-labels" and result.history and result.stop_reason != "interrupted":
+        control_dir = out_dir / CONTROL_DIR
+        rundir.clear_run(control_dir)
+        _train_into(config, control_dir, permuted_control(splits, config.seed), standardizer, control_epoch_end,
+                    time.perf_counter(), role="permuted-label control")
+    diagnosis = diagnose(out_dir) if result.history else None
+    return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)
+
+
+def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
+                on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run"):
+    """Fit a fresh model on ``splits`` and write the run files into ``out_dir``; returns (summary, fit, model)."""
+    device = resolve_device(config.device)
+    payload = run_config_payload(config, splits, standardizer, out_dir)
+    payload["role"] = role
+    rundir.write_config(out_dir, payload)
     recorder = Recorder()
     rows: list[dict[str, float]] = []
 
@@ -94,8 +119,7 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
                                    state=result.best_state, epoch=result.best_epoch, extra=extra)
     summary = run_summary(config, result, time.perf_counter() - wall_started)
     rundir.write_summary(out_dir, summary)
-    diagnosis = diagnose(out_dir) if result.history else None
-    return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)
+    return summary, result, model
 
 
 #: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.

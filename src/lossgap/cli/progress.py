@@ -36,19 +36,22 @@ class TrainingProgress:
 
     def run_callback(self, label: str, total_epochs: int) -> EpochCallback:
         """Add a bar for a run of ``total_epochs``; returns the epoch callback that advances it."""
-        self._finish_open_bars()
         task = self.progress.add_task(label, total=total_epochs, metrics="", visible=False)
         self._tasks.append(task)
 
         def on_epoch_end(row: dict[str, float]) -> None:
             metrics = (f"train {row['train_loss']:.4f}/{row['train_accuracy']:.3f}  "
                        f"val {row['val_loss']:.4f}/{row['val_accuracy']:.3f} (loss/acc)")
+            if not self.progress.tasks[task].visible:
+                # A new run has started: the bars of earlier runs are done, even if they stopped early.
+                self._finish_open_bars(keep=task)
             self._show()
             self.progress.update(task, completed=int(row["epoch"]), metrics=metrics, visible=True)
 
         return on_epoch_end
 
-    def _finish_open_bars(self) -> None:
+    def _finish_open_bars(self, keep: TaskID | None = None) -> None:
         # A run that stopped early ends before its planned epochs: show its bar as finished, not stuck.
         for task in self._tasks:
-            self.progress.update(task, total=self.progress.tasks[task].completed or 1)
+            if task != keep and self.progress.tasks[task].completed:
+                self.progress.update(task, total=self.progress.tasks[task].completed)

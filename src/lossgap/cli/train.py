@@ -71,8 +71,11 @@ def train(
     )
     console = Console()
     with TrainingProgress() as progress:
+        control_bar = (progress.run_callback("control (permuted labels)", config.epochs)
+                       if config.control == "permuted-labels" else None)
         result = api.train(config, out, overwrite=overwrite,
-                           on_epoch_end=progress.run_callback(f"train {Path(out).name}", config.epochs))
+                           on_epoch_end=progress.run_callback(f"train {Path(out).name}", config.epochs),
+                           control_epoch_end=control_bar)
     console.print(run_summary_table(result.summary, title=f"run {result.run_dir}"))
     if result.diagnosis is not None:
         print_diagnosis(result.diagnosis, console)

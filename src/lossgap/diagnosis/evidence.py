@@ -133,7 +133,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     return RunEvidence(
         curves=curves, val=val, train=train, focus_split=focus.split, generalization=generalization,
         plateaus=plateaus, main_plateau=main_plateau, ledger=ledger,
-        ledger_sentence=describe_ledger(ledger) if ledger is not None else None,
+        ledger_sentence=describe_ledger(ledger, decimals=2) if ledger is not None else None,
         judged_epoch=judged, signal=signal, signal_any_epoch_p=_any_epoch_p(val, signal.baseline_accuracy),
         loss_clearly_below_prior=_loss_clearly_below_prior(val, index, train_counts),
         val_per_class=per_class(val),
