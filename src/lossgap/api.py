@@ -64,7 +64,8 @@ def build_model(config: TrainConfig, num_features: int, num_classes: int) -> LST
 
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
           on_epoch_end: EpochCallback | None = None,
-          control_epoch_end: EpochCallback | None = None) -> TrainResult:
+          control_epoch_end: EpochCallback | None = None, permute_labels: bool = False,
+          diagnose_run: bool = True) -> TrainResult:
     """Train one run as ``config`` says and write its run directory to ``out``; returns a :class:`TrainResult`.
 
     Data and options are checked before anything is written, so a bad input never destroys an earlier run;
@@ -72,20 +73,25 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     rewritten after every epoch; on Ctrl-C the finished epochs, dynamics and checkpoints are still written.
     With ``config.control == "permuted-labels"`` the same configuration is then trained on shuffled train
     labels into ``out/control``, and the diagnosis compares the two. The run is diagnosed at the end
-    (``diagnosis.json``).
+    (``diagnosis.json``) unless ``diagnose_run`` is False. ``permute_labels`` makes this run itself a
+    permuted-label control (used by ``lossgap remedy``).
     """
     wall_started = time.perf_counter()
     resolve_device(config.device)
     out_dir = rundir.check_out_dir(out, overwrite)
     splits, standardizer = load_data(config)
     rundir.clear_run(out_dir)
-    summary, result, model = _train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started)
-    if config.control == "permuted-labels" and result.history and result.stop_reason != "interrupted":
+    if permute_labels:
+        splits = permuted_control(splits, config.seed)
+    summary, result, model = _train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
+                                         role="permuted-label control" if permute_labels else "run")
+    if (config.control == "permuted-labels" and not permute_labels and result.history
+            and result.stop_reason != "interrupted"):
         control_dir = out_dir / CONTROL_DIR
         rundir.clear_run(control_dir)
         _train_into(config, control_dir, permuted_control(splits, config.seed), standardizer, control_epoch_end,
                     time.perf_counter(), role="permuted-label control")
-    diagnosis = diagnose(out_dir) if result.history else None
+    diagnosis = diagnose(out_dir) if result.history and diagnose_run else None
     return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)
 
 

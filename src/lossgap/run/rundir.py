@@ -37,7 +37,7 @@ CHECKPOINT_DIR = "checkpoints"
 FIGURES_DIR = "figures"
 #: Everything lossgap writes into a run directory; --overwrite removes exactly these, nothing else.
 RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, DYNAMICS_FILE, DIAGNOSIS_FILE, REPORT_FILE,
-               CHECKPOINT_DIR, FIGURES_DIR, "remedy.json", "control")
+               CHECKPOINT_DIR, FIGURES_DIR, "remedy.json", "remedy", "control")
 
 
 def holds_run(path: Path) -> bool:

@@ -1,0 +1,62 @@
+"""``lossgap remedy RUN``: the run's remedies tried side by side over several seeds, with 95% intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from lossgap.cli.app import app
+from lossgap.cli.progress import TrainingProgress
+from lossgap.remedies import RemedyResult, run_remedies
+from lossgap.remedies.runner import METRICS
+
+
+@app.command()
+def remedy(
+    run: Path = typer.Argument(..., help="A run directory written by 'lossgap train'."),
+    replicates: int = typer.Option(3, "--replicates", "-k", help="Seeds per configuration (at least 2)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated remedies to try, e.g. "
+                                       "dropout,weight_decay,early_stopping (default: the verdicts' remedies and the "
+                                       "article's list)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="val_loss, val_accuracy or val_balanced_accuracy "
+                                         "(default: balanced accuracy when classes are imbalanced, else val loss)."),
+) -> None:
+    """Rerun RUN's configuration and each remedy over K seeds; show which beat the baseline beyond noise."""
+    names = [name.strip() for name in only.split(",") if name.strip()] if only else None
+    with TrainingProgress() as progress:
+        result = run_remedies(run, replicates=replicates, only=names, metric=metric,
+                              progress=progress.run_callback)
+    console = Console()
+    console.print(remedy_table(result))
+    winner = result.winner
+    if winner is None:
+        console.print(Text(f"no remedy beat the baseline on {result.metric} beyond noise "
+                           f"({result.replicates} seeds each)", style="bold"))
+    else:
+        console.print(Text(f"winner: {winner.name} - {winner.action}", style="bold green"))
+        console.print(Text("lossgap train " + " ".join(winner.config.to_cli_args())))
+    console.print(f"written to {result.run / 'remedy.json'}")
+
+
+def remedy_table(result: RemedyResult) -> Table:
+    """Baseline and candidates with mean [95% interval] of each val figure of the delivered model."""
+    table = Table(title=f"remedies for {result.run} ({result.replicates} seeds each; judged on {result.metric})")
+    table.add_column("configuration", no_wrap=True)
+    for metric in METRICS:
+        table.add_column(metric.replace("_", " "), justify="right")
+    table.add_column("beats baseline", justify="center")
+    table.add_column("p", justify="right")
+    for outcome in (result.baseline, *result.candidates):
+        cells = []
+        for metric in METRICS:
+            interval = outcome.interval(metric)
+            cells.append(f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
+        verdict = "-" if outcome is result.baseline else ("yes" if outcome.beats_baseline else "no")
+        p_value = "-" if outcome.p_value is None else f"{outcome.p_value:.3f}"
+        table.add_row(Text(outcome.name), *cells, verdict, p_value)
+    return table

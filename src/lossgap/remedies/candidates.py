@@ -1,0 +1,88 @@
+"""Which remedies to try for a run: those of its verdicts (with the run's own numbers) plus the article's list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lossgap.diagnosis.remedies import REMEDY_NAMES, RemedyBook
+from lossgap.diagnosis.verdict import Diagnosis
+from lossgap.errors import ConfigError
+from lossgap.training.config import TrainConfig
+
+#: The special candidate that trains on shuffled labels (run when no_signal is suspected).
+CONTROL = "permuted_control"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A configuration to compare with the baseline: a name, what it changes, and why."""
+
+    name: str
+    action: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+def apply_changes(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
+    """``config`` with dotted-path ``changes`` applied (``{"model.dropout": 0.2}``); validated like user input."""
+    payload = config.to_dict()
+    for path, value in changes.items():
+        node = payload
+        *parents, leaf = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return TrainConfig.from_dict(payload)
+
+
+def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, best_epoch: int | None,
+                      imbalanced: bool, only: list[str] | None = None) -> list[Candidate]:
+    """The candidates for a run, verdict remedies first (they carry the run's numbers), each name once.
+
+    The article's list follows: dropout, weight decay, early stopping, smaller and larger hidden size, fewer
+    layers, a lower learning rate, and class weights where classes are imbalanced. Remedies that change
+    nothing (dropout already 0.5, a single layer...) are left out. ``only`` keeps those names, in that order;
+    an unknown name raises ConfigError naming the known ones.
+    """
+    book = RemedyBook(config.to_dict())
+    found: dict[str, Candidate] = {}
+    for verdict in diagnosis.verdicts:
+        for remedy in verdict.remedies:
+            if remedy.changes and remedy.name not in found:
+                found[remedy.name] = Candidate(remedy.name, remedy.action, dict(remedy.changes))
+    article = [book.dropout(), book.weight_decay(), book.early_stopping(best_epoch or epochs_run, epochs_run),
+               book.smaller_hidden(), book.larger_hidden(), book.fewer_layers(), book.lower_lr(),
+               book.class_weights() if imbalanced else None]
+    for remedy in article:
+        if remedy is not None and remedy.name not in found:
+            found[remedy.name] = Candidate(remedy.name, remedy.action, dict(remedy.changes))
+    if "no_signal" in diagnosis.causes:
+        found[CONTROL] = Candidate(CONTROL, "train on labels shuffled within train: what this setup gets from nothing",
+                                   {})
+    if only is None:
+        return list(found.values())
+    known = set(REMEDY_NAMES) | {CONTROL}
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise ConfigError(f"unknown remedy '{unknown[0]}' in --only; choose from {', '.join(sorted(known))}")
+    chosen = []
+    for name in only:
+        if name in found:
+            chosen.append(found[name])
+        elif name == CONTROL:
+            chosen.append(Candidate(CONTROL, "train on labels shuffled within train", {}))
+        else:
+            remedy = _named(book, name, epochs_run, best_epoch)
+            if remedy is None:
+                raise ConfigError(f"remedy '{name}' changes nothing for this run (already at its limit); drop it "
+                                  "from --only")
+            chosen.append(Candidate(remedy.name, remedy.action, dict(remedy.changes)))
+    return chosen
+
+
+def _named(book: RemedyBook, name: str, epochs_run: int, best_epoch: int | None):
+    if name == "early_stopping":
+        return book.early_stopping(best_epoch or epochs_run, epochs_run)
+    if name == "more_epochs":
+        return book.more_epochs(epochs_run)
+    return getattr(book, name)()

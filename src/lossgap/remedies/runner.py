@@ -1,0 +1,172 @@
+"""Run the baseline and each remedy over K seeds and judge them by the model each configuration delivers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from lossgap import api
+from lossgap.errors import ConfigError, RunDirError
+from lossgap.io import write_json
+from lossgap.remedies.candidates import CONTROL, Candidate, apply_changes, remedy_candidates
+from lossgap.run import rundir
+from lossgap.training.config import TrainConfig
+from lossgap.training.trainer import EpochCallback
+
+METRICS = ("val_loss", "val_accuracy", "val_balanced_accuracy")
+#: One-sided significance level of "beats the baseline" (paired t-test over seeds).
+ALPHA = 0.05
+REMEDY_FILE = "remedy.json"
+REMEDY_DIR = "remedy"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean over seeds and its 95% t interval (low, high)."""
+
+    mean: float
+    low: float
+    high: float
+
+    def to_dict(self) -> dict:
+        """{"mean", "low", "high"}."""
+        return {"mean": self.mean, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One configuration's results over the seeds: the delivered model's val figures per seed and summarised."""
+
+    name: str
+    action: str
+    config: TrainConfig
+    per_seed: dict[str, list[float]]
+    beats_baseline: bool = False
+    p_value: float | None = None
+
+    def interval(self, metric: str) -> Interval:
+        """Mean and 95% interval of ``metric`` over seeds."""
+        return mean_interval(self.per_seed[metric])
+
+    def to_dict(self) -> dict:
+        """The remedy.json entry: name, config, {metric: {mean, low, high}}, beats_baseline, and the command."""
+        out = {"name": self.name, "action": self.action, "config": self.config.to_dict(),
+               **{metric: self.interval(metric).to_dict() for metric in METRICS},
+               "per_seed": self.per_seed, "beats_baseline": self.beats_baseline, "p_value": self.p_value,
+               "command": "lossgap train " + " ".join(self.config.to_cli_args())}
+        return out
+
+
+def mean_interval(values: list[float]) -> Interval:
+    """Mean and two-sided 95% Student-t interval of ``values``."""
+    array = np.asarray(values, dtype=np.float64)
+    mean = float(array.mean())
+    if array.size < 2:
+        return Interval(mean, math.nan, math.nan)
+    half = float(stats.t.ppf(0.975, array.size - 1) * array.std(ddof=1) / math.sqrt(array.size))
+    return Interval(mean, mean - half, mean + half)
+
+
+@dataclass(frozen=True)
+class RemedyResult:
+    """The baseline, the candidates (best first by the judging metric) and the winner, if any."""
+
+    run: Path
+    metric: str
+    replicates: int
+    baseline: Outcome
+    candidates: tuple[Outcome, ...]
+
+    @property
+    def winner(self) -> Outcome | None:
+        """The best candidate that beats the baseline beyond noise, or None."""
+        return next((c for c in self.candidates if c.beats_baseline and c.name != CONTROL), None)
+
+    def to_dict(self) -> dict:
+        """The content of remedy.json."""
+        winner = self.winner
+        return {"run": str(self.run), "metric": self.metric, "replicates": self.replicates, "alpha": ALPHA,
+                "baseline": self.baseline.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
+                "winner": winner.name if winner else None,
+                "winner_command": winner.to_dict()["command"] if winner else None}
+
+
+def delivered_figures(result: api.TrainResult) -> dict[str, float]:
+    """Val figures of the model a run delivers: its final epoch, or the restored best epoch with early stopping."""
+    row = result.fit.history[result.fit.delivered_epoch - 1]
+    return {metric: float(row[metric]) for metric in METRICS}
+
+
+def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None = None, metric: str | None = None,
+                 progress: Callable[[str, int], EpochCallback | None] | None = None) -> RemedyResult:
+    """Rerun ``run``'s configuration and each candidate remedy with ``replicates`` seeds; write remedy.json.
+
+    Seeds are the run's seed + 0..K-1 for every configuration, so baseline and candidate share data splits
+    and are compared seed by seed (paired one-sided t-test at ALPHA on ``metric``). ``metric`` defaults to
+    val_balanced_accuracy when the diagnosis names class imbalance, else val_loss. ``progress(label, epochs)``
+    may return an epoch callback for a progress bar.
+    """
+    if replicates < 2:
+        raise ConfigError(f"--replicates must be at least 2 to tell an effect from noise, got {replicates}")
+    record = rundir.read_run(run)
+    if not record.config.get("train"):
+        raise RunDirError(f"{record.path} was not trained by 'lossgap train' (no configuration to rerun); "
+                          "remedies need a lossgap run")
+    config = TrainConfig.from_dict(record.config["train"]).model_copy(update={"control": "none"})
+    diagnosis = api.diagnose(record.path, write=False)
+    if metric is None:
+        metric = "val_balanced_accuracy" if "class_imbalance_bias" in diagnosis.causes else "val_loss"
+    if metric not in METRICS:
+        raise ConfigError(f"unknown --metric '{metric}'; choose one of {', '.join(METRICS)}")
+    counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
+    candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
+                                   best_epoch=record.summary.get("best_epoch"),
+                                   imbalanced=bool(counts.min() < 0.5 * counts.mean()), only=only)
+    out_dir = record.path / REMEDY_DIR
+    baseline = _replicate(Candidate("baseline", "the run's own configuration"), config, replicates, out_dir, progress)
+    outcomes = [_replicate(candidate, config, replicates, out_dir, progress) for candidate in candidates]
+    judged = sorted((_judge(outcome, baseline, metric) for outcome in outcomes),
+                    key=lambda outcome: _sort_key(outcome, metric))
+    result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
+                          candidates=tuple(judged))
+    write_json(record.path / REMEDY_FILE, result.to_dict())
+    return result
+
+
+def _replicate(candidate: Candidate, base: TrainConfig, replicates: int, out_dir: Path,
+               progress: Callable[[str, int], EpochCallback | None] | None) -> Outcome:
+    config = apply_changes(base, candidate.changes)
+    per_seed: dict[str, list[float]] = {metric: [] for metric in METRICS}
+    for offset in range(replicates):
+        seeded_config = config.model_copy(update={"seed": base.seed + offset})
+        callback = progress(f"{candidate.name} seed {seeded_config.seed}", seeded_config.epochs) if progress else None
+        result = api.train(seeded_config, out_dir / candidate.name / f"seed_{seeded_config.seed}", overwrite=True,
+                           on_epoch_end=callback, permute_labels=candidate.name == CONTROL, diagnose_run=False)
+        if result.fit.stop_reason == "interrupted":
+            raise KeyboardInterrupt
+        for metric, value in delivered_figures(result).items():
+            per_seed[metric].append(value)
+    return Outcome(candidate.name, candidate.action, config, per_seed)
+
+
+def _judge(outcome: Outcome, baseline: Outcome, metric: str) -> Outcome:
+    candidate_values = np.asarray(outcome.per_seed[metric])
+    baseline_values = np.asarray(baseline.per_seed[metric])
+    differences = candidate_values - baseline_values
+    if np.allclose(differences, differences[0]):
+        # A constant difference has no spread: the t-test is undefined; call it a win only if it is one.
+        p_value = 0.0 if (differences[0] < 0 if metric == "val_loss" else differences[0] > 0) else 1.0
+    else:
+        alternative = "less" if metric == "val_loss" else "greater"
+        p_value = float(stats.ttest_rel(candidate_values, baseline_values, alternative=alternative).pvalue)
+    return Outcome(outcome.name, outcome.action, outcome.config, outcome.per_seed, bool(p_value < ALPHA), p_value)
+
+
+def _sort_key(outcome: Outcome, metric: str) -> tuple:
+    mean = outcome.interval(metric).mean
+    return (not outcome.beats_baseline, mean if metric == "val_loss" else -mean)

@@ -1,0 +1,34 @@
+"""``lossgap remedy`` bad input: one line, exit 2."""
+
+import pytest
+from typer.testing import CliRunner
+
+from lossgap.cli.app import register_commands
+
+runner = CliRunner()
+app = register_commands()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("remedy_cli") / "run"
+    assert runner.invoke(app, ["train", "synthetic:sum-sign,samples=80", "--out", str(out), "--epochs", "3"]).exit_code == 0
+    return out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--replicates", "1"], "at least 2"),
+    (["--only", "dropout,teleport"], "unknown remedy 'teleport'"),
+    (["--metric", "f1"], "unknown --metric"),
+])
+def test_bad_requests_get_one_line_and_exit_2(run_dir, args, message):
+    result = runner.invoke(app, ["remedy", str(run_dir), *args])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_small_remedy_run_prints_the_table(run_dir):
+    result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "baseline" in result.stdout and "lower_lr" in result.stdout and (run_dir / "remedy.json").exists()

@@ -1,0 +1,39 @@
+"""Remedy candidates come from the run's verdicts and the article's list, each a real change."""
+
+import pytest
+
+from lossgap.diagnosis.remedies import Remedy
+from lossgap.diagnosis.verdict import Diagnosis, Verdict
+from lossgap.errors import ConfigError
+from lossgap.remedies.candidates import apply_changes, remedy_candidates
+from lossgap.training.config import ModelConfig, TrainConfig
+
+
+def diagnosis_with(*verdicts):
+    return Diagnosis(run="r", split="val", headline="", verdicts=verdicts, considered=(), plateaus=(), ledger=None,
+                     ledger_sentence=None, overfitting={}, suspected_mislabeled=(), calibration=None, per_class=None,
+                     signal=None)
+
+
+def test_verdict_remedies_come_first_and_nothing_is_offered_that_changes_nothing():
+    config = TrainConfig(model=ModelConfig(dropout=0.5, num_layers=1))
+    overfit = Verdict("overfitting", 0.9, "", remedies=(Remedy("early_stopping", "stop at 7",
+                                                               {"early_stopping.patience": 4}),))
+    names = [c.name for c in remedy_candidates(config, diagnosis_with(overfit), epochs_run=40, best_epoch=7,
+                                               imbalanced=False)]
+    assert names[0] == "early_stopping"
+    assert "dropout" not in names and "fewer_layers" not in names and "class_weights" not in names
+    assert {"weight_decay", "smaller_hidden", "larger_hidden", "lower_lr"} <= set(names)
+
+
+def test_class_weights_and_the_control_appear_when_the_diagnosis_calls_for_them():
+    no_signal = Verdict("no_signal", 0.9, "")
+    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(no_signal), epochs_run=10,
+                                               best_epoch=2, imbalanced=True)]
+    assert "class_weights" in names and "permuted_control" in names
+
+
+def test_apply_changes_validates_like_user_input():
+    assert apply_changes(TrainConfig(), {"model.dropout": 0.3}).model.dropout == 0.3
+    with pytest.raises(ConfigError, match="--dropout"):
+        apply_changes(TrainConfig(), {"model.dropout": 1.5})

@@ -1,0 +1,49 @@
+"""Remedies side by side: a remedy that really helps beats the baseline; remedy.json has the designed shape."""
+
+import json
+
+import pytest
+
+from lossgap.api import train
+from lossgap.errors import ConfigError
+from lossgap.remedies import run_remedies
+from lossgap.remedies.runner import mean_interval
+from lossgap.training.config import DataConfig, ModelConfig, OptimizerConfig, TrainConfig
+
+
+@pytest.fixture(scope="module")
+def overfit_run(tmp_path_factory):
+    """Little data with noisy inputs and a large model: it overfits within a few epochs."""
+    config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=200,sigma=1.0"),
+                         model=ModelConfig(hidden_size=128, num_layers=2), optimizer=OptimizerConfig(lr=0.003),
+                         epochs=40, batch_size=32)
+    return train(config, tmp_path_factory.mktemp("remedy") / "run").run_dir
+
+
+def test_early_stopping_beats_the_baseline_of_an_overfitting_run(overfit_run):
+    result = run_remedies(overfit_run, replicates=3, only=["early_stopping", "dropout"])
+    by_name = {outcome.name: outcome for outcome in result.candidates}
+    baseline_loss = result.baseline.interval("val_loss").mean
+    assert by_name["early_stopping"].interval("val_loss").mean < baseline_loss
+    assert result.candidates[0].name == "early_stopping" and result.candidates[0].beats_baseline
+    assert result.winner.name == "early_stopping"
+    payload = json.loads((overfit_run / "remedy.json").read_text())
+    assert set(payload) >= {"baseline", "candidates"}
+    for entry in [payload["baseline"], *payload["candidates"]]:
+        assert set(entry) >= {"name", "config", "val_loss", "val_accuracy", "val_balanced_accuracy", "beats_baseline"}
+        assert set(entry["val_loss"]) == {"mean", "low", "high"}
+        assert entry["val_loss"]["low"] <= entry["val_loss"]["mean"] <= entry["val_loss"]["high"]
+    assert payload["candidates"][0]["config"]["early_stopping"]["patience"] is not None
+
+
+def test_bad_requests_are_refused_before_training(overfit_run):
+    with pytest.raises(ConfigError, match="at least 2"):
+        run_remedies(overfit_run, replicates=1)
+    with pytest.raises(ConfigError, match="unknown remedy 'magic'"):
+        run_remedies(overfit_run, replicates=2, only=["magic"])
+
+
+def test_the_interval_is_the_student_t_interval():
+    interval = mean_interval([1.0, 2.0, 3.0])
+    # mean 2, sd 1, t(0.975, 2) = 4.303: half width 4.303 / sqrt(3) = 2.484
+    assert interval.mean == 2.0 and abs(interval.high - 4.484) < 1e-3 and abs(interval.low + 0.484) < 1e-3
