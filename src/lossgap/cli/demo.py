@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from lossgap.cli.app import app
 from lossgap.cli.progress import TrainingProgress
@@ -27,6 +28,9 @@ def demo(
         results = run_demo(out, epochs=epochs, seed=seed, device=device, overwrite=overwrite,
                            progress=lambda experiment: progress.run_callback(experiment.name, experiment.config.epochs))
     console.print(comparison_table(comparison_rows(results)))
+    for experiment, result in results:
+        if result.diagnosis is not None:
+            console.print(Text.assemble((f"{experiment.name}: ", "bold"), result.diagnosis.headline))
     console.print(f"runs written under [bold]{out}[/]")
 
 
