@@ -13,33 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from lossgap.analysis.smoothing import to_plain
 from lossgap.dynamics import SplitDynamics
 from lossgap.errors import ConfigError, DataError
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain Python for JSON: arrays and tuples -> lists, numpy scalars -> int/float/bool,
-    non-finite floats (NaN, inf) -> None, dataclasses -> dicts (through their ``to_dict`` when they have one)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if hasattr(value, "to_dict"):
-            return value.to_dict()
-        return {field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
-            # Object array so that None can stand in for NaN/inf (JSON has neither).
-            as_object = value.astype(np.float64).astype(object)
-            as_object[~np.isfinite(value)] = None
-            return as_object.tolist()
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return jsonable(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    return value
+#: Plain JSON-ready Python from arrays, numpy scalars and dataclasses (NaN -> None); one implementation.
+jsonable = to_plain
 
 
 def minority_classes(support, *, relative_share: float = 0.5) -> tuple[int, ...]:

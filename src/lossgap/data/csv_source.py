@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from lossgap.data.files import existing_file
-from lossgap.data.labels import class_names_of, encode_labels
+from lossgap.data.labels import class_names_of, encode_labels, is_number
 from lossgap.data.sequence import SequenceData
 from lossgap.errors import DataError
 
@@ -190,21 +190,13 @@ def _column_positions(header: list[str], name: str) -> dict[str, int]:
     missing = [column for column in REQUIRED_COLUMNS if column not in keys]
     if missing:
         # A header naming none of the required columns but holding a number is a data row, not a header.
-        numbers = [cell.strip() for cell in header if _is_number(cell)]
+        numbers = [cell.strip() for cell in header if is_number(cell)]
         if len(missing) == len(REQUIRED_COLUMNS) and numbers:
             raise DataError(f"{name}: has no header row (the first row holds data such as {numbers[0]!r}); "
                             f"{_FORMAT_HINT}")
         raise DataError(f"{name}: the header lacks column(s) {', '.join(missing)} (found {', '.join(header)}); "
                         f"{_FORMAT_HINT}")
     return {key: keys.index(key) for key in (*REQUIRED_COLUMNS, "split") if key in keys}
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _numbers(column: np.ndarray, column_name: str, name: str, line_numbers: np.ndarray) -> np.ndarray:
@@ -215,7 +207,7 @@ def _numbers(column: np.ndarray, column_name: str, name: str, line_numbers: np.n
         pass
     # Only on failure: find the first bad cell (a Python loop is fine on the error path).
     for row, text in enumerate(column.tolist()):
-        if not _is_number(text):
+        if not is_number(text):
             shown = repr(text) if text else "an empty value"
             raise DataError(f"{name}: line {line_numbers[row]}, column {column_name} has {shown}, not a number; "
                             f"give a numeric {column_name} in every row")

@@ -34,14 +34,14 @@ def encode_labels(labels: np.ndarray, class_names: tuple[str, ...], where: str) 
     lookup = {name: index for index, name in enumerate(class_names)}
     codes = []
     for value in distinct:
-        key = _tidy_number(value) if _is_number(value) else value
+        key = _tidy_number(value) if is_number(value) else value
         if key not in lookup:
             raise DataError(f"{where}: label {key!r} is not one of the classes {list(class_names)}")
         codes.append(lookup[key])
     return np.asarray(codes, dtype=np.int64)[inverse.reshape(-1)]
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
