@@ -116,3 +116,58 @@ def test_remedies_quote_the_runs_own_settings():
     assert actions["dropout"].changes == {"model.dropout": 0.3}
     assert actions["smaller_hidden"].changes == {"model.hidden_size": 32}
     assert actions["fewer_layers"].changes == {"model.num_layers": 1}
+
+
+def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
+    epochs = 12
+    train_labels = np.repeat([0, 1, 2], [900, 50, 50])
+    val_labels = np.repeat([0, 1, 2], [180, 10, 10])
+
+    def majority_logits(n):
+        logits = np.zeros((epochs, n, 3))
+        logits[:, :, 0] = np.linspace(1.0, 3.0, epochs)[:, None]   # ever more sure of the frequent class
+        return logits
+
+    dynamics = {"train": dynamics_from_logits(majority_logits(1000), train_labels, split="train", keep_logits=False),
+                "val": dynamics_from_logits(majority_logits(200), val_labels, split="val")}
+    diagnosis = diagnose(dynamics)
+    assert diagnosis.causes[0] == "class_imbalance_bias", diagnosis.to_text()
+    evidence = diagnosis.verdicts[0].evidence
+    assert evidence["val_accuracy"] == 0.9 and abs(evidence["val_balanced_accuracy"] - 1 / 3) < 1e-9
+    assert evidence["rare_classes"] == [1, 2]
+
+
+def test_samples_memorised_late_against_the_rest_are_label_noise():
+    epochs, n = 40, 500
+    rng = np.random.default_rng(3)
+    labels = np.arange(n) % 2
+    flipped = rng.random(n) < 0.2
+    t = np.arange(epochs)[:, None] / (epochs - 1)
+    # Clean samples are learned early; flipped ones stay wrong, then are memorised in the last third.
+    train_prob = np.where(flipped[None, :], 0.15 + 0.8 * np.clip((t - 0.65) / 0.3, 0, 1), 0.5 + 0.45 * np.sqrt(t))
+    train_prob = np.clip(train_prob + rng.normal(0, 0.01, (epochs, n)), 0.01, 0.99)
+    # Val accuracy peaks and then declines as the noise is memorised.
+    val_labels = np.arange(300) % 2
+    quality = 0.9 - 0.15 * np.clip((t - 0.65) / 0.3, 0, 1)
+    val_right = rng.random((1, 300)) < 0.85
+    val_prob = np.where(val_right, 0.55 + 0.3 * quality, 0.45 - 0.3 * (1 - quality))
+    val_prob[-8:, :40] = 0.3                                  # 40 val samples lost to memorisation
+    diagnosis = diagnose({"train": binary_dynamics(train_prob, labels, split="train"),
+                          "val": binary_dynamics(val_prob, val_labels)})
+    assert "label_noise" in diagnosis.causes, diagnosis.to_text()
+    suspects = set(diagnosis.suspected_mislabeled)
+    truly = set(np.flatnonzero(flipped).tolist())
+    assert len(suspects & truly) / len(suspects) > 0.9 and len(suspects & truly) / len(truly) > 0.9
+
+
+def test_losses_still_falling_with_accuracy_still_rising_is_underfitting():
+    epochs, n = 20, 400
+    labels = np.arange(n) % 2
+    rng = np.random.default_rng(4)
+    # Each sample crosses 0.5 at its own late epoch; nothing has levelled off by the end.
+    crossing = rng.uniform(0, 25, n)
+    prob = 0.5 + 0.4 * np.tanh((np.arange(epochs)[:, None] - crossing[None, :]) / 20)
+    diagnosis = diagnose({"train": binary_dynamics(prob, labels, split="train"),
+                          "val": binary_dynamics(prob, labels)})
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    assert any(remedy.name == "more_epochs" for remedy in diagnosis.verdicts[0].remedies)
