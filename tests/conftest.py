@@ -5,6 +5,7 @@ never copied between test files); this file only registers them.
 """
 
 pytest_plugins = [
+    "fixtures.browser",
     "fixtures.data",
     "fixtures.dynamics",
     "fixtures.scenarios",

@@ -17,6 +17,7 @@ import lossgap.data as data_sources
 from lossgap.data.sequence import DatasetSplits
 from lossgap.diagnosis import Diagnosis, diagnose_record
 from lossgap.io import write_json
+from lossgap.report import write_report
 from lossgap.errors import RunDirError
 from lossgap.model import LSTMClassifier
 from lossgap.run import rundir
@@ -92,6 +93,8 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
         _train_into(config, control_dir, permuted_control(splits, config.seed), standardizer, control_epoch_end,
                     time.perf_counter(), role="permuted-label control")
     diagnosis = diagnose(out_dir) if result.history and diagnose_run else None
+    if diagnosis is not None:
+        write_report(out_dir, diagnosis)
     return TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)
 
 

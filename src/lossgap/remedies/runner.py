@@ -13,6 +13,7 @@ from scipy import stats
 from lossgap import api
 from lossgap.errors import ConfigError, RunDirError
 from lossgap.io import write_json
+from lossgap.report import write_report
 from lossgap.remedies.candidates import CONTROL, Candidate, apply_changes, remedy_candidates
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
@@ -135,6 +136,7 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
                           candidates=tuple(judged))
     write_json(record.path / REMEDY_FILE, result.to_dict())
+    write_report(record.path)
     return result
 
 
