@@ -8,6 +8,7 @@ pytest_plugins = [
     "fixtures.browser",
     "fixtures.data",
     "fixtures.dynamics",
+    "fixtures.postgres",
     "fixtures.scenarios",
     "fixtures.training",
 ]

@@ -35,7 +35,7 @@ app = typer.Typer(
 
 def register_commands() -> typer.Typer:
     """Import the command modules (each registers itself on ``app``); returns ``app``."""
-    from lossgap.cli import datasets, demo, diagnose, remedy, report, train  # noqa: F401
+    from lossgap.cli import datasets, demo, diagnose, remedy, report, sweep, train  # noqa: F401
 
     return app
 

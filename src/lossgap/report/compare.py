@@ -71,3 +71,29 @@ def write_comparison(run_dirs: list[str | Path], out: str | Path) -> Path:
     target = Path(out)
     write_text(target, html)
     return target
+
+
+SWEEP_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>lossgap sweep {{ study }}</title>
+<style>body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 0 auto; padding: 1.5rem; }
+table { border-collapse: collapse; font-size: .85rem; } td, th { border: 1px solid #ddd; padding: .2rem .5rem;
+text-align: right; } th { background: #f4f4f4; } img { max-width: 100%; } code { background: #f4f4f4; }</style>
+</head><body><h1>lossgap sweep: study {{ study }}</h1>
+{% if command %}<p>Best configuration: <code>{{ command }}</code></p>{% endif %}
+<table><tr>{% for key in columns %}<th>{{ key }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for key in columns %}<td>{{ row[key] }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% for name, image in images %}<h2>{{ name }}</h2><img alt="{{ name }}" src="data:image/png;base64,{{ image }}">{% endfor %}
+</body></html>
+"""
+
+
+def write_sweep_page(out: str | Path, *, study: str, rows: list[dict], pngs: dict[str, bytes],
+                     command: str | None) -> Path:
+    """A self-contained page of a sweep: best trials, the best command, Optuna's plots."""
+    template = jinja2.Environment(autoescape=True).from_string(SWEEP_TEMPLATE)
+    columns = list(rows[0]) if rows else []
+    html = template.render(study=study, rows=rows, columns=columns, command=command,
+                           images=[(name, base64.b64encode(data).decode("ascii")) for name, data in pngs.items()])
+    target = Path(out)
+    write_text(target, html)
+    return target
