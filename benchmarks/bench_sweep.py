@@ -1,6 +1,6 @@
 """Sweep throughput: trials per minute with 1 and 2 worker processes, and the time the pruner saves.
 
-One small fixed task (synthetic:frequency, 400 samples, 10 epochs per trial), 12 trials per measurement,
+One fixed task (synthetic:frequency, 2000 samples, 15 epochs per trial), 12 trials per measurement,
 a fresh SQLite study each time, all in this process's machine. The pruning comparison runs the same sampler
 seed with the median pruner and with none.
 
@@ -19,7 +19,7 @@ import optuna
 from lossgap.sweep import SearchSpace, SweepSettings, run_sweep
 from lossgap.training.config import DataConfig, TrainConfig
 
-BASE = TrainConfig(data=DataConfig(source="synthetic:frequency,samples=400"), epochs=10)
+BASE = TrainConfig(data=DataConfig(source="synthetic:frequency,samples=2000"), epochs=15)
 SPACE = SearchSpace(lr=(1e-5, 3e-2), hidden=(16, 32), layers=(1, 2), batch=(32, 64))
 
 
