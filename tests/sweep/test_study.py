@@ -55,3 +55,16 @@ def test_two_workers_on_postgresql_run_exactly_the_requested_trials(tmp_path, po
     numbers = [t.number for t in study.trials]
     assert len(finished(study)) == 6 and len(study.trials) == 6 and sorted(numbers) == list(range(6))
     assert json.loads((tmp_path / "sweep.json").read_text())["storage"] == postgres_url
+
+
+def test_an_interrupted_sweep_keeps_every_finished_trial(tmp_path):
+    def interrupt_after_two(study, trial):
+        if len(finished(study)) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(BASE, SMALL, SweepSettings(out=tmp_path, trials=6), on_trial=interrupt_after_two)
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert sum(trial["state"] in ("COMPLETE", "PRUNED") for trial in summary["trials"]) == 2
+    reloaded = optuna.load_study(study_name="lossgap", storage=f"sqlite:///{tmp_path / 'sweep.db'}")
+    assert len(finished(reloaded)) == 2
