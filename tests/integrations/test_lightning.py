@@ -1,56 +1,267 @@
-"""The Lightning callback records through the Recorder and writes a run directory lossgap can diagnose."""
+"""LossgapCallback records a Lightning fit through the Recorder and writes a run directory lossgap can diagnose."""
 
+from __future__ import annotations
+
+import importlib
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
-pytest.importorskip("lightning")
-
-from lossgap import read_run  # noqa: E402
+import lossgap
+from lossgap import ConfigError, RunDirError, read_run
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lightning_example.py"
 
 
 @pytest.fixture(scope="module")
-def example():
-    spec = importlib.util.spec_from_file_location("lightning_example", EXAMPLE)
+def pl():
+    return pytest.importorskip("lightning.pytorch")
+
+
+@pytest.fixture(scope="module")
+def example(pl):
+    spec = importlib.util.spec_from_file_location("lossgap_example_lightning", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-def test_the_callback_writes_one_epoch_per_fit_epoch_with_every_sample_seen(tmp_path, example):
-    run_dir = example.main(["--out", str(tmp_path / "run"), "--epochs", "4"])
-    record = read_run(run_dir)
-    assert record.num_epochs == 4
-    assert record.dynamics["train"].num_samples == 320 and record.dynamics["val"].num_samples == 80
-    for split in ("train", "val"):
-        assert record.dynamics[split].seen.all()  # sanity-check batches were not counted as an epoch
-    assert (run_dir / "diagnosis.json").exists() and "lr" in record.metrics
-
-
-def test_the_last_val_epoch_equals_a_direct_evaluation_after_fit(tmp_path, example):
-    import lightning.pytorch as pl
-
+@pytest.fixture(scope="module")
+def LossgapCallback(pl):
     from lossgap.integrations.lightning import LossgapCallback
 
-    pl.seed_everything(1, verbose=False)
-    train_loader, val_loader = example.loaders(samples=200, seed=1)
-    model = example.SequenceModel()
-    trainer = pl.Trainer(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, accelerator="cpu", num_sanity_val_steps=2,
-                         callbacks=[LossgapCallback(tmp_path / "run")])
+    return LossgapCallback
+
+
+def fit(pl, model, train_loader, val_loader, callbacks, max_epochs=2, **trainer_options):
+    """Fit quietly on the CPU with the given callbacks; returns the trainer."""
+    pl.seed_everything(0, verbose=False)
+    trainer = pl.Trainer(max_epochs=max_epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", callbacks=callbacks, **trainer_options)
     trainer.fit(model, train_loader, val_loader)
-    record = read_run(tmp_path / "run")
-    val = record.dynamics["val"]
+    return trainer
+
+
+def direct_val(model, val_loader):
+    """(ids, labels, true-class log-probabilities, predicted classes) of the val set in id order, evaluated
+    by the model as it is now."""
     ids, x, y = val_loader.dataset.tensors
     model.eval()
     with torch.inference_mode():
-        direct = torch.log_softmax(model(x), dim=1)[torch.arange(len(y)), y].numpy()
+        log_probs = torch.log_softmax(model(x), dim=1)
     order = np.argsort(ids.numpy())
-    assert np.array_equal(val.sample_ids, ids.numpy()[order])
-    assert np.allclose(val.true_log_prob[-1], direct[order], atol=1e-5)
-    assert abs(record.metrics["val_accuracy"][-1] - float((val.predicted[-1] == val.labels).mean())) < 1e-12
+    true_log_prob = log_probs[torch.arange(len(y)), y].numpy()
+    return ids.numpy()[order], y.numpy()[order], true_log_prob[order], log_probs.argmax(dim=1).numpy()[order]
+
+
+def validation_spy(pl):
+    """A callback counting sanity-check val batches and (non-sanity) validation runs."""
+
+    class ValidationSpy(pl.Callback):
+        sanity_batches = 0
+        runs = 0
+
+        def on_validation_epoch_start(self, trainer, pl_module):
+            self.runs += not trainer.sanity_checking
+
+        def on_validation_batch_end(self, trainer, *args, **kwargs):
+            self.sanity_batches += trainer.sanity_checking
+
+    return ValidationSpy()
+
+
+def test_the_example_records_every_sample_in_every_epoch_and_prints_the_diagnosis(tmp_path, example, capsys):
+    run_dir = example.main(["--out", str(tmp_path / "run"), "--epochs", "3"])
+    record = read_run(run_dir)
+    assert record.num_epochs == 3 and record.metrics["epoch"].tolist() == [1, 2, 3]
+    assert record.dynamics["train"].num_samples == 320 and record.dynamics["val"].num_samples == 80
+    for split in ("train", "val"):
+        assert record.dynamics[split].seen.all()
+        assert np.isfinite(record.metrics[f"{split}_loss"]).all()
+    assert record.metrics["lr"].tolist() == [0.005] * 3
+    assert np.all(record.metrics["grad_norm"] > 0) and np.isfinite(record.metrics["grad_norm"]).all()
+    if not hasattr(lossgap, "diagnose"):
+        pytest.skip("diagnosis not built yet")
+    assert lossgap.diagnose(run_dir).to_text() in capsys.readouterr().out
+
+
+def test_the_last_val_epoch_equals_a_direct_evaluation_after_fit(tmp_path, pl, example, LossgapCallback):
+    train_loader, val_loader = example.make_loaders(samples=200, seed=1, val_batch_size=16)
+    model = example.SequenceModel()
+    spy = validation_spy(pl)
+    fit(pl, model, train_loader, val_loader, [LossgapCallback(tmp_path / "run"), spy], max_epochs=3,
+        num_sanity_val_steps=2)
+    assert spy.sanity_batches == 2  # the sanity check ran (on the initial weights) before the recorded epochs
+    record = read_run(tmp_path / "run")
+    assert record.num_epochs == 3
+    assert record.dynamics["val"].seen.all() and record.dynamics["train"].seen.all()
+    ids, labels, log_prob, predicted = direct_val(model, val_loader)
+    val = record.dynamics["val"]
+    assert np.array_equal(val.sample_ids, ids) and np.array_equal(val.labels, labels)
+    assert np.allclose(val.true_log_prob[-1], log_prob, rtol=0, atol=1e-5)
+    correct = predicted == labels
+    assert record.metrics["val_loss"][-1] == pytest.approx(-log_prob.astype(np.float64).mean(), abs=1e-5)
+    assert record.metrics["val_accuracy"][-1] == pytest.approx(correct.mean(), abs=1e-12)
+    recalls = [correct[labels == cls].mean() for cls in np.unique(labels)]
+    assert record.metrics["val_balanced_accuracy"][-1] == pytest.approx(np.mean(recalls), abs=1e-12)
+
+
+def test_an_epoch_without_validation_has_no_val_records_even_after_a_sanity_check(tmp_path, pl, example,
+                                                                                LossgapCallback):
+    train_loader, val_loader = example.make_loaders(samples=100, val_batch_size=8)
+    spy = validation_spy(pl)
+    fit(pl, example.SequenceModel(), train_loader, val_loader, [LossgapCallback(tmp_path / "run"), spy],
+        max_epochs=2, check_val_every_n_epoch=3, num_sanity_val_steps=2)
+    assert spy.sanity_batches == 2
+    record = read_run(tmp_path / "run")
+    assert record.num_epochs == 2 and "val" not in record.dynamics and "val_loss" not in record.metrics
+
+
+def test_validation_twice_per_epoch_records_the_epochs_last_run(tmp_path, pl, example, LossgapCallback):
+    # 128 train samples in batches of 32: validation after batches 2 and 4, the second on the final weights.
+    train_loader, val_loader = example.make_loaders(samples=160, val_batch_size=16)
+    model = example.SequenceModel()
+    spy = validation_spy(pl)
+    fit(pl, model, train_loader, val_loader, [LossgapCallback(tmp_path / "run"), spy], max_epochs=2,
+        val_check_interval=0.5, num_sanity_val_steps=0)
+    assert spy.runs == 4
+    val = read_run(tmp_path / "run").dynamics["val"]
+    assert val.num_epochs == 2 and val.seen.all()
+    _, _, log_prob, _ = direct_val(model, val_loader)
+    assert np.allclose(val.true_log_prob[-1], log_prob, rtol=0, atol=1e-5)
+
+
+def test_lr_is_the_rate_each_epoch_started_with(tmp_path, pl, example, LossgapCallback):
+    class Decaying(example.SequenceModel):
+        def configure_optimizers(self):
+            optimizer = torch.optim.SGD(self.parameters(), lr=0.1)
+            return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)}
+
+    train_loader, val_loader = example.make_loaders(samples=100)
+    fit(pl, Decaying(), train_loader, val_loader, [LossgapCallback(tmp_path / "run")], max_epochs=3)
+    assert read_run(tmp_path / "run").metrics["lr"].tolist() == pytest.approx([0.1, 0.05, 0.025], rel=1e-12)
+
+
+class DictSamples(Dataset):
+    """Samples as dicts {"ids", "x", "y"}: the other batch layout the callback reads by default."""
+
+    def __init__(self, tensors):
+        self.ids, self.x, self.y = tensors
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, index):
+        return {"ids": self.ids[index], "x": self.x[index], "y": self.y[index]}
+
+
+def test_dict_batches_and_custom_batch_layouts_are_read(tmp_path, pl, example, LossgapCallback):
+    class DictModel(example.SequenceModel):
+        def training_step(self, batch, batch_idx):
+            return super().training_step((batch["ids"], batch["x"], batch["y"]), batch_idx)
+
+        def validation_step(self, batch, batch_idx):
+            return super().validation_step((batch["ids"], batch["x"], batch["y"]), batch_idx)
+
+    class ScoresModel(example.SequenceModel):  # batches (x, y, ids) and the logits under "scores"
+        def training_step(self, batch, batch_idx):
+            out = super().training_step((batch[2], batch[0], batch[1]), batch_idx)
+            return {"loss": out["loss"], "scores": out["logits"]}
+
+        validation_step = training_step
+
+    train_loader, val_loader = example.make_loaders(samples=100)
+    as_dicts = [DataLoader(DictSamples(loader.dataset.tensors), batch_size=16) for loader in (train_loader, val_loader)]
+    fit(pl, DictModel(), *as_dicts, [LossgapCallback(tmp_path / "dicts")], max_epochs=1)
+    reordered = [DataLoader(torch.utils.data.TensorDataset(x, y, ids), batch_size=16)
+                 for ids, x, y in (loader.dataset.tensors for loader in (train_loader, val_loader))]
+    callback = LossgapCallback(tmp_path / "layout", logits_key="scores", ids_from_batch=lambda batch: batch[2],
+                               targets_from_batch=lambda batch: batch[1], class_names=["low", "high"])
+    fit(pl, ScoresModel(), *reordered, [callback], max_epochs=1)
+    for name in ("dicts", "layout"):
+        record = read_run(tmp_path / name)
+        assert record.dynamics["train"].num_samples == 80 and record.dynamics["val"].num_samples == 20
+        assert record.dynamics["train"].seen.all() and record.dynamics["val"].seen.all()
+    assert read_run(tmp_path / "layout").class_names == ["low", "high"]
+    assert callback.run_dir == tmp_path / "layout"
+
+
+def test_a_step_that_returns_only_the_loss_is_a_config_error_naming_the_fix(tmp_path, pl, example,
+                                                                            LossgapCallback):
+    class LossOnly(example.SequenceModel):
+        def training_step(self, batch, batch_idx):
+            return super().training_step(batch, batch_idx)["loss"]
+
+    train_loader, val_loader = example.make_loaders(samples=100)
+    with pytest.raises(ConfigError, match="training_step must return a dict with 'logits'"):
+        fit(pl, LossOnly(), train_loader, val_loader, [LossgapCallback(tmp_path / "run")], max_epochs=1)
+    assert not (tmp_path / "run").exists()
+
+
+def test_batches_without_sample_ids_are_a_config_error(LossgapCallback):
+    from lossgap.integrations.lightning import default_ids, default_targets
+
+    x, y = torch.zeros(4, 5, 2), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ConfigError, match="ids_from_batch"):
+        default_ids((x, y))
+    with pytest.raises(ConfigError, match="not sample ids"):
+        default_ids((x, y, y))
+    with pytest.raises(ConfigError, match="no 'ids'"):
+        default_ids({"x": x, "y": y})
+    assert default_ids((torch.arange(4), x, y)).tolist() == [0, 1, 2, 3]
+    assert default_targets({"ids": y, "y": y + 1}).tolist() == [1, 1, 1, 1]
+
+
+def test_an_existing_run_stops_fit_before_any_training(tmp_path, pl, example, LossgapCallback):
+    class Counting(example.SequenceModel):
+        steps = 0
+
+        def training_step(self, batch, batch_idx):
+            Counting.steps += 1
+            return super().training_step(batch, batch_idx)
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    train_loader, val_loader = example.make_loaders(samples=100)
+    with pytest.raises(RunDirError, match="overwrite"):
+        fit(pl, Counting(), train_loader, val_loader, [LossgapCallback(out)], max_epochs=1)
+    assert Counting.steps == 0 and (out / "config.json").read_text() == "{}"
+
+
+def test_an_error_during_fit_keeps_the_finished_epochs(tmp_path, pl, example, LossgapCallback):
+    class FailsInThirdEpoch(example.SequenceModel):
+        def training_step(self, batch, batch_idx):
+            if self.current_epoch == 2 and batch_idx == 1:
+                raise RuntimeError("boom")
+            return super().training_step(batch, batch_idx)
+
+    train_loader, val_loader = example.make_loaders(samples=100)
+    with pytest.raises(RuntimeError, match="boom"):
+        fit(pl, FailsInThirdEpoch(), train_loader, val_loader, [LossgapCallback(tmp_path / "run")], max_epochs=5)
+    record = read_run(tmp_path / "run")
+    assert record.num_epochs == 2 and record.dynamics["train"].seen.all() and record.dynamics["val"].seen.all()
+
+
+def test_importing_lossgap_does_not_import_lightning():
+    code = ("import sys, lossgap, lossgap.api; "
+            "print(sorted(m for m in sys.modules if m == 'lightning' or m.startswith('lightning.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_without_lightning_the_import_error_says_how_to_install_it(monkeypatch):
+    for name in [name for name in sys.modules if name == "lightning" or name.startswith("lightning.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "lightning", None)  # None in sys.modules makes the import fail
+    monkeypatch.delitem(sys.modules, "lossgap.integrations.lightning", raising=False)
+    with pytest.raises(ImportError, match=r"pip install 'lossgap\[lightning\]'"):
+        importlib.import_module("lossgap.integrations.lightning")

@@ -1,58 +1,160 @@
-"""The report opens in a real browser, shows every figure, escapes user strings and stays small."""
+"""report.html: one self-contained file that opens in a real browser, shows every figure and runs nothing."""
 
-import io
-import struct
+import base64
+import dataclasses
+import json
+import re
 
 import numpy as np
 import pytest
 
 from lossgap import DataConfig, ModelConfig, TrainConfig, train
+from lossgap.diagnosis import diagnose_record
+from lossgap.errors import RunDirError
+from lossgap.report import write_report
+from lossgap.report.html import FIGURE_NAMES
+from lossgap.run.rundir import read_run
+
+SCRIPT_CLASS = "<script>alert(1)</script>"
+DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
-def png_is_not_blank(data: bytes) -> bool:
-    """True when the PNG has more than one colour (decoded with matplotlib's reader)."""
-    import matplotlib.image
+def inlined_pngs(html: str) -> list[bytes]:
+    """Every PNG inlined in ``html`` as a data URI, decoded."""
+    return [base64.b64decode(match) for match in DATA_URI.findall(html)]
 
-    pixels = matplotlib.image.imread(io.BytesIO(data), format="png")
-    return bool(pixels.reshape(-1, pixels.shape[-1]).std(axis=0).max() > 0.01)
+
+def assert_self_contained(html: str) -> None:
+    """No script, stylesheet link, external image, font or frame: the file must work with no network."""
+    lowered = html.lower()
+    for needle in ("<script", "<link", "<iframe", "@import", "url(", 'src="http', "src='http", 'href="http'):
+        assert needle not in lowered, needle
 
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
-    """A run whose class names are HTML: a script tag and an ampersand."""
+    """A real (trained) run whose class name is a script tag and whose directory name is markup."""
     root = tmp_path_factory.mktemp("hostile")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(160, 12, 2)).astype(np.float32)
-    labels = np.where(x[:, :, 0].sum(axis=1) > 0, "<script>alert(1)</script>", "a & b")
+    labels = np.where(x[:, :, 0].sum(axis=1) > 0, SCRIPT_CLASS, "a & b")
     np.savez(root / "hostile.npz", X=x, y=labels)
     config = TrainConfig(data=DataConfig(source=str(root / "hostile.npz")), model=ModelConfig(hidden_size=16),
                          epochs=8, batch_size=32)
-    return train(config, root / "run").run_dir
+    run = train(config, root / "run <u>x").run_dir
+    (run / "report.html").unlink()
+    write_report(run)
+    return run
 
 
-def test_the_report_opens_in_chromium_with_every_figure_and_no_errors(hostile_run, open_page, tmp_path):
-    page, errors, dialogs = open_page(hostile_run / "report.html")
-    widths = page.evaluate("Array.from(document.images).map(image => image.complete ? image.naturalWidth : 0)")
-    assert len(widths) == 6 and all(width > 100 for width in widths), widths
-    assert errors == [] and dialogs == []
+def test_a_run_gets_every_figure_inlined_and_as_files(configured_run, kit):
+    path = write_report(configured_run)
+    assert path == configured_run / "report.html"
+    html = path.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    files = {name: (configured_run / "figures" / f"{name}.png").read_bytes() for name in FIGURE_NAMES}
+    assert inlined_pngs(html) == list(files.values())  # the page's order is the figures' order
+    assert all(kit.png_is_not_blank(png) for png in files.values())
+    assert "Rerun this exact run" in html and "lossgap train data.npz --hidden 32 --epochs 30" in html
+    assert "Training options" in html and "0.688" in html  # the delivered model's test accuracy
+    assert html.index('id="verdict"') < html.index('id="figure-curves"') < html.index('id="configuration"')
+
+
+def test_an_own_loop_run_has_no_command_and_says_so(refining_run):
+    html = write_report(refining_run).read_text(encoding="utf-8")
+    assert "recorded from a training loop outside lossgap" in html
+    assert "Rerun this exact run" not in html and "Training options" not in html
+    assert "confidence_refinement" in html and "79% came from samples that were already right" in html
+
+
+def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
+    diagnosis = diagnose_record(read_run(refining_run))
+    custom = dataclasses.replace(diagnosis, headline="All fine <b>really</b>", verdicts=(),
+                                 limitations=("one <em>note</em>",))
+    html = write_report(refining_run, custom).read_text(encoding="utf-8")
+    assert "All fine &lt;b&gt;really&lt;/b&gt;" in html and "<b>really</b>" not in html
+    assert "no problem found" in html and "one &lt;em&gt;note&lt;/em&gt;" in html
+
+
+def test_a_metrics_column_named_like_markup_is_escaped(refining_run):
+    from lossgap.run.rundir import read_metrics, write_metrics
+
+    columns = read_metrics(refining_run)
+    rows = [{**{key: float(values[index]) for key, values in columns.items()}, "<b>my_metric</b>": 1.0}
+            for index in range(len(columns["epoch"]))]
+    write_metrics(refining_run, rows)
+    html = write_report(refining_run).read_text(encoding="utf-8")
+    assert "&lt;b&gt;my_<wbr>metric&lt;/b&gt;" in html and "<b>my_" not in html
+
+
+def test_figures_a_run_no_longer_allows_are_removed(tmp_path, kit):
+    run = kit.write_run(tmp_path / "run", {"val": kit.refining()["val"]}, class_names="abc")
+    (run / "figures").mkdir()
+    (run / "figures" / "data_map.png").write_bytes(b"stale")
+    (run / "figures" / "mine.png").write_bytes(b"the user's")
+    html = write_report(run).read_text(encoding="utf-8")
+    assert not (run / "figures" / "data_map.png").exists() and (run / "figures" / "mine.png").exists()
+    assert len(inlined_pngs(html)) == 5 and "need the train split recorded" in html
+
+
+def test_remedy_results_get_their_own_section(refining_run):
+    interval = {"mean": 0.5, "low": 0.4, "high": 0.6}
+    payload = {"metric": "val_loss", "replicates": 2, "winner_command": "lossgap train x --dropout 0.2",
+               "baseline": {"name": "baseline", "val_loss": interval, "val_accuracy": interval,
+                            "val_balanced_accuracy": interval},
+               "candidates": [{"name": "dropout", "beats_baseline": True, "val_loss": interval,
+                               "val_accuracy": interval, "val_balanced_accuracy": interval}]}
+    (refining_run / "remedy.json").write_text(json.dumps(payload))
+    html = write_report(refining_run).read_text(encoding="utf-8")
+    assert 'id="remedies"' in html and "lossgap train x --dropout 0.2" in html
+    assert len(inlined_pngs(html)) == len(FIGURE_NAMES) + 1
+
+
+def test_a_missing_run_is_a_one_line_error(tmp_path):
+    with pytest.raises(RunDirError, match="does not exist"):
+        write_report(tmp_path / "nothing")
+
+
+def test_a_100_epoch_report_stays_under_5_mb(tmp_path, kit):
+    # Random predictions of 10 classes over 3000 train / 1000 val samples: the least compressible figures.
+    run = kit.write_run(tmp_path / "long", kit.noisy(epochs=100), class_names=[f"class {i}" for i in range(10)])
+    size = write_report(run).stat().st_size
+    assert size < 5_000_000, size
+    assert len(inlined_pngs((run / "report.html").read_text(encoding="utf-8"))) == len(FIGURE_NAMES)
+
+
+def test_the_report_opens_in_chromium_with_every_figure_and_no_errors(hostile_run, chromium_page, tmp_path, kit):
+    opened = chromium_page(hostile_run / "report.html")
+    page = opened.page
+    images = page.evaluate("Array.from(document.images).map(image => [image.complete, image.naturalWidth])")
+    figure_files = sorted((hostile_run / "figures").glob("*.png"))
+    assert len(figure_files) == len(FIGURE_NAMES) and len(images) == len(FIGURE_NAMES)
+    assert all(complete and width == 900 for complete, width in images), images
+    for png in inlined_pngs((hostile_run / "report.html").read_text(encoding="utf-8")):
+        assert kit.png_is_not_blank(png)
+    assert opened.errors == [] and opened.dialogs == []
     screenshot = tmp_path / "report.png"
     page.screenshot(path=str(screenshot), full_page=True)
-    width, height = struct.unpack(">II", screenshot.read_bytes()[16:24])
-    assert width >= 1000 and height > 2000 and png_is_not_blank(screenshot.read_bytes())
-    for figure in (hostile_run / "figures").glob("*.png"):
-        assert png_is_not_blank(figure.read_bytes()), figure.name
+    data = screenshot.read_bytes()
+    width, height = kit.png_size(data)
+    assert width == 1100 and height > 4000 and len(data) > 100_000 and kit.png_is_not_blank(data)
 
 
-def test_user_strings_are_shown_as_text_and_run_nothing(hostile_run, open_page):
-    page, errors, dialogs = open_page(hostile_run / "report.html")
-    assert dialogs == [] and page.evaluate("document.scripts.length") == 0
-    assert "<script>alert(1)</script>" in page.inner_text("body")
-    assert "<script>alert(1)</script>" not in (hostile_run / "report.html").read_text()
+def test_user_strings_are_shown_as_text_and_run_nothing(hostile_run, chromium_page):
+    opened = chromium_page(hostile_run / "report.html")
+    page = opened.page
+    assert opened.dialogs == [] and opened.errors == []
+    assert page.evaluate("document.scripts.length") == 0
+    assert page.evaluate("document.querySelectorAll('main u').length") == 0  # the run's name is markup too
+    assert page.get_by_text(SCRIPT_CLASS).first.is_visible()
+    assert "run <u>x" in page.inner_text("h1")
+    assert SCRIPT_CLASS not in (hostile_run / "report.html").read_text(encoding="utf-8")
 
 
-def test_a_100_epoch_report_stays_under_5_mb(tmp_path):
-    config = TrainConfig(data=DataConfig(source="synthetic:frequency,samples=400,classes=3"), epochs=100,
-                         batch_size=64)
-    run_dir = train(config, tmp_path / "run").run_dir
-    size = (run_dir / "report.html").stat().st_size
-    assert size < 5_000_000, size
+def test_a_hostile_sample_id_in_the_suspect_table_stays_text(refining_run, chromium_page, kit):
+    opened = chromium_page(write_report(refining_run))
+    page = opened.page
+    first_id = page.inner_text("#suspects tr:nth-child(2) td:first-child")
+    assert first_id == kit.hostile_id
+    assert page.evaluate("document.images.length") == len(FIGURE_NAMES)  # no <img> was injected
+    assert opened.dialogs == [] and opened.errors == []

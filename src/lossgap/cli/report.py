@@ -6,26 +6,48 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from lossgap import api
 from lossgap.cli.app import app
-from lossgap.report import write_comparison, write_report
+from lossgap.report import comparison_rows, write_report
+from lossgap.report.compare import read_runs, write_comparison_page
+from lossgap.report.html import FIGURE_NAMES
+from lossgap.report.tables import format_number
+from lossgap.run.rundir import FIGURES_DIR
 
 
 @app.command()
-def report(run: Path = typer.Argument(..., help="A run directory.")) -> None:
-    """Write RUN/report.html (one self-contained page) and RUN/figures/*.png."""
+def report(run: Path = typer.Argument(..., help="A run directory (the --out of lossgap train).")) -> None:
+    """Write RUN/report.html (one self-contained page: verdict, figures, tables) and RUN/figures/*.png."""
     diagnosis = api.diagnose(run)
     path = write_report(run, diagnosis)
     console = Console()
-    console.print(Text(diagnosis.headline, style="bold"))
-    console.print(f"report written to {path}")
+    # Text objects, not markup strings: a path or cause text with [brackets] must print as it is; soft_wrap
+    # keeps each on one line, so a path can be copied whole.
+    console.print(Text(diagnosis.headline, style="bold"), soft_wrap=True)
+    figures = path.parent / FIGURES_DIR
+    count = sum((figures / f"{name}.png").exists() for name in FIGURE_NAMES)
+    console.print(Text.assemble("report written to ", (str(path), "bold"), f" ({count} figures also in {figures})"),
+                  soft_wrap=True)
 
 
 @app.command()
-def compare(runs: list[Path] = typer.Argument(..., help="Two or more run directories."),
+def compare(runs: list[Path] = typer.Argument(..., help="Run directories to compare."),
             out: Path = typer.Option(Path("comparison.html"), "--out", "-o", help="HTML file to write.")) -> None:
-    """Overlay the val curves of several runs and tabulate their best and final figures."""
-    path = write_comparison(runs, out)
-    Console().print(f"comparison of {len(runs)} runs written to {path}")
+    """Overlay the val curves of several runs and tabulate their best and final figures in one HTML page."""
+    records = read_runs(runs)
+    path = write_comparison_page(records, out)
+    console = Console()
+    table = Table(title="runs compared")
+    for column in ("run", "best epoch", "best val loss", "val acc at best", "final val loss", "final val acc",
+                   "test acc", "main cause"):
+        table.add_column(column, justify="left" if column in ("run", "main cause") else "right")
+    for row in comparison_rows(records):
+        table.add_row(Text(row["run"]), format_number(row["best_epoch"]), format_number(row["best_val_loss"]),
+                      format_number(row["best_val_accuracy"], 3), format_number(row["final_val_loss"]),
+                      format_number(row["final_val_accuracy"], 3), format_number(row["test_accuracy"], 3),
+                      Text(row["main_cause"] or "-"))
+    console.print(table)
+    console.print(Text.assemble(f"comparison of {len(runs)} runs written to ", (str(path), "bold")), soft_wrap=True)

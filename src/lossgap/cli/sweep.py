@@ -2,96 +2,151 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Optional
 
 import optuna
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.train import DATA_HELP
 from lossgap.io import write_bytes
 from lossgap.report.compare import write_sweep_page
-from lossgap.sweep import SearchSpace, SweepSettings, best_command, run_sweep
-from lossgap.sweep.figures import sweep_figures
+from lossgap.sweep import SearchSpace, SweepSettings, TrialReport, best_command, run_sweep, sweep_figures
 from lossgap.sweep.space import parse_choices, parse_range
-from lossgap.sweep.study import open_study
-from lossgap.training.config import DataConfig, EarlyStoppingConfig, TrainConfig, build_config
+from lossgap.sweep.storage import masked
+from lossgap.sweep.summary import completed_trials
+from lossgap.training.config import DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig, \
+    build_config
+
+TRIALS_HELP = ("Finished (complete or pruned) trials to add to the study. Rerunning the command continues the "
+               "study and adds N more; with --workers K the N are shared among the workers, exactly N in total.")
 
 
 @app.command()
 def sweep(
-    data: str = typer.Argument(..., help="Data source, as for 'lossgap train'."),
-    trials: int = typer.Option(20, "--trials", help="Finished trials to add to the study (a rerun adds more)."),
+    data: str = typer.Argument(..., help=DATA_HELP),
+    trials: int = typer.Option(20, "--trials", help=TRIALS_HELP),
     workers: int = typer.Option(1, "--workers", help="Local worker processes, one torch thread each."),
-    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
-                                          "to share one study between machines (default: SQLite in --out)."),
-    study: str = typer.Option("lossgap", "--study", help="Study name; rerunning continues it."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="Stop starting trials after this many seconds."),
-    out: Path = typer.Option(Path("runs/sweep"), "--out", "-o", help="Directory for sweep.db, sweep.json, figures."),
-    epochs: int = typer.Option(30, "--epochs", help="Maximum epochs per trial."),
-    patience: Optional[int] = typer.Option(None, "--early-stopping", help="Early-stopping patience per trial."),
-    pruner: str = typer.Option("median", "--pruner", help="median, hyperband or none."),
-    seed: int = typer.Option(0, "--seed", help="Base seed (trial k uses seed + k) and sampler seed."),
-    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of train held out for validation."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    lr_range: str = typer.Option("1e-4:3e-2", "--lr-range", help="Learning rate LOW:HIGH (log scale)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads per worker (default: 1 with several "
+                                                                  "workers, torch's default with one)."),
+    storage: Optional[str] = typer.Option(
+        None, "--storage", help="Optuna storage URL (default: SQLite file OUT/sweep.db). A database such as "
+                                "postgresql://user:pass@host/db lets several machines run one study."),
+    study: str = typer.Option("lossgap", "--study", help="Study name; rerunning with the same name continues it."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Start no new trial after this many seconds."),
+    out: Path = typer.Option(Path("runs/sweep"), "--out", "-o",
+                             help="Directory for sweep.db, sweep.json, sweep.html and figures/."),
+    pruner: str = typer.Option("median", "--pruner", help="median, hyperband or none: stops hopeless trials early."),
+    pruner_startup: int = typer.Option(5, "--pruner-startup", help="Finished trials before the median pruner acts."),
+    pruner_warmup: int = typer.Option(3, "--pruner-warmup", help="Epochs every trial runs before it can be pruned."),
+    lr_range: str = typer.Option("1e-4:3e-2", "--lr-range", help="Learning rate LOW:HIGH, log scale."),
     hidden_choices: str = typer.Option("16,32,64,128", "--hidden-choices", help="Hidden sizes to try."),
-    layers_range: str = typer.Option("1:2", "--layers-range", help="LSTM layers LOW:HIGH."),
-    dropout_range: str = typer.Option("0:0.5", "--dropout-range", help="Dropout LOW:HIGH."),
-    weight_decay_range: str = typer.Option("1e-6:1e-2", "--weight-decay-range", help="Weight decay LOW:HIGH (log)."),
-    batch_choices: str = typer.Option("16,32,64", "--batch-choices", help="Batch sizes to try."),
+    layers_range: str = typer.Option("1:2", "--layers-range", help="Stacked LSTM layers LOW:HIGH."),
+    dropout_range: str = typer.Option("0:0.5", "--dropout-range", help="Dropout LOW:HIGH (0:0 for none)."),
+    weight_decay_range: str = typer.Option("1e-6:1e-2", "--weight-decay-range",
+                                           help="Weight decay LOW:HIGH, log scale (0:0 for none)."),
+    batch_choices: str = typer.Option("16,32,64", "--batch-choices", help="Training batch sizes to try."),
+    epochs: int = typer.Option(50, "--epochs", help="Maximum epochs per trial."),
+    early_stopping: Optional[int] = typer.Option(
+        None, "--early-stopping", metavar="PATIENCE", help="Stop a trial after PATIENCE epochs without a lower val loss."),
+    min_delta: float = typer.Option(0.0, "--min-delta", help="Smallest val loss drop counted as improvement."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of train held out (stratified), in (0, 1)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split (same for every trial), the sampler, and trial "
+                                              "initialisation (trial k uses seed + k)."),
+    optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw or sgd (with momentum)."),
+    momentum: float = typer.Option(0.9, "--momentum", help="SGD momentum."),
+    clip_grad: Optional[float] = typer.Option(None, "--clip-grad", help="Clip the total gradient norm to this."),
+    scheduler: str = typer.Option("none", "--scheduler", help="none, plateau (reduce on plateau) or cosine."),
+    class_weights: str = typer.Option("none", "--class-weights", help="none or balanced (inverse frequency)."),
+    standardize: Optional[bool] = typer.Option(None, "--standardize/--no-standardize",
+                                               help="Per-feature standardisation fitted on train (default: real data)."),
+    bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
-    """Search learning rate, hidden size, layers, dropout, weight decay and batch size on the val split."""
+    """Search learning rate, hidden size, layers, dropout, weight decay and batch size with Optuna's TPE.
+
+    Each trial trains on the train split and is judged by its best validation loss; the test split chooses
+    nothing. The best configuration is printed as a ready 'lossgap train' command.
+    """
     space = SearchSpace(lr=parse_range(lr_range, "--lr-range"), hidden=parse_choices(hidden_choices, "--hidden-choices"),
                         layers=parse_range(layers_range, "--layers-range", int),
                         dropout=parse_range(dropout_range, "--dropout-range"),
                         weight_decay=parse_range(weight_decay_range, "--weight-decay-range"),
                         batch=parse_choices(batch_choices, "--batch-choices"))
-    base = build_config(TrainConfig, data=build_config(DataConfig, source=data, val_fraction=val_fraction),
-                        early_stopping=build_config(EarlyStoppingConfig, patience=patience),
-                        epochs=epochs, seed=seed, device=device)
+    base = build_config(
+        TrainConfig,
+        data=build_config(DataConfig, source=data, val_fraction=val_fraction, standardize=standardize),
+        model=build_config(ModelConfig, bidirectional=bidirectional),
+        optimizer=build_config(OptimizerConfig, name=optimizer, momentum=momentum, clip_grad=clip_grad,
+                               scheduler=scheduler),
+        early_stopping=build_config(EarlyStoppingConfig, patience=early_stopping, min_delta=min_delta),
+        epochs=epochs, seed=seed, device=device, class_weights=class_weights)
     settings = SweepSettings(out=out, trials=trials, workers=workers, storage=storage, study=study, pruner=pruner,
-                             timeout=timeout)
-    open_study(settings, space, base)  # storage and search space are checked before any output
-    with Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as progress:
-        task = progress.add_task("trials", total=trials)
-        result = run_sweep(base, space, settings, on_trial=lambda *_: progress.advance(task))
-        progress.update(task, completed=trials)
+                             pruner_startup=pruner_startup, pruner_warmup=pruner_warmup, timeout=timeout,
+                             threads=threads)
+    progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True))
+    task = progress.add_task("", total=trials)
+
+    def advance(report: TrialReport) -> None:
+        best = f"best val loss {report.best_value:.4f}" if report.best_value is not None else ""
+        progress.update(task, completed=report.finished, description=best)
+
+    try:
+        # The bar appears once storage, study and data are checked, so a bad input prints one line only.
+        result = run_sweep(base, space, settings, on_start=progress.start, on_trial=advance)
+    finally:
+        progress.stop()
     console = Console()
-    console.print(best_trials_table(result))
-    pngs = sweep_figures(result)
+    console.print(best_trials_table(result.study))
+    pngs = sweep_figures(result.study)
     for name, png in pngs.items():
         write_bytes(out / "figures" / f"{name}.png", png)
-    page = write_sweep_page(out / "sweep.html", study=study, rows=best_rows(result), pngs=pngs,
-                            command=best_command(result))
-    command = best_command(result)
+    command = best_command(result.study, out / "best")
+    page = write_sweep_page(out / "sweep.html", study=study, rows=best_rows(result.study), pngs=pngs, command=command)
     if command:
         console.print(Text("best configuration:", style="bold"))
-        console.print(Text(command))
-    console.print(f"{len(result.trials)} trials in study '{study}'; written {out / 'sweep.json'} and {page}")
+        # soft_wrap: a wrapped command would no longer paste as one line
+        console.print(Text(command), soft_wrap=True)
+    console.print(f"{len(result.study.trials)} trials in study '{study}' at {masked(settings.storage_url)}; this "
+                  f"run added {result.finished} of {trials}. Written {result.summary_path} and {page}",
+                  soft_wrap=True)
+    if result.stopped == "timeout":
+        console.print(f"[yellow]--timeout reached after {result.finished} of {trials} trials[/]")
+    if result.stopped == "interrupted":
+        console.print(f"[yellow]interrupted after {result.finished} of {trials} trials; the finished ones are kept "
+                      "in the study, rerun the command to add more[/]")
+        sys.exit(130)
 
 
 def best_rows(study: optuna.Study, limit: int = 10) -> list[dict]:
-    """The best completed trials, best first: number, value, parameters."""
-    completed = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
-                       key=lambda trial: trial.value)
-    return [{"number": t.number, "value": t.value, **t.params} for t in completed[:limit]]
+    """The best complete trials, best first: trial number, best val loss (nats), epochs run, hyperparameters."""
+    return [{"trial": trial.number, "val_loss": trial.value, "epochs": len(trial.intermediate_values),
+             "lr": trial.params.get("lr"), "hidden": trial.params.get("hidden"),
+             "layers": trial.params.get("layers"), "dropout": trial.params.get("dropout"),
+             "weight_decay": trial.params.get("weight_decay", 0.0), "batch": trial.params.get("batch")}
+            for trial in completed_trials(study)[:limit]]
 
 
-def best_trials_table(study: optuna.Study) -> Table:
-    """A table of the best completed trials and the study's state counts."""
-    states = {}
-    for trial in study.trials:
-        states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
-    table = Table(title="best trials (" + ", ".join(f"{n} {s}" for s, n in states.items()) + ")")
-    for column in ("trial", "best val loss", "lr", "hidden", "layers", "dropout", "weight decay", "batch"):
-        table.add_column(column, justify="right")
-    for row in best_rows(study):
-        table.add_row(str(row["number"]), f"{row['value']:.4f}", f"{row['lr']:.2e}", str(row["hidden"]),
-                      str(row["layers"]), f"{row['dropout']:.2f}", f"{row['weight_decay']:.1e}", str(row["batch"]))
+def best_trials_table(study: optuna.Study, limit: int = 10) -> Table:
+    """A rich table of the best complete trials, titled with the study's trial counts by state."""
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, title=f"best trials of '{study.study_name}' (" + ", ".join(f"{n} {s}" for s, n in counts.items())
+                  + ")", caption="trial k initialises with seed + k; the command keeps --seed, so the same "
+                                 "validation split")
+    for column in ("trial", "val loss", "epochs", "lr", "hidden", "layers", "dropout", "weight decay", "batch"):
+        table.add_column(column, justify="right", min_width=7 if column in ("lr", "weight decay") else None)
+    for row in best_rows(study, limit):
+        table.add_row(str(row["trial"]), f"{row['val_loss']:.4f}", str(row["epochs"]), f"{row['lr']:.1e}",
+                      str(row["hidden"]), str(row["layers"]), f"{row['dropout']:.2f}", f"{row['weight_decay']:.1e}",
+                      str(row["batch"]))
     return table

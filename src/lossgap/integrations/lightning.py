@@ -1,88 +1,216 @@
-"""Record a Lightning training run for lossgap's diagnosis: one callback, then ``lossgap diagnose RUN``.
+"""Record a Lightning training run for lossgap's diagnosis: add one callback, then diagnose the run directory.
 
     trainer = Trainer(max_epochs=30, callbacks=[LossgapCallback("runs/mine")])
+    trainer.fit(model, train_loader, val_loader)
+    print(lossgap.diagnose("runs/mine").to_text())
 
-Your ``training_step`` and ``validation_step`` return ``{"loss": loss, "logits": logits}`` and each batch
-carries the sample ids (``(ids, x, y)`` tuples or ``{"ids": ..., "y": ...}`` dicts by default; pass
-``ids_from_batch`` / ``targets_from_batch`` for other layouts). Train records come from the training pass
-(the model in train mode while its weights change through the epoch); val records from the validation
-pass, which Lightning runs before ``on_train_epoch_end``, where the epoch is closed. Sanity-check batches are
-not recorded. At the end of fit the run directory is written and can be diagnosed and reported.
+What the callback needs from your code:
+
+- ``training_step`` and ``validation_step`` return ``{"loss": loss, "logits": logits}`` (``logits_key``
+  names another key). A step that returns ``None`` (a skipped batch) is not recorded.
+- Each batch carries the sample ids: ``(ids, x, y)`` tuples or ``{"ids": ..., "y": ...}`` dicts by default;
+  pass ``ids_from_batch`` / ``targets_from_batch`` for other layouts. Ids must name the same sample in every
+  epoch (e.g. a TensorDataset holding ``torch.arange(n)`` beside x and y).
+
+When things are recorded: train records come from the training pass itself (no extra forward pass; the
+weights change during the epoch, as in lossgap's own trainer). Lightning runs the epoch's validation after
+the last training batch and before ``on_train_epoch_end``, where this callback closes the epoch, so every
+epoch holds both splits. When validation runs more than once per epoch (``val_check_interval`` < 1), the
+last run of the epoch is kept; epochs without validation (``check_val_every_n_epoch`` > 1) have no val
+records. Sanity-check batches, ``trainer.validate()`` calls and val dataloaders after the first are not
+recorded. Per epoch, ``lr`` (first param group at the start of the epoch) and ``grad_norm`` (mean total
+gradient norm before clipping over the optimizer steps) go into ``metrics.csv``.
+
+The run directory is written at the end of fit, and also when fit stops on an exception (finished epochs
+only). Records are per process: with several processes (DDP) only rank 0's share of the data is written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 try:
     import lightning.pytorch as pl
-except ImportError as error:  # pragma: no cover - exercised only without the optional dependency
-    raise ImportError("lossgap.integrations.lightning needs Lightning: pip install 'lossgap[lightning]'") from error
+    from lightning.pytorch.trainer.states import TrainerFn
+    from lightning.pytorch.utilities import rank_zero_warn
+except ImportError as error:  # only without the optional dependency; tested by hiding lightning
+    raise ImportError("lossgap.integrations.lightning needs Lightning, which is not installed: "
+                      "pip install 'lossgap[lightning]'") from error
+
+import torch
 
 from lossgap.api import save_recorded_run
+from lossgap.errors import ConfigError
+from lossgap.run import rundir
 from lossgap.training.recorder import Recorder
 
-
-def _default_ids(batch: Any) -> Any:
-    return batch["ids"] if isinstance(batch, dict) else batch[0]
+__all__ = ["LossgapCallback", "default_ids", "default_targets"]
 
 
-def _default_targets(batch: Any) -> Any:
-    return batch["y"] if isinstance(batch, dict) else batch[-1]
+def default_ids(batch: Any) -> Any:
+    """Sample ids of a batch: ``batch["ids"]`` for a dict, ``batch[0]`` for an ``(ids, x, y)`` tuple or list."""
+    if isinstance(batch, Mapping):
+        if "ids" not in batch:
+            raise ConfigError(f"LossgapCallback: the batch dict has no 'ids' (keys {sorted(batch)}); "
+                              "add the sample ids or pass ids_from_batch=")
+        return batch["ids"]
+    if isinstance(batch, Sequence) and len(batch) >= 3:
+        ids = batch[0]
+        if isinstance(ids, torch.Tensor) and (ids.is_floating_point() or ids.ndim != 1):
+            raise ConfigError(f"LossgapCallback: batch[0] is a {ids.ndim}-d {ids.dtype} tensor, not sample ids; "
+                              "make batches (ids, x, y) or pass ids_from_batch=")
+        return ids
+    raise ConfigError("LossgapCallback: batches carry no sample ids; make the dataset yield (ids, x, y) "
+                      "(e.g. TensorDataset(torch.arange(n), x, y)) or pass ids_from_batch=")
+
+
+def default_targets(batch: Any) -> Any:
+    """Targets of a batch: ``batch["y"]`` for a dict, ``batch[-1]`` for a tuple or list."""
+    if isinstance(batch, Mapping):
+        if "y" not in batch:
+            raise ConfigError(f"LossgapCallback: the batch dict has no 'y' (keys {sorted(batch)}); "
+                              "add the targets or pass targets_from_batch=")
+        return batch["y"]
+    return batch[-1]
 
 
 class LossgapCallback(pl.Callback):
-    """Feeds the Recorder from Lightning's hooks and writes a lossgap run directory when fit ends.
+    """Feeds a :class:`~lossgap.training.recorder.Recorder` from Lightning's hooks; writes a run directory.
 
     Args:
-        out: the run directory to write.
-        logits_key: key of the logits in the dict your steps return.
-        ids_from_batch, targets_from_batch: how to find sample ids and targets in a batch.
-        class_names: names of the classes, in index order (optional).
-        overwrite: replace a run already in ``out``.
+        out: the run directory written at the end of fit (``lossgap diagnose OUT`` reads it).
+        logits_key: key of the logits (batch, classes) in the dict your steps return.
+        ids_from_batch: batch -> sample ids (batch,); default :func:`default_ids`.
+        targets_from_batch: batch -> integer targets (batch,); default :func:`default_targets`.
+        class_names: names of the classes in index order (default "0", "1", ...).
+        overwrite: replace a run already in ``out``; without it fit stops at its start rather than at its end.
+
+    After fit, ``recorder`` holds the dynamics, ``extra_metrics`` the per-epoch lr and gradient norm, and
+    ``run_dir`` the directory written (None until then).
     """
 
     def __init__(self, out: str | Path, *, logits_key: str = "logits",
-                 ids_from_batch: Callable[[Any], Any] = _default_ids,
-                 targets_from_batch: Callable[[Any], Any] = _default_targets,
+                 ids_from_batch: Callable[[Any], Any] | None = None,
+                 targets_from_batch: Callable[[Any], Any] | None = None,
                  class_names: Sequence[str] | None = None, overwrite: bool = False) -> None:
         super().__init__()
         self.out = Path(out)
         self.logits_key = logits_key
-        self.ids_from_batch = ids_from_batch
-        self.targets_from_batch = targets_from_batch
+        self.ids_from_batch = ids_from_batch or default_ids
+        self.targets_from_batch = targets_from_batch or default_targets
         self.class_names = list(class_names) if class_names is not None else None
         self.overwrite = overwrite
         self.recorder = Recorder()
         self.extra_metrics: list[dict[str, float]] = []
+        self.run_dir: Path | None = None
+        # The current validation run's batches: held until the epoch closes so that only the last
+        # validation run of an epoch is recorded.
+        self._val_batches: list[tuple[Any, torch.Tensor, Any]] = []
+        self._epoch_lr: float | None = None
+        self._grad_norms: list[torch.Tensor] = []
 
-    def _record(self, split: str, outputs: Any, batch: Any) -> None:
-        if not isinstance(outputs, dict) or self.logits_key not in outputs:
-            raise ValueError(f"LossgapCallback: the {split} step must return a dict with '{self.logits_key}' "
-                             "(e.g. return {'loss': loss, 'logits': logits})")
-        logits = outputs[self.logits_key].detach()
-        self.recorder.update(split, self.ids_from_batch(batch), logits, self.targets_from_batch(batch))
+    # -- fit boundaries -------------------------------------------------------------------------------------
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        """Record the training pass's logits of this batch."""
-        self._record("train", outputs, batch)
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Refuse an ``out`` that already holds someone else's run now, not after hours of training."""
+        if self.run_dir is None:
+            rundir.check_out_dir(self.out, self.overwrite)
+        if trainer.world_size > 1:
+            rank_zero_warn("LossgapCallback records each process's own batches; with "
+                           f"{trainer.world_size} processes the run directory holds only rank 0's share")
 
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        """Record the validation logits of this batch (not during the sanity check)."""
-        if not trainer.sanity_checking:
-            self._record("val", outputs, batch)
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Write the run directory (from rank 0 only)."""
+        if not trainer.is_global_zero:
+            return
+        if self.recorder.num_epochs == 0:
+            rank_zero_warn(f"LossgapCallback: no training epoch finished; nothing written to {self.out}")
+            return
+        self.save()
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        """Close the epoch: Lightning has run this epoch's validation by now."""
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """Keep the finished epochs when fit stops on an error or Ctrl-C (the error itself still propagates)."""
+        self.recorder.discard_pending()
+        self._val_batches.clear()
+        if not trainer.is_global_zero or self.recorder.num_epochs == 0:
+            return
+        try:
+            self.save()
+        except Exception as error:  # never hide the exception that stopped training behind this one
+            rank_zero_warn(f"LossgapCallback could not write {self.out} after the error: {error}")
+
+    def save(self, out: str | Path | None = None) -> Path:
+        """Write the finished epochs as a run directory (default ``self.out``); returns the directory."""
+        target = Path(out) if out is not None else self.out
+        # A run this callback wrote itself (an earlier fit with the same trainer) may be replaced.
+        overwrite = self.overwrite or target == self.run_dir
+        self.run_dir = save_recorded_run(self.recorder, target, class_names=self.class_names,
+                                         extra_metrics=self.extra_metrics, description="Lightning training run",
+                                         overwrite=overwrite)
+        return self.run_dir
+
+    # -- training ---------------------------------------------------------------------------------------------
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Note the learning rate this epoch starts with (epoch schedulers step before the epoch closes)."""
+        groups = [group for optimizer in trainer.optimizers for group in optimizer.param_groups]
+        self._epoch_lr = float(groups[0]["lr"]) if groups else None
+        self._grad_norms = []
+
+    def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer) -> None:
+        """Total gradient norm of this step, before any clipping (kept on the device: no sync per step)."""
+        if not trainer.training:
+            return
+        grads = [parameter.grad for parameter in pl_module.parameters() if parameter.grad is not None]
+        if grads:
+            self._grad_norms.append(torch.nn.utils.get_total_norm(grads).detach().float())
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        """Record this batch's training-pass logits."""
+        if outputs is None:  # Lightning skips the batch when training_step returns None
+            return
+        logits = self._logits("training_step", outputs)
+        self.recorder.update("train", self.ids_from_batch(batch), logits, self.targets_from_batch(batch))
+
+    # -- validation -------------------------------------------------------------------------------------------
+
+    def _records_validation(self, trainer: pl.Trainer) -> bool:
+        return trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """A new validation run replaces an earlier one of the same training epoch."""
+        if self._records_validation(trainer):
+            self._val_batches = []
+
+    def on_validation_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                                batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Hold this batch's validation logits until the epoch closes (not during the sanity check)."""
+        if not self._records_validation(trainer) or dataloader_idx != 0 or outputs is None:
+            return
+        logits = self._logits("validation_step", outputs).detach()
+        self._val_batches.append((self.ids_from_batch(batch), logits, self.targets_from_batch(batch)))
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Close the epoch with both splits: this epoch's validation has run by now."""
+        for ids, logits, targets in self._val_batches:
+            self.recorder.update("val", ids, logits, targets)
+        self._val_batches = []
         self.recorder.end_epoch()
-        lrs = [group["lr"] for optimizer in trainer.optimizers for group in optimizer.param_groups]
-        self.extra_metrics.append({"lr": float(lrs[0])} if lrs else {})
+        row: dict[str, float] = {}
+        if self._epoch_lr is not None:
+            row["lr"] = self._epoch_lr
+        if self._grad_norms:
+            norms = torch.stack(self._grad_norms).cpu()
+            finite = norms[torch.isfinite(norms)]  # mixed precision skips steps with inf gradients
+            row["grad_norm"] = float(finite.mean()) if finite.numel() else math.inf
+        self.extra_metrics.append(row)
 
-    def on_fit_end(self, trainer, pl_module) -> None:
-        """Write the run directory (only from the main process)."""
-        if trainer.is_global_zero and self.recorder.num_epochs:
-            save_recorded_run(self.recorder, self.out, class_names=self.class_names,
-                              extra_metrics=self.extra_metrics, description="Lightning training run",
-                              overwrite=self.overwrite)
+    def _logits(self, step: str, outputs: Any) -> torch.Tensor:
+        if not isinstance(outputs, Mapping) or self.logits_key not in outputs:
+            raise ConfigError(f"LossgapCallback: {step} must return a dict with '{self.logits_key}', e.g. "
+                              f"return {{'loss': loss, '{self.logits_key}': logits}}")
+        return outputs[self.logits_key]

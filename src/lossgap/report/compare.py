@@ -1,99 +1,187 @@
-"""``lossgap compare``: several runs' val curves overlaid and their best and final figures in one page."""
+"""Several runs side by side: val curves overlaid on shared epochs and a table of best and final figures.
+
+``lossgap compare`` writes the page; the remedy and sweep steps reuse :func:`overlay_figure` and
+:func:`comparison_rows`. Also home of the sweep's self-contained page (same look as the report).
+"""
 
 from __future__ import annotations
 
-import base64
+import json
+import math
 from pathlib import Path
+from typing import Any
 
-import jinja2
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 
+from lossgap.errors import ConfigError
 from lossgap.io import write_text
-from lossgap.report.figures import to_png
-from lossgap.run.rundir import RunRecord, read_run
-
-COMPARE_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>lossgap comparison</title>
-<style>body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 0 auto; padding: 1.5rem; }
-table { border-collapse: collapse; font-size: .85rem; } td, th { border: 1px solid #ddd; padding: .2rem .5rem;
-text-align: right; } th { background: #f4f4f4; } td.text { text-align: left; } img { max-width: 100%; }</style>
-</head><body><h1>lossgap comparison of {{ rows|length }} runs</h1>
-<img alt="overlay" src="data:image/png;base64,{{ image }}">
-<table><tr><th>run</th><th>epochs</th><th>best epoch</th><th>best val loss</th><th>val acc at best</th>
-<th>final val loss</th><th>final val acc</th><th>test acc</th></tr>
-{% for row in rows %}<tr><td class="text">{{ row.run }}</td><td>{{ row.epochs }}</td><td>{{ row.best_epoch }}</td>
-<td>{{ "%.4f"|format(row.best_val_loss) }}</td><td>{{ "%.3f"|format(row.best_val_accuracy) }}</td>
-<td>{{ "%.4f"|format(row.final_val_loss) }}</td><td>{{ "%.3f"|format(row.final_val_accuracy) }}</td>
-<td>{{ "-" if row.test_accuracy is none else "%.3f"|format(row.test_accuracy) }}</td></tr>{% endfor %}
-</table></body></html>
-"""
+from lossgap.report.figures import new_figure, plain_label, styled, to_png
+from lossgap.report.html import data_uri, lossgap_version, template_environment
+from lossgap.report.tables import format_number
+from lossgap.run.rundir import DIAGNOSIS_FILE, RunRecord, read_run
 
 
-def comparison_rows(runs: dict[str, RunRecord]) -> list[dict]:
-    """Per run: epochs, best epoch (val-loss minimum), val loss/accuracy there and at the end, test accuracy."""
+def _column(record: RunRecord, name: str) -> np.ndarray | None:
+    """A metrics column as float64, or None when the run did not record it (or only NaN)."""
+    values = record.metrics.get(name)
+    if values is None or not len(values) or not np.isfinite(np.asarray(values, dtype=np.float64)).any():
+        return None
+    return np.asarray(values, dtype=np.float64)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _main_cause(record: RunRecord) -> str | None:
+    """The first verdict's cause in RUN/diagnosis.json, "none" for a healthy run, None without a diagnosis."""
+    path = record.path / DIAGNOSIS_FILE
+    try:
+        verdicts = json.loads(path.read_text(encoding="utf-8")).get("verdicts")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(verdicts, list):
+        return None
+    return str(verdicts[0].get("cause")) if verdicts and isinstance(verdicts[0], dict) else "none"
+
+
+def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
+    """One dict per run, in the order given, with these keys (None where the run lacks the figure):
+
+    ``run`` (the name), ``path``, ``epochs``, ``best_epoch`` (1-based epoch of the lowest raw val loss),
+    ``best_val_loss`` (nats), ``best_val_accuracy`` (val accuracy at that epoch), ``final_val_loss``,
+    ``final_val_accuracy``, ``delivered_epoch``, ``test_accuracy`` and ``test_loss`` (of the delivered model,
+    from summary.json), ``main_cause`` (from diagnosis.json: a cause code, "none", or None if not diagnosed).
+    """
     rows = []
     for name, record in runs.items():
-        val_loss = record.metrics["val_loss"]
-        val_accuracy = record.metrics["val_accuracy"]
-        best = int(np.nanargmin(val_loss))
-        test = record.summary.get("test") or {}
-        rows.append({"run": name, "epochs": len(val_loss), "best_epoch": best + 1,
-                     "best_val_loss": float(val_loss[best]), "best_val_accuracy": float(val_accuracy[best]),
-                     "final_val_loss": float(val_loss[-1]), "final_val_accuracy": float(val_accuracy[-1]),
-                     "test_accuracy": test.get("accuracy")})
+        val_loss = _column(record, "val_loss")
+        val_accuracy = _column(record, "val_accuracy")
+        epochs = len(record.metrics.get("epoch", [])) or record.num_epochs
+        best = int(np.nanargmin(val_loss)) if val_loss is not None else None
+        test = record.summary.get("test") if isinstance(record.summary.get("test"), dict) else {}
+
+        def at(values: np.ndarray | None, index: int | None) -> float | None:
+            return _finite_or_none(values[index]) if values is not None and index is not None else None
+
+        rows.append({
+            "run": name,
+            "path": str(record.path),
+            "epochs": int(epochs),
+            "best_epoch": best + 1 if best is not None else None,
+            "best_val_loss": at(val_loss, best),
+            "best_val_accuracy": at(val_accuracy, best),
+            "final_val_loss": at(val_loss, -1),
+            "final_val_accuracy": at(val_accuracy, -1),
+            "delivered_epoch": record.summary.get("delivered_epoch"),
+            "test_accuracy": test.get("accuracy"),
+            "test_loss": test.get("loss"),
+            "main_cause": _main_cause(record),
+        })
     return rows
 
 
+@styled
 def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
-    """Val loss (left) and val accuracy (right) of every run on shared epochs, as PNG bytes."""
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for name, record in runs.items():
-        epochs = record.metrics["epoch"]
-        loss_axis.plot(epochs, record.metrics["val_loss"], label=name)
-        accuracy_axis.plot(epochs, record.metrics["val_accuracy"], label=name)
-    loss_axis.set(xlabel="epoch", ylabel="val loss (nats)")
-    accuracy_axis.set(xlabel="epoch", ylabel="val accuracy")
-    loss_axis.legend(fontsize=7)
+    """Val loss (top) and val accuracy (bottom) of every run on one shared epoch axis, each run's lowest val
+    loss dotted; returns PNG bytes. Runs without a val column are left out of that panel."""
+    figure = new_figure(5.6)
+    loss_axis, accuracy_axis = figure.subplots(2, 1, sharex=True)
+    palette = matplotlib.colormaps["tab10" if len(runs) <= 10 else "tab20"]
+    longest = 1
+    for index, (name, record) in enumerate(runs.items()):
+        colour = palette(index % palette.N)
+        epochs = np.asarray(record.metrics.get("epoch", np.arange(1, record.num_epochs + 1)))
+        longest = max(longest, int(epochs.max()) if len(epochs) else 1)
+        val_loss = _column(record, "val_loss")
+        val_accuracy = _column(record, "val_accuracy")
+        if val_loss is not None:
+            loss_axis.plot(epochs, val_loss, color=colour, lw=1.4, label=plain_label(name, 40))
+            best = int(np.nanargmin(val_loss))
+            loss_axis.plot(epochs[best], val_loss[best], "o", color=colour, ms=5)
+            if val_accuracy is not None:
+                accuracy_axis.plot(epochs[best], val_accuracy[best], "o", color=colour, ms=5)
+        if val_accuracy is not None:
+            accuracy_axis.plot(epochs, val_accuracy, color=colour, lw=1.4,
+                               label=None if val_loss is not None else plain_label(name, 40))
+    loss_axis.set_ylabel("val loss (nats)")
+    accuracy_axis.set_ylabel("val accuracy")
+    accuracy_axis.set_xlabel("epoch")
+    accuracy_axis.set_xlim(0.5, longest + 0.5)
+    handles, labels = loss_axis.get_legend_handles_labels()
+    more_handles, more_labels = accuracy_axis.get_legend_handles_labels()
+    if handles or more_handles:
+        figure.legend(handles + more_handles, labels + more_labels, loc="outside upper center",
+                      ncol=min(4, max(1, len(labels) + len(more_labels))), frameon=False)
     return to_png(figure)
 
 
+def run_names(records: list[RunRecord]) -> list[str]:
+    """Short unique names for runs: the directory name, with parents added until the names differ."""
+    paths = [record.path.resolve() for record in records]
+    for depth in range(1, max(len(path.parts) for path in paths) + 1):
+        names = [str(Path(*path.parts[-depth:])) for path in paths]
+        if len(set(names)) == len(names):
+            return names
+    return [str(path) for path in paths]
+
+
+def read_runs(run_dirs: list[str | Path]) -> dict[str, RunRecord]:
+    """Read ``run_dirs`` into records keyed by short unique names (see :func:`run_names`), in the order given.
+
+    Raises ConfigError when no run is given, RunDirError (one line) for a directory that holds no run.
+    """
+    if not run_dirs:
+        raise ConfigError("no run to compare; pass one or more run directories")
+    records = [read_run(run_dir) for run_dir in run_dirs]
+    seen: set[Path] = set()
+    for record in records:
+        where = record.path.resolve()
+        if where in seen:
+            raise ConfigError(f"run {record.path} is given twice; pass each run directory once")
+        seen.add(where)
+    return dict(zip(run_names(records), records))
+
+
 def write_comparison(run_dirs: list[str | Path], out: str | Path) -> Path:
-    """Write the comparison page of ``run_dirs`` to ``out``; returns its path."""
-    runs: dict[str, RunRecord] = {}
-    for run_dir in run_dirs:
-        record = read_run(run_dir)
-        name = record.path.name if record.path.name not in runs else str(record.path)
-        runs[name] = record
-    template = jinja2.Environment(autoescape=True).from_string(COMPARE_TEMPLATE)
-    html = template.render(rows=comparison_rows(runs),
-                           image=base64.b64encode(overlay_figure(runs)).decode("ascii"))
+    """Write one self-contained HTML page comparing ``run_dirs`` to ``out``; returns its path.
+
+    Raises ConfigError when no run is given or ``out`` is a directory, RunDirError for an unreadable run.
+    """
+    return write_comparison_page(read_runs(run_dirs), out)
+
+
+def write_comparison_page(runs: dict[str, RunRecord], out: str | Path) -> Path:
+    """Write the comparison page of already read ``runs`` (name -> record) to ``out``; returns its path."""
     target = Path(out)
+    if target.is_dir():
+        raise ConfigError(f"--out {target} is a directory; pass a file path such as {target / 'comparison.html'}")
+    rows = comparison_rows(runs)
+    cells = [{"run": row["run"], "path": row["path"], "main_cause": row["main_cause"] or "-",
+              "test": format_number(row["test_accuracy"], 4),
+              "numbers": [format_number(row[key], 4) for key in
+                          ("epochs", "best_epoch", "best_val_loss", "best_val_accuracy", "final_val_loss",
+                           "final_val_accuracy")]} for row in rows]
+    html = template_environment().get_template("compare.html.j2").render(
+        rows=cells, image=data_uri(overlay_figure(runs)),
+        has_test=any(row["test_accuracy"] is not None for row in rows), version=lossgap_version())
     write_text(target, html)
     return target
-
-
-SWEEP_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>lossgap sweep {{ study }}</title>
-<style>body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 0 auto; padding: 1.5rem; }
-table { border-collapse: collapse; font-size: .85rem; } td, th { border: 1px solid #ddd; padding: .2rem .5rem;
-text-align: right; } th { background: #f4f4f4; } img { max-width: 100%; } code { background: #f4f4f4; }</style>
-</head><body><h1>lossgap sweep: study {{ study }}</h1>
-{% if command %}<p>Best configuration: <code>{{ command }}</code></p>{% endif %}
-<table><tr>{% for key in columns %}<th>{{ key }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr>{% for key in columns %}<td>{{ row[key] }}</td>{% endfor %}</tr>{% endfor %}</table>
-{% for name, image in images %}<h2>{{ name }}</h2><img alt="{{ name }}" src="data:image/png;base64,{{ image }}">{% endfor %}
-</body></html>
-"""
 
 
 def write_sweep_page(out: str | Path, *, study: str, rows: list[dict], pngs: dict[str, bytes],
                      command: str | None) -> Path:
-    """A self-contained page of a sweep: best trials, the best command, Optuna's plots."""
-    template = jinja2.Environment(autoescape=True).from_string(SWEEP_TEMPLATE)
+    """A self-contained page of a sweep: the best trials, the best configuration's command, Optuna's plots.
+
+    Returns the path written.
+    """
     columns = list(rows[0]) if rows else []
-    html = template.render(study=study, rows=rows, columns=columns, command=command,
-                           images=[(name, base64.b64encode(data).decode("ascii")) for name, data in pngs.items()])
+    html = template_environment().get_template("sweep.html.j2").render(
+        study=study, columns=columns, rows=[[format_number(row.get(key)) for key in columns] for row in rows],
+        command=command, version=lossgap_version(),
+        images=[(name, data_uri(data)) for name, data in pngs.items()])
     target = Path(out)
     write_text(target, html)
     return target
+

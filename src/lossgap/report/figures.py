@@ -1,182 +1,386 @@
-"""The report's figures, drawn with matplotlib (Agg) from a diagnosis's evidence; each returns PNG bytes."""
+"""The report's figures, drawn with matplotlib's Agg renderer from a diagnosis's evidence.
+
+Every function returns PNG bytes (about 900 px wide at 100 dpi, so a 100-epoch report stays small) or None
+when the run did not record what the figure needs. Figures are built on ``matplotlib.figure.Figure`` directly,
+never through pyplot, so no global state is touched and nothing leaks between reports.
+"""
 
 from __future__ import annotations
 
+import functools
 import io
 
 import matplotlib
+import matplotlib.style
+import numpy as np
+from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from lossgap.analysis.calibration import Calibration, calibration
+from lossgap.analysis.ledger import LEDGER_GROUPS, ledger_series
+from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.dynamics import SplitDynamics
 
-from lossgap.analysis.ledger import LEDGER_GROUPS, ledger_series  # noqa: E402
-from lossgap.analysis.plateaus import accuracy_noise  # noqa: E402
-from lossgap.diagnosis.evidence import RunEvidence  # noqa: E402
-
+#: Resolution of every PNG (dots per inch); figures are 9 inches wide.
 DPI = 100
-GROUP_COLOURS = {"stayed_correct": "#2b8cbe", "stayed_wrong_closer": "#a6bddb", "stayed_wrong_further": "#fdae6b",
-                 "became_correct": "#31a354", "became_wrong": "#de2d26"}
+WIDTH = 9.0
+TRAIN_COLOUR = "#3b6ea8"
+VAL_COLOUR = "#d9480f"
+BEST_COLOUR = "#2b8a3e"
+ONSET_COLOUR = "#c92a2a"
+PLATEAU_COLOUR = "#ffd43b"
+GROUP_COLOURS = {"stayed_correct": "#1c7ed6", "stayed_wrong_closer": "#a5d8ff", "stayed_wrong_further": "#ffa94d",
+                 "became_correct": "#37b24d", "became_wrong": "#e03131"}
+GROUP_LABELS = {"stayed_correct": "stayed right", "stayed_wrong_closer": "stayed wrong, moved closer",
+                "stayed_wrong_further": "stayed wrong, moved away", "became_correct": "wrong \u2192 right",
+                "became_wrong": "right \u2192 wrong"}
+_RC = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8,
+       "ytick.labelsize": 8, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
+       "grid.color": "#e9ecef", "grid.linewidth": 0.6, "axes.axisbelow": True, "text.usetex": False}
 
 
-def to_png(figure) -> bytes:
-    """The figure as PNG bytes (the figure is closed)."""
+def new_figure(height: float, width: float = WIDTH) -> Figure:
+    """A blank figure with constrained layout (so legends and labels never clip); call inside :func:`styled`."""
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def to_png(figure: Figure) -> bytes:
+    """The figure rendered as PNG bytes at :data:`DPI`."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(figure)
+    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     return buffer.getvalue()
 
 
+def plain_label(text: object, limit: int = 24) -> str:
+    """A user string safe for matplotlib text: "$" escaped (no mathtext parsing), cut to ``limit`` characters."""
+    label = str(text)
+    if len(label) > limit:
+        label = label[:limit - 1] + "\u2026"
+    return label.replace("$", r"\$")
+
+
+def styled(draw):
+    """Decorator: run a figure function with matplotlib's default style plus the report's settings, so a
+    user's matplotlibrc (a dark style, LaTeX text) never changes how a report looks or breaks it."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.style.context("default"), matplotlib.rc_context(_RC):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _epochs(count: int) -> np.ndarray:
+    return np.arange(1, count + 1)
+
+
+@styled
 def curves_figure(evidence: RunEvidence) -> bytes:
-    """Loss and accuracy of train and val on shared epochs: plateaus shaded, best epoch and onset marked,
-    val accuracy's binomial noise band drawn."""
+    """Loss (top) and accuracy (bottom) of train and val on shared epochs.
+
+    Val plateaus are shaded, the smoothed val-loss minimum (best epoch) and the overfitting onset are marked,
+    val accuracy carries its binomial noise band (+- accuracy_noise), and the majority-class baseline and the
+    loss of predicting the class shares are drawn as references. Returns PNG bytes.
+    """
     curves = evidence.curves
-    epochs = np.arange(1, curves.num_epochs + 1)
-    figure, (loss_axis, accuracy_axis) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
-    loss_axis.plot(epochs, curves.train_loss, label="train loss", color="#555555")
-    loss_axis.plot(epochs, curves.val_loss, label="val loss", color="#d95f02")
-    accuracy_axis.plot(epochs, curves.train_accuracy, label="train accuracy", color="#555555")
-    accuracy_axis.plot(epochs, curves.val_accuracy, label="val accuracy", color="#1b9e77")
-    noise = accuracy_noise(curves.val_accuracy, evidence.val.num_samples)
-    accuracy_axis.fill_between(epochs, curves.val_accuracy - noise, curves.val_accuracy + noise, color="#1b9e77",
-                               alpha=0.15, label="val accuracy noise")
-    for plateau in evidence.plateaus.get("val", ()):
+    epochs = _epochs(curves.num_epochs)
+    figure = new_figure(5.4)
+    loss_axis, accuracy_axis = figure.subplots(2, 1, sharex=True)
+    plateaus = evidence.plateaus.get("val", ())
+    for plateau in plateaus:
         for axis in (loss_axis, accuracy_axis):
-            axis.axvspan(plateau.start_epoch, plateau.end_epoch, color="#fee391", alpha=0.45, lw=0)
+            axis.axvspan(plateau.start_epoch - 0.5, plateau.end_epoch + 0.5, color=PLATEAU_COLOUR, alpha=0.3, lw=0,
+                         zorder=0, label="val plateau" if axis is loss_axis and plateau is plateaus[0] else None)
+    loss_axis.plot(epochs, curves.train_loss, color=TRAIN_COLOUR, lw=1.4, label="train")
+    loss_axis.plot(epochs, curves.val_loss, color=VAL_COLOUR, lw=1.6, label="val")
+    noise = accuracy_noise(np.nan_to_num(curves.val_accuracy), evidence.val.num_samples)
+    accuracy_axis.fill_between(epochs, np.clip(curves.val_accuracy - noise, 0, None),
+                               np.clip(curves.val_accuracy + noise, None, 1), color=VAL_COLOUR,
+                               alpha=0.18, lw=0, label="val accuracy \u00b1 its noise")
+    accuracy_axis.plot(epochs, curves.train_accuracy, color=TRAIN_COLOUR, lw=1.4)
+    accuracy_axis.plot(epochs, curves.val_accuracy, color=VAL_COLOUR, lw=1.6)
+    _reference_line(loss_axis, evidence.signal.prior_entropy, "predicting the class shares")
+    _reference_line(accuracy_axis, evidence.signal.baseline_accuracy, "always the majority class")
+
     general = evidence.generalization
-    if general.best_epoch:
+    if general.best_epoch is not None:
+        onset_here = general.onset_epoch == general.best_epoch
+        label = (f"val-loss minimum = overfitting onset (epoch {general.best_epoch})" if onset_here
+                 else f"val-loss minimum (epoch {general.best_epoch})")
         for axis in (loss_axis, accuracy_axis):
-            axis.axvline(general.best_epoch, color="#1f78b4", ls="--", lw=1)
-        loss_axis.annotate("best epoch", (general.best_epoch, np.nanmax(curves.val_loss)), fontsize=8, color="#1f78b4")
-    if general.onset_epoch:
-        loss_axis.axvline(general.onset_epoch, color="#e31a1c", ls=":", lw=1.5, label="overfitting onset")
-    loss_axis.set_ylabel("loss (nats)")
+            axis.axvline(general.best_epoch, color=ONSET_COLOUR if onset_here else BEST_COLOUR, ls="--", lw=1.2,
+                         label=label if axis is loss_axis else None)
+    if general.onset_epoch is not None and general.onset_epoch != general.best_epoch:
+        for axis in (loss_axis, accuracy_axis):
+            axis.axvline(general.onset_epoch, color=ONSET_COLOUR, ls=":", lw=1.5,
+                         label=f"overfitting onset (epoch {general.onset_epoch})" if axis is loss_axis else None)
+    loss_axis.set_ylabel("mean loss (nats)")
     accuracy_axis.set_ylabel("accuracy")
     accuracy_axis.set_xlabel("epoch")
-    loss_axis.legend(fontsize=8, loc="upper right")
-    accuracy_axis.legend(fontsize=8, loc="lower right")
+    accuracy_axis.set_xlim(0.5, max(curves.num_epochs, 2) + 0.5)
+    handles, labels = loss_axis.get_legend_handles_labels()
+    extra_handles, extra_labels = accuracy_axis.get_legend_handles_labels()
+    figure.legend(handles + extra_handles, labels + extra_labels, loc="outside upper center", ncol=5,
+                  frameon=False)
     return to_png(figure)
 
 
-def ledger_figure(evidence: RunEvidence) -> bytes:
-    """Each ledger group's contribution to the change in mean val loss, per epoch, with the net change."""
-    series = ledger_series(evidence.val)
-    figure, axis = plt.subplots(figsize=(8, 3.8))
+def _reference_line(axis, value: float, text: str) -> None:
+    """A grey dashed horizontal line at ``value``, named at its right end (skipped for non-finite values)."""
+    if not np.isfinite(value):
+        return
+    axis.axhline(value, color="#868e96", ls=(0, (4, 3)), lw=0.9)
+    axis.annotate(f"{text} ({value:.3f})", xy=(1.0, value), xycoords=("axes fraction", "data"), xytext=(-3, 3),
+                  textcoords="offset points", ha="right", va="bottom", fontsize=7.5, color="#495057",
+                  bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})
+
+
+@styled
+def ledger_figure(evidence: RunEvidence) -> bytes | None:
+    """The loss ledger of the val split: left, each group's contribution to the change in mean val loss from
+    the previous epoch, stacked, with the net change; right, the ledger of the diagnosed window (the main
+    plateau, or the whole run). Returns PNG bytes, or None with fewer than two epochs."""
+    val = evidence.val
+    if val.num_epochs < 2:
+        return None
+    series = ledger_series(val)
+    figure = new_figure(4.0)
+    per_epoch, window = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3.0, 1.0]})
     x = series.start_epochs + 1
-    positive = np.zeros(len(x))
-    negative = np.zeros(len(x))
+    rising = np.zeros(len(x))
+    falling = np.zeros(len(x))
+    width = 0.85 if len(x) < 150 else 1.0
     for index, name in enumerate(LEDGER_GROUPS):
         values = np.nan_to_num(series.contributions[:, index])
-        bottom = np.where(values >= 0, positive, negative)
-        axis.bar(x, values, bottom=bottom, color=GROUP_COLOURS[name], label=name.replace("_", " "), width=0.85)
-        positive += np.clip(values, 0, None)
-        negative += np.clip(values, None, 0)
-    axis.plot(x, series.loss_change, color="black", marker=".", lw=1, label="net change")
-    axis.axhline(0, color="black", lw=0.5)
-    axis.set_xlabel("epoch (change from the previous one)")
-    axis.set_ylabel("change in mean val loss (nats)")
-    axis.legend(fontsize=7, ncol=3)
+        bottom = np.where(values >= 0, rising, falling)
+        per_epoch.bar(x, values, bottom=bottom, width=width, color=GROUP_COLOURS[name], lw=0,
+                      label=GROUP_LABELS[name])
+        rising += np.clip(values, 0, None)
+        falling += np.clip(values, None, 0)
+    per_epoch.plot(x, series.loss_change, color="black", lw=1.0, marker="." if len(x) <= 80 else None, ms=3,
+                   label="net change of mean loss")
+    per_epoch.axhline(0, color="black", lw=0.6)
+    ledger = evidence.ledger
+    plateau = evidence.main_plateau
+    if (ledger is not None and plateau is not None and ledger.split == val.split
+            and (ledger.start_epoch, ledger.end_epoch) == (plateau.start_epoch, plateau.end_epoch)):
+        per_epoch.axvspan(ledger.start_epoch + 0.5, ledger.end_epoch + 0.5, color=PLATEAU_COLOUR, alpha=0.25, lw=0,
+                          zorder=0)
+    per_epoch.set_xlabel("epoch (change since the epoch before)")
+    per_epoch.set_ylabel("change of mean val loss (nats)")
+    per_epoch.set_xlim(1.5 - 0.5, val.num_epochs + 0.5)
+    per_epoch.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False)
+
+    if ledger is not None and ledger.num_samples > 0:
+        contributions = np.array([group.loss_change for group in ledger.groups] + [ledger.loss_change])
+        positions = np.arange(len(contributions))[::-1].astype(float)
+        positions[-1] -= 0.4  # a gap before the net change
+        window.barh(positions, contributions, height=0.7,
+                    color=[GROUP_COLOURS[group.name] for group in ledger.groups] + ["black"])
+        span = float(np.abs(contributions).max()) or 1.0
+        for position, value, text in zip(positions, contributions,
+                                         [_count(group.count) for group in ledger.groups] + ["net"]):
+            window.annotate(text, xy=(value, position), xytext=(3 if value >= 0 else -3, 0),
+                            textcoords="offset points", ha="left" if value >= 0 else "right", va="center",
+                            fontsize=7.5)
+        window.set_xlim(-1.45 * span, 1.45 * span)
+        window.set_yticks([])
+        window.axvline(0, color="black", lw=0.6)
+        window.set_title(f"{ledger.split}, epoch {ledger.start_epoch} \u2192 {ledger.end_epoch}")
+        window.set_xlabel("contribution (nats)")
+        window.grid(axis="y", visible=False)
+        window.spines["left"].set_visible(False)
+    else:
+        window.set_axis_off()
     return to_png(figure)
 
 
-def probability_figure(evidence: RunEvidence) -> bytes:
-    """Distribution of the val samples' true-class probability per epoch (heatmap), with 0.5 and 1/C marked."""
-    probability = evidence.val.true_prob
-    bins = np.linspace(0, 1, 26)
-    counts = np.stack([np.histogram(row[np.isfinite(row)], bins=bins)[0] for row in probability], axis=1)
-    share = counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
-    figure, axis = plt.subplots(figsize=(8, 3.8))
-    image = axis.imshow(share, origin="lower", aspect="auto", cmap="viridis",
-                        extent=(0.5, probability.shape[0] + 0.5, 0, 1))
-    axis.axhline(0.5, color="white", ls="--", lw=1)
-    classes = evidence.val.num_classes
-    if classes > 2:
-        axis.axhline(1 / classes, color="white", ls=":", lw=1)
+def true_probability_shares(dynamics: SplitDynamics, bins: int = 20) -> np.ndarray:
+    """float (bins, E): the share of a split's seen samples whose true-class probability falls in each of
+    ``bins`` equal bins of [0, 1] (bin b holds [b/bins, (b+1)/bins); 1.0 goes to the last), per epoch.
+    Each column sums to 1 (0 in an epoch with no sample seen)."""
+    probability = np.where(dynamics.seen, dynamics.true_prob, np.nan)
+    index = np.clip(np.floor(np.nan_to_num(probability, nan=-1.0) * bins).astype(np.int64), -1, bins - 1)
+    usable = index >= 0
+    # One bincount over (epoch, bin) cell numbers; unusable entries go to a spare cell that is dropped.
+    cells = np.where(usable, np.arange(dynamics.num_epochs)[:, None] * bins + index, dynamics.num_epochs * bins)
+    counts = np.bincount(cells.ravel(), minlength=dynamics.num_epochs * bins + 1)[:-1]
+    counts = counts.reshape(dynamics.num_epochs, bins).T.astype(np.float64)
+    return counts / np.maximum(counts.sum(axis=0, keepdims=True), 1)
+
+
+@styled
+def true_probability_figure(evidence: RunEvidence, bins: int = 20) -> bytes:
+    """Heatmap of the distribution of the val samples' true-class probability per epoch (columns = epochs,
+    colour = share of samples in each probability bin), with its median, the 0.5 line and, for C > 2
+    classes, the 1/C line. Returns PNG bytes."""
+    val = evidence.val
+    probability = np.where(val.seen, val.true_prob, np.nan)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    share = true_probability_shares(val, bins)
+    figure = new_figure(3.8)
+    axis = figure.subplots()
+    image = axis.imshow(share, origin="lower", aspect="auto", cmap="Blues", interpolation="nearest",
+                        norm=PowerNorm(0.5, vmin=0.0, vmax=max(float(share.max()), 1e-9)),
+                        extent=(0.5, val.num_epochs + 0.5, edges[0], edges[-1]))
+    epochs = _epochs(val.num_epochs)
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(probability, axis=1) if np.isfinite(probability).any() else np.full(len(epochs), np.nan)
+    axis.plot(epochs, median, color=VAL_COLOUR, lw=1.6, label="median val sample")
+    if val.num_classes == 2:
+        axis.axhline(0.5, color="black", ls="--", lw=1.1, label="0.5: the decision boundary")
+    else:
+        axis.axhline(0.5, color="black", ls="--", lw=1.1, label="0.5: right for sure above it")
+        axis.axhline(1.0 / val.num_classes, color="black", ls=":", lw=1.3,
+                     label=f"1/{val.num_classes}: wrong for sure below it")
     axis.set_xlabel("epoch")
-    axis.set_ylabel("true-class probability")
-    figure.colorbar(image, ax=axis, label="share of val samples")
+    axis.set_ylabel("probability of the true class")
+    axis.grid(False)
+    axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False)
+    figure.colorbar(image, ax=axis, label="share of val samples", pad=0.01)
     return to_png(figure)
 
 
+@styled
 def per_class_figure(evidence: RunEvidence, class_names: list[str]) -> bytes:
-    """Recall of every class over epochs, and predicted vs true class shares at the judged epoch."""
+    """Left: recall of every val class over epochs, with accuracy and balanced accuracy. Right: the share of
+    val samples in each class against the share predicted as it at the best and the final epoch. PNG bytes."""
     per_class = evidence.val_per_class
-    figure, (recall_axis, share_axis) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [2, 1]})
-    epochs = np.arange(1, per_class.recall.shape[0] + 1)
-    for index in range(per_class.recall.shape[1]):
-        if per_class.support[index] > 0:
-            recall_axis.plot(epochs, per_class.recall[:, index], label=_name(class_names, index))
+    epochs = _epochs(per_class.num_epochs)
+    num_classes = per_class.recall.shape[1]
+    figure = new_figure(4.0)
+    recall_axis, share_axis = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0]})
+    colours = _class_colours(num_classes)
+    for cls in range(num_classes):
+        if per_class.support[cls] > 0:
+            recall_axis.plot(epochs, per_class.recall[:, cls], color=colours[cls], lw=1.1, alpha=0.9,
+                             label=plain_label(_name(class_names, cls)) if num_classes <= 10 else None)
+    recall_axis.plot(epochs, per_class.balanced_accuracy, color="black", ls="--", lw=1.3, label="balanced accuracy")
     recall_axis.set_xlabel("epoch")
-    recall_axis.set_ylabel("val recall")
+    recall_axis.set_ylabel("val recall per class")
     recall_axis.set_ylim(-0.03, 1.03)
-    if per_class.recall.shape[1] <= 12:
-        recall_axis.legend(fontsize=7)
-    positions = np.arange(per_class.recall.shape[1])
-    judged = evidence.judged_epoch - 1
-    share_axis.bar(positions - 0.2, per_class.true_share, width=0.4, label="true", color="#999999")
-    share_axis.bar(positions + 0.2, per_class.predicted_share[judged], width=0.4, label="predicted", color="#1b9e77")
-    share_axis.set_xticks(positions, [_name(class_names, i) for i in positions], rotation=45, ha="right", fontsize=7)
-    share_axis.set_title(f"class shares at epoch {evidence.judged_epoch}", fontsize=9)
-    share_axis.legend(fontsize=7)
+    recall_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False)
+
+    positions = np.arange(num_classes)
+    best = (evidence.generalization.best_epoch or per_class.num_epochs) - 1
+    bar = 0.27
+    share_axis.bar(positions - bar, per_class.true_share, width=bar, color="#adb5bd", label="true")
+    share_axis.bar(positions, per_class.predicted_share[best], width=bar, color=BEST_COLOUR,
+                   label=f"predicted at epoch {best + 1}, the best")
+    share_axis.bar(positions + bar, per_class.predicted_share[-1], width=bar, color=VAL_COLOUR,
+                   label=f"predicted at epoch {per_class.num_epochs}, the last")
+    step = max(1, num_classes // 20)
+    share_axis.set_xticks(positions[::step], [plain_label(_name(class_names, cls), 14) for cls in positions[::step]],
+                          rotation=30 if num_classes > 3 else 0, ha="right" if num_classes > 3 else "center")
+    share_axis.set_ylabel("share of val samples")
+    share_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=1, frameon=False)
     return to_png(figure)
 
 
-def calibration_figure(evidence: RunEvidence) -> bytes | None:
-    """Reliability diagrams at the best and last epoch, and ECE over epochs (None without val logits)."""
-    calibration = evidence.val_calibration
-    if calibration is None:
-        return None
-    figure, (reliability_axis, ece_axis) = plt.subplots(1, 2, figsize=(9, 3.6))
-    reliability_axis.plot([0, 1], [0, 1], color="#999999", lw=0.8, ls="--")
-    for label, reliability, colour in (("best", calibration.reliability_best, "#1f78b4"),
-                                       ("last", calibration.reliability_final, "#d95f02")):
-        if reliability is not None:
-            used = reliability.count > 0
-            reliability_axis.plot(reliability.mean_confidence[used], reliability.accuracy[used], marker="o",
-                                  color=colour, label=f"{label} epoch (ECE {reliability.ece:.3f})")
-    reliability_axis.set_xlabel("confidence")
-    reliability_axis.set_ylabel("accuracy")
-    reliability_axis.legend(fontsize=7)
-    ece_axis.plot(np.arange(1, len(calibration.ece) + 1), calibration.ece, color="#7570b3")
-    ece_axis.set_xlabel("epoch")
-    ece_axis.set_ylabel("ECE (15 bins)")
+def val_calibration(evidence: RunEvidence) -> Calibration:
+    """The evidence's val calibration, or one computed from the stored confidences when no logits were kept."""
+    if evidence.val_calibration is not None:
+        return evidence.val_calibration
+    return calibration(evidence.val, best_epoch=evidence.generalization.best_epoch)
+
+
+@styled
+def calibration_figure(evidence: RunEvidence) -> bytes:
+    """Left: reliability diagram (accuracy against confidence per confidence bin) at the best and the last
+    epoch; right: expected calibration error (15 bins) over epochs. Returns PNG bytes."""
+    result = val_calibration(evidence)
+    figure = new_figure(3.8)
+    reliability_axis, ece_axis = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.4]})
+    reliability_axis.plot([0, 1], [0, 1], color="#868e96", lw=0.9, ls="--", label="perfect calibration")
+    pairs = [(f"epoch {result.best_epoch} (best)", result.reliability_best, BEST_COLOUR),
+             (f"epoch {result.final_epoch} (last)", result.reliability_final, VAL_COLOUR)]
+    if result.best_epoch == result.final_epoch:
+        pairs = pairs[1:]
+    for label, bins, colour in pairs:
+        if bins is None:
+            continue
+        used = bins.count > 0
+        sizes = 12 + 120 * bins.count[used] / max(int(bins.count.sum()), 1)
+        reliability_axis.plot(bins.mean_confidence[used], bins.accuracy[used], color=colour, lw=1.2)
+        reliability_axis.scatter(bins.mean_confidence[used], bins.accuracy[used], s=sizes, color=colour, zorder=3,
+                                 label=f"{label}, ECE {bins.ece:.3f}")
+    # The predicted class's probability is never below 1/C, so the axis starts there.
+    lowest = 1.0 / max(evidence.val.num_classes, 2)
+    reliability_axis.set(xlim=(lowest - 0.02, 1.01), ylim=(-0.02, 1.02), ylabel="accuracy in the bin",
+                         xlabel="confidence (probability of the predicted class)")
+    reliability_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=1, frameon=False)
+    epochs = _epochs(len(result.ece))
+    ece_axis.plot(epochs, result.ece, color="#7048e8", lw=1.4)
+    if result.best_epoch is not None:
+        ece_axis.axvline(result.best_epoch, color=BEST_COLOUR, ls="--", lw=1.1,
+                         label=f"val-loss minimum (epoch {result.best_epoch})")
+        ece_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
+    ece_axis.set(xlabel="epoch", ylabel="expected calibration error", xlim=(0.5, max(len(epochs), 2) + 0.5))
+    ece_axis.set_ylim(bottom=0)
     return to_png(figure)
 
 
+@styled
 def data_map_figure(evidence: RunEvidence) -> bytes | None:
-    """Train samples by confidence and variability, coloured by correctness, suspected mislabeled circled."""
+    """The data map of the train split: each sample's mean true-class probability (confidence) against its
+    spread over epochs (variability), coloured by the share of epochs it was right; suspected mislabeled
+    samples ringed. Returns PNG bytes, or None when no train split was recorded over two epochs or more."""
     samples = evidence.train_samples
     if samples is None:
         return None
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    points = axis.scatter(samples.variability, samples.confidence, c=samples.correctness, cmap="RdYlGn", s=8,
-                          vmin=0, vmax=1, alpha=0.8)
-    if evidence.suspects is not None and len(evidence.suspects.indices):
-        chosen = evidence.suspects.indices
-        axis.scatter(samples.variability[chosen], samples.confidence[chosen], facecolors="none",
-                     edgecolors="black", s=30, lw=0.8, label="suspected mislabeled")
-        axis.legend(fontsize=8, loc="upper right")
-    axis.set_xlabel("variability (std of true-class probability)")
+    figure = new_figure(4.4)
+    axis = figure.subplots()
+    order = np.argsort(-np.nan_to_num(samples.correctness))  # draw the wrong ones last, on top
+    points = axis.scatter(samples.variability[order], samples.confidence[order], c=samples.correctness[order],
+                          cmap="RdYlGn", vmin=0, vmax=1, s=9 if samples.num_samples < 5000 else 3, alpha=0.85, lw=0,
+                          rasterized=True)
+    suspects = evidence.suspects
+    if suspects is not None and len(suspects.indices):
+        chosen = suspects.indices
+        axis.scatter(samples.variability[chosen], samples.confidence[chosen], facecolors="none", edgecolors="black",
+                     s=34, lw=0.8, label=f"suspected mislabeled ({len(chosen)})")
+        axis.legend(loc="upper right", frameon=True, framealpha=0.9)
+    axis.set_xlabel("variability (standard deviation of the true-class probability over epochs)")
     axis.set_ylabel("confidence (mean true-class probability)")
-    figure.colorbar(points, ax=axis, label="correctness")
+    axis.set_ylim(-0.02, 1.02)
+    axis.set_xlim(left=0)
+    figure.colorbar(points, ax=axis, label="correctness (share of epochs right)", pad=0.01)
     return to_png(figure)
+
+
+@styled
+def remedy_figure(rows: list[dict], metric: str) -> bytes:
+    """Mean and 95% interval of ``metric`` for each configuration (rows as in remedy.json, baseline first):
+    grey the baseline, green the ones that beat it beyond noise, orange the rest. Returns PNG bytes."""
+    figure = new_figure(0.42 * len(rows) + 1.3)
+    axis = figure.subplots()
+    positions = np.arange(len(rows))[::-1]
+    for position, row in zip(positions, rows):
+        value = row.get(metric)
+        if not isinstance(value, dict) or value.get("mean") is None:
+            continue  # a configuration that did not finish has no figure to draw
+        low, high = value.get("low"), value.get("high")
+        error = [[value["mean"] - low], [high - value["mean"]]] if low is not None and high is not None else None
+        colour = "#495057" if row["name"] == "baseline" else (BEST_COLOUR if row.get("beats_baseline") else VAL_COLOUR)
+        axis.errorbar(value["mean"], position, xerr=error, fmt="o", color=colour, capsize=4)
+    baseline = rows[0].get(metric) if rows else None
+    if isinstance(baseline, dict) and baseline.get("mean") is not None:
+        axis.axvline(baseline["mean"], color="#495057", ls="--", lw=0.8)
+    axis.set_yticks(positions, [plain_label(row["name"], 30) for row in rows])
+    axis.set_xlabel(f"{metric.replace('_', ' ')} of the delivered model (mean and 95% interval over seeds)")
+    return to_png(figure)
+
+
+def _class_colours(count: int) -> list:
+    palette = matplotlib.colormaps["tab10" if count <= 10 else "tab20"]
+    return [palette(index % palette.N) for index in range(count)]
+
+
+def _count(count: int) -> str:
+    return f"{count} sample" if count == 1 else f"{count} samples"
 
 
 def _name(class_names: list[str], index: int) -> str:
-    return class_names[index] if index < len(class_names) else str(index)
-
-
-def remedy_figure(rows: list[dict], metric: str) -> bytes:
-    """Mean and 95% interval of ``metric`` per configuration (rows from remedy.json), baseline first."""
-    figure, axis = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
-    positions = np.arange(len(rows))[::-1]
-    for position, row in zip(positions, rows):
-        value = row[metric]
-        low, high = value["low"], value["high"]
-        error = [[value["mean"] - low], [high - value["mean"]]] if low is not None and high is not None else None
-        colour = "#555555" if row["name"] == "baseline" else ("#1b9e77" if row.get("beats_baseline") else "#d95f02")
-        axis.errorbar(value["mean"], position, xerr=error, fmt="o", color=colour, capsize=4)
-    axis.axvline(rows[0][metric]["mean"], color="#555555", ls="--", lw=0.8)
-    axis.set_yticks(positions, [row["name"] for row in rows], fontsize=8)
-    axis.set_xlabel(f"{metric.replace('_', ' ')} of the delivered model (mean, 95% interval)")
-    return to_png(figure)
+    return str(class_names[index]) if index < len(class_names) else str(index)

@@ -1,123 +1,145 @@
-"""Assemble report.html (self-contained) and figures/*.png for one run."""
+"""Write ``RUN/report.html`` (one self-contained page) and ``RUN/figures/*.png`` for one run.
+
+The page needs no network: CSS is inline, figures are PNG data URIs, and there is no script at all. Every
+string that comes from the user (class names, paths, sample ids, config values) passes through jinja2's
+autoescaping.
+"""
 
 from __future__ import annotations
 
 import base64
-import json
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 import jinja2
-import numpy as np
 
 from lossgap.diagnosis import Diagnosis, diagnose_record
 from lossgap.io import write_bytes, write_text
-from lossgap.report import figures
-from lossgap.report.template import REPORT_TEMPLATE
-from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, read_run
+from lossgap.report import captions, figures, tables
+from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, holds_run, read_run
 
-CAPTIONS = {
-    "curves": "Loss (top) and accuracy (bottom) of train and val on the same epochs. Yellow: plateaus, where val "
-              "accuracy stays within its binomial noise (green band) while val loss moves clearly. Dashed blue: the "
-              "best epoch (smoothed val-loss minimum); dotted red: overfitting onset.",
-    "ledger": "The loss ledger: how each group of val samples changed the mean val loss from one epoch to the next. "
-              "Blue below zero while accuracy is flat is confidence refinement: samples that were already right "
-              "growing more confident.",
-    "probability": "Where the val samples' true-class probability lies in each epoch (share of samples per bin). "
-                   "The dashed line is 0.5; for more than two classes the dotted line is 1/C and a sample can be "
-                   "right below 0.5.",
-    "per_class": "Recall of each class over epochs (left) and the share of val samples predicted as each class "
-                 "against the true shares (right).",
-    "calibration": "Reliability at the best and last epoch (left: a calibrated model lies on the diagonal) and the "
-                   "expected calibration error over epochs (right).",
-    "data_map": "Data map of the training samples: confidence against variability over epochs, coloured by how often "
-                "each was right. Circled: suspected mislabeled samples (consistently contradicted by the model).",
-}
+TEMPLATES = Path(__file__).parent / "templates"
+#: Where ``lossgap train --control permuted-labels`` puts the control run inside the run directory.
+CONTROL_DIR = "control"
+#: The report's figures, in page order (file stems under RUN/figures/).
+FIGURE_NAMES = ("curves", "ledger", "true_probability", "per_class", "calibration", "data_map")
+
+
+def data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URI, for an <img> that needs no file and no network."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One figure of the report: file stem, heading, PNG bytes and a plain-words caption."""
+
+    name: str
+    title: str
+    png: bytes
+    caption: str
+
+    @property
+    def data_uri(self) -> str:
+        """The PNG as a data URI (see :func:`data_uri`)."""
+        return data_uri(self.png)
+
+
+def lossgap_version() -> str:
+    """The installed lossgap's version, or "" when it is not installed as a distribution (a source checkout)."""
+    try:
+        return metadata.version("lossgap")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def template_environment() -> jinja2.Environment:
+    """The jinja2 environment of lossgap's page templates: autoescaping on, undefined names are errors."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def diagnose_run(record: RunRecord) -> Diagnosis:
+    """The diagnosis of ``record``, using its permuted-label control run (``RUN/control``) when there is one."""
+    control_path = record.path / CONTROL_DIR
+    control = read_run(control_path) if holds_run(control_path) else None
+    return diagnose_record(record, control=control)
 
 
 def write_report(run_dir: str | Path, diagnosis: Diagnosis | None = None) -> Path:
-    """Write ``RUN/report.html`` and ``RUN/figures/*.png``; returns the report's path."""
+    """Write ``RUN/report.html`` and ``RUN/figures/<name>.png``; returns the path of report.html.
+
+    ``diagnosis`` is diagnosed from the run directory when not given (or when it carries no evidence, as one
+    rebuilt from JSON does). Raises RunDirError (one line) when ``run_dir`` holds no readable run.
+    """
     record = read_run(run_dir)
     if diagnosis is None or diagnosis.evidence is None:
-        diagnosis = diagnose_record(record)
-    pngs = figure_pngs(diagnosis, record.class_names)
-    for name, data in pngs.items():
-        write_bytes(record.path / FIGURES_DIR / f"{name}.png", data)
-    html = render_report(record, diagnosis, pngs)
+        diagnosis = diagnose_run(record)
+    drawn = report_figures(record, diagnosis)
+    for figure in drawn:
+        write_bytes(record.path / FIGURES_DIR / f"{figure.name}.png", figure.png)
+    # A figure this run no longer allows must not linger from an earlier report of the same directory.
+    for name in set(FIGURE_NAMES) - {figure.name for figure in drawn}:
+        (record.path / FIGURES_DIR / f"{name}.png").unlink(missing_ok=True)
     target = record.path / REPORT_FILE
-    write_text(target, html)
+    write_text(target, render_report(record, diagnosis, drawn))
     return target
 
 
-def figure_pngs(diagnosis: Diagnosis, class_names: list[str]) -> dict[str, bytes]:
-    """Every figure of the report that the run's records allow, by name."""
+def report_figures(record: RunRecord, diagnosis: Diagnosis) -> list[ReportFigure]:
+    """Every figure the run's records allow, in the page's order, each with its caption."""
     evidence = diagnosis.evidence
-    drawn = {"curves": figures.curves_figure(evidence), "ledger": figures.ledger_figure(evidence),
-             "probability": figures.probability_figure(evidence),
-             "per_class": figures.per_class_figure(evidence, class_names),
-             "calibration": figures.calibration_figure(evidence), "data_map": figures.data_map_figure(evidence)}
-    return {name: data for name, data in drawn.items() if data is not None}
+    names = record.class_names
+    calibration = figures.val_calibration(evidence)
+    candidates = [
+        ("curves", "Loss and accuracy", lambda: figures.curves_figure(evidence),
+         lambda: captions.curves_caption(evidence)),
+        ("ledger", "Where the loss change comes from: the loss ledger", lambda: figures.ledger_figure(evidence),
+         lambda: captions.ledger_caption(evidence)),
+        ("true_probability", "How sure the model is of the true class",
+         lambda: figures.true_probability_figure(evidence), lambda: captions.true_probability_caption(evidence)),
+        ("per_class", "Classes: recall over epochs and predicted shares",
+         lambda: figures.per_class_figure(evidence, names), lambda: captions.per_class_caption(evidence, names)),
+        ("calibration", "Calibration: confidence against accuracy", lambda: figures.calibration_figure(evidence),
+         lambda: captions.calibration_caption(calibration, evidence.val.num_samples)),
+        ("data_map", "Data map of the training samples", lambda: figures.data_map_figure(evidence),
+         lambda: captions.data_map_caption(evidence)),
+    ]
+    drawn = []
+    for name, title, draw, caption in candidates:
+        png = draw()
+        if png is not None:
+            drawn.append(ReportFigure(name, title, png, caption()))
+    return drawn
 
 
-def render_report(record: RunRecord, diagnosis: Diagnosis, pngs: dict[str, bytes]) -> str:
-    """The HTML text; every user string is escaped by jinja2's autoescaping."""
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    template = environment.from_string(REPORT_TEMPLATE)
-    metrics = record.metrics
-    columns = list(metrics)
-    rows = [[_cell(metrics[column][index]) for column in columns] for index in range(len(metrics["epoch"]))]
+def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFigure]) -> str:
+    """The report page as HTML text (figures inlined as data URIs)."""
+    remedy = tables.remedy_section(record.path)
+    remedy_uri = data_uri(figures.remedy_figure(remedy["rows"], remedy["metric"])) if remedy is not None else None
+    missing = []
+    if not any(figure.name == "data_map" for figure in drawn):
+        missing.append("The data map and the suspect table need the train split recorded over two epochs or more; "
+                       "this run has none.")
+    if not any(figure.name == "ledger" for figure in drawn):
+        missing.append("The loss ledger needs two epochs or more.")
+    template = template_environment().get_template("report.html.j2")
     return template.render(
-        run_name=record.path.name, source=record.config.get("data", {}).get("source", "?"),
-        epochs=record.num_epochs, best_epoch=record.summary.get("best_epoch"), test=record.summary.get("test"),
-        headline=diagnosis.headline, verdicts=diagnosis.verdicts, considered=diagnosis.considered,
-        ledger_sentence=diagnosis.ledger_sentence, limitations=diagnosis.limitations,
-        figures=[{"name": name, "data": base64.b64encode(data).decode("ascii"), "caption": CAPTIONS[name]}
-                 for name, data in pngs.items()],
-        suspects=_suspect_rows(diagnosis, record.class_names), remedy=_remedy(record.path),
-        config_rows=_config_rows(record.config), command=record.config.get("command"),
-        metric_columns=columns, metric_rows=rows, version=record.config.get("lossgap_version", ""))
-
-
-def _cell(value: float) -> str:
-    if not np.isfinite(value):
-        return "-"
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e6 else f"{value:.4g}"
-
-
-def _suspect_rows(diagnosis: Diagnosis, class_names: list[str], limit: int = 20) -> list[dict]:
-    evidence = diagnosis.evidence
-    if evidence.suspects is None or evidence.train_samples is None:
-        return []
-    samples = evidence.train_samples
-    rows = []
-    for index in evidence.suspects.indices[:limit]:
-        label = int(samples.labels[index])
-        rows.append({"id": samples.sample_ids[index].item(),
-                     "label": class_names[label] if label < len(class_names) else label,
-                     "aum": float(samples.aum[index]), "confidence": float(samples.confidence[index]),
-                     "learned": int(samples.learned_epoch[index]) or "never"})
-    return rows
-
-
-def _config_rows(config: dict) -> list[tuple[str, str]]:
-    rows = []
-    for section in ("train", "data", "versions"):
-        value = config.get(section)
-        if not isinstance(value, dict):
-            continue
-        for key, item in value.items():
-            if key == "standardizer" and item:
-                item = "per-feature, fitted on train"
-            rows.append((f"{section}.{key}", json.dumps(item) if isinstance(item, (dict, list)) else str(item)))
-    return rows
-
-
-def _remedy(run: Path) -> dict | None:
-    path = run / "remedy.json"
-    if not path.exists():
-        return None
-    payload = json.loads(path.read_text(encoding="utf-8"))
-    rows = [{**payload["baseline"], "verdict": "-"}]
-    rows += [{**c, "verdict": "yes" if c["beats_baseline"] else "no"} for c in payload["candidates"]]
-    image = figures.remedy_figure(rows, payload["metric"])
-    return {"replicates": payload["replicates"], "metric": payload["metric"], "rows": rows,
-            "winner_command": payload.get("winner_command"), "image": base64.b64encode(image).decode("ascii")}
+        head=tables.header(record, diagnosis),
+        headline=diagnosis.headline,
+        cards=[tables.verdict_card(verdict) for verdict in diagnosis.verdicts],
+        considered=[tables.verdict_card(verdict) for verdict in diagnosis.considered],
+        ledger_sentence=diagnosis.ledger_sentence,
+        limitations=list(diagnosis.limitations),
+        figures=drawn,
+        missing=missing,
+        suspects=tables.suspect_rows(diagnosis, record.class_names),
+        suspect_total=len(diagnosis.evidence.suspects.indices) if diagnosis.evidence.suspects is not None else 0,
+        remedy=remedy,
+        remedy_uri=remedy_uri,
+        config_sections=tables.config_sections(record.config),
+        command=record.config.get("command"),
+        metrics=tables.metrics_table(record.metrics),
+        version=lossgap_version(),
+    )

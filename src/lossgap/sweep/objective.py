@@ -1,62 +1,114 @@
-"""One sweep trial: train a sampled configuration, report val loss every epoch, let the pruner stop it."""
+"""One sweep trial: train a sampled configuration on the train split, report val loss every epoch, obey the pruner.
+
+The objective value is the trial's best (lowest) validation loss in nats, over the epochs it ran. The test
+split is dropped before training: it never chooses anything.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
-import numpy as np
 import optuna
 
 from lossgap.api import build_model, load_data
 from lossgap.data.sequence import DatasetSplits
-from lossgap.remedies.candidates import apply_changes
-from lossgap.sweep.space import SearchSpace
+from lossgap.sweep.space import SearchSpace, apply_params
 from lossgap.training.config import TrainConfig
 from lossgap.training.recorder import Recorder
 from lossgap.training.seeding import seeded
 from lossgap.training.trainer import fit, resolve_device
 
+#: Trial user attributes written by the objective (read by the summary and the tests).
+RUN_ID_ATTR = "run_id"
+INIT_SEED_ATTR = "init_seed"
 
-class _Pruned(Exception):
-    """Raised from the epoch callback to leave fit() when the pruner says so."""
+
+class _PruneNow(Exception):
+    """Raised inside fit()'s epoch callback to leave training when the pruner says so."""
 
 
-def make_objective(base: TrainConfig, space: SearchSpace):
-    """The objective of a study: the best val loss (nats) of the sampled configuration, lower is better.
+class StopRequest:
+    """A Ctrl-C remembered by a signal handler and acted on at the next epoch end.
 
-    The data are loaded once per process; each trial's seed is the base seed plus the trial number, so a
-    trial is reproducible. The test split is never looked at.
+    Raising KeyboardInterrupt straight from the handler could land inside Optuna's storage code (SQLAlchemy
+    then logs a traceback while resetting its connection); at an epoch end the trial is in lossgap's own
+    code, so it is failed and recorded cleanly.
     """
-    splits: DatasetSplits | None = None
 
-    def objective(trial: optuna.Trial) -> float:
-        nonlocal splits
-        config = apply_changes(base, space.suggest(trial)).model_copy(update={"seed": base.seed + trial.number})
-        if splits is None:
-            splits = load_data(config)[0]
-        trial.set_user_attr("config", config.to_dict())
-        losses: list[float] = []
+    def __init__(self) -> None:
+        self.requested = False
 
-        def report(row: dict[str, float]) -> None:
-            value = row["val_loss"]
-            losses.append(value)
-            trial.report(value if math.isfinite(value) else 1e9, int(row["epoch"]))
+    def request(self, signum: int | None = None, frame: Any = None) -> None:
+        """Signal-handler signature: remember that a stop was asked for."""
+        self.requested = True
+
+
+def trial_seed(base_seed: int, trial_number: int) -> int:
+    """The seed of weight initialisation, shuffling and dropout in trial ``trial_number``: base seed + number.
+
+    The data split never uses it: every trial is judged on the same validation split, made with the base seed.
+    """
+    return base_seed + trial_number
+
+
+def validation_splits(base: TrainConfig) -> DatasetSplits:
+    """The train and val splits every trial uses (made with the base seed), without the test split."""
+    splits = load_data(base)[0]
+    return DatasetSplits(train=splits.train, val=splits.val, source=splits.source, val_is_fixed=splits.val_is_fixed)
+
+
+class SweepObjective:
+    """The objective of a study: ``objective(trial) -> best val loss (nats)``, lower is better.
+
+    Picklable, so worker processes receive it; the data are loaded once per process on first use (or given
+    as ``splits`` when the caller already holds them). ``run_id`` tags each trial with the sweep command that
+    ran it, so a run can count its own trials in a study that several machines share.
+    """
+
+    def __init__(self, base: TrainConfig, space: SearchSpace, run_id: str = "",
+                 splits: DatasetSplits | None = None, stop: StopRequest | None = None) -> None:
+        self.base = base
+        self.space = space
+        self.run_id = run_id
+        self._splits = splits
+        self.stop = stop
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Workers load the data themselves rather than receiving every array through a pipe, and install
+        # their own stop request (signal handlers are per process).
+        return {**self.__dict__, "_splits": None, "stop": None}
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        trial.set_user_attr(RUN_ID_ATTR, self.run_id)
+        config = apply_params(self.base, self.space.suggest(trial))
+        seed = trial_seed(self.base.seed, trial.number)
+        trial.set_user_attr(INIT_SEED_ATTR, seed)
+        if self._splits is None:
+            self._splits = validation_splits(self.base)
+        # The search needs only epoch losses: train figures from the training pass spare a second pass.
+        fit_config = config.model_copy(update={"record_train": "pass"})
+        val_losses: list[float] = []
+
+        def after_epoch(row: dict[str, float]) -> None:
+            val_losses.append(row["val_loss"])
+            # A diverged epoch is reported as +inf, the worst value, so the pruner can compare it.
+            trial.report(row["val_loss"] if math.isfinite(row["val_loss"]) else math.inf, int(row["epoch"]))
             if trial.should_prune():
-                raise _Pruned
+                raise _PruneNow
+            if self.stop is not None and self.stop.requested:
+                raise KeyboardInterrupt  # fit() ends with stop_reason "interrupted"
 
         device = resolve_device(config.device)
         try:
-            with seeded(config.seed, device) as generator:
-                model = build_model(config, splits.num_features, splits.num_classes)
-                # Only the validation split matters for the search: the test split is dropped here.
-                result = fit(model, DatasetSplits(train=splits.train, val=splits.val, source=splits.source), config,
-                    Recorder(), generator, report)
-        except _Pruned:
-            raise optuna.TrialPruned(f"pruned at epoch {len(losses)}") from None
+            with seeded(seed, device) as generator:
+                model = build_model(config, self._splits.num_features, self._splits.num_classes)
+                result = fit(model, self._splits, fit_config, Recorder(keep_logits=()), generator, after_epoch)
+        except _PruneNow:
+            raise optuna.TrialPruned(f"pruned after epoch {len(val_losses)}") from None
         if result.stop_reason == "interrupted":
-            # fit() keeps what finished on Ctrl-C; a sweep must stop instead of starting the next trial.
+            # fit() swallows Ctrl-C to keep finished epochs; a sweep must stop rather than start the next trial.
             raise KeyboardInterrupt
-        finite = [loss for loss in losses if math.isfinite(loss)]
-        return float(np.min(finite)) if finite else float("inf")
-
-    return objective
+        trial.set_user_attr("stop_reason", result.stop_reason)
+        finite = [loss for loss in val_losses if math.isfinite(loss)]
+        return min(finite) if finite else math.inf

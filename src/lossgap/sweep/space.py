@@ -1,15 +1,26 @@
-"""The hyperparameter search space of ``lossgap sweep`` and how a trial samples it."""
+"""The search space of ``lossgap sweep``: what TPE samples, how the options spell it, how a sample becomes a config.
+
+Six hyperparameters are searched: learning rate and weight decay on a log scale, dropout on a linear scale,
+layers as an integer range, hidden size and batch size as lists of choices. A range whose two ends are
+equal fixes that hyperparameter (``--dropout-range 0:0``); weight decay ``0:0`` switches it off.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from lossgap.errors import ConfigError
+from lossgap.training.config import TrainConfig
+
+#: Search-space field -> the sweep option that sets it (error messages name what the user typed).
+SPACE_OPTIONS = {"lr": "--lr-range", "hidden": "--hidden-choices", "layers": "--layers-range",
+                 "dropout": "--dropout-range", "weight_decay": "--weight-decay-range", "batch": "--batch-choices"}
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    """Ranges searched by TPE: learning rate and weight decay on a log scale, the rest as given."""
+    """Ranges (LOW, HIGH) and choices searched by TPE; each field is validated on construction (ConfigError)."""
 
     lr: tuple[float, float] = (1e-4, 3e-2)
     hidden: tuple[int, ...] = (16, 32, 64, 128)
@@ -19,47 +30,110 @@ class SearchSpace:
     batch: tuple[int, ...] = (16, 32, 64)
 
     def __post_init__(self) -> None:
-        for name, (low, high), positive in (("--lr-range", self.lr, True), ("--layers-range", self.layers, True),
-                                            ("--dropout-range", self.dropout, False),
-                                            ("--weight-decay-range", self.weight_decay, True)):
-            if not low <= high or (positive and low <= 0) or low < 0:
-                raise ConfigError(f"{name} must be LOW:HIGH with 0 {'<' if positive else '<='} LOW <= HIGH, "
-                                  f"got {low}:{high}")
+        _check_range("lr", self.lr, low_bound=0.0, low_inclusive=False)
+        _check_range("layers", self.layers, low_bound=1, low_inclusive=True)
+        _check_range("dropout", self.dropout, low_bound=0.0, low_inclusive=True)
         if self.dropout[1] >= 1:
-            raise ConfigError(f"--dropout-range must stay below 1, got {self.dropout[1]}")
-        for name, choices in (("--hidden-choices", self.hidden), ("--batch-choices", self.batch)):
-            if not choices or min(choices) < 1:
-                raise ConfigError(f"{name} must list positive integers, e.g. 16,32,64")
+            raise ConfigError(f"--dropout-range must stay below 1, got {_spell('dropout', self.dropout)}")
+        if self.weight_decay != (0, 0):
+            # A log scale cannot reach 0; "0:0" is the way to say "no weight decay".
+            _check_range("weight_decay", self.weight_decay, low_bound=0.0, low_inclusive=False,
+                         hint="; use 0:0 for no weight decay")
+        if any(int(value) != value for value in self.layers):
+            raise ConfigError(f"--layers-range takes whole numbers, got {_spell('layers', self.layers)}")
+        for name in ("hidden", "batch"):
+            choices = getattr(self, name)
+            if not choices or any(int(value) != value or value < 1 for value in choices):
+                raise ConfigError(f"{SPACE_OPTIONS[name]} must list positive whole numbers such as 16,32,64, "
+                                  f"got {','.join(str(value) for value in choices) or 'nothing'}")
+            # Sorted and unique, so "64,16" and "16,64,16" are the same space (and the same stored study).
+            object.__setattr__(self, name, tuple(sorted({int(value) for value in choices})))
+        object.__setattr__(self, "layers", (int(self.layers[0]), int(self.layers[1])))
+        for name in ("lr", "dropout", "weight_decay"):
+            low, high = getattr(self, name)
+            object.__setattr__(self, name, (float(low), float(high)))
 
-    def suggest(self, trial) -> dict:
-        """Sampled TrainConfig changes (dotted paths) for an Optuna trial."""
-        return {
-            "optimizer.lr": trial.suggest_float("lr", *self.lr, log=True),
-            "model.hidden_size": trial.suggest_categorical("hidden", list(self.hidden)),
-            "model.num_layers": trial.suggest_int("layers", *self.layers),
-            "model.dropout": trial.suggest_float("dropout", *self.dropout),
-            "optimizer.weight_decay": trial.suggest_float("weight_decay", *self.weight_decay, log=True),
-            "batch_size": trial.suggest_categorical("batch", list(self.batch)),
+    def suggest(self, trial: Any) -> dict[str, float | int]:
+        """Sample one point from ``trial`` (an ``optuna.Trial``); returns the parameters by field name."""
+        params: dict[str, float | int] = {
+            "lr": trial.suggest_float("lr", *self.lr, log=True),
+            "hidden": trial.suggest_categorical("hidden", list(self.hidden)),
+            "layers": trial.suggest_int("layers", *self.layers),
+            "dropout": trial.suggest_float("dropout", *self.dropout),
+            "batch": trial.suggest_categorical("batch", list(self.batch)),
         }
+        params["weight_decay"] = (0.0 if self.weight_decay == (0.0, 0.0)
+                                  else trial.suggest_float("weight_decay", *self.weight_decay, log=True))
+        return params
 
-    def to_dict(self) -> dict:
-        """JSON-ready form, stored on the study so a rerun with another space is refused."""
+    def to_dict(self) -> dict[str, list]:
+        """JSON-ready form, stored on the study so that a rerun with other ranges is refused."""
         return {key: list(value) for key, value in asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, payload: dict[str, list]) -> SearchSpace:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{key: tuple(value) for key, value in payload.items()})
 
-def parse_range(text: str, option: str, kind=float) -> tuple:
-    """``"1e-4:3e-2"`` -> (1e-4, 3e-2); ConfigError naming ``option`` otherwise."""
+    def differences(self, other: SearchSpace) -> list[str]:
+        """Human-readable ``--option A (stored) vs B (now)`` for every field where ``other`` differs."""
+        return [f"{option} {_spell(name, getattr(self, name))} vs {_spell(name, getattr(other, name))}"
+                for name, option in SPACE_OPTIONS.items() if getattr(self, name) != getattr(other, name)]
+
+
+def apply_params(base: TrainConfig, params: dict[str, float | int]) -> TrainConfig:
+    """``base`` with sampled parameters (as returned by :meth:`SearchSpace.suggest`) put in place.
+
+    Parameters missing from ``params`` keep the base value (e.g. weight decay when it is fixed at 0).
+    Raises ConfigError (one line) if a value is out of the trainer's range.
+    """
+    payload = base.to_dict()
+    model, optimizer = payload["model"], payload["optimizer"]
+    for key, target, field in (("lr", optimizer, "lr"), ("weight_decay", optimizer, "weight_decay"),
+                               ("hidden", model, "hidden_size"), ("layers", model, "num_layers"),
+                               ("dropout", model, "dropout"), ("batch", payload, "batch_size")):
+        if key in params:
+            target[field] = params[key]
+    return TrainConfig.from_dict(payload)
+
+
+def parse_range(text: str, option: str, kind: type = float) -> tuple:
+    """``"1e-4:3e-2"`` -> ``(0.0001, 0.03)``; a single value ``"0.2"`` is not a range. ConfigError naming ``option``."""
+    parts = text.split(":")
+    example = "1e-4:3e-2" if kind is float else "1:3"
     try:
-        low, high = (kind(part) for part in text.split(":"))
+        if len(parts) != 2:
+            raise ValueError
+        low, high = (kind(part.strip()) for part in parts)
     except ValueError:
-        raise ConfigError(f"{option} must be LOW:HIGH, e.g. {'1e-4:3e-2' if kind is float else '1:3'}; "
-                          f"got {text!r}") from None
+        raise ConfigError(f"{option} must be LOW:HIGH such as {example}, got {text!r}") from None
     return (low, high)
 
 
 def parse_choices(text: str, option: str) -> tuple[int, ...]:
-    """``"16,32,64"`` -> (16, 32, 64); ConfigError naming ``option`` otherwise."""
+    """``"16,32,64"`` -> ``(16, 32, 64)``; ConfigError naming ``option`` for anything else."""
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        choices = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise ConfigError(f"{option} must be comma-separated integers, e.g. 16,32,64; got {text!r}") from None
+        raise ConfigError(f"{option} must be comma-separated whole numbers such as 16,32,64, got {text!r}") from None
+    if not choices:
+        raise ConfigError(f"{option} must list at least one value, such as 16,32,64")
+    return choices
+
+
+def _check_range(name: str, bounds: tuple, *, low_bound: float, low_inclusive: bool, hint: str = "") -> None:
+    option = SPACE_OPTIONS[name]
+    if len(bounds) != 2:
+        raise ConfigError(f"{option} must be LOW:HIGH, got {bounds!r}")
+    low, high = bounds
+    too_low = low < low_bound if low_inclusive else low <= low_bound
+    if too_low or low > high:
+        relation = "<=" if low_inclusive else "<"
+        raise ConfigError(f"{option} must be LOW:HIGH with {low_bound:g} {relation} LOW <= HIGH, "
+                          f"got {_spell(name, bounds)}{hint}")
+
+
+def _spell(name: str, value: tuple) -> str:
+    """How the option of field ``name`` would be typed: ``1e-4:3e-2`` for ranges, ``16,32`` for choices."""
+    separator = "," if name in ("hidden", "batch") else ":"
+    return separator.join(f"{item:g}" for item in value)

@@ -1,151 +1,425 @@
-"""Create or continue a study, run its trials in one or several processes, summarise the best."""
+"""Run a sweep: add exactly N finished trials to a study, in this process or in K worker processes.
+
+Exactness. A run owns N *tickets*; a trial may start only with a ticket, taken under a lock shared by the
+run's processes, and a ticket comes back when its trial fails instead of finishing. So the run adds exactly
+N finished (complete or pruned) trials, however the workers interleave. Optuna's MaxTrialsCallback counts
+finished trials only after they finish, so two workers that both start "the last" trial overshoot; tickets
+cannot. Several machines sharing one PostgreSQL study each add their own N; trial numbers come from the
+database and are never reused.
+
+Interruption. Ctrl-C stops every worker: the running trials are marked failed, finished trials are already
+in the storage, and ``sweep.json`` is still written.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-import re
+import os
+import queue as queue_module
+import signal
+import socket
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import optuna
+import torch
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.io import write_json
-from lossgap.sweep.objective import make_objective
+from lossgap.sweep.objective import RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
 from lossgap.sweep.space import SearchSpace
+from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
+from lossgap.sweep.summary import write_summary
 from lossgap.training.config import TrainConfig
 
-SWEEP_FILE = "sweep.json"
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+PRUNERS = ("median", "hyperband", "none")
+#: Seconds the main process waits for interrupted workers to mark their trials failed before killing them.
+STOP_GRACE_SECONDS = 20.0
 
 
-class StorageError(LossgapError):
-    """The study's storage cannot be reached or used."""
+class SweepError(LossgapError):
+    """Every worker stopped with an error before the requested trials finished."""
 
 
 @dataclass(frozen=True)
 class SweepSettings:
-    """How a sweep runs: storage, study name, trials to add, workers, pruner and time limit."""
+    """How a sweep runs.
 
-    out: Path
-    trials: int
+    ``trials`` finished trials are added to the study on every call (a rerun adds N more). ``pruner_startup``
+    finished trials must exist before the median pruner prunes; ``pruner_warmup`` epochs every trial runs
+    before it can be pruned (Hyperband's minimum resource). ``timeout`` (seconds) stops starting new trials;
+    running ones finish. ``threads`` is torch's thread count per worker: None means 1 with several workers
+    and torch's default with one.
+    """
+
+    out: Path = Path("runs/sweep")
+    trials: int = 20
     workers: int = 1
     storage: str | None = None
     study: str = "lossgap"
     pruner: str = "median"
+    pruner_startup: int = 5
+    pruner_warmup: int = 3
     timeout: float | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
         if self.trials < 1:
             raise ConfigError(f"--trials must be at least 1, got {self.trials}")
         if self.workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
-        if self.pruner not in ("median", "hyperband", "none"):
-            raise ConfigError(f"unknown --pruner '{self.pruner}'; choose median, hyperband or none")
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"unknown --pruner {self.pruner!r}; choose median, hyperband or none")
+        if self.pruner_startup < 0 or self.pruner_warmup < 0:
+            raise ConfigError("--pruner-startup and --pruner-warmup must be 0 or more, "
+                              f"got {self.pruner_startup} and {self.pruner_warmup}")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigError(f"--timeout must be a positive number of seconds, got {self.timeout}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
+        if not self.study.strip():
+            raise ConfigError("--study must be a non-empty name")
 
     @property
     def storage_url(self) -> str:
-        """The given storage, or a SQLite file in the output directory."""
-        return self.storage or f"sqlite:///{(self.out / 'sweep.db').resolve()}"
+        """The given storage URL, or the SQLite file ``OUT/sweep.db``."""
+        return self.storage or default_storage_url(self.out)
 
 
-def masked(url: str) -> str:
-    """``url`` with any password replaced by ***."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+@dataclass(frozen=True)
+class TrialReport:
+    """One finished trial of this run, as the progress display sees it (value in nats; None if diverged)."""
+
+    number: int
+    state: str
+    value: float | None
+    finished: int
+    requested: int
+    best_value: float | None
 
 
-def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
-    """Median (after 2 finished trials and 2 epochs), Hyperband over the epochs, or none."""
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """A sweep call: the study (all its trials), what this call added, why it stopped, where sweep.json is.
+
+    ``stopped`` is "done", "timeout", "interrupted" or "error".
+    """
+
+    study: optuna.Study
+    finished: int
+    requested: int
+    stopped: str
+    summary_path: Path
+    seconds: float
+
+
+def make_pruner(name: str, *, epochs: int, startup: int = 5, warmup: int = 3) -> optuna.pruners.BasePruner:
+    """The pruner ``name``: median (after ``startup`` finished trials and ``warmup`` epochs), Hyperband from
+    ``warmup`` epochs up to ``epochs``, or none."""
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+        return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(2, epochs))
+        return optuna.pruners.HyperbandPruner(min_resource=max(1, min(warmup, epochs)), max_resource=max(1, epochs))
     return optuna.pruners.NopPruner()
 
 
-def open_study(settings: SweepSettings, space: SearchSpace, base: TrainConfig) -> optuna.Study:
-    """Create the study or load it; refuses a study whose stored search space or data differ."""
-    settings.out.mkdir(parents=True, exist_ok=True)
-    try:
-        storage = optuna.storages.RDBStorage(settings.storage_url, heartbeat_interval=None)
-        study = optuna.create_study(study_name=settings.study, storage=storage, direction="minimize",
-                                    load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=base.seed),
-                                    pruner=make_pruner(settings.pruner, base.epochs))
-    except Exception as error:  # sqlalchemy and drivers raise many types for a bad URL or server
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise StorageError(f"cannot open study storage {masked(settings.storage_url)} ({reason}); check the URL, "
-                           "that the server is running and the database exists") from None
-    stored = study.user_attrs.get("search_space")
-    wanted = {"space": space.to_dict(), "data": base.data.source}
-    if stored is None:
-        study.set_user_attr("search_space", wanted)
-    elif stored != wanted:
-        raise ConfigError(f"study '{settings.study}' already exists with another search space or data; choose "
-                          "another --study name or the same ranges and data")
-    return study
+def make_sampler(base_seed: int, worker: int, trials_before: int) -> optuna.samplers.TPESampler:
+    """TPE seeded from the base seed, the worker index, the study's size at start and the host name.
 
-
-def _worker(settings: SweepSettings, space: SearchSpace, base: TrainConfig, trials: int) -> None:
-    """One worker process: one torch thread, its share of the trials."""
-    import torch
-
-    torch.set_num_threads(1)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(settings, space, base)
-    study.optimize(make_objective(base, space), n_trials=trials, timeout=settings.timeout)
-
-
-def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, on_trial=None) -> optuna.Study:
-    """Add ``settings.trials`` finished trials to the study (split exactly among the workers); write sweep.json.
-
-    ``on_trial(study, trial)`` is called after each trial of an in-process sweep (a progress bar). On Ctrl-C
-    the finished trials stay in the storage and sweep.json is still written.
+    Distinct seeds keep workers (and machines) from proposing the same random start-up points, while a rerun
+    of the same command on the same machine proposes the same ones. Constant liar (Optuna's default) makes
+    concurrent workers avoid the points still running.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(settings, space, base)
-    shares = [settings.trials // settings.workers + (1 if index < settings.trials % settings.workers else 0)
-              for index in range(settings.workers)]
+    host = zlib.crc32(socket.gethostname().encode())
+    seed = int(np.random.SeedSequence([base_seed, worker, trials_before, host]).generate_state(1)[0])
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
+              on_start: Callable[[], None] | None = None,
+              on_trial: Callable[[TrialReport], None] | None = None) -> SweepResult:
+    """Add ``settings.trials`` finished trials to the study and write ``OUT/sweep.json``; returns a SweepResult.
+
+    Storage, study (same search space and options if it exists) and data are checked first, then
+    ``on_start()`` is called and trials begin. ``on_trial`` is called in this process after each trial of
+    this run finishes, whichever worker ran it. Ctrl-C ends the sweep with ``stopped == "interrupted"``:
+    finished trials stay in the storage and sweep.json is still written. A trial that raises makes the
+    error itself (one worker) or :class:`SweepError` (several, once all have stopped) propagate, after the
+    summary is written.
+    """
+    started = time.perf_counter()
+    verbosity = optuna.logging.get_verbosity()
+    # Optuna's own per-trial lines would break the progress bar; failures are reported by this module.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        if settings.workers == 1:
-            study.optimize(make_objective(base, space), n_trials=settings.trials, timeout=settings.timeout,
-                           callbacks=[on_trial] if on_trial else None)
-        else:
-            context = multiprocessing.get_context("spawn")
-            processes = [context.Process(target=_worker, args=(settings, space, base, share))
-                         for share in shares if share]
-            for process in processes:
-                process.start()
-            try:
-                for process in processes:
-                    process.join()
-            except KeyboardInterrupt:
-                for process in processes:
-                    process.terminate()
-                    process.join()
-                raise
+        url = settings.storage_url
+        storage = open_storage(url)
+        study = open_study(storage, settings.study, space, base, storage_label=masked(url))
+        splits = validation_splits(base)
+        trials_before = len(study.get_trials(deepcopy=False))
+        tracker = _Tracker(settings.trials, _best_value(study), on_trial)
+        run_id = uuid.uuid4().hex
+        deadline = time.time() + settings.timeout if settings.timeout else None
+        stopped = "error"
+        try:
+            if on_start is not None:
+                on_start()
+            if settings.workers == 1:
+                here = optuna.load_study(study_name=settings.study, storage=storage, pruner=_pruner(settings, base),
+                                         sampler=make_sampler(base.seed, 0, trials_before))
+                stop = StopRequest()
+                stopped = _run_here(here, SweepObjective(base, space, run_id, splits, stop), settings, deadline,
+                                    tracker, stop)
+            else:
+                stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker)
+        finally:
+            _fail_orphans(study, run_id)
+            seconds = time.perf_counter() - started
+            summary_path = write_summary(study, settings.out, storage=masked(url), this_run={
+                "requested": settings.trials, "finished": tracker.finished, "stopped": stopped,
+                "workers": settings.workers, "pruner": settings.pruner, "seconds": round(seconds, 3)})
     finally:
-        write_summary(study, settings, base)
-    return study
+        optuna.logging.set_verbosity(verbosity)
+    return SweepResult(study=study, finished=tracker.finished, requested=settings.trials, stopped=stopped,
+                       summary_path=summary_path, seconds=seconds)
 
 
-def best_command(study: optuna.Study) -> str | None:
-    """The best finished trial's configuration as a ``lossgap train`` command."""
-    completed = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
-    if not completed:
-        return None
-    best = min(completed, key=lambda trial: trial.value)
-    return "lossgap train " + " ".join(TrainConfig.from_dict(best.user_attrs["config"]).to_cli_args())
+class _Tracker:
+    """Counts this run's finished trials and the best value, and tells ``on_trial``."""
+
+    def __init__(self, requested: int, best_value: float | None, on_trial) -> None:
+        self.requested, self.best_value, self.on_trial = requested, best_value, on_trial
+        self.finished = 0
+
+    def record(self, number: int, state: str, value: float | None) -> None:
+        self.finished += 1
+        if state == "COMPLETE" and value is not None and (self.best_value is None or value < self.best_value):
+            self.best_value = value
+        if self.on_trial is not None:
+            self.on_trial(TrialReport(number, state, value, self.finished, self.requested, self.best_value))
 
 
-def write_summary(study: optuna.Study, settings: SweepSettings, base: TrainConfig) -> Path:
-    """Write ``sweep.json``: study, storage (password masked), every trial, the best one and its command."""
-    trials = [{"number": trial.number, "state": trial.state.name, "value": trial.value, "params": trial.params,
-               "epochs_reported": len(trial.intermediate_values)} for trial in study.trials]
-    completed = [trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE]
-    best = min(completed, key=lambda trial: trial.value) if completed else None
-    target = settings.out / SWEEP_FILE
-    write_json(target, {"study": settings.study, "storage": masked(settings.storage_url), "direction": "minimize",
-                        "objective": "best val loss (nats)", "data": base.data.source, "trials": trials,
-                        "best": {"number": best.number, "value": best.value, "params": best.params} if best else None,
-                        "best_command": best_command(study)})
-    return target
+def _run_here(study: optuna.Study, objective: SweepObjective, settings: SweepSettings, deadline: float | None,
+              tracker: _Tracker, stop: StopRequest) -> str:
+    """Run the trials in this process, one at a time; returns why it stopped.
+
+    The first Ctrl-C stops the running trial at its next epoch end; a second one interrupts at once.
+    """
+
+    def finished(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        tracker.record(trial.number, trial.state.name, trial.value)
+
+    with _torch_threads(settings.threads), _stop_on_first_sigint(stop):
+        try:
+            while tracker.finished < settings.trials:
+                if stop.requested:
+                    return "interrupted"
+                if deadline is not None and time.time() >= deadline:
+                    return "timeout"
+                # One trial per call: the loop, not Optuna, decides whether another may start.
+                study.optimize(objective, n_trials=1, callbacks=[finished])
+        except KeyboardInterrupt:
+            return "interrupted"
+    return "done"
+
+
+@dataclass(frozen=True)
+class _WorkerPlan:
+    """Everything a worker process needs, picklable."""
+
+    index: int
+    storage_url: str
+    study: str
+    objective: SweepObjective
+    settings: SweepSettings
+    trials_before: int
+    deadline: float | None
+
+
+def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings, run_id: str,
+                 trials_before: int, deadline: float | None, tracker: _Tracker) -> str:
+    """Start the workers, relay their finished trials to ``tracker``, stop them on Ctrl-C; returns why it stopped."""
+    context = multiprocessing.get_context("spawn")
+    tickets = context.Value("i", settings.trials)
+    messages = context.Queue()
+    objective = SweepObjective(base, space, run_id)
+    processes = [context.Process(target=_worker_main, name=f"lossgap-sweep-worker-{index}", daemon=True,
+                                 args=(_WorkerPlan(index, settings.storage_url, settings.study, objective, settings,
+                                                   trials_before, deadline), tickets, messages))
+                 for index in range(min(settings.workers, settings.trials))]
+    errors: list[str] = []
+    interrupted = False
+    try:
+        for process in processes:
+            process.start()
+        while True:
+            try:
+                message = messages.get(timeout=0.2)
+            except queue_module.Empty:
+                if not any(process.is_alive() for process in processes):
+                    break
+                continue
+            interrupted |= _handle(message, tracker, errors)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if any(process.is_alive() for process in processes):
+            _stop_workers(processes, tickets)
+        # Trials that finished while the workers were being stopped still count.
+        with contextlib.suppress(queue_module.Empty, OSError, ValueError):
+            while True:
+                _handle(messages.get_nowait(), tracker, errors)
+    if interrupted:
+        return "interrupted"
+    if tracker.finished >= settings.trials:
+        return "done"
+    if deadline is not None and time.time() >= deadline:
+        return "timeout"
+    reason = errors[0] if errors else "exit codes " + ", ".join(str(process.exitcode) for process in processes)
+    raise SweepError(f"the sweep workers stopped after {tracker.finished} of {settings.trials} trials ({reason}); "
+                     "the finished trials are kept, rerun to add the rest")
+
+
+def _handle(message: tuple, tracker: _Tracker, errors: list[str]) -> bool:
+    """Apply one worker message; returns True when it reports an interruption."""
+    kind = message[0]
+    if kind == "trial":
+        tracker.record(*message[1:])
+    elif kind == "error":
+        errors.append(message[1])
+    return kind == "interrupted"
+
+
+def _stop_workers(processes: list, tickets) -> None:
+    """Stop every worker: no new tickets, SIGINT (their running trial is marked failed), then kill stragglers."""
+    with _ignoring_sigint():
+        with tickets.get_lock():
+            tickets.value = 0
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGINT)
+        ends = time.monotonic() + STOP_GRACE_SECONDS
+        for process in processes:
+            process.join(timeout=max(0.0, ends - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
+    """Body of a worker process: one torch thread, trials while tickets last; reports each finished trial."""
+    # SIGINT/SIGTERM (the terminal's Ctrl-C, or the main process forwarding it) stop the running trial at its
+    # next epoch end (Optuna marks it failed); repeated signals change nothing.
+    stop = StopRequest()
+    signal.signal(signal.SIGINT, stop.request)
+    signal.signal(signal.SIGTERM, stop.request)
+    plan.objective.stop = stop
+    try:
+        torch.set_num_threads(plan.settings.threads or 1)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        base = plan.objective.base
+        study = optuna.load_study(study_name=plan.study, storage=open_storage(plan.storage_url),
+                                  sampler=make_sampler(base.seed, plan.index, plan.trials_before),
+                                  pruner=_pruner(plan.settings, base))
+
+        def finished(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            messages.put(("trial", trial.number, trial.state.name, trial.value))
+
+        while not stop.requested and _take_ticket(tickets, plan.deadline):
+            try:
+                study.optimize(plan.objective, n_trials=1, callbacks=[finished])
+            except BaseException:
+                # The trial failed instead of finishing: another worker may run it.
+                with tickets.get_lock():
+                    tickets.value += 1
+                raise
+    except KeyboardInterrupt:
+        pass
+    except Exception as error:  # relayed to the main process, which reports it in one line
+        messages.put(("error", f"worker {plan.index}: {type(error).__name__}: {error}"))
+    if stop.requested:
+        messages.put(("interrupted", plan.index))
+
+
+def _take_ticket(tickets, deadline: float | None) -> bool:
+    """Take one ticket (True) unless none are left or the deadline has passed."""
+    if deadline is not None and time.time() >= deadline:
+        return False
+    with tickets.get_lock():
+        if tickets.value <= 0:
+            return False
+        tickets.value -= 1
+        return True
+
+
+def _pruner(settings: SweepSettings, base: TrainConfig) -> optuna.pruners.BasePruner:
+    return make_pruner(settings.pruner, epochs=base.epochs, startup=settings.pruner_startup,
+                       warmup=settings.pruner_warmup)
+
+
+def _best_value(study: optuna.Study) -> float | None:
+    complete = [trial.value for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    return min(complete) if complete else None
+
+
+def _fail_orphans(study: optuna.Study, run_id: str) -> None:
+    """Mark this run's trials still "running" (their worker was killed) as failed; every process has ended."""
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if trial.user_attrs.get(RUN_ID_ATTR) == run_id:
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    if threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def _stop_on_first_sigint(stop: StopRequest) -> Iterator[None]:
+    """First Ctrl-C: ``stop.request()``; a second one raises KeyboardInterrupt. Main thread only (else no-op)."""
+
+    def handler(signum, frame) -> None:
+        if stop.requested:
+            raise KeyboardInterrupt
+        stop.request()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    """Hold off a second Ctrl-C while the workers are being stopped (only possible in the main thread)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,96 @@
+"""What a study holds, for people: the best trials, the best configuration as a command, ``sweep.json``."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from lossgap.io import write_json
+from lossgap.sweep.objective import INIT_SEED_ATTR
+from lossgap.sweep.space import apply_params
+from lossgap.sweep.storage import STUDY_ATTR, stored_base
+from lossgap.training.config import TrainConfig
+
+SWEEP_FILE = "sweep.json"
+OBJECTIVE = "best validation loss of the trial (nats, mean cross-entropy over val samples); lower is better"
+
+
+def completed_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The study's complete trials (pruned ones have no final value), best first; ties by trial number."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return sorted(complete, key=lambda trial: (trial.value, trial.number))
+
+
+def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The complete trial with the lowest best val loss, or None before any trial completed."""
+    complete = completed_trials(study)
+    return complete[0] if complete else None
+
+
+def best_config(study: optuna.Study) -> TrainConfig | None:
+    """The study's base configuration with the best trial's hyperparameters, or None.
+
+    Its seed is the base seed, so ``lossgap train`` makes the same validation split the sweep chose on; the
+    trial's own initialisation seed (``init_seed`` in sweep.json) is not expressible as a train option.
+    """
+    best = best_trial(study)
+    if best is None or STUDY_ATTR not in study.user_attrs:
+        return None
+    return apply_params(stored_base(study), best.params)
+
+
+def best_command(study: optuna.Study, run_dir: str | Path | None = None) -> str | None:
+    """The best configuration as a ready ``lossgap train ...`` shell command (``--out run_dir`` if given)."""
+    config = best_config(study)
+    if config is None:
+        return None
+    words = ["lossgap", "train", *config.to_cli_args()]
+    if run_dir is not None:
+        words += ["--out", str(run_dir)]
+    return shlex.join(words)
+
+
+def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """One trial as JSON: number, state, value (nats), params, epochs reported, init seed, seconds."""
+    seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() \
+        if trial.datetime_complete and trial.datetime_start else None
+    return {"number": trial.number, "state": trial.state.name, "value": trial.value, "params": trial.params,
+            "epochs_run": len(trial.intermediate_values), "init_seed": trial.user_attrs.get(INIT_SEED_ATTR),
+            "seconds": seconds}
+
+
+def summarize(study: optuna.Study, *, storage: str, run_dir: str | Path | None = None) -> dict[str, Any]:
+    """The content of ``sweep.json``: study, storage (password masked), direction, space, base options, state
+    counts, every trial, the best trial and the best command."""
+    trials = study.get_trials(deepcopy=False)
+    counts: dict[str, int] = {}
+    for trial in trials:
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    stored = study.user_attrs.get(STUDY_ATTR, {})
+    best = best_trial(study)
+    return {
+        "study": study.study_name,
+        "storage": storage,
+        "direction": "minimize",
+        "objective": OBJECTIVE,
+        "data": stored.get("base", {}).get("data", {}).get("source"),
+        "search_space": stored.get("space"),
+        "base": stored.get("base"),
+        "counts": counts,
+        "best": trial_row(best) if best is not None else None,
+        "best_command": best_command(study, run_dir),
+        "trials": [trial_row(trial) for trial in sorted(trials, key=lambda trial: trial.number)],
+    }
+
+
+def write_summary(study: optuna.Study, out: str | Path, *, storage: str,
+                  this_run: dict[str, Any] | None = None) -> Path:
+    """Write ``OUT/sweep.json`` atomically (``this_run``: what the latest command added); returns its path."""
+    target = Path(out) / SWEEP_FILE
+    payload = summarize(study, storage=storage, run_dir=Path(out) / "best")
+    payload["this_run"] = this_run
+    write_json(target, payload)
+    return target

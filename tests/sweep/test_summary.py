@@ -1,0 +1,83 @@
+"""The summary of a study: best trial, the best command that the train CLI parses back, sweep.json."""
+
+import json
+import shlex
+
+import optuna
+import typer
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState, create_trial
+
+from lossgap.sweep.space import SearchSpace
+from lossgap.sweep.storage import open_storage, open_study
+from lossgap.sweep.summary import best_command, best_config, best_trial, completed_trials, summarize, write_summary
+from lossgap.training.config import DataConfig, EarlyStoppingConfig, TrainConfig
+
+BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120", val_fraction=0.25), epochs=6, seed=3,
+                   early_stopping=EarlyStoppingConfig(patience=2))
+DISTRIBUTIONS = {"lr": FloatDistribution(1e-4, 3e-2, log=True), "hidden": CategoricalDistribution([16, 32]),
+                 "layers": IntDistribution(1, 2), "dropout": FloatDistribution(0.0, 0.5),
+                 "batch": CategoricalDistribution([16, 32]), "weight_decay": FloatDistribution(1e-6, 1e-2, log=True)}
+
+
+def params(lr, hidden=16):
+    return {"lr": lr, "hidden": hidden, "layers": 2, "dropout": 0.25, "batch": 32, "weight_decay": 1e-4}
+
+
+def hand_made_study(tmp_path):
+    """Three complete trials (values 0.5, 0.3, 0.4), one pruned with a lower last value, one failed."""
+    study = open_study(open_storage(f"sqlite:///{tmp_path / 'sweep.db'}"), "s",
+                       SearchSpace(hidden=(16, 32), batch=(16, 32)), BASE)
+    for lr, value in ((0.001, 0.5), (0.002, 0.3), (0.003, 0.4)):
+        study.add_trial(create_trial(params=params(lr), distributions=DISTRIBUTIONS, value=value,
+                                     intermediate_values={1: value + 0.1, 2: value}, user_attrs={"init_seed": 9}))
+    study.add_trial(create_trial(params=params(0.02, 32), distributions=DISTRIBUTIONS, state=TrialState.PRUNED,
+                                 value=0.1, intermediate_values={1: 0.1}))
+    study.add_trial(create_trial(params=params(0.01), distributions=DISTRIBUTIONS, state=TrialState.FAIL))
+    return study
+
+
+def test_the_best_trial_is_the_lowest_complete_value_never_a_pruned_one(tmp_path):
+    study = hand_made_study(tmp_path)
+    assert best_trial(study).number == 1
+    assert [trial.value for trial in completed_trials(study)] == [0.3, 0.4, 0.5]
+
+
+def test_the_best_config_is_the_base_with_the_best_parameters(tmp_path):
+    config = best_config(hand_made_study(tmp_path))
+    assert config.optimizer.lr == 0.002 and config.model.num_layers == 2 and config.batch_size == 32
+    assert (config.seed, config.epochs, config.early_stopping.patience, config.data.val_fraction) == (3, 6, 2, 0.25)
+
+
+def test_the_best_command_parses_back_with_the_train_options(tmp_path):
+    from lossgap.cli import train  # noqa: F401  (registers the command)
+    from lossgap.cli.app import register_commands
+
+    command = best_command(hand_made_study(tmp_path), tmp_path / "best run")
+    words = shlex.split(command)
+    assert words[:2] == ["lossgap", "train"]
+    train_command = typer.main.get_command(register_commands()).commands["train"]
+    parsed = train_command.make_context("train", words[2:]).params
+    assert parsed["data"] == "synthetic:sum-sign,samples=120" and parsed["out"].name == "best run"
+    assert (parsed["lr"], parsed["hidden"], parsed["layers"], parsed["dropout"], parsed["batch_size"],
+            parsed["weight_decay"]) == (0.002, 16, 2, 0.25, 32, 1e-4)
+    assert (parsed["seed"], parsed["epochs"], parsed["early_stopping"], parsed["val_fraction"]) == (3, 6, 2, 0.25)
+
+
+def test_an_empty_study_has_no_best_command(tmp_path):
+    study = open_study(open_storage(f"sqlite:///{tmp_path / 'sweep.db'}"), "s", SearchSpace(), BASE)
+    assert best_command(study) is None and summarize(study, storage="x")["best"] is None
+
+
+def test_sweep_json_holds_every_trial_the_best_and_the_command(tmp_path):
+    study = hand_made_study(tmp_path)
+    path = write_summary(study, tmp_path / "out", storage="sqlite:///x", this_run={"finished": 5})
+    summary = json.loads(path.read_text())
+    assert summary["study"] == "s" and summary["direction"] == "minimize" and summary["storage"] == "sqlite:///x"
+    assert [trial["state"] for trial in summary["trials"]] == ["COMPLETE"] * 3 + ["PRUNED", "FAIL"]
+    assert summary["counts"] == {"COMPLETE": 3, "PRUNED": 1, "FAIL": 1}
+    assert summary["best"]["number"] == 1 and summary["best"]["value"] == 0.3
+    assert summary["best"]["epochs_run"] == 2 and summary["best"]["init_seed"] == 9
+    assert summary["best_command"] == best_command(study, tmp_path / "out" / "best")
+    assert summary["search_space"]["hidden"] == [16, 32] and summary["this_run"] == {"finished": 5}
+    assert not list((tmp_path / "out").glob(".*.tmp"))
