@@ -34,7 +34,7 @@ def article_loop(config, splits) -> float:
     train = splits.train
     dataset = TensorDataset(torch.from_numpy(train.features), torch.from_numpy(train.labels))
     with seeded(config.seed, torch.device("cpu")):
-        model = build_model(config, splits.num_features, splits.num_classes)
+        model = build_model(config, splits)
         loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr)
         loss_function = nn.CrossEntropyLoss()
@@ -57,7 +57,7 @@ def article_loop(config, splits) -> float:
 def lossgap_loop(config, splits) -> float:
     """Seconds for lossgap's trainer with per-epoch train + val recording (b)."""
     with seeded(config.seed, torch.device("cpu")) as generator:
-        model = build_model(config, splits.num_features, splits.num_classes)
+        model = build_model(config, splits)
         started = time.perf_counter()
         fit(model, splits, config, Recorder(), generator)
         return time.perf_counter() - started

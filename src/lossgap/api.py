@@ -19,7 +19,7 @@ from lossgap.diagnosis import Diagnosis, diagnose_record
 from lossgap.io import write_json
 from lossgap.report import write_report
 from lossgap.errors import RunDirError
-from lossgap.model import LSTMClassifier
+from lossgap.model import LSTMClassifier, auto_patch_length
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
 from lossgap.training.recorder import Recorder
@@ -56,11 +56,19 @@ def permuted_control(splits: DatasetSplits, seed: int) -> DatasetSplits:
                          source=splits.source, val_is_fixed=splits.val_is_fixed)
 
 
-def build_model(config: TrainConfig, num_features: int, num_classes: int) -> LSTMClassifier:
-    """The LSTM classifier described by ``config.model``."""
-    return LSTMClassifier(input_size=num_features, hidden_size=config.model.hidden_size, num_classes=num_classes,
-                          num_layers=config.model.num_layers, dropout=config.model.dropout,
-                          bidirectional=config.model.bidirectional)
+def build_model(config: TrainConfig, splits: DatasetSplits) -> LSTMClassifier:
+    """The LSTM classifier described by ``config.model`` for the features and classes of ``splits``.
+
+    ``patch_length="auto"`` is resolved from the train split's longest sequence (see :func:`auto_patch_length`),
+    never from val or test.
+    """
+    patch_length = config.model.patch_length
+    if patch_length == "auto":
+        patch_length = auto_patch_length(splits.train.max_length)
+    return LSTMClassifier(input_size=splits.num_features, hidden_size=config.model.hidden_size,
+                          num_classes=splits.num_classes, num_layers=config.model.num_layers,
+                          dropout=config.model.dropout, bidirectional=config.model.bidirectional,
+                          readout=config.model.readout, patch_length=patch_length)
 
 
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
@@ -104,7 +112,6 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
     device = resolve_device(config.device)
     payload = run_config_payload(config, splits, standardizer, out_dir)
     payload["role"] = role
-    rundir.write_config(out_dir, payload)
     recorder = Recorder()
     rows: list[dict[str, float]] = []
 
@@ -115,7 +122,10 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
             on_epoch_end(row)
 
     with seeded(config.seed, device) as generator:
-        model = build_model(config, splits.num_features, splits.num_classes)
+        model = build_model(config, splits)
+        # The network as built (e.g. the patch length "auto" chose), beside the options that asked for it.
+        payload["model"] = model.hyperparameters()
+        rundir.write_config(out_dir, payload)
         result = fit(model, splits, config, recorder, generator, after_epoch)
     if result.history:
         recorder.save(out_dir)

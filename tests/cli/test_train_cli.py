@@ -61,6 +61,28 @@ def test_the_rerun_command_in_config_reproduces_the_metrics(tmp_path):
     assert strip(first) == strip(second)
 
 
+def test_patch_auto_and_max_readout_are_stored_resolved_and_rerun_the_same(tmp_path):
+    first = tmp_path / "first"
+    result = run_cli("train", "synthetic:sum-sign,samples=80,length=70", "--out", first, "--epochs", "2",
+                     "--readout", "max", "--patch", "auto")
+    assert result.exit_code == 0, result.output
+    config = json.loads((first / "config.json").read_text())
+    assert config["train"]["model"]["patch_length"] == "auto" and config["train"]["model"]["readout"] == "max"
+    # 70 steps need patches of 3 to leave at most 32 LSTM steps; the checkpoint and config.json say so.
+    assert config["model"]["patch_length"] == 3 and config["model"]["input_size"] == 1
+    import torch
+    checkpoint = torch.load(first / "checkpoints" / "last.pt", weights_only=True)
+    assert checkpoint["hyperparameters"]["patch_length"] == 3
+    assert "--readout max --patch auto" in config["command"]
+    command = config["command"].split()
+    second = tmp_path / "second"
+    command[command.index("--out") + 1] = str(second)
+    assert run_cli(*command[1:]).exit_code == 0
+    strip = lambda path: [{k: v for k, v in row.items() if k != "seconds"}
+                          for row in csv.DictReader((path / "metrics.csv").open())]
+    assert strip(first) == strip(second)
+
+
 def test_a_second_run_into_the_same_directory_is_refused_and_keeps_the_first(tmp_path):
     out = tmp_path / "run"
     assert run_cli("train", "synthetic:random-labels", "--out", out, "--epochs", "1").exit_code == 0
@@ -93,6 +115,9 @@ BAD_OPTIONS = [
     (["--dropout", "-0.1"], "--dropout"),
     (["--optimizer", "rmsprop"], "--optimizer"),
     (["--monitor", "val_f1"], "--monitor"),
+    (["--readout", "attention"], "--readout"),
+    (["--patch", "0"], "--patch"),
+    (["--patch", "half"], "--patch"),
 ]
 
 

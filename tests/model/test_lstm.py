@@ -5,20 +5,52 @@ import torch
 
 from lossgap.errors import ConfigError
 from lossgap.model import LSTMClassifier
+from lossgap.model.lstm import patch_steps
 
 
+@pytest.mark.parametrize("readout, patch_length", [("last", 1), ("mean", 1), ("max", 1), ("last", 2), ("max", 4)])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("num_layers", [1, 2])
-def test_padding_with_a_longer_batch_mate_does_not_change_shorter_logits(bidirectional, num_layers):
+def test_padding_with_a_longer_batch_mate_does_not_change_shorter_logits(bidirectional, num_layers, readout,
+                                                                         patch_length):
     torch.manual_seed(0)
-    model = LSTMClassifier(3, 8, 4, num_layers=num_layers, bidirectional=bidirectional).eval()
+    model = LSTMClassifier(3, 8, 4, num_layers=num_layers, bidirectional=bidirectional, readout=readout,
+                           patch_length=patch_length).eval()
     short = torch.randn(2, 5, 3)
     alone = model(short, torch.tensor([5, 3]))
-    padded = torch.zeros(3, 12, 3)
+    # Padding with large values: a readout or patch that let padding in would change the logits.
+    padded = torch.full((3, 12, 3), 7.0)
     padded[:2, :5] = short
     padded[2] = torch.randn(12, 3)
     with_long_mate = model(padded, torch.tensor([5, 3, 12]))
     torch.testing.assert_close(with_long_mate[:2], alone, rtol=1e-5, atol=1e-6)
+    # The shorter one alone, cut to its own length, gives the same logits too.
+    torch.testing.assert_close(model(short[1:2, :3], torch.tensor([3])), alone[1:2], rtol=1e-5, atol=1e-6)
+
+
+def test_mean_and_max_readouts_pool_the_top_layer_outputs_over_valid_steps():
+    torch.manual_seed(0)
+    inputs = torch.randn(2, 6, 2)
+    for readout, pool in (("mean", lambda steps: steps.mean(dim=0)), ("max", lambda steps: steps.amax(dim=0))):
+        model = LSTMClassifier(2, 5, 3, num_layers=2, bidirectional=True, readout=readout).eval()
+        outputs, _ = model.lstm(inputs[1:2, :4])   # the second sequence has 4 valid steps
+        expected = model.head(pool(outputs[0]))
+        torch.testing.assert_close(model(inputs, torch.tensor([6, 4]))[1], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_patch_steps_merges_consecutive_steps_and_zeroes_beyond_each_length():
+    features = torch.arange(2 * 5 * 2, dtype=torch.float32).reshape(2, 5, 2)
+    patched, lengths = patch_steps(features, torch.tensor([5, 3]), 2)
+    assert patched.shape == (2, 3, 4) and lengths.tolist() == [3, 2]
+    torch.testing.assert_close(patched[0, 0], torch.cat([features[0, 0], features[0, 1]]))
+    torch.testing.assert_close(patched[0, 2], torch.cat([features[0, 4], torch.zeros(2)]))   # padded to a patch
+    torch.testing.assert_close(patched[1, 1], torch.cat([features[1, 2], torch.zeros(2)]))   # step 3 is padding
+    assert patch_steps(features, None, 5)[0].shape == (2, 1, 10)
+
+
+def test_a_patched_model_reads_p_times_the_features_per_lstm_step():
+    model = LSTMClassifier(3, 4, 2, patch_length=8)
+    assert model.lstm.input_size == 24 and model(torch.randn(2, 20, 3)).shape == (2, 2)
 
 
 def test_head_reads_the_last_valid_step_not_padding():
@@ -40,16 +72,25 @@ def test_unidirectional_logits_equal_head_of_last_output_step():
 
 
 def test_output_shape_and_hyperparameters_round_trip():
-    model = LSTMClassifier(5, 32, 3, num_layers=2, dropout=0.2, bidirectional=True)
+    model = LSTMClassifier(5, 32, 3, num_layers=2, dropout=0.2, bidirectional=True, readout="max", patch_length=3)
     assert model(torch.randn(4, 9, 5)).shape == (4, 3)
     clone = LSTMClassifier(**model.hyperparameters())
     assert clone.hyperparameters() == model.hyperparameters()
+
+
+def test_hyperparameters_of_checkpoints_from_before_readout_and_patching_still_build_the_same_model():
+    older = {"input_size": 2, "hidden_size": 4, "num_classes": 3, "num_layers": 1, "dropout": 0.0,
+             "bidirectional": False}
+    model = LSTMClassifier(**older)
+    assert (model.readout, model.patch_length) == ("last", 1)
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"hidden_size": 0}, "hidden_size must be a positive integer"),
     ({"num_layers": -1}, "num_layers must be a positive integer"),
     ({"dropout": 1.0}, "dropout must lie in [0, 1)"),
+    ({"patch_length": 0}, "patch_length must be a positive integer"),
+    ({"readout": "attention"}, "unknown readout 'attention'; use one of last, mean, max"),
 ])
 def test_bad_hyperparameters_name_the_problem(kwargs, message):
     arguments = {"input_size": 1, "hidden_size": 4, "num_classes": 2, **kwargs}

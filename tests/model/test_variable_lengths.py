@@ -16,11 +16,12 @@ def vowels():
     return load_splits("aeon:JapaneseVowels", seed=0).splits
 
 
-@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
-def test_logits_alone_equal_logits_in_a_mixed_batch(vowels, layers, bidirectional):
+@pytest.mark.parametrize("layers, bidirectional, readout, patch_length",
+                         [(1, False, "last", 1), (2, True, "last", 1), (1, True, "max", 3), (2, False, "mean", 2)])
+def test_logits_alone_equal_logits_in_a_mixed_batch(vowels, layers, bidirectional, readout, patch_length):
     torch.manual_seed(0)
     model = LSTMClassifier(vowels.num_features, 16, vowels.num_classes, num_layers=layers, dropout=0.1,
-                           bidirectional=bidirectional).eval()
+                           bidirectional=bidirectional, readout=readout, patch_length=patch_length).eval()
     part = vowels.val
     order = np.argsort(part.lengths)
     chosen = np.r_[order[:5], order[-5:]]   # the shortest and the longest sequences together

@@ -61,7 +61,7 @@ def test_the_value_is_the_best_val_loss_of_a_training_run_with_the_trial_seed():
     config = apply_params(BASE, PARAMS).model_copy(update={"record_train": "pass"})
     splits = validation_splits(BASE)
     with seeded(7, torch.device("cpu")) as generator:
-        model = build_model(config, splits.num_features, splits.num_classes)
+        model = build_model(config, splits)
         result = fit(model, splits, config, Recorder(keep_logits=()), generator)
     val_losses = [row["val_loss"] for row in result.history]
     assert math.isclose(value, min(val_losses), rel_tol=1e-6)

@@ -6,7 +6,7 @@ import pytest
 from lossgap.errors import ConfigError
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import StorageError, masked, objective_settings, open_storage, open_study, stored_base
-from lossgap.training.config import DataConfig, TrainConfig
+from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
 
 BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120"), epochs=4)
 
@@ -50,6 +50,14 @@ def test_other_base_options_are_refused_but_device_is_not_a_difference(tmp_path)
     with pytest.raises(ConfigError, match="--epochs 4 vs 9"):
         open_study(storage, "s", SearchSpace(), BASE.model_copy(update={"epochs": 9}))
     assert objective_settings(BASE) == objective_settings(BASE.model_copy(update={"device": "cuda", "batch_size": 3}))
+
+
+def test_another_readout_or_patch_length_is_another_study(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 'sweep.db'}")
+    open_study(storage, "s", SearchSpace(), BASE)
+    for model in (ModelConfig(readout="max"), ModelConfig(patch_length="auto")):
+        with pytest.raises(ConfigError, match="--readout last vs max|--patch 1 vs auto"):
+            open_study(storage, "s", SearchSpace(), BASE.model_copy(update={"model": model}))
 
 
 def test_a_study_not_made_by_lossgap_is_refused(tmp_path):

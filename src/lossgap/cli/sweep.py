@@ -23,7 +23,7 @@ from lossgap.sweep.space import parse_choices, parse_range
 from lossgap.sweep.storage import masked
 from lossgap.sweep.summary import completed_trials
 from lossgap.training.config import DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig, \
-    build_config
+    build_config, parse_patch_length
 
 TRIALS_HELP = ("Finished (complete or pruned) trials to add to the study. Rerunning the command continues the "
                "study and adds N more; with --workers K the N are shared among the workers, exactly N in total.")
@@ -68,6 +68,9 @@ def sweep(
     standardize: Optional[bool] = typer.Option(None, "--standardize/--no-standardize",
                                                help="Per-feature standardisation fitted on train (default: real data)."),
     bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
+    readout: str = typer.Option("last", "--readout",
+                                help="What the head reads: last (valid step), mean or max over the valid steps."),
+    patch: str = typer.Option("1", "--patch", help="Time steps merged into one LSTM step, or auto."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
     """Search learning rate, hidden size, layers, dropout, weight decay and batch size with Optuna's TPE.
@@ -83,7 +86,8 @@ def sweep(
     base = build_config(
         TrainConfig,
         data=build_config(DataConfig, source=data, val_fraction=val_fraction, standardize=standardize),
-        model=build_config(ModelConfig, bidirectional=bidirectional),
+        model=build_config(ModelConfig, bidirectional=bidirectional, readout=readout,
+                           patch_length=parse_patch_length(patch)),
         optimizer=build_config(OptimizerConfig, name=optimizer, momentum=momentum, clip_grad=clip_grad,
                                scheduler=scheduler),
         early_stopping=build_config(EarlyStoppingConfig, patience=early_stopping, min_delta=min_delta),

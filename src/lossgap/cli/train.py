@@ -15,7 +15,7 @@ from lossgap.cli.diagnose import print_diagnosis
 from lossgap.cli.progress import TrainingProgress
 from lossgap.cli.tables import run_summary_table
 from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
-                                     build_config)
+                                     build_config, parse_patch_length)
 
 DATA_HELP = ("Data source: a .npz or .csv file, 'synthetic:random-labels' (the article's data; options as "
              "'synthetic:random-labels,samples=1000,features=5'), 'synthetic:sum-sign', 'synthetic:frequency', "
@@ -30,6 +30,10 @@ def train(
     layers: int = typer.Option(1, "--layers", help="Stacked LSTM layers (the article's MultiLayerLSTM uses 2)."),
     dropout: float = typer.Option(0.0, "--dropout", help="Dropout in [0, 1) between layers and before the head."),
     bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
+    readout: str = typer.Option("last", "--readout",
+                                help="What the head reads: last (valid step), mean or max over the valid steps."),
+    patch: str = typer.Option("1", "--patch", help="Time steps merged into one LSTM step, or auto (at most 32 "
+                                                   "LSTM steps): faster and easier on long series."),
     optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw or sgd (with momentum)."),
     lr: float = typer.Option(0.01, "--lr", help="Learning rate."),
     weight_decay: float = typer.Option(0.0, "--weight-decay", help="L2 weight decay (decoupled for adamw)."),
@@ -61,7 +65,7 @@ def train(
         TrainConfig,
         data=build_config(DataConfig, source=data, val_fraction=val_fraction, standardize=standardize),
         model=build_config(ModelConfig, hidden_size=hidden, num_layers=layers, dropout=dropout,
-                           bidirectional=bidirectional),
+                           bidirectional=bidirectional, readout=readout, patch_length=parse_patch_length(patch)),
         optimizer=build_config(OptimizerConfig, name=optimizer, lr=lr, weight_decay=weight_decay,
                                momentum=momentum, clip_grad=clip_grad, scheduler=scheduler),
         early_stopping=build_config(EarlyStoppingConfig, patience=early_stopping, monitor=monitor,

@@ -1,5 +1,5 @@
 """Models: the LSTM classifier."""
 
-from lossgap.model.lstm import LSTMClassifier
+from lossgap.model.lstm import READOUTS, LSTMClassifier, auto_patch_length, patch_steps
 
-__all__ = ["LSTMClassifier"]
+__all__ = ["READOUTS", "LSTMClassifier", "auto_patch_length", "patch_steps"]

@@ -102,7 +102,7 @@ class SweepObjective:
         device = resolve_device(config.device)
         try:
             with seeded(seed, device) as generator:
-                model = build_model(config, self._splits.num_features, self._splits.num_classes)
+                model = build_model(config, self._splits)
                 result = fit(model, self._splits, fit_config, Recorder(keep_logits=()), generator, after_epoch)
         except _PruneNow:
             raise optuna.TrialPruned(f"pruned after epoch {len(val_losses)}") from None

@@ -116,7 +116,7 @@ def objective_settings(base: TrainConfig) -> dict[str, Any]:
     payload = base.to_dict()
     for key in ("device", "eval_batch_size", "record_train", "batch_size"):
         payload.pop(key)
-    payload["model"] = {"bidirectional": payload["model"]["bidirectional"]}
+    payload["model"] = {key: payload["model"][key] for key in ("bidirectional", "readout", "patch_length")}
     payload["optimizer"] = {key: value for key, value in payload["optimizer"].items()
                             if key not in ("lr", "weight_decay")}
     return payload

@@ -6,7 +6,7 @@ hidden size 16, one layer.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -32,6 +32,10 @@ class ModelConfig(_Frozen):
     num_layers: int = Field(1, gt=0)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     bidirectional: bool = False
+    readout: Literal["last", "mean", "max"] = Field(
+        "last", description="what the head reads: the last valid step's state, or mean/max over valid steps")
+    patch_length: Annotated[int, Field(gt=0)] | Literal["auto"] = Field(
+        1, description="consecutive time steps merged into one LSTM step; auto: at most 32 LSTM steps")
 
 
 class OptimizerConfig(_Frozen):
@@ -43,6 +47,19 @@ class OptimizerConfig(_Frozen):
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD only")
     clip_grad: float | None = Field(None, gt=0.0, description="max total gradient norm; None = no clipping")
     scheduler: Literal["none", "plateau", "cosine"] = "none"
+
+
+def parse_patch_length(text: str) -> int | Literal["auto"]:
+    """``--patch`` as given on the command line: "auto" or a positive integer; ConfigError otherwise."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"invalid --patch {text!r}: use a positive integer (steps merged per LSTM step) or auto")
+    return value
 
 
 class EarlyStoppingConfig(_Frozen):
@@ -95,6 +112,10 @@ class TrainConfig(_Frozen):
                 "--class-weights", self.class_weights, "--device", self.device]
         if self.model.bidirectional:
             args.append("--bidirectional")
+        if self.model.readout != "last":
+            args += ["--readout", self.model.readout]
+        if self.model.patch_length != 1:
+            args += ["--patch", str(self.model.patch_length)]
         if self.optimizer.name == "sgd":
             args += ["--momentum", repr(self.optimizer.momentum)]
         if self.early_stopping.patience is not None:
@@ -124,6 +145,7 @@ OPTION_NAMES = {
     "patience": "--early-stopping", "monitor": "--monitor", "val_fraction": "--val-fraction",
     "seed": "--seed", "clip_grad": "--clip-grad", "scheduler": "--scheduler", "name": "--optimizer",
     "class_weights": "--class-weights", "min_delta": "--min-delta", "momentum": "--momentum",
+    "readout": "--readout", "patch_length": "--patch",
 }
 
 
@@ -133,7 +155,9 @@ def build_config(model_type: type[BaseModel], **values) -> BaseModel:
         return model_type(**values)
     except ValidationError as error:
         first = error.errors()[0]
-        field = str(first["loc"][-1]) if first["loc"] else "value"
+        # A union's member adds its type to the location ("patch_length", "constrained-int"): name the field.
+        names = [str(part) for part in first["loc"] if isinstance(part, str) and part.isidentifier()]
+        field = names[-1] if names else "value"
         option = OPTION_NAMES.get(field, field)
         got = first.get("input")
         raise ConfigError(f"invalid {option}: {first['msg'].lower()} (got {got!r}); "
