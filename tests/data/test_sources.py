@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from lossgap.data import load_splits
+from lossgap.data.csv_source import write_csv_data
 from lossgap.data.preprocessing import Standardizer
+from lossgap.data.sequence import SequenceData
 from lossgap.errors import DataError
 
 
@@ -49,3 +51,28 @@ def test_fixed_validation_split_is_kept(tmp_path):
 def test_unknown_source_names_the_accepted_forms():
     with pytest.raises(DataError, match=r"give a \.npz or \.csv file, synthetic:NAME"):
         load_splits("data.parquet")
+
+
+def test_the_same_data_as_csv_and_as_npz_load_into_identical_splits(tmp_path):
+    rng = np.random.default_rng(4)
+    lengths = rng.integers(3, 11, size=60)
+    lengths[0] = 10
+    features = rng.normal(2.0, 3.0, size=(60, 10, 2)).astype(np.float32)
+    features[np.arange(10)[None, :] >= lengths[:, None]] = 0.0
+    names = np.array(["cat", "dog", "eel"])
+    labels = np.arange(60) % 3
+    ids = np.arange(100, 160)
+    np.savez(tmp_path / "d.npz", X=features[:48], y=names[labels[:48]], lengths=lengths[:48], ids=ids[:48],
+             X_test=features[48:], y_test=names[labels[48:]], lengths_test=lengths[48:], ids_test=ids[48:])
+    parts = {"train": SequenceData(features[:48], lengths[:48], labels[:48], ids[:48], tuple(names), split="train"),
+             "test": SequenceData(features[48:], lengths[48:], labels[48:], ids[48:], tuple(names), split="test")}
+    write_csv_data(parts, tmp_path / "d.csv")
+    from_npz = load_splits(str(tmp_path / "d.npz"), val_fraction=0.25, seed=3)
+    from_csv = load_splits(str(tmp_path / "d.csv"), val_fraction=0.25, seed=3)
+    assert np.array_equal(from_npz.standardizer.mean, from_csv.standardizer.mean)
+    for split in ("train", "val", "test"):
+        a, b = from_npz.splits.splits()[split], from_csv.splits.splits()[split]
+        assert a.num_samples == b.num_samples > 0
+        assert np.array_equal(a.features, b.features) and np.array_equal(a.lengths, b.lengths)
+        assert np.array_equal(a.ids.astype(str), b.ids.astype(str)) and a.class_names == b.class_names
+        assert np.array_equal(a.labels, b.labels)
