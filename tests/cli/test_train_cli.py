@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from lossgap.cli.app import register_commands
@@ -48,17 +49,21 @@ def test_train_writes_a_complete_run_directory(tmp_path):
         assert column in rows[0]
 
 
-def test_the_rerun_command_in_config_reproduces_the_metrics(tmp_path):
-    first = tmp_path / "first"
-    assert run_cli("train", "synthetic:sum-sign,samples=80", "--out", first, "--epochs", "2",
-                   "--dropout", "0.1", "--seed", "2").exit_code == 0
+def assert_rerun_command_reproduces_metrics(first, second):
+    """Run the command stored in first/config.json into ``second``; metrics.csv must match but for seconds."""
     command = json.loads((first / "config.json").read_text())["command"].split()
-    second = tmp_path / "second"
     command[command.index("--out") + 1] = str(second)
     assert run_cli(*command[1:]).exit_code == 0
     strip = lambda path: [{k: v for k, v in row.items() if k != "seconds"}
                           for row in csv.DictReader((path / "metrics.csv").open())]
     assert strip(first) == strip(second)
+
+
+def test_the_rerun_command_in_config_reproduces_the_metrics(tmp_path):
+    first = tmp_path / "first"
+    assert run_cli("train", "synthetic:sum-sign,samples=80", "--out", first, "--epochs", "2",
+                   "--dropout", "0.1", "--seed", "2").exit_code == 0
+    assert_rerun_command_reproduces_metrics(first, tmp_path / "second")
 
 
 def test_patch_auto_and_max_readout_are_stored_resolved_and_rerun_the_same(tmp_path):
@@ -70,17 +75,10 @@ def test_patch_auto_and_max_readout_are_stored_resolved_and_rerun_the_same(tmp_p
     assert config["train"]["model"]["patch_length"] == "auto" and config["train"]["model"]["readout"] == "max"
     # 70 steps need patches of 3 to leave at most 32 LSTM steps; the checkpoint and config.json say so.
     assert config["model"]["patch_length"] == 3 and config["model"]["input_size"] == 1
-    import torch
     checkpoint = torch.load(first / "checkpoints" / "last.pt", weights_only=True)
     assert checkpoint["hyperparameters"]["patch_length"] == 3
     assert "--readout max --patch auto" in config["command"]
-    command = config["command"].split()
-    second = tmp_path / "second"
-    command[command.index("--out") + 1] = str(second)
-    assert run_cli(*command[1:]).exit_code == 0
-    strip = lambda path: [{k: v for k, v in row.items() if k != "seconds"}
-                          for row in csv.DictReader((path / "metrics.csv").open())]
-    assert strip(first) == strip(second)
+    assert_rerun_command_reproduces_metrics(first, tmp_path / "second")
 
 
 def test_a_second_run_into_the_same_directory_is_refused_and_keeps_the_first(tmp_path):

@@ -53,10 +53,7 @@ __all__ = ["LossgapCallback", "default_ids", "default_targets"]
 def default_ids(batch: Any) -> Any:
     """Sample ids of a batch: ``batch["ids"]`` for a dict, ``batch[0]`` for an ``(ids, x, y)`` tuple or list."""
     if isinstance(batch, Mapping):
-        if "ids" not in batch:
-            raise ConfigError(f"LossgapCallback: the batch dict has no 'ids' (keys {sorted(batch)}); "
-                              "add the sample ids or pass ids_from_batch=")
-        return batch["ids"]
+        return _dict_field(batch, "ids", "the sample ids", "ids_from_batch")
     if isinstance(batch, Sequence) and len(batch) >= 3:
         ids = batch[0]
         if isinstance(ids, torch.Tensor) and (ids.is_floating_point() or ids.ndim != 1):
@@ -70,11 +67,16 @@ def default_ids(batch: Any) -> Any:
 def default_targets(batch: Any) -> Any:
     """Targets of a batch: ``batch["y"]`` for a dict, ``batch[-1]`` for a tuple or list."""
     if isinstance(batch, Mapping):
-        if "y" not in batch:
-            raise ConfigError(f"LossgapCallback: the batch dict has no 'y' (keys {sorted(batch)}); "
-                              "add the targets or pass targets_from_batch=")
-        return batch["y"]
+        return _dict_field(batch, "y", "the targets", "targets_from_batch")
     return batch[-1]
+
+
+def _dict_field(batch: Mapping, key: str, what: str, option: str) -> Any:
+    """``batch[key]``, or a ConfigError naming the keys the batch has and the callback option that fixes it."""
+    if key not in batch:
+        raise ConfigError(f"LossgapCallback: the batch dict has no '{key}' (keys {sorted(batch)}); "
+                          f"add {what} or pass {option}=")
+    return batch[key]
 
 
 class LossgapCallback(pl.Callback):

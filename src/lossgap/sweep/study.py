@@ -391,8 +391,7 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-@contextlib.contextmanager
-def _stop_on_first_sigint(stop: StopRequest) -> Iterator[None]:
+def _stop_on_first_sigint(stop: StopRequest):
     """First Ctrl-C: ``stop.request()``; a second one raises KeyboardInterrupt. Main thread only (else no-op)."""
 
     def handler(signum, frame) -> None:
@@ -400,22 +399,20 @@ def _stop_on_first_sigint(stop: StopRequest) -> Iterator[None]:
             raise KeyboardInterrupt
         stop.request()
 
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return _sigint_handled_by(handler)
+
+
+def _ignoring_sigint():
+    """Hold off a second Ctrl-C while the workers are being stopped (only possible in the main thread)."""
+    return _sigint_handled_by(signal.SIG_IGN)
 
 
 @contextlib.contextmanager
-def _ignoring_sigint() -> Iterator[None]:
-    """Hold off a second Ctrl-C while the workers are being stopped (only possible in the main thread)."""
+def _sigint_handled_by(handler) -> Iterator[None]:
+    """SIGINT goes to ``handler`` inside the block, then back to the previous handler. Outside the main
+    thread, where Python allows no signal handler, the block runs unchanged."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous = signal.signal(signal.SIGINT, handler)
     except ValueError:
         yield
         return

@@ -1,0 +1,125 @@
+"""How RECOMMENDED (in bench_accuracy.py) was chosen: candidate configurations judged on validation data only.
+
+Each candidate is trained on each UCR/UEA set with seeds 0..K-1 (each seed carves its own stratified val split
+from the set's train split) and judged by the val loss of the model it delivers (the restored best epoch);
+the score is the mean over sets of the per-set mean. Test figures are never printed or read.
+
+With ``--holdout``, a candidate is instead judged on a stratified 20% holdout carved from the set's *train*
+split (a different holdout per seed); lossgap then carves its val split from the remaining 80%. The set's
+test split is not loaded at all. This is an honest estimate for sets whose val split is a dozen samples.
+
+    .venv/bin/python benchmarks/bench_selection.py [--candidates max,last] [--datasets ItalyPowerDemand] [--seeds 3]
+    .venv/bin/python benchmarks/bench_selection.py --holdout --datasets ItalyPowerDemand --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from bench_accuracy import PUBLISHED, RECOMMENDED
+from lossgap.api import train
+from lossgap.data.aeon_source import load_aeon
+from lossgap.data.split import stratified_indices
+from lossgap.training.config import DataConfig, TrainConfig
+
+
+def _variant(model: dict | None = None, optimizer: dict | None = None, early_stopping: dict | None = None,
+             data: dict | None = None, **top) -> TrainConfig:
+    """RECOMMENDED with some fields changed (sections given as dicts of field -> value)."""
+    updates = dict(top)
+    for section, changes in (("model", model), ("optimizer", optimizer), ("early_stopping", early_stopping),
+                             ("data", data)):
+        if changes:
+            updates[section] = getattr(RECOMMENDED, section).model_copy(update=changes)
+    return RECOMMENDED.model_copy(update=updates)
+
+
+#: The candidates tried, by name. "max" is RECOMMENDED itself.
+CANDIDATES = {
+    "max": RECOMMENDED,
+    "last_no_patch": _variant(model={"readout": "last", "patch_length": 1}),
+    "last": _variant(model={"readout": "last"}),
+    "mean": _variant(model={"readout": "mean"}),
+    "max_patch16": RECOMMENDED,   # patch length set per data set from PATCH_STEPS
+    "max_patch64": RECOMMENDED,
+    "lr_0.002": _variant(optimizer={"lr": 0.002}),
+    "hidden_128": _variant(model={"hidden_size": 128}),
+    "batch_8": _variant(batch_size=8),
+    "dropout_0.3_wd_1e-3": _variant(model={"dropout": 0.3}, optimizer={"weight_decay": 1e-3}),
+    "cosine": _variant(optimizer={"scheduler": "cosine"}),
+    "plateau": _variant(optimizer={"scheduler": "plateau"}),
+    "val_fraction_0.1": _variant(data={"val_fraction": 0.1}),
+}
+#: Candidates whose patch length is "at most N LSTM steps" for another N than auto's 32.
+PATCH_STEPS = {"max_patch16": 16, "max_patch64": 64}
+
+
+def candidate_config(name: str, source: str, seed: int, max_length: int) -> TrainConfig:
+    """The candidate ``name`` for one data source and seed."""
+    config = CANDIDATES[name]
+    if name in PATCH_STEPS:
+        patch = max(1, -(-max_length // PATCH_STEPS[name]))
+        config = config.model_copy(update={"model": config.model.model_copy(update={"patch_length": patch})})
+    data = config.data.model_copy(update={"source": source})
+    return config.model_copy(update={"data": data, "seed": seed})
+
+
+def holdout_source(dataset: str, seed: int, folder: Path) -> str:
+    """An .npz of the set's train split: 80% as train, a stratified 20% holdout as its 'test' split."""
+    train_split, _ = load_aeon(dataset)
+    keep, holdout = stratified_indices(train_split.labels, 0.2, 1000 + seed)
+    path = folder / f"{dataset}_holdout_{seed}.npz"
+    arrays = {"X": train_split.features[keep], "y": train_split.labels[keep], "lengths": train_split.lengths[keep],
+              "X_test": train_split.features[holdout], "y_test": train_split.labels[holdout],
+              "lengths_test": train_split.lengths[holdout]}
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def score(name: str, dataset: str, seeds: int, holdout: bool, folder: Path) -> tuple[float, float]:
+    """Mean (loss, accuracy) over seeds: val of the delivered model, or the train-split holdout with --holdout."""
+    losses, accuracies = [], []
+    max_length = load_aeon(dataset)[0].max_length
+    for seed in range(seeds):
+        source = holdout_source(dataset, seed, folder) if holdout else f"aeon:{dataset}"
+        config = candidate_config(name, source, seed, max_length)
+        if holdout:
+            config = config.model_copy(update={"data": config.data.model_copy(update={"standardize": True})})
+        result = train(config, folder / name / dataset / str(seed), overwrite=True, diagnose_run=False)
+        figures = result.summary["test"] if holdout else result.summary["best"]
+        losses.append(figures["loss" if holdout else "val_loss"])
+        accuracies.append(figures["accuracy" if holdout else "val_accuracy"])
+    return statistics.mean(losses), statistics.mean(accuracies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--datasets", default=",".join(PUBLISHED))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--holdout", action="store_true", help="judge on a holdout carved from the train split")
+    args = parser.parse_args()
+    datasets = [name.strip() for name in args.datasets.split(",")]
+    judged_on = "train-split holdout" if args.holdout else "val"
+    table = Table(title=f"{judged_on} loss / accuracy of the delivered model, mean of {args.seeds} seeds "
+                        "(test split not used)")
+    for column in ("candidate", *datasets, "mean loss"):
+        table.add_column(column, justify="left" if column == "candidate" else "right")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.candidates.split(","):
+            cells = [score(name.strip(), dataset, args.seeds, args.holdout, Path(tmp)) for dataset in datasets]
+            print(name, [f"{loss:.3f}/{accuracy:.3f}" for loss, accuracy in cells], flush=True)
+            table.add_row(name, *(f"{loss:.3f} / {accuracy:.3f}" for loss, accuracy in cells),
+                          f"{statistics.mean(loss for loss, _ in cells):.3f}")
+    Console(width=200).print(table)
+
+
+if __name__ == "__main__":
+    main()
