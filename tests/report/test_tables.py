@@ -67,6 +67,13 @@ def test_config_sections_flatten_options_and_skip_a_missing_train_section(config
     assert own == ["Data", "Environment"]
 
 
+def test_the_network_as_built_gets_its_own_section_after_the_options():
+    config = {"train": {"model": {"patch_length": "auto"}}, "model": {"patch_length": 14, "readout": "max"}}
+    sections = tables.config_sections(config)
+    assert [section["title"] for section in sections] == ["Training options", "Network as built"]
+    assert dict(sections[1]["rows"]) == {"patch_length": "14", "readout": "max"}
+
+
 def test_metrics_table_puts_known_columns_first(refining_run):
     table = tables.metrics_table(read_run(refining_run).metrics)
     assert table["columns"][:3] == ["epoch", "train_loss", "val_loss"] and "lr" in table["columns"]
