@@ -24,16 +24,18 @@ from lossgap.training.config import DataConfig, EarlyStoppingConfig, ModelConfig
 
 #: The configuration the README recommends for real sequence data (the data source is set per data set).
 RECOMMENDED = TrainConfig(
-    model=ModelConfig(hidden_size=64, num_layers=1, dropout=0.2, bidirectional=True, readout="max",
+    model=ModelConfig(hidden_size=64, num_layers=1, dropout=0.2, bidirectional=True, readout="auto",
                       patch_length="auto"),
-    optimizer=OptimizerConfig(name="adamw", lr=0.005, weight_decay=1e-4, clip_grad=1.0),
+    optimizer=OptimizerConfig(name="adamw", lr=0.005, weight_decay=1e-4, clip_grad=1.0, scheduler="plateau"),
     early_stopping=EarlyStoppingConfig(patience=40, monitor="val_loss"),
     epochs=150, batch_size=16,
 )
 
-#: The recommendation before readout and patching existed (head on the last valid step, one step per LSTM step).
-BEFORE = RECOMMENDED.model_copy(update={"model": RECOMMENDED.model.model_copy(update={"readout": "last",
-                                                                                     "patch_length": 1})})
+#: The recommendation before readout and patching existed (head on the last valid step, one step per LSTM step,
+#: no learning-rate schedule).
+BEFORE = RECOMMENDED.model_copy(update={
+    "model": RECOMMENDED.model.model_copy(update={"readout": "last", "patch_length": 1}),
+    "optimizer": RECOMMENDED.optimizer.model_copy(update={"scheduler": "none"})})
 
 #: Published test accuracies: LSTM-FCN (Karim et al. 2018) and InceptionTime (Ismail Fawaz et al. 2020).
 PUBLISHED = {

@@ -1,5 +1,9 @@
 """How RECOMMENDED (in bench_accuracy.py) was chosen: candidate configurations judged on validation data only.
 
+The candidates are variations of START (the max readout with patch auto, no schedule); the one with the lowest
+score became RECOMMENDED ("plateau_auto_readout": reduce-on-plateau, and the last-step readout where no steps
+are patched).
+
 Each candidate is trained on each UCR/UEA set with seeds 0..K-1 (each seed carves its own stratified val split
 from the set's train split) and judged by the val loss of the model it delivers (the restored best epoch);
 the score is the mean over sets of the per-set mean. Test figures are never printed or read.
@@ -30,31 +34,37 @@ from lossgap.data.split import stratified_indices
 from lossgap.training.config import DataConfig, TrainConfig
 
 
+#: Where the search started: RECOMMENDED with the max readout everywhere and no learning-rate schedule.
+START = RECOMMENDED.model_copy(update={"model": RECOMMENDED.model.model_copy(update={"readout": "max"}),
+                                       "optimizer": RECOMMENDED.optimizer.model_copy(update={"scheduler": "none"})})
+
+
 def _variant(model: dict | None = None, optimizer: dict | None = None, early_stopping: dict | None = None,
              data: dict | None = None, **top) -> TrainConfig:
-    """RECOMMENDED with some fields changed (sections given as dicts of field -> value)."""
+    """START with some fields changed (sections given as dicts of field -> value)."""
     updates = dict(top)
     for section, changes in (("model", model), ("optimizer", optimizer), ("early_stopping", early_stopping),
                              ("data", data)):
         if changes:
-            updates[section] = getattr(RECOMMENDED, section).model_copy(update=changes)
-    return RECOMMENDED.model_copy(update=updates)
+            updates[section] = getattr(START, section).model_copy(update=changes)
+    return START.model_copy(update=updates)
 
 
-#: The candidates tried, by name. "max" is RECOMMENDED itself.
+#: The candidates tried, by name. "max" is START itself, "plateau_auto_readout" is RECOMMENDED.
 CANDIDATES = {
-    "max": RECOMMENDED,
+    "max": START,
     "last_no_patch": _variant(model={"readout": "last", "patch_length": 1}),
     "last": _variant(model={"readout": "last"}),
     "mean": _variant(model={"readout": "mean"}),
-    "max_patch16": RECOMMENDED,   # patch length set per data set from PATCH_STEPS
-    "max_patch64": RECOMMENDED,
+    "max_patch16": START,   # patch length set per data set from PATCH_STEPS
+    "max_patch64": START,
     "lr_0.002": _variant(optimizer={"lr": 0.002}),
     "hidden_128": _variant(model={"hidden_size": 128}),
     "batch_8": _variant(batch_size=8),
     "dropout_0.3_wd_1e-3": _variant(model={"dropout": 0.3}, optimizer={"weight_decay": 1e-3}),
     "cosine": _variant(optimizer={"scheduler": "cosine"}),
     "plateau": _variant(optimizer={"scheduler": "plateau"}),
+    "plateau_auto_readout": _variant(model={"readout": "auto"}, optimizer={"scheduler": "plateau"}),
     "val_fraction_0.1": _variant(data={"val_fraction": 0.1}),
 }
 #: Candidates whose patch length is "at most N LSTM steps" for another N than auto's 32.

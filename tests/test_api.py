@@ -6,6 +6,8 @@ import numpy as np
 
 import lossgap
 from lossgap import DataConfig, ModelConfig, TrainConfig
+from lossgap.api import build_model
+from lossgap.data import load_splits
 
 
 def test_permuted_label_control_is_trained_beside_the_run_and_used_by_the_diagnosis(tmp_path):
@@ -39,3 +41,16 @@ def test_importing_lossgap_does_not_import_optional_dependencies():
     code = "import sys, lossgap; print('lightning' in sys.modules, 'aeon' in sys.modules, 'optuna' in sys.modules)"
     printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert printed.split() == ["False", "False", "False"]
+
+
+def test_auto_patch_and_readout_resolve_from_the_train_split_length():
+    auto = ModelConfig(readout="auto", patch_length="auto")
+    long = load_splits("synthetic:sum-sign,samples=40,length=100", seed=0).splits
+    short = load_splits("synthetic:sum-sign,samples=40,length=32", seed=0).splits
+    built_long = build_model(TrainConfig(model=auto), long)
+    built_short = build_model(TrainConfig(model=auto), short)
+    assert (built_long.patch_length, built_long.readout) == (4, "max")   # ceil(100 / 32) steps per patch
+    assert (built_short.patch_length, built_short.readout) == (1, "last")
+    # Asked for explicitly, a readout is kept whatever the patch length.
+    explicit = build_model(TrainConfig(model=ModelConfig(readout="mean", patch_length="auto")), long)
+    assert explicit.readout == "mean"

@@ -19,7 +19,7 @@ from lossgap.diagnosis import Diagnosis, diagnose_record
 from lossgap.io import write_json
 from lossgap.report import write_report
 from lossgap.errors import RunDirError
-from lossgap.model import LSTMClassifier, auto_patch_length
+from lossgap.model import LSTMClassifier, auto_patch_length, auto_readout
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
 from lossgap.training.recorder import Recorder
@@ -60,15 +60,18 @@ def build_model(config: TrainConfig, splits: DatasetSplits) -> LSTMClassifier:
     """The LSTM classifier described by ``config.model`` for the features and classes of ``splits``.
 
     ``patch_length="auto"`` is resolved from the train split's longest sequence (see :func:`auto_patch_length`),
-    never from val or test.
+    never from val or test; ``readout="auto"`` then from the patch length (see :func:`auto_readout`).
     """
     patch_length = config.model.patch_length
     if patch_length == "auto":
         patch_length = auto_patch_length(splits.train.max_length)
+    readout = config.model.readout
+    if readout == "auto":
+        readout = auto_readout(patch_length)
     return LSTMClassifier(input_size=splits.num_features, hidden_size=config.model.hidden_size,
                           num_classes=splits.num_classes, num_layers=config.model.num_layers,
                           dropout=config.model.dropout, bidirectional=config.model.bidirectional,
-                          readout=config.model.readout, patch_length=patch_length)
+                          readout=readout, patch_length=patch_length)
 
 
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,

@@ -69,7 +69,8 @@ def sweep(
                                                help="Per-feature standardisation fitted on train (default: real data)."),
     bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
     readout: str = typer.Option("last", "--readout",
-                                help="What the head reads: last (valid step), mean or max over the valid steps."),
+                                help="What the head reads: last (valid step), mean or max over the valid steps; "
+                                     "auto: max when --patch merges steps, else last."),
     patch: str = typer.Option("1", "--patch", help="Time steps merged into one LSTM step, or auto."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:

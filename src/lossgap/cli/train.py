@@ -31,7 +31,8 @@ def train(
     dropout: float = typer.Option(0.0, "--dropout", help="Dropout in [0, 1) between layers and before the head."),
     bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
     readout: str = typer.Option("last", "--readout",
-                                help="What the head reads: last (valid step), mean or max over the valid steps."),
+                                help="What the head reads: last (valid step), mean or max over the valid steps; "
+                                     "auto: max when --patch merges steps, else last."),
     patch: str = typer.Option("1", "--patch", help="Time steps merged into one LSTM step, or auto (at most 32 "
                                                    "LSTM steps): faster and easier on long series."),
     optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw or sgd (with momentum)."),

@@ -32,8 +32,9 @@ class ModelConfig(_Frozen):
     num_layers: int = Field(1, gt=0)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     bidirectional: bool = False
-    readout: Literal["last", "mean", "max"] = Field(
-        "last", description="what the head reads: the last valid step's state, or mean/max over valid steps")
+    readout: Literal["last", "mean", "max", "auto"] = Field(
+        "last", description="what the head reads: the last valid step's state, or mean/max over valid steps; "
+                            "auto: max when steps are patched, else last")
     patch_length: Annotated[int, Field(gt=0)] | Literal["auto"] = Field(
         1, description="consecutive time steps merged into one LSTM step; auto: at most 32 LSTM steps")
 
