@@ -10,7 +10,8 @@ the score is the mean over sets of the per-set mean. Test figures are never prin
 
 With ``--holdout``, a candidate is instead judged on a stratified 20% holdout carved from the set's *train*
 split (a different holdout per seed); lossgap then carves its val split from the remaining 80%. The set's
-test split is not loaded at all. This is an honest estimate for sets whose val split is a dozen samples.
+test split is never read (the loader returns it beside train; it is dropped). This is an honest estimate for
+sets whose val split is a dozen samples.
 
     .venv/bin/python benchmarks/bench_selection.py [--candidates max,last] [--datasets ItalyPowerDemand] [--seeds 3]
     .venv/bin/python benchmarks/bench_selection.py --holdout --datasets ItalyPowerDemand --seeds 10
@@ -96,7 +97,7 @@ def holdout_source(dataset: str, seed: int, folder: Path) -> str:
 def score(name: str, dataset: str, seeds: int, holdout: bool, folder: Path) -> tuple[float, float]:
     """Mean (loss, accuracy) over seeds: val of the delivered model, or the train-split holdout with --holdout."""
     losses, accuracies = [], []
-    max_length = load_aeon(dataset)[0].max_length
+    max_length = int(load_aeon(dataset)[0].lengths.max())
     for seed in range(seeds):
         source = holdout_source(dataset, seed, folder) if holdout else f"aeon:{dataset}"
         config = candidate_config(name, source, seed, max_length)

@@ -54,3 +54,20 @@ def test_auto_patch_and_readout_resolve_from_the_train_split_length():
     # Asked for explicitly, a readout is kept whatever the patch length.
     explicit = build_model(TrainConfig(model=ModelConfig(readout="mean", patch_length="auto")), long)
     assert explicit.readout == "mean"
+
+
+def test_auto_patch_length_follows_the_longest_train_sequence_not_the_padded_width(tmp_path):
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 21, size=60)
+    lengths[0] = 20
+    features = rng.normal(size=(60, 20, 1)).astype(np.float32)
+    features[np.arange(20)[None, :] >= lengths[:, None]] = 0.0
+    wide = np.zeros((60, 200, 1), dtype=np.float32)
+    wide[:, :20] = features
+    auto = TrainConfig(model=ModelConfig(readout="auto", patch_length="auto"))
+    built = []
+    for name, padded in (("narrow", features), ("wide", wide)):
+        np.savez(tmp_path / f"{name}.npz", X=padded, y=np.arange(60) % 2, lengths=lengths)
+        model = build_model(auto, load_splits(str(tmp_path / f"{name}.npz"), seed=0).splits)
+        built.append((model.patch_length, model.readout))
+    assert built == [(1, "last"), (1, "last")]

@@ -64,7 +64,9 @@ def build_model(config: TrainConfig, splits: DatasetSplits) -> LSTMClassifier:
     """
     patch_length = config.model.patch_length
     if patch_length == "auto":
-        patch_length = auto_patch_length(splits.train.max_length)
+        # The longest train sequence, not the padded width: a file padded wider (or to fit its test split)
+        # must not change the network.
+        patch_length = auto_patch_length(int(splits.train.lengths.max()))
     readout = config.model.readout
     if readout == "auto":
         readout = auto_readout(patch_length)

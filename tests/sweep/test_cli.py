@@ -79,24 +79,33 @@ def finished_in(database) -> int:
             return 0
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(tmp_path, workers):
-    # A long sweep, interrupted as a terminal does it: SIGINT to the whole process group.
+def start_long_sweep(out, workers):
+    """A sweep far too long to finish, in its own process group (so SIGINT reaches it as a terminal sends it)."""
     command = [sys.executable, "-m", "lossgap.cli.app", "sweep", "synthetic:sum-sign,samples=200", "--trials", "60",
                "--workers", str(workers), "--epochs", "20", "--pruner", "none", "--hidden-choices", "16",
-               "--out", str(tmp_path)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+               "--out", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def interrupt_when(process, ready) -> tuple[str, str]:
+    """Send SIGINT to the process group once ``ready()`` (or after 120 s); returns (stdout, stderr)."""
     try:
         give_up = time.monotonic() + 120
-        while finished_in(tmp_path / "sweep.db") < 1 and time.monotonic() < give_up and process.poll() is None:
-            time.sleep(0.2)
+        while not ready() and time.monotonic() < give_up and process.poll() is None:
+            time.sleep(0.05)
         os.killpg(process.pid, signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
+        return process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(tmp_path, workers):
+    process = start_long_sweep(tmp_path, workers)
+    stdout, stderr = interrupt_when(process, lambda: finished_in(tmp_path / "sweep.db") >= 1)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "interrupted after" in stdout
     summary = json.loads((tmp_path / "sweep.json").read_text())
@@ -104,3 +113,22 @@ def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(
     assert summary["this_run"]["stopped"] == "interrupted"
     assert summary["this_run"]["finished"] == finished_in(tmp_path / "sweep.db") == states.count("COMPLETE") >= 1
     assert "RUNNING" not in states and states.count("FAIL") <= 2 and len(states) < 60
+
+
+def child_count(pid: int) -> int:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return len(children.read().split())
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
+                    reason="needs Linux /proc to see when the workers have started")
+def test_ctrl_c_while_the_workers_are_still_starting_prints_no_traceback(tmp_path):
+    # Workers spend seconds importing torch before their own handler is in place; a Ctrl-C then must not
+    # print their KeyboardInterrupt tracebacks.
+    process = start_long_sweep(tmp_path, 2)
+    stdout, stderr = interrupt_when(process, lambda: child_count(process.pid) >= 2)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert summary["this_run"]["stopped"] == "interrupted"
+    assert "RUNNING" not in [trial["state"] for trial in summary["trials"]]

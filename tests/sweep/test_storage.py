@@ -5,7 +5,8 @@ import pytest
 
 from lossgap.errors import ConfigError
 from lossgap.sweep.space import SearchSpace
-from lossgap.sweep.storage import StorageError, masked, objective_settings, open_storage, open_study, stored_base
+from lossgap.sweep.storage import (STUDY_ATTR, StorageError, masked, objective_settings, open_storage, open_study,
+                                   stored_base)
 from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
 
 BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120"), epochs=4)
@@ -58,6 +59,20 @@ def test_another_readout_or_patch_length_is_another_study(tmp_path):
     for model in (ModelConfig(readout="max"), ModelConfig(patch_length="auto")):
         with pytest.raises(ConfigError, match="--readout last vs max|--patch 1 vs auto"):
             open_study(storage, "s", SearchSpace(), BASE.model_copy(update={"model": model}))
+
+
+def test_a_study_made_before_readout_and_patching_existed_can_be_continued(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    older = optuna.create_study(study_name="old", storage=url, direction="minimize")
+    base = BASE.to_dict()
+    del base["model"]["readout"], base["model"]["patch_length"]
+    settings = objective_settings(BASE)
+    settings["model"] = {"bidirectional": False}   # what such a study stored
+    older.set_user_attr(STUDY_ATTR, {"space": SearchSpace().to_dict(), "settings": settings, "base": base})
+    assert open_study(open_storage(url), "old", SearchSpace(), BASE).study_name == "old"
+    with pytest.raises(ConfigError, match="--readout last vs max"):
+        open_study(open_storage(url), "old", SearchSpace(),
+                   BASE.model_copy(update={"model": ModelConfig(readout="max")}))
 
 
 def test_a_study_not_made_by_lossgap_is_refused(tmp_path):

@@ -80,6 +80,8 @@ class SweepObjective:
         return {**self.__dict__, "_splits": None, "stop": None}
 
     def __call__(self, trial: optuna.Trial) -> float:
+        if self.stop is not None and self.stop.requested:
+            raise KeyboardInterrupt  # asked to stop while Optuna was starting this trial: fail it before training
         trial.set_user_attr(RUN_ID_ATTR, self.run_id)
         config = apply_params(self.base, self.space.suggest(trial))
         seed = trial_seed(self.base.seed, trial.number)

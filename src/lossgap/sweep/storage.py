@@ -90,7 +90,10 @@ def open_study(storage: optuna.storages.BaseStorage, name: str, space: SearchSpa
         study.set_user_attr(STUDY_ATTR, wanted)
         return study
     differences = SearchSpace.from_dict(stored["space"]).differences(space)
-    differences += _setting_differences(stored["settings"], wanted["settings"])
+    # Rebuilt from the stored base rather than read as stored: options added since the study was made then
+    # take their defaults (what the study's trials ran with) instead of counting as differences.
+    differences += _setting_differences(objective_settings(TrainConfig.from_dict(stored["base"])),
+                                        wanted["settings"])
     if differences:
         raise ConfigError(f"study '{name}' already exists with another search space or settings (stored vs now: "
                           f"{'; '.join(differences)}); rerun with the stored options or choose another --study name")

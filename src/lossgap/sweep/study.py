@@ -41,6 +41,8 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PRUNERS = ("median", "hyperband", "none")
 #: Seconds the main process waits for interrupted workers to mark their trials failed before killing them.
 STOP_GRACE_SECONDS = 20.0
+#: The signals that stop a sweep: the terminal's Ctrl-C and a polite kill.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class SweepError(LossgapError):
@@ -257,8 +259,12 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
     errors: list[str] = []
     interrupted = False
     try:
-        for process in processes:
-            process.start()
+        # A Ctrl-C while a worker is still importing would print its traceback: the workers start with SIGINT
+        # blocked (the mask is inherited) and unblock it once their handler is in place; here, a Ctrl-C that
+        # came in meanwhile is delivered on leaving the block and stops the sweep.
+        with _stop_signals_blocked():
+            for process in processes:
+                process.start()
         while True:
             try:
                 message = messages.get(timeout=0.2)
@@ -322,6 +328,8 @@ def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
     stop = StopRequest()
     signal.signal(signal.SIGINT, stop.request)
     signal.signal(signal.SIGTERM, stop.request)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)   # a signal pending since start arrives now
     plan.objective.stop = stop
     try:
         torch.set_num_threads(plan.settings.threads or 1)
@@ -389,6 +397,19 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM held back in this thread (and in processes started inside the block) until it ends."""
+    if not hasattr(signal, "pthread_sigmask"):   # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _stop_on_first_sigint(stop: StopRequest):
