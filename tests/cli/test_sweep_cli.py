@@ -1,36 +1,134 @@
-"""``lossgap sweep`` as a user runs it: a table, the best command, files; bad input is one line, exit 2."""
+"""``lossgap sweep`` as a user runs it: table, files, a best command that trains; bad input one line; Ctrl-C."""
+
+import json
+import os
+import shlex
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
 
+from lossgap.cli import sweep  # noqa: F401  (registers the command until app.py imports it)
 from lossgap.cli.app import register_commands
 
 runner = CliRunner()
 app = register_commands()
+DATA = "synthetic:sum-sign,samples=100"
 
 
-def test_a_small_sweep_writes_its_files_and_the_best_command_trains(tmp_path):
-    result = runner.invoke(app, ["sweep", "synthetic:sum-sign,samples=100", "--trials", "3", "--epochs", "3",
-                                 "--hidden-choices", "8", "--layers-range", "1:1", "--out", str(tmp_path / "sw")])
+def test_a_small_sweep_prints_the_table_writes_its_files_and_the_best_command_trains(tmp_path):
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", DATA, "--trials", "3", "--epochs", "3", "--hidden-choices", "8",
+                                 "--layers-range", "1:1", "--batch-choices", "32", "--threads", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    for name in ("sweep.json", "sweep.db", "sweep.html", "figures/history.png"):
-        assert (tmp_path / "sw" / name).exists(), name
-    command = " ".join(result.stdout.split("best configuration:")[1].split("\n3 trials")[0].split())
-    args = command.split()[2:] + ["--out", str(tmp_path / "best")]
-    assert runner.invoke(app, ["train", *args]).exit_code == 0
+    assert "best trials of 'lossgap' (3 complete)" in result.stdout
+    for name in ("sweep.json", "sweep.db", "sweep.html", "figures/history.png", "figures/intermediate_values.png"):
+        assert (out / name).exists(), name
+    command = result.stdout.split("best configuration:\n")[1].splitlines()[0]
+    assert command == json.loads((out / "sweep.json").read_text())["best_command"]
+    words = shlex.split(command)
+    assert words[:2] == ["lossgap", "train"] and words[-2:] == ["--out", str(out / "best")]
+    trained = runner.invoke(app, words[1:])
+    assert trained.exit_code == 0, trained.output
+    config = json.loads((out / "best" / "config.json").read_text())["train"]
+    assert config["model"]["hidden_size"] == 8 and config["batch_size"] == 32 and config["epochs"] == 3
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--trials", "0"], "--trials"),
-    (["--workers", "0"], "--workers"),
-    (["--lr-range", "0.1"], "--lr-range"),
-    (["--lr-range", "0.1:0.01"], "--lr-range"),
-    (["--hidden-choices", "a,b"], "--hidden-choices"),
+    (["--trials", "0"], "--trials must be at least 1"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--threads", "0"], "--threads must be at least 1"),
+    (["--lr-range", "0.1"], "--lr-range must be LOW:HIGH"),
+    (["--lr-range", "0.1:0.01"], "--lr-range must be LOW:HIGH with 0 < LOW <= HIGH"),
+    (["--layers-range", "2:1"], "--layers-range"),
+    (["--dropout-range", "0:1"], "--dropout-range must stay below 1"),
+    (["--hidden-choices", "a,b"], "--hidden-choices must be comma-separated"),
     (["--pruner", "random"], "--pruner"),
+    (["--epochs", "0"], "--epochs"),
     (["--storage", "postgresql+psycopg2://x:pw@127.0.0.1:1/db"], "cannot open study storage"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    result = runner.invoke(app, ["sweep", "synthetic:sum-sign,samples=100", "--out", str(tmp_path / "sw"), *args])
+    result = runner.invoke(app, ["sweep", DATA, "--out", str(tmp_path / "sw"), *args])
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "pw@" not in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_study_name_reused_with_another_space_is_one_line_and_exit_2(tmp_path):
+    common = ["sweep", DATA, "--trials", "1", "--epochs", "2", "--layers-range", "1:1", "--out", str(tmp_path)]
+    assert runner.invoke(app, [*common, "--hidden-choices", "8"]).exit_code == 0
+    result = runner.invoke(app, [*common, "--hidden-choices", "16"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "lossgap: error: study 'lossgap' already exists with another search space or settings (stored vs now: "
+        "--hidden-choices 8 vs 16); rerun with the stored options or choose another --study name"]
+
+
+def finished_in(database) -> int:
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database, timeout=30) as connection:
+        try:
+            return connection.execute("SELECT count(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED')").fetchone()[0]
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+
+
+def start_long_sweep(out, workers):
+    """A sweep far too long to finish, in its own process group (so SIGINT reaches it as a terminal sends it)."""
+    command = [sys.executable, "-m", "lossgap.cli.app", "sweep", "synthetic:sum-sign,samples=200", "--trials", "60",
+               "--workers", str(workers), "--epochs", "20", "--pruner", "none", "--hidden-choices", "16",
+               "--out", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def interrupt_when(process, ready) -> tuple[str, str]:
+    """Send SIGINT to the process group once ``ready()`` (or after 120 s); returns (stdout, stderr)."""
+    try:
+        give_up = time.monotonic() + 120
+        while not ready() and time.monotonic() < give_up and process.poll() is None:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)
+        return process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(tmp_path, workers):
+    process = start_long_sweep(tmp_path, workers)
+    stdout, stderr = interrupt_when(process, lambda: finished_in(tmp_path / "sweep.db") >= 1)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted after" in stdout
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    states = [trial["state"] for trial in summary["trials"]]
+    assert summary["this_run"]["stopped"] == "interrupted"
+    assert summary["this_run"]["finished"] == finished_in(tmp_path / "sweep.db") == states.count("COMPLETE") >= 1
+    assert "RUNNING" not in states and states.count("FAIL") <= 2 and len(states) < 60
+
+
+def child_count(pid: int) -> int:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return len(children.read().split())
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
+                    reason="needs Linux /proc to see when the workers have started")
+def test_ctrl_c_while_the_workers_are_still_starting_prints_no_traceback(tmp_path):
+    # Workers spend seconds importing torch before their own handler is in place; a Ctrl-C then must not
+    # print their KeyboardInterrupt tracebacks.
+    process = start_long_sweep(tmp_path, 2)
+    stdout, stderr = interrupt_when(process, lambda: child_count(process.pid) >= 2)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert summary["this_run"]["stopped"] == "interrupted"
+    assert "RUNNING" not in [trial["state"] for trial in summary["trials"]]
