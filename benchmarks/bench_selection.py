@@ -31,7 +31,9 @@ from rich.table import Table
 from bench_accuracy import PUBLISHED, RECOMMENDED
 from lossgap.api import train
 from lossgap.data.aeon_source import load_aeon
+from lossgap.data.sequence import SequenceData
 from lossgap.data.split import stratified_indices
+from lossgap.model import auto_patch_length
 from lossgap.training.config import DataConfig, TrainConfig
 
 
@@ -76,15 +78,14 @@ def candidate_config(name: str, source: str, seed: int, max_length: int) -> Trai
     """The candidate ``name`` for one data source and seed."""
     config = CANDIDATES[name]
     if name in PATCH_STEPS:
-        patch = max(1, -(-max_length // PATCH_STEPS[name]))
+        patch = auto_patch_length(max_length, PATCH_STEPS[name])
         config = config.model_copy(update={"model": config.model.model_copy(update={"patch_length": patch})})
     data = config.data.model_copy(update={"source": source})
     return config.model_copy(update={"data": data, "seed": seed})
 
 
-def holdout_source(dataset: str, seed: int, folder: Path) -> str:
+def holdout_source(dataset: str, train_split: SequenceData, seed: int, folder: Path) -> str:
     """An .npz of the set's train split: 80% as train, a stratified 20% holdout as its 'test' split."""
-    train_split, _ = load_aeon(dataset)
     keep, holdout = stratified_indices(train_split.labels, 0.2, 1000 + seed)
     path = folder / f"{dataset}_holdout_{seed}.npz"
     arrays = {"X": train_split.features[keep], "y": train_split.labels[keep], "lengths": train_split.lengths[keep],
@@ -97,9 +98,10 @@ def holdout_source(dataset: str, seed: int, folder: Path) -> str:
 def score(name: str, dataset: str, seeds: int, holdout: bool, folder: Path) -> tuple[float, float]:
     """Mean (loss, accuracy) over seeds: val of the delivered model, or the train-split holdout with --holdout."""
     losses, accuracies = [], []
-    max_length = int(load_aeon(dataset)[0].lengths.max())
+    train_split = load_aeon(dataset)[0]   # read once: the holdouts and the patch rule need only this split
+    max_length = int(train_split.lengths.max())
     for seed in range(seeds):
-        source = holdout_source(dataset, seed, folder) if holdout else f"aeon:{dataset}"
+        source = holdout_source(dataset, train_split, seed, folder) if holdout else f"aeon:{dataset}"
         config = candidate_config(name, source, seed, max_length)
         if holdout:
             config = config.model_copy(update={"data": config.data.model_copy(update={"standardize": True})})
