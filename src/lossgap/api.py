@@ -169,6 +169,7 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
 
     ``metrics.csv`` gets each split's loss, accuracy and balanced accuracy per epoch from the recorded
     samples; ``extra_metrics`` (one dict per epoch, e.g. ``{"lr": ..., "grad_norm": ...}``) is merged in.
+    When the recorder observed the model (``recorder.observe(model)``), ``optimization.csv`` is written too.
     The directory can then be diagnosed and reported like one written by ``lossgap train``.
     """
     out_dir = rundir.check_out_dir(out, overwrite)

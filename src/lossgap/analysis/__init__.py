@@ -3,6 +3,7 @@
 from lossgap.analysis.calibration import (Calibration, Reliability, TemperatureFit, calibration,
                                           expected_calibration_error, fit_temperature, reliability)
 from lossgap.analysis.generalization import Generalization, analyze_generalization, early_stopping_epoch
+from lossgap.analysis.gradients import GradientHealth, gradient_health
 from lossgap.analysis.ledger import LEDGER_GROUPS, Ledger, LedgerSeries, describe_ledger, ledger_series, loss_ledger
 from lossgap.analysis.optimization import OptimizationHealth, optimization_health
 from lossgap.analysis.per_class import PerClass, minority_classes, per_class
@@ -12,10 +13,11 @@ from lossgap.analysis.samples import (LabelNoiseEvidence, SampleDynamics, Suspec
 from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
 
 __all__ = [
-    "LEDGER_GROUPS", "Calibration", "ControlComparison", "Generalization", "LabelNoiseEvidence", "Ledger",
-    "LedgerSeries", "OptimizationHealth", "PerClass", "Plateau", "Reliability", "SampleDynamics", "SignalTest",
-    "Suspects", "TemperatureFit", "accuracy_noise", "analyze_generalization", "calibration", "control_test",
-    "describe_ledger", "early_stopping_epoch", "expected_calibration_error", "fit_temperature", "find_plateaus",
-    "label_noise_evidence", "ledger_series", "loss_ledger", "main_plateau", "minority_classes", "optimization_health",
-    "per_class", "reliability", "sample_dynamics", "signal_test", "suspected_mislabeled",
+    "LEDGER_GROUPS", "Calibration", "ControlComparison", "Generalization", "GradientHealth", "LabelNoiseEvidence",
+    "Ledger", "LedgerSeries", "OptimizationHealth", "PerClass", "Plateau", "Reliability", "SampleDynamics",
+    "SignalTest", "Suspects", "TemperatureFit", "accuracy_noise", "analyze_generalization", "calibration",
+    "control_test", "describe_ledger", "early_stopping_epoch", "expected_calibration_error", "fit_temperature",
+    "find_plateaus", "gradient_health", "label_noise_evidence", "ledger_series", "loss_ledger", "main_plateau",
+    "minority_classes", "optimization_health", "per_class", "reliability", "sample_dynamics", "signal_test",
+    "suspected_mislabeled",
 ]

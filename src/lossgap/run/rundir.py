@@ -6,6 +6,8 @@ Layout (all files written atomically)::
     metrics.csv       one row per epoch, rewritten after each epoch so an interrupted run keeps its rows
     summary.json      best epoch, best and final figures, test figures of the delivered model, seconds
     dynamics.npz      per split, per epoch, per sample: true-class log-probability, prediction, margin, ...
+    optimization.csv  per epoch: gradient norm and update ratio per tensor, gate saturation and dead units per
+                      recurrent layer (optional: runs from before it, or own loops without observe(), lack it)
     checkpoints/last.pt, checkpoints/best.pt   (load with weights_only=True)
     diagnosis.json, report.html, figures/      written by the diagnosis and report steps
 """
@@ -25,19 +27,21 @@ import torch
 from lossgap.dynamics import SplitDynamics, load_dynamics
 from lossgap.errors import RunDirError
 from lossgap.io import write_bytes, write_json, write_text
+from lossgap.observations import OptimizationObservations, load_observations
 
 RUN_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 DYNAMICS_FILE = "dynamics.npz"
+OPTIMIZATION_FILE = "optimization.csv"
 DIAGNOSIS_FILE = "diagnosis.json"
 REPORT_FILE = "report.html"
 CHECKPOINT_DIR = "checkpoints"
 FIGURES_DIR = "figures"
 #: Everything lossgap writes into a run directory; --overwrite removes exactly these, nothing else.
-RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, DYNAMICS_FILE, DIAGNOSIS_FILE, REPORT_FILE,
-               CHECKPOINT_DIR, FIGURES_DIR, "remedy.json", "remedy", "control")
+RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, DYNAMICS_FILE, OPTIMIZATION_FILE, DIAGNOSIS_FILE,
+               REPORT_FILE, CHECKPOINT_DIR, FIGURES_DIR, "remedy.json", "remedy", "control")
 
 
 def holds_run(path: Path) -> bool:
@@ -120,13 +124,15 @@ def load_checkpoint(path: str | Path) -> dict:
 
 @dataclass(frozen=True, eq=False)
 class RunRecord:
-    """A run directory read back: its config, metrics columns, summary and recorded dynamics."""
+    """A run directory read back: its config, metrics columns, summary, recorded dynamics and, when the run
+    recorded them, its optimisation observations (None otherwise, e.g. for runs from before they existed)."""
 
     path: Path
     config: dict
     metrics: dict[str, np.ndarray]
     summary: dict
     dynamics: dict[str, SplitDynamics]
+    observations: OptimizationObservations | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -165,7 +171,23 @@ def read_run(path: str | Path) -> RunRecord:
     if not metrics or not dynamics:
         raise RunDirError(f"{run} is incomplete: no epoch was recorded; train again with --overwrite")
     summary = _read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).exists() else {}
-    return RunRecord(path=run, config=config, metrics=metrics, summary=summary, dynamics=dynamics)
+    return RunRecord(path=run, config=config, metrics=metrics, summary=summary, dynamics=dynamics,
+                     observations=read_observations(run))
+
+
+def read_observations(path: str | Path) -> OptimizationObservations | None:
+    """The run's ``optimization.csv`` as :class:`OptimizationObservations`, or None when the run has none.
+
+    Raises RunDirError (one line) when the file exists but cannot be read.
+    """
+    target = Path(path) / OPTIMIZATION_FILE
+    if not target.exists():
+        return None
+    try:
+        return load_observations(target)
+    except (OSError, ValueError, KeyError) as error:
+        raise RunDirError(f"{target} is unreadable ({error}); delete it to diagnose the run without it, "
+                          "or train again") from None
 
 
 def _read_json(path: Path) -> dict:

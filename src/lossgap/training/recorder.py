@@ -12,6 +12,10 @@ Feed it what the loop already has, per batch, then close each epoch::
         recorder.end_epoch()
     recorder.save("runs/mine")
 
+Optionally, ``recorder.observe(model)`` (before training) also records, per epoch and per parameter tensor,
+the gradient norm and the update ratio, and for LSTM/GRU layers the share of saturated gates and dead units
+(see :mod:`lossgap.training.observer`); ``save`` then writes them beside the dynamics as ``optimization.csv``.
+
 Per sample and epoch it keeps the true-class log-probability (float32), the predicted class (int16), the
 confidence (float16) and the logit margin (float32); for val and test also the full logits (float16), which
 calibration needs. Memory is proportional to samples x epochs; no Python loop runs per sample.
@@ -26,9 +30,13 @@ import numpy as np
 import torch
 
 from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics, load_dynamics, save_dynamics
+from lossgap.observations import OptimizationObservations, save_observations
+from lossgap.training.observer import EpochObservation, OptimizationObserver
 
 #: File name of the recorded dynamics inside a run directory.
 DYNAMICS_FILE = "dynamics.npz"
+#: File name of the optimisation observations (written only when ``observe`` was called).
+OPTIMIZATION_FILE = "optimization.csv"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ class Recorder:
         self._epochs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
         self._num_classes: dict[str, int] = {}
         self._num_epochs = 0
+        self._observer: OptimizationObserver | None = None
+        # One per closed epoch once observe() was called (None for epochs closed before it).
+        self._observations: list[EpochObservation | None] = []
 
     @property
     def num_epochs(self) -> int:
@@ -70,6 +81,36 @@ class Recorder:
     def splits(self) -> tuple[str, ...]:
         """Names of the splits recorded so far."""
         return tuple(self._epochs) + tuple(name for name in self._pending if name not in self._epochs)
+
+    def observe(self, model: torch.nn.Module, *, steps_per_epoch: int = 16,
+                gate_samples: int = 256) -> OptimizationObserver:
+        """Also record ``model``'s optimisation evidence every epoch; returns the attached observer.
+
+        Call it once before training. :meth:`end_epoch` closes the observer's epoch too, and :meth:`save`
+        writes ``optimization.csv``. The hooks stay until ``observer.close()`` (or :meth:`stop_observing`);
+        a second call replaces the first observer. See :class:`~lossgap.training.observer.OptimizationObserver`
+        for what is measured and the options.
+        """
+        self.stop_observing()
+        self._observer = OptimizationObserver(model, steps_per_epoch=steps_per_epoch, gate_samples=gate_samples)
+        return self._observer
+
+    def stop_observing(self) -> None:
+        """Remove the observer's hooks (the epochs it recorded are kept); nothing happens without one."""
+        if self._observer is not None:
+            self._observer.close()
+            self._observer = None
+
+    def observations(self) -> OptimizationObservations | None:
+        """The optimisation evidence of every closed epoch, or None when :meth:`observe` was never called.
+
+        Epochs closed before ``observe`` hold NaN (and 0 steps).
+        """
+        if not any(row is not None for row in self._observations):
+            return None
+        rows = [{} if row is None else row.to_row() for row in self._observations]
+        rows += [{}] * (self._num_epochs - len(rows))
+        return OptimizationObservations.from_rows(rows)
 
     @torch.no_grad()
     def update(self, split: str, sample_ids, logits: torch.Tensor, targets) -> None:
@@ -132,24 +173,38 @@ class Recorder:
                                  f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
             history.append((ids, labels, values, logits))
             summaries[split] = _summarise(split, labels, values)
+        if self._observer is not None:
+            self._observations.extend([None] * (self._num_epochs - len(self._observations)))
+            self._observations.append(self._observer.end_epoch())
         self._num_epochs += 1
         return summaries
 
     def discard_pending(self) -> None:
-        """Drop batches recorded since the last :meth:`end_epoch` (an interrupted epoch)."""
+        """Drop batches (and observations) recorded since the last :meth:`end_epoch` (an interrupted epoch)."""
         self._pending.clear()
+        if self._observer is not None:
+            self._observer.discard_epoch()
 
     def dynamics(self) -> dict[str, SplitDynamics]:
         """The recorded arrays of every split, aligned on the union of ids seen in any epoch."""
         return {split: self._split_dynamics(split, history) for split, history in self._epochs.items()}
 
     def save(self, run_dir: str | Path) -> Path:
-        """Write the dynamics to ``run_dir/dynamics.npz`` atomically; returns the file's path."""
+        """Write the dynamics to ``run_dir/dynamics.npz`` atomically; returns the file's path.
+
+        With :meth:`observe`, also ``run_dir/optimization.csv`` (see :mod:`lossgap.observations`); without,
+        an ``optimization.csv`` left there by an earlier run is removed, so two runs never mix.
+        """
         if self._pending:
             raise ValueError(f"Recorder.save: batches of {sorted(self._pending)} were recorded after the last "
                              "end_epoch(); call end_epoch() first")
         path = Path(run_dir) / DYNAMICS_FILE
         save_dynamics(path, self.dynamics())
+        observations = self.observations()
+        if observations is not None:
+            save_observations(Path(run_dir) / OPTIMIZATION_FILE, observations)
+        else:
+            (Path(run_dir) / OPTIMIZATION_FILE).unlink(missing_ok=True)
         return path
 
     @staticmethod

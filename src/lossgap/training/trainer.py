@@ -85,7 +85,8 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         generator: torch.Generator, on_epoch_end: EpochCallback | None = None) -> FitResult:
     """Train ``model`` on ``data.train``, validating on ``data.val`` every epoch; returns a :class:`FitResult`.
 
-    Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``.
+    Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``,
+    and the optimisation evidence of ``model`` (``recorder.observe``; the hooks are removed before returning).
     The test split is only reported, never used for a decision. When early stopping is on, the best
     epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
     current batch with ``stop_reason == "interrupted"``; finished epochs are kept.
@@ -104,6 +105,7 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     history: list[dict[str, float]] = []
     stop_reason = "epochs"
     started = time.perf_counter()
+    recorder.observe(model)
     try:
         for epoch in range(1, config.epochs + 1):
             epoch_started = time.perf_counter()
@@ -132,6 +134,9 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     except KeyboardInterrupt:
         stop_reason = "interrupted"
         recorder.discard_pending()
+    finally:
+        # The model goes back to the caller: no hook of ours may keep running on it.
+        recorder.stop_observing()
     last_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
     delivered_epoch = len(history)
     if config.early_stopping.enabled and tracker.best_state is not None:

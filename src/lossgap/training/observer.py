@@ -1,0 +1,239 @@
+"""Optimisation evidence per epoch from any ``nn.Module``: gradient norms, update ratios, gate saturation.
+
+Attach with hooks, no optimizer needed::
+
+    observer = OptimizationObserver(model)      # or recorder.observe(model)
+    for epoch in ...:
+        for batch in ...: loss.backward(); clip; optimizer.step()
+        row = observer.end_epoch()               # the epoch's figures, host floats
+    observer.close()                             # remove the hooks
+
+What is measured, and how:
+
+- **Steps.** A training step is one backward pass. ``Tensor.register_post_accumulate_grad_hook`` runs on
+  each parameter after its ``.grad`` is complete; when a parameter's hook runs a second time, a new step has
+  begun. Evaluation passes have no backward, so they never count.
+- **Gradient norm** of each tensor: ||grad||_2 read in that hook, i.e. before any clipping and before the
+  optimiser step (under AMP's GradScaler, of the scaled gradient). ``grad_norm_total`` is the L2 norm of
+  all measured tensors' gradients together, per step.
+- **Update ratio** of each tensor: ||theta_after - theta_before|| / ||theta_before||, theta_before copied in
+  the hook (before the optimiser step) and compared at the tensor's next hook or at the epoch's end, so the
+  last step of an epoch counts. A comparison that finds no change at all (no optimiser step in between,
+  e.g. gradient accumulation or a step skipped by a GradScaler) is left out rather than counted as zero.
+- **Sampling.** Only an evenly spread sample of about ``steps_per_epoch`` steps is measured (all steps when
+  fewer); the stride comes from the previous epoch's length and doubles whenever more than twice the target
+  were measured, dropping every other measurement, so an epoch of unknown length still ends evenly sampled.
+  Measurements stay 0-d tensors on the model's device until the epoch ends: one host sync per epoch.
+- **Gates.** For every ``nn.LSTM`` / ``nn.GRU`` inside the model, the input of its last training-mode forward
+  (train mode and gradients enabled) is kept by reference and, at the epoch's end, its gate pre-activations
+  are recomputed with the current weights (see :mod:`lossgap.training.gates` for the definitions).
+
+With gradient accumulation every backward counts as a step: gradient norms are of the gradient accumulated
+so far. Epoch figures are means over the measured steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lossgap.errors import ConfigError
+from lossgap.training.gates import GateProbe
+
+#: Measured steps per epoch aimed at (between this and twice this many are kept).
+STEPS_PER_EPOCH = 16
+#: Samples of the captured batch used for the gate statistics.
+GATE_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class EpochObservation:
+    """One epoch's optimisation figures (host floats; NaN where nothing was measured).
+
+    ``grad_norm`` and ``update_ratio`` map parameter names to means over the measured steps (L2 norm of the
+    gradient before clipping; dimensionless ratio); ``gate_saturation`` and ``dead_units`` map recurrent
+    layer names (``lstm.l0``) to shares in [0, 1].
+    """
+
+    steps: int
+    measured_steps: int
+    grad_norm_total: float
+    grad_norm: dict[str, float] = field(default_factory=dict)
+    update_ratio: dict[str, float] = field(default_factory=dict)
+    gate_saturation: dict[str, float] = field(default_factory=dict)
+    dead_units: dict[str, float] = field(default_factory=dict)
+
+    def to_row(self) -> dict[str, float]:
+        """The epoch as one row keyed like ``optimization.csv`` (see :mod:`lossgap.observations`)."""
+        row: dict[str, float] = {"steps": self.steps, "measured_steps": self.measured_steps,
+                                 "grad_norm_total": self.grad_norm_total}
+        for prefix in ("grad_norm", "update_ratio", "gate_saturation", "dead_units"):
+            row.update({f"{prefix}:{name}": value for name, value in getattr(self, prefix).items()})
+        return row
+
+
+class _Measurement:
+    """One measured (step, tensor): gradient norm, norm of theta before the step, and the change it underwent."""
+
+    __slots__ = ("tensor", "grad_norm", "weight_norm", "change")
+
+    def __init__(self, tensor: int, grad_norm: torch.Tensor, weight_norm: torch.Tensor) -> None:
+        self.tensor = tensor
+        self.grad_norm = grad_norm
+        self.weight_norm = weight_norm
+        self.change: torch.Tensor | None = None
+
+
+class OptimizationObserver:
+    """Records per-epoch optimisation evidence of ``model`` through hooks; see the module docstring.
+
+    Args:
+        model: any module; its parameters that require gradients are observed, and every nn.LSTM / nn.GRU
+            inside it gets gate statistics.
+        steps_per_epoch: measured steps aimed at per epoch (>= 1).
+        gate_samples: samples of the last training batch the gate statistics use (>= 1).
+    """
+
+    def __init__(self, model: nn.Module, *, steps_per_epoch: int = STEPS_PER_EPOCH,
+                 gate_samples: int = GATE_SAMPLES) -> None:
+        if not isinstance(model, nn.Module):
+            raise ConfigError(f"observe() needs a torch.nn.Module, got {type(model).__name__}; pass your model")
+        for option, value in (("steps_per_epoch", steps_per_epoch), ("gate_samples", gate_samples)):
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise ConfigError(f"{option} must be a positive integer, got {value!r}")
+        self.target = int(steps_per_epoch)
+        named = [(name, parameter) for name, parameter in model.named_parameters() if parameter.requires_grad]
+        self.tensor_names = tuple(name for name, _ in named)
+        self._parameters = [parameter for _, parameter in named]
+        self._handles = [parameter.register_post_accumulate_grad_hook(self._hook_for(index))
+                         for index, parameter in enumerate(self._parameters)]
+        self._probes = [GateProbe(module, name, int(gate_samples)) for name, module in model.named_modules()
+                        if isinstance(module, (nn.LSTM, nn.GRU))]
+        self.layer_names = tuple(name for probe in self._probes for name in probe.layer_names)
+        self._previous_steps = 0
+        self._start_epoch()
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Remove every hook and drop what is held; the observer records nothing afterwards."""
+        for handle in self._handles:
+            handle.remove()
+        for probe in self._probes:
+            probe.close()
+        self._handles = []
+        self._start_epoch()
+
+    def __enter__(self) -> OptimizationObserver:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def discard_epoch(self) -> None:
+        """Drop what the unfinished epoch measured (an interrupted epoch)."""
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        self._step = 0
+        self._stepped = False  # any hook ran in this epoch
+        self._seen = [-1] * len(self._parameters)  # the step each tensor's hook last ran in
+        self._stride = max(1, self._previous_steps // self.target)
+        self._measuring = True  # step 0 is always measured
+        self._steps: dict[int, list[_Measurement]] = {}
+        # Per tensor: (theta before the measured step, its measurement) until the change is known.
+        self._pending: list[tuple[torch.Tensor, _Measurement] | None] = [None] * len(self._parameters)
+        for probe in self._probes:
+            probe.reset()
+
+    # -- per step ---------------------------------------------------------------------------------------------
+
+    def _hook_for(self, index: int):
+        def hook(parameter: torch.Tensor) -> None:
+            self._on_gradient(index, parameter)
+        return hook
+
+    def _on_gradient(self, index: int, parameter: torch.Tensor) -> None:
+        if self._seen[index] == self._step:  # this tensor already had its gradient in the current step
+            self._begin_step()
+        self._seen[index] = self._step
+        self._stepped = True
+        pending = self._pending[index]
+        if pending is not None:  # the optimiser has stepped since this tensor was copied
+            before, measurement = pending
+            measurement.change = torch.dist(parameter.detach(), before)
+            self._pending[index] = None
+        if not self._measuring:
+            return
+        gradient = parameter.grad.detach()
+        if gradient.is_sparse:  # e.g. nn.Embedding(sparse=True): the norm of the stored values
+            gradient = gradient.coalesce().values()
+        with torch.no_grad():
+            before = parameter.detach().clone()
+            measurement = _Measurement(index, torch.linalg.vector_norm(gradient), torch.linalg.vector_norm(before))
+        self._steps.setdefault(self._step, []).append(measurement)
+        self._pending[index] = (before, measurement)
+
+    def _begin_step(self) -> None:
+        self._step += 1
+        if len(self._steps) >= 2 * self.target:
+            # Too many measured for an even spread: keep every other measured step and halve the rate.
+            self._stride *= 2
+            self._steps = {step: kept for step, kept in self._steps.items() if step % self._stride == 0}
+        self._measuring = self._step % self._stride == 0
+
+    # -- per epoch --------------------------------------------------------------------------------------------
+
+    def end_epoch(self) -> EpochObservation:
+        """Close the epoch: the last step's updates, gate statistics, one host sync; returns its figures."""
+        with torch.no_grad():
+            for index, pending in enumerate(self._pending):
+                if pending is not None:
+                    before, measurement = pending
+                    measurement.change = torch.dist(self._parameters[index].detach(), before)
+        gates = {}
+        for probe in self._probes:
+            gates.update(probe.statistics())
+        steps = self._step + 1 if self._stepped else 0
+        measured = [(step, item) for step, items in sorted(self._steps.items()) for item in items]
+        values = [value for _, item in measured for value in (item.grad_norm, item.weight_norm,
+                                                              _or_nan(item.change, item.grad_norm))]
+        values += [value for pair in gates.values() for value in pair]
+        host = (torch.stack([value.detach().float().reshape(()) for value in values]).cpu().numpy().astype(np.float64)
+                if values else np.empty(0))
+        table = host[:3 * len(measured)].reshape(-1, 3)
+        observation = self._summarise(steps, [step for step, _ in measured], [item.tensor for _, item in measured],
+                                      table, host[3 * len(measured):], list(gates))
+        self._previous_steps = steps
+        self._start_epoch()
+        return observation
+
+    def _summarise(self, steps: int, step_ids: list[int], tensors: list[int], table: np.ndarray,
+                   gate_values: np.ndarray, layers: list[str]) -> EpochObservation:
+        grad_norm, weight_norm, change = table.T if table.size else (np.empty(0),) * 3
+        tensor_ids = np.asarray(tensors, dtype=np.int64)
+        step_array = np.asarray(step_ids, dtype=np.int64)
+        grads, ratios = {}, {}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = change / weight_norm
+        for index, name in enumerate(self.tensor_names):
+            mine = tensor_ids == index
+            grads[name] = float(grad_norm[mine].mean()) if mine.any() else math.nan
+            # No change at all: no optimiser step happened between the two readings (see the module docstring).
+            moved = mine & (change != 0)
+            ratios[name] = float(ratio[moved].mean()) if moved.any() else math.nan
+        unique_steps = np.unique(step_array)
+        totals = [math.sqrt(float(np.sum(grad_norm[step_array == step] ** 2))) for step in unique_steps]
+        saturation = {name: float(gate_values[2 * position]) for position, name in enumerate(layers)}
+        dead = {name: float(gate_values[2 * position + 1]) for position, name in enumerate(layers)}
+        return EpochObservation(steps=steps, measured_steps=int(unique_steps.size),
+                                grad_norm_total=float(np.mean(totals)) if totals else math.nan,
+                                grad_norm=grads, update_ratio=ratios, gate_saturation=saturation, dead_units=dead)
+
+
+def _or_nan(value: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+    return value if value is not None else torch.full_like(like, math.nan)
