@@ -95,7 +95,7 @@ def test_a_never_seen_sample_has_nan_statistics_and_is_never_suspect():
 def reference_statistics(dynamics, burn_in):
     """Per-sample loop over the definitions, to check the vectorised code against."""
     seen, correct = dynamics.seen, dynamics.correct
-    out = {"forgetting": [], "learned": [], "aum": [], "confidence": [], "correctness": []}
+    out = {"forgetting": [], "learned": [], "aum": [], "confidence": [], "correctness": [], "rival": []}
     for i in range(dynamics.num_samples):
         window = np.flatnonzero(seen[burn_in:, i]) + burn_in
         states = correct[window, i]
@@ -104,6 +104,8 @@ def reference_statistics(dynamics, burn_in):
         out["confidence"].append(np.exp(dynamics.true_log_prob[window, i].astype(np.float64)).mean()
                                  if window.size else np.nan)
         out["correctness"].append(states.mean() if window.size else np.nan)
+        wrong_predictions = dynamics.predicted[window, i][~states].astype(int)
+        out["rival"].append(int(np.argmax(np.bincount(wrong_predictions))) if wrong_predictions.size else -1)
         all_seen = np.flatnonzero(seen[:, i])
         learned = NEVER_LEARNED
         for position in range(all_seen.size):
@@ -127,6 +129,7 @@ def test_vectorised_statistics_match_a_per_sample_reference(burn_in):
     np.testing.assert_allclose(result.aum, expected["aum"], rtol=1e-5)
     np.testing.assert_allclose(result.confidence, expected["confidence"], rtol=1e-5)
     np.testing.assert_allclose(result.correctness, expected["correctness"])
+    np.testing.assert_array_equal(result.rival_class, expected["rival"])
     assert result.burn_in == burn_in
 
 
@@ -267,5 +270,109 @@ def test_results_are_json_ready():
     assert plain["aum"][0] is None and plain["num_epochs"] == 2
     suspects = suspected_mislabeled(statistics).to_dict()
     assert suspects["fraction"] == pytest.approx(1 / 3)  # capped at floor(0.5 * 3) = 1
-    for value in (plain, suspects, label_noise_evidence(statistics, reference_epoch=1).to_dict()):
+    none_flagged = suspected_mislabeled(sample_dynamics(binary_dynamics(np.full((2, 3), 0.9), split="train")))
+    assert none_flagged.to_dict()["concentration"] is None and none_flagged.to_dict()["suspect_correctness"] is None
+    for value in (plain, suspects, none_flagged.to_dict(), label_noise_evidence(statistics, reference_epoch=1).to_dict()):
         json.dumps(value, allow_nan=False)
+
+
+def imbalanced_run(counts, epochs=20, unfit=(), flips=(), seed=0):
+    """A run of a learnable task with classes of ``counts`` samples, as logits per epoch.
+
+    Fitted classes: the true class's logit rises from 0 to ~5. Classes in ``unfit`` are ones the model leans
+    away from (a rare class, or one a too-small model cannot represent): the largest class's logit stays
+    ahead of theirs throughout. ``flips`` is a list of (true class, given label, count): samples of the
+    true class whose label says otherwise; the model learns their true class like any other sample.
+    Returns (dynamics, flipped mask, true classes).
+    """
+    rng = np.random.default_rng(seed)
+    true_class = np.repeat(np.arange(len(counts)), counts)
+    labels = true_class.copy()
+    for source, target, count in flips:
+        chosen = rng.choice(np.flatnonzero((true_class == source) & (labels == source)), count, replace=False)
+        labels[chosen] = target
+    progress = (np.arange(1, epochs + 1) / epochs)[:, None]
+    rows = np.arange(true_class.size)
+    logits = rng.normal(scale=0.3, size=(epochs, true_class.size, len(counts)))
+    own = np.where(np.isin(true_class, unfit), 0.5 * progress, 5 * rng.uniform(0.7, 1.5, true_class.size) * progress)
+    logits[:, rows, true_class] += own
+    majority = int(np.argmax(counts))
+    logits[:, rows, majority] += np.where(np.isin(true_class, unfit), 1.0 + 2 * progress, 0.0)
+    return dynamics_from_logits(logits, labels, split="train"), labels != true_class, true_class
+
+
+def test_a_rare_class_the_model_under_predicts_is_not_flagged():
+    dynamics, _, true_class = imbalanced_run((900, 50, 50), unfit=(1, 2))
+    statistics = sample_dynamics(dynamics)
+    assert np.all(statistics.aum[true_class > 0] < 0)  # every rare sample is contradicted ...
+    suspects = suspected_mislabeled(statistics)
+    assert len(suspects.indices) == 0  # ... yet their labels are right: the model just leans to class 0
+    np.testing.assert_array_equal(suspects.unjudged_classes, [1, 2])
+    assert suspects.unjudged_contradicted == 100
+    np.testing.assert_allclose(suspects.class_fit, [1.0, 0.0, 0.0])
+    assert suspects.fit_fraction == pytest.approx(0.9)
+    # Without the class gate (the earlier rule) every rare sample was a suspect.
+    ungated = suspected_mislabeled(statistics, min_relative_class_fit=0)
+    np.testing.assert_array_equal(np.sort(ungated.indices), np.flatnonzero(true_class > 0))
+    with pytest.raises(ConfigError):
+        suspected_mislabeled(statistics, min_relative_class_fit=1.5)
+
+
+def test_flips_contradicted_by_a_model_that_fits_the_rest_of_their_class_are_flagged():
+    # Classes 0 and 1 are fitted and swap 5% of their labels; the rare classes 2 and 3 are under-predicted.
+    dynamics, flipped, true_class = imbalanced_run((450, 450, 50, 50), unfit=(2, 3), flips=[(0, 1, 25), (1, 0, 20)])
+    suspects = suspected_mislabeled(sample_dynamics(dynamics))
+    np.testing.assert_array_equal(np.sort(suspects.indices), np.flatnonzero(flipped))
+    np.testing.assert_array_equal(suspects.rival_classes, true_class[suspects.indices])  # what the model says
+    np.testing.assert_array_equal(suspects.class_suspects, [20, 25, 0, 0])
+    np.testing.assert_array_equal(suspects.unjudged_classes, [2, 3])
+    assert suspects.suspect_correctness < 0.05  # consistently contradicted
+    assert suspects.concentration == pytest.approx(25 / 45)
+
+
+def test_flips_into_a_rare_class_that_the_model_fits_are_flagged():
+    # A rare class the model does learn is judged like any other: flips into it are found.
+    dynamics, flipped, _ = imbalanced_run((900, 50, 50), flips=[(0, 1, 10), (0, 2, 10)])
+    suspects = suspected_mislabeled(sample_dynamics(dynamics))
+    np.testing.assert_array_equal(np.sort(suspects.indices), np.flatnonzero(flipped))
+    assert len(suspects.unjudged_classes) == 0
+    assert suspects.class_fit[1] == pytest.approx(50 / 60)
+
+
+def test_a_model_that_fits_few_classes_shows_it_in_the_suspects():
+    # A model far too small: it represents 2 of 6 classes; the others are all contradicted.
+    dynamics, _, _ = imbalanced_run((100,) * 6, unfit=(2, 3, 4, 5))
+    suspects = suspected_mislabeled(sample_dynamics(dynamics))
+    assert len(suspects.indices) == 0 and not suspects.capped
+    assert suspects.fit_fraction == pytest.approx(1 / 3)
+    np.testing.assert_array_equal(suspects.unjudged_classes, [2, 3, 4, 5])
+    assert suspects.unjudged_contradicted == 400
+
+
+def test_samples_that_flip_with_the_weights_are_told_apart_by_correctness_and_forgetting():
+    # 20 consistently contradicted samples (wrong every epoch) and, in another run, 20 that are wrong in
+    # 6 of 10 epochs, alternating as unstable weights make them; 80 easy samples in both.
+    consistent = np.concatenate([np.full((10, 20), 0.2), np.full((10, 80), 0.9)], axis=1)
+    jumping = consistent.copy()
+    jumping[[0, 2, 4, 6], :20] = 0.6
+    for true_prob, correctness, forgetting in ((consistent, 0.0, 0.0), (jumping, 0.4, 4.0)):
+        suspects = suspected_mislabeled(sample_dynamics(binary_dynamics(true_prob, split="train")))
+        np.testing.assert_array_equal(np.sort(suspects.indices), np.arange(20))
+        assert suspects.suspect_correctness == pytest.approx(correctness)
+        assert suspects.suspect_forgetting == pytest.approx(forgetting)
+
+
+def test_rival_class_is_the_most_frequent_wrong_prediction():
+    # Sample 0: predicted 2, 2, 1, 0 (label 0) -> rival 2. Sample 1: never wrong -> -1.
+    # Sample 2: 1 and 2 once each (label 0) -> the lower class, 1.
+    logits = np.zeros((4, 3, 3))
+    for epoch, winner in enumerate([2, 2, 1, 0]):
+        logits[epoch, 0, winner] = 3
+    logits[:, 1, 0] = 3
+    logits[0, 2, 2], logits[1, 2, 1], logits[2:, 2, 0] = 3, 3, 3
+    statistics = sample_dynamics(dynamics_from_logits(logits, [0, 0, 0], split="train"))
+    np.testing.assert_array_equal(statistics.rival_class, [2, -1, 1])
+    assert statistics.num_classes == 3
+    # Only the window counts: from epoch 2 on, sample 0 was predicted as 1 once, 2 once -> 1.
+    np.testing.assert_array_equal(sample_dynamics(dynamics_from_logits(logits, [0, 0, 0], split="train"),
+                                                  burn_in=1).rival_class, [1, -1, 1])
