@@ -21,6 +21,12 @@ records. Sanity-check batches, ``trainer.validate()`` calls and val dataloaders 
 recorded. Per epoch, ``lr`` (first param group at the start of the epoch) and ``grad_norm`` (mean total
 gradient norm before clipping over the optimizer steps) go into ``metrics.csv``.
 
+The callback also observes the LightningModule (``recorder.observe(pl_module)`` at the start of fit; pass
+``observe=False`` to skip it): per epoch and parameter tensor the gradient norm and the update ratio, and for
+every ``nn.LSTM`` / ``nn.GRU`` inside it the share of saturated gates and dead units, written as
+``optimization.csv`` (see :mod:`lossgap.training.observer`). Its hooks are removed when fit ends. Under
+mixed precision with a gradient scaler the per-tensor gradient norms are of the scaled gradients.
+
 The run directory is written at the end of fit, and also when fit stops on an exception (finished epochs
 only). Records are per process: with several processes (DDP) only rank 0's share of the data is written.
 """
@@ -89,6 +95,7 @@ class LossgapCallback(pl.Callback):
         targets_from_batch: batch -> integer targets (batch,); default :func:`default_targets`.
         class_names: names of the classes in index order (default "0", "1", ...).
         overwrite: replace a run already in ``out``; without it fit stops at its start rather than at its end.
+        observe: also record the optimisation evidence of the LightningModule (``optimization.csv``).
 
     After fit, ``recorder`` holds the dynamics, ``extra_metrics`` the per-epoch lr and gradient norm, and
     ``run_dir`` the directory written (None until then).
@@ -97,7 +104,7 @@ class LossgapCallback(pl.Callback):
     def __init__(self, out: str | Path, *, logits_key: str = "logits",
                  ids_from_batch: Callable[[Any], Any] | None = None,
                  targets_from_batch: Callable[[Any], Any] | None = None,
-                 class_names: Sequence[str] | None = None, overwrite: bool = False) -> None:
+                 class_names: Sequence[str] | None = None, overwrite: bool = False, observe: bool = True) -> None:
         super().__init__()
         self.out = Path(out)
         self.logits_key = logits_key
@@ -105,6 +112,7 @@ class LossgapCallback(pl.Callback):
         self.targets_from_batch = targets_from_batch or default_targets
         self.class_names = list(class_names) if class_names is not None else None
         self.overwrite = overwrite
+        self.observe = observe
         self.recorder = Recorder()
         self.extra_metrics: list[dict[str, float]] = []
         self.run_dir: Path | None = None
@@ -120,12 +128,15 @@ class LossgapCallback(pl.Callback):
         """Refuse an ``out`` that already holds someone else's run now, not after hours of training."""
         if self.run_dir is None:
             rundir.check_out_dir(self.out, self.overwrite)
+        if self.observe:
+            self.recorder.observe(pl_module)
         if trainer.world_size > 1:
             rank_zero_warn("LossgapCallback records each process's own batches; with "
                            f"{trainer.world_size} processes the run directory holds only rank 0's share")
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Write the run directory (from rank 0 only)."""
+        """Write the run directory (from rank 0 only); the observer's hooks leave the module."""
+        self.recorder.stop_observing()
         if not trainer.is_global_zero:
             return
         if self.recorder.num_epochs == 0:
@@ -136,6 +147,7 @@ class LossgapCallback(pl.Callback):
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         """Keep the finished epochs when fit stops on an error or Ctrl-C (the error itself still propagates)."""
         self.recorder.discard_pending()
+        self.recorder.stop_observing()
         self._val_batches.clear()
         if not trainer.is_global_zero or self.recorder.num_epochs == 0:
             return

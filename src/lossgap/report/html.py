@@ -14,9 +14,10 @@ from pathlib import Path
 
 import jinja2
 
+from lossgap.analysis.gradients import GradientHealth, gradient_health
 from lossgap.diagnosis import Diagnosis, diagnose_record
 from lossgap.io import write_bytes, write_text
-from lossgap.report import captions, figures, tables
+from lossgap.report import captions, figures, optimization_figure, tables
 from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, holds_run, read_run
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -24,6 +25,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 CONTROL_DIR = "control"
 #: The report's figures, in page order (file stems under RUN/figures/).
 FIGURE_NAMES = ("curves", "ledger", "true_probability", "per_class", "calibration", "data_map")
+#: The optimisation figure, drawn after them only for runs that recorded ``optimization.csv``.
+OPTIMIZATION_FIGURE = "optimization"
+#: Every figure a report may hold, in page order.
+ALL_FIGURE_NAMES = FIGURE_NAMES + (OPTIMIZATION_FIGURE,)
 
 
 def data_uri(png: bytes) -> str:
@@ -80,7 +85,7 @@ def write_report(run_dir: str | Path, diagnosis: Diagnosis | None = None) -> Pat
     for figure in drawn:
         write_bytes(record.path / FIGURES_DIR / f"{figure.name}.png", figure.png)
     # A figure this run no longer allows must not linger from an earlier report of the same directory.
-    for name in set(FIGURE_NAMES) - {figure.name for figure in drawn}:
+    for name in set(ALL_FIGURE_NAMES) - {figure.name for figure in drawn}:
         (record.path / FIGURES_DIR / f"{name}.png").unlink(missing_ok=True)
     target = record.path / REPORT_FILE
     write_text(target, render_report(record, diagnosis, drawn))
@@ -106,12 +111,29 @@ def report_figures(record: RunRecord, diagnosis: Diagnosis) -> list[ReportFigure
         ("data_map", "Data map of the training samples", lambda: figures.data_map_figure(evidence),
          lambda: captions.data_map_caption(evidence)),
     ]
+    health = gradient_evidence(record, diagnosis)
+    if health is not None:
+        candidates.append((OPTIMIZATION_FIGURE, "Optimisation: gradient norms, update ratios and gates",
+                           lambda: optimization_figure.optimization_figure(health),
+                           lambda: optimization_figure.optimization_caption(health)))
     drawn = []
     for name, title, draw, caption in candidates:
         png = draw()
         if png is not None:
             drawn.append(ReportFigure(name, title, png, caption()))
     return drawn
+
+
+def gradient_evidence(record: RunRecord, diagnosis: Diagnosis) -> GradientHealth | None:
+    """The run's :class:`GradientHealth`: the diagnosis's own when its evidence carries one, else judged here
+    from the run's ``optimization.csv`` (None when the run has none)."""
+    health = getattr(diagnosis.evidence, "gradients", None)
+    if health is None and record.observations is not None:
+        train_loss = record.metrics.get("train_loss")
+        if train_loss is not None and train_loss.shape[0] != record.observations.num_epochs:
+            train_loss = None
+        health = gradient_health(record.observations, train_loss=train_loss)
+    return health
 
 
 def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFigure]) -> str:

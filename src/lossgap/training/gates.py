@@ -8,9 +8,9 @@ weights and under ``torch.inference_mode()``, every gate pre-activation of that 
 - GRU (gates r, z, n): r and z as above; n's pre-activation is W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn).
 
 Each layer's hidden states h_t come from running that layer alone through PyTorch's own kernel (a one-layer
-copy of the module's configuration, built on the meta device and called with the real weights through
-``torch.func.functional_call``); the pre-activations of all steps then follow in a few vectorised matrix
-products, with no Python loop over time. Dropout between layers is not applied (the statistics describe the
+module of the same configuration, built on the meta device and then given the layer's own parameter objects,
+so it always sees the current weights); the pre-activations of all steps then follow in a few vectorised
+matrix products, with no Python loop over time. Dropout between layers is not applied (the statistics describe the
 weights, not one dropout draw).
 
 Definitions (per layer, both directions pooled; only valid steps count, so padding never does):
@@ -29,13 +29,14 @@ import warnings
 
 import torch
 from torch import nn
-from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 #: |pre-activation| above which a gate counts as saturated.
 SATURATION_THRESHOLD = 5.0
 #: Standard deviation of a unit's output below which it counts as dead.
 DEAD_STD = 1e-3
+#: Parameter kinds of one recurrent layer (``weight_hr`` only in projected LSTMs).
+PARAMETER_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 #: Elements of one pre-activation chunk (samples x steps x gate units): bounds the memory of long sequences.
 CHUNK_ELEMENTS = 4_000_000
 
@@ -59,7 +60,13 @@ class GateProbe:
         self.layer_names = tuple(f"{name}.l{k}" if name else f"l{k}" for k in range(module.num_layers))
         self._captured: tuple | None = None
         self._handle = module.register_forward_pre_hook(self._capture, with_kwargs=True)
-        self._layers = [self._one_layer(k) for k in range(min(module.num_layers, 2))]
+        suffixes = ("", "_reverse")[:self.directions]
+        # Per layer: its one-layer twin and (twin's name, module's name) of each parameter it shares.
+        self._layers = []
+        for k in range(module.num_layers):
+            names = [(f"{kind}_l0{suffix}", f"{kind}_l{k}{suffix}") for suffix in suffixes for kind in PARAMETER_KINDS
+                     if getattr(module, f"{kind}_l{k}{suffix}", None) is not None]
+            self._layers.append((self._one_layer(k), names))
 
     def close(self) -> None:
         """Remove the forward hook and drop the captured batch."""
@@ -85,8 +92,24 @@ class GateProbe:
         options = {"proj_size": module.proj_size} if self.kind == "LSTM" else {}
         cls = nn.LSTM if self.kind == "LSTM" else nn.GRU
         # The meta device allocates nothing and draws no random numbers: the run's RNG stream is untouched.
+        # Its meta parameters are replaced by the real ones before every use (see _bound).
         return cls(input_size, module.hidden_size, num_layers=1, bias=module.bias, batch_first=True,
-                   bidirectional=module.bidirectional, device="meta", **options)
+                   bidirectional=module.bidirectional, device="meta", **options).eval()
+
+    def _bound(self, k: int) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+        """Layer ``k``'s twin holding the module's current parameter objects, and those parameters by twin name.
+
+        Assigning is needed once; it is redone only when the module's parameters were replaced by new objects
+        (e.g. ``model.to()`` with parameter swapping), which an identity check per parameter detects.
+        """
+        twin, names = self._layers[k]
+        weights = {}
+        for twin_name, name in names:
+            parameter = getattr(self.module, name)
+            if getattr(twin, twin_name) is not parameter:
+                setattr(twin, twin_name, parameter)  # RNNBase.__setattr__ updates its flat weight list too
+            weights[twin_name] = parameter
+        return twin, weights
 
     @torch.inference_mode()
     def statistics(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -111,12 +134,7 @@ class GateProbe:
         module, directions = self.module, self.directions
         batch, steps, _ = features.shape
         suffixes = ("", "_reverse")[:directions]
-        weights = {}
-        for suffix in suffixes:
-            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"):
-                tensor = getattr(module, f"{kind}_l{k}{suffix}", None)
-                if tensor is not None:
-                    weights[f"{kind}_l0{suffix}"] = tensor
+        twin, weights = self._bound(k)
         layer_hx = None
         if hx is not None:
             rows = slice(k * directions, (k + 1) * directions)
@@ -126,50 +144,52 @@ class GateProbe:
         with warnings.catch_warnings():
             # cuDNN warns that weights passed this way are not one contiguous block; only speed is at stake.
             warnings.filterwarnings("ignore", message=".*contiguous chunk of memory.*")
-            outputs, _ = functional_call(self._layers[min(k, 1)], weights, (inputs, layer_hx))
+            outputs, _ = twin(inputs, layer_hx)
         if lengths is not None:
             outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=steps)
-        device = features.device
-        valid = (torch.ones(batch, steps, dtype=torch.bool, device=device) if lengths is None
-                 else torch.arange(steps, device=device)[None, :] < lengths.to(device)[:, None])
+        # valid is None when every step of every sample counts: the cheaper unmasked reductions then apply.
+        valid = (None if lengths is None
+                 else torch.arange(steps, device=features.device)[None, :] < lengths.to(features.device)[:, None])
         size = _output_size(module)
-        saturated = torch.zeros((), device=device)
-        total = torch.zeros((), device=device)
-        dead = torch.zeros((), device=device)
+        counts, dead = [], []
         for direction, suffix in enumerate(suffixes):
             states = outputs[..., direction * size:(direction + 1) * size]
-            initial = (layer_hx[0] if self.kind == "LSTM" else layer_hx)[direction] if layer_hx is not None \
-                else torch.zeros(batch, size, dtype=states.dtype, device=device)
+            initial = ((layer_hx[0] if self.kind == "LSTM" else layer_hx)[direction] if layer_hx is not None
+                       else states.new_zeros(batch, size))
             previous = _previous_states(states, initial, lengths, reverse=direction == 1)
-            count, gates = self._saturated(features, previous, valid, weights, suffix)
-            saturated = saturated + count
-            total = total + gates
-            dead = dead + _dead_units(states, valid)
-        return outputs, saturated / total, dead / (directions * size)
+            counts.append(self._saturated(features, previous, valid, weights, suffix))
+            dead.append(_dead_units(states, valid))
+        gate_units = weights["weight_ih_l0"].shape[0]
+        valid_steps = valid.sum() if valid is not None else batch * steps
+        saturated = (counts[0] if len(counts) == 1 else counts[0] + counts[1]) / (valid_steps * gate_units * directions)
+        dead_units = (dead[0] if len(dead) == 1 else dead[0] + dead[1]) / (directions * size)
+        return outputs, saturated, dead_units
 
-    def _saturated(self, features, previous, valid, weights, suffix) -> tuple[torch.Tensor, torch.Tensor]:
-        """(count of |z| > 5 over valid steps, count of gate pre-activations over valid steps), 0-d tensors."""
+    def _saturated(self, features, previous, valid, weights, suffix) -> torch.Tensor:
+        """Count (0-d tensor) of gate pre-activations with |z| > 5 over the valid steps of one direction."""
         w_ih, w_hh = weights[f"weight_ih_l0{suffix}"], weights[f"weight_hh_l0{suffix}"]
         b_ih, b_hh = weights.get(f"bias_ih_l0{suffix}"), weights.get(f"bias_hh_l0{suffix}")
         batch, steps, _ = features.shape
         gate_units = w_ih.shape[0]
         chunk = max(1, CHUNK_ELEMENTS // max(1, steps * gate_units))
-        count = torch.zeros((), device=features.device)
+        counts = []
         for start in range(0, batch, chunk):
             part = slice(start, start + chunk)
             from_input = nn.functional.linear(features[part], w_ih, b_ih)
             from_state = nn.functional.linear(previous[part], w_hh, b_hh)
             if self.kind == "LSTM":
-                pre = from_input + from_state
+                pre = from_input.add_(from_state)
             else:
                 hidden = gate_units // 3
                 reset_update = from_input[..., :2 * hidden] + from_state[..., :2 * hidden]
                 reset = torch.sigmoid(reset_update[..., :hidden])
                 new = from_input[..., 2 * hidden:] + reset * from_state[..., 2 * hidden:]
                 pre = torch.cat([reset_update, new], dim=-1)
-            over = (pre.abs() > SATURATION_THRESHOLD) & valid[part, :, None]
-            count = count + over.sum()
-        return count.float(), valid.sum().float() * gate_units
+            over = pre.abs_() > SATURATION_THRESHOLD
+            if valid is not None:
+                over &= valid[part, :, None]
+            counts.append(over.sum())
+        return counts[0] if len(counts) == 1 else torch.stack(counts).sum()
 
 
 def _output_size(module: nn.Module) -> int:
@@ -217,14 +237,19 @@ def _previous_states(states: torch.Tensor, initial: torch.Tensor, lengths: torch
     return previous
 
 
-def _dead_units(states: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Number of units (0-d float tensor) whose output's std over valid (sample, step) pairs is below DEAD_STD.
+def _dead_units(states: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+    """Number of units (0-d tensor) whose output's std over valid (sample, step) pairs is below DEAD_STD.
 
-    NaN when fewer than two pairs are valid.
+    ``valid`` None means every pair is valid. NaN when fewer than two pairs are valid.
     """
+    if valid is None:
+        pairs = states.shape[0] * states.shape[1]
+        if pairs < 2:
+            return states.new_full((), float("nan"))
+        return (states.reshape(pairs, -1).std(dim=0, correction=0) < DEAD_STD).sum()
     mask = valid[..., None].to(states.dtype)
     count = mask.sum(dim=(0, 1))
     mean = (states * mask).sum(dim=(0, 1)) / count
     variance = (((states - mean) ** 2) * mask).sum(dim=(0, 1)) / count
-    dead = (variance.sqrt() < DEAD_STD).sum().float()
+    dead = (variance.sqrt() < DEAD_STD).sum().to(states.dtype)
     return torch.where(count[0] >= 2, dead, torch.full_like(dead, float("nan")))

@@ -20,13 +20,23 @@ What is measured, and how:
   the hook (before the optimiser step) and compared at the tensor's next hook or at the epoch's end, so the
   last step of an epoch counts. A comparison that finds no change at all (no optimiser step in between,
   e.g. gradient accumulation or a step skipped by a GradScaler) is left out rather than counted as zero.
-- **Sampling.** Only an evenly spread sample of about ``steps_per_epoch`` steps is measured (all steps when
-  fewer); the stride comes from the previous epoch's length and doubles whenever more than twice the target
-  were measured, dropping every other measurement, so an epoch of unknown length still ends evenly sampled.
-  Measurements stay 0-d tensors on the model's device until the epoch ends: one host sync per epoch.
+- **Sampling.** Only an evenly spread sample of steps is measured: every ``stride``-th step from step 0, the
+  stride being the previous epoch's steps / ``steps_per_epoch`` (16), but never below ``min_stride`` (8).
+  When more than twice the target were measured (an epoch longer than the last), the stride doubles and every
+  other measurement is dropped, so an epoch of any length ends evenly sampled. A measured step costs about a
+  quarter of a small LSTM's training step (a few tensor operations per parameter), hence the floor of one
+  step in 8: long epochs get about 16 measured steps, short ones at least one. The first epoch starts at
+  stride 1 (every step, thinned to 16-32 as it goes): a learning rate far too high blows the gradients up
+  within the first few steps, which a sparse sample would miss. Measurements stay 0-d tensors on the model's
+  device until the epoch ends: one host sync per epoch.
 - **Gates.** For every ``nn.LSTM`` / ``nn.GRU`` inside the model, the input of its last training-mode forward
   (train mode and gradients enabled) is kept by reference and, at the epoch's end, its gate pre-activations
-  are recomputed with the current weights (see :mod:`lossgap.training.gates` for the definitions).
+  are recomputed with the current weights (see :mod:`lossgap.training.gates` for the definitions). That costs
+  about one forward pass of one batch, so it runs at the end of the first epoch and then whenever at least
+  ``gate_every_steps`` (16) training steps have passed since it last ran: every epoch of 16 steps or more,
+  every fourth epoch of 4-5 steps; epochs in between hold NaN.
+
+Every choice depends on step counts only, never on timing: the same run records the same values.
 
 With gradient accumulation every backward counts as a step: gradient norms are of the gradient accumulated
 so far. Epoch figures are means over the measured steps.
@@ -46,6 +56,10 @@ from lossgap.training.gates import GateProbe
 
 #: Measured steps per epoch aimed at (between this and twice this many are kept).
 STEPS_PER_EPOCH = 16
+#: At most one step in this many is measured.
+MIN_STRIDE = 8
+#: Gate statistics run once at least this many training steps passed since they last ran.
+GATE_EVERY_STEPS = 16
 #: Samples of the captured batch used for the gate statistics.
 GATE_SAMPLES = 256
 
@@ -95,17 +109,22 @@ class OptimizationObserver:
         model: any module; its parameters that require gradients are observed, and every nn.LSTM / nn.GRU
             inside it gets gate statistics.
         steps_per_epoch: measured steps aimed at per epoch (>= 1).
+        min_stride: at most one step in this many is measured (>= 1; 1 measures every step of short epochs).
+        gate_every_steps: training steps between two gate computations (>= 1; 1 = every epoch).
         gate_samples: samples of the last training batch the gate statistics use (>= 1).
     """
 
-    def __init__(self, model: nn.Module, *, steps_per_epoch: int = STEPS_PER_EPOCH,
-                 gate_samples: int = GATE_SAMPLES) -> None:
+    def __init__(self, model: nn.Module, *, steps_per_epoch: int = STEPS_PER_EPOCH, min_stride: int = MIN_STRIDE,
+                 gate_every_steps: int = GATE_EVERY_STEPS, gate_samples: int = GATE_SAMPLES) -> None:
         if not isinstance(model, nn.Module):
             raise ConfigError(f"observe() needs a torch.nn.Module, got {type(model).__name__}; pass your model")
-        for option, value in (("steps_per_epoch", steps_per_epoch), ("gate_samples", gate_samples)):
-            if isinstance(value, bool) or int(value) != value or value < 1:
+        for option, value in (("steps_per_epoch", steps_per_epoch), ("min_stride", min_stride),
+                              ("gate_every_steps", gate_every_steps), ("gate_samples", gate_samples)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{option} must be a positive integer, got {value!r}")
-        self.target = int(steps_per_epoch)
+        self.target = steps_per_epoch
+        self.min_stride = min_stride
+        self.gate_every_steps = gate_every_steps
         named = [(name, parameter) for name, parameter in model.named_parameters() if parameter.requires_grad]
         self.tensor_names = tuple(name for name, _ in named)
         self._parameters = [parameter for _, parameter in named]
@@ -115,6 +134,7 @@ class OptimizationObserver:
                         if isinstance(module, (nn.LSTM, nn.GRU))]
         self.layer_names = tuple(name for probe in self._probes for name in probe.layer_names)
         self._previous_steps = 0
+        self._steps_since_gates: int | None = None  # None: the gates have not run yet
         self._start_epoch()
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -142,7 +162,8 @@ class OptimizationObserver:
         self._step = 0
         self._stepped = False  # any hook ran in this epoch
         self._seen = [-1] * len(self._parameters)  # the step each tensor's hook last ran in
-        self._stride = max(1, self._previous_steps // self.target)
+        # The first epoch (no previous length) is measured densely; see the module docstring.
+        self._stride = max(self.min_stride, self._previous_steps // self.target) if self._previous_steps else 1
         self._measuring = True  # step 0 is always measured
         self._steps: dict[int, list[_Measurement]] = {}
         # Per tensor: (theta before the measured step, its measurement) until the change is known.
@@ -169,12 +190,12 @@ class OptimizationObserver:
             self._pending[index] = None
         if not self._measuring:
             return
+        # Backward runs these hooks with gradients disabled (and detach() makes sure): no graph is built.
         gradient = parameter.grad.detach()
         if gradient.is_sparse:  # e.g. nn.Embedding(sparse=True): the norm of the stored values
             gradient = gradient.coalesce().values()
-        with torch.no_grad():
-            before = parameter.detach().clone()
-            measurement = _Measurement(index, torch.linalg.vector_norm(gradient), torch.linalg.vector_norm(before))
+        before = parameter.detach().clone()
+        measurement = _Measurement(index, torch.linalg.vector_norm(gradient), torch.linalg.vector_norm(before))
         self._steps.setdefault(self._step, []).append(measurement)
         self._pending[index] = (before, measurement)
 
@@ -195,44 +216,50 @@ class OptimizationObserver:
                 if pending is not None:
                     before, measurement = pending
                     measurement.change = torch.dist(self._parameters[index].detach(), before)
-        gates = {}
-        for probe in self._probes:
-            gates.update(probe.statistics())
         steps = self._step + 1 if self._stepped else 0
-        measured = [(step, item) for step, items in sorted(self._steps.items()) for item in items]
-        values = [value for _, item in measured for value in (item.grad_norm, item.weight_norm,
-                                                              _or_nan(item.change, item.grad_norm))]
+        gates = {}
+        if self._probes and steps:
+            since = None if self._steps_since_gates is None else self._steps_since_gates + steps
+            if since is None or since >= self.gate_every_steps:
+                for probe in self._probes:
+                    gates.update(probe.statistics())
+            self._steps_since_gates = 0 if gates else since
+        measured = list(self._steps.values())  # measured steps in step order, each a list of measurements
+        values = [value for items in measured for item in items
+                  for value in (item.grad_norm, item.weight_norm, _or_nan(item.change, item.grad_norm))]
         values += [value for pair in gates.values() for value in pair]
-        host = (torch.stack([value.detach().float().reshape(()) for value in values]).cpu().numpy().astype(np.float64)
-                if values else np.empty(0))
-        table = host[:3 * len(measured)].reshape(-1, 3)
-        observation = self._summarise(steps, [step for step, _ in measured], [item.tensor for _, item in measured],
-                                      table, host[3 * len(measured):], list(gates))
+        # One device-to-host copy for the whole epoch (all values are 0-d tensors on the model's device).
+        host = torch.stack(values).cpu().double().numpy() if values else np.empty(0)
+        sizes = [len(items) for items in measured]
+        table = host[:3 * sum(sizes)].reshape(-1, 3)
+        tensors = np.fromiter((item.tensor for items in measured for item in items), dtype=np.int64,
+                              count=sum(sizes))
+        observation = self._summarise(steps, sizes, tensors, table, host[3 * sum(sizes):], list(gates))
         self._previous_steps = steps
         self._start_epoch()
         return observation
 
-    def _summarise(self, steps: int, step_ids: list[int], tensors: list[int], table: np.ndarray,
+    def _summarise(self, steps: int, sizes: list[int], tensors: np.ndarray, table: np.ndarray,
                    gate_values: np.ndarray, layers: list[str]) -> EpochObservation:
-        grad_norm, weight_norm, change = table.T if table.size else (np.empty(0),) * 3
-        tensor_ids = np.asarray(tensors, dtype=np.int64)
-        step_array = np.asarray(step_ids, dtype=np.int64)
-        grads, ratios = {}, {}
+        """The epoch's means from ``table`` (one row per measurement: gradient norm, weight norm, change),
+        grouped by step in ``sizes`` (measurements per measured step) and by tensor in ``tensors``."""
+        count = len(self.tensor_names)
+        grad_norm, weight_norm, change = table.T
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = change / weight_norm
-        for index, name in enumerate(self.tensor_names):
-            mine = tensor_ids == index
-            grads[name] = float(grad_norm[mine].mean()) if mine.any() else math.nan
+            grads = np.bincount(tensors, weights=grad_norm, minlength=count) / np.bincount(tensors, minlength=count)
             # No change at all: no optimiser step happened between the two readings (see the module docstring).
-            moved = mine & (change != 0)
-            ratios[name] = float(ratio[moved].mean()) if moved.any() else math.nan
-        unique_steps = np.unique(step_array)
-        totals = [math.sqrt(float(np.sum(grad_norm[step_array == step] ** 2))) for step in unique_steps]
-        saturation = {name: float(gate_values[2 * position]) for position, name in enumerate(layers)}
-        dead = {name: float(gate_values[2 * position + 1]) for position, name in enumerate(layers)}
-        return EpochObservation(steps=steps, measured_steps=int(unique_steps.size),
-                                grad_norm_total=float(np.mean(totals)) if totals else math.nan,
-                                grad_norm=grads, update_ratio=ratios, gate_saturation=saturation, dead_units=dead)
+            moved = change != 0
+            ratios = (np.bincount(tensors[moved], weights=change[moved] / weight_norm[moved], minlength=count)
+                      / np.bincount(tensors[moved], minlength=count))
+        starts = np.cumsum([0] + sizes[:-1])
+        totals = np.sqrt(np.add.reduceat(grad_norm ** 2, starts)) if sizes else np.empty(0)
+        return EpochObservation(
+            steps=steps, measured_steps=len(sizes),
+            grad_norm_total=float(totals.mean()) if totals.size else math.nan,
+            grad_norm=dict(zip(self.tensor_names, grads.tolist())),
+            update_ratio=dict(zip(self.tensor_names, ratios.tolist())),
+            gate_saturation=dict(zip(layers, gate_values[0::2].tolist())),
+            dead_units=dict(zip(layers, gate_values[1::2].tolist())))
 
 
 def _or_nan(value: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:

@@ -82,17 +82,17 @@ class Recorder:
         """Names of the splits recorded so far."""
         return tuple(self._epochs) + tuple(name for name in self._pending if name not in self._epochs)
 
-    def observe(self, model: torch.nn.Module, *, steps_per_epoch: int = 16,
-                gate_samples: int = 256) -> OptimizationObserver:
+    def observe(self, model: torch.nn.Module, **options: int) -> OptimizationObserver:
         """Also record ``model``'s optimisation evidence every epoch; returns the attached observer.
 
         Call it once before training. :meth:`end_epoch` closes the observer's epoch too, and :meth:`save`
-        writes ``optimization.csv``. The hooks stay until ``observer.close()`` (or :meth:`stop_observing`);
-        a second call replaces the first observer. See :class:`~lossgap.training.observer.OptimizationObserver`
-        for what is measured and the options.
+        writes ``optimization.csv``. The hooks stay until :meth:`stop_observing`; a second call replaces the
+        first observer. ``options`` (``steps_per_epoch``, ``min_stride``, ``gate_every_steps``,
+        ``gate_samples``) go to :class:`~lossgap.training.observer.OptimizationObserver`, which says what is
+        measured and how.
         """
         self.stop_observing()
-        self._observer = OptimizationObserver(model, steps_per_epoch=steps_per_epoch, gate_samples=gate_samples)
+        self._observer = OptimizationObserver(model, **options)
         return self._observer
 
     def stop_observing(self) -> None:

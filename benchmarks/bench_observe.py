@@ -1,0 +1,132 @@
+"""Cost of ``recorder.observe(model)``: seconds per epoch with and without the optimisation observer.
+
+Three loops, each timed with and without observing, in this one process, alternating (A B A B ...) so that
+load from other work hits both alike:
+
+- small: lossgap's trainer on the article's data (``synthetic:random-labels``: 100 sequences of 20 steps,
+  batch 16, hidden 16: 5 optimiser steps per epoch);
+- medium: lossgap's trainer on ``synthetic:frequency,samples=2000,length=50`` (batch 32, hidden 64: 50 steps
+  per epoch, every one of them eligible for measuring);
+- own loop: ``examples/own_loop.py``'s GRU with a plain DataLoader (480 train sequences, batch 32).
+
+An epoch is everything the loop does per epoch: training, the evaluation passes and recording (including the
+observer's end-of-epoch gate statistics and host sync). For each loop the median epoch over all epochs and
+repeats is printed, with the ratio observed / not observed; target <= 1.05.
+
+    python benchmarks/bench_observe.py [--repeats 5] [--epochs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from lossgap.api import build_model, load_data
+from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
+from lossgap.training.recorder import Recorder
+from lossgap.training.seeding import seeded
+from lossgap.training.trainer import fit
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "own_loop.py"
+
+
+class UnobservedRecorder(Recorder):
+    """A Recorder whose ``observe`` does nothing: lossgap's trainer without the observer, otherwise unchanged."""
+
+    def observe(self, model, **options):
+        return None
+
+
+def trainer_epochs(config: TrainConfig, observe: bool) -> list[float]:
+    """Seconds of each epoch of lossgap's trainer (the ``seconds`` column of metrics.csv)."""
+    splits, _ = load_data(config)
+    recorder = Recorder() if observe else UnobservedRecorder()
+    with seeded(config.seed, torch.device("cpu")) as generator:
+        model = build_model(config, splits)
+        result = fit(model, splits, config, recorder, generator)
+    return [row["seconds"] for row in result.history]
+
+
+def load_example():
+    spec = importlib.util.spec_from_file_location("lossgap_example_own_loop", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def own_loop_epochs(example, epochs: int, observe: bool) -> list[float]:
+    """Seconds of each epoch of the own-loop example's GRU loop (train, validate, record, end_epoch)."""
+    torch.manual_seed(0)
+    train_set, val_set = example.make_datasets(seed=0)
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+    val_loader = DataLoader(val_set, batch_size=256)
+    model = example.GRUClassifier(features=2, hidden=32, classes=2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.005)
+    loss_function = nn.CrossEntropyLoss()
+    recorder = Recorder()
+    if observe:
+        recorder.observe(model)
+    seconds = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        model.train()
+        for ids, x, y in train_loader:
+            logits = model(x)
+            loss = loss_function(logits, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            recorder.update("train", ids, logits, y)
+        model.eval()
+        with torch.inference_mode():
+            for ids, x, y in val_loader:
+                recorder.update("val", ids, model(x), y)
+        recorder.end_epoch()
+        seconds.append(time.perf_counter() - started)
+    recorder.stop_observing()
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Run the benchmark; prints and returns the ratio observed / not observed per loop."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="runs per loop and setting (alternating)")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs per run")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    small = TrainConfig(data=DataConfig(source="synthetic:random-labels"), model=ModelConfig(hidden_size=16),
+                        epochs=args.epochs, batch_size=16)
+    medium = TrainConfig(data=DataConfig(source="synthetic:frequency,samples=2000,length=50"),
+                         model=ModelConfig(hidden_size=64), epochs=args.epochs, batch_size=32)
+    example = load_example()
+    loops = {
+        "small (lossgap trainer, article data)": lambda observe: trainer_epochs(small, observe),
+        "medium (lossgap trainer, 2000 x 50 steps)": lambda observe: trainer_epochs(medium, observe),
+        "own loop (GRU example, DataLoader)": lambda observe: own_loop_epochs(example, args.epochs, observe),
+    }
+    ratios = {}
+    for name, run in loops.items():
+        run(True)  # warm-up: first-call costs (allocations, lazy imports) hit neither side
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.repeats):
+            for observe in (False, True):
+                times[observe].extend(run(observe))
+        plain, observed = statistics.median(times[False]), statistics.median(times[True])
+        ratios[name] = observed / plain
+        print(f"{name}: epoch {plain * 1000:.1f} ms without, {observed * 1000:.1f} ms with observe: "
+              f"ratio {ratios[name]:.3f}")
+    print(f"worst ratio {max(ratios.values()):.3f} (target <= 1.05)")
+    return ratios
+
+
+if __name__ == "__main__":
+    main()
