@@ -8,7 +8,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lossgap"
 # data -> model -> training -> run directory -> analysis -> diagnosis -> report; API and CLI on top.
 LAYERS = {
-    "errors": 0, "io": 0, "dynamics": 0,
+    "errors": 0, "io": 0, "dynamics": 0, "observations": 0,
     "data": 1, "model": 2, "training": 3, "run": 4, "analysis": 5, "diagnosis": 6, "report": 7,
     "api": 8, "demo": 8, "remedies": 8, "sweep": 8, "integrations": 9, "cli": 10,
 }
@@ -55,4 +55,4 @@ def test_analysis_is_pure(path):
         assert root not in {"torch", "matplotlib", "rich", "typer", "json", "csv", "pathlib", "os"}, (
             f"analysis/{path.name} imports {module}: analysis is numpy in, dataclasses out")
         if root == "lossgap":
-            assert layer_of(module) in {"dynamics", "errors", "analysis"}, module
+            assert layer_of(module) in {"dynamics", "observations", "errors", "analysis"}, module

@@ -161,5 +161,12 @@ def load_observations(path) -> OptimizationObservations:
             if int(row["epoch"]) != number:
                 raise ValueError(f"optimization.csv row {number} holds epoch {row['epoch']}, expected {number}")
             rows.append({key: float(value) for key, value in row.items()
-                         if key not in (None, "epoch") and value not in ("", None)})
+                         if _known(key) and value not in ("", None)})
     return OptimizationObservations.from_rows(rows)
+
+
+def _known(column: str | None) -> bool:
+    """True for the columns this version reads (not ``epoch``, which is checked, nor later additions)."""
+    if column is None or column == "epoch":
+        return False
+    return column in EPOCH_COLUMNS or column.partition(":")[0] in TENSOR_GROUPS + LAYER_GROUPS

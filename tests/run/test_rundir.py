@@ -75,3 +75,35 @@ def test_reading_a_newer_format_asks_for_an_upgrade(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"format_version": 99}))
     with pytest.raises(RunDirError, match="newer lossgap"):
         rundir.read_run(tmp_path)
+
+
+
+def minimal_run(path):
+    """A run directory of two epochs of hand-made val dynamics, as a run from before optimization.csv."""
+    from fixtures.dynamics import binary_dynamics
+    from lossgap.dynamics import save_dynamics
+
+    rundir.write_config(path, {"train": None})
+    rundir.write_metrics(path, [{"epoch": 1, "val_loss": 0.7}, {"epoch": 2, "val_loss": 0.6}])
+    save_dynamics(path / rundir.DYNAMICS_FILE, {"val": binary_dynamics([[0.5, 0.6], [0.6, 0.7]])})
+    return path
+
+
+def test_a_run_without_optimization_csv_loads_with_observations_none(tmp_path):
+    assert rundir.read_run(minimal_run(tmp_path)).observations is None
+
+
+def test_optimization_csv_is_read_into_the_record_and_a_broken_one_names_the_fix(tmp_path):
+    from lossgap.observations import OptimizationObservations, save_observations
+
+    run = minimal_run(tmp_path)
+    rows = [{"steps": 4, "measured_steps": 4, "grad_norm_total": 1.0, "grad_norm:w": 1.0},
+            {"steps": 4, "measured_steps": 1, "grad_norm_total": 2.0, "grad_norm:w": 2.0}]
+    save_observations(run / rundir.OPTIMIZATION_FILE, OptimizationObservations.from_rows(rows))
+    observed = rundir.read_run(run).observations
+    assert observed.tensor_names == ("w",) and observed.grad_norm[:, 0].tolist() == [1.0, 2.0]
+    (run / rundir.OPTIMIZATION_FILE).write_text("steps\n1\n")
+    with pytest.raises(RunDirError, match="optimization.csv is unreadable .*delete it"):
+        rundir.read_run(run)
+    rundir.clear_run(run)
+    assert not (run / rundir.OPTIMIZATION_FILE).exists()

@@ -111,3 +111,57 @@ def test_string_ids_from_a_user_loop():
 def test_device_split_drops_lengths_for_fixed_length_data(small_splits, variable_splits):
     assert DeviceSplit.from_data(small_splits.train, torch.device("cpu")).lengths is None
     assert DeviceSplit.from_data(variable_splits.train, torch.device("cpu")).lengths is not None
+
+
+def test_observe_records_every_epoch_and_save_writes_optimization_csv(tmp_path, small_splits):
+    recorder = Recorder()
+    with seeded(0, torch.device("cpu")) as generator:
+        model = LSTMClassifier(2, 4, 3)
+        fit(model, small_splits, TrainConfig(epochs=3, batch_size=16), recorder, generator)
+    observed = recorder.observations()
+    assert observed is not None and observed.num_epochs == 3
+    # 64 train samples in batches of 16: 4 steps, all measured in the first epoch, then one in 8.
+    assert small_splits.train.num_samples == 64
+    assert observed.steps.tolist() == [4, 4, 4] and observed.measured_steps.tolist() == [4, 1, 1]
+    assert observed.tensor_names == tuple(name for name, _ in model.named_parameters())
+    assert observed.layer_names == ("lstm.l0",) and np.isfinite(observed.grad_norm).all()
+    assert recorder._observer is None  # fit removed its hooks from the model it hands back
+    recorder.save(tmp_path)
+    assert (tmp_path / "optimization.csv").exists()
+
+
+def test_without_observe_nothing_changes_and_a_stale_file_is_removed(tmp_path):
+    (tmp_path / "optimization.csv").write_text("epoch\n1\n")
+    recorder = Recorder()
+    recorder.update("val", [0, 1], torch.zeros(2, 2), [0, 1])
+    recorder.end_epoch()
+    assert recorder.observations() is None
+    recorder.save(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dynamics.npz"]
+
+
+def test_epochs_before_observe_are_empty_and_an_interrupted_epoch_is_discarded():
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    recorder = Recorder()
+
+    def epoch(finish=True):
+        for _ in range(3):
+            optimizer.zero_grad()
+            model(torch.randn(4, 2)).sum().backward()
+            optimizer.step()
+        recorder.update("train", [0], torch.zeros(1, 2), [0])
+        if finish:
+            recorder.end_epoch()
+        else:
+            recorder.discard_pending()
+
+    epoch()
+    recorder.observe(model, min_stride=1)
+    epoch(finish=False)
+    epoch()
+    observed = recorder.observations()
+    assert observed.steps.tolist() == [0, 3] and np.isnan(observed.grad_norm[0]).all()
+    recorder.stop_observing()
+    epoch()
+    assert recorder.observations().steps.tolist() == [0, 3, 0]
