@@ -254,6 +254,7 @@ def test_label_noise_evidence_shows_late_learning_of_the_suspects():
     # Flipped samples are memorised from ~75% of training (epoch ~23 of 30); clean ones learn early.
     assert evidence.fraction_learned_after_reference == pytest.approx(flipped.mean(), abs=0.05)
     assert evidence.suspects_learned_after_reference > 0.9
+    assert evidence.suspects_never_learned < 0.1  # memorised, not out of reach
     assert evidence.fraction_negative_aum == pytest.approx(flipped.mean(), abs=0.05)
     assert evidence.suspect_fraction == pytest.approx(flipped.mean(), abs=0.05)
     without_reference = label_noise_evidence(statistics)
@@ -347,6 +348,10 @@ def test_a_model_that_fits_few_classes_shows_it_in_the_suspects():
     assert suspects.fit_fraction == pytest.approx(1 / 3)
     np.testing.assert_array_equal(suspects.unjudged_classes, [2, 3, 4, 5])
     assert suspects.unjudged_contradicted == 400
+    # With the gate off the contradicted samples are suspects, and none is ever learned: out of the model's reach.
+    evidence = label_noise_evidence(sample_dynamics(dynamics), reference_epoch=10,
+                                    suspects=suspected_mislabeled(sample_dynamics(dynamics), min_relative_class_fit=0))
+    assert evidence.suspects_never_learned == 1.0 and evidence.suspects_learned_after_reference == 0.0
 
 
 def test_samples_that_flip_with_the_weights_are_told_apart_by_correctness_and_forgetting():

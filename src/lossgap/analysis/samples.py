@@ -386,6 +386,9 @@ class LabelNoiseEvidence:
         suspect_fraction: samples flagged by :func:`suspected_mislabeled`.
         suspects_learned_after_reference: share of the suspects learned after reference_epoch (memorised
             late, the label-noise signature); None without a reference epoch or without suspects.
+        suspects_never_learned: share of the suspects still wrong at their last seen epoch; None without
+            suspects. Near 1 with few learned late: the model could not (yet) fit them, as a model too small
+            or stopped early leaves them; a model that memorises noisy labels learns them late instead.
     """
 
     reference_epoch: int | None
@@ -395,6 +398,7 @@ class LabelNoiseEvidence:
     fraction_negative_aum: float
     suspect_fraction: float
     suspects_learned_after_reference: float | None
+    suspects_never_learned: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields (NaN -> None)."""
@@ -431,4 +435,6 @@ def label_noise_evidence(sample_dynamics: SampleDynamics, *, reference_epoch: in
         fraction_negative_aum=share(np.isfinite(aum) & (aum < 0)),
         suspect_fraction=suspects.fraction,
         suspects_learned_after_reference=suspects_late,
+        suspects_never_learned=(float((~sample_dynamics.learned[suspects.indices]).mean())
+                                if len(suspects.indices) else None),
     )
