@@ -98,3 +98,20 @@ def test_main_prints_the_diagnosis_of_the_run(finished):
     assert diagnosis.to_text() in printed
     assert "no_signal" not in [verdict.cause for verdict in diagnosis.verdicts]  # the labels are learnable
     assert all(0.0 <= verdict.confidence <= 1.0 for verdict in diagnosis.verdicts)
+
+
+def test_the_observe_line_records_the_grus_optimisation_every_epoch(finished):
+    _, result, _ = finished
+    observed = read_run(result.run_dir).observations
+    assert observed.num_epochs == EPOCHS and observed.layer_names == ("gru.l0",)
+    assert observed.tensor_names == tuple(name for name, _ in result.model.named_parameters())
+    assert observed.steps.tolist() == [15] * EPOCHS  # 480 train samples in batches of 32
+    assert observed.measured_steps.tolist() == [15, 2, 2, 2]  # dense first epoch, then one step in 8
+    assert np.isfinite(observed.grad_norm).all() and np.isfinite(observed.update_ratio).all()
+    assert np.isfinite(observed.gate_saturation[0]).all()  # gates run at the end of the first epoch
+
+
+def test_the_lossgap_lines_are_the_ones_the_docstring_lists():
+    lines = [line.strip() for line in EXAMPLE.read_text().splitlines() if line.rstrip().endswith("# lossgap")]
+    assert any(line.startswith("recorder.observe(model)") for line in lines)
+    assert len(lines) == 8  # import, Recorder, observe, two updates, end_epoch, save, diagnose

@@ -265,3 +265,20 @@ def test_without_lightning_the_import_error_says_how_to_install_it(monkeypatch):
     monkeypatch.delitem(sys.modules, "lossgap.integrations.lightning", raising=False)
     with pytest.raises(ImportError, match=r"pip install 'lossgap\[lightning\]'"):
         importlib.import_module("lossgap.integrations.lightning")
+
+
+def test_the_module_is_observed_and_its_hooks_leave_when_fit_ends(tmp_path, pl, example, LossgapCallback):
+    train_loader, val_loader = example.make_loaders(samples=200, val_batch_size=16)
+    callback = LossgapCallback(tmp_path / "run")
+    fit(pl, example.SequenceModel(), train_loader, val_loader, [callback], max_epochs=2)
+    record = read_run(tmp_path / "run")
+    observed = record.observations
+    assert observed.layer_names == ("lstm.l0",) and "head.weight" in observed.tensor_names
+    # The first epoch is measured at every step: its mean total norm is the callback's own per-step figure.
+    assert observed.measured_steps[0] == observed.steps[0] == len(train_loader)
+    assert observed.grad_norm_total[0] == pytest.approx(record.metrics["grad_norm"][0], rel=1e-5)
+    assert np.isfinite(observed.update_ratio).all() and np.isfinite(observed.gate_saturation[0]).all()
+    assert callback.recorder._observer is None  # hooks removed at the end of fit
+    unobserved = LossgapCallback(tmp_path / "plain", observe=False)
+    fit(pl, example.SequenceModel(), train_loader, val_loader, [unobserved], max_epochs=1)
+    assert read_run(tmp_path / "plain").observations is None

@@ -99,6 +99,17 @@ def test_interrupt_keeps_finished_epochs(small_splits):
                      interrupt_after_second)
     assert result.stop_reason == "interrupted" and len(result.history) == 2
     assert recorder.dynamics()["val"].num_epochs == 2
+    assert recorder.observations().num_epochs == 2 and recorder._observer is None  # hooks gone after Ctrl-C
+
+
+def test_the_observed_first_epoch_agrees_with_the_trainers_own_gradient_norm_before_clipping():
+    config = TrainConfig(epochs=2, batch_size=16, optimizer=OptimizerConfig(clip_grad=0.01))
+    _, _, result, recorder = train("synthetic:sum-sign,samples=200", config)
+    observed = recorder.observations()
+    # 160 train samples: 10 steps, all measured in the first epoch (the trainer averages over all steps).
+    assert observed.steps.tolist() == [10, 10] and observed.measured_steps[0] == 10
+    assert observed.grad_norm_total[0] == pytest.approx(result.history[0]["grad_norm"], rel=1e-5)
+    assert observed.grad_norm_total[0] > 0.01  # read before clipping to 0.01
 
 
 @pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
