@@ -1,19 +1,26 @@
-"""Diagnose a run: gather the evidence, apply every cause rule, rank the verdicts, say what cannot be shown."""
+"""Diagnose a run: gather the evidence, apply every cause's rule, discount what deeper causes explain,
+calibrate, rank, keep the remedies consistent, say what cannot be shown."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
 
 import numpy as np
 
 from lossgap.analysis.smoothing import to_plain
+from lossgap.diagnosis.calibration import calibrate
+from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
-from lossgap.diagnosis.remedies import RemedyBook
-from lossgap.diagnosis.rules import RULES
-from lossgap.diagnosis.verdict import CAUSES, REPORT_THRESHOLD, Diagnosis, Verdict
+from lossgap.diagnosis.remedies import Remedy, RemedyBook
+from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord
 
-#: Causes whose evidence is a consequence of no signal: with nothing to learn, a model can only memorise.
-_EXPLAINED_BY_NO_SIGNAL = ("overfitting", "label_noise", "confidence_refinement")
+_ORDER = {cause.code: rank for rank, cause in enumerate(REGISTRY)}
+_KIND = {cause.code: cause.kind for cause in REGISTRY}
+for _cause in REGISTRY:  # the registry is a DAG in its own order: a cause only explains later ones
+    assert all(_ORDER[code] > _ORDER[_cause.code] for code in _cause.explains), _cause.code
 
 
 def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord | None = None) -> Diagnosis:
@@ -29,50 +36,103 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
         best = int(np.nanargmin(control_val.epoch_loss())) + 1
         control_accuracy = float(control_val.epoch_accuracy()[best - 1])
     evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
-                               focus_split=split, control_val_accuracy=control_accuracy)
+                               focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
+                               gradients=_gradient_health(record))
     return diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
 
 
+def _gradient_health(record: RunRecord):
+    """The run's GradientHealth when optimisation evidence was recorded, else None."""
+    observations = getattr(record, "observations", None)
+    if observations is None:
+        return None
+    from lossgap.analysis.gradients import gradient_health
+
+    return gradient_health(observations)
+
+
 def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: list[str] | None = None) -> Diagnosis:
-    """Apply every rule to ``evidence`` and assemble the ranked :class:`Diagnosis`."""
-    book = RemedyBook(evidence.train_config)
-    verdicts = [rule(evidence, book) for rule in RULES]
-    verdicts = _discount_consequences(verdicts)
-    order = {rule.__name__: rank for rank, rule in enumerate(RULES)}
-    verdicts.sort(key=lambda verdict: (-round(verdict.confidence, 2), order[verdict.cause]))
-    findings = tuple(_jsonable(v) for v in verdicts if v.confidence >= REPORT_THRESHOLD)
-    considered = tuple(_jsonable(v) for v in verdicts if v.confidence < REPORT_THRESHOLD)
+    """Apply every cause's rule to ``evidence`` and assemble the ranked :class:`Diagnosis`."""
+    book = RemedyBook(evidence.train_config, run)
+    verdicts = _discount([cause.rule(evidence, book) for cause in REGISTRY])
+    verdicts = [replace(verdict, confidence=calibrate(verdict.cause, verdict.confidence)) for verdict in verdicts]
+    verdicts.sort(key=lambda verdict: (-round(verdict.confidence, 2), _ORDER[verdict.cause]))
+    faults = [v for v in verdicts if _KIND[v.cause] == "fault"]
+    findings = [v for v in faults if v.confidence >= REPORT_THRESHOLD]
+    explanations = [v for v in verdicts if _KIND[v.cause] == "explanation" and v.confidence >= REPORT_THRESHOLD]
+    considered = [v for v in verdicts if v not in findings and v not in explanations]
+    findings, explanations, considered = _consistent_remedies(findings, explanations, considered, book)
     general = evidence.generalization
+    healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0)
     return Diagnosis(
-        run=run, split=evidence.focus_split, headline=_headline(findings, evidence),
-        verdicts=findings, considered=considered,
+        run=run, split=evidence.focus_split, headline=_headline(findings, explanations, evidence),
+        verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
+        explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
+        best_epoch=evidence.best_epoch,
         plateaus=tuple(to_plain(p.to_dict()) for name in ("train", "val") for p in evidence.plateaus.get(name, ())),
         ledger=to_plain(evidence.ledger.to_dict()) if evidence.ledger is not None else None,
         ledger_sentence=evidence.ledger_sentence,
-        overfitting={"onset_epoch": general.onset_epoch, "best_epoch": general.best_epoch,
-                     "early_stopping_epoch": general.early_stopping_epoch,
+        overfitting={"onset_epoch": general.onset_epoch, "val_loss_min_epoch": evidence.val_loss_min_epoch,
+                     "best_epoch": evidence.best_epoch, "early_stopping_epoch": general.early_stopping_epoch,
                      "strength": round(float(general.overfitting_strength), 3)},
         suspected_mislabeled=tuple(to_plain(list(evidence.suspects.sample_ids)) if evidence.suspects else ()),
         calibration=to_plain(_calibration_summary(evidence)),
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence),
+        extras={"fit": to_plain(evidence.fit.to_dict())},
         evidence=evidence,
     )
 
 
-def _discount_consequences(verdicts: list[Verdict]) -> list[Verdict]:
-    """Lower the causes that no signal explains, so the verdict names the root cause first."""
-    no_signal = next(v.confidence for v in verdicts if v.cause == "no_signal")
-    if no_signal < REPORT_THRESHOLD:
-        return verdicts
+def _discount(verdicts: list[Verdict]) -> list[Verdict]:
+    """Lower each cause by the deeper causes that explain its evidence, in registry order.
+
+    A cause's confidence is multiplied by (1 - c) for every earlier cause that explains it, c being that
+    cause's own (already discounted) confidence: unstable weights at 0.9 leave a tenth of label noise.
+    """
+    by_code = {verdict.cause: verdict for verdict in verdicts}
+    for cause in REGISTRY:
+        explainer = by_code[cause.code]
+        for code in cause.explains:
+            explained = by_code[code]
+            if explainer.confidence > 0 and explained.confidence > 0:
+                factor = 1.0 - explainer.confidence
+                by_code[code] = replace(explained, confidence=explained.confidence * factor,
+                                        evidence={**explained.evidence, "explained_by": {
+                                            **explained.evidence.get("explained_by", {}),
+                                            cause.code: round(explainer.confidence, 3)}})
+    return [by_code[cause.code] for cause in REGISTRY]
+
+
+def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
+    """Drop remedies that repeat or contradict one given for a higher-ranked verdict (grow and shrink the
+    hidden size); findings first, then explanations, then the causes only considered."""
+    kept: dict[str, object] = {}
+    seen: set[str] = set()
+
+    def keep(remedy: Remedy) -> bool:
+        if remedy.name in seen:
+            return False
+        for path, value in remedy.changes.items():
+            if path in kept and _direction(book, path, kept[path]) != _direction(book, path, value):
+                return False
+        seen.add(remedy.name)
+        kept.update(remedy.changes)
+        return True
+
     out = []
-    for verdict in verdicts:
-        if verdict.cause in _EXPLAINED_BY_NO_SIGNAL:
-            verdict = Verdict(verdict.cause, verdict.confidence * (1.0 - no_signal), verdict.summary,
-                              {**verdict.evidence, "explained_by": "no_signal"}, verdict.remedies)
-        out.append(verdict)
+    for group in (findings, explanations, considered):
+        out.append([replace(v, remedies=tuple(r for r in v.remedies if keep(r))) for v in group])
     return out
+
+
+def _direction(book: RemedyBook, path: str, value) -> object:
+    """+1 / -1 for a numeric change up / down from the run's value; the value itself otherwise."""
+    current = book._get(path, None)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(current, (int, float)):
+        return int(np.sign(value - current))
+    return value
 
 
 def _jsonable(verdict: Verdict) -> Verdict:
@@ -80,11 +140,16 @@ def _jsonable(verdict: Verdict) -> Verdict:
                    verdict.remedies)
 
 
-def _headline(findings: tuple[Verdict, ...], evidence: RunEvidence) -> str:
+def _headline(findings, explanations, evidence: RunEvidence) -> str:
+    from lossgap.diagnosis.causes import CAUSES
+
     signal = evidence.signal
     if not findings:
-        return (f"No problem found: val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} (baseline "
-                f"{signal.baseline_accuracy:.3f}); loss and accuracy tell the same story.")
+        text = (f"No problem found: val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch} (majority "
+                f"baseline {signal.baseline_accuracy:.3f})")
+        if explanations:
+            return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
+        return text + "; loss and accuracy tell the same story."
     main = findings[0]
     others = ", ".join(v.cause for v in findings[1:])
     return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {CAUSES[main.cause]}"
@@ -127,4 +192,7 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
                      "of accuracy, so only large effects can be told from noise")
     if evidence.val.logits is None:
         notes.append("val logits were not recorded: calibration cannot be measured")
+    if not math.isfinite(evidence.fit.moved_z):
+        notes.append("train records are missing, so whether the model fitted its training set is judged from "
+                     "the curves alone")
     return tuple(notes)

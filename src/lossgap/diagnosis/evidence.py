@@ -11,6 +11,7 @@ import numpy as np
 from scipy import stats
 
 from lossgap.analysis.calibration import Calibration, calibration
+from lossgap.analysis.fit import FitSummary, fit_summary
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import OptimizationHealth, optimization_health
@@ -65,11 +66,29 @@ class RunEvidence:
     control: ControlComparison | None
     train_class_counts: np.ndarray
     train_config: dict | None
+    fit: FitSummary
+    #: The run's best epoch (1-based): summary.json's (by the run's --monitor) when known, else the val-loss
+    #: minimum. Every sentence that says "best epoch" means this one, and so do the report and the CLI.
+    best_epoch: int
+    #: 1-based epoch of the lowest raw val loss.
+    val_loss_min_epoch: int
+    #: Early-stopping patience the run used (None: off or unknown).
+    patience: int | None = None
+    #: Per-epoch optimisation evidence (gradient norms, update ratios, gate saturation), when recorded.
+    gradients: object | None = None
 
     @property
     def num_epochs(self) -> int:
         """Epochs recorded."""
         return self.curves.num_epochs
+
+    @property
+    def rare_classes(self) -> list[int]:
+        """Classes present in val whose training share is under half an equal share."""
+        counts = self.train_class_counts.astype(np.float64)
+        shares = counts / counts.sum()
+        present_classes = np.flatnonzero(self.val_per_class.support > 0)
+        return [int(c) for c in present_classes if shares[c] < 0.5 / max(1, len(present_classes))]
 
     @property
     def val_noise(self) -> float:
@@ -100,14 +119,21 @@ def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamic
 
 def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics], *,
                     train_config: dict | None, focus_split: str = "val",
-                    control_val_accuracy: float | None = None) -> RunEvidence:
-    """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val")."""
+                    control_val_accuracy: float | None = None, summary: dict | None = None,
+                    gradients: object | None = None) -> RunEvidence:
+    """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val").
+
+    ``summary`` is the run's summary.json (its best epoch is the one every sentence calls "best");
+    ``gradients`` the run's per-epoch optimisation evidence (a GradientHealth) when it was recorded.
+    """
     val = dynamics["val"]
     train = dynamics.get("train")
     curves = curves_from(metrics, dynamics)
     patience = _patience(train_config)
-    generalization = analyze_generalization(curves.train_loss, curves.val_loss, patience=patience)
-    judged = generalization.best_epoch or curves.num_epochs
+    generalization = analyze_generalization(curves.train_loss, curves.val_loss, patience=patience or 5)
+    finite_val = np.where(np.isfinite(curves.val_loss), curves.val_loss, np.inf)
+    val_loss_min_epoch = int(np.argmin(finite_val)) + 1
+    judged = _best_epoch(summary, val_loss_min_epoch, curves.num_epochs)
     plateaus = {name: find_plateaus(record.epoch_loss(), record.epoch_accuracy(), record.num_samples, name)
                 for name, record in dynamics.items() if name in ("train", "val", "test")}
     focus = dynamics.get(focus_split, val)
@@ -124,9 +150,11 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
                          val_loss=val.loss[index], train_class_counts=train_counts)
     train_samples = suspects = noise = None
     if train is not None and train.num_epochs >= 2:
-        train_samples = sample_dynamics(train, until_epoch=max(2, judged))
+        # AUM up to the val-loss minimum (Pleiss et al. stop before memorisation), whatever the run monitored.
+        until = min(train.num_epochs, max(2, generalization.best_epoch or judged))
+        train_samples = sample_dynamics(train, until_epoch=until)
         suspects = suspected_mislabeled(train_samples)
-        noise = label_noise_evidence(sample_dynamics(train), reference_epoch=judged, suspects=suspects)
+        noise = label_noise_evidence(sample_dynamics(train), reference_epoch=until, suspects=suspects)
     control = None
     if control_val_accuracy is not None:
         control = control_test(signal.accuracy, control_val_accuracy, signal.num_samples)
@@ -142,12 +170,23 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         optimization=optimization_health(curves.train_loss, curves.val_loss, lr=curves.lr,
                                          grad_norm=curves.grad_norm),
         control=control, train_class_counts=train_counts, train_config=train_config,
+        fit=fit_summary(curves.train_loss, curves.train_accuracy, curves.val_accuracy, train=train, val=val,
+                        judged_epoch=judged),
+        best_epoch=judged, val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
     )
 
 
-def _patience(train_config: dict | None) -> int:
+def _patience(train_config: dict | None) -> int | None:
     patience = ((train_config or {}).get("early_stopping") or {}).get("patience")
-    return int(patience) if patience else 5
+    return int(patience) if patience else None
+
+
+def _best_epoch(summary: dict | None, val_loss_min_epoch: int, num_epochs: int) -> int:
+    """summary.json's best epoch when it is a recorded epoch, else the val-loss minimum."""
+    best = (summary or {}).get("best_epoch")
+    if isinstance(best, (int, float)) and 1 <= int(best) <= num_epochs:
+        return int(best)
+    return val_loss_min_epoch
 
 
 def _any_epoch_p(val: SplitDynamics, baseline: float) -> float:

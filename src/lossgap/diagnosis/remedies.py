@@ -1,42 +1,57 @@
 """Remedies as concrete changes to the run's own configuration ("dropout 0.0 -> 0.2", "stop at epoch 14").
 
 Each remedy names a change of :class:`~lossgap.training.config.TrainConfig` fields by dotted path, so
-``lossgap remedy`` can apply it and print it as a ``lossgap train`` command. Runs trained outside lossgap have
-no config; their remedies carry the advice and the parameters but no config change.
+``lossgap remedy`` can apply it, and carries the ready ``lossgap train`` command that tries it. A remedy the
+run already applies (early stopping on a run that stops early, clipping on a clipped run) is never offered.
+Runs trained outside lossgap have no config: their remedies carry the advice in general words and no
+command, since lossgap cannot know the settings of a user's own loop.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from lossgap.errors import ConfigError
+from lossgap.training.config import TrainConfig, apply_changes
+
 #: Remedies that change the configuration, by the name ``lossgap remedy --only`` accepts.
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
-                "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy")
+                "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
+                "less_regularisation")
+#: Largest hidden size a remedy proposes.
+MAX_HIDDEN = 1024
 
 
 @dataclass(frozen=True)
 class Remedy:
-    """One thing to try: a name, a sentence with the run's numbers, and the configuration change it means.
+    """One thing to try: a name, a sentence with the run's numbers, the configuration change, the command.
 
     ``changes`` maps dotted TrainConfig paths (``"model.dropout"``) to new values; empty for advice that is
-    not a setting (inspecting suspect samples, checking the data).
+    not a setting (inspecting suspect samples, checking the data). ``command`` is the ``lossgap train``
+    command line that tries it, or None (advice, or a run with no lossgap config).
     """
 
     name: str
     action: str
     changes: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {"name": self.name, "action": self.action, "changes": dict(self.changes)}
+        return {"name": self.name, "action": self.action, "changes": dict(self.changes), "command": self.command}
 
 
 class RemedyBook:
-    """Builds remedies from a run's configuration (the ``train`` section of config.json, or None)."""
+    """Builds remedies from a run's configuration (the ``train`` section of config.json, or None).
 
-    def __init__(self, train_config: dict | None) -> None:
+    ``run_dir`` names the run in the commands (each remedy trains into ``<run_dir>-<remedy name>``).
+    """
+
+    def __init__(self, train_config: dict | None, run_dir: str | None = None) -> None:
         self.config = train_config
+        self.run_dir = run_dir or "runs/run"
 
     def _get(self, path: str, default: Any) -> Any:
         node: Any = self.config
@@ -44,27 +59,51 @@ class RemedyBook:
             if not isinstance(node, dict) or key not in node:
                 return default
             node = node[key]
-        return default if node is None else node
+        return default if node is None and default is not _ABSENT else node
 
     @property
     def has_config(self) -> bool:
         """True for runs trained by lossgap (their remedies can be rerun)."""
         return self.config is not None
 
-    def early_stopping(self, best_epoch: int, epochs_run: int) -> Remedy:
-        """Stop at the val-loss minimum: patience long enough to pass noise, short enough to stop near it."""
-        patience = int(min(10, max(3, round(0.1 * epochs_run))))
-        return Remedy("early_stopping",
-                      f"stop at epoch {best_epoch}, the val loss minimum: train with --early-stopping {patience} "
-                      "(it restores the best epoch's weights)",
-                      {"early_stopping.patience": patience, "early_stopping.monitor": "val_loss"})
+    def _remedy(self, name: str, action: str, generic: str, changes: dict[str, Any]) -> Remedy | None:
+        """The remedy, or None when the run already has every change. Own-loop runs get ``generic`` words."""
+        if not self.has_config:
+            return Remedy(name, generic, dict(changes))
+        if changes and all(self._get(path, _ABSENT) == value for path, value in changes.items()):
+            return None
+        return Remedy(name, action, dict(changes), self._command(name, changes))
 
-    def monitor_accuracy(self, patience: int = 10) -> Remedy:
+    def _command(self, name: str, changes: dict[str, Any]) -> str | None:
+        try:
+            config = apply_changes(TrainConfig.from_dict(self.config), changes)
+        except (ConfigError, KeyError, TypeError):
+            return None
+        return shlex.join(["lossgap", "train", *config.to_cli_args(), "--out", f"{self.run_dir}-{name}"])
+
+    def early_stopping(self, best_epoch: int, epochs_run: int) -> Remedy | None:
+        """Stop at the val-loss minimum (patience long enough to pass noise, short enough to stop near it);
+        None when the run already stops early on val loss and restores the best epoch."""
+        if self._get("early_stopping.patience", None) is not None \
+                and self._get("early_stopping.monitor", "val_loss") == "val_loss":
+            return None
+        patience = int(min(10, max(3, round(0.1 * epochs_run))))
+        return self._remedy("early_stopping",
+                            f"stop at the val-loss minimum (epoch {best_epoch} here): train with --early-stopping "
+                            f"{patience}, which restores the best epoch's weights",
+                            f"stop at the val-loss minimum (epoch {best_epoch} here) and keep that epoch's weights",
+                            {"early_stopping.patience": patience, "early_stopping.monitor": "val_loss"})
+
+    def monitor_accuracy(self, patience: int = 10) -> Remedy | None:
         """Choose the epoch by val accuracy when the loss keeps falling only through confidence."""
-        return Remedy("monitor_accuracy",
-                      "choose the epoch by val accuracy, not val loss: --early-stopping "
-                      f"{patience} --monitor val_accuracy",
-                      {"early_stopping.patience": patience, "early_stopping.monitor": "val_accuracy"})
+        if self._get("early_stopping.monitor", "val_loss") == "val_accuracy":
+            return None
+        patience = int(self._get("early_stopping.patience", patience))
+        return self._remedy("monitor_accuracy",
+                            f"choose the epoch by val accuracy, not val loss: --early-stopping {patience} "
+                            "--monitor val_accuracy",
+                            "choose the epoch to keep by val accuracy, not val loss",
+                            {"early_stopping.patience": patience, "early_stopping.monitor": "val_accuracy"})
 
     def dropout(self) -> Remedy | None:
         """Dropout raised by 0.2 (at most 0.5); None when already at 0.5 or more."""
@@ -72,15 +111,35 @@ class RemedyBook:
         if current >= 0.5:
             return None
         new = round(min(0.5, current + 0.2), 2)
-        return Remedy("dropout", f"raise dropout from {current:g} to {new:g}", {"model.dropout": new})
+        return self._remedy("dropout", f"raise dropout from {current:g} to {new:g}: --dropout {new:g}",
+                            "add dropout (e.g. 0.2)", {"model.dropout": new})
 
     def weight_decay(self) -> Remedy | None:
-        """Weight decay 1e-4 from none, else ten times more (at most 0.1)."""
+        """Weight decay 1e-4 from none, else ten times more (None at 0.1 or more)."""
         current = float(self._get("optimizer.weight_decay", 0.0))
         if current >= 0.1:
             return None
-        new = 1e-4 if current == 0 else min(0.1, current * 10)
-        return Remedy("weight_decay", f"add weight decay: {current:g} -> {new:g}", {"optimizer.weight_decay": new})
+        new = 1e-4 if current == 0 else float(f"{min(0.1, current * 10):.3g}")
+        return self._remedy("weight_decay", f"add weight decay: {current:g} -> {new:g} (--weight-decay {new:g})",
+                            "add weight decay (e.g. 1e-4)", {"optimizer.weight_decay": new})
+
+    def less_regularisation(self) -> Remedy | None:
+        """Weight decay divided by 100 (0 below 1e-5) and dropout off; None when the run has neither."""
+        decay = float(self._get("optimizer.weight_decay", 0.0))
+        dropout = float(self._get("model.dropout", 0.0))
+        if decay == 0 and dropout == 0:
+            return None
+        changes: dict[str, Any] = {}
+        parts = []
+        if decay > 0:
+            new_decay = float(f"{decay / 100:.3g}") if decay / 100 >= 1e-5 else 0.0
+            changes["optimizer.weight_decay"] = new_decay
+            parts.append(f"weight decay {decay:g} -> {new_decay:g}")
+        if dropout > 0:
+            changes["model.dropout"] = 0.0
+            parts.append(f"dropout {dropout:g} -> 0")
+        return self._remedy("less_regularisation", "regularise less: " + ", ".join(parts),
+                            "regularise less (smaller weight decay, less dropout)", changes)
 
     def smaller_hidden(self) -> Remedy | None:
         """Half the hidden size (at least 4)."""
@@ -88,27 +147,32 @@ class RemedyBook:
         if hidden <= 4:
             return None
         new = max(4, hidden // 2)
-        return Remedy("smaller_hidden", f"shrink the hidden size from {hidden} to {new}", {"model.hidden_size": new})
+        return self._remedy("smaller_hidden", f"shrink the hidden size from {hidden} to {new}: --hidden {new}",
+                            "use a smaller model (half the hidden size)", {"model.hidden_size": new})
 
-    def larger_hidden(self) -> Remedy:
-        """Twice the hidden size."""
+    def larger_hidden(self, factor: int = 2) -> Remedy | None:
+        """``factor`` times the hidden size (at least 32 for tiny models); None at MAX_HIDDEN."""
         hidden = int(self._get("model.hidden_size", 16))
-        return Remedy("larger_hidden", f"grow the hidden size from {hidden} to {hidden * 2}",
-                      {"model.hidden_size": hidden * 2})
+        if hidden >= MAX_HIDDEN:
+            return None
+        new = min(MAX_HIDDEN, max(hidden * factor, 32 if hidden < 8 else 0))
+        return self._remedy("larger_hidden", f"grow the hidden size from {hidden} to {new}: --hidden {new}",
+                            "use a larger model (twice the hidden size)", {"model.hidden_size": new})
 
     def fewer_layers(self) -> Remedy | None:
         """One layer fewer; None for a single-layer model."""
         layers = int(self._get("model.num_layers", 1))
         if layers <= 1:
             return None
-        return Remedy("fewer_layers", f"use {layers - 1} LSTM layer(s) instead of {layers}",
-                      {"model.num_layers": layers - 1})
+        return self._remedy("fewer_layers", f"use {layers - 1} LSTM layer(s) instead of {layers}: --layers {layers - 1}",
+                            "use one recurrent layer fewer", {"model.num_layers": layers - 1})
 
     def lower_lr(self, factor: float = 3.0) -> Remedy:
         """Learning rate divided by ``factor``."""
         lr = float(self._get("optimizer.lr", 0.01))
         new = float(f"{lr / factor:.3g}")
-        return Remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}", {"optimizer.lr": new})
+        return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}: --lr {new:g}",
+                            f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 
     def higher_lr(self, factor: float = 3.0) -> Remedy | None:
         """Learning rate times ``factor`` (None when already 0.03 or more: faster would risk instability)."""
@@ -116,31 +180,40 @@ class RemedyBook:
         if lr >= 0.03:
             return None
         new = float(f"{lr * factor:.3g}")
-        return Remedy("higher_lr", f"raise the learning rate from {lr:g} to {new:g}", {"optimizer.lr": new})
+        return self._remedy("higher_lr", f"raise the learning rate from {lr:g} to {new:g}: --lr {new:g}",
+                            f"raise the learning rate ({factor:g}x larger)", {"optimizer.lr": new})
 
     def more_epochs(self, epochs_run: int) -> Remedy:
         """Twice the epochs (with early stopping so the extra epochs cannot hurt)."""
         epochs = int(self._get("epochs", epochs_run))
-        return Remedy("more_epochs", f"train longer: {epochs} -> {epochs * 2} epochs, with early stopping",
-                      {"epochs": epochs * 2, "early_stopping.patience": 10})
+        patience = self._get("early_stopping.patience", None)
+        changes: dict[str, Any] = {"epochs": epochs * 2}
+        if patience is None:
+            changes["early_stopping.patience"] = 10
+        return self._remedy("more_epochs", f"train longer: --epochs {epochs * 2}"
+                            + (" with --early-stopping 10 so the extra epochs cannot hurt" if patience is None else ""),
+                            "train for more epochs (with early stopping)", changes)
 
     def class_weights(self) -> Remedy | None:
         """Balanced class weights in the loss (None when already on)."""
-        if self._get("class_weights", "none") == "balanced":
-            return None
-        return Remedy("class_weights", "weight the loss by inverse class frequency: --class-weights balanced",
-                      {"class_weights": "balanced"})
+        return self._remedy("class_weights", "weight the loss by inverse class frequency: --class-weights balanced",
+                            "weight the loss by inverse class frequency", {"class_weights": "balanced"})
 
     def clip_grad(self) -> Remedy | None:
         """Clip the total gradient norm at 1 (None when clipping is already on)."""
         if self._get("optimizer.clip_grad", None) is not None:
             return None
-        return Remedy("clip_grad", "clip the gradient norm at 1.0: --clip-grad 1", {"optimizer.clip_grad": 1.0})
+        return self._remedy("clip_grad", "clip the gradient norm at 1.0: --clip-grad 1",
+                            "clip the total gradient norm (e.g. at 1.0)", {"optimizer.clip_grad": 1.0})
 
     @staticmethod
     def advice(name: str, action: str) -> Remedy:
         """A remedy that is not a setting (e.g. inspect suspect samples, check the data)."""
         return Remedy(name, action)
+
+
+#: Marks a config path that is not set at all (so "already applied" is never claimed for it).
+_ABSENT = object()
 
 
 def present(*remedies: Remedy | None) -> tuple[Remedy, ...]:

@@ -7,19 +7,17 @@ from typing import Any
 
 from lossgap.diagnosis.remedies import Remedy
 
-#: The causes lossgap tells apart (stable codes used in JSON and tests), with one line each.
-CAUSES = {
-    "confidence_refinement": "loss falls because right answers grow more confident, not because more are right",
-    "overfitting": "train loss keeps falling while val loss turns up after its minimum",
-    "no_signal": "val accuracy is not significantly above the majority-class baseline",
-    "class_imbalance_bias": "accuracy rides on the frequent classes; rare classes are rarely predicted",
-    "label_noise": "a subset of training samples is learned late, against the rest",
-    "underfitting": "train and val loss are both still falling at the end",
-    "unstable_optimization": "the loss spikes, oscillates or becomes non-finite",
-}
-
 #: Verdicts at or above this confidence are reported as findings; below it they are listed as considered.
 REPORT_THRESHOLD = 0.5
+
+
+def __getattr__(name: str):
+    # CAUSES is derived from the cause registry, whose modules import this one: resolved on first use.
+    if name == "CAUSES":
+        from lossgap.diagnosis.causes import CAUSES
+
+        return CAUSES
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -42,9 +40,11 @@ class Verdict:
 class Diagnosis:
     """The diagnosis of one run: ranked verdicts (found ones first) and the analyses behind them.
 
-    ``verdicts`` holds the findings (confidence >= REPORT_THRESHOLD), best first; ``considered`` the causes
-    checked and found unlikely, with their (low) confidence and reason. ``limitations`` says what this run
-    cannot show (one epoch, no validation split...).
+    ``verdicts`` holds the faults found (confidence >= REPORT_THRESHOLD), best first; ``considered`` the
+    faults checked and found unlikely, with their (low) confidence and reason; ``explanations`` what the
+    curves mean where that is not a fault (confidence refinement). ``healthy_confidence`` is the confidence
+    that nothing is wrong (1 - the highest fault confidence). ``limitations`` says what this run cannot show
+    (one epoch, few val samples...).
     """
 
     run: str
@@ -61,6 +61,10 @@ class Diagnosis:
     per_class: dict | None
     signal: dict | None
     limitations: tuple[str, ...] = ()
+    explanations: tuple[Verdict, ...] = ()
+    healthy_confidence: float = 0.0
+    #: The run's best epoch (summary.json's, by its --monitor): the one every "best epoch" means.
+    best_epoch: int | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     #: The analyses behind the verdicts (a RunEvidence; arrays for figures), not serialised.
     evidence: Any = field(default=None, repr=False, compare=False)
@@ -76,8 +80,8 @@ class Diagnosis:
         return [verdict.cause for verdict in self.verdicts]
 
     def verdict(self, cause: str) -> Verdict | None:
-        """The finding or considered verdict for ``cause``, or None."""
-        for verdict in self.verdicts + self.considered:
+        """The finding, explanation or considered verdict for ``cause``, or None."""
+        for verdict in self.verdicts + self.explanations + self.considered:
             if verdict.cause == cause:
                 return verdict
         return None
@@ -86,7 +90,9 @@ class Diagnosis:
         """The content of diagnosis.json (DESIGN.md's shape plus headline, considered and limitations)."""
         return {
             "run": self.run, "split": self.split, "headline": self.headline, "healthy": self.healthy,
+            "healthy_confidence": round(float(self.healthy_confidence), 3), "best_epoch": self.best_epoch,
             "verdicts": [verdict.to_dict() for verdict in self.verdicts],
+            "explanations": [verdict.to_dict() for verdict in self.explanations],
             "considered": [verdict.to_dict() for verdict in self.considered],
             "plateaus": list(self.plateaus), "ledger": self.ledger, "ledger_sentence": self.ledger_sentence,
             "overfitting": self.overfitting, "suspected_mislabeled": list(self.suspected_mislabeled),
@@ -95,11 +101,14 @@ class Diagnosis:
         }
 
     def to_text(self) -> str:
-        """A plain-text rendering: headline, each finding with its remedies, the ledger sentence, limitations."""
+        """A plain-text rendering: headline, each finding with its remedies, explanations, the ledger sentence,
+        limitations."""
         lines = [self.headline]
         for verdict in self.verdicts:
             lines.append(f"- {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
             lines.extend(f"    try: {remedy.action}" for remedy in verdict.remedies)
+        for verdict in self.explanations:
+            lines.append(f"- explanation, {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
         if self.ledger_sentence:
             lines.append(f"ledger: {self.ledger_sentence}")
         lines.extend(f"note: {limitation}" for limitation in self.limitations)

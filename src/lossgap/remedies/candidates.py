@@ -8,7 +8,7 @@ from typing import Any
 from lossgap.diagnosis.remedies import REMEDY_NAMES, RemedyBook
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
-from lossgap.training.config import TrainConfig
+from lossgap.training.config import TrainConfig, apply_changes
 
 #: The special candidate that trains on shuffled labels (run when no_signal is suspected).
 CONTROL = "permuted_control"
@@ -21,18 +21,6 @@ class Candidate:
     name: str
     action: str
     changes: dict[str, Any] = field(default_factory=dict)
-
-
-def apply_changes(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
-    """``config`` with dotted-path ``changes`` applied (``{"model.dropout": 0.2}``); validated like user input."""
-    payload = config.to_dict()
-    for path, value in changes.items():
-        node = payload
-        *parents, leaf = path.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    return TrainConfig.from_dict(payload)
 
 
 def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, best_epoch: int | None,

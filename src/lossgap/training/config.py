@@ -139,6 +139,18 @@ class TrainConfig(_Frozen):
         return build_config(cls, **payload)
 
 
+def apply_changes(config: TrainConfig, changes: dict) -> TrainConfig:
+    """``config`` with dotted-path ``changes`` applied (``{"model.dropout": 0.2}``); validated like user input."""
+    payload = config.to_dict()
+    for path, value in changes.items():
+        node = payload
+        *parents, leaf = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[leaf] = value
+    return TrainConfig.from_dict(payload)
+
+
 #: CLI option names of config fields, so error messages name what the user typed.
 OPTION_NAMES = {
     "hidden_size": "--hidden", "num_layers": "--layers", "dropout": "--dropout", "lr": "--lr",

@@ -1,0 +1,64 @@
+"""Did the injected fault take effect? Judged with what the diagnosis never sees.
+
+A premise compares a fault run with the healthy run of the same data set and seed, or reads the test split
+(which holds samples the fault removed; the diagnosis never looks at test). Runs whose premise fails are
+reported apart: they show that a construction did not produce its fault, not that a rule failed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.run.rundir import RunRecord
+
+#: "worse": the fault run's best val loss exceeds the healthy run's by this factor plus WORSE_MARGIN nats.
+WORSE_FACTOR = 1.25
+WORSE_MARGIN = 0.02
+#: "less_accurate": the final val accuracy is at least this far below the healthy run's best.
+ACCURACY_DROP = 0.05
+#: "memorised": the best train accuracy must beat the majority share by this much (the labels were fitted).
+MEMORISED_LIFT = 0.1
+#: "rare_recall": the rare classes' mean recall on the removed samples is this far below the majority's on val.
+RECALL_GAP = 0.15
+
+
+def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -> tuple[bool, str]:
+    """(whether the fault took effect, a sentence with the numbers)."""
+    if kind is None:
+        return True, "holds by construction"
+    if kind == "rare_recall":
+        return _rare_recall(run)
+    if kind == "memorised":
+        # No signal can only be shown by a model that fitted its (meaningless) training labels.
+        train, baseline = float(run.metrics["train_accuracy"].max()), _majority_share(run)
+        return train >= baseline + MEMORISED_LIFT, (f"best train accuracy {train:.3f} vs the majority share "
+                                                     f"{baseline:.3f} (needs +{MEMORISED_LIFT})")
+    if healthy is None:
+        return False, "no healthy reference run"
+    if kind == "worse":
+        mine, reference = float(np.nanmin(run.metrics["val_loss"])), float(np.nanmin(healthy.metrics["val_loss"]))
+        limit = WORSE_FACTOR * reference + WORSE_MARGIN
+        return mine > limit, f"best val loss {mine:.3f} vs healthy {reference:.3f} (needs > {limit:.3f})"
+    if kind == "less_accurate":
+        mine = float(run.metrics["val_accuracy"][-1])
+        reference = float(np.nanmax(healthy.metrics["val_accuracy"]))
+        return mine <= reference - ACCURACY_DROP, f"final val accuracy {mine:.3f} vs healthy best {reference:.3f}"
+    raise ValueError(f"unknown premise {kind!r}")
+
+
+def _rare_recall(run: RunRecord) -> tuple[bool, str]:
+    if "test" not in run.dynamics:
+        return False, "no test split with the removed samples"
+    epoch = int(run.summary.get("delivered_epoch") or run.num_epochs) - 1
+    test, val = run.dynamics["test"], run.dynamics["val"]
+    rare_recall = float(test.correct[epoch].mean())
+    majority = int(np.argmax(np.bincount(val.labels)))
+    members = val.labels == majority
+    majority_recall = float(val.correct[epoch][members].mean())
+    holds = rare_recall <= majority_recall - RECALL_GAP
+    return holds, f"rare classes' recall {rare_recall:.3f} on the removed samples vs majority {majority_recall:.3f} on val"
+
+
+def _majority_share(run: RunRecord) -> float:
+    labels = run.dynamics["train"].labels
+    return float(np.bincount(labels).max() / labels.size)

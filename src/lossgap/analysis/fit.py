@@ -1,0 +1,184 @@
+"""How well a model fit its own training labels, measured against predicting the class prior.
+
+These are the preconditions the causes need (DESIGN.md): a model that never moved away from the prior on
+its training set cannot say whether the labels carry signal; a model whose training loss sits *above* the
+prior's entropy does worse on the data it is trained on than a constant guess, which a working optimiser
+never does; a model that is more accurate on held-out data than on its own training labels is being
+trained on labels that are wrong more often than the held-out ones.
+
+Losses are mean cross-entropy in nats; accuracies are fractions; epochs are 1-based.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lossgap.analysis.smoothing import as_curve, dataclass_to_plain
+from lossgap.dynamics import SplitDynamics
+
+#: The train loss must fall at least this share of the prior's entropy below it to count as having moved...
+MOVED_MIN_SHARE = 0.02
+#: ... and the paired per-sample test must put it this many standard errors below.
+MOVED_Z = 3.0
+#: A train loss above the prior's entropy by more than this share counts as "worse than a constant guess".
+ABOVE_PRIOR_MARGIN = 0.05
+#: Losses above this multiple of the prior's entropy count as this multiple in the reversal.
+REVERSAL_CAP = 3.0
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """The training split's fit, against the prior and against the val split.
+
+    Attributes:
+        prior_entropy: cross-entropy of predicting the training class shares for every training sample (nats);
+            what a model that learned nothing reaches.
+        train_loss_min: lowest per-epoch train loss (nats), at train_loss_min_epoch.
+        train_loss_min_epoch: 1-based epoch of train_loss_min.
+        moved_share: (prior_entropy - train_loss_min) / prior_entropy: how far below the prior the model got
+            on its own training data (1 = fitted perfectly, 0 = learned nothing, negative = never below).
+        moved_z: paired z of the per-sample train loss against the prior's loss at train_loss_min_epoch
+            (negative = below the prior); NaN without per-sample train records.
+        train_moved: moved_share >= MOVED_MIN_SHARE and moved_z <= -MOVED_Z: the model learned something on
+            its training data (whether or not it generalises).
+        above_prior_share: share of epochs after the first whose train loss exceeds the prior's entropy by more
+            than ABOVE_PRIOR_MARGIN: the model did worse on its own training data than a constant guess.
+        above_prior_excess: median relative excess over the prior in those epochs (0 when there are none).
+        train_rise: (last train loss - train_loss_min) / prior_entropy: fit lost on the training data by the
+            end, in units of the prior's entropy (0 = kept its best fit).
+        reversal: how much the train loss climbed and then gave back again from epoch 2 on, in units of the
+            prior's entropy: min(total rise, total fall) over the epoch-to-epoch steps, each epoch's loss capped
+            at REVERSAL_CAP x the prior's entropy so one blow-up does not dominate. A loss that descends, or one
+            that rises steadily (weight decay pulling the weights back), scores about 0; one that bounces up and
+            down scores its bounce.
+        train_accuracy_max: best per-epoch train accuracy.
+        train_baseline: share of the most frequent training class (accuracy of always predicting it).
+        judged_epoch: 1-based epoch the figures below are read at.
+        train_accuracy: train accuracy at judged_epoch.
+        val_accuracy: val accuracy at judged_epoch.
+        val_minus_train: val_accuracy - train_accuracy (positive = the model agrees more with the val labels
+            than with the labels it is trained on).
+        val_minus_train_noise: standard error of that difference (binomial, both splits).
+        class_train_accuracy: float (C,) train accuracy of each class at judged_epoch (NaN for absent classes).
+    """
+
+    prior_entropy: float
+    train_loss_min: float
+    train_loss_min_epoch: int
+    moved_share: float
+    moved_z: float
+    train_moved: bool
+    above_prior_share: float
+    above_prior_excess: float
+    train_rise: float
+    reversal: float
+    train_accuracy_max: float
+    train_baseline: float
+    judged_epoch: int
+    train_accuracy: float
+    val_accuracy: float
+    val_minus_train: float
+    val_minus_train_noise: float
+    class_train_accuracy: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the fields (NaN -> None)."""
+        return dataclass_to_plain(self)
+
+
+def prior_of(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class shares of ``labels`` with half a count for absent classes (so every class keeps a finite loss)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64) + 0.5
+    return counts / counts.sum()
+
+
+def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamics | None, val: SplitDynamics,
+                judged_epoch: int) -> FitSummary:
+    """The :class:`FitSummary` of a run from its per-epoch curves and per-sample records.
+
+    ``train_loss``, ``train_accuracy`` and ``val_accuracy`` are per-epoch (E,); ``train`` the per-sample train
+    records (None when the train split was not recorded: the prior then comes from val and the paired test
+    is NaN); ``judged_epoch`` the 1-based epoch to read accuracies at (usually the best epoch).
+    """
+    losses = as_curve(train_loss)
+    train_acc = as_curve(train_accuracy)
+    val_acc = as_curve(val_accuracy)
+    reference = train if train is not None else val
+    prior = prior_of(reference.labels, reference.num_classes)
+    prior_loss = -np.log(prior[reference.labels])
+    entropy = float(prior_loss.mean())
+    finite = np.isfinite(losses)
+    min_index = int(np.nanargmin(np.where(finite, losses, np.inf))) if finite.any() else 0
+    loss_min = float(losses[min_index]) if finite.any() else math.nan
+    moved_share = (entropy - loss_min) / entropy if entropy > 0 and math.isfinite(loss_min) else math.nan
+    moved_z = _paired_z(train, min_index, prior_loss) if train is not None else math.nan
+    z_ok = moved_z <= -MOVED_Z if math.isfinite(moved_z) else True
+    later = losses[1:]
+    later = later[np.isfinite(later)]
+    excess = later / entropy - 1.0 if entropy > 0 else np.zeros(0)
+    above = excess > ABOVE_PRIOR_MARGIN
+    last_index = int(np.flatnonzero(finite)[-1]) if finite.any() else 0
+    index = min(max(judged_epoch, 1), losses.size) - 1
+    train_now, val_now = float(train_acc[index]), float(val_acc[index])
+    train_n = reference.num_samples if train is not None else 0
+    val_n = val.num_samples
+    noise = math.sqrt(sum(p * (1 - p) / n for p, n in ((train_now, train_n), (val_now, val_n))
+                          if n and math.isfinite(p)))
+    return FitSummary(
+        prior_entropy=entropy,
+        train_loss_min=loss_min,
+        train_loss_min_epoch=min_index + 1,
+        moved_share=float(moved_share),
+        moved_z=float(moved_z),
+        train_moved=bool(math.isfinite(moved_share) and moved_share >= MOVED_MIN_SHARE and z_ok),
+        above_prior_share=float(above.mean()) if above.size else 0.0,
+        above_prior_excess=float(np.median(excess[above])) if above.any() else 0.0,
+        train_rise=float((losses[last_index] - loss_min) / entropy) if entropy > 0 and finite.any() else 0.0,
+        reversal=_reversal(losses, entropy),
+        train_accuracy_max=float(np.nanmax(train_acc)) if np.isfinite(train_acc).any() else math.nan,
+        train_baseline=float(prior.max()),
+        judged_epoch=index + 1,
+        train_accuracy=train_now,
+        val_accuracy=val_now,
+        val_minus_train=val_now - train_now,
+        val_minus_train_noise=noise,
+        class_train_accuracy=_class_accuracy(train, index) if train is not None
+        else np.full(val.num_classes, np.nan),
+    )
+
+
+def _reversal(losses: np.ndarray, entropy: float) -> float:
+    """min(total rise, total fall) of the train loss from epoch 2 on, in prior units (see FitSummary)."""
+    if not entropy > 0:
+        return 0.0
+    scaled = np.minimum(losses[1:], REVERSAL_CAP * entropy) / entropy
+    steps = np.diff(scaled[np.isfinite(scaled)])
+    return float(min(steps[steps > 0].sum(), -steps[steps < 0].sum())) if steps.size else 0.0
+
+
+def _paired_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> float:
+    """z of the mean per-sample (loss - prior loss) at epoch ``index`` (0-based); NaN with < 2 samples."""
+    seen = train.seen[index]
+    difference = (train.loss[index] - prior_loss)[seen]
+    if difference.size < 2:
+        return math.nan
+    spread = float(difference.std(ddof=1))
+    mean = float(difference.mean())
+    if spread == 0:
+        return -math.inf if mean < 0 else (math.inf if mean > 0 else 0.0)
+    return mean / (spread / math.sqrt(difference.size))
+
+
+def _class_accuracy(train: SplitDynamics, index: int) -> np.ndarray:
+    seen = train.seen[index]
+    correct = train.correct[index] & seen
+    out = np.full(train.num_classes, np.nan)
+    for cls in range(train.num_classes):
+        members = seen & (train.labels == cls)
+        if members.any():
+            out[cls] = correct[members].mean()
+    return out

@@ -1,0 +1,54 @@
+"""class_imbalance_bias: accuracy rides on the frequent classes; the rare ones are rarely predicted."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, pct
+
+#: Gap between plain and balanced val accuracy at which the rule reaches full strength.
+GAP_FULL = 0.15
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """Rare classes (under half an equal share of train) recalled poorly while accuracy rides on the rest."""
+    per_class = evidence.val_per_class
+    index = evidence.judged_epoch - 1
+    counts = evidence.train_class_counts.astype(np.float64)
+    shares = counts / counts.sum()
+    accuracy = float(per_class.accuracy[index])
+    balanced = float(per_class.balanced_accuracy[index])
+    recall = per_class.recall[index]
+    rare = evidence.rare_classes
+    facts = {"epoch": evidence.judged_epoch, "train_class_shares": shares.tolist(), "val_accuracy": accuracy,
+             "val_balanced_accuracy": balanced, "recall": [None if not np.isfinite(r) else float(r) for r in recall],
+             "predicted_share": per_class.predicted_share[index].tolist(),
+             "true_share": per_class.true_share.tolist(), "rare_classes": [int(c) for c in rare]}
+    if not rare:
+        return Verdict("class_imbalance_bias", 0.0, "the classes are roughly balanced", facts)
+    rare_recall = float(np.nanmean(recall[rare]))
+    gap = accuracy - balanced
+    confidence = clip(1.0 - rare_recall) * clip(gap / GAP_FULL)
+    names = ", ".join(str(c) for c in rare)
+    summary = (f"val accuracy {accuracy:.3f} but balanced accuracy {balanced:.3f} at epoch {evidence.judged_epoch}: "
+               f"rare class(es) {names} ({pct(shares[rare].sum())} of training samples) are recalled "
+               f"{rare_recall:.2f} on average while the most predicted class takes "
+               f"{pct(per_class.predicted_share[index].max())} of val predictions")
+    remedies = present(book.class_weights(),
+                       book.advice("resample", "oversample the rare classes or collect more of them, and judge runs "
+                                   "by balanced accuracy"))
+    return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
+
+
+CAUSE = Cause(
+    code="class_imbalance_bias",
+    title="accuracy rides on the frequent classes; rare classes are rarely predicted",
+    rule=rule,
+    # A model that leans on the majority grows confident in it, which raises the rare val samples' loss
+    # (overfitting's signature); the rare classes' few samples look mislabelled and unfitted.
+    explains=("label_noise", "underfitting", "overfitting", "confidence_refinement"),
+)

@@ -1,0 +1,63 @@
+"""confidence_refinement: an explanation of the curves, not a fault.
+
+Accuracy is flat within its noise while the loss falls, the fall coming from samples that do not change
+class: right answers grow more confident, wrong ones move toward the right class without crossing the
+boundary (the article's 30% -> 49% case). It is only claimed when accuracy has room to rise (a run at 100%
+val accuracy has nothing left to plateau below) and never from the first epochs of learning.
+"""
+
+from __future__ import annotations
+
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, pct
+
+#: A plateau may not start before this epoch: the first epochs of a fresh network are learning, not refining.
+EARLIEST_START = 4
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """The noise-aware plateau and its loss ledger: how much of the loss fall came from unchanged samples."""
+    plateau, ledger = evidence.main_plateau, evidence.ledger
+    split = evidence.focus_split
+    if plateau is None or ledger is None or ledger.start_epoch != plateau.start_epoch:
+        return Verdict("confidence_refinement", 0.0,
+                       f"no window where {split} accuracy stays within its noise while the loss falls",
+                       {"plateaus": [p.to_dict() for p in evidence.plateaus.get(split, ())]})
+    shares = {group.name: group.loss_change for group in ledger.groups}
+    total = ledger.loss_change
+    refined = (shares["stayed_correct"] + shares["stayed_wrong_closer"]) / total if total < 0 else 0.0
+    length = plateau.end_epoch - plateau.start_epoch + 1
+    onset = evidence.generalization.onset_epoch
+    # Epochs of the plateau after overfitting set in are memorisation, not refinement.
+    overlap = 0.0 if onset is None else max(0, plateau.end_epoch - max(onset, plateau.start_epoch)) / length
+    headroom = clip((1.0 - plateau.accuracy_mean - 2 * plateau.accuracy_noise) / 0.05)
+    early = plateau.start_epoch < EARLIEST_START
+    confidence = 0.0 if early else clip(refined) * (1.0 - overlap) * clip(0.5 + length / 20) * headroom
+    already_right = ledger.group("stayed_correct")
+    if already_right.share > 1:
+        source = (f"the {already_right.count} samples that were already right lowered it by "
+                  f"{-already_right.loss_change:.3f}, more than the whole fall (others pushed it up)")
+    else:
+        source = (f"{pct(clip(already_right.share))} of the fall came from {already_right.count} samples that were "
+                  "already right")
+    summary = (f"{split} accuracy stayed at {plateau.accuracy_mean:.3f} (within its noise of "
+               f"+-{plateau.accuracy_noise:.3f}) from epoch {plateau.start_epoch} to {plateau.end_epoch} while "
+               f"{split} loss fell {-plateau.loss_change:.3f} ({pct(-plateau.loss_change / plateau.loss_start)}); "
+               f"{source}: they only grew more confident")
+    facts = {"plateau": plateau.to_dict(), "ledger": ledger.to_dict(), "refined_share": refined,
+             "overlap_with_overfitting": overlap, "headroom": headroom, "starts_too_early": early}
+    remedies = present(book.monitor_accuracy(),
+                       book.advice("nothing_to_fix", "nothing is broken: the falling loss is confidence; more accuracy "
+                                   "needs more informative inputs, more data or a different model"))
+    return Verdict("confidence_refinement", confidence, summary, facts, remedies)
+
+
+CAUSE = Cause(
+    code="confidence_refinement",
+    title="loss falls because right answers grow more confident, not because more are right",
+    rule=rule,
+    kind="explanation",
+)

@@ -1,0 +1,162 @@
+"""label_noise: some training labels are wrong.
+
+A model that cannot fit makes many samples look mislabelled, whether it is too small, a class is rare or the
+weights jump. So this rule only counts samples as evidence when the model *contradicts* them while it fits
+the rest of their class: their area under the margin (AUM) is clearly negative, as deep below zero as the
+others' is above it, and most of their class-mates are predicted right. Unstable optimisation and class
+imbalance are decided first (they explain this evidence away in the engine). Two routes lead here:
+
+- the suspects: a share of the training samples contradicted decisively while their classes are fitted;
+- the model agrees more with the held-out val labels than with the labels it is trained on (train accuracy
+  from an exact evaluation pass clearly below val accuracy), with suspects to account for the difference;
+- one-way confusion (class-conditional noise, a labeller who calls some A's "B"): most suspects carry one
+  label and are predicted as one other class, hardly ever the other way round, while the model fits the
+  rest of the data. A model that merely finds two classes hard confuses them both ways.
+
+In every route the model must fit the samples it does not contradict (at least REST_START of them right),
+so a model that cannot fit (too small, too regularised) never produces label-noise findings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, pct
+
+#: Suspect share at which the suspect route reaches full strength.
+SUSPECTS_FULL = 0.05
+#: Accuracy of the suspects' class-mates from which their class counts as fitted (full strength REST_FULL).
+REST_START, REST_FULL = 0.7, 0.9
+#: Depth (how far below zero the suspects' AUM is, relative to how far above it the rest's is): start, full.
+DEPTH_START, DEPTH_FULL = 0.25, 0.75
+#: One-way confusion: share of suspects in the top (label -> predicted) pair from which it counts, and the
+#: largest ratio of the reverse pair to it.
+PAIR_SHARE, PAIR_REVERSE = 0.5, 0.3
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels."""
+    suspects, samples, train = evidence.suspects, evidence.train_samples, evidence.train
+    if suspects is None or samples is None or train is None:
+        return Verdict("label_noise", 0.0, "no train split was recorded over several epochs, so samples cannot be "
+                       "followed", {})
+    fit = evidence.fit
+    indices = suspects.indices
+    flagged = np.zeros(train.num_samples, dtype=bool)
+    flagged[indices] = True
+    index = evidence.judged_epoch - 1
+    rest_fit = _rest_of_class_fit(train, flagged, index)
+    unflagged = ~flagged & train.seen[index]
+    overall_fit = float(train.correct[index][unflagged].mean()) if unflagged.any() else 0.0
+    depth = _depth(np.asarray(samples.aum, dtype=np.float64), flagged)
+    fraction = 0.0 if suspects.capped else suspects.fraction
+    fits = clip((min(rest_fit, overall_fit) - REST_START) / (REST_FULL - REST_START))
+    suspect_route = clip(fraction / SUSPECTS_FULL) * fits * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START))
+    pair, pair_share, reverse = _one_way_pair(train, indices, index)
+    pair_route = (clip(fraction / SUSPECTS_FULL) * fits * clip((pair_share - PAIR_SHARE) / 0.2)
+                  * clip((PAIR_REVERSE - reverse) / 0.15)) if len(indices) >= 5 else 0.0
+    exact_train = ((evidence.train_config or {}).get("record_train") == "eval")
+    # A training pass with dropout on and weights moving makes train look worse than val for no fault of the
+    # labels, so without an exact evaluation pass the val-over-train gap must be much larger.
+    need = max(0.03 if exact_train else 0.1, 3 * fit.val_minus_train_noise)
+    agreement_route = clip((fit.val_minus_train - need) / 0.05) * clip(fraction / 0.03) * fits
+    memorised = _memorised(evidence)
+    confidence = max(suspect_route, agreement_route, pair_route) * (0.85 + 0.15 * memorised)
+    top = ", ".join(str(_plain_id(i)) for i in suspects.sample_ids[:5])
+    facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
+             "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
+             "one_way_pair": pair, "one_way_pair_share": pair_share, "reverse_pair_ratio": reverse,
+             "pair_route": pair_route,
+             "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
+             "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
+             "top_suspects": [_plain_id(i) for i in suspects.sample_ids[:20]]}
+    if confidence < 0.5:
+        summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
+                   "most of training, but not decisively against a model that fits the rest of their class, so they "
+                   "read as hard samples rather than wrong labels")
+        return Verdict("label_noise", confidence, summary, facts, present(book.advice(
+            "inspect_suspects", f"look at the most contradicted samples ({top}, ...; all in diagnosis.json)")))
+    parts = [f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for most of "
+             f"training while {pct(rest_fit)} of the other samples of their classes are predicted right: the model "
+             "contradicts their labels"]
+    if pair_route > 0 and pair is not None:
+        names = evidence.val_per_class  # class indices only; names are in diagnosis.per_class
+        parts.append(f"{pct(pair_share)} of them are labelled class {pair[0]} but predicted as class {pair[1]}, "
+                     f"and hardly any the other way round ({reverse:.2f} as many): one-way confusion, the mark of a "
+                     "labeller who mixes up those classes")
+        del names
+    if agreement_route > 0:
+        parts.append(f"at epoch {evidence.judged_epoch} the model agrees more with the val labels (accuracy "
+                     f"{fit.val_accuracy:.3f}) than with its own training labels ({fit.train_accuracy:.3f})")
+    late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
+    if late > 0.1:
+        parts.append(f"{pct(late)} of them were memorised only after the val-loss minimum")
+    remedies = present(book.advice("inspect_suspects", f"check the labels of the most suspect samples ({top}, ...; "
+                                   "all in diagnosis.json) and relabel or drop them"),
+                       book.early_stopping(evidence.val_loss_min_epoch, evidence.num_epochs), book.weight_decay())
+    return Verdict("label_noise", clip(confidence), "; ".join(parts), facts, remedies)
+
+
+def _rest_of_class_fit(train, flagged: np.ndarray, index: int) -> float:
+    """Accuracy of the unflagged samples of the suspects' classes at epoch ``index``, weighted by suspects."""
+    if not flagged.any():
+        return 0.0
+    correct = train.correct[index]
+    total, weight = 0.0, 0
+    for cls, count in zip(*np.unique(train.labels[flagged], return_counts=True)):
+        mates = (train.labels == cls) & ~flagged & train.seen[index]
+        if mates.any():
+            total += count * float(correct[mates].mean())
+            weight += count
+    return total / weight if weight else 0.0
+
+
+def _one_way_pair(train, indices: np.ndarray, index: int) -> tuple[tuple[int, int] | None, float, float]:
+    """The most common (given label, predicted class) pair among the suspects at epoch ``index`` (labels that
+    differ), its share of the suspects, and the ratio of the reverse pair's count to its count."""
+    if len(indices) == 0:
+        return None, 0.0, 1.0
+    labels = train.labels[indices].astype(np.int64)
+    predicted = train.predicted[index][indices].astype(np.int64)
+    off = labels != predicted
+    if not off.any():
+        return None, 0.0, 1.0
+    codes = labels[off] * train.num_classes + predicted[off]
+    values, counts = np.unique(codes, return_counts=True)
+    top = int(np.argmax(counts))
+    given, predicted_class = divmod(int(values[top]), train.num_classes)
+    reverse = int(counts[values == predicted_class * train.num_classes + given].sum())
+    return (given, predicted_class), float(counts[top] / len(indices)), reverse / float(counts[top])
+
+
+def _depth(aum: np.ndarray, flagged: np.ndarray) -> float:
+    """-median AUM of the suspects / median AUM of the rest: 1 = as sure against them as for the rest."""
+    rest = aum[~flagged & np.isfinite(aum)]
+    mine = aum[flagged & np.isfinite(aum)]
+    if mine.size == 0 or rest.size == 0 or np.median(rest) <= 0:
+        return 0.0
+    return float(min(2.0, -np.median(mine) / np.median(rest)))
+
+
+def _memorised(evidence: RunEvidence) -> float:
+    """0..1: suspects learned late and val accuracy declining from its peak (label noise hurting)."""
+    curves = evidence.curves
+    decline = float(np.nanmax(curves.val_accuracy) - curves.val_accuracy[-1])
+    late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
+    return 0.5 * clip(late / 0.5) + 0.5 * clip(decline / (2 * evidence.val_noise))
+
+
+def _plain_id(value) -> int | str:
+    return value.item() if hasattr(value, "item") else value
+
+
+CAUSE = Cause(
+    code="label_noise",
+    title="some training labels look wrong: the model contradicts them while it fits the rest of their class",
+    rule=rule,
+    explains=("overfitting", "underfitting", "confidence_refinement"),
+)

@@ -1,0 +1,88 @@
+"""no_signal: the labels are not predictable from the inputs (the article's own data has random labels).
+
+Precondition: the model must have fitted *something* on its training set (its train loss fell clearly
+below the prior's entropy). A model that never moved, even on train, cannot tell whether the labels carry
+signal; that run is underfitting, and this rule stays low and says why.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, pct
+
+#: Confidence left when the precondition fails (the model never fitted its training set).
+UNFIT_CAP = 0.2
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """Val accuracy not above the majority baseline and val loss not below the prior's, while train was fitted."""
+    signal, fit = evidence.signal, evidence.fit
+    best_p = min(signal.p_value, evidence.signal_any_epoch_p) if math.isfinite(evidence.signal_any_epoch_p) \
+        else signal.p_value
+    low, high = signal.interval
+    facts = {"epoch": evidence.judged_epoch, "val_accuracy": signal.accuracy, "interval": [low, high],
+             "baseline_accuracy": signal.baseline_accuracy, "p_value": signal.p_value,
+             "p_value_best_epoch_corrected": evidence.signal_any_epoch_p, "val_loss": signal.loss,
+             "prior_entropy": signal.prior_entropy, "loss_clearly_below_prior": evidence.loss_clearly_below_prior,
+             "num_val_samples": signal.num_samples, "train_fitted": fit.train_moved,
+             "train_fit_share": fit.moved_share}
+    remedies = (book.advice("permuted_control", "train a permuted-label control (--control permuted-labels) to "
+                            "confirm the model does no better on shuffled labels"),
+                book.advice("check_data", "check that inputs and labels are aligned and that the features can carry "
+                            "the label; no setting can learn labels that do not depend on the inputs"))
+    if best_p < signal.alpha or evidence.loss_clearly_below_prior:
+        summary = (f"val accuracy {signal.accuracy:.3f} beats the majority baseline {signal.baseline_accuracy:.3f} "
+                   f"(p={signal.p_value:.2g}) or val loss {signal.loss:.3f} is below the prior's entropy "
+                   f"{signal.prior_entropy:.3f}: there is signal")
+        return Verdict("no_signal", 0.05, summary, facts, remedies)
+    # Large p-values (accuracy right at the baseline) make the case; p near alpha leaves doubt.
+    confidence = 0.55 + 0.4 * clip((best_p - signal.alpha) / 0.3)
+    if signal.num_samples < 30:
+        confidence *= 0.8  # too few val samples to rule out a weak signal
+    rare = evidence.rare_classes
+    rare_recall = float(np.nanmean(evidence.val_per_class.recall[evidence.judged_epoch - 1][rare])) if rare else 1.0
+    majority_biased = bool(rare) and rare_recall < 0.2
+    facts["majority_biased"] = majority_biased
+    if majority_biased:
+        # A model that never predicts the rare classes sits at the baseline whether or not the inputs carry
+        # signal: the test cannot tell here, and class imbalance is the likelier reading.
+        confidence = min(confidence, 0.6)
+    if evidence.control is not None:
+        control = evidence.control
+        facts["control"] = control.to_dict()
+        if control.significant and control.difference > 0:
+            confidence = min(confidence, 0.1)
+        else:
+            confidence = min(1.0, confidence + 0.05)
+    if not fit.train_moved:
+        summary = (f"val accuracy {signal.accuracy:.3f} is at the majority baseline {signal.baseline_accuracy:.3f}, "
+                   f"but the model never fitted its training set either (train loss at best {pct(fit.moved_share)} "
+                   f"below the prior's entropy {fit.prior_entropy:.3f}), so this run cannot tell whether the labels "
+                   "carry signal")
+        return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
+    # How well the model fitted train, against val staying at chance, is what makes the case.
+    confidence *= 0.6 + 0.4 * clip(fit.moved_share / 0.1)
+    summary = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}, {pct(fit.moved_share)} "
+               f"below the prior's entropy {fit.prior_entropy:.3f}), yet val accuracy {signal.accuracy:.3f} "
+               f"(95% interval {low:.2f}-{high:.2f}) at epoch {evidence.judged_epoch} is not above always predicting "
+               f"the majority class ({signal.baseline_accuracy:.3f}, p={signal.p_value:.2f}) and val loss "
+               f"{signal.loss:.3f} is not below the prior's {signal.prior_entropy:.3f}: what it learned does not carry "
+               "over, the labels are not predictable from these inputs")
+    if majority_biased:
+        summary += " (or the rare classes, never predicted, hide a weak signal)"
+    return Verdict("no_signal", clip(confidence), summary, facts, remedies)
+
+
+CAUSE = Cause(
+    code="no_signal",
+    title="the labels are not predictable from the inputs: val accuracy stays at the majority baseline",
+    rule=rule,
+    explains=("overfitting", "label_noise", "confidence_refinement"),
+)

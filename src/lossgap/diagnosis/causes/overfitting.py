@@ -1,0 +1,48 @@
+"""overfitting: train loss keeps falling while val loss turns up after its minimum; the gap grows."""
+
+from __future__ import annotations
+
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import change, clip
+
+#: Epochs a trend needs before the rule says anything.
+MIN_TREND_EPOCHS = 3
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """The val loss's rise after its minimum (beyond its own noise) while the train loss fell, and the gap."""
+    general, curves = evidence.generalization, evidence.curves
+    lowest = evidence.val_loss_min_epoch
+    last = evidence.num_epochs
+    facts = {"onset_epoch": general.onset_epoch, "val_loss_min_epoch": lowest,
+             "min_val_loss": float(curves.val_loss[lowest - 1]), "final_val_loss": float(curves.val_loss[-1]),
+             "gap_at_min": float(general.gap[lowest - 1]), "gap_at_end": general.gap_at_end,
+             "early_stopping_epoch": general.early_stopping_epoch,
+             "val_accuracy_at_min": float(curves.val_accuracy[lowest - 1]),
+             "final_val_accuracy": float(curves.val_accuracy[-1]), "strength": general.overfitting_strength}
+    if evidence.num_epochs < MIN_TREND_EPOCHS:
+        return Verdict("overfitting", 0.0, "too few epochs to see val loss turn up", facts)
+    confidence = general.overfitting_strength if general.onset_epoch is not None \
+        else min(0.3, general.overfitting_strength)
+    remedies = present(book.early_stopping(lowest, last), book.dropout(), book.weight_decay(),
+                       book.smaller_hidden(), book.fewer_layers())
+    if general.onset_epoch is None or lowest >= last:
+        summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}) and did not turn up "
+                   "clearly afterwards")
+        return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+    summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}); by epoch {last} "
+               f"{change('val loss', curves.val_loss[lowest - 1], curves.val_loss[-1])} while "
+               f"{change('train loss', curves.train_loss[lowest - 1], curves.train_loss[-1])}; "
+               f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}")
+    return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+CAUSE = Cause(
+    code="overfitting",
+    title="train loss keeps falling while val loss turns up after its minimum",
+    rule=rule,
+    explains=("confidence_refinement",),
+)

@@ -1,0 +1,144 @@
+"""underfitting: the model has not fitted what it could. Three forms, with different remedies:
+
+- ``stopped_early``: train and val loss are both still falling at the end and accuracy still rising; more
+  epochs (or a higher learning rate) would help.
+- ``capacity``: train and val accuracy level off together, clearly below fitting the training set, the losses
+  no longer falling; the model is too small or too regularised (more epochs would not help).
+- ``capacity`` with ``no_fit``: the model never moved away from the prior even on its training set. Then no
+  other cause can be judged either: whether the labels carry signal cannot be told until the model fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.analysis.smoothing import linear_trend
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, pct
+
+#: Epochs a trend needs before the rule says anything.
+MIN_TREND_EPOCHS = 3
+#: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
+CAPACITY_ERROR_FULL = 0.1
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """The strongest of the three forms (see the module docstring)."""
+    facts = _facts(evidence)
+    if evidence.num_epochs < MIN_TREND_EPOCHS:
+        return Verdict("underfitting", 0.0, "too few epochs to judge the trend", facts)
+    verdicts = [_no_fit(evidence, book, facts), _stopped_early(evidence, book, facts), _capacity(evidence, book, facts)]
+    return max(verdicts, key=lambda verdict: verdict.confidence)
+
+
+def _facts(evidence: RunEvidence) -> dict:
+    health, fit, curves = evidence.optimization, evidence.fit, evidence.curves
+    return {"train_slope_end": health.train_slope_end, "val_slope_end": health.val_slope_end,
+            "train_still_falling": health.train_still_falling, "val_still_falling": health.val_still_falling,
+            "final_train_accuracy": float(curves.train_accuracy[-1]), "final_val_accuracy": float(curves.val_accuracy[-1]),
+            "train_fit_share": fit.moved_share, "prior_entropy": fit.prior_entropy, "epochs": evidence.num_epochs}
+
+
+def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
+    fit = evidence.fit
+    if fit.train_moved:
+        return Verdict("underfitting", 0.0, "the model fitted its training set at least in part", facts)
+    summary = (f"the model did not fit even its training set: the train loss got at best {pct(max(fit.moved_share, 0))} "
+               f"below {fit.prior_entropy:.3f}, the loss of always predicting the class shares, and train accuracy "
+               f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}); whether the labels carry "
+               "signal cannot be told until the model fits them")
+    remedies = present(book.larger_hidden(4), book.less_regularisation(), book.higher_lr(),
+                       book.more_epochs(evidence.num_epochs),
+                       book.advice("permuted_control", "once it fits, compare with a permuted-label control "
+                                   "(--control permuted-labels) to see whether the labels carry signal"))
+    return Verdict("underfitting", 0.8, summary, {**facts, "form": "capacity", "no_fit": True}, remedies)
+
+
+def _accuracy_rising(evidence: RunEvidence) -> tuple[bool, float, float]:
+    """(train or val accuracy rose over the tail by more than its noise, train rise, val rise)."""
+    curves = evidence.curves
+    tail = max(MIN_TREND_EPOCHS, evidence.num_epochs // 4)
+    train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
+    rise = linear_trend(curves.train_accuracy[-tail:])[0] * (tail - 1)
+    val_rise = linear_trend(curves.val_accuracy[-tail:])[0] * (tail - 1)
+    rising = (rise > float(accuracy_noise(float(curves.train_accuracy[-1]), train_n))
+              or val_rise > evidence.val_noise)
+    return bool(rising), float(rise), float(val_rise)
+
+
+def _steepness(evidence: RunEvidence) -> float:
+    """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully)."""
+    health = evidence.optimization
+    return clip(-health.val_slope_end / 0.01) if health.val_still_falling else 0.0
+
+
+def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
+    health, curves = evidence.optimization, evidence.curves
+    rising, rise, val_rise = _accuracy_rising(evidence)
+    # The val loss is what more epochs would lower; the train loss must at least not be rising, and the
+    # lowest val loss must be recent (a run stopped early by patience made no new minimum for a while).
+    recent = evidence.val_loss_min_epoch > evidence.num_epochs - max(MIN_TREND_EPOCHS, health.tail_epochs // 2)
+    falling = health.val_still_falling and not health.train_slope_end > 0 and recent
+    details = {**facts, "form": "stopped_early", "train_accuracy_rise_over_tail": rise,
+               "val_accuracy_rise_over_tail": val_rise}
+    if not falling or evidence.generalization.onset_epoch is not None:
+        return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
+                       "help", details)
+    confidence = _steepness(evidence) * (0.9 if rising else 0.6)
+    summary = (f"val loss was still falling when training ended at epoch {evidence.num_epochs} "
+               f"({pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; train "
+               f"loss {pct(-health.train_slope_end)})"
+               + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
+                  f"{curves.val_accuracy[-1]:.3f})" if rising else "")
+               + ": training stopped too early")
+    remedies = present(book.more_epochs(evidence.num_epochs), book.higher_lr())
+    return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
+    curves = evidence.curves
+    train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
+    train_accuracy, val_accuracy = float(curves.train_accuracy[-1]), float(curves.val_accuracy[-1])
+    train_error = 1.0 - train_accuracy
+    noise = float(accuracy_noise(train_accuracy, train_n))
+    gap_noise = float(np.hypot(noise, accuracy_noise(val_accuracy, evidence.val.num_samples)))
+    gap = abs(val_accuracy - train_accuracy)
+    rising = _accuracy_rising(evidence)[0]
+    details = {**facts, "form": "capacity", "train_error": train_error, "train_val_gap": val_accuracy - train_accuracy}
+    strength = clip((train_error - max(0.03, 3 * noise)) / CAPACITY_ERROR_FULL)
+    together = clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
+    # Accuracy still climbing, or a val loss still falling steeply, says more epochs would still help.
+    confidence = strength * together * (0.4 if rising else 1.0) * (1.0 - 0.5 * _steepness(evidence))
+    summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
+               f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
+               "is too small or too regularised for the task" + _regularisation_note(evidence))
+    if confidence < 0.5:
+        summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at the end) or "
+                   "train and val accuracy part ways, so capacity is not what limits it")
+    remedies = present(book.larger_hidden(), book.less_regularisation())
+    return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _regularisation_note(evidence: RunEvidence) -> str:
+    """Words on the run's own regularisation when it is strong enough to stop a model fitting, else ""."""
+    config = evidence.train_config or {}
+    optimizer, model = config.get("optimizer") or {}, config.get("model") or {}
+    decay, lr = float(optimizer.get("weight_decay") or 0.0), float(optimizer.get("lr") or 0.0)
+    notes = []
+    if optimizer.get("name") in ("adamw", "sgd") and decay * lr >= 0.001:
+        notes.append(f"weight decay {decay:g} at learning rate {lr:g} shrinks every weight by {pct(decay * lr)} per step")
+    if float(model.get("dropout") or 0.0) >= 0.5:
+        notes.append(f"dropout {float(model['dropout']):g} drops most of the signal")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+CAUSE = Cause(
+    code="underfitting",
+    title="the model has not fitted what it could: stopped while still improving, or too small or too regularised",
+    rule=rule,
+    explains=("confidence_refinement",),
+)

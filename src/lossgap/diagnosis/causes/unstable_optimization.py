@@ -1,0 +1,161 @@
+"""unstable_optimization: the weights jump instead of descending.
+
+Decided before every other cause: when the weights jump, samples flip back and forth with them (which looks
+like label noise), val accuracy swings (which hides or fakes signal), and the loss may never fall (which
+looks like a model too small). The evidence, strongest first:
+
+- a non-finite loss;
+- a train loss *above* the prior's entropy in many epochs: the model does worse on the data it is trained
+  on than always predicting the class shares, which descent on that loss never does;
+- exploding gradients or updates far larger than the weights can take (when recorded: update / weight norm
+  far above the ~1e-3 rule of thumb);
+- a train loss that bounces (climbs and gives the climb back again, in total more than the prior's entropy),
+  spikes that undo a large share of the progress made, and train accuracy that keeps dropping back by more
+  than its noise. These count in full only when the model also fails to fit its training set: a model that
+  bounces on its way to a near-zero train loss (common while memorising a small data set) was not stopped
+  by its optimiser, and its bumps are not what limits it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, pct
+
+#: Share of epochs with the train loss above the prior's entropy at which that signal starts and saturates.
+ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
+#: Share of epochs whose train accuracy drops back by more than 3 noise units (and 0.03) that counts fully.
+DROPS_FULL = 0.3
+#: Reversal of the train loss (prior-entropy units) at which the bounce signal starts and saturates.
+BOUNCE_START, BOUNCE_FULL = 0.5, 2.0
+#: Best train loss (share of the prior's entropy) from which the model counts as not fitting, and fully so.
+UNFIT_START, UNFIT_FULL = 0.05, 0.3
+#: Most that bounces, spikes and accuracy drops can add up to without a loss above the prior's or exploding
+#: gradients: bumps below the prior also come from heavy regularisation or a hard, noisy task.
+BUMPS_CAP = 0.6
+
+
+def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """Non-finite loss, a train loss worse than the prior's, exploding gradients, spikes, zig-zags."""
+    health, fit = evidence.optimization, evidence.fit
+    train_spikes = [spike for spike in health.spikes if spike.split == "train"]
+    lost = _progress_lost(evidence.curves.train_loss, train_spikes)
+    drops = _accuracy_drop_share(evidence)
+    clipped = ((evidence.train_config or {}).get("optimizer") or {}).get("clip_grad") is not None
+    unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
+    gradients = _gradient_signals(evidence.gradients, clipped, unfit)
+    facts = {"non_finite_epochs": list(health.non_finite_epochs), "spikes": [s.to_dict() for s in train_spikes],
+             "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
+             "above_prior_share": fit.above_prior_share, "above_prior_excess": fit.above_prior_excess,
+             "prior_entropy": fit.prior_entropy, "accuracy_drop_share": drops, "lr_end": health.lr_end,
+             "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
+    remedies = present(book.lower_lr(10.0 if fit.above_prior_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
+    if health.non_finite_epochs:
+        epochs = ", ".join(map(str, health.non_finite_epochs[:5]))
+        return Verdict("unstable_optimization", 1.0, f"the loss became NaN or infinite at epoch(s) {epochs}",
+                       facts, remedies)
+    signals = {
+        "above_prior": clip((fit.above_prior_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
+        "bounce": clip((fit.reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
+        "spikes": clip(lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes)) * unfit,
+        "accuracy_drops": clip((drops - 0.1) / (DROPS_FULL - 0.1)) * unfit,
+        "gradients": gradients.get("gradient_score", 0.0),
+    }
+    facts["signals"] = signals
+    # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
+    bumps = BUMPS_CAP * (1.0 - float(np.prod([1.0 - signals[name] for name in ("bounce", "spikes", "accuracy_drops")])))
+    decisive = [signals["above_prior"], signals["gradients"], bumps]
+    confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
+    parts = []
+    if signals["above_prior"] > 0:
+        parts.append(f"in {pct(fit.above_prior_share)} of the epochs the train loss was above {fit.prior_entropy:.3f}, "
+                     "the loss of always predicting the class shares: the model did worse on its own training "
+                     "data than a constant guess")
+    if signals["bounce"] > 0:
+        parts.append(f"the train loss bounced: it climbed and fell back by {fit.reversal:.1f}x the prior's entropy "
+                     f"in all, and got no lower than {fit.train_loss_min:.3f}")
+    if train_spikes and signals["spikes"] > 0:
+        parts.append(f"{len(train_spikes)} train loss spike(s), the largest undoing {pct(min(lost, 1.0))} of the "
+                     "progress made so far")
+    if signals["accuracy_drops"] > 0:
+        parts.append(f"train accuracy dropped back by more than its noise in {pct(drops)} of the epochs")
+    if gradients.get("gradient_sentence"):
+        parts.append(gradients["gradient_sentence"])
+    if not parts:
+        summary = "training was stable: the train loss stayed below the prior's entropy and did not bounce"
+        if train_spikes:
+            summary += (f" enough to stop the model fitting ({len(train_spikes)} spike(s) on the way to a train loss "
+                        f"of {fit.train_loss_min:.3f})")
+        return Verdict("unstable_optimization", confidence, summary, facts, remedies)
+    summary = "; ".join(parts) + (f" (learning rate {health.lr_end:g})" if health.lr_end is not None else "")
+    return Verdict("unstable_optimization", confidence, summary, facts, remedies)
+
+
+def _progress_lost(train_loss: np.ndarray, spikes) -> float:
+    """Largest share of the loss fall so far that one spike undid (0 without spikes)."""
+    lost = 0.0
+    for spike in spikes:
+        before = train_loss[: spike.epoch - 1]
+        # Measured against at least half the starting loss, so a run that barely learned (no signal)
+        # does not turn every wiggle into "all progress lost".
+        progress = max(float(train_loss[0] - np.nanmin(before)) if before.size else 0.0, 0.5 * float(train_loss[0]))
+        jump = float(train_loss[spike.epoch - 1] - train_loss[spike.epoch - 2])
+        if progress > 0:
+            lost = max(lost, min(1.5, jump / progress))
+    return lost
+
+
+def _accuracy_drop_share(evidence: RunEvidence) -> float:
+    """Share of epochs whose train accuracy fell below the previous epoch's by more than 3 noise units and 0.03."""
+    accuracy = evidence.curves.train_accuracy
+    if accuracy.size < 3 or evidence.train is None:
+        return 0.0
+    noise = accuracy_noise(np.nan_to_num(accuracy[:-1], nan=0.5), evidence.train.num_samples)
+    steps = np.diff(accuracy)
+    return float(np.mean(steps < -np.maximum(3 * noise, 0.03)))
+
+
+def _gradient_signals(gradients, clipped: bool, unfit: float) -> dict:
+    """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
+
+    Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
+    limits it), half as much when the run clips gradients (the burst never reached the weights); epochs of
+    updates 100x the rule of thumb count fully at 20% of the epochs; gates saturated at the end add half a
+    point when the model also does not fit (a learning rate far too high drives gates into saturation).
+    """
+    if gradients is None:
+        return {}
+    exploding = tuple(gradients.exploding_epochs)
+    large = tuple(gradients.large_update_epochs)
+    epochs = max(1, int(gradients.observed.sum()))
+    explode_score = clip((len(exploding) / epochs - 0.05) / 0.15) * (0.5 if clipped else 1.0)
+    large_score = clip(len(large) / epochs / 0.2)
+    saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
+    saturation_score = 0.5 * clip((saturation - 0.3) / 0.4) * unfit
+    score = 1.0 - (1.0 - explode_score) * (1.0 - large_score) * (1.0 - saturation_score)
+    sentence = []
+    if exploding and explode_score > 0:
+        sentence.append(f"gradients exploded in {len(exploding)} epoch(s) (first: epoch {exploding[0]})"
+                        + (", though clipping kept them from the weights" if clipped else ""))
+    if large and large_score > 0:
+        worst = float(np.nanmax(gradients.median_update_ratio))
+        sentence.append(f"updates were far larger than the weights in {len(large)} epoch(s) (update / weight norm up "
+                        f"to {worst:.2g}, where healthy runs stay near 1e-3 to 1e-2)")
+    if saturation_score > 0:
+        sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
+    return {"exploding_epochs": list(exploding), "large_update_epochs": list(large), "gradient_score": score,
+            "saturation_end": saturation, "gradient_sentence": "; ".join(sentence)}
+
+
+CAUSE = Cause(
+    code="unstable_optimization",
+    title="the loss spikes, oscillates, becomes non-finite or sits above a constant guess: the weights jump",
+    rule=rule,
+    explains=("no_signal", "label_noise", "class_imbalance_bias", "overfitting", "underfitting",
+              "confidence_refinement"),
+)

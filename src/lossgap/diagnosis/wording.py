@@ -1,0 +1,29 @@
+"""Small helpers that turn numbers into words the same way in every sentence.
+
+A sentence says "fell" only when the number fell: :func:`change` picks the verb from the two numbers it
+prints, so the words can never contradict the run's files (a test checks every sentence of the fault suite
+against metrics.csv).
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def clip(value: float) -> float:
+    """``value`` limited to [0, 1]; 0 for NaN or infinity."""
+    return float(min(1.0, max(0.0, value))) if math.isfinite(value) else 0.0
+
+
+def pct(value: float) -> str:
+    """A fraction as a whole percentage ("12%")."""
+    return f"{100 * value:.0f}%" if math.isfinite(value) else "n/a"
+
+
+def change(name: str, start: float, end: float, decimals: int = 3) -> str:
+    """"<name> fell from a to b", "rose from a to b" or "stayed at a", with the verb read off the printed
+    numbers (so rounding never makes "fell from 0.100 to 0.100")."""
+    first, last = f"{start:.{decimals}f}", f"{end:.{decimals}f}"
+    if first == last:
+        return f"{name} stayed at {first}"
+    return f"{name} {'fell' if end < start else 'rose'} from {first} to {last}"
