@@ -25,10 +25,11 @@ def test_report_writes_the_page_and_prints_where_and_the_verdict(tmp_path):
     result = runner.invoke(app, ["report", str(run)])
     assert result.exit_code == 0, result.output
     assert (run / "report.html").exists() and (run / "diagnosis.json").exists()
-    assert len(list((run / "figures").glob("*.png"))) == 6
+    # Six figures from the dynamics, and the optimisation figure: every lossgap train run records it.
+    assert len(list((run / "figures").glob("*.png"))) == 7
     lines = result.output.splitlines()  # printed unwrapped, so a path can be copied whole
     assert lines[0] == json.loads((run / "diagnosis.json").read_text())["headline"]
-    assert lines[1].startswith(f"report written to {run / 'report.html'} (6 figures also in ")
+    assert lines[1].startswith(f"report written to {run / 'report.html'} (7 figures also in ")
 
 
 def test_compare_writes_one_page_and_prints_a_table(tmp_path):

@@ -13,7 +13,7 @@ from lossgap import api
 from lossgap.cli.app import app
 from lossgap.report import comparison_rows, write_report
 from lossgap.report.compare import read_runs, write_comparison_page
-from lossgap.report.html import FIGURE_NAMES
+from lossgap.report.html import ALL_FIGURE_NAMES
 from lossgap.report.tables import format_number
 from lossgap.run.rundir import FIGURES_DIR
 
@@ -28,7 +28,7 @@ def report(run: Path = typer.Argument(..., help="A run directory (the --out of l
     # keeps each on one line, so a path can be copied whole.
     console.print(Text(diagnosis.headline, style="bold"), soft_wrap=True)
     figures = path.parent / FIGURES_DIR
-    count = sum((figures / f"{name}.png").exists() for name in FIGURE_NAMES)
+    count = sum((figures / f"{name}.png").exists() for name in ALL_FIGURE_NAMES)
     console.print(Text.assemble("report written to ", (str(path), "bold"), f" ({count} figures also in {figures})"),
                   soft_wrap=True)
 
