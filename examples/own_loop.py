@@ -3,8 +3,8 @@
 The lines marked ``# lossgap`` are everything diagnosis adds to the loop: the import, one Recorder,
 ``recorder.observe(model)`` (optional: gradient norms, update ratios and GRU gate saturation per epoch, written
 as ``optimization.csv``), one ``recorder.update`` per split inside the loop, ``recorder.end_epoch()`` after each
-epoch, and two lines at the end that write the run directory and print the diagnosis. The only other requirement is that each batch
-carries the sample ids (here the TensorDataset holds them beside x and y).
+epoch, and two lines at the end that write the run directory and print the diagnosis. The only other
+requirement is that each batch carries the sample ids (here the TensorDataset holds them beside x and y).
 
     python examples/own_loop.py --out runs/own_loop --epochs 15
     lossgap report runs/own_loop      # the same run, as curves and an HTML report

@@ -10,8 +10,8 @@ weights and under ``torch.inference_mode()``, every gate pre-activation of that 
 Each layer's hidden states h_t come from running that layer alone through PyTorch's own kernel (a one-layer
 module of the same configuration, built on the meta device and then given the layer's own parameter objects,
 so it always sees the current weights); the pre-activations of all steps then follow in a few vectorised
-matrix products, with no Python loop over time. Dropout between layers is not applied (the statistics describe the
-weights, not one dropout draw).
+matrix products, with no Python loop over time. Dropout between layers is not applied (the statistics describe
+the weights, not one dropout draw).
 
 Definitions (per layer, both directions pooled; only valid steps count, so padding never does):
 
