@@ -8,7 +8,8 @@ again, stratified, into 70% train and 30% val (train + test, because ItalyPowerD
 - ``class-conditional``: pair flips (Han et al. 2018): from every class c exactly round(rate x n_c) samples
   move to class (c + 1) mod K. With two classes only class 0 -> 1 flips (a two-way pair flip would be
   symmetric noise), so there the share of flipped samples is about rate / 2;
-- ``none``: no flips; every flagged sample is a false alarm (with ``--controls``: rare classes, a too-small model).
+- ``none``: no flips; every flagged sample is a false alarm (the CONTROLS cases: rare classes, a model too
+  small, jumping weights).
 
 The val split gets the same kind and rate of noise (its own draw): whoever labelled the training data also
 labelled the validation data, and both methods choose their epoch on that same val split, so neither is
@@ -26,8 +27,8 @@ Methods, all fed the same noisy train split and the same val split:
 Scores: precision, recall and F1 of the flagged set against the flipped ids; seconds of everything each method
 needs (training, reading the run, finding issues). Runs with ``torch.set_num_threads(1)``.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_label_noise.py [--quick] [--seeds 2] [--first-seed 0]
-        [--datasets JapaneseVowels,ItalyPowerDemand] [--controls] [--clean-val] [--json PATH]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_label_noise.py [--quick] [--seeds 3] [--first-seed 0]
+        [--datasets JapaneseVowels,ItalyPowerDemand] [--no-controls] [--clean-val] [--json PATH]
 
 Needs ``pip install -e '.[bench,data]'`` (cleanlab, aeon; scikit-learn comes with aeon).
 """
@@ -75,10 +76,16 @@ DATASETS = ("JapaneseVowels", "ItalyPowerDemand")
 NOISE = (("symmetric", 0.1), ("symmetric", 0.2), ("symmetric", 0.4),
          ("class-conditional", 0.1), ("class-conditional", 0.2), ("class-conditional", 0.4))
 QUICK_NOISE = (("symmetric", 0.2), ("class-conditional", 0.4))
-#: Cases without flips, where every suspect is a false alarm: rare hard classes (90/5/5), and a model far too
-#: small for its task (hidden size 1). Each is (data, model overrides).
-CONTROLS = (("synthetic:sum-sign,samples=800,classes=3,shares=90/5/5,sigma=1.0", {}),
-            ("JapaneseVowels", {"hidden_size": 1, "bidirectional": False}))
+#: Cases beside the grid (left out with ``--no-controls``), each (data, noise, rate, config overrides). Without
+#: flips, where every suspect is a false alarm: rare hard classes (90/5/5, where rare-class samples used to be
+#: flagged), a model far too small (hidden size 1), an optimiser whose weights jump (SGD at lr 3). With flips:
+#: rare classes the model can learn (80/10/10), 10% symmetric.
+CONTROLS = (
+    ("synthetic:sum-sign,samples=800,classes=3,shares=90/5/5,sigma=1.0", "none", 0.0, {}),
+    ("JapaneseVowels", "none", 0.0, {"model": {"hidden_size": 1, "bidirectional": False}}),
+    ("ItalyPowerDemand", "none", 0.0, {"optimizer": {"name": "sgd", "lr": 3.0, "clip_grad": None}}),
+    ("synthetic:frequency,samples=1000,classes=3,shares=80/10/10,sigma=0.8", "symmetric", 0.1, {}),
+)
 METHODS = ("lossgap", "cleanlab-lstm", "cleanlab-logreg")
 FOLDS = 5
 VAL_SHARE = 0.3
@@ -126,10 +133,11 @@ def write_npz(path: Path, features, lengths, labels, ids, val, test=None) -> Pat
     return path
 
 
-def config_for(source: Path, seed: int, model_overrides: dict) -> TrainConfig:
-    """CONFIG on ``source`` with ``seed`` and the model fields in ``model_overrides``."""
-    return CONFIG.model_copy(update={"data": DataConfig(source=str(source)), "seed": seed,
-                                     "model": CONFIG.model.model_copy(update=model_overrides)})
+def config_for(source: Path, seed: int, overrides: dict) -> TrainConfig:
+    """CONFIG on ``source`` with ``seed``; ``overrides`` maps "model"/"optimizer" to fields to change."""
+    return CONFIG.model_copy(update={
+        "data": DataConfig(source=str(source)), "seed": seed,
+        **{part: getattr(CONFIG, part).model_copy(update=fields) for part, fields in overrides.items()}})
 
 
 def lossgap_suspects(config: TrainConfig, out: Path) -> tuple[np.ndarray, dict]:
@@ -200,9 +208,9 @@ def scores(flagged_ids: np.ndarray, flipped_ids: np.ndarray) -> dict:
 
 
 def run_cell(data: str, kind: str, rate: float, seed: int, tmp: Path, *, clean_val: bool,
-             model_overrides: dict | None = None, pool=None) -> list[dict]:
+             overrides: dict | None = None, pool=None) -> list[dict]:
     """All methods on one (data, noise, seed) cell; returns one result row per method."""
-    features, lengths, clean, = pool if pool is not None else load_pool(data)
+    features, lengths, clean = pool if pool is not None else load_pool(data)
     num_classes = int(clean.max()) + 1
     ids = np.arange(clean.size, dtype=np.int64)
     train_ids, val_ids = train_test_split(ids, test_size=VAL_SHARE, stratify=clean, random_state=seed)
@@ -214,9 +222,9 @@ def run_cell(data: str, kind: str, rate: float, seed: int, tmp: Path, *, clean_v
     flipped = train_ids[noisy[train_ids] != clean[train_ids]]
     train_part = (features[train_ids], lengths[train_ids], noisy[train_ids], train_ids)
     val_part = (features[val_ids], lengths[val_ids], noisy[val_ids], val_ids)
-    config = config_for(write_npz(tmp / "data.npz", *train_part, val_part), seed, model_overrides or {})
+    config = config_for(write_npz(tmp / "data.npz", *train_part, val_part), seed, overrides or {})
 
-    base = {"data": data, "noise": kind, "rate": rate, "seed": seed, "model": model_overrides or {},
+    base = {"data": data, "noise": kind, "rate": rate, "seed": seed, "overrides": overrides or {},
             "train_samples": int(train_ids.size), "val_samples": int(val_ids.size), "clean_val": clean_val}
     flagged, details = lossgap_suspects(config, tmp / "lossgap")
     rows = [{**base, "method": "lossgap", **scores(flagged, flipped), **details}]
@@ -238,12 +246,38 @@ def summarise(rows: list[dict]) -> list[dict]:
     """Mean over seeds of each (data, model, noise, rate, method) cell."""
     cells: dict[tuple, list[dict]] = {}
     for row in rows:
-        key = (row["data"], json.dumps(row["model"], sort_keys=True), row["noise"], row["rate"], row["method"])
+        key = (row["data"], json.dumps(row["overrides"], sort_keys=True), row["noise"], row["rate"], row["method"])
         cells.setdefault(key, []).append(row)
-    return [{"data": key[0], "model": json.loads(key[1]), "noise": key[2], "rate": key[3], "method": key[4],
+    return [{"data": key[0], "overrides": json.loads(key[1]), "noise": key[2], "rate": key[3], "method": key[4],
              "seeds": len(group), **{name: _mean(group, name) for name in
                                      ("precision", "recall", "f1", "flagged", "flipped", "seconds")}}
             for key, group in cells.items()]
+
+
+def overall_figures(summary: list[dict]) -> dict:
+    """Per method over the cells with flips: mean F1, total seconds, and for lossgap how many cells it matches."""
+    cells = [cell for cell in summary if cell["f1"] is not None]
+    by_key = {(cell["data"], json.dumps(cell["overrides"]), cell["noise"], cell["rate"], cell["method"]): cell
+              for cell in cells}
+    out = {}
+    for method in METHODS:
+        mine = [cell for cell in cells if cell["method"] == method]
+        out[method] = {"mean_f1": statistics.mean(c["f1"] for c in mine) if mine else None,
+                       "seconds": sum(c["seconds"] for c in mine), "cells": len(mine)}
+    for rival, name in (("cleanlab-lstm", "cells_at_least_lstm"), ("cleanlab-logreg", "cells_at_least_logreg")):
+        out["lossgap"][name] = sum(
+            1 for cell in cells if cell["method"] == "lossgap"
+            and cell["f1"] >= by_key[(cell["data"], json.dumps(cell["overrides"]), cell["noise"], cell["rate"],
+                                      rival)]["f1"] - 1e-12)
+    return out
+
+
+def short_name(data: str) -> str:
+    """A data set's name for tables: the aeon name, or the synthetic task with its class shares."""
+    if not data.startswith("synthetic:"):
+        return data
+    options = dict(part.split("=") for part in data.split(",")[1:] if "=" in part)
+    return data.split(",")[0].removeprefix("synthetic:") + (f" {options['shares']}" if "shares" in options else "")
 
 
 def print_table(summary: list[dict], title: str) -> None:
@@ -256,8 +290,8 @@ def print_table(summary: list[dict], title: str) -> None:
         table.add_column(column, justify="left" if column in ("data", "noise") else "right")
     lines: dict[tuple, dict] = {}
     for cell in summary:
-        model = ",".join(f"{k}={v}" for k, v in cell["model"].items())
-        key = (cell["data"].split(",")[0] + (f" [{model}]" if model else ""), f"{cell['noise']} {cell['rate']:.0%}")
+        changes = ",".join(f"{k}={v}" for part in cell["overrides"].values() for k, v in part.items())
+        key = (short_name(cell["data"]) + (f" [{changes}]" if changes else ""), f"{cell['noise']} {cell['rate']:.0%}")
         lines.setdefault(key, {"flipped": cell["flipped"]})[cell["method"]] = cell
     for (data, noise), cells in lines.items():
         texts = []
@@ -277,10 +311,11 @@ def print_table(summary: list[dict], title: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
-    parser.add_argument("--quick", action="store_true", help=f"one seed, {QUICK_NOISE} only (about 3 minutes)")
-    parser.add_argument("--controls", action="store_true", help="add the no-flip cases (rare classes, hidden 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"one seed, {QUICK_NOISE} and the 90/5/5 control only (about 2 minutes)")
+    parser.add_argument("--no-controls", action="store_true", help="leave out the CONTROLS cases")
     parser.add_argument("--clean-val", action="store_true", help="keep the val split's labels clean")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_label_noise.json")
     args = parser.parse_args()
@@ -288,8 +323,8 @@ def main() -> None:
     seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     noise = QUICK_NOISE if args.quick else NOISE
     cases = [(name, kind, rate, {}) for name in args.datasets.split(",") for kind, rate in noise]
-    if args.controls:
-        cases += [(name, "none", 0.0, overrides) for name, overrides in CONTROLS]
+    if not args.no_controls:
+        cases += list(CONTROLS[:1] if args.quick else CONTROLS)
     rows: list[dict] = []
     started = time.perf_counter()
     pools: dict[str, tuple] = {}
@@ -298,9 +333,9 @@ def main() -> None:
         for seed in seeds:
             with tempfile.TemporaryDirectory() as tmp:
                 cell = run_cell(data, kind, rate, seed, Path(tmp), clean_val=args.clean_val,
-                                model_overrides=overrides, pool=pool)
+                                overrides=overrides, pool=pool)
             rows += cell
-            print(f"{data.split(',')[0]} {kind} {rate:.0%} seed {seed}: " + ", ".join(
+            print(f"{short_name(data)} {kind} {rate:.0%} seed {seed}: " + ", ".join(
                 f"{row['method']} F1 {row['f1'] if row['f1'] is None else round(row['f1'], 3)} "
                 f"({row['flagged']} flagged / {row['flipped']} flipped, {row['seconds']:.1f} s)" for row in cell),
                 flush=True)
@@ -308,6 +343,12 @@ def main() -> None:
     total = time.perf_counter() - started
     print_table(summary, f"Suspected mislabelled samples vs flipped ids, mean of {len(seeds)} seed(s); "
                          f"{'clean' if args.clean_val else 'noisy'} val; {total / 60:.1f} min in all")
+    overall = overall_figures(summary)
+    print("over the cells with flips: " + ", ".join(
+        f"{method} mean F1 {figures['mean_f1']:.3f}, {figures['seconds']:.0f} s" for method, figures in overall.items()
+        if figures["mean_f1"] is not None) + "; lossgap F1 >= cleanlab-lstm's in "
+        f"{overall['lossgap']['cells_at_least_lstm']} of {overall['lossgap']['cells']} cells, >= cleanlab-logreg's in "
+        f"{overall['lossgap']['cells_at_least_logreg']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
         "config": CONFIG.to_dict(), "folds": FOLDS, "val_share": VAL_SHARE, "clean_val": args.clean_val,
@@ -315,7 +356,7 @@ def main() -> None:
         "versions": {"lossgap": lossgap.__version__, "torch": torch.__version__,
                      "cleanlab": __import__("cleanlab").__version__, "python": platform.python_version()},
         "note": "seconds measured on a shared 2-core machine while other trainings ran (under load)",
-        "summary": summary, "runs": rows}, indent=2))
+        "overall": overall, "summary": summary, "runs": rows}, indent=2))
 
 
 if __name__ == "__main__":
