@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fault_suite.cases import FAULTS, FULL, QUICK, cases  # noqa: E402
+from fault_suite.cases import DEVELOPMENT, FAULTS, FULL, QUICK, cases  # noqa: E402
 from fault_suite.runner import train_cases  # noqa: E402
 from fault_suite.scoring import score_run, summarise  # noqa: E402
 
@@ -56,7 +56,8 @@ def format_report(summary: dict) -> str:
         lines.append(f"{name}: top-1 {baseline['top1_accuracy']:.3f} (best priority order: "
                      f"{' > '.join(baseline['order'])})")
     lines.append(f"underfitting form (stopped early / capacity) right in {summary['underfitting_form_accuracy']:.2f} "
-                 "of the underfitting runs named right")
+                 f"of the underfitting runs named right ({summary['underfitting_no_fit_runs']} more never fitted at "
+                 "all, which cannot tell the form)")
     lines.append(f"runs: {summary['runs']}, scored: {summary['runs_scored']}, premise failed: "
                  f"{len(summary['premise_failed'])}")
     for failed in summary["premise_failed"]:
@@ -70,6 +71,8 @@ def format_report(summary: dict) -> str:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="every fault on the synthetic task, one seed")
+    parser.add_argument("--development", action="store_true",
+                        help="the runs the rules were written on (seeds 0-1), instead of the held-out suite")
     parser.add_argument("--datasets", help="comma-separated data sets (default: all four)")
     parser.add_argument("--seeds", help="comma-separated seeds (default: 0,1,2)")
     parser.add_argument("--faults", help="comma-separated faults (default: all)")
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--show-runs", action="store_true", help="print every run's verdict")
     parser.add_argument("--json", help="where to write the results (default benchmarks/results/...)")
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    plan = QUICK if args.quick else DEVELOPMENT if args.development else FULL
     datasets = args.datasets.split(",") if args.datasets else list(plan["datasets"])
     seeds = [int(seed) for seed in args.seeds.split(",")] if args.seeds else list(plan["seeds"])
     fault_names = args.faults.split(",") if args.faults else list(FAULTS)
@@ -104,8 +107,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{len(runs)} runs; training {train_seconds:.0f} s (cached runs not retrained), diagnosis "
           f"{diagnose_seconds:.1f} s")
     print(format_report(summary))
-    out = Path(args.json) if args.json else RESULTS / ("bench_diagnosis_suite_quick.json" if args.quick
-                                                      else "bench_diagnosis_suite.json")
+    name = "quick" if args.quick else "development" if args.development else "heldout"
+    out = Path(args.json) if args.json else RESULTS / f"bench_diagnosis_suite_{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=1, default=float) + "\n")
     return summary

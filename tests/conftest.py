@@ -7,6 +7,7 @@ never copied between test files); this file only registers them.
 pytest_plugins = [
     "fixtures.browser",
     "fixtures.data",
+    "fixtures.diagnosis",
     "fixtures.dynamics",
     "fixtures.postgres",
     "fixtures.scenarios",

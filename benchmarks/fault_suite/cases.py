@@ -164,9 +164,10 @@ FAULTS = {fault.name: fault for fault in (
               changes={"optimizer.name": "sgd", "optimizer.lr": 20.0, "optimizer.clip_grad": None, **_NO_EARLY_STOP,
                        "epochs": 30},
               description="SGD with momentum at about 200x a working SGD learning rate"),
-    FaultSpec("lr_low", "underfitting", form="stopped_early", premise="worse",
-              changes={"optimizer.lr": 0.00025, **_NO_EARLY_STOP, "epochs": 30},
-              description="Adam at 1/20 of the working learning rate, 30 epochs"),
+    # Underfitting means accuracy far from its ceiling (DESIGN.md), so the premise is judged on accuracy.
+    FaultSpec("lr_low", "underfitting", form="stopped_early", premise="less_accurate",
+              changes={"optimizer.lr": 0.0001, **_NO_EARLY_STOP, "epochs": 30},
+              description="Adam at 1/50 of the working learning rate, 30 epochs"),
     FaultSpec("model_too_small", "underfitting", form="capacity", premise="less_accurate",
               changes={"model.hidden_size": 1, **_NO_EARLY_STOP}, description="hidden size 1, 60 epochs"),
     FaultSpec("over_regularised", "underfitting", form="capacity", premise="less_accurate",
@@ -185,8 +186,10 @@ FAULTS = {fault.name: fault for fault in (
 
 #: The quick subset: every fault on the synthetic task, one seed.
 QUICK = {"datasets": ("synthetic",), "seeds": (0,)}
-#: The full suite.
-FULL = {"datasets": ("synthetic", "JapaneseVowels", "ItalyPowerDemand", "GunPoint"), "seeds": (0, 1, 2)}
+#: The full suite: seeds and a data set (GunPoint) the rules were never looked at on while they were written.
+FULL = {"datasets": ("synthetic", "JapaneseVowels", "ItalyPowerDemand", "GunPoint"), "seeds": (2, 3, 4)}
+#: The runs the rules were developed on (seeds 0 and 1 of three data sets), reported apart.
+DEVELOPMENT = {"datasets": ("synthetic", "JapaneseVowels", "ItalyPowerDemand"), "seeds": (0, 1)}
 
 
 @dataclass(frozen=True)

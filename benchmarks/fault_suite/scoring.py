@@ -114,7 +114,9 @@ def summarise(runs: list[ScoredRun]) -> dict:
         if named:
             precision[cause] = float(np.mean([run.correct for run in named]))
     healthy_runs = [run for run in used if run.truth == HEALTHY]
-    underfit = [run for run in used if run.truth == "underfitting" and run.correct]
+    # A model that never fitted at all ("no_fit") cannot say which form it is: counted apart.
+    underfit = [run for run in used if run.truth == "underfitting" and run.correct and run.top_form != "no_fit"]
+    no_fit = [run for run in used if run.truth == "underfitting" and run.correct and run.top_form == "no_fit"]
     rows = [asdict(run) for run in used]
 
     def baseline_correct(row, cause):
@@ -135,6 +137,7 @@ def summarise(runs: list[ScoredRun]) -> dict:
         "ece": calibration_error(confidences, correct),
         "underfitting_form_accuracy": float(np.mean([run.top_form == run.form for run in underfit]))
         if underfit else float("nan"),
+        "underfitting_no_fit_runs": len(no_fit),
         "baselines": {"autotrainer": {"order": list(auto_order), "top1_accuracy": auto_accuracy},
                       "sagemaker": {"order": list(sage_order), "top1_accuracy": sage_accuracy}},
     }

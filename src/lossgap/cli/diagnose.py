@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from lossgap import api
@@ -32,25 +31,28 @@ def diagnose(
 
 
 def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
-    """The verdict as a headline, a table of findings with remedies, the ledger sentence and the limitations."""
+    """The verdict as paragraphs: headline, each finding with its numbers and remedies (as commands), the
+    explanations of the curves, the ledger sentence and what the run cannot show."""
     # Text objects, not markup: summaries quote class names and intervals, which must print as written.
     console.print(Text(diagnosis.headline, style="bold"))
-    if diagnosis.verdicts:
-        console.print(verdict_table(diagnosis))
+    for rank, verdict in enumerate(diagnosis.verdicts):
+        label = "main cause" if rank == 0 else "also"
+        console.print(Text.assemble((f"\n{label}: ", "bold"), (verdict.cause, "bold red" if rank == 0 else "bold"),
+                                    f" ({verdict.confidence:.2f})"))
+        _print_body(verdict, console)
+    for verdict in diagnosis.explanations:
+        console.print(Text.assemble(("\nexplanation (not a fault): ", "bold"), (verdict.cause, "bold green"),
+                                    f" ({verdict.confidence:.2f})"))
+        _print_body(verdict, console)
     if diagnosis.ledger_sentence:
-        console.print(Text.assemble(("ledger ", "bold"), diagnosis.ledger_sentence))
+        console.print(Text.assemble(("\nledger: ", "bold"), diagnosis.ledger_sentence))
     for limitation in diagnosis.limitations:
-        console.print(Text.assemble(("note ", "yellow"), limitation))
+        console.print(Text.assemble(("note: ", "yellow"), limitation))
 
 
-def verdict_table(diagnosis: Diagnosis) -> Table:
-    """Findings best first: cause, confidence, the sentence with numbers, and what to try."""
-    table = Table(title=f"diagnosis of {diagnosis.run}", show_lines=True)
-    table.add_column("cause", style="bold", no_wrap=True)
-    table.add_column("confidence", justify="right")
-    table.add_column("what the numbers show")
-    table.add_column("try")
-    for verdict in diagnosis.verdicts:
-        remedies = "\n".join(f"- {remedy.action}" for remedy in verdict.remedies) or "-"
-        table.add_row(Text(verdict.cause), f"{verdict.confidence:.2f}", Text(verdict.summary), Text(remedies))
-    return table
+def _print_body(verdict, console: Console) -> None:
+    console.print(Text("  " + verdict.summary))
+    for remedy in verdict.remedies:
+        console.print(Text.assemble(("  try: ", "cyan"), remedy.action))
+        if remedy.command:
+            console.print(Text("    $ " + remedy.command, style="dim"))

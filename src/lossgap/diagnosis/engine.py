@@ -48,7 +48,7 @@ def _gradient_health(record: RunRecord):
         return None
     from lossgap.analysis.gradients import gradient_health
 
-    return gradient_health(observations)
+    return gradient_health(observations, train_loss=record.metrics.get("train_loss"))
 
 
 def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: list[str] | None = None) -> Diagnosis:
@@ -70,7 +70,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         best_epoch=evidence.best_epoch,
         plateaus=tuple(to_plain(p.to_dict()) for name in ("train", "val") for p in evidence.plateaus.get(name, ())),
-        ledger=to_plain(evidence.ledger.to_dict()) if evidence.ledger is not None else None,
+        ledger=to_plain(evidence.focus_ledger.to_dict()) if evidence.focus_ledger is not None else None,
         ledger_sentence=evidence.ledger_sentence,
         overfitting={"onset_epoch": general.onset_epoch, "val_loss_min_epoch": evidence.val_loss_min_epoch,
                      "best_epoch": evidence.best_epoch, "early_stopping_epoch": general.early_stopping_epoch,
@@ -88,16 +88,19 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
 def _discount(verdicts: list[Verdict]) -> list[Verdict]:
     """Lower each cause by the deeper causes that explain its evidence, in registry order.
 
-    A cause's confidence is multiplied by (1 - c) for every earlier cause that explains it, c being that
-    cause's own (already discounted) confidence: unstable weights at 0.9 leave a tenth of label noise.
+    A cause's confidence is multiplied by (1 - c w(c)) for every earlier cause that explains it, c being that
+    cause's own (already discounted) confidence and w(c) = clip((c - 0.25) / 0.5): unstable weights at 0.9
+    leave a tenth of label noise, while a cause checked and found unlikely (c below 0.25) explains nothing
+    away, so weak doubts do not compound.
     """
     by_code = {verdict.cause: verdict for verdict in verdicts}
     for cause in REGISTRY:
         explainer = by_code[cause.code]
         for code in cause.explains:
             explained = by_code[code]
-            if explainer.confidence > 0 and explained.confidence > 0:
-                factor = 1.0 - explainer.confidence
+            weight = min(1.0, max(0.0, (explainer.confidence - 0.25) / 0.5))
+            if weight > 0 and explained.confidence > 0:
+                factor = 1.0 - explainer.confidence * weight
                 by_code[code] = replace(explained, confidence=explained.confidence * factor,
                                         evidence={**explained.evidence, "explained_by": {
                                             **explained.evidence.get("explained_by", {}),

@@ -50,8 +50,11 @@ class RunEvidence:
     focus_split: str
     generalization: Generalization
     plateaus: dict[str, tuple[Plateau, ...]]
+    #: The main val plateau and its ledger: what the causes read, whichever split is shown.
     main_plateau: Plateau | None
     ledger: Ledger | None
+    #: The ledger of the shown split (``--split``): what the diagnosis prints and writes.
+    focus_ledger: Ledger | None
     ledger_sentence: str | None
     judged_epoch: int
     signal: SignalTest
@@ -136,13 +139,11 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     judged = _best_epoch(summary, val_loss_min_epoch, curves.num_epochs)
     plateaus = {name: find_plateaus(record.epoch_loss(), record.epoch_accuracy(), record.num_samples, name)
                 for name, record in dynamics.items() if name in ("train", "val", "test")}
+    # Causes are decided on val whatever split is shown: --split only changes the plateau and ledger shown.
+    main_plateau, ledger = _main_plateau_and_ledger(val, plateaus)
     focus = dynamics.get(focus_split, val)
-    main = plateaus.get(focus.split, ())
-    main_plateau = next((plateau for plateau in main if plateau.loss_change < 0), None)
-    ledger = loss_ledger(focus, main_plateau.start_epoch, main_plateau.end_epoch) if main_plateau else None
-    if ledger is None and focus.num_epochs >= 2:
-        # Without a plateau, the ledger of the whole run still says where the loss change came from.
-        ledger = loss_ledger(focus, 1, focus.num_epochs)
+    focus_plateau, focus_ledger = ((main_plateau, ledger) if focus is val
+                                   else _main_plateau_and_ledger(focus, plateaus))
     train_counts = (np.bincount(train.labels, minlength=train.num_classes) if train is not None
                     else np.bincount(val.labels, minlength=val.num_classes)).astype(np.int64)
     index = judged - 1
@@ -160,8 +161,8 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         control = control_test(signal.accuracy, control_val_accuracy, signal.num_samples)
     return RunEvidence(
         curves=curves, val=val, train=train, focus_split=focus.split, generalization=generalization,
-        plateaus=plateaus, main_plateau=main_plateau, ledger=ledger,
-        ledger_sentence=describe_ledger(ledger, decimals=2) if ledger is not None else None,
+        plateaus=plateaus, main_plateau=main_plateau, ledger=ledger, focus_ledger=focus_ledger,
+        ledger_sentence=describe_ledger(focus_ledger, decimals=2) if focus_ledger is not None else None,
         judged_epoch=judged, signal=signal, signal_any_epoch_p=_any_epoch_p(val, signal.baseline_accuracy),
         loss_clearly_below_prior=_loss_clearly_below_prior(val, index, train_counts),
         val_per_class=per_class(val),
@@ -174,6 +175,15 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
                         judged_epoch=judged),
         best_epoch=judged, val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
     )
+
+
+def _main_plateau_and_ledger(record: SplitDynamics, plateaus: dict) -> tuple[Plateau | None, Ledger | None]:
+    """The split's plateau with the largest loss fall and its ledger; without a plateau, the whole run's ledger."""
+    main_plateau = next((plateau for plateau in plateaus.get(record.split, ()) if plateau.loss_change < 0), None)
+    if main_plateau is not None:
+        return main_plateau, loss_ledger(record, main_plateau.start_epoch, main_plateau.end_epoch)
+    # Without a plateau, the ledger of the whole run still says where the loss change came from.
+    return None, (loss_ledger(record, 1, record.num_epochs) if record.num_epochs >= 2 else None)
 
 
 def _patience(train_config: dict | None) -> int | None:

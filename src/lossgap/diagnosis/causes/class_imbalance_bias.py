@@ -10,8 +10,10 @@ from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import clip, pct
 
-#: Gap between plain and balanced val accuracy at which the rule reaches full strength.
-GAP_FULL = 0.15
+#: Gap between plain and balanced val accuracy at which the rule reaches full strength...
+GAP_FULL = 0.1
+#: ... and the rare classes' recall shortfall (beyond its noise) against the frequent classes'.
+DEFICIT_FULL = 0.2
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -31,12 +33,21 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not rare:
         return Verdict("class_imbalance_bias", 0.0, "the classes are roughly balanced", facts)
     rare_recall = float(np.nanmean(recall[rare]))
+    frequent = [c for c in range(len(recall)) if c not in rare and np.isfinite(recall[c])]
+    frequent_recall = float(np.nanmean(recall[frequent])) if frequent else 1.0
+    # The rare classes' recall is measured on few val samples: its shortfall must clear that noise.
+    rare_support = int(per_class.support[rare].sum())
+    deficit = frequent_recall - rare_recall
+    noise = float(np.sqrt(max(rare_recall * (1 - rare_recall), 0.05) / max(rare_support, 1)))
     gap = accuracy - balanced
-    confidence = clip(1.0 - rare_recall) * clip(gap / GAP_FULL)
+    confidence = clip((deficit - noise) / DEFICIT_FULL) * clip(gap / GAP_FULL)
+    facts.update({"rare_recall": rare_recall, "frequent_recall": frequent_recall, "recall_deficit": deficit,
+                  "deficit_noise": noise, "rare_val_samples": rare_support})
     names = ", ".join(str(c) for c in rare)
     summary = (f"val accuracy {accuracy:.3f} but balanced accuracy {balanced:.3f} at epoch {evidence.judged_epoch}: "
                f"rare class(es) {names} ({pct(shares[rare].sum())} of training samples) are recalled "
-               f"{rare_recall:.2f} on average while the most predicted class takes "
+               f"{rare_recall:.2f} on average against {frequent_recall:.2f} for the others, and the most predicted class "
+               "takes "
                f"{pct(per_class.predicted_share[index].max())} of val predictions")
     remedies = present(book.class_weights(),
                        book.advice("resample", "oversample the rare classes or collect more of them, and judge runs "

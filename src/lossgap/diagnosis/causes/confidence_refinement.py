@@ -14,18 +14,20 @@ from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import clip, pct
 
-#: A plateau may not start before this epoch: the first epochs of a fresh network are learning, not refining.
-EARLIEST_START = 4
+#: A plateau may not start at the first epoch (a fresh network is learning, not refining) ...
+EARLIEST_START = 2
+#: ... nor lie wholly within the first epochs: five epochs of a new run's fall say nothing about a plateau.
+EARLIEST_END = 8
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """The noise-aware plateau and its loss ledger: how much of the loss fall came from unchanged samples."""
     plateau, ledger = evidence.main_plateau, evidence.ledger
-    split = evidence.focus_split
+    split = "val"
     if plateau is None or ledger is None or ledger.start_epoch != plateau.start_epoch:
         return Verdict("confidence_refinement", 0.0,
                        f"no window where {split} accuracy stays within its noise while the loss falls",
-                       {"plateaus": [p.to_dict() for p in evidence.plateaus.get(split, ())]})
+                       {"plateaus": [p.to_dict() for p in evidence.plateaus.get("val", ())]})
     shares = {group.name: group.loss_change for group in ledger.groups}
     total = ledger.loss_change
     refined = (shares["stayed_correct"] + shares["stayed_wrong_closer"]) / total if total < 0 else 0.0
@@ -34,7 +36,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Epochs of the plateau after overfitting set in are memorisation, not refinement.
     overlap = 0.0 if onset is None else max(0, plateau.end_epoch - max(onset, plateau.start_epoch)) / length
     headroom = clip((1.0 - plateau.accuracy_mean - 2 * plateau.accuracy_noise) / 0.05)
-    early = plateau.start_epoch < EARLIEST_START
+    early = plateau.start_epoch < EARLIEST_START or plateau.end_epoch < EARLIEST_END
     confidence = 0.0 if early else clip(refined) * (1.0 - overlap) * clip(0.5 + length / 20) * headroom
     already_right = ledger.group("stayed_correct")
     if already_right.share > 1:

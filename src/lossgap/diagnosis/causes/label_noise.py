@@ -6,7 +6,10 @@ the rest of their class: their area under the margin (AUM) is clearly negative, 
 others' is above it, and most of their class-mates are predicted right. Unstable optimisation and class
 imbalance are decided first (they explain this evidence away in the engine). Two routes lead here:
 
-- the suspects: a share of the training samples contradicted decisively while their classes are fitted;
+- the suspects: a share of the training samples contradicted decisively while their classes are fitted.
+  Decisively means about as far below zero as the others are above it: a model that sees a wrong label's
+  sample as a clear member of its true class is as sure against the label as it is for the right ones
+  (depth about 1), while a weak model's errors sit near its decision boundary (depth about 0.5 or less);
 - the model agrees more with the held-out val labels than with the labels it is trained on (train accuracy
   from an exact evaluation pass clearly below val accuracy), with suspects to account for the difference;
 - one-way confusion (class-conditional noise, a labeller who calls some A's "B"): most suspects carry one
@@ -32,7 +35,7 @@ SUSPECTS_FULL = 0.05
 #: Accuracy of the suspects' class-mates from which their class counts as fitted (full strength REST_FULL).
 REST_START, REST_FULL = 0.7, 0.9
 #: Depth (how far below zero the suspects' AUM is, relative to how far above it the rest's is): start, full.
-DEPTH_START, DEPTH_FULL = 0.25, 0.75
+DEPTH_START, DEPTH_FULL = 0.5, 0.9
 #: One-way confusion: share of suspects in the top (label -> predicted) pair from which it counts, and the
 #: largest ratio of the reverse pair to it.
 PAIR_SHARE, PAIR_REVERSE = 0.5, 0.3

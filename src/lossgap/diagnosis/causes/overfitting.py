@@ -10,6 +10,8 @@ from lossgap.diagnosis.wording import change, clip
 
 #: Epochs a trend needs before the rule says anything.
 MIN_TREND_EPOCHS = 3
+#: What is left of the confidence when early stopping already stopped at, and restored, the val-loss minimum.
+HANDLED_FACTOR = 0.3
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -27,6 +29,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("overfitting", 0.0, "too few epochs to see val loss turn up", facts)
     confidence = general.overfitting_strength if general.onset_epoch is not None \
         else min(0.3, general.overfitting_strength)
+    # A run that stopped early on val loss and restored its best epoch has applied the remedy already: the
+    # rise is only the patience it waited through, and the delivered model is the one before it.
+    handled = (evidence.patience is not None and lowest == evidence.best_epoch
+               and last <= lowest + evidence.patience)
+    facts["handled_by_early_stopping"] = handled
+    if handled:
+        confidence *= HANDLED_FACTOR
     remedies = present(book.early_stopping(lowest, last), book.dropout(), book.weight_decay(),
                        book.smaller_hidden(), book.fewer_layers())
     if general.onset_epoch is None or lowest >= last:
@@ -36,7 +45,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}); by epoch {last} "
                f"{change('val loss', curves.val_loss[lowest - 1], curves.val_loss[-1])} while "
                f"{change('train loss', curves.train_loss[lowest - 1], curves.train_loss[-1])}; "
-               f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}")
+               f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}"
+               + (f"; early stopping already restored epoch {lowest}, so the delivered model is not overfitted"
+                  if handled else ""))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
 
 

@@ -31,7 +31,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts = _facts(evidence)
     if evidence.num_epochs < MIN_TREND_EPOCHS:
         return Verdict("underfitting", 0.0, "too few epochs to judge the trend", facts)
-    verdicts = [_no_fit(evidence, book, facts), _stopped_early(evidence, book, facts), _capacity(evidence, book, facts)]
+    if not evidence.fit.train_moved:
+        return _no_fit(evidence, book, facts)  # the most specific statement: nothing else can be judged
+    verdicts = [_stopped_early(evidence, book, facts), _capacity(evidence, book, facts)]
     return max(verdicts, key=lambda verdict: verdict.confidence)
 
 
@@ -45,8 +47,6 @@ def _facts(evidence: RunEvidence) -> dict:
 
 def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     fit = evidence.fit
-    if fit.train_moved:
-        return Verdict("underfitting", 0.0, "the model fitted its training set at least in part", facts)
     summary = (f"the model did not fit even its training set: the train loss got at best {pct(max(fit.moved_share, 0))} "
                f"below {fit.prior_entropy:.3f}, the loss of always predicting the class shares, and train accuracy "
                f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}); whether the labels carry "
@@ -55,7 +55,7 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                        book.more_epochs(evidence.num_epochs),
                        book.advice("permuted_control", "once it fits, compare with a permuted-label control "
                                    "(--control permuted-labels) to see whether the labels carry signal"))
-    return Verdict("underfitting", 0.8, summary, {**facts, "form": "capacity", "no_fit": True}, remedies)
+    return Verdict("underfitting", 0.8, summary, {**facts, "form": "no_fit", "no_fit": True}, remedies)
 
 
 def _accuracy_rising(evidence: RunEvidence) -> tuple[bool, float, float]:
@@ -88,7 +88,8 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verd
     if not falling or evidence.generalization.onset_epoch is not None:
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
                        "help", details)
-    confidence = _steepness(evidence) * (0.9 if rising else 0.6)
+    # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong.
+    confidence = _steepness(evidence) * (0.9 if rising else 0.35)
     summary = (f"val loss was still falling when training ended at epoch {evidence.num_epochs} "
                f"({pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; train "
                f"loss {pct(-health.train_slope_end)})"
@@ -107,12 +108,11 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     noise = float(accuracy_noise(train_accuracy, train_n))
     gap_noise = float(np.hypot(noise, accuracy_noise(val_accuracy, evidence.val.num_samples)))
     gap = abs(val_accuracy - train_accuracy)
-    rising = _accuracy_rising(evidence)[0]
     details = {**facts, "form": "capacity", "train_error": train_error, "train_val_gap": val_accuracy - train_accuracy}
     strength = clip((train_error - max(0.03, 3 * noise)) / CAPACITY_ERROR_FULL)
     together = clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
-    # Accuracy still climbing, or a val loss still falling steeply, says more epochs would still help.
-    confidence = strength * together * (0.4 if rising else 1.0) * (1.0 - 0.5 * _steepness(evidence))
+    # A val loss still falling steeply says more epochs would still help; a slow creep does not.
+    confidence = strength * together * (1.0 - _steepness(evidence))
     summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
                "is too small or too regularised for the task" + _regularisation_note(evidence))

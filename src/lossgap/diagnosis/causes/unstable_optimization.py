@@ -29,14 +29,16 @@ from lossgap.diagnosis.wording import clip, pct
 
 #: Share of epochs with the train loss above the prior's entropy at which that signal starts and saturates.
 ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
-#: Share of epochs whose train accuracy drops back by more than 3 noise units (and 0.03) that counts fully.
-DROPS_FULL = 0.3
+#: Share of epochs whose train accuracy drops back by more than 3 noise units (and 0.03) from which that
+#: counts, and counts fully (AutoTrainer's "unstable": swings in 20% of the epochs). A model limited by its
+#: size plateaus smoothly; one whose weights jump loses and regains accuracy.
+DROPS_START, DROPS_FULL = 0.08, 0.25
 #: Reversal of the train loss (prior-entropy units) at which the bounce signal starts and saturates.
 BOUNCE_START, BOUNCE_FULL = 0.5, 2.0
 #: Best train loss (share of the prior's entropy) from which the model counts as not fitting, and fully so.
 UNFIT_START, UNFIT_FULL = 0.05, 0.3
-#: Most that bounces, spikes and accuracy drops can add up to without a loss above the prior's or exploding
-#: gradients: bumps below the prior also come from heavy regularisation or a hard, noisy task.
+#: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
+#: from heavy regularisation or a hard, noisy task.
 BUMPS_CAP = 0.6
 
 
@@ -63,13 +65,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "above_prior": clip((fit.above_prior_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
         "bounce": clip((fit.reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
         "spikes": clip(lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes)) * unfit,
-        "accuracy_drops": clip((drops - 0.1) / (DROPS_FULL - 0.1)) * unfit,
+        "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * unfit,
         "gradients": gradients.get("gradient_score", 0.0),
     }
     facts["signals"] = signals
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
-    bumps = BUMPS_CAP * (1.0 - float(np.prod([1.0 - signals[name] for name in ("bounce", "spikes", "accuracy_drops")])))
-    decisive = [signals["above_prior"], signals["gradients"], bumps]
+    bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
+    decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps]
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     parts = []
     if signals["above_prior"] > 0:

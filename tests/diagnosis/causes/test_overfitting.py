@@ -1,0 +1,42 @@
+"""overfitting: onset at the val-loss minimum; a run whose early stopping already restored it is not flagged."""
+
+import numpy as np
+
+from fixtures.diagnosis import diagnose_dynamics
+from fixtures.dynamics import binary_dynamics
+
+
+def overfit_dynamics(epochs=40, n=200):
+    labels = np.arange(n) % 2
+    epochs_axis = np.arange(epochs)[:, None]
+    train_prob = np.clip(0.5 + 0.012 * epochs_axis + np.zeros((1, n)), 0, 0.99)
+    # Val gets better until epoch 10, then worse.
+    val_prob = np.clip(0.75 - 0.02 * np.abs(epochs_axis - 9) + np.zeros((1, n)), 0.05, 0.99)
+    val_prob[:, ::4] = 0.4                      # a quarter of val always wrong, so accuracy is not trivial
+    return {"train": binary_dynamics(train_prob, labels, split="train"), "val": binary_dynamics(val_prob, labels)}
+
+
+CONFIG = {"model": {"dropout": 0.1, "hidden_size": 64, "num_layers": 2}, "optimizer": {"lr": 0.01,
+          "weight_decay": 0.0}, "epochs": 40, "early_stopping": {"patience": None}}
+
+
+def test_val_loss_turning_up_while_train_falls_is_overfitting_with_the_runs_own_remedies():
+    diagnosis = diagnose_dynamics(overfit_dynamics(), config=CONFIG)
+    verdict = diagnosis.verdict("overfitting")
+    assert diagnosis.causes[0] == "overfitting", diagnosis.to_text()
+    assert diagnosis.overfitting["onset_epoch"] == 10 and diagnosis.overfitting["val_loss_min_epoch"] == 10
+    assert "val loss was lowest at epoch 10" in verdict.summary and "val loss rose from" in verdict.summary
+    assert "train loss fell from" in verdict.summary
+    actions = {remedy.name: remedy for remedy in verdict.remedies}
+    assert "epoch 10" in actions["early_stopping"].action
+    assert actions["dropout"].changes == {"model.dropout": 0.3}
+    assert actions["fewer_layers"].changes == {"model.num_layers": 1}
+
+
+def test_early_stopping_that_restored_the_minimum_has_handled_it():
+    dynamics = overfit_dynamics(epochs=16)
+    config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
+    diagnosis = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 10})
+    verdict = diagnosis.verdict("overfitting")
+    assert verdict.evidence["handled_by_early_stopping"] and verdict.confidence < 0.5
+    assert all(remedy.name != "early_stopping" for remedy in verdict.remedies)   # already applied

@@ -1,0 +1,34 @@
+"""underfitting in its two forms: stopped while still improving, and capacity (or a model that never fit)."""
+
+import numpy as np
+
+from fixtures.diagnosis import diagnose_dynamics, weak_model_run
+from fixtures.dynamics import binary_dynamics
+
+
+def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped_early():
+    epochs, n = 20, 400
+    labels = np.arange(n) % 2
+    rng = np.random.default_rng(4)
+    # Every sample starts near 0.5 and climbs at its own slow rate: some cross 0.5 late, none has levelled off.
+    start = rng.uniform(-0.1, 0.08, n)
+    rate = rng.uniform(0.005, 0.02, n)
+    prob = 0.5 + start[None, :] + rate[None, :] * np.arange(epochs)[:, None]
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
+                                   "val": binary_dynamics(prob, labels)},
+                                  config={"epochs": 20, "optimizer": {"lr": 0.001}})
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdicts[0]
+    assert verdict.evidence["form"] == "stopped_early"
+    assert {"more_epochs", "higher_lr"} <= {remedy.name for remedy in verdict.remedies}
+
+
+def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
+    config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    diagnosis = diagnose_dynamics(weak_model_run(), config=config)
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdicts[0]
+    assert verdict.evidence["form"] == "capacity" and "levelled off together" in verdict.summary
+    remedy = next(remedy for remedy in verdict.remedies if remedy.name == "larger_hidden")
+    assert remedy.changes == {"model.hidden_size": 32}

@@ -1,0 +1,40 @@
+"""unstable_optimization: a train loss above the prior's, non-finite losses, bounces that stop the fit."""
+
+import numpy as np
+
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, learned_then_converged
+from fixtures.dynamics import binary_dynamics
+
+
+def test_a_non_finite_loss_is_unstable_with_full_confidence():
+    dynamics = healthy_run()
+    train_loss = dynamics["train"].epoch_loss()
+    train_loss[12] = np.inf
+    diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss": train_loss})
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.confidence == 1.0 and "13" in verdict.summary
+    assert diagnosis.causes[0] == "unstable_optimization"
+
+
+def test_a_train_loss_worse_than_a_constant_guess_is_unstable():
+    rng = np.random.default_rng(0)
+    epochs, n = 30, 400
+    # Confidently wrong about half the time: the mean loss sits far above log 2.
+    prob = np.where(rng.random((epochs, n)) < 0.5, 0.9, 0.1)
+    labels = np.arange(n) % 2
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
+                                   "val": binary_dynamics(prob[:, :200], labels[:200])})
+    assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.evidence["above_prior_share"] > 0.9 and "constant guess" in verdict.summary
+    # Its samples flip with the weights: they are never offered as mislabelled.
+    assert "label_noise" not in diagnosis.causes
+
+
+def test_bumps_on_the_way_to_a_fitted_model_are_not_the_cause():
+    labels = np.arange(400) % 2
+    prob = learned_then_converged(400, epochs=30)
+    prob[10] = 0.4   # one epoch where everything is knocked back, then recovered
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
+                                   "val": binary_dynamics(learned_then_converged(200, 30, seed=1), labels[:200])})
+    assert diagnosis.verdict("unstable_optimization").confidence < 0.5, diagnosis.to_text()
