@@ -43,16 +43,19 @@ def curves_caption(evidence: RunEvidence) -> str:
         parts.append("No plateau was found: nowhere did val accuracy stay within its noise for five epochs or "
                      "more while val loss moved clearly.")
     general = evidence.generalization
-    if general.best_epoch is not None:
-        index = general.best_epoch - 1
-        text = (f"The dashed line marks the val-loss minimum (smoothed over three epochs) at epoch "
-                f"{general.best_epoch}: val loss {_number(curves.val_loss[index])}, val accuracy "
-                f"{_number(curves.val_accuracy[index])}.")
-        if general.onset_epoch is not None:
-            text += (f" After it val loss rose by {_number(general.val_loss_rise)} while train loss kept falling: "
-                     f"overfitting set in there, and the gap between them grew from "
-                     f"{_number(general.gap_at_best)} to {_number(general.gap_at_end)}.")
-        parts.append(text)
+    lowest = evidence.val_loss_min_epoch
+    index = lowest - 1
+    text = (f"The dashed line marks the lowest val loss, at epoch {lowest}: val loss "
+            f"{_number(curves.val_loss[index])}, val accuracy {_number(curves.val_accuracy[index])}.")
+    if evidence.best_epoch != lowest:
+        text += (f" The run's best epoch by its own monitor is epoch {evidence.best_epoch} (dash-dotted): that is the "
+                 "epoch the diagnosis and the summary call best.")
+    if general.onset_epoch is not None:
+        text += (f" After the minimum, val loss rose by {_number(float(curves.val_loss[-1] - curves.val_loss[index]))} "
+                 f"while train loss kept falling: overfitting (its onset, on val loss smoothed over three epochs, at "
+                 f"epoch {general.onset_epoch}), and the gap between them went from {_number(general.gap[index])} to "
+                 f"{_number(general.gap_at_end)}.")
+    parts.append(text)
     parts.append(f"The grey dashed lines are what a model that learned nothing reaches: the loss of predicting the "
                  f"class shares ({_number(evidence.signal.prior_entropy)}) and the accuracy of always answering the "
                  f"majority class ({_number(evidence.signal.baseline_accuracy)}).")

@@ -80,7 +80,7 @@ def _epochs(count: int) -> np.ndarray:
 def curves_figure(evidence: RunEvidence) -> bytes:
     """Loss (top) and accuracy (bottom) of train and val on shared epochs.
 
-    Val plateaus are shaded, the smoothed val-loss minimum (best epoch) and the overfitting onset are marked,
+    Val plateaus are shaded, the val-loss minimum, the run's best epoch and the overfitting onset are marked,
     val accuracy carries its binomial noise band (+- accuracy_noise), and the majority-class baseline and the
     loss of predicting the class shares are drawn as references. Returns PNG bytes.
     """
@@ -105,14 +105,18 @@ def curves_figure(evidence: RunEvidence) -> bytes:
     _reference_line(accuracy_axis, evidence.signal.baseline_accuracy, "always the majority class")
 
     general = evidence.generalization
-    if general.best_epoch is not None:
-        onset_here = general.onset_epoch == general.best_epoch
-        label = (f"val-loss minimum = overfitting onset (epoch {general.best_epoch})" if onset_here
-                 else f"val-loss minimum (epoch {general.best_epoch})")
+    lowest = evidence.val_loss_min_epoch
+    onset_here = general.onset_epoch == lowest
+    label = (f"val-loss minimum = overfitting onset (epoch {lowest})" if onset_here
+             else f"val-loss minimum (epoch {lowest})")
+    for axis in (loss_axis, accuracy_axis):
+        axis.axvline(lowest, color=ONSET_COLOUR if onset_here else BEST_COLOUR, ls="--", lw=1.2,
+                     label=label if axis is loss_axis else None)
+    if evidence.best_epoch != lowest:
         for axis in (loss_axis, accuracy_axis):
-            axis.axvline(general.best_epoch, color=ONSET_COLOUR if onset_here else BEST_COLOUR, ls="--", lw=1.2,
-                         label=label if axis is loss_axis else None)
-    if general.onset_epoch is not None and general.onset_epoch != general.best_epoch:
+            axis.axvline(evidence.best_epoch, color=BEST_COLOUR, ls="-.", lw=1.2,
+                         label=f"best epoch by the run's monitor ({evidence.best_epoch})" if axis is loss_axis else None)
+    if general.onset_epoch is not None and general.onset_epoch != lowest:
         for axis in (loss_axis, accuracy_axis):
             axis.axvline(general.onset_epoch, color=ONSET_COLOUR, ls=":", lw=1.5,
                          label=f"overfitting onset (epoch {general.onset_epoch})" if axis is loss_axis else None)
@@ -264,7 +268,7 @@ def per_class_figure(evidence: RunEvidence, class_names: list[str]) -> bytes:
     recall_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=3, frameon=False)
 
     positions = np.arange(num_classes)
-    best = (evidence.generalization.best_epoch or per_class.num_epochs) - 1
+    best = evidence.best_epoch - 1
     bar = 0.27
     share_axis.bar(positions - bar, per_class.true_share, width=bar, color="#adb5bd", label="true")
     share_axis.bar(positions, per_class.predicted_share[best], width=bar, color=BEST_COLOUR,
@@ -283,7 +287,7 @@ def val_calibration(evidence: RunEvidence) -> Calibration:
     """The evidence's val calibration, or one computed from the stored confidences when no logits were kept."""
     if evidence.val_calibration is not None:
         return evidence.val_calibration
-    return calibration(evidence.val, best_epoch=evidence.generalization.best_epoch)
+    return calibration(evidence.val, best_epoch=evidence.best_epoch)
 
 
 @styled

@@ -151,6 +151,7 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
         head=tables.header(record, diagnosis),
         headline=diagnosis.headline,
         cards=[tables.verdict_card(verdict) for verdict in diagnosis.verdicts],
+        explanations=[tables.verdict_card(verdict, explanation=True) for verdict in diagnosis.explanations],
         considered=[tables.verdict_card(verdict) for verdict in diagnosis.considered],
         ledger_sentence=diagnosis.ledger_sentence,
         limitations=list(diagnosis.limitations),

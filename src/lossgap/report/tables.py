@@ -57,17 +57,17 @@ def header(record: RunRecord, diagnosis: Diagnosis) -> dict[str, Any]:
     sizes = data.get("sizes") or {split: dynamics.num_samples for split, dynamics in record.dynamics.items()}
     curves = evidence.curves
     tiles = []
-    # The diagnosis's best epoch (val-loss minimum smoothed over 3 epochs) is the one every verdict names.
-    best_epoch = evidence.generalization.best_epoch
-    if best_epoch:
-        index = int(best_epoch) - 1
-        raw_best = int(np.nanargmin(curves.val_loss)) + 1 if np.isfinite(curves.val_loss).any() else None
-        note = f"val loss {format_number(curves.val_loss[index])}"
-        if raw_best is not None and raw_best != best_epoch:
-            note += f"; single lowest at epoch {raw_best}"
-        tiles.append({"label": "best epoch (val-loss minimum)", "value": str(best_epoch), "note": note})
-        tiles.append({"label": "val accuracy at the best epoch", "value": format_number(curves.val_accuracy[index], 3),
-                      "note": f"balanced {format_number(evidence.val_per_class.balanced_accuracy[index], 3)}"})
+    # The run's best epoch (summary.json's, by its --monitor) is the one the CLI, the summary and every verdict
+    # name; the val-loss minimum is given beside it when they differ.
+    best_epoch = evidence.best_epoch
+    index = int(best_epoch) - 1
+    monitor = summary.get("monitor", "val_loss")
+    note = f"by {monitor}; val loss {format_number(curves.val_loss[index])}"
+    if evidence.val_loss_min_epoch != best_epoch:
+        note += f"; lowest val loss at epoch {evidence.val_loss_min_epoch}"
+    tiles.append({"label": "best epoch", "value": str(best_epoch), "note": note})
+    tiles.append({"label": "val accuracy at the best epoch", "value": format_number(curves.val_accuracy[index], 3),
+                  "note": f"balanced {format_number(evidence.val_per_class.balanced_accuracy[index], 3)}"})
     tiles.append({"label": f"val accuracy at the last epoch ({curves.num_epochs})",
                   "value": format_number(curves.val_accuracy[-1], 3),
                   "note": f"val loss {format_number(curves.val_loss[-1])}"})
@@ -94,17 +94,18 @@ def header(record: RunRecord, diagnosis: Diagnosis) -> dict[str, Any]:
     }
 
 
-def verdict_card(verdict: Verdict) -> dict[str, Any]:
-    """One verdict as a card: code, plain title, confidence (0..1 and as a percentage), summary, remedies, numbers."""
+def verdict_card(verdict: Verdict, explanation: bool = False) -> dict[str, Any]:
+    """One verdict as a card: code, plain title, confidence (0..1 and as a percentage), summary, remedies (with
+    their commands), numbers. ``explanation`` marks what the curves mean where nothing is wrong (not a fault)."""
     confidence = float(verdict.confidence)
     return {
         "cause": verdict.cause,
         "title": CAUSES.get(verdict.cause, ""),
         "confidence": confidence,
         "percent": int(round(100 * max(0.0, min(confidence, 1.0)))),
-        "level": "high" if confidence >= 0.8 else "medium",
+        "level": "explanation" if explanation else "high" if confidence >= 0.8 else "medium",
         "summary": verdict.summary,
-        "remedies": [{"action": remedy.action,
+        "remedies": [{"action": remedy.action, "command": remedy.command,
                       "changes": ", ".join(f"{key} = {format_value(value)}" for key, value in remedy.changes.items())}
                      for remedy in verdict.remedies],
         "evidence": [(str(key), format_value(value)) for key, value in (verdict.evidence or {}).items()],

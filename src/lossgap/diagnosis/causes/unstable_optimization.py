@@ -48,9 +48,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
     lost = _progress_lost(evidence.curves.train_loss, train_spikes)
     drops = _accuracy_drop_share(evidence)
-    clipped = ((evidence.train_config or {}).get("optimizer") or {}).get("clip_grad") is not None
+    optimizer = (evidence.train_config or {}).get("optimizer") or {}
+    clipped = optimizer.get("clip_grad") is not None
+    decoupled = optimizer.get("name") in ("adamw", "sgd")
+    decay_per_step = float(optimizer.get("weight_decay") or 0) * float(optimizer.get("lr") or 0) if decoupled else 0.0
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
-    gradients = _gradient_signals(evidence.gradients, clipped, unfit)
+    gradients = _gradient_signals(evidence.gradients, clipped, unfit, decay_per_step)
     facts = {"non_finite_epochs": list(health.non_finite_epochs), "spikes": [s.to_dict() for s in train_spikes],
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
              "above_prior_share": fit.above_prior_share, "above_prior_excess": fit.above_prior_excess,
@@ -122,21 +125,23 @@ def _accuracy_drop_share(evidence: RunEvidence) -> float:
     return float(np.mean(steps < -np.maximum(3 * noise, 0.03)))
 
 
-def _gradient_signals(gradients, clipped: bool, unfit: float) -> dict:
+def _gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float) -> dict:
     """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
 
     Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
-    limits it), half as much when the run clips gradients (the burst never reached the weights); epochs of
-    updates 100x the rule of thumb count fully at 20% of the epochs; gates saturated at the end add half a
-    point when the model also does not fit (a learning rate far too high drives gates into saturation).
+    limits it), a quarter as much when the run clips gradients (the burst never reached the weights); epochs
+    of updates 100x the rule of thumb count fully at 20% of the epochs, unless the run's own weight decay
+    shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
+    that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
+    when the model also does not fit (a learning rate far too high drives gates into saturation).
     """
     if gradients is None:
         return {}
     exploding = tuple(gradients.exploding_epochs)
     large = tuple(gradients.large_update_epochs)
     epochs = max(1, int(gradients.observed.sum()))
-    explode_score = clip((len(exploding) / epochs - 0.05) / 0.15) * (0.5 if clipped else 1.0)
-    large_score = clip(len(large) / epochs / 0.2)
+    explode_score = clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
+    large_score = clip(len(large) / epochs / 0.2) if decay_per_step < 0.01 else 0.0
     saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
     saturation_score = 0.5 * clip((saturation - 0.3) / 0.4) * unfit
     score = 1.0 - (1.0 - explode_score) * (1.0 - large_score) * (1.0 - saturation_score)
