@@ -7,8 +7,8 @@ never copied between test files); this file only registers them.
 pytest_plugins = [
     "fixtures.browser",
     "fixtures.data",
-    "fixtures.diagnosis",
     "fixtures.dynamics",
+    "fixtures.diagnosis",
     "fixtures.postgres",
     "fixtures.scenarios",
     "fixtures.training",

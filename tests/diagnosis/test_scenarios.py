@@ -15,9 +15,9 @@ def test_random_labels_are_no_signal(scenario_run, seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_irreducible_noise_with_a_small_learning_rate_is_confidence_refinement_not_overfitting(scenario_run, seed):
+def test_irreducible_noise_with_a_small_learning_rate_is_explained_by_confidence_refinement(scenario_run, seed):
     diagnosis = scenario_run("confidence_refinement", seed).diagnosis
-    assert "confidence_refinement" in diagnosis.causes, diagnosis.to_text()
+    assert "confidence_refinement" in [verdict.cause for verdict in diagnosis.explanations], diagnosis.to_text()
     assert "overfitting" not in diagnosis.causes, diagnosis.to_text()
     ledger = diagnosis.verdict("confidence_refinement").evidence["ledger"]
     groups = {group["name"]: group for group in ledger["groups"]}
@@ -38,7 +38,8 @@ def test_little_data_and_a_large_model_overfit_from_the_val_loss_minimum(scenari
     train_loss = np.array([row["train_loss"] for row in result.fit.history])
     assert train_loss[-1] < train_loss[onset - 1]
     remedy = next(r for r in diagnosis.verdict("overfitting").remedies if r.name == "early_stopping")
-    assert f"stop at epoch {onset}" in remedy.action
+    assert f"epoch {diagnosis.overfitting['val_loss_min_epoch']}" in remedy.action
+    assert "--early-stopping" in remedy.command
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -71,4 +72,5 @@ def test_train_writes_diagnosis_json_with_the_designed_shape(scenario_run):
     verdict = payload["verdicts"][0]
     assert set(verdict) >= {"cause", "confidence", "summary", "evidence", "remedies"}
     assert 0 <= verdict["confidence"] <= 1
-    assert set(payload["overfitting"]) >= {"onset_epoch", "best_epoch"}
+    assert set(payload["overfitting"]) >= {"onset_epoch", "best_epoch", "val_loss_min_epoch"}
+    assert payload["best_epoch"] == json.loads((run_dir / "summary.json").read_text())["best_epoch"]

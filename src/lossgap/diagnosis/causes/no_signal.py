@@ -33,10 +33,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "prior_entropy": signal.prior_entropy, "loss_clearly_below_prior": evidence.loss_clearly_below_prior,
              "num_val_samples": signal.num_samples, "train_fitted": fit.train_moved,
              "train_fit_share": fit.moved_share}
-    remedies = (book.advice("permuted_control", "train a permuted-label control (--control permuted-labels) to "
-                            "confirm the model does no better on shuffled labels"),
-                book.advice("check_data", "check that inputs and labels are aligned and that the features can carry "
-                            "the label; no setting can learn labels that do not depend on the inputs"))
+    has_control = (evidence.train_config or {}).get("control") == "permuted-labels"
+    remedies = ((() if has_control else (book.advice(
+        "permuted_control", "train a permuted-label control (--control permuted-labels) to confirm the model does "
+        "no better on shuffled labels"),))
+        + (book.advice("check_data", "check that inputs and labels are aligned and that the features can carry "
+                       "the label; no setting can learn labels that do not depend on the inputs"),))
+    if evidence.control is not None:
+        facts["control"] = evidence.control.to_dict()
     if best_p < signal.alpha or evidence.loss_clearly_below_prior:
         summary = (f"val accuracy {signal.accuracy:.3f} beats the majority baseline {signal.baseline_accuracy:.3f} "
                    f"(p={signal.p_value:.2g}) or val loss {signal.loss:.3f} is below the prior's entropy "
@@ -56,7 +60,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         confidence = min(confidence, 0.6)
     if evidence.control is not None:
         control = evidence.control
-        facts["control"] = control.to_dict()
         if control.significant and control.difference > 0:
             confidence = min(confidence, 0.1)
         else:

@@ -1,0 +1,92 @@
+"""The quick fault-injection suite (every fault on the synthetic task, seed 0), as the tests see it.
+
+Runs are built outside the rules (benchmarks/fault_suite) and trained once per session; the key figures of
+the full suite are asserted on this subset, and every sentence and remedy of every run is checked.
+"""
+
+import re
+import shlex
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fault_suite.cases import QUICK, cases
+from fault_suite.runner import run_dir, train_cases
+from fault_suite.scoring import score_run, summarise
+from lossgap import api
+from lossgap.cli import train as train_cli
+from lossgap.cli.app import register_commands
+from lossgap.run.rundir import read_run
+from lossgap.training.config import TrainConfig, apply_changes
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("suite")
+    chosen = cases(QUICK["datasets"], QUICK["seeds"])
+    train_cases(chosen, cache, workers=2, progress=lambda *_: None)
+    return cache, chosen, [score_run(case, cache) for case in chosen]
+
+
+def test_the_quick_suite_names_the_injected_causes(suite):
+    _, _, runs = suite
+    summary = summarise(runs)
+    assert summary["top1_accuracy"] >= 0.8, [(run.fault, run.top) for run in runs if not run.correct]
+    assert summary["false_alarm_rate"] == 0.0
+    best_baseline = max(baseline["top1_accuracy"] for baseline in summary["baselines"].values())
+    assert summary["top1_accuracy"] >= best_baseline + 0.2
+    assert summary["ece"] <= 0.2
+
+
+_CHANGE = re.compile(r"([a-z][a-z ]*?) (fell|rose) from (-?[\d.]+) to (-?[\d.]+)")
+_LOWEST = re.compile(r"val loss was lowest at epoch (\d+) \((-?[\d.]+)\)")
+
+
+def test_every_sentence_agrees_with_the_runs_files(suite):
+    cache, chosen, _ = suite
+    for case in chosen:
+        directory = run_dir(cache, case)
+        record = read_run(directory)
+        diagnosis = api.diagnose(directory, write=False)
+        val_loss = record.metrics["val_loss"]
+        assert diagnosis.best_epoch == record.summary["best_epoch"]
+        for verdict in diagnosis.verdicts + diagnosis.explanations + diagnosis.considered:
+            for _, verb, start, end in _CHANGE.findall(verdict.summary):
+                assert (verb == "fell") == (float(end) < float(start)), (case.key, verdict.summary)
+            for epoch, value in _LOWEST.findall(verdict.summary):
+                assert int(epoch) == int(np.nanargmin(val_loss)) + 1, (case.key, verdict.summary)
+                assert abs(float(value) - val_loss[int(epoch) - 1]) < 1e-3, (case.key, verdict.summary)
+
+
+def test_remedies_never_contradict_never_repeat_the_run_and_are_ready_commands(suite, monkeypatch):
+    cache, chosen, _ = suite
+    captured = {}
+
+    def fake_train(config, out, **kwargs):
+        captured["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr(train_cli.api, "train", fake_train)
+    app = register_commands()
+    runner = CliRunner()
+    for case in chosen:
+        directory = run_dir(cache, case)
+        record = read_run(directory)
+        config = TrainConfig.from_dict(record.config["train"])
+        diagnosis = api.diagnose(directory, write=False)
+        changed: dict[str, object] = {}
+        for verdict in diagnosis.verdicts + diagnosis.explanations:
+            for remedy in verdict.remedies:
+                if not remedy.changes:
+                    continue
+                wanted = apply_changes(config, remedy.changes)
+                assert wanted != config, (case.key, remedy.name)            # not already applied
+                for path, value in remedy.changes.items():
+                    assert changed.get(path, value) == value, (case.key, remedy.name)   # no contradiction
+                    changed[path] = value
+                args = shlex.split(remedy.command)
+                assert args[:2] == ["lossgap", "train"]
+                result = runner.invoke(app, args[1:])
+                assert result.exit_code == 0, (case.key, remedy.command, result.output)
+                assert captured["config"] == wanted, (case.key, remedy.name)
