@@ -18,8 +18,9 @@ def run_cli(*args):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("diagnose") / "run"
-    result = run_cli("train", "synthetic:random-labels,samples=200", "--out", out, "--epochs", "12",
-                     "--hidden", "32", "--batch-size", "32")
+    # Random labels, trained long enough to memorise them: the article's setup, where no_signal can be shown.
+    result = run_cli("train", "synthetic:random-labels,samples=200", "--out", out, "--epochs", "40",
+                     "--hidden", "64", "--batch-size", "32")
     assert result.exit_code == 0, result.output
     return out
 
@@ -33,10 +34,17 @@ def test_json_output_has_the_designed_shape_and_names_no_signal(run_dir):
     assert json.loads((run_dir / "diagnosis.json").read_text())["verdicts"] == payload["verdicts"]
 
 
-def test_terminal_output_shows_the_verdict_table_and_the_ledger(run_dir):
+def test_terminal_output_shows_the_verdict_its_remedies_and_the_ledger(run_dir):
     result = run_cli("diagnose", run_dir, "--split", "train")
     assert result.exit_code == 0, result.output
-    assert "no_signal" in result.stdout and "ledger" in result.stdout
+    assert "main cause: no_signal" in result.stdout and "ledger:" in result.stdout
+    assert "try: train a permuted-label control" in result.stdout
+
+
+def test_the_shown_split_does_not_change_the_causes(run_dir):
+    on_val = json.loads(run_cli("diagnose", run_dir, "--json", "--no-write").stdout)
+    on_train = json.loads(run_cli("diagnose", run_dir, "--json", "--no-write", "--split", "train").stdout)
+    assert [v["cause"] for v in on_val["verdicts"]] == [v["cause"] for v in on_train["verdicts"]]
 
 
 def test_the_train_split_can_be_the_focus(run_dir):

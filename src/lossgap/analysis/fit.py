@@ -45,8 +45,11 @@ class FitSummary:
             (negative = below the prior); NaN without per-sample train records.
         train_moved: moved_share >= MOVED_MIN_SHARE and moved_z <= -MOVED_Z: the model learned something on
             its training data (whether or not it generalises).
-        above_prior_share: share of epochs after the first whose train loss exceeds the prior's entropy by more
-            than ABOVE_PRIOR_MARGIN: the model did worse on its own training data than a constant guess.
+        above_prior_share: share of epochs after the first whose train loss exceeds a constant guess's loss by
+            more than ABOVE_PRIOR_MARGIN: the model did worse on its own training data than a constant guess.
+            The guess is the uniform one (log C nats, where a fresh network starts) until the train loss has
+            once been below the prior's entropy, and the class shares from then on: on imbalanced data a
+            network needs a few epochs to learn the shares, and that is no fault.
         above_prior_excess: median relative excess over the prior in those epochs (0 when there are none).
         train_rise: (last train loss - train_loss_min) / prior_entropy: fit lost on the training data by the
             end, in units of the prior's entropy (0 = kept its best fit).
@@ -117,9 +120,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     moved_share = (entropy - loss_min) / entropy if entropy > 0 and math.isfinite(loss_min) else math.nan
     moved_z = _paired_z(train, min_index, prior_loss) if train is not None else math.nan
     z_ok = moved_z <= -MOVED_Z if math.isfinite(moved_z) else True
-    later = losses[1:]
-    later = later[np.isfinite(later)]
-    excess = later / entropy - 1.0 if entropy > 0 else np.zeros(0)
+    excess = _excess_over_guess(losses, entropy, float(np.log(reference.num_classes)))
     above = excess > ABOVE_PRIOR_MARGIN
     last_index = int(np.flatnonzero(finite)[-1]) if finite.any() else 0
     index = min(max(judged_epoch, 1), losses.size) - 1
@@ -149,6 +150,19 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         class_train_accuracy=_class_accuracy(train, index) if train is not None
         else np.full(val.num_classes, np.nan),
     )
+
+
+def _excess_over_guess(losses: np.ndarray, entropy: float, uniform: float) -> np.ndarray:
+    """Relative excess of each epoch's train loss (from the second on) over a constant guess's loss: the
+    uniform guess until the loss has once been below the prior's entropy, the class shares from then on."""
+    if not entropy > 0:
+        return np.zeros(0)
+    finite = np.where(np.isfinite(losses), losses, np.inf)
+    reached = np.minimum.accumulate(finite) <= entropy
+    guess = np.where(reached, entropy, max(entropy, uniform))
+    excess = losses / guess - 1.0
+    later = excess[1:]
+    return later[np.isfinite(later)]
 
 
 def _reversal(losses: np.ndarray, entropy: float) -> float:

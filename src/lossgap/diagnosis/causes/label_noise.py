@@ -16,8 +16,9 @@ imbalance are decided first (they explain this evidence away in the engine). Two
   label and are predicted as one other class, hardly ever the other way round, while the model fits the
   rest of the data. A model that merely finds two classes hard confuses them both ways.
 
-In every route the model must fit the samples it does not contradict (at least REST_START of them right),
-so a model that cannot fit (too small, too regularised) never produces label-noise findings.
+In every route the model must have fitted its training set (its train loss clearly below the prior's) and
+fit the samples it does not contradict (at least REST_START of them right), so a model that cannot fit (too
+small, too regularised, or one that learned nothing) never produces label-noise findings.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("label_noise", 0.0, "no train split was recorded over several epochs, so samples cannot be "
                        "followed", {})
     fit = evidence.fit
+    if not fit.train_moved:
+        return Verdict("label_noise", 0.0, "the model never fitted its training set, so it cannot contradict any "
+                       "label: label noise cannot be judged until it does", {"train_fitted": False})
     indices = suspects.indices
     flagged = np.zeros(train.num_samples, dtype=bool)
     flagged[indices] = True

@@ -71,9 +71,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    "carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     # How well the model fitted train, against val staying at chance, is what makes the case.
-    confidence *= 0.6 + 0.4 * clip(fit.moved_share / 0.1)
-    summary = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}, {pct(fit.moved_share)} "
-               f"below the prior's entropy {fit.prior_entropy:.3f}), yet val accuracy {signal.accuracy:.3f} "
+    lift = fit.train_accuracy_max - fit.train_baseline
+    confidence *= 0.6 + 0.4 * max(clip(fit.moved_share / 0.1), clip(lift / 0.2))
+    if fit.moved_share >= 0.02:
+        fitted = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}, "
+                  f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
+    else:
+        fitted = (f"the model sorted up to {pct(fit.train_accuracy_max)} of its training samples right (majority "
+                  f"share {pct(fit.train_baseline)})")
+    summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} "
                f"(95% interval {low:.2f}-{high:.2f}) at epoch {evidence.judged_epoch} is not above always predicting "
                f"the majority class ({signal.baseline_accuracy:.3f}, p={signal.p_value:.2f}) and val loss "
                f"{signal.loss:.3f} is not below the prior's {signal.prior_entropy:.3f}: what it learned does not carry "

@@ -111,8 +111,12 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     details = {**facts, "form": "capacity", "train_error": train_error, "train_val_gap": val_accuracy - train_accuracy}
     strength = clip((train_error - max(0.03, 3 * noise)) / CAPACITY_ERROR_FULL)
     together = clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
-    # A val loss still falling steeply says more epochs would still help; a slow creep does not.
-    confidence = strength * together * (1.0 - _steepness(evidence))
+    # A val loss still falling steeply says more epochs would still help; a slow creep does not. And the model
+    # must have learned something that carries over to val (else: no signal, or no fit at all).
+    signal = evidence.signal
+    learned = signal.p_value < signal.alpha or evidence.loss_clearly_below_prior
+    details["val_above_baseline"] = bool(learned)
+    confidence = strength * together * (1.0 - _steepness(evidence)) * (1.0 if learned else 0.2)
     summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
                "is too small or too regularised for the task" + _regularisation_note(evidence))
