@@ -19,7 +19,7 @@ def test_curves_caption_names_the_plateau_the_best_epoch_and_the_noise(evidence)
     # 150 val samples: two samples' worth of accuracy is 2/150 = 0.013.
     assert "150 val samples" in text and "(0.013)" in text
     assert "epochs 1\u201330: val loss fell by 0.571" in text
-    assert "val-loss minimum (smoothed over three epochs) at epoch 30" in text
+    assert "lowest val loss, at epoch 30" in text
     assert "majority class (0.333)" in text and "overfitting" not in text
 
 

@@ -159,3 +159,13 @@ def test_a_hostile_sample_id_in_the_suspect_table_stays_text(refining_run, chrom
     assert first_id == kit.hostile_id
     assert page.evaluate("document.images.length") == len(FIGURE_NAMES)  # no <img> was injected
     assert opened.dialogs == [] and opened.errors == []
+
+
+def test_a_run_with_nothing_wrong_says_so_first_and_shows_refinement_as_an_explanation(tmp_path, kit):
+    from fixtures.diagnosis import refinement_run
+
+    run = kit.write_run(tmp_path / "refinement", refinement_run(), class_names=["no", "yes"])
+    html = write_report(run).read_text(encoding="utf-8")
+    assert html.index('class="card healthy"') < html.index('class="card explanation" id="cause-confidence_refinement"')
+    assert 'class="card high"' not in html and 'class="card medium"' not in html
+    assert "explanation, not a fault" in html

@@ -31,7 +31,8 @@ def test_header_of_an_own_loop_run(refining_run):
     assert head["own_loop"] and head["run_name"] == "refining" and head["class_count"] == 3
     assert head["sizes"] == "train 300, val 150"
     labels = [tile["label"] for tile in head["tiles"]]
-    assert labels[0] == "best epoch (val-loss minimum)" and head["tiles"][0]["value"] == "30"
+    assert labels[0] == "best epoch" and head["tiles"][0]["value"] == "30"
+    assert head["tiles"][0]["note"].startswith("by val_loss")
     assert not any(label.startswith("test accuracy") for label in labels)
 
 
@@ -51,10 +52,12 @@ def test_verdict_card():
     card = tables.verdict_card(verdict)
     assert card["percent"] == 83 and card["level"] == "high"
     assert card["title"].startswith("train loss keeps falling")
-    assert card["remedies"] == [{"action": "raise dropout from 0 to 0.2", "changes": "model.dropout = 0.2"},
-                                {"action": "look at the data", "changes": ""}]
+    assert card["remedies"] == [{"action": "raise dropout from 0 to 0.2", "changes": "model.dropout = 0.2",
+                                 "command": None},
+                                {"action": "look at the data", "changes": "", "command": None}]
     assert card["evidence"][0] == ("onset_epoch", "12") and "(12 in all)" in card["evidence"][1][1]
     assert tables.verdict_card(dataclasses.replace(verdict, confidence=0.6))["level"] == "medium"
+    assert tables.verdict_card(verdict, explanation=True)["level"] == "explanation"
 
 
 def test_config_sections_flatten_options_and_skip_a_missing_train_section(configured_run, refining_run):
