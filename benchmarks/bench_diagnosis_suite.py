@@ -52,6 +52,8 @@ def format_report(summary: dict) -> str:
         lines.append(f"{cause:<{width}}" + (f"{recall:>8.2f}" if recall is not None else f"{'-':>8}")
                      + (f"{precision:>11.2f}" if precision is not None else f"{'-':>11}"))
     lines.append("")
+    lines.append("top-1 by data set: " + ", ".join(f"{name} {value:.3f}"
+                                                  for name, value in summary["top1_by_dataset"].items()))
     for name, baseline in summary["baselines"].items():
         lines.append(f"{name}: top-1 {baseline['top1_accuracy']:.3f} (best priority order: "
                      f"{' > '.join(baseline['order'])})")

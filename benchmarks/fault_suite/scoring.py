@@ -132,6 +132,8 @@ def summarise(runs: list[ScoredRun]) -> dict:
             {"case": f"{run.dataset}/{run.fault}/seed{run.seed}", "why": run.premise_note}
             for run in runs if not run.premise],
         "top1_accuracy": float(correct.mean()) if used else float("nan"),
+        "top1_by_dataset": {name: float(np.mean([run.correct for run in used if run.dataset == name]))
+                            for name in sorted({run.dataset for run in used})},
         "recall": recall, "precision": precision, "confusion": confusion,
         "false_alarm_rate": float(np.mean([not run.correct for run in healthy_runs])) if healthy_runs else float("nan"),
         "ece": calibration_error(confidences, correct),

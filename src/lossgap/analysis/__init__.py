@@ -2,6 +2,7 @@
 
 from lossgap.analysis.calibration import (Calibration, Reliability, TemperatureFit, calibration,
                                           expected_calibration_error, fit_temperature, reliability)
+from lossgap.analysis.fit import FitSummary, fit_summary
 from lossgap.analysis.generalization import Generalization, analyze_generalization, early_stopping_epoch
 from lossgap.analysis.gradients import GradientHealth, gradient_health
 from lossgap.analysis.ledger import LEDGER_GROUPS, Ledger, LedgerSeries, describe_ledger, ledger_series, loss_ledger
@@ -13,6 +14,7 @@ from lossgap.analysis.samples import (LabelNoiseEvidence, SampleDynamics, Suspec
 from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
 
 __all__ = [
+    "FitSummary", "fit_summary",
     "LEDGER_GROUPS", "Calibration", "ControlComparison", "Generalization", "GradientHealth", "LabelNoiseEvidence",
     "Ledger", "LedgerSeries", "OptimizationHealth", "PerClass", "Plateau", "Reliability", "SampleDynamics",
     "SignalTest", "Suspects", "TemperatureFit", "accuracy_noise", "analyze_generalization", "calibration",
