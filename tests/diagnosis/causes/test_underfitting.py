@@ -32,3 +32,18 @@ def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
     assert verdict.evidence["form"] == "capacity" and "levelled off together" in verdict.summary
     remedy = next(remedy for remedy in verdict.remedies if remedy.name == "larger_hidden")
     assert remedy.changes == {"model.hidden_size": 32}
+
+
+def test_recorded_gradients_say_why_a_model_could_not_learn():
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from fixtures.diagnosis import unmoved_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    evidence = gather_evidence({}, unmoved_run(), train_config=None)
+    gradients = SimpleNamespace(vanishing=True, dead_end=0.75, saturation_end=0.1, exploding_epochs=(),
+                                large_update_epochs=(), observed=np.ones(30, dtype=bool))
+    diagnosis = diagnose_evidence(replace(evidence, gradients=gradients))
+    summary = diagnosis.verdict("underfitting").summary
+    assert "gradients reaching the first layer vanished" in summary and "75% of the recurrent units are dead" in summary

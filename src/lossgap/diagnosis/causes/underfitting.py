@@ -49,8 +49,8 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     fit = evidence.fit
     summary = (f"the model did not fit even its training set: the train loss got at best {pct(max(fit.moved_share, 0))} "
                f"below {fit.prior_entropy:.3f}, the loss of always predicting the class shares, and train accuracy "
-               f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}); whether the labels carry "
-               "signal cannot be told until the model fits them")
+               f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}){_gradient_note(evidence)}; "
+               "whether the labels carry signal cannot be told until the model fits them")
     remedies = present(book.larger_hidden(4), book.less_regularisation(), book.higher_lr(),
                        book.more_epochs(evidence.num_epochs),
                        book.advice("permuted_control", "once it fits, compare with a permuted-label control "
@@ -119,12 +119,29 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     confidence = strength * together * (1.0 - _steepness(evidence)) * (1.0 if learned else 0.2)
     summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
-               "is too small or too regularised for the task" + _regularisation_note(evidence))
+               "is too small or too regularised for the task" + _regularisation_note(evidence)
+               + _gradient_note(evidence))
     if confidence < 0.5:
         summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at the end) or "
                    "train and val accuracy part ways, so capacity is not what limits it")
     remedies = present(book.larger_hidden(), book.less_regularisation())
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _gradient_note(evidence: RunEvidence) -> str:
+    """Words on recorded gradients that explain a model unable to learn (vanishing gradients, dead or saturated
+    recurrent units), else ""."""
+    gradients = evidence.gradients
+    if gradients is None:
+        return ""
+    notes = []
+    if getattr(gradients, "vanishing", False):
+        notes.append("the gradients reaching the first layer vanished")
+    for name, share in (("dead", getattr(gradients, "dead_end", float("nan"))),
+                        ("saturated", getattr(gradients, "saturation_end", float("nan")))):
+        if share == share and share >= 0.5:  # not NaN
+            notes.append(f"{pct(share)} of the recurrent {'units are dead' if name == 'dead' else 'gates saturated'}")
+    return f"; {', '.join(notes)}" if notes else ""
 
 
 def _regularisation_note(evidence: RunEvidence) -> str:
