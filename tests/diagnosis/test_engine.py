@@ -78,3 +78,9 @@ def test_ties_in_argmax_and_a_class_absent_from_val_are_handled():
     assert diagnosis.per_class["predicted_share"][0] == 1.0
     # Every prediction a tie at the prior: nothing moved, so no cause beyond "did not fit" can be claimed.
     assert diagnosis.causes[0] == "underfitting"
+
+
+def test_a_run_with_only_val_recorded_is_judged_without_inventing_train_faults():
+    diagnosis = diagnose_dynamics({"val": healthy_run()["val"]})
+    assert diagnosis.healthy, diagnosis.to_text()   # a missing train split is not a NaN loss
+    assert any("no train loss was recorded" in note for note in diagnosis.limitations)

@@ -35,6 +35,8 @@ class FitSummary:
     """The training split's fit, against the prior and against the val split.
 
     Attributes:
+        train_recorded: whether any train loss was recorded; without one the fit cannot be judged, and
+            train_moved is True (the precondition is not checked, rather than failed).
         prior_entropy: cross-entropy of predicting the training class shares for every training sample (nats);
             what a model that learned nothing reaches.
         train_loss_min: lowest per-epoch train loss (nats), at train_loss_min_epoch.
@@ -69,6 +71,7 @@ class FitSummary:
         class_train_accuracy: float (C,) train accuracy of each class at judged_epoch (NaN for absent classes).
     """
 
+    train_recorded: bool
     prior_entropy: float
     train_loss_min: float
     train_loss_min_epoch: int
@@ -130,12 +133,13 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     noise = math.sqrt(sum(p * (1 - p) / n for p, n in ((train_now, train_n), (val_now, val_n))
                           if n and math.isfinite(p)))
     return FitSummary(
+        train_recorded=bool(finite.any()),
         prior_entropy=entropy,
         train_loss_min=loss_min,
         train_loss_min_epoch=min_index + 1,
         moved_share=float(moved_share),
         moved_z=float(moved_z),
-        train_moved=bool(math.isfinite(moved_share) and moved_share >= MOVED_MIN_SHARE and z_ok),
+        train_moved=bool(not finite.any() or (math.isfinite(moved_share) and moved_share >= MOVED_MIN_SHARE and z_ok)),
         above_prior_share=float(above.mean()) if above.size else 0.0,
         above_prior_excess=float(np.median(excess[above])) if above.any() else 0.0,
         train_rise=float((losses[last_index] - loss_min) / entropy) if entropy > 0 and finite.any() else 0.0,

@@ -195,7 +195,10 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
                      "of accuracy, so only large effects can be told from noise")
     if evidence.val.logits is None:
         notes.append("val logits were not recorded: calibration cannot be measured")
-    if not math.isfinite(evidence.fit.moved_z):
-        notes.append("train records are missing, so whether the model fitted its training set is judged from "
-                     "the curves alone")
+    if not evidence.fit.train_recorded:
+        notes.append("no train loss was recorded: whether the model fitted its training set (the precondition "
+                     "of no_signal and label_noise) cannot be checked")
+    elif not math.isfinite(evidence.fit.moved_z):
+        notes.append("train samples were not recorded, so whether the model fitted its training set is judged "
+                     "from the curves alone")
     return tuple(notes)
