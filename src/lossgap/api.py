@@ -202,7 +202,8 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
     })
     rundir.write_metrics(out_dir, rows)
     recorder.save(out_dir)
-    best = min(rows, key=lambda row: row.get("val_loss", np.inf))
+    # NaN compares false with everything: an epoch whose val loss is not finite can never be the best.
+    best = min(rows, key=lambda row: row["val_loss"] if np.isfinite(row.get("val_loss", np.inf)) else np.inf)
     rundir.write_summary(out_dir, {"status": "recorded", "epochs_run": len(rows), "monitor": "val_loss",
                                    "best_epoch": int(best["epoch"]), "delivered_epoch": len(rows),
                                    "best": best, "final": rows[-1], "test": None})

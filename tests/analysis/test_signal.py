@@ -47,13 +47,14 @@ def test_always_predicting_the_majority_of_a_90_10_split_is_not_significant():
     assert result.p_value > 0.4
 
 
-def test_the_majority_class_comes_from_the_training_counts_when_given():
+def test_the_prior_comes_from_the_training_counts_but_the_baseline_is_the_best_constant_answer_on_val():
     labels = np.repeat([0, 1, 2], [30, 50, 20])  # val majority is class 1 ...
     result = signal_test(labels, np.ones(100, dtype=int), num_classes=3, train_class_counts=[600, 300, 100])
-    assert result.majority_class == 0  # ... but training says class 0
-    assert result.baseline_accuracy == pytest.approx(0.3)
+    assert result.majority_class == 0  # ... but training says class 0: the prior the loss is judged against
+    # Always answering class 1 is a constant answer: 0.5, exactly the baseline, never "signal".
+    assert result.baseline_accuracy == pytest.approx(0.5)
     assert result.accuracy == pytest.approx(0.5)
-    assert result.significant
+    assert not result.significant
     expected_entropy = -(0.3 * math.log(0.6) + 0.5 * math.log(0.3) + 0.2 * math.log(0.1))
     assert result.prior_entropy == pytest.approx(expected_entropy)
 
@@ -94,7 +95,7 @@ def test_a_class_absent_from_val_and_all_wrong_predictions():
     labels = np.repeat([0, 1], [40, 60])
     result = signal_test(labels, np.full(100, 2), num_classes=3, train_class_counts=[10, 10, 80])
     assert result.accuracy == 0
-    assert result.majority_class == 2 and result.baseline_accuracy == 0
+    assert result.majority_class == 2 and result.baseline_accuracy == pytest.approx(0.6)
     assert not result.significant and result.p_value == 1.0
 
 

@@ -32,8 +32,12 @@ class SignalTest:
         accuracy: fraction of the (recorded) val samples predicted correctly.
         num_samples: val samples counted (predictions of -1, i.e. unseen, are left out).
         num_correct: of those, how many were right.
-        majority_class: most frequent class in the training counts when given, else in val (lowest index on ties).
-        baseline_accuracy: share of majority_class in val = accuracy of always predicting it.
+        majority_class: most frequent class in the training counts when given, else in val (lowest index on ties);
+            the class whose prior the loss is compared with.
+        baseline_accuracy: the best accuracy a constant answer reaches on these val samples: the largest val
+            class share. A class that is the majority only in train would set the bar too low (an unstratified
+            split of random labels can leave it at 0.43 of val, and a model always answering the val majority
+            would then "beat" it).
         p_value: one-sided exact binomial test that the accuracy is above the baseline.
         interval: two-sided 95% Wilson interval of the accuracy, (low, high).
         significant: p_value < alpha.
@@ -152,7 +156,7 @@ def signal_test(val_labels, val_predicted, *, num_classes: int, val_loss=None, t
         return SignalTest(nan, 0, 0, majority, nan, nan, (nan, nan), False, alpha, loss, entropy, below)
 
     num_correct = int(np.sum(predicted == labels))
-    baseline = float(val_counts[majority] / num_samples)
+    baseline = float(val_counts.max() / num_samples)
     p_value = float(stats.binomtest(num_correct, num_samples, baseline, alternative="greater").pvalue)
     # The interval is two-sided whatever the test's direction, so it comes from a two-sided result.
     interval = stats.binomtest(num_correct, num_samples).proportion_ci(CONFIDENCE_LEVEL, method="wilson")

@@ -136,7 +136,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     generalization = analyze_generalization(curves.train_loss, curves.val_loss, patience=patience or 5)
     finite_val = np.where(np.isfinite(curves.val_loss), curves.val_loss, np.inf)
     val_loss_min_epoch = int(np.argmin(finite_val)) + 1
-    judged = _best_epoch(summary, val_loss_min_epoch, curves.num_epochs)
+    judged = _best_epoch(summary, val_loss_min_epoch, curves.num_epochs, curves.val_loss)
     plateaus = {name: find_plateaus(record.epoch_loss(), record.epoch_accuracy(), record.num_samples, name)
                 for name, record in dynamics.items() if name in ("train", "val", "test")}
     # Causes are decided on val whatever split is shown: --split only changes the plateau and ledger shown.
@@ -191,10 +191,10 @@ def _patience(train_config: dict | None) -> int | None:
     return int(patience) if patience else None
 
 
-def _best_epoch(summary: dict | None, val_loss_min_epoch: int, num_epochs: int) -> int:
-    """summary.json's best epoch when it is a recorded epoch, else the val-loss minimum."""
+def _best_epoch(summary: dict | None, val_loss_min_epoch: int, num_epochs: int, val_loss: np.ndarray) -> int:
+    """summary.json's best epoch when it is a recorded epoch with a finite val loss, else the val-loss minimum."""
     best = (summary or {}).get("best_epoch")
-    if isinstance(best, (int, float)) and 1 <= int(best) <= num_epochs:
+    if isinstance(best, (int, float)) and 1 <= int(best) <= num_epochs and np.isfinite(val_loss[int(best) - 1]):
         return int(best)
     return val_loss_min_epoch
 

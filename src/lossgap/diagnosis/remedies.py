@@ -69,7 +69,8 @@ class RemedyBook:
     def _remedy(self, name: str, action: str, generic: str, changes: dict[str, Any]) -> Remedy | None:
         """The remedy, or None when the run already has every change. Own-loop runs get ``generic`` words."""
         if not self.has_config:
-            return Remedy(name, generic, dict(changes))
+            # lossgap cannot know a user's own settings: the advice stays in words, with no change to apply.
+            return Remedy(name, generic)
         if changes and all(self._get(path, _ABSENT) == value for path, value in changes.items()):
             return None
         return Remedy(name, action, dict(changes), self._command(name, changes))
@@ -184,9 +185,16 @@ class RemedyBook:
                             f"raise the learning rate ({factor:g}x larger)", {"optimizer.lr": new})
 
     def more_epochs(self, epochs_run: int) -> Remedy:
-        """Twice the epochs (with early stopping so the extra epochs cannot hurt)."""
+        """Twice the epochs (with early stopping so the extra epochs cannot hurt); when early stopping ended
+        the run before its planned epochs, twice its patience instead (more epochs would change nothing)."""
         epochs = int(self._get("epochs", epochs_run))
         patience = self._get("early_stopping.patience", None)
+        if patience is not None and epochs_run < epochs:
+            longer = int(patience) * 2
+            return self._remedy("more_epochs", f"let early stopping wait longer: --early-stopping {longer} (it "
+                                f"stopped at epoch {epochs_run} of {epochs} while the val loss was still falling)",
+                                "let early stopping wait longer before it stops",
+                                {"early_stopping.patience": longer})
         changes: dict[str, Any] = {"epochs": epochs * 2}
         if patience is None:
             changes["early_stopping.patience"] = 10

@@ -319,7 +319,7 @@ def calibration_figure(evidence: RunEvidence) -> bytes:
     ece_axis.plot(epochs, result.ece, color="#7048e8", lw=1.4)
     if result.best_epoch is not None:
         ece_axis.axvline(result.best_epoch, color=BEST_COLOUR, ls="--", lw=1.1,
-                         label=f"val-loss minimum (epoch {result.best_epoch})")
+                         label=f"best epoch ({result.best_epoch})")
         ece_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), frameon=False)
     ece_axis.set(xlabel="epoch", ylabel="expected calibration error", xlim=(0.5, max(len(epochs), 2) + 0.5))
     ece_axis.set_ylim(bottom=0)

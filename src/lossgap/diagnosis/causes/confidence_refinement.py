@@ -36,7 +36,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Epochs of the plateau after overfitting set in are memorisation, not refinement.
     overlap = 0.0 if onset is None else max(0, plateau.end_epoch - max(onset, plateau.start_epoch)) / length
     headroom = clip((1.0 - plateau.accuracy_mean - 2 * plateau.accuracy_noise) / 0.05)
-    early = plateau.start_epoch < EARLIEST_START or plateau.end_epoch < EARLIEST_END
+    # The plateau must be where the run ends up (it reaches the best epoch): a stall on the way to a model
+    # that later learned more is not what the curves end on.
+    early = (plateau.start_epoch < EARLIEST_START or plateau.end_epoch < EARLIEST_END
+             or plateau.end_epoch < evidence.best_epoch - 2)
     confidence = 0.0 if early else clip(refined) * (1.0 - overlap) * clip(0.5 + length / 20) * headroom
     already_right = ledger.group("stayed_correct")
     if already_right.share > 1:

@@ -91,11 +91,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              f"training while {pct(rest_fit)} of the other samples of their classes are predicted right: the model "
              "contradicts their labels"]
     if pair_route > 0 and pair is not None:
-        names = evidence.val_per_class  # class indices only; names are in diagnosis.per_class
         parts.append(f"{pct(pair_share)} of them are labelled class {pair[0]} but predicted as class {pair[1]}, "
                      f"and hardly any the other way round ({reverse:.2f} as many): one-way confusion, the mark of a "
                      "labeller who mixes up those classes")
-        del names
     if agreement_route > 0:
         parts.append(f"at epoch {evidence.judged_epoch} the model agrees more with the val labels (accuracy "
                      f"{fit.val_accuracy:.3f}) than with its own training labels ({fit.train_accuracy:.3f})")

@@ -42,10 +42,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if evidence.control is not None:
         facts["control"] = evidence.control.to_dict()
     if best_p < signal.alpha or evidence.loss_clearly_below_prior:
-        summary = (f"val accuracy {signal.accuracy:.3f} beats the majority baseline {signal.baseline_accuracy:.3f} "
-                   f"(p={signal.p_value:.2g}) or val loss {signal.loss:.3f} is below the prior's entropy "
-                   f"{signal.prior_entropy:.3f}: there is signal")
-        return Verdict("no_signal", 0.05, summary, facts, remedies)
+        shown = []
+        if best_p < signal.alpha:
+            shown.append(f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} (or its best epoch) "
+                         f"beats the best constant answer {signal.baseline_accuracy:.3f} (p={best_p:.2g})")
+        if evidence.loss_clearly_below_prior:
+            shown.append("the val loss is clearly below predicting the class shares, sample by sample")
+        return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal", facts, remedies)
     # Large p-values (accuracy right at the baseline) make the case; p near alpha leaves doubt.
     confidence = 0.55 + 0.4 * clip((best_p - signal.alpha) / 0.3)
     if signal.num_samples < 30:
@@ -65,28 +68,42 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         else:
             confidence = min(1.0, confidence + 0.05)
     if not fit.train_moved:
-        summary = (f"val accuracy {signal.accuracy:.3f} is at the majority baseline {signal.baseline_accuracy:.3f}, "
-                   f"but the model never fitted its training set either (train loss at best {pct(fit.moved_share)} "
-                   f"below the prior's entropy {fit.prior_entropy:.3f}), so this run cannot tell whether the labels "
-                   "carry signal")
+        summary = (f"val accuracy {signal.accuracy:.3f} is at the best constant answer's {signal.baseline_accuracy:.3f}, "
+                   f"but the model never fitted its training set either ({_below_prior(fit)}), so this run cannot "
+                   "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     # How well the model fitted train, against val staying at chance, is what makes the case.
     lift = fit.train_accuracy_max - fit.train_baseline
     confidence *= 0.6 + 0.4 * max(clip(fit.moved_share / 0.1), clip(lift / 0.2))
-    if fit.moved_share >= 0.02:
+    if not fit.train_recorded:
+        fitted = "with no train loss recorded"
+    elif fit.moved_share >= 0.2:
         fitted = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}, "
                   f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
     else:
-        fitted = (f"the model sorted up to {pct(fit.train_accuracy_max)} of its training samples right (majority "
-                  f"share {pct(fit.train_baseline)})")
+        fitted = (f"the model learned something on its training set (train loss down to {fit.train_loss_min:.3f}, "
+                  f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
     summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} "
-               f"(95% interval {low:.2f}-{high:.2f}) at epoch {evidence.judged_epoch} is not above always predicting "
-               f"the majority class ({signal.baseline_accuracy:.3f}, p={signal.p_value:.2f}) and val loss "
-               f"{signal.loss:.3f} is not below the prior's {signal.prior_entropy:.3f}: what it learned does not carry "
-               "over, the labels are not predictable from these inputs")
+               f"(95% interval {low:.2f}-{high:.2f}) at epoch {evidence.judged_epoch} is not above the best constant "
+               f"answer ({signal.baseline_accuracy:.3f}, p={signal.p_value:.2f}) and val loss {_number(signal.loss)} "
+               f"is not clearly below the prior's {signal.prior_entropy:.3f}: what it learned does not carry over, "
+               "the labels are not predictable from these inputs")
     if majority_biased:
         summary += " (or the rare classes, never predicted, hide a weak signal)"
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
+
+
+def _below_prior(fit) -> str:
+    """How far the train loss got below the prior's entropy, in words that never print a negative share."""
+    if not fit.train_recorded:
+        return "no train loss was recorded"
+    if not fit.moved_share > 0:
+        return f"its train loss never got below {fit.prior_entropy:.3f}, the loss of predicting the class shares"
+    return f"its train loss got at best {pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f}"
+
+
+def _number(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) and math.isfinite(value) else "n/a"
 
 
 CAUSE = Cause(

@@ -24,6 +24,10 @@ from lossgap.diagnosis.wording import clip, pct
 MIN_TREND_EPOCHS = 3
 #: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
 CAPACITY_ERROR_FULL = 0.1
+#: Most the capacity form reaches when nothing points at the model itself (see _capacity).
+UNSUPPORTED_CAP = 0.65
+#: Hidden sizes at or below this count as tiny.
+TINY_HIDDEN = 4
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -47,12 +51,15 @@ def _facts(evidence: RunEvidence) -> dict:
 
 def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     fit = evidence.fit
-    summary = (f"the model did not fit even its training set: the train loss got at best {pct(max(fit.moved_share, 0))} "
-               f"below {fit.prior_entropy:.3f}, the loss of always predicting the class shares, and train accuracy "
+    below = (f"the train loss got at best {pct(fit.moved_share)} below {fit.prior_entropy:.3f}, the loss of always "
+             "predicting the class shares" if fit.moved_share > 0 else
+             f"the train loss never got below {fit.prior_entropy:.3f}, the loss of always predicting the class shares")
+    summary = (f"the model did not fit even its training set: {below}{_regularisation_note(evidence)}, and train accuracy "
                f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}){_gradient_note(evidence)}; "
                "whether the labels carry signal cannot be told until the model fits them")
-    remedies = present(book.larger_hidden(4), book.less_regularisation(), book.higher_lr(),
-                       book.more_epochs(evidence.num_epochs),
+    first = ((book.less_regularisation(), book.larger_hidden(4)) if _regularisation_note(evidence)
+             else (book.larger_hidden(4), book.less_regularisation()))
+    remedies = present(*first, book.higher_lr(), book.more_epochs(evidence.num_epochs),
                        book.advice("permuted_control", "once it fits, compare with a permuted-label control "
                                    "(--control permuted-labels) to see whether the labels carry signal"))
     return Verdict("underfitting", 0.8, summary, {**facts, "form": "no_fit", "no_fit": True}, remedies)
@@ -90,7 +97,9 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verd
                        "help", details)
     # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong.
     confidence = _steepness(evidence) * (0.9 if rising else 0.35)
-    summary = (f"val loss was still falling when training ended at epoch {evidence.num_epochs} "
+    stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
+                  if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
+    summary = (f"val loss was still falling when {stopped_by} "
                f"({pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; train "
                f"loss {pct(-health.train_slope_end)})"
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
@@ -98,6 +107,12 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verd
                + ": training stopped too early")
     remedies = present(book.more_epochs(evidence.num_epochs), book.higher_lr())
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _early_stopped(evidence: RunEvidence) -> bool:
+    """True when early stopping ended the run before its planned epochs."""
+    planned = (evidence.train_config or {}).get("epochs")
+    return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
 
 
 def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
@@ -116,16 +131,30 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     signal = evidence.signal
     learned = signal.p_value < signal.alpha or evidence.loss_clearly_below_prior
     details["val_above_baseline"] = bool(learned)
-    confidence = strength * together * (1.0 - _steepness(evidence)) * (1.0 if learned else 0.2)
+    # A model that overfits has capacity to spare; and without anything pointing at the model (a tiny hidden
+    # size, heavy regularisation, dead or saturated units), a level both splits share may be the task's own
+    # noise ceiling, which a larger model is the test of.
+    overfits = evidence.generalization.onset_epoch is not None
+    supported = bool(_regularisation_note(evidence) or _gradient_note(evidence) or _tiny_model(evidence))
+    details.update({"overfits": overfits, "supported": supported})
+    confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * (1.0 if learned else 0.2)
+                  * (1.0 if supported else UNSUPPORTED_CAP))
     summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
                "is too small or too regularised for the task" + _regularisation_note(evidence)
-               + _gradient_note(evidence))
+               + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
+                                               "than this: a larger model is the test)"))
     if confidence < 0.5:
         summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at the end) or "
                    "train and val accuracy part ways, so capacity is not what limits it")
     remedies = present(book.larger_hidden(), book.less_regularisation())
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _tiny_model(evidence: RunEvidence) -> bool:
+    """True when the run's config names a recurrent layer of at most TINY_HIDDEN units."""
+    hidden = ((evidence.train_config or {}).get("model") or {}).get("hidden_size")
+    return hidden is not None and int(hidden) <= TINY_HIDDEN
 
 
 def _gradient_note(evidence: RunEvidence) -> str:
