@@ -53,8 +53,6 @@ class FitSummary:
             once been below the prior's entropy, and the class shares from then on: on imbalanced data a
             network needs a few epochs to learn the shares, and that is no fault.
         above_prior_excess: median relative excess over the prior in those epochs (0 when there are none).
-        train_rise: (last train loss - train_loss_min) / prior_entropy: fit lost on the training data by the
-            end, in units of the prior's entropy (0 = kept its best fit).
         reversal: how much the train loss climbed and then gave back again from epoch 2 on, in units of the
             prior's entropy: min(total rise, total fall) over the epoch-to-epoch steps, each epoch's loss capped
             at REVERSAL_CAP x the prior's entropy so one blow-up does not dominate. A loss that descends, or one
@@ -68,7 +66,6 @@ class FitSummary:
         val_minus_train: val_accuracy - train_accuracy (positive = the model agrees more with the val labels
             than with the labels it is trained on).
         val_minus_train_noise: standard error of that difference (binomial, both splits).
-        class_train_accuracy: float (C,) train accuracy of each class at judged_epoch (NaN for absent classes).
     """
 
     train_recorded: bool
@@ -80,7 +77,6 @@ class FitSummary:
     train_moved: bool
     above_prior_share: float
     above_prior_excess: float
-    train_rise: float
     reversal: float
     train_accuracy_max: float
     train_baseline: float
@@ -89,16 +85,16 @@ class FitSummary:
     val_accuracy: float
     val_minus_train: float
     val_minus_train_noise: float
-    class_train_accuracy: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields (NaN -> None)."""
         return dataclass_to_plain(self)
 
 
-def prior_of(labels: np.ndarray, num_classes: int) -> np.ndarray:
-    """Class shares of ``labels`` with half a count for absent classes (so every class keeps a finite loss)."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64) + 0.5
+def prior_of(class_counts) -> np.ndarray:
+    """Class shares from per-class counts (C,), with half a count added to each so that a class absent from
+    the counts keeps a finite loss; float64 (C,) summing to 1."""
+    counts = np.asarray(class_counts, dtype=np.float64) + 0.5
     return counts / counts.sum()
 
 
@@ -114,7 +110,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     train_acc = as_curve(train_accuracy)
     val_acc = as_curve(val_accuracy)
     reference = train if train is not None else val
-    prior = prior_of(reference.labels, reference.num_classes)
+    prior = prior_of(np.bincount(reference.labels, minlength=reference.num_classes))
     prior_loss = -np.log(prior[reference.labels])
     entropy = float(prior_loss.mean())
     finite = np.isfinite(losses)
@@ -125,7 +121,6 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     z_ok = moved_z <= -MOVED_Z if math.isfinite(moved_z) else True
     excess = _excess_over_guess(losses, entropy, float(np.log(reference.num_classes)))
     above = excess > ABOVE_PRIOR_MARGIN
-    last_index = int(np.flatnonzero(finite)[-1]) if finite.any() else 0
     index = min(max(judged_epoch, 1), losses.size) - 1
     train_now, val_now = float(train_acc[index]), float(val_acc[index])
     train_n = reference.num_samples if train is not None else 0
@@ -142,7 +137,6 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         train_moved=bool(not finite.any() or (math.isfinite(moved_share) and moved_share >= MOVED_MIN_SHARE and z_ok)),
         above_prior_share=float(above.mean()) if above.size else 0.0,
         above_prior_excess=float(np.median(excess[above])) if above.any() else 0.0,
-        train_rise=float((losses[last_index] - loss_min) / entropy) if entropy > 0 and finite.any() else 0.0,
         reversal=_reversal(losses, entropy),
         train_accuracy_max=float(np.nanmax(train_acc)) if np.isfinite(train_acc).any() else math.nan,
         train_baseline=float(prior.max()),
@@ -151,8 +145,6 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         val_accuracy=val_now,
         val_minus_train=val_now - train_now,
         val_minus_train_noise=noise,
-        class_train_accuracy=_class_accuracy(train, index) if train is not None
-        else np.full(val.num_classes, np.nan),
     )
 
 
@@ -189,14 +181,3 @@ def _paired_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> float
     if spread == 0:
         return -math.inf if mean < 0 else (math.inf if mean > 0 else 0.0)
     return mean / (spread / math.sqrt(difference.size))
-
-
-def _class_accuracy(train: SplitDynamics, index: int) -> np.ndarray:
-    seen = train.seen[index]
-    correct = train.correct[index] & seen
-    out = np.full(train.num_classes, np.nan)
-    for cls in range(train.num_classes):
-        members = seen & (train.labels == cls)
-        if members.any():
-            out[cls] = correct[members].mean()
-    return out

@@ -37,18 +37,24 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
         control_accuracy = float(control_val.epoch_accuracy()[best - 1])
     evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
                                focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
-                               gradients=_gradient_health(record))
+                               gradients=gradient_health_of(record))
     return diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
 
 
-def _gradient_health(record: RunRecord):
-    """The run's GradientHealth when optimisation evidence was recorded, else None."""
+def gradient_health_of(record: RunRecord):
+    """The run's GradientHealth when optimisation evidence was recorded (``optimization.csv``), else None.
+
+    The train loss (which the vanishing judgement reads) is passed only when it covers the same epochs.
+    """
     observations = getattr(record, "observations", None)
     if observations is None:
         return None
     from lossgap.analysis.gradients import gradient_health
 
-    return gradient_health(observations, train_loss=record.metrics.get("train_loss"))
+    train_loss = record.metrics.get("train_loss")
+    if train_loss is not None and train_loss.shape[0] != observations.num_epochs:
+        train_loss = None
+    return gradient_health(observations, train_loss=train_loss)
 
 
 def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: list[str] | None = None) -> Diagnosis:
@@ -132,7 +138,7 @@ def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
 
 def _direction(book: RemedyBook, path: str, value) -> object:
     """+1 / -1 for a numeric change up / down from the run's value; the value itself otherwise."""
-    current = book._get(path, None)
+    current = book.setting(path)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(current, (int, float)):
         return int(np.sign(value - current))
     return value

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import stats
 
 from lossgap.analysis.calibration import Calibration, calibration
-from lossgap.analysis.fit import FitSummary, fit_summary
+from lossgap.analysis.fit import FitSummary, fit_summary, prior_of
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import OptimizationHealth, optimization_health
@@ -70,9 +70,6 @@ class RunEvidence:
     train_class_counts: np.ndarray
     train_config: dict | None
     fit: FitSummary
-    #: The run's best epoch (1-based): summary.json's (by the run's --monitor) when known, else the val-loss
-    #: minimum. Every sentence that says "best epoch" means this one, and so do the report and the CLI.
-    best_epoch: int
     #: 1-based epoch of the lowest raw val loss.
     val_loss_min_epoch: int
     #: Early-stopping patience the run used (None: off or unknown).
@@ -84,6 +81,13 @@ class RunEvidence:
     def num_epochs(self) -> int:
         """Epochs recorded."""
         return self.curves.num_epochs
+
+    @property
+    def best_epoch(self) -> int:
+        """The run's best epoch (1-based): summary.json's (by the run's --monitor) when known, else the val-loss
+        minimum; the epoch the analyses are judged at. Every sentence that says "best epoch" means this one,
+        and so do the report and the CLI."""
+        return self.judged_epoch
 
     @property
     def rare_classes(self) -> list[int]:
@@ -142,8 +146,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     # Causes are decided on val whatever split is shown: --split only changes the plateau and ledger shown.
     main_plateau, ledger = _main_plateau_and_ledger(val, plateaus)
     focus = dynamics.get(focus_split, val)
-    focus_plateau, focus_ledger = ((main_plateau, ledger) if focus is val
-                                   else _main_plateau_and_ledger(focus, plateaus))
+    focus_ledger = ledger if focus is val else _main_plateau_and_ledger(focus, plateaus)[1]
     train_counts = (np.bincount(train.labels, minlength=train.num_classes) if train is not None
                     else np.bincount(val.labels, minlength=val.num_classes)).astype(np.int64)
     index = judged - 1
@@ -173,7 +176,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         control=control, train_class_counts=train_counts, train_config=train_config,
         fit=fit_summary(curves.train_loss, curves.train_accuracy, curves.val_accuracy, train=train, val=val,
                         judged_epoch=judged),
-        best_epoch=judged, val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
+        val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
     )
 
 
@@ -225,8 +228,7 @@ def _loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.n
     by more than 3 standard errors, or when any epoch's is by more than the z of alpha / E (Bonferroni:
     looking at every epoch is E tries).
     """
-    # Half a count for absent classes keeps the prior finite where a class never appeared in train.
-    prior = (train_counts + 0.5) / (train_counts + 0.5).sum()
+    prior = prior_of(train_counts)
     difference = np.where(val.seen, val.loss + np.log(prior[val.labels])[None, :], np.nan)
     counts = val.seen.sum(axis=1)
     usable = counts >= 2

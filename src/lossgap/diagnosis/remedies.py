@@ -61,6 +61,10 @@ class RemedyBook:
             node = node[key]
         return default if node is None and default is not _ABSENT else node
 
+    def setting(self, path: str) -> Any:
+        """The run's value at dotted config ``path`` (None when unset or when the run has no config)."""
+        return self._get(path, None)
+
     @property
     def has_config(self) -> bool:
         """True for runs trained by lossgap (their remedies can be rerun)."""

@@ -27,3 +27,15 @@ def change(name: str, start: float, end: float, decimals: int = 3) -> str:
     if first == last:
         return f"{name} stayed at {first}"
     return f"{name} {'fell' if end < start else 'rose'} from {first} to {last}"
+
+
+def below_prior(fit) -> str:
+    """How far a run's train loss got below the prior's entropy (a FitSummary), in words that never print a
+    negative share: "the train loss got at best 3% below 0.693, ...", "... never got below ...", or that no
+    train loss was recorded."""
+    if not fit.train_recorded:
+        return "no train loss was recorded"
+    guess = f"{fit.prior_entropy:.3f}, the loss of always predicting the class shares"
+    if not fit.moved_share > 0:
+        return f"the train loss never got below {guess}"
+    return f"the train loss got at best {pct(fit.moved_share)} below {guess}"

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import jinja2
 
-from lossgap.analysis.gradients import GradientHealth, gradient_health
+from lossgap.analysis.gradients import GradientHealth
 from lossgap.diagnosis import Diagnosis, diagnose_record
+from lossgap.diagnosis.engine import gradient_health_of
 from lossgap.io import write_bytes, write_text
 from lossgap.report import captions, figures, optimization_figure, tables
 from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, holds_run, read_run
@@ -125,15 +126,10 @@ def report_figures(record: RunRecord, diagnosis: Diagnosis) -> list[ReportFigure
 
 
 def gradient_evidence(record: RunRecord, diagnosis: Diagnosis) -> GradientHealth | None:
-    """The run's :class:`GradientHealth`: the diagnosis's own when its evidence carries one, else judged here
-    from the run's ``optimization.csv`` (None when the run has none)."""
+    """The run's :class:`GradientHealth`: the diagnosis's own when its evidence carries one, else judged from
+    the run's ``optimization.csv`` (None when the run has none)."""
     health = getattr(diagnosis.evidence, "gradients", None)
-    if health is None and record.observations is not None:
-        train_loss = record.metrics.get("train_loss")
-        if train_loss is not None and train_loss.shape[0] != record.observations.num_epochs:
-            train_loss = None
-        health = gradient_health(record.observations, train_loss=train_loss)
-    return health
+    return health if health is not None else gradient_health_of(record)
 
 
 def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFigure]) -> str:

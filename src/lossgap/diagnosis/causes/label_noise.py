@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.smoothing import to_plain
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
@@ -73,14 +74,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     agreement_route = clip((fit.val_minus_train - need) / 0.05) * clip(fraction / 0.03) * fits
     memorised = _memorised(evidence)
     confidence = max(suspect_route, agreement_route, pair_route) * (0.85 + 0.15 * memorised)
-    top = ", ".join(str(_plain_id(i)) for i in suspects.sample_ids[:5])
+    top = ", ".join(str(to_plain(i)) for i in suspects.sample_ids[:5])
     facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
              "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
              "one_way_pair": pair, "one_way_pair_share": pair_share, "reverse_pair_ratio": reverse,
              "pair_route": pair_route,
              "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
-             "top_suspects": [_plain_id(i) for i in suspects.sample_ids[:20]]}
+             "top_suspects": to_plain(suspects.sample_ids[:20])}
     if confidence < 0.5:
         summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
                    "most of training, but not decisively against a model that fits the rest of their class, so they "
@@ -153,10 +154,6 @@ def _memorised(evidence: RunEvidence) -> float:
     decline = float(np.nanmax(curves.val_accuracy) - curves.val_accuracy[-1])
     late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
     return 0.5 * clip(late / 0.5) + 0.5 * clip(decline / (2 * evidence.val_noise))
-
-
-def _plain_id(value) -> int | str:
-    return value.item() if hasattr(value, "item") else value
 
 
 CAUSE = Cause(

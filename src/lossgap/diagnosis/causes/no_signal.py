@@ -15,7 +15,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, pct
+from lossgap.diagnosis.wording import below_prior, clip, pct
 
 #: Confidence left when the precondition fails (the model never fitted its training set).
 UNFIT_CAP = 0.2
@@ -69,7 +69,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             confidence = min(1.0, confidence + 0.05)
     if not fit.train_moved:
         summary = (f"val accuracy {signal.accuracy:.3f} is at the best constant answer's {signal.baseline_accuracy:.3f}, "
-                   f"but the model never fitted its training set either ({_below_prior(fit)}), so this run cannot "
+                   f"but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     # How well the model fitted train, against val staying at chance, is what makes the case.
@@ -91,15 +91,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if majority_biased:
         summary += " (or the rare classes, never predicted, hide a weak signal)"
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
-
-
-def _below_prior(fit) -> str:
-    """How far the train loss got below the prior's entropy, in words that never print a negative share."""
-    if not fit.train_recorded:
-        return "no train loss was recorded"
-    if not fit.moved_share > 0:
-        return f"its train loss never got below {fit.prior_entropy:.3f}, the loss of predicting the class shares"
-    return f"its train loss got at best {pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f}"
 
 
 def _number(value) -> str:

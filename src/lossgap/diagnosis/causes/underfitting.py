@@ -4,8 +4,8 @@
   epochs (or a higher learning rate) would help.
 - ``capacity``: train and val accuracy level off together, clearly below fitting the training set, the losses
   no longer falling; the model is too small or too regularised (more epochs would not help).
-- ``capacity`` with ``no_fit``: the model never moved away from the prior even on its training set. Then no
-  other cause can be judged either: whether the labels carry signal cannot be told until the model fits.
+- ``no_fit``: the model never moved away from the prior even on its training set. Then no other cause can be
+  judged either: whether the labels carry signal cannot be told until the model fits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, pct
+from lossgap.diagnosis.wording import below_prior, clip, pct
 
 #: Epochs a trend needs before the rule says anything.
 MIN_TREND_EPOCHS = 3
@@ -51,13 +51,11 @@ def _facts(evidence: RunEvidence) -> dict:
 
 def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     fit = evidence.fit
-    below = (f"the train loss got at best {pct(fit.moved_share)} below {fit.prior_entropy:.3f}, the loss of always "
-             "predicting the class shares" if fit.moved_share > 0 else
-             f"the train loss never got below {fit.prior_entropy:.3f}, the loss of always predicting the class shares")
-    summary = (f"the model did not fit even its training set: {below}{_regularisation_note(evidence)}, and train accuracy "
+    regularisation = _regularisation_note(evidence)
+    summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}){_gradient_note(evidence)}; "
                "whether the labels carry signal cannot be told until the model fits them")
-    first = ((book.less_regularisation(), book.larger_hidden(4)) if _regularisation_note(evidence)
+    first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
     remedies = present(*first, book.higher_lr(), book.more_epochs(evidence.num_epochs),
                        book.advice("permuted_control", "once it fits, compare with a permuted-label control "
