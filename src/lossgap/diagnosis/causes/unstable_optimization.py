@@ -54,13 +54,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     decay_per_step = float(optimizer.get("weight_decay") or 0) * float(optimizer.get("lr") or 0) if decoupled else 0.0
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
     gradients = _gradient_signals(evidence.gradients, clipped, unfit, decay_per_step)
-    facts = {"non_finite_epochs": _non_finite_epochs(evidence), "spikes": [s.to_dict() for s in train_spikes],
+    non_finite = _non_finite_epochs(evidence)
+    facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
              "above_prior_share": fit.above_prior_share, "above_prior_excess": fit.above_prior_excess,
              "prior_entropy": fit.prior_entropy, "accuracy_drop_share": drops, "lr_end": health.lr_end,
              "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
     remedies = present(book.lower_lr(10.0 if fit.above_prior_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
-    non_finite = _non_finite_epochs(evidence)
     if non_finite:
         epochs = ", ".join(map(str, non_finite[:5]))
         return Verdict("unstable_optimization", 1.0, f"the loss became NaN or infinite at epoch(s) {epochs}",
