@@ -137,3 +137,14 @@ def test_bad_input_is_a_clear_error():
         analyze_generalization([0.5], [0.6], patience=0)
     with pytest.raises(ConfigError, match="smoothing"):
         analyze_generalization([0.5], [0.6], smoothing=2)
+
+
+def test_a_train_loss_that_vanishes_below_its_own_jitter_still_counts_as_falling():
+    # After the val minimum the train loss goes from ~0.07 to ~0.005 with spikes of 0.2: its straight-line
+    # fall is smaller than three times its jitter, but it has shrunk by more than half.
+    spikes = np.resize([0.0, 0.2, 0.0, 0.1, 0.0], 40)
+    train = np.r_[np.linspace(1.0, 0.07, 16), np.full(24, 0.005)] + np.r_[np.zeros(16), spikes[:24]]
+    result = analyze_generalization(train, VAL_U)
+    assert result.best_epoch == 16
+    assert result.train_fall_after_best < 3 * 0.06
+    assert result.onset_epoch == 16

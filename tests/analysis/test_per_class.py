@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from fixtures.dynamics import dynamics_from_logits
 
-from lossgap.analysis.per_class import jsonable, minority_classes, per_class
+from lossgap.analysis.per_class import jsonable, minority_classes, per_class, probability_shortfall
 from lossgap.errors import ConfigError, DataError
 
 
@@ -142,3 +142,22 @@ def test_to_dict_is_plain_json_with_nan_as_none():
 def test_jsonable_converts_numpy_scalars_and_non_finite_floats():
     assert jsonable({"a": np.float32(1.5), "b": np.int64(2), "c": float("inf"), "d": (np.bool_(True),)}) == {
         "a": 1.5, "b": 2, "c": None, "d": [True]}
+
+
+def test_probability_shortfall_is_the_difference_of_the_groups_mean_true_class_probability():
+    labels = np.array([0, 0, 0, 1, 2])
+    # Epoch 1: the true class gets logit 0 against 0 elsewhere (1/3 each); epoch 2: ln(8) for class 0
+    # samples (8/10) and ln(2) for the rest (2/4).
+    logits = np.zeros((2, 5, 3))
+    logits[1, :3, 0] = np.log(8.0)
+    logits[1, 3, 1] = logits[1, 4, 2] = np.log(2.0)
+    dynamics = dynamics_from_logits(logits, labels)
+
+    first = probability_shortfall(dynamics, 1, [1, 2])
+    assert first.shortfall == pytest.approx(0.0, abs=1e-6) and first.group_samples == 2
+    second = probability_shortfall(dynamics, 2, [1, 2])
+    assert (second.group_mean, second.rest_mean) == (pytest.approx(0.5), pytest.approx(0.8))
+    assert second.shortfall == pytest.approx(0.3) and second.standard_error == pytest.approx(0.0, abs=1e-6)
+    assert probability_shortfall(dynamics, 2, [0, 1, 2]) is None
+    with pytest.raises(ConfigError, match="out of range"):
+        probability_shortfall(dynamics, 3, [1])

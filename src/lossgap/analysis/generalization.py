@@ -22,6 +22,9 @@ NOISE_MULTIPLE = 3.0
 MIN_RELATIVE_RISE = 0.01
 #: Relative rise (and gap growth) at which each half of overfitting_strength reaches 1 - 1/e.
 STRENGTH_SCALE = 0.1
+#: Train loss "kept falling" after the best epoch also when the median of its later half is at most this
+#: fraction of its (smoothed) level at the best epoch.
+TRAIN_HALVED = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,7 +110,8 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     - onset: the smoothed val loss at the last epoch exceeds its minimum by more than the margin
       max(NOISE_MULTIPLE x the val loss's epoch-to-epoch jitter (:func:`jitter_std`), MIN_RELATIVE_RISE x
       minimum, min_delta), and the train loss kept falling after best_epoch: its least-squares line from
-      best_epoch to the end falls by more than the same margin rule applied to the train loss.
+      best_epoch to the end falls by more than the same margin rule applied to the train loss, or the median
+      of its later half after best_epoch is at most TRAIN_HALVED x its smoothed level at best_epoch.
     - overfitting_strength = sqrt(s(rise) x s(growth)), where s(x) = 1 - exp(-x / 0.1), rise = (smoothed
       final - smoothed min val loss - margin) / smoothed min, and growth = (gap at end - gap at best) /
       smoothed min val loss. Both must be present for a high score: a 10% rise with a 10% gap growth scores
@@ -160,7 +164,11 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     train_margin = max(NOISE_MULTIPLE * jitter_std(train),
                        MIN_RELATIVE_RISE * abs(train_level) if math.isfinite(train_level) else 0.0)
     rose = last_val_index > best and val_excess > 0
-    train_kept_falling = math.isfinite(train_fall) and train_fall > train_margin
+    # A train loss already near zero at the best epoch can fall by less than its own jitter and still
+    # vanish: halving it over the later epochs counts as falling too.
+    train_halved = (last_train_index is not None and last_train_index > best and math.isfinite(train_level)
+                    and _tail_median(train[best + 1:last_train_index + 1]) <= TRAIN_HALVED * train_level)
+    train_kept_falling = (math.isfinite(train_fall) and train_fall > train_margin) or bool(train_halved)
     onset = best + 1 if rose and train_kept_falling else None
 
     gap_at_best = float(gap[best])
@@ -182,3 +190,10 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
         early_stopping_stopped_at=stopped_at,
         overfitting_strength=float(min(max(strength, 0.0), 1.0)),
     )
+
+
+def _tail_median(values: np.ndarray) -> float:
+    """Median of the finite values in the later half of ``values`` (NaN when there are none)."""
+    tail = values[len(values) // 2:]
+    tail = tail[np.isfinite(tail)]
+    return float(np.median(tail)) if tail.size else math.nan

@@ -163,3 +163,45 @@ def per_class(dynamics: SplitDynamics) -> PerClass:
         majority_class=majority_class,
         majority_share=float(true_share[majority_class]) if num_classes else math.nan,
     )
+
+
+@dataclass(frozen=True)
+class ProbabilityShortfall:
+    """How much less probability a group of classes' samples give their own class than the other samples do.
+
+    Attributes:
+        group_mean: mean probability (0..1) the group's samples give their true class.
+        rest_mean: the same for every other sample.
+        shortfall: ``rest_mean - group_mean`` (probability; positive when the group is less sure).
+        standard_error: standard error of the shortfall (two-sample, unequal variances).
+        group_samples: samples of the group recorded at that epoch.
+    """
+
+    group_mean: float
+    rest_mean: float
+    shortfall: float
+    standard_error: float
+    group_samples: int
+
+
+def probability_shortfall(dynamics: SplitDynamics, epoch: int, classes) -> ProbabilityShortfall | None:
+    """The true-class probability shortfall of ``classes``' samples against the rest at 1-based ``epoch``.
+
+    A graded twin of the recall deficit: on a split with two samples per rare class, recall moves in steps
+    of 0.5, while the probability a sample gives its class moves smoothly. Returns None when either group
+    has no sample recorded at that epoch.
+    """
+    if not 1 <= epoch <= dynamics.num_epochs:
+        raise ConfigError(f"epoch {epoch} is out of range; use 1..{dynamics.num_epochs}")
+    labels = np.asarray(dynamics.labels)
+    seen = np.asarray(dynamics.predicted[epoch - 1]) >= 0
+    probability = np.exp(np.asarray(dynamics.true_log_prob[epoch - 1], dtype=np.float64))
+    in_group = np.isin(labels, list(classes)) & seen & np.isfinite(probability)
+    rest = ~np.isin(labels, list(classes)) & seen & np.isfinite(probability)
+    if not in_group.any() or not rest.any():
+        return None
+    group, others = probability[in_group], probability[rest]
+    error = math.sqrt(group.var() / group.size + others.var() / others.size)
+    return ProbabilityShortfall(group_mean=float(group.mean()), rest_mean=float(others.mean()),
+                                shortfall=float(others.mean() - group.mean()), standard_error=error,
+                                group_samples=int(group.size))

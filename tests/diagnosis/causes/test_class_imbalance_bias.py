@@ -1,6 +1,6 @@
 """class_imbalance_bias: rare classes recalled far worse than the frequent ones."""
 
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, majority_only_run
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, majority_only_run, unsure_rare_run
 
 
 def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
@@ -14,3 +14,25 @@ def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
 
 def test_balanced_classes_are_never_imbalance():
     assert diagnose_dynamics(healthy_run()).verdict("class_imbalance_bias").confidence == 0.0
+
+
+def test_rare_classes_recalled_right_but_unsure_are_class_imbalance_bias():
+    # Recall cannot show it (every val sample is predicted right); the probability the rare samples give
+    # their own class can.
+    diagnosis = diagnose_dynamics(unsure_rare_run())
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert diagnosis.causes[0] == "class_imbalance_bias", diagnosis.to_text()
+    assert verdict.evidence["rare_recall"] == 1.0 and verdict.evidence["recall_deficit"] == 0.0
+    assert verdict.evidence["rare_true_class_probability"] < 0.6 < 0.95 < verdict.evidence[
+        "frequent_true_class_probability"]
+    assert "probability of 0.5" in verdict.summary
+
+
+def test_a_class_made_rare_by_moved_labels_is_left_out_of_the_probability_evidence():
+    # 12 samples labelled 0 are class 4 to the model: class 4 is rare because its labels were moved.
+    alone = diagnose_dynamics(unsure_rare_run(rare_classes=1, hidden=12)).verdict("class_imbalance_bias")
+    assert alone.evidence["rare_classes"] == [4] and alone.evidence["moved_label_classes"] == [4]
+    assert alone.confidence == 0.0
+    # Beside classes that are rare by nature, those still carry the verdict.
+    beside = diagnose_dynamics(unsure_rare_run(rare_classes=4, hidden=12)).verdict("class_imbalance_bias")
+    assert beside.evidence["moved_label_classes"] == [4] and beside.confidence > 0.9
