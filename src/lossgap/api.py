@@ -8,24 +8,26 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 import lossgap
 import lossgap.data as data_sources
 from lossgap.data.sequence import DatasetSplits
 from lossgap.diagnosis import Diagnosis, diagnose_record
-from lossgap.io import write_json
-from lossgap.report import write_report
 from lossgap.errors import RunDirError
-from lossgap.model import LSTMClassifier, auto_patch_length, auto_readout
+from lossgap.io import write_json
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
-from lossgap.training.recorder import Recorder
-from lossgap.training.seeding import seeded
-from lossgap.training.trainer import EpochCallback, FitResult, fit, resolve_device
 
+if TYPE_CHECKING:
+    from lossgap.model import LSTMClassifier
+    from lossgap.training.recorder import Recorder
+    from lossgap.training.trainer import EpochCallback, FitResult
+
+# torch, the model, the trainer and the report are imported by the functions that use them: diagnosing a
+# run (the CLI's most frequent command) then starts in a fraction of a second.
 
 @dataclass(frozen=True, eq=False)
 class TrainResult:
@@ -62,6 +64,8 @@ def build_model(config: TrainConfig, splits: DatasetSplits) -> LSTMClassifier:
     ``patch_length="auto"`` is resolved from the train split's longest sequence (see :func:`auto_patch_length`),
     never from val or test; ``readout="auto"`` then from the patch length (see :func:`auto_readout`).
     """
+    from lossgap.model import LSTMClassifier, auto_patch_length, auto_readout
+
     patch_length = config.model.patch_length
     if patch_length == "auto":
         # The longest train sequence, not the padded width: a file padded wider (or to fit its test split)
@@ -90,6 +94,9 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     (``diagnosis.json``) unless ``diagnose_run`` is False. ``permute_labels`` makes this run itself a
     permuted-label control (used by ``lossgap remedy``).
     """
+    from lossgap.report import write_report
+    from lossgap.training.trainer import resolve_device
+
     wall_started = time.perf_counter()
     resolve_device(config.device)
     out_dir = rundir.check_out_dir(out, overwrite)
@@ -114,6 +121,10 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
 def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
                 on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run"):
     """Fit a fresh model on ``splits`` and write the run files into ``out_dir``; returns (summary, fit, model)."""
+    from lossgap.training.recorder import Recorder
+    from lossgap.training.seeding import seeded
+    from lossgap.training.trainer import fit, resolve_device
+
     device = resolve_device(config.device)
     payload = run_config_payload(config, splits, standardizer, out_dir)
     payload["role"] = role
@@ -189,6 +200,8 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
         if extra_metrics is not None and epoch < len(extra_metrics):
             row.update(extra_metrics[epoch])
         rows.append(row)
+    import torch
+
     num_classes = next(iter(dynamics.values())).num_classes
     names = list(class_names) if class_names is not None else [str(index) for index in range(num_classes)]
     rundir.clear_run(out_dir)
@@ -212,6 +225,8 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
 
 def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer, out_dir: Path) -> dict:
     """The content of config.json: options, data description, versions, and the command that reruns the run."""
+    import torch
+
     return {
         "lossgap_version": lossgap.__version__,
         "train": config.to_dict(),

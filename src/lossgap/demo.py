@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lossgap import api
 from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
-from lossgap.training.trainer import EpochCallback
+
+if TYPE_CHECKING:
+    from lossgap.training.trainer import EpochCallback
 
 
 @dataclass(frozen=True)

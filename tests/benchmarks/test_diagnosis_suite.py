@@ -15,7 +15,6 @@ from fault_suite.cases import QUICK, cases
 from fault_suite.runner import run_dir, train_cases
 from fault_suite.scoring import score_run, summarise
 from lossgap import api
-from lossgap.cli import train as train_cli
 from lossgap.cli.app import register_commands
 from lossgap.run.rundir import read_run
 from lossgap.training.config import TrainConfig, apply_changes
@@ -67,7 +66,7 @@ def test_remedies_never_contradict_never_repeat_the_run_and_are_ready_commands(s
         captured["config"] = config
         raise SystemExit(0)
 
-    monkeypatch.setattr(train_cli.api, "train", fake_train)
+    monkeypatch.setattr(api, "train", fake_train)
     app = register_commands()
     runner = CliRunner()
     for case in chosen:

@@ -5,13 +5,19 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from typing import TYPE_CHECKING
+
 from lossgap.cli.app import app
-from lossgap.data.aeon_source import AeonDatasetInfo, available_datasets
+
+if TYPE_CHECKING:
+    from lossgap.data.aeon_source import AeonDatasetInfo
 
 
 @app.command()
 def datasets() -> None:
     """List the data sets shipped with aeon (needs the extra lossgap[data]); train on one with aeon:NAME."""
+    from lossgap.data.aeon_source import available_datasets
+
     Console().print(datasets_table(available_datasets()))
 
 

@@ -11,7 +11,6 @@ from rich.text import Text
 
 from lossgap.cli.app import app
 from lossgap.cli.progress import TrainingProgress
-from lossgap.demo import comparison_rows, run_demo
 
 
 @app.command()
@@ -23,6 +22,8 @@ def demo(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace runs already in --out."),
 ) -> None:
     """Run the source article's three LSTM experiments with a held-out validation split and compare them."""
+    from lossgap.demo import comparison_rows, run_demo
+
     console = Console()
     with TrainingProgress() as progress:
         results = run_demo(out, epochs=epochs, seed=seed, device=device, overwrite=overwrite,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from lossgap import api
 from lossgap.cli.app import app
-from lossgap.diagnosis.verdict import Diagnosis
+
+if TYPE_CHECKING:
+    from lossgap.diagnosis.verdict import Diagnosis
 
 
 @app.command()
@@ -23,6 +25,8 @@ def diagnose(
     write: bool = typer.Option(True, "--write/--no-write", help="Also (re)write RUN/diagnosis.json."),
 ) -> None:
     """Name the causes of a run's curves ("loss falls, accuracy plateaus"), with numbers and remedies."""
+    from lossgap import api
+
     diagnosis = api.diagnose(run, split=split, write=write)
     if as_json:
         typer.echo(json.dumps(diagnosis.to_dict(), indent=2, allow_nan=False, default=str))

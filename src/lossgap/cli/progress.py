@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from lossgap.training.trainer import EpochCallback
+if TYPE_CHECKING:
+    from lossgap.training.trainer import EpochCallback
 
 
 class TrainingProgress:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -12,8 +12,9 @@ from rich.text import Text
 
 from lossgap.cli.app import app
 from lossgap.cli.progress import TrainingProgress
-from lossgap.remedies import RemedyResult, run_remedies
-from lossgap.remedies.runner import METRICS
+
+if TYPE_CHECKING:
+    from lossgap.remedies import RemedyResult
 
 
 @app.command()
@@ -27,6 +28,8 @@ def remedy(
                                          "(default: balanced accuracy when classes are imbalanced, else val loss)."),
 ) -> None:
     """Rerun RUN's configuration and each remedy over K seeds; show which beat the baseline beyond noise."""
+    from lossgap.remedies import run_remedies  # torch: imported by the command that trains
+
     names = [name.strip() for name in only.split(",") if name.strip()] if only else None
     with TrainingProgress() as progress:
         result = run_remedies(run, replicates=replicates, only=names, metric=metric,
@@ -45,6 +48,8 @@ def remedy(
 
 def remedy_table(result: RemedyResult) -> Table:
     """Baseline and candidates with mean [95% interval] of each val figure of the delivered model."""
+    from lossgap.remedies.runner import METRICS
+
     table = Table(title=f"remedies for {result.run} ({result.replicates} seeds each; judged on {result.metric})")
     table.add_column("configuration", no_wrap=True)
     for metric in METRICS:

@@ -9,18 +9,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from lossgap import api
 from lossgap.cli.app import app
-from lossgap.report import comparison_rows, write_report
-from lossgap.report.compare import read_runs, write_comparison_page
-from lossgap.report.html import ALL_FIGURE_NAMES
-from lossgap.report.tables import format_number
-from lossgap.run.rundir import FIGURES_DIR
+
+# The report modules (matplotlib, jinja2) are imported by the commands that write one: `lossgap --help`
+# and the other commands do not pay for them.
 
 
 @app.command()
 def report(run: Path = typer.Argument(..., help="A run directory (the --out of lossgap train).")) -> None:
     """Write RUN/report.html (one self-contained page: verdict, figures, tables) and RUN/figures/*.png."""
+    from lossgap import api
+    from lossgap.report import write_report
+    from lossgap.report.html import ALL_FIGURE_NAMES
+    from lossgap.run.rundir import FIGURES_DIR
+
     diagnosis = api.diagnose(run)
     path = write_report(run, diagnosis)
     console = Console()
@@ -37,6 +39,10 @@ def report(run: Path = typer.Argument(..., help="A run directory (the --out of l
 def compare(runs: list[Path] = typer.Argument(..., help="Run directories to compare."),
             out: Path = typer.Option(Path("comparison.html"), "--out", "-o", help="HTML file to write.")) -> None:
     """Overlay the val curves of several runs and tabulate their best and final figures in one HTML page."""
+    from lossgap.report import comparison_rows
+    from lossgap.report.compare import read_runs, write_comparison_page
+    from lossgap.report.tables import format_number
+
     records = read_runs(runs)
     path = write_comparison_page(records, out)
     console = Console()

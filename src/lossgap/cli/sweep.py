@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import optuna
 import typer
 from rich import box
 from rich.console import Console
@@ -17,13 +16,11 @@ from rich.text import Text
 from lossgap.cli.app import app
 from lossgap.cli.train import DATA_HELP
 from lossgap.io import write_bytes
-from lossgap.report.compare import write_sweep_page
-from lossgap.sweep import SearchSpace, SweepSettings, TrialReport, best_command, run_sweep, sweep_figures
-from lossgap.sweep.space import parse_choices, parse_range
-from lossgap.sweep.storage import masked
-from lossgap.sweep.summary import completed_trials
-from lossgap.training.config import DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig, \
-    build_config, parse_patch_length
+
+if TYPE_CHECKING:
+    import optuna
+
+    from lossgap.sweep import TrialReport
 
 TRIALS_HELP = ("Finished (complete or pruned) trials to add to the study. Rerunning the command continues the "
                "study and adds N more; with --workers K the N are shared among the workers, exactly N in total.")
@@ -79,6 +76,14 @@ def sweep(
     Each trial trains on the train split and is judged by its best validation loss; the test split chooses
     nothing. The best configuration is printed as a ready 'lossgap train' command.
     """
+    # optuna, torch and the report are imported by the command that uses them, not by `lossgap --help`.
+    from lossgap.report.compare import write_sweep_page
+    from lossgap.sweep import SearchSpace, SweepSettings, best_command, run_sweep, sweep_figures
+    from lossgap.sweep.space import parse_choices, parse_range
+    from lossgap.sweep.storage import masked
+    from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
+                                         build_config, parse_patch_length)
+
     space = SearchSpace(lr=parse_range(lr_range, "--lr-range"), hidden=parse_choices(hidden_choices, "--hidden-choices"),
                         layers=parse_range(layers_range, "--layers-range", int),
                         dropout=parse_range(dropout_range, "--dropout-range"),
@@ -133,6 +138,8 @@ def sweep(
 
 def best_rows(study: optuna.Study, limit: int = 10) -> list[dict]:
     """The best complete trials, best first: trial number, best val loss (nats), epochs run, hyperparameters."""
+    from lossgap.sweep.summary import completed_trials
+
     return [{"trial": trial.number, "val_loss": trial.value, "epochs": len(trial.intermediate_values),
              "lr": trial.params.get("lr"), "hidden": trial.params.get("hidden"),
              "layers": trial.params.get("layers"), "dropout": trial.params.get("dropout"),

@@ -9,13 +9,10 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from lossgap import api
 from lossgap.cli.app import app
 from lossgap.cli.diagnose import print_diagnosis
 from lossgap.cli.progress import TrainingProgress
 from lossgap.cli.tables import run_summary_table
-from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
-                                     build_config, parse_patch_length)
 
 DATA_HELP = ("Data source: a .npz or .csv file, 'synthetic:random-labels' (the article's data; options as "
              "'synthetic:random-labels,samples=1000,features=5'), 'synthetic:sum-sign', 'synthetic:frequency', "
@@ -62,6 +59,10 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a run already in --out."),
 ) -> None:
     """Train an LSTM classifier, record every sample in every epoch, and write a run directory."""
+    from lossgap import api
+    from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
+                                         build_config, parse_patch_length)
+
     config = build_config(
         TrainConfig,
         data=build_config(DataConfig, source=data, val_fraction=val_fraction, standardize=standardize),

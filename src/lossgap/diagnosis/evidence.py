@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from lossgap.analysis.calibration import Calibration, calibration
 from lossgap.analysis.fit import FitSummary, fit_summary, prior_of
@@ -214,6 +213,7 @@ def _any_epoch_p(val: SplitDynamics, baseline: float) -> float:
     if not usable.any() or not 0 < baseline < 1:
         return float("nan")
     # P(X >= k) for X ~ Binomial(n, baseline): sf(k - 1).
+    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
     p_values = stats.binom.sf(correct[usable] - 1, counts[usable], baseline)
     return float(min(1.0, p_values.min() * usable.sum()))
 
@@ -240,5 +240,6 @@ def _loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.n
         z = mean / standard_error
     if mean[index] < -3 * standard_error[index]:
         return True
+    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
     z_needed = stats.norm.isf(alpha / max(1, int(usable.sum())))
     return bool(np.nanmin(np.where(usable, z, np.nan)) < -z_needed)

@@ -19,15 +19,18 @@ import io
 import json
 import shutil
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lossgap.dynamics import SplitDynamics, load_dynamics
 from lossgap.errors import RunDirError
 from lossgap.io import write_bytes, write_json, write_text
 from lossgap.observations import OptimizationObservations, load_observations
+
+if TYPE_CHECKING:
+    import torch
 
 RUN_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -104,6 +107,8 @@ def save_checkpoint(path: Path, name: str, *, hyperparameters: dict, state: dict
     payload = {"format_version": RUN_FORMAT_VERSION, "hyperparameters": dict(hyperparameters),
                "epoch": int(epoch), "state_dict": {key: value.detach().cpu() for key, value in state.items()},
                **(extra or {})}
+    import torch  # only the writing and loading of weights needs torch; reading a run does not
+
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     target = path / CHECKPOINT_DIR / f"{name}.pt"
@@ -113,6 +118,8 @@ def save_checkpoint(path: Path, name: str, *, hyperparameters: dict, state: dict
 
 def load_checkpoint(path: str | Path) -> dict:
     """Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``; returns its dict."""
+    import torch
+
     try:
         return torch.load(Path(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:

@@ -171,16 +171,16 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
         deadline = time.time() + settings.timeout if settings.timeout else None
         stopped = "error"
         try:
-            if on_start is not None:
-                on_start()
             if settings.workers == 1:
+                if on_start is not None:
+                    on_start()
                 here = optuna.load_study(study_name=settings.study, storage=storage, pruner=_pruner(settings, base),
                                          sampler=make_sampler(base.seed, 0, trials_before))
                 stop = StopRequest()
                 stopped = _run_here(here, SweepObjective(base, space, run_id, splits, stop), settings, deadline,
                                     tracker, stop)
             else:
-                stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker)
+                stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker, on_start)
         finally:
             _fail_orphans(study, run_id)
             seconds = time.perf_counter() - started
@@ -246,8 +246,10 @@ class _WorkerPlan:
 
 
 def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings, run_id: str,
-                 trials_before: int, deadline: float | None, tracker: _Tracker) -> str:
-    """Start the workers, relay their finished trials to ``tracker``, stop them on Ctrl-C; returns why it stopped."""
+                 trials_before: int, deadline: float | None, tracker: _Tracker,
+                 on_start: Callable[[], None] | None = None) -> str:
+    """Start the workers, then ``on_start()``, relay their finished trials to ``tracker``, stop them on Ctrl-C;
+    returns why it stopped."""
     context = multiprocessing.get_context("spawn")
     tickets = context.Value("i", settings.trials)
     messages = context.Queue()
@@ -265,6 +267,9 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
         with _stop_signals_blocked():
             for process in processes:
                 process.start()
+        # Only now: a display thread running while the workers start would take a Ctrl-C past the mask above.
+        if on_start is not None:
+            on_start()
         while True:
             try:
                 message = messages.get(timeout=0.2)
@@ -276,7 +281,7 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if any(process.is_alive() for process in processes):
+        if any(process.pid is not None and process.is_alive() for process in processes):
             _stop_workers(processes, tickets)
         # Trials that finished while the workers were being stopped still count.
         with contextlib.suppress(queue_module.Empty, OSError, ValueError):
@@ -312,10 +317,13 @@ def _stop_workers(processes: list, tickets) -> None:
             if process.is_alive() and process.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(process.pid, signal.SIGINT)
+        # A Ctrl-C can land while the workers are being started (it reaches the main thread through any other
+        # thread, e.g. the progress display's, whatever the main thread's signal mask): some never started.
+        started = [process for process in processes if process.pid is not None]
         ends = time.monotonic() + STOP_GRACE_SECONDS
-        for process in processes:
+        for process in started:
             process.join(timeout=max(0.0, ends - time.monotonic()))
-        for process in processes:
+        for process in started:
             if process.is_alive():
                 process.kill()
                 process.join()
