@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shlex
 import sys
@@ -243,6 +244,8 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
         },
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
                      "lossgap": lossgap.__version__, "platform": platform.platform()},
+        # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
+        "runtime": {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()},
         "command": shlex.join(["lossgap", "train", *config.to_cli_args(), "--out", str(out_dir)]),
         "argv": sys.argv,
     }

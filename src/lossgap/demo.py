@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from lossgap import api
+from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainJob, train_jobs
+from lossgap.run import rundir
 from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
-
-if TYPE_CHECKING:
-    from lossgap.training.trainer import EpochCallback
 
 
 @dataclass(frozen=True)
@@ -44,27 +41,34 @@ def demo_experiments(epochs: int = 50, seed: int = 0, device: str = "cpu") -> li
 
 
 def run_demo(out: str | Path, *, epochs: int = 50, seed: int = 0, device: str = "cpu", overwrite: bool = False,
-             progress: Callable[[DemoExperiment], EpochCallback | None] | None = None
-             ) -> list[tuple[DemoExperiment, api.TrainResult]]:
-    """Train the three experiments into ``out/<name>``; returns each experiment with its result.
+             workers: int | None = None, on_plan: Callable[[list[TrainJob]], None] | None = None,
+             on_epoch_end: EpochHook | None = None, on_job_end: JobHook | None = None
+             ) -> list[tuple[DemoExperiment, JobOutcome]]:
+    """Train the three experiments into ``out/<name>`` (each diagnosed and reported), side by side in
+    ``workers`` processes (default: one per core; the numbers do not depend on it); returns each experiment
+    with its :class:`~lossgap.parallel.JobOutcome`. Raises KeyboardInterrupt when Ctrl-C or SIGTERM stopped
+    them (what finished is on disk)."""
+    experiments = demo_experiments(epochs, seed, device)
+    jobs = [TrainJob(experiment.name, experiment.config, Path(out) / experiment.name, overwrite=overwrite)
+            for experiment in experiments]
+    if not overwrite:
+        # Refuse before anything trains: a worker finding its directory taken would stop the others midway.
+        for job in jobs:
+            rundir.check_out_dir(job.out, overwrite)
+    if on_plan is not None:
+        on_plan(jobs)
+    finished = train_jobs(jobs, workers=workers, on_epoch_end=on_epoch_end, on_job_end=on_job_end)
+    if finished.interrupted:
+        raise KeyboardInterrupt
+    return list(zip(experiments, finished.outcomes))
 
-    ``progress`` is called with each experiment before it starts and may return an epoch callback.
-    """
-    results = []
-    for experiment in demo_experiments(epochs, seed, device):
-        callback = progress(experiment) if progress is not None else None
-        result = api.train(experiment.config, Path(out) / experiment.name, overwrite=overwrite,
-                           on_epoch_end=callback)
-        results.append((experiment, result))
-    return results
 
-
-def comparison_rows(results: list[tuple[DemoExperiment, api.TrainResult]]) -> list[dict]:
+def comparison_rows(results: list[tuple[DemoExperiment, JobOutcome]]) -> list[dict]:
     """One row per experiment and moment (first, best, last epoch) with train/val loss and accuracy."""
     rows = []
-    for experiment, result in results:
-        history = result.fit.history
-        moments = (("first", history[0]), ("best", history[result.fit.best_epoch - 1]), ("last", history[-1]))
+    for experiment, outcome in results:
+        history = outcome.history
+        moments = (("first", history[0]), ("best", history[outcome.best_epoch - 1]), ("last", history[-1]))
         for moment, row in moments:
             rows.append({"experiment": experiment.name, "moment": moment, "epoch": int(row["epoch"]),
                          "train_loss": row["train_loss"], "train_accuracy": row["train_accuracy"],

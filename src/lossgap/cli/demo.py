@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -10,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
-from lossgap.cli.progress import TrainingProgress
+from lossgap.cli.progress import JobsProgress
 
 
 @app.command()
@@ -20,18 +21,24 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Training seed of all three experiments."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace runs already in --out."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Experiments trained at once, one torch "
+                                          "thread each (default: one per core). Results are the same as with 1."),
 ) -> None:
     """Run the source article's three LSTM experiments with a held-out validation split and compare them."""
     from lossgap.demo import comparison_rows, run_demo
 
     console = Console()
-    with TrainingProgress() as progress:
-        results = run_demo(out, epochs=epochs, seed=seed, device=device, overwrite=overwrite,
-                           progress=lambda experiment: progress.run_callback(experiment.name, experiment.config.epochs))
+    try:
+        with JobsProgress() as progress:
+            results = run_demo(out, epochs=epochs, seed=seed, device=device, overwrite=overwrite, workers=workers,
+                               on_plan=progress.plan, on_epoch_end=progress.epoch_ended, on_job_end=progress.job_ended)
+    except KeyboardInterrupt:
+        Console(stderr=True).print(Text(f"interrupted; what finished is under {out}", style="yellow"), soft_wrap=True)
+        raise typer.Exit(130) from None
     console.print(comparison_table(comparison_rows(results)))
-    for experiment, result in results:
-        if result.diagnosis is not None:
-            console.print(Text.assemble((f"{experiment.name}: ", "bold"), result.diagnosis.headline))
+    for experiment, outcome in results:
+        if outcome.headline is not None:
+            console.print(Text.assemble((f"{experiment.name}: ", "bold"), outcome.headline))
     console.print(f"runs written under [bold]{out}[/]")
 
 

@@ -58,3 +58,85 @@ class TrainingProgress:
         for task in self._tasks:
             if task != keep and self.progress.tasks[task].completed:
                 self.progress.update(task, total=self.progress.tasks[task].completed)
+
+
+class JobsProgress:
+    """A live display of several runs trained side by side (``lossgap remedy``, ``lossgap demo``): one line for
+    all of them (runs done / total, elapsed, time left) and one line per running run. Fits 80 columns.
+
+    The time left is counted in epochs: a run that stops early counts its unplanned epochs as done, so the
+    estimate improves as runs finish. Use as a context manager; pass :meth:`plan`, :meth:`epoch_ended` and
+    :meth:`job_ended` to :func:`lossgap.parallel.train_jobs` (or ``run_remedies``).
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=16), TextColumn("{task.fields[count]}"),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[detail]}"),
+                                 console=console or Console(stderr=True))
+        self._total: TaskID | None = None
+        self._running: dict[str, TaskID] = {}
+        self._epochs_seen: dict[str, int] = {}
+        self._jobs = 0
+        self._finished = 0
+        self._started = False
+
+    def __enter__(self) -> JobsProgress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._started:
+            self.progress.stop()
+
+    def plan(self, jobs) -> None:
+        """Announce every run before the first starts (their planned epochs size the time estimate)."""
+        self._jobs = len(jobs)
+        self._total = self.progress.add_task("runs", total=sum(job.config.epochs for job in jobs),
+                                             count=f"0/{self._jobs}", detail="")
+        if not self._started:
+            self.progress.start()
+            self._started = True
+
+    def epoch_ended(self, job, row: dict[str, float]) -> None:
+        """A run finished an epoch: advance its line and the total."""
+        task = self._running.get(job.label)
+        if task is None:
+            task = self.progress.add_task(f"  {_short(job.label, 22)}", total=job.config.epochs, count="", detail="")
+            self._running[job.label] = task
+        epoch = int(row["epoch"])
+        self.progress.update(task, completed=epoch, count=f"{epoch}/{job.config.epochs}",
+                             detail=f"val {row['val_loss']:.3f}/{row['val_accuracy']:.3f}")
+        self._advance(epoch - self._epochs_seen.get(job.label, 0))
+        self._epochs_seen[job.label] = epoch
+
+    def job_ended(self, job, outcome) -> None:
+        """A run finished (or stopped early): drop its line, count its unplanned epochs as done."""
+        task = self._running.pop(job.label, None)
+        if task is not None:
+            self.progress.remove_task(task)
+        self._finished += 1
+        self._advance(job.config.epochs - self._epochs_seen.get(job.label, 0))
+        self._epochs_seen[job.label] = job.config.epochs
+
+    def _advance(self, epochs: int) -> None:
+        if self._total is None:
+            return
+        if epochs > 0:
+            self.progress.advance(self._total, epochs)
+        left = self.progress.tasks[self._total].time_remaining
+        detail = (f"about {_duration(left)} left" if left is not None and left >= 1 and self._finished < self._jobs
+                  else "")
+        self.progress.update(self._total, count=f"{self._finished}/{self._jobs}", detail=detail)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "\u2026"
+
+
+def _duration(seconds: float) -> str:
+    """``1 min 05 s`` / ``42 s`` / ``1 h 02 min``."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
-from lossgap.cli.progress import TrainingProgress
+from lossgap.cli.progress import JobsProgress
 
 if TYPE_CHECKING:
     from lossgap.remedies import RemedyResult
@@ -26,14 +26,23 @@ def remedy(
                                        "article's list)."),
     metric: Optional[str] = typer.Option(None, "--metric", help="val_loss, val_accuracy or val_balanced_accuracy "
                                          "(default: balanced accuracy when classes are imbalanced, else val loss)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Runs trained at once, one torch thread each "
+                                          "(default: one per core). Results are the same as with 1."),
 ) -> None:
     """Rerun RUN's configuration and each remedy over K seeds; show which beat the baseline beyond noise."""
     from lossgap.remedies import run_remedies  # torch: imported by the command that trains
+    from lossgap.remedies.runner import RemediesInterrupted
 
     names = [name.strip() for name in only.split(",") if name.strip()] if only else None
-    with TrainingProgress() as progress:
-        result = run_remedies(run, replicates=replicates, only=names, metric=metric,
-                              progress=progress.run_callback)
+    try:
+        with JobsProgress() as progress:
+            result = run_remedies(run, replicates=replicates, only=names, metric=metric, workers=workers,
+                                  on_plan=progress.plan, on_epoch_end=progress.epoch_ended,
+                                  on_job_end=progress.job_ended)
+    except RemediesInterrupted:
+        Console(stderr=True).print(Text(f"interrupted; the runs that finished are under {run / 'remedy'}, "
+                                        "rerun the command to compare them all", style="yellow"), soft_wrap=True)
+        raise typer.Exit(130) from None
     console = Console()
     console.print(remedy_table(result))
     winner = result.winner

@@ -49,10 +49,7 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
                                    {})
     if only is None:
         return list(found.values())
-    known = set(REMEDY_NAMES) | {CONTROL}
-    unknown = [name for name in only if name not in known]
-    if unknown:
-        raise ConfigError(f"unknown remedy '{unknown[0]}' in --only; choose from {', '.join(sorted(known))}")
+    check_remedy_names(only)
     chosen = []
     for name in only:
         if name in found:
@@ -74,3 +71,11 @@ def _named(book: RemedyBook, name: str, epochs_run: int, best_epoch: int | None)
     if name == "more_epochs":
         return book.more_epochs(epochs_run)
     return getattr(book, name)()
+
+
+def check_remedy_names(names: list[str] | None) -> None:
+    """Raise ConfigError (one line, with the choices) when ``names`` holds a remedy lossgap does not know."""
+    known = set(REMEDY_NAMES) | {CONTROL}
+    unknown = [name for name in names or () if name not in known]
+    if unknown:
+        raise ConfigError(f"unknown remedy '{unknown[0]}' in --only; choose from {', '.join(sorted(known))}")

@@ -12,11 +12,11 @@ import numpy as np
 from lossgap import api
 from lossgap.errors import ConfigError, RunDirError
 from lossgap.io import write_json
+from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainingPool, TrainJob
+from lossgap.remedies.candidates import CONTROL, Candidate, apply_changes, check_remedy_names, remedy_candidates
 from lossgap.report import write_report
-from lossgap.remedies.candidates import CONTROL, Candidate, apply_changes, remedy_candidates
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
-from lossgap.training.trainer import EpochCallback
 
 METRICS = ("val_loss", "val_accuracy", "val_balanced_accuracy")
 #: One-sided significance level of "beats the baseline" (paired t-test over seeds).
@@ -97,41 +97,62 @@ class RemedyResult:
                 "winner_command": winner.to_dict()["command"] if winner else None}
 
 
-def delivered_figures(result: api.TrainResult) -> dict[str, float]:
+def delivered_figures(outcome: JobOutcome) -> dict[str, float]:
     """Val figures of the model a run delivers: its final epoch, or the restored best epoch with early stopping."""
-    row = result.fit.history[result.fit.delivered_epoch - 1]
+    row = outcome.delivered_row
     return {metric: float(row[metric]) for metric in METRICS}
 
 
+class RemediesInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped the remedy runs; the finished ones stay under RUN/remedy/."""
+
+
 def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None = None, metric: str | None = None,
-                 progress: Callable[[str, int], EpochCallback | None] | None = None) -> RemedyResult:
+                 workers: int | None = None, on_epoch_end: EpochHook | None = None,
+                 on_job_end: JobHook | None = None, on_plan: Callable[[list[TrainJob]], None] | None = None
+                 ) -> RemedyResult:
     """Rerun ``run``'s configuration and each candidate remedy with ``replicates`` seeds; write remedy.json.
 
     Seeds are the run's seed + 0..K-1 for every configuration, so baseline and candidate share data splits
     and are compared seed by seed (paired one-sided t-test at ALPHA on ``metric``). ``metric`` defaults to
-    val_balanced_accuracy when the diagnosis names class imbalance, else val_loss. ``progress(label, epochs)``
-    may return an epoch callback for a progress bar.
+    val_balanced_accuracy when the diagnosis names class imbalance, else val_loss. The runs are independent
+    and trained by ``workers`` processes (default: one per core; see :func:`lossgap.parallel.train_jobs`),
+    with the same results as one after another. ``on_plan(jobs)`` is called once with every run before any
+    starts, ``on_epoch_end``/``on_job_end`` as they go. Raises :class:`RemediesInterrupted` on Ctrl-C.
     """
     if replicates < 2:
         raise ConfigError(f"--replicates must be at least 2 to tell an effect from noise, got {replicates}")
+    check_remedy_names(only)
+    if metric is not None and metric not in METRICS:
+        raise ConfigError(f"unknown --metric '{metric}'; choose one of {', '.join(METRICS)}")
     record = rundir.read_run(run)
     if not record.config.get("train"):
         raise RunDirError(f"{record.path} was not trained by 'lossgap train' (no configuration to rerun); "
                           "remedies need a lossgap run")
     config = TrainConfig.from_dict(record.config["train"]).model_copy(update={"control": "none"})
-    diagnosis = api.diagnose(record.path, write=False)
-    if metric is None:
-        metric = "val_balanced_accuracy" if "class_imbalance_bias" in diagnosis.causes else "val_loss"
-    if metric not in METRICS:
-        raise ConfigError(f"unknown --metric '{metric}'; choose one of {', '.join(METRICS)}")
-    counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
-    candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
-                                   best_epoch=record.summary.get("best_epoch"),
-                                   imbalanced=bool(counts.min() < 0.5 * counts.mean()), only=only)
-    out_dir = record.path / REMEDY_DIR
-    baseline = _replicate(Candidate("baseline", "the run's own configuration"), config, replicates, out_dir, progress)
-    outcomes = [_replicate(candidate, config, replicates, out_dir, progress) for candidate in candidates]
-    judged = sorted((_judge(outcome, baseline, metric) for outcome in outcomes),
+    # The workers start (and import torch) while this process diagnoses the run and picks the candidates.
+    with TrainingPool(workers) as pool:
+        diagnosis = api.diagnose(record.path, write=False)
+        if metric is None:
+            metric = "val_balanced_accuracy" if "class_imbalance_bias" in diagnosis.causes else "val_loss"
+        if metric not in METRICS:
+            raise ConfigError(f"unknown --metric '{metric}'; choose one of {', '.join(METRICS)}")
+        counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
+        candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
+                                       best_epoch=record.summary.get("best_epoch"),
+                                       imbalanced=bool(counts.min() < 0.5 * counts.mean()), only=only)
+        out_dir = record.path / REMEDY_DIR
+        everything = [Candidate("baseline", "the run's own configuration"), *candidates]
+        jobs = [job for candidate in everything for job in _seed_jobs(candidate, config, replicates, out_dir)]
+        if on_plan is not None:
+            on_plan(jobs)
+        finished = pool.run(jobs, on_epoch_end=on_epoch_end, on_job_end=on_job_end)
+    if finished.interrupted:
+        raise RemediesInterrupted
+    outcomes = iter(finished.outcomes)
+    baseline, *tried = [_outcome(candidate, config, [next(outcomes) for _ in range(replicates)])
+                        for candidate in everything]
+    judged = sorted((_judge(outcome, baseline, metric) for outcome in tried),
                     key=lambda outcome: _sort_key(outcome, metric))
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
                           candidates=tuple(judged))
@@ -140,20 +161,21 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     return result
 
 
-def _replicate(candidate: Candidate, base: TrainConfig, replicates: int, out_dir: Path,
-               progress: Callable[[str, int], EpochCallback | None] | None) -> Outcome:
+def _seed_jobs(candidate: Candidate, base: TrainConfig, replicates: int, out_dir: Path) -> list[TrainJob]:
     config = apply_changes(base, candidate.changes)
+    return [TrainJob(label=f"{candidate.name} seed {base.seed + offset}",
+                     config=config.model_copy(update={"seed": base.seed + offset}),
+                     out=out_dir / candidate.name / f"seed_{base.seed + offset}",
+                     permute_labels=candidate.name == CONTROL, diagnose_run=False)
+            for offset in range(replicates)]
+
+
+def _outcome(candidate: Candidate, base: TrainConfig, runs: list[JobOutcome]) -> Outcome:
     per_seed: dict[str, list[float]] = {metric: [] for metric in METRICS}
-    for offset in range(replicates):
-        seeded_config = config.model_copy(update={"seed": base.seed + offset})
-        callback = progress(f"{candidate.name} seed {seeded_config.seed}", seeded_config.epochs) if progress else None
-        result = api.train(seeded_config, out_dir / candidate.name / f"seed_{seeded_config.seed}", overwrite=True,
-                           on_epoch_end=callback, permute_labels=candidate.name == CONTROL, diagnose_run=False)
-        if result.fit.stop_reason == "interrupted":
-            raise KeyboardInterrupt
-        for metric, value in delivered_figures(result).items():
+    for run in runs:
+        for metric, value in delivered_figures(run).items():
             per_seed[metric].append(value)
-    return Outcome(candidate.name, candidate.action, config, per_seed)
+    return Outcome(candidate.name, candidate.action, apply_changes(base, candidate.changes), per_seed)
 
 
 def _judge(outcome: Outcome, baseline: Outcome, metric: str) -> Outcome:

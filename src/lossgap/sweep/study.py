@@ -31,6 +31,7 @@ import optuna
 import torch
 
 from lossgap.errors import ConfigError, LossgapError
+from lossgap.signals import handled_by, ignoring_sigint, stop_signals_blocked, unblock_stop_signals
 from lossgap.sweep.objective import RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
@@ -41,8 +42,6 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
 PRUNERS = ("median", "hyperband", "none")
 #: Seconds the main process waits for interrupted workers to mark their trials failed before killing them.
 STOP_GRACE_SECONDS = 20.0
-#: The signals that stop a sweep: the terminal's Ctrl-C and a polite kill.
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class SweepError(LossgapError):
@@ -264,7 +263,7 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
         # A Ctrl-C while a worker is still importing would print its traceback: the workers start with SIGINT
         # blocked (the mask is inherited) and unblock it once their handler is in place; here, a Ctrl-C that
         # came in meanwhile is delivered on leaving the block and stops the sweep.
-        with _stop_signals_blocked():
+        with stop_signals_blocked():
             for process in processes:
                 process.start()
         # Only now: a display thread running while the workers start would take a Ctrl-C past the mask above.
@@ -310,7 +309,7 @@ def _handle(message: tuple, tracker: _Tracker, errors: list[str]) -> bool:
 
 def _stop_workers(processes: list, tickets) -> None:
     """Stop every worker: no new tickets, SIGINT (their running trial is marked failed), then kill stragglers."""
-    with _ignoring_sigint():
+    with ignoring_sigint():
         with tickets.get_lock():
             tickets.value = 0
         for process in processes:
@@ -336,8 +335,7 @@ def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
     stop = StopRequest()
     signal.signal(signal.SIGINT, stop.request)
     signal.signal(signal.SIGTERM, stop.request)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)   # a signal pending since start arrives now
+    unblock_stop_signals()   # a signal pending since start arrives now
     plan.objective.stop = stop
     try:
         torch.set_num_threads(plan.settings.threads or 1)
@@ -407,19 +405,6 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-@contextlib.contextmanager
-def _stop_signals_blocked() -> Iterator[None]:
-    """SIGINT and SIGTERM held back in this thread (and in processes started inside the block) until it ends."""
-    if not hasattr(signal, "pthread_sigmask"):   # Windows: no signal masks
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _stop_on_first_sigint(stop: StopRequest):
     """First Ctrl-C: ``stop.request()``; a second one raises KeyboardInterrupt. Main thread only (else no-op)."""
 
@@ -428,24 +413,4 @@ def _stop_on_first_sigint(stop: StopRequest):
             raise KeyboardInterrupt
         stop.request()
 
-    return _sigint_handled_by(handler)
-
-
-def _ignoring_sigint():
-    """Hold off a second Ctrl-C while the workers are being stopped (only possible in the main thread)."""
-    return _sigint_handled_by(signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def _sigint_handled_by(handler) -> Iterator[None]:
-    """SIGINT goes to ``handler`` inside the block, then back to the previous handler. Outside the main
-    thread, where Python allows no signal handler, the block runs unchanged."""
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return handled_by(handler)

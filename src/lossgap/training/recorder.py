@@ -135,19 +135,10 @@ class Recorder:
         known = self._num_classes.setdefault(split, num_classes)
         if known != num_classes:
             raise ValueError(f"Recorder.update({split!r}): {num_classes} logits per sample, earlier {known}")
-        values_float = logits.float()
-        log_probs = torch.log_softmax(values_float, dim=1)
-        true_log_prob = log_probs.gather(1, targets[:, None]).squeeze(1)
-        max_log_prob, predicted = log_probs.max(dim=1)
-        true_logit = values_float.gather(1, targets[:, None]).squeeze(1)
-        others = values_float.scatter(1, targets[:, None], float("-inf"))
-        margin = true_logit - others.max(dim=1).values
-        # One device-to-host copy per batch: everything per sample packed in one (B, 5) tensor.
-        packed = torch.stack(
-            [true_log_prob, predicted.float(), max_log_prob.exp(), margin, targets.float()], dim=1
-        ).cpu().numpy()
-        kept_logits = logits.to("cpu", torch.float16).numpy() if split in self.keep_logits else None
-        self._pending.setdefault(split, []).append((ids, packed[:, 4].astype(np.int64), packed[:, :4], kept_logits))
+        # Only references are kept here (detach() copies nothing): the per-sample figures are computed once per
+        # epoch over all batches in end_epoch, which costs a few large tensor operations and one copy to the
+        # host instead of a dozen small ones and a host sync per batch.
+        self._pending.setdefault(split, []).append((ids, logits, targets))
 
     def end_epoch(self) -> dict[str, EpochSummary]:
         """Close the epoch; returns each split's loss, accuracy and balanced accuracy over its recorded samples."""
@@ -161,9 +152,7 @@ class Recorder:
                 history.append(_empty_epoch())
                 continue
             ids = np.concatenate([chunk[0] for chunk in chunks])
-            labels = np.concatenate([chunk[1] for chunk in chunks])
-            values = np.concatenate([chunk[2] for chunk in chunks])
-            logits = None if chunks[0][3] is None else np.concatenate([chunk[3] for chunk in chunks])
+            labels, values, logits = self._per_sample(split, chunks)
             order = np.argsort(ids, kind="stable")
             ids, labels, values = ids[order], labels[order], values[order]
             logits = None if logits is None else logits[order]
@@ -178,6 +167,27 @@ class Recorder:
             self._observations.append(self._observer.end_epoch())
         self._num_epochs += 1
         return summaries
+
+    @torch.no_grad()
+    def _per_sample(self, split: str, chunks: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Labels (N,), the (N, 4) per-sample figures (true log-probability, prediction, max probability,
+        margin) and, for splits in ``keep_logits``, float16 logits (N, C) of one epoch's batches."""
+        device = chunks[0][1].device
+        logits = torch.cat([chunk[1].to(device) for chunk in chunks])
+        targets = torch.cat([chunk[2].to(device) for chunk in chunks])
+        values_float = logits.float()
+        log_probs = torch.log_softmax(values_float, dim=1)
+        true_log_prob = log_probs.gather(1, targets[:, None]).squeeze(1)
+        max_log_prob, predicted = log_probs.max(dim=1)
+        true_logit = values_float.gather(1, targets[:, None]).squeeze(1)
+        others = values_float.scatter(1, targets[:, None], float("-inf"))
+        margin = true_logit - others.max(dim=1).values
+        # One device-to-host copy: everything per sample packed in one (N, 5) tensor.
+        packed = torch.stack(
+            [true_log_prob, predicted.float(), max_log_prob.exp(), margin, targets.float()], dim=1
+        ).cpu().numpy()
+        kept_logits = logits.to("cpu", torch.float16).numpy() if split in self.keep_logits else None
+        return packed[:, 4].astype(np.int64), packed[:, :4], kept_logits
 
     def discard_pending(self) -> None:
         """Drop batches (and observations) recorded since the last :meth:`end_epoch` (an interrupted epoch)."""

@@ -1,0 +1,227 @@
+"""Independent trainings side by side: the remedies' configurations x seeds, the demo's three experiments.
+
+Each job is one :func:`lossgap.api.train` call. With one worker they run here, one after another; with K
+workers each runs in a spawned process. Every job uses one torch thread unless told otherwise (K processes x
+1 thread keep K cores busy without one run's threads spinning against another's), and that is also what makes
+the results independent of K: a run's numbers depend on torch's thread count (summation order changes the
+last bits, and training amplifies them: two runs of the same seed with 1 and 2 threads part visibly by the
+third epoch), never on which process ran it. Epoch rows come back through a queue for the progress display.
+
+Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM to this process stops every
+job: a running one finishes its batch and writes what it finished (as ``lossgap train`` does on Ctrl-C),
+jobs not started never start, and the result says which finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue as queue_module
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from lossgap.errors import ConfigError, LossgapError
+from lossgap.signals import handled_by, ignoring_sigint, stop_signals_blocked
+from lossgap.workers import JobOutcome, TrainJob, run_job, start_worker, train, warm_up
+
+#: Seconds stopped workers get to write their finished epochs before they are killed.
+STOP_GRACE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class JobsResult:
+    """The outcomes in job order (None for a job that never ran) and whether a stop cut the jobs short."""
+
+    outcomes: tuple[JobOutcome | None, ...]
+    interrupted: bool = False
+    workers: int = 1
+    seconds: float = 0.0
+    threads: int = 1
+
+
+__all__ = ["EpochHook", "JobHook", "JobOutcome", "JobsResult", "TrainJob", "TrainingPool", "available_cores",
+           "train_jobs"]
+
+EpochHook = Callable[[TrainJob, dict], None]
+JobHook = Callable[[TrainJob, JobOutcome], None]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def train_jobs(jobs: list[TrainJob], *, workers: int | None = None, threads: int | None = None,
+               on_epoch_end: EpochHook | None = None, on_job_end: JobHook | None = None) -> JobsResult:
+    """Train ``jobs`` with ``workers`` processes (default: one per available core); returns a JobsResult.
+
+    ``threads`` is torch's thread count per job (default 1, whatever ``workers``: the same jobs give the same
+    numbers with any number of workers). ``on_epoch_end(job, row)`` and ``on_job_end(job, outcome)`` are called
+    in this process. A job's LossgapError stops the others and is raised here once they have written what
+    they finished.
+    """
+    with TrainingPool(workers, threads, expected_jobs=len(jobs)) as pool:
+        return pool.run(jobs, on_epoch_end=on_epoch_end, on_job_end=on_job_end)
+
+
+class TrainingPool:
+    """Worker processes for :meth:`run`, started on entering: a caller with work to do before it knows its jobs
+    (``lossgap remedy`` diagnoses the run first) lets the workers import torch meanwhile.
+
+    ``workers`` defaults to one per available core (at most ``expected_jobs`` when given); with one, jobs
+    run in this process.
+    """
+
+    def __init__(self, workers: int | None = None, threads: int | None = None, *,
+                 expected_jobs: int | None = None) -> None:
+        workers = available_cores() if workers is None else workers
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {workers}")
+        if threads is not None and threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {threads}")
+        self.workers = max(1, min(workers, expected_jobs)) if expected_jobs else workers
+        self.threads = threads or 1
+        self._executor: ProcessPoolExecutor | None = None
+        self._messages = None
+        self._pids: set[int] = set()
+
+    def __enter__(self) -> TrainingPool:
+        if self.workers > 1:
+            context = multiprocessing.get_context("spawn")
+            self._messages = context.Queue()
+            # Workers and the pool's manager thread start with SIGINT/SIGTERM blocked (the mask is inherited): a
+            # Ctrl-C while a worker imports torch is delivered once its handler is in place, never as a traceback.
+            with stop_signals_blocked():
+                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                     initializer=start_worker, initargs=(self._messages, self.threads))
+                for _ in range(self.workers):
+                    self._executor.submit(warm_up)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._executor is not None:
+            with ignoring_sigint():
+                self._executor.shutdown(wait=True, cancel_futures=True)
+                self._messages.close()
+            self._executor = None
+
+    def run(self, jobs: list[TrainJob], *, on_epoch_end: EpochHook | None = None,
+            on_job_end: JobHook | None = None) -> JobsResult:
+        """Train ``jobs`` (see :func:`train_jobs`); returns a JobsResult."""
+        started = time.perf_counter()
+        if self._executor is None:
+            outcomes, interrupted = _run_here(jobs, self.threads, on_epoch_end, on_job_end)
+        else:
+            outcomes, interrupted = self._run_in_workers(jobs, on_epoch_end, on_job_end)
+        return JobsResult(tuple(outcomes), interrupted, self.workers, time.perf_counter() - started, self.threads)
+
+    def _relay(self, jobs, on_epoch_end) -> None:
+        with contextlib.suppress(queue_module.Empty, OSError, ValueError):
+            while True:
+                kind, *payload = self._messages.get_nowait()
+                if kind == "started":
+                    self._pids.add(payload[0])
+                elif kind == "epoch" and on_epoch_end is not None:
+                    on_epoch_end(jobs[payload[0]], payload[1])
+
+    def _run_in_workers(self, jobs, on_epoch_end, on_job_end) -> tuple[list, bool]:
+        outcomes: list[JobOutcome | None] = [None] * len(jobs)
+        interrupted = False
+        failure: BaseException | None = None
+
+        def collect(future: Future, index: int) -> None:
+            nonlocal interrupted, failure
+            try:
+                outcome = future.result()
+            except (KeyboardInterrupt, BrokenProcessPool) as error:
+                interrupted = True
+                if isinstance(error, BrokenProcessPool):
+                    failure = failure or LossgapError(f"a worker process died while training '{jobs[index].label}' "
+                                                      "(out of memory?); the finished runs are kept, rerun to redo "
+                                                      "the rest")
+                return
+            except Exception as error:  # the job's own error: reported once every worker has stopped
+                failure = failure or error
+                return
+            self._relay(jobs, on_epoch_end)   # its last epoch rows before its end
+            outcomes[index] = outcome
+            if outcome is None or outcome.stop_reason == "interrupted":
+                interrupted = True
+            if outcome is not None and on_job_end is not None:
+                on_job_end(jobs[index], outcome)
+
+        try:
+            with stop_signals_blocked():
+                futures = {self._executor.submit(run_job, index, job): index for index, job in enumerate(jobs)}
+        except BrokenProcessPool as error:
+            raise LossgapError(f"the worker processes could not start ({error}); rerun with --workers 1 to train "
+                               "here, and report the problem") from None
+        pending = set(futures)
+        try:
+            with handled_by(_raise_interrupt, (signal.SIGINT, signal.SIGTERM)):
+                while pending and failure is None and not interrupted:
+                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                    self._relay(jobs, on_epoch_end)
+                    for future in done:
+                        collect(future, futures[future])
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            with ignoring_sigint():
+                for future in pending:
+                    future.cancel()
+                running = [future for future in pending if not future.cancelled()]
+                if running:
+                    _signal_all(self._pids, signal.SIGINT)
+                    done, still = wait(running, timeout=STOP_GRACE_SECONDS)
+                    for future in done:
+                        collect(future, futures[future])
+                    if still:
+                        _signal_all(self._pids, signal.SIGKILL)
+                self._relay(jobs, on_epoch_end)
+        if failure is not None:
+            raise failure
+        return outcomes, interrupted or any(outcome is None for outcome in outcomes)
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_here(jobs, threads, on_epoch_end, on_job_end) -> tuple[list, bool]:
+    import torch
+
+    outcomes: list[JobOutcome | None] = [None] * len(jobs)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        # SIGTERM stops the jobs as Ctrl-C does: the running one finishes its batch and writes its epochs.
+        with handled_by(_raise_interrupt, (signal.SIGTERM,)):
+            for index, job in enumerate(jobs):
+                hook = (lambda row, job=job: on_epoch_end(job, row)) if on_epoch_end is not None else None
+                try:
+                    outcome = train(job, hook)
+                except KeyboardInterrupt:
+                    return outcomes, True
+                outcomes[index] = outcome
+                if on_job_end is not None:
+                    on_job_end(job, outcome)
+                if outcome.stop_reason == "interrupted":
+                    return outcomes, True
+    finally:
+        torch.set_num_threads(previous_threads)
+    return outcomes, False
+
+
+def _signal_all(pids: set[int], number: int) -> None:
+    """``number`` to every worker: a stop sent to this process alone (SIGTERM) must reach them too."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, number)

@@ -1,0 +1,60 @@
+"""Signal handling shared by everything that runs worker processes (sweeps, remedies, the demo).
+
+A terminal's Ctrl-C sends SIGINT to the whole foreground process group; a cluster or ``kill`` sends SIGTERM
+to one process. Both mean "stop, keep what finished".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator
+
+#: The signals that stop a run of several processes: the terminal's Ctrl-C and a polite kill.
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM held back in this thread (and in processes and threads started inside the block,
+    which inherit the mask) until it ends; a signal that came meanwhile is delivered on leaving."""
+    if not hasattr(signal, "pthread_sigmask"):   # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def unblock_stop_signals() -> None:
+    """Deliver SIGINT/SIGTERM again in this thread (a worker started inside :func:`stop_signals_blocked`
+    calls it once its own handlers are in place; a signal pending since its start arrives now)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def handled_by(handler, signals=(signal.SIGINT,)) -> Iterator[None]:
+    """``signals`` go to ``handler`` inside the block, then back to their previous handlers. Outside the main
+    thread, where Python allows no signal handler, the block runs unchanged."""
+    previous = {}
+    try:
+        for number in signals:
+            previous[number] = signal.signal(number, handler)
+    except ValueError:
+        for number, old in previous.items():
+            signal.signal(number, old)
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def ignoring_sigint():
+    """Hold off a second Ctrl-C while workers are being stopped (only possible in the main thread)."""
+    return handled_by(signal.SIG_IGN)

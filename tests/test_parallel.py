@@ -1,0 +1,111 @@
+"""Independent trainings side by side: the same numbers as one after another, progress relayed, stops that
+stop every worker and keep what finished, errors reported once."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lossgap.errors import DataError
+from lossgap.parallel import TrainJob, train_jobs
+from lossgap.training.config import DataConfig, TrainConfig
+
+DATA = "synthetic:sum-sign,samples=120"
+
+
+def jobs_in(directory, count=3, epochs=4, source=DATA):
+    return [TrainJob(f"job {index}", TrainConfig(data=DataConfig(source=source), epochs=epochs, seed=index),
+                     directory / f"job{index}", diagnose_run=False)
+            for index in range(count)]
+
+
+def numbers(outcome):
+    """Every metric of every epoch except the wall-clock seconds."""
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in outcome.history]
+
+
+def test_two_workers_give_exactly_the_numbers_of_one(tmp_path):
+    epochs_seen, ended = [], []
+    parallel = train_jobs(jobs_in(tmp_path / "two"), workers=2,
+                          on_epoch_end=lambda job, row: epochs_seen.append((job.label, row["epoch"])),
+                          on_job_end=lambda job, outcome: ended.append(job.label))
+    sequential = train_jobs(jobs_in(tmp_path / "one"), workers=1)
+
+    assert parallel.workers == 2 and sequential.workers == 1 and not parallel.interrupted
+    assert [numbers(outcome) for outcome in parallel.outcomes] == [numbers(outcome) for outcome in sequential.outcomes]
+    assert sorted(ended) == ["job 0", "job 1", "job 2"]
+    assert sorted(epochs_seen) == [(f"job {job}", epoch) for job in range(3) for epoch in range(1, 5)]
+    for outcome in parallel.outcomes:
+        config = json.loads((outcome.run_dir / "config.json").read_text())
+        assert config["runtime"]["torch_threads"] == 1   # one thread per job, whatever the workers
+        assert outcome.delivered_row == outcome.history[-1]
+
+
+def test_a_job_error_stops_the_others_and_is_raised_once(tmp_path):
+    jobs = jobs_in(tmp_path, count=2, epochs=2)
+    jobs[1] = TrainJob("broken", TrainConfig(data=DataConfig(source=str(tmp_path / "missing.npz"))),
+                       tmp_path / "broken", diagnose_run=False)
+    with pytest.raises(DataError, match="missing.npz"):
+        train_jobs(jobs, workers=2)
+
+
+def test_bad_worker_counts_are_refused(tmp_path):
+    with pytest.raises(Exception, match="at least 1"):
+        train_jobs(jobs_in(tmp_path), workers=0)
+
+
+def children_of(pid):
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as children:
+        return [int(child) for child in children.read().split()]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc to find the workers")
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_a_stop_ends_every_worker_and_keeps_the_finished_epochs(tmp_path, how):
+    # A remedy comparison far too long to finish: stopped once the workers are training.
+    run = tmp_path / "run"
+    subprocess.run([sys.executable, "-m", "lossgap.cli.app", "train", "synthetic:sum-sign,samples=60", "--out",
+                    str(run), "--epochs", "150"], check=True, capture_output=True)
+    process = subprocess.Popen([sys.executable, "-m", "lossgap.cli.app", "remedy", str(run), "--workers", "2",
+                                "--only", "lower_lr", "-k", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        give_up = time.monotonic() + 120
+        metrics = lambda: list((run / "remedy").glob("*/seed_*/metrics.csv"))  # noqa: E731
+        while not metrics() and time.monotonic() < give_up and process.poll() is None:
+            time.sleep(0.05)
+        workers = [pid for pid in children_of(process.pid)]
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)      # as a terminal sends it: to the whole group
+        else:
+            os.kill(process.pid, signal.SIGTERM)       # as a cluster sends it: to the main process only
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    # No worker trains on: every one is gone within seconds, and no run gains an epoch after the stop.
+    rows = {path: path.read_text().count("\n") for path in metrics()}
+    gone_by = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < gone_by:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if alive(pid)]
+    assert rows and {path: path.read_text().count("\n") for path in metrics()} == rows
+    # Every run that started left its finished epochs (a header and at least one row).
+    assert all(count >= 2 for count in rows.values()), rows
