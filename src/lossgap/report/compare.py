@@ -16,7 +16,7 @@ import numpy as np
 
 from lossgap.errors import ConfigError
 from lossgap.io import write_text
-from lossgap.report.figures import new_figure, plain_label, styled, to_png
+from lossgap.report.figures import LEGEND_ROW, Margins, legend_rows, new_figure, plain_label, styled, to_png
 from lossgap.report.html import data_uri, lossgap_version, template_environment
 from lossgap.report.tables import format_number
 from lossgap.run.rundir import DIAGNOSIS_FILE, RunRecord, read_run
@@ -86,7 +86,8 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
 def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
     """Val loss (top) and val accuracy (bottom) of every run on one shared epoch axis, each run's lowest val
     loss dotted; returns PNG bytes. Runs without a val column are left out of that panel."""
-    figure = new_figure(5.6)
+    columns = min(4, max(1, len(runs)))
+    figure = new_figure(5.6, margins=Margins(top=0.12 + LEGEND_ROW * legend_rows(len(runs), columns), hspace=0.08))
     loss_axis, accuracy_axis = figure.subplots(2, 1, sharex=True)
     palette = matplotlib.colormaps["tab10" if len(runs) <= 10 else "tab20"]
     longest = 1
@@ -112,8 +113,8 @@ def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
     handles, labels = loss_axis.get_legend_handles_labels()
     more_handles, more_labels = accuracy_axis.get_legend_handles_labels()
     if handles or more_handles:
-        figure.legend(handles + more_handles, labels + more_labels, loc="outside upper center",
-                      ncol=min(4, max(1, len(labels) + len(more_labels))), frameon=False)
+        figure.legend(handles + more_handles, labels + more_labels, loc="upper center", bbox_to_anchor=(0.5, 1.0),
+                      ncol=columns, frameon=False)
     return to_png(figure)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+from dataclasses import dataclass
 
 import matplotlib
 import matplotlib.style
@@ -40,9 +41,36 @@ _RC = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsi
        "grid.color": "#e9ecef", "grid.linewidth": 0.6, "axes.axisbelow": True, "text.usetex": False}
 
 
-def new_figure(height: float, width: float = WIDTH) -> Figure:
-    """A blank figure with constrained layout (so legends and labels never clip); call inside :func:`styled`."""
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+@dataclass(frozen=True)
+class Margins:
+    """Fixed space around a figure's axes, in inches, and between them (fractions of an axis, as matplotlib's
+    ``wspace``/``hspace``). Fixed margins draw a figure once; constrained layout draws it twice (once to
+    measure its text), which was half of a report's time."""
+
+    left: float = 0.75
+    right: float = 0.2
+    top: float = 0.3
+    bottom: float = 0.5
+    wspace: float = 0.2
+    hspace: float = 0.2
+
+
+#: One legend row of the report's 8-point legends, in inches.
+LEGEND_ROW = 0.18
+
+
+def legend_rows(entries: int, columns: int) -> int:
+    """Rows a legend of ``entries`` in ``columns`` columns takes."""
+    return max(1, -(-entries // max(1, columns)))
+
+
+def new_figure(height: float, width: float = WIDTH, margins: Margins | None = None) -> Figure:
+    """A blank figure with ``margins`` (default: :class:`Margins`' own); call inside :func:`styled`."""
+    margins = margins or Margins()
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    figure.subplots_adjust(left=margins.left / width, right=1 - margins.right / width, bottom=margins.bottom / height,
+                           top=1 - margins.top / height, wspace=margins.wspace, hspace=margins.hspace)
+    return figure
 
 
 def to_png(figure: Figure) -> bytes:
@@ -86,9 +114,11 @@ def curves_figure(evidence: RunEvidence) -> bytes:
     """
     curves = evidence.curves
     epochs = _epochs(curves.num_epochs)
-    figure = new_figure(5.4)
-    loss_axis, accuracy_axis = figure.subplots(2, 1, sharex=True)
     plateaus = evidence.plateaus.get("val", ())
+    entries = 3 + bool(plateaus) + 2 + (evidence.best_epoch != evidence.val_loss_min_epoch) + (
+        evidence.generalization.onset_epoch not in (None, evidence.val_loss_min_epoch))
+    figure = new_figure(5.4, margins=Margins(top=0.12 + LEGEND_ROW * legend_rows(entries, 4), hspace=0.08))
+    loss_axis, accuracy_axis = figure.subplots(2, 1, sharex=True)
     for plateau in plateaus:
         for axis in (loss_axis, accuracy_axis):
             axis.axvspan(plateau.start_epoch - 0.5, plateau.end_epoch + 0.5, color=PLATEAU_COLOUR, alpha=0.3, lw=0,
@@ -126,8 +156,8 @@ def curves_figure(evidence: RunEvidence) -> bytes:
     accuracy_axis.set_xlim(0.5, max(curves.num_epochs, 2) + 0.5)
     handles, labels = loss_axis.get_legend_handles_labels()
     extra_handles, extra_labels = accuracy_axis.get_legend_handles_labels()
-    figure.legend(handles + extra_handles, labels + extra_labels, loc="outside upper center", ncol=5,
-                  frameon=False)
+    figure.legend(handles + extra_handles, labels + extra_labels, loc="upper center", bbox_to_anchor=(0.5, 1.0),
+                  ncol=4, frameon=False)
     return to_png(figure)
 
 
@@ -150,7 +180,8 @@ def ledger_figure(evidence: RunEvidence) -> bytes | None:
     if val.num_epochs < 2:
         return None
     series = ledger_series(val)
-    figure = new_figure(4.0)
+    figure = new_figure(4.0, margins=Margins(top=0.15 + LEGEND_ROW * legend_rows(len(LEDGER_GROUPS) + 1, 3),
+                                             wspace=0.08))
     per_epoch, window = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3.0, 1.0]})
     x = series.start_epochs + 1
     rising = np.zeros(len(x))
@@ -224,7 +255,7 @@ def true_probability_figure(evidence: RunEvidence, bins: int = 20) -> bytes:
     probability = np.where(val.seen, val.true_prob, np.nan)
     edges = np.linspace(0.0, 1.0, bins + 1)
     share = true_probability_shares(val, bins)
-    figure = new_figure(3.8)
+    figure = new_figure(3.8, margins=Margins(top=0.15 + LEGEND_ROW, right=0.05))
     axis = figure.subplots()
     image = axis.imshow(share, origin="lower", aspect="auto", cmap="Blues", interpolation="nearest",
                         norm=PowerNorm(0.5, vmin=0.0, vmax=max(float(share.max()), 1e-9)),
@@ -254,7 +285,10 @@ def per_class_figure(evidence: RunEvidence, class_names: list[str]) -> bytes:
     per_class = evidence.val_per_class
     epochs = _epochs(per_class.num_epochs)
     num_classes = per_class.recall.shape[1]
-    figure = new_figure(4.0)
+    named = int((per_class.support > 0).sum()) if num_classes <= 10 else 0
+    rotated = num_classes > 3
+    figure = new_figure(4.0, margins=Margins(top=0.15 + LEGEND_ROW * max(3, legend_rows(named + 1, 3)),
+                                             bottom=0.85 if rotated else 0.5, wspace=0.25))
     recall_axis, share_axis = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1.0]})
     colours = _class_colours(num_classes)
     for cls in range(num_classes):
@@ -277,7 +311,7 @@ def per_class_figure(evidence: RunEvidence, class_names: list[str]) -> bytes:
                    label=f"predicted at epoch {per_class.num_epochs}, the last")
     step = max(1, num_classes // 20)
     share_axis.set_xticks(positions[::step], [plain_label(_name(class_names, cls), 14) for cls in positions[::step]],
-                          rotation=30 if num_classes > 3 else 0, ha="right" if num_classes > 3 else "center")
+                          rotation=30 if rotated else 0, ha="right" if rotated else "center")
     share_axis.set_ylabel("share of val samples")
     share_axis.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=1, frameon=False)
     return to_png(figure)
@@ -295,7 +329,7 @@ def calibration_figure(evidence: RunEvidence) -> bytes:
     """Left: reliability diagram (accuracy against confidence per confidence bin) at the best and the last
     epoch; right: expected calibration error (15 bins) over epochs. Returns PNG bytes."""
     result = val_calibration(evidence)
-    figure = new_figure(3.8)
+    figure = new_figure(3.8, margins=Margins(top=0.15 + 3 * LEGEND_ROW, wspace=0.3))
     reliability_axis, ece_axis = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.4]})
     reliability_axis.plot([0, 1], [0, 1], color="#868e96", lw=0.9, ls="--", label="perfect calibration")
     pairs = [(f"epoch {result.best_epoch} (best)", result.reliability_best, BEST_COLOUR),
@@ -334,7 +368,7 @@ def data_map_figure(evidence: RunEvidence) -> bytes | None:
     samples = evidence.train_samples
     if samples is None:
         return None
-    figure = new_figure(4.4)
+    figure = new_figure(4.4, margins=Margins(top=0.15, right=0.05))
     axis = figure.subplots()
     order = np.argsort(-np.nan_to_num(samples.correctness))  # draw the wrong ones last, on top
     points = axis.scatter(samples.variability[order], samples.confidence[order], c=samples.correctness[order],
@@ -358,7 +392,7 @@ def data_map_figure(evidence: RunEvidence) -> bytes | None:
 def remedy_figure(rows: list[dict], metric: str) -> bytes:
     """Mean and 95% interval of ``metric`` for each configuration (rows as in remedy.json, baseline first):
     grey the baseline, green the ones that beat it beyond noise, orange the rest. Returns PNG bytes."""
-    figure = new_figure(0.42 * len(rows) + 1.3)
+    figure = new_figure(0.42 * len(rows) + 1.3, margins=Margins(left=2.0, top=0.15, right=0.3))
     axis = figure.subplots()
     positions = np.arange(len(rows))[::-1]
     for position, row in zip(positions, rows):

@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 
 from lossgap.analysis.gradients import (DEAD_SHARE, LARGE_UPDATE_RATIO, SATURATED_SHARE,
                                         UPDATE_RATIO_RULE_OF_THUMB, GradientHealth)
-from lossgap.report.figures import ONSET_COLOUR, new_figure, plain_label, styled, to_png
+from lossgap.report.figures import ONSET_COLOUR, Margins, new_figure, plain_label, styled, to_png
 
 #: Line colours of the tensor groups, in parameter order (cycled when there are more groups).
 GROUP_COLOURS = ("#1c7ed6", "#f08c00", "#2f9e44", "#ae3ec9", "#0c8599", "#e8590c", "#5c940d", "#c2255c")
@@ -77,7 +77,7 @@ def optimization_figure(health: GradientHealth | None) -> bytes | None:
         return None
     epochs = np.arange(1, health.num_epochs + 1)
     has_gates = bool(health.layer_names) and np.isfinite(health.gate_saturation).any()
-    figure = new_figure(7.2 if has_gates else 5.0)
+    figure = new_figure(7.2 if has_gates else 5.0, margins=Margins(right=2.9, top=0.3, bottom=0.5, hspace=0.3))
     axes = figure.subplots(3 if has_gates else 2, 1, sharex=True)
     grad_axis, ratio_axis = axes[0], axes[1]
 
