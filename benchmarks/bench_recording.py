@@ -8,8 +8,9 @@ Two comparisons, each timed in this one process, alternating (A B A B ...), one 
 (2) lossgap's trainer with ``--record-train pass`` (train dynamics taken from the training pass, val recorded
     per sample, optimisation evidence observed: what ``lossgap train ... --record-train pass`` does) against
     a hand-written loop doing the same training (same model, same tensor-indexed shuffled batches, Adam,
-    gradient norm) and one val pass per epoch for loss and accuracy; and the default ``--record-train eval``,
-    whose extra end-of-epoch pass over train is the exact per-sample record (its cost is that pass).
+    gradient norm) and one val pass per epoch for loss and accuracy, with and without the optimisation
+    observer; and the default ``--record-train eval``, whose extra end-of-epoch pass over train is the exact
+    per-sample record (its cost is that pass).
 
 Prints the median epoch of each and the ratio (target <= 1.05 for the recording itself).
 
@@ -25,7 +26,7 @@ import time
 import torch
 from torch import nn
 
-from bench_observe import load_example, own_loop_epochs
+from bench_observe import UnobservedRecorder, load_example, own_loop_epochs
 from lossgap.api import build_model, load_data
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
@@ -35,12 +36,13 @@ from lossgap.training.seeding import seeded
 from lossgap.training.trainer import fit
 
 
-def trainer_epochs(config: TrainConfig) -> list[float]:
-    """Seconds of each epoch of lossgap's trainer (its metrics.csv ``seconds`` column)."""
+def trainer_epochs(config: TrainConfig, observe: bool = True) -> list[float]:
+    """Seconds of each epoch of lossgap's trainer (its metrics.csv ``seconds`` column); ``observe`` False
+    leaves out the optimisation observer (``bench_observe.py`` measures it alone)."""
     splits, _ = load_data(config)
     with seeded(config.seed, torch.device("cpu")) as generator:
         model = build_model(config, splits)
-        result = fit(model, splits, config, Recorder(), generator)
+        result = fit(model, splits, config, Recorder() if observe else UnobservedRecorder(), generator)
     return [row["seconds"] for row in result.history]
 
 
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                             observe=False), args.repeats),
         "trainer, pass": compare("trainer --record-train pass vs hand-written loop (1600 x 20, hidden 32)",
                                  lambda: bare_epochs(passing), lambda: trainer_epochs(passing), args.repeats),
+        "trainer, pass, no observer": compare("the same without the optimisation observer (the Recorder alone)",
+                                              lambda: bare_epochs(passing), lambda: trainer_epochs(passing, False),
+                                              args.repeats),
         "trainer, eval": compare("trainer --record-train eval (default) vs hand-written loop",
                                  lambda: bare_epochs(config), lambda: trainer_epochs(config), args.repeats),
     }
