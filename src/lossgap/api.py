@@ -120,17 +120,29 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
 
 
 def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
-                on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run"):
-    """Fit a fresh model on ``splits`` and write the run files into ``out_dir``; returns (summary, fit, model)."""
+                on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run",
+                resume_state: dict | None = None):
+    """Fit a model on ``splits`` and write the run files into ``out_dir``; returns (summary, fit, model).
+
+    Durable: after every epoch the epoch's dynamics (``RUN/epochs/``), ``checkpoints/last.pt`` with the full
+    training state, ``optimization.csv`` and ``metrics.csv`` are on disk, so a killed run can be diagnosed
+    and resumed. ``resume_state`` (a ``last.pt``'s training state) continues such a run.
+    """
+    from lossgap.signals import stop_signals_blocked
     from lossgap.training.recorder import Recorder
     from lossgap.training.seeding import seeded
     from lossgap.training.trainer import fit, resolve_device
 
     device = resolve_device(config.device)
-    payload = run_config_payload(config, splits, standardizer, out_dir)
-    payload["role"] = role
-    recorder = Recorder()
-    rows: list[dict[str, float]] = []
+    store = out_dir / rundir.EPOCHS_DIR
+    extra = {"class_names": list(splits.class_names),
+             "standardizer": standardizer.to_dict() if standardizer is not None else None}
+    if resume_state is None:
+        recorder = Recorder(store=store)
+        rows: list[dict[str, float]] = []
+    else:
+        recorder = Recorder.resumed(store, int(resume_state["epoch"]))
+        rows = [dict(row) for row in resume_state["history"]]
 
     def after_epoch(row: dict[str, float]) -> None:
         rows.append(row)
@@ -140,21 +152,41 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
 
     with seeded(config.seed, device) as generator:
         model = build_model(config, splits)
-        # The network as built (e.g. the patch length "auto" chose), beside the options that asked for it.
-        payload["model"] = model.hyperparameters()
-        rundir.write_config(out_dir, payload)
-        result = fit(model, splits, config, recorder, generator, after_epoch)
-    if result.history:
-        recorder.save(out_dir)
-        extra = {"class_names": list(splits.class_names),
-                 "standardizer": standardizer.to_dict() if standardizer is not None else None}
-        rundir.save_checkpoint(out_dir, "last", hyperparameters=model.hyperparameters(), state=result.last_state,
-                               epoch=len(result.history), extra=extra)
-        if result.best_state is not None:
-            rundir.save_checkpoint(out_dir, "best", hyperparameters=model.hyperparameters(),
-                                   state=result.best_state, epoch=result.best_epoch, extra=extra)
-    summary = run_summary(config, result, time.perf_counter() - wall_started)
-    rundir.write_summary(out_dir, summary)
+        if resume_state is None:
+            payload = run_config_payload(config, splits, standardizer, out_dir)
+            payload["role"] = role
+            # The network as built (e.g. the patch length "auto" chose), beside the options that asked for it.
+            payload["model"] = model.hyperparameters()
+            rundir.write_config(out_dir, payload)
+
+        def checkpoint(state: dict) -> None:
+            rundir.save_checkpoint(out_dir, "last", hyperparameters=model.hyperparameters(), state=state["model"],
+                                   epoch=state["epoch"], extra={**extra, "training_state": state})
+            observations = recorder.observations()
+            if observations is not None:
+                rundir.write_observations(out_dir, observations)
+
+        result = fit(model, splits, config, recorder, generator, after_epoch, on_checkpoint=checkpoint,
+                     resume=resume_state)
+    # The closing writes finish even if a stop signal arrives meanwhile (it is delivered afterwards).
+    with stop_signals_blocked():
+        if result.history:
+            rundir.write_metrics(out_dir, result.history)
+            recorder.save(out_dir)
+            if result.stop_reason != "interrupted":
+                # An interrupted run keeps the last.pt of its last finished epoch (with the training state to
+                # resume from), not the weights of the epoch it was stopped in.
+                rundir.save_checkpoint(out_dir, "last", hyperparameters=model.hyperparameters(),
+                                       state=result.last_state, epoch=len(result.history), extra=extra)
+            if result.best_state is not None:
+                rundir.save_checkpoint(out_dir, "best", hyperparameters=model.hyperparameters(),
+                                       state=result.best_state, epoch=result.best_epoch, extra=extra)
+        summary = run_summary(config, result, time.perf_counter() - wall_started)
+        rundir.write_summary(out_dir, summary)
+        if result.stop_reason != "interrupted":
+            # Finished: dynamics.npz holds every epoch; an interrupted run keeps its store and its full
+            # training state in last.pt, so it can be resumed.
+            rundir.remove_epoch_store(out_dir)
     return summary, result, model
 
 

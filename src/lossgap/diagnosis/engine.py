@@ -38,7 +38,26 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
     evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
                                focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
                                gradients=gradient_health_of(record))
-    return diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
+    diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
+    ended = _ended_early(record)
+    return replace(diagnosis, limitations=(*diagnosis.limitations, ended)) if ended else diagnosis
+
+
+def _ended_early(record: RunRecord) -> str | None:
+    """A note for a lossgap run that did not finish (killed: no summary.json; or stopped by Ctrl-C/SIGTERM)."""
+    train = record.config.get("train")
+    if not train:
+        return None
+    planned = train.get("epochs")
+    status = record.summary.get("status") if record.summary else None
+    if status is None:
+        how = "was killed"
+    elif status == "interrupted":
+        how = "was interrupted"
+    else:
+        return None
+    return (f"the run ended early: it {how} after epoch {record.num_epochs} of {planned}, so what came later is "
+            f"unknown; continue it with lossgap train --resume {record.path}")
 
 
 def gradient_health_of(record: RunRecord):

@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from lossgap.dynamics import SplitDynamics, load_dynamics
+from lossgap.epoch_store import EPOCHS_DIR, dynamics_from_store, stored_epochs
 from lossgap.errors import RunDirError
 from lossgap.io import write_bytes, write_json, write_text
-from lossgap.observations import OptimizationObservations, load_observations
+from lossgap.observations import OptimizationObservations, load_observations, save_observations
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +45,7 @@ CHECKPOINT_DIR = "checkpoints"
 FIGURES_DIR = "figures"
 #: Everything lossgap writes into a run directory; --overwrite removes exactly these, nothing else.
 RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, DYNAMICS_FILE, OPTIMIZATION_FILE, DIAGNOSIS_FILE,
-               REPORT_FILE, CHECKPOINT_DIR, FIGURES_DIR, "remedy.json", "remedy", "control")
+               REPORT_FILE, CHECKPOINT_DIR, FIGURES_DIR, EPOCHS_DIR, "remedy.json", "remedy", "control")
 
 
 def holds_run(path: Path) -> bool:
@@ -165,16 +166,24 @@ def read_run(path: str | Path) -> RunRecord:
     if version > RUN_FORMAT_VERSION:
         raise RunDirError(f"{run} was written by a newer lossgap (run format {version}, this reads "
                           f"{RUN_FORMAT_VERSION}); upgrade lossgap: pip install -U lossgap")
-    if not (run / DYNAMICS_FILE).exists() or not (run / METRICS_FILE).exists():
+    stored = stored_epochs(run / EPOCHS_DIR)
+    if not (run / METRICS_FILE).exists() or not ((run / DYNAMICS_FILE).exists() or stored):
         raise RunDirError(f"{run} is incomplete: training ended before its first epoch finished; "
                           "train again with --overwrite")
+    metrics = read_metrics(run)
     try:
-        dynamics = load_dynamics(run / DYNAMICS_FILE)
+        if (run / DYNAMICS_FILE).exists():
+            dynamics = load_dynamics(run / DYNAMICS_FILE)
+        else:
+            # Killed while training: its finished epochs are in the epoch store. A kill between writing an
+            # epoch's dynamics and its metrics row leaves one more of the former: the two are cut alike.
+            epochs = min(len(stored), len(next(iter(metrics.values()))) if metrics else 0)
+            dynamics = dynamics_from_store(run / EPOCHS_DIR, limit=epochs)
+            metrics = {name: column[:epochs] for name, column in metrics.items()}
     except ValueError as error:
-        raise RunDirError(f"{run}: {error}; upgrade lossgap: pip install -U lossgap") from None
+        raise RunDirError(f"{run}: {error}; train again, or resume it with lossgap train --resume {run}") from None
     except Exception as error:
         raise RunDirError(f"{run}/{DYNAMICS_FILE} is unreadable ({type(error).__name__}); train again") from None
-    metrics = read_metrics(run)
     if not metrics or not dynamics:
         raise RunDirError(f"{run} is incomplete: no epoch was recorded; train again with --overwrite")
     summary = _read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).exists() else {}
@@ -197,11 +206,34 @@ def read_observations(path: str | Path) -> OptimizationObservations | None:
                           "or train again") from None
 
 
+def read_config(path: str | Path) -> dict:
+    """The run's ``config.json`` as a dict; RunDirError (one line) when it is unreadable or not an object."""
+    return _read_json(Path(path) / CONFIG_FILE)
+
+
+def read_summary(path: str | Path) -> dict:
+    """The run's ``summary.json`` as a dict; RunDirError (one line) when it is unreadable or not an object."""
+    return _read_json(Path(path) / SUMMARY_FILE)
+
+
 def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunDirError(f"{path} is unreadable ({type(error).__name__}); train the run again") from None
+    if not isinstance(payload, dict):
+        raise RunDirError(f"{path} holds a JSON {type(payload).__name__}, not an object; train the run again")
+    return payload
+
+
+def write_observations(path: Path, observations: OptimizationObservations) -> None:
+    """Write ``optimization.csv`` (rewritten after every epoch while training)."""
+    save_observations(path / OPTIMIZATION_FILE, observations)
+
+
+def remove_epoch_store(path: Path) -> None:
+    """Remove the per-epoch store of a finished run (its epochs are in ``dynamics.npz``)."""
+    shutil.rmtree(path / EPOCHS_DIR, ignore_errors=True)
 
 
 def write_config(path: Path, payload: dict) -> None:

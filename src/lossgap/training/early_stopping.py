@@ -40,6 +40,17 @@ class BestTracker:
         self.epochs_without_improvement += 1
         return False
 
+    def state_dict(self) -> dict:
+        """What :meth:`load_state_dict` needs to continue tracking (the best weights included)."""
+        return {"best_value": self.best_value, "best_epoch": self.best_epoch, "best_state": self.best_state,
+                "epochs_without_improvement": self.epochs_without_improvement}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict`'s output."""
+        self.best_value, self.best_epoch = float(state["best_value"]), int(state["best_epoch"])
+        self.best_state = state["best_state"]
+        self.epochs_without_improvement = int(state["epochs_without_improvement"])
+
     @property
     def should_stop(self) -> bool:
         """True when early stopping is on and patience ran out."""

@@ -154,6 +154,16 @@ class OptimizationObserver:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def state_dict(self) -> dict:
+        """The counters that decide what the next epoch measures (for a resumed run)."""
+        return {"previous_steps": self._previous_steps, "steps_since_gates": self._steps_since_gates}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict`'s output, as if this observer had watched the earlier epochs."""
+        self._previous_steps = int(state["previous_steps"])
+        self._steps_since_gates = state["steps_since_gates"]
+        self._start_epoch()
+
     def discard_epoch(self) -> None:
         """Drop what the unfinished epoch measured (an interrupted epoch)."""
         self._start_epoch()

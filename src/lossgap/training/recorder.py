@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics, load_dynamics, save_dynamics
+from lossgap.dynamics import SplitDynamics, load_dynamics, save_dynamics
+from lossgap.epoch_store import assemble_split, empty_record, read_epoch, stored_epochs, write_epoch
 from lossgap.observations import OptimizationObservations, save_observations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 
@@ -59,10 +60,15 @@ class Recorder:
     Args:
         keep_logits: splits whose full logits are stored (default val and test: calibration needs them;
             train is left out because it is usually the largest split).
+        store: a directory where every closed epoch is also written at once (lossgap's trainer uses
+            ``RUN/epochs``); :meth:`resumed` rebuilds a recorder from it.
     """
 
-    def __init__(self, keep_logits: tuple[str, ...] = ("val", "test")) -> None:
+    def __init__(self, keep_logits: tuple[str, ...] = ("val", "test"), store: str | Path | None = None) -> None:
         self.keep_logits = tuple(keep_logits)
+        #: Directory of the per-epoch store (see :mod:`lossgap.epoch_store`): each closed epoch is written
+        #: there at once, so a killed run keeps it. None: nothing is written before :meth:`save`.
+        self.store = Path(store) if store is not None else None
         self._pending: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
         # Per split: one (sorted ids, labels, values (n, 4), logits or None) tuple per closed epoch.
         self._epochs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
@@ -93,6 +99,11 @@ class Recorder:
         """
         self.stop_observing()
         self._observer = OptimizationObserver(model, **options)
+        return self._observer
+
+    @property
+    def observer(self) -> OptimizationObserver | None:
+        """The attached observer (see :meth:`observe`), or None."""
         return self._observer
 
     def stop_observing(self) -> None:
@@ -147,9 +158,9 @@ class Recorder:
             chunks = self._pending.pop(split, [])
             history = self._epochs.setdefault(split, [])
             if len(history) < self._num_epochs:  # a split first seen late: earlier epochs are empty
-                history.extend([_empty_epoch()] * (self._num_epochs - len(history)))
+                history.extend([empty_record()] * (self._num_epochs - len(history)))
             if not chunks:
-                history.append(_empty_epoch())
+                history.append(empty_record())
                 continue
             ids = np.concatenate([chunk[0] for chunk in chunks])
             labels, values, logits = self._per_sample(split, chunks)
@@ -166,7 +177,32 @@ class Recorder:
             self._observations.extend([None] * (self._num_epochs - len(self._observations)))
             self._observations.append(self._observer.end_epoch())
         self._num_epochs += 1
+        if self.store is not None:
+            observation = (self._observations[-1] if len(self._observations) == self._num_epochs else None)
+            write_epoch(self.store, self._num_epochs,
+                        {split: (history[-1], self._num_classes[split]) for split, history in self._epochs.items()
+                         if split in self._num_classes},
+                        observation.to_row() if observation is not None else None)
         return summaries
+
+    @classmethod
+    def resumed(cls, store: str | Path, epochs: int, keep_logits: tuple[str, ...] = ("val", "test")) -> Recorder:
+        """A recorder holding epochs 1..``epochs`` of ``store`` that goes on writing there (``--resume``).
+        ValueError when the store holds fewer epochs or a corrupt one."""
+        available = stored_epochs(store)
+        if len(available) < epochs:
+            raise ValueError(f"the epoch store {store} holds {len(available)} epochs, the checkpoint {epochs}")
+        recorder = cls(keep_logits=keep_logits, store=store)
+        for epoch in range(1, epochs + 1):
+            records, observation = read_epoch(store, epoch)
+            for split, (record, num_classes) in records.items():
+                history = recorder._epochs.setdefault(split, [])
+                history.extend([empty_record()] * (epoch - 1 - len(history)))
+                history.append(record)
+                recorder._num_classes[split] = num_classes
+            recorder._observations.append(_StoredObservation(observation) if observation is not None else None)
+        recorder._num_epochs = epochs
+        return recorder
 
     @torch.no_grad()
     def _per_sample(self, split: str, chunks: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -224,43 +260,7 @@ class Recorder:
         return load_dynamics(path / DYNAMICS_FILE if path.is_dir() else path)
 
     def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
-        filled = [epoch for epoch in history if epoch[0].shape[0]]
-        if not filled:
-            raise ValueError(f"Recorder: split {split!r} has no recorded samples")
-        first_ids = filled[0][0]
-        same_ids = all(epoch[0].shape == first_ids.shape and np.array_equal(epoch[0], first_ids) for epoch in filled)
-        all_ids = first_ids if same_ids else np.unique(np.concatenate([epoch[0] for epoch in filled]))
-        num_epochs, num_samples = len(history), all_ids.shape[0]
-        num_classes = self._num_classes[split]
-        labels = np.full(num_samples, -1, dtype=np.int64)
-        true_log_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
-        predicted = np.full((num_epochs, num_samples), MISSING_PREDICTION, dtype=np.int16)
-        max_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float16)
-        margin = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
-        keep_logits = filled[0][3] is not None
-        logits = np.full((num_epochs, num_samples, num_classes), np.nan, dtype=np.float16) if keep_logits else None
-        for epoch, (ids, epoch_labels, values, epoch_logits) in enumerate(history):
-            if not ids.shape[0]:
-                continue
-            positions = slice(None) if same_ids else np.searchsorted(all_ids, ids)
-            seen_before = labels[positions]
-            if ((seen_before >= 0) & (seen_before != epoch_labels)).any():
-                raise ValueError(f"Recorder: a sample of {split!r} changed its label in epoch {epoch + 1}; "
-                                 "ids must name the same sample in every epoch")
-            labels[positions] = epoch_labels
-            true_log_prob[epoch, positions] = values[:, 0]
-            predicted[epoch, positions] = values[:, 1].astype(np.int16)
-            max_prob[epoch, positions] = values[:, 2]
-            margin[epoch, positions] = values[:, 3]
-            if logits is not None and epoch_logits is not None:
-                logits[epoch, positions] = epoch_logits
-        return SplitDynamics(split=split, sample_ids=all_ids, labels=labels, true_log_prob=true_log_prob,
-                             predicted=predicted, max_prob=max_prob, margin=margin, num_classes=num_classes,
-                             logits=logits)
-
-
-def _empty_epoch() -> tuple[np.ndarray, np.ndarray, np.ndarray, None]:
-    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((0, 4), dtype=np.float32), None
+        return assemble_split(split, history, self._num_classes[split])
 
 
 def _summarise(split: str, labels: np.ndarray, values: np.ndarray) -> EpochSummary:
@@ -273,3 +273,13 @@ def _summarise(split: str, labels: np.ndarray, values: np.ndarray) -> EpochSumma
         balanced_accuracy=float(np.mean(recalls)),
         num_samples=int(labels.shape[0]),
     )
+
+
+class _StoredObservation:
+    """An epoch's optimisation figures read back from the epoch store (the row :class:`EpochObservation` wrote)."""
+
+    def __init__(self, row: dict) -> None:
+        self.row = row
+
+    def to_row(self) -> dict:
+        return dict(self.row)

@@ -18,6 +18,7 @@ from lossgap.training.config import TrainConfig
 from lossgap.training.early_stopping import BestTracker
 from lossgap.training.optim import build_optimizer, build_scheduler
 from lossgap.training.recorder import EpochSummary, Recorder
+from lossgap.training.state import restore, training_state
 
 #: Called after every epoch with that epoch's metrics row (the row written to metrics.csv).
 EpochCallback = Callable[[dict[str, float]], None]
@@ -82,7 +83,8 @@ def evaluate(model: nn.Module, split: DeviceSplit, batch_size: int) -> EpochSumm
 
 
 def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Recorder,
-        generator: torch.Generator, on_epoch_end: EpochCallback | None = None) -> FitResult:
+        generator: torch.Generator, on_epoch_end: EpochCallback | None = None, *,
+        on_checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> FitResult:
     """Train ``model`` on ``data.train``, validating on ``data.val`` every epoch; returns a :class:`FitResult`.
 
     Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``,
@@ -90,6 +92,11 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     The test split is only reported, never used for a decision. When early stopping is on, the best
     epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
     current batch with ``stop_reason == "interrupted"``; finished epochs are kept.
+
+    ``on_checkpoint(state)`` gets the full training state after every epoch (see
+    :mod:`lossgap.training.state`), before ``on_epoch_end``; ``resume`` (such a state) continues from the epoch
+    after it, with ``recorder`` holding the epochs before (:meth:`Recorder.resumed`) and ``model`` built
+    (and seeded) as for the original run: the numbers are those of an uninterrupted run.
     """
     device = resolve_device(config.device)
     model.to(device)
@@ -106,8 +113,18 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     stop_reason = "epochs"
     started = time.perf_counter()
     recorder.observe(model)
+    first_epoch = 1
+    if resume is not None:
+        history = restore(resume, model=model, optimizer=optimizer, scheduler=scheduler, tracker=tracker,
+                          generator=generator, device=device, observer=recorder.observer)
+        first_epoch = len(history) + 1
+        # Killed between its last checkpoint and its end: what ended it then ends it now.
+        if history and not math.isfinite(history[-1]["train_loss_running"]):
+            stop_reason, first_epoch = "non_finite_loss", config.epochs + 1
+        elif tracker.should_stop:
+            stop_reason, first_epoch = "early_stopping", config.epochs + 1
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(first_epoch, config.epochs + 1):
             epoch_started = time.perf_counter()
             learning_rate = optimizer.param_groups[0]["lr"]
             running_loss, grad_norm = _train_one_epoch(model, train, optimizer, loss_function, max_norm,
@@ -123,6 +140,10 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             tracker.update(epoch, monitored, model)
             if scheduler is not None:
                 scheduler.step(monitored) if config.optimizer.scheduler == "plateau" else scheduler.step()
+            if on_checkpoint is not None:
+                on_checkpoint(training_state(epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
+                                             tracker=tracker, generator=generator, device=device, history=history,
+                                             observer=recorder.observer))
             if on_epoch_end is not None:
                 on_epoch_end(row)
             if not math.isfinite(running_loss):

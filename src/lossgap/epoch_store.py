@@ -1,0 +1,147 @@
+"""The per-epoch store of a run being trained: one file per finished epoch, so a killed run keeps its epochs.
+
+While ``lossgap train`` runs, every finished epoch is written to ``RUN/epochs/epoch_NNNNN.npz`` (atomically:
+a kill leaves the file whole or absent). Per split it holds the epoch's records in the Recorder's own layout,
+``<split>__ids``, ``<split>__labels``, ``<split>__values`` (N, 4: true-class log-probability, predicted class,
+confidence, margin), optionally ``<split>__logits`` (float16) and ``<split>__num_classes``; and
+``observation``, the epoch's optimisation figures as a JSON object ("null" without). When the run finishes,
+the epochs are gathered into ``dynamics.npz`` and the store is removed; a killed run keeps the store, which
+:func:`dynamics_from_store` reads in place of ``dynamics.npz``, and from which ``--resume`` continues.
+
+Pure numpy, no torch: reading a killed run never imports it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics
+from lossgap.io import write_bytes
+
+#: Directory of the per-epoch files inside a run directory.
+EPOCHS_DIR = "epochs"
+_NAME = re.compile(r"epoch_(\d{5})\.npz$")
+
+#: One split's records of one epoch: sorted ids (N,), labels (N,), values (N, 4), logits (N, C) or None.
+EpochRecord = tuple
+
+
+def empty_record() -> EpochRecord:
+    """The record of a split not seen in an epoch."""
+    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty((0, 4), dtype=np.float32), None
+
+
+def epoch_path(directory: str | Path, epoch: int) -> Path:
+    """Where 1-based ``epoch`` is stored."""
+    return Path(directory) / f"epoch_{epoch:05d}.npz"
+
+
+def write_epoch(directory: str | Path, epoch: int, records: dict[str, tuple[EpochRecord, int]],
+                observation: dict | None = None) -> Path:
+    """Write one finished epoch (``records``: split -> (record, number of classes)) atomically; returns its path."""
+    arrays: dict[str, np.ndarray] = {"observation": np.array(json.dumps(observation))}
+    for split, ((ids, labels, values, logits), num_classes) in records.items():
+        arrays[f"{split}__ids"] = ids
+        arrays[f"{split}__labels"] = labels
+        arrays[f"{split}__values"] = values
+        arrays[f"{split}__num_classes"] = np.array(num_classes)
+        if logits is not None:
+            arrays[f"{split}__logits"] = logits
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    target = epoch_path(directory, epoch)
+    write_bytes(target, buffer.getvalue())
+    return target
+
+
+def stored_epochs(directory: str | Path) -> list[int]:
+    """The 1-based epochs in the store that follow each other from epoch 1 (a gap ends the list)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = sorted(int(match.group(1)) for path in directory.iterdir() if (match := _NAME.match(path.name)))
+    epochs = []
+    for expected, epoch in enumerate(found, start=1):
+        if epoch != expected:
+            break
+        epochs.append(epoch)
+    return epochs
+
+
+def read_epoch(directory: str | Path, epoch: int) -> tuple[dict[str, tuple[EpochRecord, int]], dict | None]:
+    """One stored epoch: (split -> (record, number of classes), observation or None). ValueError when the
+    file is not a readable epoch file."""
+    path = epoch_path(directory, epoch)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            observation = json.loads(str(archive["observation"]))
+            splits = sorted({key.split("__")[0] for key in archive.files if "__" in key})
+            records = {}
+            for split in splits:
+                logits = archive[f"{split}__logits"] if f"{split}__logits" in archive.files else None
+                records[split] = ((archive[f"{split}__ids"], archive[f"{split}__labels"], archive[f"{split}__values"],
+                                   logits), int(archive[f"{split}__num_classes"]))
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is corrupt ({type(error).__name__})") from None
+    return records, observation
+
+
+def dynamics_from_store(directory: str | Path, limit: int | None = None) -> dict[str, SplitDynamics]:
+    """The dynamics of the stored epochs 1..``limit`` (default: all that follow each other), per split."""
+    epochs = stored_epochs(directory)
+    if limit is not None:
+        epochs = epochs[:limit]
+    histories: dict[str, list[EpochRecord]] = {}
+    classes: dict[str, int] = {}
+    for position, epoch in enumerate(epochs):
+        records, _ = read_epoch(directory, epoch)
+        for split, (record, num_classes) in records.items():
+            history = histories.setdefault(split, [empty_record()] * position)
+            history.append(record)
+            classes[split] = num_classes
+        for split, history in histories.items():
+            if len(history) < position + 1:
+                history.append(empty_record())
+    return {split: assemble_split(split, history, classes[split]) for split, history in histories.items()}
+
+
+def assemble_split(split: str, history: list[EpochRecord], num_classes: int) -> SplitDynamics:
+    """A split's :class:`SplitDynamics` from its per-epoch records, aligned on the union of ids seen in any
+    epoch. ValueError when no epoch recorded a sample, or a sample changed its label."""
+    filled = [epoch for epoch in history if epoch[0].shape[0]]
+    if not filled:
+        raise ValueError(f"Recorder: split {split!r} has no recorded samples")
+    first_ids = filled[0][0]
+    same_ids = all(epoch[0].shape == first_ids.shape and np.array_equal(epoch[0], first_ids) for epoch in filled)
+    all_ids = first_ids if same_ids else np.unique(np.concatenate([epoch[0] for epoch in filled]))
+    num_epochs, num_samples = len(history), all_ids.shape[0]
+    labels = np.full(num_samples, -1, dtype=np.int64)
+    true_log_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
+    predicted = np.full((num_epochs, num_samples), MISSING_PREDICTION, dtype=np.int16)
+    max_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float16)
+    margin = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
+    keep_logits = filled[0][3] is not None
+    logits = np.full((num_epochs, num_samples, num_classes), np.nan, dtype=np.float16) if keep_logits else None
+    for epoch, (ids, epoch_labels, values, epoch_logits) in enumerate(history):
+        if not ids.shape[0]:
+            continue
+        positions = slice(None) if same_ids else np.searchsorted(all_ids, ids)
+        seen_before = labels[positions]
+        if ((seen_before >= 0) & (seen_before != epoch_labels)).any():
+            raise ValueError(f"Recorder: a sample of {split!r} changed its label in epoch {epoch + 1}; "
+                             "ids must name the same sample in every epoch")
+        labels[positions] = epoch_labels
+        true_log_prob[epoch, positions] = values[:, 0]
+        predicted[epoch, positions] = values[:, 1].astype(np.int16)
+        max_prob[epoch, positions] = values[:, 2]
+        margin[epoch, positions] = values[:, 3]
+        if logits is not None and epoch_logits is not None:
+            logits[epoch, positions] = epoch_logits
+    return SplitDynamics(split=split, sample_ids=all_ids, labels=labels, true_log_prob=true_log_prob,
+                         predicted=predicted, max_prob=max_prob, margin=margin, num_classes=num_classes,
+                         logits=logits)

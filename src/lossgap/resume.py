@@ -1,0 +1,83 @@
+"""``lossgap train --resume RUN``: continue a run that was killed or interrupted, from its last finished epoch.
+
+Everything comes from the run itself: the options from ``config.json``, the training state (weights,
+optimiser, scheduler, best-epoch tracker, every random generator, the metrics so far) from
+``checkpoints/last.pt``, the recorded epochs from the epoch store. The data are loaded again from the same
+source with the same seed, and torch gets the thread count the run was trained with, so on CPU the finished
+run is the one an uninterrupted run would have written (``metrics.csv`` apart from ``seconds``, the dynamics
+and the weights, bit for bit).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from lossgap import api
+from lossgap.errors import RunDirError
+from lossgap.run import rundir
+from lossgap.training.config import TrainConfig
+
+#: summary.json statuses of runs that can be continued (a killed run has no summary at all).
+RESUMABLE = ("interrupted",)
+
+
+def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
+    """(config.json, the run's TrainConfig, the training state of its last finished epoch); RunDirError (one
+    line) when the run cannot be resumed."""
+    if not (run / rundir.CONFIG_FILE).exists():
+        raise RunDirError(f"{run} holds no run to resume (no {rundir.CONFIG_FILE}); pass the --out of a lossgap "
+                          "train run")
+    config_json = rundir.read_config(run)
+    if not config_json.get("train"):
+        raise RunDirError(f"{run} was not trained by 'lossgap train'; only its runs can be resumed")
+    summary_path = run / rundir.SUMMARY_FILE
+    if summary_path.exists():
+        status = rundir.read_summary(run).get("status")
+        if status not in RESUMABLE:
+            raise RunDirError(f"{run} already finished ({status}); nothing to resume. To train longer, train a new "
+                              "run with more --epochs")
+    checkpoint_path = run / rundir.CHECKPOINT_DIR / "last.pt"
+    if not checkpoint_path.exists():
+        raise RunDirError(f"{run} has no finished epoch to resume from; train it again with --overwrite")
+    checkpoint = rundir.load_checkpoint(checkpoint_path)
+    state = checkpoint.get("training_state")
+    if state is None:
+        raise RunDirError(f"{checkpoint_path} holds no training state (written by an older lossgap); train the run "
+                          "again with --overwrite")
+    return config_json, TrainConfig.from_dict(config_json["train"]), state
+
+
+def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagnose_run: bool = True) -> api.TrainResult:
+    """Continue ``run`` from its last finished epoch to the end its options ask for; returns a TrainResult
+    (and writes the finished run directory, its diagnosis and report, as ``lossgap train`` does)."""
+    import torch
+
+    from lossgap.report import write_report
+
+    wall_started = time.perf_counter()
+    out_dir = Path(run)
+    config_json, config, state = resume_state_of(out_dir)
+    threads = config_json.get("runtime", {}).get("torch_threads")
+    previous_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        splits, standardizer = api.load_data(config)
+        role = config_json.get("role", "run")
+        if role == "permuted-label control":
+            splits = api.permuted_control(splits, config.seed)
+        summary, result, model = api._train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
+                                                 role=role, resume_state=state)
+        if (config.control == "permuted-labels" and role == "run" and result.history
+                and result.stop_reason != "interrupted"):
+            control_dir = out_dir / api.CONTROL_DIR
+            rundir.clear_run(control_dir)
+            api._train_into(config, control_dir, api.permuted_control(splits, config.seed), standardizer,
+                            control_epoch_end, time.perf_counter(), role="permuted-label control")
+    finally:
+        torch.set_num_threads(previous_threads)
+    diagnosis = api.diagnose(out_dir) if result.history and diagnose_run else None
+    if diagnosis is not None:
+        write_report(out_dir, diagnosis)
+    return api.TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)

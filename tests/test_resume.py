@@ -1,0 +1,113 @@
+"""Runs that survive: a run killed with SIGKILL at any epoch keeps its finished epochs (diagnosable), and
+``lossgap train --resume`` finishes it exactly as an uninterrupted run would have (metrics apart from the
+seconds, dynamics and final weights, bit for bit on CPU)."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lossgap.cli.app import register_commands
+from lossgap.run.rundir import load_checkpoint, read_run
+
+runner = CliRunner()
+app = register_commands()
+# Dropout and a plateau scheduler: the random streams and every piece of optimiser state must carry over.
+OPTIONS = ["synthetic:frequency,samples=240", "--epochs", "12", "--hidden", "12", "--layers", "2", "--dropout", "0.2",
+           "--scheduler", "plateau", "--early-stopping", "30", "--batch-size", "16"]
+LOSSGAP = [sys.executable, "-m", "lossgap.cli.app"]
+
+
+def metrics_without_seconds(run):
+    with open(run / "metrics.csv") as handle:
+        return [{key: value for key, value in row.items() if key != "seconds"} for row in csv.DictReader(handle)]
+
+
+def rows_in(run) -> int:
+    path = run / "metrics.csv"
+    return max(0, path.read_text().count("\n") - 1) if path.exists() else 0
+
+
+def killed_after(run, epochs: int) -> subprocess.CompletedProcess:
+    """Train in a subprocess (one torch thread, as the reference) and SIGKILL it once ``epochs`` rows exist."""
+    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    give_up = time.monotonic() + 120
+    while rows_in(run) < epochs and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return process
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    run = tmp_path_factory.mktemp("resume") / "whole"
+    subprocess.run([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], check=True, capture_output=True,
+                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return run
+
+
+@pytest.mark.parametrize("kill_after", [1, 4, 9])
+def test_a_run_killed_at_any_epoch_resumes_to_exactly_the_uninterrupted_run(reference, tmp_path, kill_after):
+    run = tmp_path / "run"
+    killed_after(run, kill_after)
+    assert not (run / "summary.json").exists()
+    # What the killed run finished can be diagnosed now, with a note that it ended early.
+    killed = read_run(run)
+    assert 1 <= killed.num_epochs < 12 and killed.num_epochs == len(killed.metrics["epoch"])
+    diagnosed = runner.invoke(app, ["diagnose", str(run), "--no-write"])
+    assert diagnosed.exit_code == 0, diagnosed.output
+    assert "ended early" in diagnosed.stdout and f"--resume {run}" in diagnosed.stdout.replace("\n", "")
+
+    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert resumed.returncode == 0, resumed.stderr
+    assert metrics_without_seconds(run) == metrics_without_seconds(reference)
+    mine, theirs = read_run(run), read_run(reference)
+    for split in ("train", "val"):
+        for field in ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin"):
+            np.testing.assert_array_equal(getattr(mine.dynamics[split], field), getattr(theirs.dynamics[split], field))
+    for name in ("last", "best"):
+        ours, reference_state = (load_checkpoint(path / "checkpoints" / f"{name}.pt")["state_dict"]
+                                 for path in (run, reference))
+        assert all(torch.equal(ours[key], reference_state[key]) for key in reference_state)
+    assert json.loads((run / "summary.json").read_text())["status"] == "epochs"
+    assert not (run / "epochs").exists()   # gathered into dynamics.npz
+
+
+def test_resume_refuses_options_finished_runs_and_directories_without_a_run(reference, tmp_path):
+    changed = runner.invoke(app, ["train", "--resume", str(reference), "--epochs", "20"])
+    assert changed.exit_code == 2 and "drop epochs" in changed.stderr
+    finished = runner.invoke(app, ["train", "--resume", str(reference)])
+    assert finished.exit_code == 2 and "already finished" in finished.stderr
+    empty = runner.invoke(app, ["train", "--resume", str(tmp_path)])
+    assert empty.exit_code == 2 and "holds no run" in empty.stderr
+    for result in (changed, finished, empty):
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(reference, tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    give_up = time.monotonic() + 120
+    while rows_in(run) < 3 and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in (stdout + stderr).replace("\n", "")
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert resumed.returncode == 0, resumed.stderr
+    assert metrics_without_seconds(run) == metrics_without_seconds(reference)
