@@ -24,6 +24,8 @@ app = register_commands()
 OPTIONS = ["synthetic:frequency,samples=240", "--epochs", "12", "--hidden", "12", "--layers", "2", "--dropout", "0.2",
            "--scheduler", "plateau", "--early-stopping", "30", "--batch-size", "16"]
 LOSSGAP = [sys.executable, "-m", "lossgap.cli.app"]
+# The training state after every epoch (by default at most every 2 s): each kill below has one to resume from.
+EVERY_EPOCH = {**os.environ, "OMP_NUM_THREADS": "1", "LOSSGAP_CHECKPOINT_SECONDS": "0"}
 
 
 def metrics_without_seconds(run):
@@ -39,7 +41,7 @@ def rows_in(run) -> int:
 def killed_after(run, epochs: int) -> subprocess.CompletedProcess:
     """Train in a subprocess (one torch thread, as the reference) and SIGKILL it once ``epochs`` rows exist."""
     process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                               stderr=subprocess.PIPE, env=EVERY_EPOCH)
     give_up = time.monotonic() + 120
     while rows_in(run) < epochs and process.poll() is None and time.monotonic() < give_up:
         time.sleep(0.005)
@@ -52,7 +54,7 @@ def killed_after(run, epochs: int) -> subprocess.CompletedProcess:
 def reference(tmp_path_factory):
     run = tmp_path_factory.mktemp("resume") / "whole"
     subprocess.run([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], check=True, capture_output=True,
-                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+                   env=EVERY_EPOCH)
     return run
 
 
@@ -69,7 +71,7 @@ def test_a_run_killed_at_any_epoch_resumes_to_exactly_the_uninterrupted_run(refe
     assert "ended early" in diagnosed.stdout and f"--resume {run}" in diagnosed.stdout.replace("\n", "")
 
     resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+                             env=EVERY_EPOCH)
     assert resumed.returncode == 0, resumed.stderr
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
     mine, theirs = read_run(run), read_run(reference)
@@ -82,6 +84,22 @@ def test_a_run_killed_at_any_epoch_resumes_to_exactly_the_uninterrupted_run(refe
         assert all(torch.equal(ours[key], reference_state[key]) for key in reference_state)
     assert json.loads((run / "summary.json").read_text())["status"] == "epochs"
     assert not (run / "epochs").exists()   # gathered into dynamics.npz
+
+
+def test_a_run_killed_before_its_first_saved_state_starts_again(reference, tmp_path):
+    run = tmp_path / "run"
+    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**EVERY_EPOCH, "LOSSGAP_CHECKPOINT_SECONDS": "3600"})
+    give_up = time.monotonic() + 120
+    while rows_in(run) < 2 and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (run / "checkpoints" / "last.pt").exists() and read_run(run).num_epochs >= 2
+    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
+                             env=EVERY_EPOCH)
+    assert resumed.returncode == 0, resumed.stderr
+    assert metrics_without_seconds(run) == metrics_without_seconds(reference)
 
 
 def test_resume_refuses_options_finished_runs_and_directories_without_a_run(reference, tmp_path):
@@ -98,7 +116,7 @@ def test_resume_refuses_options_finished_runs_and_directories_without_a_run(refe
 def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(reference, tmp_path):
     run = tmp_path / "run"
     process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                               stderr=subprocess.PIPE, text=True, env=EVERY_EPOCH)
     give_up = time.monotonic() + 120
     while rows_in(run) < 3 and process.poll() is None and time.monotonic() < give_up:
         time.sleep(0.005)
@@ -108,6 +126,6 @@ def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(reference, tmp_p
     assert "Traceback" not in stderr and "--resume" in (stdout + stderr).replace("\n", "")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
     resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
-                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+                             env=EVERY_EPOCH)
     assert resumed.returncode == 0, resumed.stderr
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)

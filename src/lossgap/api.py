@@ -17,7 +17,7 @@ import lossgap
 import lossgap.data as data_sources
 from lossgap.data.sequence import DatasetSplits
 from lossgap.diagnosis import Diagnosis, diagnose_record
-from lossgap.errors import RunDirError
+from lossgap.errors import ConfigError, RunDirError
 from lossgap.io import write_json
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
@@ -159,12 +159,22 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
             payload["model"] = model.hyperparameters()
             rundir.write_config(out_dir, payload)
 
-        def checkpoint(state: dict) -> None:
+        saved_at = [time.monotonic()]
+        every = checkpoint_seconds()
+
+        def checkpoint(epoch: int, build_state) -> None:
+            # Every epoch's dynamics and metrics row are on disk at once; the training state (a few ms to write
+            # for a small model: more than a whole epoch of the article's runs) at most every
+            # CHECKPOINT_SECONDS, and at the last planned epoch. A resumed run restarts from it.
+            if time.monotonic() - saved_at[0] < every and epoch < config.epochs:
+                return
+            state = build_state()
             rundir.save_checkpoint(out_dir, "last", hyperparameters=model.hyperparameters(), state=state["model"],
-                                   epoch=state["epoch"], extra={**extra, "training_state": state})
+                                   epoch=epoch, extra={**extra, "training_state": state})
             observations = recorder.observations()
             if observations is not None:
                 rundir.write_observations(out_dir, observations)
+            saved_at[0] = time.monotonic()
 
         result = fit(model, splits, config, recorder, generator, after_epoch, on_checkpoint=checkpoint,
                      resume=resume_state)
@@ -192,6 +202,20 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
 
 #: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.
 CONTROL_DIR = "control"
+#: Seconds between two writes of the training state (``checkpoints/last.pt``) while a run trains; the
+#: environment variable LOSSGAP_CHECKPOINT_SECONDS overrides it (0: after every epoch).
+CHECKPOINT_SECONDS = 2.0
+
+
+def checkpoint_seconds() -> float:
+    """The interval between two writes of the training state (seconds; see CHECKPOINT_SECONDS)."""
+    text = os.environ.get("LOSSGAP_CHECKPOINT_SECONDS")
+    if text is None:
+        return CHECKPOINT_SECONDS
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise ConfigError(f"LOSSGAP_CHECKPOINT_SECONDS={text!r} is not a number of seconds; use e.g. 2 or 0") from None
 
 
 def diagnose(run: str | Path, *, split: str = "val", write: bool = True) -> Diagnosis:

@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.signals import handled_by, ignoring_sigint, stop_signals_blocked
+from lossgap.signals import handled_by, ignoring_sigint, stops_deferred
 from lossgap.workers import JobOutcome, TrainJob, run_job, start_worker, train, warm_up
 
 #: Seconds stopped workers get to write their finished epochs before they are killed.
@@ -98,11 +98,16 @@ class TrainingPool:
             self._messages = context.Queue()
             # Workers and the pool's manager thread start with SIGINT/SIGTERM blocked (the mask is inherited): a
             # Ctrl-C while a worker imports torch is delivered once its handler is in place, never as a traceback.
-            with stop_signals_blocked():
-                self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                     initializer=start_worker, initargs=(self._messages, self.threads))
-                for _ in range(self.workers):
-                    self._executor.submit(warm_up)
+            try:
+                with stops_deferred():
+                    self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                                         initializer=start_worker,
+                                                         initargs=(self._messages, self.threads))
+                    for _ in range(self.workers):
+                        self._executor.submit(warm_up)
+            except KeyboardInterrupt:
+                self.__exit__(None, None, None)
+                raise
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -157,12 +162,16 @@ class TrainingPool:
             if outcome is not None and on_job_end is not None:
                 on_job_end(jobs[index], outcome)
 
+        futures: dict[Future, int] = {}
         try:
-            with stop_signals_blocked():
-                futures = {self._executor.submit(run_job, index, job): index for index, job in enumerate(jobs)}
+            with stops_deferred():
+                for index, job in enumerate(jobs):
+                    futures[self._executor.submit(run_job, index, job)] = index
         except BrokenProcessPool as error:
             raise LossgapError(f"the worker processes could not start ({error}); rerun with --workers 1 to train "
                                "here, and report the problem") from None
+        except KeyboardInterrupt:
+            interrupted = True   # the jobs already handed out are stopped below
         pending = set(futures)
         try:
             with handled_by(_raise_interrupt, (signal.SIGINT, signal.SIGTERM)):

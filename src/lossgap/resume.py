@@ -23,8 +23,8 @@ RESUMABLE = ("interrupted",)
 
 
 def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
-    """(config.json, the run's TrainConfig, the training state of its last finished epoch); RunDirError (one
-    line) when the run cannot be resumed."""
+    """(config.json, the run's TrainConfig, the training state of its last saved epoch, or None when none was
+    saved yet); RunDirError (one line) when the run cannot be resumed."""
     if not (run / rundir.CONFIG_FILE).exists():
         raise RunDirError(f"{run} holds no run to resume (no {rundir.CONFIG_FILE}); pass the --out of a lossgap "
                           "train run")
@@ -38,13 +38,8 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
             raise RunDirError(f"{run} already finished ({status}); nothing to resume. To train longer, train a new "
                               "run with more --epochs")
     checkpoint_path = run / rundir.CHECKPOINT_DIR / "last.pt"
-    if not checkpoint_path.exists():
-        raise RunDirError(f"{run} has no finished epoch to resume from; train it again with --overwrite")
-    checkpoint = rundir.load_checkpoint(checkpoint_path)
-    state = checkpoint.get("training_state")
-    if state is None:
-        raise RunDirError(f"{checkpoint_path} holds no training state (written by an older lossgap); train the run "
-                          "again with --overwrite")
+    # Killed before its first training state was saved (they are saved every few seconds): start it again.
+    state = rundir.load_checkpoint(checkpoint_path).get("training_state") if checkpoint_path.exists() else None
     return config_json, TrainConfig.from_dict(config_json["train"]), state
 
 
@@ -67,6 +62,8 @@ def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagno
         role = config_json.get("role", "run")
         if role == "permuted-label control":
             splits = api.permuted_control(splits, config.seed)
+        if state is None:
+            rundir.clear_run(out_dir)
         summary, result, model = api._train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
                                                  role=role, resume_state=state)
         if (config.control == "permuted-labels" and role == "run" and result.history

@@ -58,3 +58,18 @@ def handled_by(handler, signals=(signal.SIGINT,)) -> Iterator[None]:
 def ignoring_sigint():
     """Hold off a second Ctrl-C while workers are being stopped (only possible in the main thread)."""
     return handled_by(signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Inside the block SIGINT and SIGTERM are only remembered (and held back in processes started in it);
+    on leaving, one that came raises KeyboardInterrupt. Blocking the signals in this thread is not enough
+    on its own: the kernel hands a process-wide signal to any thread that does not block it (a library's
+    worker thread), and Python then raises KeyboardInterrupt in the main thread wherever it is, e.g. halfway
+    through sending a new worker process its start-up data."""
+    received: list[int] = []
+    with handled_by(lambda signum, frame: received.append(signum), (signal.SIGINT, signal.SIGTERM)):
+        with stop_signals_blocked():
+            yield
+    if received:
+        raise KeyboardInterrupt

@@ -117,7 +117,7 @@ def _resume(run: Path):
     _, config, state = resume_state_of(run)
     with TrainingProgress() as progress:
         bar = progress.run_callback(f"resume {run.name}", config.epochs)
-        for row in state["history"]:
+        for row in state["history"] if state is not None else ():
             bar(row)
         control_bar = (progress.run_callback("control (permuted labels)", config.epochs)
                        if config.control == "permuted-labels" else None)

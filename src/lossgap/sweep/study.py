@@ -31,7 +31,7 @@ import optuna
 import torch
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.signals import handled_by, ignoring_sigint, stop_signals_blocked, unblock_stop_signals
+from lossgap.signals import handled_by, ignoring_sigint, stops_deferred, unblock_stop_signals
 from lossgap.sweep.objective import RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
@@ -263,7 +263,7 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
         # A Ctrl-C while a worker is still importing would print its traceback: the workers start with SIGINT
         # blocked (the mask is inherited) and unblock it once their handler is in place; here, a Ctrl-C that
         # came in meanwhile is delivered on leaving the block and stops the sweep.
-        with stop_signals_blocked():
+        with stops_deferred():
             for process in processes:
                 process.start()
         # Only now: a display thread running while the workers start would take a Ctrl-C past the mask above.

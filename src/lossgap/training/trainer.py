@@ -84,7 +84,8 @@ def evaluate(model: nn.Module, split: DeviceSplit, batch_size: int) -> EpochSumm
 
 def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Recorder,
         generator: torch.Generator, on_epoch_end: EpochCallback | None = None, *,
-        on_checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> FitResult:
+        on_checkpoint: Callable[[int, Callable[[], dict]], None] | None = None,
+        resume: dict | None = None) -> FitResult:
     """Train ``model`` on ``data.train``, validating on ``data.val`` every epoch; returns a :class:`FitResult`.
 
     Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``,
@@ -93,8 +94,8 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
     current batch with ``stop_reason == "interrupted"``; finished epochs are kept.
 
-    ``on_checkpoint(state)`` gets the full training state after every epoch (see
-    :mod:`lossgap.training.state`), before ``on_epoch_end``; ``resume`` (such a state) continues from the epoch
+    ``on_checkpoint(epoch, build_state)`` is called after every epoch, before ``on_epoch_end``; calling
+    ``build_state()`` then returns the full training state (see :mod:`lossgap.training.state`); ``resume`` (such a state) continues from the epoch
     after it, with ``recorder`` holding the epochs before (:meth:`Recorder.resumed`) and ``model`` built
     (and seeded) as for the original run: the numbers are those of an uninterrupted run.
     """
@@ -141,9 +142,9 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             if scheduler is not None:
                 scheduler.step(monitored) if config.optimizer.scheduler == "plateau" else scheduler.step()
             if on_checkpoint is not None:
-                on_checkpoint(training_state(epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler,
-                                             tracker=tracker, generator=generator, device=device, history=history,
-                                             observer=recorder.observer))
+                on_checkpoint(epoch, lambda epoch=epoch: training_state(
+                    epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler, tracker=tracker,
+                    generator=generator, device=device, history=history, observer=recorder.observer))
             if on_epoch_end is not None:
                 on_epoch_end(row)
             if not math.isfinite(running_loss):
