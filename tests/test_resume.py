@@ -21,6 +21,7 @@ from lossgap.run.rundir import load_checkpoint, read_run
 runner = CliRunner()
 app = register_commands()
 # Dropout and a plateau scheduler: the random streams and every piece of optimiser state must carry over.
+DATA_SMALL = "synthetic:sum-sign,samples=80"
 OPTIONS = ["synthetic:frequency,samples=240", "--epochs", "12", "--hidden", "12", "--layers", "2", "--dropout", "0.2",
            "--scheduler", "plateau", "--early-stopping", "30", "--batch-size", "16"]
 LOSSGAP = [sys.executable, "-m", "lossgap.cli.app"]
@@ -128,4 +129,28 @@ def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(reference, tmp_p
     resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
                              env=EVERY_EPOCH)
     assert resumed.returncode == 0, resumed.stderr
+    assert metrics_without_seconds(run) == metrics_without_seconds(reference)
+
+
+def test_overwrite_keeps_the_old_run_until_the_new_one_has_an_epoch(reference, tmp_path):
+    run = tmp_path / "run"
+    subprocess.run([*LOSSGAP, "train", DATA_SMALL, "--out", str(run), "--epochs", "3"], check=True,
+                   capture_output=True)
+    before = metrics_without_seconds(run)
+    # Killed while the new run loads its data and starts its first epoch: the old run is kept aside.
+    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run), "--overwrite"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=EVERY_EPOCH)
+    give_up = time.monotonic() + 120
+    while not (run / ".previous-run").exists() and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    if rows_in(run) == 0:   # the usual case: killed before the new run's first epoch ended
+        assert metrics_without_seconds(run / ".previous-run") == before
+        refused = runner.invoke(app, ["diagnose", str(run)])
+        assert refused.exit_code == 2 and ".previous-run" in refused.stderr
+    # A new run that finishes its first epoch drops the old one.
+    subprocess.run([*LOSSGAP, "train", *OPTIONS, "--out", str(run), "--overwrite"], check=True,
+                   capture_output=True, env=EVERY_EPOCH)
+    assert not (run / ".previous-run").exists()
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)

@@ -102,11 +102,24 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     resolve_device(config.device)
     out_dir = rundir.check_out_dir(out, overwrite)
     splits, standardizer = load_data(config)
+    # The run being replaced is kept aside until the new one has finished an epoch, and put back if it
+    # fails or is stopped before (after a kill -9 it stays in RUN/.previous-run).
+    replacing = rundir.set_aside(out_dir)
     rundir.clear_run(out_dir)
     if permute_labels:
         splits = permuted_control(splits, config.seed)
-    summary, result, model = _train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
-                                         role="permuted-label control" if permute_labels else "run")
+    try:
+        summary, result, model = _train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
+                                             role="permuted-label control" if permute_labels else "run",
+                                             first_epoch_done=lambda: rundir.drop_previous(out_dir))
+    except BaseException:
+        if replacing and not (out_dir / rundir.METRICS_FILE).exists():
+            rundir.restore_previous(out_dir)
+        raise
+    if replacing and not result.history:
+        # Stopped before its first epoch ended: nothing of the new run is worth more than the old one.
+        rundir.restore_previous(out_dir)
+        raise KeyboardInterrupt
     if (config.control == "permuted-labels" and not permute_labels and result.history
             and result.stop_reason != "interrupted"):
         control_dir = out_dir / CONTROL_DIR
@@ -121,7 +134,7 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
 
 def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
                 on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run",
-                resume_state: dict | None = None):
+                resume_state: dict | None = None, first_epoch_done=None):
     """Fit a model on ``splits`` and write the run files into ``out_dir``; returns (summary, fit, model).
 
     Durable: after every epoch the epoch's dynamics (``RUN/epochs/``), ``checkpoints/last.pt`` with the full
@@ -147,6 +160,8 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
     def after_epoch(row: dict[str, float]) -> None:
         rows.append(row)
         rundir.write_metrics(out_dir, rows)
+        if len(rows) == 1 and first_epoch_done is not None:
+            first_epoch_done()
         if on_epoch_end is not None:
             on_epoch_end(row)
 

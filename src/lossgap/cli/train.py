@@ -101,8 +101,7 @@ def train(
             result = _resume(resume) if resume is not None else _train(api, config, out, overwrite)
         except KeyboardInterrupt:
             target = resume if resume is not None else out
-            Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}; continue it with "
-                                       f"lossgap train --resume {target}[/]", soft_wrap=True)
+            Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}[/]", soft_wrap=True)
             raise typer.Exit(130) from None
     _print_result(result)
 

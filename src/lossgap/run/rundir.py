@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -75,6 +76,41 @@ def clear_run(path: Path) -> None:
         elif target.exists():
             target.unlink()
     path.mkdir(parents=True, exist_ok=True)
+
+
+#: Where ``--overwrite`` keeps the run it replaces until the new run has finished its first epoch.
+PREVIOUS_DIR = ".previous-run"
+
+
+def set_aside(path: Path) -> bool:
+    """Move the run in ``path`` (lossgap's own entries) into ``path/.previous-run``; returns whether there was
+    one. An older set-aside run is replaced (it was already superseded by a run that finished an epoch)."""
+    entries = [entry for entry in RUN_ENTRIES if (path / entry).exists()]
+    if not entries:
+        return False
+    aside = path / PREVIOUS_DIR
+    shutil.rmtree(aside, ignore_errors=True)
+    aside.mkdir(parents=True)
+    for entry in entries:
+        os.replace(path / entry, aside / entry)
+    return True
+
+
+def restore_previous(path: Path) -> None:
+    """Put the run set aside by :func:`set_aside` back in place of what the new run wrote (nothing is left
+    of the new run)."""
+    aside = path / PREVIOUS_DIR
+    if not aside.is_dir():
+        return
+    clear_run(path)
+    for entry in os.listdir(aside):
+        os.replace(aside / entry, path / entry)
+    aside.rmdir()
+
+
+def drop_previous(path: Path) -> None:
+    """Delete the run set aside by :func:`set_aside` (the new run has finished an epoch)."""
+    shutil.rmtree(path / PREVIOUS_DIR, ignore_errors=True)
 
 
 def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
@@ -160,6 +196,8 @@ def read_run(path: str | Path) -> RunRecord:
         raise RunDirError(f"run directory {run} does not exist; pass the --out directory of a training run")
     config_path = run / CONFIG_FILE
     if not config_path.exists():
+        if (run / PREVIOUS_DIR).is_dir():
+            raise RunDirError(_replaced_message(run))
         raise RunDirError(f"{run} holds no run (no {CONFIG_FILE}); pass the --out directory of a training run")
     config = _read_json(config_path)
     version = int(config.get("format_version", 0))
@@ -168,6 +206,8 @@ def read_run(path: str | Path) -> RunRecord:
                           f"{RUN_FORMAT_VERSION}); upgrade lossgap: pip install -U lossgap")
     stored = stored_epochs(run / EPOCHS_DIR)
     if not (run / METRICS_FILE).exists() or not ((run / DYNAMICS_FILE).exists() or stored):
+        if (run / PREVIOUS_DIR).is_dir():
+            raise RunDirError(_replaced_message(run))
         raise RunDirError(f"{run} is incomplete: training ended before its first epoch finished; "
                           "train again with --overwrite")
     metrics = read_metrics(run)
@@ -204,6 +244,11 @@ def read_observations(path: str | Path) -> OptimizationObservations | None:
     except (OSError, ValueError, KeyError) as error:
         raise RunDirError(f"{target} is unreadable ({error}); delete it to diagnose the run without it, "
                           "or train again") from None
+
+
+def _replaced_message(run: Path) -> str:
+    return (f"{run} is incomplete: the run started with --overwrite ended before its first epoch finished; the run "
+            f"it replaced is kept in {run / PREVIOUS_DIR} (move its files back to use it)")
 
 
 def read_config(path: str | Path) -> dict:
