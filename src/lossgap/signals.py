@@ -73,3 +73,18 @@ def stops_deferred() -> Iterator[None]:
             yield
     if received:
         raise KeyboardInterrupt
+
+
+def die_with_parent() -> None:
+    """Ask the OS to send this process SIGTERM when its parent dies (Linux; elsewhere nothing happens).
+
+    A worker whose main process was killed with SIGKILL (the OOM killer, ``kill -9``) would otherwise go on
+    training, or holding a sweep's database, as an orphan; SIGTERM makes it stop as on Ctrl-C."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return

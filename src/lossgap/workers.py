@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lossgap.signals import unblock_stop_signals
+from lossgap.signals import die_with_parent, unblock_stop_signals
 from lossgap.training.config import TrainConfig
 
 
@@ -75,6 +75,7 @@ class _WorkerState:
     messages = None
     training = False
     stopping = False
+    parent: int | None = None
 
 
 def start_worker(messages, threads: int) -> None:
@@ -82,9 +83,11 @@ def start_worker(messages, threads: int) -> None:
     import torch
 
     _WorkerState.messages = messages
+    _WorkerState.parent = os.getppid()
     torch.set_num_threads(threads)
     signal.signal(signal.SIGINT, _stop_worker)
     signal.signal(signal.SIGTERM, _stop_worker)
+    die_with_parent()
     messages.put(("started", os.getpid()))
     unblock_stop_signals()   # a stop that came while the worker started arrives now
 
@@ -99,11 +102,18 @@ def warm_up() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
+def _orphaned() -> bool:
+    return _WorkerState.parent is not None and os.getppid() != _WorkerState.parent
+
+
 def _stop_worker(signum, frame) -> None:
     first = not _WorkerState.stopping
     _WorkerState.stopping = True
     if first and _WorkerState.training:
         raise KeyboardInterrupt
+    if not _WorkerState.training and _orphaned():
+        # The main process is gone (killed): nobody will hand out a job or read a result again.
+        os._exit(1)
 
 
 def run_job(index: int, job: TrainJob) -> JobOutcome | None:
@@ -118,3 +128,5 @@ def run_job(index: int, job: TrainJob) -> JobOutcome | None:
         return None
     finally:
         _WorkerState.training = False
+        if _orphaned():
+            os._exit(1)   # the run's finished epochs are written; its main process is gone

@@ -31,7 +31,7 @@ import optuna
 import torch
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.signals import handled_by, ignoring_sigint, stops_deferred, unblock_stop_signals
+from lossgap.signals import die_with_parent, handled_by, ignoring_sigint, stops_deferred, unblock_stop_signals
 from lossgap.sweep.objective import RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
@@ -335,6 +335,7 @@ def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
     stop = StopRequest()
     signal.signal(signal.SIGINT, stop.request)
     signal.signal(signal.SIGTERM, stop.request)
+    die_with_parent()
     unblock_stop_signals()   # a signal pending since start arrives now
     plan.objective.stop = stop
     try:
