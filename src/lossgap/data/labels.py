@@ -24,11 +24,24 @@ def _tidy_number(text: str) -> str:
     return str(int(value)) if value.is_integer() else text
 
 
+def check_labels(labels: np.ndarray, where: str) -> None:
+    """DataError (one line, naming ``where``) for numeric labels that are not finite whole numbers: a label
+    such as 0.5 is a regression target or a probability, not a class."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind != "f":
+        return
+    if not np.isfinite(labels).all():
+        raise DataError(f"{where} contains NaN or inf; give every sample a label")
+    fractional = labels[labels != np.round(labels)]
+    if fractional.size:
+        raise DataError(f"{where} holds {fractional.flat[0]:g}, not a whole number; labels must be class indices "
+                        "or class names (store them as text if such numbers name classes)")
+
+
 def encode_labels(labels: np.ndarray, class_names: tuple[str, ...], where: str) -> np.ndarray:
     """Class index (int64) of each label; ``where`` names the source in the error for an unknown label."""
     labels = np.asarray(labels)
-    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-        raise DataError(f"{where}: y contains NaN or inf; give every sample a label")
+    check_labels(labels, f"{where}: y")
     # Map each distinct value once, then spread by the inverse index: no Python loop per sample.
     distinct, inverse = np.unique(labels.astype(str), return_inverse=True)
     lookup = {name: index for index, name in enumerate(class_names)}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from lossgap.data.files import existing_file
-from lossgap.data.labels import class_names_of, encode_labels
+from lossgap.data.labels import check_labels, class_names_of, encode_labels
 from lossgap.data.sequence import SequenceData
 from lossgap.errors import DataError
 
@@ -46,6 +46,8 @@ def read_npz(path: str | Path) -> dict[str, SequenceData]:
     for split, suffix in present.items():
         if f"y{suffix}" not in arrays:
             raise DataError(f"{path.name}: has X{suffix} but no array 'y{suffix}'; store one label per sample as y{suffix}")
+    for suffix in present.values():
+        check_labels(arrays[f"y{suffix}"], f"{path.name}: y{suffix}")
     class_names = class_names_of(*(arrays[f"y{suffix}"] for suffix in present.values()))
     out: dict[str, SequenceData] = {}
     next_id = 0

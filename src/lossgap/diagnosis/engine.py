@@ -4,6 +4,7 @@ calibrate, rank, keep the remedies consistent, say what cannot be shown."""
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -35,10 +36,14 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
         control_val = control.dynamics["val"]
         best = int(np.nanargmin(control_val.epoch_loss())) + 1
         control_accuracy = float(control_val.epoch_accuracy()[best - 1])
-    evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
-                               focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
-                               gradients=gradient_health_of(record))
-    diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
+    # The analyses treat NaN (a diverged run, an unseen sample) on purpose; numpy's warnings about all-NaN
+    # slices would only clutter the user's terminal.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
+                                   focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
+                                   gradients=gradient_health_of(record))
+        diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
     ended = _ended_early(record)
     return replace(diagnosis, limitations=(*diagnosis.limitations, ended)) if ended else diagnosis
 

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from pathlib import Path
@@ -127,13 +128,28 @@ def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
 
 
 def read_metrics(path: Path) -> dict[str, np.ndarray]:
-    """Columns of ``metrics.csv`` as float64 arrays (epoch as int64)."""
-    with open(path / METRICS_FILE, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    """Columns of ``metrics.csv`` as float64 arrays (epoch as int64). A last row cut short (a file truncated
+    mid-row) is left out; RunDirError (one line) for a cell that is not a number."""
+    try:
+        with open(path / METRICS_FILE, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise RunDirError(f"{path / METRICS_FILE} is unreadable ({type(error).__name__}); train the run again") from None
+    if rows and None in rows[-1].values():
+        rows = rows[:-1]
     if not rows:
         return {}
-    columns = {key: np.array([float(row[key]) if row[key] not in ("", None) else np.nan for row in rows])
-               for key in rows[0]}
+    columns = {}
+    for key in rows[0]:
+        values = []
+        for number, row in enumerate(rows, start=2):
+            cell = row.get(key)
+            try:
+                values.append(float(cell) if cell not in ("", None) else np.nan)
+            except ValueError:
+                raise RunDirError(f"{path / METRICS_FILE} line {number}: {key} is {cell!r}, not a number; the file is "
+                                  "damaged, train the run again") from None
+        columns[key] = np.array(values)
     columns["epoch"] = columns["epoch"].astype(np.int64)
     return columns
 
@@ -213,13 +229,22 @@ def read_run(path: str | Path) -> RunRecord:
     metrics = read_metrics(run)
     try:
         if (run / DYNAMICS_FILE).exists():
+            if not zipfile.is_zipfile(run / DYNAMICS_FILE):
+                raise RunDirError(f"{run / DYNAMICS_FILE} is corrupt (not an npz archive); train the run again")
             dynamics = load_dynamics(run / DYNAMICS_FILE)
+            recorded = max((split.num_epochs for split in dynamics.values()), default=0)
+            rows = len(next(iter(metrics.values()))) if metrics else 0
+            if rows != recorded:
+                raise RunDirError(f"{run / METRICS_FILE} has {rows} epochs but {DYNAMICS_FILE} {recorded}; the run "
+                                  "directory is damaged, train the run again")
         else:
             # Killed while training: its finished epochs are in the epoch store. A kill between writing an
             # epoch's dynamics and its metrics row leaves one more of the former: the two are cut alike.
             epochs = min(len(stored), len(next(iter(metrics.values()))) if metrics else 0)
             dynamics = dynamics_from_store(run / EPOCHS_DIR, limit=epochs)
             metrics = {name: column[:epochs] for name, column in metrics.items()}
+    except RunDirError:
+        raise
     except ValueError as error:
         raise RunDirError(f"{run}: {error}; train again, or resume it with lossgap train --resume {run}") from None
     except Exception as error:

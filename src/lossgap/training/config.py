@@ -21,7 +21,7 @@ class DataConfig(_Frozen):
     """Where the data come from and how validation is carved out."""
 
     source: str = Field("synthetic:random-labels", description="data source string or file path")
-    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="share of train held out, stratified")
+    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, allow_inf_nan=False, description="share of train held out, stratified")
     standardize: bool | None = Field(None, description="per-feature standardisation; None = on for real data")
 
 
@@ -30,7 +30,7 @@ class ModelConfig(_Frozen):
 
     hidden_size: int = Field(16, gt=0)
     num_layers: int = Field(1, gt=0)
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False)
     bidirectional: bool = False
     readout: Literal["last", "mean", "max", "auto"] = Field(
         "last", description="what the head reads: the last valid step's state, or mean/max over valid steps; "
@@ -43,10 +43,10 @@ class OptimizerConfig(_Frozen):
     """Optimizer, learning rate schedule and gradient clipping."""
 
     name: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: float = Field(0.01, gt=0.0)
-    weight_decay: float = Field(0.0, ge=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD only")
-    clip_grad: float | None = Field(None, gt=0.0, description="max total gradient norm; None = no clipping")
+    lr: float = Field(0.01, gt=0.0, allow_inf_nan=False)
+    weight_decay: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, allow_inf_nan=False, description="SGD only")
+    clip_grad: float | None = Field(None, gt=0.0, allow_inf_nan=False, description="max total gradient norm; None = no clipping")
     scheduler: Literal["none", "plateau", "cosine"] = "none"
 
 
@@ -68,7 +68,7 @@ class EarlyStoppingConfig(_Frozen):
 
     patience: int | None = Field(None, gt=0, description="epochs without improvement; None = off")
     monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    min_delta: float = Field(0.0, ge=0.0)
+    min_delta: float = Field(0.0, ge=0.0, allow_inf_nan=False)
 
     @property
     def enabled(self) -> bool:

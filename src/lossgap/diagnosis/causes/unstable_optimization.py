@@ -103,12 +103,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
-    """1-based epochs whose train or val loss is NaN or infinite, among the curves that were recorded at all
-    (a split that was never recorded is missing, not non-finite)."""
+    """1-based epochs whose train or val loss is NaN or infinite while the split was recorded (a split that
+    was never recorded is missing, not non-finite; a loss NaN from the first epoch on is non-finite)."""
     bad = np.zeros(evidence.num_epochs, dtype=bool)
-    for curve in (evidence.curves.train_loss, evidence.curves.val_loss):
-        if np.isfinite(curve).any():
-            bad |= ~np.isfinite(curve)
+    for curve, split in ((evidence.curves.train_loss, evidence.train), (evidence.curves.val_loss, evidence.val)):
+        seen = split.seen.any(axis=1) if split is not None else np.zeros(evidence.num_epochs, dtype=bool)
+        seen = np.pad(seen[:evidence.num_epochs], (0, max(0, evidence.num_epochs - seen.shape[0])))
+        if np.isfinite(curve).any() or seen.any():
+            bad |= ~np.isfinite(curve) & (seen | np.isfinite(curve).any())
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
 
 

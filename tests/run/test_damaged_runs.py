@@ -1,0 +1,96 @@
+"""Damaged or odd run directories and inputs: each is one line naming the problem and the fix (exit 2 from the
+CLI), never a traceback, and nothing is silently read wrong."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import lossgap
+from lossgap.cli.app import register_commands
+from lossgap.errors import DataError, RunDirError
+from lossgap.run.rundir import read_run
+
+runner = CliRunner()
+app = register_commands()
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    out = tmp_path_factory.mktemp("damaged") / "run"
+    result = runner.invoke(app, ["train", "synthetic:sum-sign,samples=80", "--out", str(out), "--epochs", "3"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def copy(finished, tmp_path):
+    target = tmp_path / "run"
+    shutil.copytree(finished, target)
+    return target
+
+
+def refused(run, match):
+    """diagnose refuses ``run`` with one line containing ``match`` and exit code 2."""
+    result = runner.invoke(app, ["diagnose", str(run)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and match in lines[0], result.stderr
+    with pytest.raises(RunDirError):
+        read_run(run)
+
+
+def test_a_non_numeric_metrics_cell_is_named(copy):
+    lines = (copy / "metrics.csv").read_text().splitlines()
+    cells = lines[2].split(",")
+    cells[1] = "abc"
+    lines[2] = ",".join(cells)
+    (copy / "metrics.csv").write_text("\n".join(lines) + "\n")
+    refused(copy, "line 3: train_loss is 'abc'")
+
+
+def test_metrics_cut_mid_row_no_longer_match_the_dynamics(copy):
+    text = (copy / "metrics.csv").read_text()
+    (copy / "metrics.csv").write_text(text[: text.index("\n", text.index("\n") + 1) + 12])
+    refused(copy, "has 1 epochs but dynamics.npz 3")
+
+
+def test_a_garbage_dynamics_file_is_corrupt_not_a_newer_format(copy):
+    (copy / "dynamics.npz").write_bytes(b"not an archive")
+    refused(copy, "is corrupt (not an npz archive)")
+
+
+@pytest.mark.parametrize("payload", ["[1, 2]", "\"text\"", "{not json"])
+def test_a_config_that_is_not_a_json_object_is_refused(copy, payload):
+    (copy / "config.json").write_text(payload)
+    refused(copy, "config.json")
+
+
+def test_an_infinite_learning_rate_is_refused_before_training(tmp_path):
+    result = runner.invoke(app, ["train", "synthetic:sum-sign,samples=80", "--out", str(tmp_path / "r"), "--lr", "inf"])
+    assert result.exit_code == 2 and "finite number" in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_fractional_labels_are_refused(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, X=np.zeros((40, 5, 1), dtype=np.float32), y=np.r_[np.zeros(20), np.ones(19), [0.5]])
+    with pytest.raises(DataError, match="holds 0.5, not a whole number"):
+        lossgap.load_splits(str(path))
+
+
+def test_a_loss_nan_from_the_first_epoch_is_unstable_optimization(tmp_path):
+    recorder = lossgap.Recorder()
+    ids, labels = torch.arange(40), torch.arange(40) % 2
+    for _ in range(5):
+        recorder.update("train", ids[:30], torch.full((30, 2), float("nan")), labels[:30])
+        recorder.update("val", ids[30:], torch.full((10, 2), float("nan")), labels[30:])
+        recorder.end_epoch()
+    run = lossgap.save_recorded_run(recorder, tmp_path / "nan")
+    diagnosis = lossgap.diagnose(run)
+    assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    assert diagnosis.verdicts[0].evidence["non_finite_epochs"] == [1, 2, 3, 4, 5]
+    assert json.loads((run / "diagnosis.json").read_text())["verdicts"][0]["cause"] == "unstable_optimization"
