@@ -132,3 +132,38 @@ def test_ctrl_c_while_the_workers_are_still_starting_prints_no_traceback(tmp_pat
     summary = json.loads((tmp_path / "sweep.json").read_text())
     assert summary["this_run"]["stopped"] == "interrupted"
     assert "RUNNING" not in [trial["state"] for trial in summary["trials"]]
+
+
+def states_in(database) -> dict[str, int]:
+    if not database.exists():
+        return {}
+    with sqlite3.connect(database, timeout=30) as connection:
+        try:
+            return dict(connection.execute("SELECT state, count(*) FROM trials GROUP BY state").fetchall())
+        except sqlite3.OperationalError:  # tables not created yet
+            return {}
+
+
+def test_a_sweep_killed_with_sigkill_leaves_no_running_trial_after_a_rerun(tmp_path):
+    process = start_long_sweep(tmp_path, 1)
+    try:
+        give_up = time.monotonic() + 120
+        while (states_in(tmp_path / "sweep.db").get("RUNNING", 0) < 1 or finished_in(tmp_path / "sweep.db") < 1) \
+                and time.monotonic() < give_up:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    before = states_in(tmp_path / "sweep.db")
+    assert before.get("RUNNING") == 1
+    # The same options as the killed sweep (a study keeps its settings), 2 more trials.
+    result = runner.invoke(app, ["sweep", "synthetic:sum-sign,samples=200", "--trials", "2", "--workers", "1",
+                                 "--epochs", "20", "--pruner", "none", "--hidden-choices", "16", "--out", str(tmp_path)])
+    after = states_in(tmp_path / "sweep.db")
+    assert result.exit_code == 0, result.output
+    assert "RUNNING" not in after and after.get("FAIL", 0) == before.get("FAIL", 0) + 1
+    assert after["COMPLETE"] == before.get("COMPLETE", 0) + 2
+    assert json.loads((tmp_path / "sweep.json").read_text())["this_run"]["dead_trials_failed"] == 1

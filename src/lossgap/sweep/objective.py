@@ -7,6 +7,8 @@ split is dropped before training: it never chooses anything.
 from __future__ import annotations
 
 import math
+import os
+import socket
 from typing import Any
 
 import optuna
@@ -21,6 +23,8 @@ from lossgap.training.trainer import fit, resolve_device
 
 #: Trial user attributes written by the objective (read by the summary and the tests).
 RUN_ID_ATTR = "run_id"
+HOST_ATTR = "host"
+PID_ATTR = "pid"
 INIT_SEED_ATTR = "init_seed"
 
 
@@ -83,6 +87,10 @@ class SweepObjective:
         if self.stop is not None and self.stop.requested:
             raise KeyboardInterrupt  # asked to stop while Optuna was starting this trial: fail it before training
         trial.set_user_attr(RUN_ID_ATTR, self.run_id)
+        # Where the trial runs: a rerun on this machine can tell a trial whose process was killed at once,
+        # without waiting for the heartbeat's grace period.
+        trial.set_user_attr(HOST_ATTR, socket.gethostname())
+        trial.set_user_attr(PID_ATTR, os.getpid())
         config = apply_params(self.base, self.space.suggest(trial))
         seed = trial_seed(self.base.seed, trial.number)
         trial.set_user_attr(INIT_SEED_ATTR, seed)

@@ -21,6 +21,7 @@ import signal
 import socket
 import time
 import uuid
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import torch
 
 from lossgap.errors import ConfigError, LossgapError
 from lossgap.signals import die_with_parent, handled_by, ignoring_sigint, stops_deferred, unblock_stop_signals
-from lossgap.sweep.objective import RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
+from lossgap.sweep.objective import HOST_ATTR, PID_ATTR, RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
 from lossgap.sweep.summary import write_summary
@@ -163,6 +164,7 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
         url = settings.storage_url
         storage = open_storage(url)
         study = open_study(storage, settings.study, space, base, storage_label=masked(url))
+        retried = fail_dead_trials(study)
         splits = validation_splits(base)
         trials_before = len(study.get_trials(deepcopy=False))
         tracker = _Tracker(settings.trials, _best_value(study), on_trial)
@@ -185,7 +187,8 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
             seconds = time.perf_counter() - started
             summary_path = write_summary(study, settings.out, storage=masked(url), this_run={
                 "requested": settings.trials, "finished": tracker.finished, "stopped": stopped,
-                "workers": settings.workers, "pruner": settings.pruner, "seconds": round(seconds, 3)})
+                "workers": settings.workers, "pruner": settings.pruner, "seconds": round(seconds, 3),
+                "dead_trials_failed": retried})
     finally:
         optuna.logging.set_verbosity(verbosity)
     return SweepResult(study=study, finished=tracker.finished, requested=settings.trials, stopped=stopped,
@@ -384,6 +387,35 @@ def _pruner(settings: SweepSettings, base: TrainConfig) -> optuna.pruners.BasePr
 def _best_value(study: optuna.Study) -> float | None:
     complete = [trial.value for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
     return min(complete) if complete else None
+
+
+def fail_dead_trials(study: optuna.Study) -> int:
+    """Mark failed the "running" trials whose process is gone, and queue each one's parameters again (a
+    retry); returns how many. Trials of this machine are checked by process id at once; others by Optuna's
+    heartbeat, once it is older than the storage's grace period."""
+    host = socket.gethostname()
+    dead = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        pid = trial.user_attrs.get(PID_ATTR)
+        if trial.user_attrs.get(HOST_ATTR) == host and isinstance(pid, int) and not _alive(pid):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+            dead.append(trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        stale = optuna.storages.fail_stale_trials(study)
+    for trial in dead:
+        study.enqueue_trial(trial.params, skip_if_exists=False)
+    return len(dead) + (len(stale) if isinstance(stale, list) else 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fail_orphans(study: optuna.Study, run_id: str) -> None:
