@@ -7,6 +7,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import lossgap
@@ -94,3 +96,28 @@ def test_a_loss_nan_from_the_first_epoch_is_unstable_optimization(tmp_path):
     assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
     assert diagnosis.verdicts[0].evidence["non_finite_epochs"] == [1, 2, 3, 4, 5]
     assert json.loads((run / "diagnosis.json").read_text())["verdicts"][0]["cause"] == "unstable_optimization"
+
+
+FILES = ["config.json", "metrics.csv", "summary.json", "dynamics.npz", "optimization.csv"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(FILES), how=st.sampled_from(["truncate", "garbage", "flip"]),
+       position=st.floats(0.0, 1.0), garbage=st.binary(min_size=0, max_size=64))
+def test_any_corrupted_run_file_is_diagnosed_or_refused_in_one_line(finished, tmp_path, name, how, position, garbage):
+    run = tmp_path / "corrupt"
+    shutil.rmtree(run, ignore_errors=True)
+    shutil.copytree(finished, run)
+    data = (run / name).read_bytes()
+    cut = int(position * len(data))
+    if how == "truncate":
+        data = data[:cut]
+    elif how == "garbage":
+        data = garbage
+    else:
+        data = data[:cut] + bytes([data[cut] ^ 0xFF]) + data[cut + 1:] if cut < len(data) else data + b"\xff"
+    (run / name).write_bytes(data)
+    result = runner.invoke(app, ["diagnose", str(run), "--no-write"])
+    assert result.exit_code in (0, 2), (name, how, result.output, result.exception)
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
