@@ -88,13 +88,17 @@ def start_long_sweep(out, workers):
                             start_new_session=True)
 
 
-def interrupt_when(process, ready) -> tuple[str, str]:
-    """Send SIGINT to the process group once ``ready()`` (or after 120 s); returns (stdout, stderr)."""
+def interrupt_when(process, ready, stop=signal.SIGINT) -> tuple[str, str]:
+    """Once ``ready()`` (or after 120 s) send SIGINT to the process group, as a terminal does, or SIGTERM to
+    the main process only, as a cluster does; returns (stdout, stderr)."""
     try:
         give_up = time.monotonic() + 120
         while not ready() and time.monotonic() < give_up and process.poll() is None:
             time.sleep(0.05)
-        os.killpg(process.pid, signal.SIGINT)
+        if stop == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            os.kill(process.pid, stop)
         return process.communicate(timeout=120)
     finally:
         if process.poll() is None:
@@ -102,10 +106,11 @@ def interrupt_when(process, ready) -> tuple[str, str]:
             process.wait()
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(tmp_path, workers):
+@pytest.mark.parametrize("workers, stop", [(1, signal.SIGINT), (2, signal.SIGINT), (1, signal.SIGTERM),
+                                           (2, signal.SIGTERM)])
+def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(tmp_path, workers, stop):
     process = start_long_sweep(tmp_path, workers)
-    stdout, stderr = interrupt_when(process, lambda: finished_in(tmp_path / "sweep.db") >= 1)
+    stdout, stderr = interrupt_when(process, lambda: finished_in(tmp_path / "sweep.db") >= 1, stop)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "interrupted after" in stdout
     summary = json.loads((tmp_path / "sweep.json").read_text())

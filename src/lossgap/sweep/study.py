@@ -272,14 +272,15 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
         # Only now: a display thread running while the workers start would take a Ctrl-C past the mask above.
         if on_start is not None:
             on_start()
-        while True:
-            try:
-                message = messages.get(timeout=0.2)
-            except queue_module.Empty:
-                if not any(process.is_alive() for process in processes):
-                    break
-                continue
-            interrupted |= _handle(message, tracker, errors)
+        with handled_by(_raise_interrupt, (signal.SIGTERM,)):   # SIGTERM stops the sweep as Ctrl-C does
+            while True:
+                try:
+                    message = messages.get(timeout=0.2)
+                except queue_module.Empty:
+                    if not any(process.is_alive() for process in processes):
+                        break
+                    continue
+                interrupted |= _handle(message, tracker, errors)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -439,11 +440,16 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
 
 
 def _stop_on_first_sigint(stop: StopRequest):
-    """First Ctrl-C: ``stop.request()``; a second one raises KeyboardInterrupt. Main thread only (else no-op)."""
+    """First Ctrl-C or SIGTERM: ``stop.request()``; a second one raises KeyboardInterrupt. Main thread only
+    (else no-op)."""
 
     def handler(signum, frame) -> None:
         if stop.requested:
             raise KeyboardInterrupt
         stop.request()
 
-    return handled_by(handler)
+    return handled_by(handler, (signal.SIGINT, signal.SIGTERM))
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
