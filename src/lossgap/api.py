@@ -241,8 +241,15 @@ def diagnose(run: str | Path, *, split: str = "val", write: bool = True) -> Diag
     control = rundir.read_run(control_path) if rundir.holds_run(control_path) else None
     diagnosis = diagnose_record(record, split=split, control=control)
     if write:
-        write_json(record.path / rundir.DIAGNOSIS_FILE, diagnosis.to_dict())
+        write_diagnosis(record.path, diagnosis)
     return diagnosis
+
+
+def write_diagnosis(run: str | Path, diagnosis: Diagnosis) -> Path:
+    """Write ``diagnosis.json`` into the run directory; returns its path."""
+    target = Path(run) / rundir.DIAGNOSIS_FILE
+    write_json(target, diagnosis.to_dict())
+    return target
 
 
 def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[str] | None = None,

@@ -121,3 +121,18 @@ def test_any_corrupted_run_file_is_diagnosed_or_refused_in_one_line(finished, tm
     assert result.exit_code in (0, 2), (name, how, result.output, result.exception)
     if result.exit_code == 2:
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_unwritable_places_are_one_line_and_diagnose_still_prints(copy, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    train = runner.invoke(app, ["train", "synthetic:sum-sign,samples=80", "--out", str(blocked / "run"), "--epochs", "2"])
+    assert train.exit_code == 2 and len(train.stderr.strip().splitlines()) == 1 and str(blocked) in train.stderr
+    shutil.copytree(copy, tmp_path / "other")
+    compare = runner.invoke(app, ["compare", str(copy), str(tmp_path / "other"), "--out", str(blocked / "c.html")])
+    assert compare.exit_code == 2 and len(compare.stderr.strip().splitlines()) == 1 and "c.html" in compare.stderr
+    (copy / "diagnosis.json").unlink(missing_ok=True)
+    (copy / "diagnosis.json").mkdir()   # a path that cannot take the file
+    diagnosed = runner.invoke(app, ["diagnose", str(copy)])
+    assert diagnosed.exit_code == 0 and diagnosed.stdout.strip()
+    assert "diagnosis.json not written" in diagnosed.stderr

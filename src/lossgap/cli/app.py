@@ -20,6 +20,19 @@ class _LossgapGroup(TyperGroup):
         except LossgapError as error:
             typer.echo(f"lossgap: error: {error}", err=True)
             raise typer.Exit(2) from None
+        except OSError as error:
+            # An unwritable or vanished path (a read-only or full disk, a directory where a file should be):
+            # every file is written atomically, so what was written before stays whole.
+            typer.echo(f"lossgap: error: {os_error_line(error)}", err=True)
+            raise typer.Exit(2) from None
+
+
+def os_error_line(error: OSError) -> str:
+    """One line for a failed file operation: what, where, and what to do."""
+    where = error.filename2 if isinstance(error, IsADirectoryError) and error.filename2 else error.filename
+    reason = error.strerror or type(error).__name__
+    return (f"cannot write or read {where}: {reason}; choose a writable location (or free space) and run the "
+            "command again" if where else f"{reason}; check the paths given and run the command again")
 
 
 app = typer.Typer(

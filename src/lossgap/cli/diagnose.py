@@ -27,7 +27,15 @@ def diagnose(
     """Name the causes of a run's curves ("loss falls, accuracy plateaus"), with numbers and remedies."""
     from lossgap import api
 
-    diagnosis = api.diagnose(run, split=split, write=write)
+    diagnosis = api.diagnose(run, split=split, write=False)
+    if write:
+        try:
+            api.write_diagnosis(run, diagnosis)
+        except OSError as error:
+            from lossgap.cli.app import os_error_line
+
+            # The verdict is still worth printing when the run directory cannot take diagnosis.json.
+            typer.echo(f"lossgap: note: diagnosis.json not written: {os_error_line(error)}", err=True)
     if as_json:
         typer.echo(json.dumps(diagnosis.to_dict(), indent=2, allow_nan=False, default=str))
         return
