@@ -149,11 +149,25 @@ def states_in(database) -> dict[str, int]:
             return {}
 
 
+def running_with_pid(database) -> int:
+    if not database.exists():
+        return 0
+    with sqlite3.connect(database, timeout=30) as connection:
+        try:
+            return connection.execute(
+                "SELECT count(*) FROM trials JOIN trial_user_attributes USING (trial_id) "
+                "WHERE trials.state = 'RUNNING' AND trial_user_attributes.key = 'pid'").fetchone()[0]
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+
+
 def test_a_sweep_killed_with_sigkill_leaves_no_running_trial_after_a_rerun(tmp_path):
     process = start_long_sweep(tmp_path, 1)
     try:
         give_up = time.monotonic() + 120
-        while (states_in(tmp_path / "sweep.db").get("RUNNING", 0) < 1 or finished_in(tmp_path / "sweep.db") < 1) \
+        # Killed once a trial is running and has recorded its process (a trial killed in the instant before,
+        # with no process to check, waits for Optuna's heartbeat grace period instead).
+        while (running_with_pid(tmp_path / "sweep.db") < 1 or finished_in(tmp_path / "sweep.db") < 1) \
                 and time.monotonic() < give_up:
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)
