@@ -16,12 +16,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics
-from lossgap.io import write_bytes
+from lossgap.dynamics import DYNAMICS_FORMAT_VERSION, MISSING_PREDICTION, SplitDynamics
+from lossgap.io import atomic_open, write_bytes
 
 #: Directory of the per-epoch files inside a run directory.
 EPOCHS_DIR = "epochs"
@@ -29,6 +30,8 @@ _NAME = re.compile(r"epoch_(\d{5})\.npz$")
 
 #: One split's records of one epoch: sorted ids (N,), labels (N,), values (N, 4), logits (N, C) or None.
 EpochRecord = tuple
+#: Stands in a recorder's history for an epoch that lives in the store, not in memory.
+STORED = None
 
 
 def empty_record() -> EpochRecord:
@@ -145,3 +148,61 @@ def assemble_split(split: str, history: list[EpochRecord], num_classes: int) -> 
     return SplitDynamics(split=split, sample_ids=all_ids, labels=labels, true_log_prob=true_log_prob,
                          predicted=predicted, max_prob=max_prob, margin=margin, num_classes=num_classes,
                          logits=logits)
+
+
+#: The (E, N) fields of dynamics.npz and the column of an epoch record's values each comes from.
+_COLUMNS = (("true_log_prob", 0, np.float32), ("predicted", 1, np.int16), ("max_prob", 2, np.float16),
+            ("margin", 3, np.float32))
+
+
+def gather_store(directory: str | Path, epochs: int, path: str | Path) -> bool:
+    """Write epochs 1..``epochs`` of the store as ``dynamics.npz`` at ``path`` (atomically), one epoch row of
+    one field at a time, so memory holds one epoch whatever the number of epochs. The file is the one
+    :func:`lossgap.dynamics.save_dynamics` writes for the same records. Returns False, writing nothing, when a
+    split's samples are not the same in every epoch (the caller then assembles in memory)."""
+    if epochs < 1:
+        return False
+    layout: dict[str, tuple[np.ndarray, np.ndarray, int, int | None]] = {}
+    for epoch in range(1, epochs + 1):
+        with np.load(epoch_path(directory, epoch), allow_pickle=False) as archive:
+            splits = sorted({key.split("__")[0] for key in archive.files if "__" in key})
+            if epoch > 1 and splits != sorted(layout):
+                return False
+            for split in splits:
+                ids = archive[f"{split}__ids"]
+                if epoch == 1:
+                    logits = f"{split}__logits" in archive.files
+                    classes = int(archive[f"{split}__num_classes"])
+                    layout[split] = (ids, archive[f"{split}__labels"], classes, classes if logits else None)
+                elif not np.array_equal(ids, layout[split][0]):
+                    return False
+    if any(not ids.shape[0] for ids, *_ in layout.values()):
+        return False
+    with atomic_open(path, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as zipped:
+        _write_member(zipped, "format_version", np.array(DYNAMICS_FORMAT_VERSION))
+        for split, (ids, labels, classes, logit_classes) in layout.items():
+            _write_member(zipped, f"{split}__num_classes", np.array(classes))
+            _write_member(zipped, f"{split}__sample_ids", ids)
+            _write_member(zipped, f"{split}__labels", labels.astype(np.int64))
+            for field, column, dtype in _COLUMNS:
+                _write_rows(zipped, f"{split}__{field}", dtype, (epochs, ids.shape[0]), directory, epochs,
+                            lambda archive, split=split, column=column: archive[f"{split}__values"][:, column])
+            if logit_classes is not None:
+                _write_rows(zipped, f"{split}__logits", np.float16, (epochs, ids.shape[0], logit_classes), directory,
+                            epochs, lambda archive, split=split: archive[f"{split}__logits"])
+    return True
+
+
+def _write_member(zipped: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with zipped.open(f"{name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+
+
+def _write_rows(zipped: zipfile.ZipFile, name: str, dtype, shape: tuple, directory, epochs: int, row) -> None:
+    """One (E, ...) array written as an .npy member epoch by epoch: ``row(archive)`` is epoch e's row."""
+    with zipped.open(f"{name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array_header_2_0(member, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                                                      "fortran_order": False, "shape": shape})
+        for epoch in range(1, epochs + 1):
+            with np.load(epoch_path(directory, epoch), allow_pickle=False) as archive:
+                member.write(np.ascontiguousarray(row(archive), dtype=dtype).tobytes())

@@ -18,7 +18,8 @@ the gradient norm and the update ratio, and for LSTM/GRU layers the share of sat
 
 Per sample and epoch it keeps the true-class log-probability (float32), the predicted class (int16), the
 confidence (float16) and the logit margin (float32); for val and test also the full logits (float16), which
-calibration needs. Memory is proportional to samples x epochs; no Python loop runs per sample.
+calibration needs. Memory is proportional to samples x epochs, or to samples only with a ``store`` (each
+closed epoch goes to disk); no Python loop runs per sample.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import numpy as np
 import torch
 
 from lossgap.dynamics import SplitDynamics, load_dynamics, save_dynamics
-from lossgap.epoch_store import assemble_split, empty_record, read_epoch, stored_epochs, write_epoch
+from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
+                                 read_epoch, stored_epochs, write_epoch)
 from lossgap.observations import OptimizationObservations, save_observations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 
@@ -183,6 +185,9 @@ class Recorder:
                         {split: (history[-1], self._num_classes[split]) for split, history in self._epochs.items()
                          if split in self._num_classes},
                         observation.to_row() if observation is not None else None)
+            # The epoch is on disk: memory holds at most the current epoch, however long the run.
+            for history in self._epochs.values():
+                history[-1] = STORED
         return summaries
 
     @classmethod
@@ -195,10 +200,9 @@ class Recorder:
         recorder = cls(keep_logits=keep_logits, store=store)
         for epoch in range(1, epochs + 1):
             records, observation = read_epoch(store, epoch)
-            for split, (record, num_classes) in records.items():
+            for split, (_, num_classes) in records.items():
                 history = recorder._epochs.setdefault(split, [])
-                history.extend([empty_record()] * (epoch - 1 - len(history)))
-                history.append(record)
+                history.extend([STORED] * (epoch - len(history)))
                 recorder._num_classes[split] = num_classes
             recorder._observations.append(_StoredObservation(observation) if observation is not None else None)
         recorder._num_epochs = epochs
@@ -232,7 +236,10 @@ class Recorder:
             self._observer.discard_epoch()
 
     def dynamics(self) -> dict[str, SplitDynamics]:
-        """The recorded arrays of every split, aligned on the union of ids seen in any epoch."""
+        """The recorded arrays of every split, aligned on the union of ids seen in any epoch (read back from
+        the store when the recorder has one)."""
+        if self.store is not None:
+            return dynamics_from_store(self.store, limit=self._num_epochs) if self._num_epochs else {}
         return {split: self._split_dynamics(split, history) for split, history in self._epochs.items()}
 
     def save(self, run_dir: str | Path) -> Path:
@@ -245,7 +252,10 @@ class Recorder:
             raise ValueError(f"Recorder.save: batches of {sorted(self._pending)} were recorded after the last "
                              "end_epoch(); call end_epoch() first")
         path = Path(run_dir) / DYNAMICS_FILE
-        save_dynamics(path, self.dynamics())
+        # From a store, the epochs are gathered one epoch row at a time, so saving needs no more memory than
+        # training did; only splits whose samples changed between epochs are assembled in memory.
+        if self.store is None or not gather_store(self.store, self._num_epochs, path):
+            save_dynamics(path, self.dynamics())
         observations = self.observations()
         if observations is not None:
             save_observations(Path(run_dir) / OPTIMIZATION_FILE, observations)

@@ -1,0 +1,54 @@
+"""The per-epoch store: a recorder writing to it keeps no closed epoch in memory, and the dynamics it
+gathers from disk are exactly those of a recorder that kept everything in memory."""
+
+import numpy as np
+import pytest
+import torch
+
+from lossgap.dynamics import load_dynamics
+from lossgap.epoch_store import stored_epochs
+from lossgap.training.recorder import Recorder
+
+FIELDS = ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin", "logits")
+
+
+def feed(recorder, epochs=4, skip=None, seed=0):
+    """Random logits for 30 train and 12 val samples per epoch; ``skip`` (epoch, id) leaves one train sample out."""
+    generator = torch.Generator().manual_seed(seed)
+    ids, labels = torch.arange(42), torch.arange(42) % 3
+    for epoch in range(epochs):
+        logits = torch.randn(42, 3, generator=generator)
+        train = [i for i in range(30) if (epoch, i) != skip]
+        recorder.update("train", ids[train], logits[train], labels[train])
+        recorder.update("val", ids[30:], logits[30:], labels[30:])
+        recorder.end_epoch()
+
+
+@pytest.mark.parametrize("skip", [None, (2, 7)], ids=["same samples every epoch", "a sample missing once"])
+def test_the_store_gives_exactly_the_in_memory_dynamics(tmp_path, skip):
+    in_memory, stored = Recorder(), Recorder(store=tmp_path / "epochs")
+    feed(in_memory, skip=skip)
+    feed(stored, skip=skip)
+    assert stored_epochs(tmp_path / "epochs") == [1, 2, 3, 4]
+    assert all(entry is None for history in stored._epochs.values() for entry in history)   # nothing kept in memory
+    in_memory.save(tmp_path / "a")
+    stored.save(tmp_path / "b")
+    expected, gathered = load_dynamics(tmp_path / "a" / "dynamics.npz"), load_dynamics(tmp_path / "b" / "dynamics.npz")
+    assert expected.keys() == gathered.keys()
+    for split in expected:
+        assert expected[split].num_classes == gathered[split].num_classes
+        for field in FIELDS:
+            mine, theirs = getattr(gathered[split], field), getattr(expected[split], field)
+            assert (mine is None) == (theirs is None)
+            if mine is not None:
+                assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
+                np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_resumed_recorder_continues_the_store(tmp_path):
+    first = Recorder(store=tmp_path / "epochs")
+    feed(first, epochs=2)
+    resumed = Recorder.resumed(tmp_path / "epochs", 2)
+    assert resumed.num_epochs == 2
+    with pytest.raises(ValueError, match="holds 2 epochs, the checkpoint 3"):
+        Recorder.resumed(tmp_path / "epochs", 3)
