@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 from typer.testing import CliRunner
@@ -139,36 +140,39 @@ def test_ctrl_c_while_the_workers_are_still_starting_prints_no_traceback(tmp_pat
     assert "RUNNING" not in [trial["state"] for trial in summary["trials"]]
 
 
-def states_in(database) -> dict[str, int]:
-    if not database.exists():
-        return {}
-    with sqlite3.connect(database, timeout=30) as connection:
-        try:
-            return dict(connection.execute("SELECT state, count(*) FROM trials GROUP BY state").fetchall())
-        except sqlite3.OperationalError:  # tables not created yet
-            return {}
+def trial_states(storage: str, study: str) -> dict[str, int]:
+    """Trial counts by state, and the running trials that have recorded their process (key "RUNNING_PID")."""
+    import optuna
 
-
-def running_with_pid(database) -> int:
-    if not database.exists():
-        return 0
-    with sqlite3.connect(database, timeout=30) as connection:
-        try:
-            return connection.execute(
-                "SELECT count(*) FROM trials JOIN trial_user_attributes USING (trial_id) "
-                "WHERE trials.state = 'RUNNING' AND trial_user_attributes.key = 'pid'").fetchone()[0]
-        except sqlite3.OperationalError:  # tables not created yet
-            return 0
-
-
-def test_a_sweep_killed_with_sigkill_leaves_no_running_trial_after_a_rerun(tmp_path):
-    process = start_long_sweep(tmp_path, 1)
     try:
-        give_up = time.monotonic() + 120
+        trials = optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
+    except KeyError:   # the study is not created yet
+        return {}
+    counts: dict[str, int] = {}
+    for trial in trials:
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+        if trial.state.name == "RUNNING" and "pid" in trial.user_attrs:
+            counts["RUNNING_PID"] = counts.get("RUNNING_PID", 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_sweep_killed_with_sigkill_leaves_no_running_trial_after_a_rerun(tmp_path, request, database):
+    storage = (request.getfixturevalue("postgres_url") if database == "postgresql"
+               else f"sqlite:///{tmp_path / 'sweep.db'}")
+    study = f"killed-{uuid.uuid4().hex[:8]}"
+    options = ["sweep", "synthetic:sum-sign,samples=200", "--workers", "1", "--epochs", "20", "--pruner", "none",
+               "--hidden-choices", "16", "--out", str(tmp_path), "--storage", storage, "--study", study]
+    process = subprocess.Popen([sys.executable, "-m", "lossgap.cli.app", *options, "--trials", "60"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
         # Killed once a trial is running and has recorded its process (a trial killed in the instant before,
         # with no process to check, waits for Optuna's heartbeat grace period instead).
-        while (running_with_pid(tmp_path / "sweep.db") < 1 or finished_in(tmp_path / "sweep.db") < 1) \
-                and time.monotonic() < give_up:
+        give_up = time.monotonic() + 120
+        while time.monotonic() < give_up:
+            states = trial_states(storage, study)
+            if states.get("RUNNING_PID", 0) >= 1 and states.get("COMPLETE", 0) >= 1:
+                break
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -176,13 +180,41 @@ def test_a_sweep_killed_with_sigkill_leaves_no_running_trial_after_a_rerun(tmp_p
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    before = states_in(tmp_path / "sweep.db")
+    before = trial_states(storage, study)
     assert before.get("RUNNING") == 1
-    # The same options as the killed sweep (a study keeps its settings), 2 more trials.
-    result = runner.invoke(app, ["sweep", "synthetic:sum-sign,samples=200", "--trials", "2", "--workers", "1",
-                                 "--epochs", "20", "--pruner", "none", "--hidden-choices", "16", "--out", str(tmp_path)])
-    after = states_in(tmp_path / "sweep.db")
+    # The same options (a study keeps its settings), 2 more trials.
+    result = runner.invoke(app, [*options, "--trials", "2"])
+    after = trial_states(storage, study)
     assert result.exit_code == 0, result.output
     assert "RUNNING" not in after and after.get("FAIL", 0) == before.get("FAIL", 0) + 1
     assert after["COMPLETE"] == before.get("COMPLETE", 0) + 2
     assert json.loads((tmp_path / "sweep.json").read_text())["this_run"]["dead_trials_failed"] == 1
+
+
+def test_a_worker_killed_mid_trial_is_replaced_by_the_others_and_the_count_stays_exact(tmp_path):
+    storage, study = f"sqlite:///{tmp_path / 'sweep.db'}", "lost-worker"
+    process = subprocess.Popen([sys.executable, "-m", "lossgap.cli.app", "sweep", "synthetic:sum-sign,samples=200",
+                                "--workers", "2", "--trials", "4", "--epochs", "15", "--pruner", "none",
+                                "--hidden-choices", "16", "--out", str(tmp_path), "--storage", storage, "--study", study],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        give_up, victim = time.monotonic() + 120, None
+        while victim is None and time.monotonic() < give_up and process.poll() is None:
+            import optuna
+
+            try:
+                running = optuna.load_study(study_name=study, storage=storage).get_trials(
+                    deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            except KeyError:
+                running = []
+            victim = next((trial.user_attrs["pid"] for trial in running if "pid" in trial.user_attrs), None)
+            time.sleep(0.05)
+        os.kill(victim, signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    states = trial_states(storage, study)
+    assert process.returncode == 0, stderr
+    assert states.get("COMPLETE") == 4 and states.get("FAIL") == 1 and "RUNNING" not in states

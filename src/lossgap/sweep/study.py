@@ -181,7 +181,8 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
                 stopped = _run_here(here, SweepObjective(base, space, run_id, splits, stop), settings, deadline,
                                     tracker, stop)
             else:
-                stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker, on_start)
+                stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker, on_start,
+                                       study=study)
         finally:
             _fail_orphans(study, run_id)
             seconds = time.perf_counter() - started
@@ -249,7 +250,7 @@ class _WorkerPlan:
 
 def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings, run_id: str,
                  trials_before: int, deadline: float | None, tracker: _Tracker,
-                 on_start: Callable[[], None] | None = None) -> str:
+                 on_start: Callable[[], None] | None = None, study: optuna.Study | None = None) -> str:
     """Start the workers, then ``on_start()``, relay their finished trials to ``tracker``, stop them on Ctrl-C;
     returns why it stopped."""
     context = multiprocessing.get_context("spawn")
@@ -273,10 +274,13 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
         if on_start is not None:
             on_start()
         with handled_by(_raise_interrupt, (signal.SIGTERM,)):   # SIGTERM stops the sweep as Ctrl-C does
+            buried: set[int] = set()
             while True:
                 try:
                     message = messages.get(timeout=0.2)
                 except queue_module.Empty:
+                    if study is not None:
+                        _retry_dead_workers_trials(processes, buried, study, tickets)
                     if not any(process.is_alive() for process in processes):
                         break
                     continue
@@ -299,6 +303,22 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
     reason = errors[0] if errors else "exit codes " + ", ".join(str(process.exitcode) for process in processes)
     raise SweepError(f"the sweep workers stopped after {tracker.finished} of {settings.trials} trials ({reason}); "
                      "the finished trials are kept, rerun to add the rest")
+
+
+def _retry_dead_workers_trials(processes: list, buried: set[int], study: optuna.Study, tickets) -> None:
+    """A worker killed outright (kill -9, the OOM killer) left its trial "running" and took its ticket with
+    it: mark the trial failed, queue its parameters again and hand its ticket back, so the other workers
+    still finish exactly the trials asked for."""
+    for process in processes:
+        if process.pid is None or process.pid in buried or process.exitcode is None or process.exitcode == 0:
+            continue
+        buried.add(process.pid)
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            if trial.user_attrs.get(PID_ATTR) == process.pid:
+                study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+                study.enqueue_trial(trial.params, skip_if_exists=False)
+                with tickets.get_lock():
+                    tickets.value += 1
 
 
 def _handle(message: tuple, tracker: _Tracker, errors: list[str]) -> bool:
