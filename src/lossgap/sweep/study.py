@@ -21,7 +21,6 @@ import signal
 import socket
 import time
 import uuid
-import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ import torch
 
 from lossgap.errors import ConfigError, LossgapError
 from lossgap.signals import die_with_parent, handled_by, ignoring_sigint, stops_deferred, unblock_stop_signals
-from lossgap.sweep.objective import HOST_ATTR, PID_ATTR, RUN_ID_ATTR, StopRequest, SweepObjective, validation_splits
+from lossgap.sweep.objective import StopRequest, SweepObjective, validation_splits
+from lossgap.sweep.recovery import fail_dead_trials, fail_orphans, retry_dead_workers_trials
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
 from lossgap.sweep.summary import write_summary
@@ -184,7 +184,7 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
                 stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker, on_start,
                                        study=study)
         finally:
-            _fail_orphans(study, run_id)
+            fail_orphans(study, run_id)
             seconds = time.perf_counter() - started
             summary_path = write_summary(study, settings.out, storage=masked(url), this_run={
                 "requested": settings.trials, "finished": tracker.finished, "stopped": stopped,
@@ -280,7 +280,7 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
                     message = messages.get(timeout=0.2)
                 except queue_module.Empty:
                     if study is not None:
-                        _retry_dead_workers_trials(processes, buried, study, tickets)
+                        retry_dead_workers_trials(processes, buried, study, tickets)
                     if not any(process.is_alive() for process in processes):
                         break
                     continue
@@ -303,22 +303,6 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
     reason = errors[0] if errors else "exit codes " + ", ".join(str(process.exitcode) for process in processes)
     raise SweepError(f"the sweep workers stopped after {tracker.finished} of {settings.trials} trials ({reason}); "
                      "the finished trials are kept, rerun to add the rest")
-
-
-def _retry_dead_workers_trials(processes: list, buried: set[int], study: optuna.Study, tickets) -> None:
-    """A worker killed outright (kill -9, the OOM killer) left its trial "running" and took its ticket with
-    it: mark the trial failed, queue its parameters again and hand its ticket back, so the other workers
-    still finish exactly the trials asked for."""
-    for process in processes:
-        if process.pid is None or process.pid in buried or process.exitcode is None or process.exitcode == 0:
-            continue
-        buried.add(process.pid)
-        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            if trial.user_attrs.get(PID_ATTR) == process.pid:
-                study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-                study.enqueue_trial(trial.params, skip_if_exists=False)
-                with tickets.get_lock():
-                    tickets.value += 1
 
 
 def _handle(message: tuple, tracker: _Tracker, errors: list[str]) -> bool:
@@ -408,42 +392,6 @@ def _pruner(settings: SweepSettings, base: TrainConfig) -> optuna.pruners.BasePr
 def _best_value(study: optuna.Study) -> float | None:
     complete = [trial.value for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
     return min(complete) if complete else None
-
-
-def fail_dead_trials(study: optuna.Study) -> int:
-    """Mark failed the "running" trials whose process is gone, and queue each one's parameters again (a
-    retry); returns how many. Trials of this machine are checked by process id at once; others by Optuna's
-    heartbeat, once it is older than the storage's grace period."""
-    host = socket.gethostname()
-    dead = []
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        pid = trial.user_attrs.get(PID_ATTR)
-        if trial.user_attrs.get(HOST_ATTR) == host and isinstance(pid, int) and not _alive(pid):
-            study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
-            dead.append(trial)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        stale = optuna.storages.fail_stale_trials(study)
-    for trial in dead:
-        study.enqueue_trial(trial.params, skip_if_exists=False)
-    return len(dead) + (len(stale) if isinstance(stale, list) else 0)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _fail_orphans(study: optuna.Study, run_id: str) -> None:
-    """Mark this run's trials still "running" (their worker was killed) as failed; every process has ended."""
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if trial.user_attrs.get(RUN_ID_ATTR) == run_id:
-            study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
 @contextlib.contextmanager
