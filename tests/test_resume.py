@@ -154,3 +154,23 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_an_epoch(reference, t
                    capture_output=True, env=EVERY_EPOCH)
     assert not (run / ".previous-run").exists()
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.003, 0.008, 0.017])
+def test_a_kill_at_any_instant_of_an_epoch_end_keeps_the_run_resumable(reference, tmp_path, delay):
+    # Killed a few milliseconds after epoch 3's records reached the store: while its checkpoint, metrics
+    # row or observations are being written (every write is atomic, so each file is old or new, never half).
+    run = tmp_path / "run"
+    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=EVERY_EPOCH)
+    give_up = time.monotonic() + 120
+    while not (run / "epochs" / "epoch_00003.npz").exists() and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(0.0005)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert runner.invoke(app, ["diagnose", str(run), "--no-write"]).exit_code == 0
+    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
+                             env=EVERY_EPOCH)
+    assert resumed.returncode == 0, resumed.stderr
+    assert metrics_without_seconds(run) == metrics_without_seconds(reference)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shlex
@@ -174,22 +175,27 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
             payload["model"] = model.hyperparameters()
             rundir.write_config(out_dir, payload)
 
-        saved_at = [time.monotonic()]
         every = checkpoint_seconds()
+        # [time the last write ended, seconds it took]: by default the first epoch's state is always written;
+        # a fixed interval counts from the start.
+        last_write = [-math.inf if every is None else time.monotonic(), 0.0]
 
         def checkpoint(epoch: int, build_state) -> None:
-            # Every epoch's dynamics and metrics row are on disk at once; the training state (a few ms to write
-            # for a small model: more than a whole epoch of the article's runs) at most every
-            # CHECKPOINT_SECONDS, and at the last planned epoch. A resumed run restarts from it.
-            if time.monotonic() - saved_at[0] < every and epoch < config.epochs:
+            # Every epoch's dynamics and metrics row are on disk at once. The training state costs a few ms to
+            # write for a small model, more than a whole epoch of the article's runs: it is written after an
+            # epoch unless that would spend more than CHECKPOINT_SHARE of the training time on it, and always
+            # at the last planned epoch. A resumed run restarts from the last one written.
+            gap = every if every is not None else last_write[1] / CHECKPOINT_SHARE
+            if time.monotonic() - last_write[0] < gap and epoch < config.epochs:
                 return
+            started = time.monotonic()
             state = build_state()
             rundir.save_checkpoint(out_dir, "last", hyperparameters=model.hyperparameters(), state=state["model"],
                                    epoch=epoch, extra={**extra, "training_state": state})
             observations = recorder.observations()
             if observations is not None:
                 rundir.write_observations(out_dir, observations)
-            saved_at[0] = time.monotonic()
+            last_write[:] = [time.monotonic(), time.monotonic() - started]
 
         result = fit(model, splits, config, recorder, generator, after_epoch, on_checkpoint=checkpoint,
                      resume=resume_state)
@@ -217,16 +223,18 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
 
 #: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.
 CONTROL_DIR = "control"
-#: Seconds between two writes of the training state (``checkpoints/last.pt``) while a run trains; the
-#: environment variable LOSSGAP_CHECKPOINT_SECONDS overrides it (0: after every epoch).
-CHECKPOINT_SECONDS = 2.0
+#: Largest share of training time spent writing the training state (``checkpoints/last.pt``): it is written
+#: after every epoch that lasts at least 1 / CHECKPOINT_SHARE times as long as a write (a few ms for a small
+#: model), else every few epochs. LOSSGAP_CHECKPOINT_SECONDS sets a fixed interval instead (0: every epoch).
+CHECKPOINT_SHARE = 0.05
 
 
-def checkpoint_seconds() -> float:
-    """The interval between two writes of the training state (seconds; see CHECKPOINT_SECONDS)."""
+def checkpoint_seconds() -> float | None:
+    """The fixed interval between two writes of the training state in seconds, or None (the default: by
+    CHECKPOINT_SHARE)."""
     text = os.environ.get("LOSSGAP_CHECKPOINT_SECONDS")
     if text is None:
-        return CHECKPOINT_SECONDS
+        return None
     try:
         return max(0.0, float(text))
     except ValueError:
