@@ -1,5 +1,6 @@
 """``lossgap sweep`` as a user runs it: table, files, a best command that trains; bad input one line; Ctrl-C."""
 
+import contextlib
 import json
 import os
 import shlex
@@ -191,8 +192,11 @@ def test_a_sweep_killed_with_sigkill_leaves_no_running_trial_after_a_rerun(tmp_p
     assert json.loads((tmp_path / "sweep.json").read_text())["this_run"]["dead_trials_failed"] == 1
 
 
-def test_a_worker_killed_mid_trial_is_replaced_by_the_others_and_the_count_stays_exact(tmp_path):
-    storage, study = f"sqlite:///{tmp_path / 'sweep.db'}", "lost-worker"
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_worker_killed_mid_trial_is_replaced_by_the_others_and_the_count_stays_exact(tmp_path, request, database):
+    storage = (request.getfixturevalue("postgres_url") if database == "postgresql"
+               else f"sqlite:///{tmp_path / 'sweep.db'}")
+    study = f"lost-worker-{uuid.uuid4().hex[:8]}"
     process = subprocess.Popen([sys.executable, "-m", "lossgap.cli.app", "sweep", "synthetic:sum-sign,samples=200",
                                 "--workers", "2", "--trials", "4", "--epochs", "15", "--pruner", "none",
                                 "--hidden-choices", "16", "--out", str(tmp_path), "--storage", storage, "--study", study],
@@ -218,3 +222,34 @@ def test_a_worker_killed_mid_trial_is_replaced_by_the_others_and_the_count_stays
     states = trial_states(storage, study)
     assert process.returncode == 0, stderr
     assert states.get("COMPLETE") == 4 and states.get("FAIL") == 1 and "RUNNING" not in states
+
+
+@pytest.mark.skipif(not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"),
+                    reason="needs Linux /proc to find the workers")
+def test_sweep_workers_do_not_outlive_a_killed_main_process(tmp_path):
+    process = start_long_sweep(tmp_path, 2)
+    try:
+        give_up = time.monotonic() + 120
+        while finished_in(tmp_path / "sweep.db") < 1 and time.monotonic() < give_up and process.poll() is None:
+            time.sleep(0.05)
+        workers = [pid for pid in map(int, open(f"/proc/{process.pid}/task/{process.pid}/children").read().split())]
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        gone_by = time.monotonic() + 60
+        while any(_alive(pid) for pid in workers) and time.monotonic() < gone_by:
+            time.sleep(0.1)
+        assert workers and not [pid for pid in workers if _alive(pid)]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
