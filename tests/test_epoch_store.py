@@ -52,3 +52,13 @@ def test_a_resumed_recorder_continues_the_store(tmp_path):
     assert resumed.num_epochs == 2
     with pytest.raises(ValueError, match="holds 2 epochs, the checkpoint 3"):
         Recorder.resumed(tmp_path / "epochs", 3)
+
+
+@pytest.mark.parametrize("store", [False, True], ids=["in memory", "store"])
+def test_save_keeps_only_the_epochs_the_trainer_finished(tmp_path, store):
+    # A stop in the middle of closing epoch 3 leaves the recorder one epoch ahead of the metrics rows.
+    recorder = Recorder(store=tmp_path / "epochs" if store else None)
+    feed(recorder, epochs=3)
+    recorder.save(tmp_path / "run", epochs=2)
+    saved = load_dynamics(tmp_path / "run" / "dynamics.npz")
+    assert {split: part.num_epochs for split, part in saved.items()} == {"train": 2, "val": 2}

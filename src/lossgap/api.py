@@ -203,7 +203,8 @@ def _train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, stand
     with stop_signals_blocked():
         if result.history:
             rundir.write_metrics(out_dir, result.history)
-            recorder.save(out_dir)
+            # The metrics rows are the authority: a stop in the middle of closing an epoch leaves that epoch out.
+            recorder.save(out_dir, epochs=len(result.history))
             if result.stop_reason != "interrupted":
                 # An interrupted run keeps the last.pt of its last finished epoch (with the training state to
                 # resume from), not the weights of the epoch it was stopped in.

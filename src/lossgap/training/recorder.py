@@ -114,15 +114,15 @@ class Recorder:
             self._observer.close()
             self._observer = None
 
-    def observations(self) -> OptimizationObservations | None:
-        """The optimisation evidence of every closed epoch, or None when :meth:`observe` was never called.
-
-        Epochs closed before ``observe`` hold NaN (and 0 steps).
+    def observations(self, epochs: int | None = None) -> OptimizationObservations | None:
+        """The optimisation evidence of the first ``epochs`` closed epochs (default: all), or None when
+        :meth:`observe` was never called. Epochs closed before ``observe`` hold NaN (and 0 steps).
         """
-        if not any(row is not None for row in self._observations):
+        count = self._num_epochs if epochs is None else epochs
+        if not any(row is not None for row in self._observations[:count]):
             return None
-        rows = [{} if row is None else row.to_row() for row in self._observations]
-        rows += [{}] * (self._num_epochs - len(rows))
+        rows = [{} if row is None else row.to_row() for row in self._observations[:count]]
+        rows += [{}] * (count - len(rows))
         return OptimizationObservations.from_rows(rows)
 
     @torch.no_grad()
@@ -242,21 +242,29 @@ class Recorder:
             return dynamics_from_store(self.store, limit=self._num_epochs) if self._num_epochs else {}
         return {split: self._split_dynamics(split, history) for split, history in self._epochs.items()}
 
-    def save(self, run_dir: str | Path) -> Path:
-        """Write the dynamics to ``run_dir/dynamics.npz`` atomically; returns the file's path.
+    def save(self, run_dir: str | Path, epochs: int | None = None) -> Path:
+        """Write the dynamics of the first ``epochs`` closed epochs (default: all) to ``run_dir/dynamics.npz``
+        atomically; returns the file's path.
 
         With :meth:`observe`, also ``run_dir/optimization.csv`` (see :mod:`lossgap.observations`); without,
-        an ``optimization.csv`` left there by an earlier run is removed, so two runs never mix.
+        an ``optimization.csv`` left there by an earlier run is removed, so two runs never mix. A trainer stopped
+        in the middle of closing an epoch passes the epochs it finished.
         """
         if self._pending:
             raise ValueError(f"Recorder.save: batches of {sorted(self._pending)} were recorded after the last "
                              "end_epoch(); call end_epoch() first")
+        count = self._num_epochs if epochs is None else max(0, min(int(epochs), self._num_epochs))
+        if self.store is not None:
+            count = min(count, len(stored_epochs(self.store)))
         path = Path(run_dir) / DYNAMICS_FILE
         # From a store, the epochs are gathered one epoch row at a time, so saving needs no more memory than
         # training did; only splits whose samples changed between epochs are assembled in memory.
-        if self.store is None or not gather_store(self.store, self._num_epochs, path):
-            save_dynamics(path, self.dynamics())
-        observations = self.observations()
+        if self.store is None:
+            save_dynamics(path, {split: self._split_dynamics(split, history[:count])
+                                 for split, history in self._epochs.items()})
+        elif not gather_store(self.store, count, path):
+            save_dynamics(path, dynamics_from_store(self.store, limit=count))
+        observations = self.observations(count)
         if observations is not None:
             save_observations(Path(run_dir) / OPTIMIZATION_FILE, observations)
         else:
