@@ -61,6 +61,9 @@ def _ended_early(record: RunRecord) -> str | None:
         how = "was interrupted"
     else:
         return None
+    if planned is not None and record.num_epochs >= planned:
+        return (f"the run {how} after its last epoch ({record.num_epochs}) but before it wrote its summary; "
+                f"finish it with lossgap train --resume {record.path}")
     return (f"the run ended early: it {how} after epoch {record.num_epochs} of {planned}, so what came later is "
             f"unknown; continue it with lossgap train --resume {record.path}")
 
