@@ -16,20 +16,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from commands import LOSSGAP, seconds
+
 HERE = Path(__file__).resolve().parent
-
-
-def seconds(command: list[str]) -> float:
-    """Wall seconds of one run of ``command`` (output discarded); raises if it fails."""
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> float:
@@ -39,7 +32,7 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
     out = Path(tempfile.mkdtemp(prefix="lossgap-demo-bench-"))
     article = [sys.executable, str(HERE / "article_loop.py")]
-    demo = [sys.executable, "-m", "lossgap.cli.app", "demo", "--out", str(out), "--overwrite",
+    demo = [*LOSSGAP, "demo", "--out", str(out), "--overwrite",
             *(["--workers", str(args.workers)] if args.workers else [])]
     try:
         seconds(demo)   # warm the file cache and the bytecode of both

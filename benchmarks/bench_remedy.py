@@ -16,23 +16,19 @@ import argparse
 import json
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-LOSSGAP = [sys.executable, "-m", "lossgap.cli.app"]
+from commands import LOSSGAP, seconds
+
 ONLY = "dropout,weight_decay,early_stopping,lower_lr,higher_lr,smaller_hidden,clip_grad"
 RUNS = 24
 
 
 def remedy_seconds(run: Path, workers: int) -> tuple[float, dict]:
     """Wall seconds of the whole remedy command, and its remedy.json."""
-    started = time.perf_counter()
-    subprocess.run([*LOSSGAP, "remedy", str(run), "--only", ONLY, "-k", "3", "--workers", str(workers)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started, json.loads((run / "remedy.json").read_text())
+    taken = seconds([*LOSSGAP, "remedy", str(run), "--only", ONLY, "-k", "3", "--workers", str(workers)])
+    return taken, json.loads((run / "remedy.json").read_text())
 
 
 def per_seed(payload: dict) -> list:
@@ -46,8 +42,8 @@ def main(argv: list[str] | None = None) -> float:
     work = Path(tempfile.mkdtemp(prefix="lossgap-remedy-bench-"))
     try:
         run = work / "run"
-        subprocess.run([*LOSSGAP, "train", "synthetic:frequency,samples=2000", "--out", str(run), "--hidden", "64",
-                        "--epochs", "20"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds([*LOSSGAP, "train", "synthetic:frequency,samples=2000", "--out", str(run), "--hidden", "64",
+                 "--epochs", "20"])
         ratios = []
         for pair in range(args.pairs):
             one, one_payload = remedy_seconds(run, 1)

@@ -18,21 +18,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-LOSSGAP = [sys.executable, "-m", "lossgap.cli.app"]
+from commands import LOSSGAP, seconds
+
 TARGETS = {"lossgap --help": 0.3, "lossgap diagnose RUN --no-write": 1.0}
-
-
-def seconds(command: list[str]) -> float:
-    """Wall seconds of one run of ``command`` (output discarded); raises if it fails."""
-    started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -42,8 +34,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="lossgap-startup-"))
     try:
         run = work / "run"
-        subprocess.run([*LOSSGAP, "train", "synthetic:random-labels", "--out", str(run), "--epochs", "50"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds([*LOSSGAP, "train", "synthetic:random-labels", "--out", str(run), "--epochs", "50"])
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "lossgap --help": [*LOSSGAP, "--help"],

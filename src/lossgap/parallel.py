@@ -26,7 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.signals import handled_by, ignoring_sigint, stops_deferred
+from lossgap.signals import handled_by, ignoring_sigint, raise_interrupt, stops_deferred
 from lossgap.workers import JobOutcome, TrainJob, run_job, start_worker, train, warm_up
 
 #: Seconds stopped workers get to write their finished epochs before they are killed.
@@ -174,7 +174,7 @@ class TrainingPool:
             interrupted = True   # the jobs already handed out are stopped below
         pending = set(futures)
         try:
-            with handled_by(_raise_interrupt, (signal.SIGINT, signal.SIGTERM)):
+            with handled_by(raise_interrupt, (signal.SIGINT, signal.SIGTERM)):
                 while pending and failure is None and not interrupted:
                     done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                     self._relay(jobs, on_epoch_end)
@@ -200,10 +200,6 @@ class TrainingPool:
         return outcomes, interrupted or any(outcome is None for outcome in outcomes)
 
 
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def _run_here(jobs, threads, on_epoch_end, on_job_end) -> tuple[list, bool]:
     import torch
 
@@ -212,7 +208,7 @@ def _run_here(jobs, threads, on_epoch_end, on_job_end) -> tuple[list, bool]:
     torch.set_num_threads(threads)
     try:
         # SIGTERM stops the jobs as Ctrl-C does: the running one finishes its batch and writes its epochs.
-        with handled_by(_raise_interrupt, (signal.SIGTERM,)):
+        with handled_by(raise_interrupt, (signal.SIGTERM,)):
             for index, job in enumerate(jobs):
                 hook = (lambda row, job=job: on_epoch_end(job, row)) if on_epoch_end is not None else None
                 try:

@@ -55,6 +55,12 @@ def handled_by(handler, signals=(signal.SIGINT,)) -> Iterator[None]:
             signal.signal(number, old)
 
 
+def raise_interrupt(signum, frame) -> None:
+    """A signal handler that turns a stop signal (SIGTERM) into the KeyboardInterrupt Ctrl-C raises, so one
+    code path handles both."""
+    raise KeyboardInterrupt
+
+
 def ignoring_sigint():
     """Hold off a second Ctrl-C while workers are being stopped (only possible in the main thread)."""
     return handled_by(signal.SIG_IGN)

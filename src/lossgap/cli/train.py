@@ -68,7 +68,7 @@ def train(
     """Train an LSTM classifier, record every sample in every epoch, and write a run directory."""
     from lossgap import api
     from lossgap.errors import ConfigError
-    from lossgap.signals import handled_by
+    from lossgap.signals import handled_by, raise_interrupt
     from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
                                          build_config, parse_patch_length)
 
@@ -96,7 +96,7 @@ def train(
         )
     # SIGTERM (a cluster's or the OOM killer's polite kill) stops training as Ctrl-C does: the batch
     # finishes, the finished epochs stay on disk, and the run can be resumed.
-    with handled_by(_interrupt, (signal.SIGTERM,)):
+    with handled_by(raise_interrupt, (signal.SIGTERM,)):
         try:
             result = _resume(resume) if resume is not None else _train(api, config, out, overwrite)
         except KeyboardInterrupt:
@@ -104,10 +104,6 @@ def train(
             Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}[/]", soft_wrap=True)
             raise typer.Exit(130) from None
     _print_result(result)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _resume(run: Path):

@@ -31,7 +31,8 @@ import optuna
 import torch
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.signals import die_with_parent, handled_by, ignoring_sigint, stops_deferred, unblock_stop_signals
+from lossgap.signals import (die_with_parent, handled_by, ignoring_sigint, raise_interrupt, stops_deferred,
+                             unblock_stop_signals)
 from lossgap.sweep.objective import StopRequest, SweepObjective, validation_splits
 from lossgap.sweep.recovery import fail_dead_trials, fail_orphans, retry_dead_workers_trials
 from lossgap.sweep.space import SearchSpace
@@ -273,7 +274,7 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
         # Only now: a display thread running while the workers start would take a Ctrl-C past the mask above.
         if on_start is not None:
             on_start()
-        with handled_by(_raise_interrupt, (signal.SIGTERM,)):   # SIGTERM stops the sweep as Ctrl-C does
+        with handled_by(raise_interrupt, (signal.SIGTERM,)):   # SIGTERM stops the sweep as Ctrl-C does
             buried: set[int] = set()
             while True:
                 try:
@@ -417,7 +418,3 @@ def _stop_on_first_sigint(stop: StopRequest):
         stop.request()
 
     return handled_by(handler, (signal.SIGINT, signal.SIGTERM))
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
