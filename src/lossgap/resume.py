@@ -38,7 +38,7 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
             raise RunDirError(f"{run} already finished ({status}); nothing to resume. To train longer, train a new "
                               "run with more --epochs")
     checkpoint_path = run / rundir.CHECKPOINT_DIR / "last.pt"
-    # Killed before its first training state was saved (they are saved every few seconds): start it again.
+    # Killed before its first training state was saved: start it again.
     state = rundir.load_checkpoint(checkpoint_path).get("training_state") if checkpoint_path.exists() else None
     return config_json, TrainConfig.from_dict(config_json["train"]), state
 

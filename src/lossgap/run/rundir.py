@@ -227,20 +227,20 @@ def read_run(path: str | Path) -> RunRecord:
         raise RunDirError(f"{run} is incomplete: training ended before its first epoch finished; "
                           "train again with --overwrite")
     metrics = read_metrics(run)
+    rows = len(next(iter(metrics.values()))) if metrics else 0
     try:
         if (run / DYNAMICS_FILE).exists():
             if not zipfile.is_zipfile(run / DYNAMICS_FILE):
                 raise RunDirError(f"{run / DYNAMICS_FILE} is corrupt (not an npz archive); train the run again")
             dynamics = load_dynamics(run / DYNAMICS_FILE)
             recorded = max((split.num_epochs for split in dynamics.values()), default=0)
-            rows = len(next(iter(metrics.values()))) if metrics else 0
             if rows != recorded:
                 raise RunDirError(f"{run / METRICS_FILE} has {rows} epochs but {DYNAMICS_FILE} {recorded}; the run "
                                   "directory is damaged, train the run again")
         else:
             # Killed while training: its finished epochs are in the epoch store. A kill between writing an
             # epoch's dynamics and its metrics row leaves one more of the former: the two are cut alike.
-            epochs = min(len(stored), len(next(iter(metrics.values()))) if metrics else 0)
+            epochs = min(len(stored), rows)
             dynamics = dynamics_from_store(run / EPOCHS_DIR, limit=epochs)
             metrics = {name: column[:epochs] for name, column in metrics.items()}
     except RunDirError:
