@@ -32,7 +32,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lossgap.api import build_model, load_data
+from lossgap.data import load_data
+from lossgap.training.once import model_for
 from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
 from lossgap.training.observer import OptimizationObserver
 from lossgap.training.recorder import Recorder
@@ -79,10 +80,10 @@ class TimedRecorder(Recorder):
 
 def trainer_epochs(config: TrainConfig, observe: bool) -> list[float]:
     """Seconds of each epoch of lossgap's trainer (the ``seconds`` column of metrics.csv)."""
-    splits, _ = load_data(config)
+    splits = load_data(config.data, config.seed).splits
     recorder = TimedRecorder() if observe else UnobservedRecorder()
     with seeded(config.seed, torch.device("cpu")) as generator:
-        model = build_model(config, splits)
+        model = model_for(config, splits)
         result = fit(model, splits, config, recorder, generator)
     return [row["seconds"] for row in result.history]
 

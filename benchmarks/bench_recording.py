@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from bench_observe import UnobservedRecorder, load_example, own_loop_epochs
-from lossgap.api import build_model, load_data
+from lossgap.data import load_data
+from lossgap.training.once import model_for
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import DataConfig, ModelConfig, TrainConfig
 from lossgap.training.optim import build_optimizer
@@ -39,21 +40,21 @@ from lossgap.training.trainer import fit
 def trainer_epochs(config: TrainConfig, observe: bool = True) -> list[float]:
     """Seconds of each epoch of lossgap's trainer (its metrics.csv ``seconds`` column); ``observe`` False
     leaves out the optimisation observer (``bench_observe.py`` measures it alone)."""
-    splits, _ = load_data(config)
+    splits = load_data(config.data, config.seed).splits
     with seeded(config.seed, torch.device("cpu")) as generator:
-        model = build_model(config, splits)
+        model = model_for(config, splits)
         result = fit(model, splits, config, Recorder() if observe else UnobservedRecorder(), generator)
     return [row["seconds"] for row in result.history]
 
 
 def bare_epochs(config: TrainConfig) -> list[float]:
     """Seconds of each epoch of a hand-written loop: the trainer's training, then val loss and accuracy."""
-    splits, _ = load_data(config)
+    splits = load_data(config.data, config.seed).splits
     device = torch.device("cpu")
     train, val = DeviceSplit.from_data(splits.train, device), DeviceSplit.from_data(splits.val, device)
     seconds = []
     with seeded(config.seed, device) as generator:
-        model = build_model(config, splits)
+        model = model_for(config, splits)
         optimizer = build_optimizer(model, config.optimizer)
         loss_function = nn.CrossEntropyLoss()
         for _ in range(config.epochs):

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lossgap.api import build_model, load_data
+from lossgap.data import load_data
+from lossgap.training.once import model_for
 from lossgap.demo import demo_experiments
 from lossgap.training.recorder import Recorder
 from lossgap.training.seeding import seeded
@@ -34,7 +35,7 @@ def article_loop(config, splits) -> float:
     train = splits.train
     dataset = TensorDataset(torch.from_numpy(train.features), torch.from_numpy(train.labels))
     with seeded(config.seed, torch.device("cpu")):
-        model = build_model(config, splits)
+        model = model_for(config, splits)
         loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr)
         loss_function = nn.CrossEntropyLoss()
@@ -57,7 +58,7 @@ def article_loop(config, splits) -> float:
 def lossgap_loop(config, splits) -> float:
     """Seconds for lossgap's trainer with per-epoch train + val recording (b)."""
     with seeded(config.seed, torch.device("cpu")) as generator:
-        model = build_model(config, splits)
+        model = model_for(config, splits)
         started = time.perf_counter()
         fit(model, splits, config, Recorder(), generator)
         return time.perf_counter() - started
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
     experiments = demo_experiments(epochs=args.epochs)
-    data = [(experiment, load_data(experiment.config)[0]) for experiment in experiments]
+    data = [(experiment, load_data(experiment.config.data, experiment.config.seed).splits) for experiment in experiments]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} repeats, "
           f"{args.epochs} epochs per experiment")
     article_times, lossgap_times = [], []

@@ -6,7 +6,7 @@ import numpy as np
 
 import lossgap
 from lossgap import DataConfig, ModelConfig, TrainConfig
-from lossgap.api import build_model
+from lossgap.training.once import model_for
 from lossgap.data import load_splits
 
 
@@ -47,12 +47,12 @@ def test_auto_patch_and_readout_resolve_from_the_train_split_length():
     auto = ModelConfig(readout="auto", patch_length="auto")
     long = load_splits("synthetic:sum-sign,samples=40,length=100", seed=0).splits
     short = load_splits("synthetic:sum-sign,samples=40,length=32", seed=0).splits
-    built_long = build_model(TrainConfig(model=auto), long)
-    built_short = build_model(TrainConfig(model=auto), short)
+    built_long = model_for(TrainConfig(model=auto), long)
+    built_short = model_for(TrainConfig(model=auto), short)
     assert (built_long.patch_length, built_long.readout) == (4, "max")   # ceil(100 / 32) steps per patch
     assert (built_short.patch_length, built_short.readout) == (1, "last")
     # Asked for explicitly, a readout is kept whatever the patch length.
-    explicit = build_model(TrainConfig(model=ModelConfig(readout="mean", patch_length="auto")), long)
+    explicit = model_for(TrainConfig(model=ModelConfig(readout="mean", patch_length="auto")), long)
     assert explicit.readout == "mean"
 
 
@@ -68,6 +68,6 @@ def test_auto_patch_length_follows_the_longest_train_sequence_not_the_padded_wid
     built = []
     for name, padded in (("narrow", features), ("wide", wide)):
         np.savez(tmp_path / f"{name}.npz", X=padded, y=np.arange(60) % 2, lengths=lengths)
-        model = build_model(auto, load_splits(str(tmp_path / f"{name}.npz"), seed=0).splits)
+        model = model_for(auto, load_splits(str(tmp_path / f"{name}.npz"), seed=0).splits)
         built.append((model.patch_length, model.readout))
     assert built == [(1, "last"), (1, "last")]

@@ -7,6 +7,7 @@ import torch
 
 from lossgap.dynamics import load_dynamics
 from lossgap.epoch_store import stored_epochs
+from lossgap.run.rundir import write_recording
 from lossgap.training.recorder import Recorder
 
 FIELDS = ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin", "logits")
@@ -31,8 +32,8 @@ def test_the_store_gives_exactly_the_in_memory_dynamics(tmp_path, skip):
     feed(stored, skip=skip)
     assert stored_epochs(tmp_path / "epochs") == [1, 2, 3, 4]
     assert all(entry is None for history in stored._epochs.values() for entry in history)   # nothing kept in memory
-    in_memory.save(tmp_path / "a")
-    stored.save(tmp_path / "b")
+    write_recording(tmp_path / "a", in_memory)
+    write_recording(tmp_path / "b", stored)
     expected, gathered = load_dynamics(tmp_path / "a" / "dynamics.npz"), load_dynamics(tmp_path / "b" / "dynamics.npz")
     assert expected.keys() == gathered.keys()
     for split in expected:
@@ -59,6 +60,6 @@ def test_save_keeps_only_the_epochs_the_trainer_finished(tmp_path, store):
     # A stop in the middle of closing epoch 3 leaves the recorder one epoch ahead of the metrics rows.
     recorder = Recorder(store=tmp_path / "epochs" if store else None)
     feed(recorder, epochs=3)
-    recorder.save(tmp_path / "run", epochs=2)
+    write_recording(tmp_path / "run", recorder, epochs=2)
     saved = load_dynamics(tmp_path / "run" / "dynamics.npz")
     assert {split: part.num_epochs for split, part in saved.items()} == {"train": 2, "val": 2}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from lossgap.version import __version__
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
@@ -24,10 +24,11 @@ _EXPORTS = {
     "Verdict": "lossgap.diagnosis",
     "ConfigError": "lossgap.errors", "DataError": "lossgap.errors", "LossgapError": "lossgap.errors",
     "RunDirError": "lossgap.errors",
-    "LSTMClassifier": "lossgap.model",
+    "GRUClassifier": "lossgap.model", "LSTMClassifier": "lossgap.model", "LSTMFCNClassifier": "lossgap.model",
+    "ModelConfig": "lossgap.model", "build_model": "lossgap.model",
     "RunRecord": "lossgap.run.rundir", "read_run": "lossgap.run.rundir",
-    "DataConfig": "lossgap.training.config", "EarlyStoppingConfig": "lossgap.training.config",
-    "ModelConfig": "lossgap.training.config", "OptimizerConfig": "lossgap.training.config",
+    "DataConfig": "lossgap.data", "EarlyStoppingConfig": "lossgap.training.config",
+    "OptimizerConfig": "lossgap.training.config",
     "TrainConfig": "lossgap.training.config",
     "Recorder": "lossgap.training.recorder",
 }
@@ -54,7 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from lossgap.demo import run_demo
     from lossgap.diagnosis import CAUSES, Diagnosis, Remedy, Verdict
     from lossgap.errors import ConfigError, DataError, LossgapError, RunDirError
-    from lossgap.model import LSTMClassifier
+    from lossgap.model import GRUClassifier, LSTMClassifier, LSTMFCNClassifier, ModelConfig, build_model
     from lossgap.run.rundir import RunRecord, read_run
-    from lossgap.training.config import DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig
+    from lossgap.data import DataConfig
+    from lossgap.training.config import EarlyStoppingConfig, OptimizerConfig, TrainConfig
     from lossgap.training.recorder import Recorder

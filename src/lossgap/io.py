@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from lossgap.plain import to_plain
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
@@ -46,7 +48,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
 
 def write_json(path: str | os.PathLike, payload: Any) -> None:
     """Write ``payload`` as indented UTF-8 JSON, atomically. Non-finite floats are written as null."""
-    text = json.dumps(_finite_or_none(payload), indent=2, sort_keys=False, ensure_ascii=False)
+    text = json.dumps(to_plain(payload), indent=2, sort_keys=False, ensure_ascii=False)
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
 
@@ -61,14 +63,3 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write raw bytes, atomically."""
     with atomic_open(path, "wb") as handle:
         handle.write(data)
-
-
-def _finite_or_none(value: Any) -> Any:
-    # JSON has no NaN/inf; null is the honest encoding of "not available".
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {key: _finite_or_none(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(item) for item in value]
-    return value

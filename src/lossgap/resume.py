@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lossgap import api
 from lossgap.errors import RunDirError
-from lossgap.run import rundir
+from lossgap.run import rundir, writer
 from lossgap.training.config import TrainConfig
 
 #: summary.json statuses of runs that can be continued (a killed run has no summary at all).
@@ -48,7 +48,7 @@ def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagno
     (and writes the finished run directory, its diagnosis and report, as ``lossgap train`` does)."""
     import torch
 
-    from lossgap.report import write_report
+    from lossgap.data import load_data
 
     wall_started = time.perf_counter()
     out_dir = Path(run)
@@ -58,23 +58,17 @@ def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagno
     if threads:
         torch.set_num_threads(int(threads))
     try:
-        splits, standardizer = api.load_data(config)
+        loaded = load_data(config.data, config.seed)
+        splits, standardizer = loaded.splits, loaded.standardizer
         role = config_json.get("role", "run")
-        if role == "permuted-label control":
-            splits = api.permuted_control(splits, config.seed)
+        if role == writer.CONTROL_ROLE:
+            splits = splits.permuted_control(config.seed)
         if state is None:
             rundir.clear_run(out_dir)
-        summary, result, model = api._train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
-                                                 role=role, resume_state=state)
-        if (config.control == "permuted-labels" and role == "run" and result.history
-                and result.stop_reason != "interrupted"):
-            control_dir = out_dir / api.CONTROL_DIR
-            rundir.clear_run(control_dir)
-            api._train_into(config, control_dir, api.permuted_control(splits, config.seed), standardizer,
-                            control_epoch_end, time.perf_counter(), role="permuted-label control")
+        summary, trained = writer.train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
+                                             role=role, resume_state=state)
+        if role == "run" and trained.fit.history and trained.fit.stop_reason != "interrupted":
+            writer.train_control(config, out_dir, splits, standardizer, control_epoch_end)
     finally:
         torch.set_num_threads(previous_threads)
-    diagnosis = api.diagnose(out_dir) if result.history and diagnose_run else None
-    if diagnosis is not None:
-        write_report(out_dir, diagnosis)
-    return api.TrainResult(run_dir=out_dir, summary=summary, fit=result, model=model, diagnosis=diagnosis)
+    return api.conclude(out_dir, summary, trained, diagnose_run)

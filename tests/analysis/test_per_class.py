@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from fixtures.dynamics import dynamics_from_logits
 
-from lossgap.analysis.per_class import jsonable, minority_classes, per_class, probability_shortfall
+from lossgap.plain import to_plain
+from lossgap.analysis.per_class import minority_classes, per_class, probability_shortfall
 from lossgap.errors import ConfigError, DataError
 
 
@@ -140,7 +141,7 @@ def test_to_dict_is_plain_json_with_nan_as_none():
 
 
 def test_jsonable_converts_numpy_scalars_and_non_finite_floats():
-    assert jsonable({"a": np.float32(1.5), "b": np.int64(2), "c": float("inf"), "d": (np.bool_(True),)}) == {
+    assert to_plain({"a": np.float32(1.5), "b": np.int64(2), "c": float("inf"), "d": (np.bool_(True),)}) == {
         "a": 1.5, "b": 2, "c": None, "d": [True]}
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from lossgap.errors import ConfigError
-from lossgap.model import LSTMClassifier
-from lossgap.model.lstm import patch_steps
+from lossgap.model import LSTMClassifier, model_from_hyperparameters
+from lossgap.model.recurrent import patch_steps
 
 
 @pytest.mark.parametrize("readout, patch_length", [("last", 1), ("mean", 1), ("max", 1), ("last", 2), ("max", 4)])
@@ -74,15 +74,16 @@ def test_unidirectional_logits_equal_head_of_last_output_step():
 def test_output_shape_and_hyperparameters_round_trip():
     model = LSTMClassifier(5, 32, 3, num_layers=2, dropout=0.2, bidirectional=True, readout="max", patch_length=3)
     assert model(torch.randn(4, 9, 5)).shape == (4, 3)
-    clone = LSTMClassifier(**model.hyperparameters())
-    assert clone.hyperparameters() == model.hyperparameters()
+    clone = model_from_hyperparameters(model.hyperparameters())
+    assert type(clone) is LSTMClassifier and clone.hyperparameters() == model.hyperparameters()
 
 
 def test_hyperparameters_of_checkpoints_from_before_readout_and_patching_still_build_the_same_model():
     older = {"input_size": 2, "hidden_size": 4, "num_classes": 3, "num_layers": 1, "dropout": 0.0,
              "bidirectional": False}
-    model = LSTMClassifier(**older)
-    assert (model.readout, model.patch_length) == ("last", 1)
+    model = model_from_hyperparameters(older)
+    assert type(model) is LSTMClassifier and (model.readout, model.patch_length) == ("last", 1)
+    assert "lstm.weight_ih_l0" in model.state_dict()   # the keys older checkpoints hold
 
 
 @pytest.mark.parametrize("kwargs, message", [

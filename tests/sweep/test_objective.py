@@ -7,7 +7,8 @@ import optuna
 import pytest
 import torch
 
-from lossgap.api import build_model, load_data
+from lossgap.data import load_data
+from lossgap.training.once import model_for
 from lossgap.sweep.objective import INIT_SEED_ATTR, SweepObjective, trial_seed, validation_splits
 from lossgap.sweep.space import SearchSpace, apply_params
 from lossgap.training.config import DataConfig, TrainConfig
@@ -45,7 +46,7 @@ def run_trial(objective, number, params=PARAMS):
 def test_the_validation_splits_drop_test_and_follow_the_base_seed():
     splits = validation_splits(BASE)
     assert splits.test is None
-    full = load_data(BASE)[0]
+    full = load_data(BASE.data, BASE.seed).splits
     assert full.test is not None and full.test.num_samples == 40
     assert np.array_equal(np.sort(splits.val.ids), np.sort(full.val.ids))
 
@@ -61,7 +62,7 @@ def test_the_value_is_the_best_val_loss_of_a_training_run_with_the_trial_seed():
     config = apply_params(BASE, PARAMS).model_copy(update={"record_train": "pass"})
     splits = validation_splits(BASE)
     with seeded(7, torch.device("cpu")) as generator:
-        model = build_model(config, splits)
+        model = model_for(config, splits)
         result = fit(model, splits, config, Recorder(keep_logits=()), generator)
     val_losses = [row["val_loss"] for row in result.history]
     assert math.isclose(value, min(val_losses), rel_tol=1e-6)

@@ -32,7 +32,7 @@ def test_a_six_trial_sweep_finishes_and_a_rerun_adds_six_more_to_the_same_study(
     assert reports[-1].best_value == min(trial.value for trial in result.study.best_trials)
     summary = json.loads((tmp_path / "sweep.json").read_text())
     assert len(summary["trials"]) == 6 and summary["this_run"]["finished"] == 6
-    assert summary["best_command"].startswith("lossgap train synthetic:sum-sign,samples=120 --hidden ")
+    assert summary["best_command"].startswith("lossgap train synthetic:sum-sign,samples=120 ") and " --hidden " in summary["best_command"]
 
     again = run_sweep(BASE, SMALL, settings(tmp_path))
     assert again.finished == 6 and len(finished(again.study)) == 12

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from lossgap.dynamics import load_dynamics
+from lossgap.run.rundir import write_recording
 from lossgap.training.batching import DeviceSplit
 from lossgap.training.config import TrainConfig
 from lossgap.training.recorder import Recorder
@@ -88,8 +90,8 @@ def test_save_and_load_round_trip(tmp_path, small_splits):
     recorder = Recorder()
     with seeded(0, torch.device("cpu")) as generator:
         fit(LSTMClassifier(2, 4, 3), small_splits, TrainConfig(epochs=2, batch_size=16), recorder, generator)
-    path = recorder.save(tmp_path)
-    loaded = Recorder.load(tmp_path)
+    path = write_recording(tmp_path, recorder)
+    loaded = load_dynamics(path)
     original = recorder.dynamics()
     assert path.name == "dynamics.npz" and list(loaded) == ["train", "val"]
     for split in original:
@@ -126,7 +128,7 @@ def test_observe_records_every_epoch_and_save_writes_optimization_csv(tmp_path, 
     assert observed.tensor_names == tuple(name for name, _ in model.named_parameters())
     assert observed.layer_names == ("lstm.l0",) and np.isfinite(observed.grad_norm).all()
     assert recorder._observer is None  # fit removed its hooks from the model it hands back
-    recorder.save(tmp_path)
+    write_recording(tmp_path, recorder)
     assert (tmp_path / "optimization.csv").exists()
 
 
@@ -136,7 +138,7 @@ def test_without_observe_nothing_changes_and_a_stale_file_is_removed(tmp_path):
     recorder.update("val", [0, 1], torch.zeros(2, 2), [0, 1])
     recorder.end_epoch()
     assert recorder.observations() is None
-    recorder.save(tmp_path)
+    write_recording(tmp_path, recorder)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["dynamics.npz"]
 
 

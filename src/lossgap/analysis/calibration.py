@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.per_class import jsonable
+from lossgap.plain import to_plain
 from lossgap.dynamics import SplitDynamics
 from lossgap.errors import ConfigError, DataError
 
@@ -47,7 +47,7 @@ class Reliability:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields (NaN -> None)."""
-        return {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        return {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class TemperatureFit:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields (NaN -> None)."""
-        return {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        return {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,7 +111,7 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields, nested results as dicts (NaN -> None)."""
-        return {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        return {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
 def _check_bins(bins: int) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import as_curve, dataclass_to_plain
+from lossgap.analysis.smoothing import as_curve
+from lossgap.plain import dataclass_to_plain
 from lossgap.dynamics import SplitDynamics
 
 #: The train loss must fall at least this share of the prior's entropy below it to count as having moved...

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import as_curve, dataclass_to_plain, jitter_std, linear_trend, moving_mean
+from lossgap.analysis.smoothing import as_curve, jitter_std, linear_trend, moving_mean
+from lossgap.plain import dataclass_to_plain
 from lossgap.errors import ConfigError, DataError
 
 #: A val-loss rise must exceed this many robust standard deviations of the val loss's jitter.

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import dataclass_to_plain
+from lossgap.plain import dataclass_to_plain
 from lossgap.errors import DataError
 from lossgap.observations import OptimizationObservations
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import MAD_TO_STD, as_curve, dataclass_to_plain, linear_trend
+from lossgap.analysis.smoothing import MAD_TO_STD, as_curve, linear_trend
+from lossgap.plain import dataclass_to_plain
 from lossgap.errors import ConfigError, DataError
 
 #: A spike's log-loss step must exceed the recent steps' median by this many robust standard deviations...

@@ -13,13 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import to_plain
+from lossgap.plain import to_plain
 from lossgap.dynamics import SplitDynamics
 from lossgap.errors import ConfigError, DataError
 
-
-#: Plain JSON-ready Python from arrays, numpy scalars and dataclasses (NaN -> None); one implementation.
-jsonable = to_plain
 
 
 def minority_classes(support, *, relative_share: float = 0.5) -> tuple[int, ...]:
@@ -94,8 +91,8 @@ class PerClass:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field, plus ``epochs_never_predicted`` (NaN -> None)."""
-        out = {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
-        out["epochs_never_predicted"] = jsonable(self.epochs_never_predicted())
+        out = {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        out["epochs_never_predicted"] = to_plain(self.epochs_never_predicted())
         return out
 
 

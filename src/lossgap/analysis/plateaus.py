@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import as_curve, dataclass_to_plain, linear_trend, moving_median
+from lossgap.analysis.smoothing import as_curve, linear_trend, moving_median
+from lossgap.plain import dataclass_to_plain
 from lossgap.errors import ConfigError, DataError
 
 #: A trend is "clear" when it is at least this many standard errors away from zero.

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.per_class import jsonable
+from lossgap.plain import to_plain
 from lossgap.dynamics import SplitDynamics
 from lossgap.errors import ConfigError, DataError
 
@@ -85,7 +85,7 @@ class SampleDynamics:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields (NaN -> None)."""
-        return {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        return {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
 def _masked_mean(values: np.ndarray, mask: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -261,9 +261,9 @@ class Suspects:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields plus ``fraction`` and ``concentration`` (NaN -> None)."""
-        out = {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        out = {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
         out["fraction"] = self.fraction
-        out["concentration"] = jsonable(self.concentration)
+        out["concentration"] = to_plain(self.concentration)
         return out
 
 
@@ -402,7 +402,7 @@ class LabelNoiseEvidence:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the fields (NaN -> None)."""
-        return {field.name: jsonable(getattr(self, field.name)) for field in dataclasses.fields(self)}
+        return {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
 def label_noise_evidence(sample_dynamics: SampleDynamics, *, reference_epoch: int | None = None,

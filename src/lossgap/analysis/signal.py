@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.analysis.smoothing import dataclass_to_plain
+from lossgap.plain import dataclass_to_plain
 from lossgap.dynamics import MISSING_PREDICTION
 from lossgap.errors import ConfigError, DataError
 

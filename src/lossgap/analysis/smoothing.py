@@ -109,32 +109,3 @@ def linear_trend(values) -> tuple[float, float]:
     residuals = ys - ys.mean() - slope * centered
     variance = float(np.sum(residuals ** 2)) / (ys.size - 2)
     return slope, math.sqrt(variance / spread)
-
-
-def to_plain(value: Any) -> Any:
-    """``value`` as plain JSON-ready Python: arrays/tuples -> lists, numpy scalars -> int/float/bool,
-    NaN and inf -> None, dataclasses -> dicts (through their own ``to_dict`` when they have one)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if hasattr(value, "to_dict"):
-            return value.to_dict()
-        return {field.name: to_plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind == "f":
-            as_object = value.astype(np.float64).astype(object)
-            as_object[~np.isfinite(value)] = None
-            return as_object.tolist()
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return to_plain(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): to_plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(item) for item in value]
-    return value
-
-
-def dataclass_to_plain(instance: Any) -> dict[str, Any]:
-    """Every field of the dataclass ``instance`` as plain JSON-ready Python (see :func:`to_plain`)."""
-    return {field.name: to_plain(getattr(instance, field.name)) for field in dataclasses.fields(instance)}

@@ -26,11 +26,12 @@ def diagnose(
 ) -> None:
     """Name the causes of a run's curves ("loss falls, accuracy plateaus"), with numbers and remedies."""
     from lossgap import api
+    from lossgap.run.rundir import write_diagnosis
 
     diagnosis = api.diagnose(run, split=split, write=False)
     if write:
         try:
-            api.write_diagnosis(run, diagnosis)
+            write_diagnosis(run, diagnosis.to_dict())
         except OSError as error:
             from lossgap.cli.app import os_error_line
 

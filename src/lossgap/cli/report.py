@@ -19,12 +19,10 @@ from lossgap.cli.app import app
 def report(run: Path = typer.Argument(..., help="A run directory (the --out of lossgap train).")) -> None:
     """Write RUN/report.html (one self-contained page: verdict, figures, tables) and RUN/figures/*.png."""
     from lossgap import api
-    from lossgap.report import write_report
     from lossgap.report.html import ALL_FIGURE_NAMES
     from lossgap.run.rundir import FIGURES_DIR
 
-    diagnosis = api.diagnose(run)
-    path = write_report(run, diagnosis)
+    diagnosis, path = api.report(run)
     console = Console()
     # Text objects, not markup strings: a path or cause text with [brackets] must print as it is; soft_wrap
     # keeps each on one line, so a path can be copied whole.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich import box
@@ -14,8 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.options import config_options
 from lossgap.cli.train import DATA_HELP
 from lossgap.io import write_bytes
+from lossgap.sweep.space import SWEEP_FIXED
 
 if TYPE_CHECKING:
     import optuna
@@ -27,6 +29,10 @@ TRIALS_HELP = ("Finished (complete or pruned) trials to add to the study. Rerunn
 
 
 @app.command()
+@config_options(exclude=SWEEP_FIXED, help_overrides={
+    "early_stopping.patience": "Stop a trial after PATIENCE epochs without a lower val loss.",
+    "seed": "Seed of the split (same for every trial), the sampler, and trial initialisation (trial k uses "
+            "seed + k)."})
 def sweep(
     data: str = typer.Argument(..., help=DATA_HELP),
     trials: int = typer.Option(20, "--trials", help=TRIALS_HELP),
@@ -45,31 +51,14 @@ def sweep(
     pruner_warmup: int = typer.Option(3, "--pruner-warmup", help="Epochs every trial runs before it can be pruned."),
     lr_range: str = typer.Option("1e-4:3e-2", "--lr-range", help="Learning rate LOW:HIGH, log scale."),
     hidden_choices: str = typer.Option("16,32,64,128", "--hidden-choices", help="Hidden sizes to try."),
-    layers_range: str = typer.Option("1:2", "--layers-range", help="Stacked LSTM layers LOW:HIGH."),
+    layers_range: str = typer.Option("1:2", "--layers-range", help="Stacked recurrent layers LOW:HIGH."),
     dropout_range: str = typer.Option("0:0.5", "--dropout-range", help="Dropout LOW:HIGH (0:0 for none)."),
     weight_decay_range: str = typer.Option("1e-6:1e-2", "--weight-decay-range",
                                            help="Weight decay LOW:HIGH, log scale (0:0 for none)."),
     batch_choices: str = typer.Option("16,32,64", "--batch-choices", help="Training batch sizes to try."),
-    epochs: int = typer.Option(50, "--epochs", help="Maximum epochs per trial."),
-    early_stopping: Optional[int] = typer.Option(
-        None, "--early-stopping", metavar="PATIENCE", help="Stop a trial after PATIENCE epochs without a lower val loss."),
-    min_delta: float = typer.Option(0.0, "--min-delta", help="Smallest val loss drop counted as improvement."),
-    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of train held out (stratified), in (0, 1)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split (same for every trial), the sampler, and trial "
-                                              "initialisation (trial k uses seed + k)."),
-    optimizer: str = typer.Option("adam", "--optimizer", help="adam, adamw or sgd (with momentum)."),
-    momentum: float = typer.Option(0.9, "--momentum", help="SGD momentum."),
-    clip_grad: Optional[float] = typer.Option(None, "--clip-grad", help="Clip the total gradient norm to this."),
-    scheduler: str = typer.Option("none", "--scheduler", help="none, plateau (reduce on plateau) or cosine."),
-    class_weights: str = typer.Option("none", "--class-weights", help="none or balanced (inverse frequency)."),
-    standardize: Optional[bool] = typer.Option(None, "--standardize/--no-standardize",
-                                               help="Per-feature standardisation fitted on train (default: real data)."),
-    bidirectional: bool = typer.Option(False, "--bidirectional", help="Read sequences in both directions."),
-    readout: str = typer.Option("last", "--readout",
-                                help="What the head reads: last (valid step), mean or max over the valid steps; "
-                                     "auto: max when --patch merges steps, else last."),
-    patch: str = typer.Option("1", "--patch", help="Time steps merged into one LSTM step, or auto."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    model_choices: str = typer.Option("lstm", "--model-choices",
+                                      help="Model families to try, comma-separated (e.g. lstm,gru,lstm-fcn)."),
+    **options: Any,
 ) -> None:
     """Search learning rate, hidden size, layers, dropout, weight decay and batch size with Optuna's TPE.
 
@@ -79,25 +68,17 @@ def sweep(
     # optuna, torch and the report are imported by the command that uses them, not by `lossgap --help`.
     from lossgap.report.compare import write_sweep_page
     from lossgap.sweep import SearchSpace, SweepSettings, best_command, run_sweep, sweep_figures
-    from lossgap.sweep.space import parse_choices, parse_range
+    from lossgap.cli.options import config_from_options
+    from lossgap.sweep.space import parse_choices, parse_model_choices, parse_range
     from lossgap.sweep.storage import masked
-    from lossgap.training.config import (DataConfig, EarlyStoppingConfig, ModelConfig, OptimizerConfig, TrainConfig,
-                                         build_config, parse_patch_length)
 
     space = SearchSpace(lr=parse_range(lr_range, "--lr-range"), hidden=parse_choices(hidden_choices, "--hidden-choices"),
                         layers=parse_range(layers_range, "--layers-range", int),
                         dropout=parse_range(dropout_range, "--dropout-range"),
                         weight_decay=parse_range(weight_decay_range, "--weight-decay-range"),
-                        batch=parse_choices(batch_choices, "--batch-choices"))
-    base = build_config(
-        TrainConfig,
-        data=build_config(DataConfig, source=data, val_fraction=val_fraction, standardize=standardize),
-        model=build_config(ModelConfig, bidirectional=bidirectional, readout=readout,
-                           patch_length=parse_patch_length(patch)),
-        optimizer=build_config(OptimizerConfig, name=optimizer, momentum=momentum, clip_grad=clip_grad,
-                               scheduler=scheduler),
-        early_stopping=build_config(EarlyStoppingConfig, patience=early_stopping, min_delta=min_delta),
-        epochs=epochs, seed=seed, device=device, class_weights=class_weights)
+                        batch=parse_choices(batch_choices, "--batch-choices"),
+                        model=parse_model_choices(model_choices))
+    base = space.fixed(config_from_options(data, options, exclude=SWEEP_FIXED))
     settings = SweepSettings(out=out, trials=trials, workers=workers, storage=storage, study=study, pruner=pruner,
                              pruner_startup=pruner_startup, pruner_warmup=pruner_warmup, timeout=timeout,
                              threads=threads)

@@ -165,6 +165,16 @@ class DatasetSplits:
     source: str = ""
     val_is_fixed: bool = False
 
+    def permuted_control(self, seed: int) -> DatasetSplits:
+        """The same splits with train labels shuffled within train (val and test keep their real labels).
+
+        The class balance stays; any link between inputs and labels is destroyed, so whatever val accuracy the
+        control reaches is what a configuration gets from nothing.
+        """
+        permuted = np.random.default_rng(seed).permutation(self.train.labels)
+        return DatasetSplits(train=self.train.with_labels(permuted), val=self.val, test=self.test,
+                             source=self.source, val_is_fixed=self.val_is_fixed)
+
     def __post_init__(self) -> None:
         parts = [("val", self.val)] + ([("test", self.test)] if self.test is not None else [])
         for split_name, part in parts:

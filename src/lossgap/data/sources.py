@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lossgap.data.config import DataConfig
 from lossgap.data.preprocessing import Standardizer
 from lossgap.data.sequence import DatasetSplits, SequenceData
 from lossgap.data.split import stratified_split
@@ -82,3 +83,8 @@ def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
         return LoadedData(splits=splits, standardizer=None)
     standardizer = Standardizer.fit(splits.train)
     return LoadedData(splits=standardizer.transform_splits(splits), standardizer=standardizer)
+
+
+def load_data(config: DataConfig, seed: int) -> LoadedData:
+    """The splits a run with data options ``config`` and ``seed`` trains on (see :func:`load_splits`)."""
+    return load_splits(config.source, val_fraction=config.val_fraction, seed=seed, standardize=config.standardize)

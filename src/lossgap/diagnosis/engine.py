@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from lossgap.analysis.smoothing import to_plain
+from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
@@ -22,6 +22,16 @@ _ORDER = {cause.code: rank for rank, cause in enumerate(REGISTRY)}
 _KIND = {cause.code: cause.kind for cause in REGISTRY}
 for _cause in REGISTRY:  # the registry is a DAG in its own order: a cause only explains later ones
     assert all(_ORDER[code] > _ORDER[_cause.code] for code in _cause.explains), _cause.code
+
+
+def diagnose_run(record: RunRecord, *, split: str = "val") -> Diagnosis:
+    """The diagnosis of a run read back from its directory, with its permuted-label control run
+    (``RUN/control``) when it has one."""
+    from lossgap.run.rundir import CONTROL_DIR, holds_run, read_run
+
+    control_path = record.path / CONTROL_DIR
+    control = read_run(control_path) if holds_run(control_path) else None
+    return diagnose_record(record, split=split, control=control)
 
 
 def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord | None = None) -> Diagnosis:

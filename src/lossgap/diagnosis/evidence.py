@@ -14,7 +14,7 @@ from lossgap.analysis.fit import FitSummary, fit_summary, prior_of
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import OptimizationHealth, optimization_health
-from lossgap.analysis.per_class import PerClass, per_class
+from lossgap.analysis.per_class import PerClass, minority_classes, per_class
 from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus
 from lossgap.analysis.samples import (LabelNoiseEvidence, SampleDynamics, Suspects, label_noise_evidence,
                                       sample_dynamics, suspected_mislabeled)
@@ -90,11 +90,10 @@ class RunEvidence:
 
     @property
     def rare_classes(self) -> list[int]:
-        """Classes present in val whose training share is under half an equal share."""
+        """Classes present in val that are rare in train (see :func:`~lossgap.analysis.per_class.minority_classes`)."""
         counts = self.train_class_counts.astype(np.float64)
-        shares = counts / counts.sum()
-        present_classes = np.flatnonzero(self.val_per_class.support > 0)
-        return [int(c) for c in present_classes if shares[c] < 0.5 / max(1, len(present_classes))]
+        counts[self.val_per_class.support == 0] = 0
+        return list(minority_classes(counts))
 
     @property
     def val_noise(self) -> float:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
-from lossgap.diagnosis.remedies import REMEDY_NAMES, RemedyBook
+from lossgap.diagnosis.remedies import REMEDY_NAMES, Remedy, RemedyBook
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
 from lossgap.training.config import TrainConfig, apply_changes
@@ -14,17 +11,8 @@ from lossgap.training.config import TrainConfig, apply_changes
 CONTROL = "permuted_control"
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A configuration to compare with the baseline: a name, what it changes, and why."""
-
-    name: str
-    action: str
-    changes: dict[str, Any] = field(default_factory=dict)
-
-
 def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, best_epoch: int | None,
-                      imbalanced: bool, only: list[str] | None = None) -> list[Candidate]:
+                      imbalanced: bool, only: list[str] | None = None) -> list[Remedy]:
     """The candidates for a run, verdict remedies first (they carry the run's numbers), each name once.
 
     The article's list follows: dropout, weight decay, early stopping, smaller and larger hidden size, fewer
@@ -33,20 +21,19 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     an unknown name raises ConfigError naming the known ones.
     """
     book = RemedyBook(config.to_dict())
-    found: dict[str, Candidate] = {}
+    found: dict[str, Remedy] = {}
     for verdict in diagnosis.verdicts:
         for remedy in verdict.remedies:
             if remedy.changes and remedy.name not in found:
-                found[remedy.name] = Candidate(remedy.name, remedy.action, dict(remedy.changes))
+                found[remedy.name] = remedy
     article = [book.dropout(), book.weight_decay(), book.early_stopping(best_epoch or epochs_run, epochs_run),
                book.smaller_hidden(), book.larger_hidden(), book.fewer_layers(), book.lower_lr(),
                book.class_weights() if imbalanced else None]
     for remedy in article:
         if remedy is not None and remedy.name not in found:
-            found[remedy.name] = Candidate(remedy.name, remedy.action, dict(remedy.changes))
+            found[remedy.name] = remedy
     if "no_signal" in diagnosis.causes:
-        found[CONTROL] = Candidate(CONTROL, "train on labels shuffled within train: what this setup gets from nothing",
-                                   {})
+        found[CONTROL] = Remedy(CONTROL, "train on labels shuffled within train: what this setup gets from nothing")
     if only is None:
         return list(found.values())
     check_remedy_names(only)
@@ -55,13 +42,13 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
         if name in found:
             chosen.append(found[name])
         elif name == CONTROL:
-            chosen.append(Candidate(CONTROL, "train on labels shuffled within train", {}))
+            chosen.append(Remedy(CONTROL, "train on labels shuffled within train"))
         else:
             remedy = _named(book, name, epochs_run, best_epoch)
             if remedy is None:
                 raise ConfigError(f"remedy '{name}' changes nothing for this run (already at its limit); drop it "
                                   "from --only")
-            chosen.append(Candidate(remedy.name, remedy.action, dict(remedy.changes)))
+            chosen.append(remedy)
     return chosen
 
 

@@ -13,7 +13,9 @@ from lossgap import api
 from lossgap.errors import ConfigError, RunDirError
 from lossgap.io import write_json
 from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainingPool, TrainJob
-from lossgap.remedies.candidates import CONTROL, Candidate, apply_changes, check_remedy_names, remedy_candidates
+from lossgap.analysis.per_class import minority_classes
+from lossgap.diagnosis.remedies import Remedy
+from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
 from lossgap.report import write_report
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
@@ -21,8 +23,6 @@ from lossgap.training.config import TrainConfig
 METRICS = ("val_loss", "val_accuracy", "val_balanced_accuracy")
 #: One-sided significance level of "beats the baseline" (paired t-test over seeds).
 ALPHA = 0.05
-REMEDY_FILE = "remedy.json"
-REMEDY_DIR = "remedy"
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Outcome:
         out = {"name": self.name, "action": self.action, "config": self.config.to_dict(),
                **{metric: self.interval(metric).to_dict() for metric in METRICS},
                "per_seed": self.per_seed, "beats_baseline": self.beats_baseline, "p_value": self.p_value,
-               "command": "lossgap train " + " ".join(self.config.to_cli_args())}
+               "command": self.config.command()}
         return out
 
 
@@ -140,9 +140,9 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
         candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
                                        best_epoch=record.summary.get("best_epoch"),
-                                       imbalanced=bool(counts.min() < 0.5 * counts.mean()), only=only)
-        out_dir = record.path / REMEDY_DIR
-        everything = [Candidate("baseline", "the run's own configuration"), *candidates]
+                                       imbalanced=bool(minority_classes(counts)), only=only)
+        out_dir = record.path / rundir.REMEDY_DIR
+        everything = [Remedy("baseline", "the run's own configuration"), *candidates]
         jobs = [job for candidate in everything for job in _seed_jobs(candidate, config, replicates, out_dir)]
         if on_plan is not None:
             on_plan(jobs)
@@ -156,12 +156,12 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
                     key=lambda outcome: _sort_key(outcome, metric))
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
                           candidates=tuple(judged))
-    write_json(record.path / REMEDY_FILE, result.to_dict())
-    write_report(record.path)
+    write_json(record.path / rundir.REMEDY_FILE, result.to_dict())
+    write_report(record, diagnosis)
     return result
 
 
-def _seed_jobs(candidate: Candidate, base: TrainConfig, replicates: int, out_dir: Path) -> list[TrainJob]:
+def _seed_jobs(candidate: Remedy, base: TrainConfig, replicates: int, out_dir: Path) -> list[TrainJob]:
     config = apply_changes(base, candidate.changes)
     return [TrainJob(label=f"{candidate.name} seed {base.seed + offset}",
                      config=config.model_copy(update={"seed": base.seed + offset}),
@@ -170,7 +170,7 @@ def _seed_jobs(candidate: Candidate, base: TrainConfig, replicates: int, out_dir
             for offset in range(replicates)]
 
 
-def _outcome(candidate: Candidate, base: TrainConfig, runs: list[JobOutcome]) -> Outcome:
+def _outcome(candidate: Remedy, base: TrainConfig, runs: list[JobOutcome]) -> Outcome:
     per_seed: dict[str, list[float]] = {metric: [] for metric in METRICS}
     for run in runs:
         for metric, value in delivered_figures(run).items():

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from lossgap.errors import ConfigError
 from lossgap.io import write_text
+from lossgap.plain import to_plain
 from lossgap.report.figures import LEGEND_ROW, Margins, legend_rows, new_figure, plain_label, styled, to_png
 from lossgap.report.html import data_uri, lossgap_version, template_environment
 from lossgap.report.tables import format_number
@@ -28,10 +28,6 @@ def _column(record: RunRecord, name: str) -> np.ndarray | None:
     if values is None or not len(values) or not np.isfinite(np.asarray(values, dtype=np.float64)).any():
         return None
     return np.asarray(values, dtype=np.float64)
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _main_cause(record: RunRecord) -> str | None:
@@ -63,7 +59,7 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
         test = record.summary.get("test") if isinstance(record.summary.get("test"), dict) else {}
 
         def at(values: np.ndarray | None, index: int | None) -> float | None:
-            return _finite_or_none(values[index]) if values is not None and index is not None else None
+            return to_plain(float(values[index])) if values is not None and index is not None else None
 
         rows.append({
             "run": name,

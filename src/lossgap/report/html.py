@@ -15,15 +15,13 @@ from pathlib import Path
 import jinja2
 
 from lossgap.analysis.gradients import GradientHealth
-from lossgap.diagnosis import Diagnosis, diagnose_record
+from lossgap.diagnosis import Diagnosis, diagnose_run
 from lossgap.diagnosis.engine import gradient_health_of
 from lossgap.io import write_bytes, write_text
 from lossgap.report import captions, figures, optimization_figure, tables
-from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, holds_run, read_run
+from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, read_run
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: Where ``lossgap train --control permuted-labels`` puts the control run inside the run directory.
-CONTROL_DIR = "control"
 #: The report's figures, in page order (file stems under RUN/figures/).
 FIGURE_NAMES = ("curves", "ledger", "true_probability", "per_class", "calibration", "data_map")
 #: The optimisation figure, drawn after them only for runs that recorded ``optimization.csv``.
@@ -66,20 +64,15 @@ def template_environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def diagnose_run(record: RunRecord) -> Diagnosis:
-    """The diagnosis of ``record``, using its permuted-label control run (``RUN/control``) when there is one."""
-    control_path = record.path / CONTROL_DIR
-    control = read_run(control_path) if holds_run(control_path) else None
-    return diagnose_record(record, control=control)
-
-
-def write_report(run_dir: str | Path, diagnosis: Diagnosis | None = None) -> Path:
+def write_report(run: str | Path | RunRecord, diagnosis: Diagnosis | None = None) -> Path:
     """Write ``RUN/report.html`` and ``RUN/figures/<name>.png``; returns the path of report.html.
 
-    ``diagnosis`` is diagnosed from the run directory when not given (or when it carries no evidence, as one
-    rebuilt from JSON does). Raises RunDirError (one line) when ``run_dir`` holds no readable run.
+    ``run`` is a run directory or the :class:`RunRecord` the caller already read (training and diagnosis
+    pass theirs, so the run is not read twice). ``diagnosis`` is diagnosed from the run when not given (or
+    when it carries no evidence, as one rebuilt from JSON does). Raises RunDirError (one line) when ``run``
+    holds no readable run.
     """
-    record = read_run(run_dir)
+    record = run if isinstance(run, RunRecord) else read_run(run)
     if diagnosis is None or diagnosis.evidence is None:
         diagnosis = diagnose_run(record)
     drawn = report_figures(record, diagnosis)

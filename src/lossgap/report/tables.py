@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lossgap.diagnosis.verdict import CAUSES, Diagnosis, Verdict
-from lossgap.run.rundir import RunRecord
+from lossgap.run.rundir import REMEDY_FILE, RunRecord
 
 #: Metrics columns shown first in the per-epoch table, in this order; others follow as they come.
 METRIC_ORDER = ("epoch", "train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_balanced_accuracy",
@@ -168,7 +168,7 @@ def suspect_rows(diagnosis: Diagnosis, class_names: list[str], limit: int = 20) 
 
 def remedy_section(run: Path) -> dict[str, Any] | None:
     """The remedy comparison from ``RUN/remedy.json`` (written by ``lossgap remedy``), or None without one."""
-    path = run / "remedy.json"
+    path = run / REMEDY_FILE
     if not path.exists():
         return None
     try:

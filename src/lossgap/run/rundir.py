@@ -10,6 +10,10 @@ Layout (all files written atomically)::
                       recurrent layer (optional: runs from before it, or own loops without observe(), lack it)
     checkpoints/last.pt, checkpoints/best.pt   (load with weights_only=True)
     diagnosis.json, report.html, figures/      written by the diagnosis and report steps
+    control/          the permuted-label control run (``--control permuted-labels``), a run directory itself
+    remedy.json, remedy/   written by ``lossgap remedy``: the comparison and each configuration's seed runs
+
+This module owns every entry name; the other modules use its constants.
 """
 
 from __future__ import annotations
@@ -45,9 +49,13 @@ DIAGNOSIS_FILE = "diagnosis.json"
 REPORT_FILE = "report.html"
 CHECKPOINT_DIR = "checkpoints"
 FIGURES_DIR = "figures"
+#: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.
+CONTROL_DIR = "control"
+REMEDY_FILE = "remedy.json"
+REMEDY_DIR = "remedy"
 #: Everything lossgap writes into a run directory; --overwrite removes exactly these, nothing else.
 RUN_ENTRIES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, DYNAMICS_FILE, OPTIMIZATION_FILE, DIAGNOSIS_FILE,
-               REPORT_FILE, CHECKPOINT_DIR, FIGURES_DIR, EPOCHS_DIR, "remedy.json", "remedy", "control")
+               REPORT_FILE, CHECKPOINT_DIR, FIGURES_DIR, EPOCHS_DIR, REMEDY_FILE, REMEDY_DIR, CONTROL_DIR)
 
 
 def holds_run(path: Path) -> bool:
@@ -299,6 +307,28 @@ def _read_json(path: Path) -> dict:
 def write_observations(path: Path, observations: OptimizationObservations) -> None:
     """Write ``optimization.csv`` (rewritten after every epoch while training)."""
     save_observations(path / OPTIMIZATION_FILE, observations)
+
+
+def write_recording(path: Path, recorder, epochs: int | None = None) -> Path:
+    """Write what ``recorder`` (a :class:`~lossgap.training.recorder.Recorder`) holds of its first ``epochs``
+    closed epochs (default: all): ``dynamics.npz``, and ``optimization.csv`` when it observed the model (an
+    ``optimization.csv`` left by an earlier run is removed otherwise, so two runs never mix). Returns the
+    dynamics file's path."""
+    target = Path(path) / DYNAMICS_FILE
+    count = recorder.write_dynamics(target, epochs)
+    observations = recorder.observations(count)
+    if observations is not None:
+        write_observations(Path(path), observations)
+    else:
+        (Path(path) / OPTIMIZATION_FILE).unlink(missing_ok=True)
+    return target
+
+
+def write_diagnosis(path: str | Path, payload: dict) -> Path:
+    """Write ``diagnosis.json`` (a diagnosis's ``to_dict()``); returns its path."""
+    target = Path(path) / DIAGNOSIS_FILE
+    write_json(target, payload)
+    return target
 
 
 def remove_epoch_store(path: Path) -> None:

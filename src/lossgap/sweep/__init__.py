@@ -1,10 +1,26 @@
-"""Hyperparameter sweeps with Optuna: TPE, pruning, local workers or a shared database, exact trial counts."""
+"""Hyperparameter sweeps with Optuna: TPE, pruning, local workers or a shared database, exact trial counts.
 
-from lossgap.sweep.figures import sweep_figures
-from lossgap.sweep.space import SearchSpace
-from lossgap.sweep.storage import StorageError
-from lossgap.sweep.study import SweepError, SweepResult, SweepSettings, TrialReport, run_sweep
-from lossgap.sweep.summary import best_command, best_config, best_trial
+Names are resolved on first use (PEP 562): the CLI reads the search space's declarations without importing
+optuna.
+"""
 
-__all__ = ["SearchSpace", "StorageError", "SweepError", "SweepResult", "SweepSettings", "TrialReport",
-           "best_command", "best_config", "best_trial", "run_sweep", "sweep_figures"]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "sweep_figures": "lossgap.sweep.figures", "SearchSpace": "lossgap.sweep.space",
+    "StorageError": "lossgap.sweep.storage",
+    "SweepError": "lossgap.sweep.study", "SweepResult": "lossgap.sweep.study", "SweepSettings": "lossgap.sweep.study",
+    "TrialReport": "lossgap.sweep.study", "run_sweep": "lossgap.sweep.study",
+    "best_command": "lossgap.sweep.summary", "best_config": "lossgap.sweep.summary", "best_trial": "lossgap.sweep.summary",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lossgap.sweep' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

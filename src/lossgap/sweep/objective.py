@@ -13,13 +13,12 @@ from typing import Any
 
 import optuna
 
-from lossgap.api import build_model, load_data
+from lossgap.data import load_data
 from lossgap.data.sequence import DatasetSplits
 from lossgap.sweep.space import SearchSpace, apply_params
 from lossgap.training.config import TrainConfig
+from lossgap.training.once import train_once
 from lossgap.training.recorder import Recorder
-from lossgap.training.seeding import seeded
-from lossgap.training.trainer import fit, resolve_device
 
 #: Trial user attributes written by the objective (read by the summary and the tests).
 RUN_ID_ATTR = "run_id"
@@ -58,7 +57,7 @@ def trial_seed(base_seed: int, trial_number: int) -> int:
 
 def validation_splits(base: TrainConfig) -> DatasetSplits:
     """The train and val splits every trial uses (made with the base seed), without the test split."""
-    splits = load_data(base)[0]
+    splits = load_data(base.data, base.seed).splits
     return DatasetSplits(train=splits.train, val=splits.val, source=splits.source, val_is_fixed=splits.val_is_fixed)
 
 
@@ -109,11 +108,9 @@ class SweepObjective:
             if self.stop is not None and self.stop.requested:
                 raise KeyboardInterrupt  # fit() ends with stop_reason "interrupted"
 
-        device = resolve_device(config.device)
         try:
-            with seeded(seed, device) as generator:
-                model = build_model(config, self._splits)
-                result = fit(model, self._splits, fit_config, Recorder(keep_logits=()), generator, after_epoch)
+            result = train_once(fit_config, self._splits, Recorder(keep_logits=()), seed=seed,
+                                on_epoch_end=after_epoch).fit
         except _PruneNow:
             raise optuna.TrialPruned(f"pruned after epoch {len(val_losses)}") from None
         if result.stop_reason == "interrupted":

@@ -1,6 +1,6 @@
 """The search space of ``lossgap sweep``: what TPE samples, how the options spell it, how a sample becomes a config.
 
-Six hyperparameters are searched: learning rate and weight decay on a log scale, dropout on a linear scale,
+Six hyperparameters are searched, and the model family when ``--model-choices`` names several: learning rate and weight decay on a log scale, dropout on a linear scale,
 layers as an integer range, hidden size and batch size as lists of choices. A range whose two ends are
 equal fixes that hyperparameter (``--dropout-range 0:0``); weight decay ``0:0`` switches it off.
 """
@@ -11,11 +11,20 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lossgap.errors import ConfigError
-from lossgap.training.config import TrainConfig
+from lossgap.model.registry import MODELS
+from lossgap.training.config import TrainConfig, apply_changes
 
 #: Search-space field -> the sweep option that sets it (error messages name what the user typed).
 SPACE_OPTIONS = {"lr": "--lr-range", "hidden": "--hidden-choices", "layers": "--layers-range",
-                 "dropout": "--dropout-range", "weight_decay": "--weight-decay-range", "batch": "--batch-choices"}
+                 "dropout": "--dropout-range", "weight_decay": "--weight-decay-range", "batch": "--batch-choices",
+                 "model": "--model-choices"}
+#: Search-space field -> the TrainConfig field (dotted path) a sampled value goes to.
+SEARCHED_PATHS = {"lr": "optimizer.lr", "hidden": "model.hidden_size", "layers": "model.num_layers",
+                  "dropout": "model.dropout", "weight_decay": "optimizer.weight_decay", "batch": "batch_size",
+                  "model": "model.kind"}
+#: Train options a sweep does not take: the searched ones, and those its trials fix (judged on val loss,
+#: recorded from the training pass, no control run).
+SWEEP_FIXED = (*SEARCHED_PATHS.values(), "early_stopping.monitor", "record_train", "control")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class SearchSpace:
     dropout: tuple[float, float] = (0.0, 0.5)
     weight_decay: tuple[float, float] = (1e-6, 1e-2)
     batch: tuple[int, ...] = (16, 32, 64)
+    model: tuple[str, ...] = ("lstm",)
 
     def __post_init__(self) -> None:
         _check_range("lr", self.lr, low_bound=0.0, low_inclusive=False)
@@ -48,6 +58,7 @@ class SearchSpace:
                                   f"got {','.join(str(value) for value in choices) or 'nothing'}")
             # Sorted and unique, so "64,16" and "16,64,16" are the same space (and the same stored study).
             object.__setattr__(self, name, tuple(sorted({int(value) for value in choices})))
+        object.__setattr__(self, "model", parse_model_choices(",".join(self.model)))
         object.__setattr__(self, "layers", (int(self.layers[0]), int(self.layers[1])))
         for name in ("lr", "dropout", "weight_decay"):
             low, high = getattr(self, name)
@@ -64,7 +75,17 @@ class SearchSpace:
         }
         params["weight_decay"] = (0.0 if self.weight_decay == (0.0, 0.0)
                                   else trial.suggest_float("weight_decay", *self.weight_decay, log=True))
+        if len(self.model) > 1:
+            # A single family is fixed in the base config (see fixed()), so the trials of studies from before
+            # model families keep their parameters.
+            params["model"] = trial.suggest_categorical("model", list(self.model))
         return params
+
+    def fixed(self, base: TrainConfig) -> TrainConfig:
+        """``base`` with what this space fixes put in place: the model family when only one is searched."""
+        if len(self.model) == 1:
+            return apply_changes(base, {SEARCHED_PATHS["model"]: self.model[0]})
+        return base
 
     def to_dict(self) -> dict[str, list]:
         """JSON-ready form, stored on the study so that a rerun with other ranges is refused."""
@@ -73,6 +94,7 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, payload: dict[str, list]) -> SearchSpace:
         """Inverse of :meth:`to_dict`."""
+        # Studies from before model families stored no "model": they searched the LSTM only.
         return cls(**{key: tuple(value) for key, value in payload.items()})
 
     def differences(self, other: SearchSpace) -> list[str]:
@@ -81,20 +103,13 @@ class SearchSpace:
                 for name, option in SPACE_OPTIONS.items() if getattr(self, name) != getattr(other, name)]
 
 
-def apply_params(base: TrainConfig, params: dict[str, float | int]) -> TrainConfig:
+def apply_params(base: TrainConfig, params: dict[str, float | int | str]) -> TrainConfig:
     """``base`` with sampled parameters (as returned by :meth:`SearchSpace.suggest`) put in place.
 
     Parameters missing from ``params`` keep the base value (e.g. weight decay when it is fixed at 0).
     Raises ConfigError (one line) if a value is out of the trainer's range.
     """
-    payload = base.to_dict()
-    model, optimizer = payload["model"], payload["optimizer"]
-    for key, target, field in (("lr", optimizer, "lr"), ("weight_decay", optimizer, "weight_decay"),
-                               ("hidden", model, "hidden_size"), ("layers", model, "num_layers"),
-                               ("dropout", model, "dropout"), ("batch", payload, "batch_size")):
-        if key in params:
-            target[field] = params[key]
-    return TrainConfig.from_dict(payload)
+    return apply_changes(base, {SEARCHED_PATHS[name]: value for name, value in params.items()})
 
 
 def parse_range(text: str, option: str, kind: type = float) -> tuple:
@@ -121,6 +136,15 @@ def parse_choices(text: str, option: str) -> tuple[int, ...]:
     return choices
 
 
+def parse_model_choices(text: str) -> tuple[str, ...]:
+    """``"lstm,lstm-fcn"`` -> ``("lstm", "lstm-fcn")`` (registry order, each once); ConfigError naming the families."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in MODELS]
+    if unknown or not names:
+        raise ConfigError(f"--model-choices must list model families from {', '.join(MODELS)}, got {text!r}")
+    return tuple(name for name in MODELS if name in names)
+
+
 def _check_range(name: str, bounds: tuple, *, low_bound: float, low_inclusive: bool, hint: str = "") -> None:
     option = SPACE_OPTIONS[name]
     if len(bounds) != 2:
@@ -135,5 +159,5 @@ def _check_range(name: str, bounds: tuple, *, low_bound: float, low_inclusive: b
 
 def _spell(name: str, value: tuple) -> str:
     """How the option of field ``name`` would be typed: ``1e-4:3e-2`` for ranges, ``16,32`` for choices."""
-    separator = "," if name in ("hidden", "batch") else ":"
-    return separator.join(f"{item:g}" for item in value)
+    separator = "," if name in ("hidden", "batch", "model") else ":"
+    return separator.join(item if isinstance(item, str) else f"{item:g}" for item in value)

@@ -10,8 +10,9 @@ from typing import Any
 import optuna
 
 from lossgap.errors import ConfigError, LossgapError
-from lossgap.sweep.space import SearchSpace
-from lossgap.training.config import OPTION_NAMES, TrainConfig
+from lossgap.options import value_at
+from lossgap.sweep.space import SEARCHED_PATHS, SearchSpace
+from lossgap.training.config import TrainConfig, option_name
 
 #: Study user attribute holding the search space and base options the study was created with.
 STUDY_ATTR = "lossgap_sweep"
@@ -117,11 +118,9 @@ def objective_settings(base: TrainConfig) -> dict[str, Any]:
     evaluation batch size, how train dynamics are recorded).
     """
     payload = base.to_dict()
-    for key in ("device", "eval_batch_size", "record_train", "batch_size"):
-        payload.pop(key)
-    payload["model"] = {key: payload["model"][key] for key in ("bidirectional", "readout", "patch_length")}
-    payload["optimizer"] = {key: value for key, value in payload["optimizer"].items()
-                            if key not in ("lr", "weight_decay")}
+    for path in (*SEARCHED_PATHS.values(), "device", "eval_batch_size", "record_train"):
+        *parents, leaf = path.split(".")
+        (value_at(payload, ".".join(parents)) if parents else payload).pop(leaf)
     return payload
 
 
@@ -132,7 +131,7 @@ def _setting_differences(stored: dict, wanted: dict, prefix: str = "") -> list[s
         if isinstance(old, dict) and isinstance(new, dict):
             differences += _setting_differences(old, new, f"{prefix}{key}.")
         elif old != new:
-            option = "DATA" if key == "source" else OPTION_NAMES.get(key, f"{prefix}{key}")
+            option = "DATA" if key == "source" else option_name(tuple(f"{prefix}{key}".split(".")))
             differences.append(f"{option} {old} vs {new}")
     return differences
 

@@ -6,69 +6,46 @@ hidden size 16, one layer.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import shlex
+from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lossgap.errors import ConfigError
+from lossgap.data.config import DataConfig
+from lossgap.model.config import ModelConfig
+from lossgap.options import option, option_specs, set_at, value_at
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class DataConfig(_Frozen):
-    """Where the data come from and how validation is carved out."""
-
-    source: str = Field("synthetic:random-labels", description="data source string or file path")
-    val_fraction: float = Field(0.2, gt=0.0, lt=1.0, allow_inf_nan=False, description="share of train held out, stratified")
-    standardize: bool | None = Field(None, description="per-feature standardisation; None = on for real data")
-
-
-class ModelConfig(_Frozen):
-    """Shape of the LSTM classifier."""
-
-    hidden_size: int = Field(16, gt=0)
-    num_layers: int = Field(1, gt=0)
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, allow_inf_nan=False)
-    bidirectional: bool = False
-    readout: Literal["last", "mean", "max", "auto"] = Field(
-        "last", description="what the head reads: the last valid step's state, or mean/max over valid steps; "
-                            "auto: max when steps are patched, else last")
-    patch_length: Annotated[int, Field(gt=0)] | Literal["auto"] = Field(
-        1, description="consecutive time steps merged into one LSTM step; auto: at most 32 LSTM steps")
-
-
 class OptimizerConfig(_Frozen):
     """Optimizer, learning rate schedule and gradient clipping."""
 
-    name: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: float = Field(0.01, gt=0.0, allow_inf_nan=False)
-    weight_decay: float = Field(0.0, ge=0.0, allow_inf_nan=False)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0, allow_inf_nan=False, description="SGD only")
-    clip_grad: float | None = Field(None, gt=0.0, allow_inf_nan=False, description="max total gradient norm; None = no clipping")
-    scheduler: Literal["none", "plateau", "cosine"] = "none"
-
-
-def parse_patch_length(text: str) -> int | Literal["auto"]:
-    """``--patch`` as given on the command line: "auto" or a positive integer; ConfigError otherwise."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"invalid --patch {text!r}: use a positive integer (steps merged per LSTM step) or auto")
-    return value
+    name: Literal["adam", "adamw", "sgd"] = option("adam", "--optimizer", "adam, adamw or sgd (with momentum).",
+                                                   always=True)
+    lr: float = option(0.01, "--lr", "Learning rate.", always=True, gt=0.0, allow_inf_nan=False)
+    weight_decay: float = option(0.0, "--weight-decay", "L2 weight decay (decoupled for adamw).", always=True,
+                                 ge=0.0, allow_inf_nan=False)
+    momentum: float = option(0.9, "--momentum", "SGD momentum.", ge=0.0, lt=1.0, allow_inf_nan=False)
+    clip_grad: float | None = option(None, "--clip-grad", "Clip the total gradient norm to this.", gt=0.0,
+                                     allow_inf_nan=False)
+    scheduler: Literal["none", "plateau", "cosine"] = option(
+        "none", "--scheduler", "none, plateau (reduce on plateau) or cosine.", always=True)
 
 
 class EarlyStoppingConfig(_Frozen):
     """Stop when the monitored validation figure stops improving; restore the best weights at the end."""
 
-    patience: int | None = Field(None, gt=0, description="epochs without improvement; None = off")
-    monitor: Literal["val_loss", "val_accuracy"] = "val_loss"
-    min_delta: float = Field(0.0, ge=0.0, allow_inf_nan=False)
+    patience: int | None = option(None, "--early-stopping", "Stop after PATIENCE epochs without improvement of "
+                                  "--monitor and restore the best weights.", metavar="PATIENCE", gt=0)
+    monitor: Literal["val_loss", "val_accuracy"] = option(
+        "val_loss", "--monitor", "val_loss or val_accuracy: chooses the best epoch.", always=True)
+    min_delta: float = option(0.0, "--min-delta", "Smallest change of --monitor counted as improvement.", ge=0.0,
+                              allow_inf_nan=False)
 
     @property
     def enabled(self) -> bool:
@@ -83,55 +60,40 @@ class TrainConfig(_Frozen):
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
-    epochs: int = Field(50, gt=0)
-    batch_size: int = Field(16, gt=0)
-    eval_batch_size: int = Field(1024, gt=0, description="batch size of the no-grad evaluation passes")
-    seed: int = Field(0, ge=0)
-    device: str = "cpu"
-    class_weights: Literal["none", "balanced"] = "none"
-    record_train: Literal["eval", "pass"] = Field(
-        "eval", description="train dynamics from a clean end-of-epoch pass (exact) or from the training pass"
-    )
-    control: Literal["none", "permuted-labels"] = Field(
-        "none", description="permuted-labels trains on train labels shuffled within the split"
-    )
+    epochs: int = option(50, "--epochs", "Maximum epochs.", always=True, gt=0)
+    batch_size: int = option(16, "--batch-size", "Training batch size.", always=True, gt=0)
+    eval_batch_size: int = option(1024, "--eval-batch-size", "Batch size of the no-grad evaluation passes.", gt=0)
+    seed: int = option(0, "--seed", "Seed of split, initialisation, shuffling and dropout.", always=True, ge=0)
+    device: str = option("cpu", "--device", "cpu or cuda.", always=True)
+    class_weights: Literal["none", "balanced"] = option("none", "--class-weights",
+                                                        "none or balanced (inverse frequency).", always=True)
+    record_train: Literal["eval", "pass"] = option(
+        "eval", "--record-train", "eval: exact train dynamics from one more pass over train after each epoch (most "
+        "of what recording costs, ~20% of an epoch); pass: from the training pass (~6%, mid-epoch weights).")
+    control: Literal["none", "permuted-labels"] = option(
+        "none", "--control", "permuted-labels: train on labels shuffled within train (a no-signal control).")
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict of every option."""
         return self.model_dump(mode="json")
 
     def to_cli_args(self) -> list[str]:
-        """Arguments of ``lossgap train`` that reproduce this config (source first, every option explicit)."""
-        args = [self.data.source,
-                "--hidden", str(self.model.hidden_size), "--layers", str(self.model.num_layers),
-                "--dropout", repr(self.model.dropout),
-                "--optimizer", self.optimizer.name, "--lr", repr(self.optimizer.lr),
-                "--weight-decay", repr(self.optimizer.weight_decay),
-                "--batch-size", str(self.batch_size), "--epochs", str(self.epochs),
-                "--monitor", self.early_stopping.monitor, "--val-fraction", repr(self.data.val_fraction),
-                "--seed", str(self.seed), "--scheduler", self.optimizer.scheduler,
-                "--class-weights", self.class_weights, "--device", self.device]
-        if self.model.bidirectional:
-            args.append("--bidirectional")
-        if self.model.readout != "last":
-            args += ["--readout", self.model.readout]
-        if self.model.patch_length != 1:
-            args += ["--patch", str(self.model.patch_length)]
-        if self.optimizer.name == "sgd":
-            args += ["--momentum", repr(self.optimizer.momentum)]
-        if self.early_stopping.patience is not None:
-            args += ["--early-stopping", str(self.early_stopping.patience)]
-            if self.early_stopping.min_delta:
-                args += ["--min-delta", repr(self.early_stopping.min_delta)]
-        if self.optimizer.clip_grad is not None:
-            args += ["--clip-grad", repr(self.optimizer.clip_grad)]
-        if self.data.standardize is not None:
-            args.append("--standardize" if self.data.standardize else "--no-standardize")
-        if self.record_train != "eval":
-            args += ["--record-train", self.record_train]
-        if self.control != "none":
-            args += ["--control", self.control]
+        """Arguments of ``lossgap train`` that reproduce this config: the source, the main options always, the
+        others where they differ from their default (all derived from the field declarations)."""
+        payload = self.to_dict()
+        args = [self.data.source]
+        for spec in option_specs(TrainConfig):
+            value = value_at(payload, spec.path)
+            if spec.always or value != spec.default:
+                args += spec.spell(value)
         return args
+
+    def command(self, out: str | Path | None = None) -> str:
+        """The ``lossgap train`` command line (shell-quoted) that trains this config, into ``out`` if given."""
+        words = ["lossgap", "train", *self.to_cli_args()]
+        if out is not None:
+            words += ["--out", str(out)]
+        return shlex.join(words)
 
     @classmethod
     def from_dict(cls, payload: dict) -> TrainConfig:
@@ -143,23 +105,21 @@ def apply_changes(config: TrainConfig, changes: dict) -> TrainConfig:
     """``config`` with dotted-path ``changes`` applied (``{"model.dropout": 0.2}``); validated like user input."""
     payload = config.to_dict()
     for path, value in changes.items():
-        node = payload
-        *parents, leaf = path.split(".")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
+        set_at(payload, path, value)
     return TrainConfig.from_dict(payload)
 
 
-#: CLI option names of config fields, so error messages name what the user typed.
-OPTION_NAMES = {
-    "hidden_size": "--hidden", "num_layers": "--layers", "dropout": "--dropout", "lr": "--lr",
-    "weight_decay": "--weight-decay", "batch_size": "--batch-size", "epochs": "--epochs",
-    "patience": "--early-stopping", "monitor": "--monitor", "val_fraction": "--val-fraction",
-    "seed": "--seed", "clip_grad": "--clip-grad", "scheduler": "--scheduler", "name": "--optimizer",
-    "class_weights": "--class-weights", "min_delta": "--min-delta", "momentum": "--momentum",
-    "readout": "--readout", "patch_length": "--patch",
-}
+def option_name(location: tuple) -> str:
+    """The flag of the config field at pydantic error ``location`` (("model", "hidden_size") -> "--hidden")."""
+    # A union's member adds its type to the location ("patch_length", "constrained-int"): keep the field names.
+    names = [str(part) for part in location if isinstance(part, str) and part.isidentifier()]
+    flags = {spec.path: spec.flag.split("/")[0] for spec in option_specs(TrainConfig)}
+    for start in range(len(names)):
+        path = ".".join(names[start:])
+        for known, flag in flags.items():
+            if known == path or known.endswith("." + path):
+                return flag
+    return names[-1] if names else "value"
 
 
 def build_config(model_type: type[BaseModel], **values) -> BaseModel:
@@ -168,10 +128,7 @@ def build_config(model_type: type[BaseModel], **values) -> BaseModel:
         return model_type(**values)
     except ValidationError as error:
         first = error.errors()[0]
-        # A union's member adds its type to the location ("patch_length", "constrained-int"): name the field.
-        names = [str(part) for part in first["loc"] if isinstance(part, str) and part.isidentifier()]
-        field = names[-1] if names else "value"
-        option = OPTION_NAMES.get(field, field)
+        option = option_name(first["loc"])
         got = first.get("input")
         raise ConfigError(f"invalid {option}: {first['msg'].lower()} (got {got!r}); "
                           f"see 'lossgap train --help' for the allowed values") from None

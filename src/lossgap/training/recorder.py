@@ -10,11 +10,11 @@ Feed it what the loop already has, per batch, then close each epoch::
         for ids, x, y in val_batches:
             recorder.update("val", ids, model(x), y)
         recorder.end_epoch()
-    recorder.save("runs/mine")
+    lossgap.save_recorded_run(recorder, "runs/mine")
 
 Optionally, ``recorder.observe(model)`` (before training) also records, per epoch and per parameter tensor,
 the gradient norm and the update ratio, and for LSTM/GRU layers the share of saturated gates and dead units
-(see :mod:`lossgap.training.observer`); ``save`` then writes them beside the dynamics as ``optimization.csv``.
+(see :mod:`lossgap.training.observer`); they are written beside the dynamics as ``optimization.csv``.
 
 Per sample and epoch it keeps the true-class log-probability (float32), the predicted class (int16), the
 confidence (float16) and the logit margin (float32); for val and test also the full logits (float16), which
@@ -30,17 +30,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossgap.dynamics import SplitDynamics, load_dynamics, save_dynamics
+from lossgap.dynamics import SplitDynamics, save_dynamics
 from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
                                  read_epoch, stored_epochs, write_epoch)
-from lossgap.observations import OptimizationObservations, save_observations
+from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
-
-#: File name of the recorded dynamics inside a run directory.
-DYNAMICS_FILE = "dynamics.npz"
-#: File name of the optimisation observations (written only when ``observe`` was called).
-OPTIMIZATION_FILE = "optimization.csv"
-
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -242,21 +236,17 @@ class Recorder:
             return dynamics_from_store(self.store, limit=self._num_epochs) if self._num_epochs else {}
         return {split: self._split_dynamics(split, history) for split, history in self._epochs.items()}
 
-    def save(self, run_dir: str | Path, epochs: int | None = None) -> Path:
-        """Write the dynamics of the first ``epochs`` closed epochs (default: all) to ``run_dir/dynamics.npz``
-        atomically; returns the file's path.
-
-        With :meth:`observe`, also ``run_dir/optimization.csv`` (see :mod:`lossgap.observations`); without,
-        an ``optimization.csv`` left there by an earlier run is removed, so two runs never mix. A trainer stopped
-        in the middle of closing an epoch passes the epochs it finished.
+    def write_dynamics(self, path: str | Path, epochs: int | None = None) -> int:
+        """Write the dynamics of the first ``epochs`` closed epochs (default: all) to the npz file ``path``
+        atomically; returns how many epochs it holds. A trainer stopped in the middle of closing an epoch
+        passes the epochs it finished. :func:`lossgap.run.rundir.write_recording` puts it in a run directory.
         """
         if self._pending:
-            raise ValueError(f"Recorder.save: batches of {sorted(self._pending)} were recorded after the last "
+            raise ValueError(f"Recorder: batches of {sorted(self._pending)} were recorded after the last "
                              "end_epoch(); call end_epoch() first")
         count = self._num_epochs if epochs is None else max(0, min(int(epochs), self._num_epochs))
         if self.store is not None:
             count = min(count, len(stored_epochs(self.store)))
-        path = Path(run_dir) / DYNAMICS_FILE
         # From a store, the epochs are gathered one epoch row at a time, so saving needs no more memory than
         # training did; only splits whose samples changed between epochs are assembled in memory.
         if self.store is None:
@@ -264,18 +254,7 @@ class Recorder:
                                  for split, history in self._epochs.items()})
         elif not gather_store(self.store, count, path):
             save_dynamics(path, dynamics_from_store(self.store, limit=count))
-        observations = self.observations(count)
-        if observations is not None:
-            save_observations(Path(run_dir) / OPTIMIZATION_FILE, observations)
-        else:
-            (Path(run_dir) / OPTIMIZATION_FILE).unlink(missing_ok=True)
-        return path
-
-    @staticmethod
-    def load(run_dir: str | Path) -> dict[str, SplitDynamics]:
-        """Read the dynamics saved by :meth:`save` from a run directory (or a dynamics file path)."""
-        path = Path(run_dir)
-        return load_dynamics(path / DYNAMICS_FILE if path.is_dir() else path)
+        return count
 
     def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
         return assemble_split(split, history, self._num_classes[split])

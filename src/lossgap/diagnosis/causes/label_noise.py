@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.smoothing import to_plain
+from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present

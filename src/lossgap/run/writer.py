@@ -1,0 +1,248 @@
+"""Writing a run directory: training into it epoch by epoch (durably), its config and summary, and runs
+recorded by a user's own loop."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lossgap.data.sequence import DatasetSplits
+from lossgap.errors import ConfigError, RunDirError
+from lossgap.run import rundir
+from lossgap.training.config import TrainConfig
+from lossgap.version import __version__
+
+if TYPE_CHECKING:
+    from lossgap.training.once import Trained
+    from lossgap.training.recorder import Recorder
+    from lossgap.training.trainer import EpochCallback, FitResult
+
+#: Largest share of training time spent writing the training state (``checkpoints/last.pt``): it is written
+#: after every epoch that lasts at least 1 / CHECKPOINT_SHARE times as long as a write (a few ms for a small
+#: model), else every few epochs. LOSSGAP_CHECKPOINT_SECONDS sets a fixed interval instead (0: every epoch).
+CHECKPOINT_SHARE = 0.05
+#: config.json's ``role`` of a permuted-label control run.
+CONTROL_ROLE = "permuted-label control"
+
+
+def checkpoint_seconds() -> float | None:
+    """The fixed interval between two writes of the training state in seconds, or None (the default: by
+    CHECKPOINT_SHARE)."""
+    text = os.environ.get("LOSSGAP_CHECKPOINT_SECONDS")
+    if text is None:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise ConfigError(f"LOSSGAP_CHECKPOINT_SECONDS={text!r} is not a number of seconds; use e.g. 2 or 0") from None
+
+
+def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
+               on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run",
+               resume_state: dict | None = None, first_epoch_done: Callable[[], None] | None = None
+               ) -> tuple[dict, Trained]:
+    """Train ``config`` on ``splits`` and write the run files into ``out_dir``; returns (summary, trained).
+
+    Durable: after every epoch the epoch's dynamics (``RUN/epochs/``), ``checkpoints/last.pt`` with the full
+    training state, ``optimization.csv`` and ``metrics.csv`` are on disk, so a killed run can be diagnosed
+    and resumed. ``resume_state`` (a ``last.pt``'s training state) continues such a run.
+    """
+    from lossgap.signals import stop_signals_blocked
+    from lossgap.training.once import train_once
+    from lossgap.training.recorder import Recorder
+
+    store = out_dir / rundir.EPOCHS_DIR
+    extra = {"class_names": list(splits.class_names),
+             "standardizer": standardizer.to_dict() if standardizer is not None else None}
+    if resume_state is None:
+        recorder = Recorder(store=store)
+        rows: list[dict[str, float]] = []
+    else:
+        recorder = Recorder.resumed(store, int(resume_state["epoch"]))
+        rows = [dict(row) for row in resume_state["history"]]
+    built: list = []
+
+    def after_epoch(row: dict[str, float]) -> None:
+        rows.append(row)
+        rundir.write_metrics(out_dir, rows)
+        if len(rows) == 1 and first_epoch_done is not None:
+            first_epoch_done()
+        if on_epoch_end is not None:
+            on_epoch_end(row)
+
+    def describe(model) -> None:
+        built.append(model)
+        if resume_state is None:
+            payload = run_config_payload(config, splits, standardizer, out_dir)
+            payload["role"] = role
+            # The network as built (e.g. the patch length "auto" chose), beside the options that asked for it.
+            payload["model"] = model.hyperparameters()
+            rundir.write_config(out_dir, payload)
+
+    every = checkpoint_seconds()
+    # [time the last write ended, seconds it took]: by default the first epoch's state is always written;
+    # a fixed interval counts from the start.
+    last_write = [-math.inf if every is None else time.monotonic(), 0.0]
+
+    def checkpoint(epoch: int, build_state) -> None:
+        # Every epoch's dynamics and metrics row are on disk at once. The training state costs a few ms to
+        # write for a small model, more than a whole epoch of the article's runs: it is written after an
+        # epoch unless that would spend more than CHECKPOINT_SHARE of the training time on it, and always
+        # at the last planned epoch. A resumed run restarts from the last one written.
+        gap = every if every is not None else last_write[1] / CHECKPOINT_SHARE
+        if time.monotonic() - last_write[0] < gap and epoch < config.epochs:
+            return
+        started = time.monotonic()
+        state = build_state()
+        rundir.save_checkpoint(out_dir, "last", hyperparameters=built[0].hyperparameters(), state=state["model"],
+                               epoch=epoch, extra={**extra, "training_state": state})
+        observations = recorder.observations()
+        if observations is not None:
+            rundir.write_observations(out_dir, observations)
+        last_write[:] = [time.monotonic(), time.monotonic() - started]
+
+    trained = train_once(config, splits, recorder, on_epoch_end=after_epoch, on_model=describe,
+                         on_checkpoint=checkpoint, resume=resume_state)
+    result, hyperparameters = trained.fit, trained.model.hyperparameters()
+    # The closing writes finish even if a stop signal arrives meanwhile (it is delivered afterwards).
+    with stop_signals_blocked():
+        if result.history:
+            rundir.write_metrics(out_dir, result.history)
+            # The metrics rows are the authority: a stop in the middle of closing an epoch leaves that epoch out.
+            rundir.write_recording(out_dir, recorder, epochs=len(result.history))
+            if result.stop_reason != "interrupted":
+                # An interrupted run keeps the last.pt of its last finished epoch (with the training state to
+                # resume from), not the weights of the epoch it was stopped in.
+                rundir.save_checkpoint(out_dir, "last", hyperparameters=hyperparameters, state=result.last_state,
+                                       epoch=len(result.history), extra=extra)
+            if result.best_state is not None:
+                rundir.save_checkpoint(out_dir, "best", hyperparameters=hyperparameters, state=result.best_state,
+                                       epoch=result.best_epoch, extra=extra)
+        summary = run_summary(config, result, time.perf_counter() - wall_started)
+        rundir.write_summary(out_dir, summary)
+        if result.stop_reason != "interrupted":
+            # Finished: dynamics.npz holds every epoch; an interrupted run keeps its store and its full
+            # training state in last.pt, so it can be resumed.
+            rundir.remove_epoch_store(out_dir)
+    return summary, trained
+
+
+def train_control(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
+                  on_epoch_end: EpochCallback | None) -> None:
+    """Train the permuted-label control of a finished run into ``out_dir/control`` when ``config`` asks for one."""
+    if config.control != "permuted-labels":
+        return
+    control_dir = out_dir / rundir.CONTROL_DIR
+    rundir.clear_run(control_dir)
+    train_into(config, control_dir, splits.permuted_control(config.seed), standardizer, on_epoch_end,
+               time.perf_counter(), role=CONTROL_ROLE)
+
+
+def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[str] | None,
+                       extra_metrics: list[dict[str, float]] | None, description: str) -> Path:
+    """Write a run directory from a Recorder fed by any training loop (see :func:`lossgap.save_recorded_run`)."""
+    dynamics = recorder.dynamics()
+    if not dynamics or recorder.num_epochs == 0:
+        raise RunDirError("the recorder holds no finished epoch; call recorder.end_epoch() after each epoch")
+    rows = []
+    for epoch in range(recorder.num_epochs):
+        row: dict[str, float] = {"epoch": epoch + 1}
+        for name, record in dynamics.items():
+            seen = record.seen[epoch]
+            if not seen.any():
+                continue
+            row[f"{name}_loss"] = float(record.loss[epoch][seen].mean())
+            row[f"{name}_accuracy"] = float(record.correct[epoch][seen].mean())
+            row[f"{name}_balanced_accuracy"] = float(record.epoch_balanced_accuracy()[epoch])
+        if extra_metrics is not None and epoch < len(extra_metrics):
+            row.update(extra_metrics[epoch])
+        rows.append(row)
+    num_classes = next(iter(dynamics.values())).num_classes
+    names = list(class_names) if class_names is not None else [str(index) for index in range(num_classes)]
+    rundir.clear_run(out_dir)
+    rundir.write_config(out_dir, {
+        "lossgap_version": __version__, "train": None,
+        "data": {"source": description, "class_names": names,
+                 "sizes": {name: record.num_samples for name, record in dynamics.items()}},
+        "versions": _versions(), "command": None,
+    })
+    rundir.write_metrics(out_dir, rows)
+    rundir.write_recording(out_dir, recorder)
+    # NaN compares false with everything: an epoch whose val loss is not finite can never be the best.
+    best = min(rows, key=lambda row: row["val_loss"] if np.isfinite(row.get("val_loss", np.inf)) else np.inf)
+    rundir.write_summary(out_dir, {"status": "recorded", "epochs_run": len(rows), "monitor": "val_loss",
+                                   "best_epoch": int(best["epoch"]), "delivered_epoch": len(rows),
+                                   "best": best, "final": rows[-1], "test": None})
+    return out_dir
+
+
+def _versions() -> dict[str, str]:
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "lossgap": __version__, "platform": platform.platform()}
+
+
+def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer, out_dir: Path) -> dict:
+    """The content of config.json: options, data description, versions, and the command that reruns the run."""
+    import torch
+
+    return {
+        "lossgap_version": __version__,
+        "train": config.to_dict(),
+        "data": {
+            "source": config.data.source,
+            "class_names": list(splits.class_names),
+            "num_features": splits.num_features,
+            "sizes": {name: part.num_samples for name, part in splits.splits().items()},
+            "class_counts": {name: part.class_counts().tolist() for name, part in splits.splits().items()},
+            "max_length": max(part.max_length for part in splits.splits().values()),
+            "variable_lengths": any(part.has_variable_lengths for part in splits.splits().values()),
+            "val_is_fixed": splits.val_is_fixed,
+            "standardizer": standardizer.to_dict() if standardizer is not None else None,
+        },
+        "versions": _versions(),
+        # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
+        "runtime": {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()},
+        "command": config.command(out_dir),
+        "argv": sys.argv,
+    }
+
+
+def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:
+    """The content of summary.json: best and final figures, test figures of the delivered model, seconds."""
+    history = result.history
+
+    def figures(row: dict[str, float] | None) -> dict | None:
+        if row is None:
+            return None
+        keys = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_balanced_accuracy")
+        return {key: row[key] for key in keys if key in row}
+
+    best_row = history[result.best_epoch - 1] if result.best_epoch else None
+    test = None
+    if result.test is not None:
+        test = {"epoch": result.delivered_epoch, "loss": result.test.loss, "accuracy": result.test.accuracy,
+                "balanced_accuracy": result.test.balanced_accuracy, "num_samples": result.test.num_samples}
+    return {
+        "status": result.stop_reason,
+        "epochs_run": len(history),
+        "epochs_planned": config.epochs,
+        "monitor": config.early_stopping.monitor,
+        "best_epoch": result.best_epoch,
+        "delivered_epoch": result.delivered_epoch,
+        "restored_best": config.early_stopping.enabled,
+        "best": figures(best_row),
+        "final": figures(history[-1] if history else None),
+        "test": test,
+        "train_seconds": result.seconds,
+        "wall_seconds": wall_seconds,
+    }
