@@ -1,8 +1,9 @@
 """How RECOMMENDED (in bench_accuracy.py) was chosen: candidate configurations judged on validation data only.
 
-The candidates are variations of START (the max readout with patch auto, no schedule); the one with the lowest
-score became RECOMMENDED ("plateau_auto_readout": reduce-on-plateau, and the last-step readout where no steps
-are patched).
+Two rounds. The LSTM candidates are variations of START (the max readout with patch auto, no schedule); the one
+with the lowest score became RECOMMENDED_LSTM ("plateau_auto_readout": reduce-on-plateau, and the last-step
+readout where no steps are patched). The family candidates then compare that LSTM with the same recipe on a GRU
+and with LSTM-FCN variants; the lowest score became RECOMMENDED ("lstm-fcn").
 
 Each candidate is trained on each UCR/UEA set with seeds 0..K-1 (each seed carves its own stratified val split
 from the set's train split) and judged by the val loss of the model it delivers (the restored best epoch);
@@ -13,7 +14,7 @@ split (a different holdout per seed); lossgap then carves its val split from the
 test split is never read (the loader returns it beside train; it is dropped). This is an honest estimate for
 sets whose val split is a dozen samples.
 
-    .venv/bin/python benchmarks/bench_selection.py [--candidates max,last] [--datasets ItalyPowerDemand] [--seeds 3]
+    .venv/bin/python benchmarks/bench_selection.py [--candidates lstm,gru,lstm-fcn] [--datasets ItalyPowerDemand] [--seeds 3]
     .venv/bin/python benchmarks/bench_selection.py --holdout --datasets ItalyPowerDemand --seeds 10
 """
 
@@ -28,18 +29,19 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from bench_accuracy import PUBLISHED, RECOMMENDED
+from bench_accuracy import PUBLISHED, RECOMMENDED, RECOMMENDED_GRU, RECOMMENDED_LSTM
 from lossgap.api import train
 from lossgap.data.aeon_source import load_aeon
 from lossgap.data.sequence import SequenceData
 from lossgap.data.split import stratified_indices
-from lossgap.model import auto_patch_length
-from lossgap.training.config import DataConfig, TrainConfig
+from lossgap.model.recurrent import auto_patch_length
+from lossgap.training.config import TrainConfig
 
 
-#: Where the search started: RECOMMENDED with the max readout everywhere and no learning-rate schedule.
-START = RECOMMENDED.model_copy(update={"model": RECOMMENDED.model.model_copy(update={"readout": "max"}),
-                                       "optimizer": RECOMMENDED.optimizer.model_copy(update={"scheduler": "none"})})
+#: Where the LSTM search started: RECOMMENDED_LSTM with the max readout everywhere and no learning-rate schedule.
+START = RECOMMENDED_LSTM.model_copy(update={
+    "model": RECOMMENDED_LSTM.model.model_copy(update={"readout": "max"}),
+    "optimizer": RECOMMENDED_LSTM.optimizer.model_copy(update={"scheduler": "none"})})
 
 
 def _variant(model: dict | None = None, optimizer: dict | None = None, early_stopping: dict | None = None,
@@ -53,7 +55,18 @@ def _variant(model: dict | None = None, optimizer: dict | None = None, early_sto
     return START.model_copy(update=updates)
 
 
-#: The candidates tried, by name. "max" is START itself, "plateau_auto_readout" is RECOMMENDED.
+def _fcn(model: dict | None = None, optimizer: dict | None = None, **top) -> TrainConfig:
+    """RECOMMENDED (LSTM-FCN) with some fields changed."""
+    updates = dict(top)
+    if model:
+        updates["model"] = RECOMMENDED.model.model_copy(update=model)
+    if optimizer:
+        updates["optimizer"] = RECOMMENDED.optimizer.model_copy(update=optimizer)
+    return RECOMMENDED.model_copy(update=updates)
+
+
+#: The candidates tried, by name. "max" is START itself, "plateau_auto_readout" is RECOMMENDED_LSTM (also
+#: "lstm"), "lstm-fcn" is RECOMMENDED.
 CANDIDATES = {
     "max": START,
     "last_no_patch": _variant(model={"readout": "last", "patch_length": 1}),
@@ -69,7 +82,18 @@ CANDIDATES = {
     "plateau": _variant(optimizer={"scheduler": "plateau"}),
     "plateau_auto_readout": _variant(model={"readout": "auto"}, optimizer={"scheduler": "plateau"}),
     "val_fraction_0.1": _variant(data={"val_fraction": 0.1}),
+    # The families round.
+    "lstm": RECOMMENDED_LSTM,
+    "gru": RECOMMENDED_GRU,
+    "lstm-fcn": RECOMMENDED,
+    "lstm-fcn_width128": _fcn(model={"fcn_width": 128}),
+    "lstm-fcn_lr0.001": _fcn(optimizer={"lr": 0.001}),
+    "lstm-fcn_dropout0.8": _fcn(model={"dropout": 0.8}),
+    "lstm-fcn_long": _fcn(epochs=400, early_stopping=RECOMMENDED.early_stopping.model_copy(update={"patience": 100})),
 }
+#: The candidates of the families round (the default of --candidates).
+FAMILY_CANDIDATES = ("lstm", "gru", "lstm-fcn", "lstm-fcn_width128", "lstm-fcn_lr0.001", "lstm-fcn_dropout0.8",
+                     "lstm-fcn_long")
 #: Candidates whose patch length is "at most N LSTM steps" for another N than auto's 32.
 PATCH_STEPS = {"max_patch16": 16, "max_patch64": 64}
 
@@ -114,7 +138,8 @@ def score(name: str, dataset: str, seeds: int, holdout: bool, folder: Path) -> t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--candidates", default=",".join(FAMILY_CANDIDATES),
+                        help=f"comma-separated, from {', '.join(CANDIDATES)}")
     parser.add_argument("--datasets", default=",".join(PUBLISHED))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--holdout", action="store_true", help="judge on a holdout carved from the train split")

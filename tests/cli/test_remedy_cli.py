@@ -32,3 +32,16 @@ def test_a_small_remedy_run_prints_the_table(run_dir):
     result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2"])
     assert result.exit_code == 0, result.output
     assert "baseline" in result.stdout and "lower_lr" in result.stdout and (run_dir / "remedy.json").exists()
+
+
+def test_switch_model_trains_the_other_family_side_by_side(run_dir):
+    import json
+
+    result = runner.invoke(app, ["remedy", str(run_dir), "--only", "switch_model", "-k", "2", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((run_dir / "remedy.json").read_text())
+    switched = next(candidate for candidate in payload["candidates"] if candidate["name"] == "switch_model")
+    assert switched["config"]["model"]["kind"] == "lstm-fcn" and "--model lstm-fcn" in switched["command"]
+    assert payload["baseline"]["config"]["model"]["kind"] == "lstm"
+    seed_run = run_dir / "remedy" / "switch_model" / "seed_0" / "config.json"
+    assert json.loads(seed_run.read_text())["model"]["kind"] == "lstm-fcn"

@@ -253,3 +253,17 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_model_choices_search_the_families_and_the_best_command_names_one(tmp_path):
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", DATA, "--trials", "4", "--epochs", "2", "--hidden-choices", "8",
+                                 "--layers-range", "1:1", "--batch-choices", "32", "--threads", "1",
+                                 "--model-choices", "gru,lstm-fcn", "--fcn-width", "4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "sweep.json").read_text())
+    assert {trial["params"]["model"] for trial in summary["trials"]} <= {"gru", "lstm-fcn"}
+    best = summary["best_command"]
+    assert any(f"--model {kind}" in best for kind in ("gru", "lstm-fcn")) and "--fcn-width 4" in best
+    table = result.stdout.split("best configuration:")[0]
+    assert "model" in table and ("gru" in table or "lstm-fcn" in table)   # the table shows the family column

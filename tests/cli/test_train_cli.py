@@ -180,3 +180,20 @@ def test_help_is_available_everywhere():
     for args in ([], ["train"], ["demo"]):
         result = run_cli(*args, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize("kind, extra", [("gru", []), ("lstm-fcn", ["--fcn-width", "4"])])
+def test_model_families_train_store_their_kind_and_rerun_the_same(tmp_path, kind, extra):
+    first = tmp_path / "first"
+    result = run_cli("train", "synthetic:sum-sign,samples=80", "--out", first, "--epochs", "2", "--model", kind, *extra)
+    assert result.exit_code == 0, result.output
+    config = json.loads((first / "config.json").read_text())
+    assert config["train"]["model"]["kind"] == kind and config["model"]["kind"] == kind
+    assert f"--model {kind}" in config["command"]
+    checkpoint = torch.load(first / "checkpoints" / "last.pt", weights_only=True)
+    from lossgap.model import model_from_hyperparameters
+
+    model = model_from_hyperparameters(checkpoint["hyperparameters"])
+    model.load_state_dict(checkpoint["state_dict"])
+    assert model.KIND == kind
+    assert_rerun_command_reproduces_metrics(first, tmp_path / "second")

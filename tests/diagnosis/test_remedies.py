@@ -36,3 +36,18 @@ def test_a_remedy_that_changes_nothing_is_not_offered():
 def test_own_loop_runs_get_advice_in_general_words_and_no_command():
     remedy = RemedyBook(None).larger_hidden()
     assert remedy.command is None and "16" not in remedy.action
+
+
+def test_switch_model_changes_the_family_and_is_not_offered_to_the_family_itself():
+    remedy = book_for().switch_model()
+    assert remedy.changes == {"model.kind": "lstm-fcn"} and "--model lstm-fcn" in remedy.command
+    assert book_for(model={"kind": "lstm-fcn"}).switch_model() is None
+    assert book_for(model={"kind": "lstm-fcn"}).switch_model("gru").changes == {"model.kind": "gru"}
+
+
+def test_a_config_from_before_an_option_existed_gets_its_default():
+    old = TrainConfig().to_dict()
+    del old["model"]["kind"], old["model"]["fcn_width"]
+    book = RemedyBook(old, "runs/old")
+    assert book.switch_model().action.startswith("switch the model from lstm to lstm-fcn")
+    assert book.setting("model.kind") is None   # the run's own value: it never said

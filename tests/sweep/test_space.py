@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from lossgap.errors import ConfigError
-from lossgap.sweep.space import SearchSpace, apply_params, parse_choices, parse_range
+from lossgap.sweep.space import SearchSpace, apply_params, parse_choices, parse_model_choices, parse_range
 from lossgap.training.config import TrainConfig
 
 
@@ -72,3 +72,31 @@ def test_weight_decay_zero_to_zero_is_not_searched_and_stays_off():
     params = space.suggest(trial)
     assert "weight_decay" not in trial.params and params["weight_decay"] == 0.0
     assert apply_params(TrainConfig(), params).optimizer.weight_decay == 0.0
+
+
+def test_several_model_families_are_searched_and_land_in_the_config():
+    space = SearchSpace(model=("lstm-fcn", "gru"))
+    assert space.model == ("gru", "lstm-fcn")   # registry order, so equal spaces compare equal
+    trial = optuna.trial.FixedTrial({"lr": 0.005, "hidden": 32, "layers": 1, "dropout": 0.1, "batch": 16,
+                                     "weight_decay": 1e-4, "model": "lstm-fcn"})
+    assert apply_params(TrainConfig(), space.suggest(trial)).model.kind == "lstm-fcn"
+
+
+def test_one_model_family_is_fixed_in_the_base_not_searched():
+    space = SearchSpace(model=("gru",))
+    study = optuna.create_study()
+    trial = study.ask()
+    assert "model" not in space.suggest(trial) and "model" not in trial.params
+    assert space.fixed(TrainConfig()).model.kind == "gru"
+
+
+def test_a_study_stored_before_model_families_reads_as_the_lstm_only():
+    stored = SearchSpace().to_dict()
+    del stored["model"]
+    assert SearchSpace.from_dict(stored) == SearchSpace() and SearchSpace().model == ("lstm",)
+
+
+@pytest.mark.parametrize("text", ["transformer", "", "lstm,cnn"])
+def test_unknown_model_choices_name_the_families(text):
+    with pytest.raises(ConfigError, match="--model-choices must list model families from lstm, gru, lstm-fcn"):
+        parse_model_choices(text)

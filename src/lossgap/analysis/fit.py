@@ -1,6 +1,6 @@
 """How well a model fit its own training labels, measured against predicting the class prior.
 
-These are the preconditions the causes need (DESIGN.md): a model that never moved away from the prior on
+These are the preconditions the causes need: a model that never moved away from the prior on
 its training set cannot say whether the labels carry signal; a model whose training loss sits *above* the
 prior's entropy does worse on the data it is trained on than a constant guess, which a working optimiser
 never does; a model that is more accurate on held-out data than on its own training labels is being

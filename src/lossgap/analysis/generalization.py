@@ -1,6 +1,6 @@
 """Overfitting evidence from the per-epoch train and val loss: best epoch, onset, the generalization gap.
 
-DESIGN.md's ``overfitting`` cause: train loss keeps falling while val loss turns up after its minimum, and
+The ``overfitting`` cause: train loss keeps falling while val loss turns up after its minimum, and
 the gap grows. Losses are mean cross-entropy per epoch (nats); epochs in results are 1-based; non-finite
 losses are treated as missing epochs.
 """

@@ -1,6 +1,6 @@
 """Gradient health from the recorded optimisation observations: exploding, vanishing, too-large updates, saturation.
 
-Evidence for DESIGN.md's ``unstable_optimization`` (exploding gradients, updates far too large) and
+Evidence for the ``unstable_optimization`` (exploding gradients, updates far too large) and
 ``underfitting`` (vanishing gradients, saturated gates, dead units: a model that cannot learn). Input is an
 :class:`~lossgap.observations.OptimizationObservations` (per epoch: gradient norm and update ratio per
 parameter tensor, gate saturation and dead units per LSTM/GRU layer); epochs in results are 1-based.

@@ -1,4 +1,4 @@
-"""The loss ledger: where a change in mean loss between two epochs came from (DESIGN.md's core idea).
+"""The loss ledger: where a change in mean loss between two epochs came from (lossgap's core idea).
 
 Between epochs a and b of one split, every sample recorded in both epochs falls in exactly one group:
 

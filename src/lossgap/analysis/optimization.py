@@ -1,6 +1,6 @@
 """Optimization health from the per-epoch curves: non-finite losses, spikes, oscillation, slopes at the end.
 
-Evidence for DESIGN.md's ``unstable_optimization`` (spikes, oscillation, NaN/inf) and ``underfitting``
+Evidence for the ``unstable_optimization`` (spikes, oscillation, NaN/inf) and ``underfitting``
 (train and val loss both still falling at the end). Losses are per-epoch means in nats; epochs in results
 are 1-based.
 """

@@ -1,6 +1,6 @@
 """Noise-aware plateaus: windows of epochs where accuracy stays inside its own noise while the loss moves clearly.
 
-DESIGN.md: "150 validation samples means one sample is 0.67 points of accuracy: never call a plateau or an
+The rule: "150 validation samples means one sample is 0.67 points of accuracy: never call a plateau or an
 improvement that one or two samples explain." The noise of an accuracy measured on n samples is therefore
 its binomial standard error, and never less than two samples' worth (2 / n). Epochs are 1-based in results.
 """

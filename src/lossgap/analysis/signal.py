@@ -1,6 +1,6 @@
 """Is there any signal? Validation accuracy against the majority-class baseline, and loss against the prior.
 
-DESIGN.md's ``no_signal`` cause: validation accuracy not significantly above always predicting the majority
+The ``no_signal`` cause: validation accuracy not significantly above always predicting the majority
 class, and a val loss no better than predicting the class prior (the article's synthetic data has random
 labels). Accuracies are fractions, losses are nats.
 """

@@ -16,7 +16,6 @@ from rich.text import Text
 from lossgap.cli.app import app
 from lossgap.cli.options import config_options
 from lossgap.cli.train import DATA_HELP
-from lossgap.io import write_bytes
 from lossgap.sweep.space import SWEEP_FIXED
 
 if TYPE_CHECKING:
@@ -66,8 +65,8 @@ def sweep(
     nothing. The best configuration is printed as a ready 'lossgap train' command.
     """
     # optuna, torch and the report are imported by the command that uses them, not by `lossgap --help`.
-    from lossgap.report.compare import write_sweep_page
-    from lossgap.sweep import SearchSpace, SweepSettings, best_command, run_sweep, sweep_figures
+    from lossgap.sweep import SearchSpace, SweepSettings, run_sweep
+    from lossgap.sweep.page import write_sweep_outputs
     from lossgap.cli.options import config_from_options
     from lossgap.sweep.space import parse_choices, parse_model_choices, parse_range
     from lossgap.sweep.storage import masked
@@ -97,11 +96,7 @@ def sweep(
         progress.stop()
     console = Console()
     console.print(best_trials_table(result.study))
-    pngs = sweep_figures(result.study)
-    for name, png in pngs.items():
-        write_bytes(out / "figures" / f"{name}.png", png)
-    command = best_command(result.study, out / "best")
-    page = write_sweep_page(out / "sweep.html", study=study, rows=best_rows(result.study), pngs=pngs, command=command)
+    page, command = write_sweep_outputs(result.study, out)
     if command:
         console.print(Text("best configuration:", style="bold"))
         # soft_wrap: a wrapped command would no longer paste as one line
@@ -117,29 +112,24 @@ def sweep(
         sys.exit(130)
 
 
-def best_rows(study: optuna.Study, limit: int = 10) -> list[dict]:
-    """The best complete trials, best first: trial number, best val loss (nats), epochs run, hyperparameters."""
-    from lossgap.sweep.summary import completed_trials
-
-    return [{"trial": trial.number, "val_loss": trial.value, "epochs": len(trial.intermediate_values),
-             "lr": trial.params.get("lr"), "hidden": trial.params.get("hidden"),
-             "layers": trial.params.get("layers"), "dropout": trial.params.get("dropout"),
-             "weight_decay": trial.params.get("weight_decay", 0.0), "batch": trial.params.get("batch")}
-            for trial in completed_trials(study)[:limit]]
-
-
 def best_trials_table(study: optuna.Study, limit: int = 10) -> Table:
     """A rich table of the best complete trials, titled with the study's trial counts by state."""
+    from lossgap.sweep.page import best_rows
+
     counts: dict[str, int] = {}
     for trial in study.get_trials(deepcopy=False):
         counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, title=f"best trials of '{study.study_name}' (" + ", ".join(f"{n} {s}" for s, n in counts.items())
                   + ")", caption="trial k initialises with seed + k; the command keeps --seed, so the same "
                                  "validation split")
-    for column in ("trial", "val loss", "epochs", "lr", "hidden", "layers", "dropout", "weight decay", "batch"):
+    rows = best_rows(study, limit)
+    families = bool(rows) and "model" in rows[0]
+    for column in ("trial", "val loss", "epochs", *(("model",) if families else ()), "lr", "hidden", "layers",
+                   "dropout", "weight decay", "batch"):
         table.add_column(column, justify="right", min_width=7 if column in ("lr", "weight decay") else None)
-    for row in best_rows(study, limit):
-        table.add_row(str(row["trial"]), f"{row['val_loss']:.4f}", str(row["epochs"]), f"{row['lr']:.1e}",
+    for row in rows:
+        table.add_row(str(row["trial"]), f"{row['val_loss']:.4f}", str(row["epochs"]),
+                      *((str(row["model"]),) if families else ()), f"{row['lr']:.1e}",
                       str(row["hidden"]), str(row["layers"]), f"{row['dropout']:.2f}", f"{row['weight_decay']:.1e}",
                       str(row["batch"]))
     return table

@@ -52,7 +52,8 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
         warnings.simplefilter("ignore", RuntimeWarning)
         evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
                                    focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
-                                   gradients=gradient_health_of(record))
+                                   gradients=gradient_health_of(record),
+                                   sequence_length=(record.config.get("data") or {}).get("max_length"))
         diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
     ended = _ended_early(record)
     return replace(diagnosis, limitations=(*diagnosis.limitations, ended)) if ended else diagnosis

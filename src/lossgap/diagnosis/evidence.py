@@ -75,6 +75,8 @@ class RunEvidence:
     patience: int | None = None
     #: Per-epoch optimisation evidence (gradient norms, update ratios, gate saturation), when recorded.
     gradients: object | None = None
+    #: Longest sequence of the run's data in time steps (config.json), when known.
+    sequence_length: int | None = None
 
     @property
     def num_epochs(self) -> int:
@@ -125,11 +127,12 @@ def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamic
 def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics], *,
                     train_config: dict | None, focus_split: str = "val",
                     control_val_accuracy: float | None = None, summary: dict | None = None,
-                    gradients: object | None = None) -> RunEvidence:
+                    gradients: object | None = None, sequence_length: int | None = None) -> RunEvidence:
     """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val").
 
     ``summary`` is the run's summary.json (its best epoch is the one every sentence calls "best");
-    ``gradients`` the run's per-epoch optimisation evidence (a GradientHealth) when it was recorded.
+    ``gradients`` the run's per-epoch optimisation evidence (a GradientHealth) when it was recorded;
+    ``sequence_length`` the longest sequence in time steps, when known.
     """
     val = dynamics["val"]
     train = dynamics.get("train")
@@ -175,6 +178,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         fit=fit_summary(curves.train_loss, curves.train_accuracy, curves.val_accuracy, train=train, val=val,
                         judged_epoch=judged),
         val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
+        sequence_length=int(sequence_length) if sequence_length is not None else None,
     )
 
 

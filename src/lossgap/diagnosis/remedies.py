@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossgap.errors import ConfigError
+from lossgap.options import value_at
 from lossgap.training.config import TrainConfig, apply_changes
 
 #: Remedies that change the configuration, by the name ``lossgap remedy --only`` accepts.
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
                 "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
-                "less_regularisation")
+                "less_regularisation", "switch_model")
 #: Largest hidden size a remedy proposes.
 MAX_HIDDEN = 1024
 
@@ -52,18 +53,23 @@ class RemedyBook:
     def __init__(self, train_config: dict | None, run_dir: str | None = None) -> None:
         self.config = train_config
         self.run_dir = run_dir or "runs/run"
+        # The run's settings over lossgap's defaults (declared once, on TrainConfig): an option a run's
+        # config.json lacks (written before the option existed) has its default.
+        self._values = _merged(TrainConfig().to_dict(), train_config or {})
 
-    def _get(self, path: str, default: Any) -> Any:
-        node: Any = self.config
-        for key in path.split("."):
-            if not isinstance(node, dict) or key not in node:
-                return default
-            node = node[key]
-        return default if node is None and default is not _ABSENT else node
+    def _get(self, path: str) -> Any:
+        """The run's value at dotted config ``path``, or lossgap's default for it (None when neither exists)."""
+        try:
+            return value_at(self._values, path)
+        except (KeyError, TypeError):
+            return None
 
     def setting(self, path: str) -> Any:
-        """The run's value at dotted config ``path`` (None when unset or when the run has no config)."""
-        return self._get(path, None)
+        """The run's own value at dotted config ``path`` (None when unset or when the run has no config)."""
+        try:
+            return value_at(self.config or {}, path)
+        except (KeyError, TypeError):
+            return None
 
     @property
     def has_config(self) -> bool:
@@ -75,7 +81,7 @@ class RemedyBook:
         if not self.has_config:
             # lossgap cannot know a user's own settings: the advice stays in words, with no change to apply.
             return Remedy(name, generic)
-        if changes and all(self._get(path, _ABSENT) == value for path, value in changes.items()):
+        if changes and all(self._get(path) == value for path, value in changes.items()):
             return None
         return Remedy(name, action, dict(changes), self._command(name, changes))
 
@@ -89,8 +95,7 @@ class RemedyBook:
     def early_stopping(self, best_epoch: int, epochs_run: int) -> Remedy | None:
         """Stop at the val-loss minimum (patience long enough to pass noise, short enough to stop near it);
         None when the run already stops early on val loss and restores the best epoch."""
-        if self._get("early_stopping.patience", None) is not None \
-                and self._get("early_stopping.monitor", "val_loss") == "val_loss":
+        if self._get("early_stopping.patience") is not None and self._get("early_stopping.monitor") == "val_loss":
             return None
         patience = int(min(10, max(3, round(0.1 * epochs_run))))
         return self._remedy("early_stopping",
@@ -101,9 +106,9 @@ class RemedyBook:
 
     def monitor_accuracy(self, patience: int = 10) -> Remedy | None:
         """Choose the epoch by val accuracy when the loss keeps falling only through confidence."""
-        if self._get("early_stopping.monitor", "val_loss") == "val_accuracy":
+        if self._get("early_stopping.monitor") == "val_accuracy":
             return None
-        patience = int(self._get("early_stopping.patience", patience))
+        patience = int(self._get("early_stopping.patience") or patience)
         return self._remedy("monitor_accuracy",
                             f"choose the epoch by val accuracy, not val loss: --early-stopping {patience} "
                             "--monitor val_accuracy",
@@ -112,7 +117,7 @@ class RemedyBook:
 
     def dropout(self) -> Remedy | None:
         """Dropout raised by 0.2 (at most 0.5); None when already at 0.5 or more."""
-        current = float(self._get("model.dropout", 0.0))
+        current = float(self._get("model.dropout"))
         if current >= 0.5:
             return None
         new = round(min(0.5, current + 0.2), 2)
@@ -121,7 +126,7 @@ class RemedyBook:
 
     def weight_decay(self) -> Remedy | None:
         """Weight decay 1e-4 from none, else ten times more (None at 0.1 or more)."""
-        current = float(self._get("optimizer.weight_decay", 0.0))
+        current = float(self._get("optimizer.weight_decay"))
         if current >= 0.1:
             return None
         new = 1e-4 if current == 0 else float(f"{min(0.1, current * 10):.3g}")
@@ -130,8 +135,8 @@ class RemedyBook:
 
     def less_regularisation(self) -> Remedy | None:
         """Weight decay divided by 100 (0 below 1e-5) and dropout off; None when the run has neither."""
-        decay = float(self._get("optimizer.weight_decay", 0.0))
-        dropout = float(self._get("model.dropout", 0.0))
+        decay = float(self._get("optimizer.weight_decay"))
+        dropout = float(self._get("model.dropout"))
         if decay == 0 and dropout == 0:
             return None
         changes: dict[str, Any] = {}
@@ -148,7 +153,7 @@ class RemedyBook:
 
     def smaller_hidden(self) -> Remedy | None:
         """Half the hidden size (at least 4)."""
-        hidden = int(self._get("model.hidden_size", 16))
+        hidden = int(self._get("model.hidden_size"))
         if hidden <= 4:
             return None
         new = max(4, hidden // 2)
@@ -157,7 +162,7 @@ class RemedyBook:
 
     def larger_hidden(self, factor: int = 2) -> Remedy | None:
         """``factor`` times the hidden size (at least 32 for tiny models); None at MAX_HIDDEN."""
-        hidden = int(self._get("model.hidden_size", 16))
+        hidden = int(self._get("model.hidden_size"))
         if hidden >= MAX_HIDDEN:
             return None
         new = min(MAX_HIDDEN, max(hidden * factor, 32 if hidden < 8 else 0))
@@ -166,7 +171,7 @@ class RemedyBook:
 
     def fewer_layers(self) -> Remedy | None:
         """One layer fewer; None for a single-layer model."""
-        layers = int(self._get("model.num_layers", 1))
+        layers = int(self._get("model.num_layers"))
         if layers <= 1:
             return None
         return self._remedy("fewer_layers", f"use {layers - 1} LSTM layer(s) instead of {layers}: --layers {layers - 1}",
@@ -174,14 +179,14 @@ class RemedyBook:
 
     def lower_lr(self, factor: float = 3.0) -> Remedy:
         """Learning rate divided by ``factor``."""
-        lr = float(self._get("optimizer.lr", 0.01))
+        lr = float(self._get("optimizer.lr"))
         new = float(f"{lr / factor:.3g}")
         return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}: --lr {new:g}",
                             f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 
     def higher_lr(self, factor: float = 3.0) -> Remedy | None:
         """Learning rate times ``factor`` (None when already 0.03 or more: faster would risk instability)."""
-        lr = float(self._get("optimizer.lr", 0.01))
+        lr = float(self._get("optimizer.lr"))
         if lr >= 0.03:
             return None
         new = float(f"{lr * factor:.3g}")
@@ -191,8 +196,8 @@ class RemedyBook:
     def more_epochs(self, epochs_run: int) -> Remedy:
         """Twice the epochs (with early stopping so the extra epochs cannot hurt); when early stopping ended
         the run before its planned epochs, twice its patience instead (more epochs would change nothing)."""
-        epochs = int(self._get("epochs", epochs_run))
-        patience = self._get("early_stopping.patience", None)
+        epochs = int(self._get("epochs")) if self.has_config else epochs_run
+        patience = self._get("early_stopping.patience")
         if patience is not None and epochs_run < epochs:
             longer = int(patience) * 2
             return self._remedy("more_epochs", f"let early stopping wait longer: --early-stopping {longer} (it "
@@ -206,6 +211,16 @@ class RemedyBook:
                             + (" with --early-stopping 10 so the extra epochs cannot hurt" if patience is None else ""),
                             "train for more epochs (with early stopping)", changes)
 
+    def switch_model(self, kind: str = "lstm-fcn") -> Remedy | None:
+        """Another model family (default LSTM-FCN: a convolution branch beside the LSTM, which reads shapes
+        over hundreds of steps that a recurrent layer alone struggles to carry); None when already that one."""
+        current = self._get("model.kind")
+        if current == kind:
+            return None
+        return self._remedy("switch_model", f"switch the model from {current} to {kind}: --model {kind}",
+                            f"try a {kind} model (a convolution branch beside the recurrent layer)"
+                            if kind == "lstm-fcn" else f"try a {kind} model", {"model.kind": kind})
+
     def class_weights(self) -> Remedy | None:
         """Balanced class weights in the loss (None when already on)."""
         return self._remedy("class_weights", "weight the loss by inverse class frequency: --class-weights balanced",
@@ -213,7 +228,7 @@ class RemedyBook:
 
     def clip_grad(self) -> Remedy | None:
         """Clip the total gradient norm at 1 (None when clipping is already on)."""
-        if self._get("optimizer.clip_grad", None) is not None:
+        if self._get("optimizer.clip_grad") is not None:
             return None
         return self._remedy("clip_grad", "clip the gradient norm at 1.0: --clip-grad 1",
                             "clip the total gradient norm (e.g. at 1.0)", {"optimizer.clip_grad": 1.0})
@@ -224,8 +239,13 @@ class RemedyBook:
         return Remedy(name, action)
 
 
-#: Marks a config path that is not set at all (so "already applied" is never claimed for it).
-_ABSENT = object()
+def _merged(defaults: dict, values: dict) -> dict:
+    """``defaults`` with ``values`` laid over them, section by section."""
+    merged = dict(defaults)
+    for key, value in values.items():
+        merged[key] = _merged(defaults[key], value) if isinstance(value, dict) and isinstance(defaults.get(key), dict) \
+            else value
+    return merged
 
 
 def present(*remedies: Remedy | None) -> tuple[Remedy, ...]:

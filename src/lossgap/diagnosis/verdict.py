@@ -31,7 +31,7 @@ class Verdict:
     remedies: tuple[Remedy, ...] = ()
 
     def to_dict(self) -> dict:
-        """JSON-ready form (DESIGN.md: cause, confidence, summary, evidence, remedies)."""
+        """JSON-ready form (cause, confidence, summary, evidence, remedies)."""
         return {"cause": self.cause, "confidence": round(float(self.confidence), 3), "summary": self.summary,
                 "evidence": self.evidence, "remedies": [remedy.to_dict() for remedy in self.remedies]}
 
@@ -87,7 +87,7 @@ class Diagnosis:
         return None
 
     def to_dict(self) -> dict:
-        """The content of diagnosis.json (DESIGN.md's shape plus headline, considered and limitations)."""
+        """The content of diagnosis.json: verdicts, plateaus, ledger... (see the README), headline, limitations."""
         return {
             "run": self.run, "split": self.split, "headline": self.headline, "healthy": self.healthy,
             "healthy_confidence": round(float(self.healthy_confidence), 3), "best_epoch": self.best_epoch,

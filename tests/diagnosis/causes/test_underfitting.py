@@ -47,3 +47,25 @@ def test_recorded_gradients_say_why_a_model_could_not_learn():
     diagnosis = diagnose_evidence(replace(evidence, gradients=gradients))
     summary = diagnosis.verdict("underfitting").summary
     assert "gradients reaching the first layer vanished" in summary and "75% of the recurrent units are dead" in summary
+
+
+def test_a_model_that_cannot_fit_long_sequences_is_offered_the_lstm_fcn():
+    config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    from dataclasses import replace
+
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    evidence = gather_evidence({}, weak_model_run(), train_config=config)
+    remedies = {length: {remedy.name: remedy for remedy in
+                         diagnose_evidence(replace(evidence, sequence_length=length)).verdict("underfitting").remedies}
+                for length in (None, 24, 427)}
+    assert "switch_model" not in remedies[None] and "switch_model" not in remedies[24]
+    switch = remedies[427]["switch_model"]
+    assert switch.changes == {"model.kind": "lstm-fcn"} and "--model lstm-fcn" in switch.command
+    verdict = diagnose_evidence(replace(evidence, sequence_length=427)).verdict("underfitting")
+    assert "sequences of 427 steps" in verdict.summary
+    # A run that already is an LSTM-FCN is not told to switch to one.
+    fcn = gather_evidence({}, weak_model_run(), train_config={**config, "model": {**config["model"], "kind": "lstm-fcn"}})
+    assert "switch_model" not in {remedy.name for remedy in
+                                  diagnose_evidence(replace(fcn, sequence_length=427)).verdict("underfitting").remedies}

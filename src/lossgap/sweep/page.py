@@ -1,0 +1,41 @@
+"""What a sweep leaves for people: ``sweep.html``, ``figures/*.png`` and the best configuration's command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+from lossgap.io import write_bytes
+from lossgap.report.compare import write_sweep_page
+from lossgap.sweep.figures import sweep_figures
+from lossgap.sweep.summary import best_command, completed_trials
+
+#: Sub-directory of the sweep's --out that holds the figures.
+FIGURES_DIR = "figures"
+PAGE_FILE = "sweep.html"
+
+
+def best_rows(study: optuna.Study, limit: int = 10) -> list[dict]:
+    """The best complete trials, best first: trial number, best val loss (nats), epochs run, hyperparameters
+    (the model family too when the study searched several)."""
+    trials = completed_trials(study)[:limit]
+    searched_families = any("model" in trial.params for trial in trials)
+    return [{"trial": trial.number, "val_loss": trial.value, "epochs": len(trial.intermediate_values),
+             **({"model": trial.params.get("model")} if searched_families else {}),
+             "lr": trial.params.get("lr"), "hidden": trial.params.get("hidden"),
+             "layers": trial.params.get("layers"), "dropout": trial.params.get("dropout"),
+             "weight_decay": trial.params.get("weight_decay", 0.0), "batch": trial.params.get("batch")}
+            for trial in trials]
+
+
+def write_sweep_outputs(study: optuna.Study, out: Path) -> tuple[Path, str | None]:
+    """Write ``out/figures/*.png`` and ``out/sweep.html``; returns the page's path and the best configuration's
+    ``lossgap train`` command (into ``out/best``; None before any trial completed)."""
+    pngs = sweep_figures(study)
+    for name, png in pngs.items():
+        write_bytes(out / FIGURES_DIR / f"{name}.png", png)
+    command = best_command(study, out / "best")
+    page = write_sweep_page(out / PAGE_FILE, study=study.study_name, rows=best_rows(study), pngs=pngs,
+                            command=command)
+    return page, command
