@@ -51,7 +51,8 @@ RECOMMENDED = TrainConfig(
 )
 
 #: The same recipe with a GRU instead of the LSTM (bench_selection.py's "gru" candidate).
-RECOMMENDED_GRU = RECOMMENDED_LSTM.model_copy(update={"model": RECOMMENDED_LSTM.model.model_copy(update={"kind": "gru"})})
+RECOMMENDED_GRU = RECOMMENDED_LSTM.model_copy(
+    update={"model": RECOMMENDED_LSTM.model.model_copy(update={"kind": "gru"})})
 
 #: ``--config`` name -> configuration.
 CONFIGS = {"lstm-fcn": RECOMMENDED, "lstm": RECOMMENDED_LSTM, "gru": RECOMMENDED_GRU, "before": BEFORE}

@@ -14,7 +14,8 @@ split (a different holdout per seed); lossgap then carves its val split from the
 test split is never read (the loader returns it beside train; it is dropped). This is an honest estimate for
 sets whose val split is a dozen samples.
 
-    .venv/bin/python benchmarks/bench_selection.py [--candidates lstm,gru,lstm-fcn] [--datasets ItalyPowerDemand] [--seeds 3]
+    .venv/bin/python benchmarks/bench_selection.py [--candidates lstm,gru,lstm-fcn] [--datasets ItalyPowerDemand]
+        [--seeds 3]
     .venv/bin/python benchmarks/bench_selection.py --holdout --datasets ItalyPowerDemand --seeds 10
 """
 

@@ -75,7 +75,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
     experiments = demo_experiments(epochs=args.epochs)
-    data = [(experiment, load_data(experiment.config.data, experiment.config.seed).splits) for experiment in experiments]
+    data = [(experiment, load_data(experiment.config.data, experiment.config.seed).splits)
+            for experiment in experiments]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} repeats, "
           f"{args.epochs} epochs per experiment")
     article_times, lossgap_times = [], []

@@ -37,7 +37,7 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
         if status not in RESUMABLE:
             raise RunDirError(f"{run} already finished ({status}); nothing to resume. To train longer, train a new "
                               "run with more --epochs")
-    checkpoint_path = run / rundir.CHECKPOINT_DIR / "last.pt"
+    checkpoint_path = rundir.checkpoint_path(run, rundir.LAST_CHECKPOINT)
     # Killed before its first training state was saved: start it again.
     state = rundir.load_checkpoint(checkpoint_path).get("training_state") if checkpoint_path.exists() else None
     return config_json, TrainConfig.from_dict(config_json["train"]), state

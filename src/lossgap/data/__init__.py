@@ -7,5 +7,6 @@ from lossgap.data.sources import LoadedData, load_data, load_splits, read_source
 from lossgap.data.split import stratified_indices, stratified_split
 from lossgap.data.synthetic import SyntheticData, generate_synthetic, parse_synthetic
 
-__all__ = ["DataConfig", "DatasetSplits", "LoadedData", "load_data", "SequenceData", "Standardizer", "SyntheticData", "generate_synthetic",
-           "load_splits", "parse_synthetic", "read_source", "source_kind", "stratified_indices", "stratified_split"]
+__all__ = ["DataConfig", "DatasetSplits", "LoadedData", "SequenceData", "Standardizer", "SyntheticData",
+           "generate_synthetic", "load_data", "load_splits", "parse_synthetic", "read_source", "source_kind",
+           "stratified_indices", "stratified_split"]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap import api
 from lossgap.errors import ConfigError, RunDirError
 from lossgap.io import write_json
 from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainingPool, TrainJob
 from lossgap.analysis.per_class import minority_classes
+from lossgap.diagnosis.engine import diagnose_run
 from lossgap.diagnosis.remedies import Remedy
 from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
 from lossgap.report import write_report
@@ -132,7 +132,7 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     config = TrainConfig.from_dict(record.config["train"]).model_copy(update={"control": "none"})
     # The workers start (and import torch) while this process diagnoses the run and picks the candidates.
     with TrainingPool(workers) as pool:
-        diagnosis = api.diagnose(record.path, write=False)
+        diagnosis = diagnose_run(record)
         if metric is None:
             metric = "val_balanced_accuracy" if "class_imbalance_bias" in diagnosis.causes else "val_loss"
         if metric not in METRICS:

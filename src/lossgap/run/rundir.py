@@ -48,6 +48,10 @@ OPTIMIZATION_FILE = "optimization.csv"
 DIAGNOSIS_FILE = "diagnosis.json"
 REPORT_FILE = "report.html"
 CHECKPOINT_DIR = "checkpoints"
+#: Checkpoint names (``checkpoints/<name>.pt``): the last epoch written (with the training state to resume
+#: from) and the best epoch by the run's --monitor.
+LAST_CHECKPOINT = "last"
+BEST_CHECKPOINT = "best"
 FIGURES_DIR = "figures"
 #: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.
 CONTROL_DIR = "control"
@@ -172,9 +176,14 @@ def save_checkpoint(path: Path, name: str, *, hyperparameters: dict, state: dict
 
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    target = path / CHECKPOINT_DIR / f"{name}.pt"
+    target = checkpoint_path(path, name)
     write_bytes(target, buffer.getvalue())
     return target
+
+
+def checkpoint_path(path: str | Path, name: str) -> Path:
+    """Where checkpoint ``name`` (LAST_CHECKPOINT or BEST_CHECKPOINT) of the run in ``path`` lives."""
+    return Path(path) / CHECKPOINT_DIR / f"{name}.pt"
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -102,8 +102,8 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
             return
         started = time.monotonic()
         state = build_state()
-        rundir.save_checkpoint(out_dir, "last", hyperparameters=built[0].hyperparameters(), state=state["model"],
-                               epoch=epoch, extra={**extra, "training_state": state})
+        rundir.save_checkpoint(out_dir, rundir.LAST_CHECKPOINT, hyperparameters=built[0].hyperparameters(),
+                               state=state["model"], epoch=epoch, extra={**extra, "training_state": state})
         observations = recorder.observations()
         if observations is not None:
             rundir.write_observations(out_dir, observations)
@@ -121,11 +121,11 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
             if result.stop_reason != "interrupted":
                 # An interrupted run keeps the last.pt of its last finished epoch (with the training state to
                 # resume from), not the weights of the epoch it was stopped in.
-                rundir.save_checkpoint(out_dir, "last", hyperparameters=hyperparameters, state=result.last_state,
-                                       epoch=len(result.history), extra=extra)
+                rundir.save_checkpoint(out_dir, rundir.LAST_CHECKPOINT, hyperparameters=hyperparameters,
+                                       state=result.last_state, epoch=len(result.history), extra=extra)
             if result.best_state is not None:
-                rundir.save_checkpoint(out_dir, "best", hyperparameters=hyperparameters, state=result.best_state,
-                                       epoch=result.best_epoch, extra=extra)
+                rundir.save_checkpoint(out_dir, rundir.BEST_CHECKPOINT, hyperparameters=hyperparameters,
+                                       state=result.best_state, epoch=result.best_epoch, extra=extra)
         summary = run_summary(config, result, time.perf_counter() - wall_started)
         rundir.write_summary(out_dir, summary)
         if result.stop_reason != "interrupted":
