@@ -15,11 +15,14 @@ def small(kind: str, **options):
 
 
 @pytest.mark.parametrize("kind", FAMILIES)
-@pytest.mark.parametrize("options", [{}, {"num_layers": 2, "bidirectional": True, "readout": "max"},
-                                     {"readout": "mean", "patch_length": 3}])
-def test_padding_and_batch_mates_never_change_a_prediction(kind, options):
+@pytest.mark.parametrize("readout, patch_length", [("last", 1), ("mean", 1), ("max", 1), ("last", 2), ("max", 4),
+                                                   ("mean", 3)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_padding_and_batch_mates_never_change_a_prediction(kind, readout, patch_length, bidirectional, num_layers):
     torch.manual_seed(0)
-    model = small(kind, **options)
+    model = small(kind, readout=readout, patch_length=patch_length, bidirectional=bidirectional,
+                  num_layers=num_layers)
     # Train mode first: batch statistics (LSTM-FCN's batch norm) must come from valid steps only, so a
     # training step on padded batches leaves running statistics that padding did not bias.
     model.train()

@@ -1,4 +1,4 @@
-"""LSTMClassifier: reads the last valid step; padding and batch mates never change a sequence's logits."""
+"""LSTMClassifier: reads the last valid step, pools valid steps, patches steps (padding: test_families.py)."""
 
 import pytest
 import torch
@@ -6,26 +6,6 @@ import torch
 from lossgap.errors import ConfigError
 from lossgap.model import LSTMClassifier, model_from_hyperparameters
 from lossgap.model.recurrent import patch_steps
-
-
-@pytest.mark.parametrize("readout, patch_length", [("last", 1), ("mean", 1), ("max", 1), ("last", 2), ("max", 4)])
-@pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("num_layers", [1, 2])
-def test_padding_with_a_longer_batch_mate_does_not_change_shorter_logits(bidirectional, num_layers, readout,
-                                                                         patch_length):
-    torch.manual_seed(0)
-    model = LSTMClassifier(3, 8, 4, num_layers=num_layers, bidirectional=bidirectional, readout=readout,
-                           patch_length=patch_length).eval()
-    short = torch.randn(2, 5, 3)
-    alone = model(short, torch.tensor([5, 3]))
-    # Padding with large values: a readout or patch that let padding in would change the logits.
-    padded = torch.full((3, 12, 3), 7.0)
-    padded[:2, :5] = short
-    padded[2] = torch.randn(12, 3)
-    with_long_mate = model(padded, torch.tensor([5, 3, 12]))
-    torch.testing.assert_close(with_long_mate[:2], alone, rtol=1e-5, atol=1e-6)
-    # The shorter one alone, cut to its own length, gives the same logits too.
-    torch.testing.assert_close(model(short[1:2, :3], torch.tensor([3])), alone[1:2], rtol=1e-5, atol=1e-6)
 
 
 def test_mean_and_max_readouts_pool_the_top_layer_outputs_over_valid_steps():
