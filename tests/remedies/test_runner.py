@@ -47,3 +47,32 @@ def test_the_interval_is_the_student_t_interval():
     interval = mean_interval([1.0, 2.0, 3.0])
     # mean 2, sd 1, t(0.975, 2) = 4.303: half width 4.303 / sqrt(3) = 2.484
     assert interval.mean == 2.0 and abs(interval.high - 4.484) < 1e-3 and abs(interval.low + 0.484) < 1e-3
+
+
+def test_each_remedy_is_judged_on_what_it_is_meant_to_improve(overfit_run):
+    from lossgap.diagnosis.remedies import Remedy
+
+    assert Remedy("monitor_accuracy", "").target == "val_accuracy"
+    assert Remedy("class_weights", "").target == "val_balanced_accuracy"
+    assert Remedy("dropout", "").target == "val_loss"
+    result = run_remedies(overfit_run, replicates=2, only=["monitor_accuracy", "dropout"])
+    assert result.metric is None
+    judged = {outcome.name: outcome.judged_on for outcome in result.candidates}
+    assert judged == {"monitor_accuracy": "val_accuracy", "dropout": "val_loss"}
+    payload = json.loads((overfit_run / "remedy.json").read_text())
+    assert {entry["name"]: entry["judged_on"] for entry in payload["candidates"]} == judged
+    # --metric judges every one on the same figure.
+    forced = run_remedies(overfit_run, replicates=2, only=["monitor_accuracy"], metric="val_loss")
+    assert forced.metric == "val_loss" and forced.candidates[0].judged_on == "val_loss"
+
+
+def test_a_candidate_that_trades_loss_for_accuracy_wins_only_where_accuracy_is_its_target():
+    from lossgap.remedies.runner import Outcome, _judge
+
+    config = TrainConfig()
+    baseline = Outcome("baseline", "", config, {"val_loss": [0.50, 0.52, 0.51], "val_accuracy": [0.70, 0.71, 0.69]})
+    candidate = Outcome("monitor_accuracy", "", config, {"val_loss": [0.60, 0.63, 0.61],
+                                                        "val_accuracy": [0.80, 0.82, 0.79]})
+    on_accuracy, on_loss = _judge(candidate, baseline, "val_accuracy"), _judge(candidate, baseline, "val_loss")
+    assert on_accuracy.beats_baseline and on_accuracy.judged_on == "val_accuracy"
+    assert not on_loss.beats_baseline and on_loss.p_value > 0.5

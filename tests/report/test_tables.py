@@ -105,5 +105,13 @@ def test_remedy_section_reads_remedy_json_and_ignores_a_broken_one(tmp_path):
     (tmp_path / "remedy.json").write_text(json.dumps(payload))
     section = tables.remedy_section(tmp_path)
     assert [row["name"] for row in section["table"]] == ["baseline", "dropout"]
-    assert section["table"][1] == {"name": "dropout", "verdict": "yes",
+    assert section["table"][1] == {"name": "dropout", "verdict": "yes", "judged_on": "-",
                                    "cells": ["0.500 [0.400, 0.600]", "0.500 [0.400, 0.600]", "-"]}
+    assert section["judged"] == "val loss"
+    # Judged each on its own target (remedy.json's metric null): the figure shows val loss, the table says which.
+    payload["metric"] = None
+    payload["candidates"][0]["judged_on"] = "val_accuracy"
+    (tmp_path / "remedy.json").write_text(json.dumps(payload))
+    section = tables.remedy_section(tmp_path)
+    assert section["metric"] == "val_loss" and section["judged"] == "what each is meant to improve"
+    assert section["table"][1]["judged_on"] == "val accuracy"

@@ -24,8 +24,10 @@ def remedy(
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated remedies to try, e.g. "
                                        "dropout,weight_decay,early_stopping (default: the verdicts' remedies and the "
                                        "article's list)."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="val_loss, val_accuracy or val_balanced_accuracy "
-                                         "(default: balanced accuracy when classes are imbalanced, else val loss)."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Judge every remedy on val_loss, val_accuracy or "
+                                         "val_balanced_accuracy (default: each on what it is meant to improve: "
+                                         "monitor_accuracy on val accuracy, class_weights on balanced accuracy, "
+                                         "the others on val loss)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Runs trained at once, one torch thread each "
                                           "(default: one per core). Results are the same as with 1."),
 ) -> None:
@@ -47,8 +49,9 @@ def remedy(
     console.print(remedy_table(result))
     winner = result.winner
     if winner is None:
-        console.print(Text(f"no remedy beat the baseline on {result.metric} beyond noise "
-                           f"({result.replicates} seeds each)", style="bold"))
+        judged = result.metric or "its own target"
+        console.print(Text(f"no remedy beat the baseline on {judged} beyond noise ({result.replicates} seeds each)",
+                           style="bold"))
     else:
         console.print(Text(f"winner: {winner.name} - {winner.action}", style="bold green"))
         console.print(Text("lossgap train " + " ".join(winner.config.to_cli_args())))
@@ -59,10 +62,12 @@ def remedy_table(result: RemedyResult) -> Table:
     """Baseline and candidates with mean [95% interval] of each val figure of the delivered model."""
     from lossgap.remedies.runner import METRICS
 
-    table = Table(title=f"remedies for {result.run} ({result.replicates} seeds each; judged on {result.metric})")
+    judged = result.metric or "each on its own target"
+    table = Table(title=f"remedies for {result.run} ({result.replicates} seeds each; judged on {judged})")
     table.add_column("configuration", no_wrap=True)
     for metric in METRICS:
         table.add_column(metric.replace("_", " "), justify="right")
+    table.add_column("judged on", justify="center")
     table.add_column("beats baseline", justify="center")
     table.add_column("p", justify="right")
     for outcome in (result.baseline, *result.candidates):
@@ -72,5 +77,6 @@ def remedy_table(result: RemedyResult) -> Table:
             cells.append(f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
         verdict = "-" if outcome is result.baseline else ("yes" if outcome.beats_baseline else "no")
         p_value = "-" if outcome.p_value is None else f"{outcome.p_value:.3f}"
-        table.add_row(Text(outcome.name), *cells, verdict, p_value)
+        judged_on = (outcome.judged_on or "-").replace("val_", "").replace("_", " ")
+        table.add_row(Text(outcome.name), *cells, judged_on, verdict, p_value)
     return table

@@ -21,6 +21,10 @@ from lossgap.training.config import TrainConfig, apply_changes
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
                 "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
                 "less_regularisation", "switch_model")
+#: What each remedy is meant to improve, and so what ``lossgap remedy`` judges it on; the others: val loss.
+#: Choosing the epoch by accuracy gives up val loss on purpose, and class weights trade overall figures for
+#: the rare classes' recall: judged on val loss they could never win.
+REMEDY_TARGETS = {"monitor_accuracy": "val_accuracy", "class_weights": "val_balanced_accuracy"}
 #: Largest hidden size a remedy proposes.
 MAX_HIDDEN = 1024
 
@@ -39,9 +43,16 @@ class Remedy:
     changes: dict[str, Any] = field(default_factory=dict)
     command: str | None = None
 
+    @property
+    def target(self) -> str:
+        """The val figure this remedy is meant to improve: ``val_loss``, ``val_accuracy`` or
+        ``val_balanced_accuracy`` (see REMEDY_TARGETS)."""
+        return REMEDY_TARGETS.get(self.name, "val_loss")
+
     def to_dict(self) -> dict:
         """JSON-ready form."""
-        return {"name": self.name, "action": self.action, "changes": dict(self.changes), "command": self.command}
+        return {"name": self.name, "action": self.action, "changes": dict(self.changes), "command": self.command,
+                "target": self.target}
 
 
 class RemedyBook:

@@ -48,6 +48,8 @@ class Outcome:
     per_seed: dict[str, list[float]]
     beats_baseline: bool = False
     p_value: float | None = None
+    #: The val figure this configuration was judged on (what it is meant to improve, or --metric).
+    judged_on: str | None = None
 
     def interval(self, metric: str) -> Interval:
         """Mean and 95% interval of ``metric`` over seeds."""
@@ -57,8 +59,8 @@ class Outcome:
         """The remedy.json entry: name, config, {metric: {mean, low, high}}, beats_baseline, and the command."""
         out = {"name": self.name, "action": self.action, "config": self.config.to_dict(),
                **{metric: self.interval(metric).to_dict() for metric in METRICS},
-               "per_seed": self.per_seed, "beats_baseline": self.beats_baseline, "p_value": self.p_value,
-               "command": self.config.command()}
+               "per_seed": self.per_seed, "judged_on": self.judged_on, "beats_baseline": self.beats_baseline,
+               "p_value": self.p_value, "command": self.config.command()}
         return out
 
 
@@ -75,17 +77,21 @@ def mean_interval(values: list[float]) -> Interval:
 
 @dataclass(frozen=True)
 class RemedyResult:
-    """The baseline, the candidates (best first by the judging metric) and the winner, if any."""
+    """The baseline, the candidates (winners first, by p-value) and the winner, if any.
+
+    ``metric`` is the one figure every candidate was judged on when ``--metric`` asked for one; None when each
+    was judged on its own target (see :data:`lossgap.diagnosis.remedies.REMEDY_TARGETS`).
+    """
 
     run: Path
-    metric: str
+    metric: str | None
     replicates: int
     baseline: Outcome
     candidates: tuple[Outcome, ...]
 
     @property
     def winner(self) -> Outcome | None:
-        """The best candidate that beats the baseline beyond noise, or None."""
+        """The candidate that beats the baseline on its own figure with the smallest p-value, or None."""
         return next((c for c in self.candidates if c.beats_baseline and c.name != CONTROL), None)
 
     def to_dict(self) -> dict:
@@ -114,8 +120,10 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     """Rerun ``run``'s configuration and each candidate remedy with ``replicates`` seeds; write remedy.json.
 
     Seeds are the run's seed + 0..K-1 for every configuration, so baseline and candidate share data splits
-    and are compared seed by seed (paired one-sided t-test at ALPHA on ``metric``). ``metric`` defaults to
-    val_balanced_accuracy when the diagnosis names class imbalance, else val_loss. The runs are independent
+    and are compared seed by seed (paired one-sided t-test at ALPHA). Each candidate is judged on what it is
+    meant to improve (its :attr:`~lossgap.diagnosis.Remedy.target`: val accuracy for ``monitor_accuracy``,
+    balanced accuracy for ``class_weights``, val loss for the rest), or every one on ``metric`` when given.
+    The runs are independent
     and trained by ``workers`` processes (default: one per core; see :func:`lossgap.parallel.train_jobs`),
     with the same results as one after another. ``on_plan(jobs)`` is called once with every run before any
     starts, ``on_epoch_end``/``on_job_end`` as they go. Raises :class:`RemediesInterrupted` on Ctrl-C.
@@ -133,10 +141,6 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     # The workers start (and import torch) while this process diagnoses the run and picks the candidates.
     with TrainingPool(workers) as pool:
         diagnosis = diagnose_run(record)
-        if metric is None:
-            metric = "val_balanced_accuracy" if "class_imbalance_bias" in diagnosis.causes else "val_loss"
-        if metric not in METRICS:
-            raise ConfigError(f"unknown --metric '{metric}'; choose one of {', '.join(METRICS)}")
         counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
         candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
                                        best_epoch=record.summary.get("best_epoch"),
@@ -152,8 +156,9 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     outcomes = iter(finished.outcomes)
     baseline, *tried = [_outcome(candidate, config, [next(outcomes) for _ in range(replicates)])
                         for candidate in everything]
-    judged = sorted((_judge(outcome, baseline, metric) for outcome in tried),
-                    key=lambda outcome: _sort_key(outcome, metric))
+    judged = sorted((_judge(outcome, baseline, metric or candidate.target)
+                     for outcome, candidate in zip(tried, candidates, strict=True)),
+                    key=lambda outcome: (not outcome.beats_baseline, outcome.p_value, outcome.name))
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
                           candidates=tuple(judged))
     write_json(record.path / rundir.REMEDY_FILE, result.to_dict())
@@ -189,9 +194,5 @@ def _judge(outcome: Outcome, baseline: Outcome, metric: str) -> Outcome:
         alternative = "less" if metric == "val_loss" else "greater"
         from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
         p_value = float(stats.ttest_rel(candidate_values, baseline_values, alternative=alternative).pvalue)
-    return Outcome(outcome.name, outcome.action, outcome.config, outcome.per_seed, bool(p_value < ALPHA), p_value)
-
-
-def _sort_key(outcome: Outcome, metric: str) -> tuple:
-    mean = outcome.interval(metric).mean
-    return (not outcome.beats_baseline, mean if metric == "val_loss" else -mean)
+    return Outcome(outcome.name, outcome.action, outcome.config, outcome.per_seed, bool(p_value < ALPHA), p_value,
+                   judged_on=metric)

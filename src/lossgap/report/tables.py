@@ -176,13 +176,16 @@ def remedy_section(run: Path) -> dict[str, Any] | None:
         rows = [{**payload["baseline"], "verdict": "-"}]
         rows += [{**candidate, "verdict": "yes" if candidate.get("beats_baseline") else "no"}
                  for candidate in payload["candidates"]]
-        metric = payload["metric"]
+        # Judged each on its own target (metric null): the figure shows val loss, the table each one's figure.
+        metric = payload.get("metric") or "val_loss"
     except (OSError, ValueError, KeyError, TypeError):
         return None  # an unreadable remedy file must not cost the user the rest of the report
     metrics = ("val_loss", "val_accuracy", "val_balanced_accuracy")
     table = [{"name": row.get("name", "?"), "verdict": row["verdict"],
+              "judged_on": (row.get("judged_on") or "-").replace("_", " "),
               "cells": [_interval(row.get(name)) for name in metrics]} for row in rows]
-    return {"replicates": payload.get("replicates"), "metric": metric, "rows": rows, "table": table,
+    judged = (payload.get("metric") or "").replace("_", " ") or "what each is meant to improve"
+    return {"replicates": payload.get("replicates"), "metric": metric, "judged": judged, "rows": rows, "table": table,
             "metrics": [name.replace("_", " ") for name in metrics], "winner_command": payload.get("winner_command")}
 
 
