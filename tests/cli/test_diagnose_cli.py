@@ -77,3 +77,15 @@ def test_a_one_epoch_run_says_what_it_cannot_show(tmp_path):
     assert run_cli("train", "synthetic:sum-sign,samples=100", "--out", out, "--epochs", "1").exit_code == 0
     result = run_cli("diagnose", out)
     assert result.exit_code == 0 and "one epoch only" in result.stdout
+
+
+def test_another_split_does_not_replace_the_reports_diagnosis_unless_asked(run_dir):
+    assert run_cli("diagnose", run_dir, "--no-write").exit_code == 0
+    assert run_cli("diagnose", run_dir).exit_code == 0
+    before = (run_dir / "diagnosis.json").read_text()
+    assert json.loads(before)["split"] == "val"
+    assert run_cli("diagnose", run_dir, "--split", "train").exit_code == 0
+    assert (run_dir / "diagnosis.json").read_text() == before
+    assert run_cli("diagnose", run_dir, "--split", "train", "--write").exit_code == 0
+    assert json.loads((run_dir / "diagnosis.json").read_text())["split"] == "train"
+    assert run_cli("diagnose", run_dir).exit_code == 0   # back to the report's view

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
@@ -22,14 +22,16 @@ def diagnose(
     as_json: bool = typer.Option(False, "--json", help="Print the diagnosis as JSON (the shape of diagnosis.json)."),
     split: str = typer.Option("val", "--split", help="Split whose plateaus, ledger and per-class figures are shown "
                               "(val, train or test); causes are always decided from train and val."),
-    write: bool = typer.Option(True, "--write/--no-write", help="Also (re)write RUN/diagnosis.json."),
+    write: Optional[bool] = typer.Option(None, "--write/--no-write",
+                                         help="Also (re)write RUN/diagnosis.json (default: only with --split val, "
+                                              "so another split's view never replaces the report's diagnosis)."),
 ) -> None:
     """Name the causes of a run's curves ("loss falls, accuracy plateaus"), with numbers and remedies."""
     from lossgap import api
     from lossgap.run.rundir import write_diagnosis
 
     diagnosis = api.diagnose(run, split=split, write=False)
-    if write:
+    if write if write is not None else split == "val":
         try:
             write_diagnosis(run, diagnosis.to_dict())
         except OSError as error:
