@@ -34,3 +34,12 @@ def test_missing_aeon_exits_2_with_one_line(monkeypatch):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "lossgap: error: listing the aeon data sets needs the optional extra: pip install 'lossgap[data]'"]
+
+
+def test_the_help_names_the_extra_to_install():
+    from typer.testing import CliRunner
+
+    from lossgap.cli.app import register_commands
+
+    result = CliRunner().invoke(register_commands(), ["datasets", "--help"], terminal_width=80)
+    assert "pip install 'lossgap[data]'" in " ".join(result.stdout.split())

@@ -197,3 +197,10 @@ def test_model_families_train_store_their_kind_and_rerun_the_same(tmp_path, kind
     model.load_state_dict(checkpoint["state_dict"])
     assert model.KIND == kind
     assert_rerun_command_reproduces_metrics(first, tmp_path / "second")
+
+
+def test_the_report_path_is_the_last_line(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "synthetic:sum-sign,samples=60", "--out", out, "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"

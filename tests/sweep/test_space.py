@@ -100,3 +100,10 @@ def test_a_study_stored_before_model_families_reads_as_the_lstm_only():
 def test_unknown_model_choices_name_the_families(text):
     with pytest.raises(ConfigError, match="--model-choices must list model families from lstm, gru, lstm-fcn"):
         parse_model_choices(text)
+
+
+def test_sampled_floats_are_trained_and_shown_with_three_significant_digits():
+    params = {"lr": 0.0034567891234, "dropout": 0.123456, "hidden": 32, "weight_decay": 1.23456e-5}
+    config = apply_params(TrainConfig(), params)
+    assert (config.optimizer.lr, config.model.dropout, config.optimizer.weight_decay) == (0.00346, 0.123, 1.23e-05)
+    assert "--lr 0.00346" in config.command()

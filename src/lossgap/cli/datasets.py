@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
-
-from typing import TYPE_CHECKING
 
 from lossgap.cli.app import app
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def datasets() -> None:
-    """List the data sets shipped with aeon (needs the extra lossgap[data]); train on one with aeon:NAME."""
+    """List the data sets shipped with aeon (needs aeon: pip install 'lossgap\\[data]'); train on one with aeon:NAME."""
     from lossgap.data.aeon_source import available_datasets
 
     Console().print(datasets_table(available_datasets()))

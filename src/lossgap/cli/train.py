@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from lossgap.cli.app import app
 from lossgap.cli.diagnose import print_diagnosis
@@ -91,4 +92,10 @@ def _print_result(result) -> None:
         console.print(f"[yellow]interrupted after epoch {result.summary['epochs_run']}; what finished is in "
                       f"{result.run_dir}; continue it with lossgap train --resume {result.run_dir}[/]", soft_wrap=True)
         sys.exit(130)
-    console.print(f"written to [bold]{result.run_dir}[/]")
+    console.print(Text.assemble("written to ", (str(result.run_dir), "bold")), soft_wrap=True)
+    from lossgap.run.rundir import REPORT_FILE
+
+    report = result.run_dir / REPORT_FILE
+    if report.exists():
+        # Last, so the page to open is the one line a user sees when the command returns.
+        console.print(Text.assemble("report: ", (str(report), "bold")), soft_wrap=True)

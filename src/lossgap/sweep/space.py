@@ -106,10 +106,21 @@ class SearchSpace:
 def apply_params(base: TrainConfig, params: dict[str, float | int | str]) -> TrainConfig:
     """``base`` with sampled parameters (as returned by :meth:`SearchSpace.suggest`) put in place.
 
-    Parameters missing from ``params`` keep the base value (e.g. weight decay when it is fixed at 0).
-    Raises ConfigError (one line) if a value is out of the trainer's range.
+    Parameters missing from ``params`` keep the base value (e.g. weight decay when it is fixed at 0); sampled
+    floats are rounded to SAMPLED_DIGITS significant digits (see :func:`readable`). Raises ConfigError (one
+    line) if a value is out of the trainer's range.
     """
-    return apply_changes(base, {SEARCHED_PATHS[name]: value for name, value in params.items()})
+    return apply_changes(base, {SEARCHED_PATHS[name]: readable(value) for name, value in params.items()})
+
+
+#: Significant digits a sampled float keeps: the trial trains exactly the value its command shows, and a
+#: person reads 0.00346, not 0.0034567891234 (TPE's own resolution is no finer than that).
+SAMPLED_DIGITS = 3
+
+
+def readable(value: float | int | str) -> float | int | str:
+    """A sampled float rounded to SAMPLED_DIGITS significant digits; other values unchanged."""
+    return float(f"{value:.{SAMPLED_DIGITS}g}") if isinstance(value, float) else value
 
 
 def parse_range(text: str, option: str, kind: type = float) -> tuple:
