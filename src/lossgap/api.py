@@ -41,7 +41,7 @@ class TrainResult:
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
           on_epoch_end: EpochCallback | None = None,
           control_epoch_end: EpochCallback | None = None, permute_labels: bool = False,
-          diagnose_run: bool = True) -> TrainResult:
+          diagnose_run: bool = True, progress: bool = False) -> TrainResult:
     """Train one run as ``config`` says and write its run directory to ``out``; returns a :class:`TrainResult`.
 
     Data and options are checked before anything is written, so a bad input never destroys an earlier run;
@@ -50,8 +50,17 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     With ``config.control == "permuted-labels"`` the same configuration is then trained on shuffled train
     labels into ``out/control``, and the diagnosis compares the two. The run is diagnosed at the end
     (``diagnosis.json``, ``report.html``) unless ``diagnose_run`` is False. ``permute_labels`` makes this run
-    itself a permuted-label control (used by ``lossgap remedy``).
+    itself a permuted-label control (used by ``lossgap remedy``). ``progress=True`` shows a live bar per run
+    (epochs, time spent and left, train and val loss/accuracy) in the terminal or notebook, as the CLI does.
     """
+    if progress:
+        from lossgap.progress import TrainingProgress
+
+        with TrainingProgress() as display:
+            bar, control_bar = display.callbacks(Path(out).name, config)
+            return train(config, out, overwrite=overwrite, on_epoch_end=_both(bar, on_epoch_end),
+                         control_epoch_end=_both(control_bar, control_epoch_end), permute_labels=permute_labels,
+                         diagnose_run=diagnose_run)
     from lossgap.data import load_data
     from lossgap.training.trainer import resolve_device
 
@@ -81,6 +90,18 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     if not permute_labels and trained.fit.history and trained.fit.stop_reason != "interrupted":
         writer.train_control(config, out_dir, splits, standardizer, control_epoch_end)
     return conclude(out_dir, summary, trained, diagnose_run)
+
+
+def _both(first: EpochCallback | None, second: EpochCallback | None) -> EpochCallback | None:
+    """One epoch callback calling ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def both(row: dict[str, float]) -> None:
+        first(row)
+        second(row)
+
+    return both
 
 
 def conclude(out_dir: Path, summary: dict, trained, diagnose_run: bool) -> TrainResult:

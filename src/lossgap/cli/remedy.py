@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
-from lossgap.cli.progress import JobsProgress
+from lossgap.progress import JobsProgress
 
 if TYPE_CHECKING:
     from lossgap.remedies import RemedyResult

@@ -14,7 +14,7 @@ from rich.text import Text
 from lossgap.cli.app import app
 from lossgap.cli.diagnose import print_diagnosis
 from lossgap.cli.options import config_options
-from lossgap.cli.progress import TrainingProgress
+from lossgap.progress import TrainingProgress
 from lossgap.cli.tables import run_summary_table
 
 DATA_HELP = ("Data source: a .npz or .csv file, 'synthetic:random-labels' (the article's data; options as "
@@ -53,7 +53,8 @@ def train(
     # finishes, the finished epochs stay on disk, and the run can be resumed.
     with handled_by(raise_interrupt, (signal.SIGTERM,)):
         try:
-            result = _resume(resume) if resume is not None else _train(api, config, out, overwrite)
+            result = (_resume(resume) if resume is not None
+                      else api.train(config, out, overwrite=overwrite, progress=True))
         except KeyboardInterrupt:
             target = resume if resume is not None else out
             Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}[/]", soft_wrap=True)
@@ -66,21 +67,10 @@ def _resume(run: Path):
 
     _, config, state = resume_state_of(run)
     with TrainingProgress() as progress:
-        bar = progress.run_callback(f"resume {run.name}", config.epochs)
+        bar, control_bar = progress.callbacks(run.name, config)
         for row in state["history"] if state is not None else ():
             bar(row)
-        control_bar = (progress.run_callback("control (permuted labels)", config.epochs)
-                       if config.control == "permuted-labels" else None)
         return resume(run, on_epoch_end=bar, control_epoch_end=control_bar)
-
-
-def _train(api, config, out: Path, overwrite: bool):
-    with TrainingProgress() as progress:
-        control_bar = (progress.run_callback("control (permuted labels)", config.epochs)
-                       if config.control == "permuted-labels" else None)
-        return api.train(config, out, overwrite=overwrite,
-                         on_epoch_end=progress.run_callback(f"train {Path(out).name}", config.epochs),
-                         control_epoch_end=control_bar)
 
 
 def _print_result(result) -> None:

@@ -1,23 +1,40 @@
-"""Live terminal progress for training: one rich bar per run with train/val loss and accuracy."""
+"""Live progress for training, in a terminal or a notebook: one rich bar per run (epochs, elapsed and left, train
+and val loss/accuracy), or one line for several runs side by side. Every line fits 80 columns."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn,
+                           TimeElapsedColumn)
+from rich.text import Text
 
 if TYPE_CHECKING:
     from lossgap.training.trainer import EpochCallback
 
 
+class ElapsedAndLeftColumn(ProgressColumn):
+    """``01:12 eta 00:34``: minutes and seconds spent, and the time left at the pace so far (``--:--`` before the
+    first epoch ends)."""
+
+    def render(self, task: Task) -> Text:
+        left = task.time_remaining
+        return Text(f"{_clock(task.elapsed)} eta {_clock(left) if left is not None else '--:--'}",
+                    style="progress.elapsed")
+
+
 class TrainingProgress:
-    """A live display (use as a context manager); :meth:`run_callback` adds a bar for one run."""
+    """A live display (use as a context manager); :meth:`run_callback` adds a bar for one run.
+
+    A line: the run's name, its epochs done of planned, time spent and left, and the last epoch's train and val
+    loss/accuracy rounded for reading (3 significant digits), within 80 columns.
+    """
 
     def __init__(self, console: Console | None = None) -> None:
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True),
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=10), MofNCompleteColumn(),
+            ElapsedAndLeftColumn(), TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True),
         )
         self._tasks: list[TaskID] = []
         self._started = False
@@ -39,12 +56,12 @@ class TrainingProgress:
 
     def run_callback(self, label: str, total_epochs: int) -> EpochCallback:
         """Add a bar for a run of ``total_epochs``; returns the epoch callback that advances it."""
-        task = self.progress.add_task(label, total=total_epochs, metrics="", visible=False)
+        task = self.progress.add_task(_short(label, 14), total=total_epochs, metrics="", visible=False)
         self._tasks.append(task)
 
         def on_epoch_end(row: dict[str, float]) -> None:
-            metrics = (f"train {row['train_loss']:.4f}/{row['train_accuracy']:.3f}  "
-                       f"val {row['val_loss']:.4f}/{row['val_accuracy']:.3f} (loss/acc)")
+            metrics = (f"trn {_figure(row.get('train_loss'))}/{_figure(row.get('train_accuracy'))} "
+                       f"val {_figure(row.get('val_loss'))}/{_figure(row.get('val_accuracy'))}")
             if not self.progress.tasks[task].visible:
                 # A new run has started: the bars of earlier runs are done, even if they stopped early.
                 self._finish_open_bars(keep=task)
@@ -52,6 +69,11 @@ class TrainingProgress:
             self.progress.update(task, completed=int(row["epoch"]), metrics=metrics, visible=True)
 
         return on_epoch_end
+
+    def callbacks(self, run_label: str, config) -> tuple[EpochCallback, EpochCallback | None]:
+        """The epoch callbacks of a run of ``config`` and of its permuted-label control (None without one)."""
+        control = (self.run_callback("control", config.epochs) if config.control == "permuted-labels" else None)
+        return self.run_callback(run_label, config.epochs), control
 
     def _finish_open_bars(self, keep: TaskID | None = None) -> None:
         # A run that stopped early ends before its planned epochs: show its bar as finished, not stuck.
@@ -70,9 +92,9 @@ class JobsProgress:
     """
 
     def __init__(self, console: Console | None = None) -> None:
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=16), TextColumn("{task.fields[count]}"),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[detail]}"),
-                                 console=console or Console(stderr=True))
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=16),
+                                 TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[detail]}"), console=console or Console(stderr=True))
         self._total: TaskID | None = None
         self._running: dict[str, TaskID] = {}
         self._epochs_seen: dict[str, int] = {}
@@ -104,7 +126,7 @@ class JobsProgress:
             self._running[job.label] = task
         epoch = int(row["epoch"])
         self.progress.update(task, completed=epoch, count=f"{epoch}/{job.config.epochs}",
-                             detail=f"val {row['val_loss']:.3f}/{row['val_accuracy']:.3f}")
+                             detail=f"val {_figure(row.get('val_loss'))}/{_figure(row.get('val_accuracy'))}")
         self._advance(epoch - self._epochs_seen.get(job.label, 0))
         self._epochs_seen[job.label] = epoch
 
@@ -126,6 +148,21 @@ class JobsProgress:
         detail = (f"about {_duration(left)} left" if left is not None and left >= 1 and self._finished < self._jobs
                   else "")
         self.progress.update(self._total, count=f"{self._finished}/{self._jobs}", detail=detail)
+
+
+def _figure(value: float | None) -> str:
+    """A loss or accuracy for reading: 3 significant digits (0.693, 0.0412, 1.27), "nan" when not finite."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "nan"
+    return f"{value:.3g}"
+
+
+def _clock(seconds: float | None) -> str:
+    """``mm:ss`` (``h:mm:ss`` from an hour on)."""
+    seconds = int(round(seconds or 0))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
 def _short(text: str, width: int) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lossgap.cli.progress import JobsProgress, _duration
+from lossgap.progress import JobsProgress, _duration
 from lossgap.parallel import JobOutcome, TrainJob
 from lossgap.training.config import TrainConfig
 
@@ -36,3 +36,35 @@ def test_runs_are_counted_and_an_early_stop_counts_its_unplanned_epochs_as_done(
 
 def test_durations_read_as_a_person_says_them():
     assert [_duration(s) for s in (4.4, 65, 3720)] == ["4 s", "1 min 05 s", "1 h 02 min"]
+
+
+def test_a_training_bar_fits_80_columns_with_its_time_left_and_rounded_figures():
+    from lossgap.progress import TrainingProgress
+
+    output = io.StringIO()
+    console = Console(file=output, width=80, force_terminal=True, color_system=None)
+    with TrainingProgress(console) as progress:
+        bar = progress.run_callback("a-rather-long-run-name", 50)
+        for epoch in (1, 2, 3):
+            bar({"epoch": epoch, "train_loss": 0.693147180, "train_accuracy": 0.5123456, "val_loss": 12.3456789,
+                 "val_accuracy": 0.49})
+        progress.progress.refresh()
+    import re
+
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())   # the live display's cursor codes
+    lines = [line for line in visible.splitlines() if "3/50" in line]
+    assert lines, visible
+    last = lines[-1].rstrip()
+    assert len(last) <= 80 and "\u2026" not in last.split("3/50")[1], last   # nothing after the count is cut
+    assert "eta " in last and "trn 0.693/0.512 val 12.3/0.49" in last
+
+
+def test_python_train_shows_the_same_bar(tmp_path, capsys):
+    from lossgap import train
+    from lossgap.data import DataConfig
+    from lossgap.training.config import TrainConfig
+
+    result = train(TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=60"), epochs=2), tmp_path / "run",
+                   progress=True, diagnose_run=False)
+    assert result.summary["epochs_run"] == 2
+    assert "2/2" in capsys.readouterr().err
