@@ -99,3 +99,25 @@ def test_the_test_column_appears_only_when_a_run_has_a_test_result(tmp_path, kit
     runs = [kit.write_run(tmp_path / name, kit.refining(epochs=6), class_names="abc") for name in ("a", "b")]
     html = write_comparison(runs, tmp_path / "cmp.html").read_text(encoding="utf-8")
     assert "test accuracy" not in html
+
+
+def test_the_page_shows_only_the_settings_that_differ_and_links_each_report(tmp_path, kit):
+    from lossgap.report.compare import settings_diff
+    from lossgap.training.config import TrainConfig, apply_changes
+
+    base = TrainConfig().to_dict()
+    regularised = apply_changes(TrainConfig(), {"model.dropout": 0.2, "optimizer.weight_decay": 1e-4}).to_dict()
+    plain = kit.write_run(tmp_path / "runs" / "plain", kit.refining(epochs=8), class_names="abc", train_config=base)
+    tuned = kit.write_run(tmp_path / "runs" / "tuned", kit.refining(epochs=8), class_names="abc",
+                          train_config=regularised)
+    (tuned / "report.html").write_text("<html></html>")
+    own_loop = kit.write_run(tmp_path / "runs" / "mine", kit.refining(epochs=8), class_names="abc")
+    rows = settings_diff(read_runs([plain, tuned]))
+    assert rows == [{"option": "--dropout", "cells": ["0", "0.2"]},
+                    {"option": "--weight-decay", "cells": ["0", "0.0001"]}]
+    # A run from the user's own loop has no lossgap options: every option differs, shown as "-".
+    assert all(row["cells"][2] == "-" for row in settings_diff(read_runs([plain, tuned, own_loop])))
+    page = write_comparison([plain, tuned], tmp_path / "pages" / "cmp.html")
+    html = page.read_text(encoding="utf-8")
+    assert 'id="settings-diff"' in html and "<code>--dropout</code>" in html and "--hidden" not in html
+    assert 'href="../runs/tuned/report.html"' in html and "runs/plain/report.html" not in html

@@ -1,4 +1,5 @@
-"""Several runs side by side: val curves overlaid on shared epochs and a table of best and final figures.
+"""Several runs side by side: the settings that differ, train and val curves overlaid on shared epochs, a table
+of best and final figures, and links to each run's report.
 
 ``lossgap compare`` writes the page; the remedy and sweep steps reuse :func:`overlay_figure` and
 :func:`comparison_rows`. Also home of the sweep's self-contained page (same look as the report).
@@ -7,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from lossgap.plain import to_plain
 from lossgap.report.figures import LEGEND_ROW, Margins, legend_rows, new_figure, plain_label, styled, to_png
 from lossgap.report.html import data_uri, lossgap_version, template_environment
 from lossgap.report.tables import format_number
-from lossgap.run.rundir import DIAGNOSIS_FILE, RunRecord, read_run
+from lossgap.run.rundir import DIAGNOSIS_FILE, REPORT_FILE, RunRecord, read_run
 
 
 def _column(record: RunRecord, name: str) -> np.ndarray | None:
@@ -80,8 +82,8 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
 
 @styled
 def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
-    """Val loss (top) and val accuracy (bottom) of every run on one shared epoch axis, each run's lowest val
-    loss dotted; returns PNG bytes. Runs without a val column are left out of that panel."""
+    """Loss (top) and accuracy (bottom) of every run on one shared epoch axis: val solid, train dashed, each
+    run's lowest val loss dotted; returns PNG bytes. Runs without a val column are left out of that panel."""
     columns = min(4, max(1, len(runs)))
     figure = new_figure(5.6, margins=Margins(top=0.12 + LEGEND_ROW * legend_rows(len(runs), columns), hspace=0.08))
     loss_axis, accuracy_axis = figure.subplots(2, 1, sharex=True)
@@ -93,6 +95,11 @@ def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
         longest = max(longest, int(epochs.max()) if len(epochs) else 1)
         val_loss = _column(record, "val_loss")
         val_accuracy = _column(record, "val_accuracy")
+        # Train curves dashed in the run's colour: a gap that opens between a run's two lines is overfitting.
+        for axis, column in ((loss_axis, "train_loss"), (accuracy_axis, "train_accuracy")):
+            train_values = _column(record, column)
+            if train_values is not None:
+                axis.plot(epochs, train_values, color=colour, lw=1.0, ls="--", alpha=0.7)
         if val_loss is not None:
             loss_axis.plot(epochs, val_loss, color=colour, lw=1.4, label=plain_label(name, 40))
             best = int(np.nanargmin(val_loss))
@@ -102,8 +109,8 @@ def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
         if val_accuracy is not None:
             accuracy_axis.plot(epochs, val_accuracy, color=colour, lw=1.4,
                                label=None if val_loss is not None else plain_label(name, 40))
-    loss_axis.set_ylabel("val loss (nats)")
-    accuracy_axis.set_ylabel("val accuracy")
+    loss_axis.set_ylabel("loss (nats)")
+    accuracy_axis.set_ylabel("accuracy")
     accuracy_axis.set_xlabel("epoch")
     accuracy_axis.set_xlim(0.5, longest + 0.5)
     handles, labels = loss_axis.get_legend_handles_labels()
@@ -112,6 +119,40 @@ def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
         figure.legend(handles + more_handles, labels + more_labels, loc="upper center", bbox_to_anchor=(0.5, 1.0),
                       ncol=columns, frameon=False)
     return to_png(figure)
+
+
+def settings_diff(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
+    """The options whose values differ between the runs, one row each (``{"option": "--dropout", "cells": ["0",
+    "0.2"]}``), in declaration order, the data source first. Own-loop runs (no lossgap config) show "-"."""
+    from lossgap.options import option_specs, value_at
+    from lossgap.training.config import TrainConfig
+
+    configs = [record.config.get("train") for record in runs.values()]
+
+    def value(config: dict | None, path: str) -> str:
+        try:
+            found = value_at(config, path) if config is not None else None
+        except (KeyError, TypeError):
+            return "-"
+        return "-" if config is None else ("off" if found is None else format_number(found, 4))
+
+    rows = []
+    for option, path in [("DATA", "data.source"), *((spec.flag.split("/")[0], spec.path)
+                                                     for spec in option_specs(TrainConfig))]:
+        values = [value(config, path) for config in configs]
+        if len(set(values)) > 1:
+            rows.append({"option": option, "cells": values})
+    return rows
+
+
+def report_links(runs: dict[str, RunRecord], page: Path) -> list[str | None]:
+    """Each run's ``report.html`` relative to the page's folder (so the links survive moving both), or None."""
+    links = []
+    for record in runs.values():
+        report = record.path / REPORT_FILE
+        links.append(Path(os.path.relpath(report.resolve(), page.resolve().parent)).as_posix()
+                     if report.exists() else None)
+    return links
 
 
 def run_names(records: list[RunRecord]) -> list[str]:
@@ -155,13 +196,14 @@ def write_comparison_page(runs: dict[str, RunRecord], out: str | Path) -> Path:
     if target.is_dir():
         raise ConfigError(f"--out {target} is a directory; pass a file path such as {target / 'comparison.html'}")
     rows = comparison_rows(runs)
-    cells = [{"run": row["run"], "path": row["path"], "main_cause": row["main_cause"] or "-",
+    links = report_links(runs, target)
+    cells = [{"run": row["run"], "path": row["path"], "main_cause": row["main_cause"] or "-", "report": link,
               "test": format_number(row["test_accuracy"], 4),
               "numbers": [format_number(row[key], 4) for key in
                           ("epochs", "best_epoch", "best_val_loss", "best_val_accuracy", "final_val_loss",
-                           "final_val_accuracy")]} for row in rows]
+                           "final_val_accuracy")]} for row, link in zip(rows, links, strict=True)]
     html = template_environment().get_template("compare.html.j2").render(
-        rows=cells, image=data_uri(overlay_figure(runs)),
+        rows=cells, image=data_uri(overlay_figure(runs)), settings=settings_diff(runs), names=list(runs),
         has_test=any(row["test_accuracy"] is not None for row in rows), version=lossgap_version())
     write_text(target, html)
     return target
