@@ -1,4 +1,4 @@
-"""report.html: one self-contained file that opens in a real browser, shows every figure and runs nothing."""
+"""report.html: one self-contained file that opens in a real browser, shows every figure, runs no user string."""
 
 import base64
 import dataclasses
@@ -20,15 +20,19 @@ DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
 def inlined_pngs(html: str) -> list[bytes]:
-    """Every PNG inlined in ``html`` as a data URI, decoded."""
-    return [base64.b64decode(match) for match in DATA_URI.findall(html)]
+    """Every PNG figure inlined in ``html`` as a data URI, decoded (plotly.js, inlined after the page's body,
+    carries an icon of its own)."""
+    return [base64.b64decode(match) for match in DATA_URI.findall(html.split("<script", 1)[0])]
 
 
 def assert_self_contained(html: str) -> None:
-    """No script, stylesheet link, external image, font or frame: the file must work with no network."""
+    """No script file, stylesheet link, external image, font or frame: the file must work with no network. Its
+    scripts (plotly.js and lossgap's few lines) are inline."""
     lowered = html.lower()
-    for needle in ("<script", "<link", "<iframe", "@import", "url(", 'src="http', "src='http", 'href="http'):
-        assert needle not in lowered, needle
+    page = lowered.split("<script", 1)[0]   # plotly.js itself mentions plotly.com; Chromium checks it fetches nothing
+    for needle in ("<link", "<iframe", "@import", "url(", 'src="http', "src='http", 'href="http'):
+        assert needle not in page, needle
+    assert lowered.count("<script") == 3 and "<script src" not in lowered
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +119,13 @@ def test_a_missing_run_is_a_one_line_error(tmp_path):
         write_report(tmp_path / "nothing")
 
 
-def test_a_100_epoch_report_stays_under_5_mb(tmp_path, kit):
-    # Random predictions of 10 classes over 3000 train / 1000 val samples: the least compressible figures.
-    run = kit.write_run(tmp_path / "long", kit.noisy(epochs=100), class_names=[f"class {i}" for i in range(10)])
+def test_a_100_epoch_5000_sample_report_stays_under_10_mb(tmp_path, kit):
+    # Random predictions of 10 classes over 4000 train / 1000 val samples: the least compressible figures, and
+    # plotly.js (4.8 MB) inlined for the interactive ones.
+    run = kit.write_run(tmp_path / "long", kit.noisy(epochs=100, num_train=4000),
+                        class_names=[f"class {i}" for i in range(10)])
     size = write_report(run).stat().st_size
-    assert size < 5_000_000, size
+    assert size < 10_000_000, size
     assert len(inlined_pngs((run / "report.html").read_text(encoding="utf-8"))) == len(FIGURE_NAMES)
 
 
@@ -145,7 +151,7 @@ def test_user_strings_are_shown_as_text_and_run_nothing(hostile_run, chromium_pa
     opened = chromium_page(hostile_run / "report.html")
     page = opened.page
     assert opened.dialogs == [] and opened.errors == []
-    assert page.evaluate("document.scripts.length") == 0
+    assert page.evaluate("document.scripts.length") == 3   # plotly.js, the figures' data, lossgap's script
     assert page.evaluate("document.querySelectorAll('main u').length") == 0  # the run's name is markup too
     assert page.get_by_text(SCRIPT_CLASS).first.is_visible()
     assert "run <u>x" in page.inner_text("h1")

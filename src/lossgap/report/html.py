@@ -1,8 +1,9 @@
 """Write ``RUN/report.html`` (one self-contained page) and ``RUN/figures/*.png`` for one run.
 
-The page needs no network: CSS is inline, figures are PNG data URIs, and there is no script at all. Every
-string that comes from the user (class names, paths, sample ids, config values) passes through jinja2's
-autoescaping.
+The page needs no network: CSS and scripts are inline (plotly.js from the installed plotly package and a
+few lines of lossgap's own), figures are PNG data URIs beside their interactive versions. Every string that
+comes from the user (class names, paths, sample ids, config values) passes through jinja2's autoescaping, and
+the figures' data sit in a JSON script element whose <, > and & are escaped.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from lossgap.analysis.gradients import GradientHealth
 from lossgap.diagnosis import Diagnosis, diagnose_run
 from lossgap.diagnosis.engine import gradient_health_of
 from lossgap.io import write_bytes, write_text
-from lossgap.report import captions, figures, optimization_figure, tables
+from lossgap.report import captions, figures, interactive, optimization_figure, tables
 from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, read_run
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -126,7 +127,8 @@ def gradient_evidence(record: RunRecord, diagnosis: Diagnosis) -> GradientHealth
 
 
 def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFigure]) -> str:
-    """The report page as HTML text (figures inlined as data URIs)."""
+    """The report page as HTML text: PNG figures inlined as data URIs, and the interactive figures (plotly.js
+    inlined, so it opens offline)."""
     remedy = tables.remedy_section(record.path)
     remedy_uri = data_uri(figures.remedy_figure(remedy["rows"], remedy["metric"])) if remedy is not None else None
     missing = []
@@ -136,7 +138,13 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
     if not any(figure.name == "ledger" for figure in drawn):
         missing.append("The loss ledger needs two epochs or more.")
     template = template_environment().get_template("report.html.j2")
+    explore = interactive.page_data(record, diagnosis, interactive.suspect_inputs(record, diagnosis))
     return template.render(
+        interactive=interactive.script_json(explore),
+        plotly=interactive.plotly_bundle(),
+        has_stories=bool(explore["suspects"]),
+        has_ledger="interactive-ledger" in explore["figures"],
+        window=interactive.window_of(diagnosis),
         head=tables.header(record, diagnosis),
         headline=diagnosis.headline,
         cards=[tables.verdict_card(verdict) for verdict in diagnosis.verdicts],
