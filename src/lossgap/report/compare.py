@@ -210,16 +210,21 @@ def write_comparison_page(runs: dict[str, RunRecord], out: str | Path) -> Path:
 
 
 def write_sweep_page(out: str | Path, *, study: str, rows: list[dict], pngs: dict[str, bytes],
-                     command: str | None) -> Path:
-    """A self-contained page of a sweep: the best trials, the best configuration's command, Optuna's plots.
+                     command: str | None, captions: list[tuple[str, str, str]] | None = None,
+                     counts: dict[str, int] | None = None) -> Path:
+    """A self-contained page of a sweep in the report's style: trial counts, the best configuration's command,
+    the best trials, and Optuna's plots each with a title and a caption (``captions``: (name, title, caption)).
 
     Returns the path written.
     """
     columns = list(rows[0]) if rows else []
+    described = {name: (title, caption) for name, title, caption in captions or ()}
     html = template_environment().get_template("sweep.html.j2").render(
-        study=study, columns=columns, rows=[[format_number(row.get(key)) for key in columns] for row in rows],
-        command=command, version=lossgap_version(),
-        images=[(name, data_uri(data)) for name, data in pngs.items()])
+        study=study, columns=[column.replace("_", " ") for column in columns],
+        rows=[[format_number(row.get(key)) for key in columns] for row in rows], command=command,
+        version=lossgap_version(), counts=counts or {},
+        images=[(name, *described.get(name, (name.replace("_", " "), "")), data_uri(data))
+                for name, data in pngs.items()])
     target = Path(out)
     write_text(target, html)
     return target

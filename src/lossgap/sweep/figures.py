@@ -12,12 +12,33 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import optuna  # noqa: E402
 
-#: Figure name -> what it shows (used as captions).
+#: Figure name -> (title, caption).
 FIGURES = {
-    "history": "best val loss of each trial and the best so far, by trial number",
-    "importances": "how much each hyperparameter explains the best val loss (fANOVA)",
-    "intermediate_values": "val loss per epoch of every trial; pruned trials stop early",
+    "history": ("Optimisation history", "Each dot is a trial's value, its best val loss (nats, lower is better), by "
+                "trial number; the line is the best so far. A line still falling at the right says more trials "
+                "may still help."),
+    "importances": ("Hyperparameter importances", "How much of the spread of the trials' best val loss each "
+                    "searched hyperparameter explains (fANOVA over the complete trials)."),
+    "intermediate_values": ("Val loss per epoch", "The val loss every trial reported after each epoch; trials the "
+                            "pruner stopped end early. Curves that all flatten at the same level say the search "
+                            "space does not matter much for this data."),
 }
+#: Fewer complete trials than this make the importances noise: the page says so beside the figure.
+IMPORTANCE_MIN_TRIALS = 20
+
+
+def figure_captions(study: optuna.Study, names) -> list[tuple[str, str, str]]:
+    """(name, title, caption) of each figure in ``names``, the importances' caption warning when the study has
+    fewer than IMPORTANCE_MIN_TRIALS complete trials."""
+    complete = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    captions = []
+    for name in names:
+        title, caption = FIGURES[name]
+        if name == "importances" and complete < IMPORTANCE_MIN_TRIALS:
+            caption += (f" With only {complete} complete trials these importances are mostly noise: read them as "
+                        f"a hint, not a ranking (about {IMPORTANCE_MIN_TRIALS} or more make them meaningful).")
+        captions.append((name, title, caption))
+    return captions
 
 
 def sweep_figures(study: optuna.Study, *, dpi: int = 100) -> dict[str, bytes]:
@@ -46,8 +67,20 @@ def sweep_figures(study: optuna.Study, *, dpi: int = 100) -> dict[str, bytes]:
                 plt.close("all")
                 continue
         figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+        _restyle(figure)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
         plt.close(figure)
         figures[name] = buffer.getvalue()
     return figures
+
+
+def _restyle(figure) -> None:
+    """The report's look instead of Optuna's grey one: white panels, a light grid, quiet frames."""
+    figure.patch.set_facecolor("white")
+    for axis in figure.axes:
+        axis.set_facecolor("white")
+        axis.grid(True, color="#e9ecef", linewidth=0.8)
+        axis.set_axisbelow(True)
+        for spine in axis.spines.values():
+            spine.set_color("#adb5bd")

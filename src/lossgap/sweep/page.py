@@ -8,7 +8,7 @@ import optuna
 
 from lossgap.io import write_bytes
 from lossgap.report.compare import write_sweep_page
-from lossgap.sweep.figures import sweep_figures
+from lossgap.sweep.figures import figure_captions, sweep_figures
 from lossgap.sweep.summary import best_command, completed_trials
 
 #: Sub-directory of the sweep's --out that holds the figures.
@@ -37,5 +37,12 @@ def write_sweep_outputs(study: optuna.Study, out: Path) -> tuple[Path, str | Non
         write_bytes(out / FIGURES_DIR / f"{name}.png", png)
     command = best_command(study, out / "best")
     page = write_sweep_page(out / PAGE_FILE, study=study.study_name, rows=best_rows(study), pngs=pngs,
-                            command=command)
+                            command=command, captions=figure_captions(study, pngs), counts=_state_counts(study))
     return page, command
+
+
+def _state_counts(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
+    return counts
