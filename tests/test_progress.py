@@ -68,3 +68,25 @@ def test_python_train_shows_the_same_bar(tmp_path, capsys):
                    progress=True, diagnose_run=False)
     assert result.summary["epochs_run"] == 2
     assert "2/2" in capsys.readouterr().err
+
+
+def test_a_sweep_shows_each_running_trials_epoch_within_80_columns():
+    from types import SimpleNamespace
+
+    from lossgap.progress import SweepProgress
+
+    output = io.StringIO()
+    with SweepProgress(20, Console(file=output, width=80, force_terminal=True, color_system=None)) as progress:
+        progress.start()
+        progress.epoch_ended(0, 7, 3, 50, 0.69314718)
+        progress.epoch_ended(1, 8, 1, 50, 1.2345678)
+        progress.trial_finished(SimpleNamespace(finished=1, best_value=0.123456))
+        tasks = {task.description.strip(): task for task in progress.progress.tasks}
+        assert tasks["trial 7"].completed == 3 and tasks["trial 7"].fields["detail"] == "val loss 0.693"
+        assert tasks["trial 8"].fields["detail"] == "val loss 1.23"
+        assert tasks["trials"].completed == 1 and tasks["trials"].fields["detail"] == "best val loss 0.123"
+        progress.progress.refresh()
+    import re
+
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())
+    assert all(len(line.rstrip()) <= 80 for line in visible.splitlines())

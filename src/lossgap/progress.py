@@ -150,6 +150,47 @@ class JobsProgress:
         self.progress.update(self._total, count=f"{self._finished}/{self._jobs}", detail=detail)
 
 
+class SweepProgress:
+    """A live display of a sweep: one line for the trials (done / asked, time spent and left, best val loss) and
+    one per running trial (its number, epoch and val loss), within 80 columns. Pass :meth:`start`,
+    :meth:`trial_finished` and :meth:`epoch_ended` to :func:`lossgap.sweep.run_sweep`; use as a context manager.
+    """
+
+    def __init__(self, trials: int, console: Console | None = None) -> None:
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=12), MofNCompleteColumn(),
+                                 ElapsedAndLeftColumn(), TextColumn("{task.fields[detail]}"),
+                                 console=console or Console(stderr=True))
+        self._total = self.progress.add_task("trials", total=trials, detail="")
+        self._workers: dict[int, TaskID] = {}
+        self._started = False
+
+    def __enter__(self) -> SweepProgress:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._started:
+            self.progress.stop()
+
+    def start(self) -> None:
+        """Show the display (called once storage, study and data are checked)."""
+        self.progress.start()
+        self._started = True
+
+    def trial_finished(self, report) -> None:
+        """A trial of this run finished (a :class:`~lossgap.sweep.TrialReport`)."""
+        best = f"best val loss {_figure(report.best_value)}" if report.best_value is not None else ""
+        self.progress.update(self._total, completed=report.finished, detail=best)
+
+    def epoch_ended(self, worker: int, trial: int, epoch: int, epochs: int, val_loss: float) -> None:
+        """A running trial finished an epoch: its worker's line shows the trial, the epoch and the val loss."""
+        task = self._workers.get(worker)
+        if task is None:
+            task = self.progress.add_task("", total=epochs, detail="")
+            self._workers[worker] = task
+        self.progress.update(task, description=f"  trial {trial}", total=epochs, completed=epoch,
+                             detail=f"val loss {_figure(val_loss)}")
+
+
 def _figure(value: float | None) -> str:
     """A loss or accuracy for reading: 3 significant digits (0.693, 0.0412, 1.27), "nan" when not finite."""
     if value is None or value != value or value in (float("inf"), float("-inf")):

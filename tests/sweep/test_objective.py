@@ -84,3 +84,20 @@ def test_the_objective_pickles_without_its_data():
     objective = SweepObjective(BASE, SPACE, splits=validation_splits(BASE))
     restored = pickle.loads(pickle.dumps(objective))
     assert restored._splits is None and restored.base == BASE and restored.space == SPACE
+
+
+def test_each_epoch_of_a_trial_is_reported_with_its_number(tmp_path):
+    import optuna
+
+    from lossgap.sweep.objective import SweepObjective
+    from lossgap.sweep.space import SearchSpace
+
+    seen = []
+    objective = SweepObjective(BASE.model_copy(update={"epochs": 3}), SearchSpace(hidden=(8,), batch=(32,)))
+    objective.on_epoch = lambda *epoch: seen.append(epoch)
+    study = optuna.create_study()
+    study.optimize(objective, n_trials=1)
+    assert [(trial, epoch, epochs) for trial, epoch, epochs, _ in seen] == [(0, 1, 3), (0, 2, 3), (0, 3, 3)]
+    import pickle
+
+    assert pickle.loads(pickle.dumps(objective)).on_epoch is None   # a worker installs its own relay

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -21,7 +20,6 @@ from lossgap.sweep.space import SWEEP_FIXED
 if TYPE_CHECKING:
     import optuna
 
-    from lossgap.sweep import TrialReport
 
 TRIALS_HELP = ("Finished (complete or pruned) trials to add to the study. Rerunning the command continues the "
                "study and adds N more; with --workers K the N are shared among the workers, exactly N in total.")
@@ -65,9 +63,10 @@ def sweep(
     nothing. The best configuration is printed as a ready 'lossgap train' command.
     """
     # optuna, torch and the report are imported by the command that uses them, not by `lossgap --help`.
+    from lossgap.cli.options import config_from_options
+    from lossgap.progress import SweepProgress
     from lossgap.sweep import SearchSpace, SweepSettings, run_sweep
     from lossgap.sweep.page import write_sweep_outputs
-    from lossgap.cli.options import config_from_options
     from lossgap.sweep.space import parse_choices, parse_model_choices, parse_range
     from lossgap.sweep.storage import masked
 
@@ -81,19 +80,10 @@ def sweep(
     settings = SweepSettings(out=out, trials=trials, workers=workers, storage=storage, study=study, pruner=pruner,
                              pruner_startup=pruner_startup, pruner_warmup=pruner_warmup, timeout=timeout,
                              threads=threads)
-    progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.description}"), TimeElapsedColumn(), console=Console(stderr=True))
-    task = progress.add_task("", total=trials)
-
-    def advance(report: TrialReport) -> None:
-        best = f"best val loss {report.best_value:.4f}" if report.best_value is not None else ""
-        progress.update(task, completed=report.finished, description=best)
-
-    try:
-        # The bar appears once storage, study and data are checked, so a bad input prints one line only.
-        result = run_sweep(base, space, settings, on_start=progress.start, on_trial=advance)
-    finally:
-        progress.stop()
+    # The display appears once storage, study and data are checked, so a bad input prints one line only.
+    with SweepProgress(trials) as progress:
+        result = run_sweep(base, space, settings, on_start=progress.start, on_trial=progress.trial_finished,
+                           on_epoch=progress.epoch_ended)
     console = Console()
     console.print(best_trials_table(result.study))
     page, command = write_sweep_outputs(result.study, out)

@@ -77,10 +77,14 @@ class SweepObjective:
         self._splits = splits
         self.stop = stop
 
+    #: Called after each epoch of a trial as on_epoch(trial number, epoch, planned epochs, val loss): the live
+    #: display's per-trial line. Set per process (a worker relays it to the main process).
+    on_epoch: Any = None
+
     def __getstate__(self) -> dict[str, Any]:
         # Workers load the data themselves rather than receiving every array through a pipe, and install
-        # their own stop request (signal handlers are per process).
-        return {**self.__dict__, "_splits": None, "stop": None}
+        # their own stop request (signal handlers are per process) and epoch relay.
+        return {**self.__dict__, "_splits": None, "stop": None, "on_epoch": None}
 
     def __call__(self, trial: optuna.Trial) -> float:
         if self.stop is not None and self.stop.requested:
@@ -103,6 +107,8 @@ class SweepObjective:
             val_losses.append(row["val_loss"])
             # A diverged epoch is reported as +inf, the worst value, so the pruner can compare it.
             trial.report(row["val_loss"] if math.isfinite(row["val_loss"]) else math.inf, int(row["epoch"]))
+            if self.on_epoch is not None:
+                self.on_epoch(trial.number, int(row["epoch"]), config.epochs, float(row["val_loss"]))
             if trial.should_prune():
                 raise _PruneNow
             if self.stop is not None and self.stop.requested:

@@ -14,6 +14,7 @@ in the storage, and ``sweep.json`` is still written.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import queue as queue_module
@@ -22,6 +23,7 @@ import socket
 import time
 import uuid
 import zlib
+from typing import Any
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,12 +149,14 @@ def make_sampler(base_seed: int, worker: int, trials_before: int) -> optuna.samp
 
 def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
               on_start: Callable[[], None] | None = None,
-              on_trial: Callable[[TrialReport], None] | None = None) -> SweepResult:
+              on_trial: Callable[[TrialReport], None] | None = None,
+              on_epoch: Callable[[int, int, int, int, float], None] | None = None) -> SweepResult:
     """Add ``settings.trials`` finished trials to the study and write ``OUT/sweep.json``; returns a SweepResult.
 
     Storage, study (same search space and options if it exists) and data are checked first, then
     ``on_start()`` is called and trials begin. ``on_trial`` is called in this process after each trial of
-    this run finishes, whichever worker ran it. Ctrl-C ends the sweep with ``stopped == "interrupted"``:
+    this run finishes, whichever worker ran it; ``on_epoch(worker, trial number, epoch, planned epochs, val
+    loss)`` after each epoch of a running trial (worker 0 when trials run in this process). Ctrl-C ends the sweep with ``stopped == "interrupted"``:
     finished trials stay in the storage and sweep.json is still written. A trial that raises makes the
     error itself (one worker) or :class:`SweepError` (several, once all have stopped) propagate, after the
     summary is written.
@@ -179,11 +183,13 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
                 here = optuna.load_study(study_name=settings.study, storage=storage, pruner=_pruner(settings, base),
                                          sampler=make_sampler(base.seed, 0, trials_before))
                 stop = StopRequest()
-                stopped = _run_here(here, SweepObjective(base, space, run_id, splits, stop), settings, deadline,
-                                    tracker, stop)
+                objective = SweepObjective(base, space, run_id, splits, stop)
+                if on_epoch is not None:
+                    objective.on_epoch = functools.partial(on_epoch, 0)
+                stopped = _run_here(here, objective, settings, deadline, tracker, stop)
             else:
                 stopped = _run_workers(base, space, settings, run_id, trials_before, deadline, tracker, on_start,
-                                       study=study)
+                                       study=study, on_epoch=on_epoch)
         finally:
             fail_orphans(study, run_id)
             seconds = time.perf_counter() - started
@@ -251,7 +257,8 @@ class _WorkerPlan:
 
 def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings, run_id: str,
                  trials_before: int, deadline: float | None, tracker: _Tracker,
-                 on_start: Callable[[], None] | None = None, study: optuna.Study | None = None) -> str:
+                 on_start: Callable[[], None] | None = None, study: optuna.Study | None = None,
+                 on_epoch: Callable[..., None] | None = None) -> str:
     """Start the workers, then ``on_start()``, relay their finished trials to ``tracker``, stop them on Ctrl-C;
     returns why it stopped."""
     context = multiprocessing.get_context("spawn")
@@ -285,7 +292,7 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
                     if not any(process.is_alive() for process in processes):
                         break
                     continue
-                interrupted |= _handle(message, tracker, errors)
+                interrupted |= _handle(message, tracker, errors, on_epoch)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -306,10 +313,14 @@ def _run_workers(base: TrainConfig, space: SearchSpace, settings: SweepSettings,
                      "the finished trials are kept, rerun to add the rest")
 
 
-def _handle(message: tuple, tracker: _Tracker, errors: list[str]) -> bool:
+def _handle(message: tuple, tracker: _Tracker, errors: list[str], on_epoch: Callable[..., None] | None = None
+            ) -> bool:
     """Apply one worker message; returns True when it reports an interruption."""
     kind = message[0]
-    if kind == "trial":
+    if kind == "epoch":
+        if on_epoch is not None:
+            on_epoch(*message[1:])
+    elif kind == "trial":
         tracker.record(*message[1:])
     elif kind == "error":
         errors.append(message[1])
@@ -347,6 +358,7 @@ def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
     die_with_parent()
     unblock_stop_signals()   # a signal pending since start arrives now
     plan.objective.stop = stop
+    plan.objective.on_epoch = functools.partial(_relay_epoch, messages, plan.index)
     try:
         torch.set_num_threads(plan.settings.threads or 1)
         optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -372,6 +384,10 @@ def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
         messages.put(("error", f"worker {plan.index}: {type(error).__name__}: {error}"))
     if stop.requested:
         messages.put(("interrupted", plan.index))
+
+
+def _relay_epoch(messages, worker: int, *epoch: Any) -> None:
+    messages.put(("epoch", worker, *epoch))
 
 
 def _take_ticket(tickets, deadline: float | None) -> bool:
