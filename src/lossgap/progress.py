@@ -24,28 +24,17 @@ class ElapsedAndLeftColumn(ProgressColumn):
                     style="progress.elapsed")
 
 
-class TrainingProgress:
-    """A live display (use as a context manager); :meth:`run_callback` adds a bar for one run.
+class _LiveDisplay:
+    """A rich Progress shown from the first update on, stopped on leaving the ``with`` block."""
 
-    A line: the run's name, its epochs done of planned, time spent and left, and the last epoch's train and val
-    loss/accuracy rounded for reading (3 significant digits), within 80 columns.
-    """
-
-    def __init__(self, console: Console | None = None) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(bar_width=10), MofNCompleteColumn(),
-            ElapsedAndLeftColumn(), TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True),
-        )
-        self._tasks: list[TaskID] = []
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
         self._started = False
 
-    def __enter__(self) -> TrainingProgress:
-        # The live display starts with the first finished epoch: a run refused before training prints
-        # nothing but its error line.
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._finish_open_bars()
         if self._started:
             self.progress.stop()
 
@@ -53,6 +42,26 @@ class TrainingProgress:
         if not self._started:
             self.progress.start()
             self._started = True
+
+
+class TrainingProgress(_LiveDisplay):
+    """A live display (use as a context manager); :meth:`run_callback` adds a bar for one run.
+
+    A line: the run's name, its epochs done of planned, time spent and left, and the last epoch's train and val
+    loss/accuracy rounded for reading (3 significant digits), within 80 columns.
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        # The live display starts with the first finished epoch: a run refused before training prints nothing
+        # but its error line.
+        super().__init__(Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(bar_width=10), MofNCompleteColumn(),
+            ElapsedAndLeftColumn(), TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True)))
+        self._tasks: list[TaskID] = []
+
+    def __exit__(self, *exc_info) -> None:
+        self._finish_open_bars()
+        super().__exit__(*exc_info)
 
     def run_callback(self, label: str, total_epochs: int) -> EpochCallback:
         """Add a bar for a run of ``total_epochs``; returns the epoch callback that advances it."""
@@ -82,7 +91,7 @@ class TrainingProgress:
                 self.progress.update(task, total=self.progress.tasks[task].completed)
 
 
-class JobsProgress:
+class JobsProgress(_LiveDisplay):
     """A live display of several runs trained side by side (``lossgap remedy``, ``lossgap demo``): one line for
     all of them (runs done / total, elapsed, time left) and one line per running run. Fits 80 columns.
 
@@ -92,31 +101,21 @@ class JobsProgress:
     """
 
     def __init__(self, console: Console | None = None) -> None:
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=16),
-                                 TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[detail]}"), console=console or Console(stderr=True))
+        super().__init__(Progress(TextColumn("{task.description}"), BarColumn(bar_width=16),
+                                  TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
+                                  TextColumn("{task.fields[detail]}"), console=console or Console(stderr=True)))
         self._total: TaskID | None = None
         self._running: dict[str, TaskID] = {}
         self._epochs_seen: dict[str, int] = {}
         self._jobs = 0
         self._finished = 0
-        self._started = False
-
-    def __enter__(self) -> JobsProgress:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._started:
-            self.progress.stop()
 
     def plan(self, jobs) -> None:
         """Announce every run before the first starts (their planned epochs size the time estimate)."""
         self._jobs = len(jobs)
         self._total = self.progress.add_task("runs", total=sum(job.config.epochs for job in jobs),
                                              count=f"0/{self._jobs}", detail="")
-        if not self._started:
-            self.progress.start()
-            self._started = True
+        self._show()
 
     def epoch_ended(self, job, row: dict[str, float]) -> None:
         """A run finished an epoch: advance its line and the total."""
@@ -150,31 +149,22 @@ class JobsProgress:
         self.progress.update(self._total, count=f"{self._finished}/{self._jobs}", detail=detail)
 
 
-class SweepProgress:
+class SweepProgress(_LiveDisplay):
     """A live display of a sweep: one line for the trials (done / asked, time spent and left, best val loss) and
     one per running trial (its number, epoch and val loss), within 80 columns. Pass :meth:`start`,
     :meth:`trial_finished` and :meth:`epoch_ended` to :func:`lossgap.sweep.run_sweep`; use as a context manager.
     """
 
     def __init__(self, trials: int, console: Console | None = None) -> None:
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=12), MofNCompleteColumn(),
-                                 ElapsedAndLeftColumn(), TextColumn("{task.fields[detail]}"),
-                                 console=console or Console(stderr=True))
+        super().__init__(Progress(TextColumn("{task.description}"), BarColumn(bar_width=12), MofNCompleteColumn(),
+                                  ElapsedAndLeftColumn(), TextColumn("{task.fields[detail]}"),
+                                  console=console or Console(stderr=True)))
         self._total = self.progress.add_task("trials", total=trials, detail="")
         self._workers: dict[int, TaskID] = {}
-        self._started = False
-
-    def __enter__(self) -> SweepProgress:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._started:
-            self.progress.stop()
 
     def start(self) -> None:
         """Show the display (called once storage, study and data are checked)."""
-        self.progress.start()
-        self._started = True
+        self._show()
 
     def trial_finished(self, report) -> None:
         """A trial of this run finished (a :class:`~lossgap.sweep.TrialReport`)."""
