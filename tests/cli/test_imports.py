@@ -68,3 +68,13 @@ def test_public_names_resolve_lazily_and_unknown_ones_fail_clearly():
     assert lossgap.Recorder.__name__ == "Recorder" and "train" in dir(lossgap)
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         lossgap.nonexistent  # noqa: B018
+
+
+def test_help_read_by_head_ends_quietly():
+    import subprocess
+    import sys
+
+    script = "from lossgap.cli.app import main; main()"
+    result = subprocess.run(f"{sys.executable} -c '{script}' train --help | head -1", shell=True,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stderr == "", result.stderr

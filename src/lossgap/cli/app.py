@@ -5,6 +5,9 @@ Every :class:`~lossgap.errors.LossgapError` becomes one line on stderr and exit 
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 from typer.core import TyperGroup
 
@@ -20,6 +23,12 @@ class _LossgapGroup(TyperGroup):
         except LossgapError as error:
             typer.echo(f"lossgap: error: {error}", err=True)
             raise typer.Exit(2) from None
+        except BrokenPipeError:
+            # The reader went away (`lossgap train --help | head`): nothing is wrong, and nothing more can be
+            # said on stdout; point it at /dev/null so the interpreter's last flush stays quiet too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except OSError as error:
             # An unwritable or vanished path (a read-only or full disk, a directory where a file should be):
             # every file is written atomically, so what was written before stays whole.
