@@ -45,3 +45,10 @@ def test_switch_model_trains_the_other_family_side_by_side(run_dir):
     assert payload["baseline"]["config"]["model"]["kind"] == "lstm"
     seed_run = run_dir / "remedy" / "switch_model" / "seed_0" / "config.json"
     assert json.loads(seed_run.read_text())["model"]["kind"] == "lstm-fcn"
+
+
+def test_the_remedy_table_fits_80_columns(run_dir):
+    result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    assert "\u2026" not in result.stdout and "±" in result.stdout   # no header or cell is cut

@@ -58,25 +58,33 @@ def remedy(
     console.print(f"written to {result.run / 'remedy.json'}")
 
 
+#: How the table names a judging figure, short enough for 80 columns.
+SHORT_METRICS = {"val_loss": "loss", "val_accuracy": "acc", "val_balanced_accuracy": "bal acc"}
+
+
 def remedy_table(result: RemedyResult) -> Table:
-    """Baseline and candidates with mean [95% interval] of each val figure of the delivered model."""
+    """Baseline and candidates: each val figure of the delivered model as mean and ± the 95% interval's half
+    width, what each is judged on, whether it beats the baseline and the p-value."""
     from lossgap.remedies.runner import METRICS
 
-    judged = result.metric or "each on its own target"
-    table = Table(title=f"remedies for {result.run} ({result.replicates} seeds each; judged on {judged})")
+    judged = f"judged on {result.metric}" if result.metric else "each judged on its own target"
+    table = Table(title=f"remedies for {result.run} ({result.replicates} seeds each, {judged}; "
+                        "wins: beats the baseline beyond noise)")
     table.add_column("configuration", no_wrap=True)
     for metric in METRICS:
         table.add_column(metric.replace("_", " "), justify="right")
-    table.add_column("judged on", justify="center")
-    table.add_column("beats baseline", justify="center")
+    table.add_column("judged", justify="center")
+    table.add_column("wins", justify="center")
     table.add_column("p", justify="right")
     for outcome in (result.baseline, *result.candidates):
         cells = []
         for metric in METRICS:
             interval = outcome.interval(metric)
-            cells.append(f"{interval.mean:.3f} [{interval.low:.3f}, {interval.high:.3f}]")
+            # mean and the 95% interval's half width: two short lines fit 80 columns, a [low, high] pair does not
+            half = (interval.high - interval.low) / 2
+            cells.append(f"{interval.mean:.3f}\n±{half:.3f}" if half == half else f"{interval.mean:.3f}")
         verdict = "-" if outcome is result.baseline else ("yes" if outcome.beats_baseline else "no")
         p_value = "-" if outcome.p_value is None else f"{outcome.p_value:.3f}"
-        judged_on = (outcome.judged_on or "-").replace("val_", "").replace("_", " ")
+        judged_on = SHORT_METRICS.get(outcome.judged_on or "", "-")
         table.add_row(Text(outcome.name), *cells, judged_on, verdict, p_value)
     return table
