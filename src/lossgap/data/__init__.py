@@ -1,12 +1,28 @@
-"""Data layer: sources -> SequenceData splits (stratified validation, train-fitted standardisation)."""
+"""Data layer: sources -> SequenceData splits (stratified validation, train-fitted standardisation).
 
-from lossgap.data.config import DataConfig
-from lossgap.data.preprocessing import Standardizer
-from lossgap.data.sequence import DatasetSplits, SequenceData
-from lossgap.data.sources import LoadedData, load_data, load_splits, read_source, source_kind
-from lossgap.data.split import stratified_indices, stratified_split
-from lossgap.data.synthetic import SyntheticData, generate_synthetic, parse_synthetic
+Names are resolved on first use (PEP 562): reading the data options (``lossgap.data.config``, which the CLI's
+help needs) loads neither numpy nor a data source.
+"""
 
-__all__ = ["DataConfig", "DatasetSplits", "LoadedData", "SequenceData", "Standardizer", "SyntheticData",
-           "generate_synthetic", "load_data", "load_splits", "parse_synthetic", "read_source", "source_kind",
-           "stratified_indices", "stratified_split"]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "DataConfig": "lossgap.data.config", "Standardizer": "lossgap.data.preprocessing",
+    "DatasetSplits": "lossgap.data.sequence", "SequenceData": "lossgap.data.sequence",
+    "LoadedData": "lossgap.data.sources", "load_data": "lossgap.data.sources", "load_splits": "lossgap.data.sources",
+    "read_source": "lossgap.data.sources", "source_kind": "lossgap.data.sources",
+    "stratified_indices": "lossgap.data.split", "stratified_split": "lossgap.data.split",
+    "SyntheticData": "lossgap.data.synthetic", "generate_synthetic": "lossgap.data.synthetic",
+    "parse_synthetic": "lossgap.data.synthetic",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lossgap.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
