@@ -6,7 +6,7 @@ help needs) loads neither numpy nor a data source.
 
 from __future__ import annotations
 
-import importlib
+from lossgap.lazy import lazy_getattr
 
 _EXPORTS = {
     "DataConfig": "lossgap.data.config", "Standardizer": "lossgap.data.preprocessing",
@@ -21,8 +21,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lossgap.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("lossgap.data", _EXPORTS)

@@ -6,7 +6,7 @@ optuna.
 
 from __future__ import annotations
 
-import importlib
+from lossgap.lazy import lazy_getattr
 
 _EXPORTS = {
     "sweep_figures": "lossgap.sweep.figures", "SearchSpace": "lossgap.sweep.space",
@@ -19,8 +19,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'lossgap.sweep' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("lossgap.sweep", _EXPORTS)
