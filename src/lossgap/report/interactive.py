@@ -163,7 +163,7 @@ def suspect_stories(record: RunRecord, diagnosis: Diagnosis, inputs: dict[str, n
         if position.size == 0:
             continue
         column = int(position[0])
-        key = str(sample_id.item() if hasattr(sample_id, "item") else sample_id)
+        key = _id_text(sample_id)
         sequence = inputs.get(key)
         if sequence is not None and len(sequence) > MAX_DRAWN_STEPS:
             sequence = sequence[:: -(-len(sequence) // MAX_DRAWN_STEPS)]
@@ -186,11 +186,16 @@ def suspect_inputs(record: RunRecord, diagnosis: Diagnosis) -> dict[str, np.ndar
         data = load_data(DataConfig(**config["data"]), int(config.get("seed", 0))).splits.train
     except (LossgapError, OSError, TypeError, ValueError, KeyError):
         return {}
-    wanted = {str(value.item() if hasattr(value, "item") else value)
-              for value in evidence.train_samples.sample_ids[evidence.suspects.indices[:SUSPECT_STORIES]]}
+    shown = evidence.suspects.indices[:SUSPECT_STORIES]
+    wanted = {_id_text(value) for value in evidence.train_samples.sample_ids[shown]}
     found = {}
     for position, sample_id in enumerate(data.ids):
-        key = str(sample_id.item() if hasattr(sample_id, "item") else sample_id)
+        key = _id_text(sample_id)
         if key in wanted:
             found[key] = data.features[position, : int(data.lengths[position])]
     return found
+
+
+def _id_text(sample_id) -> str:
+    """A sample id (a numpy scalar, int or str) as the text that keys the suspects' inputs and stories."""
+    return str(sample_id.item() if hasattr(sample_id, "item") else sample_id)
