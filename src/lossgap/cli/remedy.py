@@ -54,7 +54,7 @@ def remedy(
                            style="bold"))
     else:
         console.print(Text(f"winner: {winner.name} - {winner.action}", style="bold green"))
-        console.print(Text("lossgap train " + " ".join(winner.config.to_cli_args())))
+        console.print(Text(winner.config.command()), soft_wrap=True)
     console.print(f"written to {result.run / 'remedy.json'}")
 
 

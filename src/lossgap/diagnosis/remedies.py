@@ -9,7 +9,6 @@ command, since lossgap cannot know the settings of a user's own loop.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +100,7 @@ class RemedyBook:
             config = apply_changes(TrainConfig.from_dict(self.config), changes)
         except (ConfigError, KeyError, TypeError):
             return None
-        return shlex.join(["lossgap", "train", *config.to_cli_args(), "--out", f"{self.run_dir}-{name}"])
+        return config.command(f"{self.run_dir}-{name}")
 
     def early_stopping(self, best_epoch: int, epochs_run: int) -> Remedy | None:
         """Stop at the val-loss minimum (patience long enough to pass noise, short enough to stop near it);

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +46,7 @@ def best_command(study: optuna.Study, run_dir: str | Path | None = None) -> str 
     config = best_config(study)
     if config is None:
         return None
-    words = ["lossgap", "train", *config.to_cli_args()]
-    if run_dir is not None:
-        words += ["--out", str(run_dir)]
-    return shlex.join(words)
+    return config.command(run_dir)
 
 
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
