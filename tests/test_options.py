@@ -78,7 +78,7 @@ def test_the_rerun_command_parses_back_to_the_same_config(config):
 @pytest.mark.parametrize("args, message", [
     (["--hidden", "0"], "invalid --hidden: input should be greater than 0"),
     (["--model", "transformer"], "invalid --model: input should be 'lstm', 'gru' or 'lstm-fcn'"),
-    (["--patch", "x"], "invalid --patch"),
+    (["--patch", "x"], "invalid --patch: value error, use a positive integer .* or auto"),
     (["--early-stopping", "0"], "invalid --early-stopping"),
 ])
 def test_a_bad_value_is_named_by_the_flag_the_user_typed(args, message):

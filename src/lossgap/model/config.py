@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lossgap.model.registry import MODELS
 from lossgap.options import option
@@ -36,3 +36,16 @@ class ModelConfig(BaseModel):
                       "and easier on long series.")
     fcn_width: int = option(128, "--fcn-width", "lstm-fcn: filters of the first and last convolution (the "
                             "middle one has twice as many); 128 as published.", gt=0)
+
+    @field_validator("patch_length", mode="before")
+    @classmethod
+    def _patch_length_as_typed(cls, value: object) -> object:
+        # The command line gives text: "auto" or a whole number; anything else gets one sentence naming both.
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text == "auto":
+                return "auto"
+            if not text.isdigit():
+                raise ValueError("use a positive integer (steps merged per recurrent step) or auto")
+            return int(text)
+        return value
