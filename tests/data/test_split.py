@@ -31,3 +31,28 @@ def test_a_tiny_class_still_gets_one_sample_in_each_part():
 def test_a_class_of_one_sample_is_refused_by_name():
     with pytest.raises(DataError, match="class 'rare' has only 1 sample.*at least 2 per class"):
         stratified_indices(np.r_[np.zeros(9, int), 1], 0.2, seed=0, class_names=("common", "rare"))
+
+
+def test_train_fractions_are_stratified_and_nested():
+    from lossgap.data.split import fraction_indices
+
+    labels = np.repeat([0, 1, 2], [400, 80, 20])
+    subsets = {fraction: fraction_indices(labels, fraction, seed=4) for fraction in (0.25, 0.5, 0.75, 1.0)}
+    assert np.bincount(labels[subsets[0.25]]).tolist() == [100, 20, 5]
+    assert np.bincount(labels[subsets[0.5]]).tolist() == [200, 40, 10]
+    assert len(subsets[1.0]) == 500
+    assert set(subsets[0.25]) < set(subsets[0.5]) < set(subsets[0.75]) < set(subsets[1.0])
+    assert not np.array_equal(subsets[0.5], fraction_indices(labels, 0.5, seed=5))
+    # A rare class keeps one sample even where its share rounds to none.
+    assert np.bincount(labels[fraction_indices(labels, 0.01, seed=0)]).tolist() == [4, 1, 1]
+
+
+def test_a_train_fraction_leaves_validation_and_test_unchanged():
+    from lossgap.data.sources import load_splits
+
+    source = "synthetic:sum-sign,samples=200,test_samples=40"
+    full = load_splits(source, seed=2).splits
+    half = load_splits(source, seed=2, train_fraction=0.5).splits
+    assert np.array_equal(full.val.ids, half.val.ids) and np.array_equal(full.test.ids, half.test.ids)
+    assert set(half.train.ids) < set(full.train.ids) and half.train.num_samples == full.train.num_samples // 2
+    assert np.array_equal(np.bincount(half.train.labels) * 2, np.bincount(full.train.labels))

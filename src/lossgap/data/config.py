@@ -15,6 +15,10 @@ class DataConfig(BaseModel):
     source: str = Field("synthetic:random-labels", description="data source string or file path")
     val_fraction: float = option(0.2, "--val-fraction", "Share of train held out (stratified), in (0, 1).",
                                  always=True, gt=0.0, lt=1.0, allow_inf_nan=False)
+    train_fraction: float = option(1.0, "--train-fraction", "Share of the training split trained on, in (0, 1]: "
+                                   "stratified and nested by --seed (a smaller share lies inside a larger one); "
+                                   "validation is carved out first and does not change.", gt=0.0, le=1.0,
+                                   allow_inf_nan=False)
     standardize: bool | None = option(None, "--standardize/--no-standardize",
                                       "Per-feature standardisation fitted on train. Default: on for real data, off "
                                       "for synthetic.")

@@ -13,7 +13,7 @@ from pathlib import Path
 from lossgap.data.config import DataConfig
 from lossgap.data.preprocessing import Standardizer
 from lossgap.data.sequence import DatasetSplits, SequenceData
-from lossgap.data.split import stratified_split
+from lossgap.data.split import fraction_indices, stratified_split
 from lossgap.errors import DataError
 
 
@@ -64,8 +64,12 @@ def read_source(source: str) -> dict[str, SequenceData]:
 
 
 def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
-                standardize: bool | None = None) -> LoadedData:
+                standardize: bool | None = None, train_fraction: float = 1.0) -> LoadedData:
     """Train / val / test splits of ``source``, standardised when asked.
+
+    ``train_fraction`` < 1 keeps that stratified share of the training split (nested across fractions for one
+    seed: :func:`~lossgap.data.split.fraction_indices`), cut after validation is carved out, so validation and
+    test stay the same whatever the fraction.
 
     ``standardize=None`` means on for real data (files, aeon) and off for synthetic tasks, whose scale is
     already unit. The standardizer is fitted on the training split only.
@@ -76,6 +80,8 @@ def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
     else:
         train, val = stratified_split(parts["train"], val_fraction, seed)
         fixed = False
+    if train_fraction < 1.0:
+        train = train.subset(fraction_indices(train.labels, train_fraction, seed), split="train")
     splits = DatasetSplits(train=train, val=val, test=parts.get("test"), source=source, val_is_fixed=fixed)
     if standardize is None:
         standardize = source_kind(source) != "synthetic"
@@ -87,4 +93,5 @@ def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
 
 def load_data(config: DataConfig, seed: int) -> LoadedData:
     """The splits a run with data options ``config`` and ``seed`` trains on (see :func:`load_splits`)."""
-    return load_splits(config.source, val_fraction=config.val_fraction, seed=seed, standardize=config.standardize)
+    return load_splits(config.source, val_fraction=config.val_fraction, seed=seed, standardize=config.standardize,
+                       train_fraction=config.train_fraction)

@@ -39,3 +39,23 @@ def stratified_split(data: SequenceData, val_fraction: float, seed: int) -> tupl
     except DataError as error:
         raise DataError(f"{data.name}: {error}") from None
     return data.subset(train, split="train"), data.subset(val, split="val")
+
+
+def fraction_indices(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Positions (sorted ascending) of a stratified ``fraction`` of the samples, nested across fractions.
+
+    Each class keeps round(fraction x count) of its samples (at least one): the first ones of a permutation
+    drawn from ``seed`` alone, so for one seed the 25% subset lies inside the 50% one, which lies inside the
+    75% one. ``fraction`` 1 returns every position.
+    """
+    labels = np.asarray(labels)
+    if fraction >= 1.0:
+        return np.arange(len(labels))
+    # Its own stream (not the validation split's), so the subset does not depend on how val was drawn.
+    rng = np.random.default_rng([seed, 0x5EED])
+    kept = []
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        order = rng.permutation(members)
+        kept.append(order[:max(1, int(round(fraction * len(members))))])
+    return np.sort(np.concatenate(kept))
