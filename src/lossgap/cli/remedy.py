@@ -47,8 +47,13 @@ def remedy(
         raise typer.Exit(130) from None
     console = Console()
     console.print(remedy_table(result))
+    if result.more_data is not None:
+        console.print(more_data_table(result))
+        console.print(Text(f"more data: {result.more_data.verdict.sentence}", style="bold"), soft_wrap=True)
     winner = result.winner
-    if winner is None:
+    if winner is None and not result.candidates:
+        pass  # only the learning curve was asked for: there is nothing to win
+    elif winner is None:
         judged = result.metric or "its own target"
         console.print(Text(f"no remedy beat the baseline on {judged} beyond noise ({result.replicates} seeds each)",
                            style="bold"))
@@ -88,3 +93,37 @@ def remedy_table(result: RemedyResult) -> Table:
         judged_on = SHORT_METRICS.get(outcome.judged_on or "", "-")
         table.add_row(Text(outcome.name), *cells, judged_on, verdict, p_value)
     return table
+
+
+def more_data_table(result: RemedyResult) -> Table:
+    """The learning curve: each share of the training set with its size and the mean delivered val loss and
+    accuracy over seeds, then the fitted predictions at 2x and 4x and the asymptote with 95% intervals."""
+    curve = result.more_data
+    table = Table(title=f"more data: learning curve ({result.replicates} seeds per share; predictions: fit "
+                        "and 95% bootstrap interval over seeds)")
+    table.add_column("training set", no_wrap=True)
+    table.add_column("samples", justify="right")
+    table.add_column("val loss", justify="right")
+    table.add_column("val accuracy", justify="right")
+    loss, accuracy = curve.loss, curve.accuracy
+    means = {name: dict(zip(part.sizes.tolist(), part.to_dict()["means"])) if part is not None else {}
+             for name, part in (("loss", loss), ("accuracy", accuracy))}
+    for fraction, size in zip(curve.fractions, curve.sizes):
+        cells = [_figure(means[name].get(float(size))) for name in ("loss", "accuracy")]
+        table.add_row(f"{fraction:.0%} (measured)", str(size), *cells)
+    for index, multiple in enumerate((2.0, 4.0)):
+        predicted = [part.predictions[index] if part is not None else None for part in (loss, accuracy)]
+        size = next((p.size for p in predicted if p is not None), None)
+        table.add_row(f"{multiple:g}x (predicted)", "-" if size is None else f"{size:.0f}",
+                      *[_estimate(p.estimate) if p is not None else "-" for p in predicted])
+    table.add_row("asymptote", "-", *[_estimate(part.asymptote) if part is not None else "-"
+                                      for part in (loss, accuracy)])
+    return table
+
+
+def _figure(value) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"
+
+
+def _estimate(estimate) -> str:
+    return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"

@@ -9,6 +9,7 @@ command, since lossgap cannot know the settings of a user's own loop.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +20,21 @@ from lossgap.training.config import TrainConfig, apply_changes
 #: Remedies that change the configuration, by the name ``lossgap remedy --only`` accepts.
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
                 "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
-                "less_regularisation", "switch_model")
+                "less_regularisation", "switch_model", "switch_optimizer", "more_data")
 #: What each remedy is meant to improve, and so what ``lossgap remedy`` judges it on; the others: val loss.
 #: Choosing the epoch by accuracy gives up val loss on purpose, and class weights trade overall figures for
 #: the rare classes' recall: judged on val loss they could never win.
 REMEDY_TARGETS = {"monitor_accuracy": "val_accuracy", "class_weights": "val_balanced_accuracy"}
 #: Largest hidden size a remedy proposes.
 MAX_HIDDEN = 1024
+#: The remedy that trains a learning curve instead of one changed configuration (``lossgap remedy`` runs it).
+MORE_DATA = "more_data"
+#: Learning rate of SGD with momentum against Adam's: SGD's step is the raw gradient, Adam's is normalised to
+#: about lr per weight, so SGD needs a larger rate; 10x (Adam 0.001 -> SGD 0.01, 0.01 -> 0.1) is the usual
+#: ratio, and the rate is kept within SGD_LR_RANGE (beyond 0.3 an LSTM's gradients make SGD unstable).
+SGD_LR_FACTOR = 10.0
+SGD_LR_RANGE = (0.01, 0.3)
+ADAM_LR_RANGE = (1e-4, 0.01)
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,43 @@ class RemedyBook:
         return self._remedy("switch_model", f"switch the model from {current} to {kind}: --model {kind}",
                             f"try a {kind} model (a convolution branch beside the recurrent layer)"
                             if kind == "lstm-fcn" else f"try a {kind} model", {"model.kind": kind})
+
+    def switch_optimizer(self) -> Remedy:
+        """The other optimizer family with a learning rate suited to it: Adam -> SGD with momentum (lr x10,
+        within SGD_LR_RANGE); SGD -> Adam (lr /10, within ADAM_LR_RANGE), AdamW where weight decay is used
+        (decoupled decay, what Adam's coupled L2 decay is meant to be); AdamW -> SGD. Adam with weight decay
+        -> AdamW at the same rate (Adam's L2 decay is scaled away by its normalisation)."""
+        name = self._get("optimizer.name")
+        lr = float(self._get("optimizer.lr"))
+        decay = float(self._get("optimizer.weight_decay"))
+        changes: dict[str, Any]
+        if name == "adam" and decay > 0:
+            new_name, new_lr = "adamw", lr
+        elif name in ("adam", "adamw"):
+            new_name = "sgd"
+            new_lr = float(f"{min(max(lr * SGD_LR_FACTOR, SGD_LR_RANGE[0]), SGD_LR_RANGE[1]):.3g}")
+        else:
+            new_name = "adamw" if decay > 0 else "adam"
+            new_lr = float(f"{min(max(lr / SGD_LR_FACTOR, ADAM_LR_RANGE[0]), ADAM_LR_RANGE[1]):.3g}")
+        changes = {"optimizer.name": new_name, "optimizer.lr": new_lr}
+        flags = f"--optimizer {new_name} --lr {new_lr:g}"
+        if new_name == "sgd" and float(self._get("optimizer.momentum")) == 0:
+            changes["optimizer.momentum"] = 0.9
+            flags += " --momentum 0.9"
+        return self._remedy("switch_optimizer", f"switch the optimizer from {name} (lr {lr:g}) to {new_name} "
+                            f"(lr {new_lr:g}): {flags}",
+                            "try another optimizer (Adam <-> SGD with momentum, with a learning rate suited to it)",
+                            changes)
+
+    def more_data(self) -> Remedy:
+        """Whether more data would help, from a learning curve over nested shares of the training split (no
+        configuration change: ``lossgap remedy RUN --only more_data`` trains the curve)."""
+        if not self.has_config:
+            return Remedy(MORE_DATA, "collect more labelled data; a learning curve (the same model trained on "
+                                     "shares of the training set) tells whether it would pay")
+        return Remedy(MORE_DATA, "check whether more data would help: a learning curve over 25-100% of the "
+                                 "training set predicts val loss and accuracy at 2x and 4x the data",
+                      command=shlex.join(["lossgap", "remedy", str(self.run_dir), "--only", MORE_DATA]))
 
     def class_weights(self) -> Remedy | None:
         """Balanced class weights in the loss (None when already on)."""

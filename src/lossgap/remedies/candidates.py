@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lossgap.diagnosis.remedies import REMEDY_NAMES, Remedy, RemedyBook
+from lossgap.diagnosis.remedies import MORE_DATA, REMEDY_NAMES, Remedy, RemedyBook
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
 from lossgap.training.config import TrainConfig, apply_changes
@@ -16,7 +16,8 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     """The candidates for a run, verdict remedies first (they carry the run's numbers), each name once.
 
     The article's list follows: dropout, weight decay, early stopping, smaller and larger hidden size, fewer
-    layers, a lower learning rate, and class weights where classes are imbalanced. Remedies that change
+    layers, a lower learning rate, the other optimizer, and class weights where classes are imbalanced;
+    ``more_data`` (a learning curve, not a configuration) only when a verdict offers it or ``only`` names it. Remedies that change
     nothing (dropout already 0.5, a single layer...) are left out. ``only`` keeps those names, in that order;
     an unknown name raises ConfigError naming the known ones.
     """
@@ -24,11 +25,12 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     found: dict[str, Remedy] = {}
     for verdict in diagnosis.verdicts:
         for remedy in verdict.remedies:
-            if remedy.changes and remedy.name not in found:
+            # more_data changes no setting: it is a learning curve, run when a verdict offers it.
+            if (remedy.changes or remedy.name == MORE_DATA) and remedy.name not in found:
                 found[remedy.name] = remedy
     article = [book.dropout(), book.weight_decay(), book.early_stopping(best_epoch or epochs_run, epochs_run),
                book.smaller_hidden(), book.larger_hidden(), book.fewer_layers(), book.lower_lr(),
-               book.class_weights() if imbalanced else None]
+               book.switch_optimizer(), book.class_weights() if imbalanced else None]
     for remedy in article:
         if remedy is not None and remedy.name not in found:
             found[remedy.name] = remedy

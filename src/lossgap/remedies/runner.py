@@ -14,8 +14,9 @@ from lossgap.io import write_json
 from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainingPool, TrainJob
 from lossgap.analysis.per_class import minority_classes
 from lossgap.diagnosis.engine import diagnose_run
-from lossgap.diagnosis.remedies import Remedy
+from lossgap.diagnosis.remedies import MORE_DATA, Remedy
 from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
+from lossgap.remedies.learning import MoreDataOutcome, curve_jobs, more_data_outcome
 from lossgap.report import write_report
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
@@ -88,6 +89,8 @@ class RemedyResult:
     replicates: int
     baseline: Outcome
     candidates: tuple[Outcome, ...]
+    #: The learning curve, when ``more_data`` was tried (it is not a configuration, so not a candidate).
+    more_data: MoreDataOutcome | None = None
 
     @property
     def winner(self) -> Outcome | None:
@@ -100,7 +103,8 @@ class RemedyResult:
         return {"run": str(self.run), "metric": self.metric, "replicates": self.replicates, "alpha": ALPHA,
                 "baseline": self.baseline.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
                 "winner": winner.name if winner else None,
-                "winner_command": winner.to_dict()["command"] if winner else None}
+                "winner_command": winner.to_dict()["command"] if winner else None,
+                **({"more_data": self.more_data.to_dict()} if self.more_data is not None else {})}
 
 
 def delivered_figures(outcome: JobOutcome) -> dict[str, float]:
@@ -146,21 +150,27 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
                                        best_epoch=record.summary.get("best_epoch"),
                                        imbalanced=bool(minority_classes(counts)), only=only)
         out_dir = record.path / rundir.REMEDY_DIR
+        # more_data is a learning curve: its full share is the baseline's runs, the smaller shares run after.
+        curve = any(candidate.name == MORE_DATA for candidate in candidates)
+        candidates = [candidate for candidate in candidates if candidate.name != MORE_DATA]
         everything = [Remedy("baseline", "the run's own configuration"), *candidates]
         jobs = [job for candidate in everything for job in _seed_jobs(candidate, config, replicates, out_dir)]
+        shares = curve_jobs(config, replicates, out_dir) if curve else []
+        jobs += shares
         if on_plan is not None:
             on_plan(jobs)
         finished = pool.run(jobs, on_epoch_end=on_epoch_end, on_job_end=on_job_end)
     if finished.interrupted:
         raise RemediesInterrupted
     outcomes = iter(finished.outcomes)
-    baseline, *tried = [_outcome(candidate, config, [next(outcomes) for _ in range(replicates)])
-                        for candidate in everything]
+    runs = [[next(outcomes) for _ in range(replicates)] for _ in everything]
+    baseline, *tried = [_outcome(candidate, config, seed_runs) for candidate, seed_runs in zip(everything, runs)]
+    learning = more_data_outcome(runs[0], list(outcomes), shares, replicates) if curve else None
     judged = sorted((_judge(outcome, baseline, metric or candidate.target)
                      for outcome, candidate in zip(tried, candidates, strict=True)),
                     key=lambda outcome: (not outcome.beats_baseline, outcome.p_value, outcome.name))
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
-                          candidates=tuple(judged))
+                          candidates=tuple(judged), more_data=learning)
     write_json(record.path / rundir.REMEDY_FILE, result.to_dict())
     write_report(record, diagnosis)
     return result

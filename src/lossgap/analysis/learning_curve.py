@@ -1,0 +1,277 @@
+"""Would more data help? A saturating power law fitted to val figures against training-set size.
+
+The learning curve is the delivered val figure of the same configuration trained on nested fractions of the
+training split, K seeds each. Its model is ``y(n) = asymptote + sign * scale * (n / n_full) ** -exponent``:
+falling to the asymptote for a loss (sign +1), rising to it for an accuracy (sign -1), with ``scale >= 0`` so
+the curve never says more data hurts. Intervals come from a bootstrap over seeds: each replicate resamples
+the K seeds of every fraction with replacement, refits, and predicts. Pure numpy (scipy on use): arrays in,
+frozen dataclasses out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Training-set sizes, as multiples of the full training split, the curve predicts.
+MULTIPLES = (2.0, 4.0)
+#: Smallest gain in val accuracy (fraction) at 2x the data worth collecting it for: the verdict asks whether
+#: the whole 95% interval of the gain lies above it ("helps"), below it ("little to gain") or straddles it.
+MIN_GAIN = 0.02
+#: Bootstrap replicates of the fit.
+BOOTSTRAP = 400
+#: Exponents the fit may use: flatter than 0.05 is indistinguishable from a straight line in log n over the
+#: sizes measured; steeper than 4 is a step.
+EXPONENT_BOUNDS = (0.05, 4.0)
+#: Where the band of the figure is drawn: sizes from the smallest measured to this multiple of the full size.
+BAND_POINTS = 40
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """``y(n) = asymptote + sign * scale * (n / reference) ** -exponent`` (sign +1 falling, -1 rising)."""
+
+    asymptote: float
+    scale: float
+    exponent: float
+    reference: float
+    falling: bool
+
+    def __call__(self, sizes: np.ndarray | float) -> np.ndarray:
+        """The curve at training-set ``sizes`` (samples); float64 array of the figure's unit."""
+        relative = np.asarray(sizes, dtype=np.float64) / self.reference
+        sign = 1.0 if self.falling else -1.0
+        return self.asymptote + sign * self.scale * relative ** -self.exponent
+
+    def to_dict(self) -> dict:
+        """JSON-ready parameters."""
+        return {"asymptote": self.asymptote, "scale": self.scale, "exponent": self.exponent,
+                "reference": self.reference, "falling": self.falling}
+
+
+def fit_power_law(sizes: np.ndarray, values: np.ndarray, *, falling: bool,
+                  asymptote_bounds: tuple[float, float] = (-math.inf, math.inf)) -> PowerLaw:
+    """Least-squares saturating power law through (``sizes``, ``values``); the reference size is the largest.
+
+    Needs three distinct sizes or more (three parameters); a curve going the wrong way (a loss that rises
+    with data) fits as flat (scale 0). ``asymptote_bounds`` keeps the limit meaningful (an accuracy within
+    [0, 1], a loss above 0). Raises ValueError on fewer than three distinct finite points.
+    """
+    from scipy.optimize import least_squares  # on use: importing lossgap must not load scipy
+
+    sizes = np.asarray(sizes, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(sizes) & np.isfinite(values) & (sizes > 0)
+    sizes, values = sizes[finite], values[finite]
+    if np.unique(sizes).size < 3:
+        raise ValueError("a power law needs the figure at three training-set sizes or more")
+    reference = float(sizes.max())
+    relative = sizes / reference
+    sign = 1.0 if falling else -1.0
+    low_a, high_a = asymptote_bounds
+    start = _grid_start(relative, values, sign, low_a, high_a)
+
+    def residuals(params: np.ndarray) -> np.ndarray:
+        asymptote, scale, exponent = params
+        return asymptote + sign * scale * relative ** -exponent - values
+
+    lower = [low_a, 0.0, EXPONENT_BOUNDS[0]]
+    upper = [high_a, np.inf, EXPONENT_BOUNDS[1]]
+    result = least_squares(residuals, start, bounds=(lower, upper), method="trf", x_scale="jac")
+    asymptote, scale, exponent = (float(value) for value in result.x)
+    return PowerLaw(asymptote, scale, exponent, reference, falling)
+
+
+def _grid_start(relative: np.ndarray, values: np.ndarray, sign: float, low_a: float, high_a: float) -> np.ndarray:
+    """A starting point inside the bounds: for each exponent on a grid the model is linear in (asymptote,
+    scale), solved exactly; the exponent with the smallest residual wins. Local optimisers started from one
+    fixed guess miss the valley of shallow exponents."""
+    best, best_cost = None, math.inf
+    for exponent in np.geomspace(EXPONENT_BOUNDS[0], EXPONENT_BOUNDS[1], 25):
+        design = np.column_stack([np.ones_like(relative), sign * relative ** -exponent])
+        (asymptote, scale), *_ = np.linalg.lstsq(design, values, rcond=None)
+        scale = max(float(scale), 0.0)
+        asymptote = float(np.clip(np.mean(values - sign * scale * relative ** -exponent), low_a, high_a))
+        cost = float(np.sum((asymptote + sign * scale * relative ** -exponent - values) ** 2))
+        if cost < best_cost:
+            best, best_cost = np.array([asymptote, scale, exponent]), cost
+    return best
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure and its 95% bootstrap interval (low, high), in the figure's unit."""
+
+    value: float
+    low: float
+    high: float
+
+    def to_dict(self) -> dict:
+        """{"value", "low", "high"}."""
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The curve's figure at ``multiple`` x the full training split (``size`` samples)."""
+
+    multiple: float
+    size: float
+    estimate: Estimate
+
+    def to_dict(self) -> dict:
+        """{"multiple", "size", "value", "low", "high"}."""
+        return {"multiple": self.multiple, "size": self.size, **self.estimate.to_dict()}
+
+
+@dataclass(frozen=True)
+class LearningCurve:
+    """One val figure against training-set size: the measurements, the fit, predictions and their intervals.
+
+    ``sizes`` (F,) are training-set sizes in samples, ascending; ``values`` (F, K) the delivered figure of
+    each seed (NaN where a run did not finish). ``gain`` is the fitted figure's change from the full size to
+    2x (positive = better: lower loss, higher accuracy). ``band_sizes``/``band_low``/``band_high`` trace the
+    95% band of the fitted curve from the smallest size to the largest multiple (for the figure).
+    """
+
+    metric: str
+    sizes: np.ndarray
+    values: np.ndarray
+    fit: PowerLaw
+    observed_full: float
+    predictions: tuple[Prediction, ...]
+    asymptote: Estimate
+    gain: Estimate
+    #: Root mean square of the fit's residuals against the per-size means (the figure's unit).
+    residual_rms: float
+    #: Pooled standard deviation over seeds within a size (the figure's unit).
+    seed_sd: float
+    band_sizes: np.ndarray
+    band_low: np.ndarray
+    band_high: np.ndarray
+
+    def prediction(self, multiple: float) -> Prediction:
+        """The prediction at ``multiple`` x the full size (KeyError when not predicted)."""
+        for prediction in self.predictions:
+            if prediction.multiple == multiple:
+                return prediction
+        raise KeyError(multiple)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (NaN stays NaN; the writer cleans it)."""
+        return {"metric": self.metric, "sizes": self.sizes.tolist(), "per_seed": self.values.tolist(),
+                "means": np.nanmean(self.values, axis=1).tolist(), "fit": self.fit.to_dict(),
+                "observed_full": self.observed_full,
+                "predictions": [prediction.to_dict() for prediction in self.predictions],
+                "asymptote": self.asymptote.to_dict(), "gain_at_2x": self.gain.to_dict(),
+                "residual_rms": self.residual_rms, "seed_sd": self.seed_sd,
+                "band": {"sizes": self.band_sizes.tolist(), "low": self.band_low.tolist(),
+                         "high": self.band_high.tolist()}}
+
+
+def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, falling: bool,
+                   asymptote_bounds: tuple[float, float] = (-math.inf, math.inf),
+                   multiples: tuple[float, ...] = MULTIPLES, replicates: int = BOOTSTRAP,
+                   seed: int = 0) -> LearningCurve:
+    """Fit ``metric``'s learning curve and bootstrap it over seeds; returns a :class:`LearningCurve`.
+
+    ``sizes`` (F,) training-set sizes in samples (F >= 3 distinct); ``values`` (F, K) the figure of each
+    seed at each size. Predictions at ``multiples`` of the largest size, the asymptote and the gain at 2x
+    carry 95% percentile intervals over ``replicates`` bootstrap refits (seeded by ``seed``: same input,
+    same intervals). Raises ValueError when fewer than three sizes have a finite value.
+    """
+    order = np.argsort(np.asarray(sizes, dtype=np.float64))
+    sizes = np.asarray(sizes, dtype=np.float64)[order]
+    values = np.asarray(values, dtype=np.float64).reshape(len(sizes), -1)[order]
+    means = _row_means(values)
+    usable = np.isfinite(means)
+    fit = fit_power_law(sizes[usable], means[usable], falling=falling, asymptote_bounds=asymptote_bounds)
+    full = float(sizes.max())
+    band_sizes = np.geomspace(sizes.min(), full * max(multiples), BAND_POINTS)
+    targets = np.array([full * multiple for multiple in multiples])
+    rng = np.random.default_rng(seed)
+    draws = []  # per replicate: the curve at 1x, at each multiple, its asymptote, and along the band
+    for _ in range(replicates):
+        resampled = _row_means(_resample_seeds(values, rng))
+        keep = np.isfinite(resampled)
+        try:
+            refit = fit_power_law(sizes[keep], resampled[keep], falling=falling, asymptote_bounds=asymptote_bounds)
+        except ValueError:
+            continue
+        at = refit(np.concatenate([[full], targets, band_sizes]))
+        draws.append(np.concatenate([at, [refit.asymptote]]))
+    draws = np.asarray(draws).reshape(-1, 2 + len(targets) + len(band_sizes))
+    direction = -1.0 if falling else 1.0   # gain: lower loss, higher accuracy
+    gain_draws = direction * (draws[:, 1] - draws[:, 0])   # multiples[0] is 2x by default
+    predictions = tuple(Prediction(float(multiple), float(target), _estimate(float(fit(target)), draws[:, 1 + i]))
+                        for i, (multiple, target) in enumerate(zip(multiples, targets)))
+    band = draws[:, 1 + len(targets):-1]
+    spread = values - means[:, None]
+    deviations = spread[np.isfinite(spread)]
+    seed_sd = float(np.sqrt(np.sum(deviations ** 2) / max(1, deviations.size - int(usable.sum()))))
+    return LearningCurve(
+        metric=metric, sizes=sizes, values=values, fit=fit, observed_full=float(means[-1]), predictions=predictions,
+        asymptote=_estimate(fit.asymptote, draws[:, -1]),
+        gain=_estimate(direction * float(fit(targets[0]) - fit(full)), gain_draws),
+        residual_rms=float(np.sqrt(np.mean((fit(sizes[usable]) - means[usable]) ** 2))), seed_sd=seed_sd,
+        band_sizes=band_sizes,
+        band_low=np.percentile(band, 2.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan),
+        band_high=np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan))
+
+
+def _row_means(values: np.ndarray) -> np.ndarray:
+    """Mean over seeds of each size, NaN for a size with no finite value (without numpy's warning)."""
+    counts = np.isfinite(values).sum(axis=1)
+    totals = np.where(np.isfinite(values), values, 0.0).sum(axis=1)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
+
+def _resample_seeds(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each size's seeds drawn with replacement, independently per size (so K = 3 seeds give 10 distinct
+    means per size rather than 10 curves in all)."""
+    picks = rng.integers(0, values.shape[1], size=values.shape)
+    return np.take_along_axis(values, picks, axis=1)
+
+
+def _estimate(value: float, draws: np.ndarray) -> Estimate:
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return Estimate(value, math.nan, math.nan)
+    return Estimate(value, float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5)))
+
+
+#: The verdicts, by code.
+HELPS, LITTLE, CANNOT_TELL = "helps", "little_to_gain", "cannot_tell"
+
+
+@dataclass(frozen=True)
+class MoreDataVerdict:
+    """The answer to "would more data help?": a code (helps, little_to_gain, cannot_tell) and its sentence."""
+
+    code: str
+    sentence: str
+
+    def to_dict(self) -> dict:
+        """{"code", "sentence"}."""
+        return {"code": self.code, "sentence": self.sentence}
+
+
+def more_data_verdict(accuracy: LearningCurve | None, *, min_gain: float = MIN_GAIN) -> MoreDataVerdict:
+    """Judge the val-accuracy curve: "helps" when the whole 95% interval of the gain at 2x the data is at
+    least ``min_gain`` (accuracy points as a fraction), "little to gain" when all of it is below, "cannot
+    tell" when it straddles ``min_gain`` (the curve is too noisy to decide) or there is no curve."""
+    if accuracy is None:
+        return MoreDataVerdict(CANNOT_TELL, "cannot tell (too few finished runs to fit a curve)")
+    at_2x = accuracy.prediction(2.0).estimate
+    figures = (f"predicted val accuracy at 2x: {at_2x.value:.3f} [{at_2x.low:.3f}, {at_2x.high:.3f}], now "
+               f"{accuracy.observed_full:.3f}; gain {accuracy.gain.value:+.3f} [{accuracy.gain.low:+.3f}, "
+               f"{accuracy.gain.high:+.3f}]")
+    if accuracy.gain.low >= min_gain:
+        return MoreDataVerdict(HELPS, f"more data is likely to help ({figures})")
+    if accuracy.gain.high < min_gain:
+        return MoreDataVerdict(LITTLE, f"little to gain ({figures}; below {min_gain:.2f} even at the interval's "
+                                       "top)")
+    return MoreDataVerdict(CANNOT_TELL, f"cannot tell (curve too noisy: {figures}, an interval that spans "
+                                        f"{min_gain:.2f}; more seeds would narrow it)")

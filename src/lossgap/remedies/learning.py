@@ -1,0 +1,113 @@
+"""The ``more_data`` remedy: the run's configuration trained on nested shares of its training split, and the
+learning curve fitted to what those runs deliver (would more data help?).
+
+The full share is the baseline's own runs (same configuration, same seeds), so the curve costs only the
+smaller shares: FRACTIONS x K runs, trained by the same worker pool as the other remedies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lossgap.analysis.learning_curve import LearningCurve, MoreDataVerdict, learning_curve, more_data_verdict
+from lossgap.diagnosis.remedies import MORE_DATA
+from lossgap.errors import RunDirError
+from lossgap.run import rundir
+from lossgap.training.config import TrainConfig
+from lossgap.workers import JobOutcome, TrainJob
+
+#: Shares of the run's training split trained besides the whole of it (the baseline's runs).
+FRACTIONS = (0.25, 0.5, 0.75)
+
+
+def curve_jobs(base: TrainConfig, replicates: int, out_dir: Path, fractions: tuple[float, ...] = FRACTIONS
+               ) -> list[TrainJob]:
+    """The runs of the curve: each share of the run's training set x seeds ``base.seed + 0..K-1``, into
+    ``out_dir/more_data/fraction_PP/seed_S``. A run that already trains on a share (``--train-fraction``)
+    has the curve's shares taken of that share, so its 2x is twice what it trained on."""
+    jobs = []
+    for fraction in fractions:
+        share = base.data.train_fraction * fraction
+        config = base.model_copy(update={"data": base.data.model_copy(update={"train_fraction": share})})
+        for offset in range(replicates):
+            seed = base.seed + offset
+            jobs.append(TrainJob(label=f"{MORE_DATA} {fraction:.0%} seed {seed}",
+                                 config=config.model_copy(update={"seed": seed}),
+                                 out=out_dir / MORE_DATA / f"fraction_{round(fraction * 100):02d}" / f"seed_{seed}",
+                                 diagnose_run=False))
+    return jobs
+
+
+@dataclass(frozen=True)
+class MoreDataOutcome:
+    """The learning curve of val loss and val accuracy, and the verdict read from the accuracy curve.
+
+    ``fractions`` (ascending, ending at 1.0) are shares of the run's training set, ``sizes`` the training-set
+    sizes they gave (samples). A curve is None when fewer than three shares finished.
+    """
+
+    fractions: tuple[float, ...]
+    sizes: tuple[int, ...]
+    loss: LearningCurve | None
+    accuracy: LearningCurve | None
+    verdict: MoreDataVerdict
+    commands: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        """The ``more_data`` entry of remedy.json."""
+        return {"name": MORE_DATA, "fractions": list(self.fractions), "sizes": list(self.sizes),
+                "val_loss": self.loss.to_dict() if self.loss is not None else None,
+                "val_accuracy": self.accuracy.to_dict() if self.accuracy is not None else None,
+                "verdict": self.verdict.code, "sentence": self.verdict.sentence, "commands": list(self.commands)}
+
+
+def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[JobOutcome | None],
+                      jobs: list[TrainJob], replicates: int, fractions: tuple[float, ...] = FRACTIONS
+                      ) -> MoreDataOutcome:
+    """Fit the curve to the delivered val figures of ``curve_runs`` (in :func:`curve_jobs` order) and the
+    baseline's runs (the full share); returns the :class:`MoreDataOutcome`."""
+    shares = (*fractions, 1.0)
+    groups = [curve_runs[index * replicates:(index + 1) * replicates] for index in range(len(fractions))]
+    groups.append(baseline_runs)
+    sizes = np.array([_train_size(group) for group in groups], dtype=np.float64)
+    loss = np.array([[_delivered(run, "val_loss") for run in group] for group in groups])
+    accuracy = np.array([[_delivered(run, "val_accuracy") for run in group] for group in groups])
+    loss_curve = _curve("val_loss", sizes, loss, falling=True, bounds=(0.0, math.inf))
+    accuracy_curve = _curve("val_accuracy", sizes, accuracy, falling=False, bounds=(0.0, 1.0))
+    commands = tuple(job.config.command() for job in jobs[::replicates])
+    return MoreDataOutcome(fractions=shares, sizes=tuple(int(size) if math.isfinite(size) else -1 for size in sizes),
+                           loss=loss_curve, accuracy=accuracy_curve, verdict=more_data_verdict(accuracy_curve),
+                           commands=commands)
+
+
+def _curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, falling: bool,
+           bounds: tuple[float, float]) -> LearningCurve | None:
+    usable = np.isfinite(sizes) & np.isfinite(values).any(axis=1)
+    if np.unique(sizes[usable]).size < 3:
+        return None
+    return learning_curve(metric, sizes[usable], values[usable], falling=falling, asymptote_bounds=bounds)
+
+
+def _delivered(run: JobOutcome | None, metric: str) -> float:
+    """The val figure of the model ``run`` delivers (NaN for a run that never finished an epoch)."""
+    if run is None or not run.history:
+        return math.nan
+    return float(run.delivered_row[metric])
+
+
+def _train_size(group: list[JobOutcome | None]) -> float:
+    """Training-set size (samples) the runs of one share trained on, from their config.json (the same for
+    every seed: each class keeps a fixed count); NaN when none finished."""
+    for run in group:
+        if run is None:
+            continue
+        try:
+            return float(rundir.read_config(run.run_dir)["data"]["sizes"]["train"])
+        except (RunDirError, KeyError, TypeError, ValueError):
+            continue
+    return math.nan
+
