@@ -11,5 +11,6 @@ pytest_plugins = [
     "fixtures.diagnosis",
     "fixtures.postgres",
     "fixtures.scenarios",
+    "fixtures.torchrun",
     "fixtures.training",
 ]

@@ -7,6 +7,7 @@ is a thin layer over these functions.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,15 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     (``diagnosis.json``, ``report.html``) unless ``diagnose_run`` is False. ``permute_labels`` makes this run
     itself a permuted-label control (used by ``lossgap remedy``). ``progress=True`` shows a live bar per run
     (epochs, time spent and left, train and val loss/accuracy) in the terminal or notebook, as the CLI does.
+
+    Launched by ``torchrun --nproc-per-node K`` (``WORLD_SIZE`` > 1), every process calls this function: they
+    train data-parallel (see :func:`lossgap.training.trainer.fit`), rank 0 writes ``out`` and diagnoses the
+    run, and the other ranks return a result without diagnosis and write nothing.
     """
+    from lossgap.training import distributed as ddp
+
+    if progress and ddp.launched_world_size() > 1 and os.environ.get("RANK", "0") != "0":
+        progress = False  # one display, from the rank that writes
     if progress:
         from lossgap.progress import TrainingProgress
 
@@ -66,19 +75,25 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
 
     wall_started = time.perf_counter()
     resolve_device(config.device)
-    out_dir = rundir.check_out_dir(out, overwrite)
+    ddp.check_batch_size(config.batch_size)
+    distributed = ddp.setup(config.device)
+    out_dir = Path(out)
+    ddp.on_writer(distributed, lambda: rundir.check_out_dir(out, overwrite))
     loaded = load_data(config.data, config.seed)
     splits, standardizer = loaded.splits, loaded.standardizer
     # The run being replaced is kept aside until the new one has finished an epoch, and put back if it
     # fails or is stopped before (after a kill -9 it stays in RUN/.previous-run).
-    replacing = rundir.set_aside(out_dir)
-    rundir.clear_run(out_dir)
+    replacing = ddp.on_writer(distributed, lambda: _set_aside_and_clear(out_dir))
+    if distributed is not None and not distributed.is_writer:
+        return _train_as_other_rank(config, out_dir, splits, standardizer, on_epoch_end, control_epoch_end,
+                                    wall_started, permute_labels, distributed)
     if permute_labels:
         splits = splits.permuted_control(config.seed)
     try:
         summary, trained = writer.train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
                                              role=writer.CONTROL_ROLE if permute_labels else "run",
-                                             first_epoch_done=lambda: rundir.drop_previous(out_dir))
+                                             first_epoch_done=lambda: rundir.drop_previous(out_dir),
+                                             distributed=distributed)
     except BaseException:
         if replacing and not (out_dir / rundir.METRICS_FILE).exists():
             rundir.restore_previous(out_dir)
@@ -88,8 +103,28 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
         rundir.restore_previous(out_dir)
         raise KeyboardInterrupt
     if not permute_labels and trained.fit.history and trained.fit.stop_reason != "interrupted":
-        writer.train_control(config, out_dir, splits, standardizer, control_epoch_end)
+        writer.train_control(config, out_dir, splits, standardizer, control_epoch_end, distributed)
     return conclude(out_dir, summary, trained, diagnose_run)
+
+
+def _set_aside_and_clear(out_dir: Path) -> bool:
+    """Keep a run being replaced aside and empty ``out_dir`` for the new one; returns True when one was set aside."""
+    replacing = rundir.set_aside(out_dir)
+    rundir.clear_run(out_dir)
+    return replacing
+
+
+def _train_as_other_rank(config, out_dir, splits, standardizer, on_epoch_end, control_epoch_end, wall_started,
+                         permute_labels, distributed) -> TrainResult:
+    """A data-parallel rank other than 0: the same training steps as rank 0 (the control run included), no
+    files, no diagnosis."""
+    if permute_labels:
+        splits = splits.permuted_control(config.seed)
+    summary, trained = writer.train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
+                                         distributed=distributed)
+    if not permute_labels and trained.fit.history and trained.fit.stop_reason != "interrupted":
+        writer.train_control(config, out_dir, splits, standardizer, control_epoch_end, distributed)
+    return TrainResult(run_dir=out_dir, summary=summary, fit=trained.fit, model=trained.model)
 
 
 def _both(first: EpochCallback | None, second: EpochCallback | None) -> EpochCallback | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -34,12 +35,20 @@ def train(
                                                "with the run's own options (give no other option)."),
     **options: Any,
 ) -> None:
-    """Train a sequence classifier, record every sample in every epoch, and write a run directory."""
+    """Train a sequence classifier, record every sample in every epoch, and write a run directory.
+
+    Under ``torchrun --nproc-per-node K -m lossgap train ...`` the K processes train data-parallel (DDP,
+    --batch-size is the global batch) and rank 0 writes the run directory.
+    """
     from lossgap import api
     from lossgap.cli.options import config_from_options
     from lossgap.errors import ConfigError
     from lossgap.signals import handled_by, raise_interrupt
+    from lossgap.training.distributed import launched_world_size, teardown
 
+    if resume is not None and launched_world_size() > 1:
+        raise ConfigError("--resume does not run under torchrun yet; continue the run in one process with "
+                          "lossgap train --resume RUN (without torchrun)")
     if resume is not None:
         given = [name for name in ctx.params if name != "resume" and ctx.get_parameter_source(name) is not None
                  and ctx.get_parameter_source(name).name in ("COMMANDLINE", "ENVIRONMENT")]
@@ -59,6 +68,14 @@ def train(
             target = resume if resume is not None else out
             Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}[/]", soft_wrap=True)
             raise typer.Exit(130) from None
+        finally:
+            if launched_world_size() > 1:
+                teardown()
+    if launched_world_size() > 1 and os.environ.get("RANK", "0") != "0":
+        # Rank 0 prints the run; the others only share its exit status.
+        if result.summary["status"] == "interrupted":
+            sys.exit(130)
+        return
     _print_result(result)
 
 

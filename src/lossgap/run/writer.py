@@ -21,6 +21,7 @@ from lossgap.training.config import TrainConfig
 from lossgap.version import __version__
 
 if TYPE_CHECKING:
+    from lossgap.training.distributed import Distributed
     from lossgap.training.once import Trained
     from lossgap.training.recorder import Recorder
     from lossgap.training.trainer import EpochCallback, FitResult
@@ -47,13 +48,14 @@ def checkpoint_seconds() -> float | None:
 
 def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
                on_epoch_end: EpochCallback | None, wall_started: float, role: str = "run",
-               resume_state: dict | None = None, first_epoch_done: Callable[[], None] | None = None
-               ) -> tuple[dict, Trained]:
+               resume_state: dict | None = None, first_epoch_done: Callable[[], None] | None = None,
+               distributed: Distributed | None = None) -> tuple[dict, Trained]:
     """Train ``config`` on ``splits`` and write the run files into ``out_dir``; returns (summary, trained).
 
     Durable: after every epoch the epoch's dynamics (``RUN/epochs/``), ``checkpoints/last.pt`` with the full
     training state, ``optimization.csv`` and ``metrics.csv`` are on disk, so a killed run can be diagnosed
-    and resumed. ``resume_state`` (a ``last.pt``'s training state) continues such a run.
+    and resumed. ``resume_state`` (a ``last.pt``'s training state) continues such a run. Under
+    ``distributed`` (DDP) every rank trains and only rank 0 writes; the others keep no records.
     """
     from lossgap.signals import stop_signals_blocked
     from lossgap.training.once import train_once
@@ -62,9 +64,13 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
     store = out_dir / rundir.EPOCHS_DIR
     extra = {"class_names": list(splits.class_names),
              "standardizer": standardizer.to_dict() if standardizer is not None else None}
-    if resume_state is None:
-        recorder = Recorder(store=store)
+    writes = distributed is None or distributed.is_writer
+    if not writes:
+        recorder = Recorder(keep_records=False)
         rows: list[dict[str, float]] = []
+    elif resume_state is None:
+        recorder = Recorder(store=store)
+        rows = []
     else:
         recorder = Recorder.resumed(store, int(resume_state["epoch"]))
         rows = [dict(row) for row in resume_state["history"]]
@@ -72,6 +78,8 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
 
     def after_epoch(row: dict[str, float]) -> None:
         rows.append(row)
+        if not writes:
+            return
         rundir.write_metrics(out_dir, rows)
         if len(rows) == 1 and first_epoch_done is not None:
             first_epoch_done()
@@ -80,7 +88,7 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
 
     def describe(model) -> None:
         built.append(model)
-        if resume_state is None:
+        if resume_state is None and writes:
             payload = run_config_payload(config, splits, standardizer, out_dir)
             payload["role"] = role
             # The network as built (e.g. the patch length "auto" chose), beside the options that asked for it.
@@ -98,7 +106,7 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
         # epoch unless that would spend more than CHECKPOINT_SHARE of the training time on it, and always
         # at the last planned epoch. A resumed run restarts from the last one written.
         gap = every if every is not None else last_write[1] / CHECKPOINT_SHARE
-        if time.monotonic() - last_write[0] < gap and epoch < config.epochs:
+        if not writes or time.monotonic() - last_write[0] < gap and epoch < config.epochs:
             return
         started = time.monotonic()
         state = build_state()
@@ -110,8 +118,10 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
         last_write[:] = [time.monotonic(), time.monotonic() - started]
 
     trained = train_once(config, splits, recorder, on_epoch_end=after_epoch, on_model=describe,
-                         on_checkpoint=checkpoint, resume=resume_state)
+                         on_checkpoint=checkpoint, resume=resume_state, distributed=distributed)
     result, hyperparameters = trained.fit, trained.model.hyperparameters()
+    if not writes:
+        return run_summary(config, result, time.perf_counter() - wall_started), trained
     # The closing writes finish even if a stop signal arrives meanwhile (it is delivered afterwards).
     with stop_signals_blocked():
         if result.history:
@@ -136,14 +146,16 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
 
 
 def train_control(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standardizer,
-                  on_epoch_end: EpochCallback | None) -> None:
-    """Train the permuted-label control of a finished run into ``out_dir/control`` when ``config`` asks for one."""
+                  on_epoch_end: EpochCallback | None, distributed: Distributed | None = None) -> None:
+    """Train the permuted-label control of a finished run into ``out_dir/control`` when ``config`` asks for one
+    (under DDP on every rank, written by rank 0)."""
     if config.control != "permuted-labels":
         return
     control_dir = out_dir / rundir.CONTROL_DIR
-    rundir.clear_run(control_dir)
+    if distributed is None or distributed.is_writer:
+        rundir.clear_run(control_dir)
     train_into(config, control_dir, splits.permuted_control(config.seed), standardizer, on_epoch_end,
-               time.perf_counter(), role=CONTROL_ROLE)
+               time.perf_counter(), role=CONTROL_ROLE, distributed=distributed)
 
 
 def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[str] | None,
@@ -195,6 +207,8 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
     """The content of config.json: options, data description, versions, and the command that reruns the run."""
     import torch
 
+    from lossgap.training.distributed import launched_world_size
+
     return {
         "lossgap_version": __version__,
         "train": config.to_dict(),
@@ -211,7 +225,10 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
         },
         "versions": _versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
-        "runtime": {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()},
+        # world_size > 1: trained data-parallel under torchrun (the rerun command, in one process, gives the
+        # same figures within float tolerance, see the README).
+        "runtime": {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+                    "world_size": launched_world_size()},
         "command": config.command(out_dir),
         "argv": sys.argv,
     }

@@ -14,6 +14,7 @@ from lossgap.training.config import TrainConfig
 if TYPE_CHECKING:
     from torch import nn
 
+    from lossgap.training.distributed import Distributed
     from lossgap.training.recorder import Recorder
     from lossgap.training.trainer import EpochCallback, FitResult
 
@@ -36,12 +37,13 @@ def model_for(config: TrainConfig, splits: DatasetSplits) -> nn.Module:
 def train_once(config: TrainConfig, splits: DatasetSplits, recorder: Recorder, *, seed: int | None = None,
                on_epoch_end: EpochCallback | None = None, on_model: Callable[[nn.Module], None] | None = None,
                on_checkpoint: Callable[[int, Callable[[], dict]], None] | None = None,
-               resume: dict | None = None) -> Trained:
+               resume: dict | None = None, distributed: Distributed | None = None) -> Trained:
     """Seed (``seed``, default ``config.seed``), build the model, call ``on_model(model)`` (e.g. to write the
     network's description), and fit it on ``splits``; returns the :class:`Trained` model and fit.
 
     Weight initialisation, shuffling and dropout all start from the seed, and the caller's global random
-    state is restored afterwards. See :func:`lossgap.training.trainer.fit` for the callbacks and ``resume``.
+    state is restored afterwards. See :func:`lossgap.training.trainer.fit` for the callbacks, ``resume`` and
+    ``distributed`` (data-parallel: every rank seeds alike, so all draw the same batches).
     """
     from lossgap.training.seeding import seeded
     from lossgap.training.trainer import fit, resolve_device
@@ -52,5 +54,5 @@ def train_once(config: TrainConfig, splits: DatasetSplits, recorder: Recorder, *
         if on_model is not None:
             on_model(model)
         result = fit(model, splits, config, recorder, generator, on_epoch_end, on_checkpoint=on_checkpoint,
-                     resume=resume)
+                     resume=resume, distributed=distributed)
     return Trained(model=model, fit=result)

@@ -60,8 +60,12 @@ class Recorder:
             ``RUN/epochs``); :meth:`resumed` rebuilds a recorder from it.
     """
 
-    def __init__(self, keep_logits: tuple[str, ...] = ("val", "test"), store: str | Path | None = None) -> None:
+    def __init__(self, keep_logits: tuple[str, ...] = ("val", "test"), store: str | Path | None = None, *,
+                 keep_records: bool = True) -> None:
         self.keep_logits = tuple(keep_logits)
+        #: False: a closed epoch keeps only its summaries (a data-parallel rank that writes nothing: rank 0's
+        #: recorder holds every sample).
+        self.keep_records = keep_records
         #: Directory of the per-epoch store (see :mod:`lossgap.epoch_store`): each closed epoch is written
         #: there at once, so a killed run keeps it. None: nothing is written before :meth:`save`.
         self.store = Path(store) if store is not None else None
@@ -147,27 +151,46 @@ class Recorder:
         # host instead of a dozen small ones and a host sync per batch.
         self._pending.setdefault(split, []).append((ids, logits, targets))
 
-    def end_epoch(self) -> dict[str, EpochSummary]:
-        """Close the epoch; returns each split's loss, accuracy and balanced accuracy over its recorded samples."""
-        summaries: dict[str, EpochSummary] = {}
+    def end_epoch(self, gather: bool = False, group=None) -> dict[str, EpochSummary]:
+        """Close the epoch; returns each split's loss, accuracy and balanced accuracy over its recorded samples.
+
+        Under data parallelism (DDP: several processes, each feeding its own recorder with its share of the
+        batches) every rank calls ``end_epoch(gather=True)`` at the same point: the ranks' records are
+        gathered over ``group`` (default: torch.distributed's default group), so every rank's recorder holds
+        every sample of the epoch once (a sample several ranks recorded, e.g. DistributedSampler's padding,
+        is kept once) and returns the same summaries. Save the run from rank 0. Without an initialised
+        process group of more than one rank, ``gather=True`` changes nothing.
+        """
+        local: dict[str, tuple] = {}
         for split in list(self._epochs) + [name for name in self._pending if name not in self._epochs]:
             chunks = self._pending.pop(split, [])
+            if chunks:
+                ids = np.concatenate([chunk[0] for chunk in chunks])
+                local[split] = (ids, *self._per_sample(split, chunks), self._num_classes[split])
+        distributed = _gathering(group) if gather else None
+        if distributed is not None:
+            from lossgap.training.distributed import gather_records
+
+            local = gather_records(local, distributed)
+        summaries: dict[str, EpochSummary] = {}
+        for split in list(self._epochs) + [name for name in local if name not in self._epochs]:
             history = self._epochs.setdefault(split, [])
             if len(history) < self._num_epochs:  # a split first seen late: earlier epochs are empty
                 history.extend([empty_record()] * (self._num_epochs - len(history)))
-            if not chunks:
+            if split not in local:
                 history.append(empty_record())
                 continue
-            ids = np.concatenate([chunk[0] for chunk in chunks])
-            labels, values, logits = self._per_sample(split, chunks)
-            order = np.argsort(ids, kind="stable")
-            ids, labels, values = ids[order], labels[order], values[order]
-            logits = None if logits is None else logits[order]
-            if ids.shape[0] > 1 and (ids[1:] == ids[:-1]).any():
-                duplicate = ids[1:][ids[1:] == ids[:-1]][0]
-                raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch "
-                                 f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
-            history.append((ids, labels, values, logits))
+            ids, labels, values, logits, num_classes = local[split]
+            self._num_classes.setdefault(split, num_classes)
+            if distributed is None:  # gathered records come sorted and checked
+                order = np.argsort(ids, kind="stable")
+                ids, labels, values = ids[order], labels[order], values[order]
+                logits = None if logits is None else logits[order]
+                if ids.shape[0] > 1 and (ids[1:] == ids[:-1]).any():
+                    duplicate = ids[1:][ids[1:] == ids[:-1]][0]
+                    raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch "
+                                     f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
+            history.append((ids, labels, values, logits) if self.keep_records else empty_record())
             summaries[split] = _summarise(split, labels, values)
         if self._observer is not None:
             self._observations.extend([None] * (self._num_epochs - len(self._observations)))
@@ -258,6 +281,17 @@ class Recorder:
 
     def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
         return assemble_split(split, history, self._num_classes[split])
+
+
+def _gathering(group):
+    """The Distributed of ``group`` when a process group of several ranks is initialised, else None."""
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_initialized():
+        return None
+    from lossgap.training.distributed import current
+
+    return current(group)
 
 
 def _summarise(split: str, labels: np.ndarray, values: np.ndarray) -> EpochSummary:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -13,8 +14,10 @@ from torch import nn
 
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
+from lossgap.signals import STOP_SIGNALS, handled_by
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import TrainConfig
+from lossgap.training.distributed import Distributed, request_stop
 from lossgap.training.early_stopping import BestTracker
 from lossgap.training.optim import build_optimizer, build_scheduler
 from lossgap.training.recorder import EpochSummary, Recorder
@@ -64,28 +67,35 @@ def class_weight_tensor(labels: np.ndarray, num_classes: int, device: torch.devi
     return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
-def record_split(model: nn.Module, split: DeviceSplit, batch_size: int, recorder: Recorder) -> None:
-    """Feed ``recorder`` the eval-mode logits of every sample of ``split``, under ``torch.inference_mode()``."""
+def record_split(model: nn.Module, split: DeviceSplit, batch_size: int, recorder: Recorder,
+                 distributed: Distributed | None = None) -> None:
+    """Feed ``recorder`` the eval-mode logits of every sample of ``split`` (under DDP: of this rank's contiguous
+    share of it; the recorder gathers the shares), under ``torch.inference_mode()``."""
+    start, stop = (0, split.num_samples) if distributed is None else distributed.shard_range(split.num_samples)
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for index in contiguous_slices(split.num_samples, batch_size):
+        for part in contiguous_slices(stop - start, batch_size):
+            index = slice(start + part.start, start + part.stop)
             logits = model(split.features[index], split.batch_lengths(index))
             recorder.update(split.name, split.ids[index], logits, split.labels[index])
     model.train(was_training)
 
 
-def evaluate(model: nn.Module, split: DeviceSplit, batch_size: int) -> EpochSummary:
-    """Mean loss (nats), accuracy and balanced accuracy of ``model`` on ``split`` in eval mode."""
+def evaluate(model: nn.Module, split: DeviceSplit, batch_size: int,
+             distributed: Distributed | None = None) -> EpochSummary:
+    """Mean loss (nats), accuracy and balanced accuracy of ``model`` on ``split`` in eval mode (over every
+    rank's share under DDP)."""
     recorder = Recorder(keep_logits=())
-    record_split(model, split, batch_size, recorder)
-    return recorder.end_epoch()[split.name]
+    record_split(model, split, batch_size, recorder, distributed)
+    return recorder.end_epoch(gather=distributed is not None,
+                              group=distributed.group if distributed is not None else None)[split.name]
 
 
 def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Recorder,
         generator: torch.Generator, on_epoch_end: EpochCallback | None = None, *,
         on_checkpoint: Callable[[int, Callable[[], dict]], None] | None = None,
-        resume: dict | None = None) -> FitResult:
+        resume: dict | None = None, distributed: Distributed | None = None) -> FitResult:
     """Train ``model`` on ``data.train``, validating on ``data.val`` every epoch; returns a :class:`FitResult`.
 
     Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``,
@@ -98,16 +108,31 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     ``build_state()`` then returns the full training state (see :mod:`lossgap.training.state`); ``resume`` (such a state) continues from the epoch
     after it, with ``recorder`` holding the epochs before (:meth:`Recorder.resumed`) and ``model`` built
     (and seeded) as for the original run: the numbers are those of an uninterrupted run.
+
+    ``distributed`` (from :func:`lossgap.training.distributed.setup`, one per torchrun process) trains
+    data-parallel: every rank draws the same global batches (``config.batch_size`` samples) and trains on its
+    share with DistributedDataParallel, each rank's loss weighted so the averaged gradient is the one of the
+    whole batch; records are gathered, so every rank gets the same figures and takes the same decisions
+    (early stopping, non-finite loss); SIGINT/SIGTERM on any rank stop every rank after the same batch.
     """
     device = resolve_device(config.device)
     model.to(device)
     splits = {name: DeviceSplit.from_data(part, device) for name, part in data.splits().items()}
     train = splits["train"]
+    trained_model = model
+    if distributed is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # Construction broadcasts rank 0's weights, so the ranks start equal even if their seeds differed.
+        trained_model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None, process_group=distributed.group)
     optimizer = build_optimizer(model, config.optimizer)
     scheduler = build_scheduler(optimizer, config.optimizer, config.early_stopping, config.epochs)
     weights = (class_weight_tensor(data.train.labels, data.num_classes, device)
                if config.class_weights == "balanced" else None)
-    loss_function = nn.CrossEntropyLoss(weight=weights)
+    # Under DDP summed, not averaged: _batch_objective divides a rank's share by the whole global batch's
+    # (weighted) size. One process keeps torch's mean, so its numbers stay those of earlier versions.
+    loss_function = nn.CrossEntropyLoss(weight=weights, reduction="mean" if distributed is None else "sum")
     max_norm = config.optimizer.clip_grad if config.optimizer.clip_grad is not None else math.inf
     tracker = BestTracker(config.early_stopping)
     history: list[dict[str, float]] = []
@@ -124,16 +149,22 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             stop_reason, first_epoch = "non_finite_loss", config.epochs + 1
         elif tracker.should_stop:
             stop_reason, first_epoch = "early_stopping", config.epochs + 1
+    gather = {"gather": distributed is not None, "group": distributed.group if distributed is not None else None}
+    # Under DDP a stop signal only sets a flag that all ranks check together (agree_stop): an exception in
+    # the middle of a collective would leave the other ranks waiting for this one.
+    stops = contextlib.ExitStack()
+    if distributed is not None:
+        stops.enter_context(handled_by(request_stop, tuple(STOP_SIGNALS)))
     try:
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_started = time.perf_counter()
             learning_rate = optimizer.param_groups[0]["lr"]
-            running_loss, grad_norm = _train_one_epoch(model, train, optimizer, loss_function, max_norm,
-                                                       config, recorder, generator, device)
+            running_loss, grad_norm = _train_one_epoch(trained_model, train, optimizer, loss_function, max_norm,
+                                                       config, recorder, generator, device, weights, distributed)
             for name, split in splits.items():
                 if name != "train" or config.record_train == "eval":
-                    record_split(model, split, config.eval_batch_size, recorder)
-            summaries = recorder.end_epoch()
+                    record_split(model, split, config.eval_batch_size, recorder, distributed)
+            summaries = recorder.end_epoch(**gather)
             row = _metrics_row(epoch, summaries, running_loss, grad_norm, learning_rate,
                                time.perf_counter() - epoch_started)
             history.append(row)
@@ -153,10 +184,13 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             if tracker.should_stop:
                 stop_reason = "early_stopping"
                 break
+            if distributed is not None:
+                distributed.agree_stop()
     except KeyboardInterrupt:
         stop_reason = "interrupted"
         recorder.discard_pending()
     finally:
+        stops.close()
         # The model goes back to the caller: no hook of ours may keep running on it.
         recorder.stop_observing()
     last_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
@@ -166,34 +200,62 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         delivered_epoch = tracker.best_epoch
     test = None
     if "test" in splits and history:
-        test = evaluate(model, splits["test"], config.eval_batch_size)
+        test = evaluate(model, splits["test"], config.eval_batch_size, distributed)
     return FitResult(history=history, best_epoch=tracker.best_epoch, best_value=tracker.best_value,
                      delivered_epoch=delivered_epoch, stop_reason=stop_reason, last_state=last_state,
                      best_state=tracker.best_state, test=test, seconds=time.perf_counter() - started)
 
 
 def _train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_norm: float, config: TrainConfig,
-                     recorder: Recorder, generator: torch.Generator, device: torch.device) -> tuple[float, float]:
-    """One shuffled pass of optimisation; returns (mean training objective over samples, mean gradient norm)."""
+                     recorder: Recorder, generator: torch.Generator, device: torch.device,
+                     weights: torch.Tensor | None, distributed: Distributed | None) -> tuple[float, float]:
+    """One shuffled pass of optimisation; returns (mean training objective over samples, mean gradient norm).
+
+    Under DDP every rank draws the same global batches and trains on its share (``distributed.shard``).
+    """
     model.train()
     loss_sum = torch.zeros((), device=device)
     norms = []
     record_pass = config.record_train == "pass"
-    for index in shuffled_batches(train.num_samples, config.batch_size, generator, device):
+    world = distributed.world_size if distributed is not None else 1
+    for batch in shuffled_batches(train.num_samples, config.batch_size, generator, device):
+        index = batch if distributed is None else distributed.shard(batch)
+        # A rank whose share of a short last batch is empty still takes part in the gradient all-reduce:
+        # it runs one sample of the batch with weight 0.
+        share = 1.0 if index.numel() else 0.0
+        if not index.numel():
+            index = batch[:1]
         features, labels = train.features[index], train.labels[index]
         logits = model(features, train.batch_lengths(index))
-        loss = loss_function(logits, labels)
+        if distributed is None:
+            objective = loss_function(logits, labels)
+        else:
+            objective = _batch_objective(loss_function(logits, labels), train.labels[batch], weights) * share
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # DDP averages the ranks' gradients: world x (this rank's part of the batch objective) averages to the
+        # gradient of the whole batch's objective, however unevenly the batch was split.
+        (objective * world if distributed is not None else objective).backward()
         norms.append(_gradient_norm(model, max_norm))
         optimizer.step()
-        # Weighted by batch size so the epoch figure is a mean over samples, not over batches.
-        loss_sum += loss.detach() * labels.shape[0]
-        if record_pass:
+        # Times the global batch size so the epoch figure is a mean over samples, not over batches.
+        loss_sum += objective.detach() * batch.shape[0]
+        if record_pass and share:
             recorder.update("train", train.ids[index.cpu().numpy()], logits, labels)
+        if distributed is not None:
+            distributed.agree_stop()
+    if distributed is not None:
+        loss_sum = distributed.sum(loss_sum)
     mean_loss = float(loss_sum) / train.num_samples
     mean_norm = float(torch.stack(norms).mean()) if norms else float("nan")
     return mean_loss, mean_norm
+
+
+def _batch_objective(summed_loss: torch.Tensor, batch_labels: torch.Tensor,
+                     weights: torch.Tensor | None) -> torch.Tensor:
+    """A (share of a) batch's summed cross-entropy divided by the whole batch's size (or, with class weights,
+    its total weight): the shares' objectives add up to CrossEntropyLoss's mean over the whole batch (nats)."""
+    total = batch_labels.shape[0] if weights is None else weights[batch_labels].sum()
+    return summed_loss / total
 
 
 def _gradient_norm(model: nn.Module, max_norm: float) -> torch.Tensor:
