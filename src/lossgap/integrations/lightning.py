@@ -28,7 +28,10 @@ every ``nn.LSTM`` / ``nn.GRU`` inside it the share of saturated gates and dead u
 mixed precision with a gradient scaler the per-tensor gradient norms are of the scaled gradients.
 
 The run directory is written at the end of fit, and also when fit stops on an exception (finished epochs
-only). Records are per process: with several processes (DDP) only rank 0's share of the data is written.
+only). With several processes (``strategy="ddp"``) each rank records its own batches and the ranks' records
+are gathered at every epoch's end (``Recorder.end_epoch(gather=True)``), so rank 0 writes every train and val
+sample once per epoch: a sample that DistributedSampler repeated to even out the ranks' shares is kept once.
+Ids must then name the same sample on every rank (dataset indices do).
 """
 
 from __future__ import annotations
@@ -130,9 +133,6 @@ class LossgapCallback(pl.Callback):
             rundir.check_out_dir(self.out, self.overwrite)
         if self.observe:
             self.recorder.observe(pl_module)
-        if trainer.world_size > 1:
-            rank_zero_warn("LossgapCallback records each process's own batches; with "
-                           f"{trainer.world_size} processes the run directory holds only rank 0's share")
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Write the run directory (from rank 0 only); the observer's hooks leave the module."""
@@ -213,7 +213,8 @@ class LossgapCallback(pl.Callback):
         for ids, logits, targets in self._val_batches:
             self.recorder.update("val", ids, logits, targets)
         self._val_batches = []
-        self.recorder.end_epoch()
+        # Every rank reaches this hook at the same epoch end: the collective gather cannot leave one waiting.
+        self.recorder.end_epoch(gather=trainer.world_size > 1)
         row: dict[str, float] = {}
         if self._epoch_lr is not None:
             row["lr"] = self._epoch_lr
