@@ -4,7 +4,7 @@ The learning curve is the delivered val figure of the same configuration trained
 training split, K seeds each. Its model is ``y(n) = asymptote + sign * scale * (n / n_full) ** -exponent``:
 falling to the asymptote for a loss (sign +1), rising to it for an accuracy (sign -1), with ``scale >= 0`` so
 the curve never says more data hurts. Intervals come from a bootstrap over seeds: each replicate resamples
-the K seeds of every fraction with replacement, refits, and predicts. Pure numpy (scipy on use): arrays in,
+the K seeds (each seed's whole curve) with replacement, refits, and predicts. Pure numpy (scipy on use): arrays in,
 frozen dataclasses out.
 """
 
@@ -229,10 +229,11 @@ def _row_means(values: np.ndarray) -> np.ndarray:
 
 
 def _resample_seeds(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each size's seeds drawn with replacement, independently per size (so K = 3 seeds give 10 distinct
-    means per size rather than 10 curves in all)."""
-    picks = rng.integers(0, values.shape[1], size=values.shape)
-    return np.take_along_axis(values, picks, axis=1)
+    """The K seeds drawn with replacement, whole curves at a time: one seed's runs share its validation split
+    and nested subsets, so a lucky split lifts its whole curve; resampling whole curves keeps that shared
+    shift in the level's interval and out of the gain's."""
+    picks = rng.integers(0, values.shape[1], size=values.shape[1])
+    return values[:, picks]
 
 
 def _estimate(value: float, draws: np.ndarray) -> Estimate:

@@ -20,6 +20,7 @@ from lossgap.diagnosis import Diagnosis, diagnose_run
 from lossgap.diagnosis.engine import gradient_health_of
 from lossgap.io import write_bytes, write_text
 from lossgap.report import captions, figures, interactive, optimization_figure, tables
+from lossgap.report.learning_curve_figure import learning_curve_figure
 from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, read_run
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -131,6 +132,7 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
     inlined, so it opens offline)."""
     remedy = tables.remedy_section(record.path)
     remedy_uri = data_uri(figures.remedy_figure(remedy["rows"], remedy["metric"])) if remedy is not None else None
+    curve_png = learning_curve_figure(remedy["more_data"]["entry"]) if remedy and remedy["more_data"] else None
     missing = []
     if not any(figure.name == "data_map" for figure in drawn):
         missing.append("The data map and the suspect table need the train split recorded over two epochs or more; "
@@ -158,6 +160,7 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
         suspect_total=len(diagnosis.evidence.suspects.indices) if diagnosis.evidence.suspects is not None else 0,
         remedy=remedy,
         remedy_uri=remedy_uri,
+        more_data_uri=data_uri(curve_png) if curve_png is not None else None,
         config_sections=tables.config_sections(record.config),
         command=record.config.get("command"),
         metrics=tables.metrics_table(record.metrics),

@@ -186,7 +186,43 @@ def remedy_section(run: Path) -> dict[str, Any] | None:
               "cells": [_interval(row.get(name)) for name in metrics]} for row in rows]
     judged = (payload.get("metric") or "").replace("_", " ") or "what each is meant to improve"
     return {"replicates": payload.get("replicates"), "metric": metric, "judged": judged, "rows": rows, "table": table,
-            "metrics": [name.replace("_", " ") for name in metrics], "winner_command": payload.get("winner_command")}
+            "metrics": [name.replace("_", " ") for name in metrics], "winner_command": payload.get("winner_command"),
+            "more_data": _more_data_section(payload.get("more_data"))}
+
+
+def _more_data_section(entry: Any) -> dict[str, Any] | None:
+    """The learning curve of remedy.json's ``more_data`` entry as table rows (share, samples, val loss, val
+    accuracy; then the predictions and the asymptote), its verdict, and the entry itself for the figure."""
+    if not isinstance(entry, dict):
+        return None
+    try:
+        curves = [entry.get("val_loss"), entry.get("val_accuracy")]
+        rows = []
+        for share, size in zip(entry["fractions"], entry["sizes"]):
+            cells = []
+            for curve in curves:
+                means = dict(zip(curve["sizes"], curve["means"])) if isinstance(curve, dict) else {}
+                value = means.get(size, means.get(float(size)))
+                cells.append("-" if value is None else f"{value:.3f}")
+            rows.append({"name": f"{share:.0%} (measured)", "size": str(size), "cells": cells})
+        for index, multiple in enumerate((2, 4)):
+            predicted = [curve["predictions"][index] if isinstance(curve, dict) else None for curve in curves]
+            size = next((p["size"] for p in predicted if p is not None), None)
+            rows.append({"name": f"{multiple}x (predicted)", "size": "-" if size is None else f"{size:.0f}",
+                         "cells": [_estimate(p) for p in predicted]})
+        rows.append({"name": "asymptote", "size": "-",
+                     "cells": [_estimate(curve["asymptote"]) if isinstance(curve, dict) else "-" for curve in curves]})
+    except (KeyError, TypeError, IndexError, ValueError):
+        return None  # an unreadable curve must not cost the user the rest of the report
+    return {"entry": entry, "rows": rows, "sentence": entry.get("sentence"), "verdict": entry.get("verdict")}
+
+
+def _estimate(value: Any) -> str:
+    if not isinstance(value, dict) or value.get("value") is None:
+        return "-"
+    if value.get("low") is None or value.get("high") is None:
+        return f"{value['value']:.3f}"
+    return f"{value['value']:.3f} [{value['low']:.3f}, {value['high']:.3f}]"
 
 
 def _interval(value: Any) -> str:
