@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,32 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         with warnings.catch_warnings():
             # Heartbeats are marked experimental; the feature is what prevents orphaned running trials.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                              heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+            return _rdb_storage(url, engine_kwargs)
     except Exception as error:  # SQLAlchemy and the drivers raise many types for a bad URL or an absent server
         raise StorageError(f"cannot open study storage {masked(url)} ({_first_line(error)}); check the URL, that "
                            "the database server is running and reachable, and that the database exists") from None
+
+
+#: Attempts at opening a storage whose tables another process is creating at the same moment.
+SCHEMA_ATTEMPTS = 5
+
+
+def _rdb_storage(url: str, engine_kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """Optuna's RDBStorage for ``url``. Two commands started at once against an empty database (two machines
+    joining a new PostgreSQL study) both create Optuna's tables, and the slower one fails on a duplicate
+    type or table: the tables then exist, so it tries again after a pause."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                              heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+        except (IntegrityError, ProgrammingError) as error:
+            concurrent = isinstance(error, IntegrityError) or "already exists" in str(error)
+            if not concurrent or attempt == SCHEMA_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def open_study(storage: optuna.storages.BaseStorage, name: str, space: SearchSpace, base: TrainConfig, *,

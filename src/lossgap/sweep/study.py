@@ -19,10 +19,8 @@ import multiprocessing
 import os
 import queue as queue_module
 import signal
-import socket
 import time
 import uuid
-import zlib
 from typing import Any
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -136,15 +134,31 @@ def make_pruner(name: str, *, epochs: int, startup: int = 5, warmup: int = 3) ->
 
 
 def make_sampler(base_seed: int, worker: int, trials_before: int) -> optuna.samplers.TPESampler:
-    """TPE seeded from the base seed, the worker index, the study's size at start and the host name.
+    """TPE whose random draws for each trial start from a seed of the base seed and the trial's number.
 
-    Distinct seeds keep workers (and machines) from proposing the same random start-up points, while a rerun
-    of the same command on the same machine proposes the same ones. Constant liar (Optuna's default) makes
-    concurrent workers avoid the points still running.
+    Trial numbers come from the study's database and are never shared, so workers, and commands started at
+    the same moment on several machines (or twice on one), never propose the same random start-up point,
+    while the same command in a fresh study proposes the same trials. Constant liar (Optuna's default) makes
+    concurrent workers avoid the points still running. ``worker`` and ``trials_before`` only seed the
+    sampler until its first trial.
     """
-    host = zlib.crc32(socket.gethostname().encode())
-    seed = int(np.random.SeedSequence([base_seed, worker, trials_before, host]).generate_state(1)[0])
-    return optuna.samplers.TPESampler(seed=seed)
+    return _TrialSeededTPE(base_seed, seed=int(np.random.SeedSequence([base_seed, worker, trials_before])
+                                              .generate_state(1)[0]))
+
+
+class _TrialSeededTPE(optuna.samplers.TPESampler):
+    """TPESampler reseeded before every trial from (base seed, trial number); see :func:`make_sampler`."""
+
+    def __init__(self, base_seed: int, **options: Any) -> None:
+        super().__init__(**options)
+        self._base_seed = base_seed
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        seed = int(np.random.SeedSequence([self._base_seed, trial.number]).generate_state(1)[0])
+        # Both generators TPE draws from: its own (after the start-up trials) and the random start-up sampler's.
+        for generator in (self._rng, self._random_sampler._rng):
+            getattr(generator, "rng", generator).seed(seed)
+        super().before_trial(study, trial)
 
 
 def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
