@@ -116,6 +116,8 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     (early stopping, non-finite loss); SIGINT/SIGTERM on any rank stop every rank after the same batch.
     """
     device = resolve_device(config.device)
+    if distributed is not None and device.type == "cuda":
+        device = distributed.device  # this rank's own GPU (LOCAL_RANK), not whichever "cuda" means
     model.to(device)
     splits = {name: DeviceSplit.from_data(part, device) for name, part in data.splits().items()}
     train = splits["train"]
