@@ -46,3 +46,35 @@ def test_one_way_confusion_of_two_classes_is_label_noise():
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
     evidence = diagnosis.verdict("label_noise").evidence
     assert evidence["one_way_pair"] == [1, 0] and evidence["reverse_pair_ratio"] == 0.0
+
+
+def test_contradictions_of_a_held_back_model_are_not_label_noise_but_the_same_from_a_free_model_are():
+    from fixtures.diagnosis import blind_group_run
+    dynamics = blind_group_run()
+    free = diagnose_dynamics(dynamics, config={"model": {"hidden_size": 32}})
+    # The data alone cannot tell a group the model cannot represent from one-way noise in both splits.
+    assert free.causes[0] == "label_noise", free.to_text()
+    tiny = diagnose_dynamics(dynamics, config={"model": {"hidden_size": 1}})
+    assert "label_noise" not in tiny.causes, tiny.to_text()
+    verdict = tiny.verdict("label_noise")
+    assert verdict.evidence["held_back_by"] == "a recurrent layer of 1 unit"
+    assert "held back" in verdict.summary
+
+
+def test_heavy_train_noise_that_keeps_train_from_fitting_is_named_when_val_shows_the_task_was_learned():
+    # 40% of two classes' train labels flipped; the model learns the task with modest confidence, so on its
+    # noisy train labels the loss hardly gets below the prior's while the clean val labels are mostly right.
+    from fixtures.dynamics import binary_dynamics
+    rng = np.random.default_rng(4)
+    epochs, train, val = 30, 600, 300
+    ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None]
+    flipped = rng.random(train) < 0.4
+    sure = 0.5 + ramp * rng.uniform(0.1, 0.25, train)[None, :]
+    dynamics = {"train": binary_dynamics(np.where(flipped[None, :], 1.0 - sure, sure), np.arange(train) % 2,
+                                         split="train"),
+                "val": binary_dynamics(0.5 + ramp * rng.uniform(0.1, 0.25, val)[None, :], np.arange(val) % 2)}
+    diagnosis = diagnose_dynamics(dynamics)
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    evidence = diagnosis.verdict("label_noise").evidence
+    assert evidence["agreement_route"] > 0.5 and evidence["val_minus_train_accuracy"] > 0.3
+    assert "underfitting" not in diagnosis.causes

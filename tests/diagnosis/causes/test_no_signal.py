@@ -24,3 +24,14 @@ def test_a_model_that_never_moved_cannot_claim_no_signal():
 def test_a_learnable_task_is_not_no_signal():
     dynamics, _ = noisy_labels_run()
     assert "no_signal" not in diagnose_dynamics(dynamics).causes
+
+
+def test_a_held_back_model_that_fitted_little_cannot_show_the_labels_carry_no_signal():
+    from fixtures.diagnosis import barely_moved_run
+    dynamics = barely_moved_run()
+    free = diagnose_dynamics(dynamics)
+    assert free.verdict("no_signal").confidence >= 0.5, free.to_text()
+    held = diagnose_dynamics(dynamics, config={"optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}})
+    verdict = held.verdict("no_signal")
+    assert verdict.confidence < 0.5 and "held back" in verdict.summary, held.to_text()
+    assert verdict.evidence["held_back_by"].startswith("weight decay 10")

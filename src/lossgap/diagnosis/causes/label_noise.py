@@ -18,7 +18,12 @@ imbalance are decided first (they explain this evidence away in the engine). Two
 
 In every route the model must have fitted its training set (its train loss clearly below the prior's) and
 fit the samples it does not contradict (at least REST_START of them right), so a model that cannot fit (too
-small, too regularised, or one that learned nothing) never produces label-noise findings.
+small, too regularised, or one that learned nothing) never produces label-noise findings. One exception: when
+the val labels show the model has learned the task (val accuracy beyond the baseline and clearly above train
+accuracy), heavy noise in the training labels is itself what keeps train from fitting, so the agreement route
+stands on it. And a model its own settings hold back (a tiny recurrent layer, heavy weight decay or dropout:
+:mod:`lossgap.diagnosis.constraints`) has its suspect and one-way routes discounted unless the val labels side
+with it: a model that small contradicts whole groups of samples it cannot represent.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.constraints import held_back
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -41,6 +47,8 @@ DEPTH_START, DEPTH_FULL = 0.5, 0.9
 #: One-way confusion: share of suspects in the top (label -> predicted) pair from which it counts, and the
 #: largest ratio of the reverse pair to it.
 PAIR_SHARE, PAIR_REVERSE = 0.5, 0.3
+#: Factor on the suspect and one-way routes when the run's settings hold the model back (see constraints).
+HELD_BACK_FACTOR = 0.4
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -50,7 +58,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("label_noise", 0.0, "no train split was recorded over several epochs, so samples cannot be "
                        "followed", {})
     fit = evidence.fit
-    if not fit.train_moved:
+    exact_train = ((evidence.train_config or {}).get("record_train") == "eval")
+    # A training pass with dropout on and weights moving makes train look worse than val for no fault of the
+    # labels, so without an exact evaluation pass the val-over-train gap must be much larger.
+    need = max(0.03 if exact_train else 0.1, 3 * fit.val_minus_train_noise)
+    # The model agreeing with the held-out labels clearly beyond the baseline while it disagrees with its own
+    # training labels: it learned the task, and the training labels are what it cannot fit.
+    learned_task = evidence.signal.p_value < evidence.signal.alpha and fit.val_minus_train > need
+    if not fit.train_moved and not learned_task:
         return Verdict("label_noise", 0.0, "the model never fitted its training set, so it cannot contradict any "
                        "label: label noise cannot be judged until it does", {"train_fitted": False})
     indices = suspects.indices
@@ -67,11 +82,18 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     pair, pair_share, reverse = _one_way_pair(train, indices, index)
     pair_route = (clip(fraction / SUSPECTS_FULL) * fits * clip((pair_share - PAIR_SHARE) / 0.2)
                   * clip((PAIR_REVERSE - reverse) / 0.15)) if len(indices) >= 5 else 0.0
-    exact_train = ((evidence.train_config or {}).get("record_train") == "eval")
-    # A training pass with dropout on and weights moving makes train look worse than val for no fault of the
-    # labels, so without an exact evaluation pass the val-over-train gap must be much larger.
-    need = max(0.03 if exact_train else 0.1, 3 * fit.val_minus_train_noise)
-    agreement_route = clip((fit.val_minus_train - need) / 0.05) * clip(fraction / 0.03) * fits
+    # Many suspects (capped) usually mean a model that has not learned the task, and a poor fit of the rest
+    # the same; but when val says it has learned the task, the suspects' count and the rest's fit are what
+    # heavy noise in the training labels looks like.
+    agreement_share = suspects.fraction if learned_task else fraction
+    agreement_fits = max(fits, float(learned_task))
+    agreement_route = clip((fit.val_minus_train - need) / 0.05) * clip(agreement_share / 0.03) * agreement_fits
+    # A model held back by its settings contradicts whole groups of samples it cannot represent; without the
+    # val labels siding with it, its contradictions are no evidence against the labels.
+    constraint = held_back(evidence.train_config)
+    if constraint and agreement_route < 0.5:
+        suspect_route *= HELD_BACK_FACTOR
+        pair_route *= HELD_BACK_FACTOR
     memorised = _memorised(evidence)
     confidence = max(suspect_route, agreement_route, pair_route) * (0.85 + 0.15 * memorised)
     top = ", ".join(str(to_plain(i)) for i in suspects.sample_ids[:5])
@@ -81,11 +103,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "pair_route": pair_route,
              "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
+             "held_back_by": constraint or None,
              "top_suspects": to_plain(suspects.sample_ids[:20])}
     if confidence < 0.5:
         summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
                    "most of training, but not decisively against a model that fits the rest of their class, so they "
                    "read as hard samples rather than wrong labels")
+        if constraint and max(suspect_route, pair_route) > 0:
+            summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
+                       f"for most of training, but the model is held back ({constraint}): a model this constrained "
+                       "contradicts groups of samples it cannot represent, so label noise can be judged only once a "
+                       "larger or freer model also contradicts them")
         return Verdict("label_noise", confidence, summary, facts, present(book.advice(
             "inspect_suspects", f"look at the most contradicted samples ({top}, ...; all in diagnosis.json)")))
     parts = [f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for most of "

@@ -2,7 +2,8 @@
 
 Precondition: the model must have fitted *something* on its training set (its train loss fell clearly
 below the prior's entropy). A model that never moved, even on train, cannot tell whether the labels carry
-signal; that run is underfitting, and this rule stays low and says why.
+signal; that run is underfitting, and this rule stays low and says why. The same holds for a model its own
+settings hold back (a tiny recurrent layer, heavy weight decay or dropout) that fitted little of its training set.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import numpy as np
 
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.constraints import held_back
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.verdict import Verdict
@@ -19,6 +21,9 @@ from lossgap.diagnosis.wording import below_prior, clip, pct
 
 #: Confidence left when the precondition fails (the model never fitted its training set).
 UNFIT_CAP = 0.2
+#: A model its settings hold back (:mod:`lossgap.diagnosis.constraints`) must get its train loss this share
+#: below the prior's entropy before its val failing to follow counts; until then no signal stays below HELD_BACK_CAP.
+HELD_BACK_FIT, HELD_BACK_CAP = 0.3, 0.45
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -75,6 +80,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # How well the model fitted train, against val staying at chance, is what makes the case.
     lift = fit.train_accuracy_max - fit.train_baseline
     confidence *= 0.6 + 0.4 * max(clip(fit.moved_share / 0.1), clip(lift / 0.2))
+    constraint = held_back(evidence.train_config)
+    facts["held_back_by"] = constraint or None
+    if constraint and fit.moved_share < HELD_BACK_FIT:
+        summary = (f"val accuracy {signal.accuracy:.3f} (95% interval {low:.2f}-{high:.2f}) at epoch "
+                   f"{evidence.judged_epoch} is not above the best constant answer ({signal.baseline_accuracy:.3f}), "
+                   f"but the model is held back ({constraint}) and fitted little of its training set ("
+                   f"{below_prior(fit)}): whether the labels carry signal cannot be told until a freer model fits them")
+        return Verdict("no_signal", min(confidence, HELD_BACK_CAP), summary, facts, remedies)
     if not fit.train_recorded:
         fitted = "with no train loss recorded"
     elif fit.moved_share >= 0.2:

@@ -15,6 +15,7 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.smoothing import linear_trend
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.constraints import regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -26,8 +27,8 @@ MIN_TREND_EPOCHS = 3
 CAPACITY_ERROR_FULL = 0.1
 #: Most the capacity form reaches when nothing points at the model itself (see _capacity).
 UNSUPPORTED_CAP = 0.65
-#: Hidden sizes at or below this count as tiny.
-TINY_HIDDEN = 4
+#: Factor of the capacity form when nothing carried over to val but the settings hold the model back.
+HELD_BACK_UNLEARNED = 0.7
 #: Sequences at least this long (time steps) are long: a recurrent layer alone carries shapes over so many steps
 #: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
 LONG_SEQUENCE = 100
@@ -138,7 +139,10 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     overfits = evidence.generalization.onset_epoch is not None
     supported = bool(_regularisation_note(evidence) or _gradient_note(evidence) or _tiny_model(evidence))
     details.update({"overfits": overfits, "supported": supported})
-    confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * (1.0 if learned else 0.2)
+    # Nothing carrying over to val argues against capacity (it reads as no signal), unless the settings hold the
+    # model back: then that is what a held-back model looks like, and no signal cannot be told until it fits.
+    carried = 1.0 if learned else HELD_BACK_UNLEARNED if supported else 0.2
+    confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * carried
                   * (1.0 if supported else UNSUPPORTED_CAP))
     summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
@@ -164,9 +168,8 @@ def _architecture(evidence: RunEvidence, book: RemedyBook):
 
 
 def _tiny_model(evidence: RunEvidence) -> bool:
-    """True when the run's config names a recurrent layer of at most TINY_HIDDEN units."""
-    hidden = ((evidence.train_config or {}).get("model") or {}).get("hidden_size")
-    return hidden is not None and int(hidden) <= TINY_HIDDEN
+    """True when the run's config names a tiny recurrent layer (see :mod:`lossgap.diagnosis.constraints`)."""
+    return tiny_hidden(evidence.train_config) is not None
 
 
 def _gradient_note(evidence: RunEvidence) -> str:
@@ -187,14 +190,7 @@ def _gradient_note(evidence: RunEvidence) -> str:
 
 def _regularisation_note(evidence: RunEvidence) -> str:
     """Words on the run's own regularisation when it is strong enough to stop a model fitting, else ""."""
-    config = evidence.train_config or {}
-    optimizer, model = config.get("optimizer") or {}, config.get("model") or {}
-    decay, lr = float(optimizer.get("weight_decay") or 0.0), float(optimizer.get("lr") or 0.0)
-    notes = []
-    if optimizer.get("name") in ("adamw", "sgd") and decay * lr >= 0.001:
-        notes.append(f"weight decay {decay:g} at learning rate {lr:g} shrinks every weight by {pct(decay * lr)} per step")
-    if float(model.get("dropout") or 0.0) >= 0.5:
-        notes.append(f"dropout {float(model['dropout']):g} drops most of the signal")
+    notes = regularisation_notes(evidence.train_config)
     return f" ({'; '.join(notes)})" if notes else ""
 
 

@@ -1,0 +1,26 @@
+"""What holds a model back, read off a run's settings: tiny recurrent layers, heavy weight decay, heavy dropout."""
+
+from lossgap.diagnosis.constraints import held_back, regularisation_notes, tiny_hidden
+
+
+def test_a_tiny_hidden_size_holds_the_model_back_and_a_normal_one_does_not():
+    assert tiny_hidden({"model": {"hidden_size": 1}}) == 1
+    assert tiny_hidden({"model": {"hidden_size": 32}}) is None
+    assert held_back({"model": {"hidden_size": 1}}) == "a recurrent layer of 1 unit"
+    assert held_back({"model": {"hidden_size": 2}}) == "a recurrent layer of 2 units"
+
+
+def test_weight_decay_counts_by_the_share_it_shrinks_each_step_and_only_where_it_is_decoupled_or_sgd():
+    heavy = {"optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}}
+    assert regularisation_notes(heavy) == ("weight decay 10 at learning rate 0.005 shrinks every weight by 5% per step",)
+    # Adam's L2 penalty is scaled away by the adaptive step: the same number does not shrink weights that way.
+    assert regularisation_notes({"optimizer": {"name": "adam", "lr": 0.005, "weight_decay": 10.0}}) == ()
+    assert regularisation_notes({"optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 0.01}}) == ()
+
+
+def test_dropout_from_one_half_and_nothing_for_own_loops():
+    assert regularisation_notes({"model": {"dropout": 0.9}}) == ("dropout 0.9 drops most of the signal",)
+    assert regularisation_notes({"model": {"dropout": 0.2}}) == ()
+    assert held_back(None) == "" and held_back({}) == ""
+    both = held_back({"model": {"hidden_size": 2, "dropout": 0.5}})
+    assert both.startswith("a recurrent layer of 2 units; dropout 0.5")
