@@ -186,12 +186,14 @@ def ledger_figure(evidence: RunEvidence) -> bytes | None:
     x = series.start_epochs + 1
     rising = np.zeros(len(x))
     falling = np.zeros(len(x))
-    width = 0.85 if len(x) < 150 else 1.0
+    # One filled step artist per group instead of one bar per epoch and group: the same stacked picture at a
+    # fraction of the drawing cost (hundreds of patches were most of this figure's time).
+    edges = np.append(x - 0.5, x[-1] + 0.5)
     for index, name in enumerate(LEDGER_GROUPS):
         values = np.nan_to_num(series.contributions[:, index])
         bottom = np.where(values >= 0, rising, falling)
-        per_epoch.bar(x, values, bottom=bottom, width=width, color=GROUP_COLOURS[name], lw=0,
-                      label=GROUP_LABELS[name])
+        per_epoch.stairs(bottom + values, edges, baseline=bottom, fill=True, color=GROUP_COLOURS[name], lw=0,
+                         label=GROUP_LABELS[name])
         rising += np.clip(values, 0, None)
         falling += np.clip(values, None, 0)
     per_epoch.plot(x, series.loss_change, color="black", lw=1.0, marker="." if len(x) <= 80 else None, ms=3,
