@@ -8,6 +8,7 @@ pytest_plugins = [
     "fixtures.browser",
     "fixtures.data",
     "fixtures.dynamics",
+    "fixtures.learning_curves",
     "fixtures.diagnosis",
     "fixtures.postgres",
     "fixtures.scenarios",

@@ -52,3 +52,43 @@ def test_the_remedy_table_fits_80_columns(run_dir):
     assert result.exit_code == 0, result.output
     assert all(len(line) <= 80 for line in result.stdout.splitlines())
     assert "\u2026" not in result.stdout and "±" in result.stdout   # no header or cell is cut
+
+
+def test_more_data_and_switch_optimizer_side_by_side(run_dir):
+    import json
+
+    import numpy as np
+
+    from lossgap.run.rundir import read_run
+
+    result = runner.invoke(app, ["remedy", str(run_dir), "--only", "more_data,switch_optimizer", "-k", "2",
+                                 "--workers", "1"], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    assert "learning curve" in result.stdout and "more data: " in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines() if not line.startswith("more data: "))
+    payload = json.loads((run_dir / "remedy.json").read_text())
+    # switch_optimizer is a candidate judged like the others; more_data is the curve, not a candidate.
+    assert [candidate["name"] for candidate in payload["candidates"]] == ["switch_optimizer"]
+    switched = payload["candidates"][0]
+    assert switched["config"]["optimizer"] == {**payload["baseline"]["config"]["optimizer"], "name": "sgd", "lr": 0.1}
+    curve = payload["more_data"]
+    assert curve["fractions"] == [0.25, 0.5, 0.75, 1.0] and curve["sizes"] == [16, 32, 48, 64]
+    assert curve["verdict"] in ("helps", "little_to_gain", "cannot_tell") and curve["sentence"]
+    for metric in ("val_loss", "val_accuracy"):
+        assert len(curve[metric]["per_seed"]) == 4 and len(curve[metric]["per_seed"][0]) == 2
+        assert [p["multiple"] for p in curve[metric]["predictions"]] == [2.0, 4.0]
+        assert [p["size"] for p in curve[metric]["predictions"]] == [128.0, 256.0]
+        assert set(curve[metric]["asymptote"]) == {"value", "low", "high"}
+    # The full share is the baseline's own runs; the smaller shares train nested subsets with the same val split.
+    assert [round(v, 6) for v in curve["val_loss"]["per_seed"][3]] == \
+        [round(v, 6) for v in payload["baseline"]["per_seed"]["val_loss"]]
+    quarter = json.loads((run_dir / "remedy" / "more_data" / "fraction_25" / "seed_0" / "config.json").read_text())
+    full = json.loads((run_dir / "config.json").read_text())
+    assert quarter["train"]["data"]["train_fraction"] == 0.25 and full["train"]["data"]["train_fraction"] == 1.0
+    shares = [read_run(run_dir / "remedy" / "more_data" / f"fraction_{p}" / "seed_0") for p in (25, 50, 75)]
+    baseline = read_run(run_dir / "remedy" / "baseline" / "seed_0")
+    train_ids = [set(run.dynamics["train"].sample_ids.tolist()) for run in (*shares, baseline)]
+    assert train_ids[0] < train_ids[1] < train_ids[2] < train_ids[3]
+    assert all(np.array_equal(run.dynamics["val"].sample_ids, baseline.dynamics["val"].sample_ids) for run in shares)
+    report = (run_dir / "report.html").read_text()
+    assert "Would more data help?" in report and curve["sentence"].split(" (")[0] in report

@@ -84,3 +84,22 @@ def test_a_run_with_only_val_recorded_is_judged_without_inventing_train_faults()
     diagnosis = diagnose_dynamics({"val": healthy_run()["val"]})
     assert diagnosis.healthy, diagnosis.to_text()   # a missing train split is not a NaN loss
     assert any("no train loss was recorded" in note for note in diagnosis.limitations)
+
+
+def test_a_val_plateau_on_little_data_offers_the_learning_curve_once():
+    from dataclasses import replace
+
+    from lossgap.analysis.plateaus import Plateau
+    from lossgap.diagnosis.engine import _offer_more_data
+
+    plateau = Plateau("val", 5, 20, -0.3, 0.0, 0.02)
+    book = RemedyBook({}, "runs/r")
+    finding = Verdict("underfitting", 0.8, "", remedies=(book.lower_lr(),))
+    evidence = diagnose_dynamics(healthy_run()).evidence
+    little = replace(evidence, plateaus={"val": (plateau,)}, train_class_counts=np.array([300, 300]))
+    offered = _offer_more_data([finding], little, book)
+    assert [remedy.name for remedy in offered[0].remedies] == ["lower_lr", "more_data"]
+    assert _offer_more_data(offered, little, book) == offered               # never twice
+    plenty = replace(little, train_class_counts=np.array([3000, 3000]))
+    no_plateau = replace(little, plateaus={"val": ()})
+    assert _offer_more_data([finding], plenty, book) == [finding] == _offer_more_data([finding], no_plateau, book)

@@ -51,3 +51,30 @@ def test_a_config_from_before_an_option_existed_gets_its_default():
     book = RemedyBook(old, "runs/old")
     assert book.switch_model().action.startswith("switch the model from lstm to lstm-fcn")
     assert book.setting("model.kind") is None   # the run's own value: it never said
+
+
+def test_switch_optimizer_goes_to_the_other_family_with_a_rate_suited_to_it():
+    to_sgd = book_for().switch_optimizer()   # Adam at lr 0.01
+    assert to_sgd.changes == {"optimizer.name": "sgd", "optimizer.lr": 0.1}
+    args = shlex.split(to_sgd.command)
+    assert args[args.index("--optimizer") + 1] == "sgd" and args[args.index("--lr") + 1] == "0.1"
+    assert book_for(optimizer={"lr": 0.1}).switch_optimizer().changes["optimizer.lr"] == 0.3   # SGD's ceiling
+    assert book_for(optimizer={"name": "sgd", "lr": 0.05}).switch_optimizer().changes == {
+        "optimizer.name": "adam", "optimizer.lr": 0.005}
+    # Where weight decay is used the Adam side is AdamW (decoupled decay)...
+    assert book_for(optimizer={"name": "sgd", "lr": 0.5, "weight_decay": 1e-4}).switch_optimizer().changes == {
+        "optimizer.name": "adamw", "optimizer.lr": 0.01}
+    assert book_for(optimizer={"weight_decay": 1e-4}).switch_optimizer().changes == {
+        "optimizer.name": "adamw", "optimizer.lr": 0.01}
+    # ... and AdamW goes to SGD; SGD without momentum gets it.
+    assert book_for(optimizer={"name": "adamw", "lr": 0.001, "weight_decay": 0.01}).switch_optimizer().changes == {
+        "optimizer.name": "sgd", "optimizer.lr": 0.01}
+    assert book_for(optimizer={"momentum": 0.0}).switch_optimizer().changes["optimizer.momentum"] == 0.9
+
+
+def test_more_data_is_a_learning_curve_not_a_setting():
+    remedy = book_for().more_data()
+    assert remedy.changes == {} and shlex.split(remedy.command) == ["lossgap", "remedy", "runs/mine", "--only",
+                                                                    "more_data"]
+    own_loop = RemedyBook(None).more_data()
+    assert own_loop.command is None and "more labelled data" in own_loop.action

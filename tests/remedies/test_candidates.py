@@ -37,3 +37,16 @@ def test_apply_changes_validates_like_user_input():
     assert apply_changes(TrainConfig(), {"model.dropout": 0.3}).model.dropout == 0.3
     with pytest.raises(ConfigError, match="--dropout"):
         apply_changes(TrainConfig(), {"model.dropout": 1.5})
+
+
+def test_the_other_optimizer_is_tried_by_default_and_more_data_only_when_offered_or_named():
+    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, best_epoch=5,
+                                               imbalanced=False)]
+    assert "switch_optimizer" in names and "more_data" not in names
+    offered = Verdict("overfitting", 0.9, "", remedies=(Remedy("more_data", "check", command="lossgap remedy r"),))
+    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(offered), epochs_run=10, best_epoch=5,
+                                               imbalanced=False)]
+    assert names[0] == "more_data"
+    named = remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, best_epoch=5, imbalanced=False,
+                              only=["more_data", "switch_optimizer"])
+    assert [c.name for c in named] == ["more_data", "switch_optimizer"] and named[0].changes == {}

@@ -17,8 +17,9 @@ import numpy as np
 
 #: Training-set sizes, as multiples of the full training split, the curve predicts.
 MULTIPLES = (2.0, 4.0)
-#: Smallest gain in val accuracy (fraction) at 2x the data worth collecting it for: the verdict asks whether
-#: the whole 95% interval of the gain lies above it ("helps"), below it ("little to gain") or straddles it.
+#: Smallest gain in val accuracy (fraction) at 2x the data worth collecting it for. "Helps": the fitted gain
+#: reaches it and the whole 95% interval of the gain lies above half of it; "little to gain": the whole
+#: interval lies below it; anything else: "cannot tell".
 MIN_GAIN = 0.02
 #: Bootstrap replicates of the fit.
 BOOTSTRAP = 400
@@ -260,16 +261,17 @@ class MoreDataVerdict:
 
 
 def more_data_verdict(accuracy: LearningCurve | None, *, min_gain: float = MIN_GAIN) -> MoreDataVerdict:
-    """Judge the val-accuracy curve: "helps" when the whole 95% interval of the gain at 2x the data is at
-    least ``min_gain`` (accuracy points as a fraction), "little to gain" when all of it is below, "cannot
-    tell" when it straddles ``min_gain`` (the curve is too noisy to decide) or there is no curve."""
+    """Judge the val-accuracy curve's gain at 2x the data (accuracy as a fraction): "helps" when the fitted
+    gain is at least ``min_gain`` and its whole 95% interval above ``min_gain / 2``; "little to gain" when the
+    whole interval is below ``min_gain``; "cannot tell" otherwise (the curve is too noisy to decide) or when
+    there is no curve."""
     if accuracy is None:
         return MoreDataVerdict(CANNOT_TELL, "cannot tell (too few finished runs to fit a curve)")
     at_2x = accuracy.prediction(2.0).estimate
     figures = (f"predicted val accuracy at 2x: {at_2x.value:.3f} [{at_2x.low:.3f}, {at_2x.high:.3f}], now "
                f"{accuracy.observed_full:.3f}; gain {accuracy.gain.value:+.3f} [{accuracy.gain.low:+.3f}, "
                f"{accuracy.gain.high:+.3f}]")
-    if accuracy.gain.low >= min_gain:
+    if accuracy.gain.value >= min_gain and accuracy.gain.low >= min_gain / 2:
         return MoreDataVerdict(HELPS, f"more data is likely to help ({figures})")
     if accuracy.gain.high < min_gain:
         return MoreDataVerdict(LITTLE, f"little to gain ({figures}; below {min_gain:.2f} even at the interval's "

@@ -13,7 +13,7 @@ from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
-from lossgap.diagnosis.remedies import Remedy, RemedyBook
+from lossgap.diagnosis.remedies import MORE_DATA, Remedy, RemedyBook, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord
@@ -106,6 +106,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     explanations = [v for v in verdicts if _KIND[v.cause] == "explanation" and v.confidence >= REPORT_THRESHOLD]
     considered = [v for v in verdicts if v not in findings and v not in explanations]
     findings, explanations, considered = _consistent_remedies(findings, explanations, considered, book)
+    findings = _offer_more_data(findings, evidence, book)
     general = evidence.generalization
     healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0)
     return Diagnosis(
@@ -172,6 +173,17 @@ def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
     for group in (findings, explanations, considered):
         out.append([replace(v, remedies=tuple(r for r in v.remedies if keep(r))) for v in group])
     return out
+
+
+def _offer_more_data(findings: list[Verdict], evidence: RunEvidence, book: RemedyBook) -> list[Verdict]:
+    """The findings, the first one also offering the learning curve (more_data) when the run's val accuracy
+    plateaued on little data and no verdict offers it yet: whether more data would lift the plateau is what
+    the curve answers."""
+    offered = any(remedy.name == MORE_DATA for verdict in findings for remedy in verdict.remedies)
+    if offered or not findings or not evidence.plateaus.get("val") or not little_data(evidence.train_class_counts):
+        return findings
+    first = findings[0]
+    return [replace(first, remedies=(*first.remedies, book.more_data())), *findings[1:]]
 
 
 def _direction(book: RemedyBook, path: str, value) -> object:

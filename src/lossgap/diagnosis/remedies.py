@@ -29,6 +29,9 @@ REMEDY_TARGETS = {"monitor_accuracy": "val_accuracy", "class_weights": "val_bala
 MAX_HIDDEN = 1024
 #: The remedy that trains a learning curve instead of one changed configuration (``lossgap remedy`` runs it).
 MORE_DATA = "more_data"
+#: A training set of fewer samples than this is "little data": the diagnosis offers the learning curve
+#: (more_data) when such a run overfits or its val accuracy plateaus. Most UCR/UEA sets are below it.
+LITTLE_DATA = 2000
 #: Learning rate of SGD with momentum against Adam's: SGD's step is the raw gradient, Adam's is normalised to
 #: about lr per weight, so SGD needs a larger rate; 10x (Adam 0.001 -> SGD 0.01, 0.01 -> 0.1) is the usual
 #: ratio, and the rate is kept within SGD_LR_RANGE (beyond 0.3 an LSTM's gradients make SGD unstable).
@@ -293,6 +296,11 @@ class RemedyBook:
     def advice(name: str, action: str) -> Remedy:
         """A remedy that is not a setting (e.g. inspect suspect samples, check the data)."""
         return Remedy(name, action)
+
+
+def little_data(train_class_counts) -> bool:
+    """True when the training set (its per-class counts) holds fewer than LITTLE_DATA samples."""
+    return 0 < float(sum(train_class_counts)) < LITTLE_DATA
 
 
 def _merged(defaults: dict, values: dict) -> dict:

@@ -33,7 +33,9 @@ def learning_curve_figure(more_data: dict) -> bytes | None:
             axis.text(0.5, 0.5, "too few finished runs to fit", transform=axis.transAxes, ha="center")
             continue
         _draw(axis, curve)
-    axes[0].legend(loc="upper right", frameon=True, framealpha=0.9)
+    # The legend goes on the first panel that has a curve (both panels draw the same kinds of marks).
+    drawn = next(axis for axis, (curve, _) in zip(axes, curves) if isinstance(curve, dict))
+    drawn.legend(loc="best", frameon=True, framealpha=0.9)
     return to_png(figure)
 
 

@@ -40,3 +40,11 @@ def test_early_stopping_that_restored_the_minimum_has_handled_it():
     verdict = diagnosis.verdict("overfitting")
     assert verdict.evidence["handled_by_early_stopping"] and verdict.confidence < 0.5
     assert all(remedy.name != "early_stopping" for remedy in verdict.remedies)   # already applied
+
+
+def test_overfitting_on_little_data_offers_the_learning_curve_and_on_plenty_does_not():
+    little = diagnose_dynamics(overfit_dynamics(n=200), config=CONFIG).verdict("overfitting")
+    offered = {remedy.name: remedy for remedy in little.remedies}
+    assert "more_data" in offered and "--only more_data" in offered["more_data"].command
+    plenty = diagnose_dynamics(overfit_dynamics(n=2400), config=CONFIG).verdict("overfitting")
+    assert "more_data" not in {remedy.name for remedy in plenty.remedies}

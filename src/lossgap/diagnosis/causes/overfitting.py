@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.remedies import RemedyBook, little_data, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import change, clip
 
@@ -36,8 +36,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["handled_by_early_stopping"] = handled
     if handled:
         confidence *= HANDLED_FACTOR
+    # On little data the other answer to overfitting is more of it: the learning curve tells whether it pays.
     remedies = present(book.early_stopping(lowest, last), book.dropout(), book.weight_decay(),
-                       book.smaller_hidden(), book.fewer_layers())
+                       book.smaller_hidden(), book.fewer_layers(),
+                       book.more_data() if little_data(evidence.train_class_counts) else None)
     if general.onset_epoch is None or lowest >= last:
         summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}) and did not turn up "
                    "clearly afterwards")

@@ -1,0 +1,85 @@
+"""Learning curve: the power law is recovered exactly from exact points, predictions and intervals follow the
+seeds, and the verdict says helps / little to gain / cannot tell where the answer is known."""
+
+import numpy as np
+import pytest
+
+from fixtures.learning_curves import SIZES, accuracy_law, loss_law
+from lossgap.plain import to_plain
+from lossgap.analysis.learning_curve import (CANNOT_TELL, HELPS, LITTLE, fit_power_law, learning_curve,
+                                             more_data_verdict)
+
+
+def test_a_rising_power_law_is_recovered_exactly():
+    fit = fit_power_law(SIZES, accuracy_law(SIZES), falling=False, asymptote_bounds=(0.0, 1.0))
+    assert fit.asymptote == pytest.approx(0.9, abs=1e-6)
+    assert fit.scale == pytest.approx(0.3, abs=1e-6) and fit.exponent == pytest.approx(0.6, abs=1e-6)
+    assert fit(800.0) == pytest.approx(accuracy_law(800.0), abs=1e-6)
+
+
+def test_a_falling_power_law_is_recovered_exactly_from_any_sizes():
+    sizes = np.array([37.0, 90.0, 500.0, 1200.0, 5000.0])
+    fit = fit_power_law(sizes, loss_law(sizes, reference=1.0), falling=True, asymptote_bounds=(0.0, np.inf))
+    assert (fit.asymptote, fit.exponent) == pytest.approx((0.2, 0.8), abs=1e-6)
+    assert fit(20000.0) == pytest.approx(loss_law(20000.0, reference=1.0), abs=1e-6)
+
+
+def test_a_curve_that_gets_worse_with_data_fits_as_flat():
+    # More data never hurts in this model: a rising loss is fitted by its mean, not extrapolated upwards.
+    fit = fit_power_law(SIZES, np.array([0.5, 0.6, 0.7, 0.8]), falling=True, asymptote_bounds=(0.0, np.inf))
+    assert fit.scale == pytest.approx(0.0, abs=1e-9) and fit.asymptote == pytest.approx(0.65, abs=1e-6)
+
+
+def test_three_sizes_are_needed():
+    with pytest.raises(ValueError, match="three"):
+        fit_power_law(np.array([100.0, 200.0, 200.0]), np.array([0.5, 0.6, 0.6]), falling=False)
+
+
+def test_identical_seeds_give_exact_predictions_and_no_spread():
+    values = np.repeat(accuracy_law(SIZES)[:, None], 3, axis=1)
+    curve = learning_curve("val_accuracy", SIZES, values, falling=False, asymptote_bounds=(0.0, 1.0), replicates=50)
+    for multiple in (2.0, 4.0):
+        prediction = curve.prediction(multiple).estimate
+        assert prediction.value == pytest.approx(accuracy_law(400.0 * multiple), abs=1e-6)
+        assert prediction.low == pytest.approx(prediction.value, abs=1e-6) == prediction.high
+    assert curve.asymptote.value == pytest.approx(0.9, abs=1e-6)
+    assert curve.gain.value == pytest.approx(accuracy_law(800.0) - accuracy_law(400.0), abs=1e-6)
+    assert curve.seed_sd == 0.0 and curve.residual_rms < 1e-6
+
+
+def test_the_same_input_gives_the_same_intervals_and_nan_runs_are_left_out(rising_curve):
+    sizes, values = rising_curve
+    values = values.copy()
+    values[0, 0] = np.nan   # a run that never finished an epoch
+    first = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0), replicates=60)
+    second = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0), replicates=60)
+    assert to_plain(first.to_dict()) == to_plain(second.to_dict())
+    assert to_plain(first.to_dict())["per_seed"][0][0] is None
+    assert np.isfinite(first.gain.low) and first.gain.low <= first.gain.high
+    assert first.band_low.shape == first.band_sizes.shape and np.all(first.band_low <= first.band_high + 1e-12)
+
+
+def test_a_curve_still_climbing_says_more_data_helps(rising_curve):
+    sizes, values = rising_curve
+    verdict = more_data_verdict(learning_curve("val_accuracy", sizes, values, falling=False,
+                                               asymptote_bounds=(0.0, 1.0), replicates=200))
+    assert verdict.code == HELPS
+    assert verdict.sentence.startswith("more data is likely to help (predicted val accuracy at 2x: 0.")
+
+
+def test_a_flat_curve_says_little_to_gain(flat_curve):
+    sizes, values = flat_curve
+    verdict = more_data_verdict(learning_curve("val_accuracy", sizes, values, falling=False,
+                                               asymptote_bounds=(0.0, 1.0), replicates=200))
+    assert verdict.code == LITTLE and verdict.sentence.startswith("little to gain")
+
+
+def test_a_noisy_curve_says_cannot_tell(noisy_curve):
+    sizes, values = noisy_curve
+    verdict = more_data_verdict(learning_curve("val_accuracy", sizes, values, falling=False,
+                                               asymptote_bounds=(0.0, 1.0), replicates=200))
+    assert verdict.code == CANNOT_TELL and "curve too noisy" in verdict.sentence
+
+
+def test_no_curve_cannot_tell():
+    assert more_data_verdict(None).code == CANNOT_TELL
