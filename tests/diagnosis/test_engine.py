@@ -86,7 +86,7 @@ def test_a_run_with_only_val_recorded_is_judged_without_inventing_train_faults()
     assert any("no train loss was recorded" in note for note in diagnosis.limitations)
 
 
-def test_a_val_plateau_on_little_data_offers_the_learning_curve_once():
+def test_a_val_plateau_on_little_data_with_no_fault_offers_the_learning_curve_once():
     from dataclasses import replace
 
     from lossgap.analysis.plateaus import Plateau
@@ -94,12 +94,16 @@ def test_a_val_plateau_on_little_data_offers_the_learning_curve_once():
 
     plateau = Plateau("val", 5, 20, -0.3, 0.0, 0.02)
     book = RemedyBook({}, "runs/r")
-    finding = Verdict("underfitting", 0.8, "", remedies=(book.lower_lr(),))
+    explanation = Verdict("confidence_refinement", 0.8, "", remedies=(book.monitor_accuracy(),))
     evidence = diagnose_dynamics(healthy_run()).evidence
     little = replace(evidence, plateaus={"val": (plateau,)}, train_class_counts=np.array([300, 300]))
-    offered = _offer_more_data([finding], little, book)
-    assert [remedy.name for remedy in offered[0].remedies] == ["lower_lr", "more_data"]
-    assert _offer_more_data(offered, little, book) == offered               # never twice
+    offered = _offer_more_data([], [explanation], little, book)
+    assert [remedy.name for remedy in offered[0].remedies] == ["monitor_accuracy", "more_data"]
+    assert _offer_more_data([], offered, little, book) == offered               # never twice
     plenty = replace(little, train_class_counts=np.array([3000, 3000]))
     no_plateau = replace(little, plateaus={"val": ()})
-    assert _offer_more_data([finding], plenty, book) == [finding] == _offer_more_data([finding], no_plateau, book)
+    assert _offer_more_data([], [explanation], plenty, book) == [explanation]
+    assert _offer_more_data([], [explanation], no_plateau, book) == [explanation]
+    # A fault found comes first with its own remedies: the plateau is its symptom.
+    fault = Verdict("label_noise", 0.9, "")
+    assert _offer_more_data([fault], [explanation], little, book) == [explanation]

@@ -106,7 +106,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     explanations = [v for v in verdicts if _KIND[v.cause] == "explanation" and v.confidence >= REPORT_THRESHOLD]
     considered = [v for v in verdicts if v not in findings and v not in explanations]
     findings, explanations, considered = _consistent_remedies(findings, explanations, considered, book)
-    findings = _offer_more_data(findings, evidence, book)
+    explanations = _offer_more_data(findings, explanations, evidence, book)
     general = evidence.generalization
     healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0)
     return Diagnosis(
@@ -175,15 +175,19 @@ def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
     return out
 
 
-def _offer_more_data(findings: list[Verdict], evidence: RunEvidence, book: RemedyBook) -> list[Verdict]:
-    """The findings, the first one also offering the learning curve (more_data) when the run's val accuracy
-    plateaued on little data and no verdict offers it yet: whether more data would lift the plateau is what
-    the curve answers."""
-    offered = any(remedy.name == MORE_DATA for verdict in findings for remedy in verdict.remedies)
-    if offered or not findings or not evidence.plateaus.get("val") or not little_data(evidence.train_class_counts):
-        return findings
-    first = findings[0]
-    return [replace(first, remedies=(*first.remedies, book.more_data())), *findings[1:]]
+def _offer_more_data(findings: list[Verdict], explanations: list[Verdict], evidence: RunEvidence,
+                     book: RemedyBook) -> list[Verdict]:
+    """The explanations, the first one also offering the learning curve (more_data) when the run's val
+    accuracy plateaued on little data and no fault was found: with nothing to fix, whether more data would
+    lift the plateau is the question left, and the curve answers it. (A fault's own remedies come first;
+    overfitting offers the curve itself.)"""
+    if findings or not explanations or not evidence.plateaus.get("val") \
+            or not little_data(evidence.train_class_counts):
+        return explanations
+    first = explanations[0]
+    if any(remedy.name == MORE_DATA for remedy in first.remedies):
+        return explanations
+    return [replace(first, remedies=(*first.remedies, book.more_data())), *explanations[1:]]
 
 
 def _direction(book: RemedyBook, path: str, value) -> object:
