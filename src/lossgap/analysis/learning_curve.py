@@ -266,7 +266,8 @@ def more_data_verdict(accuracy: LearningCurve | None, *, min_gain: float = MIN_G
     whole interval is below ``min_gain``; "cannot tell" otherwise (the curve is too noisy to decide) or when
     there is no curve."""
     if accuracy is None:
-        return MoreDataVerdict(CANNOT_TELL, "cannot tell (too few finished runs to fit a curve)")
+        return MoreDataVerdict(CANNOT_TELL, "cannot tell (fewer than three training-set sizes with a finished run: "
+                                            "too few runs finished, or too few samples to cut into shares)")
     at_2x = accuracy.prediction(2.0).estimate
     figures = (f"predicted val accuracy at 2x: {at_2x.value:.3f} [{at_2x.low:.3f}, {at_2x.high:.3f}], now "
                f"{accuracy.observed_full:.3f}; gain {accuracy.gain.value:+.3f} [{accuracy.gain.low:+.3f}, "
