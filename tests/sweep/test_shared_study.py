@@ -82,7 +82,7 @@ def test_other_storage_errors_are_one_line_at_once(monkeypatch):
 
 
 def test_commands_with_the_same_options_propose_by_trial_number_not_by_command():
-    from lossgap.sweep.study import make_sampler
+    from lossgap.sweep.sampler import make_sampler
 
     def first_points(storage, name, numbers_wanted):
         study = optuna.load_study(study_name=name, storage=storage, sampler=make_sampler(0, 0, 0))

@@ -116,6 +116,15 @@ def test_a_global_batch_smaller_than_the_processes_is_one_line_and_exit_2(monkey
     assert not (tmp_path / "run").exists()
 
 
+def test_resume_under_torchrun_is_refused_in_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "lossgap: error: --resume does not run under torchrun yet; continue the run in one process with "
+        "lossgap train --resume RUN (without torchrun)"]
+
+
 # 203 samples: 162 train, 41 val; batches of 23 split 12 + 11 across the ranks, and the last batch holds a
 # single sample, so rank 1's share of it is empty. Class weights make the per-sample weighting matter.
 FLAGS = ["synthetic:sum-sign,samples=203", "--epochs", "3", "--batch-size", "23", "--class-weights", "balanced",

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import optuna
 import torch
 
@@ -34,6 +33,7 @@ from lossgap.errors import ConfigError, LossgapError
 from lossgap.signals import (die_with_parent, handled_by, ignoring_sigint, raise_interrupt, stops_deferred,
                              unblock_stop_signals)
 from lossgap.sweep.objective import StopRequest, SweepObjective, validation_splits
+from lossgap.sweep.sampler import make_sampler
 from lossgap.sweep.recovery import fail_dead_trials, fail_orphans, retry_dead_workers_trials
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
@@ -131,34 +131,6 @@ def make_pruner(name: str, *, epochs: int, startup: int = 5, warmup: int = 3) ->
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=max(1, min(warmup, epochs)), max_resource=max(1, epochs))
     return optuna.pruners.NopPruner()
-
-
-def make_sampler(base_seed: int, worker: int, trials_before: int) -> optuna.samplers.TPESampler:
-    """TPE whose random draws for each trial start from a seed of the base seed and the trial's number.
-
-    Trial numbers come from the study's database and are never shared, so workers, and commands started at
-    the same moment on several machines (or twice on one), never propose the same random start-up point,
-    while the same command in a fresh study proposes the same trials. Constant liar (Optuna's default) makes
-    concurrent workers avoid the points still running. ``worker`` and ``trials_before`` only seed the
-    sampler until its first trial.
-    """
-    return _TrialSeededTPE(base_seed, seed=int(np.random.SeedSequence([base_seed, worker, trials_before])
-                                              .generate_state(1)[0]))
-
-
-class _TrialSeededTPE(optuna.samplers.TPESampler):
-    """TPESampler reseeded before every trial from (base seed, trial number); see :func:`make_sampler`."""
-
-    def __init__(self, base_seed: int, **options: Any) -> None:
-        super().__init__(**options)
-        self._base_seed = base_seed
-
-    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        seed = int(np.random.SeedSequence([self._base_seed, trial.number]).generate_state(1)[0])
-        # Both generators TPE draws from: its own (after the start-up trials) and the random start-up sampler's.
-        for generator in (self._rng, self._random_sampler._rng):
-            getattr(generator, "rng", generator).seed(seed)
-        super().before_trial(study, trial)
 
 
 def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
