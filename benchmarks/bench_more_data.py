@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> dict:
             checks.append({"multiple": multiple, "share": actual["share"], "size": actual["size"], "metric": metric,
                            "predicted": predicted, "measured": actual[metric],
                            "inside": inside(predicted, actual[metric]["mean"])})
-    payload = {"command": "python benchmarks/bench_more_data.py " + " ".join(argv or []), "seeds": args.seeds,
+    words = sys.argv[1:] if argv is None else argv
+    payload = {"command": " ".join([".venv/bin/python benchmarks/bench_more_data.py", *words]), "seeds": args.seeds,
                "learnable": {"source": LEARNABLE, "train_fraction": CUT, **learnable}, "checks": checks,
                "random_labels": {"source": RANDOM, **random},
                "passed": {"learnable_says_helps": learnable["verdict"] == "helps",
