@@ -129,8 +129,11 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     balanced accuracy for ``class_weights``, val loss for the rest), or every one on ``metric`` when given.
     The runs are independent
     and trained by ``workers`` processes (default: one per core; see :func:`lossgap.parallel.train_jobs`),
-    with the same results as one after another. ``on_plan(jobs)`` is called once with every run before any
-    starts, ``on_epoch_end``/``on_job_end`` as they go. Raises :class:`RemediesInterrupted` on Ctrl-C.
+    with the same results as one after another. ``more_data`` is no configuration: it adds the learning
+    curve's runs (:func:`lossgap.remedies.learning.curve_jobs`; the baseline's runs are its full share) to
+    the same pool, and its fit goes to :attr:`RemedyResult.more_data` and remedy.json's ``more_data``.
+    ``on_plan(jobs)`` is called once with every run before any starts, ``on_epoch_end``/``on_job_end`` as
+    they go. Raises :class:`RemediesInterrupted` on Ctrl-C.
     """
     if replicates < 2:
         raise ConfigError(f"--replicates must be at least 2 to tell an effect from noise, got {replicates}")
