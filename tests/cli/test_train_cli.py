@@ -109,6 +109,8 @@ BAD_OPTIONS = [
     (["--batch-size", "0"], "--batch-size"),
     (["--val-fraction", "1.5"], "--val-fraction"),
     (["--val-fraction", "0"], "--val-fraction"),
+    (["--train-fraction", "0"], "--train-fraction"),
+    (["--train-fraction", "1.5"], "--train-fraction"),
     (["--dropout", "1"], "--dropout"),
     (["--dropout", "-0.1"], "--dropout"),
     (["--optimizer", "rmsprop"], "--optimizer"),
