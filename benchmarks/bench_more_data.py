@@ -13,7 +13,7 @@ Two checks, each a run trained by ``lossgap train`` and then ``lossgap remedy RU
 Both use hidden 32, lr 0.01, batch 16, 60 epochs with early stopping (patience 15), K seeds each. Writes
 ``benchmarks/results/bench_more_data.json`` and prints the table the README shows.
 
-    .venv/bin/python benchmarks/bench_more_data.py [--seeds 5] [--workers 2]
+    .venv/bin/python benchmarks/bench_more_data.py [--seeds 5] [--workers 2] [--data-seed N]
 """
 
 from __future__ import annotations
@@ -88,13 +88,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, default=5, help="seeds per share (K)")
     parser.add_argument("--workers", type=int, default=2, help="training processes")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this directory")
+    parser.add_argument("--data-seed", type=int, default=None, help="another draw of both data sets (default: "
+                        "the sources' own seed 0); results then go to bench_more_data_seedN.json")
+    parser.add_argument("--output", type=Path, default=None, help="results file (default: see --data-seed)")
     args = parser.parse_args(argv)
+    suffix = "" if args.data_seed is None else f",seed={args.data_seed}"
+    learnable_source, random_source = LEARNABLE + suffix, RANDOM + suffix
+    output = args.output or (RESULTS if args.data_seed is None
+                             else RESULTS.with_name(f"bench_more_data_seed{args.data_seed}.json"))
     work = args.keep or Path(tempfile.mkdtemp(prefix="lossgap-more-data-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        learnable = curve_of(LEARNABLE, CUT, work / "learnable", args.seeds, args.workers)
-        truth = measured(LEARNABLE, work / "learnable", args.seeds, args.workers)
-        random = curve_of(RANDOM, 1.0, work / "random", args.seeds, args.workers)
+        learnable = curve_of(learnable_source, CUT, work / "learnable", args.seeds, args.workers)
+        truth = measured(learnable_source, work / "learnable", args.seeds, args.workers)
+        random = curve_of(random_source, 1.0, work / "random", args.seeds, args.workers)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -107,13 +114,13 @@ def main(argv: list[str] | None = None) -> dict:
                            "inside": inside(predicted, actual[metric]["mean"])})
     words = sys.argv[1:] if argv is None else argv
     payload = {"command": " ".join([".venv/bin/python benchmarks/bench_more_data.py", *words]), "seeds": args.seeds,
-               "learnable": {"source": LEARNABLE, "train_fraction": CUT, **learnable}, "checks": checks,
-               "random_labels": {"source": RANDOM, **random},
+               "learnable": {"source": learnable_source, "train_fraction": CUT, **learnable}, "checks": checks,
+               "random_labels": {"source": random_source, **random},
                "passed": {"learnable_says_helps": learnable["verdict"] == "helps",
                           "predictions_hold": all(check["inside"] for check in checks),
                           "random_says_little_to_gain": random["verdict"] == "little_to_gain"}}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(f"learnable cut to 20% ({learnable['sizes'][-1]} train samples): {learnable['sentence']}")
     print("| share of the data | train samples | figure | predicted from the 20% curve | measured (mean [95% t]) | inside |")
     print("|---|---|---|---|---|---|")
