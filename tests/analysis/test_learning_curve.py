@@ -83,3 +83,18 @@ def test_a_noisy_curve_says_cannot_tell(noisy_curve):
 
 def test_no_curve_cannot_tell():
     assert more_data_verdict(None).code == CANNOT_TELL
+
+
+def test_a_noisy_accuracy_curve_beside_a_clearly_falling_loss_says_helps(noisy_curve):
+    from fixtures.learning_curves import seeded_curve
+
+    sizes, values = noisy_curve
+    accuracy = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0),
+                              replicates=200)
+    falling = learning_curve("val_loss", sizes, seeded_curve(loss_law(sizes), 0.01, seeds=3), falling=True,
+                             asymptote_bounds=(0.0, np.inf), replicates=200)
+    flat = learning_curve("val_loss", sizes, seeded_curve(np.full(4, 0.69), 0.01, seeds=3), falling=True,
+                          asymptote_bounds=(0.0, np.inf), replicates=200)
+    helps = more_data_verdict(accuracy, falling)
+    assert helps.code == HELPS and "too noisy alone, but val loss at 2x" in helps.sentence
+    assert more_data_verdict(accuracy, flat).code == CANNOT_TELL

@@ -21,6 +21,11 @@ MULTIPLES = (2.0, 4.0)
 #: reaches it and the whole 95% interval of the gain lies above half of it; "little to gain": the whole
 #: interval lies below it; anything else: "cannot tell".
 MIN_GAIN = 0.02
+#: When the accuracy curve cannot tell, a val loss predicted to fall by at least this share at 2x the data
+#: (and by half of it at the interval's worst) still says more data helps: the loss is a smoother measure of
+#: the same predictions, while the accuracy of small shares jumps between seeds that learn and seeds that
+#: do not (measured in benchmarks/bench_more_data.py).
+MIN_LOSS_FALL = 0.05
 #: Bootstrap replicates of the fit.
 BOOTSTRAP = 400
 #: Exponents the fit may use: flatter than 0.05 is indistinguishable from a straight line in log n over the
@@ -260,11 +265,13 @@ class MoreDataVerdict:
         return {"code": self.code, "sentence": self.sentence}
 
 
-def more_data_verdict(accuracy: LearningCurve | None, *, min_gain: float = MIN_GAIN) -> MoreDataVerdict:
+def more_data_verdict(accuracy: LearningCurve | None, loss: LearningCurve | None = None, *,
+                      min_gain: float = MIN_GAIN, min_loss_fall: float = MIN_LOSS_FALL) -> MoreDataVerdict:
     """Judge the val-accuracy curve's gain at 2x the data (accuracy as a fraction): "helps" when the fitted
     gain is at least ``min_gain`` and its whole 95% interval above ``min_gain / 2``; "little to gain" when the
-    whole interval is below ``min_gain``; "cannot tell" otherwise (the curve is too noisy to decide) or when
-    there is no curve."""
+    whole interval is below ``min_gain``. Where accuracy cannot decide, the val-loss curve may: "helps" when
+    the loss is predicted to fall by at least ``min_loss_fall`` of its value at 2x the data, and by half of
+    that at its interval's worst. "Cannot tell" otherwise (the curves are too noisy) or without a curve."""
     if accuracy is None:
         return MoreDataVerdict(CANNOT_TELL, "cannot tell (fewer than three training-set sizes with a finished run: "
                                             "too few runs finished, or too few samples to cut into shares)")
@@ -277,5 +284,13 @@ def more_data_verdict(accuracy: LearningCurve | None, *, min_gain: float = MIN_G
     if accuracy.gain.high < min_gain:
         return MoreDataVerdict(LITTLE, f"little to gain ({figures}; below {min_gain:.2f} even at the interval's "
                                        "top)")
+    if loss is not None:
+        now = float(loss.fit(loss.fit.reference))
+        fall, low = (loss.gain.value / now, loss.gain.low / now) if now > 0 else (0.0, 0.0)
+        if fall >= min_loss_fall and low >= min_loss_fall / 2:
+            at = loss.prediction(2.0).estimate
+            return MoreDataVerdict(HELPS, f"more data is likely to help ({figures}: too noisy alone, but val loss "
+                                          f"at 2x: {at.value:.3f} [{at.low:.3f}, {at.high:.3f}], {fall:.0%} below "
+                                          f"its fit now)")
     return MoreDataVerdict(CANNOT_TELL, f"cannot tell (curve too noisy: {figures}, an interval that spans "
                                         f"{min_gain:.2f}; more seeds would narrow it)")

@@ -80,7 +80,7 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     accuracy_curve = _curve("val_accuracy", sizes, accuracy, falling=False, bounds=(0.0, 1.0))
     commands = tuple(job.config.command() for job in jobs[::replicates])
     return MoreDataOutcome(fractions=shares, sizes=tuple(int(size) if math.isfinite(size) else -1 for size in sizes),
-                           loss=loss_curve, accuracy=accuracy_curve, verdict=more_data_verdict(accuracy_curve),
+                           loss=loss_curve, accuracy=accuracy_curve, verdict=more_data_verdict(accuracy_curve, loss_curve),
                            commands=commands)
 
 
