@@ -61,7 +61,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     exact_train = ((evidence.train_config or {}).get("record_train") == "eval")
     # A training pass with dropout on and weights moving makes train look worse than val for no fault of the
     # labels, so without an exact evaluation pass the val-over-train gap must be much larger.
-    need = max(0.03 if exact_train else 0.1, 3 * fit.val_minus_train_noise)
+    floor = 0.03 if exact_train else 0.1
+    # The gap counts from two standard errors of the val-minus-train difference, fully from three.
+    gap_start = max(floor, 2 * fit.val_minus_train_noise)
+    need = max(floor + 0.05, 3 * fit.val_minus_train_noise)
     # The model agreeing with the held-out labels clearly beyond the baseline while it disagrees with its own
     # training labels: it learned the task, and the training labels are what it cannot fit.
     learned_task = evidence.signal.p_value < evidence.signal.alpha and fit.val_minus_train > need
@@ -87,7 +90,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # heavy noise in the training labels looks like.
     agreement_share = suspects.fraction if learned_task else fraction
     agreement_fits = max(fits, float(learned_task))
-    agreement_route = clip((fit.val_minus_train - need) / 0.05) * clip(agreement_share / 0.03) * agreement_fits
+    agreement_route = (clip((fit.val_minus_train - gap_start) / (need - gap_start)) * clip(agreement_share / 0.03)
+                       * agreement_fits)
     # A model held back by its settings contradicts whole groups of samples it cannot represent; without the
     # val labels siding with it, its contradictions are no evidence against the labels.
     constraint = held_back(evidence.train_config)
