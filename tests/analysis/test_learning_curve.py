@@ -98,3 +98,23 @@ def test_a_noisy_accuracy_curve_beside_a_clearly_falling_loss_says_helps(noisy_c
     helps = more_data_verdict(accuracy, falling)
     assert helps.code == HELPS and "too noisy alone, but val loss at 2x" in helps.sentence
     assert more_data_verdict(accuracy, flat).code == CANNOT_TELL
+
+
+def test_the_power_law_region_starts_where_every_seed_learned():
+    from lossgap.analysis.learning_curve import learning_region
+    chance = 0.25  # four balanced classes; 300 val samples put "learned" above 0.25 + 2 * 0.025 = 0.30
+    accuracy = np.array([[0.25, 0.26, 0.55],    # smallest share: two of three seeds at chance
+                         [0.60, 0.66, 0.58],
+                         [0.70, 0.72, 0.69],
+                         [0.75, 0.77, 0.74]])
+    assert learning_region(accuracy, chance=chance, val_samples=300).tolist() == [False, True, True, True]
+    # A seed at chance in a larger share ends the region there: more data does not unlearn.
+    dip = accuracy.copy()
+    dip[1, 0] = 0.27
+    assert learning_region(dip, chance=chance, val_samples=300).tolist() == [False, False, True, True]
+    # Random labels learn at no size: nothing is in the region (the caller then keeps the flat curve).
+    assert not learning_region(np.full((4, 3), 0.26), chance=chance, val_samples=300).any()
+    # An unfinished run (NaN) neither learns nor breaks the region.
+    unfinished = accuracy.copy()
+    unfinished[2, 1] = np.nan
+    assert learning_region(unfinished, chance=chance, val_samples=300).tolist() == [False, True, True, True]

@@ -227,6 +227,28 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
         band_high=np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan))
 
 
+def learning_region(accuracy: np.ndarray, *, chance: float, val_samples: int) -> np.ndarray:
+    """bool (F,): the training-set sizes inside the curve's power-law region.
+
+    ``accuracy`` (F, K) is each seed's delivered val accuracy (fraction) at sizes in ascending order. A learning
+    curve has a small-data region before its power law (Hestness et al. 2017): with too few samples some runs
+    learn nothing and sit at ``chance`` (the val majority share), and a power law through them bends too early
+    and predicts too little. A size counts as learned when every finished seed beats ``chance`` by two binomial
+    standard errors of ``val_samples``; the region is the learned sizes from the largest unlearned one up
+    (more data does not unlearn). All False when even the largest size is not learned.
+    """
+    accuracy = np.asarray(accuracy, dtype=np.float64).reshape(len(accuracy), -1)
+    margin = 2.0 * math.sqrt(max(chance * (1.0 - chance), 1e-12) / max(val_samples, 1))
+    finished = np.isfinite(accuracy)
+    learned = np.all(np.where(finished, accuracy > chance + margin, True), axis=1) & finished.any(axis=1)
+    region = np.zeros(len(accuracy), dtype=bool)
+    for index in range(len(accuracy) - 1, -1, -1):
+        if not learned[index] and finished[index].any():
+            break
+        region[index] = learned[index]
+    return region
+
+
 def _row_means(values: np.ndarray) -> np.ndarray:
     """Mean over seeds of each size, NaN for a size with no finite value (without numpy's warning)."""
     counts = np.isfinite(values).sum(axis=1)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap.analysis.learning_curve import LearningCurve, MoreDataVerdict, learning_curve, more_data_verdict
+from lossgap.analysis.learning_curve import (LearningCurve, MoreDataVerdict, learning_curve, learning_region,
+                                             more_data_verdict)
 from lossgap.diagnosis.remedies import MORE_DATA
 from lossgap.errors import RunDirError
 from lossgap.run import rundir
@@ -46,6 +47,9 @@ def curve_jobs(base: TrainConfig, replicates: int, out_dir: Path, fractions: tup
 class MoreDataOutcome:
     """The learning curve of val loss and val accuracy, and the verdict read from the accuracy curve.
 
+    The curves are fitted to the shares from which every seed learned (the power-law region); smaller shares
+    are measured and listed in ``left_out_sizes`` but left out of the fit.
+
     ``fractions`` (ascending, ending at 1.0) are shares of the run's training set, ``sizes`` the training-set
     sizes they gave (samples). A curve is None when fewer than three shares finished.
     """
@@ -56,13 +60,16 @@ class MoreDataOutcome:
     accuracy: LearningCurve | None
     verdict: MoreDataVerdict
     commands: tuple[str, ...]
+    #: Training-set sizes (samples) left out of the fit: shares where not every seed learned.
+    left_out_sizes: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         """The ``more_data`` entry of remedy.json."""
         return {"name": MORE_DATA, "fractions": list(self.fractions), "sizes": list(self.sizes),
                 "val_loss": self.loss.to_dict() if self.loss is not None else None,
                 "val_accuracy": self.accuracy.to_dict() if self.accuracy is not None else None,
-                "verdict": self.verdict.code, "sentence": self.verdict.sentence, "commands": list(self.commands)}
+                "verdict": self.verdict.code, "sentence": self.verdict.sentence, "commands": list(self.commands),
+                "left_out_sizes": list(self.left_out_sizes)}
 
 
 def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[JobOutcome | None],
@@ -76,12 +83,49 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     sizes = np.array([_train_size(group) for group in groups], dtype=np.float64)
     loss = np.array([[_delivered(run, "val_loss") for run in group] for group in groups])
     accuracy = np.array([[_delivered(run, "val_accuracy") for run in group] for group in groups])
-    loss_curve = _curve("val_loss", sizes, loss, falling=True, bounds=(0.0, math.inf))
-    accuracy_curve = _curve("val_accuracy", sizes, accuracy, falling=False, bounds=(0.0, 1.0))
+    keep = _power_law_region(groups, accuracy)
+    loss_curve = _curve("val_loss", sizes[keep], loss[keep], falling=True, bounds=(0.0, math.inf))
+    accuracy_curve = _curve("val_accuracy", sizes[keep], accuracy[keep], falling=False, bounds=(0.0, 1.0))
+    left_out = tuple(int(size) for size in sizes[~keep] if math.isfinite(size))
+    verdict = more_data_verdict(accuracy_curve, loss_curve)
+    if left_out:
+        verdict = MoreDataVerdict(verdict.code, verdict.sentence + f"; the {_listed(left_out)}-sample shares are left "
+                                  "out of the fit: not every run learned there (the small-data region before a "
+                                  "learning curve bends)")
     commands = tuple(job.config.command() for job in jobs[::replicates])
     return MoreDataOutcome(fractions=shares, sizes=tuple(int(size) if math.isfinite(size) else -1 for size in sizes),
-                           loss=loss_curve, accuracy=accuracy_curve, verdict=more_data_verdict(accuracy_curve, loss_curve),
-                           commands=commands)
+                           loss=loss_curve, accuracy=accuracy_curve, verdict=verdict, commands=commands,
+                           left_out_sizes=left_out)
+
+
+def _power_law_region(groups: list[list[JobOutcome | None]], accuracy: np.ndarray) -> np.ndarray:
+    """bool (F,): the shares the curve is fitted to: those from which every seed learned (see
+    :func:`~lossgap.analysis.learning_curve.learning_region`), or every share when fewer than three learned
+    (random labels learn at no size: their flat curve is the answer) or the val split is unknown."""
+    everything = np.ones(len(groups), dtype=bool)
+    counts = _val_class_counts(groups[-1])
+    if counts is None or counts.sum() == 0:
+        return everything
+    region = learning_region(accuracy, chance=float(counts.max() / counts.sum()), val_samples=int(counts.sum()))
+    return region if region.sum() >= 3 else everything
+
+
+def _val_class_counts(group: list[JobOutcome | None]) -> np.ndarray | None:
+    """The val split's class counts from a run's config.json (the same for every share and seed), or None."""
+    for run in group:
+        if run is None:
+            continue
+        try:
+            return np.asarray(rundir.read_config(run.run_dir)["data"]["class_counts"]["val"], dtype=np.float64)
+        except (RunDirError, KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+def _listed(sizes: tuple[int, ...]) -> str:
+    """"61", "61 and 122", "61, 122 and 183"."""
+    words = [str(size) for size in sizes]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, falling: bool,
