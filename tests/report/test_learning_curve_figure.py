@@ -49,3 +49,15 @@ def test_the_table_lists_each_share_then_the_predictions_and_the_asymptote(more_
 def test_an_unreadable_entry_is_left_out_not_fatal(more_data_entry):
     assert _more_data_section(None) is None
     assert _more_data_section({"fractions": [0.25], "sizes": "broken"}) is None
+
+
+def test_shares_left_out_of_the_fit_are_drawn_and_listed_with_their_measurements(more_data_entry):
+    entry = {**more_data_entry, "fractions": [0.1, 0.25, 0.5, 0.75, 1.0], "sizes": [40, 100, 200, 300, 400],
+             "left_out_sizes": [40], "left_out": {"sizes": [40], "val_loss": [[1.3, 1.4, 1.2]],
+                                                   "val_accuracy": [[0.25, 0.55, None]]}}
+    assert learning_curve_figure(entry)[:4] == b"\x89PNG"
+    section = _more_data_section(entry)
+    first = section["rows"][0]
+    assert first["name"] == "10% (measured, left out of the fit)" and first["size"] == "40"
+    assert first["cells"] == ["1.300", "0.400"]       # the mean of the seeds that finished
+    assert section["rows"][1]["name"] == "25% (measured)"

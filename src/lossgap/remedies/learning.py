@@ -8,7 +8,7 @@ smaller shares: FRACTIONS x K runs, trained by the same worker pool as the other
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,8 @@ class MoreDataOutcome:
     commands: tuple[str, ...]
     #: Training-set sizes (samples) left out of the fit: shares where not every seed learned.
     left_out_sizes: tuple[int, ...] = ()
+    #: Their delivered figures: {"sizes", "val_loss", "val_accuracy"} (one row of seeds per size), for the figure.
+    left_out_values: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The ``more_data`` entry of remedy.json."""
@@ -69,7 +71,7 @@ class MoreDataOutcome:
                 "val_loss": self.loss.to_dict() if self.loss is not None else None,
                 "val_accuracy": self.accuracy.to_dict() if self.accuracy is not None else None,
                 "verdict": self.verdict.code, "sentence": self.verdict.sentence, "commands": list(self.commands),
-                "left_out_sizes": list(self.left_out_sizes)}
+                "left_out_sizes": list(self.left_out_sizes), "left_out": self.left_out_values or None}
 
 
 def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[JobOutcome | None],
@@ -87,6 +89,9 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     loss_curve = _curve("val_loss", sizes[keep], loss[keep], falling=True, bounds=(0.0, math.inf))
     accuracy_curve = _curve("val_accuracy", sizes[keep], accuracy[keep], falling=False, bounds=(0.0, 1.0))
     left_out = tuple(int(size) for size in sizes[~keep] if math.isfinite(size))
+    dropped = ~keep & np.isfinite(sizes)
+    left_out_values = {"sizes": list(left_out), "val_loss": loss[dropped].tolist(),
+                       "val_accuracy": accuracy[dropped].tolist()}
     verdict = more_data_verdict(accuracy_curve, loss_curve)
     if left_out:
         verdict = MoreDataVerdict(verdict.code, verdict.sentence + f"; the {_listed(left_out)}-sample shares are left "
@@ -95,7 +100,7 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     commands = tuple(job.config.command() for job in jobs[::replicates])
     return MoreDataOutcome(fractions=shares, sizes=tuple(int(size) if math.isfinite(size) else -1 for size in sizes),
                            loss=loss_curve, accuracy=accuracy_curve, verdict=verdict, commands=commands,
-                           left_out_sizes=left_out)
+                           left_out_sizes=left_out, left_out_values=left_out_values)
 
 
 def _power_law_region(groups: list[list[JobOutcome | None]], accuracy: np.ndarray) -> np.ndarray:

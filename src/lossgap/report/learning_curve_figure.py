@@ -25,7 +25,7 @@ def learning_curve_figure(more_data: dict) -> bytes | None:
         return None
     figure = new_figure(3.4, margins=Margins(left=0.7, bottom=0.55, top=0.2, wspace=0.28))
     axes = figure.subplots(1, 2)
-    for axis, (curve, label) in zip(axes, curves):
+    for axis, (curve, label), (metric, _) in zip(axes, curves, PANELS):
         axis.set_xscale("log")
         axis.set_xlabel("training-set size (samples, log scale)")
         axis.set_ylabel(label)
@@ -33,10 +33,24 @@ def learning_curve_figure(more_data: dict) -> bytes | None:
             axis.text(0.5, 0.5, "too few finished runs to fit", transform=axis.transAxes, ha="center")
             continue
         _draw(axis, curve)
+        _draw_left_out(axis, more_data.get("left_out") or {}, metric)
     # The legend goes on the first panel that has a curve (both panels draw the same kinds of marks).
     drawn = next(axis for axis, (curve, _) in zip(axes, curves) if isinstance(curve, dict))
     drawn.legend(loc="best", frameon=True, framealpha=0.9)
     return to_png(figure)
+
+
+def _draw_left_out(axis, left_out: dict, metric: str) -> None:
+    """The shares measured but left out of the fit (not every seed learned there), as hollow grey marks."""
+    sizes = left_out.get("sizes") or []
+    rows = left_out.get(metric) or []
+    for size, row in zip(sizes, rows):
+        values = [np.nan if value is None else value for value in row]
+        axis.plot([size] * len(values), values, "o", mfc="none", color="grey", ms=4.5,
+                  label="left out of the fit (not every seed learned)" if size == sizes[0] else None)
+    if sizes:
+        ticks = sorted({*axis.get_xticks().tolist(), *(float(size) for size in sizes)})
+        axis.set_xticks(ticks, [f"{tick:.0f}" for tick in ticks])
 
 
 def _draw(axis, curve: dict) -> None:

@@ -197,14 +197,20 @@ def _more_data_section(entry: Any) -> dict[str, Any] | None:
         return None
     try:
         curves = [entry.get("val_loss"), entry.get("val_accuracy")]
+        left_out = entry.get("left_out") or {}
         rows = []
         for share, size in zip(entry["fractions"], entry["sizes"]):
             cells = []
-            for curve in curves:
+            dropped = size in (left_out.get("sizes") or [])
+            for metric, curve in zip(("val_loss", "val_accuracy"), curves):
                 means = dict(zip(curve["sizes"], curve["means"])) if isinstance(curve, dict) else {}
+                if dropped:
+                    seeds = [v for v in left_out[metric][left_out["sizes"].index(size)] if v is not None]
+                    means[size] = float(np.mean(seeds)) if seeds else None
                 value = means.get(size, means.get(float(size)))
                 cells.append("-" if value is None else f"{value:.3f}")
-            rows.append({"name": f"{share:.0%} (measured)", "size": str(size), "cells": cells})
+            rows.append({"name": f"{share:.0%} (measured{', left out of the fit' if dropped else ''})",
+                         "size": str(size), "cells": cells})
         for index, multiple in enumerate((2, 4)):
             predicted = [curve["predictions"][index] if isinstance(curve, dict) else None for curve in curves]
             size = next((p["size"] for p in predicted if p is not None), None)
