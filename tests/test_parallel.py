@@ -115,3 +115,20 @@ def test_a_stop_ends_every_worker_and_keeps_the_finished_epochs(tmp_path, how):
     assert rows and {path: path.read_text().count("\n") for path in metrics()} == rows
     # Every run that started left its finished epochs (a header and at least one row).
     assert all(count >= 2 for count in rows.values()), rows
+
+
+def test_multi_run_commands_refuse_torchrun_with_one_line(monkeypatch, tmp_path):
+    # Under torchrun each rank would run every job, and spawned workers would inherit the rank and join the
+    # job's process group a second time: the pool refuses before anything starts.
+    from typer.testing import CliRunner
+
+    from lossgap.cli.app import register_commands
+    from lossgap.errors import ConfigError
+    from lossgap.parallel import TrainingPool
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="without torchrun"):
+        TrainingPool(2)
+    result = CliRunner().invoke(register_commands(), ["demo", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 2 and "without torchrun" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "demo").exists()

@@ -81,6 +81,11 @@ class TrainingPool:
 
     def __init__(self, workers: int | None = None, threads: int | None = None, *,
                  expected_jobs: int | None = None) -> None:
+        if os.environ.get("WORLD_SIZE", "1") not in ("", "1"):
+            # Under torchrun every rank would run every job (or its workers would inherit the rank and join
+            # the job's process group twice): independent trainings are this pool's own parallelism.
+            raise ConfigError("remedy, demo and other multi-run commands train independent runs in their own "
+                              "processes; start them without torchrun (only 'lossgap train' runs data-parallel)")
         workers = available_cores() if workers is None else workers
         if workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")

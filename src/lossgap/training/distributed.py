@@ -99,6 +99,12 @@ class Distributed:
         dist.barrier(group=self.group)
 
 
+def clear_stop() -> None:
+    """Forget a stop asked before this training began (one that arrived as the previous training ended, after
+    its last agreement point, must not stop the next one in the same process)."""
+    _STOP_REQUESTED[0] = False
+
+
 def request_stop(signum=None, frame=None) -> None:
     """Signal handler under DDP: remember the stop; training ends at the next point all ranks agree on."""
     _STOP_REQUESTED[0] = True

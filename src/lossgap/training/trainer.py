@@ -17,7 +17,7 @@ from lossgap.errors import ConfigError
 from lossgap.signals import STOP_SIGNALS, handled_by
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import TrainConfig
-from lossgap.training.distributed import Distributed, request_stop
+from lossgap.training.distributed import Distributed, clear_stop, request_stop
 from lossgap.training.early_stopping import BestTracker
 from lossgap.training.optim import build_optimizer, build_scheduler
 from lossgap.training.recorder import EpochSummary, Recorder
@@ -128,6 +128,10 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         # Construction broadcasts rank 0's weights, so the ranks start equal even if their seeds differed.
         trained_model = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None, process_group=distributed.group)
+        # Each rank's share of a batch needs its own dropout masks (one process draws independent masks for
+        # every row); the shuffle has its own generator, shared by all ranks, so batches stay the same.
+        torch.manual_seed(config.seed * 1_000_003 + distributed.rank)
+        clear_stop()
     optimizer = build_optimizer(model, config.optimizer)
     scheduler = build_scheduler(optimizer, config.optimizer, config.early_stopping, config.epochs)
     weights = (class_weight_tensor(data.train.labels, data.num_classes, device)
