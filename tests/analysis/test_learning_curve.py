@@ -118,3 +118,13 @@ def test_the_power_law_region_starts_where_every_seed_learned():
     unfinished = accuracy.copy()
     unfinished[2, 1] = np.nan
     assert learning_region(unfinished, chance=chance, val_samples=300).tolist() == [False, True, True, True]
+
+
+def test_the_small_sample_factor_widens_few_seeds_most_and_vanishes_with_many():
+    from lossgap.analysis.learning_curve import small_sample_factor
+    # t(0.975, 2) = 4.303: a 3-seed interval must be 4.303 / 1.960 x sqrt(3/2) = 2.69 times the bootstrap's.
+    assert small_sample_factor(3) == pytest.approx(4.3027 / 1.95996 * (1.5 ** 0.5), rel=1e-4)
+    assert small_sample_factor(5) == pytest.approx(2.7764 / 1.95996 * (1.25 ** 0.5), rel=1e-4)
+    assert small_sample_factor(1) == 1.0
+    factors = [small_sample_factor(k) for k in (2, 3, 5, 10, 100)]
+    assert factors == sorted(factors, reverse=True) and 1.0 < factors[-1] < 1.02

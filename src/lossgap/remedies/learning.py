@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap.analysis.learning_curve import (LearningCurve, MoreDataVerdict, learning_curve, learning_region,
-                                             more_data_verdict)
+from lossgap.analysis.learning_curve import (CANNOT_TELL, LearningCurve, MoreDataVerdict, learning_curve,
+                                             learning_region, more_data_verdict)
 from lossgap.diagnosis.remedies import MORE_DATA
 from lossgap.errors import RunDirError
 from lossgap.run import rundir
@@ -86,6 +86,11 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     loss = np.array([[_delivered(run, "val_loss") for run in group] for group in groups])
     accuracy = np.array([[_delivered(run, "val_accuracy") for run in group] for group in groups])
     keep = _power_law_region(groups, accuracy)
+    too_few_learned = keep is None
+    if too_few_learned:
+        # The full share learned but fewer than three did: a power law through shares at chance bends where the
+        # data does not, and three points are too few to fit one without them.
+        keep = np.zeros(len(groups), dtype=bool)
     loss_curve = _curve("val_loss", sizes[keep], loss[keep], falling=True, bounds=(0.0, math.inf))
     accuracy_curve = _curve("val_accuracy", sizes[keep], accuracy[keep], falling=False, bounds=(0.0, 1.0))
     left_out = tuple(int(size) for size in sizes[~keep] if math.isfinite(size))
@@ -93,7 +98,11 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     left_out_values = {"sizes": list(left_out), "val_loss": loss[dropped].tolist(),
                        "val_accuracy": accuracy[dropped].tolist()}
     verdict = more_data_verdict(accuracy_curve, loss_curve)
-    if left_out:
+    if too_few_learned:
+        verdict = MoreDataVerdict(CANNOT_TELL, "cannot tell (the whole training set learned, but fewer than three "
+                                  "of the shares did: too few points in the region where a learning curve holds; "
+                                  "more seeds or a larger training set would tell)")
+    elif left_out:
         verdict = MoreDataVerdict(verdict.code, verdict.sentence + f"; the {_listed(left_out)}-sample shares are left "
                                   "out of the fit: not every run learned there (the small-data region before a "
                                   "learning curve bends)")
@@ -103,16 +112,19 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
                            left_out_sizes=left_out, left_out_values=left_out_values)
 
 
-def _power_law_region(groups: list[list[JobOutcome | None]], accuracy: np.ndarray) -> np.ndarray:
+def _power_law_region(groups: list[list[JobOutcome | None]], accuracy: np.ndarray) -> np.ndarray | None:
     """bool (F,): the shares the curve is fitted to: those from which every seed learned (see
-    :func:`~lossgap.analysis.learning_curve.learning_region`), or every share when fewer than three learned
-    (random labels learn at no size: their flat curve is the answer) or the val split is unknown."""
+    :func:`~lossgap.analysis.learning_curve.learning_region`); every share when even the whole training set
+    did not learn (random labels learn at no size: their flat curve is the answer) or the val split is
+    unknown; None when the whole set learned but fewer than three shares did (no curve can be fitted)."""
     everything = np.ones(len(groups), dtype=bool)
     counts = _val_class_counts(groups[-1])
     if counts is None or counts.sum() == 0:
         return everything
     region = learning_region(accuracy, chance=float(counts.max() / counts.sum()), val_samples=int(counts.sum()))
-    return region if region.sum() >= 3 else everything
+    if region.sum() >= 3:
+        return region
+    return None if region[-1] else everything
 
 
 def _val_class_counts(group: list[JobOutcome | None]) -> np.ndarray | None:
