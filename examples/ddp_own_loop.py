@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from torch.utils.data.distributed import DistributedSampler
 
 import lossgap  # lossgap
@@ -36,7 +36,10 @@ def train(out: Path, epochs: int, seed: int = 0) -> list[float]:
     train_set, val_set = make_datasets(seed=seed)
     train_sampler = DistributedSampler(train_set, shuffle=True, seed=seed)
     train_loader = DataLoader(train_set, batch_size=16, sampler=train_sampler)
-    val_loader = DataLoader(val_set, batch_size=256, sampler=DistributedSampler(val_set, shuffle=False))
+    # Val is sharded without padding (every sample on exactly one rank), so the loop's own accuracy counts each
+    # sample once; DistributedSampler would repeat a few to even out the shares.
+    val_shard = Subset(val_set, range(dist.get_rank(), len(val_set), dist.get_world_size()))
+    val_loader = DataLoader(val_shard, batch_size=256)
     # DDP broadcasts rank 0's initial weights, so every rank starts from the same model.
     model = DistributedDataParallel(GRUClassifier(features=2, hidden=32, classes=len(CLASS_NAMES)))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.005)
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> Path:
         if dist.get_rank() == 0:
             print("loop val accuracy: " + " ".join(f"{value:.6f}" for value in accuracies))
             print(lossgap.diagnose(args.out).to_text())  # lossgap
+        # Leave together: a rank destroying the group while rank 0 still writes can abort in gloo's teardown.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
     return args.out

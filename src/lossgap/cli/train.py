@@ -60,17 +60,19 @@ def train(
     config = config_from_options(data, options) if resume is None else None
     # SIGTERM (a cluster's or the OOM killer's polite kill) stops training as Ctrl-C does: the batch
     # finishes, the finished epochs stay on disk, and the run can be resumed.
+    finished = False
     with handled_by(raise_interrupt, (signal.SIGTERM,)):
         try:
             result = (_resume(resume) if resume is not None
                       else api.train(config, out, overwrite=overwrite, progress=True))
+            finished = True
         except KeyboardInterrupt:
             target = resume if resume is not None else out
             Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}[/]", soft_wrap=True)
             raise typer.Exit(130) from None
         finally:
             if launched_world_size() > 1:
-                teardown()
+                teardown(wait=finished)
     if launched_world_size() > 1 and os.environ.get("RANK", "0") != "0":
         # Rank 0 prints the run; the others only share its exit status.
         if result.summary["status"] == "interrupted":

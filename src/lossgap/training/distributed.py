@@ -159,11 +159,16 @@ def current(group: Any = None) -> Distributed | None:
                        local_rank=int(os.environ.get("LOCAL_RANK", "0")), device=device, group=group)
 
 
-def teardown() -> None:
-    """Leave the process group (at the end of a torchrun job; nothing happens outside one)."""
+def teardown(wait: bool = True) -> None:
+    """Leave the process group (at the end of a torchrun job; nothing happens outside one). With ``wait``
+    (a job that finished normally) every rank first waits for the others: a rank that destroys the group
+    while rank 0 still writes the run can abort in gloo's teardown ("terminate called without an active
+    exception"). After an error the ranks leave at once (a barrier could wait for a rank that died)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
 
 
