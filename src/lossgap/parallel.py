@@ -81,6 +81,8 @@ class TrainingPool:
 
     def __init__(self, workers: int | None = None, threads: int | None = None, *,
                  expected_jobs: int | None = None) -> None:
+        # Read here rather than through training.distributed.launched_world_size, which would import torch
+        # into this process (the workers import it; remedy's own process need not).
         if os.environ.get("WORLD_SIZE", "1") not in ("", "1"):
             # Under torchrun every rank would run every job (or its workers would inherit the rank and join
             # the job's process group twice): independent trainings are this pool's own parallelism.
