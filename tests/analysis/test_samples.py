@@ -47,7 +47,7 @@ def simulated_run(n=1_500, epochs=30, flipped_share=0.0, hard_share=0.0, classes
 
 def test_known_answers_for_one_sample():
     true_prob = np.array([0.3, 0.8, 0.9, 0.4, 0.7, 0.95])[:, None]
-    result = sample_dynamics(binary_dynamics(true_prob, split="train"))
+    result = sample_dynamics(binary_dynamics(true_prob, split="train"), class_onset=0)
     assert result.forgetting_events[0] == 1
     assert result.learned_epoch[0] == 5
     assert result.correctness[0] == pytest.approx(4 / 6)
@@ -92,15 +92,35 @@ def test_a_never_seen_sample_has_nan_statistics_and_is_never_suspect():
     assert 0 not in suspected_mislabeled(result).indices
 
 
-def reference_statistics(dynamics, burn_in):
+def reference_class_start(dynamics, burn_in, onset):
+    """0-based first epoch (whole run) from which each class's AUM counts, by a loop over the definition."""
+    seen, correct = dynamics.seen, dynamics.correct
+    starts = []
+    for label in range(dynamics.num_classes):
+        members = dynamics.labels == label
+        shares = [correct[epoch, members & seen[epoch]].sum() / max((members & seen[epoch]).sum(), 1)
+                  for epoch in range(burn_in, dynamics.num_epochs)]
+        peak = max(shares)
+        start = burn_in
+        if peak > 0:
+            start = burn_in + next(index for index, share in enumerate(shares) if share >= onset * peak)
+        starts.append(start)
+    return np.array(starts)
+
+
+def reference_statistics(dynamics, burn_in, onset=0.0):
     """Per-sample loop over the definitions, to check the vectorised code against."""
     seen, correct = dynamics.seen, dynamics.correct
-    out = {"forgetting": [], "learned": [], "aum": [], "confidence": [], "correctness": [], "rival": []}
+    class_start = reference_class_start(dynamics, burn_in, onset)
+    out = {"forgetting": [], "learned": [], "aum": [], "confidence": [], "correctness": [], "rival": [],
+           "class_start": class_start + 1}
     for i in range(dynamics.num_samples):
         window = np.flatnonzero(seen[burn_in:, i]) + burn_in
         states = correct[window, i]
         out["forgetting"].append(int(np.sum(states[:-1] & ~states[1:])))
-        out["aum"].append(dynamics.margin[window, i].astype(np.float64).mean() if window.size else np.nan)
+        margin_window = window[window >= class_start[dynamics.labels[i]]]
+        out["aum"].append(dynamics.margin[margin_window, i].astype(np.float64).mean() if margin_window.size
+                          else np.nan)
         out["confidence"].append(np.exp(dynamics.true_log_prob[window, i].astype(np.float64)).mean()
                                  if window.size else np.nan)
         out["correctness"].append(states.mean() if window.size else np.nan)
@@ -117,13 +137,17 @@ def reference_statistics(dynamics, burn_in):
 
 
 @pytest.mark.parametrize("burn_in", [0, 3])
-def test_vectorised_statistics_match_a_per_sample_reference(burn_in):
+@pytest.mark.parametrize("onset", [0.0, 0.5, 0.9])
+def test_vectorised_statistics_match_a_per_sample_reference(burn_in, onset):
     rng = np.random.default_rng(7)
     logits = rng.normal(size=(8, 60, 3)) + np.linspace(-1, 2, 8)[:, None, None] * np.eye(3)[rng.integers(0, 3, 60)]
     dynamics = dynamics_from_logits(logits, rng.integers(0, 3, 60), split="train")
     dynamics = with_unseen(dynamics, rng.random((8, 60)) < 0.25)
-    result = sample_dynamics(dynamics, burn_in=burn_in)
-    expected = reference_statistics(dynamics, burn_in)
+    result = sample_dynamics(dynamics, burn_in=burn_in, class_onset=onset)
+    expected = reference_statistics(dynamics, burn_in, onset)
+    np.testing.assert_array_equal(result.class_start_epoch, expected["class_start"])
+    if onset == 0.9:
+        assert result.class_start_epoch.max() > burn_in + 1  # the onset is exercised, not only the default
     np.testing.assert_array_equal(result.forgetting_events, expected["forgetting"])
     np.testing.assert_array_equal(result.learned_epoch, expected["learned"])
     np.testing.assert_allclose(result.aum, expected["aum"], rtol=1e-5)
@@ -277,12 +301,14 @@ def test_results_are_json_ready():
         json.dumps(value, allow_nan=False)
 
 
-def imbalanced_run(counts, epochs=20, unfit=(), flips=(), seed=0):
+def imbalanced_run(counts, epochs=20, unfit=(), flips=(), seed=0, late=()):
     """A run of a learnable task with classes of ``counts`` samples, as logits per epoch.
 
     Fitted classes: the true class's logit rises from 0 to ~5. Classes in ``unfit`` are ones the model leans
     away from (a rare class, or one a too-small model cannot represent): the largest class's logit stays
-    ahead of theirs throughout. ``flips`` is a list of (true class, given label, count): samples of the
+    ahead of theirs throughout. Classes in ``late`` are learned only from half-way through training, and
+    more slowly (rare classes taken up after the majority, stopped at the val-loss minimum soon after):
+    until then the largest class's logit leads. ``flips`` is a list of (true class, given label, count): samples of the
     true class whose label says otherwise; the model learns their true class like any other sample.
     Returns (dynamics, flipped mask, true classes).
     """
@@ -296,9 +322,12 @@ def imbalanced_run(counts, epochs=20, unfit=(), flips=(), seed=0):
     rows = np.arange(true_class.size)
     logits = rng.normal(scale=0.3, size=(epochs, true_class.size, len(counts)))
     own = np.where(np.isin(true_class, unfit), 0.5 * progress, 5 * rng.uniform(0.7, 1.5, true_class.size) * progress)
+    late_rise = 2.5 * rng.uniform(0.7, 1.5, true_class.size) * np.clip(progress - 0.5, 0, None) / 0.5
+    own = np.where(np.isin(true_class, late), late_rise, own)
     logits[:, rows, true_class] += own
     majority = int(np.argmax(counts))
     logits[:, rows, majority] += np.where(np.isin(true_class, unfit), 1.0 + 2 * progress, 0.0)
+    logits[:, rows, majority] += np.where(np.isin(true_class, late) & (progress <= 0.5), 2.0, 0.0)
     return dynamics_from_logits(logits, labels, split="train"), labels != true_class, true_class
 
 
@@ -338,6 +367,29 @@ def test_flips_into_a_rare_class_that_the_model_fits_are_flagged():
     np.testing.assert_array_equal(np.sort(suspects.indices), np.flatnonzero(flipped))
     assert len(suspects.unjudged_classes) == 0
     assert suspects.class_fit[1] == pytest.approx(50 / 60)
+
+
+def test_classes_learned_late_count_their_margin_from_when_they_were_learned():
+    # The majority is fitted from the start, the rare classes only from half-way (10 of 20 epochs spent
+    # predicting class 0 for them); flips from the majority into the rare classes.
+    flips = [(0, 1, 20), (0, 2, 20)]
+    dynamics, flipped, _ = imbalanced_run((800, 100, 100), late=(1, 2), flips=flips)
+    statistics = sample_dynamics(dynamics)
+    assert statistics.class_start_epoch[0] == 1
+    assert 11 <= statistics.class_start_epoch[1] <= 15 and 11 <= statistics.class_start_epoch[2] <= 15
+    suspects = suspected_mislabeled(statistics)
+    flagged = np.zeros(flipped.size, bool)
+    flagged[suspects.indices] = True
+    assert (flagged & flipped).sum() >= 0.95 * flipped.sum()
+    assert (flagged & ~flipped).sum() <= 5
+    # Counted from epoch 1, the clean rare samples' early epochs of contradiction pull their AUM below 0:
+    # either they are flagged, or their classes look unfitted and the flips into them go unfound.
+    from_start = suspected_mislabeled(sample_dynamics(dynamics, class_onset=0))
+    missed_or_false = np.setxor1d(from_start.indices, np.flatnonzero(flipped)).size
+    assert missed_or_false >= 40
+    np.testing.assert_array_equal(from_start.unjudged_classes, [1, 2])  # here: every flip goes unfound
+    with pytest.raises(ConfigError):
+        sample_dynamics(dynamics, class_onset=1.5)
 
 
 def test_a_model_that_fits_few_classes_shows_it_in_the_suspects():
