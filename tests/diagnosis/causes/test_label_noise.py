@@ -5,6 +5,8 @@ import numpy as np
 from fixtures.diagnosis import diagnose_dynamics, majority_only_run, noisy_labels_run, weak_model_run
 from fixtures.dynamics import dynamics_from_logits
 
+from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL
+
 
 def test_flipped_labels_against_a_model_that_fits_the_rest_are_label_noise():
     dynamics, flipped = noisy_labels_run()
@@ -46,6 +48,35 @@ def test_one_way_confusion_of_two_classes_is_label_noise():
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
     evidence = diagnosis.verdict("label_noise").evidence
     assert evidence["one_way_pair"] == [1, 0] and evidence["reverse_pair_ratio"] == 0.0
+
+
+def test_one_way_confusion_within_one_class_of_many_is_label_noise_though_few_of_the_split():
+    # 10 classes: a labeller calls a fifth of class 0 "class 1" (2% of the split); the model half learns
+    # the mix-up, so the flipped samples are contradicted only shallowly, and a few hard samples elsewhere are
+    # contradicted both ways.
+    rng = np.random.default_rng(3)
+    epochs, n, classes = 25, 900, 10
+    true = np.arange(n) % classes
+    labels = true.copy()
+    flipped = rng.choice(np.flatnonzero(true == 0), size=18, replace=False)
+    labels[flipped] = 1
+    ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None, None]
+    logits = ramp * 2.5 * np.eye(classes)[true][None, :, :] + rng.normal(0, 0.05, (epochs, n, classes))
+    logits[:, flipped, 1] += ramp[:, :, 0] * 2.2
+    hard = rng.choice(np.flatnonzero(true >= 2), size=10, replace=False)
+    logits[:, hard, (true[hard] + 1) % classes] += ramp[:, :, 0] * 3.0
+    val_true = np.arange(300) % classes
+    val_logits = ramp * 2.5 * np.eye(classes)[val_true][None, :, :] + rng.normal(0, 0.05, (epochs, 300, classes))
+    diagnosis = diagnose_dynamics({"train": dynamics_from_logits(logits, labels, split="train", keep_logits=False),
+                                   "val": dynamics_from_logits(val_logits, val_true)})
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    evidence = diagnosis.verdict("label_noise").evidence
+    assert evidence["one_way_pair"] == [1, 0] and evidence["reverse_pair_ratio"] == 0.0
+    assert evidence["suspect_route"] == 0.0  # shallow: the pair is what makes the case
+    assert evidence["suspect_fraction"] < SUSPECTS_FULL  # too few of the split to count on their own ...
+    assert evidence["one_way_pair_class_share"] >= PAIR_CLASS_FULL  # ... but a large share of the class
+    share_of_split_alone = min(1.0, evidence["suspect_fraction"] / SUSPECTS_FULL) * evidence["pair_route"]
+    assert share_of_split_alone < 0.5  # judged by the split's share alone (the earlier rule) it was missed
 
 
 def test_contradictions_of_a_held_back_model_are_not_label_noise_but_the_same_from_a_free_model_are():

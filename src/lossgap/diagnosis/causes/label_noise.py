@@ -47,6 +47,9 @@ DEPTH_START, DEPTH_FULL = 0.5, 0.9
 #: One-way confusion: share of suspects in the top (label -> predicted) pair from which it counts, and the
 #: largest ratio of the reverse pair to it.
 PAIR_SHARE, PAIR_REVERSE = 0.5, 0.3
+#: Share of its given class that a one-way pair must hold to count fully (a labeller's confusion is a
+#: property of one class: in a 9-class set, 20% of one class is 2% of all samples).
+PAIR_CLASS_FULL = 0.1
 #: Factor on the suspect and one-way routes when the run's settings hold the model back (see constraints).
 HELD_BACK_FACTOR = 0.4
 
@@ -83,7 +86,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     fits = clip((min(rest_fit, overall_fit) - REST_START) / (REST_FULL - REST_START))
     suspect_route = clip(fraction / SUSPECTS_FULL) * fits * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START))
     pair, pair_share, reverse = _one_way_pair(train, indices, index)
-    pair_route = (clip(fraction / SUSPECTS_FULL) * fits * clip((pair_share - PAIR_SHARE) / 0.2)
+    # How much of the mislabelled class the pair holds, beside how much of the split the suspects are.
+    pair_extent = 0.0
+    if pair is not None and not suspects.capped:
+        pair_extent = pair_share * len(indices) / max(1, int(np.sum(train.labels == pair[0])))
+    pair_size = max(clip(fraction / SUSPECTS_FULL), clip(pair_extent / PAIR_CLASS_FULL))
+    pair_route = (pair_size * fits * clip((pair_share - PAIR_SHARE) / 0.2)
                   * clip((PAIR_REVERSE - reverse) / 0.15)) if len(indices) >= 5 else 0.0
     # Many suspects (capped) usually mean a model that has not learned the task, and a poor fit of the rest
     # the same; but when val says it has learned the task, the suspects' count and the rest's fit are what
@@ -104,7 +112,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
              "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
              "one_way_pair": pair, "one_way_pair_share": pair_share, "reverse_pair_ratio": reverse,
-             "pair_route": pair_route,
+             "one_way_pair_class_share": pair_extent, "pair_route": pair_route,
              "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
              "held_back_by": constraint or None,
