@@ -4,7 +4,7 @@ Two checks, each a run trained by ``lossgap train`` and then ``lossgap remedy RU
 
 * **Learnable, cut to 20%.** ``synthetic:frequency,samples=1500,classes=4,sigma=1.0`` (4 sine frequencies in
   noise; 300 val samples) trained with ``--train-fraction 0.2`` (240 of its 1200 train samples). Its learning
-  curve (5/10/15/20% of the training split) must say more data helps, and its predictions at 2x and 4x must hold
+  curve (8/12/16/20% of the training split) must say more data helps, and its predictions at 2x and 4x must hold
   what training the same configuration on 40% and 80% actually gives (the same K seeds, so the same val
   splits, trained by the same parallel workers): the measured mean must lie inside the predicted interval.
 * **Random labels.** ``synthetic:random-labels,samples=2000`` (labels independent of the inputs; 400 val

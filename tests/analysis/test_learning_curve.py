@@ -4,7 +4,7 @@ seeds, and the verdict says helps / little to gain / cannot tell where the answe
 import numpy as np
 import pytest
 
-from fixtures.learning_curves import SIZES, accuracy_law, loss_law
+from fixtures.learning_curves import SIZES, accuracy_law, loss_law, seeded_curve
 from lossgap.plain import to_plain
 from lossgap.analysis.learning_curve import (CANNOT_TELL, HELPS, LITTLE, fit_power_law, learning_curve,
                                              more_data_verdict)
@@ -97,7 +97,12 @@ def test_a_noisy_accuracy_curve_beside_a_clearly_falling_loss_says_helps(noisy_c
                           asymptote_bounds=(0.0, np.inf), replicates=200)
     helps = more_data_verdict(accuracy, falling)
     assert helps.code == HELPS and "too noisy alone, but val loss at 2x" in helps.sentence
-    assert more_data_verdict(accuracy, flat).code == CANNOT_TELL
+    # A loss flat seed by seed says there is little to gain; one as noisy as the accuracy cannot tell.
+    little = more_data_verdict(accuracy, flat)
+    assert little.code == LITTLE and "does not fall with data" in little.sentence
+    noisy = learning_curve("val_loss", sizes, seeded_curve(np.full(4, 0.69), 0.2, seeds=3, seed=4), falling=True,
+                           asymptote_bounds=(0.0, np.inf), replicates=200)
+    assert more_data_verdict(accuracy, noisy).code == CANNOT_TELL
 
 
 def test_the_power_law_region_starts_where_every_seed_learned():
@@ -128,3 +133,65 @@ def test_the_small_sample_factor_widens_few_seeds_most_and_vanishes_with_many():
     assert small_sample_factor(1) == 1.0
     factors = [small_sample_factor(k) for k in (2, 3, 5, 10, 100)]
     assert factors == sorted(factors, reverse=True) and 1.0 < factors[-1] < 1.02
+
+
+def test_the_seed_by_seed_fall_reads_each_seeds_own_slope_whatever_its_level():
+    from lossgap.analysis.learning_curve import seed_fall
+    # Three seeds on pure power laws (exponent 0.5) at levels 0.6x, 1x, 1.5x: each seed closes 1 - 2^-0.5 of its
+    # loss per doubling, so the paired estimate is exact and has no width, however far apart the levels are.
+    values = np.outer(loss_law(SIZES, asymptote=0.0, exponent=0.5), [0.6, 1.0, 1.5])
+    fall = seed_fall(SIZES, values, bound=0.0, falling=True)
+    assert fall.value == pytest.approx(1 - 2 ** -0.5) and fall.high - fall.low == pytest.approx(0.0, abs=1e-9)
+    # An accuracy closes a share of its distance to 1.
+    accuracy = 1.0 - np.outer(0.4 * (SIZES / 400.0) ** -0.3, [0.9, 1.0, 1.1])
+    assert seed_fall(SIZES, accuracy, bound=1.0, falling=False).value == pytest.approx(1 - 2 ** -0.3)
+    # No bound, or a single seed: no paired estimate.
+    assert np.isnan(seed_fall(SIZES, values, bound=np.inf, falling=True).value)
+    assert np.isnan(seed_fall(SIZES, values[:, :1], bound=0.0, falling=True).value)
+
+
+def test_a_loss_falling_seed_by_seed_says_helps_where_the_fit_of_the_means_cannot(noisy_curve):
+    import dataclasses
+    from lossgap.analysis.learning_curve import Estimate
+
+    sizes, values = noisy_curve
+    accuracy = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0),
+                              replicates=200)
+    flat = learning_curve("val_loss", sizes, seeded_curve(np.full(4, 0.69), 0.2, seeds=3, seed=4), falling=True,
+                          asymptote_bounds=(0.0, np.inf), replicates=200)
+    assert more_data_verdict(accuracy, flat).code == CANNOT_TELL
+    # The fit of the means still cannot tell, but each seed's own curve falls: 20% [12%, 27%] at 2x.
+    paired = dataclasses.replace(flat, seed_fall=Estimate(0.20, 0.12, 0.27))
+    verdict = more_data_verdict(accuracy, paired)
+    assert verdict.code == HELPS and "seed by seed val loss falls with data: 20.0% [12.0%, 27.0%]" in verdict.sentence
+    # A paired fall below half the threshold at its worst is not enough.
+    assert more_data_verdict(accuracy, dataclasses.replace(flat, seed_fall=Estimate(0.20, 0.01, 0.39))).code \
+        == CANNOT_TELL
+
+
+def test_prediction_intervals_include_the_fit_of_the_top_sizes():
+    # A curve that climbs steadily, then flattens at its top: the bootstrap over seeds trusts the whole curve,
+    # the fit without its smallest size sees the flattening; the intervals hold both.
+    sizes = np.array([100.0, 200.0, 300.0, 400.0])
+    values = np.repeat(np.array([0.40, 0.60, 0.70, 0.72])[:, None], 3, axis=1) + \
+        np.array([0.0, 0.004, -0.004])[None, :]
+    curve = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0), replicates=100)
+    top = fit_power_law(sizes[1:], values[1:].mean(axis=1), falling=False, asymptote_bounds=(0.0, 1.0))
+    for multiple in (2.0, 4.0):
+        estimate = curve.prediction(multiple).estimate
+        assert estimate.low <= top(400.0 * multiple) + 1e-9 and top(400.0 * multiple) < curve.fit(400.0 * multiple)
+    assert curve.gain.low <= top(800.0) - top(400.0) + 1e-9
+
+
+def test_a_run_at_chance_above_a_fully_learned_share_is_a_failed_run_not_the_small_data_region():
+    from lossgap.analysis.learning_curve import chance_runs, learning_region
+    accuracy = np.array([[0.25, 0.26, 0.55],    # small-data region: most runs at chance
+                         [0.60, 0.66, 0.58],    # every run learned: the region starts here
+                         [0.70, 0.27, 0.69],    # one run at chance: it failed to train
+                         [0.75, 0.77, 0.74]])
+    assert learning_region(accuracy, chance=0.25, val_samples=300).tolist() == [False, True, True, True]
+    assert chance_runs(accuracy, chance=0.25, val_samples=300)[2].tolist() == [False, True, False]
+    # Most runs at chance in a larger share ends the region there.
+    most = accuracy.copy()
+    most[2] = [0.26, 0.27, 0.69]
+    assert learning_region(most, chance=0.25, val_samples=300).tolist() == [False, False, False, True]

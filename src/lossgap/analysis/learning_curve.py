@@ -21,10 +21,9 @@ MULTIPLES = (2.0, 4.0)
 #: reaches it and the whole 95% interval of the gain lies above half of it; "little to gain": the whole
 #: interval lies below it; anything else: "cannot tell".
 MIN_GAIN = 0.02
-#: When the accuracy curve cannot tell, a val loss predicted to fall by at least this share at 2x the data
-#: (and by half of it at the interval's worst) still says more data helps: the loss is a smoother measure of
-#: the same predictions, while the accuracy of small shares jumps between seeds that learn and seeds that
-#: do not (measured in benchmarks/bench_more_data.py).
+#: When the accuracy curve cannot tell, a val loss predicted to fall by at least this share at 2x (by half of
+#: it at the interval's worst) says more data helps: the loss is a smoother measure of the same predictions,
+#: while a small share's accuracy jumps between seeds that learn and seeds that do not.
 MIN_LOSS_FALL = 0.05
 #: Bootstrap replicates of the fit.
 BOOTSTRAP = 400
@@ -157,6 +156,8 @@ class LearningCurve:
     band_sizes: np.ndarray
     band_low: np.ndarray
     band_high: np.ndarray
+    #: The paired estimate of 2x (:func:`seed_fall`): share of the distance to the bound closed, t interval.
+    seed_fall: Estimate = Estimate(math.nan, math.nan, math.nan)
 
     def prediction(self, multiple: float) -> Prediction:
         """The prediction at ``multiple`` x the full size (KeyError when not predicted)."""
@@ -173,6 +174,7 @@ class LearningCurve:
                 "predictions": [prediction.to_dict() for prediction in self.predictions],
                 "asymptote": self.asymptote.to_dict(), "gain_at_2x": self.gain.to_dict(),
                 "residual_rms": self.residual_rms, "seed_sd": self.seed_sd,
+                "seed_fall_at_2x": self.seed_fall.to_dict(),
                 "band": {"sizes": self.band_sizes.tolist(), "low": self.band_low.tolist(),
                          "high": self.band_high.tolist()}}
 
@@ -219,7 +221,9 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
     draws = centre + small_sample_factor(values.shape[1]) * (draws - centre)
     direction = -1.0 if falling else 1.0   # gain: lower loss, higher accuracy
     gain_draws = direction * (draws[:, 1] - draws[:, 0])   # multiples[0] is 2x by default
-    predictions = tuple(Prediction(float(multiple), float(target), _estimate(float(fit(target)), draws[:, 1 + i]))
+    top = _top_fit(sizes[usable], means[usable], falling=falling, asymptote_bounds=asymptote_bounds)
+    predictions = tuple(Prediction(float(multiple), float(target),
+                                   _hull(_estimate(float(fit(target)), draws[:, 1 + i]), top, target))
                         for i, (multiple, target) in enumerate(zip(multiples, targets)))
     band = draws[:, 1 + len(targets):-1]
     spread = values - means[:, None]
@@ -228,11 +232,46 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
     return LearningCurve(
         metric=metric, sizes=sizes, values=values, fit=fit, observed_full=float(means[-1]), predictions=predictions,
         asymptote=_estimate(fit.asymptote, draws[:, -1]),
-        gain=_estimate(direction * float(fit(targets[0]) - fit(full)), gain_draws),
+        gain=_hull(_estimate(direction * float(fit(targets[0]) - fit(full)), gain_draws), top, targets[0],
+                   gain_from=(full, direction)),
         residual_rms=float(np.sqrt(np.mean((fit(sizes[usable]) - means[usable]) ** 2))), seed_sd=seed_sd,
         band_sizes=band_sizes,
         band_low=np.percentile(band, 2.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan),
-        band_high=np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan))
+        band_high=np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan),
+        seed_fall=seed_fall(sizes, values, bound=asymptote_bounds[0] if falling else asymptote_bounds[1],
+                            falling=falling))
+
+
+def seed_fall(sizes: np.ndarray, values: np.ndarray, *, bound: float, falling: bool) -> Estimate:
+    """The paired estimate of 2x the data: the share (fraction; negative = worse) of the distance to ``bound``
+    (a loss's 0, an accuracy's 1) closed at 2x the largest size, with its 95% t interval over seeds.
+
+    Each seed's runs share a val split and nested subsets; each seed's distance to the bound is taken as a pure
+    power law (a log-log line through its finished sizes): slope ``s`` closes ``1 - 2^-s`` per doubling. Two
+    parameters per seed need no asymptote or exponent, which three or four noisy means hardly fix (the spread
+    of the fit's bootstrap). Without a floor it reads more than the next doubling gives on a curve that
+    flattens (benchmarks/bench_more_data.py: up to 1.5x); the verdict uses its low end, at half the threshold.
+    NaN without a finite bound or with fewer than two seeds with a slope.
+    """
+    if not math.isfinite(bound):
+        return Estimate(math.nan, math.nan, math.nan)
+    from scipy import stats  # on use: importing lossgap must not load scipy
+
+    distance = (np.asarray(values, dtype=np.float64) - bound) * (1.0 if falling else -1.0)
+    log_n = np.log(np.asarray(sizes, dtype=np.float64))
+    slopes = []
+    for column in distance.T:
+        usable = np.isfinite(column) & (column > 0)
+        if np.unique(log_n[usable]).size < 2:
+            continue
+        x, y = log_n[usable], np.log(column[usable])
+        slopes.append(-float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)))
+    if len(slopes) < 2:
+        return Estimate(math.nan, math.nan, math.nan)
+    mean, half = float(np.mean(slopes)), float(stats.t.ppf(0.975, len(slopes) - 1) * np.std(slopes, ddof=1)
+                                                / math.sqrt(len(slopes)))
+    # 1 - 2^-s is monotone in s: the slope's interval maps onto the share's.
+    return Estimate(*(1.0 - 2.0 ** -slope for slope in (mean, mean - half, mean + half)))
 
 
 def small_sample_factor(seeds: int) -> float:
@@ -250,22 +289,55 @@ def learning_region(accuracy: np.ndarray, *, chance: float, val_samples: int) ->
     """bool (F,): the training-set sizes inside the curve's power-law region.
 
     ``accuracy`` (F, K) is each seed's delivered val accuracy (fraction) at sizes in ascending order. A learning
-    curve has a small-data region before its power law (Hestness et al. 2017): with too few samples some runs
-    learn nothing and sit at ``chance`` (the val majority share), and a power law through them bends too early
-    and predicts too little. A size counts as learned when every finished seed beats ``chance`` by two binomial
-    standard errors of ``val_samples``; the region is the learned sizes from the largest unlearned one up
-    (more data does not unlearn). All False when even the largest size is not learned.
+    curve has a small-data region before its power law (Hestness et al. 2017): runs there learn nothing and sit
+    at ``chance`` (the val majority share; see :func:`chance_runs`), and a power law through them bends too
+    early. The region runs from the largest size down while most of a size's runs learned (more data does not
+    unlearn) and starts at its smallest size where every run learned: a run at chance above that failed to
+    train (the caller leaves it out). All False when no size qualifies.
     """
     accuracy = np.asarray(accuracy, dtype=np.float64).reshape(len(accuracy), -1)
-    margin = 2.0 * math.sqrt(max(chance * (1.0 - chance), 1e-12) / max(val_samples, 1))
     finished = np.isfinite(accuracy)
-    learned = np.all(np.where(finished, accuracy > chance + margin, True), axis=1) & finished.any(axis=1)
+    failed = chance_runs(accuracy, chance=chance, val_samples=val_samples)
+    learned = (failed.sum(axis=1) < finished.sum(axis=1) / 2) & finished.any(axis=1)
     region = np.zeros(len(accuracy), dtype=bool)
     for index in range(len(accuracy) - 1, -1, -1):
         if not learned[index] and finished[index].any():
             break
         region[index] = learned[index]
-    return region
+    every = region & ~failed.any(axis=1)
+    if not every.any():
+        return np.zeros(len(accuracy), dtype=bool)
+    return region & (np.arange(len(accuracy)) >= int(np.argmax(every)))
+
+
+def chance_runs(accuracy: np.ndarray, *, chance: float, val_samples: int) -> np.ndarray:
+    """bool (F, K): the finished runs whose val accuracy (fraction) does not beat ``chance`` by two binomial
+    standard errors of ``val_samples`` (runs that learned nothing)."""
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    margin = 2.0 * math.sqrt(max(chance * (1.0 - chance), 1e-12) / max(val_samples, 1))
+    return np.isfinite(accuracy) & ~(accuracy > chance + margin)
+
+
+def _top_fit(sizes: np.ndarray, means: np.ndarray, *, falling: bool,
+             asymptote_bounds: tuple[float, float]) -> PowerLaw | None:
+    """The power law through every size but the smallest (None under four sizes). Where the power-law region
+    starts is uncertain, and a curve about to flatten shows it only at its top: a model uncertainty the
+    bootstrap over seeds cannot see, so the intervals are widened to hold this fit too (:func:`_hull`)."""
+    try:
+        return fit_power_law(sizes[1:], means[1:], falling=falling, asymptote_bounds=asymptote_bounds) \
+            if len(sizes) >= 4 else None
+    except ValueError:
+        return None
+
+
+def _hull(estimate: Estimate, top: PowerLaw | None, size: float,
+          gain_from: tuple[float, float] | None = None) -> Estimate:
+    """``estimate`` widened to hold ``top``'s figure at ``size`` (with ``gain_from`` = (full size, direction):
+    its gain from the full size to ``size``)."""
+    if top is None or not math.isfinite(estimate.low):
+        return estimate
+    value = float(top(size)) if gain_from is None else gain_from[1] * float(top(size) - top(gain_from[0]))
+    return Estimate(estimate.value, min(estimate.low, value), max(estimate.high, value))
 
 
 def _row_means(values: np.ndarray) -> np.ndarray:
@@ -308,11 +380,12 @@ class MoreDataVerdict:
 
 def more_data_verdict(accuracy: LearningCurve | None, loss: LearningCurve | None = None, *,
                       min_gain: float = MIN_GAIN, min_loss_fall: float = MIN_LOSS_FALL) -> MoreDataVerdict:
-    """Judge the val-accuracy curve's gain at 2x the data (accuracy as a fraction): "helps" when the fitted
-    gain is at least ``min_gain`` and its whole 95% interval above ``min_gain / 2``; "little to gain" when the
-    whole interval is below ``min_gain``. Where accuracy cannot decide, the val-loss curve may: "helps" when
-    the loss is predicted to fall by at least ``min_loss_fall`` of its value at 2x the data, and by half of
-    that at its interval's worst. "Cannot tell" otherwise (the curves are too noisy) or without a curve."""
+    """Judge the gain at 2x the data. The val-accuracy curve (a fraction) first: "helps" when the fitted gain is
+    at least ``min_gain`` and its whole 95% interval above ``min_gain / 2``; "little to gain" when the whole
+    interval is below ``min_gain``. Then the val loss: "helps" when its fit, or else each seed's own curve
+    (:attr:`LearningCurve.seed_fall`), falls by at least ``min_loss_fall`` at 2x and by half of that at its
+    interval's worst; "little to gain" when the seeds' fall is below half of it even at its best and the fitted
+    accuracy gain below ``min_gain``. "Cannot tell" otherwise (too noisy) or without a curve."""
     if accuracy is None:
         return MoreDataVerdict(CANNOT_TELL, "cannot tell (fewer than three training-set sizes with a finished run: "
                                             "too few runs finished, or too few samples to cut into shares)")
@@ -333,5 +406,14 @@ def more_data_verdict(accuracy: LearningCurve | None, loss: LearningCurve | None
             return MoreDataVerdict(HELPS, f"more data is likely to help ({figures}: too noisy alone, but val loss "
                                           f"at 2x: {at.value:.3f} [{at.low:.3f}, {at.high:.3f}], {fall:.0%} below "
                                           f"its fit now)")
+        seeds = loss.seed_fall
+        lower = (f"{seeds.value:.1%} [{seeds.low:.1%}, {seeds.high:.1%}] lower at 2x on the seeds' own power "
+                 "laws")
+        if seeds.value >= min_loss_fall and seeds.low >= min_loss_fall / 2:
+            return MoreDataVerdict(HELPS, f"more data is likely to help ({figures}: too noisy alone, but seed by "
+                                          f"seed val loss falls with data: {lower})")
+        if seeds.high < min_loss_fall / 2 and accuracy.gain.value < min_gain:
+            return MoreDataVerdict(LITTLE, f"little to gain ({figures}: too noisy alone, but seed by seed val loss "
+                                           f"does not fall with data: {lower})")
     return MoreDataVerdict(CANNOT_TELL, f"cannot tell (curve too noisy: {figures}, an interval that spans "
                                         f"{min_gain:.2f}; more seeds would narrow it)")
