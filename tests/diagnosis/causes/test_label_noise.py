@@ -3,9 +3,9 @@
 import numpy as np
 
 from fixtures.diagnosis import diagnose_dynamics, majority_only_run, noisy_labels_run, weak_model_run
-from fixtures.dynamics import dynamics_from_logits
+from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 
-from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL
+from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL, TRAIN_ONLY_CAP
 
 
 def test_flipped_labels_against_a_model_that_fits_the_rest_are_label_noise():
@@ -109,3 +109,26 @@ def test_heavy_train_noise_that_keeps_train_from_fitting_is_named_when_val_shows
     evidence = diagnosis.verdict("label_noise").evidence
     assert evidence["agreement_route"] > 0.5 and evidence["val_minus_train_accuracy"] > 0.3
     assert "underfitting" not in diagnosis.causes
+
+
+def test_samples_contradicted_in_train_and_val_alike_are_only_possible_label_noise():
+    # A fifth of each class is confidently predicted as the other class, in train and val alike: wrong labels
+    # from one labeller, or inputs that look like the other class. With no val labels siding with the model
+    # and no one-way pair, the dynamics cannot tell which, so the verdict stays modest and advises no dropping.
+    rng = np.random.default_rng(5)
+    epochs = 30
+    ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None]
+
+    def split(n, name):
+        labels = np.arange(n) % 2
+        odd = rng.random(n) < 0.2
+        confident = 0.5 + ramp * rng.uniform(0.35, 0.47, n)[None, :]
+        return binary_dynamics(np.clip(np.where(odd[None, :], 1.0 - confident, confident), 0.01, 0.99), labels,
+                               split=name)
+
+    diagnosis = diagnose_dynamics({"train": split(600, "train"), "val": split(300, "val")})
+    verdict = diagnosis.verdict("label_noise")
+    assert verdict.evidence["train_only"] and verdict.evidence["suspect_fraction"] > 0.15
+    assert verdict.confidence <= TRAIN_ONLY_CAP
+    assert "cannot tell wrong labels" in verdict.summary
+    assert all("drop" not in remedy.action for remedy in verdict.remedies)

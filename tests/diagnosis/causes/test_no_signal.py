@@ -1,6 +1,8 @@
 """no_signal is only claimed when the model fitted its training set and val stayed at chance."""
 
+import numpy as np
 from fixtures.diagnosis import diagnose_dynamics, memorised_noise_run, noisy_labels_run, unmoved_run
+from fixtures.dynamics import binary_dynamics
 
 
 def test_train_memorised_while_val_stays_at_chance_is_no_signal():
@@ -35,3 +37,21 @@ def test_a_held_back_model_that_fitted_little_cannot_show_the_labels_carry_no_si
     verdict = held.verdict("no_signal")
     assert verdict.confidence < 0.5 and "held back" in verdict.summary, held.to_text()
     assert verdict.evidence["held_back_by"].startswith("weight decay 10")
+
+
+def test_an_epoch_chosen_on_val_that_beats_chance_only_before_correction_is_still_no_signal():
+    # Random labels; the delivered epoch (chosen on val) happens to get 120 of 200 val samples right:
+    # p = 0.003 on its own, about 0.08 once corrected for the 30 epochs it was picked from.
+    dynamics = memorised_noise_run()
+    rng = np.random.default_rng(1)
+    val_prob = np.clip(0.5 + rng.normal(0, 0.08, (30, 200)), 0.01, 0.99)
+    lucky = np.zeros(200, bool)
+    lucky[rng.choice(200, 120, replace=False)] = True
+    val_prob[9] = np.where(lucky, 0.52, 0.46)  # right a little more often, with no better loss
+    val_prob[np.arange(30) != 9] = np.where(val_prob[np.arange(30) != 9] > 0.5, 0.49, val_prob[np.arange(30) != 9])
+    dynamics = {**dynamics, "val": binary_dynamics(val_prob, np.arange(200) % 2)}
+    diagnosis = diagnose_dynamics(dynamics, summary={"best_epoch": 10})
+    verdict = diagnosis.verdict("no_signal")
+    assert verdict.evidence["epoch"] == 10 and verdict.evidence["p_value"] < 0.01
+    assert verdict.evidence["p_value_best_epoch_corrected"] > 0.05
+    assert diagnosis.causes[0] == "no_signal", diagnosis.to_text()

@@ -52,6 +52,11 @@ PAIR_SHARE, PAIR_REVERSE = 0.5, 0.3
 PAIR_CLASS_FULL = 0.1
 #: Factor on the suspect and one-way routes when the run's settings hold the model back (see constraints).
 HELD_BACK_FACTOR = 0.4
+#: Highest confidence of the suspect route alone, when the val labels do not side with the model (agreement
+#: route below 0.5) and the suspects are not a one-way pair: from train dynamics alone, a wrong label and a
+#: sample whose inputs look like another class (noisy features, a model memorising what it cannot generalise)
+#: are the same observation.
+TRAIN_ONLY_CAP = 0.6
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -107,6 +112,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         suspect_route *= HELD_BACK_FACTOR
         pair_route *= HELD_BACK_FACTOR
     memorised = _memorised(evidence)
+    train_only = agreement_route < 0.5 and pair_route < 0.5 and suspect_route > TRAIN_ONLY_CAP
+    if train_only:
+        suspect_route = TRAIN_ONLY_CAP
     confidence = max(suspect_route, agreement_route, pair_route) * (0.85 + 0.15 * memorised)
     top = ", ".join(str(to_plain(i)) for i in suspects.sample_ids[:5])
     facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
@@ -115,7 +123,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "one_way_pair_class_share": pair_extent, "pair_route": pair_route,
              "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
-             "held_back_by": constraint or None,
+             "held_back_by": constraint or None, "train_only": train_only,
              "top_suspects": to_plain(suspects.sample_ids[:20])}
     if confidence < 0.5:
         summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
@@ -131,6 +139,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     parts = [f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for most of "
              f"training while {pct(rest_fit)} of the other samples of their classes are predicted right: the model "
              "contradicts their labels"]
+    if train_only:
+        parts.append(f"the val labels do not side with the model (val accuracy {fit.val_accuracy:.3f} against train "
+                     f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}), so the training dynamics alone "
+                     "cannot tell wrong labels from samples whose inputs look like another class: check them before "
+                     "relabelling, and do not drop them unchecked")
     if pair_route > 0 and pair is not None:
         parts.append(f"{pct(pair_share)} of them are labelled class {pair[0]} but predicted as class {pair[1]}, "
                      f"and hardly any the other way round ({reverse:.2f} as many): one-way confusion, the mark of a "
@@ -141,8 +154,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
     if late > 0.1:
         parts.append(f"{pct(late)} of them were memorised only after the val-loss minimum")
-    remedies = present(book.advice("inspect_suspects", f"check the labels of the most suspect samples ({top}, ...; "
-                                   "all in diagnosis.json) and relabel or drop them"),
+    action = ("check the labels of the most suspect samples ({top}, ...; all in diagnosis.json) and relabel the "
+              "wrong ones" if train_only else "check the labels of the most suspect samples ({top}, ...; all in "
+              "diagnosis.json) and relabel or drop them").format(top=top)
+    remedies = present(book.advice("inspect_suspects", action),
                        book.early_stopping(evidence.val_loss_min_epoch, evidence.num_epochs), book.weight_decay())
     return Verdict("label_noise", clip(confidence), "; ".join(parts), facts, remedies)
 
