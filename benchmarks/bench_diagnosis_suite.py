@@ -64,6 +64,10 @@ def format_report(summary: dict) -> str:
                  f"{len(summary['premise_failed'])}")
     for failed in summary["premise_failed"]:
         lines.append(f"  premise failed: {failed['case']}: {failed['why']}")
+    lines.append(f"figures in sentences that metrics.csv or summary.json contradict: {len(summary['sentence_problems'])}"
+                 " (fault_suite/sentences.py)")
+    for problem in summary["sentence_problems"]:
+        lines.append(f"  {problem['case']}: {problem['problem']}")
     best_baseline = max(baseline["top1_accuracy"] for baseline in summary["baselines"].values())
     lines.append(f"top-1 {summary['top1_accuracy']:.3f}, false alarms {summary['false_alarm_rate']:.3f}, "
                  f"ECE {summary['ece']:.3f}, rule baseline {best_baseline:.3f}")

@@ -182,7 +182,7 @@ FAULTS = {fault.name: fault for fault in (
     FaultSpec("over_regularised", "underfitting", form="capacity", premise="less_accurate",
               changes={"optimizer.name": "adamw", "optimizer.weight_decay": 10.0, **_NO_EARLY_STOP},
               description="AdamW with weight decay 10 (weights shrink 5% per step), 60 epochs"),
-    FaultSpec("little_data_overfit", "overfitting", data=_little_data,
+    FaultSpec("little_data_overfit", "overfitting", data=_little_data, premise="overfitted",
               changes={"model.hidden_size": 128, "model.num_layers": 2, "optimizer.lr": 0.002, "batch_size": 16,
                        **_NO_EARLY_STOP, "epochs": 100},
               description="1/4 of the train split (at least 60 samples), features blurred (noise of 0.5 sd, 1 sd "

@@ -20,6 +20,9 @@ ACCURACY_DROP = 0.05
 MEMORISED_LIFT = 0.1
 #: "rare_recall": the rare classes' mean recall on the removed samples is this far below the majority's on val.
 RECALL_GAP = 0.15
+#: "overfitted": the final val loss is at least this share above its minimum, and train loss fell below its
+#: level there afterwards.
+OVERFIT_RISE = 0.1
 
 
 def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -> tuple[bool, str]:
@@ -33,6 +36,16 @@ def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -
         train, baseline = float(run.metrics["train_accuracy"].max()), _majority_share(run)
         return train >= baseline + MEMORISED_LIFT, (f"best train accuracy {train:.3f} vs the majority share "
                                                      f"{baseline:.3f} (needs +{MEMORISED_LIFT})")
+    if kind == "overfitted":
+        # The definition itself, read off the curves: the construction only counts if val loss turned up.
+        val_loss, train_loss = run.metrics["val_loss"], run.metrics["train_loss"]
+        lowest = int(np.nanargmin(val_loss))
+        rise = float(val_loss[-1] / val_loss[lowest] - 1)
+        later_train = float(np.nanmin(train_loss[lowest:]))
+        held = rise >= OVERFIT_RISE and later_train < float(train_loss[lowest])
+        return held, (f"val loss {rise:+.0%} from its minimum at epoch {lowest + 1} to the end (needs "
+                      f"+{OVERFIT_RISE:.0%}), train loss {float(train_loss[lowest]):.3f} there, at best "
+                      f"{later_train:.3f} later")
     if healthy is None:
         return False, "no healthy reference run"
     if kind == "worse":

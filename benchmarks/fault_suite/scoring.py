@@ -16,6 +16,7 @@ from fault_suite import baselines
 from fault_suite.cases import FAULTS, HEALTHY, Case
 from fault_suite.premises import premise_holds
 from fault_suite.runner import CASE_FILE, run_dir
+from fault_suite.sentences import sentence_problems
 
 #: Top verdicts accepted for a healthy run: nothing wrong, or the explanation "confidence refinement".
 HEALTHY_ANSWERS = (HEALTHY, "confidence_refinement")
@@ -42,6 +43,7 @@ class ScoredRun:
     sagemaker: dict = field(default_factory=dict)
     causes: dict = field(default_factory=dict)
     headline: str = ""
+    sentence_problems: list = field(default_factory=list)
 
 
 def is_correct(truth: str, top: str) -> bool:
@@ -83,7 +85,11 @@ def score_run(case: Case, cache: Path) -> ScoredRun:
         sagemaker=baselines.sagemaker_findings(record.metrics, train_counts, error_by_class),
         causes={verdict.cause: round(float(verdict.confidence), 3)
                 for verdict in diagnosis.verdicts + diagnosis.considered},
-        headline=diagnosis.headline)
+        headline=diagnosis.headline,
+        sentence_problems=sentence_problems(
+            record.metrics, record.summary,
+            [verdict.summary for verdict in diagnosis.verdicts + diagnosis.explanations + diagnosis.considered],
+            diagnosis.headline, (record.config["train"].get("early_stopping") or {}).get("monitor")))
 
 
 def calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -131,6 +137,8 @@ def summarise(runs: list[ScoredRun]) -> dict:
         "runs": len(runs), "runs_scored": len(used), "premise_failed": [
             {"case": f"{run.dataset}/{run.fault}/seed{run.seed}", "why": run.premise_note}
             for run in runs if not run.premise],
+        "sentence_problems": [{"case": f"{run.dataset}/{run.fault}/seed{run.seed}", "problem": problem}
+                              for run in runs for problem in run.sentence_problems],
         "top1_accuracy": float(correct.mean()) if used else float("nan"),
         "top1_by_dataset": {name: float(np.mean([run.correct for run in used if run.dataset == name]))
                             for name in sorted({run.dataset for run in used})},

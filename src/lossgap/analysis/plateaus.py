@@ -33,7 +33,7 @@ class Plateau:
             as a fraction; smoothed so one noisy epoch at an edge does not decide it.
         accuracy_noise: the accuracy noise the window was judged against (see :func:`accuracy_noise`).
         loss_start: loss at start_epoch (nats), to put loss_change in proportion.
-        accuracy_mean: mean smoothed accuracy over the window.
+        accuracy_mean: mean recorded accuracy over the window (as in metrics.csv; unsmoothed).
     """
 
     split: str
@@ -176,8 +176,8 @@ def find_plateaus(epoch_loss, epoch_accuracy, num_samples: int, split: str = "va
 
     plateaus = []
     for start, end in windows:
-        window_accuracy = smoothed[start:end + 1]
-        mean_accuracy = float(window_accuracy.mean())
+        # The recorded (unsmoothed) mean: the figure a user finds again in metrics.csv; smoothing only decides.
+        mean_accuracy = float(np.nanmean(accuracy[start:end + 1]))
         plateaus.append(Plateau(
             split=split, start_epoch=start + 1, end_epoch=end + 1,
             loss_change=float(loss[end] - loss[start]),

@@ -57,7 +57,8 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     fit = evidence.fit
     regularisation = _regularisation_note(evidence)
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
-               f"stayed at {fit.train_accuracy:.3f} (majority share {fit.train_baseline:.3f}){_gradient_note(evidence)}; "
+               f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
+               f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){_gradient_note(evidence)}; "
                "whether the labels carry signal cannot be told until the model fits them")
     first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
