@@ -78,3 +78,18 @@ def test_more_data_is_a_learning_curve_not_a_setting():
                                                                     "more_data"]
     own_loop = RemedyBook(None).more_data()
     assert own_loop.command is None and "more labelled data" in own_loop.action
+
+
+def test_a_far_too_high_learning_rate_is_lowered_into_the_usual_range_not_by_a_third():
+    assert book_for(optimizer={"name": "adam", "lr": 0.5}).lower_lr().changes == {"optimizer.lr": 0.01}
+    assert book_for(optimizer={"name": "sgd", "lr": 3.0}).lower_lr().changes == {"optimizer.lr": 0.3}
+    assert book_for(optimizer={"name": "adam", "lr": 0.006}).lower_lr().changes == {"optimizer.lr": 0.002}
+    assert "usual range" in book_for(optimizer={"name": "adamw", "lr": 0.2}).lower_lr().action
+
+
+def test_the_permuted_control_advice_carries_its_command_but_no_setting_to_adopt():
+    remedy = book_for().permuted_control("train a permuted-label control")
+    assert remedy.changes == {}
+    args = shlex.split(remedy.command)
+    assert args[:2] == ["lossgap", "train"] and args[args.index("--control") + 1] == "permuted-labels"
+    assert RemedyBook(None).permuted_control("compare with a control").command is None  # own loop: words only

@@ -200,10 +200,15 @@ class RemedyBook:
                             "use one recurrent layer fewer", {"model.num_layers": layers - 1})
 
     def lower_lr(self, factor: float = 3.0) -> Remedy:
-        """Learning rate divided by ``factor``."""
+        """Learning rate divided by ``factor``, and at most the top of the optimizer family's usual range
+        (ADAM_LR_RANGE, SGD_LR_RANGE): Adam at lr 0.5 goes to 0.01, not to 0.167, which would still diverge."""
         lr = float(self._get("optimizer.lr"))
-        new = float(f"{lr / factor:.3g}")
-        return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}: --lr {new:g}",
+        family = "sgd" if self._get("optimizer.name") == "sgd" else "adam"
+        top = (SGD_LR_RANGE if family == "sgd" else ADAM_LR_RANGE)[1]
+        capped = lr / factor > top
+        new = float(f"{min(lr / factor, top):.3g}")
+        reason = f" (the top of {'SGD' if family == 'sgd' else 'Adam'}'s usual range)" if capped else ""
+        return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}{reason}: --lr {new:g}",
                             f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 
     def higher_lr(self, factor: float = 3.0) -> Remedy | None:
@@ -291,6 +296,12 @@ class RemedyBook:
             return None
         return self._remedy("clip_grad", "clip the gradient norm at 1.0: --clip-grad 1",
                             "clip the total gradient norm (e.g. at 1.0)", {"optimizer.clip_grad": 1.0})
+
+    def permuted_control(self, action: str) -> Remedy:
+        """Advice to train a permuted-label control, with the ``lossgap train ... --control permuted-labels``
+        command for lossgap runs (a control, not a fix: it changes no setting to adopt, so ``changes`` is empty)."""
+        command = self._command("permuted_control", {"control": "permuted-labels"}) if self.has_config else None
+        return Remedy("permuted_control", action, {}, command)
 
     @staticmethod
     def advice(name: str, action: str) -> Remedy:
