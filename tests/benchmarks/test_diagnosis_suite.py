@@ -30,11 +30,16 @@ def suite(tmp_path_factory):
 def test_the_quick_suite_names_the_injected_causes(suite):
     _, _, runs = suite
     summary = summarise(runs)
-    assert summary["top1_accuracy"] >= 0.8, [(run.fault, run.top) for run in runs if not run.correct]
+    # The targets for the whole suite, held on this subset too.
+    assert summary["top1_accuracy"] >= 0.9, [(run.fault, run.top) for run in runs if not run.correct]
     assert summary["false_alarm_rate"] == 0.0
     best_baseline = max(baseline["top1_accuracy"] for baseline in summary["baselines"].values())
     assert summary["top1_accuracy"] >= best_baseline + 0.2
-    assert summary["ece"] <= 0.2
+    assert summary["ece"] <= 0.1
+    # Label noise is never named on runs whose labels are clean and whose fault is something else.
+    clean = [run for run in runs if run.premise and run.truth in
+             ("healthy", "underfitting", "class_imbalance_bias", "unstable_optimization")]
+    assert clean and not [run.fault for run in clean if run.top == "label_noise"]
 
 
 def test_every_sentence_agrees_with_the_runs_files(suite):
