@@ -185,13 +185,11 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
                    seed: int = 0) -> LearningCurve:
     """Fit ``metric``'s learning curve and bootstrap it over seeds; returns a :class:`LearningCurve`.
 
-    The bootstrap draws are widened around the fit by :func:`small_sample_factor` (a percentile bootstrap over
-    a handful of seeds is far too narrow).
-
     ``sizes`` (F,) training-set sizes in samples (F >= 3 distinct); ``values`` (F, K) the figure of each
     seed at each size. Predictions at ``multiples`` of the largest size, the asymptote and the gain at 2x
-    carry 95% percentile intervals over ``replicates`` bootstrap refits (seeded by ``seed``: same input,
-    same intervals). Raises ValueError when fewer than three sizes have a finite value.
+    carry 95% percentile intervals over ``replicates`` bootstrap refits (seeded by ``seed``: same input, same
+    intervals), widened by :func:`small_sample_factor` and, for predictions and gain, to hold the fit without
+    the smallest size (:func:`_top_fit`). Raises ValueError when fewer than three sizes have a finite value.
     """
     order = np.argsort(np.asarray(sizes, dtype=np.float64))
     sizes = np.asarray(sizes, dtype=np.float64)[order]
@@ -244,14 +242,11 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
 
 def seed_fall(sizes: np.ndarray, values: np.ndarray, *, bound: float, falling: bool) -> Estimate:
     """The paired estimate of 2x the data: the share (fraction; negative = worse) of the distance to ``bound``
-    (a loss's 0, an accuracy's 1) closed at 2x the largest size, with its 95% t interval over seeds.
-
-    Each seed's runs share a val split and nested subsets; each seed's distance to the bound is taken as a pure
-    power law (a log-log line through its finished sizes): slope ``s`` closes ``1 - 2^-s`` per doubling. Two
-    parameters per seed need no asymptote or exponent, which three or four noisy means hardly fix (the spread
-    of the fit's bootstrap). Without a floor it reads more than the next doubling gives on a curve that
-    flattens (benchmarks/bench_more_data.py: up to 1.5x); the verdict uses its low end, at half the threshold.
-    NaN without a finite bound or with fewer than two seeds with a slope.
+    (a loss's 0, an accuracy's 1) closed at 2x the largest size, with its 95% t interval over seeds; NaN
+    without a finite bound or two seeds with a slope. Each seed (one val split, nested subsets) is a pure power
+    law, a log-log line through its sizes: slope ``s`` closes ``1 - 2^-s`` per doubling, with no asymptote or
+    exponent to fix from three or four noisy means (what widens the fit's bootstrap). Without a floor it reads
+    more than a flattening curve gives (benchmarks/bench_more_data.py: up to 1.5x); the verdict uses its low end.
     """
     if not math.isfinite(bound):
         return Estimate(math.nan, math.nan, math.nan)
@@ -286,15 +281,12 @@ def small_sample_factor(seeds: int) -> float:
 
 
 def learning_region(accuracy: np.ndarray, *, chance: float, val_samples: int) -> np.ndarray:
-    """bool (F,): the training-set sizes inside the curve's power-law region.
-
-    ``accuracy`` (F, K) is each seed's delivered val accuracy (fraction) at sizes in ascending order. A learning
-    curve has a small-data region before its power law (Hestness et al. 2017): runs there learn nothing and sit
-    at ``chance`` (the val majority share; see :func:`chance_runs`), and a power law through them bends too
-    early. The region runs from the largest size down while most of a size's runs learned (more data does not
-    unlearn) and starts at its smallest size where every run learned: a run at chance above that failed to
-    train (the caller leaves it out). All False when no size qualifies.
-    """
+    """bool (F,): the sizes inside the curve's power-law region, from ``accuracy`` (F, K), each seed's delivered
+    val accuracy (fraction) at ascending sizes. Before its power law a curve has a small-data region (Hestness et
+    al. 2017) whose runs learn nothing and sit at ``chance`` (the val majority share, :func:`chance_runs`); a
+    power law through them bends too early. The region runs down from the largest size while most of a size's
+    runs learned (more data does not unlearn) and starts at its smallest size where every run learned: a run at
+    chance above that failed to train (the caller leaves it out). All False when no size qualifies."""
     accuracy = np.asarray(accuracy, dtype=np.float64).reshape(len(accuracy), -1)
     finished = np.isfinite(accuracy)
     failed = chance_runs(accuracy, chance=chance, val_samples=val_samples)
