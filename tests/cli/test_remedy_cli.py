@@ -72,7 +72,7 @@ def test_more_data_and_switch_optimizer_side_by_side(run_dir):
     switched = payload["candidates"][0]
     assert switched["config"]["optimizer"] == {**payload["baseline"]["config"]["optimizer"], "name": "sgd", "lr": 0.1}
     curve = payload["more_data"]
-    assert curve["fractions"] == [0.25, 0.5, 0.75, 1.0] and curve["sizes"] == [16, 32, 48, 64]
+    assert curve["fractions"] == [0.4, 0.6, 0.8, 1.0] and curve["sizes"] == [26, 38, 52, 64]
     assert curve["verdict"] in ("helps", "little_to_gain", "cannot_tell") and curve["sentence"]
     for metric in ("val_loss", "val_accuracy"):
         assert len(curve[metric]["per_seed"]) == 4 and len(curve[metric]["per_seed"][0]) == 2
@@ -82,10 +82,10 @@ def test_more_data_and_switch_optimizer_side_by_side(run_dir):
     # The full share is the baseline's own runs; the smaller shares train nested subsets with the same val split.
     assert [round(v, 6) for v in curve["val_loss"]["per_seed"][3]] == \
         [round(v, 6) for v in payload["baseline"]["per_seed"]["val_loss"]]
-    quarter = json.loads((run_dir / "remedy" / "more_data" / "fraction_25" / "seed_0" / "config.json").read_text())
+    smallest = json.loads((run_dir / "remedy" / "more_data" / "fraction_40" / "seed_0" / "config.json").read_text())
     full = json.loads((run_dir / "config.json").read_text())
-    assert quarter["train"]["data"]["train_fraction"] == 0.25 and full["train"]["data"]["train_fraction"] == 1.0
-    shares = [read_run(run_dir / "remedy" / "more_data" / f"fraction_{p}" / "seed_0") for p in (25, 50, 75)]
+    assert smallest["train"]["data"]["train_fraction"] == 0.4 and full["train"]["data"]["train_fraction"] == 1.0
+    shares = [read_run(run_dir / "remedy" / "more_data" / f"fraction_{p}" / "seed_0") for p in (40, 60, 80)]
     baseline = read_run(run_dir / "remedy" / "baseline" / "seed_0")
     train_ids = [set(run.dynamics["train"].sample_ids.tolist()) for run in (*shares, baseline)]
     assert train_ids[0] < train_ids[1] < train_ids[2] < train_ids[3]
