@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--development", action="store_true",
                         help="the runs the rules were written on (seeds 0-1), instead of the held-out suite")
     parser.add_argument("--datasets", help="comma-separated data sets (default: all four)")
-    parser.add_argument("--seeds", help="comma-separated seeds (default: 0,1,2)")
+    parser.add_argument("--seeds", help="comma-separated seeds (default: the plan's, 2,3,4 for the full suite; pass fresh ones for a held-out measurement)")
     parser.add_argument("--faults", help="comma-separated faults (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="training processes (one torch thread each)")
     parser.add_argument("--cache", default="runs/suite", help="where runs are trained and kept")
