@@ -9,8 +9,8 @@ from lossgap.analysis.ledger import LEDGER_GROUPS, Ledger, LedgerSeries, describ
 from lossgap.analysis.optimization import OptimizationHealth, optimization_health
 from lossgap.analysis.per_class import PerClass, minority_classes, per_class
 from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus, main_plateau
-from lossgap.analysis.samples import (LabelNoiseEvidence, SampleDynamics, Suspects, label_noise_evidence,
-                                      sample_dynamics, suspected_mislabeled)
+from lossgap.analysis.samples import SampleDynamics, sample_dynamics
+from lossgap.analysis.suspects import LabelNoiseEvidence, Suspects, label_noise_evidence, suspected_mislabeled
 from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
 
 __all__ = [
