@@ -47,6 +47,17 @@ def test_contradicting_or_repeated_remedies_are_dropped_from_lower_verdicts():
     assert kept_second.remedies == ()
 
 
+def test_regularising_more_and_less_are_never_offered_together():
+    book = RemedyBook({"model": {"dropout": 0.0}, "optimizer": {"weight_decay": 0.01}})
+    less = Remedy("less_regularisation", "less", {"optimizer.weight_decay": 0.0001})
+    more = Remedy("dropout", "more", {"model.dropout": 0.2})   # another field, the opposite direction
+    first = Verdict("underfitting", 0.9, "s", {}, (less,))
+    second = Verdict("overfitting", 0.6, "s", {}, (more, Remedy("early_stopping", "e", {"early_stopping.patience": 10})))
+    (kept_first, kept_second), _, _ = _consistent_remedies([first, second], [], [], book)
+    assert [remedy.name for remedy in kept_first.remedies] == ["less_regularisation"]
+    assert [remedy.name for remedy in kept_second.remedies] == ["early_stopping"]
+
+
 def test_the_shown_split_never_changes_the_causes():
     dynamics, _ = noisy_labels_run()
     on_val = diagnose_dynamics(dynamics)

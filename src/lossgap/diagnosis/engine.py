@@ -153,11 +153,19 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
     return [by_code[cause.code] for cause in REGISTRY]
 
 
+#: Remedies that move the same quantity through different settings, with their direction: more dropout or
+#: weight decay regularises more, less_regularisation less (a field-by-field check misses "add dropout" against
+#: "lower the weight decay").
+REGULARISATION_DIRECTION = {"dropout": 1, "weight_decay": 1, "less_regularisation": -1}
+
+
 def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
     """Drop remedies that repeat or contradict one given for a higher-ranked verdict (grow and shrink the
-    hidden size); findings first, then explanations, then the causes only considered."""
+    hidden size; regularise more and less); findings first, then explanations, then the causes only
+    considered."""
     kept: dict[str, object] = {}
     seen: set[str] = set()
+    regularisation: set[int] = set()
 
     def keep(remedy: Remedy) -> bool:
         if remedy.name in seen:
@@ -165,8 +173,13 @@ def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
         for path, value in remedy.changes.items():
             if path in kept and _direction(book, path, kept[path]) != _direction(book, path, value):
                 return False
+        direction = REGULARISATION_DIRECTION.get(remedy.name)
+        if direction is not None and -direction in regularisation:
+            return False
         seen.add(remedy.name)
         kept.update(remedy.changes)
+        if direction is not None:
+            regularisation.add(direction)
         return True
 
     out = []
