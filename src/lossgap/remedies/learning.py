@@ -89,8 +89,7 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     sizes = np.array([_train_size(group) for group in groups], dtype=np.float64)
     loss = np.array([[_delivered(run, "val_loss") for run in group] for group in groups])
     accuracy = np.array([[_delivered(run, "val_accuracy") for run in group] for group in groups])
-    keep = _power_law_region(groups, accuracy)
-    failed = _failed_runs(groups, accuracy)
+    keep, failed = _power_law_region(groups, accuracy)
     loss, accuracy = np.where(failed, np.nan, loss), np.where(failed, np.nan, accuracy)
     too_few_learned = keep is None
     if too_few_learned:
@@ -121,34 +120,27 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
                            left_out_sizes=left_out, left_out_values=left_out_values)
 
 
-def _power_law_region(groups: list[list[JobOutcome | None]], accuracy: np.ndarray) -> np.ndarray | None:
-    """bool (F,): the shares the curve is fitted to: the power-law region (see
-    :func:`~lossgap.analysis.learning_curve.learning_region`: most runs learned, every run at its smallest share);
-    every share when even the whole training set
-    did not learn (random labels learn at no size: their flat curve is the answer) or the val split is
-    unknown; None when the whole set learned but fewer than three shares did (no curve can be fitted)."""
+def _power_law_region(groups: list[list[JobOutcome | None]],
+                      accuracy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The shares the curve is fitted to, bool (F,), and the runs left out inside them, bool (F, K).
+
+    The shares: the power-law region (see :func:`~lossgap.analysis.learning_curve.learning_region`: most runs
+    learned, every run at its smallest share); every share when even the whole training set did not learn
+    (random labels learn at no size: their flat curve is the answer) or the val split is unknown; None when the
+    whole set learned but fewer than three shares did (no curve can be fitted). The runs: those at chance
+    inside the region (above its smallest share, where every run learned), which failed to train and would pull
+    their share's mean to chance; none when the curve is not fitted to that region.
+    """
     everything = np.ones(len(groups), dtype=bool)
+    no_runs = np.zeros(accuracy.shape, dtype=bool)
     counts = _val_class_counts(groups[-1])
     if counts is None or counts.sum() == 0:
-        return everything
-    region = learning_region(accuracy, chance=float(counts.max() / counts.sum()), val_samples=int(counts.sum()))
-    if region.sum() >= 3:
-        return region
-    return None if region[-1] else everything
-
-
-def _failed_runs(groups: list[list[JobOutcome | None]], accuracy: np.ndarray) -> np.ndarray:
-    """bool (F, K): runs at chance inside the power-law region (above its smallest share, where every run
-    learned): runs that failed to train, left out so that one does not pull its share's mean to chance. None
-    when the curve is not fitted to that region (nothing learned, or too few shares)."""
-    counts = _val_class_counts(groups[-1])
-    if counts is None or counts.sum() == 0:
-        return np.zeros(accuracy.shape, dtype=bool)
+        return everything, no_runs
     chance, val_samples = float(counts.max() / counts.sum()), int(counts.sum())
     region = learning_region(accuracy, chance=chance, val_samples=val_samples)
-    if region.sum() < 3:
-        return np.zeros(accuracy.shape, dtype=bool)
-    return chance_runs(accuracy, chance=chance, val_samples=val_samples) & region[:, None]
+    if region.sum() >= 3:
+        return region, chance_runs(accuracy, chance=chance, val_samples=val_samples) & region[:, None]
+    return (None if region[-1] else everything), no_runs
 
 
 def _val_class_counts(group: list[JobOutcome | None]) -> np.ndarray | None:
