@@ -203,11 +203,10 @@ class RemedyBook:
         """Learning rate divided by ``factor``, and at most the top of the optimizer family's usual range
         (ADAM_LR_RANGE, SGD_LR_RANGE): Adam at lr 0.5 goes to 0.01, not to 0.167, which would still diverge."""
         lr = float(self._get("optimizer.lr"))
-        family = "sgd" if self._get("optimizer.name") == "sgd" else "adam"
-        top = (SGD_LR_RANGE if family == "sgd" else ADAM_LR_RANGE)[1]
-        capped = lr / factor > top
+        family, (_, top) = (("SGD", SGD_LR_RANGE) if self._get("optimizer.name") == "sgd"
+                            else ("Adam", ADAM_LR_RANGE))
         new = float(f"{min(lr / factor, top):.3g}")
-        reason = f" (the top of {'SGD' if family == 'sgd' else 'Adam'}'s usual range)" if capped else ""
+        reason = f" (the top of {family}'s usual range)" if lr / factor > top else ""
         return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}{reason}: --lr {new:g}",
                             f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 

@@ -154,9 +154,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
     if late > 0.1:
         parts.append(f"{pct(late)} of them were memorised only after the val-loss minimum")
-    action = ("check the labels of the most suspect samples ({top}, ...; all in diagnosis.json) and relabel the "
-              "wrong ones" if train_only else "check the labels of the most suspect samples ({top}, ...; all in "
-              "diagnosis.json) and relabel or drop them").format(top=top)
+    action = (f"check the labels of the most suspect samples ({top}, ...; all in diagnosis.json) and "
+              + ("relabel the wrong ones" if train_only else "relabel or drop them"))
     remedies = present(book.advice("inspect_suspects", action),
                        book.early_stopping(evidence.val_loss_min_epoch, evidence.num_epochs), book.weight_decay())
     return Verdict("label_noise", clip(confidence), "; ".join(parts), facts, remedies)
