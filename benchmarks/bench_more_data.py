@@ -5,13 +5,14 @@ Two checks, each a run trained by ``lossgap train`` and then ``lossgap remedy RU
 * **Learnable, cut to 20%.** ``synthetic:frequency,samples=1500,classes=4,sigma=1.0`` (4 sine frequencies in
   noise; 300 val samples) trained with ``--train-fraction 0.2`` (240 of its 1200 train samples). Its learning
   curve (8/12/16/20% of the training split) must say more data helps, and its predictions at 2x and 4x must hold
-  what training the same configuration on 40% and 80% actually gives (the same K seeds, so the same val
+  what training the same configuration on 40% and 80% actually gives (the curve's seeds, so the same val
   splits, trained by the same parallel workers): the measured mean must lie inside the predicted interval.
 * **Random labels.** ``synthetic:random-labels,samples=2000`` (labels independent of the inputs; 400 val
   samples): the curve must say "little to gain".
 
-Both use hidden 32, lr 0.01, batch 16, 60 epochs with early stopping (patience 15), K seeds each. Writes
-``benchmarks/results/bench_more_data.json`` and prints the table the README shows.
+Both use hidden 32, lr 0.01, batch 16, 60 epochs with early stopping (patience 15), remedies run with K seeds
+(the curve takes max(K, CURVE_SEEDS) seeds per share: ``lossgap.remedies.learning.curve_seeds``). Writes
+``benchmarks/results/bench_more_data.json`` and prints the table the README shows, with the count of trainings.
 
     .venv/bin/python benchmarks/bench_more_data.py [--seeds 5] [--workers 2] [--data-seed N]
 """
@@ -58,7 +59,8 @@ def curve_of(source: str, train_fraction: float, work: Path, seeds: int, workers
 
 
 def measured(source: str, work: Path, seeds: int, workers: int) -> dict[float, dict]:
-    """Val figures of the configuration trained on each checked share (seeds 0..K-1), by the same workers."""
+    """Val figures of the configuration trained on each checked share (seeds 0..``seeds``-1: the curve's), by
+    the same workers."""
     from lossgap.parallel import TrainingPool, TrainJob
     from lossgap.remedies.runner import mean_interval
 
@@ -85,7 +87,7 @@ def inside(prediction: dict, value: float) -> bool:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds per share (K)")
+    parser.add_argument("--seeds", type=int, default=5, help="remedies' seeds (K); the curve trains max(K, CURVE_SEEDS) per share")
     parser.add_argument("--workers", type=int, default=2, help="training processes")
     parser.add_argument("--keep", type=Path, default=None, help="keep the runs in this directory")
     parser.add_argument("--data-seed", type=int, default=None, help="another draw of both data sets (default: "
@@ -100,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     try:
         learnable = curve_of(learnable_source, CUT, work / "learnable", args.seeds, args.workers)
-        truth = measured(learnable_source, work / "learnable", args.seeds, args.workers)
+        truth = measured(learnable_source, work / "learnable", learnable["seeds"], args.workers)
         random = curve_of(random_source, 1.0, work / "random", args.seeds, args.workers)
     finally:
         if args.keep is None:
@@ -113,7 +115,12 @@ def main(argv: list[str] | None = None) -> dict:
                            "predicted": predicted, "measured": actual[metric],
                            "inside": inside(predicted, actual[metric]["mean"])})
     words = sys.argv[1:] if argv is None else argv
+    trainings = {"learnable": {"run": 1, "remedy": args.seeds + len(learnable["commands"]) * learnable["seeds"]
+                               + learnable["seeds"] - args.seeds, "truth": len(CHECKED) * learnable["seeds"]},
+                 "random_labels": {"run": 1, "remedy": args.seeds + len(random["commands"]) * random["seeds"]
+                                   + random["seeds"] - args.seeds}}
     payload = {"command": " ".join([".venv/bin/python benchmarks/bench_more_data.py", *words]), "seeds": args.seeds,
+               "curve_seeds": learnable["seeds"], "trainings": trainings,
                "learnable": {"source": learnable_source, "train_fraction": CUT, **learnable}, "checks": checks,
                "random_labels": {"source": random_source, **random},
                "passed": {"learnable_says_helps": learnable["verdict"] == "helps",
@@ -130,6 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
               f"| {p['value']:.3f} [{p['low']:.3f}, {p['high']:.3f}] | {m['mean']:.3f} [{m['low']:.3f}, {m['high']:.3f}] "
               f"| {'yes' if check['inside'] else 'no'} |")
     print(f"random labels ({random['sizes'][-1]} train samples): {random['sentence']}")
+    print(f"trainings: {trainings} (remedy: the baseline's K runs and the curve's; seconds to be re-measured "
+          "quietly)")
     print(f"passed: {payload['passed']}")
     return payload
 

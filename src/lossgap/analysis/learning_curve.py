@@ -5,7 +5,8 @@ training split, K seeds each. Its model is ``y(n) = asymptote + sign * scale * (
 falling to the asymptote for a loss (sign +1), rising to it for an accuracy (sign -1), with ``scale >= 0`` so
 the curve never says more data hurts. Intervals come from a bootstrap over seeds: each replicate resamples
 the K seeds (each seed's whole curve) with replacement, refits, and predicts. Pure numpy (scipy on use): arrays in,
-frozen dataclasses out.
+frozen dataclasses out. The verdict read from the curves is in :mod:`lossgap.analysis.learning_curve_verdict`,
+the shares a curve is fitted to in :mod:`lossgap.analysis.learning_region` (both importable from here too).
 """
 
 from __future__ import annotations
@@ -17,14 +18,6 @@ import numpy as np
 
 #: Training-set sizes, as multiples of the full training split, the curve predicts.
 MULTIPLES = (2.0, 4.0)
-#: Smallest gain in val accuracy (fraction) at 2x the data worth collecting it for. "Helps": the fitted gain
-#: reaches it and the whole 95% interval of the gain lies above half of it; "little to gain": the whole
-#: interval lies below it; anything else: "cannot tell".
-MIN_GAIN = 0.02
-#: When the accuracy curve cannot tell, a val loss predicted to fall by at least this share at 2x (by half of
-#: it at the interval's worst) says more data helps: the loss is a smoother measure of the same predictions,
-#: while a small share's accuracy jumps between seeds that learn and seeds that do not.
-MIN_LOSS_FALL = 0.05
 #: Bootstrap replicates of the fit.
 BOOTSTRAP = 400
 #: Exponents the fit may use: flatter than 0.05 is indistinguishable from a straight line in log n over the
@@ -280,36 +273,6 @@ def small_sample_factor(seeds: int) -> float:
     return float(stats.t.ppf(0.975, seeds - 1) / stats.norm.ppf(0.975) * math.sqrt(seeds / (seeds - 1)))
 
 
-def learning_region(accuracy: np.ndarray, *, chance: float, val_samples: int) -> np.ndarray:
-    """bool (F,): the sizes inside the curve's power-law region, from ``accuracy`` (F, K), each seed's delivered
-    val accuracy (fraction) at ascending sizes. Before its power law a curve has a small-data region (Hestness et
-    al. 2017) whose runs learn nothing and sit at ``chance`` (the val majority share, :func:`chance_runs`); a
-    power law through them bends too early. The region runs down from the largest size while most of a size's
-    runs learned (more data does not unlearn) and starts at its smallest size where every run learned: a run at
-    chance above that failed to train (the caller leaves it out). All False when no size qualifies."""
-    accuracy = np.asarray(accuracy, dtype=np.float64).reshape(len(accuracy), -1)
-    finished = np.isfinite(accuracy)
-    failed = chance_runs(accuracy, chance=chance, val_samples=val_samples)
-    learned = (failed.sum(axis=1) < finished.sum(axis=1) / 2) & finished.any(axis=1)
-    region = np.zeros(len(accuracy), dtype=bool)
-    for index in range(len(accuracy) - 1, -1, -1):
-        if not learned[index] and finished[index].any():
-            break
-        region[index] = learned[index]
-    every = region & ~failed.any(axis=1)
-    if not every.any():
-        return np.zeros(len(accuracy), dtype=bool)
-    return region & (np.arange(len(accuracy)) >= int(np.argmax(every)))
-
-
-def chance_runs(accuracy: np.ndarray, *, chance: float, val_samples: int) -> np.ndarray:
-    """bool (F, K): the finished runs whose val accuracy (fraction) does not beat ``chance`` by two binomial
-    standard errors of ``val_samples`` (runs that learned nothing)."""
-    accuracy = np.asarray(accuracy, dtype=np.float64)
-    margin = 2.0 * math.sqrt(max(chance * (1.0 - chance), 1e-12) / max(val_samples, 1))
-    return np.isfinite(accuracy) & ~(accuracy > chance + margin)
-
-
 def _top_fit(sizes: np.ndarray, means: np.ndarray, *, falling: bool,
              asymptote_bounds: tuple[float, float]) -> PowerLaw | None:
     """The power law through every size but the smallest (None under four sizes). Where the power-law region
@@ -354,58 +317,7 @@ def _estimate(value: float, draws: np.ndarray) -> Estimate:
     return Estimate(value, float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5)))
 
 
-#: The verdicts, by code.
-HELPS, LITTLE, CANNOT_TELL = "helps", "little_to_gain", "cannot_tell"
-
-
-@dataclass(frozen=True)
-class MoreDataVerdict:
-    """The answer to "would more data help?": a code (helps, little_to_gain, cannot_tell) and its sentence."""
-
-    code: str
-    sentence: str
-
-    def to_dict(self) -> dict:
-        """{"code", "sentence"}."""
-        return {"code": self.code, "sentence": self.sentence}
-
-
-def more_data_verdict(accuracy: LearningCurve | None, loss: LearningCurve | None = None, *,
-                      min_gain: float = MIN_GAIN, min_loss_fall: float = MIN_LOSS_FALL) -> MoreDataVerdict:
-    """Judge the gain at 2x the data. The val-accuracy curve (a fraction) first: "helps" when the fitted gain is
-    at least ``min_gain`` and its whole 95% interval above ``min_gain / 2``; "little to gain" when the whole
-    interval is below ``min_gain``. Then the val loss: "helps" when its fit, or else each seed's own curve
-    (:attr:`LearningCurve.seed_fall`), falls by at least ``min_loss_fall`` at 2x and by half of that at its
-    interval's worst; "little to gain" when the seeds' fall is below half of it even at its best and the fitted
-    accuracy gain below ``min_gain``. "Cannot tell" otherwise (too noisy) or without a curve."""
-    if accuracy is None:
-        return MoreDataVerdict(CANNOT_TELL, "cannot tell (fewer than three training-set sizes with a finished run: "
-                                            "too few runs finished, or too few samples to cut into shares)")
-    at_2x = accuracy.prediction(2.0).estimate
-    figures = (f"predicted val accuracy at 2x: {at_2x.value:.3f} [{at_2x.low:.3f}, {at_2x.high:.3f}], now "
-               f"{accuracy.observed_full:.3f}; gain {accuracy.gain.value:+.3f} [{accuracy.gain.low:+.3f}, "
-               f"{accuracy.gain.high:+.3f}]")
-    if accuracy.gain.value >= min_gain and accuracy.gain.low >= min_gain / 2:
-        return MoreDataVerdict(HELPS, f"more data is likely to help ({figures})")
-    if accuracy.gain.high < min_gain:
-        return MoreDataVerdict(LITTLE, f"little to gain ({figures}; below {min_gain:.2f} even at the interval's "
-                                       "top)")
-    if loss is not None:
-        now = float(loss.fit(loss.fit.reference))
-        fall, low = (loss.gain.value / now, loss.gain.low / now) if now > 0 else (0.0, 0.0)
-        if fall >= min_loss_fall and low >= min_loss_fall / 2:
-            at = loss.prediction(2.0).estimate
-            return MoreDataVerdict(HELPS, f"more data is likely to help ({figures}: too noisy alone, but val loss "
-                                          f"at 2x: {at.value:.3f} [{at.low:.3f}, {at.high:.3f}], {fall:.0%} below "
-                                          f"its fit now)")
-        seeds = loss.seed_fall
-        lower = (f"{seeds.value:.1%} [{seeds.low:.1%}, {seeds.high:.1%}] lower at 2x on the seeds' own power "
-                 "laws")
-        if seeds.value >= min_loss_fall and seeds.low >= min_loss_fall / 2:
-            return MoreDataVerdict(HELPS, f"more data is likely to help ({figures}: too noisy alone, but seed by "
-                                          f"seed val loss falls with data: {lower})")
-        if seeds.high < min_loss_fall / 2 and accuracy.gain.value < min_gain:
-            return MoreDataVerdict(LITTLE, f"little to gain ({figures}: too noisy alone, but seed by seed val loss "
-                                           f"does not fall with data: {lower})")
-    return MoreDataVerdict(CANNOT_TELL, f"cannot tell (curve too noisy: {figures}, an interval that spans "
-                                        f"{min_gain:.2f}; more seeds would narrow it)")
+# The verdict and the power-law region live beside this module (one concern each); importable from here too.
+from lossgap.analysis.learning_curve_verdict import (CANNOT_TELL, HELPS, LITTLE, MIN_GAIN,  # noqa: E402,F401
+                                                     MIN_LOSS_FALL, MoreDataVerdict, more_data_verdict)
+from lossgap.analysis.learning_region import chance_runs, learning_region  # noqa: E402,F401

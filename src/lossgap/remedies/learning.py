@@ -1,8 +1,9 @@
 """The ``more_data`` remedy: the run's configuration trained on nested shares of its training split, and the
 learning curve fitted to what those runs deliver (would more data help?).
 
-The full share is the baseline's own runs (same configuration, same seeds), so the curve costs only the
-smaller shares: FRACTIONS x K runs, trained by the same worker pool as the other remedies.
+The full share is the baseline's own runs (same configuration, same seeds) and, when the curve takes more seeds
+than the baseline (:data:`CURVE_SEEDS`), the full share's runs of the extra seeds; the curve costs
+FRACTIONS x M + (M - K) runs for M = max(K, CURVE_SEEDS), trained by the same worker pool as the other remedies.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap.analysis.learning_curve import (CANNOT_TELL, LearningCurve, MoreDataVerdict, chance_runs,
-                                             learning_curve, learning_region, more_data_verdict)
+from lossgap.analysis.learning_curve import LearningCurve, learning_curve
+from lossgap.analysis.learning_curve_verdict import CANNOT_TELL, MoreDataVerdict, more_data_verdict
+from lossgap.analysis.learning_region import chance_runs, learning_region
 from lossgap.diagnosis.remedies import MORE_DATA
 from lossgap.errors import RunDirError
 from lossgap.run import rundir
@@ -26,18 +28,35 @@ from lossgap.workers import JobOutcome, TrainJob
 #: (two of three draws of benchmarks/bench_more_data.py), leaving three points for three parameters; 40% spans
 #: as much of the power-law region with four points (measured there: the verdict right in every draw).
 FRACTIONS = (0.4, 0.6, 0.8)
+#: Fewest seeds per share the curve trains, whatever the remedies' K. Its verdict reads a slope from runs on
+#: small shares, whose delivered figures scatter far more than a remedy's effect does: each seed's log-log slope
+#: of val loss had a standard deviation of 0.15 over the 41 seeds of draws 0-3 of benchmarks/bench_more_data.py
+#: (a 95% t interval over K seeds is t(0.975, K-1) x 0.15 / sqrt(K) wide on each side: 0.19 at 5 seeds, 0.11
+#: at 10). Resampling those seeds, a curve whose seeds' mean slope is 0.25 (draw 3's: 16% lower loss at 2x)
+#: had the interval's low end clear the 2.5% fall the verdict asks in 67% of choices of 5 seeds, 93% of 8 and
+#: 98% of 10; draw 3 was called "cannot tell" at 5.
+CURVE_SEEDS = 10
+
+
+def curve_seeds(replicates: int) -> int:
+    """Seeds per share the curve trains for remedies run with ``replicates`` seeds: max(K, CURVE_SEEDS)."""
+    return max(int(replicates), CURVE_SEEDS)
 
 
 def curve_jobs(base: TrainConfig, replicates: int, out_dir: Path, fractions: tuple[float, ...] = FRACTIONS
                ) -> list[TrainJob]:
-    """The runs of the curve: each share of the run's training set x seeds ``base.seed + 0..K-1``, into
-    ``out_dir/more_data/fraction_PP/seed_S``. A run that already trains on a share (``--train-fraction``)
-    has the curve's shares taken of that share, so its 2x is twice what it trained on."""
+    """The runs of the curve: each share of the run's training set x seeds ``base.seed + 0..M-1`` (M =
+    :func:`curve_seeds`), into ``out_dir/more_data/fraction_PP/seed_S``, then the whole training set for the
+    seeds the baseline's K runs lack (``base.seed + K..M-1``, into ``fraction_100``). A run that already trains
+    on a share (``--train-fraction``) has the curve's shares taken of that share, so its 2x is twice what it
+    trained on."""
+    seeds = curve_seeds(replicates)
+    plan = [(fraction, range(seeds)) for fraction in fractions] + [(1.0, range(replicates, seeds))]
     jobs = []
-    for fraction in fractions:
+    for fraction, offsets in plan:
         share = base.data.train_fraction * fraction
         config = base.model_copy(update={"data": base.data.model_copy(update={"train_fraction": share})})
-        for offset in range(replicates):
+        for offset in offsets:
             seed = base.seed + offset
             jobs.append(TrainJob(label=f"{MORE_DATA} {fraction:.0%} seed {seed}",
                                  config=config.model_copy(update={"seed": seed}),
@@ -55,7 +74,8 @@ class MoreDataOutcome:
     runs at chance inside the region (failed to train) are NaN in the curves' ``values``.
 
     ``fractions`` (ascending, ending at 1.0) are shares of the run's training set, ``sizes`` the training-set
-    sizes they gave (samples). A curve is None when fewer than three shares finished.
+    sizes they gave (samples), ``seeds`` the seeds per share (:func:`curve_seeds`; the first K of the full share
+    are the baseline's runs). A curve is None when fewer than three shares finished.
     """
 
     fractions: tuple[float, ...]
@@ -68,10 +88,12 @@ class MoreDataOutcome:
     left_out_sizes: tuple[int, ...] = ()
     #: Their delivered figures: {"sizes", "val_loss", "val_accuracy"} (one row of seeds per size), for the figure.
     left_out_values: dict = field(default_factory=dict)
+    #: Seeds per share (the baseline's K, or more: :data:`CURVE_SEEDS`).
+    seeds: int = 0
 
     def to_dict(self) -> dict:
         """The ``more_data`` entry of remedy.json."""
-        return {"name": MORE_DATA, "fractions": list(self.fractions), "sizes": list(self.sizes),
+        return {"name": MORE_DATA, "fractions": list(self.fractions), "sizes": list(self.sizes), "seeds": self.seeds,
                 "val_loss": self.loss.to_dict() if self.loss is not None else None,
                 "val_accuracy": self.accuracy.to_dict() if self.accuracy is not None else None,
                 "verdict": self.verdict.code, "sentence": self.verdict.sentence, "commands": list(self.commands),
@@ -81,11 +103,13 @@ class MoreDataOutcome:
 def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[JobOutcome | None],
                       jobs: list[TrainJob], replicates: int, fractions: tuple[float, ...] = FRACTIONS
                       ) -> MoreDataOutcome:
-    """Fit the curve to the delivered val figures of ``curve_runs`` (in :func:`curve_jobs` order) and the
-    baseline's runs (the full share); returns the :class:`MoreDataOutcome`."""
+    """Fit the curve to the delivered val figures of ``curve_runs`` (in :func:`curve_jobs` order for
+    ``replicates`` = K) and the baseline's K runs (the full share, with the curve's full-share runs of the seeds
+    beyond K); returns the :class:`MoreDataOutcome`."""
     shares = (*fractions, 1.0)
-    groups = [curve_runs[index * replicates:(index + 1) * replicates] for index in range(len(fractions))]
-    groups.append(baseline_runs)
+    seeds = curve_seeds(replicates)
+    groups = [curve_runs[index * seeds:(index + 1) * seeds] for index in range(len(fractions))]
+    groups.append([*baseline_runs, *curve_runs[len(fractions) * seeds:]])
     sizes = np.array([_train_size(group) for group in groups], dtype=np.float64)
     loss = np.array([[_delivered(run, "val_loss") for run in group] for group in groups])
     accuracy = np.array([[_delivered(run, "val_accuracy") for run in group] for group in groups])
@@ -114,10 +138,10 @@ def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[J
     if failed.any() and not too_few_learned:
         verdict = MoreDataVerdict(verdict.code, verdict.sentence + f"; {int(failed.sum())} run(s) that stayed at "
                                   "chance above the smallest share fitted are left out (runs that failed to train)")
-    commands = tuple(job.config.command() for job in jobs[::replicates])
+    commands = tuple(job.config.command() for job in jobs[:len(fractions) * seeds:seeds])
     return MoreDataOutcome(fractions=shares, sizes=tuple(int(size) if math.isfinite(size) else -1 for size in sizes),
                            loss=loss_curve, accuracy=accuracy_curve, verdict=verdict, commands=commands,
-                           left_out_sizes=left_out, left_out_values=left_out_values)
+                           left_out_sizes=left_out, left_out_values=left_out_values, seeds=seeds)
 
 
 def _power_law_region(groups: list[list[JobOutcome | None]],
