@@ -6,8 +6,8 @@ import pytest
 
 from fixtures.learning_curves import SIZES, accuracy_law, loss_law, seeded_curve
 from lossgap.plain import to_plain
-from lossgap.analysis.learning_curve import (CANNOT_TELL, HELPS, LITTLE, fit_power_law, learning_curve,
-                                             more_data_verdict)
+from lossgap.analysis.learning_curve import fit_power_law, learning_curve
+from lossgap.analysis.learning_curve_verdict import CANNOT_TELL, HELPS, LITTLE, more_data_verdict
 
 
 def test_a_rising_power_law_is_recovered_exactly():
@@ -105,26 +105,6 @@ def test_a_noisy_accuracy_curve_beside_a_clearly_falling_loss_says_helps(noisy_c
     assert more_data_verdict(accuracy, noisy).code == CANNOT_TELL
 
 
-def test_the_power_law_region_starts_where_every_seed_learned():
-    from lossgap.analysis.learning_curve import learning_region
-    chance = 0.25  # four balanced classes; 300 val samples put "learned" above 0.25 + 2 * 0.025 = 0.30
-    accuracy = np.array([[0.25, 0.26, 0.55],    # smallest share: two of three seeds at chance
-                         [0.60, 0.66, 0.58],
-                         [0.70, 0.72, 0.69],
-                         [0.75, 0.77, 0.74]])
-    assert learning_region(accuracy, chance=chance, val_samples=300).tolist() == [False, True, True, True]
-    # A seed at chance in a larger share ends the region there: more data does not unlearn.
-    dip = accuracy.copy()
-    dip[1, 0] = 0.27
-    assert learning_region(dip, chance=chance, val_samples=300).tolist() == [False, False, True, True]
-    # Random labels learn at no size: nothing is in the region (the caller then keeps the flat curve).
-    assert not learning_region(np.full((4, 3), 0.26), chance=chance, val_samples=300).any()
-    # An unfinished run (NaN) neither learns nor breaks the region.
-    unfinished = accuracy.copy()
-    unfinished[2, 1] = np.nan
-    assert learning_region(unfinished, chance=chance, val_samples=300).tolist() == [False, True, True, True]
-
-
 def test_the_small_sample_factor_widens_few_seeds_most_and_vanishes_with_many():
     from lossgap.analysis.learning_curve import small_sample_factor
     # t(0.975, 2) = 4.303: a 3-seed interval must be 4.303 / 1.960 x sqrt(3/2) = 2.69 times the bootstrap's.
@@ -181,17 +161,3 @@ def test_prediction_intervals_include_the_fit_of_the_top_sizes():
         estimate = curve.prediction(multiple).estimate
         assert estimate.low <= top(400.0 * multiple) + 1e-9 and top(400.0 * multiple) < curve.fit(400.0 * multiple)
     assert curve.gain.low <= top(800.0) - top(400.0) + 1e-9
-
-
-def test_a_run_at_chance_above_a_fully_learned_share_is_a_failed_run_not_the_small_data_region():
-    from lossgap.analysis.learning_curve import chance_runs, learning_region
-    accuracy = np.array([[0.25, 0.26, 0.55],    # small-data region: most runs at chance
-                         [0.60, 0.66, 0.58],    # every run learned: the region starts here
-                         [0.70, 0.27, 0.69],    # one run at chance: it failed to train
-                         [0.75, 0.77, 0.74]])
-    assert learning_region(accuracy, chance=0.25, val_samples=300).tolist() == [False, True, True, True]
-    assert chance_runs(accuracy, chance=0.25, val_samples=300)[2].tolist() == [False, True, False]
-    # Most runs at chance in a larger share ends the region there.
-    most = accuracy.copy()
-    most[2] = [0.26, 0.27, 0.69]
-    assert learning_region(most, chance=0.25, val_samples=300).tolist() == [False, False, False, True]
