@@ -148,3 +148,19 @@ def test_a_train_loss_that_vanishes_below_its_own_jitter_still_counts_as_falling
     assert result.best_epoch == 16
     assert result.train_fall_after_best < 3 * 0.06
     assert result.onset_epoch == 16
+
+
+def test_a_large_rise_through_heavy_jitter_is_no_onset_but_keeps_its_unmargined_strength():
+    jitter = np.resize([0.06, -0.06], 40)
+    val = np.r_[np.linspace(0.9, 0.5, 15), np.linspace(0.5, 0.62, 25)] + jitter  # +24% after epoch 15
+    result = analyze_generalization(TRAIN, val)
+    assert result.onset_epoch is None and not result.val_rose_clearly
+    assert result.overfitting_strength == 0
+    assert result.unmargined_strength > 0.5
+
+
+def test_unmargined_strength_is_never_below_the_strength():
+    for val in (VAL_U, 0.3 + TRAIN, np.full(40, 0.7), 0.5 + 0.0002 * (EPOCHS - 15) ** 2):
+        result = analyze_generalization(TRAIN, val)
+        assert result.overfitting_strength <= result.unmargined_strength <= 1
+    assert analyze_generalization(TRAIN, VAL_U).val_rose_clearly

@@ -89,3 +89,17 @@ def test_another_split_does_not_replace_the_reports_diagnosis_unless_asked(run_d
     assert run_cli("diagnose", run_dir, "--split", "train", "--write").exit_code == 0
     assert json.loads((run_dir / "diagnosis.json").read_text())["split"] == "train"
     assert run_cli("diagnose", run_dir).exit_code == 0   # back to the report's view
+
+
+def test_a_considered_cause_with_weight_gets_its_sentence_under_no_problem():
+    from rich.console import Console
+
+    from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics
+    from lossgap.cli.diagnose import print_diagnosis
+
+    console = Console(record=True, width=200)
+    diagnosis = diagnose_dynamics(jittery_rise_dynamics(), config={"early_stopping": {"patience": None}})
+    print_diagnosis(diagnosis, console)
+    text = console.export_text()
+    assert "considered, not found: overfitting (0.30)" in text and "not a clear turn" in text
+    assert "considered, not found: label_noise" not in text  # causes near 0 stay out of the terminal

@@ -43,11 +43,16 @@ class Generalization:
             and at the last epoch where both losses are finite.
         val_loss_rise: last finite val loss minus min_val_loss (nats, >= 0 unless the minimum is the end).
         val_rise_margin: how far the smoothed val loss had to rise above its minimum to count (nats).
+        val_rose_clearly: the smoothed val loss at the end exceeds its minimum by more than val_rise_margin
+            (an onset also needs the train loss to have kept falling).
         train_fall_after_best: fall of the train loss's least-squares line from best_epoch to the last epoch
             (nats, > 0 = fell; NaN when best_epoch is the last epoch).
         early_stopping_epoch: the epoch a patience-based early stopper on raw val loss would restore.
         early_stopping_stopped_at: the epoch at which it would have stopped training (None: never).
         overfitting_strength: score in [0, 1], see :func:`analyze_generalization`.
+        unmargined_strength: the same score with no noise margin taken off the rise (>= overfitting_strength):
+            how strong the rise would be if the val loss's jitter did not cover it. A curve whose loss climbs
+            20% from its minimum through heavy jitter scores high here and 0 above.
     """
 
     best_epoch: int | None
@@ -59,10 +64,12 @@ class Generalization:
     gap_at_end: float
     val_loss_rise: float
     val_rise_margin: float
+    val_rose_clearly: bool
     train_fall_after_best: float
     early_stopping_epoch: int | None
     early_stopping_stopped_at: int | None
     overfitting_strength: float
+    unmargined_strength: float
 
     @property
     def overfitting(self) -> bool:
@@ -117,6 +124,7 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
       final - smoothed min val loss - margin) / smoothed min, and growth = (gap at end - gap at best) /
       smoothed min val loss. Both must be present for a high score: a 10% rise with a 10% gap growth scores
       ~0.6, 30% with 30% ~0.95; no rise beyond the noise scores 0.
+    - unmargined_strength: the same with rise = (smoothed final - smoothed min val loss) / smoothed min.
 
     Raises DataError when the curves differ in length or are empty.
     """
@@ -140,8 +148,8 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     smooth_train = moving_mean(train, smoothing)
     candidates = np.where(np.isfinite(val), smooth_val, np.nan)
     if not np.isfinite(candidates).any():
-        return Generalization(None, math.nan, None, gap, math.nan, None, gap_at_end, math.nan, math.nan, math.nan,
-                              stop_restore, stopped_at, 0.0)
+        return Generalization(None, math.nan, None, gap, math.nan, None, gap_at_end, math.nan, math.nan, False,
+                              math.nan, stop_restore, stopped_at, 0.0, 0.0)
 
     # Earliest epoch within rounding of the minimum: a mean of equal values can differ in the last bit.
     lowest = float(np.nanmin(candidates))
@@ -176,6 +184,8 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     growth = (gap_at_end - gap_at_best) / smooth_min if smooth_min > 0 and math.isfinite(gap_at_best) else math.nan
     rise = val_excess / smooth_min if smooth_min > 0 else math.nan
     strength = math.sqrt(_saturating(rise) * _saturating(growth))
+    unmargined = (math.sqrt(_saturating((smooth_last_val - smooth_min) / smooth_min) * _saturating(growth))
+                  if smooth_min > 0 else 0.0)
     return Generalization(
         best_epoch=best + 1,
         min_val_loss=min_val,
@@ -186,10 +196,12 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
         gap_at_end=gap_at_end,
         val_loss_rise=last_val - min_val,
         val_rise_margin=val_margin,
+        val_rose_clearly=bool(rose),
         train_fall_after_best=train_fall,
         early_stopping_epoch=stop_restore,
         early_stopping_stopped_at=stopped_at,
         overfitting_strength=float(min(max(strength, 0.0), 1.0)),
+        unmargined_strength=float(min(max(unmargined, strength, 0.0), 1.0)),
     )
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics
+from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics
 from fixtures.dynamics import binary_dynamics
 
 
@@ -48,3 +48,12 @@ def test_overfitting_on_little_data_offers_the_learning_curve_and_on_plenty_does
     assert "more_data" in offered and "--only more_data" in offered["more_data"].command
     plenty = diagnose_dynamics(overfit_dynamics(n=2400), config=CONFIG).verdict("overfitting")
     assert "more_data" not in {remedy.name for remedy in plenty.remedies}
+
+
+def test_a_large_val_rise_within_its_jitter_is_considered_with_its_size_not_claimed():
+    diagnosis = diagnose_dynamics(jittery_rise_dynamics(), config=CONFIG)
+    verdict = diagnosis.verdict("overfitting")
+    assert diagnosis.overfitting["onset_epoch"] is None
+    # Not a finding, but not "nothing there" either: the size of the rise keeps "no problem" from being sure.
+    assert 0.2 < verdict.confidence <= 0.3
+    assert "higher, but that is not a clear turn" in verdict.summary and "jitters" in verdict.summary

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from lossgap.analysis.generalization import NOISE_MULTIPLE
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, little_data, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import change, clip
+from lossgap.diagnosis.wording import change, clip, pct
 
 #: Epochs a trend needs before the rule says anything.
 MIN_TREND_EPOCHS = 3
 #: What is left of the confidence when early stopping already stopped at, and restored, the val-loss minimum.
 HANDLED_FACTOR = 0.3
+#: Highest confidence without an onset: the val loss did not clearly turn up (within its noise, or the train
+#: loss stopped falling). A large rise its noise covers still keeps "nothing wrong" from being claimed surely.
+NO_ONSET_CAP = 0.3
+#: A final val loss this share above its minimum is named in the sentence even when it is not a clear turn.
+NOTABLE_RISE = 0.1
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -28,7 +34,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if evidence.num_epochs < MIN_TREND_EPOCHS:
         return Verdict("overfitting", 0.0, "too few epochs to see val loss turn up", facts)
     confidence = general.overfitting_strength if general.onset_epoch is not None \
-        else min(0.3, general.overfitting_strength)
+        else min(NO_ONSET_CAP, general.unmargined_strength)
     # A run that stopped early on val loss and restored its best epoch has applied the remedy already: the
     # rise is only the patience it waited through, and the delivered model is the one before it.
     handled = (evidence.patience is not None and lowest == evidence.best_epoch
@@ -41,8 +47,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        book.smaller_hidden(), book.fewer_layers(),
                        book.more_data() if little_data(evidence.train_class_counts) else None)
     if general.onset_epoch is None or lowest >= last:
-        summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}) and did not turn up "
-                   "clearly afterwards")
+        lowest_loss, final_loss = float(curves.val_loss[lowest - 1]), float(curves.val_loss[-1])
+        if lowest < last and final_loss >= (1 + NOTABLE_RISE) * lowest_loss:
+            summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
+                       f"{pct(final_loss / lowest_loss - 1)} higher, but that is not a clear turn: "
+                       + ("the train loss stopped falling too" if general.val_rose_clearly
+                          else f"the val loss jitters from epoch to epoch by about "
+                               f"{general.val_rise_margin / NOISE_MULTIPLE:.3f}"))
+        else:
+            summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
+                       "clearly afterwards")
         return Verdict("overfitting", clip(confidence), summary, facts, remedies)
     summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}); by epoch {last} "
                f"{change('val loss', curves.val_loss[lowest - 1], curves.val_loss[-1])} while "
