@@ -17,6 +17,10 @@ sets whose val split is a dozen samples.
     .venv/bin/python benchmarks/bench_selection.py [--candidates lstm,gru,lstm-fcn] [--datasets ItalyPowerDemand]
         [--seeds 3]
     .venv/bin/python benchmarks/bench_selection.py --holdout --datasets ItalyPowerDemand --seeds 10
+    .venv/bin/python benchmarks/bench_selection.py --holdout --refit --candidates lstm-fcn --seeds 5
+
+``--refit`` (with ``--holdout``) answers whether retraining on train + val for the chosen epoch count
+(``lossgap train --refit``) beats the delivered model: both are judged on the same train-split holdout.
 """
 
 from __future__ import annotations
@@ -120,21 +124,34 @@ def holdout_source(dataset: str, train_split: SequenceData, seed: int, folder: P
     return str(path)
 
 
-def score(name: str, dataset: str, seeds: int, holdout: bool, folder: Path) -> tuple[float, float]:
-    """Mean (loss, accuracy) over seeds: val of the delivered model, or the train-split holdout with --holdout."""
-    losses, accuracies = [], []
+def score(name: str, dataset: str, seeds: int, holdout: bool, folder: Path,
+          refit: bool = False) -> tuple[float, float] | tuple[float, float, float, float]:
+    """Mean (loss, accuracy) over seeds: val of the delivered model, or the train-split holdout with --holdout.
+
+    With ``refit`` (holdout only) each run also retrains on its train + val (``--refit``) and the result is
+    (loss, accuracy) of the delivered model followed by (loss, accuracy) of the refit model, on the same holdout.
+    """
+    losses, accuracies, refit_losses, refit_accuracies = [], [], [], []
     train_split = load_aeon(dataset)[0]   # read once: the holdouts and the patch rule need only this split
     max_length = int(train_split.lengths.max())
     for seed in range(seeds):
         source = holdout_source(dataset, train_split, seed, folder) if holdout else f"aeon:{dataset}"
         config = candidate_config(name, source, seed, max_length)
         if holdout:
-            config = config.model_copy(update={"data": config.data.model_copy(update={"standardize": True})})
+            config = config.model_copy(update={"data": config.data.model_copy(update={"standardize": True}),
+                                               "refit": refit})
         result = train(config, folder / name / dataset / str(seed), overwrite=True, diagnose_run=False)
         figures = result.summary["test"] if holdout else result.summary["best"]
         losses.append(figures["loss" if holdout else "val_loss"])
         accuracies.append(figures["accuracy" if holdout else "val_accuracy"])
-    return statistics.mean(losses), statistics.mean(accuracies)
+        if refit:
+            refit_losses.append(result.summary["refit"]["test"]["loss"])
+            refit_accuracies.append(result.summary["refit"]["test"]["accuracy"])
+            print(f"  {name} {dataset} seed {seed}: delivered {losses[-1]:.3f}/{accuracies[-1]:.3f} (epoch "
+                  f"{result.summary['delivered_epoch']}), refit {refit_losses[-1]:.3f}/{refit_accuracies[-1]:.3f}",
+                  flush=True)
+    means = (statistics.mean(losses), statistics.mean(accuracies))
+    return (*means, statistics.mean(refit_losses), statistics.mean(refit_accuracies)) if refit else means
 
 
 def main() -> None:
@@ -144,7 +161,12 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(PUBLISHED))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--holdout", action="store_true", help="judge on a holdout carved from the train split")
+    parser.add_argument("--refit", action="store_true",
+                        help="with --holdout: also retrain each run on its train + val (--refit) and judge both "
+                             "models on the same holdout")
     args = parser.parse_args()
+    if args.refit and not args.holdout:
+        parser.error("--refit needs --holdout (a refit model has no val split left to be judged on)")
     datasets = [name.strip() for name in args.datasets.split(",")]
     judged_on = "train-split holdout" if args.holdout else "val"
     table = Table(title=f"{judged_on} loss / accuracy of the delivered model, mean of {args.seeds} seeds "
@@ -153,10 +175,15 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "candidate" else "right")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.candidates.split(","):
-            cells = [score(name.strip(), dataset, args.seeds, args.holdout, Path(tmp)) for dataset in datasets]
-            print(name, [f"{loss:.3f}/{accuracy:.3f}" for loss, accuracy in cells], flush=True)
-            table.add_row(name, *(f"{loss:.3f} / {accuracy:.3f}" for loss, accuracy in cells),
-                          f"{statistics.mean(loss for loss, _ in cells):.3f}")
+            cells = [score(name.strip(), dataset, args.seeds, args.holdout, Path(tmp), args.refit)
+                     for dataset in datasets]
+            rows = [(name, [cell[:2] for cell in cells])]
+            if args.refit:
+                rows.append((f"{name} --refit", [cell[2:] for cell in cells]))
+            for label, figures in rows:
+                print(label, [f"{loss:.3f}/{accuracy:.3f}" for loss, accuracy in figures], flush=True)
+                table.add_row(label, *(f"{loss:.3f} / {accuracy:.3f}" for loss, accuracy in figures),
+                              f"{statistics.mean(loss for loss, _ in figures):.3f}")
     Console(width=200).print(table)
 
 

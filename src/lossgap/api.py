@@ -37,6 +37,8 @@ class TrainResult:
     fit: FitResult
     model: nn.Module
     diagnosis: Diagnosis | None = None
+    #: With ``config.refit``: the model retrained on train + val (``checkpoints/refit.pt``), else None.
+    refit_model: nn.Module | None = None
 
 
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
@@ -53,6 +55,9 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     (``diagnosis.json``, ``report.html``) unless ``diagnose_run`` is False. ``permute_labels`` makes this run
     itself a permuted-label control (used by ``lossgap remedy``). ``progress=True`` shows a live bar per run
     (epochs, time spent and left, train and val loss/accuracy) in the terminal or notebook, as the CLI does.
+    With ``config.refit`` a second model is then trained on train + val for the delivered epoch count
+    (:mod:`lossgap.training.refit`) into ``checkpoints/refit.pt``, and summary.json gets its ``refit`` entry;
+    the diagnosis stays the val-split run's.
 
     Launched by ``torchrun --nproc-per-node K`` (``WORLD_SIZE`` > 1), every process calls this function: they
     train data-parallel (see :func:`lossgap.training.trainer.fit`), rank 0 writes ``out`` and diagnoses the
@@ -75,6 +80,10 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
 
     wall_started = time.perf_counter()
     resolve_device(config.device)
+    if config.refit and ddp.launched_world_size() > 1:
+        from lossgap.errors import ConfigError
+
+        raise ConfigError("--refit does not run under torchrun yet; train the run in one process")
     ddp.check_batch_size(config.batch_size)
     distributed = ddp.setup(config.device)
     out_dir = Path(out)
@@ -104,7 +113,27 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
         raise KeyboardInterrupt
     if not permute_labels and trained.fit.history and trained.fit.stop_reason != "interrupted":
         writer.train_control(config, out_dir, splits, standardizer, control_epoch_end, distributed)
-    return conclude(out_dir, summary, trained, diagnose_run)
+    refit_model = None
+    if config.refit and not permute_labels and trained.fit.stop_reason in ("epochs", "early_stopping"):
+        refit_model = _refit_into(config, out_dir, splits, standardizer, trained, summary)
+    result = conclude(out_dir, summary, trained, diagnose_run)
+    return TrainResult(run_dir=result.run_dir, summary=summary, fit=result.fit, model=result.model,
+                       diagnosis=result.diagnosis, refit_model=refit_model)
+
+
+def _refit_into(config: TrainConfig, out_dir: Path, splits, standardizer, trained, summary: dict) -> nn.Module:
+    """Retrain on train + val for the delivered epoch count, write ``checkpoints/refit.pt`` and add ``refit``
+    to ``summary`` (rewriting summary.json); returns the refit model."""
+    from lossgap.training.refit import REFIT_CHECKPOINT, refit
+
+    done = refit(config, splits, trained.model, trained.fit.history, trained.fit.delivered_epoch)
+    extra = {"class_names": list(splits.class_names), "trained_on": "train+val",
+             "standardizer": standardizer.to_dict() if standardizer is not None else None}
+    rundir.save_checkpoint(out_dir, REFIT_CHECKPOINT, hyperparameters=done.model.hyperparameters(),
+                           state=done.model.state_dict(), epoch=done.epochs, extra=extra)
+    summary["refit"] = done.summary()
+    rundir.write_summary(out_dir, summary)
+    return done.model
 
 
 def _set_aside_and_clear(out_dir: Path) -> bool:

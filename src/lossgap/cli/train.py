@@ -101,6 +101,13 @@ def _print_result(result) -> None:
         console.print(f"[yellow]interrupted after epoch {result.summary['epochs_run']}; what finished is in "
                       f"{result.run_dir}; continue it with lossgap train --resume {result.run_dir}[/]", soft_wrap=True)
         sys.exit(130)
+    refit = result.summary.get("refit")
+    if refit is not None:
+        test = refit["test"]
+        tested = f"; test loss {test['loss']:.4f}, accuracy {test['accuracy']:.4f}" if test is not None else ""
+        console.print(f"refit: {refit['epochs']} epochs on train + val ({refit['train_samples']} samples){tested}; "
+                      f"model in checkpoints/{refit['checkpoint']} (the diagnosis is the val-split run's)",
+                      soft_wrap=True)
     console.print(Text.assemble("written to ", (str(result.run_dir), "bold")), soft_wrap=True)
     from lossgap.run.rundir import REPORT_FILE
 

@@ -72,6 +72,9 @@ class TrainConfig(_Frozen):
         "of what recording costs, ~20% of an epoch); pass: from the training pass (~6%, mid-epoch weights).")
     control: Literal["none", "permuted-labels"] = option(
         "none", "--control", "permuted-labels: train on labels shuffled within train (a no-signal control).")
+    refit: bool = option(False, "--refit", "After training, train a second model on train + val for the "
+                         "delivered epoch count (the run's learning rates replayed) into checkpoints/refit.pt; "
+                         "summary.json's 'refit' has its test figures. The diagnosis stays the val-split run's.")
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict of every option."""
