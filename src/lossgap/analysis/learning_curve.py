@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
+
+from lossgap.analysis.learning_curve_profile import profile_interval
 
 #: Training-set sizes, as multiples of the full training split, the curve predicts.
 MULTIPLES = (2.0, 4.0)
@@ -181,8 +184,10 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
     ``sizes`` (F,) training-set sizes in samples (F >= 3 distinct); ``values`` (F, K) the figure of each
     seed at each size. Predictions at ``multiples`` of the largest size, the asymptote and the gain at 2x
     carry 95% percentile intervals over ``replicates`` bootstrap refits (seeded by ``seed``: same input, same
-    intervals), widened by :func:`small_sample_factor` and, for predictions and gain, to hold the fit without
-    the smallest size (:func:`_top_fit`). Raises ValueError when fewer than three sizes have a finite value.
+    intervals), widened by :func:`small_sample_factor` and, for predictions, gain and band, to hold the fit
+    without the smallest size (:func:`_top_fit`) and every power law the means cannot reject
+    (:func:`~lossgap.analysis.learning_curve_profile.profile_interval`: the asymptote a few means hardly fix).
+    Raises ValueError when fewer than three sizes have a finite value.
     """
     order = np.argsort(np.asarray(sizes, dtype=np.float64))
     sizes = np.asarray(sizes, dtype=np.float64)[order]
@@ -213,22 +218,28 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
     direction = -1.0 if falling else 1.0   # gain: lower loss, higher accuracy
     gain_draws = direction * (draws[:, 1] - draws[:, 0])   # multiples[0] is 2x by default
     top = _top_fit(sizes[usable], means[usable], falling=falling, asymptote_bounds=asymptote_bounds)
+    profile = partial(profile_interval, sizes, values, falling=falling, asymptote_bounds=asymptote_bounds,
+                      exponent_bounds=EXPONENT_BOUNDS)
     predictions = tuple(Prediction(float(multiple), float(target),
-                                   _hull(_estimate(float(fit(target)), draws[:, 1 + i]), top, target))
+                                   _widen(_hull(_estimate(float(fit(target)), draws[:, 1 + i]), top, target),
+                                          profile(float(target))))
                         for i, (multiple, target) in enumerate(zip(multiples, targets)))
     band = draws[:, 1 + len(targets):-1]
+    band_low = np.percentile(band, 2.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan)
+    band_high = np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan)
+    profiled = np.array([profile(float(size)) for size in band_sizes])
+    band_low, band_high = np.fmin(band_low, profiled[:, 0]), np.fmax(band_high, profiled[:, 1])
     spread = values - means[:, None]
     deviations = spread[np.isfinite(spread)]
     seed_sd = float(np.sqrt(np.sum(deviations ** 2) / max(1, deviations.size - int(usable.sum()))))
     return LearningCurve(
         metric=metric, sizes=sizes, values=values, fit=fit, observed_full=float(means[-1]), predictions=predictions,
         asymptote=_estimate(fit.asymptote, draws[:, -1]),
-        gain=_hull(_estimate(direction * float(fit(targets[0]) - fit(full)), gain_draws), top, targets[0],
-                   gain_from=(full, direction)),
+        gain=_widen(_hull(_estimate(direction * float(fit(targets[0]) - fit(full)), gain_draws), top, targets[0],
+                          gain_from=(full, direction)), profile(float(targets[0]), gain_from=full)),
         residual_rms=float(np.sqrt(np.mean((fit(sizes[usable]) - means[usable]) ** 2))), seed_sd=seed_sd,
         band_sizes=band_sizes,
-        band_low=np.percentile(band, 2.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan),
-        band_high=np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan),
+        band_low=band_low, band_high=band_high,
         seed_fall=seed_fall(sizes, values, bound=asymptote_bounds[0] if falling else asymptote_bounds[1],
                             falling=falling))
 
@@ -293,6 +304,13 @@ def _hull(estimate: Estimate, top: PowerLaw | None, size: float,
         return estimate
     value = float(top(size)) if gain_from is None else gain_from[1] * float(top(size) - top(gain_from[0]))
     return Estimate(estimate.value, min(estimate.low, value), max(estimate.high, value))
+
+
+def _widen(estimate: Estimate, bounds: tuple[float, float]) -> Estimate:
+    """``estimate`` widened to hold ``bounds`` (low, high; NaN ones are ignored)."""
+    lows = [value for value in (estimate.low, bounds[0]) if math.isfinite(value)]
+    highs = [value for value in (estimate.high, bounds[1]) if math.isfinite(value)]
+    return Estimate(estimate.value, min(lows) if lows else math.nan, max(highs) if highs else math.nan)
 
 
 def _row_means(values: np.ndarray) -> np.ndarray:
