@@ -124,14 +124,14 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
 def _refit_into(config: TrainConfig, out_dir: Path, splits, standardizer, trained, summary: dict) -> nn.Module:
     """Retrain on train + val for the delivered epoch count, write ``checkpoints/refit.pt`` and add ``refit``
     to ``summary`` (rewriting summary.json); returns the refit model."""
-    from lossgap.training.refit import REFIT_CHECKPOINT, refit
+    from lossgap.training.refit import refit
 
     done = refit(config, splits, trained.model, trained.fit.history, trained.fit.delivered_epoch)
     extra = {"class_names": list(splits.class_names), "trained_on": "train+val",
              "standardizer": standardizer.to_dict() if standardizer is not None else None}
-    rundir.save_checkpoint(out_dir, REFIT_CHECKPOINT, hyperparameters=done.model.hyperparameters(),
+    rundir.save_checkpoint(out_dir, rundir.REFIT_CHECKPOINT, hyperparameters=done.model.hyperparameters(),
                            state=done.model.state_dict(), epoch=done.epochs, extra=extra)
-    summary["refit"] = done.summary()
+    summary["refit"] = {"checkpoint": rundir.checkpoint_path(out_dir, rundir.REFIT_CHECKPOINT).name, **done.summary()}
     rundir.write_summary(out_dir, summary)
     return done.model
 

@@ -76,3 +76,15 @@ def test_a_candidate_that_trades_loss_for_accuracy_wins_only_where_accuracy_is_i
     on_accuracy, on_loss = _judge(candidate, baseline, "val_accuracy"), _judge(candidate, baseline, "val_loss")
     assert on_accuracy.beats_baseline and on_accuracy.judged_on == "val_accuracy"
     assert not on_loss.beats_baseline and on_loss.p_value > 0.5
+
+
+def test_a_refit_run_has_its_remedies_trained_without_refits(tmp_path):
+    config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120"), epochs=3, batch_size=32,
+                         refit=True)
+    run = train(config, tmp_path / "run", diagnose_run=False).run_dir
+    assert (run / "checkpoints" / "refit.pt").is_file()
+    run_remedies(run, replicates=2, only=["dropout"], workers=1)
+    trained = list((run / "remedy").rglob("summary.json"))
+    assert len(trained) == 4  # baseline and dropout, 2 seeds each
+    assert all("refit" not in json.loads(path.read_text()) for path in trained)
+    assert not list((run / "remedy").rglob("refit.pt"))

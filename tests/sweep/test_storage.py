@@ -51,6 +51,9 @@ def test_other_base_options_are_refused_but_device_is_not_a_difference(tmp_path)
     with pytest.raises(ConfigError, match="--epochs 4 vs 9"):
         open_study(storage, "s", SearchSpace(), BASE.model_copy(update={"epochs": 9}))
     assert objective_settings(BASE) == objective_settings(BASE.model_copy(update={"device": "cuda", "batch_size": 3}))
+    # A refit is never part of a trial: a study stored before --refit existed opens with or without it.
+    assert "refit" not in objective_settings(BASE)
+    assert objective_settings(BASE) == objective_settings(BASE.model_copy(update={"refit": True}))
 
 
 def test_another_readout_or_patch_length_is_another_study(tmp_path):

@@ -144,7 +144,8 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     if not record.config.get("train"):
         raise RunDirError(f"{record.path} was not trained by 'lossgap train' (no configuration to rerun); "
                           "remedies need a lossgap run")
-    config = TrainConfig.from_dict(record.config["train"]).model_copy(update={"control": "none"})
+    # Candidates are judged on val: a refit per seed and candidate would double the cost and judge nothing.
+    config = TrainConfig.from_dict(record.config["train"]).model_copy(update={"control": "none", "refit": False})
     # The workers start (and import torch) while this process diagnoses the run and picks the candidates.
     with TrainingPool(workers) as pool:
         diagnosis = diagnose_run(record)

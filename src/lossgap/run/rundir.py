@@ -52,6 +52,8 @@ CHECKPOINT_DIR = "checkpoints"
 #: from) and the best epoch by the run's --monitor.
 LAST_CHECKPOINT = "last"
 BEST_CHECKPOINT = "best"
+#: The model trained on train + val for the delivered epoch count (``--refit``), beside the val-split run's.
+REFIT_CHECKPOINT = "refit"
 FIGURES_DIR = "figures"
 #: Where ``--control permuted-labels`` puts the control run, inside the real run's directory.
 CONTROL_DIR = "control"
@@ -182,7 +184,7 @@ def save_checkpoint(path: Path, name: str, *, hyperparameters: dict, state: dict
 
 
 def checkpoint_path(path: str | Path, name: str) -> Path:
-    """Where checkpoint ``name`` (LAST_CHECKPOINT or BEST_CHECKPOINT) of the run in ``path`` lives."""
+    """Where checkpoint ``name`` (LAST_CHECKPOINT, BEST_CHECKPOINT or REFIT_CHECKPOINT) of the run in ``path`` lives."""
     return Path(path) / CHECKPOINT_DIR / f"{name}.pt"
 
 

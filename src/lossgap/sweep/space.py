@@ -24,7 +24,7 @@ SEARCHED_PATHS = {"lr": "optimizer.lr", "hidden": "model.hidden_size", "layers":
                   "model": "model.kind"}
 #: Train options a sweep does not take: the searched ones, and those its trials fix (judged on val loss,
 #: recorded from the training pass, no control run).
-SWEEP_FIXED = (*SEARCHED_PATHS.values(), "early_stopping.monitor", "record_train", "control")
+SWEEP_FIXED = (*SEARCHED_PATHS.values(), "early_stopping.monitor", "record_train", "control", "refit")
 
 
 @dataclass(frozen=True)

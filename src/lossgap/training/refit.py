@@ -25,8 +25,6 @@ from torch import nn
 from lossgap.data.sequence import DatasetSplits, SequenceData
 from lossgap.training.config import TrainConfig
 
-#: The checkpoint name (``checkpoints/refit.pt``) of the refit model in a run directory.
-REFIT_CHECKPOINT = "refit"
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,12 +42,13 @@ class Refit:
     seconds: float
 
     def summary(self) -> dict:
-        """summary.json's ``refit`` entry: epochs, samples, the learning rates' range, test figures (plain types)."""
+        """summary.json's ``refit`` entry: epochs, samples, the learning rates' range, test figures (plain types;
+        the run directory adds where the checkpoint is)."""
         test = None
         if self.test is not None:
             test = {"epoch": self.epochs, "loss": self.test.loss, "accuracy": self.test.accuracy,
                     "balanced_accuracy": self.test.balanced_accuracy, "num_samples": self.test.num_samples}
-        return {"checkpoint": f"{REFIT_CHECKPOINT}.pt", "epochs": self.epochs, "train_samples": self.train_samples,
+        return {"epochs": self.epochs, "train_samples": self.train_samples,
                 "trained_on": "train+val", "first_lr": self.learning_rates[0], "last_lr": self.learning_rates[-1],
                 "test": test, "train_seconds": self.seconds}
 
