@@ -62,7 +62,7 @@ def test_more_data_and_switch_optimizer_side_by_side(run_dir):
     from lossgap.run.rundir import read_run
 
     result = runner.invoke(app, ["remedy", str(run_dir), "--only", "more_data,switch_optimizer", "-k", "2",
-                                 "--workers", "1"], terminal_width=80)
+                                 "--curve-seeds", "3", "--workers", "1"], terminal_width=80)
     assert result.exit_code == 0, result.output
     assert "learning curve" in result.stdout and "more data: " in result.stdout
     assert all(len(line) <= 80 for line in result.stdout.splitlines() if not line.startswith("more data: "))
@@ -74,14 +74,17 @@ def test_more_data_and_switch_optimizer_side_by_side(run_dir):
     curve = payload["more_data"]
     assert curve["fractions"] == [0.4, 0.6, 0.8, 1.0] and curve["sizes"] == [26, 38, 52, 64]
     assert curve["verdict"] in ("helps", "little_to_gain", "cannot_tell") and curve["sentence"]
+    assert curve["seeds"] == 3 and "3 seeds per share" in result.stdout
     for metric in ("val_loss", "val_accuracy"):
-        assert len(curve[metric]["per_seed"]) == 4 and len(curve[metric]["per_seed"][0]) == 2
+        assert len(curve[metric]["per_seed"]) == 4 and len(curve[metric]["per_seed"][0]) == 3
         assert [p["multiple"] for p in curve[metric]["predictions"]] == [2.0, 4.0]
         assert [p["size"] for p in curve[metric]["predictions"]] == [128.0, 256.0]
         assert set(curve[metric]["asymptote"]) == {"value", "low", "high"}
-    # The full share is the baseline's own runs; the smaller shares train nested subsets with the same val split.
-    assert [round(v, 6) for v in curve["val_loss"]["per_seed"][3]] == \
+    # The full share is the baseline's own runs, then the curve's full-set run of the seed beyond K; the smaller
+    # shares train nested subsets with the same val split.
+    assert [round(v, 6) for v in curve["val_loss"]["per_seed"][3][:2]] == \
         [round(v, 6) for v in payload["baseline"]["per_seed"]["val_loss"]]
+    assert (run_dir / "remedy" / "more_data" / "fraction_100" / "seed_2" / "summary.json").is_file()
     smallest = json.loads((run_dir / "remedy" / "more_data" / "fraction_40" / "seed_0" / "config.json").read_text())
     full = json.loads((run_dir / "config.json").read_text())
     assert smallest["train"]["data"]["train_fraction"] == 0.4 and full["train"]["data"]["train_fraction"] == 1.0

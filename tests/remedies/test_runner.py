@@ -41,6 +41,8 @@ def test_bad_requests_are_refused_before_training(overfit_run):
         run_remedies(overfit_run, replicates=1)
     with pytest.raises(ConfigError, match="unknown remedy 'magic'"):
         run_remedies(overfit_run, replicates=2, only=["magic"])
+    with pytest.raises(ConfigError, match="--curve-seeds must be at least 2"):
+        run_remedies(overfit_run, replicates=2, only=["more_data"], curve_seeds=1)
 
 
 def test_the_interval_is_the_student_t_interval():

@@ -31,6 +31,9 @@ def remedy(
                                          "the others on val loss)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Runs trained at once, one torch thread each "
                                           "(default: one per core). Results are the same as with 1."),
+    curve_seeds: int = typer.Option(10, "--curve-seeds", help="more_data: seeds per share of the learning curve "
+                                    "(at least K; per-seed slopes scatter, and with 5 seeds a learnable curve "
+                                    "read 'cannot tell' one time in three)."),
 ) -> None:
     """Rerun RUN's configuration and each remedy over K seeds; show which beat the baseline beyond noise."""
     from lossgap.remedies import run_remedies  # torch: imported by the command that trains
@@ -40,7 +43,7 @@ def remedy(
     try:
         with JobsProgress() as progress:
             result = run_remedies(run, replicates=replicates, only=names, metric=metric, workers=workers,
-                                  on_plan=progress.plan, on_epoch_end=progress.epoch_ended,
+                                  curve_seeds=curve_seeds, on_plan=progress.plan, on_epoch_end=progress.epoch_ended,
                                   on_job_end=progress.job_ended)
     except RemediesInterrupted:
         Console(stderr=True).print(Text(f"interrupted; the runs that finished are under {run / 'remedy'}, "
@@ -100,8 +103,8 @@ def more_data_table(result: RemedyResult) -> Table:
     """The learning curve: each share of the training set with its size and the mean delivered val loss and
     accuracy over seeds, then the fitted predictions at 2x and 4x and the asymptote with 95% intervals."""
     curve = result.more_data
-    table = Table(title=f"more data: learning curve ({result.replicates} seeds per share; predictions: fit "
-                        "and 95% bootstrap interval over seeds)")
+    table = Table(title=f"more data: learning curve ({curve.seeds} seeds per share; predictions: fit "
+                        "and 95% interval)")
     table.add_column("training set", no_wrap=True)
     table.add_column("samples", justify="right")
     table.add_column("val loss", justify="right")

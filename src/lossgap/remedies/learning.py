@@ -38,19 +38,19 @@ FRACTIONS = (0.4, 0.6, 0.8)
 CURVE_SEEDS = 10
 
 
-def curve_seeds(replicates: int) -> int:
-    """Seeds per share the curve trains for remedies run with ``replicates`` seeds: max(K, CURVE_SEEDS)."""
-    return max(int(replicates), CURVE_SEEDS)
+def curve_seeds(replicates: int, minimum: int = CURVE_SEEDS) -> int:
+    """Seeds per share the curve trains for remedies run with ``replicates`` seeds: max(K, ``minimum``)."""
+    return max(int(replicates), int(minimum))
 
 
-def curve_jobs(base: TrainConfig, replicates: int, out_dir: Path, fractions: tuple[float, ...] = FRACTIONS
-               ) -> list[TrainJob]:
+def curve_jobs(base: TrainConfig, replicates: int, out_dir: Path, fractions: tuple[float, ...] = FRACTIONS,
+               minimum_seeds: int = CURVE_SEEDS) -> list[TrainJob]:
     """The runs of the curve: each share of the run's training set x seeds ``base.seed + 0..M-1`` (M =
     :func:`curve_seeds`), into ``out_dir/more_data/fraction_PP/seed_S``, then the whole training set for the
     seeds the baseline's K runs lack (``base.seed + K..M-1``, into ``fraction_100``). A run that already trains
     on a share (``--train-fraction``) has the curve's shares taken of that share, so its 2x is twice what it
     trained on."""
-    seeds = curve_seeds(replicates)
+    seeds = curve_seeds(replicates, minimum_seeds)
     plan = [(fraction, range(seeds)) for fraction in fractions] + [(1.0, range(replicates, seeds))]
     jobs = []
     for fraction, offsets in plan:
@@ -101,13 +101,13 @@ class MoreDataOutcome:
 
 
 def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[JobOutcome | None],
-                      jobs: list[TrainJob], replicates: int, fractions: tuple[float, ...] = FRACTIONS
-                      ) -> MoreDataOutcome:
+                      jobs: list[TrainJob], replicates: int, fractions: tuple[float, ...] = FRACTIONS,
+                      minimum_seeds: int = CURVE_SEEDS) -> MoreDataOutcome:
     """Fit the curve to the delivered val figures of ``curve_runs`` (in :func:`curve_jobs` order for
     ``replicates`` = K) and the baseline's K runs (the full share, with the curve's full-share runs of the seeds
     beyond K); returns the :class:`MoreDataOutcome`."""
     shares = (*fractions, 1.0)
-    seeds = curve_seeds(replicates)
+    seeds = curve_seeds(replicates, minimum_seeds)
     groups = [curve_runs[index * seeds:(index + 1) * seeds] for index in range(len(fractions))]
     groups.append([*baseline_runs, *curve_runs[len(fractions) * seeds:]])
     sizes = np.array([_train_size(group) for group in groups], dtype=np.float64)

@@ -16,7 +16,7 @@ from lossgap.analysis.per_class import minority_classes
 from lossgap.diagnosis.engine import diagnose_run
 from lossgap.diagnosis.remedies import MORE_DATA, Remedy
 from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
-from lossgap.remedies.learning import MoreDataOutcome, curve_jobs, more_data_outcome
+from lossgap.remedies.learning import CURVE_SEEDS, MoreDataOutcome, curve_jobs, more_data_outcome
 from lossgap.report import write_report
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
@@ -118,7 +118,7 @@ class RemediesInterrupted(KeyboardInterrupt):
 
 
 def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None = None, metric: str | None = None,
-                 workers: int | None = None, on_epoch_end: EpochHook | None = None,
+                 workers: int | None = None, curve_seeds: int = CURVE_SEEDS, on_epoch_end: EpochHook | None = None,
                  on_job_end: JobHook | None = None, on_plan: Callable[[list[TrainJob]], None] | None = None
                  ) -> RemedyResult:
     """Rerun ``run``'s configuration and each candidate remedy with ``replicates`` seeds; write remedy.json.
@@ -131,12 +131,15 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     and trained by ``workers`` processes (default: one per core; see :func:`lossgap.parallel.train_jobs`),
     with the same results as one after another. ``more_data`` is no configuration: it adds the learning
     curve's runs (:func:`lossgap.remedies.learning.curve_jobs`; the baseline's runs are its full share) to
-    the same pool, and its fit goes to :attr:`RemedyResult.more_data` and remedy.json's ``more_data``.
+    the same pool (max(K, ``curve_seeds``) seeds per share), and its fit goes to :attr:`RemedyResult.more_data`
+    and remedy.json's ``more_data``.
     ``on_plan(jobs)`` is called once with every run before any starts, ``on_epoch_end``/``on_job_end`` as
     they go. Raises :class:`RemediesInterrupted` on Ctrl-C.
     """
     if replicates < 2:
         raise ConfigError(f"--replicates must be at least 2 to tell an effect from noise, got {replicates}")
+    if curve_seeds < 2:
+        raise ConfigError(f"--curve-seeds must be at least 2 to tell a trend from noise, got {curve_seeds}")
     check_remedy_names(only)
     if metric is not None and metric not in METRICS:
         raise ConfigError(f"unknown --metric '{metric}'; choose one of {', '.join(METRICS)}")
@@ -159,7 +162,7 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         candidates = [candidate for candidate in candidates if candidate.name != MORE_DATA]
         everything = [Remedy("baseline", "the run's own configuration"), *candidates]
         jobs = [job for candidate in everything for job in _seed_jobs(candidate, config, replicates, out_dir)]
-        shares = curve_jobs(config, replicates, out_dir) if curve else []
+        shares = curve_jobs(config, replicates, out_dir, minimum_seeds=curve_seeds) if curve else []
         jobs += shares
         if on_plan is not None:
             on_plan(jobs)
@@ -169,7 +172,8 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     outcomes = iter(finished.outcomes)
     runs = [[next(outcomes) for _ in range(replicates)] for _ in everything]
     baseline, *tried = [_outcome(candidate, config, seed_runs) for candidate, seed_runs in zip(everything, runs)]
-    learning = more_data_outcome(runs[0], list(outcomes), shares, replicates) if curve else None
+    learning = (more_data_outcome(runs[0], list(outcomes), shares, replicates, minimum_seeds=curve_seeds)
+                if curve else None)
     judged = sorted((_judge(outcome, baseline, metric or candidate.target)
                      for outcome, candidate in zip(tried, candidates, strict=True)),
                     key=lambda outcome: (not outcome.beats_baseline, outcome.p_value, outcome.name))

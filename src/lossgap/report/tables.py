@@ -220,7 +220,8 @@ def _more_data_section(entry: Any) -> dict[str, Any] | None:
                      "cells": [_estimate(curve["asymptote"]) if isinstance(curve, dict) else "-" for curve in curves]})
     except (KeyError, TypeError, IndexError, ValueError):
         return None  # an unreadable curve must not cost the user the rest of the report
-    return {"entry": entry, "rows": rows, "sentence": entry.get("sentence"), "verdict": entry.get("verdict")}
+    return {"entry": entry, "rows": rows, "sentence": entry.get("sentence"), "verdict": entry.get("verdict"),
+            "seeds": entry.get("seeds")}
 
 
 def _estimate(value: Any) -> str:
