@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -241,37 +240,54 @@ class OptimizationObserver:
                   for value in (item.grad_norm, item.weight_norm, _or_nan(item.change, item.grad_norm))]
         values += [value for pair in gates.values() for value in pair]
         # One device-to-host copy for the whole epoch (all values are 0-d tensors on the model's device).
-        host = torch.stack(values).cpu().double().numpy() if values else np.empty(0)
-        sizes = [len(items) for items in measured]
-        table = host[:3 * sum(sizes)].reshape(-1, 3)
-        tensors = np.fromiter((item.tensor for items in measured for item in items), dtype=np.int64,
-                              count=sum(sizes))
-        observation = self._summarise(steps, sizes, tensors, table, host[3 * sum(sizes):], list(gates))
+        host = torch.stack(values).cpu().double().tolist() if values else []
+        observation = self._summarise(steps, measured, host, list(gates))
         self._previous_steps = steps
         self._start_epoch()
         return observation
 
-    def _summarise(self, steps: int, sizes: list[int], tensors: np.ndarray, table: np.ndarray,
-                   gate_values: np.ndarray, layers: list[str]) -> EpochObservation:
-        """The epoch's means from ``table`` (one row per measurement: gradient norm, weight norm, change),
-        grouped by step in ``sizes`` (measurements per measured step) and by tensor in ``tensors``."""
+    def _summarise(self, steps: int, measured: list[list[_Measurement]], host: list[float],
+                   layers: list[str]) -> EpochObservation:
+        """The epoch's means from ``host``: three floats per measurement of ``measured`` in order (gradient
+        norm, weight norm, change), then two per gate layer (saturation, dead units).
+
+        Plain Python floats: an epoch holds at most a few hundred measurements, and on epochs of a few steps
+        numpy's per-call cost was a third of the observer's own time."""
         count = len(self.tensor_names)
-        grad_norm, weight_norm, change = table.T
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grads = np.bincount(tensors, weights=grad_norm, minlength=count) / np.bincount(tensors, minlength=count)
-            # No change at all: no optimiser step happened between the two readings (see the module docstring).
-            moved = change != 0
-            ratios = (np.bincount(tensors[moved], weights=change[moved] / weight_norm[moved], minlength=count)
-                      / np.bincount(tensors[moved], minlength=count))
-        starts = np.cumsum([0] + sizes[:-1])
-        totals = np.sqrt(np.add.reduceat(grad_norm ** 2, starts)) if sizes else np.empty(0)
+        grad_sums, grad_counts = [0.0] * count, [0] * count
+        ratio_sums, ratio_counts = [0.0] * count, [0] * count
+        totals = []
+        position = 0
+        for items in measured:
+            squares = 0.0
+            for item in items:
+                grad_norm, weight_norm, change = host[position:position + 3]
+                position += 3
+                grad_sums[item.tensor] += grad_norm
+                grad_counts[item.tensor] += 1
+                squares += grad_norm * grad_norm
+                # No change at all: no optimiser step happened between the two readings (see the module docstring).
+                if change != 0:
+                    ratio_sums[item.tensor] += _ratio(change, weight_norm)
+                    ratio_counts[item.tensor] += 1
+            totals.append(math.sqrt(squares))
+        gate_values = host[position:]
         return EpochObservation(
-            steps=steps, measured_steps=len(sizes),
-            grad_norm_total=float(totals.mean()) if totals.size else math.nan,
-            grad_norm=dict(zip(self.tensor_names, grads.tolist())),
-            update_ratio=dict(zip(self.tensor_names, ratios.tolist())),
-            gate_saturation=dict(zip(layers, gate_values[0::2].tolist())),
-            dead_units=dict(zip(layers, gate_values[1::2].tolist())))
+            steps=steps, measured_steps=len(measured),
+            grad_norm_total=sum(totals) / len(totals) if totals else math.nan,
+            grad_norm={name: total / n if n else math.nan
+                       for name, total, n in zip(self.tensor_names, grad_sums, grad_counts)},
+            update_ratio={name: total / n if n else math.nan
+                          for name, total, n in zip(self.tensor_names, ratio_sums, ratio_counts)},
+            gate_saturation=dict(zip(layers, gate_values[0::2])),
+            dead_units=dict(zip(layers, gate_values[1::2])))
+
+
+def _ratio(change: float, weight_norm: float) -> float:
+    """change / weight_norm as IEEE division gives it (a zero weight norm: inf for a change, NaN for none)."""
+    if weight_norm == 0:
+        return math.inf if change > 0 else math.nan
+    return change / weight_norm
 
 
 def _or_nan(value: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
