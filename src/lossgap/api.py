@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,12 +113,11 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
         raise KeyboardInterrupt
     if not permute_labels and trained.fit.history and trained.fit.stop_reason != "interrupted":
         writer.train_control(config, out_dir, splits, standardizer, control_epoch_end, distributed)
-    refit_model = None
-    if config.refit and not permute_labels and trained.fit.stop_reason in ("epochs", "early_stopping"):
-        refit_model = _refit_into(config, out_dir, splits, standardizer, trained, summary)
     result = conclude(out_dir, summary, trained, diagnose_run)
-    return TrainResult(run_dir=result.run_dir, summary=summary, fit=result.fit, model=result.model,
-                       diagnosis=result.diagnosis, refit_model=refit_model)
+    if config.refit and not permute_labels and trained.fit.stop_reason in ("epochs", "early_stopping"):
+        # After the run is diagnosed and reported: a refit that fails leaves the whole run behind.
+        result = replace(result, refit_model=_refit_into(config, out_dir, splits, standardizer, trained, summary))
+    return result
 
 
 def _refit_into(config: TrainConfig, out_dir: Path, splits, standardizer, trained, summary: dict) -> nn.Module:

@@ -105,3 +105,16 @@ def test_without_refit_there_is_no_refit_model(tmp_path):
     result = api.train(config, tmp_path / "run", diagnose_run=False)
     assert "refit" not in result.summary and result.refit_model is None
     assert not rundir.checkpoint_path(tmp_path / "run", "refit").exists()
+
+
+def test_a_refit_that_blows_up_is_one_config_error():
+    from lossgap.errors import ConfigError
+    from lossgap.training.config import OptimizerConfig
+
+    config = TrainConfig(model=ModelConfig(hidden_size=8), optimizer=OptimizerConfig(name="sgd"), batch_size=32)
+    splits = load_splits(SOURCE, seed=0).splits
+    run_model = model_from_hyperparameters({"kind": "lstm", "input_size": splits.num_features, "hidden_size": 8,
+                                            "num_classes": splits.num_classes})
+    with pytest.raises(ConfigError, match="try a lower --lr") as caught:
+        refit(config, splits, run_model, [{"lr": 1e37}] * 3, 3)
+    assert "\n" not in str(caught.value)

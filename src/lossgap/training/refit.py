@@ -19,12 +19,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from torch import nn
 
 from lossgap.data.sequence import DatasetSplits, SequenceData
 from lossgap.training.config import TrainConfig
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,15 +83,18 @@ def refit(config: TrainConfig, splits: DatasetSplits, model: nn.Module, history:
     epoch. Initialisation, shuffling and dropout start from ``seed`` (default ``config.seed``); the caller's
     random state is restored afterwards. The test split, when present, is evaluated once at the end.
     """
+    from lossgap.errors import ConfigError
     from lossgap.model.registry import model_from_hyperparameters
-    from lossgap.training.batching import DeviceSplit, shuffled_batches
+    from lossgap.training.batching import DeviceSplit
     from lossgap.training.optim import build_optimizer
     from lossgap.training.seeding import seeded
-    from lossgap.training.trainer import class_weight_tensor, evaluate, resolve_device
+    from lossgap.training.trainer import class_weight_tensor, evaluate, resolve_device, train_one_epoch
 
     learning_rates = refit_schedule(history, epochs)
     device = resolve_device(config.device)
     train_data = merged_train(splits)
+    # The run's own training pass, without its records: nothing of the refit is recorded or monitored.
+    unrecorded = config.model_copy(update={"record_train": "eval"})
     started = time.perf_counter()
     with seeded(config.seed if seed is None else seed, device) as generator:
         # Rebuilt from the run's own model, so "auto" choices (patch length, readout) are the run's.
@@ -102,23 +103,16 @@ def refit(config: TrainConfig, splits: DatasetSplits, model: nn.Module, history:
         weights = (class_weight_tensor(train_data.labels, splits.num_classes, device)
                    if config.class_weights == "balanced" else None)
         loss_function = nn.CrossEntropyLoss(weight=weights)
-        max_norm = config.optimizer.clip_grad
+        max_norm = config.optimizer.clip_grad if config.optimizer.clip_grad is not None else math.inf
         train = DeviceSplit.from_data(train_data, device)
-        fresh.train()
         for learning_rate in learning_rates:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
-            for batch in shuffled_batches(train.num_samples, config.batch_size, generator, device):
-                loss = loss_function(fresh(train.features[batch], train.batch_lengths(batch)), train.labels[batch])
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"the refit's loss became {value}; the run's own epochs stayed "
-                                             "finite, so try a lower --lr")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if max_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(fresh.parameters(), max_norm, foreach=True)
-                optimizer.step()
+            mean_loss, _ = train_one_epoch(fresh, train, optimizer, loss_function, max_norm, unrecorded, None,
+                                           generator, device, None, None)
+            if not math.isfinite(mean_loss):
+                raise ConfigError(f"the refit's loss became {mean_loss}; the run's own epochs stayed finite, "
+                                  "so try a lower --lr (the run itself is written)")
         fresh.eval()
     seconds = time.perf_counter() - started
     test = None

@@ -165,7 +165,7 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         for epoch in range(first_epoch, config.epochs + 1):
             epoch_started = time.perf_counter()
             learning_rate = optimizer.param_groups[0]["lr"]
-            running_loss, grad_norm = _train_one_epoch(trained_model, train, optimizer, loss_function, max_norm,
+            running_loss, grad_norm = train_one_epoch(trained_model, train, optimizer, loss_function, max_norm,
                                                        config, recorder, generator, device, weights, distributed)
             for name, split in splits.items():
                 if name != "train" or config.record_train == "eval":
@@ -212,12 +212,12 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
                      best_state=tracker.best_state, test=test, seconds=time.perf_counter() - started)
 
 
-def _train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_norm: float, config: TrainConfig,
+def train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_norm: float, config: TrainConfig,
                      recorder: Recorder, generator: torch.Generator, device: torch.device,
                      weights: torch.Tensor | None, distributed: Distributed | None) -> tuple[float, float]:
     """One shuffled pass of optimisation; returns (mean training objective over samples, mean gradient norm).
 
-    Under DDP every rank draws the same global batches and trains on its share (``distributed.shard``).
+    ``recorder`` is only read with ``config.record_train == "pass"``. Under DDP every rank draws the same global batches and trains on its share (``distributed.shard``).
     """
     model.train()
     loss_sum = torch.zeros((), device=device)
