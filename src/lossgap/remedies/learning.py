@@ -101,13 +101,14 @@ class MoreDataOutcome:
 
 
 def more_data_outcome(baseline_runs: list[JobOutcome | None], curve_runs: list[JobOutcome | None],
-                      jobs: list[TrainJob], replicates: int, fractions: tuple[float, ...] = FRACTIONS,
-                      minimum_seeds: int = CURVE_SEEDS) -> MoreDataOutcome:
-    """Fit the curve to the delivered val figures of ``curve_runs`` (in :func:`curve_jobs` order for
-    ``replicates`` = K) and the baseline's K runs (the full share, with the curve's full-share runs of the seeds
-    beyond K); returns the :class:`MoreDataOutcome`."""
+                      jobs: list[TrainJob], replicates: int, fractions: tuple[float, ...] = FRACTIONS
+                      ) -> MoreDataOutcome:
+    """Fit the curve to the delivered val figures of ``curve_runs`` (the runs of ``jobs``, from :func:`curve_jobs`
+    for ``replicates`` = K) and the baseline's K runs (the full share, with the curve's full-share runs of the
+    seeds beyond K); returns the :class:`MoreDataOutcome`."""
     shares = (*fractions, 1.0)
-    seeds = curve_seeds(replicates, minimum_seeds)
+    # The plan holds F x M runs and M - K more for the full share: M seeds per share, read off the plan itself.
+    seeds = (len(jobs) + replicates) // len(shares)
     groups = [curve_runs[index * seeds:(index + 1) * seeds] for index in range(len(fractions))]
     groups.append([*baseline_runs, *curve_runs[len(fractions) * seeds:]])
     sizes = np.array([_train_size(group) for group in groups], dtype=np.float64)

@@ -172,8 +172,7 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     outcomes = iter(finished.outcomes)
     runs = [[next(outcomes) for _ in range(replicates)] for _ in everything]
     baseline, *tried = [_outcome(candidate, config, seed_runs) for candidate, seed_runs in zip(everything, runs)]
-    learning = (more_data_outcome(runs[0], list(outcomes), shares, replicates, minimum_seeds=curve_seeds)
-                if curve else None)
+    learning = more_data_outcome(runs[0], list(outcomes), shares, replicates) if curve else None
     judged = sorted((_judge(outcome, baseline, metric or candidate.target)
                      for outcome, candidate in zip(tried, candidates, strict=True)),
                     key=lambda outcome: (not outcome.beats_baseline, outcome.p_value, outcome.name))
