@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from fixtures.learning_curves import SIZES, accuracy_law, loss_law, seeded_curve
-from lossgap.analysis.learning_curve import learning_curve, more_data_verdict
+from lossgap.analysis.learning_curve import learning_curve
+from lossgap.analysis.learning_curve_verdict import more_data_verdict
 from lossgap.plain import to_plain
 from lossgap.report.learning_curve_figure import learning_curve_figure
 from lossgap.report.tables import _more_data_section

@@ -6,7 +6,7 @@ falling to the asymptote for a loss (sign +1), rising to it for an accuracy (sig
 the curve never says more data hurts. Intervals come from a bootstrap over seeds: each replicate resamples
 the K seeds (each seed's whole curve) with replacement, refits, and predicts. Pure numpy (scipy on use): arrays in,
 frozen dataclasses out. The verdict read from the curves is in :mod:`lossgap.analysis.learning_curve_verdict`,
-the shares a curve is fitted to in :mod:`lossgap.analysis.learning_region` (both importable from here too).
+the shares a curve is fitted to in :mod:`lossgap.analysis.learning_region`.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ def _hull(estimate: Estimate, top: PowerLaw | None, size: float,
     if top is None or not math.isfinite(estimate.low):
         return estimate
     value = float(top(size)) if gain_from is None else gain_from[1] * float(top(size) - top(gain_from[0]))
-    return Estimate(estimate.value, min(estimate.low, value), max(estimate.high, value))
+    return _widen(estimate, (value, value))
 
 
 def _widen(estimate: Estimate, bounds: tuple[float, float]) -> Estimate:
@@ -333,9 +333,3 @@ def _estimate(value: float, draws: np.ndarray) -> Estimate:
     if draws.size == 0:
         return Estimate(value, math.nan, math.nan)
     return Estimate(value, float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5)))
-
-
-# The verdict and the power-law region live beside this module (one concern each); importable from here too.
-from lossgap.analysis.learning_curve_verdict import (CANNOT_TELL, HELPS, LITTLE, MIN_GAIN,  # noqa: E402,F401
-                                                     MIN_LOSS_FALL, MoreDataVerdict, more_data_verdict)
-from lossgap.analysis.learning_region import chance_runs, learning_region  # noqa: E402,F401

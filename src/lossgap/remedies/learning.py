@@ -149,7 +149,7 @@ def _power_law_region(groups: list[list[JobOutcome | None]],
                       accuracy: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     """The shares the curve is fitted to, bool (F,), and the runs left out inside them, bool (F, K).
 
-    The shares: the power-law region (see :func:`~lossgap.analysis.learning_curve.learning_region`: most runs
+    The shares: the power-law region (see :func:`~lossgap.analysis.learning_region.learning_region`: most runs
     learned, every run at its smallest share); every share when even the whole training set did not learn
     (random labels learn at no size: their flat curve is the answer) or the val split is unknown; None when the
     whole set learned but fewer than three shares did (no curve can be fitted). The runs: those at chance
