@@ -42,6 +42,7 @@ class Generalization:
         gap_at_best, gap_at_onset, gap_at_end: the gap at best_epoch, at onset_epoch (None without onset)
             and at the last epoch where both losses are finite.
         val_loss_rise: last finite val loss minus min_val_loss (nats, >= 0 unless the minimum is the end).
+        val_jitter: the val loss's epoch-to-epoch jitter (nats, :func:`jitter_std`), the noise in that margin.
         val_rise_margin: how far the smoothed val loss had to rise above its minimum to count (nats).
         val_rose_clearly: the smoothed val loss at the end exceeds its minimum by more than val_rise_margin
             (an onset also needs the train loss to have kept falling).
@@ -63,6 +64,7 @@ class Generalization:
     gap_at_onset: float | None
     gap_at_end: float
     val_loss_rise: float
+    val_jitter: float
     val_rise_margin: float
     val_rose_clearly: bool
     train_fall_after_best: float
@@ -148,8 +150,8 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     smooth_train = moving_mean(train, smoothing)
     candidates = np.where(np.isfinite(val), smooth_val, np.nan)
     if not np.isfinite(candidates).any():
-        return Generalization(None, math.nan, None, gap, math.nan, None, gap_at_end, math.nan, math.nan, False,
-                              math.nan, stop_restore, stopped_at, 0.0, 0.0)
+        return Generalization(None, math.nan, None, gap, math.nan, None, gap_at_end, math.nan, math.nan,
+                              math.nan, False, math.nan, stop_restore, stopped_at, 0.0, 0.0)
 
     # Earliest epoch within rounding of the minimum: a mean of equal values can differ in the last bit.
     lowest = float(np.nanmin(candidates))
@@ -158,7 +160,8 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     smooth_min = float(candidates[best])
     last_val_index, last_val = _last_finite(val)
     smooth_last_val = float(smooth_val[last_val_index])
-    val_margin = max(NOISE_MULTIPLE * jitter_std(val), MIN_RELATIVE_RISE * abs(smooth_min), min_delta)
+    val_jitter = jitter_std(val)
+    val_margin = max(NOISE_MULTIPLE * val_jitter, MIN_RELATIVE_RISE * abs(smooth_min), min_delta)
     val_excess = smooth_last_val - smooth_min - val_margin
 
     # Train loss after the best epoch: the fall of its least-squares line from best to the last epoch, so a
@@ -195,6 +198,7 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
         gap_at_onset=gap_at_best if onset is not None else None,
         gap_at_end=gap_at_end,
         val_loss_rise=last_val - min_val,
+        val_jitter=val_jitter,
         val_rise_margin=val_margin,
         val_rose_clearly=bool(rose),
         train_fall_after_best=train_fall,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lossgap.analysis.generalization import NOISE_MULTIPLE
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, little_data, present
@@ -52,8 +51,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
                        f"{pct(final_loss / lowest_loss - 1)} higher, but that is not a clear turn: "
                        + ("the train loss stopped falling too" if general.val_rose_clearly
-                          else f"the val loss jitters from epoch to epoch by about "
-                               f"{general.val_rise_margin / NOISE_MULTIPLE:.3f}"))
+                          else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
         else:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
