@@ -115,10 +115,11 @@ def main(argv: list[str] | None = None) -> dict:
                            "predicted": predicted, "measured": actual[metric],
                            "inside": inside(predicted, actual[metric]["mean"])})
     words = sys.argv[1:] if argv is None else argv
-    trainings = {"learnable": {"run": 1, "remedy": args.seeds + len(learnable["commands"]) * learnable["seeds"]
-                               + learnable["seeds"] - args.seeds, "truth": len(CHECKED) * learnable["seeds"]},
-                 "random_labels": {"run": 1, "remedy": args.seeds + len(random["commands"]) * random["seeds"]
-                                   + random["seeds"] - args.seeds}}
+    # The remedy trains the baseline's K, the curve's M per smaller share and the full share's M - K more:
+    # M per share, the full one included.
+    trainings = {"learnable": {"run": 1, "remedy": (len(learnable["commands"]) + 1) * learnable["seeds"],
+                               "truth": len(CHECKED) * learnable["seeds"]},
+                 "random_labels": {"run": 1, "remedy": (len(random["commands"]) + 1) * random["seeds"]}}
     payload = {"command": " ".join([".venv/bin/python benchmarks/bench_more_data.py", *words]), "seeds": args.seeds,
                "curve_seeds": learnable["seeds"], "trainings": trainings,
                "learnable": {"source": learnable_source, "train_fraction": CUT, **learnable}, "checks": checks,

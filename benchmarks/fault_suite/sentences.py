@@ -9,7 +9,8 @@ and checks it against the recorded per-epoch columns, independently of how the d
 - a plateau, "<split> accuracy stayed at X (within its noise ...) from epoch a to b while <split> loss fell
   D": X must be the mean accuracy over epochs a..b and D the loss at a minus the loss at b.
   Series: val loss, train loss, the gap (val loss - train loss), train/val accuracy.
-- "val loss was lowest at epoch N (v)": N must be the epoch of the smallest val loss, v its value.
+- "val loss was lowest at epoch N (v)": N must be the epoch of the smallest val loss, v its value; "... and
+  ended at E, P% higher": E must be the last recorded val loss and P its rise over the smallest, in percent.
 - "<split> accuracy X at epoch N" / "accuracy ... (X) ... at epoch N": the column at epoch N must be X.
 - "reached at best X": X must be the largest train accuracy of the run.
 - the headline's "at epoch N" must be the run's best epoch in summary.json, which must be the val-loss
@@ -30,6 +31,7 @@ STAYED = re.compile(_SERIES + r" stayed at (-?\d+\.\d+)(?![\d])(?! \(within)")
 PLATEAU = re.compile(r"(train|val) accuracy stayed at (\d\.\d+) \(within its noise of \+-\d\.\d+\) from epoch "
                      r"(\d+) to (\d+) while (?:train|val) loss fell (\d+\.\d+)")
 LOWEST = re.compile(r"val loss was lowest at epoch (\d+) \((-?\d+\.\d+)\)")
+ENDED = re.compile(r"val loss was lowest at epoch \d+ \((-?\d+\.\d+)\) and ended at (-?\d+\.\d+), (\d+)% higher")
 AT_EPOCH = re.compile(r"(train|val) accuracy (\d\.\d+) at epoch (\d+)")
 AGAINST = re.compile(r"\(val accuracy (\d\.\d+) against train (\d\.\d+) at epoch (\d+)\)")
 AT_BEST = re.compile(r"train accuracy reached at best (\d\.\d+)")
@@ -87,6 +89,13 @@ def sentence_problems(metrics: dict, summary: dict, sentences: list[str], headli
                 problems.append(f"lowest val loss at epoch {epoch}, metrics.csv says {np.nanargmin(val_loss) + 1}")
             elif val_loss.size and not _epochs_of(val_loss[int(epoch) - 1:int(epoch)], value).size:
                 problems.append(f"val loss {value} at epoch {epoch}, metrics.csv {val_loss[int(epoch) - 1]:.4f}")
+        for lowest, end, percent in ENDED.findall(sentence):
+            finite = val_loss[np.isfinite(val_loss)]
+            if finite.size and not _epochs_of(finite[-1:], end).size:
+                problems.append(f"val loss ended at {end}, metrics.csv {finite[-1]:.4f}: {sentence}")
+            elif finite.size and round(100 * (finite[-1] / np.nanmin(val_loss) - 1)) != int(percent):
+                problems.append(f"{percent}% higher, metrics.csv "
+                                f"{100 * (finite[-1] / np.nanmin(val_loss) - 1):.0f}%: {sentence}")
         pairs = [(split, value, epoch) for split, value, epoch in AT_EPOCH.findall(sentence)]
         for val_value, train_value, epoch in AGAINST.findall(sentence):
             pairs += [("val", val_value, epoch), ("train", train_value, epoch)]

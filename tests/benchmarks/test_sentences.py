@@ -25,6 +25,8 @@ def test_true_sentences_pass():
                     "val accuracy 0.610 at epoch 3 beats the best constant answer",
                     "the model did not fit: train accuracy reached at best 0.950 (majority share 0.5; 0.700 at "
                     "epoch 3)",
+                    "val loss was lowest at epoch 3 (0.800) and ended at 1.000, 25% higher, but that is not a clear "
+                    "turn",
                     headline="No problem found: val accuracy 0.610 at epoch 3") == []
 
 
@@ -46,6 +48,8 @@ def test_a_plateau_sentence_is_checked_against_the_window_mean_and_the_loss_fall
     "train accuracy reached at best 0.900 (majority share 0.5)",
     "val accuracy stayed at 0.700 (within its noise of +-0.050) from epoch 3 to 6 while val loss fell 0.100",
     "train accuracy stayed at 0.650",
+    "val loss was lowest at epoch 3 (0.800) and ended at 0.900, 13% higher",   # not the last val loss
+    "val loss was lowest at epoch 3 (0.800) and ended at 1.000, 20% higher",   # not its rise
 ])
 def test_each_kind_of_wrong_figure_is_caught(sentence):
     assert problems(sentence), sentence
