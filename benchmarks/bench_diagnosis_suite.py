@@ -55,8 +55,8 @@ def format_report(summary: dict) -> str:
     lines.append("top-1 by data set: " + ", ".join(f"{name} {value:.3f}"
                                                   for name, value in summary["top1_by_dataset"].items()))
     for name, baseline in summary["baselines"].items():
-        lines.append(f"{name}: top-1 {baseline['top1_accuracy']:.3f} (best priority order: "
-                     f"{' > '.join(baseline['order'])})")
+        how = baseline.get("decided_by") or f"best priority order: {' > '.join(baseline['order'])}"
+        lines.append(f"{name}: top-1 {baseline['top1_accuracy']:.3f} ({how})")
     lines.append(f"underfitting form (stopped early / capacity) right in {summary['underfitting_form_accuracy']:.2f} "
                  f"of the underfitting runs named right ({summary['underfitting_no_fit_runs']} more never fitted at "
                  "all, which cannot tell the form)")

@@ -47,13 +47,66 @@ def test_stretch_repeats_every_step_and_scales_lengths():
     assert np.array_equal(long.features[:, ::3], clean.features)
 
 
-def test_autotrainer_and_sagemaker_rules_fire_on_their_published_thresholds():
-    flat = {"train_loss": np.full(20, 1.0), "val_loss": np.full(20, 1.0),
-            "train_accuracy": np.full(20, 0.5), "grad_norm": np.ones(20)}
-    found = baselines.autotrainer_findings(flat)
+def observations(first, last, epochs=20):
+    """Hand-made optimization.csv rows: gradient norms of the first and the last weight tensor per epoch."""
+    from lossgap.observations import OptimizationObservations
+    rows = [{"steps": 4, "measured_steps": 4, "grad_norm_total": 1.0, "grad_norm:lstm.weight_ih_l0": a,
+             "grad_norm:lstm.bias_ih_l0": 1.0, "grad_norm:head.weight": b} for a, b in zip(first, last)]
+    return OptimizationObservations.from_rows(rows[:epochs])
+
+
+def flat_run(epochs=20, accuracy=0.5):
+    return {"train_loss": np.full(epochs, 1.0), "val_loss": np.full(epochs, 1.0),
+            "train_accuracy": np.full(epochs, accuracy), "val_accuracy": np.full(epochs, accuracy)}
+
+
+def test_autotrainer_features_follow_its_published_definitions():
+    flat = flat_run()
+    features = baselines.autotrainer_features(flat, observations([1.0] * 20, [1.0] * 20), 20)
+    assert features.not_converge and features.sc_accuracy and not features.explode_gradient
+    # The gradient ratio is the first weight tensor's norm over the last one's (the bias in between is ignored).
+    assert baselines.autotrainer_features(flat, observations([71.0] + [1.0] * 19, [1.0] * 20), 20).explode_gradient
+    assert not baselines.autotrainer_features(flat, observations([69.0] * 20, [1.0] * 20), 20).explode_gradient
+    vanishing = observations([5e-5] * 20, [1.0] * 20)
+    assert baselines.autotrainer_features(flat, vanishing, 20).vanish_gradient
+    # Loss features wait for 30% of the configured epochs.
+    early = baselines.autotrainer_features(flat_run(epochs=5), None, 20)
+    assert not (early.not_converge or early.sc_accuracy or early.unstable_loss)
+    # Zig-zag accuracy: every interior point is a local extreme, swings of 0.1 -> unstable; 0.02 -> not.
+    zigzag = flat_run(accuracy=0.8)
+    zigzag["train_accuracy"] = np.where(np.arange(20) % 2, 0.9, 0.8)
+    assert baselines.autotrainer_features(zigzag, None, 20).unstable_loss
+    zigzag["train_accuracy"] = np.where(np.arange(20) % 2, 0.82, 0.8)
+    assert not baselines.autotrainer_features(zigzag, None, 20).unstable_loss
+    nan_run = flat_run()
+    nan_run["val_loss"][3] = np.nan
+    assert baselines.autotrainer_features(nan_run, None, 20).nan
+
+
+def test_autotrainer_decision_follows_its_published_logic():
+    features = baselines.AutoTrainerFeatures
+    off = dict(nan=False, explode_gradient=False, vanish_gradient=False, unstable_loss=False, not_converge=False,
+               sc_accuracy=False)
+    assert baselines.autotrainer_decision(features(**{**off, "nan": True})) == "unstable_optimization"
+    # A gradient-ratio explosion only counts when the model has not converged (or converges slowly).
+    assert baselines.autotrainer_decision(features(**{**off, "explode_gradient": True})) == "healthy"
+    assert baselines.autotrainer_decision(
+        features(**{**off, "explode_gradient": True, "not_converge": True})) == "unstable_optimization"
+    assert baselines.autotrainer_decision(
+        features(**{**off, "vanish_gradient": True, "sc_accuracy": True})) == "underfitting"
+    # Not converged alone names nothing; slow convergence names not_converge (underfitting).
+    assert baselines.autotrainer_decision(features(**{**off, "not_converge": True})) == "healthy"
+    assert baselines.autotrainer_decision(features(**{**off, "sc_accuracy": True})) == "underfitting"
+    # Unstable loss is only looked at when the model converged.
+    assert baselines.autotrainer_decision(features(**{**off, "unstable_loss": True})) == "unstable_optimization"
+    assert baselines.autotrainer_decision(
+        features(**{**off, "unstable_loss": True, "not_converge": True})) == "healthy"
+
+
+def test_sagemaker_rules_fire_on_their_published_thresholds():
+    flat = flat_run()
+    found = baselines.autotrainer_findings(baselines.autotrainer_features(flat, None, 20))
     assert {"not_converged", "slow_convergence"} <= set(found) and "explode" not in found
-    flat["grad_norm"][5] = 100.0
-    assert "explode" in baselines.autotrainer_findings(flat)
     sagemaker = baselines.sagemaker_findings(flat, np.array([100, 5]), np.array([0.1, 0.2]))
     assert sagemaker["ClassImbalance"] == "class_imbalance_bias" and "LossNotDecreasing" in sagemaker
     assert baselines.verdict(sagemaker, ("Overfit", "ClassImbalance")) == "class_imbalance_bias"
