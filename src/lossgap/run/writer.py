@@ -60,6 +60,7 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
     from lossgap.signals import stop_signals_blocked
     from lossgap.training.once import train_once
     from lossgap.training.recorder import Recorder
+    from lossgap.training.state import delivered_weights
 
     store = out_dir / rundir.EPOCHS_DIR
     extra = {"class_names": list(splits.class_names),
@@ -111,7 +112,7 @@ def train_into(config: TrainConfig, out_dir: Path, splits: DatasetSplits, standa
         started = time.monotonic()
         state = build_state()
         rundir.save_checkpoint(out_dir, rundir.LAST_CHECKPOINT, hyperparameters=built[0].hyperparameters(),
-                               state=state["model"], epoch=epoch, extra={**extra, "training_state": state})
+                               state=delivered_weights(state), epoch=epoch, extra={**extra, "training_state": state})
         observations = recorder.observations()
         if observations is not None:
             rundir.write_observations(out_dir, observations)

@@ -23,7 +23,7 @@ class _Frozen(BaseModel):
 
 
 class OptimizerConfig(_Frozen):
-    """Optimizer, learning rate schedule and gradient clipping."""
+    """Optimizer, learning rate schedule, gradient clipping and weight averaging."""
 
     name: Literal["adam", "adamw", "sgd"] = option("adam", "--optimizer", "adam, adamw or sgd (with momentum).",
                                                    always=True)
@@ -35,6 +35,10 @@ class OptimizerConfig(_Frozen):
                                      allow_inf_nan=False)
     scheduler: Literal["none", "plateau", "cosine"] = option(
         "none", "--scheduler", "none, plateau (reduce on plateau) or cosine.", always=True)
+    ema: float | None = option(
+        None, "--ema", "Evaluate, early-stop on, checkpoint and deliver an exponential moving average of the weights "
+        "(batch-norm statistics recomputed for it each epoch), updated every step; DECAY is the share of the average "
+        "kept per epoch, in [0, 1) (0.9: about the last 10 epochs).", metavar="DECAY", ge=0.0, lt=1.0, allow_inf_nan=False)
 
 
 class EarlyStoppingConfig(_Frozen):

@@ -3,9 +3,9 @@
 The run holds out a stratified share of its training split for validation (``--val-fraction``, 20% by
 default) to choose the epoch it delivers. A refit then trains a fresh model of the same architecture on the
 whole training split, val included, for exactly that many epochs, replaying the learning rate the run used in
-each of them (what the plateau or cosine schedule set), with the run's seed, optimiser, batch size, clipping
-and class weights. Nothing is chosen by the refit itself: no figure of it is monitored, and the test split is
-only reported. It is the usual "choose on val, then retrain on everything" protocol; on small data sets the
+each of them (what the plateau or cosine schedule set), with the run's seed, optimiser, batch size, clipping,
+class weights and weight average (``--ema``: the refit delivers its own average). Nothing is chosen by the refit
+itself: no figure of it is monitored, and the test split is only reported. It is the usual "choose on val, then retrain on everything" protocol; on small data sets the
 val share is a large part of what there is to learn from (7 of ArrowHead's 36 series).
 
 The refit model has no val split left to be judged on, so the run's diagnosis and report stay those of the
@@ -85,6 +85,7 @@ def refit(config: TrainConfig, splits: DatasetSplits, model: nn.Module, history:
     """
     from lossgap.errors import ConfigError
     from lossgap.model.registry import model_from_hyperparameters
+    from lossgap.training.averaging import weight_average
     from lossgap.training.batching import DeviceSplit
     from lossgap.training.optim import build_optimizer
     from lossgap.training.seeding import seeded
@@ -105,14 +106,19 @@ def refit(config: TrainConfig, splits: DatasetSplits, model: nn.Module, history:
         loss_function = nn.CrossEntropyLoss(weight=weights)
         max_norm = config.optimizer.clip_grad if config.optimizer.clip_grad is not None else math.inf
         train = DeviceSplit.from_data(train_data, device)
+        # With --ema the refit delivers its weight average too, as the run does.
+        average = weight_average(fresh, config.optimizer.ema, train.num_samples, config.batch_size)
         for learning_rate in learning_rates:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
             mean_loss, _ = train_one_epoch(fresh, train, optimizer, loss_function, max_norm, unrecorded, None,
-                                           generator, device, None, None)
+                                           generator, device, None, None, average)
             if not math.isfinite(mean_loss):
                 raise ConfigError(f"the refit's loss became {mean_loss}; the run's own epochs stayed finite, "
                                   "so try a lower --lr (the run itself is written)")
+        if average is not None:
+            average.refresh(train, config.eval_batch_size)
+            fresh.load_state_dict(average.model.state_dict())
         fresh.eval()
     seconds = time.perf_counter() - started
     test = None

@@ -3,8 +3,9 @@
 ``training_state(...)`` is written into ``checkpoints/last.pt`` after every epoch and loads with
 ``weights_only=True``: model, optimiser and scheduler state, the best-epoch tracker (with the best weights),
 every random number generator that training draws from (torch's, CUDA's when used, numpy's, Python's and the
-shuffling generator), the optimisation observer's step counters and the metrics rows so far. ``restore``
-puts them back, so a resumed run continues the same random streams and produces the same numbers.
+shuffling generator), the optimisation observer's step counters, the weight average (``--ema``) and the metrics
+rows so far. ``restore`` puts them back, so a resumed run continues the same random streams and produces the
+same numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import random
 
 import numpy as np
 import torch
+
+from lossgap.errors import RunDirError
 
 #: Version of the state layout; a checkpoint with another one cannot be resumed.
 STATE_VERSION = 1
@@ -46,8 +49,8 @@ def restore_rng_states(states: dict, generator: torch.Generator, device: torch.d
 
 
 def training_state(*, epoch: int, model, optimizer, scheduler, tracker, generator: torch.Generator,
-                   device: torch.device, history: list[dict], observer=None) -> dict:
-    """The state after 1-based ``epoch`` (see the module docstring)."""
+                   device: torch.device, history: list[dict], observer=None, average=None) -> dict:
+    """The state after 1-based ``epoch`` (see the module docstring); ``average`` is the run's ``WeightAverage``."""
     return {
         "version": STATE_VERSION,
         "epoch": int(epoch),
@@ -57,15 +60,23 @@ def training_state(*, epoch: int, model, optimizer, scheduler, tracker, generato
         "tracker": tracker.state_dict(),
         "rng": rng_states(generator, device),
         "observer": observer.state_dict() if observer is not None else None,
+        "average": average.state_dict() if average is not None else None,
         "history": [dict(row) for row in history],
     }
 
 
 def restore(state: dict, *, model, optimizer, scheduler, tracker, generator: torch.Generator,
-            device: torch.device, observer=None) -> list[dict]:
+            device: torch.device, observer=None, average=None) -> list[dict]:
     """Load ``state`` into the objects; returns the metrics rows of the finished epochs."""
     if state.get("version") != STATE_VERSION:
         raise ValueError(f"training state version {state.get('version')} (this lossgap resumes {STATE_VERSION})")
+    saved_average = state.get("average")
+    if (average is None) != (saved_average is None):
+        asked, saved = ("with", "without") if average is not None else ("without", "with")
+        raise RunDirError(f"the options ask to train {asked} --ema but the training state was saved {saved} a "
+                          "weight average; resume with the options the run was trained with, or train a new run")
+    if average is not None:
+        average.load_state_dict(saved_average)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:
@@ -75,3 +86,9 @@ def restore(state: dict, *, model, optimizer, scheduler, tracker, generator: tor
         observer.load_state_dict(state["observer"])
     restore_rng_states(state["rng"], generator, device)
     return [dict(row) for row in state["history"]]
+
+
+def delivered_weights(state: dict) -> dict[str, torch.Tensor]:
+    """The weights the run would deliver at ``state``'s epoch: the weight average's with ``--ema``, else the model's."""
+    average = state.get("average")
+    return average["weights"] if average is not None else state["model"]

@@ -15,6 +15,7 @@ from torch import nn
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
 from lossgap.signals import STOP_SIGNALS, handled_by
+from lossgap.training.averaging import WeightAverage, evaluated_model, weight_average
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import TrainConfig
 from lossgap.training.distributed import Distributed, clear_stop, request_stop
@@ -102,7 +103,10 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     and the optimisation evidence of ``model`` (``recorder.observe``; the hooks are removed before returning).
     The test split is only reported, never used for a decision. When early stopping is on, the best
     epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
-    current batch with ``stop_reason == "interrupted"``; finished epochs are kept.
+    current batch with ``stop_reason == "interrupted"``; finished epochs are kept. With ``config.optimizer.ema``
+    the weight average (:mod:`lossgap.training.averaging`) is what the end-of-epoch passes record, early
+    stopping and the schedule monitor, the checkpoints hold and ``model`` holds at the end; the optimisation
+    evidence and ``--record-train pass`` stay the live model's.
 
     ``on_checkpoint(epoch, build_state)`` is called after every epoch, before ``on_epoch_end``; calling
     ``build_state()`` then returns the full training state (see :mod:`lossgap.training.state`); ``resume`` (such a state) continues from the epoch
@@ -121,6 +125,9 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     model.to(device)
     splits = {name: DeviceSplit.from_data(part, device) for name, part in data.splits().items()}
     train = splits["train"]
+    # With --ema the average is what is recorded, monitored, checkpointed and delivered (built before any hook).
+    average = weight_average(model, config.optimizer.ema, train.num_samples, config.batch_size)
+    evaluated = evaluated_model(model, average)
     trained_model = model
     if distributed is not None:
         from torch.nn.parallel import DistributedDataParallel
@@ -148,7 +155,7 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     first_epoch = 1
     if resume is not None:
         history = restore(resume, model=model, optimizer=optimizer, scheduler=scheduler, tracker=tracker,
-                          generator=generator, device=device, observer=recorder.observer)
+                          generator=generator, device=device, observer=recorder.observer, average=average)
         first_epoch = len(history) + 1
         # Killed between its last checkpoint and its end: what ended it then ends it now.
         if history and not math.isfinite(history[-1]["train_loss_running"]):
@@ -166,22 +173,26 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             epoch_started = time.perf_counter()
             learning_rate = optimizer.param_groups[0]["lr"]
             running_loss, grad_norm = train_one_epoch(trained_model, train, optimizer, loss_function, max_norm,
-                                                       config, recorder, generator, device, weights, distributed)
+                                                       config, recorder, generator, device, weights, distributed,
+                                                       average)
+            if average is not None:
+                average.refresh(train, config.eval_batch_size)
             for name, split in splits.items():
                 if name != "train" or config.record_train == "eval":
-                    record_split(model, split, config.eval_batch_size, recorder, distributed)
+                    record_split(evaluated, split, config.eval_batch_size, recorder, distributed)
             summaries = recorder.end_epoch(**gather)
             row = _metrics_row(epoch, summaries, running_loss, grad_norm, learning_rate,
                                time.perf_counter() - epoch_started)
             history.append(row)
             monitored = row[config.early_stopping.monitor]
-            tracker.update(epoch, monitored, model)
+            tracker.update(epoch, monitored, evaluated)
             if scheduler is not None:
                 scheduler.step(monitored) if config.optimizer.scheduler == "plateau" else scheduler.step()
             if on_checkpoint is not None:
                 on_checkpoint(epoch, lambda epoch=epoch: training_state(
                     epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler, tracker=tracker,
-                    generator=generator, device=device, history=history, observer=recorder.observer))
+                    generator=generator, device=device, history=history, observer=recorder.observer,
+                    average=average))
             if on_epoch_end is not None:
                 on_epoch_end(row)
             if not math.isfinite(running_loss):
@@ -199,11 +210,13 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         stops.close()
         # The model goes back to the caller: no hook of ours may keep running on it.
         recorder.stop_observing()
-    last_state = {key: tensor.detach().clone() for key, tensor in model.state_dict().items()}
+    last_state = {key: tensor.detach().clone() for key, tensor in evaluated.state_dict().items()}
     delivered_epoch = len(history)
     if config.early_stopping.enabled and tracker.best_state is not None:
         model.load_state_dict(tracker.best_state)
         delivered_epoch = tracker.best_epoch
+    elif average is not None:
+        model.load_state_dict(last_state)
     test = None
     if "test" in splits and history:
         test = evaluate(model, splits["test"], config.eval_batch_size, distributed)
@@ -214,10 +227,13 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
 
 def train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_norm: float, config: TrainConfig,
                      recorder: Recorder, generator: torch.Generator, device: torch.device,
-                     weights: torch.Tensor | None, distributed: Distributed | None) -> tuple[float, float]:
+                     weights: torch.Tensor | None, distributed: Distributed | None,
+                     average: WeightAverage | None = None) -> tuple[float, float]:
     """One shuffled pass of optimisation; returns (mean training objective over samples, mean gradient norm).
 
-    ``recorder`` is only read with ``config.record_train == "pass"``. Under DDP every rank draws the same global batches and trains on its share (``distributed.shard``).
+    ``average`` (``--ema``), when given, is updated after every optimiser step. ``recorder`` is only read with
+    ``config.record_train == "pass"``. Under DDP every rank draws the same global batches and trains on its share
+    (``distributed.shard``).
     """
     model.train()
     loss_sum = torch.zeros((), device=device)
@@ -243,6 +259,8 @@ def train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_nor
         (objective * world if distributed is not None else objective).backward()
         norms.append(_gradient_norm(model, max_norm))
         optimizer.step()
+        if average is not None:
+            average.update()
         # Times the global batch size so the epoch figure is a mean over samples, not over batches.
         loss_sum += objective.detach() * batch.shape[0]
         if record_pass and share:
