@@ -21,7 +21,7 @@ def test_a_remedy_carries_the_command_that_tries_it():
 
 def test_remedies_the_run_already_applies_are_not_offered():
     book = book_for(early_stopping={"patience": 10}, class_weights="balanced", optimizer={"clip_grad": 1.0})
-    assert book.early_stopping(12, 40) is None
+    assert book.early_stopping([1.0, 0.8, 0.9]) is None
     assert book.class_weights() is None
     assert book.clip_grad() is None
     assert book_for(early_stopping={"patience": 5, "monitor": "val_accuracy"}).monitor_accuracy() is None
@@ -93,3 +93,21 @@ def test_the_permuted_control_advice_carries_its_command_but_no_setting_to_adopt
     args = shlex.split(remedy.command)
     assert args[:2] == ["lossgap", "train"] and args[args.index("--control") + 1] == "permuted-labels"
     assert RemedyBook(None).permuted_control("compare with a control").command is None  # own loop: words only
+
+
+def test_the_early_stopping_patience_replayed_on_the_run_restores_its_val_loss_minimum():
+    import numpy as np
+
+    from lossgap.analysis import early_stopping_epoch
+    # Val loss that falls slowly with long flat stretches (a 9-epoch wait before the low at epoch 47), then rises:
+    # a patience of 10% of the epochs (6) would stop at epoch 31 and keep epoch 25.
+    rng = np.random.default_rng(0)
+    val_loss = np.r_[np.linspace(1.0, 0.6, 25), np.full(21, 0.61) + rng.uniform(0, 0.01, 21), 0.55,
+                     np.linspace(0.56, 0.8, 13)]
+    remedy = book_for(epochs=60).early_stopping(val_loss)
+    patience = remedy.changes["early_stopping.patience"]
+    assert early_stopping_epoch(val_loss, patience=patience)[0] == 47
+    assert early_stopping_epoch(val_loss, patience=patience - 1)[0] != 47
+    assert "epoch 47 here" in remedy.action and f"--early-stopping {patience}" in remedy.action
+    # A clean valley needs no more than the floor of 3.
+    assert book_for().early_stopping([0.9, 0.8, 0.7, 0.75, 0.8]).changes["early_stopping.patience"] == 3

@@ -9,6 +9,11 @@ from lossgap.remedies.candidates import apply_changes, remedy_candidates
 from lossgap.training.config import ModelConfig, TrainConfig
 
 
+def valley(lowest, epochs=40):
+    """A val-loss curve falling to its minimum at 1-based epoch ``lowest`` and rising after it."""
+    return [abs(epoch - lowest) * 0.01 + 0.5 for epoch in range(1, epochs + 1)]
+
+
 def diagnosis_with(*verdicts):
     return Diagnosis(run="r", split="val", headline="", verdicts=verdicts, considered=(), plateaus=(), ledger=None,
                      ledger_sentence=None, overfitting={}, suspected_mislabeled=(), calibration=None, per_class=None,
@@ -19,7 +24,7 @@ def test_verdict_remedies_come_first_and_nothing_is_offered_that_changes_nothing
     config = TrainConfig(model=ModelConfig(dropout=0.5, num_layers=1))
     overfit = Verdict("overfitting", 0.9, "", remedies=(Remedy("early_stopping", "stop at 7",
                                                                {"early_stopping.patience": 4}),))
-    names = [c.name for c in remedy_candidates(config, diagnosis_with(overfit), epochs_run=40, best_epoch=7,
+    names = [c.name for c in remedy_candidates(config, diagnosis_with(overfit), epochs_run=40, val_loss=valley(7),
                                                imbalanced=False)]
     assert names[0] == "early_stopping"
     assert "dropout" not in names and "fewer_layers" not in names and "class_weights" not in names
@@ -29,7 +34,7 @@ def test_verdict_remedies_come_first_and_nothing_is_offered_that_changes_nothing
 def test_class_weights_and_the_control_appear_when_the_diagnosis_calls_for_them():
     no_signal = Verdict("no_signal", 0.9, "")
     names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(no_signal), epochs_run=10,
-                                               best_epoch=2, imbalanced=True)]
+                                               val_loss=valley(2), imbalanced=True)]
     assert "class_weights" in names and "permuted_control" in names
 
 
@@ -40,13 +45,14 @@ def test_apply_changes_validates_like_user_input():
 
 
 def test_the_other_optimizer_is_tried_by_default_and_more_data_only_when_offered_or_named():
-    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, best_epoch=5,
+    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, val_loss=valley(5),
                                                imbalanced=False)]
     assert "switch_optimizer" in names and "more_data" not in names
     offered = Verdict("overfitting", 0.9, "", remedies=(Remedy("more_data", "check", command="lossgap remedy r"),))
-    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(offered), epochs_run=10, best_epoch=5,
+    names = [c.name for c in remedy_candidates(TrainConfig(), diagnosis_with(offered), epochs_run=10,
+                                               val_loss=valley(5),
                                                imbalanced=False)]
     assert names[0] == "more_data"
-    named = remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, best_epoch=5, imbalanced=False,
+    named = remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, val_loss=valley(5), imbalanced=False,
                               only=["more_data", "switch_optimizer"])
     assert [c.name for c in named] == ["more_data", "switch_optimizer"] and named[0].changes == {}

@@ -3,7 +3,8 @@
 from lossgap.analysis.calibration import (Calibration, Reliability, TemperatureFit, calibration,
                                           expected_calibration_error, fit_temperature, reliability)
 from lossgap.analysis.fit import FitSummary, fit_summary
-from lossgap.analysis.generalization import Generalization, analyze_generalization, early_stopping_epoch
+from lossgap.analysis.generalization import (Generalization, analyze_generalization, early_stopping_epoch,
+                                             patience_to_minimum)
 from lossgap.analysis.gradients import GradientHealth, gradient_health
 from lossgap.analysis.ledger import LEDGER_GROUPS, Ledger, LedgerSeries, describe_ledger, ledger_series, loss_ledger
 from lossgap.analysis.optimization import OptimizationHealth, optimization_health
@@ -20,6 +21,6 @@ __all__ = [
     "SignalTest", "Suspects", "TemperatureFit", "accuracy_noise", "analyze_generalization", "calibration",
     "control_test", "describe_ledger", "early_stopping_epoch", "expected_calibration_error", "fit_temperature",
     "find_plateaus", "gradient_health", "label_noise_evidence", "ledger_series", "loss_ledger", "main_plateau",
-    "minority_classes", "optimization_health", "per_class", "reliability", "sample_dynamics", "signal_test",
-    "suspected_mislabeled",
+    "minority_classes", "optimization_health", "patience_to_minimum", "per_class", "reliability",
+    "sample_dynamics", "signal_test", "suspected_mislabeled",
 ]

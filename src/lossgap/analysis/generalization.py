@@ -102,6 +102,24 @@ def early_stopping_epoch(val_loss, *, patience: int = 5, min_delta: float = 0.0)
     return best_epoch, None
 
 
+def patience_to_minimum(val_loss, *, min_delta: float = 0.0) -> tuple[int | None, int | None]:
+    """The smallest patience with which :func:`early_stopping_epoch` restores the epoch it would restore with
+    unlimited patience: the lowest raw ``val_loss`` (nats per epoch; with ``min_delta`` > 0, the last epoch
+    that improved on the best by more than it). Returns (that 1-based epoch, the patience), both None when no
+    loss is finite. Any larger patience restores the same epoch, since nothing later improves on it. The
+    patience is one more than the longest run of epochs without a new best before that epoch."""
+    best_value, best_epoch, waited, longest = math.inf, None, 0, 0
+    for index, value in enumerate(as_curve(val_loss)):
+        if math.isfinite(value) and (best_epoch is None or value < best_value - min_delta):
+            longest = max(longest, waited)
+            best_value, best_epoch, waited = float(value), index + 1, 0
+        else:
+            waited += 1
+    if best_epoch is None:
+        return None, None
+    return best_epoch, longest + 1
+
+
 def _last_finite(values: np.ndarray) -> tuple[int | None, float]:
     finite = np.flatnonzero(np.isfinite(values))
     return (int(finite[-1]), float(values[finite[-1]])) if finite.size else (None, math.nan)

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from lossgap.analysis.generalization import patience_to_minimum
 from lossgap.errors import ConfigError
 from lossgap.options import value_at
 from lossgap.training.config import TrainConfig, apply_changes
@@ -38,6 +39,8 @@ LITTLE_DATA = 2000
 SGD_LR_FACTOR = 10.0
 SGD_LR_RANGE = (0.01, 0.3)
 ADAM_LR_RANGE = (1e-4, 0.01)
+#: Shortest early-stopping patience a remedy proposes: a fresh run's epoch-to-epoch noise must not stop it at once.
+MIN_PATIENCE = 3
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,23 @@ class RemedyBook:
             return None
         return config.command(f"{self.run_dir}-{name}")
 
-    def early_stopping(self, best_epoch: int, epochs_run: int) -> Remedy | None:
-        """Stop at the val-loss minimum (patience long enough to pass noise, short enough to stop near it);
-        None when the run already stops early on val loss and restores the best epoch."""
+    def early_stopping(self, val_loss) -> Remedy | None:
+        """Stop at the val-loss minimum of ``val_loss`` (this run's raw per-epoch val loss): the patience is
+        the smallest that, replayed on this curve, restores that epoch (at least MIN_PATIENCE, so a fresh
+        run's noise does not stop it at once). None when the run already stops early on val loss and restores
+        the best epoch, or has no finite val loss."""
         if self._get("early_stopping.patience") is not None and self._get("early_stopping.monitor") == "val_loss":
             return None
-        patience = int(min(10, max(3, round(0.1 * epochs_run))))
+        target, needed = patience_to_minimum(val_loss, min_delta=float(self._get("early_stopping.min_delta") or 0))
+        if target is None:
+            return None
+        patience = max(MIN_PATIENCE, needed)
+        wait = (f"; its val loss went {needed - 1} epochs without a new low before that, hence the patience"
+                if needed > MIN_PATIENCE else "")
         return self._remedy("early_stopping",
-                            f"stop at the val-loss minimum (epoch {best_epoch} here): train with --early-stopping "
-                            f"{patience}, which restores the best epoch's weights",
-                            f"stop at the val-loss minimum (epoch {best_epoch} here) and keep that epoch's weights",
+                            f"stop at the val-loss minimum (epoch {target} here): train with --early-stopping "
+                            f"{patience}, which restores the best epoch's weights{wait}",
+                            f"stop at the val-loss minimum (epoch {target} here) and keep that epoch's weights",
                             {"early_stopping.patience": patience, "early_stopping.monitor": "val_loss"})
 
     def monitor_accuracy(self, patience: int = 10) -> Remedy | None:

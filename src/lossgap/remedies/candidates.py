@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lossgap.diagnosis.remedies import MORE_DATA, REMEDY_NAMES, Remedy, RemedyBook
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
@@ -11,24 +13,26 @@ from lossgap.training.config import TrainConfig, apply_changes
 CONTROL = "permuted_control"
 
 
-def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, best_epoch: int | None,
-                      imbalanced: bool, only: list[str] | None = None) -> list[Remedy]:
-    """The candidates for a run, verdict remedies first (they carry the run's numbers), each name once.
+def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, val_loss,
+                      imbalanced: bool, only: list[str] | None = None, run_dir: str | None = None) -> list[Remedy]:
+    """The candidates for a run (``val_loss``: its per-epoch val loss, which sets early stopping's patience),
+    verdict remedies first (they carry the run's numbers), each name once.
 
     The article's list follows: dropout, weight decay, early stopping, smaller and larger hidden size, fewer
     layers, a lower learning rate, the other optimizer, and class weights where classes are imbalanced;
     ``more_data`` (a learning curve, not a configuration) only when a verdict offers it or ``only`` names it. Remedies that change
     nothing (dropout already 0.5, a single layer...) are left out. ``only`` keeps those names, in that order;
-    an unknown name raises ConfigError naming the known ones.
+    an unknown name raises ConfigError naming the known ones. Each candidate's ``command`` trains exactly
+    ``config`` with its changes, into ``<run_dir>-<name>`` as the diagnosis's commands do.
     """
-    book = RemedyBook(config.to_dict())
+    book = RemedyBook(config.to_dict(), run_dir)
     found: dict[str, Remedy] = {}
     for verdict in diagnosis.verdicts:
         for remedy in verdict.remedies:
             # more_data changes no setting: it is a learning curve, run when a verdict offers it.
             if (remedy.changes or remedy.name == MORE_DATA) and remedy.name not in found:
-                found[remedy.name] = remedy
-    article = [book.dropout(), book.weight_decay(), book.early_stopping(best_epoch or epochs_run, epochs_run),
+                found[remedy.name] = _trained_here(book, remedy)
+    article = [book.dropout(), book.weight_decay(), book.early_stopping(val_loss),
                book.smaller_hidden(), book.larger_hidden(), book.fewer_layers(), book.lower_lr(),
                book.switch_optimizer(), book.class_weights() if imbalanced else None]
     for remedy in article:
@@ -46,7 +50,7 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
         elif name == CONTROL:
             chosen.append(Remedy(CONTROL, "train on labels shuffled within train"))
         else:
-            remedy = _named(book, name, epochs_run, best_epoch)
+            remedy = _named(book, name, epochs_run, val_loss)
             if remedy is None:
                 raise ConfigError(f"remedy '{name}' changes nothing for this run (already at its limit); drop it "
                                   "from --only")
@@ -54,17 +58,29 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     return chosen
 
 
-def _named(book: RemedyBook, name: str, epochs_run: int, best_epoch: int | None):
+def _trained_here(book: RemedyBook, remedy: Remedy) -> Remedy:
+    """A verdict's remedy with the command of what is trained here: the diagnosis built it from the run's own
+    options (a --control or --refit the remedy runs leave out); the book's one naming rule gives the --out."""
+    if not remedy.changes:
+        return remedy
+    return replace(remedy, command=book._command(remedy.name, remedy.changes))
+
+
+def _named(book: RemedyBook, name: str, epochs_run: int, val_loss):
     if name == "early_stopping":
-        return book.early_stopping(best_epoch or epochs_run, epochs_run)
+        return book.early_stopping(val_loss)
     if name == "more_epochs":
         return book.more_epochs(epochs_run)
     return getattr(book, name)()
 
 
 def check_remedy_names(names: list[str] | None) -> None:
-    """Raise ConfigError (one line, with the choices) when ``names`` holds a remedy lossgap does not know."""
+    """Raise ConfigError (one line, with the choices) when ``names`` holds a remedy lossgap does not know, or is
+    an empty list (``--only ''``: nothing to try)."""
     known = set(REMEDY_NAMES) | {CONTROL}
+    if names is not None and not names:
+        raise ConfigError(f"--only names no remedy; give one or more of {', '.join(sorted(known))} "
+                          "(comma-separated), or leave --only out to try the default list")
     unknown = [name for name in names or () if name not in known]
     if unknown:
         raise ConfigError(f"unknown remedy '{unknown[0]}' in --only; choose from {', '.join(sorted(known))}")

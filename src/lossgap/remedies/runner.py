@@ -154,7 +154,7 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         diagnosis = diagnose_run(record)
         counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
         candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
-                                       best_epoch=record.summary.get("best_epoch"),
+                                       val_loss=record.metrics["val_loss"],
                                        imbalanced=bool(minority_classes(counts)), only=only)
         out_dir = record.path / rundir.REMEDY_DIR
         # more_data is a learning curve: its full share is the baseline's runs, the smaller shares run after.

@@ -157,7 +157,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     action = (f"check the labels of the most suspect samples ({top}, ...; all in diagnosis.json) and "
               + ("relabel the wrong ones" if train_only else "relabel or drop them"))
     remedies = present(book.advice("inspect_suspects", action),
-                       book.early_stopping(evidence.val_loss_min_epoch, evidence.num_epochs), book.weight_decay())
+                       book.early_stopping(evidence.curves.val_loss), book.weight_decay())
     return Verdict("label_noise", clip(confidence), "; ".join(parts), facts, remedies)
 
 

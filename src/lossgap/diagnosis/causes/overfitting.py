@@ -42,7 +42,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if handled:
         confidence *= HANDLED_FACTOR
     # On little data the other answer to overfitting is more of it: the learning curve tells whether it pays.
-    remedies = present(book.early_stopping(lowest, last), book.dropout(), book.weight_decay(),
+    remedies = present(book.early_stopping(curves.val_loss), book.dropout(), book.weight_decay(),
                        book.smaller_hidden(), book.fewer_layers(),
                        book.more_data() if little_data(evidence.train_class_counts) else None)
     if general.onset_epoch is None or lowest >= last:
