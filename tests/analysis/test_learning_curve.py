@@ -161,3 +161,18 @@ def test_prediction_intervals_include_the_fit_of_the_top_sizes():
         estimate = curve.prediction(multiple).estimate
         assert estimate.low <= top(400.0 * multiple) + 1e-9 and top(400.0 * multiple) < curve.fit(400.0 * multiple)
     assert curve.gain.low <= top(800.0) - top(400.0) + 1e-9
+
+
+def test_accuracy_intervals_stay_within_0_and_1_however_few_and_noisy_the_seeds():
+    # Three seeds scattered about a curve near 0.8: the small-sample widening alone carried the asymptote's
+    # high end to 1.37 and the 4x prediction's to 1.06.
+    rng = np.random.default_rng(0)
+    sizes = np.array([40.0, 60.0, 80.0, 100.0])
+    values = np.clip(np.array([0.6, 0.7, 0.76, 0.8])[:, None] + rng.normal(0, 0.12, (4, 3)), 0, 1)
+    curve = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0))
+    for estimate in (curve.asymptote, *(prediction.estimate for prediction in curve.predictions)):
+        assert 0.0 <= estimate.low <= estimate.value <= estimate.high <= 1.0
+    assert curve.asymptote.high == 1.0   # clipped, not dropped
+    assert np.all((curve.band_low >= 0.0) & (curve.band_high <= 1.0))
+    loss = learning_curve("val_loss", sizes, 1.0 - values, falling=True, asymptote_bounds=(0.0, np.inf))
+    assert all(estimate.low >= 0.0 for estimate in (loss.asymptote, *(p.estimate for p in loss.predictions)))

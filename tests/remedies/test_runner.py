@@ -36,6 +36,19 @@ def test_early_stopping_beats_the_baseline_of_an_overfitting_run(overfit_run):
     assert payload["candidates"][0]["config"]["early_stopping"]["patience"] is not None
 
 
+def test_the_winner_command_trains_into_its_own_directory(overfit_run):
+    import shlex
+
+    result = run_remedies(overfit_run, replicates=3, only=["early_stopping", "dropout"])
+    payload = json.loads((overfit_run / "remedy.json").read_text())
+    words = shlex.split(payload["winner_command"])
+    # the run's directory + "-<remedy>", as the diagnosis names its commands' --out
+    assert words[:2] == ["lossgap", "train"] and words[words.index("--out") + 1] == f"{overfit_run}-early_stopping"
+    assert payload["winner_command"] == result.winner.command
+    for entry in payload["candidates"]:
+        assert entry["command"].endswith(shlex.join(["--out", f"{overfit_run}-{entry['name']}"]))
+
+
 def test_bad_requests_are_refused_before_training(overfit_run):
     with pytest.raises(ConfigError, match="at least 2"):
         run_remedies(overfit_run, replicates=1)
@@ -49,6 +62,19 @@ def test_the_interval_is_the_student_t_interval():
     interval = mean_interval([1.0, 2.0, 3.0])
     # mean 2, sd 1, t(0.975, 2) = 4.303: half width 4.303 / sqrt(3) = 2.484
     assert interval.mean == 2.0 and abs(interval.high - 4.484) < 1e-3 and abs(interval.low + 0.484) < 1e-3
+
+
+def test_accuracy_intervals_stay_within_0_and_1_and_loss_intervals_above_0():
+    from lossgap.remedies.outcome import Outcome
+
+    outcome = Outcome("baseline", "", TrainConfig(), {"val_loss": [0.01, 0.9, 0.02], "val_accuracy": [0.0, 1.0, 0.6],
+                                                     "val_balanced_accuracy": [1.0, 1.0, 0.95]})
+    accuracy = outcome.interval("val_accuracy")
+    assert (accuracy.low, accuracy.high) == (0.0, 1.0) and not accuracy.symmetric
+    assert outcome.interval("val_loss").low == 0.0 and outcome.interval("val_balanced_accuracy").high == 1.0
+    entry = outcome.to_dict()["val_accuracy"]
+    assert 0.0 <= entry["low"] <= entry["mean"] <= entry["high"] <= 1.0
+    assert mean_interval([1.0, 2.0, 3.0]).symmetric   # unbounded: the plain t interval
 
 
 def test_each_remedy_is_judged_on_what_it_is_meant_to_improve(overfit_run):
@@ -69,7 +95,7 @@ def test_each_remedy_is_judged_on_what_it_is_meant_to_improve(overfit_run):
 
 
 def test_a_candidate_that_trades_loss_for_accuracy_wins_only_where_accuracy_is_its_target():
-    from lossgap.remedies.runner import Outcome, _judge
+    from lossgap.remedies.outcome import Outcome, judge as _judge
 
     config = TrainConfig()
     baseline = Outcome("baseline", "", config, {"val_loss": [0.50, 0.52, 0.51], "val_accuracy": [0.70, 0.71, 0.69]})

@@ -182,7 +182,8 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
     """Fit ``metric``'s learning curve and bootstrap it over seeds; returns a :class:`LearningCurve`.
 
     ``sizes`` (F,) training-set sizes in samples (F >= 3 distinct); ``values`` (F, K) the figure of each
-    seed at each size. Predictions at ``multiples`` of the largest size, the asymptote and the gain at 2x
+    seed at each size; ``asymptote_bounds`` the figure's range (an accuracy's (0, 1), a loss's (0, inf)), which
+    also bounds the predictions', the asymptote's and the band's intervals. Predictions at ``multiples`` of the largest size, the asymptote and the gain at 2x
     carry 95% percentile intervals over ``replicates`` bootstrap refits (seeded by ``seed``: same input, same
     intervals), widened by :func:`small_sample_factor` and, for predictions, gain and band, to hold the fit
     without the smallest size (:func:`_top_fit`) and every power law the means cannot reject
@@ -221,20 +222,22 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
     profile = partial(profile_interval, sizes, values, falling=falling, asymptote_bounds=asymptote_bounds,
                       exponent_bounds=EXPONENT_BOUNDS)
     predictions = tuple(Prediction(float(multiple), float(target),
-                                   _widen(_hull(_estimate(float(fit(target)), draws[:, 1 + i]), top, target),
-                                          profile(float(target))))
+                                   _within(_widen(_hull(_estimate(float(fit(target)), draws[:, 1 + i]), top, target),
+                                                  profile(float(target))), asymptote_bounds))
                         for i, (multiple, target) in enumerate(zip(multiples, targets)))
     band = draws[:, 1 + len(targets):-1]
     band_low = np.percentile(band, 2.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan)
     band_high = np.percentile(band, 97.5, axis=0) if len(band) else np.full(BAND_POINTS, np.nan)
     profiled = np.array([profile(float(size)) for size in band_sizes])
     band_low, band_high = np.fmin(band_low, profiled[:, 0]), np.fmax(band_high, profiled[:, 1])
+    # The widening above scales distances, not figures: it can carry an accuracy past 1 or a loss below 0.
+    band_low, band_high = (np.clip(band, *asymptote_bounds) for band in (band_low, band_high))
     spread = values - means[:, None]
     deviations = spread[np.isfinite(spread)]
     seed_sd = float(np.sqrt(np.sum(deviations ** 2) / max(1, deviations.size - int(usable.sum()))))
     return LearningCurve(
         metric=metric, sizes=sizes, values=values, fit=fit, observed_full=float(means[-1]), predictions=predictions,
-        asymptote=_estimate(fit.asymptote, draws[:, -1]),
+        asymptote=_within(_estimate(fit.asymptote, draws[:, -1]), asymptote_bounds),
         gain=_widen(_hull(_estimate(direction * float(fit(targets[0]) - fit(full)), gain_draws), top, targets[0],
                           gain_from=(full, direction)), profile(float(targets[0]), gain_from=full)),
         residual_rms=float(np.sqrt(np.mean((fit(sizes[usable]) - means[usable]) ** 2))), seed_sd=seed_sd,
@@ -311,6 +314,14 @@ def _widen(estimate: Estimate, bounds: tuple[float, float]) -> Estimate:
     lows = [value for value in (estimate.low, bounds[0]) if math.isfinite(value)]
     highs = [value for value in (estimate.high, bounds[1]) if math.isfinite(value)]
     return Estimate(estimate.value, min(lows) if lows else math.nan, max(highs) if highs else math.nan)
+
+
+def _within(estimate: Estimate, bounds: tuple[float, float]) -> Estimate:
+    """``estimate`` with its interval clipped to the figure's range ``bounds`` (an accuracy's [0, 1], a loss's
+    [0, inf)): the small-sample widening scales the draws' distance from the fit and can carry them past it."""
+    low, high = bounds
+    return Estimate(estimate.value, *(value if value != value else min(max(value, low), high)
+                                      for value in (estimate.low, estimate.high)))
 
 
 def _row_means(values: np.ndarray) -> np.ndarray:

@@ -39,7 +39,8 @@ def remedy(
     from lossgap.remedies import run_remedies  # torch: imported by the command that trains
     from lossgap.remedies.runner import RemediesInterrupted
 
-    names = [name.strip() for name in only.split(",") if name.strip()] if only else None
+    # --only '' names nothing: refused (run_remedies) rather than read as "no --only", which tries everything.
+    names = [name.strip() for name in only.split(",") if name.strip()] if only is not None else None
     try:
         with JobsProgress() as progress:
             result = run_remedies(run, replicates=replicates, only=names, metric=metric, workers=workers,
@@ -50,6 +51,11 @@ def remedy(
                                         "rerun the command to compare them all", style="yellow"), soft_wrap=True)
         raise typer.Exit(130) from None
     console = Console()
+    if result.reused:
+        console.print(f"{result.reused} replicate runs had finished earlier with the same configuration and seed; "
+                      "they were used as they are")
+    if result.note:
+        Console(stderr=True).print(Text(f"note: {result.note}", style="yellow"), soft_wrap=True)
     console.print(remedy_table(result))
     if result.more_data is not None:
         console.print(more_data_table(result))
@@ -63,7 +69,7 @@ def remedy(
                            style="bold"))
     else:
         console.print(Text(f"winner: {winner.name} - {winner.action}", style="bold green"))
-        console.print(Text(winner.config.command()), soft_wrap=True)
+        console.print(Text(winner.command or winner.config.command()), soft_wrap=True)
     console.print(f"written to {result.run / 'remedy.json'}")
 
 
@@ -73,7 +79,8 @@ SHORT_METRICS = {"val_loss": "loss", "val_accuracy": "acc", "val_balanced_accura
 
 def remedy_table(result: RemedyResult) -> Table:
     """Baseline and candidates: each val figure of the delivered model as mean and ± the 95% interval's half
-    width, what each is judged on, whether it beats the baseline and the p-value."""
+    width ([low, high] where the figure's range clipped it), what each is judged on, whether it beats the
+    baseline and the p-value."""
     from lossgap.remedies.runner import METRICS
 
     judged = f"judged on {result.metric}" if result.metric else "each judged on its own target"
@@ -88,15 +95,22 @@ def remedy_table(result: RemedyResult) -> Table:
     for outcome in (result.baseline, *result.candidates):
         cells = []
         for metric in METRICS:
-            interval = outcome.interval(metric)
-            # mean and the 95% interval's half width: two short lines fit 80 columns, a [low, high] pair does not
-            half = (interval.high - interval.low) / 2
-            cells.append(f"{interval.mean:.3f}\n±{half:.3f}" if half == half else f"{interval.mean:.3f}")
+            cells.append(interval_cell(outcome.interval(metric)))
         verdict = "-" if outcome is result.baseline else ("yes" if outcome.beats_baseline else "no")
         p_value = "-" if outcome.p_value is None else f"{outcome.p_value:.3f}"
         judged_on = SHORT_METRICS.get(outcome.judged_on or "", "-")
         table.add_row(Text(outcome.name), *cells, judged_on, verdict, p_value)
     return table
+
+
+def interval_cell(interval) -> str:
+    """Mean over ± the 95% interval's half width (two short lines fit 80 columns); [low, high] when the
+    figure's range clipped the interval, where ± would claim ends it does not have."""
+    if interval.low != interval.low:
+        return f"{interval.mean:.3f}"
+    if interval.symmetric:
+        return f"{interval.mean:.3f}\n±{(interval.high - interval.low) / 2:.3f}"
+    return f"{interval.mean:.3f}\n[{interval.low:.3f}, {interval.high:.3f}]"
 
 
 def more_data_table(result: RemedyResult) -> Table:

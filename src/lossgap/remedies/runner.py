@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -16,64 +16,15 @@ from lossgap.analysis.per_class import minority_classes
 from lossgap.diagnosis.engine import diagnose_run
 from lossgap.diagnosis.remedies import MORE_DATA, Remedy
 from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
+from lossgap.remedies.earlier import earlier_results, finished_outcome
 from lossgap.remedies.learning import CURVE_SEEDS, MoreDataOutcome, curve_jobs, more_data_outcome
+from lossgap.remedies.outcome import ALPHA, METRICS, Interval, Outcome, judge, mean_interval
 from lossgap.report import write_report
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig
 
-METRICS = ("val_loss", "val_accuracy", "val_balanced_accuracy")
-#: One-sided significance level of "beats the baseline" (paired t-test over seeds).
-ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class Interval:
-    """Mean over seeds and its 95% t interval (low, high)."""
-
-    mean: float
-    low: float
-    high: float
-
-    def to_dict(self) -> dict:
-        """{"mean", "low", "high"}."""
-        return {"mean": self.mean, "low": self.low, "high": self.high}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One configuration's results over the seeds: the delivered model's val figures per seed and summarised."""
-
-    name: str
-    action: str
-    config: TrainConfig
-    per_seed: dict[str, list[float]]
-    beats_baseline: bool = False
-    p_value: float | None = None
-    #: The val figure this configuration was judged on (what it is meant to improve, or --metric).
-    judged_on: str | None = None
-
-    def interval(self, metric: str) -> Interval:
-        """Mean and 95% interval of ``metric`` over seeds."""
-        return mean_interval(self.per_seed[metric])
-
-    def to_dict(self) -> dict:
-        """The remedy.json entry: name, config, {metric: {mean, low, high}}, beats_baseline, and the command."""
-        out = {"name": self.name, "action": self.action, "config": self.config.to_dict(),
-               **{metric: self.interval(metric).to_dict() for metric in METRICS},
-               "per_seed": self.per_seed, "judged_on": self.judged_on, "beats_baseline": self.beats_baseline,
-               "p_value": self.p_value, "command": self.config.command()}
-        return out
-
-
-def mean_interval(values: list[float]) -> Interval:
-    """Mean and two-sided 95% Student-t interval of ``values``."""
-    array = np.asarray(values, dtype=np.float64)
-    mean = float(array.mean())
-    if array.size < 2:
-        return Interval(mean, math.nan, math.nan)
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    half = float(stats.t.ppf(0.975, array.size - 1) * array.std(ddof=1) / math.sqrt(array.size))
-    return Interval(mean, mean - half, mean + half)
+__all__ = ["ALPHA", "METRICS", "Interval", "Outcome", "RemediesInterrupted", "RemedyResult", "mean_interval",
+           "run_remedies"]
 
 
 @dataclass(frozen=True)
@@ -91,20 +42,33 @@ class RemedyResult:
     candidates: tuple[Outcome, ...]
     #: The learning curve, when ``more_data`` was tried (it is not a configuration, so not a candidate).
     more_data: MoreDataOutcome | None = None
+    #: remedy.json's learning curve from an earlier command with the same seeds, when this one ran none.
+    earlier_more_data: dict | None = None
+    #: Replicate runs taken as they were (finished earlier with the same configuration, seed and threads).
+    reused: int = 0
+    #: Why earlier results were dropped from remedy.json (other seeds or baseline), or None.
+    note: str | None = None
 
     @property
     def winner(self) -> Outcome | None:
         """The candidate that beats the baseline on its own figure with the smallest p-value, or None."""
         return next((c for c in self.candidates if c.beats_baseline and c.name != CONTROL), None)
 
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds every configuration ran with (the baseline's)."""
+        return self.baseline.seeds
+
     def to_dict(self) -> dict:
         """The content of remedy.json."""
         winner = self.winner
+        curve = self.more_data.to_dict() if self.more_data is not None else self.earlier_more_data
         return {"run": str(self.run), "metric": self.metric, "replicates": self.replicates, "alpha": ALPHA,
-                "baseline": self.baseline.to_dict(), "candidates": [c.to_dict() for c in self.candidates],
+                "seeds": list(self.seeds), "baseline": self.baseline.to_dict(),
+                "candidates": [c.to_dict() for c in self.candidates],
                 "winner": winner.name if winner else None,
-                "winner_command": winner.to_dict()["command"] if winner else None,
-                **({"more_data": self.more_data.to_dict()} if self.more_data is not None else {})}
+                "winner_command": winner.command if winner else None,
+                **({"more_data": curve} if curve is not None else {})}
 
 
 def delivered_figures(outcome: JobOutcome) -> dict[str, float]:
@@ -155,7 +119,8 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
         candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
                                        val_loss=record.metrics["val_loss"],
-                                       imbalanced=bool(minority_classes(counts)), only=only)
+                                       imbalanced=bool(minority_classes(counts)), only=only,
+                                       run_dir=str(record.path))
         out_dir = record.path / rundir.REMEDY_DIR
         # more_data is a learning curve: its full share is the baseline's runs, the smaller shares run after.
         curve = any(candidate.name == MORE_DATA for candidate in candidates)
@@ -164,20 +129,31 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         jobs = [job for candidate in everything for job in _seed_jobs(candidate, config, replicates, out_dir)]
         shares = curve_jobs(config, replicates, out_dir, minimum_seeds=curve_seeds) if curve else []
         jobs += shares
+        # Runs that an earlier (perhaps interrupted) command finished with the same configuration are kept.
+        reused = [finished_outcome(job, pool.threads) for job in jobs]
+        to_train = [job for job, outcome in zip(jobs, reused) if outcome is None]
         if on_plan is not None:
-            on_plan(jobs)
-        finished = pool.run(jobs, on_epoch_end=on_epoch_end, on_job_end=on_job_end)
+            on_plan(to_train)
+        finished = pool.run(to_train, on_epoch_end=on_epoch_end, on_job_end=on_job_end)
     if finished.interrupted:
         raise RemediesInterrupted
-    outcomes = iter(finished.outcomes)
+    trained = iter(finished.outcomes)
+    outcomes = iter([outcome if outcome is not None else next(trained) for outcome in reused])
     runs = [[next(outcomes) for _ in range(replicates)] for _ in everything]
-    baseline, *tried = [_outcome(candidate, config, seed_runs) for candidate, seed_runs in zip(everything, runs)]
+    seeds = tuple(config.seed + offset for offset in range(replicates))
+    run_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    baseline, *tried = [_outcome(candidate, config, seed_runs, seeds, run_at)
+                        for candidate, seed_runs in zip(everything, runs)]
     learning = more_data_outcome(runs[0], list(outcomes), shares, replicates) if curve else None
-    judged = sorted((_judge(outcome, baseline, metric or candidate.target)
-                     for outcome, candidate in zip(tried, candidates, strict=True)),
+    earlier = earlier_results(record.path / rundir.REMEDY_FILE, seeds=seeds, baseline=baseline.to_dict()["config"],
+                              replaced={candidate.name for candidate in candidates}, curve=curve)
+    targets = {candidate.name: candidate.target for candidate in candidates}
+    judged = sorted((judge(outcome, baseline, metric or targets.get(outcome.name) or Remedy(outcome.name, "").target)
+                     for outcome in (*tried, *earlier.candidates)),
                     key=lambda outcome: (not outcome.beats_baseline, outcome.p_value, outcome.name))
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
-                          candidates=tuple(judged), more_data=learning)
+                          candidates=tuple(judged), more_data=learning, earlier_more_data=earlier.more_data,
+                          reused=len(jobs) - len(to_train), note=earlier.note)
     write_json(record.path / rundir.REMEDY_FILE, result.to_dict())
     write_report(record, diagnosis)
     return result
@@ -192,24 +168,11 @@ def _seed_jobs(candidate: Remedy, base: TrainConfig, replicates: int, out_dir: P
             for offset in range(replicates)]
 
 
-def _outcome(candidate: Remedy, base: TrainConfig, runs: list[JobOutcome]) -> Outcome:
+def _outcome(candidate: Remedy, base: TrainConfig, runs: list[JobOutcome], seeds: tuple[int, ...],
+             run_at: str) -> Outcome:
     per_seed: dict[str, list[float]] = {metric: [] for metric in METRICS}
     for run in runs:
         for metric, value in delivered_figures(run).items():
             per_seed[metric].append(value)
-    return Outcome(candidate.name, candidate.action, apply_changes(base, candidate.changes), per_seed)
-
-
-def _judge(outcome: Outcome, baseline: Outcome, metric: str) -> Outcome:
-    candidate_values = np.asarray(outcome.per_seed[metric])
-    baseline_values = np.asarray(baseline.per_seed[metric])
-    differences = candidate_values - baseline_values
-    if np.allclose(differences, differences[0]):
-        # A constant difference has no spread: the t-test is undefined; call it a win only if it is one.
-        p_value = 0.0 if (differences[0] < 0 if metric == "val_loss" else differences[0] > 0) else 1.0
-    else:
-        alternative = "less" if metric == "val_loss" else "greater"
-        from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-        p_value = float(stats.ttest_rel(candidate_values, baseline_values, alternative=alternative).pvalue)
-    return Outcome(outcome.name, outcome.action, outcome.config, outcome.per_seed, bool(p_value < ALPHA), p_value,
-                   judged_on=metric)
+    return Outcome(candidate.name, candidate.action, apply_changes(base, candidate.changes), per_seed,
+                   command=candidate.command, seeds=seeds, run_at=run_at)
