@@ -290,7 +290,7 @@ class RemedyBook:
         if not self.has_config:
             return Remedy(MORE_DATA, "collect more labelled data; a learning curve (the same model trained on "
                                      "shares of the training set) tells whether it would pay")
-        return Remedy(MORE_DATA, "check whether more data would help: a learning curve over 25-100% of the "
+        return Remedy(MORE_DATA, "check whether more data would help: a learning curve over 40-100% of the "
                                  "training set predicts val loss and accuracy at 2x and 4x the data",
                       command=shlex.join(["lossgap", "remedy", str(self.run_dir), "--only", MORE_DATA]))
 

@@ -1,6 +1,8 @@
 """confidence_refinement is an explanation, never a fault, and never read off the first epochs."""
 
+import numpy as np
 from fixtures.diagnosis import diagnose_dynamics, healthy_run, refinement_run
+from fixtures.dynamics import binary_dynamics
 
 
 def test_accuracy_flat_while_right_samples_grow_confident_is_explained_not_faulted():
@@ -17,3 +19,21 @@ def test_accuracy_flat_while_right_samples_grow_confident_is_explained_not_fault
 def test_a_run_at_full_accuracy_has_nothing_to_refine():
     diagnosis = diagnose_dynamics(healthy_run())
     assert diagnosis.healthy and not diagnosis.explanations, diagnosis.to_text()
+
+
+def test_a_single_epoch_outside_the_band_is_shown_not_hidden_by_stayed():
+    run = refinement_run()
+    prob = np.exp(run["val"].true_log_prob.astype(np.float64))
+    # One epoch in the middle of the plateau loses 60 of its right answers (accuracy 0.8 -> 0.6) and gets them
+    # back: the 3-epoch median does not see it, the sentence must.
+    right = prob[15] > 0.5
+    dropped = np.flatnonzero(right)[:60]
+    prob[15, dropped] = 0.45
+    run = {**run, "val": binary_dynamics(prob, np.asarray(run["val"].labels))}
+    diagnosis = diagnose_dynamics(run)
+    explanation = next(verdict for verdict in diagnosis.explanations + diagnosis.considered
+                       if verdict.cause == "confidence_refinement")
+    low = float(np.mean(prob[15] > 0.5))
+    assert f"single epochs ranged {low:.3f}-" in explanation.summary, explanation.summary
+    # Without the dip nothing is added.
+    assert "single epochs" not in diagnose_dynamics(refinement_run()).explanations[0].summary

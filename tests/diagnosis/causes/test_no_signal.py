@@ -55,3 +55,7 @@ def test_an_epoch_chosen_on_val_that_beats_chance_only_before_correction_is_stil
     assert verdict.evidence["epoch"] == 10 and verdict.evidence["p_value"] < 0.01
     assert verdict.evidence["p_value_best_epoch_corrected"] > 0.05
     assert diagnosis.causes[0] == "no_signal", diagnosis.to_text()
+    # The sentence quotes the p-value the decision used (corrected) and its threshold, not the uncorrected one.
+    corrected = verdict.evidence["p_value_best_epoch_corrected"]
+    assert f"p={corrected:.2g} after correcting" in verdict.summary and "significant below 0.01" in verdict.summary
+    assert f"p={verdict.evidence['p_value']:.2g}" not in verdict.summary and "95% interval" not in verdict.summary

@@ -69,3 +69,10 @@ def test_a_model_that_cannot_fit_long_sequences_is_offered_the_lstm_fcn():
     fcn = gather_evidence({}, weak_model_run(), train_config={**config, "model": {**config["model"], "kind": "lstm-fcn"}})
     assert "switch_model" not in {remedy.name for remedy in
                                   diagnose_evidence(replace(fcn, sequence_length=427)).verdict("underfitting").remedies}
+
+
+def test_a_loss_still_falling_with_accuracy_flat_is_not_called_stopped_too_early():
+    from fixtures.diagnosis import refinement_run
+    verdict = diagnose_dynamics(refinement_run()).verdict("underfitting")
+    assert verdict.evidence["form"] == "stopped_early" and verdict.confidence < 0.5
+    assert "stopped too early" not in verdict.summary and "no longer rising" in verdict.summary

@@ -8,6 +8,8 @@ val accuracy has nothing left to plateau below) and never from the first epochs 
 
 from __future__ import annotations
 
+import numpy as np
+
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
@@ -48,8 +50,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     else:
         source = (f"{pct(clip(already_right.share))} of the fall came from {already_right.count} samples that were "
                   "already right")
-    summary = (f"{split} accuracy stayed at {plateau.accuracy_mean:.3f} (within its noise of "
-               f"+-{plateau.accuracy_noise:.3f}) from epoch {plateau.start_epoch} to {plateau.end_epoch} while "
+    # Float noise in the mean of equal values (0.9125 x 41 -> 0.91250000000000002) must not round otherwise
+    # than the values themselves do in the tables.
+    level = round(plateau.accuracy_mean, 12)
+    raw = evidence.curves.val_accuracy[plateau.start_epoch - 1:plateau.end_epoch]
+    low, high = float(np.nanmin(raw)), float(np.nanmax(raw))
+    # The band is judged on a 3-epoch median; single epochs outside it are shown, so "stayed" is never hidden.
+    spread = (f"; single epochs ranged {low:.3f}-{high:.3f}, judged on their 3-epoch median"
+              if low < level - plateau.accuracy_noise or high > level + plateau.accuracy_noise else "")
+    summary = (f"{split} accuracy stayed at {level:.3f} (within its noise of "
+               f"+-{plateau.accuracy_noise:.3f}{spread}) from epoch {plateau.start_epoch} to {plateau.end_epoch} while "
                f"{split} loss fell {-plateau.loss_change:.3f} ({pct(-plateau.loss_change / plateau.loss_start)}); "
                f"{source}: they only grew more confident")
     facts = {"plateau": plateau.to_dict(), "ledger": ledger.to_dict(), "refined_share": refined,

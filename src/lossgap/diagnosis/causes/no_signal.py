@@ -48,12 +48,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        "the label; no setting can learn labels that do not depend on the inputs"),))
     if evidence.control is not None:
         facts["control"] = evidence.control.to_dict()
+    test = _test_words(best_p, signal.alpha)
     if best_p < signal.alpha or evidence.loss_clearly_below_prior:
         shown = []
         if best_p < signal.alpha:
-            shown.append(f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} (or its best epoch) "
-                         f"beats the best constant answer {signal.baseline_accuracy:.3f} (p={best_p:.2g}, corrected "
-                         "for picking the best of the epochs)")
+            best_epoch = int(np.nanargmax(evidence.curves.val_accuracy)) + 1
+            shown.append(f"val accuracy reached {evidence.curves.val_accuracy[best_epoch - 1]:.3f} at epoch "
+                         f"{best_epoch}, above the best constant answer {signal.baseline_accuracy:.3f} ({test})")
         if evidence.loss_clearly_below_prior:
             shown.append("the val loss is clearly below predicting the class shares, sample by sample")
         return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal", facts, remedies)
@@ -76,8 +77,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         else:
             confidence = min(1.0, confidence + 0.05)
     if not fit.train_moved:
-        summary = (f"val accuracy {signal.accuracy:.3f} is at the best constant answer's {signal.baseline_accuracy:.3f}, "
-                   f"but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
+        summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
+                   f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     # How well the model fitted train, against val staying at chance, is what makes the case.
@@ -86,8 +87,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     constraint = held_back(evidence.train_config)
     facts["held_back_by"] = constraint or None
     if constraint and fit.moved_share < HELD_BACK_FIT:
-        summary = (f"val accuracy {signal.accuracy:.3f} (95% interval {low:.2f}-{high:.2f}) at epoch "
-                   f"{evidence.judged_epoch} is not above the best constant answer ({signal.baseline_accuracy:.3f}), "
+        summary = (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not significantly above the "
+                   f"best constant answer {signal.baseline_accuracy:.3f} ({test}), "
                    f"but the model is held back ({constraint}) and fitted little of its training set ("
                    f"{below_prior(fit)}): whether the labels carry signal cannot be told until a freer model fits them")
         return Verdict("no_signal", min(confidence, HELD_BACK_CAP), summary, facts, remedies)
@@ -99,14 +100,21 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     else:
         fitted = (f"the model learned something on its training set (train loss down to {fit.train_loss_min:.3f}, "
                   f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
-    summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} "
-               f"(95% interval {low:.2f}-{high:.2f}) at epoch {evidence.judged_epoch} is not above the best constant "
-               f"answer ({signal.baseline_accuracy:.3f}, p={signal.p_value:.2f}) and val loss {_number(signal.loss)} "
+    summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not "
+               f"significantly above the best constant answer {signal.baseline_accuracy:.3f} ({test}) and val loss "
+               f"{_number(signal.loss)} "
                f"is not clearly below the prior's {signal.prior_entropy:.3f}: what it learned does not carry over, "
                "the labels are not predictable from these inputs")
     if majority_biased:
-        summary += " (or the rare classes, never predicted, hide a weak signal)"
+        summary += (f" (or the rare classes, hardly ever predicted (val recall {rare_recall:.2f}), hide a weak "
+                    "signal)")
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
+
+
+def _test_words(p_value: float, alpha: float) -> str:
+    """The test as the rule decided it: the best epoch's p-value, corrected for picking it, against alpha."""
+    return (f"one-sided binomial test of the best epoch's val accuracy, p={p_value:.2g} after correcting for picking "
+            f"the best of the epochs; significant below {alpha:g}")
 
 
 def _number(value) -> str:

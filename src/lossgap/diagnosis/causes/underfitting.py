@@ -107,7 +107,8 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verd
                f"loss {pct(-health.train_slope_end)})"
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
                   f"{curves.val_accuracy[-1]:.3f})" if rising else "")
-               + ": training stopped too early")
+               + (": training stopped too early" if rising
+                  else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
     remedies = present(book.more_epochs(evidence.num_epochs), book.higher_lr())
     return Verdict("underfitting", confidence, summary, details, remedies)
 
