@@ -67,3 +67,16 @@ def test_data_map_caption_counts_the_ringed_suspects(evidence):
     assert count >= 30  # the 30 samples whose label the hand-made model always contradicts
     assert f"Ringed: {count} samples ({count / 300:.1%} of the training set)" in text
     assert "over epochs 1\u201330" in text
+
+
+def test_the_data_map_caption_says_where_its_window_ends_and_why():
+    from types import SimpleNamespace
+
+    from lossgap.report.captions import data_map_caption
+
+    def caption(until, epochs):
+        samples = SimpleNamespace(burn_in=0, until_epoch=until, num_epochs=epochs, num_samples=100)
+        return data_map_caption(SimpleNamespace(train_samples=samples, suspects=None))
+
+    assert "epochs 1\u201360 (the whole run: its val loss, smoothed over 3 epochs, was lowest at the end)" in caption(60, 60)
+    assert "epochs 1\u201347 (up to epoch 47, where its val loss smoothed over 3 epochs was lowest" in caption(47, 60)

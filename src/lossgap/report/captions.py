@@ -155,9 +155,14 @@ def data_map_caption(evidence: RunEvidence) -> str:
     if samples is None:
         return ""
     window = f"epochs {samples.burn_in + 1}\u2013{samples.until_epoch}"
+    # The window ends at the smoothed val-loss minimum, which may be the last epoch of a flat tail.
+    why = ("the whole run: its val loss, smoothed over 3 epochs, was lowest at the end"
+           if samples.until_epoch >= samples.num_epochs else
+           f"up to epoch {samples.until_epoch}, where its val loss smoothed over 3 epochs was lowest, before "
+           "memorisation can lift mislabeled samples")
     parts = [f"Each dot is one of the {samples.num_samples} training samples: how sure the model was of its given "
-             f"label on average over {window} (up to the val-loss minimum, before memorisation can lift mislabeled "
-             "samples) against how much that changed, coloured by the share of those epochs it was predicted "
+             f"label on average over {window} ({why}) against how much that changed, coloured by the share of those "
+             "epochs it was predicted "
              "right. Easy samples sit at the top, ambiguous ones in the middle with high variability, and samples "
              "the model kept contradicting at the bottom."]
     suspects = evidence.suspects
