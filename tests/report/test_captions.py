@@ -78,5 +78,6 @@ def test_the_data_map_caption_says_where_its_window_ends_and_why():
         samples = SimpleNamespace(burn_in=0, until_epoch=until, num_epochs=epochs, num_samples=100)
         return data_map_caption(SimpleNamespace(train_samples=samples, suspects=None))
 
-    assert "epochs 1\u201360 (the whole run: its val loss, smoothed over 3 epochs, was lowest at the end)" in caption(60, 60)
+    whole = "epochs 1\u201360 (the whole run: its val loss, smoothed over 3 epochs, was lowest at the end)"
+    assert whole in caption(60, 60)
     assert "epochs 1\u201347 (up to epoch 47, where its val loss smoothed over 3 epochs was lowest" in caption(47, 60)
