@@ -48,3 +48,17 @@ def test_the_sweep_page_captions_its_figures_in_the_reports_style(tmp_path):
     html = page.read_text(encoding="utf-8")
     assert "3 complete" in html and "Figure 1. Optimisation history" in html and "mostly noise" in html
     assert html.count("<figcaption>") == 3 and (tmp_path / "figures" / "importances.png").exists()
+
+
+def test_a_study_whose_only_trial_failed_draws_nothing_and_logs_nothing(capfd):
+    # A sweep interrupted in its first trial: the failed trial has epochs, which Optuna's plot does not draw
+    # (it logged "Study instance does not contain trials.").
+    from optuna.trial import TrialState
+
+    study = optuna.create_study()
+    study.add_trial(create_trial(params={"lr": 0.001}, distributions={"lr": FloatDistribution(1e-4, 1e-1, log=True)},
+                                 state=TrialState.FAIL, intermediate_values={1: 0.5, 2: 0.4}))
+    capfd.readouterr()
+    assert sweep_figures(study) == {}
+    captured = capfd.readouterr()
+    assert "does not contain trials" not in captured.err + captured.out

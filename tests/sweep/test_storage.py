@@ -84,3 +84,20 @@ def test_a_study_not_made_by_lossgap_is_refused(tmp_path):
     foreign.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
     with pytest.raises(ConfigError, match="not made by lossgap sweep"):
         open_study(open_storage(url), "theirs", SearchSpace(), BASE)
+
+
+def test_a_missing_database_driver_is_named_with_the_package_to_install(monkeypatch):
+    import sys
+
+    import pytest
+
+    from lossgap.sweep.storage import StorageError, open_storage
+
+    monkeypatch.setitem(sys.modules, "psycopg2", None)   # as if psycopg2 were not installed
+    with pytest.raises(StorageError) as caught:
+        open_storage("postgresql+psycopg2://u:secret@127.0.0.1:1/db")
+    message = str(caught.value)
+    assert "pip install 'psycopg2-binary'" in message and "'psycopg2'" in message
+    assert "secret" not in message and "\n" not in message
+    with pytest.raises(StorageError, match=r"pip install 'PyMySQL'"):
+        open_storage("mysql+pymysql://u@127.0.0.1:1/db")

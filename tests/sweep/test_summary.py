@@ -81,3 +81,38 @@ def test_sweep_json_holds_every_trial_the_best_and_the_command(tmp_path):
     assert summary["best_command"] == best_command(study, tmp_path / "out" / "best")
     assert summary["search_space"]["hidden"] == [16, 32] and summary["this_run"] == {"finished": 5}
     assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_every_place_shows_the_values_trials_trained_not_the_raw_draws(tmp_path):
+    from lossgap.sweep.page import best_rows, write_sweep_outputs
+
+    study = open_study(open_storage(f"sqlite:///{tmp_path / 'sweep.db'}"), "s",
+                       SearchSpace(hidden=(16, 32), batch=(16, 32)), BASE)
+    drawn = {**params(0.0021223456), "dropout": 0.28791234, "weight_decay": 0.000123456}
+    study.add_trial(create_trial(params=drawn, distributions=DISTRIBUTIONS, value=0.4, intermediate_values={1: 0.4}))
+    trained = best_config(study)
+    assert (trained.optimizer.lr, trained.model.dropout, trained.optimizer.weight_decay) == (0.00212, 0.288, 0.000123)
+    row = summarize(study, storage="sqlite")["trials"][0]
+    assert row["params"]["lr"] == 0.00212 and row["params"]["dropout"] == 0.288
+    assert row["params"]["weight_decay"] == 0.000123
+    assert best_rows(study)[0]["dropout"] == 0.288 and best_rows(study)[0]["lr"] == 0.00212
+    page, command = write_sweep_outputs(study, tmp_path)
+    html = page.read_text()
+    assert "0.288" in html and "0.2879" not in html and "0.00212" in html and "0.002122" not in html
+    assert "--lr 0.00212" in command and "--dropout 0.288" in command
+    assert "1 complete trials." in html and "completetrials" not in html
+
+
+def test_the_terminal_table_shows_the_trained_values(tmp_path):
+    from rich.console import Console
+
+    from lossgap.cli.sweep import best_trials_table
+
+    study = open_study(open_storage(f"sqlite:///{tmp_path / 'sweep.db'}"), "s",
+                       SearchSpace(hidden=(16, 32), batch=(16, 32)), BASE)
+    study.add_trial(create_trial(params={**params(0.0021223456), "dropout": 0.28791234}, distributions=DISTRIBUTIONS,
+                                 value=0.4))
+    console = Console(width=100, record=True)
+    console.print(best_trials_table(study))
+    text = console.export_text()
+    assert "0.00212" in text and "0.288" in text and "2.1e-03" not in text

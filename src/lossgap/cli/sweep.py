@@ -85,32 +85,55 @@ def sweep(
         result = run_sweep(base, space, settings, on_start=progress.start, on_trial=progress.trial_finished,
                            on_epoch=progress.epoch_ended)
     console = Console()
-    console.print(best_trials_table(result.study))
     page, command = write_sweep_outputs(result.study, out)
+    held = len(result.study.trials)
+    if finished_trials(result.study):
+        console.print(best_trials_table(result.study))
+    else:
+        # An empty table would say nothing; say what happened and what to do.
+        console.print(Text(f"no trial has finished in study '{study}' yet ({_state_words(result.study)}): "
+                           "there is nothing to compare; run the same command again to continue the study",
+                           style="bold"))
     if command:
         console.print(Text("best configuration:", style="bold"))
         # soft_wrap: a wrapped command would no longer paste as one line
         console.print(Text(command), soft_wrap=True)
-    console.print(f"{len(result.study.trials)} trials in study '{study}' at {masked(settings.storage_url)}; this "
-                  f"run added {result.finished} of {trials}. Written {result.summary_path} and {page}",
+    console.print(f"{held} trial{'' if held == 1 else 's'} in study '{study}' at {masked(settings.storage_url)}; "
+                  f"this run added {result.finished} of {trials}. Written {result.summary_path} and {page}",
                   soft_wrap=True)
     if result.stopped == "timeout":
         console.print(f"[yellow]--timeout reached after {result.finished} of {trials} trials[/]")
     if result.stopped == "interrupted":
-        console.print(f"[yellow]interrupted after {result.finished} of {trials} trials; the finished ones are kept "
-                      "in the study, rerun the command to add more[/]")
+        if result.finished:
+            console.print(f"[yellow]interrupted after {result.finished} of {trials} trials; the finished ones are "
+                          "kept in the study, rerun the command to add more[/]")
+        else:
+            console.print("[yellow]interrupted before any trial finished (the trial that was running is marked "
+                          "failed); rerun the same command to continue the study[/]")
         sys.exit(130)
+
+
+def finished_trials(study: optuna.Study) -> list:
+    """The study's complete and pruned trials (those with epochs to compare)."""
+    import optuna
+
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                    optuna.trial.TrialState.PRUNED))
+
+
+def _state_words(study: optuna.Study) -> str:
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
+    return ", ".join(f"{count} {state}" for state, count in counts.items()) or "no trials"
 
 
 def best_trials_table(study: optuna.Study, limit: int = 10) -> Table:
     """A rich table of the best complete trials, titled with the study's trial counts by state."""
     from lossgap.sweep.page import best_rows
 
-    counts: dict[str, int] = {}
-    for trial in study.get_trials(deepcopy=False):
-        counts[trial.state.name.lower()] = counts.get(trial.state.name.lower(), 0) + 1
-    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, title=f"best trials of '{study.study_name}' (" + ", ".join(f"{n} {s}" for s, n in counts.items())
-                  + ")", caption="trial k initialises with seed + k; the command keeps --seed, so the same "
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True,
+                  title=f"best trials of '{study.study_name}' ({_state_words(study)})", caption="trial k initialises with seed + k; the command keeps --seed, so the same "
                                  "validation split")
     rows = best_rows(study, limit)
     families = bool(rows) and "model" in rows[0]
@@ -119,7 +142,7 @@ def best_trials_table(study: optuna.Study, limit: int = 10) -> Table:
         table.add_column(column, justify="right", min_width=7 if column in ("lr", "weight decay") else None)
     for row in rows:
         table.add_row(str(row["trial"]), f"{row['val_loss']:.4f}", str(row["epochs"]),
-                      *((str(row["model"]),) if families else ()), f"{row['lr']:.1e}",
-                      str(row["hidden"]), str(row["layers"]), f"{row['dropout']:.2f}", f"{row['weight_decay']:.1e}",
+                      *((str(row["model"]),) if families else ()), f"{row['lr']:g}",
+                      str(row["hidden"]), str(row["layers"]), f"{row['dropout']:g}", f"{row['weight_decay']:g}",
                       str(row["batch"]))
     return table

@@ -53,26 +53,42 @@ def sweep_figures(study: optuna.Study, *, dpi: int = 100) -> dict[str, bytes]:
         makers["history"] = optuna_plots.plot_optimization_history
     if len(complete) >= 2:
         makers["importances"] = optuna_plots.plot_param_importances
-    if any(trial.intermediate_values for trial in study.get_trials(deepcopy=False)):
+    # Optuna draws the intermediate values of complete, pruned and running trials only: a failed (interrupted)
+    # trial's epochs alone leave it nothing to draw (and it logs a warning).
+    drawn = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+    if any(trial.intermediate_values for trial in study.get_trials(deepcopy=False, states=drawn)):
         makers["intermediate_values"] = optuna_plots.plot_intermediate_values
     figures = {}
-    for name, maker in makers.items():
-        with warnings.catch_warnings():
-            # Optuna marks its matplotlib plots experimental; the figure is what is wanted, not the notice.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            try:
-                axes = maker(study)
-            except (ValueError, RuntimeError):
-                # e.g. importances when every searched parameter took a single value
-                plt.close("all")
-                continue
-        figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
-        _restyle(figure)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-        plt.close(figure)
-        figures[name] = buffer.getvalue()
+    verbosity = optuna.logging.get_verbosity()
+    # Optuna logs what a plot lacks as warnings; a figure that cannot be drawn is left out instead.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        for name, maker in makers.items():
+            png = _png(maker, study, dpi)
+            if png is not None:
+                figures[name] = png
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     return figures
+
+
+def _png(maker: Callable, study: optuna.Study, dpi: int) -> bytes | None:
+    """``maker(study)`` drawn as PNG bytes in the report's style, or None when the study cannot support it."""
+    with warnings.catch_warnings():
+        # Optuna marks its matplotlib plots experimental; the figure is what is wanted, not the notice.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        try:
+            axes = maker(study)
+        except (ValueError, RuntimeError):
+            # e.g. importances when every searched parameter took a single value
+            plt.close("all")
+            return None
+    figure = (axes.flat[0] if hasattr(axes, "flat") else axes).figure
+    _restyle(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
 
 
 def _restyle(figure) -> None:

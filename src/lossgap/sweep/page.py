@@ -9,6 +9,7 @@ import optuna
 from lossgap.io import write_bytes
 from lossgap.report.compare import write_sweep_page
 from lossgap.sweep.figures import figure_captions, sweep_figures
+from lossgap.sweep.space import trained_params
 from lossgap.sweep.summary import best_command, completed_trials
 
 #: Sub-directory of the sweep's --out that holds the figures.
@@ -18,15 +19,18 @@ PAGE_FILE = "sweep.html"
 
 def best_rows(study: optuna.Study, limit: int = 10) -> list[dict]:
     """The best complete trials, best first: trial number, best val loss (nats), epochs run, hyperparameters
-    (the model family too when the study searched several)."""
+    as trained (the model family too when the study searched several)."""
     trials = completed_trials(study)[:limit]
     searched_families = any("model" in trial.params for trial in trials)
-    return [{"trial": trial.number, "val_loss": trial.value, "epochs": len(trial.intermediate_values),
-             **({"model": trial.params.get("model")} if searched_families else {}),
-             "lr": trial.params.get("lr"), "hidden": trial.params.get("hidden"),
-             "layers": trial.params.get("layers"), "dropout": trial.params.get("dropout"),
-             "weight_decay": trial.params.get("weight_decay", 0.0), "batch": trial.params.get("batch")}
-            for trial in trials]
+    rows = []
+    for trial in trials:
+        params = trained_params(trial.params)
+        rows.append({"trial": trial.number, "val_loss": trial.value, "epochs": len(trial.intermediate_values),
+                     **({"model": params.get("model")} if searched_families else {}),
+                     "lr": params.get("lr"), "hidden": params.get("hidden"), "layers": params.get("layers"),
+                     "dropout": params.get("dropout"), "weight_decay": params.get("weight_decay", 0.0),
+                     "batch": params.get("batch")})
+    return rows
 
 
 def write_sweep_outputs(study: optuna.Study, out: Path) -> tuple[Path, str | None]:

@@ -123,6 +123,12 @@ def readable(value: float | int | str) -> float | int | str:
     return float(f"{value:.{SAMPLED_DIGITS}g}") if isinstance(value, float) else value
 
 
+def trained_params(params: dict[str, float | int | str]) -> dict[str, float | int | str]:
+    """A trial's parameters as its configuration trained them (sampled floats rounded, see :func:`readable`):
+    what sweep.json, sweep.html and the terminal show, so that each matches the command."""
+    return {name: readable(value) for name, value in params.items()}
+
+
 def parse_range(text: str, option: str, kind: type = float) -> tuple:
     """``"1e-4:3e-2"`` -> ``(0.0001, 0.03)``; a single value ``"0.2"`` is not a range. ConfigError naming ``option``."""
     parts = text.split(":")

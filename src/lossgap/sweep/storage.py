@@ -50,6 +50,9 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         from sqlalchemy.engine import make_url
 
         parsed = make_url(url)
+        missing = missing_driver(parsed)
+        if missing:
+            raise StorageError(missing)
         if parsed.drivername.startswith("sqlite"):
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -62,9 +65,36 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
             # Heartbeats are marked experimental; the feature is what prevents orphaned running trials.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return _rdb_storage(url, engine_kwargs)
+    except StorageError:
+        raise
     except Exception as error:  # SQLAlchemy and the drivers raise many types for a bad URL or an absent server
         raise StorageError(f"cannot open study storage {masked(url)} ({_first_line(error)}); check the URL, that "
                            "the database server is running and reachable, and that the database exists") from None
+
+
+#: Python module of a database driver -> the package that installs it, where the names differ.
+DRIVER_PACKAGES = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]", "MySQLdb": "mysqlclient",
+                   "pymysql": "PyMySQL", "mysql": "mysql-connector-python", "cx_Oracle": "cx-Oracle"}
+
+
+def missing_driver(parsed) -> str | None:
+    """The one-line fix when the database driver of SQLAlchemy URL ``parsed`` is not installed, else None
+    (an unknown dialect is left to the storage's own error)."""
+    try:
+        dialect = parsed.get_dialect()
+    except Exception:  # an unknown scheme: the storage's own message says so
+        return None
+    try:
+        dialect.import_dbapi()
+    except ModuleNotFoundError as error:
+        module = (error.name or "").split(".")[0] or parsed.get_driver_name()
+        package = DRIVER_PACKAGES.get(module, module)
+        return (f"the database driver '{module}' that --storage {masked(parsed.render_as_string(hide_password=False))}"
+                f" needs is not installed; install it beside lossgap (pip install '{package}') or name an "
+                "installed driver in the URL (such as postgresql+psycopg2://...)")
+    except Exception:
+        return None
+    return None
 
 
 #: Attempts at opening a storage whose tables another process is creating at the same moment.

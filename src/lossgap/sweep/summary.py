@@ -9,7 +9,7 @@ import optuna
 
 from lossgap.io import write_json
 from lossgap.sweep.objective import INIT_SEED_ATTR
-from lossgap.sweep.space import apply_params
+from lossgap.sweep.space import apply_params, trained_params
 from lossgap.sweep.storage import STUDY_ATTR, stored_base
 from lossgap.training.config import TrainConfig
 
@@ -50,10 +50,11 @@ def best_command(study: optuna.Study, run_dir: str | Path | None = None) -> str 
 
 
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """One trial as JSON: number, state, value (nats), params, epochs reported, init seed, seconds."""
+    """One trial as JSON: number, state, value (nats), params (as trained: rounded like the command), epochs
+    reported, init seed, seconds."""
     seconds = (trial.datetime_complete - trial.datetime_start).total_seconds() \
         if trial.datetime_complete and trial.datetime_start else None
-    return {"number": trial.number, "state": trial.state.name, "value": trial.value, "params": trial.params,
+    return {"number": trial.number, "state": trial.state.name, "value": trial.value, "params": trained_params(trial.params),
             "epochs_run": len(trial.intermediate_values), "init_seed": trial.user_attrs.get(INIT_SEED_ATTR),
             "seconds": seconds}
 
