@@ -52,3 +52,24 @@ def test_compare_refuses_a_directory_as_out(tmp_path):
     run = train_run(tmp_path / "a")
     result = runner.invoke(app, ["compare", str(run), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "is a directory" in result.stderr
+
+
+def test_the_compare_table_never_cuts_a_run_name_or_cause_at_80_columns():
+    from rich.console import Console
+
+    from lossgap.cli.report import comparison_table
+
+    names = ["refine_lr_0.001_hidden64", "refine_lr_0.001_hidden32", "own_loop_experiment"]
+    causes = ["confidence_refinement", "overfitting", "label_noise"]
+    rows = [{"run": name, "best_epoch": 14, "best_val_loss": 0.65292, "best_val_accuracy": 0.7,
+             "final_val_loss": 0.6621, "final_val_accuracy": 0.3, "test_accuracy": 0.5667, "main_cause": cause}
+            for name, cause in zip(names, causes)]
+    console = Console(width=80, record=True)
+    console.print(comparison_table(rows))
+    lines = console.export_text().splitlines()
+    assert "\u2026" not in "\n".join(lines) and all(len(line) <= 80 for line in lines)
+    cells = [line.split("\u2502") for line in lines if line.startswith("\u2502")]
+    run_column = "".join(cell[1].strip() for cell in cells)
+    cause_column = "".join(cell[-2].strip() for cell in cells)
+    assert run_column == "".join(names) and cause_column == "".join(causes)
+    assert all(cell[3].strip() in ("", "0.6529") for cell in cells)   # figures stay whole on one line

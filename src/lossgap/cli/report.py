@@ -39,19 +39,30 @@ def compare(runs: list[Path] = typer.Argument(..., help="Run directories to comp
     """Overlay the val curves of several runs and tabulate their best and final figures in one HTML page."""
     from lossgap.report import comparison_rows
     from lossgap.report.compare import read_runs, write_comparison_page
-    from lossgap.report.tables import format_number
 
     records = read_runs(runs)
     path = write_comparison_page(records, out)
     console = Console()
-    table = Table(title="runs compared")
+    console.print(comparison_table(comparison_rows(records)))
+    console.print(Text.assemble(f"comparison of {len(runs)} runs written to ", (str(path), "bold")), soft_wrap=True)
+
+
+def comparison_table(rows: list[dict]) -> Table:
+    """The runs' best and final figures; a run's name and main cause are never cut: they fold onto more lines
+    (two runs cut to the same "refine…" could not be told apart), while the figures keep one line each."""
+    from lossgap.report.tables import format_number
+
+    table = Table(title="runs compared", padding=(0, 1), collapse_padding=True)
     for column in ("run", "best epoch", "best val loss", "val acc at best", "final val loss", "final val acc",
                    "test acc", "main cause"):
-        table.add_column(column, justify="left" if column in ("run", "main cause") else "right")
-    for row in comparison_rows(records):
+        if column in ("run", "main cause"):
+            table.add_column(column, justify="left", overflow="fold", min_width=8)
+        else:
+            # headers wrap onto two lines; a figure (at most 6 characters) never does
+            table.add_column(column, justify="right", overflow="fold", max_width=7)
+    for row in rows:
         table.add_row(Text(row["run"]), format_number(row["best_epoch"]), format_number(row["best_val_loss"]),
                       format_number(row["best_val_accuracy"], 3), format_number(row["final_val_loss"]),
                       format_number(row["final_val_accuracy"], 3), format_number(row["test_accuracy"], 3),
                       Text(row["main_cause"] or "-"))
-    console.print(table)
-    console.print(Text.assemble(f"comparison of {len(runs)} runs written to ", (str(path), "bold")), soft_wrap=True)
+    return table
