@@ -76,9 +76,18 @@ def stored_epochs(directory: str | Path) -> list[int]:
     return epochs
 
 
+class DamagedEpoch(ValueError):
+    """A stored epoch file that cannot be read (truncated, overwritten, not an epoch file): ``path``, ``epoch``
+    and ``reason`` (the error type)."""
+
+    def __init__(self, path: Path, epoch: int, reason: str) -> None:
+        super().__init__(f"{path} is damaged ({reason})")
+        self.path, self.epoch, self.reason = path, epoch, reason
+
+
 def read_epoch(directory: str | Path, epoch: int) -> tuple[dict[str, tuple[EpochRecord, int]], dict | None]:
-    """One stored epoch: (split -> (record, number of classes), observation or None). ValueError when the
-    file is not a readable epoch file."""
+    """One stored epoch: (split -> (record, number of classes), observation or None). :class:`DamagedEpoch`
+    (a ValueError) when the file is not a readable epoch file."""
     path = epoch_path(directory, epoch)
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -89,13 +98,24 @@ def read_epoch(directory: str | Path, epoch: int) -> tuple[dict[str, tuple[Epoch
                 logits = archive[f"{split}__logits"] if f"{split}__logits" in archive.files else None
                 records[split] = ((archive[f"{split}__ids"], archive[f"{split}__labels"], archive[f"{split}__values"],
                                    logits), int(archive[f"{split}__num_classes"]))
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is corrupt ({type(error).__name__})") from None
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise DamagedEpoch(path, epoch, type(error).__name__) from None
     return records, observation
 
 
+def first_damaged(directory: str | Path, epochs: int) -> DamagedEpoch | None:
+    """The first of the stored epochs 1..``epochs`` whose file cannot be read (each file is read once), or None."""
+    for epoch in range(1, epochs + 1):
+        try:
+            read_epoch(directory, epoch)
+        except DamagedEpoch as damaged:
+            return damaged
+    return None
+
+
 def dynamics_from_store(directory: str | Path, limit: int | None = None) -> dict[str, SplitDynamics]:
-    """The dynamics of the stored epochs 1..``limit`` (default: all that follow each other), per split."""
+    """The dynamics of the stored epochs 1..``limit`` (default: all that follow each other), per split;
+    :class:`DamagedEpoch` when one of their files cannot be read."""
     epochs = stored_epochs(directory)
     if limit is not None:
         epochs = epochs[:limit]

@@ -1,11 +1,37 @@
-"""User-facing errors: each message is one line that names the problem and the fix.
+"""User-facing errors and warnings: each message is one line that names the problem and the fix.
 
-The CLI turns any :class:`LossgapError` into that one line on stderr and exit code 2, with no traceback.
+The CLI turns any :class:`LossgapError` into that one line on stderr and exit code 2, with no traceback. A
+:class:`LossgapWarning` (something was damaged but what is whole is still used) prints as one line too,
+``lossgap: warning: ...``, from the CLI or from Python.
 """
+
+from __future__ import annotations
+
+import sys
+import warnings
 
 
 class LossgapError(Exception):
-    """A problem with the user's input or environment that the user can fix."""
+    """A problem with the user's input or environment that the user can fix.
+
+    ``cli`` is the same message worded for the command line when the fix names an option that the Python API
+    spells differently (``--overwrite`` for ``overwrite=True``); ``str(error)`` is the wording of the interface
+    in use: the CLI's while a ``lossgap`` command runs, else the Python one.
+    """
+
+    def __init__(self, message: str = "", *, cli: str | None = None) -> None:
+        super().__init__(message)
+        self.cli_message = cli if cli is not None else message
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return self.cli_message if self.cli_message != message and _in_cli() else message
+
+
+def _in_cli() -> bool:
+    """True while a click (typer) command runs, i.e. inside the ``lossgap`` command; click is never imported here."""
+    click = sys.modules.get("click")
+    return click is not None and click.get_current_context(silent=True) is not None
 
 
 class DataError(LossgapError):
@@ -18,3 +44,22 @@ class ConfigError(LossgapError):
 
 class RunDirError(LossgapError):
     """A run directory is missing, incomplete, from a newer format, or would be overwritten."""
+
+
+class LossgapWarning(UserWarning):
+    """Part of a run was damaged and left out; the rest is read (the message says what and what to do)."""
+
+
+def warn(message: str) -> None:
+    """Emit ``message`` as a :class:`LossgapWarning`, shown as one line ``lossgap: warning: MESSAGE``."""
+    warnings.warn(LossgapWarning(message), stacklevel=2)
+
+
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    if isinstance(category, type) and issubclass(category, LossgapWarning):
+        return f"lossgap: warning: {message}\n"
+    return _default_format(message, category, filename, lineno, line)
+
+
+_default_format = warnings.formatwarning
+warnings.formatwarning = _one_line

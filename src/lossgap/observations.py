@@ -146,23 +146,33 @@ def save_observations(path, observations: OptimizationObservations) -> None:
     write_text(path, observations_to_csv(observations))
 
 
-def load_observations(path) -> OptimizationObservations:
-    """Read a file written by :func:`save_observations`; returns its :class:`OptimizationObservations`.
+def load_observations(path, *, with_cut: bool = False):
+    """Read a file written by :func:`save_observations`; returns its :class:`OptimizationObservations`, or with
+    ``with_cut`` the pair (observations, whether a last row cut short was left out).
 
-    Raises ValueError (the caller turns it into a user-facing error) when the header lacks ``epoch`` or the
-    epochs are not 1, 2, ... in order.
+    A last row cut short (fewer fields than the header, or no line end: the file was truncated) is left out.
+    Raises ValueError (the caller turns it into a user-facing error) when the header lacks ``epoch``, an earlier
+    row is short, or the epochs are not 1, 2, ... in order.
     """
     with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "epoch" not in reader.fieldnames:
-            raise ValueError("optimization.csv has no 'epoch' column")
-        rows = []
-        for number, row in enumerate(reader, start=1):
-            if int(row["epoch"]) != number:
-                raise ValueError(f"optimization.csv row {number} holds epoch {row['epoch']}, expected {number}")
-            rows.append({key: float(value) for key, value in row.items()
-                         if _known(key) and value not in ("", None)})
-    return OptimizationObservations.from_rows(rows)
+        text = handle.read()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None or "epoch" not in reader.fieldnames:
+        raise ValueError("optimization.csv has no 'epoch' column")
+    parsed = list(reader)
+    cut = bool(parsed) and (None in parsed[-1].values() or not text.endswith("\n"))
+    if cut:
+        parsed.pop()
+    rows = []
+    for number, row in enumerate(parsed, start=1):
+        if None in row.values():
+            raise ValueError(f"optimization.csv row {number} has fewer fields than the header")
+        if int(row["epoch"]) != number:
+            raise ValueError(f"optimization.csv row {number} holds epoch {row['epoch']}, expected {number}")
+        rows.append({key: float(value) for key, value in row.items()
+                     if _known(key) and value not in ("", None)})
+    observations = OptimizationObservations.from_rows(rows)
+    return (observations, cut) if with_cut else observations
 
 
 def _known(column: str | None) -> bool:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from lossgap import api
+from lossgap.epoch_store import EPOCHS_DIR, first_damaged, stored_epochs
 from lossgap.errors import RunDirError
 from lossgap.run import rundir, writer
 from lossgap.training.config import TrainConfig
@@ -38,9 +39,35 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
             raise RunDirError(f"{run} already finished ({status}); nothing to resume. To train longer, train a new "
                               "run with more --epochs")
     checkpoint_path = rundir.checkpoint_path(run, rundir.LAST_CHECKPOINT)
+    retrain = rundir.retrain_advice(run, config_json)
     # Killed before its first training state was saved: start it again.
-    state = rundir.load_checkpoint(checkpoint_path).get("training_state") if checkpoint_path.exists() else None
+    state = None
+    if checkpoint_path.exists():
+        fix = (f"it holds the training state --resume continues from, and no other checkpoint does, so the run "
+               f"cannot be resumed; its finished epochs still diagnose (lossgap diagnose {run}); to finish it, "
+               f"{retrain}")
+        state = rundir.load_checkpoint(checkpoint_path, fix=fix).get("training_state")
+    if state is not None:
+        _check_store(run, int(state["epoch"]), retrain)
     return config_json, TrainConfig.from_dict(config_json["train"]), state
+
+
+def _check_store(run: Path, epoch: int, retrain: str) -> None:
+    """RunDirError (one line) unless the epoch store holds whole files of epochs 1..``epoch`` (the training
+    state's epoch): a resumed run's dynamics start from them. Epoch files after it are written again."""
+    store = run / EPOCHS_DIR
+    held = len(stored_epochs(store))
+    if held < epoch:
+        raise RunDirError(f"{store} holds {held} whole epochs in a row but {rundir.LAST_CHECKPOINT}.pt's training "
+                          f"state is from epoch {epoch}, so the run cannot be resumed; its epochs 1-{held} still "
+                          f"diagnose (lossgap diagnose {run}); to finish it, {retrain}")
+    damaged = first_damaged(store, epoch)
+    if damaged is not None:
+        raise RunDirError(f"{damaged.path} is damaged ({damaged.reason}), and the saved training state is from epoch "
+                          f"{epoch}, so the run cannot be resumed without it; "
+                          + (f"its epochs 1-{damaged.epoch - 1} still diagnose (lossgap diagnose {run}); "
+                             if damaged.epoch > 1 and damaged.epoch == held else "")
+                          + f"to finish it, {retrain}")
 
 
 def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagnose_run: bool = True) -> api.TrainResult:

@@ -1,6 +1,7 @@
 """Run directory: refuses to mix runs, reads back what it wrote, explains what is wrong in one line."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,10 +53,18 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     torch.testing.assert_close(loaded["state_dict"]["weight"], state["weight"])
 
 
-def test_an_unsafe_or_corrupt_checkpoint_is_refused(tmp_path):
+def test_an_unsafe_or_corrupt_checkpoint_is_refused_naming_what_is_wrong(tmp_path):
     (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(RunDirError, match="cannot be loaded safely"):
+    with pytest.raises(RunDirError, match=r"bad.pt is truncated or damaged \(UnpicklingError\); train the run again"):
         rundir.load_checkpoint(tmp_path / "bad.pt")
+    rundir.save_checkpoint(tmp_path, "cut", hyperparameters={}, state={"w": torch.zeros(50)}, epoch=1)
+    whole = rundir.checkpoint_path(tmp_path, "cut").read_bytes()
+    rundir.checkpoint_path(tmp_path, "cut").write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(RunDirError, match=r"cut.pt is truncated or damaged \(RuntimeError\); do this"):
+        rundir.load_checkpoint(rundir.checkpoint_path(tmp_path, "cut"), fix="do this")
+    torch.save({"object": Path("a path is no tensor")}, tmp_path / "unsafe.pt")
+    with pytest.raises(RunDirError, match="holds objects other than tensors and plain values"):
+        rundir.load_checkpoint(tmp_path / "unsafe.pt")
 
 
 def test_reading_a_missing_run_names_the_fix(tmp_path):

@@ -13,7 +13,8 @@ Layout (all files written atomically)::
     control/          the permuted-label control run (``--control permuted-labels``), a run directory itself
     remedy.json, remedy/   written by ``lossgap remedy``: the comparison and each configuration's seed runs
 
-This module owns every entry name; the other modules use its constants.
+This module owns every entry name; the other modules use its constants. Reading a run back (``read_run``,
+``RunRecord``) and the advice for a damaged or unfinished run live in :mod:`lossgap.run.reader`, re-exported here.
 """
 
 from __future__ import annotations
@@ -24,20 +25,26 @@ import json
 import os
 import shutil
 import zipfile
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 
-from lossgap.dynamics import SplitDynamics, load_dynamics
-from lossgap.epoch_store import EPOCHS_DIR, dynamics_from_store, stored_epochs
+from lossgap.epoch_store import EPOCHS_DIR
 from lossgap.errors import RunDirError
 from lossgap.io import write_bytes, write_json, write_text
-from lossgap.observations import OptimizationObservations, load_observations, save_observations
+from lossgap.lazy import lazy_getattr
+from lossgap.observations import OptimizationObservations, save_observations
 
 if TYPE_CHECKING:
     import torch
+
+    from lossgap.run.reader import (RunRecord, continue_advice, read_observations, read_run, resume_blocker,
+                                    retrain_advice)
+
+#: Reading a run back lives in :mod:`lossgap.run.reader` (it uses the names below); resolved on first use.
+__getattr__ = lazy_getattr(__name__, {name: "lossgap.run.reader" for name in (
+    "RunRecord", "read_run", "read_observations", "continue_advice", "retrain_advice", "resume_blocker")})
 
 RUN_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -141,16 +148,20 @@ def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
     write_text(path / METRICS_FILE, buffer.getvalue())
 
 
-def read_metrics(path: Path) -> dict[str, np.ndarray]:
+def read_metrics(path: Path, notes: list[str] | None = None) -> dict[str, np.ndarray]:
     """Columns of ``metrics.csv`` as float64 arrays (epoch as int64). A last row cut short (a file truncated
-    mid-row) is left out; RunDirError (one line) for a cell that is not a number."""
+    mid-row) is left out, with a note appended to ``notes``; RunDirError (one line) for a cell that is not a
+    number."""
     try:
         with open(path / METRICS_FILE, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+            text = handle.read()
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise RunDirError(f"{path / METRICS_FILE} is unreadable ({type(error).__name__}); train the run again") from None
-    if rows and None in rows[-1].values():
+    if rows and (None in rows[-1].values() or not text.endswith("\n")):
         rows = rows[:-1]
+        if notes is not None:
+            notes.append(f"{path / METRICS_FILE} ends in a row cut short; it is left out")
     if not rows:
         return {}
     columns = {}
@@ -188,121 +199,51 @@ def checkpoint_path(path: str | Path, name: str) -> Path:
     return Path(path) / CHECKPOINT_DIR / f"{name}.pt"
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``; returns its dict."""
+def load_checkpoint(path: str | Path, fix: str = "train the run again") -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``; returns its dict.
+
+    RunDirError (one line, ending in ``fix``) when the file is missing, cut short or damaged, or holds objects
+    that weights-only loading refuses (not a file lossgap wrote).
+    """
+    import pickle
+
     import torch
 
+    path = Path(path)
     try:
-        return torch.load(Path(path), map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise RunDirError(f"checkpoint {path} does not exist; train the run first") from None
-    except Exception as error:  # torch raises several types for corrupt or unsafe files
-        raise RunDirError(f"checkpoint {path} cannot be loaded safely ({type(error).__name__}); "
-                          "retrain the run") from None
-
-
-@dataclass(frozen=True, eq=False)
-class RunRecord:
-    """A run directory read back: its config, metrics columns, summary, recorded dynamics and, when the run
-    recorded them, its optimisation observations (None otherwise, e.g. for runs from before they existed)."""
-
-    path: Path
-    config: dict
-    metrics: dict[str, np.ndarray]
-    summary: dict
-    dynamics: dict[str, SplitDynamics]
-    observations: OptimizationObservations | None = None
-
-    @property
-    def class_names(self) -> list[str]:
-        """Class names in index order."""
-        return list(self.config.get("data", {}).get("class_names", []))
-
-    @property
-    def num_epochs(self) -> int:
-        """Epochs recorded."""
-        return next(iter(self.dynamics.values())).num_epochs if self.dynamics else 0
-
-
-def read_run(path: str | Path) -> RunRecord:
-    """Read a run directory; RunDirError (one line) when missing, incomplete or from a newer lossgap."""
-    run = Path(path)
-    if not run.is_dir():
-        raise RunDirError(f"run directory {run} does not exist; pass the --out directory of a training run")
-    config_path = run / CONFIG_FILE
-    if not config_path.exists():
-        if (run / PREVIOUS_DIR).is_dir():
-            raise RunDirError(_replaced_message(run))
-        raise RunDirError(f"{run} holds no run (no {CONFIG_FILE}); pass the --out directory of a training run")
-    config = _read_json(config_path)
-    version = int(config.get("format_version", 0))
-    if version > RUN_FORMAT_VERSION:
-        raise RunDirError(f"{run} was written by a newer lossgap (run format {version}, this reads "
-                          f"{RUN_FORMAT_VERSION}); upgrade lossgap: pip install -U lossgap")
-    stored = stored_epochs(run / EPOCHS_DIR)
-    if not (run / METRICS_FILE).exists() or not ((run / DYNAMICS_FILE).exists() or stored):
-        if (run / PREVIOUS_DIR).is_dir():
-            raise RunDirError(_replaced_message(run))
-        raise RunDirError(f"{run} is incomplete: training ended before its first epoch finished; "
-                          "train again with --overwrite")
-    metrics = read_metrics(run)
-    rows = len(next(iter(metrics.values()))) if metrics else 0
-    try:
-        if (run / DYNAMICS_FILE).exists():
-            if not zipfile.is_zipfile(run / DYNAMICS_FILE):
-                raise RunDirError(f"{run / DYNAMICS_FILE} is corrupt (not an npz archive); train the run again")
-            dynamics = load_dynamics(run / DYNAMICS_FILE)
-            recorded = max((split.num_epochs for split in dynamics.values()), default=0)
-            if rows != recorded:
-                raise RunDirError(f"{run / METRICS_FILE} has {rows} epochs but {DYNAMICS_FILE} {recorded}; the run "
-                                  "directory is damaged, train the run again")
-        else:
-            # Killed while training: its finished epochs are in the epoch store. A kill between writing an
-            # epoch's dynamics and its metrics row leaves one more of the former: the two are cut alike.
-            epochs = min(len(stored), rows)
-            dynamics = dynamics_from_store(run / EPOCHS_DIR, limit=epochs)
-            metrics = {name: column[:epochs] for name, column in metrics.items()}
-    except RunDirError:
-        raise
-    except ValueError as error:
-        raise RunDirError(f"{run}: {error}; train again, or resume it with lossgap train --resume {run}") from None
-    except Exception as error:
-        raise RunDirError(f"{run}/{DYNAMICS_FILE} is unreadable ({type(error).__name__}); train again") from None
-    if not metrics or not dynamics:
-        raise RunDirError(f"{run} is incomplete: no epoch was recorded; train again with --overwrite")
-    summary = _read_json(run / SUMMARY_FILE) if (run / SUMMARY_FILE).exists() else {}
-    return RunRecord(path=run, config=config, metrics=metrics, summary=summary, dynamics=dynamics,
-                     observations=read_observations(run))
-
-
-def read_observations(path: str | Path) -> OptimizationObservations | None:
-    """The run's ``optimization.csv`` as :class:`OptimizationObservations`, or None when the run has none.
-
-    Raises RunDirError (one line) when the file exists but cannot be read.
-    """
-    target = Path(path) / OPTIMIZATION_FILE
-    if not target.exists():
-        return None
-    try:
-        return load_observations(target)
-    except (OSError, ValueError, KeyError) as error:
-        raise RunDirError(f"{target} is unreadable ({error}); delete it to diagnose the run without it, "
-                          "or train again") from None
-
-
-def _replaced_message(run: Path) -> str:
-    return (f"{run} is incomplete: the run started with --overwrite ended before its first epoch finished; the run "
-            f"it replaced is kept in {run / PREVIOUS_DIR} (move its files back to use it)")
+    except Exception as error:  # torch raises several types for truncated or corrupt files
+        whole = zipfile.is_zipfile(path)  # torch writes a zip archive: a cut one lacks its closing directory
+        if whole and isinstance(error, pickle.UnpicklingError) and "weights only" in str(error).lower():
+            raise RunDirError(f"checkpoint {path} holds objects other than tensors and plain values, so it is not "
+                              f"loaded (weights_only=True; lossgap never writes such a file); {fix}") from None
+        how = "damaged" if whole else "truncated or damaged"
+        raise RunDirError(f"checkpoint {path} is {how} ({type(error).__name__}); {fix}") from None
 
 
 def read_config(path: str | Path) -> dict:
-    """The run's ``config.json`` as a dict; RunDirError (one line) when it is unreadable or not an object."""
-    return _read_json(Path(path) / CONFIG_FILE)
+    """The run's ``config.json`` as a dict; RunDirError (one line) when it is unreadable, not an object, or
+    from a newer run format."""
+    return _check_version(Path(path) / CONFIG_FILE, _read_json(Path(path) / CONFIG_FILE))
 
 
 def read_summary(path: str | Path) -> dict:
-    """The run's ``summary.json`` as a dict; RunDirError (one line) when it is unreadable or not an object."""
-    return _read_json(Path(path) / SUMMARY_FILE)
+    """The run's ``summary.json`` as a dict; RunDirError (one line) when it is unreadable, not an object, or
+    from a newer run format."""
+    return _check_version(Path(path) / SUMMARY_FILE, _read_json(Path(path) / SUMMARY_FILE))
+
+
+def _check_version(path: Path, payload: dict) -> dict:
+    version = payload.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise RunDirError(f"{path} has format_version {version!r}, not a whole number; the file is damaged, "
+                          "train the run again")
+    if version > RUN_FORMAT_VERSION:
+        raise RunDirError(f"{path} was written by a newer lossgap (run format {version}, this reads "
+                          f"{RUN_FORMAT_VERSION}); upgrade lossgap: pip install -U lossgap")
+    return payload
 
 
 def _read_json(path: Path) -> dict:
