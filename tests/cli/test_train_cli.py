@@ -206,3 +206,26 @@ def test_the_report_path_is_the_last_line(tmp_path):
     result = run_cli("train", "synthetic:sum-sign,samples=60", "--out", out, "--epochs", "2")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == f"report: {out / 'report.html'}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "synthetic:sum-sign", "--out", "x", "--epochs", "abc"], "Invalid value for '--epochs'"),
+    (["train", "synthetic:sum-sign", "--bogus"], "No such option: --bogus"),
+    (["trian"], "No such command 'trian'"),
+    (["remedy"], "Missing argument"),
+])
+def test_usage_errors_are_one_line_like_every_other_bad_input(args, message):
+    result = runner.invoke(app, args, terminal_width=80)
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lossgap: error: ") and message in lines[0], result.stderr
+    assert "--help'" in lines[0] and "\u256d" not in result.stderr   # names where to look; no rich box
+
+
+def test_train_help_is_readable_at_80_columns():
+    completed = subprocess.run([sys.executable, "-m", "lossgap.cli.app", "train", "--help"], capture_output=True,
+                               text=True, env={**__import__("os").environ, "COLUMNS": "80"})
+    lines = completed.stdout.splitlines()
+    assert completed.returncode == 0 and all(len(line) <= 80 for line in lines)
+    # descriptions get about 50 columns beside the flags, not a 24-column strip (165 lines before)
+    assert len(lines) < 120 and any("Replace a run already in --out." in line for line in lines)

@@ -13,13 +13,29 @@ from typer.core import TyperGroup
 
 from lossgap.errors import LossgapError
 
+try:  # typer >= 0.22 carries its own copy of click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - typer with click as a dependency
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
 
 class _LossgapGroup(TyperGroup):
-    """Turns user-facing errors from any command into one line and exit code 2."""
+    """Turns user-facing errors from any command, and click's usage errors (a bad option value, an unknown
+    option or command), into one line and exit code 2."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        # The group's own options and an unknown command fail here, before any command is invoked.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as error:
+            _usage_error(error)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except UsageError as error:
+            # a command's options are parsed here (its make_context), so '--epochs abc' lands here
+            _usage_error(error)
         except LossgapError as error:
             typer.echo(f"lossgap: error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -36,6 +52,16 @@ class _LossgapGroup(TyperGroup):
             raise typer.Exit(2) from None
 
 
+def _usage_error(error: UsageError) -> None:
+    """Print click's usage error as the one line every bad input gets, and exit with its code (2); the help
+    that ``no_args_is_help`` asks for is shown as click shows it."""
+    if isinstance(error, NoArgsIsHelpError):
+        raise error
+    command = error.ctx.command_path if error.ctx is not None else "lossgap"
+    typer.echo(f"lossgap: error: {error.format_message().rstrip('.')}; see '{command} --help'", err=True)
+    raise typer.Exit(error.exit_code) from None
+
+
 def os_error_line(error: OSError) -> str:
     """One line for a failed file operation: what, where, and what to do."""
     where = error.filename2 if isinstance(error, IsADirectoryError) and error.filename2 else error.filename
@@ -43,6 +69,9 @@ def os_error_line(error: OSError) -> str:
     return (f"cannot write or read {where}: {reason}; choose a writable location (or free space) and run the "
             "command again" if where else f"{reason}; check the paths given and run the command again")
 
+
+#: Widest help text, whatever the terminal: lines beyond it are hard to read.
+HELP_WIDTH = 100
 
 app = typer.Typer(
     cls=_LossgapGroup,
@@ -52,6 +81,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain click help: rich's option panel gave the descriptions a ~24-column strip at 80 columns (five
+    # columns of flags, negations and types beside them); click's two columns leave them ~50, up to 100 wide.
+    rich_markup_mode=None,
+    context_settings={"max_content_width": HELP_WIDTH},
 )
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def datasets() -> None:
-    """List the data sets shipped with aeon (needs aeon: pip install 'lossgap\\[data]'); train on one with aeon:NAME."""
+    """List the data sets shipped with aeon (needs aeon: pip install 'lossgap[data]'); train on one with aeon:NAME."""
     from lossgap.data.aeon_source import available_datasets
 
     Console().print(datasets_table(available_datasets()))
