@@ -108,9 +108,11 @@ class RemedyBook:
             return Remedy(name, generic)
         if changes and all(self._get(path) == value for path, value in changes.items()):
             return None
-        return Remedy(name, action, dict(changes), self._command(name, changes))
+        return Remedy(name, action, dict(changes), self.command_for(name, changes))
 
-    def _command(self, name: str, changes: dict[str, Any]) -> str | None:
+    def command_for(self, name: str, changes: dict[str, Any]) -> str | None:
+        """The `lossgap train` command that trains the run's configuration with ``changes`` into
+        ``<run_dir>-<name>``; None when the changes do not make a valid configuration."""
         try:
             config = apply_changes(TrainConfig.from_dict(self.config), changes)
         except (ConfigError, KeyError, TypeError):
@@ -309,7 +311,7 @@ class RemedyBook:
     def permuted_control(self, action: str) -> Remedy:
         """Advice to train a permuted-label control, with the ``lossgap train ... --control permuted-labels``
         command for lossgap runs (a control, not a fix: it changes no setting to adopt, so ``changes`` is empty)."""
-        command = self._command("permuted_control", {"control": "permuted-labels"}) if self.has_config else None
+        command = self.command_for("permuted_control", {"control": "permuted-labels"}) if self.has_config else None
         return Remedy("permuted_control", action, {}, command)
 
     @staticmethod

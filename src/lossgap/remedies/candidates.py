@@ -63,7 +63,7 @@ def _trained_here(book: RemedyBook, remedy: Remedy) -> Remedy:
     options (a --control or --refit the remedy runs leave out); the book's one naming rule gives the --out."""
     if not remedy.changes:
         return remedy
-    return replace(remedy, command=book._command(remedy.name, remedy.changes))
+    return replace(remedy, command=book.command_for(remedy.name, remedy.changes))
 
 
 def _named(book: RemedyBook, name: str, epochs_run: int, val_loss):
