@@ -41,6 +41,15 @@ class TrainResult:
     refit_model: nn.Module | None = None
 
 
+class PreviousRunRestored(KeyboardInterrupt):
+    """An ``overwrite=True`` training stopped (Ctrl-C, SIGTERM) before its first epoch ended: ``run_dir``
+    holds the earlier run again, and nothing of the new one was kept."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(str(run_dir))
+        self.run_dir = Path(run_dir)
+
+
 def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
           on_epoch_end: EpochCallback | None = None,
           control_epoch_end: EpochCallback | None = None, permute_labels: bool = False,
@@ -103,14 +112,16 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
                                              role=writer.CONTROL_ROLE if permute_labels else "run",
                                              first_epoch_done=lambda: rundir.drop_previous(out_dir),
                                              distributed=distributed)
-    except BaseException:
+    except BaseException as error:
         if replacing and not (out_dir / rundir.METRICS_FILE).exists():
             rundir.restore_previous(out_dir)
+            if isinstance(error, KeyboardInterrupt):
+                raise PreviousRunRestored(out_dir) from None
         raise
     if replacing and not trained.fit.history:
         # Stopped before its first epoch ended: nothing of the new run is worth more than the old one.
         rundir.restore_previous(out_dir)
-        raise KeyboardInterrupt
+        raise PreviousRunRestored(out_dir)
     if not permute_labels and trained.fit.history and trained.fit.stop_reason != "interrupted":
         writer.train_control(config, out_dir, splits, standardizer, control_epoch_end, distributed)
     result = conclude(out_dir, summary, trained, diagnose_run)

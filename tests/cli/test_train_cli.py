@@ -229,3 +229,24 @@ def test_train_help_is_readable_at_80_columns():
     assert completed.returncode == 0 and all(len(line) <= 80 for line in lines)
     # descriptions get about 50 columns beside the flags, not a 24-column strip (165 lines before)
     assert len(lines) < 120 and any("Replace a run already in --out." in line for line in lines)
+
+
+def test_an_overwrite_stopped_before_its_first_epoch_says_the_earlier_run_is_back(tmp_path, monkeypatch):
+    from lossgap import api
+    from lossgap.run import writer
+    out = tmp_path / "run"
+    assert run_cli("train", "synthetic:sum-sign,samples=60", "--out", out, "--epochs", "2").exit_code == 0
+    before = (out / "metrics.csv").read_text()
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C while the new run loads or trains its first epoch
+    monkeypatch.setattr(writer, "train_into", stopped)
+    config = api.TrainConfig.from_dict(json.loads((out / "config.json").read_text())["train"])
+    with pytest.raises(api.PreviousRunRestored):
+        api.train(config, out, overwrite=True)
+    assert (out / "metrics.csv").read_text() == before
+    result = run_cli("train", "synthetic:sum-sign,samples=60", "--out", out, "--epochs", "3", "--overwrite")
+    assert result.exit_code == 130
+    said = " ".join(result.stderr.split())
+    assert "holds the earlier run again" in said and "what finished" not in said
+    assert (out / "metrics.csv").read_text() == before

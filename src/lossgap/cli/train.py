@@ -66,9 +66,11 @@ def train(
             result = (_resume(resume) if resume is not None
                       else api.train(config, out, overwrite=overwrite, progress=True))
             finished = True
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             target = resume if resume is not None else out
-            Console(stderr=True).print(f"[yellow]interrupted; what finished is in {target}[/]", soft_wrap=True)
+            said = (f"interrupted before the new run finished an epoch; {target} holds the earlier run again"
+                    if isinstance(stop, api.PreviousRunRestored) else f"interrupted; what finished is in {target}")
+            Console(stderr=True).print(f"[yellow]{said}[/]", soft_wrap=True)
             raise typer.Exit(130) from None
         finally:
             if launched_world_size() > 1:
