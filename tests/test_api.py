@@ -71,3 +71,45 @@ def test_auto_patch_length_follows_the_longest_train_sequence_not_the_padded_wid
         model = model_for(auto, load_splits(str(tmp_path / f"{name}.npz"), seed=0).splits)
         built.append((model.patch_length, model.readout))
     assert built == [(1, "last"), (1, "last")]
+
+
+def test_the_readme_api_table_resolves_after_a_bare_import_lossgap():
+    import subprocess
+    import sys
+
+    code = ("import sys, lossgap\n"
+            "heavy = [name for name in ('torch', 'matplotlib', 'optuna', 'scipy') if name in sys.modules]\n"
+            "listed = {'remedies', 'api', 'analysis', 'report', 'parallel', 'resume'} <= set(dir(lossgap))\n"
+            "names = [lossgap.remedies.run_remedies, lossgap.api.report, lossgap.analysis.loss_ledger,\n"
+            "         lossgap.report.write_report, lossgap.report.write_comparison, lossgap.parallel.train_jobs,\n"
+            "         lossgap.parallel.TrainingPool, lossgap.resume.resume]\n"
+            "print(heavy, listed, all(callable(name) for name in names))\n")
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert printed.stdout.strip() == "[] True True", printed.stderr
+    try:
+        lossgap.not_a_module
+    except AttributeError as error:
+        assert "has no attribute 'not_a_module'" in str(error)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
+
+
+def test_an_existing_run_is_refused_in_the_wording_of_the_interface_in_use(tmp_path):
+    import pickle
+
+    import pytest
+    from typer.testing import CliRunner
+
+    from lossgap.cli.app import register_commands
+
+    config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=60"), epochs=1)
+    lossgap.train(config, tmp_path / "run", diagnose_run=False)
+    with pytest.raises(lossgap.RunDirError) as error:
+        lossgap.train(config, tmp_path / "run")
+    assert "pass overwrite=True to replace it" in str(error.value) and "--overwrite" not in str(error.value)
+    assert "--overwrite" in pickle.loads(pickle.dumps(error.value)).cli_message   # from a worker process too
+    with pytest.raises(lossgap.RunDirError, match="overwrite=True"):
+        lossgap.save_recorded_run(lossgap.Recorder(), tmp_path / "run")
+    result = CliRunner().invoke(register_commands(), ["train", "synthetic:sum-sign,samples=60", "--out",
+                                                      str(tmp_path / "run"), "--epochs", "1"])
+    assert result.exit_code == 2 and "choose another --out or pass --overwrite" in result.stderr

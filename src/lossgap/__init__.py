@@ -33,10 +33,18 @@ _EXPORTS = {
     "Recorder": "lossgap.training.recorder",
 }
 
+#: Modules reachable as attributes (``lossgap.remedies.run_remedies`` after a bare ``import lossgap``), imported
+#: on first use like the names above. The CLI (``lossgap.cli``) is left out: it is the command, not the API.
+_SUBMODULES = ("analysis", "api", "data", "demo", "diagnosis", "dynamics", "errors", "integrations", "model",
+               "observations", "parallel", "progress", "remedies", "report", "resume", "run", "sweep", "training",
+               "workers")
+
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"lossgap.{name}")  # the import system sets it on the package
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'lossgap' has no attribute {name!r}")
@@ -46,7 +54,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_SUBMODULES))
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only

@@ -23,15 +23,25 @@ class LossgapError(Exception):
         super().__init__(message)
         self.cli_message = cli if cli is not None else message
 
+    def __reduce__(self):  # errors travel back from worker processes with both wordings
+        return self.__class__, self.args, {"cli_message": self.cli_message}
+
     def __str__(self) -> str:
         message = super().__str__()
         return self.cli_message if self.cli_message != message and _in_cli() else message
 
 
+#: Where click keeps the context of the command running: typer's own copy of click (typer >= 0.24), or click.
+_CLICK_GLOBALS = ("typer._click.globals", "click.globals")
+
+
 def _in_cli() -> bool:
-    """True while a click (typer) command runs, i.e. inside the ``lossgap`` command; click is never imported here."""
-    click = sys.modules.get("click")
-    return click is not None and click.get_current_context(silent=True) is not None
+    """True while a typer/click command runs (the ``lossgap`` command); imports neither."""
+    for name in _CLICK_GLOBALS:
+        module = sys.modules.get(name)
+        if module is not None and module.get_current_context(silent=True) is not None:
+            return True
+    return False
 
 
 class DataError(LossgapError):

@@ -13,8 +13,9 @@ from lossgap.run import rundir
 
 def test_a_directory_holding_a_run_is_refused_unless_overwrite(tmp_path):
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(RunDirError, match="already holds a run; choose another --out or pass --overwrite"):
+    with pytest.raises(RunDirError, match="already holds a run; choose another out directory or pass overwrite=True") as error:
         rundir.check_out_dir(tmp_path, overwrite=False)
+    assert error.value.cli_message.endswith("choose another --out or pass --overwrite to replace it")
     assert rundir.check_out_dir(tmp_path, overwrite=True) == tmp_path
     assert rundir.check_out_dir(tmp_path / "new", overwrite=False) == tmp_path / "new"
 

@@ -82,8 +82,19 @@ def test_recording_a_sample_twice_in_one_epoch_is_refused():
     recorder = Recorder()
     recorder.update("train", [1, 2], torch.zeros(2, 2), [0, 1])
     recorder.update("train", [2], torch.zeros(1, 2), [1])
-    with pytest.raises(ValueError, match="recorded twice"):
+    with pytest.raises(ValueError, match=r"sample id 2 was recorded twice in epoch 1 of 'train'"):
         recorder.end_epoch()
+
+
+def test_a_label_beyond_the_logits_classes_is_named_at_update():
+    recorder = Recorder()
+    for labels, bad in (([0, 1, 5, 1], 5), ([0, -1, 1, 1], -1)):
+        with pytest.raises(ValueError, match=rf"Recorder.update\('train'\): label {bad} is not a class of the 2 "
+                                             r"logits per sample \(labels must be 0..1\)"):
+            recorder.update("train", torch.arange(4), torch.zeros(4, 2), torch.tensor(labels))
+    # The refused batches left nothing behind: the epoch closes on the good ones only.
+    recorder.update("train", torch.arange(4), torch.zeros(4, 2), torch.tensor([0, 1, 1, 1]))
+    assert recorder.end_epoch()["train"].num_samples == 4
 
 
 def test_save_and_load_round_trip(tmp_path, small_splits):

@@ -82,10 +82,14 @@ def check_out_dir(path: str | Path, overwrite: bool) -> Path:
     Raises RunDirError when it is a file, or holds a run and ``overwrite`` is False (two runs are never mixed).
     """
     out = Path(path)
+    # Worded for the interface in use (see LossgapError): the CLI's flags, or the Python API's arguments.
     if out.exists() and not out.is_dir():
-        raise RunDirError(f"--out {out} is a file, not a directory; choose a directory path")
+        raise RunDirError(f"out={str(out)!r} is a file, not a directory; choose a directory path",
+                          cli=f"--out {out} is a file, not a directory; choose a directory path")
     if holds_run(out) and not overwrite:
-        raise RunDirError(f"{out} already holds a run; choose another --out or pass --overwrite to replace it")
+        raise RunDirError(f"{out} already holds a run; choose another out directory or pass overwrite=True to "
+                          "replace it", cli=f"{out} already holds a run; choose another --out or pass --overwrite to "
+                                            "replace it")
     return out
 
 

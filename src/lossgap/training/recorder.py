@@ -146,6 +146,10 @@ class Recorder:
         known = self._num_classes.setdefault(split, num_classes)
         if known != num_classes:
             raise ValueError(f"Recorder.update({split!r}): {num_classes} logits per sample, earlier {known}")
+        if targets.device.type == "cpu":
+            # On the CPU a min/max is a few ns per sample and needs no sync; on an accelerator the labels are
+            # checked once per epoch, before end_epoch computes anything from them (no host sync per batch).
+            _check_labels(f"Recorder.update({split!r})", targets, num_classes)
         # Only references are kept here (detach() copies nothing): the per-sample figures are computed once per
         # epoch over all batches in end_epoch, which costs a few large tensor operations and one copy to the
         # host instead of a dozen small ones and a host sync per batch.
@@ -161,6 +165,10 @@ class Recorder:
         is kept once) and returns the same summaries. Save the run from rank 0. Without an initialised
         process group of more than one rank, ``gather=True`` changes nothing.
         """
+        for split, chunks in self._pending.items():
+            on_device = [chunk[2] for chunk in chunks if chunk[2].device.type != "cpu"]
+            if on_device:  # checked before anything is popped: an error leaves the recorder as it was
+                _check_labels(f"Recorder.end_epoch ({split!r})", torch.cat(on_device), self._num_classes[split])
         local: dict[str, tuple] = {}
         for split in list(self._epochs) + [name for name in self._pending if name not in self._epochs]:
             chunks = self._pending.pop(split, [])
@@ -188,6 +196,7 @@ class Recorder:
                 logits = None if logits is None else logits[order]
                 if ids.shape[0] > 1 and (ids[1:] == ids[:-1]).any():
                     duplicate = ids[1:][ids[1:] == ids[:-1]][0]
+                    duplicate = duplicate.item() if isinstance(duplicate, np.generic) else duplicate  # not np.int64(0)
                     raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch "
                                      f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
             history.append((ids, labels, values, logits) if self.keep_records else empty_record())
@@ -281,6 +290,17 @@ class Recorder:
 
     def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
         return assemble_split(split, history, self._num_classes[split])
+
+
+def _check_labels(where: str, targets: torch.Tensor, num_classes: int) -> None:
+    """ValueError (one line) naming the first label outside 0..num_classes-1."""
+    if not targets.numel():
+        return
+    low, high = torch.stack([targets.min(), targets.max()]).tolist()
+    if low < 0 or high >= num_classes:
+        bad = high if high >= num_classes else low
+        raise ValueError(f"{where}: label {bad} is not a class of the {num_classes} logits per sample (labels must "
+                         f"be 0..{num_classes - 1}); pass class indices that match the model's outputs")
 
 
 def _gathering(group):
