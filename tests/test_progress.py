@@ -52,7 +52,8 @@ def test_a_training_bar_fits_80_columns_with_its_time_left_and_rounded_figures()
     import re
 
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())   # the live display's cursor codes
-    lines = [line for line in visible.splitlines() if "3/50" in line]
+    # While it runs (the last line, drawn on leaving, says "stopped": 3 of 50 epochs ran).
+    lines = [line for line in visible.splitlines() if "3/50" in line and "stopped" not in line]
     assert lines, visible
     last = lines[-1].rstrip()
     assert len(last) <= 80 and "\u2026" not in last.split("3/50")[1], last   # nothing after the count is cut
@@ -90,3 +91,21 @@ def test_a_sweep_shows_each_running_trials_epoch_within_80_columns():
 
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())
     assert all(len(line.rstrip()) <= 80 for line in visible.splitlines())
+
+
+def test_a_run_stopped_early_keeps_its_epochs_done_of_planned():
+    import re
+
+    from lossgap.progress import TrainingProgress
+
+    output = io.StringIO()
+    console = Console(file=output, width=80, force_terminal=True, color_system=None)
+    with TrainingProgress(console) as progress:
+        bar = progress.run_callback("pb", 200)
+        for epoch in range(1, 35):
+            bar({"epoch": epoch, "train_loss": 0.5, "train_accuracy": 0.5, "val_loss": 0.5, "val_accuracy": 0.5})
+    task = progress.progress.tasks[0]
+    assert (task.completed, task.total) == (34, 200)
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())
+    last = [line for line in visible.splitlines() if line.strip()][-1]
+    assert "34/200" in last and "stopped" in last and "34/34" not in visible and len(last.rstrip()) <= 80, last

@@ -19,6 +19,8 @@ class ElapsedAndLeftColumn(ProgressColumn):
     first epoch ends)."""
 
     def render(self, task: Task) -> Text:
+        if task.fields.get("ended"):
+            return Text(f"{_clock(task.elapsed)} stopped", style="progress.elapsed")
         left = task.time_remaining
         return Text(f"{_clock(task.elapsed)} eta {_clock(left) if left is not None else '--:--'}",
                     style="progress.elapsed")
@@ -65,7 +67,7 @@ class TrainingProgress(_LiveDisplay):
 
     def run_callback(self, label: str, total_epochs: int) -> EpochCallback:
         """Add a bar for a run of ``total_epochs``; returns the epoch callback that advances it."""
-        task = self.progress.add_task(_short(label, 14), total=total_epochs, metrics="", visible=False)
+        task = self.progress.add_task(_short(label, 14), total=total_epochs, metrics="", ended=False, visible=False)
         self._tasks.append(task)
 
         def on_epoch_end(row: dict[str, float]) -> None:
@@ -85,10 +87,13 @@ class TrainingProgress(_LiveDisplay):
         return self.run_callback(run_label, config.epochs), control
 
     def _finish_open_bars(self, keep: TaskID | None = None) -> None:
-        # A run that stopped early ends before its planned epochs: show its bar as finished, not stuck.
+        # A run that stopped early (early stopping, Ctrl-C) ends before its planned epochs: its bar keeps the
+        # epochs done of planned (34/200) and says "stopped" where the time left was, with its clock halted.
         for task in self._tasks:
-            if task != keep and self.progress.tasks[task].completed:
-                self.progress.update(task, total=self.progress.tasks[task].completed)
+            state = self.progress.tasks[task]
+            if task != keep and state.completed and not state.finished and not state.fields.get("ended"):
+                self.progress.stop_task(task)
+                self.progress.update(task, ended=True)
 
 
 class JobsProgress(_LiveDisplay):
