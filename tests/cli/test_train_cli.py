@@ -250,3 +250,20 @@ def test_an_overwrite_stopped_before_its_first_epoch_says_the_earlier_run_is_bac
     said = " ".join(result.stderr.split())
     assert "holds the earlier run again" in said and "what finished" not in said
     assert (out / "metrics.csv").read_text() == before
+
+
+def test_train_stopped_before_its_first_epoch_prints_only_how_to_continue(tmp_path, monkeypatch):
+    from lossgap.training import trainer
+    original = trainer.train_one_epoch
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C during the first epoch
+    monkeypatch.setattr(trainer, "train_one_epoch", stopped)
+    out = tmp_path / "run"
+    result = run_cli("train", "synthetic:sum-sign,samples=60", "--out", out, "--epochs", "3")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 130, result.output
+    assert f"interrupted before its first epoch finished; continue it with lossgap train --resume {out}" in said
+    assert "epoch 0" not in said and "final" not in said
+    monkeypatch.setattr(trainer, "train_one_epoch", original)
+    assert run_cli("train", "--resume", out).exit_code == 0

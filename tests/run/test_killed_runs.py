@@ -99,6 +99,10 @@ def test_a_truncated_last_checkpoint_is_named_and_the_fix_is_a_new_run(run):
     line = result.stderr.strip()
     assert "\n" not in line and "safely" not in line and "last.pt is truncated or damaged (RuntimeError)" in line
     assert f"--out {run} --overwrite" in line
+    # The diagnosis's own note on the run that ended early gives the same fix, never --resume.
+    with pytest.warns(LossgapWarning):
+        note = " ".join(lossgap.diagnose(run, write=False).to_text().split())
+    assert "the run ended early" in note and "cannot be resumed" in note and "train --resume" not in note
 
 
 def test_a_run_stopped_before_its_first_epoch_is_told_to_resume_as_train_says(tmp_path):

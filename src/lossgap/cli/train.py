@@ -96,6 +96,11 @@ def _resume(run: Path):
 
 def _print_result(result) -> None:
     console = Console()
+    if result.summary["status"] == "interrupted" and not result.summary["epochs_run"]:
+        # Nothing to tabulate or diagnose: only what to do next.
+        console.print(f"[yellow]interrupted before its first epoch finished; continue it with lossgap train "
+                      f"--resume {result.run_dir}[/]", soft_wrap=True)
+        sys.exit(130)
     console.print(run_summary_table(result.summary, title=f"run {result.run_dir}"))
     if result.diagnosis is not None:
         print_diagnosis(result.diagnosis, console)

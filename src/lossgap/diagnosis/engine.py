@@ -16,7 +16,7 @@ from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
 from lossgap.diagnosis.remedies import MORE_DATA, Remedy, RemedyBook, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
-from lossgap.run.rundir import RunRecord
+from lossgap.run.rundir import RunRecord, continue_advice
 
 _ORDER = {cause.code: rank for rank, cause in enumerate(REGISTRY)}
 _KIND = {cause.code: cause.kind for cause in REGISTRY}
@@ -74,9 +74,9 @@ def _ended_early(record: RunRecord) -> str | None:
         return None
     if planned is not None and record.num_epochs >= planned:
         return (f"the run {how} after its last epoch ({record.num_epochs}) but before it wrote its summary; "
-                f"finish it with lossgap train --resume {record.path}")
+                f"{continue_advice(record.path, record.config)}")
     return (f"the run ended early: it {how} after epoch {record.num_epochs} of {planned}, so what came later is "
-            f"unknown; continue it with lossgap train --resume {record.path}")
+            f"unknown; {continue_advice(record.path, record.config)}")
 
 
 def gradient_health_of(record: RunRecord):
