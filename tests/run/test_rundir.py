@@ -73,6 +73,9 @@ def test_reading_a_missing_run_names_the_fix(tmp_path):
         rundir.read_run(tmp_path / "nope")
     with pytest.raises(RunDirError, match="holds no run"):
         rundir.read_run(tmp_path)
+    (tmp_path / "README.md").write_text("not a run")
+    with pytest.raises(RunDirError, match="README.md is a file, not a run directory; pass the --out directory"):
+        rundir.read_run(tmp_path / "README.md")
 
 
 def test_reading_an_incomplete_run_says_training_ended_early(tmp_path):

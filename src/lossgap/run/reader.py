@@ -54,7 +54,8 @@ def read_run(path: str | Path) -> RunRecord:
     """
     run = Path(path)
     if not run.is_dir():
-        raise RunDirError(f"run directory {run} does not exist; pass the --out directory of a training run")
+        what = "is a file, not a run directory" if run.exists() else "does not exist"
+        raise RunDirError(f"{run} {what}; pass the --out directory of a training run")
     config_path = run / CONFIG_FILE
     if not config_path.exists():
         if (run / PREVIOUS_DIR).is_dir():
