@@ -146,10 +146,6 @@ class Recorder:
         known = self._num_classes.setdefault(split, num_classes)
         if known != num_classes:
             raise ValueError(f"Recorder.update({split!r}): {num_classes} logits per sample, earlier {known}")
-        if targets.device.type == "cpu":
-            # On the CPU a min/max is a few ns per sample and needs no sync; on an accelerator the labels are
-            # checked once per epoch, before end_epoch computes anything from them (no host sync per batch).
-            _check_labels(f"Recorder.update({split!r})", targets, num_classes)
         # Only references are kept here (detach() copies nothing): the per-sample figures are computed once per
         # epoch over all batches in end_epoch, which costs a few large tensor operations and one copy to the
         # host instead of a dozen small ones and a host sync per batch.
@@ -165,10 +161,13 @@ class Recorder:
         is kept once) and returns the same summaries. Save the run from rank 0. Without an initialised
         process group of more than one rank, ``gather=True`` changes nothing.
         """
+        # Labels are checked once per epoch, on every device: per batch, even a min/max on the CPU cost a few
+        # per cent of small epochs (and a host sync per batch on an accelerator). Checked before anything is
+        # popped: an error leaves the recorder as it was.
         for split, chunks in self._pending.items():
-            on_device = [chunk[2] for chunk in chunks if chunk[2].device.type != "cpu"]
-            if on_device:  # checked before anything is popped: an error leaves the recorder as it was
-                _check_labels(f"Recorder.end_epoch ({split!r})", torch.cat(on_device), self._num_classes[split])
+            if chunks:
+                _check_labels(f"Recorder.end_epoch ({split!r})", torch.cat([chunk[2] for chunk in chunks]),
+                              self._num_classes[split])
         local: dict[str, tuple] = {}
         for split in list(self._epochs) + [name for name in self._pending if name not in self._epochs]:
             chunks = self._pending.pop(split, [])
@@ -296,7 +295,7 @@ def _check_labels(where: str, targets: torch.Tensor, num_classes: int) -> None:
     """ValueError (one line) naming the first label outside 0..num_classes-1."""
     if not targets.numel():
         return
-    low, high = torch.stack([targets.min(), targets.max()]).tolist()
+    low, high = (value.item() for value in torch.aminmax(targets))
     if low < 0 or high >= num_classes:
         bad = high if high >= num_classes else low
         raise ValueError(f"{where}: label {bad} is not a class of the {num_classes} logits per sample (labels must "
