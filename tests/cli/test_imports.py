@@ -6,9 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
-
-from lossgap.cli.app import register_commands
+from fixtures.training import cli_trained_run
 
 HEAVY = ("torch", "matplotlib", "optuna", "scipy", "jinja2", "aeon", "lightning")
 
@@ -33,11 +31,7 @@ def heavy_modules_after(args: list[str] | None) -> set[str]:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("imports") / "run"
-    result = CliRunner().invoke(register_commands(), ["train", "synthetic:sum-sign,samples=120", "--out", str(out),
-                                                      "--epochs", "3"])
-    assert result.exit_code == 0, result.output
-    return out
+    return cli_trained_run(tmp_path_factory.mktemp("imports") / "run", samples=120)
 
 
 def test_import_lossgap_loads_no_heavy_library():

@@ -20,21 +20,6 @@ runner = CliRunner()
 app = register_commands()
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    out = tmp_path_factory.mktemp("damaged") / "run"
-    result = runner.invoke(app, ["train", "synthetic:sum-sign,samples=80", "--out", str(out), "--epochs", "3"])
-    assert result.exit_code == 0, result.output
-    return out
-
-
-@pytest.fixture
-def copy(finished, tmp_path):
-    target = tmp_path / "run"
-    shutil.copytree(finished, target)
-    return target
-
-
 def refused(run, match):
     """diagnose refuses ``run`` with one line containing ``match`` and exit code 2."""
     result = runner.invoke(app, ["diagnose", str(run)])

@@ -1,7 +1,6 @@
 """A run killed (or damaged) part-way: what it finished stays usable, and every message names the damaged file
 and a fix that works (--resume only when it can continue the run)."""
 
-import shutil
 import subprocess
 import sys
 import warnings
@@ -18,33 +17,6 @@ from lossgap.training.config import TrainConfig
 
 runner = CliRunner()
 app = register_commands()
-
-
-@pytest.fixture(scope="module")
-def killed(tmp_path_factory):
-    """A run stopped after epoch 3 of 6 with its training state of epoch 3, made to look SIGKILLed (no
-    summary, no dynamics.npz, no best.pt: only the epoch store, metrics and last.pt)."""
-    out = tmp_path_factory.mktemp("killed") / "run"
-
-    def stop(row):
-        if row["epoch"] == 3:
-            raise KeyboardInterrupt
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOSSGAP_CHECKPOINT_SECONDS", "0")
-        config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=80"), epochs=6, batch_size=16)
-        lossgap.train(config, out, on_epoch_end=stop, diagnose_run=False)
-    for name in ("summary.json", "dynamics.npz", "checkpoints/best.pt"):
-        (out / name).unlink()
-    assert rundir.load_checkpoint(rundir.checkpoint_path(out, "last"))["epoch"] == 3
-    return out
-
-
-@pytest.fixture
-def run(killed, tmp_path):
-    target = tmp_path / "run"
-    shutil.copytree(killed, target)
-    return target
 
 
 def cut(path, size=100):
