@@ -50,7 +50,7 @@ class TrainingProgress(_LiveDisplay):
     """A live display (use as a context manager); :meth:`run_callback` adds a bar for one run.
 
     A line: the run's name, its epochs done of planned, time spent and left, and the last epoch's train and val
-    loss/accuracy rounded for reading (3 significant digits), within 80 columns.
+    loss rounded for reading (3 significant digits) and accuracy to 3 decimals, within 80 columns.
     """
 
     def __init__(self, console: Console | None = None) -> None:
@@ -71,8 +71,8 @@ class TrainingProgress(_LiveDisplay):
         self._tasks.append(task)
 
         def on_epoch_end(row: dict[str, float]) -> None:
-            metrics = (f"trn {_figure(row.get('train_loss'))}/{_figure(row.get('train_accuracy'))} "
-                       f"val {_figure(row.get('val_loss'))}/{_figure(row.get('val_accuracy'))}")
+            metrics = (f"trn {_figure(row.get('train_loss'))}/{_accuracy(row.get('train_accuracy'))} "
+                       f"val {_figure(row.get('val_loss'))}/{_accuracy(row.get('val_accuracy'))}")
             if not self.progress.tasks[task].visible:
                 # A new run has started: the bars of earlier runs are done, even if they stopped early.
                 self._finish_open_bars(keep=task)
@@ -130,7 +130,7 @@ class JobsProgress(_LiveDisplay):
             self._running[job.label] = task
         epoch = int(row["epoch"])
         self.progress.update(task, completed=epoch, count=f"{epoch}/{job.config.epochs}",
-                             detail=f"val {_figure(row.get('val_loss'))}/{_figure(row.get('val_accuracy'))}")
+                             detail=f"val {_figure(row.get('val_loss'))}/{_accuracy(row.get('val_accuracy'))}")
         self._advance(epoch - self._epochs_seen.get(job.label, 0))
         self._epochs_seen[job.label] = epoch
 
@@ -184,6 +184,12 @@ class SweepProgress(_LiveDisplay):
             self._workers[worker] = task
         self.progress.update(task, description=f"  trial {trial}", total=epochs, completed=epoch,
                              detail=f"val loss {_figure(val_loss)}")
+
+
+def _accuracy(value: float | None) -> str:
+    """An accuracy for reading: 3 decimals, as every table prints it (1.000, 0.300, not 1 and 0.3)."""
+    figure = _figure(value)
+    return figure if figure == "nan" else f"{value:.3f}"
 
 
 def _figure(value: float | None) -> str:
