@@ -1,12 +1,15 @@
 """Atomic file writes: a reader never sees a half-written file, and an interrupted write leaves the old one.
 
 Each writer writes to a temporary file in the target's directory, flushes it to disk, then renames it over the
-target with :func:`os.replace` (atomic on POSIX and Windows for files on one file system).
+target with :func:`os.replace` (atomic on POSIX and Windows for files on one file system). And reading back the
+per-epoch CSV files (``metrics.csv``, ``optimization.csv``) from a disk or copy that cut them short.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import tempfile
@@ -63,3 +66,20 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write raw bytes, atomically."""
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def read_csv_rows(path: str | os.PathLike) -> tuple[list[str], list[dict[str, str]], bool]:
+    """(header, rows, cut) of a CSV file with a header line. A last row cut short (fewer fields than the header,
+    or no line end: the file was truncated) is left out and ``cut`` is True. ValueError naming the row for a
+    short row before the last; OSError, UnicodeDecodeError or csv.Error as reading raises them."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        text = handle.read()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = list(reader)
+    cut = bool(rows) and (None in rows[-1].values() or not text.endswith("\n"))
+    if cut:
+        rows.pop()
+    for number, row in enumerate(rows, start=1):
+        if None in row.values():
+            raise ValueError(f"{Path(path).name} row {number} has fewer fields than the header")
+    return list(reader.fieldnames or ()), rows, cut

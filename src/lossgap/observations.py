@@ -154,19 +154,13 @@ def load_observations(path, *, with_cut: bool = False):
     Raises ValueError (the caller turns it into a user-facing error) when the header lacks ``epoch``, an earlier
     row is short, or the epochs are not 1, 2, ... in order.
     """
-    with open(path, newline="", encoding="utf-8") as handle:
-        text = handle.read()
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None or "epoch" not in reader.fieldnames:
+    from lossgap.io import read_csv_rows
+
+    header, parsed, cut = read_csv_rows(path)
+    if "epoch" not in header:
         raise ValueError("optimization.csv has no 'epoch' column")
-    parsed = list(reader)
-    cut = bool(parsed) and (None in parsed[-1].values() or not text.endswith("\n"))
-    if cut:
-        parsed.pop()
     rows = []
     for number, row in enumerate(parsed, start=1):
-        if None in row.values():
-            raise ValueError(f"optimization.csv row {number} has fewer fields than the header")
         if int(row["epoch"]) != number:
             raise ValueError(f"optimization.csv row {number} holds epoch {row['epoch']}, expected {number}")
         rows.append({key: float(value) for key, value in row.items()

@@ -39,6 +39,13 @@ def test_a_non_numeric_metrics_cell_is_named(copy):
     refused(copy, "line 3: train_loss is 'abc'")
 
 
+def test_a_short_metrics_row_before_the_last_is_damage_not_a_cut(copy):
+    lines = (copy / "metrics.csv").read_text().splitlines()
+    lines[2] = ",".join(lines[2].split(",")[:3])
+    (copy / "metrics.csv").write_text("\n".join(lines) + "\n")
+    refused(copy, "metrics.csv is damaged (metrics.csv row 2 has fewer fields than the header); train the run")
+
+
 def test_metrics_cut_mid_row_no_longer_match_the_dynamics(copy):
     text = (copy / "metrics.csv").read_text()
     (copy / "metrics.csv").write_text(text[: text.index("\n", text.index("\n") + 1) + 12])

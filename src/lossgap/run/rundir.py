@@ -32,7 +32,7 @@ import numpy as np
 
 from lossgap.epoch_store import EPOCHS_DIR
 from lossgap.errors import RunDirError
-from lossgap.io import write_bytes, write_json, write_text
+from lossgap.io import read_csv_rows, write_bytes, write_json, write_text
 from lossgap.lazy import lazy_getattr
 from lossgap.observations import OptimizationObservations, save_observations
 
@@ -155,17 +155,15 @@ def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
 def read_metrics(path: Path, notes: list[str] | None = None) -> dict[str, np.ndarray]:
     """Columns of ``metrics.csv`` as float64 arrays (epoch as int64). A last row cut short (a file truncated
     mid-row) is left out, with a note appended to ``notes``; RunDirError (one line) for a cell that is not a
-    number."""
+    number or a short row before the last."""
     try:
-        with open(path / METRICS_FILE, newline="", encoding="utf-8") as handle:
-            text = handle.read()
-        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        _, rows, cut = read_csv_rows(path / METRICS_FILE)
+    except ValueError as error:  # a short row before the last: not a truncation, the file is damaged
+        raise RunDirError(f"{path / METRICS_FILE} is damaged ({error}); train the run again") from None
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise RunDirError(f"{path / METRICS_FILE} is unreadable ({type(error).__name__}); train the run again") from None
-    if rows and (None in rows[-1].values() or not text.endswith("\n")):
-        rows = rows[:-1]
-        if notes is not None:
-            notes.append(f"{path / METRICS_FILE} ends in a row cut short; it is left out")
+    if cut and notes is not None:
+        notes.append(f"{path / METRICS_FILE} ends in a row cut short; it is left out")
     if not rows:
         return {}
     columns = {}
