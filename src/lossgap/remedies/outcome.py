@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -90,8 +90,6 @@ class Outcome:
 
 def judge(outcome: Outcome, baseline: Outcome, metric: str) -> Outcome:
     """``outcome`` judged against ``baseline`` seed by seed on ``metric`` (paired one-sided t-test at ALPHA)."""
-    from dataclasses import replace
-
     candidate_values = np.asarray(outcome.per_seed[metric])
     baseline_values = np.asarray(baseline.per_seed[metric])
     differences = candidate_values - baseline_values

@@ -145,10 +145,10 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     baseline, *tried = [_outcome(candidate, config, seed_runs, seeds, run_at)
                         for candidate, seed_runs in zip(everything, runs)]
     learning = more_data_outcome(runs[0], list(outcomes), shares, replicates) if curve else None
-    earlier = earlier_results(record.path / rundir.REMEDY_FILE, seeds=seeds, baseline=baseline.to_dict()["config"],
+    earlier = earlier_results(record.path / rundir.REMEDY_FILE, seeds=seeds, baseline=baseline.config.to_dict(),
                               replaced={candidate.name for candidate in candidates}, curve=curve)
-    targets = {candidate.name: candidate.target for candidate in candidates}
-    judged = sorted((judge(outcome, baseline, metric or targets.get(outcome.name) or Remedy(outcome.name, "").target)
+    # A remedy's target follows from its name alone, so earlier candidates are judged on theirs too.
+    judged = sorted((judge(outcome, baseline, metric or Remedy(outcome.name, "").target)
                      for outcome in (*tried, *earlier.candidates)),
                     key=lambda outcome: (not outcome.beats_baseline, outcome.p_value, outcome.name))
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
