@@ -7,16 +7,15 @@ The CLI turns any :class:`LossgapError` into that one line on stderr and exit co
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 
 class LossgapError(Exception):
     """A problem with the user's input or environment that the user can fix.
 
-    ``cli`` is the same message worded for the command line when the fix names an option that the Python API
-    spells differently (``--overwrite`` for ``overwrite=True``); ``str(error)`` is the wording of the interface
-    in use: the CLI's while a ``lossgap`` command runs, else the Python one.
+    ``cli_message`` is the same message worded for the command line when the fix names an option that the Python
+    API spells differently (``--overwrite`` for ``overwrite=True``); ``str(error)`` is the Python wording, and the
+    CLI prints ``cli_message``.
     """
 
     def __init__(self, message: str = "", *, cli: str | None = None) -> None:
@@ -25,23 +24,6 @@ class LossgapError(Exception):
 
     def __reduce__(self):  # errors travel back from worker processes with both wordings
         return self.__class__, self.args, {"cli_message": self.cli_message}
-
-    def __str__(self) -> str:
-        message = super().__str__()
-        return self.cli_message if self.cli_message != message and _in_cli() else message
-
-
-#: Where click keeps the context of the command running: typer's own copy of click (typer >= 0.24), or click.
-_CLICK_GLOBALS = ("typer._click.globals", "click.globals")
-
-
-def _in_cli() -> bool:
-    """True while a typer/click command runs (the ``lossgap`` command); imports neither."""
-    for name in _CLICK_GLOBALS:
-        module = sys.modules.get(name)
-        if module is not None and module.get_current_context(silent=True) is not None:
-            return True
-    return False
 
 
 class DataError(LossgapError):

@@ -37,7 +37,7 @@ class _LossgapGroup(TyperGroup):
             # a command's options are parsed here (its make_context), so '--epochs abc' lands here
             _usage_error(error)
         except LossgapError as error:
-            typer.echo(f"lossgap: error: {error}", err=True)
+            typer.echo(f"lossgap: error: {error.cli_message}", err=True)
             raise typer.Exit(2) from None
         except BrokenPipeError:
             # The reader went away (`lossgap train --help | head`): nothing is wrong, and nothing more can be
