@@ -110,3 +110,11 @@ def test_a_clipped_interval_is_shown_as_its_ends_not_as_plus_minus():
     assert interval_cell(Interval(0.533, 0.0, 1.0)) == "0.533\n[0.000, 1.000]"
     assert interval_cell(Interval(0.5, 0.4, 0.6)) == "0.500\n±0.100"
     assert interval_cell(Interval(0.5, float("nan"), float("nan"))) == "0.500"
+
+
+def test_the_curve_seeds_default_is_the_learning_curves_own():
+    import inspect
+
+    from lossgap.cli.remedy import remedy
+    from lossgap.remedies.learning import CURVE_SEEDS
+    assert inspect.signature(remedy).parameters["curve_seeds"].default.default == CURVE_SEEDS

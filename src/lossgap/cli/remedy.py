@@ -31,6 +31,8 @@ def remedy(
                                          "the others on val loss)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Runs trained at once, one torch thread each "
                                           "(default: one per core). Results are the same as with 1."),
+    # remedies.learning.CURVE_SEEDS, spelled out: importing it here would load matplotlib for every command
+    # (tests/cli/test_remedy_cli.py checks the two agree).
     curve_seeds: int = typer.Option(10, "--curve-seeds", help="more_data: seeds per share of the learning curve "
                                     "(at least K; per-seed slopes scatter, and with 5 seeds a learnable curve "
                                     "read 'cannot tell' one time in three)."),
