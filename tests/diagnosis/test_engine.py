@@ -1,12 +1,14 @@
 """The engine: healthy runs, explanations, the explains-DAG, consistent remedies, split-independent causes."""
 
 import numpy as np
+import pytest
 
 from fixtures.diagnosis import diagnose_dynamics, healthy_run, noisy_labels_run
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 from lossgap.diagnosis import REGISTRY, Remedy, Verdict
 from lossgap.diagnosis.engine import _consistent_remedies, _discount
 from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.errors import ConfigError
 
 
 def test_a_run_that_learned_and_converged_is_healthy():
@@ -75,6 +77,23 @@ def test_one_epoch_is_diagnosed_with_what_it_cannot_show():
     assert any("one epoch only" in note for note in diagnosis.limitations)
     assert diagnosis.verdict("overfitting").confidence == 0.0
     assert diagnosis.verdict("underfitting").confidence == 0.0
+
+
+def test_a_run_too_short_for_a_trend_is_not_called_healthy():
+    # Two epochs below the majority baseline: nothing can be judged, and "No problem found" would be a claim.
+    labels = np.array([0] * 30 + [1] * 20)
+    prob = np.where(labels == 0, 0.45, 0.7)[None, :].repeat(2, axis=0)   # accuracy 0.4 against 0.6
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
+                                   "val": binary_dynamics(prob, labels)})
+    assert diagnosis.headline.startswith("Too short to judge: 2 epochs"), diagnosis.headline
+    assert not diagnosis.healthy and not diagnosis.judgeable and diagnosis.healthy_confidence == 0.0
+    assert diagnosis.to_dict()["healthy"] is False and diagnosis.to_dict()["judgeable"] is False
+
+
+def test_asking_for_a_cause_that_does_not_exist_is_an_error():
+    diagnosis = diagnose_dynamics(healthy_run())
+    with pytest.raises(ConfigError, match="'overfit' is not a cause; use one of .*overfitting"):
+        diagnosis.verdict("overfit")
 
 
 def test_ties_in_argmax_and_a_class_absent_from_val_are_handled():

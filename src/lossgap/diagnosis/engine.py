@@ -12,12 +12,16 @@ import numpy as np
 from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
+from lossgap.diagnosis.causes.underfitting import MIN_TREND_EPOCHS
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
 from lossgap.diagnosis.remedies import MORE_DATA, Remedy, RemedyBook, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord, continue_advice
 
+#: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
+#: unless a rule finds something it can show from so few (a non-finite loss, a class never predicted).
+MIN_JUDGED_EPOCHS = MIN_TREND_EPOCHS
 _ORDER = {cause.code: rank for rank, cause in enumerate(REGISTRY)}
 _KIND = {cause.code: cause.kind for cause in REGISTRY}
 for _cause in REGISTRY:  # the registry is a DAG in its own order: a cause only explains later ones
@@ -108,12 +112,14 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     findings, explanations, considered = _consistent_remedies(findings, explanations, considered, book)
     explanations = _offer_more_data(findings, explanations, evidence, book)
     general = evidence.generalization
-    healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0)
+    judgeable = evidence.num_epochs >= MIN_JUDGED_EPOCHS
+    # A run too short to show a trend is not shown to be healthy either.
+    healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0) if judgeable else 0.0
     return Diagnosis(
         run=run, split=evidence.focus_split, headline=_headline(findings, explanations, evidence),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
-        best_epoch=evidence.best_epoch,
+        judgeable=judgeable, best_epoch=evidence.best_epoch,
         plateaus=tuple(to_plain(p.to_dict()) for name in ("train", "val") for p in evidence.plateaus.get(name, ())),
         ledger=to_plain(evidence.focus_ledger.to_dict()) if evidence.focus_ledger is not None else None,
         ledger_sentence=evidence.ledger_sentence,
@@ -220,6 +226,11 @@ def _headline(findings, explanations, evidence: RunEvidence) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
+    if not findings and evidence.num_epochs < MIN_JUDGED_EPOCHS:
+        return (f"Too short to judge: {evidence.num_epochs} epoch{'s' if evidence.num_epochs > 1 else ''} "
+                f"(val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch}, majority baseline "
+                f"{signal.baseline_accuracy:.3f}); the rules need at least {MIN_JUDGED_EPOCHS} epochs to see a "
+                "trend: train longer.")
     if not findings:
         text = (f"No problem found: val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch} (majority "
                 f"baseline {signal.baseline_accuracy:.3f})")

@@ -187,8 +187,12 @@ def _main_plateau_and_ledger(record: SplitDynamics, plateaus: dict) -> tuple[Pla
     main_plateau = next((plateau for plateau in plateaus.get(record.split, ()) if plateau.loss_change < 0), None)
     if main_plateau is not None:
         return main_plateau, loss_ledger(record, main_plateau.start_epoch, main_plateau.end_epoch)
-    # Without a plateau, the ledger of the whole run still says where the loss change came from.
-    return None, (loss_ledger(record, 1, record.num_epochs) if record.num_epochs >= 2 else None)
+    # Without a plateau, the ledger of the whole run still says where the loss change came from: from the first
+    # to the last epoch that recorded the split (a val pass every other epoch leaves epochs without records).
+    recorded = np.flatnonzero(record.seen.any(axis=1)) + 1
+    if recorded.size < 2:
+        return None, None
+    return None, loss_ledger(record, int(recorded[0]), int(recorded[-1]))
 
 
 def _patience(train_config: dict | None) -> int | None:

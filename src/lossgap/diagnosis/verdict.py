@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossgap.diagnosis.remedies import Remedy
+from lossgap.errors import ConfigError
 
 #: Verdicts at or above this confidence are reported as findings; below it they are listed as considered.
 REPORT_THRESHOLD = 0.5
@@ -63,6 +64,9 @@ class Diagnosis:
     limitations: tuple[str, ...] = ()
     explanations: tuple[Verdict, ...] = ()
     healthy_confidence: float = 0.0
+    #: False when the run is too short for the rules to judge (fewer epochs than a trend needs): then nothing
+    #: is called healthy either.
+    judgeable: bool = True
     #: The run's best epoch (summary.json's, by its --monitor): the one every "best epoch" means.
     best_epoch: int | None = None
     extras: dict[str, Any] = field(default_factory=dict)
@@ -71,8 +75,8 @@ class Diagnosis:
 
     @property
     def healthy(self) -> bool:
-        """True when no cause reached the reporting threshold."""
-        return not self.verdicts
+        """True when the run could be judged and no cause reached the reporting threshold."""
+        return self.judgeable and not self.verdicts
 
     @property
     def causes(self) -> list[str]:
@@ -80,7 +84,12 @@ class Diagnosis:
         return [verdict.cause for verdict in self.verdicts]
 
     def verdict(self, cause: str) -> Verdict | None:
-        """The finding, explanation or considered verdict for ``cause``, or None."""
+        """The finding, explanation or considered verdict for ``cause`` (check :attr:`causes` for the findings
+        alone), or None when the rule did not run; ConfigError (one line) for a code that is no cause."""
+        from lossgap.diagnosis.causes import CAUSES
+
+        if cause not in CAUSES:
+            raise ConfigError(f"{cause!r} is not a cause; use one of {', '.join(CAUSES)}")
         for verdict in self.verdicts + self.explanations + self.considered:
             if verdict.cause == cause:
                 return verdict
@@ -90,7 +99,7 @@ class Diagnosis:
         """The content of diagnosis.json: verdicts, plateaus, ledger... (see the README), headline, limitations."""
         return {
             "run": self.run, "split": self.split, "headline": self.headline, "healthy": self.healthy,
-            "healthy_confidence": round(float(self.healthy_confidence), 3), "best_epoch": self.best_epoch,
+            "judgeable": self.judgeable, "healthy_confidence": round(float(self.healthy_confidence), 3), "best_epoch": self.best_epoch,
             "verdicts": [verdict.to_dict() for verdict in self.verdicts],
             "explanations": [verdict.to_dict() for verdict in self.explanations],
             "considered": [verdict.to_dict() for verdict in self.considered],

@@ -1,9 +1,12 @@
 """unstable_optimization: a train loss above the prior's, non-finite losses, bounces that stop the fit."""
 
+import dataclasses
+
 import numpy as np
 
 from fixtures.diagnosis import diagnose_dynamics, healthy_run, learned_then_converged
 from fixtures.dynamics import binary_dynamics
+from lossgap.dynamics import MISSING_PREDICTION
 
 
 def test_a_non_finite_loss_is_unstable_with_full_confidence():
@@ -38,3 +41,19 @@ def test_bumps_on_the_way_to_a_fitted_model_are_not_the_cause():
     diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
                                    "val": binary_dynamics(learned_then_converged(200, 30, seed=1), labels[:200])})
     assert diagnosis.verdict("unstable_optimization").confidence < 0.5, diagnosis.to_text()
+
+
+def test_epochs_without_a_val_pass_are_missing_not_non_finite():
+    # Lightning's check_val_every_n_epoch=2, or an own loop that validates every other epoch: the epochs without
+    # val records have no val loss, and nothing was NaN.
+    dynamics = healthy_run()
+    val = dynamics["val"]
+    skipped = np.arange(val.num_epochs) % 2 == 0
+    predicted, log_prob = val.predicted.copy(), val.true_log_prob.copy()
+    predicted[skipped], log_prob[skipped] = MISSING_PREDICTION, np.nan
+    dynamics["val"] = dataclasses.replace(val, predicted=predicted, true_log_prob=log_prob)
+    diagnosis = diagnose_dynamics(dynamics)
+    assert diagnosis.verdict("unstable_optimization").confidence < 0.5, diagnosis.to_text()
+    assert "NaN" not in diagnosis.verdict("unstable_optimization").summary
+    # The run's ledger spans the first and last epochs that recorded val, not epoch 1, which has none.
+    assert diagnosis.ledger["start_epoch"] == 2 and diagnosis.ledger["end_epoch"] == val.num_epochs

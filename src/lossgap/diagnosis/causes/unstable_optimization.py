@@ -107,10 +107,16 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
     was never recorded is missing, not non-finite; a loss NaN from the first epoch on is non-finite)."""
     bad = np.zeros(evidence.num_epochs, dtype=bool)
     for curve, split in ((evidence.curves.train_loss, evidence.train), (evidence.curves.val_loss, evidence.val)):
-        seen = split.seen.any(axis=1) if split is not None else np.zeros(evidence.num_epochs, dtype=bool)
-        seen = np.pad(seen[:evidence.num_epochs], (0, max(0, evidence.num_epochs - seen.shape[0])))
-        if np.isfinite(curve).any() or seen.any():
-            bad |= ~np.isfinite(curve) & (seen | np.isfinite(curve).any())
+        if split is None:
+            # No dynamics to say which epochs recorded the split: a curve finite elsewhere that is not finite
+            # in an epoch counts there.
+            bad |= ~np.isfinite(curve) & np.isfinite(curve).any()
+            continue
+        # With dynamics, only epochs that recorded the split count: a val pass run every other epoch
+        # (Lightning's check_val_every_n_epoch) leaves the others empty, not non-finite.
+        seen = split.seen.any(axis=1)[:evidence.num_epochs]
+        seen = np.pad(seen, (0, evidence.num_epochs - seen.shape[0]))
+        bad |= ~np.isfinite(curve) & seen
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
 
 
