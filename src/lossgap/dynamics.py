@@ -92,13 +92,26 @@ class SplitDynamics:
         return (self.correct & seen).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
 
     def epoch_balanced_accuracy(self) -> np.ndarray:
-        """Mean over classes present in the split of per-class recall, float64 (E,)."""
-        present = np.unique(self.labels)
-        recalls = []
-        for cls in present:
-            members = self.labels == cls
-            recalls.append(self.correct[:, members].mean(axis=1))
-        return np.mean(np.stack(recalls, axis=1), axis=1)
+        """Mean per-class recall over the samples seen in each epoch, float64 (E,).
+
+        Like :meth:`epoch_accuracy`, only seen samples count: a class's recall in an epoch is its seen samples
+        predicted right over its seen samples, a class with no sample seen in an epoch is left out of that
+        epoch's mean, and an epoch that saw no sample is NaN. (Counting unseen samples as wrong would put
+        ``drop_last`` or ``limit_train_batches`` into the figure.)
+        """
+        seen = self.seen
+        if not self.num_samples:
+            return np.full(self.num_epochs, np.nan)
+        # Samples grouped by class, then summed per group: O(E x N) whatever the number of classes.
+        order = np.argsort(self.labels, kind="stable")
+        grouped = self.labels[order]
+        starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        counts = np.add.reduceat(seen[:, order], starts, axis=1, dtype=np.int64)
+        hits = np.add.reduceat((self.correct & seen)[:, order], starts, axis=1, dtype=np.int64)
+        present = counts > 0
+        recalls = np.where(present, hits / np.maximum(counts, 1), 0.0)
+        classes = present.sum(axis=1)
+        return np.where(classes > 0, recalls.sum(axis=1) / np.maximum(classes, 1), np.nan)
 
 
 #: Version of the dynamics file layout; readers refuse newer versions.

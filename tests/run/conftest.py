@@ -1,8 +1,10 @@
-"""Runs the tests of this folder damage: each built once per module, and copied for every test that changes it."""
+"""Runs the tests of this folder damage: each built once per module, and copied for every test that changes it;
+and recorders fed by a stand-in own loop (random logits), for the runs written from them."""
 
 import shutil
 
 import pytest
+import torch
 from fixtures.training import cli_trained_run
 
 import lossgap
@@ -52,3 +54,37 @@ def killed(tmp_path_factory):
 @pytest.fixture
 def run(killed, tmp_path):
     return writable_copy(killed, tmp_path)
+
+
+def feed(recorder, epochs, *, train=60, val=20, classes=2, drop=0, seed=0):
+    """Close ``epochs`` epochs of ``recorder`` with random logits for ``train`` + ``val`` samples (ids 0..);
+    ``drop`` train samples (a different few each epoch) go unseen, as with ``drop_last``. Returns what each
+    ``end_epoch()`` returned."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(train + val) % classes
+    summaries = []
+    for _ in range(epochs):
+        order = torch.randperm(train, generator=generator)[:train - drop]
+        recorder.update("train", order, torch.randn(order.numel(), classes, generator=generator), labels[order])
+        ids = torch.arange(train, train + val)
+        recorder.update("val", ids, torch.randn(val, classes, generator=generator), labels[ids])
+        summaries.append(recorder.end_epoch())
+    return summaries
+
+
+@pytest.fixture
+def feed_recorder():
+    """The stand-in loop :func:`feed` as a fixture: ``feed_recorder(recorder, epochs, **options)``."""
+    return feed
+
+
+@pytest.fixture
+def make_recorded():
+    """``make_recorded(epochs, store=None, **options)``: a Recorder fed by :func:`feed`, and what its epochs
+    returned."""
+
+    def make(epochs=3, store=None, **options):
+        recorder = lossgap.Recorder(store=store)
+        return recorder, feed(recorder, epochs, **options)
+
+    return make

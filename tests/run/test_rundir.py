@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+import lossgap
+from lossgap.data import DataConfig
 from lossgap.errors import RunDirError
 from lossgap.run import rundir
+from lossgap.training.config import TrainConfig
 
 
 def test_a_directory_holding_a_run_is_refused_unless_overwrite(tmp_path):
@@ -68,14 +71,72 @@ def test_an_unsafe_or_corrupt_checkpoint_is_refused_naming_what_is_wrong(tmp_pat
         rundir.load_checkpoint(tmp_path / "unsafe.pt")
 
 
-def test_reading_a_missing_run_names_the_fix(tmp_path):
-    with pytest.raises(RunDirError, match="does not exist; pass the --out directory"):
+def test_reading_a_missing_run_names_the_fix_in_the_wording_of_the_interface_in_use(tmp_path):
+    python = r"; pass the directory a run was written to \(the out of lossgap.train or lossgap.save_recorded_run\)$"
+    cli = "; pass the --out directory of a training run"
+    with pytest.raises(RunDirError, match="does not exist" + python) as error:
         rundir.read_run(tmp_path / "nope")
-    with pytest.raises(RunDirError, match="holds no run"):
+    assert error.value.cli_message.endswith("does not exist" + cli)
+    with pytest.raises(RunDirError, match=r"holds no run \(no config.json\)" + python) as error:
         rundir.read_run(tmp_path)
+    assert error.value.cli_message.endswith("holds no run (no config.json)" + cli)
     (tmp_path / "README.md").write_text("not a run")
-    with pytest.raises(RunDirError, match="README.md is a file, not a run directory; pass the --out directory"):
+    with pytest.raises(RunDirError, match="README.md is a file, not a run directory" + python) as error:
         rundir.read_run(tmp_path / "README.md")
+    assert error.value.cli_message.endswith("README.md is a file, not a run directory" + cli)
+
+
+def test_a_run_replaced_before_its_first_epoch_names_overwrite_as_the_interface_spells_it(tmp_path):
+    (tmp_path / rundir.PREVIOUS_DIR).mkdir()
+    with pytest.raises(RunDirError, match="the run started with overwrite=True ended before its first epoch") as error:
+        rundir.read_run(tmp_path)
+    assert "the run started with --overwrite ended" in error.value.cli_message
+
+
+def test_an_epoch_store_read_as_a_run_names_the_call_that_saves_its_run(make_recorded, tmp_path):
+    out = tmp_path / "run"
+    make_recorded(2, store=out / "epochs")
+    call = f"lossgap.recover_recorded_run({str(out / 'epochs')!r}, {str(out)!r})"
+    for path in (out, out / "epochs"):
+        with pytest.raises(RunDirError, match="2 epochs.*, not a run: what an own loop's Recorder") as error:
+            rundir.read_run(path)
+        assert str(error.value).endswith(f"save its run with {call}")
+        assert error.value.cli_message.endswith(f"{call} (from Python), then diagnose {out}")
+    recorder, _ = make_recorded(2, store=out / "epochs")
+    lossgap.save_recorded_run(recorder, out)
+    with pytest.raises(RunDirError, match=f"epochs is the epoch store of the run in {out}; pass {out}$"):
+        rundir.read_run(out / "epochs")
+
+
+def test_an_own_loops_epoch_store_alone_is_no_run_and_is_never_replaced(make_recorded, tmp_path):
+    out = tmp_path / "run"
+    make_recorded(2, store=out / "epochs")
+    assert rundir.holds_only_store(out) and rundir.check_out_dir(out, overwrite=False) == out
+    (out / "config.json").write_text("{}")
+    assert not rundir.holds_only_store(out)
+    (out / "config.json").unlink()
+    # A training run would delete the only copy of its epochs: refused before anything is written, even with
+    # overwrite, in the wording of the interface in use.
+    config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=40"), epochs=1)
+    for overwrite in (False, True):
+        with pytest.raises(RunDirError, match="holds the epoch store of an own training loop .*; choose another out "
+                                              "directory, or save it as a run first with lossgap.recover_recorded_run"):
+            lossgap.train(config, out, overwrite=overwrite, diagnose_run=False)
+    assert sorted(path.name for path in out.iterdir()) == ["epochs"] and len(list((out / "epochs").iterdir())) == 2
+    with pytest.raises(RunDirError) as error:
+        rundir.set_aside(out)
+    assert "choose another --out, or save it" in error.value.cli_message
+
+
+def test_clear_run_keeps_the_entry_that_holds_a_store_being_saved(tmp_path):
+    for name in ("config.json", "metrics.csv"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "epochs").mkdir()
+    (tmp_path / "epochs" / "epoch_00001.npz").write_text("kept")
+    rundir.clear_run(tmp_path, keep=tmp_path / "epochs")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["epochs"]
+    rundir.clear_run(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_reading_an_incomplete_run_says_training_ended_early(tmp_path):

@@ -23,6 +23,11 @@ from lossgap.run.rundir import (CONFIG_FILE, DYNAMICS_FILE, LAST_CHECKPOINT, MET
                                 PREVIOUS_DIR, SUMMARY_FILE, checkpoint_path, read_config, read_metrics, read_summary)
 
 
+#: The fix for a path that is no run directory, from Python and from the command line.
+PASS_A_RUN = "pass the directory a run was written to (the out of lossgap.train or lossgap.save_recorded_run)"
+PASS_A_RUN_CLI = "pass the --out directory of a training run"
+
+
 @dataclass(frozen=True, eq=False)
 class RunRecord:
     """A run directory read back: its config, metrics columns, summary, recorded dynamics and, when the run
@@ -55,12 +60,16 @@ def read_run(path: str | Path) -> RunRecord:
     run = Path(path)
     if not run.is_dir():
         what = "is a file, not a run directory" if run.exists() else "does not exist"
-        raise RunDirError(f"{run} {what}; pass the --out directory of a training run")
+        raise RunDirError(f"{run} {what}; {PASS_A_RUN}", cli=f"{run} {what}; {PASS_A_RUN_CLI}")
     config_path = run / CONFIG_FILE
     if not config_path.exists():
         if (run / PREVIOUS_DIR).is_dir():
-            raise RunDirError(_replaced_message(run))
-        raise RunDirError(f"{run} holds no run (no {CONFIG_FILE}); pass the --out directory of a training run")
+            raise _replaced_error(run)
+        store_error = _store_error(run)
+        if store_error is not None:
+            raise store_error
+        raise RunDirError(f"{run} holds no run (no {CONFIG_FILE}); {PASS_A_RUN}",
+                          cli=f"{run} holds no run (no {CONFIG_FILE}); {PASS_A_RUN_CLI}")
     config = read_config(run)
     summary = read_summary(run) if (run / SUMMARY_FILE).exists() else {}
     notes: list[str] = []
@@ -68,7 +77,7 @@ def read_run(path: str | Path) -> RunRecord:
     has_metrics, has_dynamics = (run / METRICS_FILE).exists(), (run / DYNAMICS_FILE).exists()
     if not has_metrics and not has_dynamics and not stored:
         if (run / PREVIOUS_DIR).is_dir():
-            raise RunDirError(_replaced_message(run))
+            raise _replaced_error(run)
         raise RunDirError(f"{run} is incomplete: training ended before its first epoch finished; "
                           f"{continue_advice(run, config)}")
     if not has_metrics:
@@ -158,7 +167,7 @@ def retrain_advice(run: Path, config: dict) -> str:
 
         command = TrainConfig.from_dict(config["train"]).command(run)
     except Exception:  # options this lossgap cannot rebuild: the command config.json keeps, with the run's --out
-        return f"train it again with the options of {run / CONFIG_FILE} and --out {run} --overwrite"
+        return f"train it again: lossgap train with the options of {run / CONFIG_FILE}, --out {run} --overwrite"
     return f"train it again: {command} --overwrite"
 
 
@@ -208,6 +217,26 @@ def read_observations(path: str | Path, notes: list[str] | None = None) -> Optim
                           "or train again") from None
 
 
-def _replaced_message(run: Path) -> str:
-    return (f"{run} is incomplete: the run started with --overwrite ended before its first epoch finished; the run "
-            f"it replaced is kept in {run / PREVIOUS_DIR} (move its files back to use it)")
+def _replaced_error(run: Path) -> RunDirError:
+    def message(option: str) -> str:
+        return (f"{run} is incomplete: the run started with {option} ended before its first epoch finished; the run "
+                f"it replaced is kept in {run / PREVIOUS_DIR} (move its files back to use it)")
+
+    return RunDirError(message("overwrite=True"), cli=message("--overwrite"))
+
+
+def _store_error(path: Path) -> RunDirError | None:
+    """The error for ``path`` with no config.json when it is an epoch store or holds only one (an own loop's
+    ``Recorder(store=...)``, e.g. killed before its run was saved), naming the call that saves its run; else None."""
+    for store, out in ((path / EPOCHS_DIR, path), (path, path.parent)):
+        held = len(stored_epochs(store))
+        if not held:
+            continue
+        if (out / CONFIG_FILE).exists():  # the epoch store of a run (trained by lossgap or saved): read the run
+            return RunDirError(f"{path} is the epoch store of the run in {out}; pass {out}")
+        what = (f"is an epoch store ({held} epochs)" if store == path
+                else f"holds only an epoch store ({store}, {held} epochs)")
+        call = f"lossgap.recover_recorded_run({str(store)!r}, {str(out)!r})"
+        message = f"{path} {what}, not a run: what an own loop's Recorder(store=...) leaves; save its run with {call}"
+        return RunDirError(message, cli=f"{message} (from Python), then diagnose {out}")
+    return None

@@ -76,27 +76,39 @@ def holds_run(path: Path) -> bool:
     return path.is_dir() and any((path / entry).exists() for entry in RUN_ENTRIES)
 
 
+def holds_only_store(path: Path) -> bool:
+    """True when the only lossgap entry in ``path`` is an epoch store (``epochs/``): what an own loop's
+    ``Recorder(store=path/epochs)`` leaves before its run is saved (or after a kill), not a run."""
+    return (path / EPOCHS_DIR).is_dir() and not any((path / entry).exists() for entry in RUN_ENTRIES
+                                                     if entry != EPOCHS_DIR)
+
+
 def check_out_dir(path: str | Path, overwrite: bool) -> Path:
     """Validate an output directory before anything is written; returns it as a Path.
 
     Raises RunDirError when it is a file, or holds a run and ``overwrite`` is False (two runs are never mixed).
+    An epoch store alone (:func:`holds_only_store`) is no run: an own loop's recorder saves its run beside it.
     """
     out = Path(path)
     # Worded for the interface in use (see LossgapError): the CLI's flags, or the Python API's arguments.
     if out.exists() and not out.is_dir():
         raise RunDirError(f"out={str(out)!r} is a file, not a directory; choose a directory path",
                           cli=f"--out {out} is a file, not a directory; choose a directory path")
-    if holds_run(out) and not overwrite:
+    if holds_run(out) and not holds_only_store(out) and not overwrite:
         raise RunDirError(f"{out} already holds a run; choose another out directory or pass overwrite=True to "
                           "replace it", cli=f"{out} already holds a run; choose another --out or pass --overwrite to "
                                             "replace it")
     return out
 
 
-def clear_run(path: Path) -> None:
-    """Remove a previous run's files from ``path`` (only lossgap's own entries) and create the directory."""
+def clear_run(path: Path, keep: Path | None = None) -> None:
+    """Remove a previous run's files from ``path`` (only lossgap's own entries) and create the directory.
+    An entry that is or holds ``keep`` (a recorder's epoch store being saved into ``path``) is left in place."""
+    kept = Path(keep).resolve() if keep is not None else None
     for entry in RUN_ENTRIES:
         target = path / entry
+        if kept is not None and (kept == target.resolve() or target.resolve() in kept.parents):
+            continue
         if target.is_dir():
             shutil.rmtree(target)
         elif target.exists():
@@ -110,7 +122,18 @@ PREVIOUS_DIR = ".previous-run"
 
 def set_aside(path: Path) -> bool:
     """Move the run in ``path`` (lossgap's own entries) into ``path/.previous-run``; returns whether there was
-    one. An older set-aside run is replaced (it was already superseded by a run that finished an epoch)."""
+    one. An older set-aside run is replaced (it was already superseded by a run that finished an epoch).
+
+    RunDirError when ``path`` holds only an own loop's epoch store (:func:`holds_only_store`): a new run
+    replacing it would delete the only copy of its epochs, so it is refused even with overwrite."""
+    if holds_only_store(path):
+        store = path / EPOCHS_DIR
+        fix = (f"save it as a run first with lossgap.recover_recorded_run({str(store)!r}, {str(path)!r}), or "
+               f"delete {store}")
+        raise RunDirError(f"{path} holds the epoch store of an own training loop ({store}), which a new run would "
+                          f"delete; choose another out directory, or {fix}",
+                          cli=f"{path} holds the epoch store of an own training loop ({store}), which a new run "
+                              f"would delete; choose another --out, or {fix} (from Python)")
     entries = [entry for entry in RUN_ENTRIES if (path / entry).exists()]
     if not entries:
         return False

@@ -1,29 +1,27 @@
-"""Writing a run directory: training into it epoch by epoch (durably), its config and summary, and runs
-recorded by a user's own loop."""
+"""Writing a run directory: training into it epoch by epoch (durably), its config and summary. Runs recorded
+by a user's own loop are written by :mod:`lossgap.run.recorded` (``write_recorded_run`` is re-exported here)."""
 
 from __future__ import annotations
 
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from lossgap.data.sequence import DatasetSplits
-from lossgap.errors import ConfigError, RunDirError
+from lossgap.errors import ConfigError
 from lossgap.run import rundir
+# write_recorded_run is lossgap.save_recorded_run's writer (lossgap.api calls it here).
+from lossgap.run.recorded import library_versions, write_recorded_run  # noqa: F401
 from lossgap.training.config import TrainConfig
 from lossgap.version import __version__
 
 if TYPE_CHECKING:
     from lossgap.training.distributed import Distributed
     from lossgap.training.once import Trained
-    from lossgap.training.recorder import Recorder
     from lossgap.training.trainer import EpochCallback, FitResult
 
 #: Largest share of training time spent writing the training state (``checkpoints/last.pt``): it is written
@@ -159,51 +157,6 @@ def train_control(config: TrainConfig, out_dir: Path, splits: DatasetSplits, sta
                time.perf_counter(), role=CONTROL_ROLE, distributed=distributed)
 
 
-def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[str] | None,
-                       extra_metrics: list[dict[str, float]] | None, description: str) -> Path:
-    """Write a run directory from a Recorder fed by any training loop (see :func:`lossgap.save_recorded_run`)."""
-    dynamics = recorder.dynamics()
-    if not dynamics or recorder.num_epochs == 0:
-        raise RunDirError("the recorder holds no finished epoch; call recorder.end_epoch() after each epoch")
-    rows = []
-    for epoch in range(recorder.num_epochs):
-        row: dict[str, float] = {"epoch": epoch + 1}
-        for name, record in dynamics.items():
-            seen = record.seen[epoch]
-            if not seen.any():
-                continue
-            row[f"{name}_loss"] = float(record.loss[epoch][seen].mean())
-            row[f"{name}_accuracy"] = float(record.correct[epoch][seen].mean())
-            row[f"{name}_balanced_accuracy"] = float(record.epoch_balanced_accuracy()[epoch])
-        if extra_metrics is not None and epoch < len(extra_metrics):
-            row.update(extra_metrics[epoch])
-        rows.append(row)
-    num_classes = next(iter(dynamics.values())).num_classes
-    names = list(class_names) if class_names is not None else [str(index) for index in range(num_classes)]
-    rundir.clear_run(out_dir)
-    rundir.write_config(out_dir, {
-        "lossgap_version": __version__, "train": None,
-        "data": {"source": description, "class_names": names,
-                 "sizes": {name: record.num_samples for name, record in dynamics.items()}},
-        "versions": _versions(), "command": None,
-    })
-    rundir.write_metrics(out_dir, rows)
-    rundir.write_recording(out_dir, recorder)
-    # NaN compares false with everything: an epoch whose val loss is not finite can never be the best.
-    best = min(rows, key=lambda row: row["val_loss"] if np.isfinite(row.get("val_loss", np.inf)) else np.inf)
-    rundir.write_summary(out_dir, {"status": "recorded", "epochs_run": len(rows), "monitor": "val_loss",
-                                   "best_epoch": int(best["epoch"]), "delivered_epoch": len(rows),
-                                   "best": best, "final": rows[-1], "test": None})
-    return out_dir
-
-
-def _versions() -> dict[str, str]:
-    import torch
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "lossgap": __version__, "platform": platform.platform()}
-
-
 def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer, out_dir: Path) -> dict:
     """The content of config.json: options, data description, versions, and the command that reruns the run."""
     import torch
@@ -224,7 +177,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
             "val_is_fixed": splits.val_is_fixed,
             "standardizer": standardizer.to_dict() if standardizer is not None else None,
         },
-        "versions": _versions(),
+        "versions": library_versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
         # world_size > 1: trained data-parallel under torchrun (the rerun command, in one process, gives the
         # same figures within float tolerance, see the README).

@@ -1,0 +1,191 @@
+"""Runs recorded by an own loop (lossgap.save_recorded_run, lossgap.recover_recorded_run): the figures equal what the
+Recorder returned, the recorder's own epoch store survives the save and a kill, and bad arguments are refused in
+one line before anything is written."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import lossgap
+from lossgap.dynamics import SplitDynamics
+from lossgap.epoch_store import stored_epochs
+from lossgap.errors import ConfigError, LossgapWarning, RunDirError
+
+
+def metrics_rows(run):
+    with open(run / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_metrics_csv_holds_the_figures_end_epoch_returned_when_samples_go_unseen(make_recorded, tmp_path):
+    recorder, summaries = make_recorded(4, drop=17, classes=3)  # as drop_last leaves 17 train samples out per epoch
+    rows = metrics_rows(lossgap.save_recorded_run(recorder, tmp_path / "run"))
+    for row, summary in zip(rows, summaries):
+        for split in ("train", "val"):
+            balanced = summary[split].balanced_accuracy
+            assert float(row[f"{split}_balanced_accuracy"]) == pytest.approx(balanced, abs=1e-12)
+            assert float(row[f"{split}_accuracy"]) == pytest.approx(summary[split].accuracy, abs=1e-12)
+            assert float(row[f"{split}_loss"]) == pytest.approx(summary[split].loss, rel=1e-9)
+
+
+def test_the_per_split_figures_are_computed_once_not_once_per_epoch(make_recorded, tmp_path, monkeypatch):
+    calls = []
+    original = SplitDynamics.epoch_balanced_accuracy
+    monkeypatch.setattr(SplitDynamics, "epoch_balanced_accuracy",
+                        lambda self: calls.append(self.split) or original(self))
+    recorder, _ = make_recorded(8)
+    lossgap.save_recorded_run(recorder, tmp_path / "run")
+    assert sorted(calls) == ["train", "val"]  # once per split, whatever the number of epochs
+
+
+def test_a_recorder_saves_beside_its_own_store_and_keeps_it(make_recorded, feed_recorder, tmp_path):
+    out = tmp_path / "run"
+    recorder, _ = make_recorded(3, store=out / "epochs")
+    lossgap.save_recorded_run(recorder, out)  # the store alone is not a run: no overwrite needed
+    assert stored_epochs(out / "epochs") == [1, 2, 3] and lossgap.read_run(out).num_epochs == 3
+    feed_recorder(recorder, 2, seed=1)  # the loop goes on after saving, into the same store
+    with pytest.raises(RunDirError, match="already holds a run; choose another out directory or pass overwrite=True"):
+        lossgap.save_recorded_run(recorder, out)
+    lossgap.save_recorded_run(recorder, out, overwrite=True)
+    assert stored_epochs(out / "epochs") == [1, 2, 3, 4, 5] and lossgap.read_run(out).num_epochs == 5
+    assert lossgap.diagnose(out, write=False).causes is not None
+
+
+def test_an_epoch_store_that_is_not_the_recorders_is_never_deleted(make_recorded, tmp_path):
+    out = tmp_path / "run"
+    make_recorded(2, store=out / "epochs")
+    other, _ = make_recorded(2)
+    for overwrite in (False, True):
+        with pytest.raises(RunDirError, match=r"holds the epoch store of another recording .*, which saving here would "
+                                              r"delete; .*lossgap.recover_recorded_run"):
+            lossgap.save_recorded_run(other, out, overwrite=overwrite)
+    assert sorted(path.name for path in out.iterdir()) == ["epochs"] and stored_epochs(out / "epochs") == [1, 2]
+
+
+def test_tensors_and_numpy_scalars_in_extra_metrics_are_saved_as_numbers(make_recorded, tmp_path):
+    recorder, _ = make_recorded(2)
+    grad_norm = torch.tensor(2.5, requires_grad=True) * 1  # as clip_grad_norm_ returns, or with its graph
+    extra = [{"grad_norm": grad_norm, "lr": np.float32(0.25), "steps": np.int64(3)}, {"lr": 0.125}]
+    run = lossgap.save_recorded_run(recorder, tmp_path / "run", extra_metrics=extra)
+    rows = metrics_rows(run)
+    assert [rows[0]["grad_norm"], rows[0]["lr"], rows[0]["steps"]] == ["2.5", "0.25", "3.0"]
+    assert rows[1]["lr"] == "0.125" and rows[1]["grad_norm"] == ""
+    assert json.loads((run / "summary.json").read_text())["final"]["lr"] == 0.125
+
+
+@pytest.mark.parametrize("value, problem", [
+    (torch.tensor([1.0, 2.0]), r"'grad_norm' is a Tensor of shape \(2,\), not one number; .*value.item\(\)"),
+    ("fast", r"'grad_norm' is the str 'fast', not a number"),
+    (None, r"'grad_norm' is None, not a number; .*leave the key out"),
+    (np.array(["1.5"]).reshape(()), r"'grad_norm' is the ndarray .*, not a number"),
+])
+def test_a_value_that_is_not_one_number_is_refused_before_anything_is_written(make_recorded, tmp_path, value,
+                                                                              problem):
+    recorder, _ = make_recorded(3)
+    extra = [{"grad_norm": 1.0}, {"grad_norm": value}]
+    with pytest.raises(ConfigError, match=r"^extra_metrics\[1\] \(epoch 2\): " + problem) as error:
+        lossgap.save_recorded_run(recorder, tmp_path / "new", extra_metrics=extra)
+    assert "\n" not in str(error.value) and not (tmp_path / "new").exists()
+    # Replacing a run: the old one is left whole.
+    old = lossgap.save_recorded_run(recorder, tmp_path / "old")
+    before = {path.name: path.read_bytes() for path in old.iterdir() if path.is_file()}
+    with pytest.raises(ConfigError):
+        lossgap.save_recorded_run(recorder, old, extra_metrics=extra, overwrite=True)
+    assert {path.name: path.read_bytes() for path in old.iterdir() if path.is_file()} == before
+
+
+@pytest.mark.parametrize("key", ["val_loss", "train_accuracy", "val_balanced_accuracy", "epoch"])
+def test_an_extra_metric_named_like_a_recorded_column_is_refused(make_recorded, tmp_path, key):
+    recorder, _ = make_recorded(2)
+    with pytest.raises(ConfigError, match=rf"^extra_metrics\[0\] \(epoch 1\): '{key}' is a column lossgap computes "
+                                          rf"from the recorded samples; rename yours \(e.g. 'my_{key}'\)"):
+        lossgap.save_recorded_run(recorder, tmp_path / "run", extra_metrics=[{key: 5.0}, {}])
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("extra, problem", [
+    ({"lr": [0.1, 0.1]}, r"^extra_metrics is a dict, not a list; pass one dict of name -> number per epoch"),
+    ([0.1, 0.1], r"^extra_metrics\[0\] \(epoch 1\) is a float, not a dict"),
+    ([{1: 0.1}], r"^extra_metrics\[0\] \(epoch 1\): the key 1 is not a string"),
+])
+def test_extra_metrics_of_the_wrong_shape_are_refused(make_recorded, tmp_path, extra, problem):
+    recorder, _ = make_recorded(2)
+    with pytest.raises(ConfigError, match=problem):
+        lossgap.save_recorded_run(recorder, tmp_path / "run", extra_metrics=extra)
+
+
+@pytest.mark.parametrize("names, problem", [
+    (["a"], "class_names has 1 name for the 2 classes recorded"),
+    (["a", "b", "c"], "class_names has 3 names for the 2 classes recorded"),
+    ("ab", "class_names is the string 'ab', not a list"),
+])
+def test_class_names_must_name_each_class_once(make_recorded, tmp_path, names, problem):
+    recorder, _ = make_recorded(2)
+    with pytest.raises(ConfigError, match=problem + ".*; pass one name per class, in class-index order"):
+        lossgap.save_recorded_run(recorder, tmp_path / "run", class_names=names)
+    assert not (tmp_path / "run").exists()
+    run = lossgap.save_recorded_run(recorder, tmp_path / "run", class_names=("neg", "pos"))
+    assert lossgap.read_run(run).class_names == ["neg", "pos"]
+
+
+LOOP = """
+import sys, torch, lossgap
+recorder = lossgap.Recorder(store=sys.argv[1])
+labels = torch.arange(80) % 2
+for epoch in range(1, 100_000):
+    recorder.update("train", torch.arange(60), torch.randn(60, 2), labels[:60])
+    recorder.update("val", torch.arange(60, 80), torch.randn(20, 2), labels[60:])
+    recorder.end_epoch()
+    print(epoch, flush=True)
+"""
+
+
+def test_an_own_loop_killed_with_sigkill_is_saved_from_its_store(tmp_path):
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-c", LOOP, str(out / "epochs")], stdout=subprocess.PIPE, text=True)
+    try:
+        while process.stdout.readline().strip() != "3":
+            assert process.poll() is None, "the loop ended before its third epoch"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+    assert process.returncode == -signal.SIGKILL
+    held = len(stored_epochs(out / "epochs"))
+    assert held >= 3
+    with pytest.raises(RunDirError, match=r"holds only an epoch store .*; save its run with "
+                                          r"lossgap.recover_recorded_run\("):
+        lossgap.diagnose(out)
+    assert lossgap.recover_recorded_run(out / "epochs", out) == out
+    assert lossgap.read_run(out).num_epochs == held and len(metrics_rows(out)) == held
+    assert lossgap.diagnose(out, write=False).causes is not None
+    assert len(stored_epochs(out / "epochs")) == held  # the store is left as it was
+
+
+def test_recovering_leaves_out_a_damaged_last_epoch_and_refuses_other_damage(make_recorded, tmp_path):
+    store = tmp_path / "run" / "epochs"
+    make_recorded(3, store=store)
+    last = store / "epoch_00003.npz"
+    whole = last.read_bytes()
+    last.write_bytes(whole[:100])
+    with pytest.warns(LossgapWarning, match=r"epoch_00003.npz is damaged \(.*\) and left out: saving epochs 1-2"):
+        run = lossgap.recover_recorded_run(store, tmp_path / "run")
+    assert lossgap.read_run(run).num_epochs == 2
+    last.write_bytes(whole)
+    (store / "epoch_00001.npz").write_bytes(b"not an epoch")
+    with pytest.raises(RunDirError, match=r"epoch_00001.npz is damaged \(.*\); move it and the epoch files after it"):
+        lossgap.recover_recorded_run(store, tmp_path / "other")
+
+
+def test_recovering_needs_a_store_with_epochs(tmp_path):
+    with pytest.raises(RunDirError, match=r"nope does not exist; pass the directory your loop gave as Recorder\(store"):
+        lossgap.recover_recorded_run(tmp_path / "nope", tmp_path / "run")
+    with pytest.raises(RunDirError, match=r"holds no stored epoch \(no epoch_00001.npz\)"):
+        lossgap.recover_recorded_run(tmp_path, tmp_path / "run")
