@@ -1,5 +1,7 @@
 """Long-format CSV files: rows grouped by id and ordered by t, fixed splits, round trip, one clear line per bad file."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -66,6 +68,12 @@ def test_split_column_fixes_splits_with_one_class_list(tmp_path):
     assert parts["val"].features.shape == (1, 1, 1) and parts["train"].features.shape == (2, 2, 1)
 
 
+def test_a_label_written_as_int_and_as_float_is_one_class(tmp_path):
+    path = write_text(tmp_path, "id,t,label,v\n1,0,0,1\n2,0,1,2\n3,0,0.0,3\n4,0,1.0,4\n")
+    train = read_csv_data(path)["train"]
+    assert train.class_names == ("0", "1") and train.labels.tolist() == [0, 1, 0, 1]
+
+
 def test_round_trip_keeps_features_lengths_labels_and_ids(tmp_path):
     names = ("1", "2", "10")
     original = {"train": variable_length_data(9, 100, "train", names, seed=1),
@@ -113,21 +121,32 @@ BAD_FILES = {
     "no train split": ("id,t,label,split,v\n1,0,a,test,1\n", r"d\.csv: no rows have split 'train'"),
     "ragged row": ("id,t,label,v\n1,0,a,1,9\n", r"d\.csv: line 2 has 5 values but the header has 4 columns"),
     "empty id": ("id,t,label,v\n,0,a,1\n", r"d\.csv: line 2 has an empty id"),
+    "semicolons": ("id;t;label;v\n1;0;a;1,5\n", r"^d\.csv: the header 'id;t;label;v' is semicolon-separated, but "
+                   r"lossgap reads comma-separated CSV with '\.' as the decimal point; save the file with ','"),
+    "tabs": ("id\tt\tlabel\tv\n1\t0\ta\t1\n", r"^d\.csv: the header 'id\\tt\\tlabel\\tv' is tab-separated"),
+    "nan label": ("id,t,label,v\n1,0,0,1\n2,0,nan,1\n2,1,nan,1\n3,0,1,2\n",
+                  r"^d\.csv: line 3 has label 'nan', a missing label, not a class \(1 id\(s\) have such labels\); "
+                  r"give every row its label"),
+    "beyond float32": ("id,t,label,v\n1,0,a,1\n1,1,a,1e39\n", r"^d\.csv: line 3, column v has '1e39', beyond "
+                       r"float32's range \(\+-3\.4e\+38\), which lossgap trains in; rescale that column"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_each_bad_file_gets_one_line_naming_the_problem(tmp_path, case):
     text, pattern = BAD_FILES[case]
-    with pytest.raises(DataError, match=pattern) as error:
-        read_csv_data(write_text(tmp_path, text))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning (e.g. an overflowing cast) may leak before the line
+        with pytest.raises(DataError, match=pattern) as error:
+            read_csv_data(write_text(tmp_path, text))
     assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
-def test_nan_or_inf_features_are_rejected_by_the_sequence_check(tmp_path, value):
-    with pytest.raises(DataError, match="NaN or inf"):
-        read_csv_data(write_text(tmp_path, f"id,t,label,v\n1,0,a,1\n1,1,a,{value}\n"))
+def test_nan_or_inf_features_are_rejected_naming_line_and_column(tmp_path, value):
+    with pytest.raises(DataError, match=rf"^d\.csv: line 3, column v has '{value}', not a finite number \(1 such "
+                                        r"value\(s\) in that column\); impute or drop them"):
+        read_csv_data(write_text(tmp_path, f"id,t,label,v\n1,0,a,1\n1,1,a,{value}\n2,0,b,1\n"))
 
 
 def test_missing_file_is_reported(tmp_path):

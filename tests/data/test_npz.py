@@ -77,3 +77,57 @@ def test_object_arrays_and_single_npy_files_are_explained(tmp_path):
     (tmp_path / "single.npy").rename(tmp_path / "single.npz")
     with pytest.raises(DataError, match="single .npy array"):
         read_npz(tmp_path / "single.npz")
+
+
+def test_int_labels_in_one_split_and_float_labels_in_another_are_one_class_list(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 2, 1)), y=np.array([1, 2, 1, 2]),
+             X_test=np.zeros((2, 2, 1)), y_test=np.array([2.0, 1.0]))
+    parts = read_npz(tmp_path / "d.npz")
+    assert parts["train"].class_names == parts["test"].class_names == ("1", "2")
+    assert parts["train"].labels.tolist() == [0, 1, 0, 1] and parts["test"].labels.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("given, missing, expected", [
+    ({"ids": np.arange(100, 104)}, "val", [4, 5]),  # no clash: val's positions 4, 5, as without train's ids
+    ({"ids": np.arange(1, 5)}, "val", [5, 6]),  # position 4 is one of train's ids: skipped
+    ({"ids_val": np.array([0, 2])}, "train", [1, 3, 4, 5]),
+])
+def test_default_ids_never_take_an_id_the_file_gives(tmp_path, given, missing, expected):
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 2, 1)), y=np.arange(4) % 2, X_val=np.zeros((2, 2, 1)),
+             y_val=np.array([0, 1]), **given)
+    parts = read_npz(tmp_path / "d.npz")
+    assert parts[missing].ids.tolist() == expected
+
+
+def test_a_shared_id_is_named_with_its_splits(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.zeros((2, 2, 1)), y=np.array([0, 1]), ids=np.array([7, 8]),
+             X_test=np.zeros((1, 2, 1)), y_test=np.array([1]), ids_test=np.array([8]))
+    with pytest.raises(DataError, match=r"^d\.npz: the same sample id 8 appears in the train and test splits; "
+                                        r"give every sample its own id$"):
+        read_npz(tmp_path / "d.npz")
+
+
+@pytest.mark.parametrize("y, fix", [(np.eye(2)[np.arange(6) % 2], r"pass class indices, e\.g\. y\.argmax\(axis=1\)"),
+                                    ((np.arange(6) % 2)[:, None], r"pass y\.ravel\(\)")], ids=["one-hot", "column"])
+def test_a_two_dimensional_y_is_refused_with_the_fix(tmp_path, y, fix):
+    np.savez(tmp_path / "d.npz", X=np.zeros((6, 2, 1)), y=y)
+    with pytest.raises(DataError, match=rf"y must be one label per sample \(1 dimension\), got shape "
+                                        rf"\(6, {y.shape[1]}\); {fix}"):
+        read_npz(tmp_path / "d.npz")
+
+
+def test_a_nan_label_written_as_text_is_refused_like_a_float_nan(tmp_path):
+    for name, y in {"text": np.array(["0", "1", "nan", "1"]), "float": np.array([0.0, 1.0, np.nan, 1.0])}.items():
+        np.savez(tmp_path / f"{name}.npz", X=np.zeros((4, 2, 1)), y=y)
+        with pytest.raises(DataError, match=rf"^{name}\.npz: y contains NaN or inf in 1 sample\(s\) \(first at "
+                                            r"position 2: 'nan'\), a missing label, not a class"):
+            read_npz(tmp_path / f"{name}.npz")
+
+
+def test_a_value_beyond_float32_is_refused_as_out_of_range(tmp_path):
+    x = np.zeros((4, 2, 1))
+    x[1, 0, 0] = -1e39
+    np.savez(tmp_path / "d.npz", X=x, y=np.arange(4) % 2)
+    with pytest.raises(DataError, match=r"^d\.npz \(train split\): X holds -1e\+39 at sample 1 \(id 1\), step 0, "
+                                        r"feature 0, beyond float32's range"):
+        read_npz(tmp_path / "d.npz")

@@ -76,3 +76,10 @@ def test_the_same_data_as_csv_and_as_npz_load_into_identical_splits(tmp_path):
         assert np.array_equal(a.features, b.features) and np.array_equal(a.lengths, b.lengths)
         assert np.array_equal(a.ids.astype(str), b.ids.astype(str)) and a.class_names == b.class_names
         assert np.array_equal(a.labels, b.labels)
+
+
+def test_a_class_only_in_a_fixed_split_is_refused_naming_class_split_and_file(tmp_path):
+    rows = [f"{i},0,{i % 2},train,{i}" for i in range(8)] + [f"{i},0,7,val,{i}" for i in range(8, 11)]
+    (tmp_path / "d.csv").write_text("id,t,label,split,v\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"^d\.csv: class '7' has 3 val sample\(s\) but none in train"):
+        load_splits(str(tmp_path / "d.csv"))

@@ -56,3 +56,10 @@ def test_a_train_fraction_leaves_validation_and_test_unchanged():
     assert np.array_equal(full.val.ids, half.val.ids) and np.array_equal(full.test.ids, half.test.ids)
     assert set(half.train.ids) < set(full.train.ids) and half.train.num_samples == full.train.num_samples // 2
     assert np.array_equal(np.bincount(half.train.labels) * 2, np.bincount(full.train.labels))
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.9, 0.99])
+def test_a_class_of_two_keeps_one_in_train_whatever_the_validation_share(fraction):
+    labels = np.r_[np.zeros(40, int), np.ones(2, int)]
+    train, val = stratified_indices(labels, fraction, seed=0)
+    assert (labels[train] == 1).sum() == 1 and (labels[val] == 1).sum() == 1

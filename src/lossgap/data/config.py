@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import os
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lossgap.options import option
+
+#: Endings of the sources that are data files (the others, synthetic: and aeon:, name no file).
+FILE_SUFFIXES = (".npz", ".csv")
 
 
 class DataConfig(BaseModel):
@@ -12,7 +17,8 @@ class DataConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    source: str = Field("synthetic:random-labels", description="data source string or file path")
+    source: str = Field("synthetic:random-labels", description="data source string or file path (a file path is "
+                        "stored absolute, so the run's config works from any directory)")
     val_fraction: float = option(0.2, "--val-fraction", "Share of train held out (stratified), in (0, 1).",
                                  always=True, gt=0.0, lt=1.0, allow_inf_nan=False)
     train_fraction: float = option(1.0, "--train-fraction", "Share of the training split trained on, in (0, 1]: "
@@ -22,3 +28,17 @@ class DataConfig(BaseModel):
     standardize: bool | None = option(None, "--standardize/--no-standardize",
                                       "Per-feature standardisation fitted on train. Default: on for real data, off "
                                       "for synthetic.")
+
+    @field_validator("source")
+    @classmethod
+    def _absolute_file_path(cls, source: str) -> str:
+        """Return ``source`` with a file path made absolute (``~`` expanded, against the current directory).
+
+        config.json stores the source, and ``remedy``, ``train --resume`` and ``report`` read the data again,
+        maybe from another directory: a path relative to where the run was trained would then name another file
+        or none. Other sources (``synthetic:``, ``aeon:``, or anything not ending in .npz / .csv, which loading
+        refuses) are kept as written.
+        """
+        if source.startswith(("synthetic:", "aeon:")) or not source.lower().endswith(FILE_SUFFIXES):
+            return source
+        return os.path.abspath(os.path.expanduser(source))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from lossgap.data.files import existing_file
-from lossgap.data.labels import class_names_of, encode_labels, is_number
+from lossgap.data.labels import class_names_of, encode_labels, is_number, missing_label_positions
 from lossgap.data.sequence import SequenceData
 from lossgap.errors import DataError
 
@@ -51,9 +51,18 @@ def read_csv_data(path: str | Path) -> dict[str, SequenceData]:
                         f"{str(table[not_finite[0], columns['t']])!r}, not a finite number; give every row a numeric t")
     features = np.empty((len(rows), len(feature_positions)), dtype=np.float32)
     for out_index, position in enumerate(feature_positions):
-        features[:, out_index] = _numbers(table[:, position], header[position].strip(), name, line_numbers)
+        column_name = header[position].strip()
+        values = _numbers(table[:, position], column_name, name, line_numbers)
+        _check_float32(values, table[:, position], column_name, name, line_numbers)
+        features[:, out_index] = values
     labels_text = table[:, columns["label"]]
     _check_not_empty(labels_text, "label", name, line_numbers)
+    missing = missing_label_positions(labels_text)
+    if missing.size:
+        unlabelled = len(np.unique(ids_text[missing]))
+        raise DataError(f"{name}: line {line_numbers[missing[0]]} has label {str(labels_text[missing[0]])!r}, a "
+                        f"missing label, not a class ({unlabelled} id(s) have such labels); give every row its label "
+                        "or drop the rows of unlabelled ids")
 
     # Samples in order of first appearance; rows sorted by (sample, t) so each sample's steps are contiguous.
     _, first_row, sample_of_row = np.unique(ids_text, return_index=True, return_inverse=True)
@@ -156,6 +165,7 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
                 header = next(reader, None)
             if header is None:
                 raise DataError(f"{name}: the file is empty; {_FORMAT_HINT}")
+            _check_delimiter(header, name)
             rows: list[list[str]] = []
             line_numbers: list[int] = []
             for row in reader:
@@ -175,6 +185,26 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]], np.ndarray]:
     if not rows:
         raise DataError(f"{name}: has a header but no data rows; add one row per time step")
     return header, rows, np.asarray(line_numbers, dtype=np.int64)
+
+
+#: Other delimiters a header may use, by the name the error gives them.
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _check_delimiter(header: list[str], name: str) -> None:
+    """Return None unless the header lacks the required columns as comma-separated but holds them when split at
+    another delimiter; then raise DataError saying lossgap reads comma-separated CSV (a semicolon file would
+    otherwise fail on its rows' value counts, or on the header, without saying why)."""
+    keys = {_key(column) for column in header}
+    if all(column in keys for column in REQUIRED_COLUMNS):
+        return
+    line = ",".join(header)
+    for delimiter, called in _OTHER_DELIMITERS.items():
+        cells = {_key(cell) for cell in line.split(delimiter)}
+        if all(column in cells for column in REQUIRED_COLUMNS):
+            raise DataError(f"{name}: the header {line!r} is {called}-separated, but lossgap reads comma-separated "
+                            "CSV with '.' as the decimal point; save the file with ',' between values (e.g. pandas "
+                            "df.to_csv(path, index=False))")
 
 
 def _key(column: str) -> str:
@@ -212,6 +242,22 @@ def _numbers(column: np.ndarray, column_name: str, name: str, line_numbers: np.n
             raise DataError(f"{name}: line {line_numbers[row]}, column {column_name} has {shown}, not a number; "
                             f"give a numeric {column_name} in every row")
     raise DataError(f"{name}: column {column_name} could not be read as numbers; give numeric values")
+
+
+def _check_float32(values: np.ndarray, text: np.ndarray, column_name: str, name: str,
+                   line_numbers: np.ndarray) -> None:
+    """Return None when every value of a feature column is finite within float32's range (lossgap trains in
+    float32); else raise DataError naming the first bad value's line and column."""
+    bad = np.flatnonzero(~(np.abs(values) <= np.finfo(np.float32).max))  # NaN fails the comparison too
+    if not bad.size:
+        return
+    row = bad[0]
+    where = f"{name}: line {line_numbers[row]}, column {column_name} has {str(text[row])!r}"
+    if np.isfinite(values[row]):
+        raise DataError(f"{where}, beyond float32's range (+-{float(np.finfo(np.float32).max):.3g}), which lossgap "
+                        f"trains in; rescale that column (e.g. divide it by a power of 10)")
+    raise DataError(f"{where}, not a finite number ({bad.size} such value(s) in that column); impute or drop "
+                    "them (each row is a time step and needs a value in every feature column)")
 
 
 def _check_not_empty(column: np.ndarray, column_name: str, name: str, line_numbers: np.ndarray) -> None:

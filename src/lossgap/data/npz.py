@@ -21,7 +21,7 @@ def read_npz(path: str | Path) -> dict[str, SequenceData]:
 
     Labels may be integers or strings; class names are shared by all splits. Without ``lengths`` every
     sequence fills the padded length; with it, steps beyond each length are zeroed (so NaN padding is fine).
-    Ids default to positions, numbered on across splits so they stay unique.
+    Ids default to positions, numbered on across splits (skipping any id the file gives) so they stay unique.
     """
     path = existing_file(path)
     with path.open("rb") as handle:
@@ -49,18 +49,41 @@ def read_npz(path: str | Path) -> dict[str, SequenceData]:
     for suffix in present.values():
         check_labels(arrays[f"y{suffix}"], f"{path.name}: y{suffix}")
     class_names = class_names_of(*(arrays[f"y{suffix}"] for suffix in present.values()))
+    given = _given_ids(arrays, present.values())
     out: dict[str, SequenceData] = {}
     next_id = 0
     for split, suffix in present.items():
-        part = _split_from_arrays(arrays, suffix, split, class_names, path.name, next_id)
-        next_id += part.num_samples
-        out[split] = part
-    _check_unique_ids(out, path.name)
+        count = arrays[f"X{suffix}"].shape[0] if arrays[f"X{suffix}"].ndim else 0
+        ids = arrays.get(f"ids{suffix}")
+        if ids is None:
+            ids = _default_ids(next_id, count, given)
+            next_id = int(ids[-1]) + 1 if count else next_id
+        else:
+            next_id += count
+        out[split] = _split_from_arrays(arrays, suffix, split, class_names, path.name, ids)
+    _check_unique_ids(out, path.name, [split for split, suffix in present.items() if f"ids{suffix}" not in arrays])
     return out
 
 
+def _given_ids(arrays: dict[str, np.ndarray], suffixes) -> np.ndarray:
+    """The distinct ids the file gives (any split) as a str array: the default ids must not take any of them."""
+    given = [np.asarray(arrays[f"ids{suffix}"]).astype(str).ravel() for suffix in suffixes if f"ids{suffix}" in arrays]
+    return np.unique(np.concatenate(given)) if given else np.zeros(0, dtype=str)
+
+
+def _default_ids(first: int, count: int, given: np.ndarray) -> np.ndarray:
+    """``count`` int64 ids counting up from ``first``, skipping any id in ``given`` (compared as text)."""
+    ids = np.arange(first, first + count, dtype=np.int64)
+    taken = np.isin(ids.astype(str), given)
+    while taken.any():  # each pass replaces the taken ids with as many fresh ones beyond the last
+        fresh = np.arange(int(ids[-1]) + 1, int(ids[-1]) + 1 + int(taken.sum()), dtype=np.int64)
+        ids = np.r_[ids[~taken], fresh]
+        taken = np.isin(ids.astype(str), given)
+    return ids
+
+
 def _split_from_arrays(arrays: dict[str, np.ndarray], suffix: str, split: str, class_names: tuple[str, ...],
-                       name: str, first_id: int) -> SequenceData:
+                       name: str, ids: np.ndarray) -> SequenceData:
     features = arrays[f"X{suffix}"]
     labels_raw = arrays[f"y{suffix}"]
     where = f"{name} ({split} split)"
@@ -68,7 +91,10 @@ def _split_from_arrays(arrays: dict[str, np.ndarray], suffix: str, split: str, c
         raise DataError(f"{where}: X{suffix} must have 3 dimensions (samples, time steps, features), got shape "
                         f"{features.shape}; reshape univariate data to (N, T, 1)")
     if labels_raw.ndim != 1:
-        raise DataError(f"{where}: y{suffix} must be one label per sample (1 dimension), got shape {labels_raw.shape}")
+        fix = (f"pass y{suffix}.ravel()" if labels_raw.ndim == 2 and labels_raw.shape[1] == 1
+               else f"pass class indices, e.g. y{suffix}.argmax(axis=1) for one-hot labels")
+        raise DataError(f"{where}: y{suffix} must be one label per sample (1 dimension), got shape "
+                        f"{labels_raw.shape}; {fix}")
     if labels_raw.shape[0] != features.shape[0]:
         raise DataError(f"{where}: y{suffix} has {labels_raw.shape[0]} labels but X{suffix} has {features.shape[0]} "
                         "samples; give exactly one label per sample")
@@ -77,9 +103,6 @@ def _split_from_arrays(arrays: dict[str, np.ndarray], suffix: str, split: str, c
         lengths = np.full(features.shape[0], features.shape[1], dtype=np.int64)
     elif lengths.shape == (features.shape[0],) and np.issubdtype(lengths.dtype, np.number):
         features = _zero_padding(features, lengths)
-    ids = arrays.get(f"ids{suffix}")
-    if ids is None:
-        ids = np.arange(first_id, first_id + features.shape[0], dtype=np.int64)
     labels = encode_labels(labels_raw, class_names, where)
     return SequenceData(features, lengths, labels, ids, class_names, name=name, split=split)
 
@@ -94,10 +117,19 @@ def _zero_padding(features: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return cleaned
 
 
-def _check_unique_ids(splits: dict[str, SequenceData], name: str) -> None:
+def _check_unique_ids(splits: dict[str, SequenceData], name: str, defaulted: list[str]) -> None:
+    """Return None when no id is in two splits; else raise DataError naming the id, its splits and, where one of
+    them had no ids array (``defaulted``), that its ids were numbered by lossgap."""
     all_ids = np.concatenate([part.ids.astype(str) for part in splits.values()])
-    if len(np.unique(all_ids)) != len(all_ids):
-        raise DataError(f"{name}: the same sample id appears in two splits; give every sample its own id")
+    values, first, counts = np.unique(all_ids, return_index=True, return_counts=True)
+    if not (counts > 1).any():
+        return
+    shared = values[counts > 1][np.argmin(first[counts > 1])]
+    holders = [split for split, part in splits.items() if shared in part.ids.astype(str)]
+    numbered = [split for split in holders if split in defaulted]
+    cause = (f" ({' and '.join(numbered)} had no ids array, so lossgap numbered its samples)" if numbered else "")
+    raise DataError(f"{name}: the same sample id {shared} appears in the {' and '.join(holders)} splits{cause}; "
+                    "give every sample its own id")
 
 
 def write_npz(splits: dict[str, SequenceData], path: str | Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,15 +41,10 @@ class SequenceData:
             )
         if not np.issubdtype(features.dtype, np.number) or np.issubdtype(features.dtype, np.complexfloating):
             raise DataError(f"{where}: X must be real numbers, got dtype {features.dtype}; convert it to float")
-        features = np.ascontiguousarray(features, dtype=np.float32)
+        features = _as_float32(features, self.ids, where)
         n, t, f = features.shape
         if n == 0 or t == 0 or f == 0:
             raise DataError(f"{where}: X is empty (shape {features.shape}); provide at least one sample, step, feature")
-        if not np.isfinite(features).all():
-            bad = int((~np.isfinite(features)).any(axis=(1, 2)).sum())
-            raise DataError(
-                f"{where}: X contains NaN or inf in {bad} sample(s); impute or drop them before training"
-            )
         lengths = np.asarray(self.lengths)
         if lengths.shape != (n,):
             raise DataError(f"{where}: lengths has shape {lengths.shape}, expected ({n},); give one length per sample")
@@ -152,6 +148,33 @@ class SequenceData:
         )
 
 
+def _as_float32(features: np.ndarray, ids: np.ndarray, where: str) -> np.ndarray:
+    """``features`` as a C-contiguous float32 array; DataError (one line, naming the first bad sample by id, step
+    and feature) for NaN or inf, and for a finite value beyond float32's range, which the cast would make inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = np.ascontiguousarray(features, dtype=np.float32)
+    bad = ~np.isfinite(cast)
+    if not bad.any():
+        return cast
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflow = bad & np.isfinite(features)
+    ids = np.asarray(ids)
+
+    def place(sample: int, step: int, feature: int) -> str:
+        named = f" (id {ids[sample]})" if ids.shape == (features.shape[0],) else ""
+        return f"sample {sample}{named}, step {step}, feature {feature}"
+
+    if overflow.any():
+        first = tuple(int(index) for index in np.argwhere(overflow)[0])
+        raise DataError(f"{where}: X holds {float(features[first]):g} at {place(*first)}, beyond float32's range "
+                        f"(+-{float(np.finfo(np.float32).max):.3g}), which lossgap trains in; rescale that feature "
+                        "(e.g. divide it by a power of 10) before training")
+    first = tuple(int(index) for index in np.argwhere(bad)[0])
+    count = int(bad.any(axis=(1, 2)).sum())
+    raise DataError(f"{where}: X contains NaN or inf in {count} sample(s) (first: {place(*first)}); impute or drop "
+                    "them before training")
+
+
 @dataclass(frozen=True, eq=False)
 class DatasetSplits:
     """Train, validation and optional test data from one source, with the same classes and features.
@@ -180,19 +203,40 @@ class DatasetSplits:
         for split_name, part in parts:
             if part.class_names != self.train.class_names:
                 raise DataError(
-                    f"{self.source or 'data'}: the {split_name} split has classes {list(part.class_names)} but "
+                    f"{self.where}: the {split_name} split has classes {list(part.class_names)} but "
                     f"train has {list(self.train.class_names)}; use one label set for all splits"
                 )
             if part.num_features != self.train.num_features:
                 raise DataError(
-                    f"{self.source or 'data'}: the {split_name} split has {part.num_features} features per step "
+                    f"{self.where}: the {split_name} split has {part.num_features} features per step "
                     f"but train has {self.train.num_features}; give every split the same features"
                 )
         if len(np.unique(self.train.labels)) < 2:
             raise DataError(
-                f"{self.source or 'data'}: the training split has fewer than 2 classes; "
+                f"{self.where}: the training split has fewer than 2 classes; "
                 "a classifier needs samples of at least 2 classes"
             )
+        unseen = self.train.class_counts() == 0
+        for split_name, part in parts:
+            counts = part.class_counts()
+            missing = np.flatnonzero(unseen & (counts > 0))
+            if missing.size:
+                # The model can never predict such a class: its samples would only add loss that looks like
+                # overfitting (val) or cap the reported accuracy (test).
+                cls = int(missing[0])
+                others = f" (and {missing.size - 1} more such class(es))" if missing.size > 1 else ""
+                raise DataError(
+                    f"{self.where}: class '{self.class_names[cls]}' has {counts[cls]} {split_name} "
+                    f"sample(s) but none in train{others}, so the model can never predict it; add train samples "
+                    f"of it or drop its {split_name} samples"
+                )
+
+    @property
+    def where(self) -> str:
+        """The source as errors name it: a data file by its name (as the file readers do), else the source."""
+        if self.source.lower().endswith((".npz", ".csv")):
+            return os.path.basename(self.source)
+        return self.source or "data"
 
     def splits(self) -> dict[str, SequenceData]:
         """The present splits by name, in the order train, val, test."""
