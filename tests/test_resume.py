@@ -114,6 +114,24 @@ def test_resume_refuses_options_finished_runs_and_directories_without_a_run(refe
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_finished_run_killed_before_its_report_was_written_is_told_to_run_lossgap_report(reference, tmp_path):
+    import shutil
+
+    run = tmp_path / "no_report"
+    shutil.copytree(reference, run)
+    # What a kill between summary.json and the report leaves: the run trained, neither report nor diagnosis.
+    for name in ("report.html", "diagnosis.json"):
+        (run / name).unlink()
+    refused = runner.invoke(app, ["train", "--resume", str(run)])
+    assert refused.exit_code == 2
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already finished" in lines[0] and f"lossgap report {run}" in lines[0], lines
+    # The advice works, and a run that has its report is not told to write it.
+    assert runner.invoke(app, ["report", str(run)]).exit_code == 0 and (run / "report.html").exists()
+    again = runner.invoke(app, ["train", "--resume", str(run)])
+    assert again.exit_code == 2 and "lossgap report" not in again.stderr
+
+
 def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(reference, tmp_path):
     run = tmp_path / "run"
     process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.PIPE,

@@ -34,10 +34,11 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
         raise RunDirError(f"{run} was not trained by 'lossgap train'; only its runs can be resumed")
     summary_path = run / rundir.SUMMARY_FILE
     if summary_path.exists():
-        status = rundir.read_summary(run).get("status")
+        summary = rundir.read_summary(run)
+        status = summary.get("status")
         if status not in RESUMABLE:
-            raise RunDirError(f"{run} already finished ({status}); nothing to resume. To train longer, train a new "
-                              "run with more --epochs")
+            raise RunDirError(f"{run} already finished ({status}); nothing to resume. "
+                              + _report_advice(run, summary) + "To train longer, train a new run with more --epochs")
     checkpoint_path = rundir.checkpoint_path(run, rundir.LAST_CHECKPOINT)
     retrain = rundir.retrain_advice(run, config_json)
     # Killed before its first training state was saved: start it again.
@@ -50,6 +51,14 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
     if state is not None:
         _check_store(run, int(state["epoch"]), retrain)
     return config_json, TrainConfig.from_dict(config_json["train"]), state
+
+
+def _report_advice(run: Path, summary: dict) -> str:
+    """The sentence telling to write the report with ``lossgap report`` when finished run ``run`` (its
+    ``summary``) has epochs but no report (killed between its summary and its report); else an empty string."""
+    if (run / rundir.REPORT_FILE).exists() or not summary.get("epochs_run"):
+        return ""
+    return f"Its report was not written (stopped after training): write it with lossgap report {run}. "
 
 
 def _check_store(run: Path, epoch: int, retrain: str) -> None:

@@ -1,6 +1,7 @@
 """``lossgap sweep`` as a user runs it: table, files, a best command that trains; bad input one line; Ctrl-C."""
 
 import contextlib
+import csv
 import json
 import os
 import shlex
@@ -38,6 +39,30 @@ def test_a_small_sweep_prints_the_table_writes_its_files_and_the_best_command_tr
     assert trained.exit_code == 0, trained.output
     config = json.loads((out / "best" / "config.json").read_text())["train"]
     assert config["model"]["hidden_size"] == 8 and config["batch_size"] == 32 and config["epochs"] == 3
+    # It repeats the best trial: same split, same initialisation, so the same best val loss.
+    with open(out / "best" / "metrics.csv") as handle:
+        val_losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
+    best = json.loads((out / "sweep.json").read_text())["best"]
+    assert min(val_losses) == pytest.approx(best["value"], rel=1e-6) and "note:" not in result.stdout
+    assert "trials train with --seed" in result.stdout
+
+
+@pytest.mark.parametrize("data, extra, message", [
+    pytest.param(DATA, ["--device", "cuda"], "--device cuda was asked for",
+                 marks=pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")),
+    ("missing.csv", [], "missing.csv does not exist"),
+])
+def test_a_bad_device_or_data_file_writes_nothing_so_the_corrected_command_runs(tmp_path, data, extra, message):
+    out = tmp_path / "sw"
+    refused = runner.invoke(app, ["sweep", data, "--trials", "1", "--out", str(out), *extra])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], refused.stderr
+    assert "trials" not in refused.stderr and not out.exists()   # no progress bar, no sweep.db, no sweep.json
+    # The retry, with another --epochs too, is not refused as a study with other settings.
+    retried = runner.invoke(app, ["sweep", DATA, "--trials", "1", "--epochs", "2", "--hidden-choices", "8",
+                                  "--layers-range", "1:1", "--threads", "1", "--out", str(out)])
+    assert retried.exit_code == 0, retried.output
 
 
 @pytest.mark.parametrize("args, message", [

@@ -7,7 +7,6 @@ import pytest
 
 from lossgap.errors import ConfigError
 from lossgap.sweep import SearchSpace, SweepSettings, run_sweep
-from lossgap.sweep.study import make_pruner
 from lossgap.training.config import DataConfig, TrainConfig
 
 BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120"), epochs=4)
@@ -57,14 +56,6 @@ def test_the_median_pruner_stops_hopeless_trials_early(tmp_path):
                if state == optuna.trial.TrialState.COMPLETE)
 
 
-def test_pruners_are_built_from_their_names():
-    median = make_pruner("median", epochs=10, startup=4, warmup=2)
-    assert (median._n_startup_trials, median._n_warmup_steps) == (4, 2)
-    hyperband = make_pruner("hyperband", epochs=10, warmup=2)
-    assert (hyperband._min_resource, hyperband._max_resource) == (2, 10)
-    assert isinstance(make_pruner("none", epochs=10), optuna.pruners.NopPruner)
-
-
 def test_an_interrupted_sweep_keeps_every_finished_trial_and_writes_the_summary(tmp_path):
     def interrupt_after_two(report):
         if report.finished == 2:
@@ -85,13 +76,6 @@ def test_a_timeout_already_passed_starts_no_trial_but_writes_the_summary(tmp_pat
     assert json.loads((tmp_path / "sweep.json").read_text())["best"] is None
 
 
-@pytest.mark.parametrize("changes, option", [({"trials": 0}, "--trials"), ({"workers": 0}, "--workers"),
-                                             ({"pruner": "random"}, "--pruner"), ({"timeout": -1.0}, "--timeout")])
-def test_bad_settings_are_config_errors(tmp_path, changes, option):
-    with pytest.raises(ConfigError, match=option):
-        settings(tmp_path, **changes)
-
-
 def test_another_search_space_under_the_same_name_is_refused_before_any_trial(tmp_path):
     run_sweep(BASE, SMALL, settings(tmp_path, trials=1))
     with pytest.raises(ConfigError, match="another search space"):
@@ -106,6 +90,6 @@ def test_two_workers_on_postgresql_finish_exactly_the_requested_trials(tmp_path,
     assert (result.stopped, result.finished) == ("done", 7)
     assert len(finished(result.study)) == 7 and sorted(numbers) == list(range(7))
     init_seeds = [trial.user_attrs["init_seed"] for trial in result.study.trials]
-    assert init_seeds == [BASE.seed + number for number in numbers]
+    assert init_seeds == [BASE.seed] * len(numbers)   # every trial, whichever worker ran it
     summary = json.loads((tmp_path / "sweep.json").read_text())
     assert summary["storage"] == postgres_url and len(summary["trials"]) == 7

@@ -10,7 +10,8 @@ from optuna.trial import TrialState, create_trial
 
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import open_storage, open_study
-from lossgap.sweep.summary import best_command, best_config, best_trial, completed_trials, summarize, write_summary
+from lossgap.sweep.summary import (best_command, best_config, best_trial, completed_trials, reproduction_note,
+                                   summarize, write_summary)
 from lossgap.training.config import DataConfig, EarlyStoppingConfig, TrainConfig
 
 BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120", val_fraction=0.25), epochs=6, seed=3,
@@ -62,6 +63,44 @@ def test_the_best_command_parses_back_with_the_train_options(tmp_path):
     assert (parsed["lr"], parsed["hidden"], parsed["layers"], parsed["dropout"], parsed["batch_size"],
             parsed["weight_decay"]) == (0.002, 16, 2, 0.25, 32, 1e-4)
     assert (parsed["seed"], parsed["epochs"], parsed["early_stopping"], parsed["val_fraction"]) == (3, 6, 2, 0.25)
+
+
+def command_config(command):
+    """The TrainConfig that ``lossgap train`` builds from the words of ``command``."""
+    from lossgap.cli import train  # noqa: F401  (registers the command)
+    from lossgap.cli.app import register_commands
+    from lossgap.cli.options import config_from_options
+
+    train_command = typer.main.get_command(register_commands()).commands["train"]
+    parsed = train_command.make_context("train", shlex.split(command)[2:]).params
+    return config_from_options(parsed["data"], parsed)
+
+
+def test_the_printed_command_trains_the_config_of_every_trial_that_could_be_best(tmp_path):
+    from lossgap.sweep import SweepSettings, run_sweep
+    from lossgap.sweep.objective import INIT_SEED_ATTR
+    from lossgap.sweep.space import apply_params
+
+    base = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=60"), epochs=2, seed=4)
+    result = run_sweep(base, SearchSpace(hidden=(8,), layers=(1, 1), batch=(32,)),
+                       SweepSettings(out=tmp_path, trials=3, threads=1, pruner="none"))
+    printed = command_config(json.loads((tmp_path / "sweep.json").read_text())["best_command"])
+    # What each trial trained: its parameters on the base, initialised with its recorded seed. Had any of them
+    # been the best, its command (which can only say --seed) would train exactly that.
+    for trial in result.study.trials:
+        trained = apply_params(base, trial.params).model_copy(update={"seed": trial.user_attrs[INIT_SEED_ATTR]})
+        assert command_config(apply_params(base, trial.params).command()) == trained, trial.number
+    best = best_trial(result.study)
+    assert printed == apply_params(base, best.params).model_copy(update={"seed": best.user_attrs[INIT_SEED_ATTR]})
+    assert reproduction_note(result.study) is None
+
+
+def test_a_best_trial_of_an_older_lossgap_with_its_own_seed_gets_a_note_next_to_the_command(tmp_path):
+    study = hand_made_study(tmp_path)   # trials initialised with seed 9, the base seed is 3
+    note = reproduction_note(study)
+    assert "trial 1 was initialised with seed 9" in note and "--seed 3" in note and "0.3000" in note
+    summary = json.loads(write_summary(study, tmp_path / "out", storage="x").read_text())
+    assert summary["best_command_note"] == note and "--seed 3" in summary["best_command"]
 
 
 def test_an_empty_study_has_no_best_command(tmp_path):
@@ -116,3 +155,5 @@ def test_the_terminal_table_shows_the_trained_values(tmp_path):
     console.print(best_trials_table(study))
     text = console.export_text()
     assert "0.00212" in text and "0.288" in text and "2.1e-03" not in text
+    # A trial that recorded no seed of its own (older lossgap versions): the caption does not claim --seed.
+    assert "older lossgap versions had their own" in " ".join(text.split())

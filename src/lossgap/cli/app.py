@@ -40,8 +40,9 @@ class _LossgapGroup(TyperGroup):
             typer.echo(f"lossgap: error: {error.cli_message}", err=True)
             raise typer.Exit(2) from None
         except BrokenPipeError:
-            # The reader went away (`lossgap train --help | head`): nothing is wrong, and nothing more can be
-            # said on stdout; point it at /dev/null so the interpreter's last flush stays quiet too.
+            # The reader went away (`lossgap diagnose RUN | head`; rich's Console hands it here, see
+            # lossgap.cli.console): nothing is wrong, and nothing more can be said on stdout; point it at
+            # /dev/null so the interpreter's last flush stays quiet too.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(0) from None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.table import Table
 
 from lossgap.cli.app import app
+from lossgap.cli.console import Console
 
 if TYPE_CHECKING:
     from lossgap.data.aeon_source import AeonDatasetInfo

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.console import Console
 from lossgap.progress import JobsProgress
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.console import Console
 
 if TYPE_CHECKING:
     from lossgap.diagnosis.verdict import Diagnosis

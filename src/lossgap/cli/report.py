@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.console import Console
 
 # The report modules (matplotlib, jinja2) are imported by the commands that write one: `lossgap --help`
 # and the other commands do not pay for them.

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.console import Console
 from lossgap.cli.options import config_options
 from lossgap.cli.train import DATA_HELP
 from lossgap.sweep.space import SWEEP_FIXED
@@ -28,8 +28,8 @@ TRIALS_HELP = ("Finished (complete or pruned) trials to add to the study. Rerunn
 @app.command()
 @config_options(exclude=SWEEP_FIXED, help_overrides={
     "early_stopping.patience": "Stop a trial after PATIENCE epochs without a lower val loss.",
-    "seed": "Seed of the split (same for every trial), the sampler, and trial initialisation (trial k uses "
-            "seed + k)."})
+    "seed": "Seed of the split, the sampler, and every trial's initialisation, shuffling and dropout (the "
+            "same for all trials, so the best command repeats its trial)."})
 def sweep(
     data: str = typer.Argument(..., help=DATA_HELP),
     trials: int = typer.Option(20, "--trials", help=TRIALS_HELP),
@@ -69,6 +69,7 @@ def sweep(
     from lossgap.sweep.page import write_sweep_outputs
     from lossgap.sweep.space import parse_choices, parse_model_choices, parse_range
     from lossgap.sweep.storage import masked
+    from lossgap.sweep.summary import reproduction_note
 
     space = SearchSpace(lr=parse_range(lr_range, "--lr-range"), hidden=parse_choices(hidden_choices, "--hidden-choices"),
                         layers=parse_range(layers_range, "--layers-range", int),
@@ -98,6 +99,9 @@ def sweep(
         console.print(Text("best configuration:", style="bold"))
         # soft_wrap: a wrapped command would no longer paste as one line
         console.print(Text(command), soft_wrap=True)
+        note = reproduction_note(result.study)
+        if note:
+            console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
     console.print(f"{held} trial{'' if held == 1 else 's'} in study '{study}' at {masked(settings.storage_url)}; "
                   f"this run added {result.finished} of {trials}. Written {result.summary_path} and {page}",
                   soft_wrap=True)
@@ -128,13 +132,25 @@ def _state_words(study: optuna.Study) -> str:
     return ", ".join(f"{count} {state}" for state, count in counts.items()) or "no trials"
 
 
+def _seed_caption(study: optuna.Study) -> str:
+    """How the study's trials were seeded: all with --seed (new studies), or some of an older lossgap with
+    their own initialisation seed."""
+    from lossgap.sweep.objective import INIT_SEED_ATTR
+    from lossgap.sweep.storage import STUDY_ATTR, stored_base
+
+    seed = stored_base(study).seed if STUDY_ATTR in study.user_attrs else None
+    if all(trial.user_attrs.get(INIT_SEED_ATTR) == seed for trial in finished_trials(study)):
+        return "trials train with --seed (one split, one initialisation): only their hyperparameters differ"
+    return ("every trial is judged on the val split of --seed; trials of older lossgap versions had their own "
+            "initialisation seeds (seed + trial number)")
+
+
 def best_trials_table(study: optuna.Study, limit: int = 10) -> Table:
     """A rich table of the best complete trials, titled with the study's trial counts by state."""
     from lossgap.sweep.page import best_rows
 
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True,
-                  title=f"best trials of '{study.study_name}' ({_state_words(study)})", caption="trial k initialises with seed + k; the command keeps --seed, so the same "
-                                 "validation split")
+                  title=f"best trials of '{study.study_name}' ({_state_words(study)})", caption=_seed_caption(study))
     rows = best_rows(study, limit)
     families = bool(rows) and "model" in rows[0]
     for column in ("trial", "val loss", "epochs", *(("model",) if families else ()), "lr", "hidden", "layers",

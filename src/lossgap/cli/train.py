@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
 from lossgap.cli.app import app
+from lossgap.cli.console import Console
 from lossgap.cli.diagnose import print_diagnosis
 from lossgap.cli.options import config_options
 from lossgap.progress import TrainingProgress

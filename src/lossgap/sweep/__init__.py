@@ -11,7 +11,7 @@ from lossgap.lazy import lazy_getattr
 _EXPORTS = {
     "sweep_figures": "lossgap.sweep.figures", "SearchSpace": "lossgap.sweep.space",
     "StorageError": "lossgap.sweep.storage",
-    "SweepError": "lossgap.sweep.study", "SweepResult": "lossgap.sweep.study", "SweepSettings": "lossgap.sweep.study",
+    "SweepError": "lossgap.sweep.study", "SweepResult": "lossgap.sweep.study", "SweepSettings": "lossgap.sweep.settings",
     "TrialReport": "lossgap.sweep.study", "run_sweep": "lossgap.sweep.study",
     "best_command": "lossgap.sweep.summary", "best_config": "lossgap.sweep.summary", "best_trial": "lossgap.sweep.summary",
 }

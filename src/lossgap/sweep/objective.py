@@ -1,7 +1,9 @@
 """One sweep trial: train a sampled configuration on the train split, report val loss every epoch, obey the pruner.
 
 The objective value is the trial's best (lowest) validation loss in nats, over the epochs it ran. The test
-split is dropped before training: it never chooses anything.
+split is dropped before training: it never chooses anything. Every trial trains with the base seed (split,
+initialisation, shuffling, dropout), as ``lossgap train --seed`` does: trials differ only in their
+hyperparameters, and the best configuration's ``lossgap train`` command reproduces its trial exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from lossgap.training.config import TrainConfig
 from lossgap.training.once import train_once
 from lossgap.training.recorder import Recorder
 
-#: Trial user attributes written by the objective (read by the summary and the tests).
+#: Trial user attributes written by the objective (read by the summary and the tests). ``init_seed`` tells a
+#: trial of an older lossgap (which initialised trial k with seed + k) from one the best command reproduces.
 RUN_ID_ATTR = "run_id"
 HOST_ATTR = "host"
 PID_ATTR = "pid"
@@ -45,14 +48,6 @@ class StopRequest:
     def request(self, signum: int | None = None, frame: Any = None) -> None:
         """Signal-handler signature: remember that a stop was asked for."""
         self.requested = True
-
-
-def trial_seed(base_seed: int, trial_number: int) -> int:
-    """The seed of weight initialisation, shuffling and dropout in trial ``trial_number``: base seed + number.
-
-    The data split never uses it: every trial is judged on the same validation split, made with the base seed.
-    """
-    return base_seed + trial_number
 
 
 def validation_splits(base: TrainConfig) -> DatasetSplits:
@@ -95,7 +90,9 @@ class SweepObjective:
         trial.set_user_attr(HOST_ATTR, socket.gethostname())
         trial.set_user_attr(PID_ATTR, os.getpid())
         config = apply_params(self.base, self.space.suggest(trial))
-        seed = trial_seed(self.base.seed, trial.number)
+        # The base seed, the one `lossgap train --seed` uses for split and initialisation alike: a per-trial
+        # seed could not be given to the best command, which then could not reproduce its trial's val loss.
+        seed = self.base.seed
         trial.set_user_attr(INIT_SEED_ATTR, seed)
         if self._splits is None:
             self._splits = validation_splits(self.base)

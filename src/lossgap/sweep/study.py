@@ -29,71 +29,25 @@ from pathlib import Path
 import optuna
 import torch
 
-from lossgap.errors import ConfigError, LossgapError
+from lossgap.errors import LossgapError
 from lossgap.signals import (die_with_parent, handled_by, ignoring_sigint, raise_interrupt, stops_deferred,
                              unblock_stop_signals)
-from lossgap.sweep.objective import StopRequest, SweepObjective, validation_splits
+from lossgap.sweep.objective import StopRequest, SweepObjective
 from lossgap.sweep.sampler import make_sampler
 from lossgap.sweep.recovery import fail_dead_trials, fail_orphans, retry_dead_workers_trials
 from lossgap.sweep.space import SearchSpace
-from lossgap.sweep.storage import default_storage_url, masked, open_storage, open_study
+from lossgap.sweep.settings import SweepSettings, preflight, pruner_for
+from lossgap.sweep.storage import masked, open_storage, open_study
 from lossgap.sweep.summary import write_summary
 from lossgap.training.config import TrainConfig
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-PRUNERS = ("median", "hyperband", "none")
 #: Seconds the main process waits for interrupted workers to mark their trials failed before killing them.
 STOP_GRACE_SECONDS = 20.0
 
 
 class SweepError(LossgapError):
     """Every worker stopped with an error before the requested trials finished."""
-
-
-@dataclass(frozen=True)
-class SweepSettings:
-    """How a sweep runs.
-
-    ``trials`` finished trials are added to the study on every call (a rerun adds N more). ``pruner_startup``
-    finished trials must exist before the median pruner prunes; ``pruner_warmup`` epochs every trial runs
-    before it can be pruned (Hyperband's minimum resource). ``timeout`` (seconds) stops starting new trials;
-    running ones finish. ``threads`` is torch's thread count per worker: None means 1 with several workers
-    and torch's default with one.
-    """
-
-    out: Path = Path("runs/sweep")
-    trials: int = 20
-    workers: int = 1
-    storage: str | None = None
-    study: str = "lossgap"
-    pruner: str = "median"
-    pruner_startup: int = 5
-    pruner_warmup: int = 3
-    timeout: float | None = None
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "out", Path(self.out))
-        if self.trials < 1:
-            raise ConfigError(f"--trials must be at least 1, got {self.trials}")
-        if self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
-        if self.pruner not in PRUNERS:
-            raise ConfigError(f"unknown --pruner {self.pruner!r}; choose median, hyperband or none")
-        if self.pruner_startup < 0 or self.pruner_warmup < 0:
-            raise ConfigError("--pruner-startup and --pruner-warmup must be 0 or more, "
-                              f"got {self.pruner_startup} and {self.pruner_warmup}")
-        if self.timeout is not None and not self.timeout > 0:
-            raise ConfigError(f"--timeout must be a positive number of seconds, got {self.timeout}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {self.threads}")
-        if not self.study.strip():
-            raise ConfigError("--study must be a non-empty name")
-
-    @property
-    def storage_url(self) -> str:
-        """The given storage URL, or the SQLite file ``OUT/sweep.db``."""
-        return self.storage or default_storage_url(self.out)
 
 
 @dataclass(frozen=True)
@@ -123,23 +77,14 @@ class SweepResult:
     seconds: float
 
 
-def make_pruner(name: str, *, epochs: int, startup: int = 5, warmup: int = 3) -> optuna.pruners.BasePruner:
-    """The pruner ``name``: median (after ``startup`` finished trials and ``warmup`` epochs), Hyperband from
-    ``warmup`` epochs up to ``epochs``, or none."""
-    if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=max(1, min(warmup, epochs)), max_resource=max(1, epochs))
-    return optuna.pruners.NopPruner()
-
-
 def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
               on_start: Callable[[], None] | None = None,
               on_trial: Callable[[TrialReport], None] | None = None,
               on_epoch: Callable[[int, int, int, int, float], None] | None = None) -> SweepResult:
     """Add ``settings.trials`` finished trials to the study and write ``OUT/sweep.json``; returns a SweepResult.
 
-    Storage, study (same search space and options if it exists) and data are checked first, then
+    Device and data are checked first (:func:`preflight`, before anything is written), then storage and
+    study (same search space and options if it exists), then
     ``on_start()`` is called and trials begin. ``on_trial`` is called in this process after each trial of
     this run finishes, whichever worker ran it; ``on_epoch(worker, trial number, epoch, planned epochs, val
     loss)`` after each epoch of a running trial (worker 0 when trials run in this process). Ctrl-C ends the sweep with ``stopped == "interrupted"``:
@@ -148,6 +93,8 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
     summary is written.
     """
     started = time.perf_counter()
+    # Before the storage: a study created by a command that was then refused would pin its settings.
+    splits = preflight(base)
     verbosity = optuna.logging.get_verbosity()
     # Optuna's own per-trial lines would break the progress bar; failures are reported by this module.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -156,7 +103,6 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
         storage = open_storage(url)
         study = open_study(storage, settings.study, space, base, storage_label=masked(url))
         retried = fail_dead_trials(study)
-        splits = validation_splits(base)
         trials_before = len(study.get_trials(deepcopy=False))
         tracker = _Tracker(settings.trials, _best_value(study), on_trial)
         run_id = uuid.uuid4().hex
@@ -166,7 +112,7 @@ def run_sweep(base: TrainConfig, space: SearchSpace, settings: SweepSettings, *,
             if settings.workers == 1:
                 if on_start is not None:
                     on_start()
-                here = optuna.load_study(study_name=settings.study, storage=storage, pruner=_pruner(settings, base),
+                here = optuna.load_study(study_name=settings.study, storage=storage, pruner=pruner_for(settings, base),
                                          sampler=make_sampler(base.seed, 0, trials_before))
                 stop = StopRequest()
                 objective = SweepObjective(base, space, run_id, splits, stop)
@@ -351,7 +297,7 @@ def _worker_main(plan: _WorkerPlan, tickets, messages) -> None:
         base = plan.objective.base
         study = optuna.load_study(study_name=plan.study, storage=open_storage(plan.storage_url),
                                   sampler=make_sampler(base.seed, plan.index, plan.trials_before),
-                                  pruner=_pruner(plan.settings, base))
+                                  pruner=pruner_for(plan.settings, base))
 
         def finished(_study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             messages.put(("trial", trial.number, trial.state.name, trial.value))
@@ -385,11 +331,6 @@ def _take_ticket(tickets, deadline: float | None) -> bool:
             return False
         tickets.value -= 1
         return True
-
-
-def _pruner(settings: SweepSettings, base: TrainConfig) -> optuna.pruners.BasePruner:
-    return make_pruner(settings.pruner, epochs=base.epochs, startup=settings.pruner_startup,
-                       warmup=settings.pruner_warmup)
 
 
 def _best_value(study: optuna.Study) -> float | None:

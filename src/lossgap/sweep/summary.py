@@ -30,10 +30,10 @@ def best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
 
 
 def best_config(study: optuna.Study) -> TrainConfig | None:
-    """The study's base configuration with the best trial's hyperparameters, or None.
+    """The study's base configuration with the best trial's hyperparameters, or None before any trial completed.
 
-    Its seed is the base seed, so ``lossgap train`` makes the same validation split the sweep chose on; the
-    trial's own initialisation seed (``init_seed`` in sweep.json) is not expressible as a train option.
+    Its seed is the base seed, which every trial trains with (split and initialisation), so ``lossgap train``
+    with it repeats the best trial; see :func:`reproduction_note` for trials of an older lossgap.
     """
     best = best_trial(study)
     if best is None or STUDY_ATTR not in study.user_attrs:
@@ -49,6 +49,22 @@ def best_command(study: optuna.Study, run_dir: str | Path | None = None) -> str 
     return config.command(run_dir)
 
 
+def reproduction_note(study: optuna.Study) -> str | None:
+    """None when the best command repeats the best trial (it initialised with the command's seed), else one
+    sentence saying it will not and why: the trial's ``init_seed`` differs (an older lossgap initialised trial k
+    with seed + k, and ``--seed`` also draws the val split) or was not recorded."""
+    best, config = best_trial(study), best_config(study)
+    if best is None or config is None:
+        return None
+    init_seed = best.user_attrs.get(INIT_SEED_ATTR)
+    if init_seed == config.seed:
+        return None
+    used = f"was initialised with seed {init_seed}" if init_seed is not None else "recorded no initialisation seed"
+    return (f"trial {best.number} {used} (older lossgap versions gave each trial its own seed); --seed also draws "
+            f"the val split, so the command keeps --seed {config.seed} and will not repeat val loss "
+            f"{best.value:.4f} exactly (a new study's trials all use --seed)")
+
+
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """One trial as JSON: number, state, value (nats), params (as trained: rounded like the command), epochs
     reported, init seed, seconds."""
@@ -61,7 +77,8 @@ def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 
 def summarize(study: optuna.Study, *, storage: str, run_dir: str | Path | None = None) -> dict[str, Any]:
     """The content of ``sweep.json``: study, storage (password masked), direction, space, base options, state
-    counts, every trial, the best trial and the best command."""
+    counts, every trial, the best trial, the best command and, when that command cannot repeat the best trial,
+    why (``best_command_note``, else None)."""
     trials = study.get_trials(deepcopy=False)
     counts: dict[str, int] = {}
     for trial in trials:
@@ -79,6 +96,7 @@ def summarize(study: optuna.Study, *, storage: str, run_dir: str | Path | None =
         "counts": counts,
         "best": trial_row(best) if best is not None else None,
         "best_command": best_command(study, run_dir),
+        "best_command_note": reproduction_note(study),
         "trials": [trial_row(trial) for trial in sorted(trials, key=lambda trial: trial.number)],
     }
 
