@@ -1,5 +1,6 @@
 """Started by torchrun from test_lightning_ddp.py (not a test module): the Lightning example's model fitted with
-``strategy="ddp"`` on 2 CPU processes (gloo) and LossgapCallback; rank 0 also saves the final weights.
+``strategy="ddp"`` on 2 CPU processes (gloo) and LossgapCallback with a store beside OUT (``OUT-epochs``); rank 0
+also saves the final weights, and every rank prints where its recorder writes epochs.
 
     torchrun --standalone --nproc-per-node 2 tests/integrations/lightning_ddp_fit.py OUT EPOCHS
 """
@@ -29,10 +30,12 @@ def main() -> None:
     pl.seed_everything(0, verbose=False)
     train_loader, val_loader = example.make_loaders(samples=SAMPLES, val_batch_size=16)
     model = example.SequenceModel()
+    callback = LossgapCallback(out, store=out.with_name(out.name + "-epochs"))
     trainer = pl.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, accelerator="cpu", devices=2, strategy="ddp",
-                         callbacks=[LossgapCallback(out)])
+                         callbacks=[callback])
     trainer.fit(model, train_loader, val_loader)
+    print(f"rank {trainer.global_rank} writes epochs to {callback.recorder.store}", flush=True)
     if trainer.is_global_zero:
         torch.save(model.state_dict(), out / "final_weights.pt")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -249,6 +251,77 @@ def test_an_error_during_fit_keeps_the_finished_epochs(tmp_path, pl, example, Lo
         fit(pl, FailsInThirdEpoch(), train_loader, val_loader, [LossgapCallback(tmp_path / "run")], max_epochs=5)
     record = read_run(tmp_path / "run")
     assert record.num_epochs == 2 and record.dynamics["train"].seen.all() and record.dynamics["val"].seen.all()
+    assert record.summary["status"] == "interrupted" and record.summary["stopped_by"] == "RuntimeError"
+
+
+def test_ctrl_c_during_fit_marks_the_run_interrupted_as_lossgap_train_does(tmp_path, pl, example, LossgapCallback):
+    class InterruptedInThirdEpoch(example.SequenceModel):
+        def training_step(self, batch, batch_idx):
+            if self.current_epoch == 2 and batch_idx == 1:
+                raise KeyboardInterrupt
+            return super().training_step(batch, batch_idx)
+
+    train_loader, val_loader = example.make_loaders(samples=100)
+    handler = signal.getsignal(signal.SIGINT)
+    try:  # Lightning answers Ctrl-C with sys.exit(1), ignoring further Ctrl-C from then on
+        with pytest.raises(SystemExit):
+            fit(pl, InterruptedInThirdEpoch(), train_loader, val_loader, [LossgapCallback(tmp_path / "run")],
+                max_epochs=5)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    record = read_run(tmp_path / "run")
+    assert record.num_epochs == 2 and record.metrics["epoch"].tolist() == [1, 2]
+    assert {key: record.summary[key] for key in ("status", "epochs_run", "epochs_planned", "stopped_by")} == {
+        "status": "interrupted", "epochs_run": 2, "epochs_planned": 5, "stopped_by": "KeyboardInterrupt"}
+
+
+def test_a_store_holds_every_finished_epoch_while_fit_runs(tmp_path, pl, example, LossgapCallback):
+    from lossgap.epoch_store import stored_epochs
+    from lossgap.training.recorder import Recorder
+
+    store, killed = tmp_path / "epochs", tmp_path / "killed"
+
+    class CopiesTheStoreInThirdEpoch(example.SequenceModel):
+        def training_step(self, batch, batch_idx):
+            if self.current_epoch == 2 and batch_idx == 0:
+                shutil.copytree(store, killed)  # what a kill -9 at this moment leaves
+            return super().training_step(batch, batch_idx)
+
+    train_loader, val_loader = example.make_loaders(samples=100)
+    callback = LossgapCallback(tmp_path / "run", store=store)
+    fit(pl, CopiesTheStoreInThirdEpoch(), train_loader, val_loader, [callback], max_epochs=3)
+    assert stored_epochs(killed) == [1, 2] and stored_epochs(store) == [1, 2, 3]
+    # Recovered (the recorder it was written by, read back) into a run equal to the fit's first two epochs.
+    lossgap.save_recorded_run(Recorder.resumed(killed, 2), tmp_path / "recovered")
+    recovered, full = read_run(tmp_path / "recovered"), read_run(tmp_path / "run")
+    assert recovered.num_epochs == 2 and full.num_epochs == 3
+    for split in ("train", "val"):
+        got, expected = recovered.dynamics[split], full.dynamics[split]
+        np.testing.assert_array_equal(got.sample_ids, expected.sample_ids)
+        np.testing.assert_array_equal(got.labels, expected.labels)
+        for field in ("true_log_prob", "predicted", "margin"):
+            np.testing.assert_array_equal(getattr(got, field), getattr(expected, field)[:2])
+        np.testing.assert_allclose(recovered.metrics[f"{split}_loss"], full.metrics[f"{split}_loss"][:2])
+
+
+def test_a_store_inside_out_or_holding_an_earlier_fit_is_refused_before_training(tmp_path, pl, example,
+                                                                                 LossgapCallback):
+    with pytest.raises(ConfigError, match=r"store='.*run/epochs' lies inside out='.*run', whose run files are "
+                                          r"replaced .*; choose a directory beside it, e.g. store='.*run-epochs'"):
+        LossgapCallback(tmp_path / "run", store=tmp_path / "run" / "epochs")
+    store = tmp_path / "epochs"
+    train_loader, val_loader = example.make_loaders(samples=100)
+    fit(pl, example.SequenceModel(), train_loader, val_loader, [LossgapCallback(tmp_path / "first", store=store)],
+        max_epochs=2)
+    with pytest.raises(RunDirError, match=r"holds 2 epoch files of an earlier fit; save them as a run first .*"
+                                          r"Recorder.resumed\(.*, 2\).* or pass overwrite=True to discard them"):
+        fit(pl, example.SequenceModel(), train_loader, val_loader,
+            [LossgapCallback(tmp_path / "second", store=store)], max_epochs=1)
+    assert not (tmp_path / "second").exists()
+    fit(pl, example.SequenceModel(), train_loader, val_loader,
+        [LossgapCallback(tmp_path / "second", store=store, overwrite=True)], max_epochs=1)
+    assert sorted(path.name for path in store.iterdir()) == ["epoch_00001.npz"]
+    assert read_run(tmp_path / "second").num_epochs == 1
 
 
 def test_importing_lossgap_does_not_import_lightning():

@@ -62,3 +62,17 @@ def test_the_val_records_and_loss_are_those_of_the_whole_val_set(ddp_run):
     # The last validation ran with the final weights (training ends after it).
     assert np.allclose(val.true_log_prob[-1], direct, rtol=0, atol=1e-5)
     assert record.metrics["val_loss"][-1] == pytest.approx(float(-direct.mean()), abs=1e-5)
+
+
+def test_rank_0_alone_writes_the_store_and_it_holds_the_runs_epochs(ddp_run):
+    from lossgap import read_run
+    from lossgap.epoch_store import dynamics_from_store, stored_epochs
+
+    out, job = ddp_run
+    store = out.with_name(out.name + "-epochs")
+    assert f"rank 0 writes epochs to {store}" in job.stdout and "rank 1 writes epochs to None" in job.stdout
+    assert stored_epochs(store) == list(range(1, EPOCHS + 1))
+    stored, record = dynamics_from_store(store), read_run(out)
+    for split in ("train", "val"):
+        assert np.array_equal(stored[split].sample_ids, record.dynamics[split].sample_ids)
+        assert np.array_equal(stored[split].true_log_prob, record.dynamics[split].true_log_prob)

@@ -178,3 +178,132 @@ def test_epochs_before_observe_are_empty_and_an_interrupted_epoch_is_discarded()
     recorder.stop_observing()
     epoch()
     assert recorder.observations().steps.tolist() == [0, 3, 0]
+
+
+def binary_logits(z):
+    """The fix the single-logit error names: a binary head's logit z as two classes' logits [0, z]."""
+    return torch.stack([torch.zeros_like(z), z], 1)
+
+
+@pytest.mark.parametrize("split, logits, targets, message", [
+    ("train", (torch.zeros(4, 2), torch.zeros(4, 8)), [0, 1, 1, 0],
+     r"Recorder.update\('train'\): logits is a tuple of 2 tensors; pass the \(batch, classes\) logits tensor, "
+     r"e.g. outputs\[0\]$"),
+    ("train", [torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2)], [0, 1, 1, 0],
+     r"logits is a list of 4 tensors; pass the \(batch, classes\) logits tensor, e.g. torch.stack\(logits\)"),
+    ("val", {"logits": torch.zeros(4, 2), "hidden_states": None}, [0, 1, 1, 0],
+     r"logits is a dict with keys \['logits', 'hidden_states'\]; pass .* e.g. outputs\['logits'\]$"),
+    ("train", torch.zeros(4, 2), torch.eye(2)[[0, 1, 1, 0]],
+     r"Recorder.update\('train'\): targets must be class indices \(batch,\), got shape \(4, 2\); for one-hot "
+     r"targets pass targets.argmax\(1\)$"),
+    ("train", torch.zeros(4), [0, 1, 1, 0],
+     r"one logit per sample, shape \(4,\): lossgap needs one logit per class; for a binary head z pass "
+     r"torch.stack\(\[torch.zeros_like\(z\), z\], 1\)$"),
+    ("train", torch.zeros(4, 1), [0, 1, 1, 0],
+     r"shape \(4, 1\): .* pass torch.cat\(\[torch.zeros_like\(z\), z\], 1\)$"),
+    ("train", torch.zeros(4, 10, 2), [0, 1, 1, 0],
+     r"logits must be \(batch, classes\) with one row per target \(4 targets\), got shape \(4, 10, 2\); for "
+     r"per-step outputs \(batch, steps, classes\) pass .* e.g. logits\[:, -1\]$"),
+    ("train", torch.zeros(3, 2), [0, 1, 1, 0], r"got shape \(3, 2\); pass the model's raw \(batch, classes\) outputs"),
+    ("valid", torch.zeros(4, 2), [0, 1, 1, 0],
+     r"Recorder.update\('valid'\): unknown split; record the splits as 'train', 'val' or 'test'"),
+], ids=["tuple-of-outputs", "list-of-rows", "dict-of-outputs", "one-hot-targets", "single-logit", "single-logit-column",
+        "per-step-logits", "rows-not-targets", "unknown-split"])
+def test_common_input_mistakes_are_named_in_one_line_with_the_fix(split, logits, targets, message):
+    recorder = Recorder()
+    with pytest.raises(ValueError, match=message) as refused:
+        recorder.update(split, torch.arange(4), logits, targets)
+    assert "\n" not in str(refused.value)
+    assert recorder.splits == ()  # nothing of the refused batch is kept
+
+
+def test_the_named_fixes_record_what_was_meant():
+    recorder = Recorder()
+    z = torch.tensor([2.0, -1.0, 0.5, -3.0])
+    one_hot = torch.eye(2)[[1, 0, 1, 0]]
+    recorder.update("val", torch.arange(4), binary_logits(z), one_hot.argmax(1))
+    column = z[:, None]
+    recorder.update("train", torch.arange(4), torch.cat([torch.zeros_like(column), column], 1),
+                    one_hot.argmax(1)[:, None])
+    recorder.end_epoch()
+    for record in recorder.dynamics().values():
+        # softmax([0, z]) gives class 1 the binary head's sigmoid; (batch, 1) class indices are read as (batch,).
+        positive = torch.sigmoid(z).numpy()
+        np.testing.assert_allclose(np.exp(record.true_log_prob[0]), [positive[0], 1 - positive[1], positive[2],
+                                                                     1 - positive[3]], rtol=1e-6)
+        np.testing.assert_array_equal(record.labels, [1, 0, 1, 0])
+
+
+def test_every_split_the_trainer_records_is_accepted():
+    recorder = Recorder()
+    for split in ("train", "val", "test"):
+        recorder.update(split, [0, 1], torch.zeros(2, 2), [0, 1])
+    assert set(recorder.end_epoch()) == {"train", "val", "test"}
+
+
+def two_epochs(recorder, second_ids, second_labels, ids=(0, 1, 2), labels=(0, 1, 0)):
+    """Close one epoch of ``ids``/``labels``, then record (without closing) a second of the others."""
+    recorder.update("train", np.array(ids), torch.zeros(len(ids), 2), torch.tensor(labels))
+    recorder.end_epoch()
+    recorder.update("train", np.array(second_ids), torch.zeros(len(second_ids), 2), torch.tensor(second_labels))
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_a_label_that_changes_between_epochs_is_named_when_the_epoch_closes(tmp_path, store):
+    cases = [([2, 0, 1], [1, 0, 1], (0, 1, 2), (0, 1, 0), "sample id 2 has label 1 in epoch 2 but 0"),  # same ids
+             ([1, 3], [0, 1], (0, 1, 2), (0, 1, 0), "sample id 1 has label 0 in epoch 2 but 1"),  # other ids
+             (["c", "a"], [1, 0], ("a", "b", "c"), (0, 1, 0), "sample id 'c' has label 1 in epoch 2 but 0")]
+    for index, (second_ids, second_labels, ids, labels, named) in enumerate(cases):
+        recorder = Recorder(store=tmp_path / f"epochs{index}" if store else None)
+        two_epochs(recorder, second_ids, second_labels, ids, labels)
+        with pytest.raises(ValueError, match=rf"Recorder.end_epoch \('train'\): {named} in an earlier epoch; ids "
+                                             "must name the same sample, with the same label, in every epoch"):
+            recorder.end_epoch()
+        assert recorder.num_epochs == 1  # the refused epoch is not recorded; its batches can be dropped
+        recorder.discard_pending()
+        recorder.update("train", np.array(ids[:2]), torch.zeros(2, 2), torch.tensor(labels[:2]))
+        recorder.end_epoch()
+        assert recorder.dynamics()["train"].num_epochs == 2
+
+
+def test_new_samples_join_the_labels_a_later_epoch_is_checked_against(tmp_path):
+    recorder = Recorder()
+    two_epochs(recorder, [5, 1], [1, 1])  # sample 5 is new, sample 1 keeps label 1
+    recorder.end_epoch()
+    recorder.update("train", np.array([5, 2]), torch.zeros(2, 2), torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match="sample id 5 has label 0 in epoch 3 but 1 in an earlier epoch"):
+        recorder.end_epoch()
+
+
+def test_a_resumed_recorder_checks_labels_against_its_stored_epochs(tmp_path):
+    recorder = Recorder(store=tmp_path / "epochs")
+    two_epochs(recorder, [0, 1, 2], [0, 1, 0])
+    recorder.end_epoch()
+    resumed = Recorder.resumed(tmp_path / "epochs", 2)
+    resumed.update("train", np.array([0, 1]), torch.zeros(2, 2), torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match="sample id 1 has label 0 in epoch 3 but 1 in an earlier epoch"):
+        resumed.end_epoch()
+
+
+def test_ids_stay_on_their_device_until_the_epoch_closes():
+    # A meta tensor holds no data: copying it to the host fails, so update() must not try (on an accelerator
+    # that copy is a wait for the device at every batch).
+    recorder = Recorder()
+    recorder.update("train", torch.arange(4, device="meta"), torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]))
+    recorder.discard_pending()
+    as_tensors, as_arrays = Recorder(), Recorder()
+    ids = torch.tensor([7, 3, 5, 1, 9, 2], dtype=torch.int32)
+    logits = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    targets = torch.tensor([0, 2, 1, 1, 0, 2])
+    for recorder in (as_tensors, as_arrays):
+        for epoch in range(2):
+            for part in (slice(0, 4), slice(4, 6)):
+                batch_ids = ids[part] if recorder is as_tensors else ids[part].numpy()
+                if epoch and part.start == 4 and recorder is as_tensors:
+                    batch_ids = batch_ids.numpy()  # tensors and arrays mixed in one epoch
+                recorder.update("val", batch_ids, logits[part], targets[part])
+            recorder.end_epoch()
+    got, expected = as_tensors.dynamics()["val"], as_arrays.dynamics()["val"]
+    for field in ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin", "logits"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
+    np.testing.assert_array_equal(got.sample_ids, [1, 2, 3, 5, 7, 9])

@@ -27,9 +27,15 @@ every ``nn.LSTM`` / ``nn.GRU`` inside it the share of saturated gates and dead u
 ``optimization.csv`` (see :mod:`lossgap.training.observer`). Its hooks are removed when fit ends. Under
 mixed precision with a gradient scaler the per-tensor gradient norms are of the scaled gradients.
 
-The run directory is written at the end of fit, and also when fit stops on an exception (finished epochs
-only). With several processes (``strategy="ddp"``) each rank records its own batches and the ranks' records
-are gathered at every epoch's end (``Recorder.end_epoch(gather=True)``), so rank 0 writes every train and val
+The run directory is written at the end of fit, and also when fit stops on an exception or Ctrl-C (finished
+epochs only; ``summary.json`` then says ``"status": "interrupted"``, with ``epochs_planned`` and
+``stopped_by``, the exception's type). Until then the records are held in memory, so a fit killed outright
+(``kill -9``, out of memory) leaves nothing, unless ``store=`` names a directory where every finished epoch
+is written at once (as ``Recorder(store=...)`` does; rank 0 writes it). The store lies outside ``out`` and
+holds one fit; after the run directory is written it may be deleted.
+
+With several processes (``strategy="ddp"``) each rank records its own batches and the ranks' records are
+gathered at every epoch's end (``Recorder.end_epoch(gather=True)``), so rank 0 writes every train and val
 sample once per epoch: a sample that DistributedSampler repeated to even out the ranks' shares is kept once.
 Ids must then name the same sample on every rank (dataset indices do).
 """
@@ -52,11 +58,15 @@ except ImportError as error:  # only without the optional dependency; tested by 
 import torch
 
 from lossgap.api import save_recorded_run
-from lossgap.errors import ConfigError
+from lossgap.epoch_store import stored_epochs
+from lossgap.errors import ConfigError, RunDirError
 from lossgap.run import rundir
 from lossgap.training.recorder import Recorder
 
 __all__ = ["LossgapCallback", "default_ids", "default_targets"]
+
+#: The files of a per-epoch store (lossgap.epoch_store.epoch_path).
+_EPOCH_FILES = "epoch_[0-9][0-9][0-9][0-9][0-9].npz"
 
 
 def default_ids(batch: Any) -> Any:
@@ -80,6 +90,12 @@ def default_targets(batch: Any) -> Any:
     return batch[-1]
 
 
+def _inside(path: Path, directory: Path) -> bool:
+    """True when ``path`` is ``directory`` or lies inside it (both resolved, so relative paths compare too)."""
+    path, directory = path.resolve(), directory.resolve()
+    return path == directory or directory in path.parents
+
+
 def _dict_field(batch: Mapping, key: str, what: str, option: str) -> Any:
     """``batch[key]``, or a ConfigError naming the keys the batch has and the callback option that fixes it."""
     if key not in batch:
@@ -99,6 +115,9 @@ class LossgapCallback(pl.Callback):
         class_names: names of the classes in index order (default "0", "1", ...).
         overwrite: replace a run already in ``out``; without it fit stops at its start rather than at its end.
         observe: also record the optimisation evidence of the LightningModule (``optimization.csv``).
+        store: a directory outside ``out`` where every finished epoch is written at once (the per-epoch store
+            of :mod:`lossgap.epoch_store`), so a fit killed outright keeps its finished epochs there; a store
+            holding an earlier fit's epochs stops fit at its start (``overwrite=True`` clears them).
 
     After fit, ``recorder`` holds the dynamics, ``extra_metrics`` the per-epoch lr and gradient norm, and
     ``run_dir`` the directory written (None until then).
@@ -107,9 +126,15 @@ class LossgapCallback(pl.Callback):
     def __init__(self, out: str | Path, *, logits_key: str = "logits",
                  ids_from_batch: Callable[[Any], Any] | None = None,
                  targets_from_batch: Callable[[Any], Any] | None = None,
-                 class_names: Sequence[str] | None = None, overwrite: bool = False, observe: bool = True) -> None:
+                 class_names: Sequence[str] | None = None, overwrite: bool = False, observe: bool = True,
+                 store: str | Path | None = None) -> None:
         super().__init__()
         self.out = Path(out)
+        self.store = Path(store) if store is not None else None
+        if self.store is not None and _inside(self.store, self.out):
+            raise ConfigError(f"LossgapCallback: store={str(self.store)!r} lies inside out={str(self.out)!r}, "
+                              "whose run files are replaced when the run is written; choose a directory beside "
+                              f"it, e.g. store={str(self.out.with_name(self.out.name + '-epochs'))!r}")
         self.logits_key = logits_key
         self.ids_from_batch = ids_from_batch or default_ids
         self.targets_from_batch = targets_from_batch or default_targets
@@ -128,9 +153,12 @@ class LossgapCallback(pl.Callback):
     # -- fit boundaries -------------------------------------------------------------------------------------
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Refuse an ``out`` that already holds someone else's run now, not after hours of training."""
+        """Refuse an ``out`` that already holds someone else's run now, not after hours of training (and a store
+        holding an earlier fit's epochs); rank 0's recorder writes to the store from here on."""
         if self.run_dir is None:
             rundir.check_out_dir(self.out, self.overwrite)
+        if self.store is not None and self.recorder.num_epochs == 0:
+            self._start_store(trainer.is_global_zero)
         if self.observe:
             self.recorder.observe(pl_module)
 
@@ -153,8 +181,35 @@ class LossgapCallback(pl.Callback):
             return
         try:
             self.save()
+            self._mark_interrupted(trainer, exception)
         except Exception as error:  # never hide the exception that stopped training behind this one
             rank_zero_warn(f"LossgapCallback could not write {self.out} after the error: {error}")
+
+    def _mark_interrupted(self, trainer: pl.Trainer, exception: BaseException) -> None:
+        """Mark the run just written as stopped before its planned epochs, as ``lossgap train`` marks a run
+        stopped by Ctrl-C (``"status": "interrupted"``), whatever stopped it: Lightning's interrupt handling
+        takes the same path for Ctrl-C, SIGTERM and errors."""
+        summary = {key: value for key, value in rundir.read_summary(self.run_dir).items() if key != "format_version"}
+        planned = trainer.max_epochs if trainer.max_epochs is not None and trainer.max_epochs >= 0 else None
+        summary.update(status="interrupted", epochs_planned=planned, stopped_by=type(exception).__name__)
+        rundir.write_summary(self.run_dir, summary)
+
+    def _start_store(self, writer: bool) -> None:
+        """Refuse a store holding an earlier fit's epochs (``overwrite=True``: rank 0 removes them); on rank 0
+        the recorder writes every finished epoch there from now on."""
+        if self.store.exists() and not self.store.is_dir():
+            raise ConfigError(f"LossgapCallback: store={str(self.store)!r} is a file; choose a directory path")
+        # Every epoch file counts, not only those in a row from epoch 1: a stale one would join the new fit's.
+        held = sorted(self.store.glob(_EPOCH_FILES)) if self.store.is_dir() else []
+        if held and not self.overwrite:
+            whole = len(stored_epochs(self.store))
+            raise RunDirError(f"the store {self.store} holds {len(held)} epoch files of an earlier fit; save them as a "
+                              f"run first (lossgap.save_recorded_run(Recorder.resumed({str(self.store)!r}, {whole}), "
+                              "OUT)), choose another store, or pass overwrite=True to discard them")
+        if writer:
+            for path in held:
+                path.unlink()
+            self.recorder.store = self.store
 
     def save(self, out: str | Path | None = None) -> Path:
         """Write the finished epochs as a run directory (default ``self.out``); returns the directory."""

@@ -35,6 +35,7 @@ from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, em
                                  read_epoch, stored_epochs, write_epoch)
 from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
+from lossgap.training.recorder_checks import LabelBook, check_labels, checked_batch, host_ids
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -69,10 +70,13 @@ class Recorder:
         #: Directory of the per-epoch store (see :mod:`lossgap.epoch_store`): each closed epoch is written
         #: there at once, so a killed run keeps it. None: nothing is written before :meth:`save`.
         self.store = Path(store) if store is not None else None
-        self._pending: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
+        # Per split: one (ids, logits, targets) tuple per batch since the last end_epoch, each on its device.
+        self._pending: dict[str, list[tuple[torch.Tensor | np.ndarray, torch.Tensor, torch.Tensor]]] = {}
         # Per split: one (sorted ids, labels, values (n, 4), logits or None) tuple per closed epoch.
         self._epochs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]] = {}
         self._num_classes: dict[str, int] = {}
+        # Every sample's label so far: a label that changes is refused when its epoch closes.
+        self._labels = LabelBook()
         self._num_epochs = 0
         self._observer: OptimizationObserver | None = None
         # One per closed epoch once observe() was called (None for epochs closed before it).
@@ -125,30 +129,21 @@ class Recorder:
 
     @torch.no_grad()
     def update(self, split: str, sample_ids, logits: torch.Tensor, targets) -> None:
-        """Record one batch of ``split``: sample ids (B,), logits (B, C) and integer targets (B,).
+        """Record one batch of ``split`` ("train", "val" or "test"): sample ids (B,), logits (B, C) and integer
+        class targets (B,); returns None. ValueError (one line, naming the fix) for anything else, e.g. another
+        split name, one-hot targets, a single-logit head, or a tuple of model outputs in place of the logits.
 
-        Ids may be a tensor or a numpy array (ints or strings); they must identify the same sample in every
-        epoch. Logits may carry gradients and live on any device.
+        Ids may be a tensor (on any device) or a numpy array (ints or strings); they must identify the same
+        sample, with the same label, in every epoch. Logits may carry gradients and live on any device.
         """
-        logits = torch.as_tensor(logits).detach()
-        targets = torch.as_tensor(targets, device=logits.device).long().reshape(-1)
-        if logits.ndim != 2 or logits.shape[0] != targets.shape[0]:
-            raise ValueError(
-                f"Recorder.update({split!r}): logits must be (batch, classes) matching {targets.shape[0]} targets, "
-                f"got {tuple(logits.shape)}; pass the model's raw outputs before softmax"
-            )
-        ids = sample_ids.detach().cpu().numpy() if isinstance(sample_ids, torch.Tensor) else np.asarray(sample_ids)
-        ids = ids.reshape(-1)
-        if ids.shape[0] != targets.shape[0]:
-            raise ValueError(f"Recorder.update({split!r}): {ids.shape[0]} ids for {targets.shape[0]} targets; "
-                             "pass one id per sample")
+        ids, logits, targets = checked_batch(split, sample_ids, logits, targets)
         num_classes = logits.shape[1]
         known = self._num_classes.setdefault(split, num_classes)
         if known != num_classes:
             raise ValueError(f"Recorder.update({split!r}): {num_classes} logits per sample, earlier {known}")
-        # Only references are kept here (detach() copies nothing): the per-sample figures are computed once per
-        # epoch over all batches in end_epoch, which costs a few large tensor operations and one copy to the
-        # host instead of a dozen small ones and a host sync per batch.
+        # Only references are kept here (detach() copies nothing), ids included: the per-sample figures are
+        # computed once per epoch over all batches in end_epoch, which costs a few large tensor operations and
+        # one copy to the host instead of a dozen small ones and a host sync per batch.
         self._pending.setdefault(split, []).append((ids, logits, targets))
 
     def end_epoch(self, gather: bool = False, group=None) -> dict[str, EpochSummary]:
@@ -160,35 +155,31 @@ class Recorder:
         every sample of the epoch once (a sample several ranks recorded, e.g. DistributedSampler's padding,
         is kept once) and returns the same summaries. Save the run from rank 0. Without an initialised
         process group of more than one rank, ``gather=True`` changes nothing.
+
+        ValueError (one line) when a label is not a class of the logits, a sample was recorded twice, or a
+        sample's label differs from an earlier epoch's; the recorder is then left as it was (the epoch's
+        batches stay pending: :meth:`discard_pending` drops them).
         """
         # Labels are checked once per epoch, on every device: per batch, even a min/max on the CPU cost a few
         # per cent of small epochs (and a host sync per batch on an accelerator). Checked before anything is
         # popped: an error leaves the recorder as it was.
         for split, chunks in self._pending.items():
             if chunks:
-                _check_labels(f"Recorder.end_epoch ({split!r})", torch.cat([chunk[2] for chunk in chunks]),
-                              self._num_classes[split])
+                check_labels(f"Recorder.end_epoch ({split!r})", torch.cat([chunk[2] for chunk in chunks]),
+                             self._num_classes[split])
         local: dict[str, tuple] = {}
         for split in list(self._epochs) + [name for name in self._pending if name not in self._epochs]:
-            chunks = self._pending.pop(split, [])
+            chunks = self._pending.get(split, [])
             if chunks:
-                ids = np.concatenate([chunk[0] for chunk in chunks])
-                local[split] = (ids, *self._per_sample(split, chunks), self._num_classes[split])
+                local[split] = (host_ids([chunk[0] for chunk in chunks]), *self._per_sample(split, chunks),
+                                self._num_classes[split])
         distributed = _gathering(group) if gather else None
         if distributed is not None:
             from lossgap.training.distributed import gather_records
 
             local = gather_records(local, distributed)
-        summaries: dict[str, EpochSummary] = {}
-        for split in list(self._epochs) + [name for name in local if name not in self._epochs]:
-            history = self._epochs.setdefault(split, [])
-            if len(history) < self._num_epochs:  # a split first seen late: earlier epochs are empty
-                history.extend([empty_record()] * (self._num_epochs - len(history)))
-            if split not in local:
-                history.append(empty_record())
-                continue
-            ids, labels, values, logits, num_classes = local[split]
-            self._num_classes.setdefault(split, num_classes)
+        closed: dict[str, tuple] = {}
+        for split, (ids, labels, values, logits, num_classes) in local.items():
             if distributed is None:  # gathered records come sorted and checked
                 order = np.argsort(ids, kind="stable")
                 ids, labels, values = ids[order], labels[order], values[order]
@@ -198,6 +189,22 @@ class Recorder:
                     duplicate = duplicate.item() if isinstance(duplicate, np.generic) else duplicate  # not np.int64(0)
                     raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch "
                                      f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
+            # Gathered records are the same on every rank, so every rank refuses alike (none waits for the others).
+            known = self._labels.merged(f"Recorder.end_epoch ({split!r})", self._num_epochs + 1, split, ids, labels)
+            closed[split] = (ids, labels, values, logits, num_classes, known)
+        # Every check passed: from here on the epoch is recorded.
+        self._pending.clear()
+        summaries: dict[str, EpochSummary] = {}
+        for split in list(self._epochs) + [name for name in closed if name not in self._epochs]:
+            history = self._epochs.setdefault(split, [])
+            if len(history) < self._num_epochs:  # a split first seen late: earlier epochs are empty
+                history.extend([empty_record()] * (self._num_epochs - len(history)))
+            if split not in closed:
+                history.append(empty_record())
+                continue
+            ids, labels, values, logits, num_classes, known = closed[split]
+            self._num_classes.setdefault(split, num_classes)
+            self._labels.commit(split, *known)
             history.append((ids, labels, values, logits) if self.keep_records else empty_record())
             summaries[split] = _summarise(split, labels, values)
         if self._observer is not None:
@@ -218,17 +225,20 @@ class Recorder:
     @classmethod
     def resumed(cls, store: str | Path, epochs: int, keep_logits: tuple[str, ...] = ("val", "test")) -> Recorder:
         """A recorder holding epochs 1..``epochs`` of ``store`` that goes on writing there (``--resume``).
-        ValueError when the store holds fewer epochs or a corrupt one."""
+        ValueError when the store holds fewer epochs, a corrupt one, or a sample whose label changes."""
         available = stored_epochs(store)
         if len(available) < epochs:
             raise ValueError(f"the epoch store {store} holds {len(available)} epochs, the checkpoint {epochs}")
         recorder = cls(keep_logits=keep_logits, store=store)
         for epoch in range(1, epochs + 1):
             records, observation = read_epoch(store, epoch)
-            for split, (_, num_classes) in records.items():
+            for split, ((ids, labels, _, _), num_classes) in records.items():
                 history = recorder._epochs.setdefault(split, [])
                 history.extend([STORED] * (epoch - len(history)))
                 recorder._num_classes[split] = num_classes
+                if ids.shape[0]:
+                    where = f"Recorder.resumed ({split!r})"
+                    recorder._labels.commit(split, *recorder._labels.merged(where, epoch, split, ids, labels))
             recorder._observations.append(_StoredObservation(observation) if observation is not None else None)
         recorder._num_epochs = epochs
         return recorder
@@ -289,17 +299,6 @@ class Recorder:
 
     def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
         return assemble_split(split, history, self._num_classes[split])
-
-
-def _check_labels(where: str, targets: torch.Tensor, num_classes: int) -> None:
-    """ValueError (one line) naming the first label outside 0..num_classes-1."""
-    if not targets.numel():
-        return
-    low, high = (value.item() for value in torch.aminmax(targets))
-    if low < 0 or high >= num_classes:
-        bad = high if high >= num_classes else low
-        raise ValueError(f"{where}: label {bad} is not a class of the {num_classes} logits per sample (labels must "
-                         f"be 0..{num_classes - 1}); pass class indices that match the model's outputs")
 
 
 def _gathering(group):
