@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from lossgap.analysis.optimization import find_spikes, optimization_health, oscillation, relative_slope
+from lossgap.analysis.optimization import (find_spikes, new_low_share, optimization_health, oscillation,
+                                          relative_slope)
 from lossgap.errors import ConfigError, DataError
 
 EPOCHS = np.arange(30)
@@ -141,3 +142,18 @@ def test_bad_input_is_a_clear_error():
         optimization_health([])
     with pytest.raises(ConfigError, match="tail"):
         optimization_health(DECAY, tail=1)
+
+
+def test_new_low_share_counts_the_tail_epochs_that_beat_every_earlier_one():
+    creeping = 0.7 - 1e-4 * EPOCHS  # too slow to count as falling, a new low every epoch
+    assert new_low_share(creeping, 7) == 1.0
+    health = optimization_health(creeping, creeping)
+    assert not health.val_still_falling and health.val_new_low_share == 1.0 and health.val_still_improving
+    assert health.to_dict()["val_still_improving"] is True
+    level = 0.5 + np.random.default_rng(3).normal(0, 0.01, 30)
+    assert new_low_share(level, 7) <= 2 / 7
+    assert not optimization_health(level, level).val_still_improving
+    # A NaN is never a new low and hides nothing: the next finite epoch still has to beat the earlier ones.
+    assert new_low_share([1.0, 0.9, np.nan, 0.95, 0.8], 3) == pytest.approx(1 / 3)
+    assert math.isnan(new_low_share([1.0], 3))
+    assert math.isnan(optimization_health(DECAY).val_new_low_share)

@@ -31,6 +31,10 @@ OSCILLATION_MIN_AMPLITUDE = 0.02
 FALLING_T = 3.0
 #: ... and the loss falls by at least this fraction of itself per epoch.
 FALLING_MIN_RELATIVE_SLOPE = 0.002
+#: Share of the tail's epochs that must each set a new lowest val loss for the val loss to count as still
+#: improving however slowly it falls (a learning rate far too low moves it by 0.02% per epoch, every epoch a
+#: new low; epoch-to-epoch noise around a level sets a new low in a few of them at most).
+NEW_LOW_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class OptimizationHealth:
             mean loss: fraction of the loss per epoch (negative = still falling); NaN when undefined.
         train_still_falling, val_still_falling: the slope is at most -0.002 per epoch and at least 3
             standard errors (from the tail's own jitter) below zero.
+        val_new_low_share: share of the tail's epochs in which the val loss set a new lowest value of the run,
+            in [0, 1]; NaN without a val loss.
         lr_end: last finite learning rate, or None.
         grad_norm_median, grad_norm_max: over the finite per-epoch gradient norms, or None.
     """
@@ -104,9 +110,16 @@ class OptimizationHealth:
     val_slope_end: float
     train_still_falling: bool
     val_still_falling: bool
+    val_new_low_share: float
     lr_end: float | None
     grad_norm_median: float | None
     grad_norm_max: float | None
+
+    @property
+    def val_still_improving(self) -> bool:
+        """True when the val loss still falls at the end: clearly (``val_still_falling``) or slowly but to a new
+        low in at least NEW_LOW_SHARE of the tail's epochs."""
+        return self.val_still_falling or (self.val_new_low_share >= NEW_LOW_SHARE)
 
     @property
     def oscillating(self) -> bool:
@@ -123,6 +136,7 @@ class OptimizationHealth:
         out = dataclass_to_plain(self)
         out["oscillating"] = self.oscillating
         out["unstable"] = self.unstable
+        out["val_still_improving"] = self.val_still_improving
         return out
 
 
@@ -174,6 +188,17 @@ def oscillation(loss, split: str) -> Oscillation:
                    and fraction >= OSCILLATION_MIN_SIGN_CHANGES and amplitude >= OSCILLATION_MIN_AMPLITUDE)
     return Oscillation(split=split, sign_change_fraction=fraction, relative_amplitude=amplitude,
                        oscillating=oscillating)
+
+
+def new_low_share(loss, tail: int) -> float:
+    """Share of the last ``tail`` epochs of ``loss`` whose value is below every earlier epoch's, in [0, 1]
+    (non-finite epochs are never new lows and set none); NaN for an empty tail."""
+    curve = np.where(np.isfinite(as_curve(loss)), as_curve(loss), np.inf)
+    if tail < 1 or curve.size < 2:
+        return math.nan
+    tail = min(int(tail), curve.size - 1)
+    lowest_before = np.minimum.accumulate(curve)[:-1]
+    return float(np.mean(curve[1:][-tail:] < lowest_before[-tail:]))
 
 
 def relative_slope(loss) -> tuple[float, bool]:
@@ -246,6 +271,7 @@ def optimization_health(train_loss, val_loss=None, *, lr=None, grad_norm=None,
         val_slope_end=val_slope,
         train_still_falling=train_falling,
         val_still_falling=val_falling,
+        val_new_low_share=new_low_share(val, tail) if val is not None else math.nan,
         lr_end=float(lrs[-1]) if lrs.size else None,
         grad_norm_median=float(np.median(grads)) if grads.size else None,
         grad_norm_max=float(np.max(grads)) if grads.size else None,

@@ -39,3 +39,10 @@ def below_prior(fit) -> str:
     if not fit.moved_share > 0:
         return f"the train loss never got below {guess}"
     return f"the train loss got at best {pct(fit.moved_share)} below {guess}"
+
+
+def new_lows(health, num_epochs: int) -> str:
+    """"a new low in 7 of the last 7 epochs": how often the val loss set a new lowest value over the tail of an
+    OptimizationHealth (``num_epochs`` bounds the tail: the first epoch cannot be a new low)."""
+    tail = min(health.tail_epochs, num_epochs - 1)
+    return f"a new low in {round(health.val_new_low_share * tail)} of the last {tail} epochs"

@@ -1,8 +1,12 @@
 """no_signal is only claimed when the model fitted its training set and val stayed at chance."""
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, memorised_noise_run, noisy_labels_run, unmoved_run
+from fixtures.diagnosis import (diagnose_dynamics, learned_then_converged, memorised_noise_run, noisy_labels_run,
+                                slow_creep_run, unmoved_run)
 from fixtures.dynamics import binary_dynamics
+
+from lossgap.diagnosis.causes.no_signal import rule
+from lossgap.diagnosis.remedies import RemedyBook
 
 
 def test_train_memorised_while_val_stays_at_chance_is_no_signal():
@@ -53,9 +57,36 @@ def test_an_epoch_chosen_on_val_that_beats_chance_only_before_correction_is_stil
     diagnosis = diagnose_dynamics(dynamics, summary={"best_epoch": 10})
     verdict = diagnosis.verdict("no_signal")
     assert verdict.evidence["epoch"] == 10 and verdict.evidence["p_value"] < 0.01
-    assert verdict.evidence["p_value_best_epoch_corrected"] > 0.05
+    assert verdict.evidence["p_value_corrected"] > 0.05
     assert diagnosis.causes[0] == "no_signal", diagnosis.to_text()
     # The sentence quotes the p-value the decision used (corrected) and its threshold, not the uncorrected one.
-    corrected = verdict.evidence["p_value_best_epoch_corrected"]
+    corrected = verdict.evidence["p_value_corrected"]
     assert f"p={corrected:.2g} after correcting" in verdict.summary and "significant below 0.01" in verdict.summary
     assert f"p={verdict.evidence['p_value']:.2g}" not in verdict.summary and "95% interval" not in verdict.summary
+
+
+def test_a_modest_lead_held_over_many_epochs_is_signal_however_long_the_plateau():
+    # 78 of 120 val samples right in every one of 25 epochs (0.65 against 0.5): each epoch's p is about 0.0006,
+    # so the best of 25 corrected (0.015) alone would call it no signal, and more epochs on the plateau would
+    # only raise it; the last epoch, chosen by nobody, shows the lead. Its wrong answers are confident, so the
+    # val loss sits above the prior and only the accuracy can show the signal.
+    epochs, labels = 25, np.arange(120) % 2
+    right = np.zeros(120, bool)
+    right[np.random.default_rng(0).choice(120, 78, replace=False)] = True
+    val_prob = np.tile(np.where(right, 0.55, 0.35), (epochs, 1))
+    dynamics = {"train": binary_dynamics(learned_then_converged(400, epochs), np.arange(400) % 2, split="train"),
+                "val": binary_dynamics(val_prob, labels)}
+    verdict = diagnose_dynamics(dynamics).verdict("no_signal")
+    assert verdict.confidence <= 0.05, verdict.summary
+    assert verdict.evidence["p_value_corrected"] < 0.01
+    assert "was 0.650 at the last" in verdict.summary
+
+
+def test_no_signal_waits_while_the_val_loss_still_sets_new_lows():
+    config = {"epochs": 40, "optimizer": {"name": "adam", "lr": 1e-5}}
+    diagnosis = diagnose_dynamics(slow_creep_run(), config=config)
+    verdict = rule(diagnosis.evidence, RemedyBook(config))
+    assert verdict.confidence <= 0.3 and verdict.evidence["val_still_improving"]
+    assert "cannot be told until it stops improving" in verdict.summary
+    # Its remedies are what the run needs next, not a permuted-label control that could only confirm chance.
+    assert [remedy.name for remedy in verdict.remedies] == ["more_epochs", "higher_lr"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, weak_model_run
+from fixtures.diagnosis import diagnose_dynamics, slow_creep_run, weak_model_run
 from fixtures.dynamics import binary_dynamics
 
 
@@ -76,3 +76,22 @@ def test_a_loss_still_falling_with_accuracy_flat_is_not_called_stopped_too_early
     verdict = diagnose_dynamics(refinement_run()).verdict("underfitting")
     assert verdict.evidence["form"] == "stopped_early" and verdict.confidence < 0.5
     assert "stopped too early" not in verdict.summary and "no longer rising" in verdict.summary
+
+
+def test_a_learning_rate_far_too_low_is_underfitting_not_no_signal_or_label_noise():
+    # Val accuracy near chance after 40 epochs, but the val loss sets a new low every epoch and the train loss
+    # is only 8% below the prior's: learning has barely begun (the rules before this case said no_signal 0.86).
+    diagnosis = diagnose_dynamics(slow_creep_run(), config={"epochs": 40, "optimizer": {"name": "adam", "lr": 1e-5}})
+    assert diagnosis.evidence.early_learning and not diagnosis.evidence.optimization.val_still_falling
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdicts[0]
+    assert verdict.evidence["form"] == "stopped_early" and "new low in 10 of the last 10 epochs" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["higher_lr", "more_epochs"]
+    assert diagnosis.verdict("no_signal").confidence <= 0.3
+    assert diagnosis.verdict("label_noise").confidence == 0.0
+
+
+def test_a_model_that_fitted_and_creeps_on_is_not_early_learning():
+    # The same creep after the model fitted its training set: more epochs would mostly refine it.
+    from fixtures.diagnosis import refinement_run
+    assert not diagnose_dynamics(refinement_run()).evidence.early_learning

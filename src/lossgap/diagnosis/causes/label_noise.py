@@ -79,6 +79,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not fit.train_moved and not learned_task:
         return Verdict("label_noise", 0.0, "the model never fitted its training set, so it cannot contradict any "
                        "label: label noise cannot be judged until it does", {"train_fitted": False})
+    if evidence.early_learning and not learned_task:
+        return Verdict("label_noise", 0.0, f"the model is still early in learning (train loss {pct(fit.moved_share)} "
+                       "below the prior's entropy, the val loss still setting new lows): samples it has not learned "
+                       "yet look contradicted whatever their labels, so label noise can be judged once it fits",
+                       {"train_fitted": False, "early_learning": True})
     indices = suspects.indices
     flagged = np.zeros(train.num_samples, dtype=bool)
     flagged[indices] = True

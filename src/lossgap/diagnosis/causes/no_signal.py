@@ -15,12 +15,15 @@ import numpy as np
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import held_back
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import below_prior, clip, pct
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct
 
 #: Confidence left when the precondition fails (the model never fitted its training set).
 UNFIT_CAP = 0.2
+#: Most no_signal reaches while the val loss still sets new lows at the end: what the model learns may yet
+#: carry over (a learning rate far too low creeps down every epoch), so absence cannot be shown yet.
+STILL_IMPROVING_CAP = 0.3
 #: A model its settings hold back (:mod:`lossgap.diagnosis.constraints`) must get its train loss this share
 #: below the prior's entropy before its val failing to follow counts; until then no signal stays below HELD_BACK_CAP.
 HELD_BACK_FIT, HELD_BACK_CAP = 0.3, 0.45
@@ -36,7 +39,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     low, high = signal.interval
     facts = {"epoch": evidence.judged_epoch, "val_accuracy": signal.accuracy, "interval": [low, high],
              "baseline_accuracy": signal.baseline_accuracy, "p_value": signal.p_value,
-             "p_value_best_epoch_corrected": evidence.signal_any_epoch_p, "val_loss": signal.loss,
+             "p_value_corrected": evidence.signal_any_epoch_p, "val_loss": signal.loss,
              "prior_entropy": signal.prior_entropy, "loss_clearly_below_prior": evidence.loss_clearly_below_prior,
              "num_val_samples": signal.num_samples, "train_fitted": fit.train_moved,
              "train_fit_share": fit.moved_share}
@@ -53,8 +56,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         shown = []
         if best_p < signal.alpha:
             best_epoch = int(np.nanargmax(evidence.curves.val_accuracy)) + 1
+            recorded = evidence.curves.val_accuracy[np.isfinite(evidence.curves.val_accuracy)]
+            last = recorded[-1]
             shown.append(f"val accuracy reached {evidence.curves.val_accuracy[best_epoch - 1]:.3f} at epoch "
-                         f"{best_epoch}, above the best constant answer {signal.baseline_accuracy:.3f} ({test})")
+                         f"{best_epoch} and was {last:.3f} at the last, above the best constant answer "
+                         f"{signal.baseline_accuracy:.3f} ({test})")
         if evidence.loss_clearly_below_prior:
             shown.append("the val loss is clearly below predicting the class shares, sample by sample")
         return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal", facts, remedies)
@@ -81,6 +87,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
+    health = evidence.optimization
+    if health.val_still_improving:
+        summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
+                   f"{signal.baseline_accuracy:.3f} ({test}), but the val loss was still falling when training "
+                   f"ended ({new_lows(health, evidence.num_epochs)}): what the model learns may yet carry over, "
+                   "so whether the labels carry signal cannot be told until it stops improving")
+        facts["val_still_improving"] = True
+        return Verdict("no_signal", min(confidence, STILL_IMPROVING_CAP), summary, facts,
+                       present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     # How well the model fitted train, against val staying at chance, is what makes the case.
     lift = fit.train_accuracy_max - fit.train_baseline
     confidence *= 0.6 + 0.4 * max(clip(fit.moved_share / 0.1), clip(lift / 0.2))
@@ -112,9 +127,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
 
 
 def _test_words(p_value: float, alpha: float) -> str:
-    """The test as the rule decided it: the best epoch's p-value, corrected for picking it, against alpha."""
-    return (f"one-sided binomial test of the best epoch's val accuracy, p={p_value:.2g} after correcting for picking "
-            f"the best of the epochs; significant below {alpha:g}")
+    """The test as the rule decided it: val accuracy at the last and at the best epoch, corrected, against alpha."""
+    return (f"one-sided binomial tests of val accuracy at the last epoch and at the best one, p={p_value:.2g} after "
+            f"correcting for picking the best of the epochs and for the two tests; significant below {alpha:g}")
 
 
 def _number(value) -> str:

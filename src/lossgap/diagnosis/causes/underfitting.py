@@ -19,7 +19,7 @@ from lossgap.diagnosis.constraints import regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import below_prior, clip, pct
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct
 
 #: Epochs a trend needs before the rule says anything.
 MIN_TREND_EPOCHS = 3
@@ -92,24 +92,32 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verd
     # The val loss is what more epochs would lower; the train loss must at least not be rising, and the
     # lowest val loss must be recent (a run stopped early by patience made no new minimum for a while).
     recent = evidence.val_loss_min_epoch > evidence.num_epochs - max(MIN_TREND_EPOCHS, health.tail_epochs // 2)
-    falling = health.val_still_falling and not health.train_slope_end > 0 and recent
+    early_learning = evidence.early_learning
+    falling = (health.val_still_falling or early_learning) and not health.train_slope_end > 0 and recent
     details = {**facts, "form": "stopped_early", "train_accuracy_rise_over_tail": rise,
                "val_accuracy_rise_over_tail": val_rise}
     if not falling or evidence.generalization.onset_epoch is not None:
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
                        "help", details)
-    # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong.
-    confidence = _steepness(evidence) * (0.9 if rising else 0.35)
+    # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong; but a
+    # model whose train loss is still near the prior's has nothing to refine yet: it is still learning.
+    steepness = 1.0 if early_learning else _steepness(evidence)
+    confidence = steepness * (0.9 if rising or early_learning else 0.35)
     stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
                   if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
-    summary = (f"val loss was still falling when {stopped_by} "
-               f"({pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; train "
-               f"loss {pct(-health.train_slope_end)})"
+    pace = (f"{pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; train "
+            f"loss {pct(-health.train_slope_end)}" if health.val_still_falling
+            else f"slowly, but {new_lows(health, evidence.num_epochs)}")
+    summary = (f"val loss was still falling when {stopped_by} ({pace})"
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
                   f"{curves.val_accuracy[-1]:.3f})" if rising else "")
                + (": training stopped too early" if rising
+                  else f", the train loss still within {pct(evidence.fit.moved_share)} of the prior's entropy: "
+                       "the model is still early in learning" if early_learning
                   else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
-    remedies = present(book.more_epochs(evidence.num_epochs), book.higher_lr())
+    # Learning that has barely begun after the planned epochs wants a faster pace first.
+    remedies = (present(book.higher_lr(), book.more_epochs(evidence.num_epochs)) if early_learning
+                else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     return Verdict("underfitting", confidence, summary, details, remedies)
 
 
