@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lossgap.analysis.signal import control_test, prior_entropy, signal_test
+from lossgap.analysis.signal import control_test, detectable_accuracy, prior_entropy, signal_test
 from lossgap.errors import ConfigError, DataError
 
 BALANCED = np.repeat([0, 1], 250)
@@ -146,3 +146,14 @@ def test_control_test_rejects_bad_input():
         control_test(0.5, 0.5, 0)
     with pytest.raises(DataError):
         control_test(1.5, 0.5, 10)
+
+
+def test_detectable_accuracy_is_the_first_count_the_binomial_test_calls_significant():
+    for num_samples, baseline in [(20, 0.5), (50, 0.5), (200, 0.295), (37, 0.6)]:
+        accuracy = detectable_accuracy(num_samples, baseline, 0.005)
+        count = round(accuracy * num_samples)
+        assert stats.binomtest(count, num_samples, baseline, alternative="greater").pvalue < 0.005
+        assert stats.binomtest(count - 1, num_samples, baseline, alternative="greater").pvalue >= 0.005
+    assert detectable_accuracy(20, 0.5, 0.005) == 0.85
+    assert detectable_accuracy(5, 0.5, 0.005) == float("inf")  # even 5 of 5 has p = 0.03
+    assert math.isnan(detectable_accuracy(0, 0.5, 0.005))

@@ -137,3 +137,36 @@ def test_a_val_plateau_on_little_data_with_no_fault_offers_the_learning_curve_on
     # A fault found comes first with its own remedies: the plateau is its symptom.
     fault = Verdict("label_noise", 0.9, "")
     assert _offer_more_data([fault], [explanation], little, book) == [explanation]
+
+
+def _own_loop_run(out, epochs=4):
+    """An own-loop run of ``epochs`` epochs (random logits) saved with save_recorded_run."""
+    import torch
+
+    import lossgap
+    recorder, generator = lossgap.Recorder(), torch.Generator().manual_seed(0)
+    labels = torch.arange(80) % 2
+    for _ in range(epochs):
+        recorder.update("train", torch.arange(60), torch.randn(60, 2, generator=generator), labels[:60])
+        recorder.update("val", torch.arange(60, 80), torch.randn(20, 2, generator=generator), labels[60:])
+        recorder.end_epoch()
+    return lossgap.save_recorded_run(recorder, out)
+
+
+def test_an_own_loop_or_lightning_fit_marked_interrupted_gets_the_ended_early_note(tmp_path):
+    import json
+
+    import lossgap
+    run = _own_loop_run(tmp_path / "run")
+    assert not any("ended early" in note for note in lossgap.diagnose(run).limitations)
+    summary = json.loads((run / "summary.json").read_text())
+    # What LossgapCallback writes when Ctrl-C stops the fit after epoch 4 of 10.
+    summary.update(status="interrupted", epochs_planned=10, stopped_by="KeyboardInterrupt")
+    (run / "summary.json").write_text(json.dumps(summary))
+    notes = [note for note in lossgap.diagnose(run).limitations if "ended early" in note]
+    assert notes == ["the run ended early: its fit was interrupted by KeyboardInterrupt after epoch 4 of 10, so "
+                     "what came later is unknown; record the run again"]
+    # Interrupted after its last planned epoch (e.g. during teardown): nothing is missing.
+    summary.update(epochs_planned=4)
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert not any("ended early" in note for note in lossgap.diagnose(run).limitations)

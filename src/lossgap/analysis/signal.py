@@ -176,6 +176,19 @@ def signal_test(val_labels, val_predicted, *, num_classes: int, val_loss=None, t
     )
 
 
+def detectable_accuracy(num_samples: int, baseline: float, alpha: float) -> float:
+    """The lowest accuracy (fraction) on ``num_samples`` samples whose one-sided binomial test against
+    ``baseline`` has p < ``alpha``: what a split this size can show at all. NaN without samples; above 1 (inf)
+    when no accuracy can be significant."""
+    if num_samples < 1 or not 0 <= baseline < 1:
+        return math.nan if num_samples < 1 else math.inf
+    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
+    counts = np.arange(num_samples + 1)
+    # P(X >= k) = sf(k - 1): the first k below alpha is the answer.
+    significant = np.flatnonzero(stats.binom.sf(counts - 1, num_samples, baseline) < alpha)
+    return float(significant[0] / num_samples) if significant.size else math.inf
+
+
 def _mean_loss(val_loss) -> float | None:
     if val_loss is None:
         return None

@@ -64,12 +64,13 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
 
 
 def _ended_early(record: RunRecord) -> str | None:
-    """A note for a lossgap run that did not finish (killed: no summary.json; or stopped by Ctrl-C/SIGTERM)."""
+    """A note for a run that did not finish: a lossgap run killed (no summary.json) or stopped by Ctrl-C/SIGTERM,
+    or an own-loop or Lightning fit marked interrupted (``"status": "interrupted"`` with ``epochs_planned``)."""
     train = record.config.get("train")
-    if not train:
-        return None
-    planned = train.get("epochs")
     status = record.summary.get("status") if record.summary else None
+    if not train:
+        return _own_loop_ended_early(record, status)
+    planned = train.get("epochs")
     if status is None:
         how = "was killed"
     elif status == "interrupted":
@@ -81,6 +82,21 @@ def _ended_early(record: RunRecord) -> str | None:
                 f"{continue_advice(record.path, record.config)}")
     return (f"the run ended early: it {how} after epoch {record.num_epochs} of {planned}, so what came later is "
             f"unknown; {continue_advice(record.path, record.config)}")
+
+
+def _own_loop_ended_early(record: RunRecord, status: str | None) -> str | None:
+    """The note for an own-loop or Lightning run whose fit was interrupted before its planned epochs, or None
+    (a run saved by save_recorded_run after the loop ended says nothing of what was planned)."""
+    if status != "interrupted":
+        return None
+    planned = record.summary.get("epochs_planned")
+    if isinstance(planned, int) and record.num_epochs >= planned:
+        return None  # stopped after its last planned epoch: nothing is missing
+    stopped_by = record.summary.get("stopped_by")
+    by = f" by {stopped_by}" if stopped_by else ""
+    of = f" of {planned}" if isinstance(planned, int) else ""
+    return (f"the run ended early: its fit was interrupted{by} after epoch {record.num_epochs}{of}, so what came "
+            f"later is unknown; {continue_advice(record.path, record.config)}")
 
 
 def gradient_health_of(record: RunRecord):

@@ -24,6 +24,8 @@ from lossgap.dynamics import SplitDynamics
 #: A train loss less than this share below the prior's entropy, with the val loss still setting new lows: the
 #: model is still early in learning (see RunEvidence.early_learning).
 EARLY_LEARNING_FIT = 0.1
+#: The signal test looks twice (the last epoch and the best one) and so multiplies the smaller p-value by 2.
+SIGNAL_TESTS = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,7 +241,7 @@ def _any_epoch_p(val: SplitDynamics, baseline: float) -> float:
     from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
     p_values = stats.binom.sf(correct[usable] - 1, counts[usable], baseline)
     best = p_values.min() * usable.sum()
-    return float(min(1.0, 2 * min(best, p_values[-1])))
+    return float(min(1.0, SIGNAL_TESTS * min(best, p_values[-1])))
 
 
 def _loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.ndarray,

@@ -90,3 +90,14 @@ def test_no_signal_waits_while_the_val_loss_still_sets_new_lows():
     assert "cannot be told until it stops improving" in verdict.summary
     # Its remedies are what the run needs next, not a permuted-label control that could only confirm chance.
     assert [remedy.name for remedy in verdict.remedies] == ["more_epochs", "higher_lr"]
+
+
+def test_a_val_split_too_small_to_show_a_modest_signal_keeps_no_signal_in_doubt():
+    # 20 val samples of two even classes: only 17 right (0.85) would test significant, so a val accuracy at
+    # chance cannot rule out a modest signal; 200 samples can (0.60 would show).
+    small = diagnose_dynamics(memorised_noise_run(val=20)).verdict("no_signal")
+    assert small.confidence <= 0.5 and small.evidence["detectable_accuracy"] == 0.85
+    assert "with 20 val samples only an accuracy of 0.85 or more could show signal" in small.summary
+    large = diagnose_dynamics(memorised_noise_run(val=200)).verdict("no_signal")
+    assert large.confidence >= 0.9 and large.evidence["detectable_accuracy"] < 0.6 + 0.01
+    assert "could show signal" not in large.summary

@@ -14,7 +14,8 @@ import numpy as np
 
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import held_back
-from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.analysis.signal import detectable_accuracy
+from lossgap.diagnosis.evidence import SIGNAL_TESTS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct
@@ -27,6 +28,9 @@ STILL_IMPROVING_CAP = 0.3
 #: A model its settings hold back (:mod:`lossgap.diagnosis.constraints`) must get its train loss this share
 #: below the prior's entropy before its val failing to follow counts; until then no signal stays below HELD_BACK_CAP.
 HELD_BACK_FIT, HELD_BACK_CAP = 0.3, 0.45
+#: A val split so small that only an accuracy this far above the baseline could test significant cannot rule
+#: out a modest signal (20 samples of two even classes need 0.85): no signal stays below SMALL_VAL_CAP there.
+SMALL_VAL_LEAD, SMALL_VAL_CAP = 0.2, 0.5
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -66,8 +70,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal", facts, remedies)
     # Large p-values (accuracy right at the baseline) make the case; p near alpha leaves doubt.
     confidence = 0.55 + 0.4 * clip((best_p - signal.alpha) / 0.3)
-    if signal.num_samples < 30:
-        confidence *= 0.8  # too few val samples to rule out a weak signal
+    # Even the last epoch's test, the one needing the smallest lead, needs p below alpha / SIGNAL_TESTS.
+    detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
+    facts["detectable_accuracy"] = detectable if math.isfinite(detectable) else None
+    too_few = not detectable - signal.baseline_accuracy <= SMALL_VAL_LEAD
+    if too_few:
+        confidence = min(confidence, SMALL_VAL_CAP)
     rare = evidence.rare_classes
     rare_recall = float(np.nanmean(evidence.val_per_class.recall[evidence.judged_epoch - 1][rare])) if rare else 1.0
     majority_biased = bool(rare) and rare_recall < 0.2
@@ -120,6 +128,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                f"{_number(signal.loss)} "
                f"is not clearly below the prior's {signal.prior_entropy:.3f}: what it learned does not carry over, "
                "the labels are not predictable from these inputs")
+    if too_few:
+        could = (f"only an accuracy of {detectable:.2f} or more could" if math.isfinite(detectable)
+                 else "no accuracy could")
+        summary += (f" (but with {signal.num_samples} val samples {could} show signal: a modest signal cannot be "
+                    "ruled out; a larger val split can)")
     if majority_biased:
         summary += (f" (or the rare classes, hardly ever predicted (val recall {rare_recall:.2f}), hide a weak "
                     "signal)")
