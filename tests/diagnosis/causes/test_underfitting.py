@@ -34,6 +34,22 @@ def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
     assert remedy.changes == {"model.hidden_size": 32}
 
 
+def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_up():
+    config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    from lossgap.diagnosis.causes.underfitting import _capacity
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    # The capacity form's own sentence (stopped early may outrank it on such a run, as it does here).
+    evidence = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).evidence
+    verdict = _capacity(evidence, RemedyBook(config), {})
+    assert verdict.evidence["accuracy_rising"] and "levelled off" not in verdict.summary
+    assert "were still rising slowly" in verdict.summary and "over the last 10 epochs" in verdict.summary
+    assert "the val loss still set a new low at epoch 40" in verdict.summary
+    flat = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
+    assert not flat.evidence["accuracy_rising"] and "new low" not in flat.summary
+
+
 def test_recorded_gradients_say_why_a_model_could_not_learn():
     from dataclasses import replace
     from types import SimpleNamespace

@@ -71,13 +71,18 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
 def _accuracy_rising(evidence: RunEvidence) -> tuple[bool, float, float]:
     """(train or val accuracy rose over the tail by more than its noise, train rise, val rise)."""
     curves = evidence.curves
-    tail = max(MIN_TREND_EPOCHS, evidence.num_epochs // 4)
+    tail = _trend_tail(evidence)
     train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
     rise = linear_trend(curves.train_accuracy[-tail:])[0] * (tail - 1)
     val_rise = linear_trend(curves.val_accuracy[-tail:])[0] * (tail - 1)
     rising = (rise > float(accuracy_noise(float(curves.train_accuracy[-1]), train_n))
               or val_rise > evidence.val_noise)
     return bool(rising), float(rise), float(val_rise)
+
+
+def _trend_tail(evidence: RunEvidence) -> int:
+    """Epochs at the end over which accuracy trends are measured: a quarter of the run, at least 3."""
+    return max(MIN_TREND_EPOCHS, evidence.num_epochs // 4)
 
 
 def _steepness(evidence: RunEvidence) -> float:
@@ -152,10 +157,21 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # Nothing carrying over to val argues against capacity (it reads as no signal), unless the settings hold the
     # model back: then that is what a held-back model looks like, and no signal cannot be told until it fits.
     carried = 1.0 if learned else HELD_BACK_UNLEARNED if supported else 0.2
+    # Accuracy still creeping up has not levelled off, and the sentence must not say it has; a model far from
+    # fitting its own training set is held back either way (on the suite, discounting a slow rise lost 20 of
+    # the too-small and over-regularised runs to "healthy").
+    rising, rise, val_rise = _accuracy_rising(evidence)
+    details.update({"accuracy_rising": rising, "new_val_loss_low_at_end": evidence.val_loss_min_epoch
+                    == evidence.num_epochs})
     confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * carried
                   * (1.0 if supported else UNSUPPORTED_CAP))
-    summary = (f"train and val accuracy levelled off together ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
-               f"{evidence.num_epochs}), the model getting {pct(train_error)} of its own training samples wrong: it "
+    level = "were still rising slowly" if rising else "levelled off together"
+    summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
+               f"{evidence.num_epochs}"
+               + (f"; up {rise:+.3f} and {val_rise:+.3f} over the last {_trend_tail(evidence)} epochs" if rising else "")
+               + (f"; the val loss still set a new low at epoch {evidence.num_epochs}"
+                  if details["new_val_loss_low_at_end"] else "")
+               + f"), the model getting {pct(train_error)} of its own training samples wrong: it "
                "is too small or too regularised for the task" + _regularisation_note(evidence)
                + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                "than this: a larger model is the test)"))
