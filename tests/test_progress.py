@@ -109,3 +109,43 @@ def test_a_run_stopped_early_keeps_its_epochs_done_of_planned():
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())
     last = [line for line in visible.splitlines() if line.strip()][-1]
     assert "34/200" in last and "stopped" in last and "34/34" not in visible and len(last.rstrip()) <= 80, last
+
+
+class GoneReader:
+    """A terminal-like stream whose reader went away: every write fails with EPIPE."""
+
+    def write(self, text):
+        raise BrokenPipeError
+
+    def flush(self):
+        raise BrokenPipeError
+
+
+def test_a_display_whose_reader_went_away_stops_the_work_once_then_ends_as_a_broken_pipe():
+    import pytest
+
+    from lossgap.progress import DisplayConsole, ReaderGone
+
+    first = job("first", 10)
+    progress = JobsProgress(DisplayConsole(file=GoneReader(), width=80, force_terminal=True))
+    with pytest.raises(BrokenPipeError):   # what the CLI turns into a quiet exit 0
+        with progress:
+            progress.plan([first])   # drawn at once: the write fails, and rich's SystemExit(1) is not raised
+            assert progress.reader_gone
+            with pytest.raises(ReaderGone):   # a KeyboardInterrupt: the training loop stops as on Ctrl-C
+                progress.epoch_ended(first, row(1))
+            progress.epoch_ended(first, row(2))   # once only: the loops call the display while winding down
+            raise KeyboardInterrupt   # the loop's own "interrupted" (RemediesInterrupted is one)
+
+
+def test_an_error_of_the_work_is_kept_when_the_display_reader_went_away():
+    import pytest
+
+    from lossgap.errors import LossgapError
+    from lossgap.progress import DisplayConsole
+
+    progress = JobsProgress(DisplayConsole(file=GoneReader(), width=80, force_terminal=True))
+    with pytest.raises(LossgapError):   # still exit 2: a script must see that the work failed
+        with progress:
+            progress.plan([job("first", 10)])
+            raise LossgapError("the data file is gone")

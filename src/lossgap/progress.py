@@ -1,8 +1,14 @@
 """Live progress for training, in a terminal or a notebook: one rich bar per run (epochs, elapsed and left, train
-and val loss/accuracy), or one line for several runs side by side. Every line fits 80 columns."""
+and val loss/accuracy), or one line for several runs side by side. Every line fits 80 columns.
+
+A display whose reader went away (``lossgap train ... 2>&1 | head -1``) stops the work as Ctrl-C does (what
+finished stays on disk) and, once the work has wound down, raises BrokenPipeError, which the CLI turns into a
+quiet exit 0 (see lossgap.cli.app), as for ``lossgap diagnose RUN | head``.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -26,24 +32,73 @@ class ElapsedAndLeftColumn(ProgressColumn):
                     style="progress.elapsed")
 
 
+class ReaderGone(KeyboardInterrupt):
+    """The reader of the live display went away: raised once from an epoch callback so that training
+    stops exactly as on Ctrl-C (the batch finishes, finished epochs are written, the run can be resumed).
+    A KeyboardInterrupt because every training loop in lossgap already winds down cleanly on one."""
+
+
+class DisplayConsole(Console):
+    """rich's Console for a live display: a broken pipe silences it instead of exiting with code 1.
+
+    rich's own ``on_broken_pipe`` points stdout at /dev/null and raises SystemExit(1): a failure to a ``set -o
+    pipefail`` script, and in the display's refresh thread it only ends that thread, while the results printed
+    later vanish. Here the console goes quiet and remembers it; the display acts on it in the main thread
+    (:class:`ReaderGone`).
+    """
+
+    reader_gone = False
+
+    def on_broken_pipe(self) -> None:
+        """Print nothing more, remember that the reader went away, and point the stream at /dev/null."""
+        self.quiet = True
+        self.reader_gone = True
+        # Unwritten text stays in the stream's buffer: the interpreter's last flush would fail on it again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())
+            os.close(devnull)
+        except (AttributeError, OSError, ValueError):
+            pass   # a stream without a file descriptor (a test's StringIO) has nothing to flush at exit
+
+
 class _LiveDisplay:
-    """A rich Progress shown from the first update on, stopped on leaving the ``with`` block."""
+    """A rich Progress shown from the first update on, stopped on leaving the ``with`` block.
+
+    When its reader went away, the first epoch callback after that raises :class:`ReaderGone` (once:
+    the loops call the display again while winding down), and leaving the block raises BrokenPipeError instead
+    of the interruption, or after work that ended normally. An error of the work itself is left as it is.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self._started = False
+        self._stopping = False
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, exc, traceback) -> None:
         if self._started:
             self.progress.stop()
+        if self.reader_gone and (exc_type is None or issubclass(exc_type, KeyboardInterrupt)):
+            raise BrokenPipeError("the reader of the progress display went away") from None
+
+    @property
+    def reader_gone(self) -> bool:
+        """True once a write of the display failed because its reader went away (a closed pipe)."""
+        return bool(getattr(self.progress.console, "reader_gone", False))
 
     def _show(self) -> None:
         if not self._started:
             self.progress.start()
             self._started = True
+
+    def _stop_if_reader_gone(self) -> None:
+        """Raise :class:`ReaderGone` the first time this is called after the reader went away."""
+        if self.reader_gone and not self._stopping:
+            self._stopping = True
+            raise ReaderGone
 
 
 class TrainingProgress(_LiveDisplay):
@@ -58,7 +113,8 @@ class TrainingProgress(_LiveDisplay):
         # but its error line.
         super().__init__(Progress(
             TextColumn("[bold]{task.description}"), BarColumn(bar_width=10), MofNCompleteColumn(),
-            ElapsedAndLeftColumn(), TextColumn("{task.fields[metrics]}"), console=console or Console(stderr=True)))
+            ElapsedAndLeftColumn(), TextColumn("{task.fields[metrics]}"),
+            console=console or DisplayConsole(stderr=True)))
         self._tasks: list[TaskID] = []
 
     def __exit__(self, *exc_info) -> None:
@@ -78,6 +134,7 @@ class TrainingProgress(_LiveDisplay):
                 self._finish_open_bars(keep=task)
             self._show()
             self.progress.update(task, completed=int(row["epoch"]), metrics=metrics, visible=True)
+            self._stop_if_reader_gone()
 
         return on_epoch_end
 
@@ -108,7 +165,7 @@ class JobsProgress(_LiveDisplay):
     def __init__(self, console: Console | None = None) -> None:
         super().__init__(Progress(TextColumn("{task.description}"), BarColumn(bar_width=16),
                                   TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
-                                  TextColumn("{task.fields[detail]}"), console=console or Console(stderr=True)))
+                                  TextColumn("{task.fields[detail]}"), console=console or DisplayConsole(stderr=True)))
         self._total: TaskID | None = None
         self._running: dict[str, TaskID] = {}
         self._epochs_seen: dict[str, int] = {}
@@ -133,6 +190,7 @@ class JobsProgress(_LiveDisplay):
                              detail=f"val {_figure(row.get('val_loss'))}/{_accuracy(row.get('val_accuracy'))}")
         self._advance(epoch - self._epochs_seen.get(job.label, 0))
         self._epochs_seen[job.label] = epoch
+        self._stop_if_reader_gone()
 
     def job_ended(self, job, outcome) -> None:
         """A run finished (or stopped early): drop its line, count its unplanned epochs as done."""
@@ -163,7 +221,7 @@ class SweepProgress(_LiveDisplay):
     def __init__(self, trials: int, console: Console | None = None) -> None:
         super().__init__(Progress(TextColumn("{task.description}"), BarColumn(bar_width=12), MofNCompleteColumn(),
                                   ElapsedAndLeftColumn(), TextColumn("{task.fields[detail]}"),
-                                  console=console or Console(stderr=True)))
+                                  console=console or DisplayConsole(stderr=True)))
         self._total = self.progress.add_task("trials", total=trials, detail="")
         self._workers: dict[int, TaskID] = {}
 
@@ -184,6 +242,7 @@ class SweepProgress(_LiveDisplay):
             self._workers[worker] = task
         self.progress.update(task, description=f"  trial {trial}", total=epochs, completed=epoch,
                              detail=f"val loss {_figure(val_loss)}")
+        self._stop_if_reader_gone()
 
 
 def _accuracy(value: float | None) -> str:

@@ -1,7 +1,8 @@
 """Hand-made run directories for the report tests: written in milliseconds, with known answers.
 
 A run here is built from chosen true-class probabilities (no training), then written with the run directory's
-own writers, so ``read_run`` and ``write_report`` see exactly what a real run would give them.
+own writers, so ``read_run`` and ``write_report`` see exactly what a real run would give them. One trained run
+(``noisy_label_run``, shared by the session) has a data file to read the suspects' inputs from again.
 """
 
 import io
@@ -127,3 +128,21 @@ def configured_run(tmp_path):
                      command="lossgap train data.npz --hidden 32 --epochs 30",
                      test={"epoch": 30, "accuracy": 0.6875, "loss": 0.5, "balanced_accuracy": 0.68,
                            "num_samples": 64})
+
+
+@pytest.fixture(scope="session")
+def noisy_label_run(tmp_path_factory):
+    """A trained run whose data file (``noisy.npz`` beside it) has 15% flipped labels: suspects to click,
+    inputs to read again. Shared: tests that change it work on a copy."""
+    from lossgap import DataConfig, ModelConfig, TrainConfig, train
+
+    root = tmp_path_factory.mktemp("interactive")
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(240, 16, 2)).astype(np.float32)
+    labels = (features[:, :, 0].sum(axis=1) > 0).astype(int)
+    flipped = rng.choice(240, 36, replace=False)
+    labels[flipped] = 1 - labels[flipped]
+    np.savez(root / "noisy.npz", X=features, y=labels)
+    config = TrainConfig(data=DataConfig(source=str(root / "noisy.npz")), model=ModelConfig(hidden_size=32),
+                         epochs=25, batch_size=16)
+    return train(config, root / "run").run_dir

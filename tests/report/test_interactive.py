@@ -3,11 +3,10 @@
 import json
 
 import numpy as np
-import pytest
 
-from lossgap import DataConfig, ModelConfig, TrainConfig, train
 from lossgap.diagnosis import diagnose_run
 from lossgap.report import write_report
+from lossgap.report.inputs import OWN_LOOP_NOTE
 from lossgap.report.interactive import page_data, script_json, window_of
 from lossgap.run.rundir import read_run
 
@@ -36,21 +35,6 @@ def test_user_strings_cannot_leave_the_json_element():
     text = script_json({"id": "</script><script>alert(1)</script>", "x": np.array([1.0, np.nan])})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == {"id": "</script><script>alert(1)</script>", "x": [1.0, None]}
-
-
-@pytest.fixture(scope="module")
-def noisy_label_run(tmp_path_factory):
-    """A trained run whose data file has 15% flipped labels: suspects to click, inputs to read again."""
-    root = tmp_path_factory.mktemp("interactive")
-    rng = np.random.default_rng(1)
-    features = rng.normal(size=(240, 16, 2)).astype(np.float32)
-    labels = (features[:, :, 0].sum(axis=1) > 0).astype(int)
-    flipped = rng.choice(240, 36, replace=False)
-    labels[flipped] = 1 - labels[flipped]
-    np.savez(root / "noisy.npz", X=features, y=labels)
-    config = TrainConfig(data=DataConfig(source=str(root / "noisy.npz")), model=ModelConfig(hidden_size=32),
-                         epochs=25, batch_size=16)
-    return train(config, root / "run").run_dir
 
 
 def test_hovering_shows_a_value_and_clicking_a_suspect_shows_its_story(noisy_label_run, chromium_page):
@@ -83,5 +67,7 @@ def test_a_run_from_an_own_loop_shows_the_story_without_inputs(refining_run, chr
     page.locator("#suspect-table tr[data-row]").first.click()
     page.wait_for_selector("#suspect-story .story-plot .main-svg")
     assert page.locator("#suspect-story .story-plot").count() == 1
-    assert "could not be read again" in page.inner_text("#suspect-story")
+    # Where the input plot would be: why it is missing and what to do instead.
+    note = page.locator("#suspect-story .story-plot + p.inputs-note")
+    assert note.inner_text() == OWN_LOOP_NOTE and "own training loop" in OWN_LOOP_NOTE
     assert opened.errors == []

@@ -157,3 +157,27 @@ def test_the_terminal_table_shows_the_trained_values(tmp_path):
     assert "0.00212" in text and "0.288" in text and "2.1e-03" not in text
     # A trial that recorded no seed of its own (older lossgap versions): the caption does not claim --seed.
     assert "older lossgap versions had their own" in " ".join(text.split())
+
+
+def test_sweep_html_shows_the_note_of_an_older_study_next_to_the_best_command(tmp_path):
+    import html
+
+    from lossgap.sweep.page import write_sweep_outputs
+
+    study = hand_made_study(tmp_path)   # the best trial was initialised with seed 9, the command says --seed 3
+    page, command = write_sweep_outputs(study, tmp_path / "out")
+    text = html.unescape(page.read_text())
+    note = json.loads(write_summary(study, tmp_path / "out", storage="x").read_text())["best_command_note"]
+    # The command, then at once the note: a reader of the command cannot miss why it will not repeat 0.3000.
+    after_command = text.split(f"<pre>{command}</pre>", 1)[1]
+    assert after_command.lstrip().startswith('<p class="small" id="best-command-note">Note: ' + note)
+
+
+def test_sweep_html_has_no_note_when_the_best_command_repeats_the_best_trial(tmp_path):
+    from lossgap.sweep.page import write_sweep_outputs
+
+    study = open_study(open_storage(f"sqlite:///{tmp_path / 'sweep.db'}"), "s", SearchSpace(), BASE)
+    study.add_trial(create_trial(params=params(0.002), distributions=DISTRIBUTIONS, value=0.3,
+                                 intermediate_values={1: 0.3}, user_attrs={"init_seed": BASE.seed}))
+    page, command = write_sweep_outputs(study, tmp_path / "out")
+    assert command is not None and "best-command-note" not in page.read_text()

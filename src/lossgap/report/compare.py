@@ -211,9 +211,10 @@ def write_comparison_page(runs: dict[str, RunRecord], out: str | Path) -> Path:
 
 def write_sweep_page(out: str | Path, *, study: str, rows: list[dict], pngs: dict[str, bytes],
                      command: str | None, captions: list[tuple[str, str, str]] | None = None,
-                     counts: dict[str, int] | None = None) -> Path:
-    """A self-contained page of a sweep in the report's style: trial counts, the best configuration's command,
-    the best trials, and Optuna's plots each with a title and a caption (``captions``: (name, title, caption)).
+                     counts: dict[str, int] | None = None, command_note: str | None = None) -> Path:
+    """A self-contained page of a sweep in the report's style: trial counts, the best configuration's command
+    (with ``command_note`` beside it: why it will not repeat the best trial exactly, for an older study), the
+    best trials, and Optuna's plots each with a title and a caption (``captions``: (name, title, caption)).
 
     Returns the path written.
     """
@@ -222,6 +223,7 @@ def write_sweep_page(out: str | Path, *, study: str, rows: list[dict], pngs: dic
     html = template_environment().get_template("sweep.html.j2").render(
         study=study, columns=[column.replace("_", " ") for column in columns],
         rows=[[format_number(row.get(key)) for key in columns] for row in rows], command=command,
+        command_note=command_note,
         version=lossgap_version(), counts=counts or {},
         images=[(name, *described.get(name, (name.replace("_", " "), "")), data_uri(data))
                 for name, data in pngs.items()])

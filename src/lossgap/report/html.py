@@ -140,11 +140,12 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
     if not any(figure.name == "ledger" for figure in drawn):
         missing.append("The loss ledger needs two epochs or more.")
     template = template_environment().get_template("report.html.j2")
-    explore = interactive.page_data(record, diagnosis, interactive.suspect_inputs(record, diagnosis))
+    explore = interactive.page_data(record, diagnosis)
     return template.render(
         interactive=interactive.script_json(explore),
         plotly=interactive.plotly_bundle(),
         has_stories=bool(explore["suspects"]),
+        has_inputs=any(story["inputs"] is not None for story in explore["suspects"].values()),
         has_ledger="interactive-ledger" in explore["figures"],
         window=interactive.window_of(diagnosis),
         head=tables.header(record, diagnosis),

@@ -24,6 +24,7 @@ from lossgap.diagnosis import Diagnosis
 from lossgap.errors import LossgapError
 from lossgap.plain import to_plain
 from lossgap.report.figures import GROUP_COLOURS, GROUP_LABELS, PLATEAU_COLOUR, TRAIN_COLOUR, VAL_COLOUR
+from lossgap.report.inputs import SuspectInputs, id_text, read_suspect_inputs
 from lossgap.run.rundir import RunRecord
 
 #: How many suspects get their per-epoch story (and input sequence) in the page.
@@ -44,18 +45,18 @@ def plotly_bundle() -> str:
     return bundle.read_text(encoding="utf-8")
 
 
-def page_data(record: RunRecord, diagnosis: Diagnosis, suspect_inputs: dict[str, np.ndarray] | None = None
-              ) -> dict[str, Any]:
+def page_data(record: RunRecord, diagnosis: Diagnosis, inputs: SuspectInputs | None = None) -> dict[str, Any]:
     """Everything the page's script draws: ``figures`` (element id -> {data, layout}) and ``suspects`` (row key
-    -> the sample's per-epoch true-class probability and margin, and its input sequence when known)."""
+    -> the sample's per-epoch true-class probability and margin, and its input sequence or the sentence saying
+    why it is not shown). ``inputs`` are read from the run's data when not given (see :func:`suspect_inputs`)."""
     evidence = diagnosis.evidence
     window = window_of(diagnosis)
     figures = {"interactive-curves": _curves(evidence, window)}
     ledger = _ledger(evidence, window)
     if ledger is not None:
         figures["interactive-ledger"] = ledger
-    return {"figures": figures, "suspects": suspect_stories(record, diagnosis, suspect_inputs or {}),
-            "config": _PLOT_CONFIG}
+    inputs = suspect_inputs(record, diagnosis) if inputs is None else inputs
+    return {"figures": figures, "suspects": suspect_stories(record, diagnosis, inputs), "config": _PLOT_CONFIG}
 
 
 def script_json(payload: dict[str, Any]) -> str:
@@ -149,9 +150,10 @@ def _window_shape(window: tuple[int, int]) -> dict[str, Any]:
             "y1": 1, "fillcolor": PLATEAU_COLOUR, "opacity": 0.25, "line": {"width": 0}, "layer": "below"}
 
 
-def suspect_stories(record: RunRecord, diagnosis: Diagnosis, inputs: dict[str, np.ndarray]) -> dict[str, Any]:
+def suspect_stories(record: RunRecord, diagnosis: Diagnosis, inputs: SuspectInputs) -> dict[str, Any]:
     """Row key ("0", "1"... in the suspects table's order) -> the sample's id (text), per-epoch true-class
-    probability and margin, and its input sequence (steps x features) when ``inputs`` has it (by id text)."""
+    probability and margin, and its input sequence (steps x features) when ``inputs`` has it, else
+    ``inputs_note``: the sentence the page shows in its place (why, and how to show it)."""
     evidence = diagnosis.evidence
     train = record.dynamics.get("train")
     if evidence.suspects is None or evidence.train_samples is None or train is None:
@@ -163,39 +165,23 @@ def suspect_stories(record: RunRecord, diagnosis: Diagnosis, inputs: dict[str, n
         if position.size == 0:
             continue
         column = int(position[0])
-        key = _id_text(sample_id)
-        sequence = inputs.get(key)
+        key = id_text(sample_id)
+        sequence = inputs.sequences.get(key)
         if sequence is not None and len(sequence) > MAX_DRAWN_STEPS:
             sequence = sequence[:: -(-len(sequence) // MAX_DRAWN_STEPS)]
         stories[str(row)] = {"id": key, "probability": np.exp(train.true_log_prob[:, column].astype(np.float64)),
                              "margin": train.margin[:, column].astype(np.float64),
-                             "inputs": None if sequence is None else np.asarray(sequence, dtype=np.float64).T}
+                             "inputs": None if sequence is None else np.asarray(sequence, dtype=np.float64).T,
+                             "inputs_note": inputs.note_for(key)}
     return stories
 
 
-def suspect_inputs(record: RunRecord, diagnosis: Diagnosis) -> dict[str, np.ndarray]:
+def suspect_inputs(record: RunRecord, diagnosis: Diagnosis) -> SuspectInputs:
     """The input sequences (steps x features, as the model saw them) of the suspects shown in the page, by id
-    text; empty when the run's data cannot be read again (a run from your own loop, a moved file)."""
+    text, read again from the run's data; when they cannot be (a run from your own loop, a moved file, a
+    relative path of an older run), the sentence each story shows instead."""
     evidence = diagnosis.evidence
-    config = record.config.get("train")
-    if evidence.suspects is None or evidence.train_samples is None or not config:
-        return {}
-    from lossgap.data import DataConfig, load_data
-
-    try:
-        data = load_data(DataConfig(**config["data"]), int(config.get("seed", 0))).splits.train
-    except (LossgapError, OSError, TypeError, ValueError, KeyError):
-        return {}
+    if evidence.suspects is None or evidence.train_samples is None:
+        return SuspectInputs()
     shown = evidence.suspects.indices[:SUSPECT_STORIES]
-    wanted = {_id_text(value) for value in evidence.train_samples.sample_ids[shown]}
-    found = {}
-    for position, sample_id in enumerate(data.ids):
-        key = _id_text(sample_id)
-        if key in wanted:
-            found[key] = data.features[position, : int(data.lengths[position])]
-    return found
-
-
-def _id_text(sample_id) -> str:
-    """A sample id (a numpy scalar, int or str) as the text that keys the suspects' inputs and stories."""
-    return str(sample_id.item() if hasattr(sample_id, "item") else sample_id)
+    return read_suspect_inputs(record, [id_text(value) for value in evidence.train_samples.sample_ids[shown]])

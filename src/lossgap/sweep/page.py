@@ -10,7 +10,7 @@ from lossgap.io import write_bytes
 from lossgap.report.compare import write_sweep_page
 from lossgap.sweep.figures import figure_captions, sweep_figures
 from lossgap.sweep.space import trained_params
-from lossgap.sweep.summary import best_command, completed_trials
+from lossgap.sweep.summary import best_command, completed_trials, reproduction_note
 
 #: Sub-directory of the sweep's --out that holds the figures.
 FIGURES_DIR = "figures"
@@ -35,13 +35,15 @@ def best_rows(study: optuna.Study, limit: int = 10) -> list[dict]:
 
 def write_sweep_outputs(study: optuna.Study, out: Path) -> tuple[Path, str | None]:
     """Write ``out/figures/*.png`` and ``out/sweep.html``; returns the page's path and the best configuration's
-    ``lossgap train`` command (into ``out/best``; None before any trial completed)."""
+    ``lossgap train`` command (into ``out/best``; None before any trial completed). The page shows beside the
+    command the note sweep.json holds as ``best_command_note`` (an older study's best trial had its own seed)."""
     pngs = sweep_figures(study)
     for name, png in pngs.items():
         write_bytes(out / FIGURES_DIR / f"{name}.png", png)
     command = best_command(study, out / "best")
     page = write_sweep_page(out / PAGE_FILE, study=study.study_name, rows=best_rows(study), pngs=pngs,
-                            command=command, captions=figure_captions(study, pngs), counts=_state_counts(study))
+                            command=command, captions=figure_captions(study, pngs), counts=_state_counts(study),
+                            command_note=reproduction_note(study))
     return page, command
 
 
