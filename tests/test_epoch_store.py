@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lossgap.dynamics import load_dynamics
-from lossgap.epoch_store import stored_epochs
+from lossgap.epoch_store import assemble_split, dynamics_from_store, read_epoch, stored_epochs, write_epoch
 from lossgap.run.rundir import write_recording
 from lossgap.training.recorder import Recorder
 
@@ -63,3 +63,28 @@ def test_save_keeps_only_the_epochs_the_trainer_finished(tmp_path, store):
     write_recording(tmp_path / "run", recorder, epochs=2)
     saved = load_dynamics(tmp_path / "run" / "dynamics.npz")
     assert {split: part.num_epochs for split, part in saved.items()} == {"train": 2, "val": 2}
+
+
+@pytest.mark.parametrize("ids", [[0, 1, 2], ["a", "b", "c"]], ids=["int ids", "str ids"])
+def test_a_sample_whose_label_changes_is_named_with_its_epochs(ids):
+    values = np.zeros((3, 4), dtype=np.float32)
+    first = (np.array(ids[:2]), np.array([0, 1]), values[:2], None)
+    later = (np.array(ids), np.array([0, 1, 0]), values, None)
+    changed = (np.array(ids), np.array([0, 0, 0]), values, None)  # the second sample, first seen in epoch 1
+    with pytest.raises(ValueError, match=rf"^Recorder: sample id {ids[1]!r} of 'train' has label 0 in epoch 3 but 1 in "
+                                         r"epoch 1; ids must name the same sample in every epoch"):
+        assemble_split("train", [first, later, changed], 2)
+    with pytest.raises(ValueError, match=rf"sample id {ids[2]!r} of 'train' has label 1 in epoch 4 but 0 in epoch 2;"):
+        assemble_split("train", [first, later, later, (np.array(ids), np.array([0, 1, 1]), values, None)], 2)
+
+
+def test_a_store_mixing_two_recordings_names_the_sample_and_epoch(tmp_path):
+    recorder = Recorder(store=tmp_path / "epochs")
+    feed(recorder, epochs=2)
+    records, _ = read_epoch(tmp_path / "epochs", 1)
+    (ids, labels, values, logits), classes = records["val"]
+    # Epoch 3 as another recording with other labels would write it, bypassing the Recorder's own checks.
+    write_epoch(tmp_path / "epochs", 3, {"val": ((ids, (labels + 1) % 3, values, logits), classes)})
+    with pytest.raises(ValueError, match=r"sample id 30 of 'val' has label 1 in epoch 3 but 0 in epoch 1; .*into an "
+                                         "empty store"):
+        dynamics_from_store(tmp_path / "epochs")

@@ -215,7 +215,13 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
     samples; ``extra_metrics`` (one dict per epoch, e.g. ``{"lr": ..., "grad_norm": ...}``) is merged in.
     When the recorder observed the model (``recorder.observe(model)``), ``optimization.csv`` is written too.
     The directory can then be diagnosed and reported like one written by ``lossgap train``.
+
+    A recorder with ``store=`` is saved beside it at ``out/epochs`` (the store stays), or anywhere outside
+    ``out``; RunDirError (one line, nothing written) when ``out`` is the store, lies inside it, or holds it in
+    another entry of the run directory, or holds another recording's epoch store.
     """
+    # The store's place first: a store and an out that would mix is the problem to name, not a run beside it.
+    rundir.store_to_keep(out, getattr(recorder, "store", None))
     out_dir = rundir.check_out_dir(out, overwrite)
     return writer.write_recorded_run(recorder, out_dir, class_names=class_names, extra_metrics=extra_metrics,
                                      description=description)

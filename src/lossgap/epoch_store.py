@@ -62,6 +62,15 @@ def write_epoch(directory: str | Path, epoch: int, records: dict[str, tuple[Epoc
     return target
 
 
+def epoch_files(directory: str | Path) -> list[Path]:
+    """Every epoch file in ``directory``, in epoch order, also those after a gap (which :func:`stored_epochs`
+    leaves out but a new recording's epochs would still join); empty when it is not a directory."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(path for path in directory.iterdir() if _NAME.match(path.name))
+
+
 def stored_epochs(directory: str | Path) -> list[int]:
     """The 1-based epochs in the store that follow each other from epoch 1 (a gap ends the list)."""
     directory = Path(directory)
@@ -135,7 +144,8 @@ def dynamics_from_store(directory: str | Path, limit: int | None = None) -> dict
 
 def assemble_split(split: str, history: list[EpochRecord], num_classes: int) -> SplitDynamics:
     """A split's :class:`SplitDynamics` from its per-epoch records, aligned on the union of ids seen in any
-    epoch. ValueError when no epoch recorded a sample, or a sample changed its label."""
+    epoch. ValueError (one line) when no epoch recorded a sample, or a sample changed its label (naming the
+    sample's id, both labels and the epochs that recorded them)."""
     filled = [epoch for epoch in history if epoch[0].shape[0]]
     if not filled:
         raise ValueError(f"Recorder: split {split!r} has no recorded samples")
@@ -144,6 +154,7 @@ def assemble_split(split: str, history: list[EpochRecord], num_classes: int) -> 
     all_ids = first_ids if same_ids else np.unique(np.concatenate([epoch[0] for epoch in filled]))
     num_epochs, num_samples = len(history), all_ids.shape[0]
     labels = np.full(num_samples, -1, dtype=np.int64)
+    first_epoch = np.zeros(num_samples, dtype=np.int64)  # 1-based epoch each sample's label was first recorded in
     true_log_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float32)
     predicted = np.full((num_epochs, num_samples), MISSING_PREDICTION, dtype=np.int16)
     max_prob = np.full((num_epochs, num_samples), np.nan, dtype=np.float16)
@@ -155,9 +166,10 @@ def assemble_split(split: str, history: list[EpochRecord], num_classes: int) -> 
             continue
         positions = slice(None) if same_ids else np.searchsorted(all_ids, ids)
         seen_before = labels[positions]
-        if ((seen_before >= 0) & (seen_before != epoch_labels)).any():
-            raise ValueError(f"Recorder: a sample of {split!r} changed its label in epoch {epoch + 1}; "
-                             "ids must name the same sample in every epoch")
+        changed = (seen_before >= 0) & (seen_before != epoch_labels)
+        if changed.any():
+            raise _label_changed(split, epoch + 1, ids, epoch_labels, changed, seen_before, first_epoch[positions])
+        first_epoch[positions] = np.where(seen_before >= 0, first_epoch[positions], epoch + 1)
         labels[positions] = epoch_labels
         true_log_prob[epoch, positions] = values[:, 0]
         predicted[epoch, positions] = values[:, 1].astype(np.int16)
@@ -168,6 +180,18 @@ def assemble_split(split: str, history: list[EpochRecord], num_classes: int) -> 
     return SplitDynamics(split=split, sample_ids=all_ids, labels=labels, true_log_prob=true_log_prob,
                          predicted=predicted, max_prob=max_prob, margin=margin, num_classes=num_classes,
                          logits=logits)
+
+
+def _label_changed(split: str, epoch: int, ids: np.ndarray, labels: np.ndarray, changed: np.ndarray,
+                   before: np.ndarray, first_epoch: np.ndarray) -> ValueError:
+    """The error for the first sample of ``epoch`` (1-based) whose label differs from the one it was first
+    recorded with."""
+    where = int(np.flatnonzero(changed)[0])
+    sample_id = ids[where].item() if isinstance(ids[where], np.generic) else ids[where]  # 7, not np.int64(7)
+    return ValueError(f"Recorder: sample id {sample_id!r} of {split!r} has label {int(labels[where])} in epoch "
+                      f"{epoch} but {int(before[where])} in epoch {int(first_epoch[where])}; ids must name the same "
+                      "sample in every epoch (a store holding the epochs of two recordings mixes them: record the "
+                      "run again into an empty store)")
 
 
 #: The (E, N) fields of dynamics.npz and the column of an epoch record's values each comes from.

@@ -17,6 +17,7 @@ from lossgap import api
 from lossgap.epoch_store import EPOCHS_DIR, first_damaged, stored_epochs
 from lossgap.errors import RunDirError
 from lossgap.run import rundir, writer
+from lossgap.run.data_source import run_train_config
 from lossgap.training.config import TrainConfig
 
 #: summary.json statuses of runs that can be continued (a killed run has no summary at all).
@@ -25,7 +26,8 @@ RESUMABLE = ("interrupted",)
 
 def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
     """(config.json, the run's TrainConfig, the training state of its last saved epoch, or None when none was
-    saved yet); RunDirError (one line) when the run cannot be resumed."""
+    saved yet); RunDirError (one line) when the run cannot be resumed, DataError (one line) when its config.json
+    names its data file by a relative path (an older lossgap's) that the current directory does not hold."""
     if not (run / rundir.CONFIG_FILE).exists():
         raise RunDirError(f"{run} holds no run to resume (no {rundir.CONFIG_FILE}); pass the --out of a lossgap "
                           "train run")
@@ -50,7 +52,8 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
         state = rundir.load_checkpoint(checkpoint_path, fix=fix).get("training_state")
     if state is not None:
         _check_store(run, int(state["epoch"]), retrain)
-    return config_json, TrainConfig.from_dict(config_json["train"]), state
+    # An older run's relative data path is located (or refused, naming it) before anything is trained.
+    return config_json, run_train_config(config_json, run), state
 
 
 def _report_advice(run: Path, summary: dict) -> str:

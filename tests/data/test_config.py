@@ -1,21 +1,9 @@
 """DataConfig: a data file's path is stored absolute, so a run's config reads its data from any directory."""
 
-import numpy as np
 import pytest
 
 from lossgap.data import DataConfig, load_data
 from lossgap.training.config import TrainConfig
-
-
-@pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    """A directory holding d.npz and d.csv, made the current directory."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    x = np.random.default_rng(0).normal(size=(20, 4, 1))
-    np.savez(folder / "d.npz", X=x, y=np.arange(20) % 2)
-    monkeypatch.chdir(folder)
-    return folder
 
 
 @pytest.mark.parametrize("name", ["d.npz", "d.csv", "./sub/../d.NPZ"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 import lossgap
 from lossgap import ConfigError, RunDirError, read_run
+from lossgap.epoch_store import stored_epochs
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lightning_example.py"
 
@@ -276,7 +278,6 @@ def test_ctrl_c_during_fit_marks_the_run_interrupted_as_lossgap_train_does(tmp_p
 
 
 def test_a_store_holds_every_finished_epoch_while_fit_runs(tmp_path, pl, example, LossgapCallback):
-    from lossgap.epoch_store import stored_epochs
     from lossgap.training.recorder import Recorder
 
     store, killed = tmp_path / "epochs", tmp_path / "killed"
@@ -309,12 +310,19 @@ def test_a_store_inside_out_or_holding_an_earlier_fit_is_refused_before_training
     with pytest.raises(ConfigError, match=r"store='.*run/epochs' lies inside out='.*run', whose run files are "
                                           r"replaced .*; choose a directory beside it, e.g. store='.*run-epochs'"):
         LossgapCallback(tmp_path / "run", store=tmp_path / "run" / "epochs")
+    with pytest.raises(ConfigError, match=r"^LossgapCallback: out='.*epochs/run' lies inside store='.*epochs', so "
+                                          r"deleting the store would delete the run; choose an out beside it, e.g. "
+                                          r"out='.*epochs-run'$"):
+        LossgapCallback(tmp_path / "epochs" / "run", store=tmp_path / "epochs")
     store = tmp_path / "epochs"
     train_loader, val_loader = example.make_loaders(samples=100)
     fit(pl, example.SequenceModel(), train_loader, val_loader, [LossgapCallback(tmp_path / "first", store=store)],
         max_epochs=2)
-    with pytest.raises(RunDirError, match=r"holds 2 epoch files of an earlier fit; save them as a run first .*"
-                                          r"Recorder.resumed\(.*, 2\).* or pass overwrite=True to discard them"):
+    # Saving the earlier fit's epochs is named as the call that does it, into the out this fit was given.
+    recover = re.escape(f"lossgap.recover_recorded_run({str(store)!r}, {str(tmp_path / 'second')!r})")
+    with pytest.raises(RunDirError, match=r"^LossgapCallback: store='.*epochs' holds 2 epoch files of an earlier fit, "
+                                          r"which the new epochs would mix with; pass overwrite=True to delete them "
+                                          rf"and start afresh, save it first with {recover}, or choose another store$"):
         fit(pl, example.SequenceModel(), train_loader, val_loader,
             [LossgapCallback(tmp_path / "second", store=store)], max_epochs=1)
     assert not (tmp_path / "second").exists()
@@ -322,6 +330,29 @@ def test_a_store_inside_out_or_holding_an_earlier_fit_is_refused_before_training
         [LossgapCallback(tmp_path / "second", store=store, overwrite=True)], max_epochs=1)
     assert sorted(path.name for path in store.iterdir()) == ["epoch_00001.npz"]
     assert read_run(tmp_path / "second").num_epochs == 1
+
+
+def test_an_out_holding_an_own_loops_epoch_store_stops_fit_before_training_naming_its_recovery(tmp_path, pl, example,
+                                                                                              LossgapCallback):
+    class Counting(example.SequenceModel):
+        steps = 0
+
+        def training_step(self, batch, batch_idx):
+            Counting.steps += 1
+            return super().training_step(batch, batch_idx)
+
+    out = tmp_path / "run"
+    recorder = lossgap.Recorder(store=out / "epochs")  # an own loop killed before its run was saved
+    recorder.update("train", torch.arange(4), torch.randn(4, 2), torch.arange(4) % 2)
+    recorder.end_epoch()
+    train_loader, val_loader = example.make_loaders(samples=100)
+    recover = re.escape(f"lossgap.recover_recorded_run({str(out / 'epochs')!r}, {str(out)!r})")
+    for overwrite in (False, True):  # saving would delete those epochs: refused either way, not after training
+        with pytest.raises(RunDirError, match=rf"holds the epoch store of another recording .*; choose another out "
+                                              rf"directory, save that store first with {recover}, or delete it$"):
+            fit(pl, Counting(), train_loader, val_loader, [LossgapCallback(out, overwrite=overwrite)], max_epochs=1)
+    assert Counting.steps == 0
+    assert sorted(path.name for path in out.iterdir()) == ["epochs"] and stored_epochs(out / "epochs") == [1]
 
 
 def test_importing_lossgap_does_not_import_lightning():

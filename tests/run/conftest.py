@@ -80,11 +80,11 @@ def feed_recorder():
 
 @pytest.fixture
 def make_recorded():
-    """``make_recorded(epochs, store=None, **options)``: a Recorder fed by :func:`feed`, and what its epochs
-    returned."""
+    """``make_recorded(epochs, store=None, overwrite=False, **options)``: a Recorder fed by :func:`feed`, and what
+    its epochs returned."""
 
-    def make(epochs=3, store=None, **options):
-        recorder = lossgap.Recorder(store=store)
+    def make(epochs=3, store=None, overwrite=False, **options):
+        recorder = lossgap.Recorder(store=store, overwrite=overwrite)
         return recorder, feed(recorder, epochs, **options)
 
     return make

@@ -69,6 +69,60 @@ def test_an_epoch_store_that_is_not_the_recorders_is_never_deleted(make_recorded
     assert sorted(path.name for path in out.iterdir()) == ["epochs"] and stored_epochs(out / "epochs") == [1, 2]
 
 
+def files_under(directory):
+    """Every file under ``directory`` with its bytes: what a refused save must leave as it was."""
+    return {str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("call", ["save_recorded_run", "recover_recorded_run"])
+@pytest.mark.parametrize("store, out, problem, fix", [
+    ("a/s", "a/s", r"is the recorder's epoch store '.*a/s' itself; the run's files would mix with its epoch files",
+     "a/s-run"),
+    ("b/run/epochs", "b/run/epochs", r"is the recorder's epoch store '.*epochs' itself", "b/run"),
+    ("c/s", "c/s/run", r"lies inside the recorder's epoch store '.*c/s', so deleting the store would delete the run",
+     "c/s-run"),
+], ids=["out is the store", "out is a store named epochs", "out inside the store"])
+def test_an_out_that_is_the_store_or_lies_inside_it_is_refused_and_nothing_mixes(make_recorded, tmp_path, call, store,
+                                                                                 out, problem, fix):
+    store, out, fix = tmp_path / store, tmp_path / out, tmp_path / fix
+    recorder, _ = make_recorded(2, store=store)
+    before = files_under(tmp_path)
+    save = (lambda target, **options: lossgap.save_recorded_run(recorder, target, **options)) \
+        if call == "save_recorded_run" else (lambda target, **options: lossgap.recover_recorded_run(store, target,
+                                                                                                   **options))
+    for overwrite in (False, True):
+        with pytest.raises(RunDirError, match=rf"^out='.*' {problem}.*; save the run .*, e.g. out='{fix}'$"):
+            save(out, overwrite=overwrite)
+    assert files_under(tmp_path) == before  # no epoch file deleted, no run file among them
+    assert lossgap.read_run(save(fix)).num_epochs == 2 and stored_epochs(store) == [1, 2]  # the fix named works
+
+
+@pytest.mark.parametrize("inside", ["checkpoints/epochs", "figures", "epochs/older"])
+def test_a_store_in_an_entry_lossgap_writes_in_out_is_refused(make_recorded, tmp_path, inside):
+    out = tmp_path / "run"
+    recorder, _ = make_recorded(2, store=out / inside)
+    entry = inside.split("/")[0]
+    before = files_under(tmp_path)
+    for overwrite in (False, True):
+        with pytest.raises(RunDirError, match=rf"^the recorder's epoch store '.*run/{inside}' lies inside "
+                                              rf"'.*run/{entry}', an entry of the run directory that lossgap replaces "
+                                              r".*kept only as "
+                                              r"'.*run/epochs'\); save the run in a directory that does not hold the "
+                                              r"store, e.g. out='.*run-recorded'$"):
+            lossgap.save_recorded_run(recorder, out, overwrite=overwrite)
+    assert files_under(tmp_path) == before
+    assert lossgap.read_run(lossgap.save_recorded_run(recorder, tmp_path / "run-recorded")).num_epochs == 2
+
+
+def test_a_store_in_a_directory_of_the_users_own_inside_out_is_kept(make_recorded, feed_recorder, tmp_path):
+    out = tmp_path / "run"
+    recorder, _ = make_recorded(2, store=out / "logs" / "store")
+    lossgap.save_recorded_run(recorder, out)
+    feed_recorder(recorder, 1, seed=1)
+    lossgap.save_recorded_run(recorder, out, overwrite=True)  # lossgap's entries are replaced, the store is not
+    assert lossgap.read_run(out).num_epochs == 3 and stored_epochs(out / "logs" / "store") == [1, 2, 3]
+
+
 def test_tensors_and_numpy_scalars_in_extra_metrics_are_saved_as_numbers(make_recorded, tmp_path):
     recorder, _ = make_recorded(2)
     grad_norm = torch.tensor(2.5, requires_grad=True) * 1  # as clip_grad_norm_ returns, or with its graph

@@ -30,6 +30,20 @@ def test_a_file_as_out_is_refused(tmp_path):
         rundir.check_out_dir(target, overwrite=True)
 
 
+def test_an_epoch_store_as_out_is_refused_in_the_wording_of_the_interface_in_use(make_recorded, tmp_path):
+    store = tmp_path / "epochs"
+    make_recorded(2, store=store)
+    for overwrite in (False, True):  # overwrite removes run entries only: the epoch files would stay, mixed in
+        with pytest.raises(RunDirError, match=r"^out='.*epochs' is an epoch store \(2 epoch files of a recording\), "
+                                              "not a run directory; choose another out directory$") as error:
+            rundir.check_out_dir(store, overwrite=overwrite)
+        assert error.value.cli_message.endswith("not a run directory; choose another --out")
+    config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=40"), epochs=1)
+    with pytest.raises(RunDirError, match="is an epoch store"):
+        lossgap.train(config, store, overwrite=True, diagnose_run=False)
+    assert sorted(path.name for path in store.iterdir()) == ["epoch_00001.npz", "epoch_00002.npz"]
+
+
 def test_clear_run_removes_only_lossgaps_own_files(tmp_path):
     for name in ("config.json", "metrics.csv", "dynamics.npz"):
         (tmp_path / name).write_text("old")
@@ -102,7 +116,7 @@ def test_an_epoch_store_read_as_a_run_names_the_call_that_saves_its_run(make_rec
             rundir.read_run(path)
         assert str(error.value).endswith(f"save its run with {call}")
         assert error.value.cli_message.endswith(f"{call} (from Python), then diagnose {out}")
-    recorder, _ = make_recorded(2, store=out / "epochs")
+    recorder, _ = make_recorded(2, store=out / "epochs", overwrite=True)
     lossgap.save_recorded_run(recorder, out)
     with pytest.raises(RunDirError, match=f"epochs is the epoch store of the run in {out}; pass {out}$"):
         rundir.read_run(out / "epochs")

@@ -1,10 +1,15 @@
 """Recorder: per-sample arrays match a direct evaluation; ids align whatever the batch order."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
+import lossgap
 from lossgap.dynamics import load_dynamics
+from lossgap.epoch_store import stored_epochs
+from lossgap.errors import ConfigError, RunDirError
 from lossgap.run.rundir import write_recording
 from lossgap.training.batching import DeviceSplit
 from lossgap.training.config import TrainConfig
@@ -307,3 +312,45 @@ def test_ids_stay_on_their_device_until_the_epoch_closes():
     for field in ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin", "logits"):
         np.testing.assert_array_equal(getattr(got, field), getattr(expected, field))
     np.testing.assert_array_equal(got.sample_ids, [1, 2, 3, 5, 7, 9])
+
+
+def close_epochs(recorder, epochs, samples=6):
+    """Close ``epochs`` epochs of ``samples`` train samples (ids 0.., labels id % 2) with random logits."""
+    for _ in range(epochs):
+        recorder.update("train", torch.arange(samples), torch.randn(samples, 2), torch.arange(samples) % 2)
+        recorder.end_epoch()
+
+
+def test_a_store_holding_an_earlier_recordings_epochs_is_refused_unless_overwrite(tmp_path):
+    store = tmp_path / "run" / "epochs"
+    close_epochs(Recorder(store=store), 3)
+    (store / "epoch_00007.npz").write_bytes((store / "epoch_00003.npz").read_bytes())  # after a gap: it counts too
+    (store / "notes.txt").write_text("mine")
+    before = {path.name: path.read_bytes() for path in store.iterdir()}
+    quoted = re.escape(repr(str(store)))
+    with pytest.raises(RunDirError, match=rf"^Recorder: store={quoted} holds 4 epoch files of an earlier recording, "
+                                          r"which the new epochs would mix with; pass overwrite=True to delete them "
+                                          rf"and start afresh, continue that recording with Recorder.resumed\({quoted},"
+                                          rf" 3\), save it first with lossgap.recover_recorded_run\({quoted}, "
+                                          rf"{re.escape(repr(str(store.parent)))}\), or choose another store$"):
+        Recorder(store=store)
+    assert {path.name: path.read_bytes() for path in store.iterdir()} == before  # nothing deleted
+    assert Recorder.resumed(store, 3).num_epochs == 3  # continuing is no new recording: not refused
+    fresh = Recorder(store=store, overwrite=True)
+    assert sorted(path.name for path in store.iterdir()) == ["notes.txt"]  # only the epoch files went
+    close_epochs(fresh, 1, samples=4)
+    assert stored_epochs(store) == [1] and fresh.dynamics()["train"].num_samples == 4
+
+
+def test_a_store_whose_run_is_saved_is_not_offered_for_recovery_again(tmp_path):
+    store = tmp_path / "run" / "epochs"
+    first = Recorder(store=store)
+    close_epochs(first, 2)
+    lossgap.save_recorded_run(first, store.parent)
+    with pytest.raises(RunDirError, match=r"holds 2 epoch files .*start afresh, continue that recording with "
+                                          r"Recorder.resumed\(.*, 2\), or choose another store$") as error:
+        Recorder(store=store)
+    assert "recover_recorded_run" not in str(error.value)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match=r"^Recorder: store='.*file' is a file; choose a directory path$"):
+        Recorder(store=tmp_path / "file")

@@ -31,8 +31,9 @@ The run directory is written at the end of fit, and also when fit stops on an ex
 epochs only; ``summary.json`` then says ``"status": "interrupted"``, with ``epochs_planned`` and
 ``stopped_by``, the exception's type). Until then the records are held in memory, so a fit killed outright
 (``kill -9``, out of memory) leaves nothing, unless ``store=`` names a directory where every finished epoch
-is written at once (as ``Recorder(store=...)`` does; rank 0 writes it). The store lies outside ``out`` and
-holds one fit; after the run directory is written it may be deleted.
+is written at once (as ``Recorder(store=...)`` does; rank 0 writes it). The store lies outside ``out`` (and
+``out`` outside it) and holds one fit; after the run directory is written it may be deleted. A fit killed
+outright is saved from it with ``lossgap.recover_recorded_run(store, out)``.
 
 With several processes (``strategy="ddp"``) each rank records its own batches and the ranks' records are
 gathered at every epoch's end (``Recorder.end_epoch(gather=True)``), so rank 0 writes every train and val
@@ -58,15 +59,12 @@ except ImportError as error:  # only without the optional dependency; tested by 
 import torch
 
 from lossgap.api import save_recorded_run
-from lossgap.epoch_store import stored_epochs
-from lossgap.errors import ConfigError, RunDirError
+from lossgap.errors import ConfigError
 from lossgap.run import rundir
 from lossgap.training.recorder import Recorder
+from lossgap.training.recorder_checks import check_new_store
 
 __all__ = ["LossgapCallback", "default_ids", "default_targets"]
-
-#: The files of a per-epoch store (lossgap.epoch_store.epoch_path).
-_EPOCH_FILES = "epoch_[0-9][0-9][0-9][0-9][0-9].npz"
 
 
 def default_ids(batch: Any) -> Any:
@@ -115,7 +113,7 @@ class LossgapCallback(pl.Callback):
         class_names: names of the classes in index order (default "0", "1", ...).
         overwrite: replace a run already in ``out``; without it fit stops at its start rather than at its end.
         observe: also record the optimisation evidence of the LightningModule (``optimization.csv``).
-        store: a directory outside ``out`` where every finished epoch is written at once (the per-epoch store
+        store: a directory beside ``out`` where every finished epoch is written at once (the per-epoch store
             of :mod:`lossgap.epoch_store`), so a fit killed outright keeps its finished epochs there; a store
             holding an earlier fit's epochs stops fit at its start (``overwrite=True`` clears them).
 
@@ -135,6 +133,10 @@ class LossgapCallback(pl.Callback):
             raise ConfigError(f"LossgapCallback: store={str(self.store)!r} lies inside out={str(self.out)!r}, "
                               "whose run files are replaced when the run is written; choose a directory beside "
                               f"it, e.g. store={str(self.out.with_name(self.out.name + '-epochs'))!r}")
+        if self.store is not None and _inside(self.out, self.store):
+            raise ConfigError(f"LossgapCallback: out={str(self.out)!r} lies inside store={str(self.store)!r}, so "
+                              "deleting the store would delete the run; choose an out beside it, e.g. "
+                              f"out={str(self.store.with_name(self.store.name + '-run'))!r}")
         self.logits_key = logits_key
         self.ids_from_batch = ids_from_batch or default_ids
         self.targets_from_batch = targets_from_batch or default_targets
@@ -157,6 +159,9 @@ class LossgapCallback(pl.Callback):
         holding an earlier fit's epochs); rank 0's recorder writes to the store from here on."""
         if self.run_dir is None:
             rundir.check_out_dir(self.out, self.overwrite)
+            # An own loop's epoch store alone in out: saving there at the end of fit would be refused (it would
+            # delete those epochs), so fit is refused now, naming how to save them.
+            rundir.store_to_keep(self.out, self.store)
         if self.store is not None and self.recorder.num_epochs == 0:
             self._start_store(trainer.is_global_zero)
         if self.observe:
@@ -197,15 +202,10 @@ class LossgapCallback(pl.Callback):
     def _start_store(self, writer: bool) -> None:
         """Refuse a store holding an earlier fit's epochs (``overwrite=True``: rank 0 removes them); on rank 0
         the recorder writes every finished epoch there from now on."""
-        if self.store.exists() and not self.store.is_dir():
-            raise ConfigError(f"LossgapCallback: store={str(self.store)!r} is a file; choose a directory path")
-        # Every epoch file counts, not only those in a row from epoch 1: a stale one would join the new fit's.
-        held = sorted(self.store.glob(_EPOCH_FILES)) if self.store.is_dir() else []
-        if held and not self.overwrite:
-            whole = len(stored_epochs(self.store))
-            raise RunDirError(f"the store {self.store} holds {len(held)} epoch files of an earlier fit; save them as a "
-                              f"run first (lossgap.save_recorded_run(Recorder.resumed({str(self.store)!r}, {whole}), "
-                              "OUT)), choose another store, or pass overwrite=True to discard them")
+        # The check a plain Recorder(store=...) makes. It refuses only without overwrite, when on_fit_start found
+        # no run in out: the earlier fit's epochs, if it was killed before writing its run, can be saved there.
+        held = check_new_store(self.store, self.overwrite, who="LossgapCallback", earlier="fit", out=self.out,
+                               resumable=False)
         if writer:
             for path in held:
                 path.unlink()

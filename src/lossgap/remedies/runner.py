@@ -21,6 +21,7 @@ from lossgap.remedies.learning import CURVE_SEEDS, MoreDataOutcome, curve_jobs, 
 from lossgap.remedies.outcome import ALPHA, METRICS, Interval, Outcome, judge, mean_interval
 from lossgap.report import write_report
 from lossgap.run import rundir
+from lossgap.run.data_source import run_train_config
 from lossgap.training.config import TrainConfig
 
 __all__ = ["ALPHA", "METRICS", "Interval", "Outcome", "RemediesInterrupted", "RemedyResult", "mean_interval",
@@ -112,7 +113,8 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         raise RunDirError(f"{record.path} was not trained by 'lossgap train' (no configuration to rerun); "
                           "remedies need a lossgap run")
     # Candidates are judged on val: a refit per seed and candidate would double the cost and judge nothing.
-    config = TrainConfig.from_dict(record.config["train"]).model_copy(update={"control": "none", "refit": False})
+    # The seed runs load the data again: an older run's relative data path is located first (or refused).
+    config = run_train_config(record.config, record.path).model_copy(update={"control": "none", "refit": False})
     # The workers start (and import torch) while this process diagnoses the run and picks the candidates.
     with TrainingPool(workers) as pool:
         diagnosis = diagnose_run(record)

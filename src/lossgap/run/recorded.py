@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lossgap.epoch_store import EPOCHS_DIR
 from lossgap.errors import ConfigError, RunDirError, warn
 from lossgap.run import rundir
 from lossgap.version import __version__
@@ -37,7 +36,8 @@ def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[s
     ConfigError (one line, nothing written) for class names or extra metrics that do not fit the recording. A
     recorder whose epoch store lies in ``out_dir`` (``Recorder(store=out_dir / "epochs")``) keeps it: its epochs
     are gathered into ``dynamics.npz`` and the store stays, for the epochs the loop may still add.
-    RunDirError when ``out_dir`` holds another recorder's epoch store alone (saving would delete it).
+    RunDirError when ``out_dir`` holds another recorder's epoch store alone (saving would delete it), or is
+    placed so that the run and the recorder's store would mix (see :func:`lossgap.run.rundir.store_to_keep`).
     """
     dynamics = recorder.dynamics()
     if not dynamics or recorder.num_epochs == 0:
@@ -45,7 +45,7 @@ def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[s
     num_epochs = max(record.num_epochs for record in dynamics.values())
     names = _checked_class_names(class_names, next(iter(dynamics.values())).num_classes)
     extra = _checked_extra_metrics(extra_metrics, num_epochs, recorded_columns(dynamics))
-    own_store = _own_store(recorder, out_dir)
+    own_store = rundir.store_to_keep(out_dir, getattr(recorder, "store", None))
     rows = recorded_rows(dynamics, num_epochs)
     for row, more in zip(rows, extra):
         row.update(more)
@@ -77,8 +77,9 @@ def recover_recorded_run(store: str | Path, out: str | Path, *, class_names: lis
     ``store`` is the directory given as ``Recorder(store=...)``; ``out`` is usually the directory that holds it
     (``store="runs/mine/epochs"``, ``out="runs/mine"``), and the store stays in place. Every epoch the store
     holds from epoch 1 on is saved; a damaged last epoch file is left out with a one-line warning. RunDirError
-    (one line) when the store holds no epoch or an earlier epoch file is damaged, or ``out`` holds a run and
-    ``overwrite`` is False.
+    (one line) when the store holds no epoch or an earlier epoch file is damaged, ``out`` holds a run and
+    ``overwrite`` is False, or ``out`` is the store, lies inside it, or holds it elsewhere than ``out/epochs``
+    in an entry lossgap writes (see :func:`lossgap.run.rundir.store_to_keep`).
     """
     from lossgap.epoch_store import first_damaged, stored_epochs
     from lossgap.training.recorder import Recorder
@@ -88,6 +89,7 @@ def recover_recorded_run(store: str | Path, out: str | Path, *, class_names: lis
     if not epochs:
         what = "does not exist" if not store.exists() else "holds no stored epoch (no epoch_00001.npz)"
         raise RunDirError(f"{store} {what}; pass the directory your loop gave as Recorder(store=...)")
+    rundir.store_to_keep(out, store)  # first: a store and out that would mix is the problem to name
     out_dir = rundir.check_out_dir(out, overwrite)
     damaged = first_damaged(store, epochs)
     if damaged is not None and damaged.epoch == epochs > 1:
@@ -134,22 +136,6 @@ def library_versions() -> dict[str, str]:
 
     return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
             "lossgap": __version__, "platform": platform.platform()}
-
-
-def _own_store(recorder: Recorder, out_dir: Path) -> Path | None:
-    """The recorder's epoch store when it lies in ``out_dir`` (kept while the run is written), else None;
-    RunDirError when ``out_dir`` holds only an epoch store that is not the recorder's."""
-    store = getattr(recorder, "store", None)
-    if store is not None:
-        where, store = Path(out_dir).resolve(), Path(store).resolve()
-        if store == where or where in store.parents:
-            return store
-    if rundir.holds_only_store(out_dir):
-        other = out_dir / EPOCHS_DIR
-        raise RunDirError(f"{out_dir} holds the epoch store of another recording ({other}), which saving here would "
-                          f"delete; choose another out directory, save that store first with "
-                          f"lossgap.recover_recorded_run({str(other)!r}, {str(out_dir)!r}), or delete it")
-    return None
 
 
 def _checked_class_names(class_names, num_classes: int) -> list[str]:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap.epoch_store import EPOCHS_DIR
+from lossgap.epoch_store import EPOCHS_DIR, epoch_files
 from lossgap.errors import RunDirError
 from lossgap.io import read_csv_rows, write_bytes, write_json, write_text
 from lossgap.lazy import lazy_getattr
@@ -94,11 +94,62 @@ def check_out_dir(path: str | Path, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise RunDirError(f"out={str(out)!r} is a file, not a directory; choose a directory path",
                           cli=f"--out {out} is a file, not a directory; choose a directory path")
+    held = len(epoch_files(out))
+    if held:  # --overwrite removes only run entries: the epoch files would stay, mixed with the new run's
+        what = f"is an epoch store ({held} epoch files of a recording), not a run directory"
+        raise RunDirError(f"out={str(out)!r} {what}; choose another out directory",
+                          cli=f"--out {out} {what}; choose another --out")
     if holds_run(out) and not holds_only_store(out) and not overwrite:
         raise RunDirError(f"{out} already holds a run; choose another out directory or pass overwrite=True to "
                           "replace it", cli=f"{out} already holds a run; choose another --out or pass --overwrite to "
                                             "replace it")
     return out
+
+
+def store_to_keep(out: str | Path, store: str | Path | None) -> Path | None:
+    """The epoch store ``store`` of a recording whose run is written into ``out`` when it lies inside ``out``
+    (``out/epochs``, the layout saving beside a store supports, or a directory of the user's own such as
+    ``out/mine``): writing the run leaves it be. None when there is no store or it lies outside ``out``.
+
+    RunDirError (one line naming the fix), before anything is written, where the run and the epochs would mix
+    or one would delete the other: ``out`` is the store itself, ``out`` lies inside the store, the store lies
+    in another entry lossgap writes in ``out`` (``checkpoints/``, ``figures/``, ... or below ``epochs/``), or
+    ``out`` holds only an epoch store that is not ``store`` (writing the run would delete its epochs).
+    """
+    out = Path(out)
+    where = out.resolve()
+    kept = None
+    if store is not None:
+        store = Path(store)
+        place = store.resolve()
+        named = f"the recorder's epoch store {str(store)!r}"
+        if place == where:
+            raise RunDirError(f"out={str(out)!r} is {named} itself; the run's files would mix with its epoch files; "
+                              f"save the run in another directory, e.g. out={str(store_owner(store))!r}")
+        if place in where.parents:
+            raise RunDirError(f"out={str(out)!r} lies inside {named}, so deleting the store would delete the run; "
+                              f"save the run outside the store, e.g. out={str(store_owner(store))!r}")
+        if where in place.parents:
+            entry = place.relative_to(where).parts[0]
+            if entry in RUN_ENTRIES + (PREVIOUS_DIR,) and place != where / EPOCHS_DIR:
+                raise RunDirError(f"{named} lies inside {str(out / entry)!r}, an entry of the run directory that "
+                                  f"lossgap replaces or reads as its own (a store inside out is kept only as "
+                                  f"{str(out / EPOCHS_DIR)!r}); save the run in a directory that does not hold the "
+                                  f"store, e.g. out={str(out.with_name(out.name + '-recorded'))!r}")
+            kept = store
+    if holds_only_store(out) and (store is None or Path(store).resolve() != where / EPOCHS_DIR):
+        other = out / EPOCHS_DIR
+        raise RunDirError(f"{out} holds the epoch store of another recording ({other}), which saving here would "
+                          f"delete; choose another out directory, save that store first with "
+                          f"lossgap.recover_recorded_run({str(other)!r}, {str(out)!r}), or delete it")
+    return kept
+
+
+def store_owner(store: str | Path) -> Path:
+    """The run directory the epochs of ``store`` are best saved in: the directory holding it when it is named
+    ``epochs`` (the layout ``RUN/epochs``), else a new directory beside it, ``STORE-run``."""
+    store = Path(store)
+    return store.parent if store.name == EPOCHS_DIR else store.with_name(store.name + "-run")
 
 
 def clear_run(path: Path, keep: Path | None = None) -> None:

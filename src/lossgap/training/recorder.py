@@ -35,7 +35,7 @@ from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, em
                                  read_epoch, stored_epochs, write_epoch)
 from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
-from lossgap.training.recorder_checks import LabelBook, check_labels, checked_batch, host_ids
+from lossgap.training.recorder_checks import LabelBook, check_labels, check_new_store, checked_batch, host_ids
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -58,11 +58,13 @@ class Recorder:
         keep_logits: splits whose full logits are stored (default val and test: calibration needs them;
             train is left out because it is usually the largest split).
         store: a directory where every closed epoch is also written at once (lossgap's trainer uses
-            ``RUN/epochs``); :meth:`resumed` rebuilds a recorder from it.
+            ``RUN/epochs``); :meth:`resumed` rebuilds a recorder from it and goes on recording there.
+        overwrite: with ``store``, delete the epoch files an earlier recording left there and start afresh;
+            without it such a store is refused (RunDirError, one line), since the two recordings would mix.
     """
 
     def __init__(self, keep_logits: tuple[str, ...] = ("val", "test"), store: str | Path | None = None, *,
-                 keep_records: bool = True) -> None:
+                 keep_records: bool = True, overwrite: bool = False) -> None:
         self.keep_logits = tuple(keep_logits)
         #: False: a closed epoch keeps only its summaries (a data-parallel rank that writes nothing: rank 0's
         #: recorder holds every sample).
@@ -70,6 +72,11 @@ class Recorder:
         #: Directory of the per-epoch store (see :mod:`lossgap.epoch_store`): each closed epoch is written
         #: there at once, so a killed run keeps it. None: nothing is written before :meth:`save`.
         self.store = Path(store) if store is not None else None
+        if self.store is not None:
+            held = check_new_store(self.store, overwrite, who="Recorder", earlier="recording",
+                                   out=_recovery_out(self.store), resumable=True)
+            for path in held:  # overwrite=True: the earlier recording goes before the first epoch comes
+                path.unlink()
         # Per split: one (ids, logits, targets) tuple per batch since the last end_epoch, each on its device.
         self._pending: dict[str, list[tuple[torch.Tensor | np.ndarray, torch.Tensor, torch.Tensor]]] = {}
         # Per split: one (sorted ids, labels, values (n, 4), logits or None) tuple per closed epoch.
@@ -229,7 +236,8 @@ class Recorder:
         available = stored_epochs(store)
         if len(available) < epochs:
             raise ValueError(f"the epoch store {store} holds {len(available)} epochs, the checkpoint {epochs}")
-        recorder = cls(keep_logits=keep_logits, store=store)
+        recorder = cls(keep_logits=keep_logits)
+        recorder.store = Path(store)  # not store=: its epochs are this recording's, not an earlier one's
         for epoch in range(1, epochs + 1):
             records, observation = read_epoch(store, epoch)
             for split, ((ids, labels, _, _), num_classes) in records.items():
@@ -299,6 +307,15 @@ class Recorder:
 
     def _split_dynamics(self, split: str, history: list) -> SplitDynamics:
         return assemble_split(split, history, self._num_classes[split])
+
+
+def _recovery_out(store: Path) -> Path | None:
+    """Where ``lossgap.recover_recorded_run`` would best save the epochs an earlier recording left in ``store``
+    (:func:`~lossgap.run.rundir.store_owner`); None when a run is already there (likely saved from them)."""
+    from lossgap.run import rundir
+
+    out = rundir.store_owner(store)
+    return None if rundir.holds_run(out) and not rundir.holds_only_store(out) else out
 
 
 def _gathering(group):

@@ -4,15 +4,21 @@ Per batch (:func:`checked_batch`): the split's name and the shapes and types of 
 tensor metadata only, so nothing waits for the device. Per epoch: labels within the logits' classes
 (:func:`check_labels`) and every sample keeping its label from epoch to epoch (:class:`LabelBook`), each a
 few vectorised operations over the epoch's samples. A refusal is one line naming the problem and the fix.
+Before the first epoch: a store holding an earlier recording's epochs (:func:`check_new_store`, shared with
+the Lightning callback).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
+
+from lossgap.epoch_store import epoch_files, stored_epochs
+from lossgap.errors import ConfigError, RunDirError
 
 #: The split names the run directory and the diagnosis know.
 SPLITS = ("train", "val", "test")
@@ -143,3 +149,32 @@ class LabelBook:
         raise ValueError(f"{where}: sample id {sample!r} has label {int(labels[first])} in epoch {epoch} but "
                          f"{int(earlier[first])} in an earlier epoch; ids must name the same sample, with the "
                          "same label, in every epoch")
+
+
+def check_new_store(store: Path, overwrite: bool, *, who: str, earlier: str, out: Path | None,
+                    resumable: bool) -> list[Path]:
+    """The epoch files ``store`` already holds, which a new recording into it replaces (the caller deletes them:
+    with ``overwrite`` only, as this refuses them otherwise); empty for a new or empty store.
+
+    RunDirError (one line) when ``store`` holds epoch files and ``overwrite`` is False: the new epochs would
+    overwrite the first of them and follow on from the rest, mixing two recordings. Every epoch file counts, not
+    only those in a row from epoch 1. The fixes named: ``Recorder.resumed`` (when ``resumable``), saving the
+    earlier epochs with ``lossgap.recover_recorded_run(store, out)`` (when ``out`` is given), another store, or
+    ``overwrite=True``. ``who`` ("Recorder", "LossgapCallback") starts the message; ``earlier`` names what wrote
+    the epochs ("recording", "fit"). ConfigError when ``store`` is a file.
+    """
+    if store.exists() and not store.is_dir():
+        raise ConfigError(f"{who}: store={str(store)!r} is a file; choose a directory path")
+    held = epoch_files(store)
+    if held and not overwrite:
+        whole = len(stored_epochs(store))
+        fixes = ["pass overwrite=True to delete them and start afresh"]
+        if resumable and whole:
+            fixes.append(f"continue that {earlier} with Recorder.resumed({str(store)!r}, {whole})")
+        if out is not None and whole:
+            fixes.append(f"save it first with lossgap.recover_recorded_run({str(store)!r}, {str(out)!r})")
+        fixes.append("choose another store")
+        raise RunDirError(f"{who}: store={str(store)!r} holds {len(held)} epoch file{'s' * (len(held) != 1)} of an "
+                          f"earlier {earlier}, which the new epochs would mix with; {', '.join(fixes[:-1])}, or "
+                          f"{fixes[-1]}")
+    return held
