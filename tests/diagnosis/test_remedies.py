@@ -88,11 +88,16 @@ def test_a_far_too_high_learning_rate_is_lowered_into_the_usual_range_not_by_a_t
 
 
 def test_the_permuted_control_advice_carries_its_command_but_no_setting_to_adopt():
-    remedy = book_for().permuted_control("train a permuted-label control")
+    remedy = book_for().permuted_control("to see whether the labels carry signal")
+    assert remedy.action == "train a permuted-label control (--control permuted-labels) to see whether the labels carry signal"
     assert remedy.changes == {}
     args = shlex.split(remedy.command)
     assert args[:2] == ["lossgap", "train"] and args[args.index("--control") + 1] == "permuted-labels"
-    assert RemedyBook(None).permuted_control("compare with a control").command is None  # own loop: words only
+    # An own loop has no --control flag: the same experiment in words, no command.
+    own = RemedyBook(None).permuted_control("to see whether the labels carry signal", when="once it fits, ")
+    assert own.command is None and "--control" not in own.action
+    assert own.action.startswith("once it fits, train the same model again in your loop with the train and val "
+                                 "labels shuffled")
 
 
 def test_the_early_stopping_patience_replayed_on_the_run_restores_its_val_loss_minimum():

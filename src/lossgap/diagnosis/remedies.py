@@ -308,11 +308,19 @@ class RemedyBook:
         return self._remedy("clip_grad", "clip the gradient norm at 1.0: --clip-grad 1",
                             "clip the total gradient norm (e.g. at 1.0)", {"optimizer.clip_grad": 1.0})
 
-    def permuted_control(self, action: str) -> Remedy:
-        """Advice to train a permuted-label control, with the ``lossgap train ... --control permuted-labels``
-        command for lossgap runs (a control, not a fix: it changes no setting to adopt, so ``changes`` is empty)."""
-        command = self.command_for("permuted_control", {"control": "permuted-labels"}) if self.has_config else None
-        return Remedy("permuted_control", action, {}, command)
+    def permuted_control(self, purpose: str, when: str = "") -> Remedy:
+        """Advice to train a permuted-label control ``purpose`` (e.g. "to see whether the labels carry signal"),
+        prefixed by ``when`` (e.g. "once it fits, "): with the ``lossgap train ... --control permuted-labels``
+        command for lossgap runs; for own loops (no config) the same experiment in words, since they have no
+        such flag. A control, not a fix: it changes no setting to adopt, so ``changes`` is empty."""
+        if self.has_config:
+            action = f"{when}train a permuted-label control (--control permuted-labels) {purpose}"
+            return Remedy("permuted_control", action, {},
+                          self.command_for("permuted_control", {"control": "permuted-labels"}))
+        action = (f"{when}train the same model again in your loop with the train and val labels shuffled by one "
+                  f"fixed permutation (a permuted-label control), record it as this run was, and compare val "
+                  f"accuracy {purpose}")
+        return Remedy("permuted_control", action, {})
 
     @staticmethod
     def advice(name: str, action: str) -> Remedy:

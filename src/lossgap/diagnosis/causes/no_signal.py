@@ -49,8 +49,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "train_fit_share": fit.moved_share}
     has_control = (evidence.train_config or {}).get("control") == "permuted-labels"
     remedies = ((() if has_control else (book.permuted_control(
-        "train a permuted-label control (--control permuted-labels) to confirm the model does "
-        "no better on shuffled labels"),))
+        "to confirm the model does no better on shuffled labels"),))
         + (book.advice("check_data", "check that inputs and labels are aligned and that the features can carry "
                        "the label; no setting can learn labels that do not depend on the inputs"),))
     if evidence.control is not None:

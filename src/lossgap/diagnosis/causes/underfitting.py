@@ -63,8 +63,7 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
     remedies = present(*first, _architecture(evidence, book), book.higher_lr(), book.more_epochs(evidence.num_epochs),
-                       book.permuted_control("once it fits, compare with a permuted-label control "
-                                   "(--control permuted-labels) to see whether the labels carry signal"))
+                       book.permuted_control("to see whether the labels carry signal", when="once it fits, "))
     return Verdict("underfitting", 0.8, summary, {**facts, "form": "no_fit", "no_fit": True}, remedies)
 
 
