@@ -224,7 +224,8 @@ def test_batches_without_sample_ids_are_a_config_error(LossgapCallback):
     assert default_targets({"ids": y, "y": y + 1}).tolist() == [1, 1, 1, 1]
 
 
-def test_an_existing_run_stops_fit_before_any_training(tmp_path, pl, example, LossgapCallback):
+def counting_model(example):
+    """The example's model class, counting its training steps in ``steps`` (0 = fit stopped before training)."""
     class Counting(example.SequenceModel):
         steps = 0
 
@@ -232,6 +233,11 @@ def test_an_existing_run_stops_fit_before_any_training(tmp_path, pl, example, Lo
             Counting.steps += 1
             return super().training_step(batch, batch_idx)
 
+    return Counting
+
+
+def test_an_existing_run_stops_fit_before_any_training(tmp_path, pl, example, LossgapCallback):
+    Counting = counting_model(example)
     out = tmp_path / "run"
     out.mkdir()
     (out / "config.json").write_text("{}")
@@ -334,13 +340,7 @@ def test_a_store_inside_out_or_holding_an_earlier_fit_is_refused_before_training
 
 def test_an_out_holding_an_own_loops_epoch_store_stops_fit_before_training_naming_its_recovery(tmp_path, pl, example,
                                                                                               LossgapCallback):
-    class Counting(example.SequenceModel):
-        steps = 0
-
-        def training_step(self, batch, batch_idx):
-            Counting.steps += 1
-            return super().training_step(batch, batch_idx)
-
+    Counting = counting_model(example)
     out = tmp_path / "run"
     recorder = lossgap.Recorder(store=out / "epochs")  # an own loop killed before its run was saved
     recorder.update("train", torch.arange(4), torch.randn(4, 2), torch.arange(4) % 2)

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 import torch
-from fixtures.training import cli_trained_run
+from fixtures.training import cli_trained_run, stopped_run
 
 import lossgap
 from lossgap.data import DataConfig
@@ -35,16 +35,8 @@ def copy(finished, tmp_path):
 def killed(tmp_path_factory):
     """A run stopped after epoch 3 of 6 with its training state of epoch 3, made to look SIGKILLed (no
     summary, no dynamics.npz, no best.pt: only the epoch store, metrics and last.pt)."""
-    out = tmp_path_factory.mktemp("killed") / "run"
-
-    def stop(row):
-        if row["epoch"] == 3:
-            raise KeyboardInterrupt
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOSSGAP_CHECKPOINT_SECONDS", "0")
-        config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=80"), epochs=6, batch_size=16)
-        lossgap.train(config, out, on_epoch_end=stop, diagnose_run=False)
+    config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=80"), epochs=6, batch_size=16)
+    out = stopped_run(tmp_path_factory.mktemp("killed") / "run", config, stop_after=3)
     for name in ("summary.json", "dynamics.npz", "checkpoints/best.pt"):
         (out / name).unlink()
     assert rundir.load_checkpoint(rundir.checkpoint_path(out, "last"))["epoch"] == 3

@@ -6,9 +6,9 @@ import re
 
 import pytest
 from fixtures.data import write_npz
+from fixtures.training import stopped_run
 from typer.testing import CliRunner
 
-import lossgap
 from lossgap.cli.app import register_commands
 from lossgap.data import DataConfig
 from lossgap.errors import DataError
@@ -23,16 +23,8 @@ from lossgap.training.config import TrainConfig
 def older_run(data_dir, tmp_path):
     """A run trained on data_dir/d.npz, stopped after epoch 2 of 3 (resumable), its config.json naming the data
     file 'd.npz' as an older lossgap stored it; the current directory is data_dir."""
-    out = tmp_path / "runs" / "old"
-
-    def stop(row):
-        if row["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOSSGAP_CHECKPOINT_SECONDS", "0")
-        config = TrainConfig(data=DataConfig(source="d.npz"), epochs=3, batch_size=8)
-        lossgap.train(config, out, on_epoch_end=stop, diagnose_run=False)
+    config = TrainConfig(data=DataConfig(source="d.npz"), epochs=3, batch_size=8)
+    out = stopped_run(tmp_path / "runs" / "old", config, stop_after=2)
     payload = json.loads((out / rundir.CONFIG_FILE).read_text())
     payload["train"]["data"]["source"] = payload["data"]["source"] = "d.npz"
     (out / rundir.CONFIG_FILE).write_text(json.dumps(payload))
