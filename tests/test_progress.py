@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+from fixtures.streams import GoneReader
 from rich.console import Console
 
 from lossgap.progress import JobsProgress, _duration
@@ -109,16 +110,6 @@ def test_a_run_stopped_early_keeps_its_epochs_done_of_planned():
     visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.getvalue())
     last = [line for line in visible.splitlines() if line.strip()][-1]
     assert "34/200" in last and "stopped" in last and "34/34" not in visible and len(last.rstrip()) <= 80, last
-
-
-class GoneReader:
-    """A terminal-like stream whose reader went away: every write fails with EPIPE."""
-
-    def write(self, text):
-        raise BrokenPipeError
-
-    def flush(self):
-        raise BrokenPipeError
 
 
 def test_a_display_whose_reader_went_away_stops_the_work_once_then_ends_as_a_broken_pipe():

@@ -10,6 +10,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from fixtures.streams import GoneReader
 from fixtures.training import cli_trained_run
 from lossgap.cli.app import register_commands
 
@@ -45,16 +46,6 @@ def into_closed_pipe(*args, stream="stdout", env=None) -> subprocess.CompletedPr
 def test_a_reader_that_went_away_ends_every_command_with_exit_0_and_no_traceback(run_dir, args):
     result = into_closed_pipe(*(arg.format(run=run_dir) for arg in args))
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
-
-
-class GoneReader:
-    """A stream whose reader went away."""
-
-    def write(self, text):
-        raise BrokenPipeError
-
-    def flush(self):
-        raise BrokenPipeError
 
 
 def test_the_console_hands_a_broken_pipe_to_the_cli_instead_of_exiting_1():
