@@ -28,6 +28,14 @@ from lossgap.io import atomic_open, write_bytes
 EPOCHS_DIR = "epochs"
 _NAME = re.compile(r"epoch_(\d{5})\.npz$")
 
+
+def store_owner(store: str | Path) -> Path:
+    """The run directory the epochs of ``store`` are best saved in: the directory holding it when it is named
+    ``epochs`` (the layout ``RUN/epochs``), else a new directory beside it, ``STORE-run``."""
+    store = Path(store)
+    return store.parent if store.name == EPOCHS_DIR else store.with_name(store.name + "-run")
+
+
 #: One split's records of one epoch: sorted ids (N,), labels (N,), values (N, 4), logits (N, C) or None.
 EpochRecord = tuple
 #: Stands in a recorder's history for an epoch that lives in the store, not in memory.

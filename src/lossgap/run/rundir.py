@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap.epoch_store import EPOCHS_DIR, epoch_files
+from lossgap.epoch_store import EPOCHS_DIR, epoch_files, store_owner
+from lossgap.dynamics import DYNAMICS_FILE_NAME
 from lossgap.errors import RunDirError
 from lossgap.io import read_csv_rows, write_bytes, write_json, write_text
 from lossgap.lazy import lazy_getattr
@@ -50,7 +51,7 @@ RUN_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
-DYNAMICS_FILE = "dynamics.npz"
+DYNAMICS_FILE = DYNAMICS_FILE_NAME
 OPTIMIZATION_FILE = "optimization.csv"
 DIAGNOSIS_FILE = "diagnosis.json"
 REPORT_FILE = "report.html"
@@ -143,13 +144,6 @@ def store_to_keep(out: str | Path, store: str | Path | None) -> Path | None:
                           f"delete; choose another out directory, save that store first with "
                           f"lossgap.recover_recorded_run({str(other)!r}, {str(out)!r}), or delete it")
     return kept
-
-
-def store_owner(store: str | Path) -> Path:
-    """The run directory the epochs of ``store`` are best saved in: the directory holding it when it is named
-    ``epochs`` (the layout ``RUN/epochs``), else a new directory beside it, ``STORE-run``."""
-    store = Path(store)
-    return store.parent if store.name == EPOCHS_DIR else store.with_name(store.name + "-run")
 
 
 def clear_run(path: Path, keep: Path | None = None) -> None:

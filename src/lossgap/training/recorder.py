@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossgap.dynamics import SplitDynamics, save_dynamics
+from lossgap.dynamics import DYNAMICS_FILE_NAME, SplitDynamics, save_dynamics
 from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
-                                 read_epoch, stored_epochs, write_epoch)
+                                 read_epoch, store_owner, stored_epochs, write_epoch)
 from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import LabelBook, check_labels, check_new_store, checked_batch, host_ids
@@ -311,11 +311,11 @@ class Recorder:
 
 def _recovery_out(store: Path) -> Path | None:
     """Where ``lossgap.recover_recorded_run`` would best save the epochs an earlier recording left in ``store``
-    (:func:`~lossgap.run.rundir.store_owner`); None when a run is already there (likely saved from them)."""
-    from lossgap.run import rundir
-
-    out = rundir.store_owner(store)
-    return None if rundir.holds_run(out) and not rundir.holds_only_store(out) else out
+    (:func:`~lossgap.epoch_store.store_owner`); None when a run was already saved there from them (it holds
+    dynamics, which every saved run does; a directory with other files gets the offer, and recovering into it
+    says itself if it holds a run)."""
+    out = store_owner(store)
+    return None if (out / DYNAMICS_FILE_NAME).exists() else out
 
 
 def _gathering(group):
