@@ -73,6 +73,11 @@ def test_a_relative_path_of_an_older_run_says_to_report_from_where_it_was_traine
     assert "noisy.npz is a path relative to the directory the run was trained in" in note
     assert (f"{tmp_path / 'noisy.npz'} could not be read; run lossgap report {run} from that directory, or set "
             f"train.data.source in {run}/config.json to the file's absolute path.") in note
+    # Another file of the same name in the current directory lends the page no inputs: it is checked first.
+    original = np.load(noisy_label_run.parent / "noisy.npz")
+    np.savez(tmp_path / "noisy.npz", X=original["X"][:-5], y=original["y"][:-5])
+    assert f"{tmp_path / 'noisy.npz'} holds other data than the run was trained on; run lossgap report" in (
+        inputs_of(run).note)
     monkeypatch.chdir(noisy_label_run.parent)   # where the run was trained
     inputs = inputs_of(run)
     assert inputs.note is None and inputs.sequences

@@ -58,10 +58,15 @@ def read_suspect_inputs(record: RunRecord, sample_ids: list[str]) -> SuspectInpu
     if not isinstance(data_options, dict) or not data_options.get("source"):
         return SuspectInputs(note=NO_SOURCE_NOTE)
     from lossgap.data import DataConfig, load_data
+    from lossgap.run.data_source import run_train_config, stored_relative
 
     source = str(data_options["source"])
     try:
-        train = load_data(DataConfig(**data_options), int(config.get("seed", 0))).splits.train
+        # An older run's relative path is looked up in the current directory and the file found there checked
+        # against the run's description: another file of the same name must not lend its inputs to the page.
+        data_config = (run_train_config(record.config, record.path).data if stored_relative(source)
+                       else DataConfig(**data_options))
+        train = load_data(data_config, int(config.get("seed", 0))).splits.train
     except (LossgapError, OSError, TypeError, ValueError, KeyError) as error:
         return SuspectInputs(note=unreadable_note(source, record.path, error))
     wanted = set(sample_ids)
@@ -88,8 +93,9 @@ def unreadable_note(source: str, run: Path, error: BaseException) -> str:
     # The report reads train.data.source from config.json: editing it there is the other fix.
     config = Path(run).resolve() / CONFIG_FILE
     if not os.path.isabs(expanded):
+        found = "holds other data than the run was trained on" if os.path.exists(path) else "could not be read"
         return (f"{NOT_SHOWN}the run's data file {source} is a path relative to the directory the run was trained "
-                f"in (older lossgap versions stored it so), and {path} could not be read; run {report} from that "
+                f"in (older lossgap versions stored it so), and {path} {found}; run {report} from that "
                 f"directory, or set train.data.source in {config} to the file's absolute path.")
     if not os.path.exists(path):
         return (f"{NOT_SHOWN}the run's data file {path} is not there any more (moved or deleted); put it back "
