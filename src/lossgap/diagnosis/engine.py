@@ -85,8 +85,13 @@ def _ended_early(record: RunRecord) -> str | None:
 
 
 def _own_loop_ended_early(record: RunRecord, status: str | None) -> str | None:
-    """The note for an own-loop or Lightning run whose fit was interrupted before its planned epochs, or None
-    (a run saved by save_recorded_run after the loop ended says nothing of what was planned)."""
+    """The note for an own-loop or Lightning run whose fit was interrupted before its planned epochs, or that was
+    recovered from its epoch store after its loop stopped; None otherwise (a run saved by save_recorded_run after
+    the loop ended says nothing of what was planned)."""
+    if status == "recorded" and record.summary.get("recovered_from_store"):
+        return (f"the run was saved from its epoch store (lossgap.recover_recorded_run) after {record.num_epochs} "
+                "epochs, as after a loop that was killed: if the loop meant to train longer, what came later is "
+                "unknown; record the run again to see it")
     if status != "interrupted":
         return None
     planned = record.summary.get("epochs_planned")

@@ -29,9 +29,11 @@ RECORDED_FIGURES = ("loss", "accuracy", "balanced_accuracy")
 
 
 def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[str] | None,
-                       extra_metrics: list[dict[str, float]] | None, description: str) -> Path:
+                       extra_metrics: list[dict[str, float]] | None, description: str,
+                       recovered: bool = False) -> Path:
     """Write a run directory from a Recorder fed by any training loop (see :func:`lossgap.save_recorded_run`);
-    returns ``out_dir``.
+    returns ``out_dir``. ``recovered``: saved from an epoch store after the loop stopped, likely killed
+    (summary.json then says ``"recovered_from_store": true``, and the diagnosis notes what may be missing).
 
     ConfigError (one line, nothing written) for class names or extra metrics that do not fit the recording. A
     recorder whose epoch store lies in ``out_dir`` (``Recorder(store=out_dir / "epochs")``) keeps it: its epochs
@@ -63,7 +65,8 @@ def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[s
     best = min(rows, key=lambda row: row["val_loss"] if np.isfinite(row.get("val_loss", np.inf)) else np.inf)
     rundir.write_summary(out_dir, {"status": "recorded", "epochs_run": len(rows), "monitor": "val_loss",
                                    "best_epoch": int(best["epoch"]), "delivered_epoch": len(rows),
-                                   "best": best, "final": rows[-1], "test": None})
+                                   "best": best, "final": rows[-1], "test": None,
+                                   **({"recovered_from_store": True} if recovered else {})})
     return out_dir
 
 
@@ -100,7 +103,7 @@ def recover_recorded_run(store: str | Path, out: str | Path, *, class_names: lis
         raise RunDirError(f"{damaged.path} is damaged ({damaged.reason}); move it and the epoch files after it out "
                           f"of {store} to save the epochs before it, or record the run again")
     return write_recorded_run(Recorder.resumed(store, epochs), out_dir, class_names=class_names,
-                              extra_metrics=extra_metrics, description=description)
+                              extra_metrics=extra_metrics, description=description, recovered=True)
 
 
 def recorded_columns(dynamics: dict[str, SplitDynamics]) -> set[str]:
