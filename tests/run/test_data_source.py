@@ -76,3 +76,20 @@ def test_a_same_named_file_holding_other_data_is_refused(older_run, tmp_path, mo
                                         r"the current directory holds other data \(train has 24 samples, the run's "
                                         r"16\); work from the directory the run was trained in"):
         resume_state_of(older_run)
+
+
+def test_the_rerun_commands_of_an_older_run_keep_its_relative_path_whatever_the_current_directory(older_run,
+                                                                                                tmp_path, monkeypatch):
+    from lossgap.diagnosis.remedies import RemedyBook
+    from lossgap.run.reader import retrain_advice
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = rundir.read_config(older_run)
+    command = RemedyBook(config["train"], str(older_run)).command_for("more_epochs", {"epochs": 6})
+    advice = retrain_advice(older_run, config)
+    # As stored, the commands work from the directory the run was trained in; made absolute here they would
+    # name elsewhere/d.npz, which does not exist.
+    for words in (command, advice):
+        assert "lossgap train d.npz " in words and str(elsewhere) not in words, words

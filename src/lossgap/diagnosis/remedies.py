@@ -117,7 +117,9 @@ class RemedyBook:
             config = apply_changes(TrainConfig.from_dict(self.config), changes)
         except (ConfigError, KeyError, TypeError):
             return None
-        return config.command(f"{self.run_dir}-{name}")
+        from lossgap.run.data_source import command_as_stored
+
+        return command_as_stored(config.command(f"{self.run_dir}-{name}"), config, self.config)
 
     def early_stopping(self, val_loss) -> Remedy | None:
         """Stop at the val-loss minimum of ``val_loss`` (this run's raw per-epoch val loss): the patience is

@@ -84,3 +84,17 @@ def _difference(described: dict, config: TrainConfig) -> str | None:
     if features is not None and features != splits.num_features:
         return f"holds other data ({splits.num_features} features per step, the run's {features})"
     return None
+
+
+def command_as_stored(command: str, config: TrainConfig, train: dict | None) -> str:
+    """``command`` (a ``lossgap train`` line built from ``config``) with an older run's relative data path put
+    back as config.json stored it (``train``: its ``train`` entry): building the config made it absolute against
+    the current directory, which need not be the one the run was trained in; as stored, the command works from
+    there. Returns ``command`` unchanged for every other run."""
+    import shlex
+
+    source = ((train or {}).get("data") or {}).get("source")
+    if not stored_relative(source):
+        return command
+    return command.replace(shlex.quote(config.data.source), shlex.quote(source), 1)
+

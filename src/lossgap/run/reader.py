@@ -165,7 +165,10 @@ def retrain_advice(run: Path, config: dict) -> str:
     try:
         from lossgap.training.config import TrainConfig
 
-        command = TrainConfig.from_dict(config["train"]).command(run)
+        from lossgap.run.data_source import command_as_stored
+
+        built = TrainConfig.from_dict(config["train"])
+        command = command_as_stored(built.command(run), built, config["train"])
     except Exception:  # options this lossgap cannot rebuild: the command config.json keeps, with the run's --out
         return f"train it again: lossgap train with the options of {run / CONFIG_FILE}, --out {run} --overwrite"
     return f"train it again: {command} --overwrite"
