@@ -63,7 +63,9 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     labels into ``out/control``, and the diagnosis compares the two. The run is diagnosed at the end
     (``diagnosis.json``, ``report.html``) unless ``diagnose_run`` is False. ``permute_labels`` makes this run
     itself a permuted-label control (used by ``lossgap remedy``). ``progress=True`` shows a live bar per run
-    (epochs, time spent and left, train and val loss/accuracy) in the terminal or notebook, as the CLI does.
+    (epochs, time spent and left, train and val loss/accuracy) in the terminal or notebook, as the CLI does;
+    when the display's reader goes away (a closed pipe) training stops at that epoch's end as on Ctrl-C and
+    BrokenPipeError is raised after the run is written.
     With ``config.refit`` a second model is then trained on train + val for the delivered epoch count
     (:mod:`lossgap.training.refit`) into ``checkpoints/refit.pt``, and summary.json gets its ``refit`` entry;
     the diagnosis stays the val-split run's.
