@@ -116,8 +116,8 @@ class SplitDynamics:
 
 #: Version of the dynamics file layout; readers refuse newer versions.
 DYNAMICS_FORMAT_VERSION = 1
-#: The file a run directory keeps its dynamics in (the run layer names it; a store's saved run is told by it).
-DYNAMICS_FILE_NAME = "dynamics.npz"
+#: The file a run directory keeps its dynamics in (rundir re-exports it; a store's saved run is told by it).
+DYNAMICS_FILE = "dynamics.npz"
 _FIELDS = ("sample_ids", "labels", "true_log_prob", "predicted", "max_prob", "margin", "logits")
 
 

@@ -12,6 +12,12 @@ from lossgap.options import option
 FILE_SUFFIXES = (".npz", ".csv")
 
 
+def is_file_source(source: object) -> bool:
+    """True when ``source`` names a data file (.npz or .csv), not a ``synthetic:`` or ``aeon:`` data set."""
+    return (isinstance(source, str) and source.lower().endswith(FILE_SUFFIXES)
+            and not source.startswith(("synthetic:", "aeon:")))
+
+
 class DataConfig(BaseModel):
     """Where the data come from and how validation is carved out."""
 
@@ -39,6 +45,6 @@ class DataConfig(BaseModel):
         or none. Other sources (``synthetic:``, ``aeon:``, or anything not ending in .npz / .csv, which loading
         refuses) are kept as written.
         """
-        if source.startswith(("synthetic:", "aeon:")) or not source.lower().endswith(FILE_SUFFIXES):
+        if not is_file_source(source):
             return source
         return os.path.abspath(os.path.expanduser(source))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossgap.data.config import FILE_SUFFIXES
+from lossgap.data.config import is_file_source
 from lossgap.errors import LossgapError
 from lossgap.run.rundir import CONFIG_FILE, RunRecord
 
@@ -85,7 +85,7 @@ def unreadable_note(source: str, run: Path, error: BaseException) -> str:
     report = _report_command(run)
     # A lossgap error reads "what went wrong; what to do": its fix is for training, the page gives its own.
     reason = str(error).split("; ")[0].rstrip(".") or type(error).__name__
-    if not source.lower().endswith(FILE_SUFFIXES):
+    if not is_file_source(source):
         return (f"{NOT_SHOWN}the run's data source {source} could not be loaded again ({reason}); run {report} "
                 "again once it loads.")
     expanded = os.path.expanduser(source)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lossgap.data.config import FILE_SUFFIXES
+from lossgap.data.config import is_file_source
 from lossgap.errors import DataError, LossgapError
 from lossgap.run.rundir import CONFIG_FILE
 from lossgap.training.config import TrainConfig
@@ -28,8 +28,7 @@ from lossgap.training.config import TrainConfig
 def stored_relative(source: object) -> bool:
     """True when ``source`` (config.json's ``train.data.source``) names a data file by a relative path, as a
     lossgap from before paths were stored absolute wrote it."""
-    return (isinstance(source, str) and source.lower().endswith(FILE_SUFFIXES)
-            and not source.startswith(("synthetic:", "aeon:")) and not os.path.isabs(os.path.expanduser(source)))
+    return is_file_source(source) and not os.path.isabs(os.path.expanduser(source))
 
 
 def run_train_config(config: dict, run: str | Path) -> TrainConfig:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from lossgap.epoch_store import EPOCHS_DIR, epoch_files, store_owner
-from lossgap.dynamics import DYNAMICS_FILE_NAME
+from lossgap.dynamics import DYNAMICS_FILE
 from lossgap.errors import RunDirError
 from lossgap.io import read_csv_rows, write_bytes, write_json, write_text
 from lossgap.lazy import lazy_getattr
@@ -51,7 +51,6 @@ RUN_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
-DYNAMICS_FILE = DYNAMICS_FILE_NAME
 OPTIMIZATION_FILE = "optimization.csv"
 DIAGNOSIS_FILE = "diagnosis.json"
 REPORT_FILE = "report.html"

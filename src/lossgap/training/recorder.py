@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lossgap.dynamics import DYNAMICS_FILE_NAME, SplitDynamics, save_dynamics
+from lossgap.dynamics import DYNAMICS_FILE, SplitDynamics, save_dynamics
 from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
                                  read_epoch, store_owner, stored_epochs, write_epoch)
 from lossgap.observations import OptimizationObservations
@@ -315,7 +315,7 @@ def _recovery_out(store: Path) -> Path | None:
     dynamics, which every saved run does; a directory with other files gets the offer, and recovering into it
     says itself if it holds a run)."""
     out = store_owner(store)
-    return None if (out / DYNAMICS_FILE_NAME).exists() else out
+    return None if (out / DYNAMICS_FILE).exists() else out
 
 
 def _gathering(group):

@@ -37,12 +37,12 @@ def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
 def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_up():
     config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
-    from lossgap.diagnosis.causes.underfitting import _capacity
+    from lossgap.diagnosis.causes.underfitting import _accuracy_rising, _capacity
     from lossgap.diagnosis.remedies import RemedyBook
 
     # The capacity form's own sentence (stopped early may outrank it on such a run, as it does here).
     evidence = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).evidence
-    verdict = _capacity(evidence, RemedyBook(config), {})
+    verdict = _capacity(evidence, RemedyBook(config), {}, _accuracy_rising(evidence))
     assert verdict.evidence["accuracy_rising"] and "levelled off" not in verdict.summary
     assert "were still rising slowly" in verdict.summary and "over the last 10 epochs" in verdict.summary
     assert "the val loss still set a new low at epoch 40" in verdict.summary

@@ -41,7 +41,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("underfitting", 0.0, "too few epochs to judge the trend", facts)
     if not evidence.fit.train_moved:
         return _no_fit(evidence, book, facts)  # the most specific statement: nothing else can be judged
-    verdicts = [_stopped_early(evidence, book, facts), _capacity(evidence, book, facts)]
+    trend = _accuracy_rising(evidence)
+    verdicts = [_stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)]
     return max(verdicts, key=lambda verdict: verdict.confidence)
 
 
@@ -90,9 +91,11 @@ def _steepness(evidence: RunEvidence) -> float:
     return clip(-health.val_slope_end / 0.01) if health.val_still_falling else 0.0
 
 
-def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
+def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
+                   trend: tuple[bool, float, float]) -> Verdict:
+    """The stopped-early form; ``trend`` is :func:`_accuracy_rising` of the run."""
     health, curves = evidence.optimization, evidence.curves
-    rising, rise, val_rise = _accuracy_rising(evidence)
+    rising, rise, val_rise = trend
     # The val loss is what more epochs would lower; the train loss must at least not be rising, and the
     # lowest val loss must be recent (a run stopped early by patience made no new minimum for a while).
     recent = evidence.val_loss_min_epoch > evidence.num_epochs - max(MIN_TREND_EPOCHS, health.tail_epochs // 2)
@@ -131,7 +134,8 @@ def _early_stopped(evidence: RunEvidence) -> bool:
     return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
 
 
-def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
+def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float]) -> Verdict:
+    """The capacity form; ``trend`` is :func:`_accuracy_rising` of the run."""
     curves = evidence.curves
     train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
     train_accuracy, val_accuracy = float(curves.train_accuracy[-1]), float(curves.val_accuracy[-1])
@@ -159,7 +163,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # Accuracy still creeping up has not levelled off, and the sentence must not say it has; a model far from
     # fitting its own training set is held back either way (on the suite, discounting a slow rise lost 20 of
     # the too-small and over-regularised runs to "healthy").
-    rising, rise, val_rise = _accuracy_rising(evidence)
+    rising, rise, val_rise = trend
     details.update({"accuracy_rising": rising, "new_val_loss_low_at_end": evidence.val_loss_min_epoch
                     == evidence.num_epochs})
     confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * carried
