@@ -110,3 +110,19 @@ def test_sagemaker_rules_fire_on_their_published_thresholds():
     sagemaker = baselines.sagemaker_findings(flat, np.array([100, 5]), np.array([0.1, 0.2]))
     assert sagemaker["ClassImbalance"] == "class_imbalance_bias" and "LossNotDecreasing" in sagemaker
     assert baselines.verdict(sagemaker, ("Overfit", "ClassImbalance")) == "class_imbalance_bias"
+
+
+def test_shuffled_labels_count_as_memorised_only_when_the_last_epochs_fit_them():
+    from types import SimpleNamespace
+
+    from fault_suite.premises import premise_holds
+
+    def run(train_accuracy):
+        labels = np.arange(150) % 2
+        return SimpleNamespace(metrics={"train_accuracy": np.asarray(train_accuracy)},
+                               dynamics={"train": SimpleNamespace(labels=labels)})
+
+    # One lucky epoch at 0.65 among chance-level ones is not memorisation; ending at 0.7 is.
+    lucky = [0.5] * 40 + [0.65] + [0.55] * 39
+    assert not premise_holds("memorised", run(lucky), None)[0]
+    assert premise_holds("memorised", run([0.5] * 40 + [0.7] * 40), None)[0]

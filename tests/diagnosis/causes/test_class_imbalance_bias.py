@@ -28,6 +28,15 @@ def test_rare_classes_recalled_right_but_unsure_are_class_imbalance_bias():
     assert "probability of 0.5" in verdict.summary
 
 
+def test_unsure_rare_classes_whose_recall_could_show_a_bias_but_does_not_are_only_considered():
+    # 40 rare val samples, all recalled right: recall would show a bias, and shows none. Class-conditional
+    # noise lowers the rare samples' probability in the same way, so the probability alone is not a finding.
+    verdict = diagnose_dynamics(unsure_rare_run(rare_val=10)).verdict("class_imbalance_bias")
+    assert verdict.evidence["rare_val_samples"] == 40 and verdict.evidence["recall_unbiased"]
+    assert 0.3 < verdict.confidence < 0.5
+    assert "no decision leans on the frequent classes" in verdict.summary
+
+
 def test_a_class_made_rare_by_moved_labels_is_left_out_of_the_probability_evidence():
     # 12 samples labelled 0 are class 4 to the model: class 4 is rare because its labels were moved.
     alone = diagnose_dynamics(unsure_rare_run(rare_classes=1, hidden=12)).verdict("class_imbalance_bias")

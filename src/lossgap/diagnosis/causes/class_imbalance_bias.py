@@ -19,6 +19,12 @@ DEFICIT_FULL = 0.2
 #: Share of a rare class's train samples (plus those the model says hide under other labels) from which the
 #: class is taken as made rare by moved labels, not by nature, and left out of the probability evidence.
 HIDDEN_FULL = 0.2
+#: The probability evidence stands in for recall where recall cannot resolve a deficit. Where the rare val
+#: samples are enough for a DEFICIT_FULL shortfall to cost at least RESOLVING_MISSES of them, and recall shows
+#: none (nor a gap between plain and balanced accuracy), no decision leans on the frequent classes: the lower
+#: probability alone is then at most "considered" (class-conditional label noise lowers it just as much).
+RESOLVING_MISSES = 2
+PROBABILITY_ONLY_CAP = 0.4
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -55,6 +61,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     probability = probability_shortfall(evidence.val, evidence.judged_epoch, natural) if natural else None
     by_probability = 0.0 if probability is None else clip(
         (probability.shortfall - probability.standard_error) / DEFICIT_FULL)
+    recall_unbiased = rare_support * DEFICIT_FULL >= RESOLVING_MISSES and (deficit <= noise or gap <= 0)
+    if recall_unbiased:
+        by_probability = min(by_probability, PROBABILITY_ONLY_CAP)
     confidence = max(by_recall, by_probability)
     facts.update({"rare_recall": rare_recall, "frequent_recall": frequent_recall, "recall_deficit": deficit,
                   "deficit_noise": noise, "rare_val_samples": rare_support})
@@ -63,6 +72,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                       "frequent_true_class_probability": probability.rest_mean,
                       "probability_shortfall_error": probability.standard_error})
     facts["moved_label_classes"] = moved
+    facts["recall_unbiased"] = recall_unbiased
     names = ", ".join(str(c) for c in rare)
     summary = (f"val accuracy {accuracy:.3f} but balanced accuracy {balanced:.3f} at epoch {evidence.judged_epoch}: "
                f"rare class(es) {names} ({pct(shares[rare].sum())} of training samples) are recalled "
@@ -70,6 +80,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if probability is not None and by_probability > by_recall:
         summary += (f", and their val samples give their own class a probability of {probability.group_mean:.2f} "
                     f"on average against {probability.rest_mean:.2f} for the others")
+        if recall_unbiased:
+            summary += (f"; but on {rare_support} rare val samples their recall is within its noise of the others' "
+                        "and balanced accuracy matches accuracy, so no decision leans on the frequent classes "
+                        "(moved labels, as in class-conditional noise, lower that probability too)")
     else:
         summary += (f", and the most predicted class takes {pct(per_class.predicted_share[index].max())} "
                     "of val predictions")
