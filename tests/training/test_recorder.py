@@ -72,6 +72,19 @@ def test_shuffled_batches_align_on_ids_and_epoch_summary_is_the_sample_mean():
     np.testing.assert_array_equal(record.correct[0], [True, False, True, True])
 
 
+def test_the_trusted_path_records_exactly_what_update_records_and_still_checks_labels_per_epoch():
+    ids, targets = np.array([3, 1, 2]), torch.tensor([0, 1, 1])
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [3.0, 0.5]], requires_grad=True)
+    checked, trusted = Recorder(), Recorder()
+    checked.update("train", ids, logits, targets)
+    trusted.update_trusted("train", ids, logits, targets)
+    assert checked.end_epoch() == trusted.end_epoch()
+    np.testing.assert_array_equal(checked.dynamics()["train"].true_log_prob, trusted.dynamics()["train"].true_log_prob)
+    trusted.update_trusted("train", ids, logits, torch.tensor([0, 1, 7]))
+    with pytest.raises(ValueError, match="label 7 is not a class"):
+        trusted.end_epoch()
+
+
 def test_a_sample_missing_from_one_epoch_is_marked_unseen():
     recorder = Recorder(keep_logits=())
     recorder.update("train", torch.tensor([0, 1, 2]), torch.zeros(3, 2), torch.tensor([0, 1, 0]))

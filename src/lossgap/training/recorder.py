@@ -144,6 +144,16 @@ class Recorder:
         sample, with the same label, in every epoch. Logits may carry gradients and live on any device.
         """
         ids, logits, targets = checked_batch(split, sample_ids, logits, targets)
+        self._keep(split, ids, logits, targets)
+
+    def update_trusted(self, split: str, sample_ids, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        """:meth:`update` without its per-batch checks, for loops that build their batches valid (lossgap's
+        trainer): ids (B,) a numpy array or tensor, logits (B, C), targets int64 (B,) on the logits' device;
+        returns None. The labels are still checked once per epoch in :meth:`end_epoch`. The checks cost about
+        as much as the rest of recording a training batch (a few per cent of a small epoch)."""
+        self._keep(split, sample_ids, logits.detach(), targets)
+
+    def _keep(self, split: str, ids, logits: torch.Tensor, targets: torch.Tensor) -> None:
         num_classes = logits.shape[1]
         known = self._num_classes.setdefault(split, num_classes)
         if known != num_classes:
