@@ -115,11 +115,11 @@ def test_a_run_stopped_early_keeps_its_epochs_done_of_planned():
 def test_a_display_whose_reader_went_away_stops_the_work_once_then_ends_as_a_broken_pipe():
     import pytest
 
-    from lossgap.progress import DisplayConsole, ReaderGone
+    from lossgap.progress import DisplayConsole, ReaderGone, WorkCutShort
 
     first = job("first", 10)
     progress = JobsProgress(DisplayConsole(file=GoneReader(), width=80, force_terminal=True))
-    with pytest.raises(BrokenPipeError):   # what the CLI turns into a quiet exit 0
+    with pytest.raises(WorkCutShort):   # a BrokenPipeError the CLI turns into exit 141: the work was cut short
         with progress:
             progress.plan([first])   # drawn at once: the write fails, and rich's SystemExit(1) is not raised
             assert progress.reader_gone

@@ -65,7 +65,7 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     itself a permuted-label control (used by ``lossgap remedy``). ``progress=True`` shows a live bar per run
     (epochs, time spent and left, train and val loss/accuracy) in the terminal or notebook, as the CLI does;
     when the display's reader goes away (a closed pipe) training stops at that epoch's end as on Ctrl-C and
-    BrokenPipeError is raised after the run is written.
+    :class:`lossgap.progress.WorkCutShort` (a BrokenPipeError) is raised after the run is written.
     With ``config.refit`` a second model is then trained on train + val for the delivered epoch count
     (:mod:`lossgap.training.refit`) into ``checkpoints/refit.pt``, and summary.json gets its ``refit`` entry;
     the diagnosis stays the val-split run's.

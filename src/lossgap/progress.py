@@ -38,6 +38,16 @@ class ReaderGone(KeyboardInterrupt):
     A KeyboardInterrupt because every training loop in lossgap already winds down cleanly on one."""
 
 
+class WorkCutShort(BrokenPipeError):
+    """The reader of the live display went away and the work was stopped for it (:class:`ReaderGone`): what
+    finished is written, but the work is not done. The CLI exits 141, the status a shell gives a process that
+    a closed pipe ended, so that a ``set -o pipefail`` script sees that training did not finish."""
+
+
+#: Exit status of a command whose work a closed pipe cut short (128 + SIGPIPE, as the shell reports it).
+CUT_SHORT_EXIT = 141
+
+
 class DisplayConsole(Console):
     """rich's Console for a live display: a broken pipe silences it instead of exiting with code 1.
 
@@ -66,8 +76,8 @@ class _LiveDisplay:
     """A rich Progress shown from the first update on, stopped on leaving the ``with`` block.
 
     When its reader went away, the first epoch callback after that raises :class:`ReaderGone` (once:
-    the loops call the display again while winding down), and leaving the block raises BrokenPipeError instead
-    of the interruption, or after work that ended normally. An error of the work itself is left as it is.
+    the loops call the display again while winding down), and leaving the block raises :class:`WorkCutShort`
+    (a BrokenPipeError) once the work stopped for it, or a plain BrokenPipeError after work that ended normally. An error of the work itself is left as it is.
     """
 
     def __init__(self, progress: Progress) -> None:
@@ -82,6 +92,8 @@ class _LiveDisplay:
         if self._started:
             self.progress.stop()
         if self.reader_gone and (exc_type is None or issubclass(exc_type, KeyboardInterrupt)):
+            if self._stopping:  # ReaderGone was raised: the work stopped early for it
+                raise WorkCutShort("the reader of the progress display went away; the work was stopped") from None
             raise BrokenPipeError("the reader of the progress display went away") from None
 
     @property

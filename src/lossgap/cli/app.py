@@ -39,13 +39,16 @@ class _LossgapGroup(TyperGroup):
         except LossgapError as error:
             typer.echo(f"lossgap: error: {error.cli_message}", err=True)
             raise typer.Exit(2) from None
-        except BrokenPipeError:
+        except BrokenPipeError as error:
             # The reader went away (`lossgap diagnose RUN | head`; rich's Console hands it here, see
-            # lossgap.cli.console): nothing is wrong, and nothing more can be said on stdout; point it at
-            # /dev/null so the interpreter's last flush stays quiet too.
+            # lossgap.cli.console): nothing more can be said on stdout; point it at /dev/null so the
+            # interpreter's last flush stays quiet too. Work that was complete exits 0; training the closed
+            # pipe stopped early (WorkCutShort) exits as a process a closed pipe ended.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
+            from lossgap.progress import CUT_SHORT_EXIT, WorkCutShort
+
+            raise typer.Exit(CUT_SHORT_EXIT if isinstance(error, WorkCutShort) else 0) from None
         except OSError as error:
             # An unwritable or vanished path (a read-only or full disk, a directory where a file should be):
             # every file is written atomically, so what was written before stays whole.
