@@ -1,0 +1,33 @@
+"""fit_summary: whether a model moved away from the class prior on its own training data."""
+
+import numpy as np
+
+from fixtures.dynamics import dynamics_from_logits
+from lossgap.analysis.fit import MOVED_Z, fit_summary, prior_of
+
+
+def summary_of(logits, labels):
+    """The FitSummary of one epoch whose per-sample records come from ``logits`` (N, C)."""
+    train = dynamics_from_logits(np.asarray(logits)[None], labels, split="train")
+    loss = float(-train.true_log_prob[0].mean())
+    accuracy = float(train.correct[0].mean())
+    return fit_summary([loss], [accuracy], [accuracy], train=train, val=train, judged_epoch=1)
+
+
+def test_an_imbalanced_training_set_fitted_sample_by_sample_has_moved():
+    # 75 + 4 samples, every one fitted: most of the gain over the prior sits on the 4 rare ones, so the paired
+    # mean test alone cannot show it (it read "did not fit even its training set" on a perfect fit).
+    labels = np.repeat([0, 1], [75, 4])
+    logits = np.where(np.arange(2)[None, :] == labels[:, None], 7.0, 0.0)
+    fit = summary_of(logits, labels)
+    assert fit.moved_share > 0.9 and fit.moved_z > -MOVED_Z
+    assert fit.moved_sign_z < -MOVED_Z and fit.train_moved
+
+
+def test_predicting_the_class_shares_or_only_the_majority_has_not_moved():
+    labels = np.repeat([0, 1], [75, 4])
+    prior = prior_of(np.bincount(labels))
+    assert not summary_of(np.tile(np.log(prior), (79, 1)), labels).train_moved
+    # Sure of the majority for every sample: most samples sit below their prior loss, but the mean is above it.
+    majority = summary_of(np.tile([5.0, 0.0], (79, 1)), labels)
+    assert majority.moved_sign_z < -MOVED_Z and majority.moved_share < 0 and not majority.train_moved
