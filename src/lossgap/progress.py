@@ -2,8 +2,9 @@
 and val loss/accuracy), or one line for several runs side by side. Every line fits 80 columns.
 
 A display whose reader went away (``lossgap train ... 2>&1 | head -1``) stops the work as Ctrl-C does (what
-finished stays on disk) and, once the work has wound down, raises BrokenPipeError, which the CLI turns into a
-quiet exit 0 (see lossgap.cli.app), as for ``lossgap diagnose RUN | head``.
+finished stays on disk) and, once the work has wound down, raises :class:`WorkCutShort` (a BrokenPipeError),
+which the CLI turns into exit 141 (see lossgap.cli.app): the work did not finish. A reader that goes away after
+the work finished gives a plain BrokenPipeError and exit 0, as for ``lossgap diagnose RUN | head``.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ class _LiveDisplay:
 
     When its reader went away, the first epoch callback after that raises :class:`ReaderGone` (once:
     the loops call the display again while winding down), and leaving the block raises :class:`WorkCutShort`
-    (a BrokenPipeError) once the work stopped for it, or a plain BrokenPipeError after work that ended normally. An error of the work itself is left as it is.
+    (a BrokenPipeError) once the work stopped for it, or a plain BrokenPipeError after work that ended
+    normally. An error of the work itself is left as it is.
     """
 
     def __init__(self, progress: Progress) -> None:

@@ -21,7 +21,21 @@ def test_an_imbalanced_training_set_fitted_sample_by_sample_has_moved():
     logits = np.where(np.arange(2)[None, :] == labels[:, None], 7.0, 0.0)
     fit = summary_of(logits, labels)
     assert fit.moved_share > 0.9 and fit.moved_z > -MOVED_Z
-    assert fit.moved_sign_z < -MOVED_Z and fit.train_moved
+    assert fit.moved_sign_z < -MOVED_Z and fit.below_prior_in_every_class and fit.train_moved
+
+
+def test_a_model_surer_of_the_majority_but_not_of_the_rare_class_has_not_moved():
+    # 75 + 4: the majority's samples at 0.975 (their prior is 0.94), the rare ones scattered around their prior
+    # loss (2.88 nats). The mean is 4% below the prior and most samples are below theirs, but only because
+    # of the majority: the sign test counts only when every class has most of its samples below.
+    labels = np.repeat([0, 1], [75, 4])
+    rare_loss = np.array([1.5, 2.5, 3.0, 4.0])
+    logits = np.zeros((79, 2))
+    logits[:75, 0] = np.log(0.975 / 0.025)
+    logits[75:, 0] = np.log(np.expm1(rare_loss))   # p(rare) = exp(-loss) for these logits
+    fit = summary_of(logits, labels)
+    assert fit.moved_share > 0.02 and fit.moved_z > -MOVED_Z and fit.moved_sign_z < -MOVED_Z
+    assert not fit.below_prior_in_every_class and not fit.train_moved
 
 
 def test_predicting_the_class_shares_or_only_the_majority_has_not_moved():
@@ -30,4 +44,5 @@ def test_predicting_the_class_shares_or_only_the_majority_has_not_moved():
     assert not summary_of(np.tile(np.log(prior), (79, 1)), labels).train_moved
     # Sure of the majority for every sample: most samples sit below their prior loss, but the mean is above it.
     majority = summary_of(np.tile([5.0, 0.0], (79, 1)), labels)
-    assert majority.moved_sign_z < -MOVED_Z and majority.moved_share < 0 and not majority.train_moved
+    assert majority.moved_sign_z < -MOVED_Z and not majority.below_prior_in_every_class
+    assert majority.moved_share < 0 and not majority.train_moved

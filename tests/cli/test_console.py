@@ -1,6 +1,7 @@
 """Output into a pipe whose reader went away (``lossgap diagnose RUN | head``): exit 0, nothing on stderr,
-whether the command prints through rich, typer.echo or click's help; and the same for the progress display on
-stderr (``lossgap train ... 2>&1 | head -1``), which stops training as Ctrl-C does."""
+whether the command prints through rich, typer.echo or click's help. A progress display on stderr whose reader
+went away (``lossgap train ... 2>&1 | head -1``) stops training as Ctrl-C does and exits 141 (0 when the work
+had finished first)."""
 
 import json
 import os

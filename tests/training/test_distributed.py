@@ -216,3 +216,28 @@ def test_sigterm_to_one_rank_stops_both_after_the_same_batch_and_keeps_the_finis
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted" and 1 <= summary["epochs_run"] < 400
     assert len(read_metrics(run)["epoch"]) == summary["epochs_run"]
+
+
+def test_a_progress_display_whose_reader_went_away_stops_both_ranks_at_the_same_epoch(tmp_path):
+    import os
+
+    run, logs = tmp_path / "run", tmp_path / "logs"
+    read_end, write_end = os.pipe()
+    os.close(read_end)   # stderr, where rank 0 draws its bar, is a pipe nobody reads (`2>&1 | head -1`)
+    try:
+        # TTY_COMPATIBLE=1 draws the bar every epoch, so rank 0 finds its reader gone while training runs;
+        # rank 1's streams go to a log file.
+        subprocess.run(torchrun_command("--log-dir", logs, "--redirects", "1:3", "-m", "lossgap", "train",
+                                        "synthetic:sum-sign,samples=300", "--epochs", "60", "--batch-size", "16",
+                                        "--out", run),
+                       stdout=subprocess.PIPE, stderr=write_end, text=True, timeout=TIMEOUT,
+                       env={**os.environ, "OMP_NUM_THREADS": "1", "TTY_COMPATIBLE": "1"})
+    finally:
+        os.close(write_end)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and 1 <= summary["epochs_run"] < 60
+    assert len(read_metrics(run)["epoch"]) == summary["epochs_run"]
+    # Rank 1 stopped at the same epoch and left cleanly: before, rank 0 stopped alone, and rank 1 died in its
+    # next collective ("Connection closed by peer") once rank 0 left.
+    rank_1 = "".join(log.read_text() for log in logs.rglob("1/std*.log"))
+    assert "Traceback" not in rank_1 and "Error" not in rank_1, rank_1[-2000:]

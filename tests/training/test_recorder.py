@@ -78,11 +78,16 @@ def test_the_trusted_path_records_exactly_what_update_records_and_still_checks_l
     checked, trusted = Recorder(), Recorder()
     checked.update("train", ids, logits, targets)
     trusted.update_trusted("train", ids, logits, targets)
+    assert not trusted._pending["train"][0][1].requires_grad   # kept detached: no graph held until end_epoch
     assert checked.end_epoch() == trusted.end_epoch()
     np.testing.assert_array_equal(checked.dynamics()["train"].true_log_prob, trusted.dynamics()["train"].true_log_prob)
     trusted.update_trusted("train", ids, logits, torch.tensor([0, 1, 7]))
     with pytest.raises(ValueError, match="label 7 is not a class"):
         trusted.end_epoch()
+    # What costs nothing to check is still checked at once: the split's name and the targets' dtype.
+    for split, labels in (("tarin", targets), ("train", targets.int())):
+        with pytest.raises(ValueError, match="needs a split of .* and int64 targets"):
+            Recorder().update_trusted(split, ids, logits, labels)
 
 
 def test_a_sample_missing_from_one_epoch_is_marked_unseen():

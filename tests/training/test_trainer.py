@@ -133,3 +133,27 @@ def test_other_optimizers_and_clipping_train(optimizer):
 def test_balanced_class_weights_are_inverse_frequency():
     weights = class_weight_tensor(np.array([0] * 8 + [1] * 2), 3, torch.device("cpu"))
     torch.testing.assert_close(weights, torch.tensor([10 / 16, 10 / 4, 0.0]))
+
+
+def test_test_recorded_only_at_the_end_gives_the_same_run_and_the_same_delivered_test_figures():
+    from dataclasses import replace
+
+    splits = load_splits("synthetic:sum-sign,samples=200", val_fraction=0.2, seed=0).splits
+    # The last 40 training samples become the test split (ids stay unique across splits).
+    test = splits.train.subset(np.arange(120, 160), split="test")
+    splits = replace(splits, train=splits.train.subset(np.arange(120)), test=test)
+    runs = {}
+    for when in ("epochs", "end"):
+        config = TrainConfig(epochs=5, batch_size=16, record_test=when,
+                             early_stopping=EarlyStoppingConfig(patience=2, monitor="val_loss"))
+        recorder = Recorder()
+        with seeded(config.seed, torch.device("cpu")) as generator:
+            model = LSTMClassifier(splits.num_features, 16, splits.num_classes)
+            runs[when] = (fit(model, splits, config, recorder, generator), recorder.dynamics())
+    every, end = runs["epochs"][0], runs["end"][0]
+    assert "test_loss" in every.history[0] and "test_loss" not in end.history[0]
+    assert "test" in runs["epochs"][1] and "test" not in runs["end"][1]
+    strip = lambda history: [{k: v for k, v in row.items() if not k.startswith("test_") and k != "seconds"}
+                             for row in history]
+    assert strip(every.history) == strip(end.history)   # the test pass changes nothing else
+    assert end.test == every.test and end.test.num_samples == 40

@@ -50,8 +50,10 @@ class FitSummary:
             (negative = below the prior); NaN without per-sample train records.
         moved_sign_z: sign-test z at the same epoch: (samples below their prior loss - n/2) / sqrt(n/4), negated
             so that negative = below the prior; NaN without per-sample train records.
-        train_moved: moved_share >= MOVED_MIN_SHARE and min(moved_z, moved_sign_z) <= -MOVED_Z: the model learned
-            something on its training data (whether or not it generalises).
+        below_prior_in_every_class: more than half of every class's samples are below their prior loss there.
+        train_moved: moved_share >= MOVED_MIN_SHARE, and moved_z <= -MOVED_Z or (moved_sign_z <= -MOVED_Z and
+            below_prior_in_every_class): the model learned something on its training data (whether or not it
+            generalises).
         above_prior_share: share of epochs after the first whose train loss exceeds a constant guess's loss by
             more than ABOVE_PRIOR_MARGIN: the model did worse on its own training data than a constant guess.
             The guess is the uniform one (log C nats, where a fresh network starts) until the train loss has
@@ -80,6 +82,7 @@ class FitSummary:
     moved_share: float
     moved_z: float
     moved_sign_z: float
+    below_prior_in_every_class: bool
     train_moved: bool
     above_prior_share: float
     above_prior_excess: float
@@ -124,8 +127,11 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     loss_min = float(losses[min_index]) if finite.any() else math.nan
     moved_share = (entropy - loss_min) / entropy if entropy > 0 and math.isfinite(loss_min) else math.nan
     moved_z = _paired_z(train, min_index, prior_loss) if train is not None else math.nan
-    sign_z = _sign_z(train, min_index, prior_loss) if train is not None else math.nan
-    z_ok = min(moved_z, sign_z) <= -MOVED_Z if math.isfinite(moved_z) else True
+    sign_z, every_class = _sign_z(train, min_index, prior_loss) if train is not None else (math.nan, False)
+    if math.isnan(moved_z):
+        z_ok = True  # no per-sample records to test with: the precondition is not checked, rather than failed
+    else:
+        z_ok = moved_z <= -MOVED_Z or (sign_z <= -MOVED_Z and every_class)
     excess = _excess_over_guess(losses, entropy, float(np.log(reference.num_classes)))
     above = excess > ABOVE_PRIOR_MARGIN
     index = min(max(judged_epoch, 1), losses.size) - 1
@@ -142,6 +148,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         moved_share=float(moved_share),
         moved_z=float(moved_z),
         moved_sign_z=float(sign_z),
+        below_prior_in_every_class=every_class,
         train_moved=bool(not finite.any() or (math.isfinite(moved_share) and moved_share >= MOVED_MIN_SHARE and z_ok)),
         above_prior_share=float(above.mean()) if above.size else 0.0,
         above_prior_excess=float(np.median(excess[above])) if above.any() else 0.0,
@@ -178,21 +185,29 @@ def _reversal(losses: np.ndarray, entropy: float) -> float:
     return float(min(steps[steps > 0].sum(), -steps[steps < 0].sum())) if steps.size else 0.0
 
 
-def _sign_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> float:
-    """Sign-test z of the samples whose loss at epoch ``index`` (0-based) is below their prior loss (negative =
-    more below than above); NaN with < 2 samples."""
+def _differences(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(loss - prior loss, label) of every sample recorded at epoch ``index`` (0-based)."""
     seen = train.seen[index]
-    difference = (train.loss[index] - prior_loss)[seen]
+    return (train.loss[index] - prior_loss)[seen], train.labels[seen]
+
+
+def _sign_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> tuple[float, bool]:
+    """(sign-test z of the samples whose loss at epoch ``index`` (0-based) is below their prior loss, negative =
+    more below than above, NaN with < 2 samples; whether more than half of every class's samples are below).
+
+    The per-class condition keeps the pooled count from being the majority class's alone: a model that only
+    grew surer of the majority puts most samples below their prior loss, yet learned nothing of the others."""
+    difference, labels = _differences(train, index, prior_loss)
     if difference.size < 2:
-        return math.nan
-    below = int(np.sum(difference < 0))
-    return -(below - difference.size / 2) / math.sqrt(difference.size / 4)
+        return math.nan, False
+    below = difference < 0
+    every_class = all(below[labels == label].mean() > 0.5 for label in np.unique(labels))
+    return -(int(below.sum()) - difference.size / 2) / math.sqrt(difference.size / 4), bool(every_class)
 
 
 def _paired_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> float:
     """z of the mean per-sample (loss - prior loss) at epoch ``index`` (0-based); NaN with < 2 samples."""
-    seen = train.seen[index]
-    difference = (train.loss[index] - prior_loss)[seen]
+    difference, _ = _differences(train, index, prior_loss)
     if difference.size < 2:
         return math.nan
     spread = float(difference.std(ddof=1))

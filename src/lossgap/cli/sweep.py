@@ -85,8 +85,8 @@ def sweep(
     with SweepProgress(trials) as progress:
         result = run_sweep(base, space, settings, on_start=progress.start, on_trial=progress.trial_finished,
                            on_epoch=progress.epoch_ended)
-        # Inside the block: when the display's reader went away, leaving it ends the command (exit 0), and
-        # sweep.html must show the trials that finished, as after Ctrl-C.
+        # Inside the block: when the display's reader went away, leaving it ends the command (exit 141: the
+        # sweep was cut short), and sweep.html must show the trials that finished, as after Ctrl-C.
         page, command = write_sweep_outputs(result.study, out)
     console = Console()
     held = len(result.study.trials)

@@ -66,6 +66,11 @@ def train(
             result = (_resume(resume) if resume is not None
                       else api.train(config, out, overwrite=overwrite, progress=True))
             finished = True
+        except BrokenPipeError:
+            # The display's reader went away after the run was written (under DDP every rank stopped at the
+            # same epoch): the ranks still leave together, or the others' last barrier finds this one gone.
+            finished = True
+            raise
         except KeyboardInterrupt as stop:
             target = resume if resume is not None else out
             said = (f"interrupted before the new run finished an epoch; {target} holds the earlier run again"

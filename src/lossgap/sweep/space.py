@@ -23,8 +23,8 @@ SEARCHED_PATHS = {"lr": "optimizer.lr", "hidden": "model.hidden_size", "layers":
                   "dropout": "model.dropout", "weight_decay": "optimizer.weight_decay", "batch": "batch_size",
                   "model": "model.kind"}
 #: Train options a sweep does not take: the searched ones, and those its trials fix (judged on val loss,
-#: recorded from the training pass, no control run).
-SWEEP_FIXED = (*SEARCHED_PATHS.values(), "early_stopping.monitor", "record_train", "control", "refit")
+#: recorded from the training pass, no test split, no control run).
+SWEEP_FIXED = (*SEARCHED_PATHS.values(), "early_stopping.monitor", "record_train", "record_test", "control", "refit")
 
 
 @dataclass(frozen=True)

@@ -167,10 +167,10 @@ def objective_settings(base: TrainConfig) -> dict[str, Any]:
     """The base options that decide what a trial's value means (data, split, epochs, early stopping...).
 
     Left out: the searched hyperparameters, options that change speed but not results (device,
-    evaluation batch size, how train dynamics are recorded), and the refit (never part of a trial).
+    evaluation batch size, how train and test are recorded), and the refit (never part of a trial).
     """
     payload = base.to_dict()
-    for path in (*SEARCHED_PATHS.values(), "device", "eval_batch_size", "record_train", "refit"):
+    for path in (*SEARCHED_PATHS.values(), "device", "eval_batch_size", "record_train", "record_test", "refit"):
         *parents, leaf = path.split(".")
         (value_at(payload, ".".join(parents)) if parents else payload).pop(leaf)
     return payload

@@ -74,6 +74,10 @@ class TrainConfig(_Frozen):
     record_train: Literal["eval", "pass"] = option(
         "eval", "--record-train", "eval: exact train dynamics from one more pass over train after each epoch (most "
         "of what recording costs, ~20% of an epoch); pass: from the training pass (~6%, mid-epoch weights).")
+    record_test: Literal["epochs", "end"] = option(
+        "epochs", "--record-test", "epochs: record every test sample after each epoch (metrics.csv's test "
+        "columns, dynamics.npz); end: evaluate test once, for the delivered model (summary.json), which spares a "
+        "pass over test per epoch (most of an epoch where test is larger than train). Test never decides anything.")
     control: Literal["none", "permuted-labels"] = option(
         "none", "--control", "permuted-labels: train on labels shuffled within train (a no-signal control).")
     refit: bool = option(False, "--refit", "After training, train a second model on train + val for the "

@@ -35,7 +35,8 @@ from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, em
                                  read_epoch, store_owner, stored_epochs, write_epoch)
 from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
-from lossgap.training.recorder_checks import LabelBook, check_labels, check_new_store, checked_batch, host_ids
+from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
+                                              host_ids)
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -150,7 +151,11 @@ class Recorder:
         """:meth:`update` without its per-batch checks, for loops that build their batches valid (lossgap's
         trainer): ids (B,) a numpy array or tensor, logits (B, C), targets int64 (B,) on the logits' device;
         returns None. The labels are still checked once per epoch in :meth:`end_epoch`. The checks cost about
-        as much as the rest of recording a training batch (a few per cent of a small epoch)."""
+        as much as the rest of recording a training batch (a few per cent of a small epoch). Only what costs
+        nothing is checked here: the split's name and the targets' dtype (their metadata, no device sync)."""
+        if split not in SPLITS or targets.dtype != torch.int64:
+            raise ValueError(f"Recorder.update_trusted({split!r}): needs a split of {SPLITS} and int64 targets, got "
+                             f"{targets.dtype}; use Recorder.update, which checks and converts")
         self._keep(split, sample_ids, logits.detach(), targets)
 
     def _keep(self, split: str, ids, logits: torch.Tensor, targets: torch.Tensor) -> None:

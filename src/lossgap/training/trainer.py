@@ -99,7 +99,8 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         resume: dict | None = None, distributed: Distributed | None = None) -> FitResult:
     """Train ``model`` on ``data.train``, validating on ``data.val`` every epoch; returns a :class:`FitResult`.
 
-    Every epoch records train (see ``config.record_train``), val and, when present, test into ``recorder``,
+    Every epoch records train (see ``config.record_train``), val and, when present and ``config.record_test`` is
+    "epochs", test into ``recorder``,
     and the optimisation evidence of ``model`` (``recorder.observe``; the hooks are removed before returning).
     The test split is only reported, never used for a decision. When early stopping is on, the best
     epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
@@ -178,7 +179,7 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             if average is not None:
                 average.refresh(train, config.eval_batch_size)
             for name, split in splits.items():
-                if name != "train" or config.record_train == "eval":
+                if _recorded_each_epoch(name, config):
                     record_split(evaluated, split, config.eval_batch_size, recorder, distributed)
             summaries = recorder.end_epoch(**gather)
             row = _metrics_row(epoch, summaries, running_loss, grad_norm, learning_rate,
@@ -194,7 +195,7 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
                     generator=generator, device=device, history=history, observer=recorder.observer,
                     average=average))
             if on_epoch_end is not None:
-                on_epoch_end(row)
+                _call_epoch_end(on_epoch_end, row, distributed)
             if not math.isfinite(running_loss):
                 stop_reason = "non_finite_loss"
                 break
@@ -272,6 +273,29 @@ def train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_nor
     mean_loss = float(loss_sum) / train.num_samples
     mean_norm = float(torch.stack(norms).mean()) if norms else float("nan")
     return mean_loss, mean_norm
+
+
+def _call_epoch_end(on_epoch_end: EpochCallback, row: dict[str, float], distributed: Distributed | None) -> None:
+    """Call ``on_epoch_end(row)``. Under DDP a stop it raises (KeyboardInterrupt: rank 0's progress display whose
+    reader went away) becomes a stop request that every rank acts on at the next agreement point: raised here,
+    it would end this rank alone and leave the others waiting in their next collective."""
+    if distributed is None:
+        on_epoch_end(row)
+        return
+    try:
+        on_epoch_end(row)
+    except KeyboardInterrupt:
+        request_stop()
+
+
+def _recorded_each_epoch(split: str, config: TrainConfig) -> bool:
+    """Whether the end-of-epoch passes evaluate and record ``split`` (train: ``--record-train eval``; test:
+    ``--record-test epochs``; val always)."""
+    if split == "train":
+        return config.record_train == "eval"
+    if split == "test":
+        return config.record_test == "epochs"
+    return True
 
 
 def _batch_objective(summed_loss: torch.Tensor, batch_labels: torch.Tensor,

@@ -1,6 +1,6 @@
 """class_imbalance_bias: rare classes recalled far worse than the frequent ones."""
 
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, majority_only_run, unsure_rare_run
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run, unsure_rare_run
 
 
 def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
@@ -35,6 +35,16 @@ def test_unsure_rare_classes_whose_recall_could_show_a_bias_but_does_not_are_onl
     assert verdict.evidence["rare_val_samples"] == 40 and verdict.evidence["recall_unbiased"]
     assert 0.3 < verdict.confidence < 0.5
     assert "no decision leans on the frequent classes" in verdict.summary
+
+
+def test_rare_classes_recalled_poorly_on_a_class_balanced_val_split_stay_class_imbalance_bias():
+    # Val holds 40 of each class: plain and balanced accuracy are equal whatever the bias, so only recall
+    # (0.3 against 1.0) and the probabilities show it; the cap on the probability evidence must not apply.
+    diagnosis = diagnose_dynamics(rare_missed_run(val_counts=(40, 40, 40)))
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert abs(verdict.evidence["val_accuracy"] - verdict.evidence["val_balanced_accuracy"]) < 1e-9
+    assert verdict.evidence["recall_deficit"] > 0.5 and not verdict.evidence["recall_unbiased"]
+    assert diagnosis.causes[0] == "class_imbalance_bias" and verdict.confidence > 0.9, diagnosis.to_text()
 
 
 def test_a_class_made_rare_by_moved_labels_is_left_out_of_the_probability_evidence():
