@@ -35,6 +35,11 @@ def test_unsure_rare_classes_whose_recall_could_show_a_bias_but_does_not_are_onl
     assert verdict.evidence["rare_val_samples"] == 40 and verdict.evidence["recall_unbiased"]
     assert 0.3 < verdict.confidence < 0.5
     assert "no decision leans on the frequent classes" in verdict.summary
+    # 12 rare val samples, but 3 per class: each class's recall moves in steps of a third, so the probability
+    # evidence keeps its full weight (the pooled count capped a genuine 8-class imbalance of 2 per class).
+    few_each = diagnose_dynamics(unsure_rare_run(rare_val=3)).verdict("class_imbalance_bias")
+    assert few_each.evidence["rare_val_samples"] == 12 and not few_each.evidence["recall_unbiased"]
+    assert few_each.confidence > 0.9
 
 
 def test_rare_classes_recalled_poorly_on_a_class_balanced_val_split_stay_class_imbalance_bias():

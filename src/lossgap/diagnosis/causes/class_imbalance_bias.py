@@ -19,11 +19,13 @@ DEFICIT_FULL = 0.2
 #: Share of a rare class's train samples (plus those the model says hide under other labels) from which the
 #: class is taken as made rare by moved labels, not by nature, and left out of the probability evidence.
 HIDDEN_FULL = 0.2
-#: The probability evidence stands in for recall where recall cannot resolve a deficit. Where the rare val
-#: samples are enough for a DEFICIT_FULL shortfall to cost at least RESOLVING_MISSES of them, and their recall
-#: is within its noise of the others', no decision leans on the frequent classes: the lower probability alone
-#: is then at most "considered" (class-conditional label noise lowers it just as much). Recall alone decides
-#: this: on a class-balanced val split plain and balanced accuracy are equal whatever the bias.
+#: The probability evidence stands in for recall where recall cannot resolve a deficit. Where every rare class
+#: has enough val samples for a DEFICIT_FULL shortfall to cost at least RESOLVING_MISSES of them, and their
+#: recall is within its noise of the others', no decision leans on the frequent classes: the lower probability
+#: alone is then at most "considered" (class-conditional label noise lowers it just as much). Per class, since
+#: the bias acts per class: eight rare classes of 2 val samples each move recall in steps of 0.5, whatever their
+#: total. Recall alone decides this: on a class-balanced val split plain and balanced accuracy are equal
+#: whatever the bias.
 RESOLVING_MISSES = 2
 PROBABILITY_ONLY_CAP = 0.4
 
@@ -62,7 +64,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     probability = probability_shortfall(evidence.val, evidence.judged_epoch, natural) if natural else None
     by_probability = 0.0 if probability is None else clip(
         (probability.shortfall - probability.standard_error) / DEFICIT_FULL)
-    recall_unbiased = rare_support * DEFICIT_FULL >= RESOLVING_MISSES and deficit <= noise
+    smallest_rare = int(per_class.support[rare].min())
+    recall_unbiased = smallest_rare * DEFICIT_FULL >= RESOLVING_MISSES and deficit <= noise
     if recall_unbiased:
         by_probability = min(by_probability, PROBABILITY_ONLY_CAP)
     confidence = max(by_recall, by_probability)
@@ -74,6 +77,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                       "probability_shortfall_error": probability.standard_error})
     facts["moved_label_classes"] = moved
     facts["recall_unbiased"] = recall_unbiased
+    facts["smallest_rare_val_class"] = smallest_rare
     names = ", ".join(str(c) for c in rare)
     summary = (f"val accuracy {accuracy:.3f} but balanced accuracy {balanced:.3f} at epoch {evidence.judged_epoch}: "
                f"rare class(es) {names} ({pct(shares[rare].sum())} of training samples) are recalled "
@@ -82,9 +86,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary += (f", and their val samples give their own class a probability of {probability.group_mean:.2f} "
                     f"on average against {probability.rest_mean:.2f} for the others")
         if recall_unbiased:
-            summary += (f"; but on {rare_support} rare val samples their recall is within its noise of the others', "
-                        "so no decision leans on the frequent classes (moved labels, as in class-conditional "
-                        "noise, lower that probability too)")
+            summary += (f"; but with at least {smallest_rare} val samples in each rare class their recall is within "
+                        "its noise of the others', so no decision leans on the frequent classes (moved labels, as "
+                        "in class-conditional noise, lower that probability too)")
     else:
         summary += (f", and the most predicted class takes {pct(per_class.predicted_share[index].max())} "
                     "of val predictions")
