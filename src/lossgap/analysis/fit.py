@@ -126,8 +126,11 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     min_index = int(np.nanargmin(np.where(finite, losses, np.inf))) if finite.any() else 0
     loss_min = float(losses[min_index]) if finite.any() else math.nan
     moved_share = (entropy - loss_min) / entropy if entropy > 0 and math.isfinite(loss_min) else math.nan
-    moved_z = _paired_z(train, min_index, prior_loss) if train is not None else math.nan
-    sign_z, every_class = _sign_z(train, min_index, prior_loss) if train is not None else (math.nan, False)
+    if train is not None:
+        difference, labels = _differences(train, min_index, prior_loss)
+        moved_z, (sign_z, every_class) = _paired_z(difference), _sign_z(difference, labels)
+    else:
+        moved_z, sign_z, every_class = math.nan, math.nan, False
     if math.isnan(moved_z):
         z_ok = True  # no per-sample records to test with: the precondition is not checked, rather than failed
     else:
@@ -191,13 +194,12 @@ def _differences(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> tu
     return (train.loss[index] - prior_loss)[seen], train.labels[seen]
 
 
-def _sign_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> tuple[float, bool]:
-    """(sign-test z of the samples whose loss at epoch ``index`` (0-based) is below their prior loss, negative =
-    more below than above, NaN with < 2 samples; whether more than half of every class's samples are below).
+def _sign_z(difference: np.ndarray, labels: np.ndarray) -> tuple[float, bool]:
+    """(sign-test z of the samples whose ``difference`` (loss - prior loss) is below 0, negative = more below
+    than above, NaN with < 2 samples; whether more than half of every class's samples are below).
 
     The per-class condition keeps the pooled count from being the majority class's alone: a model that only
     grew surer of the majority puts most samples below their prior loss, yet learned nothing of the others."""
-    difference, labels = _differences(train, index, prior_loss)
     if difference.size < 2:
         return math.nan, False
     below = difference < 0
@@ -205,9 +207,8 @@ def _sign_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> tuple[f
     return -(int(below.sum()) - difference.size / 2) / math.sqrt(difference.size / 4), bool(every_class)
 
 
-def _paired_z(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> float:
-    """z of the mean per-sample (loss - prior loss) at epoch ``index`` (0-based); NaN with < 2 samples."""
-    difference, _ = _differences(train, index, prior_loss)
+def _paired_z(difference: np.ndarray) -> float:
+    """z of the mean of ``difference`` (per-sample loss - prior loss); NaN with < 2 samples."""
     if difference.size < 2:
         return math.nan
     spread = float(difference.std(ddof=1))

@@ -17,6 +17,7 @@ looked for in the current directory only, and the file found there must hold the
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from lossgap.data.config import is_file_source
@@ -90,10 +91,7 @@ def command_as_stored(command: str, config: TrainConfig, train: dict | None) -> 
     back as config.json stored it (``train``: its ``train`` entry): building the config made it absolute against
     the current directory, which need not be the one the run was trained in; as stored, the command works from
     there. Returns ``command`` unchanged for every other run."""
-    import shlex
-
     source = ((train or {}).get("data") or {}).get("source")
     if not stored_relative(source):
         return command
     return command.replace(shlex.quote(config.data.source), shlex.quote(source), 1)
-
