@@ -132,3 +132,53 @@ def test_samples_contradicted_in_train_and_val_alike_are_only_possible_label_noi
     assert verdict.confidence <= TRAIN_ONLY_CAP
     assert "cannot tell wrong labels" in verdict.summary
     assert all("drop" not in remedy.action for remedy in verdict.remedies)
+
+
+def test_one_way_confusion_is_read_before_the_model_memorises_the_wrong_labels():
+    # 10 classes; a labeller calls 18 of class 0 "class 1". The model predicts them as class 0 for eight
+    # epochs, then memorises their wrong label, so at the judged epoch (the val-loss minimum, 12) it predicts
+    # them as labelled: the confusion shows only in which class it predicted for them before.
+    rng = np.random.default_rng(5)
+    epochs, n, classes = 20, 900, 10
+    true = np.arange(n) % classes
+    labels = true.copy()
+    flipped = rng.choice(np.flatnonzero(true == 0), size=18, replace=False)
+    labels[flipped] = 1
+    steps = np.arange(epochs)
+    ramp = np.clip(steps / 5, 0, 1)[:, None, None]
+    logits = ramp * 2.5 * np.eye(classes)[true][None, :, :] + rng.normal(0, 0.05, (epochs, n, classes))
+    logits[:, flipped, 1] += np.clip((steps - 8) / 3, 0, 1)[:, None] * 4.0
+    val_true = np.arange(300) % classes
+    val_logits = (np.clip(steps / 12, 0, 1)[:, None, None] * 2.5 * np.eye(classes)[val_true][None, :, :]
+                  + rng.normal(0, 0.05, (epochs, 300, classes)))
+    worse = np.arange(300) % 7 == 0   # past epoch 12 the model grows sure of wrong answers on some val samples
+    val_logits[:, worse, 9] += np.clip((steps - 12) / 4, 0, 1)[:, None] * 5.0
+    train = dynamics_from_logits(logits, labels, split="train", keep_logits=False)
+    diagnosis = diagnose_dynamics({"train": train, "val": dynamics_from_logits(val_logits, val_true)})
+    evidence = diagnosis.verdict("label_noise").evidence
+    judged = evidence["epoch"] - 1
+    assert (train.predicted[judged][flipped] == 1).all()  # memorised by the judged epoch
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    assert evidence["one_way_pair"] == [1, 0] and evidence["pair_route"] > 0.5
+    assert evidence["suspect_route"] < 0.5  # the pair is what makes the case
+
+
+def test_two_classes_whose_suspects_lean_one_way_are_not_label_noise_by_that_alone():
+    # A harder class 1: 40 of its samples sit shallowly on the wrong side of the boundary, none of class 0.
+    # With two classes every contradicted sample's rival is the other class, so the lean is no one-way mix-up.
+    rng = np.random.default_rng(8)
+    epochs, n = 25, 600
+    labels = np.arange(n) % 2
+    ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None]
+    target = rng.uniform(0.85, 0.97, n)
+    hard = rng.choice(np.flatnonzero(labels == 1), size=40, replace=False)
+    target[hard] = rng.uniform(0.35, 0.45, hard.size)
+    prob = 0.5 + ramp * (target[None, :] - 0.5) + rng.normal(0, 0.003, (epochs, n))
+    val_labels = np.arange(300) % 2
+    val_prob = 0.5 + ramp * (rng.uniform(0.8, 0.95, 300)[None, :] - 0.5)
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(np.clip(prob, 0.01, 0.99), labels, split="train"),
+                                   "val": binary_dynamics(val_prob, val_labels)})
+    assert "label_noise" not in diagnosis.causes, diagnosis.to_text()
+    evidence = diagnosis.verdict("label_noise").evidence
+    assert evidence["suspect_count"] >= 20 and evidence["one_way_pair"] == [1, 0]
+    assert evidence["pair_route"] == 0.0

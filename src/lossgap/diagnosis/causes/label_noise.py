@@ -13,8 +13,12 @@ imbalance are decided first (they explain this evidence away in the engine). Two
 - the model agrees more with the held-out val labels than with the labels it is trained on (train accuracy
   from an exact evaluation pass clearly below val accuracy), with suspects to account for the difference;
 - one-way confusion (class-conditional noise, a labeller who calls some A's "B"): most suspects carry one
-  label and are predicted as one other class, hardly ever the other way round, while the model fits the
-  rest of the data. A model that merely finds two classes hard confuses them both ways.
+  label and are predicted as one other class (the class predicted most often for them before the val-loss
+  minimum: a model that memorises them predicts their wrong label by the judged epoch), hardly ever the other
+  way round, while the model fits the rest of the data. A model that merely finds two classes hard confuses
+  them both ways. Only with three or more classes: with two, every contradicted sample's rival is the other
+  class, so "one way" only says that the suspects lean to one class, as they do for a model biased to it or a
+  class that is simply harder (on GunPoint this route named label noise in healthy and little-data runs).
 
 In every route the model must have fitted its training set (its train loss clearly below the prior's) and
 fit the samples it does not contradict (at least REST_START of them right), so a model that cannot fit (too
@@ -47,6 +51,8 @@ DEPTH_START, DEPTH_FULL = 0.5, 0.9
 #: One-way confusion: share of suspects in the top (label -> predicted) pair from which it counts, and the
 #: largest ratio of the reverse pair to it.
 PAIR_SHARE, PAIR_REVERSE = 0.5, 0.3
+#: Fewest classes for the one-way route (see the module docstring).
+PAIR_MIN_CLASSES = 3
 #: Share of its given class that a one-way pair must hold to count fully (a labeller's confusion is a
 #: property of one class: in a 9-class set, 20% of one class is 2% of all samples).
 PAIR_CLASS_FULL = 0.1
@@ -95,14 +101,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     fraction = 0.0 if suspects.capped else suspects.fraction
     fits = clip((min(rest_fit, overall_fit) - REST_START) / (REST_FULL - REST_START))
     suspect_route = clip(fraction / SUSPECTS_FULL) * fits * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START))
-    pair, pair_share, reverse = _one_way_pair(train, indices, index)
+    pair, pair_share, reverse = _one_way_pair(train.labels[indices], suspects.rival_classes, train.num_classes)
     # How much of the mislabelled class the pair holds, beside how much of the split the suspects are.
     pair_extent = 0.0
     if pair is not None and not suspects.capped:
         pair_extent = pair_share * len(indices) / max(1, int(np.sum(train.labels == pair[0])))
     pair_size = max(clip(fraction / SUSPECTS_FULL), clip(pair_extent / PAIR_CLASS_FULL))
-    pair_route = (pair_size * fits * clip((pair_share - PAIR_SHARE) / 0.2)
-                  * clip((PAIR_REVERSE - reverse) / 0.15)) if len(indices) >= 5 else 0.0
+    pair_route = ((pair_size * fits * clip((pair_share - PAIR_SHARE) / 0.2)
+                  * clip((PAIR_REVERSE - reverse) / 0.15))
+                  if len(indices) >= 5 and train.num_classes >= PAIR_MIN_CLASSES else 0.0)
     # Many suspects (capped) usually mean a model that has not learned the task, and a poor fit of the rest
     # the same; but when val says it has learned the task, the suspects' count and the rest's fit are what
     # heavy noise in the training labels looks like.
@@ -150,7 +157,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      "cannot tell wrong labels from samples whose inputs look like another class: check them before "
                      "relabelling, and do not drop them unchecked")
     if pair_route > 0 and pair is not None:
-        parts.append(f"{pct(pair_share)} of them are labelled class {pair[0]} but predicted as class {pair[1]}, "
+        parts.append(f"{pct(pair_share)} of them are labelled class {pair[0]} but were predicted as class {pair[1]}, "
                      f"and hardly any the other way round ({reverse:.2f} as many): one-way confusion, the mark of a "
                      "labeller who mixes up those classes")
     if agreement_route > 0:
@@ -180,22 +187,24 @@ def _rest_of_class_fit(train, flagged: np.ndarray, index: int) -> float:
     return total / weight if weight else 0.0
 
 
-def _one_way_pair(train, indices: np.ndarray, index: int) -> tuple[tuple[int, int] | None, float, float]:
-    """The most common (given label, predicted class) pair among the suspects at epoch ``index`` (labels that
-    differ), its share of the suspects, and the ratio of the reverse pair's count to its count."""
-    if len(indices) == 0:
+def _one_way_pair(labels: np.ndarray, rivals: np.ndarray,
+                  num_classes: int) -> tuple[tuple[int, int] | None, float, float]:
+    """The most common (given label, rival class) pair among the suspects, its share of them, and the ratio of
+    the reverse pair's count to its count. A suspect's rival is the class the model predicted most often for
+    it over the AUM window, not at one epoch: a model that memorises late predicts the wrong label by then."""
+    if len(labels) == 0:
         return None, 0.0, 1.0
-    labels = train.labels[indices].astype(np.int64)
-    predicted = train.predicted[index][indices].astype(np.int64)
-    off = labels != predicted
+    labels = np.asarray(labels, dtype=np.int64)
+    rivals = np.asarray(rivals, dtype=np.int64)
+    off = (rivals >= 0) & (rivals != labels)
     if not off.any():
         return None, 0.0, 1.0
-    codes = labels[off] * train.num_classes + predicted[off]
+    codes = labels[off] * num_classes + rivals[off]
     values, counts = np.unique(codes, return_counts=True)
     top = int(np.argmax(counts))
-    given, predicted_class = divmod(int(values[top]), train.num_classes)
-    reverse = int(counts[values == predicted_class * train.num_classes + given].sum())
-    return (given, predicted_class), float(counts[top] / len(indices)), reverse / float(counts[top])
+    given, predicted_class = divmod(int(values[top]), num_classes)
+    reverse = int(counts[values == predicted_class * num_classes + given].sum())
+    return (given, predicted_class), float(counts[top] / len(labels)), reverse / float(counts[top])
 
 
 def _depth(aum: np.ndarray, flagged: np.ndarray) -> float:
