@@ -99,8 +99,8 @@ class FaultSpec:
     changes: dict = field(default_factory=dict)
     #: (clean train, clean val, rng, data set spec) -> Built; None leaves the data clean.
     data: Callable | None = None
-    #: How the premise is judged (see :mod:`fault_suite.premises`): None (holds by construction), "worse",
-    #: "less_accurate" or "rare_recall".
+    #: How the premise is judged (see :mod:`fault_suite.premises`): None (holds by construction), "worked",
+    #: "memorised", "worse", "less_accurate", "overfitted" or "rare_recall".
     premise: str | None = None
     description: str = ""
 
@@ -155,7 +155,7 @@ def _stretched(train, val, rng, spec):
 
 
 FAULTS = {fault.name: fault for fault in (
-    FaultSpec("healthy", HEALTHY, description="the working configuration with early stopping"),
+    FaultSpec("healthy", HEALTHY, premise="worked", description="the working configuration with early stopping"),
     # Without early stopping, as in the article: a run stopped before its train loss moves cannot show
     # whether labels carry signal (the diagnosis then says so, which tests/diagnosis checks apart).
     FaultSpec("shuffled_labels", "no_signal", data=_shuffled, changes={**_NO_EARLY_STOP}, premise="memorised",

@@ -71,7 +71,13 @@ def score_run(case: Case, cache: Path) -> ScoredRun:
     record = read_run(directory)
     healthy_dir = run_dir(cache, Case(case.dataset, "healthy", case.seed))
     healthy = read_run(healthy_dir) if (healthy_dir / "summary.json").exists() else None
+    reference_note = ""
+    if healthy is not None:
+        worked, why = premise_holds(FAULTS[HEALTHY].premise, healthy, None)
+        if not worked:  # a collapsed "healthy" run is no reference for what the fault changed
+            healthy, reference_note = None, f" (the healthy run of this seed did not work: {why})"
     holds, note = premise_holds(FAULTS[case.fault].premise, record, healthy)
+    note += reference_note if not holds else ""
     diagnosis = diagnose(directory, write=False)
     top, confidence, form = top_verdict(diagnosis)
     val = record.dynamics["val"]

@@ -126,3 +126,19 @@ def test_shuffled_labels_count_as_memorised_only_when_the_last_epochs_fit_them()
     lucky = [0.5] * 40 + [0.65] + [0.55] * 39
     assert not premise_holds("memorised", run(lucky), None)[0]
     assert premise_holds("memorised", run([0.5] * 40 + [0.7] * 40), None)[0]
+
+
+def test_a_healthy_run_counts_as_healthy_only_when_its_training_worked():
+    from types import SimpleNamespace
+
+    from fault_suite.premises import premise_holds
+
+    def run(val_accuracy, delivered):
+        labels = np.arange(200) % 4
+        return SimpleNamespace(metrics={"val_accuracy": np.asarray(val_accuracy)}, num_epochs=len(val_accuracy),
+                               summary={"delivered_epoch": delivered}, dynamics={"val": SimpleNamespace(labels=labels)})
+
+    # A run that collapsed after epoch 4 and delivered its 0.55 (majority share 0.25) did not work ...
+    assert not premise_holds("worked", run([0.3, 0.4, 0.5, 0.55] + [0.26] * 10, 4), None)[0]
+    # ... one delivering 0.98 did, whatever its last epochs read.
+    assert premise_holds("worked", run([0.5, 0.9, 0.98] + [0.3] * 10, 3), None)[0]
