@@ -34,6 +34,31 @@ def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
     assert remedy.changes == {"model.hidden_size": 32}
 
 
+def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():
+    # Hidden size 1 at ~75% on train and val alike; from epoch 26 the val loss creeps up a little while train
+    # improves a little: an onset is found, but too faint to say the model has capacity to spare.
+    config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    rng = np.random.default_rng(5)
+    epochs = 40
+    ramp = np.clip(np.arange(epochs) / 8, 0, 1)[:, None]
+    late = np.clip(np.arange(epochs) - 25, 0, None)[:, None]
+
+    def probs(n, slope):
+        hard = rng.random(n) < 0.25
+        level = np.where(hard, rng.uniform(0.35, 0.48, n), rng.uniform(0.55, 0.7, n))
+        return np.clip(0.5 + ramp * (level - 0.5)[None, :] + slope * late + rng.normal(0, 0.004, (epochs, n)),
+                       0.01, 0.99)
+
+    dynamics = {"train": binary_dynamics(probs(600, 0.001), np.arange(600) % 2, split="train"),
+                "val": binary_dynamics(probs(300, -0.001), np.arange(300) % 2)}
+    diagnosis = diagnose_dynamics(dynamics, config=config)
+    general = diagnosis.evidence.generalization
+    assert general.onset_epoch is not None and general.overfitting_strength < 0.5
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    assert diagnosis.verdicts[0].evidence["form"] == "capacity"
+
+
 def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_up():
     config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}

@@ -29,6 +29,9 @@ CAPACITY_ERROR_FULL = 0.1
 UNSUPPORTED_CAP = 0.65
 #: Factor of the capacity form when nothing carried over to val but the settings hold the model back.
 HELD_BACK_UNLEARNED = 0.7
+#: Overfitting strength from which a model counts as having capacity to spare (the overfitting verdict's
+#: reporting threshold).
+CLEAR_OVERFITTING = 0.5
 #: Sequences at least this long (time steps) are long: a recurrent layer alone carries shapes over so many steps
 #: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
 LONG_SEQUENCE = 100
@@ -154,7 +157,10 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
     # A model that overfits has capacity to spare; and without anything pointing at the model (a tiny hidden
     # size, heavy regularisation, dead or saturated units), a level both splits share may be the task's own
     # noise ceiling, which a larger model is the test of.
-    overfits = evidence.generalization.onset_epoch is not None
+    # Only a clear turn counts: a faint rise of the val loss in a model far from fitting its own training set
+    # (hidden size 1 at 40% train accuracy on four classes) shows no capacity to spare.
+    overfits = (evidence.generalization.onset_epoch is not None
+                and evidence.generalization.overfitting_strength >= CLEAR_OVERFITTING)
     supported = bool(_regularisation_note(evidence) or _gradient_note(evidence) or _tiny_model(evidence))
     details.update({"overfits": overfits, "supported": supported})
     # Nothing carrying over to val argues against capacity (it reads as no signal), unless the settings hold the
