@@ -34,6 +34,22 @@ def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
     assert remedy.changes == {"model.hidden_size": 32}
 
 
+def test_a_tiny_model_still_creeping_up_is_underfitting_though_neither_form_alone_is_sure():
+    # Hidden size 1 at ~75%, still creeping up: "stopped early" and "too small" each hold in part. Both are
+    # the same cause, so together they name it, and the sentence gives both.
+    config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    diagnosis = diagnose_dynamics(weak_model_run(drift=0.0015), config=config)
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdicts[0]
+    forms = verdict.evidence["form_confidences"]
+    assert max(forms.values()) < 0.5 <= verdict.confidence
+    assert abs(verdict.confidence - (1 - (1 - forms["stopped_early"]) * (1 - forms["capacity"]))) < 1e-12
+    assert "too small or too regularised" in verdict.summary and "val loss was still falling" in verdict.summary
+    assert "capacity is not what limits it" not in verdict.summary
+    assert {"larger_hidden", "more_epochs"} <= {remedy.name for remedy in verdict.remedies}
+
+
 def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():
     # Hidden size 1 at ~75% on train and val alike; from epoch 26 the val loss creeps up a little while train
     # improves a little: an onset is found, but too faint to say the model has capacity to spare.

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
@@ -18,7 +20,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
-from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
 from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct
 
 #: Epochs a trend needs before the rule says anything.
@@ -32,6 +34,8 @@ HELD_BACK_UNLEARNED = 0.7
 #: Overfitting strength from which a model counts as having capacity to spare (the overfitting verdict's
 #: reporting threshold).
 CLEAR_OVERFITTING = 0.5
+#: Confidence from which the weaker form's sentence joins the stronger one's in a reported verdict.
+SECOND_FORM = 0.2
 #: Sequences at least this long (time steps) are long: a recurrent layer alone carries shapes over so many steps
 #: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
 LONG_SEQUENCE = 100
@@ -45,8 +49,21 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not evidence.fit.train_moved:
         return _no_fit(evidence, book, facts)  # the most specific statement: nothing else can be judged
     trend = _accuracy_rising(evidence)
-    verdicts = [_stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)]
-    return max(verdicts, key=lambda verdict: verdict.confidence)
+    stopped, capacity = _stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)
+    # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
+    # creeping up at epoch 80): each is evidence that the model has not fitted what it could.
+    confidence = 1.0 - (1.0 - stopped.confidence) * (1.0 - capacity.confidence)
+    if confidence >= REPORT_THRESHOLD > capacity.confidence > 0:
+        capacity = _capacity(evidence, book, facts, trend, affirm=True)
+    first, second = sorted((stopped, capacity), key=lambda verdict: verdict.confidence, reverse=True)
+    summary = first.summary
+    if confidence >= REPORT_THRESHOLD and second.confidence >= SECOND_FORM:
+        summary += f"; and {second.summary}"
+    remedies = first.remedies + tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
+    return replace(first, confidence=confidence, summary=summary,
+                   evidence={**first.evidence, "form_confidences": {"stopped_early": stopped.confidence,
+                                                                    "capacity": capacity.confidence}},
+                   remedies=remedies if confidence >= REPORT_THRESHOLD else first.remedies)
 
 
 def _facts(evidence: RunEvidence) -> dict:
@@ -137,8 +154,10 @@ def _early_stopped(evidence: RunEvidence) -> bool:
     return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
 
 
-def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float]) -> Verdict:
-    """The capacity form; ``trend`` is :func:`_accuracy_rising` of the run."""
+def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float], *,
+              affirm: bool = False) -> Verdict:
+    """The capacity form; ``trend`` is :func:`_accuracy_rising` of the run. Below the reporting threshold its
+    sentence says why capacity is not the limit, unless ``affirm`` (the other form carries the verdict over it)."""
     curves = evidence.curves
     train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
     train_accuracy, val_accuracy = float(curves.train_accuracy[-1]), float(curves.val_accuracy[-1])
@@ -184,11 +203,11 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
                "is too small or too regularised for the task" + _regularisation_note(evidence)
                + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                "than this: a larger model is the test)"))
-    if confidence < 0.5:
+    if confidence < REPORT_THRESHOLD and not affirm:
         summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at the end) or "
                    "train and val accuracy part ways, so capacity is not what limits it")
     architecture = _architecture(evidence, book)
-    if architecture is not None and confidence >= 0.5:
+    if architecture is not None and (confidence >= REPORT_THRESHOLD or affirm):
         summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
                     "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
     remedies = present(book.larger_hidden(), architecture, book.less_regularisation())
