@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, majority_only_run, noisy_labels_run, weak_model_run
+from fixtures.diagnosis import (diagnose_dynamics, majority_only_run, noisy_labels_run, relabelled_pair_logits,
+                                weak_model_run)
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 
 from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL, TRAIN_ONLY_CAP
@@ -55,13 +56,9 @@ def test_one_way_confusion_within_one_class_of_many_is_label_noise_though_few_of
     # the mix-up, so the flipped samples are contradicted only shallowly, and a few hard samples elsewhere are
     # contradicted both ways.
     rng = np.random.default_rng(3)
-    epochs, n, classes = 25, 900, 10
-    true = np.arange(n) % classes
-    labels = true.copy()
-    flipped = rng.choice(np.flatnonzero(true == 0), size=18, replace=False)
-    labels[flipped] = 1
+    epochs, classes = 25, 10
+    true, labels, flipped, logits = relabelled_pair_logits(rng, epochs=epochs, classes=classes)
     ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None, None]
-    logits = ramp * 2.5 * np.eye(classes)[true][None, :, :] + rng.normal(0, 0.05, (epochs, n, classes))
     logits[:, flipped, 1] += ramp[:, :, 0] * 2.2
     hard = rng.choice(np.flatnonzero(true >= 2), size=10, replace=False)
     logits[:, hard, (true[hard] + 1) % classes] += ramp[:, :, 0] * 3.0
@@ -139,14 +136,9 @@ def test_one_way_confusion_is_read_before_the_model_memorises_the_wrong_labels()
     # epochs, then memorises their wrong label, so at the judged epoch (the val-loss minimum, 12) it predicts
     # them as labelled: the confusion shows only in which class it predicted for them before.
     rng = np.random.default_rng(5)
-    epochs, n, classes = 20, 900, 10
-    true = np.arange(n) % classes
-    labels = true.copy()
-    flipped = rng.choice(np.flatnonzero(true == 0), size=18, replace=False)
-    labels[flipped] = 1
+    epochs, classes = 20, 10
+    _, labels, flipped, logits = relabelled_pair_logits(rng, epochs=epochs, classes=classes)
     steps = np.arange(epochs)
-    ramp = np.clip(steps / 5, 0, 1)[:, None, None]
-    logits = ramp * 2.5 * np.eye(classes)[true][None, :, :] + rng.normal(0, 0.05, (epochs, n, classes))
     logits[:, flipped, 1] += np.clip((steps - 8) / 3, 0, 1)[:, None] * 4.0
     val_true = np.arange(300) % classes
     val_logits = (np.clip(steps / 12, 0, 1)[:, None, None] * 2.5 * np.eye(classes)[val_true][None, :, :]
