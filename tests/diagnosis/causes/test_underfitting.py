@@ -20,7 +20,10 @@ def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped
     assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
     verdict = diagnosis.verdicts[0]
     assert verdict.evidence["form"] == "stopped_early"
-    assert {"more_epochs", "higher_lr"} <= {remedy.name for remedy in verdict.remedies}
+    # The capacity form scores 0 here, so none of its remedies joins (they would send `lossgap remedy` training
+    # larger models for a run at train accuracy 1.0).
+    assert verdict.evidence["form_confidences"]["capacity"] == 0.0
+    assert {remedy.name for remedy in verdict.remedies} == {"more_epochs", "higher_lr"}
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
@@ -39,15 +42,45 @@ def test_a_tiny_model_still_creeping_up_is_underfitting_though_neither_form_alon
     # the same cause, so together they name it, and the sentence gives both.
     config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
+    from lossgap.diagnosis.causes.underfitting import rule
+    from lossgap.diagnosis.remedies import RemedyBook
+
     diagnosis = diagnose_dynamics(weak_model_run(drift=0.0015), config=config)
     assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
     verdict = diagnosis.verdicts[0]
-    forms = verdict.evidence["form_confidences"]
-    assert max(forms.values()) < 0.5 <= verdict.confidence
-    assert abs(verdict.confidence - (1 - (1 - forms["stopped_early"]) * (1 - forms["capacity"]))) < 1e-12
+    forms = verdict.evidence["form_confidences"]  # the forms' own scores, before any discount by the engine
+    raw = rule(diagnosis.evidence, RemedyBook(config)).confidence
+    assert max(forms.values()) < 0.5 <= raw
+    assert abs(raw - (1 - (1 - forms["stopped_early"]) * (1 - forms["capacity"]))) < 1e-12
     assert "too small or too regularised" in verdict.summary and "val loss was still falling" in verdict.summary
     assert "capacity is not what limits it" not in verdict.summary
     assert {"larger_hidden", "more_epochs"} <= {remedy.name for remedy in verdict.remedies}
+
+
+def test_a_loss_falling_under_flat_accuracy_adds_nothing_to_a_capacity_verdict():
+    # Hidden size 1 at ~73% on train and val; accuracy flat while the right answers grow surer. "Stopped early"
+    # would say more epochs only make the same answers surer: that is refinement, no evidence of underfitting,
+    # and its "train longer" must not ride along on the capacity verdict.
+    config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    rng = np.random.default_rng(5)
+    epochs = 40
+    ramp = np.clip(np.arange(epochs) / 8, 0, 1)[:, None]
+
+    def probs(n):
+        hard = rng.random(n) < 0.25
+        level = np.where(hard, rng.uniform(0.35, 0.45, n), rng.uniform(0.55, 0.6, n))
+        surer = 0.002 * np.arange(epochs)[:, None] * (~hard)[None, :]
+        return np.clip(0.5 + ramp * (level - 0.5)[None, :] + surer + rng.normal(0, 0.002, (epochs, n)), 0.01, 0.99)
+
+    dynamics = {"train": binary_dynamics(probs(600), np.arange(600) % 2, split="train"),
+                "val": binary_dynamics(probs(300), np.arange(300) % 2)}
+    diagnosis = diagnose_dynamics(dynamics, config=config)
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdicts[0]
+    assert verdict.evidence["form"] == "capacity" and verdict.evidence["form_confidences"]["stopped_early"] == 0.0
+    assert "no longer rising" not in verdict.summary
+    assert {remedy.name for remedy in verdict.remedies} == {"larger_hidden"}
 
 
 def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():

@@ -42,7 +42,10 @@ LONG_SEQUENCE = 100
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
-    """The strongest of the three forms (see the module docstring)."""
+    """``no_fit`` when the model never left the prior on train; else the stopped-early and capacity forms
+    combined (see the module docstring): the stronger form's verdict, with 1 - (1 - a)(1 - b) as its confidence
+    and the other form's sentence and remedies added from SECOND_FORM. ``form_confidences`` in its evidence are
+    the two forms' own scores, before the engine's discounts."""
     facts = _facts(evidence)
     if evidence.num_epochs < MIN_TREND_EPOCHS:
         return Verdict("underfitting", 0.0, "too few epochs to judge the trend", facts)
@@ -51,19 +54,23 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     trend = _accuracy_rising(evidence)
     stopped, capacity = _stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
-    # creeping up at epoch 80): each is evidence that the model has not fitted what it could.
-    confidence = 1.0 - (1.0 - stopped.confidence) * (1.0 - capacity.confidence)
+    # creeping up at epoch 80): each is evidence that the model has not fitted what it could. Stopped early
+    # counts only where it says more epochs would raise accuracy: a loss falling under flat accuracy is
+    # confidence refinement, which argues for neither form (and its sentence says so).
+    more_epochs_help = trend[0] or evidence.early_learning
+    stopped_score = stopped.confidence if more_epochs_help else 0.0
+    confidence = 1.0 - (1.0 - stopped_score) * (1.0 - capacity.confidence)
     if confidence >= REPORT_THRESHOLD > capacity.confidence > 0:
         capacity = _capacity(evidence, book, facts, trend, affirm=True)
-    first, second = sorted((stopped, capacity), key=lambda verdict: verdict.confidence, reverse=True)
-    summary = first.summary
-    if confidence >= REPORT_THRESHOLD and second.confidence >= SECOND_FORM:
+    scored = ((stopped, stopped_score), (capacity, capacity.confidence))
+    (first, _), (second, second_score) = sorted(scored, key=lambda pair: pair[1], reverse=True)
+    summary, remedies = first.summary, first.remedies
+    if confidence >= REPORT_THRESHOLD and second_score >= SECOND_FORM:
         summary += f"; and {second.summary}"
-    remedies = first.remedies + tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
-    return replace(first, confidence=confidence, summary=summary,
-                   evidence={**first.evidence, "form_confidences": {"stopped_early": stopped.confidence,
-                                                                    "capacity": capacity.confidence}},
-                   remedies=remedies if confidence >= REPORT_THRESHOLD else first.remedies)
+        remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
+    return replace(first, confidence=confidence, summary=summary, remedies=remedies,
+                   evidence={**first.evidence, "form_confidences": {"stopped_early": stopped_score,
+                                                                    "capacity": capacity.confidence}})
 
 
 def _facts(evidence: RunEvidence) -> dict:
@@ -168,8 +175,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
     details = {**facts, "form": "capacity", "train_error": train_error, "train_val_gap": val_accuracy - train_accuracy}
     strength = clip((train_error - max(0.03, 3 * noise)) / CAPACITY_ERROR_FULL)
     together = clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
-    # A val loss still falling steeply says more epochs would still help; a slow creep does not. And the model
-    # must have learned something that carries over to val (else: no signal, or no fit at all).
+    # The model must have learned something that carries over to val (else: no signal, or no fit at all).
     signal = evidence.signal
     learned = signal.p_value < signal.alpha or evidence.loss_clearly_below_prior
     details["val_above_baseline"] = bool(learned)
@@ -191,6 +197,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
     rising, rise, val_rise = trend
     details.update({"accuracy_rising": rising, "new_val_loss_low_at_end": evidence.val_loss_min_epoch
                     == evidence.num_epochs})
+    # A val loss still falling steeply says the model is still learning or refining: not (yet) a capacity limit.
     confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * carried
                   * (1.0 if supported else UNSUPPORTED_CAP))
     level = "were still rising slowly" if rising else "levelled off together"
