@@ -1,8 +1,11 @@
-"""Did the injected fault take effect? Judged with what the diagnosis never sees.
+"""Did the injected fault take effect? Judged, where possible, with what the diagnosis never sees.
 
 A premise compares a fault run with the healthy run of the same data set and seed, or reads the test split
-(which holds samples the fault removed; the diagnosis never looks at test). Runs whose premise fails are
-reported apart: they show that a construction did not produce its fault, not that a rule failed.
+(which holds samples the fault removed; the diagnosis never looks at test). Three read the run's own curves,
+as the diagnosis does, for a definition no other run can give: "worked" (a healthy run's delivered val
+accuracy), "memorised" (train accuracy on shuffled labels) and "overfitted" (the val loss turned up). Runs
+whose premise fails are reported apart: they show that a construction did not produce its fault, not that a
+rule failed.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import numpy as np
 
 from lossgap.run.rundir import RunRecord
 
+#: The note of a premise that needs the healthy run of its seed when there is none to compare with.
+NO_REFERENCE = "no healthy reference run"
 #: "worse": the fault run's best val loss exceeds the healthy run's by this factor plus WORSE_MARGIN nats.
 WORSE_FACTOR = 1.25
 WORSE_MARGIN = 0.02
@@ -59,7 +64,7 @@ def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -
                       f"+{OVERFIT_RISE:.0%}), train loss {float(train_loss[lowest]):.3f} there, at best "
                       f"{later_train:.3f} later")
     if healthy is None:
-        return False, "no healthy reference run"
+        return False, NO_REFERENCE
     if kind == "worse":
         mine, reference = float(np.nanmin(run.metrics["val_loss"])), float(np.nanmin(healthy.metrics["val_loss"]))
         limit = WORSE_FACTOR * reference + WORSE_MARGIN

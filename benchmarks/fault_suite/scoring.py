@@ -14,7 +14,7 @@ from lossgap.run.rundir import read_run
 
 from fault_suite import baselines
 from fault_suite.cases import FAULTS, HEALTHY, Case
-from fault_suite.premises import premise_holds
+from fault_suite.premises import NO_REFERENCE, premise_holds
 from fault_suite.runner import CASE_FILE, run_dir
 from fault_suite.sentences import sentence_problems
 
@@ -77,7 +77,8 @@ def score_run(case: Case, cache: Path) -> ScoredRun:
         if not worked:  # a collapsed "healthy" run is no reference for what the fault changed
             healthy, reference_note = None, f" (the healthy run of this seed did not work: {why})"
     holds, note = premise_holds(FAULTS[case.fault].premise, record, healthy)
-    note += reference_note if not holds else ""
+    if healthy is None and note == NO_REFERENCE:
+        note += reference_note
     diagnosis = diagnose(directory, write=False)
     top, confidence, form = top_verdict(diagnosis)
     val = record.dynamics["val"]

@@ -92,7 +92,7 @@ def reference_statistics(dynamics, burn_in, onset=0.0):
         out["confidence"].append(np.exp(dynamics.true_log_prob[window, i].astype(np.float64)).mean()
                                  if window.size else np.nan)
         out["correctness"].append(states.mean() if window.size else np.nan)
-        wrong_predictions = dynamics.predicted[window, i][~states].astype(int)
+        wrong_predictions = dynamics.predicted[margin_window, i][~correct[margin_window, i]].astype(int)
         out["rival"].append(int(np.argmax(np.bincount(wrong_predictions))) if wrong_predictions.size else -1)
         all_seen = np.flatnonzero(seen[:, i])
         learned = NEVER_LEARNED
@@ -185,9 +185,14 @@ def test_rival_class_is_the_most_frequent_wrong_prediction():
         logits[epoch, 0, winner] = 3
     logits[:, 1, 0] = 3
     logits[0, 2, 2], logits[1, 2, 1], logits[2:, 2, 0] = 3, 3, 3
-    statistics = sample_dynamics(dynamics_from_logits(logits, [0, 0, 0], split="train"))
+    dynamics = dynamics_from_logits(logits, [0, 0, 0], split="train")
+    statistics = sample_dynamics(dynamics, class_onset=0.0)
     np.testing.assert_array_equal(statistics.rival_class, [2, -1, 1])
     assert statistics.num_classes == 3
     # Only the window counts: from epoch 2 on, sample 0 was predicted as 1 once, 2 once -> 1.
-    np.testing.assert_array_equal(sample_dynamics(dynamics_from_logits(logits, [0, 0, 0], split="train"),
-                                                  burn_in=1).rival_class, [1, -1, 1])
+    np.testing.assert_array_equal(sample_dynamics(dynamics, burn_in=1, class_onset=0.0).rival_class, [1, -1, 1])
+    # And, as for AUM, only the epochs from the class's start: class 0 reaches half its peak share right at
+    # epoch 3, where sample 0 is predicted as 1 and sample 2 is right.
+    by_class = sample_dynamics(dynamics)
+    assert by_class.class_start_epoch[0] == 3
+    np.testing.assert_array_equal(by_class.rival_class, [1, -1, -1])

@@ -27,12 +27,12 @@ MOVED_MIN_SHARE = 0.02
 #: put it this many standard errors below. The paired mean alone has little power where the gain is
 #: concentrated on a few samples: on 75 + 4 imbalanced samples all fitted, the 4 rare ones carry most of it.
 MOVED_Z = 3.0
-#: A train loss above the prior's entropy by more than this share counts as "worse than a constant guess".
+#: A train loss above a constant guess's by more than this share of log C (the uniform guess's loss, where a
+#: fresh network starts) counts as "worse than a constant guess". Measured against log C, not against the
+#: guess itself: on 95/5 data the class shares' loss is 0.2 nats, 5% of which (0.01) is what a model still
+#: sorting out its 4 rare samples moves by (GunPoint at 75 + 4 read "worse than a constant guess" at 0.017 nats
+#: above it, in 3 early epochs). On balanced data both are the same.
 ABOVE_PRIOR_MARGIN = 0.05
-#: ... and by more than this many nats: on 95/5 data the prior's entropy is 0.2 nats, and 5% of it (0.01) is
-#: what a model still sorting out its 4 rare samples moves by (GunPoint at 75 + 4 read "worse than a constant
-#: guess" at 0.017 nats above it, in 3 early epochs).
-ABOVE_PRIOR_NATS = 0.02
 #: Losses above this multiple of the prior's entropy count as this multiple in the reversal.
 REVERSAL_CAP = 3.0
 
@@ -59,8 +59,8 @@ class FitSummary:
             below_prior_in_every_class): the model learned something on its training data (whether or not it
             generalises).
         above_prior_share: share of epochs after the first whose train loss exceeds a constant guess's loss by
-            more than ABOVE_PRIOR_MARGIN (relative) and ABOVE_PRIOR_NATS: the model did worse on its own training
-            data than a constant guess.
+            more than ABOVE_PRIOR_MARGIN x log C nats: the model did worse on its own training data than a
+            constant guess.
             The guess is the uniform one (log C nats, where a fresh network starts) until the train loss has
             once been below the prior's entropy, and the class shares from then on: on imbalanced data a
             network needs a few epochs to learn the shares, and that is no fault.
@@ -140,8 +140,9 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         z_ok = True  # no per-sample records to test with: the precondition is not checked, rather than failed
     else:
         z_ok = moved_z <= -MOVED_Z or (sign_z <= -MOVED_Z and every_class)
-    excess, excess_nats = _excess_over_guess(losses, entropy, float(np.log(reference.num_classes)))
-    above = (excess > ABOVE_PRIOR_MARGIN) & (excess_nats > ABOVE_PRIOR_NATS)
+    uniform = float(np.log(reference.num_classes))
+    excess, excess_nats = _excess_over_guess(losses, entropy, uniform)
+    above = excess_nats > ABOVE_PRIOR_MARGIN * uniform
     index = min(max(judged_epoch, 1), losses.size) - 1
     train_now, val_now = float(train_acc[index]), float(val_acc[index])
     train_n = reference.num_samples if train is not None else 0

@@ -53,8 +53,9 @@ class SampleDynamics:
         burn_in: leading epochs left out of (*).
         until_epoch: last epoch (1-based) counted in (*).
         num_classes: classes C of the split (labels and predictions lie in 0..C-1).
-        rival_class: int (N,) the class other than the label that the model predicted most often (*), the
-            lowest such class on ties; -1 if the sample was never predicted as another class (*).
+        rival_class: int (N,) the class other than the label that the model predicted most often over the
+            epochs AUM counts (*, from the class's start epoch), the lowest such class on ties; -1 if the sample
+            was never predicted as another class there.
         class_start_epoch: int (C,) 1-based first epoch of each class's AUM window: the first epoch of the
             window in which the share of the class predicted correctly reached ``class_onset`` x its highest
             share in the window (burn_in + 1 for a class fitted from the start, or never fitted).
@@ -206,14 +207,17 @@ def sample_dynamics(dynamics: SplitDynamics, *, burn_in: int = 0, until_epoch: i
     variability = np.sqrt(_masked_mean(deviation * deviation, prob_usable, prob_count))
 
     num_classes = max(int(dynamics.num_classes), int(dynamics.labels.max(initial=-1)) + 1)
-    rival = _rival_class(seen & ~correct, dynamics.predicted[window].astype(np.int64), num_classes)
-
     labels = np.asarray(dynamics.labels, dtype=np.int64)
     class_start = _class_start(seen, correct, labels, num_classes, class_onset)
-    margin = dynamics.margin[window].astype(np.float32, copy=False)
-    margin_usable = seen & np.isfinite(margin)
+    # AUM and the rival class are read over the same epochs: from the epoch each class began to be fitted.
+    # Before it, a fresh network that predicts one class for everything would make that class every sample's
+    # rival.
+    counted = seen
     if class_start.any():
-        margin_usable &= np.arange(seen.shape[0])[:, None] >= class_start[labels][None, :]
+        counted = seen & (np.arange(seen.shape[0])[:, None] >= class_start[labels][None, :])
+    rival = _rival_class(counted & ~correct, dynamics.predicted[window].astype(np.int64), num_classes)
+    margin = dynamics.margin[window].astype(np.float32, copy=False)
+    margin_usable = counted & np.isfinite(margin)
     aum = _masked_mean(margin, margin_usable, margin_usable.sum(axis=0))
 
     return SampleDynamics(

@@ -174,3 +174,32 @@ def test_two_classes_whose_suspects_lean_one_way_are_not_label_noise_by_that_alo
     evidence = diagnosis.verdict("label_noise").evidence
     assert evidence["suspect_count"] >= 20 and evidence["one_way_pair"] == [1, 0]
     assert evidence["pair_route"] == 0.0
+
+
+def test_one_way_confusion_names_the_true_class_after_an_early_collapse_onto_another():
+    # 3 classes; a labeller calls 40 of class 1 "class 2". For its first 10 epochs the network predicts class 0
+    # for everything (a common start), then learns the true classes. The mix-up is 2 <- 1, not 2 <- 0: the
+    # rival class counts from the epoch each class began to be fitted, as AUM does.
+    rng = np.random.default_rng(1)
+    epochs, classes = 30, 3
+    steps = np.arange(epochs)
+    learn = np.clip((steps - 10) / 3, 0, 1)[:, None, None]
+
+    def logits_of(true):
+        logits = learn * 3.0 * np.eye(classes)[true][None] + rng.normal(0, 0.05, (epochs, true.size, classes))
+        logits[:, :, 0] += (1 - learn[:, :, 0]) * 0.3
+        return logits
+
+    true = np.arange(900) % classes
+    labels = true.copy()
+    labels[rng.choice(np.flatnonzero(true == 1), size=40, replace=False)] = 2
+    train_logits = logits_of(true)
+    val_true = np.arange(300) % classes
+    val_logits = logits_of(val_true)
+    worse = np.arange(300) % 7 == 0   # from epoch 21 the model grows sure of wrong answers on some val samples
+    val_logits[:, worse, (val_true[worse] + 1) % classes] += np.clip((steps - 20) / 4, 0, 1)[:, None] * 6.0
+    train = dynamics_from_logits(train_logits, labels, split="train", keep_logits=False)
+    diagnosis = diagnose_dynamics({"train": train, "val": dynamics_from_logits(val_logits, val_true)})
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    assert diagnosis.verdict("label_noise").evidence["one_way_pair"] == [2, 1]
+    assert "labelled class 2 but were predicted as class 1" in diagnosis.verdict("label_noise").summary

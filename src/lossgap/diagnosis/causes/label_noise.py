@@ -19,6 +19,9 @@ imbalance are decided first (they explain this evidence away in the engine). Two
   them both ways. Only with three or more classes: with two, every contradicted sample's rival is the other
   class, so "one way" only says that the suspects lean to one class, as they do for a model biased to it or a
   class that is simply harder (on GunPoint this route named label noise in healthy and little-data runs).
+  Gating it on decisive contradiction instead was tried: it named a GunPoint little-data overfit label noise
+  at 0.95. So two-class one-way noise rests on the suspect route (at most TRAIN_ONLY_CAP, "check before
+  relabelling") unless the val labels side with the model.
 
 In every route the model must have fitted its training set (its train loss clearly below the prior's) and
 fit the samples it does not contradict (at least REST_START of them right), so a model that cannot fit (too
@@ -191,7 +194,8 @@ def _one_way_pair(labels: np.ndarray, rivals: np.ndarray,
                   num_classes: int) -> tuple[tuple[int, int] | None, float, float]:
     """The most common (given label, rival class) pair among the suspects, its share of them, and the ratio of
     the reverse pair's count to its count. A suspect's rival is the class the model predicted most often for
-    it over the AUM window, not at one epoch: a model that memorises late predicts the wrong label by then."""
+    it over the epochs its AUM counts (:attr:`SampleDynamics.rival_class`), not at one epoch: a model that
+    memorises late predicts the wrong label by then."""
     if len(labels) == 0:
         return None, 0.0, 1.0
     labels = np.asarray(labels, dtype=np.int64)
