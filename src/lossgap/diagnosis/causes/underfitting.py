@@ -6,6 +6,9 @@
   no longer falling; the model is too small or too regularised (more epochs would not help).
 - ``no_fit``: the model never moved away from the prior even on its training set. Then no other cause can be
   judged either: whether the labels carry signal cannot be told until the model fits.
+
+The first two can hold at once (a tiny model still creeping up when training ended), so their confidences
+combine as two pieces of evidence for one cause; the verdict is named by the stronger form.
 """
 
 from __future__ import annotations
