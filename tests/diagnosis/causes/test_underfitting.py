@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, slow_creep_run, weak_model_run
+from fixtures.diagnosis import diagnose_dynamics, slow_creep_run, tiny_model_run, weak_model_run
 from fixtures.dynamics import binary_dynamics
 
 
@@ -63,18 +63,10 @@ def test_a_loss_falling_under_flat_accuracy_adds_nothing_to_a_capacity_verdict()
     # and its "train longer" must not ride along on the capacity verdict.
     config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
-    rng = np.random.default_rng(5)
-    epochs = 40
-    ramp = np.clip(np.arange(epochs) / 8, 0, 1)[:, None]
+    def surer(steps, hard):
+        return 0.002 * steps[:, None] * (~hard)[None, :]
 
-    def probs(n):
-        hard = rng.random(n) < 0.25
-        level = np.where(hard, rng.uniform(0.35, 0.45, n), rng.uniform(0.55, 0.6, n))
-        surer = 0.002 * np.arange(epochs)[:, None] * (~hard)[None, :]
-        return np.clip(0.5 + ramp * (level - 0.5)[None, :] + surer + rng.normal(0, 0.002, (epochs, n)), 0.01, 0.99)
-
-    dynamics = {"train": binary_dynamics(probs(600), np.arange(600) % 2, split="train"),
-                "val": binary_dynamics(probs(300), np.arange(300) % 2)}
+    dynamics = tiny_model_run(surer, surer, hard_levels=(0.35, 0.45), right_levels=(0.55, 0.6), noise=0.002)
     diagnosis = diagnose_dynamics(dynamics, config=config)
     assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
     verdict = diagnosis.verdicts[0]
@@ -88,19 +80,10 @@ def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():
     # improves a little: an onset is found, but too faint to say the model has capacity to spare.
     config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
-    rng = np.random.default_rng(5)
-    epochs = 40
-    ramp = np.clip(np.arange(epochs) / 8, 0, 1)[:, None]
-    late = np.clip(np.arange(epochs) - 25, 0, None)[:, None]
+    def late(slope):
+        return lambda steps, hard: slope * np.clip(steps - 25, 0, None)[:, None] + 0.0 * hard[None, :]
 
-    def probs(n, slope):
-        hard = rng.random(n) < 0.25
-        level = np.where(hard, rng.uniform(0.35, 0.48, n), rng.uniform(0.55, 0.7, n))
-        return np.clip(0.5 + ramp * (level - 0.5)[None, :] + slope * late + rng.normal(0, 0.004, (epochs, n)),
-                       0.01, 0.99)
-
-    dynamics = {"train": binary_dynamics(probs(600, 0.001), np.arange(600) % 2, split="train"),
-                "val": binary_dynamics(probs(300, -0.001), np.arange(300) % 2)}
+    dynamics = tiny_model_run(late(0.001), late(-0.001))
     diagnosis = diagnose_dynamics(dynamics, config=config)
     general = diagnosis.evidence.generalization
     assert general.onset_epoch is not None and general.overfitting_strength < 0.5
