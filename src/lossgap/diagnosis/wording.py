@@ -20,6 +20,13 @@ def pct(value: float) -> str:
     return f"{100 * value:.0f}%" if math.isfinite(value) else "n/a"
 
 
+def rate_pct(value: float) -> str:
+    """A small rate as a percentage: one decimal under 1% ("0.4%", never a falling loss at "0%"), else whole."""
+    if math.isfinite(value) and 0 < abs(100 * value) < 0.95:
+        return f"{100 * value:.1f}%"
+    return pct(value)
+
+
 def change(name: str, start: float, end: float, decimals: int = 3) -> str:
     """"<name> fell from a to b", "rose from a to b" or "stayed at a", with the verb read off the printed
     numbers (so rounding never makes "fell from 0.100 to 0.100")."""

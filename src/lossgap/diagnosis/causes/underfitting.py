@@ -24,7 +24,7 @@ from lossgap.diagnosis.constraints import regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
-from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
 
 #: Epochs a trend needs before the rule says anything.
 MIN_TREND_EPOCHS = 3
@@ -142,8 +142,8 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     confidence = steepness * (0.9 if rising or early_learning else 0.35)
     stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
                   if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
-    pace = (f"{pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; train "
-            f"loss {pct(-health.train_slope_end)}" if health.val_still_falling
+    pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
+            f"train loss {rate_pct(-health.train_slope_end)}" if health.val_still_falling
             else f"slowly, but {new_lows(health, evidence.num_epochs)}")
     summary = (f"val loss was still falling when {stopped_by} ({pace})"
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "

@@ -1,0 +1,17 @@
+"""Sentence helpers: numbers printed so that the words around them stay true."""
+
+import math
+
+from lossgap.diagnosis.wording import change, pct, rate_pct
+
+
+def test_a_small_rate_is_never_printed_as_zero():
+    # A val loss falling 0.4% per epoch is "still falling": "0%" would contradict the sentence it sits in.
+    assert pct(0.004) == "0%"
+    assert rate_pct(0.004) == "0.4%" and rate_pct(-0.004) == "-0.4%"
+    assert rate_pct(0.012) == "1%" and rate_pct(0.0) == "0%" and rate_pct(math.nan) == "n/a"
+
+
+def test_the_verb_is_read_off_the_printed_numbers():
+    assert change("train loss", 0.008, 0.035) == "train loss rose from 0.008 to 0.035"
+    assert change("val loss", 0.1004, 0.1001) == "val loss stayed at 0.100"
