@@ -79,7 +79,7 @@ def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -
 def _rare_recall(run: RunRecord) -> tuple[bool, str]:
     if "test" not in run.dynamics:
         return False, "no test split with the removed samples"
-    epoch = int(run.summary.get("delivered_epoch") or run.num_epochs) - 1
+    epoch = delivered_index(run)
     test, val = run.dynamics["test"], run.dynamics["val"]
     rare_recall = float(test.correct[epoch].mean())
     majority = int(np.argmax(np.bincount(val.labels)))
@@ -90,13 +90,18 @@ def _rare_recall(run: RunRecord) -> tuple[bool, str]:
 
 
 def _worked(run: RunRecord) -> tuple[bool, str]:
-    epoch = int(run.summary.get("delivered_epoch") or run.num_epochs) - 1
+    epoch = delivered_index(run)
     accuracy = float(run.metrics["val_accuracy"][epoch])
     labels = run.dynamics["val"].labels
     majority = float(np.bincount(labels).max() / labels.size)
     floor = majority + WORKED_SHARE * (1 - majority)
     return accuracy >= floor, (f"delivered val accuracy {accuracy:.3f} vs the majority share {majority:.3f} (needs "
                                f"{floor:.3f}, {WORKED_SHARE:.0%} of the way to 1)")
+
+
+def delivered_index(run: RunRecord) -> int:
+    """0-based epoch of the model the run delivered (its last epoch when summary.json names none)."""
+    return int(run.summary.get("delivered_epoch") or run.num_epochs) - 1
 
 
 def _majority_share(run: RunRecord) -> float:

@@ -14,7 +14,7 @@ from lossgap.run.rundir import read_run
 
 from fault_suite import baselines
 from fault_suite.cases import FAULTS, HEALTHY, Case
-from fault_suite.premises import NO_REFERENCE, premise_holds
+from fault_suite.premises import NO_REFERENCE, delivered_index, premise_holds
 from fault_suite.runner import CASE_FILE, run_dir
 from fault_suite.sentences import sentence_problems
 
@@ -82,7 +82,7 @@ def score_run(case: Case, cache: Path) -> ScoredRun:
     diagnosis = diagnose(directory, write=False)
     top, confidence, form = top_verdict(diagnosis)
     val = record.dynamics["val"]
-    epoch = int(record.summary.get("delivered_epoch") or record.num_epochs) - 1
+    epoch = delivered_index(record)
     autotrainer = baselines.autotrainer_features(record.metrics, record.observations, record.config["train"]["epochs"])
     error_by_class = np.array([1.0 - val.correct[epoch][val.labels == c].mean() if (val.labels == c).any() else 0.0
                                for c in range(val.num_classes)])

@@ -81,7 +81,7 @@ def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():
     config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
     def late(slope):
-        return lambda steps, hard: slope * np.clip(steps - 25, 0, None)[:, None] + 0.0 * hard[None, :]
+        return lambda steps, hard: slope * np.clip(steps - 25, 0, None)[:, None]
 
     dynamics = tiny_model_run(late(0.001), late(-0.001))
     diagnosis = diagnose_dynamics(dynamics, config=config)
