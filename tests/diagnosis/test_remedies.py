@@ -116,3 +116,12 @@ def test_the_early_stopping_patience_replayed_on_the_run_restores_its_val_loss_m
     assert "epoch 47 here" in remedy.action and f"--early-stopping {patience}" in remedy.action
     # A clean valley needs no more than the floor of 3.
     assert book_for().early_stopping([0.9, 0.8, 0.7, 0.75, 0.8]).changes["early_stopping.patience"] == 3
+
+
+def test_the_wait_longer_sentence_says_why_early_stopping_fired_not_that_the_loss_fell():
+    # Early stopping fires after `patience` epochs without a new best, so "while the val loss was still falling"
+    # (the sentence before) was false whenever it was printed.
+    remedy = book_for(epochs=80, early_stopping={"patience": 30}).more_epochs(57)
+    assert remedy.changes == {"early_stopping.patience": 60}
+    assert "epoch 57 of 80, after 30 epochs without a new best" in remedy.action
+    assert "falling" not in remedy.action

@@ -12,8 +12,7 @@ import numpy as np
 from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
-from lossgap.diagnosis.causes.underfitting import MIN_TREND_EPOCHS
-from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
+from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence, gather_evidence
 from lossgap.diagnosis.remedies import MORE_DATA, Remedy, RemedyBook, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError

@@ -13,9 +13,11 @@ from lossgap.analysis.calibration import Calibration, calibration
 from lossgap.analysis.fit import FitSummary, fit_summary, prior_of
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
-from lossgap.analysis.optimization import NEW_LOW_SHARE, OptimizationHealth, optimization_health
+from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
+                                          optimization_health)
 from lossgap.analysis.per_class import PerClass, minority_classes, per_class
 from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus
+from lossgap.analysis.smoothing import linear_trend
 from lossgap.analysis.samples import SampleDynamics, sample_dynamics
 from lossgap.analysis.suspects import LabelNoiseEvidence, Suspects, label_noise_evidence, suspected_mislabeled
 from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
@@ -26,6 +28,8 @@ from lossgap.dynamics import SplitDynamics
 EARLY_LEARNING_FIT = 0.1
 #: The signal test looks twice (the last epoch and the best one) and so multiplies the smaller p-value by 2.
 SIGNAL_TESTS = 2
+#: Epochs a trend needs before a rule says anything about it.
+MIN_TREND_EPOCHS = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,6 +87,9 @@ class RunEvidence:
     gradients: object | None = None
     #: Longest sequence of the run's data in time steps (config.json), when known.
     sequence_length: int | None = None
+    #: 1-based epoch whose weights the run delivers (summary.json: the restored best epoch under early stopping,
+    #: else the last); the last epoch when unknown (own loops).
+    delivered_epoch: int | None = None
 
     @property
     def num_epochs(self) -> int:
@@ -103,6 +110,43 @@ class RunEvidence:
         more and creeps on is refining, or at its capacity, instead."""
         return bool(self.fit.train_recorded and self.fit.moved_share < EARLY_LEARNING_FIT
                     and self.optimization.val_new_low_share >= NEW_LOW_SHARE)
+
+    @property
+    def trend_tail(self) -> int:
+        """Epochs at the end over which accuracy trends are measured: a quarter of the run, at least 3."""
+        return max(MIN_TREND_EPOCHS, self.num_epochs // 4)
+
+    @property
+    def accuracy_trend(self) -> tuple[bool, float, float]:
+        """(train or val accuracy rose over the last :attr:`trend_tail` epochs by more than its noise, the train
+        rise, the val rise); rises are fractions of samples over the whole tail (least-squares trend)."""
+        curves, tail = self.curves, self.trend_tail
+        train_n = self.train.num_samples if self.train is not None else self.val.num_samples
+        rise = float(linear_trend(curves.train_accuracy[-tail:])[0] * (tail - 1))
+        val_rise = float(linear_trend(curves.val_accuracy[-tail:])[0] * (tail - 1))
+        rising = (rise > float(accuracy_noise(float(curves.train_accuracy[-1]), train_n))
+                  or val_rise > self.val_noise)
+        return bool(rising), rise, val_rise
+
+    @property
+    def val_low_is_recent(self) -> bool:
+        """True when the lowest val loss is in the run's last max(3, half the slope tail) epochs."""
+        recent = max(MIN_TREND_EPOCHS, self.optimization.tail_epochs // 2)
+        return self.val_loss_min_epoch > self.num_epochs - recent
+
+    @property
+    def still_learning(self) -> bool:
+        """True when the run ended in the middle of learning: its lowest val loss is recent and its trend over
+        the tail points down (at least FALLING_MIN_RELATIVE_SLOPE of its level per epoch, though it may jitter
+        too much for that slope to be significant), the train loss still falls clearly, and train or val
+        accuracy still rose beyond its noise over the last epochs. (A recent low of a flat, jittery val loss is
+        chance, not learning.) Samples the model is learning now were predicted wrong until now, and a class it
+        is learning now is still short of recall: in such a run neither says anything yet about the labels or
+        the class balance."""
+        health = self.optimization
+        return bool(self.num_epochs >= MIN_TREND_EPOCHS and self.val_low_is_recent
+                    and health.val_slope_end <= -FALLING_MIN_RELATIVE_SLOPE
+                    and health.train_still_falling and self.accuracy_trend[0])
 
     @property
     def rare_classes(self) -> list[int]:
@@ -193,6 +237,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
                         judged_epoch=judged),
         val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
         sequence_length=int(sequence_length) if sequence_length is not None else None,
+        delivered_epoch=_delivered_epoch(summary, curves.num_epochs),
     )
 
 
@@ -220,6 +265,14 @@ def _best_epoch(summary: dict | None, val_loss_min_epoch: int, num_epochs: int, 
     if isinstance(best, (int, float)) and 1 <= int(best) <= num_epochs and np.isfinite(val_loss[int(best) - 1]):
         return int(best)
     return val_loss_min_epoch
+
+
+def _delivered_epoch(summary: dict | None, num_epochs: int) -> int:
+    """summary.json's delivered epoch when it is a recorded epoch, else the last epoch."""
+    delivered = (summary or {}).get("delivered_epoch")
+    if isinstance(delivered, (int, float)) and not isinstance(delivered, bool) and 1 <= int(delivered) <= num_epochs:
+        return int(delivered)
+    return num_epochs
 
 
 def _any_epoch_p(val: SplitDynamics, baseline: float) -> float:

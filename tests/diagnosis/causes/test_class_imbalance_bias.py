@@ -1,6 +1,8 @@
 """class_imbalance_bias: rare classes recalled far worse than the frequent ones."""
 
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run, unsure_rare_run
+from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run,
+                                rare_still_learning_run, unsure_rare_run)
+from lossgap.diagnosis.causes.class_imbalance_bias import STILL_LEARNING_CAP
 
 
 def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
@@ -60,3 +62,25 @@ def test_a_class_made_rare_by_moved_labels_is_left_out_of_the_probability_eviden
     # Beside classes that are rare by nature, those still carry the verdict.
     beside = diagnose_dynamics(unsure_rare_run(rare_classes=4, hidden=12)).verdict("class_imbalance_bias")
     assert beside.evidence["moved_label_classes"] == [4] and beside.confidence > 0.9
+
+
+def test_rare_classes_still_being_learned_when_the_run_ended_are_only_considered():
+    # 900/60/40: the rare classes are taken up one sample after another in the run's last five epochs, and
+    # the val loss is at its lowest in the last one. The rare recall is short (0.79 against 1.00), but a
+    # finished model may not lean on the majority at all: the rules before this cap said 1.00 and offered
+    # only class weights, where more epochs was the fix. Now both are named, training longer first.
+    diagnosis = diagnose_dynamics(rare_still_learning_run(), config={"epochs": 16})
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert diagnosis.evidence.still_learning and verdict.evidence["still_learning"]
+    assert verdict.evidence["recall_deficit"] > 0.15 and verdict.confidence == STILL_LEARNING_CAP
+    assert "train longer first" in verdict.summary and "epoch 16 of 16" in verdict.summary
+    assert diagnosis.causes == ["underfitting", "class_imbalance_bias"], diagnosis.to_text()
+    assert diagnosis.verdicts[0].evidence["form"] == "stopped_early"
+    assert "more_epochs" in {remedy.name for remedy in diagnosis.verdicts[0].remedies}
+    assert "class_weights" in {remedy.name for remedy in verdict.remedies}
+
+
+def test_a_finished_run_that_misses_the_rare_classes_is_not_capped():
+    diagnosis = diagnose_dynamics(rare_missed_run())
+    assert not diagnosis.evidence.still_learning
+    assert diagnosis.verdict("class_imbalance_bias").confidence > STILL_LEARNING_CAP

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, majority_only_run, noisy_labels_run, relabelled_pair_logits,
-                                weak_model_run)
+from fixtures.diagnosis import (diagnose_dynamics, late_pair_run, majority_only_run, noisy_labels_run,
+                                relabelled_pair_logits, weak_model_run)
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 
 from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL, TRAIN_ONLY_CAP
@@ -203,3 +203,16 @@ def test_one_way_confusion_names_the_true_class_after_an_early_collapse_onto_ano
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
     assert diagnosis.verdict("label_noise").evidence["one_way_pair"] == [2, 1]
     assert "labelled class 2 but were predicted as class 1" in diagnosis.verdict("label_noise").summary
+
+
+def test_clean_samples_learned_in_a_runs_last_epochs_are_not_label_noise():
+    # Clean labels; 15% of class 1 looked like class 2 to the model until its last four epochs, and the run
+    # ended while still learning. Over the window they read as a one-way pair 1 -> 2 (the rules before this
+    # gate said label noise 0.85, "relabel or drop them"); the run says to train longer instead.
+    diagnosis = diagnose_dynamics(late_pair_run(), config={"epochs": 12, "optimizer": {"lr": 0.002}})
+    assert diagnosis.evidence.still_learning
+    verdict = diagnosis.verdict("label_noise")
+    assert verdict.confidence == 0.0 and verdict.evidence == {"still_learning": True}
+    assert "still learning" in verdict.summary and "epoch 12 of 12" in verdict.summary
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    assert diagnosis.verdicts[0].evidence["form"] == "stopped_early"

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, slow_creep_run, tiny_model_run, weak_model_run
+from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, slow_creep_run, tiny_model_run,
+                                weak_model_run)
 from fixtures.dynamics import binary_dynamics
 
 
@@ -94,12 +95,12 @@ def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():
 def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_up():
     config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
-    from lossgap.diagnosis.causes.underfitting import _accuracy_rising, _capacity
+    from lossgap.diagnosis.causes.underfitting import _capacity
     from lossgap.diagnosis.remedies import RemedyBook
 
     # The capacity form's own sentence (stopped early may outrank it on such a run, as it does here).
     evidence = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).evidence
-    verdict = _capacity(evidence, RemedyBook(config), {}, _accuracy_rising(evidence))
+    verdict = _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
     assert verdict.evidence["accuracy_rising"] and "levelled off" not in verdict.summary
     assert "were still rising slowly" in verdict.summary and "over the last 10 epochs" in verdict.summary
     assert "the val loss still set a new low at epoch 40" in verdict.summary
@@ -168,3 +169,26 @@ def test_a_model_that_fitted_and_creeps_on_is_not_early_learning():
     # The same creep after the model fitted its training set: more epochs would mostly refine it.
     from fixtures.diagnosis import refinement_run
     assert not diagnose_dynamics(refinement_run()).evidence.early_learning
+
+
+def test_one_bad_last_epoch_after_the_best_one_is_not_a_capacity_limit():
+    # About 0.95 right on train and val from epoch 3 on, then a loss spike in the last epoch (0.85); early
+    # stopping restored epoch 12, the model the run delivers. Read at the last epoch, the rules before said
+    # "too small" at 0.50.
+    config = {"epochs": 15, "model": {"hidden_size": 8}, "early_stopping": {"patience": 5}}
+    diagnosis = diagnose_dynamics(last_epoch_spike_run(), config=config,
+                                  summary={"best_epoch": 12, "delivered_epoch": 12})
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.confidence < 0.25 and "at epoch 12" in verdict.summary
+    assert "underfitting" not in diagnosis.causes, diagnosis.to_text()
+    # A run without early stopping delivers its last epoch, and that is the level it is judged at.
+    assert diagnose_dynamics(last_epoch_spike_run(), config={**config, "early_stopping": {"patience": None}},
+                             summary={"best_epoch": 12, "delivered_epoch": 15}).evidence.delivered_epoch == 15
+
+
+def test_a_jittery_val_loss_at_its_lowest_in_the_last_epoch_with_accuracy_rising_is_stopped_early():
+    from fixtures.diagnosis import rare_still_learning_run
+    diagnosis = diagnose_dynamics(rare_still_learning_run(), config={"epochs": 16})
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["form_confidences"]["stopped_early"] == 0.9
+    assert "training stopped too early" in verdict.summary

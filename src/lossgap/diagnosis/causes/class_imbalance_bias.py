@@ -28,6 +28,12 @@ HIDDEN_FULL = 0.2
 #: whatever the bias.
 RESOLVING_MISSES = 2
 PROBABILITY_ONLY_CAP = 0.4
+#: Highest confidence while the run is still learning (RunEvidence.still_learning): rare classes, with their
+#: small share of the gradient, are learned last, so a run stopped mid-learning is short of rare recall whether
+#: or not a finished model would lean on the frequent classes. Still reported, but low enough that the
+#: stopped-early verdict it explains away in part stays above it (train longer first; weight the classes if
+#: the gap stays).
+STILL_LEARNING_CAP = 0.55
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -92,6 +98,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     else:
         summary += (f", and the most predicted class takes {pct(per_class.predicted_share[index].max())} "
                     "of val predictions")
+    facts["still_learning"] = evidence.still_learning
+    if evidence.still_learning and confidence > STILL_LEARNING_CAP:
+        confidence = STILL_LEARNING_CAP
+        summary += (f"; but the run ended while still learning (its lowest val loss at epoch "
+                    f"{evidence.val_loss_min_epoch} of {evidence.num_epochs}, train loss still falling): rare classes "
+                    "are learned last, so train longer first, and weight the classes if the gap stays")
     remedies = present(book.class_weights(),
                        book.advice("resample", "oversample the rare classes or collect more of them, and judge runs "
                                    "by balanced accuracy"))

@@ -23,6 +23,11 @@ imbalance are decided first (they explain this evidence away in the engine). Two
   at 0.95. So two-class one-way noise rests on the suspect route (at most TRAIN_ONLY_CAP, "check before
   relabelling") unless the val labels side with the model.
 
+A run that ended while still learning (:attr:`RunEvidence.still_learning`) is not judged either: the samples it
+learned in its last epochs were contradicted until then, whatever their labels (a clean 3-class run stopped at
+epoch 12 with accuracy rising 0.81 -> 0.97 over its last four epochs had read label noise 0.69, one-way pair
+included, and 18 of its 38 "suspects" were already predicted right).
+
 In every route the model must have fitted its training set (its train loss clearly below the prior's) and
 fit the samples it does not contradict (at least REST_START of them right), so a model that cannot fit (too
 small, too regularised, or one that learned nothing) never produces label-noise findings. One exception: when
@@ -93,6 +98,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        "below the prior's entropy, the val loss still setting new lows): samples it has not learned "
                        "yet look contradicted whatever their labels, so label noise can be judged once it fits",
                        {"train_fitted": False, "early_learning": True})
+    if evidence.still_learning and not learned_task:
+        return Verdict("label_noise", 0.0, "the run ended while the model was still learning (its lowest val loss at "
+                       f"epoch {evidence.val_loss_min_epoch} of {evidence.num_epochs}, train loss and accuracy still "
+                       "improving): samples it is learning now were predicted as other classes until now whatever "
+                       "their labels, so label noise can be judged once it has settled",
+                       {"still_learning": True})
     indices = suspects.indices
     flagged = np.zeros(train.num_samples, dtype=bool)
     flagged[indices] = True

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, little_data, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import change, clip, pct
 
-#: Epochs a trend needs before the rule says anything.
-MIN_TREND_EPOCHS = 3
 #: What is left of the confidence when early stopping already stopped at, and restored, the val-loss minimum.
 HANDLED_FACTOR = 0.3
 #: Highest confidence without an onset: the val loss did not clearly turn up (within its noise, or the train

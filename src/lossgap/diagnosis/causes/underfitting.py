@@ -18,16 +18,13 @@ from dataclasses import replace
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.analysis.smoothing import linear_trend
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import regularisation_notes, tiny_hidden
-from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
 from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
 
-#: Epochs a trend needs before the rule says anything.
-MIN_TREND_EPOCHS = 3
 #: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
 CAPACITY_ERROR_FULL = 0.1
 #: Most the capacity form reaches when nothing points at the model itself (see _capacity).
@@ -54,7 +51,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("underfitting", 0.0, "too few epochs to judge the trend", facts)
     if not evidence.fit.train_moved:
         return _no_fit(evidence, book, facts)  # the most specific statement: nothing else can be judged
-    trend = _accuracy_rising(evidence)
+    trend = evidence.accuracy_trend
     stopped, capacity = _stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
     # creeping up at epoch 80): each is evidence that the model has not fitted what it could. Stopped early
@@ -98,39 +95,24 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     return Verdict("underfitting", 0.8, summary, {**facts, "form": "no_fit", "no_fit": True}, remedies)
 
 
-def _accuracy_rising(evidence: RunEvidence) -> tuple[bool, float, float]:
-    """(train or val accuracy rose over the tail by more than its noise, train rise, val rise)."""
-    curves = evidence.curves
-    tail = _trend_tail(evidence)
-    train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
-    rise = linear_trend(curves.train_accuracy[-tail:])[0] * (tail - 1)
-    val_rise = linear_trend(curves.val_accuracy[-tail:])[0] * (tail - 1)
-    rising = (rise > float(accuracy_noise(float(curves.train_accuracy[-1]), train_n))
-              or val_rise > evidence.val_noise)
-    return bool(rising), float(rise), float(val_rise)
-
-
-def _trend_tail(evidence: RunEvidence) -> int:
-    """Epochs at the end over which accuracy trends are measured: a quarter of the run, at least 3."""
-    return max(MIN_TREND_EPOCHS, evidence.num_epochs // 4)
-
-
 def _steepness(evidence: RunEvidence) -> float:
-    """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully)."""
+    """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully); 0 unless
+    it clearly falls or the run is still learning (a new low at the end of a jittery val loss)."""
     health = evidence.optimization
-    return clip(-health.val_slope_end / 0.01) if health.val_still_falling else 0.0
+    falls = health.val_still_falling or evidence.still_learning
+    return clip(-health.val_slope_end / 0.01) if falls else 0.0
 
 
 def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                    trend: tuple[bool, float, float]) -> Verdict:
-    """The stopped-early form; ``trend`` is :func:`_accuracy_rising` of the run."""
+    """The stopped-early form; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`."""
     health, curves = evidence.optimization, evidence.curves
     rising, rise, val_rise = trend
     # The val loss is what more epochs would lower; the train loss must at least not be rising, and the
     # lowest val loss must be recent (a run stopped early by patience made no new minimum for a while).
-    recent = evidence.val_loss_min_epoch > evidence.num_epochs - max(MIN_TREND_EPOCHS, health.tail_epochs // 2)
     early_learning = evidence.early_learning
-    falling = (health.val_still_falling or early_learning) and not health.train_slope_end > 0 and recent
+    falling = ((health.val_still_falling or early_learning or evidence.still_learning)
+               and not health.train_slope_end > 0 and evidence.val_low_is_recent)
     details = {**facts, "form": "stopped_early", "train_accuracy_rise_over_tail": rise,
                "val_accuracy_rise_over_tail": val_rise}
     if not falling or evidence.generalization.onset_epoch is not None:
@@ -142,9 +124,15 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     confidence = steepness * (0.9 if rising or early_learning else 0.35)
     stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
                   if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
-    pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
-            f"train loss {rate_pct(-health.train_slope_end)}" if health.val_still_falling
-            else f"slowly, but {new_lows(health, evidence.num_epochs)}")
+    if health.val_still_falling:
+        pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
+                f"train loss {rate_pct(-health.train_slope_end)}")
+    elif evidence.still_learning and health.val_slope_end < 0 and not health.val_still_improving:
+        pace = (f"unevenly, {rate_pct(-health.val_slope_end)} of its level per epoch over the last "
+                f"{health.tail_epochs} epochs with its lowest value at epoch {evidence.val_loss_min_epoch}; train loss "
+                f"{rate_pct(-health.train_slope_end)}")
+    else:
+        pace = f"slowly, but {new_lows(health, evidence.num_epochs)}"
     summary = (f"val loss was still falling when {stopped_by} ({pace})"
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
                   f"{curves.val_accuracy[-1]:.3f})" if rising else "")
@@ -166,11 +154,18 @@ def _early_stopped(evidence: RunEvidence) -> bool:
 
 def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float], *,
               affirm: bool = False) -> Verdict:
-    """The capacity form; ``trend`` is :func:`_accuracy_rising` of the run. Below the reporting threshold its
-    sentence says why capacity is not the limit, unless ``affirm`` (the other form carries the verdict over it)."""
+    """The capacity form; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`. Below the reporting threshold
+    its sentence says why capacity is not the limit, unless ``affirm`` (the other form carries the verdict over it).
+
+    The level is read at the epoch the run delivers: under early stopping the restored best one, so a bad
+    last epoch after it (a loss spike) is no sign that the model cannot fit (it had read "too small" at 0.61);
+    without early stopping the last one, which is what the user gets (heavy weight decay that crushes a model
+    after it fitted leaves it at chance there, whatever its best epoch was)."""
     curves = evidence.curves
     train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
-    train_accuracy, val_accuracy = float(curves.train_accuracy[-1]), float(curves.val_accuracy[-1])
+    level_epoch = evidence.delivered_epoch or evidence.num_epochs
+    index = level_epoch - 1
+    train_accuracy, val_accuracy = float(curves.train_accuracy[index]), float(curves.val_accuracy[index])
     train_error = 1.0 - train_accuracy
     noise = float(accuracy_noise(train_accuracy, train_n))
     gap_noise = float(np.hypot(noise, accuracy_noise(val_accuracy, evidence.val.num_samples)))
@@ -205,8 +200,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
                   * (1.0 if supported else UNSUPPORTED_CAP))
     level = "were still rising slowly" if rising else "levelled off together"
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
-               f"{evidence.num_epochs}"
-               + (f"; up {rise:+.3f} and {val_rise:+.3f} over the last {_trend_tail(evidence)} epochs" if rising else "")
+               f"{level_epoch}"
+               + (f"; up {rise:+.3f} and {val_rise:+.3f} over the last {evidence.trend_tail} epochs" if rising else "")
                + (f"; the val loss still set a new low at epoch {evidence.num_epochs}"
                   if details["new_val_loss_low_at_end"] else "")
                + f"), the model getting {pct(train_error)} of its own training samples wrong: it "
@@ -214,7 +209,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
                + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                "than this: a larger model is the test)"))
     if confidence < REPORT_THRESHOLD and not affirm:
-        summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at the end) or "
+        summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at epoch "
+                   f"{level_epoch}) or "
                    "train and val accuracy part ways, so capacity is not what limits it")
     architecture = _architecture(evidence, book)
     if architecture is not None and (confidence >= REPORT_THRESHOLD or affirm):
