@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
+from rich.console import Console as RichConsole, Group
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -43,26 +46,78 @@ def compare(runs: list[Path] = typer.Argument(..., help="Run directories to comp
     records = read_runs(runs)
     path = write_comparison_page(records, out)
     console = Console()
-    console.print(comparison_table(comparison_rows(records)))
+    console.print(comparison_view(comparison_rows(records), console.width))
     console.print(Text.assemble(f"comparison of {len(runs)} runs written to ", (str(path), "bold")), soft_wrap=True)
 
 
 def comparison_table(rows: list[dict]) -> Table:
     """The runs' best and final figures; a run's name and main cause are never cut: they fold onto more lines
-    (two runs cut to the same "refine…" could not be told apart), while the figures keep one line each."""
-    from lossgap.report.tables import format_number
-
+    (two runs cut to the same "refine…" could not be told apart), while the figures keep one line each, at a
+    fixed precision per column (losses to 4 decimals, accuracies to 3) so that no figure outgrows its column."""
     table = Table(title="runs compared", padding=(0, 1), collapse_padding=True)
     for column in ("run", "best epoch", "best val loss", "val acc at best", "final val loss", "final val acc",
                    "test acc", "main cause"):
         if column in ("run", "main cause"):
             table.add_column(column, justify="left", overflow="fold", min_width=8)
         else:
-            # headers wrap onto two lines; a figure (at most 6 characters) never does
-            table.add_column(column, justify="right", overflow="fold", max_width=7)
+            # headers wrap onto two lines; a figure (at most 7 characters) never does
+            table.add_column(column, justify="right", overflow="fold", min_width=5, max_width=7)
     for row in rows:
-        table.add_row(Text(row["run"]), format_number(row["best_epoch"]), format_number(row["best_val_loss"]),
-                      format_number(row["best_val_accuracy"], 3), format_number(row["final_val_loss"]),
-                      format_number(row["final_val_accuracy"], 3), format_number(row["test_accuracy"], 3),
-                      Text(row["main_cause"] or "-"))
+        table.add_row(Text(row["run"]), *_figures(row), Text(row["main_cause"] or "-"))
     return table
+
+
+def comparison_lists(rows: list[dict]) -> Group:
+    """The same figures as :func:`comparison_table`, one short two-column block per run: for a terminal too
+    narrow for the table (its columns would run off the window's edge)."""
+    blocks = []
+    for row in rows:
+        block = Table(title=Text(row["run"], style="bold"), show_header=False, box=None, padding=(0, 1))
+        block.add_column(overflow="fold")
+        block.add_column(justify="right", overflow="fold")
+        for name, figure in zip(FIGURE_NAMES, _figures(row)):
+            block.add_row(name, figure)
+        block.add_row("main cause", Text(row["main_cause"] or "-"))
+        blocks.append(block)
+    return Group(Text("runs compared", style="italic"), *blocks)
+
+
+def comparison_view(rows: list[dict], width: int):
+    """:func:`comparison_table` when it fits ``width`` columns, else :func:`comparison_lists`."""
+    table = comparison_table(rows)
+    wide = RichConsole(width=10_000)
+    needed = Measurement.get(wide, wide.options, table).minimum
+    return table if needed <= width else comparison_lists(rows)
+
+
+#: The figure columns of the comparison, in order.
+FIGURE_NAMES = ("best epoch", "best val loss", "val acc at best", "final val loss", "final val acc", "test acc")
+
+
+def _figures(row: dict) -> list[str]:
+    return [_count(row["best_epoch"]), _loss(row["best_val_loss"]), _fraction(row["best_val_accuracy"]),
+            _loss(row["final_val_loss"]), _fraction(row["final_val_accuracy"]), _fraction(row["test_accuracy"])]
+
+
+def _finite(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(float(value)) else None
+
+
+def _count(value) -> str:
+    number = _finite(value)
+    return "-" if number is None else str(int(number))
+
+
+def _loss(value) -> str:
+    """A loss in nats in at most 7 characters: 4 decimals, or 1.2e-05 below 0.001, or 1 decimal from 100."""
+    number = _finite(value)
+    if number is None:
+        return "-"
+    if number != 0 and abs(number) < 0.001:
+        return f"{number:.1e}"
+    return f"{number:.1f}" if abs(number) >= 100 else f"{number:.4f}"
+
+
+def _fraction(value) -> str:
+    number = _finite(value)
+    return "-" if number is None else f"{number:.3f}"
