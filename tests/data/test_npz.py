@@ -71,8 +71,12 @@ def test_malformed_files_are_refused_with_the_problem_named(tmp_path, arrays, me
 
 def test_object_arrays_and_single_npy_files_are_explained(tmp_path):
     np.savez(tmp_path / "objects.npz", X=np.zeros((2, 2, 1)), y=np.array([0, "a"], dtype=object))
-    with pytest.raises(DataError, match="Python objects"):
+    with pytest.raises(DataError, match=r"array 'y' holds Python objects .*e\.g\. y\.astype\(str\)"):
         read_npz(tmp_path / "objects.npz")
+    # The array named is the one that holds objects (X was blamed on the labels before).
+    np.savez(tmp_path / "object_x.npz", X=np.array([[[0.0]], [[1.0]]], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(DataError, match=r"array 'X' holds Python objects .*X\.astype\(np\.float32\)"):
+        read_npz(tmp_path / "object_x.npz")
     np.save(tmp_path / "single.npy", np.zeros((2, 2, 1)))
     (tmp_path / "single.npy").rename(tmp_path / "single.npz")
     with pytest.raises(DataError, match="single .npy array"):
@@ -131,3 +135,9 @@ def test_a_value_beyond_float32_is_refused_as_out_of_range(tmp_path):
     with pytest.raises(DataError, match=r"^d\.npz \(train split\): X holds -1e\+39 at sample 1 \(id 1\), step 0, "
                                         r"feature 0, beyond float32's range"):
         read_npz(tmp_path / "d.npz")
+
+
+def test_repeated_ids_are_refused_naming_one_of_them(tmp_path):
+    np.savez(tmp_path / "dup.npz", X=np.zeros((4, 2, 1)), y=np.array([0, 1, 0, 1]), ids=np.array([7, 3, 7, 5]))
+    with pytest.raises(DataError, match=r"sample ids are not unique \(1 repeated, e\.g\. 7 2 times\)"):
+        read_npz(tmp_path / "dup.npz")

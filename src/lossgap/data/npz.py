@@ -30,13 +30,17 @@ def read_npz(path: str | Path) -> dict[str, SequenceData]:
         raise DataError(f"{path.name}: is a single .npy array, not an npz archive; save it with np.savez(path, X=..., y=...)")
     if not magic.startswith(b"PK"):
         raise DataError(f"{path.name}: not an npz archive (numpy cannot read it); write it with np.savez(path, X=..., y=...)")
+    key = None
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+            arrays = {}
+            for key in archive.files:
+                arrays[key] = archive[key]
     except ValueError as error:
         if "allow_pickle" in str(error):
-            raise DataError(f"{path.name}: holds Python objects (pickled arrays); store labels and ids as numbers or "
-                            "fixed-width strings, e.g. y.astype(str)") from None
+            fix = ("store the features as numbers, e.g. X.astype(np.float32)" if key and key.startswith("X")
+                   else f"store it as numbers or fixed-width strings, e.g. {key or 'y'}.astype(str)")
+            raise DataError(f"{path.name}: array '{key}' holds Python objects (dtype object, pickled); {fix}") from None
         raise DataError(f"{path.name}: not an npz archive ({error}); write it with np.savez(path, X=..., y=...)") from None
     except (OSError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path.name}: not an npz archive ({error}); write it with np.savez(path, X=..., y=...)") from None

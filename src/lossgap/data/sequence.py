@@ -73,8 +73,12 @@ class SequenceData:
         ids = np.asarray(self.ids)
         if ids.shape != (n,):
             raise DataError(f"{where}: ids has shape {ids.shape}, expected ({n},); give one id per sample")
-        if len(np.unique(ids)) != n:
-            raise DataError(f"{where}: sample ids are not unique; give every sample its own id")
+        unique, counts = np.unique(ids, return_counts=True)
+        if unique.size != n:
+            repeated = unique[counts > 1]
+            first = repeated[0].item()
+            raise DataError(f"{where}: sample ids are not unique ({repeated.size} repeated, e.g. {first!r} "
+                            f"{int(counts[counts > 1][0])} times); give every sample its own id")
         object.__setattr__(self, "features", features)
         object.__setattr__(self, "lengths", lengths)
         object.__setattr__(self, "labels", labels)

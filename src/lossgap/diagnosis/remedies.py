@@ -243,8 +243,8 @@ class RemedyBook:
             # Early stopping fires after `patience` epochs without a new best: the val loss was not falling then,
             # and the sentence must not say it was; waiting longer lets a slow or jittery descent resume.
             return self._remedy("more_epochs", f"let early stopping wait longer: --early-stopping {longer} (it "
-                                f"ended the run at epoch {epochs_run} of {epochs}, after {int(patience)} epochs without "
-                                "a new best)",
+                                f"ended the run at epoch {epochs_run} of {epochs}, after {int(patience)} epochs "
+                                "without a new best)",
                                 "let early stopping wait longer before it stops",
                                 {"early_stopping.patience": longer})
         changes: dict[str, Any] = {"epochs": epochs * 2}
