@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from lossgap.diagnosis import Diagnosis
 from lossgap.diagnosis.engine import diagnose_run as diagnose_with_control
+from lossgap.errors import warn
 from lossgap.run import rundir, writer
 from lossgap.training.config import TrainConfig
 
@@ -216,7 +217,8 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
     ``metrics.csv`` gets each split's loss, accuracy and balanced accuracy per epoch from the recorded
     samples; ``extra_metrics`` (one dict per epoch, e.g. ``{"lr": ..., "grad_norm": ...}``) is merged in.
     When the recorder observed the model (``recorder.observe(model)``), ``optimization.csv`` is written too.
-    The directory can then be diagnosed and reported like one written by ``lossgap train``.
+    The directory can then be diagnosed and reported like one written by ``lossgap train``; a recorder without a
+    val split is saved too, with a LossgapWarning that the diagnosis needs one.
 
     A recorder with ``store=`` is saved beside it at ``out/epochs`` (the store stays), or anywhere outside
     ``out``; RunDirError (one line, nothing written) when ``out`` is the store, lies inside it, or holds it in
@@ -225,5 +227,10 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
     # The store's place first: a store and an out that would mix is the problem to name, not a run beside it.
     rundir.store_to_keep(out, getattr(recorder, "store", None))
     out_dir = rundir.check_out_dir(out, overwrite)
-    return writer.write_recorded_run(recorder, out_dir, class_names=class_names, extra_metrics=extra_metrics,
-                                     description=description)
+    written = writer.write_recorded_run(recorder, out_dir, class_names=class_names, extra_metrics=extra_metrics,
+                                        description=description)
+    if recorder.num_epochs and "val" not in recorder.splits:
+        # Saved all the same (what was recorded is kept), but the diagnosis will refuse it: say so now.
+        warn(f"{written} holds no val split, and lossgap diagnose needs one; in the loop, record each epoch's val "
+             "batches too: recorder.update('val', ids, logits, targets)")
+    return written

@@ -247,3 +247,16 @@ def test_recovering_needs_a_store_with_epochs(tmp_path):
         lossgap.recover_recorded_run(tmp_path / "nope", tmp_path / "run")
     with pytest.raises(RunDirError, match=r"holds no stored epoch \(no epoch_00001.npz\)"):
         lossgap.recover_recorded_run(tmp_path, tmp_path / "run")
+
+
+def test_a_recording_without_a_val_split_is_saved_with_a_warning_that_diagnose_needs_one(tmp_path):
+    recorder = lossgap.Recorder()
+    for _ in range(2):
+        recorder.update("train", torch.arange(6), torch.randn(6, 2), torch.arange(6) % 2)
+        recorder.end_epoch()
+    with pytest.warns(LossgapWarning, match=r"holds no val split, and lossgap diagnose needs one; .*"
+                                            r"recorder\.update\('val'"):
+        run = lossgap.save_recorded_run(recorder, tmp_path / "run")
+    assert (run / "dynamics.npz").exists()
+    with pytest.raises(RunDirError, match="validation split"):
+        lossgap.diagnose(run)
