@@ -57,3 +57,16 @@ def test_a_large_val_rise_within_its_jitter_is_considered_with_its_size_not_clai
     # Not a finding, but not "nothing there" either: the size of the rise keeps "no problem" from being sure.
     assert 0.2 < verdict.confidence <= 0.3
     assert "higher, but that is not a clear turn" in verdict.summary and "jitters" in verdict.summary
+
+
+def test_a_tiny_loss_rising_by_a_thousandth_of_a_nat_says_so_beside_its_percentage():
+    # A near-perfect model whose val loss moves from 0.002 to 0.003: "52% higher" alone read like a problem.
+    epochs, n = 30, 200
+    labels = np.arange(n) % 2
+    ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None]
+    train = 0.5 + ramp * (0.9995 - 0.5) + np.zeros((1, n))
+    val_level = np.where(np.arange(epochs) < 20, 0.998, 0.997)[:, None]
+    val = np.where(np.arange(epochs)[:, None] < 5, 0.5 + ramp * 0.498, val_level) + np.zeros((1, n))
+    verdict = diagnose_dynamics({"train": binary_dynamics(train, labels, split="train"),
+                                 "val": binary_dynamics(val, labels)}, config=CONFIG).verdict("overfitting")
+    assert "higher (only 0.0010 nats)" in verdict.summary, verdict.summary

@@ -15,6 +15,8 @@ HANDLED_FACTOR = 0.3
 NO_ONSET_CAP = 0.3
 #: A final val loss this share above its minimum is named in the sentence even when it is not a clear turn.
 NOTABLE_RISE = 0.1
+#: A rise smaller than this (nats) is also given in nats: a share of a tiny loss reads larger than it is.
+TINY_RISE_NATS = 0.01
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -46,8 +48,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if general.onset_epoch is None or lowest >= last:
         lowest_loss, final_loss = float(curves.val_loss[lowest - 1]), float(curves.val_loss[-1])
         if lowest < last and final_loss >= (1 + NOTABLE_RISE) * lowest_loss:
+            # On a near-perfect model a rise of a thousandth of a nat is many per cent: say how little it is.
+            tiny = (f" (only {final_loss - lowest_loss:.4f} nats)" if final_loss - lowest_loss < TINY_RISE_NATS
+                    else "")
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
-                       f"{pct(final_loss / lowest_loss - 1)} higher, but that is not a clear turn: "
+                       f"{pct(final_loss / lowest_loss - 1)} higher{tiny}, but that is not a clear turn: "
                        + ("the train loss stopped falling too" if general.val_rose_clearly
                           else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
         else:
