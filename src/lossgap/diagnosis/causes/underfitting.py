@@ -19,7 +19,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.constraints import regularisation_notes, tiny_hidden
+from lossgap.diagnosis.constraints import held_back, regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -36,6 +36,10 @@ HELD_BACK_UNLEARNED = 0.7
 CLEAR_OVERFITTING = 0.5
 #: Confidence from which the weaker form's sentence joins the stronger one's in a reported verdict.
 SECOND_FORM = 0.2
+#: A model with a train error of at least UNFITTED_ERROR whose right answers are unsure (their mean true-class
+#: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
+#: learning, not refinement (see _far_from_fitting).
+UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
 #: Sequences at least this long (time steps) are long: a recurrent layer alone carries shapes over so many steps
 #: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
 LONG_SEQUENCE = 100
@@ -57,7 +61,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # creeping up at epoch 80): each is evidence that the model has not fitted what it could. Stopped early
     # counts only where it says more epochs would raise accuracy: a loss falling under flat accuracy is
     # confidence refinement, which argues for neither form (and its sentence says so).
-    more_epochs_help = trend[0] or evidence.early_learning
+    more_epochs_help = trend[0] or evidence.early_learning or bool(stopped.evidence.get("far_from_fitting"))
     stopped_score = stopped.confidence if more_epochs_help else 0.0
     confidence = 1.0 - (1.0 - stopped_score) * (1.0 - capacity.confidence)
     if confidence >= REPORT_THRESHOLD > capacity.confidence > 0:
@@ -119,9 +123,16 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
                        "help", details)
     # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong; but a
-    # model whose train loss is still near the prior's has nothing to refine yet: it is still learning.
+    # model whose train loss is still near the prior's has nothing to refine yet: it is still learning. So is
+    # one far from fitting its own training set while its losses fall steadily: its answers are not yet sure
+    # enough to be right, and the accuracy a slower pace has not shown yet is still to come.
     steepness = 1.0 if early_learning else _steepness(evidence)
-    confidence = steepness * (0.9 if rising or early_learning else 0.35)
+    # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
+    # construction: its flat accuracy is the capacity form's case, not a slow pace.
+    unfitted, sureness = _far_from_fitting(evidence)
+    unfitted = unfitted and not held_back(evidence.train_config)
+    details.update({"far_from_fitting": unfitted, "right_answer_sureness": sureness})
+    confidence = steepness * (0.9 if rising or early_learning or unfitted else 0.35)
     stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
                   if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
     if health.val_still_falling:
@@ -139,11 +150,37 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (": training stopped too early" if rising
                   else f", the train loss still within {pct(evidence.fit.moved_share)} of the prior's entropy: "
                        "the model is still early in learning" if early_learning
+                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
+                       f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
+                       f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "
+                       "not refining answers it already has" if unfitted
                   else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
     # Learning that has barely begun after the planned epochs wants a faster pace first.
     remedies = (present(book.higher_lr(), book.more_epochs(evidence.num_epochs)) if early_learning
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:
+    """(far from fitting, sureness): the model gets at least UNFITTED_ERROR of its training samples wrong at the
+    end (and 3 standard errors), and even its right answers are unsure: their mean true-class probability less
+    than UNSURE_RIGHT of the way from chance (1/C) to 1 (sureness, in [0, 1]; NaN without train dynamics).
+    Refinement is right answers growing surer; answers that are right but barely surer than chance are still
+    being learned, or are all a model held back by its settings can give (see :func:`_stopped_early` and
+    :func:`_capacity` for which)."""
+    train = evidence.train
+    if train is None or not evidence.fit.train_recorded:
+        return False, float("nan")
+    last = train.num_epochs - 1
+    right = train.correct[last] & train.seen[last]
+    accuracy = float(evidence.curves.train_accuracy[-1])
+    if not right.any():
+        return False, float("nan")
+    chance = 1.0 / train.num_classes
+    probability = float(np.exp(train.true_log_prob[last][right].astype(np.float64)).mean())
+    sureness = (probability - chance) / (1.0 - chance)
+    noise = float(accuracy_noise(accuracy, train.num_samples))
+    return bool(1.0 - accuracy >= max(UNFITTED_ERROR, 3 * noise) and sureness < UNSURE_RIGHT), sureness
 
 
 def _early_stopped(evidence: RunEvidence) -> bool:
@@ -195,9 +232,13 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
     rising, rise, val_rise = trend
     details.update({"accuracy_rising": rising, "new_val_loss_low_at_end": evidence.val_loss_min_epoch
                     == evidence.num_epochs})
-    # A val loss still falling steeply says the model is still learning or refining: not (yet) a capacity limit.
-    confidence = (0.0 if overfits else strength * together * (1.0 - _steepness(evidence)) * carried
-                  * (1.0 if supported else UNSUPPORTED_CAP))
+    # A val loss still falling steeply says the model is still learning or refining: not (yet) a capacity limit;
+    # unless the settings hold the model back and it is far from fitting, unsure even where it is right: then
+    # the falling loss is what such a model creeps along at (hidden size 1 on GunPoint read "No problem").
+    creeping = bool(held_back(evidence.train_config)) and _far_from_fitting(evidence)[0]
+    details["held_back_and_unsure"] = creeping
+    confidence = (0.0 if overfits else strength * together * (1.0 if creeping else 1.0 - _steepness(evidence))
+                  * carried * (1.0 if supported else UNSUPPORTED_CAP))
     level = "were still rising slowly" if rising else "levelled off together"
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{level_epoch}"
