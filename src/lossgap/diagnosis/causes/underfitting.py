@@ -124,8 +124,8 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                        "help", details)
     # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong; but a
     # model whose train loss is still near the prior's has nothing to refine yet: it is still learning. So is
-    # one far from fitting its own training set while its losses fall steadily: its answers are not yet sure
-    # enough to be right, and the accuracy a slower pace has not shown yet is still to come.
+    # one far from fitting its own training set whose right answers are still unsure: refinement is answers
+    # that are already sure growing surer, while unsure ones are what a model still on its way gives.
     steepness = 1.0 if early_learning else _steepness(evidence)
     # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
     # construction: its flat accuracy is the capacity form's case, not a slow pace.
