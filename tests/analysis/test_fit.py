@@ -65,3 +65,19 @@ def test_a_train_loss_a_hair_above_a_small_prior_entropy_is_not_worse_than_a_con
     assert hair > (1 + ABOVE_PRIOR_MARGIN) * entropy  # 5% above the shares' loss, but not 5% of log 2
     assert share([0.6, 0.19, hair, hair, hair, 0.18, 0.17]) == 0.0
     assert share([0.6, 0.19, 2 * entropy, 2 * entropy, 0.18, 0.17, 0.16]) == 2 / 6
+
+
+def test_a_first_descent_from_above_a_constant_guess_is_a_slow_start_and_a_rise_back_above_it_counts():
+    # Four balanced classes (log 4 = 1.386): a network of one unit starts at 1.65 and comes down in every epoch;
+    # those epochs above the guess read "worse than a constant guess" in 58% of them, unstable_optimization 1.00.
+    labels = np.arange(80) % 4
+
+    def share(curve):
+        train = dynamics_from_logits(np.zeros((len(curve), 80, 4)), labels, split="train")
+        return fit_summary(curve, [0.3] * len(curve), [0.3] * len(curve), train=train, val=train,
+                           judged_epoch=len(curve)).above_prior_share
+
+    assert share([1.65, 1.62, 1.59, 1.55, 1.50, 1.45, 1.40, 1.35, 1.30]) == 0.0
+    # Rising back above it while still coming down from above counts; so does lying above a guess it was below.
+    assert share([1.65, 1.60, 1.70, 1.55, 1.50]) == 1 / 4
+    assert share([1.65, 1.30, 1.20, 1.60, 1.55]) == 2 / 4

@@ -175,15 +175,23 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
 def _excess_over_guess(losses: np.ndarray, entropy: float, uniform: float) -> tuple[np.ndarray, np.ndarray]:
     """(relative excess, excess in nats) of each epoch's train loss (from the second on) over a constant
     guess's loss: the uniform guess until the loss has once been below the prior's entropy, the class shares
-    from then on."""
+    from then on. An epoch of a first descent from above the guess counts as no excess: a new lowest loss of a
+    run that has not yet been below the guess is a slow start (a network of one unit starts well above log C
+    and comes down in every epoch), not a model doing worse than it did; the epochs in which the loss rises
+    back, or lies above a guess it was once below, count."""
     if not entropy > 0:
         return np.zeros(0), np.zeros(0)
     finite = np.where(np.isfinite(losses), losses, np.inf)
     reached = np.minimum.accumulate(finite) <= entropy
     guess = np.where(reached, entropy, max(entropy, uniform))
     excess = losses / guess - 1.0
+    excess_nats = losses - guess
+    previous_low = np.concatenate([[np.inf], np.minimum.accumulate(finite)[:-1]])
+    first_descent = (finite < previous_low) & (previous_low > guess)
+    excess = np.where(first_descent, 0.0, excess)
+    excess_nats = np.where(first_descent, 0.0, excess_nats)
     keep = np.isfinite(excess[1:])
-    return excess[1:][keep], (losses - guess)[1:][keep]
+    return excess[1:][keep], excess_nats[1:][keep]
 
 
 def _reversal(losses: np.ndarray, entropy: float) -> float:
