@@ -216,3 +216,16 @@ def test_a_model_far_from_fitting_whose_losses_fall_steadily_is_still_learning_n
     # A model that has fitted its training set and creeps on is refining: not this (the test above).
     from fixtures.diagnosis import refinement_run
     assert not diagnose_dynamics(refinement_run()).verdict("underfitting").evidence.get("far_from_fitting")
+
+
+def test_a_model_that_has_not_left_the_prior_but_sets_a_new_val_low_every_epoch_wants_a_faster_pace_first():
+    # A learning rate two orders of magnitude too low: the train loss only 1% below the prior's entropy (not
+    # significantly: "not fitted"), yet the val loss sets a new low in every epoch. The no_fit form had put
+    # "grow the hidden size" first and the learning rate x3 third.
+    diagnosis = diagnose_dynamics(slow_creep_run(train_step=0.0002),
+                                  config={"epochs": 40, "optimizer": {"name": "adam", "lr": 3e-5}})
+    assert not diagnosis.evidence.fit.train_moved and diagnosis.evidence.early_learning
+    verdict = diagnosis.verdicts[0]
+    assert verdict.cause == "underfitting" and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
+    first = verdict.remedies[0]
+    assert first.name == "higher_lr" and first.changes == {"optimizer.lr": 0.0003}

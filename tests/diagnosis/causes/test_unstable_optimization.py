@@ -29,7 +29,8 @@ def test_a_train_loss_worse_than_a_constant_guess_is_unstable():
                                    "val": binary_dynamics(prob[:, :200], labels[:200])})
     assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
     verdict = diagnosis.verdict("unstable_optimization")
-    assert verdict.evidence["above_prior_share"] > 0.9 and "constant guess" in verdict.summary
+    # (The few epochs that happen to set a new lowest loss, never yet below the guess, count as a slow start.)
+    assert verdict.evidence["above_prior_share"] > 0.85 and "constant guess" in verdict.summary
     # Its samples flip with the weights: they are never offered as mislabelled.
     assert "label_noise" not in diagnosis.causes
 

@@ -53,8 +53,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts = _facts(evidence)
     if evidence.num_epochs < MIN_TREND_EPOCHS:
         return Verdict("underfitting", 0.0, "too few epochs to judge the trend", facts)
-    if not evidence.fit.train_moved:
-        return _no_fit(evidence, book, facts)  # the most specific statement: nothing else can be judged
+    # The most specific statement when the model never left the prior: nothing else can be judged. Unless the
+    # val loss sets a new low in nearly every epoch: then learning has barely begun (a learning rate far too
+    # low), and the pace, not the model, is the first thing to change (at 1/100 of a working rate no_fit had put
+    # "grow the hidden size" first).
+    if not evidence.fit.train_moved and not evidence.early_learning:
+        return _no_fit(evidence, book, facts)
     trend = evidence.accuracy_trend
     stopped, capacity = _stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
@@ -155,8 +159,8 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                        f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "
                        "not refining answers it already has" if unfitted
                   else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
-    # Learning that has barely begun after the planned epochs wants a faster pace first.
-    remedies = (present(book.higher_lr(), book.more_epochs(evidence.num_epochs)) if early_learning
+    # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times.
+    remedies = (present(book.higher_lr(10.0), book.more_epochs(evidence.num_epochs)) if early_learning
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     return Verdict("underfitting", confidence, summary, details, remedies)
 
