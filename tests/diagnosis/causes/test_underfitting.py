@@ -229,3 +229,22 @@ def test_a_model_that_has_not_left_the_prior_but_sets_a_new_val_low_every_epoch_
     assert verdict.cause == "underfitting" and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
     first = verdict.remedies[0]
     assert first.name == "higher_lr" and first.changes == {"optimizer.lr": 0.0003}
+
+
+def test_a_model_that_once_fitted_far_better_is_not_called_too_small_unless_its_settings_hold_it_back():
+    # Without early stopping the run delivers its bad last epoch (0.85 right after 0.94): read there alone,
+    # capacity said "too small" (a bouncing OSULeaf run, 0.994 at epoch 98 and 0.828 at its last, read 0.92).
+    from lossgap.diagnosis.causes.underfitting import _capacity
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    def capacity(config):
+        evidence = diagnose_dynamics(last_epoch_spike_run(), config=config,
+                                     summary={"best_epoch": 12, "delivered_epoch": 15}).evidence
+        return _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
+
+    config = {"epochs": 15, "model": {"hidden_size": 16}, "early_stopping": {"patience": None}}
+    free = capacity(config)
+    assert free.confidence < 0.25 and "but only 6% at its best: it can fit them" in free.summary
+    # Heavy weight decay crushes a model after it fitted: that is the capacity form's own case.
+    held = capacity({**config, "optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}})
+    assert held.evidence["best_train_accuracy"] > 0.9 and held.confidence > free.confidence + 0.2

@@ -58,3 +58,25 @@ def test_epochs_without_a_val_pass_are_missing_not_non_finite():
     assert "NaN" not in diagnosis.verdict("unstable_optimization").summary
     # The run's ledger spans the first and last epochs that recorded val, not epoch 1, which has none.
     assert diagnosis.ledger["start_epoch"] == 2 and diagnosis.ledger["end_epoch"] == val.num_epochs
+
+
+def collapse_run(epochs=30, n=400):
+    """Two classes fitted to 0.97 by epoch 8; at epoch 24 every sample is thrown to 0.1 (train loss 2.3, above
+    log 2), and by the last epoch the model has climbed back only to 0.7."""
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    prob[23] = 0.1
+    prob[24:] = np.linspace(0.3, 0.7, epochs - 24)[:, None]
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+
+def test_a_fitted_model_thrown_back_past_a_constant_guess_is_unstable_unless_a_restored_best_epoch_is_delivered():
+    # Such a spike counts whatever the best fit (memorising never throws a fitted model back past its start),
+    # when what the run delivers is the collapsed trajectory (no early stopping: its last epoch).
+    delivered_last = diagnose_dynamics(collapse_run(), summary={"best_epoch": 20, "delivered_epoch": 30})
+    assert delivered_last.causes[0] == "unstable_optimization", delivered_last.to_text()
+    assert delivered_last.verdict("unstable_optimization").evidence["signals"]["spikes"] > 0.5
+    # Early stopping restored epoch 20: the delivered model never saw the collapse.
+    restored = diagnose_dynamics(collapse_run(), summary={"best_epoch": 20, "delivered_epoch": 20})
+    assert restored.verdict("unstable_optimization").evidence["signals"]["spikes"] == 0.0

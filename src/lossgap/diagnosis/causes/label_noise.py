@@ -35,7 +35,9 @@ the val labels show the model has learned the task (val accuracy beyond the base
 accuracy), heavy noise in the training labels is itself what keeps train from fitting, so the agreement route
 stands on it. And a model its own settings hold back (a tiny recurrent layer, heavy weight decay or dropout:
 :mod:`lossgap.diagnosis.constraints`) has its suspect and one-way routes discounted unless the val labels side
-with it: a model that small contradicts whole groups of samples it cannot represent.
+with it: a model that small contradicts whole groups of samples it cannot represent. (An LSTM-FCN's dropout acts on its recurrent
+branch only and so holds nothing back: at dropout 0.5 on OSULeaf with a quarter of its labels flipped, 74 of its
+89 suspects the flipped ones, it had read "No problem found".)
 """
 
 from __future__ import annotations

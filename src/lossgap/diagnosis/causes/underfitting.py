@@ -212,7 +212,18 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
     gap_noise = float(np.hypot(noise, accuracy_noise(val_accuracy, evidence.val.num_samples)))
     gap = abs(val_accuracy - train_accuracy)
     details = {**facts, "form": "capacity", "train_error": train_error, "train_val_gap": val_accuracy - train_accuracy}
-    strength = clip((train_error - max(0.03, 3 * noise)) / CAPACITY_ERROR_FULL)
+    floor = max(0.03, 3 * noise)
+    # A model that once fitted its training set far better is not too small: what it lost since is the story
+    # (a bouncing run without early stopping, 0.994 right at epoch 98 and 0.828 at its last, had read "too small"
+    # 0.92). Its best train accuracy is judged on the same scale.
+    # Not for a model its settings hold back: heavy weight decay crushes a model after it fitted, and that is
+    # what the capacity form is for.
+    best = evidence.fit.train_accuracy_max
+    best_error = (1.0 - best if np.isfinite(best) and not held_back(evidence.train_config) else train_error)
+    strength = clip((train_error - floor) / CAPACITY_ERROR_FULL)
+    fitted_before = clip((best_error - floor) / CAPACITY_ERROR_FULL) < strength
+    strength = min(strength, clip((best_error - floor) / CAPACITY_ERROR_FULL))
+    details["best_train_accuracy"] = best
     together = clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
     # The model must have learned something that carries over to val (else: no signal, or no fit at all).
     signal = evidence.signal
@@ -255,8 +266,10 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
                                                "than this: a larger model is the test)"))
     if confidence < REPORT_THRESHOLD and not affirm:
         summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at epoch "
-                   f"{level_epoch}) or "
-                   "train and val accuracy part ways, so capacity is not what limits it")
+                   f"{level_epoch}) or train and val accuracy part ways, so capacity is not what limits it")
+        if fitted_before:
+            summary = (f"the model got {pct(train_error)} of its training samples wrong at epoch {level_epoch}, but "
+                       f"only {pct(best_error)} at its best: it can fit them, so capacity is not what limits it")
     architecture = _architecture(evidence, book)
     if architecture is not None and (confidence >= REPORT_THRESHOLD or affirm):
         summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "

@@ -13,7 +13,8 @@ looks like a model too small). The evidence, strongest first:
   spikes that undo a large share of the progress made, and train accuracy that keeps dropping back by more
   than its noise. These count in full only when the model also fails to fit its training set: a model that
   bounces on its way to a near-zero train loss (common while memorising a small data set) was not stopped
-  by its optimiser, and its bumps are not what limits it.
+  by its optimiser, and its bumps are not what limits it. Except a spike that undoes all the progress made:
+  memorising never throws a fitted model back past where it started.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
 #: from heavy regularisation or a hard, noisy task.
 BUMPS_CAP = 0.6
+#: A train loss at or below this share of the prior's entropy counts as fitted (see _collapse_after_fit).
+FITTED_SHARE = 0.25
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -68,7 +71,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     signals = {
         "above_prior": clip((fit.above_prior_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
         "bounce": clip((fit.reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
-        "spikes": clip(lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes)) * unfit,
+        # A spike that throws a fitted model back above a constant guess counts whatever the fit: memorising
+        # never does that (a run at 0.994 train accuracy whose loss then jumped to six times the prior's had read
+        # "No problem found").
+        "spikes": clip(lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
+                  * max(unfit, float(_collapse_after_fit(evidence, train_spikes))),
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * unfit,
         "gradients": gradients.get("gradient_score", 0.0),
     }
@@ -132,6 +139,23 @@ def _progress_lost(train_loss: np.ndarray, spikes) -> float:
         if progress > 0:
             lost = max(lost, min(1.5, jump / progress))
     return lost
+
+
+def _collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
+    """True when a spike carried the train loss above the prior's entropy after it had once been below
+    FITTED_SHARE of it (the optimiser threw a model that had fitted back past a constant guess), and the model
+    the run delivers is no longer fitted: a run whose early stopping restored a fitted epoch delivers what the
+    collapse did not reach."""
+    train_loss, entropy = evidence.curves.train_loss, evidence.fit.prior_entropy
+    delivered = evidence.delivered_epoch or evidence.num_epochs
+    if not train_loss[delivered - 1] > FITTED_SHARE * entropy:
+        return False
+    for spike in spikes:
+        before = train_loss[: spike.epoch - 1]
+        if (spike.epoch <= delivered and before.size and np.nanmin(before) <= FITTED_SHARE * entropy
+                and train_loss[spike.epoch - 1] > entropy):
+            return True
+    return False
 
 
 def _accuracy_drop_share(evidence: RunEvidence) -> float:
