@@ -120,7 +120,10 @@ def gradient_health_of(record: RunRecord):
 
 
 def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: list[str] | None = None) -> Diagnosis:
-    """Apply every cause's rule to ``evidence`` and assemble the ranked :class:`Diagnosis`."""
+    """Apply every cause's rule to ``evidence`` and assemble the ranked :class:`Diagnosis`; ``class_names`` (the
+    run's, by class index) are what the sentences call the classes."""
+    if class_names is not None:
+        evidence = replace(evidence, class_names=tuple(str(name) for name in class_names))
     book = RemedyBook(evidence.train_config, run)
     verdicts = _discount([cause.rule(evidence, book) for cause in REGISTRY])
     verdicts = [replace(verdict, confidence=calibrate(verdict.cause, verdict.confidence)) for verdict in verdicts]

@@ -90,6 +90,15 @@ class RunEvidence:
     #: 1-based epoch whose weights the run delivers (summary.json: the restored best epoch under early stopping,
     #: else the last); the last epoch when unknown (own loops).
     delivered_epoch: int | None = None
+    #: The run's class names by class index, when known; sentences name classes by them.
+    class_names: tuple[str, ...] | None = None
+
+    def class_label(self, index: int) -> str:
+        """How sentences name class ``index``: its name in quotes when the run has names ('walking', '6'), else
+        the index. A 1-based or text label printed as its index would send the reader to the wrong class."""
+        if self.class_names is not None and 0 <= int(index) < len(self.class_names):
+            return repr(self.class_names[int(index)])
+        return str(int(index))
 
     @property
     def num_epochs(self) -> int:

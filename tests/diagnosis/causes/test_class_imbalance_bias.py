@@ -84,3 +84,14 @@ def test_a_finished_run_that_misses_the_rare_classes_is_not_capped():
     diagnosis = diagnose_dynamics(rare_missed_run())
     assert not diagnosis.evidence.still_learning
     assert diagnosis.verdict("class_imbalance_bias").confidence > STILL_LEARNING_CAP
+
+
+def test_sentences_name_the_rare_classes_by_the_runs_class_names_not_by_their_index():
+    # OSULeaf's classes are named '1'..'6': its rare class (index 5) was printed as "rare class(es) 5", the name
+    # of another, common class.
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    evidence = gather_evidence({}, rare_missed_run(), train_config=None)
+    named = diagnose_evidence(evidence, class_names=["walking", "running", "standing"])
+    assert "rare class(es) 'running', 'standing' (" in named.verdict("class_imbalance_bias").summary
+    assert "rare class(es) 1, 2 (" in diagnose_evidence(evidence).verdict("class_imbalance_bias").summary

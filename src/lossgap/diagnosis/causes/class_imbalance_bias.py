@@ -84,7 +84,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["moved_label_classes"] = moved
     facts["recall_unbiased"] = recall_unbiased
     facts["smallest_rare_val_class"] = smallest_rare
-    names = ", ".join(str(c) for c in rare)
+    names = ", ".join(evidence.class_label(c) for c in rare)
     summary = (f"val accuracy {accuracy:.3f} but balanced accuracy {balanced:.3f} at epoch {evidence.judged_epoch}: "
                f"rare class(es) {names} ({pct(shares[rare].sum())} of training samples) are recalled "
                f"{rare_recall:.2f} on average against {frequent_recall:.2f} for the others")

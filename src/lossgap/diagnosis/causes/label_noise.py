@@ -173,7 +173,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      "cannot tell wrong labels from samples whose inputs look like another class: check them before "
                      "relabelling, and do not drop them unchecked")
     if pair_route > 0 and pair is not None:
-        parts.append(f"{pct(pair_share)} of them are labelled class {pair[0]} but were predicted as class {pair[1]}, "
+        parts.append(f"{pct(pair_share)} of them are labelled class {evidence.class_label(pair[0])} but were predicted "
+                     f"as class {evidence.class_label(pair[1])}, "
                      f"and hardly any the other way round ({reverse:.2f} as many): one-way confusion, the mark of a "
                      "labeller who mixes up those classes")
     if agreement_route > 0:
