@@ -116,3 +116,26 @@ def test_a_refit_run_has_its_remedies_trained_without_refits(tmp_path):
     assert len(trained) == 4  # baseline and dropout, 2 seeds each
     assert all("refit" not in json.loads(path.read_text()) for path in trained)
     assert not list((run / "remedy").rglob("refit.pt"))
+
+
+def test_the_winner_is_the_best_of_the_candidates_that_beat_the_baseline_not_the_one_with_the_smallest_p():
+    # Two seeds: early stopping moves val loss a little, steadily (p 0.014); less regularisation ten times as
+    # much, less steadily (p 0.024). The smaller p had crowned the weaker fix.
+    from lossgap.remedies.outcome import Outcome, judge
+    from lossgap.remedies.runner import RemedyResult
+
+    def outcome(name, losses, accuracies):
+        return Outcome(name, name, TrainConfig(), {"val_loss": losses, "val_accuracy": accuracies,
+                                                  "val_balanced_accuracy": accuracies})
+
+    baseline = outcome("baseline", [0.749, 0.806], [0.625, 0.75])
+    steady = judge(outcome("early_stopping", [0.662, 0.726], [0.75, 0.75]), baseline, "val_loss")
+    large = judge(outcome("less_regularisation", [0.097, 0.046], [1.0, 1.0]), baseline, "val_loss")
+    assert steady.beats_baseline and large.beats_baseline and steady.p_value < large.p_value
+    result = RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(steady, large))
+    assert result.winner.name == "less_regularisation"
+    judged_on_accuracy = RemedyResult(run=None, metric="val_accuracy", replicates=2, baseline=baseline,
+                                      candidates=(steady, large))
+    assert judged_on_accuracy.winner.name == "less_regularisation"
+    assert RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(
+        outcome("dropout", [0.8, 0.9], [0.5, 0.5]),)).winner is None
