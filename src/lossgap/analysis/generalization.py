@@ -26,6 +26,8 @@ STRENGTH_SCALE = 0.1
 #: Train loss "kept falling" after the best epoch also when the median of its later half is at most this
 #: fraction of its (smoothed) level at the best epoch.
 TRAIN_HALVED = 0.5
+#: ... and the train loss must fall by at least this share of the val loss's rise after the best epoch.
+TRAIN_SHARE_OF_RISE = 0.25
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,6 +200,10 @@ def analyze_generalization(train_loss, val_loss, *, patience: int = 5, min_delta
     # vanish: halving it over the later epochs counts as falling too.
     train_halved = (last_train_index is not None and last_train_index > best and math.isfinite(train_level)
                     and _tail_median(train[best + 1:last_train_index + 1]) <= TRAIN_HALVED * train_level)
+    # And by a share of what the val loss rose: a gap that grows only because val rises while train stays put
+    # (a model its weight decay pins at 75% train accuracy, its 8 val samples drifting) is no memorisation.
+    val_rise = smooth_last_val - smooth_min
+    train_margin = max(train_margin, TRAIN_SHARE_OF_RISE * val_rise) if math.isfinite(val_rise) else train_margin
     train_kept_falling = (math.isfinite(train_fall) and train_fall > train_margin) or bool(train_halved)
     onset = best + 1 if rose and train_kept_falling else None
 

@@ -80,3 +80,25 @@ def test_a_fitted_model_thrown_back_past_a_constant_guess_is_unstable_unless_a_r
     # Early stopping restored epoch 20: the delivered model never saw the collapse.
     restored = diagnose_dynamics(collapse_run(), summary={"best_epoch": 20, "delivered_epoch": 20})
     assert restored.verdict("unstable_optimization").evidence["signals"]["spikes"] == 0.0
+
+
+def test_accuracy_wobbles_while_the_loss_keeps_falling_are_a_first_descent_not_jumping_weights():
+    # 12 epochs of a first descent: train accuracy drops back twice by 0.13-0.17 while the train loss still falls
+    # (or rises by under 2%). That had read unstable_optimization 0.60, "lower the learning rate", where training
+    # longer was the fix. The same drops with the loss jumping 30% count.
+    from lossgap.diagnosis.causes.unstable_optimization import _accuracy_drop_share
+    from fixtures.diagnosis import gather_evidence
+
+    accuracy = np.array([0.35, 0.40, 0.48, 0.52, 0.56, 0.60, 0.39, 0.55, 0.70, 0.73, 0.60, 0.78])
+    descent = np.array([1.100, 1.096, 1.094, 1.085, 1.080, 1.036, 1.043, 0.969, 0.955, 0.918, 0.933, 0.882])
+    jumping = descent.copy()
+    jumping[[6, 10]] *= 1.3
+    base = {"train": binary_dynamics(np.full((12, 160), 0.6), np.arange(160) % 2, split="train"),
+            "val": binary_dynamics(np.full((12, 40), 0.6), np.arange(40) % 2)}
+
+    def share(loss):
+        evidence = gather_evidence({"train_loss": loss, "train_accuracy": accuracy}, base, train_config=None)
+        return _accuracy_drop_share(evidence)
+
+    assert share(descent) == 0.0
+    assert share(jumping) == 2 / 11
