@@ -6,7 +6,7 @@ whole training split, val included, for exactly that many epochs, replaying the 
 each of them (what the plateau or cosine schedule set), with the run's seed, optimiser, batch size, clipping,
 class weights and weight average (``--ema``: the refit delivers its own average). Nothing is chosen by the refit
 itself: no figure of it is monitored, and the test split is only reported. It is the usual "choose on val, then retrain on everything" protocol; on small data sets the
-val share is a large part of what there is to learn from (7 of ArrowHead's 36 series).
+val share is a large part of what there is to learn from (6 of ArrowHead's 36 series).
 
 The refit model has no val split left to be judged on, so the run's diagnosis and report stay those of the
 val-split run; the refit is a delivered model beside ``best.pt``, not a run of its own.
