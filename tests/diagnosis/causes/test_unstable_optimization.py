@@ -31,6 +31,8 @@ def test_a_train_loss_worse_than_a_constant_guess_is_unstable():
     verdict = diagnosis.verdict("unstable_optimization")
     # (The few epochs that happen to set a new lowest loss, never yet below the guess, count as a slow start.)
     assert verdict.evidence["above_prior_share"] > 0.85 and "constant guess" in verdict.summary
+    # The sentence names the threshold it counted against: 5% of log 2 above the shares' loss, after epoch 1.
+    assert "of the epochs after the first the train loss lay more than 0.035 nats above 0.693" in verdict.summary
     # Its samples flip with the weights: they are never offered as mislabelled.
     assert "label_noise" not in diagnosis.causes
 

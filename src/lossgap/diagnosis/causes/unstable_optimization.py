@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
@@ -88,8 +89,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     parts = []
     if signals["above_prior"] > 0:
-        parts.append(f"in {pct(fit.above_prior_share)} of the epochs the train loss was above {fit.prior_entropy:.3f}, "
-                     "the loss of always predicting the class shares: the model did worse on its own training "
+        margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
+        parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the train loss lay more than "
+                     f"{margin:.3f} nats above {fit.prior_entropy:.3f}, the loss of always predicting the class "
+                     "shares (a first descent from above it not counted): the model did worse on its own training "
                      "data than a constant guess")
     if signals["bounce"] > 0:
         parts.append(f"the train loss bounced: it climbed and fell back by {fit.reversal:.1f}x the prior's entropy "
