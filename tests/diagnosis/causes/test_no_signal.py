@@ -101,3 +101,16 @@ def test_a_val_split_too_small_to_show_a_modest_signal_keeps_no_signal_in_doubt(
     large = diagnose_dynamics(memorised_noise_run(val=200)).verdict("no_signal")
     assert large.confidence >= 0.9 and large.evidence["detectable_accuracy"] < 0.6 + 0.01
     assert "could show signal" not in large.summary
+
+
+def test_a_val_loss_falling_within_a_bounce_far_above_its_early_minimum_is_not_still_improving():
+    # Val loss lowest at epoch 6, then up to 1.6, and over the last quarter falling again within that bounce: the
+    # sentence had said "the val loss was still falling ... (a new low in 0 of the last 10 epochs)".
+    epochs = 40
+    axis = np.arange(epochs)
+    val_loss = np.where(axis < 6, 0.9 - 0.03 * axis,
+                        np.where(axis < 30, 0.75 + 0.035 * (axis - 6), 1.6 - 0.02 * (axis - 30)))
+    diagnosis = diagnose_dynamics(memorised_noise_run(epochs=epochs), metrics={"val_loss": val_loss})
+    assert diagnosis.evidence.optimization.val_still_falling and not diagnosis.evidence.val_low_is_recent
+    verdict = diagnosis.verdict("no_signal")
+    assert "still falling" not in verdict.summary and not verdict.evidence.get("val_still_improving")

@@ -18,7 +18,7 @@ from lossgap.analysis.signal import detectable_accuracy
 from lossgap.diagnosis.evidence import SIGNAL_TESTS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
 
 #: Confidence left when the precondition fails (the model never fitted its training set).
 UNFIT_CAP = 0.2
@@ -95,10 +95,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     health = evidence.optimization
-    if health.val_still_improving:
+    # Still improving means falling toward its lowest value: a fall within a bounce far above an early minimum
+    # (lowest at epoch 24 of 100, "a new low in 0 of the last 25 epochs") is not.
+    if health.val_still_improving and evidence.val_low_is_recent:
+        pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
+                if health.val_still_falling else new_lows(health, evidence.num_epochs))
         summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but the val loss was still falling when training "
-                   f"ended ({new_lows(health, evidence.num_epochs)}): what the model learns may yet carry over, "
+                   f"ended ({pace}): what the model learns may yet carry over, "
                    "so whether the labels carry signal cannot be told until it stops improving")
         facts["val_still_improving"] = True
         return Verdict("no_signal", min(confidence, STILL_IMPROVING_CAP), summary, facts,
