@@ -15,3 +15,13 @@ def test_a_small_rate_is_never_printed_as_zero():
 def test_the_verb_is_read_off_the_printed_numbers():
     assert change("train loss", 0.008, 0.035) == "train loss rose from 0.008 to 0.035"
     assert change("val loss", 0.1004, 0.1001) == "val loss stayed at 0.100"
+
+
+def test_a_train_loss_at_or_above_the_prior_is_never_a_negative_share_below_it():
+    from lossgap.diagnosis.wording import share_below_prior
+    # An own loop's train loss 0.4% above the prior's entropy printed as "still within -0% of" it.
+    assert share_below_prior(-0.004) == "no lower than the prior's entropy"
+    assert share_below_prior(0.0) == "no lower than the prior's entropy"
+    assert share_below_prior(0.004) == "0.4% below the prior's entropy"
+    assert share_below_prior(0.08) == "8% below the prior's entropy"
+    assert share_below_prior(float("nan")) == "no lower than the prior's entropy"

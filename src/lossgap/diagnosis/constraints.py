@@ -17,6 +17,10 @@ TINY_HIDDEN = 4
 #: Weight decay x learning rate (the share every weight shrinks per step with AdamW or SGD) from which the
 #: decay alone stops a model from fitting.
 HEAVY_DECAY_PER_STEP = 0.001
+#: Adam's weight decay (an L2 term added to the gradient before its normalisation) from which it dominates the
+#: gradient of a small network and pins its weights near zero (usual values are 1e-5 to 1e-3; weight decay 1 on
+#: ItalyPowerDemand left the train loss at the constant guess's for 60 epochs).
+HEAVY_L2 = 0.1
 #: Dropout from which most of the signal is dropped.
 HEAVY_DROPOUT = 0.5
 #: Model kinds whose dropout acts on one branch only, so that it never holds the whole model back (an LSTM-FCN
@@ -40,6 +44,8 @@ def regularisation_notes(train_config: dict | None) -> tuple[str, ...]:
     notes = []
     if optimizer.get("name") in ("adamw", "sgd") and decay * lr >= HEAVY_DECAY_PER_STEP:
         notes.append(f"weight decay {decay:g} at learning rate {lr:g} shrinks every weight by {pct(decay * lr)} per step")
+    elif optimizer.get("name") == "adam" and decay >= HEAVY_L2:
+        notes.append(f"weight decay {decay:g} with Adam (an L2 term of the loss) pins the weights near zero")
     # An LSTM-FCN drops out only its recurrent branch's summary: its convolution branch reaches the head whole.
     if float(model.get("dropout") or 0.0) >= HEAVY_DROPOUT and model.get("kind") not in BRANCH_ONLY_DROPOUT:
         notes.append(f"dropout {float(model['dropout']):g} drops most of the signal")

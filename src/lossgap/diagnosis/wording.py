@@ -27,6 +27,15 @@ def rate_pct(value: float) -> str:
     return pct(value)
 
 
+def share_below_prior(moved_share: float) -> str:
+    """How far below the prior's entropy a train loss is, from its share of the way to 0 (a FitSummary's
+    ``moved_share``): "3% below the prior's entropy", "0.4% below ...", or "no lower than the prior's entropy"
+    (never a negative or "-0%" share)."""
+    if not math.isfinite(moved_share) or moved_share <= 0 or 100 * moved_share < 0.05:
+        return "no lower than the prior's entropy"
+    return f"{rate_pct(moved_share)} below the prior's entropy"
+
+
 def change(name: str, start: float, end: float, decimals: int = 3) -> str:
     """"<name> fell from a to b", "rose from a to b" or "stayed at a", with the verb read off the printed
     numbers (so rounding never makes "fell from 0.100 to 0.100")."""

@@ -104,3 +104,25 @@ def test_accuracy_wobbles_while_the_loss_keeps_falling_are_a_first_descent_not_j
 
     assert share(descent) == 0.0
     assert share(jumping) == 2 / 11
+
+
+def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jumping_weights():
+    # Weight decay 1 with Adam: a train loss at the constant guess's and update ratios up to 0.23 in every epoch,
+    # only because the L2 term keeps the weights tiny. That had read unstable_optimization 1.00 ("lower the lr").
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from fixtures.diagnosis import unmoved_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    gradients = SimpleNamespace(vanishing=False, dead_end=1.0, saturation_end=0.0, exploding_epochs=(),
+                                large_update_epochs=tuple(range(1, 31)), observed=np.ones(30, dtype=bool),
+                                median_update_ratio=np.full(30, 0.23))
+
+    def verdict(weight_decay):
+        config = {"optimizer": {"name": "adam", "lr": 0.01, "weight_decay": weight_decay}}
+        evidence = replace(gather_evidence({}, unmoved_run(), train_config=config), gradients=gradients)
+        return diagnose_evidence(evidence).verdict("unstable_optimization")
+
+    assert verdict(1.0).confidence < 0.25
+    assert verdict(0.0).confidence == 1.0  # the same updates with no decay: a learning rate far too high

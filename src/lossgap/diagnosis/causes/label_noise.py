@@ -50,7 +50,7 @@ from lossgap.diagnosis.constraints import held_back
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, pct
+from lossgap.diagnosis.wording import clip, pct, share_below_prior
 
 #: Suspect share at which the suspect route reaches full strength.
 SUSPECTS_FULL = 0.05
@@ -96,8 +96,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("label_noise", 0.0, "the model never fitted its training set, so it cannot contradict any "
                        "label: label noise cannot be judged until it does", {"train_fitted": False})
     if evidence.early_learning and not learned_task:
-        return Verdict("label_noise", 0.0, f"the model is still early in learning (train loss {pct(fit.moved_share)} "
-                       "below the prior's entropy, the val loss still setting new lows): samples it has not learned "
+        return Verdict("label_noise", 0.0, f"the model is still early in learning (train loss "
+                       f"{share_below_prior(fit.moved_share)}, the val loss still setting new lows): samples it has not learned "
                        "yet look contradicted whatever their labels, so label noise can be judged once it fits",
                        {"train_fitted": False, "early_learning": True})
     if evidence.still_learning and not learned_task:

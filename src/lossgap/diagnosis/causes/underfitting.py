@@ -23,7 +23,7 @@ from lossgap.diagnosis.constraints import held_back, regularisation_notes, tiny_
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
-from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct, share_below_prior
 
 #: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
 CAPACITY_ERROR_FULL = 0.1
@@ -152,7 +152,7 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
                   f"{curves.val_accuracy[-1]:.3f})" if rising else "")
                + (": training stopped too early" if rising
-                  else f", the train loss still within {pct(evidence.fit.moved_share)} of the prior's entropy: "
+                  else f", the train loss {share_below_prior(evidence.fit.moved_share)}: "
                        "the model is still early in learning" if early_learning
                   else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
                        f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
