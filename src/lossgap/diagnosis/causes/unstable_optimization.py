@@ -13,8 +13,9 @@ looks like a model too small). The evidence, strongest first:
   spikes that undo a large share of the progress made, and train accuracy that keeps dropping back by more
   than its noise. These count in full only when the model also fails to fit its training set: a model that
   bounces on its way to a near-zero train loss (common while memorising a small data set) was not stopped
-  by its optimiser, and its bumps are not what limits it. Except a spike that undoes all the progress made:
-  memorising never throws a fitted model back past where it started.
+  by its optimiser, and its bumps are not what limits it. Except a spike that throws a model that had fitted
+  (train loss under FITTED_SHARE of the prior's entropy) back above a constant guess, when the run delivers
+  the collapsed model: memorising never does that.
 """
 
 from __future__ import annotations
