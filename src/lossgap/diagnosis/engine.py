@@ -165,7 +165,9 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
     A cause's confidence is multiplied by (1 - c w(c)) for every earlier cause that explains it, c being that
     cause's own (already discounted) confidence and w(c) = clip((c - 0.25) / 0.5): unstable weights at 0.9
     leave a tenth of label noise, while a cause checked and found unlikely (c below 0.25) explains nothing
-    away, so weak doubts do not compound.
+    away, so weak doubts do not compound. w is further multiplied by the explained verdict's
+    ``explainable_share`` for that cause, when it gives one (overfitting: the share of the val loss's rise
+    that the rare classes carry, all class imbalance can explain).
     """
     by_code = {verdict.cause: verdict for verdict in verdicts}
     for cause in REGISTRY:
@@ -173,6 +175,8 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
         for code in cause.explains:
             explained = by_code[code]
             weight = min(1.0, max(0.0, (explainer.confidence - 0.25) / 0.5))
+            # A verdict may say how much of its evidence this explainer can account for at most.
+            weight *= float(explained.evidence.get("explainable_share", {}).get(cause.code, 1.0))
             if weight > 0 and explained.confidence > 0:
                 factor = 1.0 - explainer.confidence * weight
                 by_code[code] = replace(explained, confidence=explained.confidence * factor,

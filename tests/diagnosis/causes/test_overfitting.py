@@ -70,3 +70,32 @@ def test_a_tiny_loss_rising_by_a_thousandth_of_a_nat_says_so_beside_its_percenta
     verdict = diagnose_dynamics({"train": binary_dynamics(train, labels, split="train"),
                                  "val": binary_dynamics(val, labels)}, config=CONFIG).verdict("overfitting")
     assert "higher (only 0.0010 nats)" in verdict.summary, verdict.summary
+
+
+def test_class_imbalance_explains_away_only_the_share_of_the_val_loss_rise_its_rare_classes_carry():
+    # A rare class (8 train samples) the model never predicts, and an overfit that the frequent classes carry
+    # entirely: their val samples grow surer of wrong answers after epoch 10 while train keeps fitting. Both are
+    # real; imbalance at 1.00 had explained the whole overfit away (an own loop on 60 JapaneseVowels samples).
+    from fixtures.dynamics import dynamics_from_logits
+
+    epochs = 30
+    axis = np.arange(1, epochs + 1)[:, None]
+
+    def logits(labels, overfit):
+        out = np.zeros((epochs, labels.size, 3))
+        out[:, np.arange(labels.size), labels] = 0.3 * axis
+        rare = np.flatnonzero(labels == 2)
+        out[:, rare, 2], out[:, rare, 0] = 0.0, 2.0   # never predicted: its loss stays put
+        if overfit:
+            drift = np.flatnonzero(labels < 2)[::3]
+            wrong = np.where(axis > 10, 0.6 * (axis - 10), 0.0) + 0.3 * np.minimum(axis, 10)
+            out[:, drift, 1 - labels[drift]] = wrong
+        return out
+
+    train, val = np.repeat([0, 1, 2], [200, 200, 8]), np.repeat([0, 1, 2], [50, 50, 10])
+    diagnosis = diagnose_dynamics({"train": dynamics_from_logits(logits(train, False), train, split="train"),
+                                   "val": dynamics_from_logits(logits(val, True), val)}, config=CONFIG)
+    overfitting = diagnosis.verdict("overfitting")
+    assert diagnosis.verdict("class_imbalance_bias").confidence > 0.9
+    assert overfitting.evidence["rare_share_of_rise"] < 0.05
+    assert "overfitting" in diagnosis.causes and overfitting.confidence > 0.5, diagnosis.to_text()

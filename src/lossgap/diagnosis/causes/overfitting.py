@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, little_data, present
@@ -41,6 +43,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["handled_by_early_stopping"] = handled
     if handled:
         confidence *= HANDLED_FACTOR
+    # Class imbalance explains a rising val loss through the rare classes' samples only: the engine discounts
+    # by it no more than the share of the rise they carry (a 2-sample class carried 0.087 of a 0.229 rise, and
+    # imbalance had explained the whole overfit away).
+    rare_share = _rare_share_of_rise(evidence, lowest, last)
+    if rare_share is not None:
+        facts["rare_share_of_rise"] = rare_share
+        facts["explainable_share"] = {"class_imbalance_bias": rare_share}
     # On little data the other answer to overfitting is more of it: the learning curve tells whether it pays.
     remedies = present(book.early_stopping(curves.val_loss), book.dropout(), book.weight_decay(),
                        book.smaller_hidden(), book.fewer_layers(),
@@ -66,6 +75,24 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                + (f"; early stopping already restored epoch {lowest}, so the delivered model is not overfitted"
                   if handled else ""))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+def _rare_share_of_rise(evidence: RunEvidence, lowest: int, last: int) -> float | None:
+    """Share (0..1) of the val loss's rise from epoch ``lowest`` to ``last`` carried by the rare classes' samples
+    (those seen in both epochs); None without rare classes or without a rise."""
+    rare = evidence.rare_classes
+    if not rare or last <= lowest:
+        return None
+    val = evidence.val
+    both = val.seen[lowest - 1] & val.seen[last - 1]
+    if not both.any():
+        return None
+    change = (val.loss[last - 1] - val.loss[lowest - 1])[both]
+    total = float(change.sum())
+    if not total > 0:
+        return None
+    in_rare = np.isin(val.labels[both], rare)
+    return float(min(1.0, max(0.0, change[in_rare].sum() / total)))
 
 
 CAUSE = Cause(
