@@ -28,6 +28,12 @@ HEAVY_DROPOUT = 0.5
 BRANCH_ONLY_DROPOUT = ("lstm-fcn",)
 
 
+def adam_l2_pins_weights(optimizer: dict | None) -> bool:
+    """True when the run's optimizer is Adam with an L2 weight decay of HEAVY_L2 or more."""
+    optimizer = optimizer or {}
+    return optimizer.get("name") == "adam" and float(optimizer.get("weight_decay") or 0.0) >= HEAVY_L2
+
+
 def tiny_hidden(train_config: dict | None) -> int | None:
     """The run's hidden size when it is at most TINY_HIDDEN units, else None."""
     hidden = ((train_config or {}).get("model") or {}).get("hidden_size")
@@ -44,7 +50,7 @@ def regularisation_notes(train_config: dict | None) -> tuple[str, ...]:
     notes = []
     if optimizer.get("name") in ("adamw", "sgd") and decay * lr >= HEAVY_DECAY_PER_STEP:
         notes.append(f"weight decay {decay:g} at learning rate {lr:g} shrinks every weight by {pct(decay * lr)} per step")
-    elif optimizer.get("name") == "adam" and decay >= HEAVY_L2:
+    elif adam_l2_pins_weights(optimizer):
         notes.append(f"weight decay {decay:g} with Adam (an L2 term of the loss) pins the weights near zero")
     # An LSTM-FCN drops out only its recurrent branch's summary: its convolution branch reaches the head whole.
     if float(model.get("dropout") or 0.0) >= HEAVY_DROPOUT and model.get("kind") not in BRANCH_ONLY_DROPOUT:

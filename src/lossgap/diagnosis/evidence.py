@@ -6,6 +6,7 @@ Decisions use train and val only; the test split (when recorded) is never looked
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -125,7 +126,7 @@ class RunEvidence:
         """Epochs at the end over which accuracy trends are measured: a quarter of the run, at least 3."""
         return max(MIN_TREND_EPOCHS, self.num_epochs // 4)
 
-    @property
+    @cached_property
     def accuracy_trend(self) -> tuple[bool, float, float]:
         """(train or val accuracy rose over the last :attr:`trend_tail` epochs by more than its noise, the train
         rise, the val rise); rises are fractions of samples over the whole tail (least-squares trend)."""
@@ -143,7 +144,7 @@ class RunEvidence:
         recent = max(MIN_TREND_EPOCHS, self.optimization.tail_epochs // 2)
         return self.val_loss_min_epoch > self.num_epochs - recent
 
-    @property
+    @cached_property
     def still_learning(self) -> bool:
         """True when the run ended in the middle of learning: its lowest val loss is recent and its trend over
         the tail points down (at least FALLING_MIN_RELATIVE_SLOPE of its level per epoch, though it may jitter
@@ -156,6 +157,22 @@ class RunEvidence:
         return bool(self.num_epochs >= MIN_TREND_EPOCHS and self.val_low_is_recent
                     and health.val_slope_end <= -FALLING_MIN_RELATIVE_SLOPE
                     and health.train_still_falling and self.accuracy_trend[0])
+
+    @cached_property
+    def right_answer_sureness(self) -> float:
+        """How sure the model is of the train samples it gets right at the last epoch: their mean true-class
+        probability, rescaled so that chance (1/C) is 0 and certainty 1; NaN without train records or right
+        answers. Refinement is sure answers growing surer; unsure right answers are still being learned."""
+        train = self.train
+        if train is None or not self.fit.train_recorded:
+            return float("nan")
+        last = train.num_epochs - 1
+        right = train.correct[last] & train.seen[last]
+        if not right.any():
+            return float("nan")
+        chance = 1.0 / train.num_classes
+        probability = float(np.exp(train.true_log_prob[last][right].astype(np.float64)).mean())
+        return (probability - chance) / (1.0 - chance)
 
     @property
     def rare_classes(self) -> list[int]:

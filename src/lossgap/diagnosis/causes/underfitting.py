@@ -167,23 +167,15 @@ def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
 
 def _far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:
     """(far from fitting, sureness): the model gets at least UNFITTED_ERROR of its training samples wrong at the
-    end (and 3 standard errors), and even its right answers are unsure: their mean true-class probability less
-    than UNSURE_RIGHT of the way from chance (1/C) to 1 (sureness, in [0, 1]; NaN without train dynamics).
-    Refinement is right answers growing surer; answers that are right but barely surer than chance are still
-    being learned, or are all a model held back by its settings can give (see :func:`_stopped_early` and
-    :func:`_capacity` for which)."""
-    train = evidence.train
-    if train is None or not evidence.fit.train_recorded:
-        return False, float("nan")
-    last = train.num_epochs - 1
-    right = train.correct[last] & train.seen[last]
+    end (and 3 standard errors), and even its right answers are unsure: less than UNSURE_RIGHT of the way from
+    chance to certain (:attr:`RunEvidence.right_answer_sureness`, NaN without train dynamics). Answers that are
+    right but barely surer than chance are still being learned, or are all a model held back by its settings
+    can give (see :func:`_stopped_early` and :func:`_capacity` for which)."""
+    sureness = evidence.right_answer_sureness
+    if evidence.train is None or not np.isfinite(sureness):
+        return False, sureness
     accuracy = float(evidence.curves.train_accuracy[-1])
-    if not right.any():
-        return False, float("nan")
-    chance = 1.0 / train.num_classes
-    probability = float(np.exp(train.true_log_prob[last][right].astype(np.float64)).mean())
-    sureness = (probability - chance) / (1.0 - chance)
-    noise = float(accuracy_noise(accuracy, train.num_samples))
+    noise = float(accuracy_noise(accuracy, evidence.train.num_samples))
     return bool(1.0 - accuracy >= max(UNFITTED_ERROR, 3 * noise) and sureness < UNSURE_RIGHT), sureness
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.constraints import HEAVY_L2
+from lossgap.diagnosis.constraints import adam_l2_pins_weights
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -60,7 +60,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     clipped = optimizer.get("clip_grad") is not None
     decoupled = optimizer.get("name") in ("adamw", "sgd")
     decay_per_step = float(optimizer.get("weight_decay") or 0) * float(optimizer.get("lr") or 0) if decoupled else 0.0
-    if optimizer.get("name") == "adam" and float(optimizer.get("weight_decay") or 0) >= HEAVY_L2:
+    if adam_l2_pins_weights(optimizer):
         # Adam's heavy L2 term pins the weights near zero, where each normalised step is large next to them:
         # large update ratios then say nothing about jumping weights (weight decay 1 read unstable 1.00).
         decay_per_step = max(decay_per_step, 1.0)
