@@ -1,8 +1,9 @@
 """Diagnose a model trained in your own loop: a GRU (not lossgap's model), a plain DataLoader, an ordinary loop.
 
 The lines marked ``# lossgap`` are everything diagnosis adds to the loop: the import, one Recorder,
-``recorder.observe(model)`` (optional: gradient norms, update ratios and GRU gate saturation per epoch, written
-as ``optimization.csv``), one ``recorder.update`` per split inside the loop, ``recorder.end_epoch()`` after each
+``recorder.observe(model, optimizer)`` (optional: gradient norms, update ratios and GRU gate saturation per epoch,
+written as ``optimization.csv``, and the settings the diagnosis checks: hidden size, dropout, learning rate,
+weight decay), one ``recorder.update`` per split inside the loop, ``recorder.end_epoch()`` after each
 epoch, and two lines at the end that write the run directory and print the diagnosis. The only other
 requirement is that each batch carries the sample ids (here the TensorDataset holds them beside x and y).
 
@@ -85,7 +86,7 @@ def train(out: Path, epochs: int, seed: int = 0) -> LoopResult:
     train_losses: list[float] = []
     val_accuracies: list[float] = []
     recorder = lossgap.Recorder()  # lossgap
-    recorder.observe(model)  # lossgap
+    recorder.observe(model, optimizer)  # lossgap
     for epoch in range(1, epochs + 1):
         model.train()
         loss_sum = 0.0

@@ -53,9 +53,13 @@ def epoch_path(directory: str | Path, epoch: int) -> Path:
 
 
 def write_epoch(directory: str | Path, epoch: int, records: dict[str, tuple[EpochRecord, int]],
-                observation: dict | None = None) -> Path:
-    """Write one finished epoch (``records``: split -> (record, number of classes)) atomically; returns its path."""
+                observation: dict | None = None, settings: dict | None = None) -> Path:
+    """Write one finished epoch (``records``: split -> (record, number of classes)) atomically; returns its path.
+    ``observation``: the epoch's optimisation evidence; ``settings``: the recording's model and optimizer
+    settings (:meth:`lossgap.Recorder.describe`), kept in every epoch file so that a recovered run has them."""
     arrays: dict[str, np.ndarray] = {"observation": np.array(json.dumps(observation))}
+    if settings is not None:
+        arrays["settings"] = np.array(json.dumps(settings))
     for split, ((ids, labels, values, logits), num_classes) in records.items():
         arrays[f"{split}__ids"] = ids
         arrays[f"{split}__labels"] = labels
@@ -118,6 +122,16 @@ def read_epoch(directory: str | Path, epoch: int) -> tuple[dict[str, tuple[Epoch
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise DamagedEpoch(path, epoch, type(error).__name__) from None
     return records, observation
+
+
+def stored_settings(directory: str | Path, epoch: int) -> dict | None:
+    """The model and optimizer settings stored with ``epoch`` (see :func:`write_epoch`), or None: none were
+    described, or the file cannot be read (:func:`read_epoch` is the one that names a damaged file)."""
+    try:
+        with np.load(epoch_path(directory, epoch), allow_pickle=False) as archive:
+            return json.loads(str(archive["settings"])) if "settings" in archive.files else None
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
 
 
 def first_damaged(directory: str | Path, epochs: int) -> DamagedEpoch | None:

@@ -383,6 +383,11 @@ def test_the_module_is_observed_and_its_hooks_leave_when_fit_ends(tmp_path, pl, 
     assert observed.grad_norm_total[0] == pytest.approx(record.metrics["grad_norm"][0], rel=1e-5)
     assert np.isfinite(observed.update_ratio).all() and np.isfinite(observed.gate_saturation[0]).all()
     assert callback.recorder._observer is None  # hooks removed at the end of fit
+    # The module's and its optimizer's settings, which the checks of a held-back model read.
+    settings = record.config["settings"]
+    assert settings["model"]["hidden_size"] == 16 and settings["model"]["kind"] == "lstm"
+    assert settings["optimizer"] == {"name": "adam", "lr": 0.005, "weight_decay": 0.0}
     unobserved = LossgapCallback(tmp_path / "plain", observe=False)
-    fit(pl, example.SequenceModel(), train_loader, val_loader, [unobserved], max_epochs=1)
+    fit(pl, example.SequenceModel(hidden=2), train_loader, val_loader, [unobserved], max_epochs=1)
     assert read_run(tmp_path / "plain").observations is None
+    assert read_run(tmp_path / "plain").config["settings"]["model"]["hidden_size"] == 2  # described all the same

@@ -260,3 +260,27 @@ def test_a_recording_without_a_val_split_is_saved_with_a_warning_that_diagnose_n
     assert (run / "dynamics.npz").exists()
     with pytest.raises(RunDirError, match="validation split"):
         lossgap.diagnose(run)
+
+
+def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from_the_store(feed_recorder, tmp_path):
+    model = torch.nn.Sequential(torch.nn.LSTM(3, 1, batch_first=True))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=10.0)
+    expected = {"model": {"kind": "lstm", "class": "Sequential", "convolutions": False, "hidden_size": 1,
+                          "num_layers": 1, "dropout": 0.0, "parameters": 24},
+                "optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}}
+    recorder = lossgap.Recorder(store=tmp_path / "mine" / "epochs")
+    assert recorder.settings is None
+    assert recorder.describe(model, optimizer) == expected == recorder.settings
+    feed_recorder(recorder, 3)
+    saved = lossgap.save_recorded_run(recorder, tmp_path / "mine")
+    assert json.loads((saved / "config.json").read_text())["settings"] == expected
+    # A killed loop's epochs, saved from its store, keep what was described.
+    recovered = lossgap.recover_recorded_run(tmp_path / "mine" / "epochs", tmp_path / "recovered")
+    assert json.loads((recovered / "config.json").read_text())["settings"] == expected
+    # Without describe() there is nothing to say, and config.json says so.
+    plain = lossgap.Recorder()
+    feed_recorder(plain, 2)
+    assert json.loads((lossgap.save_recorded_run(plain, tmp_path / "plain") / "config.json").read_text())[
+        "settings"] is None
+    with pytest.raises(TypeError, match=r"^Recorder.describe: model is a str, not a torch.nn.Module"):
+        plain.describe("my model")

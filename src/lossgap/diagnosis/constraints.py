@@ -5,7 +5,9 @@ A model held back this way cannot show what the data holds. The samples it contr
 cannot represent rather than wrong labels, and what it learned on train failing to carry over to val says
 little about whether the labels carry signal. So ``label_noise`` and ``no_signal`` discount their evidence on
 such runs (a larger or freer model is the test), and ``underfitting`` names the constraint as its reason.
-Own-loop runs have no config and so no constraints: lossgap cannot know their settings.
+Every function takes the run's settings: lossgap's ``config.json["train"]``, or for a run recorded by an own
+loop or Lightning what :meth:`lossgap.Recorder.describe` read from its model and optimizer (``"settings"``, the
+same shape); a recording without them has no constraints, since lossgap cannot know them.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def regularisation_notes(train_config: dict | None) -> tuple[str, ...]:
     elif adam_l2_pins_weights(optimizer):
         notes.append(f"weight decay {decay:g} with Adam (an L2 term of the loss) pins the weights near zero")
     # An LSTM-FCN drops out only its recurrent branch's summary: its convolution branch reaches the head whole.
-    if float(model.get("dropout") or 0.0) >= HEAVY_DROPOUT and model.get("kind") not in BRANCH_ONLY_DROPOUT:
+    # An own model with convolutions (``convolutions`` in what the Recorder described) may be built alike.
+    branch_only = model.get("kind") in BRANCH_ONLY_DROPOUT or bool(model.get("convolutions"))
+    if float(model.get("dropout") or 0.0) >= HEAVY_DROPOUT and not branch_only:
         notes.append(f"dropout {float(model['dropout']):g} drops most of the signal")
     return tuple(notes)
 

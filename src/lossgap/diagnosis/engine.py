@@ -54,7 +54,8 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
-                                   focus_split=split, control_val_accuracy=control_accuracy, summary=record.summary,
+                                   settings=record.config.get("settings"), focus_split=split,
+                                   control_val_accuracy=control_accuracy, summary=record.summary,
                                    gradients=gradient_health_of(record),
                                    sequence_length=(record.config.get("data") or {}).get("max_length"))
         diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
@@ -124,7 +125,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     run's, by class index) are what the sentences call the classes."""
     if class_names is not None:
         evidence = replace(evidence, class_names=tuple(str(name) for name in class_names))
-    book = RemedyBook(evidence.train_config, run)
+    book = RemedyBook(evidence.train_config, run, settings=evidence.settings)
     verdicts = _discount([cause.rule(evidence, book) for cause in REGISTRY])
     verdicts = [replace(verdict, confidence=calibrate(verdict.cause, verdict.confidence)) for verdict in verdicts]
     verdicts.sort(key=lambda verdict: (-round(verdict.confidence, 2), _ORDER[verdict.cause]))

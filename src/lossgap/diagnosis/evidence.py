@@ -78,6 +78,7 @@ class RunEvidence:
     optimization: OptimizationHealth
     control: ControlComparison | None
     train_class_counts: np.ndarray
+    #: lossgap's training configuration (config.json's "train"); None for a run recorded by an own loop.
     train_config: dict | None
     fit: FitSummary
     #: 1-based epoch of the lowest raw val loss.
@@ -93,6 +94,9 @@ class RunEvidence:
     delivered_epoch: int | None = None
     #: The run's class names by class index, when known; sentences name classes by them.
     class_names: tuple[str, ...] | None = None
+    #: The model and optimizer settings the constraints read (:mod:`lossgap.diagnosis.constraints`):
+    #: ``train_config`` for lossgap's runs, else what an own loop's Recorder described; None when unknown.
+    settings: dict | None = None
 
     def class_label(self, index: int) -> str:
         """How sentences name class ``index``: its name in quotes when the run has names ('walking', '6'), else
@@ -209,14 +213,15 @@ def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamic
 
 
 def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics], *,
-                    train_config: dict | None, focus_split: str = "val",
+                    train_config: dict | None, settings: dict | None = None, focus_split: str = "val",
                     control_val_accuracy: float | None = None, summary: dict | None = None,
                     gradients: object | None = None, sequence_length: int | None = None) -> RunEvidence:
     """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val").
 
     ``summary`` is the run's summary.json (its best epoch is the one every sentence calls "best");
     ``gradients`` the run's per-epoch optimisation evidence (a GradientHealth) when it was recorded;
-    ``sequence_length`` the longest sequence in time steps, when known.
+    ``sequence_length`` the longest sequence in time steps, when known; ``settings`` the model and optimizer
+    settings an own loop's Recorder described (config.json's "settings"), read where ``train_config`` is None.
     """
     val = dynamics["val"]
     train = dynamics.get("train")
@@ -264,6 +269,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
         sequence_length=int(sequence_length) if sequence_length is not None else None,
         delivered_epoch=_delivered_epoch(summary, curves.num_epochs),
+        settings=train_config or settings,
     )
 
 

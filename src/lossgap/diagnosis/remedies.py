@@ -75,12 +75,14 @@ class RemedyBook:
     ``run_dir`` names the run in the commands (each remedy trains into ``<run_dir>-<remedy name>``).
     """
 
-    def __init__(self, train_config: dict | None, run_dir: str | None = None) -> None:
+    def __init__(self, train_config: dict | None, run_dir: str | None = None, settings: dict | None = None) -> None:
         self.config = train_config
         self.run_dir = run_dir or "runs/run"
         # The run's settings over lossgap's defaults (declared once, on TrainConfig): an option a run's
-        # config.json lacks (written before the option existed) has its default.
-        self._values = _merged(TrainConfig().to_dict(), train_config or {})
+        # config.json lacks (written before the option existed) has its default. An own loop's described
+        # ``settings`` stand in for a config, so that no remedy repeats what the run already does (dropout
+        # raised to 0.5 or a 3x learning rate where it is already used); its remedies stay in words.
+        self._values = _merged(TrainConfig().to_dict(), train_config or _known(settings))
 
     def _get(self, path: str) -> Any:
         """The run's value at dotted config ``path``, or lossgap's default for it (None when neither exists)."""
@@ -336,6 +338,19 @@ class RemedyBook:
 def little_data(train_class_counts) -> bool:
     """True when the training set (its per-class counts) holds fewer than LITTLE_DATA samples."""
     return 0 < float(sum(train_class_counts)) < LITTLE_DATA
+
+
+def _known(settings: dict | None) -> dict:
+    """The values of an own loop's described settings (:func:`lossgap.training.settings.describe_training`)
+    that lossgap's configuration also has, by section; unknown ones (None) are left out."""
+    sections = {"model": ("hidden_size", "num_layers", "dropout"), "optimizer": ("name", "lr", "weight_decay")}
+    known = {}
+    for section, keys in sections.items():
+        values = (settings or {}).get(section) or {}
+        kept = {key: values[key] for key in keys if values.get(key) is not None}
+        if kept:
+            known[section] = kept
+    return known
 
 
 def _merged(defaults: dict, values: dict) -> dict:

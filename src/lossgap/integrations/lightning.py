@@ -25,7 +25,9 @@ The callback also observes the LightningModule (``recorder.observe(pl_module)`` 
 ``observe=False`` to skip it): per epoch and parameter tensor the gradient norm and the update ratio, and for
 every ``nn.LSTM`` / ``nn.GRU`` inside it the share of saturated gates and dead units, written as
 ``optimization.csv`` (see :mod:`lossgap.training.observer`). Its hooks are removed when fit ends. Under
-mixed precision with a gradient scaler the per-tensor gradient norms are of the scaled gradients.
+mixed precision with a gradient scaler the per-tensor gradient norms are of the scaled gradients. When
+training starts it records the module's and first optimizer's settings (``recorder.describe``, with or
+without ``observe``): the diagnosis then knows a recurrent layer of 1 unit or a heavy weight decay.
 
 The run directory is written at the end of fit, and also when fit stops on an exception or Ctrl-C (finished
 epochs only; ``summary.json`` then says ``"status": "interrupted"``, with ``epochs_planned`` and
@@ -222,6 +224,11 @@ class LossgapCallback(pl.Callback):
         return self.run_dir
 
     # -- training ---------------------------------------------------------------------------------------------
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Record the module's settings and its first optimizer's (hidden size, dropout, learning rate, weight
+        decay: config.json's ``"settings"``), which the diagnosis's checks of a held-back model read."""
+        self.recorder.describe(pl_module, trainer.optimizers[0] if trainer.optimizers else None)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Note the learning rate this epoch starts with (epoch schedulers step before the epoch closes)."""

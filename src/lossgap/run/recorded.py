@@ -59,6 +59,9 @@ def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[s
         "data": {"source": description, "class_names": names,
                  "sizes": {name: record.num_samples for name, record in dynamics.items()}},
         "versions": library_versions(), "command": None,
+        # What Recorder.describe (or observe) read from the model and optimizer; the diagnosis's checks of a
+        # model held back by its settings read it as they read a lossgap run's "train".
+        "settings": recorder.settings,
     })
     rundir.write_metrics(out_dir, rows)
     # NaN compares false with everything: an epoch whose val loss is not finite can never be the best.

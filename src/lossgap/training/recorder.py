@@ -12,9 +12,11 @@ Feed it what the loop already has, per batch, then close each epoch::
         recorder.end_epoch()
     lossgap.save_recorded_run(recorder, "runs/mine")
 
-Optionally, ``recorder.observe(model)`` (before training) also records, per epoch and per parameter tensor,
-the gradient norm and the update ratio, and for LSTM/GRU layers the share of saturated gates and dead units
-(see :mod:`lossgap.training.observer`); they are written beside the dynamics as ``optimization.csv``.
+Optionally, ``recorder.observe(model, optimizer)`` (before training) also records, per epoch and per parameter
+tensor, the gradient norm and the update ratio, and for LSTM/GRU layers the share of saturated gates and dead
+units (see :mod:`lossgap.training.observer`); they are written beside the dynamics as ``optimization.csv``. It
+also records the settings the diagnosis reads (hidden size, dropout, optimizer, learning rate, weight decay:
+:meth:`Recorder.describe`, which records them alone, without hooks).
 
 Per sample and epoch it keeps the true-class log-probability (float32), the predicted class (int16), the
 confidence (float16) and the logit margin (float32); for val and test also the full logits (float16), which
@@ -32,11 +34,12 @@ import torch
 
 from lossgap.dynamics import DYNAMICS_FILE, SplitDynamics, save_dynamics
 from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
-                                 read_epoch, store_owner, stored_epochs, write_epoch)
+                                 read_epoch, store_owner, stored_epochs, stored_settings, write_epoch)
 from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
                                               host_ids)
+from lossgap.training.settings import describe_training
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -89,6 +92,7 @@ class Recorder:
         self._observer: OptimizationObserver | None = None
         # One per closed epoch once observe() was called (None for epochs closed before it).
         self._observations: list[EpochObservation | None] = []
+        self._settings: dict | None = None
 
     @property
     def num_epochs(self) -> int:
@@ -100,8 +104,10 @@ class Recorder:
         """Names of the splits recorded so far."""
         return tuple(self._epochs) + tuple(name for name in self._pending if name not in self._epochs)
 
-    def observe(self, model: torch.nn.Module, **options: int) -> OptimizationObserver:
-        """Also record ``model``'s optimisation evidence every epoch; returns the attached observer.
+    def observe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                **options: int) -> OptimizationObserver:
+        """Also record ``model``'s optimisation evidence every epoch, and its settings (:meth:`describe`, with
+        ``optimizer`` when given); returns the attached observer.
 
         Call it once before training. :meth:`end_epoch` closes the observer's epoch too, and :meth:`save`
         writes ``optimization.csv``. The hooks stay until :meth:`stop_observing`; a second call replaces the
@@ -111,7 +117,29 @@ class Recorder:
         """
         self.stop_observing()
         self._observer = OptimizationObserver(model, **options)
+        self.describe(model, optimizer)
         return self._observer
+
+    def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
+        """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the smallest recurrent
+        layer's hidden size, dropout, the optimizer's name, learning rate and weight decay; see
+        :func:`lossgap.training.settings.describe_training`); returns them. Costs nothing per step: no hooks.
+
+        The run's ``config.json`` holds them as ``"settings"`` (and the store's epoch files, so a recovered
+        run keeps them). Without them the diagnosis cannot tell a model its settings hold back (1 unit, weight
+        decay 10) from one that met the limit of its data. A later call replaces an earlier one. TypeError
+        (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch optimizer.
+        """
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"Recorder.describe: model is a {type(model).__name__}, not a torch.nn.Module; pass the "
+                            "model your loop trains")
+        self._settings = describe_training(model, optimizer)
+        return self._settings
+
+    @property
+    def settings(self) -> dict | None:
+        """The settings recorded by :meth:`describe` or :meth:`observe` (or read back from a store), or None."""
+        return self._settings
 
     @property
     def observer(self) -> OptimizationObserver | None:
@@ -238,7 +266,7 @@ class Recorder:
             write_epoch(self.store, self._num_epochs,
                         {split: (history[-1], self._num_classes[split]) for split, history in self._epochs.items()
                          if split in self._num_classes},
-                        observation.to_row() if observation is not None else None)
+                        observation.to_row() if observation is not None else None, settings=self._settings)
             # The epoch is on disk: memory holds at most the current epoch, however long the run.
             for history in self._epochs.values():
                 history[-1] = STORED
@@ -255,6 +283,7 @@ class Recorder:
         recorder.store = Path(store)  # not store=: its epochs are this recording's, not an earlier one's
         for epoch in range(1, epochs + 1):
             records, observation = read_epoch(store, epoch)
+            recorder._settings = stored_settings(store, epoch) or recorder._settings
             for split, ((ids, labels, _, _), num_classes) in records.items():
                 history = recorder._epochs.setdefault(split, [])
                 history.extend([STORED] * (epoch - len(history)))

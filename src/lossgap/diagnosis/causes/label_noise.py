@@ -135,7 +135,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        * agreement_fits)
     # A model held back by its settings contradicts whole groups of samples it cannot represent; without the
     # val labels siding with it, its contradictions are no evidence against the labels.
-    constraint = held_back(evidence.train_config)
+    constraint = held_back(evidence.settings)
     if constraint and agreement_route < 0.5:
         suspect_route *= HELD_BACK_FACTOR
         pair_route *= HELD_BACK_FACTOR

@@ -110,7 +110,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # How well the model fitted train, against val staying at chance, is what makes the case.
     lift = fit.train_accuracy_max - fit.train_baseline
     confidence *= 0.6 + 0.4 * max(clip(fit.moved_share / 0.1), clip(lift / 0.2))
-    constraint = held_back(evidence.train_config)
+    constraint = held_back(evidence.settings)
     facts["held_back_by"] = constraint or None
     if constraint and fit.moved_share < HELD_BACK_FIT:
         summary = (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not significantly above the "

@@ -56,7 +56,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
     lost = _progress_lost(evidence.curves.train_loss, train_spikes)
     drops = _accuracy_drop_share(evidence)
-    optimizer = (evidence.train_config or {}).get("optimizer") or {}
+    optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None
     decoupled = optimizer.get("name") in ("adamw", "sgd")
     decay_per_step = float(optimizer.get("weight_decay") or 0) * float(optimizer.get("lr") or 0) if decoupled else 0.0

@@ -1,0 +1,70 @@
+"""The settings of a model trained outside lossgap's trainer, read from the model and its optimizer.
+
+lossgap's own runs carry their settings in ``config.json`` (``"train"``); an own loop's or Lightning's do not,
+and without them the diagnosis cannot tell a model its settings hold back (a recurrent layer of 1 unit, weight
+decay 10) from one that met the limit of its data. :func:`describe_training` reads what those checks need, in
+the shape of lossgap's own configuration (``{"model": {...}, "optimizer": {...}}``), so the diagnosis reads
+both alike; :meth:`lossgap.Recorder.describe` records it into the run's ``config.json`` as ``"settings"``.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+#: torch's recurrent layer classes and the model kind each stands for.
+_RECURRENT_KINDS = ((nn.LSTM, "lstm"), (nn.LSTMCell, "lstm"), (nn.GRU, "gru"), (nn.GRUCell, "gru"),
+                    (nn.RNN, "rnn"), (nn.RNNCell, "rnn"))
+#: Layers that may form a branch beside the recurrent one (as in an LSTM-FCN), which dropout may not touch.
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d)
+
+
+def describe_training(model: nn.Module, optimizer=None) -> dict:
+    """What the diagnosis's checks read from ``model`` (any ``nn.Module``) and ``optimizer`` (a
+    ``torch.optim.Optimizer`` or None), as a JSON-ready dict:
+
+    - ``model``: ``kind`` ("lstm", "gru", "rnn" after its first recurrent layer; "other" without one),
+      ``convolutions`` (True when the model also has convolutions: they may form a branch beside the
+      recurrent one, as in an LSTM-FCN, that its dropout does not touch, so that dropout is not read as
+      holding the whole model back),
+      ``hidden_size`` (the smallest recurrent layer's units, the bottleneck; None without one), ``num_layers``
+      (recurrent layers stacked, summed over modules), ``dropout`` (the largest rate of any ``nn.Dropout`` or of
+      a stacked recurrent layer's own dropout), ``parameters`` (trainable parameter count) and ``class``.
+    - ``optimizer`` (None without one): ``name`` (the class name lower-cased: "adam", "adamw", "sgd", ...), and
+      ``lr`` and ``weight_decay`` of the parameter group that decays most (groups that exempt biases from decay
+      are common; the decayed weights are what a heavy decay holds back). The learning rate is the one set when
+      this is called: a scheduler's later changes are not seen.
+    """
+    recurrent = [(module, kind) for module in model.modules() for cls, kind in _RECURRENT_KINDS
+                 if isinstance(module, cls)]
+    dropouts = [float(module.p) for module in model.modules() if isinstance(module, nn.Dropout)]
+    # A stacked recurrent layer's own dropout acts between its layers only (torch ignores it with one layer).
+    dropouts += [float(module.dropout) for module, _ in recurrent
+                 if getattr(module, "num_layers", 1) > 1 and getattr(module, "dropout", 0.0)]
+    settings = {
+        "model": {
+            "kind": recurrent[0][1] if recurrent else "other", "class": type(model).__name__,
+            "convolutions": any(isinstance(module, _CONVOLUTIONS) for module in model.modules()),
+            "hidden_size": min(int(module.hidden_size) for module, _ in recurrent) if recurrent else None,
+            "num_layers": sum(int(getattr(module, "num_layers", 1)) for module, _ in recurrent) or None,
+            "dropout": max(dropouts, default=0.0),
+            "parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
+        },
+        "optimizer": None,
+    }
+    if optimizer is not None:
+        settings["optimizer"] = _describe_optimizer(optimizer)
+    return settings
+
+
+def _describe_optimizer(optimizer) -> dict:
+    """``name``, ``lr`` and ``weight_decay`` of ``optimizer`` (see :func:`describe_training`); TypeError (one
+    line) for an object that is not a torch optimizer."""
+    groups = getattr(optimizer, "param_groups", None)
+    if not isinstance(groups, list) or not all(isinstance(group, dict) for group in groups):
+        raise TypeError(f"optimizer is a {type(optimizer).__name__}, not a torch.optim.Optimizer; pass the optimizer "
+                        "your loop steps (e.g. torch.optim.Adam(model.parameters())), or leave it out")
+    weighted = [group for group in groups if group.get("params")] or groups
+    decaying = max(weighted, key=lambda group: float(group.get("weight_decay") or 0.0), default={})
+    lr = decaying.get("lr")  # a float, or a 0-d tensor (torch allows both)
+    return {"name": type(optimizer).__name__.lower(), "lr": float(lr) if lr is not None else None,
+            "weight_decay": float(decaying.get("weight_decay") or 0.0)}

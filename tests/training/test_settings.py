@@ -1,0 +1,57 @@
+"""What describe_training reads from a user's model and optimizer: the settings the diagnosis's checks of a
+held-back model read, in the shape of lossgap's own configuration."""
+
+import pytest
+import torch
+from torch import nn
+
+from lossgap.training.settings import describe_training
+
+
+class TwoLayers(nn.Module):
+    """A stacked LSTM (with its own dropout), a GRU cell of 3 units and dropout 0.3 before the head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(4, 16, num_layers=2, dropout=0.6, batch_first=True)
+        self.cell = nn.GRUCell(16, 3)
+        self.drop = nn.Dropout(0.3)
+        self.head = nn.Linear(3, 2)
+
+
+def test_the_smallest_recurrent_layer_the_largest_dropout_and_the_trainable_parameters_are_read():
+    model = TwoLayers()
+    model.head.weight.requires_grad_(False)
+    described = describe_training(model)["model"]
+    assert described == {"kind": "lstm", "class": "TwoLayers", "convolutions": False, "hidden_size": 3,
+                         "num_layers": 3, "dropout": 0.6,
+                         "parameters": sum(p.numel() for p in model.parameters()) - model.head.weight.numel()}
+    # A single-layer recurrent layer's own dropout does nothing (torch warns and ignores it): it is not read.
+    single = nn.Sequential(nn.GRU(4, 8, dropout=0.0), nn.Linear(8, 2))
+    assert describe_training(single)["model"] | {"parameters": 0} == {
+        "kind": "gru", "class": "Sequential", "convolutions": False, "hidden_size": 8, "num_layers": 1,
+        "dropout": 0.0, "parameters": 0}
+
+
+def test_a_model_without_a_recurrent_layer_has_no_hidden_size_and_convolutions_are_noted():
+    mlp = describe_training(nn.Sequential(nn.Flatten(), nn.Linear(10, 2)))["model"]
+    assert mlp["kind"] == "other" and mlp["hidden_size"] is None and mlp["num_layers"] is None
+    assert describe_training(nn.ModuleList([nn.Conv1d(2, 4, 3), nn.LSTM(2, 4)]))["model"]["convolutions"] is True
+
+
+def test_the_optimizer_is_named_with_the_most_decaying_groups_rate_and_decay():
+    model = TwoLayers()
+    weights = [p for name, p in model.named_parameters() if "weight" in name]
+    biases = [p for name, p in model.named_parameters() if "bias" in name]
+    # The usual split: no decay on biases, decay on weights (whose rate is what a heavy decay multiplies).
+    optimizer = torch.optim.AdamW([{"params": biases, "weight_decay": 0.0, "lr": 0.1},
+                                   {"params": weights, "weight_decay": 5.0, "lr": 0.002}])
+    assert describe_training(model, optimizer)["optimizer"] == {"name": "adamw", "lr": 0.002, "weight_decay": 5.0}
+    sgd = torch.optim.SGD(model.parameters(), lr=torch.tensor(0.5))  # torch allows a tensor learning rate
+    assert describe_training(model, sgd)["optimizer"] == {"name": "sgd", "lr": 0.5, "weight_decay": 0.0}
+    assert describe_training(model)["optimizer"] is None
+
+
+def test_an_optimizer_that_is_not_a_torch_optimizer_is_named_in_one_line():
+    with pytest.raises(TypeError, match=r"^optimizer is a str, not a torch.optim.Optimizer; pass the optimizer"):
+        describe_training(nn.LSTM(2, 4), "adam")
