@@ -283,7 +283,6 @@ class Recorder:
         recorder.store = Path(store)  # not store=: its epochs are this recording's, not an earlier one's
         for epoch in range(1, epochs + 1):
             records, observation = read_epoch(store, epoch)
-            recorder._settings = stored_settings(store, epoch) or recorder._settings
             for split, ((ids, labels, _, _), num_classes) in records.items():
                 history = recorder._epochs.setdefault(split, [])
                 history.extend([STORED] * (epoch - len(history)))
@@ -293,6 +292,7 @@ class Recorder:
                     recorder._labels.commit(split, *recorder._labels.merged(where, epoch, split, ids, labels))
             recorder._observations.append(_StoredObservation(observation) if observation is not None else None)
         recorder._num_epochs = epochs
+        recorder._settings = stored_settings(store, epochs) if epochs else None  # every epoch file holds them
         return recorder
 
     @torch.no_grad()
