@@ -38,6 +38,21 @@ def test_own_loop_runs_get_advice_in_general_words_and_no_command():
     assert remedy.command is None and "16" not in remedy.action
 
 
+def test_an_own_loop_that_described_its_settings_gets_their_values_in_words_and_nothing_it_already_does():
+    settings = {"model": {"kind": "lstm", "hidden_size": 1, "num_layers": 1, "dropout": 0.5},
+                "optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}}
+    book = RemedyBook(None, settings=settings)
+    assert book.larger_hidden().action == "use a larger model: hidden size 1 -> 32"
+    assert book.less_regularisation().action == "regularise less: weight decay 10 -> 0.1, dropout 0.5 -> 0"
+    assert book.higher_lr().action == "raise the learning rate: learning rate 0.005 -> 0.015"
+    assert all(remedy.command is None and not remedy.changes
+               for remedy in (book.larger_hidden(), book.less_regularisation(), book.higher_lr()))
+    assert book.dropout() is None  # already at 0.5: never offered again
+    # A change to a setting the loop did not describe stays in general words (lossgap's default is not its value).
+    assert RemedyBook(None, settings={"model": {"hidden_size": 8}}).higher_lr().action == (
+        "raise the learning rate (3x larger)")
+
+
 def test_switch_model_changes_the_family_and_is_not_offered_to_the_family_itself():
     remedy = book_for().switch_model()
     assert remedy.changes == {"model.kind": "lstm-fcn"} and "--model lstm-fcn" in remedy.command

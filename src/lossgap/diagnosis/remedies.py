@@ -82,7 +82,8 @@ class RemedyBook:
         # config.json lacks (written before the option existed) has its default. An own loop's described
         # ``settings`` stand in for a config, so that no remedy repeats what the run already does (dropout
         # raised to 0.5 or a 3x learning rate where it is already used); its remedies stay in words.
-        self._values = _merged(TrainConfig().to_dict(), train_config or _known(settings))
+        self._described = {} if train_config is not None else _known(settings)
+        self._values = _merged(TrainConfig().to_dict(), train_config or self._described)
 
     def _get(self, path: str) -> Any:
         """The run's value at dotted config ``path``, or lossgap's default for it (None when neither exists)."""
@@ -105,12 +106,29 @@ class RemedyBook:
 
     def _remedy(self, name: str, action: str, generic: str, changes: dict[str, Any]) -> Remedy | None:
         """The remedy, or None when the run already has every change. Own-loop runs get ``generic`` words."""
-        if not self.has_config:
-            # lossgap cannot know a user's own settings: the advice stays in words, with no change to apply.
-            return Remedy(name, generic)
-        if changes and all(self._get(path) == value for path, value in changes.items()):
+        if changes and (self.has_config or self._described) and all(
+                self._get(path) == value for path, value in changes.items()):
             return None
+        if not self.has_config:
+            # lossgap cannot rerun a user's own loop: the advice stays in words, with no change to apply, and
+            # names the values when the loop described them ("weight decay 10 -> 0.1").
+            described = self._described_changes(changes)
+            # The values replace the generic parenthesis ("(twice the hidden size)" would misstate 1 -> 32).
+            return Remedy(name, f"{generic.split(' (')[0]}: {described}" if described else generic)
         return Remedy(name, action, dict(changes), self.command_for(name, changes))
+
+    def _described_changes(self, changes: dict[str, Any]) -> str:
+        """``"weight decay 10 -> 0.1, dropout 0.5 -> 0"`` for changes to settings an own loop described, or ""
+        when any change is to a setting it did not describe (its value would be lossgap's default, not the
+        loop's)."""
+        parts = []
+        for path, new in changes.items():
+            section, _, key = path.partition(".")
+            old = (self._described.get(section) or {}).get(key)
+            if path not in DESCRIBED_LABELS or old is None:
+                return ""
+            parts.append(f"{DESCRIBED_LABELS[path]} {old:g} -> {new:g}")
+        return ", ".join(parts)
 
     def command_for(self, name: str, changes: dict[str, Any]) -> str | None:
         """The `lossgap train` command that trains the run's configuration with ``changes`` into
@@ -338,6 +356,12 @@ class RemedyBook:
 def little_data(train_class_counts) -> bool:
     """True when the training set (its per-class counts) holds fewer than LITTLE_DATA samples."""
     return 0 < float(sum(train_class_counts)) < LITTLE_DATA
+
+
+#: How an own loop's remedy names each setting it changes (see RemedyBook._described_changes).
+DESCRIBED_LABELS = {"model.hidden_size": "hidden size", "model.num_layers": "recurrent layers",
+                    "model.dropout": "dropout", "optimizer.lr": "learning rate",
+                    "optimizer.weight_decay": "weight decay"}
 
 
 def _known(settings: dict | None) -> dict:
