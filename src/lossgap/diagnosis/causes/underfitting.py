@@ -64,7 +64,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not evidence.fit.train_moved and not evidence.early_learning:
         return _no_fit(evidence, book, facts)
     trend = evidence.accuracy_trend
-    stopped, capacity = _stopped_early(evidence, book, facts, trend), _capacity(evidence, book, facts, trend)
+    stopped = _stopped_early(evidence, book, facts, trend)
+    capacity, capacity_affirmed = _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
     # creeping up at epoch 80): each is evidence that the model has not fitted what it could. Stopped early
     # counts only where it says more epochs would raise accuracy: a loss falling under flat accuracy is
@@ -73,7 +74,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     stopped_score = stopped.confidence if more_epochs_help else 0.0
     confidence = 1.0 - (1.0 - stopped_score) * (1.0 - capacity.confidence)
     if confidence >= REPORT_THRESHOLD > capacity.confidence > 0:
-        capacity = _capacity(evidence, book, facts, trend, affirm=True)
+        capacity = replace(capacity, summary=capacity_affirmed)
     scored = ((stopped, stopped_score), (capacity, capacity.confidence))
     (first, _), (second, second_score) = sorted(scored, key=lambda pair: pair[1], reverse=True)
     summary, remedies = first.summary, first.remedies
@@ -189,10 +190,11 @@ def _early_stopped(evidence: RunEvidence) -> bool:
     return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
 
 
-def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float], *,
-              affirm: bool = False) -> Verdict:
-    """The capacity form; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`. Below the reporting threshold
-    its sentence says why capacity is not the limit, unless ``affirm`` (the other form carries the verdict over it).
+def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
+              trend: tuple[bool, float, float]) -> tuple[Verdict, str]:
+    """The capacity form and its affirmative sentence; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`.
+    Below the reporting threshold the verdict's sentence says why capacity is not the limit; the affirmative one
+    is for when the other form carries the combined verdict over it.
 
     The level is read at the epoch the run delivers: under early stopping the restored best one, so a bad
     last epoch after it (a loss spike) is no sign that the model cannot fit (it had read "too small" at 0.61);
@@ -271,22 +273,23 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple
                + ": it is too small or too regularised for the task" + _regularisation_note(evidence)
                + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                "than this: a larger model is the test)"))
-    if confidence < REPORT_THRESHOLD and not affirm:
+    architecture = _architecture(evidence, book)
+    if architecture is not None:
+        summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
+                    "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
+    affirmed = summary
+    if confidence < REPORT_THRESHOLD:
         summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at epoch "
                    f"{level_epoch}) or train and val accuracy part ways, so capacity is not what limits it")
         if fitted_before:
             summary = (f"the model got {pct(train_error)} of its training samples wrong at epoch {level_epoch}, but "
                        f"only {pct(best_error)} at its best: it can fit them, so capacity is not what limits it")
-    architecture = _architecture(evidence, book)
-    if architecture is not None and (confidence >= REPORT_THRESHOLD or affirm):
-        summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
-                    "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
     remedies = (present(book.less_regularisation(), book.larger_hidden(), architecture)
                 if regularisation_notes(evidence.settings) and not _tiny_model(evidence)
                 else present(book.larger_hidden(), architecture, book.less_regularisation()))
-    return Verdict("underfitting", confidence, summary, details, remedies)
+    return Verdict("underfitting", confidence, summary, details, remedies), affirmed
 
 
 def _architecture(evidence: RunEvidence, book: RemedyBook):
