@@ -107,7 +107,7 @@ def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_
 
     # The capacity form's own sentence (stopped early may outrank it on such a run, as it does here).
     evidence = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).evidence
-    verdict = _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
+    verdict, _ = _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
     assert verdict.evidence["accuracy_rising"] and "levelled off" not in verdict.summary
     assert "were still rising slowly" in verdict.summary and "over the last 10 epochs" in verdict.summary
     assert "the val loss still set a new low at epoch 40" in verdict.summary
@@ -240,7 +240,7 @@ def test_a_model_that_once_fitted_far_better_is_not_called_too_small_unless_its_
     def capacity(config):
         evidence = diagnose_dynamics(last_epoch_spike_run(), config=config,
                                      summary={"best_epoch": 12, "delivered_epoch": 15}).evidence
-        return _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
+        return _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)[0]
 
     config = {"epochs": 15, "model": {"hidden_size": 16}, "early_stopping": {"patience": None}}
     free = capacity(config)
