@@ -10,6 +10,8 @@ import numpy as np
 from lossgap.training.config import TrainConfig
 
 METRICS = ("val_loss", "val_accuracy", "val_balanced_accuracy")
+#: The metrics of METRICS where lower is better (the others: higher is better).
+LOWER_IS_BETTER = frozenset({"val_loss"})
 #: The range each val figure can take: an interval never reaches outside it (a loss is >= 0, an accuracy a
 #: fraction), however few seeds and however wide the t interval.
 BOUNDS = {"val_loss": (0.0, math.inf), "val_accuracy": (0.0, 1.0), "val_balanced_accuracy": (0.0, 1.0)}
@@ -93,11 +95,12 @@ def judge(outcome: Outcome, baseline: Outcome, metric: str) -> Outcome:
     candidate_values = np.asarray(outcome.per_seed[metric])
     baseline_values = np.asarray(baseline.per_seed[metric])
     differences = candidate_values - baseline_values
+    lower = metric in LOWER_IS_BETTER
     if np.allclose(differences, differences[0]):
         # A constant difference has no spread: the t-test is undefined; call it a win only if it is one.
-        p_value = 0.0 if (differences[0] < 0 if metric == "val_loss" else differences[0] > 0) else 1.0
+        p_value = 0.0 if (differences[0] < 0 if lower else differences[0] > 0) else 1.0
     else:
-        alternative = "less" if metric == "val_loss" else "greater"
+        alternative = "less" if lower else "greater"
         from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
         p_value = float(stats.ttest_rel(candidate_values, baseline_values, alternative=alternative).pvalue)
     return replace(outcome, beats_baseline=bool(p_value < ALPHA), p_value=p_value, judged_on=metric)

@@ -18,7 +18,7 @@ from lossgap.diagnosis.remedies import MORE_DATA, Remedy
 from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
 from lossgap.remedies.earlier import earlier_results, finished_outcome
 from lossgap.remedies.learning import CURVE_SEEDS, MoreDataOutcome, curve_jobs, more_data_outcome
-from lossgap.remedies.outcome import ALPHA, METRICS, Interval, Outcome, judge, mean_interval
+from lossgap.remedies.outcome import ALPHA, LOWER_IS_BETTER, METRICS, Interval, Outcome, judge, mean_interval
 from lossgap.report import write_report
 from lossgap.run import rundir
 from lossgap.run.data_source import run_train_config
@@ -65,7 +65,7 @@ class RemedyResult:
             loss = outcome.interval("val_loss").mean
             if self.metric is not None:
                 value = outcome.interval(self.metric).mean
-                return (-value if self.metric == "val_loss" else value,)
+                return (-value if self.metric in LOWER_IS_BETTER else value,)
             return (outcome.interval("val_accuracy").mean, -loss)
 
         return max(beating, key=merit)
