@@ -271,6 +271,9 @@ def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from
     recorder = lossgap.Recorder(store=tmp_path / "mine" / "epochs")
     assert recorder.settings is None
     assert recorder.describe(model, optimizer) == expected == recorder.settings
+    recorder.observe(model)  # observing without the optimizer keeps the one described
+    assert recorder.settings == expected
+    recorder.stop_observing()
     feed_recorder(recorder, 3)
     saved = lossgap.save_recorded_run(recorder, tmp_path / "mine")
     assert json.loads((saved / "config.json").read_text())["settings"] == expected

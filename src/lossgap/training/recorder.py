@@ -117,7 +117,11 @@ class Recorder:
         """
         self.stop_observing()
         self._observer = OptimizationObserver(model, **options)
+        earlier = self._settings
         self.describe(model, optimizer)
+        if optimizer is None and earlier is not None and earlier.get("optimizer") is not None:
+            # describe(model, optimizer) then observe(model): the optimizer described first still holds.
+            self._settings["optimizer"] = earlier["optimizer"]
         return self._observer
 
     def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
