@@ -1,6 +1,6 @@
 """What holds a model back, read off a run's settings: tiny recurrent layers, heavy weight decay, heavy dropout."""
 
-from lossgap.diagnosis.constraints import held_back, regularisation_notes, tiny_hidden
+from lossgap.diagnosis.constraints import held_back, light_decay_limit, regularisation_notes, tiny_hidden
 
 
 def test_a_tiny_hidden_size_holds_the_model_back_and_a_normal_one_does_not():
@@ -23,16 +23,35 @@ def test_weight_decay_counts_by_the_share_it_shrinks_each_step_and_only_where_it
     assert regularisation_notes({"optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 0.01}}) == ()
 
 
-def test_dropout_from_one_half_and_nothing_for_own_loops():
+def test_dropout_above_one_half_and_nothing_for_runs_without_settings():
     assert regularisation_notes({"model": {"dropout": 0.9}}) == ("dropout 0.9 drops most of the signal",)
     assert regularisation_notes({"model": {"dropout": 0.2}}) == ()
+    # Half is not most: an own LSTM with dropout 0.5 that did not fit GunPoint fitted it no worse than without.
+    assert regularisation_notes({"model": {"dropout": 0.5}}) == ()
     assert held_back(None) == "" and held_back({}) == ""
-    both = held_back({"model": {"hidden_size": 2, "dropout": 0.5}})
-    assert both.startswith("a recurrent layer of 2 units; dropout 0.5")
+    both = held_back({"model": {"hidden_size": 2, "dropout": 0.6}})
+    assert both.startswith("a recurrent layer of 2 units; dropout 0.6")
 
 
 def test_an_lstm_fcns_dropout_holds_nothing_back_its_convolution_branch_is_never_dropped():
     # At dropout 0.5 an LSTM-FCN fitted 99% of OSULeaf's training labels, a quarter of them flipped; read as
     # "held back", its 89 suspects (74 of them the flipped ones) were discounted to "No problem found".
-    assert held_back({"model": {"kind": "lstm-fcn", "dropout": 0.5}}) == ""
-    assert held_back({"model": {"kind": "lstm", "dropout": 0.5}}) == "dropout 0.5 drops most of the signal"
+    assert held_back({"model": {"kind": "lstm-fcn", "dropout": 0.9}}) == ""
+    assert held_back({"model": {"kind": "lstm", "convolutions": True, "dropout": 0.9}}) == ""
+    assert held_back({"model": {"kind": "lstm", "dropout": 0.9}}) == "dropout 0.9 drops most of the signal"
+
+
+def test_every_adaptive_optimizers_l2_decay_pins_and_decoupled_decay_counts_per_step():
+    # RMSprop with weight decay 1 stayed at chance on JapaneseVowels in an own loop, with no reason named.
+    assert regularisation_notes({"optimizer": {"name": "rmsprop", "lr": 0.005, "weight_decay": 1.0}}) == (
+        "weight decay 1 with RMSprop (an L2 term of the loss) pins the weights near zero",)
+    # Adam(decoupled_weight_decay=True) is AdamW: its decay is no L2 term, it shrinks every weight per step.
+    decoupled = {"optimizer": {"name": "adam", "decoupled_weight_decay": True, "lr": 0.001, "weight_decay": 2.0}}
+    assert regularisation_notes(decoupled) == (
+        "weight decay 2 at learning rate 0.001 shrinks every weight by 0.2% per step",)  # never "0%"
+
+
+def test_a_remedys_weight_decay_stays_a_tenth_below_what_would_hold_the_model_back():
+    assert light_decay_limit({"name": "adam", "lr": 0.005}) == 0.01
+    assert light_decay_limit({"name": "adamw", "lr": 0.01}) == 0.01   # 0.1 would shrink weights 0.1% per step
+    assert light_decay_limit({"name": "sgd", "lr": 0.1}) == 0.001

@@ -267,7 +267,7 @@ def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=10.0)
     expected = {"model": {"kind": "lstm", "class": "Sequential", "convolutions": False, "hidden_size": 1,
                           "num_layers": 1, "dropout": 0.0, "parameters": 24},
-                "optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}}
+                "optimizer": {"name": "adamw", "decoupled_weight_decay": True, "lr": 0.005, "weight_decay": 10.0}}
     recorder = lossgap.Recorder(store=tmp_path / "mine" / "epochs")
     assert recorder.settings is None
     assert recorder.describe(model, optimizer) == expected == recorder.settings
@@ -285,5 +285,19 @@ def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from
     feed_recorder(plain, 2)
     assert json.loads((lossgap.save_recorded_run(plain, tmp_path / "plain") / "config.json").read_text())[
         "settings"] is None
-    with pytest.raises(TypeError, match=r"^Recorder.describe: model is a str, not a torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"^Recorder.describe: model is of type str, not a torch.nn.Module"):
         plain.describe("my model")
+
+
+def test_the_described_learning_rate_is_the_median_the_epochs_ended_with_not_a_warm_ups_start(feed_recorder, tmp_path):
+    model = torch.nn.LSTM(3, 8)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=10.0)
+    warm_up = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=2)
+    recorder = lossgap.Recorder()
+    assert recorder.describe(model, optimizer)["optimizer"]["lr"] == 5e-05  # as the warm-up begins
+    for _ in range(5):
+        feed_recorder(recorder, 1)
+        warm_up.step()
+    # Epochs ended at 5e-05, 0.0025 (mid warm-up), then 0.005 three times: read as it ran.
+    saved = lossgap.save_recorded_run(recorder, tmp_path / "run")
+    assert json.loads((saved / "config.json").read_text())["settings"]["optimizer"]["lr"] == 0.005

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossgap.analysis.generalization import patience_to_minimum
+from lossgap.diagnosis.constraints import light_decay_limit
 from lossgap.errors import ConfigError
 from lossgap.options import value_at
 from lossgap.training.config import TrainConfig, apply_changes
@@ -111,14 +112,14 @@ class RemedyBook:
             return None
         if not self.has_config:
             # lossgap cannot rerun a user's own loop: the advice stays in words, with no change to apply, and
-            # names the values when the loop described them ("weight decay 10 -> 0.1").
+            # names the values when the loop described them ("weight decay 10 -> 0.02").
             described = self._described_changes(changes)
             # The values replace the generic parenthesis ("(twice the hidden size)" would misstate 1 -> 32).
             return Remedy(name, f"{generic.split(' (')[0]}: {described}" if described else generic)
         return Remedy(name, action, dict(changes), self.command_for(name, changes))
 
     def _described_changes(self, changes: dict[str, Any]) -> str:
-        """``"weight decay 10 -> 0.1, dropout 0.5 -> 0"`` for changes to settings an own loop described, or ""
+        """``"weight decay 10 -> 0.02, dropout 0.5 -> 0"`` for changes to settings an own loop described, or ""
         when any change is to a setting it did not describe (its value would be lossgap's default, not the
         loop's)."""
         parts = []
@@ -181,11 +182,14 @@ class RemedyBook:
                             "add dropout (e.g. 0.2)", {"model.dropout": new})
 
     def weight_decay(self) -> Remedy | None:
-        """Weight decay 1e-4 from none, else ten times more (None at 0.1 or more)."""
+        """Weight decay 1e-4 from none, else ten times more, at most 0.1 and at most what the diagnosis would not
+        call holding the model back (:func:`~lossgap.diagnosis.constraints.light_decay_limit`: AdamW at lr 0.01
+        stops at 0.01, where 0.1 would shrink every weight by 0.1% per step); None when that is no more."""
         current = float(self._get("optimizer.weight_decay"))
-        if current >= 0.1:
+        limit = min(0.1, light_decay_limit(self._optimizer()))
+        new = float(f"{min(limit, 1e-4 if current == 0 else current * 10):.3g}")
+        if new <= current:
             return None
-        new = 1e-4 if current == 0 else float(f"{min(0.1, current * 10):.3g}")
         return self._remedy("weight_decay", f"add weight decay: {current:g} -> {new:g} (--weight-decay {new:g})",
                             "add weight decay (e.g. 1e-4)", {"optimizer.weight_decay": new})
 
@@ -198,7 +202,9 @@ class RemedyBook:
         changes: dict[str, Any] = {}
         parts = []
         if decay > 0:
-            new_decay = float(f"{decay / 100:.3g}") if decay / 100 >= 1e-5 else 0.0
+            # A hundredth, and light enough not to hold the model back (Adam at 10 -> 0.01, not 0.1).
+            lighter = min(decay / 100, light_decay_limit(self._optimizer()))
+            new_decay = float(f"{lighter:.3g}") if lighter >= 1e-5 else 0.0
             changes["optimizer.weight_decay"] = new_decay
             parts.append(f"weight decay {decay:g} -> {new_decay:g}")
         if dropout > 0:
@@ -206,6 +212,10 @@ class RemedyBook:
             parts.append(f"dropout {dropout:g} -> 0")
         return self._remedy("less_regularisation", "regularise less: " + ", ".join(parts),
                             "regularise less (smaller weight decay, less dropout)", changes)
+
+    def _optimizer(self) -> dict:
+        """The run's optimizer section (name, lr, weight decay), with lossgap's defaults where unset."""
+        return self._values.get("optimizer") or {}
 
     def smaller_hidden(self) -> Remedy | None:
         """Half the hidden size (at least 4)."""
@@ -367,7 +377,8 @@ DESCRIBED_LABELS = {"model.hidden_size": "hidden size", "model.num_layers": "rec
 def _known(settings: dict | None) -> dict:
     """The values of an own loop's described settings (:func:`lossgap.training.settings.describe_training`)
     that lossgap's configuration also has, by section; unknown ones (None) are left out."""
-    sections = {"model": ("hidden_size", "num_layers", "dropout"), "optimizer": ("name", "lr", "weight_decay")}
+    sections = {"model": ("hidden_size", "num_layers", "dropout"),
+                "optimizer": ("name", "lr", "weight_decay", "decoupled_weight_decay")}
     known = {}
     for section, keys in sections.items():
         values = (settings or {}).get(section) or {}

@@ -39,7 +39,7 @@ from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
                                               host_ids)
-from lossgap.training.settings import describe_training
+from lossgap.training.settings import describe_optimizer, describe_training
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -93,6 +93,9 @@ class Recorder:
         # One per closed epoch once observe() was called (None for epochs closed before it).
         self._observations: list[EpochObservation | None] = []
         self._settings: dict | None = None
+        # The optimizer describe() was given, and the learning rate it held at the end of each epoch since.
+        self._described_optimizer = None
+        self._epoch_lrs: list[float] = []
 
     @property
     def num_epochs(self) -> int:
@@ -117,11 +120,7 @@ class Recorder:
         """
         self.stop_observing()
         self._observer = OptimizationObserver(model, **options)
-        earlier = self._settings
         self.describe(model, optimizer)
-        if optimizer is None and earlier is not None and earlier.get("optimizer") is not None:
-            # describe(model, optimizer) then observe(model): the optimizer described first still holds.
-            self._settings["optimizer"] = earlier["optimizer"]
         return self._observer
 
     def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
@@ -135,10 +134,23 @@ class Recorder:
         (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch optimizer.
         """
         if not isinstance(model, torch.nn.Module):
-            raise TypeError(f"Recorder.describe: model is a {type(model).__name__}, not a torch.nn.Module; pass the "
-                            "model your loop trains")
+            raise TypeError(f"Recorder.describe: model is of type {type(model).__name__}, not a torch.nn.Module; "
+                            "pass the model your loop trains")
         self._settings = describe_training(model, optimizer)
+        if optimizer is not None:
+            self._described_optimizer, self._epoch_lrs = optimizer, []
+        elif self._described_optimizer is not None:
+            # describe(model, optimizer) then observe(model): the optimizer described first still holds.
+            self._settings["optimizer"] = describe_optimizer(self._described_optimizer)
+            self._update_lr()
         return self._settings
+
+    def _update_lr(self) -> None:
+        """The described learning rate: the median of the rates the epochs ended with, so that a warm-up or a
+        schedule is read as it ran rather than as it began (a 5-epoch warm-up from 1/100 of the rate had been
+        read as 1/100 for the whole run)."""
+        if self._epoch_lrs and self._settings is not None and self._settings.get("optimizer"):
+            self._settings["optimizer"]["lr"] = float(np.median(self._epoch_lrs))
 
     @property
     def settings(self) -> dict | None:
@@ -264,6 +276,11 @@ class Recorder:
         if self._observer is not None:
             self._observations.extend([None] * (self._num_epochs - len(self._observations)))
             self._observations.append(self._observer.end_epoch())
+        if self._described_optimizer is not None:
+            lr = describe_optimizer(self._described_optimizer)["lr"]
+            if lr is not None:
+                self._epoch_lrs.append(lr)
+                self._update_lr()
         self._num_epochs += 1
         if self.store is not None:
             observation = (self._observations[-1] if len(self._observations) == self._num_epochs else None)

@@ -9,7 +9,10 @@ both alike; :meth:`lossgap.Recorder.describe` records it into the run's ``config
 
 from __future__ import annotations
 
+import math
+
 from torch import nn
+from torch.nn.modules.dropout import _DropoutNd
 
 #: torch's recurrent layer classes and the model kind each stands for.
 _RECURRENT_KINDS = ((nn.LSTM, "lstm"), (nn.LSTMCell, "lstm"), (nn.GRU, "gru"), (nn.GRUCell, "gru"),
@@ -25,18 +28,24 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
     - ``model``: ``kind`` ("lstm", "gru", "rnn" after its first recurrent layer; "other" without one),
       ``convolutions`` (True when the model also has convolutions: they may form a branch beside the
       recurrent one, as in an LSTM-FCN, that its dropout does not touch, so that dropout is not read as
-      holding the whole model back),
-      ``hidden_size`` (the smallest recurrent layer's units, the bottleneck; None without one), ``num_layers``
-      (recurrent layers stacked, summed over modules), ``dropout`` (the largest rate of any ``nn.Dropout`` or of
-      a stacked recurrent layer's own dropout), ``parameters`` (trainable parameter count) and ``class``.
-    - ``optimizer`` (None without one): ``name`` (the class name lower-cased: "adam", "adamw", "sgd", ...), and
-      ``lr`` and ``weight_decay`` of the parameter group that decays most (groups that exempt biases from decay
-      are common; the decayed weights are what a heavy decay holds back). The learning rate is the one set when
-      this is called: a scheduler's later changes are not seen.
+      holding the whole model back; a convolution in series before the recurrent layer is read the same way),
+      ``hidden_size`` (the widest recurrent layer's units: a narrow one may be a side branch, and calling the
+      model held back when it is not discounts real findings; so a narrow layer in series after a wide one is
+      not seen; None without a recurrent layer), ``num_layers`` (the most layers one recurrent module
+      stacks), ``dropout`` (the largest rate of any dropout module, or of a stacked recurrent layer's own
+      dropout), ``parameters`` (trainable parameter count) and ``class``.
+    - ``optimizer`` (None without one): ``name`` (the class name lower-cased: "adam", "adamw", "sgd",
+      "rmsprop", ...), ``decoupled_weight_decay`` (True for AdamW and SGD-style decay, or an adaptive optimizer
+      built with ``decoupled_weight_decay=True``), and ``lr`` and ``weight_decay`` of the parameter group that
+      decays most (groups that exempt biases from decay are common; the decayed weights are what a heavy decay
+      holds back). The learning rate is the one set when this is called; :class:`lossgap.Recorder` replaces
+      it by the median of the rates its epochs ended with, so a warm-up or a schedule is read as it ran.
+
+    TypeError (one line) when ``optimizer`` is not a torch optimizer.
     """
     recurrent = [(module, kind) for module in model.modules() for cls, kind in _RECURRENT_KINDS
                  if isinstance(module, cls)]
-    dropouts = [float(module.p) for module in model.modules() if isinstance(module, nn.Dropout)]
+    dropouts = [float(module.p) for module in model.modules() if isinstance(module, _DropoutNd)]
     # A stacked recurrent layer's own dropout acts between its layers only (torch ignores it with one layer).
     dropouts += [float(module.dropout) for module, _ in recurrent
                  if getattr(module, "num_layers", 1) > 1 and getattr(module, "dropout", 0.0)]
@@ -44,27 +53,41 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
         "model": {
             "kind": recurrent[0][1] if recurrent else "other", "class": type(model).__name__,
             "convolutions": any(isinstance(module, _CONVOLUTIONS) for module in model.modules()),
-            "hidden_size": min(int(module.hidden_size) for module, _ in recurrent) if recurrent else None,
-            "num_layers": sum(int(getattr(module, "num_layers", 1)) for module, _ in recurrent) or None,
+            "hidden_size": max(int(module.hidden_size) for module, _ in recurrent) if recurrent else None,
+            "num_layers": max(int(getattr(module, "num_layers", 1)) for module, _ in recurrent) if recurrent else None,
             "dropout": max(dropouts, default=0.0),
             "parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
         },
         "optimizer": None,
     }
     if optimizer is not None:
-        settings["optimizer"] = _describe_optimizer(optimizer)
+        settings["optimizer"] = describe_optimizer(optimizer)
     return settings
 
 
-def _describe_optimizer(optimizer) -> dict:
-    """``name``, ``lr`` and ``weight_decay`` of ``optimizer`` (see :func:`describe_training`); TypeError (one
-    line) for an object that is not a torch optimizer."""
+def describe_optimizer(optimizer) -> dict:
+    """``name``, ``decoupled_weight_decay``, ``lr`` and ``weight_decay`` of ``optimizer`` (see
+    :func:`describe_training`); TypeError (one line) for an object that is not a torch optimizer."""
     groups = getattr(optimizer, "param_groups", None)
     if not isinstance(groups, list) or not all(isinstance(group, dict) for group in groups):
-        raise TypeError(f"optimizer is a {type(optimizer).__name__}, not a torch.optim.Optimizer; pass the optimizer "
-                        "your loop steps (e.g. torch.optim.Adam(model.parameters())), or leave it out")
+        raise TypeError(f"optimizer is of type {type(optimizer).__name__}, not a torch.optim.Optimizer; pass the "
+                        "optimizer your loop steps (e.g. torch.optim.Adam(model.parameters())), or leave it out")
     weighted = [group for group in groups if group.get("params")] or groups
-    decaying = max(weighted, key=lambda group: float(group.get("weight_decay") or 0.0), default={})
-    lr = decaying.get("lr")  # a float, or a 0-d tensor (torch allows both)
-    return {"name": type(optimizer).__name__.lower(), "lr": float(lr) if lr is not None else None,
-            "weight_decay": float(decaying.get("weight_decay") or 0.0)}
+    decay = {id(group): _number(group.get("weight_decay") or 0.0, "weight_decay") for group in weighted}
+    decaying = max(weighted, key=lambda group: decay[id(group)], default={})
+    name = type(optimizer).__name__.lower()
+    lr = decaying.get("lr")
+    return {"name": name, "decoupled_weight_decay": name in ("adamw", "sgd") or bool(
+                decaying.get("decoupled_weight_decay")),
+            "lr": _number(lr, "lr") if lr is not None else None, "weight_decay": decay.get(id(decaying), 0.0)}
+
+
+def _number(value, key: str) -> float:
+    """``value`` (a float, or a 0-d tensor as torch allows for lr) as a float with float32's 7 significant
+    digits at most (a tensor lr of 0.003 is not stored as 0.003000000026); TypeError for anything else."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"the optimizer's {key} is {value!r}, not a number; describe an optimizer whose param "
+                        f"groups hold numbers") from None
+    return float(f"{number:.7g}") if math.isfinite(number) else number

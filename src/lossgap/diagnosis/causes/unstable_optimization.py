@@ -25,7 +25,7 @@ import numpy as np
 from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.constraints import adam_l2_pins_weights
+from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -58,7 +58,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     drops = _accuracy_drop_share(evidence)
     optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None
-    decoupled = optimizer.get("name") in ("adamw", "sgd")
+    decoupled = decoupled_decay(optimizer)
     decay_per_step = float(optimizer.get("weight_decay") or 0) * float(optimizer.get("lr") or 0) if decoupled else 0.0
     if adam_l2_pins_weights(optimizer):
         # Adam's heavy L2 term pins the weights near zero, where each normalised step is large next to them:
