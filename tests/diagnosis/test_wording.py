@@ -2,7 +2,7 @@
 
 import math
 
-from lossgap.diagnosis.wording import change, pct, rate_pct
+from lossgap.diagnosis.wording import change, pct, rate_pct, signed
 
 
 def test_a_small_rate_is_never_printed_as_zero():
@@ -25,3 +25,7 @@ def test_a_train_loss_at_or_above_the_prior_is_never_a_negative_share_below_it()
     assert share_below_prior(0.004) == "0.4% below the prior's entropy"
     assert share_below_prior(0.08) == "8% below the prior's entropy"
     assert share_below_prior(float("nan")) == "no lower than the prior's entropy"
+
+
+def test_a_change_that_rounds_to_zero_is_never_negative_zero():
+    assert signed(-0.0002) == "+0.000" and signed(0.0951) == "+0.095" and signed(-0.0123) == "-0.012"

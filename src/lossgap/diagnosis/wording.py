@@ -20,6 +20,12 @@ def pct(value: float) -> str:
     return f"{100 * value:.0f}%" if math.isfinite(value) else "n/a"
 
 
+def signed(value: float, decimals: int = 3) -> str:
+    """A change with its sign ("+0.095", "-0.012"); one that rounds to zero is "+0.000", never "-0.000"."""
+    shown = round(value, decimals)
+    return f"{0.0 if shown == 0 else shown:+.{decimals}f}"
+
+
 def rate_pct(value: float) -> str:
     """A small rate as a percentage: one decimal under 1% ("0.4%", never a falling loss at "0%"), else whole."""
     if math.isfinite(value) and 0 < abs(100 * value) < 0.95:

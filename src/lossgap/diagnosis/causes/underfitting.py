@@ -23,7 +23,7 @@ from lossgap.diagnosis.constraints import held_back, regularisation_notes, tiny_
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
-from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct, share_below_prior
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct, share_below_prior, signed
 
 #: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
 CAPACITY_ERROR_FULL = 0.1
@@ -264,7 +264,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     level = "were still rising slowly" if rising else "levelled off together"
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{level_epoch}"
-               + (f"; up {rise:+.3f} and {val_rise:+.3f} over the last {evidence.trend_tail} epochs" if rising else "")
+               + (f"; up {signed(rise)} and {signed(val_rise)} over the last {evidence.trend_tail} epochs" if rising else "")
                + (f"; the val loss still set a new low at epoch {evidence.num_epochs}"
                   if details["new_val_loss_low_at_end"] else "")
                + f"), the model getting {pct(train_error)} of its own training samples wrong"
