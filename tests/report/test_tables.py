@@ -68,6 +68,11 @@ def test_config_sections_flatten_options_and_skip_a_missing_train_section(config
     assert "Environment" in sections
     own = [section["title"] for section in tables.config_sections(read_run(refining_run).config)]
     assert own == ["Data", "Environment"]
+    described = {"settings": {"model": {"hidden_size": 1}, "optimizer": {"name": "adamw", "weight_decay": 10.0}}}
+    sections = tables.config_sections(described)
+    assert sections[0]["title"] == "Settings the training loop described"
+    assert dict(sections[0]["rows"]) == {"model.hidden_size": "1", "optimizer.name": "adamw",
+                                         "optimizer.weight_decay": "10"}
 
 
 def test_the_network_as_built_gets_its_own_section_after_the_options():

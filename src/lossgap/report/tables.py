@@ -121,10 +121,11 @@ def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
 
 
 def config_sections(config: dict) -> list[dict[str, Any]]:
-    """The config as titled tables of (dotted key, value) rows: training options, data, library versions."""
+    """The config as titled tables of (dotted key, value) rows: training options (or the settings an own loop
+    described with ``Recorder.describe``), data, library versions."""
     sections = []
-    titles = (("train", "Training options"), ("model", "Network as built"), ("data", "Data"),
-              ("versions", "Environment"))
+    titles = (("train", "Training options"), ("model", "Network as built"),
+              ("settings", "Settings the training loop described"), ("data", "Data"), ("versions", "Environment"))
     for key, title in titles:
         value = config.get(key)
         if not isinstance(value, dict):
