@@ -65,10 +65,11 @@ def noisy_dynamics(epochs=100, num_val=1000, num_train=3000, num_classes=10, see
     return {"train": split(num_train, "train"), "val": split(num_val, "val")}
 
 
-def write_run(path, dynamics, *, class_names, train_config=None, command=None, test=None):
+def write_run(path, dynamics, *, class_names, train_config=None, command=None, test=None, settings=None):
     """Write a run directory from ``dynamics`` (metrics computed from them); returns the path.
 
-    ``train_config`` None makes it look like a run recorded from the user's own loop (no options, no command).
+    ``train_config`` None makes it look like a run recorded from the user's own loop (no options, no command),
+    with ``settings`` as its Recorder described them.
     """
     path.mkdir(parents=True, exist_ok=True)
     epochs = next(iter(dynamics.values())).num_epochs
@@ -83,7 +84,7 @@ def write_run(path, dynamics, *, class_names, train_config=None, command=None, t
         "lossgap_version": "test", "train": train_config, "command": command, "role": "run",
         "data": {"source": "hand-made", "class_names": list(class_names),
                  "sizes": {name: record.num_samples for name, record in dynamics.items()}},
-        "versions": {"python": "3", "numpy": np.__version__},
+        "versions": {"python": "3", "numpy": np.__version__}, "settings": settings,
     })
     write_metrics(path, rows)
     save_dynamics(path / DYNAMICS_FILE, dynamics)

@@ -115,8 +115,15 @@ def test_the_page_shows_only_the_settings_that_differ_and_links_each_report(tmp_
     rows = settings_diff(read_runs([plain, tuned]))
     assert rows == [{"option": "--dropout", "cells": ["0", "0.2"]},
                     {"option": "--weight-decay", "cells": ["0", "0.0001"]}]
-    # A run from the user's own loop has no lossgap options: every option differs, shown as "-".
+    # A run from the user's own loop has no lossgap options: every option differs, shown as "-" ...
     assert all(row["cells"][2] == "-" for row in settings_diff(read_runs([plain, tuned, own_loop])))
+    # ... except those its Recorder described.
+    described = kit.write_run(tmp_path / "runs" / "tiny", kit.refining(epochs=8), class_names="abc",
+                              settings={"model": {"hidden_size": 1, "dropout": 0.0},
+                                        "optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}})
+    rows = {row["option"]: row["cells"] for row in settings_diff(read_runs([own_loop, described]))}
+    assert rows["--hidden"] == ["-", "1"] and rows["--weight-decay"] == ["-", "10"] and rows["--lr"] == ["-", "0.005"]
+    assert "--batch-size" not in rows  # described by neither: "-" in both, so no difference to show
     page = write_comparison([plain, tuned], tmp_path / "pages" / "cmp.html")
     html = page.read_text(encoding="utf-8")
     assert 'id="settings-diff"' in html and "<code>--dropout</code>" in html and "--hidden" not in html

@@ -123,11 +123,13 @@ def overlay_figure(runs: dict[str, RunRecord]) -> bytes:
 
 def settings_diff(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
     """The options whose values differ between the runs, one row each (``{"option": "--dropout", "cells": ["0",
-    "0.2"]}``), in declaration order, the data source first. Own-loop runs (no lossgap config) show "-"."""
+    "0.2"]}``), in declaration order, the data source first. Own-loop runs (no lossgap config) show the
+    settings their Recorder described (hidden size, dropout, optimizer, learning rate, weight decay) and "-"
+    for the rest."""
     from lossgap.options import option_specs, value_at
     from lossgap.training.config import TrainConfig
 
-    configs = [record.config.get("train") for record in runs.values()]
+    configs = [record.config.get("train") or record.config.get("settings") for record in runs.values()]
 
     def value(config: dict | None, path: str) -> str:
         try:
