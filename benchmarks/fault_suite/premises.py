@@ -33,8 +33,9 @@ RECALL_GAP = 0.15
 #: 52) its training collapsed after a few epochs (train loss back at log 4, delivered val accuracy 0.50-0.55):
 #: such a run is not healthy, and it is no reference for the other faults' premises either.
 WORKED_SHARE = 0.5
-#: "overfitted": the final val loss is at least this share above its minimum, and train loss fell below its
-#: level there afterwards.
+#: "overfitted": the final val loss is at least this share above its minimum, and the train loss ended below its
+#: level there (it went on fitting: a run whose training collapsed back to a constant guess after the minimum,
+#: its train loss back at the prior's entropy, has a rising val loss too, but did not overfit).
 OVERFIT_RISE = 0.1
 
 
@@ -58,11 +59,11 @@ def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -
         val_loss, train_loss = run.metrics["val_loss"], run.metrics["train_loss"]
         lowest = int(np.nanargmin(val_loss))
         rise = float(val_loss[-1] / val_loss[lowest] - 1)
-        later_train = float(np.nanmin(train_loss[lowest:]))
-        held = rise >= OVERFIT_RISE and later_train < float(train_loss[lowest])
+        final_train = float(train_loss[-1])
+        held = rise >= OVERFIT_RISE and final_train < float(train_loss[lowest])
         return held, (f"val loss {rise:+.0%} from its minimum at epoch {lowest + 1} to the end (needs "
-                      f"+{OVERFIT_RISE:.0%}), train loss {float(train_loss[lowest]):.3f} there, at best "
-                      f"{later_train:.3f} later")
+                      f"+{OVERFIT_RISE:.0%}), train loss {float(train_loss[lowest]):.3f} there and {final_train:.3f} "
+                      "at the end (needs lower)")
     if healthy is None:
         return False, NO_REFERENCE
     if kind == "worse":

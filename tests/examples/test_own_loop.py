@@ -113,5 +113,12 @@ def test_the_observe_line_records_the_grus_optimisation_every_epoch(finished):
 
 def test_the_lossgap_lines_are_the_ones_the_docstring_lists():
     lines = [line.strip() for line in EXAMPLE.read_text().splitlines() if line.rstrip().endswith("# lossgap")]
-    assert any(line.startswith("recorder.observe(model)") for line in lines)
+    assert any(line.startswith("recorder.observe(model, optimizer)") for line in lines)
     assert len(lines) == 8  # import, Recorder, observe, two updates, end_epoch, save, diagnose
+
+
+def test_the_example_describes_its_model_and_optimizer(finished):
+    _, result, _ = finished
+    settings = read_run(result.run_dir).config["settings"]
+    assert settings["model"]["kind"] == "gru" and settings["model"]["hidden_size"] == result.model.gru.hidden_size
+    assert settings["optimizer"]["name"] == "adam" and settings["optimizer"]["lr"] == 0.005

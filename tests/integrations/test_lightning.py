@@ -386,7 +386,7 @@ def test_the_module_is_observed_and_its_hooks_leave_when_fit_ends(tmp_path, pl, 
     # The module's and its optimizer's settings, which the checks of a held-back model read.
     settings = record.config["settings"]
     assert settings["model"]["hidden_size"] == 16 and settings["model"]["kind"] == "lstm"
-    assert settings["optimizer"] == {"name": "adam", "lr": 0.005, "weight_decay": 0.0}
+    assert settings["optimizer"] == {"name": "adam", "decoupled_weight_decay": False, "lr": 0.005, "weight_decay": 0.0}
     unobserved = LossgapCallback(tmp_path / "plain", observe=False)
     fit(pl, example.SequenceModel(hidden=2), train_loader, val_loader, [unobserved], max_epochs=1)
     assert read_run(tmp_path / "plain").observations is None

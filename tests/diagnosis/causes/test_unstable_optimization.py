@@ -126,3 +126,46 @@ def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jum
 
     assert verdict(1.0).confidence < 0.25
     assert verdict(0.0).confidence == 1.0  # the same updates with no decay: a learning rate far too high
+
+
+def _learn_then_collapse(collapse_at=20, epochs=40, seed=0):
+    """Four balanced classes: the model learns about 60% of its training samples over 12 epochs, then from
+    ``collapse_at`` (1-based) its outputs stop telling the inputs apart (near-constant logits: the train loss at
+    the prior's entropy) until the end; val alike."""
+    from fixtures.dynamics import dynamics_from_logits
+
+    rng = np.random.default_rng(seed)
+
+    def split(n, name):
+        labels = np.arange(n) % 4
+        learned = rng.random(n) < 0.6
+        ramp = np.clip(np.arange(epochs) / 12, 0, 1)[:, None]
+        logits = rng.normal(0, 0.05, (epochs, n, 4))
+        logits[:, np.arange(n), labels] += ramp * np.where(learned, 2.0, 0.3)[None, :]
+        logits[collapse_at - 1:] = rng.normal(0, 0.01, (epochs - collapse_at + 1, n, 4))
+        return dynamics_from_logits(logits, labels, split=name, keep_logits=name != "train")
+
+    return {"train": split(400, "train"), "val": split(200, "val")}
+
+
+def test_a_model_that_gave_back_everything_it_learned_is_unstable_not_too_small():
+    # A 2-layer LSTM at Adam 0.002 on little data fell from 0.51 train accuracy back to the majority share at
+    # epoch 59 and stayed there: read as "too small" 0.65, with "grow the hidden size" first.
+    diagnosis = diagnose_dynamics(_learn_then_collapse())
+    assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.evidence["collapse"]["epoch"] == 20 and verdict.evidence["collapse"]["until"] == 40
+    assert verdict.summary.startswith("training collapsed at epoch 20: the model, which had got ")
+    assert "underfitting" not in diagnosis.causes
+    # The same shape under heavy weight decay is the decay's doing: underfitting names it, not a collapse.
+    decayed = diagnose_dynamics(_learn_then_collapse(), config={"optimizer": {"name": "adamw", "lr": 0.01,
+                                                                              "weight_decay": 10.0}})
+    assert decayed.verdict("unstable_optimization").evidence["collapse"] is None
+
+
+def test_a_collapse_in_the_last_two_epochs_or_one_early_stopping_undid_is_no_collapse():
+    assert diagnose_dynamics(_learn_then_collapse(collapse_at=39)).verdict(
+        "unstable_optimization").evidence["collapse"] is None
+    # Early stopping restored epoch 15, before the collapse: the run delivers a model that had not collapsed.
+    restored = diagnose_dynamics(_learn_then_collapse(), summary={"best_epoch": 15, "delivered_epoch": 15})
+    assert restored.verdict("unstable_optimization").evidence["collapse"] is None

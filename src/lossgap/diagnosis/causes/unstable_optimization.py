@@ -25,7 +25,7 @@ import numpy as np
 from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay
+from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, regularisation_notes
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -48,6 +48,12 @@ UNFIT_START, UNFIT_FULL = 0.05, 0.3
 BUMPS_CAP = 0.6
 #: A train loss at or below this share of the prior's entropy counts as fitted (see _collapse_after_fit).
 FITTED_SHARE = 0.25
+#: A collapse to a constant guess (see _collapse_to_constant): how close the train loss must stay to the prior's
+#: entropy (share of it), for how many epochs, how far below it the loss must have been before (share of it),
+#: and how far above the majority share the train accuracy (at least, and 3 noise units).
+COLLAPSE_AT_PRIOR, COLLAPSE_EPOCHS, COLLAPSE_MOVED, COLLAPSE_LEARNED = 0.03, 3, 0.15, 0.1
+#: Confidence of a collapse to a constant guess on its own.
+COLLAPSE_CONFIDENCE = 0.85
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -88,12 +94,24 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * unfit,
         "gradients": gradients.get("gradient_score", 0.0),
     }
-    facts["signals"] = signals
+    collapse = _collapse_to_constant(evidence)
+    signals["collapse"] = COLLAPSE_CONFIDENCE if collapse else 0.0
+    facts.update(signals=signals, collapse=collapse)
+    if collapse:
+        # Early stopping keeps the epoch before the collapse; a lower rate is the usual cure.
+        remedies = present(book.lower_lr(3.0), book.early_stopping(evidence.curves.val_loss), book.clip_grad())
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
     bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
-    decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps]
+    decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"]]
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     parts = []
+    if collapse:
+        parts.append(f"training collapsed at epoch {collapse['epoch']}: the model, which had got "
+                     f"{collapse['best_accuracy']:.3f} of its training samples right (epoch {collapse['best_epoch']}), "
+                     f"fell back to the constant guess (train loss {collapse['train_loss']:.3f}, the loss of always "
+                     f"predicting the class shares {fit.prior_entropy:.3f}; one class predicted for "
+                     f"{pct(collapse['one_class_share'])} of them) and stayed there through epoch {collapse['until']}, "
+                     "the epoch the run delivers")
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
         parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the train loss lay more than "
@@ -167,6 +185,43 @@ def _collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
                 and train_loss[spike.epoch - 1] > entropy):
             return True
     return False
+
+
+def _collapse_to_constant(evidence: RunEvidence) -> dict | None:
+    """The collapse of a model that had learned something back to a constant guess, or None: from some epoch
+    through the one the run delivers (at least COLLAPSE_EPOCHS of them) its train loss stays within
+    COLLAPSE_AT_PRIOR of the prior's entropy (its outputs no longer tell the inputs apart), after the loss had
+    been COLLAPSE_MOVED below it and the train accuracy COLLAPSE_LEARNED (and 3 noise units) above the majority
+    share. Descent never gives back everything it learned: the optimiser threw the weights to where every input
+    gets the same answer (a 2-layer LSTM at Adam 0.002 on little data fell from 0.51 train accuracy to the
+    majority share 0.27 at epoch 59 and stayed there; read as "too small" 0.65, growing it was the first
+    remedy). Not for a model its own regularisation holds back: heavy weight decay pulls a fitted model back to
+    the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
+    epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
+    the share of training samples predicted as one class there."""
+    train, fit, curves = evidence.train, evidence.fit, evidence.curves
+    delivered = evidence.delivered_epoch or evidence.num_epochs
+    if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
+        return None
+    near_prior = np.abs(curves.train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
+    start = delivered
+    while start > 1 and near_prior[start - 2]:
+        start -= 1
+    if not near_prior[delivered - 1] or delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1:
+        return None
+    loss_before, accuracy_before = curves.train_loss[:start - 1], curves.train_accuracy[:start - 1]
+    if not (np.isfinite(loss_before).any() and np.isfinite(accuracy_before).any()):
+        return None
+    best_epoch = int(np.nanargmax(accuracy_before)) + 1
+    best = float(accuracy_before[best_epoch - 1])
+    noise = float(accuracy_noise(fit.train_baseline, train.num_samples))
+    if (float(np.nanmin(loss_before)) > (1.0 - COLLAPSE_MOVED) * fit.prior_entropy
+            or best < fit.train_baseline + max(COLLAPSE_LEARNED, 3 * noise)):
+        return None
+    predicted = train.predicted[delivered - 1][train.seen[delivered - 1]]
+    one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
+    return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
+            "one_class_share": one_class, "train_loss": float(curves.train_loss[delivered - 1])}
 
 
 def _accuracy_drop_share(evidence: RunEvidence) -> float:
