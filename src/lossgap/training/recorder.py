@@ -39,7 +39,7 @@ from lossgap.observations import OptimizationObservations
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
                                               host_ids)
-from lossgap.training.settings import describe_optimizer, describe_training
+from lossgap.training.settings import DescribedSettings
 
 @dataclass(frozen=True)
 class EpochSummary:
@@ -92,10 +92,7 @@ class Recorder:
         self._observer: OptimizationObserver | None = None
         # One per closed epoch once observe() was called (None for epochs closed before it).
         self._observations: list[EpochObservation | None] = []
-        self._settings: dict | None = None
-        # The optimizer describe() was given, and the learning rate it held at the end of each epoch since.
-        self._described_optimizer = None
-        self._epoch_lrs: list[float] = []
+        self._described = DescribedSettings()
 
     @property
     def num_epochs(self) -> int:
@@ -124,7 +121,7 @@ class Recorder:
         return self._observer
 
     def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
-        """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the smallest recurrent
+        """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the widest recurrent
         layer's hidden size, dropout, the optimizer's name, learning rate and weight decay; see
         :func:`lossgap.training.settings.describe_training`); returns them. Costs nothing per step: no hooks.
 
@@ -136,26 +133,12 @@ class Recorder:
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"Recorder.describe: model is of type {type(model).__name__}, not a torch.nn.Module; "
                             "pass the model your loop trains")
-        self._settings = describe_training(model, optimizer)
-        if optimizer is not None:
-            self._described_optimizer, self._epoch_lrs = optimizer, []
-        elif self._described_optimizer is not None:
-            # describe(model, optimizer) then observe(model): the optimizer described first still holds.
-            self._settings["optimizer"] = describe_optimizer(self._described_optimizer)
-            self._update_lr()
-        return self._settings
-
-    def _update_lr(self) -> None:
-        """The described learning rate: the median of the rates the epochs ended with, so that a warm-up or a
-        schedule is read as it ran rather than as it began (a 5-epoch warm-up from 1/100 of the rate had been
-        read as 1/100 for the whole run)."""
-        if self._epoch_lrs and self._settings is not None and self._settings.get("optimizer"):
-            self._settings["optimizer"]["lr"] = float(np.median(self._epoch_lrs))
+        return self._described.describe(model, optimizer)
 
     @property
     def settings(self) -> dict | None:
         """The settings recorded by :meth:`describe` or :meth:`observe` (or read back from a store), or None."""
-        return self._settings
+        return self._described.settings
 
     @property
     def observer(self) -> OptimizationObserver | None:
@@ -276,18 +259,14 @@ class Recorder:
         if self._observer is not None:
             self._observations.extend([None] * (self._num_epochs - len(self._observations)))
             self._observations.append(self._observer.end_epoch())
-        if self._described_optimizer is not None:
-            lr = describe_optimizer(self._described_optimizer)["lr"]
-            if lr is not None:
-                self._epoch_lrs.append(lr)
-                self._update_lr()
+        self._described.end_epoch()
         self._num_epochs += 1
         if self.store is not None:
             observation = (self._observations[-1] if len(self._observations) == self._num_epochs else None)
             write_epoch(self.store, self._num_epochs,
                         {split: (history[-1], self._num_classes[split]) for split, history in self._epochs.items()
                          if split in self._num_classes},
-                        observation.to_row() if observation is not None else None, settings=self._settings)
+                        observation.to_row() if observation is not None else None, settings=self.settings)
             # The epoch is on disk: memory holds at most the current epoch, however long the run.
             for history in self._epochs.values():
                 history[-1] = STORED
@@ -313,7 +292,7 @@ class Recorder:
                     recorder._labels.commit(split, *recorder._labels.merged(where, epoch, split, ids, labels))
             recorder._observations.append(_StoredObservation(observation) if observation is not None else None)
         recorder._num_epochs = epochs
-        recorder._settings = stored_settings(store, epochs) if epochs else None  # every epoch file holds them
+        recorder._described = DescribedSettings(stored_settings(store, epochs) if epochs else None)
         return recorder
 
     @torch.no_grad()

@@ -10,6 +10,7 @@ both alike; :meth:`lossgap.Recorder.describe` records it into the run's ``config
 from __future__ import annotations
 
 import math
+import statistics
 
 from torch import nn
 from torch.nn.modules.dropout import _DropoutNd
@@ -91,3 +92,41 @@ def _number(value, key: str) -> float:
         raise TypeError(f"the optimizer's {key} is {value!r}, not a number; describe an optimizer whose param "
                         f"groups hold numbers") from None
     return float(f"{number:.7g}") if math.isfinite(number) else number
+
+
+class DescribedSettings:
+    """What a Recorder was told of its model and optimizer (see :meth:`lossgap.Recorder.describe`): the
+    described settings, and the learning rate read again at the end of every epoch, so that a warm-up or a
+    schedule is read as it ran rather than as it began (a 5-epoch warm-up from 1/100 of the rate had been read
+    as 1/100 for the whole run): ``settings["optimizer"]["lr"]`` is the median of the rates the epochs ended
+    with."""
+
+    def __init__(self, settings: dict | None = None) -> None:
+        #: The settings (``describe_training``'s dict), or None when nothing was described.
+        self.settings = settings
+        self._optimizer = None
+        self._epoch_lrs: list[float] = []
+
+    def describe(self, model: nn.Module, optimizer=None) -> dict:
+        """Describe ``model`` and ``optimizer``; without an optimizer, the one described before still holds
+        (``describe(model, optimizer)`` then ``observe(model)``). Returns the settings."""
+        self.settings = describe_training(model, optimizer)
+        if optimizer is not None:
+            self._optimizer, self._epoch_lrs = optimizer, []
+        elif self._optimizer is not None:
+            self.settings["optimizer"] = describe_optimizer(self._optimizer)
+            self._median_lr()
+        return self.settings
+
+    def end_epoch(self) -> None:
+        """Read the described optimizer's learning rate as this epoch ends."""
+        if self._optimizer is None:
+            return
+        lr = describe_optimizer(self._optimizer)["lr"]
+        if lr is not None:
+            self._epoch_lrs.append(lr)
+            self._median_lr()
+
+    def _median_lr(self) -> None:
+        if self._epoch_lrs and self.settings is not None and self.settings.get("optimizer"):
+            self.settings["optimizer"]["lr"] = float(statistics.median(self._epoch_lrs))
