@@ -113,6 +113,11 @@ def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_
     assert "the val loss still set a new low at epoch 40" in verdict.summary
     flat = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
     assert not flat.evidence["accuracy_rising"] and "new low" not in flat.summary
+    # Only one of them rising is named as such ("were still rising" had stood over "up +0.033 and -0.017").
+    trend = (True, evidence.accuracy_trend[1], -0.017)
+    one_side, _ = _capacity(evidence, RemedyBook(config), {}, trend)
+    assert "stayed together, train accuracy still rising slowly" in one_side.summary
+    assert "were still rising" not in one_side.summary
 
 
 def test_recorded_gradients_say_why_a_model_could_not_learn():

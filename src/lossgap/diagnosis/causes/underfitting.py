@@ -261,7 +261,12 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     details["held_back_and_unsure"] = creeping
     confidence = (0.0 if overfits else strength * together * (1.0 if creeping else 1.0 - _steepness(evidence))
                   * carried * (1.0 if supported else UNSUPPORTED_CAP))
-    level = "were still rising slowly" if rising else "levelled off together"
+    level = "levelled off together"
+    if rising:
+        # "Still rising" of both only when both rose: one flat beside the other's rise is named as such.
+        both = round(rise, 3) > 0 and round(val_rise, 3) > 0
+        level = ("were still rising slowly" if both
+                 else f"stayed together, {'val' if val_rise > rise else 'train'} accuracy still rising slowly")
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{level_epoch}"
                + (f"; up {signed(rise)} and {signed(val_rise)} over the last {evidence.trend_tail} epochs" if rising else "")
