@@ -54,7 +54,7 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         evidence = gather_evidence(record.metrics, record.dynamics, train_config=record.config.get("train"),
-                                   settings=record.config.get("settings"), focus_split=split,
+                                   settings=record.settings, focus_split=split,
                                    control_val_accuracy=control_accuracy, summary=record.summary,
                                    gradients=gradient_health_of(record),
                                    sequence_length=(record.config.get("data") or {}).get("max_length"))

@@ -129,7 +129,7 @@ def settings_diff(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
     from lossgap.options import option_specs, value_at
     from lossgap.training.config import TrainConfig
 
-    configs = [record.config.get("train") or record.config.get("settings") for record in runs.values()]
+    configs = [record.settings for record in runs.values()]
 
     def value(config: dict | None, path: str) -> str:
         try:

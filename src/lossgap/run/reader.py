@@ -46,6 +46,12 @@ class RunRecord:
         return list(self.config.get("data", {}).get("class_names", []))
 
     @property
+    def settings(self) -> dict | None:
+        """The model and optimizer settings the run was trained with: lossgap's training configuration
+        (config.json's ``"train"``), else what an own loop's Recorder described (``"settings"``), else None."""
+        return self.config.get("train") or self.config.get("settings")
+
+    @property
     def num_epochs(self) -> int:
         """Epochs recorded."""
         return next(iter(self.dynamics.values())).num_epochs if self.dynamics else 0
