@@ -38,6 +38,11 @@ def main() -> None:
     print(f"rank {trainer.global_rank} writes epochs to {callback.recorder.store}", flush=True)
     if trainer.is_global_zero:
         torch.save(model.state_dict(), out / "final_weights.pt")
+    # Lightning leaves the process group to the script; without this, gloo's threads can still hold work at
+    # interpreter exit and a rank dies with SIGABRT ("terminate called without an active exception",
+    # pytorch/pytorch#190489), seen once in this test.
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
