@@ -81,6 +81,20 @@ def stops_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def stops_held() -> Iterator[None]:
+    """Inside the block SIGINT and SIGTERM only wait; on leaving, each that came goes to the handler that was
+    in place before (Ctrl-C's KeyboardInterrupt, a worker's stop, a DDP rank's stop flag). For work that must
+    end whole, such as an epoch's files: a KeyboardInterrupt raised inside a library's writer can come out as
+    another error (numpy's savez turns it into zipfile's "Can't close the ZIP file" ValueError) and the stop
+    is lost. Outside the main thread, where Python runs no signal handler, the block runs unchanged."""
+    received: list[int] = []
+    with handled_by(lambda signum, frame: received.append(signum), tuple(STOP_SIGNALS)):
+        yield
+    for signum in dict.fromkeys(received):
+        signal.raise_signal(signum)
+
+
 def die_with_parent() -> None:
     """Ask the OS to send this process SIGTERM when its parent dies (Linux; elsewhere nothing happens).
 

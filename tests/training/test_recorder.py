@@ -372,3 +372,27 @@ def test_a_store_whose_run_is_saved_is_not_offered_for_recovery_again(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match=r"^Recorder: store='.*file' is a file; choose a directory path$"):
         Recorder(store=tmp_path / "file")
+
+
+def test_a_stop_signal_while_an_epoch_is_written_waits_until_the_epoch_is_whole(tmp_path, monkeypatch):
+    # Ctrl-C landing inside numpy's savez once came out as zipfile's "Can't close the ZIP file" ValueError,
+    # a traceback instead of a stop; now the epoch is written whole and then the stop arrives.
+    import signal
+
+    import lossgap.epoch_store
+
+    store = tmp_path / "epochs"
+    recorder = Recorder(store=store)
+    close_epochs(recorder, 1)
+    real_savez = np.savez
+
+    def savez_with_a_stop_arriving(file, **arrays):
+        signal.raise_signal(signal.SIGINT)
+        real_savez(file, **arrays)
+
+    monkeypatch.setattr(lossgap.epoch_store.np, "savez", savez_with_a_stop_arriving)
+    with pytest.raises(KeyboardInterrupt):
+        close_epochs(recorder, 1)
+    monkeypatch.setattr(lossgap.epoch_store.np, "savez", real_savez)
+    assert stored_epochs(store) == [1, 2] and recorder.num_epochs == 2
+    assert Recorder.resumed(store, 2).dynamics()["train"].num_epochs == 2

@@ -36,6 +36,7 @@ from lossgap.dynamics import DYNAMICS_FILE, SplitDynamics, save_dynamics
 from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
                                  read_epoch, store_owner, stored_epochs, stored_settings, write_epoch)
 from lossgap.observations import OptimizationObservations
+from lossgap.signals import stops_held
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
                                               host_ids)
@@ -241,7 +242,13 @@ class Recorder:
             # Gathered records are the same on every rank, so every rank refuses alike (none waits for the others).
             known = self._labels.merged(f"Recorder.end_epoch ({split!r})", self._num_epochs + 1, split, ids, labels)
             closed[split] = (ids, labels, values, logits, num_classes, known)
-        # Every check passed: from here on the epoch is recorded.
+        # Every check passed: from here on the epoch is recorded, whole; a stop signal waits until it is.
+        with stops_held():
+            return self._commit_epoch(closed)
+
+    def _commit_epoch(self, closed: dict[str, tuple]) -> dict[str, EpochSummary]:
+        """Append the checked records of ``closed`` as the next epoch and write it to the store; returns the
+        per-split summaries."""
         self._pending.clear()
         summaries: dict[str, EpochSummary] = {}
         for split in list(self._epochs) + [name for name in closed if name not in self._epochs]:

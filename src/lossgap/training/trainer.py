@@ -14,7 +14,7 @@ from torch import nn
 
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
-from lossgap.signals import STOP_SIGNALS, handled_by
+from lossgap.signals import STOP_SIGNALS, handled_by, stops_held
 from lossgap.training.averaging import WeightAverage, evaluated_model, weight_average
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import TrainConfig
@@ -190,10 +190,11 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             if scheduler is not None:
                 scheduler.step(monitored) if config.optimizer.scheduler == "plateau" else scheduler.step()
             if on_checkpoint is not None:
-                on_checkpoint(epoch, lambda epoch=epoch: training_state(
-                    epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler, tracker=tracker,
-                    generator=generator, device=device, history=history, observer=recorder.observer,
-                    average=average))
+                with stops_held():   # a stop inside torch.save's zip writer could come out as another error
+                    on_checkpoint(epoch, lambda epoch=epoch: training_state(
+                        epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler, tracker=tracker,
+                        generator=generator, device=device, history=history, observer=recorder.observer,
+                        average=average))
             if on_epoch_end is not None:
                 _call_epoch_end(on_epoch_end, row, distributed)
             if not math.isfinite(running_loss):
