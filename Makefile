@@ -26,9 +26,11 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/lossgap demo --out runs/demo --overwrite
 
+# -n auto: one pytest worker per core (pytest-xdist), each test file on one worker so its module fixtures are
+# built once; tests/conftest.py gives each worker one torch thread.
 test: $(VENV)/.installed-dev
 	sh scripts/install_test_system_packages.sh
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) runs

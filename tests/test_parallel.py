@@ -3,6 +3,7 @@ stop every worker and keep what finished, errors reported once."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,13 +74,21 @@ def alive(pid):
         return stat.read().split()[2] != "Z"
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc to find the workers")
-@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "kill -9"])
-def test_a_stop_ends_every_worker_and_keeps_the_finished_epochs(tmp_path, how):
-    # A remedy comparison far too long to finish: stopped once the workers are training.
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory):
+    """A finished run of 150 epochs, whose remedies take far longer than the stop tests wait."""
+    run = tmp_path_factory.mktemp("parallel") / "long"
     subprocess.run([sys.executable, "-m", "lossgap.cli.app", "train", "synthetic:sum-sign,samples=60", "--out",
                     str(run), "--epochs", "150"], check=True, capture_output=True)
+    return run
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc to find the workers")
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "kill -9"])
+def test_a_stop_ends_every_worker_and_keeps_the_finished_epochs(long_run, tmp_path, how):
+    # A remedy comparison far too long to finish: stopped once the workers are training.
+    run = tmp_path / "run"
+    shutil.copytree(long_run, run)
     process = subprocess.Popen([sys.executable, "-m", "lossgap.cli.app", "remedy", str(run), "--workers", "2",
                                 "--only", "lower_lr", "-k", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True)

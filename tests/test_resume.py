@@ -39,9 +39,11 @@ def rows_in(run) -> int:
     return max(0, path.read_text().count("\n") - 1) if path.exists() else 0
 
 
-def killed_after(run, epochs: int) -> subprocess.CompletedProcess:
-    """Train in a subprocess (one torch thread, as the reference) and SIGKILL it once ``epochs`` rows exist."""
-    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.DEVNULL,
+def killed_after(run, epochs: int, *, resume: bool = False) -> subprocess.CompletedProcess:
+    """Train in a subprocess (one torch thread, as the reference), or resume RUN, and SIGKILL it once ``epochs``
+    rows exist."""
+    arguments = ["--resume", str(run)] if resume else [*OPTIONS, "--out", str(run)]
+    process = subprocess.Popen([*LOSSGAP, "train", *arguments], stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, env=EVERY_EPOCH)
     give_up = time.monotonic() + 120
     while rows_in(run) < epochs and process.poll() is None and time.monotonic() < give_up:
@@ -49,6 +51,27 @@ def killed_after(run, epochs: int) -> subprocess.CompletedProcess:
     process.send_signal(signal.SIGKILL)
     process.wait()
     return process
+
+
+def killed_at_an_epoch_end(run, epoch: int, delay: float, *, resume: bool = False) -> None:
+    """Train (or resume) RUN in a subprocess and SIGKILL it ``delay`` seconds after epoch ``epoch``'s records
+    reached the store: while its checkpoint, metrics row or observations are being written."""
+    arguments = ["--resume", str(run)] if resume else [*OPTIONS, "--out", str(run)]
+    process = subprocess.Popen([*LOSSGAP, "train", *arguments], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=EVERY_EPOCH)
+    give_up = time.monotonic() + 120
+    stored = run / "epochs" / f"epoch_{epoch:05d}.npz"
+    while not stored.exists() and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(0.0005)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def resumed_to_the_end(run) -> None:
+    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
+                             env=EVERY_EPOCH)
+    assert resumed.returncode == 0, resumed.stderr
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +82,20 @@ def reference(tmp_path_factory):
     return run
 
 
-@pytest.mark.parametrize("kill_after", [1, 4, 9])
-def test_a_run_killed_at_any_epoch_resumes_to_exactly_the_uninterrupted_run(reference, tmp_path, kill_after):
+def test_a_run_killed_at_any_epoch_resumes_to_exactly_the_uninterrupted_run(reference, tmp_path):
+    # Killed after epochs 1, 4 and 9, each time resumed and killed again: every kill leaves a run that can be
+    # diagnosed and resumed, and a resumed run killed again resumes as well.
     run = tmp_path / "run"
-    killed_after(run, kill_after)
-    assert not (run / "summary.json").exists()
-    # What the killed run finished can be diagnosed now, with a note that it ended early.
-    killed = read_run(run)
-    assert 1 <= killed.num_epochs < 12 and killed.num_epochs == len(killed.metrics["epoch"])
-    diagnosed = runner.invoke(app, ["diagnose", str(run), "--no-write"])
-    assert diagnosed.exit_code == 0, diagnosed.output
-    assert "ended early" in diagnosed.stdout and f"--resume {run}" in diagnosed.stdout.replace("\n", "")
-
-    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
-                             env=EVERY_EPOCH)
-    assert resumed.returncode == 0, resumed.stderr
+    for number, kill_after in enumerate((1, 4, 9)):
+        killed_after(run, kill_after, resume=number > 0)
+        assert not (run / "summary.json").exists()
+        # What the killed run finished can be diagnosed now, with a note that it ended early.
+        killed = read_run(run)
+        assert kill_after <= killed.num_epochs < 12 and killed.num_epochs == len(killed.metrics["epoch"])
+        diagnosed = runner.invoke(app, ["diagnose", str(run), "--no-write"])
+        assert diagnosed.exit_code == 0, diagnosed.output
+        assert "ended early" in diagnosed.stdout and f"--resume {run}" in diagnosed.stdout.replace("\n", "")
+    resumed_to_the_end(run)
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
     mine, theirs = read_run(run), read_run(reference)
     for split in ("train", "val"):
@@ -97,9 +119,7 @@ def test_a_run_killed_before_its_first_saved_state_starts_again(reference, tmp_p
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (run / "checkpoints" / "last.pt").exists() and read_run(run).num_epochs >= 2
-    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
-                             env=EVERY_EPOCH)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed_to_the_end(run)
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
 
 
@@ -144,9 +164,7 @@ def test_sigterm_stops_training_like_ctrl_c_and_the_run_resumes(reference, tmp_p
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "--resume" in (stdout + stderr).replace("\n", "")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
-    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
-                             env=EVERY_EPOCH)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed_to_the_end(run)
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
 
 
@@ -174,21 +192,13 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_an_epoch(reference, t
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
 
 
-@pytest.mark.parametrize("delay", [0.0, 0.003, 0.008, 0.017])
-def test_a_kill_at_any_instant_of_an_epoch_end_keeps_the_run_resumable(reference, tmp_path, delay):
-    # Killed a few milliseconds after epoch 3's records reached the store: while its checkpoint, metrics
-    # row or observations are being written (every write is atomic, so each file is old or new, never half).
+def test_a_kill_at_any_instant_of_an_epoch_end_keeps_the_run_resumable(reference, tmp_path):
+    # Killed 0, 3, 8 and 17 ms after an epoch's records reached the store: while its checkpoint, metrics row
+    # or observations are being written (every write is atomic, so each file is old or new, never half). One
+    # run, killed at epochs 2, 4, 6 and 8 and resumed after each kill.
     run = tmp_path / "run"
-    process = subprocess.Popen([*LOSSGAP, "train", *OPTIONS, "--out", str(run)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=EVERY_EPOCH)
-    give_up = time.monotonic() + 120
-    while not (run / "epochs" / "epoch_00003.npz").exists() and process.poll() is None and time.monotonic() < give_up:
-        time.sleep(0.0005)
-    time.sleep(delay)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert runner.invoke(app, ["diagnose", str(run), "--no-write"]).exit_code == 0
-    resumed = subprocess.run([*LOSSGAP, "train", "--resume", str(run)], capture_output=True, text=True,
-                             env=EVERY_EPOCH)
-    assert resumed.returncode == 0, resumed.stderr
+    for number, delay in enumerate((0.0, 0.003, 0.008, 0.017)):
+        killed_at_an_epoch_end(run, 2 + 2 * number, delay, resume=number > 0)
+        assert runner.invoke(app, ["diagnose", str(run), "--no-write"]).exit_code == 0
+    resumed_to_the_end(run)
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
