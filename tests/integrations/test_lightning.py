@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from lossgap.diagnosis.remedies import RemedyBook
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -391,3 +393,19 @@ def test_the_module_is_observed_and_its_hooks_leave_when_fit_ends(tmp_path, pl, 
     fit(pl, example.SequenceModel(hidden=2), train_loader, val_loader, [unobserved], max_epochs=1)
     assert read_run(tmp_path / "plain").observations is None
     assert read_run(tmp_path / "plain").config["settings"]["model"]["hidden_size"] == 2  # described all the same
+    assert "clip_grad" not in settings["optimizer"] and "early_stopping" not in settings  # neither was used
+
+
+def test_the_trainers_clipping_and_early_stopping_are_described_and_not_advised_again(tmp_path, pl, example,
+                                                                                       LossgapCallback):
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    train_loader, val_loader = example.make_loaders(samples=200, val_batch_size=16)
+    stopping = EarlyStopping(monitor="val_acc", patience=7, mode="max", strict=False)
+    fit(pl, example.SequenceModel(), train_loader, val_loader, [LossgapCallback(tmp_path / "run"), stopping],
+        max_epochs=2, gradient_clip_val=0.5)
+    settings = read_run(tmp_path / "run").config["settings"]
+    assert settings["optimizer"]["clip_grad"] == 0.5
+    assert settings["early_stopping"] == {"patience": 7, "monitor": "val_accuracy"}
+    book = RemedyBook(None, settings=settings)
+    assert book.clip_grad() is None and book.monitor_accuracy() is None

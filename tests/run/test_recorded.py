@@ -289,6 +289,34 @@ def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from
         plain.describe("my model")
 
 
+def test_what_a_loop_says_of_its_clipping_and_early_stopping_is_kept_and_read_by_the_diagnosis(feed_recorder,
+                                                                                                tmp_path):
+    from lossgap.diagnosis.evidence import _patience
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    model = torch.nn.LSTM(3, 8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    recorder = lossgap.Recorder()
+    recorder.describe(model, optimizer, clip_grad=1, early_stopping=5)
+    recorder.observe(model)   # said once, kept when observe() describes the model again
+    recorder.stop_observing()
+    feed_recorder(recorder, 2)
+    settings = json.loads((lossgap.save_recorded_run(recorder, tmp_path / "run") / "config.json").read_text())[
+        "settings"]
+    assert settings["optimizer"]["clip_grad"] == 1.0 and settings["optimizer"]["name"] == "sgd"
+    assert settings["early_stopping"] == {"patience": 5, "monitor": "val_loss"}
+    book = RemedyBook(None, settings=settings)
+    assert book.clip_grad() is None and book.early_stopping(np.linspace(1.0, 0.5, 8)) is None
+    assert _patience(settings) == 5
+    unsaid = RemedyBook(None, settings={"model": {"hidden_size": 8}})
+    assert unsaid.clip_grad() is not None and unsaid.early_stopping(np.r_[np.linspace(1.0, 0.5, 8), 0.6, 0.7, 0.8])
+    for bad, message in (({"clip_grad": 0}, r"clip_grad=0 is not a positive number; pass the max norm"),
+                         ({"early_stopping": 2.5}, r"early_stopping=2.5 is not a patience in epochs"),
+                         ({"early_stopping": 3, "early_stopping_monitor": "loss"}, r"early_stopping_monitor='loss'; use 'val_loss' or 'val_accuracy'")):
+        with pytest.raises(ConfigError, match=rf"^Recorder.describe: {message}"):
+            recorder.describe(model, **bad)
+
+
 def test_the_described_learning_rate_is_the_median_the_epochs_ended_with_not_a_warm_ups_start(feed_recorder, tmp_path):
     model = torch.nn.LSTM(3, 8)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=10.0)

@@ -226,7 +226,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     val = dynamics["val"]
     train = dynamics.get("train")
     curves = curves_from(metrics, dynamics)
-    patience = _patience(train_config)
+    patience = _patience(train_config or settings)   # an own loop's described early stopping counts too
     generalization = analyze_generalization(curves.train_loss, curves.val_loss, patience=patience or 5)
     finite_val = np.where(np.isfinite(curves.val_loss), curves.val_loss, np.inf)
     val_loss_min_epoch = int(np.argmin(finite_val)) + 1

@@ -378,7 +378,8 @@ def _known(settings: dict | None) -> dict:
     """The values of an own loop's described settings (:func:`lossgap.training.settings.describe_training`)
     that lossgap's configuration also has, by section; unknown ones (None) are left out."""
     sections = {"model": ("hidden_size", "num_layers", "dropout"),
-                "optimizer": ("name", "lr", "weight_decay", "decoupled_weight_decay")}
+                "optimizer": ("name", "lr", "weight_decay", "decoupled_weight_decay", "clip_grad"),
+                "early_stopping": ("patience", "monitor")}
     known = {}
     for section, keys in sections.items():
         values = (settings or {}).get(section) or {}

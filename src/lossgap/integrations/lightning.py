@@ -227,8 +227,17 @@ class LossgapCallback(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Record the module's settings and its first optimizer's (hidden size, dropout, learning rate, weight
-        decay: config.json's ``"settings"``), which the diagnosis's checks of a held-back model read."""
-        self.recorder.describe(pl_module, trainer.optimizers[0] if trainer.optimizers else None)
+        decay: config.json's ``"settings"``), which the diagnosis's checks of a held-back model read, and the
+        trainer's gradient clipping (``gradient_clip_val``) and first ``EarlyStopping`` callback's patience
+        (its monitor read as val accuracy when its name holds "acc", else as val loss)."""
+        stopping = trainer.early_stopping_callback
+        clip = trainer.gradient_clip_val
+        self.recorder.describe(
+            pl_module, trainer.optimizers[0] if trainer.optimizers else None,
+            clip_grad=float(clip) if clip else None,
+            early_stopping=int(stopping.patience) if stopping is not None and stopping.patience >= 1 else None,
+            early_stopping_monitor=("val_accuracy" if stopping is not None and "acc" in str(stopping.monitor).lower()
+                                    else "val_loss"))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Note the learning rate this epoch starts with (epoch schedulers step before the epoch closes)."""

@@ -121,20 +121,30 @@ class Recorder:
         self.describe(model, optimizer)
         return self._observer
 
-    def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
+    def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
+                 clip_grad: float | None = None, early_stopping: int | None = None,
+                 early_stopping_monitor: str = "val_loss") -> dict:
         """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the widest recurrent
         layer's hidden size, dropout, the optimizer's name, learning rate and weight decay; see
         :func:`lossgap.training.settings.describe_training`); returns them. Costs nothing per step: no hooks.
 
+        What the model and optimizer cannot show, say: ``clip_grad`` (the max gradient norm your loop clips
+        at: gradient bursts then never reached the weights, and clipping is not advised again) and
+        ``early_stopping`` (the patience in epochs of your loop's early stopping, watching
+        ``early_stopping_monitor``, "val_loss" or "val_accuracy": stopping early is not advised again). Each
+        stays said until said again; leaving them out means "not done, or not said".
+
         The run's ``config.json`` holds them as ``"settings"`` (and the store's epoch files, so a recovered
         run keeps them). Without them the diagnosis cannot tell a model its settings hold back (1 unit, weight
-        decay 10) from one that met the limit of its data. A later call replaces an earlier one. TypeError
-        (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch optimizer.
+        decay 10) from one that met the limit of its data. A later call replaces the model's and optimizer's
+        settings. TypeError (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch
+        optimizer; ConfigError (one line) for a bad ``clip_grad``, ``early_stopping`` or monitor.
         """
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"Recorder.describe: model is of type {type(model).__name__}, not a torch.nn.Module; "
                             "pass the model your loop trains")
-        return self._described.describe(model, optimizer)
+        return self._described.describe(model, optimizer, clip_grad=clip_grad, early_stopping=early_stopping,
+                                        early_stopping_monitor=early_stopping_monitor)
 
     @property
     def settings(self) -> dict | None:

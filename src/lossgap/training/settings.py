@@ -15,6 +15,8 @@ import statistics
 from torch import nn
 from torch.nn.modules.dropout import _DropoutNd
 
+from lossgap.errors import ConfigError
+
 #: torch's recurrent layer classes and the model kind each stands for.
 _RECURRENT_KINDS = ((nn.LSTM, "lstm"), (nn.LSTMCell, "lstm"), (nn.GRU, "gru"), (nn.GRUCell, "gru"),
                     (nn.RNN, "rnn"), (nn.RNNCell, "rnn"))
@@ -94,6 +96,29 @@ def _number(value, key: str) -> float:
     return float(f"{number:.7g}") if math.isfinite(number) else number
 
 
+def loop_statements(clip_grad: float | None = None, early_stopping: int | None = None,
+                    early_stopping_monitor: str = "val_loss") -> dict:
+    """What a loop says of itself that its model and optimizer do not show, checked: ``{"clip_grad": max norm}``
+    and ``{"early_stopping": {"patience": P, "monitor": "val_loss" | "val_accuracy"}}`` for the ones given.
+    ConfigError (one line) for a clip norm that is not a positive number, a patience that is not a positive
+    whole number, or another monitor."""
+    statements: dict = {}
+    if clip_grad is not None:
+        if isinstance(clip_grad, bool) or not isinstance(clip_grad, (int, float)) or not 0 < clip_grad < math.inf:
+            raise ConfigError(f"Recorder.describe: clip_grad={clip_grad!r} is not a positive number; pass the max "
+                              "norm your loop clips the gradients at (e.g. clip_grad=1.0), or leave it out")
+        statements["clip_grad"] = float(clip_grad)
+    if early_stopping is not None:
+        if isinstance(early_stopping, bool) or not isinstance(early_stopping, int) or early_stopping < 1:
+            raise ConfigError(f"Recorder.describe: early_stopping={early_stopping!r} is not a patience in epochs; "
+                              "pass how many epochs without a new best your loop waits (e.g. early_stopping=10)")
+        if early_stopping_monitor not in ("val_loss", "val_accuracy"):
+            raise ConfigError(f"Recorder.describe: early_stopping_monitor={early_stopping_monitor!r}; use "
+                              "'val_loss' or 'val_accuracy' (what your loop's early stopping watches)")
+        statements["early_stopping"] = {"patience": early_stopping, "monitor": early_stopping_monitor}
+    return statements
+
+
 class DescribedSettings:
     """What a Recorder was told of its model and optimizer (see :meth:`lossgap.Recorder.describe`): the
     described settings, and the learning rate read again at the end of every epoch, so that a warm-up or a
@@ -106,16 +131,25 @@ class DescribedSettings:
         self.settings = settings
         self._optimizer = None
         self._epoch_lrs: list[float] = []
+        self._statements: dict = {}
 
-    def describe(self, model: nn.Module, optimizer=None) -> dict:
+    def describe(self, model: nn.Module, optimizer=None, **statements) -> dict:
         """Describe ``model`` and ``optimizer``; without an optimizer, the one described before still holds
-        (``describe(model, optimizer)`` then ``observe(model)``). Returns the settings."""
+        (``describe(model, optimizer)`` then ``observe(model)``). ``statements`` (:func:`loop_statements`'s
+        arguments) say what the loop does beyond them; each one given stays until given again. Returns the
+        settings."""
+        self._statements.update(loop_statements(**statements))
         self.settings = describe_training(model, optimizer)
         if optimizer is not None:
             self._optimizer, self._epoch_lrs = optimizer, []
         elif self._optimizer is not None:
             self.settings["optimizer"] = describe_optimizer(self._optimizer)
             self._median_lr()
+        if "clip_grad" in self._statements:
+            self.settings["optimizer"] = {**(self.settings["optimizer"] or {}),
+                                          "clip_grad": self._statements["clip_grad"]}
+        if "early_stopping" in self._statements:
+            self.settings["early_stopping"] = dict(self._statements["early_stopping"])
         return self.settings
 
     def end_epoch(self) -> None:
