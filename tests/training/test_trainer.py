@@ -157,3 +157,27 @@ def test_test_recorded_only_at_the_end_gives_the_same_run_and_the_same_delivered
                              for row in history]
     assert strip(every.history) == strip(end.history)   # the test pass changes nothing else
     assert end.test == every.test and end.test.num_samples == 40
+
+
+def test_a_stop_while_a_checkpoint_is_written_waits_until_the_checkpoint_is_whole(tmp_path, monkeypatch):
+    # A Ctrl-C inside torch.save could come out of its zip writer as another error; held, it arrives after the
+    # epoch's checkpoint is written, so the run stops with that epoch's training state on disk.
+    import signal
+
+    from lossgap.api import train as train_run
+    from lossgap.run.rundir import load_checkpoint
+
+    monkeypatch.setenv("LOSSGAP_CHECKPOINT_SECONDS", "0")   # the training state after every epoch
+    real_save, saves = torch.save, []
+
+    def save_with_a_stop_arriving(*args, **kwargs):
+        saves.append(1)
+        if len(saves) == 3:
+            signal.raise_signal(signal.SIGINT)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", save_with_a_stop_arriving)
+    config = TrainConfig(data={"source": "synthetic:sum-sign,samples=60"}, epochs=8)
+    result = train_run(config, tmp_path / "run", diagnose_run=False)
+    assert result.fit.stop_reason == "interrupted" and len(result.fit.history) == 3
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["epoch"] == 3
