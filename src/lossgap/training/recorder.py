@@ -26,7 +26,6 @@ closed epoch goes to disk); no Python loop runs per sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,21 +39,10 @@ from lossgap.signals import stops_held
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
                                               host_ids)
+from lossgap.training.epoch_summary import EpochSummary, summarise_epoch
 from lossgap.training.settings import DescribedSettings
 
-@dataclass(frozen=True)
-class EpochSummary:
-    """One split's figures for one epoch, computed from exactly the recorded samples.
-
-    ``loss`` is the mean cross-entropy over samples (nats); accuracies are fractions in [0, 1].
-    """
-
-    split: str
-    loss: float
-    accuracy: float
-    balanced_accuracy: float
-    num_samples: int
-
+__all__ = ["EpochSummary", "Recorder"]
 
 class Recorder:
     """Collects per-sample dynamics from any training loop; see the module docstring.
@@ -272,7 +260,7 @@ class Recorder:
             self._num_classes.setdefault(split, num_classes)
             self._labels.commit(split, *known)
             history.append((ids, labels, values, logits) if self.keep_records else empty_record())
-            summaries[split] = _summarise(split, labels, values)
+            summaries[split] = summarise_epoch(split, labels, values)
         if self._observer is not None:
             self._observations.extend([None] * (self._num_epochs - len(self._observations)))
             self._observations.append(self._observer.end_epoch())
@@ -388,18 +376,6 @@ def _gathering(group):
     from lossgap.training.distributed import current
 
     return current(group)
-
-
-def _summarise(split: str, labels: np.ndarray, values: np.ndarray) -> EpochSummary:
-    correct = values[:, 1].astype(np.int64) == labels
-    recalls = [correct[labels == cls].mean() for cls in np.unique(labels)]
-    return EpochSummary(
-        split=split,
-        loss=float(-values[:, 0].astype(np.float64).mean()),
-        accuracy=float(correct.mean()),
-        balanced_accuracy=float(np.mean(recalls)),
-        num_samples=int(labels.shape[0]),
-    )
 
 
 class _StoredObservation:

@@ -21,7 +21,8 @@ from lossgap.training.config import TrainConfig
 from lossgap.training.distributed import Distributed, clear_stop, request_stop
 from lossgap.training.early_stopping import BestTracker
 from lossgap.training.optim import build_optimizer, build_scheduler
-from lossgap.training.recorder import EpochSummary, Recorder
+from lossgap.training.epoch_summary import EpochSummary
+from lossgap.training.recorder import Recorder
 from lossgap.training.state import restore, training_state
 
 #: Called after every epoch with that epoch's metrics row (the row written to metrics.csv).
