@@ -18,8 +18,8 @@ pytest_plugins = [
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (``-n 2``), one torch thread per test process: two workers with torch's default of
-    one thread per core would spin against each other on a 2-core machine. Subprocesses a test starts inherit
+    """Under pytest-xdist (``make test`` runs ``-n auto``: one worker per core), one torch thread per worker:
+    workers with torch's default of one thread per core each would spin against each other. Subprocesses a test starts inherit
     the setting through OMP_NUM_THREADS; tests that need another count set it themselves."""
     import os
     import sys

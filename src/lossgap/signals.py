@@ -83,15 +83,60 @@ def stops_deferred() -> Iterator[None]:
 
 @contextlib.contextmanager
 def stops_held() -> Iterator[None]:
-    """Inside the block SIGINT and SIGTERM only wait; on leaving, each that came goes to the handler that was
-    in place before (Ctrl-C's KeyboardInterrupt, a worker's stop, a DDP rank's stop flag). For work that must
-    end whole, such as an epoch's files: a KeyboardInterrupt raised inside a library's writer can come out as
-    another error (numpy's savez turns it into zipfile's "Can't close the ZIP file" ValueError) and the stop
-    is lost. Outside the main thread, where Python runs no signal handler, the block runs unchanged."""
+    """Inside the block SIGINT and SIGTERM only wait; on leaving, however it is left, each that came goes to
+    the handler that was in place before (Ctrl-C's KeyboardInterrupt, a worker's stop, a DDP rank's stop
+    flag), every one of them even when an earlier one raises (its exception is raised after the others ran).
+    The same signal a second time inside the block goes to its handler at once: a user who presses Ctrl-C
+    again during a write that hangs means it.
+
+    For work that must end whole, such as an epoch's files: a KeyboardInterrupt raised inside a library's
+    writer can come out as another error (numpy's savez turns it into zipfile's "Can't close the ZIP file"
+    ValueError) and the stop is lost. Outside the main thread, where Python runs no signal handler, the block
+    runs unchanged."""
     received: list[int] = []
-    with handled_by(lambda signum, frame: received.append(signum), tuple(STOP_SIGNALS)):
+    previous: dict[int, object] = {}
+
+    def hold(signum, frame) -> None:
+        if signum in received:
+            _deliver_to(previous[signum], signum, frame)
+        else:
+            received.append(signum)
+
+    try:
+        with stop_signals_blocked():   # no signal may fall between two of the swaps
+            for number in sorted(STOP_SIGNALS):
+                previous[number] = signal.signal(number, hold)
+    except ValueError:   # not the main thread: no handler can be set here
+        for number, old in previous.items():
+            signal.signal(number, old)
+        previous.clear()
+    if not previous:
         yield
-    for signum in dict.fromkeys(received):
+        return
+    try:
+        yield
+    finally:
+        with stop_signals_blocked():
+            for number, old in previous.items():
+                signal.signal(number, old)
+        first_error: BaseException | None = None
+        for signum in received:
+            try:
+                signal.raise_signal(signum)
+            except BaseException as error:   # noqa: BLE001 - every held stop is delivered before any is raised
+                first_error = first_error or error
+        if first_error is not None:
+            raise first_error
+
+
+def _deliver_to(handler, signum: int, frame) -> None:
+    """Run ``handler`` (a callable, SIG_DFL or SIG_IGN) for ``signum`` now."""
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
         signal.raise_signal(signum)
 
 

@@ -409,3 +409,14 @@ def test_the_trainers_clipping_and_early_stopping_are_described_and_not_advised_
     assert settings["early_stopping"] == {"patience": 7, "monitor": "val_accuracy"}
     book = RemedyBook(None, settings=settings)
     assert book.clip_grad() is None and book.monitor_accuracy() is None
+    # Patience counts validation checks; a monitor that is neither a val loss nor a val accuracy says nothing.
+    every_two = LossgapCallback(tmp_path / "every_two")
+    fit(pl, example.SequenceModel(), train_loader, val_loader,
+        [every_two, EarlyStopping(monitor="val_loss", patience=3, strict=False)], max_epochs=2,
+        check_val_every_n_epoch=2)
+    assert read_run(tmp_path / "every_two").config["settings"]["early_stopping"] == {"patience": 6,
+                                                                                    "monitor": "val_loss"}
+    f1 = LossgapCallback(tmp_path / "f1")
+    fit(pl, example.SequenceModel(), train_loader, val_loader,
+        [f1, EarlyStopping(monitor="val_f1", patience=3, mode="max", strict=False)], max_epochs=1)
+    assert "early_stopping" not in read_run(tmp_path / "f1").config["settings"]

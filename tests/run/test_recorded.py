@@ -310,9 +310,13 @@ def test_what_a_loop_says_of_its_clipping_and_early_stopping_is_kept_and_read_by
     assert _patience(settings) == 5
     unsaid = RemedyBook(None, settings={"model": {"hidden_size": 8}})
     assert unsaid.clip_grad() is not None and unsaid.early_stopping(np.r_[np.linspace(1.0, 0.5, 8), 0.6, 0.7, 0.8])
+    # numpy's numbers are numbers too
+    said = recorder.describe(model, clip_grad=np.float32(0.5), early_stopping=np.int64(7))
+    assert said["optimizer"]["clip_grad"] == 0.5 and said["early_stopping"]["patience"] == 7
     for bad, message in (({"clip_grad": 0}, r"clip_grad=0 is not a positive number; pass the max norm"),
                          ({"early_stopping": 2.5}, r"early_stopping=2.5 is not a patience in epochs"),
-                         ({"early_stopping": 3, "early_stopping_monitor": "loss"}, r"early_stopping_monitor='loss'; use 'val_loss' or 'val_accuracy'")):
+                         ({"early_stopping_monitor": "val_acc"},
+                          r"early_stopping_monitor='val_acc'; use 'val_loss' or 'val_accuracy'")):
         with pytest.raises(ConfigError, match=rf"^Recorder.describe: {message}"):
             recorder.describe(model, **bad)
 

@@ -228,16 +228,13 @@ class LossgapCallback(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Record the module's settings and its first optimizer's (hidden size, dropout, learning rate, weight
         decay: config.json's ``"settings"``), which the diagnosis's checks of a held-back model read, and the
-        trainer's gradient clipping (``gradient_clip_val``) and first ``EarlyStopping`` callback's patience
-        (its monitor read as val accuracy when its name holds "acc", else as val loss)."""
-        stopping = trainer.early_stopping_callback
+        trainer's gradient clipping (``gradient_clip_val``, by norm or by value) and its first ``EarlyStopping``
+        callback (see :func:`_early_stopping_of`)."""
         clip = trainer.gradient_clip_val
-        self.recorder.describe(
-            pl_module, trainer.optimizers[0] if trainer.optimizers else None,
-            clip_grad=float(clip) if clip else None,
-            early_stopping=int(stopping.patience) if stopping is not None and stopping.patience >= 1 else None,
-            early_stopping_monitor=("val_accuracy" if stopping is not None and "acc" in str(stopping.monitor).lower()
-                                    else "val_loss"))
+        monitor, patience = _early_stopping_of(trainer)
+        self.recorder.describe(pl_module, trainer.optimizers[0] if trainer.optimizers else None,
+                               clip_grad=float(clip) if clip else None, early_stopping=patience,
+                               early_stopping_monitor=monitor)
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Note the learning rate this epoch starts with (epoch schedulers step before the epoch closes)."""
@@ -300,3 +297,22 @@ class LossgapCallback(pl.Callback):
             raise ConfigError(f"LossgapCallback: {step} must return a dict with '{self.logits_key}', e.g. "
                               f"return {{'loss': loss, '{self.logits_key}': logits}}")
         return outputs[self.logits_key]
+
+
+def _early_stopping_of(trainer) -> tuple[str, int | None]:
+    """(monitor, patience in epochs) of the trainer's first ``EarlyStopping`` callback, as
+    :meth:`lossgap.Recorder.describe` takes them; patience None when there is none, or when it watches
+    something other than a val loss or val accuracy (an F1, a train loss: the advice to stop early on the val
+    loss still applies). Lightning counts patience in validation checks; with ``check_val_every_n_epoch=N``
+    that is N epochs each (a patience of 0 stops at the first check without a new best: 1 here)."""
+    stopping = trainer.early_stopping_callback
+    if stopping is None:
+        return "val_loss", None
+    name = str(stopping.monitor).lower()
+    if not name.startswith("val"):
+        return "val_loss", None
+    monitor = "val_accuracy" if "acc" in name else "val_loss" if "loss" in name else None
+    if monitor is None:
+        return "val_loss", None
+    every = int(getattr(trainer, "check_val_every_n_epoch", None) or 1)
+    return monitor, max(1, int(stopping.patience)) * every

@@ -10,6 +10,7 @@ both alike; :meth:`lossgap.Recorder.describe` records it into the run's ``config
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 
 from torch import nn
@@ -103,19 +104,22 @@ def loop_statements(clip_grad: float | None = None, early_stopping: int | None =
     ConfigError (one line) for a clip norm that is not a positive number, a patience that is not a positive
     whole number, or another monitor."""
     statements: dict = {}
+    if early_stopping_monitor not in ("val_loss", "val_accuracy"):
+        raise ConfigError(f"Recorder.describe: early_stopping_monitor={early_stopping_monitor!r}; use "
+                          "'val_loss' or 'val_accuracy' (what your loop's early stopping watches)")
     if clip_grad is not None:
-        if isinstance(clip_grad, bool) or not isinstance(clip_grad, (int, float)) or not 0 < clip_grad < math.inf:
+        if (isinstance(clip_grad, bool) or not isinstance(clip_grad, numbers.Real)
+                or not 0 < float(clip_grad) < math.inf):
             raise ConfigError(f"Recorder.describe: clip_grad={clip_grad!r} is not a positive number; pass the max "
                               "norm your loop clips the gradients at (e.g. clip_grad=1.0), or leave it out")
         statements["clip_grad"] = float(clip_grad)
     if early_stopping is not None:
-        if isinstance(early_stopping, bool) or not isinstance(early_stopping, int) or early_stopping < 1:
+        whole = isinstance(early_stopping, numbers.Integral) or (
+            isinstance(early_stopping, numbers.Real) and float(early_stopping).is_integer())
+        if isinstance(early_stopping, bool) or not whole or early_stopping < 1:
             raise ConfigError(f"Recorder.describe: early_stopping={early_stopping!r} is not a patience in epochs; "
                               "pass how many epochs without a new best your loop waits (e.g. early_stopping=10)")
-        if early_stopping_monitor not in ("val_loss", "val_accuracy"):
-            raise ConfigError(f"Recorder.describe: early_stopping_monitor={early_stopping_monitor!r}; use "
-                              "'val_loss' or 'val_accuracy' (what your loop's early stopping watches)")
-        statements["early_stopping"] = {"patience": early_stopping, "monitor": early_stopping_monitor}
+        statements["early_stopping"] = {"patience": int(early_stopping), "monitor": early_stopping_monitor}
     return statements
 
 
