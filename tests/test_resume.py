@@ -39,33 +39,30 @@ def rows_in(run) -> int:
     return max(0, path.read_text().count("\n") - 1) if path.exists() else 0
 
 
-def killed_after(run, epochs: int, *, resume: bool = False) -> subprocess.CompletedProcess:
-    """Train in a subprocess (one torch thread, as the reference), or resume RUN, and SIGKILL it once ``epochs``
-    rows exist."""
-    arguments = ["--resume", str(run)] if resume else [*OPTIONS, "--out", str(run)]
-    process = subprocess.Popen([*LOSSGAP, "train", *arguments], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, env=EVERY_EPOCH)
-    give_up = time.monotonic() + 120
-    while rows_in(run) < epochs and process.poll() is None and time.monotonic() < give_up:
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    return process
-
-
-def killed_at_an_epoch_end(run, epoch: int, delay: float, *, resume: bool = False) -> None:
-    """Train (or resume) RUN in a subprocess and SIGKILL it ``delay`` seconds after epoch ``epoch``'s records
-    reached the store: while its checkpoint, metrics row or observations are being written."""
+def killed_when(run, ready, *, resume: bool = False, delay: float = 0.0, poll: float = 0.005) -> None:
+    """Train RUN in a subprocess (one torch thread, as the reference), or resume it, and SIGKILL it ``delay``
+    seconds after ``ready()`` first holds."""
     arguments = ["--resume", str(run)] if resume else [*OPTIONS, "--out", str(run)]
     process = subprocess.Popen([*LOSSGAP, "train", *arguments], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=EVERY_EPOCH)
     give_up = time.monotonic() + 120
-    stored = run / "epochs" / f"epoch_{epoch:05d}.npz"
-    while not stored.exists() and process.poll() is None and time.monotonic() < give_up:
-        time.sleep(0.0005)
+    while not ready() and process.poll() is None and time.monotonic() < give_up:
+        time.sleep(poll)
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def killed_after(run, epochs: int, *, resume: bool = False) -> None:
+    """Train (or resume) RUN and SIGKILL it once ``epochs`` metrics rows exist."""
+    killed_when(run, lambda: rows_in(run) >= epochs, resume=resume)
+
+
+def killed_at_an_epoch_end(run, epoch: int, delay: float, *, resume: bool = False) -> None:
+    """Train (or resume) RUN and SIGKILL it ``delay`` seconds after epoch ``epoch``'s records reached the store:
+    while its checkpoint, metrics row or observations are being written."""
+    stored = run / "epochs" / f"epoch_{epoch:05d}.npz"
+    killed_when(run, stored.exists, resume=resume, delay=delay, poll=0.0005)
 
 
 def resumed_to_the_end(run) -> None:
