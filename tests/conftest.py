@@ -12,6 +12,7 @@ pytest_plugins = [
     "fixtures.diagnosis",
     "fixtures.postgres",
     "fixtures.scenarios",
+    "fixtures.signals",
     "fixtures.torchrun",
     "fixtures.training",
 ]
@@ -19,8 +20,8 @@ pytest_plugins = [
 
 def pytest_configure(config):
     """Under pytest-xdist (``make test`` runs ``-n auto``: one worker per core), one torch thread per worker:
-    workers with torch's default of one thread per core each would spin against each other. Subprocesses a test starts inherit
-    the setting through OMP_NUM_THREADS; tests that need another count set it themselves."""
+    workers with torch's default of one thread per core each would spin against each other. Subprocesses a
+    test starts inherit the setting through OMP_NUM_THREADS; tests that need another count set it themselves."""
     import os
     import sys
 
@@ -29,3 +30,4 @@ def pytest_configure(config):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+
