@@ -49,11 +49,6 @@ def test_class_names_with_dollar_signs_draw_as_text(tmp_path, kit):
     run = kit.write_run(tmp_path / "dollars", kit.refining(), class_names=names)
     evidence = diagnose_record(read_run(run)).evidence
     assert kit.png_is_not_blank(figures.per_class_figure(evidence, names))
-    assert figures.plain_label(names[0]) == r"\$\undefinedcommand\$"
-
-
-def test_plain_label_cuts_long_names():
-    assert figures.plain_label("x" * 40, limit=10) == "x" * 9 + "\u2026"
 
 
 def test_figures_that_need_two_epochs_or_a_train_split_say_so_with_none(tmp_path, kit):

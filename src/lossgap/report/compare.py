@@ -18,7 +18,7 @@ import numpy as np
 from lossgap.errors import ConfigError
 from lossgap.io import write_text
 from lossgap.plain import to_plain
-from lossgap.report.figures import LEGEND_ROW, Margins, legend_rows, new_figure, plain_label, styled, to_png
+from lossgap.report.figure_style import LEGEND_ROW, Margins, legend_rows, new_figure, plain_label, styled, to_png
 from lossgap.report.html import data_uri, lossgap_version, template_environment
 from lossgap.report.tables import format_number
 from lossgap.run.rundir import DIAGNOSIS_FILE, REPORT_FILE, RunRecord, read_run

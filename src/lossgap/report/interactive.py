@@ -23,7 +23,7 @@ from lossgap.analysis.ledger import LEDGER_GROUPS, ledger_series
 from lossgap.diagnosis import Diagnosis
 from lossgap.errors import LossgapError
 from lossgap.plain import to_plain
-from lossgap.report.figures import GROUP_COLOURS, GROUP_LABELS, PLATEAU_COLOUR, TRAIN_COLOUR, VAL_COLOUR
+from lossgap.report.figure_style import GROUP_COLOURS, GROUP_LABELS, PLATEAU_COLOUR, TRAIN_COLOUR, VAL_COLOUR
 from lossgap.report.inputs import SuspectInputs, id_text, read_suspect_inputs
 from lossgap.run.rundir import RunRecord
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from lossgap.report.figures import BEST_COLOUR, TRAIN_COLOUR, VAL_COLOUR, Margins, new_figure, styled, to_png
+from lossgap.report.figure_style import BEST_COLOUR, TRAIN_COLOUR, VAL_COLOUR, Margins, new_figure, styled, to_png
 
 PANELS = (("val_loss", "val loss (nats)"), ("val_accuracy", "val accuracy"))
 

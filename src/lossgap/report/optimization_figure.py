@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 
 from lossgap.analysis.gradients import (DEAD_SHARE, LARGE_UPDATE_RATIO, SATURATED_SHARE,
                                         UPDATE_RATIO_RULE_OF_THUMB, GradientHealth)
-from lossgap.report.figures import ONSET_COLOUR, Margins, new_figure, plain_label, styled, to_png
+from lossgap.report.figure_style import ONSET_COLOUR, Margins, new_figure, plain_label, styled, to_png
 
 #: Line colours of the tensor groups, in parameter order (cycled when there are more groups).
 GROUP_COLOURS = ("#1c7ed6", "#f08c00", "#2f9e44", "#ae3ec9", "#0c8599", "#e8590c", "#5c940d", "#c2255c")
