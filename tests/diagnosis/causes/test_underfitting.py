@@ -11,8 +11,9 @@ def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped
     epochs, n = 20, 400
     labels = np.arange(n) % 2
     rng = np.random.default_rng(4)
-    # Every sample starts near 0.5 and climbs at its own slow rate: some cross 0.5 late, none has levelled off.
-    start = rng.uniform(-0.1, 0.08, n)
+    # Every sample starts near 0.5 and climbs at its own slow rate: some cross 0.5 late, some not yet (val
+    # accuracy 0.98 at the end), none has levelled off.
+    start = rng.uniform(-0.15, 0.08, n)
     rate = rng.uniform(0.005, 0.02, n)
     prob = 0.5 + start[None, :] + rate[None, :] * np.arange(epochs)[:, None]
     diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
@@ -25,6 +26,32 @@ def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped
     # larger models for a run at train accuracy 1.0).
     assert verdict.evidence["form_confidences"]["capacity"] == 0.0
     assert {remedy.name for remedy in verdict.remedies} == {"more_epochs", "higher_lr"}
+
+
+def test_a_loss_still_falling_once_val_accuracy_reached_all_right_is_not_stopped_too_early():
+    # Accuracy climbs to 1.000 on train and val by epoch 18 while every sample's probability still rises (a
+    # 300-step task at val 1.000, its loss falling 27% per epoch, had read "underfitting 0.90: has not fitted
+    # what it could"). The same run cut at epoch 16, val at 0.970 and rising, was stopped too early.
+    epochs, n = 20, 400
+    labels = np.arange(n) % 2
+    rng = np.random.default_rng(4)
+    prob = 0.5 + rng.uniform(-0.25, 0.0, n)[None, :] + rng.uniform(0.014, 0.02, n)[None, :] * np.arange(epochs)[:, None]
+
+    def diagnosed(epochs_run):
+        cut = prob[:epochs_run]
+        return diagnose_dynamics({"train": binary_dynamics(cut, labels, split="train"),
+                                  "val": binary_dynamics(cut, labels)},
+                                 config={"epochs": epochs_run, "optimizer": {"lr": 0.001}})
+
+    finished = diagnosed(20)
+    assert finished.evidence.curves.val_accuracy[-1] == 1.0 and finished.evidence.accuracy_trend[0]
+    assert finished.healthy and "underfitting" not in finished.causes, finished.to_text()
+    verdict = finished.verdict("underfitting")
+    assert verdict.evidence["val_at_ceiling"] and "already 1.000" in verdict.summary
+    assert "stopped too early" not in verdict.summary
+    cut = diagnosed(16)
+    assert cut.causes[0] == "underfitting" and cut.verdicts[0].evidence["form"] == "stopped_early", cut.to_text()
+    assert not cut.verdicts[0].evidence["val_at_ceiling"] and "stopped too early" in cut.verdicts[0].summary
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
