@@ -1,8 +1,8 @@
 """no_signal is only claimed when the model fitted its training set and val stayed at chance."""
 
 import numpy as np
-from fixtures.diagnosis import (diagnose_dynamics, learned_then_converged, memorised_noise_run, noisy_labels_run,
-                                slow_creep_run, unmoved_run)
+from fixtures.diagnosis import (barely_moved_run, diagnose_dynamics, learned_then_converged, memorised_noise_run,
+                                noisy_labels_run, slow_creep_run, unmoved_run)
 from fixtures.dynamics import binary_dynamics
 
 from lossgap.diagnosis.causes.no_signal import rule
@@ -33,7 +33,6 @@ def test_a_learnable_task_is_not_no_signal():
 
 
 def test_a_held_back_model_that_fitted_little_cannot_show_the_labels_carry_no_signal():
-    from fixtures.diagnosis import barely_moved_run
     dynamics = barely_moved_run()
     free = diagnose_dynamics(dynamics)
     assert free.verdict("no_signal").confidence >= 0.5, free.to_text()
@@ -114,3 +113,26 @@ def test_a_val_loss_falling_within_a_bounce_far_above_its_early_minimum_is_not_s
     assert diagnosis.evidence.optimization.val_still_falling and not diagnosis.evidence.val_low_is_recent
     verdict = diagnosis.verdict("no_signal")
     assert "still falling" not in verdict.summary and not verdict.evidence.get("val_still_improving")
+
+
+def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_labels_carry_no_signal():
+    # A label written in the first 10 of 300 steps read no signal 0.81 with an LSTM's last-step readout, and val
+    # 1.000 with the mean readout: on long sequences a recurrent layer that fitted little may not reach the signal.
+    dynamics = barely_moved_run(lift=(0.01, 0.07))  # train loss about a tenth below the prior's entropy
+    config = {"model": {"kind": "lstm", "hidden_size": 32}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30}
+    short = diagnose_dynamics(dynamics, config=config, sequence_length=99).verdict("no_signal")
+    assert short.confidence > 0.9 and not short.evidence["long_reach_doubt"]
+    long = diagnose_dynamics(dynamics, config=config, sequence_length=300)
+    verdict = long.verdict("no_signal")
+    assert verdict.evidence["long_reach_doubt"] and verdict.confidence == 0.6, long.to_text()
+    assert "300 steps long" in verdict.summary and "before concluding" in verdict.summary
+    # The convolution branch first; a permuted-label control cannot tell the two readings apart, so it is not offered.
+    names = [remedy.name for remedy in verdict.remedies]
+    assert names[0] == "switch_model" and "permuted_control" not in names
+    assert verdict.remedies[0].changes == {"model.kind": "lstm-fcn"}
+    # An LSTM-FCN has the convolution branch already, and a model that fitted most of its training set has shown
+    # it can reach what is there.
+    fcn = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm-fcn"}}, sequence_length=300)
+    assert fcn.verdict("no_signal").confidence > 0.9
+    fitted = diagnose_dynamics(memorised_noise_run(), config=config, sequence_length=300).verdict("no_signal")
+    assert fitted.confidence > 0.9 and not fitted.evidence["long_reach_doubt"]

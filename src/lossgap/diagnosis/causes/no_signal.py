@@ -31,6 +31,12 @@ HELD_BACK_FIT, HELD_BACK_CAP = 0.3, 0.45
 #: A val split so small that only an accuracy this far above the baseline could test significant cannot rule
 #: out a modest signal (20 samples of two even classes need 0.85): no signal stays below SMALL_VAL_CAP there.
 SMALL_VAL_LEAD, SMALL_VAL_CAP = 0.2, 0.5
+#: On long sequences (RunEvidence.long_sequences) a recurrent model that fitted less than LONG_REACH_FIT of its
+#: training set (train loss that share below the prior's entropy) may simply not reach the signal: a label
+#: written in the first 10 of 300 steps read no signal 0.81 with the last-step readout and val 1.000 with the
+#: mean readout. Its curves are those of shuffled labels, so no signal stays at or below LONG_REACH_CAP there,
+#: and the convolution branch is offered first.
+LONG_REACH_FIT, LONG_REACH_CAP = 0.2, 0.6
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -139,6 +145,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if majority_biased:
         summary += (f" (or the rare classes, hardly ever predicted (val recall {rare_recall:.2f}), hide a weak "
                     "signal)")
+    reach = book.switch_model("lstm-fcn") if evidence.long_sequences and fit.moved_share < LONG_REACH_FIT else None
+    facts["long_reach_doubt"] = reach is not None
+    if reach is not None:
+        confidence = min(confidence, LONG_REACH_CAP)
+        summary += (f"; but the sequences are {evidence.sequence_length} steps long and the model fitted little of "
+                    "its training set: a recurrent layer that cannot carry the label over so many steps looks just "
+                    "the same, so try a model that can before concluding that the labels carry no signal")
+        # A permuted-label control cannot confirm anything here: a model that cannot reach the signal does no
+        # better on the true labels than on shuffled ones either.
+        remedies = (reach, *(remedy for remedy in remedies if remedy.name != "permuted_control"))
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
 
 

@@ -44,9 +44,6 @@ UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
 #: regularised with strength PINNED_GAIN x (1 - sureness / UNSURE_RIGHT): full at a third of the way from chance
 #: to certain, none at half.
 PINNED_GAIN = 1.5
-#: Sequences at least this long (time steps) are long: a recurrent layer alone carries shapes over so many steps
-#: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
-LONG_SEQUENCE = 100
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -313,7 +310,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
 
 def _architecture(evidence: RunEvidence, book: RemedyBook):
     """The switch to LSTM-FCN on long sequences (None on short ones, for own loops and for LSTM-FCN runs)."""
-    if evidence.sequence_length is None or evidence.sequence_length < LONG_SEQUENCE or not book.has_config:
+    if not evidence.long_sequences or not book.has_config:
         return None
     return book.switch_model("lstm-fcn")
 
