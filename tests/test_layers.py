@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lossgap"
 # data -> model -> training -> run directory -> analysis -> diagnosis -> report; API and CLI on top.
 LAYERS = {
     "errors": 0, "io": 0, "dynamics": 0, "epoch_store": 0, "observations": 0, "signals": 0, "options": 0,
-    "version": 0, "plain": 0, "lazy": 0,
+    "version": 0, "plain": 0, "lazy": 0, "class_weights": 0,
     "data": 1, "model": 2, "training": 3, "run": 4, "analysis": 5, "diagnosis": 6, "report": 7,
     "api": 8, "progress": 8, "resume": 8, "workers": 8, "parallel": 8, "demo": 8, "remedies": 8, "sweep": 8, "integrations": 9, "cli": 10, "__main__": 10,
     # The package itself re-exports the public API of every layer: importing it from inside runs back up.
@@ -72,4 +72,4 @@ def test_analysis_is_pure(path):
         assert root not in {"torch", "matplotlib", "rich", "typer", "json", "csv", "pathlib", "os"}, (
             f"analysis/{path.name} imports {module}: analysis is numpy in, dataclasses out")
         if root == "lossgap":
-            assert layer_of(module) in {"dynamics", "observations", "errors", "analysis", "plain"}, module
+            assert layer_of(module) in {"dynamics", "observations", "errors", "analysis", "plain", "class_weights"}, module

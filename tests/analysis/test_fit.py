@@ -81,3 +81,38 @@ def test_a_first_descent_from_above_a_constant_guess_is_a_slow_start_and_a_rise_
     # Rising back above it while still coming down from above counts; so does lying above a guess it was below.
     assert share([1.65, 1.60, 1.70, 1.55, 1.50]) == 1 / 4
     assert share([1.65, 1.30, 1.20, 1.60, 1.55]) == 2 / 4
+
+
+def test_the_weighted_epoch_loss_is_what_a_class_weighted_cross_entropy_averages():
+    # Two epochs of 3 + 1 samples; the rare class weighs 2 (balanced: 4 / (2 x 3) and 4 / (2 x 1)), and in
+    # epoch 2 the third sample was not recorded. sum(w_y x loss) / sum(w_y) over the recorded samples.
+    from lossgap.analysis.fit import weighted_epoch_loss
+    from lossgap.class_weights import balanced_class_weights
+    labels = np.array([0, 0, 0, 1])
+    weights = balanced_class_weights(labels, 2)
+    assert weights.tolist() == [4 / 6, 2.0]
+    logits = np.log(np.array([[[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.5, 0.5]],
+                              [[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.2, 0.8]]]))
+    train = dynamics_from_logits(logits, labels, split="train")
+    train.predicted[1, 2] = -1  # not recorded in epoch 2
+    losses = -np.log([[0.9, 0.8, 0.6, 0.5], [0.9, 0.8, np.nan, 0.8]])
+    w = weights[labels]
+    expected = [np.sum(w * losses[0]) / w.sum(), np.nansum(w[[0, 1, 3]] * losses[1, [0, 1, 3]]) / w[[0, 1, 3]].sum()]
+    np.testing.assert_allclose(weighted_epoch_loss(train, weights), expected, rtol=1e-6)
+
+
+def test_the_weighted_objective_is_judged_against_the_uniform_guess_it_prefers():
+    # 95/5 data: predicting the class shares costs 0.2 nats of plain loss, but under balanced weights the
+    # constant guess the weighted loss prefers is uniform, at log 2.
+    from lossgap.analysis.fit import weighted_objective
+    labels = np.repeat([0, 1], [95, 5])
+    logits = np.where(np.arange(2)[None, :] == labels[:, None], 1.0, 0.0)[None].repeat(3, axis=0)
+    train = dynamics_from_logits(logits, labels, split="train")
+    objective = weighted_objective(train, train, judged_epoch=3)
+    assert objective.name == "class-weighted train loss"
+    assert abs(objective.fit.prior_entropy - np.log(2)) < 1e-6 and objective.fit.train_baseline == 0.5
+    plain = fit_summary(-train.true_log_prob.mean(axis=1), train.epoch_accuracy(), train.epoch_accuracy(),
+                        train=train, val=train, judged_epoch=3)
+    assert plain.prior_entropy < 0.25 and plain.moved_share < 0  # above the plain prior: "worse than a guess"
+    assert objective.fit.moved_share > 0.5 and objective.fit.train_moved  # well below the uniform guess
+    np.testing.assert_allclose(objective.train_accuracy, 1.0)

@@ -19,6 +19,7 @@ import numpy as np
 
 from lossgap.analysis.smoothing import as_curve
 from lossgap.plain import dataclass_to_plain
+from lossgap.class_weights import balanced_class_weights
 from lossgap.dynamics import SplitDynamics
 
 #: The train loss must fall at least this share of the prior's entropy below it to count as having moved...
@@ -113,26 +114,37 @@ def prior_of(class_counts) -> np.ndarray:
 
 
 def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamics | None, val: SplitDynamics,
-                judged_epoch: int) -> FitSummary:
+                judged_epoch: int, class_weights=None) -> FitSummary:
     """The :class:`FitSummary` of a run from its per-epoch curves and per-sample records.
 
     ``train_loss``, ``train_accuracy`` and ``val_accuracy`` are per-epoch (E,); ``train`` the per-sample train
     records (None when the train split was not recorded: the prior then comes from val and the paired test
     is NaN); ``judged_epoch`` the 1-based epoch to read accuracies at (usually the best epoch).
+
+    ``class_weights`` (C,), with ``train`` recorded: the fit of the class-weighted loss the optimiser minimised
+    instead (pass that loss as ``train_loss``, :func:`weighted_epoch_loss`; the constant guess is the one it
+    prefers, shares proportional to weight x count: uniform for balanced weights; the paired test weighs each
+    sample's difference by its class weight).
     """
     losses = as_curve(train_loss)
     train_acc = as_curve(train_accuracy)
     val_acc = as_curve(val_accuracy)
     reference = train if train is not None else val
-    prior = prior_of(np.bincount(reference.labels, minlength=reference.num_classes))
+    counts = np.bincount(reference.labels, minlength=reference.num_classes)
+    sample_weights = None
+    if class_weights is not None and train is not None:
+        weights = np.asarray(class_weights, dtype=np.float64)
+        sample_weights = weights[train.labels] / weights[train.labels].mean()
+        counts = counts * weights
+    prior = prior_of(counts)
     prior_loss = -np.log(prior[reference.labels])
-    entropy = float(prior_loss.mean())
+    entropy = float(np.average(prior_loss, weights=sample_weights))
     finite = np.isfinite(losses)
     min_index = int(np.nanargmin(np.where(finite, losses, np.inf))) if finite.any() else 0
     loss_min = float(losses[min_index]) if finite.any() else math.nan
     moved_share = (entropy - loss_min) / entropy if entropy > 0 and math.isfinite(loss_min) else math.nan
     if train is not None:
-        difference, labels = _differences(train, min_index, prior_loss)
+        difference, labels = _differences(train, min_index, prior_loss, sample_weights)
         moved_z, (sign_z, every_class) = _paired_z(difference), _sign_z(difference, labels)
     else:
         moved_z, sign_z, every_class = math.nan, math.nan, False
@@ -203,10 +215,25 @@ def _reversal(losses: np.ndarray, entropy: float) -> float:
     return float(min(steps[steps > 0].sum(), -steps[steps < 0].sum())) if steps.size else 0.0
 
 
-def _differences(train: SplitDynamics, index: int, prior_loss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(loss - prior loss, label) of every sample recorded at epoch ``index`` (0-based)."""
+def _differences(train: SplitDynamics, index: int, prior_loss: np.ndarray,
+                 sample_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(loss - prior loss, label) of every sample recorded at epoch ``index`` (0-based), each difference times
+    its sample's weight when given (weights of mean 1, so the mean difference is the weighted loss's)."""
     seen = train.seen[index]
-    return (train.loss[index] - prior_loss)[seen], train.labels[seen]
+    difference = train.loss[index] - prior_loss
+    if sample_weights is not None:
+        difference = difference * sample_weights
+    return difference[seen], train.labels[seen]
+
+
+def weighted_epoch_loss(split: SplitDynamics, class_weights: np.ndarray) -> np.ndarray:
+    """Per-epoch class-weighted mean loss over the samples seen (nats, float64 (E,); NaN for an epoch that saw
+    none): sum of w_y x loss over sum of w_y, what ``nn.CrossEntropyLoss(weight=...)`` averages."""
+    weights = np.asarray(class_weights, dtype=np.float64)[split.labels][None, :] * split.seen
+    losses = np.where(split.seen, split.loss, 0.0)
+    total = weights.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (weights * losses).sum(axis=1) / total, np.nan)
 
 
 def _sign_z(difference: np.ndarray, labels: np.ndarray) -> tuple[float, bool]:
@@ -231,3 +258,28 @@ def _paired_z(difference: np.ndarray) -> float:
     if spread == 0:
         return -math.inf if mean < 0 else (math.inf if mean > 0 else 0.0)
     return mean / (spread / math.sqrt(difference.size))
+
+
+@dataclass(frozen=True, eq=False)
+class Objective:
+    """What the optimiser minimised, where that is not the plain train loss (``--class-weights balanced``): the
+    class-weighted train loss per epoch (``name`` says so; nats), balanced train accuracy per epoch, and the
+    fit of that loss against the constant guess it prefers (uniform). Weighting moves the decision boundary
+    toward the rare classes, so the plain loss may rise and fall while the weighted one descends smoothly."""
+
+    name: str
+    train_loss: np.ndarray
+    train_accuracy: np.ndarray
+    fit: FitSummary
+
+
+def weighted_objective(train: SplitDynamics | None, val: SplitDynamics, judged_epoch: int) -> Objective | None:
+    """The :class:`Objective` of a run trained with balanced class weights (weights from the train labels, as
+    the trainer sets them); None without train records to weigh."""
+    if train is None or train.num_epochs == 0:
+        return None
+    weights = balanced_class_weights(train.labels, train.num_classes)
+    loss, accuracy = weighted_epoch_loss(train, weights), train.epoch_balanced_accuracy()
+    fit = fit_summary(loss, accuracy, val.epoch_balanced_accuracy(), train=train, val=val,
+                      judged_epoch=judged_epoch, class_weights=weights)
+    return Objective(name="class-weighted train loss", train_loss=loss, train_accuracy=accuracy, fit=fit)

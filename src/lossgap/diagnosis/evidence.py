@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from lossgap.analysis.calibration import Calibration, calibration
-from lossgap.analysis.fit import FitSummary, fit_summary, prior_of
+from lossgap.analysis.fit import FitSummary, Objective, fit_summary, prior_of, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
@@ -100,6 +100,19 @@ class RunEvidence:
     #: The model and optimizer settings the constraints read (:mod:`lossgap.diagnosis.constraints`):
     #: ``train_config`` for lossgap's runs, else what an own loop's Recorder described; None when unknown.
     settings: dict | None = None
+    #: The class-weighted objective when the run weighted its loss (None: the plain train loss is the objective).
+    objective: Objective | None = None
+
+    @property
+    def stability_loss(self) -> tuple[str, np.ndarray, np.ndarray, FitSummary]:
+        """(name, per-epoch train loss, train accuracy, fit) of what the optimiser minimised, on which stability
+        is judged: the weighted objective's when the run weighted its loss (with balanced accuracy; a
+        balanced-weight run read unstable 0.77 from the plain loss's bounces, and again 0.60 after its remedy, a
+        lower learning rate), else the plain ones."""
+        if self.objective is not None:
+            objective = self.objective
+            return objective.name, objective.train_loss, objective.train_accuracy, objective.fit
+        return "train loss", self.curves.train_loss, self.curves.train_accuracy, self.fit
 
     def class_label(self, index: int) -> str:
         """How sentences name class ``index``: its name in quotes when the run has names ('walking', '6'), else
@@ -248,6 +261,9 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     train_counts = (np.bincount(train.labels, minlength=train.num_classes) if train is not None
                     else np.bincount(val.labels, minlength=val.num_classes)).astype(np.int64)
     index = judged - 1
+    # Stability is judged on what the optimiser minimised (lossgap.analysis.fit.Objective).
+    objective = (weighted_objective(train, val, judged) if (train_config or {}).get("class_weights") == "balanced"
+                 else None)
     signal = signal_test(val.labels, val.predicted[index], num_classes=val.num_classes,
                          val_loss=val.loss[index], train_class_counts=train_counts)
     train_samples = suspects = noise = None
@@ -269,15 +285,15 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         val_per_class=per_class(val),
         val_calibration=calibration(val, best_epoch=judged) if val.logits is not None else None,
         train_samples=train_samples, suspects=suspects, noise=noise,
-        optimization=optimization_health(curves.train_loss, curves.val_loss, lr=curves.lr,
-                                         grad_norm=curves.grad_norm),
+        optimization=optimization_health(objective.train_loss if objective else curves.train_loss, curves.val_loss,
+                                         lr=curves.lr, grad_norm=curves.grad_norm),
         control=control, train_class_counts=train_counts, train_config=train_config,
         fit=fit_summary(curves.train_loss, curves.train_accuracy, curves.val_accuracy, train=train, val=val,
                         judged_epoch=judged),
         val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
         sequence_length=int(sequence_length) if sequence_length is not None else None,
         delivered_epoch=_delivered_epoch(summary, curves.num_epochs),
-        settings=train_config or settings,
+        settings=train_config or settings, objective=objective,
     )
 
 

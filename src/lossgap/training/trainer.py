@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lossgap.class_weights import balanced_class_weights
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
 from lossgap.signals import STOP_SIGNALS, handled_by, stops_held
@@ -61,12 +62,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def class_weight_tensor(labels: np.ndarray, num_classes: int, device: torch.device) -> torch.Tensor:
-    """Balanced class weights N / (C * n_c) for the classes present in ``labels`` (0 for absent ones)."""
-    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
-    present = counts > 0
-    weights = np.zeros(num_classes)
-    weights[present] = labels.shape[0] / (present.sum() * counts[present])
-    return torch.tensor(weights, dtype=torch.float32, device=device)
+    """Balanced class weights (:func:`lossgap.data.labels.balanced_class_weights`) as a float32 tensor."""
+    return torch.tensor(balanced_class_weights(labels, num_classes), dtype=torch.float32, device=device)
 
 
 def record_split(model: nn.Module, split: DeviceSplit, batch_size: int, recorder: Recorder,

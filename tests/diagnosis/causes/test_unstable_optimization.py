@@ -169,3 +169,35 @@ def test_a_collapse_in_the_last_two_epochs_or_one_early_stopping_undid_is_no_col
     # Early stopping restored epoch 15, before the collapse: the run delivers a model that had not collapsed.
     restored = diagnose_dynamics(_learn_then_collapse(), summary={"best_epoch": 15, "delivered_epoch": 15})
     assert restored.verdict("unstable_optimization").evidence["collapse"] is None
+
+
+def _class_weighted_run(epochs=30, seed=0):
+    """95/5 data trained with balanced class weights: the rare class is learned steadily (true-class probability
+    0.15 -> 0.95) while the majority's answers swing by 0.08 every other epoch as the boundary moves toward the
+    rare class. The weighted loss, the one the optimiser minimises, falls in every other epoch and overall; the
+    plain loss zig-zags above the prior's entropy of 95/5 data."""
+    rng = np.random.default_rng(seed)
+
+    def split(majority, rare, name):
+        step = np.arange(epochs)[:, None]
+        swing = np.where(step % 2 == 0, 0.04, -0.04)
+        frequent = np.clip(0.74 + swing + rng.normal(0, 0.01, (epochs, majority)), 0.05, 0.99)
+        learned = np.clip(0.15 + 0.8 * step / (epochs - 1) + rng.normal(0, 0.01, (epochs, rare)), 0.01, 0.99)
+        return binary_dynamics(np.concatenate([frequent, learned], axis=1), np.repeat([0, 1], [majority, rare]),
+                               split=name)
+
+    return {"train": split(380, 20, "train"), "val": split(190, 10, "val")}
+
+
+def test_a_class_weighted_run_is_judged_on_the_weighted_loss_it_minimised():
+    # A balanced-weight run read unstable 0.77 from the plain loss's bounces, and its remedy, a lower learning
+    # rate, read 0.60 again. The same records judged as an unweighted run's still read unstable.
+    config = {"epochs": 30, "optimizer": {"name": "adam", "lr": 0.003}, "class_weights": "balanced"}
+    weighted = diagnose_dynamics(_class_weighted_run(), config=config)
+    verdict = weighted.verdict("unstable_optimization")
+    assert verdict.confidence < 0.1 and "unstable_optimization" not in weighted.causes, weighted.to_text()
+    assert verdict.evidence["judged_on"] == "class-weighted train loss"
+    assert abs(verdict.evidence["prior_entropy"] - np.log(2)) < 1e-9
+    plain = diagnose_dynamics(_class_weighted_run(), config={**config, "class_weights": "none"})
+    assert plain.verdict("unstable_optimization").confidence >= 0.5 and plain.evidence.objective is None
+    assert plain.verdict("unstable_optimization").evidence["judged_on"] == "train loss"

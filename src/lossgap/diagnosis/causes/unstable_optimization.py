@@ -58,9 +58,13 @@ COLLAPSE_CONFIDENCE = 0.85
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Non-finite loss, a train loss worse than the prior's, exploding gradients, spikes, zig-zags."""
-    health, fit = evidence.optimization, evidence.fit
+    health = evidence.optimization
+    # Judged on what the optimiser minimised: the class-weighted loss when the run weighted its classes.
+    loss_name, train_loss, _, fit = evidence.stability_loss
+    guess, unit = (("the weighted loss of a uniform guess",) * 2 if evidence.objective is not None
+                   else ("the loss of always predicting the class shares", "the prior's entropy"))
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
-    lost = _progress_lost(evidence.curves.train_loss, train_spikes)
+    lost = _progress_lost(train_loss, train_spikes)
     drops = _accuracy_drop_share(evidence)
     optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None
@@ -77,6 +81,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
              "above_prior_share": fit.above_prior_share, "above_prior_excess": fit.above_prior_excess,
              "prior_entropy": fit.prior_entropy, "accuracy_drop_share": drops, "lr_end": health.lr_end,
+             "judged_on": loss_name,
              "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
     remedies = present(book.lower_lr(10.0 if fit.above_prior_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
     if non_finite:
@@ -108,30 +113,30 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if collapse:
         parts.append(f"training collapsed at epoch {collapse['epoch']}: the model, which had got "
                      f"{collapse['best_accuracy']:.3f} of its training samples right (epoch {collapse['best_epoch']}), "
-                     f"fell back to the constant guess (train loss {collapse['train_loss']:.3f}, the loss of always "
-                     f"predicting the class shares {fit.prior_entropy:.3f}; one class predicted for "
+                     f"fell back to the constant guess ({loss_name} {collapse['train_loss']:.3f}, {guess} "
+                     f"{fit.prior_entropy:.3f}; one class predicted for "
                      f"{pct(collapse['one_class_share'])} of them) and stayed there through epoch {collapse['until']}, "
                      "the epoch the run delivers")
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
-        parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the train loss lay more than "
-                     f"{margin:.3f} nats above {fit.prior_entropy:.3f}, the loss of always predicting the class "
-                     "shares (a first descent from above it not counted): the model did worse on its own training "
-                     "data than a constant guess")
+        parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the {loss_name} lay more "
+                     f"than {margin:.3f} nats above {fit.prior_entropy:.3f}, {guess} (a first descent from above "
+                     "it not counted): the model did worse on its own training data than a constant guess")
     if signals["bounce"] > 0:
-        parts.append(f"the train loss bounced: it climbed and fell back by {fit.reversal:.1f}x the prior's entropy "
-                     f"in all, and got no lower than {fit.train_loss_min:.3f}")
+        parts.append(f"the {loss_name} bounced: it climbed and fell back by {fit.reversal:.1f}x {unit} in all, "
+                     f"and got no lower than {fit.train_loss_min:.3f}")
     if train_spikes and signals["spikes"] > 0:
-        parts.append(f"{len(train_spikes)} train loss spike(s), the largest undoing {pct(min(lost, 1.0))} of the "
-                     "progress made so far")
+        parts.append(f"{len(train_spikes)} spike(s) of the {loss_name}, the largest undoing {pct(min(lost, 1.0))} "
+                     "of the progress made so far")
     if signals["accuracy_drops"] > 0:
-        parts.append(f"train accuracy dropped back by more than its noise in {pct(drops)} of the epochs")
+        accuracy_name = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
+        parts.append(f"{accuracy_name} dropped back by more than its noise in {pct(drops)} of the epochs")
     if gradients.get("gradient_sentence"):
         parts.append(gradients["gradient_sentence"])
     if not parts:
-        summary = "training was stable: the train loss stayed below the prior's entropy and did not bounce"
+        summary = f"training was stable: the {loss_name} stayed below {unit} and did not bounce"
         if train_spikes:
-            summary += (f" enough to stop the model fitting ({len(train_spikes)} spike(s) on the way to a train loss "
+            summary += (f" enough to stop the model fitting ({len(train_spikes)} spike(s) on the way to a {loss_name} "
                         f"of {fit.train_loss_min:.3f})")
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
     summary = "; ".join(parts) + (f" (learning rate {health.lr_end:g})" if health.lr_end is not None else "")
@@ -175,7 +180,8 @@ def _collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
     FITTED_SHARE of it (the optimiser threw a model that had fitted back past a constant guess), and the model
     the run delivers is no longer fitted: a run whose early stopping restored a fitted epoch delivers what the
     collapse did not reach."""
-    train_loss, entropy = evidence.curves.train_loss, evidence.fit.prior_entropy
+    _, train_loss, _, fit = evidence.stability_loss
+    entropy = fit.prior_entropy
     delivered = evidence.delivered_epoch or evidence.num_epochs
     if not train_loss[delivered - 1] > FITTED_SHARE * entropy:
         return False
@@ -199,17 +205,18 @@ def _collapse_to_constant(evidence: RunEvidence) -> dict | None:
     the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
     epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
     the share of training samples predicted as one class there."""
-    train, fit, curves = evidence.train, evidence.fit, evidence.curves
+    train = evidence.train
+    _, train_loss, train_accuracy, fit = evidence.stability_loss
     delivered = evidence.delivered_epoch or evidence.num_epochs
     if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
         return None
-    near_prior = np.abs(curves.train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
+    near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
     start = delivered
     while start > 1 and near_prior[start - 2]:
         start -= 1
     if not near_prior[delivered - 1] or delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1:
         return None
-    loss_before, accuracy_before = curves.train_loss[:start - 1], curves.train_accuracy[:start - 1]
+    loss_before, accuracy_before = train_loss[:start - 1], train_accuracy[:start - 1]
     if not (np.isfinite(loss_before).any() and np.isfinite(accuracy_before).any()):
         return None
     best_epoch = int(np.nanargmax(accuracy_before)) + 1
@@ -221,7 +228,7 @@ def _collapse_to_constant(evidence: RunEvidence) -> dict | None:
     predicted = train.predicted[delivered - 1][train.seen[delivered - 1]]
     one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
     return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
-            "one_class_share": one_class, "train_loss": float(curves.train_loss[delivered - 1])}
+            "one_class_share": one_class, "train_loss": float(train_loss[delivered - 1])}
 
 
 def _accuracy_drop_share(evidence: RunEvidence) -> float:
@@ -229,7 +236,7 @@ def _accuracy_drop_share(evidence: RunEvidence) -> float:
     while the train loss rose by more than DROP_LOSS_RISE of its level: weights that jump throw both back. A
     model crossing its decision boundaries for the first time loses a few answers while its loss still falls
     (two such wobbles in 12 epochs had read unstable_optimization 0.60 where training longer was the fix)."""
-    accuracy, loss = evidence.curves.train_accuracy, evidence.curves.train_loss
+    _, loss, accuracy, _ = evidence.stability_loss
     if accuracy.size < 3 or evidence.train is None:
         return 0.0
     noise = accuracy_noise(np.nan_to_num(accuracy[:-1], nan=0.5), evidence.train.num_samples)
