@@ -37,7 +37,11 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
       model held back when it is not discounts real findings; so a narrow layer in series after a wide one is
       not seen; None without a recurrent layer), ``num_layers`` (the most layers one recurrent module
       stacks), ``dropout`` (the largest rate of any dropout module, or of a stacked recurrent layer's own
-      dropout), ``parameters`` (trainable parameter count) and ``class``.
+      dropout), ``parameters`` (trainable parameter count), ``class``, and ``narrowest_linear`` (``{"name",
+      "width"}`` of the ``nn.Linear`` with the fewest outputs, None without one: a layer narrower than the
+      number of classes between the recurrent layer and the output caps what the model can tell apart, while
+      one in a side path, such as an attention score, does not; which it is cannot be read from the modules,
+      so the diagnosis names it as a possibility rather than counting it as a constraint).
     - ``optimizer`` (None without one): ``name`` (the class name lower-cased: "adam", "adamw", "sgd",
       "rmsprop", ...), ``decoupled_weight_decay`` (True for AdamW and SGD-style decay, or an adaptive optimizer
       built with ``decoupled_weight_decay=True``), and ``lr`` and ``weight_decay`` of the parameter group that
@@ -61,12 +65,23 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
             "num_layers": max(int(getattr(module, "num_layers", 1)) for module, _ in recurrent) if recurrent else None,
             "dropout": max(dropouts, default=0.0),
             "parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
+            "narrowest_linear": _narrowest_linear(model),
         },
         "optimizer": None,
     }
     if optimizer is not None:
         settings["optimizer"] = describe_optimizer(optimizer)
     return settings
+
+
+def _narrowest_linear(model: nn.Module) -> dict | None:
+    """``{"name": ..., "width": ...}`` of the model's nn.Linear with the fewest outputs (the first such), or None."""
+    linears = [(int(module.out_features), name) for name, module in model.named_modules()
+               if isinstance(module, nn.Linear)]
+    if not linears:
+        return None
+    width, name = min(linears, key=lambda pair: pair[0])
+    return {"name": name or type(model).__name__, "width": width}
 
 
 def describe_optimizer(optimizer) -> dict:

@@ -5,6 +5,8 @@ import numpy as np
 from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, slow_creep_run, slow_learner_run,
                                 tiny_model_run, weak_model_run)
 from fixtures.dynamics import binary_dynamics
+from lossgap.diagnosis.engine import diagnose_evidence
+from lossgap.diagnosis.evidence import gather_evidence
 
 
 def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped_early():
@@ -52,6 +54,24 @@ def test_a_loss_still_falling_once_val_accuracy_reached_all_right_is_not_stopped
     cut = diagnosed(16)
     assert cut.causes[0] == "underfitting" and cut.verdicts[0].evidence["form"] == "stopped_early", cut.to_text()
     assert not cut.verdicts[0].evidence["val_at_ceiling"] and "stopped too early" in cut.verdicts[0].summary
+
+
+def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widened_first():
+    # An own loop's LSTM(64) -> Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256".
+    def settings(width):
+        return {"model": {"kind": "lstm", "hidden_size": 64, "num_layers": 1, "dropout": 0.0,
+                          "narrowest_linear": {"name": "neck", "width": width}},
+                "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0}}
+
+    def capacity(width):
+        evidence = gather_evidence({}, weak_model_run(), train_config=None, settings=settings(width))
+        return diagnose_evidence(evidence).verdict("underfitting")
+
+    necked = capacity(1)
+    assert necked.evidence["form"] == "capacity" and "Linear layer 'neck' of 1 unit, fewer than the 2" in necked.summary
+    assert necked.remedies[0].name == "widen_layer" and "at least 2 units" in necked.remedies[0].action
+    wide = capacity(2)  # as wide as the classes: the head itself, nothing to widen
+    assert "neck" not in wide.summary and "widen_layer" not in {remedy.name for remedy in wide.remedies}
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():

@@ -19,7 +19,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.constraints import held_back, regularisation_notes, tiny_hidden
+from lossgap.diagnosis.constraints import held_back, narrow_linear, regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -101,9 +101,25 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                "whether the labels carry signal cannot be told until the model fits them")
     first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
-    remedies = present(*first, _architecture(evidence, book), book.higher_lr(), book.more_epochs(evidence.num_epochs),
+    narrow, widen = _narrow_layer(evidence, book)
+    remedies = present(widen, *first, _architecture(evidence, book), book.higher_lr(),
+                       book.more_epochs(evidence.num_epochs),
                        book.permuted_control("to see whether the labels carry signal", when="once it fits, "))
-    return Verdict("underfitting", 0.8, summary, {**facts, "form": "no_fit", "no_fit": True}, remedies)
+    return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True}, remedies)
+
+
+def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
+    """(sentence, remedy) for a Linear layer narrower than the classes in an own loop's model (see
+    :func:`lossgap.diagnosis.constraints.narrow_linear`), or ("", None): growing the recurrent layer does not
+    widen it (an LSTM(64) -> Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256")."""
+    narrow = narrow_linear(evidence.settings, evidence.val.num_classes)
+    if narrow is None:
+        return "", None
+    return (f"; the model has {narrow}: if that layer lies between the recurrent layer and the output, it caps what "
+            "the model can tell apart whatever the hidden size, so widen it first",
+            book.advice("widen_layer", f"widen the Linear layer '{evidence.settings['model']['narrowest_linear']['name']}'"
+                                       f" to at least {evidence.val.num_classes} units, if it lies between the "
+                                       "recurrent layer and the output"))
 
 
 def _steepness(evidence: RunEvidence) -> float:
@@ -270,8 +286,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # the falling loss is what such a model creeps along at (hidden size 1 on GunPoint read "No problem").
     creeping = pinned or (bool(held_back(evidence.settings)) and _far_from_fitting(evidence)[0])
     details["held_back_and_unsure"] = creeping
-    confidence = (0.0 if overfits else strength * together * (1.0 if creeping else 1.0 - _steepness(evidence))
-                  * carried * (1.0 if supported else UNSUPPORTED_CAP))
+    pace = 1.0 if creeping else 1.0 - _steepness(evidence)
+    confidence = (0.0 if overfits else strength * together * pace * carried * (1.0 if supported else UNSUPPORTED_CAP))
     level = "levelled off together"
     if rising:
         # "Still rising" of both only when both rose: one flat beside the other's rise is named as such.
@@ -293,19 +309,52 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     if architecture is not None:
         summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
                     "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
+    narrow, widen = _narrow_layer(evidence, book)
+    summary += narrow
     affirmed = summary
     if confidence < REPORT_THRESHOLD:
-        summary = (f"the model fits its training set ({pct(train_error)} of training samples wrong at epoch "
-                   f"{level_epoch}) or train and val accuracy part ways, so capacity is not what limits it")
-        if fitted_before:
-            summary = (f"the model got {pct(train_error)} of its training samples wrong at epoch {level_epoch}, but "
-                       f"only {pct(best_error)} at its best: it can fit them, so capacity is not what limits it")
+        # The sentence names the factor that kept the form low, not a list of what might have.
+        factors = {"fits": strength, "apart": together, "pace": pace, "carried": carried,
+                   "unsupported": 1.0 if supported else UNSUPPORTED_CAP}
+        reason = "overfits" if overfits else min(factors, key=factors.get)
+        if fitted_before and reason == "fits":
+            reason = "fitted_before"
+        details["rejected_because"] = reason
+        summary = _capacity_rejection(evidence, reason, train_error, best_error, train_accuracy, val_accuracy,
+                                      level_epoch)
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
-    remedies = (present(book.less_regularisation(), book.larger_hidden(), architecture)
+    remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), architecture)
                 if regularisation_notes(evidence.settings) and not _tiny_model(evidence)
-                else present(book.larger_hidden(), architecture, book.less_regularisation()))
+                else present(widen, book.larger_hidden(), architecture, book.less_regularisation()))
     return Verdict("underfitting", confidence, summary, details, remedies), affirmed
+
+
+def _capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, best_error: float,
+                        train_accuracy: float, val_accuracy: float, epoch: int) -> str:
+    """Why the capacity form is not the finding, from the factor that kept it lowest (see :func:`_capacity`)."""
+    wrong = f"{pct(train_error)} of its training samples wrong at epoch {epoch}"
+    if reason == "overfits":
+        return (f"the model overfits (val loss turned up from epoch {evidence.generalization.onset_epoch} while the "
+                "train loss kept falling): it has capacity to spare, so capacity is not what limits it")
+    if reason == "fitted_before":
+        return (f"the model got {wrong}, but only {pct(best_error)} at its best: it can fit them, so capacity is not "
+                "what limits it")
+    if reason == "fits":
+        return f"the model fits its training set ({wrong}), so capacity is not what limits it"
+    if reason == "apart":
+        return (f"train and val accuracy part ways ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch {epoch}): a "
+                "model at its capacity holds both at one level, so capacity is not what limits it")
+    if reason == "carried":
+        return (f"the model got {wrong}, but nothing it learned carries over to val (val accuracy not above the best "
+                "constant answer, val loss not below the prior's): that reads as no signal, or no fit, rather than a "
+                "model too small")
+    if reason == "pace":
+        return (f"the model got {wrong}, but the val loss was still falling steeply at the end: it is still learning, "
+                "not at its limit")
+    return (f"the model got {wrong} and train and val accuracy level off together, but nothing points at the model "
+            "itself (no tiny layer, heavy regularisation, or dead or saturated units): the level may be the task's "
+            "own ceiling, and a larger model is the test")
 
 
 def _architecture(evidence: RunEvidence, book: RemedyBook):
