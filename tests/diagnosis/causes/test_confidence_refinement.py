@@ -37,3 +37,17 @@ def test_a_single_epoch_outside_the_band_is_shown_not_hidden_by_stayed():
     assert f"single epochs ranged {low:.3f}-" in explanation.summary, explanation.summary
     # Without the dip nothing is added.
     assert "single epochs" not in diagnose_dynamics(refinement_run()).explanations[0].summary
+
+
+def test_a_rejected_refinement_says_why_it_does_not_hold():
+    # A rejected explanation once read "... 0% of the fall came from 15 samples that were already right: they
+    # only grew more confident", the phenomenon stated as fact at confidence 0.
+    from fixtures.diagnosis import noisy_labels_run, slow_creep_run
+    at_ceiling = diagnose_dynamics(noisy_labels_run()[0]).verdict("confidence_refinement")
+    assert at_ceiling.confidence == 0.0 and at_ceiling.evidence["rejected_because"] == "headroom"
+    assert "has no room to rise" in at_ceiling.summary and "only grew more confident" not in at_ceiling.summary
+    from_the_start = diagnose_dynamics(slow_creep_run()).verdict("confidence_refinement")
+    assert from_the_start.confidence == 0.0 and from_the_start.evidence["rejected_because"] == "early"
+    assert from_the_start.summary.endswith("starts at the first epoch, where a fresh network is learning, not refining")
+    found = diagnose_dynamics(refinement_run()).verdict("confidence_refinement")
+    assert "rejected_because" not in found.evidence and found.summary.endswith("they only grew more confident")

@@ -13,7 +13,7 @@ import numpy as np
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
-from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
 from lossgap.diagnosis.wording import clip, pct
 
 #: A plateau may not start at the first epoch (a fresh network is learning, not refining) ...
@@ -58,12 +58,35 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # The band is judged on a 3-epoch median; single epochs outside it are shown, so "stayed" is never hidden.
     spread = (f"; single epochs ranged {low:.3f}-{high:.3f}, judged on their 3-epoch median"
               if low < level - plateau.accuracy_noise or high > level + plateau.accuracy_noise else "")
+    facts = {"plateau": plateau.to_dict(), "ledger": ledger.to_dict(), "refined_share": refined,
+             "overlap_with_overfitting": overlap, "headroom": headroom, "starts_too_early": early}
     summary = (f"{split} accuracy stayed at {level:.3f} (within its noise of "
                f"+-{plateau.accuracy_noise:.3f}{spread}) from epoch {plateau.start_epoch} to {plateau.end_epoch} while "
                f"{split} loss fell {-plateau.loss_change:.3f} ({pct(-plateau.loss_change / plateau.loss_start)}); "
-               f"{source}: they only grew more confident")
-    facts = {"plateau": plateau.to_dict(), "ledger": ledger.to_dict(), "refined_share": refined,
-             "overlap_with_overfitting": overlap, "headroom": headroom, "starts_too_early": early}
+               f"{source}")
+    if confidence >= REPORT_THRESHOLD:
+        summary += ": they only grew more confident"
+    else:
+        # A rejected explanation says why it does not hold here, not only what it looked at.
+        factors = {"refined": clip(refined), "overlap": 1.0 - overlap, "length": clip(0.5 + length / 20),
+                   "headroom": headroom}
+        reason = "early" if early else min(factors, key=factors.get)
+        facts_reason = {
+            "early": ("but that window starts at the first epoch, where a fresh network is learning, not refining"
+                      if plateau.start_epoch < EARLIEST_START else
+                      f"but that window ends by epoch {plateau.end_epoch}, within the first epochs of learning"
+                      if plateau.end_epoch < EARLIEST_END else
+                      f"but the run learned more after it (its best epoch is {evidence.best_epoch}): a stall on the "
+                      "way, not where the curves end"),
+            "refined": ("but most of the fall came from samples that changed class, not from answers growing more "
+                        "confident"),
+            "overlap": (f"but the window lies after overfitting set in (epoch {onset}): memorisation, not refinement"),
+            "length": f"but the window is only {length} epochs long",
+            "headroom": (f"but val accuracy {level:.3f} has no room to rise beyond its noise: there is nothing to "
+                         "plateau below"),
+        }
+        summary += "; " + facts_reason[reason]
+        facts["rejected_because"] = reason
     remedies = present(book.monitor_accuracy(),
                        book.advice("nothing_to_fix", "nothing is broken: the falling loss is confidence; more accuracy "
                                    "needs more informative inputs, more data or a different model"))
