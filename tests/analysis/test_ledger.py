@@ -188,3 +188,22 @@ def test_bad_epochs_are_config_errors(start, end):
 def test_unknown_group_name_is_a_key_error():
     with pytest.raises(KeyError, match="stayed_correct"):
         loss_ledger(binary_dynamics(np.stack([START, END])), 1, 2).group("improved")
+
+
+def test_samples_whose_loss_is_not_finite_are_counted_apart_and_named():
+    # An own loop whose logits went NaN read "no val sample was recorded in both epoch 1 and epoch 10" although
+    # every sample was recorded in every epoch.
+    dynamics = binary_dynamics(np.array([[0.4, 0.6, 0.7], [0.6, 0.7, 0.8], [0.6, 0.7, 0.8]]),
+                               labels=np.array([0, 1, 0]))
+    dynamics.true_log_prob[2, :] = np.nan  # every sample's loss NaN in epoch 3, all still recorded
+    dynamics.true_log_prob[1, 2] = np.nan  # and sample 3's in epoch 2
+    gone = loss_ledger(dynamics, 1, 3)
+    assert gone.num_samples == 0 and gone.non_finite == 3
+    assert describe_ledger(gone) == ("val loss is not finite (NaN or infinite) between epochs 1 and 3 for every "
+                                     "sample recorded in both epochs (3 samples), so no change can be traced to them")
+    partly = loss_ledger(dynamics, 1, 2)
+    assert partly.num_samples == 2 and partly.non_finite == 1
+    assert "(1 sample with a non-finite loss left out)" in describe_ledger(partly)
+    unseen = binary_dynamics(np.array([[0.4, 0.6], [0.6, 0.7]]), labels=np.array([0, 1]))
+    unseen.predicted[1, :] = -1
+    assert describe_ledger(loss_ledger(unseen, 1, 2)) == "no val sample was recorded in both epoch 1 and epoch 2"

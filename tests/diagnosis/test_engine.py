@@ -170,3 +170,14 @@ def test_an_own_loop_or_lightning_fit_marked_interrupted_gets_the_ended_early_no
     summary.update(epochs_planned=4)
     (run / "summary.json").write_text(json.dumps(summary))
     assert not any("ended early" in note for note in lossgap.diagnose(run).limitations)
+
+
+def test_a_run_gone_nan_traces_its_loss_up_to_its_last_finite_epoch():
+    # Without a plateau the ledger spans the whole run; for a run whose logits went NaN at epoch 6 that was
+    # epochs 1-10, and the sentence said no val sample had been recorded.
+    run = healthy_run(epochs=10)
+    for split in run.values():
+        split.true_log_prob[5:] = np.nan
+    diagnosis = diagnose_dynamics(run)
+    assert diagnosis.causes[0] == "unstable_optimization"
+    assert "between epochs 1 and 5" in diagnosis.ledger_sentence and "recorded" not in diagnosis.ledger_sentence

@@ -77,6 +77,8 @@ class Ledger:
         accuracy_start, accuracy_end: fraction of the N samples right at each epoch.
         accuracy_change: (became_correct - became_wrong) / N.
         groups: one :class:`LedgerGroup` per name in :data:`LEDGER_GROUPS`, in that order.
+        non_finite: samples recorded in both epochs but left out because their loss was not finite (NaN or
+            infinite logits) in one of them.
     """
 
     split: str
@@ -90,6 +92,7 @@ class Ledger:
     accuracy_end: float
     accuracy_change: float
     groups: tuple[LedgerGroup, ...]
+    non_finite: int = 0
 
     def group(self, name: str) -> LedgerGroup:
         """The group called ``name`` (one of :data:`LEDGER_GROUPS`); KeyError for any other name."""
@@ -171,6 +174,8 @@ def loss_ledger(dynamics: SplitDynamics, start_epoch: int, end_epoch: int) -> Le
         raise ConfigError(f"start_epoch {start} is after end_epoch {end}; pass the earlier epoch first")
     valid = _valid(dynamics)
     included = valid[start - 1] & valid[end - 1]
+    seen = dynamics.predicted != MISSING_PREDICTION
+    non_finite = int(np.count_nonzero(seen[start - 1] & seen[end - 1] & ~included))
     log_prob_start = dynamics.true_log_prob[start - 1][included].astype(np.float64)
     log_prob_end = dynamics.true_log_prob[end - 1][included].astype(np.float64)
     labels = dynamics.labels[included]
@@ -183,7 +188,7 @@ def loss_ledger(dynamics: SplitDynamics, start_epoch: int, end_epoch: int) -> Le
     if num_samples == 0:
         nan = math.nan
         groups = tuple(LedgerGroup(name, 0, 0.0, nan) for name in LEDGER_GROUPS)
-        return Ledger(dynamics.split, start, end, 0, nan, nan, nan, nan, nan, nan, groups)
+        return Ledger(dynamics.split, start, end, 0, nan, nan, nan, nan, nan, nan, groups, non_finite)
 
     # Loss = -log p; the change per sample is log p_start - log p_end.
     loss_changes = log_prob_start - log_prob_end
@@ -206,6 +211,7 @@ def loss_ledger(dynamics: SplitDynamics, start_epoch: int, end_epoch: int) -> Le
         accuracy_end=float(correct_end.mean()),
         accuracy_change=float((int(counts[_BECAME_CORRECT]) - int(counts[_BECAME_WRONG])) / num_samples),
         groups=groups,
+        non_finite=non_finite,
     )
 
 
@@ -269,6 +275,9 @@ def describe_ledger(ledger: Ledger, *, decimals: int = 3) -> str:
     71% came from samples that were already right; 3 samples changed from wrong to right and 1 from right
     to wrong". A change that rounds to 0 at ``decimals`` significant digits is called no change."""
     span = f"between epochs {ledger.start_epoch} and {ledger.end_epoch}"
+    if ledger.num_samples == 0 and ledger.non_finite:
+        return (f"{ledger.split} loss is not finite (NaN or infinite) {span} for every sample recorded in both "
+                f"epochs ({_samples(ledger.non_finite)}), so no change can be traced to them")
     if ledger.num_samples == 0:
         return f"no {ledger.split} sample was recorded in both epoch {ledger.start_epoch} and epoch {ledger.end_epoch}"
     change = ledger.loss_change
@@ -280,8 +289,9 @@ def describe_ledger(ledger: Ledger, *, decimals: int = 3) -> str:
     driver = max(ledger.groups, key=lambda group: group.share)
     share = f"{driver.share:.0%}"
     offset = " (other groups pushed the other way)" if driver.share > 1.005 else ""
-    return (f"of the {abs(change):.{decimals}g} {direction} in {ledger.split} loss {span}, {share} came from "
-            f"{_GROUP_PHRASES[driver.name]}{offset}; {_crossings(ledger)}")
+    left_out = (f" ({_samples(ledger.non_finite)} with a non-finite loss left out)" if ledger.non_finite else "")
+    return (f"of the {abs(change):.{decimals}g} {direction} in {ledger.split} loss {span}{left_out}, {share} came "
+            f"from {_GROUP_PHRASES[driver.name]}{offset}; {_crossings(ledger)}")
 
 
 __all__ = ["LEDGER_GROUPS", "Ledger", "LedgerGroup", "LedgerSeries", "describe_ledger", "ledger_series",

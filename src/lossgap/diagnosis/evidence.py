@@ -304,7 +304,8 @@ def _main_plateau_and_ledger(record: SplitDynamics, plateaus: dict) -> tuple[Pla
         return main_plateau, loss_ledger(record, main_plateau.start_epoch, main_plateau.end_epoch)
     # Without a plateau, the ledger of the whole run still says where the loss change came from: from the first
     # to the last epoch that recorded the split (a val pass every other epoch leaves epochs without records).
-    recorded = np.flatnonzero(record.seen.any(axis=1)) + 1
+    # Epochs whose loss is not finite for every sample (a run gone NaN) have nothing to trace.
+    recorded = np.flatnonzero((record.seen & np.isfinite(record.true_log_prob)).any(axis=1)) + 1
     if recorded.size < 2:
         return None, None
     return None, loss_ledger(record, int(recorded[0]), int(recorded[-1]))
