@@ -44,6 +44,11 @@ def test_test_samples_make_a_separate_test_split():
     assert len(np.intersect1d(generated.data.ids, generated.test.ids)) == 0
 
 
+def test_shares_are_percentages_or_fractions_within_one_percent_of_their_whole():
+    for shares in ("33/33/33", "0.9/0.05/0.05", "90/5/5"):
+        assert parse_synthetic(f"synthetic:random-labels,classes=3,shares={shares}").shares is not None
+
+
 @pytest.mark.parametrize("source, message", [
     ("synthetic:nothing", "unknown synthetic task"),
     ("synthetic:random-labels,colour=3", "not an option"),
@@ -51,6 +56,8 @@ def test_test_samples_make_a_separate_test_split():
     ("synthetic:random-labels,classes=1", "at least 2"),
     ("synthetic:random-labels,noise=1.5", "noise"),
     ("synthetic:random-labels,classes=3,shares=50/50", "shares"),
+    ("synthetic:random-labels,shares=50/60", "shares sum to 110; give percentages that sum to 100"),
+    ("synthetic:random-labels,shares=0.5/0.4", "shares sum to 0.9;"),
     ("synthetic:random-labels,min_length=40", "min_length"),
 ])
 def test_bad_specs_are_refused(source, message):

@@ -103,6 +103,13 @@ def _check_spec(spec: SyntheticSpec, source: str) -> None:
         fail("test_samples must be 0 or more")
     if spec.shares is not None and (len(spec.shares) != spec.classes or min(spec.shares) <= 0):
         fail(f"shares must give {spec.classes} positive numbers, one per class (e.g. classes=3,shares=90/5/5)")
+    if spec.shares is not None:
+        # Percentages or fractions, within 1% of their whole (33/33/33 is a third each); 50/60 is a typo, not
+        # a share, and would silently become 45/55.
+        total = sum(spec.shares)
+        if not (abs(total - 100) <= 1 or abs(total - 1) <= 0.01):
+            fail(f"shares sum to {total:g}; give percentages that sum to 100 (e.g. shares=90/5/5) or fractions that "
+                 "sum to 1 (shares=0.9/0.05/0.05)")
     if spec.sigma is not None and spec.sigma < 0:
         fail("sigma must be 0 or more")
 
