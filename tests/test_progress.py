@@ -35,6 +35,28 @@ def test_runs_are_counted_and_an_early_stop_counts_its_unplanned_epochs_as_done(
         assert total.fields["detail"] == ""   # nothing left to wait for
 
 
+def test_a_run_interrupted_by_a_stop_is_not_counted_as_done_and_no_time_left_is_shown():
+    # After Ctrl-C the total read "1/4 ... about 5 s left" although no run had finished.
+    first, second = job("first", 10), job("second", 10)
+    with JobsProgress(Console(file=io.StringIO(), width=80)) as progress:
+        progress.plan([first, second])
+        total = progress.progress.tasks[0]
+        progress.epoch_ended(first, row(1))
+        progress.job_ended(first, JobOutcome("first", Path("first"), {}, (), 1, 1, "interrupted"))
+        assert total.fields["count"] == "0/2" and total.fields["detail"] == "stopped" and total.completed == 1
+        assert total.stop_time is not None   # its clock halted
+        progress.epoch_ended(second, row(1))   # a worker's last row relayed while winding down
+        assert total.fields["detail"] == "stopped"
+    with JobsProgress(Console(file=io.StringIO(), width=80)) as progress:
+        progress.plan([first])
+        try:
+            with progress:
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            pass
+        assert progress.progress.tasks[0].fields["detail"] == "stopped"
+
+
 def test_durations_read_as_a_person_says_them():
     assert [_duration(s) for s in (4.4, 65, 3720)] == ["4 s", "1 min 05 s", "1 h 02 min"]
 

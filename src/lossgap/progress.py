@@ -185,6 +185,12 @@ class JobsProgress(_LiveDisplay):
         self._epochs_seen: dict[str, int] = {}
         self._jobs = 0
         self._finished = 0
+        self._stopped = False
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self._stop()
+        super().__exit__(exc_type, exc, traceback)
 
     def plan(self, jobs) -> None:
         """Announce every run before the first starts (their planned epochs size the time estimate)."""
@@ -207,16 +213,27 @@ class JobsProgress(_LiveDisplay):
         self._stop_if_reader_gone()
 
     def job_ended(self, job, outcome) -> None:
-        """A run finished (or stopped early): drop its line, count its unplanned epochs as done."""
+        """A run finished (or stopped early): drop its line, count its unplanned epochs as done. A run
+        interrupted by a stop is not done: the total says "stopped" instead of a time left."""
         task = self._running.pop(job.label, None)
         if task is not None:
             self.progress.remove_task(task)
+        if getattr(outcome, "stop_reason", None) == "interrupted":
+            self._stop()
+            return
         self._finished += 1
         self._advance(job.config.epochs - self._epochs_seen.get(job.label, 0))
         self._epochs_seen[job.label] = job.config.epochs
 
+    def _stop(self) -> None:
+        """A stop (Ctrl-C, SIGTERM) ended the work: the total's clock halts and says so, the count stays."""
+        self._stopped = True
+        if self._total is not None:
+            self.progress.stop_task(self._total)
+            self.progress.update(self._total, detail="stopped")
+
     def _advance(self, epochs: int) -> None:
-        if self._total is None:
+        if self._total is None or self._stopped:
             return
         if epochs > 0:
             self.progress.advance(self._total, epochs)
