@@ -145,6 +145,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if majority_biased:
         summary += (f" (or the rare classes, hardly ever predicted (val recall {rare_recall:.2f}), hide a weak "
                     "signal)")
+    if evidence.control is not None:
+        control = evidence.control
+        summary += (f"; the permuted-label control reached val accuracy {control.control_accuracy:.3f} against "
+                    f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g}"
+                    f"{', significant: the true labels do carry signal, so this is not a lack of signal' if control.significant and control.difference > 0 else ', no better'})")
     reach = book.switch_model("lstm-fcn") if evidence.long_sequences and fit.moved_share < LONG_REACH_FIT else None
     facts["long_reach_doubt"] = reach is not None
     if reach is not None:
