@@ -16,7 +16,7 @@ def test_stops_held_delivers_each_signal_to_the_handler_in_place_after_the_block
     assert done_inside == [] and sorted(received) == sorted([signal.SIGTERM, signal.SIGINT])
 
 
-def test_a_ctrl_c_inside_stops_held_is_a_keyboard_interrupt_after_the_block_ends(default_ctrl_c):
+def test_a_ctrl_c_inside_stops_held_is_a_keyboard_interrupt_after_the_block_ends():
     steps = []
     with pytest.raises(KeyboardInterrupt):
         with stops_held():
@@ -48,7 +48,7 @@ def test_held_stops_are_delivered_even_when_the_block_fails_and_every_handler_ru
     assert isinstance(raised.value.__context__, (OSError, KeyboardInterrupt))
 
 
-def test_the_same_stop_twice_inside_the_block_is_delivered_at_once(default_ctrl_c):
+def test_the_same_stop_twice_inside_the_block_is_delivered_at_once():
     with pytest.raises(KeyboardInterrupt):
         with stops_held():
             signal.raise_signal(signal.SIGINT)

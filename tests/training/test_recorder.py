@@ -374,8 +374,7 @@ def test_a_store_whose_run_is_saved_is_not_offered_for_recovery_again(tmp_path):
         Recorder(store=tmp_path / "file")
 
 
-def test_a_stop_signal_while_an_epoch_is_written_waits_until_the_epoch_is_whole(tmp_path, monkeypatch,
-                                                                               default_ctrl_c):
+def test_a_stop_signal_while_an_epoch_is_written_waits_until_the_epoch_is_whole(tmp_path, monkeypatch):
     # Ctrl-C landing inside numpy's savez once came out as zipfile's "Can't close the ZIP file" ValueError,
     # a traceback instead of a stop; now the epoch is written whole and then the stop arrives.
     import signal

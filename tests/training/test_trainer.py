@@ -159,8 +159,7 @@ def test_test_recorded_only_at_the_end_gives_the_same_run_and_the_same_delivered
     assert end.test == every.test and end.test.num_samples == 40
 
 
-def test_a_stop_while_a_checkpoint_is_written_waits_until_the_checkpoint_is_whole(tmp_path, monkeypatch,
-                                                                               default_ctrl_c):
+def test_a_stop_while_a_checkpoint_is_written_waits_until_the_checkpoint_is_whole(tmp_path, monkeypatch):
     # A Ctrl-C inside torch.save could come out of its zip writer as another error; held, it arrives after the
     # epoch's checkpoint is written, so the run stops with that epoch's training state on disk.
     import signal
