@@ -36,23 +36,28 @@ def unblock_stop_signals() -> None:
 
 
 @contextlib.contextmanager
-def handled_by(handler, signals=(signal.SIGINT,)) -> Iterator[None]:
-    """``signals`` go to ``handler`` inside the block, then back to their previous handlers. Outside the main
-    thread, where Python allows no signal handler, the block runs unchanged."""
-    previous = {}
+def handled_by(handler, signals=(signal.SIGINT,)) -> Iterator[dict]:
+    """``signals`` go to ``handler`` inside the block, then back to their previous handlers; yields those
+    previous handlers by signal number. The handlers are swapped with the stop signals held back, so none
+    falls between two swaps. Outside the main thread, where Python allows no signal handler, the block runs
+    unchanged and yields {}."""
+    previous: dict = {}
     try:
-        for number in signals:
-            previous[number] = signal.signal(number, handler)
+        with stop_signals_blocked():
+            for number in signals:
+                previous[number] = signal.signal(number, handler)
     except ValueError:
-        for number, old in previous.items():
-            signal.signal(number, old)
-        yield
+        with stop_signals_blocked():
+            for number, old in previous.items():
+                signal.signal(number, old)
+        yield {}
         return
     try:
-        yield
+        yield dict(previous)
     finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
+        with stop_signals_blocked():
+            for number, old in previous.items():
+                signal.signal(number, old)
 
 
 def raise_interrupt(signum, frame) -> None:
@@ -94,31 +99,19 @@ def stops_held() -> Iterator[None]:
     ValueError) and the stop is lost. Outside the main thread, where Python runs no signal handler, the block
     runs unchanged."""
     received: list[int] = []
-    previous: dict[int, object] = {}
+    previous: dict = {}
 
     def hold(signum, frame) -> None:
         if signum in received:
-            _deliver_to(previous[signum], signum, frame)
+            _deliver_to(previous.get(signum, signal.SIG_DFL), signum, frame)
         else:
             received.append(signum)
 
     try:
-        with stop_signals_blocked():   # no signal may fall between two of the swaps
-            for number in sorted(STOP_SIGNALS):
-                previous[number] = signal.signal(number, hold)
-    except ValueError:   # not the main thread: no handler can be set here
-        for number, old in previous.items():
-            signal.signal(number, old)
-        previous.clear()
-    if not previous:
-        yield
-        return
-    try:
-        yield
+        with handled_by(hold, tuple(sorted(STOP_SIGNALS))) as swapped:
+            previous.update(swapped)
+            yield
     finally:
-        with stop_signals_blocked():
-            for number, old in previous.items():
-                signal.signal(number, old)
         first_error: BaseException | None = None
         for signum in received:
             try:
@@ -133,9 +126,7 @@ def _deliver_to(handler, signum: int, frame) -> None:
     """Run ``handler`` (a callable, SIG_DFL or SIG_IGN) for ``signum`` now."""
     if callable(handler):
         handler(signum, frame)
-    elif handler == signal.SIG_DFL:
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
+    elif handler == signal.SIG_DFL:   # the signal's default action: the process ends
         signal.signal(signum, signal.SIG_DFL)
         signal.raise_signal(signum)
 
