@@ -396,3 +396,17 @@ def test_a_stop_signal_while_an_epoch_is_written_waits_until_the_epoch_is_whole(
     monkeypatch.setattr(lossgap.epoch_store.np, "savez", real_savez)
     assert stored_epochs(store) == [1, 2] and recorder.num_epochs == 2
     assert Recorder.resumed(store, 2).dynamics()["train"].num_epochs == 2
+
+
+def test_end_epoch_with_nothing_recorded_since_the_last_adds_no_epoch():
+    # A second end_epoch() in one epoch had added an empty epoch 5 to a 12-epoch loop (metrics row "5,,,,,,"),
+    # and every later epoch was quoted one too high.
+    recorder = Recorder()
+    ids, labels = torch.arange(4), torch.tensor([0, 1, 0, 1])
+    recorder.update("val", ids, torch.randn(4, 2), labels)
+    recorder.end_epoch()
+    with pytest.warns(RuntimeWarning, match=r"^Recorder.end_epoch: nothing was recorded since epoch 1 ended"):
+        assert recorder.end_epoch() == {}
+    recorder.update("val", ids, torch.randn(4, 2), labels)
+    recorder.end_epoch()
+    assert recorder.num_epochs == 2 and recorder.dynamics()["val"].seen.all()

@@ -26,6 +26,7 @@ closed epoch goes to disk); no Python loop runs per sample.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -240,6 +241,13 @@ class Recorder:
             # Gathered records are the same on every rank, so every rank refuses alike (none waits for the others).
             known = self._labels.merged(f"Recorder.end_epoch ({split!r})", self._num_epochs + 1, split, ids, labels)
             closed[split] = (ids, labels, values, logits, num_classes, known)
+        if not closed:
+            # A second end_epoch() with nothing recorded in between would add an empty epoch and shift every later
+            # epoch number (a 12-epoch loop read "at epoch 13"): warn and add nothing, training goes on.
+            warnings.warn(f"Recorder.end_epoch: nothing was recorded since epoch {self._num_epochs} ended, so no "
+                          "epoch was added; call end_epoch() once per epoch, after its update() calls",
+                          RuntimeWarning, stacklevel=2)
+            return {}
         # Every check passed: from here on the epoch is recorded, whole; a stop signal waits until it is.
         with stops_held():
             return self._commit_epoch(closed)
