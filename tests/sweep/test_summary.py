@@ -10,8 +10,8 @@ from optuna.trial import TrialState, create_trial
 
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import open_storage, open_study
-from lossgap.sweep.summary import (best_command, best_config, best_trial, completed_trials, reproduction_note,
-                                   summarize, write_summary)
+from lossgap.sweep.summary import (best_command, best_config, best_trial, completed_trials, delivery_note,
+                                   reproduction_note, summarize, write_summary)
 from lossgap.training.config import DataConfig, EarlyStoppingConfig, TrainConfig
 
 BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120", val_fraction=0.25), epochs=6, seed=3,
@@ -101,6 +101,25 @@ def test_a_best_trial_of_an_older_lossgap_with_its_own_seed_gets_a_note_next_to_
     assert "trial 1 was initialised with seed 9" in note and "--seed 3" in note and "0.3000" in note
     summary = json.loads(write_summary(study, tmp_path / "out", storage="x").read_text())
     assert summary["best_command_note"] == note and "--seed 3" in summary["best_command"]
+
+
+def test_a_best_trial_whose_last_epoch_is_clearly_worse_gets_a_note_unless_early_stopping_keeps_its_best(tmp_path):
+    # A sweep crowned a trial at val loss 0.0050 (epoch 9) whose delivered epoch-15 model had 0.088, silently.
+    def study_of(base, last):
+        study = open_study(open_storage(f"sqlite:///{tmp_path / f'{last}-{base.early_stopping.patience}.db'}"), "s",
+                           SearchSpace(hidden=(16, 32), batch=(16, 32)), base)
+        study.add_trial(create_trial(params=params(0.002), distributions=DISTRIBUTIONS, value=0.2,
+                                     intermediate_values={1: 0.6, 2: 0.2, 3: last}, user_attrs={"init_seed": 3}))
+        return study
+
+    no_stopping = BASE.model_copy(update={"early_stopping": EarlyStoppingConfig(patience=None)})
+    note = delivery_note(study_of(no_stopping, 0.5))
+    assert note == ("trial 0's val loss 0.2000 is its epoch 2's; without --early-stopping the command delivers its "
+                    "last epoch's model (val loss 0.5000 at epoch 3): add --early-stopping N to keep the best "
+                    "epoch's weights (it also changes when training stops)")
+    assert summarize(study_of(no_stopping, 0.5), storage="x")["best_delivery_note"] == note
+    assert delivery_note(study_of(no_stopping, 0.21)) is None   # within 10% of the best: nothing to say
+    assert delivery_note(study_of(BASE, 0.5)) is None           # early stopping restores the best epoch
 
 
 def test_an_empty_study_has_no_best_command(tmp_path):

@@ -65,6 +65,31 @@ def reproduction_note(study: optuna.Study) -> str | None:
             f"{best.value:.4f} exactly (a new study's trials all use --seed)")
 
 
+#: The last epoch's val loss must exceed the best epoch's by this share before the delivery note speaks.
+DELIVERY_GAP = 0.1
+
+
+def delivery_note(study: optuna.Study) -> str | None:
+    """One sentence when the best command would deliver a model clearly worse than the trial's figure, else None.
+
+    A trial is ranked by its lowest val loss over its epochs; a run without ``--early-stopping`` delivers its
+    last epoch's weights. Where the best trial's last epoch is more than DELIVERY_GAP worse than its best, the
+    command trains that trial exactly and delivers the worse model (a sweep crowned a trial at val loss 0.0050,
+    epoch 9, whose epoch-15 model, the one delivered, had 0.088), so the note gives both figures and the fix."""
+    best, config = best_trial(study), best_config(study)
+    if best is None or config is None or config.early_stopping.enabled or not best.intermediate_values:
+        return None
+    epochs = sorted(best.intermediate_values)
+    last_epoch = epochs[-1]
+    last = best.intermediate_values[last_epoch]
+    if not last > best.value * (1 + DELIVERY_GAP):
+        return None
+    best_epoch = min(epochs, key=lambda epoch: best.intermediate_values[epoch])
+    return (f"trial {best.number}'s val loss {best.value:.4f} is its epoch {best_epoch}'s; without --early-stopping "
+            f"the command delivers its last epoch's model (val loss {last:.4f} at epoch {last_epoch}): add "
+            "--early-stopping N to keep the best epoch's weights (it also changes when training stops)")
+
+
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """One trial as JSON: number, state, value (nats), params (as trained: rounded like the command), epochs
     reported, init seed, seconds."""
@@ -97,6 +122,7 @@ def summarize(study: optuna.Study, *, storage: str, run_dir: str | Path | None =
         "best": trial_row(best) if best is not None else None,
         "best_command": best_command(study, run_dir),
         "best_command_note": reproduction_note(study),
+        "best_delivery_note": delivery_note(study),
         "trials": [trial_row(trial) for trial in sorted(trials, key=lambda trial: trial.number)],
     }
 
