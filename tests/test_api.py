@@ -27,7 +27,10 @@ def test_permuted_label_control_is_trained_beside_the_run_and_used_by_the_diagno
 
 def test_diagnose_writes_diagnosis_json_and_returns_the_same(tmp_path):
     config = TrainConfig(data=DataConfig(source="synthetic:random-labels,samples=150"), epochs=5, batch_size=32)
-    lossgap.train(config, tmp_path / "run")
+    result = lossgap.train(config, tmp_path / "run")
+    # A notebook shows the result's repr: one line, not the whole fit history and model.
+    assert repr(result).startswith(f"TrainResult({str(tmp_path / 'run')!r}, ") and len(repr(result)) < 300
+    assert "after 5 epochs" in repr(result)
     (tmp_path / "run" / "diagnosis.json").unlink()
     diagnosis = lossgap.diagnose(tmp_path / "run")
     written = json.loads((tmp_path / "run" / "diagnosis.json").read_text())

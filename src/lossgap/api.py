@@ -41,6 +41,13 @@ class TrainResult:
     #: With ``config.refit``: the model retrained on train + val (``checkpoints/refit.pt``), else None.
     refit_model: nn.Module | None = None
 
+    def __repr__(self) -> str:
+        # The dataclass repr printed the whole fit history and model: thousands of characters in a notebook.
+        status = self.summary.get("status", "?")
+        epochs = self.summary.get("epochs_run", "?")
+        headline = f"; {self.diagnosis.headline.split(':')[0]}" if self.diagnosis is not None else ""
+        return f"TrainResult({str(self.run_dir)!r}, {status} after {epochs} epochs{headline})"
+
 
 class PreviousRunRestored(KeyboardInterrupt):
     """An ``overwrite=True`` training stopped (Ctrl-C, SIGTERM) before its first epoch ended: ``run_dir``

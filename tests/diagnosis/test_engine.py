@@ -181,3 +181,11 @@ def test_a_run_gone_nan_traces_its_loss_up_to_its_last_finite_epoch():
     diagnosis = diagnose_dynamics(run)
     assert diagnosis.causes[0] == "unstable_optimization"
     assert "between epochs 1 and 5" in diagnosis.ledger_sentence and "recorded" not in diagnosis.ledger_sentence
+
+
+def test_printing_a_diagnosis_shows_its_text_and_its_repr_stays_short():
+    # print(diagnosis) dumped a dataclass repr of about 14,000 characters.
+    diagnosis = diagnose_dynamics(noisy_labels_run()[0])
+    assert str(diagnosis) == diagnosis.to_text()
+    assert repr(diagnosis).startswith("Diagnosis(") and len(repr(diagnosis)) < 200
+    assert f"{diagnosis.verdicts[0].cause} {diagnosis.verdicts[0].confidence:.2f}" in repr(diagnosis)

@@ -122,3 +122,11 @@ class Diagnosis:
             lines.append(f"ledger: {self.ledger_sentence}")
         lines.extend(f"note: {limitation}" for limitation in self.limitations)
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        """``print(diagnosis)`` shows :meth:`to_text` (the dataclass repr runs to thousands of characters)."""
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        causes = ", ".join(f"{verdict.cause} {verdict.confidence:.2f}" for verdict in self.verdicts) or "none found"
+        return f"Diagnosis({self.headline.split(':')[0]!r}; causes: {causes}; to_text() for the whole)"
