@@ -114,6 +114,28 @@ def test_remedy_results_get_their_own_section(refining_run):
     assert len(inlined_pngs(html)) == len(FIGURE_NAMES) + 1
 
 
+def test_remedies_that_beat_the_run_are_named_under_the_verdict(refining_run):
+    # A report said "No problem found" above a remedy table in which two remedies had raised val accuracy from
+    # 0.750 to 1.000, with nothing linking the two.
+    def interval(mean):
+        return {"mean": mean, "low": mean - 0.05, "high": mean + 0.05}
+
+    payload = {"metric": None, "replicates": 2,
+               "baseline": {"name": "baseline", "val_loss": interval(0.72), "val_accuracy": interval(0.75)},
+               "candidates": [{"name": "larger_hidden", "beats_baseline": True, "judged_on": "val_accuracy",
+                               "val_loss": interval(0.14), "val_accuracy": interval(1.0)},
+                              {"name": "dropout", "beats_baseline": False, "judged_on": "val_loss",
+                               "val_loss": interval(0.7), "val_accuracy": interval(0.75)}]}
+    (refining_run / "remedy.json").write_text(json.dumps(payload))
+    html = write_report(refining_run).read_text(encoding="utf-8")
+    verdict = html[html.index('id="verdict"'):html.index('id="explore"')]
+    assert "Remedies tried since beat this run: larger_hidden (val accuracy 0.750 -&gt; 1.000);" in verdict
+    assert "dropout (" not in verdict
+    payload["candidates"][0]["beats_baseline"] = False
+    (refining_run / "remedy.json").write_text(json.dumps(payload))
+    assert "Remedies tried since" not in write_report(refining_run).read_text(encoding="utf-8")
+
+
 def test_a_missing_run_is_a_one_line_error(tmp_path):
     with pytest.raises(RunDirError, match="does not exist"):
         write_report(tmp_path / "nothing")

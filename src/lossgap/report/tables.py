@@ -188,7 +188,24 @@ def remedy_section(run: Path) -> dict[str, Any] | None:
     judged = (payload.get("metric") or "").replace("_", " ") or "what each is meant to improve"
     return {"replicates": payload.get("replicates"), "metric": metric, "judged": judged, "rows": rows, "table": table,
             "metrics": [name.replace("_", " ") for name in metrics], "winner_command": payload.get("winner_command"),
-            "more_data": _more_data_section(payload.get("more_data"))}
+            "more_data": _more_data_section(payload.get("more_data")), "winners": _winners(rows, metric)}
+
+
+def _winners(rows: list[dict], metric: str) -> str | None:
+    """One sentence naming the remedies that beat the baseline, each on the figure it was judged on (the
+    verdict, written before they ran, may say "No problem found" beside them), or None."""
+    baseline, found = rows[0], []
+    for row in rows[1:]:
+        if row["verdict"] != "yes":
+            continue
+        name = row.get("judged_on") or metric
+        before, after = (baseline.get(name) or {}).get("mean"), (row.get(name) or {}).get("mean")
+        if isinstance(before, (int, float)) and isinstance(after, (int, float)):
+            found.append(f"{row.get('name', '?')} ({name.replace('_', ' ')} {before:.3f} -> {after:.3f})")
+    if not found:
+        return None
+    return (f"Remedies tried since beat this run: {', '.join(found)}; the verdict above describes this run alone "
+            "(see Remedies tried)")
 
 
 def _more_data_section(entry: Any) -> dict[str, Any] | None:
