@@ -300,3 +300,24 @@ def test_a_model_that_once_fitted_far_better_is_not_called_too_small_unless_its_
     # Heavy weight decay crushes a model after it fitted: that is the capacity form's own case.
     held = capacity({**config, "optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 10.0}})
     assert held.evidence["best_train_accuracy"] > 0.9 and held.confidence > free.confidence + 0.2
+
+
+def test_a_rejected_capacity_form_names_the_factor_that_kept_it_low():
+    # It had said "the model fits its training set (38% of training samples wrong) or train and val accuracy
+    # part ways" whatever the reason.
+    from fixtures.diagnosis import healthy_run, noisy_labels_run, refinement_run
+    from lossgap.diagnosis.causes.underfitting import _capacity, _facts
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    def rejection(dynamics):
+        evidence = diagnose_dynamics(dynamics).evidence
+        verdict, _ = _capacity(evidence, RemedyBook(None), _facts(evidence), evidence.accuracy_trend)
+        assert verdict.confidence < 0.5 and " or train and val" not in verdict.summary
+        return verdict.evidence["rejected_because"], verdict.summary
+
+    reason, summary = rejection(healthy_run())
+    assert reason == "fits" and summary.startswith("the model fits its training set (0% of its training samples")
+    reason, summary = rejection(noisy_labels_run()[0])
+    assert reason == "apart" and summary.startswith("train and val accuracy part ways (0.802 and 1.000")
+    reason, summary = rejection(refinement_run())
+    assert reason == "pace" and "still falling steeply at the end: it is still learning" in summary
