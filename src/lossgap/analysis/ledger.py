@@ -174,7 +174,7 @@ def loss_ledger(dynamics: SplitDynamics, start_epoch: int, end_epoch: int) -> Le
         raise ConfigError(f"start_epoch {start} is after end_epoch {end}; pass the earlier epoch first")
     valid = _valid(dynamics)
     included = valid[start - 1] & valid[end - 1]
-    seen = dynamics.predicted != MISSING_PREDICTION
+    seen = dynamics.seen
     non_finite = int(np.count_nonzero(seen[start - 1] & seen[end - 1] & ~included))
     log_prob_start = dynamics.true_log_prob[start - 1][included].astype(np.float64)
     log_prob_end = dynamics.true_log_prob[end - 1][included].astype(np.float64)

@@ -69,7 +69,7 @@ def sweep(
     from lossgap.sweep.page import write_sweep_outputs
     from lossgap.sweep.space import parse_choices, parse_model_choices, parse_range
     from lossgap.sweep.storage import masked
-    from lossgap.sweep.summary import delivery_note, reproduction_note
+    from lossgap.sweep.summary import command_notes
 
     space = SearchSpace(lr=parse_range(lr_range, "--lr-range"), hidden=parse_choices(hidden_choices, "--hidden-choices"),
                         layers=parse_range(layers_range, "--layers-range", int),
@@ -101,9 +101,8 @@ def sweep(
         console.print(Text("best configuration:", style="bold"))
         # soft_wrap: a wrapped command would no longer paste as one line
         console.print(Text(command), soft_wrap=True)
-        for note in (reproduction_note(result.study), delivery_note(result.study)):
-            if note:
-                console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
+        for note in command_notes(result.study):
+            console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
     console.print(f"{held} trial{'' if held == 1 else 's'} in study '{study}' at {masked(settings.storage_url)}; "
                   f"this run added {result.finished} of {trials}. Written {result.summary_path} and {page}",
                   soft_wrap=True)

@@ -110,13 +110,11 @@ def held_back(train_config: dict | None) -> str:
     return "; ".join(parts)
 
 
-def narrow_linear(settings: dict | None, num_classes: int) -> str | None:
-    """Words for a Linear layer with fewer outputs than the run has classes, from an own loop's described
-    settings ("a Linear layer 'neck' of 1 unit, fewer than the 9 classes"), else None. Not a constraint the rules
-    count: the same layer may be a side path (an attention score) rather than a bottleneck in series."""
+def narrow_linear(settings: dict | None, num_classes: int) -> dict | None:
+    """The Linear layer (``{"name", "width"}``) of an own loop's described settings that has fewer outputs than
+    the run has classes, else None. Not a constraint the rules count: the same layer may be a side path (an
+    attention score) rather than a bottleneck in series."""
     narrowest = ((settings or {}).get("model") or {}).get("narrowest_linear")
     if not narrowest or int(narrowest.get("width", num_classes)) >= num_classes:
         return None
-    width = int(narrowest["width"])
-    return (f"a Linear layer '{narrowest.get('name')}' of {width} unit{'s' if width != 1 else ''}, fewer than the "
-            f"{num_classes} classes")
+    return narrowest

@@ -10,7 +10,7 @@ from lossgap.io import write_bytes
 from lossgap.report.compare import write_sweep_page
 from lossgap.sweep.figures import figure_captions, sweep_figures
 from lossgap.sweep.space import trained_params
-from lossgap.sweep.summary import best_command, completed_trials, delivery_note, reproduction_note
+from lossgap.sweep.summary import best_command, command_notes, completed_trials
 
 #: Sub-directory of the sweep's --out that holds the figures.
 FIGURES_DIR = "figures"
@@ -43,8 +43,7 @@ def write_sweep_outputs(study: optuna.Study, out: Path) -> tuple[Path, str | Non
     command = best_command(study, out / "best")
     page = write_sweep_page(out / PAGE_FILE, study=study.study_name, rows=best_rows(study), pngs=pngs,
                             command=command, captions=figure_captions(study, pngs), counts=_state_counts(study),
-                            command_note="; ".join(note for note in (reproduction_note(study), delivery_note(study))
-                                                   if note) or None)
+                            command_note="; ".join(command_notes(study)) or None)
     return page, command
 
 

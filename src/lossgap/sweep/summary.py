@@ -90,6 +90,12 @@ def delivery_note(study: optuna.Study) -> str | None:
             "--early-stopping N to keep the best epoch's weights (it also changes when training stops)")
 
 
+def command_notes(study: optuna.Study) -> list[str]:
+    """The notes that go beside the best command, in order: :func:`reproduction_note`, :func:`delivery_note`
+    (those that apply)."""
+    return [note for note in (reproduction_note(study), delivery_note(study)) if note]
+
+
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
     """One trial as JSON: number, state, value (nats), params (as trained: rounded like the command), epochs
     reported, init seed, seconds."""

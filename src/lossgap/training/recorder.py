@@ -45,6 +45,7 @@ from lossgap.training.settings import DescribedSettings
 
 __all__ = ["EpochSummary", "Recorder"]
 
+
 class Recorder:
     """Collects per-sample dynamics from any training loop; see the module docstring.
 

@@ -62,7 +62,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def class_weight_tensor(labels: np.ndarray, num_classes: int, device: torch.device) -> torch.Tensor:
-    """Balanced class weights (:func:`lossgap.data.labels.balanced_class_weights`) as a float32 tensor."""
+    """Balanced class weights (:func:`lossgap.class_weights.balanced_class_weights`) as a float32 tensor."""
     return torch.tensor(balanced_class_weights(labels, num_classes), dtype=torch.float32, device=device)
 
 

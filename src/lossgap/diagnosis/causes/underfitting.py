@@ -112,14 +112,16 @@ def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
     """(sentence, remedy) for a Linear layer narrower than the classes in an own loop's model (see
     :func:`lossgap.diagnosis.constraints.narrow_linear`), or ("", None): growing the recurrent layer does not
     widen it (an LSTM(64) -> Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256")."""
-    narrow = narrow_linear(evidence.settings, evidence.val.num_classes)
-    if narrow is None:
+    classes = evidence.val.num_classes
+    layer = narrow_linear(evidence.settings, classes)
+    if layer is None:
         return "", None
-    return (f"; the model has {narrow}: if that layer lies between the recurrent layer and the output, it caps what "
-            "the model can tell apart whatever the hidden size, so widen it first",
-            book.advice("widen_layer", f"widen the Linear layer '{evidence.settings['model']['narrowest_linear']['name']}'"
-                                       f" to at least {evidence.val.num_classes} units, if it lies between the "
-                                       "recurrent layer and the output"))
+    width = int(layer["width"])
+    return (f"; the model has a Linear layer '{layer['name']}' of {width} unit{'s' if width != 1 else ''}, fewer than "
+            f"the {classes} classes: if that layer lies between the recurrent layer and the output, it caps what the "
+            "model can tell apart whatever the hidden size, so widen it first",
+            book.advice("widen_layer", f"widen the Linear layer '{layer['name']}' to at least {classes} units, if it "
+                                       "lies between the recurrent layer and the output"))
 
 
 def _steepness(evidence: RunEvidence) -> float:
