@@ -14,3 +14,23 @@ def balanced_class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
     weights = np.zeros(num_classes)
     weights[present] = labels.shape[0] / (present.sum() * counts[present])
     return weights
+
+
+def run_class_weights(settings: dict | None, labels: np.ndarray, num_classes: int) -> np.ndarray | None:
+    """The class weights a run's loss was weighted by, float64 (C,), or None for an unweighted loss.
+
+    ``settings`` is lossgap's training configuration (``"class_weights": "balanced"``: the weights come from the
+    train ``labels`` as the trainer computed them) or the settings an own loop described
+    (``{"loss": {"class_weights": [...]}}``: taken as given). Weights of another length than ``num_classes``, or
+    all equal (the same loss as none), count as None."""
+    settings = settings or {}
+    if settings.get("class_weights") == "balanced":
+        weights = balanced_class_weights(np.asarray(labels, dtype=np.int64), num_classes)
+    else:
+        described = (settings.get("loss") or {}).get("class_weights")
+        if described is None:
+            return None
+        weights = np.asarray(described, dtype=np.float64).reshape(-1)
+    if weights.shape != (num_classes,) or not np.all(np.isfinite(weights)) or np.ptp(weights[weights > 0]) == 0:
+        return None
+    return weights

@@ -5,9 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from fixtures.dynamics import dynamics_from_logits
 from scipy import stats
 
-from lossgap.analysis.signal import control_test, detectable_accuracy, prior_entropy, signal_test
+from lossgap.analysis.signal import (BALANCED_MIN_CLASS_SAMPLES, any_epoch_balanced_p_value, balanced_accuracy_p_values,
+                                     control_test, detectable_accuracy, prior_entropy, signal_test)
 from lossgap.errors import ConfigError, DataError
 
 BALANCED = np.repeat([0, 1], 250)
@@ -157,3 +159,46 @@ def test_detectable_accuracy_is_the_first_count_the_binomial_test_calls_signific
     assert detectable_accuracy(20, 0.5, 0.005) == 0.85
     assert detectable_accuracy(5, 0.5, 0.005) == float("inf")  # even 5 of 5 has p = 0.03
     assert math.isnan(detectable_accuracy(0, 0.5, 0.005))
+
+
+def _split_of(labels, predicted):
+    """One epoch's val split from labels and predictions (logits one-hot on the prediction)."""
+    logits = np.eye(int(max(labels.max(), predicted.max())) + 1)[predicted][None] * 3.0
+    return dynamics_from_logits(logits, labels)
+
+
+IMBALANCED = np.repeat([0, 1, 2], [180, 10, 10])
+
+
+def test_predictions_that_ignore_the_labels_rarely_show_balanced_signal():
+    rng = np.random.default_rng(0)
+    p_values = [balanced_accuracy_p_values(_split_of(IMBALANCED, rng.choice(3, 200, p=[0.7, 0.2, 0.1])))[0]
+                for _ in range(300)]
+    assert np.mean(np.asarray(p_values) < 0.01) <= 0.03  # the test's level, within its sampling noise
+
+
+def test_a_model_that_tells_rare_classes_apart_shows_signal_while_trailing_the_majority_share():
+    predicted = IMBALANCED.copy()
+    predicted[:30] = 1             # 30 of the frequent class sent to the rare classes
+    predicted[30:45] = 2
+    predicted[[180, 181, 190]] = 0  # 8 of 10 of each rare class recalled
+    split = _split_of(IMBALANCED, predicted)
+    assert split.epoch_accuracy()[0] < 0.9  # below always answering class 0
+    assert signal_test(IMBALANCED, predicted, num_classes=3).p_value > 0.5
+    assert balanced_accuracy_p_values(split)[0] < 1e-6
+
+
+def test_one_class_for_everything_is_no_balanced_signal_and_tiny_classes_are_left_out():
+    assert balanced_accuracy_p_values(_split_of(IMBALANCED, np.zeros(200, dtype=np.int64)))[0] == 1.0
+    # Classes 1 and 2 have fewer than BALANCED_MIN_CLASS_SAMPLES: too few classes left to test.
+    few = np.repeat([0, 1, 2], [190, 4, 4])
+    assert BALANCED_MIN_CLASS_SAMPLES == 5
+    assert np.isnan(balanced_accuracy_p_values(_split_of(few, few))[0])
+
+
+def test_the_balanced_p_value_over_epochs_is_corrected_for_picking_the_best():
+    rng = np.random.default_rng(3)
+    epochs = [rng.choice(3, 200, p=[0.7, 0.2, 0.1]) for _ in range(10)]
+    split = dynamics_from_logits(np.stack([np.eye(3)[p] * 3.0 for p in epochs]), IMBALANCED)
+    per_epoch = balanced_accuracy_p_values(split)
+    assert any_epoch_balanced_p_value(split) == pytest.approx(min(1.0, 2 * min(per_epoch.min() * 10, per_epoch[-1])))

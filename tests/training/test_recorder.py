@@ -410,3 +410,13 @@ def test_end_epoch_with_nothing_recorded_since_the_last_adds_no_epoch():
     recorder.update("val", ids, torch.randn(4, 2), labels)
     recorder.end_epoch()
     assert recorder.num_epochs == 2 and recorder.dynamics()["val"].seen.all()
+
+
+def test_class_weights_of_another_length_than_the_logits_are_named_when_the_epoch_closes():
+    recorder = Recorder()
+    recorder.describe(torch.nn.Linear(2, 3), class_weights=[1.0, 2.0])
+    recorder.update("train", torch.arange(4), torch.zeros(4, 3), torch.tensor([0, 1, 2, 1]))
+    with pytest.raises(ValueError, match=r"^Recorder: 2 class weights were described but the logits have 3 "
+                                         r"classes; pass describe\(\.\.\., class_weights=\.\.\.\) one weight per class$"):
+        recorder.end_epoch()
+    assert recorder.num_epochs == 0

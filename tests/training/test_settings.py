@@ -84,3 +84,34 @@ def test_an_optimizer_that_is_not_a_torch_optimizer_is_named_in_one_line():
 
     with pytest.raises(TypeError, match=r"^the optimizer's weight_decay is 'lots', not a number"):
         describe_training(nn.LSTM(2, 4), Fake())
+
+
+class WithLoss(nn.Module):
+    """A LightningModule-like model that keeps its class-weighted loss as an attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(2, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+        self.criterion = nn.CrossEntropyLoss(weight=torch.tensor([0.5, 2.0, 4.0]))
+
+
+def test_class_weights_are_recorded_as_said_or_found_in_the_model():
+    import lossgap
+
+    recorder = lossgap.Recorder()
+    said = recorder.describe(nn.Linear(2, 3), class_weights=torch.tensor([1.0, 3.0, 3.0]))
+    assert said["loss"] == {"class_weights": [1.0, 3.0, 3.0]}
+    assert lossgap.Recorder().describe(WithLoss())["loss"] == {"class_weights": [0.5, 2.0, 4.0]}
+    assert "loss" not in lossgap.Recorder().describe(nn.Linear(2, 3))
+
+
+@pytest.mark.parametrize("weights", [[1.0], [1.0, -2.0], [0.0, 0.0], ["a", "b"], float("nan"), [1.0, float("inf")]])
+def test_class_weights_that_are_not_one_weight_per_class_are_refused_in_one_line(weights):
+    import lossgap
+    from lossgap.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^Recorder.describe: class_weights=.* is not one non-negative weight per "
+                                          r"class; pass the weights your loss is weighted by") as caught:
+        lossgap.Recorder().describe(nn.Linear(2, 3), class_weights=weights)
+    assert "\n" not in str(caught.value)

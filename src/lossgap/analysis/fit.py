@@ -273,12 +273,14 @@ class Objective:
     fit: FitSummary
 
 
-def weighted_objective(train: SplitDynamics | None, val: SplitDynamics, judged_epoch: int) -> Objective | None:
-    """The :class:`Objective` of a run trained with balanced class weights (weights from the train labels, as
-    the trainer sets them); None without train records to weigh."""
+def weighted_objective(train: SplitDynamics | None, val: SplitDynamics, judged_epoch: int,
+                       class_weights: np.ndarray | None = None) -> Objective | None:
+    """The :class:`Objective` of a run whose loss was weighted by ``class_weights`` (C,) (default: balanced
+    weights from the train labels, as ``--class-weights balanced`` sets them); None without train records."""
     if train is None or train.num_epochs == 0:
         return None
-    weights = balanced_class_weights(train.labels, train.num_classes)
+    weights = (balanced_class_weights(train.labels, train.num_classes) if class_weights is None
+               else np.asarray(class_weights, dtype=np.float64))
     loss, accuracy = weighted_epoch_loss(train, weights), train.epoch_balanced_accuracy()
     fit = fit_summary(loss, accuracy, val.epoch_balanced_accuracy(), train=train, val=val,
                       judged_epoch=judged_epoch, class_weights=weights)

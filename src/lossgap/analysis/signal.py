@@ -14,13 +14,17 @@ from typing import Any
 import numpy as np
 
 from lossgap.plain import dataclass_to_plain
-from lossgap.dynamics import MISSING_PREDICTION
+from lossgap.analysis.fit import prior_of
+from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics
 from lossgap.errors import ConfigError, DataError
 
 #: The val loss must be below the prior entropy by this fraction of it to count as "below the prior".
 PRIOR_MARGIN = 0.01
 #: Confidence level of the reported accuracy interval.
 CONFIDENCE_LEVEL = 0.95
+#: The signal test over epochs looks twice (the last epoch and the best one) and so multiplies the smaller
+#: p-value by 2 (see any_epoch_p_value).
+SIGNAL_TESTS = 2
 
 
 @dataclass(frozen=True)
@@ -227,3 +231,103 @@ def control_test(real_accuracy: float, control_accuracy: float, num_samples: int
         num_samples=n,
         alpha=alpha,
     )
+
+
+def any_epoch_p_value(val: SplitDynamics, baseline: float) -> float:
+    """p-value of "val accuracy beats the baseline" from two one-sided binomial tests, corrected for both looks.
+
+    The best epoch's accuracy is the best of E tries (its p-value times E, Bonferroni); the last epoch's was
+    chosen by nobody, so its p-value needs no such correction. A model that holds a real but modest lead over
+    many epochs is shown by the last epoch, where the best-of-E correction alone would grow with every epoch
+    trained on the plateau until "signal" turned into "no signal". Using both is two tests: the smaller p-value
+    times 2.
+    """
+    seen = val.seen
+    correct = (val.correct & seen).sum(axis=1)
+    counts = seen.sum(axis=1)
+    usable = counts > 0
+    if not usable.any() or not 0 < baseline < 1:
+        return float("nan")
+    # P(X >= k) for X ~ Binomial(n, baseline): sf(k - 1).
+    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
+    p_values = stats.binom.sf(correct[usable] - 1, counts[usable], baseline)
+    best = p_values.min() * usable.sum()
+    return float(min(1.0, SIGNAL_TESTS * min(best, p_values[-1])))
+
+
+def loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.ndarray,
+                              alpha: float = 0.01) -> bool:
+    """True when val loss beats predicting the training prior, by a paired test.
+
+    Each sample's loss is compared with the loss the prior alone would give it, -log prior[label]. Pairing
+    removes the spread between classes (a rare class costs -log 0.05 = 3 nats under the prior), so a weak
+    signal on imbalanced data is still seen. It holds when the judged epoch's mean difference is below zero
+    by more than 3 standard errors, or when any epoch's is by more than the z of alpha / E (Bonferroni:
+    looking at every epoch is E tries).
+    """
+    prior = prior_of(train_counts)
+    difference = np.where(val.seen, val.loss + np.log(prior[val.labels])[None, :], np.nan)
+    counts = val.seen.sum(axis=1)
+    usable = counts >= 2
+    if not usable[index]:
+        return False
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nanmean(difference, axis=1)
+        standard_error = np.nanstd(difference, axis=1, ddof=1) / np.sqrt(counts)
+        z = mean / standard_error
+    if mean[index] < -3 * standard_error[index]:
+        return True
+    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
+    z_needed = stats.norm.isf(alpha / max(1, int(usable.sum())))
+    return bool(np.nanmin(np.where(usable, z, np.nan)) < -z_needed)
+
+
+#: Fewest val samples a class needs to take part in the balanced-accuracy test (its recall's binomial tail is
+#: read by a normal approximation, which a handful of samples does not bear).
+BALANCED_MIN_CLASS_SAMPLES = 5
+
+
+def balanced_accuracy_p_values(split: SplitDynamics) -> np.ndarray:
+    """Per epoch, the one-sided p-value that the balanced accuracy (mean recall over the classes with at least
+    BALANCED_MIN_CLASS_SAMPLES samples seen) of ``split``'s predictions beats what predictions that ignore the
+    labels would get: float64 (E,), NaN for an epoch with fewer than two such classes.
+
+    Under "no signal" each class's hits are binomial with the share q_k of all predictions that go to class k,
+    so the balanced accuracy has mean mean_k q_k (1/C' when every prediction names one of the C' classes)
+    whatever the predictions lean to, and variance sum_k q_k (1 - q_k) / n_k / C'^2 (normal approximation).
+    On imbalanced data this is the test that sees a model telling the classes apart while its accuracy trails
+    the majority share (a 90/7/3 run at val accuracy 0.905 against 0.895 and balanced accuracy 0.71 had read
+    "no signal" 0.95), and the one a class-weighted model needs: its weights trade accuracy for the rare
+    classes' recall."""
+    seen = split.seen
+    labels = split.labels
+    p_values = np.full(split.num_epochs, np.nan)
+    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
+    for epoch in range(split.num_epochs):
+        mask = seen[epoch]
+        truth, predicted = labels[mask], split.predicted[epoch][mask].astype(np.int64)
+        counts = np.bincount(truth, minlength=split.num_classes).astype(np.float64)
+        used = counts >= BALANCED_MIN_CLASS_SAMPLES
+        if used.sum() < 2:
+            continue
+        shares = np.bincount(predicted, minlength=split.num_classes)[used] / predicted.size
+        hits = np.bincount(truth[predicted == truth], minlength=split.num_classes)[used]
+        classes = float(used.sum())
+        lift = float(np.mean(hits / counts[used]) - np.mean(shares))
+        variance = float(np.sum(shares * (1 - shares) / counts[used])) / classes ** 2
+        # Every prediction in one class: its recall is 1 and the others' 0, the null's value with no spread.
+        p_values[epoch] = float(stats.norm.sf(lift / math.sqrt(variance))) if variance > 0 else 1.0
+    return p_values
+
+
+def any_epoch_balanced_p_value(split: SplitDynamics) -> float:
+    """:func:`balanced_accuracy_p_values` over the epochs, corrected as :func:`any_epoch_p_value` corrects its
+    binomial tests: the best epoch's p-value times the E epochs, or the last epoch's, the smaller times 2;
+    NaN without a usable epoch."""
+    p_values = balanced_accuracy_p_values(split)
+    usable = np.isfinite(p_values)
+    if not usable.any():
+        return float("nan")
+    best = float(np.nanmin(p_values)) * int(usable.sum())
+    last = float(p_values[usable][-1])
+    return float(min(1.0, SIGNAL_TESTS * min(best, last)))

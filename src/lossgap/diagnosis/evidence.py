@@ -21,14 +21,15 @@ from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus
 from lossgap.analysis.smoothing import linear_trend
 from lossgap.analysis.samples import SampleDynamics, sample_dynamics
 from lossgap.analysis.suspects import LabelNoiseEvidence, Suspects, label_noise_evidence, suspected_mislabeled
-from lossgap.analysis.signal import ControlComparison, SignalTest, control_test, signal_test
+from lossgap.analysis.reweighting import UnweightedSignal, samples_with_weights_undone, unweighted_signal
+from lossgap.analysis.signal import (SIGNAL_TESTS, ControlComparison, SignalTest, any_epoch_balanced_p_value,
+                                     any_epoch_p_value, control_test, loss_clearly_below_prior, signal_test)
+from lossgap.class_weights import run_class_weights
 from lossgap.dynamics import SplitDynamics
 
 #: A train loss less than this share below the prior's entropy, with the val loss still setting new lows: the
 #: model is still early in learning (see RunEvidence.early_learning).
 EARLY_LEARNING_FIT = 0.1
-#: The signal test looks twice (the last epoch and the best one) and so multiplies the smaller p-value by 2.
-SIGNAL_TESTS = 2
 #: Epochs a trend needs before a rule says anything about it.
 MIN_TREND_EPOCHS = 3
 #: Sequences at least this long (time steps) are long: a recurrent layer alone carries shapes over so many steps
@@ -102,6 +103,16 @@ class RunEvidence:
     settings: dict | None = None
     #: The class-weighted objective when the run weighted its loss (None: the plain train loss is the objective).
     objective: Objective | None = None
+    #: The weights (C,) the run's loss was weighted by (lossgap's --class-weights balanced, or an own loop's
+    #: described ones); None for an unweighted loss.
+    class_weights: np.ndarray | None = None
+    #: A class-weighted run's signal tests on its val outputs with the weights' shift taken out; None for an
+    #: unweighted loss (or when val kept no full logits).
+    unweighted_signal: UnweightedSignal | None = None
+    #: p-value that val balanced accuracy beats 1/C over the epochs (corrected as signal_any_epoch_p is): on
+    #: imbalanced data a model can trail the majority share while telling the classes apart
+    #: (:func:`lossgap.analysis.signal.balanced_accuracy_p_values`).
+    balanced_signal_p: float = float("nan")
 
     @property
     def stability_loss(self) -> tuple[str, np.ndarray, np.ndarray, FitSummary]:
@@ -262,15 +273,19 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
                     else np.bincount(val.labels, minlength=val.num_classes)).astype(np.int64)
     index = judged - 1
     # Stability is judged on what the optimiser minimised (lossgap.analysis.fit.Objective).
-    objective = (weighted_objective(train, val, judged) if (train_config or {}).get("class_weights") == "balanced"
-                 else None)
+    class_weights = run_class_weights(train_config or settings, train.labels if train is not None else val.labels,
+                                      val.num_classes)
+    objective = weighted_objective(train, val, judged, class_weights) if class_weights is not None else None
     signal = signal_test(val.labels, val.predicted[index], num_classes=val.num_classes,
                          val_loss=val.loss[index], train_class_counts=train_counts)
+    weights_undone = unweighted_signal(val, class_weights, index, train_counts) if class_weights is not None else None
     train_samples = suspects = noise = None
     if train is not None and train.num_epochs >= 2:
         # AUM up to the val-loss minimum (Pleiss et al. stop before memorisation), whatever the run monitored.
         until = min(train.num_epochs, max(2, generalization.best_epoch or judged))
         train_samples = sample_dynamics(train, until_epoch=until)
+        if class_weights is not None:
+            train_samples = samples_with_weights_undone(train_samples, class_weights)
         suspects = suspected_mislabeled(train_samples)
         noise = label_noise_evidence(sample_dynamics(train), reference_epoch=until, suspects=suspects)
     control = None
@@ -280,8 +295,8 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         curves=curves, val=val, train=train, focus_split=focus.split, generalization=generalization,
         plateaus=plateaus, main_plateau=main_plateau, ledger=ledger, focus_ledger=focus_ledger,
         ledger_sentence=describe_ledger(focus_ledger, decimals=2) if focus_ledger is not None else None,
-        judged_epoch=judged, signal=signal, signal_any_epoch_p=_any_epoch_p(val, signal.baseline_accuracy),
-        loss_clearly_below_prior=_loss_clearly_below_prior(val, index, train_counts),
+        judged_epoch=judged, signal=signal, signal_any_epoch_p=any_epoch_p_value(val, signal.baseline_accuracy),
+        loss_clearly_below_prior=loss_clearly_below_prior(val, index, train_counts),
         val_per_class=per_class(val),
         val_calibration=calibration(val, best_epoch=judged) if val.logits is not None else None,
         train_samples=train_samples, suspects=suspects, noise=noise,
@@ -293,8 +308,10 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
         sequence_length=int(sequence_length) if sequence_length is not None else None,
         delivered_epoch=_delivered_epoch(summary, curves.num_epochs),
-        settings=train_config or settings, objective=objective,
+        settings=train_config or settings, objective=objective, class_weights=class_weights,
+        unweighted_signal=weights_undone, balanced_signal_p=any_epoch_balanced_p_value(val),
     )
+
 
 
 def _main_plateau_and_ledger(record: SplitDynamics, plateaus: dict) -> tuple[Plateau | None, Ledger | None]:
@@ -330,52 +347,3 @@ def _delivered_epoch(summary: dict | None, num_epochs: int) -> int:
     if isinstance(delivered, (int, float)) and not isinstance(delivered, bool) and 1 <= int(delivered) <= num_epochs:
         return int(delivered)
     return num_epochs
-
-
-def _any_epoch_p(val: SplitDynamics, baseline: float) -> float:
-    """p-value of "val accuracy beats the baseline" from two one-sided binomial tests, corrected for both looks.
-
-    The best epoch's accuracy is the best of E tries (its p-value times E, Bonferroni); the last epoch's was
-    chosen by nobody, so its p-value needs no such correction. A model that holds a real but modest lead over
-    many epochs is shown by the last epoch, where the best-of-E correction alone would grow with every epoch
-    trained on the plateau until "signal" turned into "no signal". Using both is two tests: the smaller p-value
-    times 2.
-    """
-    seen = val.seen
-    correct = (val.correct & seen).sum(axis=1)
-    counts = seen.sum(axis=1)
-    usable = counts > 0
-    if not usable.any() or not 0 < baseline < 1:
-        return float("nan")
-    # P(X >= k) for X ~ Binomial(n, baseline): sf(k - 1).
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    p_values = stats.binom.sf(correct[usable] - 1, counts[usable], baseline)
-    best = p_values.min() * usable.sum()
-    return float(min(1.0, SIGNAL_TESTS * min(best, p_values[-1])))
-
-
-def _loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.ndarray,
-                              alpha: float = 0.01) -> bool:
-    """True when val loss beats predicting the training prior, by a paired test.
-
-    Each sample's loss is compared with the loss the prior alone would give it, -log prior[label]. Pairing
-    removes the spread between classes (a rare class costs -log 0.05 = 3 nats under the prior), so a weak
-    signal on imbalanced data is still seen. It holds when the judged epoch's mean difference is below zero
-    by more than 3 standard errors, or when any epoch's is by more than the z of alpha / E (Bonferroni:
-    looking at every epoch is E tries).
-    """
-    prior = prior_of(train_counts)
-    difference = np.where(val.seen, val.loss + np.log(prior[val.labels])[None, :], np.nan)
-    counts = val.seen.sum(axis=1)
-    usable = counts >= 2
-    if not usable[index]:
-        return False
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nanmean(difference, axis=1)
-        standard_error = np.nanstd(difference, axis=1, ddof=1) / np.sqrt(counts)
-        z = mean / standard_error
-    if mean[index] < -3 * standard_error[index]:
-        return True
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    z_needed = stats.norm.isf(alpha / max(1, int(usable.sum())))
-    return bool(np.nanmin(np.where(usable, z, np.nan)) < -z_needed)

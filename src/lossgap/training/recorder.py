@@ -113,7 +113,7 @@ class Recorder:
 
     def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
                  clip_grad: float | None = None, early_stopping: int | None = None,
-                 early_stopping_monitor: str = "val_loss") -> dict:
+                 early_stopping_monitor: str = "val_loss", class_weights=None) -> dict:
         """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the widest recurrent
         layer's hidden size, dropout, the optimizer's name, learning rate and weight decay; see
         :func:`lossgap.training.settings.describe_training`); returns them. Costs nothing per step: no hooks.
@@ -122,19 +122,23 @@ class Recorder:
         at: gradient bursts then never reached the weights, and clipping is not advised again) and
         ``early_stopping`` (the patience in epochs of your loop's early stopping, watching
         ``early_stopping_monitor``, "val_loss" or "val_accuracy": stopping early is not advised again). Each
-        stays said until said again; leaving them out means "not done, or not said".
+        stays said until said again; leaving them out means "not done, or not said". ``class_weights`` (one
+        per class: a list, array or tensor, e.g. ``loss_fn.weight``) says the loss weighs the classes, which
+        moves the outputs toward the up-weighted ones: the diagnosis then judges signal, stability and label
+        noise on what the weighted loss aims at. A class-weighted ``nn.CrossEntropyLoss`` or ``nn.NLLLoss``
+        held inside ``model`` (as a LightningModule holds its loss) is found without it.
 
         The run's ``config.json`` holds them as ``"settings"`` (and the store's epoch files, so a recovered
         run keeps them). Without them the diagnosis cannot tell a model its settings hold back (1 unit, weight
         decay 10) from one that met the limit of its data. A later call replaces the model's and optimizer's
         settings. TypeError (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch
-        optimizer; ConfigError (one line) for a bad ``clip_grad``, ``early_stopping`` or monitor.
+        optimizer; ConfigError (one line) for a bad ``clip_grad``, ``early_stopping``, monitor or ``class_weights``.
         """
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"Recorder.describe: model is of type {type(model).__name__}, not a torch.nn.Module; "
                             "pass the model your loop trains")
         return self._described.describe(model, optimizer, clip_grad=clip_grad, early_stopping=early_stopping,
-                                        early_stopping_monitor=early_stopping_monitor)
+                                        early_stopping_monitor=early_stopping_monitor, class_weights=class_weights)
 
     @property
     def settings(self) -> dict | None:
@@ -242,6 +246,7 @@ class Recorder:
             # Gathered records are the same on every rank, so every rank refuses alike (none waits for the others).
             known = self._labels.merged(f"Recorder.end_epoch ({split!r})", self._num_epochs + 1, split, ids, labels)
             closed[split] = (ids, labels, values, logits, num_classes, known)
+            self._described.check_classes(num_classes)
         if not closed:
             # A second end_epoch() with nothing recorded in between would add an empty epoch and shift every later
             # epoch number (a 12-epoch loop read "at epoch 13"): warn and add nothing, training goes on.

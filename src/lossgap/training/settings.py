@@ -113,7 +113,7 @@ def _number(value, key: str) -> float:
 
 
 def loop_statements(clip_grad: float | None = None, early_stopping: int | None = None,
-                    early_stopping_monitor: str = "val_loss") -> dict:
+                    early_stopping_monitor: str = "val_loss", class_weights=None) -> dict:
     """What a loop says of itself that its model and optimizer do not show, checked: ``{"clip_grad": max norm}``
     and ``{"early_stopping": {"patience": P, "monitor": "val_loss" | "val_accuracy"}}`` for the ones given.
     ConfigError (one line) for a clip norm that is not a positive number, a patience that is not a positive
@@ -135,7 +135,35 @@ def loop_statements(clip_grad: float | None = None, early_stopping: int | None =
             raise ConfigError(f"Recorder.describe: early_stopping={early_stopping!r} is not a patience in epochs; "
                               "pass how many epochs without a new best your loop waits (e.g. early_stopping=10)")
         statements["early_stopping"] = {"patience": int(early_stopping), "monitor": early_stopping_monitor}
+    if class_weights is not None:
+        statements["loss"] = {"class_weights": _class_weights(class_weights)}
     return statements
+
+
+def _class_weights(values) -> list[float]:
+    """``values`` (a sequence, numpy array or tensor of one weight per class) as a list of floats; ConfigError
+    (one line) unless it is at least two finite, non-negative numbers with a positive one."""
+    try:
+        weights = [float(value) for value in (values.tolist() if hasattr(values, "tolist") else values)]
+    except (TypeError, ValueError):
+        weights = []
+    if len(weights) < 2 or not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise ConfigError(f"Recorder.describe: class_weights={values!r} is not one non-negative weight per class; "
+                          "pass the weights your loss is weighted by (e.g. class_weights=loss_fn.weight)")
+    return weights
+
+
+#: Loss modules whose ``weight`` weighs the classes (found inside a model, as a LightningModule holds its loss).
+_WEIGHTED_LOSSES = (nn.CrossEntropyLoss, nn.NLLLoss)
+
+
+def loss_in_model(model: nn.Module) -> dict | None:
+    """``{"class_weights": [...]}`` of the first class-weighted ``nn.CrossEntropyLoss`` / ``nn.NLLLoss`` among
+    ``model``'s modules (a LightningModule that keeps its loss as an attribute), or None."""
+    for module in model.modules():
+        if isinstance(module, _WEIGHTED_LOSSES) and getattr(module, "weight", None) is not None:
+            return {"class_weights": [float(value) for value in module.weight.detach().cpu().tolist()]}
+    return None
 
 
 class DescribedSettings:
@@ -169,7 +197,17 @@ class DescribedSettings:
                                           "clip_grad": self._statements["clip_grad"]}
         if "early_stopping" in self._statements:
             self.settings["early_stopping"] = dict(self._statements["early_stopping"])
+        loss = self._statements.get("loss") or loss_in_model(model)
+        if loss is not None:
+            self.settings["loss"] = dict(loss)
         return self.settings
+
+    def check_classes(self, num_classes: int) -> None:
+        """ValueError (one line) when described class weights do not hold one weight per class of the logits."""
+        weights = ((self.settings or {}).get("loss") or {}).get("class_weights")
+        if weights is not None and len(weights) != num_classes:
+            raise ValueError(f"Recorder: {len(weights)} class weights were described but the logits have "
+                             f"{num_classes} classes; pass describe(..., class_weights=...) one weight per class")
 
     def end_epoch(self) -> None:
         """Read the described optimizer's learning rate as this epoch ends."""

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, late_pair_run, majority_only_run, noisy_labels_run,
-                                relabelled_pair_logits, weak_model_run)
+from fixtures.diagnosis import (class_weighted_run, diagnose_dynamics, late_pair_run, majority_only_run,
+                                noisy_labels_run, relabelled_pair_logits, weak_model_run)
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 
 from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL, TRAIN_ONLY_CAP
@@ -249,3 +249,15 @@ def test_clean_samples_learned_in_a_runs_last_epochs_are_not_label_noise():
     assert "still learning" in verdict.summary and "epoch 12 of 12" in verdict.summary
     assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
     assert diagnosis.verdicts[0].evidence["form"] == "stopped_early"
+
+
+def test_frequent_class_samples_a_class_weighted_loss_pushed_into_a_rare_class_are_not_label_noise():
+    # An own loop with 80/10/10 classes and balanced weights, every label clean, had read label noise 0.89.
+    dynamics, weights = class_weighted_run()
+    unknown = diagnose_dynamics(dynamics)
+    assert unknown.causes[:1] == ["label_noise"], unknown.to_text()  # what the run reads when the weights are not said
+    assert unknown.verdict("label_noise").evidence["one_way_pair"] == [0, 1]
+    for said in ({"loss": {"class_weights": list(weights)}}, {"class_weights": "balanced"}):
+        diagnosis = diagnose_dynamics(dynamics, settings=said)
+        assert diagnosis.verdict("label_noise").confidence < 0.1, diagnosis.to_text()
+        assert diagnosis.healthy and not diagnosis.suspected_mislabeled

@@ -1,8 +1,9 @@
 """no_signal is only claimed when the model fitted its training set and val stayed at chance."""
 
 import numpy as np
-from fixtures.diagnosis import (barely_moved_run, diagnose_dynamics, learned_then_converged, memorised_noise_run,
-                                noisy_labels_run, slow_creep_run, unmoved_run)
+from fixtures.diagnosis import (barely_moved_run, class_weighted_run, diagnose_dynamics, learned_then_converged,
+                                memorised_noise_run, noisy_labels_run, slow_creep_run, trailing_majority_run,
+                                unmoved_run)
 from fixtures.dynamics import binary_dynamics
 
 from lossgap.diagnosis.causes.no_signal import rule
@@ -147,3 +148,24 @@ def test_the_permuted_label_controls_result_is_in_the_sentence():
     assert verdict.confidence > 0.9 and verdict.evidence["control"]["control_accuracy"] == 0.52
     assert "the permuted-label control reached val accuracy 0.520 against" in verdict.summary
     assert "no better" in verdict.summary
+
+
+def test_a_model_that_tells_rare_classes_apart_while_trailing_the_majority_share_has_signal():
+    # A 90/7/3 GRU at val accuracy 0.905 against 0.895 and balanced accuracy 0.71 had read "no signal" 0.95.
+    diagnosis = diagnose_dynamics(trailing_majority_run())
+    verdict = diagnosis.verdict("no_signal")
+    assert verdict.evidence["p_value_corrected"] > 0.01 and not verdict.evidence["loss_clearly_below_prior"]
+    assert verdict.evidence["balanced_p_value_corrected"] < 1e-6
+    assert verdict.confidence <= 0.05 and "balanced accuracy 0.811" in verdict.summary, diagnosis.to_text()
+    assert "no_signal" not in diagnosis.causes
+
+
+def test_a_class_weighted_run_is_also_tested_with_the_weights_shift_taken_out():
+    dynamics, weights = class_weighted_run()
+    plain = diagnose_dynamics(dynamics).verdict("no_signal").evidence
+    assert "unweighted" not in plain
+    for described in ({"loss": {"class_weights": list(weights)}}, {"class_weights": "balanced"}):
+        unweighted = diagnose_dynamics(dynamics, settings=described).verdict("no_signal").evidence["unweighted"]
+        # Taking the shift out sends the pushed frequent-class samples back: more of val is right.
+        assert unweighted["val_accuracy"] > plain["val_accuracy"] + 0.05
+        assert unweighted["p_value_corrected"] < 1e-6

@@ -14,8 +14,8 @@ import numpy as np
 
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import held_back
-from lossgap.analysis.signal import detectable_accuracy
-from lossgap.diagnosis.evidence import SIGNAL_TESTS, RunEvidence
+from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
+from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
@@ -61,17 +61,27 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if evidence.control is not None:
         facts["control"] = evidence.control.to_dict()
     test = _test_words(best_p, signal.alpha)
-    if best_p < signal.alpha or evidence.loss_clearly_below_prior:
-        shown = []
-        if best_p < signal.alpha:
-            best_epoch = int(np.nanargmax(evidence.curves.val_accuracy)) + 1
-            recorded = evidence.curves.val_accuracy[np.isfinite(evidence.curves.val_accuracy)]
-            last = recorded[-1]
-            shown.append(f"val accuracy reached {evidence.curves.val_accuracy[best_epoch - 1]:.3f} at epoch "
-                         f"{best_epoch} and was {last:.3f} at the last, above the best constant answer "
-                         f"{signal.baseline_accuracy:.3f} ({test})")
-        if evidence.loss_clearly_below_prior:
-            shown.append("the val loss is clearly below predicting the class shares, sample by sample")
+    balanced_p = evidence.balanced_signal_p
+    facts["balanced_p_value_corrected"] = balanced_p if math.isfinite(balanced_p) else None
+    unweighted = evidence.unweighted_signal
+    if unweighted is not None:
+        facts["unweighted"] = {"val_accuracy": unweighted.signal.accuracy,
+                               "p_value_corrected": unweighted.any_epoch_p,
+                               "loss_clearly_below_prior": unweighted.loss_clearly_below_prior}
+    shown = []
+    if best_p < signal.alpha:
+        best_epoch = int(np.nanargmax(evidence.curves.val_accuracy)) + 1
+        recorded = evidence.curves.val_accuracy[np.isfinite(evidence.curves.val_accuracy)]
+        shown.append(f"val accuracy reached {evidence.curves.val_accuracy[best_epoch - 1]:.3f} at epoch "
+                     f"{best_epoch} and was {recorded[-1]:.3f} at the last, above the best constant answer "
+                     f"{signal.baseline_accuracy:.3f} ({test})")
+    if evidence.loss_clearly_below_prior:
+        shown.append("the val loss is clearly below predicting the class shares, sample by sample")
+    if not shown and balanced_p < signal.alpha:
+        shown.append(_balanced_words(evidence))
+    if not shown and unweighted is not None and unweighted.shows_signal:
+        shown.append(_unweighted_words(evidence))
+    if shown:
         return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal", facts, remedies)
     # Large p-values (accuracy right at the baseline) make the case; p near alpha leaves doubt.
     confidence = 0.55 + 0.4 * clip((best_p - signal.alpha) / 0.3)
@@ -161,6 +171,35 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # better on the true labels than on shuffled ones either.
         remedies = (reach, *(remedy for remedy in remedies if remedy.name != "permuted_control"))
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
+
+
+def _balanced_words(evidence: RunEvidence) -> str:
+    """Balanced accuracy beating what predictions that ignore the labels get, while accuracy does not beat
+    the majority share (imbalanced data, or a class-weighted loss trading accuracy for recall)."""
+    signal, index = evidence.signal, evidence.judged_epoch - 1
+    balanced = evidence.val.epoch_balanced_accuracy()[index]
+    weighted = " (the loss was class-weighted, which trades accuracy for the rare classes' recall)" if (
+        evidence.class_weights is not None) else ""
+    return (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} does not beat the majority share "
+            f"{signal.baseline_accuracy:.3f}{weighted}, but balanced accuracy {balanced:.3f} beats the "
+            f"{1 / max(evidence.val.num_classes, 1):.3f} of answers that ignore the inputs (one-sided test of mean "
+            f"per-class recall against predictions independent of the labels, p={evidence.balanced_signal_p:.2g} "
+            f"after correcting for picking the best of the epochs; significant below {signal.alpha:g})")
+
+
+def _unweighted_words(evidence: RunEvidence) -> str:
+    """A class-weighted run whose outputs, with the weights' shift taken out, beat the constant answers."""
+    signal, unweighted = evidence.signal, evidence.unweighted_signal
+    shown = []
+    if unweighted.accuracy_shows_signal:
+        shown.append(f"they are right on {unweighted.signal.accuracy:.3f} of val at epoch {evidence.judged_epoch}, "
+                     f"above the best constant answer {unweighted.signal.baseline_accuracy:.3f} "
+                     f"({_test_words(unweighted.any_epoch_p, unweighted.signal.alpha)})")
+    if unweighted.loss_clearly_below_prior:
+        shown.append("their val loss is clearly below predicting the class shares, sample by sample")
+    return (f"the loss was class-weighted, which moves the outputs toward the up-weighted classes (val accuracy "
+            f"{signal.accuracy:.3f} against the best constant answer {signal.baseline_accuracy:.3f}); with the "
+            "weights' shift taken out of the outputs (logit adjustment), " + " and ".join(shown))
 
 
 def _test_words(p_value: float, alpha: float) -> str:

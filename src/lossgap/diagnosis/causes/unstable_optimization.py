@@ -61,7 +61,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     health = evidence.optimization
     # Judged on what the optimiser minimised: the class-weighted loss when the run weighted its classes.
     loss_name, train_loss, _, fit = evidence.stability_loss
-    guess, unit = (("the weighted loss of a uniform guess",) * 2 if evidence.objective is not None
+    guess, unit = (("the weighted loss of the best constant guess",) * 2 if evidence.objective is not None
                    else ("the loss of always predicting the class shares", "the prior's entropy"))
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
     lost = _progress_lost(train_loss, train_spikes)
