@@ -1,8 +1,8 @@
 """class_imbalance_bias: rare classes recalled far worse than the frequent ones."""
 
 from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run,
-                                rare_still_learning_run, unsure_rare_run)
-from lossgap.diagnosis.causes.class_imbalance_bias import STILL_LEARNING_CAP
+                                rare_still_learning_run, unsure_rare_run, weak_across_classes_run)
+from lossgap.diagnosis.causes.class_imbalance_bias import STILL_LEARNING_CAP, WEAK_ACROSS_CAP
 
 
 def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
@@ -95,3 +95,13 @@ def test_sentences_name_the_rare_classes_by_the_runs_class_names_not_by_their_in
     named = diagnose_evidence(evidence, class_names=["walking", "running", "standing"])
     assert "rare class(es) 'running', 'standing' (" in named.verdict("class_imbalance_bias").summary
     assert "rare class(es) 1, 2 (" in diagnose_evidence(evidence).verdict("class_imbalance_bias").summary
+
+
+def test_a_frequent_class_recalled_no_better_than_the_rare_one_is_weakness_not_imbalance():
+    biased = diagnose_dynamics(weak_across_classes_run(weak_recall=0.9))
+    assert biased.causes[0] == "class_imbalance_bias", biased.to_text()
+    weak = diagnose_dynamics(weak_across_classes_run(weak_recall=0.2))
+    verdict = weak.verdict("class_imbalance_bias")
+    assert verdict.confidence <= WEAK_ACROSS_CAP and verdict.evidence["worst_frequent_class"] == 2
+    assert "the frequent class 2 is recalled 0.20, no better" in verdict.summary
+    assert weak.causes[:1] != ["class_imbalance_bias"], weak.to_text()

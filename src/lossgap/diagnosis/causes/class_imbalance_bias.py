@@ -34,6 +34,11 @@ PROBABILITY_ONLY_CAP = 0.4
 #: stopped-early verdict it explains away in part stays above it (train longer first; weight the classes if
 #: the gap stays).
 STILL_LEARNING_CAP = 0.55
+#: Highest confidence when a frequent class is recalled no better than the rare ones: the model is weak across
+#: classes, not leaning on the frequent ones (an OSULeaf GRU at val accuracy 0.59 recalled a class of 16% of
+#: train 0.14 and its rare class of 8% 0.33 on 3 val samples, and had read imbalance 1.00 from the rare class's
+#: lower probability, above the overfitting that was the run's story).
+WEAK_ACROSS_CAP = 0.4
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -98,6 +103,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     else:
         summary += (f", and the most predicted class takes {pct(per_class.predicted_share[index].max())} "
                     "of val predictions")
+    worst_frequent = min(frequent, key=lambda c: recall[c]) if frequent else None
+    facts["worst_frequent_class"] = worst_frequent
+    # Weak across classes: a frequent class as poorly recalled as the rare ones, both well short of the best.
+    weak_across = (worst_frequent is not None and recall[worst_frequent] <= rare_recall
+                   and recall[worst_frequent] < np.nanmax(recall) - 2 * noise)
+    if weak_across and confidence > WEAK_ACROSS_CAP:
+        confidence = WEAK_ACROSS_CAP
+        summary += (f"; but the frequent class {evidence.class_label(worst_frequent)} is recalled "
+                    f"{recall[worst_frequent]:.2f}, no better: the model is weak across classes rather than leaning "
+                    "on the frequent ones")
     facts["still_learning"] = evidence.still_learning
     if evidence.still_learning and confidence > STILL_LEARNING_CAP:
         confidence = STILL_LEARNING_CAP
