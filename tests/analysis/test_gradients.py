@@ -1,5 +1,6 @@
 """gradient_health on hand-made observations: it flags exactly the epochs and layers it should."""
 
+import dataclasses
 import json
 import math
 
@@ -119,3 +120,22 @@ def test_to_dict_is_json_ready_and_bad_input_is_one_line():
 def test_weight_tensors_leave_out_biases():
     assert weight_tensors(["a.weight", "a.bias", "gru.bias_hh_l0", "gain", "x.weight_hh_l0"]) == (
         "a.weight", "gain", "x.weight_hh_l0")
+
+
+def _with_grad(base, grad):
+    return dataclasses.replace(base, grad_norm=np.asarray(grad, dtype=float))
+
+
+def test_weights_whose_gradient_stays_exactly_zero_to_the_end_are_silenced_from_that_epoch():
+    base = observations(np.full(6, 0.3))
+    grad = base.grad_norm.copy()
+    grad[1:, [0, 1, 3]] = 0.0                  # every weight silent from epoch 2 on; the biases still learn
+    health = gradient_health(_with_grad(base, grad))
+    assert health.silenced == {"lstm.weight_ih_l0": 2, "lstm.weight_hh_l0": 2, "head.weight": 2}
+    assert health.silenced_share == 1.0
+    grad = base.grad_norm.copy()
+    grad[:, 0] = 0.0                           # never had a gradient: a frozen input, not a death
+    grad[4:, 1] = 0.0                          # only the last 2 epochs: too short to call
+    grad[1:3, 3] = 0.0                         # silent for a while, then back
+    assert gradient_health(_with_grad(base, grad)).silenced == {}
+    assert json.loads(json.dumps(health.to_dict()))["silenced"]["head.weight"] == 2

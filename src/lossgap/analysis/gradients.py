@@ -24,6 +24,11 @@ epochs; healthy = the run learns its task):
   AutoTrainer's rule, gradient ratio below 1e-3 and the first weight's gradient norm below 1e-4; or the total
   gradient norm below 1e-4 while the train loss is above 0.1 nats (needs ``train_loss``; a fitted model's
   gradients are legitimately ~0).
+- **Silenced** (whole run): a weight tensor whose gradient was not zero in an earlier observed epoch and is
+  exactly zero (below ``SILENT_GRAD``) in every observed epoch from some epoch on, at least
+  ``SILENT_EPOCHS`` of them: nothing reaches it any more (ReLU units pushed to where they output 0 for every
+  input, or an input that no longer varies). A CNN at Adam 0.3 took updates of 30% of its weights in its first
+  epoch, then every convolution's gradient was 0.0 from epoch 2 on, only its last bias still learning.
 - **Saturated** / **dead** (at the last epoch with gate statistics): the largest share over layers of gate
   pre-activations with |z| > 5 at or above 0.5, or of dead hidden units at or above 0.5. Healthy runs stayed
   below 0.03 saturated and 0 dead; learning rates far too high gave 0.6-0.99 saturated and 0.4-0.94 dead;
@@ -36,6 +41,7 @@ tensor whose name's last part does not start with "bias" (biases start near 0, s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +70,10 @@ LOSS_NOT_ZERO = 0.1
 UPDATE_RATIO_RULE_OF_THUMB = 1e-3
 #: A median update ratio over weight tensors above this marks an epoch of too-large updates.
 LARGE_UPDATE_RATIO = 0.1
+#: A gradient norm below this is zero (float32 sums of exact zeros are exactly 0; this leaves room for rounding).
+SILENT_GRAD = 1e-12
+#: Observed epochs of zero gradient, through the end of the run, that silence a tensor.
+SILENT_EPOCHS = 3
 #: Shares of saturated gate pre-activations / dead units at or above these mark a layer at the end.
 SATURATED_SHARE = 0.5
 DEAD_SHARE = 0.5
@@ -96,6 +106,7 @@ class GradientHealth:
         saturation_end, dead_end: the largest share over layers at the last epoch with gate statistics (NaN
             without recurrent layers).
         saturated_layers, dead_layers: the layers at or above SATURATED_SHARE / DEAD_SHARE there.
+        silenced: {weight tensor name: the 1-based epoch from which its gradient stayed zero} (see above).
     """
 
     num_epochs: int
@@ -124,6 +135,12 @@ class GradientHealth:
     dead_end: float
     saturated_layers: tuple[str, ...]
     dead_layers: tuple[str, ...]
+    silenced: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @property
+    def silenced_share(self) -> float:
+        """Share of the weight tensors silenced (0 without weights)."""
+        return len(self.silenced) / len(self.weight_names) if self.weight_names else 0.0
 
     @property
     def exploding(self) -> bool:
@@ -256,4 +273,22 @@ def gradient_health(observations: OptimizationObservations, *, train_loss=None) 
         first_grad_norm_end=first_end, total_grad_norm_end=total_end, vanishing=bool(vanishing),
         saturation_end=saturation_end, dead_end=dead_end,
         saturated_layers=at_or_above(saturation_row, SATURATED_SHARE), dead_layers=at_or_above(dead_row, DEAD_SHARE),
+        silenced=_silenced(grad_norm[:, weight_columns], weights, observed),
     )
+
+
+def _silenced(grad_norm: np.ndarray, names: tuple[str, ...], observed: np.ndarray) -> dict[str, int]:
+    """{name: 1-based first epoch of the zero stretch} of the tensors (columns of ``grad_norm``) whose gradient
+    is below SILENT_GRAD in every observed epoch from that epoch to the end, at least SILENT_EPOCHS of them,
+    after a non-zero observed epoch before it."""
+    epochs = np.flatnonzero(observed)
+    silenced = {}
+    for column, name in enumerate(names):
+        values = grad_norm[epochs, column]
+        zero = np.isfinite(values) & (values < SILENT_GRAD)
+        stretch = 0
+        while stretch < zero.size and zero[zero.size - 1 - stretch]:
+            stretch += 1
+        if stretch >= SILENT_EPOCHS and stretch < zero.size:
+            silenced[name] = int(epochs[zero.size - stretch]) + 1
+    return silenced

@@ -175,7 +175,7 @@ def test_recorded_gradients_say_why_a_model_could_not_learn():
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     evidence = gather_evidence({}, unmoved_run(), train_config=None)
-    gradients = SimpleNamespace(vanishing=True, dead_end=0.75, saturation_end=0.1, exploding_epochs=(),
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, weight_names=(), vanishing=True, dead_end=0.75, saturation_end=0.1, exploding_epochs=(),
                                 large_update_epochs=(), observed=np.ones(30, dtype=bool))
     diagnosis = diagnose_evidence(replace(evidence, gradients=gradients))
     summary = diagnosis.verdict("underfitting").summary

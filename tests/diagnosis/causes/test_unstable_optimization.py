@@ -115,7 +115,7 @@ def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jum
     from fixtures.diagnosis import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
-    gradients = SimpleNamespace(vanishing=False, dead_end=1.0, saturation_end=0.0, exploding_epochs=(),
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, weight_names=(), vanishing=False, dead_end=1.0, saturation_end=0.0, exploding_epochs=(),
                                 large_update_epochs=tuple(range(1, 31)), observed=np.ones(30, dtype=bool),
                                 median_update_ratio=np.full(30, 0.23))
 
@@ -201,3 +201,29 @@ def test_a_class_weighted_run_is_judged_on_the_weighted_loss_it_minimised():
     plain = diagnose_dynamics(_class_weighted_run(), config={**config, "class_weights": "none"})
     assert plain.verdict("unstable_optimization").confidence >= 0.5 and plain.evidence.objective is None
     assert plain.verdict("unstable_optimization").evidence["judged_on"] == "train loss"
+
+
+def test_weights_silenced_after_a_jump_are_a_learning_rate_too_high_not_a_model_too_small():
+    # A CNN at Adam 0.3: updates of 30% of its weights in epoch 1, every weight's gradient exactly 0 after; it
+    # had read "underfitting 0.80: use a larger model".
+    from dataclasses import replace
+
+    from fixtures.diagnosis import silenced_gradients, unmoved_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    def diagnosis(gradients, weight_decay=0.0):
+        config = {"optimizer": {"name": "adam", "lr": 0.3, "weight_decay": weight_decay}}
+        evidence = replace(gather_evidence({}, unmoved_run(), train_config=config), gradients=gradients)
+        return diagnose_evidence(evidence)
+
+    jumped = diagnosis(silenced_gradients())
+    verdict = jumped.verdict("unstable_optimization")
+    assert jumped.causes[0] == "unstable_optimization" and verdict.confidence >= 0.85, jumped.to_text()
+    assert verdict.evidence["silenced"] == {"count": 3, "epoch": 2, "jump_epoch": 1, "ratio": 0.3}
+    assert "the gradients of 3 of 3 weight tensors were exactly 0 from epoch 2 on" in verdict.summary
+    assert verdict.remedies[0].name == "lower_lr"
+    # The same silence without a jump before it, or under a weight decay that shrinks every weight by design,
+    # is not a learning rate too high.
+    assert diagnosis(silenced_gradients(jump_ratio=0.005)).verdict("unstable_optimization").evidence["silenced"] is None
+    assert diagnosis(silenced_gradients(), weight_decay=10.0).verdict("unstable_optimization").evidence[
+        "silenced"] is None
