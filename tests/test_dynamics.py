@@ -43,3 +43,14 @@ def test_balanced_accuracy_matches_a_per_class_loop_on_random_records():
     expected = [np.mean([correct[epoch, seen[epoch] & (labels == cls)].mean() for cls in range(5)
                          if (seen[epoch] & (labels == cls)).any()]) for epoch in range(6)]
     assert record.epoch_balanced_accuracy() == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_certain_answers_loss_is_plus_zero_never_minus_zero():
+    # log-probability 0.0 negated is -0.0, which had printed as "train loss fell from 0.060 to -0.000".
+    from lossgap.training.epoch_summary import summarise_epoch
+
+    split = dynamics_from_logits(np.array([[[60.0, 0.0], [0.0, 60.0]]]), np.array([0, 1]))
+    assert split.true_log_prob[0, 0] == 0.0
+    assert not np.signbit(split.loss).any() and not np.signbit(split.epoch_loss()).any()
+    values = np.array([[0.0, 0, 1.0, 60.0], [0.0, 1, 1.0, 60.0]])
+    assert not np.signbit(summarise_epoch("train", np.array([0, 1]), values).loss)

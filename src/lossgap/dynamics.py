@@ -65,7 +65,8 @@ class SplitDynamics:
     @property
     def loss(self) -> np.ndarray:
         """Per-sample cross-entropy, float64 (E, N), nats."""
-        return -self.true_log_prob.astype(np.float64)
+        # 0 - x, not -x: a certain answer's log-probability 0.0 would give the loss -0.0 ("fell to -0.000").
+        return 0.0 - self.true_log_prob.astype(np.float64)
 
     @property
     def true_prob(self) -> np.ndarray:

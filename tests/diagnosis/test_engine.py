@@ -189,3 +189,17 @@ def test_printing_a_diagnosis_shows_its_text_and_its_repr_stays_short():
     assert str(diagnosis) == diagnosis.to_text()
     assert repr(diagnosis).startswith("Diagnosis(") and len(repr(diagnosis)) < 200
     assert f"{diagnosis.verdicts[0].cause} {diagnosis.verdicts[0].confidence:.2f}" in repr(diagnosis)
+
+
+def test_a_perfect_fit_of_recorded_train_samples_is_not_called_unrecorded():
+    # Every train sample certain at the lowest-loss epoch: the paired test's differences are all equal. That had
+    # read "train samples were not recorded" beside a dynamics.npz that held them.
+    labels = np.arange(40) % 4
+    logits = np.zeros((6, 40, 4))
+    logits[:, np.arange(40), labels] = np.array([1.0, 3.0, 10.0, 60.0, 60.0, 60.0])[:, None]
+    dynamics = {"train": dynamics_from_logits(logits, labels, split="train", keep_logits=False),
+                "val": dynamics_from_logits(logits[:, :20], labels[:20])}
+    diagnosis = diagnose_dynamics(dynamics)
+    assert not any("not recorded" in note or "cannot be tested" in note for note in diagnosis.limitations)
+    no_train = diagnose_dynamics({"val": dynamics["val"]})
+    assert any("no train split was recorded" in note for note in no_train.limitations)

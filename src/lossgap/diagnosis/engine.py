@@ -310,7 +310,12 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     if not evidence.fit.train_recorded:
         notes.append("no train loss was recorded: whether the model fitted its training set (the precondition "
                      "of no_signal and label_noise) cannot be checked")
-    elif not math.isfinite(evidence.fit.moved_z):
+    elif evidence.train is None:
         notes.append("train samples were not recorded, so whether the model fitted its training set is judged "
+                     "from the curves alone")
+    elif math.isnan(evidence.fit.moved_z):
+        # Recorded, but the lowest-loss epoch saw fewer than two samples or had non-finite losses.
+        notes.append(f"the train samples of epoch {evidence.fit.train_loss_min_epoch} (the lowest train loss) "
+                     "cannot be tested against the prior, so whether the model fitted its training set is judged "
                      "from the curves alone")
     return tuple(notes)

@@ -29,7 +29,7 @@ def summarise_epoch(split: str, labels: np.ndarray, values: np.ndarray) -> Epoch
     recalls = [correct[labels == cls].mean() for cls in np.unique(labels)]
     return EpochSummary(
         split=split,
-        loss=float(-values[:, 0].astype(np.float64).mean()),
+        loss=float(0.0 - values[:, 0].astype(np.float64).mean()),  # never -0.0 (see SplitDynamics.loss)
         accuracy=float(correct.mean()),
         balanced_accuracy=float(np.mean(recalls)),
         num_samples=int(labels.shape[0]),

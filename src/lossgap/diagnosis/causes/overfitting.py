@@ -56,12 +56,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        book.more_data() if little_data(evidence.train_class_counts) else None)
     if general.onset_epoch is None or lowest >= last:
         lowest_loss, final_loss = float(curves.val_loss[lowest - 1]), float(curves.val_loss[-1])
-        if lowest < last and final_loss >= (1 + NOTABLE_RISE) * lowest_loss:
+        if lowest < last and final_loss > lowest_loss and final_loss >= (1 + NOTABLE_RISE) * lowest_loss:
             # On a near-perfect model a rise of a thousandth of a nat is many per cent: say how little it is.
             tiny = (f" (only {final_loss - lowest_loss:.4f} nats)" if final_loss - lowest_loss < TINY_RISE_NATS
                     else "")
+            # A val loss of exactly 0 (every answer certain in float32) has no per cent to rise by.
+            higher = f"{pct(final_loss / lowest_loss - 1)} higher" if lowest_loss > 0 else "higher"
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
-                       f"{pct(final_loss / lowest_loss - 1)} higher{tiny}, but that is not a clear turn: "
+                       f"{higher}{tiny}, but that is not a clear turn: "
                        + ("the train loss stopped falling too" if general.val_rose_clearly
                           else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
         else:
