@@ -261,3 +261,14 @@ def test_frequent_class_samples_a_class_weighted_loss_pushed_into_a_rare_class_a
         diagnosis = diagnose_dynamics(dynamics, settings=said)
         assert diagnosis.verdict("label_noise").confidence < 0.1, diagnosis.to_text()
         assert diagnosis.healthy and not diagnosis.suspected_mislabeled
+
+
+def test_val_a_little_above_train_is_said_to_side_weakly_never_both_not_and_more():
+    # A sentence had read "the val labels do not side with the model (val accuracy 0.778 against train 0.676)"
+    # and then "the model agrees more with the val labels".
+    for rate in (0.08, 0.12):
+        verdict = diagnose_dynamics(noisy_labels_run(rate=rate)[0]).verdict("label_noise")
+        assert verdict.evidence["train_only"] and verdict.confidence <= TRAIN_ONLY_CAP
+        assert "the val labels side with the model only weakly (val accuracy 1.000 against train" in verdict.summary
+        assert "a lead under 0.15, which a training pass with dropout on and moving weights can give" in verdict.summary
+        assert "do not side" not in verdict.summary and "agrees more" not in verdict.summary
