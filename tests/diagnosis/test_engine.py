@@ -203,3 +203,12 @@ def test_a_perfect_fit_of_recorded_train_samples_is_not_called_unrecorded():
     assert not any("not recorded" in note or "cannot be tested" in note for note in diagnosis.limitations)
     no_train = diagnose_dynamics({"val": dynamics["val"]})
     assert any("no train split was recorded" in note for note in no_train.limitations)
+
+
+def test_val_recorded_in_training_mode_leads_the_headline_and_the_notes():
+    settings = {"evaluation": {"train_mode_epochs": {"val": 20}}}
+    diagnosis = diagnose_dynamics(healthy_run(), settings=settings)
+    assert diagnosis.headline.startswith("Val was recorded with the model in training mode in 20 of 20 epochs "
+                                         "(call model.eval() before the val pass); read with that in mind: ")
+    assert diagnosis.limitations[0].startswith("val was recorded with the model in training mode")
+    assert not diagnose_dynamics(healthy_run()).headline.startswith("Val was recorded")

@@ -251,6 +251,20 @@ def _jsonable(verdict: Verdict) -> Verdict:
 
 
 def _headline(findings, explanations, evidence: RunEvidence) -> str:
+    """The diagnosis's first line, after a warning when val was recorded with the model in training mode."""
+    train_mode = _val_train_mode_epochs(evidence)
+    warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
+               "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
+    return warning + _verdict_headline(findings, explanations, evidence)
+
+
+def _val_train_mode_epochs(evidence: RunEvidence) -> int:
+    """Epochs whose val batches an own loop recorded with dropout or batch norm in training mode (0: none)."""
+    counts = ((evidence.settings or {}).get("evaluation") or {}).get("train_mode_epochs") or {}
+    return int(counts.get("val") or 0)
+
+
+def _verdict_headline(findings, explanations, evidence: RunEvidence) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
@@ -295,6 +309,13 @@ def _per_class_summary(evidence: RunEvidence, class_names: list[str] | None) -> 
 
 def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     notes = []
+    train_mode = _val_train_mode_epochs(evidence)
+    if train_mode:
+        # First: every val figure below is a weakened, noisy model's (see lossgap.training.eval_mode).
+        notes.append(f"val was recorded with the model in training mode (dropout or batch norm active) in "
+                     f"{train_mode} of {evidence.num_epochs} epochs: its figures are those of a weakened, noisy "
+                     "model, so val below train or jumping from epoch to epoch says little here; call model.eval() "
+                     "before the val pass and record again")
     if evidence.num_epochs == 1:
         notes.append("one epoch only: trends (plateaus, overfitting, slopes, late learning) need several epochs; "
                      "only the signal test and the class balance are judged")

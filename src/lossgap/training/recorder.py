@@ -177,6 +177,7 @@ class Recorder:
         sample, with the same label, in every epoch. Logits may carry gradients and live on any device.
         """
         ids, logits, targets = checked_batch(split, sample_ids, logits, targets)
+        self._described.eval_mode.check(split)
         self._keep(split, ids, logits, targets)
 
     def update_trusted(self, split: str, sample_ids, logits: torch.Tensor, targets: torch.Tensor) -> None:

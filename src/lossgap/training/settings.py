@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn.modules.dropout import _DropoutNd
 
 from lossgap.errors import ConfigError
+from lossgap.training.eval_mode import EvaluationModeWatch
 
 #: torch's recurrent layer classes and the model kind each stands for.
 _RECURRENT_KINDS = ((nn.LSTM, "lstm"), (nn.LSTMCell, "lstm"), (nn.GRU, "gru"), (nn.GRUCell, "gru"),
@@ -179,6 +180,9 @@ class DescribedSettings:
         self._optimizer = None
         self._epoch_lrs: list[float] = []
         self._statements: dict = {}
+        #: Whether val and test passes run in eval mode (see :mod:`lossgap.training.eval_mode`).
+        self.eval_mode = EvaluationModeWatch(counts=((settings or {}).get("evaluation") or {}).get(
+            "train_mode_epochs"))
 
     def describe(self, model: nn.Module, optimizer=None, **statements) -> dict:
         """Describe ``model`` and ``optimizer``; without an optimizer, the one described before still holds
@@ -187,6 +191,7 @@ class DescribedSettings:
         settings."""
         self._statements.update(loop_statements(**statements))
         self.settings = describe_training(model, optimizer)
+        self.eval_mode = EvaluationModeWatch(model, counts=self.eval_mode.counts)
         if optimizer is not None:
             self._optimizer, self._epoch_lrs = optimizer, []
         elif self._optimizer is not None:
@@ -210,7 +215,11 @@ class DescribedSettings:
                              f"{num_classes} classes; pass describe(..., class_weights=...) one weight per class")
 
     def end_epoch(self) -> None:
-        """Read the described optimizer's learning rate as this epoch ends."""
+        """Read the described optimizer's learning rate as this epoch ends, and count whether its val or test
+        pass ran in training mode (``settings["evaluation"]["train_mode_epochs"]``, per split)."""
+        counts = self.eval_mode.end_epoch()
+        if counts and self.settings is not None:
+            self.settings["evaluation"] = {"train_mode_epochs": counts}
         if self._optimizer is None:
             return
         lr = describe_optimizer(self._optimizer)["lr"]

@@ -156,7 +156,8 @@ def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_
     evidence = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).evidence
     verdict, _ = _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
     assert verdict.evidence["accuracy_rising"] and "levelled off" not in verdict.summary
-    assert "were still rising slowly" in verdict.summary and "over the last 10 epochs" in verdict.summary
+    assert "were still rising slowly" in verdict.summary and "over the run's last 10 epochs" in verdict.summary
+    assert "; train +" in verdict.summary and " and val +" in verdict.summary
     assert "the val loss still set a new low at epoch 40" in verdict.summary
     flat = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
     assert not flat.evidence["accuracy_rising"] and "new low" not in flat.summary

@@ -298,7 +298,9 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                  else f"stayed together, {'val' if val_rise > rise else 'train'} accuracy still rising slowly")
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{level_epoch}"
-               + (f"; up {signed(rise)} and {signed(val_rise)} over the last {evidence.trend_tail} epochs" if rising else "")
+               # Signed changes, train then val: "up" had stood before a fall ("up +0.058 and -0.033").
+               + (f"; train {signed(rise)} and val {signed(val_rise)} over the run's last {evidence.trend_tail} epochs"
+                  if rising else "")
                + (f"; the val loss still set a new low at epoch {evidence.num_epochs}"
                   if details["new_val_loss_low_at_end"] else "")
                + f"), the model getting {pct(train_error)} of its own training samples wrong"

@@ -1,0 +1,42 @@
+"""A val pass recorded with the model in training mode is caught, counted per epoch and warned about once."""
+
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from lossgap.training.recorder import Recorder
+
+
+def _epoch(recorder, model, *, val_in_train_mode):
+    model.train()
+    recorder.update("train", torch.arange(4), model(torch.randn(4, 3)), torch.tensor([0, 1, 0, 1]))
+    model.train(val_in_train_mode)
+    recorder.update("val", torch.arange(4, 6), model(torch.randn(2, 3)), torch.tensor([0, 1]))
+    recorder.end_epoch()
+
+
+@pytest.mark.parametrize("layer", [nn.Dropout(0.5), nn.BatchNorm1d(4)])
+def test_val_in_training_mode_is_counted_and_warned_about_once(layer):
+    model = nn.Sequential(nn.Linear(3, 4), layer, nn.Linear(4, 2))
+    recorder = Recorder()
+    recorder.describe(model)
+    with pytest.warns(RuntimeWarning, match=r"^Recorder: 'val' was recorded with the model in training mode .*"
+                                            r"call model.eval\(\) before the val pass") as caught:
+        _epoch(recorder, model, val_in_train_mode=True)
+        _epoch(recorder, model, val_in_train_mode=True)
+        _epoch(recorder, model, val_in_train_mode=False)
+    assert len(caught) == 1
+    assert recorder.settings["evaluation"] == {"train_mode_epochs": {"val": 2}}
+
+
+def test_eval_mode_or_a_model_with_nothing_mode_dependent_is_silent():
+    for model, val_in_train_mode in ((nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2)), False),
+                                     (nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.0), nn.Linear(4, 2)), True)):
+        recorder = Recorder()
+        recorder.describe(model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _epoch(recorder, model, val_in_train_mode=val_in_train_mode)
+        assert "evaluation" not in recorder.settings
