@@ -420,3 +420,25 @@ def test_class_weights_of_another_length_than_the_logits_are_named_when_the_epoc
                                          r"classes; pass describe\(\.\.\., class_weights=\.\.\.\) one weight per class$"):
         recorder.end_epoch()
     assert recorder.num_epochs == 0
+
+
+def test_a_sampler_that_draws_with_replacement_keeps_each_samples_last_record_with_keep_last():
+    with pytest.raises(ValueError, match=r"pass repeated_ids='keep_last' to the Recorder \(or LossgapCallback\)$"):
+        recorder = Recorder()
+        recorder.update("train", [1, 2], torch.zeros(2, 2), [0, 1])
+        recorder.update("train", [2], torch.zeros(1, 2), [1])
+        recorder.end_epoch()
+    recorder = Recorder(repeated_ids="keep_last")
+    first = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+    recorder.update("train", [1, 2], first, [0, 1])
+    recorder.update("train", [2, 1], torch.tensor([[0.0, 5.0], [0.0, 3.0]]), [1, 0])  # 3 never drawn
+    recorder.update("train", [3], torch.zeros(1, 2), [1])
+    recorder.end_epoch()
+    recorder.update("train", [1, 1], torch.tensor([[4.0, 0.0], [0.0, 4.0]]), [0, 0])
+    recorder.end_epoch()
+    record = recorder.dynamics()["train"]
+    np.testing.assert_allclose(record.margin[0], [-3.0, 5.0, 0.0])  # each sample's last record of the epoch
+    np.testing.assert_allclose(record.margin[1, 0], -4.0)
+    np.testing.assert_array_equal(record.seen, [[True, True, True], [True, False, False]])
+    with pytest.raises(ConfigError, match=r"^Recorder: repeated_ids='last'; use 'error' or 'keep_last'$"):
+        Recorder(repeated_ids="last")

@@ -118,6 +118,8 @@ class LossgapCallback(pl.Callback):
         store: a directory beside ``out`` where every finished epoch is written at once (the per-epoch store
             of :mod:`lossgap.epoch_store`), so a fit killed outright keeps its finished epochs there; a store
             holding an earlier fit's epochs stops fit at its start (``overwrite=True`` clears them).
+        repeated_ids: "keep_last" keeps a sample's last record when a sampler that draws with replacement
+            (WeightedRandomSampler) repeats it within an epoch; "error" (default) refuses the repeat.
 
     After fit, ``recorder`` holds the dynamics, ``extra_metrics`` the per-epoch lr and gradient norm, and
     ``run_dir`` the directory written (None until then).
@@ -127,7 +129,7 @@ class LossgapCallback(pl.Callback):
                  ids_from_batch: Callable[[Any], Any] | None = None,
                  targets_from_batch: Callable[[Any], Any] | None = None,
                  class_names: Sequence[str] | None = None, overwrite: bool = False, observe: bool = True,
-                 store: str | Path | None = None) -> None:
+                 store: str | Path | None = None, repeated_ids: str = "error") -> None:
         super().__init__()
         self.out = Path(out)
         self.store = Path(store) if store is not None else None
@@ -145,7 +147,7 @@ class LossgapCallback(pl.Callback):
         self.class_names = list(class_names) if class_names is not None else None
         self.overwrite = overwrite
         self.observe = observe
-        self.recorder = Recorder()
+        self.recorder = Recorder(repeated_ids=repeated_ids)
         self.extra_metrics: list[dict[str, float]] = []
         self.run_dir: Path | None = None
         # The current validation run's batches: held until the epoch closes so that only the last

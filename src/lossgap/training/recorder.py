@@ -35,11 +35,12 @@ import torch
 from lossgap.dynamics import DYNAMICS_FILE, SplitDynamics, save_dynamics
 from lossgap.epoch_store import (STORED, assemble_split, dynamics_from_store, empty_record, gather_store,
                                  read_epoch, store_owner, stored_epochs, stored_settings, write_epoch)
+from lossgap.errors import ConfigError
 from lossgap.observations import OptimizationObservations
 from lossgap.signals import stops_held
 from lossgap.training.observer import EpochObservation, OptimizationObserver
-from lossgap.training.recorder_checks import (SPLITS, LabelBook, check_labels, check_new_store, checked_batch,
-                                              host_ids)
+from lossgap.training.recorder_checks import (REPEATED_IDS, SPLITS, LabelBook, check_labels, check_new_store,
+                                              checked_batch, host_ids, sorted_records)
 from lossgap.training.epoch_summary import EpochSummary, summarise_epoch
 from lossgap.training.settings import DescribedSettings
 
@@ -56,10 +57,15 @@ class Recorder:
             ``RUN/epochs``); :meth:`resumed` rebuilds a recorder from it and goes on recording there.
         overwrite: with ``store``, delete the epoch files an earlier recording left there and start afresh;
             without it such a store is refused (RunDirError, one line), since the two recordings would mix.
+        repeated_ids: "error" (default) refuses a sample recorded twice in one epoch; "keep_last" keeps its last
+            record, for a sampler that draws with replacement (WeightedRandomSampler).
     """
 
     def __init__(self, keep_logits: tuple[str, ...] = ("val", "test"), store: str | Path | None = None, *,
-                 keep_records: bool = True, overwrite: bool = False) -> None:
+                 keep_records: bool = True, overwrite: bool = False, repeated_ids: str = "error") -> None:
+        if repeated_ids not in REPEATED_IDS:
+            raise ConfigError(f"Recorder: repeated_ids={repeated_ids!r}; use 'error' or 'keep_last'")
+        self.repeated_ids = repeated_ids
         self.keep_logits = tuple(keep_logits)
         #: False: a closed epoch keeps only its summaries (a data-parallel rank that writes nothing: rank 0's
         #: recorder holds every sample).
@@ -236,14 +242,8 @@ class Recorder:
         closed: dict[str, tuple] = {}
         for split, (ids, labels, values, logits, num_classes) in local.items():
             if distributed is None:  # gathered records come sorted and checked
-                order = np.argsort(ids, kind="stable")
-                ids, labels, values = ids[order], labels[order], values[order]
-                logits = None if logits is None else logits[order]
-                if ids.shape[0] > 1 and (ids[1:] == ids[:-1]).any():
-                    duplicate = ids[1:][ids[1:] == ids[:-1]][0]
-                    duplicate = duplicate.item() if isinstance(duplicate, np.generic) else duplicate  # not np.int64(0)
-                    raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch "
-                                     f"{self._num_epochs + 1} of {split!r}; record each sample once per epoch")
+                ids, labels, values, logits = sorted_records(split, self._num_epochs + 1, ids, labels, values, logits,
+                                                             self.repeated_ids)
             # Gathered records are the same on every rank, so every rank refuses alike (none waits for the others).
             known = self._labels.merged(f"Recorder.end_epoch ({split!r})", self._num_epochs + 1, split, ids, labels)
             closed[split] = (ids, labels, values, logits, num_classes, known)

@@ -86,6 +86,34 @@ def host_ids(parts: list) -> np.ndarray:
     return np.concatenate([part.cpu().numpy() if isinstance(part, torch.Tensor) else part for part in parts])
 
 
+#: What the Recorder does with a sample recorded more than once in an epoch: refuse it, or keep its last record.
+REPEATED_IDS = ("error", "keep_last")
+
+
+def sorted_records(split: str, epoch: int, ids: np.ndarray, labels: np.ndarray, values: np.ndarray,
+                   logits: np.ndarray | None, repeated_ids: str) -> tuple:
+    """(ids, labels, values, logits) of one split's epoch sorted by id, each sample once: with
+    ``repeated_ids="keep_last"`` a sample recorded several times keeps its last record (a sampler that draws
+    with replacement, such as WeightedRandomSampler, repeats samples and leaves others out, which count as
+    unseen), with "error" a repeat is refused: ValueError (one line) naming the id and the fix."""
+    order = np.argsort(ids, kind="stable")  # stable: a repeated id's records keep the order they came in
+    ids, labels, values = ids[order], labels[order], values[order]
+    logits = None if logits is None else logits[order]
+    if ids.shape[0] < 2:
+        return ids, labels, values, logits
+    repeat = ids[1:] == ids[:-1]
+    if not repeat.any():
+        return ids, labels, values, logits
+    if repeated_ids == "keep_last":
+        last = np.append(~repeat, True)
+        return ids[last], labels[last], values[last], None if logits is None else logits[last]
+    duplicate = ids[1:][repeat][0]
+    duplicate = duplicate.item() if isinstance(duplicate, np.generic) else duplicate  # not np.int64(0)
+    raise ValueError(f"Recorder: sample id {duplicate!r} was recorded twice in epoch {epoch} of {split!r}; record "
+                     "each sample once per epoch, or, when your sampler draws with replacement (WeightedRandomSampler), "
+                     "pass repeated_ids='keep_last' to the Recorder (or LossgapCallback)")
+
+
 def check_labels(where: str, targets: torch.Tensor, num_classes: int) -> None:
     """ValueError (one line) naming the first label outside 0..num_classes-1; returns None when all are in."""
     if not targets.numel():
