@@ -442,3 +442,19 @@ def test_a_sampler_that_draws_with_replacement_keeps_each_samples_last_record_wi
     np.testing.assert_array_equal(record.seen, [[True, True, True], [True, False, False]])
     with pytest.raises(ConfigError, match=r"^Recorder: repeated_ids='last'; use 'error' or 'keep_last'$"):
         Recorder(repeated_ids="last")
+
+
+def test_softmax_probabilities_passed_as_logits_are_named_when_the_epoch_closes():
+    logits = torch.randn(6, 3)
+    recorder = Recorder()
+    recorder.update("val", torch.arange(6), torch.softmax(logits, dim=1), torch.tensor([0, 1, 2, 0, 1, 2]))
+    with pytest.raises(ValueError, match=r"^Recorder.end_epoch \('val'\): every row of the logits is in \[0, 1\] "
+                                         r"and sums to 1, so they look like softmax probabilities; pass the model's "
+                                         r"raw outputs \(before softmax\), or torch.log\(probabilities\)$"):
+        recorder.end_epoch()
+    assert recorder.num_epochs == 0
+    # Their log, or log_softmax, gives the same cross-entropy as the raw logits: accepted.
+    recorder = Recorder()
+    recorder.update("val", torch.arange(6), torch.log_softmax(logits, dim=1), torch.tensor([0, 1, 2, 0, 1, 2]))
+    assert recorder.end_epoch()["val"].loss == pytest.approx(
+        float(torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 0, 1, 2]))), rel=1e-5)

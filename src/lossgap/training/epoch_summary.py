@@ -1,10 +1,12 @@
-"""One split's figures for one epoch, computed from exactly the samples a Recorder recorded in it."""
+"""One split's figures for one epoch, computed from exactly the samples a Recorder recorded in it, and the
+per-sample figures themselves, computed from the epoch's batches."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -34,3 +36,35 @@ def summarise_epoch(split: str, labels: np.ndarray, values: np.ndarray) -> Epoch
         balanced_accuracy=float(np.mean(recalls)),
         num_samples=int(labels.shape[0]),
     )
+
+
+@torch.no_grad()
+def per_sample_values(split: str, chunks: list, *,
+                      keep_logits: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Labels (N,), the (N, 4) per-sample figures (true log-probability in nats, prediction, max probability,
+    margin in logits) and, with ``keep_logits``, float16 logits (N, C) of one split's epoch: ``chunks`` are its
+    batches' (ids, logits, targets). ValueError (one line) when the logits look like softmax probabilities."""
+    device = chunks[0][1].device
+    logits = torch.cat([chunk[1].to(device) for chunk in chunks])
+    targets = torch.cat([chunk[2].to(device) for chunk in chunks])
+    values_float = logits.float()
+    log_probs = torch.log_softmax(values_float, dim=1)
+    true_log_prob = log_probs.gather(1, targets[:, None]).squeeze(1)
+    max_log_prob, predicted = log_probs.max(dim=1)
+    true_logit = values_float.gather(1, targets[:, None]).squeeze(1)
+    others = values_float.scatter(1, targets[:, None], float("-inf"))
+    margin = true_logit - others.max(dim=1).values
+    # Rows that look like probabilities (none negative, summing to 1): softmax outputs passed as logits. Hand-made
+    # one-hot logits look so too, so at least one row must hold a fraction (2: probability-like with a fraction).
+    probability_like = ((values_float.min(dim=1).values >= 0) & ((values_float.sum(dim=1) - 1).abs() < 1e-3)).float()
+    probability_like = probability_like * (1 + ((values_float > 0) & (values_float < 1)).any(dim=1).float())
+    # One device-to-host copy: everything per sample packed in one (N, 6) tensor.
+    packed = torch.stack(
+        [true_log_prob, predicted.float(), max_log_prob.exp(), margin, targets.float(), probability_like],
+        dim=1).cpu().numpy()
+    if values_float.shape[1] > 1 and packed.shape[0] > 1 and packed[:, 5].all() and (packed[:, 5] == 2).any():
+        raise ValueError(f"Recorder.end_epoch ({split!r}): every row of the logits is in [0, 1] and sums to 1, "
+                         "so they look like softmax probabilities; pass the model's raw outputs (before softmax), "
+                         "or torch.log(probabilities)")
+    kept_logits = logits.to("cpu", torch.float16).numpy() if keep_logits else None
+    return packed[:, 4].astype(np.int64), packed[:, :4], kept_logits

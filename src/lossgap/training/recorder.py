@@ -41,7 +41,7 @@ from lossgap.signals import stops_held
 from lossgap.training.observer import EpochObservation, OptimizationObserver
 from lossgap.training.recorder_checks import (REPEATED_IDS, SPLITS, LabelBook, check_labels, check_new_store,
                                               checked_batch, host_ids, sorted_records)
-from lossgap.training.epoch_summary import EpochSummary, summarise_epoch
+from lossgap.training.epoch_summary import EpochSummary, per_sample_values, summarise_epoch
 from lossgap.training.settings import DescribedSettings
 
 __all__ = ["EpochSummary", "Recorder"]
@@ -315,26 +315,10 @@ class Recorder:
         recorder._described = DescribedSettings(stored_settings(store, epochs) if epochs else None)
         return recorder
 
-    @torch.no_grad()
     def _per_sample(self, split: str, chunks: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Labels (N,), the (N, 4) per-sample figures (true log-probability, prediction, max probability,
-        margin) and, for splits in ``keep_logits``, float16 logits (N, C) of one epoch's batches."""
-        device = chunks[0][1].device
-        logits = torch.cat([chunk[1].to(device) for chunk in chunks])
-        targets = torch.cat([chunk[2].to(device) for chunk in chunks])
-        values_float = logits.float()
-        log_probs = torch.log_softmax(values_float, dim=1)
-        true_log_prob = log_probs.gather(1, targets[:, None]).squeeze(1)
-        max_log_prob, predicted = log_probs.max(dim=1)
-        true_logit = values_float.gather(1, targets[:, None]).squeeze(1)
-        others = values_float.scatter(1, targets[:, None], float("-inf"))
-        margin = true_logit - others.max(dim=1).values
-        # One device-to-host copy: everything per sample packed in one (N, 5) tensor.
-        packed = torch.stack(
-            [true_log_prob, predicted.float(), max_log_prob.exp(), margin, targets.float()], dim=1
-        ).cpu().numpy()
-        kept_logits = logits.to("cpu", torch.float16).numpy() if split in self.keep_logits else None
-        return packed[:, 4].astype(np.int64), packed[:, :4], kept_logits
+        """Labels (N,), the (N, 4) per-sample figures and, for splits in ``keep_logits``, float16 logits (N, C)
+        of one epoch's batches (:func:`~lossgap.training.epoch_summary.per_sample_values`)."""
+        return per_sample_values(split, chunks, keep_logits=split in self.keep_logits)
 
     def discard_pending(self) -> None:
         """Drop batches (and observations) recorded since the last :meth:`end_epoch` (an interrupted epoch)."""
