@@ -212,3 +212,18 @@ def test_val_recorded_in_training_mode_leads_the_headline_and_the_notes():
                                          "(call model.eval() before the val pass); read with that in mind: ")
     assert diagnosis.limitations[0].startswith("val was recorded with the model in training mode")
     assert not diagnose_dynamics(healthy_run()).headline.startswith("Val was recorded")
+
+
+def test_to_text_shows_the_considered_causes_the_cli_shows():
+    from lossgap.diagnosis.verdict import CONSIDERED_SHOWN
+
+    from fixtures.diagnosis import weak_across_classes_run
+
+    diagnosis = diagnose_dynamics(weak_across_classes_run(weak_recall=0.2))
+    shown = [v for v in diagnosis.considered if v.confidence >= CONSIDERED_SHOWN]
+    assert shown, diagnosis.to_dict()["considered"]
+    for verdict in shown:
+        assert f"- considered, not found: {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}" in (
+            diagnosis.to_text())
+    hidden = [v for v in diagnosis.considered if v.confidence < CONSIDERED_SHOWN]
+    assert all(f"considered, not found: {v.cause} " not in diagnosis.to_text() for v in hidden)

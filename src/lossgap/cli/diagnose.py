@@ -45,11 +45,6 @@ def diagnose(
     print_diagnosis(diagnosis, Console())
 
 
-#: Causes considered but below the reporting threshold are printed from this confidence on (with their
-#: sentence, without remedies): a doubt worth a line, e.g. a val loss that rose 25% through heavy jitter.
-CONSIDERED_SHOWN = 0.25
-
-
 def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
     """The verdict as paragraphs: headline, each finding with its numbers and remedies (as commands), the
     explanations of the curves, causes considered at CONSIDERED_SHOWN or more (one sentence each), the ledger
@@ -65,6 +60,8 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
         console.print(Text.assemble(("\nexplanation (not a fault): ", "bold"), (verdict.cause, "bold green"),
                                     f" ({verdict.confidence:.2f})"))
         _print_body(verdict, console)
+    from lossgap.diagnosis.verdict import CONSIDERED_SHOWN
+
     shown = [verdict for verdict in diagnosis.considered if verdict.confidence >= CONSIDERED_SHOWN]
     for verdict in shown:
         console.print(Text.assemble(("\nconsidered, not found: ", "bold"), verdict.cause,

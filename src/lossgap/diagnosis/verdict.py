@@ -37,6 +37,11 @@ class Verdict:
                 "evidence": self.evidence, "remedies": [remedy.to_dict() for remedy in self.remedies]}
 
 
+#: Causes considered but below the reporting threshold are shown from this confidence on (their sentence,
+#: without remedies): a doubt worth a line, e.g. a val loss that rose 25% through heavy jitter.
+CONSIDERED_SHOWN = 0.25
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """The diagnosis of one run: ranked verdicts (found ones first) and the analyses behind them.
@@ -110,14 +115,17 @@ class Diagnosis:
         }
 
     def to_text(self) -> str:
-        """A plain-text rendering: headline, each finding with its remedies, explanations, the ledger sentence,
-        limitations."""
+        """A plain-text rendering, as ``lossgap diagnose`` prints it: headline, each finding with its remedies,
+        explanations, causes considered at CONSIDERED_SHOWN or more, the ledger sentence, limitations."""
         lines = [self.headline]
         for verdict in self.verdicts:
             lines.append(f"- {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
             lines.extend(f"    try: {remedy.action}" for remedy in verdict.remedies)
         for verdict in self.explanations:
             lines.append(f"- explanation, {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
+        for verdict in self.considered:
+            if verdict.confidence >= CONSIDERED_SHOWN:
+                lines.append(f"- considered, not found: {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
         if self.ledger_sentence:
             lines.append(f"ledger: {self.ledger_sentence}")
         lines.extend(f"note: {limitation}" for limitation in self.limitations)
