@@ -28,19 +28,23 @@ def test_the_smallest_recurrent_layer_the_largest_dropout_and_the_trainable_para
     assert described == {"kind": "lstm", "class": "TwoLayers", "convolutions": False, "hidden_size": 16,
                          "num_layers": 2, "dropout": 0.6,
                          "parameters": sum(p.numel() for p in model.parameters()) - model.head.weight.numel(),
-                         "narrowest_linear": {"name": "head", "width": 2}}
+                         "narrowest_linear": {"name": "head", "width": 2, "side": "output"}}
     # A single-layer recurrent layer's own dropout does nothing (torch warns and ignores it): it is not read.
     single = nn.Sequential(nn.GRU(4, 8, dropout=0.0), nn.Dropout1d(0.0), nn.Linear(8, 2))
     assert describe_training(single)["model"] | {"parameters": 0} == {
         "kind": "gru", "class": "Sequential", "convolutions": False, "hidden_size": 8, "num_layers": 1,
-        "dropout": 0.0, "parameters": 0, "narrowest_linear": {"name": "2", "width": 2}}
+        "dropout": 0.0, "parameters": 0, "narrowest_linear": {"name": "2", "width": 2, "side": "output"}}
 
 
 def test_the_linear_layer_with_the_fewest_outputs_is_named():
     # An LSTM(64) -> Linear(64, 1) -> Linear(1, 9) bottleneck was invisible: growing the LSTM was the only advice.
     necked = nn.ModuleDict({"lstm": nn.LSTM(12, 64), "neck": nn.Linear(64, 1), "head": nn.Linear(1, 9)})
-    assert describe_training(necked)["model"]["narrowest_linear"] == {"name": "neck", "width": 1}
-    assert describe_training(nn.Linear(4, 3))["model"]["narrowest_linear"] == {"name": "Linear", "width": 3}
+    assert describe_training(necked)["model"]["narrowest_linear"] == {"name": "neck", "width": 1, "side": "output"}
+    assert describe_training(nn.Linear(4, 3))["model"]["narrowest_linear"] == {"name": "Linear", "width": 3,
+                                                                               "side": "output"}
+    # A convolution of one channel before a Linear(1, 3) head: the head's single input is the bottleneck.
+    cnn = nn.Sequential(nn.Conv1d(2, 1, 7), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(1, 3))
+    assert describe_training(cnn)["model"]["narrowest_linear"] == {"name": "4", "width": 1, "side": "input"}
     assert describe_training(nn.LSTM(2, 4))["model"]["narrowest_linear"] is None
 
 

@@ -111,10 +111,33 @@ def held_back(train_config: dict | None) -> str:
 
 
 def narrow_linear(settings: dict | None, num_classes: int) -> dict | None:
-    """The Linear layer (``{"name", "width"}``) of an own loop's described settings that has fewer outputs than
-    the run has classes, else None. Not a constraint the rules count: the same layer may be a side path (an
+    """The Linear layer end (``{"name", "width", "side"}``: its outputs, or its inputs) of an own loop's described
+    settings narrower than the run has classes, else None. Not a constraint the rules count: the same layer may be a side path (an
     attention score) rather than a bottleneck in series."""
     narrowest = ((settings or {}).get("model") or {}).get("narrowest_linear")
     if not narrowest or int(narrowest.get("width", num_classes)) >= num_classes:
         return None
     return narrowest
+
+
+def narrow_layer_advice(settings: dict | None, classes: int, book):
+    """(sentence to append, remedy) for a Linear layer narrower than the ``classes`` in an own loop's model
+    (:func:`narrow_linear`), or ("", None): growing the recurrent layer does not widen it (an LSTM(64) ->
+    Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256"). ``book`` is the run's
+    RemedyBook."""
+    layer = narrow_linear(settings, classes)
+    if layer is None:
+        return "", None
+    width = int(layer["width"])
+    if layer.get("side") == "input":
+        # The Linear takes only `width` features: what feeds it (a convolution of 1 channel) is the bottleneck.
+        return (f"; the model's Linear layer '{layer['name']}' takes only {width} input{'s' if width != 1 else ''}, "
+                f"fewer than the {classes} classes: if it lies on the way to the output, the layer feeding it caps "
+                "what the model can tell apart whatever else grows, so widen that first",
+                book.advice("widen_layer", f"widen the layer that feeds the Linear layer '{layer['name']}' (now "
+                                           f"{width} wide) to at least {classes} units or channels"))
+    return (f"; the model has a Linear layer '{layer['name']}' of {width} unit{'s' if width != 1 else ''}, fewer "
+            f"than the {classes} classes: if that layer lies between the recurrent layer and the output, it caps "
+            "what the model can tell apart whatever the hidden size, so widen it first",
+            book.advice("widen_layer", f"widen the Linear layer '{layer['name']}' to at least {classes} units, if it "
+                                       "lies between the recurrent layer and the output"))

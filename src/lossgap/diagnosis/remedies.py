@@ -84,6 +84,8 @@ class RemedyBook:
         # ``settings`` stand in for a config, so that no remedy repeats what the run already does (dropout
         # raised to 0.5 or a 3x learning rate where it is already used); its remedies stay in words.
         self._described = {} if train_config is not None else _known(settings)
+        #: An own loop's model family as described ("lstm", "gru", "rnn"; "other" without a recurrent layer).
+        self._own_kind = None if train_config is not None else ((settings or {}).get("model") or {}).get("kind")
         self._values = _merged(TrainConfig().to_dict(), train_config or self._described)
 
     def _get(self, path: str) -> Any:
@@ -224,7 +226,7 @@ class RemedyBook:
             return None
         new = max(4, hidden // 2)
         return self._remedy("smaller_hidden", f"shrink the hidden size from {hidden} to {new}: --hidden {new}",
-                            "use a smaller model (half the hidden size)", {"model.hidden_size": new})
+                            f"use a smaller model (half the {self._width_words()})", {"model.hidden_size": new})
 
     def larger_hidden(self, factor: int = 2) -> Remedy | None:
         """``factor`` times the hidden size (at least 32 for tiny models); None at MAX_HIDDEN."""
@@ -233,7 +235,12 @@ class RemedyBook:
             return None
         new = min(MAX_HIDDEN, max(hidden * factor, 32 if hidden < 8 else 0))
         return self._remedy("larger_hidden", f"grow the hidden size from {hidden} to {new}: --hidden {new}",
-                            "use a larger model (twice the hidden size)", {"model.hidden_size": new})
+                            f"use a larger model (twice the {self._width_words()})", {"model.hidden_size": new})
+
+    def _width_words(self) -> str:
+        """What an own loop's model widens by: its recurrent layer's hidden size, or, for a described model
+        without one (a CNN, an MLP, a transformer), the units or channels of its layers."""
+        return "units or channels of its layers" if self._own_kind == "other" else "hidden size"
 
     def fewer_layers(self) -> Remedy | None:
         """One layer fewer; None for a single-layer model."""

@@ -39,7 +39,7 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
       not seen; None without a recurrent layer), ``num_layers`` (the most layers one recurrent module
       stacks), ``dropout`` (the largest rate of any dropout module, or of a stacked recurrent layer's own
       dropout), ``parameters`` (trainable parameter count), ``class``, and ``narrowest_linear`` (``{"name",
-      "width"}`` of the ``nn.Linear`` with the fewest outputs, None without one: a layer narrower than the
+      "width", "side"}`` of the ``nn.Linear`` with the fewest outputs, or inputs, None without one: a layer narrower than the
       number of classes between the recurrent layer and the output caps what the model can tell apart, while
       one in a side path, such as an attention score, does not; which it is cannot be read from the modules,
       so the diagnosis names it as a possibility rather than counting it as a constraint).
@@ -76,13 +76,17 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
 
 
 def _narrowest_linear(model: nn.Module) -> dict | None:
-    """``{"name": ..., "width": ...}`` of the model's nn.Linear with the fewest outputs (the first such), or None."""
-    linears = [(int(module.out_features), name) for name, module in model.named_modules()
-               if isinstance(module, nn.Linear)]
-    if not linears:
+    """``{"name", "width", "side"}`` of the model's narrowest nn.Linear end, or None without one: the fewest
+    outputs (``side`` "output"), or the fewest inputs (``side`` "input": whatever feeds it is that narrow, such as
+    a convolution of 1 channel before a Linear(1, C) head); the first such on ties, outputs before inputs."""
+    ends = [(int(module.out_features), 0, name, "output") for name, module in model.named_modules()
+            if isinstance(module, nn.Linear)]
+    ends += [(int(module.in_features), 1, name, "input") for name, module in model.named_modules()
+             if isinstance(module, nn.Linear)]
+    if not ends:
         return None
-    width, name = min(linears, key=lambda pair: pair[0])
-    return {"name": name or type(model).__name__, "width": width}
+    width, _, name, side = min(ends, key=lambda end: end[:2])
+    return {"name": name or type(model).__name__, "width": width, "side": side}
 
 
 def describe_optimizer(optimizer) -> dict:

@@ -58,13 +58,13 @@ def test_a_loss_still_falling_once_val_accuracy_reached_all_right_is_not_stopped
 
 def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widened_first():
     # An own loop's LSTM(64) -> Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256".
-    def settings(width):
-        return {"model": {"kind": "lstm", "hidden_size": 64, "num_layers": 1, "dropout": 0.0,
-                          "narrowest_linear": {"name": "neck", "width": width}},
+    def settings(width, side="output", kind="lstm"):
+        return {"model": {"kind": kind, "hidden_size": 64 if kind == "lstm" else None, "num_layers": 1,
+                          "dropout": 0.0, "narrowest_linear": {"name": "neck", "width": width, "side": side}},
                 "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0}}
 
-    def capacity(width):
-        evidence = gather_evidence({}, weak_model_run(), train_config=None, settings=settings(width))
+    def capacity(width, **described):
+        evidence = gather_evidence({}, weak_model_run(), train_config=None, settings=settings(width, **described))
         return diagnose_evidence(evidence).verdict("underfitting")
 
     necked = capacity(1)
@@ -72,6 +72,12 @@ def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widene
     assert necked.remedies[0].name == "widen_layer" and "at least 2 units" in necked.remedies[0].action
     wide = capacity(2)  # as wide as the classes: the head itself, nothing to widen
     assert "neck" not in wide.summary and "widen_layer" not in {remedy.name for remedy in wide.remedies}
+    # A CNN of one channel before a Linear(1, C) head (it had got 0.65 and "use a larger model" only).
+    fed = capacity(1, side="input", kind="other")
+    assert "Linear layer 'neck' takes only 1 input, fewer than the 2 classes" in fed.summary
+    assert fed.remedies[0].action == ("widen the layer that feeds the Linear layer 'neck' (now 1 wide) to at least 2 "
+                                      "units or channels")
+    assert "units or channels of its layers" in next(r.action for r in fed.remedies if r.name == "larger_hidden")
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():

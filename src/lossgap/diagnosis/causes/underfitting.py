@@ -19,7 +19,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.constraints import held_back, narrow_linear, regularisation_notes, tiny_hidden
+from lossgap.diagnosis.constraints import held_back, narrow_layer_advice, regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -109,19 +109,8 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
 
 
 def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
-    """(sentence, remedy) for a Linear layer narrower than the classes in an own loop's model (see
-    :func:`lossgap.diagnosis.constraints.narrow_linear`), or ("", None): growing the recurrent layer does not
-    widen it (an LSTM(64) -> Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256")."""
-    classes = evidence.val.num_classes
-    layer = narrow_linear(evidence.settings, classes)
-    if layer is None:
-        return "", None
-    width = int(layer["width"])
-    return (f"; the model has a Linear layer '{layer['name']}' of {width} unit{'s' if width != 1 else ''}, fewer than "
-            f"the {classes} classes: if that layer lies between the recurrent layer and the output, it caps what the "
-            "model can tell apart whatever the hidden size, so widen it first",
-            book.advice("widen_layer", f"widen the Linear layer '{layer['name']}' to at least {classes} units, if it "
-                                       "lies between the recurrent layer and the output"))
+    """(sentence, remedy) for a Linear layer narrower than the classes (:func:`narrow_layer_advice`)."""
+    return narrow_layer_advice(evidence.settings, evidence.val.num_classes, book)
 
 
 def _steepness(evidence: RunEvidence) -> float:
