@@ -227,3 +227,14 @@ def test_weights_silenced_after_a_jump_are_a_learning_rate_too_high_not_a_model_
     assert diagnosis(silenced_gradients(jump_ratio=0.005)).verdict("unstable_optimization").evidence["silenced"] is None
     assert diagnosis(silenced_gradients(), weight_decay=10.0).verdict("unstable_optimization").evidence[
         "silenced"] is None
+
+
+def test_a_collapse_after_a_delivered_epoch_that_was_still_learning_fast_is_what_stopped_the_learning():
+    # Early stopping kept epoch 7, three epochs into a steep descent; the collapse at epoch 8 lasted to the end.
+    run = _learn_then_collapse(collapse_at=8, epochs=20)
+    diagnosis = diagnose_dynamics(run, summary={"best_epoch": 7, "delivered_epoch": 7})
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.evidence["collapse"]["after_delivered"] == 7 and verdict.evidence["collapse"]["until"] == 20
+    assert verdict.confidence >= 0.5 and diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    assert ("the last: early stopping delivered epoch 7's model, from before the collapse, which stopped the "
+            "learning there") in verdict.summary

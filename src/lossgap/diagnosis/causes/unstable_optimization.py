@@ -52,8 +52,13 @@ FITTED_SHARE = 0.25
 #: entropy (share of it), for how many epochs, how far below it the loss must have been before (share of it),
 #: and how far above the majority share the train accuracy (at least, and 3 noise units).
 COLLAPSE_AT_PRIOR, COLLAPSE_EPOCHS, COLLAPSE_MOVED, COLLAPSE_LEARNED = 0.03, 3, 0.15, 0.1
-#: Confidence of a collapse to a constant guess on its own.
-COLLAPSE_CONFIDENCE = 0.85
+#: Confidence of a collapse to a constant guess on its own; and of one that came after the epoch the run delivers
+#: (early stopping kept the model from before it) and lasted to the end: the delivered model escaped it, but
+#: it is what stopped the learning.
+COLLAPSE_CONFIDENCE, COLLAPSE_AFTER_DELIVERED = 0.85, 0.6
+#: A fall of the train loss into an epoch, as a share of the prior's entropy, from which the model counts as
+#: still learning fast there (see _collapse_to_constant).
+STILL_FALLING = 0.03
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
 #: that carries on its own (see _silenced_by_jumps).
 SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
@@ -103,7 +108,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "gradients": gradients.get("gradient_score", 0.0),
     }
     collapse = _collapse_to_constant(evidence)
-    signals["collapse"] = COLLAPSE_CONFIDENCE if collapse else 0.0
+    signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
+                           if collapse else 0.0)
     facts.update(signals=signals, collapse=collapse)
     if collapse:
         # Early stopping keeps the epoch before the collapse; a lower rate is the usual cure.
@@ -114,12 +120,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     parts = []
     if collapse:
-        parts.append(f"training collapsed at epoch {collapse['epoch']}: the model, which had got "
-                     f"{collapse['best_accuracy']:.3f} of its training samples right (epoch {collapse['best_epoch']}), "
+        delivered = collapse.get("after_delivered")
+        got = ("reached balanced train accuracy" if evidence.objective is not None
+               else "had got")  # the weighted objective's accuracy is the balanced one
+        share = "" if evidence.objective is not None else " of its training samples right"
+        parts.append(f"training collapsed at epoch {collapse['epoch']}: the model, which {got} "
+                     f"{collapse['best_accuracy']:.3f}{share} (epoch {collapse['best_epoch']}), "
                      f"fell back to the constant guess ({loss_name} {collapse['train_loss']:.3f}, {guess} "
                      f"{fit.prior_entropy:.3f}; one class predicted for "
-                     f"{pct(collapse['one_class_share'])} of them) and stayed there through epoch {collapse['until']}, "
-                     "the epoch the run delivers")
+                     f"{pct(collapse['one_class_share'])} of the training samples) and stayed there through epoch {collapse['until']}, "
+                     + (f"the last: early stopping delivered epoch {delivered}'s model, from before the collapse, "
+                        "which stopped the learning there" if delivered else "the epoch the run delivers"))
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
         parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the {loss_name} lay more "
@@ -208,9 +219,35 @@ def _collapse_to_constant(evidence: RunEvidence) -> dict | None:
     the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
     epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
     the share of training samples predicted as one class there."""
+    delivered = evidence.delivered_epoch or evidence.num_epochs
+    collapse = _collapse_through(evidence, delivered)
+    if collapse is None and delivered < evidence.num_epochs and _still_falling_at(evidence, delivered):
+        # Early stopping delivered an epoch before the collapse, which then lasted to the end of the run, while
+        # the model was still learning fast: the delivered model escaped the collapse, but the collapse is what
+        # stopped the learning (an 80/10/10 run with class weights at lr 0.01 fell to a constant guess at epoch 4
+        # and stayed there; epoch 3's model was delivered, and its imbalance, three epochs into learning, was all
+        # the diagnosis had named). A model that had converged before it lost nothing: no collapse then.
+        collapse = _collapse_through(evidence, evidence.num_epochs)
+        if collapse is not None and collapse["epoch"] > delivered:
+            collapse["after_delivered"] = delivered
+        else:
+            collapse = None
+    return collapse
+
+
+def _still_falling_at(evidence: RunEvidence, epoch: int) -> bool:
+    """True when the train loss (the stability loss) fell by at least STILL_FALLING of the prior's entropy into
+    1-based ``epoch``: the model was still learning fast there."""
+    _, train_loss, _, fit = evidence.stability_loss
+    if epoch < 2 or not fit.prior_entropy > 0:
+        return False
+    return bool(train_loss[epoch - 2] - train_loss[epoch - 1] >= STILL_FALLING * fit.prior_entropy)
+
+
+def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
+    """:func:`_collapse_to_constant` with the collapse lasting through epoch ``delivered`` (1-based)."""
     train = evidence.train
     _, train_loss, train_accuracy, fit = evidence.stability_loss
-    delivered = evidence.delivered_epoch or evidence.num_epochs
     if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
         return None
     near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
