@@ -1,8 +1,10 @@
 """confidence_refinement is an explanation, never a fault, and never read off the first epochs."""
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, refinement_run
+from fixtures.diagnosis import crossing_plateau_run, diagnose_dynamics, healthy_run, refinement_run
 from fixtures.dynamics import binary_dynamics
+
+from lossgap.diagnosis.verdict import REPORT_THRESHOLD
 
 
 def test_accuracy_flat_while_right_samples_grow_confident_is_explained_not_faulted():
@@ -51,3 +53,16 @@ def test_a_rejected_refinement_says_why_it_does_not_hold():
     assert from_the_start.summary.endswith("starts at the first epoch, where a fresh network is learning, not refining")
     found = diagnose_dynamics(refinement_run()).verdict("confidence_refinement")
     assert "rejected_because" not in found.evidence and found.summary.endswith("they only grew more confident")
+
+
+def test_right_answers_growing_surer_are_not_the_story_when_crossings_lowered_the_loss_more():
+    # A ledger that read "149% came from samples that changed from wrong to right" had been explained as "they only
+    # grew more confident", because the already-right samples' fall exceeded the net fall.
+    crossing = diagnose_dynamics(crossing_plateau_run(crossing=30))
+    verdict = crossing.verdict("confidence_refinement")
+    assert verdict.evidence["ledger"]["groups"][0]["share"] > 0.8  # most of the net fall, on its own
+    assert verdict.evidence["refined_share"] < 0.5 and verdict.evidence["rejected_because"] == "refined"
+    assert verdict.confidence < REPORT_THRESHOLD and "confidence_refinement" not in {
+        v.cause for v in crossing.explanations}
+    still = diagnose_dynamics(crossing_plateau_run(crossing=0)).verdict("confidence_refinement")
+    assert still.evidence["refined_share"] == 1.0 and still.confidence >= 0.8

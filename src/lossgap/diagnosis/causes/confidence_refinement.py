@@ -31,8 +31,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        f"no window where {split} accuracy stays within its noise while the loss falls",
                        {"plateaus": [p.to_dict() for p in evidence.plateaus.get("val", ())]})
     shares = {group.name: group.loss_change for group in ledger.groups}
-    total = ledger.loss_change
-    refined = (shares["stayed_correct"] + shares["stayed_wrong_closer"]) / total if total < 0 else 0.0
+    # The refining groups' share of everything that lowered the loss, not of the net fall: when samples crossing
+    # from wrong to right lowered it more than the already-right ones did while others pushed it back up, the
+    # already-right can exceed the net fall without being the story (a run whose ledger read "149% came from
+    # samples that changed from wrong to right" had been told "they only grew more confident").
+    lowered = -sum(change for change in shares.values() if change < 0)
+    refining = -(min(shares["stayed_correct"], 0.0) + min(shares["stayed_wrong_closer"], 0.0))
+    refined = refining / lowered if ledger.loss_change < 0 and lowered > 0 else 0.0
     length = plateau.end_epoch - plateau.start_epoch + 1
     onset = evidence.generalization.onset_epoch
     # Epochs of the plateau after overfitting set in are memorisation, not refinement.
