@@ -207,3 +207,12 @@ def test_samples_whose_loss_is_not_finite_are_counted_apart_and_named():
     unseen = binary_dynamics(np.array([[0.4, 0.6], [0.6, 0.7]]), labels=np.array([0, 1]))
     unseen.predicted[1, :] = -1
     assert describe_ledger(loss_ledger(unseen, 1, 2)) == "no val sample was recorded in both epoch 1 and epoch 2"
+
+
+def test_a_change_below_the_sentences_digits_is_said_to_barely_fall_with_both_losses():
+    # 1.1250 -> 1.1195 over 60 epochs had read "did not change" beside "the val loss was still falling".
+    ledger = loss_ledger(binary_dynamics([[0.33, 0.32], [0.331, 0.322]]), 1, 2)
+    assert 0 < -ledger.loss_change < 0.005 * ledger.loss_start
+    assert describe_ledger(ledger, decimals=2) == (
+        f"val loss barely fell between epochs 1 and 2 ({ledger.loss_start:.4f} -> {ledger.loss_end:.4f}, 2 samples); "
+        "no sample changed between wrong and right")
