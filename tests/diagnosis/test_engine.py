@@ -227,3 +227,17 @@ def test_to_text_shows_the_considered_causes_the_cli_shows():
             diagnosis.to_text())
     hidden = [v for v in diagnosis.considered if v.confidence < CONSIDERED_SHOWN]
     assert all(f"considered, not found: {v.cause} " not in diagnosis.to_text() for v in hidden)
+
+
+def test_no_problem_names_the_last_epochs_accuracy_when_the_run_keeps_the_last_epoch():
+    # An own loop without early stopping keeps its last epoch: "0.836 at epoch 56" was a lucky epoch of a curve
+    # that ended at 0.724.
+    dynamics = healthy_run()
+    prob = dynamics["val"].true_prob.copy()
+    prob[-1, :40] = 0.3  # the last epoch loses 40 of 200
+    dynamics = {"train": dynamics["train"], "val": binary_dynamics(prob, dynamics["val"].labels)}
+    kept_last = diagnose_dynamics(dynamics, summary={"best_epoch": 10})
+    assert kept_last.headline.startswith("No problem found: val accuracy 1.000 at epoch 10 (majority baseline "
+                                         "0.500; 0.800 at epoch 20, the last)"), kept_last.headline
+    restored = diagnose_dynamics(dynamics, summary={"best_epoch": 10, "delivered_epoch": 10})
+    assert "the last" not in restored.headline

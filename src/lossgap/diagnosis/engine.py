@@ -274,8 +274,14 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence) -> str:
                 f"{signal.baseline_accuracy:.3f}); the rules need at least {MIN_JUDGED_EPOCHS} epochs to see a "
                 "trend: train longer.")
     if not findings:
+        # A loop that keeps its last epoch's weights has that epoch's model, not the best one's (an own loop's
+        # "0.836 at epoch 56" was a lucky epoch of a curve that ended at 0.724).
+        delivered = evidence.delivered_epoch or evidence.num_epochs
+        last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
+                if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
+                and delivered == evidence.num_epochs else "")
         text = (f"No problem found: val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch} (majority "
-                f"baseline {signal.baseline_accuracy:.3f})")
+                f"baseline {signal.baseline_accuracy:.3f}{last})")
         if explanations:
             return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
         return text + "; loss and accuracy tell the same story."
