@@ -148,6 +148,12 @@ def test_the_permuted_label_controls_result_is_in_the_sentence():
     assert verdict.confidence > 0.9 and verdict.evidence["control"]["control_accuracy"] == 0.52
     assert "the permuted-label control reached val accuracy 0.520 against" in verdict.summary
     assert "no better" in verdict.summary
+    # A run with signal names the control's result too (it had been only in diagnosis.json).
+    dynamics, _ = noisy_labels_run()
+    learned = diagnose_evidence(gather_evidence({}, dynamics, train_config=None, control_val_accuracy=0.5))
+    assert learned.verdict("no_signal").summary.endswith(
+        "there is signal; the permuted-label control reached val accuracy 0.500 against 1.000 with the true labels "
+        f"(one-sided Fisher test p={learned.verdict('no_signal').evidence['control']['p_value']:.2g})")
 
 
 def test_a_model_that_tells_rare_classes_apart_while_trailing_the_majority_share_has_signal():

@@ -82,7 +82,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not shown and unweighted is not None and unweighted.shows_signal:
         shown.append(_unweighted_words(evidence))
     if shown:
-        return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal", facts, remedies)
+        control = evidence.control
+        beaten = ("" if control is None else
+                  f"; the permuted-label control reached val accuracy {control.control_accuracy:.3f} against "
+                  f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g})")
+        return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal" + beaten, facts, remedies)
     # Large p-values (accuracy right at the baseline) make the case; p near alpha leaves doubt.
     confidence = 0.55 + 0.4 * clip((best_p - signal.alpha) / 0.3)
     # Even the last epoch's test, the one needing the smallest lead, needs p below alpha / SIGNAL_TESTS.
