@@ -99,3 +99,20 @@ def test_class_imbalance_explains_away_only_the_share_of_the_val_loss_rise_its_r
     assert diagnosis.verdict("class_imbalance_bias").confidence > 0.9
     assert overfitting.evidence["rare_share_of_rise"] < 0.05
     assert "overfitting" in diagnosis.causes and overfitting.confidence > 0.5, diagnosis.to_text()
+
+
+def test_a_train_loss_that_ended_above_its_level_at_the_val_minimum_says_how_low_it_went():
+    # "train loss rose from 0.018 to 0.124" read like a model failing to fit; it had reached 0.00005 first.
+    epochs = 30
+    axis = np.arange(epochs)[:, None]
+    train_prob = np.clip(0.6 + 0.02 * axis, 0, 0.999) + np.zeros((1, 200))
+    train_prob[-1] = 0.7  # a spike in the last epoch
+    val_prob = np.where(axis < 8, 0.6 + 0.03 * axis, 0.84 - 0.012 * (axis - 8)) + np.zeros((1, 100))
+    labels_train, labels_val = np.arange(200) % 2, np.arange(100) % 2
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(train_prob, labels_train, split="train"),
+                                   "val": binary_dynamics(val_prob, labels_val)})
+    verdict = diagnosis.verdict("overfitting")
+    assert diagnosis.causes[0] == "overfitting", diagnosis.to_text()
+    low = float(-np.log(0.999))
+    assert f"while train loss rose from {-np.log(0.76):.3f} to {-np.log(0.7):.3f} (after falling to {low:.3g} at " \
+           "epoch 21)" in verdict.summary, verdict.summary

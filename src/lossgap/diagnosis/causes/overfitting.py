@@ -70,9 +70,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
         return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+    # A train loss that ended above its level at the val minimum rose in a late spike or bounce after falling
+    # further: say where it got to, so that "rose" is not read as the model failing to fit (a run whose train
+    # loss reached 0.00005 at epoch 146 read "train loss rose from 0.018 to 0.124" and nothing more).
+    train_after = curves.train_loss[lowest - 1:]
+    lowest_after = int(np.nanargmin(train_after)) + lowest if np.isfinite(train_after).any() else lowest
+    dip = (f" (after falling to {curves.train_loss[lowest_after - 1]:.3g} at epoch {lowest_after})"
+           if curves.train_loss[-1] > curves.train_loss[lowest - 1] and lowest_after not in (lowest, last) else "")
     summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}); by epoch {last} "
                f"{change('val loss', curves.val_loss[lowest - 1], curves.val_loss[-1])} while "
-               f"{change('train loss', curves.train_loss[lowest - 1], curves.train_loss[-1])}; "
+               f"{change('train loss', curves.train_loss[lowest - 1], curves.train_loss[-1])}{dip}; "
                f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}"
                + (f"; early stopping already restored epoch {lowest}, so the delivered model is not overfitted"
                   if handled else ""))
