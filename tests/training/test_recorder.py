@@ -458,3 +458,16 @@ def test_softmax_probabilities_passed_as_logits_are_named_when_the_epoch_closes(
     recorder.update("val", torch.arange(6), torch.log_softmax(logits, dim=1), torch.tensor([0, 1, 2, 0, 1, 2]))
     assert recorder.end_epoch()["val"].loss == pytest.approx(
         float(torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 0, 1, 2]))), rel=1e-5)
+
+
+def test_the_balanced_loss_is_the_cross_entropy_weighted_by_balanced_class_weights():
+    from lossgap.training.trainer import class_weight_tensor
+
+    logits, targets = torch.randn(40, 3), torch.tensor([0] * 30 + [1] * 7 + [2] * 3)
+    recorder = Recorder()
+    recorder.update("val", torch.arange(40), logits, targets)
+    summary = recorder.end_epoch()["val"]
+    weights = class_weight_tensor(targets.numpy(), 3, torch.device("cpu"))
+    expected = torch.nn.functional.cross_entropy(logits, targets, weight=weights)
+    assert summary.balanced_loss == pytest.approx(float(expected), rel=1e-6)
+    assert summary.loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, targets)), rel=1e-6)

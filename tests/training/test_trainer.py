@@ -181,3 +181,19 @@ def test_a_stop_while_a_checkpoint_is_written_waits_until_the_checkpoint_is_whol
     result = train_run(config, tmp_path / "run", diagnose_run=False)
     assert result.fit.stop_reason == "interrupted" and len(result.fit.history) == 3
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["epoch"] == 3
+
+
+def test_a_class_weighted_run_early_stops_on_the_val_loss_weighted_alike():
+    # The plain val loss favours the frequent classes the weights offset: a class-weighted run chose by it had
+    # kept epochs that leaned on them.
+    from lossgap.training.trainer import monitored_column, val_loss_column
+
+    config = TrainConfig(epochs=12, batch_size=32, class_weights="balanced",
+                         early_stopping=EarlyStoppingConfig(patience=50, monitor="val_loss"))
+    assert monitored_column(config) == val_loss_column(config) == "val_balanced_loss"
+    assert monitored_column(config.model_copy(update={"class_weights": "none"})) == "val_loss"
+    _, _, result, _ = train("synthetic:frequency,samples=400,classes=3,shares=80/10/10,sigma=1.5", config)
+    balanced = [row["val_balanced_loss"] for row in result.history]
+    assert result.best_epoch == int(np.argmin(balanced)) + 1
+    for row in result.history:  # the mean of the classes' mean losses, beside the plain mean
+        assert math.isfinite(row["val_balanced_loss"]) and row["val_balanced_loss"] != row["val_loss"]

@@ -21,6 +21,7 @@ from lossgap.sweep.space import SearchSpace, apply_params
 from lossgap.training.config import TrainConfig
 from lossgap.training.once import train_once
 from lossgap.training.recorder import Recorder
+from lossgap.training.trainer import val_loss_column
 
 #: Trial user attributes written by the objective (read by the summary and the tests). ``init_seed`` tells a
 #: trial of an older lossgap (which initialised trial k with seed + k) from one the best command reproduces.
@@ -100,12 +101,14 @@ class SweepObjective:
         fit_config = config.model_copy(update={"record_train": "pass"})
         val_losses: list[float] = []
 
+        column = val_loss_column(config)  # a class-weighted trial is judged on the val loss weighted alike
+
         def after_epoch(row: dict[str, float]) -> None:
-            val_losses.append(row["val_loss"])
+            val_losses.append(row[column])
             # A diverged epoch is reported as +inf, the worst value, so the pruner can compare it.
-            trial.report(row["val_loss"] if math.isfinite(row["val_loss"]) else math.inf, int(row["epoch"]))
+            trial.report(row[column] if math.isfinite(row[column]) else math.inf, int(row["epoch"]))
             if self.on_epoch is not None:
-                self.on_epoch(trial.number, int(row["epoch"]), config.epochs, float(row["val_loss"]))
+                self.on_epoch(trial.number, int(row["epoch"]), config.epochs, float(row[column]))
             if trial.should_prune():
                 raise _PruneNow
             if self.stop is not None and self.stop.requested:

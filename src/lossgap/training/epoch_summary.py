@@ -13,7 +13,9 @@ import torch
 class EpochSummary:
     """One split's figures for one epoch, computed from exactly the recorded samples.
 
-    ``loss`` is the mean cross-entropy over samples (nats); accuracies are fractions in [0, 1].
+    ``loss`` is the mean cross-entropy over samples (nats); ``balanced_loss`` the mean over the classes present of
+    each class's mean cross-entropy (nats): the loss weighted by balanced class weights, what ``--class-weights
+    balanced`` minimises; accuracies are fractions in [0, 1].
     """
 
     split: str
@@ -21,20 +23,24 @@ class EpochSummary:
     accuracy: float
     balanced_accuracy: float
     num_samples: int
+    balanced_loss: float = float("nan")
 
 
 def summarise_epoch(split: str, labels: np.ndarray, values: np.ndarray) -> EpochSummary:
     """The EpochSummary of ``split`` from its samples' ``labels`` (int, N) and recorded ``values`` (N, 4: true-class
-    log-probability, predicted class, max probability, margin): mean loss in nats, accuracy and balanced accuracy (mean per-class
-    recall over the classes present) as fractions."""
+    log-probability, predicted class, max probability, margin): mean loss and balanced loss (mean per-class loss
+    over the classes present) in nats, accuracy and balanced accuracy (mean per-class recall) as fractions."""
     correct = values[:, 1].astype(np.int64) == labels
-    recalls = [correct[labels == cls].mean() for cls in np.unique(labels)]
+    classes = np.unique(labels)
+    recalls = [correct[labels == cls].mean() for cls in classes]
+    losses = 0.0 - values[:, 0].astype(np.float64)  # never -0.0 (see SplitDynamics.loss)
     return EpochSummary(
         split=split,
-        loss=float(0.0 - values[:, 0].astype(np.float64).mean()),  # never -0.0 (see SplitDynamics.loss)
+        loss=float(losses.mean()),
         accuracy=float(correct.mean()),
         balanced_accuracy=float(np.mean(recalls)),
         num_samples=int(labels.shape[0]),
+        balanced_loss=float(np.mean([losses[labels == cls].mean() for cls in classes])),
     )
 
 

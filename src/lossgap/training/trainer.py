@@ -183,7 +183,7 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
             row = _metrics_row(epoch, summaries, running_loss, grad_norm, learning_rate,
                                time.perf_counter() - epoch_started)
             history.append(row)
-            monitored = row[config.early_stopping.monitor]
+            monitored = row[monitored_column(config)]
             tracker.update(epoch, monitored, evaluated)
             if scheduler is not None:
                 scheduler.step(monitored) if config.optimizer.scheduler == "plateau" else scheduler.step()
@@ -314,6 +314,19 @@ def _gradient_norm(model: nn.Module, max_norm: float) -> torch.Tensor:
     return torch.nn.utils.get_total_norm(grads, foreach=True)
 
 
+def val_loss_column(config: TrainConfig) -> str:
+    """The metrics.csv column of the val loss a run is judged by: ``val_loss``, or for a run weighted by
+    ``--class-weights balanced`` the val loss weighted the same way (``val_balanced_loss``): the plain val loss
+    favours the frequent classes the weights are there to offset, and chose epochs that leaned on them."""
+    return "val_balanced_loss" if config.class_weights == "balanced" else "val_loss"
+
+
+def monitored_column(config: TrainConfig) -> str:
+    """The metrics.csv column early stopping and the plateau schedule watch: ``--monitor``'s, the val loss being
+    :func:`val_loss_column`'s."""
+    return val_loss_column(config) if config.early_stopping.monitor == "val_loss" else config.early_stopping.monitor
+
+
 def _metrics_row(epoch: int, summaries: dict[str, EpochSummary], running_loss: float, grad_norm: float,
                  learning_rate: float, seconds: float) -> dict[str, float]:
     row: dict[str, float] = {"epoch": epoch}
@@ -323,6 +336,7 @@ def _metrics_row(epoch: int, summaries: dict[str, EpochSummary], running_loss: f
             row[f"{name}_loss"] = summary.loss
             row[f"{name}_accuracy"] = summary.accuracy
             row[f"{name}_balanced_accuracy"] = summary.balanced_accuracy
+            row[f"{name}_balanced_loss"] = summary.balanced_loss
     row["train_loss_running"] = running_loss
     row["lr"] = learning_rate
     row["grad_norm"] = grad_norm
