@@ -25,14 +25,16 @@ def test_the_smallest_recurrent_layer_the_largest_dropout_and_the_trainable_para
     described = describe_training(model)["model"]
     # The widest recurrent layer: a narrow one may be a side branch (an LSTM(64) beside a GRU(2) read as "held
     # back by a recurrent layer of 2 units" had its real label noise discounted to overfitting 0.87).
-    assert described == {"kind": "lstm", "class": "TwoLayers", "convolutions": False, "hidden_size": 16,
+    assert described == {"kind": "lstm", "class": "TwoLayers", "convolutions": False, "batch_norm": False,
+                         "hidden_size": 16,
                          "num_layers": 2, "dropout": 0.6,
                          "parameters": sum(p.numel() for p in model.parameters()) - model.head.weight.numel(),
                          "narrowest_linear": {"name": "head", "width": 2, "side": "output"}}
     # A single-layer recurrent layer's own dropout does nothing (torch warns and ignores it): it is not read.
     single = nn.Sequential(nn.GRU(4, 8, dropout=0.0), nn.Dropout1d(0.0), nn.Linear(8, 2))
     assert describe_training(single)["model"] | {"parameters": 0} == {
-        "kind": "gru", "class": "Sequential", "convolutions": False, "hidden_size": 8, "num_layers": 1,
+        "kind": "gru", "class": "Sequential", "convolutions": False, "batch_norm": False, "hidden_size": 8,
+        "num_layers": 1,
         "dropout": 0.0, "parameters": 0, "narrowest_linear": {"name": "2", "width": 2, "side": "output"}}
 
 

@@ -173,7 +173,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         train_moved=bool(not finite.any() or (math.isfinite(moved_share) and moved_share >= MOVED_MIN_SHARE and z_ok)),
         above_prior_share=float(above.mean()) if above.size else 0.0,
         above_prior_excess=float(np.median(excess[above])) if above.any() else 0.0,
-        reversal=_reversal(losses, entropy),
+        reversal=loss_reversal(losses, entropy),
         train_accuracy_max=float(np.nanmax(train_acc)) if np.isfinite(train_acc).any() else math.nan,
         train_baseline=float(prior.max()),
         judged_epoch=index + 1,
@@ -206,8 +206,10 @@ def _excess_over_guess(losses: np.ndarray, entropy: float, uniform: float) -> tu
     return excess[1:][keep], excess_nats[1:][keep]
 
 
-def _reversal(losses: np.ndarray, entropy: float) -> float:
-    """min(total rise, total fall) of the train loss from epoch 2 on, in prior units (see FitSummary)."""
+def loss_reversal(losses, entropy: float) -> float:
+    """min(total rise, total fall) of the per-epoch ``losses`` from epoch 2 on, in units of ``entropy`` (the
+    prior's), each epoch's loss capped at REVERSAL_CAP of it (see FitSummary.reversal)."""
+    losses = np.asarray(losses, dtype=np.float64)
     if not entropy > 0:
         return 0.0
     scaled = np.minimum(losses[1:], REVERSAL_CAP * entropy) / entropy

@@ -47,6 +47,9 @@ class Curves:
     val_accuracy: np.ndarray
     lr: np.ndarray | None
     grad_norm: np.ndarray | None
+    #: The mean loss over the epoch's training batches, as the optimiser saw it (training mode, weights moving;
+    #: metrics.csv's train_loss_running), when recorded; None for an own loop's run.
+    train_loss_running: np.ndarray | None = None
 
     @property
     def num_epochs(self) -> int:
@@ -241,6 +244,7 @@ def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamic
         val_accuracy=column("val_accuracy", "val", SplitDynamics.epoch_accuracy),
         lr=metrics.get("lr"),
         grad_norm=metrics.get("grad_norm"),
+        train_loss_running=metrics.get("train_loss_running"),
     )
 
 

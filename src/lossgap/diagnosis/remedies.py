@@ -15,6 +15,7 @@ from typing import Any
 
 from lossgap.analysis.generalization import patience_to_minimum
 from lossgap.diagnosis.constraints import light_decay_limit
+from lossgap.diagnosis.described import DESCRIBED_LABELS, known_settings, merged_settings
 from lossgap.errors import ConfigError
 from lossgap.options import value_at
 from lossgap.training.config import TrainConfig, apply_changes
@@ -22,7 +23,7 @@ from lossgap.training.config import TrainConfig, apply_changes
 #: Remedies that change the configuration, by the name ``lossgap remedy --only`` accepts.
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
                 "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
-                "less_regularisation", "switch_model", "switch_optimizer", "more_data")
+                "less_regularisation", "switch_model", "switch_optimizer", "recompute_batch_norm", "more_data")
 #: What each remedy is meant to improve, and so what ``lossgap remedy`` judges it on; the others: val loss.
 #: Choosing the epoch by accuracy gives up val loss on purpose, and class weights trade overall figures for
 #: the rare classes' recall: judged on val loss they could never win.
@@ -83,10 +84,11 @@ class RemedyBook:
         # config.json lacks (written before the option existed) has its default. An own loop's described
         # ``settings`` stand in for a config, so that no remedy repeats what the run already does (dropout
         # raised to 0.5 or a 3x learning rate where it is already used); its remedies stay in words.
-        self._described = {} if train_config is not None else _known(settings)
+        self._described = {} if train_config is not None else known_settings(settings)
         #: An own loop's model family as described ("lstm", "gru", "rnn"; "other" without a recurrent layer).
         self._own_kind = None if train_config is not None else ((settings or {}).get("model") or {}).get("kind")
-        self._values = _merged(TrainConfig().to_dict(), train_config or self._described)
+        self._own_batch_norm = train_config is None and bool(((settings or {}).get("model") or {}).get("batch_norm"))
+        self._values = merged_settings(TrainConfig().to_dict(), train_config or self._described)
 
     def _get(self, path: str) -> Any:
         """The run's value at dotted config ``path``, or lossgap's default for it (None when neither exists)."""
@@ -350,6 +352,20 @@ class RemedyBook:
         return self._remedy("clip_grad", "clip the gradient norm at 1.0: --clip-grad 1",
                             "clip the total gradient norm (e.g. at 1.0)", {"optimizer.clip_grad": 1.0})
 
+    def recompute_batch_norm(self) -> Remedy | None:
+        """Recompute batch norm's running statistics for the weights at each epoch's end (``--ema 0``: the average of
+        decay 0 is the live weights, with its statistics recomputed); None when the run already averages, or has no
+        batch norm (lossgap's LSTM-FCN has it; an own loop's described model says so)."""
+        if self.has_config:
+            if self._get("model.kind") != "lstm-fcn" or self._get("optimizer.ema") is not None:
+                return None
+        elif not self._own_batch_norm:
+            return None
+        return self._remedy("recompute_batch_norm", "recompute the batch-norm statistics for the weights at every "
+                            "epoch's end: --ema 0", "recompute batch norm's running statistics for the current "
+                            "weights before each evaluation (torch.optim.swa_utils.update_bn over the training "
+                            "data), or train with larger batches", {"optimizer.ema": 0.0})
+
     def permuted_control(self, purpose: str, when: str = "") -> Remedy:
         """Advice to train a permuted-label control ``purpose`` (e.g. "to see whether the labels carry signal"),
         prefixed by ``when`` (e.g. "once it fits, "): with the ``lossgap train ... --control permuted-labels``
@@ -373,36 +389,6 @@ class RemedyBook:
 def little_data(train_class_counts) -> bool:
     """True when the training set (its per-class counts) holds fewer than LITTLE_DATA samples."""
     return 0 < float(sum(train_class_counts)) < LITTLE_DATA
-
-
-#: How an own loop's remedy names each setting it changes (see RemedyBook._described_changes).
-DESCRIBED_LABELS = {"model.hidden_size": "hidden size", "model.num_layers": "recurrent layers",
-                    "model.dropout": "dropout", "optimizer.lr": "learning rate",
-                    "optimizer.weight_decay": "weight decay"}
-
-
-def _known(settings: dict | None) -> dict:
-    """The values of an own loop's described settings (:func:`lossgap.training.settings.describe_training`)
-    that lossgap's configuration also has, by section; unknown ones (None) are left out."""
-    sections = {"model": ("hidden_size", "num_layers", "dropout"),
-                "optimizer": ("name", "lr", "weight_decay", "decoupled_weight_decay", "clip_grad"),
-                "early_stopping": ("patience", "monitor")}
-    known = {}
-    for section, keys in sections.items():
-        values = (settings or {}).get(section) or {}
-        kept = {key: values[key] for key in keys if values.get(key) is not None}
-        if kept:
-            known[section] = kept
-    return known
-
-
-def _merged(defaults: dict, values: dict) -> dict:
-    """``defaults`` with ``values`` laid over them, section by section."""
-    merged = dict(defaults)
-    for key, value in values.items():
-        merged[key] = _merged(defaults[key], value) if isinstance(value, dict) and isinstance(defaults.get(key), dict) \
-            else value
-    return merged
 
 
 def present(*remedies: Remedy | None) -> tuple[Remedy, ...]:

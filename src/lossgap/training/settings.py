@@ -14,6 +14,7 @@ import numbers
 import statistics
 
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.dropout import _DropoutNd
 
 from lossgap.errors import ConfigError
@@ -34,15 +35,17 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
       ``convolutions`` (True when the model also has convolutions: they may form a branch beside the
       recurrent one, as in an LSTM-FCN, that its dropout does not touch, so that dropout is not read as
       holding the whole model back; a convolution in series before the recurrent layer is read the same way),
+      ``batch_norm`` (True with a batch-norm layer: its running statistics can lag the weights, so the model
+      evaluated at an epoch's end differs from the one being trained),
       ``hidden_size`` (the widest recurrent layer's units: a narrow one may be a side branch, and calling the
       model held back when it is not discounts real findings; so a narrow layer in series after a wide one is
       not seen; None without a recurrent layer), ``num_layers`` (the most layers one recurrent module
       stacks), ``dropout`` (the largest rate of any dropout module, or of a stacked recurrent layer's own
       dropout), ``parameters`` (trainable parameter count), ``class``, and ``narrowest_linear`` (``{"name",
-      "width", "side"}`` of the ``nn.Linear`` with the fewest outputs, or inputs, None without one: a layer narrower than the
-      number of classes between the recurrent layer and the output caps what the model can tell apart, while
-      one in a side path, such as an attention score, does not; which it is cannot be read from the modules,
-      so the diagnosis names it as a possibility rather than counting it as a constraint).
+      "width", "side"}`` of the ``nn.Linear`` with the fewest outputs, or inputs, None without one: a layer
+      narrower than the number of classes between the recurrent layer and the output caps what the model can
+      tell apart, while one in a side path, such as an attention score, does not; which it is cannot be read
+      from the modules, so the diagnosis names it as a possibility rather than counting it as a constraint).
     - ``optimizer`` (None without one): ``name`` (the class name lower-cased: "adam", "adamw", "sgd",
       "rmsprop", ...), ``decoupled_weight_decay`` (True for AdamW and SGD-style decay, or an adaptive optimizer
       built with ``decoupled_weight_decay=True``), and ``lr`` and ``weight_decay`` of the parameter group that
@@ -62,6 +65,7 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
         "model": {
             "kind": recurrent[0][1] if recurrent else "other", "class": type(model).__name__,
             "convolutions": any(isinstance(module, _CONVOLUTIONS) for module in model.modules()),
+            "batch_norm": any(isinstance(module, _BatchNorm) for module in model.modules()),
             "hidden_size": max(int(module.hidden_size) for module, _ in recurrent) if recurrent else None,
             "num_layers": max(int(getattr(module, "num_layers", 1)) for module, _ in recurrent) if recurrent else None,
             "dropout": max(dropouts, default=0.0),

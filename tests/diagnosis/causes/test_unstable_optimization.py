@@ -3,6 +3,7 @@
 import dataclasses
 
 import numpy as np
+import pytest
 
 from fixtures.diagnosis import diagnose_dynamics, healthy_run, learned_then_converged
 from fixtures.dynamics import binary_dynamics
@@ -238,3 +239,27 @@ def test_a_collapse_after_a_delivered_epoch_that_was_still_learning_fast_is_what
     assert verdict.confidence >= 0.5 and diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
     assert ("the last: early stopping delivered epoch 7's model, from before the collapse, which stopped the "
             "learning there") in verdict.summary
+
+
+def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
+    # An LSTM-FCN whose loss during training fell 0.94 -> 0.38 had its end-of-epoch train loss jump between 0.28
+    # and 2.19 and read unstable 1.00 "lower the learning rate", which changed nothing: batch norm's statistics.
+    epochs, n = 30, 200
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs)
+    prob[[9, 14, 19, 24]] = 0.15  # the evaluated model misses most answers in four epochs
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.02, 0.01, 0.99), labels)}
+    running = np.linspace(0.9, 0.2, epochs)
+    config = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01}}
+    diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=config)
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.evidence["evaluation_only"]["running_reversal"] == 0.0
+    assert verdict.confidence == pytest.approx(0.55, abs=0.01)
+    assert verdict.evidence["signals"]["spikes"] == 0.0 and verdict.evidence["signals"]["bounce"] == 0.0
+    assert "the weights are not jumping, the model as evaluated is" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][:1] == ["recompute_batch_norm"]
+    assert verdict.remedies[0].changes == {"optimizer.ema": 0.0}
+    # Without the training pass's loss (an own loop) the bounces are read as before.
+    plain = diagnose_dynamics(dynamics, config=config).verdict("unstable_optimization")
+    assert plain.evidence["evaluation_only"] is None and plain.confidence > 0.55

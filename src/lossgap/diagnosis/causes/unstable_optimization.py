@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN
+from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, loss_reversal
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, regularisation_notes
@@ -59,6 +59,9 @@ COLLAPSE_CONFIDENCE, COLLAPSE_AFTER_DELIVERED = 0.85, 0.6
 #: A fall of the train loss into an epoch, as a share of the prior's entropy, from which the model counts as
 #: still learning fast there (see _collapse_to_constant).
 STILL_FALLING = 0.03
+#: Confidence when only the evaluated model bounces (see _evaluation_only_bounces): the delivered model and its
+#: val curve do jump, but lowering the learning rate is not the cure. Epochs the comparison needs.
+EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
 #: that carries on its own (see _silenced_by_jumps).
 SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
@@ -107,6 +110,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * unfit,
         "gradients": gradients.get("gradient_score", 0.0),
     }
+    evaluation_only = _evaluation_only_bounces(evidence)
+    if evaluation_only is not None:
+        # The training pass descended smoothly: the bounces are the evaluated model's, not the weights'.
+        for name in ("above_prior", "bounce", "spikes", "accuracy_drops"):
+            signals[name] = 0.0
+        remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
+    signals["evaluation_only"] = EVALUATION_ONLY_CONFIDENCE if evaluation_only is not None else 0.0
+    facts["evaluation_only"] = evaluation_only
     collapse = _collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
                            if collapse else 0.0)
@@ -116,7 +127,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         remedies = present(book.lower_lr(3.0), book.early_stopping(evidence.curves.val_loss), book.clip_grad())
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
     bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
-    decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"]]
+    decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"],
+                signals["evaluation_only"]]
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     parts = []
     if collapse:
@@ -131,6 +143,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"{pct(collapse['one_class_share'])} of the training samples) and stayed there through epoch {collapse['until']}, "
                      + (f"the last: early stopping delivered epoch {delivered}'s model, from before the collapse, "
                         "which stopped the learning there" if delivered else "the epoch the run delivers"))
+    if evaluation_only is not None:
+        parts.append(f"the end-of-epoch pass over the training set jumps (its loss bounced by "
+                     f"{evaluation_only['reversal']:.1f}x {unit} in all, up to {evaluation_only['highest']:.3f}) while "
+                     f"the loss during training fell smoothly ({evaluation_only['running_start']:.3f} -> "
+                     f"{evaluation_only['running_end']:.3f}, bouncing {evaluation_only['running_reversal']:.2f}x): "
+                     "the weights are not jumping, the model as evaluated is, as when batch norm's running "
+                     "statistics lag behind the weights; val is evaluated the same way and jumps with it")
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
         parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the {loss_name} lay more "
@@ -155,6 +174,30 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
     summary = "; ".join(parts) + (f" (learning rate {health.lr_end:g})" if health.lr_end is not None else "")
     return Verdict("unstable_optimization", confidence, summary, facts, remedies)
+
+
+def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
+    """The train loss of the end-of-epoch evaluation pass bouncing (its reversal at least BOUNCE_START) while the
+    loss of the training pass itself (metrics.csv's train_loss_running) does not (its reversal under 2 BOUNCE_START
+    and under a quarter of the evaluated one's): {"reversal", "running_reversal", "highest", "running_start", "running_end"}, else None. Not for a
+    class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
+    LSTM-FCN whose training loss fell 0.94 -> 0.38 had its evaluated train loss jump between 0.28 and 2.19 (val
+    alike) and read unstable_optimization 1.00, "lower the learning rate", which changed nothing."""
+    running = evidence.curves.train_loss_running
+    fit = evidence.fit
+    if running is None or evidence.objective is not None or not fit.prior_entropy > 0:
+        return None
+    running = np.asarray(running, dtype=np.float64)
+    finite = np.isfinite(running)
+    if finite.sum() < MIN_EPOCHS_FOR_BOUNCES or fit.reversal < BOUNCE_START:
+        return None
+    running_reversal = loss_reversal(running[finite], fit.prior_entropy)
+    if running_reversal >= 2 * BOUNCE_START or running_reversal > fit.reversal / 4:
+        return None
+    train_loss = evidence.curves.train_loss
+    return {"reversal": fit.reversal, "running_reversal": running_reversal,
+            "highest": float(np.nanmax(train_loss[1:])) if train_loss.size > 1 else float("nan"),
+            "running_start": float(running[finite][0]), "running_end": float(running[finite][-1])}
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
