@@ -328,3 +328,22 @@ def test_a_rejected_capacity_form_names_the_factor_that_kept_it_low():
     assert reason == "apart" and summary.startswith("train and val accuracy part ways (0.802 and 1.000")
     reason, summary = rejection(refinement_run())
     assert reason == "pace" and "still falling steeply at the end: it is still learning" in summary
+
+
+def test_a_small_val_split_at_its_ceiling_does_not_hide_a_train_split_still_learning():
+    # 10 val samples at 0.900 ("within two samples of all right") beside train 0.875 still rising had read "No
+    # problem found"; 120 epochs of the same run reached train 1.000 and test 0.96 against 0.85.
+    epochs, n = 20, 400
+    labels = np.arange(n) % 2
+    rng = np.random.default_rng(4)
+    train = 0.5 + rng.uniform(-0.3, 0.0, n)[None, :] + rng.uniform(0.008, 0.02, n)[None, :] * np.arange(epochs)[:, None]
+    val_labels = np.arange(10) % 2
+    val = np.clip(train[:, :10] + 0.12, 0.01, 0.99)
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(np.clip(train, 0.01, 0.99), labels, split="train"),
+                                   "val": binary_dynamics(val, val_labels)},
+                                  config={"epochs": epochs, "optimizer": {"lr": 0.001}})
+    curves = diagnosis.evidence.curves
+    assert curves.val_accuracy[-1] >= 0.8 and curves.train_accuracy[-1] < 0.95
+    verdict = diagnosis.verdict("underfitting")
+    assert not verdict.evidence["val_at_ceiling"] and diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    assert "stopped too early" in verdict.summary

@@ -88,7 +88,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             "overlap": (f"but the window lies after overfitting set in (epoch {onset}): memorisation, not refinement"),
             "length": f"but the window is only {length} epochs long",
             "headroom": (f"but val accuracy {level:.3f} has no room to rise beyond its noise: there is nothing to "
-                         "plateau below"),
+                         "plateau below" if level + plateau.accuracy_noise >= 0.99 else
+                         f"but with {evidence.val.num_samples} val samples its noise (+-{plateau.accuracy_noise:.3f}) "
+                         f"leaves val accuracy {level:.3f} no room to show a rise: a plateau cannot be told from noise "
+                         "here"),
         }
         summary += "; " + facts_reason[reason]
         facts["rejected_because"] = reason
