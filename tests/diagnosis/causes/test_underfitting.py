@@ -347,3 +347,27 @@ def test_a_small_val_split_at_its_ceiling_does_not_hide_a_train_split_still_lear
     verdict = diagnosis.verdict("underfitting")
     assert not verdict.evidence["val_at_ceiling"] and diagnosis.causes[0] == "underfitting", diagnosis.to_text()
     assert "stopped too early" in verdict.summary
+
+
+def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monkeypatch):
+    # The early-stopped remedy of a 128x2 LSTM that overfitted read "too small: hidden 256": its val loss rose 39%
+    # after epoch 17 while the train loss still fell, by less than its own jitter (no overfitting onset).
+    import lossgap.diagnosis.causes.underfitting as underfitting
+    from fixtures.diagnosis import turned_after_best_run
+
+    def diagnosis():
+        return diagnose_dynamics(turned_after_best_run(), summary={"best_epoch": 17, "delivered_epoch": 17},
+                                 config={"early_stopping": {"patience": 7},
+                                         "model": {"hidden_size": 128, "num_layers": 2}})
+
+    turned = diagnosis()
+    general = turned.evidence.generalization
+    assert general.onset_epoch is None and general.val_rose_clearly and general.train_fall_after_best > 0
+    assert underfitting._turned_up(turned.evidence)
+    assert turned.verdict("underfitting").evidence["form_confidences"]["capacity"] == 0.0
+    assert "underfitting" not in turned.causes, turned.to_text()
+    # And the overfitting sentence says the train loss fell, only within its jitter (not "stopped falling").
+    assert (f"the train loss fell only {general.train_fall_after_best:.3f} after it, not clearly beyond its own "
+            "jitter") in turned.verdict("overfitting").summary
+    monkeypatch.setattr(underfitting, "_turned_up", lambda evidence: False)
+    assert diagnosis().verdict("underfitting").evidence["form_confidences"]["capacity"] > 0.5  # what it had read

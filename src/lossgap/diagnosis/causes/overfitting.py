@@ -64,7 +64,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             higher = f"{pct(final_loss / lowest_loss - 1)} higher" if lowest_loss > 0 else "higher"
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
                        f"{higher}{tiny}, but that is not a clear turn: "
-                       + ("the train loss stopped falling too" if general.val_rose_clearly
+                       + ((f"the train loss fell only {general.train_fall_after_best:.3f} after it, not clearly "
+                           "beyond its own jitter" if general.train_fall_after_best > 0
+                           else "the train loss stopped falling too") if general.val_rose_clearly
                           else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
         else:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "

@@ -19,11 +19,13 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, far_from_fitting, loss_steepness,
+                                                           stopped_early)
 from lossgap.diagnosis.constraints import held_back, narrow_layer_advice, regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
-from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct, share_below_prior, signed
+from lossgap.diagnosis.wording import below_prior, clip, pct, signed
 
 #: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
 CAPACITY_ERROR_FULL = 0.1
@@ -34,12 +36,11 @@ HELD_BACK_UNLEARNED = 0.7
 #: Overfitting strength from which a model counts as having capacity to spare (the overfitting verdict's
 #: reporting threshold).
 CLEAR_OVERFITTING = 0.5
+#: A val loss this share above its lowest by the last epoch, risen beyond its jitter while the train loss fell,
+#: shows capacity to spare (see _turned_up).
+TURNED_UP_RISE = 0.1
 #: Confidence from which the weaker form's sentence joins the stronger one's in a reported verdict.
 SECOND_FORM = 0.2
-#: A model with a train error of at least UNFITTED_ERROR whose right answers are unsure (their mean true-class
-#: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
-#: learning, not refinement (see _far_from_fitting).
-UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
 #: A model its own regularisation holds back, whose right answers are unsure (below UNSURE_RIGHT), is too
 #: regularised with strength PINNED_GAIN x (1 - sureness / UNSURE_RIGHT): full at a third of the way from chance
 #: to certain, none at half.
@@ -61,7 +62,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not evidence.fit.train_moved and not evidence.early_learning:
         return _no_fit(evidence, book, facts)
     trend = evidence.accuracy_trend
-    stopped = _stopped_early(evidence, book, facts, trend)
+    stopped = stopped_early(evidence, book, facts, trend)
     capacity, capacity_affirmed = _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
     # creeping up at epoch 80): each is evidence that the model has not fitted what it could. Stopped early
@@ -111,109 +112,6 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
 def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
     """(sentence, remedy) for a Linear layer narrower than the classes (:func:`narrow_layer_advice`)."""
     return narrow_layer_advice(evidence.settings, evidence.val.num_classes, book)
-
-
-def _steepness(evidence: RunEvidence) -> float:
-    """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully); 0 unless
-    it clearly falls or the run is still learning (a new low at the end of a jittery val loss)."""
-    health = evidence.optimization
-    falls = health.val_still_falling or evidence.still_learning
-    return clip(-health.val_slope_end / 0.01) if falls else 0.0
-
-
-def _stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
-                   trend: tuple[bool, float, float]) -> Verdict:
-    """The stopped-early form; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`."""
-    health, curves = evidence.optimization, evidence.curves
-    rising, rise, val_rise = trend
-    # The val loss is what more epochs would lower; the train loss must at least not be rising, and the
-    # lowest val loss must be recent (a run stopped early by patience made no new minimum for a while).
-    early_learning = evidence.early_learning
-    falling = ((health.val_still_falling or early_learning or evidence.still_learning)
-               and not health.train_slope_end > 0 and evidence.val_low_is_recent)
-    details = {**facts, "form": "stopped_early", "train_accuracy_rise_over_tail": rise,
-               "val_accuracy_rise_over_tail": val_rise}
-    if not falling or evidence.generalization.onset_epoch is not None:
-        return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
-                       "help", details)
-    # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong; but a
-    # model whose train loss is still near the prior's has nothing to refine yet: it is still learning. So is
-    # one far from fitting its own training set whose right answers are still unsure: refinement is answers
-    # that are already sure growing surer, while unsure ones are what a model still on its way gives.
-    steepness = 1.0 if early_learning else _steepness(evidence)
-    # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
-    # construction: its flat accuracy is the capacity form's case, not a slow pace.
-    unfitted, sureness = _far_from_fitting(evidence)
-    unfitted = unfitted and not held_back(evidence.settings)
-    # Val accuracy within two samples of all right has nothing left to gain: a loss still falling there makes the
-    # same answers surer (a 300-step task at val 1.000, still falling 27% per epoch, had read 0.90 "has not fitted
-    # what it could").
-    ceiling = _val_at_ceiling(evidence)
-    rising = rising and not ceiling
-    details.update({"far_from_fitting": unfitted, "right_answer_sureness": sureness, "val_at_ceiling": ceiling})
-    confidence = steepness * (0.9 if rising or early_learning or unfitted else 0.35)
-    stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
-                  if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
-    if health.val_still_falling:
-        pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
-                f"train loss {rate_pct(-health.train_slope_end)}")
-    elif evidence.still_learning and health.val_slope_end < 0 and not health.val_still_improving:
-        pace = (f"unevenly, {rate_pct(-health.val_slope_end)} of its level per epoch over the last "
-                f"{health.tail_epochs} epochs with its lowest value at epoch {evidence.val_loss_min_epoch}; train loss "
-                f"{rate_pct(-health.train_slope_end)}")
-    else:
-        pace = f"slowly, but {new_lows(health, evidence.num_epochs)}"
-    summary = (f"val loss was still falling when {stopped_by} ({pace})"
-               + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
-                  f"{curves.val_accuracy[-1]:.3f})" if rising else "")
-               + (": training stopped too early" if rising
-                  else f", the train loss {share_below_prior(evidence.fit.moved_share)}: "
-                       "the model is still early in learning" if early_learning
-                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
-                       f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
-                       f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "
-                       "not refining answers it already has" if unfitted
-                  else f", but val accuracy is already {curves.val_accuracy[-1]:.3f}, within two samples of all right: "
-                       "more epochs would mostly make the same answers surer" if ceiling
-                  else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
-    # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times.
-    remedies = (present(book.higher_lr(10.0), book.more_epochs(evidence.num_epochs)) if early_learning
-                else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
-    return Verdict("underfitting", confidence, summary, details, remedies)
-
-
-def _val_at_ceiling(evidence: RunEvidence) -> bool:
-    """True when the last epoch's val accuracy is within its noise (at least two samples' worth) of 1, and train
-    has no room left either: a train accuracy more than 0.05 (and two noise units) short of 1 still has learning
-    to do, whatever a small val split shows (10 val samples at 0.900 beside train 0.875 still falling had read
-    "within two samples of all right", where 120 epochs reached train 1.000 and test 0.96 against 0.85)."""
-    accuracy = float(evidence.curves.val_accuracy[-1])
-    if not (np.isfinite(accuracy) and 1.0 - accuracy <= accuracy_noise(accuracy, evidence.val.num_samples)):
-        return False
-    train_accuracy = float(evidence.curves.train_accuracy[-1])
-    train_samples = evidence.train.num_samples if evidence.train is not None else 0
-    room = max(0.05, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else 0.05
-    return bool(not np.isfinite(train_accuracy) or 1.0 - train_accuracy <= room)
-
-
-def _far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:
-    """(far from fitting, sureness): the model gets at least UNFITTED_ERROR of its training samples wrong at the
-    end (and 3 standard errors), and even its right answers are unsure: less than UNSURE_RIGHT of the way from
-    chance to certain (:attr:`RunEvidence.right_answer_sureness`, NaN without train dynamics). Answers that are
-    right but barely surer than chance are still being learned, or are all a model held back by its settings
-    can give (see :func:`_stopped_early` and :func:`_capacity` for which)."""
-    sureness = evidence.right_answer_sureness
-    if evidence.train is None or not np.isfinite(sureness):
-        return False, sureness
-    accuracy = float(evidence.curves.train_accuracy[-1])
-    noise = float(accuracy_noise(accuracy, evidence.train.num_samples))
-    return bool(1.0 - accuracy >= max(UNFITTED_ERROR, 3 * noise) and sureness < UNSURE_RIGHT), sureness
-
-
-def _early_stopped(evidence: RunEvidence) -> bool:
-    """True when early stopping ended the run before its planned epochs."""
-    planned = (evidence.train_config or {}).get("epochs")
-    return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
 
 
 def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
@@ -267,8 +165,9 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # noise ceiling, which a larger model is the test of.
     # Only a clear turn counts: a faint rise of the val loss in a model far from fitting its own training set
     # (hidden size 1 at 40% train accuracy on four classes) shows no capacity to spare.
-    overfits = (evidence.generalization.onset_epoch is not None
-                and evidence.generalization.overfitting_strength >= CLEAR_OVERFITTING)
+    general = evidence.generalization
+    overfits = ((general.onset_epoch is not None and general.overfitting_strength >= CLEAR_OVERFITTING)
+                or _turned_up(evidence))
     supported = bool(_regularisation_note(evidence) or _gradient_note(evidence) or _tiny_model(evidence))
     details.update({"overfits": overfits, "supported": supported})
     # Nothing carrying over to val argues against capacity (it reads as no signal), unless the settings hold the
@@ -283,9 +182,9 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # A val loss still falling steeply says the model is still learning or refining: not (yet) a capacity limit;
     # unless the settings hold the model back and it is far from fitting, unsure even where it is right: then
     # the falling loss is what such a model creeps along at (hidden size 1 on GunPoint read "No problem").
-    creeping = pinned or (bool(held_back(evidence.settings)) and _far_from_fitting(evidence)[0])
+    creeping = pinned or (bool(held_back(evidence.settings)) and far_from_fitting(evidence)[0])
     details["held_back_and_unsure"] = creeping
-    pace = 1.0 if creeping else 1.0 - _steepness(evidence)
+    pace = 1.0 if creeping else 1.0 - loss_steepness(evidence)
     confidence = (0.0 if overfits else strength * together * pace * carried * (1.0 if supported else UNSUPPORTED_CAP))
     level = "levelled off together"
     if rising:
@@ -336,8 +235,12 @@ def _capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, 
     """Why the capacity form is not the finding, from the factor that kept it lowest (see :func:`_capacity`)."""
     wrong = f"{pct(train_error)} of its training samples wrong at epoch {epoch}"
     if reason == "overfits":
-        return (f"the model overfits (val loss turned up from epoch {evidence.generalization.onset_epoch} while the "
-                "train loss kept falling): it has capacity to spare, so capacity is not what limits it")
+        general = evidence.generalization
+        turn = (f"val loss turned up from epoch {general.onset_epoch} while the train loss kept falling"
+                if general.onset_epoch is not None else
+                f"val loss rose {pct(_relative_rise(evidence))} after its lowest, at epoch {evidence.val_loss_min_epoch},"
+                f" while the train loss still fell, by {general.train_fall_after_best:.3f}")
+        return f"the model overfits ({turn}): it has capacity to spare, so capacity is not what limits it"
     if reason == "fitted_before":
         return (f"the model got {wrong}, but only {pct(best_error)} at its best: it can fit them, so capacity is not "
                 "what limits it")
@@ -356,6 +259,22 @@ def _capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, 
     return (f"the model got {wrong} and train and val accuracy level off together, but nothing points at the model "
             "itself (no tiny layer, heavy regularisation, or dead or saturated units): the level may be the task's "
             "own ceiling, and a larger model is the test")
+
+
+def _relative_rise(evidence: RunEvidence) -> float:
+    """The last epoch's val loss over its lowest, minus 1 (0 without a finite pair)."""
+    val_loss = evidence.curves.val_loss
+    lowest, last = float(val_loss[evidence.val_loss_min_epoch - 1]), float(val_loss[-1])
+    return last / lowest - 1.0 if lowest > 0 and np.isfinite(last) else 0.0
+
+
+def _turned_up(evidence: RunEvidence) -> bool:
+    """The val loss rose clearly (beyond its jitter) and by TURNED_UP_RISE or more after its lowest while the train
+    loss still fell, by less than its own jitter: too little for an overfitting onset, but not the plateau of a
+    model too small (an early-stopped 128x2 LSTM whose parent run overfitted read "too small: hidden 256")."""
+    general = evidence.generalization
+    return bool(general.val_rose_clearly and general.train_fall_after_best > 0
+                and _relative_rise(evidence) >= TURNED_UP_RISE)
 
 
 def _architecture(evidence: RunEvidence, book: RemedyBook):

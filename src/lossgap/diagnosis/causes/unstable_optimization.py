@@ -25,6 +25,7 @@ import numpy as np
 from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, loss_reversal
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, regularisation_notes
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
@@ -62,9 +63,6 @@ STILL_FALLING = 0.03
 #: Confidence when only the evaluated model bounces (see _evaluation_only_bounces): the delivered model and its
 #: val curve do jump, but lowering the learning rate is not the cure. Epochs the comparison needs.
 EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
-#: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
-#: that carries on its own (see _silenced_by_jumps).
-SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -86,7 +84,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # large update ratios then say nothing about jumping weights (weight decay 1 read unstable 1.00).
         decay_per_step = max(decay_per_step, 1.0)
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
-    gradients = _gradient_signals(evidence.gradients, clipped, unfit, decay_per_step)
+    gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step)
     non_finite = _non_finite_epochs(evidence)
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
@@ -179,13 +177,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
 def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     """The train loss of the end-of-epoch evaluation pass bouncing (its reversal at least BOUNCE_START) while the
     loss of the training pass itself (metrics.csv's train_loss_running) does not (its reversal under 2 BOUNCE_START
-    and under a quarter of the evaluated one's): {"reversal", "running_reversal", "highest", "running_start", "running_end"}, else None. Not for a
+    and under a quarter of the evaluated one's), in a model with batch norm (:func:`_has_batch_norm`):
+    {"reversal", "running_reversal", "highest", "running_start", "running_end"}, else None. Not for a
     class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
     LSTM-FCN whose training loss fell 0.94 -> 0.38 had its evaluated train loss jump between 0.28 and 2.19 (val
     alike) and read unstable_optimization 1.00, "lower the learning rate", which changed nothing."""
     running = evidence.curves.train_loss_running
     fit = evidence.fit
-    if running is None or evidence.objective is not None or not fit.prior_entropy > 0:
+    if (running is None or evidence.objective is not None or not fit.prior_entropy > 0
+            or not _has_batch_norm(evidence.settings)):
         return None
     running = np.asarray(running, dtype=np.float64)
     finite = np.isfinite(running)
@@ -198,6 +198,14 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     return {"reversal": fit.reversal, "running_reversal": running_reversal,
             "highest": float(np.nanmax(train_loss[1:])) if train_loss.size > 1 else float("nan"),
             "running_start": float(running[finite][0]), "running_end": float(running[finite][-1])}
+
+
+def _has_batch_norm(settings: dict | None) -> bool:
+    """True for a model with batch norm: lossgap's LSTM-FCN, or an own loop's model described with it. Without
+    it the evaluated model is the trained one, and an end-of-epoch snapshot bouncing more than the epoch's
+    average means the weights jump (SGD far too fast on an LSTM read so)."""
+    model = (settings or {}).get("model") or {}
+    return model.get("kind") == "lstm-fcn" or bool(model.get("batch_norm"))
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
@@ -329,64 +337,6 @@ def _accuracy_drop_share(evidence: RunEvidence) -> float:
     # A loss that is not recorded (NaN) cannot contradict the drop.
     rose = ~(loss_rise <= DROP_LOSS_RISE)
     return float(np.mean((steps < -np.maximum(3 * noise, 0.03)) & rose))
-
-
-def _gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float) -> dict:
-    """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
-
-    Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
-    limits it), a quarter as much when the run clips gradients (the burst never reached the weights); epochs
-    of updates 100x the rule of thumb count fully at 20% of the epochs, unless the run's own weight decay
-    shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
-    that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
-    when the model also does not fit (a learning rate far too high drives gates into saturation).
-    """
-    if gradients is None:
-        return {}
-    exploding = tuple(gradients.exploding_epochs)
-    large = tuple(gradients.large_update_epochs)
-    epochs = max(1, int(gradients.observed.sum()))
-    explode_score = clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
-    large_score = clip(len(large) / epochs / 0.2) if decay_per_step < 0.01 else 0.0
-    saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
-    saturation_score = 0.5 * clip((saturation - 0.3) / 0.4) * unfit
-    silenced = _silenced_by_jumps(gradients, decay_per_step)
-    silenced_score = SILENCED_CONFIDENCE * unfit if silenced else 0.0
-    score = 1.0 - (1.0 - explode_score) * (1.0 - large_score) * (1.0 - saturation_score) * (1.0 - silenced_score)
-    sentence = []
-    if silenced_score > 0:
-        sentence.append(f"after updates of {pct(silenced['ratio'])} of the weights' norm per step (median, epoch "
-                        f"{silenced['jump_epoch']}), the gradients of {silenced['count']} of "
-                        f"{len(gradients.weight_names)} weight tensors were exactly 0 from epoch {silenced['epoch']} on: "
-                        "the jump killed the units they feed (ReLUs that output 0 for every input), and the model "
-                        "can no longer learn through them; a larger model would die the same way")
-    if exploding and explode_score > 0:
-        sentence.append(f"gradients exploded in {len(exploding)} epoch(s) (first: epoch {exploding[0]})"
-                        + (", though clipping kept them from the weights" if clipped else ""))
-    if large and large_score > 0:
-        worst = float(np.nanmax(gradients.median_update_ratio))
-        sentence.append(f"updates were far larger than the weights in {len(large)} epoch(s) (update / weight norm up "
-                        f"to {worst:.2g}, where healthy runs stay near 1e-3 to 1e-2)")
-    if saturation_score > 0:
-        sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
-    return {"exploding_epochs": list(exploding), "large_update_epochs": list(large), "gradient_score": score,
-            "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
-
-
-def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:
-    """Most weight tensors silenced (SILENCED_SHARE; :attr:`GradientHealth.silenced`) after an epoch of
-    updates far too large (exploding or large, at or before the silencing, not from the run's own weight decay):
-    {"count", "epoch" (the silencing's first), "jump_epoch", "ratio" (that epoch's median update ratio)}, else
-    None. A heavy weight decay shrinks every weight by design: its silence is over-regularisation."""
-    if gradients.silenced_share < SILENCED_SHARE or decay_per_step >= 0.01:
-        return None
-    start = min(gradients.silenced.values())
-    jumps = [epoch for epoch in (*gradients.large_update_epochs, *gradients.exploding_epochs) if epoch <= start]
-    if not jumps:
-        return None
-    jump = max(jumps, key=lambda epoch: np.nan_to_num(gradients.median_update_ratio[epoch - 1], nan=0.0))
-    return {"count": len(gradients.silenced), "epoch": start, "jump_epoch": int(jump),
-            "ratio": float(gradients.median_update_ratio[jump - 1])}
 
 
 CAUSE = Cause(

@@ -1,0 +1,120 @@
+"""underfitting's ``stopped_early`` form: training ended while the model was still improving, so more epochs (or a
+higher learning rate) would help; and the readings of "still improving" the capacity form shares."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.constraints import held_back
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, share_below_prior
+
+#: A model with a train error of at least UNFITTED_ERROR whose right answers are unsure (their mean true-class
+#: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
+#: learning, not refinement (see _far_from_fitting).
+UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
+
+def loss_steepness(evidence: RunEvidence) -> float:
+    """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully); 0 unless
+    it clearly falls or the run is still learning (a new low at the end of a jittery val loss)."""
+    health = evidence.optimization
+    falls = health.val_still_falling or evidence.still_learning
+    return clip(-health.val_slope_end / 0.01) if falls else 0.0
+
+
+def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
+                   trend: tuple[bool, float, float]) -> Verdict:
+    """The stopped-early form; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`."""
+    health, curves = evidence.optimization, evidence.curves
+    rising, rise, val_rise = trend
+    # The val loss is what more epochs would lower; the train loss must at least not be rising, and the
+    # lowest val loss must be recent (a run stopped early by patience made no new minimum for a while).
+    early_learning = evidence.early_learning
+    falling = ((health.val_still_falling or early_learning or evidence.still_learning)
+               and not health.train_slope_end > 0 and evidence.val_low_is_recent)
+    details = {**facts, "form": "stopped_early", "train_accuracy_rise_over_tail": rise,
+               "val_accuracy_rise_over_tail": val_rise}
+    if not falling or evidence.generalization.onset_epoch is not None:
+        return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
+                       "help", details)
+    # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong; but a
+    # model whose train loss is still near the prior's has nothing to refine yet: it is still learning. So is
+    # one far from fitting its own training set whose right answers are still unsure: refinement is answers
+    # that are already sure growing surer, while unsure ones are what a model still on its way gives.
+    steepness = 1.0 if early_learning else loss_steepness(evidence)
+    # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
+    # construction: its flat accuracy is the capacity form's case, not a slow pace.
+    unfitted, sureness = far_from_fitting(evidence)
+    unfitted = unfitted and not held_back(evidence.settings)
+    # Val accuracy within two samples of all right has nothing left to gain: a loss still falling there makes the
+    # same answers surer (a 300-step task at val 1.000, still falling 27% per epoch, had read 0.90 "has not fitted
+    # what it could").
+    ceiling = _val_at_ceiling(evidence)
+    rising = rising and not ceiling
+    details.update({"far_from_fitting": unfitted, "right_answer_sureness": sureness, "val_at_ceiling": ceiling})
+    confidence = steepness * (0.9 if rising or early_learning or unfitted else 0.35)
+    stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
+                  if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
+    if health.val_still_falling:
+        pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
+                f"train loss {rate_pct(-health.train_slope_end)}")
+    elif evidence.still_learning and health.val_slope_end < 0 and not health.val_still_improving:
+        pace = (f"unevenly, {rate_pct(-health.val_slope_end)} of its level per epoch over the last "
+                f"{health.tail_epochs} epochs with its lowest value at epoch {evidence.val_loss_min_epoch}; train loss "
+                f"{rate_pct(-health.train_slope_end)}")
+    else:
+        pace = f"slowly, but {new_lows(health, evidence.num_epochs)}"
+    summary = (f"val loss was still falling when {stopped_by} ({pace})"
+               + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
+                  f"{curves.val_accuracy[-1]:.3f})" if rising else "")
+               + (": training stopped too early" if rising
+                  else f", the train loss {share_below_prior(evidence.fit.moved_share)}: "
+                       "the model is still early in learning" if early_learning
+                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
+                       f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
+                       f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "
+                       "not refining answers it already has" if unfitted
+                  else f", but val accuracy is already {curves.val_accuracy[-1]:.3f}, within two samples of all right: "
+                       "more epochs would mostly make the same answers surer" if ceiling
+                  else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
+    # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times.
+    remedies = (present(book.higher_lr(10.0), book.more_epochs(evidence.num_epochs)) if early_learning
+                else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
+    return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _val_at_ceiling(evidence: RunEvidence) -> bool:
+    """True when the last epoch's val accuracy is within its noise (at least two samples' worth) of 1, and train
+    has no room left either: a train accuracy more than 0.05 (and two noise units) short of 1 still has learning
+    to do, whatever a small val split shows (10 val samples at 0.900 beside train 0.875 still falling had read
+    "within two samples of all right", where 120 epochs reached train 1.000 and test 0.96 against 0.85)."""
+    accuracy = float(evidence.curves.val_accuracy[-1])
+    if not (np.isfinite(accuracy) and 1.0 - accuracy <= accuracy_noise(accuracy, evidence.val.num_samples)):
+        return False
+    train_accuracy = float(evidence.curves.train_accuracy[-1])
+    train_samples = evidence.train.num_samples if evidence.train is not None else 0
+    room = max(0.05, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else 0.05
+    return bool(not np.isfinite(train_accuracy) or 1.0 - train_accuracy <= room)
+
+
+def far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:
+    """(far from fitting, sureness): the model gets at least UNFITTED_ERROR of its training samples wrong at the
+    end (and 3 standard errors), and even its right answers are unsure: less than UNSURE_RIGHT of the way from
+    chance to certain (:attr:`RunEvidence.right_answer_sureness`, NaN without train dynamics). Answers that are
+    right but barely surer than chance are still being learned, or are all a model held back by its settings
+    can give (see :func:`stopped_early` and the capacity form for which)."""
+    sureness = evidence.right_answer_sureness
+    if evidence.train is None or not np.isfinite(sureness):
+        return False, sureness
+    accuracy = float(evidence.curves.train_accuracy[-1])
+    noise = float(accuracy_noise(accuracy, evidence.train.num_samples))
+    return bool(1.0 - accuracy >= max(UNFITTED_ERROR, 3 * noise) and sureness < UNSURE_RIGHT), sureness
+
+
+def _early_stopped(evidence: RunEvidence) -> bool:
+    """True when early stopping ended the run before its planned epochs."""
+    planned = (evidence.train_config or {}).get("epochs")
+    return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)

@@ -1,0 +1,70 @@
+"""unstable_optimization's evidence from the recorded gradients: exploding epochs, updates far too large, gates
+saturated, and weights silenced after a jump (see :mod:`lossgap.analysis.gradients` for the judgements)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.diagnosis.wording import clip, pct
+
+#: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
+#: that carries on its own (see _silenced_by_jumps).
+SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
+
+
+def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float) -> dict:
+    """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
+
+    Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
+    limits it), a quarter as much when the run clips gradients (the burst never reached the weights); epochs
+    of updates 100x the rule of thumb count fully at 20% of the epochs, unless the run's own weight decay
+    shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
+    that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
+    when the model also does not fit (a learning rate far too high drives gates into saturation).
+    """
+    if gradients is None:
+        return {}
+    exploding = tuple(gradients.exploding_epochs)
+    large = tuple(gradients.large_update_epochs)
+    epochs = max(1, int(gradients.observed.sum()))
+    explode_score = clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
+    large_score = clip(len(large) / epochs / 0.2) if decay_per_step < 0.01 else 0.0
+    saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
+    saturation_score = 0.5 * clip((saturation - 0.3) / 0.4) * unfit
+    silenced = _silenced_by_jumps(gradients, decay_per_step)
+    silenced_score = SILENCED_CONFIDENCE * unfit if silenced else 0.0
+    score = 1.0 - (1.0 - explode_score) * (1.0 - large_score) * (1.0 - saturation_score) * (1.0 - silenced_score)
+    sentence = []
+    if silenced_score > 0:
+        sentence.append(f"after updates of {pct(silenced['ratio'])} of the weights' norm per step (median, epoch "
+                        f"{silenced['jump_epoch']}), the gradients of {silenced['count']} of "
+                        f"{len(gradients.weight_names)} weight tensors were exactly 0 from epoch {silenced['epoch']} on: "
+                        "the jump killed the units they feed (ReLUs that output 0 for every input), and the model "
+                        "can no longer learn through them; a larger model would die the same way")
+    if exploding and explode_score > 0:
+        sentence.append(f"gradients exploded in {len(exploding)} epoch(s) (first: epoch {exploding[0]})"
+                        + (", though clipping kept them from the weights" if clipped else ""))
+    if large and large_score > 0:
+        worst = float(np.nanmax(gradients.median_update_ratio))
+        sentence.append(f"updates were far larger than the weights in {len(large)} epoch(s) (update / weight norm up "
+                        f"to {worst:.2g}, where healthy runs stay near 1e-3 to 1e-2)")
+    if saturation_score > 0:
+        sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
+    return {"exploding_epochs": list(exploding), "large_update_epochs": list(large), "gradient_score": score,
+            "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
+
+
+def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:
+    """Most weight tensors silenced (SILENCED_SHARE; :attr:`GradientHealth.silenced`) after an epoch of
+    updates far too large (exploding or large, at or before the silencing, not from the run's own weight decay):
+    {"count", "epoch" (the silencing's first), "jump_epoch", "ratio" (that epoch's median update ratio)}, else
+    None. A heavy weight decay shrinks every weight by design: its silence is over-regularisation."""
+    if gradients.silenced_share < SILENCED_SHARE or decay_per_step >= 0.01:
+        return None
+    start = min(gradients.silenced.values())
+    jumps = [epoch for epoch in (*gradients.large_update_epochs, *gradients.exploding_epochs) if epoch <= start]
+    if not jumps:
+        return None
+    jump = max(jumps, key=lambda epoch: np.nan_to_num(gradients.median_update_ratio[epoch - 1], nan=0.0))
+    return {"count": len(gradients.silenced), "epoch": start, "jump_epoch": int(jump),
+            "ratio": float(gradients.median_update_ratio[jump - 1])}
