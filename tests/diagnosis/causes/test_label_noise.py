@@ -272,3 +272,12 @@ def test_val_a_little_above_train_is_said_to_side_weakly_never_both_not_and_more
         assert "the val labels side with the model only weakly (val accuracy 1.000 against train" in verdict.summary
         assert "a lead under 0.15, which a training pass with dropout on and moving weights can give" in verdict.summary
         assert "do not side" not in verdict.summary and "agrees more" not in verdict.summary
+
+
+def test_contradicted_samples_of_classes_the_model_does_not_fit_are_named_not_counted_as_zero():
+    # "0 training samples (0%) are predicted as another class for most of training" had stood beside 52 rare-class
+    # samples wrong in most epochs: they are left unjudged, and the sentence now says so.
+    verdict = diagnose_dynamics(majority_only_run()).verdict("label_noise")
+    assert verdict.evidence["suspect_count"] == 0
+    assert verdict.summary.startswith("no training sample is contradicted while the model fits the rest of its class;")
+    assert "which the model does not fit, are contradicted too" in verdict.summary

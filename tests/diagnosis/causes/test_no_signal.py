@@ -79,7 +79,7 @@ def test_a_modest_lead_held_over_many_epochs_is_signal_however_long_the_plateau(
     verdict = diagnose_dynamics(dynamics).verdict("no_signal")
     assert verdict.confidence <= 0.05, verdict.summary
     assert verdict.evidence["p_value_corrected"] < 0.01
-    assert "was 0.650 at the last" in verdict.summary
+    assert "(0.650 at the last), above the best constant answer" in verdict.summary
 
 
 def test_no_signal_waits_while_the_val_loss_still_sets_new_lows():

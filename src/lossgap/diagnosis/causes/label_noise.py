@@ -165,6 +165,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
                    "most of training, but not decisively against a model that fits the rest of their class, so they "
                    "read as hard samples rather than wrong labels")
+        if not len(indices):
+            summary = "no training sample is contradicted while the model fits the rest of its class"
+        if suspects.unjudged_contradicted:
+            # Contradicted samples of classes the model does not fit are not suspects: say so, not "0 samples".
+            names = ", ".join(evidence.class_label(c) for c in suspects.unjudged_classes)
+            summary += (f"; {suspects.unjudged_contradicted} samples of class(es) {names}, which the model does not "
+                        "fit, are contradicted too, but the dynamics cannot tell their wrong labels from a class "
+                        "the model cannot represent")
         if constraint and max(suspect_route, pair_route) > 0:
             summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
                        f"for most of training, but the model is held back ({constraint}): a model this constrained "
