@@ -110,6 +110,32 @@ def test_a_clipped_interval_is_shown_as_its_ends_not_as_plus_minus():
     assert interval_cell(Interval(0.533, 0.0, 1.0)) == "0.533\n[0.000, 1.000]"
     assert interval_cell(Interval(0.5, 0.4, 0.6)) == "0.500\n±0.100"
     assert interval_cell(Interval(0.5, float("nan"), float("nan"))) == "0.500"
+    # Clipped on both sides alike: still its ends ("0.500 ±0.500" had hidden a half width of 0.53).
+    from lossgap.remedies.outcome import mean_interval
+    both = mean_interval([0.0, 1.0, 0.0, 1.0], (0.0, 1.0))
+    assert both.clipped and interval_cell(both) == "0.500\n[0.000, 1.000]"
+    assert not mean_interval([0.4, 0.6, 0.5], (0.0, 1.0)).clipped
+
+
+def test_an_interrupted_remedy_says_what_it_kept(run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    import lossgap.remedies
+    from lossgap.remedies.runner import RemediesInterrupted
+
+    def interrupted(*args, **kwargs):
+        raise RemediesInterrupted
+
+    monkeypatch.setattr(lossgap.remedies, "run_remedies", interrupted)
+    fresh = tmp_path / "run"
+    shutil.copytree(run_dir, fresh, ignore=shutil.ignore_patterns("remedy", "remedy.json"))
+    result = runner.invoke(app, ["remedy", str(fresh), "--only", "lower_lr"])
+    assert result.exit_code == 130
+    assert result.stderr.strip() == "interrupted before any remedy run finished; rerun the command to start them"
+    (fresh / "remedy" / "lower_lr" / "seed_0").mkdir(parents=True)
+    (fresh / "remedy" / "lower_lr" / "seed_0" / "summary.json").write_text("{}")
+    result = runner.invoke(app, ["remedy", str(fresh), "--only", "lower_lr"])
+    assert result.stderr.strip().startswith("interrupted; 1 finished run kept under ")
 
 
 def test_the_curve_seeds_default_is_the_learning_curves_own():

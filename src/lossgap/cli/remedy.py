@@ -49,8 +49,12 @@ def remedy(
                                   curve_seeds=curve_seeds, on_plan=progress.plan, on_epoch_end=progress.epoch_ended,
                                   on_job_end=progress.job_ended)
     except RemediesInterrupted:
-        Console(stderr=True).print(Text(f"interrupted; the runs that finished are under {run / 'remedy'}, "
-                                        "rerun the command to compare them all", style="yellow"), soft_wrap=True)
+        # Count what is really there: "the runs that finished are under ..." had been printed before any had.
+        kept = sum(1 for _ in (run / "remedy").rglob("summary.json")) if (run / "remedy").is_dir() else 0
+        message = (f"interrupted; {kept} finished run{'s' if kept != 1 else ''} kept under {run / 'remedy'}: rerun "
+                   "the command to reuse them and train the rest" if kept else
+                   "interrupted before any remedy run finished; rerun the command to start them")
+        Console(stderr=True).print(Text(message, style="yellow"), soft_wrap=True)
         raise typer.Exit(130) from None
     console = Console()
     if result.reused:

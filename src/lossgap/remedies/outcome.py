@@ -26,11 +26,14 @@ class Interval:
     mean: float
     low: float
     high: float
+    #: True when the figure's range cut the t interval (an end at 0 or 1 for an accuracy, at 0 for a loss).
+    clipped: bool = False
 
     @property
     def symmetric(self) -> bool:
-        """True when the interval is mean ± one half width (it was not clipped); False for NaN ends."""
-        return math.isfinite(self.low) and math.isfinite(self.high) and math.isclose(
+        """True when the interval is mean ± one half width (not clipped: an accuracy of mean 0.5 clipped to
+        [0, 1] on both sides had shown "±0.500", its true half width 0.53); False for NaN ends."""
+        return not self.clipped and math.isfinite(self.low) and math.isfinite(self.high) and math.isclose(
             self.mean - self.low, self.high - self.mean, rel_tol=1e-9, abs_tol=1e-12)
 
     def to_dict(self) -> dict:
@@ -47,7 +50,8 @@ def mean_interval(values: list[float], bounds: tuple[float, float] = (-math.inf,
     from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
     half = float(stats.t.ppf(0.975, array.size - 1) * array.std(ddof=1) / math.sqrt(array.size))
     low, high = bounds
-    return Interval(mean, max(low, mean - half), min(high, mean + half))
+    return Interval(mean, max(low, mean - half), min(high, mean + half),
+                    clipped=bool(mean - half < low or mean + half > high))
 
 
 @dataclass(frozen=True)
