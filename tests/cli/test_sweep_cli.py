@@ -302,3 +302,27 @@ def test_model_choices_search_the_families_and_the_best_command_names_one(tmp_pa
     assert any(f"--model {kind}" in best for kind in ("gru", "lstm-fcn")) and "--fcn-width 4" in best
     table = result.stdout.split("best configuration:")[0]
     assert "model" in table and ("gru" in table or "lstm-fcn" in table)   # the table shows the family column
+
+
+def test_ctrl_c_while_the_page_is_written_waits_for_it_and_says_so(tmp_path, monkeypatch):
+    # A Ctrl-C as the figures were written had left no sweep.html, an empty figures/ and no word of it.
+    import os
+    import signal
+
+    import lossgap.sweep.page as page
+
+    written = page.write_sweep_outputs
+
+    def interrupted_while_writing(study, out):
+        os.kill(os.getpid(), signal.SIGINT)
+        return written(study, out)
+
+    monkeypatch.setattr(page, "write_sweep_outputs", interrupted_while_writing)
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", DATA, "--trials", "1", "--epochs", "2", "--hidden-choices", "8",
+                                 "--layers-range", "1:1", "--batch-choices", "32", "--threads", "1", "--out", str(out)])
+    assert result.exit_code == 130, result.output
+    assert (out / "sweep.html").exists() and (out / "figures" / "history.png").exists()
+    assert "best configuration:" in result.stdout
+    assert "interrupted while the page was written, after the sweep had ended: everything is written" in " ".join(
+        result.stdout.split())

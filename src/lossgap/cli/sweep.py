@@ -65,6 +65,7 @@ def sweep(
     # optuna, torch and the report are imported by the command that uses them, not by `lossgap --help`.
     from lossgap.cli.options import config_from_options
     from lossgap.progress import SweepProgress
+    from lossgap.signals import stops_held
     from lossgap.sweep import SearchSpace, SweepSettings, run_sweep
     from lossgap.sweep.page import write_sweep_outputs
     from lossgap.sweep.space import parse_choices, parse_model_choices, parse_range
@@ -87,7 +88,14 @@ def sweep(
                            on_epoch=progress.epoch_ended)
         # Inside the block: when the display's reader went away, leaving it ends the command (exit 141: the
         # sweep was cut short), and sweep.html must show the trials that finished, as after Ctrl-C.
-        page, command = write_sweep_outputs(result.study, out)
+        # A Ctrl-C while the page and figures are written waits until they are whole (it had left no page, an
+        # empty figures/ and no word of what happened), then ends the command once everything is printed.
+        stopped_while_writing = False
+        try:
+            with stops_held():
+                page, command = write_sweep_outputs(result.study, out)
+        except KeyboardInterrupt:
+            stopped_while_writing = True
     console = Console()
     held = len(result.study.trials)
     if finished_trials(result.study):
@@ -108,6 +116,10 @@ def sweep(
                   soft_wrap=True)
     if result.stopped == "timeout":
         console.print(f"[yellow]--timeout reached after {result.finished} of {trials} trials[/]")
+    if stopped_while_writing and result.stopped != "interrupted":
+        console.print("[yellow]interrupted while the page was written, after the sweep had ended: everything is "
+                      "written[/]")
+        sys.exit(130)
     if result.stopped == "interrupted":
         if result.finished:
             console.print(f"[yellow]interrupted after {result.finished} of {trials} trials; the finished ones are "
