@@ -31,9 +31,15 @@ def test_bad_requests_get_one_line_and_exit_2(run_dir, args, message):
 
 
 def test_a_small_remedy_run_prints_the_table(run_dir):
+    import json
+    import shlex
+
     result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2"])
     assert result.exit_code == 0, result.output
     assert "baseline" in result.stdout and "lower_lr" in result.stdout and (run_dir / "remedy.json").exists()
+    # Remedy runs train with one torch thread each: their commands say so, or pasted they would not repeat them.
+    candidate = json.loads((run_dir / "remedy.json").read_text())["candidates"][0]
+    assert shlex.split(candidate["command"])[-4:-2] == ["--threads", "1"]
 
 
 def test_switch_model_trains_the_other_family_side_by_side(run_dir):

@@ -35,8 +35,11 @@ def test_a_small_sweep_prints_the_table_writes_its_files_and_the_best_command_tr
     assert command == json.loads((out / "sweep.json").read_text())["best_command"]
     words = shlex.split(command)
     assert words[:2] == ["lossgap", "train"] and words[-2:] == ["--out", str(out / "best")]
+    # The trials' thread count, so that the command repeats the trial's numbers.
+    assert words[-4:-2] == ["--threads", "1"]
     trained = runner.invoke(app, words[1:])
     assert trained.exit_code == 0, trained.output
+    assert json.loads((out / "best" / "config.json").read_text())["runtime"]["torch_threads"] == 1
     config = json.loads((out / "best" / "config.json").read_text())["train"]
     assert config["model"]["hidden_size"] == 8 and config["batch_size"] == 32 and config["epochs"] == 3
     # It repeats the best trial: same split, same initialisation, so the same best val loss.

@@ -33,6 +33,10 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="RUN",
                                           help="Continue a killed or interrupted run from its last finished epoch, "
                                                "with the run's own options (give no other option)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
+                                          help="torch threads for this run (default: torch's own, all cores). Part "
+                                               "of a run's numbers (config.json's runtime.torch_threads): the "
+                                               "commands remedy and sweep print pass the count their runs used."),
     **options: Any,
 ) -> None:
     """Train a sequence classifier, record every sample in every epoch, and write a run directory.
@@ -58,6 +62,10 @@ def train(
     elif data is None or out is None:
         raise ConfigError("give the DATA to train on and --out DIR (or --resume RUN to continue a run)")
     config = config_from_options(data, options) if resume is None else None
+    if threads is not None:
+        import torch  # the command trains: torch is imported anyway
+
+        torch.set_num_threads(threads)
     # SIGTERM (a cluster's or the OOM killer's polite kill) stops training as Ctrl-C does: the batch
     # finishes, the finished epochs stay on disk, and the run can be resumed.
     finished = False

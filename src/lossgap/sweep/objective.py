@@ -29,6 +29,8 @@ RUN_ID_ATTR = "run_id"
 HOST_ATTR = "host"
 PID_ATTR = "pid"
 INIT_SEED_ATTR = "init_seed"
+#: The torch thread count the trial trained with (a run's numbers depend on it).
+THREADS_ATTR = "torch_threads"
 
 
 class _PruneNow(Exception):
@@ -95,6 +97,10 @@ class SweepObjective:
         # seed could not be given to the best command, which then could not reproduce its trial's val loss.
         seed = self.base.seed
         trial.set_user_attr(INIT_SEED_ATTR, seed)
+        # Part of the trial's numbers: the best command passes it on (--threads), so that it repeats them.
+        import torch
+
+        trial.set_user_attr(THREADS_ATTR, torch.get_num_threads())
         if self._splits is None:
             self._splits = validation_splits(self.base)
         # The search needs only epoch losses: train figures from the training pass spare a second pass.
