@@ -176,3 +176,17 @@ def test_accuracy_intervals_stay_within_0_and_1_however_few_and_noisy_the_seeds(
     assert np.all((curve.band_low >= 0.0) & (curve.band_high <= 1.0))
     loss = learning_curve("val_loss", sizes, 1.0 - values, falling=True, asymptote_bounds=(0.0, np.inf))
     assert all(estimate.low >= 0.0 for estimate in (loss.asymptote, *(p.estimate for p in loss.predictions)))
+
+
+def test_the_sentences_gain_is_the_fitted_curves_from_its_own_value_at_todays_size(noisy_curve):
+    # "predicted at 2x: 0.697, now 0.637; gain +0.000" read as arithmetic that did not add up: the gain runs along
+    # the fitted curve, whose value at today's size the sentence now gives beside the measured one.
+    import re
+
+    sizes, values = noisy_curve
+    curve = learning_curve("val_accuracy", sizes, values, falling=False, asymptote_bounds=(0.0, 1.0))
+    sentence = more_data_verdict(curve).sentence
+    at_2x, fitted_now, gain = (float(x) for x in re.search(
+        r"at 2x: ([\d.]+) .* and ([\d.]+) on the fitted curve; gain along the curve ([+-][\d.]+)", sentence).groups())
+    assert at_2x - fitted_now == pytest.approx(gain, abs=0.0015)
+    assert f"now {curve.observed_full:.3f} measured" in sentence
