@@ -10,7 +10,8 @@
 Options (all tasks): ``samples`` (100), ``length`` (20), ``features`` (1), ``classes`` (2), ``seed`` (0, the
 data seed; the run's seed only splits and trains), ``noise`` (share of labels flipped to another class, 0),
 ``min_length`` (= length; smaller gives variable lengths), ``test_samples`` (0: no test split), ``shares``
-(class shares such as ``90/5/5``; default equal), ``sigma`` (feature noise added after the label is fixed:
+(class shares such as ``90/5/5``, default equal: exact for ``sum-sign``, which bins by them; class probabilities
+for ``frequency`` and ``random-labels``, whose counts scatter around them), ``sigma`` (feature noise added after the label is fixed:
 0 for sum-sign, 0.5 for frequency).
 """
 
