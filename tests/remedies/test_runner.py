@@ -139,3 +139,24 @@ def test_the_winner_is_the_best_of_the_candidates_that_beat_the_baseline_not_the
     assert judged_on_accuracy.winner.name == "less_regularisation"
     assert RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(
         outcome("dropout", [0.8, 0.9], [0.5, 0.5]),)).winner is None
+
+
+def test_a_large_gain_that_missed_the_test_beside_a_tiny_winner_is_pointed_out():
+    # larger_hidden won at val loss 1.382 -> 1.380 (p=0.005) while higher_lr reached 0.560 (p=0.061, 2 seeds)
+    # and nothing pointed the user to it.
+    from lossgap.remedies.outcome import Outcome, judge
+    from lossgap.remedies.runner import RemedyResult
+
+    def outcome(name, losses):
+        return Outcome(name, name, TrainConfig(), {"val_loss": losses, "val_accuracy": [0.5, 0.5],
+                                                  "val_balanced_accuracy": [0.5, 0.5]})
+
+    baseline = outcome("baseline", [1.382, 1.384])
+    tiny = judge(outcome("larger_hidden", [1.380, 1.3818]), baseline, "val_loss")
+    large = judge(outcome("higher_lr", [0.30, 0.82]), baseline, "val_loss")
+    small = judge(outcome("dropout", [1.37, 1.40]), baseline, "val_loss")
+    assert tiny.beats_baseline and not large.beats_baseline
+    result = RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(tiny, large, small))
+    assert result.winner.name == "larger_hidden" and result.overlooked == (large,)
+    alone = RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(large, small))
+    assert alone.winner is None and alone.overlooked == (large,)

@@ -76,6 +76,13 @@ def remedy(
     else:
         console.print(Text(f"winner: {winner.name} - {winner.action}", style="bold green"))
         console.print(Text(winner.command or winner.config.command()), soft_wrap=True)
+    for outcome in result.overlooked:
+        judged = outcome.judged_on or "val_loss"
+        before, after = result.baseline.interval(judged).mean, outcome.interval(judged).mean
+        console.print(Text(f"note: {outcome.name} moved {judged.replace('_', ' ')} {before:.3f} -> {after:.3f} on "
+                           f"average{', far more than the winner' if winner else ''}, but its seeds "
+                           f"differ too much to call it beyond noise with {result.replicates} (p={outcome.p_value:.3f}):"
+                           " rerun with more --replicates to decide", style="yellow"), soft_wrap=True)
     console.print(f"written to {result.run / 'remedy.json'}")
 
 
