@@ -48,7 +48,8 @@ class EarlyStoppingConfig(_Frozen):
                                   "--monitor and restore the best weights.", metavar="PATIENCE", gt=0)
     monitor: Literal["val_loss", "val_accuracy"] = option(
         "val_loss", "--monitor", "val_loss or val_accuracy: chooses the best epoch.", always=True)
-    min_delta: float = option(0.0, "--min-delta", "Smallest change of the monitored val figure (--monitor's) counted as an improvement.", ge=0.0,
+    min_delta: float = option(0.0, "--min-delta", "Smallest change of the monitored val figure (--monitor's) "
+                              "counted as an improvement.", ge=0.0,
                               allow_inf_nan=False)
 
     @property
