@@ -265,7 +265,8 @@ def test_a_recording_without_a_val_split_is_saved_with_a_warning_that_diagnose_n
 def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from_the_store(feed_recorder, tmp_path):
     model = torch.nn.Sequential(torch.nn.LSTM(3, 1, batch_first=True))
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=10.0)
-    expected = {"model": {"kind": "lstm", "class": "Sequential", "convolutions": False, "hidden_size": 1,
+    expected = {"model": {"kind": "lstm", "class": "Sequential", "convolutions": False, "batch_norm": False,
+                          "hidden_size": 1,
                           "num_layers": 1, "dropout": 0.0, "parameters": 24, "narrowest_linear": None},
                 "optimizer": {"name": "adamw", "decoupled_weight_decay": True, "lr": 0.005, "weight_decay": 10.0}}
     recorder = lossgap.Recorder(store=tmp_path / "mine" / "epochs")
