@@ -23,7 +23,8 @@ from lossgap.training.config import TrainConfig, apply_changes
 #: Remedies that change the configuration, by the name ``lossgap remedy --only`` accepts.
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
                 "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
-                "less_regularisation", "switch_model", "switch_optimizer", "recompute_batch_norm", "more_data")
+                "less_regularisation", "switch_model", "switch_optimizer", "recompute_batch_norm", "loosen_clip",
+                "more_data")
 #: What each remedy is meant to improve, and so what ``lossgap remedy`` judges it on; the others: val loss.
 #: Choosing the epoch by accuracy gives up val loss on purpose, and class weights trade overall figures for
 #: the rare classes' recall: judged on val loss they could never win.
@@ -365,6 +366,17 @@ class RemedyBook:
                             "epoch's end: --ema 0", "recompute batch norm's running statistics for the current "
                             "weights before each evaluation (torch.optim.swa_utils.update_bn over the training "
                             "data), or train with larger batches", {"optimizer.ema": 0.0})
+
+    def loosen_clip(self, gradient_norm: float | None = None) -> Remedy | None:
+        """Clip at the gradients' typical norm (``gradient_norm``, rounded up to 2 significant digits) instead
+        of far below it; None without clipping or without a norm to clip at."""
+        clip_at = self._get("optimizer.clip_grad")
+        if clip_at is None or gradient_norm is None or not gradient_norm > float(clip_at):
+            return None
+        new = float(f"{gradient_norm:.2g}")
+        return self._remedy("loosen_clip", f"clip the gradient norm at {new:g} instead of {float(clip_at):g}: "
+                            f"--clip-grad {new:g}", f"clip the gradient norm at its typical size ({new:g}) instead "
+                            f"of {float(clip_at):g}", {"optimizer.clip_grad": new})
 
     def permuted_control(self, purpose: str, when: str = "") -> Remedy:
         """Advice to train a permuted-label control ``purpose`` (e.g. "to see whether the labels carry signal"),

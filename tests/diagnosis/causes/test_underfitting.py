@@ -371,3 +371,20 @@ def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monk
             "jitter") in turned.verdict("overfitting").summary
     monkeypatch.setattr(underfitting, "_turned_up", lambda evidence: False)
     assert diagnosis().verdict("underfitting").evidence["form_confidences"]["capacity"] > 0.5  # what it had read
+
+
+def test_a_clip_far_below_the_gradients_is_named_as_what_sets_the_pace():
+    # SGD at lr 0.05 clipped at 0.01, its gradients 10-36 times that, read "still early in learning: train longer",
+    # then "train for 240"; clipped at the gradients' size instead it fitted (train 0.98 where it had been 0.58).
+    dynamics = slow_creep_run()
+    epochs = dynamics["val"].num_epochs
+    config = {"epochs": epochs, "optimizer": {"name": "sgd", "lr": 0.05, "clip_grad": 0.01}}
+    starved = diagnose_dynamics(dynamics, config=config, metrics={"grad_norm": np.full(epochs, 0.196)})
+    verdict = starved.verdict("underfitting")
+    assert verdict.evidence["clip_starved"] == [0.01, 0.196]
+    assert "the gradient clip (0.01) lies far below the gradients' median norm before clipping (0.196)" in (
+        verdict.summary)
+    assert verdict.remedies[0].name == "loosen_clip" and verdict.remedies[0].changes == {"optimizer.clip_grad": 0.2}
+    loose = diagnose_dynamics(dynamics, config=config, metrics={"grad_norm": np.full(epochs, 0.05)})
+    assert loose.verdict("underfitting").evidence["clip_starved"] is None
+    assert "loosen_clip" not in {remedy.name for remedy in loose.verdict("underfitting").remedies}

@@ -83,7 +83,35 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times.
     remedies = (present(book.higher_lr(10.0), book.more_epochs(evidence.num_epochs)) if early_learning
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
+    starved = clipped_far_below(evidence)
+    details["clip_starved"] = starved
+    if starved is not None:
+        clip_at, norm = starved
+        summary += (f"; the gradient clip ({clip_at:g}) lies far below the gradients' median norm before clipping "
+                    f"({norm:.3g}), so every step is cut to about 1/{norm / clip_at:.0f} of its size: that, not the "
+                    "number of epochs, sets the pace")
+        remedies = present(book.loosen_clip(norm), *remedies)
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+#: A run clipping its gradients at a norm this many times below their median norm is starved by the clip.
+CLIP_STARVED = 10.0
+
+
+def clipped_far_below(evidence: RunEvidence) -> tuple[float, float] | None:
+    """(clip norm, median gradient norm before clipping) when the run clips at CLIP_STARVED times or more below
+    the gradients' median norm over its epochs (metrics.csv's grad_norm), else None. SGD at lr 0.05 clipped at
+    0.01, its gradients 10-36 times that, read "still early in learning: train longer", and 120 epochs later
+    "train for 240"; unclipped it fitted by epoch 31."""
+    clip_at = ((evidence.settings or {}).get("optimizer") or {}).get("clip_grad")
+    norms = evidence.curves.grad_norm
+    if not clip_at or norms is None:
+        return None
+    norms = np.asarray(norms, dtype=np.float64)
+    norms = norms[np.isfinite(norms)]
+    if not norms.size or float(np.median(norms)) < CLIP_STARVED * float(clip_at):
+        return None
+    return float(clip_at), float(np.median(norms))
 
 
 def _val_at_ceiling(evidence: RunEvidence) -> bool:
