@@ -241,3 +241,18 @@ def test_no_problem_names_the_last_epochs_accuracy_when_the_run_keeps_the_last_e
                                          "0.500; 0.800 at epoch 20, the last)"), kept_last.headline
     restored = diagnose_dynamics(dynamics, summary={"best_epoch": 10, "delivered_epoch": 10})
     assert "the last" not in restored.headline
+
+
+def test_early_stopping_on_val_accuracy_at_its_ceiling_is_noted_when_the_val_loss_fell_far_after():
+    # 6 val samples at 1.000 from epoch 6 kept epoch 6 (val loss 0.274) where epoch 16 reached 0.011.
+    epochs, n = 16, 40
+    labels = np.arange(n) % 2
+    prob = np.clip(0.4 + 0.04 * np.arange(epochs), 0.0, 0.995)[:, None] + np.zeros((1, n))
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob, labels)}
+    config = {"epochs": 30, "early_stopping": {"patience": 10, "monitor": "val_accuracy"}}
+    kept_early = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 4, "delivered_epoch": 4})
+    note = next(note for note in kept_early.limitations if note.startswith("early stopping watched val accuracy"))
+    assert "reached 1.000 at epoch 4" in note and "with --monitor val_loss the later model is kept" in note
+    on_loss = {**config, "early_stopping": {"patience": 10, "monitor": "val_loss"}}
+    assert not any("watched val accuracy" in note for note in diagnose_dynamics(
+        dynamics, config=on_loss, summary={"best_epoch": 4, "delivered_epoch": 4}).limitations)

@@ -258,6 +258,26 @@ def _headline(findings, explanations, evidence: RunEvidence) -> str:
     return warning + _verdict_headline(findings, explanations, evidence)
 
 
+def _monitor_at_ceiling(evidence: RunEvidence) -> str | None:
+    """A note when early stopping watched val accuracy, which reached 1.000 at the epoch it delivered and so could
+    not improve again, while the val loss fell to under half that epoch's later on: the delivered model is an
+    early one (6 val samples at 1.000 from epoch 6 kept epoch 6, val loss 0.274, where epoch 16 reached 0.011)."""
+    stopping = (evidence.settings or {}).get("early_stopping") or {}
+    delivered = evidence.delivered_epoch or evidence.num_epochs
+    if stopping.get("monitor") != "val_accuracy" or delivered >= evidence.num_epochs:
+        return None
+    accuracy, loss = evidence.curves.val_accuracy, evidence.curves.val_loss
+    later = loss[delivered:]
+    if not (accuracy[delivered - 1] >= 1.0 and np.isfinite(later).any() and np.isfinite(loss[delivered - 1])):
+        return None
+    lowest = int(np.nanargmin(later)) + delivered + 1
+    if not loss[lowest - 1] < 0.5 * loss[delivered - 1]:
+        return None
+    return (f"early stopping watched val accuracy, which reached 1.000 at epoch {delivered} and could not improve "
+            f"on it, so epoch {delivered} was delivered (val loss {loss[delivered - 1]:.3f}) although the val loss "
+            f"fell to {loss[lowest - 1]:.3f} by epoch {lowest}: with --monitor val_loss the later model is kept")
+
+
 def _val_train_mode_epochs(evidence: RunEvidence) -> int:
     """Epochs whose val batches an own loop recorded with dropout or batch norm in training mode (0: none)."""
     counts = ((evidence.settings or {}).get("evaluation") or {}).get("train_mode_epochs") or {}
@@ -327,6 +347,9 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
                      "only the signal test and the class balance are judged")
     elif evidence.num_epochs < 5:
         notes.append(f"{evidence.num_epochs} epochs only: plateaus need at least 5 epochs")
+    ceiling = _monitor_at_ceiling(evidence)
+    if ceiling:
+        notes.append(ceiling)
     if evidence.train is None:
         notes.append("no train split was recorded: suspected mislabeled samples cannot be found")
     if evidence.val.num_samples < 30:
