@@ -141,3 +141,11 @@ def narrow_layer_advice(settings: dict | None, classes: int, book):
             "what the model can tell apart whatever the hidden size, so widen it first",
             book.advice("widen_layer", f"widen the Linear layer '{layer['name']}' to at least {classes} units, if it "
                                        "lies between the recurrent layer and the output"))
+
+
+def has_batch_norm(settings: dict | None) -> bool:
+    """True for a model with batch norm: lossgap's LSTM-FCN, or an own loop's model described with it. Its running
+    statistics can lag the weights, so the model evaluated at an epoch's end may differ from the one trained;
+    without batch norm the evaluated model is the trained one."""
+    model = (settings or {}).get("model") or {}
+    return model.get("kind") == "lstm-fcn" or bool(model.get("batch_norm"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossgap.analysis.generalization import patience_to_minimum
-from lossgap.diagnosis.constraints import light_decay_limit
+from lossgap.diagnosis.constraints import has_batch_norm, light_decay_limit
 from lossgap.diagnosis.described import DESCRIBED_LABELS, known_settings, merged_settings
 from lossgap.errors import ConfigError
 from lossgap.options import value_at
@@ -88,7 +88,7 @@ class RemedyBook:
         self._described = {} if train_config is not None else known_settings(settings)
         #: An own loop's model family as described ("lstm", "gru", "rnn"; "other" without a recurrent layer).
         self._own_kind = None if train_config is not None else ((settings or {}).get("model") or {}).get("kind")
-        self._own_batch_norm = train_config is None and bool(((settings or {}).get("model") or {}).get("batch_norm"))
+        self._batch_norm = has_batch_norm(train_config or settings)
         self._values = merged_settings(TrainConfig().to_dict(), train_config or self._described)
 
     def _get(self, path: str) -> Any:
@@ -357,10 +357,7 @@ class RemedyBook:
         """Recompute batch norm's running statistics for the weights at each epoch's end (``--ema 0``: the average of
         decay 0 is the live weights, with its statistics recomputed); None when the run already averages, or has no
         batch norm (lossgap's LSTM-FCN has it; an own loop's described model says so)."""
-        if self.has_config:
-            if self._get("model.kind") != "lstm-fcn" or self._get("optimizer.ema") is not None:
-                return None
-        elif not self._own_batch_norm:
+        if not self._batch_norm or (self.has_config and self._get("optimizer.ema") is not None):
             return None
         return self._remedy("recompute_batch_norm", "recompute the batch-norm statistics for the weights at every "
                             "epoch's end: --ema 0", "recompute batch norm's running statistics for the current "

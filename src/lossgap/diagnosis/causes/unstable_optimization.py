@@ -26,7 +26,8 @@ from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, loss_reversal
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
-from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, regularisation_notes
+from lossgap.diagnosis.constraints import (adam_l2_pins_weights, decoupled_decay, has_batch_norm,
+                                           regularisation_notes)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -177,7 +178,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
 def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     """The train loss of the end-of-epoch evaluation pass bouncing (its reversal at least BOUNCE_START) while the
     loss of the training pass itself (metrics.csv's train_loss_running) does not (its reversal under 2 BOUNCE_START
-    and under a quarter of the evaluated one's), in a model with batch norm (:func:`_has_batch_norm`):
+    and under a quarter of the evaluated one's), in a model with batch norm (:func:`lossgap.diagnosis.constraints.has_batch_norm`):
     {"reversal", "running_reversal", "highest", "running_start", "running_end"}, else None. Not for a
     class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
     LSTM-FCN whose training loss fell 0.94 -> 0.38 had its evaluated train loss jump between 0.28 and 2.19 (val
@@ -185,7 +186,7 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     running = evidence.curves.train_loss_running
     fit = evidence.fit
     if (running is None or evidence.objective is not None or not fit.prior_entropy > 0
-            or not _has_batch_norm(evidence.settings)):
+            or not has_batch_norm(evidence.settings)):
         return None
     running = np.asarray(running, dtype=np.float64)
     finite = np.isfinite(running)
@@ -198,14 +199,6 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     return {"reversal": fit.reversal, "running_reversal": running_reversal,
             "highest": float(np.nanmax(train_loss[1:])) if train_loss.size > 1 else float("nan"),
             "running_start": float(running[finite][0]), "running_end": float(running[finite][-1])}
-
-
-def _has_batch_norm(settings: dict | None) -> bool:
-    """True for a model with batch norm: lossgap's LSTM-FCN, or an own loop's model described with it. Without
-    it the evaluated model is the trained one, and an end-of-epoch snapshot bouncing more than the epoch's
-    average means the weights jump (SGD far too fast on an LSTM read so)."""
-    model = (settings or {}).get("model") or {}
-    return model.get("kind") == "lstm-fcn" or bool(model.get("batch_norm"))
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
