@@ -250,9 +250,14 @@ def any_epoch_p_value(val: SplitDynamics, baseline: float) -> float:
         return float("nan")
     # P(X >= k) for X ~ Binomial(n, baseline): sf(k - 1).
     from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    p_values = stats.binom.sf(correct[usable] - 1, counts[usable], baseline)
-    best = p_values.min() * usable.sum()
-    return float(min(1.0, SIGNAL_TESTS * min(best, p_values[-1])))
+    return corrected_over_epochs(stats.binom.sf(correct[usable] - 1, counts[usable], baseline))
+
+
+def corrected_over_epochs(p_values: np.ndarray) -> float:
+    """One p-value from per-epoch ones (the usable epochs, in order): the best epoch's times their number
+    (Bonferroni) or the last epoch's, the smaller times SIGNAL_TESTS (see :func:`any_epoch_p_value`)."""
+    best = float(np.min(p_values)) * len(p_values)
+    return float(min(1.0, SIGNAL_TESTS * min(best, float(p_values[-1]))))
 
 
 def loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.ndarray,
@@ -326,8 +331,4 @@ def any_epoch_balanced_p_value(split: SplitDynamics) -> float:
     NaN without a usable epoch."""
     p_values = balanced_accuracy_p_values(split)
     usable = np.isfinite(p_values)
-    if not usable.any():
-        return float("nan")
-    best = float(np.nanmin(p_values)) * int(usable.sum())
-    last = float(p_values[usable][-1])
-    return float(min(1.0, SIGNAL_TESTS * min(best, last)))
+    return corrected_over_epochs(p_values[usable]) if usable.any() else float("nan")
