@@ -90,12 +90,15 @@ def sweep(
         # sweep was cut short), and sweep.html must show the trials that finished, as after Ctrl-C.
         # A Ctrl-C while the page and figures are written waits until they are whole (it had left no page, an
         # empty figures/ and no word of what happened), then ends the command once everything is printed.
-        stopped_while_writing = False
+        stopped_while_writing, written = False, None
         try:
             with stops_held():
-                page, command = write_sweep_outputs(result.study, out)
+                written = write_sweep_outputs(result.study, out)
         except KeyboardInterrupt:
+            if written is None:  # a second Ctrl-C cut the write short: the user means it
+                raise
             stopped_while_writing = True
+        page, command = written
     console = Console()
     held = len(result.study.trials)
     if finished_trials(result.study):
