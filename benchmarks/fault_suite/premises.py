@@ -3,7 +3,8 @@
 A premise compares a fault run with the healthy run of the same data set and seed, or reads the test split
 (which holds samples the fault removed; the diagnosis never looks at test). Three read the run's own curves,
 as the diagnosis does, for a definition no other run can give: "worked" (a healthy run's delivered val
-accuracy), "memorised" (train accuracy on shuffled labels) and "overfitted" (the val loss turned up). Runs
+accuracy), "memorised" (train accuracy on shuffled labels) and "overfitted" (the val loss turned up);
+"generalised_worse" compares the delivered model's train and val accuracy with the healthy run's. Runs
 whose premise fails are reported apart: they show that a construction did not produce its fault, not that a
 rule failed.
 """
@@ -37,6 +38,10 @@ WORKED_SHARE = 0.5
 #: level there (it went on fitting: a run whose training collapsed back to a constant guess after the minimum,
 #: its train loss back at the prior's entropy, has a rising val loss too, but did not overfit).
 OVERFIT_RISE = 0.1
+#: "generalised_worse": the delivered model fits its training set about as well as the healthy run's (train
+#: accuracy at most FIT_SHORTFALL below it) and its val accuracy is at least ACCURACY_DROP below the healthy
+#: run's: what it lacks is generalisation, judged against a run the diagnosis never sees.
+FIT_SHORTFALL = 0.05
 
 
 def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -> tuple[bool, str]:
@@ -70,6 +75,13 @@ def premise_holds(kind: str | None, run: RunRecord, healthy: RunRecord | None) -
         mine, reference = float(np.nanmin(run.metrics["val_loss"])), float(np.nanmin(healthy.metrics["val_loss"]))
         limit = WORSE_FACTOR * reference + WORSE_MARGIN
         return mine > limit, f"best val loss {mine:.3f} vs healthy {reference:.3f} (needs > {limit:.3f})"
+    if kind == "generalised_worse":
+        mine, reference = delivered_index(run), delivered_index(healthy)
+        train, healthy_train = (float(r.metrics["train_accuracy"][i]) for r, i in ((run, mine), (healthy, reference)))
+        val, healthy_val = (float(r.metrics["val_accuracy"][i]) for r, i in ((run, mine), (healthy, reference)))
+        held = train >= healthy_train - FIT_SHORTFALL and val <= healthy_val - ACCURACY_DROP
+        return held, (f"delivered train accuracy {train:.3f} vs healthy {healthy_train:.3f} (needs at most "
+                      f"{FIT_SHORTFALL} below), val {val:.3f} vs healthy {healthy_val:.3f} (needs {ACCURACY_DROP} below)")
     if kind == "less_accurate":
         mine = float(run.metrics["val_accuracy"][-1])
         reference = float(np.nanmax(healthy.metrics["val_accuracy"]))

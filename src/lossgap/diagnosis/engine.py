@@ -168,7 +168,8 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
     leave a tenth of label noise, while a cause checked and found unlikely (c below 0.25) explains nothing
     away, so weak doubts do not compound. w is further multiplied by the explained verdict's
     ``explainable_share`` for that cause, when it gives one (overfitting: the share of the val loss's rise
-    that the rare classes carry, all class imbalance can explain).
+    that the rare classes carry, all class imbalance can explain), and by the explainer's ``explains_share``
+    for the explained cause (overfitting found as a train-val accuracy gap explains no refinement).
     """
     by_code = {verdict.cause: verdict for verdict in verdicts}
     for cause in REGISTRY:
@@ -176,8 +177,10 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
         for code in cause.explains:
             explained = by_code[code]
             weight = min(1.0, max(0.0, (explainer.confidence - 0.25) / 0.5))
-            # A verdict may say how much of its evidence this explainer can account for at most.
+            # A verdict may say how much of its evidence this explainer can account for at most, and an
+            # explainer how much of the other's its own finding accounts for.
             weight *= float(explained.evidence.get("explainable_share", {}).get(cause.code, 1.0))
+            weight *= float(explainer.evidence.get("explains_share", {}).get(code, 1.0))
             if weight > 0 and explained.confidence > 0:
                 factor = 1.0 - explainer.confidence * weight
                 by_code[code] = replace(explained, confidence=explained.confidence * factor,

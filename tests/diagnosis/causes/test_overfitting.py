@@ -6,13 +6,16 @@ from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics
 from fixtures.dynamics import binary_dynamics
 
 
-def overfit_dynamics(epochs=40, n=200):
+def overfit_dynamics(epochs=40, n=200, always_wrong=4):
+    """Train fits at once; val improves to epoch 10, then worsens; every ``always_wrong``-th val sample (None:
+    none) is always wrong, which leaves the delivered model a train-val accuracy gap of 1/always_wrong."""
     labels = np.arange(n) % 2
     epochs_axis = np.arange(epochs)[:, None]
     train_prob = np.clip(0.5 + 0.012 * epochs_axis + np.zeros((1, n)), 0, 0.99)
     # Val gets better until epoch 10, then worse.
     val_prob = np.clip(0.75 - 0.02 * np.abs(epochs_axis - 9) + np.zeros((1, n)), 0.05, 0.99)
-    val_prob[:, ::4] = 0.4                      # a quarter of val always wrong, so accuracy is not trivial
+    if always_wrong:
+        val_prob[:, ::always_wrong] = 0.4       # always wrong, so accuracy is not trivial
     return {"train": binary_dynamics(train_prob, labels, split="train"), "val": binary_dynamics(val_prob, labels)}
 
 
@@ -34,12 +37,44 @@ def test_val_loss_turning_up_while_train_falls_is_overfitting_with_the_runs_own_
 
 
 def test_early_stopping_that_restored_the_minimum_has_handled_it():
-    dynamics = overfit_dynamics(epochs=16)
+    dynamics = overfit_dynamics(epochs=16, always_wrong=None)
     config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
     diagnosis = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 10})
     verdict = diagnosis.verdict("overfitting")
     assert verdict.evidence["handled_by_early_stopping"] and verdict.confidence < 0.5
     assert all(remedy.name != "early_stopping" for remedy in verdict.remedies)   # already applied
+
+
+def test_a_model_early_stopping_restored_that_fits_train_far_better_than_val_is_overfitted():
+    # The restored epoch is the val-loss minimum, but the model there gets every training sample right and a
+    # quarter of val wrong: no stopping epoch closes that gap (a 2x128 LSTM on 150 samples, delivered train
+    # 0.967 and val 0.801, had read "No problem found").
+    config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
+    diagnosis = diagnose_dynamics(overfit_dynamics(epochs=16), config=config,
+                                  summary={"best_epoch": 10, "delivered_epoch": 10})
+    verdict = diagnosis.verdict("overfitting")
+    assert diagnosis.causes[0] == "overfitting" and verdict.confidence == 0.75, diagnosis.to_text()
+    assert verdict.evidence["accuracy_gap"] == 0.25 and verdict.evidence["handled_by_early_stopping"]
+    assert ("early stopping restored epoch 10, before the val loss turned up, but the model there already got "
+            "100.0% of its training samples right and only 75.0% of val: a gap of 0.250") in verdict.summary
+    names = [remedy.name for remedy in verdict.remedies]
+    assert "early_stopping" not in names and names[0] == "dropout", names
+
+
+def test_a_gap_counts_only_when_the_model_fits_train_and_the_gap_is_beyond_its_noise():
+    labels = np.arange(200) % 2
+    axis = np.arange(30)[:, None]
+    # Train 0.60 and val 0.45 right: a gap of 0.15, but most of val's error is train's too (not fitting).
+    train_prob = np.where(np.arange(200) % 5 < 3, 0.7, 0.3)[None, :] + 0 * axis
+    val_prob = np.where(np.arange(200) % 20 < 9, 0.7, 0.3)[None, :] + 0 * axis
+    unfitted = diagnose_dynamics({"train": binary_dynamics(train_prob, labels, split="train"),
+                                  "val": binary_dynamics(val_prob, labels)}, config=CONFIG)
+    assert "accuracy_gap" not in unfitted.verdict("overfitting").evidence
+    # Train all right, 20 val samples with 2 wrong: a gap of 0.1 that two samples make is noise.
+    small_val = np.where(np.arange(20) < 2, 0.3, 0.8)[None, :] + 0 * axis
+    noisy = diagnose_dynamics({"train": binary_dynamics(0.9 + 0 * train_prob, labels, split="train"),
+                               "val": binary_dynamics(small_val, np.arange(20) % 2)}, config=CONFIG)
+    assert "accuracy_gap" not in noisy.verdict("overfitting").evidence
 
 
 def test_overfitting_on_little_data_offers_the_learning_curve_and_on_plenty_does_not():
