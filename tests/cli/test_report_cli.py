@@ -62,7 +62,8 @@ def test_the_compare_table_never_cuts_a_run_name_or_cause_at_80_columns():
     names = ["refine_lr_0.001_hidden64", "refine_lr_0.001_hidden32", "own_loop_experiment"]
     causes = ["confidence_refinement", "overfitting", "label_noise"]
     rows = [{"run": name, "best_epoch": 14, "best_val_loss": 0.65292, "best_val_accuracy": 0.7,
-             "final_val_loss": 0.6621, "final_val_accuracy": 0.3, "test_accuracy": 0.5667, "main_cause": cause}
+             "delivered_epoch": 14, "delivered_val_loss": 0.6621, "delivered_val_accuracy": 0.3,
+             "test_accuracy": 0.5667, "main_cause": cause}
             for name, cause in zip(names, causes)]
     console = Console(width=80, record=True)
     console.print(comparison_table(rows))
@@ -81,21 +82,23 @@ def test_compare_figures_keep_a_fixed_precision_and_a_narrow_window_gets_one_blo
     from lossgap.cli.report import comparison_table, comparison_view
 
     rows = [{"run": "imbal60", "best_epoch": 59, "best_val_loss": 0.0021987, "best_val_accuracy": 1.0,
-             "final_val_loss": 0.003382, "final_val_accuracy": 1.0, "test_accuracy": None, "main_cause": None},
+             "delivered_epoch": 60, "delivered_val_loss": 0.003382, "delivered_val_accuracy": 1.0,
+             "test_accuracy": None, "main_cause": None},
             {"run": "tiny", "best_epoch": 3, "best_val_loss": 0.00001234, "best_val_accuracy": 0.975,
-             "final_val_loss": 123.456, "final_val_accuracy": 0.5, "test_accuracy": 0.8, "main_cause": "overfitting"}]
+             "delivered_epoch": 9, "delivered_val_loss": 123.456, "delivered_val_accuracy": 0.5,
+             "test_accuracy": 0.8, "main_cause": "overfitting"}]
     console = Console(width=80, record=True)
     console.print(comparison_table(rows))
     cells = [[cell.strip() for cell in line.split("\u2502")[1:-1]] for line in console.export_text().splitlines()
              if line.startswith("\u2502")]
     # 0.003382 printed as "0.00338" with a stray "2" on the next line before; accuracy 1.0 as "1" beside "0.975"
-    assert cells[0][1:7] == ["59", "0.0022", "1.000", "0.0034", "1.000", "-"]
-    assert cells[1][1:7] == ["3", "1.2e-05", "0.975", "123.5", "0.500", "0.800"]
+    assert cells[0][1:7] == ["59", "0.0022", "60", "0.0034", "1.000", "-"]
+    assert cells[1][1:7] == ["3", "1.2e-05", "9", "123.5", "0.500", "0.800"]
     narrow = Console(width=60, record=True)
     narrow.print(comparison_view(rows, narrow.width))
     text = narrow.export_text()
     assert all(len(line) <= 60 for line in text.splitlines()) and "\u2503" not in text  # no table grid
-    assert "final val loss" in text and "0.0034" in text and "overfitting" in text and "imbal60" in text
+    assert "delivered val loss" in text and "0.0034" in text and "overfitting" in text and "imbal60" in text
     wide = Console(width=100, record=True)
     wide.print(comparison_view(rows, wide.width))
     assert "\u2503" in wide.export_text()  # the table, when it fits

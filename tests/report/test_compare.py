@@ -35,10 +35,23 @@ def test_comparison_rows_take_each_runs_own_best_and_final_figures(tmp_path):
     a, b, c = comparison_rows(runs)
     assert a == {"run": "a", "path": str(tmp_path / "a"), "epochs": 4, "best_epoch": 2, "best_val_loss": 0.5,
                  "best_val_accuracy": 0.8, "final_val_loss": 0.8, "final_val_accuracy": 0.6, "delivered_epoch": 4,
-                 "test_accuracy": 0.75, "test_loss": 0.6, "main_cause": "overfitting"}
+                 "delivered_val_loss": 0.8, "delivered_val_accuracy": 0.6, "test_accuracy": 0.75, "test_loss": 0.6, "main_cause": "overfitting"}
     assert b["best_epoch"] == 2 and b["final_val_loss"] is None and b["main_cause"] == "none"
     assert b["test_accuracy"] is None
     assert c["best_epoch"] is None and c["best_val_loss"] is None and c["main_cause"] is None
+
+
+def test_comparison_rows_give_the_delivered_models_figures_not_only_the_last_epochs(tmp_path):
+    # An early-stopped run delivers its restored epoch: "final val accuracy 0.6" described a model nobody has.
+    early = record(tmp_path / "early", [0.9, 0.5, 0.7, 0.8], [0.5, 0.8, 0.7, 0.6])
+    early.summary["delivered_epoch"] = 2
+    own_loop = record(tmp_path / "own", [0.9, 0.5, 0.7], [0.5, 0.8, 0.7])
+    del own_loop.summary["delivered_epoch"]           # an own loop keeps its last epoch's weights
+    restored, last = comparison_rows({"early": early, "own": own_loop})
+    assert (restored["delivered_epoch"], restored["delivered_val_loss"], restored["delivered_val_accuracy"]) == \
+        (2, 0.5, 0.8)
+    assert restored["final_val_accuracy"] == 0.6
+    assert (last["delivered_epoch"], last["delivered_val_loss"], last["delivered_val_accuracy"]) == (3, 0.7, 0.7)
 
 
 def test_overlay_figure_draws_every_run_and_survives_one_without_val(tmp_path, kit):

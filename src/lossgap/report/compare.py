@@ -49,8 +49,10 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
 
     ``run`` (the name), ``path``, ``epochs``, ``best_epoch`` (1-based epoch of the lowest raw val loss),
     ``best_val_loss`` (nats), ``best_val_accuracy`` (val accuracy at that epoch), ``final_val_loss``,
-    ``final_val_accuracy``, ``delivered_epoch``, ``test_accuracy`` and ``test_loss`` (of the delivered model,
-    from summary.json), ``main_cause`` (from diagnosis.json: a cause code, "none", or None if not diagnosed).
+    ``final_val_accuracy`` (the last epoch's), ``delivered_epoch`` (summary.json's, else the last epoch: the
+    model a loop that keeps its last weights has), ``delivered_val_loss`` and ``delivered_val_accuracy`` (at
+    that epoch), ``test_accuracy`` and ``test_loss`` (of the delivered model, from summary.json),
+    ``main_cause`` (from diagnosis.json: a cause code, "none", or None if not diagnosed).
     """
     rows = []
     for name, record in runs.items():
@@ -59,6 +61,7 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
         epochs = len(record.metrics.get("epoch", [])) or record.num_epochs
         best = int(np.nanargmin(val_loss)) if val_loss is not None else None
         test = record.summary.get("test") if isinstance(record.summary.get("test"), dict) else {}
+        delivered = _delivered_epoch(record.summary.get("delivered_epoch"), int(epochs))
 
         def at(values: np.ndarray | None, index: int | None) -> float | None:
             return to_plain(float(values[index])) if values is not None and index is not None else None
@@ -72,12 +75,22 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
             "best_val_accuracy": at(val_accuracy, best),
             "final_val_loss": at(val_loss, -1),
             "final_val_accuracy": at(val_accuracy, -1),
-            "delivered_epoch": record.summary.get("delivered_epoch"),
+            "delivered_epoch": delivered,
+            "delivered_val_loss": at(val_loss, delivered - 1 if delivered else None),
+            "delivered_val_accuracy": at(val_accuracy, delivered - 1 if delivered else None),
             "test_accuracy": test.get("accuracy"),
             "test_loss": test.get("loss"),
             "main_cause": _main_cause(record),
         })
     return rows
+
+
+def _delivered_epoch(recorded, epochs: int) -> int | None:
+    """The 1-based epoch whose model the run delivered: summary.json's when it is one of the run's epochs, else
+    the last (None for a run without epochs)."""
+    if isinstance(recorded, int) and not isinstance(recorded, bool) and 1 <= recorded <= epochs:
+        return recorded
+    return epochs or None
 
 
 @styled
@@ -202,8 +215,8 @@ def write_comparison_page(runs: dict[str, RunRecord], out: str | Path) -> Path:
     cells = [{"run": row["run"], "path": row["path"], "main_cause": row["main_cause"] or "-", "report": link,
               "test": format_number(row["test_accuracy"], 4),
               "numbers": [format_number(row[key], 4) for key in
-                          ("epochs", "best_epoch", "best_val_loss", "best_val_accuracy", "final_val_loss",
-                           "final_val_accuracy")]} for row, link in zip(rows, links, strict=True)]
+                          ("epochs", "best_epoch", "best_val_loss", "best_val_accuracy", "delivered_epoch",
+                           "delivered_val_loss", "delivered_val_accuracy")]} for row, link in zip(rows, links, strict=True)]
     html = template_environment().get_template("compare.html.j2").render(
         rows=cells, image=data_uri(overlay_figure(runs)), settings=settings_diff(runs), names=list(runs),
         has_test=any(row["test_accuracy"] is not None for row in rows), version=lossgap_version())
