@@ -75,6 +75,11 @@ DATASETS = {
     "GunPoint": DatasetSpec("GunPoint", _aeon("GunPoint"),
                             {**_COMMON, "model.patch_length": "auto", "model.readout": "auto", "batch_size": 16,
                              "epochs": 80, "early_stopping.patience": 15}, stretch=2),
+    # Not in any plan (pass --datasets): the same data with a GRU, a family the rules were not written on.
+    "synthetic-gru": DatasetSpec("synthetic-gru", _synthetic, {**_COMMON, "model.kind": "gru"}, stretch=8,
+                                 overfit_blur=1.0),
+    "JapaneseVowels-gru": DatasetSpec("JapaneseVowels-gru", _aeon("JapaneseVowels"),
+                                      {**_COMMON, "model.kind": "gru"}, stretch=8),
 }
 
 

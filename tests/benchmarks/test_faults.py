@@ -142,3 +142,23 @@ def test_a_healthy_run_counts_as_healthy_only_when_its_training_worked():
     assert not premise_holds("worked", run([0.3, 0.4, 0.5, 0.55] + [0.26] * 10, 4), None)[0]
     # ... one delivering 0.98 did, whatever its last epochs read.
     assert premise_holds("worked", run([0.5, 0.9, 0.98] + [0.3] * 10, 3), None)[0]
+
+
+def test_an_early_stopped_little_data_run_counts_when_it_fits_train_like_the_healthy_run_but_not_val():
+    from types import SimpleNamespace
+
+    from fault_suite.premises import premise_holds
+
+    def run(train_accuracy, val_accuracy, delivered=2):
+        return SimpleNamespace(metrics={"train_accuracy": np.asarray(train_accuracy),
+                                        "val_accuracy": np.asarray(val_accuracy)},
+                               num_epochs=len(val_accuracy), summary={"delivered_epoch": delivered})
+
+    healthy = run([0.9, 1.0, 1.0], [0.9, 0.97, 0.96])
+    # Fits its training set as the healthy run does, 7 points short on val (the delivered epoch is read).
+    assert premise_holds("generalised_worse", run([0.9, 0.98, 1.0], [0.8, 0.9, 0.97]), healthy)[0]
+    # Stopped before fitting its training set: not an overfit, whatever val reads.
+    assert not premise_holds("generalised_worse", run([0.6, 0.8, 1.0], [0.5, 0.7, 0.7]), healthy)[0]
+    # As accurate on val as the healthy run: the fault did not take.
+    assert not premise_holds("generalised_worse", run([0.9, 1.0, 1.0], [0.9, 0.95, 0.9]), healthy)[0]
+    assert premise_holds("generalised_worse", run([1.0], [0.5], 1), None)[1] == "no healthy reference run"
