@@ -98,7 +98,7 @@ def test_compare_figures_keep_a_fixed_precision_and_a_narrow_window_gets_one_blo
     narrow.print(comparison_view(rows, narrow.width))
     text = narrow.export_text()
     assert all(len(line) <= 60 for line in text.splitlines()) and "\u2503" not in text  # no table grid
-    assert "delivered val loss" in text and "0.0034" in text and "overfitting" in text and "imbal60" in text
+    assert "kept val loss" in text and "0.0034" in text and "kept: the epoch whose model" in text and "overfitting" in text and "imbal60" in text
     wide = Console(width=100, record=True)
     wide.print(comparison_view(rows, wide.width))
     assert "\u2503" in wide.export_text()  # the table, when it fits

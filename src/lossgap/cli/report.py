@@ -54,7 +54,7 @@ def comparison_table(rows: list[dict]) -> Table:
     """The runs' best and delivered figures; a run's name and main cause are never cut: they fold onto more lines
     (two runs cut to the same "refine…" could not be told apart), while the figures keep one line each, at a
     fixed precision per column (losses to 4 decimals, accuracies to 3) so that no figure outgrows its column."""
-    table = Table(title="runs compared", padding=(0, 1), collapse_padding=True)
+    table = Table(title="runs compared", caption=KEPT_NOTE, padding=(0, 1), collapse_padding=True)
     for column in ("run", *FIGURE_NAMES, "main cause"):
         if column in ("run", "main cause"):
             table.add_column(column, justify="left", overflow="fold", min_width=8)
@@ -78,7 +78,7 @@ def comparison_lists(rows: list[dict]) -> Group:
             block.add_row(name, figure)
         block.add_row("main cause", Text(row["main_cause"] or "-"))
         blocks.append(block)
-    return Group(Text("runs compared", style="italic"), *blocks)
+    return Group(Text("runs compared", style="italic"), *blocks, Text(KEPT_NOTE, style="italic"))
 
 
 def comparison_view(rows: list[dict], width: int):
@@ -90,11 +90,12 @@ def comparison_view(rows: list[dict], width: int):
 
 
 #: The figure columns of the comparison, in order.
-#: "delivered": the epoch whose model the run kept, the one its test accuracy belongs to (the last epoch's
+#: "kept": the epoch whose model the run delivered, the one its test accuracy belongs to (the last epoch's
 #: figures of an early-stopped run describe a model nobody has).
 #: (The val accuracy at the best epoch stays in the HTML page: nine columns do not fit 80.)
-FIGURE_NAMES = ("best epoch", "best val loss", "delivered epoch", "delivered val loss", "delivered val acc",
-                "test acc")
+FIGURE_NAMES = ("best epoch", "best val loss", "kept epoch", "kept val loss", "kept val acc", "test acc")
+#: What "kept" means, under the table ("delivered" is too long a word for a 7-character column).
+KEPT_NOTE = "kept: the epoch whose model the run delivered (the restored best under early stopping, else the last)"
 
 
 def _figures(row: dict) -> list[str]:
