@@ -24,13 +24,13 @@ NOTABLE_RISE = 0.1
 #: A rise smaller than this (nats) is also given in nats: a share of a tiny loss reads larger than it is.
 TINY_RISE_NATS = 0.01
 #: The accuracy gap (train minus val) at the val-loss minimum: from GAP_FLOOR, which counts nothing, to GAP_FULL,
-#: which counts DELIVERED_GAP_CAP. Early stopping restores the epoch before the val loss turns up, but the
+#: which counts GAP_CAP. Early stopping restores the epoch before the val loss turns up, but the
 #: model there can already fit its training set far better than val, and no stopping epoch closes that gap
 #: (a 2x128 LSTM on 150 samples delivered train 0.967 and val 0.801 and read "No problem found"). The suite's
 #: healthy runs deliver gaps of -0.03 to +0.06.
 GAP_FLOOR = 0.03
 GAP_FULL = 0.08
-DELIVERED_GAP_CAP = 0.75
+GAP_CAP = 0.75
 #: The gap counts only when it is most of the val error (train error at most this share of val error: a model
 #: that gets 40% of its training samples wrong and 53% of val is not fitting either) and beyond its noise.
 GAP_SHARE_OF_ERROR = 0.5
@@ -73,12 +73,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     remedies = present(book.early_stopping(curves.val_loss), book.dropout(), book.weight_decay(),
                        book.smaller_hidden(), book.fewer_layers(),
                        book.more_data() if little_data(evidence.train_class_counts) else None)
-    if gap is not None and DELIVERED_GAP_CAP * gap.strength > confidence:
+    if gap is not None and GAP_CAP * gap.strength > confidence:
         # The gap at the best epoch is the finding: a rise after it (if any) is what early stopping or the end
         # of the run cut off. It says nothing about why the val loss fell under a flat accuracy, so it
         # explains no confidence refinement away.
         facts["explains_share"] = {"confidence_refinement": 0.0}
-        return Verdict("overfitting", clip(DELIVERED_GAP_CAP * gap.strength), gap.sentence(evidence), facts,
+        return Verdict("overfitting", clip(GAP_CAP * gap.strength), gap.sentence(evidence), facts,
                        remedies)
     if general.onset_epoch is None or lowest >= last:
         lowest_loss, final_loss = float(curves.val_loss[lowest - 1]), float(curves.val_loss[-1])
@@ -126,14 +126,14 @@ class AccuracyGap:
 
     def sentence(self, evidence: RunEvidence) -> str:
         """What the gap is and why no stopping epoch closes it."""
-        restored = evidence.patience is not None and (evidence.delivered_epoch or 0) == self.epoch
+        restored = (evidence.patience is not None and (evidence.delivered_epoch or 0) == self.epoch
+                    and self.epoch < evidence.num_epochs)
         where = (f"early stopping restored epoch {self.epoch}, before the val loss turned up, but the model there "
-                 "already got" if restored else
-                 f"at epoch {self.epoch}, its lowest val loss, the model already got")
+                 "already got" if restored else f"at epoch {self.epoch}, the run's best, the model already got")
         return (f"{where} {self.train_accuracy:.1%} of its training samples right and only {self.val_accuracy:.1%} "
                 f"of val: a gap of {self.gap:.3f} in accuracy, {self.gap / (1 - self.val_accuracy):.0%} of the val "
-                "error, that no stopping epoch closes; the rest of what it learned is its training samples "
-                "themselves")
+                "error, that no stopping epoch closes: it learned its training samples beyond what carries over "
+                "to new ones")
 
 
 def accuracy_gap(evidence: RunEvidence) -> AccuracyGap | None:
