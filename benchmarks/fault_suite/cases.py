@@ -75,11 +75,13 @@ DATASETS = {
     "GunPoint": DatasetSpec("GunPoint", _aeon("GunPoint"),
                             {**_COMMON, "model.patch_length": "auto", "model.readout": "auto", "batch_size": 16,
                              "epochs": 80, "early_stopping.patience": 15}, stretch=2),
-    # Not in any plan (pass --datasets): the same data with a GRU, a family the rules were not written on.
-    "synthetic-gru": DatasetSpec("synthetic-gru", _synthetic, {**_COMMON, "model.kind": "gru"}, stretch=8,
-                                 overfit_blur=1.0),
-    "JapaneseVowels-gru": DatasetSpec("JapaneseVowels-gru", _aeon("JapaneseVowels"),
-                                      {**_COMMON, "model.kind": "gru"}, stretch=8),
+    # Not in any plan (pass --datasets): the same data with settings the rules were not written on: a GRU, an
+    # LSTM-FCN (convolutions with batch norm beside the LSTM), or balanced class weights in the loss.
+    **{f"{name}-{variant}": DatasetSpec(f"{name}-{variant}", load, {**_COMMON, **changes}, stretch=8,
+                                        overfit_blur=blur)
+       for name, load, blur in (("synthetic", _synthetic, 1.0), ("JapaneseVowels", _aeon("JapaneseVowels"), 0.5))
+       for variant, changes in (("gru", {"model.kind": "gru"}), ("lstm-fcn", {"model.kind": "lstm-fcn"}),
+                                ("weighted", {"class_weights": "balanced"}))},
 }
 
 
