@@ -38,6 +38,19 @@ def test_an_explained_cause_is_discounted_and_says_by_what():
     assert {v.cause: v for v in _discount(weak)}["label_noise"].confidence == 0.9   # a doubt at 0.2 explains nothing
 
 
+def test_an_explainer_can_say_it_explains_none_of_one_cause():
+    # Overfitting found as a train-val accuracy gap says why accuracy stops where it does, not why the val loss
+    # falls under a flat accuracy: refinement keeps its confidence beside it, while a plain overfit explains it.
+    def verdicts(overfitting_evidence):
+        return [Verdict(cause.code, {"overfitting": 0.75, "confidence_refinement": 0.9}.get(cause.code, 0.0), "s",
+                        overfitting_evidence if cause.code == "overfitting" else {}) for cause in REGISTRY]
+
+    gap = {v.cause: v for v in _discount(verdicts({"explains_share": {"confidence_refinement": 0.0}}))}
+    assert gap["confidence_refinement"].confidence == 0.9
+    plain = {v.cause: v for v in _discount(verdicts({}))}
+    assert abs(plain["confidence_refinement"].confidence - 0.9 * 0.25) < 1e-12
+
+
 def test_contradicting_or_repeated_remedies_are_dropped_from_lower_verdicts():
     book = RemedyBook({"model": {"hidden_size": 16}, "optimizer": {"lr": 0.01}})
     grow = Remedy("larger_hidden", "grow", {"model.hidden_size": 32})
