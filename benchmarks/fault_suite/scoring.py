@@ -99,7 +99,15 @@ def score_run(case: Case, cache: Path) -> ScoredRun:
         sentence_problems=sentence_problems(
             record.metrics, record.summary,
             [verdict.summary for verdict in diagnosis.verdicts + diagnosis.explanations + diagnosis.considered],
-            diagnosis.headline, (record.config["train"].get("early_stopping") or {}).get("monitor")))
+            diagnosis.headline, _monitored_column(record.config["train"])))
+
+
+def _monitored_column(train_config: dict) -> str | None:
+    """The metrics.csv column the run's early stopping watched (the trainer's ``monitored_column``)."""
+    from lossgap.training.config import TrainConfig
+    from lossgap.training.trainer import monitored_column
+
+    return monitored_column(TrainConfig.model_validate(train_config))
 
 
 def calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> float:

@@ -13,8 +13,8 @@ and checks it against the recorded per-epoch columns, independently of how the d
   ended at E, P% higher": E must be the last recorded val loss and P its rise over the smallest, in percent.
 - "<split> accuracy X at epoch N" / "accuracy ... (X) ... at epoch N": the column at epoch N must be X.
 - "reached at best X": X must be the largest train accuracy of the run.
-- the headline's "at epoch N" must be the run's best epoch in summary.json, which must be the val-loss
-  minimum when the run monitored val loss.
+- the headline's "at epoch N" must be the run's best epoch in summary.json, which must be the minimum of
+  the monitored column when the run monitored val loss (``val_balanced_loss`` for a class-weighted run).
 
 Returns a list of problems (empty = every checked figure agrees), each naming the sentence.
 """
@@ -113,9 +113,11 @@ def sentence_problems(metrics: dict, summary: dict, sentences: list[str], headli
     for epoch in re.findall(r"at epoch (\d+)", headline)[:1]:
         if best is not None and int(epoch) != int(best):
             problems.append(f"headline epoch {epoch}, summary.json best epoch {best}: {headline}")
-    val_loss = np.asarray(metrics.get("val_loss", []), float)
-    if monitor == "val_loss" and best is not None and val_loss.size and np.isfinite(val_loss).any():
+    # A class-weighted run watches the val loss weighted as its training was (val_balanced_loss).
+    val_loss = np.asarray(metrics.get(monitor or "", []), float)
+    if monitor in ("val_loss", "val_balanced_loss") and best is not None and val_loss.size \
+            and np.isfinite(val_loss).any():
         if int(best) != int(np.nanargmin(val_loss)) + 1:
-            problems.append(f"summary.json best epoch {best}, the val-loss minimum in metrics.csv is at "
+            problems.append(f"summary.json best epoch {best}, the minimum of {monitor} in metrics.csv is at "
                             f"{np.nanargmin(val_loss) + 1}")
     return problems

@@ -268,3 +268,24 @@ def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
     lstm = {**config, "model": {"kind": "lstm", "hidden_size": 16}}
     no_norm = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=lstm)
     assert no_norm.verdict("unstable_optimization").evidence["evaluation_only"] is None
+
+
+def test_bounces_of_the_evaluated_model_only_after_the_delivered_epoch_are_a_note_not_a_finding():
+    # A clean LSTM-FCN restored at epoch 31 whose evaluated accuracy fell to 0.56-0.73 in epochs 33-35 only had
+    # read 0.55 "recompute batch norm" although the model it delivered never jumped.
+    epochs, n = 30, 200
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs)
+    prob[[22, 24, 26]] = 0.15  # the evaluated model misses most answers, after the delivered epoch 20 only
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.02, 0.01, 0.99), labels)}
+    running = np.linspace(0.9, 0.2, epochs)
+    config = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01}}
+    restored = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=config,
+                                 summary={"best_epoch": 20, "delivered_epoch": 20})
+    verdict = restored.verdict("unstable_optimization")
+    assert verdict.evidence["evaluation_only"]["after_delivered"] and verdict.confidence == pytest.approx(0.25)
+    assert "only after epoch 20, whose model the run delivers, so that model is not affected" in verdict.summary
+    # The same run delivering its last epoch has the jumping model.
+    last = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=config)
+    assert last.verdict("unstable_optimization").confidence == pytest.approx(0.55, abs=0.01)

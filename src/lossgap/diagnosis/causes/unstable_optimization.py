@@ -64,6 +64,10 @@ STILL_FALLING = 0.03
 #: Confidence when only the evaluated model bounces (see _evaluation_only_bounces): the delivered model and its
 #: val curve do jump, but lowering the learning rate is not the cure. Epochs the comparison needs.
 EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
+#: ... and when the evaluated loss bounced only after the epoch the run delivers (early stopping restored a model
+#: from before the jumps): a note, not a finding (a clean LSTM-FCN at val 1.000 from epoch 1, restored at epoch
+#: 31, its evaluated accuracy falling to 0.56-0.73 in epochs 33-35 only, had read 0.55 "recompute batch norm").
+EVALUATION_AFTER_DELIVERED = 0.25
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -115,7 +119,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         for name in ("above_prior", "bounce", "spikes", "accuracy_drops"):
             signals[name] = 0.0
         remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
-    signals["evaluation_only"] = EVALUATION_ONLY_CONFIDENCE if evaluation_only is not None else 0.0
+    signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_AFTER_DELIVERED
+                                  if evaluation_only["after_delivered"] else EVALUATION_ONLY_CONFIDENCE)
     facts["evaluation_only"] = evaluation_only
     collapse = _collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
@@ -148,7 +153,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"the loss during training fell smoothly ({evaluation_only['running_start']:.3f} -> "
                      f"{evaluation_only['running_end']:.3f}, bouncing {evaluation_only['running_reversal']:.2f}x): "
                      "the weights are not jumping, the model as evaluated is, as when batch norm's running "
-                     "statistics lag behind the weights; val is evaluated the same way and jumps with it")
+                     "statistics lag behind the weights; val is evaluated the same way and jumps with it"
+                     + (f"; only after epoch {evidence.delivered_epoch}, whose model the run delivers, so that model "
+                        "is not affected" if evaluation_only["after_delivered"] else ""))
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
         parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the {loss_name} lay more "
@@ -179,7 +186,8 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     """The train loss of the end-of-epoch evaluation pass bouncing (its reversal at least BOUNCE_START) while the
     loss of the training pass itself (metrics.csv's train_loss_running) does not (its reversal under 2 BOUNCE_START
     and under a quarter of the evaluated one's), in a model with batch norm (:func:`lossgap.diagnosis.constraints.has_batch_norm`):
-    {"reversal", "running_reversal", "highest", "running_start", "running_end"}, else None. Not for a
+    {"reversal", "running_reversal", "highest", "running_start", "running_end", "after_delivered"} (the
+    evaluated loss did not bounce up to the delivered epoch, when that is not the last), else None. Not for a
     class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
     LSTM-FCN whose training loss fell 0.94 -> 0.38 had its evaluated train loss jump between 0.28 and 2.19 (val
     alike) and read unstable_optimization 1.00, "lower the learning rate", which changed nothing."""
@@ -196,9 +204,13 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     if running_reversal >= 2 * BOUNCE_START or running_reversal > fit.reversal / 4:
         return None
     train_loss = evidence.curves.train_loss
+    delivered = evidence.delivered_epoch or evidence.num_epochs
+    after_delivered = (delivered < evidence.num_epochs
+                       and loss_reversal(train_loss[:delivered], fit.prior_entropy) < BOUNCE_START)
     return {"reversal": fit.reversal, "running_reversal": running_reversal,
             "highest": float(np.nanmax(train_loss[1:])) if train_loss.size > 1 else float("nan"),
-            "running_start": float(running[finite][0]), "running_end": float(running[finite][-1])}
+            "running_start": float(running[finite][0]), "running_end": float(running[finite][-1]),
+            "after_delivered": bool(after_delivered)}
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
