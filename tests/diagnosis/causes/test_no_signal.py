@@ -175,3 +175,22 @@ def test_a_class_weighted_run_is_also_tested_with_the_weights_shift_taken_out():
         # Taking the shift out sends the pushed frequent-class samples back: more of val is right.
         assert unweighted["val_accuracy"] > plain["val_accuracy"] + 0.05
         assert unweighted["p_value_corrected"] < 1e-6
+
+
+def test_a_val_loss_that_falls_only_as_the_train_loss_rises_back_is_not_still_improving():
+    # Shuffled labels memorised to epoch 30, then training bounced: the train loss rose over the last 10 epochs
+    # and the val loss fell back toward the prior's with it, to a new low. That is the model forgetting, and it
+    # had read "cannot be told until it stops improving" (0.30) on a run whose labels were random.
+    epochs, n_train, n_val = 40, 300, 200
+    axis = np.arange(epochs, dtype=float)[:, None]
+    memorised = np.where(axis < 30, 0.01 * axis, 0.29 - 0.025 * (axis - 29))    # train: up, then back down
+    train = binary_dynamics(0.5 + memorised + np.zeros((1, n_train)), np.arange(n_train) % 2, split="train")
+    spread = np.where(axis < 30, 0.06 + 0.005 * axis, 0.205 - 0.019 * (axis - 29))  # val: surer, then back
+    sign = np.where(np.arange(n_val) % 4 < 2, 1.0, -1.0)[None, :]                    # half right, half wrong
+    val = binary_dynamics(0.5 + sign * spread, np.arange(n_val) % 2)
+    diagnosis = diagnose_dynamics({"train": train, "val": val})
+    evidence = diagnosis.evidence
+    assert evidence.optimization.val_still_improving and evidence.val_low_is_recent
+    assert evidence.optimization.train_slope_end > 0
+    verdict = diagnosis.verdict("no_signal")
+    assert not verdict.evidence.get("val_still_improving") and verdict.confidence > 0.5, verdict.summary

@@ -118,8 +118,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     health = evidence.optimization
     # Still improving means falling toward its lowest value: a fall within a bounce far above an early minimum
-    # (lowest at epoch 24 of 100, "a new low in 0 of the last 25 epochs") is not.
-    if health.val_still_improving and evidence.val_low_is_recent:
+    # (lowest at epoch 24 of 100, "a new low in 0 of the last 25 epochs") is not; nor is a val loss that falls
+    # while the train loss rises over the same epochs: that is the model forgetting what it had memorised, as a
+    # model of shuffled labels does when its training bounces (train loss 0.57 -> 0.67 over the last 10 epochs,
+    # val 0.77 -> 0.69 with it, had read "cannot be told until it stops improving").
+    unlearning = np.isfinite(health.train_slope_end) and health.train_slope_end > 0
+    if health.val_still_improving and evidence.val_low_is_recent and not unlearning:
         pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
                 if health.val_still_falling else new_lows(health, evidence.num_epochs))
         summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
