@@ -25,6 +25,9 @@ UNFIT_CAP = 0.2
 #: Most no_signal reaches while the val loss still sets new lows at the end: what the model learns may yet
 #: carry over (a learning rate far too low creeps down every epoch), so absence cannot be shown yet.
 STILL_IMPROVING_CAP = 0.3
+#: Share of its train-loss gain over the prior a model must have given back by the last epoch for a falling val
+#: loss to be forgetting rather than learning (see rule).
+GAVE_BACK = 0.5
 #: A model its settings hold back (:mod:`lossgap.diagnosis.constraints`) must get its train loss this share
 #: below the prior's entropy before its val failing to follow counts; until then no signal stays below HELD_BACK_CAP.
 HELD_BACK_FIT, HELD_BACK_CAP = 0.3, 0.45
@@ -119,11 +122,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     health = evidence.optimization
     # Still improving means falling toward its lowest value: a fall within a bounce far above an early minimum
     # (lowest at epoch 24 of 100, "a new low in 0 of the last 25 epochs") is not; nor is a val loss that falls
-    # while the train loss rises over the same epochs: that is the model forgetting what it had memorised, as a
-    # model of shuffled labels does when its training bounces (train loss 0.57 -> 0.67 over the last 10 epochs,
-    # val 0.77 -> 0.69 with it, had read "cannot be told until it stops improving").
-    unlearning = np.isfinite(health.train_slope_end) and health.train_slope_end > 0
-    if health.val_still_improving and evidence.val_low_is_recent and not unlearning:
+    # after the model gave back most of its fit of train: that is the model forgetting what it had memorised, as
+    # a model of shuffled labels does when its training bounces (train loss 0.54 at best, back to 0.67 of the
+    # prior's 0.69 by the end while val fell from 0.77 to 0.69, had read "cannot be told until it stops improving").
+    if health.val_still_improving and evidence.val_low_is_recent and not _gave_back_its_fit(evidence):
         pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
                 if health.val_still_falling else new_lows(health, evidence.num_epochs))
         summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
@@ -220,6 +222,13 @@ def _test_words(p_value: float, alpha: float) -> str:
 
 def _number(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) and math.isfinite(value) else "n/a"
+
+
+def _gave_back_its_fit(evidence: RunEvidence) -> bool:
+    """True when the train loss ended more than GAVE_BACK of the way from its lowest back to the prior's entropy."""
+    fit, last = evidence.fit, float(evidence.curves.train_loss[-1])
+    gained = fit.prior_entropy - fit.train_loss_min
+    return bool(gained > 0 and np.isfinite(last) and last - fit.train_loss_min > GAVE_BACK * gained)
 
 
 CAUSE = Cause(
