@@ -26,6 +26,7 @@ from lossgap.analysis.signal import (SIGNAL_TESTS, ControlComparison, SignalTest
                                      any_epoch_p_value, control_test, loss_clearly_below_prior, signal_test)
 from lossgap.class_weights import run_class_weights
 from lossgap.dynamics import SplitDynamics
+from lossgap.run.reader import delivered_epoch
 
 #: A train loss less than this share below the prior's entropy, with the val loss still setting new lows: the
 #: model is still early in learning (see RunEvidence.early_learning).
@@ -311,7 +312,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
                         judged_epoch=judged),
         val_loss_min_epoch=val_loss_min_epoch, patience=patience, gradients=gradients,
         sequence_length=int(sequence_length) if sequence_length is not None else None,
-        delivered_epoch=_delivered_epoch(summary, curves.num_epochs),
+        delivered_epoch=delivered_epoch(summary, curves.num_epochs),
         settings=train_config or settings, objective=objective, class_weights=class_weights,
         unweighted_signal=weights_undone, balanced_signal_p=any_epoch_balanced_p_value(val),
     )
@@ -345,9 +346,3 @@ def _best_epoch(summary: dict | None, val_loss_min_epoch: int, num_epochs: int, 
     return val_loss_min_epoch
 
 
-def _delivered_epoch(summary: dict | None, num_epochs: int) -> int:
-    """summary.json's delivered epoch when it is a recorded epoch, else the last epoch."""
-    delivered = (summary or {}).get("delivered_epoch")
-    if isinstance(delivered, (int, float)) and not isinstance(delivered, bool) and 1 <= int(delivered) <= num_epochs:
-        return int(delivered)
-    return num_epochs

@@ -21,6 +21,7 @@ from lossgap.plain import to_plain
 from lossgap.report.figure_style import LEGEND_ROW, Margins, legend_rows, new_figure, plain_label, styled, to_png
 from lossgap.report.html import data_uri, lossgap_version, template_environment
 from lossgap.report.tables import format_number
+from lossgap.run.reader import delivered_epoch
 from lossgap.run.rundir import DIAGNOSIS_FILE, REPORT_FILE, RunRecord, read_run
 
 
@@ -61,7 +62,7 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
         epochs = len(record.metrics.get("epoch", [])) or record.num_epochs
         best = int(np.nanargmin(val_loss)) if val_loss is not None else None
         test = record.summary.get("test") if isinstance(record.summary.get("test"), dict) else {}
-        delivered = _delivered_epoch(record.summary.get("delivered_epoch"), int(epochs))
+        delivered = delivered_epoch(record.summary, int(epochs)) or None
 
         def at(values: np.ndarray | None, index: int | None) -> float | None:
             return to_plain(float(values[index])) if values is not None and index is not None else None
@@ -83,14 +84,6 @@ def comparison_rows(runs: dict[str, RunRecord]) -> list[dict[str, Any]]:
             "main_cause": _main_cause(record),
         })
     return rows
-
-
-def _delivered_epoch(recorded, epochs: int) -> int | None:
-    """The 1-based epoch whose model the run delivered: summary.json's when it is one of the run's epochs, else
-    the last (None for a run without epochs)."""
-    if isinstance(recorded, int) and not isinstance(recorded, bool) and 1 <= recorded <= epochs:
-        return recorded
-    return epochs or None
 
 
 @styled

@@ -57,6 +57,15 @@ class RunRecord:
         return next(iter(self.dynamics.values())).num_epochs if self.dynamics else 0
 
 
+def delivered_epoch(summary: dict | None, num_epochs: int) -> int:
+    """The 1-based epoch whose model the run delivered: summary.json's ``delivered_epoch`` when it is one of the
+    run's ``num_epochs`` recorded epochs, else the last (a loop that keeps its last weights; 0 without epochs)."""
+    delivered = (summary or {}).get("delivered_epoch")
+    if isinstance(delivered, (int, float)) and not isinstance(delivered, bool) and 1 <= int(delivered) <= num_epochs:
+        return int(delivered)
+    return num_epochs
+
+
 def read_run(path: str | Path) -> RunRecord:
     """Read a run directory; RunDirError (one line) when missing, incomplete or from a newer lossgap.
 

@@ -177,10 +177,11 @@ def test_a_class_weighted_run_is_also_tested_with_the_weights_shift_taken_out():
         assert unweighted["p_value_corrected"] < 1e-6
 
 
-def test_a_val_loss_that_falls_only_as_the_train_loss_rises_back_is_not_still_improving():
-    # Shuffled labels memorised to epoch 30, then training bounced: the train loss rose over the last 10 epochs
-    # and the val loss fell back toward the prior's with it, to a new low. That is the model forgetting, and it
-    # had read "cannot be told until it stops improving" (0.30) on a run whose labels were random.
+def test_a_val_loss_that_falls_only_as_the_model_gives_back_its_fit_is_not_still_improving():
+    # Shuffled labels memorised to epoch 30, then training bounced: the train loss rose back most of the way to
+    # the prior's and the val loss fell back toward the prior's with it, to a new low. That is the model
+    # forgetting, and it had read "cannot be told until it stops improving" (0.30) on a run whose labels were
+    # random.
     epochs, n_train, n_val = 40, 300, 200
     axis = np.arange(epochs, dtype=float)[:, None]
     memorised = np.where(axis < 30, 0.01 * axis, 0.29 - 0.025 * (axis - 29))    # train: up, then back down
