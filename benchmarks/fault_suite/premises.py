@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.run.reader import delivered_epoch
 from lossgap.run.rundir import RunRecord
 
 #: The note of a premise that needs the healthy run of its seed when there is none to compare with.
@@ -114,7 +115,7 @@ def _worked(run: RunRecord) -> tuple[bool, str]:
 
 def delivered_index(run: RunRecord) -> int:
     """0-based epoch of the model the run delivered (its last epoch when summary.json names none)."""
-    return int(run.summary.get("delivered_epoch") or run.num_epochs) - 1
+    return delivered_epoch(run.summary, run.num_epochs) - 1
 
 
 def _majority_share(run: RunRecord) -> float:
