@@ -56,7 +56,8 @@ def test_switch_model_trains_the_other_family_side_by_side(run_dir):
 
 
 def test_the_remedy_table_fits_80_columns(run_dir):
-    result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2"], terminal_width=80)
+    result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2", "--workers", "1"],
+                           terminal_width=80)
     assert result.exit_code == 0, result.output
     # The winner's command (an earlier test's switch_model is kept in remedy.json) stays one line to paste.
     assert all(len(line) <= 80 for line in result.stdout.splitlines() if not line.startswith("lossgap train "))

@@ -136,8 +136,9 @@ def interrupt_when(process, ready, stop=signal.SIGINT) -> tuple[str, str]:
             process.wait()
 
 
-@pytest.mark.parametrize("workers, stop", [(1, signal.SIGINT), (2, signal.SIGINT), (1, signal.SIGTERM),
-                                           (2, signal.SIGTERM)])
+# With worker processes Ctrl-C reaches every process and SIGTERM only the main one, which stops the workers; in
+# one process both signals go to the same handler, so one of them is enough there.
+@pytest.mark.parametrize("workers, stop", [(2, signal.SIGINT), (2, signal.SIGTERM), (1, signal.SIGTERM)])
 def test_ctrl_c_stops_every_worker_keeps_finished_trials_and_writes_the_summary(tmp_path, workers, stop):
     process = start_long_sweep(tmp_path, workers)
     stdout, stderr = interrupt_when(process, lambda: finished_in(tmp_path / "sweep.db") >= 1, stop)

@@ -67,7 +67,7 @@ def test_flipped_labels_are_label_noise_and_the_flipped_ids_are_the_suspects(sce
     assert len(suspects & flipped) / len(flipped) > 0.8    # most flipped samples are suspected
 
 
-def test_train_writes_diagnosis_json_with_the_designed_shape(scenario_run):
+def test_diagnosis_json_has_the_designed_shape(scenario_run):
     import json
 
     run_dir = scenario_run("no_signal", 0).run_dir

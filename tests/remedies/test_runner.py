@@ -13,15 +13,16 @@ from lossgap.training.config import DataConfig, ModelConfig, OptimizerConfig, Tr
 
 @pytest.fixture(scope="module")
 def overfit_run(tmp_path_factory):
-    """Little data with noisy inputs and a large model: it overfits within a few epochs."""
+    """Little data with noisy inputs and a large model: it overfits within a few epochs. (The remedies here train
+    in this process, workers=1: the default of one worker process per core is tested in tests/cli.)"""
     config = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=200,sigma=1.0"),
-                         model=ModelConfig(hidden_size=128, num_layers=2), optimizer=OptimizerConfig(lr=0.003),
+                         model=ModelConfig(hidden_size=64, num_layers=2), optimizer=OptimizerConfig(lr=0.006),
                          epochs=40, batch_size=32)
     return train(config, tmp_path_factory.mktemp("remedy") / "run").run_dir
 
 
 def test_early_stopping_beats_the_baseline_of_an_overfitting_run(overfit_run):
-    result = run_remedies(overfit_run, replicates=3, only=["early_stopping", "dropout"])
+    result = run_remedies(overfit_run, replicates=3, only=["early_stopping", "dropout"], workers=1)
     by_name = {outcome.name: outcome for outcome in result.candidates}
     baseline_loss = result.baseline.interval("val_loss").mean
     assert by_name["early_stopping"].interval("val_loss").mean < baseline_loss
@@ -39,7 +40,7 @@ def test_early_stopping_beats_the_baseline_of_an_overfitting_run(overfit_run):
 def test_the_winner_command_trains_into_its_own_directory(overfit_run):
     import shlex
 
-    result = run_remedies(overfit_run, replicates=3, only=["early_stopping", "dropout"])
+    result = run_remedies(overfit_run, replicates=3, only=["early_stopping", "dropout"], workers=1)
     payload = json.loads((overfit_run / "remedy.json").read_text())
     words = shlex.split(payload["winner_command"])
     # the run's directory + "-<remedy>", as the diagnosis names its commands' --out
@@ -83,14 +84,15 @@ def test_each_remedy_is_judged_on_what_it_is_meant_to_improve(overfit_run):
     assert Remedy("monitor_accuracy", "").target == "val_accuracy"
     assert Remedy("class_weights", "").target == "val_balanced_accuracy"
     assert Remedy("dropout", "").target == "val_loss"
-    result = run_remedies(overfit_run, replicates=2, only=["monitor_accuracy", "dropout"])
+    result = run_remedies(overfit_run, replicates=2, only=["monitor_accuracy", "dropout"], workers=1)
     assert result.metric is None
     judged = {outcome.name: outcome.judged_on for outcome in result.candidates}
     assert judged == {"monitor_accuracy": "val_accuracy", "dropout": "val_loss"}
     payload = json.loads((overfit_run / "remedy.json").read_text())
     assert {entry["name"]: entry["judged_on"] for entry in payload["candidates"]} == judged
     # --metric judges every one on the same figure.
-    forced = run_remedies(overfit_run, replicates=2, only=["monitor_accuracy"], metric="val_loss")
+    forced = run_remedies(overfit_run, replicates=2, only=["monitor_accuracy"], metric="val_loss",
+                          workers=1)
     assert forced.metric == "val_loss" and forced.candidates[0].judged_on == "val_loss"
 
 
