@@ -76,10 +76,12 @@ def alive(pid):
 
 @pytest.fixture(scope="module")
 def long_run(tmp_path_factory):
-    """A finished run of 150 epochs, whose remedies take far longer than the stop tests wait."""
+    """A finished run of 150 epochs, whose remedies take far longer than the stop tests wait (trained here, not
+    reported: remedy diagnoses the run itself)."""
+    from lossgap.api import train
+
     run = tmp_path_factory.mktemp("parallel") / "long"
-    subprocess.run([sys.executable, "-m", "lossgap.cli.app", "train", "synthetic:sum-sign,samples=60", "--out",
-                    str(run), "--epochs", "150"], check=True, capture_output=True)
+    train(TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=60"), epochs=150), run, diagnose_run=False)
     return run
 
 
