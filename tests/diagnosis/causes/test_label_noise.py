@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (class_weighted_run, diagnose_dynamics, late_pair_run, majority_only_run,
-                                noisy_labels_run, relabelled_pair_logits, weak_model_run)
+from fixtures.diagnosis import (class_weighted_run, diagnose_dynamics, fresh_start_noise_run, late_pair_run,
+                                majority_only_run, noisy_labels_run, relabelled_pair_logits, weak_model_run)
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 
 from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL, TRAIN_ONLY_CAP
@@ -18,6 +18,19 @@ def test_flipped_labels_against_a_model_that_fits_the_rest_are_label_noise():
     assert len(suspects & truly) / len(suspects) > 0.9 and len(suspects & truly) / len(truly) > 0.9
     evidence = diagnosis.verdict("label_noise").evidence
     assert evidence["contradiction_depth"] > 0.8 and evidence["rest_of_class_accuracy"] > 0.95
+
+
+def test_the_depth_of_a_contradiction_is_read_once_the_model_fits_the_rest():
+    # A fresh network's first epochs (everything called class 0, so the flipped class-0 samples look right) fall
+    # inside a two-class AUM window; with the val-loss minimum at epoch 4 they had left the depth at 0.16 and the
+    # run read overfitting only (a trained run of 30% flips on two classes: depth 0.69, 99% of suspects flipped).
+    dynamics, flipped = fresh_start_noise_run()
+    diagnosis = diagnose_dynamics(dynamics)
+    evidence = diagnosis.verdict("label_noise").evidence
+    assert "label_noise" in diagnosis.causes and evidence["epoch"] <= 6, diagnosis.to_text()
+    assert evidence["contradiction_depth"] > 0.8
+    suspects = set(diagnosis.suspected_mislabeled)
+    assert len(suspects & set(flipped.tolist())) / len(suspects) > 0.9
 
 
 def test_a_weak_models_errors_are_not_label_noise():
