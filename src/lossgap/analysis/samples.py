@@ -93,7 +93,7 @@ class SampleDynamics:
         return {field.name: to_plain(getattr(self, field.name)) for field in dataclasses.fields(self)}
 
 
-def _masked_mean(values: np.ndarray, mask: np.ndarray, count: np.ndarray) -> np.ndarray:
+def masked_mean(values: np.ndarray, mask: np.ndarray, count: np.ndarray) -> np.ndarray:
     """Mean over axis 0 of ``values`` where ``mask``; NaN where ``count`` is 0. float64 (N,)."""
     # Summing in the input dtype (float32) is several times faster than casting to float64, and numpy's
     # pairwise summation keeps the error far below what these statistics are read at.
@@ -202,9 +202,9 @@ def sample_dynamics(dynamics: SplitDynamics, *, burn_in: int = 0, until_epoch: i
     prob_usable = seen & np.isfinite(log_prob)
     true_prob = np.exp(np.where(prob_usable, log_prob, np.float32(0.0)))
     prob_count = prob_usable.sum(axis=0)
-    confidence = _masked_mean(true_prob, prob_usable, prob_count)
+    confidence = masked_mean(true_prob, prob_usable, prob_count)
     deviation = true_prob - confidence[None, :].astype(np.float32)
-    variability = np.sqrt(_masked_mean(deviation * deviation, prob_usable, prob_count))
+    variability = np.sqrt(masked_mean(deviation * deviation, prob_usable, prob_count))
 
     num_classes = max(int(dynamics.num_classes), int(dynamics.labels.max(initial=-1)) + 1)
     labels = np.asarray(dynamics.labels, dtype=np.int64)
@@ -218,7 +218,7 @@ def sample_dynamics(dynamics: SplitDynamics, *, burn_in: int = 0, until_epoch: i
     rival = _rival_class(counted & ~correct, dynamics.predicted[window].astype(np.int64), num_classes)
     margin = dynamics.margin[window].astype(np.float32, copy=False)
     margin_usable = counted & np.isfinite(margin)
-    aum = _masked_mean(margin, margin_usable, margin_usable.sum(axis=0))
+    aum = masked_mean(margin, margin_usable, margin_usable.sum(axis=0))
 
     return SampleDynamics(
         split=dynamics.split,

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.samples import masked_mean
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import heavy_dropout, held_back
@@ -270,12 +271,10 @@ def _aum_while_fitted(train, samples, flagged: np.ndarray, index: int) -> np.nda
     epochs = np.arange(index + 1)[:, None]
     class_start = np.asarray(samples.class_start_epoch, dtype=np.int64) - 1      # 0-based, per class
     counted = seen & (epochs >= fitted[0]) & (epochs >= class_start[np.asarray(train.labels)][None, :])
-    # float32 keeps the (E, N) temporaries small on 100k-sample runs; the sums are taken in float64.
     margin = np.asarray(train.margin[:index + 1], dtype=np.float32)
     counted &= np.isfinite(margin)
     count = counted.sum(axis=0)
-    mean = np.where(counted, margin, np.float32(0.0)).sum(axis=0, dtype=np.float64) / np.maximum(count, 1)
-    return np.where(count > 0, mean, aum)
+    return np.where(count > 0, masked_mean(margin, counted, count), aum)
 
 
 def _depth(aum: np.ndarray, flagged: np.ndarray) -> float:
