@@ -135,6 +135,21 @@ def test_contradictions_of_a_held_back_model_are_not_label_noise_but_the_same_fr
     assert "held back" in verdict.summary
 
 
+def test_val_siding_with_a_held_back_model_names_its_capacity_first_and_label_noise_only_to_check():
+    # A GunPoint LSTM of 1 unit got half of one class wrong in train (accuracy 0.72) and far fewer in its val
+    # split (0.90, 3.2 standard errors apart): it had read label noise 1.00 above its capacity.
+    from fixtures.diagnosis import blind_group_run
+    dynamics = blind_group_run(share=0.3, val_share=0.05)
+    free = diagnose_dynamics(dynamics, config={"model": {"hidden_size": 32}})
+    assert free.causes[0] == "label_noise" and free.verdict("label_noise").confidence > 0.8, free.to_text()
+    tiny = diagnose_dynamics(dynamics, config={"model": {"hidden_size": 1}})
+    verdict = tiny.verdict("label_noise")
+    assert verdict.evidence["agreement_route"] > 0.5 and 0.5 <= verdict.confidence <= 0.6, tiny.to_text()
+    assert "held back" in verdict.summary and "confirm with a larger" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["larger_hidden", "inspect_suspects"]
+    assert "drop" not in verdict.remedies[1].action
+
+
 def test_heavy_train_noise_that_keeps_train_from_fitting_is_named_when_val_shows_the_task_was_learned():
     # 40% of two classes' train labels flipped; the model learns the task with modest confidence, so on its
     # noisy train labels the loss hardly gets below the prior's while the clean val labels are mostly right.
