@@ -35,6 +35,8 @@ GAP_CAP = 0.75
 #: that gets 40% of its training samples wrong and 53% of val is not fitting either) and beyond its noise.
 GAP_SHARE_OF_ERROR = 0.5
 GAP_NOISE_MULTIPLE = 2.0
+#: A gap beyond this many standard errors (but not GAP_NOISE_MULTIPLE) keeps overfitting at up to NO_ONSET_CAP.
+UNRESOLVED_GAP_NOISE_MULTIPLE = 1.0
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -62,6 +64,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     gap = accuracy_gap(evidence)
     if gap is not None:
         facts.update(accuracy_gap=gap.gap, accuracy_gap_epoch=gap.epoch, accuracy_gap_strength=gap.strength)
+    # A gap beyond one standard error but not two is no finding on its own, but, like a rise its noise
+    # covers, it keeps "nothing wrong" from being claimed surely.
+    unresolved = accuracy_gap(evidence, UNRESOLVED_GAP_NOISE_MULTIPLE) if gap is None else None
+    if unresolved is not None:
+        facts.update(unresolved_accuracy_gap=unresolved.gap, accuracy_gap_epoch=unresolved.epoch)
+        confidence = max(confidence, min(NO_ONSET_CAP, GAP_CAP * unresolved.strength))
     # Class imbalance explains a rising val loss through the rare classes' samples only: the engine discounts
     # by it no more than the share of the rise they carry (a 2-sample class carried 0.087 of a 0.229 rise, and
     # imbalance had explained the whole overfit away).
@@ -97,6 +105,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         else:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
+        if unresolved is not None:
+            summary += (f"; at epoch {unresolved.epoch} the model got {unresolved.train_accuracy:.1%} of its "
+                        f"training samples right and {unresolved.val_accuracy:.1%} of val, a gap of "
+                        f"{unresolved.gap:.3f} that is not clear on this many samples (it needs "
+                        f"{GAP_NOISE_MULTIPLE * gap_noise(evidence, unresolved.epoch):.3f}), so it cannot be said "
+                        "that the model generalises as well as it fits")
         return Verdict("overfitting", clip(confidence), summary, facts, remedies)
     # A train loss that ended above its level at the val minimum rose in a late spike or bounce after falling
     # further: say where it got to, so that "rose" is not read as the model failing to fit (a run whose train
@@ -136,12 +150,12 @@ class AccuracyGap:
                 "to new ones")
 
 
-def accuracy_gap(evidence: RunEvidence) -> AccuracyGap | None:
+def accuracy_gap(evidence: RunEvidence, noise_multiple: float = GAP_NOISE_MULTIPLE) -> AccuracyGap | None:
     """The train-val accuracy gap at the run's best epoch (and no smaller at the epoch it delivers) when it is
-    clear: beyond its noise and most of the val error; else None."""
+    clear: beyond ``noise_multiple`` standard errors and most of the val error; else None."""
     curves = evidence.curves
     best, delivered = evidence.best_epoch, evidence.delivered_epoch or evidence.num_epochs
-    gaps = [_clear_gap(evidence, epoch) for epoch in sorted({best, delivered})]
+    gaps = [_clear_gap(evidence, epoch, noise_multiple) for epoch in sorted({best, delivered})]
     if any(gap is None for gap in gaps):
         return None
     train_accuracy, val_accuracy = float(curves.train_accuracy[best - 1]), float(curves.val_accuracy[best - 1])
@@ -151,20 +165,27 @@ def accuracy_gap(evidence: RunEvidence) -> AccuracyGap | None:
         if strength > 0 else None
 
 
-def _clear_gap(evidence: RunEvidence, epoch: int) -> float | None:
-    """Train minus val accuracy at ``epoch`` (fraction) when beyond its noise and most of the val error."""
+def _clear_gap(evidence: RunEvidence, epoch: int, noise_multiple: float) -> float | None:
+    """Train minus val accuracy at ``epoch`` (fraction) when beyond ``noise_multiple`` standard errors and most
+    of the val error."""
     train_accuracy = float(evidence.curves.train_accuracy[epoch - 1])
     val_accuracy = float(evidence.curves.val_accuracy[epoch - 1])
     if not (np.isfinite(train_accuracy) and np.isfinite(val_accuracy)) or val_accuracy >= 1:
         return None
     gap = train_accuracy - val_accuracy
-    # Without recorded train samples, the train accuracy's noise is taken at val's size.
-    train_count = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
-    noise = math.hypot(accuracy_noise(train_accuracy, max(1, train_count)),
-                       accuracy_noise(val_accuracy, max(1, evidence.val.num_samples)))
-    if gap < GAP_NOISE_MULTIPLE * noise or (1 - train_accuracy) > GAP_SHARE_OF_ERROR * (1 - val_accuracy):
+    if gap < noise_multiple * gap_noise(evidence, epoch) or (1 - train_accuracy) > GAP_SHARE_OF_ERROR * (1 - val_accuracy):
         return None
     return gap
+
+
+def gap_noise(evidence: RunEvidence, epoch: int) -> float:
+    """Standard error (fraction) of train minus val accuracy at ``epoch``: binomial, both splits."""
+    train_accuracy = float(evidence.curves.train_accuracy[epoch - 1])
+    val_accuracy = float(evidence.curves.val_accuracy[epoch - 1])
+    # Without recorded train samples, the train accuracy's noise is taken at val's size.
+    train_count = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
+    return math.hypot(accuracy_noise(train_accuracy, max(1, train_count)),
+                      accuracy_noise(val_accuracy, max(1, evidence.val.num_samples)))
 
 
 def _rare_share_of_rise(evidence: RunEvidence, lowest: int, last: int) -> float | None:
