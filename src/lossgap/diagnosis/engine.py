@@ -266,7 +266,7 @@ def _monitor_at_ceiling(evidence: RunEvidence) -> str | None:
     not improve again, while the val loss fell to under half that epoch's later on: the delivered model is an
     early one (6 val samples at 1.000 from epoch 6 kept epoch 6, val loss 0.274, where epoch 16 reached 0.011)."""
     stopping = (evidence.settings or {}).get("early_stopping") or {}
-    delivered = evidence.delivered_epoch or evidence.num_epochs
+    delivered = evidence.delivered_epoch
     if stopping.get("monitor") != "val_accuracy" or delivered >= evidence.num_epochs:
         return None
     accuracy, loss = evidence.curves.val_accuracy, evidence.curves.val_loss
@@ -299,7 +299,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence) -> str:
     if not findings:
         # A loop that keeps its last epoch's weights has that epoch's model, not the best one's (an own loop's
         # "0.836 at epoch 56" was a lucky epoch of a curve that ended at 0.724).
-        delivered = evidence.delivered_epoch or evidence.num_epochs
+        delivered = evidence.delivered_epoch
         last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
                 if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
                 and delivered == evidence.num_epochs else "")

@@ -98,8 +98,9 @@ class RunEvidence:
     #: Longest sequence of the run's data in time steps (config.json), when known.
     sequence_length: int | None = None
     #: 1-based epoch whose weights the run delivers (summary.json: the restored best epoch under early stopping,
-    #: else the last); the last epoch when unknown (own loops).
-    delivered_epoch: int | None = None
+    #: else the last); the last epoch when unknown (own loops), as :func:`lossgap.run.reader.delivered_epoch`
+    #: always sets it.
+    delivered_epoch: int = 0
     #: The run's class names by class index, when known; sentences name classes by them.
     class_names: tuple[str, ...] | None = None
     #: The model and optimizer settings the constraints read (:mod:`lossgap.diagnosis.constraints`):

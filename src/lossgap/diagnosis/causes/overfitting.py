@@ -140,7 +140,7 @@ class AccuracyGap:
 
     def sentence(self, evidence: RunEvidence) -> str:
         """What the gap is and why no stopping epoch closes it."""
-        restored = (evidence.patience is not None and (evidence.delivered_epoch or 0) == self.epoch
+        restored = (evidence.patience is not None and evidence.delivered_epoch == self.epoch
                     and self.epoch < evidence.num_epochs)
         where = (f"early stopping restored epoch {self.epoch}, before the val loss turned up, but the model there "
                  "already got" if restored else f"at epoch {self.epoch}, the run's best, the model already got")
@@ -154,7 +154,7 @@ def accuracy_gap(evidence: RunEvidence, noise_multiple: float = GAP_NOISE_MULTIP
     """The train-val accuracy gap at the run's best epoch (and no smaller at the epoch it delivers) when it is
     clear: beyond ``noise_multiple`` standard errors and most of the val error; else None."""
     curves = evidence.curves
-    best, delivered = evidence.best_epoch, evidence.delivered_epoch or evidence.num_epochs
+    best, delivered = evidence.best_epoch, evidence.delivered_epoch
     gaps = [_clear_gap(evidence, epoch, noise_multiple) for epoch in sorted({best, delivered})]
     if any(gap is None for gap in gaps):
         return None

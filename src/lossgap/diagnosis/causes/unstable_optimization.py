@@ -204,7 +204,7 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     if running_reversal >= 2 * BOUNCE_START or running_reversal > fit.reversal / 4:
         return None
     train_loss = evidence.curves.train_loss
-    delivered = evidence.delivered_epoch or evidence.num_epochs
+    delivered = evidence.delivered_epoch
     after_delivered = (delivered < evidence.num_epochs
                        and loss_reversal(train_loss[:delivered], fit.prior_entropy) < BOUNCE_START)
     return {"reversal": fit.reversal, "running_reversal": running_reversal,
@@ -252,7 +252,7 @@ def _collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
     collapse did not reach."""
     _, train_loss, _, fit = evidence.stability_loss
     entropy = fit.prior_entropy
-    delivered = evidence.delivered_epoch or evidence.num_epochs
+    delivered = evidence.delivered_epoch
     if not train_loss[delivered - 1] > FITTED_SHARE * entropy:
         return False
     for spike in spikes:
@@ -275,7 +275,7 @@ def _collapse_to_constant(evidence: RunEvidence) -> dict | None:
     the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
     epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
     the share of training samples predicted as one class there."""
-    delivered = evidence.delivered_epoch or evidence.num_epochs
+    delivered = evidence.delivered_epoch
     collapse = _collapse_through(evidence, delivered)
     if collapse is None and delivered < evidence.num_epochs and _still_falling_at(evidence, delivered):
         # Early stopping delivered an epoch before the collapse, which then lasted to the end of the run, while
