@@ -310,7 +310,10 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence) -> str:
         return text + "; loss and accuracy tell the same story."
     main = findings[0]
     others = ", ".join(v.cause for v in findings[1:])
-    return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {CAUSES[main.cause]}"
+    # A verdict may name its own form of the cause (``evidence["title"]``) where the general title would
+    # contradict its sentence.
+    title = main.evidence.get("title") or CAUSES[main.cause]
+    return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {title}"
             + (f". Also: {others}." if others else "."))
 
 

@@ -260,6 +260,16 @@ def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
     assert "the weights are not jumping, the model as evaluated is" in verdict.summary
     assert [remedy.name for remedy in verdict.remedies][:1] == ["recompute_batch_norm"]
     assert verdict.remedies[0].changes == {"optimizer.ema": 0.0}
+    # The headline names this form, not "the weights jump", which its sentence denies.
+    assert diagnosis.headline.startswith("Main cause: unstable_optimization (0.55) - the model as evaluated jumps")
+    assert "the weights jump" not in diagnosis.headline
+    # A training loss that wobbles a little in every epoch of a long run sums to a reversal above the evaluated
+    # bounces' half-prior threshold: still the evaluated model's jumps while it is under a quarter of theirs (an
+    # 80-epoch ArrowHead LSTM-FCN, 1.6 prior entropies against 15.7, had read 0.93 "lower the learning rate").
+    wobbling = running + np.where(np.arange(epochs) % 2, 0.05, -0.05)
+    long_run = diagnose_dynamics(dynamics, metrics={"train_loss_running": wobbling}, config=config)
+    wobbled = long_run.verdict("unstable_optimization").evidence["evaluation_only"]
+    assert wobbled is not None and 1.0 < wobbled["running_reversal"] < wobbled["reversal"] / 4
     # Without the training pass's loss (an own loop) the bounces are read as before; so they are in a model
     # without batch norm, whose end-of-epoch snapshot bouncing more than the epoch's average is jumping weights
     # (SGD far too fast on the suite's LSTMs had been read as the evaluated model's alone).
