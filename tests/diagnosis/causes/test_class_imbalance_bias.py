@@ -1,8 +1,10 @@
 """class_imbalance_bias: rare classes recalled far worse than the frequent ones."""
 
+import numpy as np
+
 from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run,
                                 rare_still_learning_run, unsure_rare_run, weak_across_classes_run)
-from lossgap.diagnosis.causes.class_imbalance_bias import STILL_LEARNING_CAP, WEAK_ACROSS_CAP
+from lossgap.diagnosis.causes.class_imbalance_bias import NOT_LEANING_CAP, STILL_LEARNING_CAP, WEAK_ACROSS_CAP
 
 
 def test_a_majority_only_model_on_90_5_5_data_is_class_imbalance_bias():
@@ -105,3 +107,45 @@ def test_a_frequent_class_recalled_no_better_than_the_rare_one_is_weakness_not_i
     assert verdict.confidence <= WEAK_ACROSS_CAP and verdict.evidence["worst_frequent_class"] == 2
     assert "the frequent class 2 is recalled 0.20, no better" in verdict.summary
     assert weak.causes[:1] != ["class_imbalance_bias"], weak.to_text()
+
+
+def test_a_model_that_gets_the_frequent_classes_training_samples_wrong_too_is_weak_not_leaning():
+    # The rare class recalled 0 and the weakest frequent one 0.3 on val (so val alone shows a lean), but 23% of
+    # the frequent classes' own training samples are wrong too (an OSULeaf GRU of 2 units, 48% of its training
+    # samples wrong, had read imbalance 0.94 above its capacity).
+    weak = diagnose_dynamics(weak_across_classes_run(weak_recall=0.3, rare_recall=0.0))
+    verdict = weak.verdict("class_imbalance_bias")
+    assert verdict.confidence == WEAK_ACROSS_CAP and abs(verdict.evidence["frequent_train_error"] - 0.7 / 3) < 1e-9
+    assert "of the frequent classes' own training samples wrong too" in verdict.summary
+    # Frequent classes fitted, the rare one missed: a lean.
+    leaning = diagnose_dynamics(weak_across_classes_run(weak_recall=0.9, rare_recall=0.0))
+    assert leaning.causes[0] == "class_imbalance_bias", leaning.to_text()
+
+
+def test_a_class_weighted_run_still_at_a_constant_guess_has_learned_nothing_rather_than_leaning():
+    # Balanced weights on 90/5/5 data and a model that never left its weighted constant guess: the weights took
+    # the lean away, so its majority answers are a model that learned nothing (80/10/10 ArrowHead had read
+    # imbalance 1.00 over "did not fit even its training set").
+    from fixtures.dynamics import dynamics_from_logits
+    epochs = 20
+    train, val = np.repeat([0, 1, 2], [900, 50, 50]), np.repeat([0, 1, 2], [180, 10, 10])
+
+    def logits(labels):
+        return np.zeros((epochs, labels.size, 3)) + np.array([0.05, 0.0, 0.0])
+
+    dynamics = {"train": dynamics_from_logits(logits(train), train, split="train", keep_logits=False),
+                "val": dynamics_from_logits(logits(val), val, split="val")}
+    weighted = diagnose_dynamics(dynamics, config={"class_weights": "balanced", "epochs": epochs})
+    verdict = weighted.verdict("class_imbalance_bias")
+    assert verdict.evidence["weighted_and_unfitted"] and verdict.confidence <= NOT_LEANING_CAP, weighted.to_text()
+    assert weighted.causes[:1] == ["underfitting"], weighted.to_text()
+    assert weighted.verdicts[0].evidence["form"] == "no_fit"
+
+
+def test_imbalance_explains_away_only_the_rare_classes_share_of_an_underfit():
+    # 45% of a frequent class wrong on train beside a rare class never recalled: the lean accounts for the rare
+    # class's errors (23% of them), not for the model's trouble with the frequent class.
+    diagnosis = diagnose_dynamics(weak_across_classes_run(weak_recall=0.55, rare_recall=0.0))
+    assert diagnosis.causes == ["class_imbalance_bias", "underfitting"], diagnosis.to_text()
+    underfit = diagnosis.verdict("underfitting")
+    assert abs(underfit.evidence["explainable_share"]["class_imbalance_bias"] - 40 / 175) < 1e-9
