@@ -250,8 +250,9 @@ def test_no_problem_names_the_last_epochs_accuracy_when_the_run_keeps_the_last_e
     prob[-1, :40] = 0.3  # the last epoch loses 40 of 200
     dynamics = {"train": dynamics["train"], "val": binary_dynamics(prob, dynamics["val"].labels)}
     kept_last = diagnose_dynamics(dynamics, summary={"best_epoch": 10})
-    assert kept_last.headline.startswith("No problem found: val accuracy 1.000 at epoch 10 (majority baseline "
-                                         "0.500; 0.800 at epoch 20, the last)"), kept_last.headline
+    assert kept_last.headline.startswith(f"No problem found ({kept_last.healthy_confidence:.2f}): val accuracy 1.000 "
+                                         "at epoch 10 (majority baseline 0.500; 0.800 at epoch 20, the last)"), \
+        kept_last.headline
     restored = diagnose_dynamics(dynamics, summary={"best_epoch": 10, "delivered_epoch": 10})
     assert "the last" not in restored.headline
 
@@ -269,3 +270,18 @@ def test_early_stopping_on_val_accuracy_at_its_ceiling_is_noted_when_the_val_los
     on_loss = {**config, "early_stopping": {"patience": 10, "monitor": "val_loss"}}
     assert not any("watched val accuracy" in note for note in diagnose_dynamics(
         dynamics, config=on_loss, summary={"best_epoch": 4, "delivered_epoch": 4}).limitations)
+
+
+def test_no_problem_says_how_sure_it_is_and_is_never_sure_on_a_tiny_val_split():
+    # A 0.51 and a 0.95 had read alike; and a BasicMotions GRU early-stopped on 8 val samples (train 0.72, test
+    # 0.85 without early stopping) had read "No problem found" 0.92.
+    sure = diagnose_dynamics(healthy_run())
+    assert sure.healthy_confidence > 0.9
+    assert sure.headline.startswith(f"No problem found ({sure.healthy_confidence:.2f}): val accuracy")
+    dynamics = healthy_run()
+    tiny_val = {"train": dynamics["train"],
+                "val": binary_dynamics(dynamics["val"].true_prob[:, :8], dynamics["val"].labels[:8])}
+    small = diagnose_dynamics(tiny_val)
+    assert not small.causes and small.healthy_confidence == 0.7, small.to_text()
+    assert small.headline.startswith("No problem found (0.70): ")
+    assert "8 val samples: one sample is 12.5 points of accuracy" in small.to_text()
