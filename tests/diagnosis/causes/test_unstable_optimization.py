@@ -221,7 +221,8 @@ def test_weights_silenced_after_a_jump_are_a_learning_rate_too_high_not_a_model_
     verdict = jumped.verdict("unstable_optimization")
     assert jumped.causes[0] == "unstable_optimization" and verdict.confidence >= 0.85, jumped.to_text()
     assert verdict.evidence["silenced"] == {"count": 3, "epoch": 2, "jump_epoch": 1, "ratio": 0.3}
-    assert "the gradients of 3 of 3 weight tensors were exactly 0 from epoch 2 on" in verdict.summary
+    assert "the gradients of 3 of 3 weight tensors were zero (below 1e-12) from epoch 2 on" in verdict.summary
+    assert "saturated gates, or ReLUs" in verdict.summary
     assert verdict.remedies[0].name == "lower_lr"
     # The same silence without a jump before it, or under a weight decay that shrinks every weight by design,
     # is not a learning rate too high.

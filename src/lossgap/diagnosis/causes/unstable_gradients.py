@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.gradients import SILENT_GRAD
 from lossgap.diagnosis.wording import clip, pct
 
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
@@ -38,8 +39,9 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     if silenced_score > 0:
         sentence.append(f"after updates of {pct(silenced['ratio'])} of the weights' norm per step (median, epoch "
                         f"{silenced['jump_epoch']}), the gradients of {silenced['count']} of "
-                        f"{len(gradients.weight_names)} weight tensors were exactly 0 from epoch {silenced['epoch']} on: "
-                        "the jump killed the units they feed (ReLUs that output 0 for every input), and the model "
+                        f"{len(gradients.weight_names)} weight tensors were zero (below {SILENT_GRAD:g}) from epoch "
+                        f"{silenced['epoch']} on: the jump pushed the units behind them to where no gradient passes "
+                        "back (saturated gates, or ReLUs that output 0 for every input), and the model "
                         "can no longer learn through them; a larger model would die the same way")
     if exploding and explode_score > 0:
         sentence.append(f"gradients exploded in {len(exploding)} epoch(s) (first: epoch {exploding[0]})"
