@@ -27,9 +27,9 @@ import numpy as np
 
 _SERIES = r"(val loss|train loss|the gap|train accuracy|val accuracy)"
 CHANGE = re.compile(_SERIES + r" (fell|rose) from (-?\d+\.\d+) to (-?\d+\.\d+)")
-STAYED = re.compile(_SERIES + r" stayed at (-?\d+\.\d+)(?![\d])(?! \(within)")
-PLATEAU = re.compile(r"(train|val) accuracy stayed at (\d\.\d+) \(within its noise of \+-\d\.\d+\) from epoch "
-                     r"(\d+) to (\d+) while (?:train|val) loss fell (\d+\.\d+)")
+STAYED = re.compile(_SERIES + r" stayed at (-?\d+\.\d+)(?![\d])(?! \(within)(?! on average)")
+PLATEAU = re.compile(r"(train|val) accuracy stayed at (\d\.\d+)(?: on average)? \(within its noise of \+-\d\.\d+\) "
+                     r"from epoch (\d+) to (\d+) while (?:train|val) loss fell (\d+\.\d+)")
 LOWEST = re.compile(r"val loss was lowest at epoch (\d+) \((-?\d+\.\d+)\)")
 ENDED = re.compile(r"val loss was lowest at epoch \d+ \((-?\d+\.\d+)\) and ended at (-?\d+\.\d+), (\d+)% higher")
 AT_EPOCH = re.compile(r"(train|val) accuracy (\d\.\d+) at epoch (\d+)")

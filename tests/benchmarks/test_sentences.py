@@ -36,6 +36,10 @@ def test_a_plateau_sentence_is_checked_against_the_window_mean_and_the_loss_fall
     assert sentence_problems(metrics, {}, [sentence.format("0.808", "0.200")]) == []
     assert sentence_problems(metrics, {}, [sentence.format("0.820", "0.200")])   # not the window's mean
     assert sentence_problems(metrics, {}, [sentence.format("0.808", "0.400")])   # not the loss's fall
+    # The diagnosis says "on average" (the mean need not be any epoch's value); checked the same way.
+    averaged = sentence.replace("stayed at {}", "stayed at {} on average")
+    assert sentence_problems(metrics, {}, [averaged.format("0.808", "0.200")]) == []
+    assert sentence_problems(metrics, {}, [averaged.format("0.820", "0.200")])
 
 
 @pytest.mark.parametrize("sentence", [

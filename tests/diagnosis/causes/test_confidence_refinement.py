@@ -66,3 +66,20 @@ def test_right_answers_growing_surer_are_not_the_story_when_crossings_lowered_th
         v.cause for v in crossing.explanations}
     still = diagnose_dynamics(crossing_plateau_run(crossing=0)).verdict("confidence_refinement")
     assert still.evidence["refined_share"] == 1.0 and still.confidence >= 0.8
+
+
+def test_a_fall_carried_by_wrong_samples_moving_closer_names_them_not_only_the_right_ones():
+    # A random-label ArrowHead run had read "0% of the fall came from 23 samples that were already right: they
+    # only grew more confident", the whole fall from wrong samples moving toward their class without crossing.
+    epochs, n = 30, 300
+    labels = np.arange(n) % 2
+    axis = np.arange(epochs)[:, None]
+    wrong = np.arange(n) % 5 < 2                       # 40% of val stay wrong, 60% stay right at 0.8
+    prob = np.where(wrong[None, :], 0.3 + axis / (epochs - 1) * 0.18, 0.8 + 0 * axis)
+    train = binary_dynamics(np.full((epochs, n), 0.95), labels, split="train")
+    diagnosis = diagnose_dynamics({"train": train, "val": binary_dynamics(prob, labels)})
+    verdict = diagnosis.verdict("confidence_refinement")
+    assert "0% of the fall came from 180 samples that were already right, and 100% from 120 wrong ones moving " \
+        "toward their true class without crossing over" in verdict.summary, diagnosis.to_text()
+    assert "stayed at 0.600 on average" in verdict.summary
+    assert "they only grew more confident" not in verdict.summary

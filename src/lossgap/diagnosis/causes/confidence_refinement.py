@@ -20,6 +20,8 @@ from lossgap.diagnosis.wording import clip, pct
 EARLIEST_START = 2
 #: ... nor lie wholly within the first epochs: five epochs of a new run's fall say nothing about a plateau.
 EARLIEST_END = 8
+#: Share of the fall from wrong samples moving closer to their class from which the sentence names them.
+CLOSER_NAMED = 0.1
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -55,6 +57,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     else:
         source = (f"{pct(clip(already_right.share))} of the fall came from {already_right.count} samples that were "
                   "already right")
+    # Wrong samples moving toward their class without crossing refine too: name them when they carry the fall
+    # (a random-label run had read "0% of the fall came from 23 samples that were already right: they only grew
+    # more confident", its fall all from wrong samples moving closer).
+    closer = ledger.group("stayed_wrong_closer")
+    closer_named = closer.count > 0 and closer.share >= CLOSER_NAMED
+    if closer_named:
+        source += (f", and {pct(clip(closer.share))} from {closer.count} wrong ones moving toward their true class "
+                   "without crossing over")
     # Float noise in the mean of equal values (0.9125 x 41 -> 0.91250000000000002) must not round otherwise
     # than the values themselves do in the tables.
     level = round(plateau.accuracy_mean, 12)
@@ -65,12 +75,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
               if low < level - plateau.accuracy_noise or high > level + plateau.accuracy_noise else "")
     facts = {"plateau": plateau.to_dict(), "ledger": ledger.to_dict(), "refined_share": refined,
              "overlap_with_overfitting": overlap, "headroom": headroom, "starts_too_early": early}
-    summary = (f"{split} accuracy stayed at {level:.3f} (within its noise of "
+    # "On average": the level is the window's mean, which 8 val samples cannot hit in any single epoch.
+    summary = (f"{split} accuracy stayed at {level:.3f} on average (within its noise of "
                f"+-{plateau.accuracy_noise:.3f}{spread}) from epoch {plateau.start_epoch} to {plateau.end_epoch} while "
                f"{split} loss fell {-plateau.loss_change:.3f} ({pct(-plateau.loss_change / plateau.loss_start)}); "
                f"{source}")
     if confidence >= REPORT_THRESHOLD:
-        summary += ": they only grew more confident"
+        summary += (": the fall came from answers that did not change class" if closer_named
+                    else ": they only grew more confident")
     else:
         # A rejected explanation says why it does not hold here, not only what it looked at.
         factors = {"refined": clip(refined), "overlap": 1.0 - overlap, "length": clip(0.5 + length / 20),
