@@ -285,3 +285,18 @@ def test_no_problem_says_how_sure_it_is_and_is_never_sure_on_a_tiny_val_split():
     assert not small.causes and small.healthy_confidence == 0.7, small.to_text()
     assert small.headline.startswith("No problem found (0.70): ")
     assert "8 val samples: one sample is 12.5 points of accuracy" in small.to_text()
+
+
+def test_a_permuted_label_control_is_always_reported_not_only_inside_a_no_signal_sentence():
+    # A healthy run trained with --control permuted-labels had printed nothing about its control.
+    from lossgap.diagnosis.engine import diagnose_evidence
+    from lossgap.diagnosis.evidence import gather_evidence
+
+    evidence = gather_evidence({}, healthy_run(), train_config=None, control_val_accuracy=0.5)
+    diagnosis = diagnose_evidence(evidence, run="runs/hand")
+    assert not diagnosis.causes
+    assert ("permuted-label control: val accuracy 0.500 against 1.000 with the true labels" in diagnosis.to_text()
+            and "the true labels carry signal the shuffled ones do not" in diagnosis.to_text()), diagnosis.to_text()
+    chance = diagnose_evidence(gather_evidence({}, healthy_run(), train_config=None, control_val_accuracy=1.0),
+                               run="runs/hand")
+    assert "not clearly better than shuffled labels" in chance.to_text()

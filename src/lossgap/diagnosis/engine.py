@@ -349,6 +349,14 @@ def _per_class_summary(evidence: RunEvidence, class_names: list[str] | None) -> 
 
 def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     notes = []
+    control = evidence.control
+    if control is not None:
+        # Asked for by the user, so always reported, not only inside a no_signal sentence shown at 0.25 or more.
+        outcome = ("the true labels carry signal the shuffled ones do not" if control.significant
+                   else "not clearly better than shuffled labels: check that inputs and labels are aligned")
+        notes.append(f"permuted-label control: val accuracy {control.control_accuracy:.3f} against "
+                     f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g} "
+                     f"on {control.num_samples} samples): {outcome}")
     train_mode = _val_train_mode_epochs(evidence)
     if train_mode:
         # First: every val figure below is a weakened, noisy model's (see lossgap.training.eval_mode).
