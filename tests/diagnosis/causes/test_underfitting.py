@@ -425,3 +425,20 @@ def test_a_clip_far_below_the_gradients_is_named_as_what_sets_the_pace():
     loose = diagnose_dynamics(dynamics, config=config, metrics={"grad_norm": np.full(epochs, 0.05)})
     assert loose.verdict("underfitting").evidence["clip_starved"] is None
     assert "loosen_clip" not in {remedy.name for remedy in loose.verdict("underfitting").remedies}
+
+
+def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longer_or_faster():
+    # Weight decay 1 with Adam left ArrowHead at the constant guess for 80 epochs, every recurrent unit dead, and
+    # the remedies had gone on to "raise the learning rate" and "train longer" after "regularise less".
+    from fixtures.diagnosis import unmoved_run
+
+    def remedies(weight_decay):
+        config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01,
+                  "weight_decay": weight_decay}, "epochs": 30}
+        verdict = diagnose_dynamics(unmoved_run(), config=config).verdict("underfitting")
+        assert verdict.evidence["form"] == "no_fit"
+        return [remedy.name for remedy in verdict.remedies]
+
+    pinned = remedies(1.0)
+    assert pinned[0] == "less_regularisation" and not {"higher_lr", "more_epochs"} & set(pinned), pinned
+    assert {"higher_lr", "more_epochs"} <= set(remedies(0.0))

@@ -119,8 +119,10 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
     narrow, widen = _narrow_layer(evidence, book)
-    remedies = present(widen, *first, _architecture(evidence, book), book.higher_lr(),
-                       book.more_epochs(evidence.num_epochs),
+    # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
+    # decoupled decay shrink the weights faster still: neither is offered then.
+    pace = () if regularisation else (book.higher_lr(), book.more_epochs(evidence.num_epochs))
+    remedies = present(widen, *first, _architecture(evidence, book), *pace,
                        book.permuted_control("to see whether the labels carry signal", when="once it fits, "))
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True}, remedies)
 
