@@ -173,7 +173,8 @@ def _clear_gap(evidence: RunEvidence, epoch: int, noise_multiple: float) -> floa
     if not (np.isfinite(train_accuracy) and np.isfinite(val_accuracy)) or val_accuracy >= 1:
         return None
     gap = train_accuracy - val_accuracy
-    if gap < noise_multiple * gap_noise(evidence, epoch) or (1 - train_accuracy) > GAP_SHARE_OF_ERROR * (1 - val_accuracy):
+    if (gap < noise_multiple * gap_noise(evidence, epoch)
+            or (1 - train_accuracy) > GAP_SHARE_OF_ERROR * (1 - val_accuracy)):
         return None
     return gap
 
