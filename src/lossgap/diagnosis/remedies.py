@@ -264,13 +264,22 @@ class RemedyBook:
         return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}{reason}: --lr {new:g}",
                             f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 
-    def higher_lr(self, factor: float = 3.0) -> Remedy | None:
-        """Learning rate times ``factor`` (None when already 0.03 or more: faster would risk instability)."""
+    def higher_lr(self, factor: float = 3.0, usual: bool = False) -> Remedy | None:
+        """Learning rate times ``factor`` (None when already 0.03 or more: faster would risk instability); with
+        ``usual``, at least the middle of the optimizer family's usual range (geometric: Adam 1e-3), for a run
+        whose learning has barely begun: Adam at lr 1e-5 had been sent to 1e-4, still a hundredth of its
+        default."""
         lr = float(self._get("optimizer.lr"))
         if lr >= 0.03:
             return None
+        family, (bottom, top) = (("SGD", SGD_LR_RANGE) if self._get("optimizer.name") == "sgd"
+                                 else ("Adam", ADAM_LR_RANGE))
+        middle = float(f"{(bottom * top) ** 0.5:.3g}")
         new = float(f"{lr * factor:.3g}")
-        return self._remedy("higher_lr", f"raise the learning rate from {lr:g} to {new:g}: --lr {new:g}",
+        reason = ""
+        if usual and new < middle:
+            new, reason = middle, f" (the middle of {family}'s usual range)"
+        return self._remedy("higher_lr", f"raise the learning rate from {lr:g} to {new:g}{reason}: --lr {new:g}",
                             f"raise the learning rate ({factor:g}x larger)", {"optimizer.lr": new})
 
     def more_epochs(self, epochs_run: int) -> Remedy:

@@ -324,7 +324,10 @@ def test_a_model_that_has_not_left_the_prior_but_sets_a_new_val_low_every_epoch_
     verdict = diagnosis.verdicts[0]
     assert verdict.cause == "underfitting" and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
     first = verdict.remedies[0]
-    assert first.name == "higher_lr" and first.changes == {"optimizer.lr": 0.0003}
+    # Ten times, and at least the middle of Adam's usual range: 3e-4 would still be a third of Adam's default
+    # (lr 1e-5 had been sent to 1e-4, a hundredth of it).
+    assert first.name == "higher_lr" and first.changes == {"optimizer.lr": 0.001}
+    assert "(the middle of Adam's usual range)" in first.action
 
 
 def test_a_model_that_once_fitted_far_better_is_not_called_too_small_unless_its_settings_hold_it_back():

@@ -80,8 +80,9 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                   else f", but val accuracy is already {curves.val_accuracy[-1]:.3f}, within two samples of all right: "
                        "more epochs would mostly make the same answers surer" if ceiling
                   else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
-    # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times.
-    remedies = (present(book.higher_lr(10.0), book.more_epochs(evidence.num_epochs)) if early_learning
+    # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times,
+    # and at least the middle of the optimizer family's usual range.
+    remedies = (present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs)) if early_learning
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     starved = clipped_far_below(evidence)
     details["clip_starved"] = starved
