@@ -147,7 +147,8 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     if evidence.val.num_samples < SMALL_VAL:
         healthy_confidence = min(healthy_confidence, SMALL_VAL_HEALTHY_CAP)
     return Diagnosis(
-        run=run, split=evidence.focus_split, headline=_headline(findings, explanations, evidence, healthy_confidence),
+        run=run, split=evidence.focus_split,
+        headline=_headline(findings, explanations, evidence, healthy_confidence),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,
@@ -311,8 +312,8 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                 if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
                 and delivered == evidence.num_epochs else "")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
-        text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch} (majority "
-                f"baseline {signal.baseline_accuracy:.3f}{last})")
+        text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last})")
         if explanations:
             return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
         return text + "; loss and accuracy tell the same story."

@@ -253,12 +253,15 @@ class RemedyBook:
         return self._remedy("fewer_layers", f"use {layers - 1} LSTM layer(s) instead of {layers}: --layers {layers - 1}",
                             "use one recurrent layer fewer", {"model.num_layers": layers - 1})
 
+    def _lr_family(self) -> tuple[str, tuple[float, float]]:
+        """The run's optimizer family as sentences name it and its usual learning-rate range (low, high)."""
+        return ("SGD", SGD_LR_RANGE) if self._get("optimizer.name") == "sgd" else ("Adam", ADAM_LR_RANGE)
+
     def lower_lr(self, factor: float = 3.0) -> Remedy:
         """Learning rate divided by ``factor``, and at most the top of the optimizer family's usual range
         (ADAM_LR_RANGE, SGD_LR_RANGE): Adam at lr 0.5 goes to 0.01, not to 0.167, which would still diverge."""
         lr = float(self._get("optimizer.lr"))
-        family, (_, top) = (("SGD", SGD_LR_RANGE) if self._get("optimizer.name") == "sgd"
-                            else ("Adam", ADAM_LR_RANGE))
+        family, (_, top) = self._lr_family()
         new = float(f"{min(lr / factor, top):.3g}")
         reason = f" (the top of {family}'s usual range)" if lr / factor > top else ""
         return self._remedy("lower_lr", f"lower the learning rate from {lr:g} to {new:g}{reason}: --lr {new:g}",
@@ -272,8 +275,7 @@ class RemedyBook:
         lr = float(self._get("optimizer.lr"))
         if lr >= 0.03:
             return None
-        family, (bottom, top) = (("SGD", SGD_LR_RANGE) if self._get("optimizer.name") == "sgd"
-                                 else ("Adam", ADAM_LR_RANGE))
+        family, (bottom, top) = self._lr_family()
         middle = float(f"{(bottom * top) ** 0.5:.3g}")
         new = float(f"{lr * factor:.3g}")
         reason = ""

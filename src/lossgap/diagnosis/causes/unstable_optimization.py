@@ -195,7 +195,8 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     quarter of the evaluated one's; no absolute bound, since a reversal sums the rises of every epoch and so grows
     with the run's length: an 80-epoch ArrowHead LSTM-FCN, its running loss 1.13 -> 0.08 with a reversal of 1.6
     prior entropies against 15.7 for the evaluated one, had read 0.93 "lower the learning rate" when the bound was
-    1.0, where recomputing batch norm's statistics took the verdict to 0), in a model with batch norm (:func:`lossgap.diagnosis.constraints.has_batch_norm`):
+    1.0, where recomputing batch norm's statistics took the verdict to 0), in a model with batch norm
+    (:func:`lossgap.diagnosis.constraints.has_batch_norm`):
     {"reversal", "running_reversal", "highest", "running_start", "running_end", "after_delivered"} (the
     evaluated loss did not bounce up to the delivered epoch, when that is not the last), else None. Not for a
     class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
