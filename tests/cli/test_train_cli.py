@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -267,3 +268,23 @@ def test_train_stopped_before_its_first_epoch_prints_only_how_to_continue(tmp_pa
     assert "epoch 0" not in said and "final" not in said
     monkeypatch.setattr(trainer, "train_one_epoch", original)
     assert run_cli("train", "--resume", out).exit_code == 0
+
+
+def test_the_stored_command_of_a_fixed_val_run_keeps_its_threads_and_no_val_fraction(tmp_path):
+    # The data bring their own val split, so --val-fraction would do nothing; the thread count is part of the
+    # run's numbers. Both hold for the rerun command and for the diagnosis's remedy commands.
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(40, 5, 2)), y=np.arange(40) % 2,
+             X_val=rng.normal(size=(12, 5, 2)), y_val=np.arange(12) % 2)
+    first, threads = tmp_path / "first", str(torch.get_num_threads())  # the count in use: nothing leaks
+    result = run_cli("train", str(tmp_path / "d.npz"), "--out", first, "--epochs", "3", "--threads", threads)
+    assert result.exit_code == 0, result.output
+    command = shlex.split(json.loads((first / "config.json").read_text())["command"])
+    assert "--val-fraction" not in command and command[command.index("--threads") + 1] == threads
+    assert_rerun_command_reproduces_metrics(first, tmp_path / "second")
+    remedies = [remedy for verdict in json.loads(run_cli("diagnose", first, "--json").output)["verdicts"]
+                for remedy in verdict["remedies"] if remedy["command"]]
+    assert remedies
+    for remedy in remedies:
+        words = shlex.split(remedy["command"])
+        assert "--val-fraction" not in words and words[words.index("--threads") + 1] == threads, remedy["command"]

@@ -140,3 +140,17 @@ def test_the_wait_longer_sentence_says_why_early_stopping_fired_not_that_the_los
     assert remedy.changes == {"early_stopping.patience": 60}
     assert "epoch 57 of 80, after 30 epochs without a new best" in remedy.action
     assert "falling" not in remedy.action
+
+
+def test_commands_train_with_the_run_s_threads_and_leave_out_a_val_fraction_the_data_ignore():
+    book = RemedyBook(TrainConfig().to_dict(), "runs/mine", val_is_fixed=True, threads=3)
+    words = shlex.split(book.dropout().command)
+    assert "--val-fraction" not in words and words[-4:] == ["--threads", "3", "--out", "runs/mine-dropout"]
+    words = shlex.split(book_for().dropout().command)
+    assert "--val-fraction" in words and "--threads" not in words
+
+
+def test_a_command_s_thread_count_is_replaced_not_repeated():
+    command = TrainConfig().command("runs/x", threads=2)
+    assert shlex.split(TrainConfig.with_threads(command, 1))[-4:] == ["--threads", "1", "--out", "runs/x"]
+    assert shlex.split(TrainConfig.with_threads(command, 1)).count("--threads") == 1

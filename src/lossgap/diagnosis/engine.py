@@ -61,7 +61,9 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
                                    control_val_accuracy=control_accuracy, summary=record.summary,
                                    gradients=gradient_health_of(record),
                                    sequence_length=(record.config.get("data") or {}).get("max_length"))
-        diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names)
+        diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names,
+                                      val_is_fixed=bool((record.config.get("data") or {}).get("val_is_fixed")),
+                                      threads=(record.config.get("runtime") or {}).get("torch_threads"))
     ended = _ended_early(record)
     return replace(diagnosis, limitations=(*diagnosis.limitations, ended)) if ended else diagnosis
 
@@ -123,12 +125,15 @@ def gradient_health_of(record: RunRecord):
     return gradient_health(observations, train_loss=train_loss)
 
 
-def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: list[str] | None = None) -> Diagnosis:
+def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: list[str] | None = None,
+                      val_is_fixed: bool = False, threads: int | None = None) -> Diagnosis:
     """Apply every cause's rule to ``evidence`` and assemble the ranked :class:`Diagnosis`; ``class_names`` (the
-    run's, by class index) are what the sentences call the classes."""
+    run's, by class index) are what the sentences call the classes; ``val_is_fixed`` (the data brought their own
+    val split) and ``threads`` (the run's torch thread count) shape the remedies' commands."""
     if class_names is not None:
         evidence = replace(evidence, class_names=tuple(str(name) for name in class_names))
-    book = RemedyBook(evidence.train_config, run, settings=evidence.settings)
+    book = RemedyBook(evidence.train_config, run, settings=evidence.settings, val_is_fixed=val_is_fixed,
+                      threads=threads)
     verdicts = _discount([cause.rule(evidence, book) for cause in REGISTRY])
     verdicts = [replace(verdict, confidence=calibrate(verdict.cause, verdict.confidence)) for verdict in verdicts]
     verdicts.sort(key=lambda verdict: (-round(verdict.confidence, 2), _ORDER[verdict.cause]))

@@ -78,9 +78,14 @@ class RemedyBook:
     ``run_dir`` names the run in the commands (each remedy trains into ``<run_dir>-<remedy name>``).
     """
 
-    def __init__(self, train_config: dict | None, run_dir: str | None = None, settings: dict | None = None) -> None:
+    def __init__(self, train_config: dict | None, run_dir: str | None = None, settings: dict | None = None, *,
+                 val_is_fixed: bool = False, threads: int | None = None) -> None:
         self.config = train_config
         self.run_dir = run_dir or "runs/run"
+        # The commands train as the run did: the torch thread count it used (part of its numbers), and no
+        # --val-fraction where the data bring their own val split (the option would do nothing).
+        self._val_is_fixed = val_is_fixed
+        self._threads = threads
         # The run's settings over lossgap's defaults (declared once, on TrainConfig): an option a run's
         # config.json lacks (written before the option existed) has its default. An own loop's described
         # ``settings`` stand in for a config, so that no remedy repeats what the run already does (dropout
@@ -145,7 +150,8 @@ class RemedyBook:
             return None
         from lossgap.run.data_source import command_as_stored
 
-        return command_as_stored(config.command(f"{self.run_dir}-{name}"), config, self.config)
+        command = config.command(f"{self.run_dir}-{name}", val_is_fixed=self._val_is_fixed, threads=self._threads)
+        return command_as_stored(command, config, self.config)
 
     def early_stopping(self, val_loss) -> Remedy | None:
         """Stop at the val-loss minimum of ``val_loss`` (this run's raw per-epoch val loss): the patience is

@@ -14,7 +14,8 @@ CONTROL = "permuted_control"
 
 
 def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, val_loss,
-                      imbalanced: bool, only: list[str] | None = None, run_dir: str | None = None) -> list[Remedy]:
+                      imbalanced: bool, only: list[str] | None = None, run_dir: str | None = None,
+                      val_is_fixed: bool = False) -> list[Remedy]:
     """The candidates for a run (``val_loss``: its per-epoch val loss, which sets early stopping's patience),
     verdict remedies first (they carry the run's numbers), each name once.
 
@@ -23,9 +24,10 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     ``more_data`` (a learning curve, not a configuration) only when a verdict offers it or ``only`` names it. Remedies that change
     nothing (dropout already 0.5, a single layer...) are left out. ``only`` keeps those names, in that order;
     an unknown name raises ConfigError naming the known ones. Each candidate's ``command`` trains exactly
-    ``config`` with its changes, into ``<run_dir>-<name>`` as the diagnosis's commands do.
+    ``config`` with its changes, into ``<run_dir>-<name>`` as the diagnosis's commands do, with one torch thread
+    (as remedy runs train) and no --val-fraction where the data bring their own val split (``val_is_fixed``).
     """
-    book = RemedyBook(config.to_dict(), run_dir)
+    book = RemedyBook(config.to_dict(), run_dir, val_is_fixed=val_is_fixed, threads=1)
     found: dict[str, Remedy] = {}
     for verdict in diagnosis.verdicts:
         for remedy in verdict.remedies:

@@ -159,7 +159,8 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
         candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
                                        val_loss=record.metrics["val_loss"],
                                        imbalanced=bool(minority_classes(counts)), only=only,
-                                       run_dir=str(record.path))
+                                       run_dir=str(record.path),
+                                       val_is_fixed=bool(record.config.get("data", {}).get("val_is_fixed")))
         out_dir = record.path / rundir.REMEDY_DIR
         # more_data is a learning curve: its full share is the baseline's runs, the smaller shares run after.
         curve = any(candidate.name == MORE_DATA for candidate in candidates)

@@ -183,7 +183,8 @@ def retrain_advice(run: Path, config: dict) -> str:
         from lossgap.run.data_source import command_as_stored
 
         built = TrainConfig.from_dict(config["train"])
-        command = command_as_stored(built.command(run), built, config["train"])
+        command = command_as_stored(built.command(run, val_is_fixed=bool((config.get("data") or {}).get(
+            "val_is_fixed")), threads=(config.get("runtime") or {}).get("torch_threads")), built, config["train"])
     except Exception:  # options this lossgap cannot rebuild: the command config.json keeps, with the run's --out
         return f"train it again: lossgap train with the options of {run / CONFIG_FILE}, --out {run} --overwrite"
     return f"train it again: {command} --overwrite"

@@ -183,7 +183,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
         # same figures within float tolerance, see the README).
         "runtime": {"torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
                     "world_size": launched_world_size()},
-        "command": config.command(out_dir),
+        "command": config.command(out_dir, val_is_fixed=splits.val_is_fixed, threads=torch.get_num_threads()),
         "argv": sys.argv,
     }
 

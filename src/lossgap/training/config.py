@@ -89,31 +89,40 @@ class TrainConfig(_Frozen):
         """Plain JSON-able dict of every option."""
         return self.model_dump(mode="json")
 
-    def to_cli_args(self) -> list[str]:
+    def to_cli_args(self, *, val_is_fixed: bool = False) -> list[str]:
         """Arguments of ``lossgap train`` that reproduce this config: the source, the main options always, the
-        others where they differ from their default (all derived from the field declarations)."""
+        others where they differ from their default (all derived from the field declarations). ``val_is_fixed``:
+        the source brings its own val split, so ``--val-fraction`` (which it ignores) is left out."""
         payload = self.to_dict()
         args = [self.data.source]
         for spec in option_specs(TrainConfig):
+            if val_is_fixed and spec.path == "data.val_fraction":
+                continue
             value = value_at(payload, spec.path)
             if spec.always or value != spec.default:
                 args += spec.spell(value)
         return args
 
-    def command(self, out: str | Path | None = None) -> str:
-        """The ``lossgap train`` command line (shell-quoted) that trains this config, into ``out`` if given."""
-        words = ["lossgap", "train", *self.to_cli_args()]
+    def command(self, out: str | Path | None = None, *, val_is_fixed: bool = False,
+                threads: int | None = None) -> str:
+        """The ``lossgap train`` command line (shell-quoted) that trains this config, with ``--threads threads``
+        when given, into ``out`` if given; ``val_is_fixed`` as :meth:`to_cli_args`."""
+        words = ["lossgap", "train", *self.to_cli_args(val_is_fixed=val_is_fixed)]
+        if threads is not None:
+            words += ["--threads", str(int(threads))]
         if out is not None:
             words += ["--out", str(out)]
         return shlex.join(words)
 
     @staticmethod
     def with_threads(command: str, threads: int) -> str:
-        """``command`` (a ``lossgap train`` line) with ``--threads threads`` before its ``--out``: a run's numbers
-        depend on torch's thread count, so a command that repeats a run trained with a set count passes it."""
+        """``command`` (a ``lossgap train`` line) with ``--threads threads`` before its ``--out``, replacing any
+        count it had: a run's numbers depend on torch's thread count, so a command that repeats a run trained
+        with a set count passes it."""
         words = shlex.split(command)
         if "--threads" in words:
-            return command
+            at = words.index("--threads")
+            del words[at:at + 2]
         at = words.index("--out") if "--out" in words else len(words)
         return shlex.join([*words[:at], "--threads", str(int(threads)), *words[at:]])
 
