@@ -169,6 +169,10 @@ def test_a_rare_class_the_model_under_predicts_is_not_flagged():
     assert len(suspects.indices) == 0  # ... yet their labels are right: the model just leans to class 0
     np.testing.assert_array_equal(suspects.unjudged_classes, [1, 2])
     assert suspects.unjudged_contradicted == 100
+    # Their ids are kept, most contradicted first, for a diagnosis that must point at some without flagging them.
+    unjudged_aum = statistics.aum[np.searchsorted(statistics.sample_ids, suspects.unjudged_sample_ids)]
+    assert set(suspects.unjudged_sample_ids) == set(statistics.sample_ids[true_class > 0])
+    assert np.all(np.diff(unjudged_aum) >= 0)
     np.testing.assert_allclose(suspects.class_fit, [1.0, 0.0, 0.0])
     assert suspects.fit_fraction == pytest.approx(0.9)
     # Without the class gate (the earlier rule) every rare sample was a suspect.

@@ -42,6 +42,7 @@ class Suspects:
         unjudged_classes: int, classes left out because the model fits less than ``min_relative_class_fit``
             x fit_fraction of them: their contradicted samples say nothing about their labels.
         unjudged_contradicted: samples below the threshold in unjudged classes (contradicted, not flagged).
+        unjudged_sample_ids: their ids, most contradicted (lowest AUM) first.
         suspect_correctness: mean share of window epochs in which the suspects were predicted as their label,
             in [0, 1]; near 0 = consistently contradicted (label noise), near 0.5 = flipping back and forth
             (hard samples, or weights that jump); NaN without suspects.
@@ -61,6 +62,7 @@ class Suspects:
     class_suspects: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unjudged_classes: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unjudged_contradicted: int = 0
+    unjudged_sample_ids: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     suspect_correctness: float = math.nan
     suspect_forgetting: float = math.nan
 
@@ -171,6 +173,8 @@ def suspected_mislabeled(sample_dynamics: SampleDynamics, *, max_fraction: float
     flagged = flagged[:limit]
     rival = sample_dynamics.rival_class
     has_suspects = flagged.size > 0
+    unflagged = np.flatnonzero(contradicted & ~judged[labels])
+    unflagged = unflagged[np.argsort(aum[unflagged], kind="stable")]
     return Suspects(
         sample_ids=np.asarray(sample_dynamics.sample_ids)[flagged],
         indices=flagged,
@@ -184,7 +188,8 @@ def suspected_mislabeled(sample_dynamics: SampleDynamics, *, max_fraction: float
         class_counts=class_counts,
         class_suspects=np.bincount(labels[flagged], minlength=num_classes),
         unjudged_classes=unjudged,
-        unjudged_contradicted=int((contradicted & ~judged[labels]).sum()),
+        unjudged_contradicted=int(unflagged.size),
+        unjudged_sample_ids=np.asarray(sample_dynamics.sample_ids)[unflagged],
         suspect_correctness=float(np.nanmean(sample_dynamics.correctness[flagged])) if has_suspects else math.nan,
         suspect_forgetting=float(sample_dynamics.forgetting_events[flagged].mean()) if has_suspects else math.nan,
     )
