@@ -300,3 +300,36 @@ def test_bounces_of_the_evaluated_model_only_after_the_delivered_epoch_are_a_not
     # The same run delivering its last epoch has the jumping model.
     last = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=config)
     assert last.verdict("unstable_optimization").confidence == pytest.approx(0.55, abs=0.01)
+
+
+def knocked_back_run(recovered: bool, epochs=30, n=400):
+    """Two classes fitted to 0.97 by epoch 8; at epoch 27 a spike throws a quarter of the samples to the wrong side
+    (0.3) and the rest to 0.8 (train loss 0.47, still below a constant guess's 0.69); by the last epoch the rest
+    are back at 0.9 and the quarter at 0.4, still wrong (``recovered``: everything back at 0.97)."""
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    hit = np.arange(n) % 4 == 0
+    prob[26] = np.where(hit, 0.3, 0.8)
+    prob[27:] = 0.97 if recovered else np.where(hit, 0.4, 0.9)
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+
+def test_a_fitted_model_a_spike_knocked_back_is_unstable_when_the_run_delivers_the_damage():
+    # A fitted model's spikes count for nothing while it fits (memorising bounces too), but a model delivered
+    # still damaged by one is (an SGD JapaneseVowels run at lr 2, val accuracy 0.944 -> 0.857 after a spike two
+    # epochs before its end, had read "No problem found" 0.70).
+    damaged = diagnose_dynamics(knocked_back_run(recovered=False), summary={"best_epoch": 26, "delivered_epoch": 30})
+    verdict = damaged.verdict("unstable_optimization")
+    assert damaged.causes[0] == "unstable_optimization" and verdict.evidence["signals"]["unrecovered"] > 0.7, \
+        damaged.to_text()
+    assert verdict.evidence["signals"]["spikes"] == 0.0 and verdict.evidence["signals"]["collapse"] == 0.0
+    assert "a spike at epoch 27 threw the train loss from 0.030 (its lowest before) to 0.468" in verdict.summary
+    assert "its val accuracy is 0.750, against 1.000 before the spike" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][-1] == "early_stopping"
+    # Won back by the end, or early stopping delivered the model from before the spike: nothing to name.
+    recovered = diagnose_dynamics(knocked_back_run(recovered=True), summary={"best_epoch": 26, "delivered_epoch": 30})
+    restored = diagnose_dynamics(knocked_back_run(recovered=False), summary={"best_epoch": 26, "delivered_epoch": 26})
+    for diagnosis in (recovered, restored):
+        assert diagnosis.verdict("unstable_optimization").evidence["signals"]["unrecovered"] == 0.0
+        assert diagnosis.healthy, diagnosis.to_text()

@@ -26,8 +26,10 @@ from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, loss_reversal
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
-from lossgap.diagnosis.constraints import (adam_l2_pins_weights, decoupled_decay, has_batch_norm,
-                                           regularisation_notes)
+from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE, UNRECOVERED_CAP,
+                                                       UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
+                                                       collapse_to_constant, progress_lost, unrecovered_spike)
+from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, has_batch_norm
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -48,19 +50,6 @@ UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
 #: from heavy regularisation or a hard, noisy task.
 BUMPS_CAP = 0.6
-#: A train loss at or below this share of the prior's entropy counts as fitted (see _collapse_after_fit).
-FITTED_SHARE = 0.25
-#: A collapse to a constant guess (see _collapse_to_constant): how close the train loss must stay to the prior's
-#: entropy (share of it), for how many epochs, how far below it the loss must have been before (share of it),
-#: and how far above the majority share the train accuracy (at least, and 3 noise units).
-COLLAPSE_AT_PRIOR, COLLAPSE_EPOCHS, COLLAPSE_MOVED, COLLAPSE_LEARNED = 0.03, 3, 0.15, 0.1
-#: Confidence of a collapse to a constant guess on its own; and of one that came after the epoch the run delivers
-#: (early stopping kept the model from before it) and lasted to the end: the delivered model escaped it, but
-#: it is what stopped the learning.
-COLLAPSE_CONFIDENCE, COLLAPSE_AFTER_DELIVERED = 0.85, 0.6
-#: A fall of the train loss into an epoch, as a share of the prior's entropy, from which the model counts as
-#: still learning fast there (see _collapse_to_constant).
-STILL_FALLING = 0.03
 #: Confidence when only the evaluated model bounces (see _evaluation_only_bounces): the delivered model and its
 #: val curve do jump, but lowering the learning rate is not the cure. Epochs the comparison needs.
 EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
@@ -81,7 +70,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     guess, unit = (("the weighted loss of the best constant guess",) * 2 if evidence.objective is not None
                    else ("the loss of always predicting the class shares", "the prior's entropy"))
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
-    lost = _progress_lost(train_loss, train_spikes)
+    lost = progress_lost(train_loss, train_spikes)
+    unrecovered = unrecovered_spike(evidence, train_loss, train_spikes)
     drops = _accuracy_drop_share(evidence)
     optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None
@@ -112,30 +102,35 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # never does that (a run at 0.994 train accuracy whose loss then jumped to six times the prior's had read
         # "No problem found").
         "spikes": clip(lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
-                  * max(unfit, float(_collapse_after_fit(evidence, train_spikes))),
+                  * max(unfit, float(collapse_after_fit(evidence, train_spikes))),
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * unfit,
+        "unrecovered": UNRECOVERED_CAP * clip((unrecovered["share"] - UNRECOVERED_START)
+                                              / (UNRECOVERED_FULL - UNRECOVERED_START)) if unrecovered else 0.0,
         "gradients": gradients.get("gradient_score", 0.0),
     }
     evaluation_only = _evaluation_only_bounces(evidence)
     if evaluation_only is not None:
         # The training pass descended smoothly: the bounces are the evaluated model's, not the weights'.
-        for name in ("above_prior", "bounce", "spikes", "accuracy_drops"):
+        for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
             signals[name] = 0.0
         remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
     signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_AFTER_DELIVERED
                                   if evaluation_only["after_delivered"] else EVALUATION_ONLY_CONFIDENCE)
     facts["evaluation_only"] = evaluation_only
-    collapse = _collapse_to_constant(evidence)
+    collapse = collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
                            if collapse else 0.0)
-    facts.update(signals=signals, collapse=collapse)
+    facts.update(signals=signals, collapse=collapse, unrecovered=unrecovered)
+    if signals["unrecovered"] > 0 and not collapse:
+        # Early stopping would have delivered the model from before the spike.
+        remedies = present(*remedies, book.early_stopping(evidence.curves.val_loss))
     if collapse:
         # Early stopping keeps the epoch before the collapse; a lower rate is the usual cure.
         remedies = present(book.lower_lr(3.0), book.early_stopping(evidence.curves.val_loss), book.clip_grad())
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
     bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
     decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"],
-                signals["evaluation_only"]]
+                signals["unrecovered"], signals["evaluation_only"]]
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(decisive[:-1]):
         facts["title"] = EVALUATION_ONLY_TITLE
@@ -174,6 +169,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if train_spikes and signals["spikes"] > 0:
         parts.append(f"{len(train_spikes)} spike(s) of the {loss_name}, the largest undoing {pct(min(lost, 1.0))} "
                      "of the progress made so far")
+    if signals["unrecovered"] > 0:
+        parts.append(f"a spike at epoch {unrecovered['epoch']} threw the {loss_name} from "
+                     f"{unrecovered['lowest_before']:.3f} (its lowest before) to {unrecovered['spike_loss']:.3f}, and "
+                     f"the model the run delivers (epoch {evidence.delivered_epoch}, {loss_name} "
+                     f"{unrecovered['delivered_loss']:.3f}) has not won back {pct(unrecovered['share'])} of the "
+                     f"progress made before it: its val accuracy is {unrecovered['val_delivered']:.3f}, against "
+                     f"{unrecovered['val_before']:.3f} before the spike")
     if signals["accuracy_drops"] > 0:
         accuracy_name = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
         parts.append(f"{accuracy_name} dropped back by more than its noise in {pct(drops)} of the epochs")
@@ -240,102 +242,6 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
         seen = np.pad(seen, (0, evidence.num_epochs - seen.shape[0]))
         bad |= ~np.isfinite(curve) & seen
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
-
-
-def _progress_lost(train_loss: np.ndarray, spikes) -> float:
-    """Largest share of the loss fall so far that one spike undid (0 without spikes)."""
-    lost = 0.0
-    for spike in spikes:
-        before = train_loss[: spike.epoch - 1]
-        # Measured against at least half the starting loss, so a run that barely learned (no signal)
-        # does not turn every wiggle into "all progress lost".
-        progress = max(float(train_loss[0] - np.nanmin(before)) if before.size else 0.0, 0.5 * float(train_loss[0]))
-        jump = float(train_loss[spike.epoch - 1] - train_loss[spike.epoch - 2])
-        if progress > 0:
-            lost = max(lost, min(1.5, jump / progress))
-    return lost
-
-
-def _collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
-    """True when a spike carried the train loss above the prior's entropy after it had once been below
-    FITTED_SHARE of it (the optimiser threw a model that had fitted back past a constant guess), and the model
-    the run delivers is no longer fitted: a run whose early stopping restored a fitted epoch delivers what the
-    collapse did not reach."""
-    _, train_loss, _, fit = evidence.stability_loss
-    entropy = fit.prior_entropy
-    delivered = evidence.delivered_epoch
-    if not train_loss[delivered - 1] > FITTED_SHARE * entropy:
-        return False
-    for spike in spikes:
-        before = train_loss[: spike.epoch - 1]
-        if (spike.epoch <= delivered and before.size and np.nanmin(before) <= FITTED_SHARE * entropy
-                and train_loss[spike.epoch - 1] > entropy):
-            return True
-    return False
-
-
-def _collapse_to_constant(evidence: RunEvidence) -> dict | None:
-    """The collapse of a model that had learned something back to a constant guess, or None: from some epoch
-    through the one the run delivers (at least COLLAPSE_EPOCHS of them) its train loss stays within
-    COLLAPSE_AT_PRIOR of the prior's entropy (its outputs no longer tell the inputs apart), after the loss had
-    been COLLAPSE_MOVED below it and the train accuracy COLLAPSE_LEARNED (and 3 noise units) above the majority
-    share. Descent never gives back everything it learned: the optimiser threw the weights to where every input
-    gets the same answer (a 2-layer LSTM at Adam 0.002 on little data fell from 0.51 train accuracy to the
-    majority share 0.27 at epoch 59 and stayed there; read as "too small" 0.65, growing it was the first
-    remedy). Not for a model its own regularisation holds back: heavy weight decay pulls a fitted model back to
-    the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
-    epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
-    the share of training samples predicted as one class there."""
-    delivered = evidence.delivered_epoch
-    collapse = _collapse_through(evidence, delivered)
-    if collapse is None and delivered < evidence.num_epochs and _still_falling_at(evidence, delivered):
-        # Early stopping delivered an epoch before the collapse, which then lasted to the end of the run, while
-        # the model was still learning fast: the delivered model escaped the collapse, but the collapse is what
-        # stopped the learning (an 80/10/10 run with class weights at lr 0.01 fell to a constant guess at epoch 4
-        # and stayed there; epoch 3's model was delivered, and its imbalance, three epochs into learning, was all
-        # the diagnosis had named). A model that had converged before it lost nothing: no collapse then.
-        collapse = _collapse_through(evidence, evidence.num_epochs)
-        if collapse is not None and collapse["epoch"] > delivered:
-            collapse["after_delivered"] = delivered
-        else:
-            collapse = None
-    return collapse
-
-
-def _still_falling_at(evidence: RunEvidence, epoch: int) -> bool:
-    """True when the train loss (the stability loss) fell by at least STILL_FALLING of the prior's entropy into
-    1-based ``epoch``: the model was still learning fast there."""
-    _, train_loss, _, fit = evidence.stability_loss
-    if epoch < 2 or not fit.prior_entropy > 0:
-        return False
-    return bool(train_loss[epoch - 2] - train_loss[epoch - 1] >= STILL_FALLING * fit.prior_entropy)
-
-
-def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
-    """:func:`_collapse_to_constant` with the collapse lasting through epoch ``delivered`` (1-based)."""
-    train = evidence.train
-    _, train_loss, train_accuracy, fit = evidence.stability_loss
-    if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
-        return None
-    near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
-    start = delivered
-    while start > 1 and near_prior[start - 2]:
-        start -= 1
-    if not near_prior[delivered - 1] or delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1:
-        return None
-    loss_before, accuracy_before = train_loss[:start - 1], train_accuracy[:start - 1]
-    if not (np.isfinite(loss_before).any() and np.isfinite(accuracy_before).any()):
-        return None
-    best_epoch = int(np.nanargmax(accuracy_before)) + 1
-    best = float(accuracy_before[best_epoch - 1])
-    noise = float(accuracy_noise(fit.train_baseline, train.num_samples))
-    if (float(np.nanmin(loss_before)) > (1.0 - COLLAPSE_MOVED) * fit.prior_entropy
-            or best < fit.train_baseline + max(COLLAPSE_LEARNED, 3 * noise)):
-        return None
-    predicted = train.predicted[delivered - 1][train.seen[delivered - 1]]
-    one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
-    return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
-            "one_class_share": one_class, "train_loss": float(train_loss[delivered - 1])}
 
 
 def _accuracy_drop_share(evidence: RunEvidence) -> float:

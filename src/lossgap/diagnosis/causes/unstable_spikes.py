@@ -1,0 +1,173 @@
+"""unstable_optimization's evidence from spikes and collapses: what the optimiser undid of a model that had learned.
+
+A model that bounces on its way to fitting was not stopped by its optimiser; these are the forms in which it was:
+a spike that throws a fitted model back past a constant guess, a collapse to one constant answer, and a spike
+whose damage the delivered model still carries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.constraints import regularisation_notes
+from lossgap.diagnosis.evidence import RunEvidence
+
+#: A train loss at or below this share of the prior's entropy counts as fitted (see collapse_after_fit).
+FITTED_SHARE = 0.25
+#: A collapse to a constant guess (see collapse_to_constant): how close the train loss must stay to the prior's
+#: entropy (share of it), for how many epochs, how far below it the loss must have been before (share of it),
+#: and how far above the majority share the train accuracy (at least, and 3 noise units).
+COLLAPSE_AT_PRIOR, COLLAPSE_EPOCHS, COLLAPSE_MOVED, COLLAPSE_LEARNED = 0.03, 3, 0.15, 0.1
+#: Confidence of a collapse to a constant guess on its own; and of one that came after the epoch the run delivers
+#: (early stopping kept the model from before it) and lasted to the end: the delivered model escaped it, but
+#: it is what stopped the learning.
+COLLAPSE_CONFIDENCE, COLLAPSE_AFTER_DELIVERED = 0.85, 0.6
+#: A fall of the train loss into an epoch, as a share of the prior's entropy, from which the model counts as
+#: still learning fast there (see collapse_to_constant).
+STILL_FALLING = 0.03
+#: Share of the progress made before a spike that the delivered model has still lost (its train loss against the
+#: lowest before the spike, over the fall from the first epoch to that lowest) from which that counts, and fully;
+#: and the most it adds: a run ending on an unrecovered spike delivers the damage (an SGD JapaneseVowels run at lr
+#: 2, train loss 0.067 -> 0.58 at epoch 18 of 20 and 0.37 at the end, val accuracy 0.944 -> 0.857, had read "No
+#: problem found" 0.70: the model had fitted, so its spikes counted for nothing).
+UNRECOVERED_START, UNRECOVERED_FULL, UNRECOVERED_CAP = 0.05, 0.25, 0.8
+
+
+def progress_lost(train_loss: np.ndarray, spikes) -> float:
+    """Largest share of the loss fall so far that one spike undid (0 without spikes)."""
+    lost = 0.0
+    for spike in spikes:
+        before = train_loss[: spike.epoch - 1]
+        # Measured against at least half the starting loss, so a run that barely learned (no signal)
+        # does not turn every wiggle into "all progress lost".
+        progress = max(float(train_loss[0] - np.nanmin(before)) if before.size else 0.0, 0.5 * float(train_loss[0]))
+        jump = float(train_loss[spike.epoch - 1] - train_loss[spike.epoch - 2])
+        if progress > 0:
+            lost = max(lost, min(1.5, jump / progress))
+    return lost
+
+
+def unrecovered_spike(evidence: RunEvidence, train_loss: np.ndarray, spikes) -> dict | None:
+    """The spike (at or before the delivered epoch) whose damage the delivered model keeps most of, or None
+    without one: {"epoch", "lowest_before", "spike_loss", "delivered_loss", "share", "val_before",
+    "val_delivered"}, share being the delivered train loss's excess over the lowest before the spike, over the
+    fall from where training began (the first epoch's loss or the prior's entropy, the larger: a model that
+    learned most of the task in its first epoch has made more progress than its first recorded loss shows) to
+    that lowest; val_* the val accuracy in the epoch before the spike and the delivered one.
+
+    Only a spike that hit a model which had fitted (its train loss once under FITTED_SHARE of the prior's
+    entropy: a model that never fitted has its spikes judged with its failure to fit); only the damage the spike
+    did (the delivered loss no higher than the spike's own: a loss that goes on climbing after a small spike, as
+    weight decay 10 pulls a model back to the constant guess, is a drift, not this); only when the run never won
+    that progress back (a jumpy little-data run whose early stopping picked the epoch of a spike, its train loss
+    0.07 ten epochs later, delivers a model its val loss chose, not one the spike left behind); and only when the
+    delivered val accuracy is below the one just before the spike by more than twice its noise (damage that
+    shows)."""
+    _, _, _, fit = evidence.stability_loss
+    delivered = evidence.delivered_epoch
+    val_accuracy = evidence.curves.val_accuracy
+    found = None
+    for spike in spikes:
+        before = train_loss[: spike.epoch - 1]
+        if spike.epoch > delivered or not before.size:
+            continue
+        lowest = float(np.nanmin(before))
+        progress = max(float(train_loss[0]), fit.prior_entropy) - lowest
+        spike_loss, delivered_loss = float(train_loss[spike.epoch - 1]), float(train_loss[delivered - 1])
+        if not (progress > 0 and lowest <= FITTED_SHARE * fit.prior_entropy and delivered_loss <= spike_loss):
+            continue
+        if float(np.nanmin(train_loss[spike.epoch - 1:])) <= lowest + UNRECOVERED_START * progress:
+            continue  # won back
+        # Just before the spike: the val accuracy lost to it, not to overfitting before it.
+        val_before, val_delivered = float(val_accuracy[spike.epoch - 2]), float(val_accuracy[delivered - 1])
+        if val_before - val_delivered <= 2 * accuracy_noise(val_before, evidence.val.num_samples):
+            continue
+        share = (delivered_loss - lowest) / progress
+        if found is None or share > found["share"]:
+            found = {"epoch": spike.epoch, "lowest_before": lowest, "spike_loss": spike_loss,
+                     "delivered_loss": delivered_loss, "share": share, "val_before": val_before,
+                     "val_delivered": val_delivered}
+    return found
+
+
+def collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
+    """True when a spike carried the train loss above the prior's entropy after it had once been below
+    FITTED_SHARE of it (the optimiser threw a model that had fitted back past a constant guess), and the model
+    the run delivers is no longer fitted: a run whose early stopping restored a fitted epoch delivers what the
+    collapse did not reach."""
+    _, train_loss, _, fit = evidence.stability_loss
+    entropy = fit.prior_entropy
+    delivered = evidence.delivered_epoch
+    if not train_loss[delivered - 1] > FITTED_SHARE * entropy:
+        return False
+    for spike in spikes:
+        before = train_loss[: spike.epoch - 1]
+        if (spike.epoch <= delivered and before.size and np.nanmin(before) <= FITTED_SHARE * entropy
+                and train_loss[spike.epoch - 1] > entropy):
+            return True
+    return False
+
+
+def collapse_to_constant(evidence: RunEvidence) -> dict | None:
+    """The collapse of a model that had learned something back to a constant guess, or None: from some epoch
+    through the one the run delivers (at least COLLAPSE_EPOCHS of them) its train loss stays within
+    COLLAPSE_AT_PRIOR of the prior's entropy (its outputs no longer tell the inputs apart), after the loss had
+    been COLLAPSE_MOVED below it and the train accuracy COLLAPSE_LEARNED (and 3 noise units) above the majority
+    share. Descent never gives back everything it learned: the optimiser threw the weights to where every input
+    gets the same answer (a 2-layer LSTM at Adam 0.002 on little data fell from 0.51 train accuracy to the
+    majority share 0.27 at epoch 59 and stayed there; read as "too small" 0.65, growing it was the first
+    remedy). Not for a model its own regularisation holds back: heavy weight decay pulls a fitted model back to
+    the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
+    epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
+    the share of training samples predicted as one class there."""
+    delivered = evidence.delivered_epoch
+    collapse = _collapse_through(evidence, delivered)
+    if collapse is None and delivered < evidence.num_epochs and _still_falling_at(evidence, delivered):
+        # Early stopping delivered an epoch before the collapse, which then lasted to the end of the run, while
+        # the model was still learning fast: the delivered model escaped the collapse, but the collapse is what
+        # stopped the learning (an 80/10/10 run with class weights at lr 0.01 fell to a constant guess at epoch 4
+        # and stayed there; epoch 3's model was delivered, and its imbalance, three epochs into learning, was all
+        # the diagnosis had named). A model that had converged before it lost nothing: no collapse then.
+        collapse = _collapse_through(evidence, evidence.num_epochs)
+        if collapse is not None and collapse["epoch"] > delivered:
+            collapse["after_delivered"] = delivered
+        else:
+            collapse = None
+    return collapse
+
+
+def _still_falling_at(evidence: RunEvidence, epoch: int) -> bool:
+    """True when the train loss (the stability loss) fell by at least STILL_FALLING of the prior's entropy into
+    1-based ``epoch``: the model was still learning fast there."""
+    _, train_loss, _, fit = evidence.stability_loss
+    if epoch < 2 or not fit.prior_entropy > 0:
+        return False
+    return bool(train_loss[epoch - 2] - train_loss[epoch - 1] >= STILL_FALLING * fit.prior_entropy)
+
+
+def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
+    """:func:`collapse_to_constant` with the collapse lasting through epoch ``delivered`` (1-based)."""
+    train = evidence.train
+    _, train_loss, train_accuracy, fit = evidence.stability_loss
+    if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
+        return None
+    near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
+    start = delivered
+    while start > 1 and near_prior[start - 2]:
+        start -= 1
+    if not near_prior[delivered - 1] or delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1:
+        return None
+    loss_before, accuracy_before = train_loss[:start - 1], train_accuracy[:start - 1]
+    if not (np.isfinite(loss_before).any() and np.isfinite(accuracy_before).any()):
+        return None
+    best_epoch = int(np.nanargmax(accuracy_before)) + 1
+    best = float(accuracy_before[best_epoch - 1])
+    noise = float(accuracy_noise(fit.train_baseline, train.num_samples))
+    if (float(np.nanmin(loss_before)) > (1.0 - COLLAPSE_MOVED) * fit.prior_entropy
+            or best < fit.train_baseline + max(COLLAPSE_LEARNED, 3 * noise)):
+        return None
+    predicted = train.predicted[delivered - 1][train.seen[delivered - 1]]
+    one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
+    return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
+            "one_class_share": one_class, "train_loss": float(train_loss[delivered - 1])}
