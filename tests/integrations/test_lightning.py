@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import json
 import importlib.util
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -420,3 +422,32 @@ def test_the_trainers_clipping_and_early_stopping_are_described_and_not_advised_
     fit(pl, example.SequenceModel(), train_loader, val_loader,
         [f1, EarlyStopping(monitor="val_f1", patience=3, mode="max", strict=False)], max_epochs=1)
     assert "early_stopping" not in read_run(tmp_path / "f1").config["settings"]
+
+
+def test_a_val_pass_lightning_runs_in_eval_mode_is_not_called_training_mode_but_one_in_training_mode_is(
+        tmp_path, pl, example, LossgapCallback):
+    # The callback records val batches at the epoch's end, when Lightning has put the model back in training
+    # mode: every model with dropout had been told its val pass ran in training mode.
+    class WithDropout(example.SequenceModel):
+        def __init__(self, train_mode_val: bool = False):
+            super().__init__()
+            self.drop, self.train_mode_val = torch.nn.Dropout(0.5), train_mode_val
+
+        def forward(self, x):
+            _, (last, _) = self.lstm(x)
+            return self.head(self.drop(last[-1]))
+
+        def validation_step(self, batch, batch_idx):
+            if self.train_mode_val:
+                self.train()  # a mistake the check is there for
+            return super().validation_step(batch, batch_idx)
+
+    train_loader, val_loader = example.make_loaders(samples=120, val_batch_size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit(pl, WithDropout(), train_loader, val_loader, [LossgapCallback(tmp_path / "eval")], max_epochs=2)
+    assert "train_mode_epochs" not in json.dumps(read_run(tmp_path / "eval").config)
+    with pytest.warns(RuntimeWarning, match="'val' was recorded with the model in training mode"):
+        fit(pl, WithDropout(train_mode_val=True), train_loader, val_loader, [LossgapCallback(tmp_path / "train")],
+            max_epochs=2)
+    assert '"train_mode_epochs": {"val": 2}' in json.dumps(read_run(tmp_path / "train").config)

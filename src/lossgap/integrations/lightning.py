@@ -276,12 +276,15 @@ class LossgapCallback(pl.Callback):
         if not self._records_validation(trainer) or dataloader_idx != 0 or outputs is None:
             return
         logits = self._logits("validation_step", outputs).detach()
+        # The batches are recorded at the epoch's end, when Lightning has put the model back in training mode:
+        # its mode is noted now, while the validation step's is in force.
+        self.recorder.check_evaluation_mode("val")
         self._val_batches.append((self.ids_from_batch(batch), logits, self.targets_from_batch(batch)))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Close the epoch with both splits: this epoch's validation has run by now."""
         for ids, logits, targets in self._val_batches:
-            self.recorder.update("val", ids, logits, targets)
+            self.recorder.update("val", ids, logits, targets, mode_checked=True)
         self._val_batches = []
         # Every rank reaches this hook at the same epoch end: the collective gather cannot leave one waiting.
         self.recorder.end_epoch(gather=trainer.world_size > 1)

@@ -174,17 +174,25 @@ class Recorder:
         return OptimizationObservations.from_rows(rows)
 
     @torch.no_grad()
-    def update(self, split: str, sample_ids, logits: torch.Tensor, targets) -> None:
+    def update(self, split: str, sample_ids, logits: torch.Tensor, targets, *, mode_checked: bool = False) -> None:
         """Record one batch of ``split`` ("train", "val" or "test"): sample ids (B,), logits (B, C) and integer
         class targets (B,); returns None. ValueError (one line, naming the fix) for anything else, e.g. another
         split name, one-hot targets, a single-logit head, or a tuple of model outputs in place of the logits.
 
         Ids may be a tensor (on any device) or a numpy array (ints or strings); they must identify the same
         sample, with the same label, in every epoch. Logits may carry gradients and live on any device.
+        ``mode_checked``: the model's mode was noted with :meth:`check_evaluation_mode` when the batch was
+        computed (a callback that records its batches later, when the model may be back in training mode).
         """
         ids, logits, targets = checked_batch(split, sample_ids, logits, targets)
-        self._described.eval_mode.check(split)
+        if not mode_checked:
+            self._described.eval_mode.check(split)
         self._keep(split, ids, logits, targets)
+
+    def check_evaluation_mode(self, split: str) -> None:
+        """Note whether the described model is in training mode now, for a batch of ``split`` computed now and
+        recorded later with ``update(..., mode_checked=True)``; returns None."""
+        self._described.eval_mode.check(split)
 
     def update_trusted(self, split: str, sample_ids, logits: torch.Tensor, targets: torch.Tensor) -> None:
         """:meth:`update` without its per-batch checks, for loops that build their batches valid (lossgap's
