@@ -157,12 +157,13 @@ class RemedyBook:
         """Stop at the val-loss minimum of ``val_loss`` (this run's raw per-epoch val loss): the patience is
         the smallest that, replayed on this curve, restores that epoch (at least MIN_PATIENCE, so a fresh
         run's noise does not stop it at once). None when the run already stops early on val loss and restores
-        the best epoch, or has no finite val loss."""
+        the best epoch, has no finite val loss, or has its lowest val loss at its last epoch (the epoch it
+        delivers anyway)."""
         if self._get("early_stopping.patience") is not None and self._get("early_stopping.monitor") == "val_loss":
             return None
         target, needed = patience_to_minimum(val_loss, min_delta=float(self._get("early_stopping.min_delta") or 0))
-        if target is None:
-            return None
+        if target is None or target >= len(val_loss):
+            return None  # the minimum is the last epoch: the run already delivers it
         patience = max(MIN_PATIENCE, needed)
         wait = (f"; its val loss went {needed - 1} epochs without a new low before that, hence the patience"
                 if needed > MIN_PATIENCE else "")

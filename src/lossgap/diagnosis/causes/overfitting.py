@@ -39,6 +39,10 @@ GAP_NOISE_MULTIPLE = 2.0
 UNRESOLVED_GAP_NOISE_MULTIPLE = 1.0
 
 
+#: The headline's title when the finding is the accuracy gap at the val-loss minimum.
+GAP_TITLE = "the model fits its training samples far better than val, whatever epoch it stops at"
+
+
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """The val loss's rise after its minimum (beyond its own noise) while the train loss fell, and the gap."""
     general, curves = evidence.generalization, evidence.curves
@@ -86,6 +90,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # of the run cut off. It says nothing about why the val loss fell under a flat accuracy, so it
         # explains no confidence refinement away.
         facts["explains_share"] = {"confidence_refinement": 0.0}
+        facts["title"] = GAP_TITLE  # the val loss need not have turned up at all
         return Verdict("overfitting", clip(GAP_CAP * gap.strength), gap.sentence(evidence), facts,
                        remedies)
     if general.onset_epoch is None or lowest >= last:
