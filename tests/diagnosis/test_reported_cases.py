@@ -57,3 +57,12 @@ def test_an_own_loops_described_heavy_dropout_is_not_read_as_label_noise(tmp_pat
     diagnosis = lossgap.diagnose(run, write=False)
     assert "label_noise" not in diagnosis.causes, diagnosis.to_text()
     assert diagnosis.signal["accuracy"] > 0.9  # the model learned the task: nothing here says the labels are wrong
+    # Undescribed, lossgap cannot know the dropout: val siding with the model reads as possible label noise only,
+    # with the way to tell and no advice to drop samples (a new-user trial's MLP had read 0.85 "relabel or drop").
+    undescribed = lossgap.diagnose(own_loop_run(tmp_path / "undescribed", "aeon:JapaneseVowels", dropout=0.9,
+                                                describe=False), write=False)
+    verdict = undescribed.verdict("label_noise")
+    assert verdict.confidence <= 0.6, undescribed.to_text()
+    if verdict.confidence >= 0.5:
+        assert "describe the model to the Recorder" in verdict.summary
+        assert all("drop" not in remedy.action for remedy in verdict.remedies)
