@@ -216,3 +216,13 @@ def test_a_change_below_the_sentences_digits_is_said_to_barely_fall_with_both_lo
     assert describe_ledger(ledger, decimals=2) == (
         f"val loss barely fell between epochs 1 and 2 ({ledger.loss_start:.4f} -> {ledger.loss_end:.4f}, 2 samples); "
         "no sample changed between wrong and right")
+
+
+def test_describe_a_change_of_more_than_one_nat_with_two_decimals_never_rounded_or_in_exponent_form():
+    # A fall of 1.02 read "the 1 fall" and one of 256 "the 2.6e+02 fall" at two significant digits.
+    ledger = loss_ledger(binary_dynamics(np.stack([np.full(4, 0.1), np.full(4, 0.3)])), 1, 2)
+    assert describe_ledger(ledger, decimals=2).startswith(f"of the {abs(ledger.loss_change):.2f} fall")
+    assert abs(ledger.loss_change) > 1 and f"{abs(ledger.loss_change):.2g}" != f"{abs(ledger.loss_change):.2f}"
+    huge = loss_ledger(binary_dynamics(np.stack([np.full(4, 1e-120), np.full(4, 0.5)])), 1, 2)
+    assert describe_ledger(huge, decimals=2).startswith(f"of the {abs(huge.loss_change):.2f} fall")
+    assert "e+" not in describe_ledger(huge, decimals=2)

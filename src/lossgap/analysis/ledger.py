@@ -297,7 +297,9 @@ def describe_ledger(ledger: Ledger, *, decimals: int = 3) -> str:
     share = f"{driver.share:.0%}"
     offset = " (other groups pushed the other way)" if driver.share > 1.005 else ""
     left_out = (f" ({_samples(ledger.non_finite)} with a non-finite loss left out)" if ledger.non_finite else "")
-    return (f"of the {abs(change):.{decimals}g} {direction} in {ledger.split} loss {span}{left_out}, {share} came "
+    # Significant digits for the small changes; from 1 on, two decimals ("1.02", not "1"; "256.30", not "2.6e+02").
+    amount = f"{abs(change):.2f}" if abs(change) >= 1 else f"{abs(change):.{decimals}g}"
+    return (f"of the {amount} {direction} in {ledger.split} loss {span}{left_out}, {share} came "
             f"from {_GROUP_PHRASES[driver.name]}{offset}; {_crossings(ledger)}")
 
 

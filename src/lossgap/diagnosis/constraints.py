@@ -136,11 +136,15 @@ def narrow_layer_advice(settings: dict | None, classes: int, book):
                 "what the model can tell apart whatever else grows, so widen that first",
                 book.advice("widen_layer", f"widen the layer that feeds the Linear layer '{layer['name']}' (now "
                                            f"{width} wide) to at least {classes} units or channels"))
+    # A model without a recurrent layer (an MLP or a CNN: kind "other") has no hidden size to grow instead.
+    recurrent = ((settings or {}).get("model") or {}).get("kind") not in (None, "other")
+    where, instead = (("between the recurrent layer and the output", "whatever the hidden size") if recurrent
+                      else ("on the way to the output", "whatever else grows"))
     return (f"; the model has a Linear layer '{layer['name']}' of {width} unit{'s' if width != 1 else ''}, fewer "
-            f"than the {classes} classes: if that layer lies between the recurrent layer and the output, it caps "
-            "what the model can tell apart whatever the hidden size, so widen it first",
+            f"than the {classes} classes: if that layer lies {where}, it caps what the model can tell apart "
+            f"{instead}, so widen it first",
             book.advice("widen_layer", f"widen the Linear layer '{layer['name']}' to at least {classes} units, if it "
-                                       "lies between the recurrent layer and the output"))
+                                       f"lies {where}"))
 
 
 def has_batch_norm(settings: dict | None) -> bool:

@@ -386,8 +386,10 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     if evidence.val.logits is None:
         notes.append("val logits were not recorded: calibration cannot be measured")
     if not evidence.fit.train_recorded:
-        notes.append("no train loss was recorded: whether the model fitted its training set (the precondition "
-                     "of no_signal and label_noise) cannot be checked")
+        # Train samples recorded with a NaN or infinite loss in every epoch were recorded: they never had a value.
+        what = "no train loss was recorded" if evidence.train is None else "the train loss was never finite"
+        notes.append(f"{what}: whether the model fitted its training set (the precondition of no_signal and "
+                     "label_noise) cannot be checked")
     elif evidence.train is None:
         notes.append("train samples were not recorded, so whether the model fitted its training set is judged "
                      "from the curves alone")

@@ -300,6 +300,10 @@ def test_val_a_little_above_train_is_said_to_side_weakly_never_both_not_and_more
         assert "the val labels side with the model only weakly (val accuracy 1.000 against train" in verdict.summary
         assert "a lead under 0.15, which a training pass with dropout on and moving weights can give" in verdict.summary
         assert "do not side" not in verdict.summary and "agrees more" not in verdict.summary
+    # A model described without dropout has none to blame (a Lightning run at dropout 0 had read "dropout on").
+    verdict = diagnose_dynamics(noisy_labels_run(rate=0.08)[0], settings={"model": {"dropout": 0.0}}).verdict(
+        "label_noise")
+    assert "a lead under 0.15, which a training pass's moving weights can give" in verdict.summary
 
 
 def test_contradicted_samples_of_classes_the_model_does_not_fit_are_named_not_counted_as_zero():

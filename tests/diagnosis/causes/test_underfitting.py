@@ -78,6 +78,11 @@ def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widene
     assert fed.remedies[0].action == ("widen the layer that feeds the Linear layer 'neck' (now 1 wide) to at least 2 "
                                       "units or channels")
     assert "units or channels of its layers" in next(r.action for r in fed.remedies if r.name == "larger_hidden")
+    # An MLP's narrow layer: no recurrent layer to place it after (the sentence had named one all the same).
+    mlp = capacity(1, kind="other")
+    assert "if that layer lies on the way to the output, it caps what the model can tell apart whatever else " \
+        "grows" in mlp.summary and "recurrent" not in mlp.summary
+    assert "between the recurrent layer and the output" in necked.summary
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():

@@ -16,8 +16,14 @@ def test_a_non_finite_loss_is_unstable_with_full_confidence():
     train_loss[12] = np.inf
     diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss": train_loss})
     verdict = diagnosis.verdict("unstable_optimization")
-    assert verdict.confidence == 1.0 and "13" in verdict.summary
+    assert verdict.confidence == 1.0 and verdict.summary == "the loss became NaN or infinite at epoch(s) 13"
     assert diagnosis.causes[0] == "unstable_optimization"
+    # Many such epochs are counted, not cut off at the fifth; all of them are said to be all.
+    train_loss[5:] = np.inf
+    many = diagnose_dynamics(dynamics, metrics={"train_loss": train_loss}).verdict("unstable_optimization")
+    assert many.summary == "the loss became NaN or infinite at epochs 6, 7, 8, 9, 10 and 10 more (15 of 20)"
+    from lossgap.diagnosis.causes.unstable_optimization import _epochs_words
+    assert _epochs_words(list(range(1, 21)), 20) == "in every one of its 20 epochs"
 
 
 def test_a_train_loss_worse_than_a_constant_guess_is_unstable():

@@ -227,7 +227,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         figures = (f"val accuracy {fit.val_accuracy:.3f} against train {fit.train_accuracy:.3f} at epoch "
                    f"{evidence.judged_epoch}")
         if fit.val_minus_train > 0:
-            pass_note = "" if exact_train else ", which a training pass with dropout on and moving weights can give"
+            no_dropout = ((evidence.settings or {}).get("model") or {}).get("dropout") == 0
+            pass_note = ("" if exact_train else ", which a training pass's moving weights can give" if no_dropout
+                         else ", which a training pass with dropout on and moving weights can give")
             siding = f"side with the model only weakly ({figures}: a lead under {need:.2f}{pass_note})"
         else:
             siding = f"do not side with the model ({figures})"

@@ -92,9 +92,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
     remedies = present(book.lower_lr(10.0 if fit.above_prior_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
     if non_finite:
-        epochs = ", ".join(map(str, non_finite[:5]))
-        return Verdict("unstable_optimization", 1.0, f"the loss became NaN or infinite at epoch(s) {epochs}",
-                       facts, remedies)
+        return Verdict("unstable_optimization", 1.0,
+                       f"the loss became NaN or infinite {_epochs_words(non_finite, evidence.num_epochs)}", facts,
+                       remedies)
     signals = {
         "above_prior": clip((fit.above_prior_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
         "bounce": clip((fit.reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
@@ -189,6 +189,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
     summary = "; ".join(parts) + (f" (learning rate {health.lr_end:g})" if health.lr_end is not None else "")
     return Verdict("unstable_optimization", confidence, summary, facts, remedies)
+
+
+def _epochs_words(epochs: list[int], num_epochs: int) -> str:
+    """``epochs`` (1-based) in words: "in every one of its 20 epochs", "at epoch(s) 3, 4", or the first five
+    and how many more ("at epochs 3, 4, 5, 6, 7 and 9 more (14 of 20)")."""
+    if len(epochs) == num_epochs:
+        return f"in every one of its {num_epochs} epochs"
+    shown = ", ".join(map(str, epochs[:5]))
+    if len(epochs) <= 5:
+        return f"at epoch(s) {shown}"
+    return f"at epochs {shown} and {len(epochs) - 5} more ({len(epochs)} of {num_epochs})"
 
 
 def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
