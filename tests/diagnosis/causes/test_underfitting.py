@@ -450,3 +450,19 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
     pinned = remedies(1.0)
     assert pinned[0] == "less_regularisation" and not {"higher_lr", "more_epochs"} & set(pinned), pinned
     assert {"higher_lr", "more_epochs"} <= set(remedies(0.0))
+
+
+def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_learning_rate_is_raised():
+    # An LSTM of 1 unit on Pickup, 82% of its training samples wrong after 200 epochs and its val loss still
+    # setting new lows, had been told "raise the learning rate" first and "--hidden 32", which fixed it, third.
+    def verdict(hidden):
+        config = {"model": {"hidden_size": hidden, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+                  "weight_decay": 0.0}, "epochs": 40}
+        return diagnose_dynamics(slow_creep_run(), config=config).verdict("underfitting")
+
+    tiny = verdict(1)
+    assert tiny.evidence["form_confidences"]["stopped_early"] > tiny.evidence["form_confidences"]["capacity"] >= 0.5
+    assert tiny.evidence["form"] == "capacity" and tiny.remedies[0].name == "larger_hidden"
+    assert tiny.summary.startswith("train and val accuracy stayed together")
+    # A model of ordinary size that learns slowly is sped up first.
+    assert verdict(16).evidence["form"] == "stopped_early" and verdict(16).remedies[0].name == "higher_lr"
