@@ -21,6 +21,7 @@ from lossgap.diagnosis.engine import gradient_health_of
 from lossgap.io import write_bytes, write_text
 from lossgap.report import captions, figures, interactive, optimization_figure, tables
 from lossgap.report.learning_curve_figure import learning_curve_figure
+from lossgap.report.rendering import render_figures
 from lossgap.run.rundir import FIGURES_DIR, REPORT_FILE, RunRecord, read_run
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -112,12 +113,9 @@ def report_figures(record: RunRecord, diagnosis: Diagnosis) -> list[ReportFigure
         candidates.append((OPTIMIZATION_FIGURE, "Optimisation: gradient norms, update ratios and gates",
                            lambda: optimization_figure.optimization_figure(health),
                            lambda: optimization_figure.optimization_caption(health)))
-    drawn = []
-    for name, title, draw, caption in candidates:
-        png = draw()
-        if png is not None:
-            drawn.append(ReportFigure(name, title, png, caption()))
-    return drawn
+    pngs = render_figures([draw for _, _, draw, _ in candidates])
+    return [ReportFigure(name, title, png, caption())
+            for (name, title, _, caption), png in zip(candidates, pngs) if png is not None]
 
 
 def gradient_evidence(record: RunRecord, diagnosis: Diagnosis) -> GradientHealth | None:
