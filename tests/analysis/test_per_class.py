@@ -162,3 +162,16 @@ def test_probability_shortfall_is_the_difference_of_the_groups_mean_true_class_p
     assert probability_shortfall(dynamics, 2, [0, 1, 2]) is None
     with pytest.raises(ConfigError, match="out of range"):
         probability_shortfall(dynamics, 3, [1])
+
+
+def test_the_shortfalls_standard_error_uses_the_sample_variance_and_says_one_sample_shows_no_spread():
+    # Rare class 1 with true-class probabilities 0.2, 0.4, 0.6 (ddof 1 variance 0.04, ddof 0 0.0267) against
+    # three class-0 samples at 0.9; then a single rare sample, whose spread nothing measures.
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    probability = np.array([0.9, 0.9, 0.9, 0.2, 0.4, 0.6])
+    logits = np.zeros((1, 6, 2))
+    logits[0, np.arange(6), labels] = np.log(probability / (1 - probability))
+    shortfall = probability_shortfall(dynamics_from_logits(logits, labels), 1, [1])
+    assert shortfall.standard_error == pytest.approx(np.sqrt(0.04 / 3))
+    single = probability_shortfall(dynamics_from_logits(logits[:, 2:4], labels[2:4]), 1, [1])
+    assert single.group_samples == 1 and single.standard_error == pytest.approx(np.sqrt(0.25 + 0.25))  # 1 of each

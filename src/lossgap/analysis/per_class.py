@@ -181,6 +181,13 @@ class ProbabilityShortfall:
     group_samples: int
 
 
+def _sample_variance(values: np.ndarray) -> float:
+    """Unbiased variance (ddof 1) of probabilities ``values``; for a single value, 0.25, the largest a variable in
+    [0, 1] can have: one sample says nothing about the spread (the population variance of 3 rare samples had
+    made a shortfall look 1.2x surer than it was, and of 1 sample infinitely sure)."""
+    return float(values.var(ddof=1)) if values.size >= 2 else 0.25
+
+
 def probability_shortfall(dynamics: SplitDynamics, epoch: int, classes) -> ProbabilityShortfall | None:
     """The true-class probability shortfall of ``classes``' samples against the rest at 1-based ``epoch``.
 
@@ -198,7 +205,7 @@ def probability_shortfall(dynamics: SplitDynamics, epoch: int, classes) -> Proba
     if not in_group.any() or not rest.any():
         return None
     group, others = probability[in_group], probability[rest]
-    error = math.sqrt(group.var() / group.size + others.var() / others.size)
+    error = math.sqrt(_sample_variance(group) / group.size + _sample_variance(others) / others.size)
     return ProbabilityShortfall(group_mean=float(group.mean()), rest_mean=float(others.mean()),
                                 shortfall=float(others.mean() - group.mean()), standard_error=error,
                                 group_samples=int(group.size))
