@@ -48,8 +48,7 @@ def best_command(study: optuna.Study, run_dir: str | Path | None = None) -> str 
     config = best_config(study)
     if config is None:
         return None
-    threads = best_trial(study).user_attrs.get(THREADS_ATTR)
-    return TrainConfig.with_threads(config.command(run_dir), threads) if threads else config.command(run_dir)
+    return config.command(run_dir, threads=best_trial(study).user_attrs.get(THREADS_ATTR))
 
 
 def reproduction_note(study: optuna.Study) -> str | None:
