@@ -3,7 +3,8 @@
 import numpy as np
 
 from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run,
-                                rare_still_learning_run, unsure_rare_run, weak_across_classes_run)
+                                rare_memorised_run, rare_still_learning_run, unsure_rare_run,
+                                weak_across_classes_run)
 from lossgap.diagnosis.causes.class_imbalance_bias import NOT_LEANING_CAP, STILL_LEARNING_CAP, WEAK_ACROSS_CAP
 
 
@@ -80,6 +81,20 @@ def test_rare_classes_still_being_learned_when_the_run_ended_are_only_considered
     assert diagnosis.verdicts[0].evidence["form"] == "stopped_early"
     assert "more_epochs" in {remedy.name for remedy in diagnosis.verdicts[0].remedies}
     assert "class_weights" in {remedy.name for remedy in verdict.remedies}
+
+
+def test_rare_classes_already_right_on_train_are_not_still_being_learned_however_the_run_ended():
+    # Still learning (its val loss lowest in the last epoch, accuracy rising), but the rare classes' training
+    # samples are all right and 3 in 4 of their val samples go to the majority: more epochs fit nothing more of
+    # them (an own MLP on 1000/58/61/60 samples had been told to train longer first).
+    diagnosis = diagnose_dynamics(rare_memorised_run(), config={"epochs": 16})
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert diagnosis.evidence.still_learning and verdict.evidence["rare_train_recall"] == 1.0
+    assert diagnosis.causes[0] == "class_imbalance_bias" and verdict.confidence > STILL_LEARNING_CAP
+    assert "train longer first" not in verdict.summary
+    # The run still learning its rare classes keeps the cap (above), its rare train recall short of 0.9.
+    learning = diagnose_dynamics(rare_still_learning_run(), config={"epochs": 16}).verdict("class_imbalance_bias")
+    assert learning.evidence["rare_train_recall"] < 0.9 and learning.confidence == STILL_LEARNING_CAP
 
 
 def test_a_finished_run_that_misses_the_rare_classes_is_not_capped():
