@@ -18,6 +18,9 @@ def test_a_non_finite_loss_is_unstable_with_full_confidence():
     verdict = diagnosis.verdict("unstable_optimization")
     assert verdict.confidence == 1.0 and verdict.summary == "the loss became NaN or infinite at epoch(s) 13"
     assert diagnosis.causes[0] == "unstable_optimization"
+    # Margins that include a diverging epoch judge no label (an own MLP, NaN from epoch 2, had listed 12 suspects).
+    assert diagnosis.suspected_mislabeled == ()
+    assert diagnosis.verdict("label_noise").summary.startswith("the train loss was not finite (NaN or infinite)")
     # Many such epochs are counted, not cut off at the fifth; all of them are said to be all.
     train_loss[5:] = np.inf
     many = diagnose_dynamics(dynamics, metrics={"train_loss": train_loss}).verdict("unstable_optimization")

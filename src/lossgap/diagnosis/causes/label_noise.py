@@ -92,6 +92,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels."""
     suspects, samples, train = evidence.suspects, evidence.train_samples, evidence.train
     if suspects is None or samples is None or train is None:
+        if train is not None and train.num_epochs >= 2:
+            return Verdict("label_noise", 0.0, "the train loss was not finite (NaN or infinite) in some epoch up to "
+                           "the val-loss minimum, so the samples' margins are a diverging model's and say nothing "
+                           "about their labels", {"train_finite": False})
         return Verdict("label_noise", 0.0, "no train split was recorded over several epochs, so samples cannot be "
                        "followed", {})
     fit = evidence.fit
