@@ -300,3 +300,20 @@ def test_a_permuted_label_control_is_always_reported_not_only_inside_a_no_signal
     chance = diagnose_evidence(gather_evidence({}, healthy_run(), train_config=None, control_val_accuracy=1.0),
                                run="runs/hand")
     assert "not clearly better than shuffled labels" in chance.to_text()
+
+
+def test_a_train_loss_recorded_but_never_finite_is_said_to_be_so_not_to_be_missing():
+    # An own MLP at SGD lr 5, its loss NaN in every epoch, had been told "no train loss was recorded".
+    import warnings
+
+    from fixtures.diagnosis import diagnose_dynamics, learned_then_converged
+    from fixtures.dynamics import binary_dynamics
+
+    labels = np.arange(400) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run = {"train": binary_dynamics(np.zeros((20, 400)), labels, split="train"),  # log 0: every loss infinite
+               "val": binary_dynamics(learned_then_converged(200, 20, seed=1), labels[:200])}
+        limitations = diagnose_dynamics(run).limitations
+    assert any(note.startswith("the train loss was never finite: whether the model fitted") for note in limitations)
+    assert not any("no train loss was recorded" in note for note in limitations)
