@@ -150,12 +150,6 @@ def test_commands_train_with_the_run_s_threads_and_leave_out_a_val_fraction_the_
     assert "--val-fraction" in words and "--threads" not in words
 
 
-def test_a_command_s_thread_count_is_replaced_not_repeated():
-    command = TrainConfig().command("runs/x", threads=2)
-    assert shlex.split(TrainConfig.with_threads(command, 1))[-4:] == ["--threads", "1", "--out", "runs/x"]
-    assert shlex.split(TrainConfig.with_threads(command, 1)).count("--threads") == 1
-
-
 def test_stopping_at_a_val_loss_minimum_that_is_the_last_epoch_is_not_offered():
     # The run delivers its last epoch anyway: "stop at the val-loss minimum (epoch 20 here)" changed nothing.
     assert book_for().early_stopping([1.0, 0.8, 0.7]) is None

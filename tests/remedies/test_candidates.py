@@ -56,3 +56,18 @@ def test_the_other_optimizer_is_tried_by_default_and_more_data_only_when_offered
     named = remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, val_loss=valley(5), imbalanced=False,
                               only=["more_data", "switch_optimizer"])
     assert [c.name for c in named] == ["more_data", "switch_optimizer"] and named[0].changes == {}
+
+
+def test_every_candidate_command_trains_with_one_thread_named_once():
+    # Remedy runs train with one torch thread each, and a run's numbers depend on its thread count (pasted
+    # without it, a winner's command gave val loss 0.0755 where its remedy runs had 0.0551).
+    import shlex
+
+    overfit = Verdict("overfitting", 0.9, "", remedies=(Remedy("early_stopping", "stop at 7",
+                                                               {"early_stopping.patience": 4}),))
+    candidates = remedy_candidates(TrainConfig(), diagnosis_with(overfit), epochs_run=40, val_loss=valley(7),
+                                   imbalanced=True, run_dir="runs/mine")
+    commands = [shlex.split(candidate.command) for candidate in candidates if candidate.command]
+    assert len(commands) >= 5
+    for words in commands:
+        assert words.count("--threads") == 1 and words[-4:-2] == ["--threads", "1"], words

@@ -42,7 +42,6 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
             found[remedy.name] = remedy
     if "no_signal" in diagnosis.causes:
         found[CONTROL] = Remedy(CONTROL, "train on labels shuffled within train: what this setup gets from nothing")
-    found = {name: _one_thread(remedy) for name, remedy in found.items()}
     if only is None:
         return list(found.values())
     check_remedy_names(only)
@@ -57,17 +56,8 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
             if remedy is None:
                 raise ConfigError(f"remedy '{name}' changes nothing for this run (already at its limit); drop it "
                                   "from --only")
-            chosen.append(_one_thread(remedy))
+            chosen.append(remedy)
     return chosen
-
-
-def _one_thread(remedy: Remedy) -> Remedy:
-    """``remedy`` with ``--threads 1`` on its command: remedy runs train with one torch thread each, and a run's
-    numbers depend on its thread count (pasted without it, a winner's command gave val loss 0.0755 where its
-    remedy runs had 0.0551)."""
-    if not remedy.command or not remedy.command.startswith("lossgap train "):
-        return remedy
-    return replace(remedy, command=TrainConfig.with_threads(remedy.command, 1))
 
 
 def _trained_here(book: RemedyBook, remedy: Remedy) -> Remedy:

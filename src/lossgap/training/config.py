@@ -114,18 +114,6 @@ class TrainConfig(_Frozen):
             words += ["--out", str(out)]
         return shlex.join(words)
 
-    @staticmethod
-    def with_threads(command: str, threads: int) -> str:
-        """``command`` (a ``lossgap train`` line) with ``--threads threads`` before its ``--out``, replacing any
-        count it had: a run's numbers depend on torch's thread count, so a command that repeats a run trained
-        with a set count passes it."""
-        words = shlex.split(command)
-        if "--threads" in words:
-            at = words.index("--threads")
-            del words[at:at + 2]
-        at = words.index("--out") if "--out" in words else len(words)
-        return shlex.join([*words[:at], "--threads", str(int(threads)), *words[at:]])
-
     @classmethod
     def from_dict(cls, payload: dict) -> TrainConfig:
         """Build from :meth:`to_dict` output; raises ConfigError with one line on bad values."""
