@@ -71,7 +71,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    else ("the loss of always predicting the class shares", "the prior's entropy"))
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
     lost = progress_lost(train_loss, train_spikes)
-    unrecovered = unrecovered_spike(evidence, train_loss, train_spikes)
+    unrecovered = unrecovered_spike(evidence, train_spikes)
     drops = _accuracy_drop_share(evidence)
     optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None

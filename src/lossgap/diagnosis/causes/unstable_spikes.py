@@ -48,7 +48,7 @@ def progress_lost(train_loss: np.ndarray, spikes) -> float:
     return lost
 
 
-def unrecovered_spike(evidence: RunEvidence, train_loss: np.ndarray, spikes) -> dict | None:
+def unrecovered_spike(evidence: RunEvidence, spikes) -> dict | None:
     """The spike (at or before the delivered epoch) whose damage the delivered model keeps most of, or None
     without one: {"epoch", "lowest_before", "spike_loss", "delivered_loss", "share", "val_before",
     "val_delivered"}, share being the delivered train loss's excess over the lowest before the spike, over the
@@ -63,8 +63,8 @@ def unrecovered_spike(evidence: RunEvidence, train_loss: np.ndarray, spikes) -> 
     that progress back (a jumpy little-data run whose early stopping picked the epoch of a spike, its train loss
     0.07 ten epochs later, delivers a model its val loss chose, not one the spike left behind); and only when the
     delivered val accuracy is below the one just before the spike by more than twice its noise (damage that
-    shows)."""
-    _, _, _, fit = evidence.stability_loss
+    shows). The train loss is the one stability is judged on (:attr:`RunEvidence.stability_loss`)."""
+    _, train_loss, _, fit = evidence.stability_loss
     delivered = evidence.delivered_epoch
     val_accuracy = evidence.curves.val_accuracy
     found = None
