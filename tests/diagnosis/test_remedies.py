@@ -33,6 +33,16 @@ def test_a_remedy_that_changes_nothing_is_not_offered():
     assert book_for().less_regularisation() is None
 
 
+def test_regularising_less_leaves_a_light_weight_decay_alone():
+    # AdamW's 1e-4 at lr 0.003 shrinks each weight by 3e-7 per step: "1e-4 -> 0" would change nothing visible.
+    light = {"optimizer": {"name": "adamw", "lr": 0.003, "weight_decay": 1e-4}}
+    assert book_for(**light).less_regularisation() is None
+    remedy = book_for(**light, model={"dropout": 0.5}).less_regularisation()
+    assert remedy.changes == {"model.dropout": 0.0} and remedy.action == "regularise less: dropout 0.5 -> 0"
+    heavy = book_for(optimizer={"name": "adamw", "lr": 0.003, "weight_decay": 5.0}).less_regularisation()
+    assert heavy.changes == {"optimizer.weight_decay": 0.0333}  # a tenth of what holds a model back
+
+
 def test_own_loop_runs_get_advice_in_general_words_and_no_command():
     remedy = RemedyBook(None).larger_hidden()
     assert remedy.command is None and "16" not in remedy.action

@@ -206,16 +206,21 @@ class RemedyBook:
                             "add weight decay (e.g. 1e-4)", {"optimizer.weight_decay": new})
 
     def less_regularisation(self) -> Remedy | None:
-        """Weight decay divided by 100 (0 below 1e-5) and dropout off; None when the run has neither."""
+        """Weight decay divided by 100 (0 below 1e-5) and dropout off; None when the run has neither. Decay no
+        stronger than a remedy would itself propose (:func:`~lossgap.diagnosis.constraints.light_decay_limit`)
+        holds nothing back and is left alone: "weight decay 0.0001 -> 0" beside AdamW at lr 0.003 changes
+        nothing a user could see."""
         decay = float(self._get("optimizer.weight_decay"))
         dropout = float(self._get("model.dropout"))
-        if decay == 0 and dropout == 0:
+        limit = light_decay_limit(self._optimizer())
+        heavy_decay = decay > limit
+        if not heavy_decay and dropout == 0:
             return None
         changes: dict[str, Any] = {}
         parts = []
-        if decay > 0:
+        if heavy_decay:
             # A hundredth, and light enough not to hold the model back (Adam at 10 -> 0.01, not 0.1).
-            lighter = min(decay / 100, light_decay_limit(self._optimizer()))
+            lighter = min(decay / 100, limit)
             new_decay = float(f"{lighter:.3g}") if lighter >= 1e-5 else 0.0
             changes["optimizer.weight_decay"] = new_decay
             parts.append(f"weight decay {decay:g} -> {new_decay:g}")
