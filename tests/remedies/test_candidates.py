@@ -1,5 +1,7 @@
 """Remedy candidates come from the run's verdicts and the article's list, each a real change."""
 
+import re
+
 import pytest
 
 from lossgap.diagnosis.remedies import Remedy
@@ -71,3 +73,16 @@ def test_every_candidate_command_trains_with_one_thread_named_once():
     assert len(commands) >= 5
     for words in commands:
         assert words.count("--threads") == 1 and words[-4:-2] == ["--threads", "1"], words
+
+
+@pytest.mark.parametrize(("config", "name", "val_loss", "reason"), [
+    (TrainConfig(), "early_stopping", valley(40), "its val loss was lowest at its last epoch (40)"),
+    (TrainConfig(early_stopping={"patience": 5}), "early_stopping", valley(7), "it already stops early on val loss"),
+    (TrainConfig(), "early_stopping", [float("nan")] * 5, "it has no finite val loss"),
+    (TrainConfig(model=ModelConfig(num_layers=1)), "fewer_layers", valley(7), "it has a single layer"),
+])
+def test_a_named_remedy_that_changes_nothing_says_why(config, name, val_loss, reason):
+    with pytest.raises(ConfigError, match=rf"remedy '{name}' changes nothing for this run: {re.escape(reason)}.*; "
+                                          "drop it from --only$"):
+        remedy_candidates(config, diagnosis_with(), epochs_run=len(val_loss), val_loss=val_loss, imbalanced=False,
+                          only=[name])
