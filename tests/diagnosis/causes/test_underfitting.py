@@ -319,6 +319,19 @@ def test_a_model_far_from_fitting_whose_losses_fall_steadily_is_still_learning_n
     assert not diagnose_dynamics(refinement_run()).verdict("underfitting").evidence.get("far_from_fitting")
 
 
+def test_a_model_still_learning_through_a_linear_layer_narrower_than_the_classes_is_told_to_widen_it_first():
+    # An own MLP through Linear(90, 1) to 4 classes, train accuracy 0.53, had been told "train for more epochs"
+    # alone; 60 more epochs took its val accuracy from 0.525 to 0.485.
+    settings = {"model": {"kind": "other", "hidden_size": None, "num_layers": None, "dropout": 0.0,
+                          "narrowest_linear": {"name": "net.1", "width": 1, "side": "output"}},
+                "optimizer": {"name": "adam", "lr": 1e-4, "weight_decay": 0.0}}
+    verdict = diagnose_dynamics(slow_learner_run(), settings=settings).verdict("underfitting")
+    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["far_from_fitting"], verdict.summary
+    assert "it is still learning, not refining answers it already has; the model has a Linear layer 'net.1' of 1 " \
+        "unit, fewer than the 3 classes" in verdict.summary
+    assert verdict.remedies[0].name == "widen_layer" and "more_epochs" in {remedy.name for remedy in verdict.remedies}
+
+
 def test_a_model_that_has_not_left_the_prior_but_sets_a_new_val_low_every_epoch_wants_a_faster_pace_first():
     # A learning rate two orders of magnitude too low: the train loss only 1% below the prior's entropy (not
     # significantly: "not fitted"), yet the val loss sets a new low in every epoch. The no_fit form had put

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.diagnosis.constraints import held_back
+from lossgap.diagnosis.constraints import held_back, narrow_layer_advice
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
 from lossgap.diagnosis.verdict import Verdict
@@ -84,6 +84,13 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # and at least the middle of the optimizer family's usual range.
     remedies = (present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs)) if early_learning
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
+    if unfitted and not rising:
+        # A model far from fitting whose own Linear layer is narrower than the classes may never get further
+        # however long it trains (an own MLP through Linear(90, 1) to 4 classes, train accuracy 0.53, had been
+        # told "train for more epochs" alone; 60 more took val from 0.525 to 0.485).
+        narrow, widen = narrow_layer_advice(evidence.settings, evidence.val.num_classes, book)
+        summary += narrow
+        remedies = present(widen, *remedies)
     starved = clipped_far_below(evidence)
     details["clip_starved"] = starved
     if starved is not None:
