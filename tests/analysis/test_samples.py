@@ -73,6 +73,17 @@ def reference_class_start(dynamics, burn_in, onset):
         if peak > 0:
             start = burn_in + next(index for index, share in enumerate(shares) if share >= onset * peak)
         starts.append(start)
+    # Nor before the split's balanced accuracy is onset x its peak lift above chance.
+    present = [label for label in range(dynamics.num_classes)
+               if (seen[burn_in:] & (dynamics.labels == label)[None, :]).any()]
+    lifts = []
+    for epoch in range(burn_in, dynamics.num_epochs):
+        shares = [correct[epoch, (dynamics.labels == label) & seen[epoch]].sum()
+                  / max(((dynamics.labels == label) & seen[epoch]).sum(), 1) for label in present]
+        lifts.append(np.mean(shares) - 1 / len(present))
+    if onset > 0 and max(lifts) > 0:
+        split_start = burn_in + next(index for index, lift in enumerate(lifts) if lift >= onset * max(lifts))
+        starts = [max(start, split_start) for start in starts]
     return np.array(starts)
 
 
@@ -196,3 +207,19 @@ def test_rival_class_is_the_most_frequent_wrong_prediction():
     by_class = sample_dynamics(dynamics)
     assert by_class.class_start_epoch[0] == 3
     np.testing.assert_array_equal(by_class.rival_class, [1, -1, -1])
+
+
+def test_a_sample_flipped_into_the_class_a_fresh_network_predicts_for_everything_is_counted_from_real_learning():
+    # Epochs 1-3: every sample predicted as class 0 (a fresh network's one-class guess). From epoch 4 the model
+    # tells the classes apart; sample 2 is labelled 0 but looks like class 1, so it is predicted 1 from then on.
+    # Class 0 is "fitted" from epoch 1 (all its samples right at once), yet nothing was learned before epoch 4:
+    # counted from epoch 1, sample 2's margin averages to ~0 and it would pass as a hard, not a wrong, sample.
+    epochs, labels = 8, np.array([0, 0, 0, 1, 1, 1])
+    looks_like = np.array([0, 0, 1, 1, 1, 1])
+    logits = np.zeros((epochs, labels.size, 2))
+    logits[:3, :, 0] = 2.0
+    logits[3:, np.arange(labels.size), looks_like] = 2.0
+    statistics = sample_dynamics(dynamics_from_logits(logits, labels, split="train"))
+    np.testing.assert_array_equal(statistics.class_start_epoch, [4, 4])
+    assert statistics.aum[2] == pytest.approx(-2.0) and statistics.aum[0] == pytest.approx(2.0)
+    assert 2 in suspected_mislabeled(statistics).indices
