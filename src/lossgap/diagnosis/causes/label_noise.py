@@ -111,7 +111,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     learned_task = evidence.signal.p_value < evidence.signal.alpha and fit.val_minus_train > need
     # Heavy dropout on in a training pass puts val above train by itself: no evidence against the labels (an own
     # LSTM with dropout 0.9 and clean labels, val 0.98 against a training pass at 0.63, read label noise 0.93).
-    dropout_gap = not exact_train and heavy_dropout(evidence.settings) is not None
+    dropout_gap = not exact_train and heavy_dropout(evidence.settings, whole_model=False) is not None
     learned_task = learned_task and not dropout_gap
     # Train records from a training pass of a model lossgap knows nothing about (an own loop that described
     # nothing): its dropout, if any, may be what puts val above train.
