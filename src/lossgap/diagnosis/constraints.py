@@ -38,6 +38,26 @@ ADAPTIVE_L2 = ("adam", "rmsprop", "adagrad", "adamax", "nadam", "radam")
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                    "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam"}
 
+#: Usual learning rates (low, high) of SGD with momentum and of Adam-like optimizers (beyond 0.3 an LSTM's
+#: gradients make SGD unstable).
+SGD_LR_RANGE = (0.01, 0.3)
+ADAM_LR_RANGE = (1e-4, 0.01)
+#: A learning rate this many times the top of its family's usual range is far too high (see fast_learning_rate).
+FAST_LR_FACTOR = 3.0
+
+
+def fast_learning_rate(train_config: dict | None) -> str:
+    """Words on the run's learning rate when it is more than FAST_LR_FACTOR x the top of its optimizer family's
+    usual range ("the learning rate 0.1 is 10x the top of AdamW's usual range, 0.0001-0.01, ..."), else "" (also
+    for an optimizer of unknown family or an unknown rate)."""
+    optimizer = (train_config or {}).get("optimizer") or {}
+    name, lr = optimizer.get("name"), float(optimizer.get("lr") or 0.0)
+    low, high = SGD_LR_RANGE if name == "sgd" else ADAM_LR_RANGE if name in ADAPTIVE_L2 + ("adamw",) else (0, 0)
+    if not high or lr <= FAST_LR_FACTOR * high:
+        return ""
+    return (f"the learning rate {lr:g} is {lr / high:.0f}x the top of {OPTIMIZER_NAMES.get(name, name)}'s usual range "
+            f"({low:g}-{high:g}): steps that large overshoot instead of descending")
+
 
 def decoupled_decay(optimizer: dict | None) -> bool:
     """True when the optimizer's weight decay shrinks every weight by decay x lr per step (AdamW, SGD, or an

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lossgap.analysis.generalization import patience_to_minimum
-from lossgap.diagnosis.constraints import has_batch_norm, light_decay_limit
+from lossgap.diagnosis.constraints import ADAM_LR_RANGE, SGD_LR_RANGE, has_batch_norm, light_decay_limit
 from lossgap.diagnosis.described import DESCRIBED_LABELS, known_settings, merged_settings
 from lossgap.errors import ConfigError
 from lossgap.options import value_at
@@ -40,8 +40,6 @@ LITTLE_DATA = 2000
 #: about lr per weight, so SGD needs a larger rate; 10x (Adam 0.001 -> SGD 0.01, 0.01 -> 0.1) is the usual
 #: ratio, and the rate is kept within SGD_LR_RANGE (beyond 0.3 an LSTM's gradients make SGD unstable).
 SGD_LR_FACTOR = 10.0
-SGD_LR_RANGE = (0.01, 0.3)
-ADAM_LR_RANGE = (1e-4, 0.01)
 #: Shortest early-stopping patience a remedy proposes: a fresh run's epoch-to-epoch noise must not stop it at once.
 MIN_PATIENCE = 3
 

@@ -465,6 +465,27 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
     assert {"higher_lr", "more_epochs"} <= set(remedies(0.0))
 
 
+def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_told_to_lower_it_first():
+    # An own Transformer at AdamW lr 0.1 (lr 0.001 reached val 0.92) sat at the constant guess; it was told to
+    # regularise less, then to grow and train longer, and never that its learning rate was 100x the working one.
+    from fixtures.diagnosis import unmoved_run
+
+    def verdict(lr):
+        config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adamw", "lr": lr, "weight_decay": 0.05},
+                  "epochs": 30}
+        found = diagnose_dynamics(unmoved_run(), config=config).verdict("underfitting")
+        assert found.evidence["form"] == "no_fit"
+        return found
+
+    fast = verdict(0.1)
+    assert "the learning rate 0.1 is 10x the top of AdamW's usual range (0.0001-0.01)" in fast.summary
+    names = [remedy.name for remedy in fast.remedies]
+    assert names[0] == "lower_lr" and fast.remedies[0].changes == {"optimizer.lr": 0.01}
+    assert not {"higher_lr", "more_epochs"} & set(names), names
+    usual = verdict(0.01)
+    assert "usual range" not in usual.summary and "lower_lr" not in {remedy.name for remedy in usual.remedies}
+
+
 def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_learning_rate_is_raised():
     # An LSTM of 1 unit on Pickup, 82% of its training samples wrong after 200 epochs and its val loss still
     # setting new lows, had been told "raise the learning rate" first and "--hidden 32", which fixed it, third.
