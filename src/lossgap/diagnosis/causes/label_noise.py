@@ -182,9 +182,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     held_back_siding = bool(constraint) and agreement_route >= 0.5
     if held_back_siding:
         confidence = min(confidence, HELD_BACK_SIDING_CAP)
-    # Without suspects (their classes too poorly fitted to single any out) the most contradicted samples of
-    # those classes are the ones to look at.
-    shown = suspects.sample_ids if len(indices) else suspects.unjudged_sample_ids
+    # Without suspects, or with fewer than the contradicted samples of classes too poorly fitted to single any out
+    # (when val sides with the model), the most contradicted samples of those classes are the ones to look at.
+    unsingled = not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
+    shown = suspects.unjudged_sample_ids if unsingled else suspects.sample_ids
     top = ", ".join(str(to_plain(i)) for i in shown[:5])
     facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
              "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
@@ -219,12 +220,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     parts = [f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for most of "
              f"training while {pct(rest_fit)} of the other samples of their classes are predicted right: the model "
              "contradicts their labels"]
-    if not len(indices):
+    if unsingled:
         facts["title"] = UNSINGLED_TITLE
         names = ", ".join(evidence.class_label(c) for c in suspects.unjudged_classes)
-        parts = [f"{suspects.unjudged_contradicted} training samples ({pct(contradicted)}) of class(es) {names} are "
-                 "predicted as another class for most of training, so many that the model fits too little of their "
-                 "class to single out which of them are wrong"]
+        singled = f" (and {len(indices)} singled out in the classes it fits)" if len(indices) else ""
+        parts = [f"{suspects.unjudged_contradicted} training samples of class(es) {names} are predicted as another "
+                 "class for most of training, so many that the model fits too little of their class to single out "
+                 f"which of them are wrong{singled}: {pct(contradicted)} of the split contradicted in all"]
     if train_only:
         # Val a little above train is not enough when train comes from the training pass (dropout on, weights
         # moving): say "only weakly" rather than "not" (a sentence had said both "do not side" and "agrees more").
