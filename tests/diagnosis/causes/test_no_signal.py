@@ -213,3 +213,19 @@ def test_a_control_that_trails_the_true_labels_without_significance_does_not_str
     assert verdict.evidence["control"]["real_accuracy"] > 0.5
     assert "val accuracy is above the majority baseline, but not significantly, on a val split too small" in \
         verdict.evidence["title"]
+
+
+def test_a_val_loss_far_below_the_prior_on_a_val_split_too_small_to_test_keeps_no_signal_considered_only():
+    # An OSULeaf LSTM-FCN on 53/3/2/3/3/2 samples, val loss 55% below the prior's on 16 samples, had read "Also:
+    # no_signal" 0.50 with "val loss 0.552 is not clearly below the prior's 1.212". Here: 20 val samples, 15 right
+    # and sure, 5 wrong and sure of it: accuracy 0.75 cannot test significant, nor can the spread-out loss.
+    dynamics = memorised_noise_run(val=20)
+    rng = np.random.default_rng(1)
+    sure = np.where(np.arange(20) < 15, 0.99, 0.15)[None, :] + rng.normal(0, 0.002, (30, 20))
+    dynamics["val"] = binary_dynamics(sure, np.arange(20) % 2)
+    verdict = diagnose_dynamics(dynamics).verdict("no_signal")
+    assert not verdict.evidence["loss_clearly_below_prior"] and verdict.confidence <= 0.4, verdict.summary
+    assert "though 31% below the prior's 0.693, is not significantly below it sample by sample: a lead in loss that so few val samples cannot confirm" in verdict.summary
+    # Where no accuracy short of all right could test significant, the sentence says so ("1.00 or more" had).
+    tiny = diagnose_dynamics(memorised_noise_run(val=8)).verdict("no_signal")
+    assert "with 8 val samples only a perfect accuracy could show signal" in tiny.summary, tiny.summary
