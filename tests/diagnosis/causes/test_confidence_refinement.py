@@ -83,3 +83,27 @@ def test_a_fall_carried_by_wrong_samples_moving_closer_names_them_not_only_the_r
         "toward their true class without crossing over" in verdict.summary, diagnosis.to_text()
     assert "stayed at 0.600 on average" in verdict.summary
     assert "they only grew more confident" not in verdict.summary
+
+
+def test_a_later_best_epoch_whose_accuracy_stays_in_the_plateaus_band_is_more_refinement_not_a_stall():
+    # An LSTM on a task with 30% unknowable labels: val accuracy 0.713 over epochs 19-40 and 0.728 at its loss-best
+    # epoch 50, had its refinement rejected as "the run learned more after it: a stall on the way".
+    from dataclasses import replace
+
+    from lossgap.diagnosis.causes.confidence_refinement import rule
+    from lossgap.diagnosis.evidence import gather_evidence
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    evidence = gather_evidence({}, refinement_run(), train_config=None)
+    plateau = evidence.main_plateau
+    assert plateau.end_epoch == 30
+    ended_earlier = replace(evidence, main_plateau=replace(plateau, end_epoch=20), judged_epoch=30)
+    same_level = rule(ended_earlier, RemedyBook(None))
+    assert same_level.confidence >= REPORT_THRESHOLD and "rejected_because" not in same_level.evidence
+    # A best epoch that really is more accurate than the plateau is a stall on the way.
+    accuracy = evidence.curves.val_accuracy.copy()
+    accuracy[-1] = plateau.accuracy_mean + 3 * plateau.accuracy_noise
+    learned_more = replace(ended_earlier, curves=replace(evidence.curves, val_accuracy=accuracy))
+    stalled = rule(learned_more, RemedyBook(None))
+    assert stalled.confidence == 0.0 and stalled.evidence["rejected_because"] == "early"
+    assert "a stall on the way" in stalled.summary
