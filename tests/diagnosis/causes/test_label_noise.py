@@ -114,12 +114,16 @@ def test_heavy_one_way_noise_with_the_reverse_errors_it_makes_is_still_a_one_way
     assert evidence["one_way_pair"] == [1, 0] and evidence["reverse_pair_ratio"] == 0.25
     assert evidence["suspect_route"] == 0.0 and evidence["pair_route"] > 0.5  # 0.33 when the route stopped at 0.3
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
-    # At that run's ratio the pair is weighed, not named, and "No problem found" is no longer sure of itself.
-    weighed = _shallow_pair_with_reverse_errors(0.35)
-    assert 0.3 < weighed.verdict("label_noise").confidence < 0.5 and weighed.healthy_confidence < 0.7
-    # Confused as often the other way: a pair the model finds hard, not a labeller's one-way mistake.
-    both_ways = _shallow_pair_with_reverse_errors(0.6).verdict("label_noise").evidence
-    assert both_ways["reverse_pair_ratio"] > 0.5 and both_ways["pair_route"] == 0.0
+    # At 40% one-way noise the model is near a coin flip on A's inputs and the reverse reaches 0.5-0.7 (a held-out
+    # JapaneseVowels class-pair run read "No problem found" 0.53 when the route ended at 0.5): weighed, not yet
+    # named, and "No problem found" is no longer sure of itself.
+    weighed = _shallow_pair_with_reverse_errors(0.6)
+    assert 0.1 < weighed.verdict("label_noise").evidence["pair_route"] < 0.5 and weighed.healthy_confidence < 0.9
+    # The more often the other way, the less it counts: toward a pair the model finds hard, confused about
+    # equally both ways, which never counts (PAIR_REVERSE).
+    routes = [_shallow_pair_with_reverse_errors(ratio).verdict("label_noise").evidence["pair_route"]
+              for ratio in (0.35, 0.5, 0.6, 0.7)]
+    assert routes == sorted(routes, reverse=True) and routes[-1] < 0.1, routes
 
 
 def test_contradictions_of_a_held_back_model_are_not_label_noise_but_the_same_from_a_free_model_are():
