@@ -115,6 +115,11 @@ CANDIDATES = {
     # train-split holdout 0.344 against 0.356 (results/bench_selection_ema_holdout.json), within seed noise.
     "lstm-fcn_ema0.9": _fcn(optimizer={"ema": 0.9}),
     "lstm-fcn_ema0.8": _fcn(optimizer={"ema": 0.8}),
+    # The recommendation with its batch-norm statistics recomputed for the live weights at every epoch's end
+    # (--ema 0): its evaluated model jumps from epoch to epoch while its weights descend (the diagnosis's
+    # recompute_batch_norm remedy; a new-user trial's recommended OSULeaf run read unstable_optimization 0.55 there).
+    "lstm-fcn_batch32_ema0": _fcn(batch_size=32, epochs=300, optimizer={"ema": 0.0},
+                                  early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
 }
 #: The candidates of the families round (the default of --candidates).
 FAMILY_CANDIDATES = ("lstm", "gru", "lstm-fcn", "lstm-fcn_width128", "lstm-fcn_lr0.001", "lstm-fcn_dropout0.8",
