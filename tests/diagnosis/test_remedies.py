@@ -39,6 +39,8 @@ def test_regularising_less_leaves_a_light_weight_decay_alone():
     assert book_for(**light).less_regularisation() is None
     remedy = book_for(**light, model={"dropout": 0.5}).less_regularisation()
     assert remedy.changes == {"model.dropout": 0.0} and remedy.action == "regularise less: dropout 0.5 -> 0"
+    # Nor dropout at what the dropout remedy itself adds (0.2): "dropout 0.1 -> 0" went to a model one unit wide.
+    assert book_for(**light, model={"dropout": 0.1}).less_regularisation() is None
     heavy = book_for(optimizer={"name": "adamw", "lr": 0.003, "weight_decay": 5.0}).less_regularisation()
     assert heavy.changes == {"optimizer.weight_decay": 0.0333}  # a tenth of what holds a model back
 

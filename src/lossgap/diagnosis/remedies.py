@@ -40,6 +40,8 @@ LITTLE_DATA = 2000
 #: about lr per weight, so SGD needs a larger rate; 10x (Adam 0.001 -> SGD 0.01, 0.01 -> 0.1) is the usual
 #: ratio, and the rate is kept within SGD_LR_RANGE (beyond 0.3 an LSTM's gradients make SGD unstable).
 SGD_LR_FACTOR = 10.0
+#: Dropout a remedy proposes to a model without any (``dropout``), and so the most that holds nothing back.
+LIGHT_DROPOUT = 0.2
 #: Shortest early-stopping patience a remedy proposes: a fresh run's epoch-to-epoch noise must not stop it at once.
 MIN_PATIENCE = 3
 
@@ -187,9 +189,9 @@ class RemedyBook:
         current = float(self._get("model.dropout"))
         if current >= 0.5:
             return None
-        new = round(min(0.5, current + 0.2), 2)
+        new = round(min(0.5, current + LIGHT_DROPOUT), 2)
         return self._remedy("dropout", f"raise dropout from {current:g} to {new:g}: --dropout {new:g}",
-                            "add dropout (e.g. 0.2)", {"model.dropout": new})
+                            f"add dropout (e.g. {LIGHT_DROPOUT:g})", {"model.dropout": new})
 
     def weight_decay(self) -> Remedy | None:
         """Weight decay 1e-4 from none, else ten times more, at most 0.1 and at most what the diagnosis would not
@@ -204,15 +206,15 @@ class RemedyBook:
                             "add weight decay (e.g. 1e-4)", {"optimizer.weight_decay": new})
 
     def less_regularisation(self) -> Remedy | None:
-        """Weight decay divided by 100 (0 below 1e-5) and dropout off; None when the run has neither. Decay no
-        stronger than a remedy would itself propose (:func:`~lossgap.diagnosis.constraints.light_decay_limit`)
-        holds nothing back and is left alone: "weight decay 0.0001 -> 0" beside AdamW at lr 0.003 changes
-        nothing a user could see."""
+        """Weight decay divided by 100 (0 below 1e-5) and dropout off; None when the run has neither. Decay or
+        dropout no stronger than a remedy would itself propose (``light_decay_limit``, LIGHT_DROPOUT) holds
+        nothing back and is left alone: "weight decay 0.0001 -> 0" beside AdamW at lr 0.003, or "dropout 0.1 -> 0"
+        for a model one unit wide, changes nothing a user could see."""
         decay = float(self._get("optimizer.weight_decay"))
         dropout = float(self._get("model.dropout"))
         limit = light_decay_limit(self._optimizer())
         heavy_decay = decay > limit
-        if not heavy_decay and dropout == 0:
+        if not heavy_decay and dropout <= LIGHT_DROPOUT:
             return None
         changes: dict[str, Any] = {}
         parts = []
@@ -222,7 +224,7 @@ class RemedyBook:
             new_decay = float(f"{lighter:.3g}") if lighter >= 1e-5 else 0.0
             changes["optimizer.weight_decay"] = new_decay
             parts.append(f"weight decay {decay:g} -> {new_decay:g}")
-        if dropout > 0:
+        if dropout > LIGHT_DROPOUT:
             changes["model.dropout"] = 0.0
             parts.append(f"dropout {dropout:g} -> 0")
         return self._remedy("less_regularisation", "regularise less: " + ", ".join(parts),
