@@ -116,9 +116,11 @@ def test_otsu_threshold_splits_two_clusters():
 
 def test_label_noise_evidence_shows_late_learning_of_the_suspects():
     dynamics, flipped, _ = simulated_run(flipped_share=0.3, seed=4)
-    statistics = sample_dynamics(dynamics)
+    # Flipped samples are memorised from ~75% of training (epoch ~23 of 30); clean ones learn early. The AUM
+    # window stops before that, as the diagnosis's does at the val-loss minimum (memorisation lifts the flips'
+    # margins, and the split's peak accuracy, from which the window's start is read).
+    statistics = sample_dynamics(dynamics, until_epoch=22)
     evidence = label_noise_evidence(statistics, reference_epoch=15)
-    # Flipped samples are memorised from ~75% of training (epoch ~23 of 30); clean ones learn early.
     assert evidence.fraction_learned_after_reference == pytest.approx(flipped.mean(), abs=0.05)
     assert evidence.suspects_learned_after_reference > 0.9
     assert evidence.suspects_never_learned < 0.1  # memorised, not out of reach
@@ -209,7 +211,9 @@ def test_classes_learned_late_count_their_margin_from_when_they_were_learned():
     flips = [(0, 1, 20), (0, 2, 20)]
     dynamics, flipped, _ = imbalanced_run((800, 100, 100), late=(1, 2), flips=flips)
     statistics = sample_dynamics(dynamics)
-    assert statistics.class_start_epoch[0] == 1
+    # The majority is "right" from the start only as every sample is put in it, which the predictions cannot tell
+    # from fitting it: its AUM too counts from when the model begins to tell the classes apart.
+    assert 11 <= statistics.class_start_epoch[0] <= 15
     assert 11 <= statistics.class_start_epoch[1] <= 15 and 11 <= statistics.class_start_epoch[2] <= 15
     suspects = suspected_mislabeled(statistics)
     flagged = np.zeros(flipped.size, bool)

@@ -187,7 +187,8 @@ def sample_dynamics(dynamics: SplitDynamics, *, burn_in: int = 0, until_epoch: i
     first epoch at which the class's correct share reached ``class_onset`` x its peak in the window (0.5:
     half-way up its learning curve), and not before the split's balanced accuracy rose ``class_onset`` of the
     way from chance to its peak: a fresh network that puts every sample in one class gets that class "right"
-    from epoch 1, samples mislabelled into it included. A class learned at once keeps the whole window;
+    from epoch 1, samples mislabelled into it included (so a window should end before memorisation lifts that
+    peak, as the diagnosis's ends at the val-loss minimum). A class learned at once keeps the whole window;
     ``class_onset=0`` turns this off (Pleiss et al.'s AUM). Meant for the train
     split; works on any split. Returns a :class:`SampleDynamics`; probabilities are fractions, AUM is in logits.
     """
