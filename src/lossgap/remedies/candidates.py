@@ -55,8 +55,8 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
         else:
             remedy = _named(book, name, epochs_run, val_loss)
             if remedy is None:
-                raise ConfigError(f"remedy '{name}' changes nothing for this run: {_why_nothing(book, name, val_loss)}; "
-                                  "drop it from --only")
+                why = _why_nothing(book, name, val_loss)
+                raise ConfigError(f"remedy '{name}' changes nothing for this run: {why}; drop it from --only")
             chosen.append(remedy)
     return chosen
 
@@ -65,7 +65,7 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
 _NOTHING_TO_CHANGE = {
     "dropout": "its dropout is already 0.5 or more",
     "weight_decay": "its weight decay is already the most a remedy proposes (a tenth of what holds a model back)",
-    "less_regularisation": "it has no dropout and no weight decay strong enough to hold the model back",
+    "less_regularisation": "it has no dropout above 0.2 and no weight decay strong enough to hold the model back",
     "smaller_hidden": "its hidden size is already 4 or less",
     "larger_hidden": "its hidden size is already the largest a remedy proposes",
     "fewer_layers": "it has a single layer",

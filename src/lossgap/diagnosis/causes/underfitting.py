@@ -124,7 +124,8 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
                f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){_gradient_note(evidence)}"
-               f"{'; ' + fast if fast else ''}; whether the labels carry signal cannot be told until the model fits them")
+               f"{'; ' + fast if fast else ''}; whether the labels carry signal cannot be told until the model fits "
+               "them")
     first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
     narrow, widen = _narrow_layer(evidence, book)
