@@ -207,6 +207,13 @@ def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_
     assert "were still rising slowly" in verdict.summary and "over the run's last 10 epochs" in verdict.summary
     assert "; train +" in verdict.summary and " and val +" in verdict.summary
     assert "the val loss still set a new low at epoch 40" in verdict.summary
+    # Read at a delivered epoch before the last, the rise names the epochs it is over ("0.673 at epoch 59; train
+    # +0.206 over the run's last 20 epochs" had matched nothing a reader found in epochs up to 59).
+    earlier = diagnose_dynamics(weak_model_run(drift=0.0012), config=config,
+                                summary={"best_epoch": 30, "delivered_epoch": 30}).evidence
+    delivered, _ = _capacity(earlier, RemedyBook(config), {}, earlier.accuracy_trend)
+    assert "at epoch 30; train +" in delivered.summary, delivered.summary
+    assert "by their trend lines over epochs 31-40, the run's last 10" in delivered.summary, delivered.summary
     flat = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
     assert not flat.evidence["accuracy_rising"] and "new low" not in flat.summary
     # Only one of them rising is named as such ("were still rising" had stood over "up +0.033 and -0.017").

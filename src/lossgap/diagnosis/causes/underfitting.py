@@ -228,7 +228,12 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{level_epoch}"
                # Signed changes, train then val: "up" had stood before a fall ("up +0.058 and -0.033").
-               + (f"; train {signed(rise)} and val {signed(val_rise)} over the run's last {evidence.trend_tail} epochs"
+               # The tail's epochs are named where the figures above are from another epoch (a delivered one):
+               # "0.673 at epoch 59; train +0.206 over the run's last 20 epochs" had matched nothing a reader found.
+               + (f"; train {signed(rise)} and val {signed(val_rise)} "
+                  + (f"over the run's last {evidence.trend_tail} epochs" if level_epoch == evidence.num_epochs else
+                     f"by their trend lines over epochs {evidence.num_epochs - evidence.trend_tail + 1}-"
+                     f"{evidence.num_epochs}, the run's last {evidence.trend_tail}")
                   if rising else "")
                + (f"; the val loss still set a new low at epoch {evidence.num_epochs}"
                   if details["new_val_loss_low_at_end"] else "")
