@@ -270,6 +270,17 @@ def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
     assert "the weights are not jumping, the model as evaluated is" in verdict.summary
     assert [remedy.name for remedy in verdict.remedies][:1] == ["recompute_batch_norm"]
     assert verdict.remedies[0].changes == {"optimizer.ema": 0.0}
+    # "Up to" is the highest bounce, not a value of the first descent (epoch 2's 1.717 had been quoted where the
+    # bounces reached 0.79).
+    shallow = prob.copy()
+    shallow[[9, 14, 19, 24]] = 0.5  # bounces to log 2 = 0.693, below epoch 2's loss
+    first_descent = -np.log(shallow[1]).mean()
+    assert first_descent > 0.8
+    lower = diagnose_dynamics({"train": binary_dynamics(shallow, labels, split="train"),
+                               "val": binary_dynamics(np.clip(shallow - 0.02, 0.01, 0.99), labels)},
+                              metrics={"train_loss_running": running}, config=config)
+    highest = lower.verdict("unstable_optimization").evidence["evaluation_only"]["highest"]
+    assert highest == pytest.approx(np.log(2), abs=0.01), highest
     # The headline names this form, not "the weights jump", which its sentence denies.
     assert diagnosis.headline.startswith("Main cause: unstable_optimization (0.55) - the model as evaluated jumps")
     assert "the weights jump" not in diagnosis.headline

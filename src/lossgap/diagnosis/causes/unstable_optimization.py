@@ -231,8 +231,12 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     delivered = evidence.delivered_epoch
     after_delivered = (delivered < evidence.num_epochs
                        and loss_reversal(train_loss[:delivered], fit.prior_entropy) < BOUNCE_START)
+    # "Up to" is the highest bounce: a value above the lowest before it, not one of the first descent (epoch 2's
+    # 1.717 had been quoted where the bounces reached 0.79).
+    lowest_before = np.fmin.accumulate(np.where(np.isfinite(train_loss), train_loss, np.inf))[:-1]
+    peaks = train_loss[1:][train_loss[1:] > lowest_before]
     return {"reversal": fit.reversal, "running_reversal": running_reversal,
-            "highest": float(np.nanmax(train_loss[1:])) if train_loss.size > 1 else float("nan"),
+            "highest": float(np.nanmax(peaks)) if peaks.size else float("nan"),
             "running_start": float(running[finite][0]), "running_end": float(running[finite][-1]),
             "after_delivered": bool(after_delivered)}
 
