@@ -353,3 +353,27 @@ def test_a_fitted_model_a_spike_knocked_back_is_unstable_when_the_run_delivers_t
     for diagnosis in (recovered, restored):
         assert diagnosis.verdict("unstable_optimization").evidence["signals"]["unrecovered"] == 0.0
         assert diagnosis.healthy, diagnosis.to_text()
+
+
+def test_bounces_of_the_evaluated_model_do_not_explain_samples_contradicted_throughout():
+    # An OSULeaf LSTM-FCN with 30% of its labels flipped (30 of its 34 suspects flipped ones) had read the
+    # evaluated model's jumps first (0.55) and label noise only considered (0.39 from 0.60): jumps move whole
+    # classes in a few epochs, not single samples over most of training while their class-mates stay right.
+    from fixtures.diagnosis import noisy_labels_run
+    dynamics, flipped = noisy_labels_run()
+    train, val = dynamics["train"], dynamics["val"]
+    jumps = [9, 14, 19, 24]
+    true_prob = np.exp(train.true_log_prob.astype(np.float64))
+    true_prob[jumps] = np.where(true_prob[jumps] > 0.5, 0.15, true_prob[jumps])
+    val_prob = np.exp(val.true_log_prob.astype(np.float64))
+    val_prob[jumps] = 0.15
+    jumping = {"train": binary_dynamics(true_prob, train.labels, split="train"),
+               "val": binary_dynamics(val_prob, val.labels)}
+    config = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01}}
+    running = np.linspace(0.9, 0.4, len(true_prob))
+    diagnosis = diagnose_dynamics(jumping, metrics={"train_loss_running": running}, config=config)
+    assert diagnosis.verdict("unstable_optimization").evidence["evaluation_only"] is not None
+    noise = diagnosis.verdict("label_noise")
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    assert "unstable_optimization" not in noise.evidence.get("explained_by", {})
+    assert set(diagnosis.suspected_mislabeled) <= set(flipped.tolist())
