@@ -377,3 +377,48 @@ def test_bounces_of_the_evaluated_model_do_not_explain_samples_contradicted_thro
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
     assert "unstable_optimization" not in noise.evidence.get("explained_by", {})
     assert set(diagnosis.suspected_mislabeled) <= set(flipped.tolist())
+
+
+def _thrown_back_early(spike_at=5, epochs=60, n=300, seed=0):
+    """Two classes: the model edges up to 0.58 by epoch 4, a spike at ``spike_at`` throws every sample to 0.2,
+    it sits at a coin flip for 10 epochs, then learns to 0.8-0.97 and stays there, but for the 30% of samples whose
+    label the inputs do not tell (0.45): a task at its ceiling (true-class probabilities)."""
+    rng = np.random.default_rng(seed)
+    target = np.where(np.arange(n) % 10 < 3, 0.45, rng.uniform(0.8, 0.97, n))
+    prob = np.full((epochs, n), 0.5)
+    prob[1:spike_at - 1] = 0.58
+    prob[spike_at - 1] = 0.2
+    start = spike_at + 10
+    ramp = np.clip((np.arange(epochs) - start) / 10, 0, 1)[:, None]
+    prob[start:] = (0.5 + ramp * (target - 0.5))[start:]
+    return np.clip(prob + rng.normal(0, 0.002, prob.shape), 0.01, 0.99)
+
+
+def test_a_spike_the_run_outgrew_long_ago_cost_time_not_the_delivered_model():
+    # A 4-class LSTM at Adam 0.003 thrown back to the prior's entropy at epoch 5, learning again from epoch 18 and
+    # at its task's ceiling by epoch 80, had read unstable 0.59 first, over a fall in loss from refinement.
+    from lossgap.analysis.optimization import Spike
+    from lossgap.diagnosis.causes.unstable_spikes import outgrown_spikes
+    labels = np.arange(300) % 2
+    prob = _thrown_back_early()
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.03, 0.01, 0.99), labels)}
+    verdict = diagnose_dynamics(dynamics).verdict("unstable_optimization")
+    outgrown = verdict.evidence["outgrown"]
+    assert outgrown is not None and outgrown["epochs"] == [5] and outgrown["quiet_epochs"] == 55
+    assert verdict.confidence < 0.5, verdict.summary
+    assert "but the run outgrew the large one(s), at epoch(s) 5" in verdict.summary
+    # The same spike in a run that had not yet learned most of what it knows after it is still judged in full...
+    loss = np.array([0.69, 0.55, 0.52, 0.52, 1.6] + [0.69] * 10 + [0.45] * 45)
+    spike = [Spike(epoch=5, split="train", size=1.6 / 0.52)]
+    assert outgrown_spikes(loss, spike, delivered=60, prior_entropy=np.log(2)) is None
+    # ... so is one with too few quiet epochs after it, and one after the delivered epoch.
+    assert outgrown_spikes(-np.log(prob.mean(axis=1)), spike, delivered=9, prior_entropy=np.log(2)) is None
+    assert outgrown_spikes(-np.log(prob.mean(axis=1)), [Spike(epoch=50, split="train", size=3.0)], delivered=40,
+                           prior_entropy=np.log(2)) is None
+    # A fitted model thrown back late and never given the time to outgrow it stays unstable.
+    late = learned_then_converged(300, epochs=30)
+    late[[24, 25]] = 0.15
+    jumpy = diagnose_dynamics({"train": binary_dynamics(late, labels, split="train"),
+                               "val": binary_dynamics(np.clip(late - 0.02, 0.01, 0.99), labels)})
+    assert jumpy.verdict("unstable_optimization").evidence["outgrown"] is None

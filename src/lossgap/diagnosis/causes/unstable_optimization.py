@@ -26,9 +26,10 @@ from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, loss_reversal
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
-from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE, UNRECOVERED_CAP,
-                                                       UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
-                                                       collapse_to_constant, progress_lost, unrecovered_spike)
+from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE, OUTGROWN_WEIGHT,
+                                                       UNRECOVERED_CAP, UNRECOVERED_FULL, UNRECOVERED_START,
+                                                       collapse_after_fit, collapse_to_constant, outgrown_spikes,
+                                                       progress_lost, unrecovered_spike)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, has_batch_norm
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook, present
@@ -95,13 +96,23 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         return Verdict("unstable_optimization", 1.0,
                        f"the loss became NaN or infinite {_epochs_words(non_finite, evidence.num_epochs)}", facts,
                        remedies)
+    # Spikes the run outgrew cost it time, not its result: the bounces are judged on the descent after them.
+    outgrown = outgrown_spikes(train_loss, train_spikes, evidence.delivered_epoch, fit.prior_entropy)
+    reversal, judged_lost = fit.reversal, lost
+    if outgrown is not None:
+        reversal = loss_reversal(train_loss[outgrown["last"] - 1:], fit.prior_entropy)
+        large = [spike for spike in train_spikes if spike.epoch in outgrown["epochs"]]
+        rest = [spike for spike in train_spikes if spike.epoch not in outgrown["epochs"]]
+        judged_lost = max(progress_lost(train_loss, rest), OUTGROWN_WEIGHT * progress_lost(train_loss, large))
+        outgrown.update(reversal_after=reversal, judged_lost=judged_lost)
+    facts["outgrown"] = outgrown
     signals = {
         "above_prior": clip((fit.above_prior_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
-        "bounce": clip((fit.reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
+        "bounce": clip((reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
         # A spike that throws a fitted model back above a constant guess counts whatever the fit: memorising
         # never does that (a run at 0.994 train accuracy whose loss then jumped to six times the prior's had read
         # "No problem found").
-        "spikes": clip(lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
+        "spikes": clip(judged_lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
                   * max(unfit, float(collapse_after_fit(evidence, train_spikes))),
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * unfit,
         "unrecovered": UNRECOVERED_CAP * clip((unrecovered["share"] - UNRECOVERED_START)
@@ -169,11 +180,19 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"than {margin:.3f} nats above {fit.prior_entropy:.3f}, {guess} (a first descent from above "
                      "it not counted): the model did worse on its own training data than a constant guess")
     if signals["bounce"] > 0:
-        parts.append(f"the {loss_name} bounced: it climbed and fell back by {fit.reversal:.1f}x {unit} in all, "
+        since = f" after epoch {outgrown['last']}" if outgrown is not None else " in all"
+        parts.append(f"the {loss_name} bounced: it climbed and fell back by {reversal:.1f}x {unit}{since}, "
                      f"and got no lower than {fit.train_loss_min:.3f}")
     if train_spikes and signals["spikes"] > 0:
         parts.append(f"{len(train_spikes)} spike(s) of the {loss_name}, the largest undoing {pct(min(lost, 1.0))} "
                      "of the progress made so far")
+    if outgrown is not None and signals["spikes"] > 0:
+        epochs = ", ".join(str(epoch) for epoch in outgrown["epochs"])
+        parts.append(f"but the run outgrew the large one(s), at epoch(s) {epochs}: after epoch {outgrown['last']} "
+                     f"its {loss_name} fell to new lows ({outgrown['lowest_after']:.3f}, against "
+                     f"{outgrown['lowest_before']:.3f} before epoch {outgrown['first']}) over "
+                     f"{outgrown['quiet_epochs']} epochs without another large spike, so they cost the run time, not "
+                     "the model it delivers")
     if signals["unrecovered"] > 0:
         parts.append(f"a spike at epoch {unrecovered['epoch']} threw the {loss_name} from "
                      f"{unrecovered['lowest_before']:.3f} (its lowest before) to {unrecovered['spike_loss']:.3f}, and "

@@ -32,20 +32,25 @@ STILL_FALLING = 0.03
 #: 2, train loss 0.067 -> 0.58 at epoch 18 of 20 and 0.37 at the end, val accuracy 0.944 -> 0.857, had read "No
 #: problem found" 0.70: the model had fitted, so its spikes counted for nothing).
 UNRECOVERED_START, UNRECOVERED_FULL, UNRECOVERED_CAP = 0.05, 0.25, 0.8
+#: Spikes the run outgrew (see outgrown_spikes): the share of the progress before it that a spike must undo to
+#: count as large; the fewest epochs without a large spike after the last one up to the delivered epoch, at least
+#: and as a share of the delivered epoch; and the weight large outgrown spikes keep.
+OUTGROWN_LARGE, OUTGROWN_QUIET, OUTGROWN_QUIET_SHARE, OUTGROWN_WEIGHT = 0.25, 10, 0.5, 0.3
 
 
 def progress_lost(train_loss: np.ndarray, spikes) -> float:
     """Largest share of the loss fall so far that one spike undid (0 without spikes)."""
-    lost = 0.0
-    for spike in spikes:
-        before = train_loss[: spike.epoch - 1]
-        # Measured against at least half the starting loss, so a run that barely learned (no signal)
-        # does not turn every wiggle into "all progress lost".
-        progress = max(float(train_loss[0] - np.nanmin(before)) if before.size else 0.0, 0.5 * float(train_loss[0]))
-        jump = float(train_loss[spike.epoch - 1] - train_loss[spike.epoch - 2])
-        if progress > 0:
-            lost = max(lost, min(1.5, jump / progress))
-    return lost
+    return max((spike_share(train_loss, spike) for spike in spikes), default=0.0)
+
+
+def spike_share(train_loss: np.ndarray, spike) -> float:
+    """Share of the loss fall before ``spike`` that its jump undid (at most 1.5)."""
+    before = train_loss[: spike.epoch - 1]
+    # Measured against at least half the starting loss, so a run that barely learned (no signal)
+    # does not turn every wiggle into "all progress lost".
+    progress = max(float(train_loss[0] - np.nanmin(before)) if before.size else 0.0, 0.5 * float(train_loss[0]))
+    jump = float(train_loss[spike.epoch - 1] - train_loss[spike.epoch - 2])
+    return min(1.5, jump / progress) if progress > 0 else 0.0
 
 
 def unrecovered_spike(evidence: RunEvidence, spikes) -> dict | None:
@@ -89,6 +94,39 @@ def unrecovered_spike(evidence: RunEvidence, spikes) -> dict | None:
                      "delivered_loss": delivered_loss, "share": share, "val_before": val_before,
                      "val_delivered": val_delivered}
     return found
+
+
+def outgrown_spikes(train_loss: np.ndarray, spikes, delivered: int, prior_entropy: float) -> dict | None:
+    """The large spikes a run outgrew, or None. Large: undoing OUTGROWN_LARGE or more of the progress before it.
+    Outgrown: every large spike came at or before the delivered epoch; at least OUTGROWN_QUIET epochs, and
+    OUTGROWN_QUIET_SHARE of the delivered ones, passed after the last without another; and after it the train
+    loss fell to new lows, at least as far below its lowest before the first spike as that lowest was below where
+    training began (the first epoch's loss or ``prior_entropy``, the larger), the delivered epoch's loss below that
+    lowest too. Such spikes threw a model back on its way and cost the run time, not its result: the delivered
+    model learned most of what it knows after them (a 4-class LSTM at Adam 0.003 thrown back to the prior's entropy
+    at epoch 5, on its way again from epoch 18 and at its task's ceiling by epoch 80, had read unstable 0.59 first,
+    over a fall in loss from refinement). A spike that hits a fitted model is never outgrown: no later progress
+    can match what it had made. Smaller spikes are judged as they are.
+    Returns {"epochs", "first", "last", "quiet_epochs", "lowest_before", "lowest_after"} (epochs 1-based, losses
+    in nats)."""
+    large = [spike for spike in spikes if spike_share(train_loss, spike) >= OUTGROWN_LARGE]
+    if not large or any(spike.epoch > delivered for spike in large):
+        return None
+    first, last = min(spike.epoch for spike in large), max(spike.epoch for spike in large)
+    before, after = train_loss[: first - 1], train_loss[last:delivered]
+    quiet = delivered - last
+    if not before.size or not after.size or quiet < max(OUTGROWN_QUIET, OUTGROWN_QUIET_SHARE * delivered):
+        return None
+    lowest_before, lowest_after = float(np.nanmin(before)), float(np.nanmin(after))
+    # At least as much progress again after the spikes as before the first: a model they threw back on its way
+    # and that then learned most of what it knows (a jumpy run whose new lows were a few hundredths below the
+    # old ones had its spikes called outgrown).
+    progress_before = max(float(train_loss[0]), prior_entropy) - lowest_before
+    target = lowest_before - progress_before
+    if not (lowest_after <= target and float(train_loss[delivered - 1]) < lowest_before):
+        return None
+    return {"epochs": [spike.epoch for spike in large], "first": first, "last": last, "quiet_epochs": quiet,
+            "lowest_before": lowest_before, "lowest_after": lowest_after}
 
 
 def collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
