@@ -2,6 +2,8 @@
 
 import shlex
 
+import pytest
+
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.training.config import TrainConfig
 
@@ -166,3 +168,25 @@ def test_stopping_at_a_val_loss_minimum_that_is_the_last_epoch_is_not_offered():
     # The run delivers its last epoch anyway: "stop at the val-loss minimum (epoch 20 here)" changed nothing.
     assert book_for().early_stopping([1.0, 0.8, 0.7]) is None
     assert book_for().early_stopping([1.0, 0.7, 0.8]).changes["early_stopping.patience"] >= 1
+
+
+@pytest.mark.parametrize(("changes", "name", "reason"), [
+    ({"model": {"dropout": 0.5}}, "dropout", "its dropout is already 0.5 or more"),
+    ({"model": {"hidden_size": 4}}, "smaller_hidden", "its hidden size is already 4 or less"),
+    ({"model": {"hidden_size": 1024}}, "larger_hidden", "its hidden size is already 1024, the largest"),
+    ({"model": {"num_layers": 1}}, "fewer_layers", "it has a single layer"),
+    ({"optimizer": {"lr": 0.05}}, "higher_lr", "its learning rate is already 0.03 or more"),
+    ({"optimizer": {"weight_decay": 0.0}, "model": {"dropout": 0.1}}, "less_regularisation",
+     "it has no dropout above 0.2"),
+    ({"class_weights": "balanced"}, "class_weights", "it already weights its loss"),
+    ({"optimizer": {"clip_grad": 1.0}}, "clip_grad", "it already clips"),
+    ({"early_stopping": {"patience": 5, "monitor": "val_accuracy"}}, "monitor_accuracy", "it already chooses"),
+    ({"model": {"kind": "lstm-fcn"}}, "switch_model", "it already uses an lstm-fcn"),
+    ({"model": {"kind": "lstm"}}, "recompute_batch_norm", "its model has no batch norm"),
+    ({"model": {"kind": "lstm-fcn"}, "optimizer": {"ema": 0.9}}, "recompute_batch_norm", "already averages"),
+])
+def test_a_remedy_that_changes_nothing_says_which_setting_stops_it(changes, name, reason):
+    # The words come from the bounds the methods use (a separate table of sentences had restated them by hand).
+    book = book_for(**changes)
+    assert getattr(book, name)() is None
+    assert reason in book.unchanged_reason(name, [1.0, 0.9])

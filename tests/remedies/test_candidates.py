@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lossgap.diagnosis.remedies import Remedy
+from lossgap.diagnosis.remedy import Remedy
 from lossgap.diagnosis.verdict import Diagnosis, Verdict
 from lossgap.errors import ConfigError
 from lossgap.remedies.candidates import apply_changes, remedy_candidates

@@ -41,7 +41,7 @@ def test_finished_replicate_runs_are_reused_and_changed_or_unfinished_ones_retra
 def test_finished_outcome_needs_the_same_thread_count(small_run):
     run_remedies(small_run, replicates=2, only=["lower_lr"], workers=1)
     from lossgap.remedies.runner import _seed_jobs
-    from lossgap.diagnosis.remedies import Remedy
+    from lossgap.diagnosis.remedy import Remedy
 
     config = TrainConfig.from_dict(json.loads((small_run / "config.json").read_text())["train"])
     job = _seed_jobs(Remedy("baseline", ""), config, 2, small_run / "remedy")[0]

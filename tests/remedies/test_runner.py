@@ -79,7 +79,7 @@ def test_accuracy_intervals_stay_within_0_and_1_and_loss_intervals_above_0():
 
 
 def test_each_remedy_is_judged_on_what_it_is_meant_to_improve(overfit_run):
-    from lossgap.diagnosis.remedies import Remedy
+    from lossgap.diagnosis.remedy import Remedy
 
     assert Remedy("monitor_accuracy", "").target == "val_accuracy"
     assert Remedy("class_weights", "").target == "val_balanced_accuracy"

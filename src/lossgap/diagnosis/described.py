@@ -32,3 +32,17 @@ def merged_settings(defaults: dict, values: dict) -> dict:
         nested = isinstance(value, dict) and isinstance(defaults.get(key), dict)
         merged[key] = merged_settings(defaults[key], value) if nested else value
     return merged
+
+
+def described_changes(described: dict, changes: dict) -> str:
+    """``"weight decay 10 -> 0.02, dropout 0.5 -> 0"`` for ``changes`` (dotted paths to new values) to settings an
+    own loop ``described`` (by section, as :func:`known_settings` gives them), or "" when any change is to a setting
+    it did not describe (its value would be lossgap's default, not the loop's)."""
+    parts = []
+    for path, new in changes.items():
+        section, _, key = path.partition(".")
+        old = (described.get(section) or {}).get(key)
+        if path not in DESCRIBED_LABELS or old is None:
+            return ""
+        parts.append(f"{DESCRIBED_LABELS[path]} {old:g} -> {new:g}")
+    return ", ".join(parts)

@@ -13,7 +13,8 @@ from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence, gather_evidence
-from lossgap.diagnosis.remedies import MORE_DATA, Remedy, RemedyBook, little_data
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord, continue_advice

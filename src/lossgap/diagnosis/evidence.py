@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from lossgap.analysis.calibration import Calibration, calibration
-from lossgap.analysis.fit import FitSummary, Objective, fit_summary, prior_of, weighted_objective
+from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
@@ -22,7 +22,7 @@ from lossgap.analysis.smoothing import linear_trend
 from lossgap.analysis.samples import SampleDynamics, sample_dynamics
 from lossgap.analysis.suspects import LabelNoiseEvidence, Suspects, label_noise_evidence, suspected_mislabeled
 from lossgap.analysis.reweighting import UnweightedSignal, samples_with_weights_undone, unweighted_signal
-from lossgap.analysis.signal import (SIGNAL_TESTS, ControlComparison, SignalTest, any_epoch_balanced_p_value,
+from lossgap.analysis.signal import (ControlComparison, SignalTest, any_epoch_balanced_p_value,
                                      any_epoch_p_value, control_test, loss_clearly_below_prior, signal_test)
 from lossgap.class_weights import run_class_weights
 from lossgap.dynamics import SplitDynamics

@@ -9,33 +9,24 @@ command, since lossgap cannot know the settings of a user's own loop.
 
 from __future__ import annotations
 
+import math
 import shlex
-from dataclasses import dataclass, field
 from typing import Any
 
 from lossgap.analysis.generalization import patience_to_minimum
 from lossgap.diagnosis.constraints import ADAM_LR_RANGE, SGD_LR_RANGE, has_batch_norm, light_decay_limit
-from lossgap.diagnosis.described import DESCRIBED_LABELS, known_settings, merged_settings
+from lossgap.diagnosis.described import described_changes, known_settings, merged_settings
 from lossgap.errors import ConfigError
 from lossgap.options import value_at
+from lossgap.diagnosis.remedy import MORE_DATA, Remedy, present
 from lossgap.training.config import TrainConfig, apply_changes
 
-#: Remedies that change the configuration, by the name ``lossgap remedy --only`` accepts.
-REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
-                "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
-                "less_regularisation", "switch_model", "switch_optimizer", "recompute_batch_norm", "loosen_clip",
-                "more_data")
-#: What each remedy is meant to improve, and so what ``lossgap remedy`` judges it on; the others: val loss.
-#: Choosing the epoch by accuracy gives up val loss on purpose, and class weights trade overall figures for
-#: the rare classes' recall: judged on val loss they could never win.
-REMEDY_TARGETS = {"monitor_accuracy": "val_accuracy", "class_weights": "val_balanced_accuracy"}
-#: Largest hidden size a remedy proposes.
-MAX_HIDDEN = 1024
-#: The remedy that trains a learning curve instead of one changed configuration (``lossgap remedy`` runs it).
-MORE_DATA = "more_data"
-#: A training set of fewer samples than this is "little data": the diagnosis offers the learning curve
-#: (more_data) when such a run overfits or its val accuracy plateaus. Most UCR/UEA sets are below it.
-LITTLE_DATA = 2000
+#: Largest and smallest hidden size a remedy proposes.
+MAX_HIDDEN, MIN_HIDDEN = 1024, 4
+#: Most dropout a remedy raises to.
+MAX_DROPOUT = 0.5
+#: Learning rate from which no remedy raises it: faster risks unstable weights.
+FAST_LR = 0.03
 #: Learning rate of SGD with momentum against Adam's: SGD's step is the raw gradient, Adam's is normalised to
 #: about lr per weight, so SGD needs a larger rate; 10x (Adam 0.001 -> SGD 0.01, 0.01 -> 0.1) is the usual
 #: ratio, and the rate is kept within SGD_LR_RANGE (beyond 0.3 an LSTM's gradients make SGD unstable).
@@ -44,32 +35,6 @@ SGD_LR_FACTOR = 10.0
 LIGHT_DROPOUT = 0.2
 #: Shortest early-stopping patience a remedy proposes: a fresh run's epoch-to-epoch noise must not stop it at once.
 MIN_PATIENCE = 3
-
-
-@dataclass(frozen=True)
-class Remedy:
-    """One thing to try: a name, a sentence with the run's numbers, the configuration change, the command.
-
-    ``changes`` maps dotted TrainConfig paths (``"model.dropout"``) to new values; empty for advice that is
-    not a setting (inspecting suspect samples, checking the data). ``command`` is the ``lossgap train``
-    command line that tries it, or None (advice, or a run with no lossgap config).
-    """
-
-    name: str
-    action: str
-    changes: dict[str, Any] = field(default_factory=dict)
-    command: str | None = None
-
-    @property
-    def target(self) -> str:
-        """The val figure this remedy is meant to improve: ``val_loss``, ``val_accuracy`` or
-        ``val_balanced_accuracy`` (see REMEDY_TARGETS)."""
-        return REMEDY_TARGETS.get(self.name, "val_loss")
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return {"name": self.name, "action": self.action, "changes": dict(self.changes), "command": self.command,
-                "target": self.target}
 
 
 class RemedyBook:
@@ -123,23 +88,10 @@ class RemedyBook:
         if not self.has_config:
             # lossgap cannot rerun a user's own loop: the advice stays in words, with no change to apply, and
             # names the values when the loop described them ("weight decay 10 -> 0.02").
-            described = self._described_changes(changes)
+            described = described_changes(self._described, changes)
             # The values replace the generic parenthesis ("(twice the hidden size)" would misstate 1 -> 32).
             return Remedy(name, f"{generic.split(' (')[0]}: {described}" if described else generic)
         return Remedy(name, action, dict(changes), self.command_for(name, changes))
-
-    def _described_changes(self, changes: dict[str, Any]) -> str:
-        """``"weight decay 10 -> 0.02, dropout 0.5 -> 0"`` for changes to settings an own loop described, or ""
-        when any change is to a setting it did not describe (its value would be lossgap's default, not the
-        loop's)."""
-        parts = []
-        for path, new in changes.items():
-            section, _, key = path.partition(".")
-            old = (self._described.get(section) or {}).get(key)
-            if path not in DESCRIBED_LABELS or old is None:
-                return ""
-            parts.append(f"{DESCRIBED_LABELS[path]} {old:g} -> {new:g}")
-        return ", ".join(parts)
 
     def command_for(self, name: str, changes: dict[str, Any]) -> str | None:
         """The `lossgap train` command that trains the run's configuration with ``changes`` into
@@ -185,11 +137,11 @@ class RemedyBook:
                             {"early_stopping.patience": patience, "early_stopping.monitor": "val_accuracy"})
 
     def dropout(self) -> Remedy | None:
-        """Dropout raised by 0.2 (at most 0.5); None when already at 0.5 or more."""
+        """Dropout raised by LIGHT_DROPOUT (at most MAX_DROPOUT); None when already at MAX_DROPOUT or more."""
         current = float(self._get("model.dropout"))
-        if current >= 0.5:
+        if current >= MAX_DROPOUT:
             return None
-        new = round(min(0.5, current + LIGHT_DROPOUT), 2)
+        new = round(min(MAX_DROPOUT, current + LIGHT_DROPOUT), 2)
         return self._remedy("dropout", f"raise dropout from {current:g} to {new:g}: --dropout {new:g}",
                             f"add dropout (e.g. {LIGHT_DROPOUT:g})", {"model.dropout": new})
 
@@ -235,11 +187,11 @@ class RemedyBook:
         return self._values.get("optimizer") or {}
 
     def smaller_hidden(self) -> Remedy | None:
-        """Half the hidden size (at least 4)."""
+        """Half the hidden size (at least MIN_HIDDEN)."""
         hidden = int(self._get("model.hidden_size"))
-        if hidden <= 4:
+        if hidden <= MIN_HIDDEN:
             return None
-        new = max(4, hidden // 2)
+        new = max(MIN_HIDDEN, hidden // 2)
         return self._remedy("smaller_hidden", f"shrink the hidden size from {hidden} to {new}: --hidden {new}",
                             f"use a smaller model (half the {self._width_words()})", {"model.hidden_size": new})
 
@@ -280,12 +232,12 @@ class RemedyBook:
                             f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 
     def higher_lr(self, factor: float = 3.0, usual: bool = False) -> Remedy | None:
-        """Learning rate times ``factor`` (None when already 0.03 or more: faster would risk instability); with
+        """Learning rate times ``factor`` (None when already FAST_LR or more: faster would risk instability); with
         ``usual``, at least the middle of the optimizer family's usual range (geometric: Adam 1e-3), for a run
         whose learning has barely begun: Adam at lr 1e-5 had been sent to 1e-4, still a hundredth of its
         default."""
         lr = float(self._get("optimizer.lr"))
-        if lr >= 0.03:
+        if lr >= FAST_LR:
             return None
         family, (bottom, top) = self._lr_family()
         middle = float(f"{(bottom * top) ** 0.5:.3g}")
@@ -412,17 +364,36 @@ class RemedyBook:
                   f"accuracy {purpose}")
         return Remedy("permuted_control", action, {})
 
+    def unchanged_reason(self, name: str, val_loss) -> str:
+        """Why remedy ``name`` changes nothing for this run (its method returned None), in words for an error."""
+        if name == "early_stopping":
+            if self._get("early_stopping.patience") is not None and self._get("early_stopping.monitor") == "val_loss":
+                return "it already stops early on val loss and restores its best epoch"
+            if not any(math.isfinite(loss) for loss in val_loss):
+                return "it has no finite val loss to stop at"
+            return (f"its val loss was lowest at its last epoch ({len(val_loss)}), the model it delivers anyway, so "
+                    "there is no later rise to stop before")
+        reasons = {
+            "dropout": f"its dropout is already {MAX_DROPOUT:g} or more",
+            "weight_decay": "its weight decay is already the most a remedy proposes (a tenth of what holds a model "
+                            "back)",
+            "less_regularisation": f"it has no dropout above {LIGHT_DROPOUT:g} and no weight decay strong enough to "
+                                   "hold the model back",
+            "smaller_hidden": f"its hidden size is already {MIN_HIDDEN} or less",
+            "larger_hidden": f"its hidden size is already {MAX_HIDDEN}, the largest a remedy proposes",
+            "fewer_layers": "it has a single layer",
+            "higher_lr": f"its learning rate is already {FAST_LR:g} or more, where faster risks unstable weights",
+            "class_weights": "it already weights its loss by inverse class frequency",
+            "clip_grad": "it already clips the gradient norm",
+            "monitor_accuracy": "it already chooses its epoch by val accuracy",
+            "switch_model": f"it already uses an {self._get('model.kind')}",
+            "recompute_batch_norm": ("its model has no batch norm" if not self._batch_norm
+                                     else "the run already averages its weights (--ema)"),
+            "loosen_clip": "it is offered only by a verdict that measured the gradients' typical norm above the clip",
+        }
+        return reasons.get(name, "the run already has that setting")
+
     @staticmethod
     def advice(name: str, action: str) -> Remedy:
         """A remedy that is not a setting (e.g. inspect suspect samples, check the data)."""
         return Remedy(name, action)
-
-
-def little_data(train_class_counts) -> bool:
-    """True when the training set (its per-class counts) holds fewer than LITTLE_DATA samples."""
-    return 0 < float(sum(train_class_counts)) < LITTLE_DATA
-
-
-def present(*remedies: Remedy | None) -> tuple[Remedy, ...]:
-    """The remedies that apply (drops the None of remedies with nothing left to change)."""
-    return tuple(remedy for remedy in remedies if remedy is not None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lossgap.diagnosis.remedies import Remedy
+from lossgap.diagnosis.remedy import Remedy
 from lossgap.errors import ConfigError
 
 #: Verdicts at or above this confidence are reported as findings; below it they are listed as considered.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
-from lossgap.diagnosis.remedies import MORE_DATA, REMEDY_NAMES, Remedy, RemedyBook
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import MORE_DATA, REMEDY_NAMES, Remedy
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
 from lossgap.training.config import TrainConfig, apply_changes
@@ -55,40 +55,10 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
         else:
             remedy = _named(book, name, epochs_run, val_loss)
             if remedy is None:
-                why = _why_nothing(book, name, val_loss)
+                why = book.unchanged_reason(name, val_loss)
                 raise ConfigError(f"remedy '{name}' changes nothing for this run: {why}; drop it from --only")
             chosen.append(remedy)
     return chosen
-
-
-#: Why a remedy named in --only changes nothing for a run, when its RemedyBook method returns None.
-_NOTHING_TO_CHANGE = {
-    "dropout": "its dropout is already 0.5 or more",
-    "weight_decay": "its weight decay is already the most a remedy proposes (a tenth of what holds a model back)",
-    "less_regularisation": "it has no dropout above 0.2 and no weight decay strong enough to hold the model back",
-    "smaller_hidden": "its hidden size is already 4 or less",
-    "larger_hidden": "its hidden size is already the largest a remedy proposes",
-    "fewer_layers": "it has a single layer",
-    "higher_lr": "its learning rate is already 0.03 or more, where faster risks unstable weights",
-    "class_weights": "it already weights its loss by inverse class frequency",
-    "clip_grad": "it already clips the gradient norm",
-    "monitor_accuracy": "it already chooses its epoch by val accuracy",
-    "switch_model": "it already uses an lstm-fcn",
-    "recompute_batch_norm": "its model has no batch norm, or the run already averages its weights (--ema)",
-    "loosen_clip": "it is offered only by a verdict that measured the gradients' typical norm above the clip",
-}
-
-
-def _why_nothing(book: RemedyBook, name: str, val_loss) -> str:
-    """Words for why remedy ``name`` changes nothing for the book's run (its method returned None)."""
-    if name != "early_stopping":
-        return _NOTHING_TO_CHANGE.get(name, "the run already has that setting")
-    if book.setting("early_stopping.patience") is not None and book.setting("early_stopping.monitor") == "val_loss":
-        return "it already stops early on val loss and restores its best epoch"
-    if not any(math.isfinite(loss) for loss in val_loss):
-        return "it has no finite val loss to stop at"
-    return (f"its val loss was lowest at its last epoch ({len(val_loss)}), the model it delivers anyway, so there is "
-            "no later rise to stop before")
 
 
 def _trained_here(book: RemedyBook, remedy: Remedy) -> Remedy:

@@ -17,7 +17,7 @@ import numpy as np
 from lossgap.analysis.learning_curve import LearningCurve, learning_curve
 from lossgap.analysis.learning_curve_verdict import CANNOT_TELL, MoreDataVerdict, more_data_verdict
 from lossgap.analysis.learning_region import chance_runs, learning_region
-from lossgap.diagnosis.remedies import MORE_DATA
+from lossgap.diagnosis.remedy import MORE_DATA
 from lossgap.errors import RunDirError
 from lossgap.run import rundir
 from lossgap.training.config import TrainConfig

@@ -14,7 +14,7 @@ from lossgap.io import write_json
 from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainingPool, TrainJob
 from lossgap.analysis.per_class import minority_classes
 from lossgap.diagnosis.engine import diagnose_run
-from lossgap.diagnosis.remedies import MORE_DATA, Remedy
+from lossgap.diagnosis.remedy import MORE_DATA, Remedy
 from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
 from lossgap.remedies.earlier import earlier_results, finished_outcome
 from lossgap.remedies.learning import CURVE_SEEDS, MoreDataOutcome, curve_jobs, more_data_outcome
@@ -38,7 +38,7 @@ class RemedyResult:
     """The baseline, the candidates (those that beat it first, by p-value) and the winner, if any.
 
     ``metric`` is the one figure every candidate was judged on when ``--metric`` asked for one; None when each
-    was judged on its own target (see :data:`lossgap.diagnosis.remedies.REMEDY_TARGETS`).
+    was judged on its own target (see :data:`lossgap.diagnosis.remedy.REMEDY_TARGETS`).
     """
 
     run: Path

@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lossgap.errors import ConfigError
 from lossgap.data.config import DataConfig

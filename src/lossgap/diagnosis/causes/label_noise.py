@@ -50,7 +50,8 @@ from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import heavy_dropout, held_back, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import clip, pct, share_below_prior
 

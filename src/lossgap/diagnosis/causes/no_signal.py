@@ -16,7 +16,8 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import held_back
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
 

@@ -10,7 +10,8 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, little_data, present
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import change, clip, pct
 

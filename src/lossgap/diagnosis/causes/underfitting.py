@@ -23,7 +23,8 @@ from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_ste
 from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, narrow_layer_advice, regularisation_notes,
                                            tiny_hidden)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
 from lossgap.diagnosis.wording import below_prior, clip, pct, signed
 

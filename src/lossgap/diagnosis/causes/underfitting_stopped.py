@@ -8,7 +8,8 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.constraints import held_back, narrow_layer_advice
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, share_below_prior
 

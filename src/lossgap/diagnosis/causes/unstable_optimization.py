@@ -32,7 +32,8 @@ from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, 
                                                        progress_lost, unrecovered_spike)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, has_batch_norm
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.remedies import RemedyBook, present
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import clip, pct
 
