@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, slow_creep_run, slow_learner_run,
-                                tiny_model_run, weak_model_run)
+from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, learned_then_converged, slow_creep_run,
+                                slow_learner_run, tiny_model_run, weak_model_run)
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis.engine import diagnose_evidence
 from lossgap.diagnosis.evidence import gather_evidence
@@ -507,3 +507,42 @@ def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_le
     assert tiny.summary.startswith("train and val accuracy stayed together")
     # A model of ordinary size that learns slowly is sped up first.
     assert verdict(16).evidence["form"] == "stopped_early" and verdict(16).remedies[0].name == "higher_lr"
+
+
+def _setback_run(epochs=40, best=25, n=300, seed=0):
+    """Two classes learned slowly (true-class probabilities rising per sample) up to epoch ``best``; the next epoch
+    throws every sample back to 0.45, and the model then climbs back, by the last epoch to 97% of where it was."""
+    rng = np.random.default_rng(seed)
+    prob = 0.5 + rng.uniform(-0.35, 0.05, n) + rng.uniform(0.008, 0.014, n) * np.arange(epochs)[:, None]
+    peak = prob[best - 1].copy()
+    climb = np.arange(epochs - best)[:, None] / (epochs - best - 1)
+    prob[best:] = 0.45 + (0.97 * peak - 0.45) * climb
+    return np.clip(prob, 0.01, 0.99)
+
+
+def test_early_stopping_that_ran_out_of_patience_while_the_model_won_back_a_setback_stopped_it_too_early():
+    # A BasicMotions LSTM thrown back by a spike at epoch 50, its val loss falling 4% per epoch and 5% above its
+    # epoch-49 low, was stopped by a patience of 20 at epoch 69 and read "No problem found": the same run continued
+    # reached test accuracy 0.95 against 0.68.
+    labels = np.arange(300) % 2
+    prob = _setback_run()
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.01, 0.01, 0.99), labels)}
+    config = {"epochs": 100, "early_stopping": {"patience": 15, "monitor": "val_loss"}, "optimizer": {"lr": 0.001}}
+    summary = {"best_epoch": 25, "delivered_epoch": 25, "stop_reason": "early_stopping"}
+    diagnosis = diagnose_dynamics(dynamics, config=config, summary=summary)
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["low_within_reach"]["epochs"] <= 3
+    assert "it ended only 6% above its lowest, 0.498 at epoch 25" in verdict.summary
+    assert verdict.remedies[0].changes == {"early_stopping.patience": 30}
+    # A val loss jittering at its plateau whose last swing happens to point down is not on its way anywhere.
+    from lossgap.diagnosis.causes.underfitting_stopped import low_within_reach
+    rng = np.random.default_rng(1)
+    flat = np.clip(learned_then_converged(300, epochs=40) + rng.normal(0, 0.03, (40, 1)), 0.01, 0.99)
+    flat[-6:] = flat[-6:] + np.linspace(-0.03, 0.03, 6)[:, None]
+    jitter = diagnose_dynamics({"train": binary_dynamics(flat, labels, split="train"),
+                                "val": binary_dynamics(flat, labels)}, config=config,
+                               summary={"best_epoch": 20, "delivered_epoch": 20, "stop_reason": "early_stopping"})
+    assert low_within_reach(jitter.evidence) is None
+    assert "underfitting" not in jitter.causes, jitter.to_text()
