@@ -59,6 +59,18 @@ def fast_learning_rate(train_config: dict | None) -> str:
             f"({low:g}-{high:g}): steps that large overshoot instead of descending")
 
 
+def slow_learning_rate(train_config: dict | None) -> str:
+    """Words on the run's learning rate when it is less than the bottom of its optimizer family's usual range over
+    FAST_LR_FACTOR ("the learning rate 1e-05 is 10x below the bottom of Adam's usual range, ..."), else ""."""
+    optimizer = (train_config or {}).get("optimizer") or {}
+    name, lr = optimizer.get("name"), float(optimizer.get("lr") or 0.0)
+    low, high = SGD_LR_RANGE if name == "sgd" else ADAM_LR_RANGE if name in ADAPTIVE_L2 + ("adamw",) else (0, 0)
+    if not low or not 0 < lr < low / FAST_LR_FACTOR:
+        return ""
+    return (f"the learning rate {lr:g} is {low / lr:.0f}x below the bottom of {OPTIMIZER_NAMES.get(name, name)}'s "
+            f"usual range ({low:g}-{high:g}): steps that small barely move the weights")
+
+
 def decoupled_decay(optimizer: dict | None) -> bool:
     """True when the optimizer's weight decay shrinks every weight by decay x lr per step (AdamW, SGD, or an
     adaptive one an own loop described with ``decoupled_weight_decay``)."""

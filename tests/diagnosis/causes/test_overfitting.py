@@ -165,3 +165,23 @@ def test_a_train_loss_that_ended_above_its_level_at_the_val_minimum_says_how_low
     low = float(-np.log(0.999))
     assert f"while train loss rose from {-np.log(0.76):.3f} to {-np.log(0.7):.3f} (after falling to {low:.3g} at " \
            "epoch 21)" in verdict.summary, verdict.summary
+
+
+def test_a_restored_model_is_not_called_free_of_overfitting_and_a_train_loss_that_rose_is_not_called_stopped():
+    # "Early stopping already restored epoch 61, so the delivered model is not overfitted" had been said of a model
+    # at train 1.000 and val 0.600, beside an unresolved accuracy gap the sentence never named.
+    config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
+    restored = diagnose_dynamics(overfit_dynamics(epochs=16, n=24, always_wrong=8), config=config,
+                                 summary={"best_epoch": 10}).verdict("overfitting")
+    assert restored.evidence["handled_by_early_stopping"] and "unresolved_accuracy_gap" in restored.evidence
+    assert "early stopping already restored epoch 10, from before the val loss rose; at epoch 10" in restored.summary
+    assert "not overfitted" not in restored.summary
+    # A val rise beyond its jitter while the train loss rose too: "rose after it too", not "stopped falling".
+    labels = np.arange(200) % 2
+    axis = np.arange(30)[:, None]
+    train_prob = np.clip(0.55 + 0.02 * np.minimum(axis, 20) - 0.03 * np.maximum(axis - 20, 0), 0.05, 0.99)
+    val_prob = np.clip(0.55 + 0.015 * np.minimum(axis, 20) - 0.03 * np.maximum(axis - 20, 0), 0.05, 0.99)
+    rose = diagnose_dynamics({"train": binary_dynamics(train_prob + 0 * labels, labels, split="train"),
+                              "val": binary_dynamics(val_prob + 0 * labels, labels)}, config=CONFIG)
+    verdict = rose.verdict("overfitting")
+    assert "but that is not a clear turn: the train loss rose after it too, by" in verdict.summary, verdict.summary

@@ -491,6 +491,12 @@ def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_
     assert not {"higher_lr", "more_epochs"} & set(names), names
     usual = verdict(0.01)
     assert "usual range" not in usual.summary and "lower_lr" not in {remedy.name for remedy in usual.remedies}
+    # And far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256 first
+    # and to raise its rate only 3x second.
+    slow = verdict(1e-5)
+    assert "the learning rate 1e-05 is 10x below the bottom of AdamW's usual range (0.0001-0.01)" in slow.summary
+    assert slow.remedies[0].name == "higher_lr" and slow.remedies[0].changes == {"optimizer.lr": 0.001}
+    assert "usual range" not in verdict(3e-4).summary
 
 
 def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_learning_rate_is_raised():

@@ -106,18 +106,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        f"{higher}{tiny}, but that is not a clear turn: "
                        + ((f"the train loss fell only {general.train_fall_after_best:.3f} after it, not clearly "
                            "beyond its own jitter" if general.train_fall_after_best > 0
+                           # "Stopped falling" had been said of a train loss that rose 0.015 -> 0.295.
+                           else f"the train loss rose after it too, by {-general.train_fall_after_best:.3f}"
+                           if general.train_fall_after_best < 0
                            else "the train loss stopped falling too") if general.val_rose_clearly
                           else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
         else:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
-        if unresolved is not None:
-            summary += (f"; at epoch {unresolved.epoch} the model got {unresolved.train_accuracy:.1%} of its "
-                        f"training samples right and {unresolved.val_accuracy:.1%} of val, a gap of "
-                        f"{unresolved.gap:.3f} that is not clear on this many samples (it needs "
-                        f"{GAP_NOISE_MULTIPLE * gap_noise(evidence, unresolved.epoch):.3f}), so it cannot be said "
-                        "that the model generalises as well as it fits")
-        return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+        return Verdict("overfitting", clip(confidence), summary + _unresolved_words(evidence, unresolved), facts,
+                       remedies)
     # A train loss that ended above its level at the val minimum rose in a late spike or bounce after falling
     # further: say where it got to, so that "rose" is not read as the model failing to fit (a run whose train
     # loss reached 0.00005 at epoch 146 read "train loss rose from 0.018 to 0.124" and nothing more).
@@ -129,9 +127,21 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                f"{change('val loss', curves.val_loss[lowest - 1], curves.val_loss[-1])} while "
                f"{change('train loss', curves.train_loss[lowest - 1], curves.train_loss[-1])}{dip}; "
                f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}"
-               + (f"; early stopping already restored epoch {lowest}, so the delivered model is not overfitted"
-                  if handled else ""))
+               # "So the delivered model is not overfitted" had been said of one at train 1.000 and val 0.600.
+               + (f"; early stopping already restored epoch {lowest}, from before the val loss rose" if handled
+                  else "")
+               + _unresolved_words(evidence, unresolved))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+def _unresolved_words(evidence: RunEvidence, unresolved) -> str:
+    """The sentence on an accuracy gap beyond one standard error but not two ("" without one)."""
+    if unresolved is None:
+        return ""
+    return (f"; at epoch {unresolved.epoch} the model got {unresolved.train_accuracy:.1%} of its training samples "
+            f"right and {unresolved.val_accuracy:.1%} of val, a gap of {unresolved.gap:.3f} that is not clear on this "
+            f"many samples (it needs {GAP_NOISE_MULTIPLE * gap_noise(evidence, unresolved.epoch):.3f}), so it cannot "
+            "be said that the model generalises as well as it fits")
 
 
 @dataclass(frozen=True)

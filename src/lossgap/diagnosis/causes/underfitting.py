@@ -21,7 +21,7 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, narrow_layer_advice, regularisation_notes,
-                                           tiny_hidden)
+                                           slow_learning_rate, tiny_hidden)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -122,17 +122,23 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # Transformer at AdamW lr 0.1, where lr 0.001 reached val 0.92, had been told to regularise less, then to
     # grow and train longer, and never that its learning rate was 100x the working one).
     fast = fast_learning_rate(evidence.settings)
+    # And one far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256
+    # first and to raise its rate only 3x, to 3e-5, second.
+    slow = slow_learning_rate(evidence.settings)
+    pace_note = fast or slow
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
                f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){_gradient_note(evidence)}"
-               f"{'; ' + fast if fast else ''}; whether the labels carry signal cannot be told until the model fits "
-               "them")
+               f"{'; ' + pace_note if pace_note else ''}; whether the labels carry signal cannot be told until the "
+               "model fits them")
     first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
     narrow, widen = _narrow_layer(evidence, book)
     # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
     # decoupled decay shrink the weights faster still: neither is offered then; nor where the rate is too high.
     pace = () if regularisation or fast else (book.higher_lr(), book.more_epochs(evidence.num_epochs))
+    if slow and not regularisation:
+        first, pace = (), (book.higher_lr(10.0, usual=True), *first, book.more_epochs(evidence.num_epochs))
     remedies = present(book.lower_lr(10.0) if fast else None, widen, *first, _architecture(evidence, book), *pace,
                        book.permuted_control("to see whether the labels carry signal", when="once it fits, "))
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True}, remedies)
