@@ -229,3 +229,16 @@ def test_a_val_loss_far_below_the_prior_on_a_val_split_too_small_to_test_keeps_n
     # Where no accuracy short of all right could test significant, the sentence says so ("1.00 or more" had).
     tiny = diagnose_dynamics(memorised_noise_run(val=8)).verdict("no_signal")
     assert "with 8 val samples only a perfect accuracy could show signal" in tiny.summary, tiny.summary
+
+
+def test_a_model_that_ignores_rare_classes_of_a_majority_set_reads_imbalance_not_also_no_signal():
+    # A 72%-majority set whose signal class weights recover read "Also: no_signal" 0.60 beside class imbalance 1.00.
+    from fixtures.diagnosis import majority_guess_run
+    skewed = diagnose_dynamics(majority_guess_run((800, 100, 100), (160, 20, 20)))
+    verdict = skewed.verdict("no_signal")
+    assert verdict.evidence["majority_biased"] and verdict.confidence == 0.45
+    assert skewed.causes == ["class_imbalance_bias"], skewed.to_text()
+    # Without a majority class (OSULeaf's shuffled labels, its largest class 27%), a model at the baseline that
+    # never predicts its one smaller class is what shuffled labels give: no signal stays a finding.
+    even = diagnose_dynamics(majority_guess_run((300, 280, 270, 60), (60, 56, 54, 12)))
+    assert even.verdict("no_signal").evidence["majority_biased"] and even.causes[0] == "no_signal", even.to_text()
