@@ -75,6 +75,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if unresolved is not None:
         facts.update(unresolved_accuracy_gap=unresolved.gap, accuracy_gap_epoch=unresolved.epoch)
         confidence = max(confidence, min(NO_ONSET_CAP, GAP_CAP * unresolved.strength))
+    # A clear gap in a model that fits its training set poorly too is no finding either (it fits neither well),
+    # but it keeps "nothing wrong" from being claimed surely: a model at train 0.793 and val 0.642 on 200 val
+    # samples (a gap of 4 standard errors) had read "No problem found" 0.76 without a word on it.
+    unfitted = (accuracy_gap(evidence, share_of_error=1.0) if gap is None and unresolved is None else None)
+    if unfitted is not None:
+        facts.update(unfitted_accuracy_gap=unfitted.gap, accuracy_gap_epoch=unfitted.epoch)
+        confidence = max(confidence, min(NO_ONSET_CAP, GAP_CAP * unfitted.strength))
     # Class imbalance explains a rising val loss through the rare classes' samples only: the engine discounts
     # by it no more than the share of the rise they carry (a 2-sample class carried 0.087 of a 0.229 rise, and
     # imbalance had explained the whole overfit away).
@@ -114,8 +121,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         else:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
-        return Verdict("overfitting", clip(confidence), summary + _unresolved_words(evidence, unresolved), facts,
-                       remedies)
+        return Verdict("overfitting", clip(confidence),
+                       summary + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted), facts, remedies)
     # A train loss that ended above its level at the val minimum rose in a late spike or bounce after falling
     # further: say where it got to, so that "rose" is not read as the model failing to fit (a run whose train
     # loss reached 0.00005 at epoch 146 read "train loss rose from 0.018 to 0.124" and nothing more).
@@ -130,8 +137,18 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                # "So the delivered model is not overfitted" had been said of one at train 1.000 and val 0.600.
                + (f"; early stopping already restored epoch {lowest}, from before the val loss rose" if handled
                   else "")
-               + _unresolved_words(evidence, unresolved))
+               + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+def _unfitted_words(unfitted) -> str:
+    """The sentence on a clear accuracy gap in a model that fits its training set poorly too ("" without one)."""
+    if unfitted is None:
+        return ""
+    return (f"; at epoch {unfitted.epoch} the model got {unfitted.train_accuracy:.1%} of its training samples right "
+            f"and {unfitted.val_accuracy:.1%} of val, a gap of {unfitted.gap:.3f} beyond its noise, but it gets "
+            f"{1 - unfitted.train_accuracy:.1%} of its training samples wrong too, more than half its val error: it "
+            "fits neither split well, and what it does fit carries over only in part")
 
 
 def _unresolved_words(evidence: RunEvidence, unresolved) -> str:
@@ -166,12 +183,14 @@ class AccuracyGap:
                 "to new ones")
 
 
-def accuracy_gap(evidence: RunEvidence, noise_multiple: float = GAP_NOISE_MULTIPLE) -> AccuracyGap | None:
+def accuracy_gap(evidence: RunEvidence, noise_multiple: float = GAP_NOISE_MULTIPLE,
+                 share_of_error: float = GAP_SHARE_OF_ERROR) -> AccuracyGap | None:
     """The train-val accuracy gap at the run's best epoch (and no smaller at the epoch it delivers) when it is
-    clear: beyond ``noise_multiple`` standard errors and most of the val error; else None."""
+    clear: beyond ``noise_multiple`` standard errors, the train error at most ``share_of_error`` of the val error;
+    else None."""
     curves = evidence.curves
     best, delivered = evidence.best_epoch, evidence.delivered_epoch
-    gaps = [_clear_gap(evidence, epoch, noise_multiple) for epoch in sorted({best, delivered})]
+    gaps = [_clear_gap(evidence, epoch, noise_multiple, share_of_error) for epoch in sorted({best, delivered})]
     if any(gap is None for gap in gaps):
         return None
     train_accuracy, val_accuracy = float(curves.train_accuracy[best - 1]), float(curves.val_accuracy[best - 1])
@@ -181,16 +200,16 @@ def accuracy_gap(evidence: RunEvidence, noise_multiple: float = GAP_NOISE_MULTIP
         if strength > 0 else None
 
 
-def _clear_gap(evidence: RunEvidence, epoch: int, noise_multiple: float) -> float | None:
-    """Train minus val accuracy at ``epoch`` (fraction) when beyond ``noise_multiple`` standard errors and most
-    of the val error."""
+def _clear_gap(evidence: RunEvidence, epoch: int, noise_multiple: float, share_of_error: float) -> float | None:
+    """Train minus val accuracy at ``epoch`` (fraction) when beyond ``noise_multiple`` standard errors, the train
+    error at most ``share_of_error`` of the val error."""
     train_accuracy = float(evidence.curves.train_accuracy[epoch - 1])
     val_accuracy = float(evidence.curves.val_accuracy[epoch - 1])
     if not (np.isfinite(train_accuracy) and np.isfinite(val_accuracy)) or val_accuracy >= 1:
         return None
     gap = train_accuracy - val_accuracy
     if (gap < noise_multiple * gap_noise(evidence, epoch)
-            or (1 - train_accuracy) > GAP_SHARE_OF_ERROR * (1 - val_accuracy)):
+            or (1 - train_accuracy) > share_of_error * (1 - val_accuracy)):
         return None
     return gap
 
