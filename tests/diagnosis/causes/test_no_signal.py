@@ -130,7 +130,7 @@ def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_
     # The convolution branch first; a permuted-label control cannot tell the two readings apart, so it is not offered.
     names = [remedy.name for remedy in verdict.remedies]
     assert names[0] == "switch_model" and "permuted_control" not in names
-    assert verdict.remedies[0].changes == {"model.kind": "lstm-fcn"}
+    assert verdict.remedies[0].changes["model.kind"] == "lstm-fcn"
     # An LSTM-FCN has the convolution branch already, and a model that fitted most of its training set has shown
     # it can reach what is there.
     fcn = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm-fcn"}}, sequence_length=300)

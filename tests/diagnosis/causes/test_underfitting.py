@@ -251,7 +251,7 @@ def test_a_model_that_cannot_fit_long_sequences_is_offered_the_lstm_fcn():
                 for length in (None, 24, 427)}
     assert "switch_model" not in remedies[None] and "switch_model" not in remedies[24]
     switch = remedies[427]["switch_model"]
-    assert switch.changes == {"model.kind": "lstm-fcn"} and "--model lstm-fcn" in switch.command
+    assert switch.changes["model.kind"] == "lstm-fcn" and "--model lstm-fcn" in switch.command
     verdict = diagnose_evidence(replace(evidence, sequence_length=427)).verdict("underfitting")
     assert "sequences of 427 steps" in verdict.summary
     # A run that already is an LSTM-FCN is not told to switch to one.
