@@ -120,11 +120,10 @@ REACH_JITTERS = 5.0
 def low_within_reach(evidence: RunEvidence) -> dict | None:
     """The lowest val loss, when it is not recent but the val loss still falls clearly at the end and would pass it
     within REACH_EPOCHS epochs at its current pace, having fallen REACH_JITTERS times its jitter or more over the
-    tail, else None: {"lowest" (nats), "above" (the last val loss over
-    it, minus 1), "epochs" (of the current fall that covers that)}. A BasicMotions LSTM thrown back by a spike
-    at epoch 50 was winning it back, val loss falling 4% per epoch and 5% above its epoch-49 low, when early
-    stopping's patience ran out at epoch 69; it had read "more epochs alone would not help", and the same run
-    continued reached test accuracy 0.95 against 0.68."""
+    tail, else None: {"lowest" (nats), "above" (the last val loss over it, minus 1), "epochs" (of the current fall
+    that covers that)}. A BasicMotions LSTM thrown back by a spike at epoch 50 was winning it back, val loss falling
+    4% per epoch and 5% above its epoch-49 low, when early stopping's patience ran out at epoch 69; it had read "more
+    epochs alone would not help", and the same run continued reached test accuracy 0.95 against 0.68."""
     health = evidence.optimization
     val_loss = evidence.curves.val_loss
     lowest, last = float(val_loss[evidence.val_loss_min_epoch - 1]), float(val_loss[-1])
