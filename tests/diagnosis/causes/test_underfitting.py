@@ -469,6 +469,8 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
 
     pinned = remedies(1.0)
     assert pinned[0] == "less_regularisation" and not {"higher_lr", "more_epochs"} & set(pinned), pinned
+    # Nor to grow under the same weight decay: a larger pinned model stays pinned.
+    assert "larger_hidden" not in pinned, pinned
     assert {"higher_lr", "more_epochs"} <= set(remedies(0.0))
 
 

@@ -131,7 +131,9 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){_gradient_note(evidence)}"
                f"{'; ' + pace_note if pace_note else ''}; whether the labels carry signal cannot be told until the "
                "model fits them")
-    first = ((book.less_regularisation(), book.larger_hidden(4)) if regularisation
+    # A larger model under the same pinning regularisation stays pinned (Adam's L2 of 1, every unit dead, had been
+    # told to grow 32 -> 128 second, its command keeping --weight-decay 1): regularising less is the remedy then.
+    first = ((book.less_regularisation(),) if regularisation
              else (book.larger_hidden(4), book.less_regularisation()))
     narrow, widen = _narrow_layer(evidence, book)
     # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
