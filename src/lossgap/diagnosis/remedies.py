@@ -16,10 +16,10 @@ from typing import Any
 from lossgap.analysis.generalization import patience_to_minimum
 from lossgap.diagnosis.constraints import ADAM_LR_RANGE, SGD_LR_RANGE, has_batch_norm, light_decay_limit
 from lossgap.diagnosis.described import described_changes, known_settings, merged_settings
-from lossgap.errors import ConfigError
-from lossgap.options import option_specs, value_at
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy
-from lossgap.training.config import TrainConfig, apply_changes
+from lossgap.errors import ConfigError
+from lossgap.options import value_at
+from lossgap.training.config import TrainConfig, apply_changes, change_flags
 
 #: Largest and smallest hidden size a remedy proposes.
 MAX_HIDDEN, MIN_HIDDEN = 1024, 4
@@ -283,9 +283,7 @@ class RemedyBook:
             changes["model.fcn_width"] = RECOMMENDED_FCN_WIDTH
             if self._get("model.patch_length") == 1:
                 changes.update({"model.patch_length": "auto", "model.readout": "auto"})
-        specs = {spec.path: spec for spec in option_specs(TrainConfig)}
-        flags = " ".join(" ".join(specs[path].spell(value)) for path, value in changes.items())
-        return self._remedy("switch_model", f"switch the model from {current} to {kind}: {flags}",
+        return self._remedy("switch_model", f"switch the model from {current} to {kind}: {change_flags(changes)}",
                             f"try a {kind} model (a convolution branch beside the recurrent layer)"
                             if kind == "lstm-fcn" else f"try a {kind} model", changes)
 

@@ -120,6 +120,13 @@ class TrainConfig(_Frozen):
         return build_config(cls, **payload)
 
 
+def change_flags(changes: dict) -> str:
+    """The ``lossgap train`` flags that make dotted-path ``changes`` (``{"model.kind": "gru"}`` -> ``--model gru``),
+    spelled as the option declarations spell them."""
+    specs = {spec.path: spec for spec in option_specs(TrainConfig)}
+    return shlex.join(word for path, value in changes.items() for word in specs[path].spell(value))
+
+
 def apply_changes(config: TrainConfig, changes: dict) -> TrainConfig:
     """``config`` with dotted-path ``changes`` applied (``{"model.dropout": 0.2}``); validated like user input."""
     payload = config.to_dict()

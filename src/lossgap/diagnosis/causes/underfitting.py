@@ -133,16 +133,21 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                "model fits them")
     # A larger model under the same pinning regularisation stays pinned (Adam's L2 of 1, every unit dead, had been
     # told to grow 32 -> 128 second, its command keeping --weight-decay 1): regularising less is the remedy then.
-    first = ((book.less_regularisation(),) if regularisation
-             else (book.larger_hidden(4), book.less_regularisation()))
+    grow = ((book.less_regularisation(),) if regularisation
+            else (book.larger_hidden(4), book.less_regularisation()))
     narrow, widen = _narrow_layer(evidence, book)
-    # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
-    # decoupled decay shrink the weights faster still: neither is offered then; nor where the rate is too high.
-    pace = () if regularisation or fast else (book.higher_lr(), book.more_epochs(evidence.num_epochs))
-    if slow and not regularisation:
-        first, pace = (), (book.higher_lr(10.0, usual=True), *first, book.more_epochs(evidence.num_epochs))
-    remedies = present(book.lower_lr(10.0) if fast else None, widen, *first, _architecture(evidence, book), *pace,
-                       book.permuted_control("to see whether the labels carry signal", when="once it fits, "))
+    architecture = _architecture(evidence, book)
+    if fast or regularisation:
+        # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
+        # decoupled decay shrink the weights faster still: neither is offered then, nor where the rate is too high.
+        ordered = (book.lower_lr(10.0) if fast else None, widen, *grow, architecture)
+    elif slow:
+        ordered = (widen, architecture, book.higher_lr(10.0, usual=True), *grow,
+                   book.more_epochs(evidence.num_epochs))
+    else:
+        ordered = (widen, *grow, architecture, book.higher_lr(), book.more_epochs(evidence.num_epochs))
+    remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
+                                                       when="once it fits, "))
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True}, remedies)
 
 
