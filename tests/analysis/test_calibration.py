@@ -190,3 +190,31 @@ def test_calibration_rejects_a_best_epoch_out_of_range(sharpening_run):
         calibration(sharpening_run, best_epoch=4)
     with pytest.raises(ConfigError):
         calibration(sharpening_run, best_epoch=0)
+
+
+@pytest.mark.parametrize(("scale", "seed"), [(0.1, 0), (0.5, 1), (3.0, 2), (12.0, 3), (40.0, 4)])
+def test_the_temperature_is_the_one_scipys_bounded_search_finds_or_better(scale, seed):
+    # The Newton search replaced scipy.optimize.minimize_scalar (to keep scipy.optimize out of `diagnose`):
+    # it must land on the same minimum, never on a worse one.
+    from scipy.optimize import minimize_scalar
+
+    logits, labels = calibrated_logits(n=500, classes=5, seed=seed)
+    logits = logits * scale
+    fit = fit_temperature(logits, labels)
+
+    def nll(log_t):
+        shifted = logits / math.exp(log_t)
+        shifted = shifted - shifted.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(labels.size), labels]))
+
+    low, high = math.log(0.05), math.log(20.0)
+    reference = minimize_scalar(nll, bounds=(low, high), method="bounded", options={"xatol": 1e-9})
+    assert fit.loss_after <= min(float(reference.fun), nll(0.0)) + 1e-12
+    if reference.fun < nll(0.0) - 1e-9:
+        assert fit.temperature == pytest.approx(math.exp(float(reference.x)), rel=1e-4)
+
+
+def test_a_temperature_outside_the_bounds_stops_at_the_nearer_bound():
+    logits, labels = calibrated_logits(n=2_000, seed=5)
+    assert fit_temperature(logits * 100, labels).temperature == pytest.approx(20.0)
+    assert fit_temperature(logits * 0.001, labels).temperature == pytest.approx(0.05)

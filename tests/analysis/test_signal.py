@@ -9,7 +9,8 @@ from fixtures.dynamics import dynamics_from_logits
 from scipy import stats
 
 from lossgap.analysis.signal import (BALANCED_MIN_CLASS_SAMPLES, any_epoch_balanced_p_value, balanced_accuracy_p_values,
-                                     control_test, detectable_accuracy, prior_entropy, signal_test)
+                                     binomial_tail, control_test, detectable_accuracy, normal_upper_quantile,
+                                     normal_upper_tail, prior_entropy, signal_test, wilson_interval)
 from lossgap.errors import ConfigError, DataError
 
 BALANCED = np.repeat([0, 1], 250)
@@ -202,3 +203,16 @@ def test_the_balanced_p_value_over_epochs_is_corrected_for_picking_the_best():
     split = dynamics_from_logits(np.stack([np.eye(3)[p] * 3.0 for p in epochs]), IMBALANCED)
     per_epoch = balanced_accuracy_p_values(split)
     assert any_epoch_balanced_p_value(split) == pytest.approx(min(1.0, 2 * min(per_epoch.min() * 10, per_epoch[-1])))
+
+
+@pytest.mark.parametrize(("successes", "trials", "probability"),
+                         [(0, 10, 0.3), (1, 10, 0.3), (7, 10, 0.3), (10, 10, 0.3), (55, 100, 0.5), (3, 7, 0.9)])
+def test_the_tail_and_interval_helpers_equal_scipy_stats(successes, trials, probability):
+    # The helpers replace scipy.stats to keep `lossgap diagnose` from importing it; they must give its numbers.
+    assert binomial_tail(successes, trials, probability) == pytest.approx(
+        stats.binomtest(successes, trials, probability, alternative="greater").pvalue, rel=1e-12, abs=1e-300)
+    expected = stats.binomtest(successes, trials).proportion_ci(0.95, method="wilson")
+    assert wilson_interval(successes, trials) == pytest.approx((expected.low, expected.high), rel=1e-12, abs=1e-15)
+    z = np.array([-3.0, -0.5, 0.0, 1.7, 8.0])
+    np.testing.assert_allclose(normal_upper_tail(z), stats.norm.sf(z), rtol=1e-12)
+    assert normal_upper_quantile(0.001) == pytest.approx(stats.norm.isf(0.001), rel=1e-12)

@@ -27,6 +27,41 @@ CONFIDENCE_LEVEL = 0.95
 SIGNAL_TESTS = 2
 
 
+# The tail functions come from scipy.special, not scipy.stats: importing scipy.stats costs ~0.6 s of the ~1 s a
+# user waits for `lossgap diagnose`, and these tests need only three of its ufuncs (the same ones scipy.stats'
+# binom and norm call). tests/analysis/test_signal.py holds them equal to scipy.stats.
+def binomial_tail(successes, trials, probability):
+    """P(X >= successes) for X ~ Binomial(trials, probability), elementwise: scipy.stats.binom.sf(successes - 1,
+    ...). 1.0 where successes <= 0."""
+    from scipy.special import bdtrc  # on use: importing lossgap must not load scipy
+    return bdtrc(np.asarray(successes) - 1, trials, probability)
+
+
+def normal_upper_tail(z):
+    """P(Z > z) for a standard normal Z: scipy.stats.norm.sf(z)."""
+    from scipy.special import ndtr  # on use: importing lossgap must not load scipy
+    return ndtr(-np.asarray(z, dtype=np.float64))
+
+
+def normal_upper_quantile(probability: float) -> float:
+    """The z with P(Z > z) = probability for a standard normal Z: scipy.stats.norm.isf(probability)."""
+    from scipy.special import ndtri  # on use: importing lossgap must not load scipy
+    return float(-ndtri(probability))
+
+
+def wilson_interval(successes: int, trials: int, confidence_level: float = CONFIDENCE_LEVEL) -> tuple[float, float]:
+    """Two-sided Wilson score interval (Newcombe 1998, without continuity correction) of the fraction
+    successes / trials, as (low, high): what scipy.stats.binomtest(...).proportion_ci(method="wilson") gives."""
+    z = normal_upper_quantile(0.5 - 0.5 * confidence_level)
+    share = successes / trials
+    denominator = 2 * (trials + z ** 2)
+    center = (2 * trials * share + z ** 2) / denominator
+    half_width = z / denominator * math.sqrt(4 * trials * share * (1 - share) + z ** 2)
+    low = 0.0 if successes == 0 else center - half_width
+    high = 1.0 if successes == trials else center + half_width
+    return float(low), float(high)
+
+
 @dataclass(frozen=True)
 class SignalTest:
     """Validation accuracy tested against the majority-class baseline, and loss against the prior.
@@ -160,10 +195,7 @@ def signal_test(val_labels, val_predicted, *, num_classes: int, val_loss=None, t
 
     num_correct = int(np.sum(predicted == labels))
     baseline = float(val_counts.max() / num_samples)
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    p_value = float(stats.binomtest(num_correct, num_samples, baseline, alternative="greater").pvalue)
-    # The interval is two-sided whatever the test's direction, so it comes from a two-sided result.
-    interval = stats.binomtest(num_correct, num_samples).proportion_ci(CONFIDENCE_LEVEL, method="wilson")
+    p_value = float(binomial_tail(num_correct, num_samples, baseline))
     return SignalTest(
         accuracy=num_correct / num_samples,
         num_samples=num_samples,
@@ -171,7 +203,8 @@ def signal_test(val_labels, val_predicted, *, num_classes: int, val_loss=None, t
         majority_class=majority,
         baseline_accuracy=baseline,
         p_value=p_value,
-        interval=(float(interval.low), float(interval.high)),
+        # Two-sided whatever the test's direction.
+        interval=wilson_interval(num_correct, num_samples),
         significant=p_value < alpha,
         alpha=alpha,
         loss=loss,
@@ -186,10 +219,8 @@ def detectable_accuracy(num_samples: int, baseline: float, alpha: float) -> floa
     when no accuracy can be significant."""
     if num_samples < 1 or not 0 <= baseline < 1:
         return math.nan if num_samples < 1 else math.inf
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
     counts = np.arange(num_samples + 1)
-    # P(X >= k) = sf(k - 1): the first k below alpha is the answer.
-    significant = np.flatnonzero(stats.binom.sf(counts - 1, num_samples, baseline) < alpha)
+    significant = np.flatnonzero(binomial_tail(counts, num_samples, baseline) < alpha)
     return float(significant[0] / num_samples) if significant.size else math.inf
 
 
@@ -248,9 +279,7 @@ def any_epoch_p_value(val: SplitDynamics, baseline: float) -> float:
     usable = counts > 0
     if not usable.any() or not 0 < baseline < 1:
         return float("nan")
-    # P(X >= k) for X ~ Binomial(n, baseline): sf(k - 1).
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    return corrected_over_epochs(stats.binom.sf(correct[usable] - 1, counts[usable], baseline))
+    return corrected_over_epochs(binomial_tail(correct[usable], counts[usable], baseline))
 
 
 def corrected_over_epochs(p_values: np.ndarray) -> float:
@@ -282,8 +311,7 @@ def loss_clearly_below_prior(val: SplitDynamics, index: int, train_counts: np.nd
         z = mean / standard_error
     if mean[index] < -3 * standard_error[index]:
         return True
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
-    z_needed = stats.norm.isf(alpha / max(1, int(usable.sum())))
+    z_needed = normal_upper_quantile(alpha / max(1, int(usable.sum())))
     return bool(np.nanmin(np.where(usable, z, np.nan)) < -z_needed)
 
 
@@ -307,7 +335,6 @@ def balanced_accuracy_p_values(split: SplitDynamics) -> np.ndarray:
     seen = split.seen
     labels = split.labels
     p_values = np.full(split.num_epochs, np.nan)
-    from scipy import stats  # on use: scipy costs ~0.5 s that importing lossgap should not
     for epoch in range(split.num_epochs):
         mask = seen[epoch]
         truth, predicted = labels[mask], split.predicted[epoch][mask].astype(np.int64)
@@ -321,7 +348,7 @@ def balanced_accuracy_p_values(split: SplitDynamics) -> np.ndarray:
         lift = float(np.mean(hits / counts[used]) - np.mean(shares))
         variance = float(np.sum(shares * (1 - shares) / counts[used])) / classes ** 2
         # Every prediction in one class: its recall is 1 and the others' 0, the null's value with no spread.
-        p_values[epoch] = float(stats.norm.sf(lift / math.sqrt(variance))) if variance > 0 else 1.0
+        p_values[epoch] = float(normal_upper_tail(lift / math.sqrt(variance))) if variance > 0 else 1.0
     return p_values
 
 
