@@ -100,7 +100,8 @@ def verdict_card(verdict: Verdict, explanation: bool = False) -> dict[str, Any]:
     confidence = float(verdict.confidence)
     return {
         "cause": verdict.cause,
-        "title": CAUSES.get(verdict.cause, ""),
+        # A verdict's own form of the cause (see the headline) where it names one.
+        "title": verdict.evidence.get("title") or CAUSES.get(verdict.cause, ""),
         "confidence": confidence,
         "percent": int(round(100 * max(0.0, min(confidence, 1.0)))),
         "level": "explanation" if explanation else "high" if confidence >= 0.8 else "medium",

@@ -28,6 +28,7 @@ def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped
     # larger models for a run at train accuracy 1.0).
     assert verdict.evidence["form_confidences"]["capacity"] == 0.0
     assert {remedy.name for remedy in verdict.remedies} == {"more_epochs", "higher_lr"}
+    assert "underfitting (0.90) - training ended while the model was still improving" in diagnosis.headline
 
 
 def test_a_loss_still_falling_once_val_accuracy_reached_all_right_is_not_stopped_too_early():
@@ -121,6 +122,11 @@ def test_a_model_still_creeping_up_far_below_fitting_needs_both_forms_unless_its
     tiny = diagnose_dynamics(weak_model_run(drift=0.0015), config=config(1)).verdicts[0]
     assert tiny.evidence["form"] == "capacity" and tiny.evidence["held_back"]
     assert tiny.evidence["form_confidences"]["capacity"] > 0.9 and "too small or too regularised" in tiny.summary
+    # The headline names the form and what holds the model back, not every form of the cause.
+    assert tiny.evidence["title"] == ("the model stays far from fitting its training set: a recurrent layer of 1 unit "
+                                      "is too small, and it was still improving when training ended")
+    assert verdict.evidence["title"] == ("training ended while the model was still improving, and it stays far from "
+                                         "fitting its training set")
 
 
 def test_a_loss_falling_under_flat_accuracy_adds_nothing_to_a_capacity_verdict():
@@ -468,6 +474,9 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
         return [remedy.name for remedy in verdict.remedies]
 
     pinned = remedies(1.0)
+    config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 1.0}, "epochs": 30}
+    assert ("underfitting (0.80) - the model did not fit even its training set: its regularisation holds it back"
+            in diagnose_dynamics(unmoved_run(), config=config).headline)
     assert pinned[0] == "less_regularisation" and not {"higher_lr", "more_epochs"} & set(pinned), pinned
     # Nor to grow under the same weight decay: a larger pinned model stays pinned.
     assert "larger_hidden" not in pinned, pinned
@@ -487,6 +496,8 @@ def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_
         return found
 
     fast = verdict(0.1)
+    assert fast.evidence["title"] == ("the model did not fit even its training set: its learning rate is far above its "
+                                      "optimizer's usual range")
     assert "the learning rate 0.1 is 10x the top of AdamW's usual range (0.0001-0.01)" in fast.summary
     names = [remedy.name for remedy in fast.remedies]
     assert names[0] == "lower_lr" and fast.remedies[0].changes == {"optimizer.lr": 0.01}
@@ -496,6 +507,7 @@ def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_
     # And far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256 first
     # and to raise its rate only 3x second.
     slow = verdict(1e-5)
+    assert slow.evidence["title"].endswith("its learning rate is far below its optimizer's usual range")
     assert "the learning rate 1e-05 is 10x below the bottom of AdamW's usual range (0.0001-0.01)" in slow.summary
     assert slow.remedies[0].name == "higher_lr" and slow.remedies[0].changes == {"optimizer.lr": 0.001}
     assert "usual range" not in verdict(3e-4).summary

@@ -84,12 +84,37 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     ordered = scored[::-1] if capacity_first else sorted(scored, key=lambda pair: pair[1], reverse=True)
     (first, _), (second, second_score) = ordered
     summary, remedies = first.summary, first.remedies
+    title = form_title(first.evidence.get("form"), evidence.settings)
     if confidence >= REPORT_THRESHOLD and second_score >= SECOND_FORM:
         summary += f"; and {second.summary}"
         remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
+        title += (", and it was still improving when training ended" if second is stopped
+                  else ", and it stays far from fitting its training set")
     return replace(first, confidence=confidence, summary=summary, remedies=remedies,
-                   evidence={**first.evidence, "form_confidences": {"stopped_early": stopped_score,
-                                                                    "capacity": capacity.confidence}})
+                   evidence={**first.evidence, "title": title,
+                             "form_confidences": {"stopped_early": stopped_score, "capacity": capacity.confidence}})
+
+
+def form_title(form: str | None, settings: dict | None) -> str:
+    """The headline's title for one form of underfitting, naming the setting that holds the model back where the
+    run's settings show one: the cause's general title listed every form ("stopped while still improving, or too
+    small or too regularised") beside a sentence that named weight decay 10 or a recurrent layer of 2 units."""
+    hidden = tiny_hidden(settings)
+    small = (f"a recurrent layer of {hidden} unit{'s' if hidden != 1 else ''} is too small" if hidden is not None
+             else "")
+    regularised = "its regularisation holds it back" if regularisation_notes(settings) else ""
+    if form == "no_fit":
+        if fast_learning_rate(settings):
+            reason = "its learning rate is far above its optimizer's usual range"
+        elif slow_learning_rate(settings):
+            reason = "its learning rate is far below its optimizer's usual range"
+        else:
+            reason = regularised or small
+        return "the model did not fit even its training set" + (f": {reason}" if reason else "")
+    if form == "capacity":
+        return ("the model stays far from fitting its training set: "
+                + ("; ".join(part for part in (small, regularised) if part) or "too small or too regularised"))
+    return "training ended while the model was still improving"
 
 
 def _facts(evidence: RunEvidence) -> dict:
@@ -148,7 +173,8 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (widen, *grow, architecture, book.higher_lr(), book.more_epochs(evidence.num_epochs))
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
                                                        when="once it fits, "))
-    return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True}, remedies)
+    return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
+                                                           "title": form_title("no_fit", evidence.settings)}, remedies)
 
 
 def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
