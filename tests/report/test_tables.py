@@ -58,6 +58,9 @@ def test_verdict_card():
     assert card["evidence"][0] == ("onset_epoch", "12") and "(12 in all)" in card["evidence"][1][1]
     assert tables.verdict_card(dataclasses.replace(verdict, confidence=0.6))["level"] == "medium"
     assert tables.verdict_card(verdict, explanation=True)["level"] == "explanation"
+    # A verdict that names its own form of the cause is titled by it, as in the headline.
+    own = dataclasses.replace(verdict, evidence={"title": "the model fits its training samples far better than val"})
+    assert tables.verdict_card(own)["title"] == "the model fits its training samples far better than val"
 
 
 def test_config_sections_flatten_options_and_skip_a_missing_train_section(configured_run, refining_run):
