@@ -1,60 +1,12 @@
-"""underfitting in its two forms: stopped while still improving, and capacity (or a model that never fit)."""
+"""underfitting's capacity form (too small or too regularised), a model that never fit, and the two forms combined;
+the stopped-early form is in test_underfitting_stopped.py."""
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, learned_then_converged, slow_creep_run,
-                                slow_learner_run, tiny_model_run, weak_model_run)
+from fixtures.diagnosis import diagnose_dynamics, last_epoch_spike_run, slow_creep_run, tiny_model_run, weak_model_run
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis.engine import diagnose_evidence
 from lossgap.diagnosis.evidence import gather_evidence
-
-
-def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped_early():
-    epochs, n = 20, 400
-    labels = np.arange(n) % 2
-    rng = np.random.default_rng(4)
-    # Every sample starts near 0.5 and climbs at its own slow rate: some cross 0.5 late, some not yet (val
-    # accuracy 0.98 at the end), none has levelled off.
-    start = rng.uniform(-0.15, 0.08, n)
-    rate = rng.uniform(0.005, 0.02, n)
-    prob = 0.5 + start[None, :] + rate[None, :] * np.arange(epochs)[:, None]
-    diagnosis = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
-                                   "val": binary_dynamics(prob, labels)},
-                                  config={"epochs": 20, "optimizer": {"lr": 0.001}})
-    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
-    verdict = diagnosis.verdicts[0]
-    assert verdict.evidence["form"] == "stopped_early"
-    # The capacity form scores 0 here, so none of its remedies joins (they would send `lossgap remedy` training
-    # larger models for a run at train accuracy 1.0).
-    assert verdict.evidence["form_confidences"]["capacity"] == 0.0
-    assert {remedy.name for remedy in verdict.remedies} == {"more_epochs", "higher_lr"}
-    assert "underfitting (0.90) - training ended while the model was still improving" in diagnosis.headline
-
-
-def test_a_loss_still_falling_once_val_accuracy_reached_all_right_is_not_stopped_too_early():
-    # Accuracy climbs to 1.000 on train and val by epoch 18 while every sample's probability still rises (a
-    # 300-step task at val 1.000, its loss falling 27% per epoch, had read "underfitting 0.90: has not fitted
-    # what it could"). The same run cut at epoch 16, val at 0.970 and rising, was stopped too early.
-    epochs, n = 20, 400
-    labels = np.arange(n) % 2
-    rng = np.random.default_rng(4)
-    prob = 0.5 + rng.uniform(-0.25, 0.0, n)[None, :] + rng.uniform(0.014, 0.02, n)[None, :] * np.arange(epochs)[:, None]
-
-    def diagnosed(epochs_run):
-        cut = prob[:epochs_run]
-        return diagnose_dynamics({"train": binary_dynamics(cut, labels, split="train"),
-                                  "val": binary_dynamics(cut, labels)},
-                                 config={"epochs": epochs_run, "optimizer": {"lr": 0.001}})
-
-    finished = diagnosed(20)
-    assert finished.evidence.curves.val_accuracy[-1] == 1.0 and finished.evidence.accuracy_trend[0]
-    assert finished.healthy and "underfitting" not in finished.causes, finished.to_text()
-    verdict = finished.verdict("underfitting")
-    assert verdict.evidence["val_at_ceiling"] and "already 1.000" in verdict.summary
-    assert "stopped too early" not in verdict.summary
-    cut = diagnosed(16)
-    assert cut.causes[0] == "underfitting" and cut.verdicts[0].evidence["form"] == "stopped_early", cut.to_text()
-    assert not cut.verdicts[0].evidence["val_at_ceiling"] and "stopped too early" in cut.verdicts[0].summary
 
 
 def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widened_first():
@@ -266,32 +218,6 @@ def test_a_model_that_cannot_fit_long_sequences_is_offered_the_lstm_fcn():
                                   diagnose_evidence(replace(fcn, sequence_length=427)).verdict("underfitting").remedies}
 
 
-def test_a_loss_still_falling_with_accuracy_flat_is_not_called_stopped_too_early():
-    from fixtures.diagnosis import refinement_run
-    verdict = diagnose_dynamics(refinement_run()).verdict("underfitting")
-    assert verdict.evidence["form"] == "stopped_early" and verdict.confidence < 0.5
-    assert "stopped too early" not in verdict.summary and "no longer rising" in verdict.summary
-
-
-def test_a_learning_rate_far_too_low_is_underfitting_not_no_signal_or_label_noise():
-    # Val accuracy near chance after 40 epochs, but the val loss sets a new low every epoch and the train loss
-    # is only 8% below the prior's: learning has barely begun (the rules before this case said no_signal 0.86).
-    diagnosis = diagnose_dynamics(slow_creep_run(), config={"epochs": 40, "optimizer": {"name": "adam", "lr": 1e-5}})
-    assert diagnosis.evidence.early_learning and not diagnosis.evidence.optimization.val_still_falling
-    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
-    verdict = diagnosis.verdicts[0]
-    assert verdict.evidence["form"] == "stopped_early" and "new low in 10 of the last 10 epochs" in verdict.summary
-    assert [remedy.name for remedy in verdict.remedies][:2] == ["higher_lr", "more_epochs"]
-    assert diagnosis.verdict("no_signal").confidence <= 0.3
-    assert diagnosis.verdict("label_noise").confidence == 0.0
-
-
-def test_a_model_that_fitted_and_creeps_on_is_not_early_learning():
-    # The same creep after the model fitted its training set: more epochs would mostly refine it.
-    from fixtures.diagnosis import refinement_run
-    assert not diagnose_dynamics(refinement_run()).evidence.early_learning
-
-
 def test_one_bad_last_epoch_after_the_best_one_is_not_a_capacity_limit():
     # About 0.95 right on train and val from epoch 3 on, then a loss spike in the last epoch (0.85); early
     # stopping restored epoch 12, the model the run delivers. Read at the last epoch, the rules before said
@@ -305,60 +231,6 @@ def test_one_bad_last_epoch_after_the_best_one_is_not_a_capacity_limit():
     # A run without early stopping delivers its last epoch, and that is the level it is judged at.
     assert diagnose_dynamics(last_epoch_spike_run(), config={**config, "early_stopping": {"patience": None}},
                              summary={"best_epoch": 12, "delivered_epoch": 15}).evidence.delivered_epoch == 15
-
-
-def test_a_jittery_val_loss_at_its_lowest_in_the_last_epoch_with_accuracy_rising_is_stopped_early():
-    from fixtures.diagnosis import rare_still_learning_run
-    diagnosis = diagnose_dynamics(rare_still_learning_run(), config={"epochs": 16})
-    verdict = diagnosis.verdict("underfitting")
-    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["form_confidences"]["stopped_early"] == 0.9
-    assert "training stopped too early" in verdict.summary
-
-
-def test_a_model_far_from_fitting_whose_losses_fall_steadily_is_still_learning_not_refining():
-    # Train accuracy flat at 0.74 while both losses fall 2% per epoch, the train loss only 37% of the way from
-    # the prior's entropy to 0 (a learning rate far too low, past its first epochs). The rules before this
-    # read it as confidence refinement, "No problem found" at 0.95; on the suite's JapaneseVowels runs at 1/50
-    # of the working learning rate that model went on to 0.99.
-    diagnosis = diagnose_dynamics(slow_learner_run(), config={"epochs": 30, "optimizer": {"lr": 1e-4}})
-    assert not diagnosis.evidence.accuracy_trend[0] and not diagnosis.evidence.early_learning
-    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
-    verdict = diagnosis.verdicts[0]
-    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["far_from_fitting"]
-    assert "far from fitting its training set (train accuracy 0.737) and even its right answers are unsure" in verdict.summary
-    assert {"more_epochs", "higher_lr"} <= {remedy.name for remedy in verdict.remedies}
-    # A model that has fitted its training set and creeps on is refining: not this (the test above).
-    from fixtures.diagnosis import refinement_run
-    assert not diagnose_dynamics(refinement_run()).verdict("underfitting").evidence.get("far_from_fitting")
-
-
-def test_a_model_still_learning_through_a_linear_layer_narrower_than_the_classes_is_told_to_widen_it_first():
-    # An own MLP through Linear(90, 1) to 4 classes, train accuracy 0.53, had been told "train for more epochs"
-    # alone; 60 more epochs took its val accuracy from 0.525 to 0.485.
-    settings = {"model": {"kind": "other", "hidden_size": None, "num_layers": None, "dropout": 0.0,
-                          "narrowest_linear": {"name": "net.1", "width": 1, "side": "output"}},
-                "optimizer": {"name": "adam", "lr": 1e-4, "weight_decay": 0.0}}
-    verdict = diagnose_dynamics(slow_learner_run(), settings=settings).verdict("underfitting")
-    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["far_from_fitting"], verdict.summary
-    assert "it is still learning, not refining answers it already has; the model has a Linear layer 'net.1' of 1 " \
-        "unit, fewer than the 3 classes" in verdict.summary
-    assert verdict.remedies[0].name == "widen_layer" and "more_epochs" in {remedy.name for remedy in verdict.remedies}
-
-
-def test_a_model_that_has_not_left_the_prior_but_sets_a_new_val_low_every_epoch_wants_a_faster_pace_first():
-    # A learning rate two orders of magnitude too low: the train loss only 1% below the prior's entropy (not
-    # significantly: "not fitted"), yet the val loss sets a new low in every epoch. The no_fit form had put
-    # "grow the hidden size" first and the learning rate x3 third.
-    diagnosis = diagnose_dynamics(slow_creep_run(train_step=0.0002),
-                                  config={"epochs": 40, "optimizer": {"name": "adam", "lr": 3e-5}})
-    assert not diagnosis.evidence.fit.train_moved and diagnosis.evidence.early_learning
-    verdict = diagnosis.verdicts[0]
-    assert verdict.cause == "underfitting" and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
-    first = verdict.remedies[0]
-    # Ten times, and at least the middle of Adam's usual range: 3e-4 would still be a third of Adam's default
-    # (lr 1e-5 had been sent to 1e-4, a hundredth of it).
-    assert first.name == "higher_lr" and first.changes == {"optimizer.lr": 0.001}
-    assert "(the middle of Adam's usual range)" in first.action
 
 
 def test_a_model_that_once_fitted_far_better_is_not_called_too_small_unless_its_settings_hold_it_back():
@@ -401,25 +273,6 @@ def test_a_rejected_capacity_form_names_the_factor_that_kept_it_low():
     assert reason == "pace" and "still falling steeply at the end: it is still learning" in summary
 
 
-def test_a_small_val_split_at_its_ceiling_does_not_hide_a_train_split_still_learning():
-    # 10 val samples at 0.900 ("within two samples of all right") beside train 0.875 still rising had read "No
-    # problem found"; 120 epochs of the same run reached train 1.000 and test 0.96 against 0.85.
-    epochs, n = 20, 400
-    labels = np.arange(n) % 2
-    rng = np.random.default_rng(4)
-    train = 0.5 + rng.uniform(-0.3, 0.0, n)[None, :] + rng.uniform(0.008, 0.02, n)[None, :] * np.arange(epochs)[:, None]
-    val_labels = np.arange(10) % 2
-    val = np.clip(train[:, :10] + 0.12, 0.01, 0.99)
-    diagnosis = diagnose_dynamics({"train": binary_dynamics(np.clip(train, 0.01, 0.99), labels, split="train"),
-                                   "val": binary_dynamics(val, val_labels)},
-                                  config={"epochs": epochs, "optimizer": {"lr": 0.001}})
-    curves = diagnosis.evidence.curves
-    assert curves.val_accuracy[-1] >= 0.8 and curves.train_accuracy[-1] < 0.95
-    verdict = diagnosis.verdict("underfitting")
-    assert not verdict.evidence["val_at_ceiling"] and diagnosis.causes[0] == "underfitting", diagnosis.to_text()
-    assert "stopped too early" in verdict.summary
-
-
 def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monkeypatch):
     # The early-stopped remedy of a 128x2 LSTM that overfitted read "too small: hidden 256": its val loss rose 39%
     # after epoch 17 while the train loss still fell, by less than its own jitter (no overfitting onset).
@@ -442,23 +295,6 @@ def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monk
             "jitter") in turned.verdict("overfitting").summary
     monkeypatch.setattr(underfitting, "_turned_up", lambda evidence: False)
     assert diagnosis().verdict("underfitting").evidence["form_confidences"]["capacity"] > 0.5  # what it had read
-
-
-def test_a_clip_far_below_the_gradients_is_named_as_what_sets_the_pace():
-    # SGD at lr 0.05 clipped at 0.01, its gradients 10-36 times that, read "still early in learning: train longer",
-    # then "train for 240"; clipped at the gradients' size instead it fitted (train 0.98 where it had been 0.58).
-    dynamics = slow_creep_run()
-    epochs = dynamics["val"].num_epochs
-    config = {"epochs": epochs, "optimizer": {"name": "sgd", "lr": 0.05, "clip_grad": 0.01}}
-    starved = diagnose_dynamics(dynamics, config=config, metrics={"grad_norm": np.full(epochs, 0.196)})
-    verdict = starved.verdict("underfitting")
-    assert verdict.evidence["clip_starved"] == [0.01, 0.196]
-    assert "the gradient clip (0.01) lies far below the gradients' median norm before clipping (0.196)" in (
-        verdict.summary)
-    assert verdict.remedies[0].name == "loosen_clip" and verdict.remedies[0].changes == {"optimizer.clip_grad": 0.2}
-    loose = diagnose_dynamics(dynamics, config=config, metrics={"grad_norm": np.full(epochs, 0.05)})
-    assert loose.verdict("underfitting").evidence["clip_starved"] is None
-    assert "loosen_clip" not in {remedy.name for remedy in loose.verdict("underfitting").remedies}
 
 
 def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longer_or_faster():
@@ -527,42 +363,3 @@ def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_le
     assert tiny.summary.startswith("train and val accuracy stayed together")
     # A model of ordinary size that learns slowly is sped up first.
     assert verdict(16).evidence["form"] == "stopped_early" and verdict(16).remedies[0].name == "higher_lr"
-
-
-def _setback_run(epochs=40, best=25, n=300, seed=0):
-    """Two classes learned slowly (true-class probabilities rising per sample) up to epoch ``best``; the next epoch
-    throws every sample back to 0.45, and the model then climbs back, by the last epoch to 97% of where it was."""
-    rng = np.random.default_rng(seed)
-    prob = 0.5 + rng.uniform(-0.35, 0.05, n) + rng.uniform(0.008, 0.014, n) * np.arange(epochs)[:, None]
-    peak = prob[best - 1].copy()
-    climb = np.arange(epochs - best)[:, None] / (epochs - best - 1)
-    prob[best:] = 0.45 + (0.97 * peak - 0.45) * climb
-    return np.clip(prob, 0.01, 0.99)
-
-
-def test_early_stopping_that_ran_out_of_patience_while_the_model_won_back_a_setback_stopped_it_too_early():
-    # A BasicMotions LSTM thrown back by a spike at epoch 50, its val loss falling 4% per epoch and 5% above its
-    # epoch-49 low, was stopped by a patience of 20 at epoch 69 and read "No problem found": the same run continued
-    # reached test accuracy 0.95 against 0.68.
-    labels = np.arange(300) % 2
-    prob = _setback_run()
-    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
-                "val": binary_dynamics(np.clip(prob - 0.01, 0.01, 0.99), labels)}
-    config = {"epochs": 100, "early_stopping": {"patience": 15, "monitor": "val_loss"}, "optimizer": {"lr": 0.001}}
-    summary = {"best_epoch": 25, "delivered_epoch": 25, "stop_reason": "early_stopping"}
-    diagnosis = diagnose_dynamics(dynamics, config=config, summary=summary)
-    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
-    verdict = diagnosis.verdict("underfitting")
-    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["low_within_reach"]["epochs"] <= 3
-    assert "it ended only 6% above its lowest, 0.498 at epoch 25" in verdict.summary
-    assert verdict.remedies[0].changes == {"early_stopping.patience": 30}
-    # A val loss jittering at its plateau whose last swing happens to point down is not on its way anywhere.
-    from lossgap.diagnosis.causes.underfitting_stopped import low_within_reach
-    rng = np.random.default_rng(1)
-    flat = np.clip(learned_then_converged(300, epochs=40) + rng.normal(0, 0.03, (40, 1)), 0.01, 0.99)
-    flat[-6:] = flat[-6:] + np.linspace(-0.03, 0.03, 6)[:, None]
-    jitter = diagnose_dynamics({"train": binary_dynamics(flat, labels, split="train"),
-                                "val": binary_dynamics(flat, labels)}, config=config,
-                               summary={"best_epoch": 20, "delivered_epoch": 20, "stop_reason": "early_stopping"})
-    assert low_within_reach(jitter.evidence) is None
-    assert "underfitting" not in jitter.causes, jitter.to_text()
