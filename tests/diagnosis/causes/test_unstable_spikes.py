@@ -1,0 +1,161 @@
+"""unstable_optimization from spikes and collapses: a fitted model thrown back, a spike whose damage the delivered
+model carries, a collapse to a constant guess, and large spikes the run outgrew."""
+
+import numpy as np
+
+from fixtures.diagnosis import diagnose_dynamics, learned_then_converged
+from fixtures.dynamics import binary_dynamics
+
+
+def collapse_run(epochs=30, n=400):
+    """Two classes fitted to 0.97 by epoch 8; at epoch 24 every sample is thrown to 0.1 (train loss 2.3, above
+    log 2), and by the last epoch the model has climbed back only to 0.7."""
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    prob[23] = 0.1
+    prob[24:] = np.linspace(0.3, 0.7, epochs - 24)[:, None]
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+
+def test_a_fitted_model_thrown_back_past_a_constant_guess_is_unstable_unless_a_restored_best_epoch_is_delivered():
+    # Such a spike counts whatever the best fit (memorising never throws a fitted model back past its start),
+    # when what the run delivers is the collapsed trajectory (no early stopping: its last epoch).
+    delivered_last = diagnose_dynamics(collapse_run(), summary={"best_epoch": 20, "delivered_epoch": 30})
+    assert delivered_last.causes[0] == "unstable_optimization", delivered_last.to_text()
+    assert delivered_last.verdict("unstable_optimization").evidence["signals"]["spikes"] > 0.5
+    # Early stopping restored epoch 20: the delivered model never saw the collapse.
+    restored = diagnose_dynamics(collapse_run(), summary={"best_epoch": 20, "delivered_epoch": 20})
+    assert restored.verdict("unstable_optimization").evidence["signals"]["spikes"] == 0.0
+
+
+def _learn_then_collapse(collapse_at=20, epochs=40, seed=0):
+    """Four balanced classes: the model learns about 60% of its training samples over 12 epochs, then from
+    ``collapse_at`` (1-based) its outputs stop telling the inputs apart (near-constant logits: the train loss at
+    the prior's entropy) until the end; val alike."""
+    from fixtures.dynamics import dynamics_from_logits
+
+    rng = np.random.default_rng(seed)
+
+    def split(n, name):
+        labels = np.arange(n) % 4
+        learned = rng.random(n) < 0.6
+        ramp = np.clip(np.arange(epochs) / 12, 0, 1)[:, None]
+        logits = rng.normal(0, 0.05, (epochs, n, 4))
+        logits[:, np.arange(n), labels] += ramp * np.where(learned, 2.0, 0.3)[None, :]
+        logits[collapse_at - 1:] = rng.normal(0, 0.01, (epochs - collapse_at + 1, n, 4))
+        return dynamics_from_logits(logits, labels, split=name, keep_logits=name != "train")
+
+    return {"train": split(400, "train"), "val": split(200, "val")}
+
+
+def test_a_model_that_gave_back_everything_it_learned_is_unstable_not_too_small():
+    # A 2-layer LSTM at Adam 0.002 on little data fell from 0.51 train accuracy back to the majority share at
+    # epoch 59 and stayed there: read as "too small" 0.65, with "grow the hidden size" first.
+    diagnosis = diagnose_dynamics(_learn_then_collapse())
+    assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.evidence["collapse"]["epoch"] == 20 and verdict.evidence["collapse"]["until"] == 40
+    assert verdict.summary.startswith("training collapsed at epoch 20: the model, which had got ")
+    assert "underfitting" not in diagnosis.causes
+    # The same shape under heavy weight decay is the decay's doing: underfitting names it, not a collapse.
+    decayed = diagnose_dynamics(_learn_then_collapse(), config={"optimizer": {"name": "adamw", "lr": 0.01,
+                                                                              "weight_decay": 10.0}})
+    assert decayed.verdict("unstable_optimization").evidence["collapse"] is None
+
+
+def test_a_collapse_in_the_last_two_epochs_or_one_early_stopping_undid_is_no_collapse():
+    assert diagnose_dynamics(_learn_then_collapse(collapse_at=39)).verdict(
+        "unstable_optimization").evidence["collapse"] is None
+    # Early stopping restored epoch 15, before the collapse: the run delivers a model that had not collapsed.
+    restored = diagnose_dynamics(_learn_then_collapse(), summary={"best_epoch": 15, "delivered_epoch": 15})
+    assert restored.verdict("unstable_optimization").evidence["collapse"] is None
+
+
+def test_a_collapse_after_a_delivered_epoch_that_was_still_learning_fast_is_what_stopped_the_learning():
+    # Early stopping kept epoch 7, three epochs into a steep descent; the collapse at epoch 8 lasted to the end.
+    run = _learn_then_collapse(collapse_at=8, epochs=20)
+    diagnosis = diagnose_dynamics(run, summary={"best_epoch": 7, "delivered_epoch": 7})
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert verdict.evidence["collapse"]["after_delivered"] == 7 and verdict.evidence["collapse"]["until"] == 20
+    assert verdict.confidence >= 0.5 and diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    assert ("the last: early stopping delivered epoch 7's model, from before the collapse, which stopped the "
+            "learning there") in verdict.summary
+
+
+def knocked_back_run(recovered: bool, epochs=30, n=400):
+    """Two classes fitted to 0.97 by epoch 8; at epoch 27 a spike throws a quarter of the samples to the wrong side
+    (0.3) and the rest to 0.8 (train loss 0.47, still below a constant guess's 0.69); by the last epoch the rest
+    are back at 0.9 and the quarter at 0.4, still wrong (``recovered``: everything back at 0.97)."""
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    hit = np.arange(n) % 4 == 0
+    prob[26] = np.where(hit, 0.3, 0.8)
+    prob[27:] = 0.97 if recovered else np.where(hit, 0.4, 0.9)
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+
+def test_a_fitted_model_a_spike_knocked_back_is_unstable_when_the_run_delivers_the_damage():
+    # A fitted model's spikes count for nothing while it fits (memorising bounces too), but a model delivered
+    # still damaged by one is (an SGD JapaneseVowels run at lr 2, val accuracy 0.944 -> 0.857 after a spike two
+    # epochs before its end, had read "No problem found" 0.70).
+    damaged = diagnose_dynamics(knocked_back_run(recovered=False), summary={"best_epoch": 26, "delivered_epoch": 30})
+    verdict = damaged.verdict("unstable_optimization")
+    assert damaged.causes[0] == "unstable_optimization" and verdict.evidence["signals"]["unrecovered"] > 0.7, \
+        damaged.to_text()
+    assert verdict.evidence["signals"]["spikes"] == 0.0 and verdict.evidence["signals"]["collapse"] == 0.0
+    assert "a spike at epoch 27 threw the train loss from 0.030 (its lowest before) to 0.468" in verdict.summary
+    assert "its val accuracy is 0.750, against 1.000 before the spike" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][-1] == "early_stopping"
+    # Won back by the end, or early stopping delivered the model from before the spike: nothing to name.
+    recovered = diagnose_dynamics(knocked_back_run(recovered=True), summary={"best_epoch": 26, "delivered_epoch": 30})
+    restored = diagnose_dynamics(knocked_back_run(recovered=False), summary={"best_epoch": 26, "delivered_epoch": 26})
+    for diagnosis in (recovered, restored):
+        assert diagnosis.verdict("unstable_optimization").evidence["signals"]["unrecovered"] == 0.0
+        assert diagnosis.healthy, diagnosis.to_text()
+
+
+def _thrown_back_early(spike_at=5, epochs=60, n=300, seed=0):
+    """Two classes: the model edges up to 0.58 by epoch 4, a spike at ``spike_at`` throws every sample to 0.2,
+    it sits at a coin flip for 10 epochs, then learns to 0.8-0.97 and stays there, but for the 30% of samples whose
+    label the inputs do not tell (0.45): a task at its ceiling (true-class probabilities)."""
+    rng = np.random.default_rng(seed)
+    target = np.where(np.arange(n) % 10 < 3, 0.45, rng.uniform(0.8, 0.97, n))
+    prob = np.full((epochs, n), 0.5)
+    prob[1:spike_at - 1] = 0.58
+    prob[spike_at - 1] = 0.2
+    start = spike_at + 10
+    ramp = np.clip((np.arange(epochs) - start) / 10, 0, 1)[:, None]
+    prob[start:] = (0.5 + ramp * (target - 0.5))[start:]
+    return np.clip(prob + rng.normal(0, 0.002, prob.shape), 0.01, 0.99)
+
+
+def test_a_spike_the_run_outgrew_long_ago_cost_time_not_the_delivered_model():
+    # A 4-class LSTM at Adam 0.003 thrown back to the prior's entropy at epoch 5, learning again from epoch 18 and
+    # at its task's ceiling by epoch 80, had read unstable 0.59 first, over a fall in loss from refinement.
+    from lossgap.analysis.optimization import Spike
+    from lossgap.diagnosis.causes.unstable_spikes import outgrown_spikes
+    labels = np.arange(300) % 2
+    prob = _thrown_back_early()
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.03, 0.01, 0.99), labels)}
+    verdict = diagnose_dynamics(dynamics).verdict("unstable_optimization")
+    outgrown = verdict.evidence["outgrown"]
+    assert outgrown is not None and outgrown["epochs"] == [5] and outgrown["quiet_epochs"] == 55
+    assert verdict.confidence < 0.5, verdict.summary
+    assert "but the run outgrew the large one(s), at epoch(s) 5" in verdict.summary
+    # The same spike in a run that had not yet learned most of what it knows after it is still judged in full...
+    loss = np.array([0.69, 0.55, 0.52, 0.52, 1.6] + [0.69] * 10 + [0.45] * 45)
+    spike = [Spike(epoch=5, split="train", size=1.6 / 0.52)]
+    assert outgrown_spikes(loss, spike, delivered=60, prior_entropy=np.log(2)) is None
+    # ... so is one with too few quiet epochs after it, and one after the delivered epoch.
+    assert outgrown_spikes(-np.log(prob.mean(axis=1)), spike, delivered=9, prior_entropy=np.log(2)) is None
+    assert outgrown_spikes(-np.log(prob.mean(axis=1)), [Spike(epoch=50, split="train", size=3.0)], delivered=40,
+                           prior_entropy=np.log(2)) is None
+    # A fitted model thrown back late and never given the time to outgrow it stays unstable.
+    late = learned_then_converged(300, epochs=30)
+    late[[24, 25]] = 0.15
+    jumpy = diagnose_dynamics({"train": binary_dynamics(late, labels, split="train"),
+                               "val": binary_dynamics(np.clip(late - 0.02, 0.01, 0.99), labels)})
+    assert jumpy.verdict("unstable_optimization").evidence["outgrown"] is None
