@@ -159,3 +159,36 @@ def test_a_spike_the_run_outgrew_long_ago_cost_time_not_the_delivered_model():
     jumpy = diagnose_dynamics({"train": binary_dynamics(late, labels, split="train"),
                                "val": binary_dynamics(np.clip(late - 0.02, 0.01, 0.99), labels)})
     assert jumpy.verdict("unstable_optimization").evidence["outgrown"] is None
+
+
+def climbing_run(epochs=30, n=400, start=25):
+    """Two classes fitted to 0.97 by epoch 8; from epoch ``start`` on, a quarter of the samples slide a step further
+    to the wrong side every epoch through the last (0.85, 0.7, 0.55, 0.45, 0.4, 0.35) and the rest to 0.9: no single
+    jump, a climb."""
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    hit = np.arange(n) % 4 == 0
+    for step, level in enumerate((0.85, 0.7, 0.55, 0.45, 0.4, 0.35)):
+        prob[start - 1 + step] = np.where(hit, level, 0.9)
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+
+def test_a_fitted_model_that_climbs_back_up_over_its_last_epochs_is_unstable():
+    # Own loops at Adam 0.3 on JapaneseVowels climbed from train accuracy 0.995 to 0.917 (val 0.926 -> 0.833) over
+    # their last epochs with no single spike, and read "No problem found": descent does not make a fitted model
+    # worse on its own training samples.
+    diagnosis = diagnose_dynamics(climbing_run(), summary={"best_epoch": 24, "delivered_epoch": 30})
+    verdict = diagnosis.verdict("unstable_optimization")
+    assert diagnosis.causes[0] == "unstable_optimization" and verdict.evidence["signals"]["unrecovered"] > 0.5, \
+        diagnosis.to_text()
+    assert "the train loss climbed from its lowest, 0.030 at epoch 24, to " in verdict.summary
+    assert "its train accuracy fell from 1.000 to 0.750 and its val accuracy from 1.000 to 0.750" in verdict.summary
+    assert verdict.remedies[0].name == "lower_lr" and verdict.remedies[-1].name == "early_stopping"
+    # Early stopping delivered the model from before the climb; or the run's heavy weight decay pulls it back by
+    # design (underfitting's case): no climb to name.
+    restored = diagnose_dynamics(climbing_run(), summary={"best_epoch": 24, "delivered_epoch": 24})
+    decayed = diagnose_dynamics(climbing_run(), summary={"best_epoch": 24, "delivered_epoch": 30},
+                                config={"optimizer": {"name": "adamw", "lr": 0.01, "weight_decay": 10.0}})
+    for other in (restored, decayed):
+        assert other.verdict("unstable_optimization").evidence["unrecovered"] is None, other.to_text()

@@ -29,7 +29,7 @@ from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
 from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE, OUTGROWN_WEIGHT,
                                                        UNRECOVERED_CAP, UNRECOVERED_FULL, UNRECOVERED_START,
                                                        collapse_after_fit, collapse_to_constant, outgrown_spikes,
-                                                       progress_lost, unrecovered_spike)
+                                                       progress_lost, unrecovered_climb, unrecovered_spike)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, has_batch_norm
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -73,7 +73,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    else ("the loss of always predicting the class shares", "the prior's entropy"))
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
     lost = progress_lost(train_loss, train_spikes)
-    unrecovered = unrecovered_spike(evidence, train_spikes)
+    # A spike's damage, or a climb's: the delivered model worse than it had been, on train and val.
+    unrecovered = unrecovered_spike(evidence, train_spikes) or unrecovered_climb(evidence)
     drops = _accuracy_drop_share(evidence)
     optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None
@@ -194,7 +195,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"{outgrown['lowest_before']:.3f} before epoch {outgrown['first']}) over "
                      f"{outgrown['quiet_epochs']} epochs without another large spike, so they cost the run time, not "
                      "the model it delivers")
-    if signals["unrecovered"] > 0:
+    if signals["unrecovered"] > 0 and "lowest_epoch" in unrecovered:
+        accuracy_name = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
+        parts.append(f"the {loss_name} climbed from its lowest, {unrecovered['lowest_before']:.3f} at epoch "
+                     f"{unrecovered['lowest_epoch']}, to {unrecovered['delivered_loss']:.3f} at epoch "
+                     f"{evidence.delivered_epoch}, the model the run delivers, losing {pct(unrecovered['share'])} of "
+                     f"the progress it had made; its {accuracy_name} fell from {unrecovered['train_before']:.3f} to "
+                     f"{unrecovered['train_delivered']:.3f} and its val accuracy from {unrecovered['val_before']:.3f} "
+                     f"to {unrecovered['val_delivered']:.3f}: descent does not make a fitted model worse on its own "
+                     "training samples, steps too large for it do")
+    elif signals["unrecovered"] > 0:
         parts.append(f"a spike at epoch {unrecovered['epoch']} threw the {loss_name} from "
                      f"{unrecovered['lowest_before']:.3f} (its lowest before) to {unrecovered['spike_loss']:.3f}, and "
                      f"the model the run delivers (epoch {evidence.delivered_epoch}, {loss_name} "
