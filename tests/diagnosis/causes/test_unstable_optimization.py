@@ -181,7 +181,7 @@ def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
     epochs, n = 30, 200
     labels = np.arange(n) % 2
     prob = learned_then_converged(n, epochs)
-    prob[[9, 14, 19, 24]] = 0.15  # the evaluated model misses most answers in four epochs
+    prob[[9, 14, 19, 24, 29]] = 0.15  # the evaluated model misses most answers in five epochs, the last one of them
     dynamics = {"train": binary_dynamics(prob, labels, split="train"),
                 "val": binary_dynamics(np.clip(prob - 0.02, 0.01, 0.99), labels)}
     running = np.linspace(0.9, 0.2, epochs)
@@ -197,7 +197,7 @@ def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
     # "Up to" is the highest bounce, not a value of the first descent (epoch 2's 1.717 had been quoted where the
     # bounces reached 0.79).
     shallow = prob.copy()
-    shallow[[9, 14, 19, 24]] = 0.5  # bounces to log 2 = 0.693, below epoch 2's loss
+    shallow[[9, 14, 19, 24, 29]] = 0.5  # bounces to log 2 = 0.693, below epoch 2's loss
     first_descent = -np.log(shallow[1]).mean()
     assert first_descent > 0.8
     lower = diagnose_dynamics({"train": binary_dynamics(shallow, labels, split="train"),
@@ -241,9 +241,17 @@ def test_bounces_of_the_evaluated_model_only_after_the_delivered_epoch_are_a_not
     verdict = restored.verdict("unstable_optimization")
     assert verdict.evidence["evaluation_only"]["after_delivered"] and verdict.confidence == pytest.approx(0.25)
     assert "only after epoch 20, whose model the run delivers, so that model is not affected" in verdict.summary
-    # The same run delivering its last epoch has the jumping model.
+    # The same run delivering its last epoch, a model the jumps did not hit, is unaffected too; one they hit is not.
     last = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=config)
-    assert last.verdict("unstable_optimization").confidence == pytest.approx(0.55, abs=0.01)
+    unaffected = last.verdict("unstable_optimization")
+    assert unaffected.evidence["evaluation_only"]["delivered_unaffected"] and unaffected.confidence == pytest.approx(0.25)
+    assert "the model the run delivers (epoch 30) is not one of the jumped ones" in unaffected.summary
+    assert last.healthy, last.to_text()
+    prob[29] = 0.15
+    hit = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"),
+                             "val": binary_dynamics(np.clip(prob - 0.02, 0.01, 0.99), labels)},
+                            metrics={"train_loss_running": running}, config=config)
+    assert hit.verdict("unstable_optimization").confidence == pytest.approx(0.55, abs=0.01)
 
 
 def test_bounces_of_the_evaluated_model_do_not_explain_samples_contradicted_throughout():

@@ -59,6 +59,10 @@ EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
 #: from before the jumps): a note, not a finding (a clean LSTM-FCN at val 1.000 from epoch 1, restored at epoch
 #: 31, its evaluated accuracy falling to 0.56-0.73 in epochs 33-35 only, had read 0.55 "recompute batch norm").
 EVALUATION_AFTER_DELIVERED = 0.25
+#: ... and when the delivered model's evaluated train loss lies within this share of the prior's entropy of the
+#: training pass's (or below it), its val accuracy near the run's best: the delivered model is not one of the
+#: jumped ones.
+DELIVERED_CONSISTENT = 0.05
 #: The headline's title for that form ("the weights jump", the cause's title, would contradict its sentence).
 EVALUATION_ONLY_TITLE = ("the model as evaluated jumps from epoch to epoch while its weights descend, as when batch "
                          "norm's running statistics lag behind the weights")
@@ -128,7 +132,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             signals[name] = 0.0
         remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
     signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_AFTER_DELIVERED
-                                  if evaluation_only["after_delivered"] else EVALUATION_ONLY_CONFIDENCE)
+                                  if evaluation_only["after_delivered"] or evaluation_only["delivered_unaffected"]
+                                  else EVALUATION_ONLY_CONFIDENCE)
     facts["evaluation_only"] = evaluation_only
     collapse = collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
@@ -174,6 +179,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      "statistics lag behind the weights; val is evaluated the same way and jumps with it"
                      + (f"; only after epoch {evidence.delivered_epoch}, whose model the run delivers, so that model "
                         "is not affected" if evaluation_only["after_delivered"]
+                        else f"; the model the run delivers (epoch {evidence.delivered_epoch}) is not one of the jumped "
+                             f"ones: its evaluated train loss, {evaluation_only['delivered_loss']:.3f}, is no higher "
+                             f"than the training pass's ({evaluation_only['delivered_running_loss']:.3f}) by more than "
+                             f"{DELIVERED_CONSISTENT:.0%} of {unit} and its val accuracy is within its noise of the run's best, so its "
+                             "statistics fit its weights"
+                        if evaluation_only["delivered_unaffected"]
                         else "; the other causes are judged on that jumping model too, so judge them again once "
                              "the statistics are recomputed"))
     if signals["above_prior"] > 0:
@@ -245,8 +256,9 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     prior entropies against 15.7 for the evaluated one, had read 0.93 "lower the learning rate" when the bound was
     1.0, where recomputing batch norm's statistics took the verdict to 0), in a model with batch norm
     (:func:`lossgap.diagnosis.constraints.has_batch_norm`):
-    {"reversal", "running_reversal", "highest", "running_start", "running_end", "after_delivered"} (the
-    evaluated loss did not bounce up to the delivered epoch, when that is not the last), else None. Not for a
+    {"reversal", "running_reversal", "highest", "running_start", "running_end", "after_delivered" (the
+    evaluated loss did not bounce up to the delivered epoch, when that is not the last), "delivered_unaffected"
+    (see DELIVERED_CONSISTENT), "delivered_loss", "delivered_running_loss"}, else None. Not for a
     class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
     LSTM-FCN whose training loss fell 0.94 -> 0.38 had its evaluated train loss jump between 0.28 and 2.19 (val
     alike) and read unstable_optimization 1.00, "lower the learning rate", which changed nothing."""
@@ -266,6 +278,17 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     delivered = evidence.delivered_epoch
     after_delivered = (delivered < evidence.num_epochs
                        and loss_reversal(train_loss[:delivered], fit.prior_entropy) < BOUNCE_START)
+    # The delivered model is not one of the jumped ones when its evaluated train loss is no higher than the training
+    # pass's (dropout makes that one the higher) by more than a small share of the prior's entropy: its statistics
+    # fit its weights. Recommended LSTM-FCN runs early-stopped at val accuracy 1.000 (ArrowHead, GunPoint) had read
+    # this form at 0.55 as their main cause, and `--ema 0` did not raise their test accuracy.
+    # Its val accuracy must not have jumped either: within two noise units of the run's best (a run delivering its
+    # last epoch at val 0.500, against 0.800 eight epochs before, had its train statistics fit).
+    delivered_gap = float(train_loss[delivered - 1] - running[delivered - 1]) if finite[delivered - 1] else np.inf
+    val_accuracy = evidence.curves.val_accuracy
+    best_val = float(np.nanmax(val_accuracy[:delivered]))
+    val_kept = val_accuracy[delivered - 1] >= best_val - 2 * accuracy_noise(best_val, evidence.val.num_samples)
+    delivered_unaffected = delivered_gap <= DELIVERED_CONSISTENT * fit.prior_entropy and bool(val_kept)
     # "Up to" is the highest bounce: a value above the lowest before it, not one of the first descent (epoch 2's
     # 1.717 had been quoted where the bounces reached 0.79).
     lowest_before = np.fmin.accumulate(np.where(np.isfinite(train_loss), train_loss, np.inf))[:-1]
@@ -273,7 +296,8 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     return {"reversal": fit.reversal, "running_reversal": running_reversal,
             "highest": float(np.nanmax(peaks)) if peaks.size else float("nan"),
             "running_start": float(running[finite][0]), "running_end": float(running[finite][-1]),
-            "after_delivered": bool(after_delivered)}
+            "after_delivered": bool(after_delivered), "delivered_unaffected": bool(delivered_unaffected),
+            "delivered_loss": float(train_loss[delivered - 1]), "delivered_running_loss": float(running[delivered - 1])}
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
