@@ -7,7 +7,8 @@ import pytest
 from lossgap.diagnosis.remedy import Remedy
 from lossgap.diagnosis.verdict import Diagnosis, Verdict
 from lossgap.errors import ConfigError
-from lossgap.remedies.candidates import apply_changes, remedy_candidates
+from lossgap.remedies.candidates import remedy_candidates
+from lossgap.training.config import apply_changes
 from lossgap.training.config import ModelConfig, TrainConfig
 
 

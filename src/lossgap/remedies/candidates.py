@@ -8,7 +8,7 @@ from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import MORE_DATA, REMEDY_NAMES, Remedy
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
-from lossgap.training.config import TrainConfig, apply_changes
+from lossgap.training.config import TrainConfig
 
 #: The special candidate that trains on shuffled labels (run when no_signal is suspected).
 CONTROL = "permuted_control"

@@ -15,14 +15,14 @@ from lossgap.parallel import EpochHook, JobHook, JobOutcome, TrainingPool, Train
 from lossgap.analysis.per_class import minority_classes
 from lossgap.diagnosis.engine import diagnose_run
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy
-from lossgap.remedies.candidates import CONTROL, apply_changes, check_remedy_names, remedy_candidates
+from lossgap.remedies.candidates import CONTROL, check_remedy_names, remedy_candidates
 from lossgap.remedies.earlier import earlier_results, finished_outcome
 from lossgap.remedies.learning import CURVE_SEEDS, MoreDataOutcome, curve_jobs, more_data_outcome
 from lossgap.remedies.outcome import ALPHA, LOWER_IS_BETTER, METRICS, Interval, Outcome, judge, mean_interval
 from lossgap.report import write_report
 from lossgap.run import rundir
 from lossgap.run.data_source import run_train_config
-from lossgap.training.config import TrainConfig
+from lossgap.training.config import TrainConfig, apply_changes
 
 __all__ = ["ALPHA", "METRICS", "Interval", "Outcome", "RemediesInterrupted", "RemedyResult", "mean_interval",
            "run_remedies"]
