@@ -1,8 +1,8 @@
 """unstable_optimization's evidence from spikes and collapses: what the optimiser undid of a model that had learned.
 
 A model that bounces on its way to fitting was not stopped by its optimiser; these are the forms in which it was:
-a spike that throws a fitted model back past a constant guess, a collapse to one constant answer, and a spike
-whose damage the delivered model still carries.
+a spike that throws a fitted model back past a constant guess, a collapse to one constant answer, and a spike or a
+climb whose damage the delivered model still carries.
 """
 
 from __future__ import annotations
