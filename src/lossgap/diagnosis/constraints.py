@@ -50,7 +50,7 @@ def fast_learning_rate(train_config: dict | None) -> str:
     """Words on the run's learning rate when it is more than FAST_LR_FACTOR x the top of its optimizer family's
     usual range ("the learning rate 0.1 is 10x the top of AdamW's usual range, 0.0001-0.01, ..."), else "" (also
     for an optimizer of unknown family or an unknown rate)."""
-    name, lr, (low, high) = _rate_and_range(train_config)
+    name, lr, (low, high) = rate_and_range(train_config)
     if not high or lr <= FAST_LR_FACTOR * high:
         return ""
     return (f"the learning rate {lr:g} is {lr / high:.0f}x the top of {OPTIMIZER_NAMES.get(name, name)}'s usual range "
@@ -60,14 +60,14 @@ def fast_learning_rate(train_config: dict | None) -> str:
 def slow_learning_rate(train_config: dict | None) -> str:
     """Words on the run's learning rate when it is less than the bottom of its optimizer family's usual range over
     FAST_LR_FACTOR ("the learning rate 1e-05 is 10x below the bottom of Adam's usual range, ..."), else ""."""
-    name, lr, (low, high) = _rate_and_range(train_config)
+    name, lr, (low, high) = rate_and_range(train_config)
     if not low or not 0 < lr < low / FAST_LR_FACTOR:
         return ""
     return (f"the learning rate {lr:g} is {low / lr:.0f}x below the bottom of {OPTIMIZER_NAMES.get(name, name)}'s "
             f"usual range ({low:g}-{high:g}): steps that small barely move the weights")
 
 
-def _rate_and_range(train_config: dict | None) -> tuple[str | None, float, tuple[float, float]]:
+def rate_and_range(train_config: dict | None) -> tuple[str | None, float, tuple[float, float]]:
     """The run's optimizer name, learning rate (0 when unknown) and its family's usual range ((0, 0) for an
     optimizer of unknown family)."""
     optimizer = (train_config or {}).get("optimizer") or {}

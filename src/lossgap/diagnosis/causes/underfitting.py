@@ -1,4 +1,5 @@
-"""underfitting: the model has not fitted what it could. Three forms, with different remedies:
+"""underfitting: the model has not fitted what it could. Three forms, with different remedies (and a fourth, a
+learning-rate schedule that froze the model, in :mod:`underfitting_schedule`):
 
 - ``stopped_early``: train and val loss are both still falling at the end and accuracy still rising; more
   epochs (or a higher learning rate) would help.
@@ -19,6 +20,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, narrow_layer_advice, regularisation_notes,
                                            slow_learning_rate, tiny_hidden)
@@ -61,6 +63,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # low), and the pace, not the model, is the first thing to change (at 1/100 of a working rate no_fit had put
     # "grow the hidden size" first).
     facts["explainable_share"] = {"class_imbalance_bias": _rare_share_of_train_errors(evidence)}
+    # A schedule that took the rate to nothing while the model still learned froze it where it was: neither its
+    # size nor a fit it never reached is the story then.
+    frozen = frozen_schedule(evidence, book, facts)
+    if frozen is not None:
+        return frozen
     if not evidence.fit.train_moved and not evidence.early_learning:
         return _no_fit(evidence, book, facts)
     trend = evidence.accuracy_trend

@@ -1,0 +1,103 @@
+"""underfitting's ``frozen_schedule`` form: a learning-rate schedule brought the rate to almost nothing while the
+model was still learning, so the weights stopped moving short of a fit.
+
+The capacity form reads a model that levels off far from fitting as too small or too regularised; when the rate
+that moves the weights has vanished, the level is where the schedule froze it, and growing the model changes
+nothing (an own loop whose cosine schedule reached 0 at epoch 5 of 30, train accuracy 0.76 from then on, had been
+told "too small", grow 32 -> 64; the same model with its StepLR lengthened from 2 to 15 epochs reached test 0.959
+against 0.827).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.constraints import rate_and_range
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import pct
+
+#: A rate at or below this share of the run's largest has vanished.
+VANISHED_SHARE = 0.01
+#: Without a recorded rate per epoch, the described one (read when the loop described its optimizer, usually at the
+#: end) has vanished when it is 0 or below the bottom of its optimizer family's usual range over this factor.
+VANISHED_BELOW_RANGE = 1000.0
+#: The train loss counts as still learning when the rate vanished if it fell by this share of the prior's entropy
+#: or more over the epochs just before (a reduce-on-plateau schedule lowers the rate because the loss has stopped
+#: falling: its small rate is the consequence of a level, not its cause).
+STILL_LEARNING_FALL = 0.05
+#: ... over this many epochs before the rate vanished.
+FALL_EPOCHS = 3
+#: Confidence of the form: the rate is a setting, read from the run.
+CONFIDENCE = 0.85
+
+
+def vanished_rate(evidence: RunEvidence) -> dict | None:
+    """When the run's learning rate vanished: {"epoch" (first epoch at or below VANISHED_SHARE of the largest rate,
+    staying there; None when only the described rate is known), "rate" (the last one), "largest" (None likewise)},
+    else None. From the recorded per-epoch rate (metrics.csv's ``lr``) when there is one, else from the described
+    optimizer's rate."""
+    curve = evidence.curves.lr
+    rates = None if curve is None else np.asarray(curve, dtype=np.float64)
+    if rates is not None and np.isfinite(rates).sum() >= 2:
+        largest = float(np.nanmax(rates))
+        low = np.where(np.isfinite(rates), rates <= VANISHED_SHARE * largest, True)
+        if not largest > 0 or not low[-1]:
+            return None
+        # The first epoch of the run's last stretch at the vanished rate.
+        epoch = len(low) - int(np.argmin(low[::-1])) + 1 if not low.all() else 1
+        return {"epoch": epoch, "rate": float(rates[np.isfinite(rates)][-1]), "largest": largest}
+    _, rate, (bottom, _) = rate_and_range(evidence.settings)
+    optimizer = (evidence.settings or {}).get("optimizer") or {}
+    if optimizer.get("lr") is None or not bottom or rate > bottom / VANISHED_BELOW_RANGE:
+        return None
+    return {"epoch": None, "rate": rate, "largest": None}
+
+
+def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict | None:
+    """The frozen-schedule verdict, or None: the learning rate vanished (:func:`vanished_rate`) while the train loss
+    was still falling (STILL_LEARNING_FALL of the prior's entropy over the FALL_EPOCHS before; without a recorded
+    rate, the train loss flat since: the weights no longer move), and the model the run delivers gets more of its
+    training samples wrong than 3% and two samples' worth."""
+    vanished = vanished_rate(evidence)
+    if vanished is None:
+        return None
+    train_loss = evidence.curves.train_loss
+    prior = evidence.fit.prior_entropy
+    epoch = vanished["epoch"]
+    if epoch is not None:
+        if epoch >= evidence.num_epochs or epoch <= 1:
+            return None
+        before = train_loss[max(0, epoch - 1 - FALL_EPOCHS):epoch]
+        if not before.size or not float(before[0] - before[-1]) >= STILL_LEARNING_FALL * prior:
+            return None
+        after = train_loss[epoch - 1:]
+    else:
+        after = train_loss[len(train_loss) // 2:]
+    # Frozen: the train loss has barely moved since (a hundredth of the prior's entropy).
+    if not np.isfinite(after).all() or float(np.max(after) - np.min(after)) > 0.01 * prior:
+        return None
+    index = evidence.delivered_epoch - 1
+    train_accuracy = float(evidence.curves.train_accuracy[index])
+    train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
+    floor = max(0.03, 2.0 / max(train_n, 1), float(accuracy_noise(train_accuracy, train_n)))
+    if not 1.0 - train_accuracy > floor:
+        return None
+    when = (f"by epoch {epoch} the schedule had brought the learning rate to {vanished['rate']:.3g} (from "
+            f"{vanished['largest']:.3g}) while the train loss was still falling, and the train loss has not moved "
+            f"since ({float(after[0]):.3f} -> {float(after[-1]):.3f})" if epoch is not None
+            else f"the learning rate ended at {vanished['rate']:.3g}, far below any useful step, and the train loss "
+                 f"did not move over the second half of the run ({float(after[0]):.3f} -> {float(after[-1]):.3f})")
+    summary = (f"{when}: the model stopped learning where the schedule froze it, getting {pct(1.0 - train_accuracy)} "
+               f"of its training samples wrong at epoch {index + 1}; the schedule, not the model's size, ended the "
+               "learning")
+    details = {**facts, "form": "frozen_schedule", "vanished_epoch": epoch, "vanished_rate": vanished["rate"],
+               "largest_rate": vanished["largest"], "title": "the learning-rate schedule stopped the model learning "
+               "before it fitted its training set"}
+    remedies = present(book.advice("longer_schedule", "lengthen the learning-rate schedule (or drop it) so the rate "
+                                   "stays useful while the model is still learning"),
+                       book.more_epochs(evidence.num_epochs))
+    return Verdict("underfitting", CONFIDENCE, summary, details, remedies)

@@ -1,0 +1,64 @@
+"""underfitting's frozen-schedule form: a learning-rate schedule that took the rate to nothing while the model was
+still learning."""
+
+import numpy as np
+
+from fixtures.diagnosis import diagnose_dynamics
+from fixtures.dynamics import binary_dynamics
+
+
+def frozen_run(epochs=30, n=400, freeze=5):
+    """Two classes learned until epoch ``freeze`` (three quarters of the samples rising past 0.5, a quarter still at
+    0.35), then nothing moves: the weights stopped."""
+    labels = np.arange(n) % 2
+    rising = np.minimum(np.arange(epochs), freeze - 1)[:, None] / (freeze - 1)
+    prob = np.where(np.arange(n)[None, :] % 4 == 0, 0.35, 0.45 + 0.4 * rising) * np.ones((epochs, n))
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+
+def cosine_to_zero(epochs=30, freeze=5, start=0.003):
+    """A cosine schedule that reaches 0 at epoch ``freeze`` and stays there: the rate per epoch."""
+    steps = np.arange(epochs)
+    return np.where(steps < freeze - 1, start * 0.5 * (1 + np.cos(np.pi * steps / (freeze - 1))), 0.0)
+
+
+CONFIG = {"model": {"hidden_size": 32, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30}
+
+
+def test_a_schedule_that_took_the_rate_to_zero_while_the_model_learned_froze_it():
+    # An own loop whose cosine schedule reached 0 at epoch 5 of 30 had been told "too small or too regularised",
+    # grow 32 -> 64; with the schedule lengthened the same model reached test 0.959 against 0.827.
+    diagnosis = diagnose_dynamics(frozen_run(), metrics={"lr": cosine_to_zero()}, config=CONFIG)
+    verdict = diagnosis.verdicts[0]
+    assert verdict.cause == "underfitting" and verdict.evidence["form"] == "frozen_schedule", diagnosis.to_text()
+    assert verdict.evidence["vanished_epoch"] == 5
+    assert "by epoch 5 the schedule had brought the learning rate to 0 (from 0.003)" in verdict.summary
+    assert "getting 25% of its training samples wrong" in verdict.summary
+    assert diagnosis.headline.endswith("the learning-rate schedule stopped the model learning before it fitted its "
+                                       "training set.")
+    assert verdict.remedies[0].name == "longer_schedule"
+    assert "larger_hidden" not in {remedy.name for remedy in verdict.remedies}
+
+
+def test_an_own_loop_that_described_a_vanished_rate_without_recording_it_reads_the_same():
+    config = {**CONFIG, "optimizer": {"name": "adam", "lr": 1.6e-10}}
+    verdict = diagnose_dynamics(frozen_run(), config=config).verdicts[0]
+    assert verdict.evidence["form"] == "frozen_schedule" and verdict.evidence["vanished_epoch"] is None
+    assert "the learning rate ended at 1.6e-10" in verdict.summary
+
+
+def test_a_rate_lowered_after_the_loss_had_levelled_off_is_not_what_froze_the_model():
+    # Reduce-on-plateau lowers the rate because the loss stopped falling: the level came first.
+    late = np.where(np.arange(30) < 15, 0.003, 1e-6)
+    diagnosis = diagnose_dynamics(frozen_run(), metrics={"lr": late}, config=CONFIG)
+    assert diagnosis.verdict("underfitting").evidence.get("form") != "frozen_schedule", diagnosis.to_text()
+    # Nor a rate that never vanished, nor a model that fitted before its rate did.
+    steady = diagnose_dynamics(frozen_run(), metrics={"lr": np.full(30, 0.003)}, config=CONFIG)
+    assert steady.verdict("underfitting").evidence.get("form") != "frozen_schedule"
+    fitted = frozen_run()
+    for split in ("train", "val"):
+        labels = fitted[split].labels
+        prob = np.clip(np.exp(fitted[split].true_log_prob.astype(np.float64)) + 0.3, 0.0, 0.95)
+        fitted[split] = binary_dynamics(prob, labels, split=split)
+    done = diagnose_dynamics(fitted, metrics={"lr": cosine_to_zero()}, config=CONFIG)
+    assert done.verdict("underfitting").evidence.get("form") != "frozen_schedule", done.to_text()
