@@ -363,3 +363,23 @@ def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_le
     assert tiny.summary.startswith("train and val accuracy stayed together")
     # A model of ordinary size that learns slowly is sped up first.
     assert verdict(16).evidence["form"] == "stopped_early" and verdict(16).remedies[0].name == "higher_lr"
+
+
+def test_a_level_reached_at_a_rate_far_above_its_usual_range_is_not_read_as_a_model_too_small():
+    # Adam at 0.3 on JapaneseVowels, train accuracy 0.894 at epoch 17 and 0.731 at its last, had read "too small"
+    # 0.56 first (grow 32 -> 64: test 0.705 that way, 0.965 at lr 0.01).
+    from lossgap.diagnosis.causes.underfitting import FAST_RATE_FACTOR, _capacity, _facts
+    from lossgap.diagnosis.evidence import gather_evidence
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    def capacity(lr):
+        config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr,
+                  "weight_decay": 0.0}, "epochs": 40}
+        evidence = gather_evidence({}, weak_model_run(), train_config=config)
+        verdict, _ = _capacity(evidence, RemedyBook(config), _facts(evidence), evidence.accuracy_trend)
+        return verdict
+
+    usual, fast = capacity(0.005), capacity(0.3)
+    assert usual.confidence > 0.5 and fast.confidence == usual.confidence * FAST_RATE_FACTOR
+    assert "the learning rate 0.3 is 30x the top of Adam's usual range" in fast.summary
+    assert fast.remedies[0].name == "lower_lr" and usual.remedies[0].name != "lower_lr"

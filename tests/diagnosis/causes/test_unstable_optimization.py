@@ -276,3 +276,20 @@ def test_bounces_of_the_evaluated_model_do_not_explain_samples_contradicted_thro
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
     assert "unstable_optimization" not in noise.evidence.get("explained_by", {})
     assert set(diagnosis.suspected_mislabeled) <= set(flipped.tolist())
+
+
+def test_a_rate_far_above_its_usual_range_in_a_model_that_does_not_fit_counts_toward_unstable_weights():
+    # Own loops at Adam 0.2-0.3 on JapaneseVowels, train accuracy 0.82-0.92 where lr 0.003 fits (test 0.82-0.88
+    # against 0.97), read "No problem found" beside "too small".
+    from fixtures.diagnosis import weak_model_run
+
+    def verdict(lr, run):
+        config = {"model": {"hidden_size": 32, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr}, "epochs": 40}
+        return diagnose_dynamics(run, config=config).verdict("unstable_optimization")
+
+    fast, usual = verdict(0.3, weak_model_run()), verdict(0.005, weak_model_run())
+    assert fast.evidence["signals"]["fast_rate"] == pytest.approx(0.5) and usual.evidence["signals"]["fast_rate"] == 0.0
+    assert "the learning rate 0.3 is 30x the top of Adam's usual range" in fast.summary
+    assert "of its training samples wrong" in fast.summary and fast.remedies[0].name == "lower_lr"
+    # A model that fits its training set at that rate is not held back by it.
+    assert verdict(0.3, healthy_run()).evidence["signals"]["fast_rate"] == 0.0

@@ -22,6 +22,7 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
+from lossgap.diagnosis.causes.underfitting_wording import capacity_rejection, form_title, relative_rise
 from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, narrow_layer_advice, regularisation_notes,
                                            slow_learning_rate, tiny_hidden)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
@@ -42,6 +43,8 @@ CLEAR_OVERFITTING = 0.5
 #: A val loss this share above its lowest by the last epoch, risen beyond its jitter while the train loss fell,
 #: shows capacity to spare (see _turned_up).
 TURNED_UP_RISE = 0.1
+#: Factor of the capacity form when the learning rate is far above its optimizer's usual range.
+FAST_RATE_FACTOR = 0.5
 #: Confidence from which the weaker form's sentence joins the stronger one's in a reported verdict.
 SECOND_FORM = 0.2
 #: A model its own regularisation holds back, whose right answers are unsure (below UNSURE_RIGHT), is too
@@ -100,28 +103,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     return replace(first, confidence=confidence, summary=summary, remedies=remedies,
                    evidence={**first.evidence, "title": title,
                              "form_confidences": {"stopped_early": stopped_score, "capacity": capacity.confidence}})
-
-
-def form_title(form: str | None, settings: dict | None) -> str:
-    """The headline's title for one form of underfitting, naming the setting that holds the model back where the
-    run's settings show one: the cause's general title listed every form ("stopped while still improving, or too
-    small or too regularised") beside a sentence that named weight decay 10 or a recurrent layer of 2 units."""
-    hidden = tiny_hidden(settings)
-    small = (f"a recurrent layer of {hidden} unit{'s' if hidden != 1 else ''} is too small" if hidden is not None
-             else "")
-    regularised = "its regularisation holds it back" if regularisation_notes(settings) else ""
-    if form == "no_fit":
-        if fast_learning_rate(settings):
-            reason = "its learning rate is far above its optimizer's usual range"
-        elif slow_learning_rate(settings):
-            reason = "its learning rate is far below its optimizer's usual range"
-        else:
-            reason = regularised or small
-        return "the model did not fit even its training set" + (f": {reason}" if reason else "")
-    if form == "capacity":
-        return ("the model stays far from fitting its training set: "
-                + ("; ".join(part for part in (small, regularised) if part) or "too small or too regularised"))
-    return "training ended while the model was still improving"
 
 
 def _facts(evidence: RunEvidence) -> dict:
@@ -266,6 +247,13 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     details["held_back"] = creeping
     pace = 1.0 if creeping else 1.0 - loss_steepness(evidence)
     confidence = (0.0 if overfits else strength * together * pace * carried * (1.0 if supported else UNSUPPORTED_CAP))
+    # A rate far above its optimizer's usual range keeps a model of any size from fitting: the level is the steps',
+    # not the model's (Adam at 0.3 on JapaneseVowels, train accuracy 0.894 at epoch 17 and 0.731 at its last, gates
+    # saturated, had read "too small" 0.56 first, grow 32 -> 64: test 0.705 that way, 0.965 at lr 0.01).
+    fast = fast_learning_rate(evidence.settings)
+    if fast:
+        confidence *= FAST_RATE_FACTOR
+    details["fast_learning_rate"] = bool(fast)
     level = "levelled off together"
     if rising:
         # "Still rising" of both only when both rose: one flat beside the other's rise is named as such.
@@ -295,7 +283,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
         summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
                     "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
     narrow, widen = _narrow_layer(evidence, book)
-    summary += narrow
+    summary += narrow + (f"; but {fast}, which keeps a model of any size from fitting" if fast else "")
     affirmed = summary
     if confidence < REPORT_THRESHOLD:
         # The sentence names the factor that kept the form low, not a list of what might have.
@@ -305,52 +293,16 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
         if fitted_before and reason == "fits":
             reason = "fitted_before"
         details["rejected_because"] = reason
-        summary = _capacity_rejection(evidence, reason, train_error, best_error, train_accuracy, val_accuracy,
+        summary = capacity_rejection(evidence, reason, train_error, best_error, train_accuracy, val_accuracy,
                                       level_epoch)
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
     remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), architecture)
                 if regularisation_notes(evidence.settings) and not _tiny_model(evidence)
                 else present(widen, book.larger_hidden(), architecture, book.less_regularisation()))
+    if fast:
+        remedies = present(book.lower_lr(10.0), *remedies)
     return Verdict("underfitting", confidence, summary, details, remedies), affirmed
-
-
-def _capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, best_error: float,
-                        train_accuracy: float, val_accuracy: float, epoch: int) -> str:
-    """Why the capacity form is not the finding, from the factor that kept it lowest (see :func:`_capacity`)."""
-    wrong = f"{pct(train_error)} of its training samples wrong at epoch {epoch}"
-    if reason == "overfits":
-        general = evidence.generalization
-        turn = (f"val loss turned up from epoch {general.onset_epoch} while the train loss kept falling"
-                if general.onset_epoch is not None else
-                f"val loss rose {pct(_relative_rise(evidence))} after its lowest, at epoch {evidence.val_loss_min_epoch},"
-                f" while the train loss still fell, by {general.train_fall_after_best:.3f}")
-        return f"the model overfits ({turn}): it has capacity to spare, so capacity is not what limits it"
-    if reason == "fitted_before":
-        return (f"the model got {wrong}, but only {pct(best_error)} at its best: it can fit them, so capacity is not "
-                "what limits it")
-    if reason == "fits":
-        return f"the model fits its training set ({wrong}), so capacity is not what limits it"
-    if reason == "apart":
-        return (f"train and val accuracy part ways ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch {epoch}): a "
-                "model at its capacity holds both at one level, so capacity is not what limits it")
-    if reason == "carried":
-        return (f"the model got {wrong}, but nothing it learned carries over to val (val accuracy not above the best "
-                "constant answer, val loss not below the prior's): that reads as no signal, or no fit, rather than a "
-                "model too small")
-    if reason == "pace":
-        return (f"the model got {wrong}, but the val loss was still falling steeply at the end: it is still learning, "
-                "not at its limit")
-    return (f"the model got {wrong} and train and val accuracy level off together, but nothing points at the model "
-            "itself (no tiny layer, heavy regularisation, or dead or saturated units): the level may be the task's "
-            "own ceiling, and a larger model is the test")
-
-
-def _relative_rise(evidence: RunEvidence) -> float:
-    """The last epoch's val loss over its lowest, minus 1 (0 without a finite pair)."""
-    val_loss = evidence.curves.val_loss
-    lowest, last = float(val_loss[evidence.val_loss_min_epoch - 1]), float(val_loss[-1])
-    return last / lowest - 1.0 if lowest > 0 and np.isfinite(last) else 0.0
 
 
 def _turned_up(evidence: RunEvidence) -> bool:
@@ -359,7 +311,7 @@ def _turned_up(evidence: RunEvidence) -> bool:
     model too small (an early-stopped 128x2 LSTM whose parent run overfitted read "too small: hidden 256")."""
     general = evidence.generalization
     return bool(general.val_rose_clearly and general.train_fall_after_best > 0
-                and _relative_rise(evidence) >= TURNED_UP_RISE)
+                and relative_rise(evidence) >= TURNED_UP_RISE)
 
 
 def _architecture(evidence: RunEvidence, book: RemedyBook):

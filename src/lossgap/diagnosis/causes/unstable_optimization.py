@@ -30,7 +30,7 @@ from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, 
                                                        UNRECOVERED_CAP, UNRECOVERED_FULL, UNRECOVERED_START,
                                                        collapse_after_fit, collapse_to_constant, outgrown_spikes,
                                                        progress_lost, unrecovered_climb, unrecovered_spike)
-from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, has_batch_norm
+from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, has_batch_norm
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -59,6 +59,9 @@ EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
 #: from before the jumps): a note, not a finding (a clean LSTM-FCN at val 1.000 from epoch 1, restored at epoch
 #: 31, its evaluated accuracy falling to 0.56-0.73 in epochs 33-35 only, had read 0.55 "recompute batch norm").
 EVALUATION_AFTER_DELIVERED = 0.25
+#: A rate far above its optimizer's usual range (constraints.fast_learning_rate) counts up to this much, from a
+#: delivered train error of FAST_RATE_ERROR, fully FAST_RATE_ERROR_SPAN above it.
+FAST_RATE_SIGNAL, FAST_RATE_ERROR, FAST_RATE_ERROR_SPAN = 0.5, 0.03, 0.07
 #: ... and when the delivered model's evaluated train loss lies within this share of the prior's entropy of the
 #: training pass's (or below it), its val accuracy near the run's best: the delivered model is not one of the
 #: jumped ones.
@@ -91,6 +94,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
     gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step)
     non_finite = _non_finite_epochs(evidence)
+    fast = fast_learning_rate(evidence.settings)
+    train_error = 1.0 - float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
              "above_prior_share": fit.above_prior_share, "above_prior_excess": fit.above_prior_excess,
@@ -124,6 +129,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "unrecovered": UNRECOVERED_CAP * clip((unrecovered["share"] - UNRECOVERED_START)
                                               / (UNRECOVERED_FULL - UNRECOVERED_START)) if unrecovered else 0.0,
         "gradients": gradients.get("gradient_score", 0.0),
+        # The run's own rate far above its optimizer's usual range, in a model that does not fit its training set:
+        # the steps that overshoot are the likeliest reason (own loops at Adam 0.2-0.3, train accuracy 0.82-0.92
+        # where lr 0.003 fits, gates saturated, read "No problem found" beside "too small").
+        "fast_rate": FAST_RATE_SIGNAL * clip((train_error - FAST_RATE_ERROR) / FAST_RATE_ERROR_SPAN) if fast else 0.0,
     }
     evaluation_only = _evaluation_only_bounces(evidence)
     if evaluation_only is not None:
@@ -148,7 +157,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
     bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
     decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"],
-                signals["unrecovered"], signals["evaluation_only"]]
+                signals["unrecovered"], signals["fast_rate"], signals["evaluation_only"]]
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(decisive[:-1]):
         facts["title"] = EVALUATION_ONLY_TITLE
@@ -227,6 +236,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(f"{accuracy_name} dropped back by more than its noise in {pct(drops)} of the epochs")
     if gradients.get("gradient_sentence"):
         parts.append(gradients["gradient_sentence"])
+    if signals["fast_rate"] > 0:
+        parts.append(f"{fast}, and the model the run delivers gets {pct(train_error)} of its training samples wrong")
     if not parts:
         summary = f"training was stable: the {loss_name} stayed below {unit} and did not bounce"
         if train_spikes:

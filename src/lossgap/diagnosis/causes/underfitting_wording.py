@@ -1,0 +1,69 @@
+"""underfitting's words: the headline's title for each form, and why the capacity form is not the finding."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.diagnosis.constraints import fast_learning_rate, regularisation_notes, slow_learning_rate, tiny_hidden
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.wording import pct
+
+
+def form_title(form: str | None, settings: dict | None) -> str:
+    """The headline's title for one form of underfitting, naming the setting that holds the model back where the
+    run's settings show one: the cause's general title listed every form ("stopped while still improving, or too
+    small or too regularised") beside a sentence that named weight decay 10 or a recurrent layer of 2 units."""
+    hidden = tiny_hidden(settings)
+    small = (f"a recurrent layer of {hidden} unit{'s' if hidden != 1 else ''} is too small" if hidden is not None
+             else "")
+    regularised = "its regularisation holds it back" if regularisation_notes(settings) else ""
+    if form == "no_fit":
+        if fast_learning_rate(settings):
+            reason = "its learning rate is far above its optimizer's usual range"
+        elif slow_learning_rate(settings):
+            reason = "its learning rate is far below its optimizer's usual range"
+        else:
+            reason = regularised or small
+        return "the model did not fit even its training set" + (f": {reason}" if reason else "")
+    if form == "capacity":
+        return ("the model stays far from fitting its training set: "
+                + ("; ".join(part for part in (small, regularised) if part) or "too small or too regularised"))
+    return "training ended while the model was still improving"
+
+
+def capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, best_error: float,
+                        train_accuracy: float, val_accuracy: float, epoch: int) -> str:
+    """Why the capacity form is not the finding, from the factor that kept it lowest (see :func:`lossgap.diagnosis.causes.underfitting._capacity`)."""
+    wrong = f"{pct(train_error)} of its training samples wrong at epoch {epoch}"
+    if reason == "overfits":
+        general = evidence.generalization
+        turn = (f"val loss turned up from epoch {general.onset_epoch} while the train loss kept falling"
+                if general.onset_epoch is not None else
+                f"val loss rose {pct(relative_rise(evidence))} after its lowest, at epoch {evidence.val_loss_min_epoch},"
+                f" while the train loss still fell, by {general.train_fall_after_best:.3f}")
+        return f"the model overfits ({turn}): it has capacity to spare, so capacity is not what limits it"
+    if reason == "fitted_before":
+        return (f"the model got {wrong}, but only {pct(best_error)} at its best: it can fit them, so capacity is not "
+                "what limits it")
+    if reason == "fits":
+        return f"the model fits its training set ({wrong}), so capacity is not what limits it"
+    if reason == "apart":
+        return (f"train and val accuracy part ways ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch {epoch}): a "
+                "model at its capacity holds both at one level, so capacity is not what limits it")
+    if reason == "carried":
+        return (f"the model got {wrong}, but nothing it learned carries over to val (val accuracy not above the best "
+                "constant answer, val loss not below the prior's): that reads as no signal, or no fit, rather than a "
+                "model too small")
+    if reason == "pace":
+        return (f"the model got {wrong}, but the val loss was still falling steeply at the end: it is still learning, "
+                "not at its limit")
+    return (f"the model got {wrong} and train and val accuracy level off together, but nothing points at the model "
+            "itself (no tiny layer, heavy regularisation, or dead or saturated units): the level may be the task's "
+            "own ceiling, and a larger model is the test")
+
+
+def relative_rise(evidence: RunEvidence) -> float:
+    """The last epoch's val loss over its lowest, minus 1 (0 without a finite pair)."""
+    val_loss = evidence.curves.val_loss
+    lowest, last = float(val_loss[evidence.val_loss_min_epoch - 1]), float(val_loss[-1])
+    return last / lowest - 1.0 if lowest > 0 and np.isfinite(last) else 0.0
