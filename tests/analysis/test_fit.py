@@ -1,6 +1,9 @@
 """fit_summary: whether a model moved away from the class prior on its own training data."""
 
+import math
+
 import numpy as np
+import pytest
 
 from fixtures.dynamics import dynamics_from_logits
 from lossgap.analysis.fit import MOVED_Z, fit_summary, prior_of
@@ -116,3 +119,18 @@ def test_the_weighted_objective_is_judged_against_the_uniform_guess_it_prefers()
     assert plain.prior_entropy < 0.25 and plain.moved_share < 0  # above the plain prior: "worse than a guess"
     assert objective.fit.moved_share > 0.5 and objective.fit.train_moved  # well below the uniform guess
     np.testing.assert_allclose(objective.train_accuracy, 1.0)
+
+
+def test_a_split_that_got_every_sample_right_still_has_spread_in_the_gap_noise():
+    # 12 val samples all right beside train at 0.854 of 48: each split's own p(1 - p)/n gave val no spread and the
+    # gap (0.146) read as val siding with the model beyond its noise; a model right on 85% of inputs gets 12 of 12
+    # one time in seven.
+    from lossgap.analysis.fit import _difference_noise
+
+    plain = math.sqrt(0.854 * 0.146 / 48)
+    adjusted = _difference_noise(0.854, 48, 1.0, 12)
+    assert adjusted > 1.5 * plain
+    expected_val = (13 / 14) * (1 / 14) / 12
+    expected_train = ((0.854 * 48 + 1) / 50) * (1 - (0.854 * 48 + 1) / 50) / 48
+    assert adjusted == pytest.approx(math.sqrt(expected_val + expected_train), rel=1e-12)
+    assert _difference_noise(0.9, 0, 0.8, 10) == pytest.approx(math.sqrt((9 / 12) * (3 / 12) / 10), rel=1e-12)

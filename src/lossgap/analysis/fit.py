@@ -78,7 +78,8 @@ class FitSummary:
         val_accuracy: val accuracy at judged_epoch.
         val_minus_train: val_accuracy - train_accuracy (positive = the model agrees more with the val labels
             than with the labels it is trained on).
-        val_minus_train_noise: standard error of that difference (binomial, both splits).
+        val_minus_train_noise: standard error of that difference (binomial, both splits, adjusted: see
+            _difference_noise).
     """
 
     train_recorded: bool
@@ -159,8 +160,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
     train_now, val_now = float(train_acc[index]), float(val_acc[index])
     train_n = reference.num_samples if train is not None else 0
     val_n = val.num_samples
-    noise = math.sqrt(sum(p * (1 - p) / n for p, n in ((train_now, train_n), (val_now, val_n))
-                          if n and math.isfinite(p)))
+    noise = _difference_noise(train_now, train_n, val_now, val_n)
     return FitSummary(
         train_recorded=bool(finite.any()),
         prior_entropy=entropy,
@@ -182,6 +182,20 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         val_minus_train=val_now - train_now,
         val_minus_train_noise=noise,
     )
+
+
+def _difference_noise(train_accuracy: float, train_n: int, val_accuracy: float, val_n: int) -> float:
+    """Standard error of val minus train accuracy: sqrt(sum p(1 - p)/n) over the splits, each p taken as
+    (right + 1) / (n + 2) (the Agresti-Caffo adjustment). The plain share says a split that got all its samples right
+    has no spread: 12 val samples all right beside train at 0.854 had read as val siding with the model beyond its
+    noise, where a model right on 85% of inputs gets 12 of 12 one time in seven. A split without samples or a finite
+    accuracy counts no term."""
+    total = 0.0
+    for accuracy, n in ((train_accuracy, train_n), (val_accuracy, val_n)):
+        if n and math.isfinite(accuracy):
+            adjusted = (accuracy * n + 1) / (n + 2)
+            total += adjusted * (1 - adjusted) / n
+    return math.sqrt(total)
 
 
 def _excess_over_guess(losses: np.ndarray, entropy: float, uniform: float) -> tuple[np.ndarray, np.ndarray]:
