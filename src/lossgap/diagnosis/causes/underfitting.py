@@ -294,7 +294,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
             reason = "fitted_before"
         details["rejected_because"] = reason
         summary = capacity_rejection(evidence, reason, train_error, best_error, train_accuracy, val_accuracy,
-                                      level_epoch)
+                                     level_epoch, floor)
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
     remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), architecture)

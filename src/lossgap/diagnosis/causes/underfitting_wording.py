@@ -32,8 +32,9 @@ def form_title(form: str | None, settings: dict | None) -> str:
 
 
 def capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, best_error: float,
-                        train_accuracy: float, val_accuracy: float, epoch: int) -> str:
-    """Why the capacity form is not the finding, from the factor that kept it lowest (see :func:`lossgap.diagnosis.causes.underfitting._capacity`)."""
+                       train_accuracy: float, val_accuracy: float, epoch: int, floor: float = 0.03) -> str:
+    """Why the capacity form is not the finding (``floor``: the train error that counts as fitted), from the factor
+    that kept it lowest (see :func:`lossgap.diagnosis.causes.underfitting._capacity`)."""
     wrong = f"{pct(train_error)} of its training samples wrong at epoch {epoch}"
     if reason == "overfits":
         general = evidence.generalization
@@ -42,9 +43,13 @@ def capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, b
                 f"val loss rose {pct(relative_rise(evidence))} after its lowest, at epoch {evidence.val_loss_min_epoch},"
                 f" while the train loss still fell, by {general.train_fall_after_best:.3f}")
         return f"the model overfits ({turn}): it has capacity to spare, so capacity is not what limits it"
-    if reason == "fitted_before":
+    if reason == "fitted_before" and best_error <= floor:
         return (f"the model got {wrong}, but only {pct(best_error)} at its best: it can fit them, so capacity is not "
                 "what limits it")
+    if reason == "fitted_before":
+        # Near a fit is not a fit: "only 7% at its best: it can fit them" had been said of a model never under 7%.
+        return (f"the model got {wrong}, and {pct(best_error)} at its best: better than where it ended, so its size "
+                "is not clearly what limits it")
     if reason == "fits":
         return f"the model fits its training set ({wrong}), so capacity is not what limits it"
     if reason == "apart":
