@@ -16,6 +16,10 @@ def test_train_memorised_while_val_stays_at_chance_is_no_signal():
     verdict = diagnosis.verdict("no_signal")
     assert verdict.evidence["train_fitted"] is True
     assert "fitted its training set" in verdict.summary
+    # The lowest train loss names its epoch when the judged one is another: "down to 0.529" had been read as the
+    # train loss of the judged epoch (0.657).
+    judged, lowest = diagnosis.evidence.judged_epoch, diagnosis.evidence.fit.train_loss_min_epoch
+    assert judged != lowest and f"train loss down to 0.051 at epoch {lowest}, 93% below" in verdict.summary
 
 
 def test_a_model_that_never_moved_cannot_claim_no_signal():

@@ -163,13 +163,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    f"but the model is held back ({constraint}) and fitted little of its training set ("
                    f"{below_prior(fit)}): whether the labels carry signal cannot be told until a freer model fits them")
         return Verdict("no_signal", min(confidence, HELD_BACK_CAP), summary, facts, remedies)
+    # Its epoch where it is not the judged one: "down to 0.529" had been read as the judged epoch 10's train loss
+    # (0.657).
+    lowest_at = (f" at epoch {fit.train_loss_min_epoch}" if fit.train_loss_min_epoch != evidence.judged_epoch else "")
     if not fit.train_recorded:
         fitted = "with no train loss recorded"
     elif fit.moved_share >= 0.2:
-        fitted = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}, "
+        fitted = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}{lowest_at}, "
                   f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
     else:
-        fitted = (f"the model learned something on its training set (train loss down to {fit.train_loss_min:.3f}, "
+        fitted = (f"the model learned something on its training set (train loss down to "
+                  f"{fit.train_loss_min:.3f}{lowest_at}, "
                   f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
     # A val loss below the prior's that the paired test cannot confirm is said as such ("0.552 is not clearly
     # below the prior's 1.212" had read as a contradiction of a loss 54% lower).
