@@ -152,16 +152,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     fraction = 0.0 if suspects.capped else suspects.fraction
     fits = clip((min(rest_fit, overall_fit) - REST_START) / (REST_FULL - REST_START))
     suspect_route = clip(fraction / SUSPECTS_FULL) * fits * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START))
-    pair, pair_share, reverse = _one_way_pair(train.labels[indices], suspects.rival_classes, train.num_classes)
+    pair, pair_share, reverse, one_way_p = _one_way_pair(train.labels[indices], suspects.rival_classes,
+                                                         train.num_classes)
     # How much of the mislabelled class the pair holds, beside how much of the split the suspects are.
     pair_extent = 0.0
     if pair is not None and not suspects.capped:
         pair_extent = pair_share * len(indices) / max(1, int(np.sum(train.labels == pair[0])))
     pair_size = max(clip(fraction / SUSPECTS_FULL), clip(pair_extent / PAIR_CLASS_FULL))
-    # One way beyond chance: the pair's count against its reverse's by a sign test (5 against 1, p = 0.11, is what
-    # two overlapping classes give an unfinished model: clean BasicMotions runs read label noise 0.79-0.86 so).
-    pair_count = int(round(pair_share * len(indices)))
-    one_way_p = _sign_test(pair_count, int(round(reverse * pair_count)))
+    # One way beyond chance (one_way_p: 5 against 1, p = 0.11, is what two overlapping classes give an unfinished
+    # model: clean BasicMotions runs read label noise 0.79-0.86 so).
     pair_route = ((pair_size * fits * clip((pair_share - PAIR_SHARE) / 0.2)
                   * clip((PAIR_REVERSE - reverse) / (PAIR_REVERSE - PAIR_REVERSE_FULL))
                   * (PAIR_UNSURE + (1 - PAIR_UNSURE) * clip((PAIR_P_NONE - one_way_p) / (PAIR_P_NONE - PAIR_P_FULL))))
@@ -314,24 +313,25 @@ def _sign_test(count: int, reverse: int) -> float:
 
 
 def _one_way_pair(labels: np.ndarray, rivals: np.ndarray,
-                  num_classes: int) -> tuple[tuple[int, int] | None, float, float]:
-    """The most common (given label, rival class) pair among the suspects, its share of them, and the ratio of
-    the reverse pair's count to its count. A suspect's rival is the class the model predicted most often for
+                  num_classes: int) -> tuple[tuple[int, int] | None, float, float, float]:
+    """The most common (given label, rival class) pair among the suspects, its share of them, the ratio of the
+    reverse pair's count to its count, and the sign test of the two counts (:func:`_sign_test`). A suspect's rival is the class the model predicted most often for
     it over the epochs its AUM counts (:attr:`SampleDynamics.rival_class`), not at one epoch: a model that
     memorises late predicts the wrong label by then."""
     if len(labels) == 0:
-        return None, 0.0, 1.0
+        return None, 0.0, 1.0, 1.0
     labels = np.asarray(labels, dtype=np.int64)
     rivals = np.asarray(rivals, dtype=np.int64)
     off = (rivals >= 0) & (rivals != labels)
     if not off.any():
-        return None, 0.0, 1.0
+        return None, 0.0, 1.0, 1.0
     codes = labels[off] * num_classes + rivals[off]
     values, counts = np.unique(codes, return_counts=True)
     top = int(np.argmax(counts))
     given, predicted_class = divmod(int(values[top]), num_classes)
     reverse = int(counts[values == predicted_class * num_classes + given].sum())
-    return (given, predicted_class), float(counts[top] / len(labels)), reverse / float(counts[top])
+    return ((given, predicted_class), float(counts[top] / len(labels)), reverse / float(counts[top]),
+            _sign_test(int(counts[top]), reverse))
 
 
 def _aum_while_fitted(train, samples, flagged: np.ndarray, index: int) -> np.ndarray:

@@ -218,9 +218,7 @@ def gap_noise(evidence: RunEvidence, epoch: int) -> float:
     """Standard error (fraction) of train minus val accuracy at ``epoch``: binomial, both splits."""
     train_accuracy = float(evidence.curves.train_accuracy[epoch - 1])
     val_accuracy = float(evidence.curves.val_accuracy[epoch - 1])
-    # Without recorded train samples, the train accuracy's noise is taken at val's size.
-    train_count = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
-    return math.hypot(accuracy_noise(train_accuracy, max(1, train_count)),
+    return math.hypot(accuracy_noise(train_accuracy, max(1, evidence.train_count)),
                       accuracy_noise(val_accuracy, max(1, evidence.val.num_samples)))
 
 

@@ -181,7 +181,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     without early stopping the last one, which is what the user gets (heavy weight decay that crushes a model
     after it fitted leaves it at chance there, whatever its best epoch was)."""
     curves = evidence.curves
-    train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
+    train_n = evidence.train_count
     level_epoch = evidence.delivered_epoch
     index = level_epoch - 1
     train_accuracy, val_accuracy = float(curves.train_accuracy[index]), float(curves.val_accuracy[index])
@@ -190,10 +190,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     gap_noise = float(np.hypot(noise, accuracy_noise(val_accuracy, evidence.val.num_samples)))
     gap = abs(val_accuracy - train_accuracy)
     details = {**facts, "form": "capacity", "train_error": train_error, "train_val_gap": val_accuracy - train_accuracy}
-    # Train accuracy is counted on the whole training set, not sampled from it, so a sampling error does not
-    # apply: the floor is 3% or two samples' worth (three binomial standard errors of 0.75 on BasicMotions' 32
-    # samples, 0.23, had read 8 of them wrong under dropout 0.9 as "the model fits its training set").
-    floor = max(0.03, 2.0 / max(train_n, 1))
+    floor = evidence.train_error_floor
     # A model that once fitted its training set far better is not too small: what it lost since is the story
     # (a bouncing run without early stopping, 0.994 right at epoch 98 and 0.828 at its last, had read "too small"
     # 0.92). Its best train accuracy is judged on the same scale.

@@ -82,8 +82,7 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
         return None
     index = evidence.delivered_epoch - 1
     train_accuracy = float(evidence.curves.train_accuracy[index])
-    train_n = evidence.train.num_samples if evidence.train is not None else evidence.val.num_samples
-    floor = max(0.03, 2.0 / max(train_n, 1), float(accuracy_noise(train_accuracy, train_n)))
+    floor = max(evidence.train_error_floor, float(accuracy_noise(train_accuracy, evidence.train_count)))
     if not 1.0 - train_accuracy > floor:
         return None
     when = (f"by epoch {epoch} the schedule had brought the learning rate to {vanished['rate']:.3g} (from "
