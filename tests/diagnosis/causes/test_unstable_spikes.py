@@ -192,3 +192,37 @@ def test_a_fitted_model_that_climbs_back_up_over_its_last_epochs_is_unstable():
                                 config={"optimizer": {"name": "adamw", "lr": 0.01, "weight_decay": 10.0}})
     for other in (restored, decayed):
         assert other.verdict("unstable_optimization").evidence["unrecovered"] is None, other.to_text()
+
+
+def spiky_fitted_run(epochs=30, n=400):
+    """Two classes fitted to 0.97 by epoch 8; at epochs 15 and 22 every train sample is thrown to 0.6 (train loss
+    0.51, 40% of its fall from the first epoch undone) and is back at 0.97 the epoch after; val never moves from 0.97."""
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    val = prob[:, :200].copy()
+    prob[[14, 21]] = 0.6
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(val, labels[:200])}
+
+
+def test_spikes_and_a_climb_of_a_fitted_model_count_when_its_rate_is_far_above_its_optimizers_range():
+    # A fitted model's spikes count for nothing at a working rate (memorising bounces too); at Adam 0.1, ten times
+    # the top of its range, they are the steps overshooting (a Lightning ItalyPowerDemand run at Adam 0.1, two spikes
+    # undoing up to 70% of its progress, test 0.876 against 0.965 at 0.003, had read "No problem found").
+    def optimizer(lr):
+        return {"optimizer": {"name": "adam", "lr": lr}}
+
+    working = diagnose_dynamics(spiky_fitted_run(), config=optimizer(0.003), summary={"delivered_epoch": 30})
+    fast = diagnose_dynamics(spiky_fitted_run(), config=optimizer(0.1), summary={"delivered_epoch": 30})
+    assert working.verdict("unstable_optimization").evidence["signals"]["spikes"] == 0.0
+    assert fast.verdict("unstable_optimization").evidence["signals"]["spikes"] > 0.2, fast.to_text()
+    assert fast.verdict("unstable_optimization").confidence > working.verdict("unstable_optimization").confidence
+    # A climb back up the train loss whose val accuracy did not fall beyond its noise (val 0.97 throughout) is not
+    # named at a working rate; at a rate that far above range the climb is the overshoot's damage.
+    climb = climbing_run()
+    climb["val"] = spiky_fitted_run()["val"]
+    working = diagnose_dynamics(climb, config=optimizer(0.003), summary={"delivered_epoch": 30})
+    fast = diagnose_dynamics(climb, config=optimizer(0.1), summary={"delivered_epoch": 30})
+    assert working.verdict("unstable_optimization").evidence["unrecovered"] is None
+    assert fast.verdict("unstable_optimization").evidence["signals"]["unrecovered"] > 0.5, fast.to_text()
+    assert fast.causes[0] == "unstable_optimization", fast.to_text()
