@@ -191,3 +191,32 @@ def test_a_restored_model_is_not_called_free_of_overfitting_and_a_train_loss_tha
                               "val": binary_dynamics(val_prob + 0 * labels, labels)}, config=CONFIG)
     verdict = rose.verdict("overfitting")
     assert "but that is not a clear turn: the train loss rose after it too, by" in verdict.summary, verdict.summary
+
+
+def overconfident_dynamics(epochs=40, n=200):
+    """Train fits at once; val: 180 samples right and sure (0.9) by epoch 11 and a little surer after, 20 wrong ones
+    that grow surer of the wrong class from epoch 11 on (0.39 -> 0.02 by the last epoch): val loss turns up,
+    accuracy holds at 0.9."""
+    labels = np.arange(n) % 2
+    axis = np.arange(epochs)[:, None]
+    train_prob = np.clip(0.5 + 0.012 * axis + np.zeros((1, n)), 0, 0.99)
+    val_prob = np.clip(0.5 + 0.04 * axis, 0.5, 0.9) + np.clip(0.002 * (axis - 10), 0, 0.05) + np.zeros((1, n))
+    wrong = np.arange(n) % 10 == 0
+    val_prob[:, wrong] = np.where(axis < 10, 0.45, np.clip(0.4 - 0.0126 * (axis - 9), 0.02, 0.4))
+    return {"train": binary_dynamics(train_prob, labels, split="train"), "val": binary_dynamics(val_prob, labels)}
+
+
+def test_the_sentence_says_whether_the_rise_cost_val_accuracy_or_only_confidence():
+    # Runs of new-user trials read overfitting 0.7-0.99 on a val-loss rise whose stopping point changed test accuracy
+    # by 0.003 or less, and the sentence did not say the rise cost nothing in accuracy.
+    confident = diagnose_dynamics(overconfident_dynamics(), config=CONFIG).verdict("overfitting")
+    assert confident.confidence >= 0.5, confident.summary
+    assert ("val accuracy did not fall with it (0.900 at epoch 11, 0.900 at epoch 40, within its noise of +-0.021): "
+            "the whole rise came from 20 samples it got wrong at both epochs growing surer of the wrong class (the "
+            "others' loss fell meanwhile), which costs the calibration of its probabilities rather than right "
+            "answers, so stopping at epoch 11 mainly buys better probabilities") in confident.summary, confident.summary
+    assert confident.evidence["val_accuracy_cost"] == 0.0
+    # A rise that took val accuracy down with it says so instead.
+    costly = diagnose_dynamics(overfit_dynamics(), config=CONFIG).verdict("overfitting")
+    assert "; val accuracy fell with it (0.750 at epoch 10, 0.000 at epoch 40)" in costly.summary, costly.summary
+    assert "calibration" not in costly.summary

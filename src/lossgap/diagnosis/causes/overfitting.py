@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
@@ -38,6 +39,11 @@ GAP_SHARE_OF_ERROR = 0.5
 GAP_NOISE_MULTIPLE = 2.0
 #: A gap beyond this many standard errors (but not GAP_NOISE_MULTIPLE) keeps overfitting at up to NO_ONSET_CAP.
 UNRESOLVED_GAP_NOISE_MULTIPLE = 1.0
+
+
+#: Noise units of val accuracy beyond which its fall from the val-loss minimum to the delivered epoch is named as the
+#: rise's cost (within one unit, the sentence says accuracy did not fall).
+ACCURACY_COST_NOISE = 2.0
 
 
 #: The headline's title when the finding is the accuracy gap at the val-loss minimum.
@@ -136,9 +142,53 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}"
                # "So the delivered model is not overfitted" had been said of one at train 1.000 and val 0.600.
                + (f"; early stopping already restored epoch {lowest}, from before the val loss rose" if handled
-                  else "")
+                  else _accuracy_cost_words(evidence, lowest, facts))
                + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+def _accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str:
+    """What the rise cost the delivered model in val accuracy, against the val-loss minimum's: a clause naming the
+    fall, or saying there was none within noise ("" when the delivered epoch is the minimum). Records
+    ``val_accuracy_cost`` (the fall, accuracy units) in ``facts``.
+
+    A val loss can rise while accuracy holds: the model grows surer of the answers it gets wrong. Stopping at the
+    minimum then buys better probabilities, not more right answers (new-user trials' runs that read overfitting
+    0.7-0.99 on such a rise changed test accuracy by 0.003 or less when stopped at the minimum)."""
+    delivered = evidence.delivered_epoch
+    if delivered <= lowest:
+        return ""
+    accuracy = evidence.curves.val_accuracy
+    at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
+    noise = accuracy_noise(at_min, evidence.val.num_samples)
+    facts["val_accuracy_cost"] = at_min - at_delivered
+    figures = f"{at_min:.3f} at epoch {lowest}, {at_delivered:.3f} at epoch {delivered}"
+    if at_min - at_delivered > ACCURACY_COST_NOISE * noise:
+        return f"; val accuracy fell with it ({figures})"
+    if at_min - at_delivered > noise:
+        return ""
+    groups = {group.name: group for group in loss_ledger(evidence.val, lowest, delivered).groups}
+    wrong, right = groups["stayed_wrong_further"], groups["stayed_correct"]
+
+    def carried(group, what: str) -> str:
+        # A share above 1 means the other samples' loss fell meanwhile: "the whole rise", not "131% of it".
+        if group.share > 1:
+            return f"the whole rise came from {_count(group.count)} {what} (the others' loss fell meanwhile)"
+        return f"{pct(group.share)} of the rise came from {_count(group.count)} {what}"
+
+    carrier = (carried(wrong, "it got wrong at both epochs growing surer of the wrong class")
+               if wrong.share >= max(right.share, 0.5)
+               else carried(right, "it got right at both epochs growing less sure") if right.share >= 0.5
+               else "")
+    return (f"; val accuracy did not fall with it ({figures}, within its noise of +-{noise:.3f}): "
+            + (f"{carrier}, which costs" if carrier else "the rise costs")
+            + f" the calibration of its probabilities rather than right answers, so stopping at epoch {lowest} mainly "
+            "buys better probabilities")
+
+
+def _count(samples: int) -> str:
+    """'1 sample', '6 samples'."""
+    return f"{samples} sample" + ("" if samples == 1 else "s")
 
 
 def _unfitted_words(unfitted) -> str:
