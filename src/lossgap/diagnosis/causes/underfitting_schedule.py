@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.constraints import rate_and_range
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -82,8 +81,8 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
         return None
     index = evidence.delivered_epoch - 1
     train_accuracy = float(evidence.curves.train_accuracy[index])
-    floor = max(evidence.train_error_floor, float(accuracy_noise(train_accuracy, evidence.train_count)))
-    if not 1.0 - train_accuracy > floor:
+    # Counted on the whole training set, so the fitted floor alone applies (no sampling error).
+    if not 1.0 - train_accuracy > evidence.train_error_floor:
         return None
     when = (f"by epoch {epoch} the schedule had brought the learning rate to {vanished['rate']:.3g} (from "
             f"{vanished['largest']:.3g}) while the train loss was still falling, and the train loss has not moved "
