@@ -384,3 +384,42 @@ def test_a_level_reached_at_a_rate_far_above_its_usual_range_is_not_read_as_a_mo
     assert usual.confidence > 0.5 and fast.confidence == usual.confidence * FAST_RATE_FACTOR
     assert "the learning rate 0.3 is 30x the top of Adam's usual range" in fast.summary
     assert fast.remedies[0].name == "lower_lr" and usual.remedies[0].name != "lower_lr"
+
+
+def one_class_wrong_run(epochs=40, train=600, val=300, seed=5, wrong_share=0.6):
+    """Two classes; the model fits class 0 (true-class probabilities 0.85-0.95) and predicts ``wrong_share`` of class
+    1 as class 0 (0.3-0.4), the rest of class 1 right, on train and val alike, reached over 8 epochs:
+    what a model of ample size shows when most of one class's labels are wrong."""
+    rng = np.random.default_rng(seed)
+    ramp = np.clip(np.arange(epochs) / 8, 0, 1)[:, None]
+
+    def probs(n):
+        labels = np.arange(n) % 2
+        wrong = (labels == 1) & (rng.random(n) < wrong_share)
+        level = np.where(wrong, rng.uniform(0.3, 0.4, n), rng.uniform(0.85, 0.95, n))
+        prob = np.clip(0.5 + ramp * (level - 0.5)[None, :] + rng.normal(0, 0.004, (epochs, n)), 0.01, 0.99)
+        return binary_dynamics(prob, labels, split="train" if n == train else "val")
+
+    return {"train": probs(train), "val": probs(val)}
+
+
+def test_capacity_errors_that_sit_in_one_class_name_that_class_and_its_samples():
+    # A trial's ItalyPowerDemand run with most of one class's labels flipped read "too small or too regularised" and
+    # was told only to grow the model (its 64-unit twin fitted exactly as much); 67 of the 70 samples of that class
+    # the model contradicted were the flips.
+    config = {"model": {"hidden_size": 32, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    diagnosis = diagnose_dynamics(one_class_wrong_run(), config=config)
+    verdict = diagnosis.verdict("underfitting")
+    assert diagnosis.causes[0] == "underfitting" and verdict.evidence["form"] == "capacity", diagnosis.to_text()
+    found = verdict.evidence["one_class_errors"]
+    assert found["class"] == 1 and found["class_error"] > 0.5 and found["others_error"] < 0.05
+    assert found["wrong_count"] == round(found["class_error"] * found["count"]) and len(found["sample_ids"]) == 100
+    assert all(int(sample) % 2 == 1 for sample in found["sample_ids"])  # the class's own samples (label = id % 2)
+    assert "but its errors sit in one class: " in verdict.summary and " training samples of class 1 wrong" in verdict.summary
+    advice = verdict.remedies[-1]
+    assert advice.name == "inspect_suspects" and advice.action.startswith("look at the most contradicted samples of "
+                                                                           "class 1 (")
+    # Errors spread over both classes (a model too small for the task) get no such clause.
+    spread = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
+    assert "one_class_errors" not in spread.evidence and "sit in one class" not in spread.summary

@@ -20,6 +20,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.underfitting_classes import one_class_advice, one_class_errors, one_class_words
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.causes.underfitting_wording import capacity_rejection, form_title, relative_rise
@@ -275,6 +276,10 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + ": it is too small or too regularised for the task" + _regularisation_note(evidence)
                + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                "than this: a larger model is the test)"))
+    one_class = None if supported else one_class_errors(evidence, index)
+    if one_class is not None:
+        details["one_class_errors"] = one_class
+        summary += one_class_words(evidence, one_class)
     architecture = _architecture(evidence, book)
     if architecture is not None:
         summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
@@ -299,6 +304,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                 else present(widen, book.larger_hidden(), architecture, book.less_regularisation()))
     if fast:
         remedies = present(book.lower_lr(10.0), *remedies)
+    if one_class is not None:
+        remedies = present(*remedies, book.advice("inspect_suspects", one_class_advice(evidence, one_class)))
     return Verdict("underfitting", confidence, summary, details, remedies), affirmed
 
 
