@@ -155,7 +155,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         z_ok = moved_z <= -MOVED_Z or (sign_z <= -MOVED_Z and every_class)
     uniform = float(np.log(reference.num_classes))
     excess, excess_nats = _excess_over_guess(losses, entropy, uniform)
-    above = excess_nats > ABOVE_PRIOR_MARGIN * uniform
+    above = _above_guess(excess_nats, uniform)
     index = min(max(judged_epoch, 1), losses.size) - 1
     train_now, val_now = float(train_acc[index]), float(val_acc[index])
     train_n = reference.num_samples if train is not None else 0
@@ -196,6 +196,21 @@ def _difference_noise(train_accuracy: float, train_n: int, val_accuracy: float, 
             adjusted = (accuracy * n + 1) / (n + 2)
             total += adjusted * (1 - adjusted) / n
     return math.sqrt(total)
+
+
+def above_guess_share(losses, entropy: float, num_classes: int) -> float:
+    """Share of the epochs after the first whose loss lies more than ABOVE_PRIOR_MARGIN x log C nats above a constant
+    guess's (see :attr:`FitSummary.above_prior_share`), for any per-epoch loss curve (E,) of a split whose prior's
+    entropy is ``entropy``: 0 without such epochs."""
+    uniform = float(np.log(max(num_classes, 2)))
+    _, excess_nats = _excess_over_guess(as_curve(losses), entropy, uniform)
+    above = _above_guess(excess_nats, uniform)
+    return float(above.mean()) if above.size else 0.0
+
+
+def _above_guess(excess_nats: np.ndarray, uniform: float) -> np.ndarray:
+    """Which epochs' excess over the guess (nats) is beyond the margin."""
+    return excess_nats > ABOVE_PRIOR_MARGIN * uniform
 
 
 def _excess_over_guess(losses: np.ndarray, entropy: float, uniform: float) -> tuple[np.ndarray, np.ndarray]:

@@ -234,17 +234,22 @@ class RemedyBook:
                             f"lower the learning rate ({factor:g}x smaller)", {"optimizer.lr": new})
 
     def higher_lr(self, factor: float = 3.0, usual: bool = False) -> Remedy | None:
-        """Learning rate times ``factor`` (None when already FAST_LR or more: faster would risk instability); with
-        ``usual``, at least the middle of the optimizer family's usual range (geometric: Adam 1e-3), for a run
-        whose learning has barely begun: Adam at lr 1e-5 had been sent to 1e-4, still a hundredth of its
-        default."""
+        """Learning rate times ``factor``, at most the top of the optimizer family's usual range (None when already
+        at that top or at FAST_LR or more: faster would risk instability; an LSTM-FCN at Adam 0.01 stopped after 8
+        epochs had been told to raise it to 0.1, where Adam 0.5 on the same data wrecked training); with ``usual``,
+        at least the middle of that range (geometric: Adam 1e-3), for a run whose learning has barely begun: Adam
+        at lr 1e-5 had been sent to 1e-4, still a hundredth of its default."""
         lr = float(self._get("optimizer.lr"))
-        if lr >= FAST_LR:
-            return None
         family, (bottom, top) = self._lr_family()
+        # An own loop that did not describe its rate has lossgap's default here, not its own: no top to judge by.
+        known = self.has_config or "lr" in (self._described.get("optimizer") or {})
+        if lr >= FAST_LR or (known and lr >= top):
+            return None
         middle = float(f"{(bottom * top) ** 0.5:.3g}")
         new = float(f"{lr * factor:.3g}")
         reason = ""
+        if known and new > top:
+            new, reason = top, f" (the top of {family}'s usual range)"
         if usual and new < middle:
             new, reason = middle, f" (the middle of {family}'s usual range)"
         return self._remedy("higher_lr", f"raise the learning rate from {lr:g} to {new:g}{reason}: --lr {new:g}",

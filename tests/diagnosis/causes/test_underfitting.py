@@ -303,8 +303,8 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
     # the remedies had gone on to "raise the learning rate" and "train longer" after "regularise less".
     from fixtures.diagnosis import unmoved_run
 
-    def remedies(weight_decay):
-        config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01,
+    def remedies(weight_decay, lr=0.01):
+        config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": lr,
                   "weight_decay": weight_decay}, "epochs": 30}
         verdict = diagnose_dynamics(unmoved_run(), config=config).verdict("underfitting")
         assert verdict.evidence["form"] == "no_fit"
@@ -317,7 +317,9 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
     assert pinned[0] == "less_regularisation" and not {"higher_lr", "more_epochs"} & set(pinned), pinned
     # Nor to grow under the same weight decay: a larger pinned model stays pinned.
     assert "larger_hidden" not in pinned, pinned
-    assert {"higher_lr", "more_epochs"} <= set(remedies(0.0))
+    assert {"higher_lr", "more_epochs"} <= set(remedies(0.0, lr=0.003))
+    # At the top of Adam's usual range already, a higher rate is no remedy (0.01 had been sent to 0.1).
+    assert "higher_lr" not in remedies(0.0) and "more_epochs" in remedies(0.0)
 
 
 def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_told_to_lower_it_first():

@@ -293,3 +293,62 @@ def test_a_rate_far_above_its_usual_range_in_a_model_that_does_not_fit_counts_to
     assert "of its training samples wrong" in fast.summary and fast.remedies[0].name == "lower_lr"
     # A model that fits its training set at that rate is not held back by it.
     assert verdict(0.3, healthy_run()).evidence["signals"]["fast_rate"] == 0.0
+
+
+def lagging_first_descent(epochs=8, n=200):
+    """An LSTM-FCN's first epochs as its end-of-epoch evaluation sees them: true-class probabilities around 0.2,
+    then 0.15 (loss up, above the guess's 0.693), then rising to around 0.62 by the last epoch (each sample offset by
+    up to 0.25 either way, so accuracy climbs), val alike; the training pass's own loss falls in every epoch (0.68
+    -> 0.45)."""
+    labels = np.arange(n) % 2
+    levels = np.array([0.2, 0.15, 0.25, 0.35, 0.42, 0.48, 0.55, 0.62])[:epochs]
+    rng = np.random.default_rng(0)
+    prob = np.clip(levels[:, None] + rng.uniform(-0.25, 0.25, n)[None, :] + rng.normal(0, 0.01, (epochs, n)),
+                   0.01, 0.99)
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.01, 0.01, 0.99), labels)}
+    return dynamics, np.linspace(0.68, 0.45, epochs)
+
+
+def test_an_evaluated_model_that_lags_its_training_pass_is_not_above_a_constant_guess():
+    # An LSTM-FCN trained for 8 epochs, its training-pass loss falling in every one while the evaluated loss sat
+    # above the constant guess's, had read unstable_optimization 0.62 "lower the learning rate"; 80 epochs at the
+    # same rate reached test 0.680 against 0.560.
+    dynamics, running = lagging_first_descent()
+    fcn = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 8}
+    lagging = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=fcn)
+    verdict = lagging.verdict("unstable_optimization")
+    assert verdict.evidence["evaluated_above_prior_share"] > 0.1 and verdict.evidence["above_prior_share"] == 0.0
+    assert verdict.confidence < 0.5 and lagging.causes[0] == "underfitting", lagging.to_text()
+    assert lagging.verdict("underfitting").evidence["form"] == "stopped_early"
+    # The same curves from a model without batch norm are a model doing worse than a constant guess.
+    lstm = {**fcn, "model": {"kind": "lstm", "hidden_size": 16}}
+    plain = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=lstm)
+    assert plain.verdict("unstable_optimization").evidence["signals"]["above_prior"] > 0, plain.to_text()
+
+
+def test_accuracy_drops_of_an_evaluated_model_whose_training_pass_descends_are_no_instability():
+    # An LSTM-FCN early-stopped with patience 2 at epoch 11, its evaluated train accuracy dropping back in two epochs
+    # while its training-pass loss fell in every one, had read unstable_optimization 0.71 "lower the learning rate";
+    # patience 20 at the same rate reached test 0.649 against 0.529.
+    epochs, n = 11, 300
+    labels = np.arange(n) % 2
+    rng = np.random.default_rng(1)
+    levels = np.linspace(0.3, 0.75, epochs)
+    levels[[4, 9]] -= 0.2  # the evaluated model drops back twice
+    prob = np.clip(levels[:, None] + rng.uniform(-0.25, 0.25, n)[None, :], 0.01, 0.99)
+    val = np.clip(levels[:, None] + rng.uniform(-0.25, 0.25, n)[None, :], 0.01, 0.99)
+    val[9:] -= 0.01  # the lowest val loss at epoch 9, two epochs before the end
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(val, labels)}
+    running = np.linspace(0.75, 0.5, epochs)
+    fcn = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003},
+           "epochs": 100, "early_stopping": {"patience": 2, "monitor": "val_loss"}}
+    summary = {"best_epoch": 9, "delivered_epoch": 9}
+    lagging = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=fcn, summary=summary)
+    assert lagging.verdict("unstable_optimization").evidence["signals"]["accuracy_drops"] == 0.0
+    assert lagging.causes[0] == "underfitting", lagging.to_text()
+    assert lagging.verdict("underfitting").evidence["form"] == "stopped_early"
+    assert "let early stopping wait longer: --early-stopping 4" in lagging.verdict("underfitting").remedies[0].action
+    # Without the training pass's loss the drops are read as the weights jumping.
+    plain = diagnose_dynamics(dynamics, config=fcn, summary=summary)
+    assert plain.verdict("unstable_optimization").evidence["signals"]["accuracy_drops"] > 0, plain.to_text()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, loss_reversal
+from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_reversal
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
@@ -89,7 +89,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # A spike's damage, or a climb's: the delivered model worse than it had been, on train and val.
     fast = fast_learning_rate(evidence.settings)
     unrecovered = unrecovered_spike(evidence, train_spikes) or unrecovered_climb(evidence, fast=bool(fast))
-    drops = _accuracy_drop_share(evidence)
+    # In a model with batch norm, epochs the evaluated model spends above a constant guess or dropping back while
+    # the training pass's own loss does not are batch norm's statistics lagging the weights, not jumping weights.
+    running = evidence.training_pass_loss
+    drops = _accuracy_drop_share(evidence, running)
+    above_share = fit.above_prior_share
+    if running is not None:
+        above_share = min(above_share, above_guess_share(running, fit.prior_entropy, evidence.val.num_classes))
     optimizer = (evidence.settings or {}).get("optimizer") or {}
     clipped = optimizer.get("clip_grad") is not None
     decoupled = decoupled_decay(optimizer)
@@ -104,11 +110,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     train_error = 1.0 - float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
-             "above_prior_share": fit.above_prior_share, "above_prior_excess": fit.above_prior_excess,
+             "above_prior_share": above_share, "above_prior_excess": fit.above_prior_excess,
+             "evaluated_above_prior_share": fit.above_prior_share,
              "prior_entropy": fit.prior_entropy, "accuracy_drop_share": drops, "lr_end": health.lr_end,
              "judged_on": loss_name,
              "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
-    remedies = present(book.lower_lr(10.0 if fit.above_prior_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
+    remedies = present(book.lower_lr(10.0 if above_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
     if non_finite:
         return Verdict("unstable_optimization", 1.0,
                        f"the loss became NaN or infinite {_epochs_words(non_finite, evidence.num_epochs)}", facts,
@@ -125,7 +132,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["outgrown"] = outgrown
     fast_fit = FAST_RATE_FIT if fast else 0.0
     signals = {
-        "above_prior": clip((fit.above_prior_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
+        "above_prior": clip((above_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
         "bounce": clip((reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
         # A spike that throws a fitted model back above a constant guess counts whatever the fit: memorising
         # never does that (a run at 0.994 train accuracy whose loss then jumped to six times the prior's had read
@@ -205,7 +212,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                              "the statistics are recomputed"))
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
-        parts.append(f"in {pct(fit.above_prior_share)} of the epochs after the first the {loss_name} lay more "
+        parts.append(f"in {pct(above_share)} of the epochs after the first the {loss_name} lay more "
                      f"than {margin:.3f} nats above {fit.prior_entropy:.3f}, {guess} (a first descent from above "
                      "it not counted): the model did worse on its own training data than a constant guess")
     if signals["bounce"] > 0:
@@ -336,11 +343,13 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
 
 
-def _accuracy_drop_share(evidence: RunEvidence) -> float:
+def _accuracy_drop_share(evidence: RunEvidence, running: np.ndarray | None = None) -> float:
     """Share of epochs whose train accuracy fell below the previous epoch's by more than 3 noise units and 0.03
-    while the train loss rose by more than DROP_LOSS_RISE of its level: weights that jump throw both back. A
-    model crossing its decision boundaries for the first time loses a few answers while its loss still falls
-    (two such wobbles in 12 epochs had read unstable_optimization 0.60 where training longer was the fix)."""
+    while the train loss rose by more than DROP_LOSS_RISE of its level (and, with ``running``, the training pass's
+    loss too: see RunEvidence.training_pass_loss; an LSTM-FCN early-stopped after 11 epochs, its evaluated accuracy
+    dropping back in two of them while the training pass's loss fell in every one, had read 0.71): weights that jump throw both back. A model crossing its decision boundaries
+    for the first time loses a few answers while its loss still falls (two such wobbles in 12 epochs had read
+    unstable_optimization 0.60 where training longer was the fix)."""
     _, loss, accuracy, _ = evidence.stability_loss
     if accuracy.size < 3 or evidence.train is None:
         return 0.0
@@ -348,8 +357,10 @@ def _accuracy_drop_share(evidence: RunEvidence) -> float:
     steps = np.diff(accuracy)
     with np.errstate(invalid="ignore", divide="ignore"):
         loss_rise = np.diff(loss) / np.abs(loss[:-1])
+        running_rise = (np.diff(running) / np.abs(running[:-1]) if running is not None
+                        else np.full(loss_rise.shape, np.nan))
     # A loss that is not recorded (NaN) cannot contradict the drop.
-    rose = ~(loss_rise <= DROP_LOSS_RISE)
+    rose = ~(loss_rise <= DROP_LOSS_RISE) & ~(running_rise <= DROP_LOSS_RISE)
     return float(np.mean((steps < -np.maximum(3 * noise, 0.03)) & rose))
 
 
