@@ -78,6 +78,10 @@ def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
     html = write_report(refining_run, custom).read_text(encoding="utf-8")
     assert "All fine &lt;b&gt;really&lt;/b&gt;" in html and "<b>really</b>" not in html
     assert "no problem found" in html and "one &lt;em&gt;note&lt;/em&gt;" in html
+    # A model that learned nothing visible on val gets no green "no problem found" card.
+    weak = dataclasses.replace(custom, extras={**custom.extras, "learned_little": True})
+    html = write_report(refining_run, weak).read_text(encoding="utf-8")
+    assert "no cause found" in html and "no problem found" not in html and 'class="card healthy"' not in html
 
 
 def test_a_metrics_column_named_like_markup_is_escaped(refining_run):

@@ -12,16 +12,15 @@ import numpy as np
 from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
-from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence, gather_evidence
+from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
+from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, headline, learned_little,
+                                         val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord, continue_advice
 
-#: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
-#: unless a rule finds something it can show from so few (a non-finite loss, a class never predicted).
-MIN_JUDGED_EPOCHS = MIN_TREND_EPOCHS
 #: Val splits smaller than this get a note (one sample is several points of accuracy), and "No problem found"
 #: is at most SMALL_VAL_HEALTHY_CAP sure on them.
 SMALL_VAL, SMALL_VAL_HEALTHY_CAP = 30, 0.7
@@ -152,9 +151,11 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0) if judgeable else 0.0
     if evidence.val.num_samples < SMALL_VAL:
         healthy_confidence = min(healthy_confidence, SMALL_VAL_HEALTHY_CAP)
+    if learned_little(evidence):
+        healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
-        headline=_headline(findings, explanations, evidence, healthy_confidence),
+        headline=headline(findings, explanations, evidence, healthy_confidence),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,
@@ -169,7 +170,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence),
-        extras={"fit": to_plain(evidence.fit.to_dict())},
+        extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": learned_little(evidence)},
         evidence=evidence,
     )
 
@@ -267,14 +268,6 @@ def _jsonable(verdict: Verdict) -> Verdict:
                    verdict.remedies)
 
 
-def _headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float) -> str:
-    """The diagnosis's first line, after a warning when val was recorded with the model in training mode."""
-    train_mode = _val_train_mode_epochs(evidence)
-    warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
-               "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
-    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence)
-
-
 def _monitor_at_ceiling(evidence: RunEvidence) -> str | None:
     """A note when early stopping watched val accuracy, which reached 1.000 at the epoch it delivered and so could
     not improve again, while the val loss fell to under half that epoch's later on: the delivered model is an
@@ -293,43 +286,6 @@ def _monitor_at_ceiling(evidence: RunEvidence) -> str | None:
     return (f"early stopping watched val accuracy, which reached 1.000 at epoch {delivered} and could not improve "
             f"on it, so epoch {delivered} was delivered (val loss {loss[delivered - 1]:.3f}) although the val loss "
             f"fell to {loss[lowest - 1]:.3f} by epoch {lowest}: with --monitor val_loss the later model is kept")
-
-
-def _val_train_mode_epochs(evidence: RunEvidence) -> int:
-    """Epochs whose val batches an own loop recorded with dropout or batch norm in training mode (0: none)."""
-    counts = ((evidence.settings or {}).get("evaluation") or {}).get("train_mode_epochs") or {}
-    return int(counts.get("val") or 0)
-
-
-def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float) -> str:
-    from lossgap.diagnosis.causes import CAUSES
-
-    signal = evidence.signal
-    if not findings and evidence.num_epochs < MIN_JUDGED_EPOCHS:
-        return (f"Too short to judge: {evidence.num_epochs} epoch{'s' if evidence.num_epochs > 1 else ''} "
-                f"(val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch}, majority baseline "
-                f"{signal.baseline_accuracy:.3f}); the rules need at least {MIN_JUDGED_EPOCHS} epochs to see a "
-                "trend: train longer.")
-    if not findings:
-        # A loop that keeps its last epoch's weights has that epoch's model, not the best one's (an own loop's
-        # "0.836 at epoch 56" was a lucky epoch of a curve that ended at 0.724).
-        delivered = evidence.delivered_epoch
-        last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
-                if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
-                and delivered == evidence.num_epochs else "")
-        # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
-        text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
-                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last})")
-        if explanations:
-            return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
-        return text + "; loss and accuracy tell the same story."
-    main = findings[0]
-    others = ", ".join(v.cause for v in findings[1:])
-    # A verdict may name its own form of the cause (``evidence["title"]``) where the general title would
-    # contradict its sentence.
-    title = main.evidence.get("title") or CAUSES[main.cause]
-    return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {title}"
-            + (f". Also: {others}." if others else "."))
 
 
 def _calibration_summary(evidence: RunEvidence) -> dict | None:
@@ -364,7 +320,7 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
         notes.append(f"permuted-label control: val accuracy {control.control_accuracy:.3f} against "
                      f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g} "
                      f"on {control.num_samples} samples): {outcome}")
-    train_mode = _val_train_mode_epochs(evidence)
+    train_mode = val_train_mode_epochs(evidence)
     if train_mode:
         # First: every val figure below is a weakened, noisy model's (see lossgap.training.eval_mode).
         notes.append(f"val was recorded with the model in training mode (dropout or batch norm active) in "

@@ -114,6 +114,11 @@ def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jum
 
     assert verdict(1.0).confidence < 0.25
     assert verdict(0.0).confidence == 1.0  # the same updates with no decay: a learning rate far too high
+    # Nor are "exploding" gradient ratios: the pinned layers' gradients vanish beside the head's (an LSTM-FCN at
+    # Adam's L2 of 1 had read "gradients exploded in 44 epoch(s)", 1.00, with remedies that kept the decay).
+    gradients = SimpleNamespace(**{**vars(gradients), "large_update_epochs": (), "exploding_epochs": tuple(range(5, 31))})
+    assert verdict(1.0).confidence < 0.25 and "exploded" not in verdict(1.0).summary
+    assert verdict(0.0).confidence == 1.0 and "gradients exploded in 26 epoch(s)" in verdict(0.0).summary
 
 
 def _class_weighted_run(epochs=30, seed=0):

@@ -18,8 +18,8 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
 
     Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
     limits it), a quarter as much when the run clips gradients (the burst never reached the weights); epochs
-    of updates 100x the rule of thumb count fully at 20% of the epochs, unless the run's own weight decay
-    shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
+    of updates 100x the rule of thumb count fully at 20% of the epochs; neither counts when the run's own weight
+    decay shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
     that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
     when the model also does not fit (a learning rate far too high drives gates into saturation).
     """
@@ -28,8 +28,13 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     exploding = tuple(gradients.exploding_epochs)
     large = tuple(gradients.large_update_epochs)
     epochs = max(1, int(gradients.observed.sum()))
-    explode_score = clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
-    large_score = clip(len(large) / epochs / 0.2) if decay_per_step < 0.01 else 0.0
+    # Weight decay that shrinks the weights by 1% or more per step pins them near zero, where the gradients of the
+    # pinned layers vanish beside the head's: their ratio (AutoTrainer's "explode") and the update ratios measure
+    # the decay, not steps too large (an LSTM-FCN at Adam's L2 of 1, a constant guess for 60 epochs, had read
+    # "gradients exploded in 44 epoch(s)", 1.00, with remedies that kept the decay).
+    pinned = decay_per_step >= 0.01
+    explode_score = 0.0 if pinned else clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
+    large_score = 0.0 if pinned else clip(len(large) / epochs / 0.2)
     saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
     saturation_score = 0.5 * clip((saturation - 0.3) / 0.4) * unfit
     silenced = _silenced_by_jumps(gradients, decay_per_step)

@@ -1,0 +1,80 @@
+"""The diagnosis's first line: the main cause with its confidence and title, "No problem found", "No cause found"
+when the model learned nothing that shows on val, or "Too short to judge"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
+from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
+
+#: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
+#: unless a rule finds something it can show from so few (a non-finite loss, a class never predicted).
+MIN_JUDGED_EPOCHS = MIN_TREND_EPOCHS
+#: Most "nothing found" may be sure of itself when the model learned nothing that shows on val (see learned_little):
+#: no rule named a fault,
+#: but nothing says the run is fine either (an ArrowHead LSTM-FCN with 40% of its labels flipped, val accuracy 0.43
+#: against a majority share of 0.38, had read "No problem found" 0.87).
+LEARNED_LITTLE_CAP = 0.5
+
+
+def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float) -> str:
+    """The diagnosis's first line, after a warning when val was recorded with the model in training mode."""
+    train_mode = val_train_mode_epochs(evidence)
+    warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
+               "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
+    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence)
+
+
+def val_train_mode_epochs(evidence: RunEvidence) -> int:
+    """Epochs whose val batches an own loop recorded with dropout or batch norm in training mode (0: none)."""
+    counts = ((evidence.settings or {}).get("evaluation") or {}).get("train_mode_epochs") or {}
+    return int(counts.get("val") or 0)
+
+
+def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float) -> str:
+    from lossgap.diagnosis.causes import CAUSES
+
+    signal = evidence.signal
+    if not findings and evidence.num_epochs < MIN_JUDGED_EPOCHS:
+        return (f"Too short to judge: {evidence.num_epochs} epoch{'s' if evidence.num_epochs > 1 else ''} "
+                f"(val accuracy {signal.accuracy:.3f} at epoch {evidence.best_epoch}, majority baseline "
+                f"{signal.baseline_accuracy:.3f}); the rules need at least {MIN_JUDGED_EPOCHS} epochs to see a "
+                "trend: train longer.")
+    if not findings:
+        # A loop that keeps its last epoch's weights has that epoch's model, not the best one's (an own loop's
+        # "0.836 at epoch 56" was a lucky epoch of a curve that ended at 0.724).
+        delivered = evidence.delivered_epoch
+        last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
+                if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
+                and delivered == evidence.num_epochs else "")
+        if learned_little(evidence):
+            return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+                    f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
+                    f"majority baseline {signal.baseline_accuracy:.3f}: the model learned little that carries over to "
+                    "val, and no rule can tell why from these curves; the causes considered below are the candidates.")
+        # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
+        text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last})")
+        if explanations:
+            return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
+        return text + "; loss and accuracy tell the same story."
+    main = findings[0]
+    others = ", ".join(v.cause for v in findings[1:])
+    # A verdict may name its own form of the cause (``evidence["title"]``) where the general title would
+    # contradict its sentence.
+    title = main.evidence.get("title") or CAUSES[main.cause]
+    return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {title}"
+            + (f". Also: {others}." if others else "."))
+
+
+def learned_little(evidence: RunEvidence) -> bool:
+    """True when nothing the model learned shows on a val split that could have shown it: its val accuracy not
+    significantly above the majority share, its val loss not clearly below the prior's entropy, and the split large
+    enough that an accuracy half-way from that share to 1 would have been significant (on 10 val samples only 10
+    right are; a GunPoint model at val 0.900 there has not "learned little")."""
+    signal = evidence.signal
+    if signal.p_value < signal.alpha or evidence.loss_clearly_below_prior:
+        return False
+    detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
+    return bool(detectable <= signal.baseline_accuracy + (1.0 - signal.baseline_accuracy) / 2)

@@ -1,0 +1,37 @@
+"""The diagnosis's first line: "No cause found" when the model learned nothing that shows on val."""
+
+from dataclasses import replace
+
+from fixtures.diagnosis import healthy_run
+from lossgap.diagnosis import diagnose_evidence, gather_evidence
+from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
+
+
+def _evidence(learned: bool):
+    evidence = gather_evidence({}, healthy_run(), train_config={"optimizer": {"name": "adam", "lr": 0.003}})
+    if learned:
+        return evidence
+    # Val accuracy 0.52 on 200 samples against a majority share of 0.50, and the val loss not clearly below the
+    # prior's: what the model learned does not show on val.
+    weak = replace(evidence.signal, accuracy=0.52, num_correct=104, p_value=0.3, significant=False)
+    return replace(evidence, signal=weak, loss_clearly_below_prior=False)
+
+
+def test_nothing_found_in_a_model_that_learned_nothing_visible_is_no_cause_found_not_no_problem():
+    # An ArrowHead LSTM-FCN with 40% of its labels flipped, val accuracy 0.43 against a majority share of 0.38, had
+    # read "No problem found" 0.87: no rule named a fault, but nothing showed the run was fine either.
+    weak, fine = _evidence(learned=False), _evidence(learned=True)
+    assert learned_little(weak) and not learned_little(fine)
+    line = headline([], [], weak, LEARNED_LITTLE_CAP)
+    assert line.startswith("No cause found (0.50): val accuracy 0.520 at epoch ")
+    assert ("is not significantly above the majority baseline 0.500: the model learned little that carries over to "
+            "val, and no rule can tell why from these curves") in line
+    assert headline([], [], fine, 0.9).startswith("No problem found (0.90)")
+
+
+def test_no_cause_found_is_never_surer_than_its_cap():
+    # The weak signal is pasted onto healthy dynamics, whose balanced accuracy still shows signal: no rule fires.
+    diagnosis = diagnose_evidence(_evidence(learned=False))
+    assert not diagnosis.verdicts and diagnosis.headline.startswith("No cause found (0.50)"), diagnosis.headline
+    assert diagnosis.healthy_confidence == LEARNED_LITTLE_CAP
+    assert diagnose_evidence(_evidence(learned=True)).healthy_confidence > LEARNED_LITTLE_CAP
