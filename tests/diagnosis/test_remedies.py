@@ -199,3 +199,13 @@ def test_a_remedy_that_changes_nothing_says_which_setting_stops_it(changes, name
     book = book_for(**changes)
     assert getattr(book, name)() is None
     assert reason in book.unchanged_reason(name, [1.0, 0.9])
+
+
+def test_an_own_loop_that_weights_its_loss_is_not_told_to_weight_it():
+    # A class-weighted JapaneseVowels loop (weights described to the Recorder) had been told to "weight the loss by
+    # inverse class frequency".
+    weighted = RemedyBook(None, settings={"loss": {"class_weights": [0.69, 0.69, 8.33]}})
+    assert weighted.class_weights() is None
+    uniform = RemedyBook(None, settings={"loss": {"class_weights": [1.0, 1.0, 1.0]}})
+    assert uniform.class_weights().action == "weight the loss by inverse class frequency"
+    assert RemedyBook(None, settings={}).class_weights() is not None

@@ -61,6 +61,9 @@ class RemedyBook:
         #: An own loop's model family as described ("lstm", "gru", "rnn"; "other" without a recurrent layer).
         self._own_kind = None if train_config is not None else ((settings or {}).get("model") or {}).get("kind")
         self._batch_norm = has_batch_norm(train_config or settings)
+        # An own loop that described weights in its loss (Recorder.describe(class_weights=...)) already weights it.
+        weights = ((settings or {}).get("loss") or {}).get("class_weights") if train_config is None else None
+        self._own_loss_weighted = weights is not None and len(set(map(float, weights))) > 1
         self._values = merged_settings(TrainConfig().to_dict(), train_config or self._described)
 
     def _get(self, path: str) -> Any:
@@ -330,7 +333,10 @@ class RemedyBook:
                       command=shlex.join(["lossgap", "remedy", str(self.run_dir), "--only", MORE_DATA]))
 
     def class_weights(self) -> Remedy | None:
-        """Balanced class weights in the loss (None when already on)."""
+        """Balanced class weights in the loss (None when already on, or when an own loop described class weights of
+        its own: a class-weighted JapaneseVowels loop had been told to "weight the loss by inverse class frequency")."""
+        if self._own_loss_weighted:
+            return None
         return self._remedy("class_weights", "weight the loss by inverse class frequency: --class-weights balanced",
                             "weight the loss by inverse class frequency", {"class_weights": "balanced"})
 
