@@ -53,7 +53,8 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
     # construction: its flat accuracy is the capacity form's case, not a slow pace.
     unfitted, sureness = far_from_fitting(evidence)
-    unfitted = unfitted and not held_back(evidence.settings)
+    unsure = unfitted
+    unfitted = (unfitted or evidence.unfitted_descent) and not held_back(evidence.settings)
     # Val accuracy within two samples of all right has nothing left to gain: a loss still falling there makes the
     # same answers surer (a 300-step task at val 1.000, still falling 27% per epoch, had read 0.90 "has not fitted
     # what it could").
@@ -84,7 +85,11 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                   else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
                        f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
                        f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "
-                       "not refining answers it already has" if unfitted
+                       "not refining answers it already has" if unfitted and unsure
+                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs beyond its noise, but the "
+                       f"model still gets {pct(1.0 - curves.train_accuracy[-1])} of its training samples wrong while its "
+                       "val loss still falls: it is still learning, not refining answers it already has"
+                       if unfitted
                   else f", but val accuracy is already {curves.val_accuracy[-1]:.3f}, within two samples of all right: "
                        "more epochs would mostly make the same answers surer" if ceiling
                   else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
