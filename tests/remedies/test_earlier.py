@@ -50,19 +50,19 @@ def test_finished_outcome_needs_the_same_thread_count(small_run):
 
 def test_a_later_only_keeps_the_earlier_candidates_and_other_seeds_drop_them(small_run):
     run_remedies(small_run, replicates=2, only=["lower_lr"], workers=1)
-    later = run_remedies(small_run, replicates=2, only=["higher_lr"], workers=1)
-    assert {outcome.name for outcome in later.candidates} == {"lower_lr", "higher_lr"} and later.note is None
+    later = run_remedies(small_run, replicates=2, only=["dropout"], workers=1)
+    assert {outcome.name for outcome in later.candidates} == {"lower_lr", "dropout"} and later.note is None
     payload = json.loads((small_run / "remedy.json").read_text())
     entries = {entry["name"]: entry for entry in payload["candidates"]}
-    assert set(entries) == {"lower_lr", "higher_lr"} and payload["seeds"] == [0, 1]
+    assert set(entries) == {"lower_lr", "dropout"} and payload["seeds"] == [0, 1]
     assert all(entry["seeds"] == [0, 1] and entry["run_at"] for entry in entries.values())
     # Kept candidates are judged again against this baseline; the winner is chosen over all of them.
     assert all(entry["judged_on"] == "val_loss" and entry["p_value"] is not None for entry in entries.values())
     winners = [entry["name"] for entry in payload["candidates"] if entry["beats_baseline"]]
     assert payload["winner"] == (winners[0] if winners else None)
     # Three seeds are not paired with two: the earlier entries go, with a note saying so.
-    other = run_remedies(small_run, replicates=3, only=["higher_lr"], workers=1)
-    assert [outcome.name for outcome in other.candidates] == ["higher_lr"]
+    other = run_remedies(small_run, replicates=3, only=["dropout"], workers=1)
+    assert [outcome.name for outcome in other.candidates] == ["dropout"]
     assert "seeds 0,1" in other.note and "0,1,2" in other.note
     assert [entry["name"] for entry in json.loads((small_run / "remedy.json").read_text())["candidates"]] == \
-        ["higher_lr"]
+        ["dropout"]

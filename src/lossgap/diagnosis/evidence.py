@@ -243,6 +243,15 @@ class RunEvidence:
         turned = next(group for group in tail.groups if group.name == "became_correct")
         return bool(tail.loss_change < 0 and turned.share >= UNFITTED_DESCENT_TURNED)
 
+    @property
+    def unscaled_inputs(self) -> bool:
+        """True for a lossgap run trained with standardisation off whose recorded recurrent gates ended mostly
+        saturated (half or more): inputs far from unit scale saturate the gates whatever the learning rate (a
+        JapaneseVowels LSTM on inputs scaled by 1000, 99% of its gates saturated, had been told only to grow)."""
+        saturation = getattr(self.gradients, "saturation_end", float("nan")) if self.gradients is not None else float("nan")
+        data = (self.train_config or {}).get("data") or {}
+        return bool(data.get("standardize") is False and saturation == saturation and saturation >= 0.5)
+
     @cached_property
     def training_pass_loss(self) -> np.ndarray | None:
         """The training pass's own per-epoch loss (metrics.csv's train_loss_running, nats, float64 (E,)) where it

@@ -340,6 +340,14 @@ class RemedyBook:
         return self._remedy("class_weights", "weight the loss by inverse class frequency: --class-weights balanced",
                             "weight the loss by inverse class frequency", {"class_weights": "balanced"})
 
+    def standardize(self) -> Remedy | None:
+        """Per-feature standardisation of the inputs, for a lossgap run trained with it off (None otherwise: an own
+        loop's scaling is not known)."""
+        if not self.has_config or self._get("data.standardize") is not False:
+            return None
+        return self._remedy("standardize", "standardise the inputs (zero mean, unit variance per feature, fitted on "
+                            "train): --standardize", "standardise the inputs", {"data.standardize": True})
+
     def clip_grad(self) -> Remedy | None:
         """Clip the total gradient norm at 1 (None when clipping is already on)."""
         if self._get("optimizer.clip_grad") is not None:
@@ -401,9 +409,12 @@ class RemedyBook:
             "smaller_hidden": f"its hidden size is already {MIN_HIDDEN} or less",
             "larger_hidden": f"its hidden size is already {MAX_HIDDEN}, the largest a remedy proposes",
             "fewer_layers": "it has a single layer",
-            "higher_lr": f"its learning rate is already {FAST_LR:g} or more, where faster risks unstable weights",
+            "higher_lr": f"its learning rate is already at the top of its optimizer's usual range, or {FAST_LR:g} or "
+                         "more, where faster risks unstable weights",
             "class_weights": "it already weights its loss by inverse class frequency",
             "clip_grad": "it already clips the gradient norm",
+            "standardize": "its inputs are already standardised (or it is an own loop, whose scaling lossgap cannot "
+                           "change)",
             "monitor_accuracy": "it already chooses its epoch by val accuracy",
             "switch_model": f"it already uses an {self._get('model.kind')}",
             "recompute_batch_norm": ("its model has no batch norm" if not self._batch_norm

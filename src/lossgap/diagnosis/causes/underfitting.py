@@ -96,6 +96,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     (first, _), (second, second_score) = ordered
     summary, remedies = first.summary, first.remedies
     title = form_title(first.evidence.get("form"), evidence.settings)
+    if first is capacity and evidence.unscaled_inputs:
+        title = "the model stays far from fitting its training set: its inputs are not standardised"
     if confidence >= REPORT_THRESHOLD and second_score >= SECOND_FORM:
         summary += f"; and {second.summary}"
         remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
@@ -304,6 +306,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                 else present(widen, book.larger_hidden(), architecture, book.less_regularisation()))
     if fast:
         remedies = present(book.lower_lr(10.0), *remedies)
+    if evidence.unscaled_inputs:
+        remedies = present(book.standardize(), *remedies)
     if one_class is not None:
         remedies = present(*remedies, book.advice("inspect_suspects", one_class_advice(evidence, one_class)))
     return Verdict("underfitting", confidence, summary, details, remedies), affirmed
@@ -343,6 +347,9 @@ def _gradient_note(evidence: RunEvidence) -> str:
                         ("saturated", getattr(gradients, "saturation_end", float("nan")))):
         if share == share and share >= 0.5:  # not NaN
             notes.append(f"{pct(share)} of the recurrent {'units are dead' if name == 'dead' else 'gates saturated'}")
+    if notes and evidence.unscaled_inputs:
+        notes.append("and the inputs were not standardised (--no-standardize): inputs far from unit scale drive the "
+                     "gates into saturation from the first steps")
     return f"; {', '.join(notes)}" if notes else ""
 
 

@@ -13,7 +13,8 @@ from lossgap.diagnosis.wording import clip, pct
 SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
 
 
-def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float) -> dict:
+def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float, *,
+                     unscaled_inputs: bool = False) -> dict:
     """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
 
     Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
@@ -36,7 +37,8 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     explode_score = 0.0 if pinned else clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
     large_score = 0.0 if pinned else clip(len(large) / epochs / 0.2)
     saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
-    saturation_score = 0.5 * clip((saturation - 0.3) / 0.4) * unfit
+    # Inputs that were not standardised saturate the gates whatever the rate (RunEvidence.unscaled_inputs).
+    saturation_score = 0.0 if unscaled_inputs else 0.5 * clip((saturation - 0.3) / 0.4) * unfit
     silenced = _silenced_by_jumps(gradients, decay_per_step)
     silenced_score = SILENCED_CONFIDENCE * unfit if silenced else 0.0
     score = 1.0 - (1.0 - explode_score) * (1.0 - large_score) * (1.0 - saturation_score) * (1.0 - silenced_score)

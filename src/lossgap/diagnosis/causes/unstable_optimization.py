@@ -105,7 +105,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # large update ratios then say nothing about jumping weights (weight decay 1 read unstable 1.00).
         decay_per_step = max(decay_per_step, 1.0)
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
-    gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step)
+    gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step,
+                                 unscaled_inputs=evidence.unscaled_inputs)
     non_finite = _non_finite_epochs(evidence)
     train_error = 1.0 - float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
