@@ -184,7 +184,7 @@ def test_stopping_at_a_val_loss_minimum_that_is_the_last_epoch_is_not_offered():
     ({"model": {"hidden_size": 4}}, "smaller_hidden", "its hidden size is already 4 or less"),
     ({"model": {"hidden_size": 1024}}, "larger_hidden", "its hidden size is already 1024, the largest"),
     ({"model": {"num_layers": 1}}, "fewer_layers", "it has a single layer"),
-    ({"optimizer": {"lr": 0.05}}, "higher_lr", "its learning rate is already 0.03 or more"),
+    ({"optimizer": {"lr": 0.05}}, "higher_lr", "its learning rate is already at the top of its optimizer's usual range, or 0.03"),
     ({"optimizer": {"weight_decay": 0.0}, "model": {"dropout": 0.1}}, "less_regularisation",
      "it has no dropout above 0.2"),
     ({"class_weights": "balanced"}, "class_weights", "it already weights its loss"),
