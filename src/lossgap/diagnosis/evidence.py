@@ -15,7 +15,7 @@ from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_ob
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
-                                          optimization_health, relative_slope)
+                                          optimization_health)
 from lossgap.analysis.per_class import PerClass, minority_classes, per_class
 from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus
 from lossgap.analysis.smoothing import linear_trend
@@ -25,7 +25,7 @@ from lossgap.analysis.reweighting import UnweightedSignal, samples_with_weights_
 from lossgap.analysis.signal import (ControlComparison, SignalTest, any_epoch_balanced_p_value,
                                      any_epoch_p_value, control_test, loss_clearly_below_prior, signal_test)
 from lossgap.class_weights import run_class_weights
-from lossgap.diagnosis.constraints import has_batch_norm, held_back
+from lossgap.diagnosis import learning_state
 from lossgap.dynamics import SplitDynamics
 from lossgap.run.reader import delivered_epoch
 
@@ -39,12 +39,6 @@ MIN_TREND_EPOCHS = 3
 LONG_SEQUENCE = 100
 
 
-#: A model with more than this train error whose val loss still falls by VAL_DESCENT of its level per epoch is still
-#: learning whatever its accuracy's noise (see RunEvidence.unfitted_descent).
-UNFITTED_DESCENT_ERROR, VAL_DESCENT = 0.1, 0.01
-#: ... and whose train accuracy is at least this share of the way from the majority share to 1, and whose training
-#: samples turning from wrong to right carry at least UNFITTED_DESCENT_TURNED of the train loss's fall over the tail.
-UNFITTED_DESCENT_LEARNED, UNFITTED_DESCENT_TURNED = 0.25, 0.3
 
 @dataclass(frozen=True, eq=False)
 class Curves:
@@ -214,71 +208,25 @@ class RunEvidence:
         health = self.optimization
         return bool(self.num_epochs >= MIN_TREND_EPOCHS and self.val_low_is_recent
                     and health.val_slope_end <= -FALLING_MIN_RELATIVE_SLOPE
-                    and (health.train_still_falling or self._training_pass_still_falling)
+                    and (health.train_still_falling or learning_state.training_pass_still_falling(self))
                     and (self.accuracy_trend[0] or self.unfitted_descent))
 
     @property
     def unfitted_descent(self) -> bool:
-        """A model far short of fitting its training set (more than UNFITTED_DESCENT_ERROR wrong at the last epoch,
-        though it learned beyond the majority share: UNFITTED_DESCENT_LEARNED of the way to 1) whose val loss still falls by VAL_DESCENT of its level per epoch over the tail, its settings not holding it
-        back, and wrong answers turning right carry a part of the train loss's fall (not the right ones growing surer
-        alone, which is refinement): it is still learning even where its accuracy's rise hides in the noise of a small
-        split (an own GunPoint
-        loop of 40 training samples, 80% right at epoch 40 with its val loss at its lowest, had read "No problem found";
-        110 more epochs reached test 0.960 against 0.720)."""
-        accuracy = float(self.curves.train_accuracy[-1])
-        baseline = self.fit.train_baseline
-        # Beyond the majority share by a quarter of the way to 1: a model answering the frequent class while the rare
-        # ones are still missed is class imbalance's to judge (a 161/9/9/9 synthetic run at train 0.86 lost its
-        # imbalance verdict to "still improving" without this).
-        beyond_majority = accuracy - baseline >= UNFITTED_DESCENT_LEARNED * (1.0 - baseline)
-        if not (1.0 - accuracy > UNFITTED_DESCENT_ERROR and beyond_majority
-                and self.optimization.val_slope_end <= -VAL_DESCENT and not held_back(self.settings)):
-            return False
-        # Learning, not refinement: wrong training answers turning right carry a real part of the train loss's fall
-        # over the tail. In the article's phenomenon the wrong ones stay wrong while the right ones grow surer.
-        if self.train is None:
-            return False
-        tail = loss_ledger(self.train, self.num_epochs - self.trend_tail + 1, self.num_epochs)
-        turned = next(group for group in tail.groups if group.name == "became_correct")
-        return bool(tail.loss_change < 0 and turned.share >= UNFITTED_DESCENT_TURNED)
+        """Still learning though its accuracy's rise hides in a small split's noise
+        (:func:`lossgap.diagnosis.learning_state.unfitted_descent`)."""
+        return learning_state.unfitted_descent(self)
 
     @property
     def unscaled_inputs(self) -> bool:
-        """True for a lossgap run trained with standardisation off whose recorded recurrent gates ended mostly
-        saturated (half or more): inputs far from unit scale saturate the gates whatever the learning rate (a
-        JapaneseVowels LSTM on inputs scaled by 1000, 99% of its gates saturated, had been told only to grow)."""
-        saturation = getattr(self.gradients, "saturation_end", float("nan")) if self.gradients is not None else float("nan")
-        data = (self.train_config or {}).get("data") or {}
-        # Synthetic tasks are generated at unit scale: off is their default, and no fault.
-        synthetic = str(data.get("source") or "").startswith("synthetic:")
-        return bool(data.get("standardize") is False and not synthetic and saturation == saturation
-                    and saturation >= 0.5)
+        """Trained without standardisation, its gates saturated (:func:`lossgap.diagnosis.learning_state.unscaled_inputs`)."""
+        return learning_state.unscaled_inputs(self)
 
     @cached_property
     def training_pass_loss(self) -> np.ndarray | None:
-        """The training pass's own per-epoch loss (metrics.csv's train_loss_running, nats, float64 (E,)) where it
-        tells batch norm's lag from the weights' own course, else None: a model with batch norm (its evaluated
-        model at an epoch's end uses running statistics that can lag the weights) and an unweighted loss (the running
-        one is then the same loss). An LSTM-FCN trained for 8 epochs, its training-pass loss falling in every one
-        (1.19 -> 0.87) while the evaluated one sat above a constant guess's (3.61, 4.31, 3.33, ... 1.22), had read
-        unstable_optimization 0.62, "lower the learning rate", where more epochs at the same rate reached test
-        0.680 against 0.560."""
-        running = self.curves.train_loss_running
-        if running is None or self.objective is not None or not has_batch_norm(self.settings):
-            return None
-        return np.asarray(running, dtype=np.float64)
-
-    @property
-    def _training_pass_still_falling(self) -> bool:
-        """The training pass's loss (:attr:`training_pass_loss`) still falls clearly over the slope tail: the weights
-        still descend while batch norm's lag makes the evaluated loss jitter (an LSTM-FCN early-stopped with patience
-        2 at epoch 11, its training-pass loss down 3-8% in every epoch, the evaluated one 0.79, 0.74, 1.00, 0.64,
-        had read "too small" 0.63 where patience 20 reached test 0.649 against 0.529)."""
-        running = self.training_pass_loss
-        if running is None:
-            return False
-        return bool(relative_slope(running[-self.optimization.tail_epochs:])[1])
+        """The training pass's own per-epoch loss where it tells batch norm's lag from the weights' course
+        (:func:`lossgap.diagnosis.learning_state.training_pass_loss`)."""
+        return learning_state.training_pass_loss(self)
 
     @cached_property
     def right_answer_sureness(self) -> float:

@@ -2,8 +2,9 @@
 
 The capacity form of ``underfitting`` reads a level that train and val share as a model too small for the task. When
 nothing in the run's settings holds the model back and its training errors sit in one class while it fits every
-other class, a second reading is as likely from the curves alone: many of that class's labels are wrong, and the model, rightly, predicts those samples as the class they belong to. Growing the model cannot tell
-the two apart quickly; looking at a few of that class's most contradicted samples can. (A new-user trial's
+other class, a second reading is as likely from the curves alone: many of that class's labels are wrong, and the
+model, rightly, predicts those samples as the class they belong to. Growing the model cannot tell the two apart
+quickly; looking at a few of that class's most contradicted samples can. (A new-user trial's
 ItalyPowerDemand run with 20% of its labels flipped on an 85/15 split, so that 68 of the rare class's 114 labels
 were flips, read "too small or too regularised" 0.65 with "grow the hidden size 32 -> 64" only; the 64-unit twin
 fitted exactly as much, and the model got 98% of the unflipped samples right and 5% of the flipped ones.)
@@ -28,9 +29,9 @@ SHOWN, LISTED = 5, 100
 
 def one_class_errors(evidence: RunEvidence, index: int) -> dict | None:
     """The class holding most of the training errors at epoch ``index`` (0-based), when its error is high and the
-    others are fitted, else None: {"class", "count", "class_error", "others_error", "error_share", "sample_ids"}
-    (errors as fractions of the samples seen in that epoch), "wrong_count" and "sample_ids": the class's wrong samples
-    there, the LISTED most contradicted first (lowest area under the margin, else lowest margin at that epoch)."""
+    others are fitted, else None: {"class", "count", "class_error", "others_error", "error_share" (errors as
+    fractions of the samples seen in that epoch), "wrong_count", "sample_ids": the class's wrong samples there, the
+    LISTED most contradicted first (lowest area under the margin, else lowest margin at that epoch)}."""
     train = evidence.train
     if train is None or train.num_classes < 2:
         return None
