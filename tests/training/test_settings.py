@@ -121,3 +121,18 @@ def test_class_weights_that_are_not_one_weight_per_class_are_refused_in_one_line
                                           r"class; pass the weights your loss is weighted by") as caught:
         lossgap.Recorder().describe(nn.Linear(2, 3), class_weights=weights)
     assert "\n" not in str(caught.value)
+
+
+def test_a_loop_that_balances_its_batches_with_a_sampler_says_so_and_a_wrong_value_is_refused():
+    import lossgap
+    from lossgap.errors import ConfigError
+
+    recorder = lossgap.Recorder()
+    assert recorder.describe(nn.Linear(2, 3), resampled_classes=True)["sampling"] == {"resampled_classes": True}
+    # Said once, it stays said when the model is described again (as observe() does each epoch).
+    assert recorder.describe(nn.Linear(2, 3))["sampling"] == {"resampled_classes": True}
+    assert "sampling" not in lossgap.Recorder().describe(nn.Linear(2, 3))
+    with pytest.raises(ConfigError, match=r"^Recorder.describe: resampled_classes='yes' is not True or False; pass "
+                                          r"True when your loop draws its batches with a sampler") as caught:
+        lossgap.Recorder().describe(nn.Linear(2, 3), resampled_classes="yes")
+    assert "\n" not in str(caught.value)

@@ -119,7 +119,8 @@ class Recorder:
 
     def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
                  clip_grad: float | None = None, early_stopping: int | None = None,
-                 early_stopping_monitor: str = "val_loss", class_weights=None) -> dict:
+                 early_stopping_monitor: str = "val_loss", class_weights=None,
+                 resampled_classes: bool | None = None) -> dict:
         """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the widest recurrent
         layer's hidden size, dropout, the optimizer's name, learning rate and weight decay; see
         :func:`lossgap.training.settings.describe_training`); returns them. Costs nothing per step: no hooks.
@@ -132,19 +133,23 @@ class Recorder:
         per class: a list, array or tensor, e.g. ``loss_fn.weight``) says the loss weighs the classes, which
         moves the outputs toward the up-weighted ones: the diagnosis then judges signal, stability and label
         noise on what the weighted loss aims at. A class-weighted ``nn.CrossEntropyLoss`` or ``nn.NLLLoss``
-        held inside ``model`` (as a LightningModule holds its loss) is found without it.
+        held inside ``model`` (as a LightningModule holds its loss) is found without it. ``resampled_classes=True``
+        says the loop draws its batches with a sampler that balances the classes (``WeightedRandomSampler``): the
+        diagnosis then does not advise oversampling again.
 
         The run's ``config.json`` holds them as ``"settings"`` (and the store's epoch files, so a recovered
         run keeps them). Without them the diagnosis cannot tell a model its settings hold back (1 unit, weight
         decay 10) from one that met the limit of its data. A later call replaces the model's and optimizer's
         settings. TypeError (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch
-        optimizer; ConfigError (one line) for a bad ``clip_grad``, ``early_stopping``, monitor or ``class_weights``.
+        optimizer; ConfigError (one line) for a bad ``clip_grad``, ``early_stopping``, monitor, ``class_weights`` or
+        ``resampled_classes``.
         """
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"Recorder.describe: model is of type {type(model).__name__}, not a torch.nn.Module; "
                             "pass the model your loop trains")
         return self._described.describe(model, optimizer, clip_grad=clip_grad, early_stopping=early_stopping,
-                                        early_stopping_monitor=early_stopping_monitor, class_weights=class_weights)
+                                        early_stopping_monitor=early_stopping_monitor, class_weights=class_weights,
+                                        resampled_classes=resampled_classes)
 
     @property
     def settings(self) -> dict | None:

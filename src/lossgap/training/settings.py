@@ -122,7 +122,8 @@ def _number(value, key: str) -> float:
 
 
 def loop_statements(clip_grad: float | None = None, early_stopping: int | None = None,
-                    early_stopping_monitor: str = "val_loss", class_weights=None) -> dict:
+                    early_stopping_monitor: str = "val_loss", class_weights=None,
+                    resampled_classes: bool | None = None) -> dict:
     """What a loop says of itself that its model and optimizer do not show, checked: ``{"clip_grad": max norm}``
     and ``{"early_stopping": {"patience": P, "monitor": "val_loss" | "val_accuracy"}}`` for the ones given.
     ConfigError (one line) for a clip norm that is not a positive number, a patience that is not a positive
@@ -146,6 +147,12 @@ def loop_statements(clip_grad: float | None = None, early_stopping: int | None =
         statements["early_stopping"] = {"patience": int(early_stopping), "monitor": early_stopping_monitor}
     if class_weights is not None:
         statements["loss"] = {"class_weights": _class_weights(class_weights)}
+    if resampled_classes is not None:
+        if not isinstance(resampled_classes, bool):
+            raise ConfigError(f"Recorder.describe: resampled_classes={resampled_classes!r} is not True or False; pass "
+                              "True when your loop draws its batches with a sampler that balances the classes (e.g. "
+                              "WeightedRandomSampler)")
+        statements["sampling"] = {"resampled_classes": resampled_classes}
     return statements
 
 
@@ -210,6 +217,8 @@ class DescribedSettings:
                                           "clip_grad": self._statements["clip_grad"]}
         if "early_stopping" in self._statements:
             self.settings["early_stopping"] = dict(self._statements["early_stopping"])
+        if "sampling" in self._statements:
+            self.settings["sampling"] = dict(self._statements["sampling"])
         loss = self._statements.get("loss") or loss_in_model(model)
         if loss is not None:
             self.settings["loss"] = dict(loss)

@@ -164,3 +164,17 @@ def test_imbalance_explains_away_only_the_rare_classes_share_of_an_underfit():
     assert diagnosis.causes == ["class_imbalance_bias", "underfitting"], diagnosis.to_text()
     underfit = diagnosis.verdict("underfitting")
     assert abs(underfit.evidence["explainable_share"]["class_imbalance_bias"] - 40 / 175) < 1e-9
+
+
+def test_a_loop_that_already_resamples_its_classes_is_not_told_to_oversample():
+    # Own loops with a WeightedRandomSampler, their rare classes still recalled poorly, had been told to "oversample
+    # the rare classes" as the unfixed loops were.
+    said = diagnose_dynamics(majority_only_run(), settings={"sampling": {"resampled_classes": True}})
+    verdict = said.verdict("class_imbalance_bias")
+    assert said.causes[0] == "class_imbalance_bias" and verdict.evidence["resampled_classes"]
+    # Nor to weight its loss: the sampler already balances the batches, and both would count the rare classes twice.
+    assert [remedy.action for remedy in verdict.remedies] == [
+        "collect more samples of the rare classes, and judge runs by balanced accuracy"]
+    assert "its batches are already drawn to balance the classes" in verdict.summary
+    plain = diagnose_dynamics(majority_only_run()).verdict("class_imbalance_bias")
+    assert [remedy.action for remedy in plain.remedies if remedy.name == "resample"][0].startswith("oversample")

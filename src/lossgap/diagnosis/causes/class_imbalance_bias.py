@@ -152,9 +152,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary += (f"; but the run ended while still learning (its lowest val loss at epoch "
                     f"{evidence.val_loss_min_epoch} of {evidence.num_epochs}, train loss still falling): rare classes "
                     "are learned last, so train longer first, and weight the classes if the gap stays")
-    remedies = present(book.class_weights(),
-                       book.advice("resample", "oversample the rare classes or collect more of them, and judge runs "
-                                   "by balanced accuracy"))
+    # A loop that already balances its batches with a sampler is not told to oversample (two own loops with a
+    # WeightedRandomSampler had been); what is left is more data of the rare classes.
+    resampled = bool(((evidence.settings or {}).get("sampling") or {}).get("resampled_classes"))
+    facts["resampled_classes"] = resampled
+    if resampled:
+        summary += "; its batches are already drawn to balance the classes, so what is left is more rare-class data"
+    # Weighting the loss of batches a sampler already balances would count the rare classes twice.
+    remedies = present(None if resampled else book.class_weights(),
+                       book.advice("resample", "collect more samples of the rare classes, and judge runs by balanced "
+                                   "accuracy" if resampled else "oversample the rare classes or collect more of "
+                                   "them, and judge runs by balanced accuracy"))
     return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
 
 
