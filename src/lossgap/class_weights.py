@@ -31,6 +31,14 @@ def run_class_weights(settings: dict | None, labels: np.ndarray, num_classes: in
         if described is None:
             return None
         weights = np.asarray(described, dtype=np.float64).reshape(-1)
-    if weights.shape != (num_classes,) or not np.all(np.isfinite(weights)) or np.ptp(weights[weights > 0]) == 0:
+    if weights.shape != (num_classes,) or not weighs_classes(weights):
         return None
     return weights
+
+
+def weighs_classes(weights) -> bool:
+    """True when ``weights`` (one per class) are all finite and its positive ones not all equal: all equal weigh the
+    loss as none do."""
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+    positive = weights[weights > 0]
+    return bool(np.all(np.isfinite(weights)) and positive.size and np.ptp(positive) > 0)

@@ -238,8 +238,8 @@ def fit_temperature(logits, labels, *, bounds: tuple[float, float] = TEMPERATURE
 
     The NLL is convex in 1 / T, so the search (see _best_inverse_temperature) has one minimum. If the search
     ends no better than T = 1, T = 1 is kept, so ``loss_removed`` is never negative. Rows with a non-finite logit
-    (unseen samples) are left out. The fit is in-sample: it measures how much of this split's loss is about confidence, it is not a
-    calibrator to deploy. Losses are in nats.
+    (unseen samples) are left out. The fit is in-sample: it measures how much of this split's loss is about
+    confidence, it is not a calibrator to deploy. Losses are in nats.
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)

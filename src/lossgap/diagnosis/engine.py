@@ -151,11 +151,12 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0) if judgeable else 0.0
     if evidence.val.num_samples < SMALL_VAL:
         healthy_confidence = min(healthy_confidence, SMALL_VAL_HEALTHY_CAP)
-    if learned_little(evidence):
+    little = learned_little(evidence)
+    if little:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
-        headline=headline(findings, explanations, evidence, healthy_confidence),
+        headline=headline(findings, explanations, evidence, healthy_confidence, learned=little),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,
@@ -170,7 +171,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence),
-        extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": learned_little(evidence)},
+        extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little},
         evidence=evidence,
     )
 

@@ -39,7 +39,6 @@ MIN_TREND_EPOCHS = 3
 LONG_SEQUENCE = 100
 
 
-
 @dataclass(frozen=True, eq=False)
 class Curves:
     """Per-epoch figures (float64 (E,)): losses in nats, accuracies as fractions; lr and grad_norm may be None."""
@@ -211,7 +210,7 @@ class RunEvidence:
                     and (health.train_still_falling or learning_state.training_pass_still_falling(self))
                     and (self.accuracy_trend[0] or self.unfitted_descent))
 
-    @property
+    @cached_property
     def unfitted_descent(self) -> bool:
         """Still learning though its accuracy's rise hides in a small split's noise
         (:func:`lossgap.diagnosis.learning_state.unfitted_descent`)."""

@@ -18,12 +18,15 @@ MIN_JUDGED_EPOCHS = MIN_TREND_EPOCHS
 LEARNED_LITTLE_CAP = 0.5
 
 
-def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float) -> str:
-    """The diagnosis's first line, after a warning when val was recorded with the model in training mode."""
+def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float, *,
+             learned: bool | None = None) -> str:
+    """The diagnosis's first line, after a warning when val was recorded with the model in training mode.
+    ``learned`` is :func:`learned_little` of ``evidence`` when the caller has it already (computed when None)."""
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
-    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence)
+    little = learned_little(evidence) if learned is None else learned
+    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little)
 
 
 def val_train_mode_epochs(evidence: RunEvidence) -> int:
@@ -32,7 +35,8 @@ def val_train_mode_epochs(evidence: RunEvidence) -> int:
     return int(counts.get("val") or 0)
 
 
-def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float) -> str:
+def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float,
+                      little: bool) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
@@ -48,7 +52,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
         last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
                 if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
                 and delivered == evidence.num_epochs else "")
-        if learned_little(evidence):
+        if little:
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
                     f"majority baseline {signal.baseline_accuracy:.3f}: the model learned little that carries over to "

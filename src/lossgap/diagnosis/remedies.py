@@ -14,6 +14,7 @@ import shlex
 from typing import Any
 
 from lossgap.analysis.generalization import patience_to_minimum
+from lossgap.class_weights import weighs_classes
 from lossgap.diagnosis.constraints import ADAM_LR_RANGE, SGD_LR_RANGE, has_batch_norm, light_decay_limit
 from lossgap.diagnosis.described import described_changes, known_settings, merged_settings
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy
@@ -63,7 +64,7 @@ class RemedyBook:
         self._batch_norm = has_batch_norm(train_config or settings)
         # An own loop that described weights in its loss (Recorder.describe(class_weights=...)) already weights it.
         weights = ((settings or {}).get("loss") or {}).get("class_weights") if train_config is None else None
-        self._own_loss_weighted = weights is not None and len(set(map(float, weights))) > 1
+        self._own_loss_weighted = weights is not None and weighs_classes(weights)
         self._values = merged_settings(TrainConfig().to_dict(), train_config or self._described)
 
     def _get(self, path: str) -> Any:

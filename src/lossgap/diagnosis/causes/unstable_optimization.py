@@ -32,7 +32,7 @@ from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, 
                                                        UNRECOVERED_CAP, UNRECOVERED_FULL, UNRECOVERED_START,
                                                        collapse_after_fit, collapse_to_constant, outgrown_spikes,
                                                        progress_lost, unrecovered_climb, unrecovered_spike)
-from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, has_batch_norm
+from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -288,12 +288,10 @@ def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     class-weighted run (the running loss is the weighted one) or one without the column (own loops). An
     LSTM-FCN whose training loss fell 0.94 -> 0.38 had its evaluated train loss jump between 0.28 and 2.19 (val
     alike) and read unstable_optimization 1.00, "lower the learning rate", which changed nothing."""
-    running = evidence.curves.train_loss_running
+    running = evidence.training_pass_loss
     fit = evidence.fit
-    if (running is None or evidence.objective is not None or not fit.prior_entropy > 0
-            or not has_batch_norm(evidence.settings)):
+    if running is None or not fit.prior_entropy > 0:
         return None
-    running = np.asarray(running, dtype=np.float64)
     finite = np.isfinite(running)
     if finite.sum() < MIN_EPOCHS_FOR_BOUNCES or fit.reversal < BOUNCE_START:
         return None
@@ -348,9 +346,10 @@ def _accuracy_drop_share(evidence: RunEvidence, running: np.ndarray | None = Non
     """Share of epochs whose train accuracy fell below the previous epoch's by more than 3 noise units and 0.03
     while the train loss rose by more than DROP_LOSS_RISE of its level (and, with ``running``, the training pass's
     loss too: see RunEvidence.training_pass_loss; an LSTM-FCN early-stopped after 11 epochs, its evaluated accuracy
-    dropping back in two of them while the training pass's loss fell in every one, had read 0.71): weights that jump throw both back. A model crossing its decision boundaries
-    for the first time loses a few answers while its loss still falls (two such wobbles in 12 epochs had read
-    unstable_optimization 0.60 where training longer was the fix)."""
+    dropping back in two of them while the training pass's loss fell in every one, had read 0.71): weights that
+    jump throw both back. A model crossing its decision boundaries for the first time loses a few answers while its
+    loss still falls (two such wobbles in 12 epochs had read unstable_optimization 0.60 where training longer was
+    the fix)."""
     _, loss, accuracy, _ = evidence.stability_loss
     if accuracy.size < 3 or evidence.train is None:
         return 0.0
