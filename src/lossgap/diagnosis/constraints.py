@@ -72,8 +72,16 @@ def rate_and_range(train_config: dict | None) -> tuple[str | None, float, tuple[
     optimizer of unknown family)."""
     optimizer = (train_config or {}).get("optimizer") or {}
     name = optimizer.get("name")
-    usual = SGD_LR_RANGE if name == "sgd" else ADAM_LR_RANGE if name in ADAPTIVE_L2 + ("adamw",) else (0.0, 0.0)
-    return name, float(optimizer.get("lr") or 0.0), usual
+    family = lr_family(name)
+    return name, float(optimizer.get("lr") or 0.0), family[1] if family else (0.0, 0.0)
+
+
+def lr_family(name: str | None) -> tuple[str, tuple[float, float]] | None:
+    """The optimizer family of optimizer ``name`` as sentences name it ("SGD", "Adam") and its usual learning-rate
+    range (low, high); None for an optimizer of neither family."""
+    if name == "sgd":
+        return "SGD", SGD_LR_RANGE
+    return ("Adam", ADAM_LR_RANGE) if name in ADAPTIVE_L2 + ("adamw",) else None
 
 
 def decoupled_decay(optimizer: dict | None) -> bool:

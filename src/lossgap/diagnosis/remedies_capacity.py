@@ -1,0 +1,86 @@
+"""Remedies that change what the model can fit: its width, its depth, its family, and how long it trains."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lossgap.diagnosis.remedy import Remedy
+from lossgap.diagnosis.remedy_core import RemedyBookCore
+from lossgap.training.config import change_flags
+
+#: Largest and smallest hidden size a remedy proposes.
+MAX_HIDDEN, MIN_HIDDEN = 1024, 4
+#: Convolution width of the LSTM-FCN a remedy switches to: the README's recommended configuration's.
+RECOMMENDED_FCN_WIDTH = 32
+
+
+class CapacityRemedies(RemedyBookCore):
+    """Remedies that change the model's capacity or its training time."""
+
+    def smaller_hidden(self) -> Remedy | None:
+        """Half the hidden size (at least MIN_HIDDEN)."""
+        hidden = int(self._get("model.hidden_size"))
+        if hidden <= MIN_HIDDEN:
+            return None
+        new = max(MIN_HIDDEN, hidden // 2)
+        return self._remedy("smaller_hidden", f"shrink the hidden size from {hidden} to {new}: --hidden {new}",
+                            f"use a smaller model (half the {self._width_words()})", {"model.hidden_size": new})
+
+    def larger_hidden(self, factor: int = 2) -> Remedy | None:
+        """``factor`` times the hidden size (at least 32 for tiny models); None at MAX_HIDDEN."""
+        hidden = int(self._get("model.hidden_size"))
+        if hidden >= MAX_HIDDEN:
+            return None
+        new = min(MAX_HIDDEN, max(hidden * factor, 32 if hidden < 8 else 0))
+        return self._remedy("larger_hidden", f"grow the hidden size from {hidden} to {new}: --hidden {new}",
+                            f"use a larger model (twice the {self._width_words()})", {"model.hidden_size": new})
+
+    def _width_words(self) -> str:
+        """What an own loop's model widens by: its recurrent layer's hidden size, or, for a described model
+        without one (a CNN, an MLP, a transformer), the units or channels of its layers."""
+        return "units or channels of its layers" if self._own_kind == "other" else "hidden size"
+
+    def fewer_layers(self) -> Remedy | None:
+        """One layer fewer; None for a single-layer model."""
+        layers = int(self._get("model.num_layers"))
+        if layers <= 1:
+            return None
+        return self._remedy("fewer_layers", f"use {layers - 1} LSTM layer(s) instead of {layers}: --layers {layers - 1}",
+                            "use one recurrent layer fewer", {"model.num_layers": layers - 1})
+
+    def more_epochs(self, epochs_run: int) -> Remedy:
+        """Twice the epochs (with early stopping so the extra epochs cannot hurt); when early stopping ended
+        the run before its planned epochs, twice its patience instead (more epochs would change nothing)."""
+        epochs = int(self._get("epochs")) if self.has_config else epochs_run
+        patience = self._get("early_stopping.patience")
+        if patience is not None and epochs_run < epochs:
+            longer = int(patience) * 2
+            # Early stopping fires after `patience` epochs without a new best: the val loss was not falling then,
+            # and the sentence must not say it was; waiting longer lets a slow or jittery descent resume.
+            return self._remedy("more_epochs", f"let early stopping wait longer: --early-stopping {longer} (it "
+                                f"ended the run at epoch {epochs_run} of {epochs}, after {int(patience)} epochs "
+                                "without a new best)",
+                                "let early stopping wait longer before it stops",
+                                {"early_stopping.patience": longer})
+        changes: dict[str, Any] = {"epochs": epochs * 2}
+        if patience is None:
+            changes["early_stopping.patience"] = 10
+        return self._remedy("more_epochs", f"train longer: --epochs {epochs * 2}"
+                            + (" with --early-stopping 10 so the extra epochs cannot hurt" if patience is None else ""),
+                            "train for more epochs (with early stopping)", changes)
+
+    def switch_model(self, kind: str = "lstm-fcn") -> Remedy | None:
+        """Another model family (default LSTM-FCN: a convolution branch beside the LSTM, which reads shapes
+        over hundreds of steps that a recurrent layer alone struggles to carry); None when already that one."""
+        current = self._get("model.kind")
+        if current == kind:
+            return None
+        changes: dict[str, Any] = {"model.kind": kind}
+        if kind == "lstm-fcn":
+            # The README's recommended LSTM-FCN, not the published width: 128 filters took 209 s per ACSF1 run.
+            changes["model.fcn_width"] = RECOMMENDED_FCN_WIDTH
+            if self._get("model.patch_length") == 1:
+                changes.update({"model.patch_length": "auto", "model.readout": "auto"})
+        return self._remedy("switch_model", f"switch the model from {current} to {kind}: {change_flags(changes)}",
+                            f"try a {kind} model (a convolution branch beside the recurrent layer)"
+                            if kind == "lstm-fcn" else f"try a {kind} model", changes)
