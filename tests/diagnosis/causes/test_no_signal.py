@@ -20,6 +20,10 @@ def test_train_memorised_while_val_stays_at_chance_is_no_signal():
     # train loss of the judged epoch (0.657).
     judged, lowest = diagnosis.evidence.judged_epoch, diagnosis.evidence.fit.train_loss_min_epoch
     assert judged != lowest and f"train loss down to 0.051 at epoch {lowest}, 93% below" in verdict.summary
+    # A feature that gives the label away in train only reads the same (a new-user trial's leak run): the data
+    # check names it.
+    check = next(remedy for remedy in verdict.remedies if remedy.name == "check_data")
+    assert "gives the label away in train but not in val" in check.action
 
 
 def test_a_model_that_never_moved_cannot_claim_no_signal():

@@ -73,7 +73,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     remedies = ((() if has_control else (book.permuted_control(
         "to confirm the model does no better on shuffled labels"),))
         + (book.advice("check_data", "check that inputs and labels are aligned and that the features can carry "
-                       "the label; no setting can learn labels that do not depend on the inputs"),))
+                       "the label, in both splits: a feature that gives the label away in train but not in val (a "
+                       "leak, or splits drawn differently) looks the same here; no setting can learn labels that do "
+                       "not depend on the inputs"),))
     if evidence.control is not None:
         facts["control"] = evidence.control.to_dict()
     test = _test_words(best_p, signal.alpha)
