@@ -3,7 +3,8 @@ the stopped-early form is in test_underfitting_stopped.py."""
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, last_epoch_spike_run, slow_creep_run, tiny_model_run, weak_model_run
+from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, slow_creep_run, tiny_model_run, unmoved_run,
+                                weak_model_run)
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis.engine import diagnose_evidence
 from lossgap.diagnosis.evidence import gather_evidence
@@ -185,7 +186,6 @@ def test_recorded_gradients_say_why_a_model_could_not_learn():
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from fixtures.diagnosis import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     evidence = gather_evidence({}, unmoved_run(), train_config=None)
@@ -301,7 +301,6 @@ def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monk
 def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longer_or_faster():
     # Weight decay 1 with Adam left ArrowHead at the constant guess for 80 epochs, every recurrent unit dead, and
     # the remedies had gone on to "raise the learning rate" and "train longer" after "regularise less".
-    from fixtures.diagnosis import unmoved_run
 
     def remedies(weight_decay, lr=0.01):
         config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": lr,
@@ -325,7 +324,6 @@ def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longe
 def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_told_to_lower_it_first():
     # An own Transformer at AdamW lr 0.1 (lr 0.001 reached val 0.92) sat at the constant guess; it was told to
     # regularise less, then to grow and train longer, and never that its learning rate was 100x the working one.
-    from fixtures.diagnosis import unmoved_run
 
     def verdict(lr):
         config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adamw", "lr": lr, "weight_decay": 0.05},
@@ -435,11 +433,11 @@ def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_i
 
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
-    def diagnosis(standardize, source="data.npz"):
+    def diagnosis(standardize, source="data.npz", dynamics=None):
         config = {"data": {"source": source, "standardize": standardize},
                   "model": {"hidden_size": 16, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
                   "weight_decay": 0.0}, "epochs": 40}
-        evidence = gather_evidence({}, weak_model_run(), train_config=config)
+        evidence = gather_evidence({}, dynamics or weak_model_run(), train_config=config)
         gradients = SimpleNamespace(silenced={}, silenced_share=0.0, weight_names=(), vanishing=False, dead_end=0.0,
                                     saturation_end=0.99, exploding_epochs=(), large_update_epochs=(),
                                     observed=np.ones(40, dtype=bool), median_update_ratio=np.full(40, 1e-3))
@@ -458,3 +456,13 @@ def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_i
     # Standardised, lossgap's default, or a synthetic task (generated at unit scale): nothing to say.
     for other in (diagnosis(True), diagnosis(None), diagnosis(False, "synthetic:frequency")):
         assert "standardize" not in [remedy.name for remedy in other.verdict("underfitting").remedies]
+    # A model that never left the prior (a new-user trial's motif task scaled by 1000: told to grow 32 -> 128
+    # first, where standardised the same data reached val 1.000) gets the same first remedy and headline.
+    unmoved = diagnosis(False, dynamics=unmoved_run())
+    verdict = unmoved.verdict("underfitting")
+    assert verdict.evidence["form"] == "no_fit" and unmoved.causes[0] == "underfitting", unmoved.to_text()
+    assert verdict.remedies[0].name == "standardize", [remedy.name for remedy in verdict.remedies]
+    assert unmoved.headline.endswith("did not fit even its training set: its inputs are not standardised."), \
+        unmoved.headline
+    assert "standardize" not in [remedy.name for remedy in
+                                 diagnosis(True, dynamics=unmoved_run()).verdict("underfitting").remedies]

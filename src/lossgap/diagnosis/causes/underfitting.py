@@ -164,8 +164,14 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (widen, *grow, architecture, book.higher_lr(), book.more_epochs(evidence.num_epochs))
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
                                                        when="once it fits, "))
+    title = form_title("no_fit", evidence.settings)
+    if evidence.unscaled_inputs:
+        # The sentence names the unscaled inputs; a motif task scaled by 1000, 100% of its gates saturated, had
+        # then been told to grow 32 -> 128 first (standardised, the same data reached val 1.000).
+        remedies = present(book.standardize(), *remedies)
+        title = "the model did not fit even its training set: its inputs are not standardised"
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
-                                                           "title": form_title("no_fit", evidence.settings)}, remedies)
+                                                           "title": title}, remedies)
 
 
 def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
