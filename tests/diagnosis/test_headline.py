@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from fixtures.diagnosis import healthy_run
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, shifted_mix_run
 from lossgap.diagnosis import diagnose_evidence, gather_evidence
 from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
 
@@ -35,3 +35,19 @@ def test_no_cause_found_is_never_surer_than_its_cap():
     assert not diagnosis.verdicts and diagnosis.headline.startswith("No cause found (0.50)"), diagnosis.headline
     assert diagnosis.healthy_confidence == LEARNED_LITTLE_CAP
     assert diagnose_evidence(_evidence(learned=True)).healthy_confidence > LEARNED_LITTLE_CAP
+
+
+def test_val_drawn_from_another_mix_of_classes_is_named_where_accuracy_trails_its_majority_share():
+    # A model trained on 50/50 and judged on 85/15, at its task's ceiling, had read "No problem found (0.91): val
+    # accuracy 0.810 at epoch 3 (majority baseline 0.850)" without a word on why it sat below that baseline.
+    shifted = diagnose_dynamics(shifted_mix_run())
+    assert shifted.evidence.signal.accuracy < shifted.evidence.signal.baseline_accuracy
+    assert shifted.headline.startswith("No problem found"), shifted.headline
+    assert "val holds another mix of classes than train, so that baseline is no fair bar: balanced accuracy" \
+        in shifted.headline
+    note = next(note for note in shifted.limitations if note.startswith("train and val hold different mixes"))
+    assert "class 0 50% of train and 98% of val" in note and "Check how val was drawn" in note
+    # The same model judged on the mix it trained on: no note, no clause.
+    even = diagnose_dynamics(shifted_mix_run(val_counts=(100, 100)))
+    assert "another mix" not in even.headline
+    assert not any(note.startswith("train and val hold different mixes") for note in even.limitations)

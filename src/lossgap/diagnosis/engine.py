@@ -336,6 +336,9 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     ceiling = _monitor_at_ceiling(evidence)
     if ceiling:
         notes.append(ceiling)
+    shift = class_share_words(evidence)
+    if shift:
+        notes.append(shift)
     if evidence.train is None:
         notes.append("no train split was recorded: suspected mislabeled samples cannot be found")
     if evidence.val.num_samples < SMALL_VAL:
@@ -357,3 +360,22 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
                      "cannot be tested against the prior, so whether the model fitted its training set is judged "
                      "from the curves alone")
     return tuple(notes)
+
+
+def class_share_words(evidence: RunEvidence) -> str:
+    """A note when train and val hold clearly different mixes of classes (RunEvidence.class_share_shift), naming
+    the classes whose shares differ most; "" otherwise."""
+    shift = evidence.class_share_shift
+    if shift is None or not shift.shifted:
+        return ""
+    differences = np.abs(np.subtract(shift.train_shares, shift.val_shares))
+    largest = [int(index) for index in np.argsort(-differences, kind="stable")[:3] if differences[index] >= 0.02]
+    shares = ", ".join(f"class {evidence.class_label(index)} {shift.train_shares[index]:.0%} of train and "
+                       f"{shift.val_shares[index]:.0%} of val" for index in largest)
+    epoch = evidence.best_epoch
+    balanced = evidence.val_per_class.balanced_accuracy[epoch - 1]
+    return (f"train and val hold different mixes of classes ({shares}; chi-square test p={shift.p_value:.1g}): val "
+            "accuracy and its majority baseline are measured on another mix than the model trained on, so accuracy "
+            f"below val's majority share need not be a fault of training; balanced accuracy ({balanced:.3f} at epoch "
+            f"{epoch}) compares across the mixes. Check how val was drawn")
+

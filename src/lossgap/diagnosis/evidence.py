@@ -11,6 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from lossgap.analysis.calibration import Calibration, calibration
+from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
 from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
@@ -242,6 +243,14 @@ class RunEvidence:
         chance = 1.0 / train.num_classes
         probability = float(np.exp(train.true_log_prob[last][right].astype(np.float64)).mean())
         return (probability - chance) / (1.0 - chance)
+
+    @cached_property
+    def class_share_shift(self) -> ClassShareShift | None:
+        """How far val's class shares lie from train's (:func:`lossgap.analysis.class_shares.class_share_shift`);
+        None without recorded train samples."""
+        if self.train is None:
+            return None
+        return class_share_shift(self.train_class_counts, self.val_per_class.support)
 
     @property
     def rare_classes(self) -> list[int]:

@@ -59,7 +59,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                     "val, and no rule can tell why from these curves; the causes considered below are the candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
-                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last})")
+                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{_mix_clause(evidence)})")
         if explanations:
             return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
         return text + "; loss and accuracy tell the same story."
@@ -70,6 +70,18 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
     title = main.evidence.get("title") or CAUSES[main.cause]
     return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {title}"
             + (f". Also: {others}." if others else "."))
+
+
+def _mix_clause(evidence: RunEvidence) -> str:
+    """", but val holds another mix of classes ..." when val accuracy trails val's majority share and the splits'
+    class shares clearly differ: a model trained on 50/50 and judged on 85/15 had read "No problem found (0.91): val
+    accuracy 0.810 at epoch 3 (majority baseline 0.850)" without a word on why it sat below that baseline."""
+    shift, signal = evidence.class_share_shift, evidence.signal
+    if shift is None or not shift.shifted or not signal.accuracy < signal.baseline_accuracy:
+        return ""
+    balanced = evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1]
+    return (f"; val holds another mix of classes than train, so that baseline is no fair bar: balanced accuracy "
+            f"{balanced:.3f}, see the note")
 
 
 def learned_little(evidence: RunEvidence) -> bool:

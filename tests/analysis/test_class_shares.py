@@ -1,0 +1,50 @@
+"""The class-share shift between train and val: a chi-square test of homogeneity plus a size that matters."""
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lossgap.analysis.class_shares import SHIFT_DISTANCE, class_share_shift
+
+
+def test_a_val_split_drawn_from_another_mix_is_shifted():
+    # The new-user trial's label-shift run: train 50/50, val 85/15.
+    shift = class_share_shift([300, 300], [170, 30])
+    assert shift.shifted and shift.p_value < 1e-10
+    assert shift.train_shares == (0.5, 0.5) and shift.val_shares == (0.85, 0.15)
+    assert abs(shift.distance - 0.35) < 1e-12
+
+
+def test_the_same_mix_is_not_shifted():
+    shift = class_share_shift([300, 300, 60], [100, 100, 20])
+    assert not shift.shifted and shift.distance == 0 and shift.p_value > 0.99
+
+
+def test_a_small_difference_is_not_shifted_however_large_the_splits():
+    # 40% of one of nine classes' labels moved to another shifts the shares by about 0.05: significant on large
+    # splits, but no other mix of classes.
+    train = np.full(9, 10000)
+    train[0], train[1] = 6000, 14000
+    shift = class_share_shift(train, np.full(9, 3000))
+    assert shift.p_value < 1e-10 and shift.distance < SHIFT_DISTANCE and not shift.shifted
+
+
+def test_a_difference_chance_explains_on_a_tiny_split_is_not_shifted():
+    assert not class_share_shift([5, 5], [4, 1]).shifted
+
+
+def test_nothing_to_compare_gives_none():
+    assert class_share_shift([0, 0], [3, 4]) is None
+    assert class_share_shift([5, 0], [3, 0]) is None
+    assert class_share_shift([5, 3], [3, 3, 1]) is None
+
+
+@given(st.lists(st.integers(0, 500), min_size=2, max_size=8), st.data())
+def test_p_value_and_distance_are_fractions_and_symmetric(train, data):
+    val = data.draw(st.lists(st.integers(0, 500), min_size=len(train), max_size=len(train)))
+    shift, mirrored = class_share_shift(train, val), class_share_shift(val, train)
+    if shift is None:
+        assert mirrored is None
+        return
+    assert 0 <= shift.p_value <= 1 and 0 <= shift.distance <= 1
+    assert np.isclose(shift.p_value, mirrored.p_value) and np.isclose(shift.distance, mirrored.distance)
