@@ -377,5 +377,6 @@ def class_share_words(evidence: RunEvidence) -> str:
     return (f"train and val hold different mixes of classes ({shares}; chi-square test p={shift.p_value:.1g}): val "
             "accuracy and its majority baseline are measured on another mix than the model trained on, so accuracy "
             f"below val's majority share need not be a fault of training; balanced accuracy ({balanced:.3f} at epoch "
-            f"{epoch}) compares across the mixes. Check how val was drawn")
+            f"{epoch}) compares across the mixes. Check how val was drawn, and whether training labels were moved from one "
+            "class to another (label noise that favours one class shifts the mix the same way)")
 
