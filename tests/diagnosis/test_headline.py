@@ -2,7 +2,9 @@
 
 from dataclasses import replace
 
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, shifted_mix_run
+import numpy as np
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, learned_then_converged, shifted_mix_run
+from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis import diagnose_evidence, gather_evidence
 from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
 
@@ -51,3 +53,16 @@ def test_val_drawn_from_another_mix_of_classes_is_named_where_accuracy_trails_it
     even = diagnose_dynamics(shifted_mix_run(val_counts=(100, 100)))
     assert "another mix" not in even.headline
     assert not any(note.startswith("train and val hold different mixes") for note in even.limitations)
+
+
+def test_val_labels_that_contradict_what_the_model_learned_are_named_first():
+    # A GRU whose val classes were rotated against train's read overfitting 1.00 at val accuracy 0.000 on four
+    # classes, without a word on the labels.
+    run = healthy_run()
+    labels = np.arange(200) % 2
+    run["val"] = binary_dynamics(1.0 - learned_then_converged(200, seed=1), labels)  # sure of the other class
+    rotated = diagnose_dynamics(run)
+    assert rotated.headline.startswith("Val labels contradict what the model learned: val accuracy 0.000 at epoch 20 "
+                                       "is far below the 0.500 that guesses ignoring the labels get"), rotated.headline
+    assert any("look coded differently from train's" in note for note in rotated.limitations)
+    assert not diagnose_dynamics(healthy_run()).headline.startswith("Val labels contradict")

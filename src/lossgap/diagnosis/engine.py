@@ -339,6 +339,15 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     shift = class_share_words(evidence)
     if shift:
         notes.append(shift)
+    shortfall = evidence.val_label_shortfall
+    if shortfall is not None and shortfall.contradicted:
+        notes.append(f"val accuracy {shortfall.accuracy:.3f} at epoch {shortfall.epoch} lies far below the "
+                     f"{shortfall.expected:.3f} that predictions ignoring the labels get on this mix of classes and "
+                     f"predictions (one-sided binomial test p={shortfall.p_value:.1g} on {shortfall.num_samples} "
+                     "samples): overfitting, noise or labels without signal bring a model down to that level, not "
+                     "far below it; the model picks another class than val's label consistently, so val's labels "
+                     "look coded differently from train's (another label mapping, classes rotated, rows and labels "
+                     "shifted when joining files), and every val figure above measures that mismatch")
     if evidence.train is None:
         notes.append("no train split was recorded: suspected mislabeled samples cannot be found")
     if evidence.val.num_samples < SMALL_VAL:

@@ -14,6 +14,7 @@ from lossgap.analysis.calibration import Calibration, calibration
 from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
 from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
+from lossgap.analysis.label_coding import LabelBlindShortfall, label_blind_shortfall
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
                                           optimization_health)
@@ -223,6 +224,12 @@ class RunEvidence:
         return learning_state.unscaled_inputs(self)
 
     @cached_property
+    def lagged_learning(self) -> bool:
+        """Still learning on its training pass while batch norm's lag keeps the evaluated figures from showing it
+        (:func:`lossgap.diagnosis.learning_state.lagged_learning`)."""
+        return learning_state.lagged_learning(self)
+
+    @cached_property
     def training_pass_loss(self) -> np.ndarray | None:
         """The training pass's own per-epoch loss where it tells batch norm's lag from the weights' course
         (:func:`lossgap.diagnosis.learning_state.training_pass_loss`)."""
@@ -243,6 +250,13 @@ class RunEvidence:
         chance = 1.0 / train.num_classes
         probability = float(np.exp(train.true_log_prob[last][right].astype(np.float64)).mean())
         return (probability - chance) / (1.0 - chance)
+
+    @cached_property
+    def val_label_shortfall(self) -> LabelBlindShortfall | None:
+        """Val accuracy at the last epoch against what label-blind predictions get
+        (:func:`lossgap.analysis.label_coding.label_blind_shortfall`): far below it, val's labels contradict what
+        the model learned on train."""
+        return label_blind_shortfall(self.val)
 
     @cached_property
     def class_share_shift(self) -> ClassShareShift | None:

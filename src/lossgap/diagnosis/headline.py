@@ -25,6 +25,13 @@ def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: 
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
+    shortfall = evidence.val_label_shortfall
+    if shortfall is not None and shortfall.contradicted:
+        # A model far below what label-blind guesses get has learned something val's labels contradict: a val split
+        # whose classes were rotated read overfitting 1.00 at val accuracy 0.000 on four classes.
+        warning += (f"Val labels contradict what the model learned: val accuracy {shortfall.accuracy:.3f} at epoch "
+                    f"{shortfall.epoch} is far below the {shortfall.expected:.3f} that guesses ignoring the labels get "
+                    "(see the note); check that val's labels are coded as train's; read the rest with that in mind: ")
     little = learned_little(evidence) if learned is None else learned
     return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little)
 
