@@ -16,6 +16,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.constraints import held_back
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -138,6 +139,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
+    if evidence.lagged_learning:
+        # Batch norm's lag: the weights still descend while the evaluated model, val's figures included, does not
+        # show it yet, so val at chance says nothing about the labels (learning_state.lagged_learning).
+        summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
+                   f"{signal.baseline_accuracy:.3f} ({test}), but {lag_words(evidence)}, so whether the labels carry "
+                   "signal cannot be told until they do")
+        facts["lagged_learning"] = True
+        return Verdict("no_signal", min(confidence, STILL_IMPROVING_CAP), summary, facts,
+                       present(book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
     health = evidence.optimization
     # Still improving means falling toward its lowest value: a fall within a bounce far above an early minimum
     # (lowest at epoch 24 of 100, "a new low in 0 of the last 25 epochs") is not; nor is a val loss that falls

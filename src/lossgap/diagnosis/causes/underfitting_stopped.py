@@ -8,6 +8,7 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.constraints import held_back, narrow_layer_advice
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -17,6 +18,8 @@ from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, share_below
 #: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
 #: learning, not refinement (see _far_from_fitting).
 UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
+#: Confidence of the form when batch norm's lag hid a descent the training pass shows (RunEvidence.lagged_learning).
+LAGGED_CONFIDENCE = 0.8
 
 def loss_steepness(evidence: RunEvidence) -> float:
     """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully); 0 unless
@@ -41,6 +44,15 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                and not health.train_slope_end > 0 and (evidence.val_low_is_recent or reach is not None))
     details = {**facts, "form": "stopped_early", "train_accuracy_rise_over_tail": rise,
                "val_accuracy_rise_over_tail": val_rise, "low_within_reach": reach}
+    if evidence.lagged_learning and not held_back(evidence.settings):
+        # Batch norm's lag hides the descent from the evaluated figures early stopping and the rules read
+        # (learning_state.lagged_learning): the weights were still learning.
+        stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
+                      if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
+        details["lagged_learning"] = True
+        return Verdict("underfitting", LAGGED_CONFIDENCE, f"{stopped_by}, but {lag_words(evidence)}; the model was "
+                       "still learning", details,
+                       present(book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
     # A val loss on its way back below its lowest has left that turn behind it.
     if not falling or (evidence.generalization.onset_epoch is not None and reach is None):
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "

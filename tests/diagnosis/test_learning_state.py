@@ -1,0 +1,35 @@
+"""Where a run's learning stood when it ended: batch norm's lag hiding a descent the training pass shows."""
+
+from fixtures.diagnosis import diagnose_dynamics, lagged_descent_run
+
+FCN = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40,
+       "early_stopping": {"patience": 10, "monitor": "val_loss"}}
+
+
+def test_a_descent_batch_norm_hides_from_the_evaluated_figures_is_still_learning_not_no_signal():
+    # An ArrowHead LSTM-FCN early-stopped at epoch 24, its training-pass loss down from 1.10 to 0.65 while the
+    # evaluated train loss sat at 1.00 and val accuracy at chance, had read no_signal 0.50 with a permuted-label
+    # control; the printed --ema 0 command took val accuracy from 0.333 to 0.833 and test from 0.286 to 0.549.
+    dynamics, running = lagged_descent_run()
+    diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=FCN)
+    assert diagnosis.evidence.lagged_learning
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["lagged_learning"]
+    assert "its training pass's own loss was still falling when training ended (0.690 at epoch 1, 0.400 at epoch 24)" \
+        in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["recompute_batch_norm", "more_epochs"]
+    no_signal = diagnosis.verdict("no_signal")
+    assert no_signal.confidence <= 0.3 and no_signal.evidence["lagged_learning"], no_signal.summary
+
+
+def test_no_lag_without_batch_norm_or_without_a_gap_or_once_the_training_pass_levels_off():
+    dynamics, running = lagged_descent_run()
+    lstm = {**FCN, "model": {"kind": "lstm", "hidden_size": 16}}
+    assert not diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=lstm).evidence.lagged_learning
+    # The evaluated model as low as the training pass: the figures show what the weights learned.
+    assert not diagnose_dynamics(dynamics, metrics={"train_loss_running": running + 0.25},
+                                 config=FCN).evidence.lagged_learning
+    flat = running.copy()
+    flat[12:] = 0.40
+    assert not diagnose_dynamics(dynamics, metrics={"train_loss_running": flat}, config=FCN).evidence.lagged_learning
