@@ -73,6 +73,19 @@ def test_regularising_more_and_less_are_never_offered_together():
     assert [remedy.name for remedy in kept_second.remedies] == ["early_stopping"]
 
 
+def test_an_own_loops_remedies_in_words_are_kept_consistent_by_name():
+    # A Lightning run had been told to grow the hidden size 32 -> 128 and to shrink it 32 -> 16, and to train
+    # longer and to stop at epoch 1: an own loop's remedies carry no config changes to compare.
+    book = RemedyBook(None)
+    first = Verdict("underfitting", 0.7, "s", {}, (Remedy("larger_hidden", "grow"), Remedy("higher_lr", "faster"),
+                                                   Remedy("more_epochs", "longer")))
+    second = Verdict("overfitting", 0.6, "s", {}, (Remedy("early_stopping", "stop"), Remedy("dropout", "drop"),
+                                                   Remedy("smaller_hidden", "shrink"), Remedy("lower_lr", "slower")))
+    (kept_first, kept_second), _, _ = _consistent_remedies([first, second], [], [], book)
+    assert [remedy.name for remedy in kept_first.remedies] == ["larger_hidden", "higher_lr", "more_epochs"]
+    assert [remedy.name for remedy in kept_second.remedies] == ["dropout"]
+
+
 def test_the_shown_split_never_changes_the_causes():
     dynamics, _ = noisy_labels_run()
     on_val = diagnose_dynamics(dynamics)

@@ -206,10 +206,15 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
     return [by_code[cause.code] for cause in REGISTRY]
 
 
-#: Remedies that move the same quantity through different settings, with their direction: more dropout or
-#: weight decay regularises more, less_regularisation less (a field-by-field check misses "add dropout" against
-#: "lower the weight decay").
-REGULARISATION_DIRECTION = {"dropout": 1, "weight_decay": 1, "less_regularisation": -1}
+#: Remedies that move one quantity, with their direction: more dropout or weight decay regularises more,
+#: less_regularisation less (a field-by-field check misses "add dropout" against "lower the weight decay"); and
+#: by name, since an own loop's remedies carry no config changes to compare (a Lightning run had been told to grow
+#: the hidden size 32 -> 128 and to shrink it 32 -> 16, and to train longer and to stop at epoch 1).
+QUANTITY_DIRECTION = {"dropout": ("regularisation", 1), "weight_decay": ("regularisation", 1),
+                      "less_regularisation": ("regularisation", -1),
+                      "larger_hidden": ("width", 1), "smaller_hidden": ("width", -1),
+                      "higher_lr": ("learning rate", 1), "lower_lr": ("learning rate", -1),
+                      "more_epochs": ("training length", 1), "early_stopping": ("training length", -1)}
 
 
 def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
@@ -218,7 +223,7 @@ def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
     considered."""
     kept: dict[str, object] = {}
     seen: set[str] = set()
-    regularisation: set[int] = set()
+    moved: set[tuple[str, int]] = set()
 
     def keep(remedy: Remedy) -> bool:
         if remedy.name in seen:
@@ -226,13 +231,13 @@ def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
         for path, value in remedy.changes.items():
             if path in kept and _direction(book, path, kept[path]) != _direction(book, path, value):
                 return False
-        direction = REGULARISATION_DIRECTION.get(remedy.name)
-        if direction is not None and -direction in regularisation:
+        quantity = QUANTITY_DIRECTION.get(remedy.name)
+        if quantity is not None and (quantity[0], -quantity[1]) in moved:
             return False
         seen.add(remedy.name)
         kept.update(remedy.changes)
-        if direction is not None:
-            regularisation.add(direction)
+        if quantity is not None:
+            moved.add(quantity)
         return True
 
     out = []
