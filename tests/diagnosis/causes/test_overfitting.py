@@ -220,3 +220,24 @@ def test_the_sentence_says_whether_the_rise_cost_val_accuracy_or_only_confidence
     costly = diagnose_dynamics(overfit_dynamics(), config=CONFIG).verdict("overfitting")
     assert "; val accuracy fell with it (0.750 at epoch 10, 0.000 at epoch 40)" in costly.summary, costly.summary
     assert "calibration" not in costly.summary
+
+
+def test_a_rise_while_val_accuracy_climbs_says_so_and_chooses_the_epoch_by_accuracy():
+    # A GRU judged on a val split with 30% of its labels flipped read "val accuracy did not fall with it (0.383 at
+    # epoch 6, 0.700 at epoch 25, within its noise of +-0.044) ... stopping at epoch 6 mainly buys better
+    # probabilities", with "stop at epoch 6" first: stopping there would have cut val accuracy from 0.700 to 0.383.
+    dynamics = overconfident_dynamics()
+    val_prob = np.exp(dynamics["val"].true_log_prob.astype(np.float64))
+    # 20 more samples just wrong (0.45) until epoch 25 and just right (0.56) after: accuracy 0.80 -> 0.90 while
+    # their loss hardly moves and the sure wrong ones keep raising it.
+    climbing = np.arange(200) % 10 == 5
+    val_prob[:, climbing] = np.where(np.arange(40)[:, None] < 25, 0.45, 0.56)
+    dynamics["val"] = binary_dynamics(val_prob, np.arange(200) % 2)
+    config = {**CONFIG, "early_stopping": None}
+    verdict = diagnose_dynamics(dynamics, config=config).verdict("overfitting")
+    assert "; yet val accuracy rose meanwhile (0.800 at epoch 11, 0.900 at epoch 40, beyond its noise of " \
+        in verdict.summary, verdict.summary
+    assert "so stopping at epoch 11 would cost right answers" in verdict.summary
+    assert "did not fall" not in verdict.summary
+    names = [remedy.name for remedy in verdict.remedies]
+    assert names[0] == "monitor_accuracy" and "early_stopping" not in names, names
