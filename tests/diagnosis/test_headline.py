@@ -66,3 +66,16 @@ def test_val_labels_that_contradict_what_the_model_learned_are_named_first():
                                        "is far below the 0.500 that guesses ignoring the labels get"), rotated.headline
     assert any("look coded differently from train's" in note for note in rotated.limitations)
     assert not diagnose_dynamics(healthy_run()).headline.startswith("Val labels contradict")
+
+
+def test_val_that_is_the_training_set_again_is_named_first():
+    # An own loop whose val pass iterated the training set (the article's flaw) read "No problem found" 0.95 on
+    # random labels.
+    run = healthy_run()
+    train = run["train"]
+    run["val"] = replace(train, split="val")
+    same = diagnose_dynamics(run)
+    assert same.headline.startswith("Val looks like the training set: 400 of its 400 samples carry a training "
+                                    "sample's id and label"), same.headline
+    assert any("val looks like the training set, so every val figure measures" in note for note in same.limitations)
+    assert not diagnose_dynamics(healthy_run()).headline.startswith("Val looks like")

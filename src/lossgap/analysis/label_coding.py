@@ -59,3 +59,54 @@ def label_blind_shortfall(split: SplitDynamics, epoch: int | None = None) -> Lab
 
     p_value = float(bdtr(hits, count, expected)) if 0 < expected < 1 else 1.0
     return LabelBlindShortfall(index + 1, hits / count, expected, p_value, count)
+
+
+#: Val counts as the training set again when at least this many of its samples ...
+SAME_SPLIT_MIN_SAMPLES = 20
+#: ... and this share of them carry a training sample's id, with that sample's label on all but this share ...
+SAME_SPLIT_SHARE, SAME_SPLIT_LABEL_MISMATCH = 0.9, 0.01
+#: ... and their losses at the last epoch correlate with those training samples' at least this well: splits that
+#: each number their samples from 0, sorted by class, can share ids and labels without sharing a sample, but the
+#: model's losses on different samples do not move together.
+SAME_SPLIT_CORRELATION = 0.8
+
+
+@dataclass(frozen=True)
+class SharedSamples:
+    """How many val samples carry a training sample's id (``shared``, of ``num_val``), how many of those carry that
+    training sample's label too (``same_label``), and the Pearson correlation of their losses at the last epoch
+    with those training samples' (``loss_correlation``, NaN with fewer than 3 such samples or no spread);
+    ``same_split`` when val looks like the training set again."""
+
+    num_val: int
+    shared: int
+    same_label: int
+    loss_correlation: float
+
+    @property
+    def same_split(self) -> bool:
+        return (self.shared >= SAME_SPLIT_MIN_SAMPLES and self.shared >= SAME_SPLIT_SHARE * self.num_val
+                and self.same_label >= (1 - SAME_SPLIT_LABEL_MISMATCH) * self.shared
+                and self.loss_correlation >= SAME_SPLIT_CORRELATION)
+
+
+def shared_samples(train: SplitDynamics, val: SplitDynamics) -> SharedSamples:
+    """The val samples whose ids are training ids too, whether their labels agree, and how their losses move
+    together. Ids alone say little (an own loop may number each split from 0); the same ids with the same labels on
+    nearly every one and losses that rise and fall together sample by sample say val is the training set again (the
+    article's flaw: it evaluates on the data it trained on)."""
+    train_ids = np.asarray(train.sample_ids)
+    order = np.argsort(train_ids, kind="stable")
+    sorted_ids = train_ids[order]
+    val_ids = np.asarray(val.sample_ids)
+    position = np.clip(np.searchsorted(sorted_ids, val_ids), 0, max(len(sorted_ids) - 1, 0))
+    found = sorted_ids[position] == val_ids if len(sorted_ids) else np.zeros(len(val_ids), dtype=bool)
+    train_labels = np.asarray(train.labels)[order][position]
+    same = found & (train_labels == np.asarray(val.labels))
+    train_loss = np.asarray(train.true_log_prob[-1], dtype=np.float64)[order][position][same]
+    val_loss = np.asarray(val.true_log_prob[-1], dtype=np.float64)[same]
+    finite = np.isfinite(train_loss) & np.isfinite(val_loss)
+    correlation = float("nan")
+    if finite.sum() >= 3 and np.std(train_loss[finite]) > 0 and np.std(val_loss[finite]) > 0:
+        correlation = float(np.corrcoef(train_loss[finite], val_loss[finite])[0, 1])
+    return SharedSamples(len(val_ids), int(found.sum()), int(same.sum()), correlation)

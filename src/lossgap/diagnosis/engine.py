@@ -344,8 +344,14 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     shift = class_share_words(evidence)
     if shift:
         notes.append(shift)
+    shared = evidence.shared_samples
+    if shared is not None and shared.same_split:
+        notes.append(f"{shared.same_label} of the {shared.num_val} val samples carry the id and the label of a training "
+                     "sample (two different splits of these classes would share a label on far fewer of them): val "
+                     "looks like the training set, so every val figure measures how well the model fits data it "
+                     "trained on, not how it generalises (check that the val pass iterates the val data)")
     shortfall = evidence.val_label_shortfall
-    if shortfall is not None and shortfall.contradicted:
+    if shortfall is not None:
         notes.append(f"val accuracy {shortfall.accuracy:.3f} at epoch {shortfall.epoch} lies far below the "
                      f"{shortfall.expected:.3f} that predictions ignoring the labels get on this mix of classes and "
                      f"predictions (one-sided binomial test p={shortfall.p_value:.1g} on {shortfall.num_samples} "

@@ -14,7 +14,7 @@ from lossgap.analysis.calibration import Calibration, calibration
 from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
 from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
-from lossgap.analysis.label_coding import LabelBlindShortfall, label_blind_shortfall
+from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
                                           optimization_health)
@@ -40,6 +40,8 @@ MIN_TREND_EPOCHS = 3
 #: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
 LONG_SEQUENCE = 100
 
+#: A model "learned" train at an epoch when its train accuracy there lies this far above val's label-blind level.
+LEARNED_MARGIN = 0.2
 
 @dataclass(frozen=True, eq=False)
 class Curves:
@@ -253,10 +255,22 @@ class RunEvidence:
 
     @cached_property
     def val_label_shortfall(self) -> LabelBlindShortfall | None:
-        """Val accuracy at the last epoch against what label-blind predictions get
-        (:func:`lossgap.analysis.label_coding.label_blind_shortfall`): far below it, val's labels contradict what
-        the model learned on train."""
-        return label_blind_shortfall(self.val)
+        """Val accuracy at the last epoch far below what label-blind predictions get
+        (:func:`lossgap.analysis.label_coding.label_blind_shortfall`) while the model gets train right at that epoch
+        (its train accuracy LEARNED_MARGIN above that level): val's labels contradict what it learned on train.
+        None otherwise (an evaluated model that misses train and val alike in its last epoch has jumped, which
+        says nothing about the labels)."""
+        shortfall = label_blind_shortfall(self.val)
+        if shortfall is None or not shortfall.contradicted:
+            return None
+        train_accuracy = float(self.curves.train_accuracy[shortfall.epoch - 1])
+        return shortfall if train_accuracy >= shortfall.expected + LEARNED_MARGIN else None
+
+    @cached_property
+    def shared_samples(self) -> SharedSamples | None:
+        """Val samples that carry a training sample's id and label (:func:`lossgap.analysis.label_coding.shared_samples`);
+        None without recorded train samples."""
+        return None if self.train is None else shared_samples(self.train, self.val)
 
     @cached_property
     def class_share_shift(self) -> ClassShareShift | None:
