@@ -48,6 +48,10 @@ def test_the_linear_layer_with_the_fewest_outputs_is_named():
     cnn = nn.Sequential(nn.Conv1d(2, 1, 7), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(1, 3))
     assert describe_training(cnn)["model"]["narrowest_linear"] == {"name": "4", "width": 1, "side": "input"}
     assert describe_training(nn.LSTM(2, 4))["model"]["narrowest_linear"] is None
+    # A first layer projecting one feature per step reads the data, not a bottleneck (own Transformers on a
+    # univariate series had been told to "widen the layer that feeds 'inp'" first).
+    projected = nn.ModuleDict({"inp": nn.Linear(1, 32), "encoder": nn.GRU(32, 32), "head": nn.Linear(32, 4)})
+    assert describe_training(projected)["model"]["narrowest_linear"] == {"name": "head", "width": 4, "side": "output"}
 
 
 def test_every_kind_of_dropout_module_is_read():

@@ -85,8 +85,12 @@ def _narrowest_linear(model: nn.Module) -> dict | None:
     a convolution of 1 channel before a Linear(1, C) head); the first such on ties, outputs before inputs."""
     ends = [(int(module.out_features), 0, name, "output") for name, module in model.named_modules()
             if isinstance(module, nn.Linear)]
+    # The first layer with weights reads the data itself: a Linear(1, 64) projecting a univariate series is no
+    # bottleneck (own Transformers had been told to "widen the layer that feeds 'inp'" first).
+    first = next((module for module in model.modules() if next(module.parameters(recurse=False), None) is not None),
+                 None)
     ends += [(int(module.in_features), 1, name, "input") for name, module in model.named_modules()
-             if isinstance(module, nn.Linear)]
+             if isinstance(module, nn.Linear) and module is not first]
     if not ends:
         return None
     width, _, name, side = min(ends, key=lambda end: end[:2])
