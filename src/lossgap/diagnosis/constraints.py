@@ -57,6 +57,17 @@ def fast_learning_rate(train_config: dict | None) -> str:
             f"({low:g}-{high:g}): steps that large overshoot instead of descending")
 
 
+def high_learning_rate(train_config: dict | None) -> str:
+    """Words on the run's learning rate when it lies above the top of its optimizer family's usual range but no more
+    than FAST_LR_FACTOR x it ("the learning rate 0.02 is above the top of AdamW's usual range, 0.0001-0.01"), else
+    "": not far enough to count as evidence, but a lower rate is worth trying for a model that does not fit."""
+    name, lr, (low, high) = rate_and_range(train_config)
+    if not high or not high < lr <= FAST_LR_FACTOR * high:
+        return ""
+    return (f"the learning rate {lr:g} is above the top of {OPTIMIZER_NAMES.get(name, name)}'s usual range "
+            f"({low:g}-{high:g})")
+
+
 def slow_learning_rate(train_config: dict | None) -> str:
     """Words on the run's learning rate when it is less than the bottom of its optimizer family's usual range over
     FAST_LR_FACTOR ("the learning rate 1e-05 is 10x below the bottom of Adam's usual range, ..."), else ""."""

@@ -348,6 +348,14 @@ def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_
     assert "the learning rate 1e-05 is 10x below the bottom of AdamW's usual range (0.0001-0.01)" in slow.summary
     assert slow.remedies[0].name == "higher_lr" and slow.remedies[0].changes == {"optimizer.lr": 0.001}
     assert "usual range" not in verdict(3e-4).summary
+    # Above the top but not far (own Transformers at AdamW 0.02, at the constant guess where 0.001 reached val 1.000,
+    # had been told only to grow and to regularise less): named, and a lower rate offered after the model's own fixes.
+    high = verdict(0.02)
+    assert "the learning rate 0.02 is above the top of AdamW's usual range (0.0001-0.01), where a lower one may let " \
+           "it fit" in high.summary, high.summary
+    names = [remedy.name for remedy in high.remedies]
+    assert "lower_lr" in names and "higher_lr" not in names, names
+    assert high.evidence["title"] == "the model did not fit even its training set: its regularisation holds it back"
 
 
 def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_learning_rate_is_raised():

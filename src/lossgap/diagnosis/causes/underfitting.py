@@ -24,8 +24,8 @@ from lossgap.diagnosis.causes.underfitting_classes import one_class_advice, one_
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.causes.underfitting_wording import capacity_rejection, form_title, relative_rise
-from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, narrow_layer_advice, regularisation_notes,
-                                           slow_learning_rate, tiny_hidden)
+from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, high_learning_rate, narrow_layer_advice,
+                                           regularisation_notes, slow_learning_rate, tiny_hidden)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -141,7 +141,11 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # And one far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256
     # first and to raise its rate only 3x, to 3e-5, second.
     slow = slow_learning_rate(evidence.settings)
-    pace_note = fast or slow
+    # A rate above the top of its range, not far enough to count as evidence (Adam-like 0.02): a lower one is worth a
+    # try (own Transformers at AdamW 0.02, at the constant guess where 0.001 reached val 1.000, had been told only to
+    # grow and to regularise less).
+    high = "" if fast else high_learning_rate(evidence.settings)
+    pace_note = fast or slow or (f"{high}, where a lower one may let it fit" if high else "")
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
                f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){_gradient_note(evidence)}"
@@ -156,10 +160,13 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     if fast or regularisation:
         # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
         # decoupled decay shrink the weights faster still: neither is offered then, nor where the rate is too high.
-        ordered = (book.lower_lr(10.0) if fast else None, widen, *grow, architecture)
+        ordered = (book.lower_lr(10.0) if fast else None, widen, *grow, book.lower_lr() if high else None,
+                   architecture)
     elif slow:
         ordered = (widen, architecture, book.higher_lr(10.0, usual=True), *grow,
                    book.more_epochs(evidence.num_epochs))
+    elif high:
+        ordered = (widen, book.lower_lr(), *grow, architecture, book.more_epochs(evidence.num_epochs))
     else:
         ordered = (widen, *grow, architecture, book.higher_lr(), book.more_epochs(evidence.num_epochs))
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
