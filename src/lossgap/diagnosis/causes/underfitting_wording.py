@@ -56,9 +56,9 @@ def capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, b
         return (f"train and val accuracy part ways ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch {epoch}): a "
                 "model at its capacity holds both at one level, so capacity is not what limits it")
     if reason == "carried":
-        return (f"the model got {wrong}, but nothing it learned carries over to val (val accuracy not above the best "
-                "constant answer, val loss not below the prior's): that reads as no signal, or no fit, rather than a "
-                "model too small")
+        return (f"the model got {wrong}, but nothing it learned carries over to val (val accuracy not significantly "
+                "above the best constant answer, val loss not significantly below the prior's): that reads as no "
+                "signal, or no fit, rather than a model too small")
     if reason == "pace":
         return (f"the model got {wrong}, but the val loss was still falling steeply at the end: it is still learning, "
                 "not at its limit")
