@@ -431,6 +431,16 @@ def test_capacity_errors_that_sit_in_one_class_name_that_class_and_its_samples()
     # Errors spread over both classes (a model too small for the task) get no such clause.
     spread = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
     assert "one_class_errors" not in spread.evidence and "sit in one class" not in spread.summary
+    # But its most contradicted samples across classes are named last: wrong labels near the class boundary hold a
+    # model at the same level (a trial's sign-of-sum task with 17.5% of its hardest labels flipped read "too small"
+    # with "grow the hidden size" only; its 20 most contradicted training samples were all flips).
+    last = spread.remedies[-1]
+    assert last.name == "inspect_suspects" and "training samples the model contradicts most (" in last.action
+    assert "wrong labels near the class boundary hold a model at the same level as a size too small" in last.action
+    # A model its settings hold back (a recurrent layer of 1 unit) is not sent to its labels.
+    tiny = {**config, "model": {**config.get("model", {}), "hidden_size": 1}}
+    held = diagnose_dynamics(weak_model_run(), config=tiny).verdict("underfitting")
+    assert "inspect_suspects" not in [remedy.name for remedy in held.remedies], held.remedies
 
 
 def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_inputs():

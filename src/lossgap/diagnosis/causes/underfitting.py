@@ -20,7 +20,8 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.underfitting_classes import one_class_advice, one_class_errors, one_class_words
+from lossgap.diagnosis.causes.underfitting_classes import (contradicted_advice, one_class_advice, one_class_errors,
+                                                           one_class_words)
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.causes.underfitting_wording import capacity_rejection, form_title, relative_rise
@@ -323,6 +324,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
         remedies = present(book.standardize(), *remedies)
     if one_class is not None:
         remedies = present(*remedies, book.advice("inspect_suspects", one_class_advice(evidence, one_class)))
+    elif not supported and (contradicted := contradicted_advice(evidence)) is not None:
+        remedies = present(*remedies, book.advice("inspect_suspects", contradicted))
     return Verdict("underfitting", confidence, summary, details, remedies), affirmed
 
 

@@ -77,3 +77,18 @@ def one_class_advice(evidence: RunEvidence, found: dict) -> str:
     where = "all" if listed == found["wrong_count"] else f"the {listed} most contradicted"
     return (f"look at the most contradicted samples of class {evidence.class_label(found['class'])} ({ids}, ...; {where} "
             "in diagnosis.json): if their labels are wrong, relabel them; a larger model cannot fix that")
+
+
+def contradicted_advice(evidence: RunEvidence) -> str | None:
+    """Advice to look at the training samples the model contradicts most, across classes (None without suspects, or
+    when the model contradicts so many labels that the list was capped): wrong labels near the class boundary hold a
+    model at the same level as a size too small for the task (a new-user trial's sign-of-sum task with 17.5% of its
+    labels flipped among the hardest samples read "too small" 0.65 with "grow the hidden size", which gained nothing;
+    its 20 most contradicted training samples were all flips)."""
+    suspects = evidence.suspects
+    if suspects is None or suspects.capped or len(suspects.sample_ids) == 0:
+        return None
+    ids = ", ".join(str(to_plain(i)) for i in suspects.sample_ids[:SHOWN])
+    return (f"look at the {len(suspects.sample_ids)} training samples the model contradicts most ({ids}, ...; "
+            "suspected_mislabeled in diagnosis.json): wrong labels near the class boundary hold a model at the same "
+            "level as a size too small; if they are wrong, relabel them, if they are right, a larger model is the test")
