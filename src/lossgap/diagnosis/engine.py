@@ -13,6 +13,7 @@ from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
+from lossgap.diagnosis.split_checks import split_notes
 from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, headline, learned_little,
                                          val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
@@ -341,24 +342,7 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     ceiling = _monitor_at_ceiling(evidence)
     if ceiling:
         notes.append(ceiling)
-    shift = class_share_words(evidence)
-    if shift:
-        notes.append(shift)
-    shared = evidence.shared_samples
-    if shared is not None and shared.same_split:
-        notes.append(f"{shared.same_label} of the {shared.num_val} val samples carry the id and the label of a training "
-                     "sample (two different splits of these classes would share a label on far fewer of them): val "
-                     "looks like the training set, so every val figure measures how well the model fits data it "
-                     "trained on, not how it generalises (check that the val pass iterates the val data)")
-    shortfall = evidence.val_label_shortfall
-    if shortfall is not None:
-        notes.append(f"val accuracy {shortfall.accuracy:.3f} at epoch {shortfall.epoch} lies far below the "
-                     f"{shortfall.expected:.3f} that predictions ignoring the labels get on this mix of classes and "
-                     f"predictions (one-sided binomial test p={shortfall.p_value:.1g} on {shortfall.num_samples} "
-                     "samples): overfitting, noise or labels without signal bring a model down to that level, not "
-                     "far below it; the model picks another class than val's label consistently, so val's labels "
-                     "look coded differently from train's (another label mapping, classes rotated, rows and labels "
-                     "shifted when joining files), and every val figure above measures that mismatch")
+    notes.extend(split_notes(evidence))
     if evidence.train is None:
         notes.append("no train split was recorded: suspected mislabeled samples cannot be found")
     if evidence.val.num_samples < SMALL_VAL:
@@ -380,23 +364,3 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
                      "cannot be tested against the prior, so whether the model fitted its training set is judged "
                      "from the curves alone")
     return tuple(notes)
-
-
-def class_share_words(evidence: RunEvidence) -> str:
-    """A note when train and val hold clearly different mixes of classes (RunEvidence.class_share_shift), naming
-    the classes whose shares differ most; "" otherwise."""
-    shift = evidence.class_share_shift
-    if shift is None or not shift.shifted:
-        return ""
-    differences = np.abs(np.subtract(shift.train_shares, shift.val_shares))
-    largest = [int(index) for index in np.argsort(-differences, kind="stable")[:3] if differences[index] >= 0.02]
-    shares = ", ".join(f"class {evidence.class_label(index)} {shift.train_shares[index]:.0%} of train and "
-                       f"{shift.val_shares[index]:.0%} of val" for index in largest)
-    epoch = evidence.best_epoch
-    balanced = evidence.val_per_class.balanced_accuracy[epoch - 1]
-    return (f"train and val hold different mixes of classes ({shares}; chi-square test p={shift.p_value:.1g}): val "
-            "accuracy and its majority baseline are measured on another mix than the model trained on, so accuracy "
-            f"below val's majority share need not be a fault of training; balanced accuracy ({balanced:.3f} at epoch "
-            f"{epoch}) compares across the mixes. Check how val was drawn, and whether training labels were moved from one "
-            "class to another (label noise that favours one class shifts the mix the same way)")
-

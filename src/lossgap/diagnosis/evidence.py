@@ -11,10 +11,8 @@ from functools import cached_property
 import numpy as np
 
 from lossgap.analysis.calibration import Calibration, calibration
-from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
 from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
-from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
                                           optimization_health)
@@ -28,6 +26,7 @@ from lossgap.analysis.signal import (ControlComparison, SignalTest, any_epoch_ba
                                      any_epoch_p_value, control_test, loss_clearly_below_prior, signal_test)
 from lossgap.class_weights import run_class_weights
 from lossgap.diagnosis import learning_state
+from lossgap.diagnosis.split_checks import SplitChecks, check_splits
 from lossgap.dynamics import SplitDynamics
 from lossgap.run.reader import delivered_epoch
 
@@ -40,8 +39,6 @@ MIN_TREND_EPOCHS = 3
 #: poorly, and the LSTM-FCN's convolution branch is suggested (README: LSTM 0.72 vs LSTM-FCN 0.90 on OSULeaf).
 LONG_SEQUENCE = 100
 
-#: A model "learned" train at an epoch when its train accuracy there lies this far above val's label-blind level.
-LEARNED_MARGIN = 0.2
 
 @dataclass(frozen=True, eq=False)
 class Curves:
@@ -254,31 +251,10 @@ class RunEvidence:
         return (probability - chance) / (1.0 - chance)
 
     @cached_property
-    def val_label_shortfall(self) -> LabelBlindShortfall | None:
-        """Val accuracy at the last epoch far below what label-blind predictions get
-        (:func:`lossgap.analysis.label_coding.label_blind_shortfall`) while the model gets train right at that epoch
-        (its train accuracy LEARNED_MARGIN above that level): val's labels contradict what it learned on train.
-        None otherwise (an evaluated model that misses train and val alike in its last epoch has jumped, which
-        says nothing about the labels)."""
-        shortfall = label_blind_shortfall(self.val)
-        if shortfall is None or not shortfall.contradicted:
-            return None
-        train_accuracy = float(self.curves.train_accuracy[shortfall.epoch - 1])
-        return shortfall if train_accuracy >= shortfall.expected + LEARNED_MARGIN else None
-
-    @cached_property
-    def shared_samples(self) -> SharedSamples | None:
-        """Val samples that carry a training sample's id and label (:func:`lossgap.analysis.label_coding.shared_samples`);
-        None without recorded train samples."""
-        return None if self.train is None else shared_samples(self.train, self.val)
-
-    @cached_property
-    def class_share_shift(self) -> ClassShareShift | None:
-        """How far val's class shares lie from train's (:func:`lossgap.analysis.class_shares.class_share_shift`);
-        None without recorded train samples."""
-        if self.train is None:
-            return None
-        return class_share_shift(self.train_class_counts, self.val_per_class.support)
+    def split_checks(self) -> SplitChecks:
+        """Val that is the training set again, val labels that contradict what the model learned, train and val
+        drawn from different class mixes (:func:`lossgap.diagnosis.split_checks.check_splits`)."""
+        return check_splits(self)
 
     @property
     def rare_classes(self) -> list[int]:

@@ -7,6 +7,7 @@ import numpy as np
 
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
+from lossgap.diagnosis.split_checks import mix_clause, split_warnings
 
 #: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
 #: unless a rule finds something it can show from so few (a non-finite loss, a class never predicted).
@@ -25,20 +26,7 @@ def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: 
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
-    shared = evidence.shared_samples
-    if shared is not None and shared.same_split:
-        # The article's flaw: an own loop whose val pass iterated the training data read "No problem found" 0.95 on
-        # random labels.
-        warning += (f"Val looks like the training set: {shared.same_label} of its {shared.num_val} samples carry a "
-                    "training sample's id and label (see the note); hold out a val split the model never trains on; "
-                    "read the rest with that in mind: ")
-    shortfall = evidence.val_label_shortfall
-    if shortfall is not None:
-        # A model far below what label-blind guesses get has learned something val's labels contradict: a val split
-        # whose classes were rotated read overfitting 1.00 at val accuracy 0.000 on four classes.
-        warning += (f"Val labels contradict what the model learned: val accuracy {shortfall.accuracy:.3f} at epoch "
-                    f"{shortfall.epoch} is far below the {shortfall.expected:.3f} that guesses ignoring the labels get "
-                    "(see the note); check that val's labels are coded as train's; read the rest with that in mind: ")
+    warning += split_warnings(evidence)
     little = learned_little(evidence) if learned is None else learned
     return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little)
 
@@ -73,7 +61,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                     "val, and no rule can tell why from these curves; the causes considered below are the candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
-                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{_mix_clause(evidence)})")
+                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)})")
         if explanations:
             return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
         return text + "; loss and accuracy tell the same story."
@@ -84,18 +72,6 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
     title = main.evidence.get("title") or CAUSES[main.cause]
     return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {title}"
             + (f". Also: {others}." if others else "."))
-
-
-def _mix_clause(evidence: RunEvidence) -> str:
-    """", but val holds another mix of classes ..." when val accuracy trails val's majority share and the splits'
-    class shares clearly differ: a model trained on 50/50 and judged on 85/15 had read "No problem found (0.91): val
-    accuracy 0.810 at epoch 3 (majority baseline 0.850)" without a word on why it sat below that baseline."""
-    shift, signal = evidence.class_share_shift, evidence.signal
-    if shift is None or not shift.shifted or not signal.accuracy < signal.baseline_accuracy:
-        return ""
-    balanced = evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1]
-    return (f"; val holds another mix of classes than train, so that baseline is no fair bar: balanced accuracy "
-            f"{balanced:.3f}, see the note")
 
 
 def learned_little(evidence: RunEvidence) -> bool:

@@ -73,6 +73,7 @@ def training_pass_loss(evidence: RunEvidence) -> np.ndarray | None:
         return None
     return np.asarray(running, dtype=np.float64)
 
+
 #: The evaluated train loss at the last epoch lies at least this share of the prior's entropy above the training
 #: pass's own loss when batch norm's lag hides what the weights learned (see lagged_learning).
 LAG_GAP = 0.1
