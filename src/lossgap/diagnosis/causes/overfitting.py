@@ -170,7 +170,7 @@ def _accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str
         return f"; val accuracy fell with it ({figures})"
     groups = {group.name: group for group in loss_ledger(evidence.val, lowest, delivered).groups}
     wrong, right = groups["stayed_wrong_further"], groups["stayed_correct"]
-    if at_delivered - at_min > ACCURACY_COST_NOISE * noise:
+    if _accuracy_rose_after(evidence, lowest):
         # "Did not fall ... within its noise" had been said of 0.383 -> 0.700, with "stop at epoch 6" first; a val
         # split with 30% of its labels wrong grows a loss on them while the model gets the rest right.
         return (f"; yet val accuracy rose meanwhile ({figures}, beyond its noise of +-{noise:.3f}): the model it "

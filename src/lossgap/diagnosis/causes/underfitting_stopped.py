@@ -47,10 +47,8 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     if evidence.lagged_learning and not held_back(evidence.settings):
         # Batch norm's lag hides the descent from the evaluated figures early stopping and the rules read
         # (learning_state.lagged_learning): the weights were still learning.
-        stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
-                      if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
         details["lagged_learning"] = True
-        return Verdict("underfitting", LAGGED_CONFIDENCE, f"{stopped_by}, but {lag_words(evidence)}; the model was "
+        return Verdict("underfitting", LAGGED_CONFIDENCE, f"{_stopped_by(evidence)}, but {lag_words(evidence)}; the model was "
                        "still learning", details,
                        present(book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
     # A val loss on its way back below its lowest has left that turn behind it.
@@ -74,8 +72,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     rising = rising and not ceiling
     details.update({"far_from_fitting": unfitted, "right_answer_sureness": sureness, "val_at_ceiling": ceiling})
     confidence = steepness * (0.9 if rising or early_learning or unfitted else 0.35)
-    stopped_by = (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
-                  if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
+    stopped_by = _stopped_by(evidence)
     if health.val_still_falling:
         pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
                 f"train loss {rate_pct(-health.train_slope_end)}")
@@ -125,6 +122,12 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                     "number of epochs, sets the pace")
         remedies = present(book.loosen_clip(norm), *remedies)
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _stopped_by(evidence: RunEvidence) -> str:
+    """What ended the run, for the sentence: early stopping (with its patience) or the planned epochs."""
+    return (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
+            if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
 
 
 #: Most epochs of its current fall that may separate a val loss from its lowest for the run to count as still on
