@@ -4,7 +4,9 @@ Each rank feeds its Recorder the batches it trains and validates on; ``recorder.
 gathers every rank's records at the end of each epoch, so each rank's Recorder holds every sample once
 (DistributedSampler's padding, which repeats a few samples to even out the ranks' shares, is kept once) and
 rank 0 writes the run directory. The lines marked ``# lossgap`` are everything diagnosis adds; compared with
-``examples/own_loop.py`` only ``gather=True`` and saving on rank 0 are new.
+``examples/own_loop.py`` only ``gather=True`` and saving on rank 0 are new. The last line,
+``lossgap.exit_rank()``, is not diagnosis: it ends each rank before Python's shutdown, where torch's gloo
+threads can abort a finished job.
 
     torchrun --standalone --nproc-per-node 2 examples/ddp_own_loop.py --out runs/ddp_own_loop --epochs 15
     lossgap report runs/ddp_own_loop
@@ -94,3 +96,6 @@ def main(argv: list[str] | None = None) -> Path:
 
 if __name__ == "__main__":
     main()
+    # Leave without Python's shutdown, where torch's gloo threads can abort a rank after the run was written
+    # (torchrun would then call the job failed): see lossgap.exit_rank.
+    lossgap.exit_rank()

@@ -31,7 +31,7 @@ _EXPORTS = {
     "DataConfig": "lossgap.data", "EarlyStoppingConfig": "lossgap.training.config",
     "OptimizerConfig": "lossgap.training.config",
     "TrainConfig": "lossgap.training.config",
-    "Recorder": "lossgap.training.recorder",
+    "Recorder": "lossgap.training.recorder", "exit_rank": "lossgap.training.distributed",
 }
 
 #: Modules reachable as attributes (``lossgap.remedies.run_remedies`` after a bare ``import lossgap``), imported
@@ -69,4 +69,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from lossgap.run.rundir import RunRecord, read_run
     from lossgap.data import DataConfig
     from lossgap.training.config import EarlyStoppingConfig, OptimizerConfig, TrainConfig
+    from lossgap.training.distributed import exit_rank
     from lossgap.training.recorder import Recorder

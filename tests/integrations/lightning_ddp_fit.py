@@ -15,6 +15,7 @@ import lightning.pytorch as pl
 import torch
 
 from lossgap.integrations.lightning import LossgapCallback
+from lossgap.training.distributed import exit_rank
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lightning_example.py"
 #: 254 samples: 203 train and 51 val, both odd, so DistributedSampler pads one rank's share with a repeat.
@@ -38,11 +39,11 @@ def main() -> None:
     print(f"rank {trainer.global_rank} writes epochs to {callback.recorder.store}", flush=True)
     if trainer.is_global_zero:
         torch.save(model.state_dict(), out / "final_weights.pt")
-    # Lightning leaves the process group to the script; without this, gloo's threads can still hold work at
-    # interpreter exit and a rank dies with SIGABRT ("terminate called without an active exception",
-    # pytorch/pytorch#190489), seen once in this test.
+    # Lightning leaves the process group to the script; even destroyed, torch keeps it (and gloo's threads)
+    # alive to the interpreter's shutdown, where a rank can abort: exit_rank leaves before it.
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
+    exit_rank()
 
 
 if __name__ == "__main__":

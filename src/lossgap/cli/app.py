@@ -101,7 +101,19 @@ def register_commands() -> typer.Typer:
 
 def main() -> None:
     """Console-script entry point."""
-    register_commands()()
+    if os.environ.get("WORLD_SIZE", "1") in ("", "1"):
+        register_commands()()
+        return
+    # A rank of a torchrun job leaves without the interpreter's shutdown, where torch's gloo threads can
+    # abort the process after the run was written (see lossgap.training.distributed.exit_rank).
+    try:
+        register_commands()()
+        code: int | str | None = 0
+    except SystemExit as stop:
+        code = stop.code
+    from lossgap.training.distributed import exit_rank
+
+    exit_rank(code)
 
 
 if __name__ == "__main__":
