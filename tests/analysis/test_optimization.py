@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lossgap.analysis.optimization import (find_spikes, new_low_share, optimization_health, oscillation,
-                                          relative_slope)
+                                          Spike, recovery_epochs, relative_slope)
 from lossgap.errors import ConfigError, DataError
 
 EPOCHS = np.arange(30)
@@ -157,3 +157,37 @@ def test_new_low_share_counts_the_tail_epochs_that_beat_every_earlier_one():
     assert new_low_share([1.0, 0.9, np.nan, 0.95, 0.8], 3) == pytest.approx(1 / 3)
     assert math.isnan(new_low_share([1.0], 3))
     assert math.isnan(optimization_health(DECAY).val_new_low_share)
+
+
+def test_a_spike_the_loss_recovered_from_spans_the_spike_to_the_epoch_back_below_its_start():
+    loss = np.array([1.0, 0.9, 0.8, 1.6, 1.2, 0.7, 0.6])
+    spikes = find_spikes(loss, "val")
+    assert [spike.epoch for spike in spikes] == [4]
+    assert recovery_epochs(loss, spikes) == (4, 5)       # epoch 6 (0.7) is back below epoch 3's 0.8
+    # A run that ended inside its spike has not recovered: its last epochs are the trend, not an episode in it.
+    assert recovery_epochs(loss[:5], find_spikes(loss[:5], "val")) == ()
+    # Back-to-back spikes are one episode, measured from where it began: a Lightning run whose val loss went 0.229 ->
+    # 0.452 -> 1.065 and ended at 0.385 is still inside it (0.452 is no level to have recovered to).
+    back_to_back = (Spike(epoch=4, split="val", size=2.0), Spike(epoch=5, split="val", size=2.2))
+    assert recovery_epochs([1.0, 0.9, 0.8, 1.6, 3.5, 1.0, 0.7], back_to_back) == (4, 5, 6)
+    inside = [0.5, 0.4, 0.3, 0.26, 0.229, 0.452, 1.065, 0.789, 0.628, 0.497, 0.437, 0.385]
+    assert recovery_epochs(inside, (Spike(epoch=6, split="val", size=1.97), Spike(epoch=7, split="val", size=2.4))) == ()
+    # Left out of the new-low count, numerator and denominator.
+    assert new_low_share(loss, 6) == pytest.approx(4 / 6)
+    assert new_low_share(loss, 6, skip=(4, 5)) == 1.0
+    assert math.isnan(new_low_share(loss, 2, skip=(6, 7)))
+
+
+def test_a_falling_loss_with_a_recovered_two_epoch_spike_in_its_tail_is_still_falling():
+    # A GRU's val loss set 7 new lows in its last 10 epochs around a 2-epoch spike (0.50 -> 0.62, 0.82, 1.01 -> 0.40)
+    # and had read as levelled off: the spike's epochs pulled the tail's slope up.
+    falling = 0.9 * np.exp(-np.arange(40) / 40)
+    spiked = falling.copy()
+    spiked[37:39] = [1.6 * falling[36], 2.0 * falling[36]]
+    assert not relative_slope(spiked[-10:])[1]            # the whole tail, spike included
+    health = optimization_health(spiked, spiked)
+    assert health.val_recovery_epochs == (38, 39)
+    assert health.val_still_falling and health.train_still_falling and health.val_slope_end < 0
+    assert health.val_new_low_share == 1.0 and health.val_still_improving
+    # The same run ending inside its spike is not still falling.
+    assert not optimization_health(spiked[:39], spiked[:39]).val_still_falling

@@ -91,11 +91,15 @@ class OptimizationHealth:
         train_oscillation, val_oscillation: :class:`Oscillation` of each loss over the tail (val None
             without a val loss).
         train_slope_end, val_slope_end: least-squares slope of the loss over the tail divided by the tail's
-            mean loss: fraction of the loss per epoch (negative = still falling); NaN when undefined.
+            mean loss: fraction of the loss per epoch (negative = still falling); NaN when undefined. Epochs spent
+            in a spike the loss recovered from (see val_recovery_epochs) are left out.
         train_still_falling, val_still_falling: the slope is at most -0.002 per epoch and at least 3
             standard errors (from the tail's own jitter) below zero.
         val_new_low_share: share of the tail's epochs in which the val loss set a new lowest value of the run,
-            in [0, 1]; NaN without a val loss.
+            in [0, 1], not counting val_recovery_epochs; NaN without a val loss.
+        val_recovery_epochs: 1-based epochs of the tail spent in a val spike the run recovered from (the spike's
+            epoch up to the first epoch back at or below the loss before it): they say nothing of the trend, and a
+            GRU whose val loss set 7 new lows in 10 epochs around a 2-epoch spike had read as no longer improving.
         lr_end: last finite learning rate, or None.
         grad_norm_median, grad_norm_max: over the finite per-epoch gradient norms, or None.
     """
@@ -114,6 +118,7 @@ class OptimizationHealth:
     lr_end: float | None
     grad_norm_median: float | None
     grad_norm_max: float | None
+    val_recovery_epochs: tuple[int, ...] = ()
 
     @property
     def val_still_improving(self) -> bool:
@@ -190,15 +195,39 @@ def oscillation(loss, split: str) -> Oscillation:
                        oscillating=oscillating)
 
 
-def new_low_share(loss, tail: int) -> float:
+def new_low_share(loss, tail: int, skip: tuple[int, ...] = ()) -> float:
     """Share of the last ``tail`` epochs of ``loss`` whose value is below every earlier epoch's, in [0, 1]
-    (non-finite epochs are never new lows and set none); NaN for an empty tail."""
+    (non-finite epochs are never new lows and set none), the 1-based epochs in ``skip`` left out; NaN for an empty
+    tail."""
     curve = np.where(np.isfinite(as_curve(loss)), as_curve(loss), np.inf)
     if tail < 1 or curve.size < 2:
         return math.nan
     tail = min(int(tail), curve.size - 1)
     lowest_before = np.minimum.accumulate(curve)[:-1]
-    return float(np.mean(curve[1:][-tail:] < lowest_before[-tail:]))
+    epochs = np.arange(curve.size - tail + 1, curve.size + 1)
+    counted = ~np.isin(epochs, np.asarray(skip, dtype=np.int64))
+    if not counted.any():
+        return math.nan
+    return float(np.mean((curve[1:][-tail:] < lowest_before[-tail:])[counted]))
+
+
+def recovery_epochs(loss, spikes: tuple[Spike, ...]) -> tuple[int, ...]:
+    """1-based epochs spent in spikes of this ``loss`` that it recovered from: from a spike's epoch up to, not
+    including, the first later epoch whose loss is at or below the loss just before it. A spike inside another's
+    episode (before that one recovered) belongs to it and is measured from where the episode began; an episode the
+    run ended inside gives none (its last epochs are the trend, not an episode in it)."""
+    curve = as_curve(loss)
+    epochs: set[int] = set()
+    reference, recovered_at = math.nan, 0    # the episode's starting loss, and the epoch its loss got back there
+    for spike in sorted(spikes, key=lambda found: found.epoch):
+        if spike.epoch >= recovered_at:      # a new episode
+            reference, start = curve[spike.epoch - 2], spike.epoch
+        later = np.flatnonzero(curve[spike.epoch:] <= reference)
+        if not later.size:
+            break                            # never back: this episode and any later spike are the run's end
+        recovered_at = spike.epoch + int(later[0]) + 1
+        epochs.update(range(start, recovered_at))
+    return tuple(sorted(epochs))
 
 
 def relative_slope(loss) -> tuple[float, bool]:
@@ -217,6 +246,15 @@ def relative_slope(loss) -> tuple[float, bool]:
     falling = (finite.size >= 3 and relative <= -FALLING_MIN_RELATIVE_SLOPE
                and (not error > 0 or slope <= -FALLING_T * error))
     return relative, bool(falling)
+
+
+def _without(curve: np.ndarray, epochs: tuple[int, ...]) -> np.ndarray:
+    """``curve`` with the 1-based ``epochs`` set to NaN (skipped by the slope)."""
+    if not epochs:
+        return curve
+    out = curve.copy()
+    out[np.asarray(epochs, dtype=np.int64) - 1] = np.nan
+    return out
 
 
 def _optional_curve(values, size: int, name: str) -> np.ndarray | None:
@@ -252,9 +290,15 @@ def optimization_health(train_loss, val_loss=None, *, lr=None, grad_norm=None,
 
     # as_curve turned inf into NaN, so one isnan per split finds both.
     non_finite = np.isnan(train) | (np.isnan(val) if val is not None else False)
-    spikes = find_spikes(train, "train") + (find_spikes(val, "val") if val is not None else ())
-    train_slope, train_falling = relative_slope(train[-tail:])
-    val_slope, val_falling = relative_slope(val[-tail:]) if val is not None else (math.nan, False)
+    train_spikes = find_spikes(train, "train")
+    val_spikes = find_spikes(val, "val") if val is not None else ()
+    spikes = train_spikes + val_spikes
+    val_recovering = recovery_epochs(val, val_spikes) if val is not None else ()
+    recovering = tuple(epoch for epoch in val_recovering if epoch > size - min(tail, size - 1))
+    # A spike the loss recovered from says nothing of the trend either way: its epochs are left out of the slopes.
+    train_slope, train_falling = relative_slope(_without(train, recovery_epochs(train, train_spikes))[-tail:])
+    val_slope, val_falling = (relative_slope(_without(val, val_recovering)[-tail:]) if val is not None
+                              else (math.nan, False))
 
     def finite(curve: np.ndarray | None) -> np.ndarray:
         return np.empty(0) if curve is None else curve[np.isfinite(curve)]
@@ -271,7 +315,8 @@ def optimization_health(train_loss, val_loss=None, *, lr=None, grad_norm=None,
         val_slope_end=val_slope,
         train_still_falling=train_falling,
         val_still_falling=val_falling,
-        val_new_low_share=new_low_share(val, tail) if val is not None else math.nan,
+        val_new_low_share=new_low_share(val, tail, recovering) if val is not None else math.nan,
+        val_recovery_epochs=recovering,
         lr_end=float(lrs[-1]) if lrs.size else None,
         grad_norm_median=float(np.median(grads)) if grads.size else None,
         grad_norm_max=float(np.max(grads)) if grads.size else None,

@@ -67,4 +67,18 @@ def new_lows(health, num_epochs: int) -> str:
     """"a new low in 7 of the last 7 epochs": how often the val loss set a new lowest value over the tail of an
     OptimizationHealth (``num_epochs`` bounds the tail: the first epoch cannot be a new low)."""
     tail = min(health.tail_epochs, num_epochs - 1)
-    return f"a new low in {round(health.val_new_low_share * tail)} of the last {tail} epochs"
+    counted = tail - len(health.val_recovery_epochs)
+    return (f"a new low in {round(health.val_new_low_share * counted)} of "
+            + (f"the last {tail} epochs" if counted == tail else f"{counted} of the last {tail} epochs")
+            + recovery_words(health))
+
+
+def recovery_words(health) -> str:
+    """", not counting epochs 38-39, a spike and its recovery" when the val figures of an OptimizationHealth leave out
+    epochs of a spike the loss recovered from; "" otherwise."""
+    epochs = health.val_recovery_epochs
+    if not epochs:
+        return ""
+    span = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]}-{epochs[-1]}" if (
+        epochs[-1] - epochs[0] == len(epochs) - 1) else "epochs " + ", ".join(str(epoch) for epoch in epochs)
+    return f", not counting {span}, a spike and its recovery"

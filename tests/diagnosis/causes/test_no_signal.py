@@ -6,7 +6,7 @@ from fixtures.diagnosis import (barely_moved_run, class_weighted_run, diagnose_d
                                 unmoved_run)
 from fixtures.dynamics import binary_dynamics
 
-from lossgap.diagnosis.causes.no_signal import rule
+from lossgap.diagnosis.causes.no_signal import SHORTCUT_CAP, SHORTCUT_TITLE, rule
 from lossgap.diagnosis.remedies import RemedyBook
 
 
@@ -250,3 +250,17 @@ def test_a_model_that_ignores_rare_classes_of_a_majority_set_reads_imbalance_not
     # never predicts its one smaller class is what shuffled labels give: no signal stays a finding.
     even = diagnose_dynamics(majority_guess_run((300, 280, 270, 60), (60, 56, 54, 12)))
     assert even.verdict("no_signal").evidence["majority_biased"] and even.causes[0] == "no_signal", even.to_text()
+
+
+def test_a_training_set_fitted_in_its_first_epoch_while_val_stays_at_chance_is_a_giveaway_not_random_labels():
+    # A CSV whose feature f1 equalled the label in train and was random in val read no signal 0.95 ("the labels
+    # are not predictable from these inputs"); without f1 the same model reached val 0.933.
+    diagnosis = diagnose_dynamics(memorised_noise_run(at_once=True))
+    verdict = diagnosis.verdict("no_signal")
+    assert verdict.confidence == SHORTCUT_CAP and verdict.evidence["title"] == SHORTCUT_TITLE, diagnosis.to_text()
+    assert "in its first epoch" in verdict.summary and "not predictable from these inputs" not in verdict.summary
+    assert verdict.remedies[0].name == "check_leak"
+    assert "permuted_control" not in {remedy.name for remedy in verdict.remedies}
+    # Memorised over many epochs, as random labels are: no giveaway.
+    memorised = diagnose_dynamics(memorised_noise_run()).verdict("no_signal")
+    assert "fitted_at_once" not in memorised.evidence and memorised.confidence > SHORTCUT_CAP

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics
+from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics, majority_collapse_run
 from fixtures.dynamics import binary_dynamics
+from lossgap.diagnosis.causes.overfitting import UNFITTED_TRAIN_CAP
 
 
 def overfit_dynamics(epochs=40, n=200, always_wrong=4):
@@ -241,3 +242,13 @@ def test_a_rise_while_val_accuracy_climbs_says_so_and_chooses_the_epoch_by_accur
     assert "did not fall" not in verdict.summary
     names = [remedy.name for remedy in verdict.remedies]
     assert names[0] == "monitor_accuracy" and "early_stopping" not in names, names
+
+
+def test_a_model_that_never_fitted_its_training_set_is_not_called_overfitted():
+    # Its val loss rises after epoch 1 while its train loss falls, but only to the class shares' loss: a 92/8 run
+    # like it had read overfitting 0.62 beside "did not fit even its training set".
+    diagnosis = diagnose_dynamics(majority_collapse_run(mixed_first_epoch=True))
+    verdict = diagnosis.verdict("overfitting")
+    assert verdict.confidence == UNFITTED_TRAIN_CAP and verdict.evidence["train_unfitted"], diagnosis.to_text()
+    assert "overfitting" not in diagnosis.causes
+    assert verdict.summary.endswith("a model that learned nothing from it cannot have memorised it")

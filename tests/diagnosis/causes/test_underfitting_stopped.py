@@ -210,11 +210,12 @@ def test_early_stopping_that_ran_out_of_patience_while_the_model_won_back_a_setb
     assert "underfitting" not in jitter.causes, jitter.to_text()
 
 
-def unfitted_descent_run(epochs=40, train=40, val=10, seed=3):
+def unfitted_descent_run(epochs=40, train=40, val=10, seed=3, spike=False):
     """A small binary task: a fifth of the training samples wrong (true-class probability 0.30 -> 0.45) while the rest
     grow surer (0.60 -> 0.80); over the last ten epochs three wrong ones turn right (0.40 -> 0.60) and two right ones
     turn wrong (0.55 -> 0.45), so train accuracy ends at 0.825, within the noise of 40 samples, while both losses fall
-    to the last epoch; val alike without the turns."""
+    to the last epoch; val alike without the turns. ``spike``: epochs 37-38 of both splits lose two fifths of their
+    true-class probability (the losses jump and are back below their epoch-36 level by epoch 39)."""
     rng = np.random.default_rng(seed)
     ramp = np.linspace(0.0, 1.0, epochs)[:, None]
 
@@ -225,6 +226,8 @@ def unfitted_descent_run(epochs=40, train=40, val=10, seed=3):
         if turns:
             prob[-10:, np.flatnonzero(wrong)[:3]] = np.linspace(0.40, 0.60, 10)[:, None]
             prob[-10:, np.flatnonzero(~wrong)[:2]] = np.linspace(0.55, 0.45, 10)[:, None]
+        if spike:
+            prob[-4:-2] *= 0.6
         return np.clip(prob, 0.01, 0.99)
 
     return {"train": binary_dynamics(probs(train, True), np.arange(train) % 2, split="train"),
@@ -248,3 +251,14 @@ def test_a_model_far_short_of_fitting_whose_val_loss_still_falls_is_still_learni
     tiny = {**config, "model": {"hidden_size": 1}}
     assert diagnose_dynamics(unfitted_descent_run(), config=tiny).verdict("underfitting").evidence["form"] != \
         "stopped_early"
+
+
+def test_a_spike_the_model_recovered_from_does_not_hide_that_it_was_still_learning():
+    # A GunPoint GRU whose losses fell to new lows in 7 of its last 10 epochs around a 2-epoch spike had read "No
+    # problem found" 0.63; 60 more epochs took its test accuracy from 0.853 to 0.947.
+    config = {"model": {"hidden_size": 32}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40}
+    diagnosis = diagnose_dynamics(unfitted_descent_run(spike=True), config=config)
+    assert diagnosis.evidence.optimization.val_recovery_epochs == (37, 38), diagnosis.to_text()
+    verdict = diagnosis.verdict("underfitting")
+    assert diagnosis.causes[0] == "underfitting" and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
+    assert "not counting epochs 37-38, a spike and its recovery" in verdict.summary

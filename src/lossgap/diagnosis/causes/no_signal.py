@@ -54,6 +54,16 @@ LONG_REACH_FIT, LONG_REACH_CAP = 0.2, 0.6
 #: 0.6); with no such majority (OSULeaf's labels shuffled, its largest class 27%), a model at the baseline is
 #: what shuffled labels give, and the higher cap stays.
 MAJORITY_BIASED_CAP, MAJORITY_SHARE, RARE_IGNORED_CAP = 0.45, 0.5, 0.6
+#: A model that gets SHORTCUT_ACCURACY of its training samples right, its train loss under SHORTCUT_LOSS x the prior's
+#: entropy, in its first epoch did not memorise them: labels the inputs do not predict take many passes to memorise,
+#: so something in the training inputs gave them away, and with val at chance val's inputs lack it (a leak, or
+#: splits drawn from different sources). No signal stays at most SHORTCUT_CAP there and the giveaway is looked for
+#: first (a CSV whose feature f1 equalled the label in train and was random in val, the real signal in f0, read no
+#: signal 0.95, and 1.00 with a permuted-label control; without f1 the same model reached val 0.933).
+SHORTCUT_ACCURACY, SHORTCUT_LOSS, SHORTCUT_CAP = 0.95, 0.2, 0.6
+#: The headline's title then.
+SHORTCUT_TITLE = ("val stays at chance although the model fitted its training set in its first epoch: something "
+                  "in the training inputs gives their labels away that val's inputs lack")
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -200,9 +210,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["loss_lead"] = loss_lead
     if loss_lead:
         confidence = min(confidence, LOSS_LEAD_CAP)
+    at_once = fitted_at_once(evidence)
     conclusion = ("a lead in loss that so few val samples cannot confirm, so whether the labels carry signal is open"
-                  if loss_lead else "what it learned does not carry over, the labels are not predictable from these "
-                  "inputs")
+                  if loss_lead else "what it learned does not carry over to val" if at_once
+                  else "what it learned does not carry over, the labels are not predictable from these inputs")
     summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not "
                f"significantly above the best constant answer {signal.baseline_accuracy:.3f} ({test}) and "
                f"{loss_words}: {conclusion}")
@@ -233,7 +244,30 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # A permuted-label control cannot confirm anything here: a model that cannot reach the signal does no
         # better on the true labels than on shuffled ones either.
         remedies = (reach, *(remedy for remedy in remedies if remedy.name != "permuted_control"))
+    if at_once:
+        facts.update(fitted_at_once=True, title=SHORTCUT_TITLE)
+        confidence = min(confidence, SHORTCUT_CAP)
+        summary += (f"; but it got {pct(evidence.curves.train_accuracy[0])} of its training samples right in its "
+                    f"first epoch (train loss {evidence.curves.train_loss[0]:.3f}), far faster than a model memorises "
+                    "labels its inputs do not predict: the training inputs hold something that gives the labels away "
+                    "and val's do not (a leak, or splits drawn from different sources)")
+        # A permuted-label control breaks the giveaway too, and then "confirms" what it does not show.
+        remedies = present(book.advice("check_leak", "look for what gives the training labels away: a feature "
+                                       "(or an id, an order, a recording setup) that matches the label in train "
+                                       "but not in val; drop it or draw both splits from one source"),
+                           *(remedy for remedy in remedies if remedy.name not in ("permuted_control", "check_data")))
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
+
+
+def fitted_at_once(evidence: RunEvidence) -> bool:
+    """True when the first epoch's train accuracy is at least SHORTCUT_ACCURACY and its train loss under
+    SHORTCUT_LOSS x the prior's entropy (see SHORTCUT_CAP)."""
+    curves = evidence.curves
+    if not evidence.fit.train_recorded or curves.num_epochs < 1:
+        return False
+    accuracy, loss = float(curves.train_accuracy[0]), float(curves.train_loss[0])
+    return bool(np.isfinite(loss) and accuracy >= SHORTCUT_ACCURACY
+                and loss <= SHORTCUT_LOSS * evidence.fit.prior_entropy)
 
 
 def _control_words(control) -> str:

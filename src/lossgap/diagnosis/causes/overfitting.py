@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,8 +50,28 @@ ACCURACY_COST_NOISE = 2.0
 GAP_TITLE = "the model fits its training samples far better than val, whatever epoch it stops at"
 
 
+#: Most overfitting reaches when the model never got its train loss clearly below the prior's entropy: a model that
+#: learned nothing from its training set has memorised none of it (a 92/8 LSTM predicting the majority class for every
+#: sample, its train loss 1% below the prior's, had read overfitting 0.62 beside "did not fit even its training set",
+#: from a val loss lowest at epoch 1 only because val was 97.5% majority).
+UNFITTED_TRAIN_CAP = 0.3
+
+
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
-    """The val loss's rise after its minimum (beyond its own noise) while the train loss fell, and the gap."""
+    """The val loss's rise after its minimum (beyond its own noise) while the train loss fell, and the gap; at most
+    UNFITTED_TRAIN_CAP when the model never fitted its training set."""
+    verdict = _rule(evidence, book)
+    fit = evidence.fit
+    if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
+        return verdict
+    return replace(verdict, confidence=UNFITTED_TRAIN_CAP,
+                   summary=verdict.summary + f"; but the model never fitted its training set (its train loss got at "
+                   f"best {pct(max(fit.moved_share, 0.0))} below the prior's): a model that learned nothing from "
+                   "it cannot have memorised it",
+                   evidence={**verdict.evidence, "train_unfitted": True})
+
+
+def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     general, curves = evidence.generalization, evidence.curves
     lowest = evidence.val_loss_min_epoch
     last = evidence.num_epochs

@@ -20,8 +20,8 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.underfitting_classes import (contradicted_advice, one_class_advice, one_class_errors,
-                                                           one_class_words)
+from lossgap.diagnosis.causes.underfitting_classes import (collapse_words, contradicted_advice, majority_collapse,
+                                                           one_class_advice, one_class_errors, one_class_words)
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.causes.underfitting_wording import capacity_rejection, form_title, relative_rise
@@ -173,7 +173,15 @@ def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (widen, *grow, architecture, book.higher_lr(), book.more_epochs(evidence.num_epochs))
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
                                                        when="once it fits, "))
+    collapse = majority_collapse(evidence)
+    if collapse is not None:
+        facts["majority_collapse"] = collapse
+        summary += collapse_words(evidence, collapse)
+        if not fast:
+            remedies = present(book.class_weights(), *remedies)
     title = form_title("no_fit", evidence.settings)
+    if collapse is not None:
+        title = "the model did not fit even its training set: it predicts the majority class for every sample"
     if evidence.unscaled_inputs:
         # The sentence names the unscaled inputs; a motif task scaled by 1000, 100% of its gates saturated, had
         # then been told to grow 32 -> 128 first (standardised, the same data reached val 1.000).

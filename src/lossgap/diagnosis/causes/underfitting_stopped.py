@@ -12,7 +12,7 @@ from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, share_below_prior
+from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, recovery_words, share_below_prior
 
 #: A model with a train error of at least UNFITTED_ERROR whose right answers are unsure (their mean true-class
 #: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
@@ -74,8 +74,8 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     confidence = steepness * (0.9 if rising or early_learning or unfitted else 0.35)
     stopped_by = _stopped_by(evidence)
     if health.val_still_falling:
-        pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs; "
-                f"train loss {rate_pct(-health.train_slope_end)}")
+        pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
+                f"{recovery_words(health)}; train loss {rate_pct(-health.train_slope_end)}")
     elif evidence.still_learning and health.val_slope_end < 0 and not health.val_still_improving:
         pace = (f"unevenly, {rate_pct(-health.val_slope_end)} of its level per epoch over the last "
                 f"{health.tail_epochs} epochs with its lowest value at epoch {evidence.val_loss_min_epoch}; train loss "
