@@ -147,6 +147,29 @@ def test_validation_twice_per_epoch_records_the_epochs_last_run(tmp_path, pl, ex
     assert np.allclose(val.true_log_prob[-1], log_prob, rtol=0, atol=1e-5)
 
 
+def test_a_last_validation_before_the_epochs_last_batches_is_warned_of_once(tmp_path, pl, example, LossgapCallback):
+    # 160 train samples in batches of 32 are 5 batches: val_check_interval=0.5 validates after batches 2 and 4, so
+    # the kept run is of the model before batch 5 (a trial's Lightning run recorded val 0.2156 where the
+    # end-of-epoch model had 0.2286, without a word).
+    train_loader, val_loader = example.make_loaders(samples=200, val_batch_size=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(pl, example.SequenceModel(), train_loader, val_loader, [LossgapCallback(tmp_path / "run")], max_epochs=2,
+            val_check_interval=0.5, num_sanity_val_steps=0)
+    ours = [str(warning.message) for warning in caught if "LossgapCallback" in str(warning.message)]
+    assert ours == ["LossgapCallback: epoch 1's last validation ran after training batch 4 of 5, so its val records "
+                    "are of the model before the epoch's last 1 batch(es), not the one the epoch ends with; set "
+                    "val_check_interval to 1.0 (or to a number of batches that divides the epoch's) for val records "
+                    "of the end-of-epoch model"]
+    # Validation at the epoch's end (4 batches, after 2 and 4): nothing to say.
+    train_loader, val_loader = example.make_loaders(samples=160, val_batch_size=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(pl, example.SequenceModel(), train_loader, val_loader, [LossgapCallback(tmp_path / "even")],
+            max_epochs=2, val_check_interval=0.5, num_sanity_val_steps=0)
+    assert not [warning for warning in caught if "LossgapCallback" in str(warning.message)]
+
+
 def test_lr_is_the_rate_each_epoch_started_with(tmp_path, pl, example, LossgapCallback):
     class Decaying(example.SequenceModel):
         def configure_optimizers(self):

@@ -16,10 +16,11 @@ When things are recorded: train records come from the training pass itself (no e
 weights change during the epoch, as in lossgap's own trainer). Lightning runs the epoch's validation after
 the last training batch and before ``on_train_epoch_end``, where this callback closes the epoch, so every
 epoch holds both splits. When validation runs more than once per epoch (``val_check_interval`` < 1), the
-last run of the epoch is kept; epochs without validation (``check_val_every_n_epoch`` > 1) have no val
-records. Sanity-check batches, ``trainer.validate()`` calls and val dataloaders after the first are not
-recorded. Per epoch, ``lr`` (first param group at the start of the epoch) and ``grad_norm`` (mean total
-gradient norm before clipping over the optimizer steps) go into ``metrics.csv``.
+last run of the epoch is kept (a warning says so when that run came before the epoch's last training batches, as
+0.5 on an odd batch count gives: its val records are then of an earlier model); epochs without validation
+(``check_val_every_n_epoch`` > 1) have no val records. Sanity-check batches, ``trainer.validate()`` calls and val
+dataloaders after the first are not recorded. Per epoch, ``lr`` (first param group at the start of the epoch) and
+``grad_norm`` (mean total gradient norm before clipping over the optimizer steps) go into ``metrics.csv``.
 
 The callback also observes the LightningModule (``recorder.observe(pl_module)`` at the start of fit; pass
 ``observe=False`` to skip it): per epoch and parameter tensor the gradient norm and the update ratio, and for
@@ -155,6 +156,11 @@ class LossgapCallback(pl.Callback):
         self._val_batches: list[tuple[Any, torch.Tensor, Any]] = []
         self._epoch_lr: float | None = None
         self._grad_norms: list[torch.Tensor] = []
+        # Training batches of this epoch so far, and how many had run when the kept validation run started: a
+        # validation run before the epoch's last batch is not of the model the epoch ends with.
+        self._train_batches = 0
+        self._batches_before_val: int | None = None
+        self._early_val_warned = False
 
     # -- fit boundaries -------------------------------------------------------------------------------------
 
@@ -243,6 +249,8 @@ class LossgapCallback(pl.Callback):
         groups = [group for optimizer in trainer.optimizers for group in optimizer.param_groups]
         self._epoch_lr = float(groups[0]["lr"]) if groups else None
         self._grad_norms = []
+        self._train_batches = 0
+        self._batches_before_val = None
 
     def on_before_optimizer_step(self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer) -> None:
         """Total gradient norm of this step, before any clipping (kept on the device: no sync per step)."""
@@ -255,6 +263,7 @@ class LossgapCallback(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         """Record this batch's training-pass logits."""
+        self._train_batches += 1
         if outputs is None:  # Lightning skips the batch when training_step returns None
             return
         logits = self._logits("training_step", outputs)
@@ -269,6 +278,7 @@ class LossgapCallback(pl.Callback):
         """A new validation run replaces an earlier one of the same training epoch."""
         if self._records_validation(trainer):
             self._val_batches = []
+            self._batches_before_val = self._train_batches
 
     def on_validation_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                                 batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -283,6 +293,7 @@ class LossgapCallback(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Close the epoch with both splits: this epoch's validation has run by now."""
+        self._warn_of_early_validation(trainer)
         for ids, logits, targets in self._val_batches:
             self.recorder.update("val", ids, logits, targets, mode_checked=True)
         self._val_batches = []
@@ -296,6 +307,22 @@ class LossgapCallback(pl.Callback):
             finite = norms[torch.isfinite(norms)]  # mixed precision skips steps with inf gradients
             row["grad_norm"] = float(finite.mean()) if finite.numel() else math.inf
         self.extra_metrics.append(row)
+
+    def _warn_of_early_validation(self, trainer: pl.Trainer) -> None:
+        """Warn once when the epoch's kept validation ran before its last training batches (``val_check_interval``
+        that does not divide the batch count): its val records are then of an earlier model than the train
+        records' last one, and the two splits' figures of that epoch are not of the same weights."""
+        if self._early_val_warned or not self._val_batches or self._batches_before_val is None:
+            return
+        after = self._train_batches - self._batches_before_val
+        if after <= 0:
+            return
+        self._early_val_warned = True
+        rank_zero_warn(f"LossgapCallback: epoch {trainer.current_epoch + 1}'s last validation ran after training "
+                       f"batch {self._batches_before_val} of {self._train_batches}, so its val records are of the model "
+                       f"before the epoch's last {after} batch(es), not the one the epoch ends with; set "
+                       "val_check_interval to 1.0 (or to a number of batches that divides the epoch's) for val records "
+                       "of the end-of-epoch model")
 
     def _logits(self, step: str, outputs: Any) -> torch.Tensor:
         if not isinstance(outputs, Mapping) or self.logits_key not in outputs:
