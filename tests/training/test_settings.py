@@ -29,13 +29,27 @@ def test_the_smallest_recurrent_layer_the_largest_dropout_and_the_trainable_para
                          "hidden_size": 16,
                          "num_layers": 2, "dropout": 0.6,
                          "parameters": sum(p.numel() for p in model.parameters()) - model.head.weight.numel(),
-                         "narrowest_linear": {"name": "head", "width": 2, "side": "output"}}
+                         "narrowest_linear": {"name": "head", "width": 2, "side": "output"},
+                         "frozen": {"parameters": 6, "share": 6 / sum(p.numel() for p in model.parameters()),
+                                    "modules": ["head"]}}
     # A single-layer recurrent layer's own dropout does nothing (torch warns and ignores it): it is not read.
     single = nn.Sequential(nn.GRU(4, 8, dropout=0.0), nn.Dropout1d(0.0), nn.Linear(8, 2))
     assert describe_training(single)["model"] | {"parameters": 0} == {
         "kind": "gru", "class": "Sequential", "convolutions": False, "batch_norm": False, "hidden_size": 8,
         "num_layers": 1,
-        "dropout": 0.0, "parameters": 0, "narrowest_linear": {"name": "2", "width": 2, "side": "output"}}
+        "dropout": 0.0, "parameters": 0, "narrowest_linear": {"name": "2", "width": 2, "side": "output"},
+        "frozen": None}
+
+
+def test_frozen_parameters_are_counted_with_their_share_and_the_modules_that_hold_them():
+    # An own GRU whose recurrent layer was frozen, only its head training, had been told to grow 32 -> 128.
+    model = nn.Sequential()
+    model.add_module("gru", nn.GRU(1, 32))
+    model.add_module("head", nn.Linear(32, 4))
+    model.gru.requires_grad_(False)
+    frozen = describe_training(model)["model"]["frozen"]
+    gru = sum(p.numel() for p in model.gru.parameters())
+    assert frozen == {"parameters": gru, "share": gru / (gru + 132), "modules": ["gru"]}
 
 
 def test_the_linear_layer_with_the_fewest_outputs_is_named():

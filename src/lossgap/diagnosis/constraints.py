@@ -1,5 +1,5 @@
 """What in a run's own settings holds its model back from fitting: a tiny recurrent layer, heavy weight decay,
-heavy dropout.
+heavy dropout, most of its parameters frozen.
 
 A model held back this way cannot show what the data holds. The samples it contradicts may be a group it
 cannot represent rather than wrong labels, and what it learned on train failing to carry over to val says
@@ -12,7 +12,7 @@ same shape); a recording without them has no constraints, since lossgap cannot k
 
 from __future__ import annotations
 
-from lossgap.diagnosis.wording import rate_pct
+from lossgap.diagnosis.wording import pct, rate_pct
 
 #: Hidden sizes at or below this count as tiny.
 TINY_HIDDEN = 4
@@ -37,6 +37,11 @@ ADAPTIVE_L2 = ("adam", "rmsprop", "adagrad", "adamax", "nadam", "radam")
 #: How sentences name the optimizers above (settings hold their lower-case class names).
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                    "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam"}
+
+#: A model with at least this share of its parameters frozen (``requires_grad=False`` when training began) is held
+#: back by it: an own GRU whose recurrent layer was frozen, only its head of 132 parameters training, had been told
+#: to grow 32 -> 128 (unfrozen, the same model reached 0.99).
+FROZEN_SHARE = 0.5
 
 #: Usual learning rates (low, high) of SGD with momentum and of Adam-like optimizers (beyond 0.3 an LSTM's
 #: gradients make SGD unstable).
@@ -168,7 +173,20 @@ def held_back(train_config: dict | None) -> str:
     hidden = tiny_hidden(train_config)
     if hidden is not None:
         parts.insert(0, f"a recurrent layer of {hidden} unit{'s' if hidden != 1 else ''}")
+    frozen = frozen_note(train_config)
+    if frozen:
+        parts.insert(0, frozen)
     return "; ".join(parts)
+
+
+def frozen_note(train_config: dict | None) -> str:
+    """"97% of its parameters frozen ('gru': requires_grad=False)" when at least FROZEN_SHARE of the described model's
+    parameters did not train, else ""."""
+    frozen = ((train_config or {}).get("model") or {}).get("frozen") or {}
+    if not frozen.get("share", 0.0) >= FROZEN_SHARE:
+        return ""
+    names = ", ".join(f"'{name}'" for name in frozen.get("modules") or ())
+    return f"{pct(frozen['share'])} of its parameters frozen ({names + ': ' if names else ''}requires_grad=False)"
 
 
 def narrow_linear(settings: dict | None, num_classes: int) -> dict | None:

@@ -41,7 +41,8 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
       model held back when it is not discounts real findings; so a narrow layer in series after a wide one is
       not seen; None without a recurrent layer), ``num_layers`` (the most layers one recurrent module
       stacks), ``dropout`` (the largest rate of any dropout module, or of a stacked recurrent layer's own
-      dropout), ``parameters`` (trainable parameter count), ``class``, and ``narrowest_linear`` (``{"name",
+      dropout), ``parameters`` (trainable parameter count), ``frozen`` (the frozen parameters: see :func:`_frozen`),
+      ``class``, and ``narrowest_linear`` (``{"name",
       "width", "side"}`` of the ``nn.Linear`` with the fewest outputs, or inputs, None without one: a layer
       narrower than the number of classes between the recurrent layer and the output caps what the model can
       tell apart, while one in a side path, such as an attention score, does not; which it is cannot be read
@@ -71,12 +72,27 @@ def describe_training(model: nn.Module, optimizer=None) -> dict:
             "dropout": max(dropouts, default=0.0),
             "parameters": sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad),
             "narrowest_linear": _narrowest_linear(model),
+            "frozen": _frozen(model),
         },
         "optimizer": None,
     }
     if optimizer is not None:
         settings["optimizer"] = describe_optimizer(optimizer)
     return settings
+
+
+def _frozen(model: nn.Module) -> dict | None:
+    """``{"parameters", "share", "modules"}`` of the model's frozen parameters (``requires_grad=False``): their count,
+    their share of all parameters, and the top-level modules holding them (at most 5 named); None when every
+    parameter trains."""
+    named = list(model.named_parameters())
+    frozen = [(name, parameter) for name, parameter in named if not parameter.requires_grad]
+    if not frozen:
+        return None
+    count = sum(parameter.numel() for _, parameter in frozen)
+    total = sum(parameter.numel() for _, parameter in named)
+    modules = list(dict.fromkeys(name.split(".")[0] for name, _ in frozen))
+    return {"parameters": count, "share": count / total, "modules": modules[:5]}
 
 
 def _narrowest_linear(model: nn.Module) -> dict | None:

@@ -3,8 +3,8 @@ the stopped-early form is in test_underfitting_stopped.py."""
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, majority_collapse_run, slow_creep_run,
-                                tiny_model_run, unmoved_run, weak_model_run)
+from fixtures.diagnosis import (diagnose_dynamics, last_epoch_spike_run, slow_creep_run, tiny_model_run, unmoved_run,
+                                weak_model_run)
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis.engine import diagnose_evidence
 from lossgap.diagnosis.evidence import gather_evidence
@@ -485,24 +485,3 @@ def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_i
     assert "standardize" not in [remedy.name for remedy in
                                  diagnosis(True, dynamics=unmoved_run()).verdict("underfitting").remedies]
 
-
-def test_a_model_collapsed_onto_the_majority_class_is_told_to_weight_the_classes_first():
-    # A Lightning LSTM on 92/8 data at train accuracy 0.908 (majority share 0.907) had been told to grow 32 -> 128
-    # and raise its learning rate; class weights are what moved it (rare recall 0.5).
-    diagnosis = diagnose_dynamics(majority_collapse_run(mixed_first_epoch=True))
-    verdict = diagnosis.verdicts[0]
-    assert diagnosis.causes[0] == "underfitting" and verdict.evidence["form"] == "no_fit", diagnosis.to_text()
-    collapse = verdict.evidence["majority_collapse"]
-    assert collapse["class"] == 0 and collapse["predicted_share"] == 1.0 and abs(collapse["class_share"] - 0.92) < 1e-9
-    assert verdict.remedies[0].name == "class_weights"
-    assert verdict.evidence["title"].endswith("it predicts the majority class for every sample")
-    assert "it predicts class 0 for 100% of its training samples, the class that makes up 92% of them" in verdict.summary
-
-
-def test_a_model_at_the_prior_that_still_predicts_several_classes_or_weights_them_has_not_collapsed():
-    weighted = diagnose_dynamics(majority_collapse_run(mixed_first_epoch=True),
-                                 config={"class_weights": "balanced", "epochs": 30})
-    assert "majority_collapse" not in weighted.verdict("underfitting").evidence
-    # Balanced data at the prior (the unmoved run): no class to collapse onto.
-    unmoved = diagnose_dynamics(unmoved_run()).verdict("underfitting")
-    assert unmoved.evidence["form"] == "no_fit" and "majority_collapse" not in unmoved.evidence

@@ -20,18 +20,19 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.underfitting_classes import (collapse_words, contradicted_advice, majority_collapse,
-                                                           one_class_advice, one_class_errors, one_class_words)
+from lossgap.diagnosis.causes.underfitting_classes import (contradicted_advice, one_class_advice, one_class_errors,
+                                                           one_class_words)
+from lossgap.diagnosis.causes.underfitting_no_fit import architecture, narrow_layer, no_fit
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
-from lossgap.diagnosis.causes.underfitting_wording import capacity_rejection, form_title, relative_rise
-from lossgap.diagnosis.constraints import (fast_learning_rate, held_back, high_learning_rate, narrow_layer_advice,
-                                           regularisation_notes, slow_learning_rate, tiny_hidden)
+from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
+                                                           regularisation_note, relative_rise)
+from lossgap.diagnosis.constraints import fast_learning_rate, held_back, regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
-from lossgap.diagnosis.wording import below_prior, clip, pct, signed
+from lossgap.diagnosis.wording import clip, pct, signed
 
 #: Train error (1 - accuracy) beyond noise at which the capacity form reaches full strength.
 CAPACITY_ERROR_FULL = 0.1
@@ -74,7 +75,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if frozen is not None:
         return frozen
     if not evidence.fit.train_moved and not evidence.early_learning:
-        return _no_fit(evidence, book, facts)
+        return no_fit(evidence, book, facts)
     trend = evidence.accuracy_trend
     stopped = stopped_early(evidence, book, facts, trend)
     capacity, capacity_affirmed = _capacity(evidence, book, facts, trend)
@@ -133,69 +134,6 @@ def _rare_share_of_train_errors(evidence: RunEvidence) -> float:
     return float(np.isin(train.labels[wrong], rare).mean())
 
 
-def _no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
-    fit = evidence.fit
-    regularisation = _regularisation_note(evidence)
-    # A learning rate far above its optimizer's usual range keeps a model at the prior by itself (an own
-    # Transformer at AdamW lr 0.1, where lr 0.001 reached val 0.92, had been told to regularise less, then to
-    # grow and train longer, and never that its learning rate was 100x the working one).
-    fast = fast_learning_rate(evidence.settings)
-    # And one far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256
-    # first and to raise its rate only 3x, to 3e-5, second.
-    slow = slow_learning_rate(evidence.settings)
-    # A rate above the top of its range, not far enough to count as evidence (Adam-like 0.02): a lower one is worth a
-    # try (own Transformers at AdamW 0.02, at the constant guess where 0.001 reached val 1.000, had been told only to
-    # grow and to regularise less).
-    high = "" if fast else high_learning_rate(evidence.settings)
-    pace_note = fast or slow or (f"{high}, where a lower one may let it fit" if high else "")
-    summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
-               f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
-               f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){_gradient_note(evidence)}"
-               f"{'; ' + pace_note if pace_note else ''}; whether the labels carry signal cannot be told until the "
-               "model fits them")
-    # A larger model under the same pinning regularisation stays pinned (Adam's L2 of 1, every unit dead, had been
-    # told to grow 32 -> 128 second, its command keeping --weight-decay 1): regularising less is the remedy then.
-    grow = ((book.less_regularisation(),) if regularisation
-            else (book.larger_hidden(4), book.less_regularisation()))
-    narrow, widen = _narrow_layer(evidence, book)
-    architecture = _architecture(evidence, book)
-    if fast or regularisation:
-        # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
-        # decoupled decay shrink the weights faster still: neither is offered then, nor where the rate is too high.
-        ordered = (book.lower_lr(10.0) if fast else None, widen, *grow, book.lower_lr() if high else None,
-                   architecture)
-    elif slow:
-        ordered = (widen, architecture, book.higher_lr(10.0, usual=True), *grow,
-                   book.more_epochs(evidence.num_epochs))
-    elif high:
-        ordered = (widen, book.lower_lr(), *grow, architecture, book.more_epochs(evidence.num_epochs))
-    else:
-        ordered = (widen, *grow, architecture, book.higher_lr(), book.more_epochs(evidence.num_epochs))
-    remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
-                                                       when="once it fits, "))
-    collapse = majority_collapse(evidence)
-    if collapse is not None:
-        facts["majority_collapse"] = collapse
-        summary += collapse_words(evidence, collapse)
-        if not fast:
-            remedies = present(book.class_weights(), *remedies)
-    title = form_title("no_fit", evidence.settings)
-    if collapse is not None:
-        title = "the model did not fit even its training set: it predicts the majority class for every sample"
-    if evidence.unscaled_inputs:
-        # The sentence names the unscaled inputs; a motif task scaled by 1000, 100% of its gates saturated, had
-        # then been told to grow 32 -> 128 first (standardised, the same data reached val 1.000).
-        remedies = present(book.standardize(), *remedies)
-        title = "the model did not fit even its training set: its inputs are not standardised"
-    return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
-                                                           "title": title}, remedies)
-
-
-def _narrow_layer(evidence: RunEvidence, book: RemedyBook):
-    """(sentence, remedy) for a Linear layer narrower than the classes (:func:`narrow_layer_advice`)."""
-    return narrow_layer_advice(evidence.settings, evidence.val.num_classes, book)
-
-
 def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
               trend: tuple[bool, float, float]) -> tuple[Verdict, str]:
     """The capacity form and its affirmative sentence; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`.
@@ -250,7 +188,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     general = evidence.generalization
     overfits = ((general.onset_epoch is not None and general.overfitting_strength >= CLEAR_OVERFITTING)
                 or _turned_up(evidence))
-    supported = bool(_regularisation_note(evidence) or _gradient_note(evidence) or _tiny_model(evidence))
+    supported = bool(regularisation_note(evidence) or gradient_note(evidence) or _tiny_model(evidence))
     details.update({"overfits": overfits, "supported": supported})
     # Nothing carrying over to val argues against capacity (it reads as no signal), unless the settings hold the
     # model back: then that is what a held-back model looks like, and no signal cannot be told until it fits.
@@ -298,18 +236,18 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + f"), the model getting {pct(train_error)} of its own training samples wrong"
                + (f" and even its right answers only {pct(sureness)} of the way from chance to certain" if pinned
                   else "")
-               + ": it is too small or too regularised for the task" + _regularisation_note(evidence)
-               + _gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
+               + ": it is too small or too regularised for the task" + regularisation_note(evidence)
+               + gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                "than this: a larger model is the test)"))
     one_class = None if supported else one_class_errors(evidence, index)
     if one_class is not None:
         details["one_class_errors"] = one_class
         summary += one_class_words(evidence, one_class)
-    architecture = _architecture(evidence, book)
-    if architecture is not None:
+    switch = architecture(evidence, book)
+    if switch is not None:
         summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
                     "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
-    narrow, widen = _narrow_layer(evidence, book)
+    narrow, widen = narrow_layer(evidence, book)
     summary += narrow + (f"; but {fast}, which keeps a model of any size from fitting" if fast else "")
     affirmed = summary
     if confidence < REPORT_THRESHOLD:
@@ -324,9 +262,9 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                                      level_epoch, floor)
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
-    remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), architecture)
+    remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), switch)
                 if regularisation_notes(evidence.settings) and not _tiny_model(evidence)
-                else present(widen, book.larger_hidden(), architecture, book.less_regularisation()))
+                else present(widen, book.larger_hidden(), switch, book.less_regularisation()))
     if fast:
         remedies = present(book.lower_lr(10.0), *remedies)
     if evidence.unscaled_inputs:
@@ -347,41 +285,9 @@ def _turned_up(evidence: RunEvidence) -> bool:
                 and relative_rise(evidence) >= TURNED_UP_RISE)
 
 
-def _architecture(evidence: RunEvidence, book: RemedyBook):
-    """The switch to LSTM-FCN on long sequences (None on short ones, for own loops and for LSTM-FCN runs)."""
-    if not evidence.long_sequences or not book.has_config:
-        return None
-    return book.switch_model("lstm-fcn")
-
-
 def _tiny_model(evidence: RunEvidence) -> bool:
     """True when the run's config names a tiny recurrent layer (see :mod:`lossgap.diagnosis.constraints`)."""
     return tiny_hidden(evidence.settings) is not None
-
-
-def _gradient_note(evidence: RunEvidence) -> str:
-    """Words on recorded gradients that explain a model unable to learn (vanishing gradients, dead or saturated
-    recurrent units), else ""."""
-    gradients = evidence.gradients
-    if gradients is None:
-        return ""
-    notes = []
-    if getattr(gradients, "vanishing", False):
-        notes.append("the gradients reaching the first layer vanished")
-    for name, share in (("dead", getattr(gradients, "dead_end", float("nan"))),
-                        ("saturated", getattr(gradients, "saturation_end", float("nan")))):
-        if share == share and share >= 0.5:  # not NaN
-            notes.append(f"{pct(share)} of the recurrent {'units are dead' if name == 'dead' else 'gates saturated'}")
-    if notes and evidence.unscaled_inputs:
-        notes.append("and the inputs were not standardised (--no-standardize): inputs far from unit scale drive the "
-                     "gates into saturation from the first steps")
-    return f"; {', '.join(notes)}" if notes else ""
-
-
-def _regularisation_note(evidence: RunEvidence) -> str:
-    """Words on the run's own regularisation when it is strong enough to stop a model fitting, else ""."""
-    notes = regularisation_notes(evidence.settings)
-    return f" ({'; '.join(notes)})" if notes else ""
 
 
 CAUSE = Cause(

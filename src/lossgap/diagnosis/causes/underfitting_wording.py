@@ -72,3 +72,28 @@ def relative_rise(evidence: RunEvidence) -> float:
     val_loss = evidence.curves.val_loss
     lowest, last = float(val_loss[evidence.val_loss_min_epoch - 1]), float(val_loss[-1])
     return last / lowest - 1.0 if lowest > 0 and np.isfinite(last) else 0.0
+
+
+def gradient_note(evidence: RunEvidence) -> str:
+    """Words on recorded gradients that explain a model unable to learn (vanishing gradients, dead or saturated
+    recurrent units), else ""."""
+    gradients = evidence.gradients
+    if gradients is None:
+        return ""
+    notes = []
+    if getattr(gradients, "vanishing", False):
+        notes.append("the gradients reaching the first layer vanished")
+    for name, share in (("dead", getattr(gradients, "dead_end", float("nan"))),
+                        ("saturated", getattr(gradients, "saturation_end", float("nan")))):
+        if share == share and share >= 0.5:  # not NaN
+            notes.append(f"{pct(share)} of the recurrent {'units are dead' if name == 'dead' else 'gates saturated'}")
+    if notes and evidence.unscaled_inputs:
+        notes.append("and the inputs were not standardised (--no-standardize): inputs far from unit scale drive the "
+                     "gates into saturation from the first steps")
+    return f"; {', '.join(notes)}" if notes else ""
+
+
+def regularisation_note(evidence: RunEvidence) -> str:
+    """Words on the run's own regularisation when it is strong enough to stop a model fitting, else ""."""
+    notes = regularisation_notes(evidence.settings)
+    return f" ({'; '.join(notes)})" if notes else ""

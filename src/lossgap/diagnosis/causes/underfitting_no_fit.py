@@ -1,0 +1,105 @@
+"""underfitting's ``no_fit`` form: the model never moved away from the prior even on its training set, so no other
+cause can be judged (whether the labels carry signal cannot be told until it fits). What the run's settings say comes
+first among the remedies: regularisation that pins it, a learning rate far outside its optimizer's range, a gradient
+clip far below the gradients, frozen parameters, unscaled inputs, a collapse onto the majority class."""
+
+from __future__ import annotations
+
+from lossgap.diagnosis.causes.underfitting_classes import collapse_words, majority_collapse
+from lossgap.diagnosis.causes.underfitting_stopped import clipped_far_below
+from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
+from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, high_learning_rate, narrow_layer_advice,
+                                           slow_learning_rate)
+from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedies import RemedyBook
+from lossgap.diagnosis.remedy import present
+from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.wording import below_prior
+
+
+def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
+    """The no_fit form: the model never left the prior on its training set (see the module docstring); ``facts`` are
+    the rule's common ones."""
+    fit = evidence.fit
+    regularisation = regularisation_note(evidence)
+    # A learning rate far above its optimizer's usual range keeps a model at the prior by itself (an own
+    # Transformer at AdamW lr 0.1, where lr 0.001 reached val 0.92, had been told to regularise less, then to
+    # grow and train longer, and never that its learning rate was 100x the working one).
+    fast = fast_learning_rate(evidence.settings)
+    # And one far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256
+    # first and to raise its rate only 3x, to 3e-5, second.
+    slow = slow_learning_rate(evidence.settings)
+    # A rate above the top of its range, not far enough to count as evidence (Adam-like 0.02): a lower one is worth a
+    # try (own Transformers at AdamW 0.02, at the constant guess where 0.001 reached val 1.000, had been told only to
+    # grow and to regularise less).
+    high = "" if fast else high_learning_rate(evidence.settings)
+    # A clip far below the gradients starves every update whatever the rate (a Lightning LSTM at SGD 0.05 clipped at
+    # 1e-4 had been told to grow 32 -> 128 and train longer; without the clip it reached val 0.87 and rising).
+    starved = clipped_far_below(evidence)
+    clip_note = (f"it clips the gradient norm at {starved[0]:g}, {starved[1] / starved[0]:.0f}x below the gradients' "
+                 f"median norm of {starved[1]:.2g}, which starves every update" if starved else "")
+    frozen = frozen_note(evidence.settings)
+    pace_note = (f"it has {frozen}" if frozen else "") or clip_note or fast or slow or (f"{high}, where a lower one may let it fit" if high else "")
+    summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
+               f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
+               f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){gradient_note(evidence)}"
+               f"{'; ' + pace_note if pace_note else ''}; whether the labels carry signal cannot be told until the "
+               "model fits them")
+    # A larger model under the same pinning regularisation stays pinned (Adam's L2 of 1, every unit dead, had been
+    # told to grow 32 -> 128 second, its command keeping --weight-decay 1): regularising less is the remedy then.
+    grow = ((book.less_regularisation(),) if regularisation
+            else (book.larger_hidden(4), book.less_regularisation()))
+    narrow, widen = narrow_layer(evidence, book)
+    switch = architecture(evidence, book)
+    if fast or regularisation:
+        # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
+        # decoupled decay shrink the weights faster still: neither is offered then, nor where the rate is too high.
+        ordered = (book.lower_lr(10.0) if fast else None, widen, *grow, book.lower_lr() if high else None,
+                   switch)
+    elif slow:
+        ordered = (widen, switch, book.higher_lr(10.0, usual=True), *grow,
+                   book.more_epochs(evidence.num_epochs))
+    elif high:
+        ordered = (widen, book.lower_lr(), *grow, switch, book.more_epochs(evidence.num_epochs))
+    else:
+        ordered = (widen, *grow, switch, book.higher_lr(), book.more_epochs(evidence.num_epochs))
+    if starved:
+        ordered = (book.loosen_clip(starved[1]), *ordered)
+    if frozen:
+        ordered = (book.advice("unfreeze", "unfreeze the frozen parameters (requires_grad=True), or check that "
+                               "freezing them is meant: a model that trains only its head may not fit"), *ordered)
+    remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
+                                                       when="once it fits, "))
+    collapse = majority_collapse(evidence)
+    if collapse is not None:
+        facts["majority_collapse"] = collapse
+        summary += collapse_words(evidence, collapse)
+        if not fast:
+            remedies = present(book.class_weights(), *remedies)
+    title = form_title("no_fit", evidence.settings)
+    if collapse is not None:
+        title = "the model did not fit even its training set: it predicts the majority class for every sample"
+    if starved:
+        title = "the model did not fit even its training set: its gradient clip starves the updates"
+    if frozen:
+        title = "the model did not fit even its training set: most of its parameters are frozen"
+    if evidence.unscaled_inputs:
+        # The sentence names the unscaled inputs; a motif task scaled by 1000, 100% of its gates saturated, had
+        # then been told to grow 32 -> 128 first (standardised, the same data reached val 1.000).
+        remedies = present(book.standardize(), *remedies)
+        title = "the model did not fit even its training set: its inputs are not standardised"
+    return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
+                                                           "clip_starved": list(starved) if starved else None,
+                                                           "title": title}, remedies)
+
+
+def narrow_layer(evidence: RunEvidence, book: RemedyBook):
+    """(sentence, remedy) for a Linear layer narrower than the classes (:func:`narrow_layer_advice`)."""
+    return narrow_layer_advice(evidence.settings, evidence.val.num_classes, book)
+
+
+def architecture(evidence: RunEvidence, book: RemedyBook):
+    """The switch to LSTM-FCN on long sequences (None on short ones, for own loops and for LSTM-FCN runs)."""
+    if not evidence.long_sequences or not book.has_config:
+        return None
+    return book.switch_model("lstm-fcn")

@@ -1,0 +1,66 @@
+"""underfitting's no_fit form: what the run's settings say comes first among the remedies (a collapse onto the
+majority, a gradient clip that starves the updates, frozen parameters); the form itself is in test_underfitting.py."""
+
+import numpy as np
+
+from fixtures.diagnosis import diagnose_dynamics, majority_collapse_run, unmoved_run
+
+
+def test_a_model_collapsed_onto_the_majority_class_is_told_to_weight_the_classes_first():
+    # A Lightning LSTM on 92/8 data at train accuracy 0.908 (majority share 0.907) had been told to grow 32 -> 128
+    # and raise its learning rate; class weights are what moved it (rare recall 0.5).
+    diagnosis = diagnose_dynamics(majority_collapse_run(mixed_first_epoch=True))
+    verdict = diagnosis.verdicts[0]
+    assert diagnosis.causes[0] == "underfitting" and verdict.evidence["form"] == "no_fit", diagnosis.to_text()
+    collapse = verdict.evidence["majority_collapse"]
+    assert collapse["class"] == 0 and collapse["predicted_share"] == 1.0 and abs(collapse["class_share"] - 0.92) < 1e-9
+    assert verdict.remedies[0].name == "class_weights"
+    assert verdict.evidence["title"].endswith("it predicts the majority class for every sample")
+    assert "it predicts class 0 for 100% of its training samples, the class that makes up 92% of them" in verdict.summary
+
+
+def test_a_model_at_the_prior_that_still_predicts_several_classes_or_weights_them_has_not_collapsed():
+    weighted = diagnose_dynamics(majority_collapse_run(mixed_first_epoch=True),
+                                 config={"class_weights": "balanced", "epochs": 30})
+    assert "majority_collapse" not in weighted.verdict("underfitting").evidence
+    # Balanced data at the prior (the unmoved run): no class to collapse onto.
+    unmoved = diagnose_dynamics(unmoved_run()).verdict("underfitting")
+    assert unmoved.evidence["form"] == "no_fit" and "majority_collapse" not in unmoved.evidence
+
+
+def test_a_model_at_the_prior_whose_gradient_clip_starves_it_is_told_to_loosen_the_clip_first():
+    # A Lightning LSTM at SGD 0.05 with gradient_clip_val=1e-4 never left the prior and was told to grow 32 -> 128 and
+    # train longer; without the clip it reached val 0.87 and rising.
+    epochs = 30
+    config = {"epochs": epochs, "optimizer": {"name": "sgd", "lr": 0.05, "clip_grad": 1e-4}}
+    starved = diagnose_dynamics(unmoved_run(epochs=epochs), config=config,
+                                metrics={"grad_norm": np.full(epochs, 0.17)})
+    verdict = starved.verdict("underfitting")
+    assert verdict.evidence["form"] == "no_fit" and verdict.evidence["clip_starved"] == [1e-4, 0.17], starved.to_text()
+    assert "it clips the gradient norm at 0.0001, 1700x below the gradients' median norm of 0.17" in verdict.summary
+    assert verdict.remedies[0].name == "loosen_clip" and verdict.remedies[0].changes == {"optimizer.clip_grad": 0.17}
+    assert verdict.evidence["title"].endswith("its gradient clip starves the updates")
+    # Clipped at about the gradients' own size: the clip is not what holds it.
+    loose = diagnose_dynamics(unmoved_run(epochs=epochs), config=config, metrics={"grad_norm": np.full(epochs, 5e-4)})
+    assert loose.verdict("underfitting").evidence["clip_starved"] is None
+
+
+def test_a_model_at_the_prior_with_most_of_its_parameters_frozen_is_told_to_unfreeze_them_first():
+    # An own GRU whose recurrent layer was frozen, only its head training, had been told to grow 32 -> 128 and to raise
+    # its learning rate; unfrozen, the same model reached 0.99.
+    settings = {"model": {"kind": "gru", "hidden_size": 32, "num_layers": 1, "dropout": 0.0,
+                          "frozen": {"parameters": 3360, "share": 3360 / 3492, "modules": ["gru"]}},
+                "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0}}
+    from lossgap.diagnosis.engine import diagnose_evidence
+    from lossgap.diagnosis.evidence import gather_evidence
+
+    verdict = diagnose_evidence(gather_evidence({}, unmoved_run(), train_config=None, settings=settings)).verdict(
+        "underfitting")
+    assert verdict.evidence["form"] == "no_fit" and verdict.remedies[0].name == "unfreeze"
+    assert "; it has 96% of its parameters frozen ('gru': requires_grad=False);" in verdict.summary
+    assert verdict.evidence["title"].endswith("most of its parameters are frozen")
+    # A frozen embedding of a tenth of the model holds nothing back.
+    settings["model"]["frozen"] = {"parameters": 349, "share": 0.1, "modules": ["embedding"]}
+    light = diagnose_evidence(gather_evidence({}, unmoved_run(), train_config=None, settings=settings)).verdict(
+        "underfitting")
+    assert "unfreeze" not in {remedy.name for remedy in light.remedies} and "frozen" not in light.summary
