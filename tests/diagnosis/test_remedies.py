@@ -83,6 +83,17 @@ def test_switch_model_changes_the_family_and_is_not_offered_to_the_family_itself
     assert book_for(model={"kind": "lstm-fcn"}).switch_model("gru").changes == {"model.kind": "gru"}
 
 
+def test_bidirectional_reads_a_recurrent_layer_both_ways_only_where_its_last_step_is_read():
+    # A label in steps 5-10 of 200, read at the last step: --hidden 128 and lstm-fcn gained nothing, --bidirectional
+    # reached val 0.92.
+    remedy = book_for().bidirectional()
+    assert remedy.changes == {"model.bidirectional": True} and "--bidirectional" in remedy.command
+    assert remedy.action == "read the sequences in both directions: --bidirectional"
+    for model in ({"bidirectional": True}, {"kind": "lstm-fcn"}, {"readout": "mean"}):
+        assert book_for(model=model).bidirectional() is None, model
+    assert RemedyBook(None, settings={"model": {"hidden_size": 8}}).bidirectional() is None   # an own loop's head
+
+
 def test_a_config_from_before_an_option_existed_gets_its_default():
     old = TrainConfig().to_dict()
     del old["model"]["kind"], old["model"]["fcn_width"]
@@ -191,6 +202,8 @@ def test_stopping_at_a_val_loss_minimum_that_is_the_last_epoch_is_not_offered():
     ({"optimizer": {"clip_grad": 1.0}}, "clip_grad", "it already clips"),
     ({"early_stopping": {"patience": 5, "monitor": "val_accuracy"}}, "monitor_accuracy", "it already chooses"),
     ({"model": {"kind": "lstm-fcn"}}, "switch_model", "it already uses an lstm-fcn"),
+    ({"model": {"bidirectional": True}}, "bidirectional", "already reads both directions"),
+    ({"model": {"readout": "mean"}}, "bidirectional", "read at its last step"),
     ({"model": {"kind": "lstm"}}, "recompute_batch_norm", "its model has no batch norm"),
     ({"model": {"kind": "lstm-fcn"}, "optimizer": {"ema": 0.9}}, "recompute_batch_norm", "already averages"),
 ])

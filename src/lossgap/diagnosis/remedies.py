@@ -78,6 +78,9 @@ class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies)
             "recompute_batch_norm": ("its model has no batch norm" if not self._batch_norm
                                      else "the run already averages its weights (--ema)"),
             "loosen_clip": "it is offered only by a verdict that measured the gradients' typical norm above the clip",
+            "bidirectional": ("its recurrent layer already reads both directions" if self._get("model.bidirectional")
+                              else "only a recurrent model (lstm or gru) read at its last step reads the first steps "
+                                   "better both ways"),
         }
         return reasons.get(name, "the run already has that setting")
 

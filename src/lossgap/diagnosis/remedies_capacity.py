@@ -69,6 +69,16 @@ class CapacityRemedies(RemedyBookCore):
                             + (" with --early-stopping 10 so the extra epochs cannot hurt" if patience is None else ""),
                             "train for more epochs (with early stopping)", changes)
 
+    def bidirectional(self) -> Remedy | None:
+        """A recurrent layer read in both directions, so that the last-step readout also carries the first steps;
+        None for own loops (lossgap cannot tell how their head reads the layer), for LSTM-FCN, and when the model
+        already reads both directions or pools over the steps."""
+        if (not self.has_config or self._get("model.kind") not in ("lstm", "gru") or self._get("model.bidirectional")
+                or self._get("model.readout") != "last"):
+            return None
+        return self._remedy("bidirectional", "read the sequences in both directions: --bidirectional",
+                            "read the sequences in both directions", {"model.bidirectional": True})
+
     def switch_model(self, kind: str = "lstm-fcn") -> Remedy | None:
         """Another model family (default LSTM-FCN: a convolution branch beside the LSTM, which reads shapes
         over hundreds of steps that a recurrent layer alone struggles to carry); None when already that one."""

@@ -210,6 +210,9 @@ def test_a_model_that_cannot_fit_long_sequences_is_offered_the_lstm_fcn():
     assert "switch_model" not in remedies[None] and "switch_model" not in remedies[24]
     switch = remedies[427]["switch_model"]
     assert switch.changes["model.kind"] == "lstm-fcn" and "--model lstm-fcn" in switch.command
+    # Read at its last step, the recurrent layer may not carry the first steps 427 steps on: both ways is offered too.
+    assert remedies[427]["bidirectional"].changes == {"model.bidirectional": True}
+    assert "bidirectional" not in remedies[24]
     verdict = diagnose_evidence(replace(evidence, sequence_length=427)).verdict("underfitting")
     assert "sequences of 427 steps" in verdict.summary
     # A run that already is an LSTM-FCN is not told to switch to one.

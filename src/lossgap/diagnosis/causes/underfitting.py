@@ -243,10 +243,13 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     if one_class is not None:
         details["one_class_errors"] = one_class
         summary += one_class_words(evidence, one_class)
-    switch = architecture(evidence, book)
-    if switch is not None:
-        summary += (f"; on sequences of {evidence.sequence_length} steps a convolution branch beside the recurrent "
-                    "layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
+    reach = architecture(evidence, book)
+    if any(reach):
+        summary += (f"; on sequences of {evidence.sequence_length} steps "
+                    + ("a recurrent layer read at its last step may not carry the first steps that far: reading both "
+                       "directions, or " if reach[0] else "")
+                    + "a convolution branch beside the recurrent layer (LSTM-FCN) often fits what a recurrent layer "
+                      "alone cannot")
     narrow, widen = narrow_layer(evidence, book)
     summary += narrow + (f"; but {fast}, which keeps a model of any size from fitting" if fast else "")
     affirmed = summary
@@ -262,9 +265,9 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                                      level_epoch, floor)
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
-    remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), switch)
+    remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), *reach)
                 if regularisation_notes(evidence.settings) and not _tiny_model(evidence)
-                else present(widen, book.larger_hidden(), switch, book.less_regularisation()))
+                else present(widen, book.larger_hidden(), *reach, book.less_regularisation()))
     if fast:
         remedies = present(book.lower_lr(10.0), *remedies)
     if evidence.unscaled_inputs:
