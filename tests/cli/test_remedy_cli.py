@@ -20,7 +20,7 @@ def run_dir(tmp_path_factory):
     (["--replicates", "1"], "at least 2"),
     (["--only", "dropout,teleport"], "unknown remedy 'teleport'"),
     (["--metric", "f1"], "unknown --metric"),
-    (["--only", ""], "--only names no remedy; give one or more of class_weights"),
+    (["--only", ""], "--only names no remedy; give one or more of bidirectional, class_weights"),
     (["--only", " , "], "--only names no remedy"),
 ])
 def test_bad_requests_get_one_line_and_exit_2(run_dir, args, message):
