@@ -226,3 +226,32 @@ def test_spikes_and_a_climb_of_a_fitted_model_count_when_its_rate_is_far_above_i
     assert working.verdict("unstable_optimization").evidence["unrecovered"] is None
     assert fast.verdict("unstable_optimization").evidence["signals"]["unrecovered"] > 0.5, fast.to_text()
     assert fast.causes[0] == "unstable_optimization", fast.to_text()
+
+
+def val_first_run(epochs=30, n=400):
+    """Two classes fitted to 0.97 by epoch 8; the val pass at the end of epoch 26 already shows a blow-up (a quarter of
+    val thrown to 0.3), the epoch's training loss only at epoch 27 (a quarter of train to 0.3, the rest to 0.8); by the
+    last epoch train is back at 0.9 everywhere while that quarter of val stays wrong (0.4)."""
+    labels = np.arange(n) % 2
+    train = learned_then_converged(n, epochs=epochs)
+    train[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, train)
+    val = train[:, :200].copy()
+    hit, val_hit = np.arange(n) % 4 == 0, np.arange(200) % 4 == 0
+    train[26] = np.where(hit, 0.3, 0.8)
+    train[27:] = 0.9
+    val[25:] = np.where(val_hit, 0.3, 0.9)
+    val[27:] = np.where(val_hit, 0.4, 0.9)
+    return {"train": binary_dynamics(train, labels, split="train"), "val": binary_dynamics(val, labels[:200])}
+
+
+def test_a_spike_val_showed_an_epoch_before_the_train_loss_is_measured_from_before_val_saw_it():
+    # A Lightning run's val loss jumped at epoch 24 and its (running) train loss at 25; its train loss won back 91%
+    # while its val accuracy stayed at 0.858 against 0.967: measured from epoch 24, the damage had not counted and the
+    # run read "No problem found" 0.70.
+    diagnosis = diagnose_dynamics(val_first_run(), summary={"best_epoch": 25, "delivered_epoch": 30})
+    verdict = diagnosis.verdict("unstable_optimization")
+    unrecovered = verdict.evidence["unrecovered"]
+    assert unrecovered["val_before"] == 1.0 and unrecovered["val_delivered"] == 0.75, diagnosis.to_text()
+    assert unrecovered["val_share"] == 0.5 and unrecovered["share"] < 0.25
+    assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
+    assert "(50% of its gain over the majority share lost)" in verdict.summary

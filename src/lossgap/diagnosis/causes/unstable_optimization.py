@@ -141,8 +141,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "spikes": clip(judged_lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
                   * max(unfit, float(collapse_after_fit(evidence, train_spikes)), fast_fit),
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * max(unfit, fast_fit),
-        "unrecovered": UNRECOVERED_CAP * clip((unrecovered["share"] - UNRECOVERED_START)
-                                              / (UNRECOVERED_FULL - UNRECOVERED_START)) if unrecovered else 0.0,
+        "unrecovered": UNRECOVERED_CAP * clip((max(unrecovered["share"], unrecovered.get("val_share", 0.0))
+                                               - UNRECOVERED_START) / (UNRECOVERED_FULL - UNRECOVERED_START))
+                       if unrecovered else 0.0,
         "gradients": gradients.get("gradient_score", 0.0),
         # The run's own rate far above its optimizer's usual range, in a model that does not fit its training set:
         # the steps that overshoot are the likeliest reason (own loops at Adam 0.2-0.3, train accuracy 0.82-0.92
@@ -245,7 +246,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"the model the run delivers (epoch {evidence.delivered_epoch}, {loss_name} "
                      f"{unrecovered['delivered_loss']:.3f}) has not won back {pct(unrecovered['share'])} of the "
                      f"progress made before it: its val accuracy is {unrecovered['val_delivered']:.3f}, against "
-                     f"{unrecovered['val_before']:.3f} before the spike")
+                     f"{unrecovered['val_before']:.3f} before the spike"
+                     + (f" ({pct(unrecovered['val_share'])} of its gain over the majority share lost)"
+                        if unrecovered.get("val_share", 0.0) > unrecovered["share"] else ""))
     if signals["accuracy_drops"] > 0:
         accuracy_name = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
         parts.append(f"{accuracy_name} dropped back by more than its noise in {pct(drops)} of the epochs")
