@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_only_run, rare_missed_run,
+from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_collapse_run, majority_only_run, rare_missed_run,
                                 rare_memorised_run, rare_still_learning_run, unsure_rare_run,
                                 weak_across_classes_run)
 from lossgap.diagnosis.causes.class_imbalance_bias import NOT_LEANING_CAP, STILL_LEARNING_CAP, WEAK_ACROSS_CAP
@@ -178,3 +178,17 @@ def test_a_loop_that_already_resamples_its_classes_is_not_told_to_oversample():
     assert "its batches are already drawn to balance the classes" in verdict.summary
     plain = diagnose_dynamics(majority_only_run()).verdict("class_imbalance_bias")
     assert [remedy.action for remedy in plain.remedies if remedy.name == "resample"][0].startswith("oversample")
+
+
+def test_a_model_that_learned_nothing_at_a_rate_far_below_its_range_is_not_called_leaning():
+    # ItalyPowerDemand cut to 92/8 at SGD lr 1e-4 sat at the class shares' loss for 30 epochs and read imbalance 1.00;
+    # at the default rate the same data reach val 0.983 without class weights.
+    slow = diagnose_dynamics(majority_collapse_run(), config={"epochs": 30, "optimizer": {"name": "sgd", "lr": 1e-4}})
+    verdict = slow.verdict("class_imbalance_bias")
+    assert verdict.evidence["learned_nothing_at_its_rate"] and verdict.confidence <= NOT_LEANING_CAP, slow.to_text()
+    assert "100x below the bottom of SGD's usual range" in verdict.summary
+    assert slow.causes[0] == "underfitting", slow.to_text()
+    # At a usual rate a model stuck at the shares on 92/8 data is the lean itself (the suite's imbalance rows).
+    usual = diagnose_dynamics(majority_collapse_run(), config={"epochs": 30, "optimizer": {"name": "sgd", "lr": 0.05}})
+    assert usual.causes[0] == "class_imbalance_bias", usual.to_text()
+    assert not usual.verdict("class_imbalance_bias").evidence["learned_nothing_at_its_rate"]

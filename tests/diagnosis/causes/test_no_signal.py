@@ -255,12 +255,14 @@ def test_a_model_that_ignores_rare_classes_of_a_majority_set_reads_imbalance_not
 def test_a_training_set_fitted_in_its_first_epoch_while_val_stays_at_chance_is_a_giveaway_not_random_labels():
     # A CSV whose feature f1 equalled the label in train and was random in val read no signal 0.95 ("the labels
     # are not predictable from these inputs"); without f1 the same model reached val 0.933.
-    diagnosis = diagnose_dynamics(memorised_noise_run(at_once=True))
+    diagnosis = diagnose_dynamics(memorised_noise_run(at_once=0.97))
     verdict = diagnosis.verdict("no_signal")
     assert verdict.confidence == SHORTCUT_CAP and verdict.evidence["title"] == SHORTCUT_TITLE, diagnosis.to_text()
     assert "in its first epoch" in verdict.summary and "not predictable from these inputs" not in verdict.summary
     assert verdict.remedies[0].name == "check_leak"
     assert "permuted_control" not in {remedy.name for remedy in verdict.remedies}
+    # GunPoint with a leak feature in train only: every training sample right at epoch 1, its loss 0.32 x the prior's.
+    assert diagnose_dynamics(memorised_noise_run(at_once=0.8)).verdict("no_signal").evidence.get("fitted_at_once")
     # Memorised over many epochs, as random labels are: no giveaway.
     memorised = diagnose_dynamics(memorised_noise_run()).verdict("no_signal")
     assert "fitted_at_once" not in memorised.evidence and memorised.confidence > SHORTCUT_CAP

@@ -64,3 +64,11 @@ def test_a_model_at_the_prior_with_most_of_its_parameters_frozen_is_told_to_unfr
     light = diagnose_evidence(gather_evidence({}, unmoved_run(), train_config=None, settings=settings)).verdict(
         "underfitting")
     assert "unfreeze" not in {remedy.name for remedy in light.remedies} and "frozen" not in light.summary
+
+
+def test_a_collapse_at_a_learning_rate_far_below_its_range_puts_the_rate_first():
+    slow = diagnose_dynamics(majority_collapse_run(mixed_first_epoch=True),
+                             config={"epochs": 30, "optimizer": {"name": "sgd", "lr": 1e-4}})
+    verdict = slow.verdict("underfitting")
+    assert verdict.evidence["form"] == "no_fit" and "majority_collapse" in verdict.evidence, slow.to_text()
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["higher_lr", "class_weights"]

@@ -6,6 +6,7 @@ import numpy as np
 
 from lossgap.analysis.per_class import probability_shortfall
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -140,6 +141,19 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         confidence = NOT_LEANING_CAP
         summary += ("; but the loss is already weighted by class and the model never got its weighted train loss "
                     "clearly below a constant guess's: it has learned nothing yet, which no weighting changes")
+    # Unweighted, never below the class shares' loss, at a learning rate far outside its optimizer's range: the rate
+    # explains a model that learned nothing, which predicts the majority whatever the balance (ItalyPowerDemand cut to
+    # 92/8 at SGD lr 1e-4 had read imbalance 1.00; at the default rate the same data reach val 0.983 unweighted). At a
+    # usual rate a model stuck at the shares on imbalanced data is the lean itself (the suite's imbalance rows).
+    pace = fast_learning_rate(evidence.settings) or slow_learning_rate(evidence.settings)
+    unmoved = (evidence.objective is None and evidence.fit.train_recorded and not evidence.fit.train_moved
+               and bool(pace))
+    facts["learned_nothing_at_its_rate"] = unmoved
+    if unmoved and confidence > NOT_LEANING_CAP:
+        confidence = NOT_LEANING_CAP
+        summary += (f"; but the model never got its train loss clearly below the class shares' loss and {pace}: a "
+                    "model that learned nothing predicts the majority whatever the balance, so the lean can be judged "
+                    "once it learns")
     facts["still_learning"] = evidence.still_learning
     # "Rare classes are learned last" does not hold once the model gets their training samples right: then more
     # epochs fit nothing more of them (an own MLP on 1000/58/61/60 samples, its rare classes 93-100% right on

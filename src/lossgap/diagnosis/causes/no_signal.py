@@ -55,12 +55,13 @@ LONG_REACH_FIT, LONG_REACH_CAP = 0.2, 0.6
 #: what shuffled labels give, and the higher cap stays.
 MAJORITY_BIASED_CAP, MAJORITY_SHARE, RARE_IGNORED_CAP = 0.45, 0.5, 0.6
 #: A model that gets SHORTCUT_ACCURACY of its training samples right, its train loss under SHORTCUT_LOSS x the prior's
-#: entropy, in its first epoch did not memorise them: labels the inputs do not predict take many passes to memorise,
+#: entropy, in its first epoch did not memorise them (GunPoint with a train-only leak: train accuracy 1.000 and loss
+#: 0.32 x the prior's at epoch 1): labels the inputs do not predict take many passes to memorise,
 #: so something in the training inputs gave them away, and with val at chance val's inputs lack it (a leak, or
 #: splits drawn from different sources). No signal stays at most SHORTCUT_CAP there and the giveaway is looked for
 #: first (a CSV whose feature f1 equalled the label in train and was random in val, the real signal in f0, read no
 #: signal 0.95, and 1.00 with a permuted-label control; without f1 the same model reached val 0.933).
-SHORTCUT_ACCURACY, SHORTCUT_LOSS, SHORTCUT_CAP = 0.95, 0.2, 0.6
+SHORTCUT_ACCURACY, SHORTCUT_LOSS, SHORTCUT_CAP = 0.95, 0.5, 0.6
 #: The headline's title then.
 SHORTCUT_TITLE = ("val stays at chance although the model fitted its training set in its first epoch: something "
                   "in the training inputs gives their labels away that val's inputs lack")

@@ -77,8 +77,11 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     if collapse is not None:
         facts["majority_collapse"] = collapse
         summary += collapse_words(evidence, collapse)
-        if not fast:
-            remedies = present(book.class_weights(), *remedies)
+        # First, unless the learning rate is far out of its range: then the rate is the likelier reason the model
+        # learned nothing at all, and the weights come after its fix.
+        remedies = (present(book.class_weights(), *remedies) if not (fast or slow)
+                    else present(remedies[0], book.class_weights(), *remedies[1:]) if remedies
+                    else present(book.class_weights()))
     title = form_title("no_fit", evidence.settings)
     if collapse is not None:
         title = "the model did not fit even its training set: it predicts the majority class for every sample"
