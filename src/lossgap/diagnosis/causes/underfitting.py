@@ -22,12 +22,12 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_classes import (contradicted_advice, one_class_advice, one_class_errors,
                                                            one_class_words)
-from lossgap.diagnosis.causes.underfitting_no_fit import architecture, narrow_layer, no_fit
+from lossgap.diagnosis.causes.underfitting_no_fit import architecture, narrow_layer, no_fit, unfreeze
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
 from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
                                                            regularisation_note, relative_rise)
-from lossgap.diagnosis.constraints import fast_learning_rate, held_back, regularisation_notes, tiny_hidden
+from lossgap.diagnosis.constraints import fast_learning_rate, frozen_note, held_back, regularisation_notes, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -106,6 +106,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
         title += (", and it was still improving when training ended" if second is stopped
                   else ", and it stays far from fitting its training set")
+    # Frozen parameters hold back either form (an own GRU on JapaneseVowels training only its head, 72% of its
+    # training samples wrong, had been told to raise its rate, train longer and grow).
+    frozen = frozen_note(evidence.settings)
+    if frozen and confidence >= REPORT_THRESHOLD:
+        summary += f"; it has {frozen}"
+        remedies = present(unfreeze(book), *remedies)
+        title = "the model has not fitted what it could: most of its parameters are frozen"
     return replace(first, confidence=confidence, summary=summary, remedies=remedies,
                    evidence={**first.evidence, "title": title,
                              "form_confidences": {"stopped_early": stopped_score, "capacity": capacity.confidence}})
@@ -188,7 +195,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     general = evidence.generalization
     overfits = ((general.onset_epoch is not None and general.overfitting_strength >= CLEAR_OVERFITTING)
                 or _turned_up(evidence))
-    supported = bool(regularisation_note(evidence) or gradient_note(evidence) or _tiny_model(evidence))
+    supported = bool(regularisation_note(evidence) or gradient_note(evidence) or _tiny_model(evidence)
+                     or frozen_note(evidence.settings))
     details.update({"overfits": overfits, "supported": supported})
     # Nothing carrying over to val argues against capacity (it reads as no signal), unless the settings hold the
     # model back: then that is what a held-back model looks like, and no signal cannot be told until it fits.

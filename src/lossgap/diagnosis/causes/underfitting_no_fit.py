@@ -69,8 +69,7 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     if starved:
         ordered = (book.loosen_clip(starved[1]), *ordered)
     if frozen:
-        ordered = (book.advice("unfreeze", "unfreeze the frozen parameters (requires_grad=True), or check that "
-                               "freezing them is meant: a model that trains only its head may not fit"), *ordered)
+        ordered = (unfreeze(book), *ordered)
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
                                                        when="once it fits, "))
     collapse = majority_collapse(evidence)
@@ -110,3 +109,9 @@ def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:
     if not evidence.long_sequences or not book.has_config:
         return None, None
     return book.bidirectional(), book.switch_model("lstm-fcn")
+
+
+def unfreeze(book: RemedyBook):
+    """The advice to unfreeze a model whose parameters are mostly frozen (constraints.frozen_note)."""
+    return book.advice("unfreeze", "unfreeze the frozen parameters (requires_grad=True), or check that freezing them "
+                       "is meant: a model that trains only its head may not fit")
