@@ -135,10 +135,15 @@ def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_
     verdict = long.verdict("no_signal")
     assert verdict.evidence["long_reach_doubt"] and verdict.confidence == 0.6, long.to_text()
     assert "300 steps long" in verdict.summary and "before concluding" in verdict.summary
-    # The convolution branch first; a permuted-label control cannot tell the two readings apart, so it is not offered.
+    # Reading both ways, then the convolution branch, first (a label in steps 4-9 of 150 read no signal 0.60 at hidden
+    # 32, and val 0.893 with --bidirectional); a permuted-label control cannot tell the two readings apart, so it is
+    # not offered.
     names = [remedy.name for remedy in verdict.remedies]
-    assert names[0] == "switch_model" and "permuted_control" not in names
-    assert verdict.remedies[0].changes["model.kind"] == "lstm-fcn"
+    assert names[:2] == ["bidirectional", "switch_model"] and "permuted_control" not in names
+    assert verdict.remedies[1].changes["model.kind"] == "lstm-fcn"
+    pooled = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm", "hidden_size": 32,
+                                                                       "readout": "mean"}}, sequence_length=300)
+    assert [remedy.name for remedy in pooled.verdict("no_signal").remedies][0] == "switch_model"
     # An LSTM-FCN has the convolution branch already, and a model that fitted most of its training set has shown
     # it can reach what is there.
     fcn = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm-fcn"}}, sequence_length=300)
