@@ -267,7 +267,8 @@ def test_described_settings_are_saved_in_config_json_and_survive_a_recovery_from
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=10.0)
     expected = {"model": {"kind": "lstm", "class": "Sequential", "convolutions": False, "batch_norm": False,
                           "hidden_size": 1,
-                          "num_layers": 1, "dropout": 0.0, "parameters": 24, "narrowest_linear": None},
+                          "num_layers": 1, "dropout": 0.0, "parameters": 24, "narrowest_linear": None,
+                          "frozen": None},
                 "optimizer": {"name": "adamw", "decoupled_weight_decay": True, "lr": 0.005, "weight_decay": 10.0}}
     recorder = lossgap.Recorder(store=tmp_path / "mine" / "epochs")
     assert recorder.settings is None
