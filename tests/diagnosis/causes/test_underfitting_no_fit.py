@@ -72,3 +72,20 @@ def test_a_collapse_at_a_learning_rate_far_below_its_range_puts_the_rate_first()
     verdict = slow.verdict("underfitting")
     assert verdict.evidence["form"] == "no_fit" and "majority_collapse" in verdict.evidence, slow.to_text()
     assert [remedy.name for remedy in verdict.remedies][:2] == ["higher_lr", "class_weights"]
+
+
+
+def test_a_collapse_whose_settings_explain_a_model_that_learned_nothing_puts_their_fix_first():
+    # Frozen parameters keep a model at the prior whatever the balance: unfreezing comes first, the weights second,
+    # and the title names the frozen parameters rather than the collapse.
+    from lossgap.diagnosis.engine import diagnose_evidence
+    from lossgap.diagnosis.evidence import gather_evidence
+
+    settings = {"model": {"kind": "gru", "hidden_size": 32, "num_layers": 1, "dropout": 0.0,
+                          "frozen": {"parameters": 3360, "share": 0.96, "modules": ["gru"]}},
+                "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0}}
+    evidence = gather_evidence({}, majority_collapse_run(mixed_first_epoch=True), train_config=None, settings=settings)
+    verdict = diagnose_evidence(evidence).verdict("underfitting")
+    assert "majority_collapse" in verdict.evidence, verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["unfreeze", "class_weights"]
+    assert verdict.evidence["title"].endswith("most of its parameters are frozen")

@@ -39,7 +39,8 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     clip_note = (f"it clips the gradient norm at {starved[0]:g}, {starved[1] / starved[0]:.0f}x below the gradients' "
                  f"median norm of {starved[1]:.2g}, which starves every update" if starved else "")
     frozen = frozen_note(evidence.settings)
-    pace_note = (f"it has {frozen}" if frozen else "") or clip_note or fast or slow or (f"{high}, where a lower one may let it fit" if high else "")
+    pace_note = ((f"it has {frozen}" if frozen else "") or clip_note or fast or slow
+                 or (f"{high}, where a lower one may let it fit" if high else ""))
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
                f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){gradient_note(evidence)}"
@@ -72,27 +73,27 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (unfreeze(book), *ordered)
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
                                                        when="once it fits, "))
-    collapse = majority_collapse(evidence)
-    if collapse is not None:
-        facts["majority_collapse"] = collapse
-        summary += collapse_words(evidence, collapse)
-        # First, unless the learning rate is far out of its range: then the rate is the likelier reason the model
-        # learned nothing at all, and the weights come after its fix.
-        remedies = (present(book.class_weights(), *remedies) if not (fast or slow)
-                    else present(remedies[0], book.class_weights(), *remedies[1:]) if remedies
-                    else present(book.class_weights()))
-    title = form_title("no_fit", evidence.settings)
-    if collapse is not None:
-        title = "the model did not fit even its training set: it predicts the majority class for every sample"
-    if starved:
-        title = "the model did not fit even its training set: its gradient clip starves the updates"
-    if frozen:
-        title = "the model did not fit even its training set: most of its parameters are frozen"
     if evidence.unscaled_inputs:
         # The sentence names the unscaled inputs; a motif task scaled by 1000, 100% of its gates saturated, had
         # then been told to grow 32 -> 128 first (standardised, the same data reached val 1.000).
         remedies = present(book.standardize(), *remedies)
-        title = "the model did not fit even its training set: its inputs are not standardised"
+    # The title names what in the settings keeps the model at the prior, most specific first; the form's own title
+    # already names a rate far out of range, heavy regularisation or a tiny layer.
+    general = form_title("no_fit", None)
+    reason = next((words for found, words in ((evidence.unscaled_inputs, "its inputs are not standardised"),
+                                              (frozen, "most of its parameters are frozen"),
+                                              (starved, "its gradient clip starves the updates")) if found), "")
+    title = f"{general}: {reason}" if reason else form_title("no_fit", evidence.settings)
+    collapse = majority_collapse(evidence)
+    if collapse is not None:
+        facts["majority_collapse"] = collapse
+        summary += collapse_words(evidence, collapse)
+        # Class weights first, unless something in the settings already explains a model that learned nothing at
+        # all (a rate far out of range, frozen parameters, a starving clip, ...): then they come after its fix.
+        explained = title != general
+        remedies = present(*remedies[:int(explained)], book.class_weights(), *remedies[int(explained):])
+        if not explained:
+            title = f"{general}: it predicts the majority class for every sample"
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
                                                            "clip_starved": list(starved) if starved else None,
                                                            "title": title}, remedies)
