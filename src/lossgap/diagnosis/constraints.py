@@ -34,6 +34,9 @@ BRANCH_ONLY_DROPOUT = ("lstm-fcn",)
 DECOUPLED_DECAY = ("adamw", "sgd")
 #: Adaptive optimizers whose weight decay is an L2 term added to the gradient before its normalisation.
 ADAPTIVE_L2 = ("adam", "rmsprop", "adagrad", "adamax", "nadam", "radam")
+#: Optimizers whose step divides by the gradients' own running size (Adam's family): their usual learning rates are
+#: ADAM_LR_RANGE, and scaling every gradient down (a clip) leaves their steps as they were.
+ADAM_FAMILY = (*ADAPTIVE_L2, "adamw")
 #: How sentences name the optimizers above (settings hold their lower-case class names).
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad",
                    "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam"}
@@ -97,7 +100,7 @@ def lr_family(name: str | None) -> tuple[str, tuple[float, float]] | None:
     range (low, high); None for an optimizer of neither family."""
     if name == "sgd":
         return "SGD", SGD_LR_RANGE
-    return ("Adam", ADAM_LR_RANGE) if name in ADAPTIVE_L2 + ("adamw",) else None
+    return ("Adam", ADAM_LR_RANGE) if name in ADAM_FAMILY else None
 
 
 def decoupled_decay(optimizer: dict | None) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.diagnosis.constraints import ADAPTIVE_L2, held_back, narrow_layer_advice
+from lossgap.diagnosis.constraints import ADAM_FAMILY, held_back, narrow_layer_advice
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -164,8 +164,6 @@ def low_within_reach(evidence: RunEvidence) -> dict | None:
 
 #: A run clipping its gradients at a norm this many times below their median norm is starved by the clip.
 CLIP_STARVED = 10.0
-#: Optimizers whose step does not grow with the gradient's size (see clipped_far_below).
-ADAPTIVE_STEPS = (*ADAPTIVE_L2, "adamw")
 
 
 def clipped_far_below(evidence: RunEvidence) -> tuple[float, float] | None:
@@ -179,7 +177,7 @@ def clipped_far_below(evidence: RunEvidence) -> tuple[float, float] | None:
     # Adam-like optimizers divide each step by the gradients' own running size, so a clip that scales them all
     # down leaves their steps as they were (an own GRU at Adam 0.003 clipped at 1e-4, 2000x below its gradients,
     # fitted JapaneseVowels to val 0.963 like its unclipped twin).
-    if not clip_at or norms is None or optimizer.get("name") in ADAPTIVE_STEPS:
+    if not clip_at or norms is None or optimizer.get("name") in ADAM_FAMILY:
         return None
     norms = np.asarray(norms, dtype=np.float64)
     norms = norms[np.isfinite(norms)]
