@@ -63,3 +63,34 @@ def test_a_class_of_two_keeps_one_in_train_whatever_the_validation_share(fractio
     labels = np.r_[np.zeros(40, int), np.ones(2, int)]
     train, val = stratified_indices(labels, fraction, seed=0)
     assert (labels[train] == 1).sum() == 1 and (labels[val] == 1).sum() == 1
+
+
+def test_identical_inputs_stay_on_one_side_and_each_class_keeps_about_its_share():
+    # 40 distinct series, each repeated 10 times (as a data file with duplicated rows holds them): a per-sample split
+    # would put copies of nearly every val series in train, and val would measure memory.
+    from lossgap.data.sequence import SequenceData
+    from lossgap.data.split import stratified_split
+
+    rng = np.random.default_rng(0)
+    series = rng.normal(size=(40, 5, 1))
+    labels = np.arange(40) % 2
+    data = SequenceData(np.repeat(series, 10, axis=0), np.full(400, 5), np.repeat(labels, 10), np.arange(400),
+                        ("a", "b"))
+    train, val = stratified_split(data, 0.2, seed=1)
+    train_series = {row.tobytes() for row in train.features}
+    assert not any(row.tobytes() in train_series for row in val.features)
+    assert np.bincount(val.labels).tolist() == [40, 40] and train.num_samples == 320
+    assert not np.array_equal(val.ids, stratified_split(data, 0.2, seed=2)[1].ids)
+    # Data without duplicates is split exactly as before.
+    unique = SequenceData(series, np.full(40, 5), labels, np.arange(40), ("a", "b"))
+    assert np.array_equal(stratified_split(unique, 0.2, seed=1)[1].ids, stratified_indices(labels, 0.2, seed=1)[1])
+
+
+def test_a_grouped_split_refuses_what_it_cannot_hold_out():
+    from lossgap.data.split import grouped_stratified_indices
+
+    with pytest.raises(DataError, match="class 'rare' has only 1 sample"):
+        grouped_stratified_indices(np.r_[np.zeros(9, int), 1], np.r_[np.zeros(9, int), 1], 0.2, seed=0,
+                                   class_names=("common", "rare"))
+    with pytest.raises(DataError, match="no validation sample can be held out without a copy"):
+        grouped_stratified_indices(np.repeat([0, 1], 5), np.repeat([0, 1], 5), 0.2, seed=0)

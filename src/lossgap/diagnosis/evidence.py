@@ -120,6 +120,9 @@ class RunEvidence:
     #: imbalanced data a model can trail the majority share while telling the classes apart
     #: (:func:`lossgap.analysis.signal.balanced_accuracy_p_values`).
     balanced_signal_p: float = float("nan")
+    #: config.json's ``data.shared_inputs``: per split other than train, how many of its samples are copies of a
+    #: training sample's inputs (and for val their ids); None when unknown (own loops, older runs).
+    shared_inputs: dict | None = None
 
     @property
     def train_count(self) -> int:
@@ -299,13 +302,16 @@ def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamic
 def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics], *,
                     train_config: dict | None, settings: dict | None = None, focus_split: str = "val",
                     control_val_accuracy: float | None = None, summary: dict | None = None,
-                    gradients: object | None = None, sequence_length: int | None = None) -> RunEvidence:
+                    gradients: object | None = None, sequence_length: int | None = None,
+                    shared_inputs: dict | None = None) -> RunEvidence:
     """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val").
 
     ``summary`` is the run's summary.json (its best epoch is the one every sentence calls "best");
     ``gradients`` the run's per-epoch optimisation evidence (a GradientHealth) when it was recorded;
     ``sequence_length`` the longest sequence in time steps, when known; ``settings`` the model and optimizer
-    settings an own loop's Recorder described (config.json's "settings"), read where ``train_config`` is None.
+    settings an own loop's Recorder described (config.json's "settings"), read where ``train_config`` is None;
+    ``shared_inputs`` config.json's ``data.shared_inputs`` (the samples of val and test whose inputs are copies of
+    training samples', :func:`lossgap.run.writer.shared_inputs_payload`), when the run recorded it.
     """
     val = dynamics["val"]
     train = dynamics.get("train")
@@ -365,6 +371,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         delivered_epoch=delivered_epoch(summary, curves.num_epochs),
         settings=train_config or settings, objective=objective, class_weights=class_weights,
         unweighted_signal=weights_undone, balanced_signal_p=any_epoch_balanced_p_value(val),
+        shared_inputs=shared_inputs,
     )
 
 

@@ -1,8 +1,9 @@
-"""Checks of the splits themselves, beside the causes: val that is the training set again, val labels that
-contradict what the model learned, and train and val drawn from different mixes of classes. None is a cause of a
+"""Checks of the splits themselves, beside the causes: val that is the training set again, val samples whose inputs
+are copies of training samples', val labels that contradict what the model learned, and train and val drawn from
+different mixes of classes. None is a cause of a
 plateau; each changes how every val figure reads, so each puts a warning before the headline (or a clause in it)
 and a note among the limitations, and no verdict reads them. The measurements are in
-:mod:`lossgap.analysis.label_coding` and :mod:`lossgap.analysis.class_shares`."""
+:mod:`lossgap.analysis.label_coding`, :mod:`lossgap.analysis.shared_inputs` and :mod:`lossgap.analysis.class_shares`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
 from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
+from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
     from lossgap.diagnosis.evidence import RunEvidence
@@ -25,17 +27,20 @@ LEARNED_MARGIN = 0.2
 class SplitChecks:
     """What the checks found: ``same_split`` (val samples carrying training ids and labels, when val looks like the
     training set again), ``contradicted`` (val accuracy far below label-blind predictions while train is learned)
-    and ``shift`` (the splits' class mixes, when clearly different); None where the check found nothing."""
+    ``shift`` (the splits' class mixes, when clearly different) and ``copied`` (val accuracy with and without the
+    val samples whose inputs are copies of training samples'); None where the check found nothing."""
 
     same_split: SharedSamples | None
     contradicted: LabelBlindShortfall | None
     shift: ClassShareShift | None
+    copied: CopiedValSamples | None = None
 
 
 def check_splits(evidence: RunEvidence) -> SplitChecks:
-    """The three checks on ``evidence``'s recorded splits (each needs the train split's records)."""
+    """The checks on ``evidence``'s recorded splits (all but ``copied`` need the train split's records)."""
+    copied = _copied(evidence)
     if evidence.train is None:
-        return SplitChecks(None, None, None)
+        return SplitChecks(None, None, None, copied)
     shared = shared_samples(evidence.train, evidence.val)
     shortfall = label_blind_shortfall(evidence.val)
     # An evaluated model that misses train and val alike in its last epoch has jumped, which says nothing about
@@ -45,7 +50,17 @@ def check_splits(evidence: RunEvidence) -> SplitChecks:
         shortfall = None
     shift = class_share_shift(evidence.train_class_counts, evidence.val_per_class.support)
     return SplitChecks(shared if shared.same_split else None, shortfall,
-                       shift if shift is not None and shift.shifted else None)
+                       shift if shift is not None and shift.shifted else None, copied)
+
+
+def _copied(evidence: RunEvidence) -> CopiedValSamples | None:
+    """Val accuracy at the best epoch with and without the val samples config.json lists as copies of training
+    inputs; None without any (or for a run that did not record them)."""
+    shared = (evidence.shared_inputs or {}).get("val") or {}
+    if not shared.get("ids"):
+        return None
+    return copied_val_samples(evidence.val, shared["ids"], int(shared.get("same_label", 0)), evidence.best_epoch,
+                              evidence.train_class_counts)
 
 
 def split_warnings(evidence: RunEvidence) -> str:
@@ -58,6 +73,14 @@ def split_warnings(evidence: RunEvidence) -> str:
         warning += (f"Val looks like the training set: {checks.same_split.same_label} of its "
                     f"{checks.same_split.num_val} samples carry a training sample's id and label (see the note); hold "
                     "out a val split the model never trains on; read the rest with that in mind: ")
+    copied = checks.copied
+    if copied is not None and copied.warns:
+        # A data file whose val rows repeated 60 training rows on random labels read overfitting 1.00 at val 0.79,
+        # while the model was at chance on the other 60.
+        warning += (f"Val shares inputs with training: {_copies(copied)} (see the note), and val accuracy "
+                    f"{copied.accuracy:.3f} at epoch {copied.epoch} counts them: {copied.copies_accuracy:.3f} on them, "
+                    f"{_fresh_words(copied)}; drop them from val (remove duplicate rows before splitting); read the "
+                    "rest with that in mind: ")
     shortfall = checks.contradicted
     if shortfall is not None:
         # A val split whose classes were rotated read overfitting 1.00 at val accuracy 0.000 on four classes.
@@ -104,6 +127,17 @@ def split_notes(evidence: RunEvidence) -> list[str]:
                      "classes would share a label on far fewer of them): val looks like the training set, so every "
                      "val figure measures how well the model fits data it trained on, not how it generalises (check "
                      "that the val pass iterates the val data)")
+    copied = checks.copied
+    if copied is not None:
+        notes.append(f"{_copies(copied)}: the model answers those from memory, so val accuracy ({copied.accuracy:.3f} "
+                     f"at epoch {copied.epoch}) mixes what it memorised with how it generalises, and every val figure "
+                     f"above does too; {_fresh_words(copied)}. Duplicate rows in the data land on both sides of a "
+                     "split: remove them before splitting, or drop the copies from val")
+    test = (evidence.shared_inputs or {}).get("test") or {}
+    if test.get("count"):
+        notes.append(f"{test['count']} test sample(s) are exact copies of a training sample's inputs "
+                     f"({test.get('same_label', 0)} with its label too): test accuracy counts what the model memorised "
+                     "of them")
     shortfall = checks.contradicted
     if shortfall is not None:
         notes.append(f"val accuracy {shortfall.accuracy:.3f} at epoch {shortfall.epoch} lies far below the "
@@ -114,3 +148,22 @@ def split_notes(evidence: RunEvidence) -> list[str]:
                      "look coded differently from train's (another label mapping, classes rotated, rows and labels "
                      "shifted when joining files), and every val figure above measures that mismatch")
     return notes
+
+
+def _copies(copied: CopiedValSamples) -> str:
+    """"60 of its 120 samples are exact copies of a training sample's inputs (60 with its label too)"."""
+    labels = ("all with its label too" if copied.same_label == copied.copies
+              else f"{copied.same_label} with its label too, {copied.copies - copied.same_label} with another label")
+    return (f"{copied.copies} of the {copied.num_val} val samples are exact copies of a training sample's inputs "
+            f"({labels})")
+
+
+def _fresh_words(copied: CopiedValSamples) -> str:
+    """What val accuracy is on the samples that are not copies, against their majority baseline."""
+    fresh = copied.fresh
+    if fresh is None or fresh.num_samples == 0:
+        return "no val sample is left to measure how the model generalises"
+    verdict = (f"significantly above it, p={fresh.p_value:.1g}" if fresh.significant
+               else "not significantly above it")
+    return (f"{fresh.accuracy:.3f} on the other {fresh.num_samples} (their majority baseline "
+            f"{fresh.baseline_accuracy:.3f}, {verdict})")

@@ -176,6 +176,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
             "variable_lengths": any(part.has_variable_lengths for part in splits.splits().values()),
             "val_is_fixed": splits.val_is_fixed,
             "standardizer": standardizer.to_dict() if standardizer is not None else None,
+            "shared_inputs": shared_inputs_payload(splits),
         },
         "versions": library_versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
@@ -186,6 +187,16 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
         "command": config.command(out_dir, val_is_fixed=splits.val_is_fixed, threads=torch.get_num_threads()),
         "argv": sys.argv,
     }
+
+
+def shared_inputs_payload(splits: DatasetSplits) -> dict:
+    """Per split other than train, its samples whose inputs are exact copies of a training sample's
+    (:func:`lossgap.data.overlap.inputs_shared_with_train`): count and same_label, and for val the ids too (the
+    diagnosis measures val accuracy without them)."""
+    from lossgap.data.overlap import inputs_shared_with_train
+
+    return {name: inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val")
+            for name, part in splits.splits().items() if name != "train"}
 
 
 def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:

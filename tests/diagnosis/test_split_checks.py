@@ -1,0 +1,51 @@
+"""Split checks beside the causes: val samples whose inputs copy training samples' are named before the headline."""
+
+import numpy as np
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, memorised_noise_run
+from fixtures.dynamics import binary_dynamics
+
+
+def _copied_half_run(epochs=30):
+    """Random labels memorised on train; the first 100 of val's 200 samples are copies of training inputs, so the
+    model answers them as surely as train, and the other 100 stay a coin flip."""
+    run = memorised_noise_run(epochs=epochs)
+    prob = np.exp(run["val"].true_log_prob.astype(np.float64))
+    prob[:, :100] = np.exp(run["train"].true_log_prob[:, :100].astype(np.float64))
+    run["val"] = binary_dynamics(np.clip(prob, 0.01, 0.99), np.arange(200) % 2)
+    return run
+
+
+def _shared(ids, same_label=None, test=0):
+    ids = list(ids)
+    return {"val": {"count": len(ids), "same_label": len(ids) if same_label is None else same_label, "ids": ids},
+            "test": {"count": test, "same_label": test}}
+
+
+def test_val_copies_of_training_inputs_are_named_first_with_the_accuracy_of_the_rest():
+    # A data file whose val rows repeated 60 training rows on random labels read overfitting 1.00 at val 0.79 with no
+    # word that the model was at chance on the 60 other val samples.
+    run = _copied_half_run()
+    copied = diagnose_dynamics(run, shared_inputs=_shared(run["val"].sample_ids[:100].tolist(), test=7))
+    line = copied.headline
+    assert line.startswith("Val shares inputs with training: 100 of the 200 val samples are exact copies of a training "
+                           "sample's inputs (all with its label too) (see the note), and val accuracy "), line
+    checks = copied.evidence.split_checks.copied
+    assert checks.copies_accuracy == 1.0 and not checks.fresh.significant and 0.4 < checks.fresh.accuracy < 0.6
+    assert f"{checks.fresh.accuracy:.3f} on the other 100 (their majority baseline 0.500, not significantly above it)" \
+        in line
+    assert "drop them from val (remove duplicate rows before splitting)" in line
+    assert any(note.startswith("100 of the 200 val samples are exact copies") and "answers those from memory" in note
+               for note in copied.limitations)
+    assert any(note.startswith("7 test sample(s) are exact copies") for note in copied.limitations)
+
+
+def test_a_few_copies_get_a_note_not_a_warning_and_none_get_nothing():
+    run = healthy_run()
+    few = diagnose_dynamics(run, shared_inputs=_shared(run["val"].sample_ids[:5].tolist(), same_label=3))
+    assert not few.headline.startswith("Val shares inputs"), few.headline
+    note = next(note for note in few.limitations if note.startswith("5 of the 200 val samples are exact copies"))
+    assert "(3 with its label too, 2 with another label)" in note and "significantly above it" in note
+    for shared in (None, _shared([]), _shared([7, 8])):  # none, or ids no val sample has
+        clean = diagnose_dynamics(run, shared_inputs=shared)
+        assert clean.evidence.split_checks.copied is None
+        assert not any("exact copies" in note for note in clean.limitations)

@@ -1,0 +1,28 @@
+"""What a lossgap run writes about its data: val and test samples whose inputs copy a training sample's."""
+
+import json
+
+import numpy as np
+
+import lossgap
+from lossgap.data import DataConfig
+from lossgap.training.config import TrainConfig
+
+
+def test_config_json_lists_val_copies_of_training_inputs_and_the_diagnosis_names_them(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 6, 2))
+    y = np.arange(60) % 2
+    x_val = rng.normal(size=(20, 6, 2))
+    x_val[:8] = x[:8]                  # 8 val rows repeat training rows, with their labels
+    x_test = rng.normal(size=(10, 6, 2))
+    x_test[0] = x[30]
+    path = tmp_path / "d.npz"
+    np.savez(path, X=x, y=y, X_val=x_val, y_val=np.arange(20) % 2, X_test=x_test, y_test=np.arange(10) % 2)
+    lossgap.train(TrainConfig(data=DataConfig(source=str(path)), epochs=2, batch_size=16), tmp_path / "run")
+    shared = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["shared_inputs"]
+    val_ids = lossgap.read_run(tmp_path / "run").dynamics["val"].sample_ids[:8].tolist()
+    assert shared == {"val": {"count": 8, "same_label": 8, "ids": val_ids}, "test": {"count": 1, "same_label": 1}}
+    diagnosis = lossgap.diagnose(tmp_path / "run")
+    assert diagnosis.headline.startswith("Val shares inputs with training: 8 of the 20 val samples are exact copies")
+    assert any(note.startswith("1 test sample(s) are exact copies") for note in diagnosis.limitations)
