@@ -20,8 +20,8 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.underfitting_classes import (contradicted_advice, one_class_advice, one_class_errors,
-                                                           one_class_words)
+from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contradicted_advice, one_class_advice,
+                                                           one_class_errors, one_class_words, pair_advice, pair_words)
 from lossgap.diagnosis.causes.underfitting_no_fit import architecture, narrow_layer, no_fit, unfreeze
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
@@ -101,6 +101,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     title = form_title(first.evidence.get("form"), evidence.settings)
     if first is capacity and evidence.unscaled_inputs:
         title = "the model stays far from fitting its training set: its inputs are not standardised"
+    elif first is capacity and first.evidence.get("confused_pair"):
+        pair_classes = first.evidence["confused_pair"]["classes"]
+        title = (f"the model does not tell class {evidence.class_label(pair_classes[0])} from class "
+                 f"{evidence.class_label(pair_classes[1])}, even on its training set")
     if confidence >= REPORT_THRESHOLD and second_score >= SECOND_FORM:
         summary += f"; and {second.summary}"
         remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
@@ -223,6 +227,9 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     if fast:
         confidence *= FAST_RATE_FACTOR
     details["fast_learning_rate"] = bool(fast)
+    pair = None if supported else confused_pair(evidence, index)
+    if pair is not None:
+        details["confused_pair"] = pair
     level = "levelled off together"
     if rising:
         # "Still rising" of both only when both rose: one flat beside the other's rise is named as such.
@@ -244,10 +251,11 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + f"), the model getting {pct(train_error)} of its own training samples wrong"
                + (f" and even its right answers only {pct(sureness)} of the way from chance to certain" if pinned
                   else "")
-               + ": it is too small or too regularised for the task" + regularisation_note(evidence)
-               + gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
-                                               "than this: a larger model is the test)"))
-    one_class = None if supported else one_class_errors(evidence, index)
+               + (pair_words(evidence, pair) if pair is not None
+                  else ": it is too small or too regularised for the task" + regularisation_note(evidence)
+                  + gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
+                                                  "than this: a larger model is the test)")))
+    one_class = None if supported or pair is not None else one_class_errors(evidence, index)
     if one_class is not None:
         details["one_class_errors"] = one_class
         summary += one_class_words(evidence, one_class)
@@ -280,7 +288,11 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
         remedies = present(book.lower_lr(10.0), *remedies)
     if evidence.unscaled_inputs:
         remedies = present(book.standardize(), *remedies)
-    if one_class is not None:
+    if pair is not None:
+        # The pair's check comes first: growing the model is the test only after it (a 128-unit GRU mixed the
+        # trial's twin classes exactly as a 32-unit one did).
+        remedies = present(book.advice("inspect_pair", pair_advice(evidence, pair)), *remedies)
+    elif one_class is not None:
         remedies = present(*remedies, book.advice("inspect_suspects", one_class_advice(evidence, one_class)))
     elif not supported and (contradicted := contradicted_advice(evidence)) is not None:
         remedies = present(*remedies, book.advice("inspect_suspects", contradicted))

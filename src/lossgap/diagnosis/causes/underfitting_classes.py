@@ -1,4 +1,4 @@
-"""Where a model that does not fit its training set gets it wrong: in one class, or across them.
+"""Where a model that does not fit its training set gets it wrong: in one class, between two, or across them.
 
 The capacity form of ``underfitting`` reads a level that train and val share as a model too small for the task. When
 nothing in the run's settings holds the model back and its training errors sit in one class while it fits every
@@ -8,6 +8,11 @@ quickly; looking at a few of that class's most contradicted samples can. (A new-
 ItalyPowerDemand run with 20% of its labels flipped on an 85/15 split, so that 68 of the rare class's 114 labels
 were flips, read "too small or too regularised" 0.65 with "grow the hidden size 32 -> 64" only; the 64-unit twin
 fitted exactly as much, and the model got 98% of the unflipped samples right and 5% of the flipped ones.)
+
+Errors that sit between two classes the model does not tell apart even on its training set, while it fits every
+other class, say something else again: the inputs may not separate those two (or their labels are mixed), which a
+larger model cannot fix. (A new-user trial's five frequency classes, two of them generated identically, read "too
+small or too regularised" 0.65 with "grow the hidden size" first; a GRU of 128 units fitted exactly as much.)
 """
 
 from __future__ import annotations
@@ -25,6 +30,62 @@ from lossgap.plain import to_plain
 ERROR_SHARE, CLASS_WRONG, OTHERS_WRONG = 0.5, 0.2, 0.1
 #: Samples the advice names, and the most the evidence lists (diagnosis.json stays small on large data sets).
 SHOWN, LISTED = 5, 100
+#: A pair is not told apart when, on the training samples of its two classes that the model assigns to one of them,
+#: it is right less often than halfway from always naming the larger class to perfect, with at least
+#: PAIR_MIN_ERRORS errors between them. Not a test against chance: a model memorises some training samples of two
+#: classes generated alike (a 128-unit GRU got 59% of such a pair right on train, p=0.003 against 50%).
+PAIR_MIN_ERRORS = 10
+
+
+def confused_pair(evidence: RunEvidence, index: int) -> dict | None:
+    """The two classes the model mixes up most at epoch ``index`` (0-based) on its training set, when it does not
+    tell them apart there while it fits the other classes, else None: {"classes" (the two class indices),
+    "samples" (their training samples assigned to one of the two), "pair_accuracy", "chance" (the larger class's
+    share of those), "others_error", "error_share" (the pair's share of the training errors)}. Needs three classes or more (with two, the pair is the whole task)."""
+    train = evidence.train
+    if train is None or train.num_classes < 3:
+        return None
+    seen = train.seen[index]
+    labels, predicted = train.labels[seen], np.asarray(train.predicted[index], dtype=np.int64)[seen]
+    matrix = np.zeros((train.num_classes, train.num_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    errors = int(matrix.sum() - np.trace(matrix))
+    mixed = np.triu(matrix + matrix.T, k=1)
+    first, second = (int(cls) for cls in np.unravel_index(int(np.argmax(mixed)), mixed.shape))
+    pair_errors = int(mixed[first, second])
+    if errors == 0 or pair_errors < max(PAIR_MIN_ERRORS, ERROR_SHARE * errors):
+        return None
+    in_pair = np.isin(labels, (first, second))
+    if not (~in_pair).any() or first in evidence.rare_classes or second in evidence.rare_classes:
+        return None
+    others_error = float((labels[~in_pair] != predicted[~in_pair]).mean())
+    right = int(matrix[first, first] + matrix[second, second])
+    samples = right + pair_errors
+    sizes = matrix[[first, second]][:, [first, second]].sum(axis=1)
+    chance = float(sizes.max() / sizes.sum())
+    accuracy = right / samples
+    if others_error > OTHERS_WRONG or accuracy >= (1.0 + chance) / 2:
+        return None
+    return {"classes": [first, second], "samples": samples, "pair_accuracy": accuracy, "chance": chance,
+            "others_error": others_error, "error_share": pair_errors / errors}
+
+
+def pair_words(evidence: RunEvidence, pair: dict) -> str:
+    """The capacity sentence's clause (after "the model getting N% of its own training samples wrong") on errors
+    that sit between two classes the model does not tell apart."""
+    first, second = (evidence.class_label(cls) for cls in pair["classes"])
+    return (f": its errors sit between two classes: of the {pair['samples']} training samples of classes {first} and "
+            f"{second} that it puts in one of the two, it gets {pct(pair['pair_accuracy'])} right, against the "
+            f"{pct(pair['chance'])} of always naming the larger class, while it gets "
+            f"{pct(pair['others_error'])} of the other classes' samples wrong: these inputs may not tell the two "
+            "classes apart (or their labels are mixed), which a larger model cannot fix (growing it is the test)")
+
+
+def pair_advice(evidence: RunEvidence, pair: dict) -> str:
+    """The advice to check whether the inputs separate the two classes."""
+    first, second = (evidence.class_label(cls) for cls in pair["classes"])
+    return (f"check whether the inputs tell class {first} from class {second}: compare samples of the two; if nothing "
+            "separates them, merge the two classes or add a feature that does; if their labels are mixed, relabel")
 
 
 def one_class_errors(evidence: RunEvidence, index: int) -> dict | None:
