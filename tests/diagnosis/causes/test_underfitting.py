@@ -500,6 +500,7 @@ def test_frozen_parameters_are_named_and_unfrozen_first_in_the_capacity_and_stop
         "underfitting")
     assert verdict.evidence["form"] != "no_fit" and verdict.remedies[0].name == "unfreeze", verdict.summary
     assert verdict.summary.endswith("it has 96% of its parameters frozen ('gru': requires_grad=False)")
+    assert "too small or too regularised" not in verdict.summary and ": it is held back from fitting; " in verdict.summary
     assert verdict.evidence["title"].endswith("most of its parameters are frozen")
     # The same run with every parameter training: nothing said of freezing.
     settings["model"]["frozen"] = None

@@ -252,7 +252,11 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (f" and even its right answers only {pct(sureness)} of the way from chance to certain" if pinned
                   else "")
                + (pair_words(evidence, pair) if pair is not None
-                  else ": it is too small or too regularised for the task" + regularisation_note(evidence)
+                  # Frozen parameters are named after the sentence (the rule adds them to either form); "too small
+                  # or too regularised" had stood before them, of a model whose size was not what held it back.
+                  else (": it is held back from fitting" if frozen_note(evidence.settings)
+                        and not regularisation_note(evidence) else ": it is too small or too regularised for the task")
+                  + regularisation_note(evidence)
                   + gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
                                                   "than this: a larger model is the test)")))
     one_class = None if supported or pair is not None else one_class_errors(evidence, index)
