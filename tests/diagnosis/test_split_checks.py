@@ -27,8 +27,8 @@ def test_val_copies_of_training_inputs_are_named_first_with_the_accuracy_of_the_
     run = _copied_half_run()
     copied = diagnose_dynamics(run, shared_inputs=_shared(run["val"].sample_ids[:100].tolist(), test=7))
     line = copied.headline
-    assert line.startswith("Val shares inputs with training: 100 of the 200 val samples are exact copies of a training "
-                           "sample's inputs (all with its label too) (see the note), and val accuracy "), line
+    assert line.startswith("Val shares inputs with training (see the note): 100 of the 200 val samples are exact copies of "
+                           "a training sample's inputs (all with its label too), and val accuracy "), line
     checks = copied.evidence.split_checks.copied
     assert checks.copies_accuracy == 1.0 and not checks.fresh.significant and 0.4 < checks.fresh.accuracy < 0.6
     assert f"{checks.fresh.accuracy:.3f} on the other 100 (their majority baseline 0.500, not significantly above it)" \

@@ -24,5 +24,6 @@ def test_config_json_lists_val_copies_of_training_inputs_and_the_diagnosis_names
     val_ids = lossgap.read_run(tmp_path / "run").dynamics["val"].sample_ids[:8].tolist()
     assert shared == {"val": {"count": 8, "same_label": 8, "ids": val_ids}, "test": {"count": 1, "same_label": 1}}
     diagnosis = lossgap.diagnose(tmp_path / "run")
-    assert diagnosis.headline.startswith("Val shares inputs with training: 8 of the 20 val samples are exact copies")
+    assert diagnosis.headline.startswith("Val shares inputs with training (see the note): 8 of the 20 val samples "
+                                          "are exact copies")
     assert any(note.startswith("1 test sample(s) are exact copies") for note in diagnosis.limitations)

@@ -26,7 +26,7 @@ LEARNED_MARGIN = 0.2
 @dataclass(frozen=True)
 class SplitChecks:
     """What the checks found: ``same_split`` (val samples carrying training ids and labels, when val looks like the
-    training set again), ``contradicted`` (val accuracy far below label-blind predictions while train is learned)
+    training set again), ``contradicted`` (val accuracy far below label-blind predictions while train is learned),
     ``shift`` (the splits' class mixes, when clearly different) and ``copied`` (val accuracy with and without the
     val samples whose inputs are copies of training samples'); None where the check found nothing."""
 
@@ -77,7 +77,7 @@ def split_warnings(evidence: RunEvidence) -> str:
     if copied is not None and copied.warns:
         # A data file whose val rows repeated 60 training rows on random labels read overfitting 1.00 at val 0.79,
         # while the model was at chance on the other 60.
-        warning += (f"Val shares inputs with training: {_copies(copied)} (see the note), and val accuracy "
+        warning += (f"Val shares inputs with training (see the note): {_copies(copied)}, and val accuracy "
                     f"{copied.accuracy:.3f} at epoch {copied.epoch} counts them: {copied.copies_accuracy:.3f} on them, "
                     f"{_fresh_words(copied)}; drop them from val (remove duplicate rows before splitting); read the "
                     "rest with that in mind: ")
@@ -151,7 +151,7 @@ def split_notes(evidence: RunEvidence) -> list[str]:
 
 
 def _copies(copied: CopiedValSamples) -> str:
-    """"60 of its 120 samples are exact copies of a training sample's inputs (60 with its label too)"."""
+    """"60 of the 120 val samples are exact copies of a training sample's inputs (all with its label too)"."""
     labels = ("all with its label too" if copied.same_label == copied.copies
               else f"{copied.same_label} with its label too, {copied.copies - copied.same_label} with another label")
     return (f"{copied.copies} of the {copied.num_val} val samples are exact copies of a training sample's inputs "
