@@ -184,3 +184,26 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_has_an_epoch(reference, t
                    capture_output=True, env=EVERY_EPOCH)
     assert not (run / ".previous-run").exists()
     assert metrics_without_seconds(run) == metrics_without_seconds(reference)
+
+
+def test_resume_refuses_data_that_changed_since_the_run_started_and_keeps_its_epochs(tmp_path):
+    # A data file edited between the start and --resume (or split otherwise by a newer lossgap) would be trained on
+    # silently, its samples mixed with the recorded ones.
+    from fixtures.data import write_npz
+    from fixtures.training import stopped_run
+
+    import lossgap
+    from lossgap.data import DataConfig
+    from lossgap.training.config import TrainConfig
+
+    data = write_npz(tmp_path / "d.npz", samples=40)
+    run = stopped_run(tmp_path / "run", TrainConfig(data=DataConfig(source=str(data)), epochs=4, batch_size=8),
+                      stop_after=2)
+    write_npz(data, samples=50)
+    refused = runner.invoke(app, ["train", "--resume", str(run)])
+    # One error line, after the progress bar redrawn from the run's finished epochs.
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("lossgap: error: ")]
+    assert refused.exit_code == 2 and len(errors) == 1 and "Traceback" not in refused.output, refused.output
+    assert (f"the data of {run} changed since the run started: {data} now holds other data (train has 40 samples, the "
+            "run's 32), so the run cannot be resumed; its finished epochs still diagnose") in refused.stderr
+    assert lossgap.read_run(run).num_epochs == 2

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from lossgap import api
 from lossgap.epoch_store import EPOCHS_DIR, first_damaged, stored_epochs
-from lossgap.errors import RunDirError
+from lossgap.errors import DataError, RunDirError
 from lossgap.run import rundir, writer
-from lossgap.run.data_source import run_train_config
+from lossgap.run.data_source import run_train_config, splits_difference
 from lossgap.training.config import TrainConfig
 
 #: summary.json statuses of runs that can be continued (a killed run has no summary at all).
@@ -99,6 +99,13 @@ def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagno
     try:
         loaded = load_data(config.data, config.seed)
         splits, standardizer = loaded.splits, loaded.standardizer
+        # Data edited since the run started (or split otherwise by another lossgap) would be trained on silently,
+        # its samples mixed with the recorded ones: refuse it, as an older run's relative path is refused.
+        difference = splits_difference(config_json.get("data") or {}, splits)
+        if difference is not None:
+            raise DataError(f"the data of {out_dir} changed since the run started: {config.data.source} now "
+                            f"{difference}, so the run cannot be resumed; its finished epochs still diagnose (lossgap diagnose {out_dir}); to "
+                            f"finish it, {rundir.retrain_advice(out_dir, config_json)}")
         role = config_json.get("role", "run")
         if role == writer.CONTROL_ROLE:
             splits = splits.permuted_control(config.seed)

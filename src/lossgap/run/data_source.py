@@ -61,14 +61,21 @@ def run_train_config(config: dict, run: str | Path) -> TrainConfig:
 
 
 def _difference(described: dict, config: TrainConfig) -> str | None:
-    """How the data ``config`` loads differ from config.json's ``described`` data (split names and sizes,
-    class counts, features), worded to follow "FILE ...", or None when they agree in all that is described."""
+    """How the data ``config`` loads differ from config.json's ``described`` data (see :func:`splits_difference`),
+    or "cannot be loaded (...)"; None when they agree in all that is described."""
     from lossgap.data import load_data
 
     try:
         splits = load_data(config.data, config.seed).splits
     except LossgapError as error:
         return f"cannot be loaded ({error})"
+    return splits_difference(described, splits)
+
+
+def splits_difference(described: dict, splits) -> str | None:
+    """How ``splits`` (a DatasetSplits) differ from config.json's ``described`` data (split names and sizes, class
+    counts, features), worded to follow "FILE ..." ("holds other data (...)"), or None when they agree in all that
+    is described."""
     parts = splits.splits()
     sizes = described.get("sizes") or {}
     if sizes and set(sizes) != set(parts):
