@@ -129,8 +129,12 @@ def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_
     # 1.000 with the mean readout: on long sequences a recurrent layer that fitted little may not reach the signal.
     dynamics = barely_moved_run(lift=(0.01, 0.07))  # train loss about a tenth below the prior's entropy
     config = {"model": {"kind": "lstm", "hidden_size": 32}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30}
-    short = diagnose_dynamics(dynamics, config=config, sequence_length=99).verdict("no_signal")
+    short = diagnose_dynamics(dynamics, config=config, sequence_length=49).verdict("no_signal")
     assert short.confidence > 0.9 and not short.evidence["long_reach_doubt"]
+    # From 50 steps: a trial's label in the first 3 of 20-80 steps read no signal 0.95 with a last-step LSTM, which
+    # --bidirectional took to val 0.950.
+    assert diagnose_dynamics(dynamics, config=config, sequence_length=80).verdict("no_signal").evidence[
+        "long_reach_doubt"]
     long = diagnose_dynamics(dynamics, config=config, sequence_length=300)
     verdict = long.verdict("no_signal")
     assert verdict.evidence["long_reach_doubt"] and verdict.confidence == 0.6, long.to_text()

@@ -214,7 +214,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     at_once = fitted_at_once(evidence)
     conclusion = ("a lead in loss that so few val samples cannot confirm, so whether the labels carry signal is open"
                   if loss_lead else "what it learned does not carry over to val" if at_once
-                  else "what it learned does not carry over, the labels are not predictable from these inputs")
+                  # "By this model": a model that memorises 15 noise features beside the one that carries the
+                  # label reads the same (a trial's LSTM at val 0.39 where an LSTM-FCN reached 0.92).
+                  else "what it learned does not carry over: the labels are not predictable from these inputs, at "
+                       "least not by this model")
     summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not "
                f"significantly above the best constant answer {signal.baseline_accuracy:.3f} ({test}) and "
                f"{loss_words}: {conclusion}")
