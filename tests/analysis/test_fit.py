@@ -134,3 +134,16 @@ def test_a_split_that_got_every_sample_right_still_has_spread_in_the_gap_noise()
     expected_train = ((0.854 * 48 + 1) / 50) * (1 - (0.854 * 48 + 1) / 50) / 48
     assert adjusted == pytest.approx(math.sqrt(expected_val + expected_train), rel=1e-12)
     assert _difference_noise(0.9, 0, 0.8, 10) == pytest.approx(math.sqrt((9 / 12) * (3 / 12) / 10), rel=1e-12)
+
+
+def test_outputs_that_never_change_are_told_from_outputs_that_barely_move():
+    from lossgap.analysis.fit import outputs_unchanged
+
+    labels = np.arange(50) % 2
+    logits = np.zeros((4, 50, 2))
+    logits[:, :, 1] = np.linspace(-1, 1, 50)
+    assert outputs_unchanged(dynamics_from_logits(logits, labels))
+    assert not outputs_unchanged(dynamics_from_logits(logits[:2], labels))  # two epochs show nothing
+    moved = logits.copy()
+    moved[3, 7, 1] += 1e-3                      # one sample's output moved in the last epoch
+    assert not outputs_unchanged(dynamics_from_logits(moved, labels))

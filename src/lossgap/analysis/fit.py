@@ -107,6 +107,20 @@ class FitSummary:
         return dataclass_to_plain(self)
 
 
+def outputs_unchanged(split: SplitDynamics, *, min_epochs: int = 3) -> bool:
+    """True when ``split``'s recorded outputs (each sample's true-class log-probability, over the samples recorded in
+    every epoch) are the same in all of at least ``min_epochs`` epochs, within float32 rounding: the evaluated
+    model never changed. False with fewer epochs or no sample recorded throughout."""
+    if split.num_epochs < min_epochs:
+        return False
+    throughout = split.seen.all(axis=0)
+    if not throughout.any():
+        return False
+    values = np.asarray(split.true_log_prob[:, throughout], dtype=np.float64)
+    # Bit-identical where the batches are the same; rounding apart where a batch's size picks another kernel.
+    return bool(np.isfinite(values).all() and np.allclose(values, values[0], rtol=1e-6, atol=1e-7))
+
+
 def prior_of(class_counts) -> np.ndarray:
     """Class shares from per-class counts (C,), with half a count added to each so that a class absent from
     the counts keeps a finite loss; float64 (C,) summing to 1."""

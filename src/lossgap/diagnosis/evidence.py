@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from lossgap.analysis.calibration import Calibration, calibration
-from lossgap.analysis.fit import FitSummary, Objective, fit_summary, weighted_objective
+from lossgap.analysis.fit import FitSummary, Objective, fit_summary, outputs_unchanged, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
@@ -267,6 +267,12 @@ class RunEvidence:
         counts = self.train_class_counts.astype(np.float64)
         counts[self.val_per_class.support == 0] = 0
         return list(minority_classes(counts))
+
+    @cached_property
+    def outputs_unchanged(self) -> bool:
+        """True when val's outputs were the same in every epoch (:func:`lossgap.analysis.fit.outputs_unchanged`): no
+        training step changed the evaluated model's weights."""
+        return outputs_unchanged(self.val)
 
     @property
     def long_sequences(self) -> bool:

@@ -89,3 +89,21 @@ def test_a_collapse_whose_settings_explain_a_model_that_learned_nothing_puts_the
     assert "majority_collapse" in verdict.evidence, verdict.summary
     assert [remedy.name for remedy in verdict.remedies][:2] == ["unfreeze", "class_weights"]
     assert verdict.evidence["title"].endswith("most of its parameters are frozen")
+
+
+def test_a_model_whose_outputs_never_changed_is_told_to_check_its_training_step_first():
+    # An own loop that called optimizer.step() before loss.backward() never changed its weights (every val output the
+    # same in all 30 epochs) and had been told to grow the model and to raise its rate.
+    from fixtures.dynamics import binary_dynamics
+
+    still = np.full((30, 400), 0.5)
+    run = {"train": binary_dynamics(still, np.arange(400) % 2, split="train"),
+           "val": binary_dynamics(still[:, :200], np.arange(200) % 2)}
+    verdict = diagnose_dynamics(run).verdict("underfitting")
+    assert verdict.evidence["form"] == "no_fit" and verdict.remedies[0].name == "check_step", verdict.summary
+    assert verdict.remedies[0].action.startswith("check that optimizer.step() runs after loss.backward()")
+    assert verdict.evidence["title"].endswith("its outputs never changed, so no step reached its weights")
+    assert "its val outputs were the same in all 30 epochs: no training step changed its weights" in verdict.summary
+    # A model at the prior whose outputs still move (by a few thousandths) was stepped: nothing said of it.
+    moving = diagnose_dynamics(unmoved_run()).verdict("underfitting")
+    assert moving.remedies[0].name != "check_step" and "outputs were the same" not in moving.summary

@@ -1,7 +1,8 @@
 """underfitting's ``no_fit`` form: the model never moved away from the prior even on its training set, so no other
 cause can be judged (whether the labels carry signal cannot be told until it fits). What the run's settings say comes
 first among the remedies: regularisation that pins it, a learning rate far outside its optimizer's range, a gradient
-clip far below the gradients, frozen parameters, unscaled inputs, a collapse onto the majority class."""
+clip far below the gradients, frozen parameters, outputs that never changed (no step reached the weights), unscaled
+inputs, a collapse onto the majority class."""
 
 from __future__ import annotations
 
@@ -41,9 +42,16 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     frozen = frozen_note(evidence.settings)
     pace_note = ((f"it has {frozen}" if frozen else "") or clip_note or fast or slow
                  or (f"{high}, where a lower one may let it fit" if high else ""))
+    # Outputs that never changed at all say no step reached the weights (an own loop calling optimizer.step() before
+    # loss.backward() had been told to grow and to raise its rate); frozen parameters, when described, say why.
+    still = evidence.outputs_unchanged and not frozen
+    still_note = (f"its val outputs were the same in all {evidence.num_epochs} epochs: no training step changed its "
+                  "weights" if still else "")
+    pace_note = still_note or pace_note
+    # "(majority share 0.502; 0.502 at epoch 5)" had read as two shares: the judged epoch's accuracy is its own clause.
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
-               f"reached at best {fit.train_accuracy_max:.3f} (majority share {fit.train_baseline:.3f}; "
-               f"{fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}){gradient_note(evidence)}"
+               f"reached at best {fit.train_accuracy_max:.3f} against a majority share of {fit.train_baseline:.3f} "
+               f"({fit.train_accuracy:.3f} at epoch {evidence.judged_epoch}, the judged one){gradient_note(evidence)}"
                f"{'; ' + pace_note if pace_note else ''}; whether the labels carry signal cannot be told until the "
                "model fits them")
     # A larger model under the same pinning regularisation stays pinned (Adam's L2 of 1, every unit dead, had been
@@ -71,6 +79,10 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (book.loosen_clip(starved[1]), *ordered)
     if frozen:
         ordered = (unfreeze(book), *ordered)
+    if still:
+        ordered = (book.advice("check_step", "check that optimizer.step() runs after loss.backward() in every training "
+                               "step, that the optimizer was built on this model's parameters (not a copy's), and that "
+                               "its learning rate is above 0"), *ordered)
     remedies = present(*ordered, book.permuted_control("to see whether the labels carry signal",
                                                        when="once it fits, "))
     if evidence.unscaled_inputs:
@@ -80,7 +92,8 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # The title names what in the settings keeps the model at the prior, most specific first; the form's own title
     # already names a rate far out of range, heavy regularisation or a tiny layer.
     general = form_title("no_fit", None)
-    reason = next((words for found, words in ((evidence.unscaled_inputs, "its inputs are not standardised"),
+    reason = next((words for found, words in ((still, "its outputs never changed, so no step reached its weights"),
+                                              (evidence.unscaled_inputs, "its inputs are not standardised"),
                                               (frozen, "most of its parameters are frozen"),
                                               (starved, "its gradient clip starves the updates")) if found), "")
     title = f"{general}: {reason}" if reason else form_title("no_fit", evidence.settings)
