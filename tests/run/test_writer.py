@@ -22,8 +22,26 @@ def test_config_json_lists_val_copies_of_training_inputs_and_the_diagnosis_names
     lossgap.train(TrainConfig(data=DataConfig(source=str(path)), epochs=2, batch_size=16), tmp_path / "run")
     shared = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["shared_inputs"]
     val_ids = lossgap.read_run(tmp_path / "run").dynamics["val"].sample_ids[:8].tolist()
-    assert shared == {"val": {"count": 8, "same_label": 8, "ids": val_ids}, "test": {"count": 1, "same_label": 1}}
+    assert shared == {"train": {"count": 0, "distinct": 60}, "val": {"count": 8, "same_label": 8, "ids": val_ids},
+                      "test": {"count": 1, "same_label": 1}}
     diagnosis = lossgap.diagnose(tmp_path / "run")
     assert diagnosis.headline.startswith("Val shares inputs with training (see the note): 8 of the 20 val samples "
                                           "are exact copies")
     assert any(note.startswith("1 test sample(s) are exact copies") for note in diagnosis.limitations)
+    assert not any("repeat another training sample's inputs" in note for note in diagnosis.limitations)
+
+
+def test_training_rows_repeated_are_counted_and_noted(tmp_path):
+    # 40 distinct rows, each 5 times (lossgap carves val from whole groups of them): overfitting 1.00 had read "collect
+    # more data" without a word that the model saw 40 examples.
+    rng = np.random.default_rng(1)
+    x = np.repeat(rng.normal(size=(40, 6, 2)), 5, axis=0)
+    path = tmp_path / "d.npz"
+    np.savez(path, X=x, y=np.repeat(np.arange(40) % 2, 5))
+    lossgap.train(TrainConfig(data=DataConfig(source=str(path)), epochs=2, batch_size=16), tmp_path / "run")
+    shared = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["shared_inputs"]
+    assert shared["train"] == {"count": 160, "distinct": 32} and shared["val"] == {"count": 0, "same_label": 0,
+                                                                                   "ids": []}
+    notes = lossgap.diagnose(tmp_path / "run").limitations
+    assert any(note.startswith("160 of the 160 training samples repeat another training sample's inputs exactly (32 "
+                               "distinct inputs in all)") for note in notes), notes

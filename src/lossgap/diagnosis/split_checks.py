@@ -19,6 +19,8 @@ from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
     from lossgap.diagnosis.evidence import RunEvidence
 
+#: Training samples that repeat another's inputs get a note from this share of the training set on.
+REPEATED_TRAIN_SHARE = 0.05
 #: A model "learned" train at an epoch when its train accuracy there lies this far above val's label-blind level.
 LEARNED_MARGIN = 0.2
 
@@ -133,6 +135,13 @@ def split_notes(evidence: RunEvidence) -> list[str]:
                      f"at epoch {copied.epoch}) mixes what it memorised with how it generalises, and every val figure "
                      f"above does too; {_fresh_words(copied)}. Duplicate rows in the data land on both sides of a "
                      "split: remove them before splitting, or drop the copies from val")
+    repeated = (evidence.shared_inputs or {}).get("train") or {}
+    if repeated.get("count", 0) >= REPEATED_TRAIN_SHARE * evidence.train_count:
+        # 40 distinct rows, each 5 times, had read overfitting 1.00 with "collect more data" and no word that the
+        # model had seen only 40 examples.
+        notes.append(f"{repeated['count']} of the {evidence.train_count} training samples repeat another training "
+                     f"sample's inputs exactly ({repeated['distinct']} distinct inputs in all): the model learns from "
+                     "fewer examples than the count says, and memorises the repeated ones sooner")
     test = (evidence.shared_inputs or {}).get("test") or {}
     if test.get("count"):
         notes.append(f"{test['count']} test sample(s) are exact copies of a training sample's inputs "

@@ -192,11 +192,18 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
 def shared_inputs_payload(splits: DatasetSplits) -> dict:
     """Per split other than train, its samples whose inputs are exact copies of a training sample's
     (:func:`lossgap.data.overlap.inputs_shared_with_train`): count and same_label, and for val the ids too (the
-    diagnosis measures val accuracy without them)."""
-    from lossgap.data.overlap import inputs_shared_with_train
+    diagnosis measures val accuracy without them); for train, how many of its samples share their inputs with
+    another training sample (``count``) and how many distinct inputs it holds (``distinct``)."""
+    import numpy as np
 
-    return {name: inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val")
-            for name, part in splits.splits().items() if name != "train"}
+    from lossgap.data.overlap import input_groups, inputs_shared_with_train
+
+    groups = input_groups(splits.train)
+    sizes = np.bincount(groups)
+    payload = {"train": {"count": int(sizes[sizes > 1].sum()), "distinct": int(sizes.size)}}
+    payload.update({name: inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val")
+                    for name, part in splits.splits().items() if name != "train"})
+    return payload
 
 
 def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:
