@@ -275,3 +275,22 @@ def test_a_training_set_fitted_in_its_first_epoch_while_val_stays_at_chance_is_a
     # Memorised over many epochs, as random labels are: no giveaway.
     memorised = diagnose_dynamics(memorised_noise_run()).verdict("no_signal")
     assert "fitted_at_once" not in memorised.evidence and memorised.confidence > SHORTCUT_CAP
+
+
+def test_an_accuracy_below_the_baseline_is_not_above_it_and_a_loss_a_hair_below_the_prior_says_so():
+    # A trial's sentence: "val accuracy 0.515 ... is not significantly above ... 0.545" and "val loss 0.693, though 0%
+    # below the prior's 0.695".
+    from dataclasses import replace
+
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    evidence = gather_evidence({}, memorised_noise_run(), train_config=None)
+    below = replace(evidence.signal, accuracy=evidence.signal.baseline_accuracy - 0.03, loss=0.6925,
+                    prior_entropy=0.6931)
+    summary = diagnose_evidence(replace(evidence, signal=below)).verdict("no_signal").summary
+    assert f"is not above the best constant answer {below.baseline_accuracy:.3f}" in summary, summary
+    assert "though a hair below the prior's 0.693" in summary and "0% below" not in summary
+    assert "at least not by this model" in summary
+    above = replace(evidence.signal, accuracy=evidence.signal.baseline_accuracy + 0.02)
+    assert "is not significantly above the best constant answer" in diagnose_evidence(
+        replace(evidence, signal=above)).verdict("no_signal").summary

@@ -252,3 +252,13 @@ def test_a_model_that_never_fitted_its_training_set_is_not_called_overfitted():
     assert verdict.confidence == UNFITTED_TRAIN_CAP and verdict.evidence["train_unfitted"], diagnosis.to_text()
     assert "overfitting" not in diagnosis.causes
     assert verdict.summary.endswith("a model that learned nothing from it cannot have memorised it")
+
+
+def test_a_val_loss_lowest_at_the_last_epoch_never_turned_up():
+    # "val loss was lowest at epoch 30 ... and did not turn up clearly afterwards" had been said of the last epoch.
+    from fixtures.diagnosis import healthy_run
+
+    run = healthy_run()
+    verdict = diagnose_dynamics(run, metrics={"val_loss": np.linspace(0.7, 0.2, 20)}).verdict("overfitting")
+    assert verdict.summary.startswith("val loss was lowest at the last epoch, 20 (0.200): it never turned up"), \
+        verdict.summary

@@ -146,14 +146,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             # 0.091 on 11 val samples, p=0.074, had raised no signal 0.50 -> 0.55).
             confidence = min(1.0, confidence + 0.05)
     if not fit.train_moved:
-        summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
+        summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     if evidence.lagged_learning:
         # Batch norm's lag: the weights still descend while the evaluated model, val's figures included, does not
         # show it yet, so val at chance says nothing about the labels (learning_state.lagged_learning).
-        summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
+        summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but {lag_words(evidence)}, so whether the labels carry "
                    "signal cannot be told until they do")
         facts["lagged_learning"] = True
@@ -168,7 +168,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if health.val_still_improving and evidence.val_low_is_recent and not _gave_back_its_fit(evidence):
         pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
                 if health.val_still_falling else new_lows(health, evidence.num_epochs))
-        summary = (f"val accuracy {signal.accuracy:.3f} is not significantly above the best constant answer "
+        summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but the val loss was still falling when training "
                    f"ended ({pace}): what the model learns may yet carry over, "
                    "so whether the labels carry signal cannot be told until it stops improving")
@@ -201,8 +201,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # A val loss below the prior's that the paired test cannot confirm is said as such ("0.552 is not clearly
     # below the prior's 1.212" had read as a contradiction of a loss 54% lower).
     below = signal.loss is not None and signal.loss < signal.prior_entropy
-    loss_words = (f"val loss {_number(signal.loss)}, though {pct(1 - signal.loss / signal.prior_entropy)} below the "
-                  f"prior's {signal.prior_entropy:.3f}, is not significantly below it sample by sample" if below
+    # "Though 0% below" had been printed of 0.693 against 0.695.
+    share_below = 1 - signal.loss / signal.prior_entropy if below else 0.0
+    loss_words = (f"val loss {_number(signal.loss)}, though "
+                  + (f"{pct(share_below)} below" if round(share_below, 2) > 0 else "a hair below")
+                  + f" the prior's {signal.prior_entropy:.3f}, is not significantly below it sample by sample" if below
                   else f"val loss {_number(signal.loss)} is not below the prior's {signal.prior_entropy:.3f}")
     # On a val split too small for the accuracy test, a loss far below the prior's is what signal looks like
     # there (an OSULeaf LSTM-FCN on 53/3/2/3/3/2 samples, val loss 55% below the prior's on 16 samples, had read
@@ -216,10 +219,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                   if loss_lead else "what it learned does not carry over to val" if at_once
                   # "By this model": a model that memorises 15 noise features beside the one that carries the
                   # label reads the same (a trial's LSTM at val 0.39 where an LSTM-FCN reached 0.92).
-                  else "what it learned does not carry over: the labels are not predictable from these inputs, at "
+                  else "what it learned does not carry over, so the labels are not predictable from these inputs, at "
                        "least not by this model")
-    summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not "
-               f"significantly above the best constant answer {signal.baseline_accuracy:.3f} ({test}) and "
+    summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} "
+               f"{_not_above(signal)} the best constant answer {signal.baseline_accuracy:.3f} ({test}) and "
                f"{loss_words}: {conclusion}")
     if signal.accuracy > signal.baseline_accuracy:
         # "stays at the majority baseline" (the cause's title) would misstate a lead the test cannot confirm.
@@ -317,6 +320,12 @@ def _test_words(p_value: float, alpha: float) -> str:
     """The test as the rule decided it: val accuracy at the last and at the best epoch, corrected, against alpha."""
     return (f"one-sided binomial tests of val accuracy at the last epoch and at the best one, p={p_value:.2g} after "
             f"correcting for picking the best of the epochs and for the two tests; significant below {alpha:g}")
+
+
+def _not_above(signal) -> str:
+    """"is not significantly above" for an accuracy above the baseline, "is not above" for one at or below it (an
+    accuracy of 0.515 had been "not significantly above" a baseline of 0.545)."""
+    return "is not significantly above" if signal.accuracy > signal.baseline_accuracy else "is not above"
 
 
 def _number(value) -> str:

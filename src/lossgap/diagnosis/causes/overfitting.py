@@ -147,6 +147,9 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                            if general.train_fall_after_best < 0
                            else "the train loss stopped falling too") if general.val_rose_clearly
                           else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
+        elif lowest >= last:
+            # "Did not turn up clearly afterwards" had been said of a minimum at the last epoch, which has no after.
+            summary = f"val loss was lowest at the last epoch, {lowest} ({lowest_loss:.3f}): it never turned up"
         else:
             summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
