@@ -49,3 +49,17 @@ def test_a_few_copies_get_a_note_not_a_warning_and_none_get_nothing():
         clean = diagnose_dynamics(run, shared_inputs=shared)
         assert clean.evidence.split_checks.copied is None
         assert not any("exact copies" in note for note in clean.limitations)
+
+
+def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
+    # GunPoint with its val inputs shifted by 1.5 standard deviations read no signal 0.95 without a word on them.
+    shift = {"feature": 0, "mean_shift": 1.5, "z": 80.0, "scale_ratio": 1.0, "shifted": True}
+    calm = {"feature": 0, "mean_shift": 0.02, "z": 0.4, "scale_ratio": 1.01, "shifted": False}
+    diagnosis = diagnose_dynamics(memorised_noise_run(), input_shift={"val": shift, "test": shift})
+    assert diagnosis.headline.startswith("Val inputs differ from train's: feature 0's mean lies 1.50 training standard "
+                                         "deviations from train's, its spread 1.00x train's (see the note)")
+    notes = [note for note in diagnosis.limitations if "inputs differ from train's" in note]
+    assert [note.split("'")[0] for note in notes] == ["val", "test"] and "scaled with train's statistics" in notes[0]
+    quiet = diagnose_dynamics(memorised_noise_run(), input_shift={"val": calm, "test": calm})
+    assert not quiet.headline.startswith("Val inputs differ")
+    assert not any("inputs differ" in note for note in quiet.limitations)

@@ -20,7 +20,10 @@ def test_config_json_lists_val_copies_of_training_inputs_and_the_diagnosis_names
     path = tmp_path / "d.npz"
     np.savez(path, X=x, y=y, X_val=x_val, y_val=np.arange(20) % 2, X_test=x_test, y_test=np.arange(10) % 2)
     lossgap.train(TrainConfig(data=DataConfig(source=str(path)), epochs=2, batch_size=16), tmp_path / "run")
-    shared = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["shared_inputs"]
+    data = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+    shared = data["shared_inputs"]
+    # The same distribution in every split: no shift.
+    assert set(data["input_shift"]) == {"val", "test"} and not data["input_shift"]["val"]["shifted"]
     val_ids = lossgap.read_run(tmp_path / "run").dynamics["val"].sample_ids[:8].tolist()
     assert shared == {"train": {"count": 0, "distinct": 60}, "val": {"count": 8, "same_label": 8, "ids": val_ids},
                       "test": {"count": 1, "same_label": 1}}

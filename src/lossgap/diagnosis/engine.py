@@ -62,7 +62,8 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
                                    control_val_accuracy=control_accuracy, summary=record.summary,
                                    gradients=gradient_health_of(record),
                                    sequence_length=(record.config.get("data") or {}).get("max_length"),
-                                   shared_inputs=(record.config.get("data") or {}).get("shared_inputs"))
+                                   shared_inputs=(record.config.get("data") or {}).get("shared_inputs"),
+                                   input_shift=(record.config.get("data") or {}).get("input_shift"))
         diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names,
                                       val_is_fixed=bool((record.config.get("data") or {}).get("val_is_fixed")),
                                       threads=(record.config.get("runtime") or {}).get("torch_threads"))

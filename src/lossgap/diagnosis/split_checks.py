@@ -75,6 +75,11 @@ def split_warnings(evidence: RunEvidence) -> str:
         warning += (f"Val looks like the training set: {checks.same_split.same_label} of its "
                     f"{checks.same_split.num_val} samples carry a training sample's id and label (see the note); hold "
                     "out a val split the model never trains on; read the rest with that in mind: ")
+    shift = _shifted(evidence, "val")
+    if shift is not None:
+        # A val split shifted by 1.5 standard deviations read no signal 0.95 without a word on its inputs.
+        warning += (f"Val inputs differ from train's: {_shift_words(evidence, shift)} (see the note); read the rest "
+                    "with that in mind: ")
     copied = checks.copied
     if copied is not None and copied.warns:
         # A data file whose val rows repeated 60 training rows on random labels read overfitting 1.00 at val 0.79,
@@ -135,6 +140,13 @@ def split_notes(evidence: RunEvidence) -> list[str]:
                      f"at epoch {copied.epoch}) mixes what it memorised with how it generalises, and every val figure "
                      f"above does too; {_fresh_words(copied)}. Duplicate rows in the data land on both sides of a "
                      "split: remove them before splitting, or drop the copies from val")
+    for split in ("val", "test"):
+        shift = _shifted(evidence, split)
+        if shift is not None:
+            notes.append(f"{split}'s inputs differ from train's: {_shift_words(evidence, shift)}. A model learns the "
+                         f"ranges of its training inputs, so {split} figures measure this difference too; check that "
+                         f"{split} was recorded and preprocessed as train was (scaled with train's statistics, the "
+                         "same units, sensors and order of features)")
     repeated = (evidence.shared_inputs or {}).get("train") or {}
     if repeated.get("count", 0) >= REPEATED_TRAIN_SHARE * evidence.train_count:
         # 40 distinct rows, each 5 times, had read overfitting 1.00 with "collect more data" and no word that the
@@ -176,3 +188,15 @@ def _fresh_words(copied: CopiedValSamples) -> str:
                else "not significantly above it")
     return (f"{fresh.accuracy:.3f} on the other {fresh.num_samples} (their majority baseline "
             f"{fresh.baseline_accuracy:.3f}, {verdict})")
+
+
+def _shifted(evidence: RunEvidence, split: str) -> dict | None:
+    """config.json's input shift of ``split`` when it counts as shifted, else None."""
+    shift = (evidence.input_shift or {}).get(split) or {}
+    return shift if shift.get("shifted") else None
+
+
+def _shift_words(evidence: RunEvidence, shift: dict) -> str:
+    """"feature 0's mean lies 1.50 training standard deviations from train's, its spread 1.00x train's"."""
+    return (f"feature {shift['feature']}'s mean lies {shift['mean_shift']:.2f} training standard deviations from "
+            f"train's, its spread {shift['scale_ratio']:.2f}x train's")

@@ -177,6 +177,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
             "val_is_fixed": splits.val_is_fixed,
             "standardizer": standardizer.to_dict() if standardizer is not None else None,
             "shared_inputs": shared_inputs_payload(splits),
+            "input_shift": input_shift_payload(splits),
         },
         "versions": library_versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
@@ -204,6 +205,15 @@ def shared_inputs_payload(splits: DatasetSplits) -> dict:
     payload.update({name: inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val")
                     for name, part in splits.splits().items() if name != "train"})
     return payload
+
+
+def input_shift_payload(splits: DatasetSplits) -> dict:
+    """Per split other than train, the feature whose inputs lie farthest from train's
+    (:func:`lossgap.data.drift.input_shift`)."""
+    from lossgap.data.drift import input_shift
+
+    return {name: input_shift(splits.train, part).to_dict() for name, part in splits.splits().items()
+            if name != "train"}
 
 
 def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:

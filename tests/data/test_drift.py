@@ -1,0 +1,40 @@
+"""How far a split's inputs lie from train's: shifted or rescaled features are found, random splits are not."""
+
+import numpy as np
+
+from lossgap.data.drift import input_shift
+from lossgap.data.sequence import SequenceData
+
+
+def _data(features, split, lengths=None):
+    n = features.shape[0]
+    return SequenceData(features, np.full(n, features.shape[1]) if lengths is None else lengths, np.arange(n) % 2,
+                        np.arange(n), ("a", "b"), split=split)
+
+
+def test_a_shifted_feature_and_a_rescaled_one_are_found_and_a_random_split_is_not():
+    rng = np.random.default_rng(0)
+    train = _data(rng.normal(size=(300, 20, 3)), "train")
+    same = input_shift(train, _data(rng.normal(size=(80, 20, 3)), "val"))
+    assert not same.shifted and same.mean_shift < 0.1 and 0.9 < same.scale_ratio < 1.1
+    moved = rng.normal(size=(80, 20, 3))
+    moved[:, :, 2] += 1.5
+    shift = input_shift(train, _data(moved, "val"))
+    assert shift.shifted and shift.feature == 2 and abs(shift.mean_shift - 1.5) < 0.1 and shift.z > 20
+    scaled = rng.normal(size=(80, 20, 3))
+    scaled[:, :, 1] *= 3.0
+    spread = input_shift(train, _data(scaled, "val"))
+    assert spread.shifted and spread.feature == 1 and 2.8 < spread.scale_ratio < 3.2
+    assert set(spread.to_dict()) == {"feature", "mean_shift", "z", "scale_ratio", "shifted"}
+
+
+def test_padding_is_not_counted_and_a_constant_training_feature_does_not_divide_by_zero():
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(100, 10, 2))
+    features[:, :, 1] = 0.0
+    lengths = rng.integers(3, 11, 100)
+    features[np.arange(10)[None, :] >= lengths[:, None]] = 0.0
+    train = _data(features, "train", lengths)
+    # Samples of train itself: the zeros beyond their lengths would pull a padded mean toward 0 if they counted.
+    shift = input_shift(train, _data(features[:40].copy(), "val", lengths[:40]))
+    assert not shift.shifted and shift.mean_shift < 0.3
