@@ -229,6 +229,13 @@ def narrow_layer_advice(settings: dict | None, classes: int, book):
                                        f"lies {where}"))
 
 
+def averaging_decay(settings: dict | None) -> float | None:
+    """The run's weight-averaging decay per epoch (``--ema DECAY``) when it averages (DECAY > 0), else None: the model
+    it evaluates and delivers is then an average over about 1 / (1 - DECAY) epochs of weights."""
+    decay = ((settings or {}).get("optimizer") or {}).get("ema")
+    return float(decay) if decay is not None and float(decay) > 0 else None
+
+
 def has_batch_norm(settings: dict | None) -> bool:
     """True for a model with batch norm: lossgap's LSTM-FCN, or an own loop's model described with it. Its running
     statistics can lag the weights, so the model evaluated at an epoch's end may differ from the one trained;

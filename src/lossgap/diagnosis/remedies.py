@@ -77,6 +77,7 @@ class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies)
             "switch_model": f"it already uses an {self._get('model.kind')}",
             "recompute_batch_norm": ("its model has no batch norm" if not self._batch_norm
                                      else "the run already averages its weights (--ema)"),
+            "shorter_average": "it does not average its weights (--ema)",
             "loosen_clip": "it is offered only by a verdict that measured the gradients' typical norm above the clip",
             "bidirectional": ("its recurrent layer already reads both directions" if self._get("model.bidirectional")
                               else "only a recurrent model (lstm or gru) read at its last step reads the first steps "

@@ -113,6 +113,18 @@ class OptimisationRemedies(RemedyBookCore):
                             "weights before each evaluation (torch.optim.swa_utils.update_bn over the training "
                             "data), or train with larger batches", {"optimizer.ema": 0.0})
 
+    def shorter_average(self) -> Remedy | None:
+        """Average the weights over fewer epochs: ``--ema 0.9`` (about 10) where the run averages over more, else
+        ``--ema 0`` (the live weights); None when the run does not average (or is an own loop, whose averaging
+        lossgap cannot change)."""
+        decay = self._get("optimizer.ema") if self.has_config else None
+        if decay is None or float(decay) <= 0:
+            return None
+        new = 0.9 if float(decay) > 0.9 else 0.0
+        what = "about the last 10 epochs" if new else "none: the live weights"
+        return self._remedy("shorter_average", f"average the weights over {what}: --ema {new:g}",
+                            "average the weights over fewer steps", {"optimizer.ema": new})
+
     def standardize(self) -> Remedy | None:
         """Per-feature standardisation of the inputs, for a lossgap run trained with it off (None otherwise: an own
         loop's scaling is not known)."""

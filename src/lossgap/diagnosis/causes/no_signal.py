@@ -158,7 +158,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    "signal cannot be told until they do")
         facts["lagged_learning"] = True
         return Verdict("no_signal", min(confidence, STILL_IMPROVING_CAP), summary, facts,
-                       present(book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
+                       present(book.shorter_average(), book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
     health = evidence.optimization
     # Still improving means falling toward its lowest value: a fall within a bounce far above an early minimum
     # (lowest at epoch 24 of 100, "a new low in 0 of the last 25 epochs") is not; nor is a val loss that falls

@@ -50,7 +50,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         details["lagged_learning"] = True
         return Verdict("underfitting", LAGGED_CONFIDENCE, f"{_stopped_by(evidence)}, but {lag_words(evidence)}; the model was "
                        "still learning", details,
-                       present(book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
+                       present(book.shorter_average(), book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
     # A val loss on its way back below its lowest has left that turn behind it.
     if not falling or (evidence.generalization.onset_epoch is not None and reach is None):
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
