@@ -79,3 +79,21 @@ def test_val_that_is_the_training_set_again_is_named_first():
                                     "sample's id and label"), same.headline
     assert any("val looks like the training set, so every val figure measures" in note for note in same.limitations)
     assert not diagnose_dynamics(healthy_run()).headline.startswith("Val looks like")
+
+
+def test_a_class_weighted_run_is_also_judged_by_the_balanced_accuracy_its_loss_aims_at():
+    # A 95/5 run with --class-weights balanced read "No problem found ... val accuracy 0.965 (majority baseline
+    # 0.950)" only, and its overfitting line named the unweighted val loss's lowest epoch as "val loss was lowest".
+    labels_train, labels_val = (np.arange(400) % 10 == 0).astype(int), (np.arange(200) % 10 == 0).astype(int)
+    run = {"train": binary_dynamics(learned_then_converged(400), labels_train, split="train"),
+           "val": binary_dynamics(learned_then_converged(200, seed=1), labels_val)}
+    config = {"class_weights": "balanced", "epochs": 20}
+    weighted = diagnose_dynamics(run, config=config)
+    balanced = weighted.evidence.val_per_class.balanced_accuracy[weighted.evidence.best_epoch - 1]
+    assert weighted.headline.startswith("No problem found"), weighted.headline
+    assert f"; balanced accuracy {balanced:.3f}, what its class-weighted loss aims at)" in weighted.headline
+    overfitting = weighted.verdict("overfitting")
+    assert overfitting.summary.startswith("the unweighted val loss was lowest at"), overfitting.summary
+    plain = diagnose_dynamics(run, config={"epochs": 20})
+    assert "balanced accuracy" not in plain.headline
+    assert plain.verdict("overfitting").summary.startswith("val loss was lowest at")

@@ -61,7 +61,8 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                     "val, and no rule can tell why from these curves; the causes considered below are the candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
-                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)})")
+                f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)}"
+                f"{_weighted_clause(evidence)})")
         if explanations:
             return text + f"; the curves are explained by {explanations[0].cause}: {CAUSES[explanations[0].cause]}."
         return text + "; loss and accuracy tell the same story."
@@ -72,6 +73,15 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
     title = main.evidence.get("title") or CAUSES[main.cause]
     return (f"Main cause: {main.cause} ({main.confidence:.2f}) - {title}"
             + (f". Also: {others}." if others else "."))
+
+
+def _weighted_clause(evidence: RunEvidence) -> str:
+    """"; balanced accuracy 0.982, what its class-weighted loss aims at" for a class-weighted run ("" otherwise): a
+    95/5 run weighted to lift the rare class had been judged by plain accuracy against the majority share only."""
+    if evidence.class_weights is None:
+        return ""
+    balanced = float(evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1])
+    return f"; balanced accuracy {balanced:.3f}, what its class-weighted loss aims at"
 
 
 def learned_little(evidence: RunEvidence) -> bool:

@@ -138,7 +138,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                     else "")
             # A val loss of exactly 0 (every answer certain in float32) has no per cent to rise by.
             higher = f"{pct(final_loss / lowest_loss - 1)} higher" if lowest_loss > 0 else "higher"
-            summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
+            summary = (f"{_val_loss(evidence)} was lowest at epoch {lowest} ({lowest_loss:.3f}) and ended at {final_loss:.3f}, "
                        f"{higher}{tiny}, but that is not a clear turn: "
                        + ((f"the train loss fell only {general.train_fall_after_best:.3f} after it, not clearly "
                            "beyond its own jitter" if general.train_fall_after_best > 0
@@ -149,9 +149,9 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                           else f"the val loss jitters from epoch to epoch by about {general.val_jitter:.3f}"))
         elif lowest >= last:
             # "Did not turn up clearly afterwards" had been said of a minimum at the last epoch, which has no after.
-            summary = f"val loss was lowest at the last epoch, {lowest} ({lowest_loss:.3f}): it never turned up"
+            summary = f"{_val_loss(evidence)} was lowest at the last epoch, {lowest} ({lowest_loss:.3f}): it never turned up"
         else:
-            summary = (f"val loss was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
+            summary = (f"{_val_loss(evidence)} was lowest at epoch {lowest} ({lowest_loss:.3f}) and did not turn up "
                        "clearly afterwards")
         return Verdict("overfitting", clip(confidence),
                        summary + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted), facts, remedies)
@@ -162,7 +162,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     lowest_after = int(np.nanargmin(train_after)) + lowest if np.isfinite(train_after).any() else lowest
     dip = (f" (after falling to {curves.train_loss[lowest_after - 1]:.3g} at epoch {lowest_after})"
            if curves.train_loss[-1] > curves.train_loss[lowest - 1] and lowest_after not in (lowest, last) else "")
-    summary = (f"val loss was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}); by epoch {last} "
+    summary = (f"{_val_loss(evidence)} was lowest at epoch {lowest} ({curves.val_loss[lowest - 1]:.3f}); by epoch {last} "
                f"{change('val loss', curves.val_loss[lowest - 1], curves.val_loss[-1])} while "
                f"{change('train loss', curves.train_loss[lowest - 1], curves.train_loss[-1])}{dip}; "
                f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}"
@@ -229,6 +229,12 @@ def _accuracy_rose_after(evidence: RunEvidence, lowest: int) -> bool:
     accuracy = evidence.curves.val_accuracy
     at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
     return at_delivered - at_min > ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples)
+
+
+def _val_loss(evidence: RunEvidence) -> str:
+    """"val loss", or "the unweighted val loss" for a class-weighted run, whose best epoch its weighted loss chose (a
+    run that delivered epoch 24 by its weighted val loss had read "val loss was lowest at epoch 37")."""
+    return "the unweighted val loss" if evidence.objective is not None else "val loss"
 
 
 def _count(samples: int) -> str:
