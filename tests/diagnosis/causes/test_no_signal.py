@@ -139,6 +139,8 @@ def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_
     verdict = long.verdict("no_signal")
     assert verdict.evidence["long_reach_doubt"] and verdict.confidence == 0.6, long.to_text()
     assert "300 steps long" in verdict.summary and "before concluding" in verdict.summary
+    assert verdict.evidence["title"] == ("val stays at the majority baseline, but a recurrent model that fitted little "
+                                         "of sequences 300 steps long may not reach the signal")
     # Reading both ways, then the convolution branch, first (a label in steps 4-9 of 150 read no signal 0.60 at hidden
     # 32, and val 0.893 with --bidirectional); a permuted-label control cannot tell the two readings apart, so it is
     # not offered.
