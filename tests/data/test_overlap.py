@@ -44,3 +44,14 @@ def test_a_value_one_bit_away_is_no_copy():
     val_x[:, 1, 0] = np.nextafter(np.float32(1.0), np.float32(2.0))
     shared = inputs_shared_with_train(_data(train_x, [3, 3], [0, 1], 0, "train"), _data(val_x, [3, 3], [0, 1], 5, "val"))
     assert shared.count == 0 and shared.same_label == 0
+
+
+def test_splits_padded_to_other_lengths_are_compared_over_their_valid_steps():
+    train_x = np.zeros((2, 6, 1))
+    train_x[0, :4, 0] = [1.0, 2.0, 3.0, 4.0]
+    train_x[1, :, 0] = np.arange(6)
+    val_x = np.zeros((2, 4, 1))
+    val_x[0, :, 0] = [1.0, 2.0, 3.0, 4.0]       # train's first sample, padded to 4 steps instead of 6
+    val_x[1, :, 0] = [0.0, 1.0, 2.0, 3.0]       # a prefix of train's second: no copy
+    shared = inputs_shared_with_train(_data(train_x, [4, 6], [0, 1], 0, "train"), _data(val_x, [4, 4], [0, 1], 7, "val"))
+    assert shared.ids == (7,) and shared.same_label == 1
