@@ -25,7 +25,31 @@ def test_a_shifted_feature_and_a_rescaled_one_are_found_and_a_random_split_is_no
     scaled[:, :, 1] *= 3.0
     spread = input_shift(train, _data(scaled, "val"))
     assert spread.shifted and spread.feature == 1 and 2.8 < spread.scale_ratio < 3.2
-    assert set(spread.to_dict()) == {"feature", "mean_shift", "z", "scale_ratio", "shifted"}
+    assert set(spread.to_dict()) == {"feature", "mean_shift", "z", "scale_ratio", "train_mean", "mean",
+                                     "train_constant", "shifted"}
+
+
+def test_a_heavy_tailed_feature_is_not_shifted_on_random_splits_and_a_constant_one_is_when_it_moves():
+    # A per-sample level exp(N(0, 1.5)) had its standard deviation 2.6x off on val splits lossgap carved itself.
+    rng = np.random.default_rng(42)
+    levels = np.exp(rng.normal(0, 1.5, (300, 1, 1))) * (1 + 0.1 * rng.normal(size=(300, 24, 1)))
+    flagged = 0
+    for seed in range(10):
+        order = np.random.default_rng(seed).permutation(300)
+        train, val = _data(levels[order[:240]], "train"), _data(levels[order[240:]], "val")
+        flagged += input_shift(train, val).shifted
+    assert flagged == 0
+    # A feature train holds at 1.0 that val holds at 5.0 (a constant the model never saw vary): named.
+    constant_train = np.ones((100, 10, 2))
+    constant_train[:, :, 0] = rng.normal(size=(100, 10))
+    constant_val = np.full((40, 10, 2), 5.0)
+    constant_val[:, :, 0] = rng.normal(size=(40, 10))
+    moved = input_shift(_data(constant_train, "train"), _data(constant_val, "val"))
+    assert moved.shifted and moved.feature == 1 and moved.train_constant and moved.mean_shift is None
+    assert moved.train_mean == 1.0 and moved.mean == 5.0
+    same = constant_val.copy()
+    same[:, :, 1] = 1.0
+    assert not input_shift(_data(constant_train, "train"), _data(same, "val")).shifted
 
 
 def test_padding_is_not_counted_and_a_constant_training_feature_does_not_divide_by_zero():

@@ -60,6 +60,10 @@ def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
                                          "deviations from train's, its spread 1.00x train's (see the note)")
     notes = [note for note in diagnosis.limitations if "inputs differ from train's" in note]
     assert [note.split("'")[0] for note in notes] == ["val", "test"] and "scaled with train's statistics" in notes[0]
+    constant = {"feature": 3, "mean_shift": None, "z": 1e9, "scale_ratio": None, "train_mean": 1.0, "mean": 5.0,
+                "train_constant": True, "shifted": True}
+    assert diagnose_dynamics(memorised_noise_run(), input_shift={"val": constant}).headline.startswith(
+        "Val inputs differ from train's: feature 3 is 1 throughout train but averages 5 here (see the note)")
     quiet = diagnose_dynamics(memorised_noise_run(), input_shift={"val": calm, "test": calm})
     assert not quiet.headline.startswith("Val inputs differ")
     assert not any("inputs differ" in note for note in quiet.limitations)

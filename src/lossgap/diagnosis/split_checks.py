@@ -197,6 +197,11 @@ def _shifted(evidence: RunEvidence, split: str) -> dict | None:
 
 
 def _shift_words(evidence: RunEvidence, shift: dict) -> str:
-    """"feature 0's mean lies 1.50 training standard deviations from train's, its spread 1.00x train's"."""
+    """"feature 0's mean lies 1.50 training standard deviations from train's, its spread 1.00x train's", or for a
+    feature train holds at one value, "feature 3 is 1 throughout train but averages 5 here"."""
+    if shift.get("train_constant"):
+        return (f"feature {shift['feature']} is {shift['train_mean']:.4g} throughout train but averages "
+                f"{shift['mean']:.4g} here")
+    spread = shift.get("scale_ratio")
     return (f"feature {shift['feature']}'s mean lies {shift['mean_shift']:.2f} training standard deviations from "
-            f"train's, its spread {shift['scale_ratio']:.2f}x train's")
+            f"train's" + (f", its spread {spread:.2f}x train's" if spread is not None else ""))

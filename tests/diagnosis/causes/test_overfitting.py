@@ -262,3 +262,21 @@ def test_a_val_loss_lowest_at_the_last_epoch_never_turned_up():
     verdict = diagnose_dynamics(run, metrics={"val_loss": np.linspace(0.7, 0.2, 20)}).verdict("overfitting")
     assert verdict.summary.startswith("val loss was lowest at the last epoch, 20 (0.200): it never turned up"), \
         verdict.summary
+
+
+def test_the_val_samples_that_carry_a_rise_are_named_for_a_look_at_their_labels():
+    # GunPoint with 15% of its val labels flipped: 97% of the rise came from 12 samples, 11 of them the flipped ones,
+    # and nothing pointed at them.
+    run = overconfident_dynamics()
+    verdict = diagnose_dynamics(run, config=CONFIG).verdict("overfitting")
+    wrong_ids = run["val"].sample_ids[np.arange(200) % 10 == 0]
+    named = verdict.evidence["contradicted_val_ids"]
+    assert sorted(named) == sorted(wrong_ids.tolist())
+    advice = verdict.remedies[-1]
+    assert advice.name == "inspect_val_labels" and advice.action.startswith("look at the val samples it contradicts "
+                                                                             "most surely (")
+    assert "if their labels are wrong, it measures those labels rather than the model" in advice.action
+    # A rise spread over the right answers growing less sure names none.
+    costly = diagnose_dynamics(overfit_dynamics(), config=CONFIG).verdict("overfitting")
+    assert "contradicted_val_ids" not in costly.evidence
+    assert "inspect_val_labels" not in {remedy.name for remedy in costly.remedies}

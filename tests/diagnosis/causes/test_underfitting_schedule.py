@@ -62,3 +62,17 @@ def test_a_rate_lowered_after_the_loss_had_levelled_off_is_not_what_froze_the_mo
         fitted[split] = binary_dynamics(prob, labels, split=split)
     done = diagnose_dynamics(fitted, metrics={"lr": cosine_to_zero()}, config=CONFIG)
     assert done.verdict("underfitting").evidence.get("form") != "frozen_schedule", done.to_text()
+
+
+def test_a_rate_that_small_from_the_start_froze_nothing_it_never_learned():
+    # An own loop at lr 0 (and one at 1e-7) without any scheduler had read "the learning-rate schedule stopped the
+    # model learning", its fix "lengthen the schedule".
+    config = {**CONFIG, "optimizer": {"name": "adam", "lr": 1.6e-10}}
+    rng = np.random.default_rng(0)
+    still = {split: binary_dynamics(np.full((30, n), 0.5), np.arange(n) % 2, split=split)
+             for split, n in (("train", 400), ("val", 200))}
+    creeping = {split: binary_dynamics(0.5 + rng.normal(0, 0.002, (30, n)), np.arange(n) % 2, split=split)
+                for split, n in (("train", 400), ("val", 200))}
+    for run in (still, creeping):
+        verdict = diagnose_dynamics(run, config=config).verdict("underfitting")
+        assert verdict.evidence.get("form") != "frozen_schedule", verdict.summary

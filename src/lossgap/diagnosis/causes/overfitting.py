@@ -15,6 +15,7 @@ from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import change, clip, pct
+from lossgap.plain import to_plain
 
 #: What is left of the confidence when early stopping already stopped at, and restored, the val-loss minimum.
 HANDLED_FACTOR = 0.3
@@ -44,6 +45,12 @@ UNRESOLVED_GAP_NOISE_MULTIPLE = 1.0
 #: Noise units of val accuracy beyond which its fall from the val-loss minimum to the delivered epoch is named as the
 #: rise's cost (within one unit, the sentence says accuracy did not fall).
 ACCURACY_COST_NOISE = 2.0
+
+
+#: When samples wrong at both epochs carry this share of the val loss's rise, the val samples the model contradicts
+#: most surely are named for a look at their labels (a trial's GunPoint with 15% of its val labels flipped: 97% of the
+#: rise came from 12 samples, 11 of them the flipped ones, and nothing pointed at them). At most LISTED are kept.
+CONTRADICTED_SHARE, LISTED, SHOWN = 0.8, 100, 5
 
 
 #: The headline's title when the finding is the accuracy gap at the val-loss minimum.
@@ -170,6 +177,13 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                + (f"; early stopping already restored epoch {lowest}, from before the val loss rose" if handled
                   else _accuracy_cost_words(evidence, lowest, facts))
                + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted))
+    contradicted = facts.get("contradicted_val_ids")
+    if contradicted:
+        shown = ", ".join(str(sample) for sample in contradicted[:SHOWN])
+        remedies = present(*remedies, book.advice(
+            "inspect_val_labels", f"look at the val samples it contradicts most surely ({shown}"
+            f"{', ...' if len(contradicted) > SHOWN else ''}; in diagnosis.json): the rise in val loss is theirs, and "
+            "if their labels are wrong, it measures those labels rather than the model"))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
 
 
@@ -193,6 +207,8 @@ def _accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str
         return f"; val accuracy fell with it ({figures})"
     groups = {group.name: group for group in loss_ledger(evidence.val, lowest, delivered).groups}
     wrong, right = groups["stayed_wrong_further"], groups["stayed_correct"]
+    if wrong.share >= CONTRADICTED_SHARE:
+        facts["contradicted_val_ids"] = _contradicted_ids(evidence, lowest, delivered)
     if _accuracy_rose_after(evidence, lowest):
         # "Did not fall ... within its noise" had been said of 0.383 -> 0.700, with "stop at epoch 6" first; a val
         # split with 30% of its labels wrong grows a loss on them while the model gets the rest right.
@@ -218,6 +234,18 @@ def _accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str
             + (f"{carrier}, which costs" if carrier else "the rise costs")
             + f" the calibration of its probabilities rather than right answers, so stopping at epoch {lowest} mainly "
             "buys better probabilities")
+
+
+def _contradicted_ids(evidence: RunEvidence, lowest: int, delivered: int) -> list:
+    """Ids of the val samples wrong at both epochs whose loss grew between them, most surely contradicted first (the
+    lowest true-class probability at ``delivered``), at most LISTED."""
+    val = evidence.val
+    before, after = lowest - 1, delivered - 1
+    grew = (val.seen[before] & val.seen[after] & ~val.correct[before] & ~val.correct[after]
+            & (val.true_log_prob[after] < val.true_log_prob[before]))
+    positions = np.flatnonzero(grew)
+    order = positions[np.argsort(val.true_log_prob[after][positions], kind="stable")]
+    return [to_plain(sample) for sample in val.sample_ids[order[:LISTED]]]
 
 
 def _accuracy_rose_after(evidence: RunEvidence, lowest: int) -> bool:
