@@ -58,3 +58,14 @@ def test_an_average_of_the_weights_over_more_epochs_than_the_run_lags_whether_or
     # No gap between the average and the training pass: no lag.
     assert not diagnose_dynamics(dynamics, metrics={"train_loss_running": flat + 0.6},
                                  config=lstm).evidence.lagged_learning
+
+
+def test_an_average_that_lags_is_the_headline_title_not_still_improving():
+    dynamics, running = lagged_descent_run()
+    flat = running.copy()
+    flat[12:] = 0.40
+    lstm = {**FCN, "model": {"kind": "lstm", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003,
+                                                                               "ema": 0.99}}
+    diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss_running": flat}, config=lstm)
+    assert ("Main cause: underfitting (0.80) - the average of its weights it evaluates and delivers (--ema) lags what "
+            "the model learned.") in diagnosis.headline, diagnosis.headline

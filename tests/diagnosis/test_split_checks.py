@@ -34,7 +34,7 @@ def test_val_copies_of_training_inputs_are_named_first_with_the_accuracy_of_the_
     assert f"{checks.fresh.accuracy:.3f} on the other 100 (their majority baseline 0.500, not significantly above it)" \
         in line
     assert "drop them from val (remove duplicate rows before splitting)" in line
-    assert any(note.startswith("100 of the 200 val samples are exact copies") and "answers those from memory" in note
+    assert any(note.startswith("100 of the 200 val samples are exact copies") and "the model trained on those very inputs" in note
                for note in copied.limitations)
     assert any(note.startswith("7 test sample(s) are exact copies") for note in copied.limitations)
 

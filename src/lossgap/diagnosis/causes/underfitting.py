@@ -101,6 +101,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     title = form_title(first.evidence.get("form"), evidence.settings)
     if first is capacity and evidence.unscaled_inputs:
         title = "the model stays far from fitting its training set: its inputs are not standardised"
+    elif first is stopped and first.evidence.get("averaging_lag"):
+        # "Training ended while the model was still improving" had stood over an --ema 0.99 average of 100 epochs.
+        title = "the average of its weights it evaluates and delivers (--ema) lags what the model learned"
     elif first is capacity and first.evidence.get("confused_pair"):
         pair_classes = first.evidence["confused_pair"]["classes"]
         title = (f"the model does not tell class {evidence.class_label(pair_classes[0])} from class "

@@ -78,7 +78,7 @@ def pair_words(evidence: RunEvidence, pair: dict) -> str:
             f"{second} that it puts in one of the two, it gets {pct(pair['pair_accuracy'])} right, against the "
             f"{pct(pair['chance'])} of always naming the larger class, while it gets "
             f"{pct(pair['others_error'])} of the other classes' samples wrong: these inputs may not tell the two "
-            "classes apart (or their labels are mixed), which a larger model cannot fix (growing it is the test)")
+            "classes apart (or their labels are mixed), and then a larger model mixes them as much")
 
 
 def pair_advice(evidence: RunEvidence, pair: dict) -> str:

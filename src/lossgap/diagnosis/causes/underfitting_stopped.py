@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.diagnosis.constraints import ADAM_FAMILY, held_back, narrow_layer_advice
+from lossgap.diagnosis.constraints import ADAM_FAMILY, averaging_decay, held_back, narrow_layer_advice
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -48,6 +48,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         # Batch norm's lag hides the descent from the evaluated figures early stopping and the rules read
         # (learning_state.lagged_learning): the weights were still learning.
         details["lagged_learning"] = True
+        details["averaging_lag"] = bool(averaging_decay(evidence.settings))
         return Verdict("underfitting", LAGGED_CONFIDENCE, f"{_stopped_by(evidence)}, but {lag_words(evidence)}; the model was "
                        "still learning", details,
                        present(book.shorter_average(), book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
