@@ -25,8 +25,9 @@ def test_config_json_lists_val_copies_of_training_inputs_and_the_diagnosis_names
     # The same distribution in every split: no shift.
     assert set(data["input_shift"]) == {"val", "test"} and not data["input_shift"]["val"]["shifted"]
     val_ids = lossgap.read_run(tmp_path / "run").dynamics["val"].sample_ids[:8].tolist()
-    assert shared == {"train": {"count": 0, "distinct": 60}, "val": {"count": 8, "same_label": 8, "ids": val_ids},
-                      "test": {"count": 1, "same_label": 1}}
+    assert shared == {"train": {"count": 0, "distinct": 60},
+                      "val": {"count": 8, "same_label": 8, "ids": val_ids, "repeated": 0, "distinct": 20},
+                      "test": {"count": 1, "same_label": 1, "repeated": 0, "distinct": 10}}
     diagnosis = lossgap.diagnose(tmp_path / "run")
     assert diagnosis.headline.startswith("Val shares inputs with training (see the note): 8 of the 20 val samples "
                                           "are exact copies")
@@ -43,8 +44,10 @@ def test_training_rows_repeated_are_counted_and_noted(tmp_path):
     np.savez(path, X=x, y=np.repeat(np.arange(40) % 2, 5))
     lossgap.train(TrainConfig(data=DataConfig(source=str(path)), epochs=2, batch_size=16), tmp_path / "run")
     shared = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["shared_inputs"]
-    assert shared["train"] == {"count": 160, "distinct": 32} and shared["val"] == {"count": 0, "same_label": 0,
-                                                                                   "ids": []}
+    assert shared["train"] == {"count": 160, "distinct": 32}
+    assert shared["val"] == {"count": 0, "same_label": 0, "ids": [], "repeated": 40, "distinct": 8}
     notes = lossgap.diagnose(tmp_path / "run").limitations
     assert any(note.startswith("160 of the 160 training samples repeat another training sample's inputs exactly (32 "
                                "distinct inputs in all)") for note in notes), notes
+    assert any(note.startswith("40 of the 40 val samples repeat another val sample's inputs exactly (8 distinct "
+                               "inputs in all)") for note in notes), notes

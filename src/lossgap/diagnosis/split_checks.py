@@ -156,6 +156,12 @@ def split_notes(evidence: RunEvidence) -> list[str]:
         notes.append(f"{repeated['count']} of the {evidence.train_count} training samples repeat another training "
                      f"sample's inputs exactly ({repeated['distinct']} distinct inputs in all): the model learns from "
                      "fewer examples than the count says, and memorises the repeated ones sooner")
+    repeated_val = (evidence.shared_inputs or {}).get("val") or {}
+    if repeated_val.get("repeated", 0) >= REPEATED_TRAIN_SHARE * evidence.val.num_samples:
+        # A val split of 183 rows held 61 distinct inputs, and every test counted 183.
+        notes.append(f"{repeated_val['repeated']} of the {evidence.val.num_samples} val samples repeat another val "
+                     f"sample's inputs exactly ({repeated_val['distinct']} distinct inputs in all): val accuracy counts "
+                     "each repeat as its own test, so its figures are less precise than the count suggests")
     test = (evidence.shared_inputs or {}).get("test") or {}
     if test.get("count"):
         notes.append(f"{test['count']} test sample(s) are exact copies of a training sample's inputs "

@@ -193,16 +193,21 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
 def shared_inputs_payload(splits: DatasetSplits) -> dict:
     """Per split other than train, its samples whose inputs are exact copies of a training sample's
     (:func:`lossgap.data.overlap.inputs_shared_with_train`): count and same_label, and for val the ids too (the
-    diagnosis measures val accuracy without them); for train, how many of its samples share their inputs with
-    another training sample (``count``) and how many distinct inputs it holds (``distinct``)."""
+    diagnosis measures val accuracy without them), and how many repeat another sample of the same split (``repeated``)
+    among how many distinct inputs (``distinct``); for train, how many of its samples share their inputs with another
+    training sample (``count``) and how many distinct inputs it holds (``distinct``)."""
     import numpy as np
 
     from lossgap.data.overlap import input_groups, inputs_shared_with_train
 
-    groups = input_groups(splits.train)
-    sizes = np.bincount(groups)
-    payload = {"train": {"count": int(sizes[sizes > 1].sum()), "distinct": int(sizes.size)}}
-    payload.update({name: inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val")
+    def repeats(part) -> dict:
+        sizes = np.bincount(input_groups(part))
+        return {"repeated": int(sizes[sizes > 1].sum()), "distinct": int(sizes.size)}
+
+    train = repeats(splits.train)
+    payload = {"train": {"count": train["repeated"], "distinct": train["distinct"]}}
+    payload.update({name: {**inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val"),
+                           **repeats(part)}
                     for name, part in splits.splits().items() if name != "train"})
     return payload
 
