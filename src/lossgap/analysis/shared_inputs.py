@@ -4,7 +4,7 @@ measure memory, the others generalisation (which samples are copies is found by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,8 @@ WARN_SHARE = 0.1
 class CopiedValSamples:
     """Val accuracy at ``epoch`` on the ``copies`` val samples whose inputs a training sample has too (of
     ``num_val``; ``same_label`` of them carry that sample's label) and on the others (``fresh``: the signal test of
-    their accuracy against their majority share; None when every val sample is a copy)."""
+    their accuracy against their majority share; None when every val sample is a copy); ``mask`` (N,) marks the copies
+    in val's recorded order."""
 
     num_val: int
     copies: int
@@ -29,6 +30,7 @@ class CopiedValSamples:
     copies_accuracy: float
     accuracy: float
     fresh: SignalTest | None
+    mask: np.ndarray = field(default=None, compare=False, repr=False)
 
     @property
     def warns(self) -> bool:
@@ -57,4 +59,4 @@ def copied_val_samples(val: SplitDynamics, copied_ids, same_label: int, epoch: i
                               train_class_counts=train_class_counts) if fresh.any() else None)
     return CopiedValSamples(num_val=int(ids.size), copies=int(copied.sum()), same_label=int(same_label),
                             epoch=epoch, copies_accuracy=float(right[copied].mean()),
-                            accuracy=float(right.mean()), fresh=fresh_test)
+                            accuracy=float(right.mean()), fresh=fresh_test, mask=copied)

@@ -280,3 +280,21 @@ def test_the_val_samples_that_carry_a_rise_are_named_for_a_look_at_their_labels(
     costly = diagnose_dynamics(overfit_dynamics(), config=CONFIG).verdict("overfitting")
     assert "contradicted_val_ids" not in costly.evidence
     assert "inspect_val_labels" not in {remedy.name for remedy in costly.remedies}
+
+
+def test_a_rise_that_lies_all_in_val_copies_of_training_inputs_is_no_overfitting_of_held_out_samples():
+    # Copies of training rows carrying random labels, a fifth of val: overfitting 0.94 with "stop at epoch 1", while the
+    # other val samples' loss fell 0.122 -> 0.097.
+    run = overconfident_dynamics()
+    carriers = run["val"].sample_ids[np.arange(200) % 10 == 0].tolist()   # the 20 samples whose loss rises
+    shared = {"val": {"count": 20, "same_label": 0, "ids": carriers}}
+    alone = diagnose_dynamics(run, config=CONFIG).verdict("overfitting")
+    copied = diagnose_dynamics(run, config=CONFIG, shared_inputs=shared).verdict("overfitting")
+    assert alone.confidence > 0.5 and copied.confidence == 0.3 and copied.evidence["rise_in_copies"]
+    assert "; but the rise lies all in the 20 val samples that copy training inputs (their loss " in copied.summary
+    assert "on held-out samples the model did not get worse" in copied.summary
+    # Copies that do not carry the rise leave the verdict as it was.
+    others = run["val"].sample_ids[np.arange(200) % 10 == 1].tolist()
+    bystanders = diagnose_dynamics(run, config=CONFIG, shared_inputs={"val": {"count": 20, "same_label": 20,
+                                                                              "ids": others}})
+    assert bystanders.verdict("overfitting").confidence == alone.confidence

@@ -67,7 +67,7 @@ UNFITTED_TRAIN_CAP = 0.3
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """The val loss's rise after its minimum (beyond its own noise) while the train loss fell, and the gap; at most
     UNFITTED_TRAIN_CAP when the model never fitted its training set."""
-    verdict = _rule(evidence, book)
+    verdict = _copies_carry_the_rise(evidence, _rule(evidence, book))
     fit = evidence.fit
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
         return verdict
@@ -185,6 +185,33 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             f"{', ...' if len(contradicted) > SHOWN else ''}; in diagnosis.json): the rise in val loss is theirs, and "
             "if their labels are wrong, it measures those labels rather than the model"))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+def _copies_carry_the_rise(evidence: RunEvidence, verdict: Verdict) -> Verdict:
+    """``verdict`` at most NO_ONSET_CAP when val's rise after its minimum lies all in the val samples that copy
+    training inputs (the split checks' ``copied``, when it warns) while the others' loss did not rise: on held-out
+    samples the model did not get worse (copies of training rows carrying random labels, a fifth of val, had read
+    overfitting 0.94 with "stop at epoch 1" while the other val samples' loss fell 0.122 -> 0.097)."""
+    copied = evidence.split_checks.copied
+    lowest, delivered = evidence.val_loss_min_epoch, evidence.delivered_epoch
+    if copied is None or not copied.warns or delivered <= lowest or verdict.confidence <= NO_ONSET_CAP:
+        return verdict
+    loss = evidence.val.loss
+    mask = copied.mask
+
+    def mean(index: int, where: np.ndarray) -> float:
+        return float(np.nanmean(loss[index, where])) if where.any() else float("nan")
+
+    copies = (mean(lowest - 1, mask), mean(delivered - 1, mask))
+    others = (mean(lowest - 1, ~mask), mean(delivered - 1, ~mask))
+    if not (copies[1] > copies[0] and others[1] <= others[0]):
+        return verdict
+    return replace(verdict, confidence=NO_ONSET_CAP,
+                   summary=verdict.summary + f"; but the rise lies all in the {copied.copies} val samples that copy "
+                   f"training inputs (their loss {copies[0]:.3f} -> {copies[1]:.3f} from epoch {lowest} to "
+                   f"{delivered}), while the other {copied.num_val - copied.copies} val samples' loss did not rise "
+                   f"({others[0]:.3f} -> {others[1]:.3f}): on held-out samples the model did not get worse",
+                   evidence={**verdict.evidence, "rise_in_copies": True})
 
 
 def _accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str:
