@@ -154,3 +154,18 @@ def test_a_loop_that_balances_its_batches_with_a_sampler_says_so_and_a_wrong_val
                                           r"True when your loop draws its batches with a sampler") as caught:
         lossgap.Recorder().describe(nn.Linear(2, 3), resampled_classes="yes")
     assert "\n" not in str(caught.value)
+
+
+def test_the_rate_a_scheduler_made_after_describe_started_from_is_read_at_the_epochs_end():
+    from lossgap.training.settings import DescribedSettings
+
+    model = nn.GRU(2, 4)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    described = DescribedSettings()
+    assert "initial_lr" not in described.describe(model, optimizer)["optimizer"]
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.05)
+    optimizer.step()
+    scheduler.step()
+    described.end_epoch()
+    assert described.settings["optimizer"]["initial_lr"] == 0.003
+    assert described.settings["optimizer"]["lr"] == pytest.approx(1.5e-4)

@@ -114,8 +114,8 @@ def _narrowest_linear(model: nn.Module) -> dict | None:
 
 
 def describe_optimizer(optimizer) -> dict:
-    """``name``, ``decoupled_weight_decay``, ``lr`` and ``weight_decay`` of ``optimizer`` (see
-    :func:`describe_training`); TypeError (one line) for an object that is not a torch optimizer."""
+    """``name``, ``decoupled_weight_decay``, ``lr`` and ``weight_decay`` of ``optimizer``, and ``initial_lr`` where a
+    torch learning-rate scheduler set one (see :func:`describe_training`); TypeError (one line) for an object that is not a torch optimizer."""
     groups = getattr(optimizer, "param_groups", None)
     if not isinstance(groups, list) or not all(isinstance(group, dict) for group in groups):
         raise TypeError(f"optimizer is of type {type(optimizer).__name__}, not a torch.optim.Optimizer; pass the "
@@ -125,9 +125,14 @@ def describe_optimizer(optimizer) -> dict:
     decaying = max(weighted, key=lambda group: decay[id(group)], default={})
     name = type(optimizer).__name__.lower()
     lr = decaying.get("lr")
-    return {"name": name, "decoupled_weight_decay": name in ("adamw", "sgd") or bool(
-                decaying.get("decoupled_weight_decay")),
-            "lr": _number(lr, "lr") if lr is not None else None, "weight_decay": decay.get(id(decaying), 0.0)}
+    described = {"name": name, "decoupled_weight_decay": name in ("adamw", "sgd") or bool(
+                     decaying.get("decoupled_weight_decay")),
+                 "lr": _number(lr, "lr") if lr is not None else None, "weight_decay": decay.get(id(decaying), 0.0)}
+    # torch's learning-rate schedulers keep the rate they started from in each group: a rate far below it was
+    # scheduled down, not set that low (the frozen-schedule form tells the two apart by it).
+    if decaying.get("initial_lr") is not None:
+        described["initial_lr"] = _number(decaying["initial_lr"], "initial_lr")
+    return described
 
 
 def _number(value, key: str) -> float:
@@ -259,10 +264,14 @@ class DescribedSettings:
             self.settings["evaluation"] = {"train_mode_epochs": counts}
         if self._optimizer is None:
             return
-        lr = describe_optimizer(self._optimizer)["lr"]
+        described = describe_optimizer(self._optimizer)
+        lr = described["lr"]
         if lr is not None:
             self._epoch_lrs.append(lr)
             self._median_lr()
+        # A scheduler made after describe() (the usual order) sets the rate it starts from only then.
+        if "initial_lr" in described and self.settings is not None and self.settings.get("optimizer"):
+            self.settings["optimizer"]["initial_lr"] = described["initial_lr"]
 
     def _median_lr(self) -> None:
         if self._epoch_lrs and self.settings is not None and self.settings.get("optimizer"):

@@ -76,3 +76,14 @@ def test_a_rate_that_small_from_the_start_froze_nothing_it_never_learned():
     for run in (still, creeping):
         verdict = diagnose_dynamics(run, config=config).verdict("underfitting")
         assert verdict.evidence.get("form") != "frozen_schedule", verdict.summary
+
+
+def test_a_rate_a_torch_scheduler_took_down_from_where_it_began_froze_the_model_even_at_the_prior():
+    # An own GRU under StepLR(gamma 0.05 every epoch): all its learning fell inside epoch 1, the model sat at the prior,
+    # and the described initial_lr (0.003, set by the scheduler) is what tells the schedule from a rate set that low.
+    rng = np.random.default_rng(1)
+    creeping = {split: binary_dynamics(0.5 + rng.normal(0, 0.002, (30, n)), np.arange(n) % 2, split=split)
+                for split, n in (("train", 400), ("val", 200))}
+    config = {**CONFIG, "optimizer": {"name": "adam", "lr": 3.7e-20, "initial_lr": 0.003}}
+    verdict = diagnose_dynamics(creeping, config=config).verdict("underfitting")
+    assert verdict.evidence["form"] == "frozen_schedule", verdict.summary

@@ -59,8 +59,8 @@ def vanished_rate(evidence: RunEvidence) -> dict | None:
 def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict | None:
     """The frozen-schedule verdict, or None: the learning rate vanished (:func:`vanished_rate`) while the train loss
     was still falling (STILL_LEARNING_FALL of the prior's entropy over the FALL_EPOCHS before; without a recorded
-    rate, the train loss fell that much in the run's first half and lay flat in its second: the weights no longer
-    move), and the model the run delivers gets more of its
+    rate, the train loss lay flat in the run's second half, after falling that much in its first or below a rate a
+    torch scheduler started from: the weights no longer move), and the model the run delivers gets more of its
     training samples wrong than 3% and two samples' worth."""
     vanished = vanished_rate(evidence)
     if vanished is None:
@@ -80,8 +80,13 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
         # A rate that was that small from the start froze nothing: the model never learned (an own loop at lr 0 or
         # 1e-7 without any scheduler had read "the learning-rate schedule stopped the model learning", its fix
         # "lengthen the schedule"). The no_fit form names such a rate, or outputs that never changed.
+        # Unless a torch scheduler took the rate down from where it began (the described ``initial_lr``): a StepLR of
+        # gamma 0.05 per epoch leaves the model at the prior, and the schedule is still what froze it.
+        started = ((evidence.settings or {}).get("optimizer") or {}).get("initial_lr")
+        scheduled = started is not None and float(started) > vanished["rate"] * VANISHED_BELOW_RANGE
         first = train_loss[:len(train_loss) // 2 + 1]
-        if not np.isfinite(first).all() or not float(first[0] - np.min(first)) >= STILL_LEARNING_FALL * prior:
+        learned = np.isfinite(first).all() and float(first[0] - np.min(first)) >= STILL_LEARNING_FALL * prior
+        if evidence.outputs_unchanged or not (scheduled or learned):
             return None
     # Frozen: the train loss has barely moved since (a hundredth of the prior's entropy).
     if not np.isfinite(after).all() or float(np.max(after) - np.min(after)) > 0.01 * prior:
