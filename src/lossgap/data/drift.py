@@ -50,21 +50,34 @@ class InputShift:
                 "shifted": self.shifted}
 
 
+#: Samples whose steps are summed at a time: memory stays a chunk's float64 copy however large the split.
+CHUNK = 65536
+
+
 def _step_stats(data: SequenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per feature: mean, standard deviation, interquartile range and range (max - min) over the valid steps of every
-    sample, and the (N, F) per-sample means, float64."""
-    valid = np.arange(data.max_length)[None, :] < data.lengths[:, None]            # (N, T)
-    features = data.features.astype(np.float64)
-    sums = np.einsum("ntf,nt->nf", features, valid)
-    sample_means = sums / data.lengths[:, None]
-    count = float(valid.sum())
-    mean = sums.sum(axis=0) / count
-    squares = np.einsum("ntf,nt->f", features ** 2, valid) / count
-    values = data.features[valid]                                                    # (valid steps, F)
-    sampled = values[::max(1, len(values) // QUANTILE_VALUES)].astype(np.float64)
-    low, high = np.percentile(sampled, [25, 75], axis=0)
-    spread = values.max(axis=0).astype(np.float64) - values.min(axis=0).astype(np.float64)
-    return mean, np.sqrt(np.maximum(squares - mean ** 2, 0.0)), high - low, spread, sample_means
+    sample, and the (N, F) per-sample means, float64. Padding is zero by construction (:class:`SequenceData`), so sums
+    need no mask; the extremes and the quartiles read valid steps only."""
+    count_steps = float(data.lengths.sum())
+    sums = np.empty((data.num_samples, data.num_features))
+    squares = np.zeros(data.num_features)
+    highest = np.full(data.num_features, -np.inf)
+    lowest = np.full(data.num_features, np.inf)
+    for start in range(0, data.num_samples, CHUNK):
+        chunk = data.features[start:start + CHUNK].astype(np.float64)
+        sums[start:start + CHUNK] = chunk.sum(axis=1)
+        squares += np.einsum("ntf,ntf->f", chunk, chunk)
+        valid = (np.arange(data.max_length)[None, :] < data.lengths[start:start + CHUNK, None])[:, :, None]
+        highest = np.maximum(highest, np.where(valid, chunk, -np.inf).max(axis=(0, 1)))
+        lowest = np.minimum(lowest, np.where(valid, chunk, np.inf).min(axis=(0, 1)))
+    mean = sums.sum(axis=0) / count_steps
+    # An even stride through the samples, whole sequences at a time, until QUANTILE_VALUES steps are read.
+    stride = max(1, int(count_steps // QUANTILE_VALUES))
+    picked = np.arange(0, data.num_samples, stride)
+    mask = np.arange(data.max_length)[None, :] < data.lengths[picked, None]
+    low, high = np.percentile(data.features[picked][mask].astype(np.float64), [25, 75], axis=0)
+    return (mean, np.sqrt(np.maximum(squares / count_steps - mean ** 2, 0.0)), high - low, highest - lowest,
+            sums / data.lengths[:, None])
 
 
 def input_shift(train: SequenceData, other: SequenceData) -> InputShift:
