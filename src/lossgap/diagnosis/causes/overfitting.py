@@ -7,15 +7,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_words, accuracy_rose_after,
+                                                      copies_carry_the_rise)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import change, clip, pct
-from lossgap.plain import to_plain
 
 #: What is left of the confidence when early stopping already stopped at, and restored, the val-loss minimum.
 HANDLED_FACTOR = 0.3
@@ -42,17 +42,6 @@ GAP_NOISE_MULTIPLE = 2.0
 UNRESOLVED_GAP_NOISE_MULTIPLE = 1.0
 
 
-#: Noise units of val accuracy beyond which its fall from the val-loss minimum to the delivered epoch is named as the
-#: rise's cost (within one unit, the sentence says accuracy did not fall).
-ACCURACY_COST_NOISE = 2.0
-
-
-#: When samples wrong at both epochs carry this share of the val loss's rise, the val samples the model contradicts
-#: most surely are named for a look at their labels (a trial's GunPoint with 15% of its val labels flipped: 97% of the
-#: rise came from 12 samples, 11 of them the flipped ones, and nothing pointed at them). At most LISTED are kept.
-CONTRADICTED_SHARE, LISTED, SHOWN = 0.8, 100, 5
-
-
 #: The headline's title when the finding is the accuracy gap at the val-loss minimum.
 GAP_TITLE = "the model fits its training samples far better than val, whatever epoch it stops at"
 
@@ -67,7 +56,7 @@ UNFITTED_TRAIN_CAP = 0.3
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """The val loss's rise after its minimum (beyond its own noise) while the train loss fell, and the gap; at most
     UNFITTED_TRAIN_CAP when the model never fitted its training set."""
-    verdict = _copies_carry_the_rise(evidence, _rule(evidence, book))
+    verdict = copies_carry_the_rise(evidence, _rule(evidence, book), NO_ONSET_CAP)
     fit = evidence.fit
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
         return verdict
@@ -125,7 +114,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # On little data the other answer to overfitting is more of it: the learning curve tells whether it pays.
     # Stopping at the val-loss minimum where val accuracy rose clearly after it would cost right answers: the
     # epoch is then better chosen by val accuracy.
-    stop = (book.monitor_accuracy() if _accuracy_rose_after(evidence, lowest)
+    stop = (book.monitor_accuracy() if accuracy_rose_after(evidence, lowest)
             else book.early_stopping(curves.val_loss))
     remedies = present(stop, book.dropout(), book.weight_decay(), book.smaller_hidden(), book.fewer_layers(),
                        book.more_data() if little_data(evidence.train_class_counts) else None)
@@ -175,7 +164,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                f"{change('the gap', general.gap[lowest - 1], general.gap_at_end)}"
                # "So the delivered model is not overfitted" had been said of one at train 1.000 and val 0.600.
                + (f"; early stopping already restored epoch {lowest}, from before the val loss rose" if handled
-                  else _accuracy_cost_words(evidence, lowest, facts))
+                  else accuracy_cost_words(evidence, lowest, facts))
                + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted))
     contradicted = facts.get("contradicted_val_ids")
     if contradicted:
@@ -187,114 +176,10 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
 
 
-def _copies_carry_the_rise(evidence: RunEvidence, verdict: Verdict) -> Verdict:
-    """``verdict`` at most NO_ONSET_CAP when val's rise after its minimum lies all in the val samples that copy
-    training inputs (the split checks' ``copied``, when it warns) while the others' loss did not rise: on held-out
-    samples the model did not get worse (copies of training rows carrying random labels, a fifth of val, had read
-    overfitting 0.94 with "stop at epoch 1" while the other val samples' loss fell 0.122 -> 0.097)."""
-    copied = evidence.split_checks.copied
-    lowest, delivered = evidence.val_loss_min_epoch, evidence.delivered_epoch
-    if copied is None or not copied.warns or delivered <= lowest or verdict.confidence <= NO_ONSET_CAP:
-        return verdict
-    loss = evidence.val.loss
-    mask = copied.mask
-
-    def mean(index: int, where: np.ndarray) -> float:
-        return float(np.nanmean(loss[index, where])) if where.any() else float("nan")
-
-    copies = (mean(lowest - 1, mask), mean(delivered - 1, mask))
-    others = (mean(lowest - 1, ~mask), mean(delivered - 1, ~mask))
-    if not (copies[1] > copies[0] and others[1] <= others[0]):
-        return verdict
-    return replace(verdict, confidence=NO_ONSET_CAP,
-                   summary=verdict.summary + f"; but the rise lies all in the {copied.copies} val samples that copy "
-                   f"training inputs (their loss {copies[0]:.3f} -> {copies[1]:.3f} from epoch {lowest} to "
-                   f"{delivered}), while the other {copied.num_val - copied.copies} val samples' loss did not rise "
-                   f"({others[0]:.3f} -> {others[1]:.3f}): on held-out samples the model did not get worse",
-                   evidence={**verdict.evidence, "rise_in_copies": True})
-
-
-def _accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str:
-    """What the rise cost the delivered model in val accuracy, against the val-loss minimum's: a clause naming the
-    fall, or saying there was none within noise ("" when the delivered epoch is the minimum). Records
-    ``val_accuracy_cost`` (the fall, accuracy units) in ``facts``.
-
-    A val loss can rise while accuracy holds: the model grows surer of the answers it gets wrong. Stopping at the
-    minimum then buys better probabilities, not more right answers (new-user trials' runs that read overfitting
-    0.7-0.99 on such a rise changed test accuracy by 0.003 or less when stopped at the minimum)."""
-    delivered = evidence.delivered_epoch
-    if delivered <= lowest:
-        return ""
-    accuracy = evidence.curves.val_accuracy
-    at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
-    noise = accuracy_noise(at_min, evidence.val.num_samples)
-    facts["val_accuracy_cost"] = at_min - at_delivered
-    figures = f"{at_min:.3f} at epoch {lowest}, {at_delivered:.3f} at epoch {delivered}"
-    if at_min - at_delivered > ACCURACY_COST_NOISE * noise:
-        return f"; val accuracy fell with it ({figures})"
-    groups = {group.name: group for group in loss_ledger(evidence.val, lowest, delivered).groups}
-    wrong, right = groups["stayed_wrong_further"], groups["stayed_correct"]
-    if wrong.share >= CONTRADICTED_SHARE:
-        facts["contradicted_val_ids"] = _contradicted_ids(evidence, lowest, delivered)
-    if _accuracy_rose_after(evidence, lowest):
-        # "Did not fall ... within its noise" had been said of 0.383 -> 0.700, with "stop at epoch 6" first; a val
-        # split with 30% of its labels wrong grows a loss on them while the model gets the rest right.
-        return (f"; yet val accuracy rose meanwhile ({figures}, beyond its noise of +-{noise:.3f}): the model it "
-                f"delivers gets more val samples right, and the rise in loss came from {_count(wrong.count)} it got "
-                f"wrong at both epochs growing surer of the wrong class, so stopping at epoch {lowest} would cost "
-                "right answers: the model grows overconfident rather than worse, and where val's labels may be wrong, "
-                "the val samples it contradicts most surely are worth a look")
-    if at_min - at_delivered > noise:
-        return ""
-
-    def carried(group, what: str) -> str:
-        # A share above 1 means the other samples' loss fell meanwhile: "the whole rise", not "131% of it".
-        if group.share > 1:
-            return f"the whole rise came from {_count(group.count)} {what} (the others' loss fell meanwhile)"
-        return f"{pct(group.share)} of the rise came from {_count(group.count)} {what}"
-
-    carrier = (carried(wrong, "it got wrong at both epochs growing surer of the wrong class")
-               if wrong.share >= max(right.share, 0.5)
-               else carried(right, "it got right at both epochs growing less sure") if right.share >= 0.5
-               else "")
-    return (f"; val accuracy did not fall with it ({figures}, within its noise of +-{noise:.3f}): "
-            + (f"{carrier}, which costs" if carrier else "the rise costs")
-            + f" the calibration of its probabilities rather than right answers, so stopping at epoch {lowest} mainly "
-            "buys better probabilities")
-
-
-def _contradicted_ids(evidence: RunEvidence, lowest: int, delivered: int) -> list:
-    """Ids of the val samples wrong at both epochs whose loss grew between them, most surely contradicted first (the
-    lowest true-class probability at ``delivered``), at most LISTED."""
-    val = evidence.val
-    before, after = lowest - 1, delivered - 1
-    grew = (val.seen[before] & val.seen[after] & ~val.correct[before] & ~val.correct[after]
-            & (val.true_log_prob[after] < val.true_log_prob[before]))
-    positions = np.flatnonzero(grew)
-    order = positions[np.argsort(val.true_log_prob[after][positions], kind="stable")]
-    return [to_plain(sample) for sample in val.sample_ids[order[:LISTED]]]
-
-
-def _accuracy_rose_after(evidence: RunEvidence, lowest: int) -> bool:
-    """True when val accuracy at the delivered epoch lies above the val-loss minimum's by more than
-    ACCURACY_COST_NOISE noise units."""
-    delivered = evidence.delivered_epoch
-    if delivered <= lowest:
-        return False
-    accuracy = evidence.curves.val_accuracy
-    at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
-    return at_delivered - at_min > ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples)
-
-
 def _val_loss(evidence: RunEvidence) -> str:
     """"val loss", or "the unweighted val loss" for a class-weighted run, whose best epoch its weighted loss chose (a
     run that delivered epoch 24 by its weighted val loss had read "val loss was lowest at epoch 37")."""
     return "the unweighted val loss" if evidence.objective is not None else "val loss"
-
-
-def _count(samples: int) -> str:
-    """'1 sample', '6 samples'."""
-    return f"{samples} sample" + ("" if samples == 1 else "s")
 
 
 def _unfitted_words(unfitted) -> str:
