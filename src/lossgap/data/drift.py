@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossgap.data.sequence import SequenceData
+from lossgap.data.sequence import DatasetSplits, SequenceData
 
 #: A feature's mean this many training standard deviations from train's, beyond SHIFT_Z standard errors, or its
 #: spread (interquartile range) SCALE_RATIO times train's or less than 1 / SCALE_RATIO of it on MIN_SAMPLES samples or
@@ -82,7 +82,19 @@ def _step_stats(data: SequenceData) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 def input_shift(train: SequenceData, other: SequenceData) -> InputShift:
     """The feature of ``other`` whose inputs lie farthest from ``train``'s (see :class:`InputShift`)."""
-    train_mean, train_sd, train_iqr, train_range, train_samples = _step_stats(train)
+    return _shift(train, _step_stats(train), other)
+
+
+def input_shifts(splits: DatasetSplits) -> dict[str, InputShift]:
+    """:func:`input_shift` of every split but train, by split name, train's statistics computed once."""
+    train_stats = _step_stats(splits.train)
+    return {name: _shift(splits.train, train_stats, part) for name, part in splits.splits().items()
+            if name != "train"}
+
+
+def _shift(train: SequenceData, train_stats: tuple, other: SequenceData) -> InputShift:
+    """:func:`input_shift` with train's :func:`_step_stats` given."""
+    train_mean, train_sd, train_iqr, train_range, train_samples = train_stats
     other_mean, _, other_iqr, _, other_samples = _step_stats(other)
     difference = np.abs(other_mean - train_mean)
     constant = train_range == 0

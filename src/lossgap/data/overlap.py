@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossgap.data.sequence import SequenceData
+from lossgap.data.sequence import DatasetSplits, SequenceData
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,22 @@ def input_groups(data: SequenceData) -> np.ndarray:
     return _numbered(_keys(data))
 
 
+def _shared(train_numbers: np.ndarray, train: SequenceData, other_numbers: np.ndarray,
+            other: SequenceData) -> SharedInputs:
+    """The samples of ``other`` whose input numbers (from one numbering of both splits) a training sample has too."""
+    shared = np.isin(other_numbers, train_numbers)
+    classes = max(train.num_classes, other.num_classes)
+    same = np.isin(other_numbers[shared] * classes + other.labels[shared], train_numbers * classes + train.labels)
+    return SharedInputs(ids=tuple(other.ids[shared].tolist()), same_label=int(same.sum()),
+                        num_samples=other.num_samples)
+
+
+def _repeats(numbers: np.ndarray) -> tuple[int, int]:
+    """(samples whose input number another sample of the same split has too, distinct input numbers)."""
+    _, counts = np.unique(numbers, return_counts=True)
+    return int(counts[counts > 1].sum()), int(counts.size)
+
+
 def inputs_shared_with_train(train: SequenceData, other: SequenceData) -> SharedInputs:
     """The samples of ``other`` whose inputs a sample of ``train`` has too, and how many carry one such training
     sample's label (a duplicate with another label contradicts it instead of leaking it)."""
@@ -82,9 +98,25 @@ def inputs_shared_with_train(train: SequenceData, other: SequenceData) -> Shared
         return SharedInputs(ids=(), same_label=0, num_samples=other.num_samples)
     steps = max(train.max_length, other.max_length)
     numbers = _numbered(np.concatenate([_keys(train, steps), _keys(other, steps)]))
-    train_numbers, other_numbers = numbers[:train.num_samples], numbers[train.num_samples:]
-    shared = np.isin(other_numbers, train_numbers)
-    classes = max(train.num_classes, other.num_classes)
-    same = np.isin(other_numbers[shared] * classes + other.labels[shared], train_numbers * classes + train.labels)
-    return SharedInputs(ids=tuple(other.ids[shared].tolist()), same_label=int(same.sum()),
-                        num_samples=other.num_samples)
+    return _shared(numbers[:train.num_samples], train, numbers[train.num_samples:], other)
+
+
+def shared_inputs_report(splits: DatasetSplits) -> dict:
+    """What config.json keeps as ``data.shared_inputs``, from one numbering of every split's inputs (one sort): for
+    train, how many of its samples share their inputs with another training sample (``count``) among how many
+    distinct inputs (``distinct``); per other split, its samples that copy a training sample's inputs (``count``,
+    ``same_label``, and for val the ``ids``, which the diagnosis measures val accuracy without) and how many repeat
+    another sample of the same split (``repeated``) among how many distinct inputs (``distinct``)."""
+    parts = splits.splits()
+    steps = max(part.max_length for part in parts.values())
+    numbers = _numbered(np.concatenate([_keys(part, steps) for part in parts.values()]))
+    ends = np.cumsum([part.num_samples for part in parts.values()])
+    numbered = dict(zip(parts, np.split(numbers, ends[:-1])))
+    repeated, distinct = _repeats(numbered["train"])
+    report = {"train": {"count": repeated, "distinct": distinct}}
+    for name, part in parts.items():
+        if name != "train":
+            repeated, distinct = _repeats(numbered[name])
+            shared = _shared(numbered["train"], splits.train, numbered[name], part)
+            report[name] = {**shared.to_dict(with_ids=name == "val"), "repeated": repeated, "distinct": distinct}
+    return report

@@ -19,8 +19,8 @@ from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
     from lossgap.diagnosis.evidence import RunEvidence
 
-#: Training samples that repeat another's inputs get a note from this share of the training set on.
-REPEATED_TRAIN_SHARE = 0.05
+#: Samples that repeat another sample's inputs in their own split (train, val) get a note from this share of it on.
+REPEATED_SHARE = 0.05
 #: A model "learned" train at an epoch when its train accuracy there lies this far above val's label-blind level.
 LEARNED_MARGIN = 0.2
 
@@ -150,14 +150,14 @@ def split_notes(evidence: RunEvidence) -> list[str]:
                          f"{split} was recorded and preprocessed as train was (scaled with train's statistics, the "
                          "same units, sensors and order of features)")
     repeated = (evidence.shared_inputs or {}).get("train") or {}
-    if repeated.get("count", 0) >= REPEATED_TRAIN_SHARE * evidence.train_count:
+    if repeated.get("count", 0) >= REPEATED_SHARE * evidence.train_count:
         # 40 distinct rows, each 5 times, had read overfitting 1.00 with "collect more data" and no word that the
         # model had seen only 40 examples.
         notes.append(f"{repeated['count']} of the {evidence.train_count} training samples repeat another training "
                      f"sample's inputs exactly ({repeated['distinct']} distinct inputs in all): the model learns from "
                      "fewer examples than the count says, and memorises the repeated ones sooner")
     repeated_val = (evidence.shared_inputs or {}).get("val") or {}
-    if repeated_val.get("repeated", 0) >= REPEATED_TRAIN_SHARE * evidence.val.num_samples:
+    if repeated_val.get("repeated", 0) >= REPEATED_SHARE * evidence.val.num_samples:
         # A val split of 183 rows held 61 distinct inputs, and every test counted 183.
         notes.append(f"{repeated_val['repeated']} of the {evidence.val.num_samples} val samples repeat another val "
                      f"sample's inputs exactly ({repeated_val['distinct']} distinct inputs in all): val accuracy counts "

@@ -191,34 +191,19 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
 
 
 def shared_inputs_payload(splits: DatasetSplits) -> dict:
-    """Per split other than train, its samples whose inputs are exact copies of a training sample's
-    (:func:`lossgap.data.overlap.inputs_shared_with_train`): count and same_label, and for val the ids too (the
-    diagnosis measures val accuracy without them), and how many repeat another sample of the same split (``repeated``)
-    among how many distinct inputs (``distinct``); for train, how many of its samples share their inputs with another
-    training sample (``count``) and how many distinct inputs it holds (``distinct``)."""
-    import numpy as np
+    """config.json's ``data.shared_inputs``: copies of training inputs in the other splits and repeats within each
+    (:func:`lossgap.data.overlap.shared_inputs_report`)."""
+    from lossgap.data.overlap import shared_inputs_report
 
-    from lossgap.data.overlap import input_groups, inputs_shared_with_train
-
-    def repeats(part) -> dict:
-        sizes = np.bincount(input_groups(part))
-        return {"repeated": int(sizes[sizes > 1].sum()), "distinct": int(sizes.size)}
-
-    train = repeats(splits.train)
-    payload = {"train": {"count": train["repeated"], "distinct": train["distinct"]}}
-    payload.update({name: {**inputs_shared_with_train(splits.train, part).to_dict(with_ids=name == "val"),
-                           **repeats(part)}
-                    for name, part in splits.splits().items() if name != "train"})
-    return payload
+    return shared_inputs_report(splits)
 
 
 def input_shift_payload(splits: DatasetSplits) -> dict:
     """Per split other than train, the feature whose inputs lie farthest from train's
-    (:func:`lossgap.data.drift.input_shift`)."""
-    from lossgap.data.drift import input_shift
+    (:func:`lossgap.data.drift.input_shifts`)."""
+    from lossgap.data.drift import input_shifts
 
-    return {name: input_shift(splits.train, part).to_dict() for name, part in splits.splits().items()
-            if name != "train"}
+    return {name: shift.to_dict() for name, shift in input_shifts(splits).items()}
 
 
 def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:
