@@ -46,6 +46,15 @@ NOT_LEANING_CAP = 0.4
 #: Share of the frequent classes' own training samples wrong (at the judged epoch) from which the model counts
 #: as weak across classes (WEAK_ACROSS_CAP).
 FREQUENT_UNFIT = 0.2
+#: Highest confidence when the frequent classes too fall well short on val of their own training recall (by
+#: GENERAL_DROP or more) and the rare classes' val recall is within LEAN_NOISE standard errors of what that general
+#: drop predicts from their training recall, with no clear lean on train either: the model overfits every class,
+#: and a few rare val samples cannot tell a lean from that (OSULeaf at hidden 32: the frequent classes 0.88 on train
+#: and 0.60 on val, the rare class 8 of 12 on train and 0 of 3 on val, had read imbalance 1.00; on test the rare
+#: class was recalled 0.26 against 0.15-0.39 for three of the frequent ones).
+OVERFIT_ACROSS_CAP = 0.4
+GENERAL_DROP = 0.15
+LEAN_NOISE = 2.0
 #: Share of the rare classes' own training samples right from which they count as learned (the still-learning cap
 #: no longer applies: see rule).
 RARE_FITTED = 0.9
@@ -126,12 +135,21 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # A model that gets the frequent classes' own training samples wrong as well is weak across classes, not
     # leaning on them (an OSULeaf GRU of 2 units, 48% of its training samples wrong, recalled its rare class 0 of
     # 3 and had read imbalance 0.94 above the capacity verdict that was its story).
-    frequent_error = _train_error(evidence, rare, of_rare=False)
+    frequent_train = _train_recall(evidence, rare, of_rare=False)
+    rare_train = _train_recall(evidence, rare, of_rare=True)
+    frequent_error = None if frequent_train is None else 1.0 - frequent_train[0]
     facts["frequent_train_error"] = frequent_error
     if frequent_error is not None and frequent_error >= FREQUENT_UNFIT and confidence > WEAK_ACROSS_CAP:
         confidence = WEAK_ACROSS_CAP
         summary += (f"; but the model gets {pct(frequent_error)} of the frequent classes' own training samples wrong "
                     "too: it is weak across classes, and imbalance can be judged once a model fits them")
+    overfit_across = _overfit_across(frequent_train, rare_train, frequent_recall, rare_recall, rare_support, facts)
+    if overfit_across and confidence > OVERFIT_ACROSS_CAP:
+        confidence = OVERFIT_ACROSS_CAP
+        summary += (f"; but the frequent classes too drop from {frequent_train[0]:.2f} on train to "
+                    f"{frequent_recall:.2f} on val: the model overfits every class, and the rare classes' "
+                    f"{rare_support} val sample(s) ({rare_recall:.2f} right, where that drop predicts "
+                    f"{facts['rare_val_recall_expected']:.2f}) cannot tell a lean from it")
     # Weighted by class and still a constant guess: the weights took the lean away, so what is left is a model
     # that learned nothing (an 80/10/10 run with balanced weights, its weighted train loss never below log 3, had
     # read imbalance 1.00 over "did not fit even its training set").
@@ -158,9 +176,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # "Rare classes are learned last" does not hold once the model gets their training samples right: then more
     # epochs fit nothing more of them (an own MLP on 1000/58/61/60 samples, its rare classes 93-100% right on
     # train and 25-40% on val at epoch 20, had been told to train longer first).
-    rare_train = _train_error(evidence, rare, of_rare=True)
-    rare_fitted = rare_train is not None and 1.0 - rare_train >= RARE_FITTED
-    facts["rare_train_recall"] = None if rare_train is None else 1.0 - rare_train
+    rare_fitted = rare_train is not None and rare_train[0] >= RARE_FITTED
+    facts["rare_train_recall"] = None if rare_train is None else rare_train[0]
     if evidence.still_learning and not rare_fitted and confidence > STILL_LEARNING_CAP:
         confidence = STILL_LEARNING_CAP
         summary += (f"; but the run ended while still learning (its lowest val loss at epoch "
@@ -180,15 +197,30 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
 
 
-def _train_error(evidence: RunEvidence, rare: list[int], *, of_rare: bool) -> float | None:
-    """Share (0..1) of the rare classes' (``of_rare``) or the frequent classes' training samples wrong at the judged
-    epoch; None without train samples of them."""
+def _train_recall(evidence: RunEvidence, rare: list[int], *, of_rare: bool) -> tuple[float, int] | None:
+    """Share (0..1) of the rare classes' (``of_rare``) or the frequent classes' training samples right at the judged
+    epoch, and how many samples that share is of; None without train samples of them."""
     train = evidence.train
     if train is None:
         return None
     index = evidence.judged_epoch - 1
     chosen = train.seen[index] & (np.isin(train.labels, rare) == of_rare)
-    return float(1.0 - train.correct[index][chosen].mean()) if chosen.any() else None
+    return (float(train.correct[index][chosen].mean()), int(chosen.sum())) if chosen.any() else None
+
+
+def _overfit_across(frequent_train: tuple[float, int] | None, rare_train: tuple[float, int] | None,
+                    frequent_recall: float, rare_recall: float, rare_support: int, facts: dict) -> bool:
+    """Whether the rare classes' val shortfall is the general train-to-val drop of every class (see
+    OVERFIT_ACROSS_CAP) rather than a lean; records the recall that drop predicts for them in ``facts``."""
+    if frequent_train is None or rare_train is None or frequent_train[0] <= 0:
+        return False
+    drop = frequent_train[0] - frequent_recall
+    expected = rare_train[0] * min(frequent_recall / frequent_train[0], 1.0)
+    facts["rare_val_recall_expected"] = expected
+    val_noise = float(np.sqrt(max(expected * (1 - expected), 0.05) / max(rare_support, 1)))
+    train_noise = float(np.sqrt(max(rare_train[0] * (1 - rare_train[0]), 0.05) / rare_train[1]))
+    leans_on_train = frequent_train[0] - rare_train[0] - train_noise >= DEFICIT_FULL
+    return drop >= GENERAL_DROP and expected - rare_recall <= LEAN_NOISE * val_noise and not leans_on_train
 
 
 def _moved_label_classes(evidence: RunEvidence, rare: list[int]) -> list[int]:
