@@ -97,3 +97,28 @@ def test_a_class_weighted_run_is_also_judged_by_the_balanced_accuracy_its_loss_a
     plain = diagnose_dynamics(run, config={"epochs": 20})
     assert "balanced accuracy" not in plain.headline
     assert plain.verdict("overfitting").summary.startswith("val loss was lowest at")
+
+
+def _tiny_val_run(val_right: int, epochs=12, n=120, val=6):
+    """Two classes; train learned to 75% right (loss well below the prior's), val ``val_right`` of 6 right and sure
+    (a val loss half the prior's, which 6 samples cannot confirm: no_signal stays "considered"); flat after epoch 4."""
+    ramp = np.clip(np.arange(1, epochs + 1) / 4, 0, 1)[:, None]
+    train_level = np.where(np.arange(n) % 4 == 0, 0.3, 0.85)[None, :]
+    val_level = np.where(np.arange(val) < val_right, 0.9, 0.45)[None, :]
+    return {"train": binary_dynamics(0.5 + ramp * (train_level - 0.5), np.arange(n) % 2, split="train"),
+            "val": binary_dynamics(0.5 + ramp * (val_level - 0.5), np.arange(val) % 2)}
+
+
+def test_a_val_split_too_small_to_show_anything_is_no_cause_found_with_what_train_shows():
+    # An ArrowHead LSTM 60% right on its training set at the end, val 0.667 then 0.167 on 6 samples, had read "No
+    # problem found" 0.53: on 6 samples 4 right is no evidence either way.
+    diagnosis = diagnose_dynamics(_tiny_val_run(val_right=4))
+    assert diagnosis.headline.startswith("No cause found (0.50): val accuracy 0.667 at epoch "), diagnosis.headline
+    assert "on 6 val samples is not significantly above the majority baseline 0.500, and " in diagnosis.headline
+    assert "val is too small to show whether the model learned anything that carries over" in diagnosis.headline
+    assert "on train it got 75% right at best" in diagnosis.headline
+    assert diagnosis.healthy_confidence <= LEARNED_LITTLE_CAP
+    # Every val sample right on the same split is evidence that what it learned carries over: a model 75% right on
+    # its own training set is then named too weak.
+    shown = diagnose_dynamics(_tiny_val_run(val_right=6))
+    assert shown.causes[:1] == ["underfitting"], shown.headline

@@ -82,6 +82,10 @@ def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
     weak = dataclasses.replace(custom, extras={**custom.extras, "learned_little": True})
     html = write_report(refining_run, weak).read_text(encoding="utf-8")
     assert "no cause found" in html and "no problem found" not in html and 'class="card healthy"' not in html
+    # Nor one whose val split is too small to show what it learned.
+    unshown = dataclasses.replace(custom, extras={**custom.extras, "signal_unshown": True})
+    html = write_report(refining_run, unshown).read_text(encoding="utf-8")
+    assert "val is too small to show what the model learned" in html and 'class="card healthy"' not in html
 
 
 def test_a_metrics_column_named_like_markup_is_escaped(refining_run):

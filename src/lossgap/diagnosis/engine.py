@@ -14,17 +14,16 @@ from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
 from lossgap.diagnosis.split_checks import split_notes
-from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, headline, learned_little,
-                                         val_train_mode_epochs)
+from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, SMALL_VAL, headline, learned_little,
+                                         signal_unshown, val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord, continue_advice
 
-#: Val splits smaller than this get a note (one sample is several points of accuracy), and "No problem found"
-#: is at most SMALL_VAL_HEALTHY_CAP sure on them.
-SMALL_VAL, SMALL_VAL_HEALTHY_CAP = 30, 0.7
+#: "No problem found" is at most this sure on val splits under SMALL_VAL samples.
+SMALL_VAL_HEALTHY_CAP = 0.7
 _ORDER = {cause.code: rank for rank, cause in enumerate(REGISTRY)}
 _KIND = {cause.code: cause.kind for cause in REGISTRY}
 for _cause in REGISTRY:  # the registry is a DAG in its own order: a cause only explains later ones
@@ -154,8 +153,9 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0) if judgeable else 0.0
     if evidence.val.num_samples < SMALL_VAL:
         healthy_confidence = min(healthy_confidence, SMALL_VAL_HEALTHY_CAP)
-    little = learned_little(evidence)
-    if little:
+    little, unshown = learned_little(evidence), signal_unshown(evidence)
+    # Neither healthy nor faulted where val cannot show what the model learned.
+    if little or unshown:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
@@ -174,7 +174,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence),
-        extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little},
+        extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little, "signal_unshown": unshown},
         evidence=evidence,
     )
 

@@ -17,6 +17,9 @@ MIN_JUDGED_EPOCHS = MIN_TREND_EPOCHS
 #: but nothing says the run is fine either (an ArrowHead LSTM-FCN with 40% of its labels flipped, val accuracy 0.43
 #: against a majority share of 0.38, had read "No problem found" 0.87).
 LEARNED_LITTLE_CAP = 0.5
+#: Val splits smaller than this get a note (one sample is several points of accuracy); on them a val accuracy not
+#: significantly above the majority share may be all the split can show (see signal_unshown).
+SMALL_VAL = 30
 
 
 def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float, *,
@@ -54,6 +57,8 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
         last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
                 if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
                 and delivered == evidence.num_epochs else "")
+        if signal_unshown(evidence):
+            return _unshown_headline(evidence, healthy_confidence, last)
         if little:
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
@@ -75,6 +80,28 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
             + (f". Also: {others}." if others else "."))
 
 
+def _unshown_headline(evidence: RunEvidence, healthy_confidence: float, last: str) -> str:
+    """"No cause found" for a val split too small to show whether the model learned anything (see signal_unshown),
+    with what train shows instead: an ArrowHead LSTM 60% right on its training set at the end, val 0.667 then 0.167 on
+    6 samples, had read "No problem found"."""
+    signal = evidence.signal
+    detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
+    needed = (f"only {int(np.ceil(detectable * signal.num_samples - 1e-9))} right of {signal.num_samples} would have "
+              "been" if np.isfinite(detectable) else "no accuracy would have been")
+    text = (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+            f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + f" on {signal.num_samples} val samples is "
+            f"not significantly above the majority baseline {signal.baseline_accuracy:.3f}, and {needed}: val is too "
+            "small to show whether the model learned anything that carries over")
+    curves = evidence.curves
+    best, delivered = evidence.fit.train_accuracy_max, evidence.delivered_epoch
+    if evidence.fit.train_recorded and np.isfinite(best):
+        at_end = float(curves.train_accuracy[delivered - 1])
+        text += f"; on train it got {best:.0%} right at best" + (
+            f" ({at_end:.0%} at epoch {delivered}, the last)" if delivered == evidence.num_epochs
+            and np.isfinite(at_end) and round(at_end, 2) != round(best, 2) else "")
+    return text + "; record a larger val split to judge the run."
+
+
 def _weighted_clause(evidence: RunEvidence) -> str:
     """"; balanced accuracy 0.982, what its class-weighted loss aims at" for a class-weighted run ("" otherwise): a
     95/5 run weighted to lift the rare class had been judged by plain accuracy against the majority share only."""
@@ -82,6 +109,15 @@ def _weighted_clause(evidence: RunEvidence) -> str:
         return ""
     balanced = float(evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1])
     return f"; balanced accuracy {balanced:.3f}, what its class-weighted loss aims at"
+
+
+def signal_unshown(evidence: RunEvidence) -> bool:
+    """True when a val split under SMALL_VAL samples cannot show what the model learned: its val accuracy not
+    significantly above the majority share, its val loss not clearly below the prior's entropy, and the split too
+    small for :func:`learned_little` to say that nothing was learned."""
+    signal = evidence.signal
+    return (signal.num_samples < SMALL_VAL and not (signal.p_value < signal.alpha or evidence.loss_clearly_below_prior)
+            and not learned_little(evidence))
 
 
 def learned_little(evidence: RunEvidence) -> bool:
