@@ -26,6 +26,7 @@ from lossgap.analysis.signal import (ControlComparison, SignalTest, any_epoch_ba
                                      any_epoch_p_value, control_test, loss_clearly_below_prior, signal_test)
 from lossgap.class_weights import run_class_weights
 from lossgap.diagnosis import learning_state
+from lossgap.diagnosis.curves import Curves, curves_from
 from lossgap.diagnosis.split_checks import SplitChecks, check_splits
 from lossgap.dynamics import SplitDynamics
 from lossgap.run.reader import delivered_epoch
@@ -40,26 +41,6 @@ MIN_TREND_EPOCHS = 3
 #: the 100 first chosen: a trial's label in the first 3 steps of sequences of 20-80 steps read no signal 0.95 with a
 #: last-step LSTM (train loss 13% below the prior's), while --bidirectional reached val 0.950.
 LONG_SEQUENCE = 50
-
-
-@dataclass(frozen=True, eq=False)
-class Curves:
-    """Per-epoch figures (float64 (E,)): losses in nats, accuracies as fractions; lr and grad_norm may be None."""
-
-    train_loss: np.ndarray
-    val_loss: np.ndarray
-    train_accuracy: np.ndarray
-    val_accuracy: np.ndarray
-    lr: np.ndarray | None
-    grad_norm: np.ndarray | None
-    #: The mean loss over the epoch's training batches, as the optimiser saw it (training mode, weights moving;
-    #: metrics.csv's train_loss_running), when recorded; None for an own loop's run.
-    train_loss_running: np.ndarray | None = None
-
-    @property
-    def num_epochs(self) -> int:
-        """Epochs E."""
-        return int(self.val_loss.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,28 +267,6 @@ class RunEvidence:
     def val_noise(self) -> float:
         """Accuracy noise of the val split at its mean accuracy (fraction)."""
         return float(accuracy_noise(float(np.nanmean(self.curves.val_accuracy)), self.val.num_samples))
-
-
-def curves_from(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics]) -> Curves:
-    """Per-epoch curves: metrics.csv columns where present and finite, else computed from the dynamics."""
-
-    def column(name: str, split: str, compute) -> np.ndarray:
-        values = metrics.get(name)
-        if values is not None and len(values) and np.isfinite(values).any():
-            return np.asarray(values, dtype=np.float64)
-        if split in dynamics:
-            return compute(dynamics[split])
-        return np.full(len(next(iter(dynamics.values())).true_log_prob), np.nan)
-
-    return Curves(
-        train_loss=column("train_loss", "train", SplitDynamics.epoch_loss),
-        val_loss=column("val_loss", "val", SplitDynamics.epoch_loss),
-        train_accuracy=column("train_accuracy", "train", SplitDynamics.epoch_accuracy),
-        val_accuracy=column("val_accuracy", "val", SplitDynamics.epoch_accuracy),
-        lr=metrics.get("lr"),
-        grad_norm=metrics.get("grad_norm"),
-        train_loss_running=metrics.get("train_loss_running"),
-    )
 
 
 def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDynamics], *,
