@@ -49,6 +49,7 @@ from lossgap.analysis.samples import masked_mean
 from lossgap.analysis.signal import binomial_tail
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.unstable_optimization import evaluation_only_bounces
 from lossgap.diagnosis.constraints import heavy_dropout, held_back, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -97,6 +98,8 @@ UNSINGLED_TITLE = ("some training labels look wrong: the model agrees with the h
 #: sample whose inputs look like another class (noisy features, a model memorising what it cannot generalise)
 #: are the same observation.
 TRAIN_ONLY_CAP = 0.6
+#: Highest confidence when the evaluated model jumps while its training pass does not (see rule).
+EVALUATION_JUMPS_CAP = 0.3
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -199,6 +202,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     held_back_siding = bool(constraint) and agreement_route >= 0.5
     if held_back_siding:
         confidence = min(confidence, HELD_BACK_SIDING_CAP)
+    # Samples "predicted as another class for most of training" by an evaluated model that jumps (batch norm's
+    # statistics lagging its weights) are that jumping model's answers, not the labels' (an ArrowHead LSTM-FCN at 90
+    # epochs had read 0.93 "relabel or drop them"; with --ema 0 it fitted 100% of train, test 0.537 -> 0.789).
+    jumping = evaluation_only_bounces(evidence)
+    evaluation_jumps = jumping is not None and not (jumping["after_delivered"] or jumping["delivered_unaffected"])
+    if evaluation_jumps:
+        confidence = min(confidence, EVALUATION_JUMPS_CAP)
     # Without suspects, or with fewer than the contradicted samples of classes too poorly fitted to single any out
     # (when val sides with the model), the most contradicted samples of those classes are the ones to look at.
     unsingled = not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
@@ -211,7 +221,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
              "held_back_by": constraint or None, "train_only": train_only, "undescribed_pass": unsure_siding,
-             "top_suspects": to_plain(suspects.sample_ids[:20])}
+             "top_suspects": to_plain(suspects.sample_ids[:20]), "evaluation_jumps": evaluation_jumps}
     if held_back_siding:
         # The settings hold the model back whatever its labels: its underfitting stands beside the noise.
         facts["explains_share"] = {"underfitting": 0.0}
@@ -227,6 +237,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             summary += (f"; {suspects.unjudged_contradicted} samples of class(es) {names}, which the model does not "
                         "fit, are contradicted too, but the dynamics cannot tell their wrong labels from a class "
                         "the model cannot represent")
+        if evaluation_jumps and max(suspect_route, pair_route, agreement_route) >= 0.5:
+            summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
+                       "for most of training, but by a model whose end-of-epoch evaluation jumps while its training "
+                       "loss falls smoothly (batch norm's statistics lag its weights): they are that jumping model's "
+                       "answers, so judge the labels again once the statistics are recomputed (--ema 0)")
         if constraint and max(suspect_route, pair_route) > 0:
             summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
                        f"for most of training, but the model is held back ({constraint}): a model this constrained "

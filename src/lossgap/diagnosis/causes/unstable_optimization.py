@@ -54,7 +54,7 @@ UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
 #: from heavy regularisation or a hard, noisy task.
 BUMPS_CAP = 0.6
-#: Confidence when only the evaluated model bounces (see _evaluation_only_bounces): the delivered model and its
+#: Confidence when only the evaluated model bounces (see evaluation_only_bounces): the delivered model and its
 #: val curve do jump, but lowering the learning rate is not the cure. Epochs the comparison needs.
 EVALUATION_ONLY_CONFIDENCE, MIN_EPOCHS_FOR_BOUNCES = 0.55, 5
 #: ... and when the evaluated loss bounced only after the epoch the run delivers (early stopping restored a model
@@ -150,7 +150,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # where lr 0.003 fits, gates saturated, read "No problem found" beside "too small").
         "fast_rate": FAST_RATE_SIGNAL * clip((train_error - FAST_RATE_ERROR) / FAST_RATE_ERROR_SPAN) if fast else 0.0,
     }
-    evaluation_only = _evaluation_only_bounces(evidence)
+    evaluation_only = evaluation_only_bounces(evidence)
     if evaluation_only is not None:
         # The training pass descended smoothly: the bounces are the evaluated model's, not the weights'.
         for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
@@ -277,7 +277,7 @@ def _epochs_words(epochs: list[int], num_epochs: int) -> str:
     return f"at epochs {shown} and {len(epochs) - 5} more ({len(epochs)} of {num_epochs})"
 
 
-def _evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
+def evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
     """The train loss of the end-of-epoch evaluation pass bouncing (its reversal at least BOUNCE_START) while the
     loss of the training pass itself (metrics.csv's train_loss_running) bounces far less (its reversal under a
     quarter of the evaluated one's; no absolute bound, since a reversal sums the rises of every epoch and so grows
