@@ -357,3 +357,36 @@ def test_accuracy_drops_of_an_evaluated_model_whose_training_pass_descends_are_n
     # Without the training pass's loss the drops are read as the weights jumping.
     plain = diagnose_dynamics(dynamics, config=fcn, summary=summary)
     assert plain.verdict("unstable_optimization").evidence["signals"]["accuracy_drops"] > 0, plain.to_text()
+
+
+def _mixed_records_run(val_bounces: bool, epochs=25, n=300, val=150, seed=5):
+    """Two classes. Val (clean inputs) learned smoothly to about 0.9 sure; the train records (taken on mixed inputs)
+    hover around 0.6 sure and fall to 0.35, below a constant guess, every third epoch. With ``val_bounces`` val
+    falls back in the same epochs, as weights that jump make it."""
+    rng = np.random.default_rng(seed)
+    ramp = np.clip(np.arange(1, epochs + 1) / 6, 0, 1)[:, None]
+    dips = (np.arange(epochs) % 3 == 2)[:, None]
+    train = np.where(dips, 0.35, 0.5 + ramp * rng.uniform(0.05, 0.2, n)[None, :])
+    val_prob = 0.5 + ramp * rng.uniform(0.3, 0.45, val)[None, :]
+    if val_bounces:
+        val_prob = np.where(dips, 0.35, val_prob)
+    return {"train": binary_dynamics(np.clip(train, 0.01, 0.99), np.arange(n) % 2, split="train"),
+            "val": binary_dynamics(np.clip(val_prob, 0.01, 0.99), np.arange(val) % 2)}
+
+
+def test_train_records_that_bounce_while_val_descends_smoothly_far_below_are_not_jumping_weights():
+    # An own loop with mixup (train recorded on the mixed inputs): val loss 1.10 -> 0.18 while the recorded train
+    # loss bounced between 0.87 and 1.35, above a constant guess's in a quarter of the epochs. It had read unstable
+    # 1.00 "lower the learning rate" (then label noise 0.85), where it beat the same loop without mixup.
+    from lossgap.diagnosis.causes.unstable_optimization import RECORDS_ONLY_NOTE
+
+    mixed = diagnose_dynamics(_mixed_records_run(val_bounces=False))
+    verdict = mixed.verdict("unstable_optimization")
+    assert verdict.confidence == pytest.approx(RECORDS_ONLY_NOTE) and verdict.evidence["train_records_only"]
+    assert "so the train records are taken on inputs or in a mode the val pass does not share" in verdict.summary
+    assert mixed.verdict("label_noise").confidence <= 0.3
+    assert mixed.headline.startswith("No problem found"), mixed.to_text()
+    # Val falling back in the same epochs is what jumping weights do.
+    jumping = diagnose_dynamics(_mixed_records_run(val_bounces=True))
+    assert jumping.causes[:1] == ["unstable_optimization"], jumping.to_text()
+    assert jumping.verdict("unstable_optimization").evidence["train_records_only"] is None
