@@ -107,3 +107,30 @@ def test_a_model_whose_outputs_never_changed_is_told_to_check_its_training_step_
     # A model at the prior whose outputs still move (by a few thousandths) was stepped: nothing said of it.
     moving = diagnose_dynamics(unmoved_run()).verdict("underfitting")
     assert moving.remedies[0].name != "check_step" and "outputs were the same" not in moving.summary
+
+
+def test_a_class_weighted_model_is_judged_on_the_weighted_loss_it_minimised():
+    # A balanced-weight run on 95/5 data whose weighted train loss fell 0.676 -> 0.45 (balanced train accuracy 0.815)
+    # had read "did not fit even its training set" from its plain loss, which never got below the class shares'
+    # 0.191 (the weights push frequent samples toward the rare class on purpose), and was told to grow 32 -> 128.
+    from fixtures.dynamics import dynamics_from_logits
+
+    epochs = 20
+    ramp = np.clip(np.arange(1, epochs + 1) / 5, 0, 1)[:, None]
+
+    def dynamics(counts, split):
+        labels = np.repeat([0, 1], counts)
+        right = (np.arange(labels.size) % 20) < 16  # 80% of each class predicted right
+        margin = ramp * np.where(right, 1.2, -1.0)[None, :]
+        logits = np.zeros((epochs, labels.size, 2))
+        logits[:, np.arange(labels.size), labels] = margin
+        return dynamics_from_logits(logits, labels, split=split)
+
+    runs = {"train": dynamics((950, 50), "train"), "val": dynamics((190, 10), "val")}
+    weighted = diagnose_dynamics(runs, config={"class_weights": "balanced", "epochs": epochs})
+    verdict = weighted.verdict("underfitting")
+    assert verdict.evidence.get("form") != "no_fit", weighted.to_text()
+    assert "did not fit even its training set" not in weighted.to_text()
+    # Unweighted, the same plain loss above the class shares' is a model that did not fit.
+    plain = diagnose_dynamics(runs, config={"epochs": epochs}).verdict("underfitting")
+    assert plain.evidence["form"] == "no_fit"

@@ -74,7 +74,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     frozen = frozen_schedule(evidence, book, facts)
     if frozen is not None:
         return frozen
-    if not evidence.fit.train_moved and not evidence.early_learning:
+    # Judged on the loss the optimiser minimised: class weights raise the plain loss on purpose (a balanced-weight
+    # run whose weighted train loss fell 0.676 -> 0.45, balanced train accuracy 0.815, had read "did not fit even its
+    # training set" from its plain loss, never below the class shares' 0.191, and was told to grow 32 -> 128).
+    if not evidence.stability_loss[3].train_moved and not evidence.early_learning:
         return no_fit(evidence, book, facts)
     trend = evidence.accuracy_trend
     stopped = stopped_early(evidence, book, facts, trend)
