@@ -134,3 +134,20 @@ def test_a_class_weighted_model_is_judged_on_the_weighted_loss_it_minimised():
     # Unweighted, the same plain loss above the class shares' is a model that did not fit.
     plain = diagnose_dynamics(runs, config={"epochs": epochs}).verdict("underfitting")
     assert plain.evidence["form"] == "no_fit"
+
+
+def test_a_model_barely_below_the_prior_whose_val_loss_turned_at_the_end_did_not_fit():
+    # A plain LSTM on ArrowHead's 251 steps, its train loss 6% below the prior after 30 epochs and its val loss
+    # lowest at epoch 29 of 30: "learning has barely begun" kept it from no_fit, and the last epoch's rise kept the
+    # stopped-early form at 0, so it read "No cause found" (before that, "No problem found").
+    from fixtures.dynamics import binary_dynamics
+
+    epochs, rng = 30, np.random.default_rng(11)
+    creep = np.linspace(0, 1, epochs)[:, None]
+    train = np.clip(0.5 + creep * rng.normal(0.03, 0.12, 30)[None, :], 0.05, 0.95)
+    val = 0.5 + 0.06 * creep + np.zeros((1, 6))
+    val[-1] = val[-3]
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(train, np.arange(30) % 2, split="train"),
+                                   "val": binary_dynamics(val, np.arange(6) % 2)})
+    verdict = diagnosis.verdict("underfitting")
+    assert diagnosis.causes[:1] == ["underfitting"] and verdict.evidence["form"] == "no_fit", diagnosis.to_text()
