@@ -139,3 +139,19 @@ def test_weights_whose_gradient_stays_exactly_zero_to_the_end_are_silenced_from_
     grad[1:3, 3] = 0.0                         # silent for a while, then back
     assert gradient_health(_with_grad(base, grad)).silenced == {}
     assert json.loads(json.dumps(health.to_dict()))["silenced"]["head.weight"] == 2
+
+
+def test_trainable_tensors_backward_never_reached_are_ungraded():
+    # An own GRU whose hidden state was detached before the head: NaN for every GRU tensor in every epoch (their
+    # gradient hooks never ran) while the head's were measured.
+    base = observations(np.full(6, 0.3))
+    grad = base.grad_norm.copy()
+    grad[:, [0, 1, 2]] = np.nan
+    health = gradient_health(_with_grad(base, grad))
+    assert health.ungraded == ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0")
+    assert json.loads(json.dumps(health.to_dict()))["ungraded"] == list(health.ungraded)
+    # Measured in one epoch only is reached; nothing measured anywhere says nothing.
+    grad[3, 0] = 0.1
+    assert gradient_health(_with_grad(base, grad)).ungraded == ("lstm.weight_hh_l0", "lstm.bias_ih_l0")
+    assert gradient_health(_with_grad(base, np.full_like(grad, np.nan))).ungraded == ()
+    assert gradient_health(base).ungraded == ()

@@ -29,6 +29,9 @@ epochs; healthy = the run learns its task):
   ``SILENT_EPOCHS`` of them: nothing reaches it any more (ReLU units pushed to where they output 0 for every
   input, or an input that no longer varies). A CNN at Adam 0.3 took updates of 30% of its weights in its first
   epoch, then every convolution's gradient was 0.0 from epoch 2 on, only its last bias still learning.
+- **Ungraded** (whole run): a trainable tensor with no gradient norm in any observed epoch while other tensors had
+  one: its gradient hook never ran, so backward never reached it (an own GRU whose hidden state was detached before
+  the head had NaN for every GRU tensor in every epoch and read "use a larger model").
 - **Saturated** / **dead** (at the last epoch with gate statistics): the largest share over layers of gate
   pre-activations with |z| > 5 at or above 0.5, or of dead hidden units at or above 0.5. Healthy runs stayed
   below 0.03 saturated and 0 dead; learning rates far too high gave 0.6-0.99 saturated and 0.4-0.94 dead;
@@ -107,6 +110,7 @@ class GradientHealth:
             without recurrent layers).
         saturated_layers, dead_layers: the layers at or above SATURATED_SHARE / DEAD_SHARE there.
         silenced: {weight tensor name: the 1-based epoch from which its gradient stayed zero} (see above).
+        ungraded: trainable tensors backward never reached (see above).
     """
 
     num_epochs: int
@@ -136,6 +140,7 @@ class GradientHealth:
     saturated_layers: tuple[str, ...]
     dead_layers: tuple[str, ...]
     silenced: dict[str, int] = dataclasses.field(default_factory=dict)
+    ungraded: tuple[str, ...] = ()
 
     @property
     def silenced_share(self) -> float:
@@ -274,7 +279,21 @@ def gradient_health(observations: OptimizationObservations, *, train_loss=None) 
         saturation_end=saturation_end, dead_end=dead_end,
         saturated_layers=at_or_above(saturation_row, SATURATED_SHARE), dead_layers=at_or_above(dead_row, DEAD_SHARE),
         silenced=_silenced(grad_norm[:, weight_columns], weights, observed),
+        ungraded=_ungraded(grad_norm, names, observed),
     )
+
+
+def _ungraded(grad_norm: np.ndarray, names: tuple[str, ...], observed: np.ndarray) -> tuple[str, ...]:
+    """Tensors (columns of ``grad_norm``) with no gradient norm in any observed epoch while some other tensor had one:
+    their gradient hook never ran, so backward never reached them (a detach() or no_grad() in the forward pass, a
+    submodule the loss does not use). Only trainable tensors are observed, so frozen ones are never among them."""
+    rows = grad_norm[observed]
+    if not rows.size:
+        return ()
+    measured = np.isfinite(rows).any(axis=0)
+    if not measured.any():
+        return ()
+    return tuple(name for name, seen in zip(names, measured) if not seen)
 
 
 def _silenced(grad_norm: np.ndarray, names: tuple[str, ...], observed: np.ndarray) -> dict[str, int]:

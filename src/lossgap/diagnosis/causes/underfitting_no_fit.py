@@ -48,6 +48,12 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     still_note = (f"its val outputs were the same in all {evidence.num_epochs} epochs: no training step changed its "
                   "weights" if still else "")
     pace_note = still_note or pace_note
+    # Tensors backward never reached (a detach() before the head) are held at their initial values whatever the size
+    # or the rate (an own GRU detached before its head, NaN gradients for every GRU tensor, had been told to grow).
+    ungraded = _ungraded_modules(evidence)
+    if ungraded and not still:
+        pace_note = (f"no gradient reached {ungraded} in any epoch (its gradient hooks never ran): backward stops "
+                     "before it, so it keeps its initial weights")
     # "(majority share 0.502; 0.502 at epoch 5)" had read as two shares: the judged epoch's accuracy is its own clause.
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} against a majority share of {fit.train_baseline:.3f} "
@@ -79,6 +85,9 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (book.loosen_clip(starved[1]), *ordered)
     if frozen:
         ordered = (unfreeze(book), *ordered)
+    if ungraded and not still:
+        ordered = (book.advice("check_graph", f"check the forward pass for a detach(), torch.no_grad() or a tensor "
+                               f"rebuilt outside the graph between {ungraded} and the loss"), *ordered)
     if still:
         ordered = (book.advice("check_step", "check that optimizer.step() runs after loss.backward() in every training "
                                "step, that the optimizer was built on this model's parameters (not a copy's), and that "
@@ -93,6 +102,7 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # already names a rate far out of range, heavy regularisation or a tiny layer.
     general = form_title("no_fit", None)
     reason = next((words for found, words in ((still, "its outputs never changed, so no step reached its weights"),
+                                              (ungraded, f"no gradient reached {ungraded}"),
                                               (evidence.unscaled_inputs, "its inputs are not standardised"),
                                               (frozen, "most of its parameters are frozen"),
                                               (starved, "its gradient clip starves the updates")) if found), "")
@@ -110,6 +120,16 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
                                                            "clip_starved": list(starved) if starved else None,
                                                            "title": title}, remedies)
+
+
+def _ungraded_modules(evidence: RunEvidence) -> str:
+    """"the weights of 'gru'" for the modules whose every trainable tensor backward never reached
+    (:attr:`GradientHealth.ungraded`), "" when none or without optimisation evidence."""
+    gradients = evidence.gradients
+    if gradients is None or not gradients.ungraded:
+        return ""
+    modules = sorted({name.rsplit(".", 1)[0] if "." in name else name for name in gradients.ungraded})
+    return "the weights of " + ", ".join(f"'{module}'" for module in modules)
 
 
 def narrow_layer(evidence: RunEvidence, book: RemedyBook):
