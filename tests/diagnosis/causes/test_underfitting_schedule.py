@@ -87,3 +87,23 @@ def test_a_rate_a_torch_scheduler_took_down_from_where_it_began_froze_the_model_
     config = {**CONFIG, "optimizer": {"name": "adam", "lr": 3.7e-20, "initial_lr": 0.003}}
     verdict = diagnose_dynamics(creeping, config=config).verdict("underfitting")
     assert verdict.evidence["form"] == "frozen_schedule", verdict.summary
+
+
+def test_a_schedule_that_took_a_useful_rate_to_nothing_before_the_model_learned_anything_froze_it():
+    # A Lightning StepLR(10, 0.5) stepped every batch took Adam's 0.005 to 4e-5 by epoch 5 and 1e-16 by the end; the
+    # model never left the prior and had been told "raise the learning rate 3e-10 -> 0.001", no word on the schedule.
+    from fixtures.diagnosis import unmoved_run
+
+    epochs = 25
+    steplr = 0.005 * 0.25 ** np.arange(epochs)
+    config = {"model": {"hidden_size": 32}, "optimizer": {"name": "adam", "lr": float(steplr[-1])}, "epochs": epochs}
+    diagnosis = diagnose_dynamics(unmoved_run(epochs=epochs), metrics={"lr": steplr}, config=config)
+    verdict = diagnosis.verdicts[0]
+    assert verdict.evidence["form"] == "frozen_schedule", diagnosis.to_text()
+    assert "(from 0.005) before the model had learned anything" in verdict.summary
+    assert verdict.remedies[0].name == "longer_schedule"
+    # A rate that only vanished late, after the model sat at the prior for most of the run, is what a
+    # reduce-on-plateau schedule does to a model stuck for another reason: not the schedule's doing.
+    plateau = np.where(np.arange(epochs) < 18, 0.005, 1e-6)
+    stuck = diagnose_dynamics(unmoved_run(epochs=epochs), metrics={"lr": plateau}, config=CONFIG)
+    assert stuck.verdict("underfitting").evidence["form"] == "no_fit", stuck.to_text()

@@ -30,6 +30,8 @@ VANISHED_BELOW_RANGE = 1000.0
 STILL_LEARNING_FALL = 0.05
 #: ... over this many epochs before the rate vanished.
 FALL_EPOCHS = 3
+#: Share of the run within which a rate that vanished before the model learned anything was frozen by its schedule.
+EARLY_SHARE = 0.2
 #: Confidence of the form: the rate is a setting, read from the run.
 CONFIDENCE = 0.85
 
@@ -56,6 +58,15 @@ def vanished_rate(evidence: RunEvidence) -> dict | None:
     return {"epoch": None, "rate": rate, "largest": None}
 
 
+def _froze_before_learning(evidence: RunEvidence, vanished: dict) -> bool:
+    """True when a recorded rate that started at or above its optimizer family's usual range vanished within the run's
+    first EARLY_SHARE (and by epoch FALL_EPOCHS + 2 at the least) while the model never left the prior: too early for
+    a reduce-on-plateau schedule, which lowers the rate a step per patience window, to have got there."""
+    _, _, (bottom, _) = rate_and_range(evidence.settings)
+    early = vanished["epoch"] <= max(FALL_EPOCHS + 2, EARLY_SHARE * evidence.num_epochs)
+    return bool(bottom) and vanished["largest"] >= bottom and early and not evidence.fit.train_moved
+
+
 def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict | None:
     """The frozen-schedule verdict, or None: the learning rate vanished (:func:`vanished_rate`) while the train loss
     was still falling (STILL_LEARNING_FALL of the prior's entropy over the FALL_EPOCHS before; without a recorded
@@ -68,12 +79,17 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
     train_loss = evidence.curves.train_loss
     prior = evidence.fit.prior_entropy
     epoch = vanished["epoch"]
+    unbegun = False
     if epoch is not None:
         if epoch >= evidence.num_epochs or epoch <= 1:
             return None
         before = train_loss[max(0, epoch - 1 - FALL_EPOCHS):epoch]
         if not before.size or not float(before[0] - before[-1]) >= STILL_LEARNING_FALL * prior:
-            return None
+            # Or the schedule took a useful rate to nothing before the model learned anything: a Lightning StepLR
+            # stepped every batch (0.005 -> 4e-5 by epoch 5) had read "raise the learning rate 3e-10 -> 0.001".
+            unbegun = _froze_before_learning(evidence, vanished)
+            if not unbegun:
+                return None
         after = train_loss[epoch - 1:]
     else:
         after = train_loss[len(train_loss) // 2:]
@@ -97,8 +113,10 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
     if not 1.0 - train_accuracy > evidence.train_error_floor:
         return None
     when = (f"by epoch {epoch} the schedule had brought the learning rate to {vanished['rate']:.3g} (from "
-            f"{vanished['largest']:.3g}) while the train loss was still falling, and the train loss has not moved "
-            f"since ({float(after[0]):.3f} -> {float(after[-1]):.3f})" if epoch is not None
+            f"{vanished['largest']:.3g}) " + ("before the model had learned anything" if unbegun
+                                               else "while the train loss was still falling")
+            + f", and the train loss has not moved since ({float(after[0]):.3f} -> {float(after[-1]):.3f})"
+            if epoch is not None
             else f"the learning rate ended at {vanished['rate']:.3g}, far below any useful step, and the train loss "
                  f"did not move over the second half of the run ({float(after[0]):.3f} -> {float(after[-1]):.3f})")
     summary = (f"{when}: the model stopped learning where the schedule froze it, getting {pct(1.0 - train_accuracy)} "
