@@ -241,7 +241,7 @@ def test_val_recorded_in_training_mode_leads_the_headline_and_the_notes():
 
 
 def test_to_text_shows_the_considered_causes_the_cli_shows():
-    from lossgap.diagnosis.verdict import CONSIDERED_SHOWN
+    from lossgap.diagnosis.verdict import CONSIDERED_SHOWN, considered_confidence
 
     from fixtures.diagnosis import weak_across_classes_run
 
@@ -249,8 +249,8 @@ def test_to_text_shows_the_considered_causes_the_cli_shows():
     shown = [v for v in diagnosis.considered if v.confidence >= CONSIDERED_SHOWN]
     assert shown, diagnosis.to_dict()["considered"]
     for verdict in shown:
-        assert f"- considered, not found: {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}" in (
-            diagnosis.to_text())
+        assert (f"- considered, not found: {verdict.cause} ({considered_confidence(verdict.confidence)}): "
+                f"{verdict.summary}") in diagnosis.to_text()
     hidden = [v for v in diagnosis.considered if v.confidence < CONSIDERED_SHOWN]
     assert all(f"considered, not found: {v.cause} " not in diagnosis.to_text() for v in hidden)
 

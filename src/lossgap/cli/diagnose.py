@@ -60,12 +60,12 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
         console.print(Text.assemble(("\nexplanation (not a fault): ", "bold"), (verdict.cause, "bold green"),
                                     f" ({verdict.confidence:.2f})"))
         _print_body(verdict, console)
-    from lossgap.diagnosis.verdict import CONSIDERED_SHOWN
+    from lossgap.diagnosis.verdict import CONSIDERED_SHOWN, considered_confidence
 
     shown = [verdict for verdict in diagnosis.considered if verdict.confidence >= CONSIDERED_SHOWN]
     for verdict in shown:
         console.print(Text.assemble(("\nconsidered, not found: ", "bold"), verdict.cause,
-                                    f" ({verdict.confidence:.2f})"))
+                                    f" ({considered_confidence(verdict.confidence)})"))
         console.print(Text("  " + verdict.summary))
     if diagnosis.ledger_sentence:
         console.print(Text.assemble(("\nledger: ", "bold"), diagnosis.ledger_sentence))

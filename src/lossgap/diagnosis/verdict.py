@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,12 @@ class Verdict:
         """JSON-ready form (cause, confidence, summary, evidence, remedies)."""
         return {"cause": self.cause, "confidence": round(float(self.confidence), 3), "summary": self.summary,
                 "evidence": self.evidence, "remedies": [remedy.to_dict() for remedy in self.remedies]}
+
+
+def considered_confidence(confidence: float) -> str:
+    """A considered verdict's confidence (below REPORT_THRESHOLD) with two decimals, rounded down: 0.497 printed as
+    "0.50" had sat beside "No problem found (0.50)" and read as a finding."""
+    return f"{math.floor(float(confidence) * 100 + 1e-9) / 100:.2f}"  # 0.29 * 100 is 28.999...
 
 
 #: Causes considered but below the reporting threshold are shown from this confidence on (their sentence,
@@ -125,7 +132,8 @@ class Diagnosis:
             lines.append(f"- explanation, {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
         for verdict in self.considered:
             if verdict.confidence >= CONSIDERED_SHOWN:
-                lines.append(f"- considered, not found: {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
+                lines.append(f"- considered, not found: {verdict.cause} ({considered_confidence(verdict.confidence)}): "
+                             f"{verdict.summary}")
         if self.ledger_sentence:
             lines.append(f"ledger: {self.ledger_sentence}")
         lines.extend(f"note: {limitation}" for limitation in self.limitations)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lossgap.diagnosis.verdict import CAUSES, Diagnosis, Verdict
+from lossgap.diagnosis.verdict import CAUSES, Diagnosis, Verdict, considered_confidence
 from lossgap.run.rundir import REMEDY_FILE, RunRecord
 
 #: Metrics columns shown first in the per-epoch table, in this order; others follow as they come.
@@ -104,6 +104,7 @@ def verdict_card(verdict: Verdict, explanation: bool = False) -> dict[str, Any]:
         "title": verdict.evidence.get("title") or CAUSES.get(verdict.cause, ""),
         "confidence": confidence,
         "percent": int(round(100 * max(0.0, min(confidence, 1.0)))),
+        "considered_confidence": considered_confidence(confidence),
         "level": "explanation" if explanation else "high" if confidence >= 0.8 else "medium",
         "summary": verdict.summary,
         "remedies": [{"action": remedy.action, "command": remedy.command,

@@ -194,6 +194,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     lowest_at = (f" at epoch {fit.train_loss_min_epoch}" if fit.train_loss_min_epoch != evidence.judged_epoch else "")
     if not fit.train_recorded:
         fitted = "with no train loss recorded"
+    elif fit.moved_share >= 0.2 and fit.train_accuracy_max - fit.train_baseline < (1 - fit.train_baseline) / 2:
+        # Not "fitted" of a model that predicts little beyond the majority on train (0.957 against a share of 0.952).
+        fitted = (f"the model learned something on its training set (train loss down to {fit.train_loss_min:.3f}"
+                  f"{lowest_at}, {pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f}, though it got "
+                  f"{fit.train_accuracy_max:.1%} right at best against a majority share of {fit.train_baseline:.1%})")
     elif fit.moved_share >= 0.2 and not fit.train_accuracy_max < PARTLY_FITTED:
         fitted = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}{lowest_at}, "
                   f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
