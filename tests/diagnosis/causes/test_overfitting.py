@@ -298,3 +298,26 @@ def test_a_rise_that_lies_all_in_val_copies_of_training_inputs_is_no_overfitting
     bystanders = diagnose_dynamics(run, config=CONFIG, shared_inputs={"val": {"count": 20, "same_label": 20,
                                                                               "ids": others}})
     assert bystanders.verdict("overfitting").confidence == alone.confidence
+
+
+def test_a_rise_that_is_one_val_samples_while_accuracy_held_is_only_considered():
+    # ItalyPowerDemand at 14 val samples: the whole rise one sample's growing surer of a wrong answer, accuracy flat;
+    # it had read overfitting 0.99, early stopping first, which lowered test accuracy 0.962 -> 0.927 on 1029 series.
+    from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
+
+    epochs, n = 30, 14
+    ramp = np.clip(np.arange(1, epochs + 1) / 5, 0, 1)[:, None]
+    train = 0.5 + np.linspace(0.1, 0.49, epochs)[:, None] + np.zeros((1, 60))  # the train loss keeps falling
+    val = 0.5 + ramp * np.full((1, n), 0.4)
+    val[:, 0] = np.where(np.arange(epochs) < 10, 0.3, np.linspace(0.3, 0.01, epochs))  # one sample, ever surer wrong
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(train, np.arange(60) % 2, split="train"),
+                                   "val": binary_dynamics(val, np.arange(n) % 2)})
+    verdict = diagnosis.verdict("overfitting")
+    assert verdict.confidence == ONE_SAMPLE_CAP and "rise_in_one_sample" in verdict.evidence, diagnosis.to_text()
+    assert "so the rise is one val sample of 14 (id " in verdict.summary
+    assert diagnosis.headline.startswith("No problem found"), diagnosis.headline
+    # Spread over several samples, the same rise is overfitting.
+    val[:, :4] = val[:, [0]]
+    spread = diagnose_dynamics({"train": binary_dynamics(train, np.arange(60) % 2, split="train"),
+                                "val": binary_dynamics(val, np.arange(n) % 2)})
+    assert spread.causes[:1] == ["overfitting"] and "rise_in_one_sample" not in spread.verdict("overfitting").evidence
