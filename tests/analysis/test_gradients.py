@@ -155,3 +155,14 @@ def test_trainable_tensors_backward_never_reached_are_ungraded():
     assert gradient_health(_with_grad(base, grad)).ungraded == ("lstm.weight_hh_l0", "lstm.bias_ih_l0")
     assert gradient_health(_with_grad(base, np.full_like(grad, np.nan))).ungraded == ()
     assert gradient_health(base).ungraded == ()
+
+
+def test_a_total_gradient_norm_that_grows_every_epoch_is_growing():
+    # An own loop without optimizer.zero_grad(): 0.67 -> 416 over 25 epochs, rising in 88% of them.
+    steady = observations(np.geomspace(0.67, 416, 25))
+    assert gradient_health(steady).growing
+    # Growth with the ups and downs of a learning run (the suite's runs rose in at most 83% of epochs), or rising
+    # every epoch but only 10x, is not.
+    wobbling = np.geomspace(0.67, 416, 25) * np.where(np.arange(25) % 2, 1.0, 2.0)
+    assert not gradient_health(observations(wobbling)).growing
+    assert not gradient_health(observations(np.geomspace(0.5, 5, 25))).growing

@@ -32,6 +32,11 @@ epochs; healthy = the run learns its task):
 - **Ungraded** (whole run): a trainable tensor with no gradient norm in any observed epoch while other tensors had
   one: its gradient hook never ran, so backward never reached it (an own GRU whose hidden state was detached before
   the head had NaN for every GRU tensor in every epoch and read "use a larger model").
+- **Growing** (whole run): the total gradient norm ends ``GROWING_RATIO`` times its first observed epoch's or more,
+  rising in ``GROWING_SHARE`` of consecutive observed epochs: gradients that are never zeroed sum over every step (an
+  own loop without ``optimizer.zero_grad()``: 0.67 -> 416, rising in 88% of its epochs). The suite's 924 cached runs
+  with gradients, high learning rates and exploding gradients included, grew at most 41x, or rose in at most 83% of
+  epochs, never both.
 - **Saturated** / **dead** (at the last epoch with gate statistics): the largest share over layers of gate
   pre-activations with |z| > 5 at or above 0.5, or of dead hidden units at or above 0.5. Healthy runs stayed
   below 0.03 saturated and 0 dead; learning rates far too high gave 0.6-0.99 saturated and 0.4-0.94 dead;
@@ -77,6 +82,8 @@ LARGE_UPDATE_RATIO = 0.1
 SILENT_GRAD = 1e-12
 #: Observed epochs of zero gradient, through the end of the run, that silence a tensor.
 SILENT_EPOCHS = 3
+#: Growth of the total gradient norm over the run, the share of epochs it must rise in, and the epochs it needs.
+GROWING_RATIO, GROWING_SHARE, GROWING_EPOCHS = 50.0, 0.75, 5
 #: Shares of saturated gate pre-activations / dead units at or above these mark a layer at the end.
 SATURATED_SHARE = 0.5
 DEAD_SHARE = 0.5
@@ -111,6 +118,7 @@ class GradientHealth:
         saturated_layers, dead_layers: the layers at or above SATURATED_SHARE / DEAD_SHARE there.
         silenced: {weight tensor name: the 1-based epoch from which its gradient stayed zero} (see above).
         ungraded: trainable tensors backward never reached (see above).
+        growing: the total gradient norm grew steadily over the run (see above).
     """
 
     num_epochs: int
@@ -141,6 +149,7 @@ class GradientHealth:
     dead_layers: tuple[str, ...]
     silenced: dict[str, int] = dataclasses.field(default_factory=dict)
     ungraded: tuple[str, ...] = ()
+    growing: bool = False
 
     @property
     def silenced_share(self) -> float:
@@ -280,7 +289,17 @@ def gradient_health(observations: OptimizationObservations, *, train_loss=None) 
         saturated_layers=at_or_above(saturation_row, SATURATED_SHARE), dead_layers=at_or_above(dead_row, DEAD_SHARE),
         silenced=_silenced(grad_norm[:, weight_columns], weights, observed),
         ungraded=_ungraded(grad_norm, names, observed),
+        growing=_growing(total[observed]),
     )
+
+
+def _growing(total: np.ndarray) -> bool:
+    """True when the per-epoch total gradient norms ``total`` (observed epochs, in order) end GROWING_RATIO times the
+    first or more and rise between GROWING_SHARE of consecutive epochs (see the module docstring)."""
+    finite = total[np.isfinite(total)]
+    if finite.size < GROWING_EPOCHS or not finite[0] > 0:
+        return False
+    return bool(finite[-1] >= GROWING_RATIO * finite[0] and np.mean(np.diff(finite) > 0) >= GROWING_SHARE)
 
 
 def _ungraded(grad_norm: np.ndarray, names: tuple[str, ...], observed: np.ndarray) -> tuple[str, ...]:

@@ -189,7 +189,8 @@ def test_recorded_gradients_say_why_a_model_could_not_learn():
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     evidence = gather_evidence({}, unmoved_run(), train_config=None)
-    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, weight_names=(), vanishing=True, dead_end=0.75, saturation_end=0.1, exploding_epochs=(),
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+                                weight_names=(), vanishing=True, dead_end=0.75, saturation_end=0.1, exploding_epochs=(),
                                 large_update_epochs=(), observed=np.ones(30, dtype=bool))
     diagnosis = diagnose_evidence(replace(evidence, gradients=gradients))
     summary = diagnosis.verdict("underfitting").summary
@@ -459,7 +460,8 @@ def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_i
                   "model": {"hidden_size": 16, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
                   "weight_decay": 0.0}, "epochs": 40}
         evidence = gather_evidence({}, dynamics or weak_model_run(), train_config=config)
-        gradients = SimpleNamespace(silenced={}, silenced_share=0.0, weight_names=(), vanishing=False, dead_end=0.0,
+        gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+                                weight_names=(), vanishing=False, dead_end=0.0,
                                     saturation_end=0.99, exploding_epochs=(), large_update_epochs=(),
                                     observed=np.ones(40, dtype=bool), median_update_ratio=np.full(40, 1e-3))
         return diagnose_evidence(replace(evidence, gradients=gradients), run="runs/hand")

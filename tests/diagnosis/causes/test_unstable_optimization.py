@@ -103,7 +103,8 @@ def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jum
     from fixtures.diagnosis import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
-    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, weight_names=(), vanishing=False, dead_end=1.0, saturation_end=0.0, exploding_epochs=(),
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+                                weight_names=(), vanishing=False, dead_end=1.0, saturation_end=0.0, exploding_epochs=(),
                                 large_update_epochs=tuple(range(1, 31)), observed=np.ones(30, dtype=bool),
                                 median_update_ratio=np.full(30, 0.23))
 
@@ -390,3 +391,29 @@ def test_train_records_that_bounce_while_val_descends_smoothly_far_below_are_not
     jumping = diagnose_dynamics(_mixed_records_run(val_bounces=True))
     assert jumping.causes[:1] == ["unstable_optimization"], jumping.to_text()
     assert jumping.verdict("unstable_optimization").evidence["train_records_only"] is None
+
+
+def test_gradients_that_grow_every_epoch_put_zero_grad_first():
+    # An own loop that never called optimizer.zero_grad(): its gradient norm grew 0.67 -> 416; told to lower the
+    # learning rate, it still failed at lr 5e-4 (val 0.43) where the fixed loop reached 0.92.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import unmoved_run
+    from lossgap.analysis import gradient_health
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+    from lossgap.observations import OptimizationObservations
+
+    epochs, names = 25, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
+    total = np.geomspace(0.67, 416, epochs)
+    observations = OptimizationObservations(
+        tensor_names=names, layer_names=(), steps=np.full(epochs, 20), measured_steps=np.full(epochs, 3),
+        grad_norm_total=total, grad_norm=np.repeat(total[:, None] / 2, 3, axis=1),
+        update_ratio=np.full((epochs, 3), 0.005), gate_saturation=np.zeros((epochs, 0)),
+        dead_units=np.zeros((epochs, 0)))
+    config = {"optimizer": {"name": "adam", "lr": 0.005}}
+    evidence = replace(gather_evidence({}, unmoved_run(epochs=epochs), train_config=config),
+                       gradients=gradient_health(observations))
+    verdict = diagnose_evidence(evidence).verdict("unstable_optimization")
+    assert verdict.evidence["growing_gradients"]
+    assert "the total gradient norm grew from 0.67 to 416, rising almost every epoch" in verdict.summary
+    assert verdict.remedies[0].name == "check_zero_grad"

@@ -59,7 +59,12 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
                         f"to {worst:.2g}, where healthy runs stay near 1e-3 to 1e-2)")
     if saturation_score > 0:
         sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
-    return {"exploding_epochs": list(exploding), "large_update_epochs": list(large), "gradient_score": score,
+    growing = bool(gradients.growing)
+    if growing:
+        first, last = _first_and_last(gradients.total_grad_norm[gradients.observed])
+        sentence.append(f"the total gradient norm grew from {first:.3g} to {last:.3g}, rising almost every epoch, as "
+                        "gradients that are never zeroed do: each step adds to all the ones before")
+    return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large), "gradient_score": score,
             "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
 
 
@@ -77,3 +82,9 @@ def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:
     jump = max(jumps, key=lambda epoch: np.nan_to_num(gradients.median_update_ratio[epoch - 1], nan=0.0))
     return {"count": len(gradients.silenced), "epoch": start, "jump_epoch": int(jump),
             "ratio": float(gradients.median_update_ratio[jump - 1])}
+
+
+def _first_and_last(values: np.ndarray) -> tuple[float, float]:
+    """The first and last finite values of ``values``."""
+    finite = values[np.isfinite(values)]
+    return float(finite[0]), float(finite[-1])

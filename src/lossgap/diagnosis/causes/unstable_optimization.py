@@ -124,6 +124,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "judged_on": loss_name,
              "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
     remedies = present(book.lower_lr(10.0 if above_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
+    if gradients.get("growing_gradients"):
+        # A lower rate only slows the sum (an own loop without zero_grad still failed at lr 5e-4, val 0.43).
+        remedies = present(book.advice("check_zero_grad", "check that optimizer.zero_grad() (or model.zero_grad()) "
+                                       "runs in every training step, before loss.backward()"), *remedies)
     if non_finite:
         return Verdict("unstable_optimization", 1.0,
                        f"the loss became NaN or infinite {_epochs_words(non_finite, evidence.num_epochs)}", facts,
