@@ -67,3 +67,19 @@ def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
     quiet = diagnose_dynamics(memorised_noise_run(), input_shift={"val": calm, "test": calm})
     assert not quiet.headline.startswith("Val inputs differ")
     assert not any("inputs differ" in note for note in quiet.limitations)
+
+
+def test_val_that_trails_train_from_the_first_epoch_is_named_first_with_the_samples_wrong_from_the_start():
+    # A quarter of the val labels flipped: train 0.944 against val 0.710 at epoch 1, the val loss lowest there and
+    # rising on the same samples ever after; it had read overfitting 1.00 with "stop at epoch 1" first.
+    from fixtures.diagnosis import val_wrong_from_start_run
+
+    diagnosis = diagnose_dynamics(val_wrong_from_start_run())
+    start = diagnosis.evidence.split_checks.wrong_from_start
+    assert start is not None and start.val_accuracy < start.train_accuracy - 0.2
+    assert 40 <= start.wrong_count <= 60 and len(start.wrong_ids) == 5
+    assert diagnosis.headline.startswith("Val trails train from the first epoch: val accuracy "), diagnosis.headline
+    assert "check their labels and how val was drawn" in diagnosis.headline
+    # A clean val split, and a model that memorised its training set over many epochs, trail nothing from epoch 1.
+    assert diagnose_dynamics(val_wrong_from_start_run(flipped_share=0.0)).evidence.split_checks.wrong_from_start is None
+    assert diagnose_dynamics(memorised_noise_run()).evidence.split_checks.wrong_from_start is None

@@ -1,6 +1,6 @@
 """Checks of the splits themselves, beside the causes: val that is the training set again, val samples whose inputs
-are copies of training samples', val labels that contradict what the model learned, and train and val drawn from
-different mixes of classes. None is a cause of a
+are copies of training samples', val labels that contradict what the model learned, val that trails train from the
+first epoch, and train and val drawn from different mixes of classes. None is a cause of a
 plateau; each changes how every val figure reads, so each puts a warning before the headline (or a clause in it)
 and a note among the limitations, and no verdict reads them. The measurements are in
 :mod:`lossgap.analysis.label_coding`, :mod:`lossgap.analysis.shared_inputs` and :mod:`lossgap.analysis.class_shares`."""
@@ -14,7 +14,9 @@ import numpy as np
 
 from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
 from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
+from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
+from lossgap.plain import to_plain
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
     from lossgap.diagnosis.evidence import RunEvidence
@@ -23,6 +25,27 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports
 REPEATED_SHARE = 0.05
 #: A model "learned" train at an epoch when its train accuracy there lies this far above val's label-blind level.
 LEARNED_MARGIN = 0.2
+
+
+#: Train-minus-val accuracy at epoch 1 (and three noise units) from which val's errors count as there from the start,
+#: when the val loss was lowest at epoch 1 and val accuracy did not fall afterwards by HELD_NOISE noise units.
+FIRST_EPOCH_GAP, HELD_NOISE = 0.1, 2.0
+#: Val samples listed (most surely wrong first) in the warning.
+LISTED_WRONG = 5
+
+
+@dataclass(frozen=True)
+class WrongFromTheStart:
+    """Val accuracy trailing train's from the first epoch: accuracies at epoch 1 and at the delivered epoch, and the
+    val samples wrong at both (``wrong_ids``, the most surely wrong at the delivered epoch first, at most
+    LISTED_WRONG; ``wrong_count`` in all)."""
+
+    train_accuracy: float
+    val_accuracy: float
+    delivered_epoch: int
+    delivered_val_accuracy: float
+    wrong_ids: tuple
+    wrong_count: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +59,7 @@ class SplitChecks:
     contradicted: LabelBlindShortfall | None
     shift: ClassShareShift | None
     copied: CopiedValSamples | None = None
+    wrong_from_start: WrongFromTheStart | None = None
 
 
 def check_splits(evidence: RunEvidence) -> SplitChecks:
@@ -52,7 +76,31 @@ def check_splits(evidence: RunEvidence) -> SplitChecks:
         shortfall = None
     shift = class_share_shift(evidence.train_class_counts, evidence.val_per_class.support)
     return SplitChecks(shared if shared.same_split else None, shortfall,
-                       shift if shift is not None and shift.shifted else None, copied)
+                       shift if shift is not None and shift.shifted else None, copied,
+                       None if shortfall is not None else _wrong_from_the_start(evidence))
+
+
+def _wrong_from_the_start(evidence: RunEvidence) -> WrongFromTheStart | None:
+    """Val accuracy trailing train's by FIRST_EPOCH_GAP and three noise units at epoch 1, where the val loss was lowest,
+    and not falling afterwards: one epoch is too soon to have memorised the training set, so the val samples the
+    model gets wrong were wrong from the start, as wrong val labels or val inputs unlike train's make them (a quarter
+    of the val labels flipped, train 0.944 against val 0.710 at epoch 1, had read overfitting 1.00 with "stop at
+    epoch 1" first; on the true val labels the model rose 0.93 -> 0.965 after it). None otherwise."""
+    delivered = evidence.delivered_epoch
+    if evidence.val_loss_min_epoch != 1 or delivered <= 1:
+        return None
+    curves, val = evidence.curves, evidence.val
+    train_accuracy, val_accuracy = float(curves.train_accuracy[0]), float(curves.val_accuracy[0])
+    noise = float(np.hypot(accuracy_noise(train_accuracy, evidence.train_count),
+                           accuracy_noise(val_accuracy, val.num_samples)))
+    at_delivered = float(curves.val_accuracy[delivered - 1])
+    held = val_accuracy - at_delivered <= HELD_NOISE * accuracy_noise(val_accuracy, val.num_samples)
+    if not (train_accuracy - val_accuracy >= max(FIRST_EPOCH_GAP, 3 * noise) and held):
+        return None
+    wrong = np.flatnonzero(val.seen[0] & val.seen[delivered - 1] & ~val.correct[0] & ~val.correct[delivered - 1])
+    order = wrong[np.argsort(val.true_log_prob[delivered - 1][wrong], kind="stable")]
+    return WrongFromTheStart(train_accuracy, val_accuracy, delivered, at_delivered,
+                             tuple(to_plain(sample) for sample in val.sample_ids[order[:LISTED_WRONG]]), int(wrong.size))
 
 
 def _copied(evidence: RunEvidence) -> CopiedValSamples | None:
@@ -88,6 +136,14 @@ def split_warnings(evidence: RunEvidence) -> str:
                     f"{copied.accuracy:.3f} at epoch {copied.epoch} counts them: {copied.copies_accuracy:.3f} on them, "
                     f"{_fresh_words(copied)}; drop them from val (remove duplicate rows before splitting); read the "
                     "rest with that in mind: ")
+    start = checks.wrong_from_start
+    if start is not None:
+        shown = ", ".join(str(sample) for sample in start.wrong_ids)
+        warning += (f"Val trails train from the first epoch: val accuracy {start.val_accuracy:.3f} against train's "
+                    f"{start.train_accuracy:.3f} at epoch 1, too soon for the model to have memorised its training "
+                    f"set, and {start.delivered_val_accuracy:.3f} at epoch {start.delivered_epoch}; {start.wrong_count} "
+                    f"val samples were wrong from the start ({shown}{', ...' if start.wrong_count > len(start.wrong_ids) else ''}"
+                    "): check their labels and how val was drawn; read the rest with that in mind: ")
     shortfall = checks.contradicted
     if shortfall is not None:
         # A val split whose classes were rotated read overfitting 1.00 at val accuracy 0.000 on four classes.

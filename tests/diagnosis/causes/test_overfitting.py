@@ -321,3 +321,16 @@ def test_a_rise_that_is_one_val_samples_while_accuracy_held_is_only_considered()
     spread = diagnose_dynamics({"train": binary_dynamics(train, np.arange(60) % 2, split="train"),
                                 "val": binary_dynamics(val, np.arange(n) % 2)})
     assert spread.causes[:1] == ["overfitting"] and "rise_in_one_sample" not in spread.verdict("overfitting").evidence
+
+
+def test_a_rise_on_val_samples_wrong_from_the_first_epoch_is_not_memorisation():
+    # A quarter of the val labels flipped (train 0.944, val 0.710 at epoch 1): overfitting 1.00 with "stop at epoch 1"
+    # first, where the model kept improving on the true val labels (0.93 -> 0.965).
+    from fixtures.diagnosis import val_wrong_from_start_run
+    from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
+
+    diagnosis = diagnose_dynamics(val_wrong_from_start_run())
+    verdict = diagnosis.verdict("overfitting")
+    assert verdict.confidence == ONE_SAMPLE_CAP and verdict.evidence["wrong_from_the_start"], diagnosis.to_text()
+    assert "too soon for the model to have memorised its training set" in verdict.summary
+    assert verdict.remedies[0].name == "inspect_val_labels"

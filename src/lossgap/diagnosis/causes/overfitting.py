@@ -10,7 +10,8 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_words, accuracy_rose_after,
-                                                      copies_carry_the_rise, one_sample_carries_the_rise)
+                                                      copies_carry_the_rise, one_sample_carries_the_rise,
+                                                      wrong_from_the_start)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
@@ -51,8 +52,8 @@ GAP_TITLE = "the model fits its training samples far better than val, whatever e
 #: sample, its train loss 1% below the prior's, had read overfitting 0.62 beside "did not fit even its training set",
 #: from a val loss lowest at epoch 1 only because val was 97.5% majority).
 UNFITTED_TRAIN_CAP = 0.3
-#: Highest confidence when one val sample carries the rise and val accuracy held (overfitting_cost): considered, so
-#: the sentence that explains the rising val loss is still shown.
+#: Highest confidence when one val sample carries the rise and val accuracy held, or when val's errors were there from
+#: the first epoch (overfitting_cost): considered, so the sentence that explains the rising val loss is still shown.
 ONE_SAMPLE_CAP = 0.45
 
 
@@ -64,6 +65,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # The rise's form only; a clear accuracy gap beside it still counts for what it is worth alone.
         gap_worth = GAP_CAP * float(verdict.evidence.get("accuracy_gap_strength") or 0.0)
         verdict = one_sample_carries_the_rise(evidence, verdict, max(ONE_SAMPLE_CAP, gap_worth))
+        verdict = wrong_from_the_start(evidence, verdict, ONE_SAMPLE_CAP)
     fit = evidence.fit
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
         return verdict

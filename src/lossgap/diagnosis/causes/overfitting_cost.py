@@ -84,6 +84,24 @@ def one_sample_carries_the_rise(evidence: RunEvidence, verdict: Verdict, cap: fl
                    evidence={**verdict.evidence, "rise_in_one_sample": sample})
 
 
+def wrong_from_the_start(evidence: RunEvidence, verdict: Verdict, cap: float) -> Verdict:
+    """``verdict`` at most ``cap``, its val-label check first, when val trailed train from the first epoch (the split
+    check :class:`lossgap.diagnosis.split_checks.WrongFromTheStart`): not memorisation, and stopping at epoch 1 would
+    give up what the model learned since. No cached suite run has its val-loss minimum at epoch 1 with overfitting
+    named."""
+    start = evidence.split_checks.wrong_from_start
+    if start is None or verdict.confidence <= cap:
+        return verdict
+    checks = [remedy for remedy in verdict.remedies if remedy.name == "inspect_val_labels"]
+    others = [remedy for remedy in verdict.remedies if remedy.name != "inspect_val_labels"]
+    return replace(verdict, confidence=cap, remedies=tuple(checks + others),
+                   summary=verdict.summary + f"; but val accuracy already trailed train's by "
+                   f"{start.train_accuracy - start.val_accuracy:.3f} at epoch 1, too soon for the model to have "
+                   "memorised its training set, and did not fall afterwards: the val samples it gets wrong were wrong "
+                   "from the start (see the warning), and stopping at epoch 1 would give up what it learned since",
+                   evidence={**verdict.evidence, "wrong_from_the_start": True})
+
+
 def accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str:
     """What the rise cost the delivered model in val accuracy, against the val-loss minimum's: a clause naming the
     fall, or saying there was none within noise ("" when the delivered epoch is the minimum). Records
