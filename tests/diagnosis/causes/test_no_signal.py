@@ -314,3 +314,20 @@ def test_a_model_no_better_than_the_majority_on_train_is_not_said_to_have_fitted
     assert verdict.summary.startswith("the model learned something on its training set (train loss down to 0.109, "
                                       "45% below the prior's entropy 0.199, though it got 95.0% right at best against "
                                       "a majority share of 95.0%)"), verdict.summary
+
+
+def test_a_val_split_too_small_to_show_a_modest_signal_never_makes_no_signal_a_finding():
+    # GunPoint with --val-fraction 0.1 (5 val samples), a learnable task (test 0.747 against 0.5), had read no_signal
+    # 0.50 "the labels may not be predictable": on 5 samples no accuracy short of perfect is significant.
+    from lossgap.diagnosis.causes.no_signal import SMALL_VAL_CAP
+    from lossgap.diagnosis.verdict import REPORT_THRESHOLD
+
+    epochs = 20
+    ramp = np.clip(np.arange(1, epochs + 1) / 5, 0, 1)[:, None]
+    train = 0.5 + ramp * np.full((1, 60), 0.45)
+    val = 0.5 + ramp * np.array([[0.3, 0.3, 0.3, -0.3, -0.3]])
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(train, np.arange(60) % 2, split="train"),
+                                   "val": binary_dynamics(val, np.arange(5) % 2)})
+    verdict = diagnosis.verdict("no_signal")
+    assert 0 < verdict.confidence <= SMALL_VAL_CAP < REPORT_THRESHOLD, diagnosis.to_text()
+    assert diagnosis.headline.startswith("No cause found"), diagnosis.headline

@@ -41,7 +41,7 @@ ABOVE_BASELINE_TITLE = ("the labels may not be predictable from the inputs: val 
                         "baseline, but not significantly")
 #: A val split so small that only an accuracy this far above the baseline could test significant cannot rule
 #: out a modest signal (20 samples of two even classes need 0.85): no signal stays below SMALL_VAL_CAP there.
-SMALL_VAL_LEAD, SMALL_VAL_CAP = 0.2, 0.5
+SMALL_VAL_LEAD, SMALL_VAL_CAP = 0.2, 0.45
 #: There, a val loss at most LOSS_LEAD x the prior's (untested) keeps no signal at LOSS_LEAD_CAP, "considered".
 LOSS_LEAD, LOSS_LEAD_CAP = 0.75, 0.4
 #: On long sequences (RunEvidence.long_sequences) a recurrent model that fitted less than LONG_REACH_FIT of its
