@@ -60,10 +60,16 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
         if signal_unshown(evidence):
             return _unshown_headline(evidence, healthy_confidence, last)
         if little:
+            weighted = ""
+            if evidence.class_weights is not None:
+                balanced = float(evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1])
+                weighted = (f", nor is its balanced accuracy ({balanced:.3f}, what its class-weighted loss aims at) at "
+                            "any epoch significantly above chance")
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
-                    f"majority baseline {signal.baseline_accuracy:.3f}: the model learned little that carries over to "
-                    "val, and no rule can tell why from these curves; the causes considered below are the candidates.")
+                    f"majority baseline {signal.baseline_accuracy:.3f}{weighted}: the model learned little that carries "
+                    "over to val, and no rule can tell why from these curves; the causes considered below are the "
+                    "candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                 f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)}"
@@ -128,5 +134,10 @@ def learned_little(evidence: RunEvidence) -> bool:
     signal = evidence.signal
     if signal.p_value < signal.alpha or evidence.loss_clearly_below_prior:
         return False
+    # A class-weighted run aims at balanced accuracy: where no epoch's is significantly above chance either, on a
+    # split of SMALL_VAL or more, it learned little whatever its plain accuracy's majority share (85/15 data on random
+    # labels, weighted, balanced accuracy 0.500, had read "No problem found" 0.60).
+    if evidence.class_weights is not None and signal.num_samples >= SMALL_VAL:
+        return not evidence.balanced_signal_p < signal.alpha
     detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
     return bool(detectable <= signal.baseline_accuracy + (1.0 - signal.baseline_accuracy) / 2)

@@ -211,3 +211,38 @@ def test_a_rare_class_missed_on_a_few_val_samples_by_a_model_that_overfits_every
     leaning = diagnose_dynamics(overfit_across_classes_run(val_frequent_recall=0.88))
     assert leaning.causes[0] == "class_imbalance_bias", leaning.to_text()
     assert leaning.verdict("class_imbalance_bias").confidence > 0.8
+
+
+def test_a_run_whose_loss_is_already_weighted_by_class_is_not_told_to_oversample():
+    # Class-weighted runs still short of rare recall had been told to "oversample the rare classes", which would count
+    # them twice as a sampler beside the weights does.
+    weighted = diagnose_dynamics(majority_only_run(), config={"class_weights": "balanced"}).verdict(
+        "class_imbalance_bias")
+    advice = [remedy.action for remedy in weighted.remedies if remedy.name == "resample"]
+    assert advice == ["collect more samples of the rare classes, and judge runs by balanced accuracy"], weighted.remedies
+
+
+def test_a_weighted_run_whose_balanced_val_accuracy_never_beats_chance_is_not_called_leaning():
+    # 85/15 data on random labels, trained with balanced weights: the model memorised its training set (its weighted
+    # train loss fell) while val stayed on the majority class (balanced accuracy 0.500 at every epoch); it had read
+    # imbalance 1.00 and "No problem found" 0.60 once that was capped, where nothing it learned carries over.
+    from fixtures.dynamics import binary_dynamics
+    from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
+
+    epochs = 20
+    train_labels, val_labels = (np.arange(600) % 20 < 3).astype(int), (np.arange(200) % 20 < 3).astype(int)
+    # Nineteen in twenty training samples memorised (0.45 -> 0.75), the rest not yet (0.45 -> 0.40).
+    memorised = (np.arange(600) % 20 != 19)[None, :]
+    train = np.where(memorised, np.linspace(0.45, 0.75, epochs)[:, None], np.linspace(0.45, 0.40, epochs)[:, None])
+    # Val on the majority every epoch, a little surer each one (so it is judged at the last).
+    val = np.where(val_labels == 0, np.linspace(0.58, 0.62, epochs)[:, None], 0.4)
+    diagnosis = diagnose_dynamics({"train": binary_dynamics(train, train_labels, split="train"),
+                                   "val": binary_dynamics(val, val_labels)}, config={"class_weights": "balanced"})
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert verdict.confidence <= NOT_LEANING_CAP and verdict.evidence["weighted_and_balanced_at_chance"], verdict.summary
+    assert "no epoch's balanced val accuracy is significantly above chance" in verdict.summary
+    assert diagnosis.causes[:1] != ["class_imbalance_bias"], diagnosis.to_text()
+    # Nothing carries over to val, by balanced accuracy too: never "No problem found".
+    assert learned_little(diagnosis.evidence) and diagnosis.healthy_confidence <= LEARNED_LITTLE_CAP
+    assert "nor is its balanced accuracy (0.500, what its class-weighted loss aims at)" in headline(
+        [], [], diagnosis.evidence, LEARNED_LITTLE_CAP)

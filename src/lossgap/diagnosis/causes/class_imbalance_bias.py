@@ -153,12 +153,22 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Weighted by class and still a constant guess: the weights took the lean away, so what is left is a model
     # that learned nothing (an 80/10/10 run with balanced weights, its weighted train loss never below log 3, had
     # read imbalance 1.00 over "did not fit even its training set").
+    # Or weighted, and no epoch's balanced val accuracy significantly above chance: with the lean weighted away,
+    # nothing the model learned carries over to any class (85/15 data on random labels, weighted, had read imbalance
+    # 1.00 with "oversample" as its remedy).
     weighted_unfitted = evidence.objective is not None and not evidence.objective.fit.train_moved
+    weighted_unshown = (evidence.objective is not None and not weighted_unfitted
+                        and not evidence.balanced_signal_p < evidence.signal.alpha)
     facts["weighted_and_unfitted"] = weighted_unfitted
+    facts["weighted_and_balanced_at_chance"] = weighted_unshown
     if weighted_unfitted and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP
         summary += ("; but the loss is already weighted by class and the model never got its weighted train loss "
                     "clearly below a constant guess's: it has learned nothing yet, which no weighting changes")
+    if weighted_unshown and confidence > NOT_LEANING_CAP:
+        confidence = NOT_LEANING_CAP
+        summary += ("; but the loss is already weighted by class and no epoch's balanced val accuracy is significantly "
+                    "above chance: with the lean weighted away, nothing the model learned carries over to any class")
     # Unweighted, never below the class shares' loss, at a learning rate far outside its optimizer's range: the rate
     # explains a model that learned nothing, which predicts the majority whatever the balance (ItalyPowerDemand cut to
     # 92/8 at SGD lr 1e-4 had read imbalance 1.00; at the default rate the same data reach val 0.983 unweighted). At a
@@ -189,11 +199,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["resampled_classes"] = resampled
     if resampled:
         summary += "; its batches are already drawn to balance the classes, so what is left is more rare-class data"
-    # Weighting the loss of batches a sampler already balances would count the rare classes twice.
+    # Weighting the loss of batches a sampler already balances would count the rare classes twice, and so would
+    # oversampling for a loss already weighted by class (trial 5's weighted runs had been told to oversample).
+    balanced_already = resampled or evidence.class_weights is not None
     remedies = present(None if resampled else book.class_weights(),
                        book.advice("resample", "collect more samples of the rare classes, and judge runs by balanced "
-                                   "accuracy" if resampled else "oversample the rare classes or collect more of "
-                                   "them, and judge runs by balanced accuracy"))
+                                   "accuracy" if balanced_already else "oversample the rare classes or collect more "
+                                   "of them, and judge runs by balanced accuracy"))
     return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
 
 
