@@ -417,3 +417,15 @@ def test_gradients_that_grow_every_epoch_put_zero_grad_first():
     assert verdict.evidence["growing_gradients"]
     assert "the total gradient norm grew from 0.67 to 416, rising almost every epoch" in verdict.summary
     assert verdict.remedies[0].name == "check_zero_grad"
+
+
+def test_train_records_are_judged_by_their_level_over_the_last_third_not_by_their_last_epoch():
+    # A cutmix loop of 2 batches per epoch whose last record happened to be a low one (0.77 of its val loss at the
+    # last epoch, 0.57 of the records' level) kept reading unstable 1.00.
+    run = _mixed_records_run(val_bounces=False)
+    train = run["train"]
+    prob = np.exp(train.true_log_prob.astype(np.float64))
+    prob[-1] = 0.88  # a lucky last epoch: its loss near val's
+    run["train"] = binary_dynamics(prob, train.labels, split="train")
+    verdict = diagnose_dynamics(run).verdict("unstable_optimization")
+    assert verdict.evidence["train_records_only"] is not None, verdict.summary
