@@ -281,3 +281,14 @@ def test_wrong_training_answers_moving_toward_their_class_are_learning_even_befo
     diagnosis = diagnose_dynamics(unfitted_descent_run(turns=False), config=config)
     assert diagnosis.evidence.unfitted_descent, diagnosis.to_text()
     assert diagnosis.verdict("underfitting").evidence["form"] == "stopped_early"
+
+
+def test_learning_barely_begun_on_long_sequences_offers_to_read_them_both_ways_first():
+    # A plain LSTM on ArrowHead's 251 steps, 2% below the prior after 30 epochs at Adam 0.003, had been told to raise
+    # its rate and train longer (both left it at train 0.40-0.43) with neither --bidirectional nor the LSTM-FCN offered.
+    config = {"epochs": 40, "optimizer": {"name": "adam", "lr": 0.003}, "model": {"kind": "lstm", "hidden_size": 32}}
+    long = diagnose_dynamics(slow_creep_run(), config=config, sequence_length=251).verdict("underfitting")
+    assert long.evidence["form"] == "stopped_early"
+    assert [remedy.name for remedy in long.remedies][:3] == ["bidirectional", "switch_model", "higher_lr"], long.remedies
+    short = diagnose_dynamics(slow_creep_run(), config=config, sequence_length=20).verdict("underfitting")
+    assert [remedy.name for remedy in short.remedies][:1] == ["higher_lr"]

@@ -22,9 +22,9 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contradicted_advice, one_class_advice,
                                                            one_class_errors, one_class_words, pair_advice, pair_words)
-from lossgap.diagnosis.causes.underfitting_no_fit import architecture, narrow_layer, no_fit, unfreeze
+from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer, no_fit, unfreeze
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
-from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, loss_steepness, stopped_early
+from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, architecture, loss_steepness, stopped_early
 from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
                                                            regularisation_note, relative_rise)
 from lossgap.diagnosis.constraints import fast_learning_rate, frozen_note, held_back, regularisation_notes, tiny_hidden

@@ -7,7 +7,7 @@ inputs, a collapse onto the majority class."""
 from __future__ import annotations
 
 from lossgap.diagnosis.causes.underfitting_classes import collapse_words, majority_collapse
-from lossgap.diagnosis.causes.underfitting_stopped import clipped_far_below
+from lossgap.diagnosis.causes.underfitting_stopped import architecture, clipped_far_below
 from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
 from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, high_learning_rate, narrow_layer_advice,
                                            slow_learning_rate)
@@ -135,14 +135,6 @@ def _ungraded_modules(evidence: RunEvidence) -> str:
 def narrow_layer(evidence: RunEvidence, book: RemedyBook):
     """(sentence, remedy) for a Linear layer narrower than the classes (:func:`narrow_layer_advice`)."""
     return narrow_layer_advice(evidence.settings, evidence.val.num_classes, book)
-
-
-def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:
-    """On long sequences, (reading the recurrent layer both ways, the switch to LSTM-FCN), each None where it does
-    not apply (see RemedyBook.bidirectional and switch_model); (None, None) on short ones and for own loops."""
-    if not evidence.long_sequences or not book.has_config:
-        return None, None
-    return book.bidirectional(), book.switch_model("lstm-fcn")
 
 
 def unfreeze(book: RemedyBook):
