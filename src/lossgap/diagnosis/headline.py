@@ -67,9 +67,9 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                             "any epoch significantly above chance")
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
-                    f"majority baseline {signal.baseline_accuracy:.3f}{weighted}: the model learned little that carries "
-                    "over to val, and no rule can tell why from these curves; the causes considered below are the "
-                    "candidates.")
+                    f"majority baseline {signal.baseline_accuracy:.3f}{weighted}: the model learned little that "
+                    "carries over to val, and no rule can tell why from these curves; the causes considered below are "
+                    "the candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                 f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)}"

@@ -139,11 +139,12 @@ def split_warnings(evidence: RunEvidence) -> str:
     start = checks.wrong_from_start
     if start is not None:
         shown = ", ".join(str(sample) for sample in start.wrong_ids)
+        more = ", ..." if start.wrong_count > len(start.wrong_ids) else ""
         warning += (f"Val trails train from the first epoch: val accuracy {start.val_accuracy:.3f} against train's "
                     f"{start.train_accuracy:.3f} at epoch 1, too soon for the model to have memorised its training "
-                    f"set, and {start.delivered_val_accuracy:.3f} at epoch {start.delivered_epoch}; {start.wrong_count} "
-                    f"val samples were wrong from the start ({shown}{', ...' if start.wrong_count > len(start.wrong_ids) else ''}"
-                    "): check their labels and how val was drawn; read the rest with that in mind: ")
+                    f"set, and {start.delivered_val_accuracy:.3f} at epoch {start.delivered_epoch}; "
+                    f"{start.wrong_count} val samples were wrong from the start ({shown}{more}): check their labels "
+                    "and how val was drawn; read the rest with that in mind: ")
     shortfall = checks.contradicted
     if shortfall is not None:
         # A val split whose classes were rotated read overfitting 1.00 at val accuracy 0.000 on four classes.

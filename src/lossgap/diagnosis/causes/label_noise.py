@@ -49,7 +49,7 @@ from lossgap.analysis.samples import masked_mean
 from lossgap.analysis.signal import binomial_tail
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.unstable_optimization import evaluation_only_bounces, train_records_only
+from lossgap.diagnosis.causes.unstable_records import evaluation_only_bounces, train_records_only
 from lossgap.diagnosis.constraints import heavy_dropout, held_back, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook

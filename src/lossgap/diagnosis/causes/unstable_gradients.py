@@ -64,7 +64,8 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
         first, last = _first_and_last(gradients.total_grad_norm[gradients.observed])
         sentence.append(f"the total gradient norm grew from {first:.3g} to {last:.3g}, rising almost every epoch, as "
                         "gradients that are never zeroed do: each step adds to all the ones before")
-    return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large), "gradient_score": score,
+    return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large),
+            "gradient_score": score,
             "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
 
 
