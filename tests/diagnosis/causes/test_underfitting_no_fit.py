@@ -179,3 +179,14 @@ def test_a_model_whose_recurrent_layer_backward_never_reached_is_told_to_check_t
     # Every tensor reached: nothing to check.
     reached = replace(evidence, gradients=gradient_health(replace(observations, grad_norm=np.full_like(grad, 0.1))))
     assert diagnose_evidence(reached).verdict("underfitting").remedies[0].name != "check_graph"
+
+
+def test_a_model_at_the_prior_with_a_rate_low_in_its_range_is_told_to_raise_it_before_growing():
+    # An own GRU at SGD 0.01 (the bottom of SGD's usual range), at the prior after 40 epochs, had been told to grow
+    # 32 -> 128 first; at 0.05 the same loop reached val 0.965. Adam at 0.005, high in its range, grows first.
+    low = diagnose_dynamics(unmoved_run(), settings={"optimizer": {"name": "sgd", "lr": 0.01}}).verdict("underfitting")
+    assert low.evidence["form"] == "no_fit" and [remedy.name for remedy in low.remedies][:2] == ["higher_lr",
+                                                                                                  "larger_hidden"]
+    usual = diagnose_dynamics(unmoved_run(), settings={"optimizer": {"name": "adam", "lr": 0.005}}).verdict(
+        "underfitting")
+    assert [remedy.name for remedy in usual.remedies][:1] == ["larger_hidden"]
