@@ -330,3 +330,27 @@ def test_a_train_loss_recorded_but_never_finite_is_said_to_be_so_not_to_be_missi
         limitations = diagnose_dynamics(run).limitations
     assert any(note.startswith("the train loss was never finite: whether the model fitted") for note in limitations)
     assert not any("no train loss was recorded" in note for note in limitations)
+
+
+def test_tensors_backward_never_reached_get_a_note_even_where_the_model_fits():
+    # An own GRU stack detached after its first layer fitted with its second alone (val 0.98), and nothing said the
+    # first layer never trained.
+    from dataclasses import replace
+
+    from lossgap.analysis import gradient_health
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+    from lossgap.observations import OptimizationObservations
+
+    epochs, names = 20, ("rnn1.weight_ih_l0", "rnn1.weight_hh_l0", "rnn2.weight_ih_l0", "head.weight")
+    grad = np.full((epochs, len(names)), 0.1)
+    grad[:, :2] = np.nan
+    observations = OptimizationObservations(
+        tensor_names=names, layer_names=(), steps=np.full(epochs, 20), measured_steps=np.full(epochs, 3),
+        grad_norm_total=np.full(epochs, 0.2), grad_norm=grad, update_ratio=np.full((epochs, len(names)), 0.005),
+        gate_saturation=np.zeros((epochs, 0)), dead_units=np.zeros((epochs, 0)))
+    evidence = replace(gather_evidence({}, healthy_run(epochs=epochs), train_config=None),
+                       gradients=gradient_health(observations))
+    notes = diagnose_evidence(evidence).limitations
+    assert any(note.startswith("no gradient reached rnn1.weight_ih_l0, rnn1.weight_hh_l0 in any epoch")
+               for note in notes), notes
+    assert not any("no gradient reached" in note for note in diagnose_dynamics(healthy_run()).limitations)

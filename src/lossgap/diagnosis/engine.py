@@ -345,6 +345,13 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     if ceiling:
         notes.append(ceiling)
     notes.extend(split_notes(evidence))
+    ungraded = () if evidence.gradients is None else tuple(getattr(evidence.gradients, "ungraded", ()))
+    if ungraded:
+        # Said where the model fits too: an own GRU stack detached after its first layer fitted with the second alone,
+        # and nothing said its first layer never trained.
+        notes.append(f"no gradient reached {', '.join(ungraded[:4])}{' and more' if len(ungraded) > 4 else ''} in any "
+                     "epoch (their gradient hooks never ran): they keep their initial weights; check the forward pass "
+                     "for a detach(), torch.no_grad() or a layer the loss does not use")
     if evidence.train is None:
         notes.append("no train split was recorded: suspected mislabeled samples cannot be found")
     if evidence.val.num_samples < SMALL_VAL:
