@@ -337,19 +337,14 @@ def test_tensors_backward_never_reached_get_a_note_even_where_the_model_fits():
     # first layer never trained.
     from dataclasses import replace
 
-    from lossgap.analysis import gradient_health
+    from fixtures.diagnosis import observed_gradients
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
-    from lossgap.observations import OptimizationObservations
 
     epochs, names = 20, ("rnn1.weight_ih_l0", "rnn1.weight_hh_l0", "rnn2.weight_ih_l0", "head.weight")
     grad = np.full((epochs, len(names)), 0.1)
     grad[:, :2] = np.nan
-    observations = OptimizationObservations(
-        tensor_names=names, layer_names=(), steps=np.full(epochs, 20), measured_steps=np.full(epochs, 3),
-        grad_norm_total=np.full(epochs, 0.2), grad_norm=grad, update_ratio=np.full((epochs, len(names)), 0.005),
-        gate_saturation=np.zeros((epochs, 0)), dead_units=np.zeros((epochs, 0)))
     evidence = replace(gather_evidence({}, healthy_run(epochs=epochs), train_config=None),
-                       gradients=gradient_health(observations))
+                       gradients=observed_gradients(names, grad))
     notes = diagnose_evidence(evidence).limitations
     assert any(note.startswith("no gradient reached rnn1.weight_ih_l0, rnn1.weight_hh_l0 in any epoch")
                for note in notes), notes

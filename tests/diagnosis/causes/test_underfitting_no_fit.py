@@ -158,26 +158,21 @@ def test_a_model_whose_recurrent_layer_backward_never_reached_is_told_to_check_t
     # the head's measured) had been told to grow 32 -> 128 first.
     from dataclasses import replace
 
-    from lossgap.analysis import gradient_health
+    from fixtures.diagnosis import observed_gradients
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
-    from lossgap.observations import OptimizationObservations
 
     epochs, names = 20, ("gru.weight_ih_l0", "gru.weight_hh_l0", "gru.bias_ih_l0", "head.weight", "head.bias")
     grad = np.full((epochs, len(names)), 0.1)
     grad[:, :3] = np.nan
-    observations = OptimizationObservations(
-        tensor_names=names, layer_names=(), steps=np.full(epochs, 20), measured_steps=np.full(epochs, 3),
-        grad_norm_total=np.full(epochs, 0.14), grad_norm=grad, update_ratio=np.full((epochs, len(names)), 0.005),
-        gate_saturation=np.zeros((epochs, 0)), dead_units=np.zeros((epochs, 0)))
     evidence = replace(gather_evidence({}, unmoved_run(epochs=epochs), train_config=None),
-                       gradients=gradient_health(observations))
+                       gradients=observed_gradients(names, grad))
     diagnosis = diagnose_evidence(evidence)
     verdict = diagnosis.verdict("underfitting")
     assert verdict.evidence["form"] == "no_fit" and verdict.evidence["title"].endswith(
         "no gradient reached the weights of 'gru'"), diagnosis.to_text()
     assert verdict.remedies[0].name == "check_graph"
     # Every tensor reached: nothing to check.
-    reached = replace(evidence, gradients=gradient_health(replace(observations, grad_norm=np.full_like(grad, 0.1))))
+    reached = replace(evidence, gradients=observed_gradients(names, np.full_like(grad, 0.1)))
     assert diagnose_evidence(reached).verdict("underfitting").remedies[0].name != "check_graph"
 
 

@@ -365,21 +365,14 @@ def test_gradients_that_grow_every_epoch_put_zero_grad_first():
     # learning rate, it still failed at lr 5e-4 (val 0.43) where the fixed loop reached 0.92.
     from dataclasses import replace
 
-    from fixtures.diagnosis import unmoved_run
-    from lossgap.analysis import gradient_health
+    from fixtures.diagnosis import observed_gradients, unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
-    from lossgap.observations import OptimizationObservations
 
     epochs, names = 25, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
     total = np.geomspace(0.67, 416, epochs)
-    observations = OptimizationObservations(
-        tensor_names=names, layer_names=(), steps=np.full(epochs, 20), measured_steps=np.full(epochs, 3),
-        grad_norm_total=total, grad_norm=np.repeat(total[:, None] / 2, 3, axis=1),
-        update_ratio=np.full((epochs, 3), 0.005), gate_saturation=np.zeros((epochs, 0)),
-        dead_units=np.zeros((epochs, 0)))
     config = {"optimizer": {"name": "adam", "lr": 0.005}}
     evidence = replace(gather_evidence({}, unmoved_run(epochs=epochs), train_config=config),
-                       gradients=gradient_health(observations))
+                       gradients=observed_gradients(names, np.repeat(total[:, None] / 2, 3, axis=1), total))
     verdict = diagnose_evidence(evidence).verdict("unstable_optimization")
     assert verdict.evidence["growing_gradients"]
     assert "the total gradient norm grew from 0.67 to 416, rising almost every epoch" in verdict.summary
