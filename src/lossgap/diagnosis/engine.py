@@ -153,13 +153,14 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     healthy_confidence = 1.0 - max((v.confidence for v in faults), default=0.0) if judgeable else 0.0
     if evidence.val.num_samples < SMALL_VAL:
         healthy_confidence = min(healthy_confidence, SMALL_VAL_HEALTHY_CAP)
-    little, unshown = learned_little(evidence), signal_unshown(evidence)
+    little = learned_little(evidence)
+    unshown = signal_unshown(evidence, little=little)
     # Neither healthy nor faulted where val cannot show what the model learned.
     if little or unshown:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
-        headline=headline(findings, explanations, evidence, healthy_confidence, learned=little),
+        headline=headline(findings, explanations, evidence, healthy_confidence, learned=little, unshown=unshown),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,
@@ -345,7 +346,7 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
     if ceiling:
         notes.append(ceiling)
     notes.extend(split_notes(evidence))
-    ungraded = () if evidence.gradients is None else tuple(getattr(evidence.gradients, "ungraded", ()))
+    ungraded = () if evidence.gradients is None else evidence.gradients.ungraded
     if ungraded:
         # Said where the model fits too: an own GRU stack detached after its first layer fitted with the second alone,
         # and nothing said its first layer never trained.

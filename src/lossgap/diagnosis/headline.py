@@ -23,15 +23,17 @@ SMALL_VAL = 30
 
 
 def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float, *,
-             learned: bool | None = None) -> str:
+             learned: bool | None = None, unshown: bool | None = None) -> str:
     """The diagnosis's first line, after a warning when val was recorded with the model in training mode.
-    ``learned`` is :func:`learned_little` of ``evidence`` when the caller has it already (computed when None)."""
+    ``learned`` and ``unshown`` are :func:`learned_little` and :func:`signal_unshown` of ``evidence`` when the caller
+    has them already (computed when None)."""
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
     warning += split_warnings(evidence)
     little = learned_little(evidence) if learned is None else learned
-    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little)
+    unshown = signal_unshown(evidence, little=little) if unshown is None else unshown
+    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown)
 
 
 def val_train_mode_epochs(evidence: RunEvidence) -> int:
@@ -41,7 +43,7 @@ def val_train_mode_epochs(evidence: RunEvidence) -> int:
 
 
 def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float,
-                      little: bool) -> str:
+                      little: bool, unshown: bool) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
@@ -57,14 +59,12 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
         last = (f"; {evidence.curves.val_accuracy[delivered - 1]:.3f} at epoch {delivered}, the last"
                 if delivered != evidence.best_epoch and np.isfinite(evidence.curves.val_accuracy[delivered - 1])
                 and delivered == evidence.num_epochs else "")
-        if signal_unshown(evidence):
+        if unshown:
             return _unshown_headline(evidence, healthy_confidence, last)
         if little:
-            weighted = ""
-            if evidence.class_weights is not None:
-                balanced = float(evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1])
-                weighted = (f", nor is its balanced accuracy ({balanced:.3f}, what its class-weighted loss aims at) at "
-                            "any epoch significantly above chance")
+            weighted = ("" if evidence.class_weights is None else
+                        f", nor is its balanced accuracy ({_balanced_at_best(evidence):.3f}, what its class-weighted "
+                        "loss aims at) at any epoch significantly above chance")
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
                     f"majority baseline {signal.baseline_accuracy:.3f}{weighted}: the model learned little that "
@@ -113,17 +113,22 @@ def _weighted_clause(evidence: RunEvidence) -> str:
     95/5 run weighted to lift the rare class had been judged by plain accuracy against the majority share only."""
     if evidence.class_weights is None:
         return ""
-    balanced = float(evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1])
-    return f"; balanced accuracy {balanced:.3f}, what its class-weighted loss aims at"
+    return f"; balanced accuracy {_balanced_at_best(evidence):.3f}, what its class-weighted loss aims at"
 
 
-def signal_unshown(evidence: RunEvidence) -> bool:
+def _balanced_at_best(evidence: RunEvidence) -> float:
+    """Val balanced accuracy at the run's best epoch (fraction)."""
+    return float(evidence.val_per_class.balanced_accuracy[evidence.best_epoch - 1])
+
+
+def signal_unshown(evidence: RunEvidence, *, little: bool | None = None) -> bool:
     """True when a val split under SMALL_VAL samples cannot show what the model learned: its val accuracy not
     significantly above the majority share, its val loss not clearly below the prior's entropy, and the split too
-    small for :func:`learned_little` to say that nothing was learned."""
+    small for :func:`learned_little` to say that nothing was learned (``little``, when the caller has it)."""
     signal = evidence.signal
+    little = learned_little(evidence) if little is None else little
     return (signal.num_samples < SMALL_VAL and not (signal.p_value < signal.alpha or evidence.loss_clearly_below_prior)
-            and not learned_little(evidence))
+            and not little)
 
 
 def learned_little(evidence: RunEvidence) -> bool:

@@ -64,9 +64,7 @@ def one_sample_carries_the_rise(evidence: RunEvidence, verdict: Verdict, cap: fl
     lowest, delivered = evidence.val_loss_min_epoch, evidence.delivered_epoch
     if delivered <= lowest or verdict.confidence <= cap:
         return verdict
-    accuracy = evidence.curves.val_accuracy
-    at_min = float(accuracy[lowest - 1])
-    if at_min - float(accuracy[delivered - 1]) > ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples):
+    if accuracy_fell_after(evidence, lowest):
         return verdict
     loss = evidence.val.loss
     rise = loss[delivered - 1] - loss[lowest - 1]
@@ -118,7 +116,7 @@ def accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str:
     noise = accuracy_noise(at_min, evidence.val.num_samples)
     facts["val_accuracy_cost"] = at_min - at_delivered
     figures = f"{at_min:.3f} at epoch {lowest}, {at_delivered:.3f} at epoch {delivered}"
-    if at_min - at_delivered > ACCURACY_COST_NOISE * noise:
+    if accuracy_fell_after(evidence, lowest):
         return f"; val accuracy fell with it ({figures})"
     groups = {group.name: group for group in loss_ledger(evidence.val, lowest, delivered).groups}
     wrong, right = groups["stayed_wrong_further"], groups["stayed_correct"]
@@ -161,6 +159,17 @@ def _contradicted_ids(evidence: RunEvidence, lowest: int, delivered: int) -> lis
     positions = np.flatnonzero(grew)
     order = positions[np.argsort(val.true_log_prob[after][positions], kind="stable")]
     return [to_plain(sample) for sample in val.sample_ids[order[:LISTED]]]
+
+
+def accuracy_fell_after(evidence: RunEvidence, lowest: int) -> bool:
+    """True when val accuracy at the delivered epoch lies below the val-loss minimum's by more than
+    ACCURACY_COST_NOISE noise units."""
+    delivered = evidence.delivered_epoch
+    if delivered <= lowest:
+        return False
+    accuracy = evidence.curves.val_accuracy
+    at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
+    return at_min - at_delivered > ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples)
 
 
 def accuracy_rose_after(evidence: RunEvidence, lowest: int) -> bool:

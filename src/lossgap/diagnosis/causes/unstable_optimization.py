@@ -154,14 +154,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     }
     evaluation_only = evaluation_only_bounces(evidence)
     if evaluation_only is not None:
-        # The training pass descended smoothly: the bounces are the evaluated model's, not the weights'.
-        for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
-            signals[name] = 0.0
         remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
     records_only = None if evaluation_only is not None else train_records_only(evidence)
-    if records_only is not None:
-        # The val pass, on clean inputs, descended smoothly far below the train records: the bounces are the
-        # records', not the weights'.
+    if evaluation_only is not None or records_only is not None:
+        # The training pass descended smoothly (the bounces are the evaluated model's), or the val pass, on clean
+        # inputs, descended smoothly far below the train records (the bounces are the records'): not the weights'.
         for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
             signals[name] = 0.0
     facts["train_records_only"] = records_only
@@ -226,8 +223,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if records_only is not None:
         parts.append(f"the {loss_name} bounced ({records_only['train_reversal']:.1f}x {unit} in all, around "
                      f"{records_only['train_end']:.3f} over the last third of the run) while the val loss fell "
-                     f"smoothly to {records_only['val_end']:.3f} (bouncing {records_only['val_reversal']:.2f}x): weights that jump move val too, so the train "
-                     "records are taken on inputs or in a mode the val pass does not share (augmentation such as "
+                     f"smoothly to {records_only['val_end']:.3f} (bouncing {records_only['val_reversal']:.2f}x): "
+                     "weights that jump move val too, so the train records are taken on inputs or in a mode the val pass does not share (augmentation such as "
                      "mixup, dropout) and do not show the weights jumping")
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
