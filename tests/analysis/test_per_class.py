@@ -9,7 +9,7 @@ import pytest
 from fixtures.dynamics import dynamics_from_logits
 
 from lossgap.plain import to_plain
-from lossgap.analysis.per_class import minority_classes, per_class, probability_shortfall
+from lossgap.analysis.per_class import minority_classes, per_class, probability_lift, probability_shortfall
 from lossgap.errors import ConfigError, DataError
 
 
@@ -175,3 +175,17 @@ def test_the_shortfalls_standard_error_uses_the_sample_variance_and_says_one_sam
     assert shortfall.standard_error == pytest.approx(np.sqrt(0.04 / 3))
     single = probability_shortfall(dynamics_from_logits(logits[:, 2:4], labels[2:4]), 1, [1])
     assert single.group_samples == 1 and single.standard_error == pytest.approx(np.sqrt(0.25 + 0.25))  # 1 of each
+
+
+def test_probability_lift_is_the_best_epochs_mean_true_class_probability_over_the_class_share():
+    labels = np.array([0, 0, 0, 1])
+    # Epoch 1: every sample given the shares (0.75 / 0.25); epoch 2: the class-1 sample given 0.5.
+    probabilities = np.array([[0.75, 0.25], [0.5, 0.5]])
+    logits = np.zeros((2, 4, 2))
+    logits[0] = np.log([0.75, 0.25])
+    logits[1, :3] = np.log([0.75, 0.25])
+    logits[1, 3] = np.log(probabilities[1])
+    dynamics = dynamics_from_logits(logits, labels, split="val")
+    assert math.isclose(probability_lift(dynamics, [1], [0.75, 0.25]), 2.0, rel_tol=1e-6)
+    assert math.isclose(probability_lift(dynamics, [0], [0.75, 0.25]), 1.0, rel_tol=1e-6)
+    assert math.isnan(probability_lift(dynamics_from_logits(logits[:, :3], labels[:3], split="val"), [1], [0.75, 0.25]))

@@ -209,3 +209,24 @@ def probability_shortfall(dynamics: SplitDynamics, epoch: int, classes) -> Proba
     return ProbabilityShortfall(group_mean=float(group.mean()), rest_mean=float(others.mean()),
                                 shortfall=float(others.mean() - group.mean()), standard_error=error,
                                 group_samples=int(group.size))
+
+
+def probability_lift(dynamics: SplitDynamics, classes, shares) -> float:
+    """The largest, over epochs, mean of ``classes``' samples' true-class probability over their class's share.
+
+    ``shares`` (C,) are the class shares the model could learn without any signal (the train split's); a model
+    that learned nothing about a class gives its samples about its share (lift 1), one that learned to tell it
+    apart gives them more. Returns NaN when no sample of ``classes`` was ever recorded.
+    """
+    labels = np.asarray(dynamics.labels)
+    in_group = np.isin(labels, list(classes))
+    if not in_group.any():
+        return math.nan
+    share = np.asarray(shares, dtype=np.float64)[labels[in_group]]
+    probability = np.exp(np.asarray(dynamics.true_log_prob[:, in_group], dtype=np.float64))
+    seen = (np.asarray(dynamics.predicted[:, in_group]) >= 0) & np.isfinite(probability)
+    counts = seen.sum(axis=1)
+    if not counts.any():
+        return math.nan
+    ratio = np.where(seen, probability / share, 0.0).sum(axis=1)
+    return float(np.max(ratio[counts > 0] / counts[counts > 0]))

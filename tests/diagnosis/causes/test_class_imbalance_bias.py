@@ -246,3 +246,29 @@ def test_a_weighted_run_whose_balanced_val_accuracy_never_beats_chance_is_not_ca
     assert learned_little(diagnosis.evidence) and diagnosis.healthy_confidence <= LEARNED_LITTLE_CAP
     assert "nor is its balanced accuracy (0.500, what its class-weighted loss aims at)" in headline(
         [], [], diagnosis.evidence, LEARNED_LITTLE_CAP)
+
+
+def test_a_model_that_never_left_the_class_shares_and_gave_the_rare_class_nothing_is_at_most_a_hedged_lean():
+    # 85/15 data on random labels, unweighted, at a usual rate: the model stayed at the class shares' loss (train 0.417
+    # against 0.423) and gave its rare val samples about their share of probability. It had read imbalance 1.00, though
+    # labels without signal look exactly the same; the weighted run is the experiment that tells.
+    from fixtures.dynamics import dynamics_from_logits
+    from lossgap.diagnosis.causes.class_imbalance_bias import LIFT_SHOWN, SHARES_ONLY_CAP
+
+    config = {"epochs": 30, "optimizer": {"name": "sgd", "lr": 0.05}}
+    stuck = diagnose_dynamics(majority_collapse_run(), config=config)
+    verdict = stuck.verdict("class_imbalance_bias")
+    assert verdict.evidence["shares_only"] and verdict.evidence["rare_probability_lift"] < 1.0
+    assert verdict.confidence == SHARES_ONLY_CAP, stuck.to_text()
+    assert "which is also what labels with no signal look like" in verdict.summary
+    assert verdict.remedies[0].name == "class_weights"
+    # The same training records, but the rare val samples given 0.3 of probability at the end (3.75x their share of
+    # 0.08): the model tells them apart on val and still never predicts them, which is the lean.
+    run = majority_collapse_run()
+    val = run["val"]
+    logits = val.logits.astype(np.float64)
+    logits[-5:, val.labels == 1, 1] = logits[-5:, val.labels == 1, 0] + np.log(0.3 / 0.7)
+    run["val"] = dynamics_from_logits(logits, val.labels, split="val")
+    told = diagnose_dynamics(run, config=config).verdict("class_imbalance_bias")
+    assert told.evidence["rare_probability_lift"] >= LIFT_SHOWN and not told.evidence["shares_only"]
+    assert told.confidence == 1.0, told.summary
