@@ -1,7 +1,6 @@
 """label_noise: samples contradicted while the model fits the rest of their class; never a weak model's errors."""
 
 import numpy as np
-import pytest
 
 from fixtures.diagnosis import (class_weighted_run, diagnose_dynamics, fresh_start_noise_run, late_pair_run,
                                 majority_only_run, noisy_labels_run, relabelled_pair_logits, weak_model_run)
@@ -361,15 +360,6 @@ def test_suspects_of_classes_the_model_fits_only_four_fifths_of_are_no_finding_a
     # strength, not only above the cap: its finding says "check them before relabelling".
     tighter = diagnose_dynamics(hard_rest_noise_run(0.26)).verdict("label_noise")
     assert 0.5 <= tighter.evidence["suspect_route"] < TRAIN_ONLY_CAP and tighter.evidence["train_only"]
-
-
-def test_a_one_way_pair_is_tested_against_chance_before_it_counts_fully():
-    # 5 suspects one way against 1 the other (p = 0.11) is what two overlapping classes give an unfinished model:
-    # clean BasicMotions runs had read label noise 0.79-0.86 from it.
-    from lossgap.diagnosis.causes.label_noise import PAIR_P_NONE, _sign_test
-
-    assert _sign_test(5, 1) == pytest.approx(7 / 64) and _sign_test(5, 1) > PAIR_P_NONE
-    assert _sign_test(9, 1) == pytest.approx(11 / 1024) and _sign_test(0, 0) == 1.0
 
 
 def test_samples_contradicted_by_an_evaluated_model_that_jumps_are_not_called_mislabelled():
