@@ -174,7 +174,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         calibration=to_plain(_calibration_summary(evidence)),
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
-        limitations=_limitations(evidence),
+        limitations=_limitations(evidence, ungraded_named=any(v.evidence.get("ungraded_named") for v in findings)),
         extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little, "signal_unshown": unshown},
         evidence=evidence,
     )
@@ -320,7 +320,7 @@ def _per_class_summary(evidence: RunEvidence, class_names: list[str] | None) -> 
             "predicted_share": per_class.predicted_share[index].tolist(), "true_share": per_class.true_share.tolist()}
 
 
-def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
+def _limitations(evidence: RunEvidence, *, ungraded_named: bool = False) -> tuple[str, ...]:
     notes = []
     control = evidence.control
     if control is not None:
@@ -347,9 +347,9 @@ def _limitations(evidence: RunEvidence) -> tuple[str, ...]:
         notes.append(ceiling)
     notes.extend(split_notes(evidence))
     ungraded = () if evidence.gradients is None else evidence.gradients.ungraded
-    if ungraded:
+    if ungraded and not ungraded_named:
         # Said where the model fits too: an own GRU stack detached after its first layer fitted with the second alone,
-        # and nothing said its first layer never trained.
+        # and nothing said its first layer never trained. Not where a finding's sentence already names the modules.
         notes.append(f"no gradient reached {', '.join(ungraded[:4])}{' and more' if len(ungraded) > 4 else ''} in any "
                      "epoch (their gradient hooks never ran): they keep their initial weights; check the forward pass "
                      "for a detach(), torch.no_grad() or a layer the loss does not use")

@@ -171,6 +171,9 @@ def test_a_model_whose_recurrent_layer_backward_never_reached_is_told_to_check_t
     assert verdict.evidence["form"] == "no_fit" and verdict.evidence["title"].endswith(
         "no gradient reached the weights of 'gru'"), diagnosis.to_text()
     assert verdict.remedies[0].name == "check_graph"
+    # Said once: the sentence names the module, so no note names its tensors again.
+    assert verdict.evidence["ungraded_named"]
+    assert not any("no gradient reached" in note for note in diagnosis.limitations), diagnosis.limitations
     # Every tensor reached: nothing to check.
     reached = replace(evidence, gradients=observed_gradients(names, np.full_like(grad, 0.1)))
     assert diagnose_evidence(reached).verdict("underfitting").remedies[0].name != "check_graph"

@@ -125,6 +125,7 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
             title = f"{general}: it predicts the majority class for every sample"
     return Verdict("underfitting", 0.8, summary + narrow, {**facts, "form": "no_fit", "no_fit": True,
                                                            "clip_starved": list(starved) if starved else None,
+                                                           "ungraded_named": bool(ungraded and not still),
                                                            "title": title}, remedies)
 
 
