@@ -52,8 +52,12 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         return Verdict("underfitting", LAGGED_CONFIDENCE, f"{_stopped_by(evidence)}, but {lag_words(evidence)}; the model was "
                        "still learning", details,
                        present(book.shorter_average(), book.recompute_batch_norm(), book.more_epochs(evidence.num_epochs)))
-    # A val loss on its way back below its lowest has left that turn behind it.
-    if not falling or (evidence.generalization.onset_epoch is not None and reach is None):
+    # A val loss on its way back below its lowest has left that turn behind it; and a run still learning
+    # (RunEvidence.still_learning: a recent low, a falling trend, accuracy rising) has not turned, whatever its
+    # last epoch did (an ArrowHead LSTM with its lowest val loss at epoch 39 of 40, one epoch's rise after it, had
+    # read "levelled off or turned" and "No problem found"; 80 epochs took test 0.594 -> 0.72).
+    turned = evidence.generalization.onset_epoch is not None and reach is None and not evidence.still_learning
+    if not falling or turned:
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
                        "help", details)
     # A falling loss with accuracy flat is confidence refinement, which more epochs would only prolong; but a
