@@ -447,24 +447,31 @@ def test_capacity_errors_that_sit_in_one_class_name_that_class_and_its_samples()
     assert "inspect_suspects" not in [remedy.name for remedy in held.remedies], held.remedies
 
 
-def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_inputs():
-    # A JapaneseVowels LSTM on inputs scaled by 1000 with --no-standardize, 99% of its gates saturated, had been told
-    # only to grow the hidden size; the same data standardised reached test 0.946 against 0.854.
+def _saturated_diagnosis(standardize, source="data.npz", dynamics=None):
+    """The diagnosis of ``dynamics`` (default weak_model_run) trained with ``standardize`` on data from ``source``, 99%
+    of its recurrent gates saturated at the end."""
     from dataclasses import replace
     from types import SimpleNamespace
 
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
-    def diagnosis(standardize, source="data.npz", dynamics=None):
-        config = {"data": {"source": source, "standardize": standardize},
-                  "model": {"hidden_size": 16, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
-                  "weight_decay": 0.0}, "epochs": 40}
-        evidence = gather_evidence({}, dynamics or weak_model_run(), train_config=config)
-        gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+    dynamics = dynamics or weak_model_run()
+    epochs = dynamics["val"].num_epochs
+    config = {"data": {"source": source, "standardize": standardize},
+              "model": {"hidden_size": 16, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": epochs}
+    evidence = gather_evidence({}, dynamics, train_config=config)
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
                                 weight_names=(), vanishing=False, dead_end=0.0,
-                                    saturation_end=0.99, exploding_epochs=(), large_update_epochs=(),
-                                    observed=np.ones(40, dtype=bool), median_update_ratio=np.full(40, 1e-3))
-        return diagnose_evidence(replace(evidence, gradients=gradients), run="runs/hand")
+                                saturation_end=0.99, exploding_epochs=(), large_update_epochs=(),
+                                observed=np.ones(epochs, dtype=bool), median_update_ratio=np.full(epochs, 1e-3))
+    return diagnose_evidence(replace(evidence, gradients=gradients), run="runs/hand")
+
+
+def test_saturated_gates_of_a_run_trained_without_standardisation_point_at_its_inputs():
+    # A JapaneseVowels LSTM on inputs scaled by 1000 with --no-standardize, 99% of its gates saturated, had been told
+    # only to grow the hidden size; the same data standardised reached test 0.946 against 0.854.
+    diagnosis = _saturated_diagnosis
 
     unscaled = diagnosis(False)
     verdict = unscaled.verdict("underfitting")
@@ -509,3 +516,21 @@ def test_frozen_parameters_are_named_and_unfrozen_first_in_the_capacity_and_stop
     free = diagnose_evidence(gather_evidence({}, weak_model_run(), train_config=None, settings=settings)).verdict(
         "underfitting")
     assert "unfreeze" not in {remedy.name for remedy in free.remedies} and "frozen" not in free.summary
+
+
+def test_unscaled_inputs_that_let_a_model_memorise_a_little_of_train_are_not_called_no_signal():
+    # A 4-class task scaled by 1000 with --no-standardize, 99% of its gates saturated, train 0.35 against val 0.24 and
+    # its train loss 4% below the prior's, had read no_signal 0.80 ("the labels are not predictable"); standardised, the
+    # same data reach test 0.933 against 0.267.
+    from fixtures.diagnosis import barely_moved_run
+    from lossgap.diagnosis.causes.no_signal import UNSCALED_CAP
+
+    dynamics = barely_moved_run(lift=(-0.06, 0.1))
+    unscaled = _saturated_diagnosis(False, dynamics=dynamics)
+    assert unscaled.verdict("no_signal").confidence <= UNSCALED_CAP, unscaled.to_text()
+    assert "the model reads next to nothing of its inputs" in unscaled.verdict("no_signal").summary
+    verdict = unscaled.verdict("underfitting")
+    assert unscaled.causes[:1] == ["underfitting"] and verdict.remedies[0].name == "standardize", unscaled.to_text()
+    assert "train and val accuracy stayed low" in verdict.summary and "levelled off together" not in verdict.summary
+    # Standardised (saturated gates then say nothing about the inputs), the same curves are no signal.
+    assert _saturated_diagnosis(True, dynamics=dynamics).causes[:1] == ["no_signal"]

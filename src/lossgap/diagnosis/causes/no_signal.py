@@ -36,6 +36,8 @@ GAVE_BACK = 0.5
 #: A model its settings hold back (:mod:`lossgap.diagnosis.constraints`) must get its train loss this share
 #: below the prior's entropy before its val failing to follow counts; until then no signal stays below HELD_BACK_CAP.
 HELD_BACK_FIT, HELD_BACK_CAP = 0.3, 0.45
+#: Highest confidence when the inputs were not standardised and the gates saturated (RunEvidence.unscaled_inputs).
+UNSCALED_CAP = 0.3
 #: The headline's title when val accuracy is above the majority baseline, though not significantly.
 ABOVE_BASELINE_TITLE = ("the labels may not be predictable from the inputs: val accuracy is above the majority "
                         "baseline, but not significantly")
@@ -181,6 +183,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # How well the model fitted train, against val staying at chance, is what makes the case.
     lift = fit.train_accuracy_max - fit.train_baseline
     confidence *= 0.6 + 0.4 * max(clip(fit.moved_share / 0.1), clip(lift / 0.2))
+    # Inputs far from unit scale saturate the recurrent gates, so the model reads next to nothing of them whatever the
+    # labels (a 4-class task scaled by 1000, 99% of its gates saturated, had read no_signal 0.80; standardised, the
+    # same data reach test 0.933 against 0.267).
+    facts["unscaled_inputs"] = evidence.unscaled_inputs
+    if evidence.unscaled_inputs:
+        summary = (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not significantly above the "
+                   f"best constant answer {signal.baseline_accuracy:.3f} ({test}), but the inputs were not standardised "
+                   f"and {pct(evidence.gradients.saturation_end)} of the recurrent gates ended saturated: the model "
+                   "reads next to nothing of its inputs, so whether the labels carry signal cannot be told until it can")
+        return Verdict("no_signal", min(confidence, UNSCALED_CAP), summary, facts, present(book.standardize(), *remedies))
     constraint = held_back(evidence.settings)
     facts["held_back_by"] = constraint or None
     if constraint and fit.moved_share < HELD_BACK_FIT:

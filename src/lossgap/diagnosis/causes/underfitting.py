@@ -196,7 +196,12 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     if pinned:
         strength = max(strength, clip(PINNED_GAIN * (1.0 - sureness / UNSURE_RIGHT)))
     details.update({"pinned_by_regularisation": pinned, "right_answer_sureness": sureness})
-    together = clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
+    # Inputs so far from unit scale that the gates saturate leave a model that memorises what little it reads of its
+    # training set: train parting from val then says nothing about capacity (a 4-class task scaled by 1000, 99% of its
+    # gates saturated, train 0.35 against val 0.24, had read "part ways, capacity is not the limit" and no_signal
+    # 0.80; standardised, the same data reach test 0.933 against 0.267).
+    unscaled = evidence.unscaled_inputs
+    together = 1.0 if unscaled else clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
     # The model must have learned something that carries over to val (else: no signal, or no fit at all).
     signal = evidence.signal
     learned = signal.p_value < signal.alpha or evidence.loss_clearly_below_prior
@@ -226,7 +231,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # refines its answers at, below what it could fit (hidden size 1 on GunPoint read "No problem"; on
     # ItalyPowerDemand, 92% right on train with sure right answers and accuracy flat under a loss falling 3% per
     # epoch, read "No problem found" 0.95 while a working model reaches 0.97).
-    creeping = pinned or bool(held_back(evidence.settings))
+    creeping = pinned or bool(held_back(evidence.settings)) or unscaled
     details["held_back"] = creeping
     pace = 1.0 if creeping else 1.0 - loss_steepness(evidence)
     confidence = (0.0 if overfits else strength * together * pace * carried * (1.0 if supported else UNSUPPORTED_CAP))
@@ -240,12 +245,15 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     pair = None if supported else confused_pair(evidence, index)
     if pair is not None:
         details["confused_pair"] = pair
-    level = "levelled off together"
+    # Apart is only said where it does not rule the form out (unscaled inputs, above).
+    apart = unscaled and gap > max(0.02, 2 * gap_noise)
+    level = "stayed low" if apart else "levelled off together"
     if rising:
         # "Still rising" of both only when both rose: one flat beside the other's rise is named as such.
         both = round(rise, 3) > 0 and round(val_rise, 3) > 0
         level = ("were still rising slowly" if both
-                 else f"stayed together, {'val' if val_rise > rise else 'train'} accuracy still rising slowly")
+                 else f"{'stayed low' if apart else 'stayed together'}, {'val' if val_rise > rise else 'train'} "
+                      "accuracy still rising slowly")
     summary = (f"train and val accuracy {level} ({train_accuracy:.3f} and {val_accuracy:.3f} at epoch "
                f"{level_epoch}"
                # Signed changes, train then val: "up" had stood before a fall ("up +0.058 and -0.033").
@@ -264,7 +272,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (pair_words(evidence, pair) if pair is not None
                   # Frozen parameters are named after the sentence (the rule adds them to either form); "too small
                   # or too regularised" had stood before them, of a model whose size was not what held it back.
-                  else (": it is held back from fitting" if frozen_note(evidence.settings)
+                  else (": it is held back from fitting" if (frozen_note(evidence.settings) or unscaled)
                         and not regularisation_note(evidence) else ": it is too small or too regularised for the task")
                   + regularisation_note(evidence)
                   + gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
