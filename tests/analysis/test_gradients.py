@@ -166,3 +166,19 @@ def test_a_total_gradient_norm_that_grows_every_epoch_is_growing():
     wobbling = np.geomspace(0.67, 416, 25) * np.where(np.arange(25) % 2, 1.0, 2.0)
     assert not gradient_health(observations(wobbling)).growing
     assert not gradient_health(observations(np.geomspace(0.5, 5, 25))).growing
+
+
+def test_steps_that_never_move_the_weights_by_a_ten_thousandth_are_stalled():
+    # An own loop clipping at 1e-4 under SGD 0.05: no epoch's median update ratio above 5e-6.
+    tiny = gradient_health(observations(np.full(10, 2.8), ratio=np.full(10, 5e-6)))
+    assert tiny.stalled and tiny.largest_update_ratio == pytest.approx(5e-6)
+    assert tiny.to_dict()["stalled"] is True
+    # A learning rate far too high ends with tiny ratios too, once its weights have grown, but takes large steps first.
+    grown = np.full(10, 1e-7)
+    grown[0] = 0.3
+    assert not gradient_health(observations(np.full(10, 2.8), ratio=grown)).stalled
+    # A working run (0.005) is not; nor is one whose gradients became non-finite.
+    assert not gradient_health(observations(np.full(10, 2.8))).stalled
+    non_finite = np.full(10, 2.8)
+    non_finite[4] = np.nan
+    assert not gradient_health(observations(non_finite, ratio=np.full(10, 5e-6))).stalled

@@ -189,7 +189,7 @@ def test_recorded_gradients_say_why_a_model_could_not_learn():
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     evidence = gather_evidence({}, unmoved_run(), train_config=None)
-    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
                                 weight_names=(), vanishing=True, dead_end=0.75, saturation_end=0.1, exploding_epochs=(),
                                 large_update_epochs=(), observed=np.ones(30, dtype=bool))
     diagnosis = diagnose_evidence(replace(evidence, gradients=gradients))
@@ -461,7 +461,7 @@ def _saturated_diagnosis(standardize, source="data.npz", dynamics=None):
               "model": {"hidden_size": 16, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": epochs}
     evidence = gather_evidence({}, dynamics, train_config=config)
-    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
                                 weight_names=(), vanishing=False, dead_end=0.0,
                                 saturation_end=0.99, exploding_epochs=(), large_update_epochs=(),
                                 observed=np.ones(epochs, dtype=bool), median_update_ratio=np.full(epochs, 1e-3))

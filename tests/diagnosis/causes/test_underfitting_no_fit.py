@@ -4,6 +4,7 @@ majority, a gradient clip that starves the updates, frozen parameters); the form
 import numpy as np
 
 from fixtures.diagnosis import diagnose_dynamics, majority_collapse_run, unmoved_run
+from fixtures.dynamics import binary_dynamics
 
 
 def test_a_model_collapsed_onto_the_majority_class_is_told_to_weight_the_classes_first():
@@ -94,7 +95,6 @@ def test_a_collapse_whose_settings_explain_a_model_that_learned_nothing_puts_the
 def test_a_model_whose_outputs_never_changed_is_told_to_check_its_training_step_first():
     # An own loop that called optimizer.step() before loss.backward() never changed its weights (every val output the
     # same in all 30 epochs) and had been told to grow the model and to raise its rate.
-    from fixtures.dynamics import binary_dynamics
 
     still = np.full((30, 400), 0.5)
     run = {"train": binary_dynamics(still, np.arange(400) % 2, split="train"),
@@ -140,7 +140,6 @@ def test_a_model_barely_below_the_prior_whose_val_loss_turned_at_the_end_did_not
     # A plain LSTM on ArrowHead's 251 steps, its train loss 6% below the prior after 30 epochs and its val loss
     # lowest at epoch 29 of 30: "learning has barely begun" kept it from no_fit, and the last epoch's rise kept the
     # stopped-early form at 0, so it read "No cause found" (before that, "No problem found").
-    from fixtures.dynamics import binary_dynamics
 
     epochs, rng = 30, np.random.default_rng(11)
     creep = np.linspace(0, 1, epochs)[:, None]
@@ -188,3 +187,38 @@ def test_a_model_at_the_prior_with_a_rate_low_in_its_range_is_told_to_raise_it_b
     usual = diagnose_dynamics(unmoved_run(), settings={"optimizer": {"name": "adam", "lr": 0.005}}).verdict(
         "underfitting")
     assert [remedy.name for remedy in usual.remedies][:1] == ["larger_hidden"]
+
+
+def test_steps_too_small_to_move_the_weights_are_named_and_the_clip_checked_first_not_a_lower_rate():
+    # An own loop clipping at 1e-4 under SGD 0.05 (gradients of norm 2.8, no step above 5e-6 of the weights) sat above
+    # a constant guess where its initialisation put it and had read unstable_optimization 1.00, "lower the learning
+    # rate"; without the clip it reached test 0.966 against 0.095.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import observed_gradients
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    epochs, rng = 30, np.random.default_rng(0)
+    # Every sample given its true class 0.45 (loss 0.80 against the prior's 0.69), never moving.
+    train = np.clip(0.45 + rng.normal(0, 0.002, (epochs, 300)), 0.01, 0.99)
+    val = np.clip(0.45 + rng.normal(0, 0.002, (epochs, 100)), 0.01, 0.99)
+    dynamics = {"train": binary_dynamics(train, np.arange(300) % 2, split="train"),
+                "val": binary_dynamics(val, np.arange(100) % 2)}
+    names = ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight", "head.bias")
+    evidence = gather_evidence({}, dynamics, train_config=None)
+
+    def diagnosis(update_ratio):
+        grad = np.full((epochs, len(names)), 1.4)
+        gradients = observed_gradients(names, grad, update_ratio=update_ratio)
+        return diagnose_evidence(replace(evidence, gradients=gradients))
+
+    stalled = diagnosis(5e-6)
+    verdict = stalled.verdict("underfitting")
+    assert stalled.causes[:1] == ["underfitting"] and verdict.evidence["form"] == "no_fit", stalled.to_text()
+    assert verdict.remedies[0].name == "check_clip" and "its steps are far too small" in verdict.summary
+    assert verdict.evidence["title"].endswith("its steps barely move its weights")
+    unstable = stalled.verdict("unstable_optimization")
+    assert unstable.confidence < 0.3 and unstable.evidence["stalled_steps"], unstable.summary
+    # Steps of a working size that leave the loss above a constant guess are the weights jumping.
+    moving = diagnosis(0.05)
+    assert moving.causes[:1] == ["unstable_optimization"], moving.to_text()

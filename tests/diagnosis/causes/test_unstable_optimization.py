@@ -103,7 +103,7 @@ def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jum
     from fixtures.diagnosis import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
-    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False,
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
                                 weight_names=(), vanishing=False, dead_end=1.0, saturation_end=0.0, exploding_epochs=(),
                                 large_update_epochs=tuple(range(1, 31)), observed=np.ones(30, dtype=bool),
                                 median_update_ratio=np.full(30, 0.23))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.diagnosis.causes.underfitting_classes import collapse_words, majority_collapse
 from lossgap.diagnosis.causes.underfitting_stopped import architecture, clipped_far_below
 from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
@@ -56,6 +57,17 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     if ungraded and not still:
         pace_note = (f"no gradient reached {ungraded} in any epoch (its gradient hooks never ran): backward stops "
                      "before it, so it keeps its initial weights")
+    # Steps too small to move the weights at all (GradientHealth.stalled), at a rate not far below its range: gradients
+    # clipped or scaled far down where the loop does not describe its clip (an own loop clipping at 1e-4 under SGD 0.05,
+    # gradients of norm 2.8, no step above 5e-6 of the weights, had read unstable_optimization 1.00 and "lower the
+    # learning rate"; without the clip it reached test 0.966 against 0.095).
+    gradients = evidence.gradients
+    stalled = bool(gradients is not None and gradients.stalled and not (frozen or still or ungraded or starved or slow))
+    if stalled:
+        pace_note = (f"no step moved its weights by as much as {STALLED_UPDATE_RATIO:g} of their norm (at most "
+                     f"{gradients.largest_update_ratio:.1g} in an epoch; working runs take 1e-3 to 1e-2) while its "
+                     f"gradients' norm was about {gradients.total_grad_norm_end:.2g}: its steps are far too small, as "
+                     "when the gradients are clipped or the loss is scaled far down")
     # "(majority share 0.502; 0.502 at epoch 5)" had read as two shares: the judged epoch's accuracy is its own clause.
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} against a majority share of {fit.train_baseline:.3f} "
@@ -89,6 +101,10 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
             ordered = (widen, *reach, book.higher_lr(), *grow, book.more_epochs(evidence.num_epochs))
     if starved:
         ordered = (book.loosen_clip(starved[1]), *ordered)
+    if stalled:
+        norm = f"{gradients.total_grad_norm_end:.2g}"
+        ordered = (book.advice("check_clip", "check the gradient clipping and any scaling of the loss or the "
+                               f"gradients: clip at about the gradients' own norm ({norm}) or not at all"), *ordered)
     if frozen:
         ordered = (unfreeze(book), *ordered)
     if ungraded and not still:
@@ -111,7 +127,8 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                                               (ungraded, f"no gradient reached {ungraded}"),
                                               (evidence.unscaled_inputs, "its inputs are not standardised"),
                                               (frozen, "most of its parameters are frozen"),
-                                              (starved, "its gradient clip starves the updates")) if found), "")
+                                              (starved, "its gradient clip starves the updates"),
+                                              (stalled, "its steps barely move its weights")) if found), "")
     title = f"{general}: {reason}" if reason else form_title("no_fit", evidence.settings)
     collapse = majority_collapse(evidence)
     if collapse is not None:

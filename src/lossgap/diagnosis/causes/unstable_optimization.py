@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_reversal
+from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
@@ -162,6 +163,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
             signals[name] = 0.0
     facts["train_records_only"] = records_only
+    # Weights that no step moved cannot jump (GradientHealth.stalled): a loss above a constant guess is then the
+    # barely trained model's own (an own loop clipping at 1e-4 under SGD 0.05, no step above 5e-6 of the weights, had
+    # read 1.00 with "lower the learning rate"; without the clip it reached test 0.966 against 0.095).
+    stalled = evidence.gradients is not None and evidence.gradients.stalled
+    facts["stalled_steps"] = stalled
+    stalled_above = stalled and signals["above_prior"] > 0
+    if stalled:
+        for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
+            signals[name] = 0.0
     # Shown as considered, so the bouncing train curve is explained.
     signals["train_records"] = RECORDS_ONLY_NOTE if records_only is not None else 0.0
     signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_AFTER_DELIVERED
@@ -226,6 +236,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"smoothly to {records_only['val_end']:.3f} (bouncing {records_only['val_reversal']:.2f}x): "
                      "weights that jump move val too, so the train records are taken on inputs or in a mode the val pass does not share (augmentation such as "
                      "mixup, dropout) and do not show the weights jumping")
+    if stalled_above:
+        parts.append(f"the {loss_name} lay above {guess} in {pct(above_share)} of the epochs after the first, but no "
+                     f"step moved the weights by as much as {STALLED_UPDATE_RATIO:g} of their norm (at most "
+                     f"{evidence.gradients.largest_update_ratio:.1g} in an epoch): the weights did not jump, and that "
+                     "loss is the barely trained model's own")
     if signals["above_prior"] > 0:
         margin = ABOVE_PRIOR_MARGIN * float(np.log(max(evidence.val.num_classes, 2)))
         parts.append(f"in {pct(above_share)} of the epochs after the first the {loss_name} lay more "
