@@ -83,3 +83,40 @@ def test_val_that_trails_train_from_the_first_epoch_is_named_first_with_the_samp
     # A clean val split, and a model that memorised its training set over many epochs, trail nothing from epoch 1.
     assert diagnose_dynamics(val_wrong_from_start_run(flipped_share=0.0)).evidence.split_checks.wrong_from_start is None
     assert diagnose_dynamics(memorised_noise_run()).evidence.split_checks.wrong_from_start is None
+
+
+def _untrained_class_run(epochs=30, per_class=100, val_per_class=30, seed=0):
+    """Four classes in val, three in train: class 3's training samples carry label 2 (a loader coding 3 as 4 in an own
+    loop). The model fits train and the val samples of classes 0-2 (true-class probability 0.5 -> 0.97); class 3's val
+    samples, never learned, give their class 0.2 -> 0.02, surer of class 2 every epoch."""
+    from fixtures.dynamics import dynamics_from_logits
+
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0.0, 1.0, epochs)[:, None]
+
+    def logits(labels, learned):
+        out = rng.normal(0, 0.05, (epochs, labels.size, 4))
+        rows = np.arange(labels.size)
+        out[:, rows, np.where(learned, labels, 2)] += 1.0 + 4.0 * ramp
+        return out
+
+    train_labels = np.repeat([0, 1, 2, 2], per_class)
+    val_labels = np.repeat([0, 1, 2, 3], val_per_class)
+    return {"train": dynamics_from_logits(logits(train_labels, np.ones(train_labels.size, bool)), train_labels,
+                                          split="train"),
+            "val": dynamics_from_logits(logits(val_labels, val_labels != 3), val_labels, split="val")}
+
+
+def test_val_classes_with_no_training_sample_are_named_first_and_their_rise_is_not_overfitting():
+    # An own loop whose train loader coded class 3 as 4: class 3's 5 val samples, never learnable, grew surer wrong and
+    # carried the whole rise of the val loss, which had read overfitting 0.94 with "stop at epoch 10".
+    from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
+
+    diagnosis = diagnose_dynamics(_untrained_class_run())
+    assert diagnosis.evidence.split_checks.untrained == {3: 30}
+    assert diagnosis.headline.startswith("Val holds class 3 (30 val samples) with no training sample"), diagnosis.headline
+    overfitting = diagnosis.verdict("overfitting")
+    assert overfitting.confidence <= ONE_SAMPLE_CAP and overfitting.evidence["rise_in_untrained_classes"], overfitting
+    assert diagnosis.causes[:1] != ["overfitting"], diagnosis.to_text()
+    # Every class in train: no warning.
+    assert diagnose_dynamics(healthy_run()).evidence.split_checks.untrained == {}

@@ -7,6 +7,7 @@ and a note among the limitations, and no verdict reads them. The measurements ar
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,13 +61,16 @@ class SplitChecks:
     shift: ClassShareShift | None
     copied: CopiedValSamples | None = None
     wrong_from_start: WrongFromTheStart | None = None
+    #: Classes with val samples but no training sample: {class index: its val samples} (empty when none).
+    untrained: dict = dataclasses.field(default_factory=dict)
 
 
 def check_splits(evidence: RunEvidence) -> SplitChecks:
     """The checks on ``evidence``'s recorded splits (all but ``copied`` need the train split's records)."""
     copied = _copied(evidence)
+    untrained = _untrained(evidence)
     if evidence.train is None:
-        return SplitChecks(None, None, None, copied)
+        return SplitChecks(None, None, None, copied, untrained=untrained)
     shared = shared_samples(evidence.train, evidence.val)
     shortfall = label_blind_shortfall(evidence.val)
     # An evaluated model that misses train and val alike in its last epoch has jumped, which says nothing about
@@ -77,7 +81,15 @@ def check_splits(evidence: RunEvidence) -> SplitChecks:
     shift = class_share_shift(evidence.train_class_counts, evidence.val_per_class.support)
     return SplitChecks(shared if shared.same_split else None, shortfall,
                        shift if shift is not None and shift.shifted else None, copied,
-                       None if shortfall is not None else _wrong_from_the_start(evidence))
+                       None if shortfall is not None else _wrong_from_the_start(evidence), untrained)
+
+
+def _untrained(evidence: RunEvidence) -> dict:
+    """{class index: val samples} of the classes val holds and train does not: the model cannot learn them (an own loop
+    whose train loader coded class 3 as 4 had read overfitting 0.94 from those val samples growing surer wrong)."""
+    support = evidence.val_per_class.support
+    counts = np.asarray(evidence.train_class_counts)
+    return {int(cls): int(support[cls]) for cls in np.flatnonzero((support > 0) & (counts[:support.size] == 0))}
 
 
 def _wrong_from_the_start(evidence: RunEvidence) -> WrongFromTheStart | None:
@@ -145,6 +157,11 @@ def split_warnings(evidence: RunEvidence) -> str:
                     f"set, and {start.delivered_val_accuracy:.3f} at epoch {start.delivered_epoch}; "
                     f"{start.wrong_count} val samples were wrong from the start ({shown}{more}): check their labels "
                     "and how val was drawn; read the rest with that in mind: ")
+    if checks.untrained:
+        warning += (f"Val holds {_untrained_words(evidence)} with no training sample: the model cannot predict "
+                    f"{'it' if len(checks.untrained) == 1 else 'them'}, so those val samples stay wrong and grow surer "
+                    "of other classes; check that both splits code their labels alike (a mapping off by one moves a "
+                    "class) and how val was drawn; read the rest with that in mind: ")
     shortfall = checks.contradicted
     if shortfall is not None:
         # A val split whose classes were rotated read overfitting 1.00 at val accuracy 0.000 on four classes.
@@ -152,6 +169,15 @@ def split_warnings(evidence: RunEvidence) -> str:
                     f"{shortfall.epoch} is far below the {shortfall.expected:.3f} that guesses ignoring the labels get "
                     "(see the note); check that val's labels are coded as train's; read the rest with that in mind: ")
     return warning
+
+
+def _untrained_words(evidence: RunEvidence) -> str:
+    """"class '3' (5 val samples)", or "classes '3' (5 val samples) and '7' (2)" for the untrained classes."""
+    named = [f"{evidence.class_label(cls)} ({count}{' val samples' if not index else ''})"
+             for index, (cls, count) in enumerate(evidence.split_checks.untrained.items())]
+    if len(named) == 1:
+        return f"class {named[0]}"
+    return f"classes {', '.join(named[:-1])} and {named[-1]}"
 
 
 def mix_clause(evidence: RunEvidence) -> str:

@@ -82,6 +82,30 @@ def one_sample_carries_the_rise(evidence: RunEvidence, verdict: Verdict, cap: fl
                    evidence={**verdict.evidence, "rise_in_one_sample": sample})
 
 
+def untrained_classes_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: float) -> Verdict:
+    """``verdict`` at most ``cap`` when ONE_SAMPLE_SHARE or more of val's rise after its minimum is the val samples of
+    classes with no training sample (the split check ``untrained``): the model cannot predict them, so they grow surer
+    wrong as it grows surer of the classes it has, which is no sign it got worse on new samples of those (an own loop
+    whose train loader coded class 3 as 4 had read overfitting 0.94, "stop at epoch 10")."""
+    untrained = evidence.split_checks.untrained
+    lowest, delivered = evidence.val_loss_min_epoch, evidence.delivered_epoch
+    if not untrained or delivered <= lowest or verdict.confidence <= cap:
+        return verdict
+    loss = evidence.val.loss
+    rise = loss[delivered - 1] - loss[lowest - 1]
+    rise = np.where(np.isfinite(rise), rise, 0.0)
+    total = float(rise.sum())
+    carried = float(rise[np.isin(evidence.val.labels, list(untrained))].sum())
+    if not total > 0 or carried < ONE_SAMPLE_SHARE * total:
+        return verdict
+    names = ", ".join(evidence.class_label(cls) for cls in untrained)
+    return replace(verdict, confidence=cap,
+                   summary=verdict.summary + f"; but {pct(min(carried / total, 1.0))} of the rise is the val samples of "
+                   f"class(es) {names}, which have no training sample (see the warning): the model cannot predict "
+                   "them, so they grow surer wrong as it grows surer of the others, whatever it memorises",
+                   evidence={**verdict.evidence, "rise_in_untrained_classes": True})
+
+
 def wrong_from_the_start(evidence: RunEvidence, verdict: Verdict, cap: float) -> Verdict:
     """``verdict`` at most ``cap``, its val-label check first, when val trailed train from the first epoch (the split
     check :class:`lossgap.diagnosis.split_checks.WrongFromTheStart`): not memorisation, and stopping at epoch 1 would
