@@ -67,9 +67,7 @@ def one_sample_carries_the_rise(evidence: RunEvidence, verdict: Verdict, cap: fl
     if accuracy_fell_after(evidence, lowest):
         return verdict
     loss = evidence.val.loss
-    rise = loss[delivered - 1] - loss[lowest - 1]
-    rise = np.where(np.isfinite(rise), rise, 0.0)
-    total = float(rise.sum())
+    rise, total = _rise_per_sample(evidence)
     top = int(np.argmax(rise))
     if not total > 0 or float(rise[top]) < ONE_SAMPLE_SHARE * total:
         return verdict
@@ -82,6 +80,15 @@ def one_sample_carries_the_rise(evidence: RunEvidence, verdict: Verdict, cap: fl
                    evidence={**verdict.evidence, "rise_in_one_sample": sample})
 
 
+def _rise_per_sample(evidence: RunEvidence) -> tuple[np.ndarray, float]:
+    """Each val sample's loss change (nats; 0 where not finite) from the val-loss minimum to the delivered epoch, and
+    their sum."""
+    loss = evidence.val.loss
+    rise = loss[evidence.delivered_epoch - 1] - loss[evidence.val_loss_min_epoch - 1]
+    rise = np.where(np.isfinite(rise), rise, 0.0)
+    return rise, float(rise.sum())
+
+
 def untrained_classes_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: float) -> Verdict:
     """``verdict`` at most ``cap`` when ONE_SAMPLE_SHARE or more of val's rise after its minimum is the val samples of
     classes with no training sample (the split check ``untrained``): the model cannot predict them, so they grow surer
@@ -91,10 +98,7 @@ def untrained_classes_carry_the_rise(evidence: RunEvidence, verdict: Verdict, ca
     lowest, delivered = evidence.val_loss_min_epoch, evidence.delivered_epoch
     if not untrained or delivered <= lowest or verdict.confidence <= cap:
         return verdict
-    loss = evidence.val.loss
-    rise = loss[delivered - 1] - loss[lowest - 1]
-    rise = np.where(np.isfinite(rise), rise, 0.0)
-    total = float(rise.sum())
+    rise, total = _rise_per_sample(evidence)
     carried = float(rise[np.isin(evidence.val.labels, list(untrained))].sum())
     if not total > 0 or carried < ONE_SAMPLE_SHARE * total:
         return verdict
