@@ -211,6 +211,12 @@ class RunEvidence:
         """Trained without standardisation, its gates saturated (:func:`lossgap.diagnosis.learning_state.unscaled_inputs`)."""
         return learning_state.unscaled_inputs(self)
 
+    @property
+    def saturated_at_usual_rate(self) -> bool:
+        """An own loop's gates saturated at a usual learning rate
+        (:func:`lossgap.diagnosis.learning_state.saturated_at_usual_rate`)."""
+        return learning_state.saturated_at_usual_rate(self)
+
     @cached_property
     def lagged_learning(self) -> bool:
         """Still learning on its training pass while batch norm's lag keeps the evaluated figures from showing it

@@ -11,7 +11,8 @@ import numpy as np
 
 from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.optimization import relative_slope
-from lossgap.diagnosis.constraints import averaging_decay, has_batch_norm, held_back
+from lossgap.diagnosis.constraints import (averaging_decay, fast_learning_rate, has_batch_norm, held_back,
+                                           high_learning_rate)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
     from lossgap.diagnosis.evidence import RunEvidence
@@ -64,6 +65,20 @@ def unscaled_inputs(evidence: RunEvidence) -> bool:
     synthetic = str(data.get("source") or "").startswith("synthetic:")
     return bool(data.get("standardize") is False and not synthetic and saturation == saturation
                 and saturation >= 0.5)
+
+def saturated_at_usual_rate(evidence: RunEvidence) -> bool:
+    """True for an own loop (no lossgap configuration, so its input scaling is unknown) whose recorded recurrent gates
+    ended half or more saturated at a learning rate within its optimizer's usual range and with gradients that did not
+    grow: inputs far from unit scale are then the likeliest reason (an own GRU loop fed its inputs times 1000, 58% of
+    its gates saturated at Adam 0.003, had been told only to grow 32 -> 64; standardised, it reaches test 0.985 against
+    0.929). Loops without optimizer.zero_grad() saturate too, and are told apart by their growing gradients."""
+    gradients = evidence.gradients
+    if evidence.train_config is not None or gradients is None or getattr(gradients, "growing", False):
+        return False
+    saturation = getattr(gradients, "saturation_end", float("nan"))
+    return bool(saturation == saturation and saturation >= 0.5 and not fast_learning_rate(evidence.settings)
+                and not high_learning_rate(evidence.settings))
+
 
 def training_pass_loss(evidence: RunEvidence) -> np.ndarray | None:
     """The training pass's own per-epoch loss (metrics.csv's train_loss_running, nats, float64 (E,)) where it

@@ -133,6 +133,11 @@ class OptimisationRemedies(RemedyBookCore):
         return self._remedy("standardize", "standardise the inputs (zero mean, unit variance per feature, fitted on "
                             "train): --standardize", "standardise the inputs", {"data.standardize": True})
 
+    def check_input_scale(self) -> Remedy:
+        """For an own loop (whose scaling is not known) with saturated gates: standardise the inputs if they are not."""
+        return self.advice("check_input_scale", "check the inputs' scale: standardise them (zero mean, unit variance "
+                           "per feature, fitted on train) if they are not, and record again")
+
     def class_weights(self) -> Remedy | None:
         """Balanced class weights in the loss (None when already on, or when an own loop described class weights of
         its own: a class-weighted JapaneseVowels loop had been told to "weight the loss by inverse class frequency")."""

@@ -571,3 +571,32 @@ def test_a_model_its_regularisation_pins_far_from_fitting_is_held_back_even_wher
     light = {**heavy, "model": {"hidden_size": 64, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.003}}
     unpinned = diagnose_dynamics(run, config=light)
     assert unpinned.verdict("underfitting").evidence["form_confidences"]["capacity"] == 0.0, unpinned.to_text()
+
+
+def test_an_own_loops_gates_saturated_at_a_usual_rate_point_at_its_inputs_scale():
+    # An own GRU loop fed its inputs times 1000, 58% of its gates saturated at Adam 0.003, had been told only to grow
+    # 32 -> 64; standardised, it reaches test 0.985 against 0.929. An own loop's scaling is unknown, so it is asked to
+    # check it rather than told to turn standardisation on.
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    def diagnosis(lr, saturation=0.58, growing=False):
+        settings = {"model": {"kind": "gru", "hidden_size": 32, "num_layers": 1, "dropout": 0.0},
+                    "optimizer": {"name": "adam", "lr": lr, "weight_decay": 0.0}}
+        evidence = gather_evidence({}, weak_model_run(), train_config=None, settings=settings)
+        gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=growing, stalled=False,
+                                    weight_names=(), vanishing=False, dead_end=0.0, saturation_end=saturation,
+                                    exploding_epochs=(), large_update_epochs=(), observed=np.ones(40, dtype=bool),
+                                    median_update_ratio=np.full(40, 1e-3), total_grad_norm=np.geomspace(0.5, 500, 40))
+        return diagnose_evidence(replace(evidence, gradients=gradients), run="runs/hand")
+
+    saturated = diagnosis(0.003)
+    verdict = saturated.verdict("underfitting")
+    assert saturated.causes[:1] == ["underfitting"] and verdict.remedies[0].name == "check_input_scale", \
+        saturated.to_text()
+    assert "which points at inputs far from unit scale" in verdict.summary
+    # Gates saturated by a rate far too high, by gradients that grow (no zero_grad), or not saturated: no such advice.
+    for other in (diagnosis(0.3), diagnosis(0.003, growing=True), diagnosis(0.003, saturation=0.1)):
+        assert "check_input_scale" not in [remedy.name for remedy in other.verdict("underfitting").remedies]

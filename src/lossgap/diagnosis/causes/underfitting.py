@@ -111,6 +111,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     title = form_title(first.evidence.get("form"), evidence.settings)
     if first is capacity and evidence.unscaled_inputs:
         title = "the model stays far from fitting its training set: its inputs are not standardised"
+    elif first is capacity and evidence.saturated_at_usual_rate:
+        title = ("the model stays far from fitting its training set: its gates saturate, as inputs far from unit scale "
+                 "make them")
     elif first is stopped and first.evidence.get("averaging_lag"):
         # "Training ended while the model was still improving" had stood over an --ema 0.99 average of 100 epochs.
         title = "the average of its weights it evaluates and delivers (--ema) lags what the model learned"
@@ -317,6 +320,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
         remedies = present(book.lower_lr(10.0), *remedies)
     if evidence.unscaled_inputs:
         remedies = present(book.standardize(), *remedies)
+    elif evidence.saturated_at_usual_rate:
+        remedies = present(book.check_input_scale(), *remedies)
     if pair is not None:
         # The pair's check comes first: growing the model is the test only after it (a 128-unit GRU mixed the
         # trial's twin classes exactly as a 32-unit one did).

@@ -120,6 +120,8 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         # The sentence names the unscaled inputs; a motif task scaled by 1000, 100% of its gates saturated, had
         # then been told to grow 32 -> 128 first (standardised, the same data reached val 1.000).
         remedies = present(book.standardize(), *remedies)
+    elif evidence.saturated_at_usual_rate:
+        remedies = present(book.check_input_scale(), *remedies)
     # The title names what in the settings keeps the model at the prior, most specific first; the form's own title
     # already names a rate far out of range, heavy regularisation or a tiny layer.
     general = form_title("no_fit", None)

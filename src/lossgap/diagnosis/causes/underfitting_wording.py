@@ -90,6 +90,9 @@ def gradient_note(evidence: RunEvidence) -> str:
     if notes and evidence.unscaled_inputs:
         notes.append("and the inputs were not standardised (--no-standardize): inputs far from unit scale drive the "
                      "gates into saturation from the first steps")
+    elif notes and evidence.saturated_at_usual_rate:
+        notes.append("at a learning rate in its usual range, which points at inputs far from unit scale: they drive "
+                     "the gates into saturation from the first steps")
     return f"; {', '.join(notes)}" if notes else ""
 
 
