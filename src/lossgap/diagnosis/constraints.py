@@ -12,6 +12,8 @@ same shape); a recording without them has no constraints, since lossgap cannot k
 
 from __future__ import annotations
 
+import math
+
 from lossgap.diagnosis.wording import pct, rate_pct
 
 #: Hidden sizes at or below this count as tiny.
@@ -84,6 +86,12 @@ def slow_learning_rate(train_config: dict | None) -> str:
         return ""
     return (f"the learning rate {lr:g} is {low / lr:.0f}x below the bottom of {OPTIMIZER_NAMES.get(name, name)}'s "
             f"usual range ({low:g}-{high:g}): steps that small barely move the weights")
+
+
+def low_in_range(train_config: dict | None) -> bool:
+    """True when the run's rate lies below the geometric middle of its optimizer family's usual range."""
+    _, rate, (bottom, top) = rate_and_range(train_config)
+    return bool(bottom) and 0 < rate < math.sqrt(bottom * top)
 
 
 def rate_and_range(train_config: dict | None) -> tuple[str | None, float, tuple[float, float]]:

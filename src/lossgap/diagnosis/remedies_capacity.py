@@ -12,6 +12,8 @@ from lossgap.training.config import change_flags
 MAX_HIDDEN, MIN_HIDDEN = 1024, 4
 #: Convolution width of the LSTM-FCN a remedy switches to: the README's recommended configuration's.
 RECOMMENDED_FCN_WIDTH = 32
+#: Fewest epochs the more-epochs remedy proposes (twice the run's otherwise).
+MIN_LONGER = 20
 
 
 class CapacityRemedies(RemedyBookCore):
@@ -62,10 +64,12 @@ class CapacityRemedies(RemedyBookCore):
                                 "without a new best)",
                                 "let early stopping wait longer before it stops",
                                 {"early_stopping.patience": longer})
-        changes: dict[str, Any] = {"epochs": epochs * 2}
+        # At least MIN_LONGER epochs: a run of 3 told "--epochs 6" had needed about 150.
+        longer = max(epochs * 2, MIN_LONGER)
+        changes: dict[str, Any] = {"epochs": longer}
         if patience is None:
             changes["early_stopping.patience"] = 10
-        return self._remedy("more_epochs", f"train longer: --epochs {epochs * 2}"
+        return self._remedy("more_epochs", f"train longer: --epochs {longer}"
                             + (" with --early-stopping 10 so the extra epochs cannot hurt" if patience is None else ""),
                             "train for more epochs (with early stopping)", changes)
 

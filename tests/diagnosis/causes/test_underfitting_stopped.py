@@ -311,3 +311,18 @@ def test_one_epochs_rise_after_a_low_at_the_second_to_last_epoch_of_a_run_still_
     assert evidence.still_learning
     verdict = diagnosis.verdict("underfitting")
     assert diagnosis.causes[:1] == ["underfitting"] and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
+
+
+def test_a_run_of_a_few_epochs_at_a_usual_rate_is_told_to_train_longer_first_and_for_at_least_20_epochs():
+    # An LSTM-FCN at AdamW 0.003 stopped after 3 epochs (150 reach test 0.74) had been told to raise its rate first
+    # and then to train for "--epochs 6".
+    from lossgap.diagnosis.causes.underfitting_stopped import SHORT_RUN
+
+    run = slow_creep_run(epochs=5)
+    usual = diagnose_dynamics(run, config={"epochs": 5, "optimizer": {"name": "adam", "lr": 0.003}})
+    verdict = usual.verdict("underfitting")
+    assert usual.evidence.early_learning and 5 < SHORT_RUN and verdict.evidence["short_run"], usual.to_text()
+    assert verdict.remedies[0].name == "more_epochs" and verdict.remedies[0].changes["epochs"] == 20
+    # At a rate low in its range the pace stays the first thing to change, however short the run.
+    low = diagnose_dynamics(run, config={"epochs": 5, "optimizer": {"name": "adam", "lr": 3e-5}})
+    assert low.verdict("underfitting").remedies[0].name == "higher_lr", low.to_text()

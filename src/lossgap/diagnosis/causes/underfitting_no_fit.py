@@ -6,14 +6,12 @@ inputs, a collapse onto the majority class."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.diagnosis.causes.underfitting_classes import collapse_words, majority_collapse
 from lossgap.diagnosis.causes.underfitting_stopped import architecture, clipped_far_below
 from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
-from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, high_learning_rate, narrow_layer_advice,
-                                           rate_and_range, slow_learning_rate)
+from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, high_learning_rate, low_in_range,
+                                           narrow_layer_advice, slow_learning_rate)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -95,7 +93,7 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         # both directions, or a convolution branch, comes before growing it (a label in steps 5-10 of 200 had been
         # told to grow 32 -> 128, which gained nothing; --bidirectional reached val 0.92).
         ordered = (widen, *reach, *grow, book.higher_lr(), book.more_epochs(evidence.num_epochs))
-        if _low_in_range(evidence):
+        if low_in_range(evidence.settings):
             # A rate in the lower half of its family's usual range is the cheaper thing to try first (an own GRU at
             # SGD 0.01, at the prior after 40 epochs, had been told to grow 32 -> 128 first; at 0.05 it reached 0.965).
             ordered = (widen, *reach, book.higher_lr(), *grow, book.more_epochs(evidence.num_epochs))
@@ -146,12 +144,6 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                                                            "clip_starved": list(starved) if starved else None,
                                                            "ungraded_named": bool(ungraded and not still),
                                                            "title": title}, remedies)
-
-
-def _low_in_range(evidence: RunEvidence) -> bool:
-    """True when the run's rate lies below the geometric middle of its optimizer family's usual range."""
-    _, rate, (bottom, top) = rate_and_range(evidence.settings)
-    return bool(bottom) and 0 < rate < float(np.sqrt(bottom * top))
 
 
 def _ungraded_modules(evidence: RunEvidence) -> str:

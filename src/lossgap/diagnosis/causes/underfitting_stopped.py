@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.diagnosis.constraints import ADAM_FAMILY, averaging_decay, held_back, narrow_layer_advice
+from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, held_back, low_in_range,
+                                           narrow_layer_advice)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -18,6 +19,8 @@ from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, recovery_wo
 #: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
 #: learning, not refinement (see _far_from_fitting).
 UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
+#: Runs of fewer epochs than this, at a rate not low in its range, are told to train longer before anything else.
+SHORT_RUN = 10
 #: Confidence of the form when batch norm's lag hid a descent the training pass shows (RunEvidence.lagged_learning).
 LAGGED_CONFIDENCE = 0.8
 
@@ -112,8 +115,13 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # On long sequences a recurrent layer that has barely begun may not reach the signal at any pace: reading both
     # directions, or a convolution branch, comes first (a plain LSTM on ArrowHead's 251 steps, told to raise its rate
     # and train longer, stayed at train 0.40-0.43 either way).
+    # Not after a handful of epochs at a rate in the upper half of its range: there the run has only just begun (an
+    # LSTM-FCN at AdamW 0.003 stopped after 3 epochs, where 150 reached test 0.74, had been told to raise its rate
+    # first).
+    short = evidence.num_epochs < SHORT_RUN and not low_in_range(evidence.settings)
+    details["short_run"] = short
     remedies = (present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
-                        book.more_epochs(evidence.num_epochs)) if early_learning
+                        book.more_epochs(evidence.num_epochs)) if early_learning and not short
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     if unfitted and not rising:
         # A model far from fitting whose own Linear layer is narrower than the classes may never get further
