@@ -388,3 +388,23 @@ def test_samples_contradicted_by_an_evaluated_model_that_jumps_are_not_called_mi
     assert not plain.evidence["evaluation_jumps"]
     costly = diagnose_dynamics(jumped, metrics={"train_loss_running": np.linspace(0.9, 0.3, 30)}, config=config)
     assert not costly.verdict("label_noise").evidence["evaluation_jumps"]
+
+
+def test_a_third_of_train_contradicted_with_val_no_better_than_train_is_at_most_considered():
+    # A 3-class task at its Bayes ceiling (0.56), clean labels: 42% of its training samples contradicted while the model
+    # fitted the rest, val 0.575 against train 0.583 on 400 val samples; it had read label noise 0.60.
+    from fixtures.dynamics import binary_dynamics
+    from fixtures.diagnosis import noisy_labels_run
+    from lossgap.diagnosis.causes.label_noise import CROWDED_CAP
+
+    run, _ = noisy_labels_run(rate=0.4)
+    # Val contradicted as often as train: the same probabilities, so val accuracy is train's.
+    train_prob = np.exp(run["train"].true_log_prob.astype(np.float64))
+    run["val"] = binary_dynamics(train_prob[:, :300], np.arange(300) % 2)
+    ceiling = diagnose_dynamics(run).verdict("label_noise")
+    assert ceiling.evidence["crowded"] and ceiling.confidence <= CROWDED_CAP, ceiling.summary
+    assert "with val accuracy no higher than train's" in ceiling.summary
+    # The same train split beside clean val labels: val above train, not crowded.
+    clean, _ = noisy_labels_run(rate=0.4)
+    noisy = diagnose_dynamics(clean).verdict("label_noise")
+    assert not noisy.evidence["crowded"] and "(a task at its ceiling)" not in noisy.summary, noisy.summary
