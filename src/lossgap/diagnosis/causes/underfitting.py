@@ -255,7 +255,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     pair = None if supported else confused_pair(evidence, index)
     if pair is not None:
         details["confused_pair"] = pair
-    # Apart is only said where it does not rule the form out (unscaled inputs, above).
+    # Apart is only said where it does not rule the form out (unscaled inputs, a pinned model: above).
     apart = apart_allowed and gap > max(0.02, 2 * gap_noise)
     level = "stayed low" if apart else "levelled off together"
     if rising:
