@@ -222,3 +222,24 @@ def test_steps_too_small_to_move_the_weights_are_named_and_the_clip_checked_firs
     # Steps of a working size that leave the loss above a constant guess are the weights jumping.
     moving = diagnosis(0.05)
     assert moving.causes[:1] == ["unstable_optimization"], moving.to_text()
+
+
+def test_tiny_steps_are_named_even_where_the_val_loss_sets_tiny_new_lows():
+    # An own loop whose loss was scaled by 1e-6 under SGD (no step above 4e-8 of the weights) had read "still improving,
+    # train longer": its val loss set new lows of about 1e-4 nats. Unscaled, the loop reaches test 0.988 against 0.383.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import observed_gradients, slow_creep_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    evidence = gather_evidence({}, slow_creep_run(train_step=0.0002), train_config=None,
+                               settings={"optimizer": {"name": "sgd", "lr": 0.05, "weight_decay": 0.0}})
+    assert evidence.early_learning
+    names = ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight", "head.bias")
+    grad = np.full((evidence.num_epochs, len(names)), 1.4)
+    stalled = diagnose_evidence(replace(evidence, gradients=observed_gradients(names, grad, update_ratio=4e-8)))
+    verdict = stalled.verdict("underfitting")
+    assert verdict.evidence["form"] == "no_fit" and verdict.remedies[0].name == "check_clip", stalled.to_text()
+    # Steps of a working size: learning that has barely begun, still improving.
+    moving = diagnose_evidence(replace(evidence, gradients=observed_gradients(names, grad, update_ratio=0.005)))
+    assert moving.verdict("underfitting").evidence["form"] == "stopped_early", moving.to_text()

@@ -186,13 +186,19 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Inputs far from unit scale saturate the recurrent gates, so the model reads next to nothing of them whatever the
     # labels (a 4-class task scaled by 1000, 99% of its gates saturated, had read no_signal 0.80; standardised, the
     # same data reach test 0.933 against 0.267).
-    facts["unscaled_inputs"] = evidence.unscaled_inputs
-    if evidence.unscaled_inputs:
+    # An own loop's gates saturated at a usual rate say the same of inputs whose scaling lossgap does not know (an own
+    # GRU loop fed inputs x1000 had read no_signal 0.61).
+    unscaled, unread = evidence.unscaled_inputs, evidence.saturated_at_usual_rate
+    facts["unscaled_inputs"] = unscaled or unread
+    if unscaled or unread:
+        scaling = ("the inputs were not standardised and" if unscaled
+                   else "at a learning rate in its usual range, which points at inputs far from unit scale,")
         summary = (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not significantly above the "
-                   f"best constant answer {signal.baseline_accuracy:.3f} ({test}), but the inputs were not standardised "
-                   f"and {pct(evidence.gradients.saturation_end)} of the recurrent gates ended saturated: the model "
+                   f"best constant answer {signal.baseline_accuracy:.3f} ({test}), but {scaling} "
+                   f"{pct(evidence.gradients.saturation_end)} of the recurrent gates ended saturated: the model "
                    "reads next to nothing of its inputs, so whether the labels carry signal cannot be told until it can")
-        return Verdict("no_signal", min(confidence, UNSCALED_CAP), summary, facts, present(book.standardize(), *remedies))
+        first = book.standardize() if unscaled else book.check_input_scale()
+        return Verdict("no_signal", min(confidence, UNSCALED_CAP), summary, facts, present(first, *remedies))
     constraint = held_back(evidence.settings)
     facts["held_back_by"] = constraint or None
     if constraint and fit.moved_share < HELD_BACK_FIT:

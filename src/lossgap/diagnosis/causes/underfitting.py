@@ -24,10 +24,12 @@ from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contra
                                                            one_class_errors, one_class_words, pair_advice, pair_words)
 from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer, no_fit, unfreeze
 from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
-from lossgap.diagnosis.causes.underfitting_stopped import UNSURE_RIGHT, architecture, loss_steepness, stopped_early
+from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, clipped_far_below, loss_steepness,
+                                                           stopped_early)
 from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
                                                            regularisation_note, relative_rise)
-from lossgap.diagnosis.constraints import fast_learning_rate, frozen_note, held_back, regularisation_notes, tiny_hidden
+from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, regularisation_notes,
+                                           slow_learning_rate, tiny_hidden)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -85,8 +87,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # train with neither form, and it read "No cause found".
     trend = evidence.accuracy_trend
     stopped = stopped_early(evidence, book, facts, trend)
-    if not evidence.stability_loss[3].train_moved and not (evidence.early_learning
-                                                           and stopped.confidence >= REPORT_THRESHOLD):
+    # Unless no step moved the weights at all (GradientHealth.stalled) and nothing the run describes says why (a rate far
+    # too low or a starving clip, which the stopped-early form names): then the val loss's tiny new lows are no pace
+    # that more epochs would keep up (an own loop whose loss was scaled by 1e-6 under SGD, no step above 4e-8 of the
+    # weights, had read "still improving, train longer"; unscaled, the loop reaches test 0.988 against 0.383).
+    stalled = (evidence.gradients is not None and evidence.gradients.stalled
+               and not slow_learning_rate(evidence.settings) and clipped_far_below(evidence) is None)
+    if not evidence.stability_loss[3].train_moved and (stalled or not (evidence.early_learning
+                                                                       and stopped.confidence >= REPORT_THRESHOLD)):
         return no_fit(evidence, book, facts)
     capacity, capacity_affirmed = _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
@@ -209,7 +217,8 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # So does a model its own regularisation pins (above) that gets a fifth or more of its training samples wrong
     # (ACSF1's LSTM-FCN at dropout 0.9 and weight decay 5, train 0.59 against val 0.30 and its right answers a fifth of
     # the way to certain, had read "part ways" and "No problem found" 0.69; at its usual settings it reaches test 0.79).
-    unscaled = evidence.unscaled_inputs
+    # An own loop's gates saturated at a usual rate point at its inputs' scale in the same way.
+    unscaled = evidence.unscaled_inputs or evidence.saturated_at_usual_rate
     apart_allowed = unscaled or (pinned and train_error >= FAR_FROM_FIT)
     together = 1.0 if apart_allowed else clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
     # The model must have learned something that carries over to val (else: no signal, or no fit at all).

@@ -37,7 +37,9 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     explode_score = 0.0 if pinned else clip((len(exploding) / epochs - 0.05) / 0.15) * (0.25 if clipped else 1.0)
     large_score = 0.0 if pinned else clip(len(large) / epochs / 0.2)
     saturation = float(gradients.saturation_end) if np.isfinite(gradients.saturation_end) else 0.0
-    # Inputs that were not standardised saturate the gates whatever the rate (RunEvidence.unscaled_inputs).
+    # Inputs that were not standardised saturate the gates whatever the rate (RunEvidence.unscaled_inputs), and an own
+    # loop's gates saturated at a usual rate point at its inputs too (RunEvidence.saturated_at_usual_rate: own GRU loops
+    # fed inputs x1000 at Adam 0.003 had read unstable 0.50, "lower the learning rate", which did not help).
     saturation_score = 0.0 if unscaled_inputs else 0.5 * clip((saturation - 0.3) / 0.4) * unfit
     silenced = _silenced_by_jumps(gradients, decay_per_step)
     silenced_score = SILENCED_CONFIDENCE * unfit if silenced else 0.0

@@ -105,7 +105,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         decay_per_step = max(decay_per_step, 1.0)
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
     gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step,
-                                 unscaled_inputs=evidence.unscaled_inputs)
+                                 unscaled_inputs=evidence.unscaled_inputs or evidence.saturated_at_usual_rate)
     non_finite = _non_finite_epochs(evidence)
     train_error = 1.0 - float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
