@@ -176,7 +176,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Unweighted, never below the class shares' loss, at a learning rate far outside its optimizer's range: the rate
     # explains a model that learned nothing, which predicts the majority whatever the balance (ItalyPowerDemand cut to
     # 92/8 at SGD lr 1e-4 had read imbalance 1.00; at the default rate the same data reach val 0.983 unweighted). At a
-    # usual rate a model stuck at the shares on imbalanced data is the lean itself (the suite's imbalance rows).
+    # usual rate a model stuck at the shares on imbalanced data may be the lean itself (the suite's imbalance rows): what
+    # the rare val samples are given tells (below).
     pace = fast_learning_rate(evidence.settings) or slow_learning_rate(evidence.settings)
     unmoved = (evidence.objective is None and evidence.fit.train_recorded and not evidence.fit.train_moved
                and bool(pace))
