@@ -55,16 +55,16 @@ def unfitted_descent(evidence: RunEvidence) -> bool:
     learned = groups["became_correct"].share + max(groups["stayed_wrong_closer"].share, 0.0)
     return bool(tail.loss_change < 0 and learned >= UNFITTED_DESCENT_TURNED)
 
+
 def unscaled_inputs(evidence: RunEvidence) -> bool:
     """True for a lossgap run trained with standardisation off whose recorded recurrent gates ended mostly
     saturated (half or more): inputs far from unit scale saturate the gates whatever the learning rate (a
     JapaneseVowels LSTM on inputs scaled by 1000, 99% of its gates saturated, had been told only to grow)."""
-    saturation = float("nan") if evidence.gradients is None else getattr(evidence.gradients, "saturation_end", float("nan"))
     data = (evidence.train_config or {}).get("data") or {}
     # Synthetic tasks are generated at unit scale: off is their default, and no fault.
     synthetic = str(data.get("source") or "").startswith("synthetic:")
-    return bool(data.get("standardize") is False and not synthetic and saturation == saturation
-                and saturation >= 0.5)
+    return bool(data.get("standardize") is False and not synthetic and _gates_mostly_saturated(evidence))
+
 
 def saturated_at_usual_rate(evidence: RunEvidence) -> bool:
     """True for an own loop (no lossgap configuration, so its input scaling is unknown) whose recorded recurrent gates
@@ -72,12 +72,16 @@ def saturated_at_usual_rate(evidence: RunEvidence) -> bool:
     grow: inputs far from unit scale are then the likeliest reason (an own GRU loop fed its inputs times 1000, 58% of
     its gates saturated at Adam 0.003, had been told only to grow 32 -> 64; standardised, it reaches test 0.985 against
     0.929). Loops without optimizer.zero_grad() saturate too, and are told apart by their growing gradients."""
-    gradients = evidence.gradients
-    if evidence.train_config is not None or gradients is None or getattr(gradients, "growing", False):
+    if evidence.train_config is not None or getattr(evidence.gradients, "growing", False):
         return False
-    saturation = getattr(gradients, "saturation_end", float("nan"))
-    return bool(saturation == saturation and saturation >= 0.5 and not fast_learning_rate(evidence.settings)
+    return bool(_gates_mostly_saturated(evidence) and not fast_learning_rate(evidence.settings)
                 and not high_learning_rate(evidence.settings))
+
+
+def _gates_mostly_saturated(evidence: RunEvidence) -> bool:
+    """True when the recorded recurrent gates ended half or more saturated (False without gate statistics)."""
+    saturation = getattr(evidence.gradients, "saturation_end", float("nan"))
+    return bool(saturation == saturation and saturation >= 0.5)
 
 
 def training_pass_loss(evidence: RunEvidence) -> np.ndarray | None:

@@ -192,23 +192,26 @@ def _contradicted_ids(evidence: RunEvidence, lowest: int, delivered: int) -> lis
 def accuracy_fell_after(evidence: RunEvidence, lowest: int) -> bool:
     """True when val accuracy at the delivered epoch lies below the val-loss minimum's by more than
     ACCURACY_COST_NOISE noise units."""
-    delivered = evidence.delivered_epoch
-    if delivered <= lowest:
-        return False
-    accuracy = evidence.curves.val_accuracy
-    at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
-    return at_min - at_delivered > ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples)
+    shift = _accuracy_shift(evidence, lowest)
+    return shift is not None and -shift[0] > shift[1]
 
 
 def accuracy_rose_after(evidence: RunEvidence, lowest: int) -> bool:
     """True when val accuracy at the delivered epoch lies above the val-loss minimum's by more than
     ACCURACY_COST_NOISE noise units."""
+    shift = _accuracy_shift(evidence, lowest)
+    return shift is not None and shift[0] > shift[1]
+
+
+def _accuracy_shift(evidence: RunEvidence, lowest: int) -> tuple[float, float] | None:
+    """(val accuracy at the delivered epoch minus at epoch ``lowest``, ACCURACY_COST_NOISE noise units of the accuracy
+    at ``lowest``), both fractions; None when the delivered epoch is not after ``lowest``."""
     delivered = evidence.delivered_epoch
     if delivered <= lowest:
-        return False
+        return None
     accuracy = evidence.curves.val_accuracy
     at_min, at_delivered = float(accuracy[lowest - 1]), float(accuracy[delivered - 1])
-    return at_delivered - at_min > ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples)
+    return at_delivered - at_min, ACCURACY_COST_NOISE * accuracy_noise(at_min, evidence.val.num_samples)
 
 
 def _count(samples: int) -> str:

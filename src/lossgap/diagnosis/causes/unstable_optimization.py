@@ -157,11 +157,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if evaluation_only is not None:
         remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
     records_only = None if evaluation_only is not None else train_records_only(evidence)
-    if evaluation_only is not None or records_only is not None:
-        # The training pass descended smoothly (the bounces are the evaluated model's), or the val pass, on clean
-        # inputs, descended smoothly far below the train records (the bounces are the records'): not the weights'.
-        for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
-            signals[name] = 0.0
     facts["train_records_only"] = records_only
     # Weights that no step moved cannot jump (GradientHealth.stalled): a loss above a constant guess is then the
     # barely trained model's own (an own loop clipping at 1e-4 under SGD 0.05, no step above 5e-6 of the weights, had
@@ -169,7 +164,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     stalled = evidence.gradients is not None and evidence.gradients.stalled
     facts["stalled_steps"] = stalled
     stalled_above = stalled and signals["above_prior"] > 0
-    if stalled:
+    if evaluation_only is not None or records_only is not None or stalled:
+        # The training pass descended smoothly (the bounces are the evaluated model's), the val pass, on clean inputs,
+        # descended smoothly far below the train records (the bounces are the records'), or no step moved the weights:
+        # the loss curve's bounces and level are not the weights' jumping.
         for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
             signals[name] = 0.0
     # Shown as considered, so the bouncing train curve is explained.
@@ -234,8 +232,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(f"the {loss_name} bounced ({records_only['train_reversal']:.1f}x {unit} in all, around "
                      f"{records_only['train_end']:.3f} over the last third of the run) while the val loss fell "
                      f"smoothly to {records_only['val_end']:.3f} (bouncing {records_only['val_reversal']:.2f}x): "
-                     "weights that jump move val too, so the train records are taken on inputs or in a mode the val pass does not share (augmentation such as "
-                     "mixup, dropout) and do not show the weights jumping")
+                     "weights that jump move val too, so the train records are taken on inputs or in a mode the val "
+                     "pass does not share (augmentation such as mixup, dropout) and do not show the weights jumping")
     if stalled_above:
         parts.append(f"the {loss_name} lay above {guess} in {pct(above_share)} of the epochs after the first, but no "
                      f"step moved the weights by as much as {STALLED_UPDATE_RATIO:g} of their norm (at most "
