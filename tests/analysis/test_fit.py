@@ -70,6 +70,23 @@ def test_a_train_loss_a_hair_above_a_small_prior_entropy_is_not_worse_than_a_con
     assert share([0.6, 0.19, 2 * entropy, 2 * entropy, 0.18, 0.17, 0.16]) == 2 / 6
 
 
+def test_the_shares_are_learned_at_the_first_epoch_near_their_loss_and_never_when_no_epoch_comes_near():
+    from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN
+
+    labels = np.repeat([0, 1], [75, 4])
+    entropy = float(-np.log(prior_of([75, 4]))[labels].mean())
+    near = entropy + 0.9 * ABOVE_PRIOR_MARGIN * np.log(2)
+
+    def first(curve):
+        train = dynamics_from_logits(np.zeros((len(curve), 79, 2)), labels, split="train")
+        return fit_summary(curve, [0.95] * len(curve), [0.95] * len(curve), train=train, val=train,
+                           judged_epoch=len(curve)).shares_learned_epoch
+
+    assert first([0.8, 0.5, near, 0.3, 0.1]) == 3
+    assert first([0.19, 0.8]) == 1
+    assert first([0.8, 0.7, 0.6, np.nan]) == 0
+
+
 def test_a_first_descent_from_above_a_constant_guess_is_a_slow_start_and_a_rise_back_above_it_counts():
     # Four balanced classes (log 4 = 1.386): a network of one unit starts at 1.65 and comes down in every epoch;
     # those epochs above the guess read "worse than a constant guess" in 58% of them, unstable_optimization 1.00.

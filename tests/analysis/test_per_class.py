@@ -189,3 +189,17 @@ def test_probability_lift_is_the_best_epochs_mean_true_class_probability_over_th
     assert math.isclose(probability_lift(dynamics, [1], [0.75, 0.25]), 2.0, rel_tol=1e-6)
     assert math.isclose(probability_lift(dynamics, [0], [0.75, 0.25]), 1.0, rel_tol=1e-6)
     assert math.isnan(probability_lift(dynamics_from_logits(logits[:, :3], labels[:3], split="val"), [1], [0.75, 0.25]))
+
+
+def test_the_probability_lift_counts_only_epochs_from_the_first_one_asked():
+    # Two rare samples (share 0.1) given 0.5 in epoch 1 and their share from then on: 5x over every epoch, 1x from 2.
+    labels = np.array([0, 0, 0, 1, 1])
+    probability = np.array([[0.5] * 5, [0.9, 0.9, 0.9, 0.1, 0.1], [0.9, 0.9, 0.9, 0.1, 0.1]])
+    rare_logit = np.log(probability / (1 - probability))
+    logits = np.zeros((3, 5, 2))
+    logits[:, :, 1] = rare_logit * (labels == 1) - rare_logit * (labels == 0)
+    records = dynamics_from_logits(logits, labels, split="val")
+    shares = [0.9, 0.1]
+    assert probability_lift(records, [1], shares) == pytest.approx(5.0)
+    assert probability_lift(records, [1], shares, first_epoch=2) == pytest.approx(1.0)
+    assert math.isnan(probability_lift(records, [1], shares, first_epoch=4))

@@ -71,6 +71,9 @@ class FitSummary:
             at REVERSAL_CAP x the prior's entropy so one blow-up does not dominate. A loss that descends, or one
             that rises steadily (weight decay pulling the weights back), scores about 0; one that bounces up and
             down scores its bounce.
+        shares_learned_epoch: first 1-based epoch whose train loss lies within ABOVE_PRIOR_MARGIN x log C nats of the
+            prior's entropy, or below it: from there on the model has at least learned the class shares, so what it
+            gives a class is no longer the lean of its initialisation; 0 when no epoch did.
         train_accuracy_max: best per-epoch train accuracy.
         train_baseline: share of the most frequent training class (accuracy of always predicting it).
         judged_epoch: 1-based epoch the figures below are read at.
@@ -94,6 +97,7 @@ class FitSummary:
     above_prior_share: float
     above_prior_excess: float
     reversal: float
+    shares_learned_epoch: int
     train_accuracy_max: float
     train_baseline: float
     judged_epoch: int
@@ -188,6 +192,7 @@ def fit_summary(train_loss, train_accuracy, val_accuracy, *, train: SplitDynamic
         above_prior_share=float(above.mean()) if above.size else 0.0,
         above_prior_excess=float(np.median(excess[above])) if above.any() else 0.0,
         reversal=loss_reversal(losses, entropy),
+        shares_learned_epoch=_first_near_guess(losses, entropy, uniform),
         train_accuracy_max=float(np.nanmax(train_acc)) if np.isfinite(train_acc).any() else math.nan,
         train_baseline=float(prior.max()),
         judged_epoch=index + 1,
@@ -220,6 +225,12 @@ def above_guess_share(losses, entropy: float, num_classes: int) -> float:
     _, excess_nats = _excess_over_guess(as_curve(losses), entropy, uniform)
     above = _above_guess(excess_nats, uniform)
     return float(above.mean()) if above.size else 0.0
+
+
+def _first_near_guess(losses: np.ndarray, entropy: float, uniform: float) -> int:
+    """1-based first epoch whose loss is at most ``entropy`` + ABOVE_PRIOR_MARGIN x ``uniform`` nats; 0 if none."""
+    near = np.flatnonzero(np.isfinite(losses) & (losses <= entropy + ABOVE_PRIOR_MARGIN * uniform))
+    return int(near[0]) + 1 if near.size else 0
 
 
 def _above_guess(excess_nats: np.ndarray, uniform: float) -> np.ndarray:

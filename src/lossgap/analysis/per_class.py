@@ -211,8 +211,9 @@ def probability_shortfall(dynamics: SplitDynamics, epoch: int, classes) -> Proba
                                 group_samples=int(group.size))
 
 
-def probability_lift(dynamics: SplitDynamics, classes, shares) -> float:
-    """The largest, over epochs, mean of ``classes``' samples' true-class probability over their class's share.
+def probability_lift(dynamics: SplitDynamics, classes, shares, *, first_epoch: int = 1) -> float:
+    """The largest, over epochs from the 1-based ``first_epoch`` on, mean of ``classes``' samples' true-class
+    probability over their class's share.
 
     ``shares`` (C,) are the class shares the model could learn without any signal (the train split's); a model
     that learned nothing about a class gives its samples about its share (lift 1), one that learned to tell it
@@ -225,6 +226,7 @@ def probability_lift(dynamics: SplitDynamics, classes, shares) -> float:
     share = np.asarray(shares, dtype=np.float64)[labels[in_group]]
     probability = np.exp(np.asarray(dynamics.true_log_prob[:, in_group], dtype=np.float64))
     seen = (np.asarray(dynamics.predicted[:, in_group]) >= 0) & np.isfinite(probability)
+    seen[:max(first_epoch, 1) - 1] = False
     counts = seen.sum(axis=1)
     if not counts.any():
         return math.nan

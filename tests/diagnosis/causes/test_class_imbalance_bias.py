@@ -282,3 +282,26 @@ def test_a_model_that_gave_the_rare_val_samples_no_more_than_their_share_is_at_m
     held = diagnose_dynamics(memorised, config=config)
     assert held.evidence.fit.train_moved and held.verdict("class_imbalance_bias").evidence["shares_only"]
     assert held.verdict("class_imbalance_bias").confidence == SHARES_ONLY_CAP, held.to_text()
+
+
+def test_a_fresh_network_leaning_to_the_rare_class_is_no_sign_that_the_model_tells_it_apart():
+    # 91/9 data on random labels: the untrained network gave every sample 0.56 of the rare class in epoch 1 (train loss
+    # 0.79 against the shares' 0.30), then sat at the shares. That first epoch had counted as a 6x lift on the rare val
+    # samples and read imbalance 1.00; the lift now counts from the epoch the train loss came near the shares' loss.
+    from fixtures.dynamics import dynamics_from_logits
+    from lossgap.diagnosis.causes.class_imbalance_bias import SHARES_ONLY_CAP
+
+    config = {"epochs": 30, "optimizer": {"name": "sgd", "lr": 0.05}}
+    run = majority_collapse_run()
+    for split in ("train", "val"):
+        records = run[split]
+        logits = np.zeros((30, records.labels.size, 2))
+        logits[:, :, 0] = np.log(np.linspace(0.975, 0.92, 30) / (1 - np.linspace(0.975, 0.92, 30)))[:, None]
+        logits[:2, :, 0] = np.log(0.45 / 0.55)  # every sample leans to the rare class 1, whatever its label
+        run[split] = dynamics_from_logits(logits, records.labels, split=split, keep_logits=split == "val")
+    diagnosis = diagnose_dynamics(run, config=config)
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert diagnosis.evidence.fit.shares_learned_epoch == 3
+    assert verdict.evidence["rare_probability_lift"] < 1.5 and verdict.evidence["shares_only"]
+    assert verdict.confidence == SHARES_ONLY_CAP, diagnosis.to_text()
+    assert "(from epoch 3 on, once the model had learned the shares)" in verdict.summary
