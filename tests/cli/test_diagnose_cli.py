@@ -105,3 +105,23 @@ def test_a_considered_cause_with_weight_gets_its_sentence_under_no_problem():
     text = console.export_text()
     assert "considered, not found: overfitting (0.30)" in text and "not a clear turn" in text
     assert "considered, not found: label_noise" not in text  # causes near 0 stay out of the terminal
+
+
+def test_no_cause_found_prints_the_likeliest_candidates_remedies_as_commands():
+    from rich.console import Console
+
+    from lossgap.cli.diagnose import print_diagnosis
+    from lossgap.diagnosis.remedy import Remedy
+    from lossgap.diagnosis.verdict import Diagnosis, Verdict
+
+    switch = Remedy("switch_model", "switch the model to lstm-fcn", {"model.kind": "lstm-fcn"},
+                    "lossgap train data.npz --model lstm-fcn --out r-switch_model")
+    diagnosis = Diagnosis(run="r", split="val", headline="No cause found (0.50): ...", verdicts=(),
+                          considered=(Verdict("no_signal", 0.45, "nothing carries over", remedies=(switch,)),),
+                          plateaus=(), ledger=None, ledger_sentence=None, overfitting={}, suspected_mislabeled=(),
+                          calibration=None, per_class=None, signal=None, extras={"learned_little": True})
+    console = Console(record=True, width=200)
+    print_diagnosis(diagnosis, console)
+    text = console.export_text()
+    assert "next, to test the likeliest candidate (no_signal):\n  try: switch the model to lstm-fcn\n" in text
+    assert "    $ lossgap train data.npz --model lstm-fcn --out r-switch_model" in text

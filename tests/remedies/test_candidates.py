@@ -87,3 +87,18 @@ def test_a_named_remedy_that_changes_nothing_says_why(config, name, val_loss, re
                                           "drop it from --only$"):
         remedy_candidates(config, diagnosis_with(), epochs_run=len(val_loss), val_loss=val_loss, imbalanced=False,
                           only=[name])
+
+
+def test_a_run_with_no_cause_found_tries_its_likeliest_candidates_remedies_first():
+    import dataclasses
+
+    switch = Remedy("switch_model", "switch to lstm-fcn", {"model.kind": "lstm-fcn"})
+    weak = dataclasses.replace(diagnosis_with(), considered=(Verdict("no_signal", 0.45, "", remedies=(switch,)),),
+                               extras={"learned_little": True})
+    names = [c.name for c in remedy_candidates(TrainConfig(), weak, epochs_run=10, val_loss=valley(5),
+                                               imbalanced=False)]
+    assert names[0] == "switch_model" and "dropout" in names
+    # Not for a run whose model learned what shows on val ("No problem found"): the article's list only.
+    fine = dataclasses.replace(weak, extras={})
+    assert "switch_model" not in [c.name for c in remedy_candidates(TrainConfig(), fine, epochs_run=10,
+                                                                    val_loss=valley(5), imbalanced=False)]

@@ -82,6 +82,15 @@ def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
     weak = dataclasses.replace(custom, extras={**custom.extras, "learned_little": True})
     html = write_report(refining_run, weak).read_text(encoding="utf-8")
     assert "no cause found" in html and "no problem found" not in html and 'class="card healthy"' not in html
+    # With the remedies of its likeliest candidate, to try next.
+    from lossgap.diagnosis.remedy import Remedy
+    from lossgap.diagnosis.verdict import Verdict
+
+    switch = Remedy("switch_model", "switch <the> model", {"model.kind": "lstm-fcn"}, "lossgap train x --model lstm-fcn")
+    candidate = dataclasses.replace(weak, considered=(Verdict("no_signal", 0.45, "nothing", remedies=(switch,)),))
+    html = write_report(refining_run, candidate).read_text(encoding="utf-8")
+    assert "Next, to test the likeliest candidate (<code>no_signal</code>)" in html
+    assert "switch &lt;the&gt; model" in html and "$ lossgap train x --model lstm-fcn" in html
     # Nor one whose val split is too small to show what it learned.
     unshown = dataclasses.replace(custom, extras={**custom.extras, "signal_unshown": True})
     html = write_report(refining_run, unshown).read_text(encoding="utf-8")

@@ -47,8 +47,8 @@ def diagnose(
 
 def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
     """The verdict as paragraphs: headline, each finding with its numbers and remedies (as commands), the
-    explanations of the curves, causes considered at CONSIDERED_SHOWN or more (one sentence each), the ledger
-    sentence and what the run cannot show."""
+    explanations of the curves, causes considered at CONSIDERED_SHOWN or more (one sentence each), for "No cause
+    found" the likeliest candidate's remedies, the ledger sentence and what the run cannot show."""
     # Text objects, not markup: summaries quote class names and intervals, which must print as written.
     console.print(Text(diagnosis.headline, style="bold"))
     for rank, verdict in enumerate(diagnosis.verdicts):
@@ -67,6 +67,11 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
         console.print(Text.assemble(("\nconsidered, not found: ", "bold"), verdict.cause,
                                     f" ({considered_confidence(verdict.confidence)})"))
         console.print(Text("  " + verdict.summary))
+    step = diagnosis.next_steps
+    if step is not None:
+        console.print(Text.assemble(("\nnext, to test the likeliest candidate ", "bold"), f"({step.cause}):"))
+        for remedy in step.remedies:
+            _print_remedy(remedy, console)
     if diagnosis.ledger_sentence:
         console.print(Text.assemble(("\nledger: ", "bold"), diagnosis.ledger_sentence))
     for limitation in diagnosis.limitations:
@@ -76,6 +81,10 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
 def _print_body(verdict, console: Console) -> None:
     console.print(Text("  " + verdict.summary))
     for remedy in verdict.remedies:
-        console.print(Text.assemble(("  try: ", "cyan"), remedy.action))
-        if remedy.command:
-            console.print(Text("    $ " + remedy.command, style="dim"))
+        _print_remedy(remedy, console)
+
+
+def _print_remedy(remedy, console: Console) -> None:
+    console.print(Text.assemble(("  try: ", "cyan"), remedy.action))
+    if remedy.command:
+        console.print(Text("    $ " + remedy.command, style="dim"))

@@ -95,6 +95,20 @@ class Diagnosis:
         """Cause codes of the findings, best first."""
         return [verdict.cause for verdict in self.verdicts]
 
+    @property
+    def next_steps(self) -> Verdict | None:
+        """For "No cause found" on a val split that could have shown what the model learned (judged, no finding,
+        ``learned_little``), the likeliest candidate: the considered verdict of highest confidence at
+        CONSIDERED_SHOWN or more that has remedies, whose remedies are the experiments that test it. None otherwise
+        (a val split too small to show anything gets "record a larger val split" in its headline instead): an LSTM
+        that never read its 361-step sequences had been left with "the causes considered below are the candidates"
+        and not one thing to try."""
+        if not self.healthy or not self.extras.get("learned_little"):
+            return None
+        candidates = [verdict for verdict in self.considered if verdict.confidence >= CONSIDERED_SHOWN
+                      and verdict.remedies]
+        return max(candidates, key=lambda verdict: verdict.confidence) if candidates else None
+
     def verdict(self, cause: str) -> Verdict | None:
         """The finding, explanation or considered verdict for ``cause`` (check :attr:`causes` for the findings
         alone), or None when the rule did not run; ConfigError (one line) for a code that is no cause."""
@@ -119,11 +133,14 @@ class Diagnosis:
             "overfitting": self.overfitting, "suspected_mislabeled": list(self.suspected_mislabeled),
             "calibration": self.calibration, "per_class": self.per_class, "signal": self.signal,
             "limitations": list(self.limitations), **self.extras,
+            "next_steps": None if (step := self.next_steps) is None else {
+                "cause": step.cause, "remedies": [remedy.to_dict() for remedy in step.remedies]},
         }
 
     def to_text(self) -> str:
         """A plain-text rendering, as ``lossgap diagnose`` prints it: headline, each finding with its remedies,
-        explanations, causes considered at CONSIDERED_SHOWN or more, the ledger sentence, limitations."""
+        explanations, causes considered at CONSIDERED_SHOWN or more, the next steps of "No cause found", the ledger
+        sentence, limitations."""
         lines = [self.headline]
         for verdict in self.verdicts:
             lines.append(f"- {verdict.cause} ({verdict.confidence:.2f}): {verdict.summary}")
@@ -134,6 +151,10 @@ class Diagnosis:
             if verdict.confidence >= CONSIDERED_SHOWN:
                 lines.append(f"- considered, not found: {verdict.cause} ({considered_confidence(verdict.confidence)}): "
                              f"{verdict.summary}")
+        step = self.next_steps
+        if step is not None:
+            lines.append(f"next, to test the likeliest candidate ({step.cause}):")
+            lines.extend(f"    try: {remedy.action}" for remedy in step.remedies)
         if self.ledger_sentence:
             lines.append(f"ledger: {self.ledger_sentence}")
         lines.extend(f"note: {limitation}" for limitation in self.limitations)

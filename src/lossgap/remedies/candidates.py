@@ -18,7 +18,8 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
                       imbalanced: bool, only: list[str] | None = None, run_dir: str | None = None,
                       val_is_fixed: bool = False) -> list[Remedy]:
     """The candidates for a run (``val_loss``: its per-epoch val loss, which sets early stopping's patience),
-    verdict remedies first (they carry the run's numbers), each name once.
+    verdict remedies first (they carry the run's numbers; for "No cause found", those of its likeliest candidate,
+    :attr:`Diagnosis.next_steps`), each name once.
 
     The article's list follows: dropout, weight decay, early stopping, smaller and larger hidden size, fewer
     layers, a lower learning rate, the other optimizer, and class weights where classes are imbalanced;
@@ -30,7 +31,9 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     """
     book = RemedyBook(config.to_dict(), run_dir, val_is_fixed=val_is_fixed, threads=1)
     found: dict[str, Remedy] = {}
-    for verdict in diagnosis.verdicts:
+    # A run with "No cause found" has no verdict; the experiments of its likeliest candidate come first instead.
+    leads = diagnosis.verdicts if diagnosis.next_steps is None else (diagnosis.next_steps,)
+    for verdict in leads:
         for remedy in verdict.remedies:
             # more_data changes no setting: it is a learning curve, run when a verdict offers it.
             if (remedy.changes or remedy.name == MORE_DATA) and remedy.name not in found:

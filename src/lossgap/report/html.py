@@ -153,6 +153,7 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
         cards=[tables.verdict_card(verdict) for verdict in diagnosis.verdicts],
         explanations=[tables.verdict_card(verdict, explanation=True) for verdict in diagnosis.explanations],
         considered=[tables.verdict_card(verdict) for verdict in diagnosis.considered],
+        next_step=None if diagnosis.next_steps is None else tables.verdict_card(diagnosis.next_steps),
         ledger_sentence=diagnosis.ledger_sentence,
         limitations=list(diagnosis.limitations),
         figures=drawn,
