@@ -155,12 +155,13 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     fraction = 0.0 if suspects.capped else suspects.fraction
     fits = clip((min(rest_fit, overall_fit) - REST_START) / (REST_FULL - REST_START))
     suspect_route = clip(fraction / SUSPECTS_FULL) * fits * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START))
-    pair, pair_share, reverse, one_way_p = one_way_pair(train.labels[indices], suspects.rival_classes,
-                                                         train.num_classes)
-    # How much of the mislabelled class the pair holds, beside how much of the split the suspects are.
+    one_way = one_way_pair(train.labels[indices], suspects.rival_classes, train.num_classes)
+    pair, pair_share, reverse, one_way_p = one_way.top, one_way.share, one_way.reverse, one_way.p
+    # How much of the mislabelled classes the pairs hold, beside how much of the split the suspects are.
     pair_extent = 0.0
     if pair is not None and not suspects.capped:
-        pair_extent = pair_share * len(indices) / max(1, int(np.sum(train.labels == pair[0])))
+        given = sorted({label for label, _ in one_way.pairs})
+        pair_extent = pair_share * len(indices) / max(1, int(np.isin(train.labels, given).sum()))
     pair_size = max(clip(fraction / SUSPECTS_FULL), clip(pair_extent / PAIR_CLASS_FULL))
     # One way beyond chance (one_way_p: 5 against 1, p = 0.11, is what two overlapping classes give an unfinished
     # model: clean BasicMotions runs read label noise 0.79-0.86 so).
@@ -237,7 +238,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
              "crowded": crowded,
              "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
-             "one_way_pair": pair, "one_way_pair_share": pair_share, "reverse_pair_ratio": reverse,
+             "one_way_pair": pair, "one_way_pairs": [list(item) for item in one_way.pairs],
+             "one_way_pair_share": pair_share, "reverse_pair_ratio": reverse,
              "one_way_pair_class_share": pair_extent, "pair_route": pair_route, "one_way_p": one_way_p,
              "val_minus_train_accuracy": fit.val_minus_train, "epoch": evidence.judged_epoch,
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
@@ -307,10 +309,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      "whose inputs look like another class: check them before relabelling, and do not drop them "
                      "unchecked")
     if pair_route > 0 and pair is not None:
-        parts.append(f"{pct(pair_share)} of them are labelled class {evidence.class_label(pair[0])} but were predicted "
-                     f"as class {evidence.class_label(pair[1])}, "
+        named = [f"labelled class {evidence.class_label(given)} but were predicted as class "
+                 f"{evidence.class_label(rival)}" for given, rival in one_way.pairs]
+        parts.append(f"{pct(pair_share)} of them are {' or '.join(named)}, "
                      f"and hardly any the other way round ({reverse:.2f} as many): one-way confusion, the mark of a "
-                     "labeller who mixes up those classes")
+                     f"labeller who mixes up {'those classes' if len(named) == 1 else 'those pairs of classes'}")
     if agreement_route > 0 and not train_only:
         parts.append(f"at epoch {evidence.judged_epoch} the model agrees more with the val labels (accuracy "
                      f"{fit.val_accuracy:.3f}) than with its own training labels ({fit.train_accuracy:.3f})")
