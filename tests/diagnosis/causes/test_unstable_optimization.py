@@ -377,3 +377,11 @@ def test_gradients_that_grow_every_epoch_put_zero_grad_first():
     assert verdict.evidence["growing_gradients"]
     assert "the total gradient norm grew from 0.67 to 416, rising almost every epoch" in verdict.summary
     assert verdict.remedies[0].name == "check_zero_grad"
+    # A sum that stops growing (an Adam LSTM's gates saturated at 20x) stays high: zero_grad first too, where "lower
+    # the learning rate" had come first and failed (val 0.26 at a tenth of the rate).
+    held = np.r_[np.geomspace(1.0, 17, 7), np.full(epochs - 7, 20.0)]
+    evidence = replace(evidence, gradients=observed_gradients(names, np.repeat(held[:, None] / 2, 3, axis=1), held))
+    verdict = diagnose_evidence(evidence).verdict("unstable_optimization")
+    assert verdict.remedies[0].name == "check_zero_grad"
+    assert ("grew from 1 to 20, never again below 20x its first epoch's over the second half of the run"
+            in verdict.summary)

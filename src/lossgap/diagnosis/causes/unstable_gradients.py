@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.gradients import SILENT_GRAD
+from lossgap.analysis.gradients import GROWING_SHARE, SILENT_GRAD
 from lossgap.diagnosis.wording import clip, pct
 
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
@@ -63,9 +63,15 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
         sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
     growing = bool(gradients.growing)
     if growing:
-        first, last = _first_and_last(gradients.total_grad_norm[gradients.observed])
-        sentence.append(f"the total gradient norm grew from {first:.3g} to {last:.3g}, rising almost every epoch, as "
-                        "gradients that are never zeroed do: each step adds to all the ones before")
+        totals = np.asarray(gradients.total_grad_norm[gradients.observed], dtype=np.float64)
+        totals = totals[np.isfinite(totals)]
+        first, last = _first_and_last(totals)
+        # Growth that stopped (gates saturated, or a zero_grad() once per epoch) does not rise "almost every epoch".
+        how = ("rising almost every epoch" if np.mean(np.diff(totals) > 0) >= GROWING_SHARE else
+               f"never again below {totals[totals.size // 2:].min() / first:.0f}x its first epoch's over the second "
+               "half of the run")
+        sentence.append(f"the total gradient norm grew from {first:.3g} to {last:.3g}, {how}, as gradients that are "
+                        "never zeroed do: each step adds to all the ones before")
     return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large),
             "gradient_score": score,
             "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
