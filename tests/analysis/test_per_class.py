@@ -9,7 +9,8 @@ import pytest
 from fixtures.dynamics import dynamics_from_logits
 
 from lossgap.plain import to_plain
-from lossgap.analysis.per_class import minority_classes, per_class, probability_lift, probability_shortfall
+from lossgap.analysis.per_class import (group_lean, minority_classes, per_class, probability_lift,
+                                        probability_shortfall)
 from lossgap.errors import ConfigError, DataError
 
 
@@ -198,8 +199,34 @@ def test_the_probability_lift_counts_only_epochs_from_the_first_one_asked():
     rare_logit = np.log(probability / (1 - probability))
     logits = np.zeros((3, 5, 2))
     logits[:, :, 1] = rare_logit * (labels == 1) - rare_logit * (labels == 0)
-    records = dynamics_from_logits(logits, labels, split="val")
+    # Without logits, so that the lean every sample shares in epoch 1 (see below) does not cancel the lift.
+    records = dataclasses.replace(dynamics_from_logits(logits, labels, split="val"), logits=None)
     shares = [0.9, 0.1]
     assert probability_lift(records, [1], shares) == pytest.approx(5.0)
     assert probability_lift(records, [1], shares, first_epoch=2) == pytest.approx(1.0)
     assert math.isnan(probability_lift(records, [1], shares, first_epoch=4))
+
+
+def test_a_lift_that_every_sample_shares_is_no_lift():
+    # 90/10 random labels: rare and frequent val samples got 0.151 and 0.147 of the rare class at the epoch that set a
+    # lift of 1.54 against the share; against what the frequent samples got, it is 1.03. A rare class being learned
+    # (0.288 against 0.037) keeps its lift against the share, the frequent samples getting less than it.
+    labels = np.array([0] * 8 + [1] * 2)
+
+    def records(rare_on_rare, rare_on_frequent):
+        probability_rare = np.where(labels == 1, rare_on_rare, rare_on_frequent)[None, :]
+        logits = np.zeros((1, 10, 2))
+        logits[:, :, 1] = np.log(probability_rare / (1 - probability_rare))
+        return dynamics_from_logits(logits, labels, split="val")
+
+    shares = [0.9, 0.1]
+    leaning = records(0.151, 0.147)
+    assert group_lean(leaning, [1], shares)[0] == pytest.approx(1.47, rel=1e-3)  # logits are kept as float16
+    assert probability_lift(leaning, [1], shares) == pytest.approx(0.151 / 0.147, rel=1e-3)
+    learned = records(0.288, 0.037)
+    assert group_lean(learned, [1], shares)[0] == pytest.approx(0.37, rel=1e-3)
+    assert probability_lift(learned, [1], shares) == pytest.approx(2.88, rel=1e-3)
+    # Without recorded logits the lean is unknown: the lift is against the share alone.
+    bare = dataclasses.replace(leaning, logits=None)
+    assert group_lean(bare, [1], shares) is None
+    assert probability_lift(bare, [1], shares) == pytest.approx(1.51, rel=1e-3)

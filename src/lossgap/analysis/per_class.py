@@ -211,13 +211,40 @@ def probability_shortfall(dynamics: SplitDynamics, epoch: int, classes) -> Proba
                                 group_samples=int(group.size))
 
 
+def group_lean(dynamics: SplitDynamics, classes, shares) -> np.ndarray | None:
+    """Per epoch (E,), the probability the samples of the other classes give ``classes`` together, over those
+    classes' summed share: 1 for a model that gives the group its share whatever the input, above 1 for one that
+    leans to the group across the board (a fresh network often does), below 1 for one that tells the group apart.
+    NaN for an epoch without such samples; None without recorded logits or samples outside the group."""
+    if dynamics.logits is None:
+        return None
+    labels = np.asarray(dynamics.labels)
+    group = list(classes)
+    outside = ~np.isin(labels, group)
+    share = float(np.asarray(shares, dtype=np.float64)[group].sum())
+    if not outside.any() or not share > 0:
+        return None
+    logits = np.asarray(dynamics.logits[:, outside, :], dtype=np.float64)
+    logits -= logits.max(axis=2, keepdims=True)
+    probability = np.exp(logits)
+    probability /= probability.sum(axis=2, keepdims=True)
+    seen = (np.asarray(dynamics.predicted[:, outside]) >= 0) & np.isfinite(probability).all(axis=2)
+    in_group = np.where(seen, probability[:, :, group].sum(axis=2), 0.0)
+    counts = seen.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, in_group.sum(axis=1) / counts / share, np.nan)
+
+
 def probability_lift(dynamics: SplitDynamics, classes, shares, *, first_epoch: int = 1) -> float:
     """The largest, over epochs from the 1-based ``first_epoch`` on, mean of ``classes``' samples' true-class
-    probability over their class's share.
+    probability over their class's share, divided by the epoch's :func:`group_lean` where that is above 1.
 
     ``shares`` (C,) are the class shares the model could learn without any signal (the train split's); a model
     that learned nothing about a class gives its samples about its share (lift 1), one that learned to tell it
-    apart gives them more. Returns NaN when no sample of ``classes`` was ever recorded.
+    apart gives them more. A model that leans to the group across the board gives the other samples more than the
+    share too, and lifts the group's samples by as much without telling them apart: against that lean, the lift is
+    1 again (without recorded logits the lean is unknown and taken as 1). Returns NaN when no sample of ``classes``
+    was recorded in a counted epoch.
     """
     labels = np.asarray(dynamics.labels)
     in_group = np.isin(labels, list(classes))
@@ -230,5 +257,7 @@ def probability_lift(dynamics: SplitDynamics, classes, shares, *, first_epoch: i
     counts = seen.sum(axis=1)
     if not counts.any():
         return math.nan
+    lean = group_lean(dynamics, classes, shares)
+    against = np.ones(counts.size) if lean is None else np.where(np.isfinite(lean), np.maximum(lean, 1.0), 1.0)
     ratio = np.where(seen, probability / share, 0.0).sum(axis=1)
-    return float(np.max(ratio[counts > 0] / counts[counts > 0]))
+    return float(np.max(ratio[counts > 0] / counts[counts > 0] / against[counts > 0]))

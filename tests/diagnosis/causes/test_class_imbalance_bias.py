@@ -305,3 +305,13 @@ def test_a_fresh_network_leaning_to_the_rare_class_is_no_sign_that_the_model_tel
     assert verdict.evidence["rare_probability_lift"] < 1.5 and verdict.evidence["shares_only"]
     assert verdict.confidence == SHARES_ONLY_CAP, diagnosis.to_text()
     assert "(from epoch 3 on, once the model had learned the shares)" in verdict.summary
+
+    # Later epochs that lean to the rare class across the board lift the rare val samples as much as the others: no
+    # lift against what the others get (90/10 random labels, rare and frequent val samples at 0.151 and 0.147 of the
+    # rare class, had read imbalance 1.00).
+    val = run["val"]
+    logits = val.logits.astype(np.float64)
+    logits[10:12, :, 0] = np.log(0.85 / 0.15)  # every val sample 0.15 of the rare class, twice its share
+    run["val"] = dynamics_from_logits(logits, val.labels, split="val")
+    leaning = diagnose_dynamics(run, config=config).verdict("class_imbalance_bias")
+    assert leaning.evidence["rare_probability_lift"] < 1.5 and leaning.confidence == SHARES_ONLY_CAP
