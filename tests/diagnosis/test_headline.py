@@ -122,3 +122,21 @@ def test_a_val_split_too_small_to_show_anything_is_no_cause_found_with_what_trai
     # its own training set is then named too weak.
     shown = diagnose_dynamics(_tiny_val_run(val_right=6))
     assert shown.causes[:1] == ["underfitting"], shown.headline
+
+
+def test_a_val_split_of_thirty_at_its_majority_share_is_no_cause_found_not_no_problem():
+    # A 300-step LSTM memorising 87% of its training set, val 0.533 on 30 samples, the majority share, had read "No
+    # problem found" 0.54 (test 0.435): at 30 samples an accuracy half-way to 1 would still not test significant, so
+    # "learned little" could not be said, and the check for splits too small to show anything stopped at 29.
+    from lossgap.diagnosis.headline import SMALL_VAL, signal_unshown
+
+    evidence = _evidence(learned=False)
+    at_share = replace(evidence.signal, num_samples=SMALL_VAL, num_correct=16, accuracy=16 / 30,
+                       baseline_accuracy=16 / 30, p_value=0.6)
+    thirty = replace(evidence, signal=at_share)
+    assert not learned_little(thirty) and signal_unshown(thirty)
+    line = headline([], [], thirty, LEARNED_LITTLE_CAP)
+    assert line.startswith("No cause found (0.50): val accuracy 0.533 at epoch ") and "on 30 val samples" in line
+    assert "val is too small to show whether the model learned anything" in line
+    # Large enough to show a lift, it is "learned little" instead, as before.
+    assert learned_little(evidence) and not signal_unshown(evidence)
