@@ -610,3 +610,30 @@ def test_an_own_loops_gates_saturated_at_a_usual_rate_point_at_its_inputs_scale(
     assert "which points at inputs far from unit scale" in memorising.verdict("no_signal").summary
     assert memorising.verdict("unstable_optimization").confidence < 0.3, memorising.to_text()
     assert memorising.causes[:1] == ["underfitting"], memorising.to_text()
+
+
+def test_a_held_back_model_level_with_val_whose_val_loss_drifts_up_has_no_capacity_to_spare():
+    # An LSTM of 1 unit on Covid3Month, train 0.61 and val 0.63, its val loss rising 7% from epoch 25 on a few
+    # samples growing surer of the wrong class while its train loss fell a little, had read overfitting 0.54 and
+    # underfitting 0.00 ("has capacity to spare"); 16 units reached val 0.73.
+    config = {"model": {"hidden_size": 1, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+
+    def creep(steps, hard):
+        return 0.002 * np.clip(steps - 20, 0, None)[:, None] * (~hard)[None, :]
+
+    def drift(steps, hard):
+        # From epoch 20 on, the hard (wrong) val samples grow surer of the wrong class, the others a little surer.
+        return np.clip(steps - 20, 0, None)[:, None] * np.where(hard, -0.009, 0.001)[None, :]
+
+    dynamics = tiny_model_run(creep, drift, hard_levels=(0.3, 0.45), right_levels=(0.52, 0.6), noise=0.002)
+    diagnosis = diagnose_dynamics(dynamics, config=config)
+    verdict = diagnosis.verdict("underfitting")
+    assert diagnosis.evidence.generalization.overfitting_strength >= 0.5, diagnosis.to_text()
+    assert verdict.evidence["drift_not_overfitting"] and not verdict.evidence["overfits"]
+    assert diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    assert verdict.remedies[0].name == "larger_hidden"
+    # A model of usual size with the same records: the rise shows capacity to spare, as before.
+    usual = diagnose_dynamics(dynamics, config={**config, "model": {"hidden_size": 32, "dropout": 0.0}})
+    assert usual.verdict("underfitting").evidence["form_confidences"]["capacity"] == 0.0, usual.to_text()
+    assert usual.causes[0] == "overfitting"
