@@ -69,9 +69,10 @@ class OneWay:
 def one_way_pair(labels: np.ndarray, rivals: np.ndarray, num_classes: int) -> OneWay:
     """The most common (given label, rival class) pair among the suspects, with every other pair that runs one way
     beyond chance (its sign test at most FURTHER_PAIR_P, its reverse pair at most FURTHER_PAIR_REVERSE as many: a
-    second confusion of the labeller's, not a hard pair confused both ways), as a :class:`OneWay`. A suspect's rival is the class the model
-    predicted most often for it over the epochs its AUM counts (:attr:`SampleDynamics.rival_class`), not at one
-    epoch: a model that memorises late predicts the wrong label by then."""
+    second confusion of the labeller's, not a hard pair confused both ways), as a :class:`OneWay`. A suspect's rival
+    is the class the model predicted most often for it over the epochs its AUM counts
+    (:attr:`SampleDynamics.rival_class`), not at one epoch: a model that memorises late predicts the wrong label by
+    then."""
     none = OneWay((), 0.0, 1.0, 1.0)
     if len(labels) == 0:
         return none
