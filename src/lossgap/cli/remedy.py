@@ -22,9 +22,10 @@ def remedy(
     run: Path = typer.Argument(..., help="A run directory written by 'lossgap train'."),
     replicates: int = typer.Option(3, "--replicates", "-k", help="Seeds per configuration (at least 2)."),
     only: Optional[str] = typer.Option(None, "--only", help="Comma-separated remedies to try, e.g. "
-                                       "dropout,weight_decay,early_stopping (default: the verdicts' remedies and the "
-                                       "article's list); more_data trains a learning curve and predicts the val "
-                                       "figures at 2x and 4x the data."),
+                                       "dropout,weight_decay,early_stopping (default: the verdicts' remedies, for "
+                                       "'No cause found' its likeliest candidate's, and the article's list); "
+                                       "more_data trains a learning curve and predicts the val figures at 2x and 4x "
+                                       "the data."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Judge every remedy on val_loss, val_accuracy or "
                                          "val_balanced_accuracy (default: each on what it is meant to improve: "
                                          "monitor_accuracy on val accuracy, class_weights on balanced accuracy, "
