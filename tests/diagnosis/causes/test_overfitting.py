@@ -334,3 +334,24 @@ def test_a_rise_on_val_samples_wrong_from_the_first_epoch_is_not_memorisation():
     assert verdict.confidence == ONE_SAMPLE_CAP and verdict.evidence["wrong_from_the_start"], diagnosis.to_text()
     assert "too soon for the model to have memorised its training set" in verdict.summary
     assert verdict.remedies[0].name == "inspect_val_labels"
+
+
+def test_a_recurrent_model_that_memorised_long_sequences_without_beating_the_majority_is_offered_a_reading_first():
+    # A 300-step LSTM at 98% train, val at the majority share, had read overfitting 0.82 with "stop at epoch 1" first;
+    # the same run with --bidirectional reached val 1.000.
+    epochs, labels = 30, np.arange(400) % 2
+    train = np.clip(np.linspace(0.5, 0.98, epochs)[:, None] + np.zeros((1, 400)), 0.01, 0.99)
+    # Val at a coin flip that grows sure of its answers: half of them right, half wrong, the loss rising.
+    sure = np.linspace(0.5, 0.95, epochs)[:, None]
+    val = np.where(np.arange(200) % 4 < 2, sure, 1 - sure)
+    dynamics = {"train": binary_dynamics(train, labels, split="train"), "val": binary_dynamics(val, np.arange(200) % 2)}
+    config = {"model": {"kind": "lstm", "hidden_size": 64, "readout": "last"},
+              "optimizer": {"name": "adam", "lr": 0.005}, "epochs": epochs}
+    long = diagnose_dynamics(dynamics, config=config, sequence_length=300).verdict("overfitting")
+    assert [remedy.name for remedy in long.remedies][:2] == ["bidirectional", "switch_model"], long.summary
+    assert "val accuracy never beat the majority share, and on sequences of 300 steps" in long.summary
+    # On short sequences, or a model that reads both ways and has the convolution branch, nothing changes.
+    short = diagnose_dynamics(dynamics, config=config, sequence_length=20).verdict("overfitting")
+    assert short.remedies[0].name == "early_stopping" and "never beat" not in short.summary
+    fcn = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm-fcn"}}, sequence_length=300)
+    assert fcn.verdict("overfitting").remedies[0].name == "early_stopping"

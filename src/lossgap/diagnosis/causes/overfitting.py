@@ -176,6 +176,17 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                + (f"; early stopping already restored epoch {lowest}, from before the val loss rose" if handled
                   else accuracy_cost_words(evidence, lowest, facts))
                + _unresolved_words(evidence, unresolved) + _unfitted_words(unfitted))
+    # On long sequences a recurrent model whose val accuracy never beat the majority share memorised its training set
+    # without reaching anything that carries over: regularising what it memorised cannot help (a 300-step LSTM at 98%
+    # train, val at the majority share, had read overfitting 0.82 with "stop at epoch 1" first, where --bidirectional
+    # reached val 1.000).
+    reach = _reach_remedies(evidence, book)
+    facts["never_above_baseline_on_long_sequences"] = bool(reach)
+    if reach:
+        summary += (f"; but val accuracy never beat the majority share, and on sequences of {evidence.sequence_length} "
+                    "steps a recurrent layer read at its last step may memorise its training set without ever reaching "
+                    "what carries over: try a model that can reach it first")
+        remedies = present(*reach, *remedies)
     contradicted = facts.get("contradicted_val_ids")
     if contradicted:
         shown = ", ".join(str(sample) for sample in contradicted[:SHOWN])
@@ -184,6 +195,17 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             f"{', ...' if len(contradicted) > SHOWN else ''}; in diagnosis.json): the rise in val loss is theirs, and "
             "if their labels are wrong, it measures those labels rather than the model"))
     return Verdict("overfitting", clip(confidence), summary, facts, remedies)
+
+
+def _reach_remedies(evidence: RunEvidence, book: RemedyBook) -> tuple:
+    """Reading both directions and the LSTM-FCN switch, for a recurrent model on long sequences whose val accuracy
+    was never significantly above the majority share (nor its val loss clearly below the prior's); () otherwise."""
+    signal = evidence.signal
+    best_p = evidence.signal_any_epoch_p if np.isfinite(evidence.signal_any_epoch_p) else signal.p_value
+    if (not evidence.long_sequences or signal.p_value < signal.alpha or best_p < signal.alpha
+            or evidence.loss_clearly_below_prior):
+        return ()
+    return present(book.bidirectional(), book.switch_model("lstm-fcn"))
 
 
 def _val_loss(evidence: RunEvidence) -> str:
