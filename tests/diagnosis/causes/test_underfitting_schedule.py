@@ -107,3 +107,26 @@ def test_a_schedule_that_took_a_useful_rate_to_nothing_before_the_model_learned_
     plateau = np.where(np.arange(epochs) < 18, 0.005, 1e-6)
     stuck = diagnose_dynamics(unmoved_run(epochs=epochs), metrics={"lr": plateau}, config=CONFIG)
     assert stuck.verdict("underfitting").evidence["form"] == "no_fit", stuck.to_text()
+
+
+def test_a_schedule_that_cycles_every_few_epochs_keeps_the_model_from_fitting():
+    # A Lightning run whose cosine schedule (T_max counted in epochs) was stepped every batch: its rate went to ~0
+    # every 3 epochs; it read "too small, grow 32 -> 64", where the same schedule stepped per epoch reached val 0.907
+    # against 0.66.
+    from lossgap.diagnosis.causes.underfitting_schedule import restarts
+
+    epochs = 30
+    cycling = 0.005 * 0.5 * (1 + np.cos(2 * np.pi * np.arange(epochs) / 3))  # 0.005, 0.00125, 0.00125, 0.005, ...
+    cycling[2::3] = 1e-5
+    assert restarts(cycling) == list(range(4, epochs + 1, 3))
+    diagnosis = diagnose_dynamics(frozen_run(freeze=25), metrics={"lr": cycling}, config=CONFIG)
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.evidence["form"] == "cycling_schedule" and diagnosis.causes[0] == "underfitting", diagnosis.to_text()
+    assert "climbed back to its top 0.005 9 times (epochs 4, 7, 10, 13, 16, 19, ...)" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies] == ["check_schedule_step"]
+    # Warm restarts planned in epochs (every 10), a schedule that ends low once, or a steady rate are no such cycle.
+    planned = 0.005 * 0.5 * (1 + np.cos(np.pi * (np.arange(epochs) % 10) / 10))
+    assert len(restarts(planned)) == 2
+    for rates in (planned, cosine_to_zero(epochs, freeze=25), np.full(epochs, 0.003)):
+        kept = diagnose_dynamics(frozen_run(freeze=25), metrics={"lr": rates}, config=CONFIG)
+        assert kept.verdict("underfitting").evidence.get("form") != "cycling_schedule", kept.to_text()

@@ -23,7 +23,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contradicted_advice, one_class_advice,
                                                            one_class_errors, one_class_words, pair_advice, pair_words)
 from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer, no_fit, unfreeze
-from lossgap.diagnosis.causes.underfitting_schedule import frozen_schedule
+from lossgap.diagnosis.causes.underfitting_schedule import cycling_schedule, frozen_schedule
 from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, clipped_far_below, loss_steepness,
                                                            stopped_early)
 from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
@@ -76,7 +76,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["explainable_share"] = {"class_imbalance_bias": _rare_share_of_train_errors(evidence)}
     # A schedule that took the rate to nothing while the model still learned froze it where it was: neither its
     # size nor a fit it never reached is the story then.
-    frozen = frozen_schedule(evidence, book, facts)
+    frozen = frozen_schedule(evidence, book, facts) or cycling_schedule(evidence, book, facts)
     if frozen is not None:
         return frozen
     # Judged on the loss the optimiser minimised: class weights raise the plain loss on purpose (a balanced-weight

@@ -34,6 +34,14 @@ FALL_EPOCHS = 3
 EARLY_SHARE = 0.2
 #: Confidence of the form: the rate is a setting, read from the run.
 CONFIDENCE = 0.85
+#: A rate that climbs back from at most RESTART_LOW of the run's largest to at least RESTART_HIGH of it restarts; at
+#: least RESTARTS of them, RESTART_PERIOD epochs apart or less on average, are a schedule cycling far faster than any
+#: run is planned for (a cosine schedule stepped every batch with its period counted in epochs: a Lightning run's rate
+#: went to ~0 every 3 epochs, and it read "too small, grow 32 -> 64", where the same schedule stepped per epoch reached
+#: val 0.907 against 0.66). Warm restarts planned in epochs come 10 or more epochs apart.
+RESTART_LOW, RESTART_HIGH, RESTARTS, RESTART_PERIOD = 0.1, 0.5, 3, 5.0
+#: Confidence of the cycling form.
+CYCLING_CONFIDENCE = 0.75
 
 
 def vanished_rate(evidence: RunEvidence) -> dict | None:
@@ -129,3 +137,51 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
                                    "stays useful while the model is still learning"),
                        book.more_epochs(evidence.num_epochs))
     return Verdict("underfitting", CONFIDENCE, summary, details, remedies)
+
+
+def restarts(rates) -> list[int]:
+    """1-based epochs at which a recorded per-epoch learning rate climbed back to RESTART_HIGH of the run's largest
+    after falling to RESTART_LOW of it or below (see RESTART_LOW); [] without a recorded rate."""
+    if rates is None:
+        return []
+    rates = np.asarray(rates, dtype=np.float64)
+    finite = np.isfinite(rates)
+    if finite.sum() < 2 or not np.nanmax(rates) > 0:
+        return []
+    largest = float(np.nanmax(rates))
+    epochs, low = [], False
+    for epoch, rate in enumerate(rates, start=1):
+        if not np.isfinite(rate):
+            continue
+        if rate <= RESTART_LOW * largest:
+            low = True
+        elif rate >= RESTART_HIGH * largest and low:
+            epochs.append(epoch)
+            low = False
+    return epochs
+
+
+def cycling_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict | None:
+    """The cycling-schedule verdict, or None: the recorded learning rate restarted (:func:`restarts`) at least
+    RESTARTS times, RESTART_PERIOD epochs apart or less on average, and the model the run delivers gets more of its
+    training samples wrong than its fitted floor: its rate spent much of the run near zero and threw the progress of
+    each cycle back at the next."""
+    climbs = restarts(evidence.curves.lr)
+    if len(climbs) < RESTARTS or (climbs[-1] - climbs[0]) / (len(climbs) - 1) > RESTART_PERIOD:
+        return None
+    index = evidence.delivered_epoch - 1
+    train_accuracy = float(evidence.curves.train_accuracy[index])
+    if not 1.0 - train_accuracy > evidence.train_error_floor:
+        return None
+    rates = np.asarray(evidence.curves.lr, dtype=np.float64)
+    shown = ", ".join(str(epoch) for epoch in climbs[:6]) + (", ..." if len(climbs) > 6 else "")
+    summary = (f"the learning rate fell to {np.nanmin(rates):.3g} and climbed back to its top {np.nanmax(rates):.3g} "
+               f"{len(climbs)} times (epochs {shown}): a schedule cycling every few epochs, as a cosine or one-cycle "
+               "schedule stepped every batch with its period counted in epochs does, spends much of the run at a rate "
+               f"too small to learn; the model gets {pct(1.0 - train_accuracy)} of its training samples wrong at epoch "
+               f"{index + 1}, and the schedule, not the model's size, holds it there")
+    details = {**facts, "form": "cycling_schedule", "restart_epochs": climbs, "title": "the learning-rate schedule "
+               "cycles every few epochs, which keeps the model from fitting its training set"}
+    remedies = present(book.advice("check_schedule_step", "check where the scheduler steps: a period counted in "
+                                   "epochs needs scheduler.step() once per epoch, or give it the number of steps"))
+    return Verdict("underfitting", CYCLING_CONFIDENCE, summary, details, remedies)
