@@ -318,15 +318,38 @@ def gradient_health(observations: OptimizationObservations, *, train_loss=None) 
     )
 
 
+@dataclass(frozen=True)
+class Growth:
+    """How the total gradient norm grew over the observed epochs: its ``first`` and ``last`` finite values, the share
+    of consecutive epochs it ``rose`` in (0..1), and its ``floor``, the lowest over the second half of the epochs over
+    the first."""
+
+    first: float
+    last: float
+    rose: float
+    floor: float
+
+
+def gradient_growth(total) -> Growth | None:
+    """The :class:`Growth` of per-epoch total gradient norms ``total`` (observed epochs, in order), or None with fewer
+    than GROWING_EPOCHS finite values or a first one that is not positive."""
+    values = np.asarray(total, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size < GROWING_EPOCHS or not finite[0] > 0:
+        return None
+    return Growth(first=float(finite[0]), last=float(finite[-1]), rose=float(np.mean(np.diff(finite) > 0)),
+                  floor=float(finite[finite.size // 2:].min() / finite[0]))
+
+
 def _growing(total: np.ndarray) -> bool:
     """True when the per-epoch total gradient norms ``total`` (observed epochs, in order) end GROWING_RATIO times the
     first or more and rise between GROWING_SHARE of consecutive epochs, or never come back below GROWING_FLOOR times
     the first over the second half of the epochs (see the module docstring)."""
-    finite = total[np.isfinite(total)]
-    if finite.size < GROWING_EPOCHS or not finite[0] > 0:
+    growth = gradient_growth(total)
+    if growth is None:
         return False
-    steady = finite[-1] >= GROWING_RATIO * finite[0] and np.mean(np.diff(finite) > 0) >= GROWING_SHARE
-    return bool(steady or finite[finite.size // 2:].min() >= GROWING_FLOOR * finite[0])
+    steady = growth.last >= GROWING_RATIO * growth.first and growth.rose >= GROWING_SHARE
+    return bool(steady or growth.floor >= GROWING_FLOOR)
 
 
 def _ungraded(grad_norm: np.ndarray, names: tuple[str, ...], observed: np.ndarray) -> tuple[str, ...]:

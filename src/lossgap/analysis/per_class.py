@@ -224,10 +224,9 @@ def group_lean(dynamics: SplitDynamics, classes, shares) -> np.ndarray | None:
     share = float(np.asarray(shares, dtype=np.float64)[group].sum())
     if not outside.any() or not share > 0:
         return None
-    logits = np.asarray(dynamics.logits[:, outside, :], dtype=np.float64)
-    logits -= logits.max(axis=2, keepdims=True)
-    probability = np.exp(logits)
-    probability /= probability.sum(axis=2, keepdims=True)
+    from scipy.special import softmax  # on use: importing lossgap must not pay for scipy
+
+    probability = softmax(np.asarray(dynamics.logits[:, outside, :], dtype=np.float64), axis=2)
     seen = (np.asarray(dynamics.predicted[:, outside]) >= 0) & np.isfinite(probability).all(axis=2)
     in_group = np.where(seen, probability[:, :, group].sum(axis=2), 0.0)
     counts = seen.sum(axis=1)

@@ -265,6 +265,12 @@ class RunEvidence:
         return outputs_unchanged(self.val)
 
     @property
+    def signal_best_p(self) -> float:
+        """The p-value of the best epoch's val accuracy corrected for the epochs looked at (signal_any_epoch_p), or
+        the judged epoch's own where that is not finite."""
+        return self.signal_any_epoch_p if np.isfinite(self.signal_any_epoch_p) else self.signal.p_value
+
+    @property
     def long_sequences(self) -> bool:
         """True when the run's longest sequence is known and at least :data:`LONG_SEQUENCE` steps."""
         return self.sequence_length is not None and self.sequence_length >= LONG_SEQUENCE

@@ -212,7 +212,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         since = f" (from epoch {lift_from} on, once the model had learned the shares)" if lift_from > 1 else ""
         summary += (f"; but its rare val samples got at most {lift:.1f}x their class's share of probability{since}: "
                     "nothing the model learned tells the rare classes apart on val, which is also what labels with no "
-                    "signal look like. A class-weighted run tells the two apart: balanced accuracy above chance there, or not")
+                    "signal look like. A class-weighted run tells the two apart: balanced accuracy above chance "
+                    "there, or not")
     facts["still_learning"] = evidence.still_learning
     # "Rare classes are learned last" does not hold once the model gets their training samples right: then more
     # epochs fit nothing more of them (an own MLP on 1000/58/61/60 samples, its rare classes 93-100% right on

@@ -79,7 +79,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # The judged epoch was itself chosen on the val split (its loss minimum), so its own p-value is optimistic:
     # shuffled labels reached p=0.001 there and 0.07 once corrected. The best epoch's p-value corrected for
     # all the epochs looked at is the honest test; it is also the one that may find a later, better epoch.
-    best_p = evidence.signal_any_epoch_p if math.isfinite(evidence.signal_any_epoch_p) else signal.p_value
+    best_p = evidence.signal_best_p
     low, high = signal.interval
     facts = {"epoch": evidence.judged_epoch, "val_accuracy": signal.accuracy, "interval": [low, high],
              "baseline_accuracy": signal.baseline_accuracy, "p_value": signal.p_value,

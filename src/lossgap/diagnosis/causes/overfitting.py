@@ -201,8 +201,7 @@ def _reach_remedies(evidence: RunEvidence, book: RemedyBook) -> tuple:
     """Reading both directions and the LSTM-FCN switch, for a recurrent model on long sequences whose val accuracy
     was never significantly above the majority share (nor its val loss clearly below the prior's); () otherwise."""
     signal = evidence.signal
-    best_p = evidence.signal_any_epoch_p if np.isfinite(evidence.signal_any_epoch_p) else signal.p_value
-    if (not evidence.long_sequences or signal.p_value < signal.alpha or best_p < signal.alpha
+    if (not evidence.long_sequences or signal.p_value < signal.alpha or evidence.signal_best_p < signal.alpha
             or evidence.loss_clearly_below_prior):
         return ()
     return present(book.bidirectional(), book.switch_model("lstm-fcn"))

@@ -115,10 +115,8 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
     # Frozen: the train loss has barely moved since (a hundredth of the prior's entropy).
     if not np.isfinite(after).all() or float(np.max(after) - np.min(after)) > 0.01 * prior:
         return None
-    index = evidence.delivered_epoch - 1
-    train_accuracy = float(evidence.curves.train_accuracy[index])
-    # Counted on the whole training set, so the fitted floor alone applies (no sampling error).
-    if not 1.0 - train_accuracy > evidence.train_error_floor:
+    train_error = _short_of_fit(evidence)
+    if train_error is None:
         return None
     when = (f"by epoch {epoch} the schedule had brought the learning rate to {vanished['rate']:.3g} (from "
             f"{vanished['largest']:.3g}) " + ("before the model had learned anything" if unbegun
@@ -127,9 +125,9 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
             if epoch is not None
             else f"the learning rate ended at {vanished['rate']:.3g}, far below any useful step, and the train loss "
                  f"did not move over the second half of the run ({float(after[0]):.3f} -> {float(after[-1]):.3f})")
-    summary = (f"{when}: the model stopped learning where the schedule froze it, getting {pct(1.0 - train_accuracy)} "
-               f"of its training samples wrong at epoch {index + 1}; the schedule, not the model's size, ended the "
-               "learning")
+    summary = (f"{when}: the model stopped learning where the schedule froze it, getting {pct(train_error)} of its "
+               f"training samples wrong at epoch {evidence.delivered_epoch}; the schedule, not the model's size, ended "
+               "the learning")
     details = {**facts, "form": "frozen_schedule", "vanished_epoch": epoch, "vanished_rate": vanished["rate"],
                "largest_rate": vanished["largest"], "title": "the learning-rate schedule stopped the model learning "
                "before it fitted its training set"}
@@ -137,6 +135,13 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
                                    "stays useful while the model is still learning"),
                        book.more_epochs(evidence.num_epochs))
     return Verdict("underfitting", CONFIDENCE, summary, details, remedies)
+
+
+def _short_of_fit(evidence: RunEvidence) -> float | None:
+    """The share (0..1) of its training samples the model the run delivers gets wrong, or None when that is within its
+    fitted floor: counted on the whole training set, so the floor alone applies (no sampling error)."""
+    train_error = 1.0 - float(evidence.curves.train_accuracy[evidence.delivered_epoch - 1])
+    return train_error if train_error > evidence.train_error_floor else None
 
 
 def restarts(rates) -> list[int]:
@@ -169,17 +174,16 @@ def cycling_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ve
     climbs = restarts(evidence.curves.lr)
     if len(climbs) < RESTARTS or (climbs[-1] - climbs[0]) / (len(climbs) - 1) > RESTART_PERIOD:
         return None
-    index = evidence.delivered_epoch - 1
-    train_accuracy = float(evidence.curves.train_accuracy[index])
-    if not 1.0 - train_accuracy > evidence.train_error_floor:
+    train_error = _short_of_fit(evidence)
+    if train_error is None:
         return None
     rates = np.asarray(evidence.curves.lr, dtype=np.float64)
     shown = ", ".join(str(epoch) for epoch in climbs[:6]) + (", ..." if len(climbs) > 6 else "")
     summary = (f"the learning rate fell to {np.nanmin(rates):.3g} and climbed back to its top {np.nanmax(rates):.3g} "
                f"{len(climbs)} times (epochs {shown}): a schedule cycling every few epochs, as a cosine or one-cycle "
                "schedule stepped every batch with its period counted in epochs does, spends much of the run at a rate "
-               f"too small to learn; the model gets {pct(1.0 - train_accuracy)} of its training samples wrong at epoch "
-               f"{index + 1}, and the schedule, not the model's size, holds it there")
+               f"too small to learn; the model gets {pct(train_error)} of its training samples wrong at epoch "
+               f"{evidence.delivered_epoch}, and the schedule, not the model's size, holds it there")
     details = {**facts, "form": "cycling_schedule", "restart_epochs": climbs, "title": "the learning-rate schedule "
                "cycles every few epochs, which keeps the model from fitting its training set"}
     remedies = present(book.advice("check_schedule_step", "check where the scheduler steps: a period counted in "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.gradients import GROWING_SHARE, SILENT_GRAD
+from lossgap.analysis.gradients import GROWING_SHARE, SILENT_GRAD, gradient_growth
 from lossgap.diagnosis.wording import clip, pct
 
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
@@ -62,16 +62,13 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     if saturation_score > 0:
         sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
     growing = bool(gradients.growing)
-    if growing:
-        totals = np.asarray(gradients.total_grad_norm[gradients.observed], dtype=np.float64)
-        totals = totals[np.isfinite(totals)]
-        first, last = _first_and_last(totals)
+    growth = gradient_growth(gradients.total_grad_norm[gradients.observed]) if growing else None
+    if growth is not None:
         # Growth that stopped (gates saturated, or a zero_grad() once per epoch) does not rise "almost every epoch".
-        how = ("rising almost every epoch" if np.mean(np.diff(totals) > 0) >= GROWING_SHARE else
-               f"never again below {totals[totals.size // 2:].min() / first:.0f}x its first epoch's over the second "
-               "half of the run")
-        sentence.append(f"the total gradient norm grew from {first:.3g} to {last:.3g}, {how}, as gradients that are "
-                        "never zeroed do: each step adds to all the ones before")
+        how = ("rising almost every epoch" if growth.rose >= GROWING_SHARE else
+               f"never again below {growth.floor:.0f}x its first epoch's over the second half of the run")
+        sentence.append(f"the total gradient norm grew from {growth.first:.3g} to {growth.last:.3g}, {how}, as "
+                        "gradients that are never zeroed do: each step adds to all the ones before")
     return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large),
             "gradient_score": score,
             "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
@@ -91,9 +88,3 @@ def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:
     jump = max(jumps, key=lambda epoch: np.nan_to_num(gradients.median_update_ratio[epoch - 1], nan=0.0))
     return {"count": len(gradients.silenced), "epoch": start, "jump_epoch": int(jump),
             "ratio": float(gradients.median_update_ratio[jump - 1])}
-
-
-def _first_and_last(values: np.ndarray) -> tuple[float, float]:
-    """The first and last finite values of ``values``."""
-    finite = values[np.isfinite(values)]
-    return float(finite[0]), float(finite[-1])
