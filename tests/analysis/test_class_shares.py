@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lossgap.analysis.class_shares import SHIFT_DISTANCE, class_share_shift
+from lossgap.analysis.class_shares import SHIFT_DISTANCE, SURE, class_share_shift, predicted_mix_shift
 
 
 def test_a_val_split_drawn_from_another_mix_is_shifted():
@@ -48,3 +48,39 @@ def test_p_value_and_distance_are_fractions_and_symmetric(train, data):
         return
     assert 0 <= shift.p_value <= 1 and 0 <= shift.distance <= 1
     assert np.isclose(shift.p_value, mirrored.p_value) and np.isclose(shift.distance, mirrored.distance)
+
+
+def test_a_model_that_fits_train_and_piles_val_on_one_class_sees_val_as_unlike_train():
+    # Own loops that fed val unstandardised put 90% of val into one class, sure of it, while 99% of train was right.
+    from fixtures.diagnosis import val_prepared_otherwise_run
+
+    run = val_prepared_otherwise_run()
+    mix = predicted_mix_shift(run["train"], run["val"])
+    assert mix.shifted and mix.over_predicted == 0 and mix.val_shares[0] > 0.85
+    assert abs(mix.train_shares[0] - 0.5) < 0.02 and abs(mix.val_label_shares[0] - 0.5) < 1e-12
+    assert mix.p_value < 1e-20 and mix.train_accuracy > 0.95 and mix.sureness > SURE
+    assert (mix.first_epoch, mix.last_epoch) == (16, 30)
+    assert abs(mix.distance - (mix.val_shares[0] - mix.train_shares[0])) < 1e-12
+
+
+def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
+    from fixtures.diagnosis import memorised_noise_run, val_prepared_otherwise_run
+
+    noise = memorised_noise_run()
+    assert not predicted_mix_shift(noise["train"], noise["val"]).shifted
+    # A memorising model answering unfamiliar inputs from its prior is unsure of them.
+    unsure = val_prepared_otherwise_run(sureness=0.65)
+    assert not predicted_mix_shift(unsure["train"], unsure["val"]).shifted
+    # A model that never fitted train says nothing of how it sees val.
+    unfitted = val_prepared_otherwise_run(fitted=False)
+    assert not predicted_mix_shift(unfitted["train"], unfitted["val"]).shifted
+    # A pile of 60% is within what shuffled labels reach (a distance of 0.22 at most over the suite's cache).
+    mild = val_prepared_otherwise_run(piled=0.6)
+    assert not predicted_mix_shift(mild["train"], mild["val"]).shifted
+
+
+def test_runs_too_short_to_have_a_late_half_are_not_judged():
+    from fixtures.diagnosis import val_prepared_otherwise_run
+
+    run = val_prepared_otherwise_run(epochs=3)
+    assert predicted_mix_shift(run["train"], run["val"]) is None

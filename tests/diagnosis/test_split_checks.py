@@ -2,6 +2,8 @@
 
 import numpy as np
 from fixtures.diagnosis import diagnose_dynamics, healthy_run, memorised_noise_run
+from lossgap.diagnosis.causes.no_signal_doubts import VAL_INPUTS_CAP, VAL_INPUTS_TITLE
+from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
 from fixtures.dynamics import binary_dynamics
 
 
@@ -67,6 +69,38 @@ def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
     quiet = diagnose_dynamics(memorised_noise_run(), input_shift={"val": calm, "test": calm})
     assert not quiet.headline.startswith("Val inputs differ")
     assert not any("inputs differ" in note for note in quiet.limitations)
+    # Val at chance says nothing of the labels while val's inputs are not train's: the shift, not no signal, leads.
+    no_signal = diagnosis.verdict("no_signal")
+    assert no_signal.confidence == VAL_INPUTS_CAP and no_signal.remedies[0].name == "check_val_inputs"
+    assert quiet.verdict("no_signal").confidence > 0.9 and "val_inputs_differ" not in quiet.verdict("no_signal").evidence
+
+
+def test_val_the_model_piles_on_one_class_while_it_fits_train_is_named_first_and_no_signal_gives_way():
+    # Three trials' runs with val left unstandardised or shifted (own loops record no inputs) read no signal 0.95 and,
+    # once no signal gave way, overfitting 0.87 with "stop at epoch 1"; prepared as train, val reached 0.98-0.99.
+    from fixtures.diagnosis import val_prepared_otherwise_run
+
+    diagnosis = diagnose_dynamics(val_prepared_otherwise_run())
+    assert diagnosis.headline.startswith("Val inputs look unlike train's to the model: it puts 90% of val into class 0 "
+                                         "against 50% of train (and 50% of val's labels) over epochs 16-30"), \
+        diagnosis.headline
+    assert diagnosis.causes == [] and "No cause found" in diagnosis.headline
+    assert "until val is prepared as train, no rule can tell whether the labels carry signal" in diagnosis.headline
+    no_signal = diagnosis.verdict("no_signal")
+    assert no_signal.confidence == VAL_INPUTS_CAP and no_signal.evidence["title"] == VAL_INPUTS_TITLE
+    names = [remedy.name for remedy in no_signal.remedies]
+    assert names[0] == "check_val_inputs" and "permuted_control" not in names
+    assert diagnosis.next_steps.remedies[0].name == "check_val_inputs"
+    overfitting = diagnosis.verdict("overfitting")
+    assert overfitting.confidence <= ONE_SAMPLE_CAP and "val's inputs look unlike train's" in overfitting.summary
+    # Its own check_val_inputs went to no signal, ranked above it (a remedy is given once).
+    assert overfitting.evidence["val_inputs_differ"]
+    assert any(note.startswith("the model sees val's inputs as unlike its training inputs") and "p=" in note
+               for note in diagnosis.limitations)
+    # Shuffled labels spread val much as train: no such doubt, and no signal stays sure.
+    noise = diagnose_dynamics(memorised_noise_run())
+    assert noise.evidence.split_checks.predicted_mix is None and not noise.headline.startswith("Val inputs")
+    assert noise.verdict("no_signal").confidence > 0.9
 
 
 def test_val_that_trails_train_from_the_first_epoch_is_named_first_with_the_samples_wrong_from_the_start():

@@ -7,7 +7,7 @@ import numpy as np
 
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
-from lossgap.diagnosis.split_checks import mix_clause, split_warnings
+from lossgap.diagnosis.split_checks import mix_clause, split_warnings, val_inputs_differ
 
 #: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
 #: unless a rule finds something it can show from so few (a non-finite loss, a class never predicted).
@@ -68,8 +68,12 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
                     f"majority baseline {signal.baseline_accuracy:.3f}{weighted}: the model learned little that "
-                    "carries over to val, and no rule can tell why from these curves; the causes considered below are "
-                    "the candidates.")
+                    "carries over to val, and " + ("val's inputs look unlike train's (above): until val is "
+                                                   "prepared as train, no rule can tell whether the labels carry "
+                                                   "signal"
+                                                   if val_inputs_differ(evidence)
+                                                   else "no rule can tell why from these curves")
+                    + "; the causes considered below are the candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                 f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)}"

@@ -49,6 +49,12 @@ class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies)
                   f"accuracy {purpose}")
         return Remedy("permuted_control", action, {})
 
+    def check_val_inputs(self) -> Remedy:
+        """Advice to prepare val as train is, for a val split whose inputs look unlike train's (no setting changes)."""
+        return self.advice("check_val_inputs", "prepare val exactly as train: scale it with train's statistics (not "
+                           "its own, nor left raw), in the same units and order of features, drawn from the same "
+                           "source; then record again")
+
     def unchanged_reason(self, name: str, val_loss) -> str:
         """Why remedy ``name`` changes nothing for this run (its method returned None), in words for an error."""
         if name == "early_stopping":

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lossgap.analysis.class_shares import ClassShareShift, class_share_shift
+from lossgap.analysis.class_shares import ClassShareShift, PredictedMixShift, class_share_shift, predicted_mix_shift
 from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
@@ -63,6 +63,9 @@ class SplitChecks:
     wrong_from_start: WrongFromTheStart | None = None
     #: Classes with val samples but no training sample: {class index: its val samples} (empty when none).
     untrained: dict = dataclasses.field(default_factory=dict)
+    #: The model fits train yet spreads its val predictions over the classes unlike train's and val's labels: it sees
+    #: val's inputs as unlike its training inputs (None otherwise).
+    predicted_mix: PredictedMixShift | None = None
 
 
 def check_splits(evidence: RunEvidence) -> SplitChecks:
@@ -79,9 +82,11 @@ def check_splits(evidence: RunEvidence) -> SplitChecks:
             evidence.curves.train_accuracy[shortfall.epoch - 1]) < shortfall.expected + LEARNED_MARGIN):
         shortfall = None
     shift = class_share_shift(evidence.train_class_counts, evidence.val_per_class.support)
+    predicted = predicted_mix_shift(evidence.train, evidence.val)
     return SplitChecks(shared if shared.same_split else None, shortfall,
                        shift if shift is not None and shift.shifted else None, copied,
-                       None if shortfall is not None else _wrong_from_the_start(evidence), untrained)
+                       None if shortfall is not None else _wrong_from_the_start(evidence), untrained,
+                       predicted if predicted is not None and predicted.shifted else None)
 
 
 def _untrained(evidence: RunEvidence) -> dict:
@@ -140,6 +145,11 @@ def split_warnings(evidence: RunEvidence) -> str:
         # A val split shifted by 1.5 standard deviations read no signal 0.95 without a word on its inputs.
         warning += (f"Val inputs differ from train's: {_shift_words(evidence, shift)} (see the note); read the rest "
                     "with that in mind: ")
+    elif checks.predicted_mix is not None:
+        # Own loops record no inputs: one that fed val unstandardised (train standardised) read no signal 0.95, the
+        # recorded test split, prepared as train, at 0.98.
+        warning += (f"Val inputs look unlike train's to the model: {_predicted_mix_words(evidence)} (see the note); "
+                    "check that val is prepared as train is; read the rest with that in mind: ")
     copied = checks.copied
     if copied is not None and copied.warns:
         # A data file whose val rows repeated 60 training rows on random labels read overfitting 1.00 at val 0.79,
@@ -169,6 +179,24 @@ def split_warnings(evidence: RunEvidence) -> str:
                     f"{shortfall.epoch} is far below the {shortfall.expected:.3f} that guesses ignoring the labels get "
                     "(see the note); check that val's labels are coded as train's; read the rest with that in mind: ")
     return warning
+
+
+def val_inputs_differ(evidence: RunEvidence) -> str:
+    """What shows val's inputs unlike train's, for a sentence: their feature statistics (config.json's input shift,
+    runs lossgap loaded) or the mix of classes the model predicts on them; "" when neither does."""
+    shift = _shifted(evidence, "val")
+    if shift is not None:
+        return _shift_words(evidence, shift)
+    return _predicted_mix_words(evidence) if evidence.split_checks.predicted_mix is not None else ""
+
+
+def _predicted_mix_words(evidence: RunEvidence) -> str:
+    """"it puts 90% of val into class '0' against 52% of train (and 56% of val's labels) over epochs 11-20"."""
+    mix = evidence.split_checks.predicted_mix
+    over = mix.over_predicted
+    return (f"it puts {mix.val_shares[over]:.0%} of val into class {evidence.class_label(over)} against "
+            f"{mix.train_shares[over]:.0%} of train (and {mix.val_label_shares[over]:.0%} of val's labels) over "
+            f"epochs {mix.first_epoch}-{mix.last_epoch}, while it gets {mix.train_accuracy:.0%} of train right")
 
 
 def _untrained_words(evidence: RunEvidence) -> str:
@@ -232,6 +260,14 @@ def split_notes(evidence: RunEvidence) -> list[str]:
                          f"ranges of its training inputs, so {split} figures measure this difference too; check that "
                          f"{split} was recorded and preprocessed as train was (scaled with train's statistics, the "
                          "same units, sensors and order of features)")
+    mix = checks.predicted_mix
+    if mix is not None:
+        notes.append(f"the model sees val's inputs as unlike its training inputs: {_predicted_mix_words(evidence)} "
+                     f"(chi-square test of the predicted classes, p={mix.p_value:.1g} at the median epoch); a model that "
+                     "fits train spreads fresh inputs from the same source over the classes much as it spreads train, "
+                     "whether or not it generalises (shuffled labels included). Check that val is preprocessed as "
+                     "train is (scaled with train's statistics, in the same units and order of features) and drawn "
+                     "from the same source; until then val figures measure that difference too")
     repeated = (evidence.shared_inputs or {}).get("train") or {}
     if repeated.get("count", 0) >= REPEATED_SHARE * evidence.train_count:
         # 40 distinct rows, each 5 times, had read overfitting 1.00 with "collect more data" and no word that the

@@ -6,7 +6,8 @@ from fixtures.diagnosis import (barely_moved_run, class_weighted_run, diagnose_d
                                 unmoved_run)
 from fixtures.dynamics import binary_dynamics
 
-from lossgap.diagnosis.causes.no_signal import SHORTCUT_CAP, SHORTCUT_TITLE, rule
+from lossgap.diagnosis.causes.no_signal import rule
+from lossgap.diagnosis.causes.no_signal_doubts import SHORTCUT_CAP, SHORTCUT_TITLE
 from lossgap.diagnosis.remedies import RemedyBook
 
 
@@ -165,7 +166,7 @@ def test_a_recurrent_model_right_on_few_of_its_long_training_sequences_keeps_the
     # against 0.28. Here half the training samples are memorised (0.99) and the other half stay wrong (0.45): the loss
     # is 42% below the prior's entropy, the accuracy 0.5.
     from fixtures.dynamics import binary_dynamics
-    from lossgap.diagnosis.causes.no_signal import LONG_REACH_FIT
+    from lossgap.diagnosis.causes.no_signal_doubts import LONG_REACH_FIT
 
     epochs, labels = 30, np.arange(400) % 2
     ramp = np.linspace(0.5, 0.99, epochs)[:, None]

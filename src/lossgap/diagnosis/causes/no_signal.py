@@ -13,6 +13,8 @@ import math
 import numpy as np
 
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.no_signal_doubts import (
+    fitted_at_once, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
 from lossgap.diagnosis.constraints import held_back
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.evidence import RunEvidence
@@ -46,13 +48,6 @@ ABOVE_BASELINE_TITLE = ("the labels may not be predictable from the inputs: val 
 SMALL_VAL_LEAD, SMALL_VAL_CAP = 0.2, 0.45
 #: There, a val loss at most LOSS_LEAD x the prior's (untested) keeps no signal at LOSS_LEAD_CAP, "considered".
 LOSS_LEAD, LOSS_LEAD_CAP = 0.75, 0.4
-#: On long sequences (RunEvidence.long_sequences) a recurrent model that fitted less than LONG_REACH_FIT of its
-#: training set (train loss that share below the prior's entropy), or got more than LONG_REACH_ERROR of its training
-#: samples wrong at its best epoch, may simply not reach the signal: a label
-#: written in the first 10 of 300 steps read no signal 0.81 with the last-step readout and val 1.000 with the
-#: mean readout. Its curves are those of shuffled labels, so no signal stays at or below LONG_REACH_CAP there,
-#: and the convolution branch is offered first.
-LONG_REACH_FIT, LONG_REACH_ERROR, LONG_REACH_CAP = 0.2, 0.2, 0.6
 #: Most no_signal reaches when the model hardly ever predicts the rare classes (their val recall under 0.2): it
 #: sits at the majority baseline whether or not the inputs carry signal. Where one class holds MAJORITY_SHARE of
 #: val or more, class imbalance is the likelier reading and no signal is only considered (a 72%-majority set
@@ -60,17 +55,6 @@ LONG_REACH_FIT, LONG_REACH_ERROR, LONG_REACH_CAP = 0.2, 0.2, 0.6
 #: 0.6); with no such majority (OSULeaf's labels shuffled, its largest class 27%), a model at the baseline is
 #: what shuffled labels give, and the higher cap stays.
 MAJORITY_BIASED_CAP, MAJORITY_SHARE, RARE_IGNORED_CAP = 0.45, 0.5, 0.6
-#: A model that gets SHORTCUT_ACCURACY of its training samples right, its train loss under SHORTCUT_LOSS x the prior's
-#: entropy, in its first epoch did not memorise them (GunPoint with a train-only leak: train accuracy 1.000 and loss
-#: 0.32 x the prior's at epoch 1): labels the inputs do not predict take many passes to memorise,
-#: so something in the training inputs gave them away, and with val at chance val's inputs lack it (a leak, or
-#: splits drawn from different sources). No signal stays at most SHORTCUT_CAP there and the giveaway is looked for
-#: first (a CSV whose feature f1 equalled the label in train and was random in val, the real signal in f0, read no
-#: signal 0.95, and 1.00 with a permuted-label control; without f1 the same model reached val 0.933).
-SHORTCUT_ACCURACY, SHORTCUT_LOSS, SHORTCUT_CAP = 0.95, 0.5, 0.6
-#: The headline's title then.
-SHORTCUT_TITLE = ("val stays at chance although the model fitted its training set in its first epoch: something "
-                  "in the training inputs gives their labels away that val's inputs lack")
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -273,53 +257,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary += (f"; the permuted-label control reached val accuracy {control.control_accuracy:.3f} against "
                     f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g}"
                     f"{_control_words(control)})")
-    # Reading the recurrent layer both ways brings the first steps to a last-step readout (a label in steps 4-9 of
-    # 150 read no signal 0.60 at hidden 32; --bidirectional reached val 0.893).
-    # The loss alone can hide it: PickupGestureWiimoteZ's 361 steps, an LSTM 35% below the prior's loss on its 40
-    # training series but never more than 52.5% of them right, read "No cause found" with no remedy, where reading
-    # them in patches reached test 0.66 against 0.28.
-    fitted_little = fit.moved_share < LONG_REACH_FIT or 1.0 - fit.train_accuracy_max > LONG_REACH_ERROR
-    reach = (present(book.bidirectional(), book.switch_model("lstm-fcn"))
-             if evidence.long_sequences and fitted_little else ())
-    facts["long_reach_doubt"] = bool(reach)
-    if reach:
-        confidence = min(confidence, LONG_REACH_CAP)
-        # The cause's own title ("the labels are not predictable") had stood over a label a bidirectional reading of
-        # the same 80-step sequences found (val 0.950).
-        facts["title"] = (f"val stays at the majority baseline, but a recurrent model that did not fit its training "
-                          f"set, on sequences {evidence.sequence_length} steps long, may not reach the signal")
-        fitted = ("fitted little of its training set" if fit.moved_share < LONG_REACH_FIT else
-                  f"got only {fit.train_accuracy_max:.0%} of its training samples right at best")
-        summary += (f"; but the sequences are {evidence.sequence_length} steps long and the model {fitted}: a "
-                    "recurrent layer that cannot carry the label over so many steps looks just "
-                    "the same, so try a model that can before concluding that the labels carry no signal")
-        # A permuted-label control cannot confirm anything here: a model that cannot reach the signal does no
-        # better on the true labels than on shuffled ones either.
-        remedies = (*reach, *(remedy for remedy in remedies if remedy.name != "permuted_control"))
-    if at_once:
-        facts.update(fitted_at_once=True, title=SHORTCUT_TITLE)
-        confidence = min(confidence, SHORTCUT_CAP)
-        summary += (f"; but it got {pct(evidence.curves.train_accuracy[0])} of its training samples right in its "
-                    f"first epoch (train loss {evidence.curves.train_loss[0]:.3f}), far faster than a model memorises "
-                    "labels its inputs do not predict: the training inputs hold something that gives the labels away "
-                    "and val's do not (a leak, or splits drawn from different sources)")
-        # A permuted-label control breaks the giveaway too, and then "confirms" what it does not show.
-        remedies = present(book.advice("check_leak", "look for what gives the training labels away: a feature "
-                                       "(or an id, an order, a recording setup) that matches the label in train "
-                                       "but not in val; drop it or draw both splits from one source"),
-                           *(remedy for remedy in remedies if remedy.name not in ("permuted_control", "check_data")))
+    facts["long_reach_doubt"] = False
+    for doubt_of in (long_reach_doubt, val_inputs_doubt, shortcut_doubt):
+        doubt = doubt_of(evidence, book, remedies)
+        if doubt is None:
+            continue
+        confidence = min(confidence, doubt.cap)
+        summary += doubt.clause
+        remedies = doubt.remedies
+        facts.update(doubt.facts, **({"title": doubt.title} if doubt.title else {}))
+        facts["long_reach_doubt"] |= doubt_of is long_reach_doubt
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
-
-
-def fitted_at_once(evidence: RunEvidence) -> bool:
-    """True when the first epoch's train accuracy is at least SHORTCUT_ACCURACY and its train loss under
-    SHORTCUT_LOSS x the prior's entropy (see SHORTCUT_CAP)."""
-    curves = evidence.curves
-    if not evidence.fit.train_recorded or curves.num_epochs < 1:
-        return False
-    accuracy, loss = float(curves.train_accuracy[0]), float(curves.train_loss[0])
-    return bool(np.isfinite(loss) and accuracy >= SHORTCUT_ACCURACY
-                and loss <= SHORTCUT_LOSS * evidence.fit.prior_entropy)
 
 
 def _control_words(control) -> str:

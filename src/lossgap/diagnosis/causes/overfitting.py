@@ -11,7 +11,8 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_words, accuracy_rose_after,
                                                       copies_carry_the_rise, one_sample_carries_the_rise,
-                                                      untrained_classes_carry_the_rise, wrong_from_the_start)
+                                                      untrained_classes_carry_the_rise, val_inputs_carry_the_rise,
+                                                      wrong_from_the_start)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
@@ -67,6 +68,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         verdict = one_sample_carries_the_rise(evidence, verdict, max(ONE_SAMPLE_CAP, gap_worth))
         verdict = wrong_from_the_start(evidence, verdict, ONE_SAMPLE_CAP)
         verdict = untrained_classes_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP)
+        verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
     fit = evidence.fit
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
         return verdict

@@ -11,6 +11,8 @@ import numpy as np
 from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.remedy import Remedy
+from lossgap.diagnosis.split_checks import val_inputs_differ
 from lossgap.diagnosis.verdict import Verdict
 from lossgap.diagnosis.wording import pct
 from lossgap.plain import to_plain
@@ -108,6 +110,24 @@ def untrained_classes_carry_the_rise(evidence: RunEvidence, verdict: Verdict, ca
                    f"class(es) {names}, which have no training sample (see the warning): the model cannot predict "
                    "them, so they grow surer wrong as it grows surer of the others, whatever it memorises",
                    evidence={**verdict.evidence, "rise_in_untrained_classes": True})
+
+
+def val_inputs_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: float, check: Remedy) -> Verdict:
+    """``verdict`` at most ``cap``, with ``check`` (prepare val as train) first, when val's inputs look unlike train's
+    (:func:`lossgap.diagnosis.split_checks.val_inputs_differ`) and val accuracy was never significantly above the
+    majority share, nor its val loss clearly below the prior's: val prepared otherwise than train grows surer wrong as
+    the model grows surer of train, whether or not anything carries over (an own loop that fed val unstandardised read
+    overfitting 0.87, "stop at epoch 1", once no signal gave way to the same doubt; prepared as train, val 0.98)."""
+    signal = evidence.signal
+    words = val_inputs_differ(evidence)
+    if (not words or verdict.confidence <= cap or signal.p_value < signal.alpha
+            or evidence.signal_best_p < signal.alpha or evidence.loss_clearly_below_prior):
+        return verdict
+    return replace(verdict, confidence=cap, remedies=(check, *verdict.remedies),
+                   summary=verdict.summary + f"; but val accuracy never beat the majority share and val's inputs look "
+                   f"unlike train's ({words}): val prepared or drawn otherwise than train grows surer wrong as the "
+                   "model grows surer of train, whatever it memorises",
+                   evidence={**verdict.evidence, "val_inputs_differ": True})
 
 
 def wrong_from_the_start(evidence: RunEvidence, verdict: Verdict, cap: float) -> Verdict:
