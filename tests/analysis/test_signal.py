@@ -216,3 +216,28 @@ def test_the_tail_and_interval_helpers_equal_scipy_stats(successes, trials, prob
     z = np.array([-3.0, -0.5, 0.0, 1.7, 8.0])
     np.testing.assert_allclose(normal_upper_tail(z), stats.norm.sf(z), rtol=1e-12)
     assert normal_upper_quantile(0.001) == pytest.approx(stats.norm.isf(0.001), rel=1e-12)
+
+
+def test_the_detectable_balanced_lead_is_where_the_balanced_test_turns_significant():
+    # 100 val samples per class, predictions split evenly: the lead is z(0.005) x sqrt(2 x 0.25 / 100) / 2 = 0.091,
+    # so 60 right of each class (a lead of 0.10) tests significant at 0.005 and 59 (0.09) does not.
+    from fixtures.dynamics import binary_dynamics
+    from lossgap.analysis.signal import balanced_accuracy_p_values, detectable_balanced_lead
+
+    lead = detectable_balanced_lead([100, 100], 0.005)
+    assert abs(lead - normal_upper_quantile(0.005) * math.sqrt(0.005) / 2) < 1e-12 and 0.09 < lead < 0.1
+    labels = np.arange(200) % 2
+
+    def p_value(right_per_class):
+        right = np.concatenate([np.arange(100) < right_per_class] * 2)
+        order = np.argsort(labels, kind="stable")
+        prob = np.empty(200)
+        prob[order] = np.where(right, 0.7, 0.3)
+        return float(balanced_accuracy_p_values(binary_dynamics(prob[None, :], labels))[0])
+
+    assert p_value(60) < 0.005 < p_value(59)
+    # A class under 5 val samples takes no part; one class left can show nothing.
+    assert detectable_balanced_lead([100, 100, 3], 0.005) == lead
+    assert detectable_balanced_lead([100, 4], 0.005) == math.inf
+    # Fewer rare samples need a larger lead.
+    assert detectable_balanced_lead([108, 12], 0.005) > detectable_balanced_lead([60, 60], 0.005)

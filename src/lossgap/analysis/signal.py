@@ -352,6 +352,20 @@ def balanced_accuracy_p_values(split: SplitDynamics) -> np.ndarray:
     return p_values
 
 
+def detectable_balanced_lead(class_counts, alpha: float) -> float:
+    """The lead over chance (fraction of balanced accuracy) that :func:`balanced_accuracy_p_values` needs for p <
+    ``alpha`` when the predictions spread evenly over the classes with BALANCED_MIN_CLASS_SAMPLES samples or more
+    (``class_counts``: val samples per class): what a split this size can show of a class-weighted model's aim. inf
+    with fewer than two such classes."""
+    counts = np.asarray(class_counts, dtype=np.float64)
+    counts = counts[counts >= BALANCED_MIN_CLASS_SAMPLES]
+    if counts.size < 2:
+        return math.inf
+    share = 1.0 / counts.size
+    spread = math.sqrt(float(np.sum(share * (1 - share) / counts))) / counts.size
+    return normal_upper_quantile(alpha) * spread
+
+
 def any_epoch_balanced_p_value(split: SplitDynamics) -> float:
     """:func:`balanced_accuracy_p_values` over the epochs, corrected as :func:`any_epoch_p_value` corrects its
     binomial tests: the best epoch's p-value times the E epochs, or the last epoch's, the smaller times 2;

@@ -51,16 +51,18 @@ def change(name: str, start: float, end: float, decimals: int = 3) -> str:
     return f"{name} {'fell' if end < start else 'rose'} from {first} to {last}"
 
 
-def below_prior(fit) -> str:
+def below_prior(fit, *, weighted: bool = False) -> str:
     """How far a run's train loss got below the prior's entropy (a FitSummary), in words that never print a
     negative share: "the train loss got at best 3% below 0.693, ...", "... never got below ...", or that no
-    train loss was recorded."""
+    train loss was recorded. ``weighted``: ``fit`` is a class-weighted objective's, against a constant guess."""
     if not fit.train_recorded:
         return "no train loss was recorded"
-    guess = f"{fit.prior_entropy:.3f}, the loss of always predicting the class shares"
+    loss = "the class-weighted train loss" if weighted else "the train loss"
+    guess = (f"{fit.prior_entropy:.3f}, " + ("a constant guess's weighted loss" if weighted
+                                             else "the loss of always predicting the class shares"))
     if not fit.moved_share > 0:
-        return f"the train loss never got below {guess}"
-    return f"the train loss got at best {pct(fit.moved_share)} below {guess}"
+        return f"{loss} never got below {guess}"
+    return f"{loss} got at best {pct(fit.moved_share)} below {guess}"
 
 
 def new_lows(health, num_epochs: int) -> str:

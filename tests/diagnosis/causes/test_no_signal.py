@@ -358,3 +358,29 @@ def test_a_val_split_too_small_to_show_a_modest_signal_never_makes_no_signal_a_f
     verdict = diagnosis.verdict("no_signal")
     assert 0 < verdict.confidence <= SMALL_VAL_CAP < REPORT_THRESHOLD, diagnosis.to_text()
     assert diagnosis.headline.startswith("No cause found"), diagnosis.headline
+
+
+def test_a_class_weighted_run_is_judged_by_its_weighted_fit_and_balanced_accuracy():
+    # Random labels weighted 90/10: the weights keep the plain train loss above the class shares' while the weighted
+    # one fell 47% below a constant guess's. Judged by the plain loss the model "never fitted" (no signal 0.2), and
+    # the run read "No cause found" with class imbalance's "collect more rare-class samples" first, where its own
+    # weights had already answered the imbalance.
+    from fixtures.diagnosis import weighted_noise_run
+
+    diagnosis = diagnose_dynamics(weighted_noise_run(), config={"class_weights": "balanced", "epochs": 20})
+    fit, weighted = diagnosis.evidence.fit, diagnosis.evidence.objective.fit
+    assert not fit.train_moved and weighted.train_moved
+    verdict = diagnosis.verdict("no_signal")
+    assert diagnosis.causes[:1] == ["no_signal"] and verdict.confidence > 0.9, diagnosis.to_text()
+    assert verdict.evidence["train_fitted"] and not verdict.evidence["majority_biased"]
+    assert "class-weighted train loss down to" in verdict.summary and "below a constant guess's 0.693" in verdict.summary
+    assert ("nor is its balanced accuracy, what its class-weighted loss aims at, significantly above chance at any "
+            "epoch (0.500 at epoch 1, the best, against 0.500" in verdict.summary)
+    assert verdict.remedies[0].name == "permuted_control"
+    # On 40 val samples, 6 of them rare, only a balanced accuracy 0.29 above chance could show signal.
+    from lossgap.diagnosis.causes.no_signal import SMALL_VAL_CAP
+
+    small = diagnose_dynamics(weighted_noise_run(val=40), config={"class_weights": "balanced", "epochs": 20})
+    verdict = small.verdict("no_signal")
+    assert verdict.confidence <= SMALL_VAL_CAP and "6 val samples in its smallest class" in verdict.summary, \
+        verdict.summary

@@ -16,7 +16,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.no_signal_doubts import (
     fitted_at_once, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
 from lossgap.diagnosis.constraints import held_back
-from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
+from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy, detectable_balanced_lead
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -59,7 +59,12 @@ MAJORITY_BIASED_CAP, MAJORITY_SHARE, RARE_IGNORED_CAP = 0.45, 0.5, 0.6
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Val accuracy not above the majority baseline and val loss not below the prior's, while train was fitted."""
-    signal, fit = evidence.signal, evidence.fit
+    signal = evidence.signal
+    # A class-weighted run minimised its weighted loss, which keeps the plain one above the class shares' (random
+    # labels weighted 90/10 had the plain train loss never below the prior's while the weighted one fell 47% below a
+    # constant guess's: read "never fitted", no signal stayed at 0.2 and class imbalance's "collect more rare-class
+    # samples" came first, where the run's own weights had already answered the imbalance).
+    fit = evidence.stability_loss[3]
     # The judged epoch was itself chosen on the val split (its loss minimum), so its own p-value is optimistic:
     # shuffled labels reached p=0.001 there and 0.07 once corrected. The best epoch's p-value corrected for
     # all the epochs looked at is the honest test; it is also the one that may find a later, better epoch.
@@ -109,17 +114,28 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                   f"; the permuted-label control reached val accuracy {control.control_accuracy:.3f} against "
                   f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g})")
         return Verdict("no_signal", 0.05, " and ".join(shown) + ": there is signal" + beaten, facts, remedies)
+    # A class-weighted run trades accuracy for the rare classes' recall by design: its balanced accuracy, what the
+    # weights aim at, is the test that makes the case (a weighted run whose rare class was shifted 0.25 sd, balanced
+    # accuracy 0.68 at p=0.04 on 8 rare val samples, would have read no signal 0.74 from its plain accuracy's p=1).
+    weighted = evidence.objective is not None and math.isfinite(balanced_p)
+    case_p = balanced_p if weighted else best_p
     # Large p-values (accuracy right at the baseline) make the case; p near alpha leaves doubt.
-    confidence = 0.55 + 0.4 * clip((best_p - signal.alpha) / 0.3)
+    confidence = 0.55 + 0.4 * clip((case_p - signal.alpha) / 0.3)
     # Even the last epoch's test, the one needing the smallest lead, needs p below alpha / SIGNAL_TESTS.
     detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
     facts["detectable_accuracy"] = detectable if math.isfinite(detectable) else None
-    too_few = not detectable - signal.baseline_accuracy <= SMALL_VAL_LEAD
+    balanced_lead = (detectable_balanced_lead(evidence.val_per_class.support, signal.alpha / SIGNAL_TESTS)
+                     if weighted else math.nan)
+    facts["detectable_balanced_lead"] = balanced_lead if math.isfinite(balanced_lead) else None
+    too_few = (not balanced_lead <= SMALL_VAL_LEAD if weighted
+               else not detectable - signal.baseline_accuracy <= SMALL_VAL_LEAD)
     if too_few:
         confidence = min(confidence, SMALL_VAL_CAP)
     rare = evidence.rare_classes
     rare_recall = float(np.nanmean(evidence.val_per_class.recall[evidence.judged_epoch - 1][rare])) if rare else 1.0
-    majority_biased = bool(rare) and rare_recall < 0.2
+    # A class-weighted run has run the experiment that tells the two apart already (its balanced accuracy is tested
+    # above), so the cap is for unweighted runs.
+    majority_biased = bool(rare) and rare_recall < 0.2 and evidence.objective is None
     facts["majority_biased"] = majority_biased
     if majority_biased:
         # A model that never predicts the rare classes sits at the baseline whether or not the inputs carry
@@ -137,7 +153,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             confidence = min(1.0, confidence + 0.05)
     if not fit.train_moved:
         summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
-                   f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit)}), so this run cannot "
+                   f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit, weighted=evidence.objective is not None)}), so this run cannot "
                    "tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     if evidence.lagged_learning:
@@ -190,30 +206,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary = (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not significantly above the "
                    f"best constant answer {signal.baseline_accuracy:.3f} ({test}), "
                    f"but the model is held back ({constraint}) and fitted little of its training set ("
-                   f"{below_prior(fit)}): whether the labels carry signal cannot be told until a freer model fits them")
+                   f"{below_prior(fit, weighted=evidence.objective is not None)}): whether the labels carry signal cannot be told until a freer model fits them")
         return Verdict("no_signal", min(confidence, HELD_BACK_CAP), summary, facts, remedies)
-    # Its epoch where it is not the judged one: "down to 0.529" had been read as the judged epoch 10's train loss
-    # (0.657).
-    lowest_at = (f" at epoch {fit.train_loss_min_epoch}" if fit.train_loss_min_epoch != evidence.judged_epoch else "")
-    if not fit.train_recorded:
-        fitted = "with no train loss recorded"
-    elif fit.moved_share >= 0.2 and fit.train_accuracy_max - fit.train_baseline < (1 - fit.train_baseline) / 2:
-        # Not "fitted" of a model that predicts little beyond the majority on train (0.957 against a share of 0.952).
-        fitted = (f"the model learned something on its training set (train loss down to {fit.train_loss_min:.3f}"
-                  f"{lowest_at}, {pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f}, though it got "
-                  f"{fit.train_accuracy_max:.1%} right at best against a majority share of {fit.train_baseline:.1%})")
-    elif fit.moved_share >= 0.2 and not fit.train_accuracy_max < PARTLY_FITTED:
-        fitted = (f"the model fitted its training set (train loss down to {fit.train_loss_min:.3f}{lowest_at}, "
-                  f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
-    elif fit.moved_share >= 0.2:
-        # "Fitted" had been said of an ArrowHead LSTM that got 77% of its training samples right at best.
-        fitted = (f"the model learned much of its training set ({fit.train_accuracy_max:.0%} right at best, train loss "
-                  f"down to {fit.train_loss_min:.3f}{lowest_at}, {pct(fit.moved_share)} below the prior's entropy "
-                  f"{fit.prior_entropy:.3f})")
-    else:
-        fitted = (f"the model learned something on its training set (train loss down to "
-                  f"{fit.train_loss_min:.3f}{lowest_at}, "
-                  f"{pct(fit.moved_share)} below the prior's entropy {fit.prior_entropy:.3f})")
+    fitted = _fitted_words(evidence, fit)
     # A val loss below the prior's that the paired test cannot confirm is said as such ("0.552 is not clearly
     # below the prior's 1.212" had read as a contradiction of a loss 54% lower).
     below = signal.loss is not None and signal.loss < signal.prior_entropy
@@ -244,7 +239,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # "stays at the majority baseline" (the cause's title) would misstate a lead the test cannot confirm.
         facts["title"] = (ABOVE_BASELINE_TITLE + (", on a val split too small to show a modest signal" if too_few
                                                   else ""))
-    if too_few:
+    if weighted:
+        summary += f"; {_weighted_balanced_words(evidence)}"
+    if too_few and weighted:
+        smallest = int(np.min(evidence.val_per_class.support[evidence.val_per_class.support > 0]))
+        could = ("no balanced accuracy could" if not math.isfinite(balanced_lead)
+                 else f"only a balanced accuracy {balanced_lead:.2f} or more above chance could")
+        summary += (f" (but with {smallest} val samples in its smallest class {could} show signal: a modest signal "
+                    "cannot be ruled out; a larger val split can)")
+    elif too_few:
         could = ("no accuracy could" if not math.isfinite(detectable) else "only a perfect accuracy could"
                  if detectable >= 1 else f"only an accuracy of {detectable:.2f} or more could")
         summary += (f" (but with {signal.num_samples} val samples {could} show signal: a modest signal cannot be "
@@ -268,6 +271,47 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         facts.update(doubt.facts, **({"title": doubt.title} if doubt.title else {}))
         facts["long_reach_doubt"] |= doubt_of is long_reach_doubt
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
+
+
+def _fitted_words(evidence: RunEvidence, fit) -> str:
+    """How far the model fitted its training set, by ``fit`` (the class-weighted objective's for a weighted run: its
+    loss against a constant guess's, balanced accuracy against chance)."""
+    if not fit.train_recorded:
+        return "with no train loss recorded"
+    weighted = evidence.objective is not None
+    loss = "class-weighted train loss" if weighted else "train loss"
+    guess = "a constant guess's" if weighted else "the prior's entropy"
+    # Its epoch where it is not the judged one: "down to 0.529" had been read as the judged epoch 10's train loss
+    # (0.657).
+    lowest_at = (f" at epoch {fit.train_loss_min_epoch}" if fit.train_loss_min_epoch != evidence.judged_epoch else "")
+    down = (f"{loss} down to {fit.train_loss_min:.3f}{lowest_at}, {pct(fit.moved_share)} below {guess} "
+            f"{fit.prior_entropy:.3f}")
+    if fit.moved_share >= 0.2 and fit.train_accuracy_max - fit.train_baseline < (1 - fit.train_baseline) / 2:
+        # Not "fitted" of a model that predicts little beyond the majority on train (0.957 against a share of 0.952).
+        best = (f"a balanced accuracy of {fit.train_accuracy_max:.1%} at best against chance's {fit.train_baseline:.1%}"
+                if weighted else f"{fit.train_accuracy_max:.1%} right at best against a majority share of "
+                                 f"{fit.train_baseline:.1%}")
+        return f"the model learned something on its training set ({down}, though it got {best})"
+    if fit.moved_share >= 0.2 and not fit.train_accuracy_max < PARTLY_FITTED:
+        return f"the model fitted its training set ({down})"
+    if fit.moved_share >= 0.2:
+        # "Fitted" had been said of an ArrowHead LSTM that got 77% of its training samples right at best.
+        best = (f"balanced accuracy {fit.train_accuracy_max:.0%} at best" if weighted
+                else f"{fit.train_accuracy_max:.0%} right at best")
+        return f"the model learned much of its training set ({best}, {down})"
+    return f"the model learned something on its training set ({down})"
+
+
+def _weighted_balanced_words(evidence: RunEvidence) -> str:
+    """"nor is balanced accuracy, what its class-weighted loss aims at, significantly above chance at any epoch (0.678
+    at epoch 6, the best; ...)" for a weighted run."""
+    balanced = evidence.val_per_class.balanced_accuracy
+    best = int(np.nanargmax(balanced)) + 1
+    return (f"nor is its balanced accuracy, what its class-weighted loss aims at, significantly above chance at any "
+            f"epoch ({balanced[best - 1]:.3f} at epoch {best}, the best, against "
+            f"{1 / max(evidence.val.num_classes, 1):.3f}; one-sided test of mean per-class recall against predictions "
+            f"independent of the labels, p={evidence.balanced_signal_p:.2g} after correcting for picking the best of "
+            f"the epochs)")
 
 
 def _control_words(control) -> str:
@@ -323,8 +367,10 @@ def _number(value) -> str:
 
 
 def _gave_back_its_fit(evidence: RunEvidence) -> bool:
-    """True when the train loss ended more than GAVE_BACK of the way from its lowest back to the prior's entropy."""
-    fit, last = evidence.fit, float(evidence.curves.train_loss[-1])
+    """True when the train loss (the class-weighted one of a weighted run) ended more than GAVE_BACK of the way from its
+    lowest back to the prior's entropy (a constant guess's weighted loss)."""
+    _, train_loss, _, fit = evidence.stability_loss
+    last = float(train_loss[-1])
     gained = fit.prior_entropy - fit.train_loss_min
     return bool(gained > 0 and np.isfinite(last) and last - fit.train_loss_min > GAVE_BACK * gained)
 
