@@ -159,7 +159,8 @@ class RunEvidence:
         """True when learning has only begun: the train loss is still less than EARLY_LEARNING_FIT below the prior's
         entropy while the val loss sets new lows however slowly (a learning rate far too low). A model that fitted
         more and creeps on is refining, or at its capacity, instead."""
-        return bool(self.fit.train_recorded and self.fit.moved_share < EARLY_LEARNING_FIT
+        fit = self.stability_loss[3]  # a class-weighted run's own objective: weighting keeps the plain loss high
+        return bool(fit.train_recorded and fit.moved_share < EARLY_LEARNING_FIT
                     and self.optimization.val_new_low_share >= NEW_LOW_SHARE)
 
     @property

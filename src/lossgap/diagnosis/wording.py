@@ -33,13 +33,13 @@ def rate_pct(value: float) -> str:
     return pct(value)
 
 
-def share_below_prior(moved_share: float) -> str:
-    """How far below the prior's entropy a train loss is, from its share of the way to 0 (a FitSummary's
-    ``moved_share``): "3% below the prior's entropy", "0.4% below ...", or "no lower than the prior's entropy"
-    (never a negative or "-0%" share)."""
+def share_below_prior(moved_share: float, guess: str = "the prior's entropy") -> str:
+    """How far below the prior's entropy (or ``guess``) a train loss is, from its share of the way to 0 (a
+    FitSummary's ``moved_share``): "3% below the prior's entropy", "0.4% below ...", or "no lower than the prior's
+    entropy" (never a negative or "-0%" share)."""
     if not math.isfinite(moved_share) or moved_share <= 0 or 100 * moved_share < 0.05:
-        return "no lower than the prior's entropy"
-    return f"{rate_pct(moved_share)} below the prior's entropy"
+        return f"no lower than {guess}"
+    return f"{rate_pct(moved_share)} below {guess}"
 
 
 def change(name: str, start: float, end: float, decimals: int = 3) -> str:

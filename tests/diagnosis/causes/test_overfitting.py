@@ -355,3 +355,14 @@ def test_a_recurrent_model_that_memorised_long_sequences_without_beating_the_maj
     assert short.remedies[0].name == "early_stopping" and "never beat" not in short.summary
     fcn = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm-fcn"}}, sequence_length=300)
     assert fcn.verdict("overfitting").remedies[0].name == "early_stopping"
+
+
+def test_a_class_weighted_run_that_fitted_its_weighted_loss_is_not_called_unfitted():
+    # Weighting keeps the plain train loss above the class shares' while the weighted one falls 31% below a constant
+    # guess's: "the model never fitted its training set (0% below the prior's)" had been said of such runs.
+    from fixtures.diagnosis import weighted_noise_run
+
+    weighted = diagnose_dynamics(weighted_noise_run(), config={"class_weights": "balanced", "epochs": 20})
+    assert not weighted.evidence.fit.train_moved
+    assert "train_unfitted" not in weighted.verdict("overfitting").evidence
+    assert "never fitted" not in weighted.verdict("label_noise").summary

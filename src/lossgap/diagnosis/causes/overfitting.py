@@ -69,12 +69,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         verdict = wrong_from_the_start(evidence, verdict, ONE_SAMPLE_CAP)
         verdict = untrained_classes_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP)
         verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
-    fit = evidence.fit
+    # A class-weighted run fitted what it minimised or nothing: weighting keeps its plain loss above the shares'.
+    loss_name, _, _, fit = evidence.stability_loss
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
         return verdict
+    guess = "a constant guess's" if evidence.objective is not None else "the prior's"
     return replace(verdict, confidence=UNFITTED_TRAIN_CAP,
-                   summary=verdict.summary + f"; but the model never fitted its training set (its train loss got at "
-                   f"best {pct(max(fit.moved_share, 0.0))} below the prior's): a model that learned nothing from "
+                   summary=verdict.summary + f"; but the model never fitted its training set (its {loss_name} got at "
+                   f"best {pct(max(fit.moved_share, 0.0))} below {guess}): a model that learned nothing from "
                    "it cannot have memorised it",
                    evidence={**verdict.evidence, "train_unfitted": True})
 

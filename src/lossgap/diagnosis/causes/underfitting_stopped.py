@@ -97,7 +97,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
                   f"{curves.val_accuracy[-1]:.3f})" if rising else "")
                + (": training stopped too early" if rising
-                  else f", the train loss {share_below_prior(evidence.fit.moved_share)}: "
+                  else f", the {evidence.stability_loss[0]} {_objective_below_guess(evidence)}: "
                        "the model is still early in learning" if early_learning
                   else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
                        f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
@@ -243,3 +243,10 @@ def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:
     if not evidence.long_sequences or not book.has_config:
         return None, None
     return book.bidirectional(), book.switch_model("lstm-fcn")
+
+
+def _objective_below_guess(evidence: RunEvidence) -> str:
+    """How far the loss the run minimised got below a constant guess's: the prior's entropy, or for a class-weighted
+    run the weighted loss of a constant guess."""
+    guess = "a constant guess's" if evidence.objective is not None else "the prior's entropy"
+    return share_below_prior(evidence.stability_loss[3].moved_share, guess)
