@@ -69,13 +69,13 @@ def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
     noise = memorised_noise_run()
     assert not predicted_mix_shift(noise["train"], noise["val"]).shifted
     # A memorising model answering unfamiliar inputs from its prior is unsure of them.
-    unsure = val_prepared_otherwise_run(sureness=0.65)
+    unsure = val_prepared_otherwise_run(sureness=0.55)
     assert not predicted_mix_shift(unsure["train"], unsure["val"]).shifted
     # A model that never fitted train says nothing of how it sees val.
     unfitted = val_prepared_otherwise_run(fitted=False)
     assert not predicted_mix_shift(unfitted["train"], unfitted["val"]).shifted
-    # A pile of 60% is within what shuffled labels reach (a distance of 0.22 at most over the suite's cache).
-    mild = val_prepared_otherwise_run(piled=0.6)
+    # A pile of 70% (a distance of 0.2) is within what shuffled labels reach (0.22 at most over the suite's cache).
+    mild = val_prepared_otherwise_run(piled=0.7)
     assert not predicted_mix_shift(mild["train"], mild["val"]).shifted
 
 

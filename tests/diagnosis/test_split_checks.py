@@ -154,3 +154,37 @@ def test_val_classes_with_no_training_sample_are_named_first_and_their_rise_is_n
     assert diagnosis.causes[:1] != ["overfitting"], diagnosis.to_text()
     # Every class in train: no warning.
     assert diagnose_dynamics(healthy_run()).evidence.split_checks.untrained == {}
+
+
+def test_val_unlike_train_where_the_model_still_beats_the_baseline_is_no_cause_found_with_the_check_first():
+    # ItalyPowerDemand with val shifted 1 standard deviation (val 0.905 -> 0.660; prepared as train 0.975) had read
+    # "No problem found" 0.70 under the warning, and a val shifted 1 sd on a 3-class task overfitting 1.00.
+    from fixtures.diagnosis import val_prepared_otherwise_run
+    from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP
+
+    diagnosis = diagnose_dynamics(val_prepared_otherwise_run(knows=True, piled=0.8))
+    assert diagnosis.evidence.signal.p_value < 1e-6 and diagnosis.causes == []
+    assert diagnosis.healthy_confidence <= LEARNED_LITTLE_CAP
+    assert diagnosis.headline.split("read the rest with that in mind: ")[1].startswith(
+        "No cause found (0.50): val accuracy 0.750 at epoch 18 (0.750 at epoch 30, the last; majority baseline 0.500), "
+        "but val's inputs look unlike train's (above)"), diagnosis.headline
+    assert diagnosis.next_steps.remedies[0].name == "check_val_inputs"
+    overfitting = diagnosis.verdict("overfitting")
+    assert overfitting.confidence <= ONE_SAMPLE_CAP and overfitting.evidence["val_inputs_differ"]
+    assert diagnosis.extras["val_inputs_differ"] and not diagnose_dynamics(healthy_run()).extras["val_inputs_differ"]
+
+
+def test_label_noise_read_up_to_a_val_loss_minimum_that_val_unlike_train_set_is_only_considered():
+    # Four level classes with val left unscaled read label noise 0.57 on 6 samples of two neighbouring levels: the
+    # suspects' window ends at the val-loss minimum, which such a val sets early.
+    from fixtures.diagnosis import noisy_labels_run, val_prepared_otherwise_run
+    from lossgap.diagnosis.causes.label_noise import VAL_INPUTS_CAP, rule
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    dynamics, _ = noisy_labels_run()
+    clean = rule(diagnose_dynamics(dynamics).evidence, RemedyBook(None))
+    assert clean.confidence > VAL_INPUTS_CAP
+    shifted = diagnose_dynamics({**dynamics, "val": val_prepared_otherwise_run(val=300)["val"]})
+    verdict = rule(shifted.evidence, RemedyBook(None))
+    assert verdict.confidence == VAL_INPUTS_CAP and verdict.remedies[0].name == "check_val_inputs"
+    assert "the suspects are read up to the val-loss minimum, which such a val sets" in verdict.summary

@@ -61,6 +61,15 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                 and delivered == evidence.num_epochs else "")
         if unshown:
             return _unshown_headline(evidence, healthy_confidence, last)
+        if val_inputs_differ(evidence, to_the_model=True) and not little:
+            # "No problem found" had stood under the warning that val's inputs differ (ItalyPowerDemand shifted 1
+            # standard deviation, val 0.905 -> 0.660; prepared as train, 0.975).
+            at_end = f"{last[2:]}; " if last else ""
+            return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+                    f"{evidence.best_epoch} ({at_end}majority baseline {signal.baseline_accuracy:.3f}), but val's "
+                    "inputs look unlike train's (above): until val is prepared as train, its figures measure that "
+                    "difference too, and no rule can tell a fault from it; the causes considered below are the "
+                    "candidates.")
         if little:
             weighted = ("" if evidence.class_weights is None else
                         f", nor is its balanced accuracy ({_balanced_at_best(evidence):.3f}, what its class-weighted "

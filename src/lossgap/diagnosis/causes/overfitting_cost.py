@@ -113,20 +113,18 @@ def untrained_classes_carry_the_rise(evidence: RunEvidence, verdict: Verdict, ca
 
 
 def val_inputs_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: float, check: Remedy) -> Verdict:
-    """``verdict`` at most ``cap``, with ``check`` (prepare val as train) first, when val's inputs look unlike train's
-    (:func:`lossgap.diagnosis.split_checks.val_inputs_differ`) and val accuracy was never significantly above the
-    majority share, nor its val loss clearly below the prior's: val prepared otherwise than train grows surer wrong as
-    the model grows surer of train, whether or not anything carries over (an own loop that fed val unstandardised read
-    overfitting 0.87, "stop at epoch 1", once no signal gave way to the same doubt; prepared as train, val 0.98)."""
-    signal = evidence.signal
-    words = val_inputs_differ(evidence)
-    if (not words or verdict.confidence <= cap or signal.p_value < signal.alpha
-            or evidence.signal_best_p < signal.alpha or evidence.loss_clearly_below_prior):
+    """``verdict`` at most ``cap``, with ``check`` (prepare val as train) first and a clause, when val's inputs look
+    unlike train's (:func:`lossgap.diagnosis.split_checks.val_inputs_differ`): val prepared otherwise than train grows
+    surer wrong as the model grows surer of train, whether or not it memorises (an own loop that fed val unstandardised read
+    overfitting 0.87, "stop at epoch 1", once no signal gave way to the same doubt; prepared as train, val 0.98; a
+    trial's val shifted by 1 standard deviation read overfitting 1.00 where val prepared as train reached 0.99)."""
+    words = val_inputs_differ(evidence, to_the_model=True)
+    if not words or verdict.confidence <= 0:
         return verdict
-    return replace(verdict, confidence=cap, remedies=(check, *verdict.remedies),
-                   summary=verdict.summary + f"; but val accuracy never beat the majority share and val's inputs look "
-                   f"unlike train's ({words}): val prepared or drawn otherwise than train grows surer wrong as the "
-                   "model grows surer of train, whatever it memorises",
+    return replace(verdict, confidence=min(verdict.confidence, cap), remedies=(check, *verdict.remedies),
+                   summary=verdict.summary + f"; but val's inputs look unlike train's ({words}): val prepared or "
+                   "drawn otherwise than train grows surer wrong as the model grows surer of train, whether or not it "
+                   "memorises",
                    evidence={**verdict.evidence, "val_inputs_differ": True})
 
 
