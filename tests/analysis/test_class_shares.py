@@ -71,6 +71,13 @@ def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
     # A memorising model answering unfamiliar inputs from its prior is unsure of them.
     unsure = val_prepared_otherwise_run(sureness=0.55)
     assert not predicted_mix_shift(unsure["train"], unsure["val"]).shifted
+    # Nor one answering every val sample from its prior, the 70% class at about its share of probability (0.69): what a
+    # memorising model on 70/20/10 shuffled labels can give.
+    from fixtures.diagnosis import majority_guess_run
+
+    prior = majority_guess_run((700, 200, 100), (140, 40, 20))
+    fallback = predicted_mix_shift(prior["train"], prior["val"])
+    assert fallback.val_shares[0] == 1.0 and SURE < fallback.sureness < 0.85 and not fallback.shifted
     # A model that never fitted train says nothing of how it sees val.
     unfitted = val_prepared_otherwise_run(fitted=False)
     assert not predicted_mix_shift(unfitted["train"], unfitted["val"]).shifted

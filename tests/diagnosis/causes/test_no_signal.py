@@ -285,9 +285,10 @@ def test_a_model_that_ignores_rare_classes_of_a_majority_set_reads_imbalance_not
     assert verdict.evidence["majority_biased"] and verdict.confidence == 0.45
     assert skewed.causes == ["class_imbalance_bias"], skewed.to_text()
     # Without a majority class (OSULeaf's shuffled labels, its largest class 27%), a model at the baseline that
-    # never predicts its one smaller class is what shuffled labels give: no signal stays a finding.
+    # never predicts its one smaller class is what shuffled labels give: no signal stays a finding (here every val
+    # sample goes to the largest class, a constant answer, so it is not even read as a lean).
     even = diagnose_dynamics(majority_guess_run((300, 280, 270, 60), (60, 56, 54, 12)))
-    assert even.verdict("no_signal").evidence["majority_biased"] and even.causes[0] == "no_signal", even.to_text()
+    assert not even.verdict("no_signal").evidence["majority_biased"] and even.causes[0] == "no_signal", even.to_text()
 
 
 def test_a_training_set_fitted_in_its_first_epoch_while_val_stays_at_chance_is_a_giveaway_not_random_labels():
@@ -384,3 +385,17 @@ def test_a_class_weighted_run_is_judged_by_its_weighted_fit_and_balanced_accurac
     verdict = small.verdict("no_signal")
     assert verdict.confidence <= SMALL_VAL_CAP and "6 val samples in its smallest class" in verdict.summary, \
         verdict.summary
+
+
+def test_a_model_that_gives_every_val_sample_the_largest_class_is_a_constant_answer_not_a_lean():
+    # 70/20/10 random labels, every val sample put in the 70% class: no signal had been held at 0.45 ("class imbalance
+    # is the likelier reading") and overfitting 0.62 led, while the 20% class, not rare, was ignored just as much.
+    from fixtures.diagnosis import majority_guess_run
+
+    constant = diagnose_dynamics(majority_guess_run((700, 200, 100), (140, 40, 20)))
+    verdict = constant.verdict("no_signal")
+    assert not verdict.evidence["majority_biased"] and verdict.confidence > 0.9, constant.to_text()
+    assert constant.causes[:1] == ["no_signal"]
+    # Two rare classes beside one frequent: the lean reading stays (see the test above).
+    assert diagnose_dynamics(majority_guess_run((800, 100, 100), (160, 20, 20))).verdict(
+        "no_signal").evidence["majority_biased"]
