@@ -100,3 +100,16 @@ def add_feature_noise(data: SequenceData, sigma: float, rng: np.random.Generator
     scale = data.features[valid].std(axis=0)
     noise = rng.standard_normal(data.features.shape).astype(np.float32) * (sigma * scale)[None, None, :]
     return data.with_features(np.where(valid[..., None], data.features + noise, 0.0).astype(np.float32))
+
+
+def prepare_otherwise(data: SequenceData, reference: SequenceData, scale: float, shift_sd: float) -> SequenceData:
+    """``data`` as a split prepared otherwise than ``reference`` (a val split scaled or offset differently from
+    train, as by another unit, a forgotten or separately fitted standardisation): each feature's deviation from
+    ``reference``'s mean times ``scale``, then moved ``shift_sd`` of ``reference``'s standard deviations, on the valid
+    steps."""
+    reference_valid = np.arange(reference.max_length)[None, :] < reference.lengths[:, None]
+    mean = reference.features[reference_valid].mean(axis=0)
+    spread = reference.features[reference_valid].std(axis=0)
+    valid = np.arange(data.max_length)[None, :] < data.lengths[:, None]
+    moved = mean + (data.features - mean) * scale + shift_sd * spread
+    return data.with_features(np.where(valid[..., None], moved, 0.0).astype(np.float32))

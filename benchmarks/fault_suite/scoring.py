@@ -13,7 +13,7 @@ from lossgap.api import diagnose
 from lossgap.run.rundir import read_run
 
 from fault_suite import baselines
-from fault_suite.cases import FAULTS, HEALTHY, Case
+from fault_suite.cases import FAULTS, HEALTHY, VAL_UNLIKE_TRAIN, Case
 from fault_suite.premises import NO_REFERENCE, delivered_index, premise_holds
 from fault_suite.runner import CASE_FILE, run_dir
 from fault_suite.sentences import sentence_problems
@@ -53,7 +53,9 @@ def is_correct(truth: str, top: str) -> bool:
 
 
 def top_verdict(diagnosis) -> tuple[str, float, str | None]:
-    """(top cause or "healthy", its confidence, the underfitting form when named)."""
+    """(top cause, "healthy", or "val_unlike_train" for no cause beside the check that val's inputs differ; its
+    confidence (for the last two, the headline's confidence that nothing is wrong); the underfitting form when
+    named)."""
     if diagnosis.verdicts:
         first = diagnosis.verdicts[0]
         return first.cause, float(first.confidence), first.evidence.get("form")
@@ -61,6 +63,8 @@ def top_verdict(diagnosis) -> tuple[str, float, str | None]:
     if healthy is None:
         considered = [verdict.confidence for verdict in diagnosis.considered]
         healthy = 1.0 - max(considered, default=0.0)
+    if (getattr(diagnosis, "extras", None) or {}).get("val_inputs_differ"):
+        return VAL_UNLIKE_TRAIN, float(healthy), None
     return HEALTHY, float(healthy), None
 
 
@@ -150,20 +154,25 @@ def summarise(runs: list[ScoredRun]) -> dict:
     auto_order, auto_accuracy = baselines.best_order(rows, "autotrainer", baselines.AUTOTRAINER_PROBLEMS,
                                                      baseline_correct)
     sage_order, sage_accuracy = baselines.best_order(rows, "sagemaker", baselines.SAGEMAKER_RULES, baseline_correct)
-    confidences = np.array([run.confidence for run in used], dtype=np.float64)
-    correct = np.array([run.correct for run in used], dtype=np.float64)
+    # "Val looks unlike train" is a split check with no confidence of its own (the number beside its headline is the
+    # confidence that nothing is wrong, 0.5 at most there): the calibration is of the causes' confidences.
+    calibrated = [run for run in used if VAL_UNLIKE_TRAIN not in (run.truth, run.top)]
+    confidences = np.array([run.confidence for run in calibrated], dtype=np.float64)
+    correct = np.array([run.correct for run in calibrated], dtype=np.float64)
+    all_correct = np.array([run.correct for run in used], dtype=np.float64)
     return {
         "runs": len(runs), "runs_scored": len(used), "premise_failed": [
             {"case": f"{run.dataset}/{run.fault}/seed{run.seed}", "why": run.premise_note}
             for run in runs if not run.premise],
         "sentence_problems": [{"case": f"{run.dataset}/{run.fault}/seed{run.seed}", "problem": problem}
                               for run in runs for problem in run.sentence_problems],
-        "top1_accuracy": float(correct.mean()) if used else float("nan"),
+        "top1_accuracy": float(all_correct.mean()) if used else float("nan"),
         "top1_by_dataset": {name: float(np.mean([run.correct for run in used if run.dataset == name]))
                             for name in sorted({run.dataset for run in used})},
         "recall": recall, "precision": precision, "confusion": confusion,
         "false_alarm_rate": float(np.mean([not run.correct for run in healthy_runs])) if healthy_runs else float("nan"),
         "ece": calibration_error(confidences, correct),
+        "ece_runs": len(calibrated),
         "underfitting_form_accuracy": float(np.mean([run.top_form == run.form for run in underfit]))
         if underfit else float("nan"),
         "underfitting_no_fit_runs": len(no_fit),

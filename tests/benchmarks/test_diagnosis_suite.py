@@ -41,6 +41,8 @@ def test_the_quick_suite_names_the_injected_causes(suite):
     assert summary["ece"] <= 0.15
     assert not [(run.fault, run.top, run.confidence) for run in runs
                 if run.premise and not run.correct and run.confidence > 0.7]
+    # Val prepared otherwise than train: no cause named, the split check raised.
+    assert [run.top for run in runs if run.fault == "val_prepared_otherwise"] == ["val_unlike_train"]
     # Label noise is never named on runs whose labels are clean and whose fault is something else.
     clean = [run for run in runs if run.premise and run.truth in
              ("healthy", "underfitting", "class_imbalance_bias", "unstable_optimization")]

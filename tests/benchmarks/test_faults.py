@@ -60,6 +60,18 @@ def flat_run(epochs=20, accuracy=0.5):
             "train_accuracy": np.full(epochs, accuracy), "val_accuracy": np.full(epochs, accuracy)}
 
 
+def test_a_split_prepared_otherwise_is_scaled_about_trains_mean_and_moved_in_its_standard_deviations():
+    train, other = data(seed=0), data(seed=1)
+    moved = faults.prepare_otherwise(other, train, 2.0, 1.0)
+    valid = np.arange(train.max_length)[None, :] < train.lengths[:, None]
+    mean, spread = train.features[valid].mean(axis=0), train.features[valid].std(axis=0)
+    other_valid = np.arange(other.max_length)[None, :] < other.lengths[:, None]
+    expected = mean + 2.0 * (other.features[other_valid] - mean) + spread
+    assert np.allclose(moved.features[other_valid], expected, atol=1e-5)
+    assert not moved.features[~other_valid].any()          # padding stays zero
+    assert (moved.labels == other.labels).all() and (moved.ids == other.ids).all()
+
+
 def test_autotrainer_features_follow_its_published_definitions():
     flat = flat_run()
     features = baselines.autotrainer_features(flat, observations([1.0] * 20, [1.0] * 20), 20)

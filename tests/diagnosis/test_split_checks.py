@@ -73,6 +73,15 @@ def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
     no_signal = diagnosis.verdict("no_signal")
     assert no_signal.confidence == VAL_INPUTS_CAP and no_signal.remedies[0].name == "check_val_inputs"
     assert quiet.verdict("no_signal").confidence > 0.9 and "val_inputs_differ" not in quiet.verdict("no_signal").evidence
+    # A model at val 1.000 on a val whose inputs differ gives no rule anything to read: "No problem found" under the
+    # warning. One whose val trails train is not called healthy (the suite's val scaled 2x and moved 1 sd, GunPoint
+    # at val 0.76 against train 0.99, had read "No problem found" 0.70): the gap measures the difference too.
+    fine = diagnose_dynamics(healthy_run(), input_shift={"val": shift})
+    assert fine.causes == [] and fine.headline.split("in mind: ")[1].startswith("No problem found (0.95)")
+    from fixtures.diagnosis import val_prepared_otherwise_run
+    trailing = diagnose_dynamics(val_prepared_otherwise_run(knows=True, piled=0.8), input_shift={"val": shift})
+    assert trailing.causes == [] and trailing.healthy_confidence <= 0.5
+    assert "No cause found (0.50)" in trailing.headline and "its figures measure that difference" in trailing.headline
 
 
 def test_val_the_model_piles_on_one_class_while_it_fits_train_is_named_first_and_no_signal_gives_way():

@@ -17,7 +17,6 @@ from lossgap.diagnosis.split_checks import split_notes
 from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, SMALL_VAL, headline, learned_little,
                                          signal_unshown, val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
-from lossgap.diagnosis.split_checks import val_inputs_differ
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
@@ -156,14 +155,17 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         healthy_confidence = min(healthy_confidence, SMALL_VAL_HEALTHY_CAP)
     little = learned_little(evidence)
     unshown = signal_unshown(evidence, little=little)
-    # Neither healthy nor faulted where val cannot show what the model learned, nor where val's inputs look unlike
-    # train's (ItalyPowerDemand with val shifted 1 standard deviation, val 0.905 -> 0.660, had read "No problem found"
-    # 0.70 under the warning; prepared as train, 0.975).
-    if little or unshown or val_inputs_differ(evidence, to_the_model=True):
+    # Neither healthy nor faulted where val cannot show what the model learned, nor where a rule saw something on a
+    # val whose inputs look unlike train's (ItalyPowerDemand with val shifted 1 standard deviation, val 0.905 -> 0.660,
+    # had read "No problem found" 0.70 under the warning; prepared as train, 0.975). A model at val 1.000 on such a val
+    # gives no rule anything to read, and stays "No problem found" under the warning.
+    val_doubt = any(verdict.evidence.get("val_inputs_differ") and verdict.confidence > 0 for verdict in verdicts)
+    if little or unshown or val_doubt:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
-        headline=headline(findings, explanations, evidence, healthy_confidence, learned=little, unshown=unshown),
+        headline=headline(findings, explanations, evidence, healthy_confidence, learned=little, unshown=unshown,
+                          val_doubt=val_doubt),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,
@@ -179,7 +181,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence, ungraded_named=any(v.evidence.get("ungraded_named") for v in findings)),
         extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little, "signal_unshown": unshown,
-                "val_inputs_differ": bool(val_inputs_differ(evidence, to_the_model=True))},
+                "val_inputs_differ": val_doubt},
         evidence=evidence,
     )
 

@@ -23,17 +23,19 @@ SMALL_VAL = 30
 
 
 def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float, *,
-             learned: bool | None = None, unshown: bool | None = None) -> str:
+             learned: bool | None = None, unshown: bool | None = None, val_doubt: bool = False) -> str:
     """The diagnosis's first line, after a warning when val was recorded with the model in training mode.
     ``learned`` and ``unshown`` are :func:`learned_little` and :func:`signal_unshown` of ``evidence`` when the caller
-    has them already (computed when None)."""
+    has them already (computed when None); ``val_doubt``: a rule read something on a val whose inputs look unlike
+    train's (see the engine)."""
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
     warning += split_warnings(evidence)
     little = learned_little(evidence) if learned is None else learned
     unshown = signal_unshown(evidence, little=little) if unshown is None else unshown
-    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown)
+    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown,
+                                       val_doubt)
 
 
 def val_train_mode_epochs(evidence: RunEvidence) -> int:
@@ -43,7 +45,7 @@ def val_train_mode_epochs(evidence: RunEvidence) -> int:
 
 
 def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float,
-                      little: bool, unshown: bool) -> str:
+                      little: bool, unshown: bool, val_doubt: bool) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
@@ -61,7 +63,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                 and delivered == evidence.num_epochs else "")
         if unshown:
             return _unshown_headline(evidence, healthy_confidence, last)
-        if val_inputs_differ(evidence, to_the_model=True) and not little:
+        if val_doubt and not little:
             # "No problem found" had stood under the warning that val's inputs differ (ItalyPowerDemand shifted 1
             # standard deviation, val 0.905 -> 0.660; prepared as train, 0.975).
             at_end = f"{last[2:]}; " if last else ""

@@ -181,17 +181,11 @@ def split_warnings(evidence: RunEvidence) -> str:
     return warning
 
 
-def val_inputs_differ(evidence: RunEvidence, *, to_the_model: bool = False) -> str:
+def val_inputs_differ(evidence: RunEvidence) -> str:
     """What shows val's inputs unlike train's, for a sentence: their feature statistics (config.json's input shift,
-    runs lossgap loaded) or the mix of classes the model predicts on them; "" when neither does. ``to_the_model``:
-    only where the difference shows in what the model does, its predicted mix, or feature statistics with val
-    accuracy never significantly above the majority share (a JapaneseVowels feature shifted 0.83 standard deviations,
-    val at 0.946, says nothing against the run's other findings)."""
+    runs lossgap loaded) or the mix of classes the model predicts on them; "" when neither does."""
     shift = _shifted(evidence, "val")
-    signal = evidence.signal
-    unshown = not (signal.p_value < signal.alpha or evidence.signal_best_p < signal.alpha
-                   or evidence.loss_clearly_below_prior)
-    if shift is not None and (unshown or not to_the_model):
+    if shift is not None:
         return _shift_words(evidence, shift)
     return _predicted_mix_words(evidence) if evidence.split_checks.predicted_mix is not None else ""
 

@@ -112,7 +112,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; at most
     VAL_INPUTS_CAP when val's inputs look unlike train's."""
     verdict = _rule(evidence, book)
-    words = val_inputs_differ(evidence, to_the_model=True)
+    words = val_inputs_differ(evidence)
     if not words or verdict.confidence <= 0:
         return verdict
     # The suspects' window ends at the val-loss minimum, which a val unlike train sets early: clean samples the model

@@ -68,7 +68,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         verdict = one_sample_carries_the_rise(evidence, verdict, max(ONE_SAMPLE_CAP, gap_worth))
         verdict = wrong_from_the_start(evidence, verdict, ONE_SAMPLE_CAP)
         verdict = untrained_classes_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP)
-        verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
+    # Either form: a gap to val or a rise on val measures a val unlike train too.
+    verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
     # A class-weighted run fitted what it minimised or nothing: weighting keeps its plain loss above the shares'.
     loss_name, _, _, fit = evidence.stability_loss
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:

@@ -118,7 +118,7 @@ def val_inputs_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: floa
     surer wrong as the model grows surer of train, whether or not it memorises (an own loop that fed val unstandardised read
     overfitting 0.87, "stop at epoch 1", once no signal gave way to the same doubt; prepared as train, val 0.98; a
     trial's val shifted by 1 standard deviation read overfitting 1.00 where val prepared as train reached 0.99)."""
-    words = val_inputs_differ(evidence, to_the_model=True)
+    words = val_inputs_differ(evidence)
     if not words or verdict.confidence <= 0:
         return verdict
     return replace(verdict, confidence=min(verdict.confidence, cap), remedies=(check, *verdict.remedies),
