@@ -90,9 +90,8 @@ class PredictedMixShift:
     fractions summing to 1; ``distance`` and ``label_distance`` the total variation distances of val's predictions
     from train's and from val's labels (0-1), ``p_value`` the median epoch's chi-square p of train's against val's
     predicted counts, ``train_accuracy`` the late epochs' pooled train accuracy and ``train_majority`` train's
-    majority share (fractions); ``over_predicted`` the
-    class val gets most beyond train's share, ``sureness`` the median probability the model gives the val samples it
-    puts there (0-1)."""
+    majority share (fractions); ``over_predicted`` the class val gets most beyond train's share, ``sureness`` the
+    median probability the model gives the val samples it puts there (0-1)."""
 
     train_shares: tuple[float, ...]
     val_shares: tuple[float, ...]

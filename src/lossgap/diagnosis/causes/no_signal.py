@@ -158,10 +158,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             # significantly, leans the other way (Pickup with 30% flipped labels: 0.455 against the control's
             # 0.091 on 11 val samples, p=0.074, had raised no signal 0.50 -> 0.55).
             confidence = min(1.0, confidence + 0.05)
+    fit_words = below_prior(fit, weighted=evidence.objective is not None)
     if not fit.train_moved:
         summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
-                   f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either ({below_prior(fit, weighted=evidence.objective is not None)}), so this run cannot "
-                   "tell whether the labels carry signal")
+                   f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either "
+                   f"({fit_words}), so this run cannot tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     if evidence.lagged_learning:
         # Batch norm's lag: the weights still descend while the evaluated model, val's figures included, does not
@@ -213,7 +214,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary = (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} is not significantly above the "
                    f"best constant answer {signal.baseline_accuracy:.3f} ({test}), "
                    f"but the model is held back ({constraint}) and fitted little of its training set ("
-                   f"{below_prior(fit, weighted=evidence.objective is not None)}): whether the labels carry signal cannot be told until a freer model fits them")
+                   f"{fit_words}): whether the labels carry signal cannot be told until a freer model fits them")
         return Verdict("no_signal", min(confidence, HELD_BACK_CAP), summary, facts, remedies)
     fitted = _fitted_words(evidence, fit)
     # A val loss below the prior's that the paired test cannot confirm is said as such ("0.552 is not clearly

@@ -115,9 +115,10 @@ def untrained_classes_carry_the_rise(evidence: RunEvidence, verdict: Verdict, ca
 def val_inputs_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: float, check: Remedy) -> Verdict:
     """``verdict`` at most ``cap``, with ``check`` (prepare val as train) first and a clause, when val's inputs look
     unlike train's (:func:`lossgap.diagnosis.split_checks.val_inputs_differ`): val prepared otherwise than train grows
-    surer wrong as the model grows surer of train, whether or not it memorises (an own loop that fed val unstandardised read
-    overfitting 0.87, "stop at epoch 1", once no signal gave way to the same doubt; prepared as train, val 0.98; a
-    trial's val shifted by 1 standard deviation read overfitting 1.00 where val prepared as train reached 0.99)."""
+    surer wrong as the model grows surer of train, whether or not it memorises (an own loop that fed val
+    unstandardised read overfitting 0.87, "stop at epoch 1", once no signal gave way to the same doubt; prepared as
+    train, val 0.98; a trial's val shifted by 1 standard deviation read overfitting 1.00 where val prepared as train
+    reached 0.99)."""
     words = val_inputs_differ(evidence)
     if not words or verdict.confidence <= 0:
         return verdict
