@@ -71,3 +71,17 @@ def test_an_own_loops_described_heavy_dropout_is_not_read_as_label_noise(tmp_pat
     if verdict.confidence >= 0.5:
         assert "describe the model to the Recorder" in verdict.summary
         assert all("drop" not in remedy.action for remedy in verdict.remedies)
+
+
+def test_an_own_loop_that_forgot_to_scale_val_as_train_is_told_to_prepare_val_not_that_labels_lack_signal(tmp_path):
+    # Three trials' own loops fed val unscaled while train was standardised: no signal 0.95, where val prepared as
+    # train reached 0.98. Here val is scaled 3x about train's mean and moved 2 standard deviations.
+    source = "synthetic:frequency,samples=400,classes=4,length=30,seed=3"
+    run = own_loop_run(tmp_path / "run", source, epochs=25, val_scale=3.0, val_shift=2.0)
+    diagnosis = lossgap.diagnose(run, write=False)
+    assert diagnosis.headline.startswith("Val inputs look unlike train's to the model"), diagnosis.headline
+    assert diagnosis.causes == [] and "No cause found" in diagnosis.headline, diagnosis.to_text()
+    assert diagnosis.next_steps.remedies[0].name == "check_val_inputs"
+    # The same loop with val prepared as train: no such warning (whatever else it finds).
+    twin = lossgap.diagnose(own_loop_run(tmp_path / "twin", source, epochs=25), write=False)
+    assert twin.evidence.split_checks.predicted_mix is None and "Val inputs" not in twin.headline
