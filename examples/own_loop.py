@@ -109,8 +109,10 @@ def train(out: Path, epochs: int, seed: int = 0) -> LoopResult:
         train_losses.append(loss_sum / len(train_set))
         val_accuracies.append(correct / len(val_set))
         print(f"epoch {epoch:3d}  train loss {train_losses[-1]:.4f}  val accuracy {val_accuracies[-1]:.3f}")
-    # overwrite=True: rerunning the example replaces its previous run.
-    lossgap.save_recorded_run(recorder, out, class_names=CLASS_NAMES, overwrite=True)  # lossgap
+    # overwrite=True: rerunning the example replaces its previous run; inputs (optional): what the model saw, per split,
+    # so that a val prepared otherwise than train is named.
+    lossgap.save_recorded_run(recorder, out, class_names=CLASS_NAMES, overwrite=True,  # lossgap
+                              inputs={"train": train_set.tensors[1], "val": val_set.tensors[1]})
     return LoopResult(run_dir=out, model=model, train_loss=train_losses, val_accuracy=val_accuracies)
 
 

@@ -116,3 +116,29 @@ def test_an_existing_run_is_refused_in_the_wording_of_the_interface_in_use(tmp_p
     result = CliRunner().invoke(register_commands(), ["train", "synthetic:sum-sign,samples=60", "--out",
                                                       str(tmp_path / "run"), "--epochs", "1"])
     assert result.exit_code == 2 and "choose another --out or pass --overwrite" in result.stderr
+
+
+def test_an_own_loop_that_passes_its_inputs_gets_their_statistics_and_bad_inputs_write_nothing(tmp_path):
+    import json
+
+    import numpy as np
+    import pytest
+    import torch
+
+    recorder, generator = lossgap.Recorder(), torch.Generator().manual_seed(0)
+    labels = torch.arange(80) % 2
+    for _ in range(3):
+        recorder.update("train", torch.arange(60), torch.randn(60, 2, generator=generator), labels[:60])
+        recorder.update("val", torch.arange(60, 80), torch.randn(20, 2, generator=generator), labels[60:])
+        recorder.end_epoch()
+    x = np.random.default_rng(0).normal(size=(80, 10, 2))
+    run = lossgap.save_recorded_run(recorder, tmp_path / "run", inputs={"train": x[:60], "val": x[60:] * 3 + 5})
+    shift = json.loads((run / "config.json").read_text())["data"]["input_shift"]["val"]
+    assert shift["shifted"] and shift["mean_shift"] > 4
+    # Malformed inputs are refused in one line before anything is written.
+    with pytest.raises(lossgap.DataError, match="'train' and 'val'") as error:
+        lossgap.save_recorded_run(recorder, tmp_path / "other", inputs={"val": x[60:]})
+    assert "\n" not in str(error.value) and not (tmp_path / "other").exists()
+    # Without inputs, nothing is claimed about them.
+    plain = lossgap.save_recorded_run(recorder, tmp_path / "plain")
+    assert "input_shift" not in json.loads((plain / "config.json").read_text())["data"]

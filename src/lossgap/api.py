@@ -218,7 +218,7 @@ def report(run: str | Path) -> tuple[Diagnosis, Path]:
 
 def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[str] | None = None,
                       extra_metrics: list[dict[str, float]] | None = None, description: str = "own training loop",
-                      overwrite: bool = False) -> Path:
+                      overwrite: bool = False, inputs: dict | None = None, lengths: dict | None = None) -> Path:
     """Write a run directory from a :class:`Recorder` fed by any training loop; returns the directory.
 
     ``metrics.csv`` gets each split's loss, accuracy and balanced accuracy per epoch from the recorded
@@ -227,15 +227,26 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
     The directory can then be diagnosed and reported like one written by ``lossgap train``; a recorder without a
     val split is saved too, with a LossgapWarning that the diagnosis needs one.
 
+    ``inputs`` (optional): the inputs the model saw, per split, as it saw them (``{"train": x_train, "val": x_val}``,
+    arrays or tensors of shape (N, T, F) or (N, F); ``lengths`` the valid steps per sample where sequences are padded):
+    their feature statistics go into config.json, and a val prepared otherwise than train (left unscaled, scaled with
+    its own statistics, shifted) is named before the headline, as for runs ``lossgap train`` wrote. DataError (one
+    line, nothing written) for inputs that are malformed.
+
     A recorder with ``store=`` is saved beside it at ``out/epochs`` (the store stays), or anywhere outside
     ``out``; RunDirError (one line, nothing written) when ``out`` is the store, lies inside it, or holds it in
     another entry of the run directory, or holds another recording's epoch store.
     """
     # The store's place first: a store and an out that would mix is the problem to name, not a run beside it.
     rundir.store_to_keep(out, getattr(recorder, "store", None))
+    shift = None
+    if inputs is not None:
+        from lossgap.data import drift
+
+        shift = drift.input_shift_payload(drift.splits_of_inputs(inputs, lengths))
     out_dir = rundir.check_out_dir(out, overwrite)
     written = writer.write_recorded_run(recorder, out_dir, class_names=class_names, extra_metrics=extra_metrics,
-                                        description=description)
+                                        description=description, input_shift=shift)
     if recorder.num_epochs and "val" not in recorder.splits:
         # Saved all the same (what was recorded is kept), but the diagnosis will refuse it: say so now.
         warn(f"{written} holds no val split, and lossgap diagnose needs one; in the loop, record each epoch's val "

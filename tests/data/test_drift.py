@@ -62,3 +62,28 @@ def test_padding_is_not_counted_and_a_constant_training_feature_does_not_divide_
     # Samples of train itself: the zeros beyond their lengths would pull a padded mean toward 0 if they counted.
     shift = input_shift(train, _data(features[:40].copy(), "val", lengths[:40]))
     assert not shift.shifted and shift.mean_shift < 0.3
+
+
+def test_an_own_loops_inputs_become_splits_whose_padding_is_left_out():
+    import pytest
+    import torch
+
+    from lossgap.data.drift import input_shift_payload, splits_of_inputs
+    from lossgap.errors import DataError
+
+    rng = np.random.default_rng(1)
+    train, val = rng.normal(size=(200, 12, 2)), rng.normal(size=(60, 12, 2))
+    lengths = {"train": np.full(200, 8), "val": torch.full((60,), 8)}
+    # Whatever a loop leaves in its padding is not read: 1000s there move nothing.
+    val[:, 8:] = 1000.0
+    quiet = input_shift_payload(splits_of_inputs({"train": train, "val": torch.from_numpy(val)}, lengths))
+    assert not quiet["val"]["shifted"] and quiet["val"]["mean_shift"] < 0.2
+    # Val left unscaled (x3 + 5) is flagged; (N, F) inputs count as one step each.
+    flat = input_shift_payload(splits_of_inputs({"train": train[:, 0], "val": val[:, 0] * 3 + 5}))
+    assert flat["val"]["shifted"] and flat["val"]["mean_shift"] > 4
+    with pytest.raises(DataError, match="give the inputs the model saw for 'train' and 'val'") as missing:
+        splits_of_inputs({"train": train})
+    assert "\n" not in str(missing.value)
+    # Val with another number of features than train.
+    with pytest.raises(DataError, match="val split"):
+        splits_of_inputs({"train": train, "val": np.zeros((60, 12, 3))})

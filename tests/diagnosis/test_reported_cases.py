@@ -85,3 +85,14 @@ def test_an_own_loop_that_forgot_to_scale_val_as_train_is_told_to_prepare_val_no
     # The same loop with val prepared as train: no such warning (whatever else it finds).
     twin = lossgap.diagnose(own_loop_run(tmp_path / "twin", source, epochs=25), write=False)
     assert twin.evidence.split_checks.predicted_mix is None and "Val inputs" not in twin.headline
+
+
+def test_an_own_loop_that_passes_the_inputs_its_model_saw_gets_val_shifts_named_from_their_statistics(tmp_path):
+    # A val moved 1 standard deviation, as the loop fed it: save_recorded_run(..., inputs=...) records its statistics,
+    # as lossgap train does for the data it loads.
+    run = own_loop_run(tmp_path / "run", "synthetic:frequency,samples=400,classes=4,length=30,seed=3", epochs=25,
+                       val_shift=1.0, pass_inputs=True)
+    diagnosis = lossgap.diagnose(run, write=False)
+    assert diagnosis.headline.startswith("Val inputs differ from train's: feature 0's mean lies 1.0"), \
+        diagnosis.headline
+    assert "no_signal" not in diagnosis.causes and "overfitting" not in diagnosis.causes

@@ -85,6 +85,42 @@ def input_shift(train: SequenceData, other: SequenceData) -> InputShift:
     return _shift(train, _step_stats(train), other)
 
 
+def input_shift_payload(splits: DatasetSplits) -> dict:
+    """config.json's ``data.input_shift``: per split other than train, :func:`input_shift` as a dict."""
+    return {name: shift.to_dict() for name, shift in input_shifts(splits).items()}
+
+
+def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits:
+    """The inputs an own loop's model saw, per split (``{"train": X, "val": X[, "test": X]}``, arrays or tensors of
+    shape (N, T, F), or (N, F) for one step), as unlabelled :class:`DatasetSplits` to compare with
+    :func:`input_shifts`; ``lengths`` (the same keys, (N,) valid steps per sample) leaves padding out. DataError (one
+    line) for a split that is missing or malformed."""
+    from lossgap.data.sequence import SequenceData
+    from lossgap.errors import DataError
+
+    unknown = sorted(set(inputs) - {"train", "val", "test"})
+    if unknown or not {"train", "val"} <= set(inputs):
+        raise DataError(f"inputs has splits {sorted(inputs)}; give the inputs the model saw for 'train' and 'val' "
+                        "(and 'test' if recorded), as inputs={'train': x_train, 'val': x_val}")
+    parts = {}
+    for name, values in inputs.items():
+        array = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values)
+        if array.ndim == 2:
+            array = array[:, None, :]
+        count = array.shape[0] if array.ndim else 0
+        given = (lengths or {}).get(name)
+        steps = (np.full(count, array.shape[1] if array.ndim == 3 else 1) if given is None
+                 else np.asarray(given.detach().cpu() if hasattr(given, "detach") else given))
+        if array.ndim == 3 and steps.shape == (count,) and steps.size and steps.min() >= 1:
+            # Padding beyond each length holds whatever the loop put there; the statistics read valid steps only.
+            valid = np.arange(array.shape[1])[None, :] < steps[:, None]
+            array = np.where(valid[..., None], array, 0)
+        # Labels play no part in the statistics; two placeholder classes satisfy the splits' checks.
+        parts[name] = SequenceData(features=array, lengths=steps, labels=np.arange(count) % 2, ids=np.arange(count),
+                                   class_names=("any", "other"), name="the inputs passed", split=name)
+    return DatasetSplits(train=parts["train"], val=parts["val"], test=parts.get("test"))
+
+
 def input_shifts(splits: DatasetSplits) -> dict[str, InputShift]:
     """:func:`input_shift` of every split but train, by split name, train's statistics computed once."""
     train_stats = _step_stats(splits.train)

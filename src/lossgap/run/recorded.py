@@ -30,10 +30,12 @@ RECORDED_FIGURES = ("loss", "accuracy", "balanced_accuracy")
 
 def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[str] | None,
                        extra_metrics: list[dict[str, float]] | None, description: str,
-                       recovered: bool = False) -> Path:
+                       recovered: bool = False, input_shift: dict | None = None) -> Path:
     """Write a run directory from a Recorder fed by any training loop (see :func:`lossgap.save_recorded_run`);
     returns ``out_dir``. ``recovered``: saved from an epoch store after the loop stopped, likely killed
     (summary.json then says ``"recovered_from_store": true``, and the diagnosis notes what may be missing).
+    ``input_shift``: config.json's ``data.input_shift`` from the inputs the loop passed
+    (:func:`lossgap.data.drift.input_shift_payload`), or None.
 
     ConfigError (one line, nothing written) for class names or extra metrics that do not fit the recording. A
     recorder whose epoch store lies in ``out_dir`` (``Recorder(store=out_dir / "epochs")``) keeps it: its epochs
@@ -57,7 +59,8 @@ def write_recorded_run(recorder: Recorder, out_dir: Path, *, class_names: list[s
     rundir.write_config(out_dir, {
         "lossgap_version": __version__, "train": None,
         "data": {"source": description, "class_names": names,
-                 "sizes": {name: record.num_samples for name, record in dynamics.items()}},
+                 "sizes": {name: record.num_samples for name, record in dynamics.items()},
+                 **({"input_shift": input_shift} if input_shift is not None else {})},
         "versions": library_versions(), "command": None,
         # What Recorder.describe (or observe) read from the model and optimizer; the diagnosis's checks of a
         # model held back by its settings read it as they read a lossgap run's "train".

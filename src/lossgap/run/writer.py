@@ -200,10 +200,10 @@ def shared_inputs_payload(splits: DatasetSplits) -> dict:
 
 def input_shift_payload(splits: DatasetSplits) -> dict:
     """Per split other than train, the feature whose inputs lie farthest from train's
-    (:func:`lossgap.data.drift.input_shifts`)."""
-    from lossgap.data.drift import input_shifts
+    (:func:`lossgap.data.drift.input_shift_payload`)."""
+    from lossgap.data import drift
 
-    return {name: shift.to_dict() for name, shift in input_shifts(splits).items()}
+    return drift.input_shift_payload(splits)
 
 
 def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:
