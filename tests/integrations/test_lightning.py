@@ -474,3 +474,17 @@ def test_a_val_pass_lightning_runs_in_eval_mode_is_not_called_training_mode_but_
         fit(pl, WithDropout(train_mode_val=True), train_loader, val_loader, [LossgapCallback(tmp_path / "train")],
             max_epochs=2)
     assert '"train_mode_epochs": {"val": 2}' in json.dumps(read_run(tmp_path / "train").config)
+
+
+def test_the_inputs_the_model_sees_get_their_statistics_and_malformed_ones_stop_before_fit(tmp_path, pl, example,
+                                                                                           LossgapCallback):
+    import json
+
+    train_loader, val_loader = example.make_loaders(samples=200, seed=1, val_batch_size=16)
+    train_x, val_x = train_loader.dataset.tensors[1], val_loader.dataset.tensors[1]
+    callback = LossgapCallback(tmp_path / "run", inputs={"train": train_x, "val": val_x * 3 + 5})
+    fit(pl, example.SequenceModel(), train_loader, val_loader, [callback], max_epochs=2)
+    shift = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["input_shift"]["val"]
+    assert shift["shifted"]
+    with pytest.raises(lossgap.DataError, match="'train' and 'val'"):
+        LossgapCallback(tmp_path / "other", inputs={"train": train_x})

@@ -121,6 +121,9 @@ class LossgapCallback(pl.Callback):
             holding an earlier fit's epochs stops fit at its start (``overwrite=True`` clears them).
         repeated_ids: "keep_last" keeps a sample's last record when a sampler that draws with replacement
             (WeightedRandomSampler) repeats it within an epoch; "error" (default) refuses the repeat.
+        inputs, lengths: the inputs the model sees, per split, and their valid steps (as
+            :func:`lossgap.save_recorded_run` takes them), checked here, so that a val prepared otherwise than
+            train is named; malformed ones are a DataError before fit starts.
 
     After fit, ``recorder`` holds the dynamics, ``extra_metrics`` the per-epoch lr and gradient norm, and
     ``run_dir`` the directory written (None until then).
@@ -130,8 +133,14 @@ class LossgapCallback(pl.Callback):
                  ids_from_batch: Callable[[Any], Any] | None = None,
                  targets_from_batch: Callable[[Any], Any] | None = None,
                  class_names: Sequence[str] | None = None, overwrite: bool = False, observe: bool = True,
-                 store: str | Path | None = None, repeated_ids: str = "error") -> None:
+                 store: str | Path | None = None, repeated_ids: str = "error", inputs: dict | None = None,
+                 lengths: dict | None = None) -> None:
         super().__init__()
+        if inputs is not None:
+            from lossgap.data.drift import splits_of_inputs
+
+            splits_of_inputs(inputs, lengths)  # refused now, not after a whole fit
+        self.inputs, self.lengths = inputs, lengths
         self.out = Path(out)
         self.store = Path(store) if store is not None else None
         if self.store is not None and _inside(self.store, self.out):
@@ -228,7 +237,7 @@ class LossgapCallback(pl.Callback):
         overwrite = self.overwrite or target == self.run_dir
         self.run_dir = save_recorded_run(self.recorder, target, class_names=self.class_names,
                                          extra_metrics=self.extra_metrics, description="Lightning training run",
-                                         overwrite=overwrite)
+                                         overwrite=overwrite, inputs=self.inputs, lengths=self.lengths)
         return self.run_dir
 
     # -- training ---------------------------------------------------------------------------------------------
