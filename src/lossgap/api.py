@@ -237,16 +237,29 @@ def save_recorded_run(recorder: Recorder, out: str | Path, *, class_names: list[
     ``out``; RunDirError (one line, nothing written) when ``out`` is the store, lies inside it, or holds it in
     another entry of the run directory, or holds another recording's epoch store.
     """
+    return write_recorded(recorder, out, class_names=class_names, extra_metrics=extra_metrics,
+                          description=description, overwrite=overwrite,
+                          input_shift=None if inputs is None else recorded_input_shift(inputs, lengths))
+
+
+def recorded_input_shift(inputs: dict, lengths: dict | None) -> dict:
+    """config.json's ``data.input_shift`` from the inputs an own loop's model saw (see :func:`save_recorded_run`);
+    DataError (one line) for malformed inputs."""
+    from lossgap.data import drift
+
+    return drift.input_shift_payload(drift.splits_of_inputs(inputs, lengths))
+
+
+def write_recorded(recorder: Recorder, out: str | Path, *, class_names: list[str] | None,
+                   extra_metrics: list[dict[str, float]] | None, description: str, overwrite: bool,
+                   input_shift: dict | None) -> Path:
+    """:func:`save_recorded_run` with the inputs' statistics already computed (``input_shift``, or None); returns the
+    directory written."""
     # The store's place first: a store and an out that would mix is the problem to name, not a run beside it.
     rundir.store_to_keep(out, getattr(recorder, "store", None))
-    shift = None
-    if inputs is not None:
-        from lossgap.data import drift
-
-        shift = drift.input_shift_payload(drift.splits_of_inputs(inputs, lengths))
     out_dir = rundir.check_out_dir(out, overwrite)
     written = writer.write_recorded_run(recorder, out_dir, class_names=class_names, extra_metrics=extra_metrics,
-                                        description=description, input_shift=shift)
+                                        description=description, input_shift=input_shift)
     if recorder.num_epochs and "val" not in recorder.splits:
         # Saved all the same (what was recorded is kept), but the diagnosis will refuse it: say so now.
         warn(f"{written} holds no val split, and lossgap diagnose needs one; in the loop, record each epoch's val "

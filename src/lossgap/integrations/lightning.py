@@ -61,7 +61,7 @@ except ImportError as error:  # only without the optional dependency; tested by 
 
 import torch
 
-from lossgap.api import save_recorded_run
+from lossgap.api import recorded_input_shift, write_recorded
 from lossgap.errors import ConfigError
 from lossgap.run import rundir
 from lossgap.training.recorder import Recorder
@@ -122,8 +122,8 @@ class LossgapCallback(pl.Callback):
         repeated_ids: "keep_last" keeps a sample's last record when a sampler that draws with replacement
             (WeightedRandomSampler) repeats it within an epoch; "error" (default) refuses the repeat.
         inputs, lengths: the inputs the model sees, per split, and their valid steps (as
-            :func:`lossgap.save_recorded_run` takes them), checked here, so that a val prepared otherwise than
-            train is named; malformed ones are a DataError before fit starts.
+            :func:`lossgap.save_recorded_run` takes them), whose statistics are computed here, so that a val
+            prepared otherwise than train is named; malformed ones are a DataError before fit starts.
 
     After fit, ``recorder`` holds the dynamics, ``extra_metrics`` the per-epoch lr and gradient norm, and
     ``run_dir`` the directory written (None until then).
@@ -136,11 +136,8 @@ class LossgapCallback(pl.Callback):
                  store: str | Path | None = None, repeated_ids: str = "error", inputs: dict | None = None,
                  lengths: dict | None = None) -> None:
         super().__init__()
-        if inputs is not None:
-            from lossgap.data.drift import splits_of_inputs
-
-            splits_of_inputs(inputs, lengths)  # refused now, not after a whole fit
-        self.inputs, self.lengths = inputs, lengths
+        # Computed now: malformed inputs are refused before a whole fit, and only their statistics are kept.
+        self.input_shift = None if inputs is None else recorded_input_shift(inputs, lengths)
         self.out = Path(out)
         self.store = Path(store) if store is not None else None
         if self.store is not None and _inside(self.store, self.out):
@@ -235,9 +232,9 @@ class LossgapCallback(pl.Callback):
         target = Path(out) if out is not None else self.out
         # A run this callback wrote itself (an earlier fit with the same trainer) may be replaced.
         overwrite = self.overwrite or target == self.run_dir
-        self.run_dir = save_recorded_run(self.recorder, target, class_names=self.class_names,
-                                         extra_metrics=self.extra_metrics, description="Lightning training run",
-                                         overwrite=overwrite, inputs=self.inputs, lengths=self.lengths)
+        self.run_dir = write_recorded(self.recorder, target, class_names=self.class_names,
+                                      extra_metrics=self.extra_metrics, description="Lightning training run",
+                                      overwrite=overwrite, input_shift=self.input_shift)
         return self.run_dir
 
     # -- training ---------------------------------------------------------------------------------------------
