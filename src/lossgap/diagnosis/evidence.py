@@ -135,6 +135,12 @@ class RunEvidence:
             return objective.name, objective.train_loss, objective.train_accuracy, objective.fit
         return "train loss", self.curves.train_loss, self.curves.train_accuracy, self.fit
 
+    @property
+    def objective_fit(self) -> FitSummary:
+        """The fit of what the optimiser minimised (:attr:`stability_loss`'s): a class-weighted run's weighted loss
+        against a constant guess's, since weighting keeps the plain loss above the class shares', else :attr:`fit`."""
+        return self.stability_loss[3]
+
     def class_label(self, index: int) -> str:
         """How sentences name class ``index``: its name in quotes when the run has names ('walking', '6'), else
         the index. A 1-based or text label printed as its index would send the reader to the wrong class."""
@@ -159,7 +165,7 @@ class RunEvidence:
         """True when learning has only begun: the train loss is still less than EARLY_LEARNING_FIT below the prior's
         entropy while the val loss sets new lows however slowly (a learning rate far too low). A model that fitted
         more and creeps on is refining, or at its capacity, instead."""
-        fit = self.stability_loss[3]  # a class-weighted run's own objective: weighting keeps the plain loss high
+        fit = self.objective_fit
         return bool(fit.train_recorded and fit.moved_share < EARLY_LEARNING_FIT
                     and self.optimization.val_new_low_share >= NEW_LOW_SHARE)
 

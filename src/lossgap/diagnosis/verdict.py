@@ -101,9 +101,9 @@ class Diagnosis:
         ``learned_little``), the likeliest candidate: the considered verdict of highest confidence at
         CONSIDERED_SHOWN or more that has remedies, whose remedies are the experiments that test it. None otherwise
         (a val split too small to show anything gets "record a larger val split" in its headline instead); also for
-        "No cause found" because val's inputs look unlike train's (``val_inputs_differ``). An LSTM
-        that never read its 361-step sequences had been left with "the causes considered below are the candidates"
-        and not one thing to try."""
+        "No cause found" because val's inputs look unlike train's (``val_inputs_differ``). An LSTM that never read its
+        361-step sequences had been left with "the causes considered below are the candidates" and not one thing to
+        try."""
         if not self.healthy or not (self.extras.get("learned_little") or self.extras.get("val_inputs_differ")):
             return None
         candidates = [verdict for verdict in self.considered if verdict.confidence >= CONSIDERED_SHOWN

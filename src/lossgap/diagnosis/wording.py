@@ -33,6 +33,12 @@ def rate_pct(value: float) -> str:
     return pct(value)
 
 
+def guess_loss(weighted: bool) -> str:
+    """What a train loss is set against in a sentence: "the prior's entropy", or for a class-weighted loss "a constant
+    guess's" (weighted loss)."""
+    return "a constant guess's" if weighted else "the prior's entropy"
+
+
 def share_below_prior(moved_share: float, guess: str = "the prior's entropy") -> str:
     """How far below the prior's entropy (or ``guess``) a train loss is, from its share of the way to 0 (a
     FitSummary's ``moved_share``): "3% below the prior's entropy", "0.4% below ...", or "no lower than the prior's

@@ -153,7 +153,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # nothing): its dropout, if any, may be what puts val above train.
     undescribed_pass = not exact_train and not (evidence.settings or {}).get("model")
     # A class-weighted run fitted what it minimised, or nothing: weighting keeps its plain loss above the shares'.
-    if not evidence.stability_loss[3].train_moved and not learned_task:
+    if not evidence.objective_fit.train_moved and not learned_task:
         return Verdict("label_noise", 0.0, "the model never fitted its training set, so it cannot contradict any "
                        "label: label noise cannot be judged until it does", {"train_fitted": False})
     if evidence.early_learning and not learned_task:

@@ -22,7 +22,7 @@ from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
+from lossgap.diagnosis.wording import below_prior, clip, guess_loss, new_lows, pct, rate_pct
 
 #: Best train accuracy under which a model whose train loss moved is said to have learned much of its training set,
 #: not to have fitted it.
@@ -64,7 +64,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # labels weighted 90/10 had the plain train loss never below the prior's while the weighted one fell 47% below a
     # constant guess's: read "never fitted", no signal stayed at 0.2 and class imbalance's "collect more rare-class
     # samples" came first, where the run's own weights had already answered the imbalance).
-    fit = evidence.stability_loss[3]
+    fit = evidence.objective_fit
     # The judged epoch was itself chosen on the val split (its loss minimum), so its own p-value is optimistic:
     # shuffled labels reached p=0.001 there and 0.07 once corrected. The best epoch's p-value corrected for
     # all the epochs looked at is the honest test; it is also the one that may find a later, better epoch.
@@ -288,7 +288,7 @@ def _fitted_words(evidence: RunEvidence, fit) -> str:
         return "with no train loss recorded"
     weighted = evidence.objective is not None
     loss = "class-weighted train loss" if weighted else "train loss"
-    guess = "a constant guess's" if weighted else "the prior's entropy"
+    guess = guess_loss(weighted)
     # Its epoch where it is not the judged one: "down to 0.529" had been read as the judged epoch 10's train loss
     # (0.657).
     lowest_at = (f" at epoch {fit.train_loss_min_epoch}" if fit.train_loss_min_epoch != evidence.judged_epoch else "")

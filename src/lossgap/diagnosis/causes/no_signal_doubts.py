@@ -64,7 +64,7 @@ def long_reach_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
     # The loss alone can hide it: PickupGestureWiimoteZ's 361 steps, an LSTM 35% below the prior's loss on its 40
     # training series but never more than 52.5% of them right, read "No cause found" with no remedy, where reading
     # them in patches reached test 0.66 against 0.28.
-    fit = evidence.stability_loss[3]  # a class-weighted run's own objective
+    fit = evidence.objective_fit
     fitted_little = fit.moved_share < LONG_REACH_FIT or 1.0 - fit.train_accuracy_max > LONG_REACH_ERROR
     if not (evidence.long_sequences and fitted_little):
         return None

@@ -93,7 +93,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # weights, had read "still improving, train longer"; unscaled, the loop reaches test 0.988 against 0.383).
     stalled = (evidence.gradients is not None and evidence.gradients.stalled
                and not slow_learning_rate(evidence.settings) and clipped_far_below(evidence) is None)
-    if not evidence.stability_loss[3].train_moved and (stalled or not (evidence.early_learning
+    if not evidence.objective_fit.train_moved and (stalled or not (evidence.early_learning
                                                                        and stopped.confidence >= REPORT_THRESHOLD)):
         return no_fit(evidence, book, facts)
     capacity, capacity_affirmed = _capacity(evidence, book, facts, trend)

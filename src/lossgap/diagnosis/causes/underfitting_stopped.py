@@ -13,7 +13,8 @@ from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, new_lows, pct, rate_pct, recovery_words, share_below_prior
+from lossgap.diagnosis.wording import (clip, guess_loss, new_lows, pct, rate_pct, recovery_words,
+                                      share_below_prior)
 
 #: A model with a train error of at least UNFITTED_ERROR whose right answers are unsure (their mean true-class
 #: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
@@ -248,5 +249,4 @@ def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:
 def _objective_below_guess(evidence: RunEvidence) -> str:
     """How far the loss the run minimised got below a constant guess's: the prior's entropy, or for a class-weighted
     run the weighted loss of a constant guess."""
-    guess = "a constant guess's" if evidence.objective is not None else "the prior's entropy"
-    return share_below_prior(evidence.stability_loss[3].moved_share, guess)
+    return share_below_prior(evidence.objective_fit.moved_share, guess_loss(evidence.objective is not None))
