@@ -3,7 +3,7 @@
 import numpy as np
 
 from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_collapse_run, majority_only_run, rare_missed_run,
-                                rare_memorised_run, rare_still_learning_run, unsure_rare_run,
+                                rare_memorised_run, rare_recalled_run, rare_still_learning_run, unsure_rare_run,
                                 weak_across_classes_run)
 from lossgap.diagnosis.causes.class_imbalance_bias import NOT_LEANING_CAP, STILL_LEARNING_CAP, WEAK_ACROSS_CAP
 
@@ -315,3 +315,20 @@ def test_a_fresh_network_leaning_to_the_rare_class_is_no_sign_that_the_model_tel
     run["val"] = dynamics_from_logits(logits, val.labels, split="val")
     leaning = diagnose_dynamics(run, config=config).verdict("class_imbalance_bias")
     assert leaning.evidence["rare_probability_lift"] < 1.5 and leaning.confidence == SHARES_ONLY_CAP
+
+
+def test_rare_classes_too_thin_in_val_to_show_a_lean_keep_no_problem_found_unsure_and_say_why():
+    # An LSTM-FCN on 85/5/5/5 data, 3 val samples per rare class and 8 of the 9 right, had read "No problem found"
+    # 0.75 with nothing said of the rare classes; 60 held-back samples of them were recalled 0.77.
+    thin = diagnose_dynamics(rare_recalled_run(rare_val=3))
+    assert not thin.causes and thin.healthy_confidence == 0.7, thin.to_text()
+    note = next(note for note in thin.limitations if note.startswith("rare classes"))
+    assert note.startswith("rare classes 1, 2 have 3 val samples each: a model that misses a fifth of a class")
+    # 10 val samples each: a fifth of them missed is 2, which recall shows.
+    enough = diagnose_dynamics(rare_recalled_run(rare_val=10))
+    assert not enough.causes and enough.healthy_confidence > 0.9
+    assert not any(note.startswith("rare class") for note in enough.limitations), enough.to_text()
+    # Where the lean is found, the note would only repeat it.
+    found = diagnose_dynamics(majority_only_run())
+    assert found.causes[0] == "class_imbalance_bias"
+    assert not any(note.startswith("rare class") for note in found.limitations)

@@ -99,7 +99,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     by_probability = 0.0 if probability is None else clip(
         (probability.shortfall - probability.standard_error) / DEFICIT_FULL)
     smallest_rare = int(per_class.support[rare].min())
-    recall_unbiased = smallest_rare * DEFICIT_FULL >= RESOLVING_MISSES and deficit <= noise
+    recall_unbiased = not unresolved_rare_classes(evidence) and deficit <= noise
     if recall_unbiased:
         by_probability = min(by_probability, PROBABILITY_ONLY_CAP)
     confidence = max(by_recall, by_probability)
@@ -239,6 +239,27 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                                    "accuracy" if balanced_already else "oversample the rare classes or collect more "
                                    "of them, and judge runs by balanced accuracy"))
     return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
+
+
+def unresolved_rare_classes(evidence: RunEvidence) -> list[int]:
+    """The rare classes (RunEvidence.rare_classes) with too few val samples for a DEFICIT_FULL shortfall of their
+    recall to cost RESOLVING_MISSES of them: whether the model neglects them cannot be seen in their recall."""
+    support = evidence.val_per_class.support
+    return [int(c) for c in evidence.rare_classes if support[c] * DEFICIT_FULL < RESOLVING_MISSES]
+
+
+def unresolved_rare_note(evidence: RunEvidence, classes: list[int]) -> str:
+    """The limitation note "rare classes 'a', 'b' have 3 val samples each: ..." for the classes of
+    :func:`unresolved_rare_classes`."""
+    support = evidence.val_per_class.support
+    names = ", ".join(evidence.class_label(c) for c in classes[:4]) + (" and more" if len(classes) > 4 else "")
+    fewest, most = int(support[classes].min()), int(support[classes].max())
+    count = f"{fewest}" if fewest == most else f"{fewest}-{most}"
+    return (f"rare class{'es' if len(classes) > 1 else ''} {names} {'have' if len(classes) > 1 else 'has'} {count} val "
+            f"sample{'' if most == 1 else 's'}{' each' if len(classes) > 1 else ''}: a model that misses a fifth of a class's samples would miss "
+            f"fewer than 2 of {'these' if fewest > 1 or len(classes) > 1 else 'this one'}, so val cannot show whether it "
+            "leans on the frequent classes; judge the rare classes on more samples (a larger val split, or "
+            "cross-validation), or weight the loss by class and compare balanced accuracy")
 
 
 def _train_recall(evidence: RunEvidence, rare: list[int], *, of_rare: bool) -> tuple[float, int] | None:
