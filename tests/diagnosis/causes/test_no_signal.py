@@ -399,3 +399,16 @@ def test_a_model_that_gives_every_val_sample_the_largest_class_is_a_constant_ans
     # Two rare classes beside one frequent: the lean reading stays (see the test above).
     assert diagnose_dynamics(majority_guess_run((800, 100, 100), (160, 20, 20))).verdict(
         "no_signal").evidence["majority_biased"]
+
+
+def test_no_signal_from_a_few_hundred_samples_offers_the_learning_curve_that_would_show_a_weak_signal():
+    # 70/30 data whose model memorised 300 samples read no signal 0.95, where the same data law at 3000 samples reached
+    # val 0.80 against 0.70: shuffled labels look the same at that size, so the confidence stays and the learning
+    # curve (the experiment that tells) is offered after the control.
+    few = diagnose_dynamics(memorised_noise_run(train=400)).verdict("no_signal")
+    assert few.confidence > 0.9
+    assert [remedy.name for remedy in few.remedies][-1] == "more_data"
+    assert "at least not by this model from 400 training samples (a weak signal can need more" in few.summary
+    many = diagnose_dynamics(memorised_noise_run(train=2400)).verdict("no_signal")
+    assert many.confidence > 0.9 and "more_data" not in [remedy.name for remedy in many.remedies]
+    assert many.summary.endswith("at least not by this model")
