@@ -414,6 +414,8 @@ def test_the_module_is_observed_and_its_hooks_leave_when_fit_ends(tmp_path, pl, 
     settings = record.config["settings"]
     assert settings["model"]["hidden_size"] == 16 and settings["model"]["kind"] == "lstm"
     assert settings["optimizer"] == {"name": "adam", "decoupled_weight_decay": False, "lr": 0.005, "weight_decay": 0.0}
+    # Automatic optimisation zeroes the gradients: their growth is then not put down to a missing zero_grad().
+    assert settings["loop"] == {"framework_zeroes_gradients": True}
     unobserved = LossgapCallback(tmp_path / "plain", observe=False)
     fit(pl, example.SequenceModel(hidden=2), train_loader, val_loader, [unobserved], max_epochs=1)
     assert read_run(tmp_path / "plain").observations is None

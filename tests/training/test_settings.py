@@ -156,6 +156,21 @@ def test_a_loop_that_balances_its_batches_with_a_sampler_says_so_and_a_wrong_val
     assert "\n" not in str(caught.value)
 
 
+def test_a_framework_that_zeroes_the_gradients_itself_says_so_and_a_wrong_value_is_refused():
+    import lossgap
+    from lossgap.errors import ConfigError
+
+    recorder = lossgap.Recorder()
+    said = recorder.describe(nn.Linear(2, 3), framework_zeroes_gradients=True)
+    assert said["loop"] == {"framework_zeroes_gradients": True}
+    assert recorder.describe(nn.Linear(2, 3))["loop"] == {"framework_zeroes_gradients": True}  # stays said
+    assert "loop" not in lossgap.Recorder().describe(nn.Linear(2, 3))
+    with pytest.raises(ConfigError, match=r"^Recorder.describe: framework_zeroes_gradients=1 is not True or False")\
+            as caught:
+        lossgap.Recorder().describe(nn.Linear(2, 3), framework_zeroes_gradients=1)
+    assert "\n" not in str(caught.value)
+
+
 def test_the_rate_a_scheduler_made_after_describe_started_from_is_read_at_the_epochs_end():
     from lossgap.training.settings import DescribedSettings
 

@@ -243,12 +243,14 @@ class LossgapCallback(pl.Callback):
         """Record the module's settings and its first optimizer's (hidden size, dropout, learning rate, weight
         decay: config.json's ``"settings"``), which the diagnosis's checks of a held-back model read, and the
         trainer's gradient clipping (``gradient_clip_val``, by norm or by value) and its first ``EarlyStopping``
-        callback (see :func:`_early_stopping_of`)."""
+        callback (see :func:`_early_stopping_of`), and whether Lightning zeroes the gradients itself (automatic
+        optimisation)."""
         clip = trainer.gradient_clip_val
         monitor, patience = _early_stopping_of(trainer)
         self.recorder.describe(pl_module, trainer.optimizers[0] if trainer.optimizers else None,
                                clip_grad=float(clip) if clip else None, early_stopping=patience,
-                               early_stopping_monitor=monitor)
+                               early_stopping_monitor=monitor,
+                               framework_zeroes_gradients=bool(getattr(pl_module, "automatic_optimization", False)))
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Note the learning rate this epoch starts with (epoch schedulers step before the epoch closes)."""

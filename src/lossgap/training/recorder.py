@@ -120,7 +120,7 @@ class Recorder:
     def describe(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None, *,
                  clip_grad: float | None = None, early_stopping: int | None = None,
                  early_stopping_monitor: str = "val_loss", class_weights=None,
-                 resampled_classes: bool | None = None) -> dict:
+                 resampled_classes: bool | None = None, framework_zeroes_gradients: bool | None = None) -> dict:
         """Record the settings of ``model`` and ``optimizer`` that the diagnosis checks (the widest recurrent
         layer's hidden size, dropout, the optimizer's name, learning rate and weight decay; see
         :func:`lossgap.training.settings.describe_training`); returns them. Costs nothing per step: no hooks.
@@ -135,21 +135,24 @@ class Recorder:
         noise on what the weighted loss aims at. A class-weighted ``nn.CrossEntropyLoss`` or ``nn.NLLLoss``
         held inside ``model`` (as a LightningModule holds its loss) is found without it. ``resampled_classes=True``
         says the loop draws its batches with a sampler that balances the classes (``WeightedRandomSampler``): the
-        diagnosis then does not advise oversampling again.
+        diagnosis then does not advise oversampling again. ``framework_zeroes_gradients=True`` says a framework runs
+        the training step and zeroes the gradients itself (``LossgapCallback`` says it of Lightning's automatic
+        optimisation): gradients that grow every epoch are then not put down to a missing ``zero_grad()``.
 
         The run's ``config.json`` holds them as ``"settings"`` (and the store's epoch files, so a recovered
         run keeps them). Without them the diagnosis cannot tell a model its settings hold back (1 unit, weight
         decay 10) from one that met the limit of its data. A later call replaces the model's and optimizer's
         settings. TypeError (one line) when ``model`` is not an ``nn.Module`` or ``optimizer`` not a torch
         optimizer; ConfigError (one line) for a bad ``clip_grad``, ``early_stopping``, monitor, ``class_weights`` or
-        ``resampled_classes``.
+        ``resampled_classes`` or ``framework_zeroes_gradients``.
         """
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"Recorder.describe: model is of type {type(model).__name__}, not a torch.nn.Module; "
                             "pass the model your loop trains")
         return self._described.describe(model, optimizer, clip_grad=clip_grad, early_stopping=early_stopping,
                                         early_stopping_monitor=early_stopping_monitor, class_weights=class_weights,
-                                        resampled_classes=resampled_classes)
+                                        resampled_classes=resampled_classes,
+                                        framework_zeroes_gradients=framework_zeroes_gradients)
 
     @property
     def settings(self) -> dict | None:

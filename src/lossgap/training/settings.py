@@ -148,9 +148,10 @@ def _number(value, key: str) -> float:
 
 def loop_statements(clip_grad: float | None = None, early_stopping: int | None = None,
                     early_stopping_monitor: str = "val_loss", class_weights=None,
-                    resampled_classes: bool | None = None) -> dict:
+                    resampled_classes: bool | None = None, framework_zeroes_gradients: bool | None = None) -> dict:
     """What a loop says of itself that its model and optimizer do not show, checked: ``{"clip_grad": max norm}``
-    and ``{"early_stopping": {"patience": P, "monitor": "val_loss" | "val_accuracy"}}`` for the ones given.
+    and ``{"early_stopping": {"patience": P, "monitor": "val_loss" | "val_accuracy"}}`` for the ones given,
+    ``{"loop": {"framework_zeroes_gradients": bool}}`` for a framework that zeroes the gradients itself.
     ConfigError (one line) for a clip norm that is not a positive number, a patience that is not a positive
     whole number, or another monitor."""
     statements: dict = {}
@@ -178,6 +179,12 @@ def loop_statements(clip_grad: float | None = None, early_stopping: int | None =
                               "True when your loop draws its batches with a sampler that balances the classes (e.g. "
                               "WeightedRandomSampler)")
         statements["sampling"] = {"resampled_classes": resampled_classes}
+    if framework_zeroes_gradients is not None:
+        if not isinstance(framework_zeroes_gradients, bool):
+            raise ConfigError(f"Recorder.describe: framework_zeroes_gradients={framework_zeroes_gradients!r} is not "
+                              "True or False; pass True when a framework runs the training step and zeroes the "
+                              "gradients itself (Lightning's automatic optimisation), or leave it out")
+        statements["loop"] = {"framework_zeroes_gradients": framework_zeroes_gradients}
     return statements
 
 
@@ -242,8 +249,9 @@ class DescribedSettings:
                                           "clip_grad": self._statements["clip_grad"]}
         if "early_stopping" in self._statements:
             self.settings["early_stopping"] = dict(self._statements["early_stopping"])
-        if "sampling" in self._statements:
-            self.settings["sampling"] = dict(self._statements["sampling"])
+        for key in ("sampling", "loop"):
+            if key in self._statements:
+                self.settings[key] = dict(self._statements[key])
         loss = self._statements.get("loss") or loss_in_model(model)
         if loss is not None:
             self.settings["loss"] = dict(loss)

@@ -371,7 +371,7 @@ def test_gradients_that_grow_every_epoch_put_zero_grad_first():
     epochs, names = 25, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
     total = np.geomspace(0.67, 416, epochs)
     config = {"optimizer": {"name": "adam", "lr": 0.005}}
-    evidence = replace(gather_evidence({}, unmoved_run(epochs=epochs), train_config=config),
+    evidence = replace(gather_evidence({}, unmoved_run(epochs=epochs), train_config=None, settings=config),
                        gradients=observed_gradients(names, np.repeat(total[:, None] / 2, 3, axis=1), total))
     verdict = diagnose_evidence(evidence).verdict("unstable_optimization")
     assert verdict.evidence["growing_gradients"]
@@ -385,3 +385,26 @@ def test_gradients_that_grow_every_epoch_put_zero_grad_first():
     assert verdict.remedies[0].name == "check_zero_grad"
     assert ("grew from 1 to 20, never again below 20x its first epoch's over the second half of the run"
             in verdict.summary)
+
+
+def test_gradients_that_grow_in_a_loop_that_zeroes_them_are_put_down_to_the_steps_not_to_zero_grad():
+    # A CLI GRU at Adam 0.05 (gradient norm 0.94 -> 124) and a Lightning fit at Adam 0.1 had been told to check
+    # zero_grad() first: lossgap's trainer and Lightning's automatic optimisation zero the gradients themselves.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import observed_gradients, unmoved_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    epochs, names = 25, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
+    total = np.geomspace(0.67, 416, epochs)
+    gradients = observed_gradients(names, np.repeat(total[:, None] / 2, 3, axis=1), total)
+    optimizer = {"optimizer": {"name": "adam", "lr": 0.005}}
+    trainer = gather_evidence({}, unmoved_run(epochs=epochs), train_config=optimizer)
+    lightning = gather_evidence({}, unmoved_run(epochs=epochs), train_config=None,
+                                settings={**optimizer, "loop": {"framework_zeroes_gradients": True}})
+    for evidence in (trainer, lightning):
+        verdict = diagnose_evidence(replace(evidence, gradients=gradients)).verdict("unstable_optimization")
+        assert verdict.evidence["growing_gradients"]
+        assert "check_zero_grad" not in [remedy.name for remedy in verdict.remedies]
+        assert "rising almost every epoch, though the loop zeroes them every step" in verdict.summary
+        assert "never zeroed" not in verdict.summary

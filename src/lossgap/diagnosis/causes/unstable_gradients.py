@@ -14,7 +14,7 @@ SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
 
 
 def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float, *,
-                     unscaled_inputs: bool = False) -> dict:
+                     unscaled_inputs: bool = False, zeroed: bool = False) -> dict:
     """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
 
     Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
@@ -22,7 +22,9 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     of updates 100x the rule of thumb count fully at 20% of the epochs; neither counts when the run's own weight
     decay shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
     that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
-    when the model also does not fit (a learning rate far too high drives gates into saturation).
+    when the model also does not fit (a learning rate far too high drives gates into saturation). ``zeroed``: the
+    loop is known to zero its gradients every step (:func:`loop_zeroes_gradients`), so their growth is not put down
+    to a missing ``zero_grad()``.
     """
     if gradients is None:
         return {}
@@ -67,8 +69,11 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
         # Growth that stopped (gates saturated, or a zero_grad() once per epoch) does not rise "almost every epoch".
         how = ("rising almost every epoch" if growth.rose >= GROWING_SHARE else
                f"never again below {growth.floor:.0f}x its first epoch's over the second half of the run")
-        sentence.append(f"the total gradient norm grew from {growth.first:.3g} to {growth.last:.3g}, {how}, as "
-                        "gradients that are never zeroed do: each step adds to all the ones before")
+        # lossgap's trainer and Lightning's automatic optimisation zero them themselves: there the steps drove them up
+        # (a CLI GRU at Adam 0.05 and a Lightning fit at 0.1 had been told to check zero_grad() first).
+        why = ("though the loop zeroes them every step: steps too large drove them up" if zeroed else
+               "as gradients that are never zeroed do: each step adds to all the ones before")
+        sentence.append(f"the total gradient norm grew from {growth.first:.3g} to {growth.last:.3g}, {how}, {why}")
     return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large),
             "gradient_score": score,
             "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
@@ -88,3 +93,12 @@ def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:
     jump = max(jumps, key=lambda epoch: np.nan_to_num(gradients.median_update_ratio[epoch - 1], nan=0.0))
     return {"count": len(gradients.silenced), "epoch": start, "jump_epoch": int(jump),
             "ratio": float(gradients.median_update_ratio[jump - 1])}
+
+
+def loop_zeroes_gradients(evidence) -> bool:
+    """True when the run's training loop is known to zero the gradients every step: lossgap's trainer, or a framework
+    the Recorder was told does (``describe(..., framework_zeroes_gradients=True)``, as ``LossgapCallback`` says of
+    Lightning's automatic optimisation)."""
+    if evidence.train_config is not None:
+        return True
+    return bool(((evidence.settings or {}).get("loop") or {}).get("framework_zeroes_gradients"))

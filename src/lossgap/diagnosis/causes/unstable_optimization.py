@@ -28,7 +28,7 @@ from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_rev
 from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
+from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients
 from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, DELIVERED_CONSISTENT,
                                                        evaluation_only_bounces, train_records_only)
 from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE, OUTGROWN_WEIGHT,
@@ -104,8 +104,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # large update ratios then say nothing about jumping weights (weight decay 1 read unstable 1.00).
         decay_per_step = max(decay_per_step, 1.0)
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
+    zeroed = loop_zeroes_gradients(evidence)
     gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step,
-                                 unscaled_inputs=evidence.unscaled_inputs or evidence.saturated_at_usual_rate)
+                                 unscaled_inputs=evidence.unscaled_inputs or evidence.saturated_at_usual_rate,
+                                 zeroed=zeroed)
     non_finite = _non_finite_epochs(evidence)
     train_error = 1.0 - float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
@@ -116,7 +118,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "judged_on": loss_name,
              "grad_norm_median": health.grad_norm_median, "grad_norm_max": health.grad_norm_max, **gradients}
     remedies = present(book.lower_lr(10.0 if above_share >= ABOVE_PRIOR_FULL else 3.0), book.clip_grad())
-    if gradients.get("growing_gradients"):
+    if gradients.get("growing_gradients") and not zeroed:
         # A lower rate only slows the sum (an own loop without zero_grad still failed at lr 5e-4, val 0.43).
         remedies = present(book.advice("check_zero_grad", "check that optimizer.zero_grad() (or model.zero_grad()) "
                                        "runs in every training step, before loss.backward()"), *remedies)
