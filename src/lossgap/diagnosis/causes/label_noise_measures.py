@@ -45,8 +45,11 @@ def sign_test(count: int, reverse: int) -> float:
 #: (a labeller can mix up two pairs of classes: JapaneseVowels with 11 of class 1 labelled 2 and 11 of class 3 labelled
 #: 4, all 16 suspects in the two pairs, 9 and 7 of them, had counted only the larger one, 56% of them, and read
 #: overfitting 0.56 with label noise at 0.30). The test keeps chance out: 3 of 10 scattered hard samples sharing a
-#: pair one way (p = 0.125) had joined a genuine pair as a second one.
-FURTHER_PAIR_P, FURTHER_PAIR_REVERSE = 0.05, 0.15
+#: pair one way (p = 0.125) had joined a genuine pair as a second one. The reverse may be up to half as many: heavy
+#: one-way noise makes its own reverse errors (40% of class 2 labelled 3 left 10 suspects one way and 3 the other,
+#: 0.3; at 0.15, trial 11's 20-class runs with five such pairs counted only two, 44% of their suspects, and read
+#: overfitting or imbalance with label noise at 0.00); a pair confused about equally both ways fails the sign test.
+FURTHER_PAIR_P, FURTHER_PAIR_REVERSE = 0.05, 0.5
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,11 @@ class OneWay:
         return self.pairs[0] if self.pairs else None
 
 
-def one_way_pair(labels: np.ndarray, rivals: np.ndarray, num_classes: int) -> OneWay:
+def one_way_pair(labels: np.ndarray, rivals: np.ndarray, num_classes: int, *, chains: bool = True) -> OneWay:
     """The most common (given label, rival class) pair among the suspects, with every other pair that runs one way
     beyond chance (its sign test at most FURTHER_PAIR_P, its reverse pair at most FURTHER_PAIR_REVERSE as many: a
-    second confusion of the labeller's, not a hard pair confused both ways), as a :class:`OneWay`. A suspect's rival
+    further confusion of the labeller's, not a hard pair confused both ways) and does not share a chosen pair's label,
+    as a :class:`OneWay`; with ``chains`` False, nor one that chains onto a chosen pair (see below). A suspect's rival
     is the class the model predicted most often for it over the epochs its AUM counts
     (:attr:`SampleDynamics.rival_class`), not at one epoch: a model that memorises late predicts the wrong label by
     then."""
@@ -90,19 +94,21 @@ def one_way_pair(labels: np.ndarray, rivals: np.ndarray, num_classes: int) -> On
 
     order = sorted(tally, key=lambda code: (-tally[code], code))
     # A pair and its own reverse never both join: each would need the other under FURTHER_PAIR_REVERSE of itself.
-    # Nor does a pair that shares its label with a chosen one or chains onto one (its label a chosen pair's rival, or
-    # its rival a chosen pair's label): a labeller mixes up separate pairs (A's called B, C's called D, or C's called B
-    # too), while one class's samples going to two others are a hard class between them (a blurred little-data run,
-    # its middle frequency class called its two neighbours, had read label noise 0.92 over its overfitting), and
-    # confusions that run round the classes (0 -> 1 -> 2 -> 0) a model's that has not learned them yet (a slow
-    # learner at train accuracy 0.74 had read label noise 0.85 over "still improving" from such a cycle).
+    # Nor does a pair that shares its label with a chosen one: one class's samples going to two others are a hard
+    # class between them (a blurred little-data run, its middle frequency class called its two neighbours, had read
+    # label noise 0.92 over its overfitting). Pairs that chain (C's called A, A's called B) or run round the classes
+    # do join: a labeller who calls 40% of each class the next one makes exactly that (trial 11's JapaneseVowels with
+    # such flips read "No problem found" 0.70 at val 0.495, where clean labels reach 0.984), unless ``chains`` is False:
+    # a slow learner's unlearned classes run round the same way (train accuracy 0.74, its right answers a third of
+    # the way from chance to certain, had read label noise 0.85 over "still improving" from such a cycle).
     chosen = [order[0]]
     for code in order[1:]:
         given, rival = divmod(code, num_classes)
         givens, rivals_chosen = ({divmod(other, num_classes)[side] for other in chosen} for side in (0, 1))
+        chained = given in rivals_chosen or rival in givens
         if (sign_test(tally[code], reverse_of(code)) <= FURTHER_PAIR_P
-                and reverse_of(code) <= FURTHER_PAIR_REVERSE * tally[code]
-                and given not in rivals_chosen | givens and rival not in givens):
+                and reverse_of(code) <= FURTHER_PAIR_REVERSE * tally[code] and given not in givens
+                and (chains or not chained)):
             chosen.append(code)
     own = sum(tally[code] for code in chosen)
     reverse = sum(reverse_of(code) for code in chosen)
