@@ -255,3 +255,38 @@ def test_a_spike_val_showed_an_epoch_before_the_train_loss_is_measured_from_befo
     assert unrecovered["val_share"] == 0.5 and unrecovered["share"] < 0.25
     assert diagnosis.causes[0] == "unstable_optimization", diagnosis.to_text()
     assert "(50% of its gain over the majority share lost)" in verdict.summary
+
+
+def memorised_past_spike_run(epochs=40, n=400, val=400):
+    """Two classes: train fitted to 0.95 by epoch 5, thrown to 0.3 at epoch 6, then memorised to 0.99 by the end;
+    val right on 80% of its samples before the spike, 50% at it, and never more than 70% after it."""
+    labels, val_labels = np.arange(n) % 2, np.arange(val) % 2
+    train = np.empty((epochs, n))
+    train[:5] = np.linspace(0.6, 0.95, 5)[:, None]
+    train[5] = 0.3
+    train[6:] = np.linspace(0.6, 0.99, epochs - 6)[:, None]
+    share = np.r_[np.linspace(0.6, 0.8, 5), 0.5, np.full(epochs - 6, 0.7)]
+    rank = (np.arange(val) * 0.618034) % 1.0  # each val sample's place, so the right ones stay right
+    val_prob = np.where(rank[None, :] < share[:, None], 0.85, 0.2)
+    return {"train": binary_dynamics(train, labels, split="train"), "val": binary_dynamics(val_prob, val_labels)}
+
+
+def test_a_spike_at_a_rate_far_too_high_whose_val_loss_the_memorised_model_never_wins_back_is_unstable():
+    # Trial 11's 20-class LSTM at Adam 0.05 with reduce-on-plateau: val 0.807 before a spike at epoch 6, never above
+    # 0.752 after it while train reached 0.98, had read overfitting 0.90 ("stop at epoch 5"); Adam at 0.01 with the same
+    # schedule reaches val 0.950.
+    lr = np.r_[np.full(12, 0.05), np.full(28, 0.005)]
+    fast = diagnose_dynamics(memorised_past_spike_run(), metrics={"lr": lr},
+                             config={"epochs": 40, "optimizer": {"name": "adam", "lr": 0.05}})
+    verdict = fast.verdict("unstable_optimization")
+    assert fast.causes[0] == "unstable_optimization", fast.to_text()
+    past = verdict.evidence["memorised_past_spike"]
+    assert past["epoch"] == 6 and past["lr"] == 0.05 and past["val_before"] == 0.8
+    assert abs(past["val_best_after"] - 0.7) < 0.01
+    assert "a spike at epoch 6 (learning rate 0.05 there) took val accuracy from 0.800 to 0.497" in verdict.summary
+    assert verdict.summary.endswith("(learning rate 0.05 at the start, 0.005 at the end)")
+    assert verdict.remedies[0].name == "lower_lr"
+    # At a rate in its usual range the same curves are not this form: a spike the model outgrew, then memorising.
+    usual = diagnose_dynamics(memorised_past_spike_run(), metrics={"lr": lr / 10},
+                              config={"epochs": 40, "optimizer": {"name": "adam", "lr": 0.005}})
+    assert usual.verdict("unstable_optimization").evidence["memorised_past_spike"] is None

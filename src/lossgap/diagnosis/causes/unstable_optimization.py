@@ -31,9 +31,10 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients
 from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, DELIVERED_CONSISTENT,
                                                        evaluation_only_bounces, train_records_only)
-from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE, OUTGROWN_WEIGHT,
-                                                       UNRECOVERED_CAP, UNRECOVERED_FULL, UNRECOVERED_START,
-                                                       collapse_after_fit, collapse_to_constant, outgrown_spikes,
+from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE,
+                                                       MEMORISED_PAST_SPIKE, OUTGROWN_WEIGHT, UNRECOVERED_CAP,
+                                                       UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
+                                                       collapse_to_constant, memorised_past_spike, outgrown_spikes,
                                                        progress_lost, unrecovered_climb, unrecovered_spike)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
@@ -88,6 +89,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # A spike's damage, or a climb's: the delivered model worse than it had been, on train and val.
     fast = fast_learning_rate(evidence.settings)
     unrecovered = unrecovered_spike(evidence, train_spikes) or unrecovered_climb(evidence, fast=bool(fast))
+    memorised_past = None if unrecovered else memorised_past_spike(evidence, train_spikes, fast=bool(fast))
     # In a model with batch norm, epochs the evaluated model spends above a constant guess or dropping back while
     # the training pass's own loss does not are batch norm's statistics lagging the weights, not jumping weights.
     running = evidence.training_pass_loss
@@ -154,6 +156,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # the steps that overshoot are the likeliest reason (own loops at Adam 0.2-0.3, train accuracy 0.82-0.92
         # where lr 0.003 fits, gates saturated, read "No problem found" beside "too small").
         "fast_rate": FAST_RATE_SIGNAL * clip((train_error - FAST_RATE_ERROR) / FAST_RATE_ERROR_SPAN) if fast else 0.0,
+        "memorised_past_spike": MEMORISED_PAST_SPIKE if memorised_past else 0.0,
     }
     evaluation_only = evaluation_only_bounces(evidence)
     if evaluation_only is not None:
@@ -170,7 +173,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # The training pass descended smoothly (the bounces are the evaluated model's), the val pass, on clean inputs,
         # descended smoothly far below the train records (the bounces are the records'), or no step moved the weights:
         # the loss curve's bounces and level are not the weights' jumping.
-        for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered"):
+        for name in ("above_prior", "bounce", "spikes", "accuracy_drops", "unrecovered", "memorised_past_spike"):
             signals[name] = 0.0
     # Shown as considered, so the bouncing train curve is explained.
     signals["train_records"] = RECORDS_ONLY_NOTE if records_only is not None else 0.0
@@ -181,8 +184,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     collapse = collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
                            if collapse else 0.0)
-    facts.update(signals=signals, collapse=collapse, unrecovered=unrecovered)
-    if signals["unrecovered"] > 0 and not collapse:
+    facts.update(signals=signals, collapse=collapse, unrecovered=unrecovered, memorised_past_spike=memorised_past)
+    if (signals["unrecovered"] > 0 or signals["memorised_past_spike"] > 0) and not collapse:
         # Early stopping would have delivered the model from before the spike.
         remedies = present(*remedies, book.early_stopping(evidence.curves.val_loss))
     if collapse:
@@ -191,7 +194,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
     bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
     decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"],
-                signals["unrecovered"], signals["fast_rate"], signals["train_records"], signals["evaluation_only"]]
+                signals["unrecovered"], signals["fast_rate"], signals["memorised_past_spike"], signals["train_records"],
+                signals["evaluation_only"]]
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
     if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(decisive[:-1]):
         facts["title"] = EVALUATION_ONLY_TITLE
@@ -278,6 +282,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"{unrecovered['val_before']:.3f} before the spike"
                      + (f" ({pct(unrecovered['val_share'])} of its gain over the majority share lost)"
                         if unrecovered.get("val_share", 0.0) > unrecovered["share"] else ""))
+    if signals["memorised_past_spike"] > 0:
+        past = memorised_past
+        at = f" (learning rate {past['lr']:g} there)" if past["lr"] is not None else ""
+        parts.append(f"{fast}: a spike at epoch {past['epoch']}{at} took val accuracy from {past['val_before']:.3f} to "
+                     f"{past['val_after']:.3f}, and it never came back within its noise of that level (at best "
+                     f"{past['val_best_after']:.3f} after it, {past['val_delivered']:.3f} in the model the run "
+                     f"delivers), though the {loss_name} fell to new lows: the model memorised its training set from "
+                     "where the spike left it")
     if signals["accuracy_drops"] > 0:
         accuracy_name = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
         parts.append(f"{accuracy_name} dropped back by more than its noise in {pct(drops)} of the epochs")
@@ -291,8 +303,20 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             summary += (f" enough to stop the model fitting ({len(train_spikes)} spike(s) on the way to a {loss_name} "
                         f"of {fit.train_loss_min:.3f})")
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
-    summary = "; ".join(parts) + (f" (learning rate {health.lr_end:g})" if health.lr_end is not None else "")
+    summary = "; ".join(parts) + _rate_words(evidence.curves.lr, health.lr_end)
     return Verdict("unstable_optimization", confidence, summary, facts, remedies)
+
+
+def _rate_words(lr, lr_end: float | None) -> str:
+    """" (learning rate 0.003)", or " (learning rate 0.05 at the start, 0.00039 at the end)" where a schedule moved it
+    (a plateau schedule's last rate alone had been quoted for spikes at the first one, 128x larger)."""
+    if lr_end is None:
+        return ""
+    finite = np.asarray(lr, dtype=np.float64) if lr is not None else np.array([])
+    finite = finite[np.isfinite(finite)]
+    if finite.size and not np.isclose(finite[0], lr_end, rtol=0.01):
+        return f" (learning rate {finite[0]:g} at the start, {lr_end:g} at the end)"
+    return f" (learning rate {lr_end:g})"
 
 
 def _epochs_words(epochs: list[int], num_epochs: int) -> str:

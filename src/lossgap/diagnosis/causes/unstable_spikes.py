@@ -36,6 +36,9 @@ UNRECOVERED_START, UNRECOVERED_FULL, UNRECOVERED_CAP = 0.05, 0.25, 0.8
 #: count as large; the fewest epochs without a large spike after the last one up to the delivered epoch, at least
 #: and as a share of the delivered epoch; and the weight large outgrown spikes keep.
 OUTGROWN_LARGE, OUTGROWN_QUIET, OUTGROWN_QUIET_SHARE, OUTGROWN_WEIGHT = 0.25, 10, 0.5, 0.3
+#: Confidence of a spike at a rate far above its optimizer's range after which val accuracy never came back
+#: (see memorised_past_spike).
+MEMORISED_PAST_SPIKE = 0.7
 
 
 def progress_lost(train_loss: np.ndarray, spikes) -> float:
@@ -268,3 +271,41 @@ def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
     one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
     return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
             "one_class_share": one_class, "train_loss": float(train_loss[delivered - 1])}
+
+
+def memorised_past_spike(evidence: RunEvidence, spikes, *, fast: bool) -> dict | None:
+    """A spike whose damage the delivered model carries on val though its train loss won the progress back, at a rate
+    far above its optimizer's usual range (``fast``), or None: the first spike (at or before the delivered epoch, after
+    the model had fitted: its train loss once under FITTED_SHARE of the prior's entropy) after which val accuracy never
+    came back within two noise units of its level just before it, the delivered one included. {"epoch", "lr" (the
+    epoch's rate, when recorded), "val_before", "val_after" (the spike epoch's), "val_best_after", "val_delivered"}.
+
+    A rate that large throws the model out of where it was learning; a schedule that then lowers it lets the model
+    memorise its training set from where it landed, so the train loss reaches new lows and reads as recovered (trial
+    11's 20-class LSTM at Adam 0.05 with reduce-on-plateau: val 0.807 before a spike at epoch 6, never above 0.752
+    after it, train accuracy 0.98 at the end, had read overfitting 0.90; Adam at 0.01 with the same schedule reaches
+    val 0.950)."""
+    if not fast:
+        return None
+    _, train_loss, _, fit = evidence.stability_loss
+    delivered = evidence.delivered_epoch
+    val_accuracy = evidence.curves.val_accuracy
+    lr = evidence.curves.lr
+    for spike in sorted(spikes, key=lambda found: found.epoch):
+        before = train_loss[: spike.epoch - 1]
+        if spike.epoch > delivered or spike.epoch < 2 or not before.size:
+            continue
+        if not float(np.nanmin(before)) <= FITTED_SHARE * fit.prior_entropy:
+            continue
+        val_before = float(val_accuracy[spike.epoch - 2])
+        after = val_accuracy[spike.epoch - 1:delivered]
+        if not np.isfinite(after).any():
+            continue
+        best_after = float(np.nanmax(after))
+        if val_before - best_after <= 2 * accuracy_noise(val_before, evidence.val.num_samples):
+            continue
+        rate = float(lr[spike.epoch - 1]) if lr is not None and np.isfinite(lr[spike.epoch - 1]) else None
+        return {"epoch": spike.epoch, "lr": rate, "val_before": val_before,
+                "val_after": float(val_accuracy[spike.epoch - 1]), "val_best_after": best_after,
+                "val_delivered": float(val_accuracy[delivered - 1])}
+    return None
