@@ -32,6 +32,21 @@ def test_losses_still_falling_with_accuracy_still_rising_is_underfitting_stopped
     assert "underfitting (0.90) - training ended while the model was still improving" in diagnosis.headline
 
 
+
+def test_still_improving_at_a_rate_far_above_its_range_is_told_to_lower_it_before_training_longer():
+    # Trial 11's LSTM-FCN at Adam 0.5, its train loss bouncing between 0.16 and 0.85 over its last 15 epochs at val
+    # 0.915, had been told only to train longer at that rate; Adam 0.01 reaches val 0.998.
+    labels, prob = _slow_climb()
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob, labels)}
+    fast = diagnose_dynamics(dynamics, config={"epochs": 20, "optimizer": {"name": "adam", "lr": 0.5}})
+    verdict = fast.verdict("underfitting")
+    assert fast.causes[0] == "underfitting" and verdict.evidence["form"] == "stopped_early", fast.to_text()
+    assert verdict.remedies[0].name == "lower_lr" and "more_epochs" in [remedy.name for remedy in verdict.remedies]
+    assert verdict.summary.endswith("the learning rate 0.5 is 50x the top of Adam's usual range (0.0001-0.01): steps "
+                                    "that large overshoot instead of descending, so lower it before training longer")
+    usual = diagnose_dynamics(dynamics, config={"epochs": 20, "optimizer": {"name": "adam", "lr": 0.001}})
+    assert "lower_lr" not in [remedy.name for remedy in usual.verdict("underfitting").remedies]
+
 def test_a_loss_still_falling_once_val_accuracy_reached_all_right_is_not_stopped_too_early():
     # Accuracy climbs to 1.000 on train and val by epoch 18 while every sample's probability still rises (a
     # 300-step task at val 1.000, its loss falling 27% per epoch, had read "underfitting 0.90: has not fitted

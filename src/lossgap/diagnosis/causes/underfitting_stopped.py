@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, held_back, low_in_range,
-                                           narrow_layer_advice)
+from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, fast_learning_rate, held_back,
+                                           low_in_range, narrow_layer_advice)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -139,6 +139,14 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                     f"({norm:.3g}), so every step is cut to about 1/{norm / clip_at:.0f} of its size: that, not the "
                     "number of epochs, sets the pace")
         remedies = present(book.loosen_clip(norm), *remedies)
+    # A rate far above its optimizer's range descends in jumps, and more epochs at it keep jumping (trial 11's LSTM-FCN
+    # at Adam 0.5, its train loss bouncing between 0.16 and 0.85 over its last 15 epochs at val 0.915, had been told
+    # only to train longer at that rate; Adam 0.01 reaches val 0.998).
+    fast = fast_learning_rate(evidence.settings)
+    details["fast_learning_rate"] = bool(fast)
+    if fast:
+        summary += f"; but {fast}, so lower it before training longer"
+        remedies = present(book.lower_lr(10.0), *remedies)
     return Verdict("underfitting", confidence, summary, details, remedies)
 
 
