@@ -14,7 +14,7 @@ import numpy as np
 
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.no_signal_doubts import (
-    fitted_at_once, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
+    fitted_at_once, kept_lead_doubt, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
 from lossgap.diagnosis.constraints import held_back
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy, detectable_balanced_lead
 from lossgap.diagnosis.evidence import RunEvidence
@@ -277,7 +277,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                     f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g}"
                     f"{_control_words(control)})")
     facts["long_reach_doubt"] = False
-    for doubt_of in (long_reach_doubt, val_inputs_doubt, shortcut_doubt):
+    # A split already too small for a modest signal says so above; the kept lead is for one that passed that check.
+    doubts = (long_reach_doubt, val_inputs_doubt, shortcut_doubt) + (() if too_few else (kept_lead_doubt,))
+    for doubt_of in doubts:
         doubt = doubt_of(evidence, book, remedies)
         if doubt is None:
             continue
