@@ -174,18 +174,21 @@ def loop_statements(clip_grad: float | None = None, early_stopping: int | None =
     if class_weights is not None:
         statements["loss"] = {"class_weights": _class_weights(class_weights)}
     if resampled_classes is not None:
-        if not isinstance(resampled_classes, bool):
-            raise ConfigError(f"Recorder.describe: resampled_classes={resampled_classes!r} is not True or False; pass "
-                              "True when your loop draws its batches with a sampler that balances the classes (e.g. "
-                              "WeightedRandomSampler)")
-        statements["sampling"] = {"resampled_classes": resampled_classes}
+        statements["sampling"] = {"resampled_classes": _true_or_false(
+            "resampled_classes", resampled_classes, "when your loop draws its batches with a sampler that balances "
+            "the classes (e.g. WeightedRandomSampler)")}
     if framework_zeroes_gradients is not None:
-        if not isinstance(framework_zeroes_gradients, bool):
-            raise ConfigError(f"Recorder.describe: framework_zeroes_gradients={framework_zeroes_gradients!r} is not "
-                              "True or False; pass True when a framework runs the training step and zeroes the "
-                              "gradients itself (Lightning's automatic optimisation), or leave it out")
-        statements["loop"] = {"framework_zeroes_gradients": framework_zeroes_gradients}
+        statements["loop"] = {"framework_zeroes_gradients": _true_or_false(
+            "framework_zeroes_gradients", framework_zeroes_gradients, "when a framework runs the training step and "
+            "zeroes the gradients itself (Lightning's automatic optimisation), or leave it out")}
     return statements
+
+
+def _true_or_false(name: str, value, when: str) -> bool:
+    """``value`` when it is True or False; ConfigError (one line) naming ``name`` and saying to pass True ``when``."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"Recorder.describe: {name}={value!r} is not True or False; pass True {when}")
+    return value
 
 
 def _class_weights(values) -> list[float]:

@@ -276,8 +276,9 @@ def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
 def memorised_past_spike(evidence: RunEvidence, spikes, *, fast: bool) -> dict | None:
     """A spike whose damage the delivered model carries on val though its train loss won the progress back, at a rate
     far above its optimizer's usual range (``fast``), or None: the first spike (at or before the delivered epoch, after
-    the model had fitted: its train loss once under FITTED_SHARE of the prior's entropy) after which val accuracy never
-    came back within two noise units of its level just before it, the delivered one included. {"epoch", "lr" (the
+    the model had fitted: its train loss once under FITTED_SHARE of the prior's entropy, and followed by a new lowest
+    train loss) after which val accuracy never came back within two noise units of its level just before it, the
+    delivered one included. {"epoch", "lr" (the
     epoch's rate, when recorded), "val_before", "val_after" (the spike epoch's), "val_best_after", "val_delivered"}.
 
     A rate that large throws the model out of where it was learning; a schedule that then lowers it lets the model
@@ -295,7 +296,11 @@ def memorised_past_spike(evidence: RunEvidence, spikes, *, fast: bool) -> dict |
         before = train_loss[: spike.epoch - 1]
         if spike.epoch > delivered or spike.epoch < 2 or not before.size:
             continue
-        if not float(np.nanmin(before)) <= FITTED_SHARE * fit.prior_entropy:
+        lowest = float(np.nanmin(before))
+        # Fitted before it, and a new low after it (a last-epoch spike is the unrecovered forms' case, not this).
+        later = train_loss[spike.epoch:delivered]
+        if not (lowest <= FITTED_SHARE * fit.prior_entropy and np.isfinite(later).any()
+                and float(np.nanmin(later)) < lowest):
             continue
         val_before = float(val_accuracy[spike.epoch - 2])
         after = val_accuracy[spike.epoch - 1:delivered]
