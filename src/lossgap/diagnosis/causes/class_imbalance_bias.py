@@ -256,10 +256,10 @@ def unresolved_rare_note(evidence: RunEvidence, classes: list[int]) -> str:
     fewest, most = int(support[classes].min()), int(support[classes].max())
     count = f"{fewest}" if fewest == most else f"{fewest}-{most}"
     return (f"rare class{'es' if len(classes) > 1 else ''} {names} {'have' if len(classes) > 1 else 'has'} {count} val "
-            f"sample{'' if most == 1 else 's'}{' each' if len(classes) > 1 else ''}: a model that misses a fifth of a class's samples would miss "
-            f"fewer than 2 of {'these' if fewest > 1 or len(classes) > 1 else 'this one'}, so val cannot show whether it "
-            "leans on the frequent classes; judge the rare classes on more samples (a larger val split, or "
-            "cross-validation), or weight the loss by class and compare balanced accuracy")
+            f"sample{'' if most == 1 else 's'}{' each' if len(classes) > 1 else ''}: a model that misses a fifth of a "
+            f"class's samples would miss fewer than 2 of {'these' if fewest > 1 or len(classes) > 1 else 'this one'}, "
+            "so val cannot show whether it leans on the frequent classes; judge the rare classes on more samples (a "
+            "larger val split, or cross-validation), or weight the loss by class and compare balanced accuracy")
 
 
 def _train_recall(evidence: RunEvidence, rare: list[int], *, of_rare: bool) -> tuple[float, int] | None:
