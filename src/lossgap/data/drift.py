@@ -104,13 +104,13 @@ def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits
                         "(and 'test' if recorded), as inputs={'train': x_train, 'val': x_val}")
     parts = {}
     for name, values in inputs.items():
-        array = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values)
+        array = _host_array(values)
         if array.ndim == 2:
             array = array[:, None, :]
         count = array.shape[0] if array.ndim else 0
         given = (lengths or {}).get(name)
         steps = (np.full(count, array.shape[1] if array.ndim == 3 else 1) if given is None
-                 else np.asarray(given.detach().cpu() if hasattr(given, "detach") else given))
+                 else _host_array(given))
         if array.ndim == 3 and steps.shape == (count,) and steps.size and steps.min() >= 1:
             # Padding beyond each length holds whatever the loop put there; the statistics read valid steps only.
             valid = np.arange(array.shape[1])[None, :] < steps[:, None]
@@ -119,6 +119,11 @@ def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits
         parts[name] = SequenceData(features=array, lengths=steps, labels=np.arange(count) % 2, ids=np.arange(count),
                                    class_names=("any", "other"), name="the inputs passed", split=name)
     return DatasetSplits(train=parts["train"], val=parts["val"], test=parts.get("test"))
+
+
+def _host_array(values) -> np.ndarray:
+    """``values`` (an array, a sequence or a tensor on any device) as a numpy array."""
+    return np.asarray(values.detach().cpu() if hasattr(values, "detach") else values)
 
 
 def input_shifts(splits: DatasetSplits) -> dict[str, InputShift]:

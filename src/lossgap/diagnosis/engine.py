@@ -391,4 +391,3 @@ def _limitations(evidence: RunEvidence, *, ungraded_named: bool = False, thin_ra
                      "cannot be tested against the prior, so whether the model fitted its training set is judged "
                      "from the curves alone")
     return tuple(notes)
-

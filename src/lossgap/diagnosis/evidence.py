@@ -302,7 +302,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     ``shared_inputs`` config.json's ``data.shared_inputs`` (the samples of val and test whose inputs are copies of
     training samples', :func:`lossgap.run.writer.shared_inputs_payload`), when the run recorded it; ``input_shift``
     config.json's ``data.input_shift`` (the feature of val and test farthest from train's,
-    :func:`lossgap.run.writer.input_shift_payload`), likewise.
+    :func:`lossgap.data.drift.input_shift_payload`), likewise.
     """
     val = dynamics["val"]
     train = dynamics.get("train")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lossgap.data import drift
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
 from lossgap.run import rundir
@@ -177,7 +178,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
             "val_is_fixed": splits.val_is_fixed,
             "standardizer": standardizer.to_dict() if standardizer is not None else None,
             "shared_inputs": shared_inputs_payload(splits),
-            "input_shift": input_shift_payload(splits),
+            "input_shift": drift.input_shift_payload(splits),
         },
         "versions": library_versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
@@ -196,14 +197,6 @@ def shared_inputs_payload(splits: DatasetSplits) -> dict:
     from lossgap.data.overlap import shared_inputs_report
 
     return shared_inputs_report(splits)
-
-
-def input_shift_payload(splits: DatasetSplits) -> dict:
-    """Per split other than train, the feature whose inputs lie farthest from train's
-    (:func:`lossgap.data.drift.input_shift_payload`)."""
-    from lossgap.data import drift
-
-    return drift.input_shift_payload(splits)
 
 
 def run_summary(config: TrainConfig, result: FitResult, wall_seconds: float) -> dict:

@@ -250,9 +250,7 @@ class DescribedSettings:
         if "clip_grad" in self._statements:
             self.settings["optimizer"] = {**(self.settings["optimizer"] or {}),
                                           "clip_grad": self._statements["clip_grad"]}
-        if "early_stopping" in self._statements:
-            self.settings["early_stopping"] = dict(self._statements["early_stopping"])
-        for key in ("sampling", "loop"):
+        for key in ("early_stopping", "sampling", "loop"):
             if key in self._statements:
                 self.settings[key] = dict(self._statements[key])
         loss = self._statements.get("loss") or loss_in_model(model)

@@ -94,7 +94,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     stalled = (evidence.gradients is not None and evidence.gradients.stalled
                and not slow_learning_rate(evidence.settings) and clipped_far_below(evidence) is None)
     if not evidence.objective_fit.train_moved and (stalled or not (evidence.early_learning
-                                                                       and stopped.confidence >= REPORT_THRESHOLD)):
+                                                                   and stopped.confidence >= REPORT_THRESHOLD)):
         return no_fit(evidence, book, facts)
     capacity, capacity_affirmed = _capacity(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
