@@ -408,3 +408,35 @@ def test_gradients_that_grow_in_a_loop_that_zeroes_them_are_put_down_to_the_step
         assert "check_zero_grad" not in [remedy.name for remedy in verdict.remedies]
         assert "rising almost every epoch, though the loop zeroes them every step" in verdict.summary
         assert "never zeroed" not in verdict.summary
+
+
+def test_gates_saturated_at_a_rate_far_above_its_range_count_whatever_the_fit():
+    # Trial 11: a 20-class LSTM under a cosine schedule from Adam 0.1 ended with 59% of its gate pre-activations
+    # saturated, train 0.93 and val 0.70 where cosine from 0.01-0.03 reached 0.935-0.963, and read overfitting 0.59;
+    # LSTM-FCNs at Adam 0.5 (88-91% saturated, val 0.925-0.932 against 0.998 at 0.01) read "train longer" and
+    # "No problem found". At a usual rate, or for a model already right on all of val, saturation alone says nothing.
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from fixtures.diagnosis import memorised_noise_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
+                                weight_names=(), vanishing=False, dead_end=0.0, saturation_end=0.6, exploding_epochs=(),
+                                large_update_epochs=(), observed=np.ones(30, dtype=bool),
+                                median_update_ratio=np.full(30, 0.005))
+
+    def verdict(lr, run, saturation=0.6):
+        config = {"model": {"hidden_size": 32, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr}, "epochs": 30}
+        saturated = SimpleNamespace(**{**vars(gradients), "saturation_end": saturation})
+        evidence = replace(gather_evidence({}, run, train_config=config), gradients=saturated)
+        return diagnose_evidence(evidence).verdict("unstable_optimization")
+
+    fast = verdict(0.1, memorised_noise_run())
+    assert fast.evidence["saturated_fast"] and fast.confidence == pytest.approx(0.6 * 0.75)
+    assert "60% of the gate pre-activations ended saturated (|z| > 5), where steps far too large drive them" in fast.summary
+    assert fast.remedies[0].name == "lower_lr"
+    assert verdict(0.1, memorised_noise_run(), saturation=0.05).confidence == 0.0
+    usual = verdict(0.003, memorised_noise_run())
+    assert not usual.evidence["saturated_fast"] and usual.confidence < 0.1
+    assert not verdict(0.1, healthy_run()).evidence["saturated_fast"]   # val all right: nothing left to lose

@@ -11,10 +11,17 @@ from lossgap.diagnosis.wording import clip, pct
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
 #: that carries on its own (see _silenced_by_jumps).
 SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
+#: Weight of gates saturated at the end when the run's rate is far above its optimizer's usual range and its delivered
+#: model still gets some val samples wrong, whatever its fit: steps that large drive the gates where no gradient passes,
+#: and training settles wherever they left it (trial 11's 20-class LSTM under a cosine schedule from Adam 0.1, 59% of its
+#: gate pre-activations saturated, train 0.93 and val 0.70 where cosine from 0.01-0.03 reaches 0.935-0.963, had read
+#: overfitting 0.59 "stop at epoch 35"; LSTM-FCNs at Adam 0.5, 88-91% saturated, val 0.925-0.932 against 0.998 at 0.01,
+#: had read "still improving, train longer" and "No problem found"). Healthy runs at usual rates end at 1-6%.
+SATURATED_FAST_WEIGHT = 0.6
 
 
 def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: float, *,
-                     unscaled_inputs: bool = False, zeroed: bool = False) -> dict:
+                     unscaled_inputs: bool = False, zeroed: bool = False, fast_with_errors: bool = False) -> dict:
     """Facts and a 0..1 score from the recorded gradients and update ratios (empty when not recorded).
 
     Exploding epochs count from 5% of the epochs and fully at 20% (a single burst in a long run is not what
@@ -22,7 +29,9 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     of updates 100x the rule of thumb count fully at 20% of the epochs; neither counts when the run's own weight
     decay shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
     that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
-    when the model also does not fit (a learning rate far too high drives gates into saturation). ``zeroed``: the
+    when the model also does not fit (a learning rate far too high drives gates into saturation), and up to
+    SATURATED_FAST_WEIGHT whatever the fit with ``fast_with_errors`` (the rate far above its optimizer's usual range,
+    the delivered model not yet right on val). ``zeroed``: the
     loop is known to zero its gradients every step (:func:`loop_zeroes_gradients`), so their growth is not put down
     to a missing ``zero_grad()``.
     """
@@ -42,7 +51,10 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     # Inputs that were not standardised saturate the gates whatever the rate (RunEvidence.unscaled_inputs), and an own
     # loop's gates saturated at a usual rate point at its inputs too (RunEvidence.saturated_at_usual_rate: own GRU loops
     # fed inputs x1000 at Adam 0.003 had read unstable 0.50, "lower the learning rate", which did not help).
-    saturation_score = 0.0 if unscaled_inputs else 0.5 * clip((saturation - 0.3) / 0.4) * unfit
+    fast_weight = SATURATED_FAST_WEIGHT if fast_with_errors else 0.0
+    saturation_score = 0.0 if unscaled_inputs else clip((saturation - 0.3) / 0.4) * max(0.5 * unfit, fast_weight)
+    # The steps' size, not the failure to fit, is what the saturation is put down to.
+    saturated_fast = saturation_score > 0 and fast_weight > 0.5 * unfit
     silenced = _silenced_by_jumps(gradients, decay_per_step)
     silenced_score = SILENCED_CONFIDENCE * unfit if silenced else 0.0
     score = 1.0 - (1.0 - explode_score) * (1.0 - large_score) * (1.0 - saturation_score) * (1.0 - silenced_score)
@@ -62,7 +74,9 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
         sentence.append(f"updates were far larger than the weights in {len(large)} epoch(s) (update / weight norm up "
                         f"to {worst:.2g}, where healthy runs stay near 1e-3 to 1e-2)")
     if saturation_score > 0:
-        sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)")
+        sentence.append(f"{pct(saturation)} of the gate pre-activations ended saturated (|z| > 5)"
+                        + (", where steps far too large drive them: no gradient passes a saturated gate, so training "
+                           "settles wherever the large steps left the model" if saturated_fast else ""))
     growing = bool(gradients.growing)
     growth = gradient_growth(gradients.total_grad_norm[gradients.observed]) if growing else None
     if growth is not None:
@@ -76,7 +90,8 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
         sentence.append(f"the total gradient norm grew from {growth.first:.3g} to {growth.last:.3g}, {how}, {why}")
     return {"growing_gradients": growing, "exploding_epochs": list(exploding), "large_update_epochs": list(large),
             "gradient_score": score,
-            "saturation_end": saturation, "silenced": silenced, "gradient_sentence": "; ".join(sentence)}
+            "saturation_end": saturation, "saturated_fast": saturated_fast, "silenced": silenced,
+            "gradient_sentence": "; ".join(sentence)}
 
 
 def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:

@@ -107,11 +107,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         decay_per_step = max(decay_per_step, 1.0)
     unfit = clip((1.0 - fit.moved_share - UNFIT_START) / (UNFIT_FULL - UNFIT_START))
     zeroed = loop_zeroes_gradients(evidence)
-    gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step,
-                                 unscaled_inputs=evidence.unscaled_inputs or evidence.saturated_at_usual_rate,
-                                 zeroed=zeroed)
     non_finite = _non_finite_epochs(evidence)
     train_error = 1.0 - float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
+    val_error = 1.0 - float(evidence.curves.val_accuracy[evidence.delivered_epoch - 1])
+    gradients = gradient_signals(evidence.gradients, clipped, unfit, decay_per_step,
+                                 unscaled_inputs=evidence.unscaled_inputs or evidence.saturated_at_usual_rate,
+                                 zeroed=zeroed, fast_with_errors=bool(fast) and val_error >= FAST_RATE_ERROR)
     facts = {"non_finite_epochs": non_finite, "spikes": [s.to_dict() for s in train_spikes],
              "largest_progress_lost": lost, "reversal": fit.reversal, "unfit": unfit,
              "above_prior_share": above_share, "above_prior_excess": fit.above_prior_excess,
@@ -262,8 +263,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(f"but the run outgrew the large one(s), at epoch(s) {epochs}: after epoch {outgrown['last']} "
                      f"its {loss_name} fell to new lows ({outgrown['lowest_after']:.3f}, against "
                      f"{outgrown['lowest_before']:.3f} before epoch {outgrown['first']}) over "
-                     f"{outgrown['quiet_epochs']} epochs without another large spike, so they cost the run time, not "
-                     "the model it delivers")
+                     f"{outgrown['quiet_epochs']} epochs without another large spike, so they cost the run time"
+                     + (", though the gates they saturated stayed so (below)" if gradients.get("saturated_fast")
+                        else ", not the model it delivers"))
     if signals["unrecovered"] > 0 and "lowest_epoch" in unrecovered:
         accuracy_name = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
         parts.append(f"the {loss_name} climbed from its lowest, {unrecovered['lowest_before']:.3f} at epoch "
