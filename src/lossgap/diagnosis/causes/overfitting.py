@@ -17,7 +17,7 @@ from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import change, clip, pct
+from lossgap.diagnosis.wording import change, clip, guess_loss, pct, share_below_prior
 
 #: What is left of the confidence when early stopping already stopped at, and restored, the val-loss minimum.
 HANDLED_FACTOR = 0.3
@@ -74,11 +74,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     loss_name, _, _, fit = evidence.stability_loss
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
         return verdict
-    guess = "a constant guess's" if evidence.objective is not None else "the prior's"
+    below = share_below_prior(fit.moved_share, guess_loss(evidence.objective is not None))
     return replace(verdict, confidence=UNFITTED_TRAIN_CAP,
                    summary=verdict.summary + f"; but the model never fitted its training set (its {loss_name} got at "
-                   f"best {pct(max(fit.moved_share, 0.0))} below {guess}): a model that learned nothing from "
-                   "it cannot have memorised it",
+                   f"best {below}): a model that learned nothing from it cannot have memorised it",
                    evidence={**verdict.evidence, "train_unfitted": True})
 
 
