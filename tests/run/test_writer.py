@@ -51,3 +51,18 @@ def test_training_rows_repeated_are_counted_and_noted(tmp_path):
                                "distinct inputs in all)") for note in notes), notes
     assert any(note.startswith("40 of the 40 val samples repeat another val sample's inputs exactly (8 distinct "
                                "inputs in all)") for note in notes), notes
+
+
+def test_config_json_measures_what_the_lengths_say_of_the_labels_and_the_diagnosis_warns(tmp_path):
+    # Train's lengths say the class (class 0 is 3-5 steps long, class 1 10-12), val's are drawn alike for both.
+    rng = np.random.default_rng(0)
+    y, y_val = np.arange(80) % 2, np.arange(40) % 2
+    lengths = np.where(y == 0, rng.integers(3, 6, 80), rng.integers(10, 13, 80))
+    path = tmp_path / "d.npz"
+    np.savez(path, X=rng.normal(size=(80, 12, 1)), y=y, lengths=lengths, X_val=rng.normal(size=(40, 12, 1)),
+             y_val=y_val, lengths_val=rng.integers(3, 13, 40))
+    lossgap.train(TrainConfig(data=DataConfig(source=str(path)), epochs=3, batch_size=16), tmp_path / "run")
+    shortcut = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["length_shortcut"]
+    assert shortcut["train"] == {"accuracy": 1.0, "majority": 0.5, "samples": 80} and shortcut["bins"] == 4
+    assert shortcut["val"]["samples"] == 40 and shortcut["val"]["accuracy"] < 0.75
+    assert lossgap.diagnose(tmp_path / "run").headline.startswith("Val's sequence lengths do not carry train's labels")

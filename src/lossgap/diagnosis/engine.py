@@ -63,7 +63,8 @@ def diagnose_record(record: RunRecord, *, split: str = "val", control: RunRecord
                                    gradients=gradient_health_of(record),
                                    sequence_length=(record.config.get("data") or {}).get("max_length"),
                                    shared_inputs=(record.config.get("data") or {}).get("shared_inputs"),
-                                   input_shift=(record.config.get("data") or {}).get("input_shift"))
+                                   input_shift=(record.config.get("data") or {}).get("input_shift"),
+                                   length_shortcut=(record.config.get("data") or {}).get("length_shortcut"))
         diagnosis = diagnose_evidence(evidence, run=str(record.path), class_names=record.class_names,
                                       val_is_fixed=bool((record.config.get("data") or {}).get("val_is_fixed")),
                                       threads=(record.config.get("runtime") or {}).get("torch_threads"))

@@ -109,6 +109,10 @@ class RunEvidence:
     #: config.json's ``data.input_shift``: per split other than train, the feature whose inputs lie farthest from
     #: train's (:class:`lossgap.data.drift.InputShift` as a dict); None when unknown (own loops, older runs).
     input_shift: dict | None = None
+    #: config.json's ``data.length_shortcut``: per split, the accuracy of a rule on sequence length alone fitted on
+    #: train, beside the split's majority share (:func:`lossgap.data.lengths.length_shortcut`); None when unknown (own
+    #: loops, older runs) or when the lengths do not vary.
+    length_shortcut: dict | None = None
 
     @property
     def train_count(self) -> int:
@@ -292,7 +296,8 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
                     train_config: dict | None, settings: dict | None = None, focus_split: str = "val",
                     control_val_accuracy: float | None = None, summary: dict | None = None,
                     gradients: object | None = None, sequence_length: int | None = None,
-                    shared_inputs: dict | None = None, input_shift: dict | None = None) -> RunEvidence:
+                    shared_inputs: dict | None = None, input_shift: dict | None = None,
+                    length_shortcut: dict | None = None) -> RunEvidence:
     """Run every analysis on a run's metrics columns and recorded dynamics (which must include "val").
 
     ``summary`` is the run's summary.json (its best epoch is the one every sentence calls "best");
@@ -302,7 +307,8 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     ``shared_inputs`` config.json's ``data.shared_inputs`` (the samples of val and test whose inputs are copies of
     training samples', :func:`lossgap.run.writer.shared_inputs_payload`), when the run recorded it; ``input_shift``
     config.json's ``data.input_shift`` (the feature of val and test farthest from train's,
-    :func:`lossgap.data.drift.input_shift_payload`), likewise.
+    :func:`lossgap.data.drift.input_shift_payload`), likewise; ``length_shortcut`` config.json's
+    ``data.length_shortcut`` (:func:`lossgap.data.lengths.length_shortcut`), likewise.
     """
     val = dynamics["val"]
     train = dynamics.get("train")
@@ -362,7 +368,7 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         delivered_epoch=delivered_epoch(summary, curves.num_epochs),
         settings=train_config or settings, objective=objective, class_weights=class_weights,
         unweighted_signal=weights_undone, balanced_signal_p=any_epoch_balanced_p_value(val),
-        shared_inputs=shared_inputs, input_shift=input_shift,
+        shared_inputs=shared_inputs, input_shift=input_shift, length_shortcut=length_shortcut,
     )
 
 

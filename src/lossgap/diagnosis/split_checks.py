@@ -17,6 +17,7 @@ from lossgap.analysis.class_shares import ClassShareShift, PredictedMixShift, cl
 from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
+from lossgap.diagnosis.length_checks import length_shortcut_of, length_warning
 from lossgap.plain import to_plain
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
@@ -150,6 +151,7 @@ def split_warnings(evidence: RunEvidence) -> str:
         # recorded test split, prepared as train, at 0.98.
         warning += (f"Val inputs look unlike train's to the model: {_predicted_mix_words(evidence)} (see the note); "
                     "check that val is prepared as train is; read the rest with that in mind: ")
+    warning += length_warning(evidence)
     copied = checks.copied
     if copied is not None and copied.warns:
         # A data file whose val rows repeated 60 training rows on random labels read overfitting 1.00 at val 0.79,
@@ -183,10 +185,14 @@ def split_warnings(evidence: RunEvidence) -> str:
 
 def val_inputs_differ(evidence: RunEvidence) -> str:
     """What shows val's inputs unlike train's, for a sentence: their feature statistics (config.json's input shift,
-    runs lossgap loaded) or the mix of classes the model predicts on them; "" when neither does."""
+    runs lossgap loaded), sequence lengths that give train's labels away and not val's (config.json's length
+    shortcut), or the mix of classes the model predicts on them; "" when none does."""
     shift = _shifted(evidence, "val")
     if shift is not None:
         return _shift_words(evidence, shift)
+    lengths = length_shortcut_of(evidence)
+    if lengths is not None and not lengths.in_split:
+        return lengths.words()
     return _predicted_mix_words(evidence) if evidence.split_checks.predicted_mix is not None else ""
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lossgap.data import drift
+from lossgap.data import drift, lengths
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
 from lossgap.run import rundir
@@ -179,6 +179,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
             "standardizer": standardizer.to_dict() if standardizer is not None else None,
             "shared_inputs": shared_inputs_payload(splits),
             "input_shift": drift.input_shift_payload(splits),
+            "length_shortcut": lengths.length_shortcut(splits),
         },
         "versions": library_versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
