@@ -197,3 +197,25 @@ def test_a_class_weighted_run_early_stops_on_the_val_loss_weighted_alike():
     assert result.best_epoch == int(np.argmin(balanced)) + 1
     for row in result.history:  # the mean of the classes' mean losses, beside the plain mean
         assert math.isfinite(row["val_balanced_loss"]) and row["val_balanced_loss"] != row["val_loss"]
+
+
+def test_a_loss_gone_non_finite_delivers_the_best_epochs_weights_without_early_stopping():
+    # Trial 13's ACSF1 run at lr 0.1 (no early stopping) went NaN at epoch 34 and had delivered those weights (test
+    # 0.100) while best.pt held epoch 31's. Here the weights are made NaN after epoch 4, as a blow-up would.
+    splits = load_splits("synthetic:sum-sign,samples=300", val_fraction=0.2, seed=0).splits
+    config = TrainConfig(epochs=10, batch_size=32)
+    with seeded(config.seed, torch.device("cpu")) as generator:
+        model = LSTMClassifier(splits.num_features, config.model.hidden_size, splits.num_classes)
+
+        def blow_up(row):
+            if row["epoch"] == 4:
+                with torch.no_grad():
+                    for parameter in model.parameters():
+                        parameter.fill_(float("nan"))
+
+        result = fit(model, splits, config, Recorder(), generator, on_epoch_end=blow_up)
+    assert result.stop_reason == "non_finite_loss" and len(result.history) == 5
+    assert result.delivered_epoch == result.best_epoch <= 4
+    assert all(torch.isfinite(parameter).all() for parameter in model.parameters())
+    now = evaluate(model, DeviceSplit.from_data(splits.val, torch.device("cpu")), 1024)
+    assert now.loss == pytest.approx(result.history[result.best_epoch - 1]["val_loss"], abs=1e-6)

@@ -35,7 +35,8 @@ class FitResult:
     """What training produced, beside the recorder's dynamics.
 
     ``history`` holds one metrics row per finished epoch; ``delivered_epoch`` is the epoch whose weights the
-    model holds at the end (the best epoch when early stopping restored it, else the last epoch).
+    model holds at the end (the best epoch when early stopping restored it or a non-finite loss ended training, else
+    the last epoch).
     """
 
     history: list[dict[str, float]]
@@ -101,7 +102,8 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
     "epochs", test into ``recorder``,
     and the optimisation evidence of ``model`` (``recorder.observe``; the hooks are removed before returning).
     The test split is only reported, never used for a decision. When early stopping is on, the best
-    epoch's weights are restored at the end, whatever ended training. Ctrl-C ends training after the
+    epoch's weights are restored at the end, whatever ended training; so are they when a non-finite loss ended it
+    (the last weights then predict nothing). Ctrl-C ends training after the
     current batch with ``stop_reason == "interrupted"``; finished epochs are kept. With ``config.optimizer.ema``
     the weight average (:mod:`lossgap.training.averaging`) is what the end-of-epoch passes record, early
     stopping and the schedule monitor, the checkpoints hold and ``model`` holds at the end; the optimisation
@@ -212,7 +214,10 @@ def fit(model: nn.Module, data: DatasetSplits, config: TrainConfig, recorder: Re
         recorder.stop_observing()
     last_state = {key: tensor.detach().clone() for key, tensor in evaluated.state_dict().items()}
     delivered_epoch = len(history)
-    if config.early_stopping.enabled and tracker.best_state is not None:
+    # A loss that went NaN or infinite leaves weights that predict nothing: the best epoch's (best.pt) are delivered
+    # instead, early stopping or not (trial 13's ACSF1 run at lr 0.1 had delivered its NaN epoch 34, test 0.100, where
+    # its epoch 31 held 0.36).
+    if (config.early_stopping.enabled or stop_reason == "non_finite_loss") and tracker.best_state is not None:
         model.load_state_dict(tracker.best_state)
         delivered_epoch = tracker.best_epoch
     elif average is not None:
