@@ -341,3 +341,16 @@ def test_a_run_of_a_few_epochs_at_a_usual_rate_is_told_to_train_longer_first_and
     # At a rate low in its range the pace stays the first thing to change, however short the run.
     low = diagnose_dynamics(run, config={"epochs": 5, "optimizer": {"name": "adam", "lr": 3e-5}})
     assert low.verdict("underfitting").remedies[0].name == "higher_lr", low.to_text()
+
+
+def test_still_improving_far_from_fitting_long_sequences_offers_the_architecture_before_more_epochs():
+    # Trial 13's plain LSTM on ACSF1's 1460 steps, train 0.31 and still rising at epoch 40, had been told only to train
+    # longer: 80 epochs reached test 0.38, the recommended LSTM-FCN 0.68.
+    config = {"epochs": 30, "optimizer": {"name": "adam", "lr": 0.003},
+              "model": {"kind": "lstm", "hidden_size": 32, "readout": "last", "bidirectional": False}}
+    long = diagnose_dynamics(slow_learner_run(), config=config, sequence_length=1460).verdict("underfitting")
+    assert long.evidence["form"] == "stopped_early" and long.evidence["far_from_fitting"]
+    assert [remedy.name for remedy in long.remedies][:3] == ["bidirectional", "switch_model", "more_epochs"]
+    assert "on sequences of 1460 steps a recurrent layer read at its last step may not carry" in long.summary
+    short = diagnose_dynamics(slow_learner_run(), config=config, sequence_length=20).verdict("underfitting")
+    assert [remedy.name for remedy in short.remedies][:1] == ["more_epochs"] and "on sequences" not in short.summary

@@ -24,8 +24,8 @@ from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contra
                                                            one_class_errors, one_class_words, pair_advice, pair_words)
 from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer, no_fit, unfreeze
 from lossgap.diagnosis.causes.underfitting_schedule import cycling_schedule, frozen_schedule
-from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, clipped_far_below, loss_steepness,
-                                                           stopped_early)
+from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, architecture_clause,
+                                                           clipped_far_below, loss_steepness, stopped_early)
 from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
                                                            regularisation_note, relative_rise)
 from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, regularisation_notes,
@@ -321,12 +321,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
         details["one_class_errors"] = one_class
         summary += one_class_words(evidence, one_class)
     reach = architecture(evidence, book)
-    if any(reach):
-        summary += (f"; on sequences of {evidence.sequence_length} steps "
-                    + ("a recurrent layer read at its last step may not carry the first steps that far: reading both "
-                       "directions, or " if reach[0] else "")
-                    + "a convolution branch beside the recurrent layer (LSTM-FCN) often fits what a recurrent layer "
-                      "alone cannot")
+    summary += architecture_clause(evidence, reach)
     summary += narrow + (f"; but {fast}, which keeps a model of any size from fitting" if fast else "")
     affirmed = summary
     if confidence < REPORT_THRESHOLD:

@@ -124,6 +124,13 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     remedies = (present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
                         book.more_epochs(evidence.num_epochs)) if early_learning and not short
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
+    if unsure and not early_learning:
+        # Still improving but far from fitting sequences that long, a recurrent layer's reach is the likelier limit
+        # than the epochs (trial 13's plain LSTM on ACSF1's 1460 steps, train 0.31 at epoch 40, had been told only to
+        # train longer: 80 epochs reached test 0.38, the recommended LSTM-FCN 0.68).
+        reach = architecture(evidence, book)
+        summary += architecture_clause(evidence, reach)
+        remedies = present(*reach, *remedies)
     if unfitted and not rising:
         # A model far from fitting whose own Linear layer is narrower than the classes may never get further
         # however long it trains (an own MLP through Linear(90, 1) to 4 classes, train accuracy 0.53, had been
@@ -252,6 +259,16 @@ def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:
     if not evidence.long_sequences or not book.has_config:
         return None, None
     return book.bidirectional(), book.switch_model("lstm-fcn")
+
+
+def architecture_clause(evidence: RunEvidence, reach: tuple) -> str:
+    """The clause that says why :func:`architecture`'s remedies ``reach`` are offered ("" when none is)."""
+    if not any(reach):
+        return ""
+    return (f"; on sequences of {evidence.sequence_length} steps "
+            + ("a recurrent layer read at its last step may not carry the first steps that far: reading both "
+               "directions, or " if reach[0] else "")
+            + "a convolution branch beside the recurrent layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
 
 
 def _objective_below_guess(evidence: RunEvidence) -> str:
