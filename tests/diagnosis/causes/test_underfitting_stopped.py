@@ -354,3 +354,22 @@ def test_still_improving_far_from_fitting_long_sequences_offers_the_architecture
     assert "on sequences of 1460 steps a recurrent layer read at its last step may not carry" in long.summary
     short = diagnose_dynamics(slow_learner_run(), config=config, sequence_length=20).verdict("underfitting")
     assert [remedy.name for remedy in short.remedies][:1] == ["more_epochs"] and "on sequences" not in short.summary
+
+
+def test_a_majority_guess_still_learning_at_a_rate_far_below_its_range_is_told_to_raise_it_not_to_weight_classes():
+    # Trial 13: 80/10/10 and 85/15 data at Adam 3e-5, every training sample predicted as the majority at epoch 30 with
+    # the loss still falling 3-4% per epoch, had read class imbalance 1.00 "weight the loss" (balanced accuracy 0.634
+    # and 0.920 that way) and "more epochs would mostly make the same answers surer"; at Adam 0.01, unweighted, 0.937
+    # and 0.995.
+    from fixtures.diagnosis import slow_majority_run
+
+    slow = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 3e-5}, "epochs": 30})
+    verdict = slow.verdict("underfitting")
+    assert slow.causes[:1] == ["underfitting"] and verdict.evidence["collapsed_at_slow_rate"]["predicted_share"] == 1.0
+    assert "it has not learned the other classes yet" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies] == ["higher_lr", "more_epochs", "class_weights"]
+    imbalance = slow.verdict("class_imbalance_bias")
+    assert imbalance.confidence == 0.4 and "learns the classes in order of size" in imbalance.summary
+    # At a usual rate the same curves are the lean itself.
+    usual = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30})
+    assert usual.causes[:1] == ["class_imbalance_bias"] and usual.verdict("class_imbalance_bias").confidence == 1.0

@@ -112,7 +112,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # confidence refinement, which argues for neither form (and its sentence says so).
     more_epochs_help = ((trend[0] and not stopped.evidence.get("val_at_ceiling")) or evidence.early_learning
                         or bool(stopped.evidence.get("far_from_fitting"))
-                        or bool(stopped.evidence.get("lagged_learning")))
+                        or bool(stopped.evidence.get("lagged_learning"))
+                        or bool(stopped.evidence.get("collapsed_at_slow_rate")))
     stopped_score = stopped.confidence if more_epochs_help else 0.0
     confidence = 1.0 - (1.0 - stopped_score) * (1.0 - capacity.confidence)
     if confidence >= REPORT_THRESHOLD > capacity.confidence > 0:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.causes.underfitting_classes import majority_collapse
 from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, fast_learning_rate, held_back,
-                                           low_in_range, narrow_layer_advice)
+                                           low_in_range, narrow_layer_advice, slow_learning_rate)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -68,7 +69,14 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # model whose train loss is still near the prior's has nothing to refine yet: it is still learning. So is
     # one far from fitting its own training set whose right answers are still unsure: refinement is answers
     # that are already sure growing surer, while unsure ones are what a model still on its way gives.
-    steepness = 1.0 if early_learning else loss_steepness(evidence)
+    # So is a model that still predicts the majority class for (nearly) every training sample at a rate far below its
+    # optimizer's range: it has not learned the other classes yet (trial 13's 80/10/10 data at Adam 3e-5, its loss
+    # falling 3% per epoch at epoch 30, had read "more epochs would mostly make the same answers surer" beside class
+    # imbalance 1.00; at Adam 0.01, unweighted, balanced accuracy 0.937, weighted at 3e-5 0.634).
+    slow = slow_learning_rate(evidence.settings)
+    collapsed = majority_collapse(evidence) if slow else None
+    details["collapsed_at_slow_rate"] = collapsed
+    steepness = 1.0 if early_learning or collapsed else loss_steepness(evidence)
     # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
     # construction: its flat accuracy is the capacity form's case, not a slow pace.
     unfitted, sureness = far_from_fitting(evidence)
@@ -80,7 +88,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     ceiling = _val_at_ceiling(evidence)
     rising = rising and not ceiling
     details.update({"far_from_fitting": unfitted, "right_answer_sureness": sureness, "val_at_ceiling": ceiling})
-    confidence = steepness * (0.9 if rising or early_learning or unfitted else 0.35)
+    confidence = steepness * (0.9 if rising or early_learning or unfitted or collapsed else 0.35)
     stopped_by = _stopped_by(evidence)
     if health.val_still_falling:
         pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
@@ -100,6 +108,10 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (": training stopped too early" if rising
                   else f", the {evidence.stability_loss[0]} {_objective_below_guess(evidence)}: "
                        "the model is still early in learning" if early_learning
+                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model still predicts "
+                       f"class {evidence.class_label(collapsed['class'])} for {pct(collapsed['predicted_share'])} of its "
+                       f"training samples, the class that makes up {pct(collapsed['class_share'])} of them, and {slow}: it has not "
+                       "learned the other classes yet, not refining answers it already has" if collapsed
                   else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
                        f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
                        f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "
@@ -123,6 +135,8 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     details["short_run"] = short
     remedies = (present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
                         book.more_epochs(evidence.num_epochs)) if early_learning and not short
+                else present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs),
+                             book.class_weights()) if collapsed
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     if unsure and not early_learning:
         # Still improving but far from fitting sequences that long, a recurrent layer's reach is the likelier limit
