@@ -434,7 +434,8 @@ def test_gates_saturated_at_a_rate_far_above_its_range_count_whatever_the_fit():
 
     fast = verdict(0.1, memorised_noise_run())
     assert fast.evidence["saturated_fast"] and fast.confidence == pytest.approx(0.6 * 0.75)
-    assert "60% of the gate pre-activations ended saturated (|z| > 5), where steps far too large drive them" in fast.summary
+    assert ("60% of the gate pre-activations ended saturated (|z| > 5), where steps far too large drive them"
+            in fast.summary)
     assert fast.remedies[0].name == "lower_lr"
     assert verdict(0.1, memorised_noise_run(), saturation=0.05).confidence == 0.0
     usual = verdict(0.003, memorised_noise_run())

@@ -197,9 +197,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["still_learning_at_a_slow_rate"] = learning_slowly
     if learning_slowly and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP
-        summary += (f"; but the model still predicts the majority class for every training sample while its val loss "
-                    f"still falls, and {slow}: a model that slow learns the classes in order of size, so the lean can "
-                    "be judged once it has learned the others")
+        summary += ("; but the model still predicts the majority class for (nearly) every training sample while its "
+                    f"val loss still falls, and {slow}: a model that slow learns the classes in order of size, so the "
+                    "lean can be judged once it has learned the others")
     # Unweighted at a usual rate, and the rare val samples never given much more than their class's share: nothing the
     # model learned tells the rare classes apart on val, so nothing shows that they could be told apart at all (85/15
     # data on random labels, the model at the class shares' loss, had read imbalance 1.00, and so had 91/9 data on

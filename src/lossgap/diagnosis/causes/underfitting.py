@@ -272,7 +272,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     pair = None if supported else confused_pair(evidence, index)
     one_class = None if supported or pair is not None else one_class_errors(evidence, index)
     narrow, widen = narrow_layer(evidence, book)
-    # Errors that sit in one class or one pair, or a layer narrower than the classes, point somewhere a ceiling does not.
+    # Errors that sit in one class or one pair, or a layer narrower than the classes, point where a ceiling does not.
     located = pair is not None or one_class is not None or bool(narrow)
     unsupported = (1.0 if supported else UNSUPPORTED_CAP if evidence.long_sequences or located
                    else SHORT_UNSUPPORTED_CAP)

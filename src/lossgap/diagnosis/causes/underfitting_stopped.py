@@ -108,10 +108,11 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                + (": training stopped too early" if rising
                   else f", the {evidence.stability_loss[0]} {_objective_below_guess(evidence)}: "
                        "the model is still early in learning" if early_learning
-                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model still predicts "
-                       f"class {evidence.class_label(collapsed['class'])} for {pct(collapsed['predicted_share'])} of its "
-                       f"training samples, the class that makes up {pct(collapsed['class_share'])} of them, and {slow}: it has not "
-                       "learned the other classes yet, not refining answers it already has" if collapsed
+                  else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model still "
+                       f"predicts class {evidence.class_label(collapsed['class'])} for "
+                       f"{pct(collapsed['predicted_share'])} of its training samples, the class that makes up "
+                       f"{pct(collapsed['class_share'])} of them, and {slow}: it has not learned the other classes yet, "
+                       "not refining answers it already has" if collapsed
                   else f"; accuracy did not rise over the last {evidence.trend_tail} epochs, but the model is far from "
                        f"fitting its training set (train accuracy {curves.train_accuracy[-1]:.3f}) and even its right "
                        f"answers are unsure ({pct(sureness)} of the way from chance to certain): it is still learning, "

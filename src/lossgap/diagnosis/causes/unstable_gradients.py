@@ -12,11 +12,12 @@ from lossgap.diagnosis.wording import clip, pct
 #: that carries on its own (see _silenced_by_jumps).
 SILENCED_SHARE, SILENCED_CONFIDENCE = 0.5, 0.85
 #: Weight of gates saturated at the end when the run's rate is far above its optimizer's usual range and its delivered
-#: model still gets some val samples wrong, whatever its fit: steps that large drive the gates where no gradient passes,
-#: and training settles wherever they left it (trial 11's 20-class LSTM under a cosine schedule from Adam 0.1, 59% of its
-#: gate pre-activations saturated, train 0.93 and val 0.70 where cosine from 0.01-0.03 reaches 0.935-0.963, had read
-#: overfitting 0.59 "stop at epoch 35"; LSTM-FCNs at Adam 0.5, 88-91% saturated, val 0.925-0.932 against 0.998 at 0.01,
-#: had read "still improving, train longer" and "No problem found"). Healthy runs at usual rates end at 1-6%.
+#: model still gets some val samples wrong, whatever its fit: steps that large drive the gates where no gradient
+#: passes, and training settles wherever they left it (trial 11's 20-class LSTM under a cosine schedule from Adam 0.1,
+#: 59% of its gate pre-activations saturated, train 0.93 and val 0.70 where cosine from 0.01-0.03 reaches
+#: 0.935-0.963, had read overfitting 0.59 "stop at epoch 35"; LSTM-FCNs at Adam 0.5, 88-91% saturated, val
+#: 0.925-0.932 against 0.998 at 0.01, had read "still improving, train longer" and "No problem found"). Healthy runs
+#: at usual rates end at 1-6%.
 SATURATED_FAST_WEIGHT = 0.6
 
 
