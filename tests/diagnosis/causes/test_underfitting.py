@@ -660,5 +660,9 @@ def test_a_level_nothing_points_at_the_model_for_is_considered_on_short_sequence
     assert verdict.remedies[0].name == "larger_hidden"
     long = diagnose_dynamics(weak_model_run(), sequence_length=200, config=config)
     assert long.causes[:1] == ["underfitting"] and long.verdict("underfitting").confidence > 0.55
+    # A recurrent layer of 8 units or fewer is small enough to be the likelier limit on short sequences too (every
+    # ceiling of the trials ran 16 units or more).
+    small = {**config, "model": {**config["model"], "hidden_size": 8}}
+    assert diagnose_dynamics(weak_model_run(), sequence_length=20, config=small).causes[:1] == ["underfitting"]
     assert [remedy.name for remedy in long.verdict("underfitting").remedies][:3] == ["larger_hidden", "bidirectional",
                                                                                        "switch_model"]

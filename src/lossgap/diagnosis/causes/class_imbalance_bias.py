@@ -6,7 +6,7 @@ import numpy as np
 
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.underfitting_classes import majority_collapse
+from lossgap.diagnosis.causes.underfitting_classes import SLOW_MAJORITY_SHARE, majority_collapse
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -193,7 +193,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # 1.00 with class weights first, which reached balanced accuracy 0.634; Adam 0.01 unweighted reached 0.937).
     slow = slow_learning_rate(evidence.settings)
     learning_slowly = (not unmoved and bool(slow) and evidence.optimization.val_still_falling
-                       and majority_collapse(evidence) is not None)
+                       and majority_collapse(evidence, SLOW_MAJORITY_SHARE) is not None)
     facts["still_learning_at_a_slow_rate"] = learning_slowly
     if learning_slowly and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP

@@ -41,7 +41,7 @@ CAPACITY_ERROR_FULL = 0.1
 #: Most the capacity form reaches when nothing points at the model itself (see _capacity).
 UNSUPPORTED_CAP = 0.65
 #: ... on sequences under LONG_SEQUENCE steps (or of unknown length), unless the errors sit in one class or one pair of
-#: classes, or a layer is narrower than the classes:
+#: classes, a layer is narrower than the classes, or the recurrent layer is small (SMALL_HIDDEN):
 #: there nothing but a larger model tells a model too small from a task at its own ceiling, so the form is considered,
 #: not found (trial 13: 10,000-20,000 samples of Bayes-limited tasks, 20-30 steps, LSTMs of 16 and 64 units and a GRU
 #: of 128 at train and val 0.70-0.86, the Bayes rule at 0.848 where one reached 0.846, read "too small" 0.61-0.65 and
@@ -49,6 +49,11 @@ UNSUPPORTED_CAP = 0.65
 #: its 0.65) had read the same). On long sequences a recurrent layer's reach is a limit of its own (ACSF1's 1460
 #: steps at train 0.31 where an LSTM-FCN reaches 0.68).
 SHORT_UNSUPPORTED_CAP = 0.45
+#: ... except for a recurrent layer of this many units or fewer: small enough to be the likelier limit (trial 14's 5-bit
+#: task at hidden 6 and 8, train 0.57-0.61 where 64 units reach 0.98, keeps the capacity form beside "train longer";
+#: every ceiling above ran 16 units or more). Not TINY_HIDDEN's constraint: a model of 5-8 units is not held back by
+#: its settings in the other rules' sense.
+SMALL_HIDDEN = 8
 #: Factor of the capacity form when nothing carried over to val but the settings hold the model back.
 HELD_BACK_UNLEARNED = 0.7
 #: Overfitting strength from which a model counts as having capacity to spare (the overfitting verdict's
@@ -272,8 +277,11 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     pair = None if supported else confused_pair(evidence, index)
     one_class = None if supported or pair is not None else one_class_errors(evidence, index)
     narrow, widen = narrow_layer(evidence, book)
-    # Errors that sit in one class or one pair, or a layer narrower than the classes, point where a ceiling does not.
-    located = pair is not None or one_class is not None or bool(narrow)
+    # Errors that sit in one class or one pair, a layer narrower than the classes, or a small recurrent layer, point
+    # where a ceiling does not.
+    hidden = ((evidence.settings or {}).get("model") or {}).get("hidden_size")
+    small = hidden is not None and int(hidden) <= SMALL_HIDDEN
+    located = pair is not None or one_class is not None or bool(narrow) or small
     unsupported = (1.0 if supported else UNSUPPORTED_CAP if evidence.long_sequences or located
                    else SHORT_UNSUPPORTED_CAP)
     confidence = 0.0 if overfits else strength * together * pace * carried * unsupported

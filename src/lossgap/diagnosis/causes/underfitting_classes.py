@@ -158,12 +158,15 @@ def contradicted_advice(evidence: RunEvidence) -> str | None:
 #: A model at the prior that predicts one class for at least this share of its training samples, a class that makes
 #: up at least MAJORITY_SHARE of them, has collapsed onto it (see :func:`majority_collapse`).
 COLLAPSED_SHARE, MAJORITY_SHARE = 0.98, 0.75
+#: The least share of the majority class at which a model still predicting only it at a learning rate far too low is
+#: still learning the others (underfitting_stopped, class_imbalance_bias): any majority, as on 70/15/15 data.
+SLOW_MAJORITY_SHARE = 0.5
 
 
-def majority_collapse(evidence: RunEvidence) -> dict | None:
+def majority_collapse(evidence: RunEvidence, min_class_share: float = MAJORITY_SHARE) -> dict | None:
     """The class a model that did not fit predicts for (nearly) every training sample at the delivered epoch, when
-    it is the majority of imbalanced data and the loss is not weighted by class: {"class", "predicted_share",
-    "class_share"} (fractions), else None.
+    it is the majority of imbalanced data (``min_class_share`` of the samples or more) and the loss is not weighted by
+    class: {"class", "predicted_share", "class_share"} (fractions), else None.
 
     On 92/8 data a model that learns nothing else still lowers the unweighted loss by predicting the majority, and
     stays there: weighting the classes is then the first thing to try, before a larger model (a new-user trial's
@@ -180,7 +183,7 @@ def majority_collapse(evidence: RunEvidence) -> dict | None:
     counts = np.bincount(train.labels[seen], minlength=train.num_classes)
     cls = int(np.argmax(predicted))
     predicted_share, class_share = float(predicted[cls] / seen.sum()), float(counts[cls] / seen.sum())
-    if cls != int(np.argmax(counts)) or predicted_share < COLLAPSED_SHARE or class_share < MAJORITY_SHARE:
+    if cls != int(np.argmax(counts)) or predicted_share < COLLAPSED_SHARE or class_share < min_class_share:
         return None
     return {"class": cls, "predicted_share": predicted_share, "class_share": class_share}
 
