@@ -349,3 +349,15 @@ def test_tensors_backward_never_reached_get_a_note_even_where_the_model_fits():
     assert any(note.startswith("no gradient reached rnn1.weight_ih_l0, rnn1.weight_hh_l0 in any epoch")
                for note in notes), notes
     assert not any("no gradient reached" in note for note in diagnose_dynamics(healthy_run()).limitations)
+
+
+def test_a_rate_far_above_its_range_gets_a_note_where_no_finding_names_it():
+    # Trial 14's 3-class run at Adam 0.05 read "No problem found" with nothing on its rate (1.5 test points under 0.003).
+    def notes(lr, run):
+        return diagnose_dynamics(run, config={"optimizer": {"name": "adam", "lr": lr}, "epochs": 20}).limitations
+
+    fast = [note for note in notes(0.05, healthy_run()) if "usual range" in note]
+    assert fast == ["the learning rate 0.05 is 5x the top of Adam's usual range (0.0001-0.01): steps that large "
+                    "overshoot instead of descending; nothing here shows it hurting this run, but a run at a rate "
+                    "within that range tells"]
+    assert not [note for note in notes(0.003, healthy_run()) if "usual range" in note]

@@ -13,6 +13,7 @@ from lossgap.plain import to_plain
 from lossgap.diagnosis.calibration import calibrate
 from lossgap.diagnosis.causes import REGISTRY
 from lossgap.diagnosis.causes.class_imbalance_bias import unresolved_rare_classes, unresolved_rare_note
+from lossgap.diagnosis.constraints import fast_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
 from lossgap.diagnosis.split_checks import split_notes
 from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, SMALL_VAL, headline, learned_little,
@@ -189,7 +190,8 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence, ungraded_named=any(v.evidence.get("ungraded_named") for v in findings),
-                                 thin_rare=thin_rare),
+                                 thin_rare=thin_rare, rate_named=any(v.cause == "unstable_optimization"
+                                                                     for v in findings)),
         extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little, "signal_unshown": unshown,
                 "val_inputs_differ": val_doubt},
         evidence=evidence,
@@ -336,8 +338,13 @@ def _per_class_summary(evidence: RunEvidence, class_names: list[str] | None) -> 
             "predicted_share": per_class.predicted_share[index].tolist(), "true_share": per_class.true_share.tolist()}
 
 
-def _limitations(evidence: RunEvidence, *, ungraded_named: bool = False, thin_rare: list[int] = ()) -> tuple[str, ...]:
+def _limitations(evidence: RunEvidence, *, ungraded_named: bool = False, thin_rare: list[int] = (),
+                 rate_named: bool = False) -> tuple[str, ...]:
     notes = []
+    fast = "" if rate_named else fast_learning_rate(evidence.settings)
+    if fast:
+        # Trial 14's Adam 0.05 run read "No problem found" with nothing on its rate, 1.5 test points under Adam 0.003.
+        notes.append(f"{fast}; nothing here shows it hurting this run, but a run at a rate within that range tells")
     control = evidence.control
     if control is not None:
         # Asked for by the user, so always reported, not only inside a no_signal sentence shown at 0.25 or more.
