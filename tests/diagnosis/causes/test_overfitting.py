@@ -196,16 +196,17 @@ def test_a_restored_model_is_not_called_free_of_overfitting_and_a_train_loss_tha
     assert "but that is not a clear turn: the train loss rose after it too, by" in verdict.summary, verdict.summary
 
 
-def overconfident_dynamics(epochs=40, n=200):
+def overconfident_dynamics(epochs=40, n=200, slipped=0):
     """Train fits at once; val: 180 samples right and sure (0.9) by epoch 11 and a little surer after, 20 wrong ones
     that grow surer of the wrong class from epoch 11 on (0.39 -> 0.02 by the last epoch): val loss turns up,
-    accuracy holds at 0.9."""
+    accuracy holds at 0.9 (``slipped`` right ones turn wrong in the last epoch)."""
     labels = np.arange(n) % 2
     axis = np.arange(epochs)[:, None]
     train_prob = np.clip(0.5 + 0.012 * axis + np.zeros((1, n)), 0, 0.99)
     val_prob = np.clip(0.5 + 0.04 * axis, 0.5, 0.9) + np.clip(0.002 * (axis - 10), 0, 0.05) + np.zeros((1, n))
     wrong = np.arange(n) % 10 == 0
     val_prob[:, wrong] = np.where(axis < 10, 0.45, np.clip(0.4 - 0.0126 * (axis - 9), 0.02, 0.4))
+    val_prob[-1, np.flatnonzero(~wrong)[:slipped]] = 0.45
     return {"train": binary_dynamics(train_prob, labels, split="train"), "val": binary_dynamics(val_prob, labels)}
 
 
@@ -368,3 +369,12 @@ def test_a_class_weighted_run_that_fitted_its_weighted_loss_is_not_called_unfitt
     assert not weighted.evidence.fit.train_moved
     assert "train_unfitted" not in weighted.verdict("overfitting").evidence
     assert "never fitted" not in weighted.verdict("label_noise").summary
+
+
+def test_a_fall_of_val_accuracy_under_its_noise_but_past_half_of_it_holds_the_claim_to_what_val_shows():
+    # Trial 14's LSTM-FCN at a noise ceiling: val 0.711 -> 0.689 (within +-0.030) had read "stopping ... mainly buys
+    # better probabilities"; a 4000-sample test split lost 0.685 -> 0.638.
+    # Three more val samples wrong at the end: 0.900 -> 0.885, under the noise of +-0.021.
+    hedged = diagnose_dynamics(overconfident_dynamics(slipped=3), config=CONFIG).verdict("overfitting")
+    assert ("mainly buys better probabilities, as far as val's 200 samples can show (its accuracy 0.015 lower, under "
+            "its noise)") in hedged.summary, hedged.summary
