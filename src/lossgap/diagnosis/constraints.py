@@ -154,10 +154,10 @@ def heavy_dropout(train_config: dict | None, *, whole_model: bool = True) -> flo
     return dropout if dropout >= HEAVY_DROPOUT and not (whole_model and branch_only) else None
 
 
-def tiny_hidden(train_config: dict | None) -> int | None:
-    """The run's hidden size when it is at most TINY_HIDDEN units, else None."""
+def tiny_hidden(train_config: dict | None, at_most: int = TINY_HIDDEN) -> int | None:
+    """The run's hidden size when it is at most ``at_most`` units (default TINY_HIDDEN), else None."""
     hidden = ((train_config or {}).get("model") or {}).get("hidden_size")
-    return int(hidden) if hidden is not None and int(hidden) <= TINY_HIDDEN else None
+    return int(hidden) if hidden is not None and int(hidden) <= at_most else None
 
 
 def regularisation_notes(train_config: dict | None) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import numpy as np
 
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.underfitting_classes import SLOW_MAJORITY_SHARE, majority_collapse
+from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -179,7 +179,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # 92/8 at SGD lr 1e-4 had read imbalance 1.00; at the default rate the same data reach val 0.983 unweighted). At a
     # usual rate a model stuck at the shares on imbalanced data may be the lean itself (the suite's imbalance rows): what
     # the rare val samples are given tells (below).
-    pace = fast_learning_rate(evidence.settings) or slow_learning_rate(evidence.settings)
+    slow = slow_learning_rate(evidence.settings)
+    pace = fast_learning_rate(evidence.settings) or slow
     unmoved = (evidence.objective is None and evidence.fit.train_recorded and not evidence.fit.train_moved
                and bool(pace))
     facts["learned_nothing_at_its_rate"] = unmoved
@@ -191,9 +192,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Or still predicting the majority for every training sample at a rate far below its range, its val loss still
     # falling: it is learning the classes in order of size (trial 13's 80/10/10 data at Adam 3e-5 had read imbalance
     # 1.00 with class weights first, which reached balanced accuracy 0.634; Adam 0.01 unweighted reached 0.937).
-    slow = slow_learning_rate(evidence.settings)
-    learning_slowly = (not unmoved and bool(slow) and evidence.optimization.val_still_falling
-                       and majority_collapse(evidence, SLOW_MAJORITY_SHARE) is not None)
+    learning_slowly = (not unmoved and evidence.optimization.val_still_falling
+                       and majority_at_slow_rate(evidence) is not None)
     facts["still_learning_at_a_slow_rate"] = learning_slowly
     if learning_slowly and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP

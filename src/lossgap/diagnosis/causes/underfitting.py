@@ -279,8 +279,7 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     narrow, widen = narrow_layer(evidence, book)
     # Errors that sit in one class or one pair, a layer narrower than the classes, or a small recurrent layer, point
     # where a ceiling does not.
-    hidden = ((evidence.settings or {}).get("model") or {}).get("hidden_size")
-    small = hidden is not None and int(hidden) <= SMALL_HIDDEN
+    small = tiny_hidden(evidence.settings, at_most=SMALL_HIDDEN) is not None
     located = pair is not None or one_class is not None or bool(narrow) or small
     unsupported = (1.0 if supported else UNSUPPORTED_CAP if evidence.long_sequences or located
                    else SHORT_UNSUPPORTED_CAP)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.diagnosis.constraints import slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.wording import pct
 from lossgap.plain import to_plain
@@ -186,6 +187,16 @@ def majority_collapse(evidence: RunEvidence, min_class_share: float = MAJORITY_S
     if cls != int(np.argmax(counts)) or predicted_share < COLLAPSED_SHARE or class_share < min_class_share:
         return None
     return {"class": cls, "predicted_share": predicted_share, "class_share": class_share}
+
+
+def majority_at_slow_rate(evidence: RunEvidence) -> tuple[dict, str] | None:
+    """(:func:`majority_collapse` with any majority, SLOW_MAJORITY_SHARE, and the words on the rate) when the run's
+    learning rate is far below its optimizer's usual range (:func:`lossgap.diagnosis.constraints.slow_learning_rate`)
+    and its model still predicts the majority class for (nearly) every training sample; None otherwise. Read by the
+    stopped-early form and by class_imbalance_bias alike."""
+    slow = slow_learning_rate(evidence.settings)
+    collapse = majority_collapse(evidence, SLOW_MAJORITY_SHARE) if slow else None
+    return (collapse, slow) if collapse is not None else None
 
 
 def collapse_words(evidence: RunEvidence, found: dict) -> str:

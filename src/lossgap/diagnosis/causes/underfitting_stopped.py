@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.diagnosis.causes.underfitting_classes import SLOW_MAJORITY_SHARE, majority_collapse
+from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, fast_learning_rate, held_back,
-                                           low_in_range, narrow_layer_advice, slow_learning_rate)
+                                           low_in_range, narrow_layer_advice)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -73,8 +73,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # optimizer's range: it has not learned the other classes yet (trial 13's 80/10/10 data at Adam 3e-5, its loss
     # falling 3% per epoch at epoch 30, had read "more epochs would mostly make the same answers surer" beside class
     # imbalance 1.00; at Adam 0.01, unweighted, balanced accuracy 0.937, weighted at 3e-5 0.634).
-    slow = slow_learning_rate(evidence.settings)
-    collapsed = majority_collapse(evidence, SLOW_MAJORITY_SHARE) if slow else None
+    collapsed, slow = majority_at_slow_rate(evidence) or (None, "")
     details["collapsed_at_slow_rate"] = collapsed
     steepness = 1.0 if early_learning or collapsed else loss_steepness(evidence)
     # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
