@@ -7,7 +7,7 @@ from fixtures.diagnosis import (barely_moved_run, class_weighted_run, diagnose_d
 from fixtures.dynamics import binary_dynamics
 
 from lossgap.diagnosis.causes.no_signal import rule
-from lossgap.diagnosis.causes.no_signal_doubts import SHORTCUT_CAP, SHORTCUT_TITLE
+from lossgap.diagnosis.causes.no_signal_doubts import FIT_LITTLE_CAP, FIT_LITTLE_TITLE, SHORTCUT_CAP, SHORTCUT_TITLE
 from lossgap.diagnosis.remedies import RemedyBook
 
 
@@ -159,6 +159,36 @@ def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_
     fitted = diagnose_dynamics(memorised_noise_run(), config=config, sequence_length=300).verdict("no_signal")
     assert fitted.confidence > 0.9 and not fitted.evidence["long_reach_doubt"]
 
+
+
+def test_a_model_that_fitted_little_of_its_training_set_cannot_show_the_labels_carry_no_signal():
+    # A trial's GRU of 10 units on a 3-bit parity, train 0.575 and val 0.524, had read no signal 0.71 and "train a
+    # permuted-label control" (which would have agreed); 64 units reached val 0.914.
+    epochs, train, val = 40, 2000, 500
+    rng = np.random.default_rng(3)
+    ramp = np.clip(np.arange(1, epochs + 1) / 20, 0, 1)[:, None]
+    train_prob = np.clip(0.5 + ramp * rng.normal(0.015, 0.08, train)[None, :], 0.01, 0.99)
+    val_prob = np.clip(0.5 + rng.normal(0, 0.02, (epochs, val)), 0.01, 0.99)
+    dynamics = {"train": binary_dynamics(train_prob, np.arange(train) % 2, split="train"),
+                "val": binary_dynamics(val_prob, np.arange(val) % 2)}
+    config = {"model": {"kind": "gru", "hidden_size": 10}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": epochs}
+    diagnosis = diagnose_dynamics(dynamics, config=config, sequence_length=12)
+    verdict = diagnosis.verdict("no_signal")
+    assert diagnosis.evidence.fit.train_moved and diagnosis.evidence.fit.train_accuracy_max < 0.6
+    assert verdict.evidence["fitted_little"] and verdict.confidence == FIT_LITTLE_CAP, diagnosis.to_text()
+    assert verdict.evidence["title"] == FIT_LITTLE_TITLE and "no_signal" not in diagnosis.causes
+    assert "too small or too slow for the rule" in verdict.summary and "% of the way to all right" in verdict.summary
+    # A model that fits train is the test; a permuted-label control would sit at chance too, and so seem to agree.
+    names = [remedy.name for remedy in verdict.remedies]
+    assert names[:2] == ["larger_hidden", "more_epochs"] and "permuted_control" not in names
+    assert verdict.remedies[0].changes == {"model.hidden_size": 40}
+    # On long sequences the recurrent reach is the doubt that says why; the two are not both appended.
+    long = diagnose_dynamics(dynamics, config=config, sequence_length=300).verdict("no_signal")
+    assert long.evidence["long_reach_doubt"] and "fitted_little" not in long.evidence
+    assert long.summary.count("; but ") == 1
+    # A model that memorised its (meaningless) training labels has shown it can fit them.
+    fitted = diagnose_dynamics(memorised_noise_run(), config=config, sequence_length=12).verdict("no_signal")
+    assert fitted.confidence > 0.9 and "fitted_little" not in fitted.evidence
 
 def test_a_recurrent_model_right_on_few_of_its_long_training_sequences_keeps_the_doubt_whatever_its_loss():
     # PickupGestureWiimoteZ (361 steps): an LSTM 35% below the prior's loss on its 40 training series, but never more

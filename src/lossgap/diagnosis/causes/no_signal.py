@@ -14,7 +14,7 @@ import numpy as np
 
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.no_signal_doubts import (
-    fitted_at_once, kept_lead_doubt, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
+    fitted_at_once, fitted_little_doubt, kept_lead_doubt, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
 from lossgap.diagnosis.constraints import held_back
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy, detectable_balanced_lead
 from lossgap.diagnosis.evidence import RunEvidence
@@ -278,11 +278,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                     f"{_control_words(control)})")
     facts["long_reach_doubt"] = False
     # A split already too small for a modest signal says so above; the kept lead is for one that passed that check.
-    doubts = (long_reach_doubt, val_inputs_doubt, shortcut_doubt) + (() if too_few else (kept_lead_doubt,))
+    # A model that fitted little is the general doubt: a more specific one (long sequences, val unlike train) already
+    # says why and names the check.
+    doubts = ((long_reach_doubt, val_inputs_doubt, shortcut_doubt) + (() if too_few else (kept_lead_doubt,))
+              + (fitted_little_doubt,))
+    doubted = False
     for doubt_of in doubts:
-        doubt = doubt_of(evidence, book, remedies)
+        doubt = None if doubted and doubt_of is fitted_little_doubt else doubt_of(evidence, book, remedies)
         if doubt is None:
             continue
+        doubted = True
         confidence = min(confidence, doubt.cap)
         summary += doubt.clause
         remedies = doubt.remedies
