@@ -15,6 +15,9 @@ import numpy as np
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.no_signal_doubts import (
     fitted_at_once, fitted_little_doubt, kept_lead_doubt, long_reach_doubt, shortcut_doubt, val_inputs_doubt)
+from lossgap.diagnosis.causes.no_signal_wording import (
+    balanced_words, control_words, fitted_words, not_above, number, test_words, unweighted_words,
+    weighted_balanced_words)
 from lossgap.diagnosis.constraints import held_back
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy, detectable_balanced_lead
 from lossgap.diagnosis.evidence import RunEvidence
@@ -22,11 +25,8 @@ from lossgap.diagnosis.learning_state import lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import below_prior, clip, guess_loss, new_lows, pct, rate_pct
+from lossgap.diagnosis.wording import below_prior, clip, new_lows, pct, rate_pct
 
-#: Best train accuracy under which a model whose train loss moved is said to have learned much of its training set,
-#: not to have fitted it.
-PARTLY_FITTED = 0.9
 #: Confidence left when the precondition fails (the model never fitted its training set).
 UNFIT_CAP = 0.2
 #: Most no_signal reaches while the val loss still sets new lows at the end: what the model learns may yet
@@ -85,7 +85,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        "not depend on the inputs"),))
     if evidence.control is not None:
         facts["control"] = evidence.control.to_dict()
-    test = _test_words(best_p, signal.alpha)
+    test = test_words(best_p, signal.alpha)
     balanced_p = evidence.balanced_signal_p
     facts["balanced_p_value_corrected"] = balanced_p if math.isfinite(balanced_p) else None
     unweighted = evidence.unweighted_signal
@@ -105,9 +105,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if evidence.loss_clearly_below_prior:
         shown.append("the val loss is clearly below predicting the class shares, sample by sample")
     if not shown and balanced_p < signal.alpha:
-        shown.append(_balanced_words(evidence))
+        shown.append(balanced_words(evidence))
     if not shown and unweighted is not None and unweighted.shows_signal:
-        shown.append(_unweighted_words(evidence))
+        shown.append(unweighted_words(evidence))
     if shown:
         control = evidence.control
         beaten = ("" if control is None else
@@ -160,14 +160,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             confidence = min(1.0, confidence + 0.05)
     fit_words = below_prior(fit, weighted=evidence.objective is not None)
     if not fit.train_moved:
-        summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
+        summary = (f"val accuracy {signal.accuracy:.3f} {not_above(signal)} the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but the model never fitted its training set either "
                    f"({fit_words}), so this run cannot tell whether the labels carry signal")
         return Verdict("no_signal", min(confidence, UNFIT_CAP), summary, facts, remedies)
     if evidence.lagged_learning:
         # Batch norm's lag: the weights still descend while the evaluated model, val's figures included, does not
         # show it yet, so val at chance says nothing about the labels (learning_state.lagged_learning).
-        summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
+        summary = (f"val accuracy {signal.accuracy:.3f} {not_above(signal)} the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but {lag_words(evidence)}, so whether the labels carry "
                    "signal cannot be told until they do")
         facts["lagged_learning"] = True
@@ -182,7 +182,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if health.val_still_improving and evidence.val_low_is_recent and not _gave_back_its_fit(evidence):
         pace = (f"{rate_pct(-health.val_slope_end)} of its level per epoch over the last {health.tail_epochs} epochs"
                 if health.val_still_falling else new_lows(health, evidence.num_epochs))
-        summary = (f"val accuracy {signal.accuracy:.3f} {_not_above(signal)} the best constant answer "
+        summary = (f"val accuracy {signal.accuracy:.3f} {not_above(signal)} the best constant answer "
                    f"{signal.baseline_accuracy:.3f} ({test}), but the val loss was still falling when training "
                    f"ended ({pace}): what the model learns may yet carry over, "
                    "so whether the labels carry signal cannot be told until it stops improving")
@@ -216,16 +216,16 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    f"but the model is held back ({constraint}) and fitted little of its training set ("
                    f"{fit_words}): whether the labels carry signal cannot be told until a freer model fits them")
         return Verdict("no_signal", min(confidence, HELD_BACK_CAP), summary, facts, remedies)
-    fitted = _fitted_words(evidence, fit)
+    fitted = fitted_words(evidence, fit)
     # A val loss below the prior's that the paired test cannot confirm is said as such ("0.552 is not clearly
     # below the prior's 1.212" had read as a contradiction of a loss 54% lower).
     below = signal.loss is not None and signal.loss < signal.prior_entropy
     # "Though 0% below" had been printed of 0.693 against 0.695.
     share_below = 1 - signal.loss / signal.prior_entropy if below else 0.0
-    loss_words = (f"val loss {_number(signal.loss)}, though "
+    loss_words = (f"val loss {number(signal.loss)}, though "
                   + (f"{pct(share_below)} below" if round(share_below, 2) > 0 else "a hair below")
                   + f" the prior's {signal.prior_entropy:.3f}, is not significantly below it sample by sample" if below
-                  else f"val loss {_number(signal.loss)} is not below the prior's {signal.prior_entropy:.3f}")
+                  else f"val loss {number(signal.loss)} is not below the prior's {signal.prior_entropy:.3f}")
     # On a val split too small for the accuracy test, a loss far below the prior's is what signal looks like
     # there (an OSULeaf LSTM-FCN on 53/3/2/3/3/2 samples, val loss 55% below the prior's on 16 samples, had read
     # "Also: no_signal" 0.50 beside its class imbalance).
@@ -249,14 +249,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        "least not by this model" + (f" from {num_train} training samples (a weak signal can need more; "
                                                      "a learning curve tells)" if few else ""))
     summary = (f"{fitted}, yet val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} "
-               f"{_not_above(signal)} the best constant answer {signal.baseline_accuracy:.3f} ({test}) and "
+               f"{not_above(signal)} the best constant answer {signal.baseline_accuracy:.3f} ({test}) and "
                f"{loss_words}: {conclusion}")
     if signal.accuracy > signal.baseline_accuracy:
         # "stays at the majority baseline" (the cause's title) would misstate a lead the test cannot confirm.
         facts["title"] = (ABOVE_BASELINE_TITLE + (", on a val split too small to show a modest signal" if too_few
                                                   else ""))
     if weighted:
-        summary += f"; {_weighted_balanced_words(evidence)}"
+        summary += f"; {weighted_balanced_words(evidence)}"
     if too_few and weighted:
         smallest = int(np.min(evidence.val_per_class.support[evidence.val_per_class.support > 0]))
         could = ("no balanced accuracy could" if not math.isfinite(balanced_lead)
@@ -275,7 +275,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         control = evidence.control
         summary += (f"; the permuted-label control reached val accuracy {control.control_accuracy:.3f} against "
                     f"{control.real_accuracy:.3f} with the true labels (one-sided Fisher test p={control.p_value:.2g}"
-                    f"{_control_words(control)})")
+                    f"{control_words(control)})")
     facts["long_reach_doubt"] = False
     # A split already too small for a modest signal says so above; the kept lead is for one that passed that check.
     # A model that fitted little is the general doubt: a more specific one (long sequences, val unlike train) already
@@ -294,99 +294,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         facts.update(doubt.facts, **({"title": doubt.title} if doubt.title else {}))
         facts["long_reach_doubt"] |= doubt_of is long_reach_doubt
     return Verdict("no_signal", clip(confidence), summary, facts, remedies)
-
-
-def _fitted_words(evidence: RunEvidence, fit) -> str:
-    """How far the model fitted its training set, by ``fit`` (the class-weighted objective's for a weighted run: its
-    loss against a constant guess's, balanced accuracy against chance)."""
-    if not fit.train_recorded:
-        return "with no train loss recorded"
-    weighted = evidence.objective is not None
-    loss = "class-weighted train loss" if weighted else "train loss"
-    guess = guess_loss(weighted)
-    # Its epoch where it is not the judged one: "down to 0.529" had been read as the judged epoch 10's train loss
-    # (0.657).
-    lowest_at = (f" at epoch {fit.train_loss_min_epoch}" if fit.train_loss_min_epoch != evidence.judged_epoch else "")
-    down = (f"{loss} down to {fit.train_loss_min:.3f}{lowest_at}, {pct(fit.moved_share)} below {guess} "
-            f"{fit.prior_entropy:.3f}")
-    if fit.moved_share >= 0.2 and fit.train_accuracy_max - fit.train_baseline < (1 - fit.train_baseline) / 2:
-        # Not "fitted" of a model that predicts little beyond the majority on train (0.957 against a share of 0.952).
-        best = (f"a balanced accuracy of {fit.train_accuracy_max:.1%} at best against chance's {fit.train_baseline:.1%}"
-                if weighted else f"{fit.train_accuracy_max:.1%} right at best against a majority share of "
-                                 f"{fit.train_baseline:.1%}")
-        return f"the model learned something on its training set ({down}, though it got {best})"
-    if fit.moved_share >= 0.2 and not fit.train_accuracy_max < PARTLY_FITTED:
-        return f"the model fitted its training set ({down})"
-    if fit.moved_share >= 0.2:
-        # "Fitted" had been said of an ArrowHead LSTM that got 77% of its training samples right at best.
-        best = (f"balanced accuracy {fit.train_accuracy_max:.0%} at best" if weighted
-                else f"{fit.train_accuracy_max:.0%} right at best")
-        return f"the model learned much of its training set ({best}, {down})"
-    return f"the model learned something on its training set ({down})"
-
-
-def _weighted_balanced_words(evidence: RunEvidence) -> str:
-    """"nor is balanced accuracy, what its class-weighted loss aims at, significantly above chance at any epoch (0.678
-    at epoch 6, the best; ...)" for a weighted run."""
-    balanced = evidence.val_per_class.balanced_accuracy
-    best = int(np.nanargmax(balanced)) + 1
-    return (f"nor is its balanced accuracy, what its class-weighted loss aims at, significantly above chance at any "
-            f"epoch ({balanced[best - 1]:.3f} at epoch {best}, the best, against "
-            f"{1 / max(evidence.val.num_classes, 1):.3f}; one-sided test of mean per-class recall against predictions "
-            f"independent of the labels, p={evidence.balanced_signal_p:.2g} after correcting for picking the best of "
-            f"the epochs)")
-
-
-def _control_words(control) -> str:
-    """How the permuted-label control compares, for the sentence."""
-    if control.significant and control.difference > 0:
-        return ", significant: the true labels do carry signal, so this is not a lack of signal"
-    return ", not significantly better" if control.difference > 0 else ", no better"
-
-
-def _balanced_words(evidence: RunEvidence) -> str:
-    """Balanced accuracy beating what predictions that ignore the labels get, while accuracy does not beat
-    the majority share (imbalanced data, or a class-weighted loss trading accuracy for recall)."""
-    signal, index = evidence.signal, evidence.judged_epoch - 1
-    balanced = evidence.val.epoch_balanced_accuracy()[index]
-    weighted = " (the loss was class-weighted, which trades accuracy for the rare classes' recall)" if (
-        evidence.class_weights is not None) else ""
-    return (f"val accuracy {signal.accuracy:.3f} at epoch {evidence.judged_epoch} does not beat the majority share "
-            f"{signal.baseline_accuracy:.3f}{weighted}, but balanced accuracy {balanced:.3f} beats the "
-            f"{1 / max(evidence.val.num_classes, 1):.3f} of answers that ignore the inputs (one-sided test of mean "
-            f"per-class recall against predictions independent of the labels, p={evidence.balanced_signal_p:.2g} "
-            f"after correcting for picking the best of the epochs; significant below {signal.alpha:g})")
-
-
-def _unweighted_words(evidence: RunEvidence) -> str:
-    """A class-weighted run whose outputs, with the weights' shift taken out, beat the constant answers."""
-    signal, unweighted = evidence.signal, evidence.unweighted_signal
-    shown = []
-    if unweighted.accuracy_shows_signal:
-        shown.append(f"they are right on {unweighted.signal.accuracy:.3f} of val at epoch {evidence.judged_epoch}, "
-                     f"above the best constant answer {unweighted.signal.baseline_accuracy:.3f} "
-                     f"({_test_words(unweighted.any_epoch_p, unweighted.signal.alpha)})")
-    if unweighted.loss_clearly_below_prior:
-        shown.append("their val loss is clearly below predicting the class shares, sample by sample")
-    return (f"the loss was class-weighted, which moves the outputs toward the up-weighted classes (val accuracy "
-            f"{signal.accuracy:.3f} against the best constant answer {signal.baseline_accuracy:.3f}); with the "
-            "weights' shift taken out of the outputs (logit adjustment), " + " and ".join(shown))
-
-
-def _test_words(p_value: float, alpha: float) -> str:
-    """The test as the rule decided it: val accuracy at the last and at the best epoch, corrected, against alpha."""
-    return (f"one-sided binomial tests of val accuracy at the last epoch and at the best one, p={p_value:.2g} after "
-            f"correcting for picking the best of the epochs and for the two tests; significant below {alpha:g}")
-
-
-def _not_above(signal) -> str:
-    """"is not significantly above" for an accuracy above the baseline, "is not above" for one at or below it (an
-    accuracy of 0.515 had been "not significantly above" a baseline of 0.545)."""
-    return "is not significantly above" if signal.accuracy > signal.baseline_accuracy else "is not above"
-
-
-def _number(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) and math.isfinite(value) else "n/a"
 
 
 def _gave_back_its_fit(evidence: RunEvidence) -> bool:
