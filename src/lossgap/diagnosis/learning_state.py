@@ -25,6 +25,21 @@ UNFITTED_DESCENT_ERROR, VAL_DESCENT = 0.1, 0.01
 #: over the tail.
 UNFITTED_DESCENT_LEARNED, UNFITTED_DESCENT_TURNED = 0.25, 0.3
 
+#: A model whose best train accuracy got less than FIT_LITTLE_WAY of the way from the train majority share to all right,
+#: its train loss less than FIT_LITTLE_LOSS below the prior's entropy (for a class-weighted run: balanced accuracy against
+#: chance, the weighted loss against a constant guess's), has fitted little of its training set (see fitted_little). The
+#: suite's shuffled-label runs that memorised their labels got a quarter of the way or more.
+FIT_LITTLE_WAY, FIT_LITTLE_LOSS = 0.2, 0.1
+
+
+def fitted_little(evidence: RunEvidence) -> float | None:
+    """How far (0-1) the best train accuracy got from the majority share to all right, when the model fitted little of its
+    training set by FIT_LITTLE_WAY and FIT_LITTLE_LOSS; None when it fitted more, or train was not recorded."""
+    fit = evidence.objective_fit
+    if not fit.train_recorded or fit.train_baseline >= 1:
+        return None
+    way = (fit.train_accuracy_max - fit.train_baseline) / (1.0 - fit.train_baseline)
+    return float(way) if way < FIT_LITTLE_WAY and fit.moved_share < FIT_LITTLE_LOSS else None
 
 def unfitted_descent(evidence: RunEvidence) -> bool:
     """A model far short of fitting its training set (more than UNFITTED_DESCENT_ERROR wrong at the last epoch,

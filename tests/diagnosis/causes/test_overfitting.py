@@ -326,6 +326,62 @@ def test_a_rise_that_is_one_val_samples_while_accuracy_held_is_only_considered()
     assert spread.causes[:1] == ["overfitting"] and "rise_in_one_sample" not in spread.verdict("overfitting").evidence
 
 
+
+def test_a_rise_that_a_few_val_samples_carry_while_the_rest_fall_is_only_considered():
+    # A trial's GRU, solved (test 0.991 at its last epoch against 0.988 at the val-loss minimum, on 3000 clean series),
+    # had read overfitting 0.91 with "stop at epoch 39": two of its 500 val samples grew surer wrong (6.4 and 6.2 nats)
+    # while the other 498 samples' loss fell.
+    from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
+
+    epochs, n = 40, 500
+    axis = np.arange(epochs)[:, None]
+    train = 0.5 + np.linspace(0.1, 0.495, epochs)[:, None] + np.zeros((1, 400))  # the train loss keeps falling
+    # Every right answer sure by epoch 10, a little surer after; two samples ever surer wrong from epoch 10 on.
+    val = np.where(axis < 10, 0.5 + 0.048 * axis, 0.98 + 0.005 * (axis - 10) / 30) + np.zeros((1, n))
+    val[:, :2] = np.where(axis < 10, 0.4, 0.4 * np.exp(-0.2 * (axis - 10)))
+    run = {"train": binary_dynamics(train, np.arange(400) % 2, split="train"),
+           "val": binary_dynamics(val, np.arange(n) % 2)}
+    diagnosis = diagnose_dynamics(run)
+    verdict = diagnosis.verdict("overfitting")
+    ids = run["val"].sample_ids.tolist()
+    assert verdict.evidence["rise_in_few_samples"][:2] == ids[:2], diagnosis.to_text()
+    assert verdict.confidence == ONE_SAMPLE_CAP and "overfitting" not in diagnosis.causes, diagnosis.to_text()
+    assert f"the 5 val samples of 500 whose loss rose most (ids {ids[0]}, {ids[1]}," in verdict.summary
+    assert "the other 495 samples' loss fell" in verdict.summary
+    # Spread over a tenth of val, the same rise is overfitting.
+    val[:, :50] = val[:, [0]]
+    spread = diagnose_dynamics({"train": binary_dynamics(train, np.arange(400) % 2, split="train"),
+                                "val": binary_dynamics(val, np.arange(n) % 2)})
+    assert spread.causes[:1] == ["overfitting"], spread.to_text()
+    assert "rise_in_few_samples" not in spread.verdict("overfitting").evidence
+
+
+def test_a_model_that_learned_little_anywhere_has_little_to_overfit():
+    # ItalyPowerDemand with shuffled labels, train 0.588 at best and val never above chance, had read overfitting 0.54
+    # with early stopping first once no signal stood in doubt beside a model that fitted so little of train.
+    from lossgap.diagnosis.causes.overfitting import LEARNED_LITTLE_CAP
+
+    def run(right_share):
+        epochs, rng = 40, np.random.default_rng(3)
+        axis = np.arange(1, epochs + 1)[:, None]
+        lift = np.where(rng.random(2000) < right_share, 0.07, -0.02)  # the train loss falls to ~9% below the prior's
+        train = 0.5 + np.clip(axis / 40, 0, 1) * lift[None, :]
+        spread = 0.02 + 0.2 * np.clip((axis - 10) / 30, 0, 1)  # val answers grow surer either way: its loss rises
+        val = np.clip(0.5 + spread * rng.normal(0, 1, 500)[None, :], 0.01, 0.99)
+        return {"train": binary_dynamics(train, np.arange(2000) % 2, split="train"),
+                "val": binary_dynamics(val, np.arange(500) % 2)}
+
+    diagnosis = diagnose_dynamics(run(0.58))
+    verdict = diagnosis.verdict("overfitting")
+    assert verdict.evidence["learned_little_anywhere"] and verdict.confidence <= LEARNED_LITTLE_CAP, diagnosis.to_text()
+    assert "val never showed anything learned, and the model got only 1" in verdict.summary
+    assert diagnosis.headline.startswith("No cause found"), diagnosis.headline
+    # A model that fitted more of its training set memorised it while val stayed at chance: no signal's case, which
+    # explains the rise away.
+    fitted = diagnose_dynamics(run(0.75))
+    assert "learned_little_anywhere" not in fitted.verdict("overfitting").evidence
+    assert fitted.causes[:1] == ["no_signal"], fitted.to_text()
+
 def test_a_rise_on_val_samples_wrong_from_the_first_epoch_is_not_memorisation():
     # A quarter of the val labels flipped (train 0.944, val 0.710 at epoch 1): overfitting 1.00 with "stop at epoch 1"
     # first, where the model kept improving on the true val labels (0.93 -> 0.965).

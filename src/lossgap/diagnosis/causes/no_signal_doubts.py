@@ -11,6 +11,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import fitted_little
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import Remedy, present
 from lossgap.diagnosis.split_checks import val_inputs_differ
@@ -60,14 +61,13 @@ KEPT_TRAIN_LEAD, KEPT_SHARE, KEPT_NOISE, KEPT_FIT, KEPT_CAP = 0.1, 0.3, 1.5, 0.2
 KEPT_TITLE = ("the labels may not be predictable from the inputs, but val kept part of the lead the model has on "
               "train: a weak signal this val split is too small to confirm looks the same")
 
-#: A model that got at best less than FIT_LITTLE_WAY of the way from the train majority share to all right, its train
-#: loss less than FIT_LITTLE_LOSS below the prior's entropy, has not fitted its training set: a model too small or too
-#: slow for the rule the labels follow sits at chance on val just as shuffled labels do (trial 14's GRU of 10 units on a
-#: 3-bit parity, train 0.575 and val 0.524, had read no signal 0.71 where 64 units reached val 0.914; trial 2's LSTM
-#: on one informative feature, train 0.433 against 0.349, read 0.82 where an LSTM-FCN reached val 1.000). The suite's
-#: shuffled-label runs that memorised their labels got a quarter of the way or more. No signal stays at most
-#: FIT_LITTLE_CAP, under the 0.5 a main cause needs: the precondition the cause needs (a model that fits train) failed.
-FIT_LITTLE_WAY, FIT_LITTLE_LOSS, FIT_LITTLE_CAP = 0.2, 0.1, 0.45
+#: A model that fitted little of its training set (:func:`lossgap.diagnosis.learning_state.fitted_little`) cannot show that
+#: the labels carry no signal: a model too small or too slow for the rule the labels follow sits at chance on val just
+#: as shuffled labels do (trial 14's GRU of 10 units on a 3-bit parity, train 0.575 and val 0.524, had read no signal
+#: 0.71 where 64 units reached val 0.914; trial 2's LSTM on one informative feature, train 0.433 against 0.349, read 0.82
+#: where an LSTM-FCN reached val 1.000). No signal stays at most FIT_LITTLE_CAP, under the 0.5 a main cause needs: the
+#: precondition the cause needs (a model that fits train) failed.
+FIT_LITTLE_CAP = 0.45
 #: The headline's title then.
 FIT_LITTLE_TITLE = ("val stays at chance, but the model fitted little of its training set too: a model too small or "
                     "too slow for the rule looks the same")
@@ -117,12 +117,10 @@ def long_reach_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
 def fitted_little_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Remedy, ...]) -> Doubt | None:
     """A model that fitted little of its training set cannot show that the labels carry no signal (see
     FIT_LITTLE_CAP); None otherwise."""
+    way = fitted_little(evidence)
+    if way is None:
+        return None
     fit = evidence.objective_fit
-    if not fit.train_recorded or fit.train_baseline >= 1:
-        return None
-    way = (fit.train_accuracy_max - fit.train_baseline) / (1.0 - fit.train_baseline)
-    if not (way < FIT_LITTLE_WAY and fit.moved_share < FIT_LITTLE_LOSS):
-        return None
     accuracy = "balanced train accuracy" if evidence.objective is not None else "train accuracy"
     clause = (f"; but the model fitted little of its training set too ({accuracy} at best "
               f"{fit.train_accuracy_max:.3f} against {fit.train_baseline:.3f} for a constant answer, "

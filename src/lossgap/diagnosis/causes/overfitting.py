@@ -10,10 +10,11 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_words, accuracy_rose_after,
-                                                      copies_carry_the_rise, one_sample_carries_the_rise,
+                                                      copies_carry_the_rise, few_samples_carry_the_rise,
                                                       untrained_classes_carry_the_rise, val_inputs_carry_the_rise,
                                                       wrong_from_the_start)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
+from lossgap.diagnosis.learning_state import fitted_little
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import Verdict
@@ -53,9 +54,13 @@ GAP_TITLE = "the model fits its training samples far better than val, whatever e
 #: sample, its train loss 1% below the prior's, had read overfitting 0.62 beside "did not fit even its training set",
 #: from a val loss lowest at epoch 1 only because val was 97.5% majority).
 UNFITTED_TRAIN_CAP = 0.3
-#: Highest confidence when one val sample carries the rise and val accuracy held, or when val's errors were there from
-#: the first epoch (overfitting_cost): considered, so the sentence that explains the rising val loss is still shown.
+#: Highest confidence when one val sample (or a few) carries the rise and val accuracy held, or when val's errors were
+#: there from the first epoch (overfitting_cost): considered, so the sentence that explains the rising val loss is still
+#: shown.
 ONE_SAMPLE_CAP = 0.45
+#: Highest confidence when nothing learned ever showed on val and the model fitted little of train (see
+#: _learned_little_anywhere): considered.
+LEARNED_LITTLE_CAP = 0.45
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -65,11 +70,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if verdict.evidence.get("title") != GAP_TITLE:
         # The rise's form only; a clear accuracy gap beside it still counts for what it is worth alone.
         gap_worth = GAP_CAP * float(verdict.evidence.get("accuracy_gap_strength") or 0.0)
-        verdict = one_sample_carries_the_rise(evidence, verdict, max(ONE_SAMPLE_CAP, gap_worth))
+        verdict = few_samples_carry_the_rise(evidence, verdict, max(ONE_SAMPLE_CAP, gap_worth))
         verdict = wrong_from_the_start(evidence, verdict, ONE_SAMPLE_CAP)
         verdict = untrained_classes_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP)
     # Either form: a gap to val or a rise on val measures a val unlike train too.
     verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
+    verdict = _learned_little_anywhere(evidence, verdict)
     # A class-weighted run fitted what it minimised or nothing: weighting keeps its plain loss above the shares'.
     loss_name, _, _, fit = evidence.stability_loss
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:
@@ -80,6 +86,25 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    f"best {below}): a model that learned nothing from it cannot have memorised it",
                    evidence={**verdict.evidence, "train_unfitted": True})
 
+
+
+def _learned_little_anywhere(evidence: RunEvidence, verdict: Verdict) -> Verdict:
+    """``verdict`` at most LEARNED_LITTLE_CAP when nothing the model learned ever showed on val (no epoch's accuracy, nor
+    its loss, beat the constant answer) and it fitted little of its training set too (learning_state.fitted_little): a
+    model that learned so little has little to overfit, and what it lacks (signal in the labels, or a model that can learn
+    the rule) comes first (ItalyPowerDemand with shuffled labels, train 0.588 at best, had read overfitting 0.54 with
+    early stopping first once no signal stood in doubt beside a model that fitted so little)."""
+    way = fitted_little(evidence)
+    signal = evidence.signal
+    shown = (evidence.signal_any_epoch_p < signal.alpha or evidence.loss_clearly_below_prior
+             or evidence.balanced_signal_p < signal.alpha)
+    if way is None or shown or verdict.confidence <= LEARNED_LITTLE_CAP:
+        return verdict
+    return replace(verdict, confidence=LEARNED_LITTLE_CAP,
+                   summary=verdict.summary + f"; but val never showed anything learned, and the model got only "
+                   f"{pct(way)} of the way from a constant answer to all right on its training set: a model that "
+                   "learned so little has little to overfit",
+                   evidence={**verdict.evidence, "learned_little_anywhere": True})
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     general, curves = evidence.generalization, evidence.curves
