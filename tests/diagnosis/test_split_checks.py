@@ -187,7 +187,8 @@ def test_label_noise_read_up_to_a_val_loss_minimum_that_val_unlike_train_set_is_
     # Four level classes with val left unscaled read label noise 0.57 on 6 samples of two neighbouring levels: the
     # suspects' window ends at the val-loss minimum, which such a val sets early.
     from fixtures.diagnosis import noisy_labels_run, val_prepared_otherwise_run
-    from lossgap.diagnosis.causes.label_noise import VAL_INPUTS_CAP, rule
+    from lossgap.diagnosis.causes.label_noise import rule
+    from lossgap.diagnosis.causes.label_noise_doubts import VAL_INPUTS_CAP
     from lossgap.diagnosis.remedies import RemedyBook
 
     dynamics, _ = noisy_labels_run()

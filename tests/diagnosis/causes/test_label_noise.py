@@ -461,3 +461,4 @@ def test_a_one_way_pair_the_val_labels_do_not_side_with_asks_for_a_check_before_
                                      * np.eye(3)[val_true][None, :, :], val_true)
     sided = diagnose_dynamics({"train": train, "val": clean_val}).verdict("label_noise")
     assert not sided.evidence["pair_unconfirmed_by_val"] and sided.remedies[0].action.endswith("relabel or drop them")
+

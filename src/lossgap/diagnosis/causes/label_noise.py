@@ -43,18 +43,16 @@ branch only and so holds nothing back: at dropout 0.5 on OSULeaf with a quarter 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.label_noise_doubts import learned_late_doubt, val_inputs_doubt
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
                                                           rest_of_class_fit)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
 from lossgap.diagnosis.causes.unstable_records import evaluation_only_bounces, train_records_only
 from lossgap.diagnosis.constraints import heavy_dropout, held_back, tiny_hidden
-from lossgap.diagnosis.split_checks import val_inputs_differ
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -104,26 +102,12 @@ CROWDED_SHARE, CROWDED_CAP = 1 / 3, 0.45
 #: Highest confidence when the evaluated model jumps while its training pass does not, or the train records bounce
 #: while val descends smoothly far below them (see rule).
 EVALUATION_JUMPS_CAP = 0.3
-#: Highest confidence when val's inputs look unlike train's (:func:`lossgap.diagnosis.split_checks.val_inputs_differ`):
-#: considered, not found.
-VAL_INPUTS_CAP = 0.45
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
-    """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; at most
-    VAL_INPUTS_CAP when val's inputs look unlike train's."""
-    verdict = _rule(evidence, book)
-    words = val_inputs_differ(evidence)
-    if not words or verdict.confidence <= 0:
-        return verdict
-    # The suspects' window ends at the val-loss minimum, which a val unlike train sets early: clean samples the model
-    # learns late look contradicted then (four level classes, val left unscaled, read label noise 0.57 on 6 samples
-    # of two neighbouring levels; with val prepared as train the same weights read "No problem found").
-    return replace(verdict, confidence=min(verdict.confidence, VAL_INPUTS_CAP),
-                   remedies=(book.check_val_inputs(), *verdict.remedies),
-                   summary=verdict.summary + f"; but val's inputs look unlike train's ({words}), and the suspects are "
-                   "read up to the val-loss minimum, which such a val sets: judge them again once val is prepared as "
-                   "train", evidence={**verdict.evidence, "val_inputs_differ": True})
+    """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; lowered by
+    the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a pair learned late, val unlike train)."""
+    return val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book, _rule(evidence, book)))
 
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:

@@ -149,3 +149,41 @@ def contradiction_depth(aum: np.ndarray, flagged: np.ndarray) -> float:
     if mine.size == 0 or rest.size == 0 or np.median(rest) <= 0:
         return 0.0
     return float(min(2.0, -np.median(mine) / np.median(rest)))
+
+
+#: A one-way pair (a -> b) the model once lumped together, putting LUMP_PEAK or more of class a's training samples in
+#: class b at an epoch where it fitted the other classes (WINDOW_FIT of their samples right: not a fresh model's one
+#: answer for all), and had told apart by the judged epoch on train and val alike (each split's a -> b share at most
+#: LUMP_LEFT of its peak), was learned late, not mislabelled (see pair_learned_late).
+LUMP_PEAK, LUMP_LEFT = 0.5, 0.25
+
+
+def pair_learned_late(train, val, pair, judged: int) -> dict | None:
+    """For ``pair`` (given class, rival class), the epoch (1-based) and share at which the model put most of the given
+    class's training samples in the rival class while it fitted the other classes, and the shares of train and val left so at epoch ``judged``, when it had
+    told the two apart on both splits by then (LUMP_PEAK, LUMP_LEFT); None otherwise or without val samples of the
+    given class. Labels moved between two classes keep their share confused on a split they are in (val's moved labels
+    cannot be memorised), and a model that memorises its training labels does so after the val-loss minimum."""
+    given, rival = pair
+    shares = []
+    for split in (train, val):
+        members = split.labels == given
+        if not members.any():
+            return None
+        seen = split.seen[:judged][:, members]
+        wrong_way = (split.predicted[:judged][:, members] == rival) & seen
+        shares.append(wrong_way.sum(axis=1) / np.maximum(seen.sum(axis=1), 1))
+    train_share, val_share = shares
+    others = ~np.isin(train.labels, pair)
+    if not others.any():
+        return None
+    rest = (train.correct[:judged][:, others] & train.seen[:judged][:, others]).sum(axis=1) / np.maximum(
+        train.seen[:judged][:, others].sum(axis=1), 1)
+    lumped = np.where(rest >= WINDOW_FIT, train_share, 0.0)
+    peak = int(np.argmax(lumped))
+    if lumped[peak] < LUMP_PEAK:
+        return None
+    if train_share[-1] > LUMP_LEFT * train_share[peak] or val_share[-1] > LUMP_LEFT * max(val_share.max(), LUMP_PEAK):
+        return None
+    return {"epoch": peak + 1, "train_share": float(train_share[peak]), "train_left": float(train_share[-1]),
+            "val_left": float(val_share[-1])}
