@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, learned_then_converged, shifted_mix_run
+from fixtures.diagnosis import diagnose_dynamics, faded_run, healthy_run, learned_then_converged, shifted_mix_run
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis import diagnose_evidence, gather_evidence
 from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
@@ -140,3 +140,17 @@ def test_a_val_split_of_thirty_at_its_majority_share_is_no_cause_found_not_no_pr
     assert "val is too small to show whether the model learned anything" in line
     # Large enough to show a lift, it is "learned little" instead, as before.
     assert learned_little(evidence) and not signal_unshown(evidence)
+
+
+def test_a_delivered_model_back_at_the_majority_baseline_is_never_no_problem_found():
+    # Trial 15: a 2-layer LSTM at dropout 0.5, val 0.428 at epoch 10 against a baseline of 0.270 and 0.272 at its last,
+    # delivered, epoch, had read "No problem found" 0.55 ("loss and accuracy tell the same story").
+    diagnosis = diagnose_dynamics(faded_run())
+    assert diagnosis.evidence.delivered_epoch == 30 and diagnosis.evidence.best_epoch == 10
+    assert not diagnosis.causes and diagnosis.healthy_confidence <= LEARNED_LITTLE_CAP
+    assert diagnosis.headline.startswith("No cause found (0.50): val accuracy 0.710 at epoch 10 (majority baseline "
+                                         "0.500), but the model the run delivers, epoch 30's, is back at 0.505"), (
+        diagnosis.headline)
+    # Delivering the best epoch (early stopping's restore) keeps what it learned.
+    kept = diagnose_dynamics(faded_run(), summary={"best_epoch": 10, "delivered_epoch": 10})
+    assert "back at" not in kept.headline, kept.headline

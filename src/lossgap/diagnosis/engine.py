@@ -16,8 +16,8 @@ from lossgap.diagnosis.causes.class_imbalance_bias import unresolved_rare_classe
 from lossgap.diagnosis.constraints import fast_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
 from lossgap.diagnosis.split_checks import split_notes
-from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, SMALL_VAL, headline, learned_little,
-                                         signal_unshown, val_train_mode_epochs)
+from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, SMALL_VAL, delivered_lost_it, headline,
+                                         learned_little, signal_unshown, val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
@@ -170,7 +170,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     # had read "No problem found" 0.70 under the warning; prepared as train, 0.975). A model at val 1.000 on such a val
     # gives no rule anything to read, and stays "No problem found" under the warning.
     val_doubt = any(verdict.evidence.get("val_inputs_differ") and verdict.confidence > 0 for verdict in verdicts)
-    if little or unshown or val_doubt:
+    if little or unshown or val_doubt or delivered_lost_it(evidence):
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,

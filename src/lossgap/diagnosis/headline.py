@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.split_checks import mix_clause, split_warnings, val_inputs_differ
@@ -63,6 +64,13 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                 and delivered == evidence.num_epochs else "")
         if unshown:
             return _unshown_headline(evidence, healthy_confidence, last)
+        if delivered_lost_it(evidence):
+            at_end = float(evidence.curves.val_accuracy[delivered - 1])
+            return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+                    f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}), but the model the run "
+                    f"delivers, epoch {delivered}'s, is back at {at_end:.3f}, within two noise units of that baseline: "
+                    "it kept little of what it had learned, and no rule here names why; the causes considered below "
+                    "are the candidates.")
         if val_doubt and not little:
             # "No problem found" had stood under the warning that val's inputs differ (ItalyPowerDemand shifted 1
             # standard deviation, val 0.905 -> 0.660; prepared as train, 0.975).
@@ -146,6 +154,19 @@ def signal_unshown(evidence: RunEvidence, *, little: bool | None = None) -> bool
     little = learned_little(evidence) if little is None else little
     return not (signal.p_value < signal.alpha or evidence.loss_clearly_below_prior) and not little
 
+
+
+def delivered_lost_it(evidence: RunEvidence) -> bool:
+    """True when the best epoch's val accuracy is significantly above the majority baseline but the epoch the run
+    delivers (another one) is back within two noise units of it: the model the user gets has lost what it learned (a
+    2-layer LSTM at dropout 0.5, val 0.428 at epoch 10 against a baseline of 0.270 and 0.272 at its last, delivered,
+    epoch, had read "No problem found" 0.55)."""
+    signal, delivered = evidence.signal, evidence.delivered_epoch
+    if delivered == evidence.best_epoch or not signal.p_value < signal.alpha:
+        return False
+    at_end = float(evidence.curves.val_accuracy[delivered - 1])
+    noise = float(accuracy_noise(signal.baseline_accuracy, signal.num_samples))
+    return bool(np.isfinite(at_end) and at_end - signal.baseline_accuracy < 2 * noise)
 
 def learned_little(evidence: RunEvidence) -> bool:
     """True when nothing the model learned shows on a val split that could have shown it: its val accuracy not
