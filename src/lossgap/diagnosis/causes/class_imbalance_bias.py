@@ -7,6 +7,7 @@ import numpy as np
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
+from lossgap.diagnosis.causes.unstable_records import evaluation_only_bounces
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -44,6 +45,8 @@ STILL_LEARNING_CAP = 0.55
 WEAK_ACROSS_CAP = 0.4
 #: Highest confidence when a class-weighted run never fitted its weighted objective (see rule).
 NOT_LEANING_CAP = 0.4
+#: Highest confidence when the evaluated model jumps while its training pass does not (see rule): considered.
+EVALUATION_JUMPS_CAP = 0.45
 #: Share of the frequent classes' own training samples wrong (at the judged epoch) from which the model counts
 #: as weak across classes (WEAK_ACROSS_CAP).
 FREQUENT_UNFIT = 0.2
@@ -253,6 +256,18 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary += (f"; but the run ended while still learning (its lowest val loss at epoch "
                     f"{evidence.val_loss_min_epoch} of {evidence.num_epochs}, train loss still falling): rare classes "
                     "are learned last, so train longer first, and weight the classes if the gap stays")
+    # Read off a model whose end-of-epoch evaluation jumps while its training pass descends smoothly (batch norm's
+    # statistics lagging its weights), one epoch's rare recall is that epoch's luck (trial 15's OSULeaf LSTM-FCN: rare
+    # recall 4 of 6 at the luckiest epoch of a curve from 0.36 to 0.93 read imbalance 0.67 first; its class weights took
+    # test 0.588 -> 0.461, --ema 0 to 0.882, after which the lean was real but worth 3 points).
+    jumping = evaluation_only_bounces(evidence)
+    jumps = jumping is not None and not (jumping["after_delivered"] or jumping["delivered_unaffected"])
+    facts["evaluation_jumps"] = jumps
+    if jumps and confidence > EVALUATION_JUMPS_CAP:
+        confidence = EVALUATION_JUMPS_CAP
+        summary += ("; but the model as evaluated jumps from epoch to epoch while its training pass descends smoothly "
+                    "(batch norm's running statistics lag its weights), so one epoch's rare recall is read off that "
+                    "jumping model: judge the lean again once the statistics are recomputed")
     # A loop that already balances its batches with a sampler is not told to oversample (two own loops with a
     # WeightedRandomSampler had been); what is left is more data of the rare classes.
     resampled = bool(((evidence.settings or {}).get("sampling") or {}).get("resampled_classes"))
