@@ -180,7 +180,7 @@ def test_a_model_that_fitted_little_of_its_training_set_cannot_show_the_labels_c
     assert "too small or too slow for the rule" in verdict.summary and "% of the way to all right" in verdict.summary
     # A model that fits train is the test; a permuted-label control would sit at chance too, and so seem to agree.
     names = [remedy.name for remedy in verdict.remedies]
-    assert names[:2] == ["larger_hidden", "more_epochs"] and "permuted_control" not in names
+    assert names[:3] == ["larger_hidden", "bidirectional", "more_epochs"] and "permuted_control" not in names
     assert verdict.remedies[0].changes == {"model.hidden_size": 40}
     # On long sequences the recurrent reach is the doubt that says why; the two are not both appended.
     long = diagnose_dynamics(dynamics, config=config, sequence_length=300).verdict("no_signal")
