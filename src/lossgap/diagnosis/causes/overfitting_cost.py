@@ -81,29 +81,28 @@ def few_samples_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: flo
     top = int(np.argmax(rise))
     if float(rise[top]) >= ONE_SAMPLE_SHARE * total:
         sample = to_plain(evidence.val.sample_ids[top])
-        return replace(verdict, confidence=cap,
-                       summary=verdict.summary + f"; so the rise is one val sample of {evidence.val.num_samples} (id "
-                       f"{sample}, its loss {float(loss[lowest - 1, top]):.3f} -> {float(loss[delivered - 1, top]):.3f}"
-                       f", {pct(min(float(rise[top]) / total, 1.0))} of the rise): one answer growing surer is no sign "
-                       "the model got worse on new samples",
-                       evidence={**verdict.evidence, "rise_in_one_sample": sample})
-    # A trial's GRU on 500 val samples, solved (test 0.991 at the last epoch against 0.988 at the val-loss minimum, on
-    # 3000 clean series), had read overfitting 0.91 with "stop at epoch 39" from a rise two samples carried (6.4 and 6.2
-    # nats; the other 498 samples' loss fell 3.6 nats in all).
-    few = max(1, math.ceil(FEW_SAMPLES_SHARE * rise.size))
-    risers = np.argsort(rise)[::-1][:few]
-    rest = total - float(rise[risers].sum())
-    if rest > 0:
-        return verdict
-    ids = [to_plain(evidence.val.sample_ids[index]) for index in risers]
-    shown = ", ".join(str(sample) for sample in ids[:SHOWN]) + (", ..." if len(ids) > SHOWN else "")
-    others = evidence.val.num_samples - few
-    return replace(verdict, confidence=cap,
-                   summary=verdict.summary + f"; but the {few} val sample{'s' if few > 1 else ''} of "
-                   f"{evidence.val.num_samples} whose loss rose most (id{'s' if few > 1 else ''} {shown}) carry all of "
-                   f"the rise: the other {others} samples' loss fell {-rest:.3g} nats in all, so a few answers growing "
-                   "surer is no sign the model got worse on new samples",
-                   evidence={**verdict.evidence, "rise_in_few_samples": ids})
+        clause = (f"so the rise is one val sample of {evidence.val.num_samples} (id {sample}, its loss "
+                  f"{float(loss[lowest - 1, top]):.3f} -> {float(loss[delivered - 1, top]):.3f}, "
+                  f"{pct(min(float(rise[top]) / total, 1.0))} of the rise): one answer growing surer")
+        found = {"rise_in_one_sample": sample}
+    else:
+        # A trial's GRU on 500 val samples, solved (test 0.991 at the last epoch against 0.988 at the val-loss minimum,
+        # on 3000 clean series), had read overfitting 0.91 with "stop at epoch 39" from a rise two samples carried (6.4
+        # and 6.2 nats; the other 498 samples' loss fell 3.6 nats in all).
+        few = max(1, math.ceil(FEW_SAMPLES_SHARE * rise.size))
+        risers = np.argsort(rise)[::-1][:few]
+        rest = total - float(rise[risers].sum())
+        if rest > 0:
+            return verdict
+        ids = [to_plain(evidence.val.sample_ids[index]) for index in risers]
+        shown = ", ".join(str(sample) for sample in ids[:SHOWN]) + (", ..." if len(ids) > SHOWN else "")
+        plural = "s" if few > 1 else ""
+        clause = (f"but the {few} val sample{plural} of {evidence.val.num_samples} whose loss rose most (id{plural} "
+                  f"{shown}) carry all of the rise: the other {evidence.val.num_samples - few} samples' loss fell "
+                  f"{-rest:.3g} nats in all, so a few answers growing surer")
+        found = {"rise_in_few_samples": ids}
+    return replace(verdict, confidence=cap, evidence={**verdict.evidence, **found},
+                   summary=f"{verdict.summary}; {clause} is no sign the model got worse on new samples")
 
 
 def _rise_per_sample(evidence: RunEvidence) -> tuple[np.ndarray, float]:
