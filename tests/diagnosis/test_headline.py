@@ -3,7 +3,8 @@
 from dataclasses import replace
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, faded_run, healthy_run, learned_then_converged, shifted_mix_run
+from fixtures.diagnosis import (diagnose_dynamics, faded_run, healthy_run, learned_then_converged, shifted_mix_run,
+                                weighted_trade_run)
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis import diagnose_evidence, gather_evidence
 from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
@@ -154,3 +155,17 @@ def test_a_delivered_model_back_at_the_majority_baseline_is_never_no_problem_fou
     # Delivering the best epoch (early stopping's restore) keeps what it learned.
     kept = diagnose_dynamics(faded_run(), summary={"best_epoch": 10, "delivered_epoch": 10})
     assert "back at" not in kept.headline, kept.headline
+
+
+def test_a_class_weighted_run_whose_balanced_accuracy_shows_what_it_learned_is_not_told_val_is_too_small():
+    # Trial 16's weighted runs on 8%-rare data (300 val samples, balanced accuracy 0.77-0.87, the constant answer 0.50)
+    # had read "val is too small to show whether the model learned anything": the test was on plain accuracy, which the
+    # weights trade away on purpose.
+    weighted = diagnose_dynamics(weighted_trade_run(), config={"class_weights": "balanced", "epochs": 20})
+    evidence = weighted.evidence
+    assert evidence.signal.accuracy < evidence.signal.baseline_accuracy and evidence.balanced_signal_p < 1e-6
+    assert weighted.headline.startswith("No problem found"), weighted.headline
+    assert "what its class-weighted loss aims at" in weighted.headline and "too small" not in weighted.headline
+    # Unweighted, the same figures are a model below the majority share on a split that could not show otherwise.
+    plain = diagnose_dynamics(weighted_trade_run(), config={"epochs": 20})
+    assert not plain.headline.startswith("No problem found"), plain.headline
