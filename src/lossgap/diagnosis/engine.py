@@ -170,12 +170,13 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     # had read "No problem found" 0.70 under the warning; prepared as train, 0.975). A model at val 1.000 on such a val
     # gives no rule anything to read, and stays "No problem found" under the warning.
     val_doubt = any(verdict.evidence.get("val_inputs_differ") and verdict.confidence > 0 for verdict in verdicts)
-    if little or unshown or val_doubt or delivered_lost_it(evidence):
+    lost = delivered_lost_it(evidence)
+    if little or unshown or val_doubt or lost:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
         headline=headline(findings, explanations, evidence, healthy_confidence, learned=little, unshown=unshown,
-                          val_doubt=val_doubt),
+                          lost=lost, val_doubt=val_doubt),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,

@@ -28,6 +28,7 @@ from lossgap.class_weights import run_class_weights
 from lossgap.diagnosis import learning_state
 from lossgap.diagnosis.curves import Curves, curves_from
 from lossgap.diagnosis.split_checks import SplitChecks, check_splits
+from lossgap.diagnosis.wording import way_to_one
 from lossgap.dynamics import SplitDynamics
 from lossgap.run.reader import delivered_epoch
 
@@ -254,7 +255,7 @@ class RunEvidence:
             return float("nan")
         chance = 1.0 / train.num_classes
         probability = float(np.exp(train.true_log_prob[last][right].astype(np.float64)).mean())
-        return (probability - chance) / (1.0 - chance)
+        return way_to_one(probability, chance)
 
     @cached_property
     def split_checks(self) -> SplitChecks:

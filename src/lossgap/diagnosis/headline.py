@@ -24,18 +24,20 @@ SMALL_VAL = 30
 
 
 def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float, *,
-             learned: bool | None = None, unshown: bool | None = None, val_doubt: bool = False) -> str:
+             learned: bool | None = None, unshown: bool | None = None, lost: bool | None = None,
+             val_doubt: bool = False) -> str:
     """The diagnosis's first line, after a warning when val was recorded with the model in training mode.
-    ``learned`` and ``unshown`` are :func:`learned_little` and :func:`signal_unshown` of ``evidence`` when the caller
-    has them already (computed when None); ``val_doubt``: a rule read something on a val whose inputs look unlike
-    train's (see the engine)."""
+    ``learned``, ``unshown`` and ``lost`` are :func:`learned_little`, :func:`signal_unshown` and
+    :func:`delivered_lost_it` of ``evidence`` when the caller has them already (computed when None); ``val_doubt``: a
+    rule read something on a val whose inputs look unlike train's (see the engine)."""
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
     warning += split_warnings(evidence)
     little = learned_little(evidence) if learned is None else learned
     unshown = signal_unshown(evidence, little=little) if unshown is None else unshown
-    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown,
+    lost = delivered_lost_it(evidence) if lost is None else lost
+    return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown, lost,
                                        val_doubt)
 
 
@@ -46,7 +48,7 @@ def val_train_mode_epochs(evidence: RunEvidence) -> int:
 
 
 def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float,
-                      little: bool, unshown: bool, val_doubt: bool) -> str:
+                      little: bool, unshown: bool, lost: bool, val_doubt: bool) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
@@ -64,7 +66,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                 and delivered == evidence.num_epochs else "")
         if unshown:
             return _unshown_headline(evidence, healthy_confidence, last)
-        if delivered_lost_it(evidence):
+        if lost:
             at_end = float(evidence.curves.val_accuracy[delivered - 1])
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}), but the model the run "

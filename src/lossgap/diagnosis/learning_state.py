@@ -13,6 +13,7 @@ from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.optimization import relative_slope
 from lossgap.diagnosis.constraints import (averaging_decay, fast_learning_rate, has_batch_norm, held_back,
                                            high_learning_rate)
+from lossgap.diagnosis.wording import way_to_one
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
     from lossgap.diagnosis.evidence import RunEvidence
@@ -38,7 +39,7 @@ def fitted_little(evidence: RunEvidence) -> float | None:
     fit = evidence.objective_fit
     if not fit.train_recorded or fit.train_baseline >= 1:
         return None
-    way = (fit.train_accuracy_max - fit.train_baseline) / (1.0 - fit.train_baseline)
+    way = way_to_one(fit.train_accuracy_max, fit.train_baseline)
     return float(way) if way < FIT_LITTLE_WAY and fit.moved_share < FIT_LITTLE_LOSS else None
 
 def unfitted_descent(evidence: RunEvidence) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.wording import way_to_one
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from lossgap.diagnosis.evidence import RunEvidence
@@ -74,8 +75,7 @@ def length_shortcut_of(evidence: RunEvidence, split: str = "val") -> LengthShort
 
 def _way(split: dict) -> float:
     """How far the length-only rule's accuracy goes from the split's majority share towards all right (0-1)."""
-    room = 1.0 - split["majority"]
-    return (split["accuracy"] - split["majority"]) / room if room > 0 else 0.0
+    return way_to_one(split["accuracy"], split["majority"])
 
 
 def length_warning(evidence: RunEvidence) -> str:

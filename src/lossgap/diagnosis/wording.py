@@ -15,6 +15,13 @@ def clip(value: float) -> float:
     return float(min(1.0, max(0.0, value))) if math.isfinite(value) else 0.0
 
 
+def way_to_one(value: float, start: float) -> float:
+    """How far ``value`` goes from ``start`` towards 1, as a share of that room (0 at ``start``, 1 at 1; 0 when ``start``
+    is 1 already): an accuracy above the majority share, a probability above chance."""
+    room = 1.0 - start
+    return (value - start) / room if room > 0 else 0.0
+
+
 def pct(value: float) -> str:
     """A fraction as a whole percentage ("12%")."""
     return f"{100 * value:.0f}%" if math.isfinite(value) else "n/a"

@@ -7,7 +7,7 @@ import numpy as np
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
-from lossgap.diagnosis.causes.unstable_records import evaluation_only_bounces
+from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -182,22 +182,21 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # has learned them (trial 14's 70/15/15 data, balanced weights at Adam 3e-5, its weighted train loss 6% below a
     # constant guess's, had read imbalance 1.00 with "collect more rare-class samples" as its only remedy; the same
     # data at Adam 3e-3 reached balanced accuracy 0.73 with the weights).
+    slow = slow_learning_rate(evidence.settings)
     weighted_early = (evidence.objective is not None and not weighted_unfitted and not weighted_unshown
                       and evidence.early_learning)
     facts["weighted_and_early_in_learning"] = weighted_early
     if weighted_early and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP
-        rate = slow_learning_rate(evidence.settings)
         summary += ("; but the loss is already weighted by class and the model is still early in learning (its class-"
                     f"weighted train loss {share_below_prior(evidence.objective.fit.moved_share, guess_loss(True))}, its "
-                    f"val loss still setting new lows){', and ' + rate if rate else ''}; it is learning every class, so "
+                    f"val loss still setting new lows){', and ' + slow if slow else ''}; it is learning every class, so "
                     "the lean can be judged once it has learned them")
     # Unweighted, never below the class shares' loss, at a learning rate far outside its optimizer's range: the rate
     # explains a model that learned nothing, which predicts the majority whatever the balance (ItalyPowerDemand cut to
     # 92/8 at SGD lr 1e-4 had read imbalance 1.00; at the default rate the same data reach val 0.983 unweighted). At a
     # usual rate a model stuck at the shares on imbalanced data may be the lean itself (the suite's imbalance rows): what
     # the rare val samples are given tells (below).
-    slow = slow_learning_rate(evidence.settings)
     pace = fast_learning_rate(evidence.settings) or slow
     unmoved = (evidence.objective is None and evidence.fit.train_recorded and not evidence.fit.train_moved
                and bool(pace))
@@ -260,8 +259,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # statistics lagging its weights), one epoch's rare recall is that epoch's luck (trial 15's OSULeaf LSTM-FCN: rare
     # recall 4 of 6 at the luckiest epoch of a curve from 0.36 to 0.93 read imbalance 0.67 first; its class weights took
     # test 0.588 -> 0.461, --ema 0 to 0.882, after which the lean was real but worth 3 points).
-    jumping = evaluation_only_bounces(evidence)
-    jumps = jumping is not None and not (jumping["after_delivered"] or jumping["delivered_unaffected"])
+    jumps = delivered_model_jumps(evaluation_only_bounces(evidence))
     facts["evaluation_jumps"] = jumps
     if jumps and confidence > EVALUATION_JUMPS_CAP:
         confidence = EVALUATION_JUMPS_CAP

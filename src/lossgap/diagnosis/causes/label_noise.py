@@ -51,7 +51,8 @@ from lossgap.diagnosis.causes.label_noise_doubts import learned_late_doubt, val_
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
                                                           rest_of_class_fit)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
-from lossgap.diagnosis.causes.unstable_records import evaluation_only_bounces, train_records_only
+from lossgap.diagnosis.causes.unstable_records import (delivered_model_jumps, evaluation_only_bounces,
+                                                        train_records_only)
 from lossgap.diagnosis.constraints import heavy_dropout, held_back, tiny_hidden
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -233,7 +234,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Only where the training pass cannot be contradicting them: every contradicted sample costs at least log 2, so
     # a training-pass loss below the suspects' share of that fits most of them (a JapaneseVowels-like run with 20% of
     # its labels flipped keeps a training-pass loss above it, and its suspects stand).
-    evaluation_jumps = (jumping is not None and not (jumping["after_delivered"] or jumping["delivered_unaffected"])
+    evaluation_jumps = (delivered_model_jumps(jumping)
                         and jumping["running_end"] < suspects.fraction * np.log(2))
     # Train records that bounce while val descends smoothly far below them were taken on mixed or augmented inputs:
     # what they contradict, and how far val sides against them, says nothing about labels (an own loop with mixup,

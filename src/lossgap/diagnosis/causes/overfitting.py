@@ -87,7 +87,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    evidence={**verdict.evidence, "train_unfitted": True})
 
 
-
 def _learned_little_anywhere(evidence: RunEvidence, verdict: Verdict) -> Verdict:
     """``verdict`` at most LEARNED_LITTLE_CAP when nothing the model learned ever showed on val (no epoch's accuracy, nor
     its loss, beat the constant answer) and it fitted little of its training set too (learning_state.fitted_little): a
@@ -105,6 +104,7 @@ def _learned_little_anywhere(evidence: RunEvidence, verdict: Verdict) -> Verdict
                    f"{pct(way)} of the way from a constant answer to all right on its training set: a model that "
                    "learned so little has little to overfit",
                    evidence={**verdict.evidence, "learned_little_anywhere": True})
+
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     general, curves = evidence.generalization, evidence.curves

@@ -30,7 +30,8 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients
 from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, DELIVERED_CONSISTENT,
-                                                       evaluation_only_bounces, train_records_only)
+                                                       delivered_model_jumps, evaluation_only_bounces,
+                                                       train_records_only)
 from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE,
                                                        MEMORISED_PAST_SPIKE, OUTGROWN_WEIGHT, UNRECOVERED_CAP,
                                                        UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
@@ -178,9 +179,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             signals[name] = 0.0
     # Shown as considered, so the bouncing train curve is explained.
     signals["train_records"] = RECORDS_ONLY_NOTE if records_only is not None else 0.0
-    signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_AFTER_DELIVERED
-                                  if evaluation_only["after_delivered"] or evaluation_only["delivered_unaffected"]
-                                  else EVALUATION_ONLY_CONFIDENCE)
+    signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_ONLY_CONFIDENCE
+                                  if delivered_model_jumps(evaluation_only) else EVALUATION_AFTER_DELIVERED)
     facts["evaluation_only"] = evaluation_only
     collapse = collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)

@@ -78,6 +78,12 @@ def evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
             "delivered_loss": float(train_loss[delivered - 1]), "delivered_running_loss": float(running[delivered - 1])}
 
 
+def delivered_model_jumps(jumping: dict | None) -> bool:
+    """True when ``jumping`` (an :func:`evaluation_only_bounces` answer) reaches the model the run delivers: the
+    evaluated loss bounced up to the delivered epoch and the delivered model's evaluated loss is not consistent with its
+    training pass's."""
+    return jumping is not None and not (jumping["after_delivered"] or jumping["delivered_unaffected"])
+
 def train_records_only(evidence: RunEvidence) -> dict | None:
     """The train records bouncing (their reversal at least BOUNCE_START) while the val loss falls smoothly (its
     reversal under VAL_BOUNCE_SHARE of theirs) and ends under VAL_BELOW_TRAIN times the train loss's median over the
