@@ -222,3 +222,15 @@ def test_an_own_loop_that_weights_its_loss_is_not_told_to_weight_it():
     uniform = RemedyBook(None, settings={"loss": {"class_weights": [1.0, 1.0, 1.0]}})
     assert uniform.class_weights().action == "weight the loss by inverse class frequency"
     assert RemedyBook(None, settings={}).class_weights() is not None
+
+
+def test_training_through_lets_every_planned_epoch_run_and_still_delivers_the_best():
+    # For a model that has not fitted train yet: a doubled patience stops again a few epochs after a val loss that
+    # never improved past its first epochs.
+    stopped = book_for(epochs=40, early_stopping={"patience": 5}).more_epochs(6, through=True)
+    assert stopped.changes == {"early_stopping.patience": 40}
+    assert "--early-stopping 40" in stopped.action and "--early-stopping 40" in stopped.command
+    unstopped = book_for(epochs=20).more_epochs(20, through=True)
+    assert unstopped.changes == {"epochs": 40, "early_stopping.patience": 40}
+    # A run that trained all its epochs under early stopping gets twice the epochs, as without `through`.
+    assert book_for(epochs=20, early_stopping={"patience": 5}).more_epochs(20, through=True).changes == {"epochs": 40}

@@ -50,11 +50,21 @@ class CapacityRemedies(RemedyBookCore):
         return self._remedy("fewer_layers", f"use {layers - 1} LSTM layer(s) instead of {layers}: --layers {layers - 1}",
                             "use one recurrent layer fewer", {"model.num_layers": layers - 1})
 
-    def more_epochs(self, epochs_run: int) -> Remedy:
+    def more_epochs(self, epochs_run: int, *, through: bool = False) -> Remedy:
         """Twice the epochs (with early stopping so the extra epochs cannot hurt); when early stopping ended
-        the run before its planned epochs, twice its patience instead (more epochs would change nothing)."""
+        the run before its planned epochs, twice its patience instead (more epochs would change nothing), or with
+        ``through`` a patience of all its planned epochs (on a run without early stopping, of all the longer run's):
+        it then trains every one of them and still delivers its best."""
         epochs = int(self._get("epochs")) if self.has_config else epochs_run
         patience = self._get("early_stopping.patience")
+        if through and patience is not None and epochs_run < epochs:
+            # A val loss that never improved after the first epochs stops the run again after any doubled patience,
+            # before the model fits train, which is what tells a rule it has not found from labels without one.
+            return self._remedy("more_epochs", f"let it train all {epochs} epochs: --early-stopping {epochs} (it "
+                                f"stopped at epoch {epochs_run}, before the model fitted its training set; the best "
+                                "epoch is still the one delivered)",
+                                "let it train all its planned epochs before early stopping can end it",
+                                {"early_stopping.patience": epochs})
         if patience is not None and epochs_run < epochs:
             longer = int(patience) * 2
             # Early stopping fires after `patience` epochs without a new best: the val loss was not falling then,
@@ -66,6 +76,12 @@ class CapacityRemedies(RemedyBookCore):
                                 {"early_stopping.patience": longer})
         # At least MIN_LONGER epochs: a run of 3 told "--epochs 6" had needed about 150.
         longer = max(epochs * 2, MIN_LONGER)
+        if through and patience is None:
+            # Early stopping that watches the whole run still delivers its best epoch, and cannot end it first.
+            return self._remedy("more_epochs", f"train longer: --epochs {longer} --early-stopping {longer} (every "
+                                "epoch runs, and the best is the one delivered)",
+                                "train for more epochs, delivering the best", {"epochs": longer,
+                                                                               "early_stopping.patience": longer})
         changes: dict[str, Any] = {"epochs": longer}
         if patience is None:
             changes["early_stopping.patience"] = 10

@@ -5,6 +5,7 @@ import numpy as np
 
 from fixtures.diagnosis import diagnose_dynamics, majority_collapse_run, unmoved_run
 from fixtures.dynamics import binary_dynamics
+from lossgap.diagnosis.causes.underfitting_no_fit import UNEXPLAINED_CAP
 
 
 def test_a_model_collapsed_onto_the_majority_class_is_told_to_weight_the_classes_first():
@@ -186,7 +187,35 @@ def test_a_model_at_the_prior_with_a_rate_low_in_its_range_is_told_to_raise_it_b
                                                                                                   "larger_hidden"]
     usual = diagnose_dynamics(unmoved_run(), settings={"optimizer": {"name": "adam", "lr": 0.005}}).verdict(
         "underfitting")
-    assert [remedy.name for remedy in usual.remedies][:1] == ["larger_hidden"]
+    assert [remedy.name for remedy in usual.remedies][:2] == ["more_epochs", "larger_hidden"]
+    assert low.confidence == 0.8 and usual.confidence == UNEXPLAINED_CAP
+
+
+def test_a_model_at_the_prior_that_nothing_holds_back_is_no_surer_than_labels_without_signal():
+    # Trial 16: shuffled labels whose LSTM never left the constant guess (early stopping ended each run a few epochs
+    # after its first) read underfitting 0.80 "grow the hidden size", and following it looped 16 -> 64 -> 256. A parity
+    # task stopped alike reads the same and was learnable (64 units, 150 epochs: val 1.000): the run cannot tell them.
+    config = {"model": {"hidden_size": 64}, "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 40,
+              "early_stopping": {"patience": 5}}
+    diagnosis = diagnose_dynamics(unmoved_run(epochs=7), config=config)
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.evidence["form"] == "no_fit" and verdict.evidence["unexplained"]
+    assert verdict.confidence == UNEXPLAINED_CAP
+    assert verdict.evidence["title"].endswith("and nothing in its settings says why")
+    assert "labels that carry no signal leave a model at the prior" in verdict.summary
+    # Training through its planned epochs is what lets it fit train, and so tells the two apart; a doubled patience
+    # would stop it again a few epochs after the start.
+    first = verdict.remedies[0]
+    assert first.name == "more_epochs" and first.changes == {"early_stopping.patience": 40}, verdict.remedies
+    assert [remedy.name for remedy in verdict.remedies][1] == "larger_hidden"
+    # Without early stopping it trains longer and still delivers its best epoch.
+    plain = diagnose_dynamics(unmoved_run(), config={**config, "early_stopping": None}).verdict("underfitting")
+    assert plain.remedies[0].changes == {"epochs": 80, "early_stopping.patience": 80}
+    # Something in the settings that holds a model at the prior keeps the verdict as sure as before.
+    for held in ({"model": {"hidden_size": 2}}, {"optimizer": {"name": "adam", "lr": 1e-6}},
+                 {"optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 1.0}}):
+        pinned = diagnose_dynamics(unmoved_run(epochs=7), config={**config, **held}).verdict("underfitting")
+        assert pinned.confidence == 0.8 and not pinned.evidence["unexplained"], held
 
 
 def test_steps_too_small_to_move_the_weights_are_named_and_the_clip_checked_first_not_a_lower_rate():

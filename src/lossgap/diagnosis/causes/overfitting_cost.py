@@ -90,7 +90,9 @@ def few_samples_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: flo
         # on 3000 clean series), had read overfitting 0.91 with "stop at epoch 39" from a rise two samples carried (6.4
         # and 6.2 nats; the other 498 samples' loss fell 3.6 nats in all).
         few = max(1, math.ceil(FEW_SAMPLES_SHARE * rise.size))
-        risers = np.argsort(rise)[::-1][:few]
+        # Largest rise first, ties in sample order: numpy's default sort orders ties by its build's kernel, and the
+        # ids shown must not change with the machine.
+        risers = np.argsort(-rise, kind="stable")[:few]
         rest = total - float(rise[risers].sum())
         if rest > 0:
             return verdict
