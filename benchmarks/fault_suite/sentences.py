@@ -25,7 +25,8 @@ import re
 
 import numpy as np
 
-_SERIES = r"(val loss|train loss|the gap|train accuracy|val accuracy)"
+# "balanced train accuracy" first: a class-weighted run's sentences name its balanced columns, which hold other figures.
+_SERIES = r"(balanced train accuracy|balanced val accuracy|val loss|train loss|the gap|train accuracy|val accuracy)"
 CHANGE = re.compile(_SERIES + r" (fell|rose) from (-?\d+\.\d+) to (-?\d+\.\d+)")
 STAYED = re.compile(_SERIES + r" stayed at (-?\d+\.\d+)(?![\d])(?! \(within)(?! on average)")
 PLATEAU = re.compile(r"(train|val) accuracy stayed at (\d\.\d+)(?: on average)? \(within its noise of \+-\d\.\d+\) "
@@ -39,7 +40,8 @@ AT_BEST = re.compile(r"train accuracy reached at best (\d\.\d+)")
 
 def _series(metrics: dict, name: str) -> np.ndarray | None:
     columns = {"val loss": "val_loss", "train loss": "train_loss", "train accuracy": "train_accuracy",
-               "val accuracy": "val_accuracy"}
+               "val accuracy": "val_accuracy", "balanced train accuracy": "train_balanced_accuracy",
+               "balanced val accuracy": "val_balanced_accuracy"}
     if name == "the gap":
         if "val_loss" not in metrics or "train_loss" not in metrics:
             return None

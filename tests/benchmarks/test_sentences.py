@@ -62,3 +62,12 @@ def test_each_kind_of_wrong_figure_is_caught(sentence):
 def test_the_headline_epoch_and_the_best_epoch_are_checked():
     assert problems(headline="No problem found: val accuracy 0.600 at epoch 4")
     assert problems(summary={"best_epoch": 5})  # the run monitored val loss, whose minimum is epoch 3
+
+
+def test_a_balanced_accuracy_is_checked_against_its_own_column():
+    # A class-weighted run's "balanced train accuracy fell from 0.947 to 0.915" had been read as plain train accuracy
+    # and flagged, though metrics.csv's train_balanced_accuracy held both figures.
+    metrics = {**METRICS, "train_balanced_accuracy": np.array([0.5, 0.7, 0.947, 0.93, 0.915, 0.92])}
+    sentence = "its balanced train accuracy fell from 0.947 to {}"
+    assert sentence_problems(metrics, {}, [sentence.format("0.915")]) == []
+    assert sentence_problems(metrics, {}, [sentence.format("0.916")])
