@@ -467,3 +467,20 @@ def test_a_val_split_that_kept_part_of_the_models_lead_on_train_keeps_no_signal_
     # Shuffled labels memorised on train leave val at chance: no such doubt.
     shuffled = diagnose_dynamics(memorised_noise_run()).verdict("no_signal")
     assert not shuffled.evidence.get("kept_lead") and shuffled.confidence > 0.9
+
+
+def test_a_small_model_that_memorised_is_first_told_to_try_a_wider_one_and_a_wide_one_is_not():
+    # A 16-unit LSTM memorised 77% of a 3-bit parity's training set at val 0.52 and read no signal 0.95 with the
+    # permuted-label control first, which would have "confirmed" it; 64 units at the same rate reached val 1.000.
+    def verdict(hidden):
+        config = {"model": {"hidden_size": hidden}, "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 30}
+        found = diagnose_dynamics(memorised_noise_run(), config=config).verdict("no_signal")
+        assert found.confidence >= 0.9
+        return found
+
+    small = verdict(16)
+    assert small.remedies[0].name == "larger_hidden" and small.remedies[0].changes == {"model.hidden_size": 64}
+    assert "a permuted-label control cannot tell them apart" in small.remedies[0].action
+    assert "permuted_control" in [remedy.name for remedy in small.remedies]
+    # At 64 units the check has been made: a wider model memorising shuffled labels is no reason to grow again.
+    assert "larger_hidden" not in [remedy.name for remedy in verdict(64).remedies]
