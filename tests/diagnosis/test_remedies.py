@@ -234,3 +234,19 @@ def test_training_through_lets_every_planned_epoch_run_and_still_delivers_the_be
     assert unstopped.changes == {"epochs": 40, "early_stopping.patience": 40}
     # A run that trained all its epochs under early stopping gets twice the epochs, as without `through`.
     assert book_for(epochs=20, early_stopping={"patience": 5}).more_epochs(20, through=True).changes == {"epochs": 40}
+
+
+def test_early_stopping_added_for_more_epochs_waits_past_the_run_s_own_longest_stall():
+    # Trial 16: a model plateaued on a merged pair of classes, then told them apart; "train longer with
+    # --early-stopping 10" retraced the run, stopped on the plateau and cost 0.28 of test accuracy.
+    from lossgap.analysis.generalization import early_stopping_epoch
+
+    val_loss = [1.0, 0.8, 0.7] + [0.72] * 14 + [0.5, 0.4, 0.3]   # 14 epochs without a new low, then the fall
+    remedy = RemedyBook(TrainConfig(epochs=20).to_dict(), "runs/mine", val_loss=val_loss).more_epochs(20)
+    patience = remedy.changes["early_stopping.patience"]
+    assert patience > 14 and f"--early-stopping {patience} so the extra epochs cannot hurt" in remedy.action
+    assert early_stopping_epoch(val_loss, patience=patience) == (20, None)
+    assert early_stopping_epoch(val_loss, patience=10)[0] == 3   # what the fixed patience had restored
+    # A run without such a stall keeps the usual patience.
+    assert RemedyBook(TrainConfig(epochs=20).to_dict(), "runs/mine", val_loss=[1.0, 0.8, 0.6]).more_epochs(20).changes[
+        "early_stopping.patience"] == 10

@@ -138,7 +138,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     if class_names is not None:
         evidence = replace(evidence, class_names=tuple(str(name) for name in class_names))
     book = RemedyBook(evidence.train_config, run, settings=evidence.settings, val_is_fixed=val_is_fixed,
-                      threads=threads)
+                      threads=threads, val_loss=evidence.curves.val_loss)
     verdicts = _discount([cause.rule(evidence, book) for cause in REGISTRY])
     verdicts = [replace(verdict, confidence=calibrate(verdict.cause, verdict.confidence)) for verdict in verdicts]
     verdicts.sort(key=lambda verdict: (-round(verdict.confidence, 2), _ORDER[verdict.cause]))

@@ -21,12 +21,16 @@ class RemedyBookCore:
     """A run's settings and the building of remedies from changes of them (the ``train`` section of config.json,
     or None for an own loop).
 
-    ``run_dir`` names the run in the commands (each remedy trains into ``<run_dir>-<remedy name>``).
+    ``run_dir`` names the run in the commands (each remedy trains into ``<run_dir>-<remedy name>``); ``val_loss``
+    is the run's per-epoch val loss when known.
     """
 
     def __init__(self, train_config: dict | None, run_dir: str | None = None, settings: dict | None = None, *,
-                 val_is_fixed: bool = False, threads: int | None = None) -> None:
+                 val_is_fixed: bool = False, threads: int | None = None, val_loss=None) -> None:
         self.config = train_config
+        #: The run's per-epoch val loss (nats), when known: the patience early stopping needs to get past the run's
+        #: own longest stall (RemedyBook.more_epochs).
+        self._val_loss = val_loss
         self.run_dir = run_dir or "runs/run"
         # The commands train as the run did: the torch thread count it used (part of its numbers), and no
         # --val-fraction where the data bring their own val split (the option would do nothing).

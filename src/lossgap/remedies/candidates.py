@@ -29,7 +29,7 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     ``config`` with its changes, into ``<run_dir>-<name>`` as the diagnosis's commands do, with one torch thread
     (as remedy runs train) and no --val-fraction where the data bring their own val split (``val_is_fixed``).
     """
-    book = RemedyBook(config.to_dict(), run_dir, val_is_fixed=val_is_fixed, threads=1)
+    book = RemedyBook(config.to_dict(), run_dir, val_is_fixed=val_is_fixed, threads=1, val_loss=val_loss)
     found: dict[str, Remedy] = {}
     # A run with "No cause found" has no verdict; the experiments of its likeliest candidate come first instead.
     leads = diagnosis.verdicts if diagnosis.next_steps is None else (diagnosis.next_steps,)
