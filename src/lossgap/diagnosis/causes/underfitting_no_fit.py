@@ -24,9 +24,11 @@ from lossgap.diagnosis.wording import below_prior
 #: and learnable synthetic tasks about half of such runs were each.
 UNEXPLAINED_CAP = 0.5
 UNEXPLAINED_CLAUSE = ("; nothing the run records holds it back (no layer of a few units, no learning rate out of the "
-                      "ordinary for its optimizer, no heavy regularisation or starving clip), and labels that carry no signal leave a "
-                      "model at the prior just as a rule it has not found yet does: which of the two it is cannot be "
-                      "told until the model fits train, so let it fit train first")
+                      "ordinary for its optimizer, no heavy regularisation or starving clip), and labels that carry "
+                      "no signal leave a model at the prior just as a rule it has not found yet does: which of the two "
+                      "it is cannot be told until the model fits train, so let it fit train first")
+#: The sentence's end otherwise.
+SIGNAL_UNTOLD = "; whether the labels carry signal cannot be told until the model fits them"
 
 
 def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
@@ -96,7 +98,7 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     unexplained = not (pace_note or regularisation or held_back(evidence.settings) or widen or any(reach)
                        or evidence.unscaled_inputs or evidence.saturated_at_usual_rate or collapse is not None
                        or low_in_range(evidence.settings))
-    summary += UNEXPLAINED_CLAUSE if unexplained else "; whether the labels carry signal cannot be told until the model fits them"
+    summary += UNEXPLAINED_CLAUSE if unexplained else SIGNAL_UNTOLD
     if fast or regularisation:
         # A model its regularisation pins stays pinned however long it trains, and a higher learning rate makes
         # decoupled decay shrink the weights faster still: neither is offered then, nor where the rate is too high.
