@@ -382,6 +382,24 @@ def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_le
     assert verdict(16).evidence["form"] == "stopped_early" and verdict(16).remedies[0].name == "higher_lr"
 
 
+def test_a_few_units_still_learning_at_a_rate_low_in_its_range_are_sped_up_before_they_are_grown():
+    # Trial 16: 4 units at Adam 1e-4, accuracy still rising at epoch 40, read "a recurrent layer of 4 units is too
+    # small" 1.00 with --hidden 32 first; at Adam 0.01 the same 4 units reach val 0.985 (synthetic sum-sign).
+    from lossgap.diagnosis.causes.underfitting import FAST_RATE_FACTOR
+
+    def verdict(lr):
+        config = {"model": {"hidden_size": 4, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr,
+                  "weight_decay": 0.0}, "epochs": 40}
+        return diagnose_dynamics(slow_creep_run(), config=config).verdict("underfitting")
+
+    slow, usual = verdict(1e-4), verdict(0.005)
+    assert usual.remedies[0].name == "larger_hidden" and not usual.evidence.get("slow_rate")
+    assert slow.remedies[0].name == "higher_lr" and "so raise it first" in slow.summary
+    assert slow.evidence["title"].endswith("at a learning rate low in its optimizer's range")
+    capacity = slow.evidence["form_confidences"]["capacity"]
+    assert capacity == usual.evidence["form_confidences"]["capacity"] * FAST_RATE_FACTOR
+
+
 def test_a_level_reached_at_a_rate_far_above_its_usual_range_is_not_read_as_a_model_too_small():
     # Adam at 0.3 on JapaneseVowels, train accuracy 0.894 at epoch 17 and 0.731 at its last, had read "too small"
     # 0.56 first (grow 32 -> 64: test 0.705 that way, 0.965 at lr 0.01).

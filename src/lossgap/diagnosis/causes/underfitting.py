@@ -28,8 +28,8 @@ from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, archite
                                                            clipped_far_below, loss_steepness, stopped_early)
 from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, form_title, gradient_note,
                                                            regularisation_note, relative_rise)
-from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, regularisation_notes,
-                                           slow_learning_rate, tiny_hidden)
+from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, low_in_range,
+                                           regularisation_notes, slow_learning_rate, tiny_hidden)
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -131,7 +131,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # A recurrent layer of a unit or two learns slowly as well as little: its slow start is no reason to put a
     # higher learning rate before growing it (an LSTM of 1 unit on Pickup, 82% of its training samples wrong
     # after 200 epochs, had been told "raise the learning rate" first and "--hidden 32", which fixed it, third).
-    capacity_first = tiny_hidden(evidence.settings) is not None and capacity.confidence >= SECOND_FORM
+    slow = bool(capacity.evidence.get("slow_rate"))
+    capacity_first = tiny_hidden(evidence.settings) is not None and capacity.confidence >= SECOND_FORM and not slow
     ordered = scored[::-1] if capacity_first else sorted(scored, key=lambda pair: pair[1], reverse=True)
     (first, _), (second, second_score) = ordered
     summary, remedies = first.summary, first.remedies
@@ -153,6 +154,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
         title += (", and it was still improving when training ended" if second is stopped
                   else ", and it stays far from fitting its training set")
+    if slow and confidence >= REPORT_THRESHOLD:
+        faster = [remedy for remedy in remedies if remedy.name == "higher_lr"] or [book.higher_lr(10.0, usual=True)]
+        remedies = present(*faster[:1], *(remedy for remedy in remedies if remedy.name != "higher_lr"))
+        summary += ("; but its learning rate is low in its optimizer's usual range and accuracy was still rising: the "
+                    "rate may hold it back as much as its size, so raise it first")
+        title += ", at a learning rate low in its optimizer's range"
     # Frozen parameters hold back either form (an own GRU on JapaneseVowels training only its head, 72% of its
     # training samples wrong, had been told to raise its rate, train longer and grow).
     frozen = frozen_note(evidence.settings)
@@ -298,6 +305,10 @@ def _capacity(evidence: RunEvidence, book: RemedyBook, facts: dict,
     fast = fast_learning_rate(evidence.settings)
     if fast:
         confidence *= FAST_RATE_FACTOR
+    # A layer of a few units at a rate low in its range, accuracy still rising, is held back by the rate as much as by
+    # its size (trial 16: 4 units at Adam 1e-4 read "too small" 1.00; at Adam 0.01 the same 4 units reach val 0.985).
+    details["slow_rate"] = slow = bool(rising and _tiny_model(evidence) and low_in_range(evidence.settings))
+    confidence *= FAST_RATE_FACTOR if slow else 1.0
     details["fast_learning_rate"] = bool(fast)
     if pair is not None:
         details["confused_pair"] = pair
