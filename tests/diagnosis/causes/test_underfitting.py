@@ -157,12 +157,12 @@ def test_a_faint_val_loss_rise_does_not_hide_a_model_too_small_to_fit():
 def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_up():
     config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
               "weight_decay": 0.0}, "epochs": 40}
-    from lossgap.diagnosis.causes.underfitting import _capacity
+    from lossgap.diagnosis.causes.underfitting_capacity import capacity_form
     from lossgap.diagnosis.remedies import RemedyBook
 
     # The capacity form's own sentence (stopped early may outrank it on such a run, as it does here).
     evidence = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).evidence
-    verdict, _ = _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
+    verdict, _ = capacity_form(evidence, RemedyBook(config), {}, evidence.accuracy_trend)
     assert verdict.evidence["accuracy_rising"] and "levelled off" not in verdict.summary
     assert "were still rising slowly" in verdict.summary and "over the run's last 10 epochs" in verdict.summary
     assert "; train +" in verdict.summary and " and val +" in verdict.summary
@@ -171,14 +171,14 @@ def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_
     # +0.206 over the run's last 20 epochs" had matched nothing a reader found in epochs up to 59).
     earlier = diagnose_dynamics(weak_model_run(drift=0.0012), config=config,
                                 summary={"best_epoch": 30, "delivered_epoch": 30}).evidence
-    delivered, _ = _capacity(earlier, RemedyBook(config), {}, earlier.accuracy_trend)
+    delivered, _ = capacity_form(earlier, RemedyBook(config), {}, earlier.accuracy_trend)
     assert "at epoch 30; train +" in delivered.summary, delivered.summary
     assert "by their trend lines over epochs 31-40, the run's last 10" in delivered.summary, delivered.summary
     flat = diagnose_dynamics(weak_model_run(), config=config).verdict("underfitting")
     assert not flat.evidence["accuracy_rising"] and "new low" not in flat.summary
     # Only one of them rising is named as such ("were still rising" had stood over "up +0.033 and -0.017").
     trend = (True, evidence.accuracy_trend[1], -0.017)
-    one_side, _ = _capacity(evidence, RemedyBook(config), {}, trend)
+    one_side, _ = capacity_form(evidence, RemedyBook(config), {}, trend)
     assert "stayed together, train accuracy still rising slowly" in one_side.summary
     assert "were still rising" not in one_side.summary
 
@@ -241,13 +241,13 @@ def test_one_bad_last_epoch_after_the_best_one_is_not_a_capacity_limit():
 def test_a_model_that_once_fitted_far_better_is_not_called_too_small_unless_its_settings_hold_it_back():
     # Without early stopping the run delivers its bad last epoch (0.85 right after 0.94): read there alone,
     # capacity said "too small" (a bouncing OSULeaf run, 0.994 at epoch 98 and 0.828 at its last, read 0.92).
-    from lossgap.diagnosis.causes.underfitting import _capacity
+    from lossgap.diagnosis.causes.underfitting_capacity import capacity_form
     from lossgap.diagnosis.remedies import RemedyBook
 
     def capacity(config):
         evidence = diagnose_dynamics(last_epoch_spike_run(), config=config,
                                      summary={"best_epoch": 12, "delivered_epoch": 15}).evidence
-        return _capacity(evidence, RemedyBook(config), {}, evidence.accuracy_trend)[0]
+        return capacity_form(evidence, RemedyBook(config), {}, evidence.accuracy_trend)[0]
 
     config = {"epochs": 15, "model": {"hidden_size": 16}, "early_stopping": {"patience": None}}
     free = capacity(config)
@@ -262,12 +262,13 @@ def test_a_rejected_capacity_form_names_the_factor_that_kept_it_low():
     # It had said "the model fits its training set (38% of training samples wrong) or train and val accuracy
     # part ways" whatever the reason.
     from fixtures.diagnosis import healthy_run, noisy_labels_run, refinement_run
-    from lossgap.diagnosis.causes.underfitting import _capacity, _facts
+    from lossgap.diagnosis.causes.underfitting import _facts
+    from lossgap.diagnosis.causes.underfitting_capacity import capacity_form
     from lossgap.diagnosis.remedies import RemedyBook
 
     def rejection(dynamics):
         evidence = diagnose_dynamics(dynamics).evidence
-        verdict, _ = _capacity(evidence, RemedyBook(None), _facts(evidence), evidence.accuracy_trend)
+        verdict, _ = capacity_form(evidence, RemedyBook(None), _facts(evidence), evidence.accuracy_trend)
         assert verdict.confidence < 0.5 and " or train and val" not in verdict.summary
         return verdict.evidence["rejected_because"], verdict.summary
 
@@ -282,7 +283,7 @@ def test_a_rejected_capacity_form_names_the_factor_that_kept_it_low():
 def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monkeypatch):
     # The early-stopped remedy of a 128x2 LSTM that overfitted read "too small: hidden 256": its val loss rose 39%
     # after epoch 17 while the train loss still fell, by less than its own jitter (no overfitting onset).
-    import lossgap.diagnosis.causes.underfitting as underfitting
+    import lossgap.diagnosis.causes.underfitting_capacity as underfitting
     from fixtures.diagnosis import turned_after_best_run
 
     def diagnosis():
@@ -385,7 +386,7 @@ def test_a_recurrent_layer_of_one_unit_that_learns_slowly_is_grown_before_its_le
 def test_a_few_units_still_learning_at_a_rate_low_in_its_range_are_sped_up_before_they_are_grown():
     # Trial 16: 4 units at Adam 1e-4, accuracy still rising at epoch 40, read "a recurrent layer of 4 units is too
     # small" 1.00 with --hidden 32 first; at Adam 0.01 the same 4 units reach val 0.985 (synthetic sum-sign).
-    from lossgap.diagnosis.causes.underfitting import FAST_RATE_FACTOR
+    from lossgap.diagnosis.causes.underfitting_capacity import FAST_RATE_FACTOR
 
     def verdict(lr):
         config = {"model": {"hidden_size": 4, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr,
@@ -403,7 +404,8 @@ def test_a_few_units_still_learning_at_a_rate_low_in_its_range_are_sped_up_befor
 def test_a_level_reached_at_a_rate_far_above_its_usual_range_is_not_read_as_a_model_too_small():
     # Adam at 0.3 on JapaneseVowels, train accuracy 0.894 at epoch 17 and 0.731 at its last, had read "too small"
     # 0.56 first (grow 32 -> 64: test 0.705 that way, 0.965 at lr 0.01).
-    from lossgap.diagnosis.causes.underfitting import FAST_RATE_FACTOR, _capacity, _facts
+    from lossgap.diagnosis.causes.underfitting import _facts
+    from lossgap.diagnosis.causes.underfitting_capacity import FAST_RATE_FACTOR, capacity_form
     from lossgap.diagnosis.evidence import gather_evidence
     from lossgap.diagnosis.remedies import RemedyBook
 
@@ -411,7 +413,7 @@ def test_a_level_reached_at_a_rate_far_above_its_usual_range_is_not_read_as_a_mo
         config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr,
                   "weight_decay": 0.0}, "epochs": 40}
         evidence = gather_evidence({}, weak_model_run(), train_config=config)
-        verdict, _ = _capacity(evidence, RemedyBook(config), _facts(evidence), evidence.accuracy_trend)
+        verdict, _ = capacity_form(evidence, RemedyBook(config), _facts(evidence), evidence.accuracy_trend)
         return verdict
 
     usual, fast = capacity(0.005), capacity(0.3)
@@ -666,7 +668,7 @@ def test_a_level_nothing_points_at_the_model_for_is_considered_on_short_sequence
     # model at 0.846 where the Bayes rule gets 0.848), read "too small" 0.61-0.65 and "grow"; growing gained nothing. On
     # short sequences only a larger model tells the two apart: considered, with that test as its remedy. On long ones a
     # recurrent layer's reach is a limit of its own, and the form is found with the architecture's remedies.
-    from lossgap.diagnosis.causes.underfitting import SHORT_UNSUPPORTED_CAP, UNSUPPORTED_CAP
+    from lossgap.diagnosis.causes.underfitting_capacity import SHORT_UNSUPPORTED_CAP, UNSUPPORTED_CAP
 
     config = {"model": {"kind": "lstm", "hidden_size": 32, "readout": "last", "bidirectional": False,
                         "patch_length": 1}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40}

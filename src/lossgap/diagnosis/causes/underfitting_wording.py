@@ -34,7 +34,7 @@ def form_title(form: str | None, settings: dict | None) -> str:
 def capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, best_error: float,
                        train_accuracy: float, val_accuracy: float, epoch: int, floor: float = 0.03) -> str:
     """Why the capacity form is not the finding (``floor``: the train error that counts as fitted), from the factor
-    that kept it lowest (see :func:`lossgap.diagnosis.causes.underfitting._capacity`)."""
+    that kept it lowest (see :func:`lossgap.diagnosis.causes.underfitting_capacity.capacity_form`)."""
     wrong = f"{pct(train_error)} of its training samples wrong at epoch {epoch}"
     if reason == "overfits":
         general = evidence.generalization
