@@ -1,10 +1,13 @@
 """The class-share shift between train and val: a chi-square test of homogeneity plus a size that matters."""
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lossgap.analysis.class_shares import SHIFT_DISTANCE, SURE, class_share_shift, predicted_mix_shift
+from lossgap.analysis.class_shares import (FALLBACK_SURE, SHIFT_DISTANCE, SURE, PredictedMixShift, class_share_shift,
+                                           predicted_mix_shift)
 
 
 def test_a_val_split_drawn_from_another_mix_is_shifted():
@@ -77,7 +80,7 @@ def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
 
     prior = majority_guess_run((700, 200, 100), (140, 40, 20))
     fallback = predicted_mix_shift(prior["train"], prior["val"])
-    assert fallback.val_shares[0] == 1.0 and SURE < fallback.sureness < 0.85 and not fallback.shifted
+    assert fallback.val_shares[0] == 1.0 and FALLBACK_SURE < fallback.sureness < 0.85 and not fallback.shifted
     # A model that never fitted train says nothing of how it sees val.
     unfitted = val_prepared_otherwise_run(fitted=False)
     assert not predicted_mix_shift(unfitted["train"], unfitted["val"]).shifted
@@ -91,3 +94,20 @@ def test_runs_too_short_to_have_a_late_half_are_not_judged():
 
     run = val_prepared_otherwise_run(epochs=3)
     assert predicted_mix_shift(run["train"], run["val"]) is None
+
+
+def test_a_pile_on_a_class_no_fallback_gives_needs_less_sureness_than_one_on_the_class_a_fallback_gives():
+    # Session 38's fresh install: an own loop fed val scaled 3x and moved 2 sd put 80% of val on class 0, a class of
+    # 26% of its train predictions and not its most predicted, at median probability 0.599; 33/31/30/7 shuffled labels
+    # answered from the prior put all of val on the most predicted class at the same 0.599.
+    bug = PredictedMixShift(train_shares=(0.255, 0.234, 0.275, 0.236), val_shares=(0.798, 0.165, 0.036, 0.001),
+                            val_label_shares=(0.24, 0.24, 0.29, 0.23), distance=0.54, label_distance=0.56,
+                            p_value=1e-19, train_accuracy=0.71, train_majority=0.29, first_epoch=13, last_epoch=25,
+                            over_predicted=0, sureness=0.599)
+    assert bug.shifted
+    # The same pile on the class the model predicts most on train is what a fallback on the output bias gives.
+    on_fallback = dataclasses.replace(bug, train_shares=(0.275, 0.234, 0.255, 0.236))
+    assert not on_fallback.shifted
+    assert dataclasses.replace(on_fallback, sureness=0.65).shifted   # half-way from 0.275 to 1 is 0.64
+    # Below SURE, nowhere.
+    assert not dataclasses.replace(bug, sureness=SURE - 0.01).shifted
