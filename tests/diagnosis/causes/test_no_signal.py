@@ -182,6 +182,13 @@ def test_a_model_that_fitted_little_of_its_training_set_cannot_show_the_labels_c
     names = [remedy.name for remedy in verdict.remedies]
     assert names[:3] == ["larger_hidden", "bidirectional", "more_epochs"] and "permuted_control" not in names
     assert verdict.remedies[0].changes == {"model.hidden_size": 40}
+    # Ended by early stopping before its planned epochs, it is first let train through them: grown 4x under the same
+    # patience it stops as early again (a later trial's product rule at 16 units, early stopping 5, was told 16 -> 64 ->
+    # 256, where training through reached val 0.971).
+    stopped = diagnose_dynamics(dynamics, config={**config, "epochs": 80, "early_stopping": {"patience": 5}},
+                                sequence_length=12).verdict("no_signal")
+    assert stopped.evidence["fitted_little"] and stopped.remedies[0].name == "more_epochs"
+    assert stopped.remedies[0].changes == {"early_stopping.patience": 80}
     # On long sequences the recurrent reach is the doubt that says why; the two are not both appended.
     long = diagnose_dynamics(dynamics, config=config, sequence_length=300).verdict("no_signal")
     assert long.evidence["long_reach_doubt"] and "fitted_little" not in long.evidence
@@ -484,3 +491,11 @@ def test_a_small_model_that_memorised_is_first_told_to_try_a_wider_one_and_a_wid
     assert "permuted_control" in [remedy.name for remedy in small.remedies]
     # At 64 units the check has been made: a wider model memorising shuffled labels is no reason to grow again.
     assert "larger_hidden" not in [remedy.name for remedy in verdict(64).remedies]
+    # Over 20 steps or more, reading both ways is the other check (a later trial's label in step 1 of 40 read no signal
+    # 0.72-0.95 at 32 and 128 units; 32 units read both ways reached val 0.965); not on short sequences.
+    config = {"model": {"hidden_size": 128}, "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 30}
+    long = diagnose_dynamics(memorised_noise_run(), config=config, sequence_length=40).verdict("no_signal")
+    assert [remedy.name for remedy in long.remedies][:1] == ["bidirectional"]
+    assert "before concluding" in long.remedies[0].action
+    short = diagnose_dynamics(memorised_noise_run(), config=config, sequence_length=12).verdict("no_signal")
+    assert "bidirectional" not in [remedy.name for remedy in short.remedies]

@@ -399,6 +399,20 @@ def test_a_few_units_still_learning_at_a_rate_low_in_its_range_are_sped_up_befor
     assert slow.evidence["title"].endswith("at a learning rate low in its optimizer's range")
     capacity = slow.evidence["form_confidences"]["capacity"]
     assert capacity == usual.evidence["form_confidences"]["capacity"] * FAST_RATE_FACTOR
+    # Still improving by the stopped-early form's reading counts as rising, where the accuracy trend is flat (a later
+    # trial's 2 units at Adam 1e-4 under early stopping read "2 units is too small" 0.97; at 0.01 they reach 0.975).
+    from lossgap.diagnosis.causes.underfitting import _facts
+    from lossgap.diagnosis.causes.underfitting_capacity import capacity_form
+    from lossgap.diagnosis.evidence import gather_evidence
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 1e-4,
+              "weight_decay": 0.0}, "epochs": 40}
+    evidence = gather_evidence({}, slow_creep_run(), train_config=config)
+    flat = (False, 0.0, 0.0)
+    improving, _ = capacity_form(evidence, RemedyBook(config), _facts(evidence), flat, still_improving=True)
+    levelled, _ = capacity_form(evidence, RemedyBook(config), _facts(evidence), flat)
+    assert improving.evidence["slow_rate"] and not levelled.evidence["slow_rate"]
 
 
 def test_a_level_reached_at_a_rate_far_above_its_usual_range_is_not_read_as_a_model_too_small():

@@ -69,7 +69,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if not evidence.objective_fit.train_moved and (stalled or not (evidence.early_learning
                                                                    and stopped.confidence >= REPORT_THRESHOLD)):
         return no_fit(evidence, book, facts)
-    capacity, capacity_affirmed = capacity_form(evidence, book, facts, trend)
     # The two forms are two routes to one cause, and both can hold at once (a recurrent layer of 1 unit still
     # creeping up at epoch 80): each is evidence that the model has not fitted what it could. Stopped early
     # counts only where it says more epochs would raise accuracy: a loss falling under flat accuracy is
@@ -79,6 +78,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                         or bool(stopped.evidence.get("lagged_learning"))
                         or bool(stopped.evidence.get("collapsed_at_slow_rate")))
     stopped_score = stopped.confidence if more_epochs_help else 0.0
+    capacity, capacity_affirmed = capacity_form(evidence, book, facts, trend,
+                                                still_improving=stopped_score >= REPORT_THRESHOLD)
     confidence = 1.0 - (1.0 - stopped_score) * (1.0 - capacity.confidence)
     if confidence >= REPORT_THRESHOLD > capacity.confidence > 0:
         capacity = replace(capacity, summary=capacity_affirmed)

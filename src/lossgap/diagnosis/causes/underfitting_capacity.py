@@ -61,8 +61,8 @@ PINNED_GAIN = 1.5
 #: (see capacity_form).
 FAR_FROM_FIT = 0.2
 
-def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict,
-              trend: tuple[bool, float, float]) -> tuple[Verdict, str]:
+def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float], *,
+                  still_improving: bool = False) -> tuple[Verdict, str]:
     """The capacity form and its affirmative sentence; ``trend`` is the run's :attr:`RunEvidence.accuracy_trend`.
     Below the reporting threshold the verdict's sentence says why capacity is not the limit; the affirmative one
     is for when the other form carries the combined verdict over it.
@@ -173,7 +173,10 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict,
         confidence *= FAST_RATE_FACTOR
     # A layer of a few units at a rate low in its range, accuracy still rising, is held back by the rate as much as by
     # its size (trial 16: 4 units at Adam 1e-4 read "too small" 1.00; at Adam 0.01 the same 4 units reach val 0.985).
-    details["slow_rate"] = slow = bool(rising and _tiny_model(evidence) and low_in_range(evidence.settings))
+    # Still improving by the stopped-early form's reading counts as rising (a later trial's 2 units at Adam 1e-4 under
+    # early stopping, their accuracy trend flat, read "2 units is too small" 0.97; at Adam 0.01 they reach val 0.975).
+    details["slow_rate"] = slow = bool((rising or still_improving) and _tiny_model(evidence)
+                                       and low_in_range(evidence.settings))
     confidence *= FAST_RATE_FACTOR if slow else 1.0
     details["fast_learning_rate"] = bool(fast)
     if pair is not None:
