@@ -42,6 +42,13 @@ def fitted_little(evidence: RunEvidence) -> float | None:
     way = way_to_one(fit.train_accuracy_max, fit.train_baseline)
     return float(way) if way < FIT_LITTLE_WAY and fit.moved_share < FIT_LITTLE_LOSS else None
 
+
+def ended_by_early_stopping(evidence: RunEvidence) -> bool:
+    """True when early stopping ended the run before its planned epochs (known for runs lossgap trained)."""
+    planned = (evidence.train_config or {}).get("epochs")
+    return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
+
+
 def unfitted_descent(evidence: RunEvidence) -> bool:
     """A model far short of fitting its training set (more than UNFITTED_DESCENT_ERROR wrong at the last epoch,
     though it learned beyond the majority share: UNFITTED_DESCENT_LEARNED of the way to 1) whose val loss still

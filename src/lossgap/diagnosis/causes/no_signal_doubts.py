@@ -11,7 +11,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import fitted_little
+from lossgap.diagnosis.learning_state import ended_by_early_stopping, fitted_little
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import Remedy, present
 from lossgap.diagnosis.split_checks import val_inputs_differ
@@ -132,10 +132,8 @@ def fitted_little_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple
     # Where early stopping ended the run before its planned epochs, training through them comes first: grown 4x under the
     # same patience, the model stops as early again (a later trial's product rule at 16 units, early stopping 5, was
     # told 16 -> 64 -> 256 while training through reached val 0.971; its shuffled labels looped alike).
-    planned = book.setting("epochs")
-    cut_short = book.setting("early_stopping.patience") is not None and planned and evidence.num_epochs < int(planned)
-    longer = book.more_epochs(evidence.num_epochs, through=True)
-    fits = (present(longer, book.larger_hidden(4), book.bidirectional()) if cut_short
+    fits = (present(book.more_epochs(evidence.num_epochs, through=True), book.larger_hidden(4), book.bidirectional())
+            if ended_by_early_stopping(evidence)
             else present(book.larger_hidden(4), book.bidirectional(), book.more_epochs(evidence.num_epochs)))
     return Doubt(FIT_LITTLE_CAP, FIT_LITTLE_TITLE, clause, (*fits, *_without(remedies, "permuted_control")),
                  {"fitted_little": True, "train_fit_way": way})

@@ -10,7 +10,7 @@ from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, fast_learning_rate, held_back,
                                            low_in_range, narrow_layer_advice)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import lag_words
+from lossgap.diagnosis.learning_state import ended_by_early_stopping, lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -174,7 +174,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
 def _stopped_by(evidence: RunEvidence) -> str:
     """What ended the run, for the sentence: early stopping (with its patience) or the planned epochs."""
     return (f"early stopping (patience {evidence.patience}) ended training at epoch {evidence.num_epochs}"
-            if _early_stopped(evidence) else f"training ended at epoch {evidence.num_epochs}")
+            if ended_by_early_stopping(evidence) else f"training ended at epoch {evidence.num_epochs}")
 
 
 #: Most epochs of its current fall that may separate a val loss from its lowest for the run to count as still on
@@ -259,12 +259,6 @@ def far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:
     accuracy = float(evidence.curves.train_accuracy[-1])
     noise = float(accuracy_noise(accuracy, evidence.train.num_samples))
     return bool(1.0 - accuracy >= max(UNFITTED_ERROR, 3 * noise) and sureness < UNSURE_RIGHT), sureness
-
-
-def _early_stopped(evidence: RunEvidence) -> bool:
-    """True when early stopping ended the run before its planned epochs."""
-    planned = (evidence.train_config or {}).get("epochs")
-    return evidence.patience is not None and planned is not None and evidence.num_epochs < int(planned)
 
 
 def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:

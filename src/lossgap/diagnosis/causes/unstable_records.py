@@ -84,6 +84,7 @@ def delivered_model_jumps(jumping: dict | None) -> bool:
     training pass's."""
     return jumping is not None and not (jumping["after_delivered"] or jumping["delivered_unaffected"])
 
+
 def train_records_only(evidence: RunEvidence) -> dict | None:
     """The train records bouncing (their reversal at least BOUNCE_START) while the val loss falls smoothly (its
     reversal under VAL_BOUNCE_SHARE of theirs) and ends under VAL_BELOW_TRAIN times the train loss's median over the
