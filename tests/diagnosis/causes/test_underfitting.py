@@ -183,6 +183,25 @@ def test_a_capacity_verdict_never_says_levelled_off_while_accuracy_still_creeps_
     assert "were still rising" not in one_side.summary
 
 
+def test_a_tiny_layer_near_a_fit_and_still_rising_is_told_to_train_longer_before_growing():
+    # Trial 17: 2 units at Adam 1e-3, train 0.949 and val 0.945 still rising, had read "stays far from fitting its
+    # training set: a recurrent layer of 2 units is too small" with grow first; more epochs or a higher rate take the
+    # same 2 units to val 0.975.
+    config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    near = diagnose_dynamics(weak_model_run(drift=0.003), config=config)
+    verdict = near.verdict("underfitting")
+    assert near.causes[:1] == ["underfitting"] and verdict.evidence["form"] == "stopped_early", near.to_text()
+    assert [remedy.name for remedy in verdict.remedies][:1] == ["more_epochs"]
+    assert "larger_hidden" in {remedy.name for remedy in verdict.remedies}
+    assert verdict.evidence["title"].endswith("and it falls short of fitting its training set")
+    assert "far from fitting" not in verdict.evidence["title"]
+    # Far from fitting, the small layer is still the likelier limit and growing it comes first.
+    far = diagnose_dynamics(weak_model_run(drift=0.0012), config=config).verdict("underfitting")
+    assert far.evidence["form"] == "capacity" and far.remedies[0].name == "larger_hidden"
+    assert far.evidence["title"].startswith("the model stays far from fitting its training set")
+
+
 def test_recorded_gradients_say_why_a_model_could_not_learn():
     from dataclasses import replace
     from types import SimpleNamespace

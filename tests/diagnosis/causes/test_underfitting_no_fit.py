@@ -253,6 +253,36 @@ def test_steps_too_small_to_move_the_weights_are_named_and_the_clip_checked_firs
     assert moving.causes[:1] == ["unstable_optimization"], moving.to_text()
 
 
+def test_tiny_steps_of_lossgaps_own_unclipped_run_put_the_learning_rate_first_not_the_clip():
+    # Trial 17: 4 units at Adam 1e-4 in lossgap's own trainer, no clip set and no loss scaling, had been told to check
+    # the gradient clipping and loss scaling first; at a higher rate the same 4 units learn the task.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import observed_gradients, slow_creep_run
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    def verdict(clip_grad):
+        config = {"model": {"hidden_size": 4, "dropout": 0.0}, "epochs": 40,
+                  "optimizer": {"name": "adam", "lr": 0.0001, "weight_decay": 0.0, "clip_grad": clip_grad}}
+        evidence = gather_evidence({}, slow_creep_run(train_step=0.0002), train_config=config)
+        names = ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight", "head.bias")
+        grad = np.full((evidence.num_epochs, len(names)), 0.13)
+        gradients = observed_gradients(names, grad, update_ratio=4e-8)
+        return diagnose_evidence(replace(evidence, gradients=gradients)).verdict("underfitting")
+
+    unclipped = verdict(None)
+    assert unclipped.evidence["form"] == "no_fit", unclipped.summary
+    assert [remedy.name for remedy in unclipped.remedies][:1] == ["higher_lr"], unclipped.remedies
+    assert unclipped.remedies[0].changes == {"optimizer.lr": 0.001}
+    assert sum(remedy.name == "higher_lr" for remedy in unclipped.remedies) == 1
+    assert "check_clip" not in {remedy.name for remedy in unclipped.remedies}
+    assert "its learning rate of 0.0001 is what sets their size" in unclipped.summary
+    assert unclipped.evidence["title"].endswith("its learning rate is too low to move its weights")
+    # A clip the run set may be what starves the steps: it is checked first.
+    clipped = verdict(0.001)
+    assert clipped.remedies[0].name == "check_clip" and "as when the gradients are clipped" in clipped.summary
+
+
 def test_tiny_steps_are_named_even_where_the_val_loss_sets_tiny_new_lows():
     # An own loop whose loss was scaled by 1e-6 under SGD (no step above 4e-8 of the weights) had read "still improving,
     # train longer": its val loss set new lows of about 1e-4 nats. Unscaled, the loop reaches test 0.988 against 0.383.

@@ -11,8 +11,8 @@ from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contra
 from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer
 from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, architecture_clause,
                                                            loss_steepness)
-from lossgap.diagnosis.causes.underfitting_wording import (capacity_rejection, gradient_note, regularisation_note,
-                                                           relative_rise)
+from lossgap.diagnosis.causes.underfitting_wording import (FAR_FROM_FIT, capacity_rejection, gradient_note,
+                                                           regularisation_note, relative_rise)
 from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, low_in_range,
                                            regularisation_notes, tiny_hidden)
 from lossgap.diagnosis.evidence import RunEvidence
@@ -56,10 +56,6 @@ FAST_RATE_FACTOR = 0.5
 #: regularised with strength PINNED_GAIN x (1 - sureness / UNSURE_RIGHT): full at a third of the way from chance
 #: to certain, none at half.
 PINNED_GAIN = 1.5
-#: Share of its training samples wrong from which a model counts as far from fitting: one its regularisation pins is
-#: held back even where train and val part ways, and a small recurrent layer (SMALL_HIDDEN) is the likeliest limit
-#: (see capacity_form).
-FAR_FROM_FIT = 0.2
 
 def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: tuple[bool, float, float], *,
                   still_improving: bool = False) -> tuple[Verdict, str]:

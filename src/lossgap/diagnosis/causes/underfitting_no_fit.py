@@ -11,7 +11,8 @@ from lossgap.diagnosis.causes.underfitting_classes import collapse_words, majori
 from lossgap.diagnosis.causes.underfitting_stopped import architecture, clipped_far_below
 from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
 from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, high_learning_rate,
-                                           low_in_range, narrow_layer_advice, slow_learning_rate)
+                                           low_in_range, narrow_layer_advice, rate_and_range,
+                                           slow_learning_rate)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -73,11 +74,16 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     # learning rate"; without the clip it reached test 0.966 against 0.095).
     gradients = evidence.gradients
     stalled = bool(gradients is not None and gradients.stalled and not (frozen or still or ungraded or starved or slow))
+    # lossgap's own trainer records its clip and never scales the loss: with no clip set, the rate is what sets the
+    # steps' size (trial 17's 4 units at Adam 1e-4, no clip, had been told to check the clip and loss scaling first).
+    rate_sets_steps = stalled and _unclipped_own_run(evidence)
     if stalled:
         pace_note = (f"no step moved its weights by as much as {STALLED_UPDATE_RATIO:g} of their norm (at most "
                      f"{gradients.largest_update_ratio:.1g} in an epoch; working runs take 1e-3 to 1e-2) while its "
-                     f"gradients' norm was about {gradients.total_grad_norm_end:.2g}: its steps are far too small, as "
-                     "when the gradients are clipped or the loss is scaled far down")
+                     f"gradients' norm was about {gradients.total_grad_norm_end:.2g}: its steps are far too small, "
+                     + (f"and with no gradient clip and no loss scaling in this run, its learning rate of "
+                        f"{rate_and_range(evidence.settings)[1]:g} is what sets their size" if rate_sets_steps
+                        else "as when the gradients are clipped or the loss is scaled far down"))
     # "(majority share 0.502; 0.502 at epoch 5)" had read as two shares: the judged epoch's accuracy is its own clause.
     summary = (f"the model did not fit even its training set: {below_prior(fit)}{regularisation}, and train accuracy "
                f"reached at best {fit.train_accuracy_max:.3f} against a majority share of {fit.train_baseline:.3f} "
@@ -124,7 +130,10 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
             ordered = (widen, *reach, book.higher_lr(), *grow, book.more_epochs(evidence.num_epochs))
     if starved:
         ordered = (book.loosen_clip(starved[1]), *ordered)
-    if stalled:
+    if rate_sets_steps:
+        faster = book.higher_lr(10.0, usual=True)
+        ordered = (faster, *(remedy for remedy in ordered if remedy is None or remedy.name != "higher_lr"))
+    elif stalled:
         norm = f"{gradients.total_grad_norm_end:.2g}"
         ordered = (book.advice("check_clip", "check the gradient clipping and any scaling of the loss or the "
                                f"gradients: clip at about the gradients' own norm ({norm}) or not at all"), *ordered)
@@ -153,6 +162,7 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                                               (evidence.unscaled_inputs, "its inputs are not standardised"),
                                               (frozen, "most of its parameters are frozen"),
                                               (starved, "its gradient clip starves the updates"),
+                                              (rate_sets_steps, "its learning rate is too low to move its weights"),
                                               (stalled, "its steps barely move its weights")) if found), "")
     title = f"{general}: {reason}" if reason else form_title("no_fit", evidence.settings)
     if collapse is not None:
@@ -170,6 +180,11 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
                    {**facts, "form": "no_fit", "no_fit": True, "unexplained": unexplained,
                     "clip_starved": list(starved) if starved else None,
                     "ungraded_named": bool(ungraded and not still), "title": title}, remedies)
+
+
+def _unclipped_own_run(evidence: RunEvidence) -> bool:
+    """True for a run of lossgap's own trainer (config.json's "train" known) that set no gradient clip."""
+    return evidence.train_config is not None and not (evidence.train_config.get("optimizer") or {}).get("clip_grad")
 
 
 def _ungraded_modules(evidence: RunEvidence) -> str:

@@ -8,11 +8,21 @@ from lossgap.diagnosis.constraints import fast_learning_rate, regularisation_not
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.wording import pct
 
+#: Share of its training samples wrong from which a model counts as far from fitting: one its regularisation pins is
+#: held back even where train and val part ways, and a small recurrent layer is the likeliest limit (see
+#: :func:`lossgap.diagnosis.causes.underfitting_capacity.capacity_form`); a tiny layer nearer a fit than this is not
+#: grown before its rate and its epochs are tried.
+FAR_FROM_FIT = 0.2
+#: Share of its training samples wrong from which a headline says a model "stays far from fitting" its training set
+#: (where the capacity form reaches full strength, underfitting_capacity.CAPACITY_ERROR_FULL).
+FAR_IN_WORDS = 0.1
 
-def form_title(form: str | None, settings: dict | None) -> str:
+
+def form_title(form: str | None, settings: dict | None, train_error: float = 1.0) -> str:
     """The headline's title for one form of underfitting, naming the setting that holds the model back where the
     run's settings show one: the cause's general title listed every form ("stopped while still improving, or too
-    small or too regularised") beside a sentence that named weight decay 10 or a recurrent layer of 2 units."""
+    small or too regularised") beside a sentence that named weight decay 10 or a recurrent layer of 2 units.
+    ``train_error`` (the share of training samples wrong) words the capacity form's distance from a fit."""
     hidden = tiny_hidden(settings)
     small = (f"a recurrent layer of {hidden} unit{'s' if hidden != 1 else ''} is too small" if hidden is not None
              else "")
@@ -26,9 +36,15 @@ def form_title(form: str | None, settings: dict | None) -> str:
             reason = regularised or small
         return "the model did not fit even its training set" + (f": {reason}" if reason else "")
     if form == "capacity":
-        return ("the model stays far from fitting its training set: "
+        return (f"the model {short_of_fit(train_error)} its training set: "
                 + ("; ".join(part for part in (small, regularised) if part) or "too small or too regularised"))
     return "training ended while the model was still improving"
+
+
+def short_of_fit(train_error: float) -> str:
+    """"stays far from fitting" from FAR_IN_WORDS of the training samples wrong, else "falls short of fitting": a
+    2-unit layer 5% wrong on train and still rising had read "stays far from fitting its training set"."""
+    return "stays far from fitting" if train_error >= FAR_IN_WORDS else "falls short of fitting"
 
 
 def capacity_rejection(evidence: RunEvidence, reason: str, train_error: float, best_error: float,
