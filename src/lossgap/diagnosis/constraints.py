@@ -18,6 +18,10 @@ from lossgap.diagnosis.wording import pct, rate_pct
 
 #: Hidden sizes at or below this count as tiny.
 TINY_HIDDEN = 4
+#: A recurrent layer of this many units or more is wide enough that growing it is no check worth offering where
+#: nothing else explains a model that learned nothing that carries over (no_signal's memorised train, no_fit's
+#: unexplained prior): shuffled labels at 256 units had been told to grow to 1024.
+WIDE_ENOUGH = 64
 #: Weight decay x learning rate (the share every weight shrinks per step with decoupled decay: AdamW, SGD)
 #: from which the decay alone stops a model from fitting.
 HEAVY_DECAY_PER_STEP = 0.001
@@ -158,6 +162,12 @@ def tiny_hidden(train_config: dict | None, at_most: int = TINY_HIDDEN) -> int | 
     """The run's hidden size when it is at most ``at_most`` units (default TINY_HIDDEN), else None."""
     hidden = ((train_config or {}).get("model") or {}).get("hidden_size")
     return int(hidden) if hidden is not None and int(hidden) <= at_most else None
+
+
+def wide_enough(train_config: dict | None) -> bool:
+    """True when the run's config names a recurrent layer of WIDE_ENOUGH units or more (False when unknown)."""
+    hidden = ((train_config or {}).get("model") or {}).get("hidden_size")
+    return hidden is not None and int(hidden) >= WIDE_ENOUGH
 
 
 def regularisation_notes(train_config: dict | None) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from lossgap.diagnosis.causes.no_signal_doubts import (
 from lossgap.diagnosis.causes.no_signal_wording import (
     balanced_words, control_words, fitted_words, not_above, number, test_words, unweighted_words,
     weighted_balanced_words)
-from lossgap.diagnosis.constraints import held_back
+from lossgap.diagnosis.constraints import held_back, wide_enough
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy, detectable_balanced_lead
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import lag_words
@@ -59,7 +59,7 @@ MAJORITY_BIASED_CAP, MAJORITY_SHARE, RARE_IGNORED_CAP = 0.45, 0.5, 0.6
 #: A recurrent layer under WIDE_ENOUGH units that memorised its training set is first told to try one WIDER times as
 #: wide, and one read at its last step over READ_BOTH_WAYS steps or more to read both ways, before the labels are
 #: blamed (see _checks_before_concluding).
-WIDE_ENOUGH, WIDER, READ_BOTH_WAYS = 64, 4, 20
+WIDER, READ_BOTH_WAYS = 4, 20
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -313,7 +313,7 @@ def _checks_before_concluding(evidence: RunEvidence, book: RemedyBook) -> tuple:
     signal 0.92-0.95 at 32 units and 0.72-0.95 at 128, where 32 units read both ways reached val 0.965. Shuffled labels a
     wider or two-way model memorises as well, and neither is offered again once applied, so the checks end."""
     hidden = ((evidence.settings or {}).get("model") or {}).get("hidden_size")
-    wider = (book.larger_hidden(WIDER) if hidden is not None and int(hidden) < WIDE_ENOUGH else None)
+    wider = book.larger_hidden(WIDER) if hidden is not None and not wide_enough(evidence.settings) else None
     long_enough = evidence.sequence_length is not None and evidence.sequence_length >= READ_BOTH_WAYS
     both_ways = book.bidirectional() if long_enough else None
     why = ("before concluding: a rule a model has not found (a parity, a product of two steps, a label in the first "

@@ -12,7 +12,7 @@ from lossgap.diagnosis.causes.underfitting_stopped import architecture, clipped_
 from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
 from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, high_learning_rate,
                                            low_in_range, narrow_layer_advice, rate_and_range,
-                                           slow_learning_rate)
+                                           slow_learning_rate, wide_enough)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -118,7 +118,10 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     elif unexplained:
         # Letting the model fit train is the experiment that tells the two readings apart, so it comes first: grown
         # 16 -> 64 -> 256 under the same early stopping, shuffled labels had stayed at the prior (trial 16).
-        ordered = (book.more_epochs(evidence.num_epochs, through=True), *grow, book.higher_lr())
+        # Not grown where the layer is wide already: nothing says its size holds it back, and shuffled labels at 256
+        # units had been told to grow to 1024 second.
+        ordered = (book.more_epochs(evidence.num_epochs, through=True),
+                   *(grow[1:] if wide_enough(evidence.settings) else grow), book.higher_lr())
     else:
         # On long sequences a recurrent layer read at its last step may not carry the early steps that far: reading
         # both directions, or a convolution branch, comes before growing it (a label in steps 5-10 of 200 had been
