@@ -94,6 +94,12 @@ def slow_learning_rate(train_config: dict | None) -> str:
             f"usual range ({low:g}-{high:g}): steps that small barely move the weights")
 
 
+def below_range(train_config: dict | None) -> bool:
+    """True when the run's rate lies below the bottom of its optimizer family's usual range."""
+    _, rate, (bottom, _) = rate_and_range(train_config)
+    return 0 < rate < bottom
+
+
 def low_in_range(train_config: dict | None) -> bool:
     """True when the run's rate lies below the geometric middle of its optimizer family's usual range."""
     _, rate, (bottom, top) = rate_and_range(train_config)

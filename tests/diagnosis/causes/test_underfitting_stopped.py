@@ -310,6 +310,12 @@ def test_learning_barely_begun_on_long_sequences_offers_to_read_them_both_ways_f
     assert [remedy.name for remedy in long.remedies][:3] == ["bidirectional", "switch_model", "higher_lr"], long.remedies
     short = diagnose_dynamics(slow_creep_run(), config=config, sequence_length=20).verdict("underfitting")
     assert [remedy.name for remedy in short.remedies][:1] == ["higher_lr"]
+    # At a rate below the bottom of its range the rate comes first, sequences long or not (trial 18: OSULeaf at Adam
+    # 3e-5 had been told to read both ways first, test 0.20; --lr 0.001 alone reached 0.67).
+    slow = {**config, "optimizer": {"name": "adam", "lr": 3e-5}}
+    crawling = diagnose_dynamics(slow_creep_run(), config=slow, sequence_length=427).verdict("underfitting")
+    assert [remedy.name for remedy in crawling.remedies][:3] == ["higher_lr", "bidirectional", "switch_model"]
+    assert crawling.remedies[0].changes == {"optimizer.lr": 0.001}
 
 
 def test_one_epochs_rise_after_a_low_at_the_second_to_last_epoch_of_a_run_still_learning_is_not_a_turn():
@@ -354,6 +360,14 @@ def test_still_improving_far_from_fitting_long_sequences_offers_the_architecture
     assert "on sequences of 1460 steps a recurrent layer read at its last step may not carry" in long.summary
     short = diagnose_dynamics(slow_learner_run(), config=config, sequence_length=20).verdict("underfitting")
     assert [remedy.name for remedy in short.remedies][:1] == ["more_epochs"] and "on sequences" not in short.summary
+    # A run of a handful of epochs trains longer first, however long its sequences (trial 18: 4 epochs on
+    # BasicMotions had been told to read both ways first, at 4 epochs still).
+    few = slow_learner_run(epochs=8, rate=0.1)
+    brief = diagnose_dynamics(few, config={**config, "epochs": 8}, sequence_length=1460).verdict("underfitting")
+    assert brief.evidence["form"] == "stopped_early" and brief.evidence["short_run"], brief.summary
+    assert brief.evidence["far_from_fitting"], brief.summary
+    assert [remedy.name for remedy in brief.remedies][:1] == ["more_epochs"], brief.remedies
+    assert "bidirectional" in {remedy.name for remedy in brief.remedies}
 
 
 def test_a_majority_guess_still_learning_at_a_rate_far_below_its_range_is_told_to_raise_it_not_to_weight_classes():

@@ -7,8 +7,8 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
-from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, fast_learning_rate, held_back,
-                                           low_in_range, narrow_layer_advice)
+from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_range, fast_learning_rate,
+                                           held_back, low_in_range, narrow_layer_advice)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import ended_by_early_stopping, lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -133,8 +133,14 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # first).
     short = evidence.num_epochs < SHORT_RUN and not low_in_range(evidence.settings)
     details["short_run"] = short
-    remedies = (present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
-                        book.more_epochs(evidence.num_epochs)) if early_learning and not short
+    # A rate below the bottom of its range is the likelier brake whatever the sequences' length (trial 18: OSULeaf's
+    # 427 steps at Adam 3e-5, still at chance after 40 epochs, had been told to read both ways first, which reached
+    # test 0.20, then to switch to an LSTM-FCN at the same rate, 0.42; --lr 0.001 alone reached 0.67).
+    slow_rate = below_range(evidence.settings)
+    remedies = (present(book.higher_lr(10.0, usual=True), *architecture(evidence, book),
+                        book.more_epochs(evidence.num_epochs)) if early_learning and not short and slow_rate
+                else present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
+                             book.more_epochs(evidence.num_epochs)) if early_learning and not short
                 else present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs),
                              book.class_weights()) if collapsed
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
@@ -142,9 +148,11 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         # Still improving but far from fitting sequences that long, a recurrent layer's reach is the likelier limit
         # than the epochs (trial 13's plain LSTM on ACSF1's 1460 steps, train 0.31 at epoch 40, had been told only to
         # train longer: 80 epochs reached test 0.38, the recommended LSTM-FCN 0.68).
+        # After the epochs, though, for a run of a handful of them or at a rate below its range: there the run has
+        # barely begun (trial 18: 4 epochs on BasicMotions had been told to read both ways first, at 4 epochs still).
         reach = architecture(evidence, book)
         summary += architecture_clause(evidence, reach)
-        remedies = present(*reach, *remedies)
+        remedies = present(*remedies, *reach) if short or slow_rate else present(*reach, *remedies)
     if unfitted and not rising:
         # A model far from fitting whose own Linear layer is narrower than the classes may never get further
         # however long it trains (an own MLP through Linear(90, 1) to 4 classes, train accuracy 0.53, had been
