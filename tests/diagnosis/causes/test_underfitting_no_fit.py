@@ -179,6 +179,30 @@ def test_a_model_whose_recurrent_layer_backward_never_reached_is_told_to_check_t
     assert diagnose_evidence(reached).verdict("underfitting").remedies[0].name != "check_graph"
 
 
+def test_a_long_run_at_the_prior_is_not_told_to_double_again_and_dead_units_lower_the_rate_first():
+    # Trial 18: shuffled labels at 2 x 128 units and Adam 0.01, every recurrent unit dead after 120 epochs without
+    # early stopping, had been told to train 240 epochs first, and after that 480.
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from lossgap.diagnosis import diagnose_evidence, gather_evidence
+
+    config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 120,
+              "early_stopping": None}
+    evidence = gather_evidence({}, unmoved_run(epochs=120), train_config=config)
+    names = [remedy.name for remedy in diagnose_evidence(evidence).verdict("underfitting").remedies]
+    assert names[:1] == ["larger_hidden"] and "more_epochs" in names[1:], names
+    gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
+                                weight_names=(), vanishing=False, dead_end=1.0, saturation_end=0.0, dead=True,
+                                exploding_epochs=(), large_update_epochs=(), observed=np.ones(120, dtype=bool))
+    dead = diagnose_evidence(replace(evidence, gradients=gradients)).verdict("underfitting")
+    assert dead.evidence["unexplained"] and dead.remedies[0].name == "lower_lr", dead.remedies
+    assert "100% of the recurrent units are dead" in dead.summary
+    # A shorter run trains through first, as before.
+    short = diagnose_dynamics(unmoved_run(epochs=40), config={**config, "epochs": 40}).verdict("underfitting")
+    assert short.remedies[0].name == "more_epochs"
+
+
 def test_a_model_at_the_prior_with_a_rate_low_in_its_range_is_told_to_raise_it_before_growing():
     # An own GRU at SGD 0.01 (the bottom of SGD's usual range), at the prior after 40 epochs, had been told to grow
     # 32 -> 128 first; at 0.05 the same loop reached val 0.965. Adam at 0.005, high in its range, grows first.

@@ -14,6 +14,7 @@ from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held
                                            low_in_range, narrow_layer_advice, rate_and_range,
                                            slow_learning_rate, wide_enough)
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import ended_by_early_stopping
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -28,6 +29,8 @@ UNEXPLAINED_CLAUSE = ("; nothing the run records holds it back (no layer of a fe
                       "ordinary for its optimizer, no heavy regularisation or starving clip), and labels that carry "
                       "no signal leave a model at the prior just as a rule it has not found yet does: which of the two "
                       "it is cannot be told until the model fits train, so let it fit train first")
+#: Epochs from which a run at the prior that early stopping did not cut short is not told to train longer first.
+LONG_RUN = 100
 #: The sentence's end otherwise.
 SIGNAL_UNTOLD = "; whether the labels carry signal cannot be told until the model fits them"
 
@@ -120,8 +123,15 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         # 16 -> 64 -> 256 under the same early stopping, shuffled labels had stayed at the prior (trial 16).
         # Not grown where the layer is wide already: nothing says its size holds it back, and shuffled labels at 256
         # units had been told to grow to 1024 second.
-        ordered = (book.more_epochs(evidence.num_epochs, through=True),
-                   *(grow[1:] if wide_enough(evidence.settings) else grow), book.higher_lr())
+        # Nor trained longer first after LONG_RUN epochs that early stopping did not cut short, and most recurrent units
+        # dead are a rate's doing before anything else (trial 18: shuffled labels at 2 x 128 units and Adam 0.01, every
+        # unit dead after 120 epochs, had been told to train 240, and then 480).
+        through = book.more_epochs(evidence.num_epochs, through=True)
+        long_run = evidence.num_epochs >= LONG_RUN and not ended_by_early_stopping(evidence)
+        dead = bool(gradients is not None and getattr(gradients, "dead", False))
+        ordered = (book.lower_lr() if dead else None, None if long_run else through,
+                   *(grow[1:] if wide_enough(evidence.settings) else grow), None if dead else book.higher_lr(),
+                   through if long_run else None)
     else:
         # On long sequences a recurrent layer read at its last step may not carry the early steps that far: reading
         # both directions, or a convolution branch, comes before growing it (a label in steps 5-10 of 200 had been
