@@ -202,6 +202,27 @@ def test_a_tiny_layer_near_a_fit_and_still_rising_is_told_to_train_longer_before
     assert far.evidence["title"].startswith("the model stays far from fitting its training set")
 
 
+def test_balanced_accuracy_above_chance_counts_as_learning_that_carries_over_to_val():
+    # Trial 18: a class-weighted LSTM-FCN 51% wrong on train, val plain accuracy not significant but balanced accuracy
+    # 0.667 significant, had its capacity form rejected as "nothing it learned carries over to val" while the headline
+    # read "No problem found" from that same balanced accuracy.
+    from dataclasses import replace
+
+    from lossgap.diagnosis.causes.underfitting_capacity import capacity_form
+    from lossgap.diagnosis.remedies import RemedyBook
+
+    config = {"model": {"hidden_size": 2, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.005,
+              "weight_decay": 0.0}, "epochs": 40}
+    evidence = diagnose_dynamics(weak_model_run(), config=config).evidence
+    unshown = replace(evidence, signal=replace(evidence.signal, p_value=0.5), loss_clearly_below_prior=False,
+                      balanced_signal_p=0.5)
+    verdict, _ = capacity_form(unshown, RemedyBook(config), {}, unshown.accuracy_trend)
+    assert not verdict.evidence["val_above_baseline"]
+    balanced = replace(unshown, balanced_signal_p=1e-4)
+    shown, _ = capacity_form(balanced, RemedyBook(config), {}, balanced.accuracy_trend)
+    assert shown.evidence["val_above_baseline"] and shown.confidence > verdict.confidence
+
+
 def test_recorded_gradients_say_why_a_model_could_not_learn():
     from dataclasses import replace
     from types import SimpleNamespace
