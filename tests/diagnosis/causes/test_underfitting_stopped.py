@@ -334,6 +334,25 @@ def test_one_epochs_rise_after_a_low_at_the_second_to_last_epoch_of_a_run_still_
     assert diagnosis.causes[:1] == ["underfitting"] and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
 
 
+def test_accuracy_rising_at_a_rate_below_its_range_is_the_rates_pace_and_raising_it_comes_first():
+    # Trial 18: SGD 0.0005 on JapaneseVowels (20x below SGD's usual 0.01-0.3), train 0.49 and rising, its val loss
+    # falling 0.3% per epoch, had read underfitting 0.50 "too small" with --hidden 64 first and the rate x3 last; SGD
+    # 0.05 reached test 0.976.
+    from fixtures.diagnosis import weak_model_run
+
+    def verdict(lr):
+        config = {"model": {"hidden_size": 32, "dropout": 0.0}, "epochs": 40,
+                  "optimizer": {"name": "sgd", "lr": lr, "weight_decay": 0.0}}
+        return diagnose_dynamics(weak_model_run(drift=0.002), config=config).verdict("underfitting")
+
+    slow, usual = verdict(0.0005), verdict(0.05)
+    assert slow.evidence["form"] == "stopped_early" and slow.confidence > usual.confidence + 0.2, slow.summary
+    assert slow.remedies[0].name == "higher_lr" and slow.remedies[0].changes == {"optimizer.lr": 0.0548}
+    assert "lies below the bottom of its optimizer's usual range (0.01-0.3)" in slow.summary
+    assert slow.evidence["title"].endswith("at a learning rate below its optimizer's range")
+    assert usual.remedies[0].name == "more_epochs" and "below" not in usual.evidence["title"]
+
+
 def test_a_run_of_a_few_epochs_at_a_usual_rate_is_told_to_train_longer_first_and_for_at_least_20_epochs():
     # An LSTM-FCN at AdamW 0.003 stopped after 3 epochs (150 reach test 0.74) had been told to raise its rate first
     # and then to train for "--epochs 6".

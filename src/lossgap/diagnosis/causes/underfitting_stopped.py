@@ -8,7 +8,7 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_range, fast_learning_rate,
-                                           held_back, low_in_range, narrow_layer_advice)
+                                           held_back, low_in_range, narrow_layer_advice, rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import ended_by_early_stopping, lag_words
 from lossgap.diagnosis.remedies import RemedyBook
@@ -75,7 +75,11 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # imbalance 1.00; at Adam 0.01, unweighted, balanced accuracy 0.937, weighted at 3e-5 0.634).
     collapsed, slow = majority_at_slow_rate(evidence) or (None, "")
     details["collapsed_at_slow_rate"] = collapsed
-    steepness = 1.0 if early_learning or collapsed else loss_steepness(evidence)
+    # At a rate below its optimizer's range a gentle slope under rising accuracy is that rate's pace, not a descent
+    # levelling off (trial 18: SGD 0.0005 on JapaneseVowels, train 0.49 and rising 0.13 over its last 10 epochs, its
+    # val loss falling 0.3% per epoch, had read "too small" with --hidden 64 first; SGD 0.05 reached test 0.976).
+    slow_rate = below_range(evidence.settings)
+    steepness = 1.0 if early_learning or collapsed or (slow_rate and rising) else loss_steepness(evidence)
     # A model its own settings hold back (a tiny recurrent layer, heavy regularisation) is unsure by
     # construction: its flat accuracy is the capacity form's case, not a slow pace.
     unfitted, sureness = far_from_fitting(evidence)
@@ -123,6 +127,11 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                   else f", but val accuracy is already {curves.val_accuracy[-1]:.3f}, within two samples of all right: "
                        "more epochs would mostly make the same answers surer" if ceiling
                   else ", but accuracy was no longer rising: more epochs would mostly make the same answers surer"))
+    details["below_range"] = slow_rate
+    if slow_rate and rising and not early_learning:
+        _, rate, (bottom, top) = rate_and_range(evidence.settings)
+        summary += (f"; its learning rate {rate:g} lies below the bottom of its optimizer's usual range ({bottom:g}-"
+                    f"{top:g}), which sets this pace")
     # Learning that has barely begun after all the planned epochs wants a much faster pace first: ten times,
     # and at least the middle of the optimizer family's usual range.
     # On long sequences a recurrent layer that has barely begun may not reach the signal at any pace: reading both
@@ -136,13 +145,13 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # A rate below the bottom of its range is the likelier brake whatever the sequences' length (trial 18: OSULeaf's
     # 427 steps at Adam 3e-5, still at chance after 40 epochs, had been told to read both ways first, which reached
     # test 0.20, then to switch to an LSTM-FCN at the same rate, 0.42; --lr 0.001 alone reached 0.67).
-    slow_rate = below_range(evidence.settings)
     remedies = (present(book.higher_lr(10.0, usual=True), *architecture(evidence, book),
                         book.more_epochs(evidence.num_epochs)) if early_learning and not short and slow_rate
                 else present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
                              book.more_epochs(evidence.num_epochs)) if early_learning and not short
                 else present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs),
                              book.class_weights()) if collapsed
+                else present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs)) if slow_rate
                 else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
     if unsure and not early_learning:
         # Still improving but far from fitting sequences that long, a recurrent layer's reach is the likelier limit
