@@ -62,6 +62,10 @@ from lossgap.diagnosis.wording import clip, pct, share_below_prior
 
 #: Suspect share at which the suspect route reaches full strength.
 SUSPECTS_FULL = 0.05
+#: ... and the suspect count: on a small training set one hard sample is a large share (trial 18: 1 contradicted
+#: sample of 30 clean ItalyPowerDemand series, 3%, had read label noise 0.60 over an overfitting run whose val loss
+#: rose from 0.201 to 0.818; another seed of the same run reads overfitting 1.00).
+SUSPECTS_COUNT_FULL = 3
 #: Accuracy of the suspects' class-mates from which their class counts as fitted (full strength REST_FULL).
 #: A little data overfit, 81% of its suspects' class-mates right at its val-loss minimum and no label wrong, had read
 #: label noise 0.54 when the fit counted from 0.7: a model that fits so little of a class contradicts hard samples.
@@ -163,7 +167,8 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     depth = contradiction_depth(aum_while_fitted(train, samples, flagged, index), flagged)
     fraction = 0.0 if suspects.capped else suspects.fraction
     fits = clip((min(rest_fit, overall_fit) - REST_START) / (REST_FULL - REST_START))
-    suspect_route = clip(fraction / SUSPECTS_FULL) * fits * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START))
+    suspect_route = (clip(fraction / SUSPECTS_FULL) * clip(len(indices) / SUSPECTS_COUNT_FULL) * fits
+                     * clip((depth - DEPTH_START) / (DEPTH_FULL - DEPTH_START)))
     # Chained pairs only from a model sure of its right answers: one far from fitting confuses its unlearned classes
     # round and round (underfitting_stopped.far_from_fitting).
     one_way = one_way_pair(train.labels[indices], suspects.rival_classes, train.num_classes,
