@@ -18,6 +18,11 @@ MIN_JUDGED_EPOCHS = MIN_TREND_EPOCHS
 #: but nothing says the run is fine either (an ArrowHead LSTM-FCN with 40% of its labels flipped, val accuracy 0.43
 #: against a majority share of 0.38, had read "No problem found" 0.87).
 LEARNED_LITTLE_CAP = 0.5
+#: Share of its training samples wrong (balanced for a class-weighted run) at the delivered epoch from which "nothing
+#: found" is not "No problem found": a model that far from fitting its training set may be at the task's own ceiling
+#: or held back by something no rule names, and the curves cannot tell which (trials 17 and 18: "No problem found"
+#: 0.55-0.70 at train 0.43-0.76, on tasks where a working model or another rate reaches val 0.97-1.00).
+UNFITTED_SHARE = 0.2
 #: Val splits smaller than this get a note (one sample is several points of accuracy); on them a val accuracy not
 #: significantly above the majority share may be all the split can show (see signal_unshown).
 SMALL_VAL = 30
@@ -29,7 +34,8 @@ def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: 
     """The diagnosis's first line, after a warning when val was recorded with the model in training mode.
     ``learned``, ``unshown`` and ``lost`` are :func:`learned_little`, :func:`signal_unshown` and
     :func:`delivered_lost_it` of ``evidence`` when the caller has them already (computed when None); ``val_doubt``: a
-    rule read something on a val whose inputs look unlike train's (see the engine)."""
+    rule read something on a val whose inputs look unlike train's (see the engine). A run the model stays far from
+    fitting (:func:`unfitted_share`) reads "No cause found" where nothing was found and nothing explains the curves."""
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
@@ -95,6 +101,16 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                                                    if val_inputs_differ(evidence)
                                                    else "no rule can tell why from these curves")
                     + "; the causes considered below are the candidates.")
+        # Unless an explanation of the curves stands: confidence refinement is a model at its level growing surer of
+        # what it gets right, which is the article's answer to a plateau.
+        unfitted = None if explanations else unfitted_share(evidence)
+        if unfitted is not None:
+            return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
+                    f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}"
+                    f"{_weighted_clause(evidence)}), but the model gets {unfitted:.0%} of its own training samples "
+                    f"wrong at epoch {delivered}: no rule here tells whether that is the task's own ceiling or "
+                    "something holding the model back (a larger model, more epochs or another learning rate is the "
+                    "test); the causes considered below are the candidates.")
         # Its confidence as the main cause's is given: a 0.51 and a 0.95 must not read alike.
         text = (f"No problem found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                 f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}{mix_clause(evidence)}"
@@ -173,6 +189,15 @@ def delivered_lost_it(evidence: RunEvidence) -> bool:
     at_end = float(evidence.curves.val_accuracy[delivered - 1])
     noise = float(accuracy_noise(signal.baseline_accuracy, signal.num_samples))
     return bool(np.isfinite(at_end) and at_end - signal.baseline_accuracy < 2 * noise)
+
+def unfitted_share(evidence: RunEvidence) -> float | None:
+    """The share of its training samples the delivered model gets wrong (1 - balanced train accuracy for a
+    class-weighted run), when it is UNFITTED_SHARE or more; None below it or without recorded train accuracy."""
+    accuracy = float(evidence.stability_loss[2][evidence.delivered_epoch - 1])
+    if not (evidence.fit.train_recorded and np.isfinite(accuracy)) or 1.0 - accuracy < UNFITTED_SHARE:
+        return None
+    return 1.0 - accuracy
+
 
 def learned_little(evidence: RunEvidence) -> bool:
     """True when nothing the model learned shows on a val split that could have shown it: its val accuracy not
