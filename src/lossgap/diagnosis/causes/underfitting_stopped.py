@@ -145,14 +145,16 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # A rate below the bottom of its range is the likelier brake whatever the sequences' length (trial 18: OSULeaf's
     # 427 steps at Adam 3e-5, still at chance after 40 epochs, had been told to read both ways first, which reached
     # test 0.20, then to switch to an LSTM-FCN at the same rate, 0.42; --lr 0.001 alone reached 0.67).
-    remedies = (present(book.higher_lr(10.0, usual=True), *architecture(evidence, book),
-                        book.more_epochs(evidence.num_epochs)) if early_learning and not short and slow_rate
-                else present(*architecture(evidence, book), book.higher_lr(10.0, usual=True),
-                             book.more_epochs(evidence.num_epochs)) if early_learning and not short
-                else present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs),
-                             book.class_weights()) if collapsed
-                else present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs)) if slow_rate
-                else present(book.more_epochs(evidence.num_epochs), book.higher_lr()))
+    faster, longer = book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs)
+    if early_learning and not short:
+        reach = architecture(evidence, book)
+        remedies = present(faster, *reach, longer) if slow_rate else present(*reach, faster, longer)
+    elif collapsed:
+        remedies = present(faster, longer, book.class_weights())
+    elif slow_rate:
+        remedies = present(faster, longer)
+    else:
+        remedies = present(longer, book.higher_lr())
     if unsure and not early_learning:
         # Still improving but far from fitting sequences that long, a recurrent layer's reach is the likelier limit
         # than the epochs (trial 13's plain LSTM on ACSF1's 1460 steps, train 0.31 at epoch 40, had been told only to
