@@ -66,6 +66,19 @@ def test_the_linear_layer_with_the_fewest_outputs_is_named():
     # univariate series had been told to "widen the layer that feeds 'inp'" first).
     projected = nn.ModuleDict({"inp": nn.Linear(1, 32), "encoder": nn.GRU(32, 32), "head": nn.Linear(32, 4)})
     assert describe_training(projected)["model"]["narrowest_linear"] == {"name": "head", "width": 4, "side": "output"}
+    # Also where the model holds a positional embedding as a bare parameter of its own, or normalises its inputs
+    # first (trial 19's own Transformer had been told to widen 'inp' again).
+
+    class Positional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.position = nn.Parameter(torch.zeros(1, 30, 32))
+            self.norm = nn.LayerNorm(1)
+            self.inp = nn.Linear(1, 32)
+            self.head = nn.Linear(32, 4)
+
+    assert describe_training(Positional())["model"]["narrowest_linear"] == {"name": "head", "width": 4,
+                                                                            "side": "output"}
 
 
 def test_every_kind_of_dropout_module_is_read():

@@ -95,16 +95,21 @@ def _frozen(model: nn.Module) -> dict | None:
     return {"parameters": count, "share": count / total, "modules": modules[:5]}
 
 
+#: Modules that can read a model's inputs (see _narrowest_linear).
+_INPUT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase, nn.Embedding, nn.EmbeddingBag)
+
+
 def _narrowest_linear(model: nn.Module) -> dict | None:
     """``{"name", "width", "side"}`` of the model's narrowest nn.Linear end, or None without one: the fewest
     outputs (``side`` "output"), or the fewest inputs (``side`` "input": whatever feeds it is that narrow, such as
     a convolution of 1 channel before a Linear(1, C) head); the first such on ties, outputs before inputs."""
     ends = [(int(module.out_features), 0, name, "output") for name, module in model.named_modules()
             if isinstance(module, nn.Linear)]
-    # The first layer with weights reads the data itself: a Linear(1, 64) projecting a univariate series is no
-    # bottleneck (own Transformers had been told to "widen the layer that feeds 'inp'" first).
-    first = next((module for module in model.modules() if next(module.parameters(recurse=False), None) is not None),
-                 None)
+    # The first layer reads the data itself: a Linear(1, 64) projecting a univariate series is no bottleneck (own
+    # Transformers had been told to "widen the layer that feeds 'inp'" first). A layer, not any module with weights
+    # of its own: a positional embedding held as a bare nn.Parameter by the model itself, or a LayerNorm on the inputs,
+    # had made the model or the norm "first" and 'inp' a bottleneck again (trial 19).
+    first = next((module for module in model.modules() if isinstance(module, _INPUT_LAYERS)), None)
     ends += [(int(module.in_features), 1, name, "input") for name, module in model.named_modules()
              if isinstance(module, nn.Linear) and module is not first]
     if not ends:
