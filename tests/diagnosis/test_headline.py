@@ -188,3 +188,19 @@ def test_nothing_found_for_a_model_far_from_fitting_its_training_set_is_no_cause
     # Near a fit, nothing found is "No problem found" as before.
     near = diagnose_dynamics(level_run(0.05), config=config, sequence_length=20)
     assert near.headline.startswith("No problem found") and near.healthy_confidence > LEARNED_LITTLE_CAP, near.headline
+
+
+def test_gradients_that_look_never_zeroed_are_named_before_any_headline():
+    # Trial 19: an own GRU at Adam without optimizer.zero_grad() read overfitting 1.00 with nothing on the loop; its
+    # gradient norm grew 4.1 -> 30.5 while its train loss fell to 0.014. lossgap's own trainer zeroes them itself.
+    from fixtures.diagnosis import observed_gradients
+
+    epochs, names = 20, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
+    total = np.geomspace(0.67, 416, epochs)
+    gradients = observed_gradients(names, np.repeat(total[:, None] / 2, 3, axis=1), total)
+    own = gather_evidence({}, healthy_run(), train_config=None, settings={"optimizer": {"name": "adam", "lr": 0.003}})
+    text = diagnose_evidence(replace(own, gradients=gradients)).headline
+    assert text.startswith("The gradients look never zeroed: their total norm grew from 0.67 to 416"), text
+    assert "check that optimizer.zero_grad() runs in every training step" in text
+    trainer = gather_evidence({}, healthy_run(), train_config={"optimizer": {"name": "adam", "lr": 0.003}})
+    assert "never zeroed" not in diagnose_evidence(replace(trainer, gradients=gradients)).headline

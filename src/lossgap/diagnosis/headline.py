@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.gradients import gradient_growth
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
+from lossgap.diagnosis.causes.unstable_gradients import loop_zeroes_gradients
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
 from lossgap.diagnosis.split_checks import mix_clause, split_warnings, val_inputs_differ
 
@@ -39,12 +41,29 @@ def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: 
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
-    warning += split_warnings(evidence)
+    warning += unzeroed_warning(evidence) + split_warnings(evidence)
     little = learned_little(evidence) if learned is None else learned
     unshown = signal_unshown(evidence, little=little) if unshown is None else unshown
     lost = delivered_lost_it(evidence) if lost is None else lost
     return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown, lost,
                                        val_doubt)
+
+
+def unzeroed_warning(evidence: RunEvidence) -> str:
+    """A warning for the headline when a loop not known to zero its gradients saw its total gradient norm grow as a sum
+    of unzeroed gradients does (:attr:`GradientHealth.growing`), else "": an own GRU at Adam without
+    optimizer.zero_grad(), its gradient norm 4.1 -> 30.5 while its train loss fell to 0.014, had read overfitting 1.00
+    with nothing on the loop (trial 19); the same loop with zero_grad() reaches test 0.992 against 0.969."""
+    gradients = evidence.gradients
+    if gradients is None or not getattr(gradients, "growing", False) or loop_zeroes_gradients(evidence):
+        return ""
+    growth = gradient_growth(gradients.total_grad_norm[gradients.observed])
+    if growth is None:
+        return ""
+    return (f"The gradients look never zeroed: their total norm grew from {growth.first:.3g} to {growth.last:.3g} "
+            f"(rising in {growth.rose:.0%} of the epochs), as a sum of the gradients of every step does; "
+            "check that optimizer.zero_grad() runs in every training step, before loss.backward(); read with that in "
+            "mind: ")
 
 
 def val_train_mode_epochs(evidence: RunEvidence) -> int:
