@@ -211,6 +211,9 @@ def accuracy_cost_words(evidence: RunEvidence, lowest: int, facts: dict) -> str:
             return f"the whole rise came from {_count(group.count)} {what} (the others' loss fell meanwhile)"
         return f"{pct(group.share)} of the rise came from {_count(group.count)} {what}"
 
+    # The whole rise in samples it got wrong at both epochs, the others' loss falling, is what wrong val labels make
+    # too: their check comes first (see overfitting.rule).
+    facts["rise_all_in_val_errors"] = bool(wrong.share > 1 and "contradicted_val_ids" in facts)
     carrier = (carried(wrong, "it got wrong at both epochs growing surer of the wrong class")
                if wrong.share >= max(right.share, 0.5)
                else carried(right, "it got right at both epochs growing less sure") if right.share >= 0.5
