@@ -198,3 +198,27 @@ def test_label_noise_read_up_to_a_val_loss_minimum_that_val_unlike_train_set_is_
     verdict = rule(shifted.evidence, RemedyBook(None))
     assert verdict.confidence == VAL_INPUTS_CAP and verdict.remedies[0].name == "check_val_inputs"
     assert "the suspects are read up to the val-loss minimum, which such a val sets" in verdict.summary
+
+
+def test_train_records_that_hold_a_small_part_of_the_training_set_each_epoch_get_a_note():
+    # Trial 19: an own loop that called recorder.update("train", ...) once after its batch loop recorded 17 of its 657
+    # samples per epoch, and its train accuracy of 1.000 from them went without a word.
+    from dataclasses import replace
+
+    from lossgap.diagnosis.split_checks import partial_train_records
+    from lossgap.dynamics import MISSING_PREDICTION
+
+    run = healthy_run()
+    train = run["train"]
+    epochs, n = train.predicted.shape
+    recorded = np.zeros((epochs, n), dtype=bool)
+    for epoch in range(epochs):
+        recorded[epoch, np.random.default_rng(epoch).choice(n, 16, replace=False)] = True
+    partial = replace(train, predicted=np.where(recorded, train.predicted, MISSING_PREDICTION).astype(np.int16),
+                      true_log_prob=np.where(recorded, train.true_log_prob, np.nan).astype(np.float32))
+    diagnosis = diagnose_dynamics({**run, "train": partial})
+    per_epoch, total = partial_train_records(diagnosis.evidence)
+    assert per_epoch == 16 and total == int(recorded.any(axis=0).sum())
+    assert any(note.startswith(f"each epoch's train records hold about 16 of the {total} training samples")
+               for note in diagnosis.limitations), diagnosis.limitations
+    assert partial_train_records(diagnose_dynamics(run).evidence) is None
