@@ -499,3 +499,19 @@ def test_a_small_model_that_memorised_is_first_told_to_try_a_wider_one_and_a_wid
     assert "before concluding" in long.remedies[0].action
     short = diagnose_dynamics(memorised_noise_run(), config=config, sequence_length=12).verdict("no_signal")
     assert "bidirectional" not in [remedy.name for remedy in short.remedies]
+
+
+def test_val_that_trailed_train_from_the_first_epoch_is_not_no_signal_until_its_labels_are_checked():
+    # Trial 19: an own loop whose val labels did not belong to their inputs (val 0.093 against train 0.420 at epoch 1)
+    # read no signal 0.95 with the permuted-label control first beside the warning to check them; aligned, the same
+    # loop reaches test 0.984. Here half of val's labels are flipped: val at chance from epoch 1 while train is fitted.
+    from fixtures.diagnosis import val_wrong_from_start_run
+    from lossgap.diagnosis.causes.no_signal_doubts import VAL_INPUTS_CAP, VAL_TRAILS_TITLE
+
+    diagnosis = diagnose_dynamics(val_wrong_from_start_run(flipped_share=0.5))
+    verdict = diagnosis.verdict("no_signal")
+    assert verdict.confidence == VAL_INPUTS_CAP and verdict.evidence["val_trails_from_the_start"], diagnosis.to_text()
+    assert verdict.evidence["title"] == VAL_TRAILS_TITLE
+    names = [remedy.name for remedy in verdict.remedies]
+    assert names[0] == "check_val_labels" and "permuted_control" not in names
+    assert "no_signal" not in diagnosis.causes and diagnosis.headline.startswith("Val trails train from the first epoch")

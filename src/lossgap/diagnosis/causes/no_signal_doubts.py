@@ -32,6 +32,9 @@ LONG_REACH_FIT, LONG_REACH_ERROR, LONG_REACH_CAP = 0.2, 0.2, 0.6
 #: first (a CSV whose feature f1 equalled the label in train and was random in val, the real signal in f0, read no
 #: signal 0.95, and 1.00 with a permuted-label control; without f1 the same model reached val 0.933).
 SHORTCUT_ACCURACY, SHORTCUT_LOSS, SHORTCUT_CAP = 0.95, 0.5, 0.6
+#: The headline's title for val trailing train from the first epoch (see val_trails_doubt).
+VAL_TRAILS_TITLE = ("val sits at chance, but it trailed train from the first epoch: its labels may not belong to its "
+                    "inputs")
 #: The headline's title then.
 SHORTCUT_TITLE = ("val stays at chance although the model fitted its training set in its first epoch: something "
                   "in the training inputs gives their labels away that val's inputs lack")
@@ -149,6 +152,25 @@ def val_inputs_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
               "signal")
     return Doubt(VAL_INPUTS_CAP, VAL_INPUTS_TITLE, clause,
                  (book.check_val_inputs(), *_without(remedies, "permuted_control")), {"val_inputs_differ": True})
+
+
+def val_trails_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Remedy, ...]) -> Doubt | None:
+    """Val trailing train from the first epoch (:attr:`SplitChecks.wrong_from_start`): val labels that do not belong
+    to their inputs sit at chance (or below it) whatever the model; at most VAL_INPUTS_CAP, the val labels checked
+    first and no permuted-label control; None otherwise. Trial 19: an own loop whose val labels were misaligned with
+    their inputs, val 0.093 against train 0.420 at epoch 1 and under the majority share of 0.186, read no signal 0.95
+    with the permuted-label control first beside the warning to check them; on the aligned labels it reaches 0.984."""
+    start = evidence.split_checks.wrong_from_start
+    if start is None:
+        return None
+    clause = (f"; but val trailed train from the first epoch ({start.val_accuracy:.3f} against "
+              f"{start.train_accuracy:.3f}), too soon for the model to have memorised anything: val labels that do not "
+              "belong to their inputs (misaligned, shifted or drawn otherwise) sit at chance whatever the model, so "
+              "check them before concluding that the labels carry no signal")
+    check = book.advice("check_val_labels", "check that each val sample carries its own label: the val inputs and "
+                        "labels built in the same order, from the same rows, with the same class coding as train")
+    return Doubt(VAL_INPUTS_CAP, VAL_TRAILS_TITLE, clause, (check, *_without(remedies, "permuted_control")),
+                 {"val_trails_from_the_start": True})
 
 
 def shortcut_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Remedy, ...]) -> Doubt | None:
