@@ -32,6 +32,9 @@ LONG_REACH_FIT, LONG_REACH_ERROR, LONG_REACH_CAP = 0.2, 0.2, 0.6
 #: first (a CSV whose feature f1 equalled the label in train and was random in val, the real signal in f0, read no
 #: signal 0.95, and 1.00 with a permuted-label control; without f1 the same model reached val 0.933).
 SHORTCUT_ACCURACY, SHORTCUT_LOSS, SHORTCUT_CAP = 0.95, 0.5, 0.6
+#: Share below the prior's entropy the first epoch's train loss must reach for val trailing train from that epoch to
+#: doubt no signal (see val_trails_doubt).
+FIRST_EPOCH_FIT = 0.05
 #: The headline's title for val trailing train from the first epoch (see val_trails_doubt).
 VAL_TRAILS_TITLE = ("val sits at chance, but it trailed train from the first epoch: its labels may not belong to its "
                     "inputs")
@@ -161,7 +164,10 @@ def val_trails_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
     their inputs, val 0.093 against train 0.420 at epoch 1 and under the majority share of 0.186, read no signal 0.95
     with the permuted-label control first beside the warning to check them; on the aligned labels it reaches 0.984."""
     start = evidence.split_checks.wrong_from_start
-    if start is None:
+    # Only from a first epoch that learned something real: accuracy above chance on margins of a hair, the train loss
+    # at the prior's, is no lead (shuffled labels whose train samples all moved a little read so).
+    first_loss = float(evidence.curves.train_loss[0])
+    if start is None or not first_loss <= (1.0 - FIRST_EPOCH_FIT) * evidence.fit.prior_entropy:
         return None
     clause = (f"; but val trailed train from the first epoch ({start.val_accuracy:.3f} against "
               f"{start.train_accuracy:.3f}), too soon for the model to have memorised anything: val labels that do not "
