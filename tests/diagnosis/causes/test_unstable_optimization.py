@@ -441,3 +441,26 @@ def test_gates_saturated_at_a_rate_far_above_its_range_count_whatever_the_fit():
     usual = verdict(0.003, memorised_noise_run())
     assert not usual.evidence["saturated_fast"] and usual.confidence < 0.1
     assert not verdict(0.1, healthy_run()).evidence["saturated_fast"]   # val all right: nothing left to lose
+
+
+def test_heavy_dropout_is_named_beside_jumping_weights_and_regularising_less_comes_second():
+    # Trial 18: a 2-layer LSTM at dropout 0.9 and Adam 0.01, its train loss spiking while it fitted, read unstable 0.50
+    # with nothing on its dropout, and its first remedy (a lower rate) gained nothing.
+    rng = np.random.default_rng(0)
+    epochs, n = 30, 400
+    prob = np.where(rng.random((epochs, n)) < 0.5, 0.9, 0.1)
+    labels = np.arange(n) % 2
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(prob[:, :200], labels[:200])}
+
+    def verdict(dropout):
+        config = {"model": {"hidden_size": 16, "num_layers": 2, "dropout": dropout},
+                  "optimizer": {"name": "adam", "lr": 0.003}, "epochs": epochs}
+        return diagnose_dynamics(dynamics, config=config).verdict("unstable_optimization")
+
+    heavy, light = verdict(0.9), verdict(0.1)
+    assert "its dropout of 0.9 drops most of each step's signal" in heavy.summary
+    names = [remedy.name for remedy in heavy.remedies]
+    assert names[0] == "lower_lr" and names[1] == "less_regularisation", names
+    assert heavy.remedies[1].changes["model.dropout"] == 0.0
+    assert "dropout" not in light.summary and "less_regularisation" not in [r.name for r in light.remedies]

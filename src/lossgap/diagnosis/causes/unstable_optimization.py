@@ -37,7 +37,7 @@ from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, 
                                                        UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
                                                        collapse_to_constant, memorised_past_spike, outgrown_spikes,
                                                        progress_lost, unrecovered_climb, unrecovered_spike)
-from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate
+from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, heavy_dropout
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -306,6 +306,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                         f"of {fit.train_loss_min:.3f})")
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
     summary = "; ".join(parts) + _rate_words(evidence.curves.lr, health.lr_end)
+    # Heavy dropout makes every step's gradient noisy as well (trial 18: a 2-layer LSTM at dropout 0.9 and Adam 0.01,
+    # spiking while it fitted, read 0.50 with nothing on its dropout; its first remedy, a lower rate, gained nothing).
+    dropped = heavy_dropout(evidence.settings, whole_model=False)
+    if dropped is not None and not fast and evaluation_only is None and records_only is None:
+        summary += f"; its dropout of {dropped:g} drops most of each step's signal, which makes the steps noisy too"
+        remedies = present(*remedies[:1], book.less_regularisation(), *remedies[1:])
     return Verdict("unstable_optimization", confidence, summary, facts, remedies)
 
 
