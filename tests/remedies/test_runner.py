@@ -162,3 +162,65 @@ def test_a_large_gain_that_missed_the_test_beside_a_tiny_winner_is_pointed_out()
     assert result.winner.name == "larger_hidden" and result.overlooked == (large,)
     alone = RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(large, small))
     assert alone.winner is None and alone.overlooked == (large,)
+
+
+def _outcome(name, losses, accuracies, balanced=None):
+    from lossgap.remedies.outcome import Outcome
+
+    return Outcome(name, name, TrainConfig(), {"val_loss": losses, "val_accuracy": accuracies,
+                                              "val_balanced_accuracy": accuracies if balanced is None else balanced})
+
+
+def test_on_imbalanced_data_the_winner_is_ranked_by_balanced_accuracy():
+    # Trial 20: on 90/5/5 data weight decay won on plain accuracy at balanced accuracy 0.389, under the baseline's
+    # 0.439, while class weights reached 0.567 (p=0.002).
+    from lossgap.remedies.outcome import judge
+    from lossgap.remedies.runner import RemedyResult
+
+    baseline = _outcome("baseline", [0.40, 0.42, 0.41], [0.90, 0.90, 0.90], [0.43, 0.44, 0.447])
+    decay = judge(_outcome("weight_decay", [0.35, 0.36, 0.37], [0.92, 0.92, 0.92], [0.38, 0.39, 0.397]), baseline,
+                  "val_loss")
+    weights = judge(_outcome("class_weights", [0.45, 0.47, 0.46], [0.86, 0.87, 0.86], [0.55, 0.57, 0.58]), baseline,
+                    "val_balanced_accuracy")
+    assert decay.beats_baseline and weights.beats_baseline
+    plain = RemedyResult(run=None, metric=None, replicates=3, baseline=baseline, candidates=(decay, weights))
+    assert plain.winner.name == "weight_decay"
+    ranked = RemedyResult(run=None, metric=None, replicates=3, baseline=baseline, candidates=(decay, weights),
+                          rank_on="val_balanced_accuracy")
+    assert ranked.winner.name == "class_weights" and ranked.to_dict()["rank_on"] == "val_balanced_accuracy"
+
+
+def test_equal_mean_accuracies_tie_whatever_their_rounding_and_the_val_loss_decides():
+    # Trial 20: three remedies with 245 of 360 val samples right; 0.6805555555555557 had beaten 0.6805555555555555
+    # against the documented tie-break on val loss.
+    from lossgap.remedies.outcome import judge
+    from lossgap.remedies.runner import RemedyResult
+
+    baseline = _outcome("baseline", [0.9, 0.9, 0.9], [0.6, 0.6, 0.6])
+    lower_lr = judge(_outcome("lower_lr", [0.8, 0.81, 0.8], [0.6805555555555557, 0.68, 0.6811111111111111]),
+                     baseline, "val_loss")
+    early = judge(_outcome("early_stopping", [0.7, 0.71, 0.7], [0.6805555555555555, 0.68, 0.6811111111111111]),
+                  baseline, "val_loss")
+    assert lower_lr.interval("val_accuracy").mean != early.interval("val_accuracy").mean
+    result = RemedyResult(run=None, metric=None, replicates=3, baseline=baseline, candidates=(lower_lr, early))
+    assert result.winner.name == "early_stopping"
+
+
+def test_the_permuted_label_control_is_read_not_crowned():
+    # Trial 20: on random labels the control "won" at p=0.047 and nothing said that shuffled labels did as well.
+    from lossgap.remedies.candidates import CONTROL
+    from lossgap.remedies.outcome import judge
+    from lossgap.remedies.runner import RemedyResult
+
+    baseline = _outcome("baseline", [0.70, 0.69, 0.71], [0.52, 0.55, 0.50])
+    shuffled = judge(_outcome(CONTROL, [0.69, 0.68, 0.69], [0.53, 0.54, 0.51]), baseline, "val_loss")
+    assert shuffled.beats_baseline
+    none = RemedyResult(run=None, metric=None, replicates=3, baseline=baseline, candidates=(shuffled,))
+    assert none.winner is None
+    assert none.control_reading.endswith("the true labels do no better than shuffled ones, so this model finds no "
+                                         "signal in them"), none.control_reading
+    learned = _outcome("baseline", [0.3, 0.31, 0.29], [0.90, 0.92, 0.91])
+    signal = RemedyResult(run=None, metric=None, replicates=3, baseline=learned,
+                          candidates=(judge(shuffled, learned, "val_loss"),))
+    assert signal.control_reading.endswith("the true labels carry signal the shuffled ones do not")
+    assert RemedyResult(run=None, metric=None, replicates=3, baseline=learned, candidates=()).control_reading is None

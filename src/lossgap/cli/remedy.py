@@ -67,6 +67,8 @@ def remedy(
     if result.more_data is not None:
         console.print(more_data_table(result))
         console.print(Text(f"more data: {result.more_data.verdict.sentence}", style="bold"), soft_wrap=True)
+    if result.control_reading:
+        console.print(Text(result.control_reading, style="bold"))
     winner = result.winner
     if winner is None and not result.candidates:
         pass  # only the learning curve was asked for: there is nothing to win
@@ -75,7 +77,9 @@ def remedy(
         console.print(Text(f"no remedy beat the baseline on {judged} beyond noise ({result.replicates} seeds each)",
                            style="bold"))
     else:
-        console.print(Text(f"winner: {winner.name} - {winner.action}", style="bold green"))
+        ranked = (" (ranked by balanced accuracy: the training set has minority classes)"
+                  if result.metric is None and result.rank_on == "val_balanced_accuracy" else "")
+        console.print(Text(f"winner: {winner.name} - {winner.action}{ranked}", style="bold green"))
         console.print(Text(winner.command or winner.config.command()), soft_wrap=True)
     for outcome in result.overlooked:
         judged = outcome.judged_on or "val_loss"
@@ -95,6 +99,7 @@ def remedy_table(result: RemedyResult) -> Table:
     """Baseline and candidates: each val figure of the delivered model as mean and ± the 95% interval's half
     width ([low, high] where the figure's range clipped it), what each is judged on, whether it beats the
     baseline and the p-value."""
+    from lossgap.remedies.candidates import CONTROL
     from lossgap.remedies.runner import METRICS
 
     judged = f"judged on {result.metric}" if result.metric else "each judged on its own target"
@@ -110,7 +115,9 @@ def remedy_table(result: RemedyResult) -> Table:
         cells = []
         for metric in METRICS:
             cells.append(interval_cell(outcome.interval(metric)))
-        verdict = "-" if outcome is result.baseline else ("yes" if outcome.beats_baseline else "no")
+        # The control is no remedy: what it shows is said under the table (RemedyResult.control_reading).
+        verdict = ("-" if outcome is result.baseline or outcome.name == CONTROL
+                   else "yes" if outcome.beats_baseline else "no")
         p_value = "-" if outcome.p_value is None else f"{outcome.p_value:.3f}"
         judged_on = SHORT_METRICS.get(outcome.judged_on or "", "-")
         table.add_row(Text(outcome.name), *cells, judged_on, verdict, p_value)
