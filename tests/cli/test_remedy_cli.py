@@ -143,6 +143,27 @@ def test_an_interrupted_remedy_says_what_it_kept(run_dir, tmp_path, monkeypatch)
     (fresh / "remedy" / "lower_lr" / "seed_0" / "summary.json").write_text("{}")
     result = runner.invoke(app, ["remedy", str(fresh), "--only", "lower_lr"])
     assert result.stderr.strip().startswith("interrupted; 1 finished run kept under ")
+    # The run the stop cut short writes its summary too: it is not counted as finished (trial 20 had read "14 finished
+    # runs kept" of 13).
+    (fresh / "remedy" / "lower_lr" / "seed_1").mkdir(parents=True)
+    (fresh / "remedy" / "lower_lr" / "seed_1" / "summary.json").write_text('{"status": "interrupted"}')
+    result = runner.invoke(app, ["remedy", str(fresh), "--only", "lower_lr"])
+    assert result.stderr.strip().startswith("interrupted; 1 finished run kept under ")
+
+
+def test_a_remedy_named_twice_in_only_is_tried_once(run_dir, tmp_path, monkeypatch):
+    import lossgap.remedies
+    from lossgap.remedies.runner import RemediesInterrupted
+
+    asked = {}
+
+    def interrupted(*args, only=None, **kwargs):
+        asked["only"] = only
+        raise RemediesInterrupted
+
+    monkeypatch.setattr(lossgap.remedies, "run_remedies", interrupted)
+    runner.invoke(app, ["remedy", str(run_dir), "--only", "class_weights, lower_lr,class_weights"])
+    assert asked["only"] == ["class_weights", "lower_lr"]
 
 
 def test_the_curve_seeds_default_is_the_learning_curves_own():

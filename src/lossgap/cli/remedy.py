@@ -43,7 +43,8 @@ def remedy(
     from lossgap.remedies.runner import RemediesInterrupted
 
     # --only '' names nothing: refused (run_remedies) rather than read as "no --only", which tries everything.
-    names = [name.strip() for name in only.split(",") if name.strip()] if only is not None else None
+    # A name given twice is tried once (it had been stored and shown twice from then on).
+    names = list(dict.fromkeys(name.strip() for name in only.split(",") if name.strip())) if only is not None else None
     try:
         with JobsProgress() as progress:
             result = run_remedies(run, replicates=replicates, only=names, metric=metric, workers=workers,
@@ -51,7 +52,9 @@ def remedy(
                                   on_job_end=progress.job_ended)
     except RemediesInterrupted:
         # Count what is really there: "the runs that finished are under ..." had been printed before any had.
-        kept = sum(1 for _ in (run / "remedy").rglob("summary.json")) if (run / "remedy").is_dir() else 0
+        # A run cut short by the stop writes its summary too ("interrupted"): it is not one of the finished ones.
+        kept = (sum(1 for path in (run / "remedy").rglob("summary.json") if not _interrupted(path))
+                if (run / "remedy").is_dir() else 0)
         message = (f"interrupted; {kept} finished run{'s' if kept != 1 else ''} kept under {run / 'remedy'}: rerun "
                    "the command to reuse them and train the rest" if kept else
                    "interrupted before any remedy run finished; rerun the command to start them")
@@ -89,6 +92,16 @@ def remedy(
                            f"differ too much to call it beyond noise with {result.replicates} (p={outcome.p_value:.3f}):"
                            " rerun with more --replicates to decide", style="yellow"), soft_wrap=True)
     console.print(f"written to {result.run / 'remedy.json'}")
+
+
+def _interrupted(summary: Path) -> bool:
+    """True when the run whose summary.json this is was stopped before its end (or the file cannot be read)."""
+    import json
+
+    try:
+        return json.loads(summary.read_text()).get("status") == "interrupted"
+    except (OSError, ValueError):
+        return True
 
 
 #: How the table names a judging figure, short enough for 80 columns.
