@@ -224,3 +224,30 @@ def test_the_permuted_label_control_is_read_not_crowned():
                           candidates=(judge(shuffled, learned, "val_loss"),))
     assert signal.control_reading.endswith("the true labels carry signal the shuffled ones do not")
     assert RemedyResult(run=None, metric=None, replicates=3, baseline=learned, candidates=()).control_reading is None
+
+
+def test_a_winner_that_chose_its_epoch_on_val_or_sits_at_chance_comes_with_a_caution():
+    # Trial 20: early stopping won a run at lr 0.5 with val accuracy 0.275 on 4 even classes (a lower rate reached
+    # 0.733 but missed the test with 3 seeds), scored on the val split it had chosen its epoch on.
+    from lossgap.remedies.outcome import Outcome, judge
+    from lossgap.remedies.runner import RemedyResult
+    from lossgap.training.config import EarlyStoppingConfig
+
+    def outcome(name, losses, accuracies, config=TrainConfig()):
+        return Outcome(name, name, config, {"val_loss": losses, "val_accuracy": accuracies,
+                                            "val_balanced_accuracy": accuracies})
+
+    baseline = outcome("baseline", [1.6, 1.7, 1.65], [0.25, 0.24, 0.26])
+    stopping = TrainConfig(early_stopping=EarlyStoppingConfig(patience=5))
+    at_chance = judge(outcome("early_stopping", [1.38, 1.39, 1.385], [0.27, 0.28, 0.275], stopping), baseline,
+                      "val_loss")
+    result = RemedyResult(run=None, metric=None, replicates=3, baseline=baseline, candidates=(at_chance,),
+                          val_counts=(60, 60, 60, 60))
+    assert result.winner.name == "early_stopping"
+    chose, chance = result.cautions
+    assert chose.startswith("early_stopping chooses the epoch it delivers on this val split")
+    assert chance.startswith("the winner's mean val accuracy, 0.275, is still at chance (0.250)")
+    learned = judge(outcome("lower_lr", [0.7, 0.72, 0.71], [0.72, 0.74, 0.73]), baseline, "val_loss")
+    fine = RemedyResult(run=None, metric=None, replicates=3, baseline=baseline, candidates=(learned,),
+                        val_counts=(60, 60, 60, 60))
+    assert fine.cautions == () and fine.to_dict()["cautions"] == []

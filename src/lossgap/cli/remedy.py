@@ -84,6 +84,8 @@ def remedy(
                   if result.metric is None and result.rank_on == "val_balanced_accuracy" else "")
         console.print(Text(f"winner: {winner.name} - {winner.action}{ranked}", style="bold green"))
         console.print(Text(winner.command or winner.config.command()), soft_wrap=True)
+        for caution in result.cautions:
+            console.print(Text(f"note: {caution}", style="yellow"))
     for outcome in result.overlooked:
         judged = outcome.judged_on or "val_loss"
         before, after = result.baseline.interval(judged).mean, outcome.interval(judged).mean

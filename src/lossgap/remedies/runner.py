@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +29,8 @@ __all__ = ["ALPHA", "METRICS", "Interval", "Outcome", "RemediesInterrupted", "Re
            "run_remedies"]
 
 
+#: Noise units (binomial, over val and the seeds) above chance within which a winner counts as still at chance.
+CHANCE_NOISE = 2.0
 #: A candidate that did not beat the baseline is pointed out when its mean gain is this many times the winner's
 #: (see RemedyResult.overlooked), and at least OVERLOOKED_MIN_GAIN (nats or accuracy).
 OVERLOOKED_FACTOR, OVERLOOKED_MIN_GAIN = 5.0, 0.02
@@ -58,6 +61,8 @@ class RemedyResult:
     #: classes balanced accuracy (trial 20: on 90/5/5 data weight decay won on plain accuracy at balanced accuracy
     #: 0.389, under the baseline's 0.439, while class weights reached 0.567, p=0.002).
     rank_on: str = "val_accuracy"
+    #: Val samples per class (config.json's data.class_counts.val), when known: the chance level the winner is held to.
+    val_counts: tuple[int, ...] | None = None
 
     @property
     def winner(self) -> Outcome | None:
@@ -99,6 +104,32 @@ class RemedyResult:
                      and gain(c) > max(floor, 0.0) and gain(c) >= OVERLOOKED_MIN_GAIN)
 
     @property
+    def cautions(self) -> tuple[str, ...]:
+        """What to keep in mind about the winner (trial 20): a winner that adds early stopping to a baseline without
+        it chose the epoch it delivers on the val split it is scored on (on ItalyPowerDemand its val loss fell 74%
+        and its test loss 15%); a winner still within CHANCE_NOISE noise units of chance (the majority share, or
+        1/C for balanced accuracy) beat the baseline without learning the task (lr 0.5: early stopping won at val
+        0.275 on 4 classes while a lower rate reached 0.733 and missed the test with 3 seeds)."""
+        winner, notes = self.winner, []
+        if winner is None:
+            return ()
+        if winner.config.early_stopping.enabled and not self.baseline.config.early_stopping.enabled:
+            notes.append(f"{winner.name} chooses the epoch it delivers on this val split and is scored on the same "
+                         "split, so its val figures lean in its favour; its runs' test figures (summary.json under "
+                         f"remedy/{winner.name}/) are the check no choice has seen")
+        counts = np.asarray(self.val_counts or (), dtype=float)
+        if counts.size >= 2 and counts.sum() > 0:
+            figure = self.metric if self.metric in ("val_accuracy", "val_balanced_accuracy") else self.rank_on
+            chance = 1.0 / counts.size if figure == "val_balanced_accuracy" else float(counts.max() / counts.sum())
+            noise = math.sqrt(chance * (1.0 - chance) / (counts.sum() * self.replicates))
+            value = winner.interval(figure).mean
+            if value <= chance + CHANCE_NOISE * noise:
+                notes.append(f"the winner's mean {figure.replace('_', ' ')}, {value:.3f}, is still at chance ("
+                             f"{chance:.3f}): it beat the baseline without learning the task; read the diagnosis and "
+                             "the notes on the other remedies before adopting it")
+        return tuple(notes)
+
+    @property
     def control_reading(self) -> str | None:
         """What the permuted-label control shows, when it was tried: whether the true labels' val accuracy beats the
         shuffled labels' beyond noise (the baseline judged against the control, seed by seed), or None. The control
@@ -125,7 +156,7 @@ class RemedyResult:
         winner = self.winner
         curve = self.more_data.to_dict() if self.more_data is not None else self.earlier_more_data
         return {"run": str(self.run), "metric": self.metric, "rank_on": self.rank_on, "replicates": self.replicates,
-                "alpha": ALPHA, "control_reading": self.control_reading,
+                "alpha": ALPHA, "control_reading": self.control_reading, "cautions": list(self.cautions),
                 "seeds": list(self.seeds), "baseline": self.baseline.to_dict(),
                 "candidates": [c.to_dict() for c in self.candidates],
                 "winner": winner.name if winner else None,
@@ -219,7 +250,9 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     result = RemedyResult(run=record.path, metric=metric, replicates=replicates, baseline=baseline,
                           candidates=tuple(judged), more_data=learning, earlier_more_data=earlier.more_data,
                           reused=len(jobs) - len(to_train), note=earlier.note,
-                          rank_on="val_balanced_accuracy" if imbalanced else "val_accuracy")
+                          rank_on="val_balanced_accuracy" if imbalanced else "val_accuracy",
+                          val_counts=tuple(int(count) for count in
+                                           record.config.get("data", {}).get("class_counts", {}).get("val", ())))
     write_json(record.path / rundir.REMEDY_FILE, result.to_dict())
     write_report(record, diagnosis)
     return result
