@@ -66,3 +66,24 @@ def test_a_later_only_keeps_the_earlier_candidates_and_other_seeds_drop_them(sma
     assert "seeds 0,1" in other.note and "0,1,2" in other.note
     assert [entry["name"] for entry in json.loads((small_run / "remedy.json").read_text())["candidates"]] == \
         ["dropout"]
+
+
+def test_a_dropped_learning_curve_is_named_in_the_note(tmp_path):
+    # Trial 20: a rerun with another --replicates dropped a 37-run learning curve while the note listed only the
+    # candidates it dropped.
+    from lossgap.remedies.earlier import earlier_results
+
+    path = tmp_path / "remedy.json"
+    baseline = {"seed": 0}
+    candidate = {"name": "dropout", "config": baseline, "per_seed": {"val_loss": [0.5, 0.6], "val_accuracy": [0.8, 0.7],
+                                                                     "val_balanced_accuracy": [0.8, 0.7]},
+                 "seeds": [0, 1]}
+    path.write_text(json.dumps({"seeds": [0, 1], "baseline": {"config": baseline}, "candidates": [candidate],
+                                "more_data": {"seeds": 10}}))
+    earlier = earlier_results(path, seeds=(0, 1, 2), baseline=baseline, replaced=set(), curve=False)
+    assert earlier.note.startswith("earlier results (dropout, more_data) used seeds 0,1"), earlier.note
+    alone = json.loads(path.read_text())
+    alone["candidates"] = []
+    path.write_text(json.dumps(alone))
+    note = earlier_results(path, seeds=(0, 1, 2), baseline=baseline, replaced=set(), curve=False).note
+    assert note.startswith("earlier results (more_data) used seeds 0,1"), note

@@ -75,7 +75,9 @@ def earlier_results(path: Path, *, seeds: tuple[int, ...], baseline: dict, repla
     more_data = payload.get("more_data") if not curve else None
     if not kept and more_data is None:
         return Earlier()
-    names = ", ".join(outcome.name for outcome in kept) or "more_data"
+    # The learning curve is named with the candidates it is dropped with (trial 20: a rerun with another --replicates
+    # had dropped a 37-run curve while the note listed only the candidates).
+    names = ", ".join([outcome.name for outcome in kept] + (["more_data"] if more_data is not None else []))
     if old_seeds != seeds:
         return Earlier(note=f"earlier results ({names}) used seeds {_spell(old_seeds)}, this comparison "
                             f"{_spell(seeds)}: they are dropped from remedy.json (rerun them with the same "
