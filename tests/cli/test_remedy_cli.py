@@ -37,6 +37,8 @@ def test_a_small_remedy_run_prints_the_table(run_dir):
     result = runner.invoke(app, ["remedy", str(run_dir), "--only", "lower_lr", "-k", "2"])
     assert result.exit_code == 0, result.output
     assert "baseline" in result.stdout and "lower_lr" in result.stdout and (run_dir / "remedy.json").exists()
+    # Two seeds give wide intervals, and the output says so (trial 20).
+    assert "note: with 2 seeds each the 95% intervals are wide" in result.stdout
     # Remedy runs train with one torch thread each: their commands say so, or pasted they would not repeat them.
     candidate = json.loads((run_dir / "remedy.json").read_text())["candidates"][0]
     assert shlex.split(candidate["command"])[-4:-2] == ["--threads", "1"]
@@ -172,3 +174,25 @@ def test_the_curve_seeds_default_is_the_learning_curves_own():
     from lossgap.cli.remedy import remedy
     from lossgap.remedies.learning import CURVE_SEEDS
     assert inspect.signature(remedy).parameters["curve_seeds"].default.default == CURVE_SEEDS
+
+
+def test_many_overlooked_remedies_share_one_note(monkeypatch, tmp_path):
+    # Trial 20: eight "rerun with more --replicates" notes alike on one run said nothing each.
+    import lossgap.remedies
+    from lossgap.remedies.outcome import Outcome, judge
+    from lossgap.remedies.runner import RemedyResult
+    from lossgap.training.config import TrainConfig
+
+    def outcome(name, losses):
+        return Outcome(name, name, TrainConfig(), {"val_loss": losses, "val_accuracy": [0.5, 0.5, 0.5],
+                                                  "val_balanced_accuracy": [0.5, 0.5, 0.5]})
+
+    baseline = outcome("baseline", [1.0, 1.0, 1.0])
+    uneven = [judge(outcome(name, [0.2, 1.0, 0.6]), baseline, "val_loss")
+              for name in ("dropout", "weight_decay", "lower_lr", "larger_hidden")]
+    result = RemedyResult(run=tmp_path, metric=None, replicates=3, baseline=baseline, candidates=tuple(uneven))
+    assert len(result.overlooked) == 4
+    monkeypatch.setattr(lossgap.remedies, "run_remedies", lambda *args, **kwargs: result)
+    printed = runner.invoke(app, ["remedy", str(tmp_path)])
+    notes = [line for line in printed.stdout.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and notes[0].startswith("note: 4 remedies moved their figure clearly on average"), notes

@@ -86,13 +86,24 @@ def remedy(
         console.print(Text(winner.command or winner.config.command()), soft_wrap=True)
         for caution in result.cautions:
             console.print(Text(f"note: {caution}", style="yellow"))
-    for outcome in result.overlooked:
+    overlooked = result.overlooked
+    if len(overlooked) > MAX_OVERLOOKED_NOTES:
+        # One line for many: eight notes alike had said nothing each (trial 20).
+        names = ", ".join(f"{outcome.name} (p={outcome.p_value:.3f})" for outcome in overlooked)
+        console.print(Text(f"note: {len(overlooked)} remedies moved their figure clearly on average but not beyond "
+                           f"noise with {result.replicates} seeds: {names}; rerun them with more --replicates "
+                           "(--only) to decide", style="yellow"))
+    for outcome in overlooked if len(overlooked) <= MAX_OVERLOOKED_NOTES else ():
         judged = outcome.judged_on or "val_loss"
         before, after = result.baseline.interval(judged).mean, outcome.interval(judged).mean
         console.print(Text(f"note: {outcome.name} moved {judged.replace('_', ' ')} {before:.3f} -> {after:.3f} on "
                            f"average{', far more than the winner' if winner else ''}, but its seeds "
                            f"differ too much to call it beyond noise with {result.replicates} (p={outcome.p_value:.3f}):"
                            " rerun with more --replicates to decide", style="yellow"), soft_wrap=True)
+    if result.replicates == 2 and result.candidates:
+        # Two seeds give one degree of freedom: every interval spans nearly the figure's whole range (trial 20).
+        console.print(Text("note: with 2 seeds each the 95% intervals are wide and only large, steady gains can win; "
+                           "--replicates 3 or more tells more", style="yellow"))
     console.print(f"written to {result.run / 'remedy.json'}")
 
 
@@ -104,6 +115,10 @@ def _interrupted(summary: Path) -> bool:
         return json.loads(summary.read_text()).get("status") == "interrupted"
     except (OSError, ValueError):
         return True
+
+
+#: Overlooked candidates named one note each up to this many; more share one line.
+MAX_OVERLOOKED_NOTES = 3
 
 
 #: How the table names a judging figure, short enough for 80 columns.
