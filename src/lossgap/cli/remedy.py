@@ -108,12 +108,14 @@ def remedy(
 
 
 def _interrupted(summary: Path) -> bool:
-    """True when the run whose summary.json this is was stopped before its end (or the file cannot be read)."""
-    import json
+    """True when the run whose summary.json this is was stopped before its end (or the file cannot be read), as
+    :func:`lossgap.remedies.earlier.finished_outcome` reads it."""
+    from lossgap.errors import LossgapError
+    from lossgap.run import rundir
 
     try:
-        return json.loads(summary.read_text()).get("status") == "interrupted"
-    except (OSError, ValueError):
+        return rundir.read_summary(summary.parent).get("status") == "interrupted"
+    except LossgapError:
         return True
 
 
