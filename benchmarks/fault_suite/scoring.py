@@ -77,7 +77,7 @@ def score_run(case: Case, cache: Path) -> ScoredRun:
     healthy = read_run(healthy_dir) if (healthy_dir / "summary.json").exists() else None
     reference_note = ""
     if healthy is not None:
-        worked, why = premise_holds(FAULTS[HEALTHY].premise, healthy, None)
+        worked, why = premise_holds("worked", healthy, None)
         if not worked:  # a collapsed "healthy" run is no reference for what the fault changed
             healthy, reference_note = None, f" (the healthy run of this seed did not work: {why})"
     holds, note = premise_holds(FAULTS[case.fault].premise, record, healthy)

@@ -140,20 +140,33 @@ def test_shuffled_labels_count_as_memorised_only_when_the_last_epochs_fit_them()
     assert premise_holds("memorised", run([0.5] * 40 + [0.7] * 40), None)[0]
 
 
-def test_a_healthy_run_counts_as_healthy_only_when_its_training_worked():
+def test_a_healthy_run_counts_as_healthy_only_when_its_training_worked_and_fits_train():
     from types import SimpleNamespace
 
     from fault_suite.premises import premise_holds
 
-    def run(val_accuracy, delivered):
+    def run(val_accuracy, delivered, train_accuracy=None):
         labels = np.arange(200) % 4
-        return SimpleNamespace(metrics={"val_accuracy": np.asarray(val_accuracy)}, num_epochs=len(val_accuracy),
-                               summary={"delivered_epoch": delivered}, dynamics={"val": SimpleNamespace(labels=labels)})
+        train = np.ones(len(val_accuracy)) if train_accuracy is None else np.asarray(train_accuracy)
+        return SimpleNamespace(metrics={"val_accuracy": np.asarray(val_accuracy), "train_accuracy": train},
+                               num_epochs=len(val_accuracy), summary={"delivered_epoch": delivered},
+                               dynamics={"val": SimpleNamespace(labels=labels)})
 
     # A run that collapsed after epoch 4 and delivered its 0.55 (majority share 0.25) did not work ...
     assert not premise_holds("worked", run([0.3, 0.4, 0.5, 0.55] + [0.26] * 10, 4), None)[0]
-    # ... one delivering 0.98 did, whatever its last epochs read.
+    # ... one delivering 0.98 did, whatever its last epochs read ...
     assert premise_holds("worked", run([0.5, 0.9, 0.98] + [0.3] * 10, 3), None)[0]
+    # ... unless it leaves a fifth of its own training set wrong (ArrowHead's plain LSTM: val 0.87, train 0.81).
+    underfit = run([0.5, 0.8, 0.87], 3, train_accuracy=[0.5, 0.75, 0.81])
+    assert premise_holds("worked", underfit, None)[0]
+    verdict, sentence = premise_holds("healthy", underfit, None)
+    assert not verdict and "train accuracy 0.810" in sentence
+    assert premise_holds("healthy", run([0.5, 0.9, 0.98], 3), None)[0]
+    # Label noise rows count only where the clean run of their seed fits its training set: otherwise two causes.
+    noisy = run([0.7], 1, train_accuracy=[0.7])
+    assert not premise_holds("clean_fits", noisy, underfit)[0]
+    assert premise_holds("clean_fits", noisy, run([0.5, 0.9, 0.98], 3))[0]
+    assert premise_holds("clean_fits", noisy, None)[1] == "no healthy reference run"
 
 
 def test_an_early_stopped_little_data_run_counts_when_it_fits_train_like_the_healthy_run_but_not_val():
