@@ -40,7 +40,10 @@ epochs; healthy = the run learns its task):
   epoch's or more: a sum of unzeroed gradients stays high even where it stops growing (an Adam LSTM without
   ``zero_grad()`` rose 20x in 7 epochs and held there as its gates saturated; ``zero_grad()`` once per epoch jumped
   between 33x and 420x); over 1,500 cached suite and trial runs that zero their gradients, the highest such floor was
-  9.7x, against 12-460x for the nine loops that did not (a tenth, whose optimizer held a copy of the model, 11x).
+  9.7x, against 12-460x for the nine loops that did not (a tenth, whose optimizer held a copy of the model, 11x);
+  session 40's held-out sum-sign runs, zeroed by lossgap's trainer, reached 17x where a first epoch's norm was tiny,
+  so where the loop is known to zero its gradients this floor is no evidence (the diagnosis then reads only a steady
+  climb).
   Or it rises in ``GROWING_FITTED_SHARE`` of consecutive epochs to ``GROWING_FITTED_RATIO`` times the first while the
   train loss falls to ``FITTED_LOSS_SHARE`` of its first epoch's: zeroed gradients shrink as the loss goes to 0, a sum
   of them does not (an own GRU at Adam without ``zero_grad()``, 4.1 -> 30.5 rising in 90% of its epochs while its train

@@ -408,6 +408,14 @@ def test_gradients_that_grow_in_a_loop_that_zeroes_them_are_put_down_to_the_step
         assert "check_zero_grad" not in [remedy.name for remedy in verdict.remedies]
         assert "rising almost every epoch, though the loop zeroes them every step" in verdict.summary
         assert "never zeroed" not in verdict.summary
+    # A norm that only stays far above a tiny first epoch's, up and down, is a model that left its starting plateau:
+    # in a loop that zeroes its gradients it says nothing about the steps (a held-out sum-sign run, 0.21 then 3.6-9.6).
+    plateau = np.r_[0.21, 0.75, 2.16, np.tile([3.8, 9.6, 3.6, 6.5], 6)][:epochs]
+    left_plateau = observed_gradients(names, np.repeat(plateau[:, None] / 2, 3, axis=1), plateau)
+    assert left_plateau.growing
+    verdict = diagnose_evidence(replace(trainer, gradients=left_plateau)).verdict("unstable_optimization")
+    assert "total gradient norm" not in verdict.summary
+    assert "check_zero_grad" not in [remedy.name for remedy in verdict.remedies]
 
 
 def test_gates_saturated_at_a_rate_far_above_its_range_count_whatever_the_fit():
