@@ -17,7 +17,8 @@ from lossgap.diagnosis.constraints import fast_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence, gather_evidence
 from lossgap.diagnosis.split_checks import split_notes
 from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, SMALL_VAL, delivered_lost_it, headline,
-                                         learned_little, signal_unshown, unfitted_share, val_train_mode_epochs)
+                                         learned_little, signal_unshown, unexplained_unfitted_share,
+                                         val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
@@ -171,13 +172,13 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     # gives no rule anything to read, and stays "No problem found" under the warning.
     val_doubt = any(verdict.evidence.get("val_inputs_differ") and verdict.confidence > 0 for verdict in verdicts)
     lost = delivered_lost_it(evidence)
-    unfitted = not (findings or explanations) and unfitted_share(evidence) is not None
-    if little or unshown or val_doubt or lost or unfitted:
+    unfitted = unexplained_unfitted_share(findings, explanations, evidence)
+    if little or unshown or val_doubt or lost or unfitted is not None:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
         headline=headline(findings, explanations, evidence, healthy_confidence, learned=little, unshown=unshown,
-                          lost=lost, val_doubt=val_doubt),
+                          lost=lost, val_doubt=val_doubt, unfitted=unfitted),
         verdicts=tuple(map(_jsonable, findings)), considered=tuple(map(_jsonable, considered)),
         explanations=tuple(map(_jsonable, explanations)), healthy_confidence=healthy_confidence,
         judgeable=judgeable, best_epoch=evidence.best_epoch,

@@ -25,6 +25,8 @@ LEARNED_LITTLE_CAP = 0.5
 #: or held back by something no rule names, and the curves cannot tell which (trials 17 and 18: "No problem found"
 #: 0.55-0.70 at train 0.43-0.76, on tasks where a working model or another rate reaches val 0.97-1.00).
 UNFITTED_SHARE = 0.2
+#: ``headline``'s "not given" (None is a value there: the model is not far from fitting).
+_UNSET = object()
 #: Val splits smaller than this get a note (one sample is several points of accuracy); on them a val accuracy not
 #: significantly above the majority share may be all the split can show (see signal_unshown).
 SMALL_VAL = 30
@@ -32,12 +34,13 @@ SMALL_VAL = 30
 
 def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float, *,
              learned: bool | None = None, unshown: bool | None = None, lost: bool | None = None,
-             val_doubt: bool = False) -> str:
+             val_doubt: bool = False, unfitted: float | None | object = _UNSET) -> str:
     """The diagnosis's first line, after a warning when val was recorded with the model in training mode.
     ``learned``, ``unshown`` and ``lost`` are :func:`learned_little`, :func:`signal_unshown` and
     :func:`delivered_lost_it` of ``evidence`` when the caller has them already (computed when None); ``val_doubt``: a
     rule read something on a val whose inputs look unlike train's (see the engine). A run the model stays far from
-    fitting (:func:`unfitted_share`) reads "No cause found" where nothing was found and nothing explains the curves."""
+    fitting reads "No cause found" where nothing was found and nothing explains the curves (``unfitted``:
+    :func:`unexplained_unfitted_share`, computed when not given)."""
     train_mode = val_train_mode_epochs(evidence)
     warning = (f"Val was recorded with the model in training mode in {train_mode} of {evidence.num_epochs} epochs "
                "(call model.eval() before the val pass); read with that in mind: ") if train_mode else ""
@@ -45,8 +48,10 @@ def headline(findings, explanations, evidence: RunEvidence, healthy_confidence: 
     little = learned_little(evidence) if learned is None else learned
     unshown = signal_unshown(evidence, little=little) if unshown is None else unshown
     lost = delivered_lost_it(evidence) if lost is None else lost
+    if unfitted is _UNSET:
+        unfitted = unexplained_unfitted_share(findings, explanations, evidence)
     return warning + _verdict_headline(findings, explanations, evidence, healthy_confidence, little, unshown, lost,
-                                       val_doubt)
+                                       val_doubt, unfitted)
 
 
 def unzeroed_warning(evidence: RunEvidence) -> str:
@@ -73,7 +78,7 @@ def val_train_mode_epochs(evidence: RunEvidence) -> int:
 
 
 def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_confidence: float,
-                      little: bool, unshown: bool, lost: bool, val_doubt: bool) -> str:
+                      little: bool, unshown: bool, lost: bool, val_doubt: bool, unfitted: float | None) -> str:
     from lossgap.diagnosis.causes import CAUSES
 
     signal = evidence.signal
@@ -120,9 +125,6 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
                                                    if val_inputs_differ(evidence)
                                                    else "no rule can tell why from these curves")
                     + "; the causes considered below are the candidates.")
-        # Unless an explanation of the curves stands: confidence refinement is a model at its level growing surer of
-        # what it gets right, which is the article's answer to a plateau.
-        unfitted = None if explanations else unfitted_share(evidence)
         if unfitted is not None:
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch} (majority baseline {signal.baseline_accuracy:.3f}{last}"
@@ -208,6 +210,13 @@ def delivered_lost_it(evidence: RunEvidence) -> bool:
     at_end = float(evidence.curves.val_accuracy[delivered - 1])
     noise = float(accuracy_noise(signal.baseline_accuracy, signal.num_samples))
     return bool(np.isfinite(at_end) and at_end - signal.baseline_accuracy < 2 * noise)
+
+def unexplained_unfitted_share(findings, explanations, evidence: RunEvidence) -> float | None:
+    """:func:`unfitted_share` where no rule found a cause and no explanation stands, else None. Not under an
+    explanation: confidence refinement is a model at its level growing surer of what it gets right, which is the
+    article's answer to a plateau."""
+    return None if findings or explanations else unfitted_share(evidence)
+
 
 def unfitted_share(evidence: RunEvidence) -> float | None:
     """The share of its training samples the delivered model gets wrong (1 - balanced train accuracy for a
