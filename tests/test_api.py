@@ -142,3 +142,30 @@ def test_an_own_loop_that_passes_its_inputs_gets_their_statistics_and_bad_inputs
     # Without inputs, nothing is claimed about them.
     plain = lossgap.save_recorded_run(recorder, tmp_path / "plain")
     assert "input_shift" not in json.loads((plain / "config.json").read_text())["data"]
+
+
+def test_a_model_trained_without_its_flipped_labels_gets_the_clean_val_samples_right(tmp_path):
+    # --drop-train-ids is label noise's rerun: with 40% of the labels moved, the same model gets far more of the
+    # samples whose labels were not moved right once the moved ones are left out of training.
+    from lossgap.data.synthetic import generate_synthetic
+    from lossgap.run.rundir import read_run
+
+    source = "synthetic:frequency,samples=300,classes=3,length=20,noise=0.4,seed=5"
+    flipped = generate_synthetic(source).flipped_ids
+    clean_accuracy, written = {}, {}
+    for name, drop in (("kept", None), ("dropped", ",".join(str(i) for i in flipped))):
+        config = TrainConfig(data=DataConfig(source=source, drop_train_ids=drop), model=ModelConfig(hidden_size=32),
+                             epochs=25, optimizer={"lr": 0.005})
+        lossgap.train(config, tmp_path / name, diagnose_run=False)
+        val = read_run(tmp_path / name).dynamics["val"]
+        clean = ~np.isin(val.sample_ids, flipped)
+        clean_accuracy[name] = float(val.correct[-1][clean].mean())
+        written[name] = json.loads((tmp_path / name / "config.json").read_text())["data"]
+    assert clean_accuracy["dropped"] > clean_accuracy["kept"] + 0.05, clean_accuracy
+    # config.json says what was left out; the flipped samples that fell in val stay there.
+    record = written["dropped"]["dropped_train_ids"]
+    in_val = np.isin(flipped, np.asarray(record["in_val"]))
+    assert record["listed"] == len(flipped) and record["dropped"] == len(flipped) - in_val.sum() > 0
+    assert written["dropped"]["sizes"]["train"] == written["kept"]["sizes"]["train"] - record["dropped"]
+    assert written["dropped"]["sizes"]["val"] == written["kept"]["sizes"]["val"]
+    assert written["kept"]["dropped_train_ids"] is None

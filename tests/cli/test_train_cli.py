@@ -229,7 +229,7 @@ def test_train_help_is_readable_at_80_columns():
     lines = completed.stdout.splitlines()
     assert completed.returncode == 0 and all(len(line) <= 80 for line in lines)
     # descriptions get about 50 columns beside the flags, not a 24-column strip (165 lines before)
-    assert len(lines) < 120 and any("Replace a run already in --out." in line for line in lines)
+    assert len(lines) < 125 and any("Replace a run already in --out." in line for line in lines)
 
 
 def test_an_overwrite_stopped_before_its_first_epoch_says_the_earlier_run_is_back(tmp_path, monkeypatch):

@@ -83,3 +83,35 @@ def test_a_class_only_in_a_fixed_split_is_refused_naming_class_split_and_file(tm
     (tmp_path / "d.csv").write_text("id,t,label,split,v\n" + "\n".join(rows) + "\n")
     with pytest.raises(DataError, match=r"^d\.csv: class '7' has 3 val sample\(s\) but none in train"):
         load_splits(str(tmp_path / "d.csv"))
+
+
+def test_listed_training_samples_are_left_out_and_val_and_test_do_not_change():
+    source = "synthetic:frequency,samples=200,test_samples=40"
+    whole = load_splits(source, val_fraction=0.25, seed=3).splits
+    in_train, in_val = whole.train.ids[[5, 9, 70]], whole.val.ids[0]
+    listed = ",".join(str(i) for i in [*in_train, in_val])
+    dropped = load_splits(source, val_fraction=0.25, seed=3, drop_train_ids=listed).splits
+    assert set(dropped.train.ids) == set(whole.train.ids) - set(in_train)
+    # A listed id in val (another seed's split may hold it) stays there; val and test are untouched.
+    assert np.array_equal(dropped.val.ids, whole.val.ids) and np.array_equal(dropped.test.ids, whole.test.ids)
+    assert np.array_equal(dropped.val.features, whole.val.features)
+
+
+def test_an_id_in_no_split_or_every_training_sample_listed_is_refused():
+    source = "synthetic:frequency,samples=40"
+    with pytest.raises(DataError, match=r"^--drop-train-ids: 1 of the 2 listed ids are no sample of the training "
+                                        r"data \(e.g. '4000'\)"):
+        load_splits(source, seed=0, drop_train_ids="3,4000")
+    train = load_splits(source, seed=0).splits.train
+    with pytest.raises(DataError, match="lists every training sample"):
+        load_splits(source, seed=0, drop_train_ids=",".join(str(i) for i in train.ids))
+
+
+def test_dropped_ids_are_written_without_spaces_or_repeats_and_an_empty_list_is_refused():
+    from lossgap.data.config import DataConfig
+    from lossgap.errors import ConfigError
+    from lossgap.training.config import TrainConfig
+
+    assert DataConfig(drop_train_ids=" 12, 40,12 ,7").drop_train_ids == "12,40,7"
+    with pytest.raises(ConfigError, match="--drop-train-ids.*give one or more sample ids"):
+        TrainConfig.from_dict({"data": {"drop_train_ids": " , "}})

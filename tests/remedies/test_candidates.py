@@ -81,6 +81,7 @@ def test_every_candidate_command_trains_with_one_thread_named_once():
     (TrainConfig(early_stopping={"patience": 5}), "early_stopping", valley(7), "it already stops early on val loss"),
     (TrainConfig(), "early_stopping", [float("nan")] * 5, "it has no finite val loss"),
     (TrainConfig(model=ModelConfig(num_layers=1)), "fewer_layers", valley(7), "it has a single layer"),
+    (TrainConfig(), "drop_suspects", valley(7), "its diagnosis lists no suspected mislabelled training sample"),
 ])
 def test_a_named_remedy_that_changes_nothing_says_why(config, name, val_loss, reason):
     with pytest.raises(ConfigError, match=rf"remedy '{name}' changes nothing for this run: {re.escape(reason)}.*; "
@@ -102,3 +103,20 @@ def test_a_run_with_no_cause_found_tries_its_likeliest_candidates_remedies_first
     fine = dataclasses.replace(weak, extras={})
     assert "switch_model" not in [c.name for c in remedy_candidates(TrainConfig(), fine, epochs_run=10,
                                                                     val_loss=valley(5), imbalanced=False)]
+
+
+def test_dropping_the_suspects_can_be_named_and_adds_them_to_the_ids_the_run_already_leaves_out():
+    import dataclasses
+    import shlex
+
+    suspected = dataclasses.replace(diagnosis_with(), suspected_mislabeled=(40, 7, 12))
+    config = TrainConfig(data={"source": "synthetic:frequency", "drop_train_ids": "3,7"})
+    (remedy,) = remedy_candidates(config, suspected, epochs_run=10, val_loss=valley(5), imbalanced=False,
+                                  only=["drop_suspects"], run_dir="runs/noisy")
+    assert remedy.changes == {"data.drop_train_ids": "3,7,40,12"}
+    words = shlex.split(remedy.command)
+    assert words[words.index("--drop-train-ids") + 1] == "3,7,40,12" and words[-1] == "runs/noisy-drop_suspects"
+    everything = TrainConfig(data={"source": "synthetic:frequency", "drop_train_ids": "7,12,40"})
+    with pytest.raises(ConfigError, match="it already leaves out every suspect"):
+        remedy_candidates(everything, suspected, epochs_run=10, val_loss=valley(5), imbalanced=False,
+                          only=["drop_suspects"])

@@ -31,9 +31,23 @@ class DataConfig(BaseModel):
                                    "stratified and nested by --seed (a smaller share lies inside a larger one); "
                                    "validation is carved out first and does not change.", gt=0.0, le=1.0,
                                    allow_inf_nan=False)
+    drop_train_ids: str | None = option(
+        None, "--drop-train-ids", "Comma-separated sample ids left out of training (a label_noise verdict's "
+        "suspects); ids in val or test stay there.", metavar="IDS")
     standardize: bool | None = option(None, "--standardize/--no-standardize",
                                       "Per-feature standardisation fitted on train. Default: on for real data, off "
                                       "for synthetic.")
+
+    @field_validator("drop_train_ids")
+    @classmethod
+    def _listed_ids(cls, ids: str | None) -> str | None:
+        """``ids`` as comma-separated tokens without spaces or repeats (None stays None)."""
+        if ids is None:
+            return None
+        tokens = [token.strip() for token in str(ids).split(",") if token.strip()]
+        if not tokens:
+            raise ValueError("give one or more sample ids, comma-separated (e.g. 12,40,7)")
+        return ",".join(dict.fromkeys(tokens))
 
     @field_validator("source")
     @classmethod

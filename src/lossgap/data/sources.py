@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from lossgap.data.config import DataConfig
 from lossgap.data.preprocessing import Standardizer
 from lossgap.data.sequence import DatasetSplits, SequenceData
@@ -64,12 +66,14 @@ def read_source(source: str) -> dict[str, SequenceData]:
 
 
 def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
-                standardize: bool | None = None, train_fraction: float = 1.0) -> LoadedData:
+                standardize: bool | None = None, train_fraction: float = 1.0,
+                drop_train_ids: str | None = None) -> LoadedData:
     """Train / val / test splits of ``source``, standardised when asked.
 
     ``train_fraction`` < 1 keeps that stratified share of the training split (nested across fractions for one
     seed: :func:`~lossgap.data.split.fraction_indices`), cut after validation is carved out, so validation and
-    test stay the same whatever the fraction.
+    test stay the same whatever the fraction. ``drop_train_ids`` (comma-separated) leaves those samples out of the
+    training split after that (:func:`drop_train_samples`).
 
     ``standardize=None`` means on for real data (files, aeon) and off for synthetic tasks, whose scale is
     already unit. The standardizer is fitted on the training split only.
@@ -82,6 +86,8 @@ def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
         fixed = False
     if train_fraction < 1.0:
         train = train.subset(fraction_indices(train.labels, train_fraction, seed), split="train")
+    if drop_train_ids:
+        train = drop_train_samples(train, val, drop_train_ids)
     splits = DatasetSplits(train=train, val=val, test=parts.get("test"), source=source, val_is_fixed=fixed)
     if standardize is None:
         standardize = source_kind(source) != "synthetic"
@@ -94,4 +100,37 @@ def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
 def load_data(config: DataConfig, seed: int) -> LoadedData:
     """The splits a run with data options ``config`` and ``seed`` trains on (see :func:`load_splits`)."""
     return load_splits(config.source, val_fraction=config.val_fraction, seed=seed, standardize=config.standardize,
-                       train_fraction=config.train_fraction)
+                       train_fraction=config.train_fraction, drop_train_ids=config.drop_train_ids)
+
+
+def _id_keys(ids: np.ndarray) -> np.ndarray:
+    # Ids are integers or strings; the listed ones are compared as written on the command line.
+    return np.asarray([str(sample_id) for sample_id in ids], dtype=object)
+
+
+def drop_train_samples(train: SequenceData, val: SequenceData, listed: str) -> SequenceData:
+    """``train`` without the samples whose ids ``listed`` (comma-separated) names. Listed ids in ``val`` stay there
+    (another seed's split may hold a suspect of this one's); raises DataError for ids in neither split, and when
+    nothing would be left to train on."""
+    wanted = np.asarray(listed.split(","), dtype=object)
+    train_keys, val_keys = _id_keys(train.ids), _id_keys(val.ids)
+    unknown = wanted[~np.isin(wanted, train_keys) & ~np.isin(wanted, val_keys)]
+    if unknown.size:
+        raise DataError(f"--drop-train-ids: {unknown.size} of the {wanted.size} listed ids are no sample of the "
+                        f"training data (e.g. {unknown[0]!r}); give ids as diagnosis.json's suspected_mislabeled "
+                        "lists them")
+    keep = np.flatnonzero(~np.isin(train_keys, wanted))
+    if keep.size == 0:
+        raise DataError("--drop-train-ids lists every training sample; nothing would be left to train on")
+    return train.subset(keep, split="train")
+
+
+def dropped_train_ids_payload(listed: str | None, splits: DatasetSplits) -> dict | None:
+    """config.json's ``data.dropped_train_ids``: how many ids ``--drop-train-ids`` listed, and those left in val
+    (None without the option)."""
+    if not listed:
+        return None
+    wanted = listed.split(",")
+    in_val = [sample_id for sample_id, key in zip(splits.val.ids.tolist(), _id_keys(splits.val.ids))
+              if key in set(wanted)]
+    return {"listed": len(wanted), "dropped": len(wanted) - len(in_val), "in_val": in_val}

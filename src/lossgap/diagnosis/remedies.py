@@ -16,6 +16,7 @@ from lossgap.diagnosis.remedies_capacity import MAX_HIDDEN, MIN_HIDDEN, Capacity
 from lossgap.diagnosis.remedies_optimisation import FAST_LR, OptimisationRemedies
 from lossgap.diagnosis.remedies_regularisation import LIGHT_DROPOUT, MAX_DROPOUT, RegularisationRemedies
 from lossgap.diagnosis.remedy import MORE_DATA, Remedy
+from lossgap.plain import to_plain
 
 
 class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies):
@@ -55,6 +56,22 @@ class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies)
                            "its own, nor left raw), in the same units and order of features, drawn from the same "
                            "source; then record again")
 
+    def drop_suspects(self, sample_ids=()) -> Remedy | None:
+        """Train without the suspected mislabelled training samples ``sample_ids`` (most suspect first; added to those
+        the run already leaves out): what the model gains on val without them is the test of their labels a rerun
+        can give. None without suspects, when the run leaves them all out already, or for an own loop (lossgap cannot
+        rerun it; the advice to look at the suspects stands)."""
+        ids = [str(to_plain(sample_id)) for sample_id in sample_ids]
+        if not ids or not self.has_config:
+            return None
+        current = self._get("data.drop_train_ids")
+        listed = list(dict.fromkeys([*(current.split(",") if current else []), *ids]))
+        if current and len(listed) == len(current.split(",")):
+            return None
+        return self._remedy("drop_suspects", f"train without the {len(ids)} suspected training samples "
+                            "(--drop-train-ids with their ids): if val does better, their labels held the model back",
+                            "train without the suspected samples", {"data.drop_train_ids": ",".join(listed)})
+
     def unchanged_reason(self, name: str, val_loss) -> str:
         """Why remedy ``name`` changes nothing for this run (its method returned None), in words for an error."""
         if name == "early_stopping":
@@ -84,6 +101,8 @@ class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies)
             "recompute_batch_norm": ("its model has no batch norm" if not self._batch_norm
                                      else "the run already averages its weights (--ema)"),
             "shorter_average": "it does not average its weights (--ema)",
+            "drop_suspects": ("it already leaves out every suspect" if self._get("data.drop_train_ids")
+                              else "its diagnosis lists no suspected mislabelled training sample"),
             "loosen_clip": "it is offered only by a verdict that measured the gradients' typical norm above the clip",
             "bidirectional": ("its recurrent layer already reads both directions" if self._get("model.bidirectional")
                               else "only a recurrent model (lstm or gru) read at its last step reads the first steps "

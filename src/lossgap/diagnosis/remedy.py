@@ -12,7 +12,7 @@ from typing import Any
 REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "larger_hidden", "fewer_layers",
                 "lower_lr", "higher_lr", "more_epochs", "class_weights", "clip_grad", "monitor_accuracy",
                 "less_regularisation", "switch_model", "switch_optimizer", "recompute_batch_norm", "loosen_clip",
-                "standardize", "more_data", "bidirectional", "shorter_average")
+                "standardize", "more_data", "bidirectional", "shorter_average", "drop_suspects")
 #: What each remedy is meant to improve, and so what ``lossgap remedy`` judges it on; the others: val loss.
 #: Choosing the epoch by accuracy gives up val loss on purpose, and class weights trade overall figures for
 #: the rare classes' recall: judged on val loss they could never win.

@@ -56,7 +56,7 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
         elif name == CONTROL:
             chosen.append(Remedy(CONTROL, "train on labels shuffled within train"))
         else:
-            remedy = _named(book, name, epochs_run, val_loss)
+            remedy = _named(book, name, epochs_run, val_loss, diagnosis)
             if remedy is None:
                 why = book.unchanged_reason(name, val_loss)
                 raise ConfigError(f"remedy '{name}' changes nothing for this run: {why}; drop it from --only")
@@ -72,7 +72,9 @@ def _trained_here(book: RemedyBook, remedy: Remedy) -> Remedy:
     return replace(remedy, command=book.command_for(remedy.name, remedy.changes))
 
 
-def _named(book: RemedyBook, name: str, epochs_run: int, val_loss):
+def _named(book: RemedyBook, name: str, epochs_run: int, val_loss, diagnosis: Diagnosis):
+    if name == "drop_suspects":
+        return book.drop_suspects(diagnosis.suspected_mislabeled)
     if name == "early_stopping":
         return book.early_stopping(val_loss)
     if name == "more_epochs":

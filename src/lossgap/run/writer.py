@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from lossgap.data import drift, lengths
 from lossgap.data.sequence import DatasetSplits
+from lossgap.data.sources import dropped_train_ids_payload
 from lossgap.errors import ConfigError
 from lossgap.run import rundir
 # write_recorded_run is lossgap.save_recorded_run's writer (lossgap.api calls it here).
@@ -180,6 +181,7 @@ def run_config_payload(config: TrainConfig, splits: DatasetSplits, standardizer,
             "shared_inputs": shared_inputs_payload(splits),
             "input_shift": drift.input_shift_payload(splits),
             "length_shortcut": lengths.length_shortcut(splits),
+            "dropped_train_ids": dropped_train_ids_payload(config.data.drop_train_ids, splits),
         },
         "versions": library_versions(),
         # A run's numbers depend on torch's thread count (summation order), so it is part of what reruns it.
