@@ -69,3 +69,26 @@ def test_an_average_that_lags_is_the_headline_title_not_still_improving():
     diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss_running": flat}, config=lstm)
     assert ("Main cause: underfitting (0.80) - the average of its weights it evaluates and delivers (--ema) lags what "
             "the model learned.") in diagnosis.headline, diagnosis.headline
+
+
+def test_a_lag_under_a_delivered_model_already_all_right_on_train_and_val_is_not_underfitting():
+    # Trial 21: an LSTM-FCN on GunPoint delivered val and train 1.000 (test 0.980) and read "still improving" 0.66
+    # with --ema 0 first, whose run delivered test 0.980 again: nothing was left to learn but sureness.
+    import numpy as np
+
+    from fixtures.dynamics import binary_dynamics
+
+    rng = np.random.default_rng(1)
+    epochs, train, val = 24, 300, 60
+    level = 0.58 + np.linspace(0.0, 0.02, epochs) + rng.normal(0, 0.003, epochs)
+    train_prob = level[:, None] + rng.uniform(-0.05, 0.05, train)[None, :]
+    val_prob = level[:, None] + rng.uniform(-0.05, 0.05, val)[None, :]
+    dynamics = {"train": binary_dynamics(train_prob, np.arange(train) % 2, split="train"),
+                "val": binary_dynamics(val_prob, np.arange(val) % 2)}
+    diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss_running": np.linspace(0.69, 0.30, epochs)},
+                                  config=FCN)
+    assert diagnosis.evidence.lagged_learning
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.confidence == 0.0 and verdict.evidence["delivered_at_ceiling"], diagnosis.to_text()
+    assert "already gets val 1.000 and train 1.000 right" in verdict.summary
+    assert "underfitting" not in diagnosis.causes
