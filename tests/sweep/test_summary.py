@@ -11,7 +11,7 @@ from optuna.trial import TrialState, create_trial
 from lossgap.sweep.space import SearchSpace
 from lossgap.sweep.storage import open_storage, open_study
 from lossgap.sweep.summary import (best_command, best_config, best_trial, completed_trials, delivery_note,
-                                   reproduction_note, summarize, write_summary)
+                                   reproduction_note, selection_note, summarize, write_summary)
 from lossgap.training.config import DataConfig, EarlyStoppingConfig, TrainConfig
 
 BASE = TrainConfig(data=DataConfig(source="synthetic:sum-sign,samples=120", val_fraction=0.25), epochs=6, seed=3,
@@ -200,3 +200,17 @@ def test_sweep_html_has_no_note_when_the_best_command_repeats_the_best_trial(tmp
                                  intermediate_values={1: 0.3}, user_attrs={"init_seed": BASE.seed}))
     page, command = write_sweep_outputs(study, tmp_path / "out")
     assert command is not None and "best-command-note" not in page.read_text()
+
+
+def test_the_best_of_several_trials_is_said_to_be_an_optimistic_estimate(tmp_path):
+    # A sweep's best val loss is the minimum of many figures on the split that chose it (trial 20: shown unflagged).
+    study = hand_made_study(tmp_path)
+    note = selection_note(study)
+    assert note.startswith("val loss 0.3000 is the lowest of 3 trials, each at its best epoch, on the val split that "
+                           "chose them: an optimistic estimate")
+    assert summarize(study, storage="x")["best_selection_note"] == note
+    single = open_study(open_storage(f"sqlite:///{tmp_path / 'one.db'}"), "s",
+                        SearchSpace(hidden=(16, 32), batch=(16, 32)), BASE)
+    single.add_trial(create_trial(params=params(0.002), distributions=DISTRIBUTIONS, value=0.2,
+                                  intermediate_values={1: 0.2}, user_attrs={"init_seed": 3}))
+    assert selection_note(single) is None

@@ -92,10 +92,23 @@ def delivery_note(study: optuna.Study) -> str | None:
             "--early-stopping N to keep the best epoch's weights (it also changes when training stops)")
 
 
+def selection_note(study: optuna.Study) -> str | None:
+    """One sentence on what the best trial's val loss is worth as an estimate, once two or more trials completed (else
+    None): the lowest of several figures measured on the val split that chose it is biased low (a trial-20 sweep's best
+    had been shown as the configuration's val loss with nothing saying so)."""
+    trials = completed_trials(study)
+    best = best_trial(study)
+    if best is None or len(trials) < 2:
+        return None
+    return (f"val loss {best.value:.4f} is the lowest of {len(trials)} trials, each at its best epoch, on the val split "
+            "that chose them: an optimistic estimate; judge the best configuration on data no trial chose on (the "
+            "test split its run records, or new data)")
+
+
 def command_notes(study: optuna.Study) -> list[str]:
-    """The notes that go beside the best command, in order: :func:`reproduction_note`, :func:`delivery_note`
-    (those that apply)."""
-    return [note for note in (reproduction_note(study), delivery_note(study)) if note]
+    """The notes that go beside the best command, in order: :func:`reproduction_note`, :func:`delivery_note`,
+    :func:`selection_note` (those that apply)."""
+    return [note for note in (reproduction_note(study), delivery_note(study), selection_note(study)) if note]
 
 
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -131,6 +144,7 @@ def summarize(study: optuna.Study, *, storage: str, run_dir: str | Path | None =
         "best_command": best_command(study, run_dir),
         "best_command_note": reproduction_note(study),
         "best_delivery_note": delivery_note(study),
+        "best_selection_note": selection_note(study),
         "trials": [trial_row(trial) for trial in sorted(trials, key=lambda trial: trial.number)],
     }
 
