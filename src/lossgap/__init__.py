@@ -27,6 +27,7 @@ _EXPORTS = {
     "GRUClassifier": "lossgap.model", "LSTMClassifier": "lossgap.model", "LSTMFCNClassifier": "lossgap.model",
     "ModelConfig": "lossgap.model", "build_model": "lossgap.model",
     "RunRecord": "lossgap.run.rundir", "read_run": "lossgap.run.rundir",
+    "Predictions": "lossgap.run.predict", "average_predictions": "lossgap.run.predict", "predict": "lossgap.run.predict",
     "recover_recorded_run": "lossgap.run.recorded",
     "DataConfig": "lossgap.data", "EarlyStoppingConfig": "lossgap.training.config",
     "OptimizerConfig": "lossgap.training.config",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from lossgap.diagnosis import CAUSES, Diagnosis, Remedy, Verdict
     from lossgap.errors import ConfigError, DataError, LossgapError, RunDirError
     from lossgap.model import GRUClassifier, LSTMClassifier, LSTMFCNClassifier, ModelConfig, build_model
+    from lossgap.run.predict import Predictions, average_predictions, predict
     from lossgap.run.recorded import recover_recorded_run
     from lossgap.run.rundir import RunRecord, read_run
     from lossgap.data import DataConfig
