@@ -5,10 +5,11 @@ train split; the test split is only reported, for the model the run delivers (th
 
     .venv/bin/python benchmarks/bench_accuracy.py [--datasets GunPoint,JapaneseVowels] [--seeds 3] [--out runs/bench]
         [--json results.json] [--config lstm-fcn|lstm-fcn-batch16|lstm-fcn-batch32|lstm-fcn-128|lstm|gru|before]
-        [--workers K]
+        [--workers K] [--ensemble]
 
 With ``--workers K`` the seeds of a data set train side by side in K processes of one torch thread each (as
 ``lossgap remedy`` runs its seeds); "s per seed" is then the data set's wall time divided by its seeds.
+``--ensemble`` also scores the average of the seeds' delivered models on test (a seed ensemble of all the seeds).
 """
 
 from __future__ import annotations
@@ -90,10 +91,12 @@ PUBLISHED = {
 }
 
 
-def run_dataset(name: str, seeds: int, out: Path, base: TrainConfig = RECOMMENDED, workers: int | None = None) -> dict:
+def run_dataset(name: str, seeds: int, out: Path, base: TrainConfig = RECOMMENDED, workers: int | None = None,
+                ensemble: bool = False) -> dict:
     """Train ``base`` on aeon:<name> with seeds 0..seeds-1; returns per-seed test accuracy, the val figures
     of the delivered epoch (what choices may look at), epochs run and seconds (per seed; with ``workers``,
-    the data set's wall time shared out over its seeds)."""
+    the data set's wall time shared out over its seeds); with ``ensemble``, also the test accuracy and log loss of
+    the seeds' delivered models averaged (:func:`lossgap.average_predictions`) and their single test losses."""
     configs = [base.model_copy(update={"data": DataConfig(source=f"aeon:{name}"), "seed": seed})
                for seed in range(seeds)]
     if workers:
@@ -111,10 +114,18 @@ def run_dataset(name: str, seeds: int, out: Path, base: TrainConfig = RECOMMENDE
             result = train(config, out / name / f"seed_{config.seed}", overwrite=True, diagnose_run=False)
             seconds.append(time.perf_counter() - started)
             summaries.append(result.summary)
-    return {"dataset": name, "test_accuracy": [summary["test"]["accuracy"] for summary in summaries],
-            "val_loss": [summary["best"]["val_loss"] for summary in summaries],
-            "val_accuracy": [summary["best"]["val_accuracy"] for summary in summaries],
-            "epochs_run": [summary["epochs_run"] for summary in summaries], "seconds": seconds}
+    row = {"dataset": name, "test_accuracy": [summary["test"]["accuracy"] for summary in summaries],
+           "val_loss": [summary["best"]["val_loss"] for summary in summaries],
+           "val_accuracy": [summary["best"]["val_accuracy"] for summary in summaries],
+           "epochs_run": [summary["epochs_run"] for summary in summaries], "seconds": seconds}
+    if ensemble:
+        from lossgap.run.predict import average_predictions, predict
+
+        members = [predict(out / name / f"seed_{config.seed}") for config in configs]
+        averaged = average_predictions(members)
+        row.update(ensemble_test_accuracy=averaged.accuracy, ensemble_test_loss=averaged.log_loss,
+                   test_loss=[member.log_loss for member in members])
+    return row
 
 
 def main() -> None:
@@ -128,13 +139,15 @@ def main() -> None:
     parser.add_argument("--config", choices=list(CONFIGS), default="lstm-fcn",
                         help="lstm-fcn: the recommendation; lstm: the earlier LSTM recommendation; before: the LSTM "
                              "before readouts and patches")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also score the average of the seeds' delivered models (a seed ensemble) on test")
     args = parser.parse_args()
     base = CONFIGS[args.config]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         for name in args.datasets.split(","):
-            results.append(run_dataset(name.strip(), args.seeds, out, base, args.workers))
+            results.append(run_dataset(name.strip(), args.seeds, out, base, args.workers, args.ensemble))
             row = results[-1]
             print(f"{name}: test accuracy {row['test_accuracy']}, {statistics.mean(row['seconds']):.1f} s per seed",
                   flush=True)
@@ -142,13 +155,16 @@ def main() -> None:
              "lstm-fcn-batch32": "LSTM-FCN at batch 32, 300 epochs",
              "before": "earlier LSTM (last-step readout, no patches)"}.get(args.config, args.config)
     table = Table(title=f"lossgap {label} configuration, {args.seeds} seeds (test accuracy of the delivered model)")
-    for column in ("data set", "mean", "std", "epochs run", "s per seed", "published", "source"):
+    columns = ("data set", "mean", "std", *((f"ensemble of {args.seeds}",) if args.ensemble else ()), "epochs run",
+               "s per seed", "published", "source")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("data set", "source") else "right")
     for row in results:
         accuracy = row["test_accuracy"]
         published, source = PUBLISHED.get(row["dataset"], (None, ""))
         table.add_row(row["dataset"], f"{statistics.mean(accuracy):.3f}",
                       f"{statistics.stdev(accuracy):.3f}" if len(accuracy) > 1 else "-",
+                      *((f"{row['ensemble_test_accuracy']:.3f}",) if args.ensemble else ()),
                       f"{statistics.mean(row['epochs_run']):.0f}", f"{statistics.mean(row['seconds']):.1f}",
                       f"{published:.3f}" if published is not None else "-", source)
     Console(width=160).print(table)
