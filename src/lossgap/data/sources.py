@@ -131,6 +131,7 @@ def dropped_train_ids_payload(listed: str | None, splits: DatasetSplits) -> dict
     if not listed:
         return None
     wanted = listed.split(",")
+    listed_keys = set(wanted)
     in_val = [sample_id for sample_id, key in zip(splits.val.ids.tolist(), _id_keys(splits.val.ids))
-              if key in set(wanted)]
+              if key in listed_keys]
     return {"listed": len(wanted), "dropped": len(wanted) - len(in_val), "in_val": in_val}
