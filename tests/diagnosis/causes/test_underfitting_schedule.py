@@ -155,3 +155,17 @@ def test_a_training_pass_loss_that_jitters_about_a_level_since_the_rate_vanished
     moving = jittered(0.03)
     assert diagnose_dynamics(moving, metrics={"lr": cosine_to_zero()}, config=CONFIG).verdict(
         "underfitting").evidence.get("form") != "frozen_schedule"
+
+
+def test_a_rate_cut_to_nothing_within_a_few_epochs_froze_the_model_where_the_cut_began():
+    # Trial 21: a Lightning GRU whose reduce-on-plateau took 0.003 to 3e-9 tenfold per epoch from epoch 3 (its train
+    # loss falling over epochs 1-3, flat since) had read "raise the learning rate 3e-09 -> 0.001" with no word on the
+    # schedule; the rate reached a hundredth of its top at epoch 5, after the learning had stopped with the cut.
+    cut = np.r_[0.003, 0.003, 0.003, 0.003 * 0.2 ** np.arange(1, 28)]
+    diagnosis = diagnose_dynamics(frozen_run(freeze=3), metrics={"lr": cut}, config=CONFIG)
+    verdict = diagnosis.verdicts[0]
+    assert verdict.evidence["form"] == "frozen_schedule" and verdict.evidence["vanished_epoch"] == 6, diagnosis.to_text()
+    # A schedule that takes the rate down over the whole run is not a cut: the model had levelled long before.
+    slow = 0.003 * 0.5 * (1 + np.cos(np.pi * np.minimum(np.arange(30), 24) / 24))
+    gradual = diagnose_dynamics(frozen_run(freeze=3), metrics={"lr": slow}, config=CONFIG)
+    assert gradual.verdict("underfitting").evidence.get("form") != "frozen_schedule", gradual.to_text()

@@ -84,6 +84,17 @@ def _froze_before_learning(evidence: RunEvidence, vanished: dict) -> bool:
     return bool(bottom) and vanished["largest"] >= bottom and early and not evidence.fit.train_moved
 
 
+def _fast_cut(evidence: RunEvidence, epoch: int) -> int | None:
+    """The 1-based first epoch of the rate's uninterrupted fall that reached the vanished rate at ``epoch``, when that
+    fall took FALL_EPOCHS + 1 epochs or fewer; else None."""
+    rates = np.asarray(evidence.curves.lr, dtype=np.float64)
+    start = epoch - 1
+    while start > 0 and np.isfinite(rates[start - 1]) and rates[start - 1] > rates[start]:
+        start -= 1
+    first_cut = start + 2   # start is the 0-based epoch still at the rate the fall began from
+    return first_cut if first_cut <= epoch and epoch - first_cut <= FALL_EPOCHS else None
+
+
 def _unmoved(after: np.ndarray, prior: float) -> bool:
     """True when the train loss ``after`` (per epoch, since the rate vanished) has not moved: see FROZEN_RANGE."""
     if not np.isfinite(after).all():
@@ -113,6 +124,13 @@ def frozen_schedule(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Ver
         if epoch >= evidence.num_epochs or epoch <= 1:
             return None
         before = train_loss[max(0, epoch - 1 - FALL_EPOCHS):epoch]
+        # A rate cut to nothing within a few epochs froze the model where the cut began: the window is read before it
+        # (trial 21: a Lightning GRU whose reduce-on-plateau took 0.003 to 3e-9 tenfold per epoch from epoch 3, its
+        # train loss 2.199 -> 2.070 over epochs 1-3 and 2.056 ever since, had read "raise the learning rate 3e-09 ->
+        # 0.001"); a schedule that decays over the run, or steps down after a level, is read as before.
+        cut = _fast_cut(evidence, epoch)
+        if cut is not None and not float(before[0] - before[-1]) >= STILL_LEARNING_FALL * prior:
+            before = train_loss[max(0, cut - 1 - FALL_EPOCHS):cut]
         if not before.size or not float(before[0] - before[-1]) >= STILL_LEARNING_FALL * prior:
             # Or the schedule took a useful rate to nothing before the model learned anything: a Lightning StepLR
             # stepped every batch (0.005 -> 4e-5 by epoch 5) had read "raise the learning rate 3e-10 -> 0.001".
