@@ -94,7 +94,7 @@ app = typer.Typer(
 
 def register_commands() -> typer.Typer:
     """Import the command modules (each registers itself on ``app``); returns ``app``."""
-    from lossgap.cli import datasets, demo, diagnose, remedy, report, sweep, train  # noqa: F401
+    from lossgap.cli import datasets, demo, diagnose, predict, remedy, report, sweep, train  # noqa: F401
 
     return app
 
