@@ -164,6 +164,16 @@ def heavy_dropout(train_config: dict | None, *, whole_model: bool = True) -> flo
     return dropout if dropout >= HEAVY_DROPOUT and not (whole_model and branch_only) else None
 
 
+def training_pass_dropout(train_config: dict | None, settings: dict | None) -> float | None:
+    """The run's heavy dropout (:func:`heavy_dropout`, wherever it acts) when its train records come from a training
+    pass, which that dropout makes worse than the model (no exact evaluation pass: an own loop, Lightning, or
+    ``--record-train pass``); None otherwise. ``train_config``: lossgap's config (None for an own loop), ``settings``
+    what the run describes."""
+    if (train_config or {}).get("record_train") == "eval":
+        return None
+    return heavy_dropout(settings, whole_model=False)
+
+
 def tiny_hidden(train_config: dict | None, at_most: int = TINY_HIDDEN) -> int | None:
     """The run's hidden size when it is at most ``at_most`` units (default TINY_HIDDEN), else None."""
     hidden = ((train_config or {}).get("model") or {}).get("hidden_size")

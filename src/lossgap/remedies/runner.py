@@ -210,13 +210,14 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
     # The workers start (and import torch) while this process diagnoses the run and picks the candidates.
     with TrainingPool(workers) as pool:
         diagnosis = diagnose_run(record)
-        counts = np.asarray(record.config.get("data", {}).get("class_counts", {}).get("train", [1]), dtype=float)
+        data = record.config.get("data", {})
+        counts = np.asarray(data.get("class_counts", {}).get("train", [1]), dtype=float)
         imbalanced = bool(minority_classes(counts))
         candidates = remedy_candidates(config, diagnosis, epochs_run=record.num_epochs,
                                        val_loss=record.metrics["val_loss"],
                                        imbalanced=imbalanced, only=only,
                                        run_dir=str(record.path),
-                                       val_is_fixed=bool(record.config.get("data", {}).get("val_is_fixed")))
+                                       val_is_fixed=bool(data.get("val_is_fixed")))
         out_dir = record.path / rundir.REMEDY_DIR
         # more_data is a learning curve: its full share is the baseline's runs, the smaller shares run after.
         curve = any(candidate.name == MORE_DATA for candidate in candidates)
@@ -251,8 +252,7 @@ def run_remedies(run: str | Path, *, replicates: int = 3, only: list[str] | None
                           candidates=tuple(judged), more_data=learning, earlier_more_data=earlier.more_data,
                           reused=len(jobs) - len(to_train), note=earlier.note,
                           rank_on="val_balanced_accuracy" if imbalanced else "val_accuracy",
-                          val_counts=tuple(int(count) for count in
-                                           record.config.get("data", {}).get("class_counts", {}).get("val", ())))
+                          val_counts=tuple(int(count) for count in data.get("class_counts", {}).get("val", ())))
     write_json(record.path / rundir.REMEDY_FILE, result.to_dict())
     write_report(record, diagnosis)
     return result

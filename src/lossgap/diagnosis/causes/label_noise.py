@@ -53,7 +53,7 @@ from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, con
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
 from lossgap.diagnosis.causes.unstable_records import (delivered_model_jumps, evaluation_only_bounces,
                                                         train_records_only)
-from lossgap.diagnosis.constraints import heavy_dropout, held_back, tiny_hidden
+from lossgap.diagnosis.constraints import held_back, tiny_hidden, training_pass_dropout
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -137,7 +137,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     learned_task = evidence.signal.p_value < evidence.signal.alpha and fit.val_minus_train > need
     # Heavy dropout on in a training pass puts val above train by itself: no evidence against the labels (an own
     # LSTM with dropout 0.9 and clean labels, val 0.98 against a training pass at 0.63, read label noise 0.93).
-    dropout_gap = not exact_train and heavy_dropout(evidence.settings, whole_model=False) is not None
+    dropout_gap = training_pass_dropout(evidence.train_config, evidence.settings) is not None
     learned_task = learned_task and not dropout_gap
     # Train records from a training pass of a model lossgap knows nothing about (an own loop that described
     # nothing): its dropout, if any, may be what puts val above train.

@@ -13,8 +13,8 @@ from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, archite
                                                            loss_steepness)
 from lossgap.diagnosis.causes.underfitting_wording import (FAR_FROM_FIT, capacity_rejection, gradient_note,
                                                            regularisation_note, relative_rise)
-from lossgap.diagnosis.constraints import (below_range, fast_learning_rate, frozen_note, heavy_dropout, held_back,
-                                           low_in_range, regularisation_notes, tiny_hidden)
+from lossgap.diagnosis.constraints import (below_range, fast_learning_rate, frozen_note, held_back, low_in_range,
+                                           regularisation_notes, tiny_hidden, training_pass_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -280,8 +280,8 @@ def _tiny_model(evidence: RunEvidence) -> bool:
 
 
 def _dropout_pass_below_val(evidence: RunEvidence, train_accuracy: float, val_accuracy: float) -> float | None:
-    """The run's dropout when its train records come from a training pass (no exact evaluation pass) with heavy
-    dropout on, and val accuracy is above that pass's; else None."""
-    if (evidence.train_config or {}).get("record_train") == "eval" or not val_accuracy > train_accuracy:
+    """The run's dropout when its train records come from a training pass with heavy dropout on
+    (:func:`training_pass_dropout`) and val accuracy is above that pass's; else None."""
+    if not val_accuracy > train_accuracy:
         return None
-    return heavy_dropout(evidence.settings, whole_model=False)
+    return training_pass_dropout(evidence.train_config, evidence.settings)
