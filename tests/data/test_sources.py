@@ -115,3 +115,17 @@ def test_dropped_ids_are_written_without_spaces_or_repeats_and_an_empty_list_is_
     assert DataConfig(drop_train_ids=" 12, 40,12 ,7").drop_train_ids == "12,40,7"
     with pytest.raises(ConfigError, match="--drop-train-ids.*give one or more sample ids"):
         TrainConfig.from_dict({"data": {"drop_train_ids": " , "}})
+
+
+def test_a_split_seed_holds_the_val_split_while_the_run_seed_changes():
+    from lossgap.data.config import DataConfig
+    from lossgap.data.sources import load_data
+
+    source = "synthetic:frequency,samples=200"
+    held = DataConfig(source=source, split_seed=7, train_fraction=0.5)
+    first, second = load_data(held, 0).splits, load_data(held, 1).splits
+    assert np.array_equal(first.val.ids, second.val.ids) and np.array_equal(first.train.ids, second.train.ids)
+    # ... the split of seed 7 itself, which another run seed without --split-seed does not reproduce.
+    own = load_data(DataConfig(source=source, train_fraction=0.5), 7).splits
+    assert np.array_equal(first.val.ids, own.val.ids) and np.array_equal(first.train.ids, own.train.ids)
+    assert not np.array_equal(load_data(DataConfig(source=source), 1).splits.val.ids, first.val.ids)

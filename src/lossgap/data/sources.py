@@ -98,8 +98,10 @@ def load_splits(source: str, *, val_fraction: float = 0.2, seed: int = 0,
 
 
 def load_data(config: DataConfig, seed: int) -> LoadedData:
-    """The splits a run with data options ``config`` and ``seed`` trains on (see :func:`load_splits`)."""
-    return load_splits(config.source, val_fraction=config.val_fraction, seed=seed, standardize=config.standardize,
+    """The splits a run with data options ``config`` and ``seed`` trains on (see :func:`load_splits`): split by
+    ``config.split_seed`` where set, else by ``seed``."""
+    split_seed = seed if config.split_seed is None else config.split_seed
+    return load_splits(config.source, val_fraction=config.val_fraction, seed=split_seed, standardize=config.standardize,
                        train_fraction=config.train_fraction, drop_train_ids=config.drop_train_ids)
 
 

@@ -68,7 +68,8 @@ class TrainConfig(_Frozen):
     epochs: int = option(50, "--epochs", "Maximum epochs.", always=True, gt=0)
     batch_size: int = option(16, "--batch-size", "Training batch size.", always=True, gt=0)
     eval_batch_size: int = option(1024, "--eval-batch-size", "Batch size of the no-grad evaluation passes.", gt=0)
-    seed: int = option(0, "--seed", "Seed of split, initialisation, shuffling and dropout.", always=True, ge=0)
+    seed: int = option(0, "--seed", "Seed of split (unless --split-seed), initialisation, shuffling and dropout.",
+                       always=True, ge=0)
     device: str = option("cpu", "--device", "cpu or cuda.", always=True)
     class_weights: Literal["none", "balanced"] = option("none", "--class-weights",
                                                         "none or balanced (inverse frequency).", always=True)
