@@ -48,3 +48,19 @@ def test_bad_input_is_one_line_and_exit_2(two_seeds, args, message):
     result = runner.invoke(app, ["predict", *map(str, two_seeds), *args])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_runs_with_one_split_seed_share_their_val_split_and_average_on_it(tmp_path):
+    runs = []
+    for seed in (0, 1):
+        runs.append(tmp_path / f"s{seed}")
+        result = runner.invoke(app, ["train", DATA, "--epochs", "2", "--seed", str(seed), "--split-seed", "5",
+                                     "--threads", "1", "--out", str(runs[-1])])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["predict", *map(str, runs), "--split", "val"])
+    assert result.exit_code == 0 and "average of the 2" in result.stdout, result.output
+    import lossgap
+
+    first, second = (lossgap.predict(run, "val") for run in runs)
+    # The same val samples, but two initialisations: the members differ.
+    assert np.array_equal(first.ids, second.ids) and not np.allclose(first.probabilities, second.probabilities)
