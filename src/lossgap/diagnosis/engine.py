@@ -20,7 +20,7 @@ from lossgap.diagnosis.headline import (LEARNED_LITTLE_CAP, MIN_JUDGED_EPOCHS, S
                                          learned_little, signal_unshown, unexplained_unfitted_share,
                                          val_train_mode_epochs)
 from lossgap.diagnosis.remedies import RemedyBook
-from lossgap.diagnosis.remedy import MORE_DATA, Remedy, little_data
+from lossgap.diagnosis.remedy_choice import consistent_remedies, offer_more_data
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Diagnosis, Verdict
 from lossgap.errors import RunDirError
 from lossgap.run.rundir import RunRecord, continue_advice
@@ -147,8 +147,8 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     findings = [v for v in faults if v.confidence >= REPORT_THRESHOLD]
     explanations = [v for v in verdicts if _KIND[v.cause] == "explanation" and v.confidence >= REPORT_THRESHOLD]
     considered = [v for v in verdicts if v not in findings and v not in explanations]
-    findings, explanations, considered = _consistent_remedies(findings, explanations, considered, book)
-    explanations = _offer_more_data(findings, explanations, evidence, book)
+    findings, explanations, considered = consistent_remedies(findings, explanations, considered, book)
+    explanations = offer_more_data(findings, explanations, evidence, book)
     general = evidence.generalization
     judgeable = evidence.num_epochs >= MIN_JUDGED_EPOCHS
     # A run too short to show a trend is not shown to be healthy either; nor surely on a val split where one
@@ -229,69 +229,6 @@ def _discount(verdicts: list[Verdict]) -> list[Verdict]:
                                             **explained.evidence.get("explained_by", {}),
                                             cause.code: round(explainer.confidence, 3)}})
     return [by_code[cause.code] for cause in REGISTRY]
-
-
-#: Remedies that move one quantity, with their direction: more dropout or weight decay regularises more,
-#: less_regularisation less (a field-by-field check misses "add dropout" against "lower the weight decay"); and
-#: by name, since an own loop's remedies carry no config changes to compare (a Lightning run had been told to grow
-#: the hidden size 32 -> 128 and to shrink it 32 -> 16, and to train longer and to stop at epoch 1).
-QUANTITY_DIRECTION = {"dropout": ("regularisation", 1), "weight_decay": ("regularisation", 1),
-                      "less_regularisation": ("regularisation", -1),
-                      "larger_hidden": ("width", 1), "smaller_hidden": ("width", -1),
-                      "higher_lr": ("learning rate", 1), "lower_lr": ("learning rate", -1),
-                      "more_epochs": ("training length", 1), "early_stopping": ("training length", -1)}
-
-
-def _consistent_remedies(findings, explanations, considered, book: RemedyBook):
-    """Drop remedies that repeat or contradict one given for a higher-ranked verdict (grow and shrink the
-    hidden size; regularise more and less); findings first, then explanations, then the causes only
-    considered."""
-    kept: dict[str, object] = {}
-    seen: set[str] = set()
-    moved: set[tuple[str, int]] = set()
-
-    def keep(remedy: Remedy) -> bool:
-        if remedy.name in seen:
-            return False
-        for path, value in remedy.changes.items():
-            if path in kept and _direction(book, path, kept[path]) != _direction(book, path, value):
-                return False
-        quantity = QUANTITY_DIRECTION.get(remedy.name)
-        if quantity is not None and (quantity[0], -quantity[1]) in moved:
-            return False
-        seen.add(remedy.name)
-        kept.update(remedy.changes)
-        if quantity is not None:
-            moved.add(quantity)
-        return True
-
-    out = []
-    for group in (findings, explanations, considered):
-        out.append([replace(v, remedies=tuple(r for r in v.remedies if keep(r))) for v in group])
-    return out
-
-
-def _offer_more_data(findings: list[Verdict], explanations: list[Verdict], evidence: RunEvidence,
-                     book: RemedyBook) -> list[Verdict]:
-    """The explanations, the first one also offering the learning curve (more_data) when the run's val
-    accuracy plateaued on little data and no fault was found: with nothing to fix, whether more data would
-    lift the plateau is the question left, and the curve answers it. (A fault's own remedies come first;
-    overfitting offers the curve itself.)"""
-    if findings or not explanations or not evidence.plateaus.get("val") \
-            or not little_data(evidence.train_class_counts):
-        return explanations
-    first = explanations[0]
-    if any(remedy.name == MORE_DATA for remedy in first.remedies):
-        return explanations
-    return [replace(first, remedies=(*first.remedies, book.more_data())), *explanations[1:]]
-
-
-def _direction(book: RemedyBook, path: str, value) -> object:
-    """+1 / -1 for a numeric change up / down from the run's value; the value itself otherwise."""
-    current = book.setting(path)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(current, (int, float)):
-        return int(np.sign(value - current))
-    return value
 
 
 def _jsonable(verdict: Verdict) -> Verdict:
