@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.gradients import gradient_growth
+from lossgap.analysis.gradient_growth import gradient_growth
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.causes.unstable_gradients import loop_zeroes_gradients

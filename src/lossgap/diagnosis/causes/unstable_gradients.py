@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.gradients import GROWING_RATIO, GROWING_SHARE, SILENT_GRAD, gradient_growth
+from lossgap.analysis.gradient_growth import GROWING_RATIO, GROWING_SHARE, gradient_growth
+from lossgap.analysis.gradients import SILENT_GRAD
 from lossgap.diagnosis.wording import clip, pct
 
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
