@@ -238,7 +238,11 @@ def learned_little(evidence: RunEvidence) -> bool:
     # A class-weighted run aims at balanced accuracy: where no epoch's is significantly above chance either, on a
     # split of SMALL_VAL or more, it learned little whatever its plain accuracy's majority share (85/15 data on random
     # labels, weighted, balanced accuracy 0.500, had read "No problem found" 0.60).
-    if evidence.class_weights is not None and signal.num_samples >= SMALL_VAL:
-        return not evidence.balanced_signal_p < signal.alpha
+    # Where too few val samples of all but one class leave no balanced test (NaN), plain accuracy is all val shows:
+    # a trial's weighted GRU with 3 val samples per rare class had read "learned little" from the untestable balanced
+    # accuracy.
+    balanced_p = evidence.balanced_signal_p
+    if evidence.class_weights is not None and signal.num_samples >= SMALL_VAL and np.isfinite(balanced_p):
+        return not balanced_p < signal.alpha
     detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
     return bool(detectable <= signal.baseline_accuracy + (1.0 - signal.baseline_accuracy) / 2)

@@ -424,6 +424,36 @@ def test_a_class_weighted_run_is_judged_by_its_weighted_fit_and_balanced_accurac
         verdict.summary
 
 
+def test_a_weighted_run_whose_rare_classes_have_too_few_val_samples_for_the_balanced_test_is_not_judged_by_accuracy():
+    # A trial's class-weighted GRU, 3 val samples per rare class (the balanced test needs 5), read no signal 0.95 from
+    # its plain accuracy (0.875 against 0.839, where 0.964 was needed), though its balanced test accuracy was 0.447.
+    from fixtures.diagnosis import weighted_noise_run
+    from lossgap.diagnosis.causes.no_signal import SMALL_VAL_CAP
+
+    diagnosis = diagnose_dynamics(weighted_noise_run(val=60, val_rare=3), config={"class_weights": "balanced",
+                                                                                   "epochs": 20})
+    verdict = diagnosis.verdict("no_signal")
+    assert verdict.confidence <= SMALL_VAL_CAP, diagnosis.to_text()
+    assert "3 val samples in its smallest class no balanced accuracy could show signal" in verdict.summary
+    assert diagnosis.headline.startswith("No cause found") and "val is too small to show" in diagnosis.headline
+    # With 6 rare val samples the balanced test runs (and finds nothing).
+    tested = diagnose_dynamics(weighted_noise_run(val=60, val_rare=6), config={"class_weights": "balanced",
+                                                                               "epochs": 20})
+    assert "no balanced accuracy could" not in tested.verdict("no_signal").summary
+    assert "val is too small to show" not in tested.headline
+
+
+def test_on_imbalanced_val_a_lead_the_room_above_the_majority_cannot_hold_is_no_test():
+    # 56 val samples, 50 of one class: only all 56 right would test significant, where the majority share is 0.89.
+    from fixtures.diagnosis import majority_guess_run
+    from lossgap.diagnosis.causes.no_signal import SMALL_VAL_CAP
+
+    small = diagnose_dynamics(majority_guess_run((800, 100, 100), (50, 3, 3))).verdict("no_signal")
+    assert small.confidence <= SMALL_VAL_CAP and "only a perfect accuracy could show signal" in small.summary
+    large = diagnose_dynamics(majority_guess_run((800, 100, 100), (500, 30, 30))).verdict("no_signal")
+    assert "could show signal" not in large.summary, large.summary
+
+
 def test_a_model_that_gives_every_val_sample_the_largest_class_is_a_constant_answer_not_a_lean():
     # 70/20/10 random labels, every val sample put in the 70% class: no signal had been held at 0.45 ("class imbalance
     # is the likelier reading") and overfitting 0.62 led, while the 20% class, not rare, was ignored just as much.
