@@ -106,6 +106,14 @@ def test_val_the_model_piles_on_one_class_while_it_fits_train_is_named_first_and
     assert overfitting.evidence["val_inputs_differ"]
     assert any(note.startswith("the model sees val's inputs as unlike its training inputs") and "p=" in note
                for note in diagnosis.limitations)
+    # The mix stands in for input statistics a run did not record: where they were recorded and show val like train,
+    # the lopsided mix is the model's own (a trial's batch-norm model memorising shuffled labels piled val and the
+    # clean test split alike on one class, inputs prepared as train, and read "Val inputs look unlike train's").
+    calm = {"feature": 0, "mean_shift": 0.01, "z": 0.8, "scale_ratio": 1.0, "train_mean": 0.0, "mean": 0.01,
+            "train_constant": False, "shifted": False}
+    recorded = diagnose_dynamics(val_prepared_otherwise_run(), input_shift={"val": calm})
+    assert recorded.evidence.split_checks.predicted_mix is None and not recorded.headline.startswith("Val inputs")
+    assert not any("unlike its training inputs" in note for note in recorded.limitations)
     # Shuffled labels spread val much as train: no such doubt, and no signal stays sure.
     noise = diagnose_dynamics(memorised_noise_run())
     assert noise.evidence.split_checks.predicted_mix is None and not noise.headline.startswith("Val inputs")
