@@ -782,3 +782,25 @@ def test_heavy_dropout_in_a_training_pass_below_val_is_judged_on_val_as_holding_
     # lossgap's own runs record train with an exact evaluation pass: their train figures are the model's.
     exact = diagnose_dynamics(run(0.85), config={"model": {"hidden_size": 64, "dropout": 0.9}, "record_train": "eval"})
     assert "train's measured in its training pass" not in exact.verdict("underfitting").summary
+
+
+def test_a_levelled_model_far_from_a_fit_at_a_rate_below_its_range_is_told_to_raise_the_rate_first():
+    # Trial 22: OneCycle peaking at Adam 1e-5 annealed the rate to nothing, train 0.41 at epoch 30, and the run read
+    # "No cause found" with "nothing points at the model itself"; at 1e-2 the same loop reached test 0.984 against 0.357.
+    from fixtures.diagnosis import level_run
+    from lossgap.diagnosis.causes.underfitting_capacity import SLOW_PACE_CONFIDENCE
+
+    def settings(lr):
+        return {"model": {"kind": "other", "hidden_size": None, "dropout": 0.0},
+                "optimizer": {"name": "adam", "lr": lr, "weight_decay": 0.0}}
+
+    slow = diagnose_dynamics(level_run(0.4), settings=settings(5e-6))
+    verdict = slow.verdict("underfitting")
+    assert slow.causes[:1] == ["underfitting"] and 0.5 <= verdict.confidence <= SLOW_PACE_CONFIDENCE, slow.to_text()
+    assert verdict.evidence["slow_pace"] and "lies below the bottom of its optimizer's usual range" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies[:2]] == ["higher_lr", "more_epochs"]
+    assert slow.headline.endswith("- the model stays far from fitting its training set at a learning rate below its "
+                                  "optimizer's range.")
+    # At a usual rate the same level is no such case: nothing points at the rate.
+    usual = diagnose_dynamics(level_run(0.4), settings=settings(1e-3)).verdict("underfitting")
+    assert not usual.evidence["slow_pace"] and "usual range" not in usual.summary

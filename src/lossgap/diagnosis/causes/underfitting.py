@@ -114,6 +114,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         remedies += tuple(remedy for remedy in second.remedies if remedy not in first.remedies)
         title += (", and it was still improving when training ended" if second is stopped
                   else f", and it {short_of_fit(train_error)} its training set")
+    if first is capacity and first.evidence.get("slow_pace"):
+        title = f"the model {short_of_fit(train_error)} its training set at a learning rate below its optimizer's range"
     if first is stopped and first.evidence.get("below_range") and not slow:
         title += ", at a learning rate below its optimizer's range"
     if slow and confidence >= REPORT_THRESHOLD:

@@ -14,7 +14,7 @@ from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, archite
 from lossgap.diagnosis.causes.underfitting_wording import (FAR_FROM_FIT, capacity_rejection, gradient_note,
                                                            regularisation_note, relative_rise)
 from lossgap.diagnosis.constraints import (below_range, fast_learning_rate, frozen_note, held_back, low_in_range,
-                                           regularisation_notes, tiny_hidden, training_pass_dropout)
+                                           rate_and_range, regularisation_notes, tiny_hidden, training_pass_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -52,6 +52,8 @@ CLEAR_OVERFITTING = 0.5
 TURNED_UP_RISE = 0.1
 #: Factor of the capacity form when the learning rate is far above its optimizer's usual range.
 FAST_RATE_FACTOR = 0.5
+#: Most the form reaches when a rate below its optimizer's range is what it points at (see slow_pace in capacity_form).
+SLOW_PACE_CONFIDENCE = 0.85
 #: A model its own regularisation holds back, whose right answers are unsure (below UNSURE_RIGHT), is too
 #: regularised with strength PINNED_GAIN x (1 - sureness / UNSURE_RIGHT): full at a third of the way from chance
 #: to certain, none at half.
@@ -132,8 +134,16 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
     general = evidence.generalization
     overfits = ((general.onset_epoch is not None and general.overfitting_strength >= CLEAR_OVERFITTING)
                 or _turned_up(evidence))
+    # A rate below its optimizer's usual range, far from a fit that has stopped rising, points at the pace rather
+    # than the model: a schedule that anneals such a rate (OneCycle, cosine) flattens the end of a run that never got
+    # going (trial 22: OneCycle peaking at Adam 1e-5, train 0.41 and its loss 13% below the prior's after 30 epochs,
+    # read "No cause found" with "nothing points at the model itself"; at 1e-2 it reached test 0.984 against 0.357).
+    # Still rising, the stopped-early form names the rate.
+    slow_pace = bool(below_range(evidence.settings) and train_error >= FAR_FROM_FIT
+                     and not (trend[0] or still_improving))
+    details["slow_pace"] = slow_pace
     supported = bool(regularisation_note(evidence) or gradient_note(evidence) or _tiny_model(evidence)
-                     or frozen_note(evidence.settings))
+                     or frozen_note(evidence.settings) or slow_pace)
     # Nor does a rise in a model its settings hold back, far from fitting its training set, with val accuracy level
     # with train's: it has nothing to spare, and the val loss drifts on a few samples growing surer (an LSTM of 1 unit
     # on Covid3Month, train 0.61 and val 0.63, had read overfitting 0.54 from 6 samples' rise and underfitting 0.00;
@@ -189,6 +199,8 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
     # rising, had read "too small" first; SGD 0.05 reached test 0.976).
     details["below_range"] = below = bool((rising or still_improving) and below_range(evidence.settings))
     confidence *= FAST_RATE_FACTOR if slow or below else 1.0
+    if slow_pace:   # read from a setting, as the frozen schedule is
+        confidence = min(confidence, SLOW_PACE_CONFIDENCE)
     details["fast_learning_rate"] = bool(fast)
     if pair is not None:
         details["confused_pair"] = pair
@@ -221,7 +233,8 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
                + (pair_words(evidence, pair) if pair is not None
                   # Frozen parameters are named after the sentence (the rule adds them to either form); "too small
                   # or too regularised" had stood before them, of a model whose size was not what held it back.
-                  else (": it is held back from fitting" if (frozen_note(evidence.settings) or unscaled)
+                  else (_slow_pace_words(evidence) if slow_pace
+                        else ": it is held back from fitting" if (frozen_note(evidence.settings) or unscaled)
                         and not regularisation_note(evidence) else ": it is too small or too regularised for the task")
                   + regularisation_note(evidence)
                   + gradient_note(evidence) + ("" if supported else " (or the inputs do not determine the label better "
@@ -250,6 +263,8 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
                 else present(widen, book.larger_hidden(), *reach, book.less_regularisation()))
     if fast:
         remedies = present(book.lower_lr(10.0), *remedies)
+    if slow_pace:
+        remedies = present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs), *remedies)
     if evidence.unscaled_inputs:
         remedies = present(book.standardize(), *remedies)
     elif evidence.saturated_at_usual_rate:
@@ -263,6 +278,13 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
     elif not supported and (contradicted := contradicted_advice(evidence)) is not None:
         remedies = present(*remedies, book.advice("inspect_suspects", contradicted))
     return Verdict("underfitting", confidence, summary, details, remedies), affirmed
+
+
+def _slow_pace_words(evidence: RunEvidence) -> str:
+    """": its learning rate 4.9e-06 lies below ... whatever the model's size" (see slow_pace in capacity_form)."""
+    _, rate, (bottom, top) = rate_and_range(evidence.settings)
+    return (f": its learning rate {rate:.2g} lies below the bottom of its optimizer's usual range ({bottom:g}-{top:g}), "
+            f"too slow a pace to fit in {evidence.num_epochs} epochs whatever the model's size")
 
 
 def _turned_up(evidence: RunEvidence) -> bool:
