@@ -43,6 +43,14 @@ def fitted_little(evidence: RunEvidence) -> float | None:
     return float(way) if way < FIT_LITTLE_WAY and fit.moved_share < FIT_LITTLE_LOSS else None
 
 
+def val_shows_learning(evidence: RunEvidence) -> bool:
+    """True when something the model learned shows on val: val accuracy significantly above the majority share, the
+    val loss clearly below the prior's entropy, or balanced accuracy significantly above chance."""
+    signal = evidence.signal
+    return bool(signal.p_value < signal.alpha or evidence.loss_clearly_below_prior
+                or evidence.balanced_signal_p < signal.alpha)
+
+
 def ended_by_early_stopping(evidence: RunEvidence) -> bool:
     """True when early stopping ended the run before its planned epochs (known for runs lossgap trained)."""
     planned = (evidence.train_config or {}).get("epochs")

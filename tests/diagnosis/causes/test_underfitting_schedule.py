@@ -169,3 +169,19 @@ def test_a_rate_cut_to_nothing_within_a_few_epochs_froze_the_model_where_the_cut
     slow = 0.003 * 0.5 * (1 + np.cos(np.pi * np.minimum(np.arange(30), 24) / 24))
     gradual = diagnose_dynamics(frozen_run(freeze=3), metrics={"lr": slow}, config=CONFIG)
     assert gradual.verdict("underfitting").evidence.get("form") != "frozen_schedule", gradual.to_text()
+
+
+def test_a_schedule_that_froze_a_memorisation_nothing_of_which_shows_on_val_is_no_fault_to_lengthen():
+    # Trial 22: a Transformer on shuffled labels, its cosine schedule at 0 by the end, train accuracy 0.76, read no
+    # signal 0.95 "Also: underfitting 0.85, lengthen the learning-rate schedule".
+    from lossgap.diagnosis.causes.underfitting_schedule import CONFIDENCE, MEMORISED_FACTOR
+
+    run = frozen_run()
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 2
+    run["val"] = binary_dynamics(np.clip(0.5 + rng.normal(0, 0.02, (30, 200)), 0.01, 0.99), labels)
+    diagnosis = diagnose_dynamics(run, metrics={"lr": cosine_to_zero()}, config=CONFIG)
+    verdict = diagnosis.verdict("underfitting")
+    assert verdict.evidence["form"] == "frozen_schedule" and verdict.evidence["memorised"], diagnosis.to_text()
+    assert verdict.confidence == CONFIDENCE * MEMORISED_FACTOR and "underfitting" not in diagnosis.causes
+    assert "nothing it learned shows on val, so a longer schedule would fit more" in verdict.summary

@@ -16,6 +16,7 @@ from lossgap.diagnosis.causes.underfitting_wording import (FAR_FROM_FIT, capacit
 from lossgap.diagnosis.constraints import (below_range, fast_learning_rate, frozen_note, held_back, low_in_range,
                                            rate_and_range, regularisation_notes, tiny_hidden, training_pass_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import val_shows_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -119,12 +120,10 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
     apart_allowed = unscaled or (pinned and train_error >= FAR_FROM_FIT) or dropout_pass is not None
     together = 1.0 if apart_allowed else clip(1.0 - (gap - max(0.02, 2 * gap_noise)) / 0.08)
     # The model must have learned something that carries over to val (else: no signal, or no fit at all).
-    signal = evidence.signal
     # Balanced accuracy above chance shows it too, as the headline reads a class-weighted run (trial 18: a weighted
     # LSTM-FCN 51% wrong on train at val balanced accuracy 0.667 had its capacity form rejected as "nothing carries over
     # to val" while the headline read "No problem found" from that same balanced accuracy).
-    learned = (signal.p_value < signal.alpha or evidence.loss_clearly_below_prior
-               or evidence.balanced_signal_p < signal.alpha)
+    learned = val_shows_learning(evidence)
     details["val_above_baseline"] = bool(learned)
     # A model that overfits has capacity to spare; and without anything pointing at the model (a tiny hidden
     # size, heavy regularisation, dead or saturated units), a level both splits share may be the task's own
