@@ -246,6 +246,7 @@ class DescribedSettings:
         settings."""
         self._statements.update(loop_statements(**statements))
         self.settings = describe_training(model, optimizer)
+        self.eval_mode.close()
         self.eval_mode = EvaluationModeWatch(model, counts=self.eval_mode.counts)
         if optimizer is not None:
             self._optimizer, self._epoch_lrs = optimizer, []
