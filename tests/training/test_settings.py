@@ -197,3 +197,18 @@ def test_the_rate_a_scheduler_made_after_describe_started_from_is_read_at_the_ep
     described.end_epoch()
     assert described.settings["optimizer"]["initial_lr"] == 0.003
     assert described.settings["optimizer"]["lr"] == pytest.approx(1.5e-4)
+
+
+def test_a_transformer_too_narrow_is_named_by_its_attention_layer_not_an_inner_projection():
+    # Trial 22: "widen the Linear layer 'enc.layers.0.self_attn.out_proj'" had been said of a Transformer with d_model 2.
+    class Tiny(nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.inp = nn.Linear(3, width)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(width, 1, 8, batch_first=True), 2)
+            self.head = nn.Linear(width, 4)
+
+    narrow = describe_training(Tiny(2))["model"]["narrowest_linear"]
+    assert narrow == {"name": "enc.layers.0.self_attn", "width": 2, "side": "output", "attention": True}
+    # Wide enough, the narrowest end is an ordinary Linear again (the head's 4 outputs).
+    assert describe_training(Tiny(16))["model"]["narrowest_linear"] == {"name": "head", "width": 4, "side": "output"}

@@ -247,6 +247,13 @@ def narrow_layer_advice(settings: dict | None, classes: int, book):
     if layer is None:
         return "", None
     width = int(layer["width"])
+    if layer.get("attention"):
+        return (f"; the model's attention layer '{layer['name']}' works in {width} dimension{'s' if width != 1 else ''} "
+                f"(a Transformer's d_model, the width it carries through its layers), fewer than the {classes} "
+                "classes: that width caps what the model can tell apart, so raise it first",
+                book.advice("widen_layer", f"raise the width the attention layer '{layer['name']}' works in (a "
+                                           f"Transformer's d_model, now {width}) well above the {classes} classes, "
+                                           "e.g. 32 or 64"))
     if layer.get("side") == "input":
         # The Linear takes only `width` features: what feeds it (a convolution of 1 channel) is the bottleneck.
         return (f"; the model's Linear layer '{layer['name']}' takes only {width} input{'s' if width != 1 else ''}, "

@@ -115,6 +115,13 @@ def _narrowest_linear(model: nn.Module) -> dict | None:
     if not ends:
         return None
     width, _, name, side = min(ends, key=lambda end: end[:2])
+    # A Linear as wide as an attention layer's embed_dim (its out_proj, the feed-forward's output, the input projection)
+    # is the width a Transformer carries through its layers (d_model): that width, not one projection, is what to raise
+    # (trial 22: "widen the Linear layer 'enc.layers.0.self_attn.out_proj'" had been said of a Transformer of d_model 2).
+    attention = next((outer for outer, module in model.named_modules() if isinstance(module, nn.MultiheadAttention)
+                      and module.embed_dim == width and side == "output"), None)
+    if attention is not None:
+        return {"name": attention, "width": width, "side": "output", "attention": True}
     return {"name": name or type(model).__name__, "width": width, "side": side}
 
 

@@ -13,9 +13,10 @@ from lossgap.diagnosis.evidence import gather_evidence
 
 def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widened_first():
     # An own loop's LSTM(64) -> Linear(64, 1) -> Linear(1, 9) was told "hidden size 64 -> 128", then "128 -> 256".
-    def settings(width, side="output", kind="lstm"):
+    def settings(width, side="output", kind="lstm", attention=False):
+        narrowest = {"name": "neck", "width": width, "side": side, **({"attention": True} if attention else {})}
         return {"model": {"kind": kind, "hidden_size": 64 if kind == "lstm" else None, "num_layers": 1,
-                          "dropout": 0.0, "narrowest_linear": {"name": "neck", "width": width, "side": side}},
+                          "dropout": 0.0, "narrowest_linear": narrowest},
                 "optimizer": {"name": "adam", "lr": 0.003, "weight_decay": 0.0}}
 
     def capacity(width, **described):
@@ -38,6 +39,10 @@ def test_an_own_loops_linear_layer_narrower_than_the_classes_is_named_and_widene
     assert "if that layer lies on the way to the output, it caps what the model can tell apart whatever else " \
         "grows" in mlp.summary and "recurrent" not in mlp.summary
     assert "between the recurrent layer and the output" in necked.summary
+    # A Transformer whose width (d_model) is the bottleneck: raise that width, not one inner projection (trial 22).
+    narrow = capacity(1, kind="other", attention=True)
+    assert "attention layer 'neck' works in 1 dimension (a Transformer's d_model" in narrow.summary
+    assert narrow.remedies[0].action.startswith("raise the width the attention layer 'neck' works in")
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
