@@ -90,7 +90,8 @@ class EvaluationModeWatch:
         if self._this_epoch and not self._warned:
             self._warned = True
             names = " and ".join(repr(split) for split in sorted(self._this_epoch))
-            warnings.warn(f"Recorder: {names} was recorded with the model in training mode (dropout or batch norm "
+            verb = "was" if len(self._this_epoch) == 1 else "were"
+            warnings.warn(f"Recorder: {names} {verb} recorded with the model in training mode (dropout or batch norm "
                           "active), so its figures are a weakened, noisy model's; call model.eval() before the "
                           "val pass and model.train() after it", RuntimeWarning, stacklevel=5)
         self._this_epoch.clear()
