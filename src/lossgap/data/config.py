@@ -31,9 +31,8 @@ class DataConfig(BaseModel):
                                    "stratified and nested by --seed (a smaller share lies inside a larger one); "
                                    "validation is carved out first and does not change.", gt=0.0, le=1.0,
                                    allow_inf_nan=False)
-    split_seed: int | None = option(None, "--split-seed", "Seed of the val split and of --train-fraction's subset "
-                                    "(default: --seed); fix it to vary only the initialisation and shuffling "
-                                    "across seeds, all runs holding out the same val samples.", ge=0)
+    split_seed: int | None = option(None, "--split-seed", "Seed of the val split and --train-fraction's subset "
+                                    "(default: --seed's).", ge=0)
     drop_train_ids: str | None = option(
         None, "--drop-train-ids", "Comma-separated sample ids left out of training (a label_noise verdict's "
         "suspects); ids in val or test stay there.", metavar="IDS")
