@@ -508,3 +508,27 @@ def test_label_noise_the_val_labels_side_with_offers_training_without_the_suspec
     words = shlex.split(drop.command)
     listed = words[words.index("--drop-train-ids") + 1].split(",")
     assert listed == [str(i) for i in diagnosis.suspected_mislabeled]
+
+
+def test_one_way_pairs_that_chain_without_val_siding_read_no_surer_than_suspects_alone():
+    # Trial 23: a sum-sign model stopped after 8 epochs took class 1 for 0 and class 2 for 1 (a threshold it had not
+    # yet found on ordered classes), no label flipped, val confused the same way, and read label noise 0.75.
+    from lossgap.diagnosis.causes.label_noise import TRAIN_ONLY_CAP
+
+    rng = np.random.default_rng(7)
+    epochs = 20
+
+    def split(n, split_name):
+        labels = np.repeat([0, 1, 2], n)
+        shown = labels.copy()
+        for given in (1, 2):
+            members = np.flatnonzero(labels == given)
+            shown[rng.choice(members, size=n // 8, replace=False)] = given - 1
+        ramp = np.clip(np.arange(epochs) / 4, 0, 1)[:, None, None]
+        logits = ramp * 3.0 * np.eye(3)[shown][None, :, :] + rng.normal(0, 0.05, (epochs, labels.size, 3))
+        return dynamics_from_logits(logits, labels, split=split_name, keep_logits=split_name == "val")
+
+    diagnosis = diagnose_dynamics({"train": split(300, "train"), "val": split(100, "val")})
+    noise = diagnosis.verdict("label_noise")
+    assert noise.evidence["one_way_pairs"] == [[1, 0], [2, 1]] or noise.evidence["one_way_pairs"] == [[2, 1], [1, 0]]
+    assert noise.evidence["pair_route"] >= 0.5 and noise.confidence <= TRAIN_ONLY_CAP, diagnosis.to_text()

@@ -221,6 +221,13 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if crowded:
         suspect_route = min(suspect_route, CROWDED_CAP)
     confidence = max(suspect_route, agreement_route, pair_route) * (0.85 + 0.15 * memorised)
+    # One-way pairs that chain (C's taken for B and B's for A), which the val labels do not side with, read no surer
+    # than the suspects alone (TRAIN_ONLY_CAP): a model still short of its thresholds on ordered classes makes such a
+    # chain too (trial 23: a sum-sign model stopped after 8 epochs took class 1 for 0 and 2 for 1, no label flipped,
+    # and read label noise 0.75).
+    givens, rivals = {given for given, _ in one_way.pairs}, {rival for _, rival in one_way.pairs}
+    if pair_route >= 0.5 and agreement_route < 0.5 and givens & rivals:
+        confidence = min(confidence, TRAIN_ONLY_CAP)
     # An own loop with dropout 0.9 that described nothing, clean labels, val 0.94 against a training pass at 0.74,
     # had read 0.85 "relabel or drop them".
     unsure_siding = undescribed_pass and agreement_route >= 0.5 and pair_route < 0.5
