@@ -47,7 +47,7 @@ import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.label_noise_doubts import learned_late_doubt, val_inputs_doubt
+from lossgap.diagnosis.causes.label_noise_doubts import learned_late_doubt, not_yet_judgeable, val_inputs_doubt
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
                                                           rest_of_class_fit)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
@@ -58,7 +58,7 @@ from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, pct, share_below_prior
+from lossgap.diagnosis.wording import clip, pct
 
 #: Suspect share at which the suspect route reaches full strength.
 SUSPECTS_FULL = 0.05
@@ -142,21 +142,9 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Train records from a training pass of a model lossgap knows nothing about (an own loop that described
     # nothing): its dropout, if any, may be what puts val above train.
     undescribed_pass = not exact_train and not (evidence.settings or {}).get("model")
-    # A class-weighted run fitted what it minimised, or nothing: weighting keeps its plain loss above the shares'.
-    if not evidence.objective_fit.train_moved and not learned_task:
-        return Verdict("label_noise", 0.0, "the model never fitted its training set, so it cannot contradict any "
-                       "label: label noise cannot be judged until it does", {"train_fitted": False})
-    if evidence.early_learning and not learned_task:
-        return Verdict("label_noise", 0.0, f"the model is still early in learning (train loss "
-                       f"{share_below_prior(fit.moved_share)}, the val loss still setting new lows): samples it has not learned "
-                       "yet look contradicted whatever their labels, so label noise can be judged once it fits",
-                       {"train_fitted": False, "early_learning": True})
-    if evidence.still_learning and not learned_task:
-        return Verdict("label_noise", 0.0, "the run ended while the model was still learning (its lowest val loss at "
-                       f"epoch {evidence.val_loss_min_epoch} of {evidence.num_epochs}, train loss and accuracy still "
-                       "improving): samples it is learning now were predicted as other classes until now whatever "
-                       "their labels, so label noise can be judged once it has settled",
-                       {"still_learning": True})
+    unjudged = not_yet_judgeable(evidence, learned_task)
+    if unjudged is not None:
+        return unjudged
     indices = suspects.indices
     flagged = np.zeros(train.num_samples, dtype=bool)
     flagged[indices] = True
