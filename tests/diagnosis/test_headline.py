@@ -185,9 +185,12 @@ def test_nothing_found_for_a_model_far_from_fitting_its_training_set_is_no_cause
     assert far.headline.startswith(f"No cause found ({LEARNED_LITTLE_CAP:.2f})"), far.headline
     assert f"but the model gets {wrong:.0%} of its own training samples wrong at epoch 30" in far.headline
     assert far.healthy_confidence == LEARNED_LITTLE_CAP
+    # diagnosis.json says so too: "No cause found" is not healthy (trial 23's script read healthy: true beside it).
+    assert not far.healthy and far.to_dict()["healthy"] is False and far.to_dict()["no_cause_found"] is True
     # Near a fit, nothing found is "No problem found" as before.
     near = diagnose_dynamics(level_run(0.05), config=config, sequence_length=20)
     assert near.headline.startswith("No problem found") and near.healthy_confidence > LEARNED_LITTLE_CAP, near.headline
+    assert near.healthy and near.to_dict()["no_cause_found"] is False
 
 
 def test_gradients_that_look_never_zeroed_are_named_before_any_headline():

@@ -74,7 +74,8 @@ def test_an_own_loop_run_has_no_command_and_says_so(refining_run):
 def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
     diagnosis = diagnose_record(read_run(refining_run))
     custom = dataclasses.replace(diagnosis, headline="All fine <b>really</b>", verdicts=(),
-                                 limitations=("one <em>note</em>",))
+                                 limitations=("one <em>note</em>",),
+                                 extras={**diagnosis.extras, "no_cause_found": False})
     html = write_report(refining_run, custom).read_text(encoding="utf-8")
     assert "All fine &lt;b&gt;really&lt;/b&gt;" in html and "<b>really</b>" not in html
     assert "no problem found" in html and "one &lt;em&gt;note&lt;/em&gt;" in html
@@ -82,6 +83,10 @@ def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
     weak = dataclasses.replace(custom, extras={**custom.extras, "learned_little": True})
     html = write_report(refining_run, weak).read_text(encoding="utf-8")
     assert "no cause found" in html and "no problem found" not in html and 'class="card healthy"' not in html
+    # Nor one whose "No cause found" has another reason (a model far from fitting, a delivered model that lost it).
+    unnamed = dataclasses.replace(custom, extras={**custom.extras, "no_cause_found": True})
+    html = write_report(refining_run, unnamed).read_text(encoding="utf-8")
+    assert "the curves show something no rule names" in html and 'class="card healthy"' not in html
     # With the remedies of its likeliest candidate, to try next.
     from lossgap.diagnosis.remedy import Remedy
     from lossgap.diagnosis.verdict import Verdict

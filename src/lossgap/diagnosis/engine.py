@@ -173,7 +173,8 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
     val_doubt = any(verdict.evidence.get("val_inputs_differ") and verdict.confidence > 0 for verdict in verdicts)
     lost = delivered_lost_it(evidence)
     unfitted = unexplained_unfitted_share(findings, explanations, evidence)
-    if little or unshown or val_doubt or lost or unfitted is not None:
+    no_cause_found = bool(little or unshown or val_doubt or lost or unfitted is not None)
+    if no_cause_found:
         healthy_confidence = min(healthy_confidence, LEARNED_LITTLE_CAP)
     return Diagnosis(
         run=run, split=evidence.focus_split,
@@ -196,7 +197,7 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
                                  thin_rare=thin_rare, rate_named=any(v.cause == "unstable_optimization"
                                                                      for v in findings)),
         extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little, "signal_unshown": unshown,
-                "val_inputs_differ": val_doubt},
+                "val_inputs_differ": val_doubt, "no_cause_found": no_cause_found and not findings},
         evidence=evidence,
     )
 

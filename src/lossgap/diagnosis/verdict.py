@@ -87,8 +87,10 @@ class Diagnosis:
 
     @property
     def healthy(self) -> bool:
-        """True when the run could be judged and no cause reached the reporting threshold."""
-        return self.judgeable and not self.verdicts
+        """True when the run could be judged, no cause reached the reporting threshold and the headline is "No problem
+        found": a "No cause found" headline (val too small to show, nothing learned that carries over, a model far from
+        fitting, ...; ``extras["no_cause_found"]``) is not healthy (a trial's script read ``healthy: true`` beside it)."""
+        return self.judgeable and not self.verdicts and not self.extras.get("no_cause_found")
 
     @property
     def causes(self) -> list[str]:
@@ -104,7 +106,8 @@ class Diagnosis:
         "No cause found" because val's inputs look unlike train's (``val_inputs_differ``). An LSTM that never read its
         361-step sequences had been left with "the causes considered below are the candidates" and not one thing to
         try."""
-        if not self.healthy or not (self.extras.get("learned_little") or self.extras.get("val_inputs_differ")):
+        if (self.verdicts or not self.judgeable
+                or not (self.extras.get("learned_little") or self.extras.get("val_inputs_differ"))):
             return None
         candidates = [verdict for verdict in self.considered if verdict.confidence >= CONSIDERED_SHOWN
                       and verdict.remedies]

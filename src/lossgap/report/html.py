@@ -150,6 +150,7 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
         headline=diagnosis.headline,
         learned_little=bool(diagnosis.extras.get("learned_little")),
         signal_unshown=bool(diagnosis.extras.get("signal_unshown")),
+        no_cause_found=bool(diagnosis.extras.get("no_cause_found")),
         cards=[tables.verdict_card(verdict) for verdict in diagnosis.verdicts],
         explanations=[tables.verdict_card(verdict, explanation=True) for verdict in diagnosis.explanations],
         considered=[tables.verdict_card(verdict) for verdict in diagnosis.considered],
