@@ -5,8 +5,8 @@ the units of every val prediction. Its val figures then sit below train for no f
 epoch to epoch, and the diagnosis would read them as underfitting or label noise (an own CNN loop with dropout 0.5
 and its val pass in training mode read "underfitting 0.90: training stopped too early", where the same model in
 eval mode scored 0.933 on val and 0.927 on train). The Recorder knows the model once ``describe`` or ``observe``
-was called; then every val or test batch checks, for nothing more than a flag read per layer, whether a layer that
-behaves differently in training mode is in it.
+was called; then every val or test batch checks whether a layer that behaves differently in training mode computed
+it in that mode.
 
 A loop may evaluate another module than the one it trains and described: the weight average of EMA or SWA
 (``torch.optim.swa_utils.AveragedModel`` holds a copy), whose own mode is what counts, while the described model
