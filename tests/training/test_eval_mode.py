@@ -90,3 +90,27 @@ def test_a_forgotten_eval_under_no_grad_is_still_caught_once_the_watch_follows_f
                 recorder.update("val", torch.arange(4, 6), model(torch.randn(2, 3)), torch.tensor([0, 1]))
             recorder.end_epoch()
     assert recorder.settings["evaluation"] == {"train_mode_epochs": {"val": 2}}
+
+
+def test_a_refused_batch_is_not_counted_and_leaves_its_pass_to_be_judged_when_recorded():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    recorder = Recorder()
+    recorder.describe(model, optimizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        recorder.update("train", torch.arange(4), _train_step(model, optimizer), torch.tensor([0, 1, 0, 1]))
+        with torch.no_grad():   # model.eval() forgotten
+            logits = model(torch.randn(2, 3))
+        with pytest.raises(ValueError):
+            recorder.update("val", torch.arange(4, 6), logits, torch.eye(2))   # one-hot targets: refused
+        recorder.end_epoch()   # no val batch was recorded in this epoch: nothing to count
+    recorder.update("train", torch.arange(4), _train_step(model, optimizer), torch.tensor([0, 1, 0, 1]))
+    with torch.no_grad():
+        logits = model(torch.randn(2, 3))
+    with pytest.raises(ValueError):
+        recorder.update("val", torch.arange(4, 6), logits, torch.eye(2))
+    with pytest.warns(RuntimeWarning, match="recorded with the model in training mode"):
+        recorder.update("val", torch.arange(4, 6), logits, torch.tensor([0, 1]))   # the same pass, recorded
+        recorder.end_epoch()
+    assert recorder.settings["evaluation"] == {"train_mode_epochs": {"val": 1}}

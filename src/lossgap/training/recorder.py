@@ -194,9 +194,11 @@ class Recorder:
         ``mode_checked``: the model's mode was noted with :meth:`check_evaluation_mode` when the batch was
         computed (a callback that records its batches later, when the model may be back in training mode).
         """
-        if not mode_checked:
-            self._described.eval_mode.check(split, logits if isinstance(logits, torch.Tensor) else None)
+        # The logits as passed: whether they carry gradients tells the eval-mode check where they were computed.
+        given = logits if isinstance(logits, torch.Tensor) else None
         ids, logits, targets = checked_batch(split, sample_ids, logits, targets)
+        if not mode_checked:
+            self._described.eval_mode.check(split, given)
         self._keep(split, ids, logits, targets)
 
     def check_evaluation_mode(self, split: str) -> None:
