@@ -154,6 +154,30 @@ def test_a_stop_ends_every_worker_and_keeps_the_finished_epochs(long_run, tmp_pa
     assert all(count >= 2 for count in rows.values()), rows
 
 
+STUCK_WORKERS = """
+import multiprocessing, time
+from lossgap import parallel
+parallel.LEAVE_GRACE_SECONDS = 1.0
+with parallel.TrainingPool(2) as pool:
+    # A task that never ends on each worker (the pool's own jobs always end first; this stands for a worker that
+    # cannot leave).
+    for _ in range(2):
+        pool._executor.submit(time.sleep, 600)
+    time.sleep(1.0)
+    workers = multiprocessing.active_children()
+print(len(workers), sum(worker.is_alive() for worker in workers))
+"""
+
+
+def test_closing_the_pool_kills_workers_that_cannot_leave():
+    # Closing waits LEAVE_GRACE_SECONDS for the workers, then kills the ones left, rather than waiting on them forever.
+    started = time.monotonic()
+    finished = subprocess.run([sys.executable, "-c", STUCK_WORKERS], capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split() == ["2", "0"]
+    assert time.monotonic() - started < 60
+
+
 def test_multi_run_commands_refuse_torchrun_with_one_line(monkeypatch, tmp_path):
     # Under torchrun each rank would run every job, and spawned workers would inherit the rank and join the
     # job's process group a second time: the pool refuses before anything starts.

@@ -31,6 +31,10 @@ from lossgap.workers import JobOutcome, TrainJob, run_job, start_worker, train, 
 
 #: Seconds stopped workers get to write their finished epochs before they are killed.
 STOP_GRACE_SECONDS = 60.0
+#: Seconds idle workers get to leave once the pool closes (they take well under one) before they are killed: every
+#: result is in by then, and a worker that cannot leave must not hold the command open (a stopped remedy's main process
+#: and one worker once waited on locks past two minutes at this point).
+LEAVE_GRACE_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,25 @@ class TrainingPool:
     def __exit__(self, *exc_info) -> None:
         if self._executor is not None:
             with ignoring_sigint():
-                self._executor.shutdown(wait=True, cancel_futures=True)
+                workers = multiprocessing.active_children()
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._let_workers_leave(workers)
+                self._executor.shutdown(wait=True)
                 self._messages.close()
             self._executor = None
+
+    def _let_workers_leave(self, workers: list) -> None:
+        """Wait up to LEAVE_GRACE_SECONDS for ``workers`` to exit, reading the message queue meanwhile (a worker's
+        exit waits until what it put there is written into the pipe, which a full pipe holds up), then kill the
+        ones left."""
+        leave_by = time.monotonic() + LEAVE_GRACE_SECONDS
+        while any(worker.is_alive() for worker in workers) and time.monotonic() < leave_by:
+            self._relay([], None)
+            time.sleep(0.02)
+        left = [worker for worker in workers if worker.is_alive()]
+        _signal_all({worker.pid for worker in left}, signal.SIGKILL)
+        for worker in left:
+            worker.join(timeout=5.0)
 
     def run(self, jobs: list[TrainJob], *, on_epoch_end: EpochHook | None = None,
             on_job_end: JobHook | None = None) -> JobsResult:
