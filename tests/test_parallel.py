@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -44,6 +45,19 @@ def test_two_workers_give_exactly_the_numbers_of_one(tmp_path):
         config = json.loads((outcome.run_dir / "config.json").read_text())
         assert config["runtime"]["torch_threads"] == 1   # one thread per job, whatever the workers
         assert outcome.delivered_row == outcome.history[-1]
+
+
+def test_runs_that_diagnose_are_reported_by_the_workers(tmp_path):
+    # Each run is diagnosed and reported in a task of its own after its training (another worker takes the next
+    # training meanwhile): every run gets its diagnosis.json and report.html, and its outcome the headline written.
+    jobs = [replace(job, diagnose_run=True) for job in jobs_in(tmp_path, count=3, epochs=3)]
+    finished = train_jobs(jobs, workers=2)
+
+    assert not finished.interrupted
+    for outcome in finished.outcomes:
+        written = json.loads((outcome.run_dir / "diagnosis.json").read_text())
+        assert outcome.headline and outcome.headline == written["headline"]
+        assert (outcome.run_dir / "report.html").is_file()
 
 
 def test_a_job_error_stops_the_others_and_is_raised_once(tmp_path):

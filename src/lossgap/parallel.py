@@ -1,7 +1,8 @@
 """Independent trainings side by side: the remedies' configurations x seeds, the demo's three experiments.
 
 Each job is one :func:`lossgap.api.train` call. With one worker they run here, one after another; with K
-workers each runs in a spawned process. Every job uses one torch thread unless told otherwise (K processes x
+workers each runs in a spawned process, and a job that diagnoses its run has its diagnosis and report written by
+a task of its own once it is trained (the same files, while another worker takes the next training). Every job uses one torch thread unless told otherwise (K processes x
 1 thread keep K cores busy without one run's threads spinning against another's), and that is also what makes
 the results independent of K: a run's numbers depend on torch's thread count (summation order changes the
 last bits, and training amplifies them: two runs of the same seed with 1 and 2 threads part visibly by the
@@ -23,11 +24,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lossgap.errors import ConfigError, LossgapError
 from lossgap.signals import handled_by, ignoring_sigint, raise_interrupt, stops_deferred
-from lossgap.workers import JobOutcome, TrainJob, run_job, start_worker, train, warm_up
+from lossgap.workers import JobOutcome, TrainJob, report_run, run_job, start_worker, train, warm_up
 
 #: Seconds stopped workers get to write their finished epochs before they are killed.
 STOP_GRACE_SECONDS = 60.0
@@ -167,33 +168,53 @@ class TrainingPool:
         outcomes: list[JobOutcome | None] = [None] * len(jobs)
         interrupted = False
         failure: BaseException | None = None
+        # A job that diagnoses its run does so in a task of its own once trained, so that another worker can take
+        # the next training meanwhile (the demo's three runs: the last training waited behind two reports).
+        reports: dict[Future, int] = {}
 
-        def collect(future: Future, index: int) -> None:
+        def result_of(future: Future, index: int):
+            """The future's result, or None once a stop or failure it raised is noted."""
             nonlocal interrupted, failure
             try:
-                outcome = future.result()
+                return future.result()
             except (KeyboardInterrupt, BrokenProcessPool) as error:
                 interrupted = True
                 if isinstance(error, BrokenProcessPool):
                     failure = failure or LossgapError(f"a worker process died while training '{jobs[index].label}' "
                                                       "(out of memory?); the finished runs are kept, rerun to redo "
                                                       "the rest")
-                return
             except Exception as error:  # the job's own error: reported once every worker has stopped
                 failure = failure or error
-                return
+            return None
+
+        def collect(future: Future, index: int, stopping: bool) -> Future | None:
+            """Take a finished task's result; returns the report task it starts, if any."""
+            nonlocal interrupted
+            if future in reports:
+                headline = result_of(future, index)
+                if headline is not None:
+                    outcomes[index] = replace(outcomes[index], headline=headline)
+                return None
+            outcome = result_of(future, index)
+            if outcome is None and future.exception() is not None:
+                return None
             self._relay(jobs, on_epoch_end)   # its last epoch rows before its end
             outcomes[index] = outcome
             if outcome is None or outcome.stop_reason == "interrupted":
                 interrupted = True
             if outcome is not None and on_job_end is not None:
                 on_job_end(jobs[index], outcome)
+            if outcome is None or not jobs[index].diagnose_run or not outcome.history or stopping or interrupted:
+                return None
+            report = self._executor.submit(report_run, outcome.run_dir)
+            reports[report] = index
+            return report
 
         futures: dict[Future, int] = {}
         try:
             with stops_deferred():
                 for index, job in enumerate(jobs):
-                    futures[self._executor.submit(run_job, index, job)] = index
+                    futures[self._executor.submit(run_job, index, replace(job, diagnose_run=False))] = index
         except BrokenProcessPool as error:
             raise LossgapError(f"the worker processes could not start ({error}); rerun with --workers 1 to train "
                                "here, and report the problem") from None
@@ -210,7 +231,9 @@ class TrainingPool:
                     done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                     self._relay(jobs, on_epoch_end)
                     for future in done:
-                        collect(future, futures[future])
+                        report = collect(future, futures.get(future, reports.get(future)), stopping=bool(stops))
+                        if report is not None:
+                            pending.add(report)
             interrupted = interrupted or bool(stops)
         except KeyboardInterrupt:   # outside the main thread no handler could be set, and Ctrl-C raises as usual
             interrupted = True
@@ -223,7 +246,7 @@ class TrainingPool:
                     _signal_all(self._pids, signal.SIGINT)
                     done, still = wait(running, timeout=STOP_GRACE_SECONDS)
                     for future in done:
-                        collect(future, futures[future])
+                        collect(future, futures.get(future, reports.get(future)), stopping=True)
                     if still:
                         _signal_all(self._pids, signal.SIGKILL)
                 self._relay(jobs, on_epoch_end)

@@ -75,7 +75,7 @@ class _WorkerState:
     Set once per worker process by its initializer (the pool's only way to hand a worker its queue)."""
 
     messages = None
-    training = False
+    working = False
     stopping = False
     parent: int | None = None
 
@@ -121,24 +121,37 @@ def _orphaned() -> bool:
 def _stop_worker(signum, frame) -> None:
     first = not _WorkerState.stopping
     _WorkerState.stopping = True
-    if first and _WorkerState.training:
+    if first and _WorkerState.working:
         raise KeyboardInterrupt
-    if not _WorkerState.training and _orphaned():
+    if not _WorkerState.working and _orphaned():
         # The main process is gone (killed): nobody will hand out a job or read a result again.
         os._exit(1)
 
 
 def run_job(index: int, job: TrainJob) -> JobOutcome | None:
     """Body of one job in a worker: None when a stop came before it began (or cut it before fit() ran)."""
+    messages = _WorkerState.messages
+    return _interruptible(lambda: train(job, lambda row: messages.put(("epoch", index, row))))
+
+
+def report_run(run_dir: Path) -> str | None:
+    """Diagnose and report a run a job trained, in a worker (:func:`lossgap.api.report`): its diagnosis headline, or
+    None when a stop came before or during it (the run stays on disk for ``lossgap report``)."""
+    from lossgap import api
+
+    return _interruptible(lambda: api.report(run_dir)[0].headline)
+
+
+def _interruptible(work: Callable[[], object]):
+    """``work()``, stopped by the worker's first SIGINT or SIGTERM: None when one came before or during it."""
     if _WorkerState.stopping:
         return None
-    messages = _WorkerState.messages
-    _WorkerState.training = True
+    _WorkerState.working = True
     try:
-        return train(job, lambda row: messages.put(("epoch", index, row)))
+        return work()
     except KeyboardInterrupt:
         return None
     finally:
-        _WorkerState.training = False
+        _WorkerState.working = False
         if _orphaned():
-            os._exit(1)   # the run's finished epochs are written; its main process is gone
+            os._exit(1)   # what the work finished is written; its main process is gone
