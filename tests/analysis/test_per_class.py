@@ -116,6 +116,8 @@ def test_never_predicted_per_epoch_follows_the_predictions():
 
 @pytest.mark.parametrize(("support", "expected"), [
     ([90, 5, 5], (1, 2)), ([80, 20], (1,)), ([70, 30], ()), ([50, 50, 50], ()), ([60, 0, 5], (2,)), ([0, 0], ()),
+    # At exactly half the balanced share a class is rare: 3:1 (a stratified split of such data lands on the bound).
+    ([75, 25], (1,)), ([387, 387, 129, 129], (2, 3)), ([400, 100, 100], (1, 2)), ([74, 26], ()),
 ])
 def test_minority_classes(support, expected):
     assert minority_classes(support) == expected

@@ -57,6 +57,16 @@ def test_rare_classes_recalled_poorly_on_a_class_balanced_val_split_stay_class_i
     assert diagnosis.causes[0] == "class_imbalance_bias" and verdict.confidence > 0.9, diagnosis.to_text()
 
 
+def test_rare_classes_at_exactly_half_an_equal_share_are_judged():
+    # 400/100/100: each rare class at exactly half of a third, which a stratified split of 4:1 data gives exactly
+    # (trial 23's 3:1 on four classes, 0.375/0.375/0.125/0.125, read "roughly balanced" at a balanced-accuracy cost
+    # of 0.05-0.06).
+    diagnosis = diagnose_dynamics(rare_missed_run(train_counts=(400, 100, 100), val_counts=(80, 20, 20)))
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert verdict.evidence["rare_classes"] == [1, 2]
+    assert diagnosis.causes[0] == "class_imbalance_bias", diagnosis.to_text()
+
+
 def test_a_class_made_rare_by_moved_labels_is_left_out_of_the_probability_evidence():
     # 12 samples labelled 0 are class 4 to the model: class 4 is rare because its labels were moved.
     alone = diagnose_dynamics(unsure_rare_run(rare_classes=1, hidden=12)).verdict("class_imbalance_bias")
