@@ -488,7 +488,7 @@ def test_one_contradicted_sample_in_a_small_training_set_is_a_hard_sample_not_la
     single, three = verdict(30, 1), verdict(90, SUSPECTS_COUNT_FULL)
     assert single.evidence["suspect_count"] == 1 and three.evidence["suspect_count"] == 3
     assert single.confidence < 0.5 <= three.confidence, (single.confidence, three.confidence)
-    assert "hard samples rather than wrong labels" in single.summary
+    assert "too few to tell wrong labels from a few hard samples" in single.summary
 
 
 def test_label_noise_the_val_labels_side_with_offers_training_without_the_suspects_as_the_first_command():

@@ -2,7 +2,7 @@
 
 from fixtures.diagnosis import diagnose_dynamics, lumped_pair_run
 
-from lossgap.diagnosis.causes.label_noise_doubts import LEARNED_LATE_CAP
+from lossgap.diagnosis.causes.label_noise_doubts import LEARNED_LATE_CAP, undecided_words
 
 
 def test_a_pair_of_classes_the_model_lumped_together_and_later_told_apart_is_not_label_noise():
@@ -18,3 +18,17 @@ def test_a_pair_of_classes_the_model_lumped_together_and_later_told_apart_is_not
     # Moved labels stay confused on a split they are in: the same pair never told apart is a finding.
     moved = diagnose_dynamics(lumped_pair_run(resolved=False))
     assert moved.causes[:1] == ["label_noise"] and "pair_learned_late" not in moved.verdict("label_noise").evidence
+
+
+def test_suspects_below_a_finding_are_called_undecided_with_the_reason_that_held_them_back():
+    # The dynamics cannot tell these samples' labels from hard samples: the sentence says so and why, rather than
+    # calling them hard samples (trial 23: suspects 11 of 11 and 16 of 17 flipped labels had read "hard samples").
+    few = undecided_words(1, 0.01, 1.2, too_few=True, memorised_late=0.0)
+    assert "too few to tell wrong labels from a few hard samples" in few and "memorised" not in few
+    shallow = undecided_words(11, 0.05, 0.49, too_few=False, memorised_late=0.91)
+    assert "margin against their labels was 0.49 of its margin" in shallow
+    assert "cannot tell wrong labels from hard samples" in shallow
+    assert "it memorised 91% of them after the val-loss minimum" in shallow
+    not_against = undecided_words(28, 0.13, -0.23, too_few=False, memorised_late=0.2)
+    assert "not against them on balance" in not_against and "memorised" not in not_against
+    assert "hard samples rather than" not in shallow + few + not_against

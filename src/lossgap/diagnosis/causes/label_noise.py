@@ -47,7 +47,8 @@ import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.label_noise_doubts import learned_late_doubt, not_yet_judgeable, val_inputs_doubt
+from lossgap.diagnosis.causes.label_noise_doubts import (learned_late_doubt, not_yet_judgeable, undecided_words,
+                                                         val_inputs_doubt)
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
                                                           rest_of_class_fit)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
@@ -274,9 +275,8 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    | ((rivals >= 0) & (counts[np.maximum(rivals, 0)] >= counts[given])))
         facts["explainable_share"] = {"class_imbalance_bias": float(leaning.mean())}
     if confidence < 0.5:
-        summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
-                   "most of training, but not decisively against a model that fits the rest of their class, so they "
-                   "read as hard samples rather than wrong labels")
+        late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
+        summary = undecided_words(len(indices), suspects.fraction, depth, len(indices) < SUSPECTS_COUNT_FULL, late)
         if not len(indices):
             summary = "no training sample is contradicted while the model fits the rest of its class"
         if suspects.unjudged_contradicted:

@@ -101,3 +101,26 @@ def val_inputs_doubt(evidence: RunEvidence, book: RemedyBook, verdict: Verdict) 
                    summary=verdict.summary + f"; but val's inputs look unlike train's ({words}), and the suspects are "
                    "read up to the val-loss minimum, which such a val sets: judge them again once val is prepared as "
                    "train", evidence={**verdict.evidence, "val_inputs_differ": True})
+
+
+def undecided_words(count: int, fraction: float, depth: float, too_few: bool, memorised_late: float) -> str:
+    """The sentence of a label_noise verdict below 0.5 with ``count`` suspects (``fraction`` of train): why the
+    dynamics cannot tell their labels from hard samples (too few of them, or a model not decisively against them:
+    ``depth`` is its margin against them relative to its margin for the rest, 1 = as sure against them as for the
+    rest), and the share of them it memorised after the val-loss minimum (``memorised_late``, named from a half)."""
+    words = f"{count} training samples ({pct(fraction)}) are predicted as another class for most of training"
+    if too_few:
+        words += ", too few to tell wrong labels from a few hard samples"
+    elif depth <= 0:
+        words += (", but over the epochs in which the model fitted the rest of their classes it was not against them on "
+                  "balance, so the dynamics cannot tell wrong labels from hard samples")
+    else:
+        # "So they read as hard samples" had been said of suspects that were nearly all flipped labels (trial 23:
+        # 11 of 11 and 25 of 28, memorised later in runs without early stopping): the dynamics say neither.
+        words += (f", but not decisively: the model's margin against their labels was {depth:.2f} of its margin for "
+                  "the rest of their classes (a sample it takes for a clear member of another class gives about 1), "
+                  "so the dynamics cannot tell wrong labels from hard samples")
+    if memorised_late >= 0.5:
+        words += (f"; it memorised {pct(memorised_late)} of them after the val-loss minimum, as a model memorises wrong "
+                  "labels and hard samples alike: if the labels may be wrong, look at them")
+    return words
