@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics, majority_collapse_run
+from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics, majority_collapse_run, memorising_run
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis.causes.overfitting import UNFITTED_TRAIN_CAP
 
@@ -466,3 +466,17 @@ def test_a_recurrent_layer_of_a_few_units_fewer_than_the_classes_is_grown_before
                                                                                       "hidden_size": 4}},
                              summary={"best_epoch": 10, "delivered_epoch": 10}).verdict("overfitting")
     assert wide.remedies[0].name == "dropout" and "tiny_recurrent_layer" not in wide.evidence
+
+
+def test_overfitting_points_at_the_training_samples_it_memorised_after_contradicting_them():
+    # Trial 23: 5-13% of the labels flipped in train and val, no early stopping, read overfitting 0.95-1.00 with no
+    # word of the training samples it memorised, nearly all of them the flipped ones. The confidence stays (the
+    # dynamics cannot tell them from hard samples); the last remedy says to look at them.
+    verdict = diagnose_dynamics(memorising_run()).verdict("overfitting")
+    assert verdict.confidence >= 0.5 and verdict.evidence["memorised_suspects"] == 10
+    assert verdict.remedies[-1].name == "inspect_suspects"
+    assert "memorised after epoch" in verdict.remedies[-1].action
+    # Suspects the model never memorised are not what it overfits.
+    kept = diagnose_dynamics(memorising_run(memorised_from=100)).verdict("overfitting")
+    assert "memorised_suspects" not in kept.evidence
+    assert all(remedy.name != "inspect_suspects" for remedy in kept.remedies)

@@ -11,6 +11,7 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_words, accuracy_rose_after,
                                                       copies_carry_the_rise, few_samples_carry_the_rise,
+                                                      memorised_suspects,
                                                       untrained_classes_carry_the_rise, val_inputs_carry_the_rise,
                                                       wrong_from_the_start)
 from lossgap.diagnosis.constraints import tiny_hidden
@@ -78,6 +79,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
     verdict = _learned_little_anywhere(evidence, verdict)
     verdict = _tiny_layer_first(evidence, book, verdict)
+    verdict = memorised_suspects(evidence, verdict, book.advice)
     # A class-weighted run fitted what it minimised or nothing: weighting keeps its plain loss above the shares'.
     loss_name, _, _, fit = evidence.stability_loss
     if fit.train_moved or verdict.confidence <= UNFITTED_TRAIN_CAP:

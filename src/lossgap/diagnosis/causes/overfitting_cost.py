@@ -5,6 +5,7 @@ inputs. The overfitting rule's sentence parts; split from :mod:`lossgap.diagnosi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +15,7 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedy import Remedy
 from lossgap.diagnosis.split_checks import val_inputs_differ
-from lossgap.diagnosis.verdict import Verdict
+from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
 from lossgap.diagnosis.wording import pct
 from lossgap.plain import to_plain
 
@@ -27,6 +28,8 @@ ACCURACY_COST_NOISE = 2.0
 #: most surely are named for a look at their labels (a trial's GunPoint with 15% of its val labels flipped: 97% of the
 #: rise came from 12 samples, 11 of them the flipped ones, and nothing pointed at them). At most LISTED are kept.
 CONTRADICTED_SHARE, LISTED, SHOWN = 0.8, 100, 5
+#: Fewest suspects memorised after the val-loss minimum for overfitting to point at them (see memorised_suspects).
+MEMORISED_SUSPECTS = 3
 #: Share of the rise one val sample carries from which the rise is that sample's (see few_samples_carry_the_rise).
 ONE_SAMPLE_SHARE = 0.8
 #: Share of val (at least one sample) whose rise, when it exceeds the whole rise, makes the rise theirs (see
@@ -105,6 +108,28 @@ def few_samples_carry_the_rise(evidence: RunEvidence, verdict: Verdict, cap: flo
         found = {"rise_in_few_samples": ids}
     return replace(verdict, confidence=cap, evidence={**verdict.evidence, **found},
                    summary=f"{verdict.summary}; {clause} is no sign the model got worse on new samples")
+
+
+def memorised_suspects(evidence: RunEvidence, verdict: Verdict, inspect: Callable[[str, str], Remedy]) -> Verdict:
+    """``verdict`` with a last remedy, to look at the training samples the model contradicted for most of training
+    and memorised after the val-loss minimum (``inspect(name, action)`` builds it), when it names overfitting and
+    MEMORISED_SUSPECTS or more of them were so memorised: if their labels are wrong, they are what it overfits (trial
+    23: 5-13% of the labels flipped in train and val, no early stopping, read overfitting 0.95-1.00 with 11 of 11, 25
+    of 28 and 16 of 17 of those suspects the flipped samples and no word of them). The dynamics cannot tell them from
+    hard samples (see label_noise), so the confidence stays."""
+    suspects, noise = evidence.suspects, evidence.noise
+    late = (noise.suspects_learned_after_reference if noise is not None else None) or 0.0
+    if (verdict.confidence < REPORT_THRESHOLD or suspects is None or len(suspects.indices) < MEMORISED_SUSPECTS
+            or late < 0.5 or evidence.num_epochs <= evidence.val_loss_min_epoch):
+        return verdict
+    ids = to_plain(suspects.sample_ids[:SHOWN])
+    count = int(round(late * len(suspects.indices)))
+    action = (f"look at the {count} training samples it contradicted for most of training and memorised after epoch "
+              f"{evidence.val_loss_min_epoch} (ids {', '.join(str(sample) for sample in ids)}, ...; all in "
+              "diagnosis.json): if their labels are wrong, they are what it overfits, and fixing them comes before "
+              "regularising")
+    return replace(verdict, remedies=(*verdict.remedies, inspect("inspect_suspects", action)),
+                   evidence={**verdict.evidence, "memorised_suspects": count})
 
 
 def _rise_per_sample(evidence: RunEvidence) -> tuple[np.ndarray, float]:
