@@ -2,9 +2,9 @@
 
 Each job is one :func:`lossgap.api.train` call. With one worker they run here, one after another; with K
 workers each runs in a spawned process, and a job that diagnoses its run has its diagnosis and report written by
-a task of its own once it is trained (the same files, while another worker takes the next training). Every job uses one torch thread unless told otherwise (K processes x
-1 thread keep K cores busy without one run's threads spinning against another's), and that is also what makes
-the results independent of K: a run's numbers depend on torch's thread count (summation order changes the
+a task of its own once it is trained (the same files, while another worker takes the next training). Every job
+uses one torch thread unless told otherwise (K processes x 1 thread keep K cores busy without one run's threads
+spinning against another's), and that is also what makes the results independent of K: a run's numbers depend on torch's thread count (summation order changes the
 last bits, and training amplifies them: two runs of the same seed with 1 and 2 threads part visibly by the
 third epoch), never on which process ran it. Epoch rows come back through a queue for the progress display.
 
