@@ -1,12 +1,13 @@
 """Independent trainings side by side: the remedies' configurations x seeds, the demo's three experiments.
 
-Each job is one :func:`lossgap.api.train` call. With one worker they run here, one after another; with K
-workers each runs in a spawned process, and a job that diagnoses its run has its diagnosis and report written by
-a task of its own once it is trained (the same files, while another worker takes the next training). Every job
-uses one torch thread unless told otherwise (K processes x 1 thread keep K cores busy without one run's threads
-spinning against another's), and that is also what makes the results independent of K: a run's numbers depend on torch's thread count (summation order changes the
-last bits, and training amplifies them: two runs of the same seed with 1 and 2 threads part visibly by the
-third epoch), never on which process ran it. Epoch rows come back through a queue for the progress display.
+Each job is one :func:`lossgap.api.train` call. With one worker they run here, one after another; with K workers
+each runs in a spawned process, and a job that diagnoses its run has its diagnosis and report written by a task
+of its own once it is trained (the same files, while another worker takes the next training). Every job uses one
+torch thread unless told otherwise (K processes x 1 thread keep K cores busy without one run's threads spinning
+against another's), and that is also what makes the results independent of K: a run's numbers depend on torch's
+thread count (summation order changes the last bits, and training amplifies them: two runs of the same seed with
+1 and 2 threads part visibly by the third epoch), never on which process ran it. Epoch rows come back through a
+queue for the progress display.
 
 Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM to this process stops every
 job: a running one finishes its batch and writes what it finished (as ``lossgap train`` does on Ctrl-C),
