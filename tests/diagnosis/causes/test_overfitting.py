@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics, majority_collapse_run, memorising_run
+from fixtures.diagnosis import (diagnose_dynamics, jittery_rise_dynamics, majority_collapse_run, memorising_run,
+                                small_val_answers_lost_run)
 from fixtures.dynamics import binary_dynamics
 from lossgap.diagnosis.causes.overfitting import UNFITTED_TRAIN_CAP
 
@@ -480,3 +481,17 @@ def test_overfitting_points_at_the_training_samples_it_memorised_after_contradic
     kept = diagnose_dynamics(memorising_run(memorised_from=100)).verdict("overfitting")
     assert "memorised_suspects" not in kept.evidence
     assert all(remedy.name != "inspect_suspects" for remedy in kept.remedies)
+
+
+def test_a_rise_one_val_sample_carries_is_overfitting_when_other_answers_turned_wrong_too():
+    # Trial 24: 12 val samples, 3 turned from right to wrong (1.000 -> 0.750) while one carried most of the rise, had
+    # read "one answer growing surer is no sign the model got worse" and "No problem found" 0.55 (test 0.738 against
+    # 0.920 for the same model with early stopping on the whole pool).
+    lost = diagnose_dynamics(small_val_answers_lost_run(lost=2))
+    verdict = lost.verdict("overfitting")
+    assert lost.causes[0] == "overfitting" and verdict.confidence > 0.9, lost.to_text()
+    assert "rise_in_one_sample" not in verdict.evidence and "growing surer is no sign" not in verdict.summary
+    assert "3 fewer of its 12 samples right" in verdict.summary
+    # One answer turned wrong, the one that carries the rise: still a few answers growing surer.
+    one = diagnose_dynamics(small_val_answers_lost_run(lost=0)).verdict("overfitting")
+    assert "rise_in_one_sample" in one.evidence and one.confidence <= 0.45
