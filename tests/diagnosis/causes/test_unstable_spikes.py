@@ -290,3 +290,20 @@ def test_a_spike_at_a_rate_far_too_high_whose_val_loss_the_memorised_model_never
     usual = diagnose_dynamics(memorised_past_spike_run(), metrics={"lr": lr / 10},
                               config={"epochs": 40, "optimizer": {"name": "adam", "lr": 0.005}})
     assert usual.verdict("unstable_optimization").evidence["memorised_past_spike"] is None
+
+
+def test_a_spike_is_measured_against_the_fall_from_knowing_nothing_not_from_an_exploded_first_epoch():
+    # Trial 24: an LSTM-FCN at AdamW 0.3 whose first epoch's loss was 440 read "the largest undoing 1% of the progress
+    # made so far" of a jump from 0.46 to 2.15, past the prior's entropy.
+    from types import SimpleNamespace
+
+    from lossgap.diagnosis.causes.unstable_spikes import spike_share
+
+    loss = np.array([440.0, 3.0, 0.6, 0.46, 2.15, 0.5])
+    spike = SimpleNamespace(epoch=5)
+    prior = float(np.log(2))
+    assert spike_share(loss, spike) < 0.01                       # against the exploded first epoch
+    assert spike_share(loss, spike, prior) == 1.5                # more than the whole fall from the prior's entropy
+    # A first epoch below the prior's entropy is where the fall starts, as before.
+    usual = np.array([0.6, 0.4, 0.3, 0.2, 0.35, 0.2])
+    assert spike_share(usual, spike, prior) == spike_share(usual, spike) == 0.15 / 0.4

@@ -86,7 +86,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     guess, unit = (("the weighted loss of the best constant guess",) * 2 if evidence.objective is not None
                    else ("the loss of always predicting the class shares", "the prior's entropy"))
     train_spikes = [spike for spike in health.spikes if spike.split == "train"]
-    lost = progress_lost(train_loss, train_spikes)
+    lost = progress_lost(train_loss, train_spikes, fit.prior_entropy)
     # A spike's damage, or a climb's: the delivered model worse than it had been, on train and val.
     fast = fast_learning_rate(evidence.settings)
     unrecovered = unrecovered_spike(evidence, train_spikes) or unrecovered_climb(evidence, fast=bool(fast))
@@ -137,7 +137,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         reversal = loss_reversal(train_loss[outgrown["last"] - 1:], fit.prior_entropy)
         large = [spike for spike in train_spikes if spike.epoch in outgrown["epochs"]]
         rest = [spike for spike in train_spikes if spike.epoch not in outgrown["epochs"]]
-        judged_lost = max(progress_lost(train_loss, rest), OUTGROWN_WEIGHT * progress_lost(train_loss, large))
+        judged_lost = max(progress_lost(train_loss, rest, fit.prior_entropy),
+                          OUTGROWN_WEIGHT * progress_lost(train_loss, large, fit.prior_entropy))
         outgrown.update(reversal_after=reversal, judged_lost=judged_lost)
     facts["outgrown"] = outgrown
     fast_fit = FAST_RATE_FIT if fast else 0.0

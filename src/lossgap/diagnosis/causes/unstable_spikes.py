@@ -41,17 +41,23 @@ OUTGROWN_LARGE, OUTGROWN_QUIET, OUTGROWN_QUIET_SHARE, OUTGROWN_WEIGHT = 0.25, 10
 MEMORISED_PAST_SPIKE = 0.7
 
 
-def progress_lost(train_loss: np.ndarray, spikes) -> float:
-    """Largest share of the loss fall so far that one spike undid (0 without spikes)."""
-    return max((spike_share(train_loss, spike) for spike in spikes), default=0.0)
+def progress_lost(train_loss: np.ndarray, spikes, prior_entropy: float | None = None) -> float:
+    """Largest share of the loss fall so far that one spike undid (0 without spikes); see :func:`spike_share`."""
+    return max((spike_share(train_loss, spike, prior_entropy) for spike in spikes), default=0.0)
 
 
-def spike_share(train_loss: np.ndarray, spike) -> float:
-    """Share of the loss fall before ``spike`` that its jump undid (at most 1.5)."""
+def spike_share(train_loss: np.ndarray, spike, prior_entropy: float | None = None) -> float:
+    """Share of the loss fall before ``spike`` that its jump undid (at most 1.5). The fall is counted from the first
+    epoch's loss, or from ``prior_entropy`` (the loss of knowing nothing) when the first epoch lies above it: a first
+    epoch thrown far above it, as a learning rate far too high gives, is no progress (an LSTM-FCN at AdamW 0.3 whose
+    first epoch's loss was 440 read "the largest undoing 1% of the progress" of a jump from 0.46 to 2.15)."""
     before = train_loss[: spike.epoch - 1]
+    start = float(train_loss[0])
+    if prior_entropy is not None and np.isfinite(prior_entropy) and prior_entropy > 0:
+        start = min(start, float(prior_entropy))
     # Measured against at least half the starting loss, so a run that barely learned (no signal)
     # does not turn every wiggle into "all progress lost".
-    progress = max(float(train_loss[0] - np.nanmin(before)) if before.size else 0.0, 0.5 * float(train_loss[0]))
+    progress = max(start - float(np.nanmin(before)) if before.size else 0.0, 0.5 * start)
     jump = float(train_loss[spike.epoch - 1] - train_loss[spike.epoch - 2])
     return min(1.5, jump / progress) if progress > 0 else 0.0
 
@@ -171,7 +177,7 @@ def outgrown_spikes(train_loss: np.ndarray, spikes, delivered: int, prior_entrop
     can match what it had made. Smaller spikes are judged as they are.
     Returns {"epochs", "first", "last", "quiet_epochs", "lowest_before", "lowest_after"} (epochs 1-based, losses
     in nats)."""
-    large = [spike for spike in spikes if spike_share(train_loss, spike) >= OUTGROWN_LARGE]
+    large = [spike for spike in spikes if spike_share(train_loss, spike, prior_entropy) >= OUTGROWN_LARGE]
     if not large or any(spike.epoch > delivered for spike in large):
         return None
     first, last = min(spike.epoch for spike in large), max(spike.epoch for spike in large)
