@@ -302,3 +302,12 @@ def test_a_rate_far_above_its_range_gets_a_note_where_no_finding_names_it():
                     "overshoot instead of descending; nothing here shows it hurting this run, but a run at a rate "
                     "within that range tells"]
     assert not [note for note in notes(0.003, healthy_run()) if "usual range" in note]
+    # Beside unstable optimisation considered (its paragraph listing exploded gradients, say), the note does not say
+    # nothing shows (trial 24: an LSTM-FCN at AdamW 0.3 read both).
+    from lossgap.diagnosis.engine import _limitations
+
+    evidence = diagnose_dynamics(healthy_run(), config={"optimizer": {"name": "adam", "lr": 0.05}, "epochs": 20}).evidence
+    doubted = [note for note in _limitations(evidence, rate_doubted=True) if "usual range" in note]
+    assert doubted == ["the learning rate 0.05 is 5x the top of Adam's usual range (0.0001-0.01): steps that large "
+                       "overshoot instead of descending; the signs of unstable optimisation above fall short of a "
+                       "finding, but a run at a rate within that range tells"]

@@ -347,9 +347,13 @@ def test_a_fresh_network_leaning_to_the_rare_class_is_no_sign_that_the_model_tel
 
 def test_rare_classes_too_thin_in_val_to_show_a_lean_keep_no_problem_found_unsure_and_say_why():
     # An LSTM-FCN on 85/5/5/5 data, 3 val samples per rare class and 8 of the 9 right, had read "No problem found"
-    # 0.75 with nothing said of the rare classes; 60 held-back samples of them were recalled 0.77.
+    # 0.75 with nothing said of the rare classes; 60 held-back samples of them were recalled 0.77. Trial 24's
+    # ItalyPowerDemand at 34:4, one rare val sample, read 0.70 with its rare class recalled 0.70 on test: such runs were
+    # right about 3 times in 10, so the confidence is at most 0.55.
+    from lossgap.diagnosis.engine import THIN_RARE_HEALTHY_CAP
+
     thin = diagnose_dynamics(rare_recalled_run(rare_val=3))
-    assert not thin.causes and thin.healthy_confidence == 0.7, thin.to_text()
+    assert not thin.causes and thin.healthy_confidence == THIN_RARE_HEALTHY_CAP == 0.55, thin.to_text()
     note = next(note for note in thin.limitations if note.startswith("rare classes"))
     assert note.startswith("rare classes 1, 2 have 3 val samples each: a model that misses a fifth of a class")
     # 10 val samples each: a fifth of them missed is 2, which recall shows.
