@@ -250,3 +250,16 @@ def test_early_stopping_added_for_more_epochs_waits_past_the_run_s_own_longest_s
     # A run without such a stall keeps the usual patience.
     assert RemedyBook(TrainConfig(epochs=20).to_dict(), "runs/mine", val_loss=[1.0, 0.8, 0.6]).more_epochs(20).changes[
         "early_stopping.patience"] == 10
+
+
+def test_growing_a_tiny_lstm_fcn_grows_its_convolution_branch_too():
+    # Trial 24: an LSTM-FCN at --hidden 1 --fcn-width 1 was told to grow the hidden size alone, its command keeping
+    # --fcn-width 1.
+    tiny = book_for(model={"kind": "lstm-fcn", "hidden_size": 1, "fcn_width": 1}).larger_hidden()
+    assert tiny.changes == {"model.hidden_size": 32, "model.fcn_width": 32}
+    assert tiny.action.startswith("grow the hidden size from 1 to 32 and the convolution width from 1 to 32")
+    args = shlex.split(tiny.command)
+    assert args[args.index("--fcn-width") + 1] == "32" and args[args.index("--hidden") + 1] == "32"
+    usual = book_for(model={"kind": "lstm-fcn", "hidden_size": 1, "fcn_width": 32}).larger_hidden()
+    assert usual.changes == {"model.hidden_size": 32}
+    assert book_for(model={"hidden_size": 16}).larger_hidden().action == "grow the hidden size from 16 to 32: --hidden 32"

@@ -32,13 +32,22 @@ class CapacityRemedies(RemedyBookCore):
                             f"use a smaller model (half the {self._width_words()})", {"model.hidden_size": new})
 
     def larger_hidden(self, factor: int = 2) -> Remedy | None:
-        """``factor`` times the hidden size (at least 32 for tiny models); None at MAX_HIDDEN."""
+        """``factor`` times the hidden size (at least 32 for tiny models), and for an LSTM-FCN whose convolution
+        branch is as tiny, that branch's width too; None at MAX_HIDDEN."""
         hidden = int(self._get("model.hidden_size"))
         if hidden >= MAX_HIDDEN:
             return None
         new = min(MAX_HIDDEN, max(hidden * factor, 32 if hidden < 8 else 0))
-        return self._remedy("larger_hidden", f"grow the hidden size from {hidden} to {new}: --hidden {new}",
-                            f"use a larger model (twice the {self._width_words()})", {"model.hidden_size": new})
+        changes: dict[str, Any] = {"model.hidden_size": new}
+        words = f"grow the hidden size from {hidden} to {new}"
+        width = self._get("model.fcn_width")
+        if self._get("model.kind") == "lstm-fcn" and width is not None and int(width) < 8:
+            # A convolution branch of a few filters holds the model back beside its recurrent layer (trial 24: hidden 1
+            # and --fcn-width 1 were told to grow the hidden size alone, the command keeping --fcn-width 1).
+            changes["model.fcn_width"] = wider = max(int(width) * factor, RECOMMENDED_FCN_WIDTH)
+            words += f" and the convolution width from {int(width)} to {wider}"
+        return self._remedy("larger_hidden", f"{words}: {change_flags(changes)}",
+                            f"use a larger model (twice the {self._width_words()})", changes)
 
     def _width_words(self) -> str:
         """What an own loop's model widens by: its recurrent layer's hidden size, or, for a described model
