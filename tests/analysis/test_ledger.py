@@ -226,3 +226,17 @@ def test_describe_a_change_of_more_than_one_nat_with_two_decimals_never_rounded_
     huge = loss_ledger(binary_dynamics(np.stack([np.full(4, 1e-120), np.full(4, 0.5)])), 1, 2)
     assert describe_ledger(huge, decimals=2).startswith(f"of the {abs(huge.loss_change):.2f} fall")
     assert "e+" not in describe_ledger(huge, decimals=2)
+
+
+def test_crossings_that_cancel_in_the_loss_are_said_to():
+    # Trial 24: "100% came from wrong samples moving toward their true class" beside "33 changed from wrong to right and
+    # 31 from right to wrong" read as a contradiction; the two crossings' losses had cancelled.
+    start = [0.4] * 4 + [0.6] * 4 + [0.05] * 2
+    end = [0.6] * 4 + [0.4] * 4 + [0.3] * 2
+    sentence = describe_ledger(loss_ledger(binary_dynamics([start, end]), 1, 2))
+    assert "100% came from wrong samples moving toward their true class" in sentence
+    assert sentence.endswith("4 samples changed from wrong to right and 4 from right to wrong, whose losses nearly "
+                             "cancel (-0.162 and +0.162 nats)")
+    # One-sided crossings are no cancelling.
+    one_way = describe_ledger(loss_ledger(binary_dynamics([start[:4] + start[8:], end[:4] + end[8:]]), 1, 2))
+    assert "cancel" not in one_way
