@@ -213,6 +213,9 @@ def test_a_model_at_the_prior_with_a_rate_low_in_its_range_is_told_to_raise_it_b
         "underfitting")
     assert [remedy.name for remedy in usual.remedies][:2] == ["more_epochs", "larger_hidden"]
     assert low.confidence == 0.8 and usual.confidence == UNEXPLAINED_CAP
+    # Raised to at least the middle of its range (trial 24: Adam 1e-4 was told 3e-4 here, 1e-3 by the stopped-early form).
+    adam = diagnose_dynamics(unmoved_run(), config={"optimizer": {"name": "adam", "lr": 1e-4}}).verdict("underfitting")
+    assert adam.remedies[0].name == "higher_lr" and adam.remedies[0].changes == {"optimizer.lr": 0.001}
 
 
 def test_a_model_at_the_prior_that_nothing_holds_back_is_no_surer_than_labels_without_signal():

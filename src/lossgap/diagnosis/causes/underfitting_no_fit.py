@@ -139,8 +139,10 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
         ordered = (widen, *reach, *grow, book.higher_lr(), book.more_epochs(evidence.num_epochs))
         if low_in_range(evidence.settings):
             # A rate in the lower half of its family's usual range is the cheaper thing to try first (an own GRU at
-            # SGD 0.01, at the prior after 40 epochs, had been told to grow 32 -> 128 first; at 0.05 it reached 0.965).
-            ordered = (widen, *reach, book.higher_lr(), *grow, book.more_epochs(evidence.num_epochs))
+            # SGD 0.01, at the prior after 40 epochs, had been told to grow 32 -> 128 first; at 0.05 it reached 0.965),
+            # and to at least the middle of that range, as the stopped-early form raises it (trial 24: Adam 1e-4 was told
+            # 3e-4 in this form and 1e-3 in that one, for the same fault at another seed).
+            ordered = (widen, *reach, book.higher_lr(usual=True), *grow, book.more_epochs(evidence.num_epochs))
     if starved:
         ordered = (book.loosen_clip(starved[1]), *ordered)
     if rate_sets_steps:
