@@ -305,13 +305,13 @@ def describe_ledger(ledger: Ledger, *, decimals: int = 3) -> str:
 
 def _cancelling(ledger: Ledger) -> str:
     """", whose losses nearly cancel (-0.462 and +0.415 nats)" when both crossings moved the loss by a tenth of its
-    change or more and in sum by less than half of the larger: "100% came from wrong samples moving toward their true
+    change or more and in sum by less than a quarter of the larger: "100% came from wrong samples moving toward their true
     class" beside "33 changed from wrong to right and 31 from right to wrong" had read as a contradiction (trial 24)."""
     became_correct, became_wrong = ledger.group("became_correct"), ledger.group("became_wrong")
     shares = (became_correct.share, became_wrong.share)
     if not all(math.isfinite(share) and abs(share) >= 0.1 for share in shares):
         return ""
-    if abs(sum(shares)) >= 0.5 * max(abs(share) for share in shares):
+    if abs(sum(shares)) >= 0.25 * max(abs(share) for share in shares):
         return ""
     return (f", whose losses nearly cancel ({became_correct.loss_change:+.3g} and {became_wrong.loss_change:+.3g} "
             "nats)")
