@@ -255,11 +255,13 @@ class Recorder:
             if chunks:
                 local[split] = (host_ids([chunk[0] for chunk in chunks]), *self._per_sample(split, chunks),
                                 self._num_classes[split])
-        distributed = _gathering(group) if gather else None
-        if distributed is not None:
-            from lossgap.training.distributed import gather_records
+        distributed = None
+        if gather:
+            from lossgap.training.distributed import current, gather_records
 
-            local = gather_records(local, distributed)
+            distributed = current(group)
+            if distributed is not None:
+                local = gather_records(local, distributed)
         closed: dict[str, tuple] = {}
         for split, (ids, labels, values, logits, num_classes) in local.items():
             if distributed is None:  # gathered records come sorted and checked
@@ -385,17 +387,6 @@ def _recovery_out(store: Path) -> Path | None:
     says itself if it holds a run)."""
     out = store_owner(store)
     return None if (out / DYNAMICS_FILE).exists() else out
-
-
-def _gathering(group):
-    """The Distributed of ``group`` when a process group of several ranks is initialised, else None."""
-    import torch.distributed as dist
-
-    if not dist.is_available() or not dist.is_initialized():
-        return None
-    from lossgap.training.distributed import current
-
-    return current(group)
 
 
 class _StoredObservation:
