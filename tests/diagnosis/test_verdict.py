@@ -46,3 +46,25 @@ def test_no_cause_found_offers_the_remedies_of_its_likeliest_candidate_and_nothi
     assert found.to_dict()["next_steps"] is None
     # A val split too small to show anything: its headline asks for a larger one, which no candidate's remedy replaces.
     assert _no_cause_found(candidates, learned_little=False, signal_unshown=True).next_steps is None
+
+
+def test_a_candidate_nearly_as_likely_gets_its_first_remedy_shown_beside_the_likeliest_ones():
+    # Trial 24: a plain LSTM on 146 steps, unstable optimisation 0.43 against no signal 0.37, was shown only "lower the
+    # learning rate"; reading both directions, the no-signal reading's first experiment, stayed in its sentence.
+    from lossgap.diagnosis.remedy import Remedy
+    from lossgap.diagnosis.verdict import ALTERNATIVE_MARGIN, Verdict
+
+    lower = (Remedy("lower_lr", "lower the learning rate", {"optimizer.lr": 0.003}), Remedy("clip_grad", "clip"))
+    reach = (Remedy("bidirectional", "read the sequences in both directions", {"model.bidirectional": True}),
+             Remedy("switch_model", "switch the model to lstm-fcn", {"model.kind": "lstm-fcn"}))
+    close = _no_cause_found((Verdict("unstable_optimization", 0.43, "bounces", remedies=lower),
+                             Verdict("no_signal", 0.37, "nothing carries over", remedies=reach)))
+    assert close.next_steps.cause == "unstable_optimization" and close.next_alternative.cause == "no_signal"
+    assert ("or, to test the next candidate (no_signal):\n    try: read the sequences in both directions"
+            in close.to_text())
+    assert close.to_dict()["next_alternative"] == {"cause": "no_signal", "remedies": [reach[0].to_dict()]}
+    # Further than ALTERNATIVE_MARGIN below, or nothing to try: only the likeliest.
+    far = _no_cause_found((Verdict("unstable_optimization", 0.43, "bounces", remedies=lower),
+                           Verdict("no_signal", 0.43 - ALTERNATIVE_MARGIN - 0.01, "nothing", remedies=reach)))
+    assert far.next_alternative is None and "next candidate" not in far.to_text()
+    assert far.to_dict()["next_alternative"] is None

@@ -99,6 +99,14 @@ def test_a_run_with_no_cause_found_tries_its_likeliest_candidates_remedies_first
     names = [c.name for c in remedy_candidates(TrainConfig(), weak, epochs_run=10, val_loss=valley(5),
                                                imbalanced=False)]
     assert names[0] == "switch_model" and "dropout" in names
+    # A candidate nearly as likely adds its first experiment after the likeliest one's (Diagnosis.next_alternative).
+    bidirectional = Remedy("bidirectional", "read both ways", {"model.bidirectional": True})
+    lower = Remedy("lower_lr", "lower the rate", {"optimizer.lr": 0.003})
+    close = dataclasses.replace(weak, considered=(Verdict("unstable_optimization", 0.43, "", remedies=(lower,)),
+                                                  Verdict("no_signal", 0.37, "", remedies=(bidirectional, switch))))
+    names = [c.name for c in remedy_candidates(TrainConfig(), close, epochs_run=10, val_loss=valley(5),
+                                               imbalanced=False)]
+    assert names[:2] == ["lower_lr", "bidirectional"] and "switch_model" not in names
     # Not for a run whose model learned what shows on val ("No problem found"): the article's list only.
     fine = dataclasses.replace(weak, extras={})
     assert "switch_model" not in [c.name for c in remedy_candidates(TrainConfig(), fine, epochs_run=10,

@@ -48,7 +48,8 @@ def diagnose(
 def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
     """The verdict as paragraphs: headline, each finding with its numbers and remedies (as commands), the
     explanations of the curves, causes considered at CONSIDERED_SHOWN or more (one sentence each), for "No cause
-    found" the likeliest candidate's remedies, the ledger sentence and what the run cannot show."""
+    found" the likeliest candidate's remedies (and the first of a candidate nearly as likely), the ledger sentence and
+    what the run cannot show."""
     # Text objects, not markup: summaries quote class names and intervals, which must print as written.
     console.print(Text(diagnosis.headline, style="bold"))
     for rank, verdict in enumerate(diagnosis.verdicts):
@@ -72,6 +73,10 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console) -> None:
         console.print(Text.assemble(("\nnext, to test the likeliest candidate ", "bold"), f"({step.cause}):"))
         for remedy in step.remedies:
             _print_remedy(remedy, console)
+    other = diagnosis.next_alternative
+    if other is not None:
+        console.print(Text.assemble(("or, to test the next candidate ", "bold"), f"({other.cause}):"))
+        _print_remedy(other.remedies[0], console)
     if diagnosis.ledger_sentence:
         console.print(Text.assemble(("\nledger: ", "bold"), diagnosis.ledger_sentence))
     for limitation in diagnosis.limitations:

@@ -19,7 +19,7 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
                       val_is_fixed: bool = False) -> list[Remedy]:
     """The candidates for a run (``val_loss``: its per-epoch val loss, which sets early stopping's patience),
     verdict remedies first (they carry the run's numbers; for "No cause found", those of its likeliest candidate,
-    :attr:`Diagnosis.next_steps`), each name once.
+    :attr:`Diagnosis.next_steps`, and the first of :attr:`Diagnosis.next_alternative`), each name once.
 
     The article's list follows: dropout, weight decay, early stopping, smaller and larger hidden size, fewer
     layers, a lower learning rate, the other optimizer, and class weights where classes are imbalanced;
@@ -31,8 +31,12 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     """
     book = RemedyBook(config.to_dict(), run_dir, val_is_fixed=val_is_fixed, threads=1, val_loss=val_loss)
     found: dict[str, Remedy] = {}
-    # A run with "No cause found" has no verdict; the experiments of its likeliest candidate come first instead.
-    leads = diagnosis.verdicts if diagnosis.next_steps is None else (diagnosis.next_steps,)
+    # A run with "No cause found" has no verdict; the experiments of its likeliest candidate come first instead, then
+    # the first of a candidate nearly as likely (Diagnosis.next_alternative).
+    alternative = diagnosis.next_alternative
+    leads = (diagnosis.verdicts if diagnosis.next_steps is None
+             else (diagnosis.next_steps, *((replace(alternative, remedies=alternative.remedies[:1]),)
+                                           if alternative is not None else ())))
     for verdict in leads:
         for remedy in verdict.remedies:
             # more_data changes no setting: it is a learning curve, run when a verdict offers it.

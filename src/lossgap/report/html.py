@@ -155,6 +155,8 @@ def render_report(record: RunRecord, diagnosis: Diagnosis, drawn: list[ReportFig
         explanations=[tables.verdict_card(verdict, explanation=True) for verdict in diagnosis.explanations],
         considered=[tables.verdict_card(verdict) for verdict in diagnosis.considered],
         next_step=None if diagnosis.next_steps is None else tables.verdict_card(diagnosis.next_steps),
+        next_alternative=(None if diagnosis.next_alternative is None
+                          else tables.verdict_card(diagnosis.next_alternative)),
         ledger_sentence=diagnosis.ledger_sentence,
         limitations=list(diagnosis.limitations),
         figures=drawn,
