@@ -472,3 +472,24 @@ def test_heavy_dropout_is_named_beside_jumping_weights_and_regularising_less_com
     assert names[0] == "lower_lr" and names[1] == "less_regularisation", names
     assert heavy.remedies[1].changes["model.dropout"] == 0.0
     assert "dropout" not in light.summary and "less_regularisation" not in [r.name for r in light.remedies]
+
+
+def test_a_fitted_models_bouncing_train_loss_counts_when_its_rate_is_far_above_its_optimizers_range():
+    # Trial 24: an LSTM-FCN at AdamW 0.3 whose train loss kept jumping from near 0 to above 1 (val loss 0.005-4.9) read
+    # "No problem found" 0.52 (test 0.930 against 0.970 at its usual rate): the bounces of a fitted model had counted
+    # for nothing whatever the rate, where its spikes and drops count half at a rate that far above range.
+    n, epochs = 400, 30
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs=epochs)
+    prob[:, :] = np.where(np.arange(epochs)[:, None] >= 8, 0.97, prob)
+    val = prob[:, :200].copy()
+    prob[8::3] = 0.55   # every third epoch thrown back
+    run = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(val, labels[:200])}
+
+    def signals(lr):
+        diagnosis = diagnose_dynamics(run, config={"optimizer": {"name": "adam", "lr": lr}},
+                                      summary={"delivered_epoch": 30})
+        return diagnosis.verdict("unstable_optimization").evidence["signals"]
+
+    assert signals(0.003)["bounce"] == 0.0
+    assert signals(0.1)["bounce"] == 0.5

@@ -144,7 +144,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     fast_fit = FAST_RATE_FIT if fast else 0.0
     signals = {
         "above_prior": clip((above_share - ABOVE_PRIOR_START) / (ABOVE_PRIOR_FULL - ABOVE_PRIOR_START)),
-        "bounce": clip((reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * unfit,
+        # A fitted model's bounces count as its spikes do at a rate far above range (trial 24: an LSTM-FCN at AdamW 0.3,
+        # its train loss jumping from near 0 to above 1 again and again, had read "No problem found" 0.52).
+        "bounce": clip((reversal - BOUNCE_START) / (BOUNCE_FULL - BOUNCE_START)) * max(unfit, fast_fit),
         # A spike that throws a fitted model back above a constant guess counts whatever the fit: memorising
         # never does that (a run at 0.994 train accuracy whose loss then jumped to six times the prior's had read
         # "No problem found").
