@@ -493,3 +493,23 @@ def test_a_fitted_models_bouncing_train_loss_counts_when_its_rate_is_far_above_i
 
     assert signals(0.003)["bounce"] == 0.0
     assert signals(0.1)["bounce"] == 0.5
+
+
+def test_a_weighted_run_above_its_weighted_guess_while_its_plain_loss_is_below_the_prior_leans_rather_than_jumps():
+    # Trial 25: 30:1 runs with --class-weights balanced, the plain loss below the prior's entropy in every epoch and the
+    # weighted loss flat above its guess's log 2 (the rare class never learned), read unstable_optimization 1.00 "lower
+    # the learning rate", and lower rates read it again. Weights that jump throw the plain loss above the prior too.
+    epochs = 30
+    labels = np.array([0] * 300 + [1] * 10)
+    ramp = np.clip(np.arange(1, epochs + 1) / 5, 0, 1)[:, None]
+    leaning = np.where(labels == 0, 0.5 + 0.495 * ramp, 0.5 - 0.45 * ramp)   # majority sure and right, rare wrong
+    config = {"epochs": epochs, "optimizer": {"name": "adam", "lr": 0.001}, "class_weights": "balanced"}
+
+    def verdict(train_prob):
+        run = {"train": binary_dynamics(train_prob, labels, split="train"), "val": binary_dynamics(train_prob, labels)}
+        return diagnose_dynamics(run, config=config).verdict("unstable_optimization")
+
+    assert verdict(leaning).evidence["signals"]["above_prior"] == 0.0
+    jumping = leaning.copy()
+    jumping[6::2] = 0.3   # every other epoch every sample thrown to 0.3: both losses above their guesses
+    assert verdict(jumping).evidence["signals"]["above_prior"] > 0.5
