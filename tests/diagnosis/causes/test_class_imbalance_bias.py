@@ -380,3 +380,43 @@ def test_a_lean_read_off_an_evaluated_model_that_jumps_waits_for_the_statistics_
     assert verdict.evidence["evaluation_jumps"] and verdict.confidence <= EVALUATION_JUMPS_CAP, jumping.to_text()
     assert "judge the lean again once the statistics are recomputed" in verdict.summary
     assert "class_imbalance_bias" not in jumping.causes and "unstable_optimization" in jumping.causes
+
+
+def test_a_weighted_run_whose_balanced_accuracy_is_still_rising_is_told_to_train_longer_first():
+    # Trial 25: a 10:1 class-weighted run at Adam 5e-4, its balanced val accuracy 0.46 at epoch 31 and 0.61 at its
+    # last, 40, read imbalance 1.00 with "collect more rare samples"; 120 epochs of the same command reached a balanced
+    # test accuracy of 0.937. A weighted run's val loss trades plain loss for the rare classes and cannot say so.
+    from fixtures.dynamics import dynamics_from_logits
+    from lossgap.diagnosis.causes.class_imbalance_bias import STILL_LEARNING_CAP
+
+    epochs = 40
+
+    def logits(labels, split, rising):
+        out = np.zeros((epochs, labels.size, 2))
+        out[:, labels == 0, 0] = 4.0
+        rare = np.flatnonzero(labels == 1)
+        out[:, rare, 0] = 2.0
+        if split == "train":
+            out[10:, rare, 1] = 5.0   # the rare training samples learned
+        elif rising:   # from epoch 34 a growing share of the rare val samples comes right, the others less sure
+            for epoch in range(33, epochs):
+                out[epoch, rare[: int(rare.size * (epoch - 32) / 14)], 1] = 4.0
+                out[epoch, labels == 0, 0] = 4.0 - (epoch - 32) * 0.4
+        else:   # a third of them right from epoch 10 on, and no more
+            out[10:, rare[: rare.size // 3], 1] = 4.0
+        return out
+
+    def verdict(rising):
+        train, val = np.repeat([0, 1], [400, 40]), np.repeat([0, 1], [200, 20])
+        run = {"train": dynamics_from_logits(logits(train, "train", rising), train, split="train", keep_logits=False),
+               "val": dynamics_from_logits(logits(val, "val", rising), val, split="val")}
+        config = {"epochs": epochs, "optimizer": {"name": "adam", "lr": 0.0005}, "class_weights": "balanced"}
+        return diagnose_dynamics(run, config=config).verdict("class_imbalance_bias")
+
+    rising = verdict(True)
+    assert rising.evidence["balanced_accuracy_still_rising"] == [31, 0.5, 0.75]
+    assert rising.confidence == STILL_LEARNING_CAP and rising.remedies[0].name == "more_epochs"
+    assert "balanced val accuracy was still rising when the run ended (0.500 at epoch 31, 0.750 at epoch 40" in (
+        rising.summary)
+    flat = verdict(False)
+    assert flat.evidence["balanced_accuracy_still_rising"] is None and flat.confidence > STILL_LEARNING_CAP

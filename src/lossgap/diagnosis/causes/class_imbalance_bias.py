@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
+from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
@@ -38,6 +39,8 @@ PROBABILITY_ONLY_CAP = 0.4
 #: stopped-early verdict it explains away in part stays above it (train longer first; weight the classes if
 #: the gap stays).
 STILL_LEARNING_CAP = 0.55
+#: Noise units a weighted run's balanced val accuracy must rise by over its tail to count as still rising.
+RISING_NOISE = 2.0
 #: Highest confidence when a frequent class is recalled no better than the rare ones: the model is weak across
 #: classes, not leaning on the frequent ones (an OSULeaf GRU at val accuracy 0.59 recalled a class of 16% of
 #: train 0.14 and its rare class of 8% 0.33 on 3 val samples, and had read imbalance 1.00 from the rare class's
@@ -255,6 +258,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary += (f"; but the run ended while still learning (its lowest val loss at epoch "
                     f"{evidence.val_loss_min_epoch} of {evidence.num_epochs}, train loss still falling): rare classes "
                     "are learned last, so train longer first, and weight the classes if the gap stays")
+    # A class-weighted run trades plain val loss for the rare classes, so its val loss says nothing of whether it is still
+    # learning them: its balanced accuracy does.
+    rising = weighted_rare_still_rising(evidence, rare)
+    facts["balanced_accuracy_still_rising"] = rising
+    longer = None
+    if rising is not None and not evidence.still_learning and confidence > STILL_LEARNING_CAP:
+        confidence = STILL_LEARNING_CAP
+        longer = book.more_epochs(evidence.num_epochs)
+        summary += (f"; but its balanced val accuracy was still rising when the run ended ({rising[1]:.3f} at epoch "
+                    f"{rising[0]}, {rising[2]:.3f} at epoch {evidence.num_epochs}, beyond its noise): a class-weighted "
+                    "model learns its rare classes late, so train longer first")
     # Read off a model whose end-of-epoch evaluation jumps while its training pass descends smoothly (batch norm's
     # statistics lagging its weights), one epoch's rare recall is that epoch's luck (trial 15's OSULeaf LSTM-FCN: rare
     # recall 4 of 6 at the luckiest epoch of a curve from 0.36 to 0.93 read imbalance 0.67 first; its class weights took
@@ -275,11 +289,34 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Weighting the loss of batches a sampler already balances would count the rare classes twice, and so would
     # oversampling for a loss already weighted by class (trial 5's weighted runs had been told to oversample).
     balanced_already = resampled or evidence.class_weights is not None
-    remedies = present(None if resampled else book.class_weights(),
+    remedies = present(longer, None if resampled else book.class_weights(),
                        book.advice("resample", "collect more samples of the rare classes, and judge runs by balanced "
                                    "accuracy" if balanced_already else "oversample the rare classes or collect more "
                                    "of them, and judge runs by balanced accuracy"))
     return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
+
+
+def weighted_rare_still_rising(evidence: RunEvidence, rare: list[int]) -> tuple[int, float, float] | None:
+    """For a class-weighted run: (epoch, balanced val accuracy then, at the last epoch) when its balanced val accuracy
+    rose over the run's last trend_tail epochs by more than RISING_NOISE noise units of the rare classes' share of it
+    and ended within one unit of its best, else None. Trial 25: a 10:1 weighted run at Adam 5e-4, balanced accuracy
+    0.46 at epoch 31 and 0.61 at its last, 40, read imbalance 1.00 with "collect more rare samples"; 120 epochs of the
+    same command reached a balanced test accuracy of 0.937."""
+    if evidence.objective is None or not rare:
+        return None
+    per_class = evidence.val_per_class
+    balanced = per_class.balanced_accuracy
+    start = max(0, evidence.num_epochs - evidence.trend_tail)
+    if evidence.num_epochs - start < 3 or not np.isfinite(balanced[[start, -1]]).all():
+        return None
+    present_classes = int((per_class.support > 0).sum())
+    # Each rare class's recall noise, as its share of balanced accuracy (a mean over the present classes).
+    noise = sum(accuracy_noise(np.nan_to_num(per_class.recall[start, c]), int(per_class.support[c]))
+                for c in rare if per_class.support[c] > 0) / max(1, present_classes)
+    rise = float(balanced[-1] - balanced[start])
+    if rise <= RISING_NOISE * noise or balanced[-1] < np.nanmax(balanced) - noise:
+        return None
+    return start + 1, float(balanced[start]), float(balanced[-1])
 
 
 def unresolved_rare_classes(evidence: RunEvidence) -> list[int]:
