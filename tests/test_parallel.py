@@ -71,6 +71,11 @@ def test_a_job_error_stops_the_others_and_is_raised_once(tmp_path):
 def test_bad_worker_counts_are_refused(tmp_path):
     with pytest.raises(Exception, match="at least 1"):
         train_jobs(jobs_in(tmp_path), workers=0)
+    # The demo refuses before its progress display draws anything: one line, nothing else.
+    demo = subprocess.run([sys.executable, "-m", "lossgap.cli.app", "demo", "--workers", "0", "--out",
+                           str(tmp_path / "demo")], capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 2 and demo.stdout == ""
+    assert demo.stderr == "lossgap: error: --workers must be at least 1, got 0\n"
 
 
 def children_of(pid):

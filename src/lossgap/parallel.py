@@ -51,7 +51,7 @@ class JobsResult:
 
 
 __all__ = ["EpochHook", "JobHook", "JobOutcome", "JobsResult", "TrainJob", "TrainingPool", "available_cores",
-           "train_jobs"]
+           "check_counts", "train_jobs"]
 
 EpochHook = Callable[[TrainJob, dict], None]
 JobHook = Callable[[TrainJob, JobOutcome], None]
@@ -62,6 +62,14 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def check_counts(workers: int | None, threads: int | None = None) -> None:
+    """ConfigError (one line) for a worker or thread count under 1; None (the default) passes."""
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
 
 
 def train_jobs(jobs: list[TrainJob], *, workers: int | None = None, threads: int | None = None,
@@ -95,10 +103,7 @@ class TrainingPool:
             raise ConfigError("remedy, demo and other multi-run commands train independent runs in their own "
                               "processes; start them without torchrun (only 'lossgap train' runs data-parallel)")
         workers = available_cores() if workers is None else workers
-        if workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {workers}")
-        if threads is not None and threads < 1:
-            raise ConfigError(f"--threads must be at least 1, got {threads}")
+        check_counts(workers, threads)
         self.workers = max(1, min(workers, expected_jobs)) if expected_jobs else workers
         self.threads = threads or 1
         self._executor: ProcessPoolExecutor | None = None

@@ -26,7 +26,9 @@ def demo(
 ) -> None:
     """Run the source article's three LSTM experiments with a held-out validation split and compare them."""
     from lossgap.demo import comparison_rows, run_demo
+    from lossgap.parallel import check_counts
 
+    check_counts(workers)   # before the progress display draws anything
     console = Console()
     try:
         with JobsProgress() as progress:
