@@ -307,3 +307,16 @@ def test_a_spike_is_measured_against_the_fall_from_knowing_nothing_not_from_an_e
     # A first epoch below the prior's entropy is where the fall starts, as before.
     usual = np.array([0.6, 0.4, 0.3, 0.2, 0.35, 0.2])
     assert spike_share(usual, spike, prior) == spike_share(usual, spike) == 0.15 / 0.4
+
+
+def test_an_early_stopped_model_at_its_best_val_accuracy_is_said_to_have_come_through_the_jumps():
+    # Trial 25: LSTM-FCN runs at AdamW 1.0, early-stopped, tested 0.997-0.998 and read unstable 0.85-0.94 with no word
+    # that the delivered model was fine.
+    config = {"optimizer": {"name": "adam", "lr": 0.1}, "early_stopping": {"patience": 10}}
+    stopped = diagnose_dynamics(spiky_fitted_run(), config=config, summary={"delivered_epoch": 12, "best_epoch": 12})
+    verdict = stopped.verdict("unstable_optimization")
+    assert "early stopping delivered epoch 12, whose val accuracy 1.000 is within its noise of the run's best" in (
+        verdict.summary), verdict.summary
+    kept = diagnose_dynamics(spiky_fitted_run(), config={"optimizer": {"name": "adam", "lr": 0.1}},
+                             summary={"delivered_epoch": 30})
+    assert "early stopping delivered" not in kept.verdict("unstable_optimization").summary

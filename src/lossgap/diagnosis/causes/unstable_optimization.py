@@ -35,8 +35,9 @@ from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START
 from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE,
                                                        MEMORISED_PAST_SPIKE, OUTGROWN_WEIGHT, UNRECOVERED_CAP,
                                                        UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
-                                                       collapse_to_constant, memorised_past_spike, outgrown_spikes,
-                                                       progress_lost, unrecovered_climb, unrecovered_spike)
+                                                       collapse_to_constant, delivered_intact_words,
+                                                       memorised_past_spike, outgrown_spikes, progress_lost,
+                                                       unrecovered_climb, unrecovered_spike)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, heavy_dropout
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -315,7 +316,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             summary += (f" enough to stop the model fitting ({len(train_spikes)} spike(s) on the way to a {loss_name} "
                         f"of {fit.train_loss_min:.3f})")
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
-    summary = "; ".join(parts) + _rate_words(evidence.curves.lr, health.lr_end)
+    summary = "; ".join(parts) + _rate_words(evidence.curves.lr, health.lr_end) + delivered_intact_words(evidence)
     # Heavy dropout makes every step's gradient noisy as well (trial 18: a 2-layer LSTM at dropout 0.9 and Adam 0.01,
     # spiking while it fitted, read 0.50 with nothing on its dropout; its first remedy, a lower rate, gained nothing).
     dropped = heavy_dropout(evidence.settings, whole_model=False)
