@@ -495,3 +495,7 @@ def test_a_rise_one_val_sample_carries_is_overfitting_when_other_answers_turned_
     # One answer turned wrong, the one that carries the rise: still a few answers growing surer.
     one = diagnose_dynamics(small_val_answers_lost_run(lost=0)).verdict("overfitting")
     assert "rise_in_one_sample" in one.evidence and one.confidence <= 0.45
+    # Two of 120 lost is the noise floor itself (two samples' worth), not beyond it (trial 25: a mild rate that cost
+    # nothing had read overfitting 1.00 by a float's last bit).
+    floor = diagnose_dynamics(small_val_answers_lost_run(lost=1, val=120)).verdict("overfitting")
+    assert "rise_in_one_sample" in floor.evidence and floor.confidence <= 0.45, floor.summary
