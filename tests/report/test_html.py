@@ -96,6 +96,14 @@ def test_the_given_diagnosis_is_used_and_its_text_escaped(refining_run):
     html = write_report(refining_run, candidate).read_text(encoding="utf-8")
     assert "Next, to test the likeliest candidate (<code>no_signal</code>)" in html
     assert "switch &lt;the&gt; model" in html and "$ lossgap train x --model lstm-fcn" in html
+    assert "Or, to test the next candidate" not in html
+    # And a candidate nearly as likely, its first remedy beside them.
+    lower = Remedy("lower_lr", "lower the rate", {"optimizer.lr": 0.001}, "lossgap train x --lr 0.001")
+    both = dataclasses.replace(weak, considered=(Verdict("no_signal", 0.45, "nothing", remedies=(switch,)),
+                                                 Verdict("unstable_optimization", 0.4, "bounces", remedies=(lower,))))
+    html = write_report(refining_run, both).read_text(encoding="utf-8")
+    assert "Or, to test the next candidate (<code>unstable_optimization</code>)" in html
+    assert "$ lossgap train x --lr 0.001" in html
     # Nor one whose val split is too small to show what it learned.
     unshown = dataclasses.replace(custom, extras={**custom.extras, "signal_unshown": True})
     html = write_report(refining_run, unshown).read_text(encoding="utf-8")
