@@ -51,6 +51,13 @@ def val_shows_learning(evidence: RunEvidence) -> bool:
                 or evidence.balanced_signal_p < signal.alpha)
 
 
+def suspects_memorised_late(evidence: RunEvidence) -> float:
+    """Share (0..1) of the label-noise suspects the model learned only after the val-loss minimum; 0 without suspects
+    or without that reference epoch."""
+    noise = evidence.noise
+    return (noise.suspects_learned_after_reference if noise is not None else None) or 0.0
+
+
 def ended_by_early_stopping(evidence: RunEvidence) -> bool:
     """True when early stopping ended the run before its planned epochs (known for runs lossgap trained)."""
     planned = (evidence.train_config or {}).get("epochs")

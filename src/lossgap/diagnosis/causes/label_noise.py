@@ -56,6 +56,7 @@ from lossgap.diagnosis.causes.unstable_records import (delivered_model_jumps, ev
                                                         train_records_only)
 from lossgap.diagnosis.constraints import held_back, tiny_hidden, training_pass_dropout
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import suspects_memorised_late
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -275,7 +276,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                    | ((rivals >= 0) & (counts[np.maximum(rivals, 0)] >= counts[given])))
         facts["explainable_share"] = {"class_imbalance_bias": float(leaning.mean())}
     if confidence < 0.5:
-        late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
+        late = suspects_memorised_late(evidence)
         summary = undecided_words(len(indices), suspects.fraction, depth, len(indices) < SUSPECTS_COUNT_FULL, late)
         if not len(indices):
             summary = "no training sample is contradicted while the model fits the rest of its class"
@@ -358,7 +359,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(f"but the model is held back ({constraint}): a model this constrained gets whole groups of "
                      "samples wrong that it cannot represent, and a val split that happens to hold fewer of them "
                      "sides with it by chance, so confirm with a larger or freer model before relabelling")
-    late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
+    late = suspects_memorised_late(evidence)
     if late > 0.1:
         parts.append(f"{pct(late)} of them were memorised only after the val-loss minimum")
     unchecked_drop = not (train_only or held_back_siding or unsure_siding or pair_alone)
@@ -382,7 +383,7 @@ def _memorised(evidence: RunEvidence) -> float:
     """0..1: suspects learned late and val accuracy declining from its peak (label noise hurting)."""
     curves = evidence.curves
     decline = float(np.nanmax(curves.val_accuracy) - curves.val_accuracy[-1])
-    late = (evidence.noise.suspects_learned_after_reference if evidence.noise is not None else None) or 0.0
+    late = suspects_memorised_late(evidence)
     return 0.5 * clip(late / 0.5) + 0.5 * clip(decline / (2 * evidence.val_noise))
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import suspects_memorised_late
 from lossgap.diagnosis.remedy import Remedy
 from lossgap.diagnosis.split_checks import val_inputs_differ
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -119,8 +120,7 @@ def memorised_suspects(evidence: RunEvidence, verdict: Verdict, inspect: Callabl
     23: 5-13% of the labels flipped in train and val, no early stopping, read overfitting 0.95-1.00 with 11 of 11, 25
     of 28 and 16 of 17 of those suspects the flipped samples and no word of them). The dynamics cannot tell them from
     hard samples (see label_noise), so the confidence stays."""
-    suspects, noise = evidence.suspects, evidence.noise
-    late = (noise.suspects_learned_after_reference if noise is not None else None) or 0.0
+    suspects, late = evidence.suspects, suspects_memorised_late(evidence)
     if (verdict.confidence < REPORT_THRESHOLD or suspects is None or len(suspects.indices) < MEMORISED_SUSPECTS
             or late < 0.5 or evidence.num_epochs <= evidence.val_loss_min_epoch):
         return verdict
