@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
 
-from lossgap.analysis.ledger import LEDGER_GROUPS, describe_ledger, ledger_series, loss_ledger
+from lossgap.analysis.ledger import LEDGER_GROUPS, describe_ledger, ledger_series, loss_ledger, main_plateau_ledger
+from lossgap.analysis.plateaus import Plateau
 from lossgap.errors import ConfigError
 
 # Six samples of class 0, one per group (and two that stay right), epoch 1 -> epoch 2.
@@ -240,3 +241,25 @@ def test_crossings_that_cancel_in_the_loss_are_said_to():
     # One-sided crossings are no cancelling.
     one_way = describe_ledger(loss_ledger(binary_dynamics([start[:4] + start[8:], end[:4] + end[8:]]), 1, 2))
     assert "cancel" not in one_way
+
+
+def test_the_main_plateau_is_the_first_whose_loss_fell_and_its_ledger_spans_it():
+    dynamics = binary_dynamics(np.linspace(0.3, 0.9, 24).reshape(6, 4))
+    rose = Plateau("val", 1, 2, loss_change=0.1, accuracy_change=0.0, accuracy_noise=0.1)
+    fell = Plateau("val", 3, 5, loss_change=-0.2, accuracy_change=0.0, accuracy_noise=0.1)
+    plateau, ledger = main_plateau_ledger(dynamics, {"val": (fell, rose), "train": ()})
+    assert plateau is fell
+    assert (ledger.start_epoch, ledger.end_epoch) == (3, 5)
+    assert ledger.loss_change == pytest.approx(loss_ledger(dynamics, 3, 5).loss_change, abs=0)
+
+
+def test_without_a_falling_plateau_the_ledger_spans_the_recorded_epochs_and_needs_two():
+    everyone = [0, 1, 2, 3]
+    dynamics = binary_dynamics(np.linspace(0.3, 0.9, 24).reshape(6, 4))
+    dynamics = hide(hide(dynamics, 0, everyone), 5, everyone)
+    rose = Plateau("val", 2, 4, loss_change=0.1, accuracy_change=0.0, accuracy_noise=0.1)
+    plateau, ledger = main_plateau_ledger(dynamics, {"val": (rose,)})
+    assert plateau is None and (ledger.start_epoch, ledger.end_epoch) == (2, 5)
+    for row in (1, 2, 4):
+        dynamics = hide(dynamics, row, everyone)
+    assert main_plateau_ledger(dynamics, {}) == (None, None)

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lossgap.plain import dataclass_to_plain
 from lossgap.dynamics import MISSING_PREDICTION, SplitDynamics
 from lossgap.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lossgap.analysis.plateaus import Plateau
 
 #: The ledger's groups, in the order used by every array of this module.
 LEDGER_GROUPS = ("stayed_correct", "stayed_wrong_closer", "stayed_wrong_further", "became_correct", "became_wrong")
@@ -256,6 +259,23 @@ def ledger_series(dynamics: SplitDynamics) -> LedgerSeries:
         loss_change=loss_change.astype(np.float64),
         accuracy_change=accuracy_change.astype(np.float64),
     )
+
+
+def main_plateau_ledger(record: SplitDynamics, plateaus: dict[str, tuple[Plateau, ...]]
+                        ) -> tuple[Plateau | None, Ledger | None]:
+    """The split's first plateau whose loss fell, and its ledger (``plateaus`` maps split names to
+    :func:`lossgap.analysis.plateaus.find_plateaus` results, largest loss fall first); without one, (None, the
+    ledger from the first to the last epoch that recorded the split), or (None, None) when fewer than two did."""
+    main_plateau = next((plateau for plateau in plateaus.get(record.split, ()) if plateau.loss_change < 0), None)
+    if main_plateau is not None:
+        return main_plateau, loss_ledger(record, main_plateau.start_epoch, main_plateau.end_epoch)
+    # Without a plateau, the ledger of the whole run still says where the loss change came from: from the first
+    # to the last epoch that recorded the split (a val pass every other epoch leaves epochs without records).
+    # Epochs whose loss is not finite for every sample (a run gone NaN) have nothing to trace.
+    recorded = np.flatnonzero((record.seen & np.isfinite(record.true_log_prob)).any(axis=1)) + 1
+    if recorded.size < 2:
+        return None, None
+    return None, loss_ledger(record, int(recorded[0]), int(recorded[-1]))
 
 
 def _samples(count: int) -> str:

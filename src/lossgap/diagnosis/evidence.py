@@ -13,7 +13,7 @@ import numpy as np
 from lossgap.analysis.calibration import Calibration, calibration
 from lossgap.analysis.fit import FitSummary, Objective, fit_summary, outputs_unchanged, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
-from lossgap.analysis.ledger import Ledger, describe_ledger, loss_ledger
+from lossgap.analysis.ledger import Ledger, describe_ledger, main_plateau_ledger
 from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
                                           optimization_health)
 from lossgap.analysis.per_class import PerClass, minority_classes, per_class
@@ -322,9 +322,9 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
     plateaus = {name: find_plateaus(record.epoch_loss(), record.epoch_accuracy(), record.num_samples, name)
                 for name, record in dynamics.items() if name in ("train", "val", "test")}
     # Causes are decided on val whatever split is shown: --split only changes the plateau and ledger shown.
-    main_plateau, ledger = _main_plateau_and_ledger(val, plateaus)
+    main_plateau, ledger = main_plateau_ledger(val, plateaus)
     focus = dynamics.get(focus_split, val)
-    focus_ledger = ledger if focus is val else _main_plateau_and_ledger(focus, plateaus)[1]
+    focus_ledger = ledger if focus is val else main_plateau_ledger(focus, plateaus)[1]
     train_counts = (np.bincount(train.labels, minlength=train.num_classes) if train is not None
                     else np.bincount(val.labels, minlength=val.num_classes)).astype(np.int64)
     index = judged - 1
@@ -372,20 +372,6 @@ def gather_evidence(metrics: dict[str, np.ndarray], dynamics: dict[str, SplitDyn
         shared_inputs=shared_inputs, input_shift=input_shift, length_shortcut=length_shortcut,
     )
 
-
-
-def _main_plateau_and_ledger(record: SplitDynamics, plateaus: dict) -> tuple[Plateau | None, Ledger | None]:
-    """The split's plateau with the largest loss fall and its ledger; without a plateau, the whole run's ledger."""
-    main_plateau = next((plateau for plateau in plateaus.get(record.split, ()) if plateau.loss_change < 0), None)
-    if main_plateau is not None:
-        return main_plateau, loss_ledger(record, main_plateau.start_epoch, main_plateau.end_epoch)
-    # Without a plateau, the ledger of the whole run still says where the loss change came from: from the first
-    # to the last epoch that recorded the split (a val pass every other epoch leaves epochs without records).
-    # Epochs whose loss is not finite for every sample (a run gone NaN) have nothing to trace.
-    recorded = np.flatnonzero((record.seen & np.isfinite(record.true_log_prob)).any(axis=1)) + 1
-    if recorded.size < 2:
-        return None, None
-    return None, loss_ledger(record, int(recorded[0]), int(recorded[-1]))
 
 
 def _patience(train_config: dict | None) -> int | None:
