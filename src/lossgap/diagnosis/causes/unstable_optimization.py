@@ -293,8 +293,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"{unrecovered['delivered_loss']:.3f}) has not won back {pct(unrecovered['share'])} of the "
                      f"progress made before it: its val accuracy is {unrecovered['val_delivered']:.3f}, against "
                      f"{unrecovered['val_before']:.3f} before the spike"
-                     + (f" ({pct(unrecovered['val_share'])} of its gain over the majority share lost)"
-                        if unrecovered.get("val_share", 0.0) > unrecovered["share"] else ""))
+                     + _val_share_words(unrecovered, evidence.signal.baseline_accuracy))
     if signals["memorised_past_spike"] > 0:
         past = memorised_past
         at = f" (learning rate {past['lr']:g} there)" if past["lr"] is not None else ""
@@ -396,3 +395,15 @@ CAUSE = Cause(
     explains=("no_signal", "label_noise", "class_imbalance_bias", "overfitting", "underfitting",
               "confidence_refinement"),
 )
+
+
+def _val_share_words(unrecovered: dict, baseline: float) -> str:
+    """The clause on the val accuracy's gain over the majority share that a spike took, where that share exceeds the
+    train loss's: all of it once the delivered val accuracy is at or below the majority share (a share over 100%
+    says nothing a reader can use)."""
+    val_share = unrecovered.get("val_share", 0.0)
+    if val_share <= unrecovered["share"]:
+        return ""
+    if val_share >= 1.0:
+        return f" (the majority share is {baseline:.3f}: all of its gain over it lost)"
+    return f" ({pct(val_share)} of its gain over the majority share lost)"
