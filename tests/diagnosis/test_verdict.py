@@ -46,6 +46,9 @@ def test_no_cause_found_offers_the_remedies_of_its_likeliest_candidate_and_nothi
     assert found.to_dict()["next_steps"] is None
     # A val split too small to show anything: its headline asks for a larger one, which no candidate's remedy replaces.
     assert _no_cause_found(candidates, learned_little=False, signal_unshown=True).next_steps is None
+    assert _no_cause_found(candidates, learned_little=False, signal_unshown=True, no_cause_found=True).next_steps is None
+    # "No cause found" for a model far from fitting train, or for a delivered model that lost what it had learned.
+    assert _no_cause_found(candidates, learned_little=False, no_cause_found=True).next_steps.cause == "no_signal"
 
 
 def test_a_candidate_nearly_as_likely_gets_its_first_remedy_shown_beside_the_likeliest_ones():

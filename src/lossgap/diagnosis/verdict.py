@@ -108,9 +108,12 @@ class Diagnosis:
         (a val split too small to show anything gets "record a larger val split" in its headline instead); also for
         "No cause found" because val's inputs look unlike train's (``val_inputs_differ``). An LSTM that never read its
         361-step sequences had been left with "the causes considered below are the candidates" and not one thing to
-        try."""
-        if (self.verdicts or not self.judgeable
-                or not (self.extras.get("learned_little") or self.extras.get("val_inputs_differ"))):
+        try. Also for "No cause found" because the model fits its training set poorly with nothing named for it, or
+        because the model the run delivers kept little of what it had learned (a GRU stopped after 4 epochs, accuracy
+        still rising, had been told "more epochs ... is the test" with no command beside it)."""
+        undecided = (self.extras.get("learned_little") or self.extras.get("val_inputs_differ")
+                     or (self.extras.get("no_cause_found") and not self.extras.get("signal_unshown")))
+        if self.verdicts or not self.judgeable or not undecided:
             return None
         candidates = [verdict for verdict in self.considered if verdict.confidence >= CONSIDERED_SHOWN
                       and verdict.remedies]

@@ -1,8 +1,8 @@
 """label_noise's doubts: a pair of classes learned late, val unlike train (the latter tested in test_split_checks)."""
 
-from fixtures.diagnosis import diagnose_dynamics, lumped_pair_run
+from fixtures.diagnosis import contradicted_in_both_run, diagnose_dynamics, lumped_pair_run
 
-from lossgap.diagnosis.causes.label_noise_doubts import LEARNED_LATE_CAP, undecided_words
+from lossgap.diagnosis.causes.label_noise_doubts import LEARNED_LATE_CAP, SHORT_RUN_CAP, undecided_words
 
 
 def test_a_pair_of_classes_the_model_lumped_together_and_later_told_apart_is_not_label_noise():
@@ -32,3 +32,19 @@ def test_suspects_below_a_finding_are_called_undecided_with_the_reason_that_held
     not_against = undecided_words(28, 0.13, -0.23, too_few=False, memorised_late=0.2)
     assert "not against them on balance" in not_against and "memorised" not in not_against
     assert "hard samples rather than" not in shallow + few + not_against
+
+
+def test_suspects_of_a_run_of_a_few_planned_epochs_are_judged_again_after_training_longer():
+    # Trial 23's sum-sign task stopped at epoch 8, no label flipped, read label noise 0.60 once a single accuracy drop
+    # no longer counted as jumping weights: "contradicted for most of training" is 5 of 8 epochs there.
+    def label_noise(epochs, early_stopping=None):
+        config = {"optimizer": {"name": "adam", "lr": 0.003}, "epochs": epochs,
+                  **({"early_stopping": {"patience": early_stopping}} if early_stopping else {})}
+        return diagnose_dynamics(contradicted_in_both_run(epochs), config=config).verdict("label_noise")
+
+    short = label_noise(8)
+    assert short.confidence == SHORT_RUN_CAP and short.evidence["short_run"]
+    assert short.remedies[0].name == "more_epochs"
+    assert "ended after 8 planned epochs" in short.summary
+    longer = label_noise(12)
+    assert longer.confidence > SHORT_RUN_CAP and "short_run" not in longer.evidence

@@ -817,3 +817,18 @@ def test_a_levelled_model_far_from_a_fit_at_a_rate_below_its_range_is_told_to_ra
     # At a usual rate the same level is no such case: nothing points at the rate.
     usual = diagnose_dynamics(level_run(0.4), settings=settings(1e-3)).verdict("underfitting")
     assert not usual.evidence["slow_pace"] and "usual range" not in usual.summary
+
+
+def test_on_long_sequences_a_layer_nothing_points_at_is_read_both_ways_or_switched_before_it_is_grown():
+    # Trial 26: a 2-layer LSTM of 32 units on 80 steps at a constant guess was told to grow to 64 first, with no change;
+    # read both ways no change either; as an LSTM-FCN it reached test 1.000.
+    config = {"model": {"kind": "lstm", "hidden_size": 32, "readout": "last", "bidirectional": False,
+                        "patch_length": 1}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40}
+    long = diagnose_dynamics(weak_model_run(), sequence_length=200, config=config).verdict("underfitting")
+    assert long.evidence["reach_first"]
+    assert [remedy.name for remedy in long.remedies][:3] == ["bidirectional", "switch_model", "larger_hidden"]
+    # A small layer (8 units) is the likelier limit, and on short sequences there is no reach to extend.
+    small = {**config, "model": {**config["model"], "hidden_size": 8}}
+    for kwargs in ({"sequence_length": 200, "config": small}, {"sequence_length": 20, "config": config}):
+        verdict = diagnose_dynamics(weak_model_run(), **kwargs).verdict("underfitting")
+        assert not verdict.evidence["reach_first"] and verdict.remedies[0].name == "larger_hidden"

@@ -47,8 +47,8 @@ import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.label_noise_doubts import (learned_late_doubt, not_yet_judgeable, undecided_words,
-                                                         val_inputs_doubt)
+from lossgap.diagnosis.causes.label_noise_doubts import (learned_late_doubt, not_yet_judgeable, short_run_doubt,
+                                                         undecided_words, val_inputs_doubt)
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
                                                           rest_of_class_fit)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
@@ -114,7 +114,8 @@ EVALUATION_JUMPS_CAP = 0.3
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; lowered by
     the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a pair learned late, val unlike train)."""
-    return val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book, _rule(evidence, book)))
+    return val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book,
+                                                              short_run_doubt(evidence, book, _rule(evidence, book))))
 
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -259,7 +260,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "suspect_route": suspect_route, "agreement_route": agreement_route, "memorised": memorised,
              "held_back_by": constraint or None, "train_only": train_only, "undescribed_pass": unsure_siding,
              "top_suspects": to_plain(suspects.sample_ids[:20]), "evaluation_jumps": evaluation_jumps,
-             "train_records_only": records_only}
+             "train_records_only": records_only, "val_sides_with_model": bool(learned_task)}
     if held_back_siding:
         # The settings hold the model back whatever its labels: its underfitting stands beside the noise.
         facts["explains_share"] = {"underfitting": 0.0}

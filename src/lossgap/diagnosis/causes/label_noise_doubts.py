@@ -25,6 +25,8 @@ LEARNED_LATE_CAP = 0.3
 #: Highest confidence when val's inputs look unlike train's (:func:`lossgap.diagnosis.split_checks.val_inputs_differ`):
 #: considered, not found.
 VAL_INPUTS_CAP = 0.45
+#: Highest confidence in a run of fewer than SHORT_RUN planned epochs (see short_run_doubt): considered, not found.
+SHORT_RUN_CAP = 0.45
 
 
 def not_yet_judgeable(evidence: RunEvidence, learned_task: bool) -> Verdict | None:
@@ -101,6 +103,23 @@ def val_inputs_doubt(evidence: RunEvidence, book: RemedyBook, verdict: Verdict) 
                    summary=verdict.summary + f"; but val's inputs look unlike train's ({words}), and the suspects are "
                    "read up to the val-loss minimum, which such a val sets: judge them again once val is prepared as "
                    "train", evidence={**verdict.evidence, "val_inputs_differ": True})
+
+
+def short_run_doubt(evidence: RunEvidence, book: RemedyBook, verdict: Verdict) -> Verdict:
+    """``verdict`` at most SHORT_RUN_CAP, with training longer first, for a run of fewer than SHORT_RUN planned epochs
+    that early stopping did not end, where the val labels do not side with the model: "contradicted for most of
+    training" is then a few epochs, and samples a model learns late look contradicted whatever their labels (trial
+    23's sum-sign task stopped at epoch 8, no label flipped, read label noise 0.60; its control learns to epoch 15-30).
+    The far-from-fitting case is not judged at all (:func:`not_yet_judgeable`)."""
+    if (verdict.confidence <= SHORT_RUN_CAP or evidence.num_epochs >= SHORT_RUN or ended_by_early_stopping(evidence)
+            or verdict.evidence.get("val_sides_with_model")):
+        return verdict
+    return replace(verdict, confidence=SHORT_RUN_CAP,
+                   remedies=present(book.more_epochs(evidence.num_epochs), *verdict.remedies),
+                   summary=verdict.summary + f"; but the run ended after {evidence.num_epochs} planned epochs, so "
+                   "\"most of training\" is a few of them and samples learned late look contradicted whatever their "
+                   "labels: judge them again after training longer",
+                   evidence={**verdict.evidence, "short_run": True})
 
 
 def undecided_words(count: int, fraction: float, depth: float, too_few: bool, memorised_late: float) -> str:

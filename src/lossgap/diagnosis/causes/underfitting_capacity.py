@@ -9,14 +9,14 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contradicted_advice, one_class_advice,
                                                            one_class_errors, one_class_words, pair_advice, pair_words)
 from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer
-from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, architecture_clause,
-                                                           loss_steepness)
+from lossgap.diagnosis.causes.underfitting_stopped import (SHORT_RUN, UNSURE_RIGHT, architecture,
+                                                           architecture_clause, loss_steepness)
 from lossgap.diagnosis.causes.underfitting_wording import (FAR_FROM_FIT, capacity_rejection, gradient_note,
                                                            regularisation_note, relative_rise)
 from lossgap.diagnosis.constraints import (below_range, fast_learning_rate, frozen_note, held_back, low_in_range,
                                            rate_and_range, regularisation_notes, tiny_hidden, training_pass_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import val_shows_learning
+from lossgap.diagnosis.learning_state import ended_by_early_stopping, val_shows_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -200,6 +200,12 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
     confidence *= FAST_RATE_FACTOR if slow or below else 1.0
     if slow_pace:   # read from a setting, as the frozen schedule is
         confidence = min(confidence, SLOW_PACE_CONFIDENCE)
+    # A handful of planned epochs with accuracy still rising has shown no level yet, whatever its last epoch did (a GRU
+    # of 16 units stopped after 4 epochs, train 0.47 -> 0.72 -> 0.62, had read "too small" 0.65 with growing it first).
+    details["short_run_rising"] = short_rise = bool(rising and evidence.num_epochs < SHORT_RUN and not supported
+                                                    and not ended_by_early_stopping(evidence))
+    if short_rise:
+        confidence = min(confidence, SHORT_UNSUPPORTED_CAP)
     details["fast_learning_rate"] = bool(fast)
     if pair is not None:
         details["confused_pair"] = pair
@@ -244,6 +250,9 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
     reach = architecture(evidence, book)
     summary += architecture_clause(evidence, reach)
     summary += narrow + (f"; but {fast}, which keeps a model of any size from fitting" if fast else "")
+    if short_rise:
+        summary += (f"; but after only {evidence.num_epochs} epochs, accuracy still rising, no level has shown yet: "
+                    "train longer before judging the model's size")
     affirmed = summary
     if confidence < REPORT_THRESHOLD:
         # The sentence names the factor that kept the form low, not a list of what might have.
@@ -255,15 +264,29 @@ def capacity_form(evidence: RunEvidence, book: RemedyBook, facts: dict, trend: t
         details["rejected_because"] = reason
         summary = capacity_rejection(evidence, reason, train_error, best_error, train_accuracy, val_accuracy,
                                      level_epoch, floor)
+        if short_rise and not overfits:
+            details["rejected_because"] = "short_run_rising"
+            summary = (f"the model got {pct(train_error)} of its training samples wrong at epoch {level_epoch}, but "
+                       f"after only {evidence.num_epochs} epochs, accuracy still rising (train {signed(rise)} and val "
+                       f"{signed(val_rise)} over the run's last {evidence.trend_tail} epochs), no level has shown "
+                       "yet: train longer before judging the model's size")
     # The constraint the sentence names comes first: heavy weight decay on a model of normal size is lifted by
     # regularising less, not by growing a model the decay pins down as well.
+    # On long sequences a layer nothing points at (not small, nothing in the settings) far from fitting is likelier
+    # held back by its reach than by its width: the architecture's remedies come before growing it (trial 26: a 2-layer
+    # LSTM of 32 units on 80 steps at a constant guess grew to 64 with no change; as an LSTM-FCN it reached test 1.000).
+    reach_first = any(reach) and not supported and not small and train_error >= FAR_FROM_FIT
+    details["reach_first"] = bool(reach_first)
     remedies = (present(widen, book.less_regularisation(), book.larger_hidden(), *reach)
                 if regularisation_notes(evidence.settings) and not _tiny_model(evidence)
+                else present(widen, *reach, book.larger_hidden(), book.less_regularisation()) if reach_first
                 else present(widen, book.larger_hidden(), *reach, book.less_regularisation()))
     if fast:
         remedies = present(book.lower_lr(10.0), *remedies)
     if slow_pace:
         remedies = present(book.higher_lr(10.0, usual=True), book.more_epochs(evidence.num_epochs), *remedies)
+    elif short_rise:
+        remedies = present(book.more_epochs(evidence.num_epochs), *remedies)
     if evidence.unscaled_inputs:
         remedies = present(book.standardize(), *remedies)
     elif evidence.saturated_at_usual_rate:

@@ -26,8 +26,8 @@ import numpy as np
 
 from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_reversal
 from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
-from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.unstable_drops import DROPS_FULL, DROPS_START, accuracy_drop_share
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients
 from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, DELIVERED_CONSISTENT,
                                                        delivered_model_jumps, evaluation_only_bounces,
@@ -47,12 +47,6 @@ from lossgap.diagnosis.wording import clip, pct
 
 #: Share of epochs with the train loss above the prior's entropy at which that signal starts and saturates.
 ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
-#: Share of epochs whose train accuracy drops back by more than 3 noise units (and 0.03) from which that
-#: counts, and counts fully (AutoTrainer's "unstable": swings in 20% of the epochs). A model limited by its
-#: size plateaus smoothly; one whose weights jump loses and regains accuracy.
-DROPS_START, DROPS_FULL = 0.08, 0.25
-#: A drop counts only when the train loss rose by more than this share of its level in the same epoch.
-DROP_LOSS_RISE = 0.05
 #: Best train loss (share of the prior's entropy) from which the model counts as not fitting, and fully so.
 UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
@@ -95,7 +89,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # In a model with batch norm, epochs the evaluated model spends above a constant guess or dropping back while
     # the training pass's own loss does not are batch norm's statistics lagging the weights, not jumping weights.
     running = evidence.training_pass_loss
-    drops = _accuracy_drop_share(evidence, running)
+    drops = accuracy_drop_share(evidence, running)
     above_share = fit.above_prior_share
     if running is not None:
         above_share = min(above_share, above_guess_share(running, fit.prior_entropy, evidence.val.num_classes))
@@ -366,37 +360,6 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
 
 
-def _accuracy_drop_share(evidence: RunEvidence, running: np.ndarray | None = None) -> float:
-    """Share of epochs whose train accuracy fell below the previous epoch's by more than 3 noise units and 0.03
-    while the train loss rose by more than DROP_LOSS_RISE of its level (and, with ``running``, the training pass's
-    loss too: see RunEvidence.training_pass_loss; an LSTM-FCN early-stopped after 11 epochs, its evaluated accuracy
-    dropping back in two of them while the training pass's loss fell in every one, had read 0.71): weights that
-    jump throw both back. A model crossing its decision boundaries for the first time loses a few answers while its
-    loss still falls (two such wobbles in 12 epochs had read unstable_optimization 0.60 where training longer was
-    the fix)."""
-    _, loss, accuracy, _ = evidence.stability_loss
-    if accuracy.size < 3 or evidence.train is None:
-        return 0.0
-    noise = accuracy_noise(np.nan_to_num(accuracy[:-1], nan=0.5), evidence.train.num_samples)
-    steps = np.diff(accuracy)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        loss_rise = np.diff(loss) / np.abs(loss[:-1])
-        running_rise = (np.diff(running) / np.abs(running[:-1]) if running is not None
-                        else np.full(loss_rise.shape, np.nan))
-    # A loss that is not recorded (NaN) cannot contradict the drop.
-    rose = ~(loss_rise <= DROP_LOSS_RISE) & ~(running_rise <= DROP_LOSS_RISE)
-    return float(np.mean((steps < -np.maximum(3 * noise, 0.03)) & rose))
-
-
-CAUSE = Cause(
-    code="unstable_optimization",
-    title="the loss spikes, oscillates, becomes non-finite or sits above a constant guess: the weights jump",
-    rule=rule,
-    explains=("no_signal", "label_noise", "class_imbalance_bias", "overfitting", "underfitting",
-              "confidence_refinement"),
-)
-
-
 def _val_share_words(unrecovered: dict, baseline: float) -> str:
     """The clause on the val accuracy's gain over the majority share that a spike took, where that share exceeds the
     train loss's: all of it once the delivered val accuracy is at or below the majority share (a share over 100%
@@ -407,3 +370,12 @@ def _val_share_words(unrecovered: dict, baseline: float) -> str:
     if val_share >= 1.0:
         return f" (the majority share is {baseline:.3f}: all of its gain over it lost)"
     return f" ({pct(val_share)} of its gain over the majority share lost)"
+
+
+CAUSE = Cause(
+    code="unstable_optimization",
+    title="the loss spikes, oscillates, becomes non-finite or sits above a constant guess: the weights jump",
+    rule=rule,
+    explains=("no_signal", "label_noise", "class_imbalance_bias", "overfitting", "underfitting",
+              "confidence_refinement"),
+)
