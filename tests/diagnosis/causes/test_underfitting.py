@@ -758,8 +758,9 @@ def test_a_level_nothing_points_at_the_model_for_is_considered_on_short_sequence
     small_verdict = small_run.verdict("underfitting")
     assert small_verdict.evidence["form_confidences"]["capacity"] > UNSUPPORTED_CAP, small_run.to_text()
     assert "nothing points at the model" not in small_verdict.summary
-    assert [remedy.name for remedy in long.verdict("underfitting").remedies][:3] == ["larger_hidden", "bidirectional",
-                                                                                       "switch_model"]
+    # On long sequences the reach comes before the width (session 43; the test after this one).
+    assert [remedy.name for remedy in long.verdict("underfitting").remedies][:3] == ["bidirectional", "switch_model",
+                                                                                       "larger_hidden"]
 
 
 def test_heavy_dropout_in_a_training_pass_below_val_is_judged_on_val_as_holding_the_model_back():

@@ -155,7 +155,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "spikes": clip(judged_lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
                   * max(unfit, float(collapse_after_fit(evidence, train_spikes)), fast_fit),
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * max(unfit, fast_fit),
-        "unrecovered": UNRECOVERED_CAP * clip((max(unrecovered["share"], unrecovered.get("val_share", 0.0))
+        "unrecovered": UNRECOVERED_CAP * clip((max(unrecovered["share"], unrecovered.get("val_share", 0.0),
+                                                   unrecovered.get("val_error_share", 0.0))
                                                - UNRECOVERED_START) / (UNRECOVERED_FULL - UNRECOVERED_START))
                        if unrecovered else 0.0,
         "gradients": gradients.get("gradient_score", 0.0),
@@ -361,12 +362,14 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
 
 
 def _val_share_words(unrecovered: dict, baseline: float) -> str:
-    """The clause on the val accuracy's gain over the majority share that a spike took, where that share exceeds the
-    train loss's: all of it once the delivered val accuracy is at or below the majority share (a share over 100%
-    says nothing a reader can use)."""
-    val_share = unrecovered.get("val_share", 0.0)
-    if val_share <= unrecovered["share"]:
+    """The clause on the val accuracy's gain over the majority share that a spike took, or on the share of the delivered
+    model's val errors it added where that is larger, when either exceeds the train loss's share: all of the gain once
+    the delivered val accuracy is at or below the majority share (a share over 100% says nothing a reader can use)."""
+    val_share, error_share = unrecovered.get("val_share", 0.0), unrecovered.get("val_error_share", 0.0)
+    if max(val_share, error_share) <= unrecovered["share"]:
         return ""
+    if error_share > val_share:
+        return f" ({pct(error_share)} of the delivered model's val errors came with it)"
     if val_share >= 1.0:
         return f" (the majority share is {baseline:.3f}: all of its gain over it lost)"
     return f" ({pct(val_share)} of its gain over the majority share lost)"
