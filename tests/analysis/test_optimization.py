@@ -191,3 +191,16 @@ def test_a_falling_loss_with_a_recovered_two_epoch_spike_in_its_tail_is_still_fa
     assert health.val_new_low_share == 1.0 and health.val_still_improving
     # The same run ending inside its spike is not still falling.
     assert not optimization_health(spiked[:39], spiked[:39]).val_still_falling
+
+
+def test_train_new_lows_are_counted_outside_a_spike_the_train_loss_recovered_from():
+    from lossgap.analysis.optimization import optimization_health
+
+    recovered_late = [1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 1.2, 0.9, 0.6, 0.44, 0.40, 0.38]
+    health = optimization_health(recovered_late, tail=5)
+    # Epochs 8-12 are the tail; 7-10 the spike's episode (back at or below 0.42, the loss before it, only at 11):
+    # 11 and 12, the epochs left, are both new lows; the slope has too few epochs left to say anything.
+    assert health.train_new_low_share == 1.0 and not health.train_still_falling and health.train_still_improving
+    levelled = [1.0, 0.8, 0.6, 0.5, 0.45, 0.42, 1.2, 0.9, 0.6, 0.41, 0.43, 0.415]
+    health = optimization_health(levelled, tail=5)
+    assert health.train_new_low_share == 1 / 3 and not health.train_still_improving

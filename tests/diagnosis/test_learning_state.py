@@ -92,3 +92,40 @@ def test_a_lag_under_a_delivered_model_already_all_right_on_train_and_val_is_not
     assert verdict.confidence == 0.0 and verdict.evidence["delivered_at_ceiling"], diagnosis.to_text()
     assert "already gets val 1.000 and train 1.000 right" in verdict.summary
     assert "underfitting" not in diagnosis.causes
+
+
+def _recovered_then_new_lows(last_val_low=True, epochs=20, n=600, seed=0):
+    """Two classes learned slowly (a share of the samples crossing to right each epoch, about 0.8 right by the end);
+    a spike at epoch 14 throws every sample back by 0.25, still 0.2 back through epoch 18; epochs 19-20 are new lows of the
+    train loss, and of the val loss unless ``last_val_low`` is False (val's last epoch then back a little)."""
+    import numpy as np
+
+    from fixtures.dynamics import binary_dynamics
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    crosses = rng.uniform(0, 22, n)                 # the epoch each sample crosses to right
+    epoch = np.arange(epochs)[:, None]
+    prob = 0.3 + 0.6 / (1 + np.exp(-(epoch - crosses[None, :]))) + 0.004 * epoch
+    prob[13] -= 0.25
+    prob[14:18] -= 0.2
+    prob = np.clip(prob + rng.normal(0, 0.003, prob.shape), 0.01, 0.99)
+    val = prob[:, :300].copy()
+    if not last_val_low:
+        val[-1] -= 0.1
+    return {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(val, labels[:300])}
+
+
+def test_a_run_that_ended_on_new_lows_of_both_losses_after_a_spike_in_its_tail_is_still_learning():
+    # Trial 26: 20 epochs, a spike at 14 recovered by 19, new lows of both losses at 19 and 20, accuracy rising: the
+    # recovery left too few epochs for a slope, and it read "No problem found" 0.51 (60 epochs: test 0.920 -> 0.988).
+    # A fitted model's train loss keeps setting new lows as it memorises: without a new val low at the end it is not
+    # "still learning" (trial 22's healthy weighted GRU, val lowest the epoch before its last, stays "No problem").
+    from lossgap.diagnosis import gather_evidence
+
+    config = {"optimizer": {"name": "adam", "lr": 0.003}, "epochs": 20}
+    learning = gather_evidence({}, _recovered_then_new_lows(), train_config=config)
+    assert learning.still_learning
+    assert learning.optimization.train_new_low_share >= 0.75 and not learning.optimization.train_still_falling
+    settled = gather_evidence({}, _recovered_then_new_lows(last_val_low=False), train_config=config)
+    assert not settled.still_learning

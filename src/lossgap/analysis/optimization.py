@@ -97,6 +97,8 @@ class OptimizationHealth:
             standard errors (from the tail's own jitter) below zero.
         val_new_low_share: share of the tail's epochs in which the val loss set a new lowest value of the run,
             in [0, 1], not counting val_recovery_epochs; NaN without a val loss.
+        train_new_low_share: the same for the train loss, not counting the epochs of a train spike it recovered
+            from.
         val_recovery_epochs: 1-based epochs of the tail spent in a val spike the run recovered from (the spike's
             epoch up to the first epoch back at or below the loss before it): they say nothing of the trend, and a
             GRU whose val loss set 7 new lows in 10 epochs around a 2-epoch spike had read as no longer improving.
@@ -119,12 +121,20 @@ class OptimizationHealth:
     grad_norm_median: float | None
     grad_norm_max: float | None
     val_recovery_epochs: tuple[int, ...] = ()
+    train_new_low_share: float = math.nan
 
     @property
     def val_still_improving(self) -> bool:
         """True when the val loss still falls at the end: clearly (``val_still_falling``) or slowly but to a new
         low in at least NEW_LOW_SHARE of the tail's epochs."""
         return self.val_still_falling or (self.val_new_low_share >= NEW_LOW_SHARE)
+
+    @property
+    def train_still_improving(self) -> bool:
+        """True when the train loss still falls at the end: clearly (``train_still_falling``) or to a new low in at
+        least NEW_LOW_SHARE of the tail's epochs outside a spike it recovered from (a run whose tail was mostly such a
+        spike's recovery, then two new lows, has too few epochs left for a slope)."""
+        return self.train_still_falling or (self.train_new_low_share >= NEW_LOW_SHARE)
 
     @property
     def oscillating(self) -> bool:
@@ -142,6 +152,7 @@ class OptimizationHealth:
         out["oscillating"] = self.oscillating
         out["unstable"] = self.unstable
         out["val_still_improving"] = self.val_still_improving
+        out["train_still_improving"] = self.train_still_improving
         return out
 
 
@@ -296,7 +307,8 @@ def optimization_health(train_loss, val_loss=None, *, lr=None, grad_norm=None,
     val_recovering = recovery_epochs(val, val_spikes) if val is not None else ()
     recovering = tuple(epoch for epoch in val_recovering if epoch > size - min(tail, size - 1))
     # A spike the loss recovered from says nothing of the trend either way: its epochs are left out of the slopes.
-    train_slope, train_falling = relative_slope(_without(train, recovery_epochs(train, train_spikes))[-tail:])
+    train_recovering = recovery_epochs(train, train_spikes)
+    train_slope, train_falling = relative_slope(_without(train, train_recovering)[-tail:])
     val_slope, val_falling = (relative_slope(_without(val, val_recovering)[-tail:]) if val is not None
                               else (math.nan, False))
 
@@ -317,6 +329,7 @@ def optimization_health(train_loss, val_loss=None, *, lr=None, grad_norm=None,
         val_still_falling=val_falling,
         val_new_low_share=new_low_share(val, tail, recovering) if val is not None else math.nan,
         val_recovery_epochs=recovering,
+        train_new_low_share=new_low_share(train, tail, train_recovering),
         lr_end=float(lrs[-1]) if lrs.size else None,
         grad_norm_median=float(np.median(grads)) if grads.size else None,
         grad_norm_max=float(np.max(grads)) if grads.size else None,

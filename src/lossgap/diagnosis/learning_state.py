@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lossgap.analysis.ledger import loss_ledger
+from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.optimization import relative_slope
 from lossgap.diagnosis.constraints import (averaging_decay, fast_learning_rate, has_batch_norm, held_back,
                                            high_learning_rate)
@@ -190,3 +191,17 @@ def training_pass_still_falling(evidence: RunEvidence) -> bool:
     if running is None:
         return False
     return bool(relative_slope(running[-evidence.optimization.tail_epochs:])[1])
+
+
+def at_ceiling(evidence: RunEvidence, index: int) -> bool:
+    """True when val accuracy at 0-based epoch ``index`` is within its noise (at least two samples' worth) of 1, and
+    train has no room left either: a train accuracy more than 0.05 (and two noise units) short of 1 still has learning
+    to do, whatever a small val split shows (10 val samples at 0.900 beside train 0.875 still falling had read
+    "within two samples of all right", where 120 epochs reached train 1.000 and test 0.96 against 0.85)."""
+    accuracy = float(evidence.curves.val_accuracy[index])
+    if not (np.isfinite(accuracy) and 1.0 - accuracy <= accuracy_noise(accuracy, evidence.val.num_samples)):
+        return False
+    train_accuracy = float(evidence.curves.train_accuracy[index])
+    train_samples = evidence.train.num_samples if evidence.train is not None else 0
+    room = max(0.05, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else 0.05
+    return bool(not np.isfinite(train_accuracy) or 1.0 - train_accuracy <= room)

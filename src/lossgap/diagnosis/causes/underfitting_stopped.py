@@ -10,7 +10,7 @@ from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_range, fast_learning_rate,
                                            held_back, low_in_range, narrow_layer_advice, rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import ended_by_early_stopping, lag_words
+from lossgap.diagnosis.learning_state import at_ceiling, ended_by_early_stopping, lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -56,7 +56,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         # LSTM-FCN on GunPoint delivered val and train 1.000, test 0.980, and read 0.66 with --ema 0 first, which
         # delivered test 0.980 again).
         delivered = evidence.delivered_epoch - 1
-        if _at_ceiling(evidence, delivered):
+        if at_ceiling(evidence, delivered):
             details["delivered_at_ceiling"] = True
             return Verdict("underfitting", 0.0, f"{_stopped_by(evidence)} while {lag_words(evidence)}, but the model "
                            f"it delivers (epoch {delivered + 1}) already gets val "
@@ -99,7 +99,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # Val accuracy within two samples of all right has nothing left to gain: a loss still falling there makes the
     # same answers surer (a 300-step task at val 1.000, still falling 27% per epoch, had read 0.90 "has not fitted
     # what it could").
-    ceiling = _at_ceiling(evidence, evidence.num_epochs - 1)
+    ceiling = at_ceiling(evidence, evidence.num_epochs - 1)
     rising = rising and not ceiling
     details.update({"far_from_fitting": unfitted, "right_answer_sureness": sureness, "val_at_ceiling": ceiling})
     confidence = steepness * (0.9 if rising or early_learning or unfitted or collapsed else 0.35)
@@ -261,20 +261,6 @@ def clipped_far_below(evidence: RunEvidence) -> tuple[float, float] | None:
     if not norms.size or float(np.median(norms)) < CLIP_STARVED * float(clip_at):
         return None
     return float(clip_at), float(np.median(norms))
-
-
-def _at_ceiling(evidence: RunEvidence, index: int) -> bool:
-    """True when val accuracy at 0-based epoch ``index`` is within its noise (at least two samples' worth) of 1, and
-    train has no room left either: a train accuracy more than 0.05 (and two noise units) short of 1 still has learning
-    to do, whatever a small val split shows (10 val samples at 0.900 beside train 0.875 still falling had read
-    "within two samples of all right", where 120 epochs reached train 1.000 and test 0.96 against 0.85)."""
-    accuracy = float(evidence.curves.val_accuracy[index])
-    if not (np.isfinite(accuracy) and 1.0 - accuracy <= accuracy_noise(accuracy, evidence.val.num_samples)):
-        return False
-    train_accuracy = float(evidence.curves.train_accuracy[index])
-    train_samples = evidence.train.num_samples if evidence.train is not None else 0
-    room = max(0.05, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else 0.05
-    return bool(not np.isfinite(train_accuracy) or 1.0 - train_accuracy <= room)
 
 
 def far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:

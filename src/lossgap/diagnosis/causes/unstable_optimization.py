@@ -32,12 +32,13 @@ from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_z
 from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, DELIVERED_CONSISTENT,
                                                        delivered_model_jumps, evaluation_only_bounces,
                                                        train_records_only)
-from lossgap.diagnosis.causes.unstable_spikes import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE,
-                                                       MEMORISED_PAST_SPIKE, OUTGROWN_WEIGHT, UNRECOVERED_CAP,
+from lossgap.diagnosis.causes.unstable_collapse import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE,
+                                                        collapse_to_constant)
+from lossgap.diagnosis.causes.unstable_spikes import (MEMORISED_PAST_SPIKE, OUTGROWN_WEIGHT, UNRECOVERED_CAP,
                                                        UNRECOVERED_FULL, UNRECOVERED_START, collapse_after_fit,
-                                                       collapse_to_constant, delivered_intact_words,
-                                                       memorised_past_spike, outgrown_spikes, progress_lost,
-                                                       unrecovered_climb, unrecovered_spike)
+                                                       delivered_intact_words, memorised_past_spike, outgrown_spikes,
+                                                       progress_lost, unrecovered_climb, unrecovered_spike,
+                                                       unrecovered_val_words)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, heavy_dropout
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
@@ -47,6 +48,9 @@ from lossgap.diagnosis.wording import clip, pct
 
 #: Share of epochs with the train loss above the prior's entropy at which that signal starts and saturates.
 ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
+#: The signals the confidence combines, in its order ("bumps" being bounce and spikes together).
+DECISIVE_NAMES = ("above_prior", "gradients", "accuracy_drops", "bumps", "collapse", "unrecovered", "fast_rate",
+                  "memorised_past_spike", "train_records", "evaluation_only")
 #: Best train loss (share of the prior's entropy) from which the model counts as not fitting, and fully so.
 UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
@@ -189,8 +193,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                                   if delivered_model_jumps(evaluation_only) else EVALUATION_AFTER_DELIVERED)
     facts["evaluation_only"] = evaluation_only
     collapse = collapse_to_constant(evidence)
-    signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") else COLLAPSE_CONFIDENCE)
-                           if collapse else 0.0)
+    signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") or collapse.get("relearned")
+                            else COLLAPSE_CONFIDENCE) if collapse else 0.0)
     facts.update(signals=signals, collapse=collapse, unrecovered=unrecovered, memorised_past_spike=memorised_past)
     if (signals["unrecovered"] > 0 or signals["memorised_past_spike"] > 0) and not collapse:
         # Early stopping would have delivered the model from before the spike.
@@ -202,8 +206,19 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
     decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"],
                 signals["unrecovered"], signals["fast_rate"], signals["memorised_past_spike"], signals["train_records"],
-                signals["evaluation_only"]]
+                signals["evaluation_only"]]   # in DECISIVE_NAMES' order
     confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
+    # Samples are judged for label noise up to the val-loss minimum (RunEvidence.train_samples): a collapse or spike
+    # damage after that cannot have made them look contradicted (trial 26: 30% of the labels flipped in both splits,
+    # a collapse at 30 after the window ended at 22, had label noise 0.53 explained away).
+    window = evidence.train_samples.until_epoch if evidence.train_samples is not None else None
+    # Not a collapse the delivered model is in: a constant guess is what the user holds, whatever the labels.
+    covers_delivered = bool(collapse) and not (collapse.get("relearned") or collapse.get("after_delivered"))
+    late = [name for name, found in (("collapse", None if covers_delivered else collapse), ("unrecovered", unrecovered))
+            if window is not None and found and found.get("epoch", 0) > window]
+    if late and confidence > 0:
+        early = 1.0 - float(np.prod([1.0 - value for value, name in zip(decisive, DECISIVE_NAMES) if name not in late]))
+        facts["explains_share"] = {"label_noise": early / confidence}
     if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(decisive[:-1]):
         facts["title"] = EVALUATION_ONLY_TITLE
         # An evaluated model that jumps moves whole classes at once, in a few epochs; it does not make single
@@ -223,7 +238,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"{fit.prior_entropy:.3f}; one class predicted for "
                      f"{pct(collapse['one_class_share'])} of the training samples) and stayed there through epoch {collapse['until']}, "
                      + (f"the last: early stopping delivered epoch {delivered}'s model, from before the collapse, "
-                        "which stopped the learning there" if delivered else "the epoch the run delivers"))
+                        "which stopped the learning there" if delivered
+                        else f"then learned again, but the model the run delivers (epoch {collapse['relearned']}, "
+                             f"{loss_name} {collapse['delivered_loss']:.3f}) is no further than before the collapse "
+                             f"(lowest {collapse['lowest_before']:.3f}): the collapse cost the run every epoch since"
+                        if collapse.get("relearned") else "the epoch the run delivers"))
     if evaluation_only is not None:
         parts.append(f"the end-of-epoch pass over the training set jumps (its loss bounced by "
                      f"{evaluation_only['reversal']:.1f}x {unit} in all, up to {evaluation_only['highest']:.3f}) while "
@@ -288,7 +307,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      f"{unrecovered['delivered_loss']:.3f}) has not won back {pct(unrecovered['share'])} of the "
                      f"progress made before it: its val accuracy is {unrecovered['val_delivered']:.3f}, against "
                      f"{unrecovered['val_before']:.3f} before the spike"
-                     + _val_share_words(unrecovered, evidence.signal.baseline_accuracy))
+                     + unrecovered_val_words(unrecovered, evidence.signal.baseline_accuracy))
     if signals["memorised_past_spike"] > 0:
         past = memorised_past
         at = f" (learning rate {past['lr']:g} there)" if past["lr"] is not None else ""
@@ -359,20 +378,6 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
         seen = np.pad(seen, (0, evidence.num_epochs - seen.shape[0]))
         bad |= ~np.isfinite(curve) & seen
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
-
-
-def _val_share_words(unrecovered: dict, baseline: float) -> str:
-    """The clause on the val accuracy's gain over the majority share that a spike took, or on the share of the delivered
-    model's val errors it added where that is larger, when either exceeds the train loss's share: all of the gain once
-    the delivered val accuracy is at or below the majority share (a share over 100% says nothing a reader can use)."""
-    val_share, error_share = unrecovered.get("val_share", 0.0), unrecovered.get("val_error_share", 0.0)
-    if max(val_share, error_share) <= unrecovered["share"]:
-        return ""
-    if error_share > val_share:
-        return f" ({pct(error_share)} of the delivered model's val errors came with it)"
-    if val_share >= 1.0:
-        return f" (the majority share is {baseline:.3f}: all of its gain over it lost)"
-    return f" ({pct(val_share)} of its gain over the majority share lost)"
 
 
 CAUSE = Cause(

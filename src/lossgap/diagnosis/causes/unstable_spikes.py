@@ -12,20 +12,11 @@ import numpy as np
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.constraints import regularisation_notes
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.wording import pct
+from lossgap.diagnosis.causes.unstable_collapse import learned_before
 
 #: A train loss at or below this share of the prior's entropy counts as fitted (see collapse_after_fit).
 FITTED_SHARE = 0.25
-#: A collapse to a constant guess (see collapse_to_constant): how close the train loss must stay to the prior's
-#: entropy (share of it), for how many epochs, how far below it the loss must have been before (share of it),
-#: and how far above the majority share the train accuracy (at least, and 3 noise units).
-COLLAPSE_AT_PRIOR, COLLAPSE_EPOCHS, COLLAPSE_MOVED, COLLAPSE_LEARNED = 0.03, 3, 0.15, 0.1
-#: Confidence of a collapse to a constant guess on its own; and of one that came after the epoch the run delivers
-#: (early stopping kept the model from before it) and lasted to the end: the delivered model escaped it, but
-#: it is what stopped the learning.
-COLLAPSE_CONFIDENCE, COLLAPSE_AFTER_DELIVERED = 0.85, 0.6
-#: A fall of the train loss into an epoch, as a share of the prior's entropy, from which the model counts as
-#: still learning fast there (see collapse_to_constant).
-STILL_FALLING = 0.03
 #: Share of the progress made before a spike that the delivered model has still lost (its train loss against the
 #: lowest before the spike, over the fall from the first epoch to that lowest) from which that counts, and fully;
 #: and the most it adds: a run ending on an unrecovered spike delivers the damage (an SGD JapaneseVowels run at lr
@@ -237,80 +228,6 @@ def collapse_after_fit(evidence: RunEvidence, spikes) -> bool:
     return False
 
 
-def collapse_to_constant(evidence: RunEvidence) -> dict | None:
-    """The collapse of a model that had learned something back to a constant guess, or None: from some epoch
-    through the one the run delivers (at least COLLAPSE_EPOCHS of them) its train loss stays within
-    COLLAPSE_AT_PRIOR of the prior's entropy (its outputs no longer tell the inputs apart), after the loss had
-    been COLLAPSE_MOVED below it and the train accuracy COLLAPSE_LEARNED (and 3 noise units) above the majority
-    share. Descent never gives back everything it learned: the optimiser threw the weights to where every input
-    gets the same answer (a 2-layer LSTM at Adam 0.002 on little data fell from 0.51 train accuracy to the
-    majority share 0.27 at epoch 59 and stayed there; read as "too small" 0.65, growing it was the first
-    remedy). Not for a model its own regularisation holds back: heavy weight decay pulls a fitted model back to
-    the constant guess by design (underfitting names it). Returns the collapse's first epoch, the delivered
-    epoch (``until``), the best earlier train accuracy and its epoch, the train loss at the delivered epoch, and
-    the share of training samples predicted as one class there."""
-    delivered = evidence.delivered_epoch
-    collapse = _collapse_through(evidence, delivered)
-    if collapse is None and delivered < evidence.num_epochs and _still_falling_at(evidence, delivered):
-        # Early stopping delivered an epoch before the collapse, which then lasted to the end of the run, while
-        # the model was still learning fast: the delivered model escaped the collapse, but the collapse is what
-        # stopped the learning (an 80/10/10 run with class weights at lr 0.01 fell to a constant guess at epoch 4
-        # and stayed there; epoch 3's model was delivered, and its imbalance, three epochs into learning, was all
-        # the diagnosis had named). A model that had converged before it lost nothing: no collapse then.
-        collapse = _collapse_through(evidence, evidence.num_epochs)
-        if collapse is not None and collapse["epoch"] > delivered:
-            collapse["after_delivered"] = delivered
-        else:
-            collapse = None
-    return collapse
-
-
-def _still_falling_at(evidence: RunEvidence, epoch: int) -> bool:
-    """True when the train loss (the stability loss) fell by at least STILL_FALLING of the prior's entropy into
-    1-based ``epoch``: the model was still learning fast there."""
-    _, train_loss, _, fit = evidence.stability_loss
-    if epoch < 2 or not fit.prior_entropy > 0:
-        return False
-    return bool(train_loss[epoch - 2] - train_loss[epoch - 1] >= STILL_FALLING * fit.prior_entropy)
-
-
-def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
-    """:func:`collapse_to_constant` with the collapse lasting through epoch ``delivered`` (1-based)."""
-    train = evidence.train
-    _, train_loss, train_accuracy, fit = evidence.stability_loss
-    if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
-        return None
-    near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
-    start = delivered
-    while start > 1 and near_prior[start - 2]:
-        start -= 1
-    if not near_prior[delivered - 1] or delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1:
-        return None
-    if not learned_before(evidence, start):
-        return None
-    accuracy_before = train_accuracy[:start - 1]
-    best_epoch = int(np.nanargmax(accuracy_before)) + 1
-    best = float(accuracy_before[best_epoch - 1])
-    predicted = train.predicted[delivered - 1][train.seen[delivered - 1]]
-    one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
-    return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
-            "one_class_share": one_class, "train_loss": float(train_loss[delivered - 1])}
-
-
-def learned_before(evidence: RunEvidence, epoch: int) -> bool:
-    """True when, before 1-based ``epoch``, the model had clearly learned something: its train loss (the stability
-    loss) had been COLLAPSE_MOVED of the prior's entropy below it, and its train accuracy COLLAPSE_LEARNED and 3 noise
-    units above the majority share. Wiggles of a model at the prior (labels without signal) never get there."""
-    _, train_loss, train_accuracy, fit = evidence.stability_loss
-    train = evidence.train
-    loss_before, accuracy_before = train_loss[:epoch - 1], train_accuracy[:epoch - 1]
-    if train is None or not (np.isfinite(loss_before).any() and np.isfinite(accuracy_before).any()):
-        return False
-    noise = float(accuracy_noise(fit.train_baseline, train.num_samples))
-    return bool(float(np.nanmin(loss_before)) <= (1.0 - COLLAPSE_MOVED) * fit.prior_entropy
-                and float(np.nanmax(accuracy_before)) >= fit.train_baseline + max(COLLAPSE_LEARNED, 3 * noise))
-
-
 def memorised_past_spike(evidence: RunEvidence, spikes, *, fast: bool) -> dict | None:
     """A spike whose damage the delivered model carries on val though its train loss won the progress back, at a rate
     far above its optimizer's usual range (``fast``), or None: the first spike (at or before the delivered epoch, after
@@ -370,3 +287,17 @@ def delivered_intact_words(evidence: RunEvidence) -> str:
     return (f"; early stopping delivered epoch {delivered}, whose val accuracy {at_delivered:.3f} is within its noise "
             "of the run's best: the delivered model came through the jumps on val, but with steps this large another "
             "seed or split may not")
+
+
+def unrecovered_val_words(unrecovered: dict, baseline: float) -> str:
+    """The clause on the val accuracy's gain over the majority share that a spike took, or on the share of the delivered
+    model's val errors it added where that is larger, when either exceeds the train loss's share: all of the gain once
+    the delivered val accuracy is at or below the majority share (a share over 100% says nothing a reader can use)."""
+    val_share, error_share = unrecovered.get("val_share", 0.0), unrecovered.get("val_error_share", 0.0)
+    if max(val_share, error_share) <= unrecovered["share"]:
+        return ""
+    if error_share > val_share:
+        return f" ({pct(error_share)} of the delivered model's val errors came with it)"
+    if val_share >= 1.0:
+        return f" (the majority share is {baseline:.3f}: all of its gain over it lost)"
+    return f" ({pct(val_share)} of its gain over the majority share lost)"
