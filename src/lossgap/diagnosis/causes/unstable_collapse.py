@@ -60,32 +60,23 @@ def _collapse_relearned(evidence: RunEvidence) -> dict | None:
     read "No cause found" with unstable 0.48; test 0.708 against 0.955). Returns collapse_to_constant's keys for the
     collapse's window ("until" its last epoch), "relearned" (the delivered epoch), "delivered_loss" and
     "lowest_before" (train losses); None without one."""
-    train = evidence.train
-    _, train_loss, train_accuracy, fit = evidence.stability_loss
+    _, train_loss, _, _ = evidence.stability_loss
     delivered = evidence.delivered_epoch
-    if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
+    near_prior = _near_prior(evidence, delivered)
+    if near_prior is None:
         return None
-    near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
     end = delivered - 1    # 1-based last epoch of a window, before the delivered one
     while end > COLLAPSE_EPOCHS:
         if not near_prior[end - 1]:
             end -= 1
             continue
-        start = end
-        while start > 1 and near_prior[start - 2]:
-            start -= 1
+        start = _window_start(near_prior, end)
         if end - start + 1 >= COLLAPSE_EPOCHS and start > 1 and learned_before(evidence, start):
             lowest_before = float(np.nanmin(train_loss[:start - 1]))
             if float(np.nanmin(train_loss[end:delivered])) <= lowest_before or at_ceiling(evidence, delivered - 1):
                 return None   # it got further than before the collapse (outgrown), or has nothing left to learn
-            accuracy_before = train_accuracy[:start - 1]
-            best_epoch = int(np.nanargmax(accuracy_before)) + 1
-            predicted = train.predicted[end - 1][train.seen[end - 1]]
-            one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
-            return {"epoch": start, "until": end, "best_accuracy": float(accuracy_before[best_epoch - 1]),
-                    "best_epoch": best_epoch, "one_class_share": one_class, "train_loss": float(train_loss[end - 1]),
-                    "relearned": delivered, "delivered_loss": float(train_loss[delivered - 1]),
-                    "lowest_before": lowest_before}
+            return {**_collapse_facts(evidence, start, end), "relearned": delivered,
+                    "delivered_loss": float(train_loss[delivered - 1]), "lowest_before": lowest_before}
         end = start - 1
     return None
 
@@ -101,25 +92,46 @@ def _still_falling_at(evidence: RunEvidence, epoch: int) -> bool:
 
 def _collapse_through(evidence: RunEvidence, delivered: int) -> dict | None:
     """:func:`collapse_to_constant` with the collapse lasting through epoch ``delivered`` (1-based)."""
-    train = evidence.train
-    _, train_loss, train_accuracy, fit = evidence.stability_loss
-    if train is None or delivered > train.num_epochs or regularisation_notes(evidence.settings):
+    near_prior = _near_prior(evidence, delivered)
+    if near_prior is None or not near_prior[delivered - 1]:
         return None
-    near_prior = np.abs(train_loss[:delivered] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
-    start = delivered
+    start = _window_start(near_prior, delivered)
+    if delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1 or not learned_before(evidence, start):
+        return None
+    return _collapse_facts(evidence, start, delivered)
+
+
+def _near_prior(evidence: RunEvidence, last: int) -> np.ndarray | None:
+    """Whether each epoch's train loss (the stability loss) through 1-based ``last`` lies within COLLAPSE_AT_PRIOR of
+    the prior's entropy; None where no collapse can be judged (no train records up to ``last``, or a model its own
+    regularisation holds back)."""
+    train = evidence.train
+    _, train_loss, _, fit = evidence.stability_loss
+    if train is None or last > train.num_epochs or regularisation_notes(evidence.settings):
+        return None
+    return np.abs(train_loss[:last] - fit.prior_entropy) <= COLLAPSE_AT_PRIOR * fit.prior_entropy
+
+
+def _window_start(near_prior: np.ndarray, end: int) -> int:
+    """The first 1-based epoch of the run of epochs near the prior that ends at ``end``."""
+    start = end
     while start > 1 and near_prior[start - 2]:
         start -= 1
-    if not near_prior[delivered - 1] or delivered - start + 1 < COLLAPSE_EPOCHS or start <= 1:
-        return None
-    if not learned_before(evidence, start):
-        return None
+    return start
+
+
+def _collapse_facts(evidence: RunEvidence, start: int, end: int) -> dict:
+    """A collapse over 1-based epochs ``start``-``end``: {"epoch", "until", "best_accuracy" and "best_epoch" (the best
+    train accuracy before it), "one_class_share" (of the training samples predicted as one class at ``end``),
+    "train_loss" (at ``end``)}."""
+    train = evidence.train
+    _, train_loss, train_accuracy, _ = evidence.stability_loss
     accuracy_before = train_accuracy[:start - 1]
     best_epoch = int(np.nanargmax(accuracy_before)) + 1
-    best = float(accuracy_before[best_epoch - 1])
-    predicted = train.predicted[delivered - 1][train.seen[delivered - 1]]
+    predicted = train.predicted[end - 1][train.seen[end - 1]]
     one_class = float(np.bincount(predicted).max() / predicted.size) if predicted.size else float("nan")
-    return {"epoch": start, "until": delivered, "best_accuracy": best, "best_epoch": best_epoch,
-            "one_class_share": one_class, "train_loss": float(train_loss[delivered - 1])}
+    return {"epoch": start, "until": end, "best_accuracy": float(accuracy_before[best_epoch - 1]),
+            "best_epoch": best_epoch, "one_class_share": one_class, "train_loss": float(train_loss[end - 1])}
 
 
 def learned_before(evidence: RunEvidence, epoch: int) -> bool:

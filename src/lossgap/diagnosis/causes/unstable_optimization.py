@@ -48,9 +48,6 @@ from lossgap.diagnosis.wording import clip, pct
 
 #: Share of epochs with the train loss above the prior's entropy at which that signal starts and saturates.
 ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
-#: The signals the confidence combines, in its order ("bumps" being bounce and spikes together).
-DECISIVE_NAMES = ("above_prior", "gradients", "accuracy_drops", "bumps", "collapse", "unrecovered", "fast_rate",
-                  "memorised_past_spike", "train_records", "evaluation_only")
 #: Best train loss (share of the prior's entropy) from which the model counts as not fitting, and fully so.
 UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
@@ -159,10 +156,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "spikes": clip(judged_lost / 0.8) * min(1.0, 0.5 + 0.25 * len(train_spikes))
                   * max(unfit, float(collapse_after_fit(evidence, train_spikes)), fast_fit),
         "accuracy_drops": clip((drops - DROPS_START) / (DROPS_FULL - DROPS_START)) * max(unfit, fast_fit),
-        "unrecovered": UNRECOVERED_CAP * clip((max(unrecovered["share"], unrecovered.get("val_share", 0.0),
-                                                   unrecovered.get("val_error_share", 0.0))
-                                               - UNRECOVERED_START) / (UNRECOVERED_FULL - UNRECOVERED_START))
-                       if unrecovered else 0.0,
+        "unrecovered": UNRECOVERED_CAP * clip((unrecovered["damage"] - UNRECOVERED_START)
+                                              / (UNRECOVERED_FULL - UNRECOVERED_START)) if unrecovered else 0.0,
         "gradients": gradients.get("gradient_score", 0.0),
         # The run's own rate far above its optimizer's usual range, in a model that does not fit its training set:
         # the steps that overshoot are the likeliest reason (own loops at Adam 0.2-0.3, train accuracy 0.82-0.92
@@ -203,11 +198,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # Early stopping keeps the epoch before the collapse; a lower rate is the usual cure.
         remedies = present(book.lower_lr(3.0), book.early_stopping(evidence.curves.val_loss), book.clip_grad())
     # Independent signals add up: 1 - prod(1 - s); bumps below the prior alone stay under BUMPS_CAP.
-    bumps = BUMPS_CAP * (1.0 - (1.0 - signals["bounce"]) * (1.0 - signals["spikes"]))
-    decisive = [signals["above_prior"], signals["gradients"], signals["accuracy_drops"], bumps, signals["collapse"],
-                signals["unrecovered"], signals["fast_rate"], signals["memorised_past_spike"], signals["train_records"],
-                signals["evaluation_only"]]   # in DECISIVE_NAMES' order
-    confidence = 1.0 - float(np.prod([1.0 - value for value in decisive]))
+    bumps = BUMPS_CAP * _combined((signals["bounce"], signals["spikes"]))
+    decisive = {name: bumps if name == "bumps" else signals[name] for name in (
+        "above_prior", "gradients", "accuracy_drops", "bumps", "collapse", "unrecovered", "fast_rate",
+        "memorised_past_spike", "train_records", "evaluation_only")}
+    confidence = _combined(decisive.values())
     # Samples are judged for label noise up to the val-loss minimum (RunEvidence.train_samples): a collapse or spike
     # damage after that cannot have made them look contradicted (trial 26: 30% of the labels flipped in both splits,
     # a collapse at 30 after the window ended at 22, had label noise 0.53 explained away).
@@ -217,9 +212,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     late = [name for name, found in (("collapse", None if covers_delivered else collapse), ("unrecovered", unrecovered))
             if window is not None and found and found.get("epoch", 0) > window]
     if late and confidence > 0:
-        early = 1.0 - float(np.prod([1.0 - value for value, name in zip(decisive, DECISIVE_NAMES) if name not in late]))
+        early = _combined(value for name, value in decisive.items() if name not in late)
         facts["explains_share"] = {"label_noise": early / confidence}
-    if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(decisive[:-1]):
+    if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(
+            value for name, value in decisive.items() if name != "evaluation_only"):
         facts["title"] = EVALUATION_ONLY_TITLE
         # An evaluated model that jumps moves whole classes at once, in a few epochs; it does not make single
         # samples contradicted over most of training while their class-mates are right. An OSULeaf LSTM-FCN with
@@ -378,6 +374,11 @@ def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
         seen = np.pad(seen, (0, evidence.num_epochs - seen.shape[0]))
         bad |= ~np.isfinite(curve) & seen
     return [int(epoch) + 1 for epoch in np.flatnonzero(bad)]
+
+
+def _combined(signals) -> float:
+    """Independent signals added up: 1 - prod(1 - s), in [0, 1]."""
+    return 1.0 - float(np.prod([1.0 - value for value in signals]))
 
 
 CAUSE = Cause(

@@ -146,7 +146,8 @@ def unrecovered_climb(evidence: RunEvidence, *, fast: bool = False) -> dict | No
     learning rate far above its optimizer's usual range: the settings already say why the weights would climb) a val
     accuracy that did not rise is enough (a Lightning JapaneseVowels LSTM at Adam 0.15, train accuracy 0.995 -> 0.944
     over its last seven epochs, had its val accuracy at 0.870 and 0.852 at the two ends, within noise). Returns the keys of
-    :func:`unrecovered_spike` ("epoch" is the climb's first, "spike_loss" its highest) and "train_before",
+    :func:`unrecovered_spike` but the val shares ("epoch" is the climb's first, "spike_loss" its highest, "damage"
+    its share) and "train_before",
     "train_delivered" (train accuracies)."""
     _, train_loss, train_accuracy, fit = evidence.stability_loss
     delivered = evidence.delivered_epoch
@@ -173,7 +174,7 @@ def unrecovered_climb(evidence: RunEvidence, *, fast: bool = False) -> dict | No
         return None
     return {"epoch": low_epoch + 1, "lowest_before": lowest, "lowest_epoch": low_epoch,
             "spike_loss": float(np.nanmax(loss[low_epoch:])), "delivered_loss": delivered_loss, "share": share,
-            "val_before": val_before, "val_delivered": val_delivered, "train_before": train_before,
+            "damage": share, "val_before": val_before, "val_delivered": val_delivered, "train_before": train_before,
             "train_delivered": train_delivered}
 
 
