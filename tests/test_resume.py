@@ -2,7 +2,6 @@
 ``lossgap train --resume`` finishes it exactly as an uninterrupted run would have (metrics apart from the
 seconds, dynamics and final weights, bit for bit on CPU)."""
 
-import csv
 import json
 import os
 import signal
@@ -13,6 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
+from fixtures.training import metrics_without_seconds
 from typer.testing import CliRunner
 
 from lossgap.cli.app import register_commands
@@ -27,11 +27,6 @@ OPTIONS = ["synthetic:frequency,samples=240", "--epochs", "12", "--hidden", "12"
 LOSSGAP = [sys.executable, "-m", "lossgap.cli.app"]
 # The training state after every epoch (by default at most every 2 s): each kill below has one to resume from.
 EVERY_EPOCH = {**os.environ, "OMP_NUM_THREADS": "1", "LOSSGAP_CHECKPOINT_SECONDS": "0"}
-
-
-def metrics_without_seconds(run):
-    with open(run / "metrics.csv") as handle:
-        return [{key: value for key, value in row.items() if key != "seconds"} for row in csv.DictReader(handle)]
 
 
 def rows_in(run) -> int:

@@ -1,11 +1,12 @@
 """--ema DECAY: an exponential moving average of the weights (batch-norm buffers included) is what every epoch
 records, what early stopping monitors, what the checkpoints hold and what the run delivers."""
 
-import csv
 
 import pytest
 import torch
+from fixtures.training import checkpoint_weights as weights
 from fixtures.training import make_splits
+from fixtures.training import metrics_without_seconds as metrics
 from torch.nn import functional
 
 from lossgap import api
@@ -35,15 +36,6 @@ BASE = TrainConfig(data=DataConfig(source=SOURCE), model=ModelConfig(kind="lstm-
 
 def with_ema(decay, config=BASE):
     return config.model_copy(update={"optimizer": config.optimizer.model_copy(update={"ema": decay})})
-
-
-def metrics(run, drop=("seconds",)):
-    with open(run / "metrics.csv") as handle:
-        return [{key: value for key, value in row.items() if key not in drop} for row in csv.DictReader(handle)]
-
-
-def weights(run, name=rundir.BEST_CHECKPOINT):
-    return rundir.load_checkpoint(rundir.checkpoint_path(run, name))["state_dict"]
 
 
 def test_the_per_epoch_decay_is_spread_over_the_epochs_steps():
