@@ -68,12 +68,9 @@ def _variant(model: dict | None = None, optimizer: dict | None = None, early_sto
     return START.model_copy(update=updates)
 
 
-def _fcn(model: dict | None = None, optimizer: dict | None = None, augment: dict | None = None,
-         **top) -> TrainConfig:
+def _fcn(model: dict | None = None, optimizer: dict | None = None, **top) -> TrainConfig:
     """LSTM_FCN_BATCH16 (the first LSTM-FCN recommendation) with some fields changed."""
     updates = dict(top)
-    if augment:
-        updates["augment"] = LSTM_FCN_BATCH16.augment.model_copy(update=augment)
     if model:
         updates["model"] = LSTM_FCN_BATCH16.model.model_copy(update=model)
     if optimizer:
@@ -123,16 +120,6 @@ CANDIDATES = {
     # recompute_batch_norm remedy; a new-user trial's recommended OSULeaf run read unstable_optimization 0.55 there).
     "lstm-fcn_batch32_ema0": _fcn(batch_size=32, epochs=300, optimizer={"ema": 0.0},
                                   early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
-    # Issue 13, a later round: augmented training batches (--augment-*), aimed at the small long sets where the
-    # model fits its 30-160 training series long before it generalises.
-    "lstm-fcn_batch32_slice0.9": _fcn(batch_size=32, epochs=300, augment={"slice": 0.9},
-                                      early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
-    "lstm-fcn_batch32_slice0.8_scale0.1": _fcn(
-        batch_size=32, epochs=300, augment={"slice": 0.8, "scale": 0.1},
-        early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
-    "lstm-fcn_batch32_jitter0.1_scale0.1": _fcn(
-        batch_size=32, epochs=300, augment={"jitter": 0.1, "scale": 0.1},
-        early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
 }
 #: The candidates of the families round (the default of --candidates).
 FAMILY_CANDIDATES = ("lstm", "gru", "lstm-fcn", "lstm-fcn_width128", "lstm-fcn_lr0.001", "lstm-fcn_dropout0.8",

@@ -58,26 +58,6 @@ class EarlyStoppingConfig(_Frozen):
         return self.patience is not None
 
 
-class AugmentConfig(_Frozen):
-    """Augmentation of the training batches (:mod:`lossgap.training.augment`); off unless a flag is given."""
-
-    slice: float | None = option(
-        None, "--augment-slice", "Window slicing: train each sequence on a random window of RATIO of its length, "
-        "stretched back to full length (e.g. 0.9).", metavar="RATIO", gt=0.0, lt=1.0, allow_inf_nan=False)
-    scale: float | None = option(
-        None, "--augment-scale", "Magnitude scaling: multiply each feature of a training sequence by a factor from "
-        "N(1, SIGMA^2) (e.g. 0.1).", metavar="SIGMA", gt=0.0, allow_inf_nan=False)
-    jitter: float | None = option(
-        None, "--augment-jitter", "Jitter: add N(0, SIGMA^2) noise to every step of a training sequence, in the units "
-        "of the model's inputs (standardised for real data; e.g. 0.03).", metavar="SIGMA", gt=0.0,
-        allow_inf_nan=False)
-
-    @property
-    def enabled(self) -> bool:
-        """True when any augmentation is asked for."""
-        return self.slice is not None or self.scale is not None or self.jitter is not None
-
-
 class TrainConfig(_Frozen):
     """Everything that decides a training run; stored in config.json so a run can be redone."""
 
@@ -85,7 +65,6 @@ class TrainConfig(_Frozen):
     model: ModelConfig = ModelConfig()
     optimizer: OptimizerConfig = OptimizerConfig()
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
-    augment: AugmentConfig = AugmentConfig()
     epochs: int = option(50, "--epochs", "Maximum epochs.", always=True, gt=0)
     batch_size: int = option(16, "--batch-size", "Training batch size.", always=True, gt=0)
     eval_batch_size: int = option(1024, "--eval-batch-size", "Batch size of the no-grad evaluation passes.", gt=0)

@@ -16,7 +16,6 @@ from lossgap.class_weights import balanced_class_weights
 from lossgap.data.sequence import DatasetSplits
 from lossgap.errors import ConfigError
 from lossgap.signals import STOP_SIGNALS, handled_by, stops_held
-from lossgap.training.augment import augment_batch
 from lossgap.training.averaging import WeightAverage, evaluated_model, weight_average
 from lossgap.training.batching import DeviceSplit, contiguous_slices, shuffled_batches
 from lossgap.training.config import TrainConfig
@@ -253,10 +252,8 @@ def train_one_epoch(model, train: DeviceSplit, optimizer, loss_function, max_nor
         share = 1.0 if index.numel() else 0.0
         if not index.numel():
             index = batch[:1]
-        features, labels, lengths = train.features[index], train.labels[index], train.batch_lengths(index)
-        if config.augment.enabled:
-            features = augment_batch(features, lengths, config.augment)
-        logits = model(features, lengths)
+        features, labels = train.features[index], train.labels[index]
+        logits = model(features, train.batch_lengths(index))
         if distributed is None:
             objective = loss_function(logits, labels)
         else:
