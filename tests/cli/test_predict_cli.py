@@ -64,3 +64,18 @@ def test_runs_with_one_split_seed_share_their_val_split_and_average_on_it(tmp_pa
     first, second = (lossgap.predict(run, "val") for run in runs)
     # The same val samples, but two initialisations: the members differ.
     assert np.array_equal(first.ids, second.ids) and not np.allclose(first.probabilities, second.probabilities)
+
+
+@pytest.mark.parametrize("where, message", [("missing", "does not exist; pass the --out directory of a training run"),
+                                            ("empty", "holds no run (no config.json); pass the --out directory"),
+                                            ("file", "is a file, not a run directory")])
+def test_a_path_that_holds_no_run_is_refused_as_diagnose_refuses_it(tmp_path, where, message):
+    path = tmp_path / where
+    if where == "empty":
+        path.mkdir()
+    elif where == "file":
+        path.write_text("not a run")
+    for command in ("predict", "diagnose"):
+        result = runner.invoke(app, [command, str(path)])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, command
+        assert len(result.output.strip().splitlines()) == 1

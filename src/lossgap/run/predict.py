@@ -16,6 +16,7 @@ import numpy as np
 
 from lossgap.errors import DataError, RunDirError
 from lossgap.run import rundir
+from lossgap.run.reader import require_run_dir
 
 #: The splits a run can be asked to predict.
 SPLITS = ("train", "val", "test")
@@ -58,6 +59,7 @@ def predict(run: str | Path, split: str = "test", *, device: str = "cpu") -> Pre
 
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose train, val or test")
+    require_run_dir(run)
     config = run_train_config(rundir.read_config(run), run)
     checkpoint = _delivered_checkpoint(run)
     data = load_data(config.data, config.seed).splits

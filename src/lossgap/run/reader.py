@@ -66,18 +66,14 @@ def delivered_epoch(summary: dict | None, num_epochs: int) -> int:
     return num_epochs
 
 
-def read_run(path: str | Path) -> RunRecord:
-    """Read a run directory; RunDirError (one line) when missing, incomplete or from a newer lossgap.
-
-    A run killed while training is read from its epoch store; when the store's last epoch file is damaged
-    (the one being written at the kill), the epochs before it are read and a one-line LossgapWarning says so.
-    """
+def require_run_dir(path: str | Path) -> Path:
+    """``path`` as a Path when it is a directory holding a run's config.json; RunDirError (one line, naming the fix)
+    when it is missing, a file, a run being replaced, or a directory without a run."""
     run = Path(path)
     if not run.is_dir():
         what = "is a file, not a run directory" if run.exists() else "does not exist"
         raise RunDirError(f"{run} {what}; {PASS_A_RUN}", cli=f"{run} {what}; {PASS_A_RUN_CLI}")
-    config_path = run / CONFIG_FILE
-    if not config_path.exists():
+    if not (run / CONFIG_FILE).exists():
         if (run / PREVIOUS_DIR).is_dir():
             raise _replaced_error(run)
         store_error = _store_error(run)
@@ -85,6 +81,16 @@ def read_run(path: str | Path) -> RunRecord:
             raise store_error
         raise RunDirError(f"{run} holds no run (no {CONFIG_FILE}); {PASS_A_RUN}",
                           cli=f"{run} holds no run (no {CONFIG_FILE}); {PASS_A_RUN_CLI}")
+    return run
+
+
+def read_run(path: str | Path) -> RunRecord:
+    """Read a run directory; RunDirError (one line) when missing, incomplete or from a newer lossgap.
+
+    A run killed while training is read from its epoch store; when the store's last epoch file is damaged
+    (the one being written at the kill), the epochs before it are read and a one-line LossgapWarning says so.
+    """
+    run = require_run_dir(path)
     config = read_config(run)
     summary = read_summary(run) if (run / SUMMARY_FILE).exists() else {}
     notes: list[str] = []
