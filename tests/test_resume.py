@@ -120,7 +120,9 @@ def test_resume_refuses_options_finished_runs_and_directories_without_a_run(refe
     assert finished.exit_code == 2 and "already finished" in finished.stderr
     empty = runner.invoke(app, ["train", "--resume", str(tmp_path)])
     assert empty.exit_code == 2 and "holds no run" in empty.stderr
-    for result in (changed, finished, empty):
+    missing = runner.invoke(app, ["train", "--resume", str(tmp_path / "typo")])
+    assert missing.exit_code == 2 and f"{tmp_path / 'typo'} does not exist; pass the --out" in missing.stderr
+    for result in (changed, finished, empty, missing):
         assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -28,6 +28,9 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
     """(config.json, the run's TrainConfig, the training state of its last saved epoch, or None when none was
     saved yet); RunDirError (one line) when the run cannot be resumed, DataError (one line) when its config.json
     names its data file by a relative path (an older lossgap's) that the current directory does not hold."""
+    if not run.is_dir():
+        what = "is a file, not a run directory" if run.exists() else "does not exist"
+        raise RunDirError(f"{run} {what}; pass the --out of a lossgap train run to --resume")
     if not (run / rundir.CONFIG_FILE).exists():
         raise RunDirError(f"{run} holds no run to resume (no {rundir.CONFIG_FILE}); pass the --out of a lossgap "
                           "train run")
