@@ -129,3 +129,33 @@ def test_a_run_that_ended_on_new_lows_of_both_losses_after_a_spike_in_its_tail_i
     assert learning.optimization.train_new_low_share >= 0.75 and not learning.optimization.train_still_falling
     settled = gather_evidence({}, _recovered_then_new_lows(last_val_low=False), train_config=config)
     assert not settled.still_learning
+
+
+def test_new_lows_too_slow_for_more_epochs_to_use_are_convergence_at_a_usual_rate_not_early_learning():
+    # Trial 28: a GRU of 2 units on random labels at AdamW 0.0011, its train loss 0.5% below the prior's entropy after
+    # 67 epochs and its val loss falling 0.014% per epoch (0.9% over another 67), read underfitting 0.97 "still early
+    # in learning" with "train longer" among its remedies; it now reads "did not fit even its training set" 0.80.
+    from fixtures.diagnosis import slow_creep_run
+    from lossgap.diagnosis.learning_state import EARLY_DOUBLING_GAIN, SHORT_RUN
+
+    def diagnosis(epochs, lr, name="adamw"):
+        config = {"model": {"hidden_size": 2, "dropout": 0.0}, "epochs": epochs,
+                  "optimizer": {"name": name, "lr": lr, "weight_decay": 0.0}}
+        return diagnose_dynamics(slow_creep_run(epochs=epochs, train_step=0.00002, val_step=0.00005), config=config)
+
+    converged = diagnosis(67, 0.0011)
+    evidence = converged.evidence
+    pace = -evidence.optimization.val_slope_end
+    assert evidence.optimization.val_new_low_share >= 0.75 and 0 < pace * 67 < EARLY_DOUBLING_GAIN
+    assert not evidence.early_learning
+    verdict = converged.verdict("underfitting")
+    assert verdict.evidence["form"] in ("no_fit", "capacity") and verdict.confidence <= 0.8, converged.to_text()
+    assert "more_epochs" not in [remedy.name for remedy in verdict.remedies][:1]
+    assert "whether the labels carry signal cannot be told until the model fits them" in verdict.summary
+    # The same pace in a run too short to have shown a level, or at a rate below its optimizer's range, is early.
+    assert diagnosis(SHORT_RUN - 2, 0.0011).evidence.early_learning
+    assert diagnosis(67, 0.0005, "sgd").evidence.early_learning
+    # And a pace that as many epochs again turns into a real gain is early at any rate.
+    faster = slow_creep_run(epochs=67, train_step=0.00002, val_step=0.0005)
+    assert diagnose_dynamics(faster, config={"epochs": 67, "optimizer": {"name": "adamw", "lr": 0.0011}}
+                             ).evidence.early_learning

@@ -29,3 +29,18 @@ def test_a_train_loss_at_or_above_the_prior_is_never_a_negative_share_below_it()
 
 def test_a_change_that_rounds_to_zero_is_never_negative_zero():
     assert signed(-0.0002) == "+0.000" and signed(0.0951) == "+0.095" and signed(-0.0123) == "-0.012"
+
+
+def test_how_far_a_train_loss_got_below_the_prior_keeps_its_first_digit_and_never_prints_zero():
+    # Trial 28's 2-unit GRU, 0.5% below the prior's entropy after 67 epochs, read "got at best 0% below 0.690".
+    from types import SimpleNamespace
+
+    from lossgap.diagnosis.wording import below_prior
+
+    def words(share):
+        return below_prior(SimpleNamespace(train_recorded=True, moved_share=share, prior_entropy=0.690))
+
+    assert words(0.005).startswith("the train loss got at best 0.5% below 0.690")
+    assert words(0.12).startswith("the train loss got at best 12% below 0.690")
+    assert words(0.0003).startswith("the train loss never got even 0.1% below 0.690")
+    assert words(-0.01).startswith("the train loss never got below 0.690")

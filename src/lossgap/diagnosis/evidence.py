@@ -14,7 +14,7 @@ from lossgap.analysis.calibration import Calibration, calibration
 from lossgap.analysis.fit import FitSummary, Objective, fit_summary, outputs_unchanged, weighted_objective
 from lossgap.analysis.generalization import Generalization, analyze_generalization
 from lossgap.analysis.ledger import Ledger, describe_ledger, main_plateau_ledger
-from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, NEW_LOW_SHARE, OptimizationHealth,
+from lossgap.analysis.optimization import (FALLING_MIN_RELATIVE_SLOPE, OptimizationHealth,
                                           optimization_health)
 from lossgap.analysis.per_class import PerClass, minority_classes, per_class
 from lossgap.analysis.plateaus import Plateau, accuracy_noise, find_plateaus
@@ -167,12 +167,8 @@ class RunEvidence:
 
     @property
     def early_learning(self) -> bool:
-        """True when learning has only begun: the train loss is still less than EARLY_LEARNING_FIT below the prior's
-        entropy while the val loss sets new lows however slowly (a learning rate far too low). A model that fitted
-        more and creeps on is refining, or at its capacity, instead."""
-        fit = self.objective_fit
-        return bool(fit.train_recorded and fit.moved_share < EARLY_LEARNING_FIT
-                    and self.optimization.val_new_low_share >= NEW_LOW_SHARE)
+        """True when learning has only begun (:func:`lossgap.diagnosis.learning_state.early_learning`)."""
+        return learning_state.early_learning(self, EARLY_LEARNING_FIT)
 
     @property
     def trend_tail(self) -> int:

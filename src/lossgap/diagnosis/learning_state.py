@@ -11,9 +11,9 @@ import numpy as np
 
 from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
-from lossgap.analysis.optimization import relative_slope
-from lossgap.diagnosis.constraints import (averaging_decay, fast_learning_rate, has_batch_norm, held_back,
-                                           high_learning_rate)
+from lossgap.analysis.optimization import NEW_LOW_SHARE, relative_slope
+from lossgap.diagnosis.constraints import (averaging_decay, below_range, fast_learning_rate, has_batch_norm, held_back,
+                                           high_learning_rate, rate_and_range)
 from lossgap.diagnosis.wording import way_to_one
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only: evidence imports this module
@@ -32,6 +32,34 @@ UNFITTED_DESCENT_LEARNED, UNFITTED_DESCENT_TURNED = 0.25, 0.3
 #: chance, the weighted loss against a constant guess's), has fitted little of its training set (see fitted_little). The
 #: suite's shuffled-label runs that memorised their labels got a quarter of the way or more.
 FIT_LITTLE_WAY, FIT_LITTLE_LOSS = 0.2, 0.1
+
+
+#: Runs of fewer epochs than this have shown no level yet: at a rate not low in its range they are told to train
+#: longer before anything else (causes.underfitting_stopped), and their new lows count as early learning at any pace.
+SHORT_RUN = 10
+#: New lows of a val loss whose pace would lower it by less than this share of its level over as many epochs again
+#: as the run had (what "train longer" buys) count as early learning only in a run of fewer than SHORT_RUN epochs, at
+#: a learning rate below its optimizer's usual range, or at an unknown one (see early_learning).
+EARLY_DOUBLING_GAIN = 0.01
+
+
+def early_learning(evidence: RunEvidence, fit_share: float) -> bool:
+    """True when learning has only begun: the train loss is still less than ``fit_share`` below the prior's entropy
+    while the val loss sets new lows, at a pace that as many epochs again would turn into EARLY_DOUBLING_GAIN of its
+    level or more, or however slowly in a run too short to have shown a level or at a learning rate below its
+    optimizer's usual range, whose steps are that small by design. A model that fitted more and creeps on is refining,
+    or at its capacity, instead; and one whose val loss creeps on by less than that after SHORT_RUN epochs or more at
+    a usual rate has converged where it is, not begun (trial 28's GRU of 2 units on random labels at AdamW 0.0011, its
+    train loss 0.5% below the prior's after 67 epochs and its val loss falling 0.014% per epoch, 0.9% over another 67,
+    had read underfitting 0.97 "still early in learning", with "train longer" among its remedies)."""
+    fit = evidence.objective_fit
+    health = evidence.optimization
+    if not (fit.train_recorded and fit.moved_share < fit_share and health.val_new_low_share >= NEW_LOW_SHARE):
+        return False
+    rate_known = rate_and_range(evidence.settings)[1] > 0
+    doubling_gain = -health.val_slope_end * evidence.num_epochs
+    return bool(doubling_gain >= EARLY_DOUBLING_GAIN or evidence.num_epochs < SHORT_RUN
+                or below_range(evidence.settings) or not rate_known)
 
 
 def fitted_little(evidence: RunEvidence) -> float | None:

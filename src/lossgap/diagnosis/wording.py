@@ -75,7 +75,9 @@ def below_prior(fit, *, weighted: bool = False) -> str:
                                              else "the loss of always predicting the class shares"))
     if not fit.moved_share > 0:
         return f"{loss} never got below {guess}"
-    return f"{loss} got at best {pct(fit.moved_share)} below {guess}"
+    if rate_pct(fit.moved_share) == "0.0%":
+        return f"{loss} never got even 0.1% below {guess}"
+    return f"{loss} got at best {rate_pct(fit.moved_share)} below {guess}"
 
 
 def new_lows(health, num_epochs: int) -> str:

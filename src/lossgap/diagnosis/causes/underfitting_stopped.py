@@ -10,7 +10,7 @@ from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_range, fast_learning_rate,
                                            held_back, low_in_range, narrow_layer_advice, rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import at_ceiling, ended_by_early_stopping, lag_words
+from lossgap.diagnosis.learning_state import SHORT_RUN, at_ceiling, ended_by_early_stopping, lag_words
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -21,8 +21,6 @@ from lossgap.diagnosis.wording import (clip, guess_loss, new_lows, pct, rate_pct
 #: probability less than UNSURE_RIGHT of the way from chance to 1) is far from fitting: a falling loss there is
 #: learning, not refinement (see _far_from_fitting).
 UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
-#: Runs of fewer epochs than this, at a rate not low in its range, are told to train longer before anything else.
-SHORT_RUN = 10
 #: Confidence of the form when batch norm's lag hid a descent the training pass shows (RunEvidence.lagged_learning).
 LAGGED_CONFIDENCE = 0.8
 
