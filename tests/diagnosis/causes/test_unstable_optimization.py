@@ -231,6 +231,44 @@ def test_bounces_of_the_evaluated_model_only_are_not_jumping_weights():
     assert no_norm.verdict("unstable_optimization").evidence["evaluation_only"] is None
 
 
+def test_steps_too_large_beside_the_evaluated_models_jumps_put_the_learning_rate_first():
+    # Trial 28: a GunPoint LSTM-FCN at Adam 0.079, 8x the top of Adam's range, its evaluated loss jumping 9.2 prior
+    # entropies and its training pass 1.4, two epochs of updates 15% of the weights, read "the model as evaluated jumps"
+    # 0.83 with --ema 0 first, which changed nothing; a tenth of the rate took test 0.667 -> 0.860.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import gather_evidence, observed_gradients
+    from lossgap.diagnosis import diagnose_evidence
+
+    epochs, n = 30, 200
+    labels = np.arange(n) % 2
+    prob = learned_then_converged(n, epochs)
+    prob[[9, 14, 19, 24, 29]] = 0.15
+    dynamics = {"train": binary_dynamics(prob, labels, split="train"),
+                "val": binary_dynamics(np.clip(prob - 0.02, 0.01, 0.99), labels)}
+    names = ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight", "head.bias")
+    large = np.full((epochs, len(names)), 0.005)
+    large[[3, 12], :] = 0.15
+
+    def verdict(lr, ratio):
+        config = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": lr}}
+        evidence = gather_evidence({"train_loss_running": np.linspace(0.9, 0.2, epochs)}, dynamics, train_config=config)
+        gradients = observed_gradients(names, np.full((epochs, len(names)), 0.5))
+        gradients = replace(gradients, median_update_ratio=ratio.mean(axis=1),
+                            large_update_epochs=tuple(int(e) + 1 for e in np.flatnonzero(ratio.mean(axis=1) > 0.1)))
+        return diagnose_evidence(replace(evidence, gradients=gradients)).verdict("unstable_optimization")
+
+    fast = verdict(0.08, large)
+    assert fast.evidence["evaluation_only"] is not None and fast.evidence["steps_outweigh_evaluation"], fast.summary
+    assert [remedy.name for remedy in fast.remedies][:2] == ["lower_lr", "recompute_batch_norm"]
+    assert "but the steps themselves are too large" in fast.summary
+    assert fast.evidence.get("title") is None and fast.confidence > 0.55
+    # At a usual rate with steps of a usual size, the evaluated model's jumps stay the first thing to fix.
+    usual = verdict(0.01, np.full((epochs, len(names)), 0.005))
+    assert not usual.evidence["steps_outweigh_evaluation"]
+    assert [remedy.name for remedy in usual.remedies][:1] == ["recompute_batch_norm"]
+
+
 def test_bounces_of_the_evaluated_model_only_after_the_delivered_epoch_are_a_note_not_a_finding():
     # A clean LSTM-FCN restored at epoch 31 whose evaluated accuracy fell to 0.56-0.73 in epochs 33-35 only had
     # read 0.55 "recompute batch norm" although the model it delivered never jumped.
@@ -542,3 +580,24 @@ def test_one_accuracy_drop_in_a_run_of_four_epochs_is_no_oscillation_and_no_leve
     assert underfitting.remedies[0].name == "more_epochs"
     assert diagnosis.next_steps is not None and diagnosis.next_steps.remedies[0].name == "more_epochs", \
         diagnosis.to_text()
+
+
+def test_large_updates_in_the_first_epoch_alone_are_the_start_of_training_not_steps_too_large():
+    # Trial 28: an LSTM at Adam 0.025 for 3 epochs, update ratios 0.147, 0.086 and 0.055 while its train loss fell in
+    # every epoch, read unstable_optimization 1.00 "lower the learning rate" on data a reference could not learn either.
+    from fixtures.diagnosis import observed_gradients
+    from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
+
+    names = ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight", "head.bias")
+
+    def signals(ratios):
+        ratio = np.asarray(ratios, dtype=np.float64)[:, None]
+        return gradient_signals(observed_gradients(names, np.full((len(ratios), len(names)), 0.5), update_ratio=ratio),
+                                clipped=False, unfit=1.0, decay_per_step=0.0)
+
+    start = signals([0.147, 0.086, 0.055])
+    assert start["large_update_epochs"] == [] and start["gradient_score"] == 0.0
+    assert "updates were far larger" not in start["gradient_sentence"]
+    # Repeated in a later epoch, or first seen after the first, they are steps that stay too large.
+    assert signals([0.147, 0.12, 0.055])["large_update_epochs"] == [1, 2]
+    assert signals([0.05, 0.12, 0.055])["gradient_score"] > 0.5

@@ -40,7 +40,12 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     if gradients is None:
         return {}
     exploding = tuple(gradients.exploding_epochs)
+    # Large updates in the first epoch alone are the start of training, not steps that stay too large: Adam's first
+    # steps are about the learning rate in size whatever the gradient, against weights at their initial scale (trial
+    # 28's LSTM at Adam 0.025, update ratios 0.147, 0.086 and 0.055 in its 3 epochs while its train loss fell in each,
+    # had read unstable_optimization 1.00 "lower the learning rate" on data a reference could not learn either).
     large = tuple(gradients.large_update_epochs)
+    large = () if large == (1,) else large
     epochs = max(1, int(gradients.observed.sum()))
     # Weight decay that shrinks the weights by 1% or more per step pins them near zero, where the gradients of the
     # pinned layers vanish beside the head's: their ratio (AutoTrainer's "explode") and the update ratios measure

@@ -29,8 +29,8 @@ from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_drops import DROPS_FULL, DROPS_START, accuracy_drop_share
 from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients
-from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, DELIVERED_CONSISTENT,
-                                                       delivered_model_jumps, evaluation_only_bounces,
+from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, delivered_model_jumps,
+                                                       evaluation_only_bounces, evaluation_only_words,
                                                        train_records_only)
 from lossgap.diagnosis.causes.unstable_collapse import (COLLAPSE_AFTER_DELIVERED, COLLAPSE_CONFIDENCE,
                                                         collapse_to_constant)
@@ -187,6 +187,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     signals["evaluation_only"] = (0.0 if evaluation_only is None else EVALUATION_ONLY_CONFIDENCE
                                   if delivered_model_jumps(evaluation_only) else EVALUATION_AFTER_DELIVERED)
     facts["evaluation_only"] = evaluation_only
+    # Where what the weights' own steps show (their size, a rate far above its range) outweighs the evaluated model's
+    # jumps, the rate is the first experiment (trial 28's GunPoint LSTM-FCN at Adam 0.079, its training pass bouncing
+    # too, was told --ema 0 first, which changed nothing; a tenth of the rate took test 0.667 -> 0.860).
+    steps_own = 1.0 - (1.0 - signals["gradients"]) * (1.0 - signals["fast_rate"])
+    facts["steps_outweigh_evaluation"] = steps_outweigh = (evaluation_only is not None
+                                                           and steps_own > signals["evaluation_only"])
+    if steps_outweigh:
+        remedies = present(book.lower_lr(3.0), book.recompute_batch_norm())
     collapse = collapse_to_constant(evidence)
     signals["collapse"] = ((COLLAPSE_AFTER_DELIVERED if collapse.get("after_delivered") or collapse.get("relearned")
                             else COLLAPSE_CONFIDENCE) if collapse else 0.0)
@@ -214,7 +222,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if late and confidence > 0:
         early = _combined(value for name, value in decisive.items() if name not in late)
         facts["explains_share"] = {"label_noise": early / confidence}
-    if signals["evaluation_only"] > 0 and signals["evaluation_only"] >= max(
+    if signals["evaluation_only"] > 0 and not steps_outweigh and signals["evaluation_only"] >= max(
             value for name, value in decisive.items() if name != "evaluation_only"):
         facts["title"] = EVALUATION_ONLY_TITLE
         # An evaluated model that jumps moves whole classes at once, in a few epochs; it does not make single
@@ -240,22 +248,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                              f"(lowest {collapse['lowest_before']:.3f}): the collapse cost the run every epoch since"
                         if collapse.get("relearned") else "the epoch the run delivers"))
     if evaluation_only is not None:
-        parts.append(f"the end-of-epoch pass over the training set jumps (its loss bounced by "
-                     f"{evaluation_only['reversal']:.1f}x {unit} in all, up to {evaluation_only['highest']:.3f}) while "
-                     f"the loss during training fell with far smaller bounces ({evaluation_only['running_start']:.3f} "
-                     f"-> {evaluation_only['running_end']:.3f}, bouncing {evaluation_only['running_reversal']:.2f}x): "
-                     "the weights are not jumping, the model as evaluated is, as when batch norm's running "
-                     "statistics lag behind the weights; val is evaluated the same way and jumps with it"
-                     + (f"; only after epoch {evidence.delivered_epoch}, whose model the run delivers, so that model "
-                        "is not affected" if evaluation_only["after_delivered"]
-                        else f"; the model the run delivers (epoch {evidence.delivered_epoch}) is not one of the jumped "
-                             f"ones: its evaluated train loss, {evaluation_only['delivered_loss']:.3f}, is no higher "
-                             f"than the training pass's ({evaluation_only['delivered_running_loss']:.3f}) by more than "
-                             f"{DELIVERED_CONSISTENT:.0%} of {unit} and its val accuracy is within its noise of the run's best, so its "
-                             "statistics fit its weights"
-                        if evaluation_only["delivered_unaffected"]
-                        else "; the other causes are judged on that jumping model too, so judge them again once "
-                             "the statistics are recomputed"))
+        parts.append(evaluation_only_words(evaluation_only, evidence.delivered_epoch, unit, steps_outweigh))
     if records_only is not None:
         parts.append(f"the {loss_name} bounced ({records_only['train_reversal']:.1f}x {unit} in all, around "
                      f"{records_only['train_end']:.3f} over the last third of the run) while the val loss fell "

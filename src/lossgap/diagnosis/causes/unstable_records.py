@@ -78,6 +78,29 @@ def evaluation_only_bounces(evidence: RunEvidence) -> dict | None:
             "delivered_loss": float(train_loss[delivered - 1]), "delivered_running_loss": float(running[delivered - 1])}
 
 
+def evaluation_only_words(jumping: dict, delivered_epoch: int, unit: str, steps_too_large: bool) -> str:
+    """The sentence on :func:`evaluation_only_bounces`'s finding ``jumping``; ``unit`` names the prior's entropy, and
+    ``steps_too_large`` says the run's own steps (their size, its rate) outweigh the evaluated model's jumps."""
+    if jumping["after_delivered"]:
+        delivered = f"; only after epoch {delivered_epoch}, whose model the run delivers, so that model is not affected"
+    elif jumping["delivered_unaffected"]:
+        delivered = (f"; the model the run delivers (epoch {delivered_epoch}) is not one of the jumped ones: its "
+                     f"evaluated train loss, {jumping['delivered_loss']:.3f}, is no higher than the training pass's "
+                     f"({jumping['delivered_running_loss']:.3f}) by more than {DELIVERED_CONSISTENT:.0%} of {unit} and "
+                     "its val accuracy is within its noise of the run's best, so its statistics fit its weights")
+    else:
+        delivered = ("; the other causes are judged on that jumping model too, so judge them again once the statistics "
+                     "are recomputed")
+    whose = ("much of the jumping is the model as evaluated, as when batch norm's running statistics lag behind the "
+             "weights, but the steps themselves are too large (below)" if steps_too_large else
+             "the weights are not jumping, the model as evaluated is, as when batch norm's running statistics lag "
+             "behind the weights")
+    return (f"the end-of-epoch pass over the training set jumps (its loss bounced by {jumping['reversal']:.1f}x {unit} "
+            f"in all, up to {jumping['highest']:.3f}) while the loss during training fell with far smaller bounces "
+            f"({jumping['running_start']:.3f} -> {jumping['running_end']:.3f}, bouncing "
+            f"{jumping['running_reversal']:.2f}x): {whose}; val is evaluated the same way and jumps with it{delivered}")
+
+
 def delivered_model_jumps(jumping: dict | None) -> bool:
     """True when ``jumping`` (an :func:`evaluation_only_bounces` answer) reaches the model the run delivers: the
     evaluated loss bounced up to the delivered epoch and the delivered model's evaluated loss is not consistent with its
