@@ -159,3 +159,27 @@ def test_new_lows_too_slow_for_more_epochs_to_use_are_convergence_at_a_usual_rat
     faster = slow_creep_run(epochs=67, train_step=0.00002, val_step=0.0005)
     assert diagnose_dynamics(faster, config={"epochs": 67, "optimizer": {"name": "adamw", "lr": 0.0011}}
                              ).evidence.early_learning
+
+
+def test_an_underfitting_run_of_few_optimizer_steps_says_how_few():
+    # Trial 28's random configurations that learned nothing had taken 6-80 steps (a batch of 128 over ArrowHead's 30
+    # training series for 6 epochs: 6), which their verdicts never said.
+    from fixtures.diagnosis import slow_creep_run
+    from lossgap.diagnosis.learning_state import FEW_STEPS
+
+    def verdict(batch_size, **where):
+        config = {"model": {"hidden_size": 2, "dropout": 0.0}, "epochs": 12, "batch_size": batch_size,
+                  "optimizer": {"name": "adam", "lr": 0.001, "weight_decay": 0.0}}
+        run = slow_creep_run(epochs=12, train=40, train_step=0.00002, val_step=0.00005)
+        return diagnose_dynamics(run, **({"config": config} | where)).verdict("underfitting")
+
+    few = verdict(16)
+    assert few.confidence >= 0.5 and few.evidence["few_steps"] == {"steps": 36, "per_epoch": 3, "batch_size": 16,
+                                                                   "train_samples": 40}
+    assert ("it took only 36 optimizer steps in all (3 per epoch: batches of 16 over 40 training samples)"
+            in few.summary)
+    # One sample a batch: 480 steps, not few; an own loop's batch size is unknown, so nothing is said.
+    one = verdict(1)
+    assert 40 * 12 >= FEW_STEPS and one.confidence >= 0.5 and "few_steps" not in one.evidence
+    own = verdict(16, config=None, settings={"optimizer": {"name": "adam", "lr": 0.001}})
+    assert own.confidence >= 0.5 and "few_steps" not in own.evidence and "optimizer steps" not in own.summary

@@ -62,6 +62,26 @@ def early_learning(evidence: RunEvidence, fit_share: float) -> bool:
                 or below_range(evidence.settings) or not rate_known)
 
 
+#: A lossgap run that took fewer optimizer steps than this in all has its step count named when it underfits.
+FEW_STEPS = 100
+
+
+def few_steps(evidence: RunEvidence) -> dict | None:
+    """{"steps", "per_epoch", "batch_size", "train_samples"} when a run of lossgap's trainer took fewer than FEW_STEPS
+    optimizer steps in all (its batches over its training samples, times its epochs), else None (also for own loops,
+    whose batch size lossgap does not know). Trial 28's random configurations that learned nothing had taken 6-80 steps
+    (a batch of 128 over ArrowHead's 29 training series for 6 epochs: 6), which their verdicts never said."""
+    batch = (evidence.train_config or {}).get("batch_size")
+    if not batch or evidence.train is None or not evidence.num_epochs:
+        return None
+    samples = int(evidence.train.num_samples)
+    per_epoch = -(-samples // int(batch))
+    steps = per_epoch * evidence.num_epochs
+    if steps >= FEW_STEPS:
+        return None
+    return {"steps": steps, "per_epoch": per_epoch, "batch_size": int(batch), "train_samples": samples}
+
+
 def fitted_little(evidence: RunEvidence) -> float | None:
     """How far (0-1) the best train accuracy got from the majority share to all right, when the model fitted little of its
     training set by FIT_LITTLE_WAY and FIT_LITTLE_LOSS; None when it fitted more, or train was not recorded."""

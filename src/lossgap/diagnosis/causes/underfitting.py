@@ -26,6 +26,7 @@ from lossgap.diagnosis.causes.underfitting_stopped import clipped_far_below, sto
 from lossgap.diagnosis.causes.underfitting_wording import FAR_FROM_FIT, form_title, short_of_fit
 from lossgap.diagnosis.constraints import frozen_note, slow_learning_rate, tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
+from lossgap.diagnosis.learning_state import few_steps
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -35,6 +36,19 @@ SECOND_FORM = 0.2
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
+    """The underfitting verdict (:func:`_forms`), with the run's step count named when it took few (see
+    :func:`lossgap.diagnosis.learning_state.few_steps`): few steps are the plainest reason a model has not fitted."""
+    verdict = _forms(evidence, book)
+    few = few_steps(evidence)
+    if few is None or verdict.confidence < REPORT_THRESHOLD:
+        return verdict
+    words = (f"; it took only {few['steps']} optimizer step{'s' if few['steps'] != 1 else ''} in all "
+             f"({few['per_epoch']} per epoch: batches of {few['batch_size']} over {few['train_samples']} training "
+             "samples), and more epochs or smaller batches give it more")
+    return replace(verdict, summary=verdict.summary + words, evidence={**verdict.evidence, "few_steps": few})
+
+
+def _forms(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """``no_fit`` when the model never left the prior on train; else the stopped-early and capacity forms
     combined (see the module docstring): the stronger form's verdict, with 1 - (1 - a)(1 - b) as its confidence
     and the other form's sentence and remedies added from SECOND_FORM. ``form_confidences`` in its evidence are
