@@ -135,8 +135,10 @@ def test_new_lows_too_slow_for_more_epochs_to_use_are_convergence_at_a_usual_rat
     # Trial 28: a GRU of 2 units on random labels at AdamW 0.0011, its train loss 0.5% below the prior's entropy after
     # 67 epochs and its val loss falling 0.014% per epoch (0.9% over another 67), read underfitting 0.97 "still early
     # in learning" with "train longer" among its remedies; it now reads "did not fit even its training set" 0.80.
+    from dataclasses import replace
+
     from fixtures.diagnosis import slow_creep_run
-    from lossgap.diagnosis.learning_state import EARLY_DOUBLING_GAIN, SHORT_RUN
+    from lossgap.diagnosis.learning_state import EARLY_DOUBLING_GAIN, SHORT_RUN, early_learning
 
     def diagnosis(epochs, lr, name="adamw"):
         config = {"model": {"hidden_size": 2, "dropout": 0.0}, "epochs": epochs,
@@ -155,6 +157,10 @@ def test_new_lows_too_slow_for_more_epochs_to_use_are_convergence_at_a_usual_rat
     # The same pace in a run too short to have shown a level, or at a rate below its optimizer's range, is early.
     assert diagnosis(SHORT_RUN - 2, 0.0011).evidence.early_learning
     assert diagnosis(67, 0.0005, "sgd").evidence.early_learning
+    # Where the optimizer's range is unknown, or the tail's pace could not be measured, nothing rules it out.
+    assert diagnosis(67, 0.0011, "adadelta").evidence.early_learning
+    unmeasured = replace(evidence, optimization=replace(evidence.optimization, val_slope_end=float("nan")))
+    assert early_learning(unmeasured, 0.1) and not early_learning(evidence, 0.1)
     # And a pace that as many epochs again turns into a real gain is early at any rate.
     faster = slow_creep_run(epochs=67, train_step=0.00002, val_step=0.0005)
     assert diagnose_dynamics(faster, config={"epochs": 67, "optimizer": {"name": "adamw", "lr": 0.0011}}

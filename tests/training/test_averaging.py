@@ -1,12 +1,10 @@
 """--ema DECAY: an exponential moving average of the weights (batch-norm buffers included) is what every epoch
 records, what early stopping monitors, what the checkpoints hold and what the run delivers."""
 
-
 import pytest
 import torch
 from fixtures.training import checkpoint_weights as weights
-from fixtures.training import make_splits
-from fixtures.training import metrics_without_seconds as metrics
+from fixtures.training import make_splits, metrics_without_seconds as metrics
 from torch.nn import functional
 
 from lossgap import api

@@ -46,8 +46,9 @@ EARLY_DOUBLING_GAIN = 0.01
 def early_learning(evidence: RunEvidence, fit_share: float) -> bool:
     """True when learning has only begun: the train loss is still less than ``fit_share`` below the prior's entropy
     while the val loss sets new lows, at a pace that as many epochs again would turn into EARLY_DOUBLING_GAIN of its
-    level or more, or however slowly in a run too short to have shown a level or at a learning rate below its
-    optimizer's usual range, whose steps are that small by design. A model that fitted more and creeps on is refining,
+    level or more, or however slowly in a run too short to have shown a level, at a learning rate below its
+    optimizer's usual range, whose steps are that small by design, or where the rate, its optimizer's range or the
+    pace is unknown. A model that fitted more and creeps on is refining,
     or at its capacity, instead; and one whose val loss creeps on by less than that after SHORT_RUN epochs or more at
     a usual rate has converged where it is, not begun (trial 28's GRU of 2 units on random labels at AdamW 0.0011, its
     train loss 0.5% below the prior's after 67 epochs and its val loss falling 0.014% per epoch, 0.9% over another 67,
@@ -56,10 +57,12 @@ def early_learning(evidence: RunEvidence, fit_share: float) -> bool:
     health = evidence.optimization
     if not (fit.train_recorded and fit.moved_share < fit_share and health.val_new_low_share >= NEW_LOW_SHARE):
         return False
-    rate_known = rate_and_range(evidence.settings)[1] > 0
+    _, rate, (bottom, _) = rate_and_range(evidence.settings)
+    # An unknown rate or optimizer family, or a pace the tail cannot measure, cannot rule early learning out.
+    judged = rate > 0 and bottom > 0
     doubling_gain = -health.val_slope_end * evidence.num_epochs
-    return bool(doubling_gain >= EARLY_DOUBLING_GAIN or evidence.num_epochs < SHORT_RUN
-                or below_range(evidence.settings) or not rate_known)
+    return bool(not doubling_gain < EARLY_DOUBLING_GAIN or evidence.num_epochs < SHORT_RUN
+                or below_range(evidence.settings) or not judged)
 
 
 #: A lossgap run that took fewer optimizer steps than this in all has its step count named when it underfits.

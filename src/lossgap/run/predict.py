@@ -48,8 +48,8 @@ class Predictions:
 def predict(run: str | Path, split: str = "test", *, device: str = "cpu") -> Predictions:
     """The :class:`Predictions` of the model run ``run`` delivers on its ``split`` ("train", "val" or "test").
 
-    RunDirError (one line) when the run has no finished checkpoint of its delivered epoch, DataError when the
-    split does not exist (a source without a test split)."""
+    RunDirError (one line) when ``run`` is missing, a file or a directory without a run, or has no finished checkpoint
+    of its delivered epoch; DataError when the split does not exist (a source without a test split)."""
     import torch
 
     from lossgap.data import load_data
@@ -59,7 +59,7 @@ def predict(run: str | Path, split: str = "test", *, device: str = "cpu") -> Pre
 
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose train, val or test")
-    require_run_dir(run)
+    run = require_run_dir(run)
     config = run_train_config(rundir.read_config(run), run)
     checkpoint = _delivered_checkpoint(run)
     data = load_data(config.data, config.seed).splits

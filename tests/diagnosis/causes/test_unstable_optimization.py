@@ -601,3 +601,6 @@ def test_large_updates_in_the_first_epoch_alone_are_the_start_of_training_not_st
     # Repeated in a later epoch, or first seen after the first, they are steps that stay too large.
     assert signals([0.147, 0.12, 0.055])["large_update_epochs"] == [1, 2]
     assert signals([0.05, 0.12, 0.055])["gradient_score"] > 0.5
+    # So are a first epoch's updates as large as the weights themselves, and those of a run of one epoch.
+    assert signals([3.0, 0.05, 0.05])["gradient_score"] > 0.5
+    assert signals([0.147])["large_update_epochs"] == [1]

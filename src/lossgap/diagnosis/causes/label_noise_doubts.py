@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lossgap.diagnosis.causes.label_noise_measures import pair_learned_late
-from lossgap.diagnosis.causes.underfitting_stopped import SHORT_RUN
 from lossgap.diagnosis.causes.underfitting_wording import FAR_FROM_FIT
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import ended_by_early_stopping
+from lossgap.diagnosis.learning_state import SHORT_RUN, ended_by_early_stopping
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.split_checks import val_inputs_differ

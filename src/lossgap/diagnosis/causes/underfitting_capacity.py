@@ -9,14 +9,14 @@ from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.causes.underfitting_classes import (confused_pair, contradicted_advice, one_class_advice,
                                                            one_class_errors, one_class_words, pair_advice, pair_words)
 from lossgap.diagnosis.causes.underfitting_no_fit import narrow_layer
-from lossgap.diagnosis.causes.underfitting_stopped import (SHORT_RUN, UNSURE_RIGHT, architecture,
-                                                           architecture_clause, loss_steepness)
+from lossgap.diagnosis.causes.underfitting_stopped import (UNSURE_RIGHT, architecture, architecture_clause,
+                                                           loss_steepness)
 from lossgap.diagnosis.causes.underfitting_wording import (FAR_FROM_FIT, capacity_rejection, gradient_note,
                                                            regularisation_note, relative_rise)
 from lossgap.diagnosis.constraints import (below_range, fast_learning_rate, frozen_note, held_back, low_in_range,
                                            rate_and_range, regularisation_notes, tiny_hidden, training_pass_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import ended_by_early_stopping, val_shows_learning
+from lossgap.diagnosis.learning_state import SHORT_RUN, ended_by_early_stopping, val_shows_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict

@@ -30,7 +30,8 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     limits it), a quarter as much when the run clips gradients (the burst never reached the weights); epochs
     of updates 100x the rule of thumb count fully at 20% of the epochs; neither counts when the run's own weight
     decay shrinks the weights by 1% or more per step (then the weights are small and the decay is the update:
-    that is over-regularisation, not a learning rate too high); gates saturated at the end add half a point
+    that is over-regularisation, not a learning rate too high), nor large updates in a first epoch alone
+    (:func:`_past_the_start`); gates saturated at the end add half a point
     when the model also does not fit (a learning rate far too high drives gates into saturation), and up to
     SATURATED_FAST_WEIGHT whatever the fit with ``fast_with_errors`` (the rate far above its optimizer's usual range,
     the delivered model not yet right on val). ``zeroed``: the
@@ -40,12 +41,7 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
     if gradients is None:
         return {}
     exploding = tuple(gradients.exploding_epochs)
-    # Large updates in the first epoch alone are the start of training, not steps that stay too large: Adam's first
-    # steps are about the learning rate in size whatever the gradient, against weights at their initial scale (trial
-    # 28's LSTM at Adam 0.025, update ratios 0.147, 0.086 and 0.055 in its 3 epochs while its train loss fell in each,
-    # had read unstable_optimization 1.00 "lower the learning rate" on data a reference could not learn either).
-    large = tuple(gradients.large_update_epochs)
-    large = () if large == (1,) else large
+    large = _past_the_start(gradients)
     epochs = max(1, int(gradients.observed.sum()))
     # Weight decay that shrinks the weights by 1% or more per step pins them near zero, where the gradients of the
     # pinned layers vanish beside the head's: their ratio (AutoTrainer's "explode") and the update ratios measure
@@ -104,6 +100,23 @@ def gradient_signals(gradients, clipped: bool, unfit: float, decay_per_step: flo
             "gradient_score": score,
             "saturation_end": saturation, "saturated_fast": saturated_fast, "silenced": silenced,
             "gradient_sentence": "; ".join(sentence)}
+
+
+#: Median update ratio of a first epoch from which its large updates count even when no later epoch repeats them.
+FIRST_EPOCH_CAP = 1.0
+
+
+def _past_the_start(gradients) -> tuple[int, ...]:
+    """The large-update epochs that count: all of them, but a first epoch's alone, in a run of two observed epochs or
+    more, under FIRST_EPOCH_CAP, is the start of training, not steps that stay too large. Adam's first steps are about
+    the learning rate in size whatever the gradient, against weights at their initial scale (trial 28's LSTM at Adam
+    0.025, update ratios 0.147, 0.086 and 0.055 in its 3 epochs while its train loss fell in each, had read
+    unstable_optimization 1.00 "lower the learning rate" on data a reference could not learn either)."""
+    large = tuple(gradients.large_update_epochs)
+    if large != (1,) or int(gradients.observed.sum()) < 2:
+        return large
+    first = float(np.nan_to_num(gradients.median_update_ratio[0], nan=0.0))
+    return large if first >= FIRST_EPOCH_CAP else ()
 
 
 def _silenced_by_jumps(gradients, decay_per_step: float) -> dict | None:
