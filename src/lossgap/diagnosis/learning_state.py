@@ -39,7 +39,7 @@ FIT_LITTLE_WAY, FIT_LITTLE_LOSS = 0.2, 0.1
 SHORT_RUN = 10
 #: New lows of a val loss whose pace would lower it by less than this share of its level over as many epochs again
 #: as the run had (what "train longer" buys) count as early learning only in a run of fewer than SHORT_RUN epochs, at
-#: a learning rate below its optimizer's usual range, or at an unknown one (see early_learning).
+#: a learning rate below its optimizer's usual range, or where the rate or its range is unknown (see early_learning).
 EARLY_DOUBLING_GAIN = 0.01
 
 
@@ -47,12 +47,12 @@ def early_learning(evidence: RunEvidence, fit_share: float) -> bool:
     """True when learning has only begun: the train loss is still less than ``fit_share`` below the prior's entropy
     while the val loss sets new lows, at a pace that as many epochs again would turn into EARLY_DOUBLING_GAIN of its
     level or more, or however slowly in a run too short to have shown a level, at a learning rate below its
-    optimizer's usual range, whose steps are that small by design, or where the rate, its optimizer's range or the
-    pace is unknown. A model that fitted more and creeps on is refining,
-    or at its capacity, instead; and one whose val loss creeps on by less than that after SHORT_RUN epochs or more at
-    a usual rate has converged where it is, not begun (trial 28's GRU of 2 units on random labels at AdamW 0.0011, its
-    train loss 0.5% below the prior's after 67 epochs and its val loss falling 0.014% per epoch, 0.9% over another 67,
-    had read underfitting 0.97 "still early in learning", with "train longer" among its remedies)."""
+    optimizer's usual range (whose steps are that small by design), or where the rate, its optimizer's range or the
+    pace is unknown. A model that fitted more and creeps on is refining, or at its capacity, instead; and one whose
+    val loss creeps on by less than that after SHORT_RUN epochs or more at a usual rate has converged where it is, not
+    begun (trial 28's GRU of 2 units on random labels at AdamW 0.0011, its train loss 0.5% below the prior's after 67
+    epochs and its val loss falling 0.014% per epoch, 0.9% over another 67, had read underfitting 0.97 "still early in
+    learning", with "train longer" among its remedies)."""
     fit = evidence.objective_fit
     health = evidence.optimization
     if not (fit.train_recorded and fit.moved_share < fit_share and health.val_new_low_share >= NEW_LOW_SHARE):
@@ -73,7 +73,7 @@ def few_steps(evidence: RunEvidence) -> dict | None:
     """{"steps", "per_epoch", "batch_size", "train_samples"} when a run of lossgap's trainer took fewer than FEW_STEPS
     optimizer steps in all (its batches over its training samples, times its epochs), else None (also for own loops,
     whose batch size lossgap does not know). Trial 28's random configurations that learned nothing had taken 6-80 steps
-    (a batch of 128 over ArrowHead's 29 training series for 6 epochs: 6), which their verdicts never said."""
+    (a batch of 128 over ArrowHead's 30 training series for 6 epochs: 6), which their verdicts never said."""
     batch = (evidence.train_config or {}).get("batch_size")
     if not batch or evidence.train is None or not evidence.num_epochs:
         return None
