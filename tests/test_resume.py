@@ -16,7 +16,7 @@ from fixtures.training import metrics_without_seconds
 from typer.testing import CliRunner
 
 from lossgap.cli.app import register_commands
-from lossgap.run.rundir import load_checkpoint, read_run
+from lossgap.run.rundir import PREVIOUS_DIR, load_checkpoint, read_run
 
 runner = CliRunner()
 app = register_commands()
@@ -121,8 +121,12 @@ def test_resume_refuses_options_finished_runs_and_directories_without_a_run(refe
     empty = runner.invoke(app, ["train", "--resume", str(tmp_path)])
     assert empty.exit_code == 2 and "holds no run" in empty.stderr
     missing = runner.invoke(app, ["train", "--resume", str(tmp_path / "typo")])
-    assert missing.exit_code == 2 and f"{tmp_path / 'typo'} does not exist; pass the --out" in missing.stderr
-    for result in (changed, finished, empty, missing):
+    assert missing.exit_code == 2 and f"{tmp_path / 'typo'} does not exist; pass the --out directory" in missing.stderr
+    # A directory whose --overwrite run ended before its first epoch says where the run it replaced is kept.
+    (tmp_path / "replaced" / PREVIOUS_DIR).mkdir(parents=True)
+    replaced = runner.invoke(app, ["train", "--resume", str(tmp_path / "replaced")])
+    assert replaced.exit_code == 2 and "is incomplete" in replaced.stderr and PREVIOUS_DIR in replaced.stderr
+    for result in (changed, finished, empty, missing, replaced):
         assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -18,6 +18,7 @@ from lossgap.epoch_store import EPOCHS_DIR, first_damaged, stored_epochs
 from lossgap.errors import DataError, RunDirError
 from lossgap.run import rundir, writer
 from lossgap.run.data_source import run_train_config, splits_difference
+from lossgap.run.reader import require_run_dir
 from lossgap.training.config import TrainConfig
 
 #: summary.json statuses of runs that can be continued (a killed run has no summary at all).
@@ -28,12 +29,7 @@ def resume_state_of(run: Path) -> tuple[dict, TrainConfig, dict]:
     """(config.json, the run's TrainConfig, the training state of its last saved epoch, or None when none was
     saved yet); RunDirError (one line) when the run cannot be resumed, DataError (one line) when its config.json
     names its data file by a relative path (an older lossgap's) that the current directory does not hold."""
-    if not run.is_dir():
-        what = "is a file, not a run directory" if run.exists() else "does not exist"
-        raise RunDirError(f"{run} {what}; pass the --out of a lossgap train run to --resume")
-    if not (run / rundir.CONFIG_FILE).exists():
-        raise RunDirError(f"{run} holds no run to resume (no {rundir.CONFIG_FILE}); pass the --out of a lossgap "
-                          "train run")
+    require_run_dir(run)
     config_json = rundir.read_config(run)
     if not config_json.get("train"):
         raise RunDirError(f"{run} was not trained by 'lossgap train'; only its runs can be resumed")
