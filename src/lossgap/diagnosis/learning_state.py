@@ -12,7 +12,7 @@ import numpy as np
 from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.optimization import NEW_LOW_SHARE, relative_slope
-from lossgap.diagnosis.constraints import (averaging_decay, below_range, fast_learning_rate, has_batch_norm, held_back,
+from lossgap.diagnosis.constraints import (averaging_decay, fast_learning_rate, has_batch_norm, held_back,
                                            high_learning_rate, rate_and_range)
 from lossgap.diagnosis.wording import way_to_one
 
@@ -58,11 +58,12 @@ def early_learning(evidence: RunEvidence, fit_share: float) -> bool:
     if not (fit.train_recorded and fit.moved_share < fit_share and health.val_new_low_share >= NEW_LOW_SHARE):
         return False
     _, rate, (bottom, _) = rate_and_range(evidence.settings)
-    # An unknown rate or optimizer family, or a pace the tail cannot measure, cannot rule early learning out.
+    # An unknown rate or optimizer family, or a pace the tail cannot measure, cannot rule early learning out; a rate
+    # below its family's range (constraints.below_range, read off the same figures) is slow by design.
     judged = rate > 0 and bottom > 0
     doubling_gain = -health.val_slope_end * evidence.num_epochs
     return bool(not doubling_gain < EARLY_DOUBLING_GAIN or evidence.num_epochs < SHORT_RUN
-                or below_range(evidence.settings) or not judged)
+                or not judged or rate < bottom)
 
 
 #: A lossgap run that took fewer optimizer steps than this in all has its step count named when it underfits.

@@ -75,9 +75,10 @@ def below_prior(fit, *, weighted: bool = False) -> str:
                                              else "the loss of always predicting the class shares"))
     if not fit.moved_share > 0:
         return f"{loss} never got below {guess}"
-    if rate_pct(fit.moved_share) == "0.0%":
+    share = rate_pct(fit.moved_share)
+    if share == "0.0%":
         return f"{loss} never got even 0.1% below {guess}"
-    return f"{loss} got at best {rate_pct(fit.moved_share)} below {guess}"
+    return f"{loss} got at best {share} below {guess}"
 
 
 def new_lows(health, num_epochs: int) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.diagnosis.causes.unstable_collapse import learned_before
 from lossgap.diagnosis.constraints import regularisation_notes
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.wording import pct
-from lossgap.diagnosis.causes.unstable_collapse import learned_before
 
 #: A train loss at or below this share of the prior's entropy counts as fitted (see collapse_after_fit).
 FITTED_SHARE = 0.25
