@@ -68,11 +68,18 @@ def fast_learning_rate(train_config: dict | None) -> str:
     """Words on the run's learning rate when it is more than FAST_LR_FACTOR x the top of its optimizer family's
     usual range ("the learning rate 0.1 is 10x the top of AdamW's usual range, 0.0001-0.01, ..."), else "" (also
     for an optimizer of unknown family or an unknown rate)."""
+    figures = fast_rate_figures(train_config)
+    return f"{figures}: steps that large overshoot instead of descending" if figures else ""
+
+
+def fast_rate_figures(train_config: dict | None) -> str:
+    """:func:`fast_learning_rate`'s figures alone ("the learning rate 0.1 is 10x the top of AdamW's usual range
+    (0.0001-0.01)"), without its claim that the steps overshoot, else ""."""
     name, lr, (low, high) = rate_and_range(train_config)
     if not high or lr <= FAST_LR_FACTOR * high:
         return ""
     return (f"the learning rate {lr:g} is {lr / high:.0f}x the top of {OPTIMIZER_NAMES.get(name, name)}'s usual range "
-            f"({low:g}-{high:g}): steps that large overshoot instead of descending")
+            f"({low:g}-{high:g})")
 
 
 def high_learning_rate(train_config: dict | None) -> str:

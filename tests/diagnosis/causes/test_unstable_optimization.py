@@ -604,3 +604,47 @@ def test_large_updates_in_the_first_epoch_alone_are_the_start_of_training_not_st
     # So are a first epoch's updates as large as the weights themselves, and those of a run of one epoch.
     assert signals([3.0, 0.05, 0.05])["gradient_score"] > 0.5
     assert signals([0.147])["large_update_epochs"] == [1]
+
+
+def test_large_steps_in_a_short_run_still_learning_are_a_fast_start_not_weights_that_jump():
+    # Trial 29: a GRU at AdamW 0.059 for 3 epochs, its train loss 1.03 -> 0.54 -> 0.41 and val loss falling with it,
+    # update / weight norms up to 0.46, read unstable_optimization 1.00 "lower the learning rate"; 9 epochs at the same
+    # rate reached train 1.000 and test 0.900 against 0.625, a tenth of the rate 0.650.
+    from dataclasses import replace
+
+    from fixtures.diagnosis import gather_evidence, observed_gradients
+    from lossgap.diagnosis import diagnose_evidence
+    from lossgap.diagnosis.learning_state import SHORT_RUN
+
+    names = ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight", "head.bias")
+
+    def diagnosis(epochs, lr=0.059):
+        rng = np.random.default_rng(0)
+        n = 200
+        labels = np.arange(n) % 2
+        pace = np.linspace(0.4, 0.75, epochs)[:, None]
+
+        def prob(spread):
+            return np.clip(pace + rng.uniform(-spread, spread, n)[None, :], 0.02, 0.98)
+
+        dynamics = {"train": binary_dynamics(prob(0.3), labels, split="train"), "val": binary_dynamics(prob(0.3), labels)}
+        config = {"model": {"kind": "gru", "hidden_size": 64}, "epochs": epochs, "batch_size": 8,
+                  "optimizer": {"name": "adamw", "lr": lr, "weight_decay": 0.0}}
+        evidence = gather_evidence({}, dynamics, train_config=config)
+        gradients = observed_gradients(names, np.full((epochs, len(names)), 0.5), update_ratio=0.3)
+        return diagnose_evidence(replace(evidence, gradients=gradients))
+
+    short = diagnosis(3)
+    assert short.evidence.still_learning
+    unstable = short.verdict("unstable_optimization")
+    assert unstable.evidence["short_and_learning"] and unstable.confidence < 0.5, short.to_text()
+    assert "but the run is only 3 epochs long and was still learning when it ended" in unstable.summary
+    assert short.causes[:1] == ["underfitting"], short.to_text()
+    underfitting = short.verdict("underfitting")
+    assert [remedy.name for remedy in underfitting.remedies][:2] == ["more_epochs", "lower_lr"]
+    assert "train longer first, and lower the rate if the longer run bounces" in underfitting.summary
+    assert "higher_lr" not in [remedy.name for remedy in underfitting.remedies]
+    # A run long enough to have shown a level still has its large steps at that rate count in full.
+    long = diagnosis(SHORT_RUN + 2)
+    assert not long.verdict("unstable_optimization").evidence["short_and_learning"]
+    assert long.verdict("unstable_optimization").confidence >= 0.9

@@ -7,6 +7,7 @@ import numpy as np
 
 from lossgap.analysis.gradient_growth import GROWING_RATIO, GROWING_SHARE, gradient_growth
 from lossgap.analysis.gradients import SILENT_GRAD
+from lossgap.diagnosis.learning_state import short_and_learning
 from lossgap.diagnosis.wording import clip, pct
 
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
@@ -142,3 +143,21 @@ def loop_zeroes_gradients(evidence) -> bool:
     if evidence.train_config is not None:
         return True
     return bool(((evidence.settings or {}).get("loop") or {}).get("framework_zeroes_gradients"))
+
+
+#: Most that step sizes alone (the gradients' signal and a rate far above range, summed) count in a run too short to
+#: show where they lead (learning_state.short_and_learning): considered, not found.
+SHORT_RUN_STEPS_CAP = 0.45
+
+
+def short_run_steps(evidence, gradients_signal: float, fast_rate_signal: float) -> tuple[float, str]:
+    """(factor for both signals, the sentence saying why, or "") in a run too short to show where its steps lead
+    (:func:`lossgap.diagnosis.learning_state.short_and_learning`): the factor brings their sum down to
+    SHORT_RUN_STEPS_CAP; (1.0, "") otherwise. Large steps are how training at a fast rate begins."""
+    steps_sum = gradients_signal + fast_rate_signal
+    if not (steps_sum > SHORT_RUN_STEPS_CAP and short_and_learning(evidence)):
+        return 1.0, ""
+    return SHORT_RUN_STEPS_CAP / steps_sum, (
+        f"but the run is only {evidence.num_epochs} epochs long and was still learning when it ended (both losses "
+        "falling, accuracy rising, no spike): large steps are how training at a fast rate begins, and nothing yet shows "
+        "them overshooting")

@@ -28,7 +28,7 @@ from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_rev
 from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_drops import DROPS_FULL, DROPS_START, accuracy_drop_share
-from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients
+from lossgap.diagnosis.causes.unstable_gradients import gradient_signals, loop_zeroes_gradients, short_run_steps
 from lossgap.diagnosis.causes.unstable_records import (BOUNCE_FULL, BOUNCE_START, delivered_model_jumps,
                                                        evaluation_only_bounces, evaluation_only_words,
                                                        train_records_only)
@@ -41,6 +41,7 @@ from lossgap.diagnosis.causes.unstable_spikes import (MEMORISED_PAST_SPIKE, OUTG
                                                        unrecovered_val_words)
 from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, heavy_dropout
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import short_and_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -165,6 +166,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "fast_rate": FAST_RATE_SIGNAL * clip((train_error - FAST_RATE_ERROR) / FAST_RATE_ERROR_SPAN) if fast else 0.0,
         "memorised_past_spike": MEMORISED_PAST_SPIKE if memorised_past else 0.0,
     }
+    facts["short_and_learning"] = short_and_learning(evidence)
+    steps_scale, short_words = short_run_steps(evidence, signals["gradients"], signals["fast_rate"])
+    signals["gradients"] *= steps_scale
+    signals["fast_rate"] *= steps_scale
     evaluation_only = evaluation_only_bounces(evidence)
     if evaluation_only is not None:
         remedies = present(book.recompute_batch_norm(), book.lower_lr(3.0))
@@ -312,6 +317,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(gradients["gradient_sentence"])
     if signals["fast_rate"] > 0:
         parts.append(f"{fast}, and the model the run delivers gets {pct(train_error)} of its training samples wrong")
+    if short_words:
+        parts.append(short_words)
     if not parts:
         summary = f"training was stable: the {loss_name} stayed below {unit} and did not bounce"
         if train_spikes:
