@@ -263,7 +263,13 @@ def at_ceiling(evidence: RunEvidence, index: int) -> bool:
     accuracy = float(evidence.curves.val_accuracy[index])
     if not (np.isfinite(accuracy) and 1.0 - accuracy <= accuracy_noise(accuracy, evidence.val.num_samples)):
         return False
+    return bool(not np.isfinite(float(evidence.curves.train_accuracy[index])) or train_fitted(evidence, index))
+
+
+def train_fitted(evidence: RunEvidence, index: int, floor: float = 0.05) -> bool:
+    """True when train accuracy at 0-based epoch ``index`` is within max(``floor``, two noise units) of 1: the training
+    set has no room left (False where it was not recorded)."""
     train_accuracy = float(evidence.curves.train_accuracy[index])
     train_samples = evidence.train.num_samples if evidence.train is not None else 0
-    room = max(0.05, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else 0.05
-    return bool(not np.isfinite(train_accuracy) or 1.0 - train_accuracy <= room)
+    room = max(floor, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else floor
+    return bool(np.isfinite(train_accuracy) and 1.0 - train_accuracy <= room)
