@@ -120,12 +120,18 @@ CANDIDATES = {
     # recompute_batch_norm remedy; a new-user trial's recommended OSULeaf run read unstable_optimization 0.55 there).
     "lstm-fcn_batch32_ema0": _fcn(batch_size=32, epochs=300, optimizer={"ema": 0.0},
                                   early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
+    # The LSTM branch as published: Karim et al.'s "dimension shuffle" feeds it the whole univariate series as one
+    # step of T features (here: one patch of the whole series), so it acts on the series at once, not step by step.
+    # Not adopted: on a train-split holdout (3 seeds) ArrowHead 0.990 / 0.556 and GunPoint 0.044 / 0.967 against
+    # lstm-fcn_batch32's 0.736 / 0.722 and 0.020 / 1.000 (results/bench_selection_shuffle_holdout.json).
+    "lstm-fcn_batch32_shuffle": _fcn(batch_size=32, epochs=300,
+                                     early_stopping=LSTM_FCN_BATCH16.early_stopping.model_copy(update={"patience": 75})),
 }
 #: The candidates of the families round (the default of --candidates).
 FAMILY_CANDIDATES = ("lstm", "gru", "lstm-fcn", "lstm-fcn_width128", "lstm-fcn_lr0.001", "lstm-fcn_dropout0.8",
                      "lstm-fcn_long")
 #: Candidates whose patch length is "at most N LSTM steps" for another N than auto's 32.
-PATCH_STEPS = {"max_patch16": 16, "max_patch64": 64}
+PATCH_STEPS = {"max_patch16": 16, "max_patch64": 64, "lstm-fcn_batch32_shuffle": 1}
 
 
 def candidate_config(name: str, source: str, seed: int, max_length: int) -> TrainConfig:
