@@ -1,5 +1,7 @@
 """Where a run's learning stood when it ended: batch norm's lag hiding a descent the training pass shows."""
 
+import numpy as np
+
 from fixtures.diagnosis import diagnose_dynamics, lagged_descent_run
 
 FCN = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40,
@@ -189,3 +191,31 @@ def test_an_underfitting_run_of_few_optimizer_steps_says_how_few():
     assert 40 * 12 >= FEW_STEPS and one.confidence >= 0.5 and "few_steps" not in one.evidence
     own = verdict(16, config=None, settings={"optimizer": {"name": "adam", "lr": 0.001}})
     assert own.confidence >= 0.5 and "few_steps" not in own.evidence and "optimizer steps" not in own.summary
+
+
+def test_a_short_run_is_still_descending_while_its_losses_fall_smoothly_whatever_its_accuracy_shows():
+    # Trial 30: plain LSTMs on PickupGestureWiimoteZ (10 val samples) at Adam 0.052 and AdamW 0.32, their losses falling
+    # in every one of 5-6 epochs while accuracy stayed within its noise, read unstable_optimization 1.00 from their step
+    # sizes; a tenth of the rate reached 0.10-0.16, an LSTM-FCN 0.75.
+    from fixtures.dynamics import binary_dynamics
+    from lossgap.diagnosis.learning_state import SHORT_RUN, SMOOTH_REVERSAL, short_and_learning
+
+    def evidence(epochs, climb_at=None):
+        rng = np.random.default_rng(3)
+        n = 40
+        labels = np.arange(n) % 2
+        pace = np.linspace(0.5, 0.52, epochs)
+        if climb_at is not None:
+            pace[climb_at] -= 0.04
+        spread = rng.uniform(-0.35, 0.35, n)
+        prob = np.clip(pace[:, None] + spread[None, :], 0.02, 0.98)
+        dynamics = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob, labels)}
+        return diagnose_dynamics(dynamics, config={"epochs": epochs, "optimizer": {"name": "adam", "lr": 0.05}}).evidence
+
+    smooth = evidence(6)
+    assert not smooth.accuracy_trend[0] and short_and_learning(smooth)
+    # A train loss that climbed back by more than SMOOTH_REVERSAL of the prior's entropy is not a smooth descent ...
+    bumpy = evidence(6, climb_at=3)
+    assert bumpy.stability_loss[3].reversal >= SMOOTH_REVERSAL and not short_and_learning(bumpy)
+    # ... and a run of SHORT_RUN epochs or more has shown where its steps lead.
+    assert not short_and_learning(evidence(SHORT_RUN))

@@ -638,7 +638,7 @@ def test_large_steps_in_a_short_run_still_learning_are_a_fast_start_not_weights_
     assert short.evidence.still_learning
     unstable = short.verdict("unstable_optimization")
     assert unstable.evidence["short_and_learning"] and unstable.confidence < 0.5, short.to_text()
-    assert "but the run is only 3 epochs long and was still learning when it ended" in unstable.summary
+    assert "but the run is only 3 epochs long and its losses were still falling smoothly when it ended" in unstable.summary
     assert short.causes[:1] == ["underfitting"], short.to_text()
     underfitting = short.verdict("underfitting")
     assert [remedy.name for remedy in underfitting.remedies][:2] == ["more_epochs", "lower_lr"]

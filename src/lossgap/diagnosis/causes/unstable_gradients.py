@@ -158,6 +158,6 @@ def short_run_steps(evidence, gradients_signal: float, fast_rate_signal: float) 
     if not (steps_sum > SHORT_RUN_STEPS_CAP and short_and_learning(evidence)):
         return 1.0, ""
     return SHORT_RUN_STEPS_CAP / steps_sum, (
-        f"but the run is only {evidence.num_epochs} epochs long and was still learning when it ended (both losses "
-        "falling, accuracy rising, no spike): large steps are how training at a fast rate begins, and nothing yet shows "
-        "them overshooting")
+        f"but the run is only {evidence.num_epochs} epochs long and its losses were still falling smoothly when it "
+        "ended (no spike, the train loss hardly ever climbing back): large steps are how training at a fast rate "
+        "begins, and nothing yet shows them overshooting")
