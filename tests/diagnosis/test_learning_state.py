@@ -219,3 +219,36 @@ def test_a_short_run_is_still_descending_while_its_losses_fall_smoothly_whatever
     assert bumpy.stability_loss[3].reversal >= SMOOTH_REVERSAL and not short_and_learning(bumpy)
     # ... and a run of SHORT_RUN epochs or more has shown where its steps lead.
     assert not short_and_learning(evidence(SHORT_RUN))
+
+
+def test_a_lag_only_after_a_delivered_fitted_model_is_not_still_learning():
+    # Trial 30: an LSTM-FCN that restored epoch 28 (train 1.000, val 0.970, its evaluated loss no higher than its
+    # training pass's there) and whose evaluated loss jumped only in later epochs read underfitting 0.80 "the model was
+    # still learning" with --ema 0 first, which took balanced test 0.963 -> 0.919; the run was above its reference.
+    from fixtures.dynamics import binary_dynamics
+
+    rng = np.random.default_rng(2)
+    epochs, train, val = 24, 300, 60
+    train_prob = np.clip(0.95 + rng.uniform(-0.03, 0.03, (epochs, train)), 0.01, 0.99)
+    train_prob[20:] -= 0.25   # evaluated with lagging batch-norm statistics in the last epochs only
+    val_prob = np.clip(0.9 + rng.uniform(-0.05, 0.05, (epochs, val)), 0.01, 0.99)
+    val_prob[:, :4] = 0.3     # four val samples wrong throughout: val 0.933, not at its ceiling
+    val_prob[20:] -= 0.2
+    dynamics = {"train": binary_dynamics(train_prob, np.arange(train) % 2, split="train"),
+                "val": binary_dynamics(val_prob, np.arange(val) % 2)}
+    running = np.linspace(0.10, 0.02, epochs)
+
+    def verdict(delivered):
+        summary = {"best_epoch": delivered, "delivered_epoch": delivered, "restored_best": delivered < epochs,
+                   "epochs_run": epochs}
+        diagnosis = diagnose_dynamics(dynamics, metrics={"train_loss_running": running}, config=FCN, summary=summary)
+        assert diagnosis.evidence.lagged_learning
+        return diagnosis.verdict("underfitting")
+
+    after = verdict(20)
+    assert after.evidence.get("lag_after_delivered") and after.confidence == 0.0, after.summary
+    assert "the model it delivers (epoch 20) already gets 1.000 of its training samples right" in after.summary
+    # Delivering the lagging last epoch, the user holds the model whose figures lag: still learning, as before.
+    last = verdict(epochs)
+    assert not last.evidence.get("lag_after_delivered") and last.evidence.get("lagged_learning")
+    assert last.confidence >= 0.5

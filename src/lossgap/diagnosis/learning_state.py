@@ -230,13 +230,22 @@ def lagged_learning(evidence: RunEvidence) -> bool:
     running = training_pass_loss(evidence)
     if running is None or not np.isfinite(running[-1]):
         return False
-    gap = float(evidence.curves.train_loss[-1]) - float(running[-1]) >= LAG_GAP * evidence.fit.prior_entropy
+    gap = evaluation_lags(evidence, evidence.num_epochs - 1)
     # An average of the weights lags them by its horizon whether or not they still descend (--ema 0.99, about 100
     # epochs, over a 30-epoch JapaneseVowels run: training-pass loss 0.004, the average's 1.78, read "stopped too
     # early" with "train longer" only; 60 epochs still read so).
     if averaging_decay(evidence.settings):
         return bool(gap)
     return bool(gap and training_pass_still_falling(evidence))
+
+
+def evaluation_lags(evidence: RunEvidence, index: int) -> bool:
+    """True when the model as evaluated at 0-based epoch ``index``'s end sat LAG_GAP of the prior's entropy or more
+    above its training pass's own loss that epoch (False without a recorded training-pass loss there)."""
+    running = training_pass_loss(evidence)
+    if running is None or not np.isfinite(running[index]):
+        return False
+    return bool(float(evidence.curves.train_loss[index]) - float(running[index]) >= LAG_GAP * evidence.fit.prior_entropy)
 
 
 def lag_words(evidence: RunEvidence) -> str:

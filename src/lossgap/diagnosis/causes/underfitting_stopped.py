@@ -11,8 +11,8 @@ from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_r
                                            fast_rate_figures, held_back, low_in_range, narrow_layer_advice,
                                            rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import (SHORT_RUN, at_ceiling, ended_by_early_stopping, lag_words,
-                                             train_fitted)
+from lossgap.diagnosis.learning_state import (SHORT_RUN, at_ceiling, ended_by_early_stopping, evaluation_lags,
+                                             lag_words, train_fitted)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -66,6 +66,18 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
                            f"{evidence.curves.val_accuracy[delivered]:.3f} and train "
                            f"{evidence.curves.train_accuracy[delivered]:.3f} right: within two samples of all right, "
                            "learning more would mostly make the same answers surer", details)
+        # Nor where the run delivers an earlier model that already fits its training set and whose own evaluation did
+        # not lag: the lag came after it (trial 30: an LSTM-FCN that restored epoch 28, train 1.000 and val 0.970,
+        # its evaluated loss jumping only in later epochs, read 0.80 "still learning" with --ema 0 first, which took
+        # balanced test 0.963 -> 0.919; the run was above its reference's 0.895).
+        if (delivered < evidence.num_epochs - 1 and train_fitted(evidence, delivered, FITTED_ROOM)
+                and not evaluation_lags(evidence, delivered)):
+            details["lag_after_delivered"] = True
+            return Verdict("underfitting", 0.0, f"{_stopped_by(evidence)} while {lag_words(evidence)}, "
+                           f"but the model it delivers (epoch {delivered + 1}) already gets "
+                           f"{evidence.curves.train_accuracy[delivered]:.3f} of its training samples right, and its own "
+                           "evaluated figures do not lag its training pass: the lag came after it, and learning more "
+                           "would mostly make the same answers surer", details)
         details["lagged_learning"] = True
         details["averaging_lag"] = bool(averaging_decay(evidence.settings))
         return Verdict("underfitting", LAGGED_CONFIDENCE, f"{_stopped_by(evidence)}, but {lag_words(evidence)}; the model was "
