@@ -47,8 +47,8 @@ import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.label_noise_doubts import (learned_late_doubt, not_yet_judgeable, short_run_doubt,
-                                                         undecided_words, val_inputs_doubt)
+from lossgap.diagnosis.causes.label_noise_doubts import (chain_doubt, learned_late_doubt, not_yet_judgeable,
+                                                         short_run_doubt, undecided_words, val_inputs_doubt)
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
                                                           rest_of_class_fit)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
@@ -114,8 +114,10 @@ EVALUATION_JUMPS_CAP = 0.3
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; lowered by
     the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a pair learned late, val unlike train)."""
-    return val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book,
-                                                              short_run_doubt(evidence, book, _rule(evidence, book))))
+    verdict = val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book,
+                                                                 short_run_doubt(evidence, book, _rule(evidence, book))))
+    return chain_doubt(verdict)
+
 
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -217,7 +219,8 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # chain too (trial 23: a sum-sign model stopped after 8 epochs took class 1 for 0 and 2 for 1, no label flipped,
     # and read label noise 0.75).
     givens, rivals = {given for given, _ in one_way.pairs}, {rival for _, rival in one_way.pairs}
-    if pair_route >= 0.5 and agreement_route < 0.5 and givens & rivals:
+    chained = pair_route >= 0.5 and agreement_route < 0.5 and bool(givens & rivals)
+    if chained:
         confidence = min(confidence, TRAIN_ONLY_CAP)
     # An own loop with dropout 0.9 that described nothing, clean labels, val 0.94 against a training pass at 0.74,
     # had read 0.85 "relabel or drop them".
@@ -345,6 +348,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # "relabel or drop them"): check before relabelling, as the suspects alone are.
     pair_alone = pair_route >= 0.5 and agreement_route < 0.5 and not train_only
     facts["pair_unconfirmed_by_val"] = pair_alone
+    facts["chained_pairs"] = chained
     if pair_alone:
         parts.append("the val labels do not side with the model, so classes whose inputs resemble one another one way "
                      "give the same pattern: check a few of them before relabelling, and do not drop them unchecked")

@@ -142,3 +142,20 @@ def undecided_words(count: int, fraction: float, depth: float, too_few: bool, me
         words += (f"; it memorised {pct(memorised_late)} of them after the val-loss minimum, as a model memorises wrong "
                   "labels and hard samples alike: if the labels may be wrong, look at them")
     return words
+
+
+#: Highest confidence of one-way pairs that chain where the val labels do not side with the model: considered (trial
+#: 30: a 5-class sum-sign LSTM-FCN, no label flipped, took class 2 for 1, 1 for 0 and 3 for 4 and read 0.60; trial 27's
+#: clean xcorr run at 10x Adam's rate read 0.60 the same way).
+CHAIN_CAP = 0.45
+
+
+def chain_doubt(verdict: Verdict) -> Verdict:
+    """``verdict`` at most CHAIN_CAP, after every other doubt, when its one-way pairs chain (C's taken for B and B's for
+    A) and the val labels do not side with the model: what a model short of its thresholds on ordered classes gives."""
+    if not verdict.evidence.get("chained_pairs") or verdict.confidence <= CHAIN_CAP:
+        return verdict
+    return replace(verdict, confidence=CHAIN_CAP,
+                   summary=verdict.summary + "; but its one-way pairs chain (one class taken for the next, that one for "
+                   "the one after), as a model whose thresholds on ordered classes are still off confuses them with "
+                   "clean labels, and the val labels do not side with it: a consideration, not a finding")
