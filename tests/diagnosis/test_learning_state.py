@@ -200,7 +200,7 @@ def test_a_short_run_is_still_descending_while_its_losses_fall_smoothly_whatever
     from fixtures.dynamics import binary_dynamics
     from lossgap.diagnosis.learning_state import SHORT_RUN, SMOOTH_REVERSAL, short_and_learning
 
-    def evidence(epochs, climb_at=None):
+    def evidence(epochs, climb_at=None, val_pace=None):
         rng = np.random.default_rng(3)
         n = 40
         labels = np.arange(n) % 2
@@ -209,7 +209,8 @@ def test_a_short_run_is_still_descending_while_its_losses_fall_smoothly_whatever
             pace[climb_at] -= 0.04
         spread = rng.uniform(-0.35, 0.35, n)
         prob = np.clip(pace[:, None] + spread[None, :], 0.02, 0.98)
-        dynamics = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob, labels)}
+        val_prob = prob if val_pace is None else np.clip(np.asarray(val_pace)[:, None] + spread[None, :], 0.02, 0.98)
+        dynamics = {"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(val_prob, labels)}
         return diagnose_dynamics(dynamics, config={"epochs": epochs, "optimizer": {"name": "adam", "lr": 0.05}}).evidence
 
     smooth = evidence(6)
@@ -217,8 +218,28 @@ def test_a_short_run_is_still_descending_while_its_losses_fall_smoothly_whatever
     # A train loss that climbed back by more than SMOOTH_REVERSAL of the prior's entropy is not a smooth descent ...
     bumpy = evidence(6, climb_at=3)
     assert bumpy.stability_loss[3].reversal >= SMOOTH_REVERSAL and not short_and_learning(bumpy)
+    # ... nor one whose val loss turned up after an early low ...
+    turned = evidence(6, val_pace=[0.50, 0.56, 0.55, 0.54, 0.53, 0.52])
+    assert turned.curves.val_loss[-1] < turned.curves.val_loss[0] and not turned.val_low_is_recent
+    assert not short_and_learning(turned)
     # ... and a run of SHORT_RUN epochs or more has shown where its steps lead.
     assert not short_and_learning(evidence(SHORT_RUN))
+
+
+def test_a_training_set_counts_as_fitted_within_its_share_or_one_sample_not_within_its_noise():
+    # Two noise units are 4 samples at least: 40 training samples at 0.900 had counted as "training set fitted".
+    from fixtures.dynamics import binary_dynamics
+    from lossgap.diagnosis.learning_state import train_fitted
+
+    def evidence(wrong, n=40):
+        prob = np.full((3, n), 0.9)
+        prob[:, :wrong] = 0.2
+        dynamics = {"train": binary_dynamics(prob, np.arange(n) % 2, split="train"),
+                    "val": binary_dynamics(prob, np.arange(n) % 2)}
+        return diagnose_dynamics(dynamics).evidence
+
+    assert not train_fitted(evidence(4), 2, 0.01, noise_units=0) and train_fitted(evidence(4), 2)
+    assert train_fitted(evidence(1), 2, 0.01, noise_units=0) and train_fitted(evidence(0), 2, 0.01, noise_units=0)
 
 
 def test_a_lag_only_after_a_delivered_fitted_model_is_not_still_learning():

@@ -198,8 +198,11 @@ def diagnose_evidence(evidence: RunEvidence, *, run: str = "run", class_names: l
         per_class=to_plain(_per_class_summary(evidence, class_names)),
         signal=to_plain(evidence.signal.to_dict()),
         limitations=_limitations(evidence, ungraded_named=any(v.evidence.get("ungraded_named") for v in findings),
-                                 thin_rare=thin_rare, rate_named=any(v.cause == "unstable_optimization"
-                                                                     for v in findings),
+                                 thin_rare=thin_rare,
+                                 # A finding that already speaks of the rate (unstable weights, or a run stopped while
+                                 # still improving at a rate far above range) needs no note repeating it.
+                                 rate_named=any(v.cause == "unstable_optimization" or v.evidence.get("fast_learning_rate")
+                                                for v in findings),
                                  rate_doubted=any(v.cause == "unstable_optimization" and v.confidence >= CONSIDERED_SHOWN
                                                   for v in considered)),
         extras={"fit": to_plain(evidence.fit.to_dict()), "learned_little": little, "signal_unshown": unshown,

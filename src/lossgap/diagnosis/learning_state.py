@@ -74,7 +74,7 @@ SMOOTH_REVERSAL = 0.05
 def short_and_learning(evidence: RunEvidence) -> bool:
     """True when a run of fewer than SHORT_RUN epochs was still descending smoothly when it ended: no spike in either
     loss, its train loss (the one the optimiser minimised) climbing back by less than SMOOTH_REVERSAL of the prior's
-    entropy in all and still falling at the end, and its val loss lower than after the first epoch. Too short to have
+    entropy in all and still falling at the end, and its val loss lower than after the first epoch, its lowest recent. Too short to have
     shown where its steps lead: large steps are how training at a fast rate begins, and whether they overshoot shows
     only once the descent slows (trial 29's GRU at AdamW 0.059 for 3 epochs, train loss 1.03 -> 0.54 -> 0.41 with
     update / weight norms up to 0.46, had read unstable_optimization 1.00 "lower the learning rate"; 9 epochs at the
@@ -87,7 +87,7 @@ def short_and_learning(evidence: RunEvidence) -> bool:
     fit = evidence.stability_loss[3]
     val_loss = np.asarray(evidence.curves.val_loss, dtype=np.float64)
     return bool(fit.reversal < SMOOTH_REVERSAL and evidence.optimization.train_still_improving
-                and val_loss.size >= 2 and val_loss[-1] < val_loss[0])
+                and val_loss.size >= 2 and val_loss[-1] < val_loss[0] and evidence.val_low_is_recent)
 
 
 #: A lossgap run that took fewer optimizer steps than this in all has its step count named when it underfits.
@@ -289,10 +289,12 @@ def at_ceiling(evidence: RunEvidence, index: int) -> bool:
     return bool(not np.isfinite(float(evidence.curves.train_accuracy[index])) or train_fitted(evidence, index))
 
 
-def train_fitted(evidence: RunEvidence, index: int, floor: float = 0.05) -> bool:
-    """True when train accuracy at 0-based epoch ``index`` is within max(``floor``, two noise units) of 1: the training
-    set has no room left (False where it was not recorded)."""
+def train_fitted(evidence: RunEvidence, index: int, floor: float = 0.05, noise_units: float = 2.0) -> bool:
+    """True when train accuracy at 0-based epoch ``index`` is within max(``floor``, ``noise_units`` noise units, one
+    sample) of 1: the training set has no room left (False where it was not recorded). Two noise units are at least 4
+    samples (accuracy_noise's floor is 2/n), so a bound meant as a share passes ``noise_units=0``."""
     train_accuracy = float(evidence.curves.train_accuracy[index])
     train_samples = evidence.train.num_samples if evidence.train is not None else 0
-    room = max(floor, 2 * accuracy_noise(train_accuracy, train_samples)) if train_samples else floor
-    return bool(np.isfinite(train_accuracy) and 1.0 - train_accuracy <= room)
+    room = (max(floor, noise_units * accuracy_noise(train_accuracy, train_samples), 1.0 / train_samples)
+            if train_samples else floor)
+    return bool(np.isfinite(train_accuracy) and 1.0 - train_accuracy <= room + 1e-9)

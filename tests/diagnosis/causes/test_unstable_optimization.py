@@ -639,6 +639,9 @@ def test_large_steps_in_a_short_run_still_learning_are_a_fast_start_not_weights_
     unstable = short.verdict("unstable_optimization")
     assert unstable.evidence["short_and_learning"] and unstable.confidence < 0.5, short.to_text()
     assert "but the run is only 3 epochs long and its losses were still falling smoothly when it ended" in unstable.summary
+    # The rate's figures stand without the claim that its steps overshoot, in the sentence and in the notes alike.
+    assert "overshoot instead of descending" not in unstable.summary
+    assert not any("a run at a rate within that range tells" in note for note in short.limitations)
     assert short.causes[:1] == ["underfitting"], short.to_text()
     underfitting = short.verdict("underfitting")
     assert [remedy.name for remedy in underfitting.remedies][:2] == ["more_epochs", "lower_lr"]

@@ -113,11 +113,11 @@ EVALUATION_JUMPS_CAP = 0.3
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; lowered by
-    the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a pair learned late, val unlike train)."""
+    the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a short run, a pair learned late, val unlike train,
+    one-way pairs that chain)."""
     verdict = val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book,
                                                                  short_run_doubt(evidence, book, _rule(evidence, book))))
     return chain_doubt(verdict)
-
 
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -214,10 +214,11 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if crowded:
         suspect_route = min(suspect_route, CROWDED_CAP)
     confidence = max(suspect_route, agreement_route, pair_route) * (0.85 + 0.15 * memorised)
-    # One-way pairs that chain (C's taken for B and B's for A), which the val labels do not side with, read no surer
-    # than the suspects alone (TRAIN_ONLY_CAP): a model still short of its thresholds on ordered classes makes such a
-    # chain too (trial 23: a sum-sign model stopped after 8 epochs took class 1 for 0 and 2 for 1, no label flipped,
-    # and read label noise 0.75).
+    # One-way pairs that chain (C's taken for B and B's for A), which the val labels do not side with, are a
+    # consideration (label_noise_doubts.chain_doubt, after the other doubts; TRAIN_ONLY_CAP here so that those judge
+    # the same figure as before): a model still short of its thresholds on ordered classes makes such a chain too
+    # (trial 23: a sum-sign model stopped after 8 epochs took class 1 for 0 and 2 for 1, no label flipped, and read
+    # label noise 0.75).
     givens, rivals = {given for given, _ in one_way.pairs}, {rival for _, rival in one_way.pairs}
     chained = pair_route >= 0.5 and agreement_route < 0.5 and bool(givens & rivals)
     if chained:
@@ -253,7 +254,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     unsingled = not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
     shown = suspects.unjudged_sample_ids if unsingled else suspects.sample_ids
     top = ", ".join(str(to_plain(i)) for i in shown[:5])
-    facts = {"suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
+    facts = {"chained_pairs": chained, "suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
              "crowded": crowded,
              "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
              "one_way_pair": pair, "one_way_pairs": [list(item) for item in one_way.pairs],
@@ -348,7 +349,6 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # "relabel or drop them"): check before relabelling, as the suspects alone are.
     pair_alone = pair_route >= 0.5 and agreement_route < 0.5 and not train_only
     facts["pair_unconfirmed_by_val"] = pair_alone
-    facts["chained_pairs"] = chained
     if pair_alone:
         parts.append("the val labels do not side with the model, so classes whose inputs resemble one another one way "
                      "give the same pattern: check a few of them before relabelling, and do not drop them unchecked")

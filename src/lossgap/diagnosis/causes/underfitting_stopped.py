@@ -12,7 +12,7 @@ from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_r
                                            rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import (SHORT_RUN, at_ceiling, ended_by_early_stopping, evaluation_lags,
-                                             lag_words, train_fitted)
+                                             lag_words, short_and_learning, train_fitted, training_pass_loss)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -24,7 +24,7 @@ from lossgap.diagnosis.wording import (clip, guess_loss, new_lows, pct, rate_pct
 #: learning, not refinement (see _far_from_fitting).
 UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
 #: Factor on the form's confidence when the model already fits its training set: train accuracy within FITTED_ROOM
-#: (or two noise units) of 1 (learning_state.train_fitted).
+#: (or one sample) of 1 (learning_state.train_fitted, without its noise units).
 FITTED_FACTOR, FITTED_ROOM = 0.7, 0.01
 #: Confidence of the form when batch norm's lag hid a descent the training pass shows (RunEvidence.lagged_learning).
 LAGGED_CONFIDENCE = 0.8
@@ -70,8 +70,8 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         # not lag: the lag came after it (trial 30: an LSTM-FCN that restored epoch 28, train 1.000 and val 0.970,
         # its evaluated loss jumping only in later epochs, read 0.80 "still learning" with --ema 0 first, which took
         # balanced test 0.963 -> 0.919; the run was above its reference's 0.895).
-        if (delivered < evidence.num_epochs - 1 and train_fitted(evidence, delivered, FITTED_ROOM)
-                and not evaluation_lags(evidence, delivered)):
+        if (delivered < evidence.num_epochs - 1 and train_fitted(evidence, delivered, FITTED_ROOM, noise_units=0)
+                and np.isfinite(training_pass_loss(evidence)[delivered]) and not evaluation_lags(evidence, delivered)):
             details["lag_after_delivered"] = True
             return Verdict("underfitting", 0.0, f"{_stopped_by(evidence)} while {lag_words(evidence)}, "
                            f"but the model it delivers (epoch {delivered + 1}) already gets "
@@ -123,7 +123,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # right, three gained 0.01 or less on test from more epochs, and a 5-epoch run at train 0.996, val 0.933, already
     # at its reference, lost 0.096 over 15 epochs).
     fitted = (rising and not early_learning and not collapsed
-              and train_fitted(evidence, evidence.num_epochs - 1, FITTED_ROOM))
+              and train_fitted(evidence, evidence.num_epochs - 1, FITTED_ROOM, noise_units=0))
     details["train_fitted"] = fitted
     if fitted:
         confidence *= FITTED_FACTOR
@@ -221,7 +221,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # only to train longer at that rate; Adam 0.01 reaches val 0.998).
     fast = fast_learning_rate(evidence.settings)
     details["fast_learning_rate"] = bool(fast)
-    if fast and short:
+    if fast and short and short_and_learning(evidence):
         # A run of a handful of epochs has not shown yet whether its steps overshoot: the longer run tells, and lowering
         # the rate for as few epochs slows what little learning it had (trial 29: a GRU at AdamW 0.059 for 3 epochs went
         # test 0.625 -> 0.900 in 9 epochs at that rate, 0.650 at a tenth of it; an LSTM at AdamW 0.17 for 7 epochs,

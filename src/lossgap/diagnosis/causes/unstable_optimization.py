@@ -39,7 +39,8 @@ from lossgap.diagnosis.causes.unstable_spikes import (MEMORISED_PAST_SPIKE, OUTG
                                                        delivered_intact_words, memorised_past_spike, outgrown_spikes,
                                                        progress_lost, unrecovered_climb, unrecovered_spike,
                                                        unrecovered_val_words)
-from lossgap.diagnosis.constraints import adam_l2_pins_weights, decoupled_decay, fast_learning_rate, heavy_dropout
+from lossgap.diagnosis.constraints import (adam_l2_pins_weights, decoupled_decay, fast_learning_rate, fast_rate_figures,
+                                           heavy_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import short_and_learning
 from lossgap.diagnosis.remedies import RemedyBook
@@ -316,7 +317,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if gradients.get("gradient_sentence"):
         parts.append(gradients["gradient_sentence"])
     if signals["fast_rate"] > 0:
-        parts.append(f"{fast}, and the model the run delivers gets {pct(train_error)} of its training samples wrong")
+        # Where the run is too short to show whether its steps overshoot, the rate's figures stand without that claim.
+        rate_words = fast_rate_figures(evidence.settings) if short_words else fast
+        parts.append(f"{rate_words}, and the model the run delivers gets {pct(train_error)} of its training samples wrong")
     if short_words:
         parts.append(short_words)
     if not parts:
