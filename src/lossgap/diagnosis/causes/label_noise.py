@@ -113,11 +113,10 @@ EVALUATION_JUMPS_CAP = 0.3
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     """Suspects contradicted while their class is fitted, or val labels agreed with more than train labels; lowered by
-    the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a short run, a pair learned late, val unlike train,
-    one-way pairs that chain)."""
-    verdict = val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book,
-                                                                 short_run_doubt(evidence, book, _rule(evidence, book))))
-    return chain_doubt(verdict)
+    the doubts of :mod:`lossgap.diagnosis.causes.label_noise_doubts` (a short run, a pair learned late, val unlike
+    train, one-way pairs that chain)."""
+    verdict = short_run_doubt(evidence, book, _rule(evidence, book))
+    return chain_doubt(val_inputs_doubt(evidence, book, learned_late_doubt(evidence, book, verdict)))
 
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -254,8 +253,8 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     unsingled = not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
     shown = suspects.unjudged_sample_ids if unsingled else suspects.sample_ids
     top = ", ".join(str(to_plain(i)) for i in shown[:5])
-    facts = {"chained_pairs": chained, "suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction, "capped": bool(suspects.capped),
-             "crowded": crowded,
+    facts = {"chained_pairs": chained, "suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction,
+             "capped": bool(suspects.capped), "crowded": crowded,
              "rest_of_class_accuracy": rest_fit, "others_accuracy": overall_fit, "contradiction_depth": depth,
              "one_way_pair": pair, "one_way_pairs": [list(item) for item in one_way.pairs],
              "one_way_pair_share": pair_share, "reverse_pair_ratio": reverse,
