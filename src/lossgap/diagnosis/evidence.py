@@ -224,6 +224,11 @@ class RunEvidence:
         (:func:`lossgap.diagnosis.learning_state.unfitted_descent`)."""
         return learning_state.unfitted_descent(self)
 
+    @cached_property
+    def short_and_learning(self) -> bool:
+        """Too short to judge its step sizes (:func:`lossgap.diagnosis.learning_state.short_and_learning`)."""
+        return learning_state.short_and_learning(self)
+
     @property
     def unscaled_inputs(self) -> bool:
         """Trained without standardisation, its gates saturated (:func:`lossgap.diagnosis.learning_state.unscaled_inputs`)."""

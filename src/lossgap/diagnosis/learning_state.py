@@ -74,9 +74,9 @@ SMOOTH_REVERSAL = 0.05
 def short_and_learning(evidence: RunEvidence) -> bool:
     """True when a run of fewer than SHORT_RUN epochs was still descending smoothly when it ended: no spike in either
     loss, its train loss (the one the optimiser minimised) climbing back by less than SMOOTH_REVERSAL of the prior's
-    entropy in all and still falling at the end, and its val loss lower than after the first epoch, its lowest recent. Too short to have
-    shown where its steps lead: large steps are how training at a fast rate begins, and whether they overshoot shows
-    only once the descent slows (trial 29's GRU at AdamW 0.059 for 3 epochs, train loss 1.03 -> 0.54 -> 0.41 with
+    entropy in all and still falling at the end, and its val loss lower than after the first epoch, its lowest
+    recent. Too short to have shown where its steps lead: large steps are how training at a fast rate begins, and
+    whether they overshoot shows only once the descent slows (trial 29's GRU at AdamW 0.059 for 3 epochs, train loss 1.03 -> 0.54 -> 0.41 with
     update / weight norms up to 0.46, had read unstable_optimization 1.00 "lower the learning rate"; 9 epochs at the
     same rate reached train 1.000 and test 0.900 against 0.625, a tenth of the rate 0.650; trial 30's plain LSTMs on
     PickupGestureWiimoteZ's 361 steps at Adam 0.052 and AdamW 0.32, their losses falling in every one of 5-6 epochs,
@@ -227,10 +227,7 @@ def lagged_learning(evidence: RunEvidence) -> bool:
     higher one, so the gap points the other way there). An ArrowHead LSTM-FCN early-stopped at epoch 24, its
     training-pass loss down from 1.10 to 0.65 while the evaluated train loss sat at 1.00 and val accuracy at
     chance, had read no_signal 0.50 with a permuted-label control; at 300 epochs the same data reach val 0.83."""
-    running = training_pass_loss(evidence)
-    if running is None or not np.isfinite(running[-1]):
-        return False
-    gap = evaluation_lags(evidence, evidence.num_epochs - 1)
+    gap = evaluation_gap(evidence, evidence.num_epochs - 1) >= LAG_GAP * evidence.fit.prior_entropy
     # An average of the weights lags them by its horizon whether or not they still descend (--ema 0.99, about 100
     # epochs, over a 30-epoch JapaneseVowels run: training-pass loss 0.004, the average's 1.78, read "stopped too
     # early" with "train longer" only; 60 epochs still read so).
@@ -239,13 +236,14 @@ def lagged_learning(evidence: RunEvidence) -> bool:
     return bool(gap and training_pass_still_falling(evidence))
 
 
-def evaluation_lags(evidence: RunEvidence, index: int) -> bool:
-    """True when the model as evaluated at 0-based epoch ``index``'s end sat LAG_GAP of the prior's entropy or more
-    above its training pass's own loss that epoch (False without a recorded training-pass loss there)."""
+def evaluation_gap(evidence: RunEvidence, index: int) -> float:
+    """How far the model as evaluated at 0-based epoch ``index``'s end sat above its training pass's own loss that
+    epoch (nats; NaN without a finite training-pass loss there, so that every comparison with it is False); LAG_GAP of
+    the prior's entropy or more is batch norm's lag."""
     running = training_pass_loss(evidence)
     if running is None or not np.isfinite(running[index]):
-        return False
-    return bool(float(evidence.curves.train_loss[index]) - float(running[index]) >= LAG_GAP * evidence.fit.prior_entropy)
+        return float("nan")
+    return float(evidence.curves.train_loss[index]) - float(running[index])
 
 
 def lag_words(evidence: RunEvidence) -> str:

@@ -11,8 +11,8 @@ from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_r
                                            fast_rate_figures, held_back, low_in_range, narrow_layer_advice,
                                            rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import (SHORT_RUN, at_ceiling, ended_by_early_stopping, evaluation_lags,
-                                             lag_words, short_and_learning, train_fitted, training_pass_loss)
+from lossgap.diagnosis.learning_state import (LAG_GAP, SHORT_RUN, at_ceiling, ended_by_early_stopping,
+                                             evaluation_gap, lag_words, train_fitted)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -70,14 +70,14 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         # not lag: the lag came after it (trial 30: an LSTM-FCN that restored epoch 28, train 1.000 and val 0.970,
         # its evaluated loss jumping only in later epochs, read 0.80 "still learning" with --ema 0 first, which took
         # balanced test 0.963 -> 0.919; the run was above its reference's 0.895).
-        if (delivered < evidence.num_epochs - 1 and train_fitted(evidence, delivered, FITTED_ROOM, noise_units=0)
-                and np.isfinite(training_pass_loss(evidence)[delivered]) and not evaluation_lags(evidence, delivered)):
+        if (delivered < evidence.num_epochs - 1 and _fitted(evidence, delivered)
+                and evaluation_gap(evidence, delivered) < LAG_GAP * evidence.fit.prior_entropy):
             details["lag_after_delivered"] = True
-            return Verdict("underfitting", 0.0, f"{_stopped_by(evidence)} while {lag_words(evidence)}, "
-                           f"but the model it delivers (epoch {delivered + 1}) already gets "
-                           f"{evidence.curves.train_accuracy[delivered]:.3f} of its training samples right, and its own "
-                           "evaluated figures do not lag its training pass: the lag came after it, and learning more "
-                           "would mostly make the same answers surer", details)
+            return Verdict("underfitting", 0.0, f"{_stopped_by(evidence)} while {lag_words(evidence)}, but the model "
+                           f"it delivers (epoch {delivered + 1}) already gets "
+                           f"{evidence.curves.train_accuracy[delivered]:.3f} of its training samples right, and its "
+                           "own evaluated figures do not lag its training pass: the lag came after it, and learning "
+                           "more would mostly make the same answers surer", details)
         details["lagged_learning"] = True
         details["averaging_lag"] = bool(averaging_decay(evidence.settings))
         return Verdict("underfitting", LAGGED_CONFIDENCE, f"{_stopped_by(evidence)}, but {lag_words(evidence)}; the model was "
@@ -123,7 +123,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # of those judged, one was right and three gained 0.014 or less on test from more epochs, and a 5-epoch run at
     # train 0.996, val 0.933, already at its reference, lost 0.096 over 15 epochs).
     fitted = (rising and not early_learning and not collapsed
-              and train_fitted(evidence, evidence.num_epochs - 1, FITTED_ROOM, noise_units=0))
+              and _fitted(evidence, evidence.num_epochs - 1))
     details["train_fitted"] = fitted
     if fitted:
         confidence *= FITTED_FACTOR
@@ -221,7 +221,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # only to train longer at that rate; Adam 0.01 reaches val 0.998).
     fast = fast_learning_rate(evidence.settings)
     details["fast_learning_rate"] = bool(fast)
-    if fast and short and short_and_learning(evidence):
+    if fast and short and evidence.short_and_learning:
         # A run of a handful of epochs has not shown yet whether its steps overshoot: the longer run tells, and lowering
         # the rate for as few epochs slows what little learning it had (trial 29: a GRU at AdamW 0.059 for 3 epochs went
         # test 0.625 -> 0.900 in 9 epochs at that rate, 0.650 at a tenth of it; an LSTM at AdamW 0.17 for 7 epochs,
@@ -234,6 +234,11 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         summary += f"; but {fast}, so lower it before training longer"
         remedies = present(book.lower_lr(10.0), *remedies)
     return Verdict("underfitting", confidence, summary, details, remedies)
+
+
+def _fitted(evidence: RunEvidence, index: int) -> bool:
+    """True when train accuracy at 0-based epoch ``index`` is within FITTED_ROOM or one sample of 1."""
+    return train_fitted(evidence, index, FITTED_ROOM, noise_units=0)
 
 
 def _stopped_by(evidence: RunEvidence) -> str:

@@ -7,7 +7,6 @@ import numpy as np
 
 from lossgap.analysis.gradient_growth import GROWING_RATIO, GROWING_SHARE, gradient_growth
 from lossgap.analysis.gradients import SILENT_GRAD
-from lossgap.diagnosis.learning_state import short_and_learning
 from lossgap.diagnosis.wording import clip, pct
 
 #: Share of the weight tensors whose gradients went silent after updates far too large, and the confidence
@@ -155,7 +154,7 @@ def short_run_steps(evidence, gradients_signal: float, fast_rate_signal: float) 
     (:func:`lossgap.diagnosis.learning_state.short_and_learning`): the factor brings their sum down to
     SHORT_RUN_STEPS_CAP; (1.0, "") otherwise. Large steps are how training at a fast rate begins."""
     steps_sum = gradients_signal + fast_rate_signal
-    if not (steps_sum > SHORT_RUN_STEPS_CAP and short_and_learning(evidence)):
+    if not (steps_sum > SHORT_RUN_STEPS_CAP and evidence.short_and_learning):
         return 1.0, ""
     return SHORT_RUN_STEPS_CAP / steps_sum, (
         f"but the run is only {evidence.num_epochs} epochs long and its losses were still falling smoothly when it "

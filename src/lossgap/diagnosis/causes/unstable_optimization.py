@@ -42,7 +42,6 @@ from lossgap.diagnosis.causes.unstable_spikes import (MEMORISED_PAST_SPIKE, OUTG
 from lossgap.diagnosis.constraints import (adam_l2_pins_weights, decoupled_decay, fast_learning_rate, fast_rate_figures,
                                            heavy_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import short_and_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -167,7 +166,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         "fast_rate": FAST_RATE_SIGNAL * clip((train_error - FAST_RATE_ERROR) / FAST_RATE_ERROR_SPAN) if fast else 0.0,
         "memorised_past_spike": MEMORISED_PAST_SPIKE if memorised_past else 0.0,
     }
-    facts["short_and_learning"] = short_and_learning(evidence)
+    facts["short_and_learning"] = evidence.short_and_learning
     steps_scale, short_words = short_run_steps(evidence, signals["gradients"], signals["fast_rate"])
     signals["gradients"] *= steps_scale
     signals["fast_rate"] *= steps_scale
@@ -319,7 +318,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if signals["fast_rate"] > 0:
         # Where the run is too short to show whether its steps overshoot, the rate's figures stand without that claim.
         rate_words = fast_rate_figures(evidence.settings) if short_words else fast
-        parts.append(f"{rate_words}, and the model the run delivers gets {pct(train_error)} of its training samples wrong")
+        parts.append(f"{rate_words}, and the model the run delivers gets {pct(train_error)} of its training samples "
+                     "wrong")
     if short_words:
         parts.append(short_words)
     if not parts:
