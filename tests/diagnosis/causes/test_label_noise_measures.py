@@ -1,8 +1,10 @@
-"""What label_noise's routes measure: the one-way pair's sign test, the suspects' contradiction depth."""
+"""What label_noise's routes measure: the one-way pair (its rival class, its sign test), the contradiction depth."""
 
 import numpy as np
 import pytest
 
+from fixtures.diagnosis import diagnose_dynamics, fresh_start_noise_run, relabelled_pair_logits, weak_model_run
+from fixtures.dynamics import dynamics_from_logits
 from lossgap.diagnosis.causes.label_noise import PAIR_P_NONE
 from lossgap.diagnosis.causes.label_noise_measures import contradiction_depth, one_way_pair, sign_test
 
@@ -63,3 +65,95 @@ def test_a_labeller_who_mixes_up_two_pairs_of_classes_makes_one_one_way_confusio
     # One class's samples called two others are a hard class between them (a blurred middle frequency class).
     split = one_way_pair(np.array([2] * 9 + [2] * 7), np.array([1] * 9 + [3] * 7), 4)
     assert split.pairs == ((2, 1),) and split.share == 9 / 16
+
+
+def test_the_depth_of_a_contradiction_is_read_once_the_model_fits_the_rest():
+    # A fresh network's first epochs (everything called class 0, so the flipped class-0 samples look right) fall
+    # inside a two-class AUM window; with the val-loss minimum at epoch 4 they had left the depth at 0.16 and the
+    # run read overfitting only (a trained run of 30% flips on two classes: depth 0.69, 99% of suspects flipped).
+    dynamics, flipped = fresh_start_noise_run()
+    diagnosis = diagnose_dynamics(dynamics)
+    evidence = diagnosis.verdict("label_noise").evidence
+    assert "label_noise" in diagnosis.causes and evidence["epoch"] <= 6, diagnosis.to_text()
+    assert evidence["contradiction_depth"] > 0.8
+    suspects = set(diagnosis.suspected_mislabeled)
+    assert len(suspects & set(flipped.tolist())) / len(suspects) > 0.9
+
+
+def test_a_weak_models_errors_are_not_label_noise():
+    diagnosis = diagnose_dynamics(weak_model_run())
+    assert "label_noise" not in diagnosis.causes, diagnosis.to_text()
+    # Its errors sit nearer the boundary than its right answers: not the mirror image flipped labels make.
+    assert diagnosis.verdict("label_noise").evidence["contradiction_depth"] < 0.8
+
+
+def test_one_way_confusion_of_two_classes_is_label_noise():
+    rng = np.random.default_rng(7)
+    epochs, n = 25, 900
+    labels = np.arange(n) % 3
+    true = labels.copy()
+    members = np.flatnonzero(true == 0)
+    flipped = rng.choice(members, size=int(0.4 * members.size), replace=False)
+    labels[flipped] = 1                                  # a labeller who calls 40% of class 0 "class 1"
+    ramp = np.clip(np.arange(epochs) / 5, 0, 1)[:, None, None]
+    logits = ramp * 2.5 * np.eye(3)[true][None, :, :] + rng.normal(0, 0.05, (epochs, n, 3))
+    val_true = np.arange(300) % 3
+    val_logits = ramp * 2.5 * np.eye(3)[val_true][None, :, :] + rng.normal(0, 0.05, (epochs, 300, 3))
+    diagnosis = diagnose_dynamics({"train": dynamics_from_logits(logits, labels, split="train", keep_logits=False),
+                                   "val": dynamics_from_logits(val_logits, val_true)})
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    evidence = diagnosis.verdict("label_noise").evidence
+    assert evidence["one_way_pair"] == [1, 0] and evidence["reverse_pair_ratio"] == 0.0
+
+
+def test_one_way_confusion_is_read_before_the_model_memorises_the_wrong_labels():
+    # 10 classes; a labeller calls 18 of class 0 "class 1". The model predicts them as class 0 for eight
+    # epochs, then memorises their wrong label, so at the judged epoch (the val-loss minimum, 12) it predicts
+    # them as labelled: the confusion shows only in which class it predicted for them before.
+    rng = np.random.default_rng(5)
+    epochs, classes = 20, 10
+    _, labels, flipped, logits = relabelled_pair_logits(rng, epochs=epochs, classes=classes)
+    steps = np.arange(epochs)
+    logits[:, flipped, 1] += np.clip((steps - 8) / 3, 0, 1)[:, None] * 4.0
+    val_true = np.arange(300) % classes
+    val_logits = (np.clip(steps / 12, 0, 1)[:, None, None] * 2.5 * np.eye(classes)[val_true][None, :, :]
+                  + rng.normal(0, 0.05, (epochs, 300, classes)))
+    worse = np.arange(300) % 7 == 0   # past epoch 12 the model grows sure of wrong answers on some val samples
+    val_logits[:, worse, 9] += np.clip((steps - 12) / 4, 0, 1)[:, None] * 5.0
+    train = dynamics_from_logits(logits, labels, split="train", keep_logits=False)
+    diagnosis = diagnose_dynamics({"train": train, "val": dynamics_from_logits(val_logits, val_true)})
+    evidence = diagnosis.verdict("label_noise").evidence
+    judged = evidence["epoch"] - 1
+    assert (train.predicted[judged][flipped] == 1).all()  # memorised by the judged epoch
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    assert evidence["one_way_pair"] == [1, 0] and evidence["pair_route"] > 0.5
+    assert evidence["suspect_route"] < 0.5  # the pair is what makes the case
+
+
+def test_one_way_confusion_names_the_true_class_after_an_early_collapse_onto_another():
+    # 3 classes; a labeller calls 40 of class 1 "class 2". For its first 10 epochs the network predicts class 0
+    # for everything (a common start), then learns the true classes. The mix-up is 2 <- 1, not 2 <- 0: the
+    # rival class counts from the epoch each class began to be fitted, as AUM does.
+    rng = np.random.default_rng(1)
+    epochs, classes = 30, 3
+    steps = np.arange(epochs)
+    learn = np.clip((steps - 10) / 3, 0, 1)[:, None, None]
+
+    def logits_of(true):
+        logits = learn * 3.0 * np.eye(classes)[true][None] + rng.normal(0, 0.05, (epochs, true.size, classes))
+        logits[:, :, 0] += (1 - learn[:, :, 0]) * 0.3
+        return logits
+
+    true = np.arange(900) % classes
+    labels = true.copy()
+    labels[rng.choice(np.flatnonzero(true == 1), size=40, replace=False)] = 2
+    train_logits = logits_of(true)
+    val_true = np.arange(300) % classes
+    val_logits = logits_of(val_true)
+    worse = np.arange(300) % 7 == 0   # from epoch 21 the model grows sure of wrong answers on some val samples
+    val_logits[:, worse, (val_true[worse] + 1) % classes] += np.clip((steps - 20) / 4, 0, 1)[:, None] * 6.0
+    train = dynamics_from_logits(train_logits, labels, split="train", keep_logits=False)
+    diagnosis = diagnose_dynamics({"train": train, "val": dynamics_from_logits(val_logits, val_true)})
+    assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    assert diagnosis.verdict("label_noise").evidence["one_way_pair"] == [2, 1]
+    assert "labelled class 2 but were predicted as class 1" in diagnosis.verdict("label_noise").summary

@@ -1,5 +1,5 @@
 """underfitting's no_fit form: what the run's settings say comes first among the remedies (a collapse onto the
-majority, a gradient clip that starves the updates, frozen parameters); the form itself is in test_underfitting.py."""
+majority, a gradient clip that starves the updates, frozen parameters, regularisation that pins it, the rate)."""
 
 import numpy as np
 
@@ -333,3 +333,63 @@ def test_tiny_steps_are_named_even_where_the_val_loss_sets_tiny_new_lows():
     # Steps of a working size: learning that has barely begun, still improving.
     moving = diagnose_evidence(replace(evidence, gradients=observed_gradients(names, grad, update_ratio=0.005)))
     assert moving.verdict("underfitting").evidence["form"] == "stopped_early", moving.to_text()
+
+
+def test_a_model_its_regularisation_pins_at_the_prior_is_not_told_to_train_longer_or_faster():
+    # Weight decay 1 with Adam left ArrowHead at the constant guess for 80 epochs, every recurrent unit dead, and
+    # the remedies had gone on to "raise the learning rate" and "train longer" after "regularise less".
+
+    def remedies(weight_decay, lr=0.01):
+        config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": lr,
+                  "weight_decay": weight_decay}, "epochs": 30}
+        verdict = diagnose_dynamics(unmoved_run(), config=config).verdict("underfitting")
+        assert verdict.evidence["form"] == "no_fit"
+        return [remedy.name for remedy in verdict.remedies]
+
+    pinned = remedies(1.0)
+    config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": 1.0}, "epochs": 30}
+    assert ("underfitting (0.80) - the model did not fit even its training set: its regularisation holds it back"
+            in diagnose_dynamics(unmoved_run(), config=config).headline)
+    assert pinned[0] == "less_regularisation" and not {"higher_lr", "more_epochs"} & set(pinned), pinned
+    # Nor to grow under the same weight decay: a larger pinned model stays pinned.
+    assert "larger_hidden" not in pinned, pinned
+    assert {"higher_lr", "more_epochs"} <= set(remedies(0.0, lr=0.003))
+    # At the top of Adam's usual range already, a higher rate is no remedy (0.01 had been sent to 0.1).
+    assert "higher_lr" not in remedies(0.0) and "more_epochs" in remedies(0.0)
+
+
+def test_a_model_at_the_prior_with_a_learning_rate_far_above_its_usual_range_is_told_to_lower_it_first():
+    # An own Transformer at AdamW lr 0.1 (lr 0.001 reached val 0.92) sat at the constant guess; it was told to
+    # regularise less, then to grow and train longer, and never that its learning rate was 100x the working one.
+
+    def verdict(lr):
+        config = {"model": {"hidden_size": 16}, "optimizer": {"name": "adamw", "lr": lr, "weight_decay": 0.05},
+                  "epochs": 30}
+        found = diagnose_dynamics(unmoved_run(), config=config).verdict("underfitting")
+        assert found.evidence["form"] == "no_fit"
+        return found
+
+    fast = verdict(0.1)
+    assert fast.evidence["title"] == ("the model did not fit even its training set: its learning rate is far above its "
+                                      "optimizer's usual range")
+    assert "the learning rate 0.1 is 10x the top of AdamW's usual range (0.0001-0.01)" in fast.summary
+    names = [remedy.name for remedy in fast.remedies]
+    assert names[0] == "lower_lr" and fast.remedies[0].changes == {"optimizer.lr": 0.01}
+    assert not {"higher_lr", "more_epochs"} & set(names), names
+    usual = verdict(0.01)
+    assert "usual range" not in usual.summary and "lower_lr" not in {remedy.name for remedy in usual.remedies}
+    # And far below it: an LSTM-FCN at Adam 1e-5, at chance after 60 epochs, had been told to grow 64 -> 256 first
+    # and to raise its rate only 3x second.
+    slow = verdict(1e-5)
+    assert slow.evidence["title"].endswith("its learning rate is far below its optimizer's usual range")
+    assert "the learning rate 1e-05 is 10x below the bottom of AdamW's usual range (0.0001-0.01)" in slow.summary
+    assert slow.remedies[0].name == "higher_lr" and slow.remedies[0].changes == {"optimizer.lr": 0.001}
+    assert "usual range" not in verdict(3e-4).summary
+    # Above the top but not far (own Transformers at AdamW 0.02, at the constant guess where 0.001 reached val 1.000,
+    # had been told only to grow and to regularise less): named, and a lower rate offered after the model's own fixes.
+    high = verdict(0.02)
+    assert "the learning rate 0.02 is above the top of AdamW's usual range (0.0001-0.01), where a lower one may let " \
+           "it fit" in high.summary, high.summary
+    names = [remedy.name for remedy in high.remedies]
+    assert "lower_lr" in names and "higher_lr" not in names, names
+    assert high.evidence["title"] == "the model did not fit even its training set: its regularisation holds it back"
