@@ -9,7 +9,6 @@ pytest_plugins = [
     "fixtures.data",
     "fixtures.dynamics",
     "fixtures.learning_curves",
-    "fixtures.diagnosis",
     "fixtures.postgres",
     "fixtures.scenarios",
     "fixtures.torchrun",

@@ -55,7 +55,7 @@ def test_p_value_and_distance_are_fractions_and_symmetric(train, data):
 
 def test_a_model_that_fits_train_and_piles_val_on_one_class_sees_val_as_unlike_train():
     # Own loops that fed val unstandardised put 90% of val into one class, sure of it, while 99% of train was right.
-    from fixtures.diagnosis import val_prepared_otherwise_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
 
     run = val_prepared_otherwise_run()
     mix = predicted_mix_shift(run["train"], run["val"])
@@ -67,7 +67,8 @@ def test_a_model_that_fits_train_and_piles_val_on_one_class_sees_val_as_unlike_t
 
 
 def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
-    from fixtures.diagnosis import memorised_noise_run, val_prepared_otherwise_run
+    from fixtures.no_signal_runs import memorised_noise_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
 
     noise = memorised_noise_run()
     assert not predicted_mix_shift(noise["train"], noise["val"]).shifted
@@ -76,7 +77,7 @@ def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
     assert not predicted_mix_shift(unsure["train"], unsure["val"]).shifted
     # Nor one answering every val sample from its prior, the 70% class at about its share of probability (0.69): what a
     # memorising model on 70/20/10 shuffled labels can give.
-    from fixtures.diagnosis import majority_guess_run
+    from fixtures.no_signal_runs import majority_guess_run
 
     prior = majority_guess_run((700, 200, 100), (140, 40, 20))
     fallback = predicted_mix_shift(prior["train"], prior["val"])
@@ -90,7 +91,7 @@ def test_shuffled_labels_an_unsure_pile_or_an_unfitted_model_do_not_count():
 
 
 def test_runs_too_short_to_have_a_late_half_are_not_judged():
-    from fixtures.diagnosis import val_prepared_otherwise_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
 
     run = val_prepared_otherwise_run(epochs=3)
     assert predicted_mix_shift(run["train"], run["val"]) is None

@@ -96,7 +96,8 @@ def test_another_split_does_not_replace_the_reports_diagnosis_unless_asked(run_d
 def test_a_considered_cause_with_weight_gets_its_sentence_under_no_problem():
     from rich.console import Console
 
-    from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics
+    from fixtures.diagnosis import diagnose_dynamics
+    from fixtures.overfitting import jittery_rise_dynamics
     from lossgap.cli.diagnose import print_diagnosis
 
     console = Console(record=True, width=200)

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, noisy_labels_run
+from fixtures.diagnosis import diagnose_dynamics, healthy_run
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
+from fixtures.noise_runs import noisy_labels_run
 from lossgap.diagnosis import REGISTRY, Verdict
 from lossgap.diagnosis.engine import _discount
 from lossgap.errors import ConfigError
@@ -184,7 +185,7 @@ def test_val_recorded_in_training_mode_leads_the_headline_and_the_notes():
 def test_to_text_shows_the_considered_causes_the_cli_shows():
     from lossgap.diagnosis.verdict import CONSIDERED_SHOWN, considered_confidence
 
-    from fixtures.diagnosis import weak_across_classes_run
+    from fixtures.imbalance_runs import weak_across_classes_run
 
     diagnosis = diagnose_dynamics(weak_across_classes_run(weak_recall=0.2))
     shown = [v for v in diagnosis.considered if v.confidence >= CONSIDERED_SHOWN]
@@ -278,7 +279,7 @@ def test_tensors_backward_never_reached_get_a_note_even_where_the_model_fits():
     # first layer never trained.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients
+    from fixtures.gradients import observed_gradients
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     epochs, names = 20, ("rnn1.weight_ih_l0", "rnn1.weight_hh_l0", "rnn2.weight_ih_l0", "head.weight")

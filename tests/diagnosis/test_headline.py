@@ -3,9 +3,11 @@
 from dataclasses import replace
 
 import numpy as np
-from fixtures.diagnosis import (diagnose_dynamics, faded_run, healthy_run, learned_then_converged, shifted_mix_run,
-                                weighted_trade_run)
+from fixtures.diagnosis import diagnose_dynamics, healthy_run, learned_then_converged
 from fixtures.dynamics import binary_dynamics
+from fixtures.imbalance_runs import weighted_trade_run
+from fixtures.unstable_runs import faded_run
+from fixtures.val_split_runs import shifted_mix_run
 from lossgap.diagnosis import diagnose_evidence, gather_evidence
 from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP, headline, learned_little
 
@@ -174,7 +176,7 @@ def test_a_class_weighted_run_whose_balanced_accuracy_shows_what_it_learned_is_n
 def test_nothing_found_for_a_model_far_from_fitting_its_training_set_is_no_cause_found_not_no_problem():
     # Trials 17 and 18 read "No problem found" 0.55-0.70 at train 0.43-0.76, on tasks where a working model or another
     # rate reaches val 0.97-1.00: whether a level that far from a fit is the task's ceiling the curves cannot tell.
-    from fixtures.diagnosis import level_run
+    from fixtures.underfitting import level_run
     from lossgap.diagnosis.headline import UNFITTED_SHARE
 
     config = {"model": {"kind": "lstm", "hidden_size": 32}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30}
@@ -196,7 +198,7 @@ def test_nothing_found_for_a_model_far_from_fitting_its_training_set_is_no_cause
 def test_gradients_that_look_never_zeroed_are_named_before_any_headline():
     # Trial 19: an own GRU at Adam without optimizer.zero_grad() read overfitting 1.00 with nothing on the loop; its
     # gradient norm grew 4.1 -> 30.5 while its train loss fell to 0.014. lossgap's own trainer zeroes them itself.
-    from fixtures.diagnosis import observed_gradients
+    from fixtures.gradients import observed_gradients
 
     epochs, names = 20, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
     total = np.geomspace(0.67, 416, epochs)

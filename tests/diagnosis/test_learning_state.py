@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, lagged_descent_run
+from fixtures.diagnosis import diagnose_dynamics
+from fixtures.underfitting import lagged_descent_run
 
 FCN = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40,
        "early_stopping": {"patience": 10, "monitor": "val_loss"}}
@@ -139,7 +140,7 @@ def test_new_lows_too_slow_for_more_epochs_to_use_are_convergence_at_a_usual_rat
     # in learning" with "train longer" among its remedies; it now reads "did not fit even its training set" 0.80.
     from dataclasses import replace
 
-    from fixtures.diagnosis import slow_creep_run
+    from fixtures.underfitting import slow_creep_run
     from lossgap.diagnosis.learning_state import EARLY_DOUBLING_GAIN, SHORT_RUN, early_learning
 
     def diagnosis(epochs, lr, name="adamw"):
@@ -172,7 +173,7 @@ def test_new_lows_too_slow_for_more_epochs_to_use_are_convergence_at_a_usual_rat
 def test_an_underfitting_run_of_few_optimizer_steps_says_how_few():
     # Trial 28's random configurations that learned nothing had taken 6-80 steps (a batch of 128 over ArrowHead's 30
     # training series for 6 epochs: 6), which their verdicts never said.
-    from fixtures.diagnosis import slow_creep_run
+    from fixtures.underfitting import slow_creep_run
     from lossgap.diagnosis.learning_state import FEW_STEPS
 
     def verdict(batch_size, **where):

@@ -1,7 +1,8 @@
 """Sequence lengths that give the labels away: a warning before the headline, and val counted as unlike train when
 train's lengths say the class and val's do not."""
 
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, memorised_noise_run
+from fixtures.diagnosis import diagnose_dynamics, healthy_run
+from fixtures.no_signal_runs import memorised_noise_run
 
 
 def _payload(train, val, val_majority=0.5, samples=200):

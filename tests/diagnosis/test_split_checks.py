@@ -1,7 +1,8 @@
 """Split checks beside the causes: val samples whose inputs copy training samples' are named before the headline."""
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, healthy_run, memorised_noise_run
+from fixtures.diagnosis import diagnose_dynamics, healthy_run
+from fixtures.no_signal_runs import memorised_noise_run
 from lossgap.diagnosis.causes.no_signal_doubts import VAL_INPUTS_CAP, VAL_INPUTS_TITLE
 from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
 from fixtures.dynamics import binary_dynamics
@@ -78,7 +79,7 @@ def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
     # at val 0.76 against train 0.99, had read "No problem found" 0.70): the gap measures the difference too.
     fine = diagnose_dynamics(healthy_run(), input_shift={"val": shift})
     assert fine.causes == [] and fine.headline.split("in mind: ")[1].startswith("No problem found (0.95)")
-    from fixtures.diagnosis import val_prepared_otherwise_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
     trailing = diagnose_dynamics(val_prepared_otherwise_run(knows=True, piled=0.8), input_shift={"val": shift})
     assert trailing.causes == [] and trailing.healthy_confidence <= 0.5
     assert "No cause found (0.50)" in trailing.headline and "its figures measure that difference" in trailing.headline
@@ -87,7 +88,7 @@ def test_val_inputs_shifted_from_train_are_named_first_and_test_gets_a_note():
 def test_val_the_model_piles_on_one_class_while_it_fits_train_is_named_first_and_no_signal_gives_way():
     # Three trials' runs with val left unstandardised or shifted (own loops record no inputs) read no signal 0.95 and,
     # once no signal gave way, overfitting 0.87 with "stop at epoch 1"; prepared as train, val reached 0.98-0.99.
-    from fixtures.diagnosis import val_prepared_otherwise_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
 
     diagnosis = diagnose_dynamics(val_prepared_otherwise_run())
     assert diagnosis.headline.startswith("Val inputs look unlike train's to the model: it puts 90% of val into class 0 "
@@ -123,7 +124,7 @@ def test_val_the_model_piles_on_one_class_while_it_fits_train_is_named_first_and
 def test_val_that_trails_train_from_the_first_epoch_is_named_first_with_the_samples_wrong_from_the_start():
     # A quarter of the val labels flipped: train 0.944 against val 0.710 at epoch 1, the val loss lowest there and
     # rising on the same samples ever after; it had read overfitting 1.00 with "stop at epoch 1" first.
-    from fixtures.diagnosis import val_wrong_from_start_run
+    from fixtures.val_split_runs import val_wrong_from_start_run
 
     diagnosis = diagnose_dynamics(val_wrong_from_start_run())
     start = diagnosis.evidence.split_checks.wrong_from_start
@@ -176,7 +177,7 @@ def test_val_classes_with_no_training_sample_are_named_first_and_their_rise_is_n
 def test_val_unlike_train_where_the_model_still_beats_the_baseline_is_no_cause_found_with_the_check_first():
     # ItalyPowerDemand with val shifted 1 standard deviation (val 0.905 -> 0.660; prepared as train 0.975) had read
     # "No problem found" 0.70 under the warning, and a val shifted 1 sd on a 3-class task overfitting 1.00.
-    from fixtures.diagnosis import val_prepared_otherwise_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
     from lossgap.diagnosis.headline import LEARNED_LITTLE_CAP
 
     diagnosis = diagnose_dynamics(val_prepared_otherwise_run(knows=True, piled=0.8))
@@ -194,7 +195,8 @@ def test_val_unlike_train_where_the_model_still_beats_the_baseline_is_no_cause_f
 def test_label_noise_read_up_to_a_val_loss_minimum_that_val_unlike_train_set_is_only_considered():
     # Four level classes with val left unscaled read label noise 0.57 on 6 samples of two neighbouring levels: the
     # suspects' window ends at the val-loss minimum, which such a val sets early.
-    from fixtures.diagnosis import noisy_labels_run, val_prepared_otherwise_run
+    from fixtures.noise_runs import noisy_labels_run
+    from fixtures.val_split_runs import val_prepared_otherwise_run
     from lossgap.diagnosis.causes.label_noise import rule
     from lossgap.diagnosis.causes.label_noise_doubts import VAL_INPUTS_CAP
     from lossgap.diagnosis.remedies import RemedyBook

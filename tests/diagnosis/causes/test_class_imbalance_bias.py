@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (diagnose_dynamics, healthy_run, majority_collapse_run, majority_only_run, rare_missed_run,
-                                rare_memorised_run, rare_recalled_run, rare_still_learning_run, unsure_rare_run,
-                                rare_third_run, weak_across_classes_run, weighted_slow_start_run)
+from fixtures.diagnosis import diagnose_dynamics, healthy_run
+from fixtures.growing_margin_runs import rare_memorised_run, rare_still_learning_run
+from fixtures.imbalance_runs import (majority_collapse_run, majority_only_run, rare_missed_run, rare_recalled_run,
+                                     rare_third_run, unsure_rare_run, weak_across_classes_run, weighted_slow_start_run)
 from lossgap.diagnosis.causes.class_imbalance_bias import NOT_LEANING_CAP, STILL_LEARNING_CAP, WEAK_ACROSS_CAP
 
 
@@ -208,7 +209,7 @@ def test_a_rare_class_missed_on_a_few_val_samples_by_a_model_that_overfits_every
     # OSULeaf at hidden 32: the frequent classes drop from 0.88 on train to 0.6 on val, the rare class (8 of 12
     # right on train) misses its 3 val samples. The general drop predicts about 1.4 of them right: 0 of 3 is within
     # the noise of that (test recall: the rare class 0.26, three frequent ones 0.15-0.39), and had read imbalance 1.00.
-    from fixtures.diagnosis import overfit_across_classes_run
+    from fixtures.imbalance_runs import overfit_across_classes_run
     from lossgap.diagnosis.causes.class_imbalance_bias import OVERFIT_ACROSS_CAP
 
     overfit = diagnose_dynamics(overfit_across_classes_run(val_frequent_recall=0.6))

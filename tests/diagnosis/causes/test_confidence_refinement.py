@@ -44,7 +44,8 @@ def test_a_single_epoch_outside_the_band_is_shown_not_hidden_by_stayed():
 def test_a_rejected_refinement_says_why_it_does_not_hold():
     # A rejected explanation once read "... 0% of the fall came from 15 samples that were already right: they
     # only grew more confident", the phenomenon stated as fact at confidence 0.
-    from fixtures.diagnosis import noisy_labels_run, slow_creep_run
+    from fixtures.noise_runs import noisy_labels_run
+    from fixtures.underfitting import slow_creep_run
     at_ceiling = diagnose_dynamics(noisy_labels_run()[0]).verdict("confidence_refinement")
     assert at_ceiling.confidence == 0.0 and at_ceiling.evidence["rejected_because"] == "headroom"
     assert "has no room to rise" in at_ceiling.summary and "only grew more confident" not in at_ceiling.summary

@@ -2,9 +2,11 @@
 
 import numpy as np
 
-from fixtures.diagnosis import (class_weighted_run, diagnose_dynamics, majority_only_run, noisy_labels_run,
-                                relabelled_pair_logits)
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics, dynamics_from_logits
+from fixtures.growing_margin_runs import class_weighted_run
+from fixtures.imbalance_runs import majority_only_run
+from fixtures.noise_runs import noisy_labels_run, relabelled_pair_logits
 
 from lossgap.diagnosis.causes.label_noise import PAIR_CLASS_FULL, SUSPECTS_FULL, TRAIN_ONLY_CAP
 
@@ -88,7 +90,7 @@ def test_heavy_one_way_noise_with_the_reverse_errors_it_makes_is_still_a_one_way
 
 
 def test_contradictions_of_a_held_back_model_are_not_label_noise_but_the_same_from_a_free_model_are():
-    from fixtures.diagnosis import blind_group_run
+    from fixtures.noise_runs import blind_group_run
     dynamics = blind_group_run()
     free = diagnose_dynamics(dynamics, config={"model": {"hidden_size": 32}})
     # The data alone cannot tell a group the model cannot represent from one-way noise in both splits.
@@ -103,7 +105,7 @@ def test_contradictions_of_a_held_back_model_are_not_label_noise_but_the_same_fr
 def test_val_siding_with_a_held_back_model_names_its_capacity_first_and_label_noise_only_to_check():
     # A GunPoint LSTM of 1 unit got half of one class wrong in train (accuracy 0.72) and far fewer in its val
     # split (0.90, 3.2 standard errors apart): it had read label noise 1.00 above its capacity.
-    from fixtures.diagnosis import blind_group_run
+    from fixtures.noise_runs import blind_group_run
     dynamics = blind_group_run(share=0.3, val_share=0.05)
     free = diagnose_dynamics(dynamics, config={"model": {"hidden_size": 32}})
     assert free.causes[0] == "label_noise" and free.verdict("label_noise").confidence > 0.8, free.to_text()
@@ -232,7 +234,7 @@ def test_heavy_two_class_noise_with_no_single_suspect_is_named_when_val_sides_wi
 def test_suspects_of_classes_the_model_fits_only_four_fifths_of_are_no_finding_and_suspects_alone_ask_for_a_check():
     # An own-loop bi-LSTM overfitting 96 training samples, 81% of the suspects' class-mates right at the val-loss
     # minimum, had read "Also: label_noise (0.54)" with "relabel or drop them", and no label was wrong.
-    from fixtures.diagnosis import hard_rest_noise_run
+    from fixtures.noise_runs import hard_rest_noise_run
     loose = diagnose_dynamics(hard_rest_noise_run(0.3)).verdict("label_noise")
     assert 0.79 < loose.evidence["rest_of_class_accuracy"] < 0.82
     assert loose.evidence["suspect_route"] < 0.45 and loose.confidence < 0.5
@@ -274,7 +276,7 @@ def test_a_third_of_train_contradicted_with_val_no_better_than_train_is_at_most_
     # A 3-class task at its Bayes ceiling (0.56), clean labels: 42% of its training samples contradicted while the model
     # fitted the rest, val 0.575 against train 0.583 on 400 val samples; it had read label noise 0.60.
     from fixtures.dynamics import binary_dynamics
-    from fixtures.diagnosis import noisy_labels_run
+    from fixtures.noise_runs import noisy_labels_run
     from lossgap.diagnosis.causes.label_noise import CROWDED_CAP
 
     run, _ = noisy_labels_run(rate=0.4)

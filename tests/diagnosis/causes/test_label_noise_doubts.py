@@ -3,8 +3,10 @@ val unlike train (the latter tested in test_split_checks)."""
 
 import numpy as np
 
-from fixtures.diagnosis import contradicted_in_both_run, diagnose_dynamics, late_pair_run, lumped_pair_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import dynamics_from_logits
+from fixtures.growing_margin_runs import late_pair_run
+from fixtures.noise_runs import contradicted_in_both_run, lumped_pair_run
 
 from lossgap.diagnosis.causes.label_noise_doubts import LEARNED_LATE_CAP, SHORT_RUN_CAP, undecided_words
 

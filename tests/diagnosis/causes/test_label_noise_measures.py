@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from fixtures.diagnosis import diagnose_dynamics, fresh_start_noise_run, relabelled_pair_logits, weak_model_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import dynamics_from_logits
+from fixtures.noise_runs import fresh_start_noise_run, relabelled_pair_logits
+from fixtures.underfitting import weak_model_run
 from lossgap.diagnosis.causes.label_noise import PAIR_P_NONE
 from lossgap.diagnosis.causes.label_noise_measures import contradiction_depth, one_way_pair, sign_test
 

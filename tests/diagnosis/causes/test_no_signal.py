@@ -1,11 +1,13 @@
 """no_signal is only claimed when the model fitted its training set and val stayed at chance."""
 
 import numpy as np
-from fixtures.diagnosis import (barely_moved_run, class_weighted_run, diagnose_dynamics, learned_then_converged,
-                                memorised_noise_run, noisy_labels_run, slow_creep_run, trailing_majority_run,
-                                unmoved_run)
+from fixtures.diagnosis import diagnose_dynamics, learned_then_converged
 from fixtures.dynamics import binary_dynamics
-from fixtures.underfitting import saturated_diagnosis
+from fixtures.growing_margin_runs import class_weighted_run
+from fixtures.imbalance_runs import trailing_majority_run
+from fixtures.no_signal_runs import barely_moved_run, memorised_noise_run, unmoved_run
+from fixtures.noise_runs import noisy_labels_run
+from fixtures.underfitting import saturated_diagnosis, slow_creep_run
 
 from lossgap.diagnosis.causes.no_signal import rule
 from lossgap.diagnosis.remedies import RemedyBook
@@ -219,7 +221,7 @@ def test_a_val_loss_far_below_the_prior_on_a_val_split_too_small_to_test_keeps_n
 
 def test_a_model_that_ignores_rare_classes_of_a_majority_set_reads_imbalance_not_also_no_signal():
     # A 72%-majority set whose signal class weights recover read "Also: no_signal" 0.60 beside class imbalance 1.00.
-    from fixtures.diagnosis import majority_guess_run
+    from fixtures.no_signal_runs import majority_guess_run
     skewed = diagnose_dynamics(majority_guess_run((800, 100, 100), (160, 20, 20)))
     verdict = skewed.verdict("no_signal")
     assert verdict.evidence["majority_biased"] and verdict.confidence == 0.45
@@ -253,7 +255,7 @@ def test_a_class_weighted_run_is_judged_by_its_weighted_fit_and_balanced_accurac
     # one fell 47% below a constant guess's. Judged by the plain loss the model "never fitted" (no signal 0.2), and
     # the run read "No cause found" with class imbalance's "collect more rare-class samples" first, where its own
     # weights had already answered the imbalance.
-    from fixtures.diagnosis import weighted_noise_run
+    from fixtures.no_signal_runs import weighted_noise_run
 
     diagnosis = diagnose_dynamics(weighted_noise_run(), config={"class_weights": "balanced", "epochs": 20})
     fit, weighted = diagnosis.evidence.fit, diagnosis.evidence.objective.fit
@@ -277,7 +279,7 @@ def test_a_class_weighted_run_is_judged_by_its_weighted_fit_and_balanced_accurac
 def test_a_weighted_run_whose_rare_classes_have_too_few_val_samples_for_the_balanced_test_is_not_judged_by_accuracy():
     # A trial's class-weighted GRU, 3 val samples per rare class (the balanced test needs 5), read no signal 0.95 from
     # its plain accuracy (0.875 against 0.839, where 0.964 was needed), though its balanced test accuracy was 0.447.
-    from fixtures.diagnosis import weighted_noise_run
+    from fixtures.no_signal_runs import weighted_noise_run
     from lossgap.diagnosis.causes.no_signal import SMALL_VAL_CAP
 
     diagnosis = diagnose_dynamics(weighted_noise_run(val=60, val_rare=3), config={"class_weights": "balanced",
@@ -295,7 +297,7 @@ def test_a_weighted_run_whose_rare_classes_have_too_few_val_samples_for_the_bala
 
 def test_on_imbalanced_val_a_lead_the_room_above_the_majority_cannot_hold_is_no_test():
     # 56 val samples, 50 of one class: only all 56 right would test significant, where the majority share is 0.89.
-    from fixtures.diagnosis import majority_guess_run
+    from fixtures.no_signal_runs import majority_guess_run
     from lossgap.diagnosis.causes.no_signal import SMALL_VAL_CAP
 
     small = diagnose_dynamics(majority_guess_run((800, 100, 100), (50, 3, 3))).verdict("no_signal")
@@ -307,7 +309,7 @@ def test_on_imbalanced_val_a_lead_the_room_above_the_majority_cannot_hold_is_no_
 def test_a_model_that_gives_every_val_sample_the_largest_class_is_a_constant_answer_not_a_lean():
     # 70/20/10 random labels, every val sample put in the 70% class: no signal had been held at 0.45 ("class imbalance
     # is the likelier reading") and overfitting 0.62 led, while the 20% class, not rare, was ignored just as much.
-    from fixtures.diagnosis import majority_guess_run
+    from fixtures.no_signal_runs import majority_guess_run
 
     constant = diagnose_dynamics(majority_guess_run((700, 200, 100), (140, 40, 20)))
     verdict = constant.verdict("no_signal")
@@ -360,7 +362,7 @@ def test_unscaled_inputs_that_let_a_model_memorise_a_little_of_train_are_not_cal
     # A 4-class task scaled by 1000 with --no-standardize, 99% of its gates saturated, train 0.35 against val 0.24 and
     # its train loss 4% below the prior's, had read no_signal 0.80 ("the labels are not predictable"); standardised, the
     # same data reach test 0.933 against 0.267.
-    from fixtures.diagnosis import barely_moved_run
+    from fixtures.no_signal_runs import barely_moved_run
     from lossgap.diagnosis.causes.no_signal import UNSCALED_CAP
 
     dynamics = barely_moved_run(lift=(-0.06, 0.1))

@@ -1,8 +1,9 @@
 """no_signal's doubts: long sequences, a model that fitted little, a giveaway in train, a lead kept, val trailing."""
 
 import numpy as np
-from fixtures.diagnosis import barely_moved_run, diagnose_dynamics, memorised_noise_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
+from fixtures.no_signal_runs import barely_moved_run, memorised_noise_run
 
 from lossgap.diagnosis.causes.no_signal_doubts import FIT_LITTLE_CAP, FIT_LITTLE_TITLE, SHORTCUT_CAP, SHORTCUT_TITLE
 
@@ -149,7 +150,7 @@ def test_val_that_trailed_train_from_the_first_epoch_is_not_no_signal_until_its_
     # Trial 19: an own loop whose val labels did not belong to their inputs (val 0.093 against train 0.420 at epoch 1)
     # read no signal 0.95 with the permuted-label control first beside the warning to check them; aligned, the same
     # loop reaches test 0.984. Here half of val's labels are flipped: val at chance from epoch 1 while train is fitted.
-    from fixtures.diagnosis import val_wrong_from_start_run
+    from fixtures.val_split_runs import val_wrong_from_start_run
     from lossgap.diagnosis.causes.no_signal_doubts import VAL_INPUTS_CAP, VAL_TRAILS_TITLE
 
     diagnosis = diagnose_dynamics(val_wrong_from_start_run(flipped_share=0.5))

@@ -1,8 +1,9 @@
 """no_signal's sentences: an accuracy not above the baseline, and how far the model fitted its training set."""
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, memorised_noise_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
+from fixtures.no_signal_runs import memorised_noise_run
 
 
 def test_an_accuracy_below_the_baseline_is_not_above_it_and_a_loss_a_hair_below_the_prior_says_so():

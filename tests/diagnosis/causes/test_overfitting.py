@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, jittery_rise_dynamics, majority_collapse_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
-from fixtures.overfitting import CONFIG, overconfident_dynamics, overfit_dynamics
+from fixtures.imbalance_runs import majority_collapse_run
+from fixtures.overfitting import CONFIG, jittery_rise_dynamics, overconfident_dynamics, overfit_dynamics
 from lossgap.diagnosis.causes.overfitting import UNFITTED_TRAIN_CAP
 
 
@@ -304,7 +305,7 @@ def test_a_recurrent_model_that_memorised_long_sequences_without_beating_the_maj
 def test_a_class_weighted_run_that_fitted_its_weighted_loss_is_not_called_unfitted():
     # Weighting keeps the plain train loss above the class shares' while the weighted one falls 31% below a constant
     # guess's: "the model never fitted its training set (0% below the prior's)" had been said of such runs.
-    from fixtures.diagnosis import weighted_noise_run
+    from fixtures.no_signal_runs import weighted_noise_run
 
     weighted = diagnose_dynamics(weighted_noise_run(), config={"class_weights": "balanced", "epochs": 20})
     assert not weighted.evidence.fit.train_moved

@@ -3,9 +3,10 @@ or val answers wrong from the start carry rather than memorisation."""
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, memorising_run, small_val_answers_lost_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
-from fixtures.overfitting import CONFIG, overconfident_dynamics, overfit_dynamics
+from fixtures.overfitting import (CONFIG, memorising_run, overconfident_dynamics, overfit_dynamics,
+                                  small_val_answers_lost_run)
 
 
 def test_the_sentence_says_whether_the_rise_cost_val_accuracy_or_only_confidence():
@@ -122,7 +123,7 @@ def test_a_rise_that_a_few_val_samples_carry_while_the_rest_fall_is_only_conside
 def test_a_rise_on_val_samples_wrong_from_the_first_epoch_is_not_memorisation():
     # A quarter of the val labels flipped (train 0.944, val 0.710 at epoch 1): overfitting 1.00 with "stop at epoch 1"
     # first, where the model kept improving on the true val labels (0.93 -> 0.965).
-    from fixtures.diagnosis import val_wrong_from_start_run
+    from fixtures.val_split_runs import val_wrong_from_start_run
     from lossgap.diagnosis.causes.overfitting import ONE_SAMPLE_CAP
 
     diagnosis = diagnose_dynamics(val_wrong_from_start_run())

@@ -1,8 +1,9 @@
 """underfitting's forms combined: which of stopped early and capacity leads, and what the rule adds to either (a slow
 rate, frozen parameters, unscaled inputs); each form's own tests are beside its module (test_underfitting_<form>.py)."""
 
-from fixtures.diagnosis import diagnose_dynamics, slow_creep_run, tiny_model_run, unmoved_run, weak_model_run
-from fixtures.underfitting import saturated_diagnosis
+from fixtures.diagnosis import diagnose_dynamics
+from fixtures.no_signal_runs import unmoved_run
+from fixtures.underfitting import saturated_diagnosis, slow_creep_run, tiny_model_run, weak_model_run
 from lossgap.diagnosis.engine import diagnose_evidence
 from lossgap.diagnosis.evidence import gather_evidence
 

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from fixtures.diagnosis import diagnose_dynamics, last_epoch_spike_run, tiny_model_run, weak_model_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
+from fixtures.underfitting import tiny_model_run, weak_model_run
+from fixtures.unstable_runs import last_epoch_spike_run
 
 
 def test_train_and_val_levelling_off_together_far_from_fitting_is_capacity():
@@ -160,7 +162,7 @@ def test_a_val_loss_that_turned_up_after_its_lowest_shows_capacity_to_spare(monk
     # The early-stopped remedy of a 128x2 LSTM that overfitted read "too small: hidden 256": its val loss rose 39%
     # after epoch 17 while the train loss still fell, by less than its own jitter (no overfitting onset).
     import lossgap.diagnosis.causes.underfitting_capacity as underfitting
-    from fixtures.diagnosis import turned_after_best_run
+    from fixtures.overfitting import turned_after_best_run
 
     def diagnosis():
         return diagnose_dynamics(turned_after_best_run(), summary={"best_epoch": 17, "delivered_epoch": 17},

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, weak_model_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
+from fixtures.underfitting import weak_model_run
 from lossgap.diagnosis.engine import diagnose_evidence
 from lossgap.diagnosis.evidence import gather_evidence
 
@@ -154,7 +155,7 @@ def test_an_own_loops_gates_saturated_at_a_usual_rate_point_at_its_inputs_scale(
         assert "check_input_scale" not in [remedy.name for remedy in other.verdict("underfitting").remedies]
     # Memorising a little of train while val stays at chance (own GRU loops fed inputs x1000 had read no_signal 0.61, or
     # unstable 0.50 with "lower the learning rate" from the saturated gates): neither is claimed.
-    from fixtures.diagnosis import barely_moved_run
+    from fixtures.no_signal_runs import barely_moved_run
     from lossgap.diagnosis.causes.no_signal import UNSCALED_CAP
 
     memorising = diagnosis(0.003, dynamics=barely_moved_run(lift=(-0.06, 0.1)))
@@ -243,7 +244,7 @@ def test_heavy_dropout_in_a_training_pass_below_val_is_judged_on_val_as_holding_
 def test_a_levelled_model_far_from_a_fit_at_a_rate_below_its_range_is_told_to_raise_the_rate_first():
     # Trial 22: OneCycle peaking at Adam 1e-5 annealed the rate to nothing, train 0.41 at epoch 30, and the run read
     # "No cause found" with "nothing points at the model itself"; at 1e-2 the same loop reached test 0.984 against 0.357.
-    from fixtures.diagnosis import level_run
+    from fixtures.underfitting import level_run
     from lossgap.diagnosis.causes.underfitting_capacity import SLOW_PACE_CONFIDENCE
 
     def settings(lr):

@@ -1,8 +1,9 @@
 """Where a model that does not fit its training set gets it wrong: two classes it does not tell apart, or one class."""
 
 import numpy as np
-from fixtures.diagnosis import diagnose_dynamics, twin_classes_run, weak_model_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
+from fixtures.underfitting import twin_classes_run, weak_model_run
 
 CONFIG = {"model": {"hidden_size": 32, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": 0.003,
           "weight_decay": 0.0}, "epochs": 40}

@@ -3,8 +3,10 @@ majority, a gradient clip that starves the updates, frozen parameters, regularis
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, majority_collapse_run, unmoved_run
+from fixtures.diagnosis import diagnose_dynamics
 from fixtures.dynamics import binary_dynamics
+from fixtures.imbalance_runs import majority_collapse_run
+from fixtures.no_signal_runs import unmoved_run
 from lossgap.diagnosis.causes.underfitting_no_fit import UNEXPLAINED_CAP
 
 
@@ -158,7 +160,7 @@ def test_a_model_whose_recurrent_layer_backward_never_reached_is_told_to_check_t
     # the head's measured) had been told to grow 32 -> 128 first.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients
+    from fixtures.gradients import observed_gradients
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     epochs, names = 20, ("gru.weight_ih_l0", "gru.weight_hh_l0", "gru.bias_ih_l0", "head.weight", "head.bias")
@@ -255,7 +257,7 @@ def test_steps_too_small_to_move_the_weights_are_named_and_the_clip_checked_firs
     # rate"; without the clip it reached test 0.966 against 0.095.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients
+    from fixtures.gradients import observed_gradients
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     epochs, rng = 30, np.random.default_rng(0)
@@ -289,7 +291,8 @@ def test_tiny_steps_of_lossgaps_own_unclipped_run_put_the_learning_rate_first_no
     # the gradient clipping and loss scaling first; at a higher rate the same 4 units learn the task.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients, slow_creep_run
+    from fixtures.gradients import observed_gradients
+    from fixtures.underfitting import slow_creep_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     def verdict(clip_grad):
@@ -319,7 +322,8 @@ def test_tiny_steps_are_named_even_where_the_val_loss_sets_tiny_new_lows():
     # train longer": its val loss set new lows of about 1e-4 nats. Unscaled, the loop reaches test 0.988 against 0.383.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients, slow_creep_run
+    from fixtures.gradients import observed_gradients
+    from fixtures.underfitting import slow_creep_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     evidence = gather_evidence({}, slow_creep_run(train_step=0.0002), train_config=None,

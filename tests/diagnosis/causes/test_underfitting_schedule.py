@@ -92,7 +92,7 @@ def test_a_rate_a_torch_scheduler_took_down_from_where_it_began_froze_the_model_
 def test_a_schedule_that_took_a_useful_rate_to_nothing_before_the_model_learned_anything_froze_it():
     # A Lightning StepLR(10, 0.5) stepped every batch took Adam's 0.005 to 4e-5 by epoch 5 and 1e-16 by the end; the
     # model never left the prior and had been told "raise the learning rate 3e-10 -> 0.001", no word on the schedule.
-    from fixtures.diagnosis import unmoved_run
+    from fixtures.no_signal_runs import unmoved_run
 
     epochs = 25
     steplr = 0.005 * 0.25 ** np.arange(epochs)

@@ -4,8 +4,10 @@
 import numpy as np
 import pytest
 
-from fixtures.diagnosis import diagnose_dynamics, learned_then_converged, slow_creep_run, slow_learner_run
+from fixtures.diagnosis import diagnose_dynamics, learned_then_converged
 from fixtures.dynamics import binary_dynamics
+from fixtures.growing_margin_runs import slow_learner_run
+from fixtures.underfitting import slow_creep_run
 
 
 def _slow_climb(epochs=20, n=400):
@@ -101,7 +103,7 @@ def test_a_model_that_fitted_and_creeps_on_is_not_early_learning():
 
 
 def test_a_jittery_val_loss_at_its_lowest_in_the_last_epoch_with_accuracy_rising_is_stopped_early():
-    from fixtures.diagnosis import rare_still_learning_run
+    from fixtures.growing_margin_runs import rare_still_learning_run
     diagnosis = diagnose_dynamics(rare_still_learning_run(), config={"epochs": 16})
     verdict = diagnosis.verdict("underfitting")
     assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["form_confidences"]["stopped_early"] == 0.9
@@ -339,7 +341,7 @@ def test_accuracy_rising_at_a_rate_below_its_range_is_the_rates_pace_and_raising
     # Trial 18: SGD 0.0005 on JapaneseVowels (20x below SGD's usual 0.01-0.3), train 0.49 and rising, its val loss
     # falling 0.3% per epoch, had read underfitting 0.50 "too small" with --hidden 64 first and the rate x3 last; SGD
     # 0.05 reached test 0.976.
-    from fixtures.diagnosis import weak_model_run
+    from fixtures.underfitting import weak_model_run
 
     def verdict(lr):
         config = {"model": {"hidden_size": 32, "dropout": 0.0}, "epochs": 40,
@@ -395,7 +397,7 @@ def test_a_majority_guess_still_learning_at_a_rate_far_below_its_range_is_told_t
     # the loss still falling 3-4% per epoch, had read class imbalance 1.00 "weight the loss" (balanced accuracy 0.634
     # and 0.920 that way) and "more epochs would mostly make the same answers surer"; at Adam 0.01, unweighted, 0.937
     # and 0.995.
-    from fixtures.diagnosis import slow_majority_run
+    from fixtures.imbalance_runs import slow_majority_run
 
     slow = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 3e-5}, "epochs": 30})
     verdict = slow.verdict("underfitting")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from fixtures.diagnosis import diagnose_dynamics, unmoved_run
+from fixtures.diagnosis import diagnose_dynamics
+from fixtures.no_signal_runs import unmoved_run
 
 
 def test_recorded_gradients_say_why_a_model_could_not_learn():
@@ -23,7 +24,8 @@ def test_recorded_gradients_say_why_a_model_could_not_learn():
 def test_a_rejected_capacity_form_names_the_factor_that_kept_it_low():
     # It had said "the model fits its training set (38% of training samples wrong) or train and val accuracy
     # part ways" whatever the reason.
-    from fixtures.diagnosis import healthy_run, noisy_labels_run, refinement_run
+    from fixtures.diagnosis import healthy_run, refinement_run
+    from fixtures.noise_runs import noisy_labels_run
     from lossgap.diagnosis.causes.underfitting import _facts
     from lossgap.diagnosis.causes.underfitting_capacity import capacity_form
     from lossgap.diagnosis.remedies import RemedyBook

@@ -14,7 +14,7 @@ def test_large_updates_of_weights_pinned_near_zero_by_adams_heavy_l2_are_not_jum
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from fixtures.diagnosis import unmoved_run
+    from fixtures.no_signal_runs import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
@@ -41,7 +41,8 @@ def test_weights_silenced_after_a_jump_are_a_learning_rate_too_high_not_a_model_
     # had read "underfitting 0.80: use a larger model".
     from dataclasses import replace
 
-    from fixtures.diagnosis import silenced_gradients, unmoved_run
+    from fixtures.gradients import silenced_gradients
+    from fixtures.no_signal_runs import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     def diagnosis(gradients, weight_decay=0.0):
@@ -68,7 +69,8 @@ def test_gradients_that_grow_every_epoch_put_zero_grad_first():
     # learning rate, it still failed at lr 5e-4 (val 0.43) where the fixed loop reached 0.92.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients, unmoved_run
+    from fixtures.gradients import observed_gradients
+    from fixtures.no_signal_runs import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     epochs, names = 25, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
@@ -95,7 +97,8 @@ def test_gradients_that_grow_in_a_loop_that_zeroes_them_are_put_down_to_the_step
     # zero_grad() first: lossgap's trainer and Lightning's automatic optimisation zero the gradients themselves.
     from dataclasses import replace
 
-    from fixtures.diagnosis import observed_gradients, unmoved_run
+    from fixtures.gradients import observed_gradients
+    from fixtures.no_signal_runs import unmoved_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     epochs, names = 25, ("gru.weight_ih_l0", "gru.weight_hh_l0", "head.weight")
@@ -129,7 +132,7 @@ def test_gates_saturated_at_a_rate_far_above_its_range_count_whatever_the_fit():
     from dataclasses import replace
     from types import SimpleNamespace
 
-    from fixtures.diagnosis import memorised_noise_run
+    from fixtures.no_signal_runs import memorised_noise_run
     from lossgap.diagnosis import diagnose_evidence, gather_evidence
 
     gradients = SimpleNamespace(silenced={}, silenced_share=0.0, ungraded=(), growing=False, stalled=False,
@@ -157,7 +160,7 @@ def test_gates_saturated_at_a_rate_far_above_its_range_count_whatever_the_fit():
 def test_large_updates_in_the_first_epoch_alone_are_the_start_of_training_not_steps_too_large():
     # Trial 28: an LSTM at Adam 0.025 for 3 epochs, update ratios 0.147, 0.086 and 0.055 while its train loss fell in
     # every epoch, read unstable_optimization 1.00 "lower the learning rate" on data a reference could not learn either.
-    from fixtures.diagnosis import observed_gradients
+    from fixtures.gradients import observed_gradients
     from lossgap.diagnosis.causes.unstable_gradients import gradient_signals
 
     names = ("lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight", "head.bias")
@@ -184,7 +187,8 @@ def test_large_steps_in_a_short_run_still_learning_are_a_fast_start_not_weights_
     # rate reached train 1.000 and test 0.900 against 0.625, a tenth of the rate 0.650.
     from dataclasses import replace
 
-    from fixtures.diagnosis import gather_evidence, observed_gradients
+    from lossgap.diagnosis import gather_evidence
+    from fixtures.gradients import observed_gradients
     from lossgap.diagnosis import diagnose_evidence
     from lossgap.diagnosis.learning_state import SHORT_RUN
 

@@ -77,7 +77,7 @@ def test_accuracy_wobbles_while_the_loss_keeps_falling_are_a_first_descent_not_j
     # (or rises by under 2%). That had read unstable_optimization 0.60, "lower the learning rate", where training
     # longer was the fix. The same drops with the loss jumping 30% count.
     from lossgap.diagnosis.causes.unstable_drops import accuracy_drop_share
-    from fixtures.diagnosis import gather_evidence
+    from lossgap.diagnosis import gather_evidence
 
     accuracy = np.array([0.35, 0.40, 0.48, 0.52, 0.56, 0.60, 0.39, 0.55, 0.70, 0.73, 0.60, 0.78])
     descent = np.array([1.100, 1.096, 1.094, 1.085, 1.080, 1.036, 1.043, 0.969, 0.955, 0.918, 0.933, 0.882])
@@ -182,7 +182,8 @@ def test_steps_too_large_beside_the_evaluated_models_jumps_put_the_learning_rate
     # 0.83 with --ema 0 first, which changed nothing; a tenth of the rate took test 0.667 -> 0.860.
     from dataclasses import replace
 
-    from fixtures.diagnosis import gather_evidence, observed_gradients
+    from lossgap.diagnosis import gather_evidence
+    from fixtures.gradients import observed_gradients
     from lossgap.diagnosis import diagnose_evidence
 
     epochs, n = 30, 200
@@ -247,7 +248,7 @@ def test_bounces_of_the_evaluated_model_do_not_explain_samples_contradicted_thro
     # An OSULeaf LSTM-FCN with 30% of its labels flipped (30 of its 34 suspects flipped ones) had read the
     # evaluated model's jumps first (0.55) and label noise only considered (0.39 from 0.60): jumps move whole
     # classes in a few epochs, not single samples over most of training while their class-mates stay right.
-    from fixtures.diagnosis import noisy_labels_run
+    from fixtures.noise_runs import noisy_labels_run
     dynamics, flipped = noisy_labels_run()
     train, val = dynamics["train"], dynamics["val"]
     jumps = [9, 14, 19, 24]
@@ -270,7 +271,7 @@ def test_bounces_of_the_evaluated_model_do_not_explain_samples_contradicted_thro
 def test_a_rate_far_above_its_usual_range_in_a_model_that_does_not_fit_counts_toward_unstable_weights():
     # Own loops at Adam 0.2-0.3 on JapaneseVowels, train accuracy 0.82-0.92 where lr 0.003 fits (test 0.82-0.88
     # against 0.97), read "No problem found" beside "too small".
-    from fixtures.diagnosis import weak_model_run
+    from fixtures.underfitting import weak_model_run
 
     def verdict(lr, run):
         config = {"model": {"hidden_size": 32, "dropout": 0.0}, "optimizer": {"name": "adam", "lr": lr}, "epochs": 40}
