@@ -9,6 +9,7 @@ pytest_plugins = [
     "fixtures.data",
     "fixtures.dynamics",
     "fixtures.learning_curves",
+    "fixtures.lightning",
     "fixtures.postgres",
     "fixtures.scenarios",
     "fixtures.torchrun",

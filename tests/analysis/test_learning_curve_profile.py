@@ -4,7 +4,6 @@ the truth, a curve about to flatten that fits as well, and nothing the means rul
 import math
 
 import numpy as np
-import pytest
 
 from fixtures.learning_curves import SIZES, accuracy_law, loss_law, seeded_curve
 from lossgap.analysis.learning_curve import EXPONENT_BOUNDS, learning_curve

@@ -1,9 +1,10 @@
-"""Where a run's learning stood when it ended: batch norm's lag hiding a descent the training pass shows."""
+"""Where a run's learning stood when it ended: batch norm's lag hiding a descent the training pass shows, wrong
+training answers still moving toward their class."""
 
 import numpy as np
 
 from fixtures.diagnosis import diagnose_dynamics
-from fixtures.underfitting import lagged_descent_run
+from fixtures.underfitting import lagged_descent_run, unfitted_descent_run
 
 FCN = {"model": {"kind": "lstm-fcn", "hidden_size": 16}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40,
        "early_stopping": {"patience": 10, "monitor": "val_loss"}}
@@ -274,3 +275,14 @@ def test_a_lag_only_after_a_delivered_fitted_model_is_not_still_learning():
     last = verdict(epochs)
     assert not last.evidence.get("lag_after_delivered") and last.evidence.get("lagged_learning")
     assert last.confidence >= 0.5
+
+
+def test_wrong_training_answers_moving_toward_their_class_are_learning_even_before_they_turn_right():
+    # A 30-epoch ArrowHead LSTM-FCN, 27% of train wrong, its training-pass loss falling 2% per epoch: over the tail
+    # one wrong answer turned right (12% of the fall) while six moved toward their class (50%). Counting only the
+    # turned ones, it was not "still learning" and read label noise 0.52 with "stop at epoch 28" second; 60 more
+    # epochs fitted all of train.
+    config = {"model": {"hidden_size": 32}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40}
+    diagnosis = diagnose_dynamics(unfitted_descent_run(turns=False), config=config)
+    assert diagnosis.evidence.unfitted_descent, diagnosis.to_text()
+    assert diagnosis.verdict("underfitting").evidence["form"] == "stopped_early"

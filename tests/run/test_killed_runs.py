@@ -49,7 +49,7 @@ def test_resume_refuses_in_one_line_when_the_epoch_of_its_training_state_is_dama
     assert result.exit_code == 2, result.output
     line = result.stderr.strip()
     assert "\n" not in line and "epoch_00003.npz is damaged" in line and "cannot be resumed" in line
-    assert f"epochs 1-2 still diagnose" in line and f"--out {run} --overwrite" in line
+    assert "epochs 1-2 still diagnose" in line and f"--out {run} --overwrite" in line
 
 
 def test_resume_continues_over_a_damaged_epoch_file_after_its_training_state(run):

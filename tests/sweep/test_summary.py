@@ -3,7 +3,6 @@
 import json
 import shlex
 
-import optuna
 import typer
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial

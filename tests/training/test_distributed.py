@@ -192,7 +192,7 @@ def worker_pids(launcher: int) -> list[int]:
     return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
-@pytest.mark.skipif(not Path(f"/proc/self/task").exists(), reason="needs Linux /proc to find the ranks")
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the ranks")
 def test_sigterm_to_one_rank_stops_both_after_the_same_batch_and_keeps_the_finished_epochs(tmp_path):
     run = tmp_path / "run"
     job = subprocess.Popen(torchrun_command("-m", "lossgap", "train", "synthetic:sum-sign,samples=600",

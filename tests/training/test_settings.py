@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from lossgap.training.recorder import Recorder
 from lossgap.training.settings import describe_training
 
 
@@ -212,3 +213,13 @@ def test_a_transformer_too_narrow_is_named_by_its_attention_layer_not_an_inner_p
     assert narrow == {"name": "enc.layers.0.self_attn", "width": 2, "side": "output", "attention": True}
     # Wide enough, the narrowest end is an ordinary Linear again (the head's 4 outputs).
     assert describe_training(Tiny(16))["model"]["narrowest_linear"] == {"name": "head", "width": 4, "side": "output"}
+
+
+def test_class_weights_of_another_length_than_the_logits_are_named_when_the_epoch_closes():
+    recorder = Recorder()
+    recorder.describe(torch.nn.Linear(2, 3), class_weights=[1.0, 2.0])
+    recorder.update("train", torch.arange(4), torch.zeros(4, 3), torch.tensor([0, 1, 2, 1]))
+    with pytest.raises(ValueError, match=r"^Recorder: 2 class weights were described but the logits have 3 "
+                                         r"classes; pass describe\(\.\.\., class_weights=\.\.\.\) one weight per class$"):
+        recorder.end_epoch()
+    assert recorder.num_epochs == 0

@@ -2,6 +2,7 @@
 rate, frozen parameters, unscaled inputs); each form's own tests are beside its module (test_underfitting_<form>.py)."""
 
 from fixtures.diagnosis import diagnose_dynamics
+from fixtures.imbalance_runs import weak_across_classes_run
 from fixtures.no_signal_runs import unmoved_run
 from fixtures.underfitting import saturated_diagnosis, slow_creep_run, tiny_model_run, weak_model_run
 from lossgap.diagnosis.engine import diagnose_evidence
@@ -172,3 +173,12 @@ def test_frozen_parameters_are_named_and_unfrozen_first_in_the_capacity_and_stop
     free = diagnose_evidence(gather_evidence({}, weak_model_run(), train_config=None, settings=settings)).verdict(
         "underfitting")
     assert "unfreeze" not in {remedy.name for remedy in free.remedies} and "frozen" not in free.summary
+
+
+def test_imbalance_explains_away_only_the_rare_classes_share_of_an_underfit():
+    # 45% of a frequent class wrong on train beside a rare class never recalled: the lean accounts for the rare
+    # class's errors (23% of them), not for the model's trouble with the frequent class.
+    diagnosis = diagnose_dynamics(weak_across_classes_run(weak_recall=0.55, rare_recall=0.0))
+    assert diagnosis.causes == ["class_imbalance_bias", "underfitting"], diagnosis.to_text()
+    underfit = diagnosis.verdict("underfitting")
+    assert abs(underfit.evidence["explainable_share"]["class_imbalance_bias"] - 40 / 175) < 1e-9

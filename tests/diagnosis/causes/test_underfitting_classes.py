@@ -85,3 +85,26 @@ def test_capacity_errors_that_sit_in_one_class_name_that_class_and_its_samples()
     tiny = {**config, "model": {**config.get("model", {}), "hidden_size": 1}}
     held = diagnose_dynamics(weak_model_run(), config=tiny).verdict("underfitting")
     assert "inspect_suspects" not in [remedy.name for remedy in held.remedies], held.remedies
+
+
+def test_a_majority_guess_still_learning_at_a_rate_far_below_its_range_is_told_to_raise_it_not_to_weight_classes():
+    # Trial 13: 80/10/10 and 85/15 data at Adam 3e-5, every training sample predicted as the majority at epoch 30 with
+    # the loss still falling 3-4% per epoch, had read class imbalance 1.00 "weight the loss" (balanced accuracy 0.634
+    # and 0.920 that way) and "more epochs would mostly make the same answers surer"; at Adam 0.01, unweighted, 0.937
+    # and 0.995.
+    from fixtures.imbalance_runs import slow_majority_run
+
+    slow = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 3e-5}, "epochs": 30})
+    verdict = slow.verdict("underfitting")
+    assert slow.causes[:1] == ["underfitting"] and verdict.evidence["collapsed_at_slow_rate"]["predicted_share"] == 1.0
+    assert "it has not learned the other classes yet" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies] == ["higher_lr", "more_epochs", "class_weights"]
+    imbalance = slow.verdict("class_imbalance_bias")
+    assert imbalance.confidence == 0.4 and "learns the classes in order of size" in imbalance.summary
+    # Any majority: trial 14's 70/15/15 data at Adam 3e-5 had read imbalance 1.00 (lr 0.003 and class weights: 0.73).
+    thirds = diagnose_dynamics(slow_majority_run(counts=(700, 150, 150), val_counts=(175, 38, 37)),
+                               config={"optimizer": {"name": "adam", "lr": 3e-5}, "epochs": 30})
+    assert thirds.causes[:1] == ["underfitting"], thirds.headline
+    # At a usual rate the same curves are the lean itself.
+    usual = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30})
+    assert usual.causes[:1] == ["class_imbalance_bias"] and usual.verdict("class_imbalance_bias").confidence == 1.0

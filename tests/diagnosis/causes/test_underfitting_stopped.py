@@ -7,7 +7,7 @@ import pytest
 from fixtures.diagnosis import diagnose_dynamics, learned_then_converged
 from fixtures.dynamics import binary_dynamics
 from fixtures.growing_margin_runs import slow_learner_run
-from fixtures.underfitting import slow_creep_run
+from fixtures.underfitting import slow_creep_run, unfitted_descent_run
 
 
 def _slow_climb(epochs=20, n=400):
@@ -236,33 +236,6 @@ def test_early_stopping_that_ran_out_of_patience_while_the_model_won_back_a_setb
     assert "underfitting" not in jitter.causes, jitter.to_text()
 
 
-def unfitted_descent_run(epochs=40, train=40, val=10, seed=3, spike=False, turns=True):
-    """A small binary task: a fifth of the training samples wrong (true-class probability 0.30 -> 0.45) while the rest
-    grow surer (0.60 -> 0.80); over the last ten epochs three wrong ones turn right (0.40 -> 0.60) and two right ones
-    turn wrong (0.55 -> 0.45), so train accuracy ends at 0.825, within the noise of 40 samples, while both losses fall
-    to the last epoch; val alike without the turns (without ``turns``, train's wrong ones instead all move closer,
-    0.38 -> 0.48, none crossing). ``spike``: epochs 37-38 of both splits lose two fifths of their
-    true-class probability (the losses jump and are back below their epoch-36 level by epoch 39)."""
-    rng = np.random.default_rng(seed)
-    ramp = np.linspace(0.0, 1.0, epochs)[:, None]
-
-    def probs(n, turns):
-        wrong = np.arange(n) % 5 == 0
-        start, end = np.where(wrong, 0.30, 0.60), np.where(wrong, 0.45, 0.80)
-        prob = start + ramp * (end - start) + rng.normal(0, 0.01, (epochs, n))
-        if turns:
-            prob[-10:, np.flatnonzero(wrong)[:3]] = np.linspace(0.40, 0.60, 10)[:, None]
-            prob[-10:, np.flatnonzero(~wrong)[:2]] = np.linspace(0.55, 0.45, 10)[:, None]
-        elif n == train:
-            prob[-10:, np.flatnonzero(wrong)] = np.linspace(0.38, 0.48, 10)[:, None]  # closer, none across
-        if spike:
-            prob[-4:-2] *= 0.6
-        return np.clip(prob, 0.01, 0.99)
-
-    return {"train": binary_dynamics(probs(train, turns), np.arange(train) % 2, split="train"),
-            "val": binary_dynamics(probs(val, False), np.arange(val) % 2)}
-
-
 def test_a_model_far_short_of_fitting_whose_val_loss_still_falls_is_still_learning():
     # An own GunPoint loop of 40 training samples, 80% right at its last epoch 40 with its val loss at its lowest, its
     # accuracy's rise lost in the noise of 40 and 10 samples, had read "No problem found"; 110 more epochs reached test
@@ -291,17 +264,6 @@ def test_a_spike_the_model_recovered_from_does_not_hide_that_it_was_still_learni
     verdict = diagnosis.verdict("underfitting")
     assert diagnosis.causes[:1] == ["underfitting"] and verdict.evidence["form"] == "stopped_early", diagnosis.to_text()
     assert "not counting epochs 37-38, a spike and its recovery" in verdict.summary
-
-
-def test_wrong_training_answers_moving_toward_their_class_are_learning_even_before_they_turn_right():
-    # A 30-epoch ArrowHead LSTM-FCN, 27% of train wrong, its training-pass loss falling 2% per epoch: over the tail
-    # one wrong answer turned right (12% of the fall) while six moved toward their class (50%). Counting only the
-    # turned ones, it was not "still learning" and read label noise 0.52 with "stop at epoch 28" second; 60 more
-    # epochs fitted all of train.
-    config = {"model": {"hidden_size": 32}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40}
-    diagnosis = diagnose_dynamics(unfitted_descent_run(turns=False), config=config)
-    assert diagnosis.evidence.unfitted_descent, diagnosis.to_text()
-    assert diagnosis.verdict("underfitting").evidence["form"] == "stopped_early"
 
 
 def test_learning_barely_begun_on_long_sequences_offers_to_read_them_both_ways_first():
@@ -390,29 +352,6 @@ def test_still_improving_far_from_fitting_long_sequences_offers_the_architecture
     assert brief.evidence["far_from_fitting"], brief.summary
     assert [remedy.name for remedy in brief.remedies][:1] == ["more_epochs"], brief.remedies
     assert "bidirectional" in {remedy.name for remedy in brief.remedies}
-
-
-def test_a_majority_guess_still_learning_at_a_rate_far_below_its_range_is_told_to_raise_it_not_to_weight_classes():
-    # Trial 13: 80/10/10 and 85/15 data at Adam 3e-5, every training sample predicted as the majority at epoch 30 with
-    # the loss still falling 3-4% per epoch, had read class imbalance 1.00 "weight the loss" (balanced accuracy 0.634
-    # and 0.920 that way) and "more epochs would mostly make the same answers surer"; at Adam 0.01, unweighted, 0.937
-    # and 0.995.
-    from fixtures.imbalance_runs import slow_majority_run
-
-    slow = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 3e-5}, "epochs": 30})
-    verdict = slow.verdict("underfitting")
-    assert slow.causes[:1] == ["underfitting"] and verdict.evidence["collapsed_at_slow_rate"]["predicted_share"] == 1.0
-    assert "it has not learned the other classes yet" in verdict.summary
-    assert [remedy.name for remedy in verdict.remedies] == ["higher_lr", "more_epochs", "class_weights"]
-    imbalance = slow.verdict("class_imbalance_bias")
-    assert imbalance.confidence == 0.4 and "learns the classes in order of size" in imbalance.summary
-    # Any majority: trial 14's 70/15/15 data at Adam 3e-5 had read imbalance 1.00 (lr 0.003 and class weights: 0.73).
-    thirds = diagnose_dynamics(slow_majority_run(counts=(700, 150, 150), val_counts=(175, 38, 37)),
-                               config={"optimizer": {"name": "adam", "lr": 3e-5}, "epochs": 30})
-    assert thirds.causes[:1] == ["underfitting"], thirds.headline
-    # At a usual rate the same curves are the lean itself.
-    usual = diagnose_dynamics(slow_majority_run(), config={"optimizer": {"name": "adam", "lr": 0.003}, "epochs": 30})
-    assert usual.causes[:1] == ["class_imbalance_bias"] and usual.verdict("class_imbalance_bias").confidence == 1.0
 
 
 def test_still_improving_with_the_training_set_already_fitted_is_a_weaker_claim():
