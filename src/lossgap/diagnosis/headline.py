@@ -11,6 +11,7 @@ from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.causes.unstable_gradients import loop_zeroes_gradients
 from lossgap.diagnosis.causes.unstable_records import train_records_only
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
+from lossgap.diagnosis.learning_state import first_pass_lead, val_could_show
 from lossgap.diagnosis.split_checks import mix_clause, split_warnings, val_inputs_differ
 
 #: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
@@ -120,11 +121,7 @@ def _verdict_headline(findings, explanations, evidence: RunEvidence, healthy_con
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
                     f"{evidence.best_epoch}" + (f" ({last[2:]})" if last else "") + " is not significantly above the "
                     f"majority baseline {signal.baseline_accuracy:.3f}{weighted}: the model learned little that "
-                    "carries over to val, and " + ("val's inputs look unlike train's (above): until val is "
-                                                   "prepared as train, no rule can tell whether the labels carry "
-                                                   "signal"
-                                                   if val_inputs_differ(evidence)
-                                                   else "no rule can tell why from these curves")
+                    "carries over to val, and " + _why_unknown(evidence)
                     + "; the causes considered below are the candidates.")
         if unfitted is not None:
             return (f"No cause found ({healthy_confidence:.2f}): val accuracy {signal.accuracy:.3f} at epoch "
@@ -169,6 +166,21 @@ def _unshown_headline(evidence: RunEvidence, healthy_confidence: float, last: st
             f" ({at_end:.0%} at epoch {delivered}, the last)" if delivered == evidence.num_epochs
             and np.isfinite(at_end) and round(at_end, 2) != round(best, 2) else "")
     return text + "; record a larger val split to judge the run."
+
+
+def _why_unknown(evidence: RunEvidence) -> str:
+    """Why no rule can tell what held a model that learned little back: val's inputs unlike train's, or a first
+    training pass that predicted train above chance (the labels carry signal, so val differs from train), or nothing
+    the curves show."""
+    if val_inputs_differ(evidence):
+        return "val's inputs look unlike train's (above): until val is prepared as train, no rule can tell whether the " \
+               "labels carry signal"
+    lead = first_pass_lead(evidence)
+    if lead is not None:
+        return (f"yet in its first epoch, before it had trained on them, it got {lead[0]:.3f} of its training samples "
+                f"right against a majority share of {lead[1]:.3f}: the labels carry signal, so val differs from train "
+                "(prepared, scaled or labelled otherwise): check how val was prepared and labelled first")
+    return "no rule can tell why from these curves"
 
 
 def _weighted_clause(evidence: RunEvidence) -> str:
@@ -250,5 +262,4 @@ def learned_little(evidence: RunEvidence) -> bool:
     balanced_p = evidence.balanced_signal_p
     if evidence.class_weights is not None and signal.num_samples >= SMALL_VAL and np.isfinite(balanced_p):
         return not balanced_p < signal.alpha
-    detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
-    return bool(detectable <= signal.baseline_accuracy + (1.0 - signal.baseline_accuracy) / 2)
+    return val_could_show(evidence)

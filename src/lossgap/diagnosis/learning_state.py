@@ -11,6 +11,7 @@ import numpy as np
 
 from lossgap.analysis.ledger import loss_ledger
 from lossgap.analysis.plateaus import accuracy_noise
+from lossgap.analysis.signal import SIGNAL_TESTS, binomial_tail, detectable_accuracy
 from lossgap.analysis.optimization import NEW_LOW_SHARE, relative_slope
 from lossgap.diagnosis.constraints import (averaging_decay, fast_learning_rate, has_batch_norm, held_back,
                                            high_learning_rate, rate_and_range)
@@ -296,3 +297,30 @@ def train_fitted(evidence: RunEvidence, index: int, floor: float = 0.05, noise_u
     room = (max(floor, noise_units * accuracy_noise(train_accuracy, train_samples), 1.0 / train_samples)
             if train_samples else floor)
     return bool(np.isfinite(train_accuracy) and 1.0 - train_accuracy <= room + 1e-9)
+
+
+def first_pass_lead(evidence: RunEvidence) -> tuple[float, float, int, float] | None:
+    """(accuracy, majority share, samples, p-value) of the first epoch's train records when they come from a training
+    pass (an own loop, Lightning or ``--record-train pass``) and beat the train majority share significantly (one-sided
+    binomial test at the signal test's alpha); None otherwise."""
+    train, config = evidence.train, evidence.train_config
+    # lossgap's own runs record train by an exact evaluation pass unless told "pass" (older runs have no such key).
+    if train is None or train.num_epochs < 1 or (config is not None and config.get("record_train") != "pass"):
+        return None
+    seen = train.seen[0]
+    count = int(seen.sum())
+    baseline = float(evidence.fit.train_baseline)
+    if count < 1 or not 0 < baseline < 1:
+        return None
+    right = int(train.correct[0][seen].sum())
+    p_value = float(binomial_tail(right, count, baseline))
+    return (right / count, baseline, count, p_value) if p_value < evidence.signal.alpha else None
+
+
+def val_could_show(evidence: RunEvidence) -> bool:
+    """True when the val split is large enough that an accuracy half-way from the majority share to 1 would have tested
+    significant (on 10 val samples only 10 right are): a val at chance then says the model's learning did not carry
+    over, rather than that val was too small to show it."""
+    signal = evidence.signal
+    detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
+    return bool(detectable <= signal.baseline_accuracy + (1.0 - signal.baseline_accuracy) / 2)

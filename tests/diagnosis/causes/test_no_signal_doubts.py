@@ -160,3 +160,39 @@ def test_val_that_trailed_train_from_the_first_epoch_is_not_no_signal_until_its_
     names = [remedy.name for remedy in verdict.remedies]
     assert names[0] == "check_val_labels" and "permuted_control" not in names
     assert "no_signal" not in diagnosis.causes and diagnosis.headline.startswith("Val trails train from the first epoch")
+
+
+def first_pass_run(first_epoch_right):
+    """Random-label-like curves (train memorised, val a coin flip) whose first epoch's train records get
+    ``first_epoch_right`` of 750 training samples right."""
+    rng = np.random.default_rng(4)
+    epochs, train, val = 25, 750, 300
+    t = np.arange(epochs)[:, None] / (epochs - 1)
+    train_prob = np.clip(0.5 + 0.45 * t + rng.normal(0, 0.01, (epochs, train)), 0.01, 0.99)
+    train_prob[0] = np.where(rng.random(train) < first_epoch_right, 0.56, 0.44)
+    val_prob = np.clip(0.5 + rng.normal(0, 0.08, (epochs, val)), 0.01, 0.99)
+    return {"train": binary_dynamics(train_prob, np.arange(train) % 2, split="train"),
+            "val": binary_dynamics(val_prob, np.arange(val) % 2)}
+
+
+def test_a_training_pass_above_chance_before_the_model_trained_on_its_samples_shows_the_labels_carry_signal():
+    # Trial 32: an own loop whose val series were each z-normalised on their own (which deletes the sum the labels
+    # follow) read no signal 0.95 with "a larger model" first; its training pass got 0.620 of 750 samples right
+    # against a majority share of 0.510 in epoch 1, before it had trained on them, and val prepared as train reached
+    # 0.920. An own loop's train records come from its training pass.
+    from lossgap.diagnosis.causes.no_signal_doubts import FIRST_PASS_TITLE, VAL_INPUTS_CAP
+
+    diagnosis = diagnose_dynamics(first_pass_run(0.62))
+    verdict = diagnosis.verdict("no_signal")
+    assert verdict.confidence <= VAL_INPUTS_CAP and verdict.evidence["title"] == FIRST_PASS_TITLE, diagnosis.to_text()
+    assert "before it had trained on them, the model got 0.6" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["check_val_inputs", "check_val_labels"]
+    assert "permuted_control" not in {remedy.name for remedy in verdict.remedies}
+    assert "the labels carry signal, so val differs from train" in diagnosis.headline, diagnosis.headline
+    # A first pass at chance is what shuffled labels give: no signal as before.
+    chance = diagnose_dynamics(first_pass_run(0.5)).verdict("no_signal")
+    assert chance.confidence > 0.9 and "first_pass_lead" not in chance.evidence, chance.summary
+    # Records from an exact evaluation pass after each epoch (lossgap's --record-train eval) come after the model
+    # trained on every sample: they are not predictions of unseen samples.
+    evaluated = diagnose_dynamics(first_pass_run(0.62), config={"record_train": "eval", "epochs": 25})
+    assert "first_pass_lead" not in evaluated.verdict("no_signal").evidence

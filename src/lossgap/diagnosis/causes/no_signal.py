@@ -15,8 +15,8 @@ import numpy as np
 
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.no_signal_doubts import (
-    fitted_at_once, fitted_little_doubt, kept_lead_doubt, long_reach_doubt, shortcut_doubt, val_inputs_doubt,
-    val_trails_doubt)
+    first_pass_doubt, fitted_at_once, fitted_little_doubt, kept_lead_doubt, long_reach_doubt, shortcut_doubt,
+    val_inputs_doubt, val_trails_doubt)
 from lossgap.diagnosis.causes.no_signal_wording import (
     balanced_words, control_words, fitted_words, not_above, number, test_words, unweighted_words,
     weighted_balanced_words)
@@ -295,12 +295,14 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # A split already too small for a modest signal says so above; the kept lead is for one that passed that check.
     # A model that fitted little is the general doubt: a more specific one (long sequences, val unlike train) already
     # says why and names the check.
+    # The first pass's lead is general too: it shows signal, and a more specific doubt already names the check.
     doubts = ((long_reach_doubt, val_inputs_doubt, val_trails_doubt, shortcut_doubt)
               + (() if too_few else (kept_lead_doubt,))
-              + (fitted_little_doubt,))
+              + (first_pass_doubt, fitted_little_doubt))
     doubted = False
     for doubt_of in doubts:
-        doubt = None if doubted and doubt_of is fitted_little_doubt else doubt_of(evidence, book, remedies)
+        general = doubt_of in (first_pass_doubt, fitted_little_doubt)
+        doubt = None if doubted and general else doubt_of(evidence, book, remedies)
         if doubt is None:
             continue
         doubted = True

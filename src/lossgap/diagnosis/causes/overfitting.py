@@ -9,6 +9,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.overfitting_unshown import nothing_learned_shown
 from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_words, accuracy_rose_after,
                                                       copies_carry_the_rise, few_samples_carry_the_rise,
                                                       memorised_suspects,
@@ -16,7 +17,6 @@ from lossgap.diagnosis.causes.overfitting_cost import (SHOWN, accuracy_cost_word
                                                       wrong_from_the_start)
 from lossgap.diagnosis.constraints import tiny_hidden
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
-from lossgap.diagnosis.learning_state import fitted_little
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import little_data, present
 from lossgap.diagnosis.verdict import REPORT_THRESHOLD, Verdict
@@ -60,14 +60,6 @@ UNFITTED_TRAIN_CAP = 0.3
 #: there from the first epoch (overfitting_cost): considered, so the sentence that explains the rising val loss is still
 #: shown.
 ONE_SAMPLE_CAP = 0.45
-#: Highest confidence when nothing learned ever showed on val and the model fitted little of train (see
-#: _nothing_learned_shown): considered.
-LEARNED_LITTLE_CAP = 0.45
-#: Highest confidence when nothing learned ever showed on val while the model fitted train (see _nothing_learned_shown):
-#: memorising labels without signal draws the same curves. Over trials 22-30 such runs were overfitting by construction
-#: 5 times and random labels 6 times, all read overfitting 0.73-0.82. No signal's doubt (0.45 on a small val) then
-#: leaves about 0.53, still named, since stopping early is right in one case and harmless in the other.
-SIGNAL_UNSHOWN_CAP = 0.65
 
 
 def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
@@ -82,7 +74,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         verdict = untrained_classes_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP)
     # Either form: a gap to val or a rise on val measures a val unlike train too.
     verdict = val_inputs_carry_the_rise(evidence, verdict, ONE_SAMPLE_CAP, book.check_val_inputs())
-    verdict = _nothing_learned_shown(evidence, book, verdict)
+    verdict = nothing_learned_shown(evidence, book, verdict)
     verdict = _tiny_layer_first(evidence, book, verdict)
     verdict = memorised_suspects(evidence, verdict, book.advice)
     # A class-weighted run fitted what it minimised or nothing: weighting keeps its plain loss above the shares'.
@@ -111,41 +103,6 @@ def _tiny_layer_first(evidence: RunEvidence, book: RemedyBook, verdict: Verdict)
                    summary=verdict.summary + f"; but its recurrent layer of {units} unit{'s' if units != 1 else ''}, "
                    f"fewer than its {evidence.val.num_classes} classes, fits its training set by memorising it rather "
                    "than by what tells the classes apart: grow it before regularising it")
-
-
-def _nothing_learned_shown(evidence: RunEvidence, book: RemedyBook, verdict: Verdict) -> Verdict:
-    """``verdict`` capped when nothing the model learned ever showed on val (no epoch's accuracy, balanced accuracy or
-    loss beat the constant answer): at LEARNED_LITTLE_CAP when it fitted little of its training set too
-    (learning_state.fitted_little), since a model that learned so little has little to overfit (ItalyPowerDemand with
-    shuffled labels, train 0.588 at best, had read overfitting 0.54 with early stopping first); at SIGNAL_UNSHOWN_CAP
-    when it fitted train, since a model memorising labels that carry no signal draws the same curves (trial 29's random
-    labels on 39 and 60 val samples read overfitting 0.77 and 0.79), with a permuted-label control offered to tell them
-    apart."""
-    signal = evidence.signal
-    shown = (evidence.signal_any_epoch_p < signal.alpha or evidence.loss_clearly_below_prior
-             or evidence.balanced_signal_p < signal.alpha)
-    if shown:
-        return verdict
-    way = fitted_little(evidence)
-    if way is not None:
-        if verdict.confidence <= LEARNED_LITTLE_CAP:
-            return verdict
-        return replace(verdict, confidence=LEARNED_LITTLE_CAP,
-                       summary=verdict.summary + f"; but val never showed anything learned, and the model got only "
-                       f"{pct(way)} of the way from a constant answer to all right on its training set: a model that "
-                       "learned so little has little to overfit",
-                       evidence={**verdict.evidence, "learned_little_anywhere": True})
-    if verdict.confidence <= SIGNAL_UNSHOWN_CAP:
-        return verdict
-    check = None if evidence.control is not None else book.permuted_control(
-        "to see whether the labels carry signal: a model memorising labels that carry none draws these curves too")
-    first, *rest = verdict.remedies or (None,)
-    remedies = present(first, check, *rest)
-    return replace(verdict, confidence=SIGNAL_UNSHOWN_CAP, remedies=remedies,
-                   summary=verdict.summary + "; but val never showed anything learned (no epoch's accuracy "
-                   "significantly above the constant answer's, nor its loss clearly below the prior's), so what the "
-                   "model memorised may be labels that carry no signal: this run cannot tell the two apart",
-                   evidence={**verdict.evidence, "signal_unshown": True})
 
 
 def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
