@@ -93,8 +93,9 @@ def input_shift_payload(splits: DatasetSplits) -> dict:
 def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits:
     """The inputs an own loop's model saw, per split (``{"train": X, "val": X[, "test": X]}``, arrays or tensors of
     shape (N, T, F), or (N, F) for one step), as unlabelled :class:`DatasetSplits` to compare with
-    :func:`input_shifts`; ``lengths`` (the same keys, (N,) valid steps per sample) leaves padding out. DataError (one
-    line) for a split that is missing or malformed."""
+    :func:`input_shifts`; ``lengths`` (the same keys, (N,) valid steps per sample) leaves padding out, and without
+    them leading and trailing all-zero steps are left out as padding. DataError (one line) for a split that is missing or
+    malformed."""
     from lossgap.data.sequence import SequenceData
     from lossgap.errors import DataError
 
@@ -109,8 +110,10 @@ def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits
             array = array[:, None, :]
         count = array.shape[0] if array.ndim else 0
         given = (lengths or {}).get(name)
-        steps = (np.full(count, array.shape[1] if array.ndim == 3 else 1) if given is None
-                 else _host_array(given))
+        if given is None and array.ndim == 3 and count:
+            array, steps = _zero_padding_left_out(array)
+        else:
+            steps = np.full(count, array.shape[1] if array.ndim == 3 else 1) if given is None else _host_array(given)
         if array.ndim == 3 and steps.shape == (count,) and steps.size and steps.min() >= 1:
             # Padding beyond each length holds whatever the loop put there; the statistics read valid steps only.
             valid = np.arange(array.shape[1])[None, :] < steps[:, None]
@@ -119,6 +122,23 @@ def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits
         parts[name] = SequenceData(features=array, lengths=steps, labels=np.arange(count) % 2, ids=np.arange(count),
                                    class_names=("any", "other"), name="the inputs passed", split=name)
     return DatasetSplits(train=parts["train"], val=parts["val"], test=parts.get("test"))
+
+
+def _zero_padding_left_out(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, T, F) ``array`` with each sample's steps between its first and last step holding a nonzero feature moved to
+    the front, zeros after, and those steps' counts (N,) (at least 1): without ``lengths``, leading and trailing steps
+    whose features are all exactly 0 are read as padding. Counted as values, they put a split's quartiles on the zeros,
+    and a split that happens to hold more padding then reads as rescaled (a trial's front-padded JapaneseVowels, 47%
+    zeros, prepared alike for every split, had read "val inputs differ: its spread 0.33x train's" on 4 of 14 random
+    splits)."""
+    holds = np.any(array != 0, axis=2)  # (N, T): the step holds a nonzero feature
+    steps = array.shape[1]
+    first = holds.argmax(axis=1)
+    last = steps - 1 - holds[:, ::-1].argmax(axis=1)
+    counts = np.where(holds.any(axis=1), last - first + 1, 1)
+    index = np.minimum(first[:, None] + np.arange(steps)[None, :], steps - 1)
+    moved = np.take_along_axis(array, index[:, :, None], axis=1)
+    return np.where((np.arange(steps)[None, :] < counts[:, None])[..., None], moved, 0), counts
 
 
 def _host_array(values) -> np.ndarray:
