@@ -391,3 +391,12 @@ def test_a_weighted_run_whose_balanced_accuracy_is_still_rising_is_told_to_train
         rising.summary)
     flat = verdict(False)
     assert flat.evidence["balanced_accuracy_still_rising"] is None and flat.confidence > STILL_LEARNING_CAP
+
+
+def test_balanced_accuracy_level_with_plain_accuracy_is_not_called_lower():
+    # Trial 32: val holding the rare classes at more than their training share read "val accuracy 0.698 but balanced
+    # accuracy 0.700".
+    lean = diagnose_dynamics(rare_missed_run()).verdict("class_imbalance_bias")
+    assert "but balanced accuracy" in lean.summary, lean.summary
+    level = diagnose_dynamics(rare_missed_run(val_counts=(60, 60, 60))).verdict("class_imbalance_bias")
+    assert "and balanced accuracy" in level.summary and "but balanced accuracy" not in level.summary, level.summary
