@@ -26,12 +26,12 @@ def test_a_recurrent_model_that_fitted_little_of_long_sequences_cannot_show_the_
     assert verdict.evidence["title"] == ("val stays at the majority baseline, but a recurrent model that did not fit "
                                          "its training set, on sequences 300 steps long, may not reach the signal")
     assert "the model fitted little of its training set" in verdict.summary
-    # Reading both ways, then the convolution branch, first (a label in steps 4-9 of 150 read no signal 0.60 at hidden
-    # 32, and val 0.893 with --bidirectional); a permuted-label control cannot tell the two readings apart, so it is
-    # not offered.
+    # The convolution branch, then reading both ways, first (a label in steps 4-9 of 150 read no signal 0.60 at hidden
+    # 32, and val 0.893 with --bidirectional; on real data the LSTM-FCN did better each time the two were tried); a
+    # permuted-label control cannot tell the two readings apart, so it is not offered.
     names = [remedy.name for remedy in verdict.remedies]
-    assert names[:2] == ["bidirectional", "switch_model"] and "permuted_control" not in names
-    assert verdict.remedies[1].changes["model.kind"] == "lstm-fcn"
+    assert names[:2] == ["switch_model", "bidirectional"] and "permuted_control" not in names
+    assert verdict.remedies[0].changes["model.kind"] == "lstm-fcn"
     pooled = diagnose_dynamics(dynamics, config={**config, "model": {"kind": "lstm", "hidden_size": 32,
                                                                        "readout": "mean"}}, sequence_length=300)
     assert [remedy.name for remedy in pooled.verdict("no_signal").remedies][0] == "switch_model"
@@ -98,7 +98,7 @@ def test_a_recurrent_model_right_on_few_of_its_long_training_sequences_keeps_the
     assert diagnosis.evidence.fit.moved_share > 2 * LONG_REACH_FIT and diagnosis.evidence.fit.train_accuracy_max <= 0.5
     verdict = diagnosis.verdict("no_signal")
     assert verdict.evidence["long_reach_doubt"] and verdict.confidence <= 0.6, diagnosis.to_text()
-    assert [remedy.name for remedy in verdict.remedies][:2] == ["bidirectional", "switch_model"]
+    assert [remedy.name for remedy in verdict.remedies][:2] == ["switch_model", "bidirectional"]
     assert "the model got only 50% of its training samples right at best" in verdict.summary
     # The same records on sequences of 20 steps keep no signal unhedged.
     short = diagnose_dynamics(dynamics, config=config, sequence_length=20).verdict("no_signal")

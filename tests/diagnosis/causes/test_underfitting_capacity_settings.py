@@ -202,7 +202,7 @@ def test_a_level_nothing_points_at_the_model_for_is_considered_on_short_sequence
     assert small_verdict.evidence["form_confidences"]["capacity"] > UNSUPPORTED_CAP, small_run.to_text()
     assert "nothing points at the model" not in small_verdict.summary
     # On long sequences the reach comes before the width (session 43; the test after this one).
-    assert [remedy.name for remedy in long.verdict("underfitting").remedies][:3] == ["bidirectional", "switch_model",
+    assert [remedy.name for remedy in long.verdict("underfitting").remedies][:3] == ["switch_model", "bidirectional",
                                                                                        "larger_hidden"]
 
 
@@ -270,7 +270,7 @@ def test_on_long_sequences_a_layer_nothing_points_at_is_read_both_ways_or_switch
                         "patch_length": 1}, "optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40}
     long = diagnose_dynamics(weak_model_run(), sequence_length=200, config=config).verdict("underfitting")
     assert long.evidence["reach_first"]
-    assert [remedy.name for remedy in long.remedies][:3] == ["bidirectional", "switch_model", "larger_hidden"]
+    assert [remedy.name for remedy in long.remedies][:3] == ["switch_model", "bidirectional", "larger_hidden"]
     # A small layer (8 units) is the likelier limit, and on short sequences there is no reach to extend.
     small = {**config, "model": {**config["model"], "hidden_size": 8}}
     for kwargs in ({"sequence_length": 200, "config": small}, {"sequence_length": 20, "config": config}):

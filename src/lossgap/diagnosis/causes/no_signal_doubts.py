@@ -114,7 +114,7 @@ def long_reach_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
     fitted_little = fit.moved_share < LONG_REACH_FIT or 1.0 - fit.train_accuracy_max > LONG_REACH_ERROR
     if not (evidence.long_sequences and fitted_little):
         return None
-    reach = present(book.bidirectional(), book.switch_model("lstm-fcn"))
+    reach = present(*book.reach_far())
     if not reach:
         return None
     fitted = ("fitted little of its training set" if fit.moved_share < LONG_REACH_FIT else

@@ -236,7 +236,7 @@ def _reach_remedies(evidence: RunEvidence, book: RemedyBook) -> tuple:
     if (not evidence.long_sequences or signal.p_value < signal.alpha or evidence.signal_best_p < signal.alpha
             or evidence.loss_clearly_below_prior):
         return ()
-    return present(book.bidirectional(), book.switch_model("lstm-fcn"))
+    return present(*book.reach_far())
 
 
 def _val_loss(evidence: RunEvidence) -> str:

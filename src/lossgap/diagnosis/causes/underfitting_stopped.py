@@ -318,21 +318,24 @@ def far_from_fitting(evidence: RunEvidence) -> tuple[bool, float]:
 
 
 def architecture(evidence: RunEvidence, book: RemedyBook) -> tuple:
-    """On long sequences, (reading the recurrent layer both ways, the switch to LSTM-FCN), each None where it does
-    not apply (see RemedyBook.bidirectional and switch_model); (None, None) on short ones and for own loops."""
+    """On long sequences, (the switch to LSTM-FCN, reading the recurrent layer both ways), each None where it does
+    not apply (RemedyBook.reach_far); (None, None) on short ones and for own loops."""
     if not evidence.long_sequences or not book.has_config:
         return None, None
-    return book.bidirectional(), book.switch_model("lstm-fcn")
+    return book.reach_far()
 
 
 def architecture_clause(evidence: RunEvidence, reach: tuple) -> str:
     """The clause that says why :func:`architecture`'s remedies ``reach`` are offered ("" when none is)."""
     if not any(reach):
         return ""
+    switch, both_ways = reach
     return (f"; on sequences of {evidence.sequence_length} steps "
+            + ("a convolution branch beside the recurrent layer (LSTM-FCN) often fits what a recurrent layer alone "
+               "cannot" if switch else "")
+            + ("; " if switch and both_ways else "")
             + ("a recurrent layer read at its last step may not carry the first steps that far: reading both "
-               "directions, or " if reach[0] else "")
-            + "a convolution branch beside the recurrent layer (LSTM-FCN) often fits what a recurrent layer alone cannot")
+               "directions helps there" if both_ways else ""))
 
 
 def _objective_below_guess(evidence: RunEvidence) -> str:
