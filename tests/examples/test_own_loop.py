@@ -7,15 +7,14 @@ test also gets the loop's final model and the loop's own per-epoch figures to co
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from fixtures.examples import load_example as load_example_file
 import lossgap
 from lossgap import read_run
 
@@ -25,11 +24,7 @@ EPOCHS = 4
 
 def load_example():
     """The example as a module (registered in sys.modules: its dataclass needs that to resolve annotations)."""
-    spec = importlib.util.spec_from_file_location("lossgap_example_own_loop", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example_file("own_loop.py", "lossgap_example_own_loop")
 
 
 @pytest.fixture(scope="module")

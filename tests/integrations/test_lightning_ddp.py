@@ -3,18 +3,16 @@ directory holds every train and val sample once per epoch, with the values of th
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from fixtures.examples import load_example
 from fixtures.torchrun import run_torchrun
 
 SCRIPT = Path(__file__).resolve().parent / "lightning_ddp_fit.py"
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lightning_example.py"
 EPOCHS = 2
 
 
@@ -46,10 +44,7 @@ def test_the_val_records_and_loss_are_those_of_the_whole_val_set(ddp_run):
     from lossgap import read_run
 
     out, _ = ddp_run
-    spec = importlib.util.spec_from_file_location("lossgap_example_lightning_ddp", EXAMPLE)
-    example = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = example
-    spec.loader.exec_module(example)
+    example = load_example("lightning_example.py", "lossgap_example_lightning_ddp")
     model = example.SequenceModel()
     model.load_state_dict(torch.load(out / "final_weights.pt", weights_only=True))
     _, val_loader = example.make_loaders(samples=254)

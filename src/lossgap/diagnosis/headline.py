@@ -173,8 +173,8 @@ def _why_unknown(evidence: RunEvidence) -> str:
     training pass that predicted train above chance (the labels carry signal, so val differs from train), or nothing
     the curves show."""
     if val_inputs_differ(evidence):
-        return "val's inputs look unlike train's (above): until val is prepared as train, no rule can tell whether the " \
-               "labels carry signal"
+        return ("val's inputs look unlike train's (above): until val is prepared as train, no rule can tell whether the "
+                "labels carry signal")
     lead = first_pass_lead(evidence)
     if lead is not None:
         return (f"yet in its first epoch, before it had trained on them, it got {lead[0]:.3f} of its training samples "

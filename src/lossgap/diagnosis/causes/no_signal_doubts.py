@@ -184,8 +184,7 @@ def val_trails_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
               f"{start.train_accuracy:.3f}), too soon for the model to have memorised anything: val labels that do not "
               "belong to their inputs (misaligned, shifted or drawn otherwise) sit at chance whatever the model, so "
               "check them before concluding that the labels carry no signal")
-    check = book.advice("check_val_labels", "check that each val sample carries its own label: the val inputs and "
-                        "labels built in the same order, from the same rows, with the same class coding as train")
+    check = _check_val_labels(book)
     return Doubt(VAL_INPUTS_CAP, VAL_TRAILS_TITLE, clause, (check, *_without(remedies, "permuted_control")),
                  {"val_trails_from_the_start": True})
 
@@ -205,8 +204,7 @@ def first_pass_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
     clause = (f"; but in its first epoch, before it had trained on them, the model got {accuracy:.3f} of its {count} "
               f"training samples right against a majority share of {baseline:.3f} (one-sided binomial test "
               f"p={p_value:.2g}): the training labels are predictable from the training inputs, so {why}")
-    check = book.advice("check_val_labels", "check that each val sample carries its own label: the val inputs and "
-                        "labels built in the same order, from the same rows, with the same class coding as train")
+    check = _check_val_labels(book)
     return Doubt(VAL_INPUTS_CAP, FIRST_PASS_TITLE, clause,
                  present(book.check_val_inputs(), check, *_without(remedies, "permuted_control")),
                  {"first_pass_lead": round(accuracy - baseline, 4)})
@@ -257,6 +255,12 @@ def fitted_at_once(evidence: RunEvidence) -> bool:
     accuracy, loss = float(curves.train_accuracy[0]), float(curves.train_loss[0])
     return bool(np.isfinite(loss) and accuracy >= SHORTCUT_ACCURACY
                 and loss <= SHORTCUT_LOSS * evidence.fit.prior_entropy)
+
+
+def _check_val_labels(book: RemedyBook) -> Remedy:
+    """Advice to check that each val sample carries its own label (no setting changes)."""
+    return book.advice("check_val_labels", "check that each val sample carries its own label: the val inputs and "
+                       "labels built in the same order, from the same rows, with the same class coding as train")
 
 
 def _without(remedies: tuple[Remedy, ...], *names: str) -> tuple[Remedy, ...]:
