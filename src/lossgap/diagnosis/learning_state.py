@@ -324,3 +324,43 @@ def val_could_show(evidence: RunEvidence) -> bool:
     signal = evidence.signal
     detectable = detectable_accuracy(signal.num_samples, signal.baseline_accuracy, signal.alpha / SIGNAL_TESTS)
     return bool(detectable <= signal.baseline_accuracy + (1.0 - signal.baseline_accuracy) / 2)
+
+
+#: A spike after the best epoch that lifts the train loss by this share of the prior's entropy above its level there,
+#: and the descent before it: the train loss down by CUT_FALL of the prior's entropy and the val loss by CUT_VAL_FALL of
+#: its level over the CUT_EPOCHS epochs up to the best one, the model then still getting CUT_UNFITTED or more of its
+#: training samples wrong (one that fits them has little left to learn: healthy runs spike after their best epoch too)
+#: (see cut_short_by_spike). A patience above CUT_PATIENCE epochs gave the model time to win a setback back (a trial's
+#: reference at patience 15, stuck above its pre-spike loss for 13 epochs, had collapsed rather than been cut short).
+CUT_SPIKE, CUT_FALL, CUT_VAL_FALL, CUT_EPOCHS, CUT_UNFITTED, CUT_PATIENCE = 0.25, 0.02, 0.02, 3, 0.1, 5
+
+
+def cut_short_by_spike(evidence: RunEvidence) -> dict | None:
+    """{"best_epoch", "spike_epoch", "before", "peak"} when early stopping ended the run after a spike in the train loss
+    that came after its best epoch, while both losses were still falling clearly up to that epoch and the model still
+    got CUT_UNFITTED of its training samples wrong, and the train loss never fell back to its level at the best epoch:
+    a patience of CUT_PATIENCE epochs or fewer, used up by the spike before the model could win the setback back, so the run was still learning when it
+    ended (trial 31: a GRU
+    whose losses fell every epoch to epoch 16, train 0.730, spiked to 2.343 at epoch 17 and was stopped at 19 by a
+    patience of 3; read class imbalance 0.67, and its class weights took balanced test 0.476 -> 0.299, where 321 epochs
+    without early stopping reached 0.656). None otherwise."""
+    best, train, val = evidence.val_loss_min_epoch, evidence.curves.train_loss, evidence.curves.val_loss
+    if (not ended_by_early_stopping(evidence) or evidence.patience > CUT_PATIENCE
+            or not CUT_EPOCHS < best < evidence.num_epochs):
+        return None
+    before, start = float(train[best - 1]), best - 1 - CUT_EPOCHS
+    after = train[best:]
+    prior = evidence.fit.prior_entropy
+    if not (np.all(np.isfinite(train[:best])) and np.all(np.isfinite(val[start:best]))) or not np.isfinite(after).any():
+        return None
+    spike = best + int(np.nanargmax(after))
+    peak = float(train[spike])
+    unfitted = 1.0 - float(evidence.curves.train_accuracy[best - 1]) >= CUT_UNFITTED
+    falling = (unfitted and before <= float(np.min(train[:best])) and float(train[start]) - before >= CUT_FALL * prior
+               and float(val[start]) - float(val[best - 1]) >= CUT_VAL_FALL * float(val[start]))
+    # Not won back: after the spike the train loss never fell to its level at the best epoch again (a run that did, its
+    # patience long enough, stopped on its val loss alone).
+    recovered = bool(np.nanmin(train[spike:]) <= before)
+    if not (falling and peak - before >= CUT_SPIKE * prior) or recovered:
+        return None
+    return {"best_epoch": int(best), "spike_epoch": int(spike + 1), "before": before, "peak": peak}

@@ -375,3 +375,44 @@ def test_still_improving_with_the_training_set_already_fitted_is_a_weaker_claim(
     same = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"), "val": binary_dynamics(prob, labels)},
                              config={"epochs": 20, "optimizer": {"lr": 0.001}}).verdict("underfitting")
     assert not same.evidence["train_fitted"] and same.confidence == pytest.approx(0.9)
+
+
+def cut_short_run(spike=True, right_share=0.75, recovered=False):
+    """19 epochs of a model learning until epoch 16 (``right_share`` of train and 0.7 of val right, both losses still
+    falling), then (``spike``) a jump in the train loss at epoch 17 that epochs 18-19 do not win back (``recovered``:
+    they do)."""
+    rng = np.random.default_rng(7)
+    epochs, steps = 19, np.arange(19)[:, None]
+
+    def split(count, share):
+        learnable = rng.random(count) < share
+        ramp = np.clip(steps / 15, 0, 1)
+        prob = np.where(learnable[None, :], 0.5 + 0.3 * ramp, 0.5 - 0.05 * ramp) + rng.normal(0, 0.005, (epochs, count))
+        if spike:
+            prob[16] = 0.3
+            prob[17:] = np.where(learnable[None, :], 0.9 if recovered else 0.65, 0.45)
+        return np.clip(prob, 0.01, 0.99)
+
+    return {"train": binary_dynamics(split(400, right_share), np.arange(400) % 2, split="train"),
+            "val": binary_dynamics(split(200, 0.7), np.arange(200) % 2)}
+
+
+def test_a_run_early_stopping_ended_on_a_spike_it_had_no_patience_to_win_back_was_still_learning():
+    # Trial 31: a GRU whose losses fell every epoch to epoch 16 (train 0.750), spiked at epoch 17 and was stopped at
+    # 19 by a patience of 3 read class imbalance 0.67, and its class weights took balanced test 0.476 -> 0.299; 321
+    # epochs without early stopping reached 0.656.
+    config = {"epochs": 100, "early_stopping": {"patience": 3}, "optimizer": {"name": "adam", "lr": 0.01},
+              "model": {"kind": "gru", "hidden_size": 16}}
+    summary = {"best_epoch": 16, "delivered_epoch": 16}
+    cut = diagnose_dynamics(cut_short_run(), config=config, summary=summary)
+    verdict = cut.verdict("underfitting")
+    assert cut.causes[:1] == ["underfitting"] and verdict.evidence["cut_short_by_spike"]["spike_epoch"] == 17, \
+        cut.to_text()
+    assert "before the model could win the setback back" in verdict.summary
+    assert verdict.remedies[0].name == "more_epochs" and "--early-stopping 6" in verdict.remedies[0].action
+    # A patience long enough to win it back, a model that already fitted train, or a setback won back: not cut short.
+    for other in (diagnose_dynamics(cut_short_run(), config={**config, "early_stopping": {"patience": 15}},
+                                    summary=summary),
+                  diagnose_dynamics(cut_short_run(right_share=1.0), config=config, summary=summary),
+                  diagnose_dynamics(cut_short_run(recovered=True), config=config, summary=summary)):
+        assert "cut_short_by_spike" not in other.verdict("underfitting").evidence, other.to_text()

@@ -11,8 +11,8 @@ from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_r
                                            fast_rate_figures, held_back, low_in_range, narrow_layer_advice,
                                            rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import (LAG_GAP, SHORT_RUN, at_ceiling, ended_by_early_stopping,
-                                             evaluation_gap, lag_words, train_fitted)
+from lossgap.diagnosis.learning_state import (LAG_GAP, SHORT_RUN, at_ceiling, cut_short_by_spike,
+                                             ended_by_early_stopping, evaluation_gap, lag_words, train_fitted)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -28,6 +28,11 @@ UNFITTED_ERROR, UNSURE_RIGHT = 0.1, 0.5
 FITTED_FACTOR, FITTED_ROOM = 0.7, 0.01
 #: Confidence of the form when batch norm's lag hid a descent the training pass shows (RunEvidence.lagged_learning).
 LAGGED_CONFIDENCE = 0.8
+#: Confidence for a run early stopping ended after a spike it had no patience to recover from
+#: (learning_state.cut_short_by_spike), before the spike's own verdict (unstable_optimization, named beside it) discounts
+#: it to about 0.55-0.6: waiting longer comes first, since a lower rate under the same short patience stops the slower
+#: descent sooner (trial 31: a tenth of the rate reached balanced test 0.200 against the run's 0.476).
+CUT_SHORT_CONFIDENCE = 0.9
 
 def loss_steepness(evidence: RunEvidence) -> float:
     """0..1: how steeply the val loss still falls at the end (1% of its level per epoch counts fully); 0 unless
@@ -87,6 +92,14 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # (RunEvidence.still_learning: a recent low, a falling trend, accuracy rising) has not turned, whatever its
     # last epoch did (an ArrowHead LSTM with its lowest val loss at epoch 39 of 40, one epoch's rise after it, had
     # read "levelled off or turned" and "No problem found"; 80 epochs took test 0.594 -> 0.72).
+    cut = cut_short_by_spike(evidence)
+    if cut is not None:
+        details["cut_short_by_spike"] = cut
+        return Verdict("underfitting", CUT_SHORT_CONFIDENCE, f"both losses were still falling up to epoch "
+                       f"{cut['best_epoch']} (train loss {cut['before']:.3f}, its lowest), then the train loss spiked to "
+                       f"{cut['peak']:.3f} at epoch {cut['spike_epoch']} and {_stopped_by(evidence)}, before the model "
+                       "could win the setback back: the run stopped while it was still learning", details,
+                       present(book.more_epochs(evidence.num_epochs), book.lower_lr()))
     turned = evidence.generalization.onset_epoch is not None and reach is None and not evidence.still_learning
     if not falling or turned:
         return Verdict("underfitting", 0.0, "the losses have levelled off or turned, so more epochs alone would not "
