@@ -7,6 +7,7 @@ import numpy as np
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.class_imbalance_doubts import few_of_every_class
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
@@ -296,7 +297,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        book.advice("resample", "collect more samples of the rare classes, and judge runs by balanced "
                                    "accuracy" if balanced_already else "oversample the rare classes or collect more "
                                    "of them, and judge runs by balanced accuracy"))
-    return Verdict("class_imbalance_bias", confidence, summary, facts, remedies)
+    return few_of_every_class(evidence, book, Verdict("class_imbalance_bias", confidence, summary, facts, remedies))
 
 
 def weighted_rare_still_rising(evidence: RunEvidence, rare: list[int]) -> tuple[int, float, float] | None:
