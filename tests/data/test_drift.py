@@ -114,3 +114,9 @@ def test_an_own_loops_zero_padding_without_lengths_is_left_out():
     # Val left unscaled is still found under its padding.
     rescaled = val * 3
     assert input_shift_payload(splits_of_inputs({"train": train, "val": rescaled}))["val"]["shifted"]
+    # Inputs with no steps at all still get the one-line error.
+    import pytest
+
+    from lossgap.errors import DataError
+    with pytest.raises(DataError, match="is empty"):
+        splits_of_inputs({"train": np.zeros((5, 0, 3)), "val": np.zeros((5, 0, 3))})

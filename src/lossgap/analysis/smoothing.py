@@ -6,9 +6,7 @@ loss blew up; every helper treats non-finite entries as missing rather than fail
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any
 
 import numpy as np
 

@@ -110,7 +110,7 @@ def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits
             array = array[:, None, :]
         count = array.shape[0] if array.ndim else 0
         given = (lengths or {}).get(name)
-        if given is None and array.ndim == 3 and count:
+        if given is None and array.ndim == 3 and array.size:
             array, steps = _zero_padding_left_out(array)
         else:
             steps = np.full(count, array.shape[1] if array.ndim == 3 else 1) if given is None else _host_array(given)

@@ -301,16 +301,20 @@ def train_fitted(evidence: RunEvidence, index: int, floor: float = 0.05, noise_u
 
 def first_pass_lead(evidence: RunEvidence) -> tuple[float, float, int, float] | None:
     """(accuracy, majority share, samples, p-value) of the first epoch's train records when they come from a training
-    pass (an own loop, Lightning or ``--record-train pass``) and beat the train majority share significantly (one-sided
-    binomial test at the signal test's alpha); None otherwise."""
+    pass (an own loop, Lightning or ``--record-train pass``) and beat the majority share of the samples recorded then
+    significantly (one-sided binomial test at the signal test's alpha); None otherwise."""
     train, config = evidence.train, evidence.train_config
     # lossgap's own runs record train by an exact evaluation pass unless told "pass" (older runs have no such key).
     if train is None or train.num_epochs < 1 or (config is not None and config.get("record_train") != "pass"):
         return None
     seen = train.seen[0]
     count = int(seen.sum())
-    baseline = float(evidence.fit.train_baseline)
-    if count < 1 or not 0 < baseline < 1:
+    if count < 1:
+        return None
+    # The majority share of the samples recorded in that epoch, not of the whole training set: an epoch that recorded
+    # a subset leaning to one class would otherwise credit a constant answer with signal.
+    baseline = float(np.bincount(train.labels[seen]).max() / count)
+    if not baseline < 1:
         return None
     right = int(train.correct[0][seen].sum())
     p_value = float(binomial_tail(right, count, baseline))
@@ -355,6 +359,8 @@ def cut_short_by_spike(evidence: RunEvidence) -> dict | None:
         return None
     spike = best + int(np.nanargmax(after))
     peak = float(train[spike])
+    if not np.isfinite(peak):  # a loss that diverged is no setback a longer patience wins back
+        return None
     unfitted = 1.0 - float(evidence.curves.train_accuracy[best - 1]) >= CUT_UNFITTED
     falling = (unfitted and before <= float(np.min(train[:best])) and float(train[start]) - before >= CUT_FALL * prior
                and float(val[start]) - float(val[best - 1]) >= CUT_VAL_FALL * float(val[start]))

@@ -196,3 +196,26 @@ def test_a_training_pass_above_chance_before_the_model_trained_on_its_samples_sh
     # trained on every sample: they are not predictions of unseen samples.
     evaluated = diagnose_dynamics(first_pass_run(0.62), config={"record_train": "eval", "epochs": 25})
     assert "first_pass_lead" not in evaluated.verdict("no_signal").evidence
+
+
+def test_a_first_pass_is_judged_against_the_majority_share_of_the_samples_it_recorded():
+    # A constant answer on a first epoch that recorded a subset leaning to its class is no signal (the review of
+    # session 46 found it credited against the whole training set's share). On a val too small to show a signal, the
+    # first pass's lead does not put val's preparation first.
+    from lossgap.diagnosis.learning_state import first_pass_lead
+
+    dynamics = first_pass_run(0.62)
+    train = dynamics["train"]
+    class_zero = np.flatnonzero(train.labels == 0)
+    class_one = np.flatnonzero(train.labels == 1)
+    unseen = np.concatenate([class_zero[200:], class_one[100:]])
+    train.true_log_prob[0, unseen] = np.nan
+    train.predicted[0, unseen] = -1
+    train.predicted[0, class_zero[:200]] = 0
+    train.predicted[0, class_one[:100]] = 0
+    assert first_pass_lead(diagnose_dynamics(dynamics).evidence) is None
+    small = first_pass_run(0.62)
+    small["val"] = binary_dynamics(small["val"].true_prob[:, :16], np.arange(16) % 2)
+    verdict = diagnose_dynamics(small).verdict("no_signal")
+    assert verdict.evidence["first_pass_lead"] and "val is too small to show what the model learned" in verdict.summary
+    assert "check_val_inputs" not in [remedy.name for remedy in verdict.remedies]

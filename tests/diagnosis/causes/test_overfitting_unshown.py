@@ -68,6 +68,9 @@ def test_a_model_that_fitted_train_while_val_showed_nothing_learned_is_overfitti
     assert "so val differs from train" in own.summary and not own_loop.causes, own_loop.to_text()
     first = [verdict.remedies[0].name for verdict in own_loop.considered if verdict.remedies][0]
     assert first == "check_val_inputs", own_loop.to_text()
+    # On long sequences the models that reach further come first, as a pair, and the control after them.
+    long = diagnose_dynamics(run(0.0), config=CONFIG, sequence_length=400).verdict("overfitting")
+    assert [remedy.name for remedy in long.remedies][:3] == ["switch_model", "bidirectional", "permuted_control"]
     # Val that showed the model learned something before the rise: overfitting as before.
     shown = diagnose_dynamics(run(0.3), config=CONFIG)
     assert "signal_unshown" not in shown.verdict("overfitting").evidence

@@ -416,3 +416,8 @@ def test_a_run_early_stopping_ended_on_a_spike_it_had_no_patience_to_win_back_wa
                   diagnose_dynamics(cut_short_run(right_share=1.0), config=config, summary=summary),
                   diagnose_dynamics(cut_short_run(recovered=True), config=config, summary=summary)):
         assert "cut_short_by_spike" not in other.verdict("underfitting").evidence, other.to_text()
+    # A loss that diverged to infinity is no setback a longer patience wins back.
+    diverged = cut_short_run()
+    diverged["train"].true_log_prob[16, :5] = -np.inf
+    assert "cut_short_by_spike" not in diagnose_dynamics(diverged, config=config, summary=summary).verdict(
+        "underfitting").evidence

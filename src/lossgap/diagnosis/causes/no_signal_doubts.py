@@ -87,7 +87,7 @@ FIT_LITTLE_TITLE = ("val stays at chance, but the model fitted little of its tra
 #: first; its training pass was at 0.620 against a majority share of 0.510 on 750 samples in epoch 1, 0.841 in epoch 2,
 #: and val prepared as train reaches 0.920).
 FIRST_PASS_TITLE = ("val stays at chance, but the model predicted its training samples above chance in its first "
-                    "epoch, before it had trained on them: the labels carry signal, and val differs from train")
+                    "epoch, before it had trained on them: the labels carry signal, which val does not show")
 
 
 @dataclass(frozen=True)
@@ -198,15 +198,16 @@ def first_pass_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
     if lead is None:
         return None
     accuracy, baseline, count, p_value = lead
+    shown = val_could_show(evidence)
     why = ("val at chance says val differs from train (its inputs prepared, scaled or drawn otherwise, or its labels "
-           "not its own), not that the labels carry no signal" if val_could_show(evidence) else
+           "not its own), not that the labels carry no signal" if shown else
            "val is too small to show what the model learned, not proof that the labels carry no signal")
     clause = (f"; but in its first epoch, before it had trained on them, the model got {accuracy:.3f} of its {count} "
               f"training samples right against a majority share of {baseline:.3f} (one-sided binomial test "
               f"p={p_value:.2g}): the training labels are predictable from the training inputs, so {why}")
-    check = _check_val_labels(book)
-    return Doubt(VAL_INPUTS_CAP, FIRST_PASS_TITLE, clause,
-                 present(book.check_val_inputs(), check, *_without(remedies, "permuted_control")),
+    # Val's preparation is in question only where val could have shown the signal.
+    checks = (book.check_val_inputs(), _check_val_labels(book)) if shown else ()
+    return Doubt(VAL_INPUTS_CAP, FIRST_PASS_TITLE, clause, present(*checks, *_without(remedies, "permuted_control")),
                  {"first_pass_lead": round(accuracy - baseline, 4)})
 
 

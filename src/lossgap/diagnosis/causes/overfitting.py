@@ -230,7 +230,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
 
 
 def _reach_remedies(evidence: RunEvidence, book: RemedyBook) -> tuple:
-    """Reading both directions and the LSTM-FCN switch, for a recurrent model on long sequences whose val accuracy
+    """The LSTM-FCN switch and reading both directions, for a recurrent model on long sequences whose val accuracy
     was never significantly above the majority share (nor its val loss clearly below the prior's); () otherwise."""
     signal = evidence.signal
     if (not evidence.long_sequences or signal.p_value < signal.alpha or evidence.signal_best_p < signal.alpha

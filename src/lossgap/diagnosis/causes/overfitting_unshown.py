@@ -21,6 +21,8 @@ LEARNED_LITTLE_CAP = 0.45
 #: 5 times and random labels 6 times, all read overfitting 0.73-0.82. No signal's doubt (0.45 on a small val) then
 #: leaves about 0.53, still named, since stopping early is right in one case and harmless in the other.
 SIGNAL_UNSHOWN_CAP = 0.65
+#: The remedies of a model that may not reach over long sequences (RemedyBook.reach_far), kept together.
+REACH_NAMES = ("switch_model", "bidirectional")
 
 
 def nothing_learned_shown(evidence: RunEvidence, book: RemedyBook, verdict: Verdict) -> Verdict:
@@ -62,8 +64,10 @@ def nothing_learned_shown(evidence: RunEvidence, book: RemedyBook, verdict: Verd
         return verdict
     check = None if evidence.control is not None else book.permuted_control(
         "to see whether the labels carry signal: a model memorising labels that carry none draws these curves too")
-    first, *rest = verdict.remedies or (None,)
-    remedies = present(first, check, *rest)
+    # Second, after the first fix; on long sequences after the models that reach further, which come first as a pair.
+    names = [remedy.name for remedy in verdict.remedies]
+    lead = next((index for index, name in enumerate(names) if name not in REACH_NAMES), len(names)) or 1
+    remedies = present(*verdict.remedies[:lead], check, *verdict.remedies[lead:])
     return replace(verdict, confidence=SIGNAL_UNSHOWN_CAP, remedies=remedies,
                    summary=verdict.summary + "; but val never showed anything learned (no epoch's accuracy "
                    "significantly above the constant answer's, nor its loss clearly below the prior's), so what the "
