@@ -94,8 +94,8 @@ def splits_of_inputs(inputs: dict, lengths: dict | None = None) -> DatasetSplits
     """The inputs an own loop's model saw, per split (``{"train": X, "val": X[, "test": X]}``, arrays or tensors of
     shape (N, T, F), or (N, F) for one step), as unlabelled :class:`DatasetSplits` to compare with
     :func:`input_shifts`; ``lengths`` (the same keys, (N,) valid steps per sample) leaves padding out, and without
-    them leading and trailing all-zero steps are left out as padding. DataError (one line) for a split that is missing or
-    malformed."""
+    them leading and trailing all-zero steps are left out as padding. DataError (one line) for a split that is missing
+    or malformed."""
     from lossgap.data.sequence import SequenceData
     from lossgap.errors import DataError
 

@@ -204,14 +204,14 @@ class RunEvidence:
         accuracy still rose beyond its noise over the last epochs. (A recent low of a flat, jittery val loss is
         chance, not learning.) Samples the model is learning now were predicted wrong until now, and a class it
         is learning now is still short of recall: in such a run neither says anything yet about the labels or
-        the class balance. So is a run cut short by a spike (learning_state.cut_short_by_spike)."""
+        the class balance. So is a run cut short by a spike (cut_short_by_spike)."""
         health = self.optimization
         return bool(self.num_epochs >= MIN_TREND_EPOCHS and self.val_low_is_recent
                     and health.val_slope_end <= -FALLING_MIN_RELATIVE_SLOPE
                     and (health.train_still_falling or learning_state.training_pass_still_falling(self)
                          or (health.train_still_improving and self._ended_on_new_lows))
                     and (self.accuracy_trend[0] or self.unfitted_descent)
-                    or learning_state.cut_short_by_spike(self) is not None)
+                    or self.cut_short_by_spike is not None)
 
     @property
     def _ended_on_new_lows(self) -> bool:
@@ -229,6 +229,16 @@ class RunEvidence:
     def short_and_learning(self) -> bool:
         """Too short to judge its step sizes (:func:`lossgap.diagnosis.learning_state.short_and_learning`)."""
         return learning_state.short_and_learning(self)
+
+    @cached_property
+    def cut_short_by_spike(self) -> dict | None:
+        """Ended by early stopping on a spike (:func:`lossgap.diagnosis.learning_state.cut_short_by_spike`)."""
+        return learning_state.cut_short_by_spike(self)
+
+    @cached_property
+    def first_pass_lead(self) -> tuple[float, float, int, float] | None:
+        """A first training pass above chance (:func:`lossgap.diagnosis.learning_state.first_pass_lead`)."""
+        return learning_state.first_pass_lead(self)
 
     @property
     def unscaled_inputs(self) -> bool:

@@ -11,7 +11,7 @@ from lossgap.analysis.signal import SIGNAL_TESTS, detectable_accuracy
 from lossgap.diagnosis.causes.unstable_gradients import loop_zeroes_gradients
 from lossgap.diagnosis.causes.unstable_records import train_records_only
 from lossgap.diagnosis.evidence import MIN_TREND_EPOCHS, RunEvidence
-from lossgap.diagnosis.learning_state import first_pass_lead, val_could_show
+from lossgap.diagnosis.learning_state import val_could_show
 from lossgap.diagnosis.split_checks import mix_clause, split_warnings, val_inputs_differ
 
 #: Epochs a run needs before the rules can see a trend; a shorter run is neither faulted nor called healthy
@@ -175,7 +175,7 @@ def _why_unknown(evidence: RunEvidence) -> str:
     if val_inputs_differ(evidence):
         return ("val's inputs look unlike train's (above): until val is prepared as train, no rule can tell whether the "
                 "labels carry signal")
-    lead = first_pass_lead(evidence)
+    lead = evidence.first_pass_lead
     if lead is not None:
         return (f"yet in its first epoch, before it had trained on them, it got {lead[0]:.3f} of its training samples "
                 f"right against a majority share of {lead[1]:.3f}: the labels carry signal, so val differs from train "

@@ -77,12 +77,12 @@ def short_and_learning(evidence: RunEvidence) -> bool:
     loss, its train loss (the one the optimiser minimised) climbing back by less than SMOOTH_REVERSAL of the prior's
     entropy in all and still falling at the end, and its val loss lower than after the first epoch, its lowest
     recent. Too short to have shown where its steps lead: large steps are how training at a fast rate begins, and
-    whether they overshoot shows only once the descent slows (trial 29's GRU at AdamW 0.059 for 3 epochs, train loss 1.03 -> 0.54 -> 0.41 with
-    update / weight norms up to 0.46, had read unstable_optimization 1.00 "lower the learning rate"; 9 epochs at the
-    same rate reached train 1.000 and test 0.900 against 0.625, a tenth of the rate 0.650; trial 30's plain LSTMs on
-    PickupGestureWiimoteZ's 361 steps at Adam 0.052 and AdamW 0.32, their losses falling in every one of 5-6 epochs,
-    read 1.00 where a tenth of the rate reached 0.10-0.16 and an LSTM-FCN 0.75). Accuracy need not rise yet: on 10 val
-    samples it cannot show it."""
+    whether they overshoot shows only once the descent slows (trial 29's GRU at AdamW 0.059 for 3 epochs, train loss
+    1.03 -> 0.54 -> 0.41 with update / weight norms up to 0.46, had read unstable_optimization 1.00 "lower the learning
+    rate"; 9 epochs at the same rate reached train 1.000 and test 0.900 against 0.625, a tenth of the rate 0.650; trial
+    30's plain LSTMs on PickupGestureWiimoteZ's 361 steps at Adam 0.052 and AdamW 0.32, their losses falling in every
+    one of 5-6 epochs, read 1.00 where a tenth of the rate reached 0.10-0.16 and an LSTM-FCN 0.75). Accuracy need not
+    rise yet: on 10 val samples it cannot show it."""
     if evidence.num_epochs >= SHORT_RUN or evidence.optimization.spikes:
         return False
     fit = evidence.stability_loss[3]
@@ -343,11 +343,11 @@ def cut_short_by_spike(evidence: RunEvidence) -> dict | None:
     """{"best_epoch", "spike_epoch", "before", "peak"} when early stopping ended the run after a spike in the train loss
     that came after its best epoch, while both losses were still falling clearly up to that epoch and the model still
     got CUT_UNFITTED of its training samples wrong, and the train loss never fell back to its level at the best epoch:
-    a patience of CUT_PATIENCE epochs or fewer, used up by the spike before the model could win the setback back, so the run was still learning when it
-    ended (trial 31: a GRU
-    whose losses fell every epoch to epoch 16, train 0.730, spiked to 2.343 at epoch 17 and was stopped at 19 by a
-    patience of 3; read class imbalance 0.67, and its class weights took balanced test 0.476 -> 0.299, where 321 epochs
-    without early stopping reached 0.656). None otherwise."""
+    a patience of CUT_PATIENCE epochs or fewer, used up by the spike before the model could win the setback back, so
+    the run was still learning when it ended (trial 31: a GRU whose losses fell every epoch to epoch 16, train 0.730,
+    spiked to 2.343 at epoch 17 and was stopped at 19 by a patience of 3; read class imbalance 0.67, and its class
+    weights took balanced test 0.476 -> 0.299, where 321 epochs without early stopping reached 0.656). None
+    otherwise."""
     best, train, val = evidence.val_loss_min_epoch, evidence.curves.train_loss, evidence.curves.val_loss
     if (not ended_by_early_stopping(evidence) or evidence.patience > CUT_PATIENCE
             or not CUT_EPOCHS < best < evidence.num_epochs):

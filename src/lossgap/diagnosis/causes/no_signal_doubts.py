@@ -11,7 +11,7 @@ import numpy as np
 
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import ended_by_early_stopping, first_pass_lead, fitted_little, val_could_show
+from lossgap.diagnosis.learning_state import ended_by_early_stopping, fitted_little, val_could_show
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import Remedy, present
 from lossgap.diagnosis.split_checks import val_inputs_differ
@@ -190,11 +190,11 @@ def val_trails_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Re
 
 
 def first_pass_doubt(evidence: RunEvidence, book: RemedyBook, remedies: tuple[Remedy, ...]) -> Doubt | None:
-    """The first epoch's training pass predicted train above chance (see FIRST_PASS_TITLE): at most VAL_INPUTS_CAP, the
-    checks of val's inputs and labels first and no permuted-label control; None where train was recorded by an exact
-    evaluation pass (``--record-train eval``, which has trained on every sample first) or the lead is not
-    significant."""
-    lead = first_pass_lead(evidence)
+    """The first epoch's training pass predicted train above chance (see FIRST_PASS_TITLE): at most VAL_INPUTS_CAP and
+    no permuted-label control, the checks of val's inputs and labels first where val could have shown the signal;
+    None where train was recorded by an exact evaluation pass (``--record-train eval``, which has trained on every
+    sample first) or the lead is not significant."""
+    lead = evidence.first_pass_lead
     if lead is None:
         return None
     accuracy, baseline, count, p_value = lead

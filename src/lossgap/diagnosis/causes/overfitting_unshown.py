@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import first_pass_lead, fitted_little, val_could_show
+from lossgap.diagnosis.learning_state import fitted_little, val_could_show
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -49,7 +49,7 @@ def nothing_learned_shown(evidence: RunEvidence, book: RemedyBook, verdict: Verd
                        f"{pct(way)} of the way from a constant answer to all right on its training set: a model that "
                        "learned so little has little to overfit",
                        evidence={**verdict.evidence, "learned_little_anywhere": True})
-    if first_pass_lead(evidence) is not None:
+    if evidence.first_pass_lead is not None:
         # The labels carry signal (the model predicted train above chance before it trained on it): on a val too small
         # to show it, that answers the doubt below; on one that could have, val itself differs from train.
         if not val_could_show(evidence) or verdict.confidence <= LEARNED_LITTLE_CAP:

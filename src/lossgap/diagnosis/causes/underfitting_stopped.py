@@ -11,8 +11,8 @@ from lossgap.diagnosis.constraints import (ADAM_FAMILY, averaging_decay, below_r
                                            fast_rate_figures, held_back, low_in_range, narrow_layer_advice,
                                            rate_and_range)
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import (LAG_GAP, SHORT_RUN, at_ceiling, cut_short_by_spike,
-                                             ended_by_early_stopping, evaluation_gap, lag_words, train_fitted)
+from lossgap.diagnosis.learning_state import (LAG_GAP, SHORT_RUN, at_ceiling, ended_by_early_stopping,
+                                             evaluation_gap, lag_words, train_fitted)
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -92,7 +92,7 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
     # (RunEvidence.still_learning: a recent low, a falling trend, accuracy rising) has not turned, whatever its
     # last epoch did (an ArrowHead LSTM with its lowest val loss at epoch 39 of 40, one epoch's rise after it, had
     # read "levelled off or turned" and "No problem found"; 80 epochs took test 0.594 -> 0.72).
-    cut = cut_short_by_spike(evidence)
+    cut = evidence.cut_short_by_spike
     if cut is not None:
         details["cut_short_by_spike"] = cut
         return Verdict("underfitting", CUT_SHORT_CONFIDENCE, f"both losses were still falling up to epoch "
