@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fixtures.dynamics import dynamics_from_logits
-from lossgap.analysis.fit import MOVED_Z, fit_summary, prior_of
+from lossgap.analysis.fit import MOVED_Z, fit_summary, loss_reversal, prior_of
 
 
 def summary_of(logits, labels):
@@ -164,3 +164,14 @@ def test_outputs_that_never_change_are_told_from_outputs_that_barely_move():
     moved = logits.copy()
     moved[3, 7, 1] += 1e-3                      # one sample's output moved in the last epoch
     assert not outputs_unchanged(dynamics_from_logits(moved, labels))
+
+
+def test_loss_reversal_sums_the_climbs_given_back_over_the_run_or_its_largest_window():
+    # From epoch 2 on: 0.9 0.8 1.0 0.7 0.9 0.6 0.5 -> steps -0.1 +0.2 -0.3 +0.2 -0.3 -0.1: rises 0.4, falls 0.8.
+    losses = [1.0, 0.9, 0.8, 1.0, 0.7, 0.9, 0.6, 0.5]
+    assert loss_reversal(losses, 1.0) == pytest.approx(0.4)
+    assert loss_reversal(losses, 2.0) == pytest.approx(0.2)   # in units of the prior's entropy
+    assert loss_reversal(losses, 1.0, window=100) == pytest.approx(0.4)   # a window longer than the run is the run
+    assert loss_reversal(losses, 1.0, window=2) == pytest.approx(0.2)   # best two steps: +0.2 -0.3
+    assert loss_reversal(losses, 1.0, window=1) == 0.0   # one step only rises or falls
+    assert loss_reversal([0.5], 1.0, window=3) == 0.0 and loss_reversal(losses, 0.0) == 0.0

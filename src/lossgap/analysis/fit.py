@@ -260,15 +260,22 @@ def _excess_over_guess(losses: np.ndarray, entropy: float, uniform: float) -> tu
     return excess[1:][keep], excess_nats[1:][keep]
 
 
-def loss_reversal(losses, entropy: float) -> float:
+def loss_reversal(losses, entropy: float, window: int | None = None) -> float:
     """min(total rise, total fall) of the per-epoch ``losses`` from epoch 2 on, in units of ``entropy`` (the
-    prior's), each epoch's loss capped at REVERSAL_CAP of it (see FitSummary.reversal)."""
+    prior's), each epoch's loss capped at REVERSAL_CAP of it (see FitSummary.reversal). With ``window``, the largest
+    such figure over any ``window`` consecutive epoch-to-epoch steps (all of them in a shorter run): a total over the
+    whole run grows with its length, as epoch-to-epoch noise adds up, where a window's does not."""
     losses = np.asarray(losses, dtype=np.float64)
     if not entropy > 0:
         return 0.0
     scaled = np.minimum(losses[1:], REVERSAL_CAP * entropy) / entropy
     steps = np.diff(scaled[np.isfinite(scaled)])
-    return float(min(steps[steps > 0].sum(), -steps[steps < 0].sum())) if steps.size else 0.0
+    if not steps.size:
+        return 0.0
+    span = steps.size if window is None else max(1, min(int(window), steps.size))
+    rises = np.concatenate([[0.0], np.cumsum(np.where(steps > 0, steps, 0.0))])
+    falls = np.concatenate([[0.0], np.cumsum(np.where(steps < 0, -steps, 0.0))])
+    return float(np.max(np.minimum(rises[span:] - rises[:-span], falls[span:] - falls[:-span])))
 
 
 def _differences(train: SplitDynamics, index: int, prior_loss: np.ndarray,

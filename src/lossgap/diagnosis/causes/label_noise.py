@@ -106,6 +106,11 @@ UNSINGLED_TITLE = ("some training labels look wrong: the model agrees with the h
 TRAIN_ONLY_CAP = 0.6
 #: Highest confidence of the suspect route alone (as TRAIN_ONLY_CAP) when CROWDED_SHARE or more of train is suspect.
 CROWDED_SHARE, CROWDED_CAP = 1 / 3, 0.45
+#: Share of the split contradicted at which the agreement route counts fully.
+AGREEMENT_SHARE_FULL = 0.03
+#: Most ids of training samples wrong at the judged epoch kept in the verdict's evidence, most contradicted first, when
+#: they and not the suspects carry it (see _rule's wrong_now).
+LATE_TOLD_KEPT = 200
 #: Highest confidence when the evaluated model jumps while its training pass does not, or the train records bounce
 #: while val descends smoothly far below them (see rule).
 EVALUATION_JUMPS_CAP = 0.3
@@ -185,10 +190,22 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # labels flipped, the model fits neither class's training labels well enough to judge suspects in it (a
     # GunPoint run at train 0.66 against val 0.94 had none, and read "did not fit even its training set").
     contradicted = suspects.fraction + suspects.unjudged_contradicted / max(1, train.num_samples)
+    # Where the val labels side with the model, the training samples it gets wrong at the judged epoch are contradicted
+    # by a model that has learned the task, whatever it said of them before: a pair of classes told apart late leaves
+    # the labels moved within it right (lumped with their rival) for most of training, so their AUM singles none out
+    # (the suite's synthetic class-pair noise, seed 92: val 1.000 against train 0.905 at epoch 28, every train error
+    # labelled class 1 and predicted 0, one suspect, had read "No problem found" 0.91).
+    # Only where the suspects leave the route short: otherwise they are the better list.
+    wrong_now = train.seen[index] & ~train.correct[index]
+    wrong_count = int(wrong_now.sum())
+    late_told = (learned_task and contradicted < AGREEMENT_SHARE_FULL
+                 and wrong_count > len(indices) + suspects.unjudged_contradicted)
+    if late_told:
+        contradicted = wrong_count / max(1, train.num_samples)
     agreement_share = contradicted if learned_task else fraction
     agreement_fits = max(fits, float(learned_task))
     agreement_route = (0.0 if dropout_gap else clip((fit.val_minus_train - gap_start) / (need - gap_start))
-                       * clip(agreement_share / 0.03) * agreement_fits)
+                       * clip(agreement_share / AGREEMENT_SHARE_FULL) * agreement_fits)
     # A model held back by its settings contradicts whole groups of samples it cannot represent; without the
     # val labels siding with it, its contradictions are no evidence against the labels.
     constraint = held_back(evidence.settings)
@@ -250,8 +267,9 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         confidence = min(confidence, EVALUATION_JUMPS_CAP)
     # Without suspects, or with fewer than the contradicted samples of classes too poorly fitted to single any out
     # (when val sides with the model), the most contradicted samples of those classes are the ones to look at.
-    unsingled = not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
-    shown = suspects.unjudged_sample_ids if unsingled else suspects.sample_ids
+    unsingled = late_told or not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
+    wrong_first = train.sample_ids[np.flatnonzero(wrong_now)[np.argsort(train.margin[index][wrong_now], kind="stable")]]
+    shown = (wrong_first if late_told else suspects.unjudged_sample_ids) if unsingled else suspects.sample_ids
     top = ", ".join(str(to_plain(i)) for i in shown[:5])
     facts = {"chained_pairs": chained, "suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction,
              "capped": bool(suspects.capped), "crowded": crowded,
@@ -264,6 +282,8 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "held_back_by": constraint or None, "train_only": train_only, "undescribed_pass": unsure_siding,
              "top_suspects": to_plain(suspects.sample_ids[:20]), "evaluation_jumps": evaluation_jumps,
              "train_records_only": records_only, "val_sides_with_model": bool(learned_task)}
+    if late_told:
+        facts["wrong_at_judged_epoch"] = to_plain(wrong_first[:LATE_TOLD_KEPT])
     if held_back_siding:
         # The settings hold the model back whatever its labels: its underfitting stands beside the noise.
         facts["explains_share"] = {"underfitting": 0.0}
@@ -322,6 +342,11 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts = [f"{suspects.unjudged_contradicted} training samples of class(es) {names} are predicted as another "
                  "class for most of training, so many that the model fits too little of their class to single out "
                  f"which of them are wrong{singled}: {pct(contradicted)} of the split contradicted in all"]
+        if late_told:
+            parts = [f"{wrong_count} training samples ({pct(wrong_count / max(1, train.num_samples))}) are predicted "
+                     f"as another class at epoch {evidence.judged_epoch}, by a model that gets {pct(fit.val_accuracy)} "
+                     "of val right; most of them were predicted as their labels earlier, before the model told their "
+                     f"classes apart, so their margins over training single out only {len(indices)}"]
     if train_only:
         # Val a little above train is not enough when train comes from the training pass (dropout on, weights
         # moving): say "only weakly" rather than "not" (a sentence had said both "do not side" and "agrees more").
@@ -367,7 +392,9 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if late > 0.1:
         parts.append(f"{pct(late)} of them were memorised only after the val-loss minimum")
     unchecked_drop = not (train_only or held_back_siding or unsure_siding or pair_alone)
-    action = (f"check the labels of the most suspect samples ({top}, ...; all in diagnosis.json) and "
+    where = (f"the {min(len(wrong_first), LATE_TOLD_KEPT)} most contradicted in diagnosis.json" if late_told
+             else "all in diagnosis.json")
+    action = (f"check the labels of the most suspect samples ({top}, ...; {where}) and "
               + ("relabel or drop them" if unchecked_drop else "relabel the wrong ones"))
     inspect = book.advice("inspect_suspects", action)
     if held_back_siding:
