@@ -108,3 +108,28 @@ def test_a_later_best_epoch_whose_accuracy_stays_in_the_plateaus_band_is_more_re
     stalled = rule(learned_more, RemedyBook(None))
     assert stalled.confidence == 0.0 and stalled.evidence["rejected_because"] == "early"
     assert "a stall on the way" in stalled.summary
+
+
+def test_a_model_far_from_fitting_that_is_still_learning_its_training_set_is_not_refining():
+    # Trial 33: a plain LSTM on PickupGestureWiimoteZ, train accuracy 0.33 -> 0.55 over the window and its loss still
+    # falling fast, val at 0.2 on 10 samples, had read refinement 0.82 with "nothing is broken" as its advice.
+    epochs, n = 30, 300
+    labels = np.arange(n) % 2
+    axis = np.arange(epochs)[:, None]
+    wrong = np.arange(n) % 5 < 2
+    right = np.minimum(0.45 + 0.12 * axis, 0.8)   # learned over the first epochs, then level
+    val = binary_dynamics(np.where(wrong[None, :], 0.3 + axis / (epochs - 1) * 0.18, right), labels)
+    offset = np.random.default_rng(0).uniform(-0.1, 0.1, 400)[None, :]
+
+    def refinement(train_prob):
+        train = binary_dynamics(train_prob, np.arange(400) % 2, split="train")
+        return diagnose_dynamics({"train": train, "val": val}).verdict("confidence_refinement")
+
+    # Unsure answers, a quarter of train wrong at the end, train accuracy 0.25 -> 0.75 over the window: learning.
+    learning = refinement(0.45 + offset + 0.1 * axis / (epochs - 1))
+    assert learning.confidence == 0.0 and learning.evidence["rejected_because"] == "learning_train"
+    assert "it is still learning, not refining" in learning.summary
+    # The same unsure model at its ceiling, train accuracy level: its val loss falling is refinement (by this rule; the
+    # engine weighs it against the val loss still falling, which more epochs would lower).
+    ceiling = refinement(0.55 + offset + 0 * axis)
+    assert "rejected_because" not in ceiling.evidence and "did not change class" in ceiling.summary, ceiling.summary

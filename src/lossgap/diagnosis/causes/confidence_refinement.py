@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
+from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
@@ -21,6 +23,9 @@ from lossgap.diagnosis.wording import clip, pct
 EARLIEST_START = 2
 #: ... nor lie wholly within the first epochs: five epochs of a new run's fall say nothing about a plateau.
 EARLIEST_END = 8
+#: Noise units (standard errors) of train accuracy by which it must rise over the window for a model far from fitting
+#: to count as still learning its training set.
+TRAIN_RISE_NOISE = 2.0
 #: Share of the fall from wrong samples moving closer to their class from which the sentence names them.
 CLOSER_NAMED = 0.1
 
@@ -56,7 +61,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     learned_more = (plateau.end_epoch < evidence.best_epoch - 2
                     and not best_accuracy <= plateau.accuracy_mean + plateau.accuracy_noise)
     early = plateau.start_epoch < EARLIEST_START or plateau.end_epoch < EARLIEST_END or learned_more
-    confidence = 0.0 if early else clip(refined) * (1.0 - overlap) * clip(0.5 + length / 20) * headroom
+    # A model far from fitting its training set that gets more of it right over the window is learning there, and
+    # what val does meanwhile is no refinement (trial 33: a plain LSTM on PickupGestureWiimoteZ, train 0.33 -> 0.55
+    # over the window and its loss still falling fast, val at 0.2 on 10 samples, had read refinement 0.82 "nothing is
+    # broken"). A model at its ceiling, unsure answers growing surer while train accuracy stays level, still refines.
+    train_rise = _train_accuracy_rise(evidence, plateau.start_epoch, plateau.end_epoch)
+    learning_train = (not early and train_rise is not None and far_from_fitting(evidence)[0]
+                      and train_rise[0] > TRAIN_RISE_NOISE * train_rise[1])
+    confidence = (0.0 if early or learning_train
+                  else clip(refined) * (1.0 - overlap) * clip(0.5 + length / 20) * headroom)
     already_right = ledger.group("stayed_correct")
     if already_right.share > 1:
         source = (f"the {already_right.count} samples that were already right lowered it by "
@@ -94,7 +107,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         # A rejected explanation says why it does not hold here, not only what it looked at.
         factors = {"refined": clip(refined), "overlap": 1.0 - overlap, "length": clip(0.5 + length / 20),
                    "headroom": headroom}
-        reason = "early" if early else min(factors, key=factors.get)
+        reason = "early" if early else "learning_train" if learning_train else min(factors, key=factors.get)
         facts_reason = {
             "early": ("but that window starts at the first epoch, where a fresh network is learning, not refining"
                       if plateau.start_epoch < EARLIEST_START else
@@ -102,6 +115,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                       if plateau.end_epoch < EARLIEST_END else
                       f"but the run learned more after it (its best epoch is {evidence.best_epoch}): a stall on the "
                       "way, not where the curves end"),
+            "learning_train": (f"but the model is far from fitting its training set and got more of it right "
+                               f"meanwhile (train accuracy {train_rise[0]:+.3f}, beyond its noise of "
+                               f"+-{train_rise[1]:.3f}): it is still learning, not refining" if learning_train else ""),
             "refined": ("but most of the fall came from samples that changed class, not from answers growing more "
                         "confident"),
             "overlap": (f"but the window lies after overfitting set in (epoch {onset}): memorisation, not refinement"),
@@ -118,6 +134,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        book.advice("nothing_to_fix", "nothing is broken: the falling loss is confidence; more accuracy "
                                    "needs more informative inputs, more data or a different model"))
     return Verdict("confidence_refinement", confidence, summary, facts, remedies)
+
+
+def _train_accuracy_rise(evidence: RunEvidence, start: int, end: int) -> tuple[float, float] | None:
+    """(rise, noise) of train accuracy over epochs ``start``..``end`` (1-based): the median of the window's last 3
+    epochs minus that of its first 3, and one standard error of train accuracy at their mean level; None without
+    train records or with a window under 4 epochs."""
+    accuracy = evidence.curves.train_accuracy[start - 1:end]
+    if evidence.train is None or accuracy.size < 4 or not np.isfinite(accuracy).all():
+        return None
+    first, last = float(np.median(accuracy[:3])), float(np.median(accuracy[-3:]))
+    return last - first, float(accuracy_noise((first + last) / 2, evidence.train.num_samples))
 
 
 CAUSE = Cause(
