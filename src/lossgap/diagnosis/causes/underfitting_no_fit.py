@@ -12,7 +12,7 @@ from lossgap.diagnosis.causes.underfitting_stopped import architecture, clipped_
 from lossgap.diagnosis.causes.underfitting_wording import form_title, gradient_note, regularisation_note
 from lossgap.diagnosis.constraints import (fast_learning_rate, frozen_note, held_back, high_learning_rate,
                                            low_in_range, narrow_layer_advice, rate_and_range,
-                                           slow_learning_rate, wide_enough)
+                                           slow_learning_rate, tiny_hidden, wide_enough)
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import ended_by_early_stopping
 from lossgap.diagnosis.remedies import RemedyBook
@@ -143,6 +143,12 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
             # and to at least the middle of that range, as the stopped-early form raises it (trial 24: Adam 1e-4 was told
             # 3e-4 in this form and 1e-3 in that one, for the same fault at another seed).
             ordered = (widen, *reach, book.higher_lr(usual=True), *grow, book.more_epochs(evidence.num_epochs))
+    if tiny_hidden(evidence.settings) and not (fast or regularisation):
+        # The sentence names a layer of a few units as too small: growing it comes first after a too-narrow layer
+        # (trial 33: hidden size 1 on 100-step tasks had been told to switch to LSTM-FCN and to read both directions
+        # before growing it).
+        grown = tuple(remedy for remedy in ordered if remedy is not None and remedy.name == "larger_hidden")
+        ordered = (widen, *grown, *(remedy for remedy in ordered if remedy is not widen and remedy not in grown))
     if starved:
         ordered = (book.loosen_clip(starved[1]), *ordered)
     if rate_sets_steps:
