@@ -318,3 +318,5 @@ def test_small_wobble_summed_over_hundreds_of_epochs_is_not_a_bouncing_loss_but_
     thrown[150:180:2] = 0.2
     signal, verdict = bounce(logit * thrown)
     assert signal == 1.0 and "within 30 epochs" in verdict.summary, verdict.summary
+    judged = verdict.evidence["bounce_reversal"]
+    assert judged < verdict.evidence["reversal"] and f"by {judged:.1f}x the prior's entropy within 30" in verdict.summary

@@ -26,6 +26,8 @@ EARLIEST_END = 8
 #: Noise units (standard errors) of train accuracy by which it must rise over the window for a model far from fitting
 #: to count as still learning its training set.
 TRAIN_RISE_NOISE = 2.0
+#: ... and by at least this much (on a training set of thousands, two standard errors are a drift of a percent).
+TRAIN_RISE_MIN = 0.02
 #: Share of the fall from wrong samples moving closer to their class from which the sentence names them.
 CLOSER_NAMED = 0.1
 
@@ -67,7 +69,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # broken"). A model at its ceiling, unsure answers growing surer while train accuracy stays level, still refines.
     train_rise = _train_accuracy_rise(evidence, plateau.start_epoch, plateau.end_epoch)
     learning_train = (not early and train_rise is not None and far_from_fitting(evidence)[0]
-                      and train_rise[0] > TRAIN_RISE_NOISE * train_rise[1])
+                      and train_rise[0] > max(TRAIN_RISE_NOISE * train_rise[1], TRAIN_RISE_MIN))
     confidence = (0.0 if early or learning_train
                   else clip(refined) * (1.0 - overlap) * clip(0.5 + length / 20) * headroom)
     already_right = ledger.group("stayed_correct")

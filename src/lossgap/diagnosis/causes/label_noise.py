@@ -12,7 +12,9 @@ imbalance are decided first (they explain this evidence away in the engine). Two
   sample as a clear member of its true class is as sure against the label as it is for the right ones
   (depth about 1), while a weak model's errors sit near its decision boundary (depth about 0.5 or less);
 - the model agrees more with the held-out val labels than with the labels it is trained on (train accuracy
-  from an exact evaluation pass clearly below val accuracy), with suspects to account for the difference;
+  from an exact evaluation pass clearly below val accuracy), with suspects to account for the difference, or, where a
+  model told two classes apart only late (so the labels moved between them were "right" for most of training and no
+  margin singles them out), the training samples it gets wrong at the judged epoch, most of them right before;
 - one-way confusion (class-conditional noise, a labeller who calls some A's "B"): most suspects carry one
   label and are predicted as one other class (the class predicted most often for them before the val-loss
   minimum: a model that memorises them predicts their wrong label by the judged epoch), hardly ever the other
@@ -195,13 +197,16 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # the labels moved within it right (lumped with their rival) for most of training, so their AUM singles none out
     # (the suite's synthetic class-pair noise, seed 92: val 1.000 against train 0.905 at epoch 28, every train error
     # labelled class 1 and predicted 0, one suspect, had read "No problem found" 0.91).
-    # Only where the suspects leave the route short: otherwise they are the better list.
+    # Only where the suspects leave the route short (otherwise they are the better list), and where most of those samples
+    # were predicted as their labels in most epochs before (samples wrong throughout are the suspects' business).
     wrong_now = train.seen[index] & ~train.correct[index]
     wrong_count = int(wrong_now.sum())
+    seen_count = max(1, int(train.seen[index].sum()))
     late_told = (learned_task and contradicted < AGREEMENT_SHARE_FULL
-                 and wrong_count > len(indices) + suspects.unjudged_contradicted)
+                 and wrong_count > len(indices) + suspects.unjudged_contradicted
+                 and _right_before_share(train, wrong_now, index) > 0.5)
     if late_told:
-        contradicted = wrong_count / max(1, train.num_samples)
+        contradicted = wrong_count / seen_count
     agreement_share = contradicted if learned_task else fraction
     agreement_fits = max(fits, float(learned_task))
     agreement_route = (0.0 if dropout_gap else clip((fit.val_minus_train - gap_start) / (need - gap_start))
@@ -258,7 +263,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # a training-pass loss below the suspects' share of that fits most of them (a JapaneseVowels-like run with 20% of
     # its labels flipped keeps a training-pass loss above it, and its suspects stand).
     evaluation_jumps = (delivered_model_jumps(jumping)
-                        and jumping["running_end"] < suspects.fraction * np.log(2))
+                        and jumping["running_end"] < (contradicted if late_told else suspects.fraction) * np.log(2))
     # Train records that bounce while val descends smoothly far below them were taken on mixed or augmented inputs:
     # what they contradict, and how far val sides against them, says nothing about labels (an own loop with mixup,
     # val 0.953 against 0.697 on its recorded train samples, had read 0.85 "relabel or drop them").
@@ -284,6 +289,8 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "train_records_only": records_only, "val_sides_with_model": bool(learned_task)}
     if late_told:
         facts["wrong_at_judged_epoch"] = to_plain(wrong_first[:LATE_TOLD_KEPT])
+    where = (f"the {min(len(wrong_first), LATE_TOLD_KEPT)} most contradicted in diagnosis.json" if late_told
+             else "all in diagnosis.json")
     if held_back_siding:
         # The settings hold the model back whatever its labels: its underfitting stands beside the noise.
         facts["explains_share"] = {"underfitting": 0.0}
@@ -331,7 +338,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        "contradicts groups of samples it cannot represent, so label noise can be judged only once a "
                        "larger or freer model also contradicts them")
         return Verdict("label_noise", confidence, summary, facts, present(book.advice(
-            "inspect_suspects", f"look at the most contradicted samples ({top}, ...; all in diagnosis.json)")))
+            "inspect_suspects", f"look at the most contradicted samples ({top}, ...; {where})")))
     parts = [f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for most of "
              f"training while {pct(rest_fit)} of the other samples of their classes are predicted right: the model "
              "contradicts their labels"]
@@ -343,10 +350,12 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                  "class for most of training, so many that the model fits too little of their class to single out "
                  f"which of them are wrong{singled}: {pct(contradicted)} of the split contradicted in all"]
         if late_told:
-            parts = [f"{wrong_count} training samples ({pct(wrong_count / max(1, train.num_samples))}) are predicted "
-                     f"as another class at epoch {evidence.judged_epoch}, by a model that gets {pct(fit.val_accuracy)} "
-                     "of val right; most of them were predicted as their labels earlier, before the model told their "
-                     f"classes apart, so their margins over training single out only {len(indices)}"]
+            singled = (f"so their margins over training single out only {len(indices)} of them" if len(indices)
+                       else "so their margins over training single out none of them")
+            parts = [f"{wrong_count} training samples ({pct(wrong_count / seen_count)} of those seen) are predicted "
+                     f"as another class at epoch {evidence.judged_epoch}, where val accuracy is {fit.val_accuracy:.3f}; "
+                     "most of them were predicted as their labels in most epochs before, while the model had not yet "
+                     f"told their class from the one it now gives them, {singled}"]
     if train_only:
         # Val a little above train is not enough when train comes from the training pass (dropout on, weights
         # moving): say "only weakly" rather than "not" (a sentence had said both "do not side" and "agrees more").
@@ -362,7 +371,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(f"the val labels {siding}, so the training dynamics alone cannot tell wrong labels from samples "
                      "whose inputs look like another class: check them before relabelling, and do not drop them "
                      "unchecked")
-    if pair_route > 0 and pair is not None:
+    if pair_route > 0 and pair is not None and not late_told:
         named = [f"labelled class {evidence.class_label(given)} but were predicted as class "
                  f"{evidence.class_label(rival)}" for given, rival in one_way.pairs]
         parts.append(f"{pct(pair_share)} of them are {' or '.join(named)}, "
@@ -389,11 +398,9 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      "samples wrong that it cannot represent, and a val split that happens to hold fewer of them "
                      "sides with it by chance, so confirm with a larger or freer model before relabelling")
     late = suspects_memorised_late(evidence)
-    if late > 0.1:
+    if late > 0.1 and not late_told:
         parts.append(f"{pct(late)} of them were memorised only after the val-loss minimum")
     unchecked_drop = not (train_only or held_back_siding or unsure_siding or pair_alone)
-    where = (f"the {min(len(wrong_first), LATE_TOLD_KEPT)} most contradicted in diagnosis.json" if late_told
-             else "all in diagnosis.json")
     action = (f"check the labels of the most suspect samples ({top}, ...; {where}) and "
               + ("relabel or drop them" if unchecked_drop else "relabel the wrong ones"))
     inspect = book.advice("inspect_suspects", action)
@@ -408,6 +415,16 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         dropped = book.drop_suspects(suspects.sample_ids) if unchecked_drop and not unsingled else None
         remedies = present(inspect, dropped, book.early_stopping(evidence.curves.val_loss), book.weight_decay())
     return Verdict("label_noise", clip(confidence), "; ".join(parts), facts, remedies)
+
+
+def _right_before_share(train, samples: np.ndarray, index: int) -> float:
+    """Share of ``samples`` (bool mask over train) predicted as their label in more than half of the epochs before
+    ``index`` (0-based) in which they were seen; 0 without such epochs or samples."""
+    if index < 1 or not samples.any():
+        return 0.0
+    seen = train.seen[:index][:, samples]
+    right = (train.correct[:index][:, samples] & seen).sum(axis=0)
+    return float(np.mean(right * 2 > seen.sum(axis=0)))
 
 
 def _memorised(evidence: RunEvidence) -> float:

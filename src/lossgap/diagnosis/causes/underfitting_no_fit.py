@@ -135,20 +135,17 @@ def no_fit(evidence: RunEvidence, book: RemedyBook, facts: dict) -> Verdict:
     else:
         # On long sequences a recurrent layer read at its last step may not carry the early steps that far: reading
         # both directions, or a convolution branch, comes before growing it (a label in steps 5-10 of 200 had been
-        # told to grow 32 -> 128, which gained nothing; --bidirectional reached val 0.92).
-        ordered = (widen, *reach, *grow, book.higher_lr(), book.more_epochs(evidence.num_epochs))
+        # told to grow 32 -> 128, which gained nothing; --bidirectional reached val 0.92). Except a layer of a few
+        # units, which the sentence names as too small: growing it comes first (trial 33: hidden size 1 on 100-step
+        # tasks had been told to switch to LSTM-FCN and to read both directions before growing it).
+        sized = (*grow, *reach) if tiny_hidden(evidence.settings) else (*reach, *grow)
+        ordered = (widen, *sized, book.higher_lr(), book.more_epochs(evidence.num_epochs))
         if low_in_range(evidence.settings):
             # A rate in the lower half of its family's usual range is the cheaper thing to try first (an own GRU at
             # SGD 0.01, at the prior after 40 epochs, had been told to grow 32 -> 128 first; at 0.05 it reached 0.965),
             # and to at least the middle of that range, as the stopped-early form raises it (trial 24: Adam 1e-4 was told
             # 3e-4 in this form and 1e-3 in that one, for the same fault at another seed).
-            ordered = (widen, *reach, book.higher_lr(usual=True), *grow, book.more_epochs(evidence.num_epochs))
-    if tiny_hidden(evidence.settings) and not (fast or regularisation):
-        # The sentence names a layer of a few units as too small: growing it comes first after a too-narrow layer
-        # (trial 33: hidden size 1 on 100-step tasks had been told to switch to LSTM-FCN and to read both directions
-        # before growing it).
-        grown = tuple(remedy for remedy in ordered if remedy is not None and remedy.name == "larger_hidden")
-        ordered = (widen, *grown, *(remedy for remedy in ordered if remedy is not widen and remedy not in grown))
+            ordered = (widen, book.higher_lr(usual=True), *sized, book.more_epochs(evidence.num_epochs))
     if starved:
         ordered = (book.loosen_clip(starved[1]), *ordered)
     if rate_sets_steps:

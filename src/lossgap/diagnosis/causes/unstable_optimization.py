@@ -51,8 +51,9 @@ from lossgap.diagnosis.wording import clip, pct
 ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
 #: Best train loss (share of the prior's entropy) from which the model counts as not fitting, and fully so.
 UNFIT_START, UNFIT_FULL = 0.05, 0.3
-#: Epoch-to-epoch steps within which the train loss's bounces are summed (the largest such window counts), the length
-#: of the runs BOUNCE_START and BOUNCE_FULL were set on: trial 33's GunPoint LSTM-FCNs with 30% of their labels flipped,
+#: Epoch-to-epoch steps within which the train loss's bounces are summed (the largest such window counts; the steps
+#: start at epoch 2, so a run of 32 epochs or fewer is summed whole), about the length of the runs BOUNCE_START and
+#: BOUNCE_FULL were set on: trial 33's GunPoint LSTM-FCNs with 30% of their labels flipped,
 #: the train loss wobbling 0.43-0.69 by a median 0.02 of the prior's entropy per epoch for 236-300 epochs with no
 #: spike, summed 3.1-5.3 and read unstable_optimization 0.60 over their label noise (in a 30-epoch window: 0.5-0.8).
 BOUNCE_WINDOW = 30
@@ -143,9 +144,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     outgrown = outgrown_spikes(train_loss, train_spikes, evidence.delivered_epoch, fit.prior_entropy)
     # Judged within BOUNCE_WINDOW epochs: over a run of hundreds, small epoch-to-epoch wobble adds up past
     # BOUNCE_FULL by itself.
-    reversal, judged_lost = loss_reversal(train_loss, fit.prior_entropy, BOUNCE_WINDOW), lost
+    judged_loss = train_loss if outgrown is None else train_loss[outgrown["last"] - 1:]
+    reversal, judged_lost = loss_reversal(judged_loss, fit.prior_entropy, BOUNCE_WINDOW), lost
+    # Steps from the slice's second epoch on (loss_reversal's own count): a window shorter than them is "within".
+    windowed = int(np.isfinite(judged_loss[1:]).sum()) - 1 > BOUNCE_WINDOW
+    facts.update(bounce_reversal=reversal, bounce_windowed=windowed)
     if outgrown is not None:
-        reversal = loss_reversal(train_loss[outgrown["last"] - 1:], fit.prior_entropy, BOUNCE_WINDOW)
         large = [spike for spike in train_spikes if spike.epoch in outgrown["epochs"]]
         rest = [spike for spike in train_spikes if spike.epoch not in outgrown["epochs"]]
         judged_lost = max(progress_lost(train_loss, rest, fit.prior_entropy),
@@ -279,7 +283,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                      "it not counted): the model did worse on its own training data than a constant guess")
     if signals["bounce"] > 0:
         since = f" after epoch {outgrown['last']}" if outgrown is not None else " in all"
-        if evidence.num_epochs - 2 > BOUNCE_WINDOW:
+        if windowed:
             since = f" within {BOUNCE_WINDOW} epochs" + (f", after epoch {outgrown['last']}" if outgrown else "")
         parts.append(f"the {loss_name} bounced: it climbed and fell back by {reversal:.1f}x {unit}{since}, "
                      f"and got no lower than {fit.train_loss_min:.3f}")
