@@ -38,9 +38,9 @@ the val labels show the model has learned the task (val accuracy beyond the base
 accuracy), heavy noise in the training labels is itself what keeps train from fitting, so the agreement route
 stands on it. And a model its own settings hold back (a tiny recurrent layer, heavy weight decay or dropout:
 :mod:`lossgap.diagnosis.constraints`) has its suspect and one-way routes discounted unless the val labels side
-with it: a model that small contradicts whole groups of samples it cannot represent. (An LSTM-FCN's dropout acts on its recurrent
-branch only and so holds nothing back: at dropout 0.5 on OSULeaf with a quarter of its labels flipped, 74 of its
-89 suspects the flipped ones, it had read "No problem found".)
+with it: a model that small contradicts whole groups of samples it cannot represent. (An LSTM-FCN's dropout acts on its
+recurrent branch only and so holds nothing back: at dropout 0.5 on OSULeaf with a quarter of its labels flipped, 74
+of its 89 suspects the flipped ones, it had read "No problem found".)
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ import numpy as np
 
 from lossgap.plain import to_plain
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.label_noise_doubts import (chain_doubt, learned_late_doubt, not_yet_judgeable,
-                                                         short_run_doubt, undecided_words, val_inputs_doubt)
+from lossgap.diagnosis.causes.label_noise_doubts import (chain_doubt, late_told_words, learned_late_doubt,
+                                                         not_yet_judgeable, short_run_doubt, undecided_summary,
+                                                         val_inputs_doubt)
 from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, contradiction_depth, one_way_pair,
-                                                          rest_of_class_fit)
+                                                          leaning_share, rest_of_class_fit, wrong_at_judged)
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
 from lossgap.diagnosis.causes.unstable_records import (delivered_model_jumps, evaluation_only_bounces,
                                                         train_records_only)
@@ -84,8 +85,9 @@ DEPTH_START, DEPTH_FULL = 0.5, 0.9
 #: A's inputs and the reverse reaches 0.5-0.7, which the earlier end at 0.5 left unnamed); a pair the model finds
 #: hard is confused about equally both ways (ratios near 1).
 PAIR_SHARE, PAIR_REVERSE_FULL, PAIR_REVERSE = 0.5, 0.15, 0.8
-#: The pair's one-way sign test (see label_noise_measures.sign_test): the route counts fully at this p-value or below, and PAIR_UNSURE of
-#: itself from PAIR_P_NONE: a one-way lean that chance gives one time in ten is a reason to look, not a finding.
+#: The pair's one-way sign test (see label_noise_measures.sign_test): the route counts fully at this p-value or below,
+#: and PAIR_UNSURE of itself from PAIR_P_NONE: a one-way lean that chance gives one time in ten is a reason to look,
+#: not a finding.
 PAIR_P_FULL, PAIR_P_NONE, PAIR_UNSURE = 0.05, 0.1, 0.5
 #: Fewest classes for the one-way route (see the module docstring).
 PAIR_MIN_CLASSES = 3
@@ -197,16 +199,13 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # the labels moved within it right (lumped with their rival) for most of training, so their AUM singles none out
     # (the suite's synthetic class-pair noise, seed 92: val 1.000 against train 0.905 at epoch 28, every train error
     # labelled class 1 and predicted 0, one suspect, had read "No problem found" 0.91).
-    # Only where the suspects leave the route short (otherwise they are the better list), and where most of those samples
-    # were predicted as their labels in most epochs before (samples wrong throughout are the suspects' business).
-    wrong_now = train.seen[index] & ~train.correct[index]
-    wrong_count = int(wrong_now.sum())
-    seen_count = max(1, int(train.seen[index].sum()))
+    # Only where the suspects leave the route short (otherwise they are the better list), and where most of those
+    # samples were predicted as their labels in most epochs before (samples wrong throughout are left to the suspects).
+    wrong = wrong_at_judged(train, index)
     late_told = (learned_task and contradicted < AGREEMENT_SHARE_FULL
-                 and wrong_count > len(indices) + suspects.unjudged_contradicted
-                 and _right_before_share(train, wrong_now, index) > 0.5)
+                 and wrong.count > len(indices) + suspects.unjudged_contradicted and wrong.right_before > 0.5)
     if late_told:
-        contradicted = wrong_count / seen_count
+        contradicted = wrong.share
     agreement_share = contradicted if learned_task else fraction
     agreement_fits = max(fits, float(learned_task))
     agreement_route = (0.0 if dropout_gap else clip((fit.val_minus_train - gap_start) / (need - gap_start))
@@ -273,8 +272,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Without suspects, or with fewer than the contradicted samples of classes too poorly fitted to single any out
     # (when val sides with the model), the most contradicted samples of those classes are the ones to look at.
     unsingled = late_told or not len(indices) or (learned_task and suspects.unjudged_contradicted > len(indices))
-    wrong_first = train.sample_ids[np.flatnonzero(wrong_now)[np.argsort(train.margin[index][wrong_now], kind="stable")]]
-    shown = (wrong_first if late_told else suspects.unjudged_sample_ids) if unsingled else suspects.sample_ids
+    shown = (wrong.ids if late_told else suspects.unjudged_sample_ids) if unsingled else suspects.sample_ids
     top = ", ".join(str(to_plain(i)) for i in shown[:5])
     facts = {"chained_pairs": chained, "suspect_count": int(len(indices)), "suspect_fraction": suspects.fraction,
              "capped": bool(suspects.capped), "crowded": crowded,
@@ -288,55 +286,21 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
              "top_suspects": to_plain(suspects.sample_ids[:20]), "evaluation_jumps": evaluation_jumps,
              "train_records_only": records_only, "val_sides_with_model": bool(learned_task)}
     if late_told:
-        facts["wrong_at_judged_epoch"] = to_plain(wrong_first[:LATE_TOLD_KEPT])
-    where = (f"the {min(len(wrong_first), LATE_TOLD_KEPT)} most contradicted in diagnosis.json" if late_told
+        facts["wrong_at_judged_epoch"] = to_plain(wrong.ids[:LATE_TOLD_KEPT])
+    where = (f"the {min(wrong.count, LATE_TOLD_KEPT)} most contradicted in diagnosis.json" if late_told
              else "all in diagnosis.json")
     if held_back_siding:
         # The settings hold the model back whatever its labels: its underfitting stands beside the noise.
         facts["explains_share"] = {"underfitting": 0.0}
     rare = evidence.rare_classes
     if len(indices) and rare:
-        # Class imbalance explains samples taken for a class at least as frequent as their label (the lean), and the
-        # rare classes' samples looking mislabelled; not samples taken for a less frequent class, which is what labels
-        # moved from a class to another make (40% of classes 0, 2, 4, 6, 8 of 20 labelled 1, 3, 5, 7, 9, which left two
-        # of them under half an equal share, had read imbalance 1.00 with label noise 0.00 beside a one-way route of
-        # 0.87: its suspects, labelled 1 and taken for 0, were taken for classes half as frequent as their labels').
-        given, rivals = train.labels[indices], suspects.rival_classes
-        counts = evidence.train_class_counts
-        leaning = (np.isin(given, rare) | np.isin(rivals, rare)
-                   | ((rivals >= 0) & (counts[np.maximum(rivals, 0)] >= counts[given])))
-        facts["explainable_share"] = {"class_imbalance_bias": float(leaning.mean())}
+        facts["explainable_share"] = {"class_imbalance_bias": leaning_share(
+            train.labels[indices], suspects.rival_classes, rare, evidence.train_class_counts)}
     if confidence < 0.5:
-        late = suspects_memorised_late(evidence)
-        summary = undecided_words(len(indices), suspects.fraction, depth, len(indices) < SUSPECTS_COUNT_FULL, late)
-        if not len(indices):
-            summary = "no training sample is contradicted while the model fits the rest of its class"
-        if suspects.unjudged_contradicted:
-            # Contradicted samples of classes the model does not fit are not suspects: say so, not "0 samples".
-            names = ", ".join(evidence.class_label(c) for c in suspects.unjudged_classes)
-            summary += (f"; {suspects.unjudged_contradicted} samples of class(es) {names}, which the model does not "
-                        "fit, are contradicted too, but the dynamics cannot tell their wrong labels from a class "
-                        "the model cannot represent")
-        if evaluation_jumps and max(suspect_route, pair_route, agreement_route) >= 0.5:
-            summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
-                       "for most of training, but by a model whose end-of-epoch evaluation jumps while its training "
-                       "loss falls smoothly (batch norm's statistics lag its weights): they are that jumping model's "
-                       "answers, so judge the labels again once the statistics are recomputed (--ema 0)")
-        if records_only and max(suspect_route, pair_route, agreement_route) >= 0.5:
-            summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
-                       "for most of training, but in train records that bounce while the val loss falls smoothly far "
-                       "below them: records taken on mixed or augmented inputs (mixup) or in training mode, which say "
-                       "nothing about the labels")
-        if crowded:
-            summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for "
-                       "most of training while the model fits the rest of their classes, but so many, with val accuracy "
-                       "no higher than train's, are also what classes whose inputs overlap give (a task at its "
-                       "ceiling): check a few of them before reading them as wrong labels")
-        if constraint and max(suspect_route, pair_route) > 0:
-            summary = (f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class "
-                       f"for most of training, but the model is held back ({constraint}): a model this constrained "
-                       "contradicts groups of samples it cannot represent, so label noise can be judged only once a "
-                       "larger or freer model also contradicts them")
+        summary = undecided_summary(evidence, depth, too_few=len(indices) < SUSPECTS_COUNT_FULL,
+                                    strong=max(suspect_route, pair_route, agreement_route) >= 0.5,
+                                    evaluation_jumps=evaluation_jumps, records_only=records_only, crowded=crowded,
+                                    constraint=constraint if max(suspect_route, pair_route) > 0 else "")
         return Verdict("label_noise", confidence, summary, facts, present(book.advice(
             "inspect_suspects", f"look at the most contradicted samples ({top}, ...; {where})")))
     parts = [f"{len(indices)} training samples ({pct(suspects.fraction)}) are predicted as another class for most of "
@@ -350,12 +314,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                  "class for most of training, so many that the model fits too little of their class to single out "
                  f"which of them are wrong{singled}: {pct(contradicted)} of the split contradicted in all"]
         if late_told:
-            singled = (f"so their margins over training single out only {len(indices)} of them" if len(indices)
-                       else "so their margins over training single out none of them")
-            parts = [f"{wrong_count} training samples ({pct(wrong_count / seen_count)} of those seen) are predicted "
-                     f"as another class at epoch {evidence.judged_epoch}, where val accuracy is {fit.val_accuracy:.3f}; "
-                     "most of them were predicted as their labels in most epochs before, while the model had not yet "
-                     f"told their class from the one it now gives them, {singled}"]
+            parts = [late_told_words(wrong, evidence.judged_epoch, fit.val_accuracy, len(indices))]
     if train_only:
         # Val a little above train is not enough when train comes from the training pass (dropout on, weights
         # moving): say "only weakly" rather than "not" (a sentence had said both "do not side" and "agrees more").
@@ -415,16 +374,6 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         dropped = book.drop_suspects(suspects.sample_ids) if unchecked_drop and not unsingled else None
         remedies = present(inspect, dropped, book.early_stopping(evidence.curves.val_loss), book.weight_decay())
     return Verdict("label_noise", clip(confidence), "; ".join(parts), facts, remedies)
-
-
-def _right_before_share(train, samples: np.ndarray, index: int) -> float:
-    """Share of ``samples`` (bool mask over train) predicted as their label in more than half of the epochs before
-    ``index`` (0-based) in which they were seen; 0 without such epochs or samples."""
-    if index < 1 or not samples.any():
-        return 0.0
-    seen = train.seen[:index][:, samples]
-    right = (train.correct[:index][:, samples] & seen).sum(axis=0)
-    return float(np.mean(right * 2 > seen.sum(axis=0)))
 
 
 def _memorised(evidence: RunEvidence) -> float:

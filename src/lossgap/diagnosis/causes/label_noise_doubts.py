@@ -10,7 +10,7 @@ from dataclasses import replace
 from lossgap.diagnosis.causes.label_noise_measures import pair_learned_late
 from lossgap.diagnosis.causes.underfitting_wording import FAR_FROM_FIT
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import SHORT_RUN, ended_by_early_stopping
+from lossgap.diagnosis.learning_state import SHORT_RUN, ended_by_early_stopping, suspects_memorised_late
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.split_checks import val_inputs_differ
@@ -159,3 +159,52 @@ def chain_doubt(verdict: Verdict) -> Verdict:
                    summary=verdict.summary + "; but its one-way pairs chain (one class taken for the next, that one for "
                    "the one after), as a model whose thresholds on ordered classes are still off confuses them with "
                    "clean labels, and the val labels do not side with it: a consideration, not a finding")
+
+
+def late_told_words(wrong, epoch: int, val_accuracy: float, singled: int) -> str:
+    """The sentence of label_noise's late-told route: ``wrong`` (label_noise_measures.WrongAtJudged) at the judged
+    ``epoch``, where val accuracy was ``val_accuracy``, of which the suspects' margins single out ``singled``."""
+    singled_words = (f"so their margins over training single out only {singled} of them" if singled
+                     else "so their margins over training single out none of them")
+    return (f"{wrong.count} training samples ({pct(wrong.share)} of those seen) are predicted as another class at "
+            f"epoch {epoch}, where val accuracy is {val_accuracy:.3f}; most of them were predicted as their labels in "
+            "most epochs before, while the model had not yet told their class from the one it now gives them, "
+            + singled_words)
+
+
+def undecided_summary(evidence: RunEvidence, depth: float, *, too_few: bool, strong: bool, evaluation_jumps: bool,
+                      records_only: bool, crowded: bool, constraint: str) -> str:
+    """The sentence of a label_noise verdict below 0.5: the suspects' count and why they are no finding (see
+    :func:`undecided_words`; ``too_few`` suspects to count fully), or, where a route was ``strong`` (0.5 or more)
+    before a cap, the cap's reason: an evaluated model that jumps, train records that bounce, a ``crowded`` split, or
+    the settings' ``constraint``."""
+    suspects = evidence.suspects
+    count, fraction = len(suspects.indices), suspects.fraction
+    summary = undecided_words(count, fraction, depth, too_few, suspects_memorised_late(evidence))
+    if not count:
+        summary = "no training sample is contradicted while the model fits the rest of its class"
+    if suspects.unjudged_contradicted:
+        # Contradicted samples of classes the model does not fit are not suspects: say so, not "0 samples".
+        names = ", ".join(evidence.class_label(c) for c in suspects.unjudged_classes)
+        summary += (f"; {suspects.unjudged_contradicted} samples of class(es) {names}, which the model does not "
+                    "fit, are contradicted too, but the dynamics cannot tell their wrong labels from a class "
+                    "the model cannot represent")
+    lead = f"{count} training samples ({pct(fraction)}) are predicted as another class for most of training"
+    if evaluation_jumps and strong:
+        summary = (f"{lead}, but by a model whose end-of-epoch evaluation jumps while its training loss falls smoothly "
+                   "(batch norm's statistics lag its weights): they are that jumping model's answers, so judge the "
+                   "labels again once the statistics are recomputed (--ema 0)")
+    if records_only and strong:
+        summary = (f"{lead}, but in train records that bounce while the val loss falls smoothly far below them: "
+                   "records taken on mixed or augmented inputs (mixup) or in training mode, which say nothing about "
+                   "the labels")
+    if crowded:
+        summary = (f"{lead} while the model fits the rest of their classes, but so many, with val accuracy no higher "
+                   "than train's, are also what classes whose inputs overlap give (a task at its ceiling): check a few "
+                   "of them before reading them as wrong labels")
+    if constraint:
+        summary = (f"{lead}, but the model is held back ({constraint}): a model this constrained contradicts groups "
+                   "of samples it cannot represent, so label noise can be judged only once a larger or freer model "
+                   "also contradicts them")
+    return summary
+
