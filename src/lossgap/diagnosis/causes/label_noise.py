@@ -113,7 +113,7 @@ CROWDED_SHARE, CROWDED_CAP = 1 / 3, 0.45
 #: Share of the split contradicted at which the agreement route counts fully.
 AGREEMENT_SHARE_FULL = 0.03
 #: Most ids of training samples wrong at the judged epoch kept in the verdict's evidence, most contradicted first, when
-#: they and not the suspects carry it (see _rule's wrong_now).
+#: they and not the suspects carry it (label_noise_measures.wrong_at_judged).
 LATE_TOLD_KEPT = 200
 #: Highest confidence when the evaluated model jumps while its training pass does not, or the train records bounce
 #: while val descends smoothly far below them (see rule).

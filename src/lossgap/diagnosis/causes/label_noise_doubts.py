@@ -207,4 +207,3 @@ def undecided_summary(evidence: RunEvidence, depth: float, *, too_few: bool, str
                    "of samples it cannot represent, so label noise can be judged only once a larger or freer model "
                    "also contradicts them")
     return summary
-

@@ -229,4 +229,3 @@ def leaning_share(given: np.ndarray, rivals: np.ndarray, rare: list[int], class_
     leaning = (np.isin(given, rare) | np.isin(rivals, rare)
                | ((rivals >= 0) & (class_counts[np.maximum(rivals, 0)] >= class_counts[given])))
     return float(leaning.mean())
-
