@@ -321,6 +321,20 @@ def first_pass_lead(evidence: RunEvidence) -> tuple[float, float, int, float] | 
     return (right / count, baseline, count, p_value) if p_value < evidence.signal.alpha else None
 
 
+def val_showed_learning(evidence: RunEvidence) -> bool:
+    """True when something the model learned showed on val at some epoch: accuracy or balanced accuracy significantly
+    above the constant answer's, or the val loss clearly below the prior's."""
+    signal = evidence.signal
+    return bool(evidence.signal_any_epoch_p < signal.alpha or evidence.loss_clearly_below_prior
+                or evidence.balanced_signal_p < signal.alpha)
+
+
+def val_never_showed(evidence: RunEvidence) -> bool:
+    """True when nothing the model learned ever showed (val_showed_learning) on a val split large enough to show it
+    (val_could_show)."""
+    return not val_showed_learning(evidence) and val_could_show(evidence)
+
+
 def val_could_show(evidence: RunEvidence) -> bool:
     """True when the val split is large enough that an accuracy half-way from the majority share to 1 would have tested
     significant (on 10 val samples only 10 right are): a val at chance then says the model's learning did not carry

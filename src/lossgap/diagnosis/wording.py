@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 
 def clip(value: float) -> float:
     """``value`` limited to [0, 1]; 0 for NaN or infinity."""
@@ -100,3 +102,26 @@ def recovery_words(health) -> str:
     span = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]}-{epochs[-1]}" if (
         epochs[-1] - epochs[0] == len(epochs) - 1) else "epochs " + ", ".join(str(epoch) for epoch in epochs)
     return f", not counting {span}, a spike and its recovery"
+
+
+def rate_words(lr, lr_end: float | None) -> str:
+    """" (learning rate 0.003)", or " (learning rate 0.05 at the start, 0.00039 at the end)" where a schedule moved it
+    (a plateau schedule's last rate alone had been quoted for spikes at the first one, 128x larger)."""
+    if lr_end is None:
+        return ""
+    finite = np.asarray(lr, dtype=np.float64) if lr is not None else np.array([])
+    finite = finite[np.isfinite(finite)]
+    if finite.size and not np.isclose(finite[0], lr_end, rtol=0.01):
+        return f" (learning rate {finite[0]:g} at the start, {lr_end:g} at the end)"
+    return f" (learning rate {lr_end:g})"
+
+
+def epochs_words(epochs: list[int], num_epochs: int) -> str:
+    """``epochs`` (1-based) in words: "in every one of its 20 epochs", "at epoch(s) 3, 4", or the first five
+    and how many more ("at epochs 3, 4, 5, 6, 7 and 9 more (14 of 20)")."""
+    if len(epochs) == num_epochs:
+        return f"in every one of its {num_epochs} epochs"
+    shown = ", ".join(map(str, epochs[:5]))
+    if len(epochs) <= 5:
+        return f"at epoch(s) {shown}"
+    return f"at epochs {shown} and {len(epochs) - 5} more ({len(epochs)} of {num_epochs})"

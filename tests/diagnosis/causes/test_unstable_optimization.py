@@ -25,8 +25,8 @@ def test_a_non_finite_loss_is_unstable_with_full_confidence():
     train_loss[5:] = np.inf
     many = diagnose_dynamics(dynamics, metrics={"train_loss": train_loss}).verdict("unstable_optimization")
     assert many.summary == "the loss became NaN or infinite at epochs 6, 7, 8, 9, 10 and 10 more (15 of 20)"
-    from lossgap.diagnosis.causes.unstable_optimization import _epochs_words
-    assert _epochs_words(list(range(1, 21)), 20) == "in every one of its 20 epochs"
+    from lossgap.diagnosis.wording import epochs_words
+    assert epochs_words(list(range(1, 21)), 20) == "in every one of its 20 epochs"
 
 
 def test_a_train_loss_worse_than_a_constant_guess_is_unstable():
@@ -320,3 +320,28 @@ def test_small_wobble_summed_over_hundreds_of_epochs_is_not_a_bouncing_loss_but_
     assert signal == 1.0 and "within 30 epochs" in verdict.summary, verdict.summary
     judged = verdict.evidence["bounce_reversal"]
     assert judged < verdict.evidence["reversal"] and f"by {judged:.1f}x the prior's entropy within 30" in verdict.summary
+
+
+def test_jumping_weights_with_val_at_chance_name_the_signal_question_second():
+    # Trial 33: shuffled labels at a rate that collapsed the model read unstable_optimization 0.97 with nothing on val
+    # staying at chance throughout; stable steps come first, whether the labels carry signal is the next question.
+    rng = np.random.default_rng(0)
+    epochs, n = 30, 400
+    labels = np.arange(n) % 2
+    prob = np.where(rng.random((epochs, n)) < 0.5, 0.9, 0.1)   # confidently wrong half the time: a jumping model
+    val = binary_dynamics(prob[:, :200], labels[:200])
+    # A model that fitted train before its weights began to jump, while val never showed any of it.
+    fitted_first = prob.copy()
+    fitted_first[2:8] = 0.95
+    train = binary_dynamics(fitted_first, labels, split="train")
+    at_chance = diagnose_dynamics({"train": train, "val": val})
+    verdict = at_chance.verdict("unstable_optimization")
+    assert verdict.confidence >= 0.5 and "once the steps are stable, check that the labels carry signal" in verdict.summary
+    assert [remedy.name for remedy in verdict.remedies][0] == "lower_lr"
+    assert [remedy.name for remedy in verdict.remedies][-1] == "permuted_control"
+    # The same jumping weights with a val that shows the task learned, or a model that never fitted train: no such
+    # question (weights jumping from the start keep val at chance whatever the labels).
+    learned = diagnose_dynamics({"train": train, "val": binary_dynamics(np.full((epochs, 200), 0.9), labels[:200])})
+    assert "carry signal" not in learned.verdict("unstable_optimization").summary
+    never = diagnose_dynamics({"train": binary_dynamics(prob, labels, split="train"), "val": val})
+    assert "carry signal" not in never.verdict("unstable_optimization").summary

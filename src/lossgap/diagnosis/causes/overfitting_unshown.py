@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import fitted_little, val_could_show
+from lossgap.diagnosis.learning_state import fitted_little, val_could_show, val_showed_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -35,10 +35,7 @@ def nothing_learned_shown(evidence: RunEvidence, book: RemedyBook, verdict: Verd
     apart; at LEARNED_LITTLE_CAP, val's preparation checked first, when the first training pass predicted train above
     chance (learning_state.first_pass_lead): the labels carry signal, so a val that never showed any differs from
     train."""
-    signal = evidence.signal
-    shown = (evidence.signal_any_epoch_p < signal.alpha or evidence.loss_clearly_below_prior
-             or evidence.balanced_signal_p < signal.alpha)
-    if shown:
+    if val_showed_learning(evidence):
         return verdict
     way = fitted_little(evidence)
     if way is not None:

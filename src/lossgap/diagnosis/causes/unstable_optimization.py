@@ -42,10 +42,11 @@ from lossgap.diagnosis.causes.unstable_spikes import (MEMORISED_PAST_SPIKE, OUTG
 from lossgap.diagnosis.constraints import (adam_l2_pins_weights, decoupled_decay, fast_learning_rate, fast_rate_figures,
                                            heavy_dropout)
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import val_never_showed
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import clip, pct
+from lossgap.diagnosis.wording import clip, epochs_words, pct, rate_words
 
 #: Share of epochs with the train loss above the prior's entropy at which that signal starts and saturates.
 ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
@@ -138,7 +139,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                                        "runs in every training step, before loss.backward()"), *remedies)
     if non_finite:
         return Verdict("unstable_optimization", 1.0,
-                       f"the loss became NaN or infinite {_epochs_words(non_finite, evidence.num_epochs)}", facts,
+                       f"the loss became NaN or infinite {epochs_words(non_finite, evidence.num_epochs)}", facts,
                        remedies)
     # Spikes the run outgrew cost it time, not its result: the bounces are judged on the descent after them.
     outgrown = outgrown_spikes(train_loss, train_spikes, evidence.delivered_epoch, fit.prior_entropy)
@@ -330,8 +331,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         parts.append(gradients["gradient_sentence"])
     if signals["fast_rate"] > 0:
         # Where the run is too short to show whether its steps overshoot, the rate's figures stand without that claim.
-        rate_words = fast_rate_figures(evidence.settings) if short_words else fast
-        parts.append(f"{rate_words}, and the model the run delivers gets {pct(train_error)} of its training samples "
+        fast_words = fast_rate_figures(evidence.settings) if short_words else fast
+        parts.append(f"{fast_words}, and the model the run delivers gets {pct(train_error)} of its training samples "
                      "wrong")
     if short_words:
         parts.append(short_words)
@@ -341,7 +342,17 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
             summary += (f" enough to stop the model fitting ({len(train_spikes)} spike(s) on the way to a {loss_name} "
                         f"of {fit.train_loss_min:.3f})")
         return Verdict("unstable_optimization", confidence, summary, facts, remedies)
-    summary = "; ".join(parts) + _rate_words(evidence.curves.lr, health.lr_end) + delivered_intact_words(evidence)
+    summary = "; ".join(parts) + rate_words(evidence.curves.lr, health.lr_end) + delivered_intact_words(evidence)
+    if confidence >= 0.5 and evidence.fit.train_moved and val_never_showed(evidence) and evidence.control is None:
+        # Jumping weights keep val at chance whatever the labels; but a model that fitted train at some point while val
+        # never showed any of it is also what labels without signal give: stable steps come first, the second question
+        # is named (trial 33: shuffled labels memorised to train 0.875, then collapsed, read 0.97 with nothing on val's
+        # staying at chance).
+        summary += ("; val never showed anything learned (no epoch's accuracy significantly above the constant "
+                    "answer's, nor its loss clearly below the prior's): once the steps are stable, check that the "
+                    "labels carry signal")
+        remedies = present(*remedies, book.permuted_control("to see whether the labels carry signal",
+                                                            "once the steps are stable, "))
     # Heavy dropout makes every step's gradient noisy as well (trial 18: a 2-layer LSTM at dropout 0.9 and Adam 0.01,
     # spiking while it fitted, read 0.50 with nothing on its dropout; its first remedy, a lower rate, gained nothing).
     dropped = heavy_dropout(evidence.settings, whole_model=False)
@@ -349,29 +360,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         summary += f"; its dropout of {dropped:g} drops most of each step's signal, which makes the steps noisy too"
         remedies = present(*remedies[:1], book.less_regularisation(), *remedies[1:])
     return Verdict("unstable_optimization", confidence, summary, facts, remedies)
-
-
-def _rate_words(lr, lr_end: float | None) -> str:
-    """" (learning rate 0.003)", or " (learning rate 0.05 at the start, 0.00039 at the end)" where a schedule moved it
-    (a plateau schedule's last rate alone had been quoted for spikes at the first one, 128x larger)."""
-    if lr_end is None:
-        return ""
-    finite = np.asarray(lr, dtype=np.float64) if lr is not None else np.array([])
-    finite = finite[np.isfinite(finite)]
-    if finite.size and not np.isclose(finite[0], lr_end, rtol=0.01):
-        return f" (learning rate {finite[0]:g} at the start, {lr_end:g} at the end)"
-    return f" (learning rate {lr_end:g})"
-
-
-def _epochs_words(epochs: list[int], num_epochs: int) -> str:
-    """``epochs`` (1-based) in words: "in every one of its 20 epochs", "at epoch(s) 3, 4", or the first five
-    and how many more ("at epochs 3, 4, 5, 6, 7 and 9 more (14 of 20)")."""
-    if len(epochs) == num_epochs:
-        return f"in every one of its {num_epochs} epochs"
-    shown = ", ".join(map(str, epochs[:5]))
-    if len(epochs) <= 5:
-        return f"at epoch(s) {shown}"
-    return f"at epochs {shown} and {len(epochs) - 5} more ({len(epochs)} of {num_epochs})"
 
 
 def _non_finite_epochs(evidence: RunEvidence) -> list[int]:
