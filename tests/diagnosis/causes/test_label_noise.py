@@ -77,6 +77,10 @@ def test_heavy_one_way_noise_with_the_reverse_errors_it_makes_is_still_a_one_way
     assert evidence["one_way_pair"] == [1, 0] and evidence["reverse_pair_ratio"] == 0.25
     assert evidence["suspect_route"] == 0.0 and evidence["pair_route"] > 0.5  # 0.33 when the route stopped at 0.3
     assert diagnosis.causes[0] == "label_noise", diagnosis.to_text()
+    # "Hardly any" the other way only where the reverse counts fully (trial 34: said of 0.75 as many).
+    assert "and fewer the other way round (0.25 as many)" in diagnosis.verdict("label_noise").summary
+    assert "hardly any the other way round (0.00 as many)" in _shallow_pair_with_reverse_errors(0.0).verdict(
+        "label_noise").summary
     # At 40% one-way noise the model is near a coin flip on A's inputs and the reverse reaches 0.5-0.7 (a held-out
     # JapaneseVowels class-pair run read "No problem found" 0.53 when the route ended at 0.5): weighed, not yet
     # named, and "No problem found" is no longer sure of itself.
@@ -337,6 +341,9 @@ def test_a_one_way_pair_the_val_labels_do_not_side_with_asks_for_a_check_before_
     verdict = both.verdict("label_noise")
     assert both.causes[0] == "label_noise" and verdict.evidence["pair_unconfirmed_by_val"], both.to_text()
     assert "classes whose inputs resemble one another one way give the same pattern" in verdict.summary
+    # Said of what val shows, not of its labels (trial 34: "the val labels do not side with the model" of a val clean
+    # by construction that did not show it).
+    assert "val does not show the model agreeing more with its labels than with train's" in verdict.summary
     assert verdict.remedies[0].action.endswith("and relabel the wrong ones")
     # Val labelled right sides with the model: the labels are wrong, and may be dropped.
     clean_val = dynamics_from_logits(np.clip(np.arange(epochs) / 5, 0, 1)[:, None, None] * 2.5
