@@ -57,7 +57,7 @@ from lossgap.diagnosis.causes.label_noise_measures import (aum_while_fitted, con
 from lossgap.diagnosis.causes.underfitting_stopped import far_from_fitting
 from lossgap.diagnosis.causes.unstable_records import (delivered_model_jumps, evaluation_only_bounces,
                                                         train_records_only)
-from lossgap.diagnosis.constraints import held_back, tiny_hidden, training_pass_dropout
+from lossgap.diagnosis.constraints import has_batch_norm, held_back, tiny_hidden, training_pass_dropout
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import suspects_memorised_late
 from lossgap.diagnosis.remedies import RemedyBook
@@ -141,7 +141,15 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     exact_train = ((evidence.train_config or {}).get("record_train") == "eval")
     # A training pass with dropout on and weights moving makes train look worse than val for no fault of the
     # labels, so without an exact evaluation pass the val-over-train gap must be much larger.
-    floor = 0.03 if exact_train else 0.1
+    # A model described without dropout or batch norm records in its training pass what an evaluation pass would, but
+    # for its weights moving within the epoch, which by the judged epoch is small: its floor is the exact pass's (trial
+    # 34: own loops memorising class-pair noise, val 0.06-0.11 above their training pass at the val-loss minimum, read
+    # overfitting 0.97-0.99 where `lossgap train` on the same data reads label noise; the suite's healthy runs with
+    # --record-train pass lie within 0.03 of val).
+    plain_pass = (not exact_train and bool((evidence.settings or {}).get("model"))
+                  and not (((evidence.settings or {}).get("model") or {}).get("dropout") or 0)
+                  and not has_batch_norm(evidence.settings))
+    floor = 0.03 if exact_train or plain_pass else 0.1
     # The gap counts from two standard errors of the val-minus-train difference, fully from three.
     gap_start = max(floor, 2 * fit.val_minus_train_noise)
     need = max(floor + 0.05, 3 * fit.val_minus_train_noise)
