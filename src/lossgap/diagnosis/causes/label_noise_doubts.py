@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from lossgap.diagnosis.causes.label_noise_measures import pair_learned_late
 from lossgap.diagnosis.causes.underfitting_wording import FAR_FROM_FIT
 from lossgap.diagnosis.evidence import RunEvidence
@@ -15,7 +17,7 @@ from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.split_checks import val_inputs_differ
 from lossgap.diagnosis.verdict import Verdict
-from lossgap.diagnosis.wording import pct, share_below_prior
+from lossgap.diagnosis.wording import clip, pct, share_below_prior
 
 #: Highest confidence when the suspects' one-way pair was learned late (see learned_late_doubt): trial 15's own loops
 #: on clean labels, a pair of classes told apart at epoch 25 of 30, read label noise 0.50 with "check ... relabel"
@@ -207,3 +209,20 @@ def undecided_summary(evidence: RunEvidence, depth: float, *, too_few: bool, str
                    "of samples it cannot represent, so label noise can be judged only once a larger or freer model "
                    "also contradicts them")
     return summary
+
+
+def marginal_pair_words(given: str, rival: str, share: float, reverse: float, p_value: float) -> str:
+    """The clause of a one-way pair short of the 5% level (label_noise's marginal_pair): ``share`` of the suspects
+    labelled ``given`` and predicted ``rival``, ``reverse`` as many the other way, at sign-test ``p_value``."""
+    return (f"; {pct(share)} of them are labelled class {given} and predicted as class {rival} ({reverse:.2f} as many "
+            f"the other way), but chance gives that lean one time in {max(2, round(1 / max(p_value, 1e-9)))} and val "
+            "does not side with the model: a reason to look, not a finding")
+
+
+def memorised_share(evidence: RunEvidence) -> float:
+    """0..1: suspects learned late and val accuracy declining from its peak (label noise hurting)."""
+    curves = evidence.curves
+    decline = float(np.nanmax(curves.val_accuracy) - curves.val_accuracy[-1])
+    late = suspects_memorised_late(evidence)
+    return 0.5 * clip(late / 0.5) + 0.5 * clip(decline / (2 * evidence.val_noise))
+
