@@ -140,6 +140,10 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                        "followed", {})
     fit = evidence.fit
     exact_train = ((evidence.train_config or {}).get("record_train") == "eval")
+    described = (evidence.settings or {}).get("model") or {}
+    # Train records from a training pass of a model lossgap knows nothing about (an own loop that described
+    # nothing): its dropout, if any, may be what puts val above train.
+    undescribed_pass = not exact_train and not described
     # A training pass with dropout on and weights moving makes train look worse than val for no fault of the
     # labels, so without an exact evaluation pass the val-over-train gap must be much larger.
     # A model described without dropout or batch norm records in its training pass what an evaluation pass would, but
@@ -147,8 +151,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # 34: own loops memorising class-pair noise, val 0.06-0.11 above their training pass at the val-loss minimum, read
     # overfitting 0.97-0.99 where `lossgap train` on the same data reads label noise; the suite's healthy runs with
     # --record-train pass lie within 0.03 of val).
-    plain_pass = (not exact_train and bool((evidence.settings or {}).get("model"))
-                  and not (((evidence.settings or {}).get("model") or {}).get("dropout") or 0)
+    plain_pass = (not exact_train and not undescribed_pass and not (described.get("dropout") or 0)
                   and not has_batch_norm(evidence.settings))
     floor = 0.03 if exact_train or plain_pass else 0.1
     # The gap counts from two standard errors of the val-minus-train difference, fully from three.
@@ -161,9 +164,6 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # LSTM with dropout 0.9 and clean labels, val 0.98 against a training pass at 0.63, read label noise 0.93).
     dropout_gap = training_pass_dropout(evidence.train_config, evidence.settings) is not None
     learned_task = learned_task and not dropout_gap
-    # Train records from a training pass of a model lossgap knows nothing about (an own loop that described
-    # nothing): its dropout, if any, may be what puts val above train.
-    undescribed_pass = not exact_train and not (evidence.settings or {}).get("model")
     unjudged = not_yet_judgeable(evidence, learned_task)
     if unjudged is not None:
         return unjudged
@@ -337,7 +337,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
         figures = (f"val accuracy {fit.val_accuracy:.3f} against train {fit.train_accuracy:.3f} at epoch "
                    f"{evidence.judged_epoch}")
         if fit.val_minus_train > 0:
-            no_dropout = ((evidence.settings or {}).get("model") or {}).get("dropout") == 0
+            no_dropout = described.get("dropout") == 0
             pass_note = ("" if exact_train else ", which a training pass's moving weights can give" if no_dropout
                          else ", which a training pass with dropout on and moving weights can give")
             siding = f"side with the model only weakly ({figures}: a lead under {need:.2f}{pass_note})"

@@ -54,9 +54,9 @@ ABOVE_PRIOR_START, ABOVE_PRIOR_FULL = 0.05, 0.2
 UNFIT_START, UNFIT_FULL = 0.05, 0.3
 #: Epoch-to-epoch steps within which the train loss's bounces are summed (the largest such window counts; the steps
 #: start at epoch 2, so a run of 32 epochs or fewer is summed whole), about the length of the runs BOUNCE_START and
-#: BOUNCE_FULL were set on: trial 33's GunPoint LSTM-FCNs with 30% of their labels flipped,
-#: the train loss wobbling 0.43-0.69 by a median 0.02 of the prior's entropy per epoch for 236-300 epochs with no
-#: spike, summed 3.1-5.3 and read unstable_optimization 0.60 over their label noise (in a 30-epoch window: 0.5-0.8).
+#: BOUNCE_FULL were set on: trial 33's GunPoint LSTM-FCNs with 30% of their labels flipped, the train loss wobbling
+#: 0.43-0.69 by a median 0.02 of the prior's entropy per epoch for 236-300 epochs with no spike, summed 3.1-5.3 and
+#: read unstable_optimization 0.60 over their label noise (in a 30-epoch window: 0.5-0.8).
 BOUNCE_WINDOW = 30
 #: Most that loss bounces and spikes can add up to on their own: bumps below the prior's entropy also come
 #: from heavy regularisation or a hard, noisy task.
