@@ -400,3 +400,18 @@ def test_balanced_accuracy_level_with_plain_accuracy_is_not_called_lower():
     assert "but balanced accuracy" in lean.summary, lean.summary
     level = diagnose_dynamics(rare_missed_run(val_counts=(60, 60, 60))).verdict("class_imbalance_bias")
     assert "and balanced accuracy" in level.summary and "but balanced accuracy" not in level.summary, level.summary
+
+
+def test_a_weighted_run_too_few_rare_val_samples_for_a_balanced_test_is_judged_by_what_val_does_show():
+    # JapaneseVowels cut to 61/5/5/..., weighted, 2 val samples per rare class: no class but the frequent one had the
+    # samples for a balanced test (NaN), and the untestable test had been read as "no epoch's balanced val accuracy is
+    # significantly above chance", capping the lean at 0.40 under "No problem found" although val accuracy (1.000
+    # against a majority share of 0.909) shows what the model learned.
+    diagnosis = diagnose_dynamics(unsure_rare_run(rare_classes=4), config={"class_weights": "balanced"})
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert np.isnan(diagnosis.evidence.balanced_signal_p) and diagnosis.evidence.signal_any_epoch_p < 0.01
+    assert not verdict.evidence["weighted_and_balanced_at_chance"], verdict.summary
+    assert diagnosis.causes[:1] == ["class_imbalance_bias"], diagnosis.to_text()
+    assert "its loss is already weighted by class, so what is left is more rare-class data" in verdict.summary
+    assert [remedy.action for remedy in verdict.remedies] == [
+        "collect more samples of the rare classes, and judge runs by balanced accuracy"]

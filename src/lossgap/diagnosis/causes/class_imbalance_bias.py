@@ -12,6 +12,7 @@ from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
+from lossgap.diagnosis.learning_state import val_showed_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -171,9 +172,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # Or weighted, and no epoch's balanced val accuracy significantly above chance: with the lean weighted away,
     # nothing the model learned carries over to any class (85/15 data on random labels, weighted, had read imbalance
     # 1.00 with "oversample" as its remedy).
+    # Where too few val samples of all but one class leave no balanced test (NaN), plain accuracy and the val loss are
+    # all val shows (JapaneseVowels cut to 61/5/5/..., weighted, 2 val samples per rare class, val accuracy 0.957 against
+    # a majority share of 0.652, had been told "nothing the model learned carries over" from the untestable balanced
+    # accuracy, and read "No problem found" with its rare classes recalled 0.88 against 1.00).
     weighted_unfitted = evidence.objective is not None and not evidence.objective.fit.train_moved
+    balanced_p = evidence.balanced_signal_p
     weighted_unshown = (evidence.objective is not None and not weighted_unfitted
-                        and not evidence.balanced_signal_p < evidence.signal.alpha)
+                        and (not balanced_p < evidence.signal.alpha if np.isfinite(balanced_p)
+                             else not val_showed_learning(evidence)))
     facts["weighted_and_unfitted"] = weighted_unfitted
     facts["weighted_and_balanced_at_chance"] = weighted_unshown
     if weighted_unfitted and confidence > NOT_LEANING_CAP:
@@ -290,6 +297,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["resampled_classes"] = resampled
     if resampled:
         summary += "; its batches are already drawn to balance the classes, so what is left is more rare-class data"
+    elif evidence.class_weights is not None and not (weighted_unfitted or weighted_unshown or weighted_early):
+        summary += "; its loss is already weighted by class, so what is left is more rare-class data"
     # Weighting the loss of batches a sampler already balances would count the rare classes twice, and so would
     # oversampling for a loss already weighted by class (trial 5's weighted runs had been told to oversample).
     balanced_already = resampled or evidence.class_weights is not None
