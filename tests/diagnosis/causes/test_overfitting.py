@@ -284,3 +284,27 @@ def test_a_recurrent_layer_of_a_few_units_fewer_than_the_classes_is_grown_before
                                                                                       "hidden_size": 4}},
                              summary={"best_epoch": 10, "delivered_epoch": 10}).verdict("overfitting")
     assert wide.remedies[0].name == "dropout" and "tiny_recurrent_layer" not in wide.evidence
+
+
+def test_early_stopping_that_restored_an_epoch_as_low_as_the_minimum_within_its_jitter_has_handled_it():
+    # A class-weighted run stops on its weighted val loss: a healthy JapaneseVowels run restored epoch 13 (plain val
+    # loss 0.0959) beside the plain minimum 0.0949 at epoch 15, jitter 0.01, and had read overfitting 0.78.
+    epochs, n = 16, 200
+    labels = np.arange(n) % 2
+    axis = np.arange(epochs)[:, None]
+    train_prob = np.clip(0.5 + 0.012 * axis + np.zeros((1, n)), 0, 0.99)
+    val_prob = 0.75 - 0.02 * np.abs(axis - 9) + 0.004 * (-1.0) ** axis
+    val_prob[10] = val_prob[9] - 0.001   # epoch 11 a hair below epoch 10, the minimum
+    dynamics = {"train": binary_dynamics(train_prob, labels, split="train"),
+                "val": binary_dynamics(val_prob + np.zeros((1, n)), labels)}
+    config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
+    restored = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 11})
+    verdict = restored.verdict("overfitting")
+    assert restored.evidence.val_loss_min_epoch == 10 and verdict.evidence["handled_by_early_stopping"]
+    assert "overfitting" not in restored.causes, restored.to_text()
+    assert "early stopping already restored epoch 11, its val loss (0.294) within its epoch-to-epoch jitter" in (
+        verdict.summary)
+    # An epoch beyond the jitter above the minimum is not: the delivered model is worse than the minimum's.
+    later = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 12})
+    assert not later.verdict("overfitting").evidence["handled_by_early_stopping"]
+    assert later.causes[:1] == ["overfitting"], later.to_text()
