@@ -288,7 +288,7 @@ def test_a_recurrent_layer_of_a_few_units_fewer_than_the_classes_is_grown_before
 
 def test_early_stopping_that_restored_an_epoch_as_low_as_the_minimum_within_its_jitter_has_handled_it():
     # A class-weighted run stops on its weighted val loss: a healthy JapaneseVowels run restored epoch 13 (plain val
-    # loss 0.0959) beside the plain minimum 0.0949 at epoch 15, jitter 0.01, and had read overfitting 0.78.
+    # loss 0.0959) beside the plain minimum 0.0949 at epoch 15, jitter 0.003, and had read overfitting 0.78.
     epochs, n = 16, 200
     labels = np.arange(n) % 2
     axis = np.arange(epochs)[:, None]

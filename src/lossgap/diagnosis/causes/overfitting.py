@@ -133,7 +133,7 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # rise is only the patience it waited through, and the delivered model is the one before it. The restored
     # epoch need not be the plain val loss's lowest, only as low within its jitter: a class-weighted run stops on
     # its weighted val loss (JapaneseVowels, weighted, restored epoch 13 at 0.0959 beside the plain minimum 0.0949
-    # at epoch 15, jitter 0.01, had read overfitting 0.78 on a healthy run).
+    # at epoch 15, jitter 0.003, had read overfitting 0.78 on a healthy run).
     best = evidence.best_epoch
     level = lowest == best or curves.val_loss[best - 1] <= curves.val_loss[lowest - 1] + general.val_jitter
     handled = evidence.patience is not None and level and last <= max(lowest, best) + evidence.patience
