@@ -415,3 +415,24 @@ def test_a_weighted_run_too_few_rare_val_samples_for_a_balanced_test_is_judged_b
     assert "its loss is already weighted by class, so what is left is more rare-class data" in verdict.summary
     assert [remedy.action for remedy in verdict.remedies] == [
         "collect more samples of the rare classes, and judge runs by balanced accuracy"]
+
+
+def test_a_weighted_run_without_a_balanced_test_whose_val_shows_nothing_learned_is_not_called_leaning():
+    # The same shape, 2 val samples per rare class, but val gets the same unsure lean to the frequent class for every
+    # sample: neither accuracy (the majority share) nor loss beats a constant answer, so nothing shows on val, and
+    # the sentence says why no balanced test was run.
+    from fixtures.dynamics import dynamics_from_logits
+
+    epochs, rng = 12, np.random.default_rng(0)
+    train = np.repeat(np.arange(5), [400, 20, 20, 20, 20])
+    val = np.repeat(np.arange(5), [80, 2, 2, 2, 2])
+    fitted = np.zeros((epochs, train.size, 5))
+    fitted[:, np.arange(train.size), train] = np.linspace(0.5, 6.0, epochs)[:, None]
+    unsure = rng.normal(0, 0.01, (epochs, val.size, 5)) + np.array([0.3, 0, 0, 0, 0])
+    dynamics = {"train": dynamics_from_logits(fitted, train, split="train", keep_logits=False),
+                "val": dynamics_from_logits(unsure, val, split="val")}
+    diagnosis = diagnose_dynamics(dynamics, config={"class_weights": "balanced"})
+    verdict = diagnosis.verdict("class_imbalance_bias")
+    assert np.isnan(diagnosis.evidence.balanced_signal_p)
+    assert verdict.evidence["weighted_and_balanced_at_chance"] and verdict.confidence <= NOT_LEANING_CAP, verdict.summary
+    assert "too few val samples in all classes but one for a balanced test" in verdict.summary

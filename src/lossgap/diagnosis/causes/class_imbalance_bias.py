@@ -189,8 +189,11 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                     "clearly below a constant guess's: it has learned nothing yet, which no weighting changes")
     if weighted_unshown and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP
-        summary += ("; but the loss is already weighted by class and no epoch's balanced val accuracy is significantly "
-                    "above chance: with the lean weighted away, nothing the model learned carries over to any class")
+        unshown = ("no epoch's balanced val accuracy is significantly above chance" if np.isfinite(balanced_p) else
+                   "val shows nothing learned (too few val samples in all classes but one for a balanced test, and "
+                   "neither its accuracy nor its loss beats a constant answer's)")
+        summary += (f"; but the loss is already weighted by class and {unshown}: with the lean weighted away, nothing "
+                    "the model learned carries over to any class")
     # Weighted by class and still early in learning (RunEvidence.early_learning): the weights already answer the
     # imbalance, and a model that has barely begun learns every class slowly; what it leans on can be judged once it
     # has learned them (trial 14's 70/15/15 data, balanced weights at Adam 3e-5, its weighted train loss 6% below a
