@@ -232,3 +232,9 @@ def test_train_records_that_hold_a_small_part_of_the_training_set_each_epoch_get
     assert any(note.startswith(f"each epoch's train records hold about 16 of the {total} training samples")
                for note in diagnosis.limitations), diagnosis.limitations
     assert partial_train_records(diagnose_dynamics(run).evidence) is None
+    assert any("inside the batch loop" in note for note in diagnosis.limitations)
+    # A loop whose sampler draws with replacement leaves samples out of each epoch however it records: it is not told
+    # to record inside its batch loop (a trial's WeightedRandomSampler loops, recording every batch, had been).
+    sampled = diagnose_dynamics({**run, "train": partial}, settings={"sampling": {"resampled_classes": True}})
+    note = next(note for note in sampled.limitations if note.startswith("each epoch's train records hold"))
+    assert "inside the batch loop" not in note and "its sampler draws with replacement" in note, note

@@ -255,9 +255,16 @@ def split_notes(evidence: RunEvidence) -> list[str]:
     checks, notes = evidence.split_checks, []
     partial = partial_train_records(evidence)
     if partial is not None:
+        # A sampler that draws with replacement to balance the classes leaves samples out of each epoch whatever the
+        # loop records: a trial's own loops with a WeightedRandomSampler, recording every batch, drew about 421 of 924
+        # ids per epoch and had been told to record inside the batch loop, which they did.
+        resampled = bool(((evidence.settings or {}).get("sampling") or {}).get("resampled_classes"))
+        fix = ("its sampler draws with replacement, so each epoch leaves the rest out, and a sample's epochs are the "
+               "ones it was drawn in" if resampled else
+               "record every training batch (recorder.update(\"train\", ...) inside the batch loop)")
         notes.append(f"each epoch's train records hold about {partial[0]} of the {partial[1]} training samples recorded "
                      "over the run: train loss and accuracy, and every rule that reads the training samples, see only "
-                     "those; record every training batch (recorder.update(\"train\", ...) inside the batch loop)")
+                     f"those; {fix}")
     shift = checks.shift
     if shift is not None:
         differences = np.abs(np.subtract(shift.train_shares, shift.val_shares))
