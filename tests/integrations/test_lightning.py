@@ -213,6 +213,17 @@ def test_batches_without_sample_ids_are_a_config_error(LossgapCallback):
     assert default_targets({"ids": y, "y": y + 1}).tolist() == [1, 1, 1, 1]
 
 
+def test_batches_of_another_layout_than_ids_x_y_name_their_targets(LossgapCallback):
+    # A trial's (ids, x, y, lengths) batches had their lengths read as the labels: with lengths under the number of
+    # classes that would record wrong labels without a word.
+    from lossgap.integrations.lightning import default_targets
+
+    ids, x, y, lengths = torch.arange(4), torch.zeros(4, 5, 2), torch.ones(4, dtype=torch.long), torch.full((4,), 2)
+    assert default_targets((ids, x, y)).tolist() == [1, 1, 1, 1]
+    with pytest.raises(ConfigError, match=r"a batch of 4 fields is not \(ids, x, y\).*targets_from_batch="):
+        default_targets((ids, x, y, lengths))
+
+
 def test_importing_lossgap_does_not_import_lightning():
     code = ("import sys, lossgap, lossgap.api; "
             "print(sorted(m for m in sys.modules if m == 'lightning' or m.startswith('lightning.')))")

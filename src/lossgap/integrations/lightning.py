@@ -85,10 +85,15 @@ def default_ids(batch: Any) -> Any:
 
 
 def default_targets(batch: Any) -> Any:
-    """Targets of a batch: ``batch["y"]`` for a dict, ``batch[-1]`` for a tuple or list."""
+    """Targets of a batch: ``batch["y"]`` for a dict, ``batch[2]`` for an ``(ids, x, y)`` tuple or list; a
+    ConfigError for a tuple or list of another length, whose targets could be any field (a trial's ``(ids, x, y,
+    lengths)`` batches had their lengths read as labels)."""
     if isinstance(batch, Mapping):
         return _dict_field(batch, "y", "the targets", "targets_from_batch")
-    return batch[-1]
+    if isinstance(batch, Sequence) and len(batch) != 3:
+        raise ConfigError(f"LossgapCallback: a batch of {len(batch)} fields is not (ids, x, y), so which one holds the "
+                          "targets is unknown; pass targets_from_batch= (e.g. lambda batch: batch[2])")
+    return batch[2]
 
 
 def _inside(path: Path, directory: Path) -> bool:
