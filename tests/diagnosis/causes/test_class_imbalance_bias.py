@@ -415,24 +415,37 @@ def test_a_weighted_run_too_few_rare_val_samples_for_a_balanced_test_is_judged_b
     assert "its loss is already weighted by class, so what is left is more rare-class data" in verdict.summary
     assert [remedy.action for remedy in verdict.remedies] == [
         "collect more samples of the rare classes, and judge runs by balanced accuracy"]
+    # Not beside a doubt that holds the lean back: a model weak across classes is not told what is left.
+    weak = diagnose_dynamics(weak_across_classes_run(), config={"class_weights": "balanced"}).verdict(
+        "class_imbalance_bias")
+    assert "weak across classes" in weak.summary and "what is left is more rare-class data" not in weak.summary
 
 
 def test_a_weighted_run_without_a_balanced_test_whose_val_shows_nothing_learned_is_not_called_leaning():
-    # The same shape, 2 val samples per rare class, but val gets the same unsure lean to the frequent class for every
-    # sample: neither accuracy (the majority share) nor loss beats a constant answer, so nothing shows on val, and
-    # the sentence says why no balanced test was run.
+    # Nine rare classes of 4 val samples each beside 100 of the frequent one: no balanced test (one class of 5 or
+    # more), but a split that could show learning through plain accuracy. Val gets the same unsure lean to the
+    # frequent class for every sample: neither accuracy (the majority share) nor loss beats a constant answer, so
+    # nothing shows on val, and the sentence says why no balanced test was run.
     from fixtures.dynamics import dynamics_from_logits
+    from lossgap.diagnosis.learning_state import val_could_show
 
     epochs, rng = 12, np.random.default_rng(0)
-    train = np.repeat(np.arange(5), [400, 20, 20, 20, 20])
-    val = np.repeat(np.arange(5), [80, 2, 2, 2, 2])
-    fitted = np.zeros((epochs, train.size, 5))
+    train = np.repeat(np.arange(10), [400] + [20] * 9)
+    val = np.repeat(np.arange(10), [100] + [4] * 9)
+    fitted = np.zeros((epochs, train.size, 10))
     fitted[:, np.arange(train.size), train] = np.linspace(0.5, 6.0, epochs)[:, None]
-    unsure = rng.normal(0, 0.01, (epochs, val.size, 5)) + np.array([0.3, 0, 0, 0, 0])
+    unsure = rng.normal(0, 0.01, (epochs, val.size, 10)) + np.eye(10)[0] * 0.3
     dynamics = {"train": dynamics_from_logits(fitted, train, split="train", keep_logits=False),
                 "val": dynamics_from_logits(unsure, val, split="val")}
     diagnosis = diagnose_dynamics(dynamics, config={"class_weights": "balanced"})
     verdict = diagnosis.verdict("class_imbalance_bias")
-    assert np.isnan(diagnosis.evidence.balanced_signal_p)
+    assert np.isnan(diagnosis.evidence.balanced_signal_p) and val_could_show(diagnosis.evidence)
     assert verdict.evidence["weighted_and_balanced_at_chance"] and verdict.confidence <= NOT_LEANING_CAP, verdict.summary
-    assert "too few val samples in all classes but one for a balanced test" in verdict.summary
+    assert "fewer than two classes with 5 or more val samples for a balanced test" in verdict.summary
+    assert "what is left is more rare-class data" not in verdict.summary
+    # With 2 val samples per rare class the split could not have shown anything either way: not capped on that.
+    val_small = np.repeat(np.arange(10), [100] + [2] * 9)
+    small = {"train": dynamics["train"], "val": dynamics_from_logits(unsure[:, :val_small.size], val_small, split="val")}
+    small_val = diagnose_dynamics(small, config={"class_weights": "balanced"})
+    assert not val_could_show(small_val.evidence)
+    assert not small_val.verdict("class_imbalance_bias").evidence["weighted_and_balanced_at_chance"]

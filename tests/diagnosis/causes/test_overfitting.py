@@ -29,6 +29,11 @@ def test_early_stopping_that_restored_the_minimum_has_handled_it():
     verdict = diagnosis.verdict("overfitting")
     assert verdict.evidence["handled_by_early_stopping"] and verdict.confidence < 0.5
     assert all(remedy.name != "early_stopping" for remedy in verdict.remedies)   # already applied
+    # Its summary records no restored epoch, so the run delivers its last: "restored" is not said of it.
+    assert "early stopping already stopped the run 6 epochs after the val-loss minimum, within its patience of 6" in (
+        verdict.summary), verdict.summary
+    restored = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 10, "delivered_epoch": 10})
+    assert "early stopping already restored epoch 10" in restored.verdict("overfitting").summary
 
 
 def test_a_model_early_stopping_restored_that_fits_train_far_better_than_val_is_overfitted():
@@ -164,7 +169,7 @@ def test_a_restored_model_is_not_called_free_of_overfitting_and_a_train_loss_tha
     # at train 1.000 and val 0.600, beside an unresolved accuracy gap the sentence never named.
     config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
     restored = diagnose_dynamics(overfit_dynamics(epochs=16, n=24, always_wrong=8), config=config,
-                                 summary={"best_epoch": 10}).verdict("overfitting")
+                                 summary={"best_epoch": 10, "delivered_epoch": 10}).verdict("overfitting")
     assert restored.evidence["handled_by_early_stopping"] and "unresolved_accuracy_gap" in restored.evidence
     assert "early stopping already restored epoch 10, from before the val loss rose; at epoch 10" in restored.summary
     assert "not overfitted" not in restored.summary
@@ -298,13 +303,23 @@ def test_early_stopping_that_restored_an_epoch_as_low_as_the_minimum_within_its_
     dynamics = {"train": binary_dynamics(train_prob, labels, split="train"),
                 "val": binary_dynamics(val_prob + np.zeros((1, n)), labels)}
     config = {**CONFIG, "early_stopping": {"patience": 6, "monitor": "val_loss"}}
-    restored = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 11})
+    restored = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 11, "delivered_epoch": 11})
     verdict = restored.verdict("overfitting")
     assert restored.evidence.val_loss_min_epoch == 10 and verdict.evidence["handled_by_early_stopping"]
     assert "overfitting" not in restored.causes, restored.to_text()
     assert "early stopping already restored epoch 11, its val loss (0.294) within its epoch-to-epoch jitter" in (
         verdict.summary)
     # An epoch beyond the jitter above the minimum is not: the delivered model is worse than the minimum's.
-    later = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 12})
+    later = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 12, "delivered_epoch": 12})
     assert not later.verdict("overfitting").evidence["handled_by_early_stopping"]
     assert later.causes[:1] == ["overfitting"], later.to_text()
+    # Nor is a neighbour the run did not deliver (it kept its last weights, the rise included).
+    kept_last = diagnose_dynamics(dynamics, config=config, summary={"best_epoch": 11, "delivered_epoch": 16})
+    assert not kept_last.verdict("overfitting").evidence["handled_by_early_stopping"], kept_last.to_text()
+    # Nor one the run ran on past its patience (an early stopper watching epoch 9 stops by epoch 15).
+    past = {"best_epoch": 9, "delivered_epoch": 9}
+    val_prob[8] = val_prob[9] - 0.001
+    dynamics["val"] = binary_dynamics(val_prob + np.zeros((1, n)), labels)
+    assert diagnose_dynamics(dynamics, config=config, summary=past).evidence.val_loss_min_epoch == 10
+    assert not diagnose_dynamics(dynamics, config=config, summary=past).verdict("overfitting").evidence[
+        "handled_by_early_stopping"]

@@ -108,6 +108,11 @@ def test_a_jittery_val_loss_at_its_lowest_in_the_last_epoch_with_accuracy_rising
     verdict = diagnosis.verdict("underfitting")
     assert verdict.evidence["form"] == "stopped_early" and verdict.evidence["form_confidences"]["stopped_early"] == 0.9
     assert "training stopped too early" in verdict.summary
+    # The rise is said as the tail's trend, beside where accuracy ended (a last epoch's dip had read as the rise).
+    rise, val_rise = verdict.evidence["train_accuracy_rise_over_tail"], diagnosis.evidence.accuracy_trend[2]
+    tail = diagnosis.evidence.trend_tail
+    assert f"accuracy was still rising over the last {tail} epochs (trend: train {rise:+.3f}, val {val_rise:+.3f}; at " \
+           "the end train" in verdict.summary, verdict.summary
 
 
 def test_a_model_far_from_fitting_whose_losses_fall_steadily_is_still_learning_not_refining():

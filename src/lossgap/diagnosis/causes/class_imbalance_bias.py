@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from lossgap.analysis.per_class import probability_lift, probability_shortfall
-from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.diagnosis.cause import Cause
-from lossgap.diagnosis.causes.class_imbalance_doubts import few_of_every_class
+from lossgap.diagnosis.causes.class_imbalance_doubts import few_of_every_class, weighted_rare_still_rising
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import val_showed_learning
+from lossgap.diagnosis.learning_state import val_never_showed
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -41,8 +40,6 @@ PROBABILITY_ONLY_CAP = 0.4
 #: stopped-early verdict it explains away in part stays above it (train longer first; weight the classes if
 #: the gap stays).
 STILL_LEARNING_CAP = 0.55
-#: Noise units a weighted run's balanced val accuracy must rise by over its tail to count as still rising.
-RISING_NOISE = 2.0
 #: Highest confidence when a frequent class is recalled no better than the rare ones: the model is weak across
 #: classes, not leaning on the frequent ones (an OSULeaf GRU at val accuracy 0.59 recalled a class of 16% of
 #: train 0.14 and its rare class of 8% 0.33 on 3 val samples, and had read imbalance 1.00 from the rare class's
@@ -138,6 +135,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     else:
         summary += (f", and the most predicted class takes {pct(per_class.predicted_share[index].max())} "
                     "of val predictions")
+    uncapped = confidence
     worst_frequent = min(frequent, key=lambda c: recall[c]) if frequent else None
     facts["worst_frequent_class"] = worst_frequent
     # Weak across classes: a frequent class as poorly recalled as the rare ones, both well short of the best.
@@ -178,9 +176,10 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # accuracy, and read "No problem found" with its rare classes recalled 0.88 against 1.00).
     weighted_unfitted = evidence.objective is not None and not evidence.objective.fit.train_moved
     balanced_p = evidence.balanced_signal_p
+    # (And only on a val split that could have shown it: an untestable split says nothing either way.)
     weighted_unshown = (evidence.objective is not None and not weighted_unfitted
                         and (not balanced_p < evidence.signal.alpha if np.isfinite(balanced_p)
-                             else not val_showed_learning(evidence)))
+                             else val_never_showed(evidence)))
     facts["weighted_and_unfitted"] = weighted_unfitted
     facts["weighted_and_balanced_at_chance"] = weighted_unshown
     if weighted_unfitted and confidence > NOT_LEANING_CAP:
@@ -190,8 +189,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     if weighted_unshown and confidence > NOT_LEANING_CAP:
         confidence = NOT_LEANING_CAP
         unshown = ("no epoch's balanced val accuracy is significantly above chance" if np.isfinite(balanced_p) else
-                   "val shows nothing learned (too few val samples in all classes but one for a balanced test, and "
-                   "neither its accuracy nor its loss beats a constant answer's)")
+                   "val shows nothing learned (fewer than two classes with 5 or more val samples for a balanced test, "
+                   "and neither its accuracy nor its loss significantly better than a constant answer's)")
         summary += (f"; but the loss is already weighted by class and {unshown}: with the lean weighted away, nothing "
                     "the model learned carries over to any class")
     # Weighted by class and still early in learning (RunEvidence.early_learning): the weights already answer the
@@ -300,7 +299,9 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     facts["resampled_classes"] = resampled
     if resampled:
         summary += "; its batches are already drawn to balance the classes, so what is left is more rare-class data"
-    elif evidence.class_weights is not None and not (weighted_unfitted or weighted_unshown or weighted_early):
+    elif evidence.class_weights is not None and confidence == uncapped:
+        # Only of a lean no doubt above held back: beside "weak across classes" or "train longer first" it would
+        # contradict them.
         summary += "; its loss is already weighted by class, so what is left is more rare-class data"
     # Weighting the loss of batches a sampler already balances would count the rare classes twice, and so would
     # oversampling for a loss already weighted by class (trial 5's weighted runs had been told to oversample).
@@ -310,29 +311,6 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                                    "accuracy" if balanced_already else "oversample the rare classes or collect more "
                                    "of them, and judge runs by balanced accuracy"))
     return few_of_every_class(evidence, book, Verdict("class_imbalance_bias", confidence, summary, facts, remedies))
-
-
-def weighted_rare_still_rising(evidence: RunEvidence, rare: list[int]) -> tuple[int, float, float] | None:
-    """For a class-weighted run: (epoch, balanced val accuracy then, at the last epoch) when its balanced val accuracy
-    rose over the run's last trend_tail epochs by more than RISING_NOISE noise units of the rare classes' share of it
-    and ended within one unit of its best, else None. Trial 25: a 10:1 weighted run at Adam 5e-4, balanced accuracy
-    0.46 at epoch 31 and 0.61 at its last, 40, read imbalance 1.00 with "collect more rare samples"; 120 epochs of the
-    same command reached a balanced test accuracy of 0.937."""
-    if evidence.objective is None or not rare:
-        return None
-    per_class = evidence.val_per_class
-    balanced = per_class.balanced_accuracy
-    start = max(0, evidence.num_epochs - evidence.trend_tail)
-    if evidence.num_epochs - start < 3 or not np.isfinite(balanced[[start, -1]]).all():
-        return None
-    present_classes = int((per_class.support > 0).sum())
-    # Each rare class's recall noise, as its share of balanced accuracy (a mean over the present classes).
-    noise = sum(accuracy_noise(np.nan_to_num(per_class.recall[start, c]), int(per_class.support[c]))
-                for c in rare if per_class.support[c] > 0) / max(1, present_classes)
-    rise = float(balanced[-1] - balanced[start])
-    if rise <= RISING_NOISE * noise or balanced[-1] < np.nanmax(balanced) - noise:
-        return None
-    return start + 1, float(balanced[start]), float(balanced[-1])
 
 
 def unresolved_rare_classes(evidence: RunEvidence) -> list[int]:

@@ -89,9 +89,15 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
 
 
 def _restored_words(evidence: RunEvidence, lowest: int) -> str:
-    """The clause saying which epoch early stopping restored: the val-loss minimum ``lowest`` or one as low within
-    the val loss's jitter."""
+    """The clause saying what early stopping did: restored the val-loss minimum ``lowest`` or an epoch as low within
+    the val loss's jitter, or stopped within its patience of the minimum while keeping later weights."""
     best = evidence.best_epoch
+    if best == lowest and evidence.delivered_epoch != best:
+        # A loop that stops early may keep its last weights (own loops and Lightning do unless they restore a
+        # checkpoint): it stopped the rise, but restored nothing.
+        waited = evidence.num_epochs - lowest
+        return (f"; early stopping already stopped the run {waited} epoch{'s' if waited != 1 else ''} after the val-loss "
+                f"minimum, within its patience of {evidence.patience}")
     if best == lowest:
         return f"; early stopping already restored epoch {lowest}, from before the val loss rose"
     return (f"; early stopping already restored epoch {best}, its val loss "
@@ -134,9 +140,12 @@ def _rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # epoch need not be the plain val loss's lowest, only as low within its jitter: a class-weighted run stops on
     # its weighted val loss (JapaneseVowels, weighted, restored epoch 13 at 0.0959 beside the plain minimum 0.0949
     # at epoch 15, jitter 0.003, had read overfitting 0.78 on a healthy run).
+    # Such a neighbour counts only when it is the model the run delivers (a run that kept its last weights delivers
+    # the rise), and the run stopped within its patience of it, as an early stopper watching it would.
     best = evidence.best_epoch
-    level = lowest == best or curves.val_loss[best - 1] <= curves.val_loss[lowest - 1] + general.val_jitter
-    handled = evidence.patience is not None and level and last <= max(lowest, best) + evidence.patience
+    level = lowest == best or (evidence.delivered_epoch == best and curves.val_loss[best - 1]
+                               <= curves.val_loss[lowest - 1] + general.val_jitter)
+    handled = evidence.patience is not None and level and last <= best + evidence.patience
     facts["handled_by_early_stopping"] = handled
     if handled:
         confidence *= HANDLED_FACTOR

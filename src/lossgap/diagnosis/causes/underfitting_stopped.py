@@ -154,7 +154,10 @@ def stopped_early(evidence: RunEvidence, book: RemedyBook, facts: dict,
         pace += (f"; it ended only {pct(reach['above'])} above its lowest, {reach['lowest']:.3f} at epoch "
                  f"{evidence.val_loss_min_epoch}, about {reach['epochs']:.0f} epoch(s) of that fall")
     summary = (f"val loss was still falling when {stopped_by} ({pace})"
-               + (f" and accuracy was still rising (train {curves.train_accuracy[-1]:.3f}, val "
+               # The rise is the tail's least-squares trend, said as such: one epoch's dip in it (a trial's val 0.523 ->
+               # 0.497 in the last epoch of a rise from 0.423) had read as "still rising (val 0.497)" alone.
+               + (f" and accuracy was still rising over the last {evidence.trend_tail} epochs (trend: train "
+                  f"{rise:+.3f}, val {val_rise:+.3f}; at the end train {curves.train_accuracy[-1]:.3f}, val "
                   f"{curves.val_accuracy[-1]:.3f})" if rising else "")
                + (", but with its training set fitted, more epochs can add only what val trails train by, and mostly "
                   "make the same answers surer" if fitted
