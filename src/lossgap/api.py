@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from lossgap.diagnosis import Diagnosis
 from lossgap.diagnosis.engine import diagnose_run as diagnose_with_control
 from lossgap.errors import warn
+from lossgap.run import lock as run_lock
 from lossgap.run import rundir, writer
 from lossgap.training.config import TrainConfig
 
@@ -108,6 +110,19 @@ def train(config: TrainConfig, out: str | Path, *, overwrite: bool = False,
     out_dir = Path(out)
     ddp.on_writer(distributed, lambda: rundir.check_out_dir(out, overwrite))
     loaded = load_data(config.data, config.seed)
+    with ExitStack() as held:
+        if distributed is None or distributed.is_writer:
+            held.enter_context(run_lock.writing(out_dir))  # one writer per run directory
+        return _train_into_dir(config, out_dir, loaded, on_epoch_end, control_epoch_end, wall_started,
+                               permute_labels, diagnose_run, distributed)
+
+
+def _train_into_dir(config: TrainConfig, out_dir: Path, loaded, on_epoch_end, control_epoch_end, wall_started: float,
+                    permute_labels: bool, diagnose_run: bool, distributed) -> TrainResult:
+    """:func:`train` once its data are loaded and (on the writer) its run directory is held: set the earlier run
+    aside, train, train the control, diagnose and refit; returns the :class:`TrainResult`."""
+    from lossgap.training import distributed as ddp
+
     splits, standardizer = loaded.splits, loaded.standardizer
     # The run being replaced is kept aside until the new one has finished an epoch, and put back if it
     # fails or is stopped before (after a kill -9 it stays in RUN/.previous-run).

@@ -16,6 +16,7 @@ from pathlib import Path
 from lossgap import api
 from lossgap.epoch_store import EPOCHS_DIR, first_damaged, stored_epochs
 from lossgap.errors import DataError, RunDirError
+from lossgap.run import lock as run_lock
 from lossgap.run import rundir, writer
 from lossgap.run.data_source import run_train_config, splits_difference
 from lossgap.run.reader import require_run_dir
@@ -95,25 +96,27 @@ def resume(run: str | Path, *, on_epoch_end=None, control_epoch_end=None, diagno
     previous_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(int(threads))
-    try:
-        loaded = load_data(config.data, config.seed)
-        splits, standardizer = loaded.splits, loaded.standardizer
-        # Data edited since the run started (or split otherwise by another lossgap) would be trained on silently,
-        # its samples mixed with the recorded ones: refuse it, as an older run's relative path is refused.
-        difference = splits_difference(config_json.get("data") or {}, splits)
-        if difference is not None:
-            raise DataError(f"the data of {out_dir} changed since the run started: {config.data.source} now "
-                            f"{difference}, so the run cannot be resumed; its finished epochs still diagnose (lossgap diagnose {out_dir}); to "
-                            f"finish it, {rundir.retrain_advice(out_dir, config_json)}")
-        role = config_json.get("role", "run")
-        if role == writer.CONTROL_ROLE:
-            splits = splits.permuted_control(config.seed)
-        if state is None:
-            rundir.clear_run(out_dir)
-        summary, trained = writer.train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
-                                             role=role, resume_state=state)
-        if role == "run" and trained.fit.history and trained.fit.stop_reason != "interrupted":
-            writer.train_control(config, out_dir, splits, standardizer, control_epoch_end)
-    finally:
-        torch.set_num_threads(previous_threads)
-    return api.conclude(out_dir, summary, trained, diagnose_run)
+    with run_lock.writing(out_dir):  # one writer per run directory: not beside a training still going
+        try:
+            loaded = load_data(config.data, config.seed)
+            splits, standardizer = loaded.splits, loaded.standardizer
+            # Data edited since the run started (or split otherwise by another lossgap) would be trained on
+            # silently, its samples mixed with the recorded ones: refuse it, as an older run's relative path is.
+            difference = splits_difference(config_json.get("data") or {}, splits)
+            if difference is not None:
+                raise DataError(f"the data of {out_dir} changed since the run started: {config.data.source} now "
+                                f"{difference}, so the run cannot be resumed; its finished epochs still diagnose "
+                                f"(lossgap diagnose {out_dir}); to finish it, "
+                                f"{rundir.retrain_advice(out_dir, config_json)}")
+            role = config_json.get("role", "run")
+            if role == writer.CONTROL_ROLE:
+                splits = splits.permuted_control(config.seed)
+            if state is None:
+                rundir.clear_run(out_dir)
+            summary, trained = writer.train_into(config, out_dir, splits, standardizer, on_epoch_end, wall_started,
+                                                 role=role, resume_state=state)
+            if role == "run" and trained.fit.history and trained.fit.stop_reason != "interrupted":
+                writer.train_control(config, out_dir, splits, standardizer, control_epoch_end)
+        finally:
+            torch.set_num_threads(previous_threads)
+        return api.conclude(out_dir, summary, trained, diagnose_run)
