@@ -11,7 +11,7 @@ from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
 from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
-from lossgap.diagnosis.learning_state import val_never_showed
+from lossgap.diagnosis.learning_state import val_showed_learning
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import present
 from lossgap.diagnosis.verdict import Verdict
@@ -176,10 +176,12 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # accuracy, and read "No problem found" with its rare classes recalled 0.88 against 1.00).
     weighted_unfitted = evidence.objective is not None and not evidence.objective.fit.train_moved
     balanced_p = evidence.balanced_signal_p
-    # (And only on a val split that could have shown it: an untestable split says nothing either way.)
+    # On a val split too small to show learning the cap stays: the lean is read off the same few rare val samples,
+    # and on labels without signal they are missed too (a trial's weighted GRU on random labels, 3 val samples per
+    # rare class, reads imbalance 1.00 without it).
     weighted_unshown = (evidence.objective is not None and not weighted_unfitted
                         and (not balanced_p < evidence.signal.alpha if np.isfinite(balanced_p)
-                             else val_never_showed(evidence)))
+                             else not val_showed_learning(evidence)))
     facts["weighted_and_unfitted"] = weighted_unfitted
     facts["weighted_and_balanced_at_chance"] = weighted_unshown
     if weighted_unfitted and confidence > NOT_LEANING_CAP:
