@@ -154,7 +154,7 @@ def test_a_large_gain_that_missed_the_test_beside_a_tiny_winner_is_pointed_out()
                                                   "val_balanced_accuracy": [0.5, 0.5]})
 
     baseline = outcome("baseline", [1.382, 1.384])
-    tiny = judge(outcome("larger_hidden", [1.380, 1.3818]), baseline, "val_loss")
+    tiny = judge(outcome("larger_hidden", [1.362, 1.3638]), baseline, "val_loss")   # 1.4% of the baseline's loss
     large = judge(outcome("higher_lr", [0.30, 0.82]), baseline, "val_loss")
     small = judge(outcome("dropout", [1.37, 1.40]), baseline, "val_loss")
     assert tiny.beats_baseline and not large.beats_baseline
@@ -162,6 +162,27 @@ def test_a_large_gain_that_missed_the_test_beside_a_tiny_winner_is_pointed_out()
     assert result.winner.name == "larger_hidden" and result.overlooked == (large,)
     alone = RemedyResult(run=None, metric=None, replicates=2, baseline=baseline, candidates=(large, small))
     assert alone.winner is None and alone.overlooked == (large,)
+
+
+def test_a_steady_gain_too_small_to_matter_does_not_beat_the_baseline():
+    # Trial 36: a larger hidden size under weight decay 0.5, every seed at the constant guess's val loss, had "beaten
+    # the baseline beyond noise" by 2-3e-6 nats (p = 0.008) in the table, remedy.json and the report.
+    from lossgap.remedies.outcome import MIN_LOSS_GAIN, judge
+
+    baseline = _outcome("baseline", [1.0996958, 1.0990356, 1.0988984], [0.303, 0.343, 0.303])
+    tiny = judge(_outcome("larger_hidden", [1.0996931, 1.0990339, 1.0988963], [0.303, 0.343, 0.303]), baseline,
+                 "val_loss")
+    assert tiny.p_value < 0.05 and not tiny.beats_baseline
+    # A gain of the least size counts (1% of the baseline's val loss), one just under it does not.
+    mean = sum(baseline.per_seed["val_loss"]) / 3
+    for share, wins in ((1.2 * MIN_LOSS_GAIN, True), (0.8 * MIN_LOSS_GAIN, False)):
+        jitters = (0, 1e-4, -1e-4)
+        losses = [value - share * mean + jitter for value, jitter in zip(baseline.per_seed["val_loss"], jitters)]
+        assert judge(_outcome("weight_decay", losses, [0.3] * 3), baseline, "val_loss").beats_baseline is wins
+    # On accuracy the least gain is half a point.
+    better = judge(_outcome("dropout", [1.09] * 3, [0.306, 0.347, 0.306]), baseline, "val_accuracy")
+    assert better.p_value < 0.05 and not better.beats_baseline
+    assert judge(_outcome("dropout", [1.09] * 3, [0.313, 0.353, 0.314]), baseline, "val_accuracy").beats_baseline
 
 
 def _outcome(name, losses, accuracies, balanced=None):
