@@ -128,3 +128,17 @@ def test_dropping_the_suspects_can_be_named_and_adds_them_to_the_ids_the_run_alr
     with pytest.raises(ConfigError, match="it already leaves out every suspect"):
         remedy_candidates(everything, suspected, epochs_run=10, val_loss=valley(5), imbalanced=False,
                           only=["drop_suspects"])
+
+
+def test_a_run_too_short_to_judge_is_trained_longer_first():
+    # Trial 36: a 2-epoch run ("Too short to judge: ... train longer") had been given capacity and regularisation
+    # changes at 2 epochs, none of which could help, and never more epochs.
+    config = TrainConfig(epochs=2)
+    short = remedy_candidates(config, diagnosis_with(), epochs_run=2, val_loss=[1.1, 1.09], imbalanced=False)
+    assert short[0].name == "more_epochs", [c.name for c in short]
+    # Every epoch of the longer run trains and the best is delivered: early stopping cannot cut a slow start.
+    assert short[0].changes == {"epochs": 20, "early_stopping.patience": 20}
+    assert "--early-stopping 20" in short[0].command and "--epochs 20" in short[0].command
+    # A run long enough to judge gets more epochs only where a verdict offers them.
+    judged = remedy_candidates(TrainConfig(), diagnosis_with(), epochs_run=10, val_loss=valley(5), imbalanced=False)
+    assert "more_epochs" not in [c.name for c in judged]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from lossgap.diagnosis.headline import MIN_JUDGED_EPOCHS
 from lossgap.diagnosis.remedies import RemedyBook
 from lossgap.diagnosis.remedy import MORE_DATA, REMEDY_NAMES, Remedy
 from lossgap.diagnosis.verdict import Diagnosis
@@ -37,6 +38,11 @@ def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: 
     leads = (diagnosis.verdicts if diagnosis.next_steps is None
              else (diagnosis.next_steps, *((replace(alternative, remedies=alternative.remedies[:1]),)
                                            if alternative is not None else ())))
+    # A run too short for any rule ("Too short to judge: ... train longer") has no verdict to lead: training longer,
+    # every epoch run and the best delivered, comes first (trial 36: a 2-epoch run had been given capacity and
+    # regularisation changes at 2 epochs, none of which could help, and never more epochs).
+    if not diagnosis.verdicts and epochs_run < MIN_JUDGED_EPOCHS:
+        found["more_epochs"] = book.more_epochs(epochs_run, through=True)
     for verdict in leads:
         for remedy in verdict.remedies:
             # more_data changes no setting: it is a learning curve, run when a verdict offers it.
