@@ -196,3 +196,27 @@ def test_many_overlooked_remedies_share_one_note(monkeypatch, tmp_path):
     printed = runner.invoke(app, ["remedy", str(tmp_path)])
     notes = [line for line in printed.stdout.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and notes[0].startswith("note: 4 remedies moved their figure clearly on average"), notes
+
+
+def test_the_learning_curve_table_shows_the_shares_left_out_of_the_fit():
+    # Trial 36: a "cannot tell" curve (fewer than three shares where every seed learned) showed "-" in every row
+    # labelled "(measured)", its rising figures (val accuracy 0.354 -> 0.566) only in remedy.json.
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from lossgap.cli.remedy import more_data_table
+    from lossgap.remedies.learning import MoreDataOutcome, MoreDataVerdict
+
+    outcome = MoreDataOutcome(
+        fractions=(0.4, 0.6, 0.8, 1.0), sizes=(25, 35, 48, 60), loss=None, accuracy=None,
+        verdict=MoreDataVerdict("cannot_tell", "cannot tell"), commands=(), left_out_sizes=(25, 35, 48, 60),
+        left_out_values={"sizes": [25, 35, 48, 60], "val_loss": [[1.1, 1.094], [1.08, 1.082], [1.0, float("nan")],
+                                                                   [0.88, 0.89]],
+                         "val_accuracy": [[0.35, 0.358], [0.38, 0.388], [0.485, float("nan")], [0.56, 0.572]]},
+        seeds=2)
+    console = Console(record=True, width=120)
+    console.print(more_data_table(SimpleNamespace(more_data=outcome)))
+    text = console.export_text()
+    assert "40% (measured, left out of the fit)" in text and "1.097" in text and "0.354" in text, text
+    assert "0.485" in text and "0.566" in text   # a failed seed (NaN) is left out of its share's mean

@@ -179,9 +179,16 @@ def more_data_table(result: RemedyResult) -> Table:
     loss, accuracy = curve.loss, curve.accuracy
     means = {name: dict(zip(part.sizes.tolist(), part.to_dict()["means"])) if part is not None else {}
              for name, part in (("loss", loss), ("accuracy", accuracy))}
+    # Shares left out of the fit (not every run learned there) were measured too: their means are shown, marked (a
+    # "cannot tell" curve had shown "-" in every measured row, its rising figures only in remedy.json: trial 36).
+    left = curve.left_out_values or {}
+    for size, losses, accuracies in zip(left.get("sizes", ()), left.get("val_loss", ()), left.get("val_accuracy", ())):
+        means["loss"].setdefault(float(size), _seed_mean(losses))
+        means["accuracy"].setdefault(float(size), _seed_mean(accuracies))
     for fraction, size in zip(curve.fractions, curve.sizes):
         cells = [_figure(means[name].get(float(size))) for name in ("loss", "accuracy")]
-        table.add_row(f"{fraction:.0%} (measured)", str(size), *cells)
+        fitted = "" if size not in curve.left_out_sizes else ", left out of the fit"
+        table.add_row(f"{fraction:.0%} (measured{fitted})", str(size), *cells)
     for index, multiple in enumerate((2.0, 4.0)):
         predicted = [part.predictions[index] if part is not None else None for part in (loss, accuracy)]
         size = next((p.size for p in predicted if p is not None), None)
@@ -190,6 +197,12 @@ def more_data_table(result: RemedyResult) -> Table:
     table.add_row("asymptote", "-", *[_estimate(part.asymptote) if part is not None else "-"
                                       for part in (loss, accuracy)])
     return table
+
+
+def _seed_mean(values) -> float | None:
+    """The mean over seeds of one share's figures, leaving out runs that failed (NaN); None when none is left."""
+    finite = [value for value in values if value == value]
+    return sum(finite) / len(finite) if finite else None
 
 
 def _figure(value) -> str:
