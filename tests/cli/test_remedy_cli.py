@@ -220,3 +220,28 @@ def test_the_learning_curve_table_shows_the_shares_left_out_of_the_fit():
     text = console.export_text()
     assert "40% (measured, left out of the fit)" in text and "1.097" in text and "0.354" in text, text
     assert "0.485" in text and "0.566" in text   # a failed seed (NaN) is left out of its share's mean
+
+
+def test_the_permuted_control_row_shows_no_p_value_of_its_own():
+    # The control is no remedy: the line under the table reads it (val accuracy, true labels against shuffled ones).
+    # A trial's table had shown the control's val-loss p 0.253 beside that line's 0.222.
+    from rich.console import Console
+
+    from lossgap.cli.remedy import remedy_table
+    from lossgap.remedies.candidates import CONTROL
+    from lossgap.remedies.outcome import Outcome, judge
+    from lossgap.remedies.runner import RemedyResult
+    from lossgap.training.config import TrainConfig
+
+    def outcome(name, losses, accuracies):
+        return Outcome(name, name, TrainConfig(), {"val_loss": losses, "val_accuracy": accuracies,
+                                                  "val_balanced_accuracy": accuracies})
+
+    baseline = outcome("baseline", [0.69, 0.70, 0.68], [0.52, 0.50, 0.53])
+    control = judge(outcome(CONTROL, [0.691, 0.699, 0.6805], [0.51, 0.52, 0.50]), baseline, "val_loss")
+    result = RemedyResult(run="r", metric=None, replicates=3, baseline=baseline, candidates=(control,))
+    console = Console(record=True, width=160)
+    console.print(remedy_table(result))
+    row = next(line for line in console.export_text().splitlines() if CONTROL in line)
+    assert f"{control.p_value:.3f}" not in row and row.rstrip(" │").endswith("-"), row
+    assert "p=" in result.control_reading
