@@ -123,3 +123,16 @@ def test_remedy_section_reads_remedy_json_and_ignores_a_broken_one(tmp_path):
     section = tables.remedy_section(tmp_path)
     assert section["metric"] == "val_loss" and section["judged"] == "what each is meant to improve"
     assert section["table"][1]["judged_on"] == "val accuracy"
+
+
+def test_the_permuted_control_never_beats_the_run_in_the_report(tmp_path):
+    # On labels without signal shuffled labels can reach a lower val loss than the true ones; the control is no
+    # remedy, and "Remedies tried since beat this run: permuted_control" would say the opposite of what it shows.
+    interval, lower = {"mean": 0.70, "low": 0.69, "high": 0.71}, {"mean": 0.68, "low": 0.67, "high": 0.69}
+    payload = {"metric": None, "replicates": 3,
+               "baseline": {"name": "baseline", "val_loss": interval, "val_accuracy": interval},
+               "candidates": [{"name": "permuted_control", "beats_baseline": True, "judged_on": "val_loss",
+                               "val_loss": lower, "val_accuracy": interval}]}
+    (tmp_path / "remedy.json").write_text(json.dumps(payload))
+    section = tables.remedy_section(tmp_path)
+    assert section["table"][1]["verdict"] == "-" and section["winners"] is None

@@ -15,7 +15,7 @@ import shlex
 from lossgap.diagnosis.remedies_capacity import MAX_HIDDEN, MIN_HIDDEN, CapacityRemedies
 from lossgap.diagnosis.remedies_optimisation import FAST_LR, OptimisationRemedies
 from lossgap.diagnosis.remedies_regularisation import LIGHT_DROPOUT, MAX_DROPOUT, RegularisationRemedies
-from lossgap.diagnosis.remedy import MORE_DATA, Remedy
+from lossgap.diagnosis.remedy import MORE_DATA, PERMUTED_CONTROL, Remedy
 from lossgap.plain import to_plain
 
 
@@ -43,12 +43,12 @@ class RemedyBook(RegularisationRemedies, CapacityRemedies, OptimisationRemedies)
         such flag. A control, not a fix: it changes no setting to adopt, so ``changes`` is empty."""
         if self.has_config:
             action = f"{when}train a permuted-label control (--control permuted-labels) {purpose}"
-            return Remedy("permuted_control", action, {},
-                          self.command_for("permuted_control", {"control": "permuted-labels"}))
+            return Remedy(PERMUTED_CONTROL, action, {},
+                          self.command_for(PERMUTED_CONTROL, {"control": "permuted-labels"}))
         action = (f"{when}train the same model again in your loop with the train and val labels shuffled by one "
                   f"fixed permutation (a permuted-label control), record it as this run was, and compare val "
                   f"accuracy {purpose}")
-        return Remedy("permuted_control", action, {})
+        return Remedy(PERMUTED_CONTROL, action, {})
 
     def check_val_inputs(self) -> Remedy:
         """Advice to prepare val as train is, for a val split whose inputs look unlike train's (no setting changes)."""

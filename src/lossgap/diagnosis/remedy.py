@@ -19,6 +19,8 @@ REMEDY_NAMES = ("early_stopping", "dropout", "weight_decay", "smaller_hidden", "
 REMEDY_TARGETS = {"monitor_accuracy": "val_accuracy", "class_weights": "val_balanced_accuracy"}
 #: The remedy that trains a learning curve instead of one changed configuration (``lossgap remedy`` runs it).
 MORE_DATA = "more_data"
+#: The experiment that trains the same configuration on shuffled labels: no remedy, what a setup gets from nothing.
+PERMUTED_CONTROL = "permuted_control"
 #: A training set of fewer samples than this is "little data": the diagnosis offers the learning curve
 #: (more_data) when such a run overfits or its val accuracy plateaus. Most UCR/UEA sets are below it.
 LITTLE_DATA = 2000

@@ -6,13 +6,13 @@ from dataclasses import replace
 
 from lossgap.diagnosis.headline import MIN_JUDGED_EPOCHS
 from lossgap.diagnosis.remedies import RemedyBook
-from lossgap.diagnosis.remedy import MORE_DATA, REMEDY_NAMES, Remedy
+from lossgap.diagnosis.remedy import MORE_DATA, PERMUTED_CONTROL, REMEDY_NAMES, Remedy
 from lossgap.diagnosis.verdict import Diagnosis
 from lossgap.errors import ConfigError
 from lossgap.training.config import TrainConfig
 
 #: The special candidate that trains on shuffled labels (run when no_signal is suspected).
-CONTROL = "permuted_control"
+CONTROL = PERMUTED_CONTROL
 
 
 def remedy_candidates(config: TrainConfig, diagnosis: Diagnosis, *, epochs_run: int, val_loss,

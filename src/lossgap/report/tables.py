@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from lossgap.diagnosis.remedy import PERMUTED_CONTROL
 from lossgap.diagnosis.verdict import CAUSES, Diagnosis, Verdict, considered_confidence
 from lossgap.run.rundir import REMEDY_FILE, RunRecord
 
@@ -177,8 +178,10 @@ def remedy_section(run: Path) -> dict[str, Any] | None:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
         rows = [{**payload["baseline"], "verdict": "-"}]
-        rows += [{**candidate, "verdict": "yes" if candidate.get("beats_baseline") else "no"}
-                 for candidate in payload["candidates"]]
+        # The permuted-label control is no remedy (the line under the CLI's table reads it): it never "beats" the run,
+        # even where shuffled labels reach a lower val loss than the true ones, as labels without signal let them.
+        rows += [{**candidate, "verdict": "-" if candidate.get("name") == PERMUTED_CONTROL
+                  else "yes" if candidate.get("beats_baseline") else "no"} for candidate in payload["candidates"]]
         # Judged each on its own target (metric null): the figure shows val loss, the table each one's figure.
         metric = payload.get("metric") or "val_loss"
     except (OSError, ValueError, KeyError, TypeError):
