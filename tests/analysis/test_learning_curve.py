@@ -190,3 +190,17 @@ def test_the_sentences_gain_is_the_fitted_curves_from_its_own_value_at_todays_si
         r"at 2x: ([\d.]+) .* and ([\d.]+) on the fitted curve; gain along the curve ([+-][\d.]+)", sentence).groups())
     assert at_2x - fitted_now == pytest.approx(gain, abs=0.0015)
     assert f"now {curve.observed_full:.3f} measured" in sentence
+
+
+def test_an_asymptote_on_the_figures_own_bound_is_flagged_as_no_floor_found():
+    # Trial 36: a val-loss curve still falling as a pure power law fitted its asymptote at the loss's bound 0, shown
+    # as "asymptote 0.000" beside an accuracy asymptote of 0.865 from the same runs: the sizes fixed no floor.
+    import math
+
+    no_floor = learning_curve("val_loss", SIZES, seeded_curve(loss_law(SIZES, asymptote=0.0), 0.001), falling=True,
+                              asymptote_bounds=(0.0, math.inf), replicates=50)
+    assert no_floor.asymptote.value == pytest.approx(0.0, abs=1e-4) and no_floor.asymptote_at_bound
+    assert no_floor.to_dict()["asymptote_at_bound"] is True
+    floor = learning_curve("val_loss", SIZES, seeded_curve(loss_law(SIZES), 0.001), falling=True,
+                           asymptote_bounds=(0.0, math.inf), replicates=50)
+    assert floor.asymptote.value == pytest.approx(0.2, abs=0.05) and not floor.asymptote_at_bound

@@ -166,6 +166,10 @@ class LearningCurve:
     band_high: np.ndarray
     #: The paired estimate of 2x (:func:`seed_fall`): share of the distance to the bound closed, t interval.
     seed_fall: Estimate = Estimate(math.nan, math.nan, math.nan)
+    #: True when the fitted asymptote sits on the figure's own bound (a loss's 0, an accuracy's 1): the sizes measured
+    #: do not fix a floor, so the asymptote is the bound, not a finding (trial 36: a val loss "asymptote 0.000" beside
+    #: an accuracy asymptote of 0.865 from the same runs).
+    asymptote_at_bound: bool = False
 
     def prediction(self, multiple: float) -> Prediction:
         """The prediction at ``multiple`` x the full size (KeyError when not predicted)."""
@@ -182,7 +186,7 @@ class LearningCurve:
                 "predictions": [prediction.to_dict() for prediction in self.predictions],
                 "asymptote": self.asymptote.to_dict(), "gain_at_2x": self.gain.to_dict(),
                 "residual_rms": self.residual_rms, "seed_sd": self.seed_sd,
-                "seed_fall_at_2x": self.seed_fall.to_dict(),
+                "seed_fall_at_2x": self.seed_fall.to_dict(), "asymptote_at_bound": self.asymptote_at_bound,
                 "band": {"sizes": self.band_sizes.tolist(), "low": self.band_low.tolist(),
                          "high": self.band_high.tolist()}}
 
@@ -256,7 +260,13 @@ def learning_curve(metric: str, sizes: np.ndarray, values: np.ndarray, *, fallin
         band_sizes=band_sizes,
         band_low=band_low, band_high=band_high,
         seed_fall=seed_fall(sizes, values, bound=asymptote_bounds[0] if falling else asymptote_bounds[1],
-                            falling=falling))
+                            falling=falling),
+        asymptote_at_bound=_on_bound(fit.asymptote, asymptote_bounds[0] if falling else asymptote_bounds[1]))
+
+
+def _on_bound(value: float, bound: float) -> bool:
+    """True when ``value`` lies on the finite ``bound``, within 1e-4 (the bounded fit stops a few 1e-6 short of it)."""
+    return math.isfinite(bound) and abs(value - bound) <= 1e-4
 
 
 def seed_fall(sizes: np.ndarray, values: np.ndarray, *, bound: float, falling: bool) -> Estimate:

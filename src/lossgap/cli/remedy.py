@@ -197,8 +197,8 @@ def more_data_table(result: RemedyResult) -> Table:
         size = next((p.size for p in predicted if p is not None), None)
         table.add_row(f"{multiple:g}x (predicted)", "-" if size is None else f"{size:.0f}",
                       *[_estimate(p.estimate) if p is not None else "-" for p in predicted])
-    table.add_row("asymptote", "-", *[_estimate(part.asymptote) if part is not None else "-"
-                                      for part in (loss, accuracy)])
+    table.add_row("asymptote", "-", *[_estimate(part.asymptote) + (" (at its bound)" if part.asymptote_at_bound else "")
+                                      if part is not None else "-" for part in (loss, accuracy)])
     return table
 
 

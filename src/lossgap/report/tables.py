@@ -240,7 +240,9 @@ def _more_data_section(entry: Any) -> dict[str, Any] | None:
             rows.append({"name": f"{multiple}x (predicted)", "size": "-" if size is None else f"{size:.0f}",
                          "cells": [_estimate(p) for p in predicted]})
         rows.append({"name": "asymptote", "size": "-",
-                     "cells": [_estimate(curve["asymptote"]) if isinstance(curve, dict) else "-" for curve in curves]})
+                     "cells": [_estimate(curve["asymptote"])
+                               + (" (at its bound)" if curve.get("asymptote_at_bound") else "")
+                               if isinstance(curve, dict) else "-" for curve in curves]})
     except (KeyError, TypeError, IndexError, ValueError):
         return None  # an unreadable curve must not cost the user the rest of the report
     return {"entry": entry, "rows": rows, "sentence": entry.get("sentence"), "verdict": entry.get("verdict"),
