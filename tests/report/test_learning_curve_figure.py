@@ -8,7 +8,7 @@ from lossgap.analysis.learning_curve import learning_curve
 from lossgap.analysis.learning_curve_verdict import more_data_verdict
 from lossgap.plain import to_plain
 from lossgap.report.learning_curve_figure import learning_curve_figure
-from lossgap.report.tables import _more_data_section
+from lossgap.report.tables import more_data_section
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_the_figure_is_a_png_and_needs_a_curve(more_data_entry):
 
 
 def test_the_table_lists_each_share_then_the_predictions_and_the_asymptote(more_data_entry):
-    section = _more_data_section(more_data_entry)
+    section = more_data_section(more_data_entry)
     names = [row["name"] for row in section["rows"]]
     assert names == ["25% (measured)", "50% (measured)", "75% (measured)", "100% (measured)", "2x (predicted)",
                      "4x (predicted)", "asymptote"]
@@ -48,8 +48,8 @@ def test_the_table_lists_each_share_then_the_predictions_and_the_asymptote(more_
 
 
 def test_an_unreadable_entry_is_left_out_not_fatal(more_data_entry):
-    assert _more_data_section(None) is None
-    assert _more_data_section({"fractions": [0.25], "sizes": "broken"}) is None
+    assert more_data_section(None) is None
+    assert more_data_section({"fractions": [0.25], "sizes": "broken"}) is None
 
 
 def test_shares_left_out_of_the_fit_are_drawn_and_listed_with_their_measurements(more_data_entry):
@@ -57,7 +57,7 @@ def test_shares_left_out_of_the_fit_are_drawn_and_listed_with_their_measurements
              "left_out_sizes": [40], "left_out": {"sizes": [40], "val_loss": [[1.3, 1.4, 1.2]],
                                                    "val_accuracy": [[0.25, 0.55, None]]}}
     assert learning_curve_figure(entry)[:4] == b"\x89PNG"
-    section = _more_data_section(entry)
+    section = more_data_section(entry)
     first = section["rows"][0]
     assert first["name"] == "10% (measured, left out of the fit)" and first["size"] == "40"
     assert first["cells"] == ["1.300", "0.400"]       # the mean of the seeds that finished

@@ -171,7 +171,12 @@ def interval_cell(interval) -> str:
 
 def more_data_table(result: RemedyResult) -> Table:
     """The learning curve: each share of the training set with its size and the mean delivered val loss and
-    accuracy over seeds, then the fitted predictions at 2x and 4x and the asymptote with 95% intervals."""
+    accuracy over seeds (the shares left out of the fit too, marked), then the fitted predictions at 2x and 4x and
+    the asymptote with 95% intervals: the rows of the report's table
+    (:func:`lossgap.report.tables.more_data_section`), read from the same remedy.json entry."""
+    from lossgap.plain import to_plain
+    from lossgap.report.tables import more_data_section
+
     curve = result.more_data
     table = Table(title=f"more data: learning curve ({curve.seeds} seeds per share; predictions: fit "
                         "and 95% interval)")
@@ -179,38 +184,7 @@ def more_data_table(result: RemedyResult) -> Table:
     table.add_column("samples", justify="right")
     table.add_column("val loss", justify="right")
     table.add_column("val accuracy", justify="right")
-    loss, accuracy = curve.loss, curve.accuracy
-    means = {name: dict(zip(part.sizes.tolist(), part.to_dict()["means"])) if part is not None else {}
-             for name, part in (("loss", loss), ("accuracy", accuracy))}
-    # Shares left out of the fit (not every run learned there) were measured too: their means are shown, marked (a
-    # "cannot tell" curve had shown "-" in every measured row, its rising figures only in remedy.json: trial 36).
-    left = curve.left_out_values or {}
-    for size, losses, accuracies in zip(left.get("sizes", ()), left.get("val_loss", ()), left.get("val_accuracy", ())):
-        means["loss"].setdefault(float(size), _seed_mean(losses))
-        means["accuracy"].setdefault(float(size), _seed_mean(accuracies))
-    for fraction, size in zip(curve.fractions, curve.sizes):
-        cells = [_figure(means[name].get(float(size))) for name in ("loss", "accuracy")]
-        fitted = "" if size not in curve.left_out_sizes else ", left out of the fit"
-        table.add_row(f"{fraction:.0%} (measured{fitted})", str(size), *cells)
-    for index, multiple in enumerate((2.0, 4.0)):
-        predicted = [part.predictions[index] if part is not None else None for part in (loss, accuracy)]
-        size = next((p.size for p in predicted if p is not None), None)
-        table.add_row(f"{multiple:g}x (predicted)", "-" if size is None else f"{size:.0f}",
-                      *[_estimate(p.estimate) if p is not None else "-" for p in predicted])
-    table.add_row("asymptote", "-", *[_estimate(part.asymptote) + (" (at its bound)" if part.asymptote_at_bound else "")
-                                      if part is not None else "-" for part in (loss, accuracy)])
+    section = more_data_section(to_plain(curve.to_dict()))
+    for row in section["rows"] if section is not None else ():
+        table.add_row(row["name"], row["size"], *row["cells"])
     return table
-
-
-def _seed_mean(values) -> float | None:
-    """The mean over seeds of one share's figures, leaving out runs that failed (NaN); None when none is left."""
-    finite = [value for value in values if value == value]
-    return sum(finite) / len(finite) if finite else None
-
-
-def _figure(value) -> str:
-    return "-" if value is None or value != value else f"{value:.3f}"
-
-
-def _estimate(estimate) -> str:
-    return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"

@@ -193,7 +193,7 @@ def remedy_section(run: Path) -> dict[str, Any] | None:
     judged = (payload.get("metric") or "").replace("_", " ") or "what each is meant to improve"
     return {"replicates": payload.get("replicates"), "metric": metric, "judged": judged, "rows": rows, "table": table,
             "metrics": [name.replace("_", " ") for name in metrics], "winner_command": payload.get("winner_command"),
-            "more_data": _more_data_section(payload.get("more_data")), "winners": _winners(rows, metric)}
+            "more_data": more_data_section(payload.get("more_data")), "winners": _winners(rows, metric)}
 
 
 def _winners(rows: list[dict], metric: str) -> str | None:
@@ -213,7 +213,7 @@ def _winners(rows: list[dict], metric: str) -> str | None:
             "(see Remedies tried)")
 
 
-def _more_data_section(entry: Any) -> dict[str, Any] | None:
+def more_data_section(entry: Any) -> dict[str, Any] | None:
     """The learning curve of remedy.json's ``more_data`` entry as table rows (share, samples, val loss, val
     accuracy; then the predictions and the asymptote), its verdict, and the entry itself for the figure."""
     if not isinstance(entry, dict):
