@@ -294,3 +294,10 @@ def has_batch_norm(settings: dict | None) -> bool:
     without batch norm the evaluated model is the trained one."""
     model = (settings or {}).get("model") or {}
     return model.get("kind") == "lstm-fcn" or bool(model.get("batch_norm"))
+
+
+def resampled_classes(settings: dict | None) -> bool:
+    """True for a loop described as drawing its batches with a sampler that balances the classes
+    (``recorder.describe(..., resampled_classes=True)``, recorded as ``settings.sampling``): it draws with replacement,
+    and the rare classes are already balanced in its batches."""
+    return bool(((settings or {}).get("sampling") or {}).get("resampled_classes"))

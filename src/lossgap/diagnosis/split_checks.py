@@ -17,6 +17,7 @@ from lossgap.analysis.class_shares import ClassShareShift, PredictedMixShift, cl
 from lossgap.analysis.label_coding import LabelBlindShortfall, SharedSamples, label_blind_shortfall, shared_samples
 from lossgap.analysis.plateaus import accuracy_noise
 from lossgap.analysis.shared_inputs import CopiedValSamples, copied_val_samples
+from lossgap.diagnosis.constraints import resampled_classes
 from lossgap.diagnosis.length_checks import length_shortcut_of, length_warning
 from lossgap.plain import to_plain
 
@@ -258,9 +259,8 @@ def split_notes(evidence: RunEvidence) -> list[str]:
         # A sampler that draws with replacement to balance the classes leaves samples out of each epoch whatever the
         # loop records: a trial's own loops with a WeightedRandomSampler, recording every batch, drew about 421 of 924
         # ids per epoch and had been told to record inside the batch loop, which they did.
-        resampled = bool(((evidence.settings or {}).get("sampling") or {}).get("resampled_classes"))
         fix = ("its sampler draws with replacement, so each epoch leaves the rest out, and a sample's epochs are the "
-               "ones it was drawn in" if resampled else
+               "ones it was drawn in" if resampled_classes(evidence.settings) else
                "record every training batch (recorder.update(\"train\", ...) inside the batch loop)")
         notes.append(f"each epoch's train records hold about {partial[0]} of the {partial[1]} training samples recorded "
                      "over the run: train loss and accuracy, and every rule that reads the training samples, see only "

@@ -9,7 +9,7 @@ from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.class_imbalance_doubts import few_of_every_class, weighted_rare_still_rising
 from lossgap.diagnosis.causes.underfitting_classes import majority_at_slow_rate
 from lossgap.diagnosis.causes.unstable_records import delivered_model_jumps, evaluation_only_bounces
-from lossgap.diagnosis.constraints import fast_learning_rate, slow_learning_rate
+from lossgap.diagnosis.constraints import fast_learning_rate, resampled_classes, slow_learning_rate
 from lossgap.diagnosis.evidence import RunEvidence
 from lossgap.diagnosis.learning_state import val_showed_learning
 from lossgap.diagnosis.remedies import RemedyBook
@@ -297,7 +297,7 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
                     "jumping model: judge the lean again once the statistics are recomputed")
     # A loop that already balances its batches with a sampler is not told to oversample (two own loops with a
     # WeightedRandomSampler had been); what is left is more data of the rare classes.
-    resampled = bool(((evidence.settings or {}).get("sampling") or {}).get("resampled_classes"))
+    resampled = resampled_classes(evidence.settings)
     facts["resampled_classes"] = resampled
     if resampled:
         summary += "; its batches are already drawn to balance the classes, so what is left is more rare-class data"
