@@ -265,17 +265,23 @@ def loss_reversal(losses, entropy: float, window: int | None = None) -> float:
     prior's), each epoch's loss capped at REVERSAL_CAP of it (see FitSummary.reversal). With ``window``, the largest
     such figure over any ``window`` consecutive epoch-to-epoch steps (all of them in a shorter run): a total over the
     whole run grows with its length, as epoch-to-epoch noise adds up, where a window's does not."""
-    losses = np.asarray(losses, dtype=np.float64)
-    if not entropy > 0:
-        return 0.0
-    scaled = np.minimum(losses[1:], REVERSAL_CAP * entropy) / entropy
-    steps = np.diff(scaled[np.isfinite(scaled)])
+    steps = reversal_steps(losses, entropy)
     if not steps.size:
         return 0.0
     span = steps.size if window is None else max(1, min(int(window), steps.size))
     rises = np.concatenate([[0.0], np.cumsum(np.where(steps > 0, steps, 0.0))])
     falls = np.concatenate([[0.0], np.cumsum(np.where(steps < 0, -steps, 0.0))])
     return float(np.max(np.minimum(rises[span:] - rises[:-span], falls[span:] - falls[:-span])))
+
+
+def reversal_steps(losses, entropy: float) -> np.ndarray:
+    """The epoch-to-epoch steps :func:`loss_reversal` sums: float64 (S,), the change of each recorded epoch's loss from
+    epoch 2 on, in units of ``entropy``, each loss capped at REVERSAL_CAP of it; none without a positive entropy."""
+    if not entropy > 0:
+        return np.zeros(0)
+    losses = np.asarray(losses, dtype=np.float64)
+    scaled = np.minimum(losses[1:], REVERSAL_CAP * entropy) / entropy
+    return np.diff(scaled[np.isfinite(scaled)])
 
 
 def _differences(train: SplitDynamics, index: int, prior_loss: np.ndarray,

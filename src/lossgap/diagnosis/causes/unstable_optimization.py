@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_reversal
+from lossgap.analysis.fit import ABOVE_PRIOR_MARGIN, above_guess_share, loss_reversal, reversal_steps
 from lossgap.analysis.gradients import STALLED_UPDATE_RATIO
 from lossgap.diagnosis.cause import Cause
 from lossgap.diagnosis.causes.unstable_drops import DROPS_FULL, DROPS_START, accuracy_drop_share
@@ -147,8 +147,8 @@ def rule(evidence: RunEvidence, book: RemedyBook) -> Verdict:
     # BOUNCE_FULL by itself.
     judged_loss = train_loss if outgrown is None else train_loss[outgrown["last"] - 1:]
     reversal, judged_lost = loss_reversal(judged_loss, fit.prior_entropy, BOUNCE_WINDOW), lost
-    # Steps from the slice's second epoch on (loss_reversal's own count): a window shorter than them is "within".
-    windowed = int(np.isfinite(judged_loss[1:]).sum()) - 1 > BOUNCE_WINDOW
+    # A window shorter than the steps loss_reversal summed is "within".
+    windowed = reversal_steps(judged_loss, fit.prior_entropy).size > BOUNCE_WINDOW
     facts.update(bounce_reversal=reversal, bounce_windowed=windowed)
     if outgrown is not None:
         large = [spike for spike in train_spikes if spike.epoch in outgrown["epochs"]]
